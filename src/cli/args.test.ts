@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isAirlockError } from '../errors.ts';
+import { normaliseBooleanAssignments, parseCommandArgs } from './args.ts';
+
+const specs = {
+  force: { type: 'boolean', description: '' },
+  upload: { type: 'boolean', default: true, description: '' },
+  key: { type: 'string', description: '' },
+  n: { type: 'string', description: '' },
+} as const;
+
+describe('normaliseBooleanAssignments', () => {
+  it('turns --x=false into --no-x and --x=true into --x, leaves strings alone', () => {
+    assert.deepEqual(normaliseBooleanAssignments(['--upload=false', '--force=true', '--key=a=b'], specs), [
+      '--no-upload',
+      '--force',
+      '--key=a=b',
+    ]);
+  });
+  it('stops at --', () => {
+    assert.deepEqual(normaliseBooleanAssignments(['--', '--upload=false'], specs), ['--', '--upload=false']);
+  });
+});
+
+describe('parseCommandArgs', () => {
+  it('defaults, negation and positionals', () => {
+    const { flags, positionals } = parseCommandArgs(['file', '--no-upload', '--key', 'k.pem'], specs, 'airlock x');
+    assert.equal(flags.bool('upload'), false);
+    assert.equal(flags.bool('force'), false);
+    assert.equal(flags.string('key'), 'k.pem');
+    assert.deepEqual(positionals, ['file']);
+    assert.equal(parseCommandArgs([], specs, 'airlock x').flags.bool('upload'), true);
+  });
+  it('missing flag value is E_USAGE', () => {
+    assert.throws(() => parseCommandArgs(['--key'], specs, 'airlock x'), (e) => isAirlockError(e, 'E_USAGE'));
+  });
+  it('int() validates range', () => {
+    const { flags } = parseCommandArgs(['--n', '7'], specs, 'airlock x');
+    assert.equal(flags.int('n', 1, 0, 10), 7);
+    assert.throws(() => flags.int('n', 1, 0, 5), (e) => isAirlockError(e, 'E_USAGE'));
+    const bad = parseCommandArgs(['--n=-1x'], specs, 'airlock x').flags;
+    assert.throws(() => bad.int('n', 1), (e) => isAirlockError(e, 'E_USAGE'));
+  });
+});

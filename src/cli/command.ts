@@ -1,0 +1,51 @@
+// The shape every CLI command has: its flags (composed from shared flag groups), its help text and
+// examples, and a run function that returns the --json document. Commands never exit the process.
+import type { Flags, FlagSpecs } from './args.ts';
+import type { Env, Io, Output } from './output.ts';
+
+export interface Example {
+  readonly command: string;
+  readonly description: string;
+}
+
+export interface CommandContext {
+  readonly flags: Flags;
+  readonly positionals: string[];
+  readonly out: Output;
+  readonly io: Io;
+  readonly env: Env;
+  /** The clock, injected so tests can run any command at any instant. */
+  readonly now: () => Date;
+  /** $AIRLOCK_HOME, resolved once by main. */
+  readonly stateDir: string;
+  readonly cwd: string;
+}
+
+export interface CommandResult {
+  /** The --json document; human output is written by the command itself. */
+  readonly json?: unknown;
+  /** Non-zero when the command reports a verdict rather than throwing (e.g. doctor). */
+  readonly exitCode?: number;
+}
+
+export interface Command {
+  /** Full name, e.g. "key generate". */
+  readonly name: string;
+  readonly summary: string;
+  /** Everything after "airlock <name>", e.g. "FILE --key REF --bundle OUT". */
+  readonly usage: string;
+  readonly description?: string;
+  readonly flags: FlagSpecs;
+  readonly positionals: { readonly min: number; readonly max: number };
+  readonly examples: readonly Example[];
+  /** Aliases such as cosign's verify-blob-attestation. */
+  readonly aliases?: readonly string[];
+  run(ctx: CommandContext): Promise<CommandResult>;
+}
+
+export const GLOBAL_FLAGS = {
+  json: { type: 'boolean', description: 'Write one machine-readable JSON document on stdout' },
+  quiet: { type: 'boolean', short: 'q', description: 'Print only warnings and errors' },
+  verbose: { type: 'boolean', short: 'v', description: 'Print more detail about each step' },
+  help: { type: 'boolean', short: 'h', description: 'Show help for the command' },
+} as const satisfies FlagSpecs;

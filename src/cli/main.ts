@@ -1,0 +1,150 @@
+// The CLI's only entry: main(argv, io, env) → exit code. It finds the command, parses flags, runs it,
+// and maps any failure to an exit code from the table in errors.ts. Nothing else in airlock exits.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { AirlockError, EXIT, isAirlockError } from '../errors.ts';
+import { VERSION } from '../version.ts';
+import { parseCommandArgs } from './args.ts';
+import { type Command, GLOBAL_FLAGS } from './command.ts';
+import { COMMANDS } from './commands/index.ts';
+import { renderCommandHelp, renderGroupHelp } from './help.ts';
+import { type Env, type Io, Output } from './output.ts';
+import { closestName } from './suggest.ts';
+
+export interface MainOptions {
+  now?: () => Date;
+  cwd?: string;
+  commands?: readonly Command[];
+}
+
+const SUMMARY = 'sign, pack, carry and verify software across an air gap';
+
+/** Resolves $AIRLOCK_HOME: the one place state lives (default ~/.local/state/airlock). */
+export function resolveStateDir(env: Env): string {
+  if (env.AIRLOCK_HOME) return env.AIRLOCK_HOME;
+  const stateHome = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
+  return join(stateHome, 'airlock');
+}
+
+interface Resolved {
+  command?: Command;
+  group?: string;
+  rest: string[];
+  unknown?: string;
+}
+
+function isGlobalFlag(arg: string): boolean {
+  const name = arg.replace(/^--?/, '');
+  return Object.entries(GLOBAL_FLAGS).some(([n, s]) => n === name || ('short' in s && s.short === name));
+}
+
+/** Finds the longest command name made of the leading words of argv (global flags may come first). */
+function resolveCommand(argv: readonly string[], commands: readonly Command[]): Resolved {
+  const leading: string[] = [];
+  let i = 0;
+  while (i < argv.length && isGlobalFlag(argv[i] ?? '')) leading.push(argv[i++] ?? '');
+  const words: string[] = [];
+  for (let j = i; j < argv.length && !(argv[j] ?? '').startsWith('-'); j++) words.push(argv[j] ?? '');
+  for (let n = words.length; n > 0; n--) {
+    const name = words.slice(0, n).join(' ');
+    const command = commands.find((c) => c.name === name || c.aliases?.includes(name));
+    if (command) return { command, rest: [...leading, ...argv.slice(i + n)] };
+  }
+  const first = words[0];
+  if (first === undefined) return { rest: [...leading, ...argv.slice(i)] };
+  const groupWords = words.slice(0, 2);
+  for (let n = groupWords.length; n > 0; n--) {
+    const prefix = groupWords.slice(0, n).join(' ');
+    if (commands.some((c) => c.name.startsWith(`${prefix} `))) {
+      const next = words[n];
+      return {
+        group: prefix,
+        rest: [...leading, ...argv.slice(i + n)],
+        ...(next !== undefined ? { unknown: `${prefix} ${next}` } : {}),
+      };
+    }
+  }
+  return { rest: argv.slice(i + 1), unknown: first };
+}
+
+export async function main(argv: readonly string[], io: Io, env: Env, options: MainOptions = {}): Promise<number> {
+  const commands = options.commands ?? COMMANDS;
+  const globalsOnly = argv.filter(isGlobalFlag);
+  const out = new Output(io, {
+    json: globalsOnly.includes('--json'),
+    quiet: globalsOnly.includes('--quiet') || globalsOnly.includes('-q'),
+    verbose: globalsOnly.includes('--verbose') || globalsOnly.includes('-v'),
+    env,
+  });
+  try {
+    if (argv[0] === '--version' || argv[0] === 'version') {
+      if (out.json) out.document({ version: VERSION, node: process.versions.node });
+      else io.stdout.write(`airlock ${VERSION}\n`);
+      return EXIT.OK;
+    }
+    const resolved = resolveCommand(argv, commands);
+    if (resolved.unknown !== undefined) {
+      const names = commands.map((c) => c.name);
+      const guess = closestName(resolved.unknown, names);
+      throw new AirlockError('E_USAGE', `unknown command '${resolved.unknown}'`, {
+        hint: guess ? `did you mean 'airlock ${guess}'? Run 'airlock --help' for the list` : "run 'airlock --help'",
+      });
+    }
+    if (!resolved.command) {
+      const prefix = resolved.group ?? '';
+      const members = prefix ? commands.filter((c) => c.name.startsWith(`${prefix} `)) : commands;
+      io.stdout.write(renderGroupHelp(prefix, prefix ? `${prefix} commands` : SUMMARY, members));
+      if (resolved.rest.includes('--help') || resolved.rest.includes('-h')) return EXIT.OK;
+      out.error(prefix ? `'airlock ${prefix}' needs a subcommand` : 'no command given');
+      return EXIT.USAGE;
+    }
+    const command = resolved.command;
+    const flagSpecs = { ...GLOBAL_FLAGS, ...command.flags };
+    const parsed = parseCommandArgs(resolved.rest, flagSpecs, `airlock ${command.name}`);
+    if (parsed.flags.bool('help')) {
+      io.stdout.write(renderCommandHelp(command));
+      return EXIT.OK;
+    }
+    const { min, max } = command.positionals;
+    if (parsed.positionals.length < min || parsed.positionals.length > max) {
+      const expected = min === max ? `${min}` : max === Number.POSITIVE_INFINITY ? `at least ${min}` : `${min}–${max}`;
+      throw new AirlockError(
+        'E_USAGE',
+        `airlock ${command.name} takes ${expected} argument(s), got ${parsed.positionals.length}`,
+        { hint: `usage: airlock ${command.name} ${command.usage}` },
+      );
+    }
+    const result = await command.run({
+      flags: parsed.flags,
+      positionals: parsed.positionals,
+      out,
+      io,
+      env,
+      now: options.now ?? (() => new Date()),
+      stateDir: resolveStateDir(env),
+      cwd: options.cwd ?? process.cwd(),
+    });
+    if (out.json && result.json !== undefined) out.document(result.json);
+    return result.exitCode ?? EXIT.OK;
+  } catch (err) {
+    return reportFailure(err, out, env);
+  }
+}
+
+function reportFailure(err: unknown, out: Output, env: Env): number {
+  const debug = env.AIRLOCK_DEBUG === '1' || env.AIRLOCK_DEBUG === 'true';
+  const airlockErr = isAirlockError(err)
+    ? err
+    : new AirlockError('E_INTERNAL', `internal error: ${err instanceof Error ? err.message : String(err)}`, {
+        hint: 'this is a bug in airlock; re-run with AIRLOCK_DEBUG=1 and report the output',
+        cause: err,
+      });
+  if (out.json) out.document({ ok: false, error: airlockErr.toJSON() });
+  out.error(`${airlockErr.message} [${airlockErr.code}]`);
+  if (airlockErr.hint) out.info(`${out.paint('dim', 'hint:')} ${airlockErr.hint}`);
+  if (debug) {
+    const stack = (airlockErr.cause instanceof Error ? airlockErr.cause : airlockErr).stack;
+    out.warn(`AIRLOCK_DEBUG stack trace:\n${stack ?? '(none)'}`);
+  }
+  return airlockErr.exitCode;
+}

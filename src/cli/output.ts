@@ -1,0 +1,93 @@
+// Where the CLI writes: data and --json documents on stdout, human messages on stderr, colour only
+// on a TTY and never with NO_COLOR.
+
+export interface WritableLike {
+  write(chunk: string): unknown;
+  readonly isTTY?: boolean;
+}
+
+export interface ReadableLike extends AsyncIterable<Buffer | string> {
+  readonly isTTY?: boolean;
+}
+
+/** The process edges a command may touch, injected so tests run commands in-process. */
+export interface Io {
+  readonly stdout: WritableLike;
+  readonly stderr: WritableLike;
+  readonly stdin?: ReadableLike;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface OutputOptions {
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  env: Env;
+}
+
+const CODES = { red: 31, green: 32, yellow: 33, blue: 34, bold: 1, dim: 2 } as const;
+type Colour = keyof typeof CODES;
+
+export class Output {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly verbose: boolean;
+  readonly #io: Io;
+  readonly #colour: boolean;
+
+  constructor(io: Io, options: OutputOptions) {
+    this.#io = io;
+    this.json = options.json;
+    this.quiet = options.quiet;
+    this.verbose = options.verbose;
+    const noColour = options.env.NO_COLOR !== undefined && options.env.NO_COLOR !== '';
+    this.#colour = Boolean(io.stderr.isTTY) && !noColour && options.env.TERM !== 'dumb';
+  }
+
+  get interactive(): boolean {
+    return Boolean(this.#io.stderr.isTTY);
+  }
+
+  paint(colour: Colour, text: string): string {
+    return this.#colour ? `\u001b[${CODES[colour]}m${text}\u001b[0m` : text;
+  }
+
+  /** A human message (stderr); silenced by --quiet and by --json (the document says it all). */
+  info(message: string): void {
+    if (!this.quiet && !this.json) this.#io.stderr.write(`${message}\n`);
+  }
+
+  /** Extra detail for --verbose (stderr). */
+  debug(message: string): void {
+    if (this.verbose) this.#io.stderr.write(`${this.paint('dim', message)}\n`);
+  }
+
+  /** Warnings always print, even with --quiet: they name weakened checks the user must not miss. */
+  warn(message: string): void {
+    this.#io.stderr.write(`${this.paint('yellow', 'warning:')} ${message}\n`);
+  }
+
+  error(message: string): void {
+    this.#io.stderr.write(`${this.paint('red', 'error:')} ${message}\n`);
+  }
+
+  /** Command data (a PEM, a signature) on stdout, unless --json owns stdout. */
+  data(text: string): void {
+    if (!this.json) this.#io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  /** The one machine-readable document of a --json run. */
+  document(value: unknown): void {
+    this.#io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  /** Progress on a TTY only; returns a function that clears the line. */
+  progress(text: string): void {
+    if (this.interactive && !this.quiet && !this.json) this.#io.stderr.write(`\r\u001b[2K${text}`);
+  }
+
+  progressDone(): void {
+    if (this.interactive && !this.quiet && !this.json) this.#io.stderr.write('\r\u001b[2K');
+  }
+}

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { after, before, describe, it } from 'node:test';
+import { isAirlockError } from '../errors.ts';
+import { DigestStream, digestBytes, digestFile, formatDigest, parseDigest, READ_CHUNK_SIZE } from './digest.ts';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-digest-'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+describe('parseDigest / formatDigest', () => {
+  it('round-trips sha256 and sha512', () => {
+    const s = `sha256:${'a'.repeat(64)}`;
+    assert.equal(formatDigest(parseDigest(s)), s);
+    assert.equal(parseDigest(`sha512:${'0'.repeat(128)}`).algorithm, 'sha512');
+  });
+  for (const bad of ['sha256:abc', `sha256:${'A'.repeat(64)}`, `md5:${'a'.repeat(32)}`, `sha512:${'a'.repeat(64)}`, '']) {
+    it(`rejects '${bad.slice(0, 20)}'`, () => {
+      assert.throws(() => parseDigest(bad), (e) => isAirlockError(e, 'E_INPUT_MALFORMED'));
+    });
+  }
+});
+
+describe('digestBytes', () => {
+  it('matches the FIPS 180-2 "abc" vectors', () => {
+    assert.equal(digestBytes('abc').hex, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    assert.match(digestBytes('abc', 'sha512').hex, /^ddaf35a193617aba/);
+  });
+});
+
+describe('digestFile', () => {
+  it('hashes files across chunk boundaries like createHash does', async () => {
+    for (const size of [0, 1, READ_CHUNK_SIZE - 1, READ_CHUNK_SIZE, READ_CHUNK_SIZE * 2 + 17]) {
+      const data = randomBytes(size);
+      const path = join(dir, `f${size}`);
+      await writeFile(path, data);
+      const seen: number[] = [];
+      const d = await digestFile(path, { onProgress: (n) => seen.push(n) });
+      assert.equal(d.hex, createHash('sha256').update(data).digest('hex'), `size ${size}`);
+      assert.equal(d.size, size);
+      assert.equal(seen.at(-1) ?? 0, size);
+    }
+  });
+
+  it('verifies an expected digest and reports a mismatch with both values', async () => {
+    const path = join(dir, 'x');
+    await writeFile(path, 'hello');
+    const good = digestBytes('hello');
+    assert.equal((await digestFile(path, { expected: good })).hex, good.hex);
+    await assert.rejects(digestFile(path, { expected: digestBytes('hellO') }), (e) => {
+      assert.ok(isAirlockError(e, 'E_DIGEST_MISMATCH'));
+      assert.equal(e.details?.found, formatDigest(good));
+      return true;
+    });
+  });
+
+  it('a missing file is E_INPUT_MISSING', async () => {
+    await assert.rejects(digestFile(join(dir, 'nope')), (e) => isAirlockError(e, 'E_INPUT_MISSING'));
+  });
+
+  it('feeds the same bytes to extra consumers', async () => {
+    const path = join(dir, 'y');
+    await writeFile(path, 'abc');
+    const extra = createHash('sha512');
+    await digestFile(path, { alsoUpdate: [extra] });
+    assert.equal(extra.digest('hex'), digestBytes('abc', 'sha512').hex);
+  });
+});
+
+describe('DigestStream', () => {
+  it('passes bytes through and exposes the digest at the end', async () => {
+    const s = new DigestStream();
+    const chunks: Buffer[] = [];
+    await pipeline(Readable.from([Buffer.from('ab'), Buffer.from('c')]), s, async (src: AsyncIterable<Buffer>) => {
+      for await (const c of src) chunks.push(c);
+    });
+    assert.equal(Buffer.concat(chunks).toString(), 'abc');
+    assert.equal(s.digest.hex, digestBytes('abc').hex);
+  });
+
+  it('fails the pipeline when the bytes do not match the expected digest', async () => {
+    const s = new DigestStream({ expected: digestBytes('abd'), subject: 'blob' });
+    await assert.rejects(
+      pipeline(Readable.from([Buffer.from('abc')]), s, async (src: AsyncIterable<Buffer>) => {
+        for await (const _ of src);
+      }),
+      (e) => isAirlockError(e, 'E_DIGEST_MISMATCH'),
+    );
+  });
+});

@@ -1,0 +1,150 @@
+// The one streaming hash utility of airlock. Digests are written `sha256:<hex>` (OCI style) everywhere.
+// Files are read with large reused buffers and two reads in flight, so the disk read of chunk n+1
+// overlaps the hashing of chunk n; hashing itself is OpenSSL through node:crypto.
+import { createHash, type Hash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { Transform, type TransformCallback } from 'node:stream';
+import { AirlockError, fromFsError } from '../errors.ts';
+
+export type DigestAlgorithm = 'sha256' | 'sha512';
+
+export interface Digest {
+  readonly algorithm: DigestAlgorithm;
+  readonly hex: string;
+}
+
+const HEX_LENGTH: Record<DigestAlgorithm, number> = { sha256: 64, sha512: 128 };
+
+/** 4 MiB: large enough that per-call overhead vanishes next to SHA-256 itself. */
+export const READ_CHUNK_SIZE = 4 * 1024 * 1024;
+
+export function formatDigest(d: Digest): string {
+  return `${d.algorithm}:${d.hex}`;
+}
+
+/** Parses `sha256:<64 hex>` / `sha512:<128 hex>`; E_INPUT_MALFORMED otherwise. */
+export function parseDigest(text: string): Digest {
+  const m = /^(sha256|sha512):([0-9a-f]+)$/.exec(text);
+  const algorithm = m?.[1] as DigestAlgorithm | undefined;
+  const hex = m?.[2];
+  if (!algorithm || !hex || hex.length !== HEX_LENGTH[algorithm]) {
+    throw new AirlockError('E_INPUT_MALFORMED', `not a digest: '${text}'`, {
+      hint: 'write digests as sha256:<64 lowercase hex> or sha512:<128 lowercase hex>',
+    });
+  }
+  return { algorithm, hex };
+}
+
+export function isDigestString(text: string): boolean {
+  return /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/.test(text);
+}
+
+export function digestBytes(data: Uint8Array | string, algorithm: DigestAlgorithm = 'sha256'): Digest {
+  return { algorithm, hex: createHash(algorithm).update(data).digest('hex') };
+}
+
+export interface FileDigestOptions {
+  algorithm?: DigestAlgorithm;
+  /** When given, the computed digest must equal it (E_DIGEST_MISMATCH otherwise). */
+  expected?: Digest;
+  /** Called with the byte count after each chunk (progress bars). */
+  onProgress?: (bytesRead: number) => void;
+  /** Extra consumers of the same bytes, e.g. a second hash or a signature verifier. */
+  alsoUpdate?: ReadonlyArray<{ update(chunk: Uint8Array): unknown }>;
+}
+
+export interface FileDigest extends Digest {
+  readonly size: number;
+}
+
+/** Hashes a file in one streaming pass; never loads it whole. */
+export async function digestFile(path: string, options: FileDigestOptions = {}): Promise<FileDigest> {
+  const algorithm = options.expected?.algorithm ?? options.algorithm ?? 'sha256';
+  const hash = createHash(algorithm);
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    throw fromFsError(err, path);
+  }
+  let size = 0;
+  try {
+    const buffers = [Buffer.allocUnsafe(READ_CHUNK_SIZE), Buffer.allocUnsafe(READ_CHUNK_SIZE)] as const;
+    let which = 0;
+    let pending = handle.read(buffers[0], 0, READ_CHUNK_SIZE, null);
+    for (;;) {
+      const { bytesRead } = await pending;
+      if (bytesRead === 0) break;
+      const current = buffers[which as 0 | 1];
+      which ^= 1;
+      // Start the next read before hashing: the threadpool reads while this thread hashes. The next
+      // read goes into the other buffer, so `current` is not overwritten while hashed.
+      pending = handle.read(buffers[which as 0 | 1], 0, READ_CHUNK_SIZE, null);
+      const chunk = bytesRead === READ_CHUNK_SIZE ? current : current.subarray(0, bytesRead);
+      hash.update(chunk);
+      for (const consumer of options.alsoUpdate ?? []) consumer.update(chunk);
+      size += bytesRead;
+      options.onProgress?.(size);
+    }
+  } catch (err) {
+    throw fromFsError(err, path);
+  } finally {
+    await handle.close();
+  }
+  const result = { algorithm, hex: hash.digest('hex'), size };
+  if (options.expected) assertDigestEqual(options.expected, result, path);
+  return result;
+}
+
+export function assertDigestEqual(expected: Digest, actual: Digest, subject: string): void {
+  if (expected.algorithm !== actual.algorithm || expected.hex !== actual.hex) {
+    throw new AirlockError(
+      'E_DIGEST_MISMATCH',
+      `${subject}: expected ${formatDigest(expected)}, found ${formatDigest(actual)}`,
+      { details: { subject, expected: formatDigest(expected), found: formatDigest(actual) } },
+    );
+  }
+}
+
+/**
+ * A pass-through stream that hashes what flows through it and, when `expected` is set, fails the
+ * stream at its end if the bytes do not match (so a consumer never commits unverified data).
+ */
+export class DigestStream extends Transform {
+  readonly algorithm: DigestAlgorithm;
+  #hash: Hash;
+  #size = 0;
+  #result: FileDigest | undefined;
+  readonly #expected: Digest | undefined;
+  readonly #subject: string;
+
+  constructor(options: { algorithm?: DigestAlgorithm; expected?: Digest; subject?: string } = {}) {
+    super();
+    this.algorithm = options.expected?.algorithm ?? options.algorithm ?? 'sha256';
+    this.#hash = createHash(this.algorithm);
+    this.#expected = options.expected;
+    this.#subject = options.subject ?? 'stream';
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.#hash.update(chunk);
+    this.#size += chunk.length;
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.#result = { algorithm: this.algorithm, hex: this.#hash.digest('hex'), size: this.#size };
+    try {
+      if (this.#expected) assertDigestEqual(this.#expected, this.#result, this.#subject);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  }
+
+  /** The digest, available once the stream has ended. */
+  get digest(): FileDigest {
+    if (!this.#result) throw new Error('DigestStream: digest read before the stream ended');
+    return this.#result;
+  }
+}

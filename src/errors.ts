@@ -1,0 +1,134 @@
+// The one error type of airlock. Every failure a user can meet carries a stable `code` from the table
+// below; the table also fixes the process exit code, so `main` is the only place that turns a failure
+// into an exit status and docs/errors.md is checked against this table by a test.
+
+/** Process exit codes (docs/errors.md). Frozen: scripts depend on them. */
+export const EXIT = {
+  OK: 0,
+  /** A security verdict said no: verification failed, policy denied. */
+  DENIED: 1,
+  /** The command line was wrong. */
+  USAGE: 2,
+  /** Could not evaluate: missing or malformed input, I/O, an unreachable service. */
+  UNAVAILABLE: 3,
+  /** A bug in airlock. */
+  INTERNAL: 4,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+interface CodeSpec {
+  readonly exit: ExitCode;
+  readonly summary: string;
+}
+
+/** Every error code airlock emits, with its exit code and a one-line meaning for docs/errors.md. */
+export const ERROR_CODES = {
+  // usage (2)
+  E_USAGE: { exit: EXIT.USAGE, summary: 'The command line is wrong: unknown command or flag, a missing or conflicting argument.' },
+  E_OUTPUT_EXISTS: { exit: EXIT.USAGE, summary: 'An output file already exists and --force was not given.' },
+  E_KEY_REF_UNSUPPORTED: {
+    exit: EXIT.USAGE,
+    summary: 'A key reference names a backend airlock does not support (cloud KMS, Vault); use a key file or pkcs11:.',
+  },
+  // could not evaluate (3)
+  E_INPUT_MISSING: { exit: EXIT.UNAVAILABLE, summary: 'A file or value the command needs does not exist.' },
+  E_INPUT_MALFORMED: { exit: EXIT.UNAVAILABLE, summary: 'An input exists but cannot be parsed (bad JSON, PEM, digest, ...).' },
+  E_IO: { exit: EXIT.UNAVAILABLE, summary: 'Reading or writing a file failed.' },
+  E_UNAVAILABLE: { exit: EXIT.UNAVAILABLE, summary: 'A service or tool airlock needs could not be reached or run.' },
+  E_KEY_PASSWORD: { exit: EXIT.UNAVAILABLE, summary: 'The private key could not be decrypted with the password given.' },
+  E_KEY_UNSUPPORTED: {
+    exit: EXIT.UNAVAILABLE,
+    summary: 'A key has an algorithm, size or encoding airlock does not accept.',
+  },
+  E_PASSWORD_MISSING: {
+    exit: EXIT.UNAVAILABLE,
+    summary: 'A password is needed but none was given (no AIRLOCK_PASSWORD/COSIGN_PASSWORD, file or TTY).',
+  },
+  E_PKCS11: { exit: EXIT.UNAVAILABLE, summary: 'The PKCS#11 module, token, PIN or key object could not be used.' },
+  E_TLOG_UPLOAD: { exit: EXIT.UNAVAILABLE, summary: 'The transparency log could not be reached or refused the entry.' },
+  E_TSA: { exit: EXIT.UNAVAILABLE, summary: 'The timestamp authority could not be reached or returned a bad response.' },
+  E_TRUST_ROOT_MISSING: { exit: EXIT.UNAVAILABLE, summary: 'No trust root was given and none is installed.' },
+  E_DIGEST_MISMATCH: { exit: EXIT.UNAVAILABLE, summary: 'Bytes read did not hash to the digest they were expected to have.' },
+  // verdicts (1)
+  E_DENIED: { exit: EXIT.DENIED, summary: 'A policy said no.' },
+  E_BUNDLE_MALFORMED: { exit: EXIT.DENIED, summary: 'The Sigstore bundle is not a valid bundle of a known version.' },
+  E_SIGNATURE_INVALID: { exit: EXIT.DENIED, summary: 'A signature does not verify over the signed content.' },
+  E_ARTIFACT_MISMATCH: {
+    exit: EXIT.DENIED,
+    summary: 'The artifact is not the one that was signed (digest or in-toto subject differs).',
+  },
+  E_KEY_MISMATCH: { exit: EXIT.DENIED, summary: 'The bundle was not made by the key it is verified against.' },
+  E_IDENTITY_MISMATCH: {
+    exit: EXIT.DENIED,
+    summary: 'The signing certificate names another identity or OIDC issuer than the one pinned.',
+  },
+  E_CERT_CHAIN: { exit: EXIT.DENIED, summary: 'The signing certificate does not chain to a trusted CA.' },
+  E_CERT_VALIDITY: {
+    exit: EXIT.DENIED,
+    summary: 'A certificate or trusted key was not valid at the time the signature was made.',
+  },
+  E_SCT: { exit: EXIT.DENIED, summary: 'The certificate lacks enough valid Certificate Transparency timestamps.' },
+  E_TLOG_ENTRY: { exit: EXIT.DENIED, summary: 'A transparency-log entry is missing, untrusted or does not match the bundle.' },
+  E_TLOG_INCLUSION: { exit: EXIT.DENIED, summary: 'A transparency-log inclusion proof or promise does not verify.' },
+  E_TLOG_CHECKPOINT: { exit: EXIT.DENIED, summary: 'A transparency-log checkpoint is malformed or not signed by the log.' },
+  E_TIMESTAMP: { exit: EXIT.DENIED, summary: 'Not enough trusted timestamps, or a timestamp does not verify.' },
+  E_TRUST_ROOT: { exit: EXIT.DENIED, summary: 'The trust root is invalid or unusable for this verification.' },
+  E_PREDICATE_TYPE: { exit: EXIT.DENIED, summary: 'An attestation has another predicate type than the one required.' },
+  // bug (4)
+  E_INTERNAL: { exit: EXIT.INTERNAL, summary: 'A bug in airlock. Please report it with AIRLOCK_DEBUG=1 output.' },
+} as const satisfies Record<string, CodeSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface AirlockErrorOptions {
+  hint?: string;
+  cause?: unknown;
+  /** Structured facts for --json reports (expected/found values, paths). Never secrets. */
+  details?: Record<string, unknown>;
+}
+
+export class AirlockError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: AirlockErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AirlockError';
+    this.code = code;
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+
+  get exitCode(): ExitCode {
+    return ERROR_CODES[this.code].exit;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      exitCode: this.exitCode,
+      message: this.message,
+      ...(this.hint ? { hint: this.hint } : {}),
+      ...(this.details ? { details: this.details } : {}),
+    };
+  }
+}
+
+export function isAirlockError(err: unknown, code?: ErrorCode): err is AirlockError {
+  return err instanceof AirlockError && (code === undefined || err.code === code);
+}
+
+/** Turns a Node system error (ENOENT, EACCES, ...) on `path` into a coded error. */
+export function fromFsError(err: unknown, path: string, action = 'read'): AirlockError {
+  const sysCode = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (sysCode === 'ENOENT') {
+    return new AirlockError('E_INPUT_MISSING', `${path}: no such file or directory`, { cause: err });
+  }
+  if (sysCode === 'EISDIR') {
+    return new AirlockError('E_INPUT_MALFORMED', `${path}: is a directory, expected a file`, { cause: err });
+  }
+  const reason = err instanceof Error ? err.message : String(err);
+  return new AirlockError('E_IO', `cannot ${action} ${path}: ${reason}`, { cause: err });
+}

@@ -1,0 +1,4 @@
+// The tool version, read once from package.json so there is one place to bump it.
+import pkg from '../package.json' with { type: 'json' };
+
+export const VERSION: string = pkg.version;

@@ -1,0 +1,32 @@
+// The CLI as a user runs it: a real process through bin/airlock.js.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runCliProcess } from '../helpers/cli.ts';
+
+describe('airlock (process)', () => {
+  it('--version', async () => {
+    const r = await runCliProcess(['--version']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^airlock \d+\.\d+\.\d+\n$/);
+  });
+
+  it('nosuchcommand exits 2 with one line and a hint', async () => {
+    const r = await runCliProcess(['nosuchcommand']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr.trim().split('\n').length, 2);
+  });
+
+  it('doctor --json is valid JSON on stdout', async () => {
+    const r = await runCliProcess(['doctor', '--json'], { env: { AIRLOCK_HOME: '/tmp/airlock-e2e-home' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).ok, true);
+  });
+
+  it('demo runs and reports what is not built yet', async () => {
+    const r = await runCliProcess(['demo', '--json'], { env: { AIRLOCK_HOME: '/tmp/airlock-e2e-home' } });
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.steps[0].name, 'doctor');
+  });
+});
