@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   // usage (2)
   E_USAGE: { exit: EXIT.USAGE, summary: 'The command line is wrong: unknown command or flag, a missing or conflicting argument.' },
   E_OUTPUT_EXISTS: { exit: EXIT.USAGE, summary: 'An output file already exists and --force was not given.' },
+  E_UNSUPPORTED: { exit: EXIT.USAGE, summary: 'The command asks for something airlock does not do (yet); the message says what to use instead.' },
   E_KEY_REF_UNSUPPORTED: {
     exit: EXIT.USAGE,
     summary: 'A key reference names a backend airlock does not support (cloud KMS, Vault); use a key file or pkcs11:.',

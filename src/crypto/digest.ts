@@ -6,14 +6,14 @@ import { open } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { AirlockError, fromFsError } from '../errors.ts';
 
-export type DigestAlgorithm = 'sha256' | 'sha512';
+export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512';
 
 export interface Digest {
   readonly algorithm: DigestAlgorithm;
   readonly hex: string;
 }
 
-const HEX_LENGTH: Record<DigestAlgorithm, number> = { sha256: 64, sha512: 128 };
+const HEX_LENGTH: Record<DigestAlgorithm, number> = { sha256: 64, sha384: 96, sha512: 128 };
 
 /** 4 MiB: large enough that per-call overhead vanishes next to SHA-256 itself. */
 export const READ_CHUNK_SIZE = 4 * 1024 * 1024;
@@ -24,7 +24,7 @@ export function formatDigest(d: Digest): string {
 
 /** Parses `sha256:<64 hex>` / `sha512:<128 hex>`; E_INPUT_MALFORMED otherwise. */
 export function parseDigest(text: string): Digest {
-  const m = /^(sha256|sha512):([0-9a-f]+)$/.exec(text);
+  const m = /^(sha256|sha384|sha512):([0-9a-f]+)$/.exec(text);
   const algorithm = m?.[1] as DigestAlgorithm | undefined;
   const hex = m?.[2];
   if (!algorithm || !hex || hex.length !== HEX_LENGTH[algorithm]) {

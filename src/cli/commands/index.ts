@@ -2,5 +2,14 @@
 import type { Command } from '../command.ts';
 import { demoCommand } from './demo.ts';
 import { doctorCommand } from './doctor.ts';
+import { keyGenerateCommand, keyPublicCommand } from './key.ts';
+import { attestBlobCommand, signBlobCommand } from './sign-blob.ts';
 
-export const COMMANDS: readonly Command[] = [demoCommand, doctorCommand];
+export const COMMANDS: readonly Command[] = [
+  demoCommand,
+  keyGenerateCommand,
+  keyPublicCommand,
+  signBlobCommand,
+  attestBlobCommand,
+  doctorCommand,
+];

@@ -1,0 +1,68 @@
+// Maps signing flags to library options and enforces the --tlog-upload rules before any work starts
+// (seed 001): keyless needs a log; key + --tlog-upload=false is fully offline.
+import { isSigningAlgorithm } from '../crypto/keys.ts';
+import type { SigningAlgorithm } from '../crypto/signer.ts';
+import { AirlockError } from '../errors.ts';
+import { PUBLIC_GOOD_REKOR_URL, type WitnessOptions } from '../sigstore/witnesses.ts';
+import type { Flags } from './args.ts';
+
+export interface SigningPlan {
+  readonly keyRef: string;
+  readonly passwordFile: string | undefined;
+  readonly signingAlgorithm: SigningAlgorithm | undefined;
+  readonly witnesses: WitnessOptions;
+}
+
+function httpURL(value: string, flag: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new AirlockError('E_USAGE', `--${flag} is not a URL: '${value}'`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new AirlockError('E_USAGE', `--${flag} must be an http(s) URL, got '${value}'`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+export function planSigning(flags: Flags): SigningPlan {
+  const keyRef = flags.string('key');
+  const tlogUpload = flags.bool('tlog-upload');
+  if (keyRef === undefined) {
+    if (!tlogUpload) {
+      throw new AirlockError('E_USAGE', '--tlog-upload=false needs --key: keyless signing cannot work without a transparency log', {
+        hint:
+          'keyless certificates live minutes and are only trustworthy through the log entry made while they were valid; ' +
+          'to sign offline use an organisational key: --key cosign.key (or a pkcs11: URI) --tlog-upload=false',
+      });
+    }
+    throw new AirlockError('E_UNSUPPORTED', 'keyless signing (Fulcio + OIDC) is not built yet', {
+      hint: 'sign with an organisational key: --key REF (a key file, env://VAR or a pkcs11: URI)',
+    });
+  }
+  const rekorURL = flags.string('rekor-url');
+  if (!tlogUpload && rekorURL !== undefined) {
+    throw new AirlockError('E_USAGE', '--rekor-url conflicts with --tlog-upload=false', {
+      hint: 'drop --rekor-url to sign offline, or drop --tlog-upload=false to upload to that log',
+    });
+  }
+  const apiVersion = flags.string('rekor-api-version') ?? '1';
+  if (apiVersion !== '1' && apiVersion !== '2') {
+    throw new AirlockError('E_USAGE', `--rekor-api-version must be 1 or 2, got '${apiVersion}'`);
+  }
+  const algorithm = flags.string('signing-algorithm');
+  if (algorithm !== undefined && !isSigningAlgorithm(algorithm)) {
+    throw new AirlockError('E_USAGE', `unknown --signing-algorithm '${algorithm}'`);
+  }
+  const tsa = flags.string('tsa-url');
+  return {
+    keyRef,
+    passwordFile: flags.string('password-file'),
+    signingAlgorithm: algorithm,
+    witnesses: {
+      ...(tlogUpload ? { tlog: { url: httpURL(rekorURL ?? PUBLIC_GOOD_REKOR_URL, 'rekor-url'), apiVersion: Number(apiVersion) as 1 | 2 } } : {}),
+      ...(tsa !== undefined ? { tsaUrl: httpURL(tsa, 'tsa-url') } : {}),
+    },
+  };
+}
