@@ -1,7 +1,7 @@
 // sign-blob / attest-blob / key as a user runs them: real processes, real files, and the
 // --tlog-upload rules of seed 001 with their exact exit codes.
 import assert from 'node:assert/strict';
-import { createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -205,6 +205,103 @@ describe('pkcs11: keys (SoftHSM2)', () => {
       );
       assert.equal(att.code, 0, att.stderr);
       verifyWithSigstoreJs(JSON.parse(await readFile(attOut, 'utf8')), undefined, key);
+    } finally {
+      await token.cleanup();
+    }
+  });
+});
+
+describe('airlock verify-blob (process)', () => {
+  const key = () => join(dir, 'release.key');
+  const pub = () => join(dir, 'release.pub');
+  async function signed(name: string, extra: string[] = []): Promise<string> {
+    const out = join(dir, `${name}.sigstore.json`);
+    const r = await runCliProcess(['sign-blob', join(dir, 'app.tar'), '--key', key(), '--tlog-upload=false', '--bundle', out, ...extra], { env: env() });
+    assert.equal(r.code, 0, r.stderr);
+    return out;
+  }
+
+  it('verifies a sign-blob bundle with the .pub, the private key file, and env://, warning about --insecure-ignore-tlog every time', async () => {
+    const bundle = await signed('v1');
+    const pem = await readFile(pub(), 'utf8');
+    for (const ref of [pub(), key(), 'env://RELEASE_PUB']) {
+      const r = await runCliProcess(['verify-blob', join(dir, 'app.tar'), '--bundle', bundle, '--key', ref, '--insecure-ignore-tlog'], {
+        env: { ...env(), RELEASE_PUB: pem },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /warning: --insecure-ignore-tlog/);
+      assert.match(r.stderr, /Verified OK/);
+    }
+  });
+
+  it('tampered artifact, bundle or signature: exit 1 with the specific code', async () => {
+    const bundle = await signed('v2');
+    await writeFile(join(dir, 'other.tar'), 'not the artifact');
+    const mismatch = await runCliProcess(['verify-blob', join(dir, 'other.tar'), '--bundle', bundle, '--key', pub(), '--insecure-ignore-tlog', '--json'], { env: env() });
+    assert.equal(mismatch.code, 1);
+    const doc = JSON.parse(mismatch.stdout);
+    assert.equal(doc.error.code, 'E_ARTIFACT_MISMATCH');
+    assert.ok(doc.checks.some((c: { result: string }) => c.result === 'fail'));
+    const json = JSON.parse(await readFile(bundle, 'utf8'));
+    json.messageSignature.signature = Buffer.from('garbage').toString('base64');
+    await writeFile(join(dir, 'bad.json'), JSON.stringify(json));
+    const bad = await runCliProcess(['verify-blob', join(dir, 'app.tar'), '--bundle', join(dir, 'bad.json'), '--key', pub(), '--insecure-ignore-tlog'], { env: env() });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /E_SIGNATURE_INVALID/);
+    await writeFile(join(dir, 'junk.json'), '{not json');
+    const junk = await runCliProcess(['verify-blob', join(dir, 'app.tar'), '--bundle', join(dir, 'junk.json'), '--key', pub(), '--insecure-ignore-tlog'], { env: env() });
+    assert.equal(junk.code, 1);
+    assert.match(junk.stderr, /E_BUNDLE_MALFORMED/);
+  });
+
+  it('keyless without both identity and issuer is refused (exit 2); --insecure-ignore-tlog needs --key', async () => {
+    const bundle = await signed('v3');
+    for (const flags of [[], ['--certificate-identity', 'x'], ['--certificate-oidc-issuer', 'y'], ['--certificate-identity', 'x', '--certificate-oidc-issuer', 'y', '--insecure-ignore-tlog']]) {
+      const r = await runCliProcess(['verify-blob', join(dir, 'app.tar'), '--bundle', bundle, ...flags], { env: env() });
+      assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`);
+    }
+  });
+
+  it('without --trusted-root and with no installed trust root: exit 3 saying how to get one', async () => {
+    const bundle = await signed('v4');
+    const r = await runCliProcess(['verify-blob', join(dir, 'app.tar'), '--bundle', bundle, '--key', pub()], { env: env() });
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /E_TRUST_ROOT_MISSING/);
+    assert.match(r.stderr, /airlock trust import/);
+  });
+
+  it('verify-blob-attestation --type, and the digest-only form sha256:<hex>', async () => {
+    await writeFile(join(dir, 'sbom.json'), '{"spdxVersion":"SPDX-2.3"}');
+    const att = join(dir, 'sbom.sigstore.json');
+    const a = await runCliProcess(['attest-blob', join(dir, 'app.tar'), '--predicate', join(dir, 'sbom.json'), '--type', 'spdxjson', '--key', key(), '--tlog-upload=false', '--bundle', att], { env: env() });
+    assert.equal(a.code, 0, a.stderr);
+    const ok = await runCliProcess(['verify-blob-attestation', join(dir, 'app.tar'), '--bundle', att, '--type', 'spdxjson', '--key', pub(), '--insecure-ignore-tlog'], { env: env() });
+    assert.equal(ok.code, 0, ok.stderr);
+    const wrongType = await runCliProcess(['verify-blob-attestation', join(dir, 'app.tar'), '--bundle', att, '--type', 'cyclonedx', '--key', pub(), '--insecure-ignore-tlog'], { env: env() });
+    assert.equal(wrongType.code, 1);
+    assert.match(wrongType.stderr, /E_PREDICATE_TYPE/);
+    const digest = `sha256:${createHash('sha256').update(await readFile(join(dir, 'app.tar'))).digest('hex')}`;
+    const bundle = await signed('v5');
+    const byDigest = await runCliProcess(['verify-blob', digest, '--bundle', bundle, '--key', pub(), '--insecure-ignore-tlog'], { env: env() });
+    assert.equal(byDigest.code, 0, byDigest.stderr);
+  });
+
+  it('a pkcs11: key verifies what it signed', async (t) => {
+    const { createSoftHsmToken, softHsmMissing } = await import('../helpers/softhsm.ts');
+    const missing = softHsmMissing();
+    if (missing) return t.skip(`softhsm2 not installed: ${missing}`);
+    const token = await createSoftHsmToken({ label: 'airlock-verify' });
+    try {
+      await token.generateEcKey('release', '02', 'P-256');
+      const uri = `pkcs11:token=airlock-verify;object=release?module-path=${token.modulePath}`;
+      const hsmEnv = { ...env(), ...token.env, AIRLOCK_PKCS11_PIN: token.pin };
+      const out = join(dir, 'hsm-v.sigstore.json');
+      const s = await runCliProcess(['sign-blob', join(dir, 'app.tar'), '--key', uri, '--tlog-upload=false', '--bundle', out], { env: hsmEnv });
+      assert.equal(s.code, 0, s.stderr);
+      const v = await runCliProcess(['verify-blob', join(dir, 'app.tar'), '--bundle', out, '--key', uri, '--insecure-ignore-tlog'], { env: hsmEnv });
+      assert.equal(v.code, 0, v.stderr);
+      const wrong = await runCliProcess(['verify-blob', join(dir, 'app.tar'), '--bundle', out, '--key', pub(), '--insecure-ignore-tlog'], { env: hsmEnv });
+      assert.equal(wrong.code, 1);
     } finally {
       await token.cleanup();
     }

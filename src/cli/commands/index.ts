@@ -4,6 +4,7 @@ import { demoCommand } from './demo.ts';
 import { doctorCommand } from './doctor.ts';
 import { keyGenerateCommand, keyPublicCommand } from './key.ts';
 import { attestBlobCommand, signBlobCommand } from './sign-blob.ts';
+import { verifyBlobCommand } from './verify-blob.ts';
 
 export const COMMANDS: readonly Command[] = [
   demoCommand,
@@ -11,5 +12,6 @@ export const COMMANDS: readonly Command[] = [
   keyPublicCommand,
   signBlobCommand,
   attestBlobCommand,
+  verifyBlobCommand,
   doctorCommand,
 ];

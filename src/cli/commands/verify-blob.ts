@@ -1,0 +1,95 @@
+import { access } from 'node:fs/promises';
+import { loadPublicKey } from '../../crypto/key-ref.ts';
+import { AirlockError } from '../../errors.ts';
+import { pathExists } from '../../files/atomic-write.ts';
+import { type LoadedTrustedRoot, loadTrustedRootFile } from '../../sigstore/trusted-root.ts';
+import type { VerificationReport } from '../../sigstore/verify/report.ts';
+import { type TrustPolicy, verifyBlob } from '../../sigstore/verify/verify-blob.ts';
+import type { Command, CommandContext } from '../command.ts';
+import { keyContext } from '../key-context.ts';
+import type { Output } from '../output.ts';
+import { artifactArgument, planVerification, TRUST_FLAGS, type VerifyPlan } from '../verify-plan.ts';
+
+async function resolveTrustedRoot(plan: VerifyPlan): Promise<LoadedTrustedRoot | undefined> {
+  if (plan.trustedRootPath) return loadTrustedRootFile(plan.trustedRootPath);
+  if (await pathExists(plan.installedRootPath)) return loadTrustedRootFile(plan.installedRootPath);
+  if (plan.trustedRootOptional) return undefined;
+  throw new AirlockError('E_TRUST_ROOT_MISSING', `no trust root: --trusted-root was not given and trust root '${plan.trustName}' is not installed`, {
+    hint: `pass --trusted-root trusted_root.json, or install one with 'airlock trust import' (${plan.installedRootPath})`,
+  });
+}
+
+function printReport(out: Output, report: VerificationReport): void {
+  if (!report.ok) {
+    out.error(`verification failed: ${report.error?.message} [${report.error?.code}]`);
+    const details = report.error?.details;
+    if (details && 'expected' in details) out.info(`  expected: ${JSON.stringify(details.expected)}\n  found:    ${JSON.stringify(details.found)}`);
+    return;
+  }
+  out.info(out.paint('green', 'Verified OK'));
+  const signer = report.signer;
+  if (signer?.type === 'key') out.info(`  signed by   key ${signer.fingerprint}`);
+  if (signer?.type === 'certificate') out.info(`  signed by   ${signer.subjectAlternativeName} (issuer ${signer.issuer})`);
+  for (const t of report.timestamps ?? []) out.info(`  signed at   ${t.time} (${t.source === 'tsa' ? 'RFC 3161 timestamp' : `log entry ${t.logIndex}`})`);
+  if ((report.timestamps ?? []).length === 0) out.info('  signed at   (no trusted time: key signature checked without a log or timestamp)');
+  for (const e of report.tlogEntries ?? []) out.info(`  log entry   #${e.logIndex} ${e.kind}, ${e.proof}`);
+  if (report.predicateType) out.info(`  predicate   ${report.predicateType}`);
+  out.info(`  checks      ${report.checks.map((c) => c.name).join(', ')}`);
+}
+
+async function run(ctx: CommandContext) {
+  const { flags, out } = ctx;
+  const plan = planVerification(flags, ctx.stateDir, flags.string('type'));
+  const bundlePath = flags.string('bundle');
+  if (!bundlePath) throw new AirlockError('E_USAGE', 'verify-blob needs --bundle FILE');
+  if (plan.insecureIgnoreTlog) out.warn('--insecure-ignore-tlog: no transparency-log entry is required; the signature time is not observed by anyone');
+  const arg = ctx.positionals[0] ?? '';
+  const artifact = artifactArgument(arg, await access(arg).then(() => true, () => false));
+  const trustedRoot = await resolveTrustedRoot(plan);
+  const trust: TrustPolicy =
+    plan.trust.kind === 'key'
+      ? { kind: 'key', publicKey: await loadPublicKey(plan.trust.keyRef, keyContext(ctx, { passwordFile: flags.string('password-file') })) }
+      : { kind: 'identity', policy: { identity: plan.trust.identity, issuer: plan.trust.issuer } };
+  const report = await verifyBlob(artifact, { path: bundlePath }, {
+    trust,
+    trustedRoot,
+    tlogThreshold: plan.tlogThreshold,
+    ctlogThreshold: plan.ctlogThreshold,
+    timestampThreshold: plan.timestampThreshold,
+    predicateType: plan.predicateType,
+  });
+  printReport(out, report);
+  const json = { ...report, error: report.error?.toJSON() };
+  return { json, exitCode: report.ok ? 0 : (report.error?.exitCode ?? 1) };
+}
+
+const flags = {
+  bundle: { type: 'string', value: 'FILE', description: 'The Sigstore bundle to verify' },
+  type: { type: 'string', value: 'TYPE', description: 'Require a DSSE attestation with this predicate type (URI or short name)' },
+  ...TRUST_FLAGS,
+} as const;
+
+export const verifyBlobCommand: Command = {
+  name: 'verify-blob',
+  aliases: ['verify-blob-attestation'],
+  summary: 'Verify a file (or its digest) against a Sigstore bundle, offline',
+  usage: 'FILE|sha256:<hex> --bundle B (--key REF | --certificate-identity I --certificate-oidc-issuer U) [flags]',
+  description:
+    'Never touches the network: trust comes from --key or the pinned identity + issuer, and from the trust\n' +
+    'root (--trusted-root, or the one installed by `airlock trust import`). Exit 0 verified, 1 not verified\n' +
+    '(the code says why), 2 usage, 3 could not evaluate (missing file, no trust root).\n' +
+    'verify-blob-attestation is the same command (cosign spelling); --type then names the predicate.',
+  flags,
+  positionals: { min: 1, max: 1 },
+  examples: [
+    { command: 'airlock verify-blob app.tar --bundle app.sigstore.json --key cosign.pub --insecure-ignore-tlog', description: 'Key-signed, offline bundle' },
+    {
+      command:
+        "airlock verify-blob app.tar --bundle app.sigstore.json --trusted-root trusted_root.json \\\n    --certificate-identity 'https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main' \\\n    --certificate-oidc-issuer https://token.actions.githubusercontent.com",
+      description: 'Keyless bundle, pinned identity',
+    },
+    { command: 'airlock verify-blob sha256:5891b5b5... --bundle app.sigstore.json --key cosign.pub', description: 'Only the digest is known' },
+    { command: 'airlock verify-blob-attestation app.tar --bundle sbom.sigstore.json --type spdxjson --key cosign.pub --insecure-ignore-tlog', description: 'An attestation of a given type' },
+  ],
+  run,
+};

@@ -1,0 +1,132 @@
+// airlock's own SignatureContent implementations, swapped into @sigstore/verify's SignedEntity. They
+// close three gaps of @sigstore/verify 4.1.3 (shared/design/notes/sigstore-js.md):
+//   - digest-only verification of message signatures (the bytes are never needed), via @noble/curves,
+//     since node:crypto cannot verify ECDSA over a pre-computed digest;
+//   - Ed25519 message signatures (it hashes before an Ed25519 verify, which cannot succeed);
+//   - DSSE signed by P-384 keys (it verifies DSSE with SHA-256 whatever the curve).
+import { createHash, type KeyObject, timingSafeEqual, verify } from 'node:crypto';
+import { p256, p384 } from '@noble/curves/nist.js';
+import { dsse } from '@sigstore/core';
+import type { SignedEntity } from '@sigstore/verify';
+
+type SignatureContent = SignedEntity['signature'];
+import type { DigestAlgorithm } from '../../crypto/digest.ts';
+import { AirlockError } from '../../errors.ts';
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The hash a key signs with by default: SHA-384 for P-384, none for Ed25519, else SHA-256. */
+export function defaultHashFor(key: KeyObject): 'sha256' | 'sha384' | null {
+  if (key.asymmetricKeyType === 'ed25519') return null;
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'secp384r1') return 'sha384';
+  return 'sha256';
+}
+
+const rawPointCache = new WeakMap<KeyObject, Uint8Array>();
+
+function rawEcPoint(key: KeyObject): Uint8Array {
+  let point = rawPointCache.get(key);
+  if (!point) {
+    const jwk = key.export({ format: 'jwk' });
+    point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x ?? '', 'base64url'), Buffer.from(jwk.y ?? '', 'base64url')]);
+    rawPointCache.set(key, point);
+  }
+  return point;
+}
+
+/** ECDSA over a digest: the path for `sha256:<hex>` artifacts and for large files hashed in a stream. */
+export function verifyEcdsaDigest(key: KeyObject, digest: Uint8Array, signature: Uint8Array): boolean {
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  const impl = curve === 'prime256v1' ? p256 : curve === 'secp384r1' ? p384 : undefined;
+  if (key.asymmetricKeyType !== 'ec' || !impl) {
+    throw new AirlockError('E_UNSUPPORTED', 'verifying against a digest needs an ECDSA P-256/P-384 signature', {
+      hint: 'pass the artifact file instead of sha256:<hex>',
+    });
+  }
+  try {
+    // lowS false: OpenSSL and Go emit either half of s; both are valid ECDSA.
+    return impl.verify(signature, digest, rawEcPoint(key), { prehash: false, format: 'der', lowS: false });
+  } catch {
+    return false;
+  }
+}
+
+export type MessageArtifact =
+  | { readonly kind: 'bytes'; readonly bytes: Buffer; readonly digest: Buffer }
+  | { readonly kind: 'digest'; readonly algorithm: DigestAlgorithm; readonly digest: Buffer };
+
+export class MessageSignatureContent implements SignatureContent {
+  readonly signature: Buffer;
+  readonly #messageDigest: Buffer;
+  readonly #hash: 'sha256' | 'sha384' | 'sha512';
+  readonly #artifact: MessageArtifact;
+
+  constructor(signature: Buffer, messageDigest: Buffer, hash: 'sha256' | 'sha384' | 'sha512', artifact: MessageArtifact) {
+    this.signature = signature;
+    this.#messageDigest = messageDigest;
+    this.#hash = hash;
+    this.#artifact = artifact;
+  }
+
+  compareSignature(signature: Buffer): boolean {
+    return equal(signature, this.signature);
+  }
+
+  compareDigest(digest: Buffer): boolean {
+    return equal(digest, this.#messageDigest);
+  }
+
+  compareSignedDigest(digest: Buffer): boolean {
+    return this.compareDigest(digest);
+  }
+
+  verifySignature(key: KeyObject): boolean {
+    const artifact = this.#artifact;
+    if (artifact.kind === 'digest') return verifyEcdsaDigest(key, artifact.digest, this.signature);
+    try {
+      return verify(defaultHashFor(key) === null ? null : this.#hash, artifact.bytes, key, this.signature);
+    } catch {
+      return false;
+    }
+  }
+}
+
+export class DsseSignatureContent implements SignatureContent {
+  readonly signature: Buffer;
+  readonly #pae: Buffer;
+  readonly #payload: Buffer;
+
+  constructor(payloadType: string, payload: Buffer, signature: Buffer) {
+    this.signature = signature;
+    this.#payload = payload;
+    this.#pae = dsse.preAuthEncoding(payloadType, payload);
+  }
+
+  compareSignature(signature: Buffer): boolean {
+    return equal(signature, this.signature);
+  }
+
+  compareDigest(digest: Buffer): boolean {
+    return equal(digest, sha256(this.#payload));
+  }
+
+  // Rekor v2 logs DSSE as hashedrekord over the PAE: the signed digest is the PAE's.
+  compareSignedDigest(digest: Buffer): boolean {
+    return equal(digest, sha256(this.#pae));
+  }
+
+  verifySignature(key: KeyObject): boolean {
+    try {
+      return verify(defaultHashFor(key), this.#pae, key, this.signature);
+    } catch {
+      return false;
+    }
+  }
+}
+
+
+function sha256(data: Uint8Array): Buffer {
+  return createHash('sha256').update(data).digest();
+}

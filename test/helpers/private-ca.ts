@@ -1,0 +1,68 @@
+// A private "keyless" PKI for tests, made with the openssl CLI: a root CA and short-lived leaf
+// certificates carrying a SAN and Fulcio's OIDC-issuer extension (1.3.6.1.4.1.57264.1.8), as a
+// private Fulcio would issue. Lets tests build keyless bundles without any Sigstore service.
+import { execFile } from 'node:child_process';
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface Leaf {
+  readonly certDer: Buffer;
+  readonly certPem: string;
+  readonly privateKey: KeyObject;
+}
+
+export interface PrivateCa {
+  readonly rootDer: Buffer;
+  readonly rootPem: string;
+  issueLeaf(options: { san: string; issuer: string; days?: number }): Promise<Leaf>;
+  cleanup(): Promise<void>;
+}
+
+export async function createPrivateCa(name = 'airlock test CA'): Promise<PrivateCa> {
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-ca-'));
+  const rootKey = join(dir, 'root.key');
+  const rootCrt = join(dir, 'root.crt');
+  await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', rootKey]);
+  await run('openssl', [
+    'req', '-x509', '-new', '-key', rootKey, '-out', rootCrt, '-days', '30', '-subj', `/O=airlock test/CN=${name}`,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    '-addext', 'subjectKeyIdentifier=hash',
+  ]);
+  const rootPem = await readFile(rootCrt, 'utf8');
+  let serial = 1;
+  return {
+    rootPem,
+    rootDer: Buffer.from(new X509Certificate(rootPem).raw),
+    async issueLeaf({ san, issuer, days = 1 }) {
+      const n = serial++;
+      const key = join(dir, `leaf${n}.key`);
+      const csr = join(dir, `leaf${n}.csr`);
+      const crt = join(dir, `leaf${n}.crt`);
+      const ext = join(dir, `leaf${n}.ext`);
+      const sanValue = san.includes('@') && !san.includes('://') ? `email:${san}` : `URI:${san}`;
+      await writeFile(
+        ext,
+        [
+          'basicConstraints=critical,CA:FALSE',
+          'keyUsage=critical,digitalSignature',
+          'extendedKeyUsage=codeSigning',
+          'authorityKeyIdentifier=keyid',
+          'subjectKeyIdentifier=hash',
+          `subjectAltName=critical,${sanValue}`,
+          `1.3.6.1.4.1.57264.1.8=ASN1:UTF8String:${issuer}`,
+        ].join('\n'),
+      );
+      await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key]);
+      await run('openssl', ['req', '-new', '-key', key, '-out', csr, '-subj', '/O=airlock test']);
+      await run('openssl', ['x509', '-req', '-in', csr, '-CA', rootCrt, '-CAkey', rootKey, '-set_serial', String(1000 + n), '-days', String(days), '-extfile', ext, '-out', crt]);
+      const certPem = await readFile(crt, 'utf8');
+      return { certPem, certDer: Buffer.from(new X509Certificate(certPem).raw), privateKey: createPrivateKey(await readFile(key, 'utf8')) };
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
