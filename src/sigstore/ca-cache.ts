@@ -5,7 +5,7 @@
 //   - their DER and SubjectPublicKeyInfo bytes (pure functions of the parsed certificate);
 //   - the result of verifying one CA certificate with another CA certificate of the same root.
 // A bundle's own certificate is always verified afresh, and no verdict is ever cached.
-import type { X509Certificate } from '@sigstore/core';
+import { ByteStream, type X509Certificate } from '@sigstore/core';
 import type { TrustMaterial } from '@sigstore/verify';
 
 type Cert = X509Certificate & { __airlockMemo?: true };
@@ -39,4 +39,50 @@ export function memoiseCaCertificates(material: TrustMaterial): void {
   const certs = [...material.certificateAuthorities, ...material.timestampAuthorities].flatMap((ca) => ca.certChain);
   const caSet = new Set<X509Certificate>(certs);
   for (const cert of certs) memoise(cert, caSet);
+}
+
+type Encodable = { toDER(): Buffer };
+
+/** Memoises the DER re-encoding of one ASN.1 node instance (its bytes cannot change after parsing). */
+function memoiseEncoding(obj: Encodable): void {
+  const der = obj.toDER();
+  Object.defineProperty(obj, 'toDER', { value: () => der });
+}
+
+/**
+ * The bundle's own certificate is re-encoded to DER many times in one verification (path building
+ * compares certificates by their DER, the signature check re-encodes the TBS). Memoised on this one
+ * instance only, for this verification only; the SCT check works on a fresh clone, untouched.
+ */
+export function memoiseLeafCertificate(cert: X509Certificate): void {
+  memoiseEncoding(cert.root);
+  memoiseEncoding(cert.tbsCertificate);
+  const spki = cert.publicKey;
+  Object.defineProperty(cert, 'publicKey', { value: spki });
+}
+
+/**
+ * Runs synchronous parsing/verification of untrusted bytes without capturing stack traces.
+ * @sigstore/core parses every OCTET STRING speculatively and throws (then swallows) an error when it
+ * is not nested DER; capturing a stack for each of those costs more than the parse itself. The call
+ * is synchronous, so no other code runs with the limit lowered; errors still carry code and message.
+ */
+export function withoutStackTraces<T>(fn: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return fn();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/**
+ * @sigstore/core's ByteStream grows DER buffers in zero-filled 1 KiB blocks, and re-encodes every
+ * ASN.1 node through two fresh streams: most of a verification went to allocating and zeroing
+ * buffers. Small blocks keep the same bytes with a fraction of the allocation. Tuning only: the
+ * encoded output is identical.
+ */
+export function tuneDerEncoding(): void {
+  (ByteStream as unknown as { BLOCK_SIZE: number }).BLOCK_SIZE = 32;
 }

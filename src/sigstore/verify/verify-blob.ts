@@ -12,6 +12,7 @@ import { type Digest, type DigestAlgorithm, digestBytes, digestFile, formatDiges
 import { keyFingerprint } from '../../crypto/keys.ts';
 import { AirlockError, EXIT, fromFsError } from '../../errors.ts';
 import { IN_TOTO_PAYLOAD_TYPE, parseStatement } from '../in-toto.ts';
+import { memoiseLeafCertificate, tuneDerEncoding, withoutStackTraces } from '../ca-cache.ts';
 import { type LoadedTrustedRoot, trustMaterialFor } from '../trusted-root.ts';
 import { toAirlockError } from './error-map.ts';
 import { checkIdentity, describeMatcher, type IdentityPolicy } from './identity.ts';
@@ -24,6 +25,8 @@ export const KNOWN_BUNDLE_MEDIA_TYPES: readonly string[] = [
   'application/vnd.dev.sigstore.bundle+json;version=0.3',
   'application/vnd.dev.sigstore.bundle.v0.3+json',
 ];
+
+tuneDerEncoding();
 
 /** Files up to this size are verified from memory by OpenSSL; larger ones through their digest. */
 const IN_MEMORY_LIMIT = 64 * 1024 * 1024;
@@ -85,7 +88,7 @@ function parseBundle(json: unknown): Bundle {
     });
   }
   try {
-    return bundleFromJSON(json);
+    return withoutStackTraces(() => bundleFromJSON(json));
   } catch (err) {
     throw toAirlockError(err);
   }
@@ -265,7 +268,8 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
       ? await messageContent(bundle, loaded, checks)
       : await dsseContent(bundle, loaded, options, checks, report);
   report.artifact.digests = Object.fromEntries([...loaded.digests].map(([a, d]) => [a, formatDigest(d)]));
-  const entity: SignedEntity = { ...toSignedEntity(bundle), signature: content };
+  const entity: SignedEntity = { ...withoutStackTraces(() => toSignedEntity(bundle)), signature: content };
+  if (entity.key.$case === 'certificate') memoiseLeafCertificate(entity.key.certificate);
   const material = trustMaterial(options);
   const thresholds = {
     tlogThreshold: options.tlogThreshold ?? 1,
@@ -273,7 +277,7 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
     timestampThreshold: options.timestampThreshold ?? 1,
   };
   report.thresholds = thresholds;
-  const signer = new Verifier(material, thresholds).verify(entity);
+  const signer = withoutStackTraces(() => new Verifier(material, thresholds).verify(entity));
   checks.pass('sigstore verification', {
     ...thresholds,
     tlogEntries: bundle.verificationMaterial.tlogEntries.length,

@@ -1,0 +1,132 @@
+// Verification throughput, airlock's in-process verifyBlob against a plain @sigstore/verify Verifier
+// (trust material built once; JSON.parse + bundleFromJSON + toSignedEntity + verify per bundle), and
+// the raw node:crypto signature-verify rate as the limit, same run, same bundles, one core.
+//   keyless: the keyless conformance bundles with inclusion proofs (../shared), cycled to N verifications
+//   key:     N distinct key-signed bundles made here
+//   npm run bench -- verify [--n 1000] [--rounds 3]
+import { createHash, generateKeyPairSync, verify } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { bundleFromJSON } from '@sigstore/bundle';
+import { TrustedRoot } from '@sigstore/protobuf-specs';
+import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
+import { createKeyObjectSigner } from '../src/crypto/key-object-signer.ts';
+import { signBlob } from '../src/sigstore/sign-blob.ts';
+import { parseTrustedRoot } from '../src/sigstore/trusted-root.ts';
+import { verifyBlob } from '../src/sigstore/verify/verify-blob.ts';
+import { CONFORMANCE_DIR } from '../test/helpers/shared.ts';
+import { ByteStream } from '@sigstore/core';
+import { compare, report } from './harness.ts';
+
+// airlock tunes @sigstore/core's DER buffer growth for itself (src/sigstore/ca-cache.ts); the plain
+// baseline must run with the library's shipped setting, so each contender sets its own.
+const blockSize = (n: number) => {
+  (ByteStream as unknown as { BLOCK_SIZE: number }).BLOCK_SIZE = n;
+};
+const TUNED = (ByteStream as unknown as { BLOCK_SIZE: number }).BLOCK_SIZE;
+
+const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '3' } } });
+const n = Number(values.n);
+const rounds = Number(values.rounds);
+const IDENTITY = 'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';
+const ISSUER = 'https://token.actions.githubusercontent.com';
+
+interface Case { bundleText: string; artifact: Buffer; rootText: string }
+
+function keylessCases(): Case[] {
+  const dir = join(CONFORMANCE_DIR, 'bundle-verify');
+  if (!existsSync(dir)) return [];
+  const cases: Case[] = [];
+  for (const name of readdirSync(dir)) {
+    if (name.endsWith('_fail') || !existsSync(join(dir, name, 'bundle.sigstore.json')) || existsSync(join(dir, name, 'key.pub'))) continue;
+    if (existsSync(join(dir, name, 'identity'))) continue;
+    const bundleText = readFileSync(join(dir, name, 'bundle.sigstore.json'), 'utf8');
+    const b = JSON.parse(bundleText);
+    if (!b.verificationMaterial?.tlogEntries?.some((e: { inclusionProof?: unknown }) => e.inclusionProof)) continue;
+    if (b.dsseEnvelope) continue; // message signatures: the artifact is the subject of the signature
+    const artifact = readFileSync(existsSync(join(dir, name, 'artifact')) ? join(dir, name, 'artifact') : join(dir, 'a.txt'));
+    const rootPath = existsSync(join(dir, name, 'trusted_root.json')) ? join(dir, name, 'trusted_root.json') : join(CONFORMANCE_DIR, 'production-trusted_root.json');
+    cases.push({ bundleText, artifact, rootText: readFileSync(rootPath, 'utf8') });
+  }
+  return cases;
+}
+
+async function keylessBench(): Promise<void> {
+  const cases = keylessCases();
+  if (cases.length === 0) return console.log('\nkeyless: ../shared conformance bundles are absent, skipped');
+  const set = Array.from({ length: n }, (_, i) => cases[i % cases.length]!);
+  const plainVerifiers = new Map<string, Verifier>();
+  const plainFor = (rootText: string) => {
+    let v = plainVerifiers.get(rootText);
+    if (!v) plainVerifiers.set(rootText, (v = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(JSON.parse(rootText))))));
+    return v;
+  };
+  const roots = new Map(cases.map((c) => [c.rootText, parseTrustedRoot(Buffer.from(c.rootText), 'root')]));
+  const policy = { identity: { exact: IDENTITY }, issuer: { exact: ISSUER } };
+  const airlockRun = async () => {
+    blockSize(TUNED);
+    for (const c of set) {
+      const r = await verifyBlob({ bytes: c.artifact }, { json: JSON.parse(c.bundleText) }, { trust: { kind: 'identity', policy }, trustedRoot: roots.get(c.rootText) });
+      if (!r.ok) throw new Error(`airlock rejected a good bundle: ${r.error?.message}`);
+    }
+  };
+  const plainRun = async () => {
+    blockSize(1024);
+    for (const c of set) {
+      plainFor(c.rootText).verify(toSignedEntity(bundleFromJSON(JSON.parse(c.bundleText)), c.artifact), { subjectAlternativeName: IDENTITY, extensions: { issuer: ISSUER } });
+    }
+  };
+  await airlockRun(); // warm-up: caches of trust material, JIT
+  await plainRun();
+  const samples = await compare([{ name: 'airlock verifyBlob', run: airlockRun }, { name: 'plain @sigstore/verify', run: plainRun }], rounds);
+  report(`keyless bundles with inclusion proofs (${cases.length} distinct conformance bundles cycled to ${n}), median of ${rounds}`, samples, (s) => n / s, 'bundles/s');
+}
+
+async function keyBench(): Promise<void> {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const signer = createKeyObjectSigner(privateKey, 'ecdsa-sha2-256-nistp256', 'bench');
+  const set: Array<{ bundleText: string; artifact: Buffer }> = [];
+  for (let i = 0; i < n; i++) {
+    const artifact = Buffer.from(`artifact number ${i}\n`);
+    set.push({ bundleText: JSON.stringify((await signBlob({ data: artifact }, { signer })).bundle), artifact });
+  }
+  const hint = createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+  const plain = new Verifier(
+    toTrustMaterial(TrustedRoot.fromJSON({ mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], ctlogs: [], certificateAuthorities: [], timestampAuthorities: [] }), (h) => {
+      if (h !== hint) throw new Error('unknown key');
+      return { publicKey, validFor: () => true };
+    }),
+    { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 },
+  );
+  const options = { trust: { kind: 'key' as const, publicKey }, tlogThreshold: 0, timestampThreshold: 0 };
+  const sigs = set.map((c) => Buffer.from(JSON.parse(c.bundleText).messageSignature.signature, 'base64'));
+  const airlockRun = async () => {
+    blockSize(TUNED);
+    for (const c of set) {
+      const r = await verifyBlob({ bytes: c.artifact }, { json: JSON.parse(c.bundleText) }, options);
+      if (!r.ok) throw new Error(r.error?.message);
+    }
+  };
+  const plainRun = async () => {
+    blockSize(1024);
+    for (const c of set) plain.verify(toSignedEntity(bundleFromJSON(JSON.parse(c.bundleText)), c.artifact));
+  };
+  const rawRun = async () => {
+    for (const [i, c] of set.entries()) if (!verify('sha256', c.artifact, publicKey, sigs[i]!)) throw new Error('bad');
+  };
+  await airlockRun();
+  await plainRun();
+  const samples = await compare(
+    [
+      { name: 'airlock verifyBlob', run: airlockRun },
+      { name: 'plain @sigstore/verify', run: plainRun },
+      { name: 'node:crypto verify only (limit)', run: rawRun },
+    ],
+    rounds,
+  );
+  report(`key-based bundles (P-256, ${n} distinct), median of ${rounds}`, samples, (s) => n / s, 'bundles/s');
+}
+
+await keylessBench();
+await keyBench();
