@@ -23,5 +23,8 @@ export {
   type SignOptions,
   signBlob,
 } from './sigstore/sign-blob.ts';
+export { type LoadedTrustedRoot, loadTrustedRootFile, parseTrustedRoot } from './sigstore/trusted-root.ts';
 export { requestTimestamp } from './sigstore/tsa.ts';
+export type { VerificationReport } from './sigstore/verify/report.ts';
+export { type ArtifactInput, type BundleInput, type TrustPolicy, type VerifyBlobOptions, verifyBlob } from './sigstore/verify/verify-blob.ts';
 export { PUBLIC_GOOD_REKOR_URL, type WitnessOptions } from './sigstore/witnesses.ts';

@@ -7,7 +7,7 @@ import { verifyWithSigstoreJs } from './helpers/sigstore.ts';
 
 describe('public API', () => {
   it('exports the signing operations', () => {
-    for (const name of ['signBlob', 'attestBlob', 'loadSigner', 'loadPublicKey', 'digestFile', 'AirlockError']) {
+    for (const name of ['signBlob', 'attestBlob', 'loadSigner', 'loadPublicKey', 'digestFile', 'AirlockError', 'verifyBlob', 'loadTrustedRootFile']) {
       assert.equal(typeof (airlock as Record<string, unknown>)[name], 'function', name);
     }
   });
