@@ -23,10 +23,10 @@ describe('airlock (process)', () => {
     assert.equal(JSON.parse(r.stdout).ok, true);
   });
 
-  it('demo runs and reports what is not built yet', async () => {
+  it('demo signs, verifies and refuses a tampered artifact', async () => {
     const r = await runCliProcess(['demo', '--json'], { env: { AIRLOCK_HOME: '/tmp/airlock-e2e-home' } });
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout);
-    assert.equal(doc.steps[0].name, 'doctor');
+    assert.deepEqual(doc.steps.map((s: { name: string; ok: boolean }) => [s.name, s.ok]), [['doctor', true], ['key generate', true], ['sign-blob', true], ['verify-blob', true], ['tamper refused', true]]);
   });
 });
