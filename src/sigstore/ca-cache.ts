@@ -43,10 +43,14 @@ export function memoiseCaCertificates(material: TrustMaterial): void {
 
 type Encodable = { toDER(): Buffer };
 
-/** Memoises the DER re-encoding of one ASN.1 node instance (its bytes cannot change after parsing). */
+/**
+ * Memoises, lazily, the DER re-encoding of one ASN.1 node instance (its bytes cannot change after
+ * parsing). Memoising the TBS first lets the whole certificate's encoding reuse it.
+ */
 function memoiseEncoding(obj: Encodable): void {
-  const der = obj.toDER();
-  Object.defineProperty(obj, 'toDER', { value: () => der });
+  const encode = obj.toDER.bind(obj);
+  let der: Buffer | undefined;
+  Object.defineProperty(obj, 'toDER', { value: () => (der ??= encode()) });
 }
 
 /**
@@ -55,10 +59,11 @@ function memoiseEncoding(obj: Encodable): void {
  * instance only, for this verification only; the SCT check works on a fresh clone, untouched.
  */
 export function memoiseLeafCertificate(cert: X509Certificate): void {
-  memoiseEncoding(cert.root);
   memoiseEncoding(cert.tbsCertificate);
-  const spki = cert.publicKey;
-  Object.defineProperty(cert, 'publicKey', { value: spki });
+  memoiseEncoding(cert.root);
+  let spki: Buffer | undefined;
+  const original = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(cert), 'publicKey')?.get;
+  Object.defineProperty(cert, 'publicKey', { get: () => (spki ??= original?.call(cert)) });
 }
 
 /**

@@ -49,13 +49,16 @@ export interface VerifyBlobOptions {
   readonly predicateType?: string;
 }
 
-const EMPTY_ROOT = TrustedRoot.fromJSON({
-  mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-  tlogs: [],
-  certificateAuthorities: [],
-  ctlogs: [],
-  timestampAuthorities: [],
-});
+/** For key-based verification with no log and no timestamps: nothing is trusted but the key. */
+const EMPTY_TRUST_MATERIAL = toTrustMaterial(
+  TrustedRoot.fromJSON({
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [],
+    certificateAuthorities: [],
+    ctlogs: [],
+    timestampAuthorities: [],
+  }),
+);
 
 const HASH_NAMES: Partial<Record<HashAlgorithm, DigestAlgorithm>> = {
   [HashAlgorithm.SHA2_256]: 'sha256',
@@ -214,7 +217,7 @@ function checkBundleShape(bundle: Bundle): void {
 }
 
 function trustMaterial(options: VerifyBlobOptions): TrustMaterial {
-  const base = options.trustedRoot ? trustMaterialFor(options.trustedRoot) : toTrustMaterial(EMPTY_ROOT);
+  const base = options.trustedRoot ? trustMaterialFor(options.trustedRoot) : EMPTY_TRUST_MATERIAL;
   if (options.trust.kind !== 'key') return base;
   const publicKey = options.trust.publicKey;
   // As cosign's --key: the key given is the key; the bundle's hint only names it.
