@@ -17,6 +17,22 @@ describe('AirlockError', () => {
     assert.equal(err.code, 'E_INPUT_MISSING');
   });
 
+  it('fromFsError maps other failures to E_IO', () => {
+    const err = fromFsError(Object.assign(new Error('permission denied'), { code: 'EACCES' }), '/x', 'write');
+    assert.equal(err.code, 'E_IO');
+    assert.equal(err.exitCode, 3);
+  });
+
+  it('every error code is triggered by at least one test', async () => {
+    const { readdir } = await import('node:fs/promises');
+    const root = new URL('../', import.meta.url);
+    const files = (await readdir(root, { recursive: true }))
+      .filter((f) => f.endsWith('.test.ts') && !f.startsWith('node_modules'));
+    const text = (await Promise.all(files.map((f) => readFile(new URL(f, root), 'utf8')))).join('\n');
+    const untested = Object.keys(ERROR_CODES).filter((code) => !text.includes(code));
+    assert.deepEqual(untested, []);
+  });
+
   it('docs/errors.md documents every code with its exit code, and nothing else', async () => {
     const doc = await readFile(new URL('../docs/errors.md', import.meta.url), 'utf8');
     const rows = new Map([...doc.matchAll(/^\| `(E_[A-Z0-9_]+)` \| (\d) \|/gm)].map((m) => [m[1], Number(m[2])]));

@@ -52,7 +52,6 @@ export const ERROR_CODES = {
   E_TRUST_ROOT_MISSING: { exit: EXIT.UNAVAILABLE, summary: 'No trust root was given and none is installed.' },
   E_DIGEST_MISMATCH: { exit: EXIT.UNAVAILABLE, summary: 'Bytes read did not hash to the digest they were expected to have.' },
   // verdicts (1)
-  E_DENIED: { exit: EXIT.DENIED, summary: 'A policy said no.' },
   E_BUNDLE_MALFORMED: { exit: EXIT.DENIED, summary: 'The Sigstore bundle is not a valid bundle of a known version.' },
   E_SIGNATURE_INVALID: { exit: EXIT.DENIED, summary: 'A signature does not verify over the signed content.' },
   E_ARTIFACT_MISMATCH: {

@@ -22,6 +22,20 @@ const VERDICT_CODES = Object.entries(ERROR_CODES)
   .filter(([, spec]) => spec.exit === 1)
   .map(([code]) => code);
 
+/** Where the failure reason is unambiguous, the code must name it (not just "some verdict"). */
+const EXPECTED_CODES: Record<string, string> = {
+  'bundle-with-root-cert_fail': 'E_CERT_CHAIN',
+  'checkpoint-bad-keyhint_fail': 'E_TLOG_CHECKPOINT',
+  'rekor2-checkpoint-missing-log-signature_fail': 'E_TLOG_CHECKPOINT',
+  'inclusion-proof-corrupted-hash_fail': 'E_TLOG_INCLUSION',
+  'integrated-time-in-future_fail': 'E_CERT_VALIDITY',
+  'invalid-ct-key_fail': 'E_SCT',
+  'managed-key-no-key_fail': 'E_KEY_MISMATCH',
+  'message-digest-mismatch_fail': 'E_ARTIFACT_MISMATCH',
+  'rekor2-timestamp-payload-mismatch_fail': 'E_TIMESTAMP',
+  'rekor2-timestamp-untrusted-tsa-without-embedded-cert_fail': 'E_TIMESTAMP',
+};
+
 function caseArgs(name: string, mode: 'path' | 'digest'): string[] {
   const dir = join(CASES_DIR, name);
   const file = (f: string) => join(dir, f);
@@ -58,6 +72,7 @@ for (const netns of [false, true]) {
           if (name.endsWith('_fail')) {
             assert.equal(r.code, 1, `expected a verdict (exit 1), got ${r.code}: ${r.stderr}`);
             assert.ok(VERDICT_CODES.includes(doc.error?.code), `a verification code, got ${doc.error?.code}`);
+            if (EXPECTED_CODES[name]) assert.equal(doc.error.code, EXPECTED_CODES[name]);
           } else {
             assert.equal(r.code, 0, `expected success: ${r.stderr}`);
             assert.equal(doc.ok, true);
