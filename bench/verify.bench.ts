@@ -4,7 +4,7 @@
 //   keyless: the keyless conformance bundles with inclusion proofs (../shared), cycled to N verifications
 //   key:     N distinct key-signed bundles made here
 //   npm run bench -- verify [--n 1000] [--rounds 3]
-import { createHash, generateKeyPairSync, verify } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -128,5 +128,33 @@ async function keyBench(): Promise<void> {
   report(`key-based bundles (P-256, ${n} distinct), median of ${rounds}`, samples, (s) => n / s, 'bundles/s');
 }
 
+/** The conformance key-signed bundle that carries a log entry (SET + inclusion proof), cycled to N. */
+async function keyWithLogBench(): Promise<void> {
+  const dir = join(CONFORMANCE_DIR, 'bundle-verify', 'managed-key-and-trusted-root');
+  if (!existsSync(dir)) return console.log('\nkey + log entry: ../shared conformance bundles are absent, skipped');
+  const bundleText = readFileSync(join(dir, 'bundle.sigstore.json'), 'utf8');
+  const rootText = readFileSync(join(dir, 'trusted_root.json'), 'utf8');
+  const artifact = readFileSync(join(CONFORMANCE_DIR, 'bundle-verify', 'a.txt'));
+  const publicKey = createPublicKey(readFileSync(join(dir, 'key.pub')));
+  const plain = new Verifier({ ...toTrustMaterial(TrustedRoot.fromJSON(JSON.parse(rootText))), publicKey: () => ({ publicKey, validFor: () => true }) });
+  const options = { trust: { kind: 'key' as const, publicKey }, trustedRoot: parseTrustedRoot(Buffer.from(rootText), 'root') };
+  const airlockRun = async () => {
+    blockSize(TUNED);
+    for (let i = 0; i < n; i++) {
+      const r = await verifyBlob({ bytes: artifact }, { json: JSON.parse(bundleText) }, options);
+      if (!r.ok) throw new Error(r.error?.message);
+    }
+  };
+  const plainRun = async () => {
+    blockSize(1024);
+    for (let i = 0; i < n; i++) plain.verify(toSignedEntity(bundleFromJSON(JSON.parse(bundleText)), artifact));
+  };
+  await airlockRun();
+  await plainRun();
+  const samples = await compare([{ name: 'airlock verifyBlob', run: airlockRun }, { name: 'plain @sigstore/verify', run: plainRun }], rounds);
+  report(`key-based bundle with a log entry (SET + inclusion proof; conformance managed-key, ${n}x), median of ${rounds}`, samples, (s) => n / s, 'bundles/s');
+}
+
 await keylessBench();
+await keyWithLogBench();
 await keyBench();
