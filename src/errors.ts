@@ -75,6 +75,16 @@ export const ERROR_CODES = {
   E_TIMESTAMP: { exit: EXIT.DENIED, summary: 'Not enough trusted timestamps, or a timestamp does not verify.' },
   E_TRUST_ROOT: { exit: EXIT.DENIED, summary: 'The trust root is invalid or unusable for this verification.' },
   E_PREDICATE_TYPE: { exit: EXIT.DENIED, summary: 'An attestation has another predicate type than the one required.' },
+  E_TUF_SIGNATURE: { exit: EXIT.DENIED, summary: 'TUF metadata is not signed by a threshold of the keys that should sign it.' },
+  E_TUF_HASH: { exit: EXIT.DENIED, summary: 'A TUF file does not have the length or hash its signed metadata records.' },
+  E_TUF_VERSION: { exit: EXIT.DENIED, summary: 'TUF metadata carries another version than the one it is named or referenced as.' },
+  E_TUF_ROLLBACK: { exit: EXIT.DENIED, summary: 'TUF metadata is older than what was already trusted: a rollback.' },
+  E_TUF_MALFORMED: { exit: EXIT.DENIED, summary: 'TUF metadata does not parse or lacks a required entry.' },
+  E_TUF_EXPIRED: {
+    exit: EXIT.DENIED,
+    summary: 'A TUF role has expired beyond what the freshness policy accepts (the message names role and date).',
+  },
+  E_BREAK_GLASS: { exit: EXIT.DENIED, summary: 'A break-glass trust root is past its deadline, or break-glass was asked for wrongly.' },
   // bug (4)
   E_INTERNAL: { exit: EXIT.INTERNAL, summary: 'A bug in airlock. Please report it with AIRLOCK_DEBUG=1 output.' },
 } as const satisfies Record<string, CodeSpec>;

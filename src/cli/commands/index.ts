@@ -4,6 +4,8 @@ import { demoCommand } from './demo.ts';
 import { doctorCommand } from './doctor.ts';
 import { keyGenerateCommand, keyPublicCommand } from './key.ts';
 import { attestBlobCommand, signBlobCommand } from './sign-blob.ts';
+import { trustImportCommand, trustMirrorCommand, trustStatusCommand } from './trust.ts';
+import { trustCreateCommand, trustShowCommand } from './trust-create.ts';
 import { verifyBlobCommand } from './verify-blob.ts';
 
 export const COMMANDS: readonly Command[] = [
@@ -13,5 +15,10 @@ export const COMMANDS: readonly Command[] = [
   signBlobCommand,
   attestBlobCommand,
   verifyBlobCommand,
+  trustMirrorCommand,
+  trustImportCommand,
+  trustStatusCommand,
+  trustCreateCommand,
+  trustShowCommand,
   doctorCommand,
 ];

@@ -1,18 +1,22 @@
 import { access } from 'node:fs/promises';
 import { loadPublicKey } from '../../crypto/key-ref.ts';
 import { AirlockError } from '../../errors.ts';
-import { pathExists } from '../../files/atomic-write.ts';
 import { type LoadedTrustedRoot, loadTrustedRootFile } from '../../sigstore/trusted-root.ts';
 import type { VerificationReport } from '../../sigstore/verify/report.ts';
+import { loadInstalledTrustRoot } from '../../trust/installed.ts';
 import { type TrustPolicy, verifyBlob } from '../../sigstore/verify/verify-blob.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { keyContext } from '../key-context.ts';
 import type { Output } from '../output.ts';
 import { artifactArgument, planVerification, TRUST_FLAGS, type VerifyPlan } from '../verify-plan.ts';
 
-async function resolveTrustedRoot(plan: VerifyPlan): Promise<LoadedTrustedRoot | undefined> {
+async function resolveTrustedRoot(plan: VerifyPlan, ctx: CommandContext): Promise<LoadedTrustedRoot | undefined> {
   if (plan.trustedRootPath) return loadTrustedRootFile(plan.trustedRootPath);
-  if (await pathExists(plan.installedRootPath)) return loadTrustedRootFile(plan.installedRootPath);
+  const installed = await loadInstalledTrustRoot(ctx.stateDir, plan.trustName, ctx.now());
+  if (installed) {
+    for (const warning of installed.warnings) ctx.out.warn(warning);
+    return installed.loaded;
+  }
   if (plan.trustedRootOptional) return undefined;
   throw new AirlockError('E_TRUST_ROOT_MISSING', `no trust root: --trusted-root was not given and trust root '${plan.trustName}' is not installed`, {
     hint: `pass --trusted-root trusted_root.json, or install one with 'airlock trust import' (${plan.installedRootPath})`,
@@ -45,7 +49,7 @@ async function run(ctx: CommandContext) {
   if (plan.insecureIgnoreTlog) out.warn('--insecure-ignore-tlog: no transparency-log entry is required; the signature time is not observed by anyone');
   const arg = ctx.positionals[0] ?? '';
   const artifact = artifactArgument(arg, await access(arg).then(() => true, () => false));
-  const trustedRoot = await resolveTrustedRoot(plan);
+  const trustedRoot = await resolveTrustedRoot(plan, ctx);
   const trust: TrustPolicy =
     plan.trust.kind === 'key'
       ? { kind: 'key', publicKey: await loadPublicKey(plan.trust.keyRef, keyContext(ctx, { passwordFile: flags.string('password-file') })) }

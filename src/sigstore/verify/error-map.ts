@@ -8,7 +8,8 @@ import { AirlockError, type ErrorCode } from '../../errors.ts';
 
 function certificateCode(message: string): ErrorCode {
   if (/SCT/i.test(message)) return 'E_SCT';
-  if (/valid|expired/i.test(message)) return 'E_CERT_VALIDITY';
+  // "certificate is not valid or expired at the specified date"; not "no valid certificate path found"
+  if (/not valid|expired/i.test(message)) return 'E_CERT_VALIDITY';
   return 'E_CERT_CHAIN';
 }
 

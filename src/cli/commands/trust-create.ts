@@ -1,0 +1,278 @@
+// `airlock trust create` (cosign `trusted-root create`) and `airlock trust show`: write a
+// trusted_root.json for a private Sigstore deployment from PEM files, and read one back as a human
+// would want to review it before installing it. Service specs use cosign's key=value spelling.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { AirlockError, fromFsError } from '../../errors.ts';
+import { writeFileAtomic } from '../../files/atomic-write.ts';
+import { loadTrustedRootFile, parseTrustedRoot } from '../../sigstore/trusted-root.ts';
+import { trustDir, validateTrustName } from '../../trust/install.ts';
+import { loadInstalledTrustRoot } from '../../trust/installed.ts';
+import {
+  type AuthoritySummary,
+  type CaInput,
+  createTrustedRoot,
+  type LogInput,
+  type LogSummary,
+  summariseTrustedRoot,
+  TRUSTED_ROOT_MEDIA_TYPE,
+  type TrustedRootSummary,
+  type TrustedRootVersion,
+} from '../../trust/create-trusted-root.ts';
+import type { Command, CommandContext } from '../command.ts';
+import type { Output } from '../output.ts';
+
+type SpecKind = 'fulcio' | 'rekor' | 'ctfe' | 'tsa';
+
+// cosign v3 `trusted-root create` keys, with one deliberate difference: start-time is required for
+// every service, because Sigstore clients read a missing start as "valid since the beginning of time".
+const SPEC_KEYS: Record<SpecKind, { readonly required: readonly string[]; readonly optional: readonly string[] }> = {
+  fulcio: { required: ['certificate-chain', 'start-time'], optional: ['url', 'end-time', 'operator'] },
+  tsa: { required: ['certificate-chain', 'start-time'], optional: ['url', 'end-time', 'operator'] },
+  rekor: { required: ['url', 'public-key', 'start-time'], optional: ['origin', 'end-time', 'operator'] },
+  ctfe: { required: ['url', 'public-key', 'start-time'], optional: ['end-time', 'operator'] },
+};
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** Parses cosign's `key=value,key=value` spec; every mistake is E_USAGE naming the flag. */
+export function parseServiceSpec(kind: SpecKind, spec: string): Record<string, string> {
+  const { required, optional } = SPEC_KEYS[kind];
+  const hint = `--${kind} takes key=value pairs separated by commas: required ${required.join(', ')}; optional ${optional.join(', ')}`;
+  const values: Record<string, string> = {};
+  for (const pair of spec.split(',')) {
+    const eq = pair.indexOf('=');
+    const key = (eq < 0 ? pair : pair.slice(0, eq)).trim();
+    const value = eq < 0 ? '' : pair.slice(eq + 1).trim();
+    if (eq < 0 || value === '') throw new AirlockError('E_USAGE', `--${kind}: '${pair}' is not key=value`, { hint });
+    if (!required.includes(key) && !optional.includes(key)) throw new AirlockError('E_USAGE', `--${kind}: unknown key '${key}'`, { hint });
+    if (key in values) throw new AirlockError('E_USAGE', `--${kind}: '${key}' given twice`, { hint });
+    values[key] = value;
+  }
+  for (const key of required) {
+    if (values[key] !== undefined) continue;
+    if (key === 'start-time') {
+      throw new AirlockError('E_USAGE', `--${kind}${values.url ? ` ${values.url}` : ''} needs start-time`, {
+        hint: 'add start-time=RFC3339 (when this CA or key began to be used, e.g. the certificate\'s notBefore); Sigstore clients read a missing start as "always valid"',
+      });
+    }
+    throw new AirlockError('E_USAGE', `--${kind} needs ${key}=`, { hint });
+  }
+  return values;
+}
+
+function parseTime(kind: SpecKind, key: string, text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined;
+  const date = new Date(text);
+  if (!RFC3339.test(text) || Number.isNaN(date.getTime())) {
+    throw new AirlockError('E_USAGE', `--${kind}: ${key} '${text}' is not an RFC 3339 time`, { hint: 'e.g. 2026-01-01T00:00:00Z' });
+  }
+  return date;
+}
+
+function validFor(kind: SpecKind, values: Record<string, string>): { start: Date; end?: Date } {
+  const start = parseTime(kind, 'start-time', values['start-time']) as Date;
+  const end = parseTime(kind, 'end-time', values['end-time']);
+  return end === undefined ? { start } : { start, end };
+}
+
+async function readText(ctx: CommandContext, path: string): Promise<string> {
+  const full = resolve(ctx.cwd, path);
+  try {
+    return await readFile(full, 'utf8');
+  } catch (err) {
+    throw fromFsError(err, path);
+  }
+}
+
+async function authorityInput(ctx: CommandContext, kind: 'fulcio' | 'tsa', spec: string): Promise<CaInput> {
+  const v = parseServiceSpec(kind, spec);
+  return {
+    certChainPem: await readText(ctx, v['certificate-chain'] as string),
+    validFor: validFor(kind, v),
+    ...(v.url !== undefined ? { uri: v.url } : {}),
+    ...(v.operator !== undefined ? { operator: v.operator } : {}),
+  };
+}
+
+async function logInput(ctx: CommandContext, kind: 'rekor' | 'ctfe', spec: string): Promise<LogInput> {
+  const v = parseServiceSpec(kind, spec);
+  return {
+    publicKeyPem: await readText(ctx, v['public-key'] as string),
+    baseUrl: v.url as string,
+    validFor: validFor(kind, v),
+    ...(v.origin !== undefined ? { origin: v.origin } : {}),
+    ...(v.operator !== undefined ? { operator: v.operator } : {}),
+  };
+}
+
+function mediaTypeFlag(value: string | undefined): TrustedRootVersion {
+  const v = value ?? 'v0.1';
+  for (const [version, mediaType] of Object.entries(TRUSTED_ROOT_MEDIA_TYPE)) {
+    if (v === version || v === version.slice(1) || v === mediaType) return version as TrustedRootVersion;
+  }
+  throw new AirlockError('E_USAGE', `--media-type: unknown '${v}'`, { hint: 'use v0.1 (default, what cosign and production read) or v0.2' });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Human rendering, shared by create and show
+
+const span = (v: { start?: string; end?: string }) => `${v.start ?? '(no start!)'} → ${v.end ?? '(open)'}`;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+function printAuthority(out: Output, a: AuthoritySummary): void {
+  const name = [a.subject.organization, a.subject.commonName].filter(Boolean).join(' / ') || '(no subject)';
+  out.info(`  ${out.paint('bold', name)}`);
+  if (a.uri) out.info(`    uri        ${a.uri}`);
+  out.info(`    valid for  ${span(a.validFor)}`);
+  out.info(`    chain      ${plural(a.chainLength, 'certificate')}, leaf-most first`);
+  for (const c of a.certificates) out.info(`      ${c.subject}  (${c.notBefore} → ${c.notAfter})`);
+  if (a.operator) out.info(`    operator   ${a.operator}`);
+}
+
+const RULES: Record<LogSummary['logIdRule'], string> = {
+  rfc6962: 'SHA-256 of the public key (RFC 6962; Rekor v1, CT)',
+  'c2sp-checkpoint': 'C2SP checkpoint key ID (Rekor v2)',
+  unrecognised: 'matches no known rule',
+};
+
+function printLog(out: Output, l: LogSummary): void {
+  out.info(`  ${out.paint('bold', l.baseUrl)}`);
+  out.info(`    key        ${l.keyType} (${l.keyDetails})`);
+  out.info(`    log ID     ${l.logId.base64}`);
+  out.info(`               ${l.logId.hex}`);
+  out.info(`    derived    ${RULES[l.logIdRule]}${l.origin ? `, origin ${l.origin}` : ''}`);
+  if (l.checkpointKeyId) out.info(`    checkpoint ${l.checkpointKeyId.base64}`);
+  out.info(`    valid for  ${span(l.validFor)}`);
+  if (l.operator) out.info(`    operator   ${l.operator}`);
+}
+
+function printSummary(out: Output, s: TrustedRootSummary): void {
+  out.info(`  media type ${s.mediaType}`);
+  const sections = [
+    ['certificate authorities (Fulcio)', s.certificateAuthorities, printAuthority],
+    ['timestamp authorities', s.timestampAuthorities, printAuthority],
+    ['transparency logs (Rekor)', s.tlogs, printLog],
+    ['certificate transparency logs', s.ctlogs, printLog],
+  ] as const;
+  for (const [title, items, print] of sections) {
+    out.info(`${title}: ${items.length}`);
+    for (const item of items) (print as (o: Output, i: typeof item) => void)(out, item);
+  }
+  for (const p of s.problems) out.warn(p);
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+async function runCreate(ctx: CommandContext) {
+  const { flags, out } = ctx;
+  const mediaType = mediaTypeFlag(flags.string('media-type'));
+  const specs = { fulcio: flags.strings('fulcio'), rekor: flags.strings('rekor'), ctfe: flags.strings('ctfe'), tsa: flags.strings('tsa') };
+  if (Object.values(specs).every((list) => list.length === 0)) {
+    throw new AirlockError('E_USAGE', 'nothing to put in the trusted root', { hint: 'give at least one --fulcio, --rekor, --ctfe or --tsa' });
+  }
+  // Every spec is checked before any file is read, so a typo in the last flag is reported first.
+  for (const [kind, list] of Object.entries(specs) as Array<[SpecKind, string[]]>) {
+    for (const spec of list) validFor(kind, parseServiceSpec(kind, spec));
+  }
+  const json = createTrustedRoot(
+    {
+      mediaType,
+      certificateAuthorities: await Promise.all(specs.fulcio.map((s) => authorityInput(ctx, 'fulcio', s))),
+      tlogs: await Promise.all(specs.rekor.map((s) => logInput(ctx, 'rekor', s))),
+      ctlogs: await Promise.all(specs.ctfe.map((s) => logInput(ctx, 'ctfe', s))),
+      timestampAuthorities: await Promise.all(specs.tsa.map((s) => authorityInput(ctx, 'tsa', s))),
+    },
+    { warn: (m) => out.warn(m) },
+  );
+  const text = `${JSON.stringify(json, null, 2)}\n`;
+  const digest = `sha256:${createHash('sha256').update(text).digest('hex')}`;
+  const summary = summariseTrustedRoot(parseTrustedRoot(Buffer.from(text), 'the new trusted root').root);
+  const outPath = flags.string('out');
+  if (outPath === undefined) {
+    out.data(text); // cosign prints the root when --out is absent
+  } else {
+    await writeFileAtomic(resolve(ctx.cwd, outPath), text, { overwrite: flags.bool('force') });
+    out.info(`Trusted root written to ${outPath} (${digest})`);
+    printSummary(out, summary);
+  }
+  return { json: { out: outPath ?? null, digest, ...summary, ...(outPath === undefined ? { trustedRoot: json } : {}) } };
+}
+
+async function runShow(ctx: CommandContext) {
+  const name = ctx.flags.string('name');
+  if ((name === undefined) === (ctx.positionals.length === 0)) {
+    throw new AirlockError('E_USAGE', 'airlock trust show takes a FILE or --name NAME (one of them)');
+  }
+  let path = ctx.positionals[0] ?? '';
+  if (name !== undefined) {
+    const installed = await loadInstalledTrustRoot(ctx.stateDir, validateTrustName(name), ctx.now());
+    if (!installed) throw new AirlockError('E_TRUST_ROOT_MISSING', `no trust root named '${name}' is installed`, { hint: "see 'airlock trust status'" });
+    for (const warning of installed.warnings) ctx.out.warn(warning);
+    path = join(trustDir(ctx.stateDir, name), 'current', 'trusted_root.json');
+  }
+  const loaded = await loadTrustedRootFile(resolve(ctx.cwd, path));
+  const summary = summariseTrustedRoot(loaded.root);
+  ctx.out.info(`${ctx.out.paint('bold', 'trusted root')} ${path} (${loaded.digest})`);
+  printSummary(ctx.out, summary);
+  return { json: { path, digest: loaded.digest, ...summary } };
+}
+
+const SPEC_HELP = (kind: SpecKind) => `key=value,...: ${SPEC_KEYS[kind].required.join(', ')} required; ${SPEC_KEYS[kind].optional.join(', ')} optional`;
+
+export const trustCreateCommand: Command = {
+  name: 'trust create',
+  summary: 'Write a trusted_root.json for a private Sigstore deployment (cosign trusted-root create)',
+  usage: '[--out FILE] --fulcio SPEC... --rekor SPEC... --ctfe SPEC... --tsa SPEC... [--media-type v0.1|v0.2]',
+  description:
+    'Each service is one repeatable flag taking cosign\'s comma-separated key=value spec. Files are PEM:\n' +
+    'certificate-chain leaf-most first and the self-signed root last (checked), public-key an SPKI PUBLIC KEY.\n' +
+    'start-time (RFC 3339) is required everywhere, unlike cosign. Log IDs are SHA-256 of the key (RFC 6962)\n' +
+    'for Rekor v1 and CT logs; a Rekor v2 log needs origin= (its checkpoint name, the URL\'s host name), which\n' +
+    'makes the log ID the C2SP signed-note key ID. The root is checked to load in @sigstore/verify before it is\n' +
+    'written (atomically; an existing file only with --force). Without --out it goes to stdout.',
+  flags: {
+    out: { type: 'string', value: 'FILE', description: 'Where to write trusted_root.json (default: stdout)' },
+    force: { type: 'boolean', description: 'Overwrite --out if it exists' },
+    'media-type': { type: 'string', value: 'V', description: 'v0.1 (what cosign and production read) or v0.2 (adds checkpointKeyId, operator)', default: 'v0.1' },
+    fulcio: { type: 'string', multiple: true, value: 'SPEC', description: `Fulcio CA, ${SPEC_HELP('fulcio')}` },
+    rekor: { type: 'string', multiple: true, value: 'SPEC', description: `Rekor log, ${SPEC_HELP('rekor')}` },
+    ctfe: { type: 'string', multiple: true, value: 'SPEC', description: `CT log, ${SPEC_HELP('ctfe')}` },
+    tsa: { type: 'string', multiple: true, value: 'SPEC', description: `RFC 3161 TSA, ${SPEC_HELP('tsa')}` },
+  },
+  positionals: { min: 0, max: 0 },
+  examples: [
+    {
+      command:
+        'airlock trust create --out trusted_root.json \\\n' +
+        '    --fulcio="url=https://fulcio.internal,certificate-chain=fulcio-chain.pem,start-time=2026-01-01T00:00:00Z" \\\n' +
+        '    --rekor="url=https://rekor.internal,public-key=rekor.pub,start-time=2026-01-01T00:00:00Z,origin=rekor.internal" \\\n' +
+        '    --ctfe="url=https://ctfe.internal,public-key=ctfe.pub,start-time=2026-01-01T00:00:00Z" \\\n' +
+        '    --tsa="url=https://tsa.internal/api/v1/timestamp,certificate-chain=tsa-chain.pem,start-time=2026-01-01T00:00:00Z"',
+      description: 'A private deployment: Fulcio, Rekor v2, CT log and TSA',
+    },
+    {
+      command: 'airlock trust create --out old+new.json --rekor="url=https://rekor.internal,public-key=old.pub,start-time=2025-01-01T00:00:00Z,end-time=2026-01-31T23:59:59Z" --rekor="url=https://rekor.internal,public-key=new.pub,start-time=2026-01-01T00:00:00Z"',
+      description: 'A key rotation: keep the old key with its end-time so old entries still verify',
+    },
+  ],
+  run: runCreate,
+};
+
+export const trustShowCommand: Command = {
+  name: 'trust show',
+  summary: 'Summarise a trusted_root.json: CAs, TSAs, logs, log IDs and validity windows',
+  usage: 'FILE | --name NAME',
+  description:
+    'Log IDs are recomputed from the keys (RFC 6962 or the C2SP checkpoint key ID for the URL\'s host) and a\n' +
+    'mismatch is reported, as is anything @sigstore/verify cannot load. The file must parse as a trusted root.',
+  flags: { name: { type: 'string', value: 'NAME', description: 'Show the installed trust root NAME' } },
+  positionals: { min: 0, max: 1 },
+  examples: [
+    { command: 'airlock trust show trusted_root.json', description: 'Review a root before installing it' },
+    { command: 'airlock trust show --name public-good', description: 'The installed public-good root' },
+    { command: 'airlock trust show trusted_root.json --json | jq \'.tlogs[].logId.hex\'', description: 'Log IDs for scripts' },
+  ],
+  run: runShow,
+};
