@@ -167,3 +167,36 @@ describe('trust show --name / create under unshare -n', () => {
     assert.equal(created.code, 0, created.stderr);
   });
 });
+
+describe('trust mirror from an HTTP mirror (CDN layout, loopback server)', () => {
+  it('mirrors the fixture served as the CDN serves it, identical to the folder mirror', async (t) => {
+    if (missing) return t.skip(missing);
+    const { createServer } = await import('node:http');
+    const { readFile: read } = await import('node:fs/promises');
+    let requests = 0;
+    const server = createServer(async (req, res) => {
+      requests++;
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      const file = path.startsWith('/targets/') ? join(F, path) : join(F, 'metadata', path);
+      if (path.includes('..')) return res.writeHead(400).end();
+      const body = await read(file).catch(() => undefined);
+      if (body) res.writeHead(200).end(body);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const out = join(dir, 'http-mirror');
+      const r = await runCli(['trust', 'mirror', '--source', `http://127.0.0.1:${port}`, '--root', PINNED, '--out', out, '--json'], { now: at('2026-08-22T00:00:00Z') });
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(requests > 15);
+      const a = JSON.parse(await readFile(join(out, 'mirror.json'), 'utf8')).files;
+      const b = JSON.parse(await readFile(join(mirror, 'mirror.json'), 'utf8')).files;
+      assert.deepEqual(a, b);
+      const again = await runCli(['trust', 'mirror', '--source', `http://127.0.0.1:${port}`, '--root', PINNED, '--out', out], { now: at('2026-08-22T00:00:00Z') });
+      assert.equal(again.code, 2, 'never overwrites without --force');
+    } finally {
+      server.close();
+    }
+  });
+});
