@@ -30,8 +30,10 @@ export function resolvePredicateType(type: string): string {
 }
 
 export interface Subject {
-  readonly name: string;
+  /** cosign's image signatures leave the name out: the signature binds the digest only. */
+  readonly name?: string;
   readonly digest: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 export interface Statement {
@@ -57,7 +59,7 @@ export function parseStatement(payload: Uint8Array): Statement {
   const okType = s?._type === STATEMENT_TYPE_V1 || s?._type === 'https://in-toto.io/Statement/v0.1';
   const okSubjects =
     Array.isArray(s?.subject) &&
-    s.subject.every((x) => typeof x?.name === 'string' && typeof x?.digest === 'object' && x.digest !== null);
+    s.subject.every((x) => (x?.name === undefined || typeof x.name === 'string') && typeof x?.digest === 'object' && x.digest !== null);
   if (!okType || !okSubjects || typeof s.predicateType !== 'string') {
     throw new AirlockError('E_BUNDLE_MALFORMED', 'DSSE payload is not an in-toto Statement');
   }

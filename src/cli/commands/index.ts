@@ -2,6 +2,7 @@
 import type { Command } from '../command.ts';
 import { demoCommand } from './demo.ts';
 import { doctorCommand } from './doctor.ts';
+import { attestCommand, copyCommand, imageInspectCommand, signCommand, verifyAttestationCommand, verifyCommand } from './image.ts';
 import { keyGenerateCommand, keyPublicCommand } from './key.ts';
 import { attestBlobCommand, signBlobCommand } from './sign-blob.ts';
 import { trustImportCommand, trustMirrorCommand, trustStatusCommand } from './trust.ts';
@@ -15,6 +16,12 @@ export const COMMANDS: readonly Command[] = [
   signBlobCommand,
   attestBlobCommand,
   verifyBlobCommand,
+  copyCommand,
+  signCommand,
+  attestCommand,
+  verifyCommand,
+  verifyAttestationCommand,
+  imageInspectCommand,
   trustMirrorCommand,
   trustImportCommand,
   trustStatusCommand,

@@ -183,7 +183,7 @@ async function dsseContent(bundle: Bundle, artifact: Artifact, options: VerifyBl
     }
   }
   const given = [...artifact.digests.values()].map(formatDigest).join(', ');
-  const subjects = statement.subject.map((s) => `${s.name} ${Object.entries(s.digest).map(([a, h]) => `${a}:${h}`).join(' ')}`);
+  const subjects = statement.subject.map((s) => `${s.name ?? '(unnamed)'} ${Object.entries(s.digest).map(([a, h]) => `${a}:${h}`).join(' ')}`);
   throw new AirlockError('E_ARTIFACT_MISMATCH', `artifact ${given || '(no comparable digest)'} is not a subject of the attestation`, {
     details: { expected: subjects, found: given },
   });

@@ -1,0 +1,47 @@
+// Flags every image command shares: where registry credentials and CAs come from, and platforms.
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { AirlockError, fromFsError } from '../errors.ts';
+import type { RegistryOptions } from '../oci/open-store.ts';
+import type { FlagSpecs } from './args.ts';
+import type { CommandContext } from './command.ts';
+
+export const REGISTRY_FLAGS = {
+  username: { type: 'string', value: 'USER', description: 'Registry user name (password from --password-stdin)' },
+  'password-stdin': { type: 'boolean', description: 'Read the registry password from stdin' },
+  authfile: { type: 'string', value: 'FILE', description: 'Registry credentials file (default $REGISTRY_AUTH_FILE, ~/.docker/config.json)' },
+  'ca-cert': { type: 'string', value: 'FILE', description: 'PEM CA certificate(s) of a registry with a private CA' },
+  insecure: { type: 'boolean', description: 'Plain HTTP to a loopback registry (warns; refused for other hosts)' },
+} as const satisfies FlagSpecs;
+
+export const PLATFORM_FLAGS = {
+  platform: { type: 'string', value: 'OS/ARCH', description: 'From a multi-platform index, only this platform' },
+  'all-platforms': { type: 'boolean', description: 'Every platform of an index (the default; keeps the index digest)' },
+} as const satisfies FlagSpecs;
+
+async function readStdin(ctx: CommandContext): Promise<string> {
+  if (!ctx.io.stdin) throw new AirlockError('E_USAGE', '--password-stdin needs a password on stdin');
+  const chunks: Buffer[] = [];
+  for await (const chunk of ctx.io.stdin) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+export async function registryOptions(ctx: CommandContext): Promise<RegistryOptions> {
+  const { flags, env } = ctx;
+  const username = flags.string('username');
+  if (flags.bool('password-stdin') && !username) throw new AirlockError('E_USAGE', '--password-stdin needs --username');
+  const credentials = username ? { username, password: flags.bool('password-stdin') ? await readStdin(ctx) : '' } : undefined;
+  const caPath = flags.string('ca-cert');
+  let caPem: string | undefined;
+  if (caPath) {
+    try {
+      caPem = await readFile(caPath, 'utf8');
+    } catch (err) {
+      throw fromFsError(err, caPath);
+    }
+  }
+  const authFiles = [flags.string('authfile'), env.REGISTRY_AUTH_FILE, join(env.HOME || homedir(), '.docker', 'config.json')].filter((f): f is string => !!f);
+  if (flags.bool('insecure')) ctx.out.warn('--insecure: registry traffic is plain HTTP (allowed for loopback registries only)');
+  return { insecure: flags.bool('insecure'), ...(caPem ? { caPem } : {}), ...(credentials ? { credentials } : {}), authFiles };
+}

@@ -1,0 +1,84 @@
+// Content-addressed file I/O shared by every disk-backed store. A blob reaches its final name only by
+// rename after its bytes were hashed on the way in and matched the digest, so a crash or a bad
+// source never leaves a partial or wrong blob where a reader would trust it.
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pipeline as pipelineCb } from 'node:stream';
+import { assertDigestEqual, DigestStream, digestBytes, parseDigest } from '../../crypto/digest.ts';
+import { AirlockError, fromFsError } from '../../errors.ts';
+import type { Descriptor } from '../types.ts';
+
+function sizeMismatch(subject: string, expected: number, found: number): AirlockError {
+  return new AirlockError('E_DIGEST_MISMATCH', `${subject}: expected ${expected} bytes, found ${found}`, {
+    details: { subject, expectedSize: expected, foundSize: found },
+  });
+}
+
+function asAirlockError(err: unknown, path: string, action: string): AirlockError {
+  return err instanceof AirlockError ? err : fromFsError(err, path, action);
+}
+
+/** Size of a regular file, or undefined when there is none. */
+export async function fileSize(path: string): Promise<number | undefined> {
+  try {
+    const st = await stat(path);
+    return st.isFile() ? st.size : undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fromFsError(err, path);
+  }
+}
+
+/**
+ * Streams `data` into `finalPath`, verifying digest and size on the way. The temp file lives in
+ * `tempDir` (same filesystem, so the rename is atomic) under a random name, so concurrent writers of
+ * the same blob never share a temp file; the last rename wins and both wrote identical bytes.
+ */
+export async function writeVerifiedFile(finalPath: string, tempDir: string, desc: Descriptor, data: Readable | Uint8Array): Promise<void> {
+  const expected = parseDigest(desc.digest);
+  const tmp = join(tempDir, `.airlock-put-${randomBytes(8).toString('hex')}`);
+  try {
+    const hasher = new DigestStream({ expected, subject: desc.digest });
+    // Readable.from(buffer) would iterate bytes one by one; an array yields the buffer whole.
+    const source = data instanceof Uint8Array ? Readable.from([data]) : data;
+    // flush: fsync before close, so the rename below never publishes a file whose bytes are not on disk.
+    await pipeline(source, hasher, createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true }));
+    if (hasher.digest.size !== desc.size) throw sizeMismatch(desc.digest, desc.size, hasher.digest.size);
+    await mkdir(dirname(finalPath), { recursive: true });
+    await rename(tmp, finalPath);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw asAirlockError(err, finalPath, 'write');
+  }
+}
+
+/** A stream of the file that fails at its end unless the bytes match `desc` (size checked up front). */
+export async function openVerifiedFile(path: string, desc: Descriptor, subject: string): Promise<Readable> {
+  const expected = parseDigest(desc.digest);
+  const size = await fileSize(path);
+  if (size === undefined) throw new AirlockError('E_INPUT_MISSING', `${subject}: blob ${desc.digest} is not present`);
+  if (size !== desc.size) throw sizeMismatch(`${subject}: blob ${desc.digest}`, desc.size, size);
+  const hasher = new DigestStream({ expected, subject: `${subject}: blob ${desc.digest}` });
+  // The callback form returns the last stream and destroys all of them when either side fails.
+  return pipelineCb(createReadStream(path), hasher, () => undefined);
+}
+
+/** Reads a small file whole (manifests) and checks it hashes to `digest`. */
+export async function readVerifiedFile(path: string, digest: string, subject: string, maxSize: number): Promise<Buffer> {
+  const expected = parseDigest(digest);
+  const size = await fileSize(path);
+  if (size === undefined) throw new AirlockError('E_INPUT_MISSING', `${subject}: ${digest} is not present`);
+  if (size > maxSize) throw new AirlockError('E_INPUT_MALFORMED', `${subject}: ${digest} is ${size} bytes, more than the ${maxSize} a manifest may have`);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw fromFsError(err, path);
+  }
+  assertDigestEqual(expected, digestBytes(bytes, expected.algorithm), `${subject}: ${digest}`);
+  return bytes;
+}

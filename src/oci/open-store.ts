@@ -1,0 +1,57 @@
+// One place that turns an image reference into a store of the right transport, and resolves the
+// reference to a manifest digest once: everything after that works by digest.
+import { AirlockError } from '../errors.ts';
+import { openDockerArchive } from './archive/docker-archive.ts';
+import { openOciArchive } from './archive/oci-archive.ts';
+import { openLayoutStore } from './layout/layout-store.ts';
+import { type ImageReference, parseImageReference } from './reference.ts';
+import { openRegistryStore } from './registry/store.ts';
+import type { Descriptor, ImageStore } from './types.ts';
+
+export interface RegistryOptions {
+  readonly insecure?: boolean;
+  readonly caPem?: string;
+  readonly credentials?: { readonly username: string; readonly password: string };
+  readonly authFiles?: readonly string[];
+}
+
+export interface OpenedImage {
+  readonly ref: ImageReference;
+  readonly store: ImageStore;
+  /** The tag the reference names (docker-archive: the RepoTag), if any. */
+  readonly tag: string | undefined;
+}
+
+export async function openImage(text: string, mode: 'read' | 'write', registry: RegistryOptions = {}, overwrite = false): Promise<OpenedImage> {
+  const ref = parseImageReference(text);
+  switch (ref.transport) {
+    case 'oci':
+      return { ref, tag: ref.tag, store: await openLayoutStore(ref.path, { create: mode === 'write' }) };
+    case 'oci-archive':
+      return { ref, tag: ref.tag, store: await openOciArchive(ref.path, { mode, overwrite }) };
+    case 'docker-archive':
+      return { ref, tag: ref.name, store: await openDockerArchive(ref.path, { mode, overwrite, ...(ref.name ? { name: ref.name } : {}) }) };
+    case 'docker':
+      return {
+        ref,
+        tag: ref.tag ?? (ref.digest ? undefined : 'latest'),
+        store: await openRegistryStore({ registry: ref.registry, repository: ref.repository }, { ...registry, authFiles: [...(registry.authFiles ?? [])] }),
+      };
+  }
+}
+
+/** The manifest the reference names: by digest when it has one (checked to exist), else by tag. */
+export async function resolveImage(image: OpenedImage): Promise<Descriptor> {
+  const digest = 'digest' in image.ref ? image.ref.digest : undefined;
+  if (digest) {
+    const stored = await image.store.getManifest(digest);
+    return { mediaType: stored.mediaType, digest: stored.digest, size: stored.bytes.length };
+  }
+  return image.store.resolveTag(image.tag);
+}
+
+export function requireTagOrDigest(image: OpenedImage): void {
+  if (image.ref.transport === 'oci' && !image.tag && !image.ref.digest) {
+    throw new AirlockError('E_USAGE', `${image.store.description}: name the image with :TAG or @sha256:…`);
+  }
+}

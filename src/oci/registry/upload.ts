@@ -1,0 +1,175 @@
+// Blob uploads (distribution spec v1.1, "Pushing blobs"): POST opens a session (or, with `mount` and
+// `from`, links a blob another repository already holds: "Mounting a blob from another repository"),
+// then either one PUT `?digest=` with the whole blob, or PATCHes of `Content-Range: <start>-<end>`
+// chunks and a closing PUT. The bytes stream through a size and digest check on their way out, so a
+// wrong blob is never committed; a failed session is cancelled with DELETE, as the spec asks.
+import { type Readable } from 'node:stream';
+import { digestBytes, formatDigest, parseDigest } from '../../crypto/digest.ts';
+import { AirlockError } from '../../errors.ts';
+import type { Descriptor } from '../types.ts';
+import { repositoryScope } from './auth.ts';
+import type { RegistryClient } from './client.ts';
+import { discard, type HttpResponse } from './http.ts';
+import { verifiedStream } from './verify.ts';
+
+export interface UploadOptions {
+  /** > 0: upload in PATCH chunks of this many bytes (at least the registry's OCI-Chunk-Min-Length). */
+  readonly chunkSize?: number;
+  /** Try a cross-repository mount from this repository on the same registry first. */
+  readonly mountFrom?: string;
+}
+
+type Session = { readonly mounted: true } | { readonly mounted: false; readonly location: URL; readonly minChunk: number };
+
+function header(res: HttpResponse, name: string): string | undefined {
+  const value = res.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Opens an upload session, or mounts the blob and needs none. */
+export async function startUpload(client: RegistryClient, desc: Descriptor, mountFrom?: string): Promise<Session> {
+  const action = mountFrom ? `mounting blob ${desc.digest} from ${mountFrom}` : `starting the upload of blob ${desc.digest}`;
+  const res = await client.send(action, {
+    method: 'POST',
+    url: client.url('blobs/uploads/', mountFrom ? { mount: desc.digest, from: mountFrom } : {}),
+    scopes: mountFrom ? [...client.push, repositoryScope(mountFrom, 'pull')] : client.push,
+    // Each POST opens a fresh session, so repeating one after a 503 is harmless.
+    retry: true,
+  });
+  if (res.status === 201 && mountFrom) {
+    discard(res);
+    return { mounted: true };
+  }
+  // A registry that cannot mount (or does not know the blob there) opens an ordinary session: 202.
+  if (res.status !== 202) throw await client.failure(action, res);
+  discard(res);
+  const location = header(res, 'location');
+  if (!location) throw client.malformed(action, 'the registry sent 202 without a Location');
+  const minChunk = Number(header(res, 'oci-chunk-min-length') ?? 0);
+  return { mounted: false, location: client.follow(location, res.url, action), minChunk: Number.isSafeInteger(minChunk) && minChunk > 0 ? minChunk : 0 };
+}
+
+/** Splits a byte stream into chunks of exactly `size` bytes (the last may be shorter). */
+async function* chunksOf(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let length = 0;
+  for await (const piece of source) {
+    let rest = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    while (rest.length > 0) {
+      const take = Math.min(size - length, rest.length);
+      pending.push(rest.subarray(0, take));
+      length += take;
+      rest = rest.subarray(take);
+      if (length === size) {
+        yield Buffer.concat(pending, length);
+        pending = [];
+        length = 0;
+      }
+    }
+  }
+  if (length > 0) yield Buffer.concat(pending, length);
+}
+
+function checkCommitted(client: RegistryClient, res: HttpResponse, desc: Descriptor, action: string): void {
+  // The spec lets a registry report its canonical digest; with the same algorithm it must be ours.
+  const reported = header(res, 'docker-content-digest');
+  if (reported && reported.startsWith(`${parseDigest(desc.digest).algorithm}:`) && reported !== desc.digest) {
+    throw new AirlockError('E_DIGEST_MISMATCH', `${client.context.description}: ${action}: the registry stored ${reported}, not ${desc.digest}`);
+  }
+}
+
+async function finish(client: RegistryClient, location: URL, desc: Descriptor, body: Uint8Array | Readable | undefined, action: string): Promise<void> {
+  const url = new URL(location);
+  url.searchParams.set('digest', desc.digest);
+  let bodyError: unknown;
+  if (body && !(body instanceof Uint8Array)) body.on('error', (err) => (bodyError ??= err));
+  let res: HttpResponse;
+  try {
+    res = await client.send(action, {
+      method: 'PUT',
+      url,
+      scopes: client.push,
+      headers: { 'content-type': 'application/octet-stream', ...(body ? { 'content-length': String(desc.size) } : {}) },
+      ...(body ? { body } : {}),
+      retry: false,
+    });
+  } catch (err) {
+    // Our own verification failing is the news, not the aborted request it caused.
+    throw bodyError ?? err;
+  }
+  if (bodyError) {
+    discard(res);
+    throw bodyError;
+  }
+  if (res.status !== 201) throw await client.failure(action, res);
+  discard(res);
+  checkCommitted(client, res, desc, action);
+}
+
+/** PATCHes the chunks in order; `session.location` follows the registry's latest Location. */
+async function patchChunks(client: RegistryClient, session: { location: URL }, chunks: AsyncIterable<Buffer>, action: string): Promise<void> {
+  let offset = 0;
+  for await (const chunk of chunks) {
+    const end = offset + chunk.length - 1;
+    const res = await client.send(action, {
+      method: 'PATCH',
+      url: session.location,
+      scopes: client.push,
+      headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${end}` },
+      body: chunk,
+      retry: false,
+    });
+    if (res.status !== 202) throw await client.failure(`${action} (chunk at ${offset})`, res);
+    discard(res);
+    // "Each consecutive chunk upload SHOULD use the <location> provided in the response".
+    const next = header(res, 'location');
+    if (next) session.location = client.follow(next, res.url, action);
+    const range = header(res, 'range');
+    const held = range ? /^(?:bytes=)?0-(\d+)$/.exec(range)?.[1] : undefined;
+    if (range && Number(held) !== end) {
+      throw client.malformed(action, `after the chunk ${offset}-${end} the registry reports Range ${range}`);
+    }
+    offset = end + 1;
+  }
+}
+
+async function cancel(client: RegistryClient, location: URL): Promise<void> {
+  try {
+    const res = await client.send('cancelling the upload', { method: 'DELETE', url: location, scopes: client.push });
+    discard(res);
+  } catch {
+    // Best effort: the registry expires abandoned sessions anyway.
+  }
+}
+
+/** A buffer can be checked whole before a single byte is sent (a stream is checked as it goes). */
+export function checkBuffer(desc: Descriptor, data: Uint8Array, subject: string): void {
+  const found = formatDigest(digestBytes(data, parseDigest(desc.digest).algorithm));
+  if (found !== desc.digest || data.byteLength !== desc.size) {
+    throw new AirlockError('E_DIGEST_MISMATCH', `${subject}: expected ${desc.digest} (${desc.size} bytes), found ${found} (${data.byteLength} bytes)`, {
+      details: { subject, expected: desc.digest, found },
+    });
+  }
+}
+
+/** Uploads `data` (already known absent; a buffer already passed checkBuffer) into a session opened by startUpload. */
+export async function upload(client: RegistryClient, location: URL, minChunk: number, desc: Descriptor, data: Uint8Array | Readable, options: UploadOptions): Promise<void> {
+  const action = `uploading blob ${desc.digest}`;
+  const subject = `${client.context.description}: blob ${desc.digest} (upload)`;
+  const body = data instanceof Uint8Array ? data : verifiedStream(data, desc, subject);
+  const session = { location };
+  try {
+    const chunkSize = options.chunkSize ?? 0;
+    if (chunkSize > 0) {
+      const chunks = chunksOf(body instanceof Uint8Array ? [body] : (body as AsyncIterable<Uint8Array>), Math.max(chunkSize, minChunk));
+      await patchChunks(client, session, chunks, action);
+      await finish(client, session.location, desc, undefined, action);
+    } else {
+      await finish(client, session.location, desc, body, action);
+    }
+  } catch (err) {
+    if (!(body instanceof Uint8Array)) body.destroy();
+    await cancel(client, session.location);
+    throw err;
+  }
+}
