@@ -112,28 +112,51 @@ export function assertDigestEqual(expected: Digest, actual: Digest, subject: str
  */
 export class DigestStream extends Transform {
   readonly algorithm: DigestAlgorithm;
+  /** `sha256:<hex>` this stream enforces at its end, if any. */
+  readonly expectedDigest: string | undefined;
   #hash: Hash;
   #size = 0;
   #result: FileDigest | undefined;
   readonly #expected: Digest | undefined;
+  readonly #expectedSize: number | undefined;
   readonly #subject: string;
 
-  constructor(options: { algorithm?: DigestAlgorithm; expected?: Digest; subject?: string } = {}) {
+  /**
+   * `expectedSize` fails the stream as soon as one byte too many arrives (an endless body from a
+   * hostile server is cut off) and at the end when bytes are missing.
+   */
+  constructor(options: { algorithm?: DigestAlgorithm; expected?: Digest; expectedSize?: number; subject?: string } = {}) {
     super();
     this.algorithm = options.expected?.algorithm ?? options.algorithm ?? 'sha256';
     this.#hash = createHash(this.algorithm);
     this.#expected = options.expected;
+    this.expectedDigest = options.expected ? formatDigest(options.expected) : undefined;
+    this.#expectedSize = options.expectedSize;
     this.#subject = options.subject ?? 'stream';
   }
 
+  #sizeError(found: string): AirlockError {
+    return new AirlockError('E_DIGEST_MISMATCH', `${this.#subject}: expected ${this.#expectedSize} bytes, found ${found}`, {
+      details: { subject: this.#subject, expectedSize: this.#expectedSize },
+    });
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.#hash.update(chunk);
     this.#size += chunk.length;
+    if (this.#expectedSize !== undefined && this.#size > this.#expectedSize) {
+      done(this.#sizeError('more'));
+      return;
+    }
+    this.#hash.update(chunk);
     done(null, chunk);
   }
 
   override _flush(done: TransformCallback): void {
     this.#result = { algorithm: this.algorithm, hex: this.#hash.digest('hex'), size: this.#size };
+    if (this.#expectedSize !== undefined && this.#size !== this.#expectedSize) {
+      done(this.#sizeError(String(this.#size)));
+      return;
+    }
     try {
       if (this.#expected) assertDigestEqual(this.#expected, this.#result, this.#subject);
       done();
@@ -147,4 +170,12 @@ export class DigestStream extends Transform {
     if (!this.#result) throw new Error('DigestStream: digest read before the stream ended');
     return this.#result;
   }
+}
+
+/**
+ * True when `data` is a stream that already fails unless its bytes hash to `digest`: a consumer can
+ * then write it without hashing the same bytes a second time (copies hash each blob once).
+ */
+export function isVerifiedStreamFor(data: unknown, digest: string): data is DigestStream {
+  return data instanceof DigestStream && data.expectedDigest === digest;
 }

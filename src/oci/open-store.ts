@@ -1,11 +1,7 @@
 // One place that turns an image reference into a store of the right transport, and resolves the
 // reference to a manifest digest once: everything after that works by digest.
 import { AirlockError } from '../errors.ts';
-import { openDockerArchive } from './archive/docker-archive.ts';
-import { openOciArchive } from './archive/oci-archive.ts';
-import { openLayoutStore } from './layout/layout-store.ts';
 import { type ImageReference, parseImageReference } from './reference.ts';
-import { openRegistryStore } from './registry/store.ts';
 import type { Descriptor, ImageStore } from './types.ts';
 
 export interface RegistryOptions {
@@ -24,19 +20,28 @@ export interface OpenedImage {
 
 export async function openImage(text: string, mode: 'read' | 'write', registry: RegistryOptions = {}, overwrite = false): Promise<OpenedImage> {
   const ref = parseImageReference(text);
+  // Each transport's code is loaded only when used: a CLI run pays start-up for what it touches.
   switch (ref.transport) {
-    case 'oci':
+    case 'oci': {
+      const { openLayoutStore } = await import('./layout/layout-store.ts');
       return { ref, tag: ref.tag, store: await openLayoutStore(ref.path, { create: mode === 'write' }) };
-    case 'oci-archive':
+    }
+    case 'oci-archive': {
+      const { openOciArchive } = await import('./archive/oci-archive.ts');
       return { ref, tag: ref.tag, store: await openOciArchive(ref.path, { mode, overwrite }) };
-    case 'docker-archive':
+    }
+    case 'docker-archive': {
+      const { openDockerArchive } = await import('./archive/docker-archive.ts');
       return { ref, tag: ref.name, store: await openDockerArchive(ref.path, { mode, overwrite, ...(ref.name ? { name: ref.name } : {}) }) };
-    case 'docker':
+    }
+    case 'docker': {
+      const { openRegistryStore } = await import('./registry/store.ts');
       return {
         ref,
         tag: ref.tag ?? (ref.digest ? undefined : 'latest'),
         store: await openRegistryStore({ registry: ref.registry, repository: ref.repository }, { ...registry, authFiles: [...(registry.authFiles ?? [])] }),
       };
+    }
   }
 }
 

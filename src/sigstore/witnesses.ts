@@ -2,9 +2,8 @@
 // RFC 3161 timestamp authority. Failures here are "could not evaluate" (exit 3) and say how to sign
 // offline instead, because in an air gap the usual cause is simply that the service is out of reach.
 import type { RFC3161SignedTimestamp, TransparencyLogEntry } from '@sigstore/bundle';
-import { RekorWitness, type SignatureBundle } from '@sigstore/sign';
+import type { SignatureBundle } from '@sigstore/sign';
 import { AirlockError } from '../errors.ts';
-import { requestTimestamp } from './tsa.ts';
 
 export const PUBLIC_GOOD_REKOR_URL = 'https://rekor.sigstore.dev';
 
@@ -28,11 +27,14 @@ export async function witnessSignature(
 ): Promise<WitnessMaterial> {
   const material: WitnessMaterial = { tlogEntries: [], rfc3161Timestamps: [] };
   if (options.tsaUrl) {
+    // Loaded on demand: offline signing (the common case here) never needs the HTTP clients.
+    const { requestTimestamp } = await import('./tsa.ts');
     const signedTimestamp = await requestTimestamp(signature, { url: options.tsaUrl, fetch: options.fetch });
     material.rfc3161Timestamps.push({ signedTimestamp: Buffer.from(signedTimestamp) });
   }
   if (options.tlog) {
     const { url, apiVersion } = options.tlog;
+    const { RekorWitness } = await import('@sigstore/sign');
     const witness = new RekorWitness({
       rekorBaseURL: url,
       majorApiVersion: apiVersion,

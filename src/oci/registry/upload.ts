@@ -4,7 +4,7 @@
 // chunks and a closing PUT. The bytes stream through a size and digest check on their way out, so a
 // wrong blob is never committed; a failed session is cancelled with DELETE, as the spec asks.
 import { type Readable } from 'node:stream';
-import { digestBytes, formatDigest, parseDigest } from '../../crypto/digest.ts';
+import { digestBytes, formatDigest, isVerifiedStreamFor, parseDigest } from '../../crypto/digest.ts';
 import { AirlockError } from '../../errors.ts';
 import type { Descriptor } from '../types.ts';
 import { repositoryScope } from './auth.ts';
@@ -156,7 +156,8 @@ export function checkBuffer(desc: Descriptor, data: Uint8Array, subject: string)
 export async function upload(client: RegistryClient, location: URL, minChunk: number, desc: Descriptor, data: Uint8Array | Readable, options: UploadOptions): Promise<void> {
   const action = `uploading blob ${desc.digest}`;
   const subject = `${client.context.description}: blob ${desc.digest} (upload)`;
-  const body = data instanceof Uint8Array ? data : verifiedStream(data, desc, subject);
+  // A stream that already enforces this digest (a verified download or layout read) is not hashed again.
+  const body = data instanceof Uint8Array || isVerifiedStreamFor(data, desc.digest) ? data : verifiedStream(data, desc, subject);
   const session = { location };
   try {
     const chunkSize = options.chunkSize ?? 0;
