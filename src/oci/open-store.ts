@@ -45,14 +45,14 @@ export async function openImage(text: string, mode: 'read' | 'write', registry: 
   }
 }
 
-/** The manifest the reference names: by digest when it has one (checked to exist), else by tag. */
+/**
+ * The manifest the reference names, by digest when it has one, else by tag — and in both cases read
+ * and checked to hash to that digest, so what is verified or signed is what the store really holds.
+ */
 export async function resolveImage(image: OpenedImage): Promise<Descriptor> {
-  const digest = 'digest' in image.ref ? image.ref.digest : undefined;
-  if (digest) {
-    const stored = await image.store.getManifest(digest);
-    return { mediaType: stored.mediaType, digest: stored.digest, size: stored.bytes.length };
-  }
-  return image.store.resolveTag(image.tag);
+  const digest = ('digest' in image.ref ? image.ref.digest : undefined) ?? (await image.store.resolveTag(image.tag)).digest;
+  const stored = await image.store.getManifest(digest);
+  return { mediaType: stored.mediaType, digest: stored.digest, size: stored.bytes.length };
 }
 
 export function requireTagOrDigest(image: OpenedImage): void {

@@ -152,6 +152,50 @@ describe('copy round trip with signatures: layout → registry → docker-archiv
   });
 });
 
+describe('tampering with the manifest or the signature', () => {
+  it('a manifest whose bytes no longer match its digest is refused; a retagged image has no signature', async () => {
+    const copyDir = join(dir, 'tamper-manifest');
+    assert.equal((await cli(['copy', `oci:${layout()}:v1`, `oci:${copyDir}:v1`])).code, 0);
+    const manifestPath = join(copyDir, 'blobs', 'sha256', imageDigest.slice(7));
+    const text = (await readFile(manifestPath, 'utf8')).replace('"schemaVersion":2', '"schemaVersion": 2');
+    await writeFile(manifestPath, text);
+    const r = await cli(['verify', `oci:${copyDir}:v1`, ...TRUST()]);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /E_DIGEST_MISMATCH/);
+    const other = await cli(['verify', `oci:${layout()}:multi`, ...TRUST()]);
+    assert.equal(other.code, 1, 'signatures of one image never vouch for another');
+  });
+
+  it('a bundle whose signature was altered fails with E_SIGNATURE_INVALID', async () => {
+    const { openLayoutStore: open } = await import('../../src/oci/layout/layout-store.ts');
+    const { storedJson } = await import('../../src/oci/manifest.ts');
+    const copyDir = join(dir, 'tamper-sig');
+    assert.equal((await cli(['copy', `oci:${layout()}:v1`, `oci:${copyDir}:v1`, '--no-signatures'])).code, 0);
+    const original = await openLayoutStore(layout(), {});
+    const [ref] = (await original.listReferrers(imageDigest)).filter((r) => r.annotations?.['dev.sigstore.bundle.predicateType'] !== 'https://spdx.dev/Document');
+    const refManifest = JSON.parse((await original.getManifest(ref!.digest)).bytes.toString());
+    const chunks: Buffer[] = [];
+    for await (const c of await original.getBlob(refManifest.layers[0])) chunks.push(c as Buffer);
+    await original.close();
+    const bundle = JSON.parse(Buffer.concat(chunks).toString());
+    const sig = Buffer.from(bundle.dsseEnvelope.signatures[0].sig, 'base64');
+    sig[sig.length - 2]! ^= 1;
+    bundle.dsseEnvelope.signatures[0].sig = sig.toString('base64');
+    const store = await open(copyDir, {});
+    const bytes = Buffer.from(JSON.stringify(bundle));
+    const layer = { mediaType: refManifest.layers[0].mediaType, digest: `sha256:${(await import('node:crypto')).createHash('sha256').update(bytes).digest('hex')}`, size: bytes.length };
+    await store.putBlob(layer, bytes);
+    await store.putBlob(refManifest.config, Buffer.from('{}'));
+    const tampered = storedJson({ ...refManifest, layers: [layer] });
+    await store.putManifest(tampered);
+    await store.addReferrer(refManifest.subject, { mediaType: tampered.mediaType, digest: tampered.digest, size: tampered.bytes.length, artifactType: refManifest.artifactType });
+    await store.close();
+    const r = await cli(['verify', `oci:${copyDir}:v1`, ...TRUST(), '--json']);
+    assert.equal(r.code, 1);
+    assert.equal(JSON.parse(r.stdout).results[0].code, 'E_SIGNATURE_INVALID');
+  });
+});
+
 describe('TLS registry with basic auth', () => {
   it('pushes with --ca-cert and --username/--password-stdin; a wrong password is refused clearly', async (t) => {
     if (missingRegistry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
