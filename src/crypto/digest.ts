@@ -126,7 +126,8 @@ export class DigestStream extends Transform {
    * hostile server is cut off) and at the end when bytes are missing.
    */
   constructor(options: { algorithm?: DigestAlgorithm; expected?: Digest; expectedSize?: number; subject?: string } = {}) {
-    super();
+    // Room for a few MiB in flight: a slow disk should not stall a fast socket chunk by chunk.
+    super({ highWaterMark: READ_CHUNK_SIZE });
     this.algorithm = options.expected?.algorithm ?? options.algorithm ?? 'sha256';
     this.#hash = createHash(this.algorithm);
     this.#expected = options.expected;

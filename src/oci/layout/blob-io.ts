@@ -2,10 +2,10 @@
 // rename after its bytes were hashed on the way in and matched the digest, so a crash or a bad
 // source never leaves a partial or wrong blob where a reader would trust it.
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pipeline as pipelineCb } from 'node:stream';
 import { assertDigestEqual, DigestStream, digestBytes, isVerifiedStreamFor, parseDigest, READ_CHUNK_SIZE } from '../../crypto/digest.ts';
@@ -20,6 +20,76 @@ function sizeMismatch(subject: string, expected: number, found: number): Airlock
 
 function asAirlockError(err: unknown, path: string, action: string): AirlockError {
   return err instanceof AirlockError ? err : fromFsError(err, path, action);
+}
+
+/**
+ * Writes a new file in large gathered writes: network chunks arrive in 16–64 KiB pieces, and one
+ * write call per piece costs the main thread more than the bytes themselves. Everything is fsynced
+ * before the stream finishes, so a later rename never publishes bytes that are not on disk.
+ */
+class BatchingFileSink extends Writable {
+  readonly #path: string;
+  #handle: FileHandle | undefined;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+
+  constructor(path: string) {
+    super({ highWaterMark: READ_CHUNK_SIZE });
+    this.#path = path;
+  }
+
+  override _construct(done: (err?: Error | null) => void): void {
+    open(this.#path, 'wx', 0o644).then((h) => {
+      this.#handle = h;
+      done();
+    }, done);
+  }
+
+  async #flush(): Promise<void> {
+    const chunks = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    while (chunks.length > 0) {
+      const { bytesWritten } = await (this.#handle as FileHandle).writev(chunks);
+      // writev may write less than asked: drop what went out and retry the rest.
+      let skip = bytesWritten;
+      while (skip > 0 && chunks.length > 0) {
+        const first = chunks[0] as Buffer;
+        if (first.length <= skip) {
+          skip -= first.length;
+          chunks.shift();
+        } else {
+          chunks[0] = first.subarray(skip);
+          skip = 0;
+        }
+      }
+    }
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    if (this.#pendingBytes < READ_CHUNK_SIZE) return done();
+    this.#flush().then(() => done(), done);
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    const handle = this.#handle as FileHandle;
+    this.#flush()
+      .then(() => handle.sync())
+      .then(() => {
+        this.#handle = undefined;
+        return handle.close();
+      })
+      .then(() => done(), done);
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    const handle = this.#handle;
+    this.#handle = undefined;
+    if (!handle) return done(err);
+    handle.close().then(() => done(err), () => done(err));
+  }
 }
 
 /** Size of a regular file, or undefined when there is none. */
@@ -44,9 +114,7 @@ export async function writeVerifiedFile(finalPath: string, tempDir: string, desc
   try {
     // Readable.from(buffer) would iterate bytes one by one; an array yields the buffer whole.
     const source = data instanceof Uint8Array ? Readable.from([data]) : data;
-    // flush: fsync before close, so the rename below never publishes a file whose bytes are not on disk.
-    // A large buffer lets the stream batch small network chunks into fewer write calls.
-    const sink = createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: READ_CHUNK_SIZE });
+    const sink = new BatchingFileSink(tmp);
     if (isVerifiedStreamFor(source, desc.digest)) {
       // The source fails at its end unless the bytes match (a verified download): hash once, not twice.
       await pipeline(source, sink);
