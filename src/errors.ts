@@ -85,6 +85,13 @@ export const ERROR_CODES = {
     summary: 'A TUF role has expired beyond what the freshness policy accepts (the message names role and date).',
   },
   E_BREAK_GLASS: { exit: EXIT.DENIED, summary: 'A break-glass trust root is past its deadline, or break-glass was asked for wrongly.' },
+  E_PACKAGE_TAMPERED: {
+    exit: EXIT.DENIED,
+    summary: 'A transfer package does not match its signed manifest: a changed, missing, unlisted or duplicate file, or an unsafe entry.',
+  },
+  E_SEQUENCE: { exit: EXIT.DENIED, summary: 'A transfer package is replayed, older, forked from, or skips ahead of the channel.' },
+  E_SIGNERS: { exit: EXIT.DENIED, summary: 'The transfer manifest is unsigned, signed by keys not trusted, or by fewer signers than required.' },
+  E_GATE: { exit: EXIT.DENIED, summary: 'A vulnerability scan has findings at or above the --fail-on severity: the package is refused.' },
   // bug (4)
   E_INTERNAL: { exit: EXIT.INTERNAL, summary: 'A bug in airlock. Please report it with AIRLOCK_DEBUG=1 output.' },
 } as const satisfies Record<string, CodeSpec>;

@@ -8,9 +8,10 @@ import { fromFsError } from '../errors.ts';
 
 export interface TrustEvent {
   readonly time: string;
-  readonly action: 'trust.import' | 'trust.break-glass';
+  /** e.g. trust.import, trust.break-glass, transfer.import, transfer.inspect */
+  readonly action: string;
   readonly name: string;
-  readonly result: 'installed' | 'refused';
+  readonly result: string;
   readonly [key: string]: unknown;
 }
 

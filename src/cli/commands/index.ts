@@ -5,6 +5,7 @@ import { doctorCommand } from './doctor.ts';
 import { attestCommand, copyCommand, imageInspectCommand, signCommand, verifyAttestationCommand, verifyCommand } from './image.ts';
 import { keyGenerateCommand, keyPublicCommand } from './key.ts';
 import { attestBlobCommand, signBlobCommand } from './sign-blob.ts';
+import { importCommand, inspectCommand, packCommand } from './transfer.ts';
 import { trustImportCommand, trustMirrorCommand, trustStatusCommand } from './trust.ts';
 import { trustCreateCommand, trustShowCommand } from './trust-create.ts';
 import { verifyBlobCommand } from './verify-blob.ts';
@@ -22,6 +23,9 @@ export const COMMANDS: readonly Command[] = [
   verifyCommand,
   verifyAttestationCommand,
   imageInspectCommand,
+  packCommand,
+  inspectCommand,
+  importCommand,
   trustMirrorCommand,
   trustImportCommand,
   trustStatusCommand,

@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { loadSigner } from '../../crypto/key-ref.ts';
 import { keyFingerprint } from '../../crypto/keys.ts';
 import type { Signer } from '../../crypto/signer.ts';
-import { AirlockError, fromFsError } from '../../errors.ts';
+import { AirlockError } from '../../errors.ts';
 import { writeFileAtomic } from '../../files/atomic-write.ts';
+import { readJsonFile } from '../../files/read-json.ts';
 import { resolvePredicateType } from '../../sigstore/in-toto.ts';
 import { attestBlob, type SignedBlob, signBlob } from '../../sigstore/sign-blob.ts';
 import type { Command, CommandContext } from '../command.ts';
@@ -87,20 +87,6 @@ export const signBlobCommand: Command = {
   },
 };
 
-async function readPredicate(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw fromFsError(err, path);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new AirlockError('E_INPUT_MALFORMED', `${path}: predicate is not JSON`, { cause: err });
-  }
-}
-
 export const attestBlobCommand: Command = {
   name: 'attest-blob',
   summary: 'Attest a file: a DSSE in-toto statement in a Sigstore bundle (cosign attest-blob)',
@@ -125,7 +111,7 @@ export const attestBlobCommand: Command = {
     if (!predicatePath) throw new AirlockError('E_USAGE', 'attest-blob needs --predicate FILE');
     const predicateType = resolvePredicateType(ctx.flags.string('type') ?? 'custom');
     return withSigner(ctx, async (signer, plan) => {
-      const predicate = await readPredicate(predicatePath);
+      const predicate = await readJsonFile(predicatePath, 'predicate');
       const signed = await attestBlob(
         { path: file },
         { signer, witnesses: plan.witnesses, predicate, predicateType, onProgress: progress(ctx) },

@@ -1,0 +1,239 @@
+import { stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { loadPublicKey, loadSigner } from '../../crypto/key-ref.ts';
+import type { Signer } from '../../crypto/signer.ts';
+import { AirlockError, fromFsError } from '../../errors.ts';
+import type { ImportReport } from '../../transfer/import.ts';
+import type { Command, CommandContext } from '../command.ts';
+import { KEY_FLAGS } from '../flag-groups.ts';
+import { REGISTRY_FLAGS, registryOptions } from '../image-flags.ts';
+import { keyContext } from '../key-context.ts';
+import { planVerification, TRUST_FLAGS } from '../verify-plan.ts';
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isFile(), () => false);
+}
+
+async function readBytes(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw fromFsError(err, path);
+  }
+}
+
+function pairs(values: readonly string[], flag: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const v of values) {
+    const eq = v.lastIndexOf('=');
+    if (eq <= 0) throw new AirlockError('E_USAGE', `--${flag} takes IMAGE=FILE, got '${v}'`);
+    map.set(v.slice(0, eq), v.slice(eq + 1));
+  }
+  return map;
+}
+
+async function pgpSigningKey(ctx: CommandContext) {
+  const path = ctx.flags.string('pgp-key');
+  if (!path) return undefined;
+  const { loadPrivateKey } = await import('../../transfer/openpgp.ts');
+  const passFile = ctx.flags.string('pgp-passphrase-file');
+  const passphrase = passFile ? (await readBytes(passFile)).toString('utf8').split(/\r?\n/)[0] : ctx.env.AIRLOCK_PGP_PASSPHRASE;
+  return { key: await loadPrivateKey((await readBytes(path)).toString('utf8'), passphrase) };
+}
+
+const PGP_FLAGS = {
+  'pgp-key': { type: 'string', value: 'FILE', description: 'OpenPGP secret key (e.g. gpg --export-secret-keys --armor) to sign the manifest' },
+  'pgp-passphrase-file': { type: 'string', value: 'FILE', description: 'Passphrase of --pgp-key (or AIRLOCK_PGP_PASSPHRASE)' },
+} as const;
+
+export const packCommand: Command = {
+  name: 'pack',
+  summary: 'Pack images and files into a signed, sequenced transfer package (connected side)',
+  usage: 'IMAGE|FILE... -o OUT (--key REF | --pgp-key FILE) [flags]',
+  description:
+    'Images (any transport) travel as an OCI layout with their signatures, attestations and referrers;\n' +
+    'files with their bundles. --sbom/--scan attach SBOMs and grype reports as signed attestations, and\n' +
+    '--fail-on refuses to pack when a scan has findings at or above that severity. The manifest\n' +
+    '(manifest.sha256) covers every file and is signed with --key (Sigstore bundle) and/or --pgp-key.\n' +
+    'The channel sequence number advances only when the package is written.',
+  flags: {
+    output: { type: 'string', short: 'o', value: 'OUT', description: 'Package to write (a .tar, or a folder with --format dir)' },
+    format: { type: 'string', value: 'tar|dir', description: 'Package container', default: 'tar' },
+    channel: { type: 'string', value: 'NAME', description: 'Transfer channel (sequence numbers are per channel)', default: 'default' },
+    ...KEY_FLAGS,
+    sign: { type: 'boolean', description: 'Also sign each image and file (and the attestations) with --key' },
+    'legacy-signature': { type: 'boolean', description: 'With --sign, also write cosign .sig tags for registry images' },
+    ...PGP_FLAGS,
+    sbom: { type: 'string', multiple: true, value: 'IMAGE=FILE', description: 'Attach an SPDX/CycloneDX JSON SBOM to IMAGE' },
+    scan: { type: 'string', multiple: true, value: 'IMAGE=FILE', description: 'Attach a grype JSON report to IMAGE (and gate on it)' },
+    'fail-on': { type: 'string', value: 'SEVERITY', description: 'Refuse to pack scans with findings at/above critical|high|medium|low' },
+    force: { type: 'boolean', description: 'Overwrite OUT' },
+    ...REGISTRY_FLAGS,
+  },
+  positionals: { min: 1, max: Number.POSITIVE_INFINITY },
+  examples: [
+    {
+      command: 'airlock pack registry.corp/app:1.0 -o app-1.0.tar --key cosign.key --pgp-key release.asc --sbom registry.corp/app:1.0=sbom.spdx.json --scan registry.corp/app:1.0=grype.json --fail-on critical --channel prod',
+      description: 'The seed workflow in one command',
+    },
+  ],
+  async run(ctx) {
+    const out = ctx.flags.string('output');
+    if (!out) throw new AirlockError('E_USAGE', 'pack needs -o OUT');
+    const format = ctx.flags.string('format') ?? 'tar';
+    if (format !== 'tar' && format !== 'dir') throw new AirlockError('E_USAGE', '--format takes tar or dir');
+    const { parseSeverity } = await import('../../transfer/scan.ts');
+    const failOnText = ctx.flags.string('fail-on');
+    const failOn = failOnText ? parseSeverity(failOnText) : undefined;
+    const images: string[] = [];
+    const files: string[] = [];
+    for (const arg of ctx.positionals) ((await isFile(arg)) && !/^(oci|oci-archive|docker-archive|docker):/.test(arg) ? files : images).push(arg);
+    const keyRef = ctx.flags.string('key');
+    if (ctx.flags.bool('sign') && !keyRef) throw new AirlockError('E_USAGE', '--sign needs --key');
+    const pgpKey = await pgpSigningKey(ctx);
+    let signer: Signer | undefined;
+    if (keyRef) signer = await loadSigner(keyRef, keyContext(ctx, { passwordFile: ctx.flags.string('password-file') }));
+    try {
+      const { packTransfer } = await import('../../transfer/pack.ts');
+      const result = await packTransfer({
+        images,
+        files,
+        sboms: pairs(ctx.flags.strings('sbom'), 'sbom'),
+        scans: pairs(ctx.flags.strings('scan'), 'scan'),
+        out,
+        format,
+        overwrite: ctx.flags.bool('force'),
+        channel: ctx.flags.string('channel') ?? 'default',
+        stateDir: ctx.stateDir,
+        now: ctx.now(),
+        ...(signer ? { signer } : {}),
+        signArtifacts: ctx.flags.bool('sign'),
+        legacySignature: ctx.flags.bool('legacy-signature'),
+        ...(pgpKey ? { pgpKey } : {}),
+        ...(failOn ? { failOn } : {}),
+        registry: await registryOptions(ctx),
+        onProgress: (t) => ctx.out.progress(t),
+      });
+      ctx.out.progressDone();
+      const seq = result.metadata.sequence;
+      ctx.out.info(`Packed ${result.metadata.artifacts.length} artifact(s) into ${out}: ${result.files} files, manifest ${result.manifestDigest}`);
+      ctx.out.info(`  channel ${seq.channel} #${seq.number}${seq.previous ? ` (after ${seq.previous.slice(0, 19)}…)` : ' (first)'}`);
+      return { json: { ok: true, out, manifest: result.manifestDigest, metadata: result.metadata } };
+    } finally {
+      await signer?.close();
+    }
+  },
+};
+
+async function importOptions(ctx: CommandContext) {
+  const keyringPath = ctx.flags.string('keyring');
+  const { loadKeyring } = await import('../../transfer/openpgp.ts');
+  const pgp = keyringPath ? await loadKeyring(await readBytes(keyringPath)) : undefined;
+  const kc = keyContext(ctx);
+  const keys = await Promise.all(ctx.flags.strings('signer-key').map((ref) => loadPublicKey(ref, kc)));
+  const required = ctx.flags.int('require-signers', 1, 1, 16);
+  const plan = planVerification(ctx.flags, ctx.stateDir);
+  if (plan.insecureIgnoreTlog) ctx.out.warn('--insecure-ignore-tlog: image signatures need no transparency-log entry');
+  const { loadTrustedRootFile } = await import('../../sigstore/trusted-root.ts');
+  const { loadInstalledTrustRoot } = await import('../../trust/installed.ts');
+  let trustedRoot = plan.trustedRootPath ? await loadTrustedRootFile(plan.trustedRootPath) : undefined;
+  if (!trustedRoot) {
+    const installed = await loadInstalledTrustRoot(ctx.stateDir, plan.trustName, ctx.now());
+    installed?.warnings.forEach((w) => ctx.out.warn(w));
+    trustedRoot = installed?.loaded;
+  }
+  if (!trustedRoot && !plan.trustedRootOptional) {
+    throw new AirlockError('E_TRUST_ROOT_MISSING', 'image verification needs a trust root (--trusted-root or airlock trust import), or --key with --insecure-ignore-tlog');
+  }
+  const trust =
+    plan.trust.kind === 'key'
+      ? { kind: 'key' as const, publicKey: await loadPublicKey(plan.trust.keyRef, kc) }
+      : { kind: 'identity' as const, policy: { identity: plan.trust.identity, issuer: plan.trust.issuer } };
+  return {
+    signers: { ...(pgp ? { pgp } : {}), keys, required },
+    imageTrust: { trust, ...(trustedRoot ? { trustedRoot } : {}), tlogThreshold: plan.tlogThreshold, ctlogThreshold: plan.ctlogThreshold, timestampThreshold: plan.timestampThreshold },
+  };
+}
+
+const IMPORT_FLAGS = {
+  keyring: { type: 'string', value: 'FILE', description: 'OpenPGP public keys whose signatures over the manifest count (gpg --export --armor)' },
+  'signer-key': { type: 'string', multiple: true, value: 'REF', description: 'airlock/cosign public key whose manifest bundle counts as a signer' },
+  'require-signers': { type: 'string', value: 'K', description: 'Distinct trusted signers the manifest needs', default: '1' },
+  'allow-gap': { type: 'boolean', description: 'Accept a package that skips sequence numbers (recorded)' },
+  ...TRUST_FLAGS,
+} as const;
+
+function printReport(ctx: CommandContext, report: ImportReport, what: string): void {
+  const m = report.metadata;
+  if (m) ctx.out.info(`Package ${m.packageId}: channel ${m.sequence.channel} #${m.sequence.number}, created ${m.createdAt} by ${m.tool}`);
+  for (const s of report.signers) ctx.out.info(`  signed by  ${s.kind} ${s.id} ${s.detail}`);
+  for (const p of report.signatureProblems) ctx.out.info(`  ${ctx.out.paint('yellow', 'untrusted')}  ${p}`);
+  if (report.sequence) ctx.out.info(`  sequence   ${report.sequence.detail}`);
+  if (report.files) ctx.out.info(`  files      ${report.files} verified (${(report.bytes / 2 ** 20).toFixed(1)} MiB)`);
+  for (const i of report.images) ctx.out.info(`  image      ${i.name} ${i.digest}: ${i.verification.results.filter((r) => r.ok).length} signature(s) verified${i.pushedTo ? ` → ${i.pushedTo}` : ''}`);
+  for (const a of m?.artifacts ?? []) {
+    if (a.kind === 'image' && a.sbom) ctx.out.info(`  sbom       ${a.name}: ${a.sbom.format}, ${a.sbom.packages} packages`);
+    if (a.kind === 'image' && a.vulnerabilityScan) ctx.out.info(`  scan       ${a.name}: ${a.vulnerabilityScan.result} ${JSON.stringify(a.vulnerabilityScan.counts)} (gate ${a.vulnerabilityScan.gate ?? 'none'})`);
+  }
+  if (report.ok) ctx.out.info(ctx.out.paint('green', `${what} OK`));
+  else ctx.out.error(`${what} refused: ${report.error?.message} [${report.error?.code}]`);
+}
+
+function reportJson(report: ImportReport) {
+  return { ...report, error: report.error?.toJSON(), images: report.images.map((i) => ({ ...i, verification: { ...i.verification, results: i.verification.results.map((r) => ({ ...r, report: undefined })) } })) };
+}
+
+export const inspectCommand: Command = {
+  name: 'inspect',
+  summary: 'Verify a transfer package without importing it, and report on it',
+  usage: 'PACKAGE --keyring FILE|--signer-key REF (--key REF | --certificate-identity I --certificate-oidc-issuer U) [--report FILE.md]',
+  flags: { ...IMPORT_FLAGS, report: { type: 'string', value: 'FILE.md', description: 'Also write the report as Markdown for the auditor' } },
+  positionals: { min: 1, max: 1 },
+  examples: [{ command: 'airlock inspect app-1.0.tar --keyring release-team.asc --key cosign.pub --insecure-ignore-tlog --report app-1.0.md', description: 'Check before carrying it in' }],
+  async run(ctx) {
+    const { importTransfer } = await import('../../transfer/import.ts');
+    const report = await importTransfer({ source: ctx.positionals[0] ?? '', ...(await importOptions(ctx)), allowGap: true, stateDir: ctx.stateDir, now: ctx.now() });
+    printReport(ctx, report, 'Inspection');
+    const md = ctx.flags.string('report');
+    if (md) {
+      const { markdownReport } = await import('../../transfer/report.ts');
+      const { writeFileAtomic } = await import('../../files/atomic-write.ts');
+      await writeFileAtomic(md, markdownReport(ctx.positionals[0] ?? '', report, ctx.now()), { overwrite: true });
+    }
+    return { json: reportJson(report), exitCode: report.ok ? 0 : (report.error?.exitCode ?? 1) };
+  },
+};
+
+export const importCommand: Command = {
+  name: 'import',
+  summary: 'Verify a transfer package and push its images to the internal registry (air-gapped side)',
+  usage: 'PACKAGE --registry HOST[/PREFIX] (--keyring FILE | --signer-key REF) [--require-signers K] [image trust flags]',
+  description:
+    'One streaming pass: the manifest\'s signers (at least K distinct, trusted) and the package\'s place on its\n' +
+    'channel are checked before any payload byte is accepted; then every file must be listed and match its\n' +
+    'hash; every image must verify with the image trust flags; only then are images pushed by digest, tags\n' +
+    'last. Any failure: nothing tagged, the channel state unchanged, the package untouched. Re-running the\n' +
+    'same package is idempotent.',
+  flags: { registry: { type: 'string', value: 'HOST[/PREFIX]', description: 'Internal registry to push to' }, ...IMPORT_FLAGS, ...REGISTRY_FLAGS },
+  positionals: { min: 1, max: 1 },
+  examples: [{ command: 'airlock import app-1.0.tar --registry registry.internal/mirror --keyring release-team.asc --require-signers 2 --key cosign.pub --insecure-ignore-tlog', description: 'Two-person rule on the manifest, key-signed images' }],
+  async run(ctx) {
+    const target = ctx.flags.string('registry');
+    if (!target) throw new AirlockError('E_USAGE', 'import needs --registry HOST[/PREFIX]');
+    const slash = target.indexOf('/');
+    const registry = { host: slash < 0 ? target : target.slice(0, slash), ...(slash < 0 ? {} : { prefix: target.slice(slash + 1) }), options: await registryOptions(ctx) };
+    const { importTransfer } = await import('../../transfer/import.ts');
+    const report = await importTransfer({
+      source: ctx.positionals[0] ?? '',
+      ...(await importOptions(ctx)),
+      allowGap: ctx.flags.bool('allow-gap'),
+      stateDir: ctx.stateDir,
+      now: ctx.now(),
+      registry,
+      onProgress: (t) => ctx.out.progress(t),
+    });
+    ctx.out.progressDone();
+    printReport(ctx, report, 'Import');
+    return { json: reportJson(report), exitCode: report.ok ? 0 : (report.error?.exitCode ?? 1) };
+  },
+};

@@ -1,0 +1,106 @@
+// The transfer package format (docs/transfer-format.md): fixed header entries first — metadata, the
+// sha256sum-compatible manifest, signatures over the manifest — then the payload. This module owns
+// the names, the metadata schema and the manifest's parse/serialize; nothing here does I/O.
+import { AirlockError } from '../errors.ts';
+
+export const FORMAT = 'airlock-transfer/v1';
+export const METADATA_NAME = 'airlock-transfer.json';
+export const MANIFEST_NAME = 'manifest.sha256';
+export const PGP_SIGNATURE_NAME = 'manifest.sha256.asc';
+export const SIGSTORE_SIGNATURE_NAME = 'manifest.sha256.sigstore.json';
+/** Approvals by airlock keys after the first: manifest.sha256.2.sigstore.json, .3., ... */
+export const SIGSTORE_APPROVAL = /^manifest\.sha256\.(\d+)\.sigstore\.json$/;
+
+export function sigstoreSignatureName(n: number): string {
+  return n <= 1 ? SIGSTORE_SIGNATURE_NAME : `manifest.sha256.${n}.sigstore.json`;
+}
+
+export function isHeaderName(name: string): boolean {
+  return [METADATA_NAME, MANIFEST_NAME, PGP_SIGNATURE_NAME, SIGSTORE_SIGNATURE_NAME].includes(name) || SIGSTORE_APPROVAL.test(name);
+}
+
+/** Header names the reader accepts among the leading entries (approvals up to a sane bound). */
+export const HEADER_NAMES: readonly string[] = [METADATA_NAME, MANIFEST_NAME, PGP_SIGNATURE_NAME, ...Array.from({ length: 16 }, (_, i) => sigstoreSignatureName(i + 1))];
+
+export interface Sequence {
+  readonly channel: string;
+  readonly number: number;
+  /** sha256:<hex> of the previous package's manifest.sha256 on this channel, null for the first. */
+  readonly previous: string | null;
+}
+
+export interface ImageArtifact {
+  readonly kind: 'image';
+  /** What was packed, e.g. registry.corp/team/app:1.0. */
+  readonly name: string;
+  readonly digest: string;
+  /** Its tag inside the package's OCI layout (oci/). */
+  readonly layoutTag: string;
+  readonly signedBy: readonly string[];
+  readonly sbom?: { readonly format: string; readonly packages: number; readonly attestation: boolean };
+  readonly vulnerabilityScan?: { readonly result: 'passed' | 'failed'; readonly counts: Readonly<Record<string, number>>; readonly gate: string | null };
+}
+
+export interface FileArtifact {
+  readonly kind: 'file';
+  readonly path: string;
+  readonly sha256: string;
+  readonly bundle?: string;
+  readonly signedBy: readonly string[];
+}
+
+export interface TransferMetadata {
+  readonly format: string;
+  readonly packageId: string;
+  readonly createdAt: string;
+  readonly tool: string;
+  readonly sequence: Sequence;
+  readonly artifacts: ReadonlyArray<ImageArtifact | FileArtifact>;
+  readonly approvedBy: readonly string[];
+}
+
+export function parseMetadata(bytes: Uint8Array): TransferMetadata {
+  let doc: TransferMetadata;
+  try {
+    doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME} is not JSON`, { cause: err });
+  }
+  const seq = doc?.sequence;
+  if (doc?.format !== FORMAT) throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: unknown format ${JSON.stringify(doc?.format)} (expected ${FORMAT})`);
+  if (typeof seq?.channel !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(seq.channel) || !Number.isSafeInteger(seq.number) || seq.number < 1) {
+    throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: malformed sequence`);
+  }
+  if (seq.previous !== null && !/^sha256:[0-9a-f]{64}$/.test(String(seq.previous))) {
+    throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: sequence.previous must be sha256:<hex> or null`);
+  }
+  if (!Array.isArray(doc.artifacts)) throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: artifacts must be a list`);
+  return doc;
+}
+
+/** `sha256sum` output, sorted by path (bytewise), one `<hex>  <path>` line each, LF-terminated. */
+export function serializeManifest(entries: ReadonlyMap<string, string>): Buffer {
+  const paths = [...entries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return Buffer.from(paths.map((p) => `${entries.get(p)}  ${p}\n`).join(''));
+}
+
+/** Parses manifest.sha256 strictly: sorted, unique, safe relative paths, lowercase hex. */
+export function parseManifest(bytes: Uint8Array): Map<string, string> {
+  const text = Buffer.from(bytes).toString('utf8');
+  if (!text.endsWith('\n')) throw new AirlockError('E_INPUT_MALFORMED', `${MANIFEST_NAME} must end with a newline`);
+  const entries = new Map<string, string>();
+  let last = '';
+  for (const [i, line] of text.slice(0, -1).split('\n').entries()) {
+    const m = /^([0-9a-f]{64}) [ *]([^\n\\]+)$/.exec(line);
+    const path = m?.[2];
+    if (!m || !path || path.startsWith('/') || path.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+      throw new AirlockError('E_INPUT_MALFORMED', `${MANIFEST_NAME} line ${i + 1} is not "<sha256>  <relative path>"`);
+    }
+    if (entries.has(path)) throw new AirlockError('E_INPUT_MALFORMED', `${MANIFEST_NAME} lists ${path} twice`);
+    if (path <= last) throw new AirlockError('E_INPUT_MALFORMED', `${MANIFEST_NAME} is not sorted at ${path}`);
+    if (isHeaderName(path) && path !== METADATA_NAME) throw new AirlockError('E_INPUT_MALFORMED', `${MANIFEST_NAME} lists ${path}, which cannot be covered by itself`);
+    entries.set(path, m[1] ?? '');
+    last = path;
+  }
+  return entries;
+}

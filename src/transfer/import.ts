@@ -1,0 +1,227 @@
+// `airlock import` / `airlock inspect` (air-gapped side). One streaming pass over the package:
+//   1. headers first — metadata, manifest, signatures: the signers must be trusted, at least K distinct,
+//      the metadata must be covered by the manifest, and the package's place on its channel must be next
+//      (no replay, no older package, no fork, no gap unless allowed) — all before any payload byte;
+//   2. payload — every entry listed, a plain file at a safe path, hashing to its listed value, none missing;
+//   3. every image's signatures verified offline (the trust of `airlock verify`);
+//   4. only then (import) images pushed by digest, tags last, and the channel state moved.
+// Any failure: nothing tagged, state unchanged, the package untouched, the decision recorded.
+import type { KeyObject } from 'node:crypto';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { digestBytes } from '../crypto/digest.ts';
+import { keyFingerprint } from '../crypto/keys.ts';
+import { AirlockError, fromFsError } from '../errors.ts';
+import { copyImage } from '../oci/copy.ts';
+import { type RegistryOptions } from '../oci/open-store.ts';
+import { parseImageReference } from '../oci/reference.ts';
+import type { ImageStore } from '../oci/types.ts';
+import { type ImageVerification, verifyImage } from '../oci/verify-image.ts';
+import { type VerifyBlobOptions, verifyBlob } from '../sigstore/verify/verify-blob.ts';
+import { appendEvent } from '../trust/events.ts';
+import { HEADER_NAMES, type ImageArtifact, MANIFEST_NAME, METADATA_NAME, parseManifest, parseMetadata, PGP_SIGNATURE_NAME, SIGSTORE_APPROVAL, SIGSTORE_SIGNATURE_NAME, type TransferMetadata } from './format.ts';
+import { type Keyring, verifyManifestSignatures } from './openpgp.ts';
+import { readPackage } from './package-io.ts';
+import { LAYOUT_DIR } from './pack.ts';
+import { checkSequence, readChannel, type SequenceVerdict, writeChannel } from './sequence.ts';
+
+export interface Signers {
+  readonly pgp?: Keyring;
+  /** airlock keys whose Sigstore bundles over the manifest count as signers. */
+  readonly keys: readonly KeyObject[];
+  readonly required: number;
+}
+
+export interface ImportOptions {
+  readonly source: string;
+  readonly signers: Signers;
+  /** Image trust (verify's flags); images must verify with it. */
+  readonly imageTrust: VerifyBlobOptions;
+  readonly allowGap: boolean;
+  readonly stateDir: string;
+  readonly now: Date;
+  /** Absent for `inspect`: nothing is pushed and no state moves. */
+  readonly registry?: { readonly host: string; readonly prefix?: string; readonly options: RegistryOptions };
+  readonly onProgress?: (text: string) => void;
+}
+
+export interface SignerRecord {
+  readonly kind: 'openpgp' | 'sigstore-key';
+  readonly id: string;
+  readonly detail: string;
+}
+
+export interface ImportReport {
+  readonly ok: boolean;
+  readonly metadata?: TransferMetadata;
+  readonly manifest?: string;
+  readonly signers: SignerRecord[];
+  readonly signatureProblems: string[];
+  readonly sequence?: SequenceVerdict;
+  readonly files: number;
+  readonly bytes: number;
+  readonly images: Array<{ name: string; digest: string; verification: ImageVerification; pushedTo?: string }>;
+  readonly error?: AirlockError;
+}
+
+async function verifySigners(headers: Map<string, Buffer>, manifest: Buffer, signers: Signers, now: Date, report: ImportReport): Promise<void> {
+  const pgp = headers.get(PGP_SIGNATURE_NAME);
+  if (pgp && signers.pgp) {
+    const result = await verifyManifestSignatures(manifest, pgp, signers.pgp, { date: now });
+    for (const s of result.signers) report.signers.push({ kind: 'openpgp', id: s.fingerprint, detail: s.userIds.join(', ') });
+    for (const p of result.problems) report.signatureProblems.push(`openpgp ${p.keyId}: ${p.reason}`);
+  } else if (pgp) report.signatureProblems.push('an OpenPGP signature is present but no --keyring was given');
+  for (const [name, bytes] of headers) {
+    if (name !== SIGSTORE_SIGNATURE_NAME && !SIGSTORE_APPROVAL.test(name)) continue;
+    let matched = false;
+    for (const key of signers.keys) {
+      const r = await verifyBlob({ bytes: manifest }, { json: JSON.parse(bytes.toString('utf8')) }, { trust: { kind: 'key', publicKey: key }, tlogThreshold: 0, timestampThreshold: 0 });
+      if (r.ok) {
+        report.signers.push({ kind: 'sigstore-key', id: keyFingerprint(key), detail: name });
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) report.signatureProblems.push(`${name}: not a valid signature by any trusted key`);
+  }
+  const distinct = new Set(report.signers.map((s) => s.id));
+  if (distinct.size === 0) {
+    throw new AirlockError('E_SIGNERS', 'the manifest has no signature by a trusted signer', {
+      hint: 'pass the signers\' public keys: --keyring FILE (OpenPGP) and/or --key REF (airlock/cosign)',
+      details: { problems: report.signatureProblems },
+    });
+  }
+  if (distinct.size < signers.required) {
+    throw new AirlockError('E_SIGNERS', `the manifest is signed by ${distinct.size} trusted signer(s), ${signers.required} required`, {
+      details: { signers: [...distinct], problems: report.signatureProblems },
+    });
+  }
+}
+
+/** Where an image lands: its own repository and tag for registry images; for layouts and archives, the name they carried. */
+function destination(artifact: ImageArtifact, registry: NonNullable<ImportOptions['registry']>): string {
+  const ref = parseImageReference(artifact.name);
+  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9._/-]/g, '-').replace(/^[-._/]+|[-._/]+$/g, '') || 'image';
+  let repo: string;
+  let tag: string | undefined;
+  if (ref.transport === 'docker') {
+    repo = ref.repository;
+    tag = ref.tag;
+  } else if (ref.transport === 'docker-archive' && ref.name?.includes(':')) {
+    repo = clean(ref.name.slice(0, ref.name.lastIndexOf(':')));
+    tag = ref.name.slice(ref.name.lastIndexOf(':') + 1);
+  } else {
+    repo = clean(basename(ref.path).replace(/\.(tar|oci)$/, ''));
+    tag = 'tag' in ref ? ref.tag : undefined;
+  }
+  const prefix = registry.prefix ? `${registry.prefix.replace(/\/+$/, '')}/` : '';
+  return `${registry.host}/${prefix}${repo}${tag ? `:${tag}` : ''}`;
+}
+
+async function verifyImages(layout: ImageStore, metadata: TransferMetadata, trust: VerifyBlobOptions, report: ImportReport): Promise<void> {
+  for (const artifact of metadata.artifacts) {
+    if (artifact.kind !== 'image') continue;
+    const subject = await layout.resolveTag(artifact.layoutTag);
+    if (subject.digest !== artifact.digest) {
+      throw new AirlockError('E_ARTIFACT_MISMATCH', `${artifact.name}: the layout holds ${subject.digest}, the metadata says ${artifact.digest}`);
+    }
+    const verification = await verifyImage(layout, subject, trust);
+    report.images.push({ name: artifact.name, digest: artifact.digest, verification });
+    if (!verification.ok) {
+      const reasons = verification.results.map((r) => `${r.where}: ${r.reason}`).join('; ') || 'no signature';
+      throw new AirlockError('E_SIGNATURE_INVALID', `${artifact.name} (${artifact.digest}): no signature verified (${reasons})`);
+    }
+  }
+}
+
+/** Pushes every image by digest first, then writes all tags: a failure half-way leaves no tag. */
+async function pushImages(layout: ImageStore, metadata: TransferMetadata, registry: NonNullable<ImportOptions['registry']>, report: ImportReport, onProgress?: (t: string) => void): Promise<void> {
+  const { openImage } = await import('../oci/open-store.ts');
+  const pending: Array<{ store: ImageStore; digest: string; tag?: string; where: string }> = [];
+  try {
+    for (const artifact of metadata.artifacts) {
+      if (artifact.kind !== 'image') continue;
+      const where = destination(artifact, registry);
+      onProgress?.(`pushing ${artifact.name} → ${where}`);
+      const dst = await openImage(where, 'write', registry.options);
+      const subject = await layout.resolveTag(artifact.layoutTag);
+      await copyImage(layout, subject, dst.store, {});
+      const tag = 'tag' in dst.ref ? dst.ref.tag : undefined;
+      pending.push({ store: dst.store, digest: subject.digest, where, ...(tag ? { tag } : {}) });
+      const entry = report.images.find((i) => i.digest === artifact.digest && i.name === artifact.name);
+      if (entry) entry.pushedTo = where;
+    }
+    for (const p of pending) if (p.tag) await p.store.putManifest(await p.store.getManifest(p.digest), p.tag);
+  } finally {
+    for (const p of pending) await p.store.close();
+  }
+}
+
+export async function importTransfer(options: ImportOptions): Promise<ImportReport> {
+  const report: ImportReport = { ok: false, signers: [], signatureProblems: [], files: 0, bytes: 0, images: [] };
+  const staging = await mkdtemp(join(tmpdir(), 'airlock-import-'));
+  let metadata: TransferMetadata | undefined;
+  let manifestDigest: string | undefined;
+  const record = (result: string, extra: Record<string, unknown>) =>
+    appendEvent(options.stateDir, { time: options.now.toISOString(), action: options.registry ? 'transfer.import' : 'transfer.inspect', name: metadata?.sequence.channel ?? '?', result, package: options.source, manifest: manifestDigest ?? null, ...extra });
+  try {
+    await stat(options.source).catch((err: unknown) => {
+      throw fromFsError(err, options.source);
+    });
+    const read = await readPackage(options.source, {
+      headerNames: HEADER_NAMES,
+      stagingDir: staging,
+      onProgress: (bytes) => options.onProgress?.(`verifying payload: ${(bytes / 2 ** 20).toFixed(0)} MiB`),
+      acceptHeaders: async (headers) => {
+        const manifest = headers.get(MANIFEST_NAME);
+        const meta = headers.get(METADATA_NAME);
+        if (!manifest || !meta) throw new AirlockError('E_INPUT_MALFORMED', `the package does not start with ${METADATA_NAME} and ${MANIFEST_NAME}`);
+        manifestDigest = `sha256:${digestBytes(manifest).hex}`;
+        const entries = parseManifest(manifest);
+        await verifySigners(headers, manifest, options.signers, options.now, report);
+        // The metadata is trusted only through the signed manifest.
+        if (entries.get(METADATA_NAME) !== digestBytes(meta).hex) {
+          throw new AirlockError('E_PACKAGE_TAMPERED', `${METADATA_NAME} is not covered by the signed manifest (missing or different hash)`);
+        }
+        metadata = parseMetadata(meta);
+        const last = await readChannel(options.stateDir, 'in', metadata.sequence.channel);
+        Object.assign(report, { metadata, manifest: manifestDigest, sequence: checkSequence(metadata.sequence, manifestDigest, last, options.allowGap) });
+        entries.delete(METADATA_NAME);
+        return entries;
+      },
+    }).catch((err: unknown) => {
+      // Past the headers, anything wrong with the package's contents is a verdict about the package.
+      if (err instanceof AirlockError && metadata && ['E_DIGEST_MISMATCH', 'E_INPUT_MALFORMED', 'E_INPUT_MISSING'].includes(err.code)) {
+        throw new AirlockError('E_PACKAGE_TAMPERED', err.message, { cause: err, details: { cause: err.code, ...(err.details ?? {}) } });
+      }
+      throw err;
+    });
+    Object.assign(report, { files: read.files.size, bytes: [...read.files.values()].reduce((n, f) => n + f.size, 0) });
+    if (!metadata || !manifestDigest) throw new AirlockError('E_INTERNAL', 'headers were not accepted');
+    const { openLayoutStore } = await import('../oci/layout/layout-store.ts');
+    const hasImages = metadata.artifacts.some((a) => a.kind === 'image');
+    const layout = hasImages ? await openLayoutStore(join(staging, LAYOUT_DIR), {}) : undefined;
+    try {
+      if (layout) await verifyImages(layout, metadata, options.imageTrust, report);
+      if (options.registry && layout) await pushImages(layout, metadata, options.registry, report, options.onProgress);
+    } finally {
+      await layout?.close();
+    }
+    if (options.registry) {
+      const seq = metadata.sequence;
+      await writeChannel(options.stateDir, 'in', seq.channel, { number: seq.number, manifest: manifestDigest, at: options.now.toISOString(), packageId: metadata.packageId });
+    }
+    Object.assign(report, { ok: true });
+    await record('accepted', { sequence: report.sequence, signers: report.signers.map((s) => s.id), images: report.images.map((i) => ({ name: i.name, digest: i.digest, pushedTo: i.pushedTo })) });
+    return report;
+  } catch (err) {
+    const error = err instanceof AirlockError ? err : new AirlockError('E_INTERNAL', (err as Error).message, { cause: err });
+    await record('refused', { code: error.code, reason: error.message }).catch(() => undefined);
+    Object.assign(report, { error });
+    if (error.exitCode !== 1) throw error;
+    return report;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,129 @@
+// The steps a tar and a folder package share once the headers are in memory: ask the caller to verify
+// them and name the payload, then admit each payload file into staging only through a hash of the
+// very bytes written there.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { digestBytes } from '../crypto/digest.ts';
+import { AirlockError, fromFsError } from '../errors.ts';
+import { writeAll } from './package-chunks.ts';
+import { assertPackagePath, isSha256Hex, malformed, printable } from './package-paths.ts';
+import type { Staging } from './package-staging.ts';
+
+export const DEFAULT_MAX_HEADER_SIZE = 4 * 1024 * 1024;
+
+export interface ReadPackageOptions {
+  /** Names allowed among the leading entries (at the root of a folder). */
+  readonly headerNames: readonly string[];
+  /** Largest header file read into memory (default 4 MiB). */
+  readonly maxHeaderSize?: number;
+  /** Where accepted payload files are written, at their package paths. Created when missing. */
+  readonly stagingDir: string;
+  /**
+   * Verifies the headers (signatures over the manifest) and returns path → expected sha256 hex of
+   * every payload file. Throwing stops the import before a payload byte is written. A header name
+   * may be listed too: its in-memory bytes are then checked against the listed hash.
+   */
+  readonly acceptHeaders: (headers: Map<string, Buffer>) => Promise<Map<string, string>>;
+  /** Largest payload file accepted (default: no limit). */
+  readonly maxEntrySize?: number;
+  /** Called with the package bytes processed so far. */
+  readonly onProgress?: (bytes: number) => void;
+}
+
+export interface PackageFile {
+  readonly sha256: string;
+  readonly size: number;
+}
+
+export interface ReadPackageResult {
+  readonly headers: Map<string, Buffer>;
+  /** The payload files now in staging (listed header files are not repeated here). */
+  readonly files: Map<string, PackageFile>;
+}
+
+function mismatch(label: string, path: string, expected: string, found: string): AirlockError {
+  return new AirlockError('E_DIGEST_MISMATCH', `${label}: ${printable(path)}: expected sha256:${expected}, found sha256:${found}`, {
+    hint: 'the package was changed after it was signed, or damaged in transit; it was not imported',
+    details: { path, expected: `sha256:${expected}`, found: `sha256:${found}` },
+  });
+}
+
+/**
+ * Calls acceptHeaders and checks what it returns: canonical paths, sha256 hex. Listed header files
+ * are verified here from memory; the map returned holds the payload files still to be seen.
+ */
+export async function acceptListing(headers: Map<string, Buffer>, options: ReadPackageOptions, label: string): Promise<Map<string, string>> {
+  const expected = await options.acceptHeaders(headers);
+  const pending = new Map<string, string>();
+  for (const [path, hex] of expected) {
+    assertPackagePath(path, `${label}: the manifest lists a file whose path`);
+    if (!isSha256Hex(hex)) throw malformed(`${label}: the manifest lists '${printable(path)}' with '${printable(hex)}', not a sha256 hex digest`);
+    const header = headers.get(path);
+    if (header === undefined) {
+      pending.set(path, hex);
+      continue;
+    }
+    const found = digestBytes(header).hex;
+    if (found !== hex) throw mismatch(label, path, hex, found);
+  }
+  return pending;
+}
+
+/** The expected hash of a payload path; E_INPUT_MALFORMED when the manifest does not list it. */
+export function listedHash(pending: ReadonlyMap<string, string>, path: string, label: string): string {
+  const hex = pending.get(path);
+  if (hex === undefined) {
+    throw malformed(`${label}: '${printable(path)}' is not listed in the manifest`, 'a package may only hold files its signed manifest lists');
+  }
+  return hex;
+}
+
+export function assertNoneMissing(pending: ReadonlyMap<string, string>, label: string): void {
+  if (pending.size === 0) return;
+  const missing = [...pending.keys()].sort();
+  const shown = missing.slice(0, 5).map(printable).join(', ');
+  throw new AirlockError('E_INPUT_MISSING', `${label}: ${missing.length} file(s) listed in the manifest are missing: ${shown}${missing.length > 5 ? ', ...' : ''}`, {
+    hint: 'the package is incomplete; copy it again',
+    details: { missing },
+  });
+}
+
+export function assertEntrySize(size: number, options: ReadPackageOptions, label: string, path: string): void {
+  if (options.maxEntrySize !== undefined && size > options.maxEntrySize) {
+    throw malformed(`${label}: '${printable(path)}' is ${size} bytes, more than the ${options.maxEntrySize} allowed`);
+  }
+}
+
+/**
+ * Creates `path` in staging and pumps the payload bytes through one hash into it. `pump` calls the
+ * sink once per chunk; the file is only accepted when the bytes written hash to `expected`.
+ */
+export async function stageFile(
+  staging: Staging,
+  path: string,
+  expected: string,
+  label: string,
+  options: ReadPackageOptions,
+  pump: (sink: (chunk: Buffer) => Promise<void>) => Promise<void>,
+): Promise<PackageFile> {
+  const handle = await staging.create(path);
+  const hash = createHash('sha256');
+  let size = 0;
+  try {
+    await pump(async (chunk) => {
+      size += chunk.length;
+      // A folder's file can grow after it was measured; the limit holds for the bytes, not the stat.
+      assertEntrySize(size, options, label, path);
+      // The write runs on the threadpool while this thread hashes the same (unchanging) bytes.
+      const written = writeAll(handle, chunk).catch((err: unknown) => fromFsError(err, join(staging.root, path), 'write'));
+      hash.update(chunk);
+      const failure = await written;
+      if (failure) throw failure;
+    });
+  } finally {
+    await handle.close();
+  }
+  const found = hash.digest('hex');
+  if (found !== expected) throw mismatch(label, path, expected, found);
+  return { sha256: found, size };
+}

