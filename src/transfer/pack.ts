@@ -94,8 +94,9 @@ async function packImage(ref: string, i: number, layout: ImageStore, options: Pa
   }
   const subject = await layout.resolveTag(tag);
   const signedBy: string[] = [];
-  const signer = options.signArtifacts ? options.signer : undefined;
-  if (signer) {
+  // SBOMs and scans travel as attestations signed with --key; the image itself is signed only with --sign.
+  const signer = options.signer;
+  if (signer && options.signArtifacts) {
     const legacy = options.legacySignature && src.ref.transport === 'docker' ? { legacy: { dockerReference: `${src.ref.registry}/${src.ref.repository}` } } : {};
     await signImage(layout, subject, { signer, now: options.now, ...legacy });
     signedBy.push(keyFingerprint(signer.publicKey));
