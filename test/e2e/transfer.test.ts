@@ -133,6 +133,27 @@ describe('failure matrix (folder packages, mutated after packing)', () => {
   });
 });
 
+describe('approve: a second signer for a two-person rule', () => {
+  it('approve adds a signature without touching anything else; --require-signers 2 then passes', async () => {
+    const pkg = join(dir, 'ap.tar');
+    assert.equal((await pack(pkg, [], 'approve')).code, 0);
+    const two = ['--signer-key', join(dir, 'release.pub'), '--signer-key', join(dir, 'other.pub'), '--require-signers', '2', ...trust()];
+    const before = await cli(['inspect', pkg, ...two, '--json'], 'ap-air1');
+    assert.equal(before.code, 1);
+    assert.equal(JSON.parse(before.stdout).error.code, 'E_SIGNERS');
+    const approved = join(dir, 'ap-approved.tar');
+    const a = await cli(['approve', pkg, '-o', approved, '--key', join(dir, 'other.key')], 'approve');
+    assert.equal(a.code, 0, a.stderr);
+    const after = await cli(['inspect', approved, ...two, '--json'], 'ap-air2');
+    assert.equal(after.code, 0, after.stderr);
+    assert.equal(JSON.parse(after.stdout).signers.length, 2);
+    const { execFileSync } = await import('node:child_process');
+    const list = (f: string) => execFileSync('tar', ['-tf', f], { encoding: 'utf8' }).trim().split('\n');
+    assert.deepEqual(list(approved).filter((p) => p !== 'manifest.sha256.2.sigstore.json'), list(pkg), 'only the new signature was added');
+    assert.equal(list(approved)[3], 'manifest.sha256.2.sigstore.json', 'signatures stay among the leading entries');
+  });
+});
+
 describe('sequence: replay, older, gap', () => {
   it('refuses a replayed or older package and a gap without --allow-gap; nothing is tagged', async (t) => {
     if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);

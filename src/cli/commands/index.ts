@@ -5,7 +5,7 @@ import { doctorCommand } from './doctor.ts';
 import { attestCommand, copyCommand, imageInspectCommand, signCommand, verifyAttestationCommand, verifyCommand } from './image.ts';
 import { keyGenerateCommand, keyPublicCommand } from './key.ts';
 import { attestBlobCommand, signBlobCommand } from './sign-blob.ts';
-import { importCommand, inspectCommand, packCommand } from './transfer.ts';
+import { approveCommand, importCommand, inspectCommand, packCommand } from './transfer.ts';
 import { trustImportCommand, trustMirrorCommand, trustStatusCommand } from './trust.ts';
 import { trustCreateCommand, trustShowCommand } from './trust-create.ts';
 import { verifyBlobCommand } from './verify-blob.ts';
@@ -24,6 +24,7 @@ export const COMMANDS: readonly Command[] = [
   verifyAttestationCommand,
   imageInspectCommand,
   packCommand,
+  approveCommand,
   inspectCommand,
   importCommand,
   trustMirrorCommand,

@@ -237,3 +237,39 @@ export const importCommand: Command = {
     return { json: reportJson(report), exitCode: report.ok ? 0 : (report.error?.exitCode ?? 1) };
   },
 };
+
+export const approveCommand: Command = {
+  name: 'approve',
+  summary: 'Add a further signature over a package\'s manifest (e.g. the security team\'s), nothing else changed',
+  usage: 'PACKAGE -o OUT (--pgp-key FILE | --key REF)',
+  description:
+    'Re-reads the package, checks every file against the manifest, and writes a new package with one more\n' +
+    'signature: an OpenPGP signature joins manifest.sha256.asc, an airlock-key signature becomes\n' +
+    'manifest.sha256.N.sigstore.json. The input is never modified. `import --require-signers K` counts them.',
+  flags: {
+    output: { type: 'string', short: 'o', value: 'OUT', description: 'The approved package to write' },
+    format: { type: 'string', value: 'tar|dir', description: 'Container of OUT', default: 'tar' },
+    force: { type: 'boolean', description: 'Overwrite OUT' },
+    ...KEY_FLAGS,
+    ...PGP_FLAGS,
+  },
+  positionals: { min: 1, max: 1 },
+  examples: [{ command: 'airlock approve app-1.0.tar -o app-1.0.approved.tar --pgp-key security-team.asc', description: 'The security team co-signs' }],
+  async run(ctx) {
+    const out = ctx.flags.string('output');
+    if (!out) throw new AirlockError('E_USAGE', 'approve needs -o OUT (the input is never modified)');
+    const format = ctx.flags.string('format') ?? 'tar';
+    if (format !== 'tar' && format !== 'dir') throw new AirlockError('E_USAGE', '--format takes tar or dir');
+    const pgpKey = await pgpSigningKey(ctx);
+    const keyRef = ctx.flags.string('key');
+    const signer = keyRef ? await loadSigner(keyRef, keyContext(ctx, { passwordFile: ctx.flags.string('password-file') })) : undefined;
+    try {
+      const { approvePackage } = await import('../../transfer/approve.ts');
+      const result = await approvePackage({ source: ctx.positionals[0] ?? '', out, format, overwrite: ctx.flags.bool('force'), ...(signer ? { signer } : {}), ...(pgpKey ? { pgpKey } : {}) });
+      ctx.out.info(`Approved: wrote ${out} with ${result.added.join(', ')}`);
+      return { json: { ok: true, out, added: result.added } };
+    } finally {
+      await signer?.close();
+    }
+  },
+};
