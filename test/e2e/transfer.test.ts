@@ -133,6 +133,42 @@ describe('failure matrix (folder packages, mutated after packing)', () => {
   });
 });
 
+describe('a registry failing mid-import', () => {
+  it('leaves nothing tagged and the channel unchanged; a re-run succeeds', async (t) => {
+    if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
+    const { createServer, request } = await import('node:http');
+    let uploads = 0;
+    // A proxy to the real registry that breaks the second blob upload, as a registry running out of disk would.
+    const proxy = createServer((req, res) => {
+      if (req.method === 'PUT' && req.url?.includes('/blobs/uploads/') && ++uploads === 2) {
+        req.resume();
+        res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNKNOWN","message":"disk full"}]}');
+        return;
+      }
+      const upstream = request({ host: '127.0.0.1', port: Number(registry?.host.split(':')[1]), path: req.url, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyHost = `127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    try {
+      const pkg = join(dir, 'mid.tar');
+      assert.equal((await pack(pkg, [], 'mid')).code, 0);
+      const failed = await cli(['import', pkg, '--registry', `${proxyHost}/mid`, ...signer(), ...trust(), '--insecure'], 'mid-air');
+      assert.equal(failed.code, 3, failed.stderr);
+      assert.deepEqual(await tags('mid/src'), [], 'nothing tagged');
+      await assert.rejects(readFile(join(home('mid-air'), 'channels', 'in', 'prod.json')), 'channel state unchanged');
+      const ok = await cli(['import', pkg, '--registry', `${registry.host}/mid`, ...signer(), ...trust(), '--insecure'], 'mid-air');
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.ok((await tags('mid/src')).includes('app-1.0'));
+    } finally {
+      proxy.close();
+    }
+  });
+});
+
 describe('approve: a second signer for a two-person rule', () => {
   it('approve adds a signature without touching anything else; --require-signers 2 then passes', async () => {
     const pkg = join(dir, 'ap.tar');
