@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { loadPublicKey, loadSigner } from '../../crypto/key-ref.ts';
+import { loadSigner } from '../../crypto/key-ref.ts';
 import { AirlockError, fromFsError } from '../../errors.ts';
 import { copyImage } from '../../oci/copy.ts';
 import { formatPlatform, isIndexDoc, parseManifestJson, parsePlatform } from '../../oci/manifest.ts';
@@ -9,16 +9,13 @@ import { attestImage, signImage } from '../../oci/sign-image.ts';
 import type { Descriptor, ImageStore } from '../../oci/types.ts';
 import { verifyImage } from '../../oci/verify-image.ts';
 import { resolvePredicateType } from '../../sigstore/in-toto.ts';
-import type { LoadedTrustedRoot } from '../../sigstore/trusted-root.ts';
-import { loadTrustedRootFile } from '../../sigstore/trusted-root.ts';
-import type { TrustPolicy } from '../../sigstore/verify/verify-blob.ts';
-import { loadInstalledTrustRoot } from '../../trust/installed.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { KEY_FLAGS, SIGNING_FLAGS } from '../flag-groups.ts';
 import { PLATFORM_FLAGS, REGISTRY_FLAGS, registryOptions } from '../image-flags.ts';
 import { keyContext } from '../key-context.ts';
 import { planSigning } from '../signing-plan.ts';
-import { planVerification, TRUST_FLAGS } from '../verify-plan.ts';
+import { verificationOptions } from '../verify-options.ts';
+import { TRUST_FLAGS } from '../verify-plan.ts';
 
 /** Runs fn with the store, then closes it; on failure an archive being written is discarded, not written. */
 async function withStore<T>(store: ImageStore & { discard?: () => Promise<void> }, fn: () => Promise<T>): Promise<T> {
@@ -152,31 +149,9 @@ export const attestCommand: Command = {
   run: (ctx) => runSign(ctx, true),
 };
 
-async function trustFor(ctx: CommandContext, type: string | undefined) {
-  const plan = planVerification(ctx.flags, ctx.stateDir, type);
-  if (plan.insecureIgnoreTlog) ctx.out.warn('--insecure-ignore-tlog: no transparency-log entry is required; the signature time is not observed by anyone');
-  let trustedRoot: LoadedTrustedRoot | undefined;
-  if (plan.trustedRootPath) trustedRoot = await loadTrustedRootFile(plan.trustedRootPath);
-  else {
-    const installed = await loadInstalledTrustRoot(ctx.stateDir, plan.trustName, ctx.now());
-    installed?.warnings.forEach((w) => ctx.out.warn(w));
-    trustedRoot = installed?.loaded;
-    if (!trustedRoot && !plan.trustedRootOptional) {
-      throw new AirlockError('E_TRUST_ROOT_MISSING', `no trust root: --trusted-root was not given and '${plan.trustName}' is not installed`, {
-        hint: "pass --trusted-root trusted_root.json, or install one with 'airlock trust import'",
-      });
-    }
-  }
-  const trust: TrustPolicy =
-    plan.trust.kind === 'key'
-      ? { kind: 'key', publicKey: await loadPublicKey(plan.trust.keyRef, keyContext(ctx, { passwordFile: ctx.flags.string('password-file') })) }
-      : { kind: 'identity', policy: { identity: plan.trust.identity, issuer: plan.trust.issuer } };
-  return { trust, trustedRoot, tlogThreshold: plan.tlogThreshold, ctlogThreshold: plan.ctlogThreshold, timestampThreshold: plan.timestampThreshold, predicateType: plan.predicateType };
-}
-
 async function runVerify(ctx: CommandContext, attestation: boolean) {
   const type = attestation ? (ctx.flags.string('type') ?? 'custom') : undefined;
-  const options = await trustFor(ctx, type);
+  const options = await verificationOptions(ctx, type);
   const image = await openImage(ctx.positionals[0] ?? '', 'read', await registryOptions(ctx));
   return withStore(image.store, async () => {
     const subject = await resolveImage(image);

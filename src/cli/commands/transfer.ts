@@ -8,7 +8,8 @@ import type { Command, CommandContext } from '../command.ts';
 import { KEY_FLAGS } from '../flag-groups.ts';
 import { REGISTRY_FLAGS, registryOptions } from '../image-flags.ts';
 import { keyContext } from '../key-context.ts';
-import { planVerification, TRUST_FLAGS } from '../verify-plan.ts';
+import { verificationOptions } from '../verify-options.ts';
+import { TRUST_FLAGS } from '../verify-plan.ts';
 
 async function isFile(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isFile(), () => false);
@@ -132,27 +133,7 @@ async function importOptions(ctx: CommandContext) {
   const kc = keyContext(ctx);
   const keys = await Promise.all(ctx.flags.strings('signer-key').map((ref) => loadPublicKey(ref, kc)));
   const required = ctx.flags.int('require-signers', 1, 1, 16);
-  const plan = planVerification(ctx.flags, ctx.stateDir);
-  if (plan.insecureIgnoreTlog) ctx.out.warn('--insecure-ignore-tlog: image signatures need no transparency-log entry');
-  const { loadTrustedRootFile } = await import('../../sigstore/trusted-root.ts');
-  const { loadInstalledTrustRoot } = await import('../../trust/installed.ts');
-  let trustedRoot = plan.trustedRootPath ? await loadTrustedRootFile(plan.trustedRootPath) : undefined;
-  if (!trustedRoot) {
-    const installed = await loadInstalledTrustRoot(ctx.stateDir, plan.trustName, ctx.now());
-    installed?.warnings.forEach((w) => ctx.out.warn(w));
-    trustedRoot = installed?.loaded;
-  }
-  if (!trustedRoot && !plan.trustedRootOptional) {
-    throw new AirlockError('E_TRUST_ROOT_MISSING', 'image verification needs a trust root (--trusted-root or airlock trust import), or --key with --insecure-ignore-tlog');
-  }
-  const trust =
-    plan.trust.kind === 'key'
-      ? { kind: 'key' as const, publicKey: await loadPublicKey(plan.trust.keyRef, kc) }
-      : { kind: 'identity' as const, policy: { identity: plan.trust.identity, issuer: plan.trust.issuer } };
-  return {
-    signers: { ...(pgp ? { pgp } : {}), keys, required },
-    imageTrust: { trust, ...(trustedRoot ? { trustedRoot } : {}), tlogThreshold: plan.tlogThreshold, ctlogThreshold: plan.ctlogThreshold, timestampThreshold: plan.timestampThreshold },
-  };
+  return { signers: { ...(pgp ? { pgp } : {}), keys, required }, imageTrust: await verificationOptions(ctx) };
 }
 
 const IMPORT_FLAGS = {

@@ -1,27 +1,11 @@
 import { access } from 'node:fs/promises';
-import { loadPublicKey } from '../../crypto/key-ref.ts';
 import { AirlockError } from '../../errors.ts';
-import { type LoadedTrustedRoot, loadTrustedRootFile } from '../../sigstore/trusted-root.ts';
 import type { VerificationReport } from '../../sigstore/verify/report.ts';
-import { loadInstalledTrustRoot } from '../../trust/installed.ts';
-import { type TrustPolicy, verifyBlob } from '../../sigstore/verify/verify-blob.ts';
+import { verifyBlob } from '../../sigstore/verify/verify-blob.ts';
 import type { Command, CommandContext } from '../command.ts';
-import { keyContext } from '../key-context.ts';
 import type { Output } from '../output.ts';
-import { artifactArgument, planVerification, TRUST_FLAGS, type VerifyPlan } from '../verify-plan.ts';
-
-async function resolveTrustedRoot(plan: VerifyPlan, ctx: CommandContext): Promise<LoadedTrustedRoot | undefined> {
-  if (plan.trustedRootPath) return loadTrustedRootFile(plan.trustedRootPath);
-  const installed = await loadInstalledTrustRoot(ctx.stateDir, plan.trustName, ctx.now());
-  if (installed) {
-    for (const warning of installed.warnings) ctx.out.warn(warning);
-    return installed.loaded;
-  }
-  if (plan.trustedRootOptional) return undefined;
-  throw new AirlockError('E_TRUST_ROOT_MISSING', `no trust root: --trusted-root was not given and trust root '${plan.trustName}' is not installed`, {
-    hint: `pass --trusted-root trusted_root.json, or install one with 'airlock trust import' (${plan.installedRootPath})`,
-  });
-}
+import { verificationOptions } from '../verify-options.ts';
+import { artifactArgument, TRUST_FLAGS } from '../verify-plan.ts';
 
 function printReport(out: Output, report: VerificationReport): void {
   if (!report.ok) {
@@ -43,25 +27,12 @@ function printReport(out: Output, report: VerificationReport): void {
 
 async function run(ctx: CommandContext) {
   const { flags, out } = ctx;
-  const plan = planVerification(flags, ctx.stateDir, flags.string('type'));
   const bundlePath = flags.string('bundle');
+  const options = await verificationOptions(ctx, flags.string('type'));
   if (!bundlePath) throw new AirlockError('E_USAGE', 'verify-blob needs --bundle FILE');
-  if (plan.insecureIgnoreTlog) out.warn('--insecure-ignore-tlog: no transparency-log entry is required; the signature time is not observed by anyone');
   const arg = ctx.positionals[0] ?? '';
   const artifact = artifactArgument(arg, await access(arg).then(() => true, () => false));
-  const trustedRoot = await resolveTrustedRoot(plan, ctx);
-  const trust: TrustPolicy =
-    plan.trust.kind === 'key'
-      ? { kind: 'key', publicKey: await loadPublicKey(plan.trust.keyRef, keyContext(ctx, { passwordFile: flags.string('password-file') })) }
-      : { kind: 'identity', policy: { identity: plan.trust.identity, issuer: plan.trust.issuer } };
-  const report = await verifyBlob(artifact, { path: bundlePath }, {
-    trust,
-    trustedRoot,
-    tlogThreshold: plan.tlogThreshold,
-    ctlogThreshold: plan.ctlogThreshold,
-    timestampThreshold: plan.timestampThreshold,
-    predicateType: plan.predicateType,
-  });
+  const report = await verifyBlob(artifact, { path: bundlePath }, options);
   printReport(out, report);
   const json = { ...report, error: report.error?.toJSON() };
   return { json, exitCode: report.ok ? 0 : (report.error?.exitCode ?? 1) };

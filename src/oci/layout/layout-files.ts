@@ -2,10 +2,11 @@
 // `{"imageLayoutVersion":"1.0.0"}`, `index.json` (an image index whose descriptors are the layout's
 // entry points), and `blobs/<alg>/<hex>`. Tags are the `org.opencontainers.image.ref.name` annotation
 // on index.json descriptors (annotations.md), which is where skopeo and cosign put them.
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDigest } from '../../crypto/digest.ts';
 import { AirlockError, fromFsError } from '../../errors.ts';
+import { readJsonFile } from '../../files/read-json.ts';
 import { writeFileAtomic } from '../../files/atomic-write.ts';
 import { OCI_INDEX } from '../media-types.ts';
 import type { Descriptor, ImageIndex } from '../types.ts';
@@ -26,26 +27,13 @@ export function blobPath(dir: string, digest: string): string {
   return join(dir, BLOBS_DIR, d.algorithm, d.hex);
 }
 
-async function readJson(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw fromFsError(err, path);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new AirlockError('E_INPUT_MALFORMED', `${path}: not valid JSON`, { cause: err });
-  }
-}
 
 /** Checks `oci-layout`; a layout of another version could mean files we would misread. */
 export async function checkLayoutMarker(dir: string): Promise<void> {
   const path = join(dir, OCI_LAYOUT_FILE);
   let marker: unknown;
   try {
-    marker = await readJson(path);
+    marker = await readJsonFile(path, 'oci-layout');
   } catch (err) {
     if (err instanceof AirlockError && err.code === 'E_INPUT_MISSING') {
       throw new AirlockError('E_INPUT_MALFORMED', `${dir} is not an OCI image layout: it has no ${OCI_LAYOUT_FILE} file`, {
@@ -62,7 +50,7 @@ export async function checkLayoutMarker(dir: string): Promise<void> {
 
 export async function readIndexFile(dir: string): Promise<ImageIndex> {
   const path = join(dir, INDEX_FILE);
-  const raw = await readJson(path);
+  const raw = await readJsonFile(path, 'index.json');
   const obj = raw as { schemaVersion?: unknown; manifests?: unknown } | null;
   if (typeof obj !== 'object' || obj === null || obj.schemaVersion !== 2 || !Array.isArray(obj.manifests)) {
     throw new AirlockError('E_INPUT_MALFORMED', `${path}: not an OCI image index (schemaVersion 2 with a manifests array)`);

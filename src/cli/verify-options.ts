@@ -1,0 +1,42 @@
+// From verification flags to the options of the verification engine, in one place for every command
+// that verifies (verify-blob, verify, verify-attestation, inspect, import): the plan's rules, the trust
+// root (file, or the installed one by name, with its break-glass warnings), and the key or identity.
+import { loadPublicKey } from '../crypto/key-ref.ts';
+import { AirlockError } from '../errors.ts';
+import { type LoadedTrustedRoot, loadTrustedRootFile } from '../sigstore/trusted-root.ts';
+import type { VerifyBlobOptions } from '../sigstore/verify/verify-blob.ts';
+import { loadInstalledTrustRoot } from '../trust/installed.ts';
+import type { CommandContext } from './command.ts';
+import { keyContext } from './key-context.ts';
+import { planVerification, type VerifyPlan } from './verify-plan.ts';
+
+async function trustedRootFor(ctx: CommandContext, plan: VerifyPlan): Promise<LoadedTrustedRoot | undefined> {
+  if (plan.trustedRootPath) return loadTrustedRootFile(plan.trustedRootPath);
+  const installed = await loadInstalledTrustRoot(ctx.stateDir, plan.trustName, ctx.now());
+  if (installed) {
+    for (const warning of installed.warnings) ctx.out.warn(warning);
+    return installed.loaded;
+  }
+  if (plan.trustedRootOptional) return undefined;
+  throw new AirlockError('E_TRUST_ROOT_MISSING', `no trust root: --trusted-root was not given and trust root '${plan.trustName}' is not installed`, {
+    hint: `pass --trusted-root trusted_root.json, or install one with 'airlock trust import' (${plan.installedRootPath})`,
+  });
+}
+
+export async function verificationOptions(ctx: CommandContext, type?: string): Promise<VerifyBlobOptions> {
+  const plan = planVerification(ctx.flags, ctx.stateDir, type);
+  if (plan.insecureIgnoreTlog) ctx.out.warn('--insecure-ignore-tlog: no transparency-log entry is required; the signature time is not observed by anyone');
+  const trustedRoot = await trustedRootFor(ctx, plan);
+  const trust: VerifyBlobOptions['trust'] =
+    plan.trust.kind === 'key'
+      ? { kind: 'key', publicKey: await loadPublicKey(plan.trust.keyRef, keyContext(ctx, { passwordFile: ctx.flags.string('password-file') })) }
+      : { kind: 'identity', policy: { identity: plan.trust.identity, issuer: plan.trust.issuer } };
+  return {
+    trust,
+    ...(trustedRoot ? { trustedRoot } : {}),
+    tlogThreshold: plan.tlogThreshold,
+    ctlogThreshold: plan.ctlogThreshold,
+    timestampThreshold: plan.timestampThreshold,
+    ...(plan.predicateType ? { predicateType: plan.predicateType } : {}),
+  };
+}
