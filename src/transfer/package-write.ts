@@ -3,7 +3,7 @@
 // The tar is deterministic: file entries only, mode 0644, uid/gid 0, no user or group names, one
 // fixed mtime; ustar, with a pax record only for what ustar cannot hold (long or non-ASCII paths,
 // sizes of 8 GiB and more). Files are streamed from disk; the package is never held in memory.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chmod, copyFile, type FileHandle, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -20,6 +20,11 @@ export interface PackageEntry {
   /** File on disk whose bytes are the entry (exactly one of file and data). */
   readonly file?: string;
   readonly data?: Uint8Array;
+  /**
+   * When set, the bytes written must hash to this (hex sha256), checked while they stream into the tar:
+   * content-addressed files linked rather than copied are verified in the same single read.
+   */
+  readonly sha256?: string;
 }
 
 export interface WritePackageOptions {
@@ -116,13 +121,21 @@ async function writeTarBody(tmp: string, entries: readonly PackageEntry[], optio
         // would make a corrupt tar, so it fails the write instead.
         await out.write(entryHeader(entry.path, st.size, mtime));
         let copied = 0;
+        const hash = entry.sha256 ? createHash('sha256') : undefined;
         for (let chunk = await reader.next(READ_CHUNK_SIZE); chunk !== undefined; chunk = await reader.next(READ_CHUNK_SIZE)) {
           copied += chunk.length;
           if (copied > st.size) throw changed(file);
+          hash?.update(chunk);
           await out.write(chunk);
           options.onProgress?.(done + copied);
         }
         if (copied !== st.size) throw changed(file);
+        const found = hash?.digest('hex');
+        if (found !== undefined && found !== entry.sha256) {
+          throw new AirlockError('E_DIGEST_MISMATCH', `${file}: expected sha256:${entry.sha256}, found sha256:${found}`, {
+            details: { subject: entry.path, expected: `sha256:${entry.sha256}`, found: `sha256:${found}` },
+          });
+        }
         await out.write(Buffer.alloc(padding(st.size)));
         done += copied;
       } finally {

@@ -82,6 +82,24 @@ describe('pack → inspect → import', () => {
   });
 });
 
+describe('pack from a damaged layout', () => {
+  it('a source blob that no longer matches its digest fails the pack (verified while the tar is written)', async () => {
+    const damaged = join(dir, 'damaged');
+    assert.equal((await cli(['copy', src(), `oci:${damaged}:app-1.0`], 'damage')).code, 0);
+    const store = await openLayoutStore(damaged, {});
+    const manifest = JSON.parse((await store.getManifest((await store.resolveTag('app-1.0')).digest)).bytes.toString());
+    await store.close();
+    const blob = join(damaged, 'blobs', 'sha256', manifest.layers[0].digest.slice(7));
+    const bytes = await readFile(blob);
+    bytes[10]! ^= 1;
+    await writeFile(blob, bytes);
+    const r = await cli(['pack', `oci:${damaged}:app-1.0`, '-o', join(dir, 'damaged.tar'), '--key', join(dir, 'release.key')], 'damage');
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /E_DIGEST_MISMATCH/);
+    await assert.rejects(readFile(join(dir, 'damaged.tar')));
+  });
+});
+
 describe('failure matrix (folder packages, mutated after packing)', () => {
   let base: string;
   before(async () => {
