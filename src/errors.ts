@@ -89,6 +89,7 @@ export const ERROR_CODES = {
     exit: EXIT.DENIED,
     summary: 'A transfer package does not match its signed manifest: a changed, missing, unlisted or duplicate file, or an unsafe entry.',
   },
+  E_POLICY_DENIED: { exit: EXIT.DENIED, summary: 'An image policy does not admit the image: no entry matches, or no authority it names verified.' },
   E_SEQUENCE: { exit: EXIT.DENIED, summary: 'A transfer package is replayed, older, forked from, or skips ahead of the channel.' },
   E_SIGNERS: { exit: EXIT.DENIED, summary: 'The transfer manifest is unsigned, signed by keys not trusted, or by fewer signers than required.' },
   E_GATE: { exit: EXIT.DENIED, summary: 'A vulnerability scan has findings at or above the --fail-on severity: the package is refused.' },

@@ -8,7 +8,7 @@ import type { VerifyBlobOptions } from '../sigstore/verify/verify-blob.ts';
 import { loadInstalledTrustRoot } from '../trust/installed.ts';
 import type { CommandContext } from './command.ts';
 import { keyContext } from './key-context.ts';
-import { planVerification, type VerifyPlan } from './verify-plan.ts';
+import { planVerification, trustedRootPathFor, type VerifyPlan } from './verify-plan.ts';
 
 async function trustedRootFor(ctx: CommandContext, plan: VerifyPlan): Promise<LoadedTrustedRoot | undefined> {
   if (plan.trustedRootPath) return loadTrustedRootFile(plan.trustedRootPath);
@@ -39,4 +39,25 @@ export async function verificationOptions(ctx: CommandContext, type?: string): P
     timestampThreshold: plan.timestampThreshold,
     ...(plan.predicateType ? { predicateType: plan.predicateType } : {}),
   };
+}
+
+/**
+ * Trust root and thresholds without a trust (an image policy names the keys and identities): the same
+ * rules as the flags' plan — --insecure-ignore-tlog only when every authority is a key.
+ */
+export async function verificationBase(ctx: CommandContext, keysOnly: boolean): Promise<Omit<VerifyBlobOptions, 'trust'>> {
+  const { flags } = ctx;
+  for (const f of ['key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp']) {
+    if (flags.has(f)) throw new AirlockError('E_USAGE', `--${f} conflicts with --policy: the policy names who must have signed each image`);
+  }
+  const insecure = flags.bool('insecure-ignore-tlog');
+  if (insecure && !keysOnly) throw new AirlockError('E_USAGE', '--insecure-ignore-tlog is only allowed when every policy authority is a key');
+  if (insecure) ctx.out.warn('--insecure-ignore-tlog: no transparency-log entry is required; the signature time is not observed by anyone');
+  const tlogThreshold = insecure ? 0 : flags.int('tlog-threshold', 1, 0, 16);
+  const timestampThreshold = flags.int('timestamp-threshold', insecure ? 0 : 1, 0, 16);
+  const optional = keysOnly && tlogThreshold === 0 && timestampThreshold === 0;
+  const trustName = flags.string('trust') ?? 'public-good';
+  const plan = { trustedRootPath: flags.string('trusted-root'), trustName, trustedRootOptional: optional, installedRootPath: trustedRootPathFor(ctx.stateDir, trustName) } as VerifyPlan;
+  const trustedRoot = await trustedRootFor(ctx, plan);
+  return { ...(trustedRoot ? { trustedRoot } : {}), tlogThreshold, ctlogThreshold: flags.int('ctlog-threshold', 1, 0, 16), timestampThreshold };
 }

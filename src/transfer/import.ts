@@ -16,7 +16,8 @@ import { AirlockError, fromFsError } from '../errors.ts';
 import { copyImage } from '../oci/copy.ts';
 import { type RegistryOptions } from '../oci/open-store.ts';
 import { parseImageReference } from '../oci/reference.ts';
-import type { ImageStore } from '../oci/types.ts';
+import type { Descriptor, ImageStore } from '../oci/types.ts';
+import { type Authority, type ImagePolicy, requirementsFor } from '../policy/image-policy.ts';
 import { type ImageVerification, verifyImage } from '../oci/verify-image.ts';
 import { type VerifyBlobOptions, verifyBlob } from '../sigstore/verify/verify-blob.ts';
 import { appendEvent } from '../trust/events.ts';
@@ -33,11 +34,19 @@ export interface Signers {
   readonly required: number;
 }
 
+/** An image policy with its key files already loaded (by the path the policy names). */
+export interface LoadedPolicy {
+  readonly policy: ImagePolicy;
+  readonly keys: ReadonlyMap<string, KeyObject>;
+  /** Trust root and thresholds for the policy's authorities. */
+  readonly base: Omit<VerifyBlobOptions, 'trust'>;
+}
+
 export interface ImportOptions {
   readonly source: string;
   readonly signers: Signers;
-  /** Image trust (verify's flags); images must verify with it. */
-  readonly imageTrust: VerifyBlobOptions;
+  /** Image trust: one trust for every image (verify's flags), or a policy per image name. */
+  readonly imageTrust: VerifyBlobOptions | LoadedPolicy;
   readonly allowGap: boolean;
   readonly stateDir: string;
   readonly now: Date;
@@ -119,12 +128,47 @@ function destination(artifact: ImageArtifact, registry: NonNullable<ImportOption
   return `${registry.host}/${prefix}${repo}${tag ? `:${tag}` : ''}`;
 }
 
-async function verifyImages(layout: ImageStore, metadata: TransferMetadata, trust: VerifyBlobOptions, report: ImportReport): Promise<void> {
+function authorityTrust(a: Authority, keys: ReadonlyMap<string, KeyObject>): VerifyBlobOptions['trust'] {
+  if ('key' in a) {
+    const publicKey = keys.get(a.key);
+    if (!publicKey) throw new AirlockError('E_INTERNAL', `policy key ${a.key} was not loaded`);
+    return { kind: 'key', publicKey };
+  }
+  return { kind: 'identity', policy: { identity: a.identity, issuer: a.issuer } };
+}
+
+/** Every requirement the policy sets for this image must be met by one of its entry's authorities. */
+async function checkPolicy(layout: ImageStore, artifact: ImageArtifact, subject: Descriptor, loaded: LoadedPolicy): Promise<ImageVerification> {
+  const results: ImageVerification['results'][number][] = [];
+  for (const req of requirementsFor(loaded.policy, artifact.name)) {
+    let met = false;
+    for (const authority of req.entry.authorities) {
+      const v = await verifyImage(layout, subject, { ...loaded.base, trust: authorityTrust(authority, loaded.keys), ...(req.predicateType ? { predicateType: req.predicateType } : {}) });
+      results.push(...v.results);
+      if (v.ok) {
+        met = true;
+        break;
+      }
+    }
+    if (!met) {
+      const what = req.predicateType ? `a ${req.predicateType} attestation` : 'a signature';
+      throw new AirlockError('E_POLICY_DENIED', `${artifact.name}: policy entry ${req.entry.glob} needs ${what} by one of its ${req.entry.authorities.length} authorities; none verified`);
+    }
+  }
+  return { ok: true, digest: subject.digest, results };
+}
+
+async function verifyImages(layout: ImageStore, metadata: TransferMetadata, trust: VerifyBlobOptions | LoadedPolicy, report: ImportReport): Promise<void> {
   for (const artifact of metadata.artifacts) {
     if (artifact.kind !== 'image') continue;
     const subject = await layout.resolveTag(artifact.layoutTag);
     if (subject.digest !== artifact.digest) {
       throw new AirlockError('E_ARTIFACT_MISMATCH', `${artifact.name}: the layout holds ${subject.digest}, the metadata says ${artifact.digest}`);
+    }
+    if ('policy' in trust) {
+      const verification = await checkPolicy(layout, artifact, subject, trust);
+      report.images.push({ name: artifact.name, digest: artifact.digest, verification });
+      continue;
     }
     const verification = await verifyImage(layout, subject, trust);
     report.images.push({ name: artifact.name, digest: artifact.digest, verification });

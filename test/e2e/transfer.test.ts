@@ -151,6 +151,32 @@ describe('failure matrix (folder packages, mutated after packing)', () => {
   });
 });
 
+describe('import --policy', () => {
+  it('admits images signed by the authority the policy names, denies others and missing attestations', async () => {
+    const pkg = join(dir, 'pol.tar');
+    assert.equal((await pack(pkg, [], 'policy')).code, 0);
+    const policy = (key: string, attestations: string[] = [], glob = 'oci:**/src') =>
+      JSON.stringify({ apiVersion: 'airlock/v1', kind: 'ImagePolicy', images: [{ glob, authorities: [{ key }], attestations }] });
+    const run = async (text: string) => {
+      await writeFile(join(dir, 'policy.json'), text);
+      const r = await cli(['inspect', pkg, ...signer(), '--policy', join(dir, 'policy.json'), '--insecure-ignore-tlog', '--json'], `pol-${Math.random().toString(36).slice(2)}`);
+      return { code: r.code, doc: JSON.parse(r.stdout || '{}'), stderr: r.stderr };
+    };
+    const ok = await run(policy('img.pub'));
+    assert.equal(ok.code, 0, ok.stderr);
+    const wrongKey = await run(policy('other.pub'));
+    assert.equal(wrongKey.code, 1);
+    assert.equal(wrongKey.doc.error.code, 'E_POLICY_DENIED');
+    const needsSbom = await run(policy('img.pub', ['spdxjson']));
+    assert.equal(needsSbom.doc.error.code, 'E_POLICY_DENIED');
+    assert.match(needsSbom.doc.error.message, /spdx\.dev\/Document attestation/);
+    const notListed = await run(policy('img.pub', [], 'registry.corp/**'));
+    assert.equal(notListed.doc.error.code, 'E_POLICY_DENIED');
+    const conflict = await cli(['inspect', pkg, ...signer(), '--policy', join(dir, 'policy.json'), '--key', join(dir, 'img.pub')], 'pol-conflict');
+    assert.equal(conflict.code, 2);
+  });
+});
+
 describe('a registry failing mid-import', () => {
   it('leaves nothing tagged and the channel unchanged; a re-run succeeds', async (t) => {
     if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);

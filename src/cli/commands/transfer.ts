@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { readFile } from 'node:fs/promises';
 import { loadPublicKey, loadSigner } from '../../crypto/key-ref.ts';
@@ -8,7 +9,7 @@ import type { Command, CommandContext } from '../command.ts';
 import { KEY_FLAGS } from '../flag-groups.ts';
 import { REGISTRY_FLAGS, registryOptions } from '../image-flags.ts';
 import { keyContext } from '../key-context.ts';
-import { verificationOptions } from '../verify-options.ts';
+import { verificationBase, verificationOptions } from '../verify-options.ts';
 import { TRUST_FLAGS } from '../verify-plan.ts';
 
 async function isFile(path: string): Promise<boolean> {
@@ -133,7 +134,24 @@ async function importOptions(ctx: CommandContext) {
   const kc = keyContext(ctx);
   const keys = await Promise.all(ctx.flags.strings('signer-key').map((ref) => loadPublicKey(ref, kc)));
   const required = ctx.flags.int('require-signers', 1, 1, 16);
-  return { signers: { ...(pgp ? { pgp } : {}), keys, required }, imageTrust: await verificationOptions(ctx) };
+  const policyPath = ctx.flags.string('policy');
+  const imageTrust = policyPath ? await loadPolicy(ctx, policyPath) : await verificationOptions(ctx);
+  return { signers: { ...(pgp ? { pgp } : {}), keys, required }, imageTrust };
+}
+
+/** Reads the policy and the key files it names (relative to the policy file). */
+async function loadPolicy(ctx: CommandContext, path: string) {
+  const { parseImagePolicy } = await import('../../policy/image-policy.ts');
+  const { readJsonFile } = await import('../../files/read-json.ts');
+  const { dirname, resolve } = await import('node:path');
+  const policy = parseImagePolicy(await readJsonFile(path, 'policy'), path);
+  const kc = keyContext(ctx);
+  const keys = new Map<string, KeyObject>();
+  for (const entry of policy.entries) {
+    for (const a of entry.authorities) if ('key' in a && !keys.has(a.key)) keys.set(a.key, await loadPublicKey(resolve(dirname(path), a.key), kc));
+  }
+  const keysOnly = policy.entries.every((e) => e.authorities.every((a) => 'key' in a));
+  return { policy, keys, base: await verificationBase(ctx, keysOnly) };
 }
 
 const IMPORT_FLAGS = {
@@ -141,6 +159,7 @@ const IMPORT_FLAGS = {
   'signer-key': { type: 'string', multiple: true, value: 'REF', description: 'airlock/cosign public key whose manifest bundle counts as a signer' },
   'require-signers': { type: 'string', value: 'K', description: 'Distinct trusted signers the manifest needs', default: '1' },
   'allow-gap': { type: 'boolean', description: 'Accept a package that skips sequence numbers (recorded)' },
+  policy: { type: 'string', value: 'FILE', description: 'Image policy (airlock/v1 ImagePolicy): keys/identities and attestations per image name' },
   ...TRUST_FLAGS,
 } as const;
 
