@@ -39,24 +39,25 @@ async function readBlob(store: ImageStore, desc: Descriptor, max = 16 * 1024 * 1
 /** The bundle layer of a referrer manifest, as cosign reads it: exactly one sigstore-bundle layer. */
 function bundleLayer(manifest: ImageManifest): Descriptor | undefined {
   const layers = manifest.layers ?? [];
-  return layers.length === 1 && layers[0]?.mediaType.startsWith('application/vnd.dev.sigstore.bundle') ? layers[0] : undefined;
+  return layers.length === 1 && typeof layers[0]?.mediaType === 'string' && layers[0].mediaType.startsWith('application/vnd.dev.sigstore.bundle') ? layers[0] : undefined;
 }
 
 async function verifyReferrers(store: ImageStore, subject: Descriptor, options: VerifyBlobOptions): Promise<SignatureResult[]> {
   const results: SignatureResult[] = [];
   for (const ref of await store.listReferrers(subject.digest)) {
-    const manifest = parseManifestJson(await store.getManifest(ref.digest)) as ImageManifest;
-    const layer = bundleLayer(manifest);
-    if (!layer) continue; // SBOMs and other artifacts are not signatures
-    let json: unknown;
+    // Anyone who can write to the registry can attach referrers: one that cannot be read or checked is
+    // a failed signature, never the end of the verification.
     try {
-      json = JSON.parse((await readBlob(store, layer)).toString('utf8'));
+      const manifest = parseManifestJson(await store.getManifest(ref.digest)) as ImageManifest;
+      const layer = bundleLayer(manifest);
+      if (!layer) continue; // SBOMs and other artifacts are not signatures
+      const json = JSON.parse((await readBlob(store, layer)).toString('utf8'));
+      const report = await verifyBlob({ digest: subject.digest }, { json }, options);
+      results.push({ source: 'referrer', where: ref.digest, ok: report.ok, report, ...(report.error ? { code: report.error.code, reason: report.error.message } : {}) });
     } catch (err) {
-      results.push({ source: 'referrer', where: ref.digest, ok: false, code: 'E_BUNDLE_MALFORMED', reason: (err as Error).message });
-      continue;
+      const code = err instanceof AirlockError ? err.code : 'E_BUNDLE_MALFORMED';
+      results.push({ source: 'referrer', where: ref.digest, ok: false, code, reason: (err as Error).message });
     }
-    const report = await verifyBlob({ digest: subject.digest }, { json }, options);
-    results.push({ source: 'referrer', where: ref.digest, ok: report.ok, report, ...(report.error ? { code: report.error.code, reason: report.error.message } : {}) });
   }
   return results;
 }
@@ -70,6 +71,9 @@ function verifyLegacyLayer(payload: Buffer, layer: Descriptor, digest: string, o
   if (layer.annotations?.['dev.sigstore.cosign/certificate']) return { ok: false, code: 'E_UNSUPPORTED', reason: 'certificate-based legacy signatures are not verified; use the bundle format' };
   if ((options.tlogThreshold ?? 1) > 0) {
     return { ok: false, code: 'E_TLOG_ENTRY', reason: 'legacy signatures carry no verifiable log entry here; with a key, pass --insecure-ignore-tlog' };
+  }
+  if ((options.timestampThreshold ?? 1) > 0) {
+    return { ok: false, code: 'E_TIMESTAMP', reason: 'legacy signatures carry no verifiable timestamp here' };
   }
   const sig = Buffer.from(layer.annotations?.[SIGNATURE_ANNOTATION] ?? '', 'base64');
   const key = options.trust.publicKey;

@@ -75,6 +75,18 @@ export function parseMetadata(bytes: Uint8Array): TransferMetadata {
     throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: sequence.previous must be sha256:<hex> or null`);
   }
   if (!Array.isArray(doc.artifacts)) throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: artifacts must be a list`);
+  const names = new Set<string>();
+  for (const [i, a] of doc.artifacts.entries()) {
+    const bad = (why: string) => new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: artifacts[${i}] ${why}`);
+    if (!Array.isArray(a?.signedBy) || !a.signedBy.every((s: unknown) => typeof s === 'string')) throw bad('has no signedBy list');
+    if (a?.kind === 'image') {
+      if (typeof a.name !== 'string' || typeof a.layoutTag !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(String(a.digest))) throw bad('is not a well-formed image');
+      if (names.has(a.name)) throw bad(`repeats the image ${a.name}`);
+      names.add(a.name);
+    } else if (a?.kind === 'file') {
+      if (typeof a.path !== 'string' || !/^[0-9a-f]{64}$/.test(String(a.sha256))) throw bad('is not a well-formed file');
+    } else throw bad(`has unknown kind ${JSON.stringify(a?.kind)}`);
+  }
   return doc;
 }
 

@@ -76,16 +76,32 @@ export interface ImportReport {
 
 async function verifySigners(headers: Map<string, Buffer>, manifest: Buffer, signers: Signers, now: Date, report: ImportReport): Promise<void> {
   const pgp = headers.get(PGP_SIGNATURE_NAME);
+  // Signature files are not covered by the manifest (they sign it): anyone in transit can add one, so
+  // an unreadable one is a problem to report, never the end of the check.
   if (pgp && signers.pgp) {
-    const result = await verifyManifestSignatures(manifest, pgp, signers.pgp, { date: now });
-    for (const s of result.signers) report.signers.push({ kind: 'openpgp', id: s.fingerprint, detail: s.userIds.join(', ') });
-    for (const p of result.problems) report.signatureProblems.push(`openpgp ${p.keyId}: ${p.reason}`);
+    try {
+      const result = await verifyManifestSignatures(manifest, pgp, signers.pgp, { date: now });
+      for (const s of result.signers) report.signers.push({ kind: 'openpgp', id: s.fingerprint, detail: s.userIds.join(', ') });
+      for (const p of result.problems) report.signatureProblems.push(`openpgp ${p.keyId}: ${p.reason}`);
+    } catch (err) {
+      report.signatureProblems.push(`${PGP_SIGNATURE_NAME}: ${(err as Error).message}`);
+    }
   } else if (pgp) report.signatureProblems.push('an OpenPGP signature is present but no --keyring was given');
   for (const [name, bytes] of headers) {
     if (name !== SIGSTORE_SIGNATURE_NAME && !SIGSTORE_APPROVAL.test(name)) continue;
     let matched = false;
+    let json: unknown;
+    try {
+      json = JSON.parse(bytes.toString('utf8'));
+      if ((json as { messageSignature?: unknown })?.messageSignature === undefined) throw new Error('not a message-signature bundle');
+    } catch (err) {
+      report.signatureProblems.push(`${name}: ${(err as Error).message}`);
+      continue;
+    }
     for (const key of signers.keys) {
-      const r = await verifyBlob({ bytes: manifest }, { json: JSON.parse(bytes.toString('utf8')) }, { trust: { kind: 'key', publicKey: key }, tlogThreshold: 0, timestampThreshold: 0 });
+      const r = await verifyBlob({ bytes: manifest }, { json }, { trust: { kind: 'key', publicKey: key }, tlogThreshold: 0, timestampThreshold: 0 }).catch(
+        (err: unknown) => ({ ok: false, error: err }) as const,
+      );
       if (r.ok) {
         report.signers.push({ kind: 'sigstore-key', id: keyFingerprint(key), detail: name });
         matched = true;

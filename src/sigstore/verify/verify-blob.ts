@@ -266,6 +266,12 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
       hint: 'verify key-signed bundles with --key',
     });
   }
+  if (options.predicateType !== undefined && bundle.content.$case === 'messageSignature') {
+    // An attestation of a type is a DSSE in-toto statement; a plain signature says nothing about predicates.
+    throw new AirlockError('E_PREDICATE_TYPE', `an attestation of type ${options.predicateType} is required; the bundle holds a plain message signature`, {
+      details: { expected: options.predicateType, found: 'messageSignature' },
+    });
+  }
   const content =
     bundle.content.$case === 'messageSignature'
       ? await messageContent(bundle, loaded, checks)
