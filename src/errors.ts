@@ -92,6 +92,7 @@ export const ERROR_CODES = {
   E_POLICY_DENIED: { exit: EXIT.DENIED, summary: 'An image policy does not admit the image: no entry matches, or no authority it names verified.' },
   E_SEQUENCE: { exit: EXIT.DENIED, summary: 'A transfer package is replayed, older, forked from, or skips ahead of the channel.' },
   E_SIGNERS: { exit: EXIT.DENIED, summary: 'The transfer manifest is unsigned, signed by keys not trusted, or by fewer signers than required.' },
+  E_DESTINATION_CONFLICT: { exit: EXIT.DENIED, summary: 'Two images of a transfer package would land on the same repository and tag; nothing is pushed.' },
   E_GATE: { exit: EXIT.DENIED, summary: 'A vulnerability scan has findings at or above the --fail-on severity: the package is refused.' },
   // bug (4)
   E_INTERNAL: { exit: EXIT.INTERNAL, summary: 'A bug in airlock. Please report it with AIRLOCK_DEBUG=1 output.' },

@@ -38,6 +38,7 @@ export async function verificationOptions(ctx: CommandContext, type?: string): P
     ctlogThreshold: plan.ctlogThreshold,
     timestampThreshold: plan.timestampThreshold,
     ...(plan.predicateType ? { predicateType: plan.predicateType } : {}),
+    now: ctx.now(),
   };
 }
 
@@ -59,5 +60,5 @@ export async function verificationBase(ctx: CommandContext, keysOnly: boolean): 
   const trustName = flags.string('trust') ?? 'public-good';
   const plan = { trustedRootPath: flags.string('trusted-root'), trustName, trustedRootOptional: optional, installedRootPath: trustedRootPathFor(ctx.stateDir, trustName) } as VerifyPlan;
   const trustedRoot = await trustedRootFor(ctx, plan);
-  return { ...(trustedRoot ? { trustedRoot } : {}), tlogThreshold, ctlogThreshold: flags.int('ctlog-threshold', 1, 0, 16), timestampThreshold };
+  return { ...(trustedRoot ? { trustedRoot } : {}), tlogThreshold, ctlogThreshold: flags.int('ctlog-threshold', 1, 0, 16), timestampThreshold, now: ctx.now() };
 }

@@ -37,4 +37,13 @@ describe('image policy', () => {
     assert.deepEqual(reqs.map((r) => [r.entry.glob, r.predicateType]), [['registry.corp/team/*', undefined], ['registry.corp/team/*', 'https://spdx.dev/Document'], ['registry.corp/**', undefined]]);
     assert.throws(() => requirementsFor(p, 'docker://elsewhere.io/app:1'), (e) => isAirlockError(e, 'E_POLICY_DENIED'));
   });
+
+  // Attack: pack under a name a lax entry admits, land under a name a strict entry guards.
+  it('an image known by two names meets the entries of both, each once', () => {
+    const p = parseImagePolicy(doc, 'p.json');
+    const both = requirementsFor(p, ['docker://elsewhere.io/app:1', 'docker://registry.corp/team/app:1']);
+    assert.deepEqual(both.map((r) => r.entry.glob), ['registry.corp/team/*', 'registry.corp/team/*', 'registry.corp/**']);
+    assert.equal(requirementsFor(p, ['docker://registry.corp/team/app:1', 'docker://registry.corp/x/y:2']).filter((r) => r.entry.glob === 'registry.corp/**').length, 1);
+    assert.throws(() => requirementsFor(p, ['docker://elsewhere.io/app:1', 'docker://other.io/app:1']), { code: 'E_POLICY_DENIED', message: /elsewhere\.io\/app or other\.io\/app/ });
+  });
 });

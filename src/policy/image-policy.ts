@@ -82,10 +82,16 @@ export interface Requirement {
   readonly predicateType: string | undefined;
 }
 
-export function requirementsFor(policy: ImagePolicy, name: string): Requirement[] {
-  const entries = matchingEntries(policy, name);
+/**
+ * The requirements for an image known by several names (at import: the name it was packed as and the
+ * name it lands under): every entry matching any of them applies, so renaming on the way never
+ * escapes an entry. No entry for any name is a denial.
+ */
+export function requirementsFor(policy: ImagePolicy, names: string | readonly string[]): Requirement[] {
+  const all = typeof names === 'string' ? [names] : names;
+  const entries = [...new Set(all.flatMap((n) => matchingEntries(policy, n)))];
   if (entries.length === 0) {
-    throw new AirlockError('E_POLICY_DENIED', `no policy entry matches ${policyName(name)}: the policy does not let it in`);
+    throw new AirlockError('E_POLICY_DENIED', `no policy entry matches ${all.map(policyName).join(' or ')}: the policy does not let it in`);
   }
   return entries.flatMap((entry) => [{ entry, predicateType: undefined }, ...entry.attestations.map((t) => ({ entry, predicateType: t }))]);
 }

@@ -154,9 +154,9 @@ function authorityTrust(a: Authority, keys: ReadonlyMap<string, KeyObject>): Ver
 }
 
 /** Every requirement the policy sets for this image must be met by one of its entry's authorities. */
-async function checkPolicy(layout: ImageStore, artifact: ImageArtifact, subject: Descriptor, loaded: LoadedPolicy): Promise<ImageVerification> {
+async function checkPolicy(layout: ImageStore, artifact: ImageArtifact, subject: Descriptor, loaded: LoadedPolicy, landsAt: string | undefined): Promise<ImageVerification> {
   const results: ImageVerification['results'][number][] = [];
-  for (const req of requirementsFor(loaded.policy, artifact.name)) {
+  for (const req of requirementsFor(loaded.policy, landsAt ? [artifact.name, `docker://${landsAt}`] : artifact.name)) {
     let met = false;
     for (const authority of req.entry.authorities) {
       const v = await verifyImage(layout, subject, { ...loaded.base, trust: authorityTrust(authority, loaded.keys), ...(req.predicateType ? { predicateType: req.predicateType } : {}) });
@@ -174,7 +174,31 @@ async function checkPolicy(layout: ImageStore, artifact: ImageArtifact, subject:
   return { ok: true, digest: subject.digest, results };
 }
 
-async function verifyImages(layout: ImageStore, metadata: TransferMetadata, trust: VerifyBlobOptions | LoadedPolicy, report: ImportReport): Promise<void> {
+/**
+ * Where each image lands. Two images landing on one repository and tag would leave the tag to
+ * whichever is pushed last, so a package like that is refused before anything is pushed.
+ */
+function destinations(metadata: TransferMetadata, registry: ImportOptions['registry']): Map<ImageArtifact, string> {
+  const out = new Map<ImageArtifact, string>();
+  if (!registry) return out;
+  const seen = new Map<string, string>();
+  for (const artifact of metadata.artifacts) {
+    if (artifact.kind !== 'image') continue;
+    const where = destination(artifact, registry);
+    const other = seen.get(where);
+    if (other !== undefined) {
+      throw new AirlockError('E_DESTINATION_CONFLICT', `${other} and ${artifact.name} would both land on ${where}`, {
+        hint: 'pack them under distinct repository names or tags',
+        details: { destination: where, images: [other, artifact.name] },
+      });
+    }
+    seen.set(where, artifact.name);
+    out.set(artifact, where);
+  }
+  return out;
+}
+
+async function verifyImages(layout: ImageStore, metadata: TransferMetadata, trust: VerifyBlobOptions | LoadedPolicy, landing: ReadonlyMap<ImageArtifact, string>, report: ImportReport): Promise<void> {
   for (const artifact of metadata.artifacts) {
     if (artifact.kind !== 'image') continue;
     const subject = await layout.resolveTag(artifact.layoutTag);
@@ -182,7 +206,7 @@ async function verifyImages(layout: ImageStore, metadata: TransferMetadata, trus
       throw new AirlockError('E_ARTIFACT_MISMATCH', `${artifact.name}: the layout holds ${subject.digest}, the metadata says ${artifact.digest}`);
     }
     if ('policy' in trust) {
-      const verification = await checkPolicy(layout, artifact, subject, trust);
+      const verification = await checkPolicy(layout, artifact, subject, trust, landing.get(artifact));
       report.images.push({ name: artifact.name, digest: artifact.digest, verification });
       continue;
     }
@@ -196,13 +220,13 @@ async function verifyImages(layout: ImageStore, metadata: TransferMetadata, trus
 }
 
 /** Pushes every image by digest first, then writes all tags: a failure half-way leaves no tag. */
-async function pushImages(layout: ImageStore, metadata: TransferMetadata, registry: NonNullable<ImportOptions['registry']>, report: ImportReport, onProgress?: (t: string) => void): Promise<void> {
+async function pushImages(layout: ImageStore, metadata: TransferMetadata, registry: NonNullable<ImportOptions['registry']>, landing: ReadonlyMap<ImageArtifact, string>, report: ImportReport, onProgress?: (t: string) => void): Promise<void> {
   const { openImage } = await import('../oci/open-store.ts');
   const pending: Array<{ store: ImageStore; digest: string; tag?: string; where: string }> = [];
   try {
     for (const artifact of metadata.artifacts) {
       if (artifact.kind !== 'image') continue;
-      const where = destination(artifact, registry);
+      const where = landing.get(artifact) ?? destination(artifact, registry);
       onProgress?.(`pushing ${artifact.name} → ${where}`);
       const dst = await openImage(where, 'write', registry.options);
       const subject = await layout.resolveTag(artifact.layoutTag);
@@ -263,8 +287,9 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
     const hasImages = metadata.artifacts.some((a) => a.kind === 'image');
     const layout = hasImages ? await openLayoutStore(join(staging, LAYOUT_DIR), {}) : undefined;
     try {
-      if (layout) await verifyImages(layout, metadata, options.imageTrust, report);
-      if (options.registry && layout) await pushImages(layout, metadata, options.registry, report, options.onProgress);
+      const landing = destinations(metadata, options.registry);
+      if (layout) await verifyImages(layout, metadata, options.imageTrust, landing, report);
+      if (options.registry && layout) await pushImages(layout, metadata, options.registry, landing, report, options.onProgress);
     } finally {
       await layout?.close();
     }

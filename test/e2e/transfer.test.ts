@@ -186,6 +186,38 @@ describe('import --policy', () => {
     const conflict = await cli(['inspect', pkg, ...signer(), '--policy', join(dir, 'policy.json'), '--key', join(dir, 'img.pub')], 'pol-conflict');
     assert.equal(conflict.code, 2);
   });
+
+  // Attack: a package named so a lax entry admits it, landing where a strict entry guards.
+  it('at import, the entries for where the image lands apply too', async (t) => {
+    if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
+    const pkg = join(dir, 'pol-dest.tar');
+    assert.equal((await pack(pkg, [], 'policy-dest')).code, 0);
+    await writeFile(join(dir, 'dest-policy.json'), JSON.stringify({ apiVersion: 'airlock/v1', kind: 'ImagePolicy', images: [
+      { glob: 'oci:**', authorities: [{ key: 'img.pub' }] },
+      { glob: '127.0.0.1:*/prod/**', authorities: [{ key: 'other.pub' }] },
+    ] }));
+    const imp = (prefix: string) => cli(['import', pkg, '--registry', `${registry?.host}/${prefix}`, ...signer(), '--policy', join(dir, 'dest-policy.json'), '--insecure-ignore-tlog', '--insecure', '--json'], `pol-dest-${prefix}`);
+    const prod = await imp('prod');
+    assert.equal(prod.code, 1, prod.stderr);
+    assert.equal(JSON.parse(prod.stdout).error.code, 'E_POLICY_DENIED');
+    assert.match(JSON.parse(prod.stdout).error.message, /prod\/\*\*/);
+    assert.deepEqual(await tags('prod/src'), []);
+    const dev = await imp('dev');
+    assert.equal(dev.code, 0, dev.stderr);
+  });
+
+  it('two images that would land on one repository and tag are refused before anything is pushed', async (t) => {
+    if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
+    const twin = join(dir, 'twin', 'src');
+    assert.equal((await cli(['copy', src(), `oci:${twin}:app-1.0`], 'twin')).code, 0);
+    const pkg = join(dir, 'twin.tar');
+    const p = await cli(['pack', src(), `oci:${twin}:app-1.0`, '-o', pkg, '--key', join(dir, 'release.key'), '--channel', 'twin'], 'twin');
+    assert.equal(p.code, 0, p.stderr);
+    const r = await cli(['import', pkg, '--registry', `${registry.host}/twin`, ...signer(), ...trust(), '--insecure', '--json'], 'twin-air');
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(JSON.parse(r.stdout).error.code, 'E_DESTINATION_CONFLICT');
+    assert.deepEqual(await tags('twin/src'), []);
+  });
 });
 
 describe('a registry failing mid-import', () => {

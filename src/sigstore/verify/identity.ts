@@ -17,6 +17,9 @@ export function describeMatcher(m: Matcher): string {
 /** Compiles a user regexp anchored at both ends; a bad pattern is a usage error. */
 export function anchored(pattern: string, flag: string): RegExp {
   try {
+    // Compiled alone first: a pattern like `a)|(?:b` is invalid by itself, but wrapped it would become
+    // `^(?:a)|(?:b)$`, an alternation anchored only at one end each, matching far more than meant.
+    new RegExp(pattern, 'u');
     return new RegExp(`^(?:${pattern})$`, 'u');
   } catch (err) {
     throw new AirlockError('E_USAGE', `${flag}: invalid regular expression: ${(err as Error).message}`);

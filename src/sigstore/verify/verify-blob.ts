@@ -47,6 +47,11 @@ export interface VerifyBlobOptions {
   readonly timestampThreshold?: number;
   /** Require a DSSE bundle whose statement has this predicate type. */
   readonly predicateType?: string;
+  /**
+   * The verification time, used only where a bundle carries no signed time at all (a key-signed,
+   * checkpoint-only log entry with no timestamp): the log key must be valid then. Defaults to the clock.
+   */
+  readonly now?: Date;
 }
 
 /** For key-based verification with no log and no timestamps: nothing is trusted but the key. */
@@ -231,20 +236,22 @@ function tsaTimes(entity: SignedEntity): Date[] {
 /**
  * @sigstore/verify ignores the log key's validity window for checkpoint-only (Rekor v2) entries. A log
  * key vouches only for what it signed while valid: with no signed entry time, that is checked at
- * every verified TSA time.
+ * every verified TSA time; with no signed time at all (key trust, no timestamps), at `now`, because
+ * a retired log key cannot vouch for an entry made at an unknown time.
  */
-function checkTlogKeyValidity(bundle: Bundle, material: TrustMaterial, entity: SignedEntity, checks: Checks): void {
+export function checkTlogKeyValidity(bundle: Bundle, material: TrustMaterial, entity: SignedEntity, checks: Checks, now: Date): void {
   for (const entry of bundle.verificationMaterial.tlogEntries) {
     const integrated = Number(entry.integratedTime);
-    const times = entry.inclusionPromise && integrated > 0 ? [new Date(integrated * 1000)] : tsaTimes(entity);
+    const signedTimes = entry.inclusionPromise && integrated > 0 ? [new Date(integrated * 1000)] : tsaTimes(entity);
+    const times = signedTimes.length > 0 ? signedTimes : [now];
     const logs = material.tlogs.filter((l) => l.logID.equals(entry.logId?.keyId ?? Buffer.alloc(0)));
-    if (logs.length === 0 || times.length === 0) continue; // the Verifier already refused or counted it
+    if (logs.length === 0) continue; // the Verifier already refused or counted it
     const valid = logs.some((l) => times.every((t) => l.validFor.start <= t && t <= l.validFor.end));
     if (!valid) {
       const window = logs.map((l) => `${l.validFor.start.toISOString()}..${l.validFor.end.toISOString()}`).join(', ');
       throw new AirlockError('E_TLOG_ENTRY', `log entry ${entry.logIndex}: the log key was not valid at ${times.map((t) => t.toISOString()).join(', ')} (valid ${window})`);
     }
-    checks.pass('log key validity', { logIndex: entry.logIndex, times: times.map((t) => t.toISOString()) });
+    checks.pass('log key validity', { logIndex: entry.logIndex, times: times.map((t) => t.toISOString()), ...(signedTimes.length === 0 ? { at: 'verification time: the entry carries no signed time' } : {}) });
   }
 }
 
@@ -292,7 +299,7 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
     tlogEntries: bundle.verificationMaterial.tlogEntries.length,
     rfc3161Timestamps: tsaTimes(entity).length,
   });
-  if (thresholds.tlogThreshold > 0) checkTlogKeyValidity(bundle, material, entity, checks);
+  if (thresholds.tlogThreshold > 0) checkTlogKeyValidity(bundle, material, entity, checks, options.now ?? new Date());
   if (options.trust.kind === 'identity') {
     const san = signer.identity?.subjectAlternativeName;
     const issuer = signer.identity?.extensions?.issuer;
