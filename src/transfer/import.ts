@@ -21,6 +21,7 @@ import { type Authority, type ImagePolicy, requirementsFor } from '../policy/ima
 import { type ImageVerification, verifyImage } from '../oci/verify-image.ts';
 import { type VerifyBlobOptions, verifyBlob } from '../sigstore/verify/verify-blob.ts';
 import { appendEvent } from '../trust/events.ts';
+import { checkFileArtifacts, type FileArtifactCheck } from './file-artifacts.ts';
 import { HEADER_NAMES, type ImageArtifact, MANIFEST_NAME, METADATA_NAME, parseManifest, parseMetadata, PGP_SIGNATURE_NAME, SIGSTORE_APPROVAL, SIGSTORE_SIGNATURE_NAME, type TransferMetadata } from './format.ts';
 import { type Keyring, verifyManifestSignatures } from './openpgp.ts';
 import { readPackage } from './package-io.ts';
@@ -70,6 +71,8 @@ export interface ImportReport {
   readonly sequence?: SequenceVerdict;
   readonly files: number;
   readonly bytes: number;
+  /** Each file artifact: its hash checked against the manifest, its own signature checked, or not. */
+  readonly fileArtifacts: FileArtifactCheck[];
   readonly images: Array<{ name: string; digest: string; verification: ImageVerification; pushedTo?: string }>;
   readonly error?: AirlockError;
 }
@@ -243,7 +246,7 @@ async function pushImages(layout: ImageStore, metadata: TransferMetadata, regist
 }
 
 export async function importTransfer(options: ImportOptions): Promise<ImportReport> {
-  const report: ImportReport = { ok: false, signers: [], signatureProblems: [], files: 0, bytes: 0, images: [] };
+  const report: ImportReport = { ok: false, signers: [], signatureProblems: [], files: 0, bytes: 0, fileArtifacts: [], images: [] };
   const staging = await mkdtemp(join(tmpdir(), 'airlock-import-'));
   let metadata: TransferMetadata | undefined;
   let manifestDigest: string | undefined;
@@ -283,6 +286,7 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
     });
     Object.assign(report, { files: read.files.size, bytes: [...read.files.values()].reduce((n, f) => n + f.size, 0) });
     if (!metadata || !manifestDigest) throw new AirlockError('E_INTERNAL', 'headers were not accepted');
+    report.fileArtifacts.push(...(await checkFileArtifacts(metadata, read.files, staging, options.signers.keys)));
     const { openLayoutStore } = await import('../oci/layout/layout-store.ts');
     const hasImages = metadata.artifacts.some((a) => a.kind === 'image');
     const layout = hasImages ? await openLayoutStore(join(staging, LAYOUT_DIR), {}) : undefined;

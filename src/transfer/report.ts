@@ -32,10 +32,15 @@ export function markdownReport(source: string, report: ImportReport, now: Date):
     '',
     '## Artifacts',
     '',
-    '| artifact | digest | signatures | SBOM | scan |',
+    // SBOM and scan columns are the packer's signed record (the manifest covers them), not recomputed here.
+    '| artifact | digest | signatures | SBOM (as packed) | scan (as packed) |',
     '| --- | --- | --- | --- | --- |',
     ...(m?.artifacts ?? []).map((a) => {
-      if (a.kind === 'file') return `| file ${esc(a.path)} | sha256:${a.sha256} | ${a.signedBy.join(', ') || '-'} | | |`;
+      if (a.kind === 'file') {
+        const c = report.fileArtifacts.find((f) => f.path === a.path);
+        const sig = !c ? 'not checked' : c.signature === 'verified' ? `verified: ${c.signer}` : c.signature === 'unsigned' ? '-' : `unverified: ${c.reason}`;
+        return `| file ${esc(a.path)} | sha256:${a.sha256} | ${esc(sig)} | | |`;
+      }
       const v = report.images.find((i) => i.digest === a.digest);
       const sigs = v ? `${v.verification.results.filter((r) => r.ok).length} verified of ${v.verification.results.length}` : 'not checked';
       const sbom = a.sbom ? `${a.sbom.format}, ${a.sbom.packages} packages` : '-';

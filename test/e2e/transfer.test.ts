@@ -58,6 +58,7 @@ describe('pack → inspect → import', () => {
     const md = await readFile(join(dir, 'p1.md'), 'utf8');
     assert.match(md, /verdict: \*\*VERIFIED\*\*/);
     assert.match(md, /spdx, 3 packages/);
+    assert.match(md, /\| file files\/notes\.txt \| sha256:[0-9a-f]{64} \| verified: sha256:[0-9a-f]{64} \|/, 'the file bundle was checked, not just its claim repeated');
     const imp = await cli(['import', join(dir, 'p1.tar'), '--registry', `${registry.host}/mirror`, ...signer(), ...trust(), '--insecure', '--json'], 'air');
     assert.equal(imp.code, 0, imp.stderr);
     const report = JSON.parse(imp.stdout);

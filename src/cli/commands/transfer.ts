@@ -171,9 +171,13 @@ function printReport(ctx: CommandContext, report: ImportReport, what: string): v
   if (report.sequence) ctx.out.info(`  sequence   ${report.sequence.detail}`);
   if (report.files) ctx.out.info(`  files      ${report.files} verified (${(report.bytes / 2 ** 20).toFixed(1)} MiB)`);
   for (const i of report.images) ctx.out.info(`  image      ${i.name} ${i.digest}: ${i.verification.results.filter((r) => r.ok).length} signature(s) verified${i.pushedTo ? ` → ${i.pushedTo}` : ''}`);
+  for (const f of report.fileArtifacts) {
+    const sig = f.signature === 'verified' ? `signature verified (${f.signer})` : f.signature === 'unsigned' ? 'unsigned' : ctx.out.paint('yellow', `signature unverified: ${f.reason}`);
+    ctx.out.info(`  file       ${f.path} sha256:${f.sha256.slice(0, 12)}…: ${sig}`);
+  }
   for (const a of m?.artifacts ?? []) {
-    if (a.kind === 'image' && a.sbom) ctx.out.info(`  sbom       ${a.name}: ${a.sbom.format}, ${a.sbom.packages} packages`);
-    if (a.kind === 'image' && a.vulnerabilityScan) ctx.out.info(`  scan       ${a.name}: ${a.vulnerabilityScan.result} ${JSON.stringify(a.vulnerabilityScan.counts)} (gate ${a.vulnerabilityScan.gate ?? 'none'})`);
+    if (a.kind === 'image' && a.sbom) ctx.out.info(`  sbom       ${a.name}: ${a.sbom.format}, ${a.sbom.packages} packages (as packed)`);
+    if (a.kind === 'image' && a.vulnerabilityScan) ctx.out.info(`  scan       ${a.name}: ${a.vulnerabilityScan.result} ${JSON.stringify(a.vulnerabilityScan.counts)} (gate ${a.vulnerabilityScan.gate ?? 'none'}, as packed)`);
   }
   if (report.ok) ctx.out.info(ctx.out.paint('green', `${what} OK`));
   else ctx.out.error(`${what} refused: ${report.error?.message} [${report.error?.code}]`);

@@ -1,0 +1,61 @@
+// File artifacts: the metadata's claims are checked against the manifest and the file's own bundle.
+import assert from 'node:assert/strict';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
+import { keyFingerprint, signingAlgorithmFor } from '../crypto/keys.ts';
+import { signBlob } from '../sigstore/sign-blob.ts';
+import { checkFileArtifacts } from './file-artifacts.ts';
+import { FORMAT, type FileArtifact, type TransferMetadata } from './format.ts';
+
+const hex = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+const signer = createKeyObjectSigner(key, signingAlgorithmFor(key), 'test');
+const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+const otherSigner = createKeyObjectSigner(other, signingAlgorithmFor(other), 'test');
+let dir: string;
+let bundleText: string;
+
+const meta = (artifacts: FileArtifact[]): TransferMetadata => ({ format: FORMAT, packageId: 'p', createdAt: '', tool: '', sequence: { channel: 'c', number: 1, previous: null }, artifacts, approvedBy: [] });
+const listing = (entries: Record<string, string>) => new Map(Object.entries(entries).map(([p, s]) => [p, { sha256: hex(s), size: s.length }]));
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-files-'));
+  await mkdir(join(dir, 'files'));
+  await writeFile(join(dir, 'files', 'a.txt'), 'A');
+  bundleText = JSON.stringify((await signBlob({ data: Buffer.from('A') }, { signer })).bundle);
+  await writeFile(join(dir, 'files', 'a.txt.sigstore.json'), bundleText);
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+describe('checkFileArtifacts', () => {
+  const signed: FileArtifact = { kind: 'file', path: 'files/a.txt', sha256: hex('A'), bundle: 'files/a.txt.sigstore.json', signedBy: ['x'] };
+  const files = () => listing({ 'files/a.txt': 'A', 'files/a.txt.sigstore.json': bundleText });
+
+  it('a signed file verifies with the signer key, and says by whom', async () => {
+    const [c] = await checkFileArtifacts(meta([signed]), files(), dir, [otherSigner.publicKey, signer.publicKey]);
+    assert.equal(c?.signature, 'verified');
+    assert.equal(c?.signer, keyFingerprint(signer.publicKey));
+  });
+
+  it('a signature no trusted key made is reported unverified, whatever signedBy claims', async () => {
+    const [c] = await checkFileArtifacts(meta([signed]), files(), dir, [otherSigner.publicKey]);
+    assert.equal(c?.signature, 'unverified');
+    assert.match(String(c?.reason), /no --signer-key verifies it/);
+    assert.equal((await checkFileArtifacts(meta([signed]), files(), dir, []))[0]?.signature, 'unverified');
+  });
+
+  it('a hash or path the manifest does not hold is E_PACKAGE_TAMPERED', async () => {
+    await assert.rejects(checkFileArtifacts(meta([{ ...signed, sha256: hex('B') }]), files(), dir, []), { code: 'E_PACKAGE_TAMPERED', message: /manifest lists/ });
+    await assert.rejects(checkFileArtifacts(meta([{ ...signed, path: 'files/b.txt' }]), files(), dir, []), { code: 'E_PACKAGE_TAMPERED' });
+    await assert.rejects(checkFileArtifacts(meta([signed]), listing({ 'files/a.txt': 'A' }), dir, []), { code: 'E_PACKAGE_TAMPERED', message: /signature/ });
+  });
+
+  it('an unsigned file is reported as such', async () => {
+    const [c] = await checkFileArtifacts(meta([{ kind: 'file', path: 'files/a.txt', sha256: hex('A'), signedBy: [] }]), files(), dir, [signer.publicKey]);
+    assert.equal(c?.signature, 'unsigned');
+  });
+});
