@@ -13,6 +13,7 @@ import { basename, join } from 'node:path';
 import { digestBytes } from '../crypto/digest.ts';
 import { keyFingerprint } from '../crypto/keys.ts';
 import { AirlockError, fromFsError } from '../errors.ts';
+import type { HeldLock } from '../files/lock-file.ts';
 import { copyImage } from '../oci/copy.ts';
 import { type RegistryOptions } from '../oci/open-store.ts';
 import { parseImageReference } from '../oci/reference.ts';
@@ -26,7 +27,7 @@ import { HEADER_NAMES, type ImageArtifact, MANIFEST_NAME, METADATA_NAME, parseMa
 import { type Keyring, verifyManifestSignatures } from './openpgp.ts';
 import { readPackage } from './package-io.ts';
 import { LAYOUT_DIR } from './pack.ts';
-import { checkSequence, readChannel, type SequenceVerdict, writeChannel } from './sequence.ts';
+import { checkSequence, lockChannel, readChannel, type SequenceVerdict, writeChannel } from './sequence.ts';
 
 export interface Signers {
   readonly pgp?: Keyring;
@@ -250,6 +251,7 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
   const staging = await mkdtemp(join(tmpdir(), 'airlock-import-'));
   let metadata: TransferMetadata | undefined;
   let manifestDigest: string | undefined;
+  let lock: HeldLock | undefined;
   const record = (result: string, extra: Record<string, unknown>) =>
     appendEvent(options.stateDir, { time: options.now.toISOString(), action: options.registry ? 'transfer.import' : 'transfer.inspect', name: metadata?.sequence.channel ?? '?', result, package: options.source, manifest: manifestDigest ?? null, ...extra });
   try {
@@ -272,6 +274,7 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
           throw new AirlockError('E_PACKAGE_TAMPERED', `${METADATA_NAME} is not covered by the signed manifest (missing or different hash)`);
         }
         metadata = parseMetadata(meta);
+        if (options.registry) lock = await lockChannel(options.stateDir, 'in', metadata.sequence.channel);
         const last = await readChannel(options.stateDir, 'in', metadata.sequence.channel);
         Object.assign(report, { metadata, manifest: manifestDigest, sequence: checkSequence(metadata.sequence, manifestDigest, last, options.allowGap) });
         entries.delete(METADATA_NAME);
@@ -311,6 +314,7 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
     if (error.exitCode !== 1) throw error;
     return report;
   } finally {
+    await lock?.release();
     await rm(staging, { recursive: true, force: true });
   }
 }

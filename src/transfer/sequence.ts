@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AirlockError } from '../errors.ts';
 import { writeFileAtomic } from '../files/atomic-write.ts';
+import { acquireLock, type HeldLock } from '../files/lock-file.ts';
 import type { Sequence } from './format.ts';
 
 export interface ChannelState {
@@ -36,6 +37,11 @@ export async function readChannel(stateDir: string, side: 'in' | 'out', channel:
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new AirlockError('E_IO', `channel state ${channel} is unreadable: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** Held from the sequence check to the state write of an import, so two imports cannot both be "next". */
+export function lockChannel(stateDir: string, side: 'in' | 'out', channel: string): Promise<HeldLock> {
+  return acquireLock(join(stateDir, 'channels', side, `${channel}.lock`), `channel ${channel}`);
 }
 
 export async function writeChannel(stateDir: string, side: 'in' | 'out', channel: string, state: ChannelState): Promise<void> {

@@ -1,7 +1,7 @@
 // pack → inspect → import as a user runs them, and the failure matrix: each refusal with its stable
 // code, exit 1, nothing imported (no tag in the registry, channel state unchanged).
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -279,6 +279,26 @@ describe('approve: a second signer for a two-person rule', () => {
 });
 
 describe('sequence: replay, older, gap', () => {
+  // Two imports on one channel at once would both read the same last package and both pass as "next".
+  it('an import while another holds the channel is refused (E_UNAVAILABLE, exit 3); nothing is tagged', async (t) => {
+    if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
+    const pkg = join(dir, 'locked.tar');
+    assert.equal((await cli(['pack', src(), '-o', pkg, '--key', join(dir, 'release.key'), '--channel', 'locked'], 'lock-pack')).code, 0);
+    const lock = join(home('lock-air'), 'channels', 'in', 'locked.lock');
+    await mkdir(join(home('lock-air'), 'channels', 'in'), { recursive: true });
+    await writeFile(lock, `${process.pid}\n`); // a live process holds it: this test runner
+    const imp = () => cli(['import', pkg, '--registry', `${registry?.host}/locked`, ...signer(), ...trust(), '--insecure', '--json'], 'lock-air');
+    const refused = await imp();
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.match(refused.stderr, /channel locked is in use by process \d+ \[E_UNAVAILABLE\]/);
+    assert.deepEqual(await tags('locked/src'), []);
+    assert.equal(await readFile(lock, 'utf8'), `${process.pid}\n`, 'a lock it did not take is left alone');
+    await unlink(lock);
+    const ok = await imp();
+    assert.equal(ok.code, 0, ok.stderr);
+    await assert.rejects(readFile(lock), 'released after the import');
+  });
+
   it('refuses a replayed or older package and a gap without --allow-gap; nothing is tagged', async (t) => {
     if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
     const h = 'seq-pack';
