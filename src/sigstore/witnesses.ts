@@ -1,9 +1,10 @@
 // What a signature is witnessed by after signing: a transparency log (Rekor v1 or v2 API) and/or an
 // RFC 3161 timestamp authority. Failures here are "could not evaluate" (exit 3) and say how to sign
 // offline instead, because in an air gap the usual cause is simply that the service is out of reach.
+import { createPublicKey } from 'node:crypto';
 import type { RFC3161SignedTimestamp, TransparencyLogEntry } from '@sigstore/bundle';
 import type { SignatureBundle } from '@sigstore/sign';
-import { AirlockError } from '../errors.ts';
+import { AirlockError, isAirlockError } from '../errors.ts';
 
 export const PUBLIC_GOOD_REKOR_URL = 'https://rekor.sigstore.dev';
 
@@ -33,7 +34,25 @@ export async function witnessSignature(
     material.rfc3161Timestamps.push({ signedTimestamp: Buffer.from(signedTimestamp) });
   }
   if (options.tlog) {
-    const { url, apiVersion } = options.tlog;
+    material.tlogEntries.push(...(await logSignature(content, publicKeyPem, options.tlog, options.fetch)));
+  }
+  return material;
+}
+
+async function logSignature(
+  content: SignatureBundle,
+  publicKeyPem: string,
+  tlog: NonNullable<WitnessOptions['tlog']>,
+  fetchImpl: typeof fetch | undefined,
+): Promise<TransparencyLogEntry[]> {
+  const { url, apiVersion } = tlog;
+  try {
+    if (apiVersion === 2) {
+      // Not RekorWitness: its v2 requests are refused by current Rekor v2 logs (see rekor-v2-client.ts).
+      const { createEntryRequestFor, uploadToRekorV2 } = await import('./rekor-v2-client.ts');
+      const request = createEntryRequestFor(content, createPublicKey(publicKeyPem));
+      return [await uploadToRekorV2(url, request, { fetch: fetchImpl })];
+    }
     const { RekorWitness } = await import('@sigstore/sign');
     const witness = new RekorWitness({
       rekorBaseURL: url,
@@ -42,19 +61,23 @@ export async function witnessSignature(
       retry: { retries: 1, minTimeout: 500, maxTimeout: 2000 },
       timeout: 20_000,
     });
-    try {
-      material.tlogEntries.push(...(await witness.testify(content, publicKeyPem)).tlogEntries);
-    } catch (err) {
-      const cause = (err as { cause?: unknown }).cause;
-      const reason = [err, cause]
-        .filter((e): e is Error => e instanceof Error)
-        .map((e) => e.message)
-        .join(': ');
-      throw new AirlockError('E_TLOG_UPLOAD', `could not upload the signature to the transparency log ${url}: ${reason}`, {
-        cause: err,
-        hint: 'offline? sign with --tlog-upload=false (verify later with --insecure-ignore-tlog or a timestamp), or point --rekor-url at your on-prem log',
-      });
-    }
+    return (await witness.testify(content, publicKeyPem)).tlogEntries;
+  } catch (err) {
+    // A key the log cannot take is the signer's problem, not the log's: no "offline?" hint for it.
+    if (isAirlockError(err) && (err.code !== 'E_TLOG_UPLOAD' || err.hint)) throw err;
+    // The v2 client's own E_TLOG_UPLOAD already names the log and the reason; it only lacks the hint.
+    const message = isAirlockError(err) ? err.message : `could not upload the signature to the transparency log ${url}: ${reasonOf(err)}`;
+    throw new AirlockError('E_TLOG_UPLOAD', message, {
+      cause: isAirlockError(err) ? err.cause : err,
+      hint: 'offline? sign with --tlog-upload=false (verify later with --insecure-ignore-tlog or a timestamp), or point --rekor-url at your on-prem log',
+    });
   }
-  return material;
+}
+
+function reasonOf(err: unknown): string {
+  const cause = (err as { cause?: unknown }).cause;
+  return [err, cause]
+    .filter((e): e is Error => e instanceof Error)
+    .map((e) => e.message)
+    .join(': ');
 }

@@ -4,14 +4,18 @@
 // validFor.start, chains must be in Sigstore's order and actually chain, and the result must load in
 // our own parser and in @sigstore/verify before anyone gets to write it.
 // Field meanings: design/notes/tuf-mirror.md §4.3; log IDs: design/notes/tlog-anchors.md §2.2–2.3.
-import { createHash, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { type CertificateAuthority, publicKeyDetailsToJSON, type TransparencyLogInstance, type TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial } from '@sigstore/verify';
 import { parsePemBlocks, parseSinglePem } from '../crypto/pem.ts';
 import { AirlockError } from '../errors.ts';
+import { checkpointKeyId, rfc6962LogId } from '../log/note-keys.ts';
 import { parseTrustedRoot } from '../sigstore/trusted-root.ts';
+
+// Moved to log/ with the rest of the signed-note code; still exported from here for existing callers.
+export { checkpointKeyId };
 
 export const TRUSTED_ROOT_MEDIA_TYPE = {
   /** What production Sigstore and sigstore-go (cosign) accept; the default. */
@@ -125,38 +129,6 @@ function checkValidFor(validFor: ValidFor | undefined, what: string): ValidForJs
 
 // ---------------------------------------------------------------------------------------------------
 // Log keys and log IDs
-
-/** RFC 6962 §3.2: a log's ID is SHA-256 of its DER SubjectPublicKeyInfo. Rekor v1 and CT logs use it. */
-export function rfc6962LogId(spkiDer: Uint8Array): Buffer {
-  return createHash('sha256').update(spkiDer).digest();
-}
-
-/**
- * The full 32-byte checkpoint key ID of a log whose checkpoints are signed notes named `origin`
- * (Rekor v2), which Rekor v2 also returns as the log ID. C2SP signed-note v1.0.0 derives a key ID as
- * SHA-256(key name || "\n" || signature type || public key) truncated to 4 bytes; rekor-tiles pkg/note
- * keeps the whole hash as the log ID (design/notes/tlog-anchors.md §2.2, checked there against the
- * public log2025-1.rekor.sigstore.dev entry, §2.3, and the rekor-local vector, §2.8):
- *   Ed25519 (type 0x01): SHA-256(origin || 0x0A || 0x01 || 32-byte raw key)
- *   ECDSA (type 0x02):   SHA-256(SPKI DER), no name, i.e. the RFC 6962 ID
- *   RSA (0xFF || "PKIX-RSA-PKCS#1v1.5", Sigstore's extension): SHA-256(origin || 0x0A || 0xFF || that || SPKI DER)
- */
-export function checkpointKeyId(origin: string, key: KeyObject): Buffer {
-  const spki = key.export({ type: 'spki', format: 'der' });
-  const name = Buffer.from(`${origin}\n`, 'utf8');
-  switch (key.asymmetricKeyType) {
-    case 'ed25519': {
-      const raw = Buffer.from(key.export({ format: 'jwk' }).x ?? '', 'base64url');
-      return createHash('sha256').update(name).update(Uint8Array.of(0x01)).update(raw).digest();
-    }
-    case 'ec':
-      return rfc6962LogId(spki);
-    case 'rsa':
-      return createHash('sha256').update(name).update(Uint8Array.of(0xff)).update('PKIX-RSA-PKCS#1v1.5').update(spki).digest();
-    default:
-      throw new AirlockError('E_KEY_UNSUPPORTED', `no checkpoint key ID is defined for ${key.asymmetricKeyType} keys`);
-  }
-}
 
 const EC_DETAILS: Record<string, string> = {
   prime256v1: 'PKIX_ECDSA_P256_SHA_256',

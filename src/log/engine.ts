@@ -1,0 +1,365 @@
+// The Merkle log engine, shared by the on-prem transparency log and the audit trail.
+//
+// Appends are sequenced in batches (group commit): one storage transaction per batch writes the
+// entries, the tiles they change, and the new state with its signed checkpoint, and commits durably;
+// only then are the appends acknowledged, each with the checkpoint that covers it. So an acknowledged
+// entry is always durable and signed, and a checkpoint is visible only together with the tiles it
+// commits to. Before signing, the engine proves from its own tiles that the new tree is consistent
+// with the last one it signed: a bug or a damaged tile stops the log instead of forking it.
+//
+// At start-up it re-derives the root from stored tiles, checks it against the stored signed
+// checkpoint, and checks storage is not behind the last checkpoint it signed (kept outside storage,
+// see LastSignedStore): a restored backup must not silently rewrite history.
+import { createHash } from 'node:crypto';
+import { AirlockError } from '../errors.ts';
+import { consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, type NodeReader, rootAt, verifyConsistency } from './merkle.ts';
+import type { LogReader, LogState, LogStorage, NewEntry } from './storage.ts';
+import { MAX_ENTRY_SIZE, nodeReaderFor, Tile, type TileKey, TILE_WIDTH, TreeEdge, tilesTouched } from './tiles.ts';
+
+/** Signs and opens this log's checkpoints (note format and keys live in checkpoint.ts / note.ts). */
+export interface CheckpointSigner {
+  readonly origin: string;
+  sign(size: number, root: Uint8Array): Promise<string>;
+  /** Opens a note signed by this log's key; throws when it is not one. */
+  open(note: string): { size: number; root: Uint8Array };
+}
+
+/** The last checkpoint this log signed, kept apart from storage so a rolled-back database shows. */
+export interface LastSignedStore {
+  read(): Promise<string | undefined>;
+  write(note: string): Promise<void>;
+}
+
+export interface LogEngineOptions {
+  readonly storage: LogStorage;
+  readonly checkpoints: CheckpointSigner;
+  readonly lastSigned?: LastSignedStore;
+  /** Entries per batch at most (default 1024). */
+  readonly maxBatch?: number;
+  /** Full tiles kept in memory (default 1024, 16 MiB). */
+  readonly cacheTiles?: number;
+  /** Called after each committed batch, for metrics. */
+  readonly onBatch?: (batch: { readonly appended: number; readonly duplicates: number; readonly ms: number; readonly size: number }) => void;
+}
+
+export interface AppendResult {
+  readonly index: number;
+  /** The entry was already in the log: `index` is where it was logged before. */
+  readonly duplicate: boolean;
+  /** The checkpoint acknowledging it, and its tree size. */
+  readonly checkpoint: string;
+  readonly size: number;
+}
+
+interface Pending {
+  readonly data: Uint8Array;
+  readonly identity: Buffer;
+  readonly resolve: (r: AppendResult) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+const keyOf = (k: TileKey) => `${k.level}/${k.index}`;
+const corrupt = (message: string) => new AirlockError('E_LOG_CORRUPT', message, { hint: 'restore the log from a backup no older than its last signed checkpoint, or investigate who changed it' });
+
+export function entryIdentity(data: Uint8Array): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+export class LogEngine {
+  readonly #storage: LogStorage;
+  readonly #checkpoints: CheckpointSigner;
+  readonly #lastSigned: LastSignedStore | undefined;
+  readonly #maxBatch: number;
+  readonly #cacheLimit: number;
+  readonly #onBatch: LogEngineOptions['onBatch'];
+  readonly #cache = new Map<string, Tile>();
+  #state: LogState;
+  #edge: TreeEdge;
+  #queue: Pending[] = [];
+  #draining: Promise<void> | undefined;
+  #closed = false;
+
+  private constructor(options: LogEngineOptions, state: LogState, edge: TreeEdge) {
+    this.#storage = options.storage;
+    this.#checkpoints = options.checkpoints;
+    this.#lastSigned = options.lastSigned;
+    this.#maxBatch = options.maxBatch ?? 1024;
+    this.#cacheLimit = options.cacheTiles ?? 1024;
+    this.#onBatch = options.onBatch;
+    this.#state = state;
+    this.#edge = edge;
+  }
+
+  /** Opens (creating an empty, signed log if storage is empty) and runs the start-up checks. */
+  static async open(options: LogEngineOptions): Promise<LogEngine> {
+    const { storage, checkpoints } = options;
+    const state =
+      (await storage.readState()) ??
+      (await storage.write(async (tx) => {
+        const existing = await tx.readState();
+        if (existing) return existing;
+        const empty: LogState = { size: 0, root: EMPTY_ROOT, checkpoint: await checkpoints.sign(0, EMPTY_ROOT) };
+        await tx.putState(empty);
+        return empty;
+      }));
+    const edge = await loadEdge(storage, state.size);
+    const engine = new LogEngine(options, state, edge);
+    await engine.#checkAtStart();
+    return engine;
+  }
+
+  get origin(): string {
+    return this.#checkpoints.origin;
+  }
+
+  /** The latest checkpoint this engine committed or saw. */
+  get checkpoint(): string {
+    return this.#state.checkpoint;
+  }
+
+  get size(): number {
+    return this.#state.size;
+  }
+
+  get root(): Uint8Array {
+    return this.#state.root;
+  }
+
+  async #checkAtStart(): Promise<void> {
+    const state = this.#state;
+    let signed: { size: number; root: Uint8Array };
+    try {
+      signed = this.#checkpoints.open(state.checkpoint);
+    } catch (err) {
+      throw corrupt(`the stored checkpoint does not open with this log's key (${(err as Error).message}): a different --key than the log was created with, or a changed checkpoint`);
+    }
+    if (signed.size !== state.size || !Buffer.from(signed.root).equals(state.root)) {
+      throw corrupt(`the stored state (size ${state.size}) is not what its signed checkpoint says (size ${signed.size})`);
+    }
+    const derived = rootAt(state.size, this.#edgeReader(this.#edge));
+    if (!Buffer.from(derived).equals(state.root)) throw corrupt(`the tiles re-derive another root than the signed checkpoint at size ${state.size}`);
+    if (state.size > 0 && (await this.#storage.readEntries(state.size - 1, state.size + 1)).length !== 1) {
+      throw corrupt(`the entries table does not end at index ${state.size - 1}`);
+    }
+    const last = await this.#lastSigned?.read();
+    if (last === undefined) {
+      await this.#lastSigned?.write(state.checkpoint);
+      return;
+    }
+    let before: { size: number; root: Uint8Array };
+    try {
+      before = this.#checkpoints.open(last);
+    } catch (err) {
+      throw new AirlockError('E_LOG_ROLLBACK', `the last signed checkpoint kept beside the log does not open with this log's key: ${(err as Error).message}`);
+    }
+    const rollback = (why: string) =>
+      new AirlockError('E_LOG_ROLLBACK', `the log's storage ${why}; it refuses to run rather than sign a second history`, {
+        hint: 'restore the newest backup, or if this storage is right, move the last-signed checkpoint file aside (and record why)',
+        details: { storedSize: state.size, signedSize: before.size },
+      });
+    if (before.size > state.size) throw rollback(`is at size ${state.size}, behind the checkpoint it signed at size ${before.size}`);
+    if (before.size === state.size && !Buffer.from(before.root).equals(state.root)) throw rollback(`holds another tree than the checkpoint it signed at size ${state.size}`);
+    if (before.size < state.size) {
+      const proof = await this.#prove((node) => consistencyProof(before.size, state.size, node), this.#edge);
+      if (!verifyConsistency(before.size, state.size, before.root, state.root, proof)) throw rollback(`is not consistent with the checkpoint it signed at size ${before.size}`);
+      await this.#lastSigned?.write(state.checkpoint);
+    }
+  }
+
+  /** Appends one entry; resolves once it is durable and covered by a signed checkpoint. */
+  append(data: Uint8Array): Promise<AppendResult> {
+    if (this.#closed) return Promise.reject(new AirlockError('E_UNAVAILABLE', 'the log is closing'));
+    if (data.length > MAX_ENTRY_SIZE) {
+      return Promise.reject(new AirlockError('E_INPUT_MALFORMED', `a log entry is at most ${MAX_ENTRY_SIZE} bytes, this one is ${data.length}`));
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ data, identity: entryIdentity(data), resolve, reject });
+      this.#draining ??= this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, this.#maxBatch);
+        try {
+          await this.#commit(batch);
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
+      }
+    } finally {
+      // Cleared in the same step that found the queue empty: an append queued after that starts a
+      // new drain instead of joining one that has already finished.
+      this.#draining = undefined;
+    }
+  }
+
+  async #commit(batch: Pending[]): Promise<void> {
+    const started = performance.now();
+    const results: Array<{ index: number; duplicate: boolean }> = [];
+    const committed = await this.#storage.write(async (tx) => {
+      const current = await tx.readState();
+      if (!current) throw corrupt('the log state disappeared');
+      // Another process may have appended since we last looked: continue from what storage holds.
+      const edge = current.size === this.#edge.size ? this.#edge : await loadEdge(tx, current.size);
+      const known = await tx.findIdentities(batch.map((p) => p.identity));
+      const fresh: NewEntry[] = [];
+      const seen = new Map<string, number>();
+      for (const p of batch) {
+        const hex = p.identity.toString('hex');
+        const at = known.get(hex) ?? seen.get(hex);
+        if (at !== undefined) {
+          results.push({ index: at, duplicate: true });
+          continue;
+        }
+        const index = current.size + fresh.length;
+        seen.set(hex, index);
+        fresh.push({ index, data: p.data, identity: p.identity });
+        results.push({ index, duplicate: false });
+      }
+      if (fresh.length === 0) return { state: current, edge, changed: [] as Tile[] };
+      const next = edge.clone();
+      const changed = next.append(fresh.map((e) => leafHash(e.data)));
+      const overlay = new Map(changed.map((t) => [keyOf(t), t]));
+      const root = rootAt(next.size, this.#edgeReader(next));
+      const proof = await this.#prove((node) => consistencyProof(current.size, next.size, node), next, overlay, tx);
+      if (!verifyConsistency(current.size, next.size, current.root, root, proof)) {
+        throw corrupt(`the new tree at size ${next.size} is not consistent with the signed one at size ${current.size}; nothing was signed`);
+      }
+      const state: LogState = { size: next.size, root, checkpoint: await this.#checkpoints.sign(next.size, root) };
+      await tx.putEntries(fresh);
+      await tx.putTiles(changed.map((t) => ({ level: t.level, index: t.index, width: t.width, bytes: t.encode() })));
+      await tx.putState(state);
+      return { state, edge: next, changed };
+    });
+    // Durable from here on.
+    this.#state = committed.state;
+    this.#edge = committed.edge;
+    for (const t of committed.changed) if (t.full) this.#remember(t);
+    if (committed.changed.length > 0) await this.#recordLastSigned(committed.state);
+    const { checkpoint, size } = committed.state;
+    for (const [i, p] of batch.entries()) p.resolve({ ...(results[i] as { index: number; duplicate: boolean }), checkpoint, size });
+    const appended = results.filter((r) => !r.duplicate).length;
+    this.#onBatch?.({ appended, duplicates: results.length - appended, ms: performance.now() - started, size });
+  }
+
+  /** Never moves the kept checkpoint backwards: another process may have recorded a newer one. */
+  async #recordLastSigned(state: LogState): Promise<void> {
+    if (!this.#lastSigned) return;
+    const kept = await this.#lastSigned.read();
+    if (kept !== undefined) {
+      try {
+        if (this.#checkpoints.open(kept).size >= state.size) return;
+      } catch {
+        // unreadable: replaced below by what we just signed
+      }
+    }
+    await this.#lastSigned.write(state.checkpoint);
+  }
+
+  #remember(tile: Tile): void {
+    const key = keyOf(tile);
+    this.#cache.delete(key);
+    this.#cache.set(key, tile);
+    if (this.#cache.size > this.#cacheLimit) this.#cache.delete(this.#cache.keys().next().value as string);
+  }
+
+  #edgeReader(edge: TreeEdge): NodeReader {
+    return nodeReaderFor((k) => edge.tile(k));
+  }
+
+  async #tile(key: TileKey, edge: TreeEdge, overlay?: Map<string, Tile>, reader: LogReader = this.#storage): Promise<Tile | undefined> {
+    const id = keyOf(key);
+    const hit = overlay?.get(id) ?? edge.tile(key) ?? this.#cache.get(id);
+    if (hit) return hit;
+    const stored = await reader.readTile(key.level, key.index);
+    if (!stored) return undefined;
+    const tile = Tile.decode(key.level, key.index, stored.width, stored.bytes);
+    if (tile.full) this.#remember(tile);
+    return tile;
+  }
+
+  /** Runs a proof computation over the tiles it needs, loaded first (storage reads are async). */
+  async #prove<T>(compute: (node: NodeReader) => T, edge: TreeEdge, overlay?: Map<string, Tile>, reader?: LogReader): Promise<T> {
+    const tiles = new Map<string, Tile>();
+    for (const key of tilesTouched(compute)) {
+      const tile = await this.#tile(key, edge, overlay, reader);
+      if (!tile) throw corrupt(`tile ${key.level}/${key.index} is missing`);
+      tiles.set(keyOf(key), tile);
+    }
+    return compute(nodeReaderFor((k) => tiles.get(keyOf(k))));
+  }
+
+  #checkSize(size: number): void {
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.#state.size) {
+      throw new AirlockError('E_INPUT_MALFORMED', `tree size ${size} is beyond this log's size ${this.#state.size}`);
+    }
+  }
+
+  async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
+    this.#checkSize(size);
+    if (!Number.isSafeInteger(index) || index < 0 || index >= size) throw new AirlockError('E_INPUT_MALFORMED', `index ${index} is not in a tree of size ${size}`);
+    return this.#prove((node) => inclusionProof(index, size, node), this.#edge);
+  }
+
+  async consistencyProof(oldSize: number, newSize: number): Promise<Uint8Array[]> {
+    this.#checkSize(newSize);
+    if (!Number.isSafeInteger(oldSize) || oldSize < 0 || oldSize > newSize) throw new AirlockError('E_INPUT_MALFORMED', `no consistency proof from ${oldSize} to ${newSize}`);
+    return this.#prove((node) => consistencyProof(oldSize, newSize, node), this.#edge);
+  }
+
+  /** The root at any size up to the current one. */
+  async rootAt(size: number): Promise<Uint8Array> {
+    this.#checkSize(size);
+    return this.#prove((node) => rootAt(size, node), this.#edge);
+  }
+
+  /** C2SP tile bytes: `width` hashes of tile (level, index), if that much of it exists. */
+  async readTile(level: number, index: number, width: number): Promise<Buffer | undefined> {
+    const tile = await this.#tile({ level, index }, this.#edge);
+    return tile && tile.width >= width ? Buffer.from(tile.hashes(width)) : undefined;
+  }
+
+  /** Entries [index·256, index·256 + width), if the log holds them all. */
+  async readEntries(bundleIndex: number, width: number): Promise<Uint8Array[] | undefined> {
+    const start = bundleIndex * TILE_WIDTH;
+    if (start + width > this.#state.size) return undefined;
+    const entries = await this.#storage.readEntries(start, start + width);
+    return entries.length === width ? entries : undefined;
+  }
+
+  async readEntry(index: number): Promise<Uint8Array | undefined> {
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.#state.size) return undefined;
+    return (await this.#storage.readEntries(index, index + 1))[0];
+  }
+
+  /** Where an entry already is, if logged. */
+  async find(data: Uint8Array): Promise<number | undefined> {
+    const identity = entryIdentity(data);
+    return (await this.#storage.findIdentities([identity])).get(identity.toString('hex'));
+  }
+
+  /** Waits for queued appends, then closes storage. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#draining;
+    await this.#storage.close();
+  }
+}
+
+async function loadEdge(reader: LogReader, size: number): Promise<TreeEdge> {
+  return TreeEdge.open(size, async (key, width) => {
+    const stored = await reader.readTile(key.level, key.index);
+    if (!stored || stored.width < width) throw corrupt(`tile ${key.level}/${key.index} is missing or shorter than size ${size} needs (${stored?.width ?? 0} < ${width})`);
+    // A stored tile wider than the size needs means storage ran ahead of the recorded state.
+    if (stored.width !== width) throw corrupt(`tile ${key.level}/${key.index} has width ${stored.width}, size ${size} needs ${width}`);
+    const tile = Tile.decode(key.level, key.index, stored.width, stored.bytes);
+    // Interior nodes are stored precomputed: a changed hash would not change the root derived from
+    // them. The edge is small, so it is re-derived from its hashes (a full sweep is fsck's job).
+    if (!Tile.fromHashes(key.level, key.index, tile.hashes()).encode().equals(tile.encode())) {
+      throw corrupt(`tile ${key.level}/${key.index} does not re-derive from its own hashes`);
+    }
+    return tile;
+  });
+}

@@ -1,0 +1,159 @@
+// The node:sqlite storage driver: embedded, zero setup. WAL with synchronous=FULL makes every commit
+// durable before it returns; two connections keep reads on committed data while a batch is being
+// written (a read on the writing connection would see rows that might still roll back).
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { AirlockError } from '../errors.ts';
+import type { LogState, LogStorage, LogWriteTx, NewEntry, StoredTile } from './storage.ts';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, data BLOB NOT NULL, identity BLOB NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS tiles (level INTEGER NOT NULL, idx INTEGER NOT NULL, width INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, root BLOB NOT NULL, checkpoint TEXT NOT NULL);
+`;
+
+function connect(path: string): DatabaseSync {
+  try {
+    const db = new DatabaseSync(path);
+    // Other processes appending to the same log wait for the lock instead of failing at once.
+    db.exec('PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
+    return db;
+  } catch (err) {
+    throw new AirlockError('E_IO', `cannot open the log database ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+class Statements {
+  readonly state: StatementSync;
+  readonly tile: StatementSync;
+  readonly entries: StatementSync;
+  readonly identity: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.state = db.prepare('SELECT size, root, checkpoint FROM state WHERE id = 1');
+    this.tile = db.prepare('SELECT width, data FROM tiles WHERE level = ? AND idx = ?');
+    this.entries = db.prepare('SELECT idx, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx');
+    this.identity = db.prepare('SELECT idx FROM entries WHERE identity = ?');
+  }
+
+  readState(): LogState | undefined {
+    const row = this.state.get() as { size: number; root: Uint8Array; checkpoint: string } | undefined;
+    return row ? { size: row.size, root: Buffer.from(row.root), checkpoint: row.checkpoint } : undefined;
+  }
+
+  readTile(level: number, index: number): StoredTile | undefined {
+    const row = this.tile.get(level, index) as { width: number; data: Uint8Array } | undefined;
+    return row ? { level, index, width: row.width, bytes: row.data } : undefined;
+  }
+
+  readEntries(start: number, end: number): Uint8Array[] {
+    const rows = this.entries.all(start, end) as Array<{ idx: number; data: Uint8Array }>;
+    // A hole means a deleted row: return only the contiguous run, the engine treats it as corruption.
+    const out: Uint8Array[] = [];
+    for (const [i, row] of rows.entries()) {
+      if (row.idx !== start + i) break;
+      out.push(row.data);
+    }
+    return out;
+  }
+
+  findIdentities(identities: readonly Uint8Array[]): Map<string, number> {
+    const found = new Map<string, number>();
+    for (const id of identities) {
+      const row = this.identity.get(id) as { idx: number } | undefined;
+      if (row) found.set(Buffer.from(id).toString('hex'), row.idx);
+    }
+    return found;
+  }
+}
+
+export class SqliteLogStorage implements LogStorage {
+  readonly path: string;
+  readonly #writer: DatabaseSync;
+  readonly #reader: DatabaseSync;
+  readonly #w: Statements;
+  readonly #r: Statements;
+  readonly #putEntry: StatementSync;
+  readonly #putTile: StatementSync;
+  readonly #putState: StatementSync;
+  #writing = false;
+
+  private constructor(path: string) {
+    this.path = path;
+    this.#writer = connect(path);
+    const version = (this.#writer.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+    if (version > SCHEMA_VERSION) {
+      throw new AirlockError('E_UNSUPPORTED', `the log database ${path} has schema version ${version}; this airlock reads up to ${SCHEMA_VERSION}`);
+    }
+    this.#writer.exec(`BEGIN IMMEDIATE; ${SCHEMA} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT;`);
+    this.#reader = connect(path);
+    this.#w = new Statements(this.#writer);
+    this.#r = new Statements(this.#reader);
+    this.#putEntry = this.#writer.prepare('INSERT INTO entries (idx, data, identity) VALUES (?, ?, ?)');
+    this.#putTile = this.#writer.prepare('INSERT INTO tiles (level, idx, width, data) VALUES (?, ?, ?, ?) ON CONFLICT (level, idx) DO UPDATE SET width = excluded.width, data = excluded.data');
+    this.#putState = this.#writer.prepare('INSERT INTO state (id, size, root, checkpoint) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET size = excluded.size, root = excluded.root, checkpoint = excluded.checkpoint');
+  }
+
+  static open(path: string): SqliteLogStorage {
+    return new SqliteLogStorage(path);
+  }
+
+  async readState(): Promise<LogState | undefined> {
+    return this.#r.readState();
+  }
+
+  async readTile(level: number, index: number): Promise<StoredTile | undefined> {
+    return this.#r.readTile(level, index);
+  }
+
+  async readEntries(start: number, end: number): Promise<Uint8Array[]> {
+    return this.#r.readEntries(start, end);
+  }
+
+  async findIdentities(identities: readonly Uint8Array[]): Promise<Map<string, number>> {
+    return this.#r.findIdentities(identities);
+  }
+
+  async write<T>(work: (tx: LogWriteTx) => Promise<T>): Promise<T> {
+    if (this.#writing) throw new AirlockError('E_INTERNAL', 'log storage: nested or concurrent write transaction');
+    this.#writing = true;
+    const w = this.#w;
+    const tx: LogWriteTx = {
+      readState: async () => w.readState(),
+      readTile: async (level, index) => w.readTile(level, index),
+      readEntries: async (start, end) => w.readEntries(start, end),
+      findIdentities: async (ids) => w.findIdentities(ids),
+      putEntries: async (entries: readonly NewEntry[]) => {
+        for (const e of entries) this.#putEntry.run(e.index, e.data, e.identity);
+      },
+      putTiles: async (tiles: readonly StoredTile[]) => {
+        for (const t of tiles) this.#putTile.run(t.level, t.index, t.width, t.bytes);
+      },
+      putState: async (state: LogState) => {
+        this.#putState.run(state.size, state.root, state.checkpoint);
+      },
+    };
+    try {
+      this.#writer.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await work(tx);
+        this.#writer.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (this.#writer.isTransaction) this.#writer.exec('ROLLBACK');
+        throw err;
+      }
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ERR_SQLITE_ERROR') throw err;
+      throw new AirlockError('E_IO', `log database ${this.path}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#reader.close();
+    this.#writer.close();
+  }
+}
