@@ -17,7 +17,7 @@ export const TRUST_FLAGS = {
   trust: { type: 'string', value: 'NAME', description: 'Installed trust root to use', default: 'public-good' },
   'tlog-threshold': { type: 'string', value: 'N', description: 'Transparency-log entries required', default: '1' },
   'ctlog-threshold': { type: 'string', value: 'N', description: 'Certificate Transparency SCTs required', default: '1' },
-  'timestamp-threshold': { type: 'string', value: 'N', description: 'Verified timestamps required', default: '1' },
+  'timestamp-threshold': { type: 'string', value: 'N', description: 'Verified timestamps required (default 1 keyless, 0 with --key)' },
   'insecure-ignore-tlog': { type: 'boolean', description: 'Do not require a transparency-log entry (only with --key; warns)' },
   'password-file': { type: 'string', value: 'FILE', description: 'Password, if --key names an encrypted private key' },
 } as const satisfies FlagSpecs;
@@ -86,8 +86,11 @@ export function planVerification(flags: Flags, stateDir: string, type?: string):
   }
   const timestampGiven = flags.has('timestamp-threshold');
   const tlogThreshold = insecureIgnoreTlog ? 0 : flags.int('tlog-threshold', 1, 0, 16);
-  // Like cosign's "offline with key": with no log there is no observer time unless a TSA is asked for.
-  const timestampThreshold = flags.int('timestamp-threshold', insecureIgnoreTlog ? 0 : 1, 0, 16);
+  // A key has no validity window to place a signature in, so with --key no timestamp is required by
+  // default (as cosign verifies key-signed Rekor v2 bundles, which carry no signed time): a log entry
+  // without a time is checked against its log key's validity at the verification time instead.
+  // Keyless certificates live minutes: they need a verified time.
+  const timestampThreshold = flags.int('timestamp-threshold', trust.kind === 'key' ? 0 : 1, 0, 16);
   const trustName = flags.string('trust') ?? 'public-good';
   if (!/^[a-z0-9][a-z0-9._-]*$/i.test(trustName)) throw new AirlockError('E_USAGE', `--trust: invalid name '${trustName}'`);
   return {

@@ -4,6 +4,7 @@ import { demoCommand } from './demo.ts';
 import { doctorCommand } from './doctor.ts';
 import { attestCommand, copyCommand, imageInspectCommand, signCommand, verifyAttestationCommand, verifyCommand } from './image.ts';
 import { keyGenerateCommand, keyPublicCommand } from './key.ts';
+import { logServeCommand } from './log.ts';
 import { attestBlobCommand, signBlobCommand } from './sign-blob.ts';
 import { approveCommand, importCommand, inspectCommand, packCommand } from './transfer.ts';
 import { trustImportCommand, trustMirrorCommand, trustStatusCommand } from './trust.ts';
@@ -32,5 +33,6 @@ export const COMMANDS: readonly Command[] = [
   trustStatusCommand,
   trustCreateCommand,
   trustShowCommand,
+  logServeCommand,
   doctorCommand,
 ];

@@ -19,7 +19,10 @@ function printReport(out: Output, report: VerificationReport): void {
   if (signer?.type === 'key') out.info(`  signed by   key ${signer.fingerprint}`);
   if (signer?.type === 'certificate') out.info(`  signed by   ${signer.subjectAlternativeName} (issuer ${signer.issuer})`);
   for (const t of report.timestamps ?? []) out.info(`  signed at   ${t.time} (${t.source === 'tsa' ? 'RFC 3161 timestamp' : `log entry ${t.logIndex}`})`);
-  if ((report.timestamps ?? []).length === 0) out.info('  signed at   (no trusted time: key signature checked without a log or timestamp)');
+  if ((report.timestamps ?? []).length === 0) {
+    const why = (report.tlogEntries ?? []).length > 0 ? 'its log entry carries no signed time (Rekor v2) and no timestamp was given' : 'key signature checked without a log or timestamp';
+    out.info(`  signed at   (no trusted time: ${why})`);
+  }
   for (const e of report.tlogEntries ?? []) out.info(`  log entry   #${e.logIndex} ${e.kind}, ${e.proof}`);
   if (report.predicateType) out.info(`  predicate   ${report.predicateType}`);
   out.info(`  checks      ${report.checks.map((c) => c.name).join(', ')}`);

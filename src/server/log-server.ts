@@ -1,0 +1,165 @@
+// `airlock log serve`'s HTTP API: the Rekor v2 write endpoint, the C2SP tlog-tiles read paths,
+// health and Prometheus metrics. Reads are static and immutable wherever the spec allows, so any
+// cache or mirror in front of the log can serve them.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
+import { AirlockError } from '../errors.ts';
+import { parseCheckpoint } from '../log/checkpoint.ts';
+import type { LogEngine } from '../log/engine.ts';
+import { leafHash, verifyInclusion } from '../log/merkle.ts';
+import { parseNote } from '../log/note.ts';
+import { MAX_REQUEST_BYTES, toTransparencyLogEntry } from '../log/rekor-entry.ts';
+import { encodeEntryBundle, parseTilePath } from '../log/tiles.ts';
+import type { Metrics } from './metrics.ts';
+import type { VerifyPool } from './verify-pool.ts';
+
+export interface LogServerOptions {
+  readonly engine: LogEngine;
+  /** The 32-byte log ID (checkpoint key ID) returned in every entry. */
+  readonly logId: Uint8Array;
+  readonly pool: VerifyPool;
+  readonly metrics: Metrics;
+  /** One structured event per request (the CLI writes them as JSON lines). */
+  readonly log: (event: Readonly<Record<string, unknown>>) => void;
+}
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+/** Registers the metrics the server and engine report. */
+export function registerLogMetrics(metrics: Metrics, engine: () => LogEngine | undefined): void {
+  metrics.gauge('airlock_log_tree_size', 'Entries in the log (size of the latest checkpoint).', () => engine()?.size ?? 0);
+  metrics.counter('airlock_log_entries_appended_total', 'Entries appended.');
+  metrics.counter('airlock_log_entries_duplicate_total', 'Requests for entries already in the log.');
+  metrics.histogram('airlock_log_batch_size', 'Entries per committed batch (group commit).', [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
+  metrics.histogram('airlock_log_batch_seconds', 'Time to sequence, sign and durably commit a batch.', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]);
+  metrics.histogram('airlock_log_write_seconds', 'Write latency: request received to entry acknowledged.', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
+  metrics.counter('airlock_http_requests_total', 'HTTP requests by route and status.');
+}
+
+class HttpError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly headers: Readonly<Record<string, string>>;
+  constructor(status: number, code: string, message: string, headers: Readonly<Record<string, string>> = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_REQUEST_BYTES) throw new HttpError(413, 'E_INPUT_MALFORMED', `request body over ${MAX_REQUEST_BYTES} bytes`);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    total += (chunk as Buffer).length;
+    if (total > MAX_REQUEST_BYTES) throw new HttpError(413, 'E_INPUT_MALFORMED', `request body over ${MAX_REQUEST_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function createLogHandler(options: LogServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { engine, metrics } = options;
+
+  async function entryResponse(body: Uint8Array, index: number, size: number, checkpoint: string) {
+    const { rootHash } = parseCheckpoint(parseNote(checkpoint).text);
+    const inclusionHashes = await engine.inclusionProof(index, size);
+    // Rekor v2 does the same: a proof that does not verify is never handed out.
+    if (!verifyInclusion(index, size, leafHash(body), inclusionHashes, rootHash)) {
+      throw new AirlockError('E_LOG_CORRUPT', `the inclusion proof for entry ${index} at size ${size} does not verify`);
+    }
+    return toTransparencyLogEntry({ logIndex: index, logId: options.logId, body, inclusionHashes, checkpoint, treeSize: size, rootHash });
+  }
+
+  async function createEntry(req: IncomingMessage, res: ServerResponse, started: number): Promise<Record<string, unknown>> {
+    if ((req.headers['content-type'] ?? '').split(';')[0]?.trim() !== 'application/json') {
+      throw new HttpError(415, 'E_INPUT_MALFORMED', 'send the request as Content-Type: application/json');
+    }
+    let entry: Uint8Array;
+    try {
+      entry = await options.pool.verify(await readBody(req));
+    } catch (err) {
+      if (err instanceof AirlockError && err.exitCode !== 4) throw new HttpError(400, err.code, err.message);
+      throw err;
+    }
+    const result = await engine.append(entry);
+    metrics.inc(result.duplicate ? 'airlock_log_entries_duplicate_total' : 'airlock_log_entries_appended_total');
+    const tle = await entryResponse(entry, result.index, result.size, result.checkpoint);
+    metrics.observe('airlock_log_write_seconds', (performance.now() - started) / 1000);
+    // A duplicate answers 409 with X-Log-Index as Rekor v2 does, and (friendlier) the existing entry.
+    const headers = { 'content-type': 'application/json', ...(result.duplicate ? { 'x-log-index': String(result.index) } : {}) };
+    res.writeHead(result.duplicate ? 409 : 201, headers).end(JSON.stringify(tle));
+    return { index: result.index, duplicate: result.duplicate, size: result.size };
+  }
+
+  async function readTile(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const tile = parseTilePath(path);
+    if (!tile) throw new HttpError(404, 'E_INPUT_MISSING', `no such resource: /${path}`);
+    let body: Buffer | undefined;
+    if (tile.kind === 'hash') body = await engine.readTile(tile.level, tile.index, tile.width);
+    else {
+      const entries = await engine.readEntries(tile.index, tile.width);
+      body = entries && encodeEntryBundle(entries);
+    }
+    if (!body) throw new HttpError(404, 'E_INPUT_MISSING', `not in the log (yet): /${path}`);
+    // Full tiles never change; a partial one of width W is a fixed prefix too (we never rewrite them).
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'cache-control': IMMUTABLE };
+    if (tile.kind === 'entries' && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+      body = gzipSync(body);
+      Object.assign(headers, { 'content-encoding': 'gzip', vary: 'Accept-Encoding' });
+    }
+    res.writeHead(200, headers).end(body);
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, started: number): Promise<{ route: string; extra?: Record<string, unknown> }> {
+    const url = new URL(req.url ?? '/', 'http://log.invalid');
+    const path = url.pathname.replace(/^\/api\/v2\//, '/').slice(1);
+    if (path === 'log/entries') {
+      if (req.method !== 'POST') throw new HttpError(405, 'E_USAGE', 'POST a Rekor v2 CreateEntryRequest here', { allow: 'POST' });
+      return { route: 'entries', extra: await createEntry(req, res, started) };
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'E_USAGE', `${req.method} is not served here`, { allow: 'GET, HEAD' });
+    if (path === 'checkpoint') {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' }).end(engine.checkpoint);
+      return { route: 'checkpoint' };
+    }
+    if (path === 'healthz') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ status: 'ok', origin: engine.origin, size: engine.size }));
+      return { route: 'healthz' };
+    }
+    if (path === 'metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' }).end(metrics.render());
+      return { route: 'metrics' };
+    }
+    if (path.startsWith('tile/')) {
+      await readTile(path, req, res);
+      return { route: path.startsWith('tile/entries/') ? 'entry-bundle' : 'tile' };
+    }
+    throw new HttpError(404, 'E_INPUT_MISSING', `no such resource: ${url.pathname}`);
+  }
+
+  return (req, res) => {
+    const started = performance.now();
+    route(req, res, started).then(
+      ({ route: name, extra }) => {
+        metrics.inc('airlock_http_requests_total', { route: name, status: String(res.statusCode) });
+        options.log({ msg: 'request', method: req.method, path: req.url, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, ...extra });
+      },
+      (err: unknown) => {
+        const known = err instanceof HttpError;
+        const status = known ? err.status : err instanceof AirlockError && err.code === 'E_UNAVAILABLE' ? 503 : 500;
+        const code = known ? err.code : err instanceof AirlockError ? err.code : 'E_INTERNAL';
+        // A failure inside the log is the operator's to read in the logs, not the client's.
+        const message = status >= 500 ? 'the log could not complete the request; see its logs' : (err as Error).message;
+        if (!res.headersSent) res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...(known ? err.headers : {}) }).end(JSON.stringify({ code, message }));
+        else res.destroy();
+        metrics.inc('airlock_http_requests_total', { route: 'error', status: String(status) });
+        options.log({ msg: 'request', level: status >= 500 ? 'error' : 'info', method: req.method, path: req.url, status, code, error: (err as Error).message });
+      },
+    );
+  };
+}
+

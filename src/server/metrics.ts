@@ -1,0 +1,71 @@
+// Prometheus text exposition (format 0.0.4) for the few series the log serves: counters, gauges and
+// fixed-bucket histograms, labels included. Small enough not to need a client library.
+
+type Labels = Readonly<Record<string, string>>;
+const labelText = (labels: Labels) => {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  return parts.length ? `{${parts.join(',')}}` : '';
+};
+
+class Series<V> {
+  readonly values = new Map<string, { labels: Labels; value: V }>();
+  get(labels: Labels, init: () => V): V {
+    const key = labelText(labels);
+    let entry = this.values.get(key);
+    if (!entry) this.values.set(key, (entry = { labels, value: init() }));
+    return entry.value;
+  }
+}
+
+export class Metrics {
+  readonly #help = new Map<string, { type: 'counter' | 'gauge' | 'histogram'; help: string; buckets?: readonly number[] }>();
+  readonly #counters = new Map<string, Series<{ n: number }>>();
+  readonly #gauges = new Map<string, () => number>();
+  readonly #histograms = new Map<string, Series<{ counts: number[]; sum: number; count: number }>>();
+
+  counter(name: string, help: string): void {
+    this.#help.set(name, { type: 'counter', help });
+    this.#counters.set(name, new Series());
+  }
+
+  gauge(name: string, help: string, read: () => number): void {
+    this.#help.set(name, { type: 'gauge', help });
+    this.#gauges.set(name, read);
+  }
+
+  histogram(name: string, help: string, buckets: readonly number[]): void {
+    this.#help.set(name, { type: 'histogram', help, buckets });
+    this.#histograms.set(name, new Series());
+  }
+
+  inc(name: string, labels: Labels = {}, by = 1): void {
+    const series = this.#counters.get(name);
+    if (series) series.get(labels, () => ({ n: 0 })).n += by;
+  }
+
+  observe(name: string, value: number, labels: Labels = {}): void {
+    const series = this.#histograms.get(name);
+    const buckets = this.#help.get(name)?.buckets ?? [];
+    if (!series) return;
+    const h = series.get(labels, () => ({ counts: buckets.map(() => 0), sum: 0, count: 0 }));
+    for (const [i, le] of buckets.entries()) if (value <= le) h.counts[i] = (h.counts[i] ?? 0) + 1;
+    h.sum += value;
+    h.count++;
+  }
+
+  render(): string {
+    const out: string[] = [];
+    for (const [name, { type, help, buckets }] of this.#help) {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      if (type === 'counter') for (const { labels, value } of this.#counters.get(name)?.values.values() ?? []) out.push(`${name}${labelText(labels)} ${value.n}`);
+      if (type === 'gauge') out.push(`${name} ${this.#gauges.get(name)?.() ?? 0}`);
+      if (type === 'histogram') {
+        for (const { labels, value } of this.#histograms.get(name)?.values.values() ?? []) {
+          for (const [i, le] of (buckets ?? []).entries()) out.push(`${name}_bucket${labelText({ ...labels, le: String(le) })} ${value.counts[i]}`);
+          out.push(`${name}_bucket${labelText({ ...labels, le: '+Inf' })} ${value.count}`, `${name}_sum${labelText(labels)} ${value.sum}`, `${name}_count${labelText(labels)} ${value.count}`);
+        }
+      }
+    }
+    return `${out.join('\n')}\n`;
+  }
+}
