@@ -73,6 +73,7 @@ export const ERROR_CODES = {
   E_TLOG_INCLUSION: { exit: EXIT.DENIED, summary: 'A transparency-log inclusion proof or promise does not verify.' },
   E_LOG_CORRUPT: { exit: EXIT.DENIED, summary: "A log's storage does not re-derive the root it records: tiles, entries or state were altered or lost." },
   E_LOG_ROLLBACK: { exit: EXIT.DENIED, summary: 'A log\'s storage is behind, or forked from, a checkpoint the log already signed (a restored backup?).' },
+  E_LOG_INCONSISTENT: { exit: EXIT.DENIED, summary: 'Two checkpoints of one log are not consistent: the log was rewritten or forked.' },
   E_TLOG_CHECKPOINT: { exit: EXIT.DENIED, summary: 'A transparency-log checkpoint is malformed or not signed by the log.' },
   E_TIMESTAMP: { exit: EXIT.DENIED, summary: 'Not enough trusted timestamps, or a timestamp does not verify.' },
   E_TRUST_ROOT: { exit: EXIT.DENIED, summary: 'The trust root is invalid or unusable for this verification.' },
