@@ -1,6 +1,7 @@
 // The shape every CLI command has: its flags (composed from shared flag groups), its help text and
 // examples, and a run function that returns the --json document. Commands never exit the process.
 import type { Flags, FlagSpecs } from './args.ts';
+import type { AuditTrail } from './audit-trail.ts';
 import type { Env, Io, Output } from './output.ts';
 
 export interface Example {
@@ -19,6 +20,8 @@ export interface CommandContext {
   /** $AIRLOCK_HOME, resolved once by main. */
   readonly stateDir: string;
   readonly cwd: string;
+  /** The audit trail: subjects and details for this command's event, and domain decisions. */
+  readonly audit: AuditTrail;
 }
 
 export interface CommandResult {
@@ -40,6 +43,8 @@ export interface Command {
   readonly examples: readonly Example[];
   /** Aliases such as cosign's verify-blob-attestation. */
   readonly aliases?: readonly string[];
+  /** The action this command's audit event records (sign, verify, …); absent: it decides nothing. */
+  readonly audit?: string;
   run(ctx: CommandContext): Promise<CommandResult>;
 }
 

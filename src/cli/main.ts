@@ -1,14 +1,18 @@
 // The CLI's only entry: main(argv, io, env) → exit code. It finds the command, parses flags, runs it,
 // and maps any failure to an exit code from the table in errors.ts. Nothing else in airlock exits.
 import { homedir } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { AirlockError, EXIT, isAirlockError } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { parseCommandArgs } from './args.ts';
-import { type Command, GLOBAL_FLAGS } from './command.ts';
+import { loadSigner } from '../crypto/key-ref.ts';
+import { createAuditTrail } from './audit-trail.ts';
+import { type Command, type CommandResult, GLOBAL_FLAGS } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 import { renderCommandHelp, renderGroupHelp } from './help.ts';
 import { type Env, type Io, Output } from './output.ts';
+import { passwordSource } from './password.ts';
 import { closestName } from './suggest.ts';
 
 export interface MainOptions {
@@ -114,31 +118,50 @@ export async function main(argv: readonly string[], io: Io, env: Env, options: M
         { hint: `usage: airlock ${command.name} ${command.usage}` },
       );
     }
-    const result = await command.run({
-      flags: parsed.flags,
-      positionals: parsed.positionals,
-      out,
-      io,
+    const now = options.now ?? (() => new Date());
+    const stateDir = resolveStateDir(env);
+    const audit = createAuditTrail({
+      stateDir,
       env,
-      now: options.now ?? (() => new Date()),
-      stateDir: resolveStateDir(env),
-      cwd: options.cwd ?? process.cwd(),
+      now,
+      randomId: randomUUID,
+      loadSigner: (ref) => loadSigner(ref, { env, password: passwordSource(io, env, {}), warn: (m) => out.warn(m) }),
     });
-    if (out.json && result.json !== undefined) out.document(result.json);
-    return result.exitCode ?? EXIT.OK;
+    let result: CommandResult | undefined;
+    let failure: AirlockError | undefined;
+    try {
+      result = await command.run({ flags: parsed.flags, positionals: parsed.positionals, out, io, env, now, stateDir, cwd: options.cwd ?? process.cwd(), audit });
+    } catch (err) {
+      failure = asAirlockError(err);
+    }
+    try {
+      await audit.finish(command.audit, failure ? { error: failure } : { exitCode: result?.exitCode ?? EXIT.OK });
+    } catch (err) {
+      const auditError = asAirlockError(err);
+      // A decision that could not be recorded must not pass as a recorded one.
+      if (!failure) throw new AirlockError(auditError.code, `${command.name} completed, but its audit event could not be recorded: ${auditError.message}`, { cause: err, ...(auditError.hint ? { hint: auditError.hint } : {}) });
+      out.warn(`the audit event for this failure could not be recorded either: ${auditError.message} [${auditError.code}]`);
+    }
+    if (failure) throw failure;
+    if (out.json && result?.json !== undefined) out.document(result.json);
+    return result?.exitCode ?? EXIT.OK;
   } catch (err) {
     return reportFailure(err, out, env);
   }
 }
 
-function reportFailure(err: unknown, out: Output, env: Env): number {
-  const debug = env.AIRLOCK_DEBUG === '1' || env.AIRLOCK_DEBUG === 'true';
-  const airlockErr = isAirlockError(err)
+function asAirlockError(err: unknown): AirlockError {
+  return isAirlockError(err)
     ? err
     : new AirlockError('E_INTERNAL', `internal error: ${err instanceof Error ? err.message : String(err)}`, {
         hint: 'this is a bug in airlock; re-run with AIRLOCK_DEBUG=1 and report the output',
         cause: err,
       });
+}
+
+function reportFailure(err: unknown, out: Output, env: Env): number {
+  const debug = env.AIRLOCK_DEBUG === '1' || env.AIRLOCK_DEBUG === 'true';
+  const airlockErr = asAirlockError(err);
   if (out.json) out.document({ ok: false, error: airlockErr.toJSON() });
   out.error(`${airlockErr.message} [${airlockErr.code}]`);
   if (airlockErr.hint) out.info(`${out.paint('dim', 'hint:')} ${airlockErr.hint}`);

@@ -47,6 +47,10 @@ class Statements {
     return row ? { level, index, width: row.width, bytes: row.data } : undefined;
   }
 
+  listEntries(start: number, end: number): Array<{ index: number; data: Uint8Array }> {
+    return (this.entries.all(start, end) as Array<{ idx: number; data: Uint8Array }>).map((r) => ({ index: r.idx, data: r.data }));
+  }
+
   readEntries(start: number, end: number): Uint8Array[] {
     const rows = this.entries.all(start, end) as Array<{ idx: number; data: Uint8Array }>;
     // A hole means a deleted row: return only the contiguous run, the engine treats it as corruption.
@@ -111,6 +115,10 @@ export class SqliteLogStorage implements LogStorage {
     return this.#r.readEntries(start, end);
   }
 
+  async listEntries(start: number, end: number): Promise<Array<{ index: number; data: Uint8Array }>> {
+    return this.#r.listEntries(start, end);
+  }
+
   async findIdentities(identities: readonly Uint8Array[]): Promise<Map<string, number>> {
     return this.#r.findIdentities(identities);
   }
@@ -123,6 +131,7 @@ export class SqliteLogStorage implements LogStorage {
       readState: async () => w.readState(),
       readTile: async (level, index) => w.readTile(level, index),
       readEntries: async (start, end) => w.readEntries(start, end),
+      listEntries: async (start, end) => w.listEntries(start, end),
       findIdentities: async (ids) => w.findIdentities(ids),
       putEntries: async (entries: readonly NewEntry[]) => {
         for (const e of entries) this.#putEntry.run(e.index, e.data, e.identity);

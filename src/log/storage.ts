@@ -30,8 +30,10 @@ export interface NewEntry {
 export interface LogReader {
   readState(): Promise<LogState | undefined>;
   readTile(level: number, index: number): Promise<StoredTile | undefined>;
-  /** Entries [start, end) in order; fewer when the log is shorter. */
+  /** Entries [start, end) in order; fewer when the log is shorter (or has a hole: it stops there). */
   readEntries(start: number, end: number): Promise<Uint8Array[]>;
+  /** The entries stored in [start, end), each with its index: holes show as absent indices. */
+  listEntries(start: number, end: number): Promise<Array<{ readonly index: number; readonly data: Uint8Array }>>;
   /** The index of each identity already logged (keyed by hex). */
   findIdentities(identities: readonly Uint8Array[]): Promise<Map<string, number>>;
 }

@@ -57,6 +57,8 @@ export interface TransferMetadata {
   readonly sequence: Sequence;
   readonly artifacts: ReadonlyArray<ImageArtifact | FileArtifact>;
   readonly approvedBy: readonly string[];
+  /** The connected side's audit checkpoint the package carries under audit/ (see audit-carry.ts). */
+  readonly audit?: { readonly origin: string; readonly size: number; readonly keyFingerprint: string };
 }
 
 export function parseMetadata(bytes: Uint8Array): TransferMetadata {
@@ -73,6 +75,10 @@ export function parseMetadata(bytes: Uint8Array): TransferMetadata {
   }
   if (seq.previous !== null && !/^sha256:[0-9a-f]{64}$/.test(String(seq.previous))) {
     throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: sequence.previous must be sha256:<hex> or null`);
+  }
+  const audit = doc.audit as Partial<NonNullable<TransferMetadata['audit']>> | undefined;
+  if (audit !== undefined && (typeof audit?.origin !== 'string' || !Number.isSafeInteger(audit.size) || typeof audit.keyFingerprint !== 'string')) {
+    throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: audit must be {"origin", "size", "keyFingerprint"}`);
   }
   if (!Array.isArray(doc.artifacts)) throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: artifacts must be a list`);
   const names = new Set<string>();

@@ -7,7 +7,7 @@
 //   4. only then (import) images pushed by digest, tags last, and the channel state moved.
 // Any failure: nothing tagged, state unchanged, the package untouched, the decision recorded.
 import type { KeyObject } from 'node:crypto';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { digestBytes } from '../crypto/digest.ts';
@@ -21,13 +21,15 @@ import type { Descriptor, ImageStore } from '../oci/types.ts';
 import { type Authority, type ImagePolicy, requirementsFor } from '../policy/image-policy.ts';
 import { type ImageVerification, verifyImage } from '../oci/verify-image.ts';
 import { type VerifyBlobOptions, verifyBlob } from '../sigstore/verify/verify-blob.ts';
-import { appendEvent } from '../trust/events.ts';
+import type { Recorder } from '../audit/event.ts';
+import { AUDIT_CHECKPOINT_NAME, AUDIT_CONSISTENCY_NAME, AUDIT_DIR, AUDIT_KEY_NAME, type AuditCarryCheck, verifyCarriedAudit } from './audit-carry.ts';
 import { checkFileArtifacts, type FileArtifactCheck } from './file-artifacts.ts';
 import { HEADER_NAMES, type ImageArtifact, MANIFEST_NAME, METADATA_NAME, parseManifest, parseMetadata, PGP_SIGNATURE_NAME, SIGSTORE_APPROVAL, SIGSTORE_SIGNATURE_NAME, type TransferMetadata } from './format.ts';
 import { type Keyring, verifyManifestSignatures } from './openpgp.ts';
+import type { PackageFile } from './package-accept.ts';
 import { readPackage } from './package-io.ts';
 import { LAYOUT_DIR } from './pack.ts';
-import { checkSequence, lockChannel, readChannel, type SequenceVerdict, writeChannel } from './sequence.ts';
+import { type ChannelState, checkSequence, lockChannel, readChannel, type SequenceVerdict, writeChannel } from './sequence.ts';
 
 export interface Signers {
   readonly pgp?: Keyring;
@@ -55,6 +57,8 @@ export interface ImportOptions {
   /** Absent for `inspect`: nothing is pushed and no state moves. */
   readonly registry?: { readonly host: string; readonly prefix?: string; readonly options: RegistryOptions };
   readonly onProgress?: (text: string) => void;
+  /** Records the decision with each check (the audit trail); nothing is recorded without it. */
+  readonly record?: Recorder;
 }
 
 export interface SignerRecord {
@@ -75,7 +79,34 @@ export interface ImportReport {
   /** Each file artifact: its hash checked against the manifest, its own signature checked, or not. */
   readonly fileArtifacts: FileArtifactCheck[];
   readonly images: Array<{ name: string; digest: string; verification: ImageVerification; pushedTo?: string }>;
+  /** The connected side's audit checkpoint the package carried, and how it relates to the one kept. */
+  readonly connectedAudit?: { readonly origin: string; readonly size: number; readonly verdict: AuditCarryCheck['verdict'] };
   readonly error?: AirlockError;
+}
+
+/**
+ * The connected side's audit checkpoint: verified against the key and origin the signed metadata
+ * names, and chained to the one kept from this channel's last package. A channel that carried one
+ * and now does not is refused: dropping the checkpoint must not be a way around the chain.
+ */
+async function checkConnectedAudit(metadata: TransferMetadata, files: ReadonlyMap<string, PackageFile>, staging: string, kept: ChannelState | undefined, gapAllowed: boolean): Promise<AuditCarryCheck | undefined> {
+  const present = [AUDIT_CHECKPOINT_NAME, AUDIT_KEY_NAME, AUDIT_CONSISTENCY_NAME].filter((n) => files.has(n));
+  if (!metadata.audit) {
+    if (present.length > 0) throw new AirlockError('E_PACKAGE_TAMPERED', `the package carries ${present.join(', ')}, which its metadata does not name`);
+    if (kept?.audit) {
+      throw new AirlockError('E_LOG_INCONSISTENT', `this channel has carried the connected side's audit checkpoint (${kept.audit.origin} at size ${kept.audit.size}); this package carries none`, {
+        hint: 'pack with an airlock that carries the audit checkpoint, or start a new channel after confirming why out of band',
+      });
+    }
+    return undefined;
+  }
+  const bytes = new Map(await Promise.all(present.map(async (n) => [n, await readFile(join(staging, n))] as const)));
+  const check = verifyCarriedAudit(bytes, kept?.audit, gapAllowed);
+  const named = metadata.audit;
+  if (named.origin !== check.mark.origin || named.size !== check.mark.size || named.keyFingerprint !== check.mark.keyFingerprint) {
+    throw new AirlockError('E_PACKAGE_TAMPERED', `the metadata names audit checkpoint ${named.origin} at size ${named.size}; ${AUDIT_DIR}/ holds ${check.mark.origin} at size ${check.mark.size}`);
+  }
+  return check;
 }
 
 async function verifySigners(headers: Map<string, Buffer>, manifest: Buffer, signers: Signers, now: Date, report: ImportReport): Promise<void> {
@@ -252,8 +283,25 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
   let metadata: TransferMetadata | undefined;
   let manifestDigest: string | undefined;
   let lock: HeldLock | undefined;
-  const record = (result: string, extra: Record<string, unknown>) =>
-    appendEvent(options.stateDir, { time: options.now.toISOString(), action: options.registry ? 'transfer.import' : 'transfer.inspect', name: metadata?.sequence.channel ?? '?', result, package: options.source, manifest: manifestDigest ?? null, ...extra });
+  let kept: ChannelState | undefined;
+  // One event per package decision, listing each check that led to it.
+  const record = (result: 'ok' | 'refused' | 'failed', reason?: string) =>
+    options.record?.({
+      action: options.registry ? 'transfer.import' : 'transfer.inspect',
+      result,
+      subjects: [{ name: options.source, ...(manifestDigest ? { digest: manifestDigest } : {}) }, ...report.images.map((i) => ({ name: i.name, digest: i.digest }))],
+      ...(reason ? { reason } : {}),
+      details: {
+        channel: metadata?.sequence.channel ?? null,
+        sequence: report.sequence ?? null,
+        signers: report.signers.map((s) => `${s.kind} ${s.id}`),
+        signatureProblems: report.signatureProblems,
+        connectedAudit: report.connectedAudit ?? null,
+        files: { verified: report.files, bytes: report.bytes },
+        fileArtifacts: report.fileArtifacts.map((f) => ({ path: f.path, signature: f.signature })),
+        images: report.images.map((i) => ({ name: i.name, digest: i.digest, signaturesVerified: i.verification.results.filter((r) => r.ok).length, ...(i.pushedTo ? { pushedTo: i.pushedTo } : {}) })),
+      },
+    });
   try {
     await stat(options.source).catch((err: unknown) => {
       throw fromFsError(err, options.source);
@@ -276,6 +324,7 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
         metadata = parseMetadata(meta);
         if (options.registry) lock = await lockChannel(options.stateDir, 'in', metadata.sequence.channel);
         const last = await readChannel(options.stateDir, 'in', metadata.sequence.channel);
+        kept = last;
         Object.assign(report, { metadata, manifest: manifestDigest, sequence: checkSequence(metadata.sequence, manifestDigest, last, options.allowGap) });
         entries.delete(METADATA_NAME);
         return entries;
@@ -290,6 +339,8 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
     Object.assign(report, { files: read.files.size, bytes: [...read.files.values()].reduce((n, f) => n + f.size, 0) });
     if (!metadata || !manifestDigest) throw new AirlockError('E_INTERNAL', 'headers were not accepted');
     report.fileArtifacts.push(...(await checkFileArtifacts(metadata, read.files, staging, options.signers.keys)));
+    const audit = await checkConnectedAudit(metadata, read.files, staging, kept, report.sequence?.kind === 'gap-allowed');
+    if (audit) Object.assign(report, { connectedAudit: { origin: audit.mark.origin, size: audit.mark.size, verdict: audit.verdict } });
     const { openLayoutStore } = await import('../oci/layout/layout-store.ts');
     const hasImages = metadata.artifacts.some((a) => a.kind === 'image');
     const layout = hasImages ? await openLayoutStore(join(staging, LAYOUT_DIR), {}) : undefined;
@@ -302,14 +353,14 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
     }
     if (options.registry) {
       const seq = metadata.sequence;
-      await writeChannel(options.stateDir, 'in', seq.channel, { number: seq.number, manifest: manifestDigest, at: options.now.toISOString(), packageId: metadata.packageId });
+      await writeChannel(options.stateDir, 'in', seq.channel, { number: seq.number, manifest: manifestDigest, at: options.now.toISOString(), packageId: metadata.packageId, ...(audit ? { audit: { ...audit.mark, checkpoint: audit.checkpoint } } : {}) });
     }
     Object.assign(report, { ok: true });
-    await record('accepted', { sequence: report.sequence, signers: report.signers.map((s) => s.id), images: report.images.map((i) => ({ name: i.name, digest: i.digest, pushedTo: i.pushedTo })) });
+    await record('ok');
     return report;
   } catch (err) {
     const error = err instanceof AirlockError ? err : new AirlockError('E_INTERNAL', (err as Error).message, { cause: err });
-    await record('refused', { code: error.code, reason: error.message }).catch(() => undefined);
+    await record(error.exitCode === 1 ? 'refused' : 'failed', `${error.code}: ${error.message}`)?.catch(() => undefined);
     Object.assign(report, { error });
     if (error.exitCode !== 1) throw error;
     return report;

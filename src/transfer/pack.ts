@@ -17,6 +17,7 @@ import { attestImage, signImage } from '../oci/sign-image.ts';
 import type { Descriptor, ImageStore } from '../oci/types.ts';
 import { signBlob } from '../sigstore/sign-blob.ts';
 import { VERSION } from '../version.ts';
+import { type AuditSource, carryAudit } from './audit-carry.ts';
 import { type FileArtifact, FORMAT, type ImageArtifact, MANIFEST_NAME, METADATA_NAME, PGP_SIGNATURE_NAME, serializeManifest, SIGSTORE_SIGNATURE_NAME, type TransferMetadata } from './format.ts';
 import { type PgpSigningKey, signDetached } from './openpgp.ts';
 import { writePackage } from './package-io.ts';
@@ -47,6 +48,8 @@ export interface PackOptions {
   readonly failOn?: Severity;
   readonly registry?: RegistryOptions;
   readonly onProgress?: (text: string) => void;
+  /** The connected side's audit log: its checkpoint travels in the package (audit/). */
+  readonly audit?: AuditSource;
 }
 
 export interface PackResult {
@@ -206,6 +209,11 @@ export async function packTransfer(options: PackOptions): Promise<PackResult> {
       }
     }
     for (const file of options.files) artifacts.push(await packFile(file, staging, options));
+    const carried = options.audit ? await carryAudit(options.audit, previous?.audit) : undefined;
+    for (const f of carried?.files ?? []) {
+      await mkdir(dirname(join(staging, f.path)), { recursive: true });
+      await writeFileBytes(join(staging, f.path), f.data);
+    }
     const metadata: TransferMetadata = {
       format: FORMAT,
       packageId: randomUUID(),
@@ -214,6 +222,7 @@ export async function packTransfer(options: PackOptions): Promise<PackResult> {
       sequence: { channel: options.channel, number: (previous?.number ?? 0) + 1, previous: previous?.manifest ?? null },
       artifacts,
       approvedBy: [],
+      ...(carried ? { audit: { origin: carried.mark.origin, size: carried.mark.size, keyFingerprint: carried.mark.keyFingerprint } } : {}),
     };
     await writeFileBytes(join(staging, METADATA_NAME), Buffer.from(`${JSON.stringify(metadata, null, 2)}\n`));
     options.onProgress?.('hashing the payload');
@@ -235,7 +244,7 @@ export async function packTransfer(options: PackOptions): Promise<PackResult> {
       .map((p) => ({ path: p, file: join(staging, p), ...(blobHash(p) ? { sha256: blobHash(p) } : {}) }));
     options.onProgress?.('writing the package');
     await writePackage(options.out, [...headers, ...payload], { format: options.format, overwrite: options.overwrite ?? false });
-    await writeChannel(options.stateDir, 'out', options.channel, { number: metadata.sequence.number, manifest: manifestDigest, at: metadata.createdAt, packageId: metadata.packageId });
+    await writeChannel(options.stateDir, 'out', options.channel, { number: metadata.sequence.number, manifest: manifestDigest, at: metadata.createdAt, packageId: metadata.packageId, ...(carried ? { audit: carried.mark } : {}) });
     return { out: options.out, metadata, manifestDigest, files: payload.length + headers.length };
   } finally {
     await rm(staging, { recursive: true, force: true });

@@ -21,6 +21,7 @@ export function markdownReport(source: string, report: ImportReport, now: Date):
     `| previous manifest | ${m?.sequence.previous ?? '(first)'} |`,
     `| manifest sha256 | ${report.manifest ?? '?'} |`,
     `| sequence check | ${report.sequence?.detail ?? 'not reached'} |`,
+    `| connected side's audit | ${report.connectedAudit ? `${esc(report.connectedAudit.origin)} at size ${report.connectedAudit.size}: ${esc(report.connectedAudit.verdict.detail)}` : 'not carried'} |`,
     `| files verified | ${report.files} (${report.bytes} bytes) |`,
     '',
     '## Manifest signers',

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { AirlockError } from '../errors.ts';
 import { writeFileAtomic } from '../files/atomic-write.ts';
 import { acquireLock, type HeldLock } from '../files/lock-file.ts';
+import type { AuditMark } from './audit-carry.ts';
 import type { Sequence } from './format.ts';
 
 export interface ChannelState {
@@ -16,6 +17,8 @@ export interface ChannelState {
   readonly manifest: string;
   readonly at: string;
   readonly packageId: string;
+  /** Where that package left the connected side's audit log (audit-carry.ts). */
+  readonly audit?: AuditMark;
 }
 
 function statePath(stateDir: string, side: 'in' | 'out', channel: string): string {

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { AirlockError, fromFsError } from '../errors.ts';
 import { writeFileAtomic } from '../files/atomic-write.ts';
 import { parseTrustedRoot } from '../sigstore/trusted-root.ts';
-import { appendEvent } from './events.ts';
+import type { Recorder } from '../audit/event.ts';
 import { applyFreshness, type BreakGlass, type FreshnessPolicy, type RoleFreshness } from './freshness.ts';
 import { mirrorFiles, wantSigstoreTarget } from './mirror.ts';
 import { directorySource } from './tuf-source.ts';
@@ -66,6 +66,8 @@ export interface ImportOptions {
   readonly stateDir: string;
   readonly now: Date;
   readonly policy: FreshnessPolicy;
+  /** Records the decision (the audit trail); nothing is recorded without it. */
+  readonly record?: Recorder;
 }
 
 export async function importTrustRoot(options: ImportOptions): Promise<InstallRecord> {
@@ -74,8 +76,16 @@ export async function importTrustRoot(options: ImportOptions): Promise<InstallRe
   const dir = trustDir(stateDir, name);
   const previous = await readTrustedVersions(stateDir, name);
   const source = await directorySource(options.mirrorDir);
-  const record = async (result: 'installed' | 'refused', extra: Record<string, unknown>) =>
-    appendEvent(stateDir, { time: now.toISOString(), action: policy.breakGlass ? 'trust.break-glass' : 'trust.import', name, result, mirror: options.mirrorDir, ...extra });
+  const record = async (result: 'installed' | 'refused', extra: Record<string, unknown>) => {
+    const { code, reason, ...details } = extra;
+    await options.record?.({
+      action: policy.breakGlass ? 'trust.break-glass' : 'trust.import',
+      result: result === 'installed' ? 'ok' : 'refused',
+      subjects: [{ name }],
+      ...(code ? { reason: `${String(code)}: ${String(reason)}` } : {}),
+      details: { mirror: options.mirrorDir, ...details },
+    });
+  };
   let roles: RoleFreshness[];
   let repo: Awaited<ReturnType<typeof verifyRepository>>;
   try {

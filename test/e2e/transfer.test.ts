@@ -5,6 +5,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { verifyAuditLog } from '../../src/audit/audit-log.ts';
 import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
 import { runCliProcess } from '../helpers/cli.ts';
 import { createGpgHome, gpgMissing } from '../helpers/gpg.ts';
@@ -307,11 +308,18 @@ describe('sequence: replay, older, gap', () => {
     const p3 = join(dir, 's3.tar');
     for (const p of [p1, p2, p3]) assert.equal((await pack(p, [], h)).code, 0);
     const imp = (p: string, extra: string[] = []) => cli(['import', p, '--registry', `${registry?.host}/seq`, ...signer(), ...trust(), '--insecure', '--json', ...extra], 'seq-air');
-    assert.equal((await imp(p1)).code, 0);
+    const first = await imp(p1);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(JSON.parse(first.stdout).connectedAudit.verdict.kind, 'first');
     const gap = await imp(p3);
     assert.equal(gap.code, 1);
     assert.equal(JSON.parse(gap.stdout).error.code, 'E_SEQUENCE');
-    assert.equal((await imp(p2)).code, 0);
+    const second = await imp(p2);
+    assert.equal(second.code, 0, second.stderr);
+    // The connected side's audit log grew by the packs in between, provably without rewriting.
+    const carried = JSON.parse(second.stdout).connectedAudit;
+    assert.equal(carried.verdict.kind, 'extends', carried.verdict.detail);
+    assert.match(carried.verdict.detail, /size \d+ → \d+, proof of \d+ hashes/);
     const replay = await imp(p1);
     assert.equal(replay.code, 1, 'an older package after a newer one is refused');
     assert.equal(JSON.parse(replay.stdout).error.code, 'E_SEQUENCE');
@@ -332,7 +340,10 @@ describe('sequence: replay, older, gap', () => {
     const r = await imp(c, ['--allow-gap']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).sequence.kind, 'gap-allowed');
-    assert.match(await readFile(join(home('gap-air'), 'events.jsonl'), 'utf8'), /gap-allowed/);
+    assert.equal(JSON.parse(r.stdout).connectedAudit.verdict.kind, 'unchained', 'a skipped package leaves the audit chain unproven, and says so');
+    const events = (await verifyAuditLog(home('gap-air'))).events.filter((e) => e.event.action === 'transfer.import');
+    assert.equal(events.at(-1)?.event.result, 'ok');
+    assert.equal((events.at(-1)?.event.details?.sequence as { kind?: string } | undefined)?.kind, 'gap-allowed');
   });
 });
 

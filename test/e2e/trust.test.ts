@@ -84,8 +84,14 @@ describe('trust mirror + import with the real Sigstore TUF repository (../shared
     const bg = await runCli(['trust', 'import', mirror, '--root', PINNED, '--break-glass', '--reason', 'CHG-1: courier late', '--until', '2026-11-25T00:00:00Z', '--json'], { env, now });
     assert.equal(bg.code, 0, bg.stderr);
     assert.deepEqual(JSON.parse(bg.stdout).breakGlass.expiredRoles, ['root v15', 'timestamp v762']);
-    const events = await readFile(join(dir, 'h5', 'events.jsonl'), 'utf8');
-    assert.match(events, /"action":"trust.break-glass".*"result":"installed".*CHG-1/);
+    const shown = await runCli(['audit', 'show', '--action', 'trust', '--json'], { env, now });
+    assert.equal(shown.code, 0, shown.stderr);
+    const attempts = JSON.parse(shown.stdout).events.filter((e: { action: string }) => e.action === 'trust.break-glass');
+    // The refused attempts (deadline too far, no reason) are on the record too.
+    assert.deepEqual(attempts.map((e: { result: string }) => e.result), ['refused', 'refused', 'ok']);
+    const breakGlass = attempts.filter((e: { result: string }) => e.result === 'ok');
+    assert.equal(breakGlass[0].result, 'ok');
+    assert.match(JSON.stringify(breakGlass[0].details), /CHG-1: courier late/);
     // verification with the installed root warns while break-glass is active, refuses after the deadline
     const { generateKeyPairSync } = await import('node:crypto');
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });

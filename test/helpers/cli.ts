@@ -1,9 +1,17 @@
 // Runs the airlock CLI in-process with captured streams, or as a real child process.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MainOptions } from '../../src/cli/main.ts';
 import { main } from '../../src/cli/main.ts';
 import type { Env } from '../../src/cli/output.ts';
+
+// Every command may record to the audit log under $AIRLOCK_HOME: a test that names no home gets a
+// scratch one, never the real ~/.local/state/airlock.
+const SCRATCH_HOME = mkdtempSync(join(tmpdir(), 'airlock-test-home-'));
+process.once('exit', () => rmSync(SCRATCH_HOME, { recursive: true, force: true }));
 
 export interface CliResult {
   code: number;
@@ -42,7 +50,7 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
           })(),
           { isTTY: false },
         );
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env };
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, AIRLOCK_HOME: SCRATCH_HOME, ...options.env };
   const code = await main(argv, { stdout, stderr, ...(stdin ? { stdin } : {}) }, env, options);
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
@@ -58,7 +66,7 @@ export function runCliProcess(
     const [cmd, ...pre] = options.prefix ?? [];
     const file = cmd ?? process.execPath;
     const args = cmd ? [...pre, process.execPath, AIRLOCK_BIN, ...argv] : [AIRLOCK_BIN, ...argv];
-    const child = spawn(file, args, { env: { ...process.env, ...options.env }, stdio: 'pipe' });
+    const child = spawn(file, args, { env: { ...process.env, AIRLOCK_HOME: process.env.AIRLOCK_HOME ?? SCRATCH_HOME, ...options.env }, stdio: 'pipe' });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {

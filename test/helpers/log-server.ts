@@ -22,7 +22,21 @@ export async function makeLogKey(prefix: string): Promise<void> {
   if (r.code !== 0) throw new Error(`key generate failed: ${r.stderr}`);
 }
 
+/** A `log serve` process just spawned: `ready` settles once it serves (or exits first). */
+export interface SpawnedLog {
+  readonly child: ChildProcess;
+  readonly ready: Promise<TestLog>;
+  /** What it wrote to stderr so far: a refusal's code and message. */
+  readonly stderr: () => string;
+  /** SIGKILL, at any moment (also before it serves); resolves once it is gone. */
+  kill(): Promise<void>;
+}
+
 export async function startLog(dataDir: string, keyPath: string, options: { port?: number; extra?: string[] } = {}): Promise<TestLog> {
+  return spawnLog(dataDir, keyPath, options).ready;
+}
+
+export function spawnLog(dataDir: string, keyPath: string, options: { port?: number; extra?: string[] } = {}): SpawnedLog {
   const child = spawn(process.execPath, [AIRLOCK_BIN, 'log', 'serve', '--data', dataDir, '--key', keyPath, '--origin', '127.0.0.1', '--listen', `127.0.0.1:${options.port ?? 0}`, ...(options.extra ?? [])], {
     env: { ...process.env, AIRLOCK_PASSWORD: 'pw' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -41,7 +55,7 @@ export async function startLog(dataDir: string, keyPath: string, options: { port
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
+  const url = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`log serve did not start: ${err}`)), 20_000);
     const poll = setInterval(() => {
       const serving = lines().find((l) => l.msg === 'serving');
@@ -57,8 +71,12 @@ export async function startLog(dataDir: string, keyPath: string, options: { port
       reject(Object.assign(new Error(`log serve exited with ${code}: ${err}`), { stderr: err, code }));
     });
   });
-  return {
-    url,
+  const kill = async () => {
+    child.kill('SIGKILL');
+    await exited;
+  };
+  const ready = url.then((u): TestLog => ({
+    url: u,
     origin: '127.0.0.1',
     dataDir,
     publicKeyPath: join(dataDir, 'log.pub'),
@@ -68,9 +86,9 @@ export async function startLog(dataDir: string, keyPath: string, options: { port
       child.kill('SIGTERM');
       return exited;
     },
-    kill: async () => {
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
+    kill,
+  }));
+  // A log killed on purpose before it serves rejects `ready`; that is no unhandled rejection.
+  ready.catch(() => undefined);
+  return { child, ready, stderr: () => err, kill };
 }

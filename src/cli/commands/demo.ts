@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,8 +89,14 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
     const { packTransfer } = await import('../../transfer/pack.ts');
     const ref = `oci:${join(work, 'build')}:myapp-1.0`;
     const pkg = join(work, 'myapp-1.0.tar');
-    const packed = await packTransfer({ images: [ref], files: [], sboms: new Map([[ref, sbom]]), scans: new Map([[ref, scan]]), failOn: 'critical', out: pkg, format: 'tar', channel: 'demo', stateDir: connected, now, signer, signArtifacts: false });
+    // The connected side's own audit trail: its checkpoint travels in the package.
+    const { createAuditTrail } = await import('../audit-trail.ts');
+    const connectedAudit = createAuditTrail({ stateDir: connected, env: {}, now: () => now, randomId: randomUUID, loadSigner: async () => signer });
+    const packed = await packTransfer({ images: [ref], files: [], sboms: new Map([[ref, sbom]]), scans: new Map([[ref, scan]]), failOn: 'critical', out: pkg, format: 'tar', channel: 'demo', stateDir: connected, now, signer, signArtifacts: false, audit: await connectedAudit.log() });
+    connectedAudit.subject(pkg, packed.manifestDigest);
+    await connectedAudit.finish('transfer.pack', {});
     out.info(`  ${pkg}: channel demo #${packed.metadata.sequence.number}, manifest ${packed.manifestDigest.slice(0, 23)}…, signed by the release key`);
+    out.info(`  carries the connected side's audit checkpoint (${packed.metadata.audit?.origin} at size ${packed.metadata.audit?.size})`);
     steps.push({ name: 'pack', ok: true });
 
     step('— the air gap — a local registry on loopback stands for the internal registry');
@@ -100,16 +106,20 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
     try {
       const { importTransfer } = await import('../../transfer/import.ts');
       const trust = { signers: { keys: [keys.publicKey], required: 1 }, imageTrust: { trust: { kind: 'key' as const, publicKey: keys.publicKey }, tlogThreshold: 0, timestampThreshold: 0 } };
+      // The air-gapped side's own audit trail (its own $AIRLOCK_HOME and audit key).
+      const airgapAudit = createAuditTrail({ stateDir: airgap, env: {}, now: () => now, randomId: randomUUID, loadSigner: async () => signer });
 
       step('inspect the package before letting it in (airlock inspect)');
-      const inspected = await importTransfer({ source: pkg, ...trust, allowGap: false, stateDir: airgap, now });
+      const inspected = await importTransfer({ source: pkg, ...trust, allowGap: false, stateDir: airgap, now, record: airgapAudit.record });
       out.info(`  ${inspected.ok ? out.paint('green', 'verified') : 'REFUSED'}: ${inspected.signers.length} signer(s), ${inspected.files} files checked, ${inspected.sequence?.detail}`);
       steps.push({ name: 'inspect', ok: inspected.ok });
 
       step('import: signers, every file, sequence, image signatures — then push by digest, tags last');
       const registryTarget = { host: registry.host, prefix: 'mirror', options: { insecure: true } };
-      const imported = await importTransfer({ source: pkg, ...trust, allowGap: false, stateDir: airgap, now, registry: registryTarget });
+      const imported = await importTransfer({ source: pkg, ...trust, allowGap: false, stateDir: airgap, now, registry: registryTarget, record: airgapAudit.record });
+      await airgapAudit.finish(undefined, {});
       for (const i of imported.images) out.info(`  ${i.pushedTo} ${i.digest}`);
+      if (imported.connectedAudit) out.info(`  connected side's audit checkpoint: ${imported.connectedAudit.verdict.detail}`);
       steps.push({ name: 'import', ok: imported.ok });
 
       step('verify the imported image in the registry, offline (airlock verify)');
@@ -121,13 +131,14 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
       out.info(`  ${verdict.ok ? out.paint('green', 'Verified OK') : 'NOT VERIFIED'}: ${verdict.results.filter((r) => r.ok).length} signature(s)`);
       steps.push({ name: 'verify', ok: verdict.ok });
 
-      step('the record ($AIRLOCK_HOME/events.jsonl on the air-gapped side)');
-      const events = (await readFile(join(airgap, 'events.jsonl'), 'utf8')).trim().split('\n');
-      for (const e of events) {
-        const ev = JSON.parse(e);
-        out.info(`  ${ev.time} ${ev.action} ${ev.result} manifest ${String(ev.manifest).slice(0, 23)}…`);
+      step('the record: the air-gapped side\'s audit log, verified (airlock audit verify)');
+      const { verifyAuditLog } = await import('../../audit/audit-log.ts');
+      const audit = await verifyAuditLog(airgap);
+      for (const { index, event } of audit.events) {
+        out.info(`  #${index} ${event.time} ${event.action} ${event.result} ${String(event.subjects[0]?.digest ?? '').slice(0, 23)}…`);
       }
-      steps.push({ name: 'record', ok: events.length >= 2 });
+      out.info(`  ${audit.ok ? out.paint('green', 'intact') : 'TAMPERED'}: ${audit.size} events under a signed checkpoint of ${audit.origin}`);
+      steps.push({ name: 'record', ok: audit.ok && audit.events.length >= 2 });
 
       step('a package tampered with in transit must be refused, and change nothing');
       const bytes = await readFile(pkg);

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { loadSigner } from '../../crypto/key-ref.ts';
+import { keyFingerprint } from '../../crypto/keys.ts';
 import { AirlockError, fromFsError } from '../../errors.ts';
 import { copyImage } from '../../oci/copy.ts';
 import { formatPlatform, isIndexDoc, parseManifestJson, parsePlatform } from '../../oci/manifest.ts';
@@ -114,6 +115,10 @@ async function runSign(ctx: CommandContext, attest: boolean) {
         attest && predicateType
           ? await attestImage(image.store, subject, { ...base, predicateType, predicate, ...(image.ref.transport === 'docker' ? { subjectName: dockerRepository(image.ref) } : {}) })
           : await signImage(image.store, subject, base);
+      ctx.audit.subject(formatImageReference(image.ref), subject.digest);
+      ctx.audit.detail('key', { fingerprint: keyFingerprint(signer.publicKey), source: signer.description });
+      ctx.audit.detail('referrer', result.referrer.digest);
+      if (predicateType) ctx.audit.detail('predicateType', predicateType);
       ctx.out.info(`${attest ? 'Attested' : 'Signed'} ${subject.digest} with ${signer.description}: bundle referrer ${result.referrer.digest}${result.legacyTag ? `, legacy ${result.legacyTag}` : ''}`);
       return { json: { ok: true, digest: subject.digest, referrer: result.referrer, legacyTag: result.legacyTag, predicateType: predicateType ?? 'https://sigstore.dev/cosign/sign/v1' } };
     } finally {
@@ -124,6 +129,7 @@ async function runSign(ctx: CommandContext, attest: boolean) {
 
 export const signCommand: Command = {
   name: 'sign',
+  audit: 'sign',
   summary: 'Sign an image as cosign v3 does (bundle referrer), optionally also the legacy .sig',
   usage: 'IMAGE --key REF [flags]',
   flags: IMAGE_SIGN_FLAGS,
@@ -137,6 +143,7 @@ export const signCommand: Command = {
 
 export const attestCommand: Command = {
   name: 'attest',
+  audit: 'attest',
   summary: 'Attach a signed in-toto attestation (SBOM, provenance, scan) to an image',
   usage: 'IMAGE --predicate P --type T --key REF [flags]',
   flags: {
@@ -156,6 +163,9 @@ async function runVerify(ctx: CommandContext, attestation: boolean) {
   return withStore(image.store, async () => {
     const subject = await resolveImage(image);
     const result = await verifyImage(image.store, subject, options);
+    ctx.audit.subject(formatImageReference(image.ref), subject.digest);
+    ctx.audit.detail('signatures', result.results.map((r) => ({ source: r.source, ok: r.ok, ...(r.ok ? {} : { code: r.code }) })));
+    if (!result.ok) ctx.audit.reason(`E_SIGNATURE_INVALID: no ${attestation ? 'attestation' : 'signature'} of ${subject.digest} verified (${result.results.length} checked)`);
     for (const r of result.results) {
       const line = `  ${r.ok ? ctx.out.paint('green', 'verified') : ctx.out.paint('red', 'failed  ')} ${r.source} ${r.where}${r.ok ? '' : `: ${r.reason} [${r.code}]`}`;
       ctx.out.info(line);
@@ -171,6 +181,7 @@ const VERIFY_FLAGS = { ...TRUST_FLAGS, ...REGISTRY_FLAGS } as const;
 
 export const verifyCommand: Command = {
   name: 'verify',
+  audit: 'verify',
   summary: 'Verify the signatures of an image offline (bundle referrers and legacy .sig)',
   usage: 'IMAGE (--key REF | --certificate-identity I --certificate-oidc-issuer U) [flags]',
   flags: VERIFY_FLAGS,
@@ -181,6 +192,7 @@ export const verifyCommand: Command = {
 
 export const verifyAttestationCommand: Command = {
   name: 'verify-attestation',
+  audit: 'verify.attestation',
   summary: 'Verify an image\'s attestations of one predicate type offline',
   usage: 'IMAGE --type T (--key REF | --certificate-identity I --certificate-oidc-issuer U) [flags]',
   flags: { type: { type: 'string', value: 'TYPE', description: 'Predicate type (URI or short name)', default: 'custom' }, ...VERIFY_FLAGS },

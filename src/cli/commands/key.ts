@@ -9,6 +9,7 @@ import { passwordSource } from '../password.ts';
 
 export const keyGenerateCommand: Command = {
   name: 'key generate',
+  audit: 'key.generate',
   summary: 'Create a key pair in cosign\'s format (NAME.key encrypted, NAME.pub)',
   usage: '[--output-key-prefix NAME] [--algorithm ALG] [--force]',
   description:
@@ -41,6 +42,8 @@ export const keyGenerateCommand: Command = {
     out.info(`Public key written to ${files.publicKeyPath}`);
     const fingerprint = keyFingerprint(files.publicKey);
     out.info(`Fingerprint: ${fingerprint}`);
+    ctx.audit.subject(files.publicKeyPath, fingerprint);
+    ctx.audit.detail('algorithm', algorithm);
     return { json: { privateKey: files.privateKeyPath, publicKey: files.publicKeyPath, algorithm, fingerprint } };
   },
 };

@@ -43,8 +43,12 @@ async function writeOutputs(ctx: CommandContext, signed: SignedBlob): Promise<Re
   return written;
 }
 
-function summary(signer: Signer, signed: SignedBlob, written: Record<string, string>) {
+/** The --json summary, and the same facts for the audit event. */
+function summary(ctx: CommandContext, file: string, signer: Signer, signed: SignedBlob, written: Record<string, string>) {
   const tlog = signed.bundle.verificationMaterial.tlogEntries ?? [];
+  ctx.audit.subject(file, `${signed.digest.algorithm}:${signed.digest.hex}`);
+  ctx.audit.detail('key', { fingerprint: keyFingerprint(signer.publicKey), source: signer.description });
+  ctx.audit.detail('tlogEntries', tlog.map((e) => e.logIndex));
   return {
     ok: true,
     digest: `${signed.digest.algorithm}:${signed.digest.hex}`,
@@ -62,6 +66,7 @@ function progress(ctx: CommandContext) {
 
 export const signBlobCommand: Command = {
   name: 'sign-blob',
+  audit: 'sign',
   summary: 'Sign a file into a Sigstore bundle (cosign sign-blob)',
   usage: 'FILE --key REF --bundle OUT [flags]',
   description:
@@ -82,13 +87,14 @@ export const signBlobCommand: Command = {
       ctx.out.progressDone();
       const written = await writeOutputs(ctx, signed);
       ctx.out.info(`Signed ${file} (${signed.digest.algorithm}:${signed.digest.hex.slice(0, 16)}…) with ${signer.description}`);
-      return { json: summary(signer, signed, written) };
+      return { json: summary(ctx, file, signer, signed, written) };
     });
   },
 };
 
 export const attestBlobCommand: Command = {
   name: 'attest-blob',
+  audit: 'attest',
   summary: 'Attest a file: a DSSE in-toto statement in a Sigstore bundle (cosign attest-blob)',
   usage: 'FILE --predicate P --type T --key REF --bundle OUT [flags]',
   description:
@@ -119,7 +125,8 @@ export const attestBlobCommand: Command = {
       ctx.out.progressDone();
       const written = await writeOutputs(ctx, signed);
       ctx.out.info(`Attested ${file} (${predicateType}) with ${signer.description}`);
-      return { json: { ...summary(signer, signed, written), predicateType } };
+      ctx.audit.detail('predicateType', predicateType);
+      return { json: { ...summary(ctx, file, signer, signed, written), predicateType } };
     });
   },
 };

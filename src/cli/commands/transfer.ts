@@ -50,6 +50,7 @@ const PGP_FLAGS = {
 
 export const packCommand: Command = {
   name: 'pack',
+  audit: 'transfer.pack',
   summary: 'Pack images and files into a signed, sequenced transfer package (connected side)',
   usage: 'IMAGE|FILE... -o OUT (--key REF | --pgp-key FILE) [flags]',
   description:
@@ -115,9 +116,14 @@ export const packCommand: Command = {
         ...(failOn ? { failOn } : {}),
         registry: await registryOptions(ctx),
         onProgress: (t) => ctx.out.progress(t),
+        audit: await ctx.audit.log(),
       });
       ctx.out.progressDone();
       const seq = result.metadata.sequence;
+      ctx.audit.subject(out, result.manifestDigest);
+      for (const a of result.metadata.artifacts) ctx.audit.subject(a.kind === 'image' ? a.name : a.path, a.kind === 'image' ? a.digest : `sha256:${a.sha256}`);
+      ctx.audit.detail('sequence', seq);
+      ctx.audit.detail('artifacts', result.metadata.artifacts.map((a) => (a.kind === 'image' ? { image: a.name, signedBy: a.signedBy, ...(a.vulnerabilityScan ? { scan: a.vulnerabilityScan } : {}) } : { file: a.path, signedBy: a.signedBy })));
       ctx.out.info(`Packed ${result.metadata.artifacts.length} artifact(s) into ${out}: ${result.files} files, manifest ${result.manifestDigest}`);
       ctx.out.info(`  channel ${seq.channel} #${seq.number}${seq.previous ? ` (after ${seq.previous.slice(0, 19)}…)` : ' (first)'}`);
       return { json: { ok: true, out, manifest: result.manifestDigest, metadata: result.metadata } };
@@ -169,6 +175,7 @@ function printReport(ctx: CommandContext, report: ImportReport, what: string): v
   for (const s of report.signers) ctx.out.info(`  signed by  ${s.kind} ${s.id} ${s.detail}`);
   for (const p of report.signatureProblems) ctx.out.info(`  ${ctx.out.paint('yellow', 'untrusted')}  ${p}`);
   if (report.sequence) ctx.out.info(`  sequence   ${report.sequence.detail}`);
+  if (report.connectedAudit) ctx.out.info(`  audit      ${report.connectedAudit.origin}: ${report.connectedAudit.verdict.detail}`);
   if (report.files) ctx.out.info(`  files      ${report.files} verified (${(report.bytes / 2 ** 20).toFixed(1)} MiB)`);
   for (const i of report.images) ctx.out.info(`  image      ${i.name} ${i.digest}: ${i.verification.results.filter((r) => r.ok).length} signature(s) verified${i.pushedTo ? ` → ${i.pushedTo}` : ''}`);
   for (const f of report.fileArtifacts) {
@@ -196,7 +203,7 @@ export const inspectCommand: Command = {
   examples: [{ command: 'airlock inspect app-1.0.tar --keyring release-team.asc --key cosign.pub --insecure-ignore-tlog --report app-1.0.md', description: 'Check before carrying it in' }],
   async run(ctx) {
     const { importTransfer } = await import('../../transfer/import.ts');
-    const report = await importTransfer({ source: ctx.positionals[0] ?? '', ...(await importOptions(ctx)), allowGap: true, stateDir: ctx.stateDir, now: ctx.now() });
+    const report = await importTransfer({ source: ctx.positionals[0] ?? '', ...(await importOptions(ctx)), allowGap: true, stateDir: ctx.stateDir, now: ctx.now(), record: ctx.audit.record });
     printReport(ctx, report, 'Inspection');
     const md = ctx.flags.string('report');
     if (md) {
@@ -227,6 +234,7 @@ export const importCommand: Command = {
     const slash = target.indexOf('/');
     const registry = { host: slash < 0 ? target : target.slice(0, slash), ...(slash < 0 ? {} : { prefix: target.slice(slash + 1) }), options: await registryOptions(ctx) };
     const { importTransfer } = await import('../../transfer/import.ts');
+    await ctx.audit.ready();
     const report = await importTransfer({
       source: ctx.positionals[0] ?? '',
       ...(await importOptions(ctx)),
@@ -235,6 +243,7 @@ export const importCommand: Command = {
       now: ctx.now(),
       registry,
       onProgress: (t) => ctx.out.progress(t),
+      record: ctx.audit.record,
     });
     ctx.out.progressDone();
     printReport(ctx, report, 'Import');
@@ -244,6 +253,7 @@ export const importCommand: Command = {
 
 export const approveCommand: Command = {
   name: 'approve',
+  audit: 'transfer.approve',
   summary: 'Add a further signature over a package\'s manifest (e.g. the security team\'s), nothing else changed',
   usage: 'PACKAGE -o OUT (--pgp-key FILE | --key REF)',
   description:
@@ -270,6 +280,9 @@ export const approveCommand: Command = {
     try {
       const { approvePackage } = await import('../../transfer/approve.ts');
       const result = await approvePackage({ source: ctx.positionals[0] ?? '', out, format, overwrite: ctx.flags.bool('force'), ...(signer ? { signer } : {}), ...(pgpKey ? { pgpKey } : {}) });
+      ctx.audit.subject(ctx.positionals[0] ?? '');
+      ctx.audit.subject(out);
+      ctx.audit.detail('added', result.added);
       ctx.out.info(`Approved: wrote ${out} with ${result.added.join(', ')}`);
       return { json: { ok: true, out, added: result.added } };
     } finally {

@@ -190,6 +190,8 @@ async function runCreate(ctx: CommandContext) {
   const digest = `sha256:${createHash('sha256').update(text).digest('hex')}`;
   const summary = summariseTrustedRoot(parseTrustedRoot(Buffer.from(text), 'the new trusted root').root);
   const outPath = flags.string('out');
+  ctx.audit.subject(outPath ?? '(stdout)', digest);
+  ctx.audit.detail('authorities', summary);
   if (outPath === undefined) {
     out.data(text); // cosign prints the root when --out is absent
   } else {
@@ -223,6 +225,7 @@ const SPEC_HELP = (kind: SpecKind) => `key=value,...: ${SPEC_KEYS[kind].required
 
 export const trustCreateCommand: Command = {
   name: 'trust create',
+  audit: 'trust.create',
   summary: 'Write a trusted_root.json for a private Sigstore deployment (cosign trusted-root create)',
   usage: '[--out FILE] --fulcio SPEC... --rekor SPEC... --ctfe SPEC... --tsa SPEC... [--media-type v0.1|v0.2]',
   description:

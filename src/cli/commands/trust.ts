@@ -48,6 +48,7 @@ const GRACE_FLAG = {
 
 export const trustMirrorCommand: Command = {
   name: 'trust mirror',
+  audit: 'trust.mirror',
   summary: 'Mirror a Sigstore TUF repository into a self-contained, verifiable folder (connected side)',
   usage: '--root PINNED_ROOT.json --out DIR [--source URL|DIR]',
   description:
@@ -79,6 +80,8 @@ export const trustMirrorCommand: Command = {
       onFile: (path) => ctx.out.progress(`mirroring ${path}`),
     });
     ctx.out.progressDone();
+    ctx.audit.subject(record.source);
+    ctx.audit.detail('roles', record.roles.map((r) => ({ role: r.role, version: r.version, status: r.status })));
     ctx.out.info(`Mirrored ${record.source} into ${out}: ${record.files.length} files`);
     for (const r of record.roles) ctx.out.info(`  ${r.role.padEnd(10)} v${r.version}  expires ${r.expires}${r.status === 'fresh' ? '' : ` (${r.status})`}`);
     return { json: record };
@@ -109,6 +112,7 @@ export const trustImportCommand: Command = {
   ],
   async run(ctx) {
     const now = ctx.now();
+    await ctx.audit.ready();
     const install = await importTrustRoot({
       mirrorDir: ctx.positionals[0] ?? '',
       pinnedRoot: await readPinnedRoot(ctx.flags),
@@ -116,6 +120,7 @@ export const trustImportCommand: Command = {
       stateDir: ctx.stateDir,
       now,
       policy: policyFrom(ctx.flags, now),
+      record: ctx.audit.record,
     });
     if (install.breakGlass) {
       ctx.out.warn(`BREAK-GLASS: installed with expired ${install.breakGlass.expiredRoles.join(', ')}; refused after ${install.breakGlass.until}`);

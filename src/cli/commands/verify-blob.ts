@@ -37,6 +37,10 @@ async function run(ctx: CommandContext) {
   const artifact = artifactArgument(arg, await access(arg).then(() => true, () => false));
   const report = await verifyBlob(artifact, { path: bundlePath }, options);
   printReport(out, report);
+  ctx.audit.subject(arg, Object.values(report.artifact.digests ?? {})[0]);
+  ctx.audit.detail('bundle', bundlePath);
+  if (report.signer) ctx.audit.detail('signer', report.signer);
+  if (report.error) ctx.audit.reason(`${report.error.code}: ${report.error.message}`);
   const json = { ...report, error: report.error?.toJSON() };
   return { json, exitCode: report.ok ? 0 : (report.error?.exitCode ?? 1) };
 }
@@ -49,6 +53,7 @@ const flags = {
 
 export const verifyBlobCommand: Command = {
   name: 'verify-blob',
+  audit: 'verify',
   aliases: ['verify-blob-attestation'],
   summary: 'Verify a file (or its digest) against a Sigstore bundle, offline',
   usage: 'FILE|sha256:<hex> --bundle B (--key REF | --certificate-identity I --certificate-oidc-issuer U) [flags]',

@@ -1,0 +1,460 @@
+// Load bench for the transparency log, next to baselines measured in the same run:
+//   1. appends/s and p50/p99 latency with the log at ~small and ~large entries, in-process through
+//      LogEngine.append (many callers, so batches fill), against raw node:sqlite inserts of rows of the
+//      same bytes into the engine's entries table with the same PRAGMAs (WAL, synchronous=FULL), committed
+//      in transactions of the engine's observed batch size, and one row per transaction;
+//   2. the same end to end: a real `airlock log serve` on loopback, concurrent clients POSTing distinct
+//      valid P-256 hashedrekord requests, against the same raw baselines and the verify-pool ceiling
+//      (parse + prehash signature checks/s in a pool of the server's size);
+//   3. engine.inclusionProof at random indices, cold-ish (fresh engine) and warm, at 1k and large.
+// While measured, every log and raw table stays between its size and twice it (put back when it doubles).
+//   npm run bench -- log [--entries 1000000] [--small 10000] [--proof-small 1000] [--seconds 10]
+//                        [--concurrency 2048] [--clients 64] [--proofs 1000] [--quick]
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { cp, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { parseArgs } from 'node:util';
+import { createKeyObjectSigner } from '../src/crypto/key-object-signer.ts';
+import { checkpointSignerFor } from '../src/log/checkpoint-signer.ts';
+import { entryIdentity, LogEngine, type LogEngineOptions } from '../src/log/engine.ts';
+import { lastSignedFile } from '../src/log/last-signed-file.ts';
+import { leafHash, verifyInclusion } from '../src/log/merkle.ts';
+import { type CreateEntryRequestJSON, parseCreateEntryRequest, toCreateEntryRequest } from '../src/log/rekor-entry.ts';
+import { SqliteLogStorage } from '../src/log/sqlite-storage.ts';
+import { VerifyPool } from '../src/server/verify-pool.ts';
+import { startLog, type TestLog } from '../test/helpers/log-server.ts';
+import { formatRate, median, time } from './harness.ts';
+
+const { values } = parseArgs({
+  options: {
+    entries: { type: 'string' },
+    small: { type: 'string' },
+    'proof-small': { type: 'string', default: '1000' },
+    seconds: { type: 'string' },
+    // Twice the default max batch: while one batch commits, the next one fills completely.
+    concurrency: { type: 'string', default: '2048' },
+    clients: { type: 'string', default: '64' },
+    proofs: { type: 'string', default: '1000' },
+    quick: { type: 'boolean', default: false },
+  },
+});
+const large = Number(values.entries ?? (values.quick ? 20_000 : 1_000_000));
+const small = Number(values.small ?? (values.quick ? 2_000 : 10_000));
+const proofSmall = Number(values['proof-small']);
+const seconds = Number(values.seconds ?? (values.quick ? 2 : 10));
+const concurrency = Number(values.concurrency);
+const clients = Number(values.clients);
+const proofs = Number(values.proofs);
+
+const ORIGIN = '127.0.0.1'; // the origin test/helpers/log-server.ts serves under
+const KEY_VAR = 'AIRLOCK_BENCH_LOG_KEY';
+const PREFILL_BATCH = 16_384;
+const workers = availableParallelism(); // `log serve`'s default --workers
+
+const root = await mkdtemp(join(tmpdir(), 'airlock-bench-log-'));
+const servers = new Set<TestLog>();
+const pools = new Set<VerifyPool>();
+const cleanup = async () => {
+  await Promise.all([...servers].map((s) => s.kill()));
+  await Promise.all([...pools].map((p) => p.close()));
+  await rm(root, { recursive: true, force: true });
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+
+const logKey = generateKeyPairSync('ed25519').privateKey;
+// The server child reads the same key through env:// (startLog passes the environment on).
+process.env[KEY_VAR] = logKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const checkpoints = checkpointSignerFor(ORIGIN, createKeyObjectSigner(logKey, 'ed25519', 'bench log key'));
+const clientKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+
+let serial = 0;
+/** Distinct valid requests: node:crypto's P-256 signature of an artifact is one over its SHA-256 digest. */
+function requestBodies(n: number): string[] {
+  return Array.from({ length: n }, () => {
+    const artifact = Buffer.from(`bench artifact ${serial++}`);
+    const digest = createHash('sha256').update(artifact).digest();
+    return JSON.stringify(toCreateEntryRequest({ digest, signature: sign('sha256', artifact, clientKey.privateKey), verifier: clientKey.publicKey }));
+  });
+}
+
+// Prefill and raw rows are a real entry with a unique digest written over the real one: the real size
+// without signing a million artifacts. Lower-case tags after upper-case padding keep phases apart.
+const firstRequest = requestBodies(1)[0] as string;
+const template = Buffer.from(parseCreateEntryRequest(JSON.parse(firstRequest)).body);
+const digestAt = template.indexOf((JSON.parse(firstRequest) as CreateEntryRequestJSON).hashedRekordRequestV002.digest);
+function syntheticEntry(tag: string, n: number): Buffer {
+  const entry = Buffer.from(template);
+  entry.write(`${tag}${n.toString(36)}`.padStart(43, 'A'), digestAt, 'latin1');
+  return entry;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Measuring
+
+interface Load {
+  readonly done: number;
+  readonly seconds: number;
+  /** Per operation, ms. */
+  readonly latencies: number[];
+}
+
+/** `callers` callers each start the next operation as soon as their last one returns, while `more`. */
+async function closedLoop(callers: number, op: (n: number) => Promise<unknown>, more: (issued: number) => boolean): Promise<Load> {
+  const latencies: number[] = [];
+  let issued = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (more(issued)) {
+        const t = performance.now();
+        await op(issued++);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { done: latencies.length, seconds: (performance.now() - start) / 1000, latencies };
+}
+
+const joinLoads = (loads: readonly Load[]): Load => ({
+  done: loads.reduce((n, l) => n + l.done, 0),
+  seconds: loads.reduce((n, l) => n + l.seconds, 0),
+  latencies: loads.flatMap((l) => l.latencies),
+});
+
+function percentile(values: readonly number[], p: number): number {
+  if (p === 50) return median(values);
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+const rateOf = (load: Load) => load.done / load.seconds;
+const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(3)).padStart(7);
+const count = (n: number) => n.toLocaleString('en-US');
+const times = (r: number) => `${r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}x`;
+// Other work on the machine moves every figure: the load average goes into the output.
+const load = () => `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+
+// ---------------------------------------------------------------------------------------------------
+// The engine, wired as `airlock log serve` wires it (same files under --data) so the server can open
+// a log prefilled here.
+
+function openEngine(dir: string, options: Pick<LogEngineOptions, 'maxBatch' | 'onBatch'> = {}): Promise<LogEngine> {
+  return LogEngine.open({ storage: SqliteLogStorage.open(join(dir, 'log.db')), checkpoints, lastSigned: lastSignedFile(join(dir, 'checkpoint')), ...options });
+}
+
+async function prefill(dir: string, to: number): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const engine = await openEngine(dir, { maxBatch: PREFILL_BATCH });
+  const from = engine.size;
+  const took = await time(async () => {
+    for (let i = from; i < to; i += 2 * PREFILL_BATCH) {
+      const chunk = Array.from({ length: Math.min(2 * PREFILL_BATCH, to - i) }, (_, k) => syntheticEntry('p', i + k));
+      await Promise.all(chunk.map((e) => engine.append(e)));
+    }
+  });
+  await engine.close();
+  const bytes = (await stat(join(dir, 'log.db'))).size;
+  console.log(`prefill ${count(to - from)} entries of ${template.length} bytes in batches of ${PREFILL_BATCH}: ${took.toFixed(1)} s (${formatRate((to - from) / took, 'entries/s')}), log.db ${(bytes / 2 ** 20).toFixed(0)} MiB`);
+}
+
+const restore = async (snapshot: string, dir: string) => {
+  await rm(dir, { recursive: true, force: true });
+  await cp(snapshot, dir, { recursive: true });
+};
+
+interface EngineFigures {
+  readonly load: Load;
+  readonly batchSize: number;
+  readonly commitMs: number[];
+}
+
+async function engineWindow(dir: string, snapshot: string, size: number): Promise<EngineFigures> {
+  const batches: Array<{ n: number; ms: number }> = [];
+  const loads: Load[] = [];
+  let left = seconds * 1000;
+  let n = 0;
+  while (left > 0) {
+    const engine = await openEngine(dir, { onBatch: (b) => batches.push({ n: b.appended + b.duplicates, ms: b.ms }) });
+    const room = 2 * size - engine.size;
+    const deadline = performance.now() + left;
+    const load = await closedLoop(concurrency, () => engine.append(syntheticEntry('w', n++)), (issued) => issued < room && performance.now() < deadline);
+    await engine.close();
+    loads.push(load);
+    left -= load.seconds * 1000;
+    if (left > 0) await restore(snapshot, dir);
+  }
+  return { load: joinLoads(loads), batchSize: batches.reduce((s, b) => s + b.n, 0) / batches.length, commitMs: batches.map((b) => b.ms) };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Raw node:sqlite: the engine's entries table as sqlite-storage.ts declares it (same row bytes, same
+// unique index) and its PRAGMAs; the tiles, state and checkpoint the engine also writes are its cost.
+
+function openRaw(path: string, rows: number): DatabaseSync {
+  const db = new DatabaseSync(path);
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
+  db.exec('CREATE TABLE entries (idx INTEGER PRIMARY KEY, data BLOB NOT NULL, identity BLOB NOT NULL UNIQUE)');
+  const insert = db.prepare('INSERT INTO entries (idx, data, identity) VALUES (?, ?, ?)');
+  for (let i = 0; i < rows; i += 50_000) {
+    db.exec('BEGIN');
+    for (let k = i; k < Math.min(rows, i + 50_000); k++) {
+      const data = syntheticEntry('p', k);
+      insert.run(k, data, entryIdentity(data));
+    }
+    db.exec('COMMIT');
+  }
+  return db;
+}
+
+/** Only BEGIN..COMMIT is timed: making the rows is the caller's work, not the database's. */
+function rawWindow(db: DatabaseSync, size: number, batch: number): Load {
+  const insert = db.prepare('INSERT INTO entries (idx, data, identity) VALUES (?, ?, ?)');
+  const latencies: number[] = [];
+  let spent = 0;
+  let next = Infinity; // starts by putting the table back to `size` rows
+  while (spent < seconds * 1000) {
+    if (next + batch > 2 * size) {
+      db.prepare('DELETE FROM entries WHERE idx >= ?').run(size);
+      db.exec('PRAGMA wal_checkpoint(TRUNCATE)'); // the delete's pages are not the next commits' cost
+      next = size;
+    }
+    const rows = Array.from({ length: batch }, (_, k) => {
+      const data = syntheticEntry('r', serial++);
+      return [next + k, data, entryIdentity(data)] as const;
+    });
+    const t = performance.now();
+    db.exec('BEGIN IMMEDIATE');
+    for (const row of rows) insert.run(...row);
+    db.exec('COMMIT');
+    const took = performance.now() - t;
+    spent += took;
+    latencies.push(took);
+    next += batch;
+  }
+  return { done: latencies.length * batch, seconds: spent / 1000, latencies };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Over HTTP
+
+const agent = new Agent({ keepAlive: true, maxSockets: clients });
+function post(url: string, body: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const req = request(`${url}/api/v2/log/entries`, { method: 'POST', agent, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d));
+      res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`POST answered ${res.statusCode}: ${text}`))));
+    });
+    req.on('error', reject).end(body);
+  });
+}
+
+async function batchMetrics(url: string): Promise<{ entries: number; batches: number; seconds: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { entries: read('airlock_log_batch_size_sum'), batches: read('airlock_log_batch_size_count'), seconds: read('airlock_log_batch_seconds_sum') };
+}
+
+interface HttpFigures {
+  readonly load: Load;
+  readonly batchSize: number;
+  readonly commitMs: number;
+  readonly startSeconds: number;
+}
+
+async function httpWindow(dir: string, bodies: readonly string[]): Promise<HttpFigures> {
+  let server: TestLog | undefined;
+  const startSeconds = await time(async () => servers.add((server = await startLog(dir, `env://${KEY_VAR}`))));
+  if (!server) throw new Error('log serve did not start');
+  const url = server.url;
+  try {
+    const before = await batchMetrics(url);
+    const deadline = performance.now() + seconds * 1000;
+    const load = await closedLoop(clients, (n) => post(url, bodies[n] as string), (issued) => issued < bodies.length && performance.now() < deadline);
+    const after = await batchMetrics(url);
+    const batches = after.batches - before.batches;
+    return { load, batchSize: (after.entries - before.entries) / batches, commitMs: ((after.seconds - before.seconds) / batches) * 1000, startSeconds };
+  } finally {
+    await server.stop();
+    servers.delete(server);
+  }
+}
+
+async function poolCeiling(): Promise<number> {
+  const pool = new VerifyPool(workers);
+  pools.add(pool);
+  // The pool's workers are unref'd (in the server, its socket keeps the process alive): this does here.
+  const alive = setInterval(() => {}, 1000);
+  try {
+    const bodies = requestBodies(1000);
+    await Promise.all(bodies.slice(0, 8 * workers).map((b) => pool.verify(b))); // workers load their modules
+    const deadline = performance.now() + seconds * 1000;
+    return rateOf(await closedLoop(clients, (n) => pool.verify(bodies[n % bodies.length] as string), () => performance.now() < deadline));
+  } finally {
+    clearInterval(alive);
+    await pool.close();
+    pools.delete(pool);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Inclusion proofs
+
+interface ProofFigures {
+  readonly cold: number[];
+  readonly warm: number[];
+}
+
+/** A fresh engine (no tile cache, fresh sqlite connection; the OS page cache stays warm): cold-ish. */
+async function proofTimes(dir: string): Promise<ProofFigures> {
+  const engine = await openEngine(dir);
+  try {
+    const size = engine.size;
+    const indices = Array.from({ length: proofs }, () => Math.floor(Math.random() * size));
+    const timeAll = async () => {
+      const out: number[] = [];
+      for (const i of indices) out.push((await time(() => engine.inclusionProof(i, size))) * 1000);
+      return out;
+    };
+    const cold = await timeAll();
+    const warm = await timeAll();
+    for (const i of indices.slice(0, 8)) {
+      const entry = (await engine.readEntry(i)) as Uint8Array;
+      if (!verifyInclusion(i, size, leafHash(entry), await engine.inclusionProof(i, size), engine.root)) throw new Error(`the proof for ${i} does not verify`);
+    }
+    return { cold, warm };
+  } finally {
+    await engine.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Report: each table's first row is the subject; the others show subject/this, as harness.report does.
+
+interface Row {
+  readonly name: string;
+  readonly rate: number;
+  readonly unit: string;
+  readonly p50?: number;
+  readonly p99?: number;
+  readonly note?: string;
+}
+
+const loadRow = (name: string, load: Load, unit: string, note?: string): Row => ({ name, rate: rateOf(load), unit, p50: percentile(load.latencies, 50), p99: percentile(load.latencies, 99), ...(note ? { note } : {}) });
+
+function table(title: string, rows: readonly Row[]): void {
+  const subject = rows[0];
+  if (!subject) return;
+  console.log(`\n${title}`);
+  console.log(`  ${''.padEnd(48)} ${'rate'.padStart(20)}   ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)}`);
+  for (const r of rows) {
+    const lat = r.p50 === undefined ? ''.padEnd(15) : `${ms(r.p50)} ${ms(r.p99 ?? NaN)}`;
+    const ratio = r === subject ? '' : `   airlock/this = ${times(subject.rate / r.rate)}`;
+    console.log(`  ${r.name.padEnd(48)} ${formatRate(r.rate, r.unit).padStart(20)}   ${lat}${ratio}${r.note ? `   ${r.note}` : ''}`);
+  }
+}
+
+const verdict = (ratio: number, target: number, atLeast: boolean) => {
+  const met = atLeast ? ratio >= target : ratio <= target;
+  return met ? 'met' : `MISSED by ${(atLeast ? target / ratio : ratio / target).toFixed(2)}x`;
+};
+
+// ---------------------------------------------------------------------------------------------------
+
+interface SizeFigures {
+  readonly size: number;
+  readonly engine: EngineFigures;
+  readonly http: HttpFigures;
+  readonly rawEngineBatch: Load;
+  readonly rawOne: Load;
+}
+
+async function atSize(size: number, ceiling: number, prepared?: string): Promise<SizeFigures> {
+  const dir = prepared ?? join(root, `log-${size}`);
+  if (!prepared) await prefill(dir, size);
+  const snapshot = `${dir}.snapshot`;
+  await cp(dir, snapshot, { recursive: true });
+
+  // Enough distinct requests for the window at the pool's ceiling, and never more than doubles the log.
+  const bodies = requestBodies(Math.min(size, Math.ceil(ceiling * seconds * 1.25) + clients));
+  const http = await httpWindow(dir, bodies);
+  await restore(snapshot, dir);
+  const engine = await engineWindow(dir, snapshot, size);
+  await rm(snapshot, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true });
+
+  const raw = openRaw(join(root, `raw-${size}.db`), size);
+  const engineBatch = Math.max(1, Math.round(engine.batchSize));
+  const httpBatch = Math.max(1, Math.round(http.batchSize));
+  const rawEngineBatch = rawWindow(raw, size, engineBatch);
+  const rawHttpBatch = httpBatch === engineBatch ? rawEngineBatch : rawWindow(raw, size, httpBatch);
+  const rawOne = rawWindow(raw, size, 1);
+  raw.close();
+
+  const rawRows = [
+    loadRow(`raw node:sqlite, ${engineBatch} rows/tx`, rawEngineBatch, 'rows/s', 'latency = the transaction'),
+    loadRow(`raw node:sqlite, 1 row/tx`, rawOne, 'rows/s'),
+  ];
+  const s = count(size);
+  table(`in-process appends, log at ~${s} entries (held in [${s}, ${count(2 * size)}]), ${seconds} s`, [
+    loadRow(`engine.append, ${concurrency} callers`, engine.load, 'appends/s', `batches avg ${engine.batchSize.toFixed(0)}, commit p50 ${percentile(engine.commitMs, 50).toFixed(1)} ms p99 ${percentile(engine.commitMs, 99).toFixed(1)} ms`),
+    ...rawRows,
+  ]);
+  table(`HTTP appends (airlock log serve, ${workers} verify workers, server start ${http.startSeconds.toFixed(2)} s), log at ~${s} entries, ${seconds} s`, [
+    loadRow(`POST /api/v2/log/entries, ${clients} clients`, http.load, 'appends/s', `batches avg ${http.batchSize.toFixed(1)}, commit avg ${http.commitMs.toFixed(1)} ms`),
+    { name: `verify-pool ceiling, ${workers} workers`, rate: ceiling, unit: 'checks/s' },
+    ...rawRows,
+    ...(rawHttpBatch === rawEngineBatch ? [] : [loadRow(`raw node:sqlite, ${httpBatch} rows/tx (HTTP's batch)`, rawHttpBatch, 'rows/s')]),
+  ]);
+  return { size, engine, http, rawEngineBatch, rawOne };
+}
+
+function proofTable(title: string, small: ProofFigures, big: ProofFigures): Record<'cold' | 'warm', number> {
+  console.log(`\n${title}`);
+  const ratios = { cold: 0, warm: 0 };
+  for (const kind of ['cold', 'warm'] as const) {
+    const a = small[kind];
+    const b = big[kind];
+    ratios[kind] = percentile(b, 50) / percentile(a, 50);
+    const line = (n: number, v: number[]) => `${count(n)}: p50 ${ms(percentile(v, 50))} p99 ${ms(percentile(v, 99))}`;
+    console.log(`  ${`${kind === 'cold' ? 'cold-ish (fresh engine)' : 'warm (same indices again)'}`.padEnd(28)} ${line(proofSmall, a)}   ${line(large, b)}   ${count(large)}/${count(proofSmall)} p50 = ${ratios[kind].toFixed(2)}x`);
+  }
+  return ratios;
+}
+
+try {
+  console.log(`log bench: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${load()}, data in ${root}`);
+  console.log(`entry: a P-256 hashedrekord v0.0.2 body of ${template.length} bytes; log sizes ${count(proofSmall)} (proofs), ${count(small)}, ${count(large)}`);
+
+  const proofDir = join(root, `log-${proofSmall}`);
+  await prefill(proofDir, proofSmall);
+  const smallProofs = await proofTimes(proofDir);
+  await rm(proofDir, { recursive: true, force: true });
+  const largeDir = join(root, `log-${large}`);
+  await prefill(largeDir, large);
+  const largeProofs = await proofTimes(largeDir);
+  const proofRatio = proofTable(`inclusion proofs, engine.inclusionProof at ${proofs} random indices, ms per proof`, smallProofs, largeProofs);
+
+  const ceiling = await poolCeiling();
+  console.log(`\nverify-pool ceiling: ${formatRate(ceiling, 'checks/s')} (${workers} workers, ${clients} in flight; parse + canonical body + P-256 prehash check per request)`);
+  const figures = [await atSize(small, ceiling), await atSize(large, ceiling, largeDir)];
+
+  console.log(`\ntargets (${load()})`);
+  for (const f of figures) {
+    const at = `~${count(f.size)}`.padEnd(11);
+    const e = rateOf(f.engine.load) / rateOf(f.rawEngineBatch);
+    const h = rateOf(f.http.load) / rateOf(f.rawEngineBatch);
+    console.log(`  ${at} engine / raw same batch >= 0.5x: ${e.toFixed(2)}x ${verdict(e, 0.5, true)}; engine / raw 1 row/tx: ${(rateOf(f.engine.load) / rateOf(f.rawOne)).toFixed(2)}x`);
+    console.log(`  ${at} HTTP / raw same batch >= 0.5x: ${h.toFixed(2)}x ${verdict(h, 0.5, true)}; HTTP / raw 1 row/tx: ${(rateOf(f.http.load) / rateOf(f.rawOne)).toFixed(2)}x; HTTP / verify-pool ceiling: ${(rateOf(f.http.load) / ceiling).toFixed(2)}x`);
+  }
+  for (const kind of ['cold', 'warm'] as const) {
+    console.log(`  inclusion proof ${kind === 'cold' ? 'cold-ish' : 'warm'} at ${count(large)} within 2x of ${count(proofSmall)}: ${proofRatio[kind].toFixed(2)}x ${verdict(proofRatio[kind], 2, false)}`);
+  }
+} finally {
+  agent.destroy();
+  await cleanup();
+}

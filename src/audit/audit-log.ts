@@ -1,0 +1,238 @@
+// The machine's audit trail: every security decision airlock makes here, appended to a Merkle log
+// (the same engine as the transparency log) under $AIRLOCK_HOME/audit/:
+//   audit.db     entries, tiles, state (node:sqlite)
+//   checkpoint   the last checkpoint signed, kept outside the database (a restored database shows)
+//   origin       the log's name in its checkpoints, fixed at creation
+//   audit.pub    the key its checkpoints are signed with; audit.key (0600) when airlock made the key
+// Tamper evidence comes from signed checkpoints leaving the machine (`audit verify --since`, the
+// checkpoint carried in every transfer package): whoever can rewrite this directory can re-sign with
+// a key kept in it, but cannot make that agree with a checkpoint already held elsewhere. Pass an HSM
+// key (AIRLOCK_AUDIT_KEY) to keep the key off the disk.
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { mkdir, readFile, rename } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
+import { keyFingerprint, publicKeyPem } from '../crypto/keys.ts';
+import type { Signer } from '../crypto/signer.ts';
+import { AirlockError, fromFsError } from '../errors.ts';
+import { pathExists, writeFileAtomic } from '../files/atomic-write.ts';
+import type { Checkpoint } from '../log/checkpoint.ts';
+import { parseCheckpoint } from '../log/checkpoint.ts';
+import { checkpointOpener, checkpointSignerFor } from '../log/checkpoint-signer.ts';
+import { checkExtends } from '../log/consistency.ts';
+import { LogEngine } from '../log/engine.ts';
+import { fsckLog, type LogProblem } from '../log/fsck.ts';
+import { lastSignedFile } from '../log/last-signed-file.ts';
+import { consistencyProof } from '../log/merkle.ts';
+import { parseNote } from '../log/note.ts';
+import { SqliteLogStorage } from '../log/sqlite-storage.ts';
+import { type AuditEvent, parseEvent, serializeEvent } from './event.ts';
+
+export function auditDir(stateDir: string): string {
+  return join(stateDir, 'audit');
+}
+
+const paths = (stateDir: string) => {
+  const dir = auditDir(stateDir);
+  return { dir, db: join(dir, 'audit.db'), checkpoint: join(dir, 'checkpoint'), origin: join(dir, 'origin'), key: join(dir, 'audit.key'), pub: join(dir, 'audit.pub'), legacy: join(stateDir, 'events.jsonl') };
+};
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fromFsError(err, path);
+  }
+}
+
+/** A checkpoint-name-safe origin for this machine's audit log. */
+function originFor(host: string): string {
+  const name = host.toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^[-.]+|[-.]+$/g, '') || 'localhost';
+  return `audit.${name}`;
+}
+
+/** The audit log's origin and public key, fixed when it was created. */
+export async function auditIdentity(stateDir: string): Promise<{ origin: string; publicKey: ReturnType<typeof createPublicKey> } | undefined> {
+  const p = paths(stateDir);
+  const [origin, pub] = await Promise.all([readText(p.origin), readText(p.pub)]);
+  if (origin === undefined || pub === undefined) return undefined;
+  return { origin: origin.trim(), publicKey: createPublicKey(pub) };
+}
+
+/** The signer for a new or existing audit log: the one given, or the key airlock keeps beside it. */
+async function auditSigner(stateDir: string, given: Signer | undefined): Promise<{ origin: string; signer: Signer }> {
+  const p = paths(stateDir);
+  await mkdir(p.dir, { recursive: true, mode: 0o700 });
+  const existing = await auditIdentity(stateDir);
+  if (existing) {
+    let signer = given;
+    if (!signer) {
+      const pem = await readText(p.key);
+      if (pem === undefined) {
+        throw new AirlockError('E_INPUT_MISSING', `the audit log's key is not in ${p.dir}, and no AIRLOCK_AUDIT_KEY was given`, { hint: 'set AIRLOCK_AUDIT_KEY to the key (file or pkcs11: URI) the audit log was created with' });
+      }
+      signer = createKeyObjectSigner(createPrivateKey(pem), 'ed25519', `audit key ${p.key}`);
+    }
+    if (keyFingerprint(signer.publicKey) !== keyFingerprint(existing.publicKey)) {
+      throw new AirlockError('E_KEY_MISMATCH', `the audit log in ${p.dir} was created with key ${keyFingerprint(existing.publicKey)}, not ${keyFingerprint(signer.publicKey)}`);
+    }
+    return { origin: existing.origin, signer };
+  }
+  const origin = originFor(hostname());
+  let signer = given;
+  if (!signer) {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    await writeFileAtomic(p.key, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    signer = createKeyObjectSigner(privateKey, 'ed25519', `audit key ${p.key}`);
+  }
+  await writeFileAtomic(p.pub, publicKeyPem(signer.publicKey), { overwrite: true });
+  await writeFileAtomic(p.origin, `${origin}\n`, { overwrite: true });
+  return { origin, signer };
+}
+
+/** Events of the JSON-lines stand-in earlier versions kept, as audit events. */
+function legacyEvent(line: string, host: string): AuditEvent | undefined {
+  let e: Record<string, unknown>;
+  try {
+    e = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const { time, action, name, result, ...rest } = e;
+  return {
+    time: String(time),
+    actor: 'unknown (migrated from events.jsonl)',
+    host,
+    tool: 'airlock (events.jsonl)',
+    action: String(action),
+    result: result === 'accepted' || result === 'installed' ? 'ok' : result === 'refused' ? 'refused' : 'failed',
+    subjects: name === undefined ? [] : [{ name: String(name) }],
+    details: { ...rest, originalResult: result },
+  };
+}
+
+export class AuditLog {
+  readonly #engine: LogEngine;
+  readonly origin: string;
+  readonly publicKey: Signer['publicKey'];
+
+  private constructor(engine: LogEngine, origin: string, publicKey: Signer['publicKey']) {
+    this.#engine = engine;
+    this.origin = origin;
+    this.publicKey = publicKey;
+  }
+
+  /** Opens (creating on first use) the audit log of `stateDir`, migrating events.jsonl once. */
+  static async open(stateDir: string, options: { signer?: Signer } = {}): Promise<AuditLog> {
+    const p = paths(stateDir);
+    const { origin, signer } = await auditSigner(stateDir, options.signer);
+    const engine = await LogEngine.open({ storage: SqliteLogStorage.open(p.db), checkpoints: checkpointSignerFor(origin, signer), lastSigned: lastSignedFile(p.checkpoint) });
+    const log = new AuditLog(engine, origin, signer.publicKey);
+    await log.#migrate(p.legacy);
+    return log;
+  }
+
+  async #migrate(legacy: string): Promise<void> {
+    const text = await readText(legacy);
+    if (text === undefined) return;
+    const events = text.split('\n').filter((l) => l.trim()).map((l) => legacyEvent(l, hostname()));
+    // Identical bytes are one entry in the log, so a migration interrupted before the rename is
+    // simply repeated: nothing is logged twice.
+    await Promise.all(events.map((e) => (e ? this.append(e) : undefined)));
+    await rename(legacy, `${legacy}.migrated`).catch((err: unknown) => {
+      throw fromFsError(err, legacy);
+    });
+  }
+
+  async append(event: AuditEvent): Promise<{ index: number; checkpoint: string }> {
+    const r = await this.#engine.append(serializeEvent(event));
+    return { index: r.index, checkpoint: r.checkpoint };
+  }
+
+  get size(): number {
+    return this.#engine.size;
+  }
+
+  get checkpoint(): string {
+    return this.#engine.checkpoint;
+  }
+
+  consistencyProof(oldSize: number, newSize: number): Promise<Uint8Array[]> {
+    return this.#engine.consistencyProof(oldSize, newSize);
+  }
+
+  close(): Promise<void> {
+    return this.#engine.close();
+  }
+}
+
+export interface AuditEntry {
+  readonly index: number;
+  readonly event: AuditEvent;
+}
+
+export interface AuditVerification {
+  readonly ok: boolean;
+  readonly origin: string;
+  readonly size: number;
+  readonly checkpoint: string;
+  readonly problems: LogProblem[];
+  /** Every event (parsed), in log order; unparseable ones are problems. */
+  readonly events: AuditEntry[];
+}
+
+/**
+ * Recomputes everything from the stored events: each one against the hash the log recorded for its
+ * index, the whole tree against the signed checkpoint, the checkpoint kept outside the database,
+ * and — with `since` — consistency with a checkpoint saved earlier (elsewhere).
+ */
+export async function verifyAuditLog(stateDir: string, options: { since?: string } = {}): Promise<AuditVerification> {
+  const p = paths(stateDir);
+  const identity = await auditIdentity(stateDir);
+  if (!identity || !(await pathExists(p.db))) throw new AirlockError('E_INPUT_MISSING', `no audit log in ${p.dir}`, { hint: 'airlock records one as soon as a command makes a security decision' });
+  const open = checkpointOpener(identity.origin, identity.publicKey);
+  const storage = SqliteLogStorage.open(p.db);
+  const events: AuditEntry[] = [];
+  const parseProblems: LogProblem[] = [];
+  try {
+    const result = await fsckLog(storage, open, {
+      onEntry: (index, data) => {
+        try {
+          events.push({ index, event: parseEvent(data, `event ${index}`) });
+        } catch (err) {
+          parseProblems.push({ index, problem: (err as Error).message });
+        }
+      },
+    });
+    const problems = [...result.problems, ...parseProblems];
+    const current: Checkpoint = { origin: identity.origin, size: result.size, rootHash: result.root, extensions: [] };
+    const pinned = async (note: string, what: string) => {
+      let saved: Checkpoint;
+      try {
+        const opened = open(note);
+        saved = { ...parseCheckpoint(parseNote(note).text), size: opened.size, rootHash: opened.root };
+      } catch (err) {
+        problems.push({ problem: `${what} does not verify with the audit key: ${(err as Error).message}` });
+        return;
+      }
+      if (saved.size > current.size) {
+        problems.push({ problem: `${what} is at size ${saved.size}, but the log holds ${current.size}: events were removed (or the database restored from an older copy)` });
+        return;
+      }
+      try {
+        checkExtends(saved, current, consistencyProof(saved.size, current.size, result.rebuilt));
+      } catch (err) {
+        problems.push({ problem: `${what} (size ${saved.size}): ${(err as Error).message}` });
+      }
+    };
+    const kept = await readText(p.checkpoint);
+    if (kept !== undefined) await pinned(kept, 'the last signed checkpoint kept beside the log');
+    if (options.since !== undefined) await pinned(options.since, 'the --since checkpoint');
+    problems.sort((a, b) => (a.index ?? -1) - (b.index ?? -1));
+    return { ok: problems.length === 0, origin: identity.origin, size: result.size, checkpoint: result.checkpoint, problems, events };
+  } finally {
+    await storage.close();
+  }
+}

@@ -1,0 +1,168 @@
+// `airlock audit show|verify|export`: read and check this machine's audit trail ($AIRLOCK_HOME/audit).
+// Every reader recomputes the log first (verifyAuditLog): events are never shown as if they were
+// trustworthy when the log they come from does not check out.
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { AuditEntry, AuditVerification } from '../../audit/audit-log.ts';
+import { auditDir, verifyAuditLog } from '../../audit/audit-log.ts';
+import { AirlockError, fromFsError } from '../../errors.ts';
+import { writeFileAtomic } from '../../files/atomic-write.ts';
+import type { Command, CommandContext } from '../command.ts';
+import { parseTime } from './trust.ts';
+
+const DURATION = /^(\d{1,6})([smhd])$/;
+const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** --since for events: an ISO 8601 time, or a duration back from now (90m, 24h, 7d) as journalctl and docker logs take. */
+export function sinceTime(value: string, now: Date): Date {
+  const d = DURATION.exec(value);
+  if (d) return new Date(now.getTime() - Number(d[1]) * (UNIT_MS[d[2] as string] as number));
+  return parseTime(value, '--since');
+}
+
+interface EventFilter {
+  readonly since?: Date;
+  readonly action?: string;
+  readonly result?: string;
+}
+
+function filterFrom(ctx: CommandContext): EventFilter {
+  const since = ctx.flags.string('since');
+  const result = ctx.flags.string('result');
+  if (result !== undefined && !['ok', 'refused', 'failed'].includes(result)) throw new AirlockError('E_USAGE', `--result is ok, refused or failed, got '${result}'`);
+  const action = ctx.flags.string('action');
+  return { ...(since !== undefined ? { since: sinceTime(since, ctx.now()) } : {}), ...(action !== undefined ? { action } : {}), ...(result !== undefined ? { result } : {}) };
+}
+
+function selected(events: readonly AuditEntry[], filter: EventFilter): AuditEntry[] {
+  return events.filter(({ event }) => {
+    if (filter.since && !(Date.parse(event.time) >= filter.since.getTime())) return false;
+    // An action filter matches the action and its sub-actions: `transfer` selects transfer.import too.
+    if (filter.action && event.action !== filter.action && !event.action.startsWith(`${filter.action}.`)) return false;
+    return !filter.result || event.result === filter.result;
+  });
+}
+
+function warnIfBroken(ctx: CommandContext, v: AuditVerification): void {
+  if (v.ok) return;
+  ctx.out.warn(`the audit log does not verify (${v.problems.length} problem(s)): run \`airlock audit verify\` — events below may have been altered`);
+}
+
+const FILTER_FLAGS = {
+  since: { type: 'string', value: 'TIME|DURATION', description: 'Only events at or after TIME (ISO 8601) or that long ago (90m, 24h, 7d)' },
+  action: { type: 'string', value: 'ACTION', description: 'Only this action and its sub-actions (e.g. transfer, trust.import)' },
+  result: { type: 'string', value: 'ok|refused|failed', description: 'Only events with this result' },
+} as const;
+
+function subjectsText(entry: AuditEntry): string {
+  return entry.event.subjects.map((s) => (s.digest ? `${s.name}@${s.digest.slice(0, 19)}…` : s.name)).join(', ');
+}
+
+export const auditShowCommand: Command = {
+  name: 'audit show',
+  summary: "This machine's audit trail: every security decision airlock made here",
+  usage: '[--since TIME|DURATION] [--action ACTION] [--result ok|refused|failed] [--json]',
+  description:
+    'One line per event: index, time, result, action, subjects, and the reason when not ok. The log is\n' +
+    'checked first; if it does not verify, a warning says so (details: airlock audit verify). State lives\n' +
+    'in $AIRLOCK_HOME/audit; see docs/audit.md.',
+  flags: FILTER_FLAGS,
+  positionals: { min: 0, max: 0 },
+  examples: [
+    { command: 'airlock audit show --since 24h', description: 'What was decided in the last day' },
+    { command: 'airlock audit show --action transfer.import --result refused', description: 'Refused imports' },
+    { command: 'airlock audit show --json | jq ".events[] | select(.event.actor == \\"alice\\")"', description: 'As JSON' },
+  ],
+  async run(ctx) {
+    const filter = filterFrom(ctx);
+    const v = await verifyAuditLog(ctx.stateDir);
+    warnIfBroken(ctx, v);
+    const events = selected(v.events, filter);
+    for (const e of events) {
+      const { time, result, action, reason, actor } = e.event;
+      const colour = result === 'ok' ? 'green' : result === 'refused' ? 'red' : 'yellow';
+      ctx.out.data(`${String(e.index).padStart(6)}  ${time}  ${ctx.out.paint(colour, result.padEnd(7))}  ${action.padEnd(22)} ${actor}  ${subjectsText(e)}${reason ? `  (${reason})` : ''}`);
+    }
+    ctx.out.info(`${events.length} of ${v.size} events in ${auditDir(ctx.stateDir)} (log ${v.origin}${v.ok ? ', verified' : ', DOES NOT VERIFY'})`);
+    return { json: { ok: v.ok, origin: v.origin, size: v.size, events: events.map((e) => ({ index: e.index, ...e.event })), problems: v.problems } };
+  },
+};
+
+export const auditVerifyCommand: Command = {
+  name: 'audit verify',
+  summary: 'Recompute the audit trail: every event, the tree, and its signed checkpoints',
+  usage: '[--since CHECKPOINT_FILE] [--out FILE]',
+  description:
+    "Re-hashes every event against the hash the log recorded at its index, rebuilds the Merkle tree from\n" +
+    'the events alone and compares its root with the signed checkpoint, and checks consistency with the\n' +
+    'checkpoint kept beside the database and, with --since, with one saved earlier (ideally somewhere\n' +
+    'else: a transfer package, another machine). Any edited, removed or reordered event is reported with\n' +
+    'its index: E_LOG_CORRUPT, exit 1. --out saves the verified checkpoint for the next --since.',
+  flags: {
+    since: { type: 'string', value: 'FILE', description: 'A checkpoint of this audit log saved earlier: the log must still extend it' },
+    out: { type: 'string', value: 'FILE', description: 'Save the verified checkpoint (for a later --since)' },
+    force: { type: 'boolean', description: 'Overwrite --out if it exists' },
+  },
+  positionals: { min: 0, max: 0 },
+  examples: [
+    { command: 'airlock audit verify --out /media/usb/audit.checkpoint', description: 'Check, and take the checkpoint away' },
+    { command: 'airlock audit verify --since /media/usb/audit.checkpoint', description: 'Later: nothing before it was rewritten' },
+  ],
+  async run(ctx) {
+    const sinceFlag = ctx.flags.string('since');
+    let since: string | undefined;
+    if (sinceFlag !== undefined) {
+      const path = resolve(ctx.cwd, sinceFlag);
+      since = await readFile(path, 'utf8').catch((err: unknown) => {
+        throw fromFsError(err, path);
+      });
+    }
+    const v = await verifyAuditLog(ctx.stateDir, since === undefined ? {} : { since });
+    const problems = v.problems.map((p) => (p.index === undefined ? p.problem : `event ${p.index}: ${p.problem}`));
+    if (!v.ok) {
+      for (const p of problems) ctx.out.info(`  ${p}`);
+      throw new AirlockError('E_LOG_CORRUPT', `the audit log in ${auditDir(ctx.stateDir)} does not verify: ${problems.length} problem(s)`, {
+        details: { problems: v.problems },
+        hint: 'keep a copy of the audit directory as it is now: it is the evidence',
+      });
+    }
+    const outFlag = ctx.flags.string('out');
+    const out = outFlag === undefined ? undefined : resolve(ctx.cwd, outFlag);
+    if (out) await writeFileAtomic(out, v.checkpoint, { overwrite: ctx.flags.bool('force') });
+    ctx.out.info(`Audit log ${v.origin}: ${v.size} events verified (every event re-hashed, tree rebuilt, signed checkpoint matches${since === undefined ? '' : `, extends ${sinceFlag}`})`);
+    if (out) ctx.out.info(`  checkpoint saved to ${out}`);
+    return { json: { ok: true, origin: v.origin, size: v.size, checkpoint: v.checkpoint, ...(since === undefined ? {} : { since: resolve(ctx.cwd, sinceFlag ?? '') }), ...(out ? { out } : {}) } };
+  },
+};
+
+export const auditExportCommand: Command = {
+  name: 'audit export',
+  summary: 'The audit trail as JSON lines, for a SIEM',
+  usage: '[--since TIME|DURATION] [--action ACTION] [--result ok|refused|failed] [--out FILE]',
+  description:
+    'One JSON object per line: the event (time, actor, host, tool, action, result, subjects, reason,\n' +
+    'details) with its log index and origin. The log is verified first; when it does not verify, nothing\n' +
+    'is exported (E_LOG_CORRUPT): a SIEM must not ingest events that may have been altered.',
+  flags: { ...FILTER_FLAGS, out: { type: 'string', value: 'FILE', description: 'Write to FILE instead of stdout' }, force: { type: 'boolean', description: 'Overwrite --out if it exists' } },
+  positionals: { min: 0, max: 0 },
+  examples: [
+    { command: 'airlock audit export --since 24h >> /var/log/airlock-audit.jsonl', description: 'From cron, for the SIEM agent to ship' },
+  ],
+  async run(ctx) {
+    const filter = filterFrom(ctx);
+    const v = await verifyAuditLog(ctx.stateDir);
+    if (!v.ok) throw new AirlockError('E_LOG_CORRUPT', `the audit log does not verify (${v.problems.length} problem(s)); nothing exported`, { hint: 'airlock audit verify lists the problems' });
+    const events = selected(v.events, filter);
+    const lines = events.map((e) => JSON.stringify({ index: e.index, origin: v.origin, ...e.event }));
+    const outFlag = ctx.flags.string('out');
+    if (outFlag !== undefined) {
+      const out = resolve(ctx.cwd, outFlag);
+      await writeFileAtomic(out, lines.length ? `${lines.join('\n')}\n` : '', { overwrite: ctx.flags.bool('force') });
+      ctx.out.info(`${lines.length} events written to ${out}`);
+      return { json: { ok: true, events: lines.length, out } };
+    }
+    if (ctx.out.json) return { json: { ok: true, events: events.map((e) => ({ index: e.index, origin: v.origin, ...e.event })) } };
+    for (const line of lines) ctx.out.data(line);
+    return {};
+  },
+};

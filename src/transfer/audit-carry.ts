@@ -1,0 +1,149 @@
+// The connected side's audit checkpoint, carried across the gap in every package (covered by the
+// signed manifest) with a consistency proof from the checkpoint in the previous package on the
+// channel. The air-gapped side keeps the last one it accepted per channel, so it can prove the
+// connected side's audit history only ever grew: a rewritten or truncated trail cannot produce a
+// proof from the checkpoint already held inside the gap.
+//   audit/checkpoint         the signed checkpoint note (C2SP signed-note, Ed25519 or ECDSA)
+//   audit/audit.pub          the key it is signed with (PEM)
+//   audit/consistency.json   {"from": {"size", "root"} | null, "proof": [base64 hashes]}
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { keyFingerprint, publicKeyPem } from '../crypto/keys.ts';
+import { AirlockError } from '../errors.ts';
+import { type Checkpoint, parseCheckpoint } from '../log/checkpoint.ts';
+import { checkpointOpener } from '../log/checkpoint-signer.ts';
+import { checkExtends } from '../log/consistency.ts';
+import { HASH_SIZE } from '../log/merkle.ts';
+import { parseNote } from '../log/note.ts';
+
+export const AUDIT_DIR = 'audit';
+export const AUDIT_CHECKPOINT_NAME = `${AUDIT_DIR}/checkpoint`;
+export const AUDIT_KEY_NAME = `${AUDIT_DIR}/audit.pub`;
+export const AUDIT_CONSISTENCY_NAME = `${AUDIT_DIR}/consistency.json`;
+
+/** What the connected side's audit log offers pack. */
+export interface AuditSource {
+  readonly origin: string;
+  readonly publicKey: KeyObject;
+  readonly size: number;
+  readonly checkpoint: string;
+  consistencyProof(oldSize: number, newSize: number): Promise<Uint8Array[]>;
+}
+
+/** The tree a channel's side remembers: where the last package left the connected side's audit log. */
+export interface AuditMark {
+  readonly origin: string;
+  readonly keyFingerprint: string;
+  readonly size: number;
+  /** base64 */
+  readonly root: string;
+  /** The signed checkpoint itself, kept by the air-gapped side as evidence. */
+  readonly checkpoint?: string;
+}
+
+export interface CarriedAudit {
+  readonly mark: AuditMark;
+  readonly files: ReadonlyArray<{ readonly path: string; readonly data: Buffer }>;
+}
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+
+/** The files pack adds, proving consistency from `previous` (the mark of the last package packed on the channel). */
+export async function carryAudit(source: AuditSource, previous: AuditMark | undefined): Promise<CarriedAudit> {
+  const current = parseCheckpoint(parseNote(source.checkpoint).text);
+  const mark: AuditMark = { origin: source.origin, keyFingerprint: keyFingerprint(source.publicKey), size: current.size, root: b64(current.rootHash) };
+  // A different log or key than last time (a new machine, a reset state) starts a new chain: no proof
+  // can link them, and the air-gapped side decides what that means.
+  const chained = previous && previous.origin === mark.origin && previous.keyFingerprint === mark.keyFingerprint && previous.size <= mark.size ? previous : undefined;
+  const proof = chained ? await source.consistencyProof(chained.size, mark.size) : [];
+  const consistency = { from: chained ? { size: chained.size, root: chained.root } : null, proof: proof.map(b64) };
+  return {
+    mark,
+    files: [
+      { path: AUDIT_CHECKPOINT_NAME, data: Buffer.from(source.checkpoint, 'utf8') },
+      { path: AUDIT_KEY_NAME, data: Buffer.from(publicKeyPem(source.publicKey)) },
+      { path: AUDIT_CONSISTENCY_NAME, data: Buffer.from(`${JSON.stringify(consistency, null, 2)}\n`) },
+    ],
+  };
+}
+
+export type AuditCarryVerdict =
+  | { readonly kind: 'first'; readonly detail: string }
+  | { readonly kind: 'extends'; readonly detail: string }
+  | { readonly kind: 'unchained'; readonly detail: string };
+
+export interface AuditCarryCheck {
+  readonly mark: AuditMark;
+  readonly checkpoint: string;
+  readonly verdict: AuditCarryVerdict;
+}
+
+function decodeHash(text: unknown, what: string): Buffer {
+  const bytes = typeof text === 'string' && /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : undefined;
+  if (!bytes || bytes.length !== HASH_SIZE) throw new AirlockError('E_INPUT_MALFORMED', `${AUDIT_CONSISTENCY_NAME}: ${what} is not a base64 SHA-256 hash`);
+  return bytes;
+}
+
+function parseConsistency(bytes: Uint8Array): { from: { size: number; root: Buffer } | null; proof: Buffer[] } {
+  let doc: { from?: unknown; proof?: unknown };
+  try {
+    doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as typeof doc;
+  } catch (err) {
+    throw new AirlockError('E_INPUT_MALFORMED', `${AUDIT_CONSISTENCY_NAME} is not JSON`, { cause: err });
+  }
+  if (!Array.isArray(doc?.proof) || doc.proof.length > 64) throw new AirlockError('E_INPUT_MALFORMED', `${AUDIT_CONSISTENCY_NAME}: proof must be a list of at most 64 hashes`);
+  const proof = doc.proof.map((h, i) => decodeHash(h, `proof[${i}]`));
+  if (doc.from === null) return { from: null, proof };
+  const from = doc.from as { size?: unknown; root?: unknown } | undefined;
+  if (!Number.isSafeInteger(from?.size) || (from?.size as number) < 0) throw new AirlockError('E_INPUT_MALFORMED', `${AUDIT_CONSISTENCY_NAME}: from must be null or {"size", "root"}`);
+  return { from: { size: from?.size as number, root: decodeHash(from?.root, 'from.root') }, proof };
+}
+
+/**
+ * Checks the carried checkpoint against the key and origin the package names, and — when this side
+ * kept a mark for the channel — that it extends that mark. `gapAllowed`: packages were skipped on
+ * purpose, so the proof may start from a checkpoint this side never saw; that is reported, not hidden.
+ */
+export function verifyCarriedAudit(files: ReadonlyMap<string, Buffer>, kept: AuditMark | undefined, gapAllowed: boolean): AuditCarryCheck {
+  const note = files.get(AUDIT_CHECKPOINT_NAME);
+  const pem = files.get(AUDIT_KEY_NAME);
+  const proofFile = files.get(AUDIT_CONSISTENCY_NAME);
+  if (!note || !pem || !proofFile) throw new AirlockError('E_PACKAGE_TAMPERED', `the package carries only part of the connected side's audit checkpoint (${AUDIT_DIR}/)`);
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch (err) {
+    throw new AirlockError('E_INPUT_MALFORMED', `${AUDIT_KEY_NAME} is not a public key`, { cause: err });
+  }
+  const text = note.toString('utf8');
+  const origin = parseCheckpoint(parseNote(text).text).origin;
+  let opened: { size: number; root: Uint8Array };
+  try {
+    opened = checkpointOpener(origin, key)(text);
+  } catch (err) {
+    throw new AirlockError('E_TLOG_CHECKPOINT', `${AUDIT_CHECKPOINT_NAME} is not signed by ${AUDIT_KEY_NAME}: ${(err as Error).message}`, { cause: err });
+  }
+  const mark: AuditMark = { origin, keyFingerprint: keyFingerprint(key), size: opened.size, root: b64(opened.root) };
+  const { from, proof } = parseConsistency(proofFile);
+  const newer: Checkpoint = { origin, size: opened.size, rootHash: Buffer.from(opened.root), extensions: [] };
+  if (!kept) return { mark, checkpoint: text, verdict: { kind: 'first', detail: `the first audit checkpoint of ${origin} on this channel (size ${mark.size})` } };
+  if (kept.origin !== origin || kept.keyFingerprint !== mark.keyFingerprint) {
+    throw new AirlockError('E_KEY_MISMATCH', `the connected side's audit log changed: this channel last carried ${kept.origin} (key ${kept.keyFingerprint}), this package ${origin} (key ${mark.keyFingerprint})`, {
+      hint: 'a new connected machine or a reset audit log: confirm it out of band, then start a new channel (--channel)',
+    });
+  }
+  if (kept.size === mark.size && kept.root === mark.root) {
+    return { mark, checkpoint: text, verdict: { kind: 'extends', detail: `the same audit checkpoint as the last package (size ${mark.size})` } };
+  }
+  const older: Checkpoint = { origin, size: kept.size, rootHash: Buffer.from(kept.root, 'base64'), extensions: [] };
+  if (from && from.size === kept.size && from.root.equals(older.rootHash)) {
+    checkExtends(older, newer, proof);
+    return { mark, checkpoint: text, verdict: { kind: 'extends', detail: `extends the audit checkpoint kept from the last package (size ${kept.size} → ${mark.size}, proof of ${proof.length} hashes)` } };
+  }
+  if (gapAllowed) {
+    return { mark, checkpoint: text, verdict: { kind: 'unchained', detail: `not provably extending the kept checkpoint (size ${kept.size}): the proof starts from ${from ? `size ${from.size}` : 'nothing'}, a package this side skipped` } };
+  }
+  if (mark.size < kept.size) checkExtends(older, newer, proof); // throws: smaller than what was kept
+  throw new AirlockError('E_LOG_INCONSISTENT', `the package's audit checkpoint (size ${mark.size}) carries no proof from the one kept from the last package (size ${kept.size})`, {
+    hint: 'the connected side packed from another state, or its audit history was rewritten: keep both packages as evidence',
+  });
+}

@@ -1,0 +1,114 @@
+// The audit trail as an operator meets it: commands record their decisions, `audit show|verify|export`
+// read them back, and an edited database is named event by event.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, before, describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.ts';
+
+let dir: string;
+const env = () => ({ AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'home') });
+const now = () => new Date('2026-11-21T10:00:00Z');
+const cli = (args: string[]) => runCli(args, { env: env(), now, cwd: dir });
+
+interface ShownEvent {
+  index: number;
+  action: string;
+  result: string;
+  subjects: Array<{ name: string; digest?: string }>;
+  reason?: string;
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-e2e-audit-'));
+  await writeFile(join(dir, 'app.tar'), 'the artifact');
+  await writeFile(join(dir, 'other.tar'), 'another artifact');
+  for (const args of [
+    ['key', 'generate', '--output-key-prefix', join(dir, 'release')],
+    ['sign-blob', join(dir, 'app.tar'), '--key', join(dir, 'release.key'), '--tlog-upload=false', '--bundle', join(dir, 'app.sigstore.json')],
+    ['verify-blob', join(dir, 'app.tar'), '--bundle', join(dir, 'app.sigstore.json'), '--key', join(dir, 'release.pub'), '--insecure-ignore-tlog'],
+  ]) {
+    const r = await cli(args);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const refused = await cli(['verify-blob', join(dir, 'other.tar'), '--bundle', join(dir, 'app.sigstore.json'), '--key', join(dir, 'release.pub'), '--insecure-ignore-tlog']);
+  assert.equal(refused.code, 1, refused.stderr);
+  // A usage error decides nothing: not recorded.
+  assert.equal((await cli(['verify-blob', join(dir, 'app.tar')])).code, 2);
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+describe('airlock audit', () => {
+  it('show: every decision, with subjects, digests and the reason of a refusal', async () => {
+    const r = await cli(['audit', 'show', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; events: ShownEvent[] };
+    assert.equal(doc.ok, true);
+    assert.deepEqual(doc.events.map((e) => [e.index, e.action, e.result]), [
+      [0, 'key.generate', 'ok'],
+      [1, 'sign', 'ok'],
+      [2, 'verify', 'ok'],
+      [3, 'verify', 'refused'],
+    ]);
+    const digest = (await import('node:crypto')).createHash('sha256').update('the artifact').digest('hex');
+    assert.deepEqual(doc.events[1]?.subjects, [{ name: join(dir, 'app.tar'), digest: `sha256:${digest}` }]);
+    assert.match(doc.events[3]?.reason ?? '', /^E_SIGNATURE_INVALID|^E_DIGEST_MISMATCH|^E_ARTIFACT/);
+
+    const refused = await cli(['audit', 'show', '--result', 'refused', '--since', '1h']);
+    assert.equal(refused.code, 0, refused.stderr);
+    assert.equal(refused.stdout.trim().split('\n').length, 1);
+    assert.match(refused.stdout, /^\s+3 {2}2026-11-21T10:00:00.000Z {2}refused/);
+    assert.equal((await cli(['audit', 'show', '--since', '2026-11-22T00:00:00Z', '--json'])).stdout.includes('"events": []'), true);
+  });
+
+  it('export: JSON lines with index and origin', async () => {
+    const r = await cli(['audit', 'export', '--action', 'verify']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as ShownEvent & { origin: string });
+    assert.deepEqual(lines.map((l) => [l.index, l.result]), [[2, 'ok'], [3, 'refused']]);
+    assert.match(lines[0]?.origin ?? '', /^audit\./);
+  });
+
+  it('verify: saves a checkpoint; an edited, a deleted and a reordered event are each named by index (exit 1)', async () => {
+    const saved = join(dir, 'audit.checkpoint');
+    const ok = await cli(['audit', 'verify', '--out', saved, '--json']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(JSON.parse(ok.stdout).size, 4, 'reading the trail is not itself recorded');
+    assert.match(await readFile(saved, 'utf8'), /^audit\.[^\n]+\n4\n/);
+    assert.equal((await cli(['verify-blob', join(dir, 'app.tar'), '--bundle', join(dir, 'app.sigstore.json'), '--key', join(dir, 'release.pub'), '--insecure-ignore-tlog'])).code, 0);
+    const since = await cli(['audit', 'verify', '--since', saved]);
+    assert.equal(since.code, 0, since.stderr);
+    assert.match(since.stderr, /5 events verified .*extends/);
+
+    const db = new DatabaseSync(join(dir, 'home', 'audit', 'audit.db'));
+    try {
+      db.prepare('UPDATE entries SET data = replace(data, ?, ?) WHERE idx = 3').run(Buffer.from('"refused"'), Buffer.from('"ok"'));
+      db.exec('DELETE FROM entries WHERE idx = 1');
+      db.exec('BEGIN; UPDATE entries SET idx = -1 WHERE idx = 2; UPDATE entries SET idx = 2 WHERE idx = 4; UPDATE entries SET idx = 4 WHERE idx = -1; COMMIT;');
+    } finally {
+      db.close();
+    }
+    const bad = await cli(['audit', 'verify', '--since', saved]);
+    assert.equal(bad.code, 1, bad.stderr);
+    assert.match(bad.stderr, /E_LOG_CORRUPT/);
+    for (const [index, what] of [[1, 'missing'], [2, 'changed'], [3, 'changed'], [4, 'changed']] as const) assert.match(bad.stderr, new RegExp(`event ${index}: ${what}`));
+    assert.doesNotMatch(bad.stderr, /event 0:/);
+    const json = JSON.parse((await cli(['audit', 'verify', '--json'])).stdout);
+    assert.deepEqual([...new Set(json.error.details.problems.flatMap((p: { index?: number }) => (p.index === undefined ? [] : [p.index])))], [1, 2, 3, 4]);
+
+    const exported = await cli(['audit', 'export']);
+    assert.equal(exported.code, 1);
+    assert.equal(exported.stdout, '', 'nothing exported from a log that does not verify');
+    const shown = await cli(['audit', 'show']);
+    assert.equal(shown.code, 0);
+    assert.match(shown.stderr, /does not verify/);
+  });
+
+  it('no audit log yet: a clear message, not a stack trace', async () => {
+    const r = await runCli(['audit', 'verify'], { env: { AIRLOCK_HOME: join(dir, 'empty-home') }, now });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /no audit log in .*E_INPUT_MISSING/);
+  });
+});
