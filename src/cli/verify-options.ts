@@ -1,14 +1,58 @@
 // From verification flags to the options of the verification engine, in one place for every command
 // that verifies (verify-blob, verify, verify-attestation, inspect, import): the plan's rules, the trust
 // root (file, or the installed one by name, with its break-glass warnings), and the key or identity.
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { loadPublicKey } from '../crypto/key-ref.ts';
-import { AirlockError } from '../errors.ts';
+import { AirlockError, fromFsError } from '../errors.ts';
+import { type CosignatureVerifier, parseCosignerKey } from '../log/cosignature.ts';
+import { keyIdHex } from '../log/note.ts';
 import { type LoadedTrustedRoot, loadTrustedRootFile } from '../sigstore/trusted-root.ts';
-import type { VerifyBlobOptions } from '../sigstore/verify/verify-blob.ts';
+import type { VerifyBlobOptions, WitnessPolicy } from '../sigstore/verify/verify-blob.ts';
 import { loadInstalledTrustRoot } from '../trust/installed.ts';
 import type { CommandContext } from './command.ts';
 import { keyContext } from './key-context.ts';
-import { planVerification, trustedRootPathFor, type VerifyPlan } from './verify-plan.ts';
+import { planVerification, planWitnesses, trustedRootPathFor, type VerifyPlan, type WitnessPlan } from './verify-plan.ts';
+
+/** A vkey given inline (`name+<8 hex>+...`), or read from the file that holds one. */
+async function witnessKeyText(ctx: CommandContext, value: string): Promise<string> {
+  if (/^[^\s+]+\+[0-9a-fA-F]{8}\+/.test(value)) return value;
+  const path = resolve(ctx.cwd, value);
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch (err) {
+    throw fromFsError(err, path);
+  }
+}
+
+/** The witness keys and quorum of --witness-key / --require-witnesses; undefined when off. */
+async function witnessPolicy(ctx: CommandContext, plan: WitnessPlan | undefined): Promise<WitnessPolicy | undefined> {
+  if (!plan) return undefined;
+  // The same key given twice (inline and as a file, say) is one key, not an ambiguity.
+  const byLabel = new Map<string, CosignatureVerifier>();
+  for (const value of plan.keys) {
+    const { verifier } = parseCosignerKey(await witnessKeyText(ctx, value));
+    const label = `${verifier.name}+${keyIdHex(verifier.keyId)}`;
+    const known = byLabel.get(label);
+    if (known && !known.publicKey.equals(verifier.publicKey)) {
+      throw new AirlockError('E_USAGE', `two --witness-key keys are both named ${label}: a cosignature could not tell them apart`);
+    }
+    byLabel.set(label, known ?? verifier);
+  }
+  const verifiers = [...byLabel.values()];
+  const names = [...new Set(verifiers.map((v) => v.name))].sort();
+  const required = plan.required ?? names.length;
+  if (required === 0) {
+    ctx.out.warn('--require-witnesses 0: witness cosignatures are not checked');
+    return undefined;
+  }
+  if (required > names.length) {
+    throw new AirlockError('E_USAGE', `--require-witnesses ${required} exceeds the ${names.length} distinct witness(es) given (${names.join(', ')})`, {
+      hint: 'keys of one witness name count once: give another --witness-key, or require fewer',
+    });
+  }
+  return { verifiers, required };
+}
 
 async function trustedRootFor(ctx: CommandContext, plan: VerifyPlan): Promise<LoadedTrustedRoot | undefined> {
   if (plan.trustedRootPath) return loadTrustedRootFile(plan.trustedRootPath);
@@ -26,6 +70,7 @@ async function trustedRootFor(ctx: CommandContext, plan: VerifyPlan): Promise<Lo
 export async function verificationOptions(ctx: CommandContext, type?: string): Promise<VerifyBlobOptions> {
   const plan = planVerification(ctx.flags, ctx.stateDir, type);
   if (plan.insecureIgnoreTlog) ctx.out.warn('--insecure-ignore-tlog: no transparency-log entry is required; the signature time is not observed by anyone');
+  const witnesses = await witnessPolicy(ctx, plan.witnesses);
   const trustedRoot = await trustedRootFor(ctx, plan);
   const trust: VerifyBlobOptions['trust'] =
     plan.trust.kind === 'key'
@@ -38,6 +83,7 @@ export async function verificationOptions(ctx: CommandContext, type?: string): P
     ctlogThreshold: plan.ctlogThreshold,
     timestampThreshold: plan.timestampThreshold,
     ...(plan.predicateType ? { predicateType: plan.predicateType } : {}),
+    ...(witnesses ? { witnesses } : {}),
     now: ctx.now(),
   };
 }
@@ -54,11 +100,19 @@ export async function verificationBase(ctx: CommandContext, keysOnly: boolean): 
   const insecure = flags.bool('insecure-ignore-tlog');
   if (insecure && !keysOnly) throw new AirlockError('E_USAGE', '--insecure-ignore-tlog is only allowed when every policy authority is a key');
   if (insecure) ctx.out.warn('--insecure-ignore-tlog: no transparency-log entry is required; the signature time is not observed by anyone');
+  const witnesses = await witnessPolicy(ctx, planWitnesses(flags));
   const tlogThreshold = insecure ? 0 : flags.int('tlog-threshold', 1, 0, 16);
   const timestampThreshold = flags.int('timestamp-threshold', insecure ? 0 : 1, 0, 16);
   const optional = keysOnly && tlogThreshold === 0 && timestampThreshold === 0;
   const trustName = flags.string('trust') ?? 'public-good';
   const plan = { trustedRootPath: flags.string('trusted-root'), trustName, trustedRootOptional: optional, installedRootPath: trustedRootPathFor(ctx.stateDir, trustName) } as VerifyPlan;
   const trustedRoot = await trustedRootFor(ctx, plan);
-  return { ...(trustedRoot ? { trustedRoot } : {}), tlogThreshold, ctlogThreshold: flags.int('ctlog-threshold', 1, 0, 16), timestampThreshold, now: ctx.now() };
+  return {
+    ...(trustedRoot ? { trustedRoot } : {}),
+    tlogThreshold,
+    ctlogThreshold: flags.int('ctlog-threshold', 1, 0, 16),
+    timestampThreshold,
+    ...(witnesses ? { witnesses } : {}),
+    now: ctx.now(),
+  };
 }

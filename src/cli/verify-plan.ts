@@ -20,7 +20,28 @@ export const TRUST_FLAGS = {
   'timestamp-threshold': { type: 'string', value: 'N', description: 'Verified timestamps required (default 1 keyless, 0 with --key)' },
   'insecure-ignore-tlog': { type: 'boolean', description: 'Do not require a transparency-log entry (only with --key; warns)' },
   'password-file': { type: 'string', value: 'FILE', description: 'Password, if --key names an encrypted private key' },
+  'witness-key': {
+    type: 'string',
+    multiple: true,
+    value: 'VKEY|FILE',
+    description: 'A witness cosigner key (name+id+key, as `airlock log witness` prints it), or a file holding one',
+  },
+  'require-witnesses': {
+    type: 'string',
+    value: 'N',
+    description: 'Cosignatures of N distinct --witness-key witnesses required on every log checkpoint (default: all given; 0 = off)',
+  },
 } as const satisfies FlagSpecs;
+
+/** The most witnesses a checkpoint can name: a signed note holds at most 100 signature lines. */
+const MAX_WITNESSES = 100;
+
+export interface WitnessPlan {
+  /** --witness-key values, in order: inline vkeys or files, read later. */
+  readonly keys: readonly string[];
+  /** --require-witnesses; undefined = one per distinct witness name. 0 turns the check off. */
+  readonly required: number | undefined;
+}
 
 export type TrustChoice =
   | { readonly kind: 'key'; readonly keyRef: string }
@@ -39,6 +60,8 @@ export interface VerifyPlan {
   readonly predicateType: string | undefined;
   /** True when the trust root may be absent (key, no log, no timestamps). */
   readonly trustedRootOptional: boolean;
+  /** Witness cosignatures to require on log checkpoints; undefined when no --witness-key is given. */
+  readonly witnesses: WitnessPlan | undefined;
 }
 
 function matcher(flags: Flags, exactFlag: string, regexpFlag: string): Matcher | undefined {
@@ -52,6 +75,26 @@ function matcher(flags: Flags, exactFlag: string, regexpFlag: string): Matcher |
     return { regexp };
   }
   return exact === undefined ? undefined : { exact };
+}
+
+/**
+ * --witness-key / --require-witnesses. Witnesses cosign log checkpoints, so they need a log entry:
+ * --insecure-ignore-tlog conflicts. Whether N exceeds the witnesses given is known once the keys
+ * (maybe files) are read.
+ */
+export function planWitnesses(flags: Flags): WitnessPlan | undefined {
+  const keys = flags.strings('witness-key');
+  const requiredGiven = flags.has('require-witnesses');
+  if (keys.length === 0) {
+    if (requiredGiven) throw new AirlockError('E_USAGE', '--require-witnesses counts the --witness-key witnesses: give at least one --witness-key');
+    return undefined;
+  }
+  if (flags.bool('insecure-ignore-tlog')) {
+    throw new AirlockError('E_USAGE', '--witness-key conflicts with --insecure-ignore-tlog: witnesses cosign the checkpoints of log entries', {
+      hint: 'witness cosignatures are only checked on bundles with a transparency-log entry',
+    });
+  }
+  return { keys, required: requiredGiven ? flags.int('require-witnesses', 0, 0, MAX_WITNESSES) : undefined };
 }
 
 export function trustedRootPathFor(stateDir: string, name: string): string {
@@ -104,6 +147,7 @@ export function planVerification(flags: Flags, stateDir: string, type?: string):
     insecureIgnoreTlog,
     predicateType: type === undefined ? undefined : resolvePredicateType(type),
     trustedRootOptional: trust.kind === 'key' && tlogThreshold === 0 && timestampThreshold === 0 && !timestampGiven,
+    witnesses: planWitnesses(flags),
   };
 }
 

@@ -68,6 +68,8 @@ interface SimpleSigningPayload {
 
 function verifyLegacyLayer(payload: Buffer, layer: Descriptor, digest: string, options: VerifyBlobOptions): { ok: boolean; code?: string; reason?: string } {
   if (options.trust.kind !== 'key') return { ok: false, code: 'E_UNSUPPORTED', reason: 'legacy .sig signatures are verified with --key only' };
+  // Fail closed: a .sig carries no log checkpoint, so no witness can have cosigned anything for it.
+  if (options.witnesses) return { ok: false, code: 'E_TLOG_CHECKPOINT', reason: 'witness cosignatures are required, and legacy signatures carry no log checkpoint to hold them' };
   if (layer.annotations?.['dev.sigstore.cosign/certificate']) return { ok: false, code: 'E_UNSUPPORTED', reason: 'certificate-based legacy signatures are not verified; use the bundle format' };
   if ((options.tlogThreshold ?? 1) > 0) {
     return { ok: false, code: 'E_TLOG_ENTRY', reason: 'legacy signatures carry no verifiable log entry here; with a key, pass --insecure-ignore-tlog' };

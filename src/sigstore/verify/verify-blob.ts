@@ -11,6 +11,8 @@ import { type SignedEntity, type TrustMaterial, toSignedEntity, toTrustMaterial,
 import { type Digest, type DigestAlgorithm, digestBytes, digestFile, formatDigest, parseDigest } from '../../crypto/digest.ts';
 import { keyFingerprint } from '../../crypto/keys.ts';
 import { AirlockError, EXIT, fromFsError } from '../../errors.ts';
+import { type CosignatureVerifier, verifyWitnessQuorum, type WitnessQuorum } from '../../log/cosignature.ts';
+import { keyIdHex } from '../../log/note.ts';
 import { IN_TOTO_PAYLOAD_TYPE, parseStatement } from '../in-toto.ts';
 import { memoiseLeafCertificate, tuneDerEncoding, withoutStackTraces } from '../ca-cache.ts';
 import { type LoadedTrustedRoot, trustMaterialFor } from '../trusted-root.ts';
@@ -38,6 +40,18 @@ export type TrustPolicy =
   | { readonly kind: 'key'; readonly publicKey: KeyObject }
   | { readonly kind: 'identity'; readonly policy: IdentityPolicy };
 
+/**
+ * Witness cosignatures (C2SP tlog-cosignature) required on the log checkpoints of a bundle. Sigstore
+ * clients ignore signature lines other than the log's; with this, every checkpoint in the bundle must
+ * carry verified cosignatures of at least `required` distinct witness names.
+ */
+export interface WitnessPolicy {
+  /** The witnesses' keys: `parseCosignerKey(vkey).verifier`. Several keys of one name count once. */
+  readonly verifiers: readonly CosignatureVerifier[];
+  /** 1 to the number of distinct names in `verifiers`. */
+  readonly required: number;
+}
+
 export interface VerifyBlobOptions {
   readonly trust: TrustPolicy;
   /** Required except for key-based verification with no log and no timestamps required. */
@@ -52,6 +66,8 @@ export interface VerifyBlobOptions {
    * checkpoint-only log entry with no timestamp): the log key must be valid then. Defaults to the clock.
    */
   readonly now?: Date;
+  /** Require witness cosignatures on every log checkpoint the bundle carries (fail closed: none is a denial). */
+  readonly witnesses?: WitnessPolicy;
 }
 
 /** For key-based verification with no log and no timestamps: nothing is trusted but the key. */
@@ -255,6 +271,65 @@ export function checkTlogKeyValidity(bundle: Bundle, material: TrustMaterial, en
   }
 }
 
+const witnessNames = (policy: WitnessPolicy): string[] => [...new Set(policy.verifiers.map((v) => v.name))].sort();
+
+/** A policy that could never be met, or a key that is not a witness's, is a usage error, not a verdict. */
+function checkWitnessPolicy(policy: WitnessPolicy): void {
+  for (const verifier of policy.verifiers) {
+    if (verifier.kind !== 'cosignature/v1') throw new AirlockError('E_USAGE', `witness ${verifier.name} is not a cosigner (tlog-cosignature) key`);
+  }
+  const names = witnessNames(policy);
+  if (!Number.isInteger(policy.required) || policy.required < 1 || policy.required > names.length) {
+    throw new AirlockError('E_USAGE', `${policy.required} witness cosignatures cannot be required of ${names.length} witness name(s) (${names.join(', ') || 'none'})`, {
+      hint: 'require from 1 to the number of distinct witnesses given',
+    });
+  }
+}
+
+/**
+ * Every checkpoint in the bundle must carry cosignatures of `required` distinct witnesses. Runs after
+ * @sigstore/verify has checked each checkpoint's log signature and each inclusion proof against it, so
+ * what the witnesses vouch for is the tree head the entry is proven in. A checkpoint text has no empty
+ * line, so @sigstore/verify (first empty line) and the note parser (last one) read the same text.
+ */
+export function checkWitnessCosignatures(bundle: Bundle, policy: WitnessPolicy, checks: Checks): void {
+  const names = witnessNames(policy);
+  const entries = bundle.verificationMaterial.tlogEntries.flatMap((entry) => {
+    const envelope = entry.inclusionProof?.checkpoint?.envelope;
+    return envelope ? [{ logIndex: entry.logIndex, envelope }] : [];
+  });
+  if (entries.length === 0) {
+    throw new AirlockError('E_TLOG_CHECKPOINT', `cosignatures of ${policy.required} of the witnesses ${names.join(', ')} are required, but the bundle has no log entry with a checkpoint for them to cosign`, {
+      details: { required: policy.required, witnesses: names, cosigned: [] },
+    });
+  }
+  const results = entries.map(({ logIndex, envelope }) => {
+    let quorum: WitnessQuorum;
+    try {
+      quorum = verifyWitnessQuorum(envelope, policy.verifiers, policy.required);
+    } catch (err) {
+      // A malformed note, or a cosignature naming a given witness key that does not verify over it.
+      if (err instanceof AirlockError && err.code === 'E_TLOG_CHECKPOINT') {
+        throw new AirlockError('E_TLOG_CHECKPOINT', `log entry ${logIndex}: ${err.message}`, { cause: err, details: { logIndex, required: policy.required, witnesses: names } });
+      }
+      throw err;
+    }
+    if (!quorum.ok) {
+      throw new AirlockError(
+        'E_TLOG_CHECKPOINT',
+        `log entry ${logIndex}: its checkpoint is cosigned by ${quorum.cosigned.length} of the witnesses ${names.join(', ')} (${quorum.cosigned.join(', ') || 'none'}); ${policy.required} required`,
+        { details: { logIndex, required: policy.required, witnesses: names, cosigned: quorum.cosigned } },
+      );
+    }
+    return {
+      logIndex,
+      cosigned: quorum.cosigned,
+      cosignatures: quorum.cosignatures.map((c) => ({ name: c.name, keyId: keyIdHex(c.keyId), time: c.time.toISOString() })),
+    };
+  });
+  checks.pass('witness cosignatures', { required: policy.required, witnesses: names, entries: results });
+}
+
 async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput, options: VerifyBlobOptions, report: VerificationReport, checks: Checks) {
   const bundle = parseBundle(await readBundleJson(bundleInput));
   report.bundle = { mediaType: bundle.mediaType, content: bundle.content.$case };
@@ -299,7 +374,8 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
     tlogEntries: bundle.verificationMaterial.tlogEntries.length,
     rfc3161Timestamps: tsaTimes(entity).length,
   });
-  if (thresholds.tlogThreshold > 0) checkTlogKeyValidity(bundle, material, entity, checks, options.now ?? new Date());
+  // Witnesses vouch for a checkpoint: its log key must have been valid too, whatever the threshold.
+  if (thresholds.tlogThreshold > 0 || options.witnesses) checkTlogKeyValidity(bundle, material, entity, checks, options.now ?? new Date());
   if (options.trust.kind === 'identity') {
     const san = signer.identity?.subjectAlternativeName;
     const issuer = signer.identity?.extensions?.issuer;
@@ -313,6 +389,7 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
   } else {
     report.signer = { type: 'key', fingerprint: keyFingerprint(signer.key) };
   }
+  if (options.witnesses) checkWitnessCosignatures(bundle, options.witnesses, checks);
   report.timestamps = entity.timestamps.map((t) =>
     t.$case === 'timestamp-authority'
       ? { source: 'tsa', time: t.timestamp.signingTime.toISOString() }
@@ -333,6 +410,7 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
  * a request airlock cannot evaluate, like digest-only RSA: exit 2).
  */
 export async function verifyBlob(artifact: ArtifactInput, bundle: BundleInput, options: VerifyBlobOptions): Promise<VerificationReport> {
+  if (options.witnesses) checkWitnessPolicy(options.witnesses);
   const checks = new Checks();
   const report: VerificationReport = {
     ok: false,
