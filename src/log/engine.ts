@@ -13,8 +13,8 @@
 import { createHash } from 'node:crypto';
 import { AirlockError } from '../errors.ts';
 import { consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, type NodeReader, rootAt, verifyConsistency } from './merkle.ts';
-import type { LogReader, LogState, LogStorage, NewEntry } from './storage.ts';
-import { MAX_ENTRY_SIZE, nodeReaderFor, Tile, type TileKey, TILE_WIDTH, TreeEdge, tilesTouched } from './tiles.ts';
+import type { LogReader, LogState, LogStorage, LogWriteTx, NewEntry } from './storage.ts';
+import { MAX_ENTRY_SIZE, nodeReaderFor, Tile, type TileKey, TILE_WIDTH, TreeEdge, tileOfNode, tilesTouched } from './tiles.ts';
 
 /** Signs and opens this log's checkpoints (note format and keys live in checkpoint.ts / note.ts). */
 export interface CheckpointSigner {
@@ -61,6 +61,16 @@ interface Pending {
 const keyOf = (k: TileKey) => `${k.level}/${k.index}`;
 const corrupt = (message: string) => new AirlockError('E_LOG_CORRUPT', message, { hint: 'restore the log from a backup no older than its last signed checkpoint, or investigate who changed it' });
 
+const NOT_AT_HAND = Symbol('tile not at hand');
+
+interface Committed {
+  readonly state: LogState;
+  /** False when every entry was a duplicate: nothing new to record. */
+  readonly changed: boolean;
+  readonly results: ReadonlyArray<{ index: number; duplicate: boolean }>;
+  readonly started: number;
+}
+
 export function entryIdentity(data: Uint8Array): Buffer {
   return createHash('sha256').update(data).digest();
 }
@@ -73,7 +83,12 @@ export class LogEngine {
   readonly #cacheLimit: number;
   readonly #onBatch: LogEngineOptions['onBatch'];
   readonly #cache = new Map<string, Tile>();
+  /** What storage holds: committed, durable. */
   #state: LogState;
+  /** What the log has published: committed, and recorded as the last signed checkpoint. */
+  #published: LogState;
+  /** The publication in flight (at most one): the next batch commits meanwhile. */
+  #publishing: Promise<void> = Promise.resolve();
   #edge: TreeEdge;
   #queue: Pending[] = [];
   #draining: Promise<void> | undefined;
@@ -87,22 +102,18 @@ export class LogEngine {
     this.#cacheLimit = options.cacheTiles ?? 1024;
     this.#onBatch = options.onBatch;
     this.#state = state;
+    this.#published = state;
     this.#edge = edge;
   }
 
   /** Opens (creating an empty, signed log if storage is empty) and runs the start-up checks. */
   static async open(options: LogEngineOptions): Promise<LogEngine> {
     const { storage, checkpoints } = options;
-    const state =
-      (await storage.readState()) ??
-      (await storage.write(async (tx) => {
-        const existing = await tx.readState();
-        if (existing) return existing;
-        const empty: LogState = { size: 0, root: EMPTY_ROOT, checkpoint: await checkpoints.sign(0, EMPTY_ROOT) };
-        await tx.putState(empty);
-        return empty;
-      }));
-    const edge = await loadEdge(storage, state.size);
+    const { state, edge } = await snapshot(storage, async (tx) => {
+      const empty: LogState = { size: 0, root: EMPTY_ROOT, checkpoint: await checkpoints.sign(0, EMPTY_ROOT) };
+      await tx.putState(empty);
+      return empty;
+    });
     const engine = new LogEngine(options, state, edge);
     await engine.#checkAtStart();
     return engine;
@@ -114,15 +125,15 @@ export class LogEngine {
 
   /** The latest checkpoint this engine committed or saw. */
   get checkpoint(): string {
-    return this.#state.checkpoint;
+    return this.#published.checkpoint;
   }
 
   get size(): number {
-    return this.#state.size;
+    return this.#published.size;
   }
 
   get root(): Uint8Array {
-    return this.#state.root;
+    return this.#published.root;
   }
 
   async #checkAtStart(): Promise<void> {
@@ -138,12 +149,9 @@ export class LogEngine {
     }
     const derived = rootAt(state.size, this.#edgeReader(this.#edge));
     if (!Buffer.from(derived).equals(state.root)) throw corrupt(`the tiles re-derive another root than the signed checkpoint at size ${state.size}`);
-    if (state.size > 0 && (await this.#storage.readEntries(state.size - 1, state.size + 1)).length !== 1) {
-      throw corrupt(`the entries table does not end at index ${state.size - 1}`);
-    }
     const last = await this.#lastSigned?.read();
     if (last === undefined) {
-      await this.#lastSigned?.write(state.checkpoint);
+      await this.#recordLastSigned(state);
       return;
     }
     let before: { size: number; root: Uint8Array };
@@ -157,12 +165,19 @@ export class LogEngine {
         hint: 'restore the newest backup, or if this storage is right, move the last-signed checkpoint file aside (and record why)',
         details: { storedSize: state.size, signedSize: before.size },
       });
-    if (before.size > state.size) throw rollback(`is at size ${state.size}, behind the checkpoint it signed at size ${before.size}`);
+    if (before.size > state.size) {
+      // Another process sharing this storage may have committed (and recorded) since the snapshot.
+      const fresh = await snapshot(this.#storage);
+      if (fresh.state.size < before.size) throw rollback(`is at size ${fresh.state.size}, behind the checkpoint it signed at size ${before.size}`);
+      this.#state = this.#published = fresh.state;
+      this.#edge = fresh.edge;
+      return this.#checkAtStart();
+    }
     if (before.size === state.size && !Buffer.from(before.root).equals(state.root)) throw rollback(`holds another tree than the checkpoint it signed at size ${state.size}`);
     if (before.size < state.size) {
       const proof = await this.#prove((node) => consistencyProof(before.size, state.size, node), this.#edge);
       if (!verifyConsistency(before.size, state.size, before.root, state.root, proof)) throw rollback(`is not consistent with the checkpoint it signed at size ${before.size}`);
-      await this.#lastSigned?.write(state.checkpoint);
+      await this.#recordLastSigned(state);
     }
   }
 
@@ -178,15 +193,23 @@ export class LogEngine {
     });
   }
 
+  // Group commit, pipelined: while one batch is published (its checkpoint recorded in the
+  // last-signed file, fsync'd, then its callers answered), the next one commits. Publications stay in
+  // order and at most one is in flight, so no caller is answered before its batch is durable and
+  // covered by a checkpoint that is itself on record.
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#maxBatch);
+        let committed: Committed;
         try {
-          await this.#commit(batch);
+          committed = await this.#commit(batch);
         } catch (err) {
           for (const p of batch) p.reject(err);
+          continue;
         }
+        await this.#publishing;
+        this.#publishing = this.#publish(batch, committed);
       }
     } finally {
       // Cleared in the same step that found the queue empty: an append queued after that starts a
@@ -195,7 +218,7 @@ export class LogEngine {
     }
   }
 
-  async #commit(batch: Pending[]): Promise<void> {
+  async #commit(batch: Pending[]): Promise<Committed> {
     const started = performance.now();
     const results: Array<{ index: number; duplicate: boolean }> = [];
     const committed = await this.#storage.write(async (tx) => {
@@ -237,8 +260,21 @@ export class LogEngine {
     this.#state = committed.state;
     this.#edge = committed.edge;
     for (const t of committed.changed) if (t.full) this.#remember(t);
-    if (committed.changed.length > 0) await this.#recordLastSigned(committed.state);
-    const { checkpoint, size } = committed.state;
+    return { state: committed.state, changed: committed.changed.length > 0, results, started };
+  }
+
+  /** Records the batch's checkpoint as the last signed one, then answers its callers. Never rejects. */
+  async #publish(batch: Pending[], committed: Committed): Promise<void> {
+    const { state, results, started } = committed;
+    try {
+      if (committed.changed) await this.#recordLastSigned(state);
+    } catch (err) {
+      // Durable but not on record: the callers are not told it is logged (a retry finds it).
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    if (state.size >= this.#published.size) this.#published = state;
+    const { checkpoint, size } = state;
     for (const [i, p] of batch.entries()) p.resolve({ ...(results[i] as { index: number; duplicate: boolean }), checkpoint, size });
     const appended = results.filter((r) => !r.duplicate).length;
     this.#onBatch?.({ appended, duplicates: results.length - appended, ms: performance.now() - started, size });
@@ -282,6 +318,19 @@ export class LogEngine {
 
   /** Runs a proof computation over the tiles it needs, loaded first (storage reads are async). */
   async #prove<T>(compute: (node: NodeReader) => T, edge: TreeEdge, overlay?: Map<string, Tile>, reader?: LogReader): Promise<T> {
+    // Warm path: when every tile is already at hand (the edge, the cache), one pass and no reads.
+    try {
+      return compute((h, i) => {
+        const { key, r, j } = tileOfNode(h, i);
+        const id = keyOf(key);
+        const tile = overlay?.get(id) ?? edge.tile(key) ?? this.#cache.get(id);
+        // Not an Error: no stack to capture, on a path every cold proof takes.
+        if (!tile) throw NOT_AT_HAND;
+        return tile.node(r, j);
+      });
+    } catch (err) {
+      if (err !== NOT_AT_HAND) throw err;
+    }
     const tiles = new Map<string, Tile>();
     for (const key of tilesTouched(compute)) {
       const tile = await this.#tile(key, edge, overlay, reader);
@@ -344,8 +393,25 @@ export class LogEngine {
   async close(): Promise<void> {
     this.#closed = true;
     await this.#draining;
+    await this.#publishing;
     await this.#storage.close();
   }
+}
+
+/**
+ * State and edge from one transaction: another process appending to the same storage (two commands
+ * writing one audit log) must not be seen half-way, with tiles or entries ahead of the state.
+ * `create` makes the first state of empty storage; without it, empty storage is an internal error.
+ */
+async function snapshot(storage: LogStorage, create?: (tx: LogWriteTx) => Promise<LogState>): Promise<{ state: LogState; edge: TreeEdge }> {
+  return storage.write(async (tx) => {
+    const state = (await tx.readState()) ?? (await create?.(tx));
+    if (!state) throw corrupt('the log state disappeared');
+    if (state.size > 0 && (await tx.readEntries(state.size - 1, state.size + 1)).length !== 1) {
+      throw corrupt(`the entries table does not end at index ${state.size - 1}`);
+    }
+    return { state, edge: await loadEdge(tx, state.size) };
+  });
 }
 
 async function loadEdge(reader: LogReader, size: number): Promise<TreeEdge> {
