@@ -9,7 +9,7 @@
 // a key kept in it, but cannot make that agree with a checkpoint already held elsewhere. Pass an HSM
 // key (AIRLOCK_AUDIT_KEY) to keep the key off the disk.
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { mkdir, readFile, rename } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
@@ -64,32 +64,53 @@ export async function auditIdentity(stateDir: string): Promise<{ origin: string;
 /** The signer for a new or existing audit log: the one given, or the key airlock keeps beside it. */
 async function auditSigner(stateDir: string, given: Signer | undefined): Promise<{ origin: string; signer: Signer }> {
   const p = paths(stateDir);
-  await mkdir(p.dir, { recursive: true, mode: 0o700 });
-  const existing = await auditIdentity(stateDir);
-  if (existing) {
-    let signer = given;
-    if (!signer) {
-      const pem = await readText(p.key);
-      if (pem === undefined) {
-        throw new AirlockError('E_INPUT_MISSING', `the audit log's key is not in ${p.dir}, and no AIRLOCK_AUDIT_KEY was given`, { hint: 'set AIRLOCK_AUDIT_KEY to the key (file or pkcs11: URI) the audit log was created with' });
-      }
-      signer = createKeyObjectSigner(createPrivateKey(pem), 'ed25519', `audit key ${p.key}`);
-    }
-    if (keyFingerprint(signer.publicKey) !== keyFingerprint(existing.publicKey)) {
-      throw new AirlockError('E_KEY_MISMATCH', `the audit log in ${p.dir} was created with key ${keyFingerprint(existing.publicKey)}, not ${keyFingerprint(signer.publicKey)}`);
-    }
-    return { origin: existing.origin, signer };
-  }
-  const origin = originFor(hostname());
+  const existing = (await auditIdentity(stateDir)) ?? (await createIdentity(stateDir, given));
   let signer = given;
   if (!signer) {
-    const { privateKey } = generateKeyPairSync('ed25519');
-    await writeFileAtomic(p.key, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    signer = createKeyObjectSigner(privateKey, 'ed25519', `audit key ${p.key}`);
+    const pem = await readText(p.key);
+    if (pem === undefined) {
+      throw new AirlockError('E_INPUT_MISSING', `the audit log's key is not in ${p.dir}, and no AIRLOCK_AUDIT_KEY was given`, { hint: 'set AIRLOCK_AUDIT_KEY to the key (file or pkcs11: URI) the audit log was created with' });
+    }
+    signer = createKeyObjectSigner(createPrivateKey(pem), 'ed25519', `audit key ${p.key}`);
   }
-  await writeFileAtomic(p.pub, publicKeyPem(signer.publicKey), { overwrite: true });
-  await writeFileAtomic(p.origin, `${origin}\n`, { overwrite: true });
-  return { origin, signer };
+  if (keyFingerprint(signer.publicKey) !== keyFingerprint(existing.publicKey)) {
+    throw new AirlockError('E_KEY_MISMATCH', `the audit log in ${p.dir} was created with key ${keyFingerprint(existing.publicKey)}, not ${keyFingerprint(signer.publicKey)}`);
+  }
+  return { origin: existing.origin, signer };
+}
+
+/**
+ * A new audit log's identity (origin, public key, and the key when airlock makes it), built in a
+ * private folder and renamed into place: of two commands starting at once on a fresh machine exactly
+ * one creates it, and the other uses that one.
+ */
+async function createIdentity(stateDir: string, given: Signer | undefined): Promise<NonNullable<Awaited<ReturnType<typeof auditIdentity>>>> {
+  const p = paths(stateDir);
+  const fsError = (what: string) => (err: unknown) => {
+    throw fromFsError(err, what, 'create');
+  };
+  await mkdir(stateDir, { recursive: true, mode: 0o700 }).catch(fsError(stateDir));
+  const draft = await mkdtemp(join(stateDir, '.audit-new-')).catch(fsError(stateDir));
+  try {
+    let publicKey = given?.publicKey;
+    if (!publicKey) {
+      const { privateKey } = generateKeyPairSync('ed25519');
+      await writeFileAtomic(join(draft, 'audit.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+      publicKey = createPublicKey(privateKey);
+    }
+    await writeFileAtomic(join(draft, 'audit.pub'), publicKeyPem(publicKey));
+    await writeFileAtomic(join(draft, 'origin'), `${originFor(hostname())}\n`);
+    await chmod(draft, 0o700);
+    await rename(draft, p.dir).catch((err: unknown) => {
+      // Someone else's identity is in place (or the folder holds other files): theirs stands.
+      if (!['EEXIST', 'ENOTEMPTY'].includes((err as NodeJS.ErrnoException).code ?? '')) fsError(p.dir)(err);
+    });
+  } finally {
+    await rm(draft, { recursive: true, force: true });
+  }
+  const identity = await auditIdentity(stateDir);
+  if (!identity) throw new AirlockError('E_LOG_CORRUPT', `${p.dir} exists but holds no audit log identity (origin, audit.pub)`, { hint: 'move the folder aside (keep it: it may be evidence) and run the command again' });
+  return identity;
 }
 
 /** Events of the JSON-lines stand-in earlier versions kept, as audit events. */
@@ -142,7 +163,8 @@ export class AuditLog {
     // simply repeated: nothing is logged twice.
     await Promise.all(events.map((e) => (e ? this.append(e) : undefined)));
     await rename(legacy, `${legacy}.migrated`).catch((err: unknown) => {
-      throw fromFsError(err, legacy);
+      // Another command migrated it at the same time: the events are in (identical bytes, once).
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromFsError(err, legacy);
     });
   }
 

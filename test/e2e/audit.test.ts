@@ -1,12 +1,12 @@
 // The audit trail as an operator meets it: commands record their decisions, `audit show|verify|export`
 // read them back, and an edited database is named event by event.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.ts';
+import { runCli, runCliProcess } from '../helpers/cli.ts';
 
 let dir: string;
 const env = () => ({ AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'home') });
@@ -104,6 +104,18 @@ describe('airlock audit', () => {
     const shown = await cli(['audit', 'show']);
     assert.equal(shown.code, 0);
     assert.match(shown.stderr, /does not verify/);
+  });
+
+  it('commands starting at once on a fresh machine share one audit log: one key, every event', async () => {
+    const fresh = { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'race-home') };
+    const runs = await Promise.all(
+      [1, 2, 3, 4].map((n) => runCliProcess(['key', 'generate', '--algorithm', 'ed25519', '--output-key-prefix', join(dir, `race-${n}`)], { env: fresh })),
+    );
+    for (const r of runs) assert.equal(r.code, 0, r.stderr);
+    const v = await runCli(['audit', 'verify', '--json'], { env: fresh, now });
+    assert.equal(v.code, 0, v.stderr);
+    assert.equal(JSON.parse(v.stdout).size, 4);
+    assert.deepEqual((await readdir(join(dir, 'race-home'))).filter((f) => f.startsWith('.audit-new-')), [], 'no draft left behind');
   });
 
   it('no audit log yet: a clear message, not a stack trace', async () => {
