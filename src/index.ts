@@ -26,5 +26,11 @@ export {
 export { type LoadedTrustedRoot, loadTrustedRootFile, parseTrustedRoot } from './sigstore/trusted-root.ts';
 export { requestTimestamp } from './sigstore/tsa.ts';
 export type { VerificationReport } from './sigstore/verify/report.ts';
-export { type ArtifactInput, type BundleInput, type TrustPolicy, type VerifyBlobOptions, verifyBlob } from './sigstore/verify/verify-blob.ts';
+export { type ArtifactInput, type BundleInput, type TrustPolicy, type VerifyBlobOptions, verifyBlob, type WitnessPolicy } from './sigstore/verify/verify-blob.ts';
 export { PUBLIC_GOOD_REKOR_URL, type WitnessOptions } from './sigstore/witnesses.ts';
+export { AuditLog, type AuditVerification, verifyAuditLog } from './audit/audit-log.ts';
+export type { AuditEvent, AuditRecord } from './audit/event.ts';
+export { encodeCosignerKey, parseCosignerKey, verifyWitnessQuorum } from './log/cosignature.ts';
+export { checkExtends } from './log/consistency.ts';
+export { LogEngine, type LogEngineOptions } from './log/engine.ts';
+export { SqliteLogStorage } from './log/sqlite-storage.ts';

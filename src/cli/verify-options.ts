@@ -1,10 +1,8 @@
 // From verification flags to the options of the verification engine, in one place for every command
 // that verifies (verify-blob, verify, verify-attestation, inspect, import): the plan's rules, the trust
 // root (file, or the installed one by name, with its break-glass warnings), and the key or identity.
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { loadPublicKey } from '../crypto/key-ref.ts';
-import { AirlockError, fromFsError } from '../errors.ts';
+import { AirlockError } from '../errors.ts';
 import { type CosignatureVerifier, parseCosignerKey } from '../log/cosignature.ts';
 import { keyIdHex } from '../log/note.ts';
 import { type LoadedTrustedRoot, loadTrustedRootFile } from '../sigstore/trusted-root.ts';
@@ -13,17 +11,7 @@ import { loadInstalledTrustRoot } from '../trust/installed.ts';
 import type { CommandContext } from './command.ts';
 import { keyContext } from './key-context.ts';
 import { planVerification, planWitnesses, trustedRootPathFor, type VerifyPlan, type WitnessPlan } from './verify-plan.ts';
-
-/** A vkey given inline (`name+<8 hex>+...`), or read from the file that holds one. */
-async function witnessKeyText(ctx: CommandContext, value: string): Promise<string> {
-  if (/^[^\s+]+\+[0-9a-fA-F]{8}\+/.test(value)) return value;
-  const path = resolve(ctx.cwd, value);
-  try {
-    return (await readFile(path, 'utf8')).trim();
-  } catch (err) {
-    throw fromFsError(err, path);
-  }
-}
+import { vkeyText } from './vkey-text.ts';
 
 /** The witness keys and quorum of --witness-key / --require-witnesses; undefined when off. */
 async function witnessPolicy(ctx: CommandContext, plan: WitnessPlan | undefined): Promise<WitnessPolicy | undefined> {
@@ -31,7 +19,7 @@ async function witnessPolicy(ctx: CommandContext, plan: WitnessPlan | undefined)
   // The same key given twice (inline and as a file, say) is one key, not an ambiguity.
   const byLabel = new Map<string, CosignatureVerifier>();
   for (const value of plan.keys) {
-    const { verifier } = parseCosignerKey(await witnessKeyText(ctx, value));
+    const { verifier } = parseCosignerKey(await vkeyText(ctx, value));
     const label = `${verifier.name}+${keyIdHex(verifier.keyId)}`;
     const known = byLabel.get(label);
     if (known && !known.publicKey.equals(verifier.publicKey)) {

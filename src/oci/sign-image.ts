@@ -35,7 +35,7 @@ async function putBytes(store: ImageStore, mediaType: string, bytes: Uint8Array)
 }
 
 /** Writes a bundle as a referrer of `subject`, byte-for-byte in cosign v3's manifest layout. */
-async function writeBundleReferrer(store: ImageStore, subject: Descriptor, bundle: SerializedBundle, predicateType: string, now: Date): Promise<Descriptor> {
+export async function writeBundleReferrer(store: ImageStore, subject: Descriptor, bundle: SerializedBundle, predicateType: string, now: Date): Promise<Descriptor> {
   await putBytes(store, OCI_EMPTY, EMPTY_JSON);
   const layer = await putBytes(store, SIGSTORE_BUNDLE_V03, Buffer.from(JSON.stringify(bundle)));
   const manifest = storedJson({

@@ -42,16 +42,23 @@ function bundleLayer(manifest: ImageManifest): Descriptor | undefined {
   return layers.length === 1 && typeof layers[0]?.mediaType === 'string' && layers[0].mediaType.startsWith('application/vnd.dev.sigstore.bundle') ? layers[0] : undefined;
 }
 
+/** A referrer's Sigstore bundle (parsed JSON) and the referrer manifest's annotations; undefined for other artifacts. */
+export async function readReferrerBundle(store: ImageStore, referrer: string): Promise<{ json: unknown; annotations: Readonly<Record<string, string>> } | undefined> {
+  const manifest = parseManifestJson(await store.getManifest(referrer)) as ImageManifest;
+  const layer = bundleLayer(manifest);
+  if (!layer) return undefined;
+  return { json: JSON.parse((await readBlob(store, layer)).toString('utf8')), annotations: manifest.annotations ?? {} };
+}
+
 async function verifyReferrers(store: ImageStore, subject: Descriptor, options: VerifyBlobOptions): Promise<SignatureResult[]> {
   const results: SignatureResult[] = [];
   for (const ref of await store.listReferrers(subject.digest)) {
     // Anyone who can write to the registry can attach referrers: one that cannot be read or checked is
     // a failed signature, never the end of the verification.
     try {
-      const manifest = parseManifestJson(await store.getManifest(ref.digest)) as ImageManifest;
-      const layer = bundleLayer(manifest);
-      if (!layer) continue; // SBOMs and other artifacts are not signatures
-      const json = JSON.parse((await readBlob(store, layer)).toString('utf8'));
+      const bundle = await readReferrerBundle(store, ref.digest);
+      if (!bundle) continue; // SBOMs and other artifacts are not signatures
+      const json = bundle.json;
       const report = await verifyBlob({ digest: subject.digest }, { json }, options);
       results.push({ source: 'referrer', where: ref.digest, ok: report.ok, report, ...(report.error ? { code: report.error.code, reason: report.error.message } : {}) });
     } catch (err) {

@@ -27,6 +27,7 @@ import { checkFileArtifacts, type FileArtifactCheck } from './file-artifacts.ts'
 import { HEADER_NAMES, type ImageArtifact, MANIFEST_NAME, METADATA_NAME, parseManifest, parseMetadata, PGP_SIGNATURE_NAME, SIGSTORE_APPROVAL, SIGSTORE_SIGNATURE_NAME, type TransferMetadata } from './format.ts';
 import { type Keyring, verifyManifestSignatures } from './openpgp.ts';
 import type { PackageFile } from './package-accept.ts';
+import type { LoggedSignature } from './log-imported.ts';
 import { readPackage } from './package-io.ts';
 import { LAYOUT_DIR } from './pack.ts';
 import { type ChannelState, checkSequence, lockChannel, readChannel, type SequenceVerdict, writeChannel } from './sequence.ts';
@@ -59,6 +60,28 @@ export interface ImportOptions {
   readonly onProgress?: (text: string) => void;
   /** Records the decision with each check (the audit trail); nothing is recorded without it. */
   readonly record?: Recorder;
+  /** With a registry: append each verified image signature to this on-prem log and attach the bundle with its entry. */
+  readonly rekor?: { readonly url: string; readonly timeoutMs?: number; readonly fetch?: typeof fetch };
+}
+
+/** The key imported signatures are logged under: only key trust says which key that is. */
+function loggingKey(options: ImportOptions): KeyObject | undefined {
+  if (!options.rekor) return undefined;
+  if (!options.registry) throw new AirlockError('E_USAGE', '--rekor-url logs what an import pushes: it needs --registry');
+  const trust = options.imageTrust;
+  if ('policy' in trust || trust.trust.kind !== 'key') {
+    throw new AirlockError('E_UNSUPPORTED', 'import --rekor-url logs signatures verified with --key; with --policy or keyless trust it is not built yet');
+  }
+  return trust.trust.publicKey;
+}
+
+async function logImages(layout: ImageStore, report: ImportReport, rekor: NonNullable<ImportOptions['rekor']>, publicKey: KeyObject, now: Date, onProgress?: (t: string) => void): Promise<void> {
+  const { logImportedSignatures } = await import('./log-imported.ts');
+  for (const image of report.images) {
+    onProgress?.(`logging the signatures of ${image.name} in ${rekor.url}`);
+    const referrers = image.verification.results.filter((r) => r.ok && r.source === 'referrer').map((r) => r.where);
+    image.logged = await logImportedSignatures(layout, image.digest, referrers, { url: rekor.url, publicKey, now, ...(rekor.fetch ? { fetch: rekor.fetch } : {}), ...(rekor.timeoutMs ? { timeoutMs: rekor.timeoutMs } : {}) });
+  }
 }
 
 export interface SignerRecord {
@@ -78,7 +101,7 @@ export interface ImportReport {
   readonly bytes: number;
   /** Each file artifact: its hash checked against the manifest, its own signature checked, or not. */
   readonly fileArtifacts: FileArtifactCheck[];
-  readonly images: Array<{ name: string; digest: string; verification: ImageVerification; pushedTo?: string }>;
+  readonly images: Array<{ name: string; digest: string; verification: ImageVerification; pushedTo?: string; logged?: LoggedSignature[] }>;
   /** The connected side's audit checkpoint the package carried, and how it relates to the one kept. */
   readonly connectedAudit?: { readonly origin: string; readonly size: number; readonly verdict: AuditCarryCheck['verdict'] };
   readonly error?: AirlockError;
@@ -299,10 +322,11 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
         connectedAudit: report.connectedAudit ?? null,
         files: { verified: report.files, bytes: report.bytes },
         fileArtifacts: report.fileArtifacts.map((f) => ({ path: f.path, signature: f.signature })),
-        images: report.images.map((i) => ({ name: i.name, digest: i.digest, signaturesVerified: i.verification.results.filter((r) => r.ok).length, ...(i.pushedTo ? { pushedTo: i.pushedTo } : {}) })),
+        images: report.images.map((i) => ({ name: i.name, digest: i.digest, signaturesVerified: i.verification.results.filter((r) => r.ok).length, ...(i.pushedTo ? { pushedTo: i.pushedTo } : {}), ...(i.logged ? { logged: i.logged } : {}) })),
       },
     });
   try {
+    const logKey = loggingKey(options);
     await stat(options.source).catch((err: unknown) => {
       throw fromFsError(err, options.source);
     });
@@ -347,6 +371,7 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
     try {
       const landing = destinations(metadata, options.registry);
       if (layout) await verifyImages(layout, metadata, options.imageTrust, landing, report);
+      if (layout && logKey && options.rekor) await logImages(layout, report, options.rekor, logKey, options.now, options.onProgress);
       if (options.registry && layout) await pushImages(layout, metadata, options.registry, landing, report, options.onProgress);
     } finally {
       await layout?.close();

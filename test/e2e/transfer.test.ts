@@ -382,3 +382,47 @@ describe('OpenPGP: gpg interop', () => {
     }
   });
 });
+
+describe('import --rekor-url: imported signatures in the on-prem log', () => {
+  it('logs each verified signature, attaches the bundle with its entry, and a verifier trusting only that log accepts the image', async (t) => {
+    if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
+    const { makeLogKey, startLog } = await import('../helpers/log-server.ts');
+    await makeLogKey(join(dir, 'onprem'));
+    const log = await startLog(join(dir, 'onprem-data'), join(dir, 'onprem.key'));
+    try {
+      const pkg = join(dir, 'rk.tar');
+      assert.equal((await pack(pkg, [], 'rk-pack')).code, 0);
+      const imp = () => cli(['import', pkg, '--registry', `${registry?.host}/rk`, ...signer(), ...trust(), '--rekor-url', log.url, '--insecure', '--json'], 'rk-air');
+      const r = await imp();
+      assert.equal(r.code, 0, r.stderr);
+      const image = JSON.parse(r.stdout).images[0];
+      assert.equal(image.logged.length, 1);
+      const [logged] = image.logged;
+      assert.equal((await fetch(`${log.url}/checkpoint`).then((res) => res.text())).split('\n')[1], '1', 'one entry in the on-prem log');
+
+      const root = join(dir, 'onprem-root.json');
+      assert.equal((await cli(['trust', 'create', '--out', root, `--rekor=url=${log.url},public-key=${log.publicKeyPath},start-time=2026-01-01T00:00:00Z,origin=${log.origin}`])).code, 0);
+      // No --insecure-ignore-tlog: only the bundle carrying the on-prem entry can pass.
+      const v = await cli(['verify', image.pushedTo, '--key', join(dir, 'img.pub'), '--trusted-root', root, '--insecure', '--json']);
+      assert.equal(v.code, 0, v.stderr);
+      const results = JSON.parse(v.stdout).results as Array<{ where: string; ok: boolean }>;
+      assert.deepEqual(results.filter((x) => x.ok).map((x) => x.where), [logged.augmented]);
+      assert.ok(results.some((x) => !x.ok && x.where === logged.referrer), 'the bundle as packed has no entry of this log');
+
+      // A re-run logs nothing twice: the log returns the existing entry.
+      const again = await imp();
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(JSON.parse(again.stdout).images[0].logged[0].logIndex, logged.logIndex);
+      assert.equal((await fetch(`${log.url}/checkpoint`).then((res) => res.text())).split('\n')[1], '1');
+
+      // The log out of reach: the import fails before anything is pushed or tagged.
+      await log.stop();
+      const down = await cli(['import', pkg, '--registry', `${registry?.host}/rk-down`, ...signer(), ...trust(), '--rekor-url', log.url, '--insecure', '--json'], 'rk-air-2');
+      assert.equal(down.code, 3, down.stderr);
+      assert.match(down.stderr, /E_TLOG_UPLOAD/);
+      assert.deepEqual(await tags('rk-down/src'), []);
+    } finally {
+      await log.kill().catch(() => undefined);
+    }
+  });
+});

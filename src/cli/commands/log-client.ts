@@ -22,6 +22,7 @@ import type { Flags, FlagSpecs } from '../args.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { KEY_FLAGS } from '../flag-groups.ts';
 import { keyContext } from '../key-context.ts';
+import { vkeyText } from '../vkey-text.ts';
 
 const LOG_FLAGS = {
   vkey: { type: 'string', value: 'VKEY|FILE', description: "The log's verifier key (name+id+key), or a file holding it (log serve writes DATA/log.vkey)" },
@@ -46,17 +47,6 @@ export function logKeyPin(flags: Flags): LogKeyPin {
   if (keyRef === undefined) throw new AirlockError('E_USAGE', "pin the log's key: --vkey VKEY|FILE, or --log-key FILE.pub --origin NAME", { hint: PIN_HINT });
   if (origin === undefined) throw new AirlockError('E_USAGE', '--log-key needs --origin NAME: a checkpoint signature covers the key together with the log name');
   return { keyRef, origin };
-}
-
-/** A vkey given inline, or read from the file that holds one. */
-async function vkeyText(ctx: CommandContext, value: string): Promise<string> {
-  if (/^[^\s+]+\+[0-9a-fA-F]{8}\+/.test(value)) return value;
-  const path = resolve(ctx.cwd, value);
-  try {
-    return (await readFile(path, 'utf8')).trim();
-  } catch (err) {
-    throw fromFsError(err, path);
-  }
 }
 
 async function pinnedLogVerifier(ctx: CommandContext): Promise<NoteVerifier> {

@@ -160,6 +160,12 @@ async function loadPolicy(ctx: CommandContext, path: string) {
   return { policy, keys, base: await verificationBase(ctx, keysOnly) };
 }
 
+function rekorUrl(text: string): string {
+  const url = URL.parse(text);
+  if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash) throw new AirlockError('E_USAGE', `--rekor-url must be an http(s) URL, got '${text}'`);
+  return url.href.replace(/\/+$/, '');
+}
+
 const IMPORT_FLAGS = {
   keyring: { type: 'string', value: 'FILE', description: 'OpenPGP public keys whose signatures over the manifest count (gpg --export --armor)' },
   'signer-key': { type: 'string', multiple: true, value: 'REF', description: 'airlock/cosign public key whose manifest bundle counts as a signer' },
@@ -177,7 +183,10 @@ function printReport(ctx: CommandContext, report: ImportReport, what: string): v
   if (report.sequence) ctx.out.info(`  sequence   ${report.sequence.detail}`);
   if (report.connectedAudit) ctx.out.info(`  audit      ${report.connectedAudit.origin}: ${report.connectedAudit.verdict.detail}`);
   if (report.files) ctx.out.info(`  files      ${report.files} verified (${(report.bytes / 2 ** 20).toFixed(1)} MiB)`);
-  for (const i of report.images) ctx.out.info(`  image      ${i.name} ${i.digest}: ${i.verification.results.filter((r) => r.ok).length} signature(s) verified${i.pushedTo ? ` → ${i.pushedTo}` : ''}`);
+  for (const i of report.images) {
+    ctx.out.info(`  image      ${i.name} ${i.digest}: ${i.verification.results.filter((r) => r.ok).length} signature(s) verified${i.pushedTo ? ` → ${i.pushedTo}` : ''}`);
+    for (const l of i.logged ?? []) ctx.out.info(`  logged     ${l.referrer.slice(0, 19)}… as entry ${l.logIndex}; bundle with the entry attached as ${l.augmented.slice(0, 19)}…`);
+  }
   for (const f of report.fileArtifacts) {
     const sig = f.signature === 'verified' ? `signature verified (${f.signer})` : f.signature === 'unsigned' ? 'unsigned' : ctx.out.paint('yellow', `signature unverified: ${f.reason}`);
     ctx.out.info(`  file       ${f.path} sha256:${f.sha256.slice(0, 12)}…: ${sig}`);
@@ -224,8 +233,14 @@ export const importCommand: Command = {
     'channel are checked before any payload byte is accepted; then every file must be listed and match its\n' +
     'hash; every image must verify with the image trust flags; only then are images pushed by digest, tags\n' +
     'last. Any failure: nothing tagged, the channel state unchanged, the package untouched. Re-running the\n' +
-    'same package is idempotent.',
-  flags: { registry: { type: 'string', value: 'HOST[/PREFIX]', description: 'Internal registry to push to' }, ...IMPORT_FLAGS, ...REGISTRY_FLAGS },
+    'same package is idempotent. --rekor-url appends each verified image signature to the on-prem log\n' +
+    '(before anything is pushed) and attaches the bundle with its log entry as one more referrer.',
+  flags: {
+    registry: { type: 'string', value: 'HOST[/PREFIX]', description: 'Internal registry to push to' },
+    'rekor-url': { type: 'string', value: 'URL', description: 'Append each verified image signature to this on-prem log; attach the bundle with its entry' },
+    ...IMPORT_FLAGS,
+    ...REGISTRY_FLAGS,
+  },
   positionals: { min: 1, max: 1 },
   examples: [{ command: 'airlock import app-1.0.tar --registry registry.internal/mirror --keyring release-team.asc --require-signers 2 --key cosign.pub --insecure-ignore-tlog', description: 'Two-person rule on the manifest, key-signed images' }],
   async run(ctx) {
@@ -244,6 +259,7 @@ export const importCommand: Command = {
       registry,
       onProgress: (t) => ctx.out.progress(t),
       record: ctx.audit.record,
+      ...(ctx.flags.string('rekor-url') ? { rekor: { url: rekorUrl(ctx.flags.string('rekor-url') ?? '') } } : {}),
     });
     ctx.out.progressDone();
     printReport(ctx, report, 'Import');

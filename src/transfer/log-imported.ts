@@ -1,0 +1,55 @@
+// `import --rekor-url`: every image signature the import verified is appended to the on-prem
+// transparency log, and the bundle, now carrying its on-prem entry (inclusion proof + signed
+// checkpoint), is attached to the image as one more referrer — so admission and `verify` inside the
+// gap can require a log entry from a log they trust. The original referrer is kept unchanged.
+//
+// Runs on the import's private copy of the package's layout, before anything is pushed: a log that
+// refuses or is out of reach fails the import with nothing pushed. Entries already logged (a re-run)
+// come back as the existing entry (409), so a repeated import appends nothing twice.
+import type { KeyObject } from 'node:crypto';
+import { bundleFromJSON, bundleToJSON } from '@sigstore/bundle';
+import { descriptorOf } from '../oci/manifest.ts';
+import { writeBundleReferrer } from '../oci/sign-image.ts';
+import type { ImageStore } from '../oci/types.ts';
+import { readReferrerBundle } from '../oci/verify-image.ts';
+import { createEntryRequestFor, uploadToRekorV2 } from '../sigstore/rekor-v2-client.ts';
+
+export interface LogImportedOptions {
+  /** The on-prem log's base URL (`airlock log serve`, or any Rekor v2 log). */
+  readonly url: string;
+  /** The key the signatures were verified with: the log's entry names it. */
+  readonly publicKey: KeyObject;
+  readonly now: Date;
+  readonly fetch?: typeof fetch;
+  readonly timeoutMs?: number;
+}
+
+export interface LoggedSignature {
+  /** The verified referrer (its bundle as packed). */
+  readonly referrer: string;
+  readonly logIndex: string;
+  /** The new referrer: the same bundle with the on-prem entry added. */
+  readonly augmented: string;
+}
+
+const SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
+
+/** Logs the bundles of `referrers` (verified referrer digests of `subject`) and attaches the augmented bundles to `layout`. */
+export async function logImportedSignatures(layout: ImageStore, subjectDigest: string, referrers: readonly string[], options: LogImportedOptions): Promise<LoggedSignature[]> {
+  const subjectDesc = descriptorOf(await layout.getManifest(subjectDigest));
+  const logged: LoggedSignature[] = [];
+  for (const referrer of referrers) {
+    const read = await readReferrerBundle(layout, referrer);
+    if (!read) continue;
+    const bundle = bundleFromJSON(read.json);
+    const entry = await uploadToRekorV2(options.url, createEntryRequestFor(bundle.content, options.publicKey), {
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    });
+    const augmented = bundleToJSON({ ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [...bundle.verificationMaterial.tlogEntries, entry] } });
+    const predicateType = read.annotations['dev.sigstore.bundle.predicateType'] ?? SIGN_PREDICATE;
+    const desc = await writeBundleReferrer(layout, subjectDesc, augmented, predicateType, options.now);
+    logged.push({ referrer, logIndex: entry.logIndex, augmented: desc.digest });
+  }
+  return logged;
+}
