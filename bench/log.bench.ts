@@ -9,7 +9,7 @@
 //   3. engine.inclusionProof at random indices, cold-ish (fresh engine) and warm, at 1k and large.
 // While measured, every log and raw table stays between its size and twice it (put back when it doubles).
 //   npm run bench -- log [--entries 1000000] [--small 10000] [--proof-small 1000] [--seconds 10]
-//                        [--concurrency 2048] [--clients 64] [--proofs 1000] [--quick]
+//                        [--concurrency 2048] [--clients 64] [--proofs 1000] [--quick] [--proofs-only]
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { cp, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
@@ -39,6 +39,7 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '64' },
     proofs: { type: 'string', default: '1000' },
     quick: { type: 'boolean', default: false },
+    'proofs-only': { type: 'boolean', default: false },
   },
 });
 const large = Number(values.entries ?? (values.quick ? 20_000 : 1_000_000));
@@ -438,21 +439,24 @@ try {
   await prefill(largeDir, large);
   const largeProofs = await proofTimes(largeDir);
   const proofRatio = proofTable(`inclusion proofs, engine.inclusionProof at ${proofs} random indices, ms per proof`, smallProofs, largeProofs);
+  if (values['proofs-only']) {
+    for (const kind of ['cold', 'warm'] as const) console.log(`  inclusion proof ${kind} at ${count(large)} within 2x of ${count(proofSmall)}: ${proofRatio[kind].toFixed(2)}x ${verdict(proofRatio[kind], 2, false)}`);
+  } else {
+    const ceiling = await poolCeiling();
+    console.log(`\nverify-pool ceiling: ${formatRate(ceiling, 'checks/s')} (${workers} workers, ${clients} in flight; parse + canonical body + P-256 prehash check per request)`);
+    const figures = [await atSize(small, ceiling), await atSize(large, ceiling, largeDir)];
 
-  const ceiling = await poolCeiling();
-  console.log(`\nverify-pool ceiling: ${formatRate(ceiling, 'checks/s')} (${workers} workers, ${clients} in flight; parse + canonical body + P-256 prehash check per request)`);
-  const figures = [await atSize(small, ceiling), await atSize(large, ceiling, largeDir)];
-
-  console.log(`\ntargets (${load()})`);
-  for (const f of figures) {
-    const at = `~${count(f.size)}`.padEnd(11);
-    const e = rateOf(f.engine.load) / rateOf(f.rawEngineBatch);
-    const h = rateOf(f.http.load) / rateOf(f.rawEngineBatch);
-    console.log(`  ${at} engine / raw same batch >= 0.5x: ${e.toFixed(2)}x ${verdict(e, 0.5, true)}; engine / raw 1 row/tx: ${(rateOf(f.engine.load) / rateOf(f.rawOne)).toFixed(2)}x`);
-    console.log(`  ${at} HTTP / raw same batch >= 0.5x: ${h.toFixed(2)}x ${verdict(h, 0.5, true)}; HTTP / raw 1 row/tx: ${(rateOf(f.http.load) / rateOf(f.rawOne)).toFixed(2)}x; HTTP / verify-pool ceiling: ${(rateOf(f.http.load) / ceiling).toFixed(2)}x`);
-  }
-  for (const kind of ['cold', 'warm'] as const) {
-    console.log(`  inclusion proof ${kind === 'cold' ? 'cold-ish' : 'warm'} at ${count(large)} within 2x of ${count(proofSmall)}: ${proofRatio[kind].toFixed(2)}x ${verdict(proofRatio[kind], 2, false)}`);
+    console.log(`\ntargets (${load()})`);
+    for (const f of figures) {
+      const at = `~${count(f.size)}`.padEnd(11);
+      const e = rateOf(f.engine.load) / rateOf(f.rawEngineBatch);
+      const h = rateOf(f.http.load) / rateOf(f.rawEngineBatch);
+      console.log(`  ${at} engine / raw same batch >= 0.5x: ${e.toFixed(2)}x ${verdict(e, 0.5, true)}; engine / raw 1 row/tx: ${(rateOf(f.engine.load) / rateOf(f.rawOne)).toFixed(2)}x`);
+      console.log(`  ${at} HTTP / raw same batch >= 0.5x: ${h.toFixed(2)}x ${verdict(h, 0.5, true)}; HTTP / raw 1 row/tx: ${(rateOf(f.http.load) / rateOf(f.rawOne)).toFixed(2)}x; HTTP / verify-pool ceiling: ${(rateOf(f.http.load) / ceiling).toFixed(2)}x`);
+    }
+    for (const kind of ['cold', 'warm'] as const) {
+      console.log(`  inclusion proof ${kind === 'cold' ? 'cold-ish' : 'warm'} at ${count(large)} within 2x of ${count(proofSmall)}: ${proofRatio[kind].toFixed(2)}x ${verdict(proofRatio[kind], 2, false)}`);
+    }
   }
 } finally {
   agent.destroy();
