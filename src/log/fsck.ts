@@ -1,4 +1,4 @@
-// A full check of a log's storage, entry by entry: what `audit verify` and `log fsck` run. Unlike the
+// A full check of a log's storage, entry by entry: what `audit verify` runs. Unlike the
 // engine's start-up check (which refuses to run on the first problem), it reads everything and
 // reports each problem with the index it concerns, so an edited, deleted or reordered entry is named.
 //
