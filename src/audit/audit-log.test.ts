@@ -131,6 +131,12 @@ describe('audit log', () => {
     assert.equal(v.ok, false);
     assert.match(v.problems.map((p) => p.problem).join('\n'), /size 4, but the log holds 3: events were removed/);
     await assert.rejects(AuditLog.open(dir), { code: 'E_LOG_ROLLBACK' });
+    // Deleting the kept checkpoint as well does not launder it: verify and the engine both refuse.
+    await rm(join(auditDir(dir), 'checkpoint'));
+    const again = await verifyAuditLog(dir);
+    assert.equal(again.ok, false);
+    assert.match(again.problems.map((p) => p.problem).join('\n'), /kept beside the log .* is missing/);
+    await assert.rejects(AuditLog.open(dir), { code: 'E_LOG_ROLLBACK' });
   });
 
   it('--since: a checkpoint saved earlier must still be extended; one from another log does not verify', async () => {
@@ -164,6 +170,10 @@ describe('audit log', () => {
     ]);
     assert.equal(v.events[1]?.event.details?.code, 'E_REPLAY');
     assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('events')), ['events.jsonl.migrated']);
+    // A file dropped there later is not taken in: that would let anyone who can write $AIRLOCK_HOME add events.
+    await writeFile(join(dir, 'events.jsonl'), `${JSON.stringify({ time: '2026-11-01T00:00:00.000Z', action: 'transfer.import', name: 'x', result: 'accepted' })}\n`);
+    await (await AuditLog.open(dir)).close();
+    assert.equal((await verifyAuditLog(dir)).size, 2);
   });
 
   it('refuses another key for an existing audit log', async () => {

@@ -151,7 +151,8 @@ export class AuditLog {
     const { origin, signer } = await auditSigner(stateDir, options.signer);
     const engine = await LogEngine.open({ storage: SqliteLogStorage.open(p.db), checkpoints: checkpointSignerFor(origin, signer), lastSigned: lastSignedFile(p.checkpoint) });
     const log = new AuditLog(engine, origin, signer.publicKey);
-    await log.#migrate(p.legacy);
+    // Only into a new log: a file dropped into $AIRLOCK_HOME later must not inject events.
+    if (engine.size === 0) await log.#migrate(p.legacy);
     return log;
   }
 
@@ -198,6 +199,8 @@ export interface AuditEntry {
 export interface AuditVerification {
   readonly ok: boolean;
   readonly origin: string;
+  /** The key the log's checkpoints verify with, as found beside it: compare it with one you hold. */
+  readonly keyFingerprint: string;
   readonly size: number;
   readonly checkpoint: string;
   readonly problems: LogProblem[];
@@ -251,9 +254,10 @@ export async function verifyAuditLog(stateDir: string, options: { since?: string
     };
     const kept = await readText(p.checkpoint);
     if (kept !== undefined) await pinned(kept, 'the last signed checkpoint kept beside the log');
+    else if (result.size > 0) problems.push({ problem: `the last signed checkpoint kept beside the log (${p.checkpoint}) is missing: a restored older database could not be told apart` });
     if (options.since !== undefined) await pinned(options.since, 'the --since checkpoint');
     problems.sort((a, b) => (a.index ?? -1) - (b.index ?? -1));
-    return { ok: problems.length === 0, origin: identity.origin, size: result.size, checkpoint: result.checkpoint, problems, events };
+    return { ok: problems.length === 0, origin: identity.origin, keyFingerprint: keyFingerprint(identity.publicKey), size: result.size, checkpoint: result.checkpoint, problems, events };
   } finally {
     await storage.close();
   }

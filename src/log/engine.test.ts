@@ -151,6 +151,41 @@ describe('LogEngine', () => {
     await assert.rejects(openLog(name), { code: 'E_LOG_ROLLBACK', message: /behind the checkpoint it signed at size 2/ });
   });
 
+  it('refuses to run when the last-signed record is missing for a non-empty log (E_LOG_ROLLBACK)', async () => {
+    const name = fresh();
+    const log = await openLog(name);
+    await log.append(entry(1));
+    await log.close();
+    await rm(join(dir, `${name}.checkpoint`));
+    // Deleting the record must not launder a restored older database.
+    await assert.rejects(openLog(name), { code: 'E_LOG_ROLLBACK' });
+  });
+
+  it('answers a retry only once the checkpoint it is answered with is on record', async () => {
+    const storage = SqliteLogStorage.open(join(dir, `${fresh()}.db`));
+    let kept: string | undefined;
+    let failing = false;
+    const lastSigned = {
+      read: async () => kept,
+      write: async (note: string) => {
+        if (failing) throw new Error('disk full');
+        kept = note;
+      },
+    };
+    const log = await LogEngine.open({ storage, checkpoints: signer, lastSigned });
+    failing = true;
+    await assert.rejects(log.append(entry(1)), /disk full/);
+    assert.equal(log.size, 0, 'not published: its checkpoint is not on record');
+    // The retry is a duplicate of what is durable: it is recorded before it is answered.
+    await assert.rejects(log.append(entry(1)), /disk full/);
+    failing = false;
+    const r = await log.append(entry(1));
+    assert.deepEqual([r.index, r.duplicate, r.size], [0, true, 1]);
+    assert.equal(signer.open(kept as string).size, 1);
+    assert.equal(log.size, 1);
+    await log.close();
+  });
+
   it('refuses entries larger than a tile bundle can hold', async () => {
     const log = await openLog(fresh());
     await assert.rejects(log.append(Buffer.alloc(70_000)), { code: 'E_INPUT_MALFORMED' });

@@ -65,8 +65,6 @@ const NOT_AT_HAND = Symbol('tile not at hand');
 
 interface Committed {
   readonly state: LogState;
-  /** False when every entry was a duplicate: nothing new to record. */
-  readonly changed: boolean;
   readonly results: ReadonlyArray<{ index: number; duplicate: boolean }>;
   readonly started: number;
 }
@@ -149,8 +147,16 @@ export class LogEngine {
     }
     const derived = rootAt(state.size, this.#edgeReader(this.#edge));
     if (!Buffer.from(derived).equals(state.root)) throw corrupt(`the tiles re-derive another root than the signed checkpoint at size ${state.size}`);
-    const last = await this.#lastSigned?.read();
+    if (!this.#lastSigned) return;
+    const last = await this.#lastSigned.read();
     if (last === undefined) {
+      // Only a log that never signed beyond the empty tree may lack the record: a missing file is
+      // otherwise how a restored older database would be laundered (delete it, and nothing compares).
+      if (state.size > 0) {
+        throw new AirlockError('E_LOG_ROLLBACK', `the log holds ${state.size} entries but the record of the last checkpoint it signed is missing; it refuses to run rather than trust storage it cannot compare`, {
+          hint: 'restore the last-signed checkpoint file from the same backup as the database; to adopt this storage as it is, write its stored checkpoint to that file by hand (and record why)',
+        });
+      }
       await this.#recordLastSigned(state);
       return;
     }
@@ -260,16 +266,18 @@ export class LogEngine {
     this.#state = committed.state;
     this.#edge = committed.edge;
     for (const t of committed.changed) if (t.full) this.#remember(t);
-    return { state: committed.state, changed: committed.changed.length > 0, results, started };
+    return { state: committed.state, results, started };
   }
 
   /** Records the batch's checkpoint as the last signed one, then answers its callers. Never rejects. */
   async #publish(batch: Pending[], committed: Committed): Promise<void> {
     const { state, results, started } = committed;
     try {
-      if (committed.changed) await this.#recordLastSigned(state);
+      // Also for a batch of duplicates only: what they are answered with must be on record too (the
+      // batch that logged them may have failed to record it, or run in a process that crashed).
+      await this.#recordLastSigned(state);
     } catch (err) {
-      // Durable but not on record: the callers are not told it is logged (a retry finds it).
+      // Durable but not on record: the callers are not told it is logged (a retry records it).
       for (const p of batch) p.reject(err);
       return;
     }

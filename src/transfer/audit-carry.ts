@@ -5,7 +5,9 @@
 // proof from the checkpoint already held inside the gap.
 //   audit/checkpoint         the signed checkpoint note (C2SP signed-note, Ed25519 or ECDSA)
 //   audit/audit.pub          the key it is signed with (PEM)
-//   audit/consistency.json   {"from": {"size", "root"} | null, "proof": [base64 hashes]}
+//   audit/consistency.json   {"from": {"size", "root"} | null, "proof": [base64 hashes],
+//                             "earlier": [{"from", "proof"}, …]}  proofs from older packages' checkpoints,
+//                             so a side that skipped packages (--allow-gap) can still chain
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { keyFingerprint, publicKeyPem } from '../crypto/keys.ts';
 import { AirlockError } from '../errors.ts';
@@ -38,7 +40,12 @@ export interface AuditMark {
   readonly root: string;
   /** The signed checkpoint itself, kept by the air-gapped side as evidence. */
   readonly checkpoint?: string;
+  /** The mark this one replaced without a proof (an --allow-gap import), kept as evidence. */
+  readonly unchainedFrom?: AuditMark;
 }
+
+/** How many earlier packages' checkpoints a package carries proofs from. */
+export const AUDIT_PROOF_HISTORY = 16;
 
 export interface CarriedAudit {
   readonly mark: AuditMark;
@@ -47,15 +54,19 @@ export interface CarriedAudit {
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
-/** The files pack adds, proving consistency from `previous` (the mark of the last package packed on the channel). */
-export async function carryAudit(source: AuditSource, previous: AuditMark | undefined): Promise<CarriedAudit> {
+/**
+ * The files pack adds, proving consistency from `previous` (the marks of the last packages packed on
+ * the channel, newest first): from the newest, and from each older one for a side that skipped some.
+ */
+export async function carryAudit(source: AuditSource, previous: readonly AuditMark[]): Promise<CarriedAudit> {
   const current = parseCheckpoint(parseNote(source.checkpoint).text);
   const mark: AuditMark = { origin: source.origin, keyFingerprint: keyFingerprint(source.publicKey), size: current.size, root: b64(current.rootHash) };
-  // A different log or key than last time (a new machine, a reset state) starts a new chain: no proof
+  // A different log or key than before (a new machine, a reset state) starts a new chain: no proof
   // can link them, and the air-gapped side decides what that means.
-  const chained = previous && previous.origin === mark.origin && previous.keyFingerprint === mark.keyFingerprint && previous.size <= mark.size ? previous : undefined;
-  const proof = chained ? await source.consistencyProof(chained.size, mark.size) : [];
-  const consistency = { from: chained ? { size: chained.size, root: chained.root } : null, proof: proof.map(b64) };
+  const chained = previous.filter((m) => m.origin === mark.origin && m.keyFingerprint === mark.keyFingerprint && m.size <= mark.size).slice(0, AUDIT_PROOF_HISTORY);
+  const proofs = await Promise.all(chained.map(async (m) => ({ from: { size: m.size, root: m.root }, proof: (await source.consistencyProof(m.size, mark.size)).map(b64) })));
+  const [newest, ...earlier] = proofs;
+  const consistency = { from: newest?.from ?? null, proof: newest?.proof ?? [], ...(earlier.length ? { earlier } : {}) };
   return {
     mark,
     files: [
@@ -83,13 +94,24 @@ function decodeHash(text: unknown, what: string): Buffer {
   return bytes;
 }
 
-function parseConsistency(bytes: Uint8Array): { from: { size: number; root: Buffer } | null; proof: Buffer[] } {
-  let doc: { from?: unknown; proof?: unknown };
+interface CarriedProof {
+  readonly from: { readonly size: number; readonly root: Buffer } | null;
+  readonly proof: Buffer[];
+}
+
+function parseConsistency(bytes: Uint8Array): CarriedProof[] {
+  let doc: { from?: unknown; proof?: unknown; earlier?: unknown };
   try {
     doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as typeof doc;
   } catch (err) {
     throw new AirlockError('E_INPUT_MALFORMED', `${AUDIT_CONSISTENCY_NAME} is not JSON`, { cause: err });
   }
+  const earlier = doc?.earlier ?? [];
+  if (!Array.isArray(earlier) || earlier.length > AUDIT_PROOF_HISTORY) throw new AirlockError('E_INPUT_MALFORMED', `${AUDIT_CONSISTENCY_NAME}: earlier must be a list of at most ${AUDIT_PROOF_HISTORY} proofs`);
+  return [parseProof(doc), ...earlier.map((e: unknown) => parseProof(e as typeof doc))];
+}
+
+function parseProof(doc: { from?: unknown; proof?: unknown }): CarriedProof {
   if (!Array.isArray(doc?.proof) || doc.proof.length > 64) throw new AirlockError('E_INPUT_MALFORMED', `${AUDIT_CONSISTENCY_NAME}: proof must be a list of at most 64 hashes`);
   const proof = doc.proof.map((h, i) => decodeHash(h, `proof[${i}]`));
   if (doc.from === null) return { from: null, proof };
@@ -123,7 +145,7 @@ export function verifyCarriedAudit(files: ReadonlyMap<string, Buffer>, kept: Aud
     throw new AirlockError('E_TLOG_CHECKPOINT', `${AUDIT_CHECKPOINT_NAME} is not signed by ${AUDIT_KEY_NAME}: ${(err as Error).message}`, { cause: err });
   }
   const mark: AuditMark = { origin, keyFingerprint: keyFingerprint(key), size: opened.size, root: b64(opened.root) };
-  const { from, proof } = parseConsistency(proofFile);
+  const proofs = parseConsistency(proofFile);
   const newer: Checkpoint = { origin, size: opened.size, rootHash: Buffer.from(opened.root), extensions: [] };
   if (!kept) return { mark, checkpoint: text, verdict: { kind: 'first', detail: `the first audit checkpoint of ${origin} on this channel (size ${mark.size})` } };
   if (kept.origin !== origin || kept.keyFingerprint !== mark.keyFingerprint) {
@@ -135,14 +157,17 @@ export function verifyCarriedAudit(files: ReadonlyMap<string, Buffer>, kept: Aud
     return { mark, checkpoint: text, verdict: { kind: 'extends', detail: `the same audit checkpoint as the last package (size ${mark.size})` } };
   }
   const older: Checkpoint = { origin, size: kept.size, rootHash: Buffer.from(kept.root, 'base64'), extensions: [] };
-  if (from && from.size === kept.size && from.root.equals(older.rootHash)) {
-    checkExtends(older, newer, proof);
-    return { mark, checkpoint: text, verdict: { kind: 'extends', detail: `extends the audit checkpoint kept from the last package (size ${kept.size} → ${mark.size}, proof of ${proof.length} hashes)` } };
+  const match = proofs.find((p) => p.from && p.from.size === kept.size && p.from.root.equals(older.rootHash));
+  if (match) {
+    checkExtends(older, newer, match.proof);
+    return { mark, checkpoint: text, verdict: { kind: 'extends', detail: `extends the audit checkpoint kept from the last package imported (size ${kept.size} → ${mark.size}, proof of ${match.proof.length} hashes)` } };
   }
+  // Smaller than what was kept can never extend it, skipped packages or not.
+  if (mark.size < kept.size) checkExtends(older, newer, []);
   if (gapAllowed) {
-    return { mark, checkpoint: text, verdict: { kind: 'unchained', detail: `not provably extending the kept checkpoint (size ${kept.size}): the proof starts from ${from ? `size ${from.size}` : 'nothing'}, a package this side skipped` } };
+    const from = proofs.map((p) => p.from?.size).filter((n) => n !== undefined);
+    return { mark, checkpoint: text, verdict: { kind: 'unchained', detail: `not provably extending the kept checkpoint (size ${kept.size}): the package proves consistency only from ${from.length ? `size ${from.join(', ')}` : 'nothing'}` } };
   }
-  if (mark.size < kept.size) checkExtends(older, newer, proof); // throws: smaller than what was kept
   throw new AirlockError('E_LOG_INCONSISTENT', `the package's audit checkpoint (size ${mark.size}) carries no proof from the one kept from the last package (size ${kept.size})`, {
     hint: 'the connected side packed from another state, or its audit history was rewritten: keep both packages as evidence',
   });

@@ -378,10 +378,21 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
     }
     if (options.registry) {
       const seq = metadata.sequence;
-      await writeChannel(options.stateDir, 'in', seq.channel, { number: seq.number, manifest: manifestDigest, at: options.now.toISOString(), packageId: metadata.packageId, ...(audit ? { audit: { ...audit.mark, checkpoint: audit.checkpoint } } : {}) });
+      await writeChannel(options.stateDir, 'in', seq.channel, { number: seq.number, manifest: manifestDigest, at: options.now.toISOString(), packageId: metadata.packageId, ...(audit ? { audit: { ...audit.mark, checkpoint: audit.checkpoint, ...(audit.verdict.kind === 'unchained' && kept?.audit ? { unchainedFrom: { ...kept.audit, unchainedFrom: undefined } } : {}) } } : {}) });
+    }
+    try {
+      await record('ok');
+    } catch (err) {
+      // The import happened; that it cannot be recorded is no verdict about the package (never exit
+      // 1, never a "refused" report) and must not pass as a recorded success (never exit 0).
+      const why = err instanceof Error ? err.message : String(err);
+      const done = options.registry ? 'the import completed (images pushed, channel moved)' : 'the inspection completed';
+      throw new AirlockError('E_IO', `${done} but its audit event could not be recorded: ${why}`, {
+        cause: err,
+        hint: 'airlock audit verify says what is wrong with the audit log; record this import by hand until it is fixed',
+      });
     }
     Object.assign(report, { ok: true });
-    await record('ok');
     return report;
   } catch (err) {
     const error = err instanceof AirlockError ? err : new AirlockError('E_INTERNAL', (err as Error).message, { cause: err });

@@ -17,7 +17,7 @@ import { attestImage, signImage } from '../oci/sign-image.ts';
 import type { Descriptor, ImageStore } from '../oci/types.ts';
 import { signBlob } from '../sigstore/sign-blob.ts';
 import { VERSION } from '../version.ts';
-import { type AuditSource, carryAudit } from './audit-carry.ts';
+import { AUDIT_PROOF_HISTORY, type AuditSource, carryAudit } from './audit-carry.ts';
 import { type FileArtifact, FORMAT, type ImageArtifact, MANIFEST_NAME, METADATA_NAME, PGP_SIGNATURE_NAME, serializeManifest, SIGSTORE_SIGNATURE_NAME, type TransferMetadata } from './format.ts';
 import { type PgpSigningKey, signDetached } from './openpgp.ts';
 import { writePackage } from './package-io.ts';
@@ -209,7 +209,8 @@ export async function packTransfer(options: PackOptions): Promise<PackResult> {
       }
     }
     for (const file of options.files) artifacts.push(await packFile(file, staging, options));
-    const carried = options.audit ? await carryAudit(options.audit, previous?.audit) : undefined;
+    const history = previous?.auditHistory ?? (previous?.audit ? [previous.audit] : []);
+    const carried = options.audit ? await carryAudit(options.audit, history) : undefined;
     for (const f of carried?.files ?? []) {
       await mkdir(dirname(join(staging, f.path)), { recursive: true });
       await writeFileBytes(join(staging, f.path), f.data);
@@ -244,7 +245,7 @@ export async function packTransfer(options: PackOptions): Promise<PackResult> {
       .map((p) => ({ path: p, file: join(staging, p), ...(blobHash(p) ? { sha256: blobHash(p) } : {}) }));
     options.onProgress?.('writing the package');
     await writePackage(options.out, [...headers, ...payload], { format: options.format, overwrite: options.overwrite ?? false });
-    await writeChannel(options.stateDir, 'out', options.channel, { number: metadata.sequence.number, manifest: manifestDigest, at: metadata.createdAt, packageId: metadata.packageId, ...(carried ? { audit: carried.mark } : {}) });
+    await writeChannel(options.stateDir, 'out', options.channel, { number: metadata.sequence.number, manifest: manifestDigest, at: metadata.createdAt, packageId: metadata.packageId, ...(carried ? { audit: carried.mark, auditHistory: [carried.mark, ...history].slice(0, AUDIT_PROOF_HISTORY) } : {}) });
     return { out: options.out, metadata, manifestDigest, files: payload.length + headers.length };
   } finally {
     await rm(staging, { recursive: true, force: true });

@@ -19,6 +19,8 @@ export interface ChannelState {
   readonly packageId: string;
   /** Where that package left the connected side's audit log (audit-carry.ts). */
   readonly audit?: AuditMark;
+  /** Out side: the marks of the last packages packed, newest first, that the next package proves consistency from. */
+  readonly auditHistory?: readonly AuditMark[];
 }
 
 function statePath(stateDir: string, side: 'in' | 'out', channel: string): string {

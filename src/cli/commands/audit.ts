@@ -130,8 +130,9 @@ export const auditVerifyCommand: Command = {
     const out = outFlag === undefined ? undefined : resolve(ctx.cwd, outFlag);
     if (out) await writeFileAtomic(out, v.checkpoint, { overwrite: ctx.flags.bool('force') });
     ctx.out.info(`Audit log ${v.origin}: ${v.size} events verified (every event re-hashed, tree rebuilt, signed checkpoint matches${since === undefined ? '' : `, extends ${sinceFlag}`})`);
+    ctx.out.info(`  key ${v.keyFingerprint} (as found beside the log: compare it with the one you recorded)`);
     if (out) ctx.out.info(`  checkpoint saved to ${out}`);
-    return { json: { ok: true, origin: v.origin, size: v.size, checkpoint: v.checkpoint, ...(since === undefined ? {} : { since: resolve(ctx.cwd, sinceFlag ?? '') }), ...(out ? { out } : {}) } };
+    return { json: { ok: true, origin: v.origin, keyFingerprint: v.keyFingerprint, size: v.size, checkpoint: v.checkpoint, ...(since === undefined ? {} : { since: resolve(ctx.cwd, sinceFlag ?? '') }), ...(out ? { out } : {}) } };
   },
 };
 

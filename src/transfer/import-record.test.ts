@@ -1,0 +1,41 @@
+// An import whose decision cannot be recorded must neither pass as recorded (exit 0) nor as a verdict
+// about the package (exit 1): it is E_IO, whatever the audit log's own error was.
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, it } from 'node:test';
+import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
+import { AirlockError } from '../errors.ts';
+import { importTransfer } from './import.ts';
+import { packTransfer } from './pack.ts';
+import { readChannel } from './sequence.ts';
+
+const dirs: string[] = [];
+after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+it('an import whose audit event cannot be recorded fails with E_IO (exit 3), never ok and never "refused"', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'airlock-import-record-'));
+  dirs.push(work);
+  const now = new Date('2026-11-21T00:00:00Z');
+  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const signer = createKeyObjectSigner(key.privateKey, 'ecdsa-sha2-256-nistp256', 'release');
+  await writeFile(join(work, 'notes.txt'), 'notes');
+  const out = join(work, 'p1.tar');
+  await packTransfer({ images: [], files: [join(work, 'notes.txt')], sboms: new Map(), scans: new Map(), out, format: 'tar', channel: 'c', stateDir: join(work, 'connected'), now, signer, signArtifacts: false });
+  const imported = importTransfer({
+    source: out,
+    signers: { keys: [key.publicKey], required: 1 },
+    imageTrust: { trust: { kind: 'key', publicKey: key.publicKey }, tlogThreshold: 0, timestampThreshold: 0 },
+    allowGap: false,
+    stateDir: join(work, 'airgap'),
+    now,
+    registry: { host: 'registry.invalid', options: {} },
+    record: async () => {
+      throw new AirlockError('E_LOG_CORRUPT', 'the audit database is damaged');
+    },
+  });
+  await assert.rejects(imported, (err: AirlockError) => err.code === 'E_IO' && /completed .* but its audit event could not be recorded: the audit database is damaged/.test(err.message));
+  assert.equal((await readChannel(join(work, 'airgap'), 'in', 'c'))?.number, 1, 'the import itself did happen');
+});
