@@ -27,6 +27,7 @@ import { checkFileArtifacts, type FileArtifactCheck } from './file-artifacts.ts'
 import { HEADER_NAMES, type ImageArtifact, MANIFEST_NAME, METADATA_NAME, parseManifest, parseMetadata, PGP_SIGNATURE_NAME, SIGSTORE_APPROVAL, SIGSTORE_SIGNATURE_NAME, type TransferMetadata } from './format.ts';
 import { type Keyring, verifyManifestSignatures } from './openpgp.ts';
 import type { PackageFile } from './package-accept.ts';
+import type { NoteVerifier } from '../log/note.ts';
 import type { LoggedSignature } from './log-imported.ts';
 import { readPackage } from './package-io.ts';
 import { LAYOUT_DIR } from './pack.ts';
@@ -61,7 +62,7 @@ export interface ImportOptions {
   /** Records the decision with each check (the audit trail); nothing is recorded without it. */
   readonly record?: Recorder;
   /** With a registry: append each verified image signature to this on-prem log and attach the bundle with its entry. */
-  readonly rekor?: { readonly url: string; readonly timeoutMs?: number; readonly fetch?: typeof fetch };
+  readonly rekor?: { readonly url: string; readonly logVerifier: NoteVerifier; readonly timeoutMs?: number; readonly fetch?: typeof fetch };
 }
 
 /** The key imported signatures are logged under: only key trust says which key that is. */
@@ -80,7 +81,7 @@ async function logImages(layout: ImageStore, report: ImportReport, rekor: NonNul
   for (const image of report.images) {
     onProgress?.(`logging the signatures of ${image.name} in ${rekor.url}`);
     const referrers = image.verification.results.filter((r) => r.ok && r.source === 'referrer').map((r) => r.where);
-    image.logged = await logImportedSignatures(layout, image.digest, referrers, { url: rekor.url, publicKey, now, ...(rekor.fetch ? { fetch: rekor.fetch } : {}), ...(rekor.timeoutMs ? { timeoutMs: rekor.timeoutMs } : {}) });
+    image.logged = await logImportedSignatures(layout, image.digest, referrers, { url: rekor.url, logVerifier: rekor.logVerifier, publicKey, now, ...(rekor.fetch ? { fetch: rekor.fetch } : {}), ...(rekor.timeoutMs ? { timeoutMs: rekor.timeoutMs } : {}) });
   }
 }
 

@@ -7,7 +7,11 @@
 // refuses or is out of reach fails the import with nothing pushed. Entries already logged (a re-run)
 // come back as the existing entry (409), so a repeated import appends nothing twice.
 import type { KeyObject } from 'node:crypto';
-import { bundleFromJSON, bundleToJSON } from '@sigstore/bundle';
+import { bundleFromJSON, bundleToJSON, type TransparencyLogEntry } from '@sigstore/bundle';
+import { AirlockError } from '../errors.ts';
+import { openCheckpoint } from '../log/checkpoint.ts';
+import { leafHash, verifyInclusion } from '../log/merkle.ts';
+import type { NoteVerifier } from '../log/note.ts';
 import { descriptorOf } from '../oci/manifest.ts';
 import { writeBundleReferrer } from '../oci/sign-image.ts';
 import type { ImageStore } from '../oci/types.ts';
@@ -19,6 +23,8 @@ export interface LogImportedOptions {
   readonly url: string;
   /** The key the signatures were verified with: the log's entry names it. */
   readonly publicKey: KeyObject;
+  /** The log's pinned key: each entry it returns must be included in a checkpoint it signed. */
+  readonly logVerifier: NoteVerifier;
   readonly now: Date;
   readonly fetch?: typeof fetch;
   readonly timeoutMs?: number;
@@ -34,6 +40,18 @@ export interface LoggedSignature {
 
 const SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 
+/** What the log answered must be provably in the log we pinned: never attach an entry we cannot check. */
+function checkReturnedEntry(entry: TransparencyLogEntry, verifier: NoteVerifier, url: string): void {
+  const proof = entry.inclusionProof;
+  if (!proof?.checkpoint?.envelope) throw new AirlockError('E_TLOG_INCLUSION', `${url} returned an entry without an inclusion proof and checkpoint`);
+  const { checkpoint } = openCheckpoint(proof.checkpoint.envelope, verifier);
+  const index = Number(proof.logIndex);
+  const size = Number(proof.treeSize);
+  if (checkpoint.size !== size || !verifyInclusion(index, size, leafHash(entry.canonicalizedBody), proof.hashes, checkpoint.rootHash)) {
+    throw new AirlockError('E_TLOG_INCLUSION', `${url} returned entry ${proof.logIndex} with an inclusion proof that does not lead to its signed checkpoint`);
+  }
+}
+
 /** Logs the bundles of `referrers` (verified referrer digests of `subject`) and attaches the augmented bundles to `layout`. */
 export async function logImportedSignatures(layout: ImageStore, subjectDigest: string, referrers: readonly string[], options: LogImportedOptions): Promise<LoggedSignature[]> {
   const subjectDesc = descriptorOf(await layout.getManifest(subjectDigest));
@@ -46,6 +64,7 @@ export async function logImportedSignatures(layout: ImageStore, subjectDigest: s
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     });
+    checkReturnedEntry(entry, options.logVerifier, options.url);
     const augmented = bundleToJSON({ ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [...bundle.verificationMaterial.tlogEntries, entry] } });
     const predicateType = read.annotations['dev.sigstore.bundle.predicateType'] ?? SIGN_PREDICATE;
     const desc = await writeBundleReferrer(layout, subjectDesc, augmented, predicateType, options.now);

@@ -393,7 +393,16 @@ describe('import --rekor-url: imported signatures in the on-prem log', () => {
     try {
       const pkg = join(dir, 'rk.tar');
       assert.equal((await pack(pkg, [], 'rk-pack')).code, 0);
-      const imp = () => cli(['import', pkg, '--registry', `${registry?.host}/rk`, ...signer(), ...trust(), '--rekor-url', log.url, '--insecure', '--json'], 'rk-air');
+      const vkey = join(log.dataDir, 'log.vkey');
+      const imp = () => cli(['import', pkg, '--registry', `${registry?.host}/rk`, ...signer(), ...trust(), '--rekor-url', log.url, '--rekor-vkey', vkey, '--insecure', '--json'], 'rk-air');
+      // The log's key is pinned: an entry from a log signing with another key is never attached.
+      const { encodeVerifierKey } = await import('../../src/log/note-keys.ts');
+      const { generateKeyPairSync } = await import('node:crypto');
+      const wrongKey = encodeVerifierKey(log.origin, generateKeyPairSync('ed25519').publicKey);
+      const wrong = await cli(['import', pkg, '--registry', `${registry?.host}/rk-wrong`, ...signer(), ...trust(), '--rekor-url', log.url, '--rekor-vkey', wrongKey, '--insecure', '--json'], 'rk-air-wrong');
+      assert.equal(wrong.code, 1, wrong.stderr);
+      assert.equal(JSON.parse(wrong.stdout).error.code, 'E_TLOG_CHECKPOINT');
+      assert.deepEqual(await tags('rk-wrong/src'), []);
       const r = await imp();
       assert.equal(r.code, 0, r.stderr);
       const image = JSON.parse(r.stdout).images[0];
@@ -418,7 +427,7 @@ describe('import --rekor-url: imported signatures in the on-prem log', () => {
 
       // The log out of reach: the import fails before anything is pushed or tagged.
       await log.stop();
-      const down = await cli(['import', pkg, '--registry', `${registry?.host}/rk-down`, ...signer(), ...trust(), '--rekor-url', log.url, '--insecure', '--json'], 'rk-air-2');
+      const down = await cli(['import', pkg, '--registry', `${registry?.host}/rk-down`, ...signer(), ...trust(), '--rekor-url', log.url, '--rekor-vkey', vkey, '--insecure', '--json'], 'rk-air-2');
       assert.equal(down.code, 3, down.stderr);
       assert.match(down.stderr, /E_TLOG_UPLOAD/);
       assert.deepEqual(await tags('rk-down/src'), []);

@@ -5,7 +5,9 @@ import { loadPublicKey, loadSigner } from '../../crypto/key-ref.ts';
 import type { Signer } from '../../crypto/signer.ts';
 import { AirlockError, fromFsError } from '../../errors.ts';
 import type { ImportReport } from '../../transfer/import.ts';
+import type { NoteVerifier } from '../../log/note.ts';
 import type { Command, CommandContext } from '../command.ts';
+import { vkeyText } from '../vkey-text.ts';
 import { KEY_FLAGS } from '../flag-groups.ts';
 import { REGISTRY_FLAGS, registryOptions } from '../image-flags.ts';
 import { keyContext } from '../key-context.ts';
@@ -166,6 +168,19 @@ function rekorUrl(text: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
+/** --rekor-url with the log's pinned key: an entry the log returns is attached only once proven in it. */
+async function rekorTarget(ctx: CommandContext): Promise<{ rekor?: { url: string; logVerifier: NoteVerifier } }> {
+  const url = ctx.flags.string('rekor-url');
+  const vkey = ctx.flags.string('rekor-vkey');
+  if (url === undefined) {
+    if (vkey !== undefined) throw new AirlockError('E_USAGE', '--rekor-vkey belongs to --rekor-url');
+    return {};
+  }
+  if (vkey === undefined) throw new AirlockError('E_USAGE', "--rekor-url needs --rekor-vkey VKEY|FILE, the log's key: entries it returns are checked before they are attached", { hint: '`airlock log serve` writes it to DATA/log.vkey' });
+  const { parseVerifierKey } = await import('../../log/note-keys.ts');
+  return { rekor: { url: rekorUrl(url), logVerifier: parseVerifierKey(await vkeyText(ctx, vkey)).verifier } };
+}
+
 const IMPORT_FLAGS = {
   keyring: { type: 'string', value: 'FILE', description: 'OpenPGP public keys whose signatures over the manifest count (gpg --export --armor)' },
   'signer-key': { type: 'string', multiple: true, value: 'REF', description: 'airlock/cosign public key whose manifest bundle counts as a signer' },
@@ -238,6 +253,7 @@ export const importCommand: Command = {
   flags: {
     registry: { type: 'string', value: 'HOST[/PREFIX]', description: 'Internal registry to push to' },
     'rekor-url': { type: 'string', value: 'URL', description: 'Append each verified image signature to this on-prem log; attach the bundle with its entry' },
+    'rekor-vkey': { type: 'string', value: 'VKEY|FILE', description: "With --rekor-url: the log's verifier key (log serve writes DATA/log.vkey); each entry must prove inclusion under it" },
     ...IMPORT_FLAGS,
     ...REGISTRY_FLAGS,
   },
@@ -259,7 +275,7 @@ export const importCommand: Command = {
       registry,
       onProgress: (t) => ctx.out.progress(t),
       record: ctx.audit.record,
-      ...(ctx.flags.string('rekor-url') ? { rekor: { url: rekorUrl(ctx.flags.string('rekor-url') ?? '') } } : {}),
+      ...(await rekorTarget(ctx)),
     });
     ctx.out.progressDone();
     printReport(ctx, report, 'Import');
