@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { leafHash } from '../../src/log/merkle.ts';
 import { decodeEntryBundle } from '../../src/log/tiles.ts';
 import { runCliProcess } from '../helpers/cli.ts';
-import { makeLogKey, startLog, type TestLog } from '../helpers/log-server.ts';
+import { makeLogKey, startLog, type TestLog, writeTrustedRootFor } from '../helpers/log-server.ts';
 import { verifyWithSigstoreJs } from '../helpers/sigstore.ts';
 
 let dir: string;
@@ -44,8 +44,7 @@ before(async () => {
   await makeLogKey(join(dir, 'log'));
   assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, 'k')])).code, 0);
   log = await startLog(join(dir, 'data'), join(dir, 'log.key'));
-  const t = await cli(['trust', 'create', '--out', root(), `--rekor=url=${log.url},public-key=${log.publicKeyPath},start-time=2026-01-01T00:00:00Z,origin=${log.origin}`]);
-  assert.equal(t.code, 0, t.stderr);
+  await writeTrustedRootFor(log, root());
 });
 after(async () => {
   await log?.stop();
@@ -93,8 +92,7 @@ describe('signing with --rekor-url against airlock log serve', () => {
   it('a trusted root naming another log key refuses the entry', async () => {
     await makeLogKey(join(dir, 'otherlog'));
     const other = join(dir, 'other-root.json');
-    const t = await cli(['trust', 'create', '--out', other, `--rekor=url=${log.url},public-key=${join(dir, 'otherlog.pub')},start-time=2026-01-01T00:00:00Z,origin=${log.origin}`]);
-    assert.equal(t.code, 0, t.stderr);
+    await writeTrustedRootFor(log, other, join(dir, 'otherlog.pub'));
     const { file, bundle } = await signed('d.txt', 'artifact d\n');
     const r = await cli(['verify-blob', file, '--key', join(dir, 'k.pub'), '--bundle', bundle, '--trusted-root', other, '--json']);
     assert.equal(r.code, 1);

@@ -387,7 +387,7 @@ describe('OpenPGP: gpg interop', () => {
 describe('import --rekor-url: imported signatures in the on-prem log', () => {
   it('logs each verified signature, attaches the bundle with its entry, and a verifier trusting only that log accepts the image', async (t) => {
     if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
-    const { makeLogKey, startLog } = await import('../helpers/log-server.ts');
+    const { makeLogKey, startLog, writeTrustedRootFor } = await import('../helpers/log-server.ts');
     await makeLogKey(join(dir, 'onprem'));
     const log = await startLog(join(dir, 'onprem-data'), join(dir, 'onprem.key'));
     try {
@@ -395,6 +395,9 @@ describe('import --rekor-url: imported signatures in the on-prem log', () => {
       assert.equal((await pack(pkg, [], 'rk-pack')).code, 0);
       const vkey = join(log.dataDir, 'log.vkey');
       const imp = () => cli(['import', pkg, '--registry', `${registry?.host}/rk`, ...signer(), ...trust(), '--rekor-url', log.url, '--rekor-vkey', vkey, '--insecure', '--json'], 'rk-air');
+      const unpinned = await cli(['import', pkg, '--registry', `${registry?.host}/rk`, ...signer(), ...trust(), '--rekor-url', log.url], 'rk-air');
+      assert.equal(unpinned.code, 2, 'the log key must be pinned');
+      assert.match(unpinned.stderr, /--rekor-url needs --rekor-vkey .*\[E_USAGE\]/);
       // The log's key is pinned: an entry from a log signing with another key is never attached.
       const { encodeVerifierKey } = await import('../../src/log/note-keys.ts');
       const { generateKeyPairSync } = await import('node:crypto');
@@ -411,7 +414,7 @@ describe('import --rekor-url: imported signatures in the on-prem log', () => {
       assert.equal((await fetch(`${log.url}/checkpoint`).then((res) => res.text())).split('\n')[1], '1', 'one entry in the on-prem log');
 
       const root = join(dir, 'onprem-root.json');
-      assert.equal((await cli(['trust', 'create', '--out', root, `--rekor=url=${log.url},public-key=${log.publicKeyPath},start-time=2026-01-01T00:00:00Z,origin=${log.origin}`])).code, 0);
+      await writeTrustedRootFor(log, root);
       // No --insecure-ignore-tlog: only the bundle carrying the on-prem entry can pass.
       const v = await cli(['verify', image.pushedTo, '--key', join(dir, 'img.pub'), '--trusted-root', root, '--insecure', '--json']);
       assert.equal(v.code, 0, v.stderr);

@@ -14,7 +14,7 @@ import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
 import type { Descriptor, ImageManifest } from '../../src/oci/types.ts';
 import { runCliProcess } from '../helpers/cli.ts';
 import { jsonManifest, makeTestImage, sha256 } from '../helpers/oci-images.ts';
-import { makeLogKey, startLog, type TestLog } from '../helpers/log-server.ts';
+import { makeLogKey, startLog, type TestLog, writeTrustedRootFor } from '../helpers/log-server.ts';
 import { verifyWithSigstoreJs } from '../helpers/sigstore.ts';
 
 let dir: string;
@@ -71,8 +71,7 @@ before(async () => {
   assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, 'k')])).code, 0);
   assert.equal((await cli(['key', 'generate', '--algorithm', 'ed25519', '--output-key-prefix', join(dir, 'w1')])).code, 0);
   log = await startLog(join(dir, 'data'), join(dir, 'log.key'));
-  const t = await cli(['trust', 'create', '--out', root(), `--rekor=url=${log.url},public-key=${log.publicKeyPath},start-time=2026-01-01T00:00:00Z,origin=${log.origin}`]);
-  assert.equal(t.code, 0, t.stderr);
+  await writeTrustedRootFor(log, root());
 });
 after(async () => {
   await log?.stop();

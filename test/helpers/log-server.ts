@@ -92,3 +92,9 @@ export function spawnLog(dataDir: string, keyPath: string, options: { port?: num
   ready.catch(() => undefined);
   return { child, ready, stderr: () => err, kill };
 }
+
+/** Writes a trusted root naming `log` (as `airlock trust create --rekor=...` does), with `publicKeyPath` as its key unless another is given. */
+export async function writeTrustedRootFor(log: TestLog, out: string, publicKeyPath = log.publicKeyPath): Promise<void> {
+  const r = await runCliProcess(['trust', 'create', '--out', out, `--rekor=url=${log.url},public-key=${publicKeyPath},start-time=2026-01-01T00:00:00Z,origin=${log.origin}`]);
+  if (r.code !== 0) throw new Error(`trust create failed: ${r.stderr}`);
+}
