@@ -4,6 +4,7 @@ import { isSigningAlgorithm } from '../crypto/keys.ts';
 import type { SigningAlgorithm } from '../crypto/signer.ts';
 import { AirlockError } from '../errors.ts';
 import { PUBLIC_GOOD_REKOR_URL, type WitnessOptions } from '../sigstore/witnesses.ts';
+import { httpUrl } from './http-url.ts';
 import type { Flags } from './args.ts';
 
 export interface SigningPlan {
@@ -11,19 +12,6 @@ export interface SigningPlan {
   readonly passwordFile: string | undefined;
   readonly signingAlgorithm: SigningAlgorithm | undefined;
   readonly witnesses: WitnessOptions;
-}
-
-function httpURL(value: string, flag: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new AirlockError('E_USAGE', `--${flag} is not a URL: '${value}'`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new AirlockError('E_USAGE', `--${flag} must be an http(s) URL, got '${value}'`);
-  }
-  return value.replace(/\/+$/, '');
 }
 
 export function planSigning(flags: Flags): SigningPlan {
@@ -61,8 +49,8 @@ export function planSigning(flags: Flags): SigningPlan {
     passwordFile: flags.string('password-file'),
     signingAlgorithm: algorithm,
     witnesses: {
-      ...(tlogUpload ? { tlog: { url: httpURL(rekorURL ?? PUBLIC_GOOD_REKOR_URL, 'rekor-url'), apiVersion: Number(apiVersion) as 1 | 2 } } : {}),
-      ...(tsa !== undefined ? { tsaUrl: httpURL(tsa, 'tsa-url') } : {}),
+      ...(tlogUpload ? { tlog: { url: httpUrl(rekorURL ?? PUBLIC_GOOD_REKOR_URL, '--rekor-url'), apiVersion: Number(apiVersion) as 1 | 2 } } : {}),
+      ...(tsa !== undefined ? { tsaUrl: httpUrl(tsa, '--tsa-url') } : {}),
     },
   };
 }

@@ -22,6 +22,7 @@ import type { Flags, FlagSpecs } from '../args.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { KEY_FLAGS } from '../flag-groups.ts';
 import { keyContext } from '../key-context.ts';
+import { httpUrl } from '../http-url.ts';
 import { vkeyText } from '../vkey-text.ts';
 
 const LOG_FLAGS = {
@@ -57,16 +58,8 @@ async function pinnedLogVerifier(ctx: CommandContext): Promise<NoteVerifier> {
   return key.verifier;
 }
 
-export function logUrl(text: string): string {
-  const url = URL.parse(text);
-  if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash) {
-    throw new AirlockError('E_USAGE', `the log URL must be the http(s) prefix its tiles are served under, got '${text}'`, { hint: 'e.g. http://rekor.internal:3000 (or https://host/api/v2 for a Rekor v2 log)' });
-  }
-  return url.href.replace(/\/+$/, '');
-}
-
 async function openLog(ctx: CommandContext): Promise<{ client: TileClient; verifier: NoteVerifier }> {
-  const url = logUrl(ctx.positionals[0] ?? '');
+  const url = httpUrl(ctx.positionals[0] ?? '', 'the log URL', { prefix: true, hint: 'e.g. http://rekor.internal:3000 (or https://host/api/v2 for a Rekor v2 log)' });
   const verifier = await pinnedLogVerifier(ctx);
   return { client: new TileClient(url, verifier, { timeoutMs: ctx.flags.int('timeout', 20, 1, 3600) * 1000 }), verifier };
 }

@@ -12,6 +12,7 @@ import { KEY_FLAGS } from '../flag-groups.ts';
 import { REGISTRY_FLAGS, registryOptions } from '../image-flags.ts';
 import { keyContext } from '../key-context.ts';
 import { verificationBase, verificationOptions } from '../verify-options.ts';
+import { httpUrl } from '../http-url.ts';
 import { TRUST_FLAGS } from '../verify-plan.ts';
 
 async function isFile(path: string): Promise<boolean> {
@@ -162,12 +163,6 @@ async function loadPolicy(ctx: CommandContext, path: string) {
   return { policy, keys, base: await verificationBase(ctx, keysOnly) };
 }
 
-function rekorUrl(text: string): string {
-  const url = URL.parse(text);
-  if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash) throw new AirlockError('E_USAGE', `--rekor-url must be an http(s) URL, got '${text}'`);
-  return url.href.replace(/\/+$/, '');
-}
-
 /** --rekor-url with the log's pinned key: an entry the log returns is attached only once proven in it. */
 async function rekorTarget(ctx: CommandContext): Promise<{ rekor?: { url: string; logVerifier: NoteVerifier } }> {
   const url = ctx.flags.string('rekor-url');
@@ -178,7 +173,7 @@ async function rekorTarget(ctx: CommandContext): Promise<{ rekor?: { url: string
   }
   if (vkey === undefined) throw new AirlockError('E_USAGE', "--rekor-url needs --rekor-vkey VKEY|FILE, the log's key: entries it returns are checked before they are attached", { hint: '`airlock log serve` writes it to DATA/log.vkey' });
   const { parseVerifierKey } = await import('../../log/note-keys.ts');
-  return { rekor: { url: rekorUrl(url), logVerifier: parseVerifierKey(await vkeyText(ctx, vkey)).verifier } };
+  return { rekor: { url: httpUrl(url, '--rekor-url', { prefix: true }), logVerifier: parseVerifierKey(await vkeyText(ctx, vkey)).verifier } };
 }
 
 const IMPORT_FLAGS = {
