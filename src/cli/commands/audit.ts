@@ -110,13 +110,10 @@ export const auditVerifyCommand: Command = {
   ],
   async run(ctx) {
     const sinceFlag = ctx.flags.string('since');
-    let since: string | undefined;
-    if (sinceFlag !== undefined) {
-      const path = resolve(ctx.cwd, sinceFlag);
-      since = await readFile(path, 'utf8').catch((err: unknown) => {
-        throw fromFsError(err, path);
-      });
-    }
+    const sincePath = sinceFlag === undefined ? undefined : resolve(ctx.cwd, sinceFlag);
+    const since = sincePath === undefined ? undefined : await readFile(sincePath, 'utf8').catch((err: unknown) => {
+      throw fromFsError(err, sincePath);
+    });
     const v = await verifyAuditLog(ctx.stateDir, since === undefined ? {} : { since });
     const problems = v.problems.map((p) => (p.index === undefined ? p.problem : `event ${p.index}: ${p.problem}`));
     if (!v.ok) {
@@ -132,7 +129,7 @@ export const auditVerifyCommand: Command = {
     ctx.out.info(`Audit log ${v.origin}: ${v.size} events verified (every event re-hashed, tree rebuilt, signed checkpoint matches${since === undefined ? '' : `, extends ${sinceFlag}`})`);
     ctx.out.info(`  key ${v.keyFingerprint} (as found beside the log: compare it with the one you recorded)`);
     if (out) ctx.out.info(`  checkpoint saved to ${out}`);
-    return { json: { ok: true, origin: v.origin, keyFingerprint: v.keyFingerprint, size: v.size, checkpoint: v.checkpoint, ...(since === undefined ? {} : { since: resolve(ctx.cwd, sinceFlag ?? '') }), ...(out ? { out } : {}) } };
+    return { json: { ok: true, origin: v.origin, keyFingerprint: v.keyFingerprint, size: v.size, checkpoint: v.checkpoint, ...(sincePath === undefined ? {} : { since: sincePath }), ...(out ? { out } : {}) } };
   },
 };
 
