@@ -15,15 +15,39 @@ import { readChannel } from './sequence.ts';
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
-it('an import whose audit event cannot be recorded fails with E_IO (exit 3), never ok and never "refused"', async () => {
-  const work = await mkdtemp(join(tmpdir(), 'airlock-import-record-'));
-  dirs.push(work);
-  const now = new Date('2026-11-21T00:00:00Z');
+async function packedFile(work: string, now: Date) {
   const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const signer = createKeyObjectSigner(key.privateKey, 'ecdsa-sha2-256-nistp256', 'release');
   await writeFile(join(work, 'notes.txt'), 'notes');
   const out = join(work, 'p1.tar');
   await packTransfer({ images: [], files: [join(work, 'notes.txt')], sboms: new Map(), scans: new Map(), out, format: 'tar', channel: 'c', stateDir: join(work, 'connected'), now, signer, signArtifacts: false });
+  return { key, out };
+}
+
+it('import --rekor-url with keyless trust is refused before anything happens (E_UNSUPPORTED): which key to log under is not built', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'airlock-import-rekor-'));
+  dirs.push(work);
+  const now = new Date('2026-11-21T00:00:00Z');
+  const { key, out } = await packedFile(work, now);
+  const imported = importTransfer({
+    source: out,
+    signers: { keys: [key.publicKey], required: 1 },
+    imageTrust: { trust: { kind: 'identity', policy: { identity: { exact: 'a@example.com' }, issuer: { exact: 'https://issuer.example' } } } },
+    allowGap: false,
+    stateDir: join(work, 'airgap'),
+    now,
+    registry: { host: 'registry.invalid', options: {} },
+    rekor: { url: 'http://127.0.0.1:9', logVerifier: { name: 'x', keyId: 0, verify: () => false } },
+  });
+  await assert.rejects(imported, { code: 'E_UNSUPPORTED' });
+  assert.equal(await readChannel(join(work, 'airgap'), 'in', 'c'), undefined, 'nothing changed');
+});
+
+it('an import whose audit event cannot be recorded fails with E_IO (exit 3), never ok and never "refused"', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'airlock-import-record-'));
+  dirs.push(work);
+  const now = new Date('2026-11-21T00:00:00Z');
+  const { key, out } = await packedFile(work, now);
   const imported = importTransfer({
     source: out,
     signers: { keys: [key.publicKey], required: 1 },
