@@ -1,23 +1,32 @@
 // Speeds up @sigstore/verify's certificate-path building without changing what it checks. Every
 // verification rebuilds the path leaf → intermediate → root and re-verifies the CA certificates'
 // own signatures, re-encoding their DER each time. The CA certificates of a trusted root never change,
-// so on those instances only (never on a bundle's leaf) we memoise:
+// so on those instances only we memoise:
 //   - their DER and SubjectPublicKeyInfo bytes (pure functions of the parsed certificate);
-//   - the result of verifying one CA certificate with another CA certificate of the same root.
-// A bundle's own certificate is always verified afresh, and no verdict is ever cached.
+//   - the result of verifying one CA certificate with another CA certificate of the same root;
+//   - which leaf certificates (by the SHA-256 of their whole DER) a CA certificate's key has
+//     already verified: "a CA chain already verified", the cache issue 4 allows. Only the signature
+//     check is remembered: dates, SCTs, identity and everything else about the bundle are checked
+//     afresh every time, and no verdict is ever cached.
+import { createHash } from 'node:crypto';
 import { ByteStream, type X509Certificate } from '@sigstore/core';
 import type { TrustMaterial } from '@sigstore/verify';
 
-type Cert = X509Certificate & { __airlockMemo?: true };
+/** Leaf certificates remembered per CA certificate; the oldest is forgotten first. */
+export const LEAF_CACHE_LIMIT = 4096;
+
+type Cert = X509Certificate & { __airlockMemo?: true; __airlockLeaves?: Map<string, true> };
 
 function memoise(cert: Cert, caSet: ReadonlySet<X509Certificate>): void {
   if (cert.__airlockMemo) return;
+  memoiseEncoding(cert.root);
   const der = cert.root.toDER();
   const spki = cert.publicKey;
   const verified = new WeakMap<X509Certificate, boolean>();
   const originalVerify = cert.verify.bind(cert);
   Object.defineProperties(cert, {
     __airlockMemo: { value: true },
+    __airlockLeaves: { value: new Map<string, true>() },
     publicKey: { value: spki },
     equals: { value: (other: X509Certificate) => other === cert || der.equals(other.root.toDER()) },
     verify: {
@@ -53,17 +62,52 @@ function memoiseEncoding(obj: Encodable): void {
   Object.defineProperty(obj, 'toDER', { value: () => (der ??= encode()) });
 }
 
+/** Leaf certificates seen, by the SHA-256 of the bytes the bundle carried: their DER as re-encoded. */
+const leafEncodings = new Map<string, { readonly der: Buffer; readonly digest: string }>();
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= LEAF_CACHE_LIMIT) map.delete(map.keys().next().value as string);
+  map.set(key, value);
+}
+
 /**
  * The bundle's own certificate is re-encoded to DER many times in one verification (path building
  * compares certificates by their DER, the signature check re-encodes the TBS). Memoised on this one
- * instance only, for this verification only; the SCT check works on a fresh clone, untouched.
+ * instance; the SCT check works on a fresh clone, untouched. The whole-certificate re-encoding is a
+ * pure function of the bytes the bundle carried (`sent`), so it is also remembered across
+ * verifications by their digest.
+ * Its signature check by a trusted root's CA certificate consults that CA's record of leaves it
+ * already verified; a certificate differing in any byte has another digest and is verified afresh.
  */
-export function memoiseLeafCertificate(cert: X509Certificate): void {
+export function memoiseLeafCertificate(cert: X509Certificate, sent?: Uint8Array): void {
   memoiseEncoding(cert.tbsCertificate);
-  memoiseEncoding(cert.root);
+  const key = sent ? createHash('sha256').update(sent).digest('hex') : undefined;
+  let encoded = key ? leafEncodings.get(key) : undefined;
+  const encode = cert.root.toDER.bind(cert.root);
+  const encoding = () => {
+    if (!encoded) {
+      const der = encode();
+      encoded = { der, digest: createHash('sha256').update(der).digest('hex') };
+      if (key) remember(leafEncodings, key, encoded);
+    }
+    return encoded;
+  };
+  Object.defineProperty(cert.root, 'toDER', { value: () => encoding().der });
   let spki: Buffer | undefined;
   const original = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(cert), 'publicKey')?.get;
   Object.defineProperty(cert, 'publicKey', { get: () => (spki ??= original?.call(cert)) });
+  const originalVerify = cert.verify.bind(cert);
+  Object.defineProperty(cert, 'verify', {
+    value: (issuer?: X509Certificate) => {
+      const leaves = (issuer as Cert | undefined)?.__airlockLeaves;
+      if (!leaves) return originalVerify(issuer);
+      const { digest } = encoding();
+      if (leaves.has(digest)) return true;
+      const result = originalVerify(issuer);
+      if (result) remember(leaves, digest, true as const);
+      return result;
+    },
+  });
 }
 
 /**

@@ -96,6 +96,20 @@ describe('keyless verification with a pinned identity (private CA + RFC 3161 TSA
     await assert.rejects(verifyBlob({ bytes: artifact }, { json: keylessBundle }, identityOptions({ regexp: 'nothing)|(?:.*main' }, { exact: ISSUER })), { code: 'E_USAGE' });
   });
 
+  // The CA remembers leaves it verified (ca-cache.ts); a leaf that differs in any byte — here its
+  // signature, everything else (serial, subject, key) the same — must be checked afresh and refused.
+  it('a leaf certificate already verified once does not vouch for a forged copy of itself', async () => {
+    const options = identityOptions({ exact: SAN }, { exact: ISSUER });
+    assert.equal((await verifyBlob({ bytes: artifact }, { json: keylessBundle }, options)).ok, true);
+    const forged = structuredClone(keylessBundle) as { verificationMaterial: { certificate: { rawBytes: string } } };
+    const der = Buffer.from(forged.verificationMaterial.certificate.rawBytes, 'base64');
+    der[der.length - 1]! ^= 0x01; // last byte of the CA's ECDSA signature over the leaf
+    forged.verificationMaterial.certificate.rawBytes = der.toString('base64');
+    const report = await verifyBlob({ bytes: artifact }, { json: forged }, options);
+    assert.equal(report.error?.code, 'E_CERT_CHAIN', report.error?.message);
+    assert.equal((await verifyBlob({ bytes: artifact }, { json: keylessBundle }, options)).ok, true);
+  });
+
   it('a wrong issuer is E_IDENTITY_MISMATCH with what was expected and found', async () => {
     const report = await verifyBlob({ bytes: artifact }, { json: keylessBundle }, identityOptions({ exact: SAN }, { exact: 'https://accounts.example' }));
     assert.equal(report.error?.code, 'E_IDENTITY_MISMATCH');

@@ -330,6 +330,14 @@ export function checkWitnessCosignatures(bundle: Bundle, policy: WitnessPolicy, 
   checks.pass('witness cosignatures', { required: policy.required, witnesses: names, entries: results });
 }
 
+/** The leaf certificate's bytes as the bundle carries them (toSignedEntity parses the same ones). */
+function leafBytes(bundle: Bundle): Uint8Array | undefined {
+  const content = bundle.verificationMaterial.content;
+  if (content.$case === 'certificate') return content.certificate.rawBytes;
+  if (content.$case === 'x509CertificateChain') return content.x509CertificateChain.certificates[0]?.rawBytes;
+  return undefined;
+}
+
 async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput, options: VerifyBlobOptions, report: VerificationReport, checks: Checks) {
   const bundle = parseBundle(await readBundleJson(bundleInput));
   report.bundle = { mediaType: bundle.mediaType, content: bundle.content.$case };
@@ -360,7 +368,7 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
       : await dsseContent(bundle, loaded, options, checks, report);
   report.artifact.digests = Object.fromEntries([...loaded.digests].map(([a, d]) => [a, formatDigest(d)]));
   const entity: SignedEntity = { ...withoutStackTraces(() => toSignedEntity(bundle)), signature: content };
-  if (entity.key.$case === 'certificate') memoiseLeafCertificate(entity.key.certificate);
+  if (entity.key.$case === 'certificate') memoiseLeafCertificate(entity.key.certificate, leafBytes(bundle));
   const material = trustMaterial(options);
   const thresholds = {
     tlogThreshold: options.tlogThreshold ?? 1,
