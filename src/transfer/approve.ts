@@ -52,7 +52,8 @@ export async function approvePackage(options: ApproveOptions): Promise<{ added: 
     }
     const order = [METADATA_NAME, MANIFEST_NAME, ...HEADER_NAMES.filter((h) => h !== METADATA_NAME && h !== MANIFEST_NAME)];
     const headerEntries = order.filter((h) => headers.has(h)).map((h) => ({ path: h, data: headers.get(h) as Buffer }));
-    const payload = [...read.files.keys()].sort().map((p) => ({ path: p, file: join(staging, p) }));
+    // In the order the package has them (pack puts small files first; see payloadOrder).
+    const payload = [...read.files.keys()].map((p) => ({ path: p, file: join(staging, p) }));
     await writePackage(options.out, [...headerEntries, ...payload], { format: options.format, overwrite: options.overwrite ?? false });
     return { added };
   } finally {

@@ -15,7 +15,8 @@ import { keyFingerprint } from '../crypto/keys.ts';
 import { AirlockError, fromFsError } from '../errors.ts';
 import type { HeldLock } from '../files/lock-file.ts';
 import { copyImage } from '../oci/copy.ts';
-import { type RegistryOptions } from '../oci/open-store.ts';
+import type { OpenedImage, RegistryOptions } from '../oci/open-store.ts';
+import type { RegistryStore } from '../oci/registry/store.ts';
 import { parseImageReference } from '../oci/reference.ts';
 import type { Descriptor, ImageStore } from '../oci/types.ts';
 import { type Authority, type ImagePolicy, requirementsFor } from '../policy/image-policy.ts';
@@ -24,6 +25,7 @@ import { type VerifyBlobOptions, verifyBlob } from '../sigstore/verify/verify-bl
 import type { Recorder } from '../audit/event.ts';
 import { AUDIT_CHECKPOINT_NAME, AUDIT_CONSISTENCY_NAME, AUDIT_DIR, AUDIT_KEY_NAME, type AuditCarryCheck, verifyCarriedAudit } from './audit-carry.ts';
 import { checkFileArtifacts, type FileArtifactCheck } from './file-artifacts.ts';
+import { LayerStreams } from './import-layers.ts';
 import { HEADER_NAMES, type ImageArtifact, MANIFEST_NAME, METADATA_NAME, parseManifest, parseMetadata, PGP_SIGNATURE_NAME, SIGSTORE_APPROVAL, SIGSTORE_SIGNATURE_NAME, type TransferMetadata } from './format.ts';
 import { type Keyring, verifyManifestSignatures } from './openpgp.ts';
 import type { PackageFile } from './package-accept.ts';
@@ -278,27 +280,69 @@ async function verifyImages(layout: ImageStore, metadata: TransferMetadata, trus
   }
 }
 
-/** Pushes every image by digest first, then writes all tags: a failure half-way leaves no tag. */
-async function pushImages(layout: ImageStore, metadata: TransferMetadata, registry: NonNullable<ImportOptions['registry']>, landing: ReadonlyMap<ImageArtifact, string>, report: ImportReport, onProgress?: (t: string) => void): Promise<void> {
-  const { openImage } = await import('../oci/open-store.ts');
-  const pending: Array<{ store: ImageStore; digest: string; tag?: string; where: string }> = [];
-  try {
-    for (const artifact of metadata.artifacts) {
-      if (artifact.kind !== 'image') continue;
-      const where = landing.get(artifact) ?? destination(artifact, registry);
-      onProgress?.(`pushing ${artifact.name} → ${where}`);
-      const dst = await openImage(where, 'write', registry.options);
-      const subject = await layout.resolveTag(artifact.layoutTag);
-      await copyImage(layout, subject, dst.store, {});
-      const tag = 'tag' in dst.ref ? dst.ref.tag : undefined;
-      pending.push({ store: dst.store, digest: subject.digest, where, ...(tag ? { tag } : {}) });
-      const entry = report.images.find((i) => i.digest === artifact.digest && i.name === artifact.name);
-      if (entry) entry.pushedTo = where;
-    }
-    for (const p of pending) if (p.tag) await p.store.putManifest(await p.store.getManifest(p.digest), p.tag);
-  } finally {
-    for (const p of pending) await p.store.close();
+/** Each destination opened once, shared by the layer streams and the push, closed at the end. */
+class Destinations {
+  readonly #opened = new Map<string, Promise<OpenedImage>>();
+  readonly #registry: NonNullable<ImportOptions['registry']>;
+
+  constructor(registry: NonNullable<ImportOptions['registry']>) {
+    this.#registry = registry;
   }
+
+  open(where: string): Promise<OpenedImage> {
+    let opened = this.#opened.get(where);
+    if (!opened) {
+      opened = import('../oci/open-store.ts').then(({ openImage }) => openImage(where, 'write', this.#registry.options));
+      this.#opened.set(where, opened);
+    }
+    return opened;
+  }
+
+  async registryStore(where: string): Promise<RegistryStore> {
+    const { store } = await this.open(where);
+    if (!('openUpload' in store)) throw new AirlockError('E_INTERNAL', `${where} is not a registry repository`);
+    return store as RegistryStore;
+  }
+
+  async close(): Promise<void> {
+    for (const opened of this.#opened.values()) await (await opened.catch(() => undefined))?.store.close();
+  }
+}
+
+/**
+ * Commits the layers already streamed to each destination, pushes every image by digest (what is
+ * there already is skipped), then writes all tags: a failure half-way leaves no tag.
+ */
+async function pushImages(layout: ImageStore, metadata: TransferMetadata, destinations: Destinations, layers: LayerStreams | undefined, landing: ReadonlyMap<ImageArtifact, string>, report: ImportReport, onProgress?: (t: string) => void): Promise<void> {
+  const pending: Array<{ store: ImageStore; digest: string; tag?: string; where: string }> = [];
+  for (const artifact of metadata.artifacts) {
+    if (artifact.kind !== 'image') continue;
+    const where = landing.get(artifact);
+    if (where === undefined) throw new AirlockError('E_INTERNAL', `no destination for ${artifact.name}`);
+    onProgress?.(`pushing ${artifact.name} → ${where}`);
+    const dst = await destinations.open(where);
+    await layers?.commit(where);
+    const subject = await layout.resolveTag(artifact.layoutTag);
+    await copyImage(layout, subject, dst.store, {});
+    const tag = 'tag' in dst.ref ? dst.ref.tag : undefined;
+    pending.push({ store: dst.store, digest: subject.digest, where, ...(tag ? { tag } : {}) });
+    const entry = report.images.find((i) => i.digest === artifact.digest && i.name === artifact.name);
+    if (entry) entry.pushedTo = where;
+  }
+  for (const p of pending) if (p.tag) await p.store.putManifest(await p.store.getManifest(p.digest), p.tag);
+}
+
+/** Streams image layers past staging: into upload sessions for an import, nowhere for an inspection. */
+function layerStreams(metadata: TransferMetadata, staging: string, registry: ImportOptions['registry'], dests: Destinations | undefined): LayerStreams | undefined {
+  let landing: Map<ImageArtifact, string>;
+  try {
+    landing = destinations(metadata, registry);
+  } catch {
+    return undefined; // conflicting destinations are refused after the read, with the report filled in
+  }
+  const images = metadata.artifacts.filter((a): a is ImageArtifact => a.kind === 'image').map((artifact) => ({ artifact, ...(landing.has(artifact) ? { where: landing.get(artifact) } : {}) }));
+  if (images.length === 0) return undefined;
+  return new LayerStreams({ layoutDir: join(staging, LAYOUT_DIR), layoutPath: LAYOUT_DIR, images, ...(dests ? { open: (where: string) => dests.registryStore(where) } : {}) });
 }
 
 export async function importTransfer(options: ImportOptions): Promise<ImportReport> {
@@ -308,6 +352,8 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
   let manifestDigest: string | undefined;
   let lock: HeldLock | undefined;
   let kept: ChannelState | undefined;
+  const dests = options.registry ? new Destinations(options.registry) : undefined;
+  let layers: LayerStreams | undefined;
   // One event per package decision, listing each check that led to it.
   const record = (result: 'ok' | 'refused' | 'failed', reason?: string) =>
     options.record?.({
@@ -335,6 +381,7 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
       headerNames: HEADER_NAMES,
       stagingDir: staging,
       onProgress: (bytes) => options.onProgress?.(`verifying payload: ${(bytes / 2 ** 20).toFixed(0)} MiB`),
+      divert: (path, size, sha256) => layers?.divert(path, size, sha256) ?? Promise.resolve(undefined),
       acceptHeaders: async (headers) => {
         const manifest = headers.get(MANIFEST_NAME);
         const meta = headers.get(METADATA_NAME);
@@ -351,6 +398,7 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
         const last = await readChannel(options.stateDir, 'in', metadata.sequence.channel);
         kept = last;
         Object.assign(report, { metadata, manifest: manifestDigest, sequence: checkSequence(metadata.sequence, manifestDigest, last, options.allowGap) });
+        layers = layerStreams(metadata, staging, options.registry, dests);
         entries.delete(METADATA_NAME);
         return entries;
       },
@@ -373,7 +421,7 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
       const landing = destinations(metadata, options.registry);
       if (layout) await verifyImages(layout, metadata, options.imageTrust, landing, report);
       if (layout && logKey && options.rekor) await logImages(layout, report, options.rekor, logKey, options.now, options.onProgress);
-      if (options.registry && layout) await pushImages(layout, metadata, options.registry, landing, report, options.onProgress);
+      if (dests && layout) await pushImages(layout, metadata, dests, layers, landing, report, options.onProgress);
     } finally {
       await layout?.close();
     }
@@ -402,6 +450,8 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
     if (error.exitCode !== 1) throw error;
     return report;
   } finally {
+    await layers?.cancel();
+    await dests?.close();
     await lock?.release();
     await rm(staging, { recursive: true, force: true });
   }

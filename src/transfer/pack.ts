@@ -3,7 +3,7 @@
 // every file, signatures over the manifest, and the package written headers first. Nothing crosses
 // unless it passed the gate; the channel's sequence number moves only when the package is written.
 import { randomUUID } from 'node:crypto';
-import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import type { Signer } from '../crypto/signer.ts';
 import { digestFile, digestBytes } from '../crypto/digest.ts';
@@ -178,6 +178,16 @@ async function listFiles(dir: string): Promise<string[]> {
 }
 
 /**
+ * Smallest first (ties by path): the files that describe the images — manifests, configs,
+ * signatures — then come before the layers they describe, so an importer can send each layer on to
+ * the registry as it arrives instead of staging it. Importers never depend on the order.
+ */
+async function payloadOrder(staging: string, paths: readonly string[]): Promise<string[]> {
+  const sized = await Promise.all(paths.map(async (p) => ({ p, size: (await stat(join(staging, p))).size })));
+  return sized.sort((a, b) => a.size - b.size || (a.p < b.p ? -1 : a.p > b.p ? 1 : 0)).map((x) => x.p);
+}
+
+/**
  * Hashes for the manifest. Blobs of the layout were digest-verified when written and are named by
  * their sha256: their name is their hash, so the bytes are not read a second time.
  */
@@ -240,8 +250,7 @@ export async function packTransfer(options: PackOptions): Promise<PackResult> {
     }
     // Layout blobs are verified against their names while the package is written (some were linked).
     const blobHash = (p: string) => new RegExp(`^${LAYOUT_DIR}/blobs/sha256/([0-9a-f]{64})$`).exec(p)?.[1];
-    const payload = (await listFiles(staging))
-      .filter((p) => p !== METADATA_NAME)
+    const payload = (await payloadOrder(staging, (await listFiles(staging)).filter((p) => p !== METADATA_NAME)))
       .map((p) => ({ path: p, file: join(staging, p), ...(blobHash(p) ? { sha256: blobHash(p) } : {}) }));
     options.onProgress?.('writing the package');
     await writePackage(options.out, [...headers, ...payload], { format: options.format, overwrite: options.overwrite ?? false });

@@ -28,11 +28,27 @@ export interface ReadPackageOptions {
   readonly maxEntrySize?: number;
   /** Called with the package bytes processed so far. */
   readonly onProgress?: (bytes: number) => void;
+  /**
+   * May take a payload file instead of staging: asked before the file's first byte with its path,
+   * size and listed hash. The bytes are hashed and checked exactly as staged ones are, and `end` is
+   * called only when they match; what the sink did with them is the caller's to undo when the read
+   * fails (import streams layers into registry upload sessions it commits only after every check).
+   */
+  readonly divert?: (path: string, size: number, sha256: string) => Promise<PayloadSink | undefined>;
+}
+
+export interface PayloadSink {
+  /** May keep a copy of `chunk`, never the view itself (its buffer is reused for the next read). */
+  write(chunk: Buffer): Promise<void>;
+  /** Every byte was written and they hashed to the listed value. */
+  end(): Promise<void>;
 }
 
 export interface PackageFile {
   readonly sha256: string;
   readonly size: number;
+  /** Given to `divert`, not written to staging. */
+  readonly diverted?: true;
 }
 
 export interface ReadPackageResult {
@@ -94,6 +110,32 @@ export function assertEntrySize(size: number, options: ReadPackageOptions, label
   }
 }
 
+type Pump = (sink: (chunk: Buffer) => Promise<void>) => Promise<void>;
+
+/** Admits one payload file of `size` declared bytes: to the caller's sink when `divert` takes it, else into staging. */
+export async function admitFile(staging: Staging, path: string, expected: string, size: number, label: string, options: ReadPackageOptions, pump: Pump): Promise<PackageFile> {
+  const sink = await options.divert?.(path, size, expected);
+  return sink ? divertFile(sink, path, expected, size, label, pump) : stageFile(staging, path, expected, label, options, pump);
+}
+
+async function divertFile(sink: PayloadSink, path: string, expected: string, declared: number, label: string, pump: Pump): Promise<PackageFile> {
+  const hash = createHash('sha256');
+  let size = 0;
+  await pump(async (chunk) => {
+    size += chunk.length;
+    // The sink was promised `declared` bytes (a registry session's Content-Length); a folder's file may grow.
+    if (size > declared) throw malformed(`${label}: '${printable(path)}' grew past the ${declared} bytes it had when it was opened`);
+    const written = sink.write(chunk);
+    hash.update(chunk);
+    await written;
+  });
+  if (size !== declared) throw malformed(`${label}: '${printable(path)}' holds ${size} bytes, not the ${declared} it declared`);
+  const found = hash.digest('hex');
+  if (found !== expected) throw mismatch(label, path, expected, found);
+  await sink.end();
+  return { sha256: found, size, diverted: true };
+}
+
 /**
  * Creates `path` in staging and pumps the payload bytes through one hash into it. `pump` calls the
  * sink once per chunk; the file is only accepted when the bytes written hash to `expected`.
@@ -104,7 +146,7 @@ export async function stageFile(
   expected: string,
   label: string,
   options: ReadPackageOptions,
-  pump: (sink: (chunk: Buffer) => Promise<void>) => Promise<void>,
+  pump: Pump,
 ): Promise<PackageFile> {
   const handle = await staging.create(path);
   const hash = createHash('sha256');

@@ -6,7 +6,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { READ_CHUNK_SIZE } from '../crypto/digest.ts';
 import { fromFsError } from '../errors.ts';
-import { type PackageFile, type ReadPackageOptions, type ReadPackageResult, DEFAULT_MAX_HEADER_SIZE, acceptListing, assertEntrySize, assertNoneMissing, listedHash, stageFile } from './package-accept.ts';
+import { type PackageFile, type ReadPackageOptions, type ReadPackageResult, DEFAULT_MAX_HEADER_SIZE, acceptListing, assertEntrySize, assertNoneMissing, listedHash, admitFile } from './package-accept.ts';
 import { ChunkReader, openForReading, readBuffers, type ReadBuffers } from './package-chunks.ts';
 import { assertPackagePath, malformed, printable } from './package-paths.ts';
 import type { Staging } from './package-staging.ts';
@@ -101,7 +101,7 @@ export async function readDirPackage(source: string, options: ReadPackageOptions
     const { reader, size } = await openPlain(join(source, path), source, path, buffers);
     try {
       assertEntrySize(size, options, source, path);
-      const file = await stageFile(staging, path, expected[i] ?? '', source, options, async (sink) => {
+      const file = await admitFile(staging, path, expected[i] ?? '', size, source, options, async (sink) => {
         for (let chunk = await reader.next(READ_CHUNK_SIZE); chunk !== undefined; chunk = await reader.next(READ_CHUNK_SIZE)) {
           await sink(chunk);
           options.onProgress?.(done + reader.consumed);

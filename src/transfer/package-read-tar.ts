@@ -1,6 +1,6 @@
 // Reading a tar package in one pass: header entries into memory, acceptHeaders, then every payload
 // entry checked (type, path, listing) before its first byte is written, and hashed as it is written.
-import { type PackageFile, type ReadPackageOptions, type ReadPackageResult, DEFAULT_MAX_HEADER_SIZE, acceptListing, assertEntrySize, assertNoneMissing, listedHash, stageFile } from './package-accept.ts';
+import { type PackageFile, type ReadPackageOptions, type ReadPackageResult, DEFAULT_MAX_HEADER_SIZE, acceptListing, assertEntrySize, assertNoneMissing, listedHash, admitFile } from './package-accept.ts';
 import { ChunkReader, openForReading } from './package-chunks.ts';
 import { assertPackagePath, malformed, PathTree, printable } from './package-paths.ts';
 import type { Staging } from './package-staging.ts';
@@ -85,7 +85,7 @@ export function readTarPackage(source: string, options: ReadPackageOptions, stag
       tree.addFile(path, source);
       const expected = listedHash(pending, path, source);
       assertEntrySize(entry.size, options, source, path);
-      const file = await stageFile(staging, path, expected, source, options, (sink) =>
+      const file = await admitFile(staging, path, expected, entry.size, source, options, (sink) =>
         tar.body(async (chunk) => {
           await sink(chunk);
           options.onProgress?.(tar.consumed);

@@ -1,6 +1,7 @@
 // pack → inspect → import as a user runs them, and the failure matrix: each refusal with its stable
 // code, exit 1, nothing imported (no tag in the registry, channel state unchanged).
 import assert from 'node:assert/strict';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { cp, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +47,21 @@ async function tags(repo: string): Promise<string[]> {
   if (!registry) return [];
   const res = await fetch(`${registry.url}/v2/${repo}/tags/list`);
   return res.status === 200 ? ((await res.json()) as { tags: string[] | null }).tags ?? [] : [];
+}
+
+/** A proxy to the test registry; `intercept` answers a request itself by returning true. */
+async function registryProxy(intercept: (req: IncomingMessage, res: ServerResponse) => boolean): Promise<{ host: string; close(): void }> {
+  const { createServer, request } = await import('node:http');
+  const proxy = createServer((req, res) => {
+    if (intercept(req, res)) return;
+    const upstream = request({ host: '127.0.0.1', port: Number(registry?.host.split(':')[1]), path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return { host: `127.0.0.1:${(proxy.address() as { port: number }).port}`, close: () => proxy.close() };
 }
 
 describe('pack → inspect → import', () => {
@@ -225,23 +241,15 @@ describe('import --policy', () => {
 describe('a registry failing mid-import', () => {
   it('leaves nothing tagged and the channel unchanged; a re-run succeeds', async (t) => {
     if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
-    const { createServer, request } = await import('node:http');
     let uploads = 0;
-    // A proxy to the real registry that breaks the second blob upload, as a registry running out of disk would.
-    const proxy = createServer((req, res) => {
-      if (req.method === 'PUT' && req.url?.includes('/blobs/uploads/') && ++uploads === 2) {
-        req.resume();
-        res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNKNOWN","message":"disk full"}]}');
-        return;
-      }
-      const upstream = request({ host: '127.0.0.1', port: Number(registry?.host.split(':')[1]), path: req.url, method: req.method, headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      });
-      req.pipe(upstream);
+    // Breaks the second blob upload, as a registry running out of disk would.
+    const proxy = await registryProxy((req, res) => {
+      if (!(req.method === 'PUT' && req.url?.includes('/blobs/uploads/') && ++uploads === 2)) return false;
+      req.resume();
+      res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNKNOWN","message":"disk full"}]}');
+      return true;
     });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    const proxyHost = `127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    const proxyHost = proxy.host;
     try {
       const pkg = join(dir, 'mid.tar');
       assert.equal((await pack(pkg, [], 'mid')).code, 0);
@@ -252,6 +260,70 @@ describe('a registry failing mid-import', () => {
       const ok = await cli(['import', pkg, '--registry', `${registry.host}/mid`, ...signer(), ...trust(), '--insecure'], 'mid-air');
       assert.equal(ok.code, 0, ok.stderr);
       assert.ok((await tags('mid/src')).includes('app-1.0'));
+    } finally {
+      proxy.close();
+    }
+  });
+});
+
+describe('import streams layers into upload sessions, committed only after every check', () => {
+  it('a refused import leaves none of its layers retrievable; an accepted one commits them', async (t) => {
+    if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
+    const patches: string[] = [];
+    let refusePatch = false;
+    // Counts PATCHes: shows the layers went through upload sessions before any check ended.
+    const proxy = await registryProxy((req, res) => {
+      if (req.method !== 'PATCH') return false;
+      patches.push(req.url ?? '');
+      if (!refusePatch || patches.length !== 2) return false;
+      // Answers before the body is in, as a registry out of disk would: the import must not hang.
+      res.writeHead(500, { 'content-type': 'application/json', connection: 'close' }).end('{"errors":[{"code":"UNKNOWN","message":"disk full"}]}');
+      req.destroy();
+      return true;
+    });
+    const proxyHost = proxy.host;
+    const store = await openLayoutStore(join(dir, 'src'), {});
+    const { parseManifestJson } = await import('../../src/oci/manifest.ts');
+    const image = parseManifestJson(await store.getManifest((await store.resolveTag('app-1.0')).digest));
+    await store.close();
+    const layerDigests = 'layers' in image ? image.layers.map((l) => l.digest) : [];
+    assert.equal(layerDigests.length, 2);
+    const present = async (repo: string) => Promise.all(layerDigests.map(async (d) => (await fetch(`${registry?.url}/v2/${repo}/blobs/${d}`, { method: 'HEAD' })).status));
+    try {
+      const pkg = join(dir, 'streamed.tar');
+      assert.equal((await pack(pkg, [], 'streamed')).code, 0);
+      const refused = await cli(['import', pkg, '--registry', `${proxyHost}/streamed`, ...signer(), '--key', join(dir, 'other.pub'), '--insecure-ignore-tlog', '--insecure', '--json'], 'streamed-air');
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.equal(JSON.parse(refused.stdout).error.code, 'E_SIGNATURE_INVALID');
+      assert.equal(patches.length, 2, 'both layers were streamed into upload sessions while the package was read');
+      assert.deepEqual(await present('streamed/src'), [404, 404], 'no layer of a refused import is in the repository');
+      assert.deepEqual(await tags('streamed/src'), []);
+
+      // A layer changed in a folder package: streamed, found different at its end, never committed.
+      const folder = join(dir, 'streamed-dir');
+      assert.equal((await pack(folder, ['--format', 'dir'], 'streamed-dir')).code, 0);
+      const layerFile = join(folder, 'oci', 'blobs', 'sha256', layerDigests[1]!.slice('sha256:'.length));
+      const bytes = await readFile(layerFile);
+      bytes[bytes.length - 1]! ^= 0xff;
+      await writeFile(layerFile, bytes);
+      const tampered = await cli(['import', folder, '--registry', `${proxyHost}/streamed-dir`, ...signer(), ...trust(), '--insecure', '--json'], 'streamed-dir-air');
+      assert.equal(tampered.code, 1, tampered.stderr);
+      assert.equal(JSON.parse(tampered.stdout).error.code, 'E_PACKAGE_TAMPERED');
+      assert.deepEqual(await present('streamed-dir/src'), [404, 404]);
+
+      patches.length = 0;
+      refusePatch = true;
+      const broken = await cli(['import', pkg, '--registry', `${proxyHost}/streamed`, ...signer(), ...trust(), '--insecure', '--json'], 'streamed-air');
+      assert.equal(broken.code, 3, broken.stderr);
+      assert.deepEqual(await present('streamed/src'), [404, 404]);
+      assert.deepEqual(await tags('streamed/src'), []);
+      refusePatch = false;
+      patches.length = 0;
+      const ok = await cli(['import', pkg, '--registry', `${proxyHost}/streamed`, ...signer(), ...trust(), '--insecure'], 'streamed-air');
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(patches.length, 2);
+      assert.deepEqual(await present('streamed/src'), [200, 200]);
+      assert.ok((await tags('streamed/src')).includes('app-1.0'));
     } finally {
       proxy.close();
     }

@@ -14,7 +14,7 @@ import { registryEndpoint } from './endpoint.ts';
 import { transportError } from './errors.ts';
 import { discard, HttpTransport, type HttpResponse, mediaTypeOf, nextLink, type RedirectPolicy } from './http.ts';
 import { parseReferrersIndex, referrersTag, serializeIndex, withReferrer } from './referrers.ts';
-import { checkBuffer, startUpload, upload } from './upload.ts';
+import { checkBuffer, startUpload, StreamedUpload, upload } from './upload.ts';
 import { verifiedStream } from './verify.ts';
 
 export interface RegistryStoreOptions {
@@ -46,6 +46,8 @@ export interface RegistryStore extends ImageStore {
   putBlob(desc: Descriptor, data: Readable | Uint8Array, options?: { mountFrom?: string }): Promise<void>;
   /** Links a blob `fromRepository` on the same registry holds; true when the blob is now present. */
   mountBlob(desc: Descriptor, fromRepository: string): Promise<boolean>;
+  /** Opens an upload session fed chunk by chunk; nothing is in the repository until its commit(). */
+  openUpload(desc: Descriptor): Promise<StreamedUpload>;
   /** Whether the registry serves the referrers API (asked once, then remembered). */
   supportsReferrersApi(subject: string): Promise<boolean>;
 }
@@ -191,6 +193,10 @@ class Store implements RegistryStore {
       release();
       throw err;
     }
+  }
+
+  openUpload(desc: Descriptor): Promise<StreamedUpload> {
+    return StreamedUpload.open(this.#client, desc);
   }
 
   async mountBlob(desc: Descriptor, fromRepository: string): Promise<boolean> {

@@ -3,7 +3,7 @@
 // then either one PUT `?digest=` with the whole blob, or PATCHes of `Content-Range: <start>-<end>`
 // chunks and a closing PUT. The bytes stream through a size and digest check on their way out, so a
 // wrong blob is never committed; a failed session is cancelled with DELETE, as the spec asks.
-import { type Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { digestBytes, formatDigest, isVerifiedStreamFor, parseDigest } from '../../crypto/digest.ts';
 import { AirlockError } from '../../errors.ts';
 import type { Descriptor } from '../types.ts';
@@ -172,5 +172,124 @@ export async function upload(client: RegistryClient, location: URL, minChunk: nu
     if (!(body instanceof Uint8Array)) body.destroy();
     await cancel(client, session.location);
     throw err;
+  }
+}
+
+/**
+ * A blob fed chunk by chunk into one upload session (a single PATCH of the whole blob) and committed
+ * later, or never. Until `commit`, the registry holds the bytes only in its upload area: a GET or
+ * HEAD by digest does not find them, and `cancel` (or the registry's purge of stale uploads) drops
+ * them. Import streams layers this way while it is still checking the package, and commits only
+ * once every check has passed.
+ */
+export class StreamedUpload {
+  readonly desc: Descriptor;
+  readonly #client: RegistryClient;
+  readonly #body: PassThrough;
+  readonly #sent: Promise<HttpResponse | undefined>;
+  readonly #action: string;
+  #location: URL;
+  /** Why no more bytes can go: a transport failure, an answer before the last byte, a cancel. */
+  #failure: unknown;
+  #answered: HttpResponse | undefined;
+  #state: 'writing' | 'ended' | 'written' | 'committed' | 'cancelled' = 'writing';
+
+  private constructor(client: RegistryClient, desc: Descriptor, location: URL) {
+    this.desc = desc;
+    this.#client = client;
+    this.#location = location;
+    this.#action = `uploading blob ${desc.digest}`;
+    this.#body = new PassThrough({ highWaterMark: 8 * 1024 * 1024 });
+    this.#sent = client
+      .send(this.#action, {
+        method: 'PATCH',
+        url: location,
+        scopes: client.push,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size), 'content-range': `0-${desc.size - 1}` },
+        body: this.#body,
+        retry: false,
+      })
+      .then(
+        (res) => {
+          this.#answered = res;
+          return res;
+        },
+        (err: unknown) => {
+          this.#failure ??= err;
+          return undefined;
+        },
+      );
+  }
+
+  /** Opens the session; `desc.size` must be > 0 (a PATCH range cannot be empty). */
+  static async open(client: RegistryClient, desc: Descriptor): Promise<StreamedUpload> {
+    parseDigest(desc.digest);
+    if (!(desc.size > 0)) throw new AirlockError('E_INTERNAL', `a streamed upload needs a non-empty blob (${desc.digest} is ${desc.size} bytes)`);
+    const session = await startUpload(client, desc);
+    if (session.mounted) throw new AirlockError('E_INTERNAL', 'a plain upload session was mounted');
+    return new StreamedUpload(client, desc, session.location);
+  }
+
+  /** Throws when the bytes can no longer go anywhere; a registry that answered before the last byte is refusing them. */
+  async #check(): Promise<void> {
+    if (this.#failure) throw this.#failure;
+    if (this.#answered && this.#state === 'writing') {
+      const res = this.#answered;
+      this.#failure = res.status === 202 ? this.#client.malformed(this.#action, 'the registry accepted the upload before all of its bytes were sent') : await this.#client.failure(this.#action, res);
+      throw this.#failure;
+    }
+  }
+
+  /** Queues a copy of `chunk` (the caller may reuse its buffer at once); waits while the socket is behind. */
+  async write(chunk: Uint8Array): Promise<void> {
+    await this.#check();
+    if (this.#body.write(Buffer.from(chunk))) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.#body.off('drain', done);
+        this.#body.off('close', done);
+        resolve();
+      };
+      this.#body.on('drain', done);
+      this.#body.on('close', done);
+      void this.#sent.then(done);
+    });
+    await this.#check();
+  }
+
+  /** Ends the bytes and waits for the registry to hold all of them (still uncommitted). */
+  async end(): Promise<void> {
+    await this.#check();
+    this.#state = 'ended';
+    this.#body.end();
+    const res = await this.#sent;
+    if (!res) throw this.#failure;
+    if (res.status !== 202) throw await this.#client.failure(this.#action, res);
+    discard(res);
+    const next = header(res, 'location');
+    if (next) this.#location = this.#client.follow(next, res.url, this.#action);
+    const range = header(res, 'range');
+    const held = range ? /^(?:bytes=)?0-(\d+)$/.exec(range)?.[1] : undefined;
+    if (range && Number(held) !== this.desc.size - 1) throw this.#client.malformed(this.#action, `after ${this.desc.size} bytes the registry reports Range ${range}`);
+    this.#state = 'written';
+  }
+
+  /** Makes the blob part of the repository; the registry checks the bytes against the digest. */
+  async commit(): Promise<void> {
+    if (this.#state !== 'written') throw new AirlockError('E_INTERNAL', `blob ${this.desc.digest}: commit of an upload that is ${this.#state}`);
+    await finish(this.#client, this.#location, this.desc, undefined, `committing blob ${this.desc.digest}`);
+    this.#state = 'committed';
+  }
+
+  /** Drops the session and its bytes (best effort: the registry purges abandoned uploads anyway). */
+  async cancel(): Promise<void> {
+    if (this.#state === 'committed' || this.#state === 'cancelled') return;
+    this.#state = 'cancelled';
+    this.#failure ??= new AirlockError('E_INTERNAL', `the upload of blob ${this.desc.digest} was cancelled`);
+    // With an error, so the transport aborts the PATCH instead of waiting for bytes that never come.
+    this.#body.destroy(new AirlockError('E_INTERNAL', 'upload cancelled'));
+    const res = await this.#sent;
+    if (res) discard(res);
+    await cancel(this.#client, this.#location);
   }
 }

@@ -1,0 +1,107 @@
+// Image layers go straight from the package to where they are needed while the package is read,
+// instead of into staging and out again: for import, into an upload session on the destination
+// repository; for inspect, nowhere (only their hash matters). The package's other files (metadata,
+// manifests, configs, signatures, SBOMs) are staged as before, and every byte is hashed and checked
+// against the signed manifest either way.
+//
+// Fail closed: a layer in an upload session is not in the repository — no GET or HEAD by digest
+// finds it — until the session is committed, and sessions are committed only after every check of
+// the import has passed. A refused or failed import cancels them (and the registry purges stale
+// sessions by itself). The registry checks each blob against its digest again at commit.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isIndexDoc, parseManifestJson } from '../oci/manifest.ts';
+import type { RegistryStore } from '../oci/registry/store.ts';
+import type { StreamedUpload } from '../oci/registry/upload.ts';
+import type { Descriptor } from '../oci/types.ts';
+import type { ImageArtifact } from './format.ts';
+import type { PayloadSink } from './package-accept.ts';
+
+const DISCARD: PayloadSink = { write: async () => undefined, end: async () => undefined };
+
+export interface LayerStreamsOptions {
+  /** The package's OCI layout folder inside staging. */
+  readonly layoutDir: string;
+  /** The layout's path inside the package ('oci'). */
+  readonly layoutPath: string;
+  /** Each image and, for import, the destination it lands on. */
+  readonly images: ReadonlyArray<{ readonly artifact: ImageArtifact; readonly where?: string }>;
+  /** Import: the registry store for a destination (opened once, shared with the push). Inspect: absent. */
+  readonly open?: (where: string) => Promise<RegistryStore>;
+}
+
+export class LayerStreams {
+  readonly #options: LayerStreamsOptions;
+  readonly #blobPath: RegExp;
+  /** Layer digest → its descriptor and the one destination that needs it (undefined: several do). */
+  #layers: Map<string, { desc: Descriptor; where: string | undefined }> | undefined;
+  readonly #uploads: StreamedUpload[] = [];
+  readonly #byWhere = new Map<string, StreamedUpload[]>();
+  /** Layers that skipped staging. */
+  streamed = 0;
+
+  constructor(options: LayerStreamsOptions) {
+    this.#options = options;
+    this.#blobPath = new RegExp(`^${options.layoutPath}/blobs/sha256/([0-9a-f]{64})$`);
+  }
+
+  /** `ReadPackageOptions.divert`: takes an image layer once the manifests naming it are staged. */
+  readonly divert = async (path: string, size: number, sha256: string): Promise<PayloadSink | undefined> => {
+    const hex = this.#blobPath.exec(path)?.[1];
+    // A blob whose name is not its listed hash stays in staging, where the layout's own read check names it.
+    if (hex === undefined || hex !== sha256 || size === 0) return undefined;
+    const layer = (await this.#mapping())?.get(`sha256:${hex}`);
+    if (!layer || layer.desc.size !== size) return undefined;
+    if (!this.#options.open) {
+      this.streamed++;
+      return DISCARD;
+    }
+    if (layer.where === undefined) return undefined; // needed in several repositories: staged, pushed from there
+    const upload = await (await this.#options.open(layer.where)).openUpload(layer.desc);
+    this.#uploads.push(upload);
+    this.#byWhere.set(layer.where, [...(this.#byWhere.get(layer.where) ?? []), upload]);
+    this.streamed++;
+    return upload;
+  };
+
+  /**
+   * Which blobs are image layers and where each lands, from the image manifests once all of them are
+   * staged (pack writes small files first). Until then, and for anything unreadable, none: those
+   * blobs are simply staged, and the checks after the read judge the manifests.
+   */
+  async #mapping(): Promise<Map<string, { desc: Descriptor; where: string | undefined }> | undefined> {
+    if (this.#layers) return this.#layers;
+    const layers = new Map<string, { desc: Descriptor; where: string | undefined }>();
+    const staged = async (digest: string) => {
+      const bytes = await readFile(join(this.#options.layoutDir, 'blobs', ...digest.split(':')));
+      return parseManifestJson({ bytes, digest, mediaType: '' });
+    };
+    try {
+      for (const { artifact, where } of this.#options.images) {
+        const top = await staged(artifact.digest);
+        const manifests = isIndexDoc(top) ? await Promise.all(top.manifests.map((m) => staged(m.digest))) : [top];
+        for (const manifest of manifests) {
+          if (isIndexDoc(manifest)) return undefined; // nested indexes: not worth the walk, staged instead
+          for (const desc of manifest.layers) {
+            const seen = layers.get(desc.digest);
+            layers.set(desc.digest, { desc, where: seen && seen.where !== where ? undefined : where });
+          }
+        }
+      }
+    } catch {
+      return undefined;
+    }
+    this.#layers = layers;
+    return layers;
+  }
+
+  /** Commits the layers streamed to `where`; call only once every check of the import has passed. */
+  async commit(where: string): Promise<void> {
+    for (const upload of this.#byWhere.get(where) ?? []) await upload.commit();
+  }
+
+  /** Drops every session not committed. */
+  async cancel(): Promise<void> {
+    await Promise.all(this.#uploads.map((u) => u.cancel()));
+  }
+}
