@@ -8,22 +8,42 @@
 // finds it — until the session is committed, and sessions are committed only after every check of
 // the import has passed. A refused or failed import cancels them (and the registry purges stale
 // sessions by itself). The registry checks each blob against its digest again at commit.
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isIndexDoc, parseManifestJson } from '../oci/manifest.ts';
-import type { RegistryStore } from '../oci/registry/store.ts';
+import { INDEX_TYPES } from '../oci/media-types.ts';
+import { MAX_MANIFEST_BYTES, type RegistryStore } from '../oci/registry/store.ts';
 import type { StreamedUpload } from '../oci/registry/upload.ts';
 import type { Descriptor } from '../oci/types.ts';
 import type { ImageArtifact } from './format.ts';
 import type { PayloadSink } from './package-accept.ts';
 
 const DISCARD: PayloadSink = { write: async () => undefined, end: async () => undefined };
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/** Marks what the registry side of a diverted layer threw, so it is never mistaken for a verdict on the package. */
+export class LayerUploadError extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'LayerUploadError';
+  }
+}
+
+async function registrySide<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    throw new LayerUploadError(err);
+  }
+}
 
 export interface LayerStreamsOptions {
   /** The package's OCI layout folder inside staging. */
   readonly layoutDir: string;
   /** The layout's path inside the package ('oci'). */
   readonly layoutPath: string;
+  /** Package paths that must stay in staging whatever they are (file artifacts and their bundles). */
+  readonly keep: ReadonlySet<string>;
   /** Each image and, for import, the destination it lands on. */
   readonly images: ReadonlyArray<{ readonly artifact: ImageArtifact; readonly where?: string }>;
   /** Import: the registry store for a destination (opened once, shared with the push). Inspect: absent. */
@@ -49,7 +69,7 @@ export class LayerStreams {
   readonly divert = async (path: string, size: number, sha256: string): Promise<PayloadSink | undefined> => {
     const hex = this.#blobPath.exec(path)?.[1];
     // A blob whose name is not its listed hash stays in staging, where the layout's own read check names it.
-    if (hex === undefined || hex !== sha256 || size === 0) return undefined;
+    if (hex === undefined || hex !== sha256 || size === 0 || this.#options.keep.has(path)) return undefined;
     const layer = (await this.#mapping())?.get(`sha256:${hex}`);
     if (!layer || layer.desc.size !== size) return undefined;
     if (!this.#options.open) {
@@ -57,11 +77,12 @@ export class LayerStreams {
       return DISCARD;
     }
     if (layer.where === undefined) return undefined; // needed in several repositories: staged, pushed from there
-    const upload = await (await this.#options.open(layer.where)).openUpload(layer.desc);
+    const where = layer.where;
+    const upload = await registrySide(async () => (await this.#options.open!(where)).openUpload(layer.desc));
     this.#uploads.push(upload);
-    this.#byWhere.set(layer.where, [...(this.#byWhere.get(layer.where) ?? []), upload]);
+    this.#byWhere.set(where, [...(this.#byWhere.get(where) ?? []), upload]);
     this.streamed++;
-    return upload;
+    return { write: (chunk) => registrySide(() => upload.write(chunk)), end: () => registrySide(() => upload.end()) };
   };
 
   /**
@@ -72,27 +93,44 @@ export class LayerStreams {
   async #mapping(): Promise<Map<string, { desc: Descriptor; where: string | undefined }> | undefined> {
     if (this.#layers) return this.#layers;
     const layers = new Map<string, { desc: Descriptor; where: string | undefined }>();
-    const staged = async (digest: string) => {
-      const bytes = await readFile(join(this.#options.layoutDir, 'blobs', ...digest.split(':')));
-      return parseManifestJson({ bytes, digest, mediaType: '' });
-    };
     try {
       for (const { artifact, where } of this.#options.images) {
-        const top = await staged(artifact.digest);
-        const manifests = isIndexDoc(top) ? await Promise.all(top.manifests.map((m) => staged(m.digest))) : [top];
+        const top = await this.#staged(artifact.digest);
+        const manifests = isIndexDoc(top) ? await Promise.all(top.manifests.map((m) => this.#staged(m.digest))) : [top];
         for (const manifest of manifests) {
-          if (isIndexDoc(manifest)) return undefined; // nested indexes: not worth the walk, staged instead
-          for (const desc of manifest.layers) {
+          if (isIndexDoc(manifest)) throw new Error('nested index'); // not worth the walk: staged instead
+          // Foreign layers (with urls) are not carried; copy skips them, so must this.
+          for (const desc of manifest.layers.filter((d) => !d.urls?.length && DIGEST.test(d.digest))) {
             const seen = layers.get(desc.digest);
             layers.set(desc.digest, { desc, where: seen && seen.where !== where ? undefined : where });
           }
         }
       }
-    } catch {
-      return undefined;
+    } catch (err) {
+      // Not staged yet: ask again at the next layer. Anything else: nothing is diverted.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.#layers = new Map();
+      return this.#layers;
     }
     this.#layers = layers;
     return layers;
+  }
+
+  /** A staged manifest by digest: only a sha256 name inside the layout, only a manifest-sized file. */
+  async #staged(digest: string): Promise<ReturnType<typeof parseManifestJson>> {
+    if (!DIGEST.test(digest)) throw new Error(`not a sha256 digest: ${digest}`);
+    const handle = await open(join(this.#options.layoutDir, 'blobs', 'sha256', digest.slice('sha256:'.length)), 'r');
+    try {
+      const { size } = await handle.stat();
+      if (size > MAX_MANIFEST_BYTES) throw new Error('too large for a manifest');
+      const bytes = await handle.readFile();
+      const doc = parseManifestJson({ bytes, digest, mediaType: '' });
+      // Judged by its media type, as the layout store does, not by the shape of its fields.
+      const indexType = INDEX_TYPES.includes(doc.mediaType ?? '');
+      if (indexType !== isIndexDoc(doc)) throw new Error('media type and shape disagree');
+      return doc;
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Commits the layers streamed to `where`; call only once every check of the import has passed. */

@@ -25,7 +25,7 @@ import { type VerifyBlobOptions, verifyBlob } from '../sigstore/verify/verify-bl
 import type { Recorder } from '../audit/event.ts';
 import { AUDIT_CHECKPOINT_NAME, AUDIT_CONSISTENCY_NAME, AUDIT_DIR, AUDIT_KEY_NAME, type AuditCarryCheck, verifyCarriedAudit } from './audit-carry.ts';
 import { checkFileArtifacts, type FileArtifactCheck } from './file-artifacts.ts';
-import { LayerStreams } from './import-layers.ts';
+import { LayerStreams, LayerUploadError } from './import-layers.ts';
 import { HEADER_NAMES, type ImageArtifact, MANIFEST_NAME, METADATA_NAME, parseManifest, parseMetadata, PGP_SIGNATURE_NAME, SIGSTORE_APPROVAL, SIGSTORE_SIGNATURE_NAME, type TransferMetadata } from './format.ts';
 import { type Keyring, verifyManifestSignatures } from './openpgp.ts';
 import type { PackageFile } from './package-accept.ts';
@@ -342,7 +342,8 @@ function layerStreams(metadata: TransferMetadata, staging: string, registry: Imp
   }
   const images = metadata.artifacts.filter((a): a is ImageArtifact => a.kind === 'image').map((artifact) => ({ artifact, ...(landing.has(artifact) ? { where: landing.get(artifact) } : {}) }));
   if (images.length === 0) return undefined;
-  return new LayerStreams({ layoutDir: join(staging, LAYOUT_DIR), layoutPath: LAYOUT_DIR, images, ...(dests ? { open: (where: string) => dests.registryStore(where) } : {}) });
+  const keep = new Set(metadata.artifacts.flatMap((a) => (a.kind === 'file' ? [a.path, ...(a.bundle ? [a.bundle] : [])] : [])));
+  return new LayerStreams({ layoutDir: join(staging, LAYOUT_DIR), layoutPath: LAYOUT_DIR, images, keep, ...(dests ? { open: (where: string) => dests.registryStore(where) } : {}) });
 }
 
 export async function importTransfer(options: ImportOptions): Promise<ImportReport> {
@@ -403,6 +404,8 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
         return entries;
       },
     }).catch((err: unknown) => {
+      // The registry failing under a streamed layer says nothing about the package.
+      if (err instanceof LayerUploadError) throw err.cause;
       // Past the headers, anything wrong with the package's contents is a verdict about the package.
       if (err instanceof AirlockError && metadata && ['E_DIGEST_MISMATCH', 'E_INPUT_MALFORMED', 'E_INPUT_MISSING'].includes(err.code)) {
         throw new AirlockError('E_PACKAGE_TAMPERED', err.message, { cause: err, details: { cause: err.code, ...(err.details ?? {}) } });

@@ -53,7 +53,7 @@ export interface PackageFile {
 
 export interface ReadPackageResult {
   readonly headers: Map<string, Buffer>;
-  /** The payload files now in staging (listed header files are not repeated here). */
+  /** The payload files accepted: in staging, or `diverted` (listed header files are not repeated here). */
   readonly files: Map<string, PackageFile>;
 }
 

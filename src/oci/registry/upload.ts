@@ -192,6 +192,8 @@ export class StreamedUpload {
   /** Why no more bytes can go: a transport failure, an answer before the last byte, a cancel. */
   #failure: unknown;
   #answered: HttpResponse | undefined;
+  /** Bytes handed to the request so far. */
+  #written = 0;
   #state: 'writing' | 'ended' | 'written' | 'committed' | 'cancelled' = 'writing';
 
   private constructor(client: RegistryClient, desc: Descriptor, location: URL) {
@@ -233,7 +235,8 @@ export class StreamedUpload {
   /** Throws when the bytes can no longer go anywhere; a registry that answered before the last byte is refusing them. */
   async #check(): Promise<void> {
     if (this.#failure) throw this.#failure;
-    if (this.#answered && this.#state === 'writing') {
+    // An answer once every byte is out is the normal end (end() reads it); before that, a refusal.
+    if (this.#answered && this.#state === 'writing' && this.#written < this.desc.size) {
       const res = this.#answered;
       this.#failure = res.status === 202 ? this.#client.malformed(this.#action, 'the registry accepted the upload before all of its bytes were sent') : await this.#client.failure(this.#action, res);
       throw this.#failure;
@@ -243,6 +246,7 @@ export class StreamedUpload {
   /** Queues a copy of `chunk` (the caller may reuse its buffer at once); waits while the socket is behind. */
   async write(chunk: Uint8Array): Promise<void> {
     await this.#check();
+    this.#written += chunk.byteLength;
     if (this.#body.write(Buffer.from(chunk))) return;
     await new Promise<void>((resolve) => {
       const done = () => {
