@@ -55,7 +55,6 @@ export class LayerStreams {
   readonly #blobPath: RegExp;
   /** Layer digest → its descriptor and the one destination that needs it (undefined: several do). */
   #layers: Map<string, { desc: Descriptor; where: string | undefined }> | undefined;
-  readonly #uploads: StreamedUpload[] = [];
   readonly #byWhere = new Map<string, StreamedUpload[]>();
   /** Layers that skipped staging. */
   streamed = 0;
@@ -79,7 +78,6 @@ export class LayerStreams {
     if (layer.where === undefined) return undefined; // needed in several repositories: staged, pushed from there
     const where = layer.where;
     const upload = await registrySide(async () => (await this.#options.open!(where)).openUpload(layer.desc));
-    this.#uploads.push(upload);
     this.#byWhere.set(where, [...(this.#byWhere.get(where) ?? []), upload]);
     this.streamed++;
     return { write: (chunk) => registrySide(() => upload.write(chunk)), end: () => registrySide(() => upload.end()) };
@@ -140,6 +138,6 @@ export class LayerStreams {
 
   /** Drops every session not committed. */
   async cancel(): Promise<void> {
-    await Promise.all(this.#uploads.map((u) => u.cancel()));
+    await Promise.all([...this.#byWhere.values()].flat().map((u) => u.cancel()));
   }
 }

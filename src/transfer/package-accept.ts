@@ -140,7 +140,7 @@ async function divertFile(sink: PayloadSink, path: string, expected: string, dec
  * Creates `path` in staging and pumps the payload bytes through one hash into it. `pump` calls the
  * sink once per chunk; the file is only accepted when the bytes written hash to `expected`.
  */
-export async function stageFile(
+async function stageFile(
   staging: Staging,
   path: string,
   expected: string,

@@ -106,6 +106,21 @@ async function finish(client: RegistryClient, location: URL, desc: Descriptor, b
   checkCommitted(client, res, desc, action);
 }
 
+/**
+ * Checks a PATCH answer: 202, and the bytes held so far (Range, when sent) end at `end`. Returns the
+ * Location the next request must use ("Each consecutive chunk upload SHOULD use the <location>
+ * provided in the response"; distribution signs its session state into it).
+ */
+async function acceptPatch(client: RegistryClient, res: HttpResponse, location: URL, end: number, action: string): Promise<URL> {
+  if (res.status !== 202) throw await client.failure(action, res);
+  discard(res);
+  const next = header(res, 'location');
+  const range = header(res, 'range');
+  const held = range ? /^(?:bytes=)?0-(\d+)$/.exec(range)?.[1] : undefined;
+  if (range && Number(held) !== end) throw client.malformed(action, `after bytes 0-${end} the registry reports Range ${range}`);
+  return next ? client.follow(next, res.url, action) : location;
+}
+
 /** PATCHes the chunks in order; `session.location` follows the registry's latest Location. */
 async function patchChunks(client: RegistryClient, session: { location: URL }, chunks: AsyncIterable<Buffer>, action: string): Promise<void> {
   let offset = 0;
@@ -119,16 +134,7 @@ async function patchChunks(client: RegistryClient, session: { location: URL }, c
       body: chunk,
       retry: false,
     });
-    if (res.status !== 202) throw await client.failure(`${action} (chunk at ${offset})`, res);
-    discard(res);
-    // "Each consecutive chunk upload SHOULD use the <location> provided in the response".
-    const next = header(res, 'location');
-    if (next) session.location = client.follow(next, res.url, action);
-    const range = header(res, 'range');
-    const held = range ? /^(?:bytes=)?0-(\d+)$/.exec(range)?.[1] : undefined;
-    if (range && Number(held) !== end) {
-      throw client.malformed(action, `after the chunk ${offset}-${end} the registry reports Range ${range}`);
-    }
+    session.location = await acceptPatch(client, res, session.location, end, `${action} (chunk at ${offset})`);
     offset = end + 1;
   }
 }
@@ -268,13 +274,7 @@ export class StreamedUpload {
     this.#body.end();
     const res = await this.#sent;
     if (!res) throw this.#failure;
-    if (res.status !== 202) throw await this.#client.failure(this.#action, res);
-    discard(res);
-    const next = header(res, 'location');
-    if (next) this.#location = this.#client.follow(next, res.url, this.#action);
-    const range = header(res, 'range');
-    const held = range ? /^(?:bytes=)?0-(\d+)$/.exec(range)?.[1] : undefined;
-    if (range && Number(held) !== this.desc.size - 1) throw this.#client.malformed(this.#action, `after ${this.desc.size} bytes the registry reports Range ${range}`);
+    this.#location = await acceptPatch(this.#client, res, this.#location, this.desc.size - 1, this.#action);
     this.#state = 'written';
   }
 
