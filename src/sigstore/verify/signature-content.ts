@@ -11,7 +11,11 @@ import type { SignedEntity } from '@sigstore/verify';
 
 type SignatureContent = SignedEntity['signature'];
 import type { DigestAlgorithm } from '../../crypto/digest.ts';
+import { SignatureMemo } from '../../crypto/signature-memo.ts';
 import { AirlockError } from '../../errors.ts';
+
+/** Signature checks that succeeded, remembered across verifications (see crypto/signature-memo.ts). */
+export const verifiedSignatures = new SignatureMemo();
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
@@ -82,14 +86,22 @@ export class MessageSignatureContent implements SignatureContent {
     return this.compareDigest(digest);
   }
 
+  // artifact.digest is airlock's own hash of the artifact (under #hash), never the bundle's claim.
   verifySignature(key: KeyObject): boolean {
     const artifact = this.#artifact;
-    if (artifact.kind === 'digest') return verifyEcdsaDigest(key, artifact.digest, this.signature);
-    try {
-      return verify(defaultHashFor(key) === null ? null : this.#hash, artifact.bytes, key, this.signature);
-    } catch {
-      return false;
+    if (artifact.kind === 'digest') {
+      return verifiedSignatures.check(key, `prehashed:${artifact.algorithm}`, artifact.digest, this.signature, () =>
+        verifyEcdsaDigest(key, artifact.digest, this.signature),
+      );
     }
+    const hash = defaultHashFor(key) === null ? null : this.#hash;
+    return verifiedSignatures.check(key, `message:${hash ?? 'pure'}:${this.#hash}`, artifact.digest, this.signature, () => {
+      try {
+        return verify(hash, artifact.bytes, key, this.signature);
+      } catch {
+        return false;
+      }
+    });
   }
 }
 
@@ -97,6 +109,7 @@ export class DsseSignatureContent implements SignatureContent {
   readonly signature: Buffer;
   readonly #pae: Buffer;
   readonly #payload: Buffer;
+  #paeDigest: Buffer | undefined;
 
   constructor(payloadType: string, payload: Buffer, signature: Buffer) {
     this.signature = signature;
@@ -114,15 +127,22 @@ export class DsseSignatureContent implements SignatureContent {
 
   // Rekor v2 logs DSSE as hashedrekord over the PAE: the signed digest is the PAE's.
   compareSignedDigest(digest: Buffer): boolean {
-    return equal(digest, sha256(this.#pae));
+    return equal(digest, this.#signedDigest());
   }
 
   verifySignature(key: KeyObject): boolean {
-    try {
-      return verify(defaultHashFor(key), this.#pae, key, this.signature);
-    } catch {
-      return false;
-    }
+    const hash = defaultHashFor(key);
+    return verifiedSignatures.check(key, `dsse-pae:${hash ?? 'pure'}`, this.#signedDigest(), this.signature, () => {
+      try {
+        return verify(hash, this.#pae, key, this.signature);
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  #signedDigest(): Buffer {
+    return (this.#paeDigest ??= sha256(this.#pae));
   }
 }
 

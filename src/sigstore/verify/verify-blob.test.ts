@@ -16,6 +16,7 @@ import { signingAlgorithmFor } from '../../crypto/keys.ts';
 import { attestBlob, signBlob } from '../sign-blob.ts';
 import { requestTimestamp } from '../tsa.ts';
 import { Checks } from './report.ts';
+import { verifiedSignatures } from './signature-content.ts';
 import { parseTrustedRoot } from '../trusted-root.ts';
 import { anchored } from './identity.ts';
 import { checkTlogKeyValidity, type VerifyBlobOptions, verifyBlob } from './verify-blob.ts';
@@ -137,9 +138,10 @@ describe('keyless verification with a pinned identity (private CA + RFC 3161 TSA
   });
 });
 
+const signerOf = (key: KeyObject) => createKeyObjectSigner(key, signingAlgorithmFor(key), 'test');
+
 describe('gaps closed around @sigstore/verify', () => {
   const p256 = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-  const signerOf = (key: KeyObject) => createKeyObjectSigner(key, signingAlgorithmFor(key), 'test');
 
   // Attack: a valid attestation about one artifact presented as vouching for another.
   it('DSSE: the in-toto subject must be the artifact', async () => {
@@ -225,6 +227,28 @@ describe('tampering (key-based bundles)', () => {
     assert.equal((await verifyBlob({ bytes: artifact }, { json: { mediaType: bundle.mediaType } }, opts)).error?.code, 'E_BUNDLE_MALFORMED');
     const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
     assert.equal((await verifyBlob({ bytes: artifact }, { json: bundle }, keyOptions(otherKey))).error?.code, 'E_SIGNATURE_INVALID');
+  });
+
+  it('a signature check remembered from an earlier verification vouches for nothing else', async () => {
+    const signer = signerOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+    const att = await attestBlob({ data: artifact }, { signer, predicateType: 'https://example/p', predicate: { n: 1 } });
+    const opts = keyOptions(signer.publicKey);
+    const before = verifiedSignatures.size;
+    for (let i = 0; i < 3; i++) assert.equal((await verifyBlob({ bytes: artifact }, { json: att.bundle }, opts)).ok, true);
+    assert.equal(verifiedSignatures.size, before + 1, 'verified once, remembered once');
+    // Same signature, another statement about the same artifact: the PAE differs, so it is verified afresh.
+    const forged = structuredClone(att.bundle);
+    const statement = JSON.parse(Buffer.from(forged.dsseEnvelope!.payload, 'base64').toString());
+    statement.predicate = { n: 2 };
+    forged.dsseEnvelope!.payload = Buffer.from(JSON.stringify(statement)).toString('base64');
+    assert.equal((await verifyBlob({ bytes: artifact }, { json: forged }, opts)).error?.code, 'E_SIGNATURE_INVALID');
+    // Digest mode of a message signature already verified with the bytes: a different check, made again.
+    const { bundle } = await signBlob({ data: artifact }, { signer });
+    assert.equal((await verifyBlob({ bytes: artifact }, { json: bundle }, opts)).ok, true);
+    const digest = `sha256:${sha256(artifact).toString('hex')}`;
+    const sizeBefore = verifiedSignatures.size;
+    assert.equal((await verifyBlob({ digest }, { json: bundle }, opts)).ok, true);
+    assert.equal(verifiedSignatures.size, sizeBefore + 1);
   });
 });
 
