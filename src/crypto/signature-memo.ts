@@ -7,24 +7,16 @@
 // still decided afresh by the caller every time.
 //
 // The memo key binds every input of the check: the key's SubjectPublicKeyInfo, the scheme (which
-// hash, prehashed or not), the digest of the signed bytes and the exact signature bytes; a change
-// in any of them is a miss and a full verification. Failed checks are never remembered, so only a
-// valid signature can take a place, and flooding it with bad ones evicts nothing.
+// hash, prehashed or not), a SHA-256 of the exact bytes the check consumes (computed by the caller
+// from those bytes, never taken from a bundle's claim) and the exact signature bytes; a change in
+// any of them is a miss and a full verification. Like every content address in airlock, this rests
+// on SHA-256's collision resistance. Failed checks are never remembered: a place in the memo costs
+// a valid signature by a key the caller already trusts.
 import { createHash, type KeyObject } from 'node:crypto';
+import { spkiDer } from './keys.ts';
 
 /** Successful checks remembered; the least recently used is forgotten first. */
 export const SIGNATURE_MEMO_LIMIT = 16_384;
-
-const fingerprints = new WeakMap<KeyObject, Buffer>();
-
-function keyFingerprint(key: KeyObject): Buffer {
-  let fp = fingerprints.get(key);
-  if (!fp) {
-    fp = createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest();
-    fingerprints.set(key, fp);
-  }
-  return fp;
-}
 
 function lengthPrefixed(hash: ReturnType<typeof createHash>, bytes: Uint8Array): void {
   const len = Buffer.alloc(4);
@@ -40,23 +32,29 @@ export class SignatureMemo {
     this.#limit = limit;
   }
 
+  /** Whether the last check() was answered from memory (for the verification report). */
+  lastRemembered = false;
+
   /**
-   * `verify()` decides whether `key` made `signature` over the bytes whose digest is `signedDigest`
-   * under `scheme`; its `true` is remembered, its `false` (or a throw) is not.
+   * `verify()` decides whether `key` made `signature` over the bytes `signed` identifies (their
+   * SHA-256, or the digest itself when the check consumes a digest) under `scheme`; its `true` is
+   * remembered, its `false` (or a throw) is not.
    */
-  check(key: KeyObject, scheme: string, signedDigest: Uint8Array, signature: Uint8Array, verify: () => boolean): boolean {
+  check(key: KeyObject, scheme: string, signed: Uint8Array, signature: Uint8Array, verify: () => boolean): boolean {
     const h = createHash('sha256');
-    lengthPrefixed(h, keyFingerprint(key));
+    lengthPrefixed(h, spkiDer(key));
     lengthPrefixed(h, Buffer.from(scheme));
-    lengthPrefixed(h, signedDigest);
+    lengthPrefixed(h, signed);
     lengthPrefixed(h, signature);
     const id = h.digest('base64');
-    if (this.#accepted.has(id)) {
+    this.lastRemembered = this.#accepted.has(id);
+    if (this.lastRemembered) {
       this.#accepted.delete(id); // most recently used goes last
       this.#accepted.set(id, true);
       return true;
     }
     if (!verify()) return false;
+    if (this.#limit <= 0) return true;
     if (this.#accepted.size >= this.#limit) this.#accepted.delete(this.#accepted.keys().next().value as string);
     this.#accepted.set(id, true);
     return true;

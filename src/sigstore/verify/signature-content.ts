@@ -58,7 +58,7 @@ export function verifyEcdsaDigest(key: KeyObject, digest: Uint8Array, signature:
 }
 
 export type MessageArtifact =
-  | { readonly kind: 'bytes'; readonly bytes: Buffer; readonly digest: Buffer }
+  | { readonly kind: 'bytes'; readonly bytes: Buffer }
   | { readonly kind: 'digest'; readonly algorithm: DigestAlgorithm; readonly digest: Buffer };
 
 export class MessageSignatureContent implements SignatureContent {
@@ -66,6 +66,7 @@ export class MessageSignatureContent implements SignatureContent {
   readonly #messageDigest: Buffer;
   readonly #hash: 'sha256' | 'sha384' | 'sha512';
   readonly #artifact: MessageArtifact;
+  #bytesDigest: Buffer | undefined;
 
   constructor(signature: Buffer, messageDigest: Buffer, hash: 'sha256' | 'sha384' | 'sha512', artifact: MessageArtifact) {
     this.signature = signature;
@@ -86,7 +87,8 @@ export class MessageSignatureContent implements SignatureContent {
     return this.compareDigest(digest);
   }
 
-  // artifact.digest is airlock's own hash of the artifact (under #hash), never the bundle's claim.
+  // The memo binds what the check consumes: the digest itself in digest mode, else a SHA-256 of the
+  // very bytes verify() reads, hashed here rather than trusted from whoever built this object.
   verifySignature(key: KeyObject): boolean {
     const artifact = this.#artifact;
     if (artifact.kind === 'digest') {
@@ -95,7 +97,8 @@ export class MessageSignatureContent implements SignatureContent {
       );
     }
     const hash = defaultHashFor(key) === null ? null : this.#hash;
-    return verifiedSignatures.check(key, `message:${hash ?? 'pure'}:${this.#hash}`, artifact.digest, this.signature, () => {
+    this.#bytesDigest ??= sha256(artifact.bytes);
+    return verifiedSignatures.check(key, `message:${hash ?? 'pure'}`, this.#bytesDigest, this.signature, () => {
       try {
         return verify(hash, artifact.bytes, key, this.signature);
       } catch {

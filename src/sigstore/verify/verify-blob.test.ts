@@ -25,6 +25,8 @@ const SAN = 'https://ci.example/org/builder/.github/workflows/release.yml@refs/h
 const ISSUER = 'https://token.ci.example';
 const artifact = Buffer.from('the artifact\n');
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
+const sha = (alg: string, b: Buffer) => createHash(alg).update(b).digest();
+const B = Buffer.from('another artifact\n');
 
 let ca: PrivateCa;
 let tsa: TestTsa;
@@ -234,7 +236,13 @@ describe('tampering (key-based bundles)', () => {
     const att = await attestBlob({ data: artifact }, { signer, predicateType: 'https://example/p', predicate: { n: 1 } });
     const opts = keyOptions(signer.publicKey);
     const before = verifiedSignatures.size;
-    for (let i = 0; i < 3; i++) assert.equal((await verifyBlob({ bytes: artifact }, { json: att.bundle }, opts)).ok, true);
+    const how = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await verifyBlob({ bytes: artifact }, { json: att.bundle }, opts);
+      assert.equal(r.ok, true);
+      how.push(r.checks.find((c) => c.name === 'sigstore verification')?.detail.artifactSignature);
+    }
+    assert.deepEqual(how, ['verified', 'remembered', 'remembered'], 'the report says which checks came from memory');
     assert.equal(verifiedSignatures.size, before + 1, 'verified once, remembered once');
     // Same signature, another statement about the same artifact: the PAE differs, so it is verified afresh.
     const forged = structuredClone(att.bundle);
@@ -292,5 +300,36 @@ describe('log key validity with no signed time at all', () => {
 
   it('refuses once the log key is retired (E_TLOG_ENTRY)', () => {
     assert.throws(() => checkTlogKeyValidity(bundle, material('2026-01-01T00:00:00Z', '2026-03-01T00:00:00Z'), entity, new Checks(), new Date('2026-06-01T00:00:00Z')), { code: 'E_TLOG_ENTRY' });
+  });
+});
+
+describe('remembered signature checks: a warm memo, then a forgery a fresh verification rejects', () => {
+  for (const kind of ['P-256', 'P-384', 'ed25519'] as const) {
+    it(`${kind}: message signature re-pointed at other bytes (bundle messageDigest rewritten)`, async () => {
+      const pk = kind === 'ed25519' ? generateKeyPairSync('ed25519').privateKey : generateKeyPairSync('ec', { namedCurve: kind }).privateKey;
+      const signer = signerOf(pk);
+      const { bundle } = await signBlob({ data: artifact }, { signer });
+      const opts = keyOptions(signer.publicKey);
+      assert.equal((await verifyBlob({ bytes: artifact }, { json: bundle }, opts)).ok, true);
+      const forged = structuredClone(bundle);
+      const alg = forged.messageSignature!.messageDigest!.algorithm === 'SHA2_384' ? 'sha384' : 'sha256';
+      forged.messageSignature!.messageDigest!.digest = sha(alg, B).toString('base64');
+      assert.equal((await verifyBlob({ bytes: B }, { json: forged }, opts)).error?.code, 'E_SIGNATURE_INVALID');
+      if (kind !== 'ed25519') {
+        assert.equal((await verifyBlob({ digest: `${alg}:${sha(alg, artifact).toString('hex')}` }, { json: bundle }, opts)).ok, true);
+        assert.equal((await verifyBlob({ digest: `${alg}:${sha(alg, B).toString('hex')}` }, { json: forged }, opts)).error?.code, 'E_SIGNATURE_INVALID');
+      }
+    });
+  }
+  it('DSSE: tampered signature over the same PAE after a warm verification', async () => {
+    const signer = signerOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+    const att = await attestBlob({ data: artifact }, { signer, predicateType: 'https://example/p', predicate: {} });
+    const opts = keyOptions(signer.publicKey);
+    assert.equal((await verifyBlob({ bytes: artifact }, { json: att.bundle }, opts)).ok, true);
+    const bad = structuredClone(att.bundle);
+    const sig = Buffer.from(bad.dsseEnvelope!.signatures[0]!.sig, 'base64');
+    sig[sig.length - 3]! ^= 1;
+    bad.dsseEnvelope!.signatures[0]!.sig = sig.toString('base64');
+    assert.equal((await verifyBlob({ bytes: artifact }, { json: bad }, opts)).error?.code, 'E_SIGNATURE_INVALID');
   });
 });

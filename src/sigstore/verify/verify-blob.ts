@@ -19,7 +19,7 @@ import { type LoadedTrustedRoot, trustMaterialFor } from '../trusted-root.ts';
 import { toAirlockError } from './error-map.ts';
 import { checkIdentity, describeMatcher, type IdentityPolicy } from './identity.ts';
 import { Checks, type VerificationReport } from './report.ts';
-import { DsseSignatureContent, type MessageArtifact, MessageSignatureContent } from './signature-content.ts';
+import { DsseSignatureContent, type MessageArtifact, MessageSignatureContent, verifiedSignatures } from './signature-content.ts';
 
 export const KNOWN_BUNDLE_MEDIA_TYPES: readonly string[] = [
   'application/vnd.dev.sigstore.bundle+json;version=0.1',
@@ -173,7 +173,7 @@ async function messageContent(bundle: Bundle, artifact: Artifact, checks: Checks
   checks.pass('artifact digest', { expected: formatDigest(expected), found: formatDigest(found) });
   const hashName = algorithm === 'sha512' ? 'sha512' : algorithm;
   const input: MessageArtifact = artifact.bytes
-    ? { kind: 'bytes', bytes: artifact.bytes, digest: Buffer.from(found.hex, 'hex') }
+    ? { kind: 'bytes', bytes: artifact.bytes }
     : { kind: 'digest', algorithm, digest: Buffer.from(found.hex, 'hex') };
   return new MessageSignatureContent(signature, messageDigest.digest, hashName, input);
 }
@@ -379,6 +379,8 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
   const signer = withoutStackTraces(() => new Verifier(material, thresholds).verify(entity));
   checks.pass('sigstore verification', {
     ...thresholds,
+    // 'remembered': this key's signature over these exact bytes was verified before (signature-memo.ts).
+    artifactSignature: verifiedSignatures.lastRemembered ? 'remembered' : 'verified',
     tlogEntries: bundle.verificationMaterial.tlogEntries.length,
     rfc3161Timestamps: tsaTimes(entity).length,
   });
