@@ -131,9 +131,13 @@ export class LayerStreams {
     }
   }
 
-  /** Commits the layers streamed to `where`; call only once every check of the import has passed. */
+  /**
+   * Commits the layers streamed to `where`; call only once every check of the import has passed.
+   * All at once: a registry re-reads and re-hashes each blob at commit (distribution does unless the
+   * whole blob came in that one request), work it spreads over its cores.
+   */
   async commit(where: string): Promise<void> {
-    for (const upload of this.#byWhere.get(where) ?? []) await upload.commit();
+    await Promise.all((this.#byWhere.get(where) ?? []).map((upload) => upload.commit()));
   }
 
   /** Drops every session not committed. */

@@ -26,6 +26,11 @@ export interface ReadPackageOptions {
   readonly acceptHeaders: (headers: Map<string, Buffer>) => Promise<Map<string, string>>;
   /** Largest payload file accepted (default: no limit). */
   readonly maxEntrySize?: number;
+  /**
+   * Payload files of a tar from this many bytes up are read side by side (package-parallel.ts);
+   * default 8 MiB. Tests lower it to run every check through that path.
+   */
+  readonly parallelFrom?: number;
   /** Called with the package bytes processed so far. */
   readonly onProgress?: (bytes: number) => void;
   /**

@@ -32,14 +32,25 @@ export class ChunkReader {
   #pending: Promise<number | Error> | undefined;
   #chunk: Buffer = EMPTY;
   #eof = false;
-  /** Bytes handed out so far (progress). */
+  #offset: number;
+  /** Bytes handed out (or skipped) so far (progress). */
   consumed = 0;
 
-  /** `buffers` may be shared by readers used one after another (a folder's files), never at once. */
-  constructor(handle: FileHandle, path: string, buffers: ReadBuffers = readBuffers()) {
+  /**
+   * `buffers` may be shared by readers used one after another (a folder's files), never at once.
+   * Readers of one handle at different `start` offsets may run at once (positional reads).
+   */
+  constructor(handle: FileHandle, path: string, buffers: ReadBuffers = readBuffers(), start = 0) {
     this.#handle = handle;
     this.#path = path;
     this.#buffers = buffers;
+    this.#position = start;
+    this.#offset = start;
+  }
+
+  /** The file offset of the next byte `next` hands out. */
+  get offset(): number {
+    return this.#offset;
   }
 
   /**
@@ -51,7 +62,26 @@ export class ChunkReader {
     const out = this.#chunk.subarray(0, max);
     this.#chunk = this.#chunk.subarray(out.length);
     this.consumed += out.length;
+    this.#offset += out.length;
     return out;
+  }
+
+  /**
+   * Moves past the next `n` bytes without handing them out (a body another reader reads). Past the
+   * end of the file is not an error here: the next read finds the end.
+   */
+  async skip(n: number): Promise<void> {
+    this.consumed += n;
+    if (n <= this.#chunk.length) {
+      this.#chunk = this.#chunk.subarray(n);
+      this.#offset += n;
+      return;
+    }
+    this.#offset += n;
+    this.#chunk = EMPTY;
+    await this.settle();
+    this.#position = this.#offset;
+    this.#eof = false;
   }
 
   /** Exactly `n` bytes copied out, or fewer when the file ends first (the caller decides what that means). */
@@ -98,10 +128,16 @@ export class ChunkReader {
     );
   }
 
+  /** Waits for the read ahead and drops it; the handle stays open (other readers may share it). */
+  async settle(): Promise<void> {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    await pending;
+  }
+
   /** Closes the file once the read ahead has settled (closing under a pending read races it). */
   async close(): Promise<void> {
-    await this.#pending;
-    this.#pending = undefined;
+    await this.settle();
     await this.#handle.close();
   }
 }

@@ -1,7 +1,10 @@
 // Reading a tar package in one pass: header entries into memory, acceptHeaders, then every payload
 // entry checked (type, path, listing) before its first byte is written, and hashed as it is written.
+// The headers are walked in order; bodies of large entries are read side by side (package-parallel.ts).
 import { type PackageFile, type ReadPackageOptions, type ReadPackageResult, DEFAULT_MAX_HEADER_SIZE, acceptListing, assertEntrySize, assertNoneMissing, listedHash, admitFile } from './package-accept.ts';
+import type { FileHandle } from 'node:fs/promises';
 import { ChunkReader, openForReading } from './package-chunks.ts';
+import { PARALLEL_MIN_SIZE, ParallelBodies } from './package-parallel.ts';
 import { assertPackagePath, malformed, PathTree, printable } from './package-paths.ts';
 import type { Staging } from './package-staging.ts';
 import { type TarEntry, TarReader } from './package-tar-read.ts';
@@ -47,10 +50,11 @@ async function readHeaders(
   return { headers, first: entry };
 }
 
-async function withTar<T>(source: string, run: (tar: TarReader) => Promise<T>): Promise<T> {
-  const reader = new ChunkReader(await openForReading(source, false), source);
+async function withTar<T>(source: string, run: (tar: TarReader, handle: FileHandle) => Promise<T>): Promise<T> {
+  const handle = await openForReading(source, false);
+  const reader = new ChunkReader(handle, source);
   try {
-    return await run(new TarReader(reader, source));
+    return await run(new TarReader(reader, source), handle);
   } finally {
     await reader.close();
   }
@@ -62,40 +66,60 @@ export function tarHeadersOnly(source: string, headerNames: readonly string[], m
 
 export function readTarPackage(source: string, options: ReadPackageOptions, staging: Staging): Promise<ReadPackageResult> {
   const names = new Set(options.headerNames);
-  return withTar(source, async (tar) => {
+  return withTar(source, async (tar, handle) => {
     const tree = new PathTree();
     const { headers, first } = await readHeaders(tar, source, names, options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE, tree);
     options.onProgress?.(tar.consumed);
     const pending = await acceptListing(headers, options, source);
-    const files = new Map<string, PackageFile>();
-    for (let entry = first; entry !== undefined; entry = await tar.next()) {
-      if (entry.type === 'Directory') {
-        // Folders are implied by file paths; an explicit entry is only checked, never needed.
-        const path = entry.path.replace(/\/$/, '');
-        assertPackagePath(path, `${source}: folder entry`);
-        tree.addDir(path, source);
-        continue;
+    const admitted = new Map<string, PackageFile>();
+    const order: string[] = [];
+    const bodies = new ParallelBodies(handle, source);
+    const progress = () => options.onProgress?.(tar.consumed - bodies.unread);
+    const parallelFrom = options.parallelFrom ?? PARALLEL_MIN_SIZE;
+    try {
+      for (let entry = first; entry !== undefined; entry = await tar.next()) {
+        if (entry.type === 'Directory') {
+          // Folders are implied by file paths; an explicit entry is only checked, never needed.
+          const path = entry.path.replace(/\/$/, '');
+          assertPackagePath(path, `${source}: folder entry`);
+          tree.addDir(path, source);
+          continue;
+        }
+        if (entry.type !== 'File' || entry.linkpath !== '') throw notPlain(entry, source);
+        const path = entry.path;
+        assertPackagePath(path, `${source}: entry`);
+        if (names.has(path)) {
+          throw malformed(`${source}: header '${printable(path)}' ${headers.has(path) ? 'appears twice' : 'comes after payload entries'}`);
+        }
+        tree.addFile(path, source);
+        const expected = listedHash(pending, path, source);
+        assertEntrySize(entry.size, options, source, path);
+        pending.delete(path);
+        order.push(path);
+        if (entry.size >= parallelFrom) {
+          const { offset, size } = await tar.detachBody();
+          await bodies.start(offset, size, () => tar.truncated(), async (pump) => {
+            admitted.set(path, await admitFile(staging, path, expected, size, source, options, pump));
+          }, progress);
+          continue;
+        }
+        const file = await admitFile(staging, path, expected, entry.size, source, options, (sink) =>
+          tar.body(async (chunk) => {
+            await sink(chunk);
+            progress();
+          }),
+        );
+        admitted.set(path, file);
       }
-      if (entry.type !== 'File' || entry.linkpath !== '') throw notPlain(entry, source);
-      const path = entry.path;
-      assertPackagePath(path, `${source}: entry`);
-      if (names.has(path)) {
-        throw malformed(`${source}: header '${printable(path)}' ${headers.has(path) ? 'appears twice' : 'comes after payload entries'}`);
-      }
-      tree.addFile(path, source);
-      const expected = listedHash(pending, path, source);
-      assertEntrySize(entry.size, options, source, path);
-      const file = await admitFile(staging, path, expected, entry.size, source, options, (sink) =>
-        tar.body(async (chunk) => {
-          await sink(chunk);
-          options.onProgress?.(tar.consumed);
-        }),
-      );
-      files.set(path, file);
-      pending.delete(path);
+      await tar.finish();
+      await bodies.finish();
+    } catch (err) {
+      await bodies.stop();
+      throw err;
     }
-    await tar.finish();
     assertNoneMissing(pending, source);
+    // In the order of the archive, whichever body finished first.
+    const files = new Map(order.map((path) => [path, admitted.get(path)!]));
     return { headers, files };
   });
 }

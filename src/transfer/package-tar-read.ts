@@ -150,6 +150,24 @@ export class TarReader {
     return this.body(() => undefined);
   }
 
+  /**
+   * Leaves the current entry's body (not yet read) to another reader: returns where it lies in the
+   * file and moves past it and its padding unread. A file that ends inside it is found by that
+   * reader, and by this one at the next header.
+   */
+  async detachBody(): Promise<{ readonly offset: number; readonly size: number }> {
+    const body = { offset: this.#reader.offset, size: this.#remaining };
+    await this.#reader.skip(this.#remaining + this.#padding);
+    this.#remaining = 0;
+    this.#padding = 0;
+    return body;
+  }
+
+  /** The error for an archive that ends inside an entry. */
+  truncated(): Error {
+    return this.#truncated();
+  }
+
   /** After the end marker: the rest of the file may only be zero padding (tar pads to records). */
   async finish(): Promise<void> {
     if (!this.#ended) throw new AirlockError('E_INTERNAL', 'TarReader.finish called before the end of the archive');

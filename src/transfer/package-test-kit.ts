@@ -54,6 +54,13 @@ export function listing(entries: readonly PackageEntry[]): Map<string, string> {
   return new Map(entries.map((e) => [e.path, sha256(e.data ?? new Uint8Array())]));
 }
 
+let parallelFrom: number | undefined;
+
+/** Reads bodies from this size up side by side in every options() after this call (undefined: the default). */
+export function readBodiesInParallelFrom(size: number | undefined): void {
+  parallelFrom = size;
+}
+
 /** Checks the stand-in signature, then parses the manifest; records what staging held at the time. */
 export function options(staging: string, overrides: Partial<ReadPackageOptions> = {}): ReadPackageOptions & { seenInStaging: string[][] } {
   const seenInStaging: string[][] = [];
@@ -72,6 +79,7 @@ export function options(staging: string, overrides: Partial<ReadPackageOptions> 
       }
       return expected;
     },
+    ...(parallelFrom === undefined ? {} : { parallelFrom }),
     ...overrides,
   };
 }

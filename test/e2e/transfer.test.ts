@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { verifyAuditLog } from '../../src/audit/audit-log.ts';
 import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
+import { PARALLEL_MIN_SIZE } from '../../src/transfer/package-parallel.ts';
 import { runCliProcess } from '../helpers/cli.ts';
 import { createGpgHome, gpgMissing } from '../helpers/gpg.ts';
 import { makeTestImage, skopeo, skopeoMissing } from '../helpers/oci-images.ts';
@@ -22,8 +23,8 @@ const src = () => `oci:${join(dir, 'src')}:app-1.0`;
 const trust = () => ['--key', join(dir, 'img.pub'), '--insecure-ignore-tlog'];
 const signer = () => ['--signer-key', join(dir, 'release.pub')];
 
-async function pack(out: string, extra: string[] = [], h = 'pack') {
-  return cli(['pack', src(), join(dir, 'notes.txt'), '-o', out, '--key', join(dir, 'release.key'), '--channel', 'prod', ...extra], h);
+async function pack(out: string, extra: string[] = [], h = 'pack', image = src()) {
+  return cli(['pack', image, join(dir, 'notes.txt'), '-o', out, '--key', join(dir, 'release.key'), '--channel', 'prod', ...extra], h);
 }
 
 before(async () => {
@@ -58,6 +59,9 @@ async function registryProxy(intercept: (req: IncomingMessage, res: ServerRespon
       res.writeHead(r.statusCode ?? 502, r.headers);
       r.pipe(res);
     });
+    // A client that aborts (an import cancelling its other uploads) ends the upstream request too.
+    upstream.on('error', () => res.destroy());
+    req.on('error', () => upstream.destroy());
     req.pipe(upstream);
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
@@ -282,16 +286,21 @@ describe('import streams layers into upload sessions, committed only after every
       return true;
     });
     const proxyHost = proxy.host;
-    const store = await openLayoutStore(join(dir, 'src'), {});
+    // Layers large enough to be read side by side (package-parallel.ts), each into its own session.
+    const bigDir = join(dir, 'big', 'src');
+    const store = await openLayoutStore(bigDir, { create: true });
+    await makeTestImage(store, { tag: 'app-1.0', layers: 2, layerSize: PARALLEL_MIN_SIZE + 1000 });
     const { parseManifestJson } = await import('../../src/oci/manifest.ts');
     const image = parseManifestJson(await store.getManifest((await store.resolveTag('app-1.0')).digest));
     await store.close();
+    const big = `oci:${bigDir}:app-1.0`;
+    assert.equal((await cli(['sign', big, '--key', join(dir, 'img.key'), '--tlog-upload=false'])).code, 0);
     const layerDigests = 'layers' in image ? image.layers.map((l) => l.digest) : [];
     assert.equal(layerDigests.length, 2);
     const present = async (repo: string) => Promise.all(layerDigests.map(async (d) => (await fetch(`${registry?.url}/v2/${repo}/blobs/${d}`, { method: 'HEAD' })).status));
     try {
       const pkg = join(dir, 'streamed.tar');
-      assert.equal((await pack(pkg, [], 'streamed')).code, 0);
+      assert.equal((await pack(pkg, [], 'streamed', big)).code, 0);
       const refused = await cli(['import', pkg, '--registry', `${proxyHost}/streamed`, ...signer(), '--key', join(dir, 'other.pub'), '--insecure-ignore-tlog', '--insecure', '--json'], 'streamed-air');
       assert.equal(refused.code, 1, refused.stderr);
       assert.equal(JSON.parse(refused.stdout).error.code, 'E_SIGNATURE_INVALID');
@@ -301,7 +310,7 @@ describe('import streams layers into upload sessions, committed only after every
 
       // A layer changed in a folder package: streamed, found different at its end, never committed.
       const folder = join(dir, 'streamed-dir');
-      assert.equal((await pack(folder, ['--format', 'dir'], 'streamed-dir')).code, 0);
+      assert.equal((await pack(folder, ['--format', 'dir'], 'streamed-dir', big)).code, 0);
       const layerFile = join(folder, 'oci', 'blobs', 'sha256', layerDigests[1]!.slice('sha256:'.length));
       const bytes = await readFile(layerFile);
       bytes[bytes.length - 1]! ^= 0xff;

@@ -1,10 +1,9 @@
 // One repository's view of the registry API: URLs under /v2/<name>/, the 401 → authenticate → retry
 // dance, and registry answers turned into errors that name the registry, the repository and the step.
-import { Readable } from 'node:stream';
 import { AirlockError } from '../../errors.ts';
 import { type RegistryAuth, repositoryScope } from './auth.ts';
 import { CREDENTIALS_HINT, type FailureContext, parseErrorBody, statusError, transportError } from './errors.ts';
-import { type HttpMethod, type HttpResponse, type HttpTransport, readBody, type RedirectPolicy } from './http.ts';
+import { type HttpMethod, type HttpRequest, type HttpResponse, type HttpTransport, readBody, type RedirectPolicy, replayableBody } from './http.ts';
 
 /** Error bodies are a few hundred bytes of JSON; anything larger is not worth reading. */
 const ERROR_BODY_LIMIT = 64 * 1024;
@@ -15,7 +14,7 @@ export interface ClientRequest {
   /** Token scopes the request needs (token spec, "Requesting a Token"). */
   readonly scopes: readonly string[];
   readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: Uint8Array | Readable;
+  readonly body?: HttpRequest['body'];
   readonly redirects?: RedirectPolicy;
   readonly retry?: boolean;
 }
@@ -106,7 +105,7 @@ export class RegistryClient {
       if (res.status !== 401) return res;
       const body = await readBody(res, ERROR_BODY_LIMIT).catch(() => undefined);
       const decision = this.#auth.unauthorized(res.headers['www-authenticate'], scopes, authorization);
-      if (attempt === 0 && decision.retry && !(request.body instanceof Readable)) {
+      if (attempt === 0 && decision.retry && replayableBody(request.body)) {
         scopes = decision.scopes;
         continue;
       }

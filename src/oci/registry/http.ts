@@ -4,7 +4,7 @@
 // spec names, bounded reads of JSON bodies, and a redirect policy that never leaks credentials.
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rootCertificates } from 'node:tls';
 import { VERSION } from '../../version.ts';
@@ -24,12 +24,24 @@ export interface HttpRequest {
   readonly method: HttpMethod;
   readonly url: URL;
   readonly headers?: Readonly<Record<string, string>>;
-  /** A Readable is streamed and never retried; a Uint8Array may be re-sent. */
-  readonly body?: Uint8Array | Readable;
+  /** A Readable or a BodyWriter is streamed and never retried; a Uint8Array may be re-sent. */
+  readonly body?: Uint8Array | Readable | BodyWriter;
   /** Default: `same-origin` for GET/HEAD, `none` otherwise. */
   readonly redirects?: RedirectPolicy;
   /** Retry transient failures. Default: GET and HEAD only; callers opt in for idempotent writes. */
   readonly retry?: boolean;
+}
+
+/**
+ * A body its owner writes into the request itself: each write's callback then says when the socket
+ * has taken that chunk, so its buffer can be reused without a copy (a piped Readable cannot say so).
+ * Called once, with the request, when it is made.
+ */
+export type BodyWriter = (request: Writable) => void;
+
+/** Whether a body can be sent again (on a retry, after a 401). */
+export function replayableBody(body: HttpRequest['body']): boolean {
+  return body === undefined || body instanceof Uint8Array;
 }
 
 export interface HttpResponse {
@@ -164,7 +176,7 @@ export class HttpTransport {
   }
 
   async #sendWithRetries(request: HttpRequest, url: URL, headers: Record<string, string>): Promise<HttpResponse> {
-    const replayable = !(request.body instanceof Readable);
+    const replayable = replayableBody(request.body);
     const retry = replayable && (request.retry ?? (request.method === 'GET' || request.method === 'HEAD'));
     for (let attempt = 0; ; attempt++) {
       const canRetry = retry && attempt < this.#retries;
@@ -185,7 +197,7 @@ export class HttpTransport {
     }
   }
 
-  #once(method: HttpMethod, url: URL, headers: Record<string, string>, body: Uint8Array | Readable | undefined): Promise<HttpResponse> {
+  #once(method: HttpMethod, url: URL, headers: Record<string, string>, body: HttpRequest['body']): Promise<HttpResponse> {
     const secure = url.protocol === 'https:';
     const outgoing: OutgoingHttpHeaders = { ...headers };
     if (body instanceof Uint8Array) outgoing['content-length'] = body.byteLength;
@@ -208,6 +220,8 @@ export class HttpTransport {
       if (body instanceof Readable) {
         body.once('error', (err) => req.destroy(err));
         body.pipe(req);
+      } else if (typeof body === 'function') {
+        body(req);
       } else {
         req.end(body);
       }

@@ -3,7 +3,7 @@
 // then either one PUT `?digest=` with the whole blob, or PATCHes of `Content-Range: <start>-<end>`
 // chunks and a closing PUT. The bytes stream through a size and digest check on their way out, so a
 // wrong blob is never committed; a failed session is cancelled with DELETE, as the spec asks.
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { digestBytes, formatDigest, isVerifiedStreamFor, parseDigest } from '../../crypto/digest.ts';
 import { AirlockError } from '../../errors.ts';
 import type { Descriptor } from '../types.ts';
@@ -191,8 +191,9 @@ export async function upload(client: RegistryClient, location: URL, minChunk: nu
 export class StreamedUpload {
   readonly desc: Descriptor;
   readonly #client: RegistryClient;
-  readonly #body: PassThrough;
   readonly #sent: Promise<HttpResponse | undefined>;
+  /** The PATCH request once the transport made it; undefined when the send failed before that. */
+  readonly #request: Promise<Writable | undefined>;
   readonly #action: string;
   #location: URL;
   /** Why no more bytes can go: a transport failure, an answer before the last byte, a cancel. */
@@ -201,20 +202,27 @@ export class StreamedUpload {
   /** Bytes handed to the request so far. */
   #written = 0;
   #state: 'writing' | 'ended' | 'written' | 'committed' | 'cancelled' = 'writing';
+  #made: Writable | undefined;
 
   private constructor(client: RegistryClient, desc: Descriptor, location: URL) {
     this.desc = desc;
     this.#client = client;
     this.#location = location;
     this.#action = `uploading blob ${desc.digest}`;
-    this.#body = new PassThrough({ highWaterMark: 8 * 1024 * 1024 });
+    let made!: (request: Writable) => void;
+    const requestMade = new Promise<Writable>((resolve) => (made = resolve));
     this.#sent = client
       .send(this.#action, {
         method: 'PATCH',
         url: location,
         scopes: client.push,
         headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size), 'content-range': `0-${desc.size - 1}` },
-        body: this.#body,
+        body: (request) => {
+          this.#made = request;
+          // Cancelled while the request was being made (a token fetch): abort it at once.
+          if (this.#state === 'cancelled') request.destroy(new AirlockError('E_INTERNAL', 'upload cancelled'));
+          made(request);
+        },
         retry: false,
       })
       .then(
@@ -227,6 +235,7 @@ export class StreamedUpload {
           return undefined;
         },
       );
+    this.#request = Promise.race([requestMade, this.#sent.then(() => undefined)]);
   }
 
   /** Opens the session; `desc.size` must be > 0 (a PATCH range cannot be empty). */
@@ -249,29 +258,34 @@ export class StreamedUpload {
     }
   }
 
-  /** Queues a copy of `chunk` (the caller may reuse its buffer at once); waits while the socket is behind. */
+  /**
+   * Sends `chunk` and resolves once the socket has taken it: the caller may then reuse its buffer
+   * (no copy is made). One chunk in flight per upload is the back-pressure.
+   */
   async write(chunk: Uint8Array): Promise<void> {
     await this.#check();
+    const request = await this.#request;
+    if (!request) throw this.#failure;
     this.#written += chunk.byteLength;
-    if (this.#body.write(Buffer.from(chunk))) return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        this.#body.off('drain', done);
-        this.#body.off('close', done);
-        resolve();
-      };
-      this.#body.on('drain', done);
-      this.#body.on('close', done);
-      void this.#sent.then(done);
+    const taken = await new Promise<boolean>((resolve) => {
+      // A failed write means the request failed: what the registry said, or the transport error,
+      // comes with #sent, in the registry client's terms.
+      request.write(chunk, (err) => (err ? void this.#sent.then(() => resolve(false)) : resolve(true)));
+      // A request that ends first (answered early, failed, cancelled) may never call back; its bytes
+      // no longer matter: such an upload is never committed.
+      void this.#sent.then(() => resolve(false));
     });
     await this.#check();
+    if (!taken && this.#written < this.desc.size) {
+      throw (this.#failure ??= this.#client.malformed(this.#action, 'the upload ended before all of its bytes were sent'));
+    }
   }
 
   /** Ends the bytes and waits for the registry to hold all of them (still uncommitted). */
   async end(): Promise<void> {
     await this.#check();
     this.#state = 'ended';
-    this.#body.end();
+    (await this.#request)?.end();
     const res = await this.#sent;
     if (!res) throw this.#failure;
     this.#location = await acceptPatch(this.#client, res, this.#location, this.desc.size - 1, this.#action);
@@ -290,8 +304,8 @@ export class StreamedUpload {
     if (this.#state === 'committed' || this.#state === 'cancelled') return;
     this.#state = 'cancelled';
     this.#failure ??= new AirlockError('E_INTERNAL', `the upload of blob ${this.desc.digest} was cancelled`);
-    // With an error, so the transport aborts the PATCH instead of waiting for bytes that never come.
-    this.#body.destroy(new AirlockError('E_INTERNAL', 'upload cancelled'));
+    // Destroyed, so the transport aborts the PATCH instead of waiting for bytes that never come.
+    this.#made?.destroy(new AirlockError('E_INTERNAL', 'upload cancelled'));
     const res = await this.#sent;
     if (res) discard(res);
     await cancel(this.#client, this.#location);
