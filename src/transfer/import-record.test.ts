@@ -15,28 +15,32 @@ import { readChannel } from './sequence.ts';
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
-async function packedFile(work: string, now: Date) {
+/** A packed file-only package in a fresh folder, and the import options every test here starts from. */
+async function packedFile(prefix: string) {
+  const work = await mkdtemp(join(tmpdir(), prefix));
+  dirs.push(work);
+  const now = new Date('2026-11-21T00:00:00Z');
   const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const signer = createKeyObjectSigner(key.privateKey, 'ecdsa-sha2-256-nistp256', 'release');
   await writeFile(join(work, 'notes.txt'), 'notes');
   const out = join(work, 'p1.tar');
   await packTransfer({ images: [], files: [join(work, 'notes.txt')], sboms: new Map(), scans: new Map(), out, format: 'tar', channel: 'c', stateDir: join(work, 'connected'), now, signer, signArtifacts: false });
-  return { key, out };
-}
-
-it('import --rekor-url with keyless trust is refused before anything happens (E_UNSUPPORTED): which key to log under is not built', async () => {
-  const work = await mkdtemp(join(tmpdir(), 'airlock-import-rekor-'));
-  dirs.push(work);
-  const now = new Date('2026-11-21T00:00:00Z');
-  const { key, out } = await packedFile(work, now);
-  const imported = importTransfer({
+  const base = {
     source: out,
     signers: { keys: [key.publicKey], required: 1 },
-    imageTrust: { trust: { kind: 'identity', policy: { identity: { exact: 'a@example.com' }, issuer: { exact: 'https://issuer.example' } } } },
     allowGap: false,
     stateDir: join(work, 'airgap'),
     now,
     registry: { host: 'registry.invalid', options: {} },
+  };
+  return { key, work, base };
+}
+
+it('import --rekor-url with keyless trust is refused before anything happens (E_UNSUPPORTED): which key to log under is not built', async () => {
+  const { work, base } = await packedFile('airlock-import-rekor-');
+  const imported = importTransfer({
+    ...base,
+    imageTrust: { trust: { kind: 'identity', policy: { identity: { exact: 'a@example.com' }, issuer: { exact: 'https://issuer.example' } } } },
     rekor: { url: 'http://127.0.0.1:9', logVerifier: { name: 'x', keyId: 0, verify: () => false } },
   });
   await assert.rejects(imported, { code: 'E_UNSUPPORTED' });
@@ -44,18 +48,10 @@ it('import --rekor-url with keyless trust is refused before anything happens (E_
 });
 
 it('an import whose audit event cannot be recorded fails with E_IO (exit 3), never ok and never "refused"', async () => {
-  const work = await mkdtemp(join(tmpdir(), 'airlock-import-record-'));
-  dirs.push(work);
-  const now = new Date('2026-11-21T00:00:00Z');
-  const { key, out } = await packedFile(work, now);
+  const { key, work, base } = await packedFile('airlock-import-record-');
   const imported = importTransfer({
-    source: out,
-    signers: { keys: [key.publicKey], required: 1 },
+    ...base,
     imageTrust: { trust: { kind: 'key', publicKey: key.publicKey }, tlogThreshold: 0, timestampThreshold: 0 },
-    allowGap: false,
-    stateDir: join(work, 'airgap'),
-    now,
-    registry: { host: 'registry.invalid', options: {} },
     record: async () => {
       throw new AirlockError('E_LOG_CORRUPT', 'the audit database is damaged');
     },

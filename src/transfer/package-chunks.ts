@@ -32,9 +32,8 @@ export class ChunkReader {
   #pending: Promise<number | Error> | undefined;
   #chunk: Buffer = EMPTY;
   #eof = false;
+  readonly #start: number;
   #offset: number;
-  /** Bytes handed out (or skipped) so far (progress). */
-  consumed = 0;
 
   /**
    * `buffers` may be shared by readers used one after another (a folder's files), never at once.
@@ -45,12 +44,18 @@ export class ChunkReader {
     this.#path = path;
     this.#buffers = buffers;
     this.#position = start;
+    this.#start = start;
     this.#offset = start;
   }
 
   /** The file offset of the next byte `next` hands out. */
   get offset(): number {
     return this.#offset;
+  }
+
+  /** Bytes handed out (or skipped) so far (progress). */
+  get consumed(): number {
+    return this.#offset - this.#start;
   }
 
   /**
@@ -61,7 +66,6 @@ export class ChunkReader {
     if (this.#chunk.length === 0 && !(await this.#fill())) return undefined;
     const out = this.#chunk.subarray(0, max);
     this.#chunk = this.#chunk.subarray(out.length);
-    this.consumed += out.length;
     this.#offset += out.length;
     return out;
   }
@@ -71,7 +75,6 @@ export class ChunkReader {
    * end of the file is not an error here: the next read finds the end.
    */
   async skip(n: number): Promise<void> {
-    this.consumed += n;
     if (n <= this.#chunk.length) {
       this.#chunk = this.#chunk.subarray(n);
       this.#offset += n;
