@@ -33,6 +33,21 @@ describe('main', () => {
     assert.match(r.stdout, /Commands:\n( {2}.*\n)* {2}doctor /);
   });
 
+  it('loads only the module of the command it runs', async () => {
+    // A child process: this test process may already have loaded any module.
+    const { execFileSync } = await import('node:child_process');
+    const script = `
+      import { registerHooks } from 'node:module';
+      const seen = [];
+      registerHooks({ load(url, context, next) { if (url.includes('/src/cli/commands/')) seen.push(url.replace(/.*\\/commands\\//, '')); return next(url, context); } });
+      const { main } = await import(${JSON.stringify(new URL('./main.ts', import.meta.url).href)});
+      const io = { stdout: { write: () => true }, stderr: { write: () => true }, stdin: process.stdin };
+      await main(['key', 'public', '--help'], io, {});
+      console.log(JSON.stringify(seen));`;
+    const seen = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as string[];
+    assert.deepEqual(seen.sort(), ['index.ts', 'key.ts']);
+  });
+
   it('no command prints help and exits 2', async () => {
     const r = await runCli([]);
     assert.equal(r.code, 2);

@@ -6,10 +6,8 @@ import { join } from 'node:path';
 import { AirlockError, EXIT, isAirlockError } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { parseCommandArgs } from './args.ts';
-import { loadSigner } from '../crypto/key-ref.ts';
-import { createAuditTrail } from './audit-trail.ts';
 import { type Command, type CommandResult, GLOBAL_FLAGS } from './command.ts';
-import { COMMANDS } from './commands/index.ts';
+import { COMMAND_ENTRIES, type CommandEntry, loadCommands, loadedEntry } from './commands/index.ts';
 import { renderCommandHelp, renderGroupHelp } from './help.ts';
 import { type Env, type Io, Output } from './output.ts';
 import { passwordSource } from './password.ts';
@@ -31,7 +29,7 @@ export function resolveStateDir(env: Env): string {
 }
 
 interface Resolved {
-  command?: Command;
+  command?: CommandEntry;
   group?: string;
   rest: string[];
   unknown?: string;
@@ -43,7 +41,7 @@ function isGlobalFlag(arg: string): boolean {
 }
 
 /** Finds the longest command name made of the leading words of argv (global flags may come first). */
-function resolveCommand(argv: readonly string[], commands: readonly Command[]): Resolved {
+function resolveCommand(argv: readonly string[], commands: readonly CommandEntry[]): Resolved {
   const leading: string[] = [];
   let i = 0;
   while (i < argv.length && isGlobalFlag(argv[i] ?? '')) leading.push(argv[i++] ?? '');
@@ -72,7 +70,7 @@ function resolveCommand(argv: readonly string[], commands: readonly Command[]): 
 }
 
 export async function main(argv: readonly string[], io: Io, env: Env, options: MainOptions = {}): Promise<number> {
-  const commands = options.commands ?? COMMANDS;
+  const commands = options.commands?.map(loadedEntry) ?? COMMAND_ENTRIES;
   const globalsOnly = argv.filter(isGlobalFlag);
   const out = new Output(io, {
     json: globalsOnly.includes('--json'),
@@ -96,13 +94,13 @@ export async function main(argv: readonly string[], io: Io, env: Env, options: M
     }
     if (!resolved.command) {
       const prefix = resolved.group ?? '';
-      const members = prefix ? commands.filter((c) => c.name.startsWith(`${prefix} `)) : commands;
+      const members = await loadCommands(prefix ? commands.filter((c) => c.name.startsWith(`${prefix} `)) : commands);
       io.stdout.write(renderGroupHelp(prefix, prefix ? `${prefix} commands` : SUMMARY, members));
       if (resolved.rest.includes('--help') || resolved.rest.includes('-h')) return EXIT.OK;
       out.error(prefix ? `'airlock ${prefix}' needs a subcommand` : 'no command given');
       return EXIT.USAGE;
     }
-    const command = resolved.command;
+    const command = await resolved.command.load();
     const flagSpecs = { ...GLOBAL_FLAGS, ...command.flags };
     const parsed = parseCommandArgs(resolved.rest, flagSpecs, `airlock ${command.name}`);
     if (parsed.flags.bool('help')) {
@@ -120,6 +118,8 @@ export async function main(argv: readonly string[], io: Io, env: Env, options: M
     }
     const now = options.now ?? (() => new Date());
     const stateDir = resolveStateDir(env);
+    // Loaded here, not at the top: --version, --help and usage errors need neither.
+    const [{ createAuditTrail }, { loadSigner }] = await Promise.all([import('./audit-trail.ts'), import('../crypto/key-ref.ts')]);
     const audit = createAuditTrail({
       stateDir,
       env,

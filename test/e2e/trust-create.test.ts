@@ -8,20 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bundleToJSON, toMessageSignatureBundle } from '@sigstore/bundle';
-import { COMMANDS } from '../../src/cli/commands/index.ts';
-import { trustCreateCommand, trustShowCommand } from '../../src/cli/commands/trust-create.ts';
 import { requestTimestamp } from '../../src/sigstore/tsa.ts';
-import { type CliResult, runCli, runCliProcess } from '../helpers/cli.ts';
+import { type CliResult, runCliProcess } from '../helpers/cli.ts';
 import { createPrivateCa, type PrivateCa } from '../helpers/private-ca.ts';
 import { startTestTsa, type TestTsa } from '../helpers/tsa.ts';
 
 const SAN = 'https://ci.internal/org/app/.github/workflows/release.yml@refs/heads/main';
 const ISSUER = 'https://token.ci.internal';
 const artifactBytes = Buffer.from('the artifact\n');
-
-// Until the trust commands are registered in the CLI's index, run them in-process through main() with
-// the command list extended; once registered, as a real process like every other e2e test.
-const registered = COMMANDS.some((c) => c.name === 'trust create');
 
 let dir: string;
 let ca: PrivateCa;
@@ -32,7 +26,7 @@ const p = (name: string) => join(dir, name);
 
 function cli(argv: string[]): Promise<CliResult> {
   const env = { AIRLOCK_HOME: p('home') };
-  return registered ? runCliProcess(argv, { env }) : runCli(argv, { env, commands: [...COMMANDS, trustCreateCommand, trustShowCommand] });
+  return runCliProcess(argv, { env });
 }
 
 async function keylessBundle(from: PrivateCa): Promise<unknown> {
