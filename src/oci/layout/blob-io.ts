@@ -23,9 +23,16 @@ function asAirlockError(err: unknown, path: string, action: string): AirlockErro
 }
 
 /**
- * Writes a new file in large gathered writes: network chunks arrive in 16–64 KiB pieces, and one
- * write call per piece costs the main thread more than the bytes themselves. Everything is fsynced
- * before the stream finishes, so a later rename never publishes bytes that are not on disk.
+ * Bytes gathered per write. Network chunks arrive in 16–64 KiB pieces, and one write call per piece
+ * costs the main thread more than the bytes themselves; but gathering 4 MiB meant the kernel copied
+ * from memory long out of the CPU caches: `perf` put 28% of a registry → layout copy in that copy
+ * (copy_folio_from_iter_atomic), against 2% for skopeo's 32 KiB writes. 1 MiB keeps both small.
+ */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+
+/**
+ * Writes a new file in gathered writes of WRITE_BATCH_BYTES. Everything is fsynced before the stream
+ * finishes, so a later rename never publishes bytes that are not on disk.
  */
 class BatchingFileSink extends Writable {
   readonly #path: string;
@@ -69,7 +76,7 @@ class BatchingFileSink extends Writable {
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.length;
-    if (this.#pendingBytes < READ_CHUNK_SIZE) return done();
+    if (this.#pendingBytes < WRITE_BATCH_BYTES) return done();
     this.#flush().then(() => done(), done);
   }
 
