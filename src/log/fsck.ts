@@ -30,7 +30,6 @@ export interface FsckResult {
 export interface FsckOptions {
   /** Called with each entry as it is checked (index, bytes), e.g. to parse events. */
   readonly onEntry?: (index: number, data: Uint8Array) => void;
-  readonly onProgress?: (checked: number, size: number) => void;
 }
 
 export async function fsckLog(storage: LogReader, open: CheckpointSigner['open'], options: FsckOptions = {}): Promise<FsckResult> {
@@ -74,7 +73,6 @@ export async function fsckLog(storage: LogReader, open: CheckpointSigner['open']
       else if (!leaf.equals(tileHash)) problems.push({ index: i, problem: 'changed: its bytes do not hash to what the log recorded at this index (edited, or moved here from another index)' });
     }
     for (const t of rebuilt.append(leaves)) if (t.full) full.set(`${t.level}/${t.index}`, t.clone());
-    options.onProgress?.(end, state.size);
   }
   const reader = nodeReaderFor((k) => rebuilt.tile(k) ?? full.get(`${k.level}/${k.index}`));
   const root = rootAt(state.size, reader);

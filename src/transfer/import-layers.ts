@@ -56,8 +56,6 @@ export class LayerStreams {
   /** Layer digest → its descriptor and the one destination that needs it (undefined: several do). */
   #layers: Map<string, { desc: Descriptor; where: string | undefined }> | undefined;
   readonly #byWhere = new Map<string, StreamedUpload[]>();
-  /** Layers that skipped staging. */
-  streamed = 0;
 
   constructor(options: LayerStreamsOptions) {
     this.#options = options;
@@ -71,15 +69,11 @@ export class LayerStreams {
     if (hex === undefined || hex !== sha256 || size === 0 || this.#options.keep.has(path)) return undefined;
     const layer = (await this.#mapping())?.get(`sha256:${hex}`);
     if (!layer || layer.desc.size !== size) return undefined;
-    if (!this.#options.open) {
-      this.streamed++;
-      return DISCARD;
-    }
+    if (!this.#options.open) return DISCARD;
     if (layer.where === undefined) return undefined; // needed in several repositories: staged, pushed from there
     const where = layer.where;
     const upload = await registrySide(async () => (await this.#options.open!(where)).openUpload(layer.desc));
     this.#byWhere.set(where, [...(this.#byWhere.get(where) ?? []), upload]);
-    this.streamed++;
     return { write: (chunk) => registrySide(() => upload.write(chunk)), end: () => registrySide(() => upload.end()) };
   };
 

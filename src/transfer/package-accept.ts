@@ -52,13 +52,11 @@ export interface PayloadSink {
 export interface PackageFile {
   readonly sha256: string;
   readonly size: number;
-  /** Given to `divert`, not written to staging. */
-  readonly diverted?: true;
 }
 
 export interface ReadPackageResult {
   readonly headers: Map<string, Buffer>;
-  /** The payload files accepted: in staging, or `diverted` (listed header files are not repeated here). */
+  /** The payload files accepted: in staging, or given to `divert` (listed header files are not repeated here). */
   readonly files: Map<string, PackageFile>;
 }
 
@@ -138,7 +136,7 @@ async function divertFile(sink: PayloadSink, path: string, expected: string, dec
   const found = hash.digest('hex');
   if (found !== expected) throw mismatch(label, path, expected, found);
   await sink.end();
-  return { sha256: found, size, diverted: true };
+  return { sha256: found, size };
 }
 
 /**
