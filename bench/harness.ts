@@ -22,12 +22,15 @@ export function median(values: readonly number[]): number {
 
 /** Runs each contender `rounds` times, interleaved so drift hits them all alike. */
 export async function compare(
-  contenders: ReadonlyArray<{ name: string; run: () => Promise<unknown> }>,
+  contenders: ReadonlyArray<{ name: string; run: () => Promise<unknown>; /** Untimed, after each run. */ cleanup?: () => Promise<unknown> }>,
   rounds: number,
 ): Promise<Sample[]> {
   const samples = contenders.map((c) => ({ name: c.name, seconds: [] as number[] }));
   for (let r = 0; r < rounds; r++) {
-    for (const [i, c] of contenders.entries()) samples[i]?.seconds.push(await time(c.run));
+    for (const [i, c] of contenders.entries()) {
+      samples[i]?.seconds.push(await time(c.run));
+      await c.cleanup?.();
+    }
   }
   return samples;
 }
@@ -70,7 +73,9 @@ export function report(
     const r = rate(m);
     figures[s.name] = r;
     const ratio = s === subject ? '' : `  airlock/this = ${(subjectRate / r).toFixed(2)}x`;
-    console.log(`  ${s.name.padEnd(34)} median ${m.toFixed(3)} s   ${formatRate(r, unit).padStart(14)}${ratio}`);
+    // The spread shows how noisy the run was: a ratio is only as good as the rounds behind it.
+    const spread = s.seconds.length > 1 ? `  (${Math.min(...s.seconds).toFixed(2)}–${Math.max(...s.seconds).toFixed(2)} s)` : '';
+    console.log(`  ${s.name.padEnd(34)} median ${m.toFixed(3)} s   ${formatRate(r, unit).padStart(14)}${ratio}${spread}`);
   }
   return figures;
 }
