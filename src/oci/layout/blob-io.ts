@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { pipeline as pipelineCb } from 'node:stream';
 import { assertDigestEqual, DigestStream, digestBytes, isVerifiedStreamFor, parseDigest, READ_CHUNK_SIZE } from '../../crypto/digest.ts';
 import { AirlockError, fromFsError } from '../../errors.ts';
+import { BULK_BUFFERS } from '../buffer-pool.ts';
 import type { Descriptor } from '../types.ts';
 
 function sizeMismatch(subject: string, expected: number, found: number): AirlockError {
@@ -39,10 +40,13 @@ class BatchingFileSink extends Writable {
   #handle: FileHandle | undefined;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
+  readonly #recycle: boolean;
 
-  constructor(path: string) {
+  /** `recycle`: this sink is the last reader of what it is given (see buffer-pool.ts). */
+  constructor(path: string, recycle: boolean) {
     super({ highWaterMark: READ_CHUNK_SIZE });
     this.#path = path;
+    this.#recycle = recycle;
   }
 
   override _construct(done: (err?: Error | null) => void): void {
@@ -53,7 +57,8 @@ class BatchingFileSink extends Writable {
   }
 
   async #flush(): Promise<void> {
-    const chunks = this.#pending;
+    const written = this.#pending;
+    const chunks = [...written];
     this.#pending = [];
     this.#pendingBytes = 0;
     while (chunks.length > 0) {
@@ -71,6 +76,7 @@ class BatchingFileSink extends Writable {
         }
       }
     }
+    if (this.#recycle) for (const chunk of written) BULK_BUFFERS.recycle(chunk);
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
@@ -121,14 +127,14 @@ export async function writeVerifiedFile(finalPath: string, tempDir: string, desc
   try {
     // Readable.from(buffer) would iterate bytes one by one; an array yields the buffer whole.
     const source = data instanceof Uint8Array ? Readable.from([data]) : data;
-    const sink = new BatchingFileSink(tmp);
     if (isVerifiedStreamFor(source, desc.digest)) {
       // The source fails at its end unless the bytes match (a verified download): hash once, not twice.
-      await pipeline(source, sink);
+      // Its pieces come from a download no one else reads, so the sink may give their buffers back.
+      await pipeline(source, new BatchingFileSink(tmp, true));
       if (source.digest.size !== desc.size) throw sizeMismatch(desc.digest, desc.size, source.digest.size);
     } else {
-      const hasher = new DigestStream({ expected, subject: desc.digest });
-      await pipeline(source, hasher, sink);
+      const hasher = new DigestStream({ expected, expectedSize: desc.size, subject: desc.digest });
+      await pipeline(source, hasher, new BatchingFileSink(tmp, false));
       if (hasher.digest.size !== desc.size) throw sizeMismatch(desc.digest, desc.size, hasher.digest.size);
     }
     await mkdir(dirname(finalPath), { recursive: true });
@@ -145,7 +151,7 @@ export async function openVerifiedFile(path: string, desc: Descriptor, subject: 
   const size = await fileSize(path);
   if (size === undefined) throw new AirlockError('E_INPUT_MISSING', `${subject}: blob ${desc.digest} is not present`);
   if (size !== desc.size) throw sizeMismatch(`${subject}: blob ${desc.digest}`, desc.size, size);
-  const hasher = new DigestStream({ expected, subject: `${subject}: blob ${desc.digest}` });
+  const hasher = new DigestStream({ expected, expectedSize: desc.size, subject: `${subject}: blob ${desc.digest}` });
   // The callback form returns the last stream and destroys all of them when either side fails.
   return pipelineCb(createReadStream(path, { highWaterMark: READ_CHUNK_SIZE }), hasher, () => undefined);
 }

@@ -105,6 +105,10 @@ export class LayoutStore implements ImageStore {
   }
 
   putBlob(desc: Descriptor, data: Readable | Uint8Array): Promise<void> {
+    // A download may wait here (a stat, another writer of the same blob) before anything reads it. If
+    // its connection fails meanwhile, the error must not crash the process: it stays on the stream
+    // (`errored`), and the pipeline that reads it later reports it.
+    if (!(data instanceof Uint8Array)) data.on('error', () => undefined);
     const pending = this.#inflight.get(desc.digest);
     // Another call is writing the same bytes: wait for it, and write ours only if that one failed.
     if (pending) return pending.then(() => drain(data), () => this.putBlob(desc, data));

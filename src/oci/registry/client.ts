@@ -17,6 +17,7 @@ export interface ClientRequest {
   readonly body?: HttpRequest['body'];
   readonly redirects?: RedirectPolicy;
   readonly retry?: boolean;
+  readonly bulk?: boolean;
 }
 
 export interface RegistryClientOptions {

@@ -4,10 +4,12 @@
 // spec names, bounded reads of JSON bodies, and a redirect policy that never leaks credentials.
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
 import { Readable, type Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rootCertificates } from 'node:tls';
 import { VERSION } from '../../version.ts';
+import { bulkGet } from './bulk-get.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -30,6 +32,8 @@ export interface HttpRequest {
   readonly redirects?: RedirectPolicy;
   /** Retry transient failures. Default: GET and HEAD only; callers opt in for idempotent writes. */
   readonly retry?: boolean;
+  /** A large body is expected (a blob): a GET reads it with bulkGet rather than node:http. */
+  readonly bulk?: boolean;
 }
 
 /**
@@ -44,13 +48,16 @@ export function replayableBody(body: HttpRequest['body']): boolean {
   return body === undefined || body instanceof Uint8Array;
 }
 
+/** A response body: node:http's IncomingMessage, or bulkGet's body. */
+export type ResponseBody = Readable & { readonly complete: boolean };
+
 export interface HttpResponse {
   readonly status: number;
   readonly statusText: string;
   readonly headers: IncomingHttpHeaders;
   /** The URL that answered, after redirects: relative Location and Link headers resolve against it. */
   readonly url: URL;
-  readonly body: IncomingMessage;
+  readonly body: ResponseBody;
 }
 
 export interface HttpTransportOptions {
@@ -134,10 +141,13 @@ export class HttpTransport {
   readonly #retries: number;
   readonly #retryDelayMs: number;
   readonly #maxRetryDelayMs: number;
+  readonly #ca: readonly string[] | undefined;
+  readonly #bulkSockets = new Set<Socket>();
 
   constructor(options: HttpTransportOptions = {}) {
+    this.#ca = options.caPem ? [...rootCertificates, options.caPem] : undefined;
     this.#http = new HttpAgent({ keepAlive: true });
-    this.#https = new HttpsAgent({ keepAlive: true, ...(options.caPem ? { ca: [...rootCertificates, options.caPem] } : {}) });
+    this.#https = new HttpsAgent({ keepAlive: true, ...(this.#ca ? { ca: [...this.#ca] } : {}) });
     this.#timeoutMs = options.timeoutMs ?? 60_000;
     this.#retries = options.retries ?? 3;
     this.#retryDelayMs = options.retryDelayMs ?? 500;
@@ -169,10 +179,11 @@ export class HttpTransport {
     }
   }
 
-  /** Releases idle keep-alive sockets. */
+  /** Releases keep-alive sockets and stops bulk downloads still in flight. */
   close(): void {
     this.#http.destroy();
     this.#https.destroy();
+    for (const socket of this.#bulkSockets) socket.destroy();
   }
 
   async #sendWithRetries(request: HttpRequest, url: URL, headers: Record<string, string>): Promise<HttpResponse> {
@@ -183,7 +194,7 @@ export class HttpTransport {
       const backoff = Math.min(this.#retryDelayMs * 2 ** attempt * (1 + Math.random() / 2), this.#maxRetryDelayMs);
       let res: HttpResponse;
       try {
-        res = await this.#once(request.method, url, headers, request.body);
+        res = (request.bulk && request.method === 'GET' && request.body === undefined ? await this.#bulk(url, headers) : undefined) ?? (await this.#once(request.method, url, headers, request.body));
       } catch (err) {
         if (!canRetry || !TRANSIENT_CODES.has(errorCode(err) ?? '')) throw err;
         await sleep(backoff);
@@ -195,6 +206,12 @@ export class HttpTransport {
       discard(res);
       await sleep(Math.min(after ?? backoff, this.#maxRetryDelayMs));
     }
+  }
+
+  /** bulkGet's answer, or undefined when the response needs node:http (it is then asked again). */
+  async #bulk(url: URL, headers: Record<string, string>): Promise<HttpResponse | undefined> {
+    const res = await bulkGet(url, headers, { timeoutMs: this.#timeoutMs, sockets: this.#bulkSockets, ...(this.#ca ? { ca: this.#ca } : {}) });
+    return res && { ...res, url };
   }
 
   #once(method: HttpMethod, url: URL, headers: Record<string, string>, body: HttpRequest['body']): Promise<HttpResponse> {

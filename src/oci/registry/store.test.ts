@@ -8,11 +8,13 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { after, before, describe, it } from 'node:test';
+import { digestFile, parseDigest } from '../../crypto/digest.ts';
 import { isAirlockError } from '../../errors.ts';
+import { openLayoutStore } from '../layout/layout-store.ts';
 import { EMPTY_JSON, EMPTY_JSON_DIGEST, OCI_CONFIG, OCI_EMPTY, OCI_INDEX, OCI_LAYER_TAR_GZIP, OCI_MANIFEST, SIGSTORE_BUNDLE_V03 } from '../media-types.ts';
 import type { Descriptor, StoredManifest } from '../types.ts';
 import { registryAvailable, startCountingProxy, startFakeServer, startRegistry, type TestRegistry } from '../../../test/helpers/registry.ts';
-import { openRegistryStore, type RegistryStore } from './store.ts';
+import { BULK_MIN_BYTES, openRegistryStore, type RegistryStore } from './store.ts';
 
 function sha256(bytes: Uint8Array): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -105,6 +107,41 @@ describe('openRegistryStore against docker-registry 2.8', { skip: plainSkip }, (
     assert.equal(await store.hasManifest(img.manifest.digest), true);
     assert.deepEqual(await store.listTags(), ['v1']);
     await store.close();
+  });
+
+  it('round-trips a blob large enough to be read with bulkGet', async () => {
+    const store = await open('team/large');
+    const big = blob(randomBytes(BULK_MIN_BYTES + 12_345), OCI_LAYER_TAR_GZIP);
+    await store.putBlob(big.desc, Readable.from([big.bytes]));
+    assert.ok((await readAll(await store.getBlob(big.desc))).equals(big.bytes));
+    await store.close();
+  });
+
+  it('writes large blobs downloaded side by side into a layout, while a blob read into memory stays intact', async () => {
+    const store = await open('team/many');
+    const bigs = [1, 2, 3].map((i) => blob(randomBytes(BULK_MIN_BYTES + i * 100_003), OCI_LAYER_TAR_GZIP));
+    for (const big of bigs) await store.putBlob(big.desc, big.bytes);
+    const layoutDir = await mkdtemp(join(tmpdir(), 'airlock-bulk-layout-'));
+    try {
+      const layout = await openLayoutStore(layoutDir, { create: true });
+      // The layout's sink recycles the download buffers it has written; pieces kept in memory by another
+      // reader are never recycled, so they must still hold their bytes after the other downloads ran.
+      const kept: Buffer[] = [];
+      const inMemory = (async () => {
+        for await (const chunk of await store.getBlob((bigs[0] as Blob).desc)) kept.push(chunk as Buffer);
+      })();
+      await Promise.all([...bigs, ...bigs].map(async (big, i) => {
+        const other = await openLayoutStore(join(layoutDir, String(i)), { create: true });
+        await other.putBlob(big.desc, await store.getBlob(big.desc));
+      }));
+      await inMemory;
+      await Promise.all(bigs.map(async (big) => layout.putBlob(big.desc, await store.getBlob(big.desc))));
+      for (const big of bigs) assert.deepEqual(await digestFile(join(layoutDir, 'blobs', 'sha256', big.desc.digest.slice(7))), { ...parseDigest(big.desc.digest), size: big.desc.size });
+      assert.ok(Buffer.concat(kept).equals((bigs[0] as Blob).bytes));
+    } finally {
+      await rm(layoutDir, { recursive: true, force: true });
+      await store.close();
+    }
   });
 
   it('reports what is missing as E_INPUT_MISSING, naming registry and repository', async () => {
@@ -297,6 +334,14 @@ describe('openRegistryStore over TLS with basic auth', { skip: securedSkip }, ()
     assert.deepEqual(await readAll(await store.getBlob(img.layers[0]?.desc as Descriptor)), img.layers[0]?.bytes);
   });
 
+  it('reads a large blob over TLS with bulkGet, credentials and private CA included', async () => {
+    const store = await openRegistryStore({ registry: registry.host, repository: 'secure/large' }, { caPem: registry.caPem, credentials: { username: 'alice', password: 'correct horse' } });
+    const big = blob(randomBytes(BULK_MIN_BYTES + 777), OCI_LAYER_TAR_GZIP);
+    await store.putBlob(big.desc, big.bytes);
+    assert.ok((await readAll(await store.getBlob(big.desc))).equals(big.bytes));
+    await store.close();
+  });
+
   it('finds credentials in an auth file', async () => {
     const file = join(dir, 'config.json');
     await writeFile(file, JSON.stringify({ auths: { [`https://${registry.host}`]: { auth: Buffer.from('alice:correct horse').toString('base64') } } }));
@@ -354,6 +399,17 @@ describe('openRegistryStore against a registry that serves wrong bytes', () => {
     await withFake(async (store) => {
       const stream = await store.getBlob(good.desc);
       await assert.rejects(text(stream), (err) => isAirlockError(err, 'E_DIGEST_MISMATCH') && err.message.includes(good.desc.digest));
+    });
+  });
+
+  it('fails a large blob stream (read with bulkGet) with one byte changed', async () => {
+    const big = blob(randomBytes(BULK_MIN_BYTES + 3), OCI_LAYER_TAR_GZIP);
+    const swapped = Buffer.from(big.bytes);
+    const middle = swapped.length >> 1;
+    swapped.writeUInt8((swapped.at(middle) ?? 0) ^ 1, middle);
+    served = { blob: swapped, manifest: manifest.bytes };
+    await withFake(async (store) => {
+      await assert.rejects(readAll(await store.getBlob(big.desc)), (err) => isAirlockError(err, 'E_DIGEST_MISMATCH') && err.message.includes(big.desc.digest));
     });
   });
 

@@ -57,6 +57,8 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const ACCEPT_MANIFESTS = ALL_MANIFEST_TYPES.join(', ');
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const MAX_PAGES = 10_000;
+/** Blobs this large are read with bulkGet; below it, node:http's keep-alive connections win. */
+export const BULK_MIN_BYTES = 8 * 1024 * 1024;
 
 function header(res: HttpResponse, name: string): string | undefined {
   const value = res.headers[name];
@@ -172,7 +174,13 @@ class Store implements RegistryStore {
   async getBlob(desc: Descriptor): Promise<Readable> {
     parseDigest(desc.digest);
     const action = `fetching blob ${desc.digest}`;
-    const res = await this.#client.send(action, { method: 'GET', url: this.#client.url(`blobs/${desc.digest}`), scopes: this.#client.pull, redirects: 'any-origin' });
+    const res = await this.#client.send(action, {
+      method: 'GET',
+      url: this.#client.url(`blobs/${desc.digest}`),
+      scopes: this.#client.pull,
+      redirects: 'any-origin',
+      bulk: desc.size >= BULK_MIN_BYTES,
+    });
     if (res.status !== 200) throw await this.#client.failure(action, res);
     return verifiedStream(res.body, desc, `${this.description}: blob ${desc.digest}`, (err) => transportError(this.#client.context, action, err));
   }
