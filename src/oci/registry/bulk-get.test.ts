@@ -6,6 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { startFakeServer } from '../../../test/helpers/registry.ts';
+import { BufferPool } from '../buffer-pool.ts';
 import { type BulkResponse, bulkGet, parseResponseHead } from './bulk-get.ts';
 import { HttpTransport } from './http.ts';
 
@@ -66,6 +67,23 @@ describe('bulkGet', () => {
     assert.equal(res.body.complete, true);
     const [head] = heads;
     assert.match(head ?? '', /^GET \/v2\/app\/blobs\/sha256:x\?n=1 HTTP\/1\.1\r\nhost: 127\.0\.0\.1:\d+\r\nauthorization: Bearer t\r\nuser-agent: test\r\nconnection: close\r\n\r\n$/);
+  });
+
+  it('keeps every byte when the read that completes the head nearly fills the first buffer', async () => {
+    // A small pool makes the first read (up to the socket's receive buffer) fill most of a buffer, so
+    // the reader must switch buffers right away: only inside the read callback is that safe.
+    const pool = new BufferPool(160 * 1024, 4);
+    const body = randomBytes(2 * 1024 * 1024);
+    const { url } = await rawServer((socket) => socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body])));
+    const pending = bulkGet(url, {}, { ...options, pool });
+    // Hold this thread so the kernel gathers a large first read.
+    setTimeout(() => {
+      const until = Date.now() + 300;
+      while (Date.now() < until);
+    }, 20);
+    const res = await pending;
+    assert.ok(res);
+    assert.ok((await readBody(res)).equals(body));
   });
 
   it('waits for a slow reader instead of buffering without bound', async () => {

@@ -12,13 +12,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { connect as netConnect, isIP, type OnReadOpts, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
-import { BULK_BUFFERS } from '../buffer-pool.ts';
+import { BULK_BUFFERS, type BufferPool } from '../buffer-pool.ts';
 import { HttpFailure } from './http.ts';
 
 /** Status line and headers together; node:http allows 16 KiB. */
 const MAX_HEAD_BYTES = 64 * 1024;
-/** The body is handed on in buffers of this size, each filled by several socket reads. */
-const BODY_BUFFER_BYTES = BULK_BUFFERS.size;
 /** A read gets the rest of the current buffer; with less room than this left, the buffer is handed on. */
 const MIN_READ_ROOM = 64 * 1024;
 
@@ -34,6 +32,11 @@ export interface BulkGetOptions {
   readonly ca?: readonly string[];
   /** Live sockets are kept here, so their owner can close them all (HttpTransport.close). */
   readonly sockets?: Set<Socket>;
+  /**
+   * Where the body's buffers come from; each is filled by several socket reads and handed on as one
+   * piece. Default BULK_BUFFERS, the pool the layout's file sink gives them back to.
+   */
+  readonly pool?: BufferPool;
 }
 
 export interface BulkResponse {
@@ -88,6 +91,17 @@ function bodyLength(head: Head, url: URL): number | undefined {
   return Number(declared);
 }
 
+/** The head and body length, or undefined when this reader leaves the response to node:http. */
+function takeableHead(text: string, url: URL): { head: Head; length: number } | undefined {
+  try {
+    const head = parseResponseHead(text, url);
+    const length = bodyLength(head, url);
+    return length === undefined ? undefined : { head, length };
+  } catch {
+    return undefined;
+  }
+}
+
 function requestHead(url: URL, headers: Readonly<Record<string, string>>): string {
   const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`];
   for (const [name, value] of Object.entries(headers)) {
@@ -102,16 +116,16 @@ function requestHead(url: URL, headers: Readonly<Record<string, string>>): strin
 }
 
 /**
- * A response body that arrives in ~1 MiB buffers from BULK_BUFFERS (see buffer-pool.ts for who may
- * give them back). `complete` is true once all Content-Length bytes
- * are in; a connection that ends or fails before then fails the stream.
+ * A response body that arrives in pieces of about a pool buffer each (BULK_BUFFERS by default: see
+ * buffer-pool.ts for who may give them back). `complete` is true once all Content-Length bytes are in;
+ * a connection that ends or fails before then fails the stream.
  */
 export class BulkBody extends Readable {
   complete = false;
   readonly #socket: Socket;
 
-  constructor(socket: Socket) {
-    super({ highWaterMark: 4 * BODY_BUFFER_BYTES });
+  constructor(socket: Socket, bufferBytes: number) {
+    super({ highWaterMark: 4 * bufferBytes });
     this.#socket = socket;
   }
 
@@ -148,7 +162,8 @@ export function bulkGet(url: URL, headers: Readonly<Record<string, string>>, opt
   // The buffer the socket reads into. It is switched only inside the onread callback: node asks for
   // the next buffer after each callback, so a switch anywhere else would leave the socket reading into
   // a buffer already handed on. It never leaves this function before it is handed on as a body piece.
-  let buffer: Buffer | undefined = BULK_BUFFERS.take();
+  const pool = options.pool ?? BULK_BUFFERS;
+  let buffer: Buffer | undefined = pool.take();
   let used = 0;
   /** Where this buffer's body bytes start (after the head, in the first buffer). */
   let start = 0;
@@ -175,31 +190,23 @@ export function bulkGet(url: URL, headers: Readonly<Record<string, string>>, opt
         tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...(options.ca ? { ca: [...options.ca] } : {}), onread } as ConnectionOptions)
       : netConnect({ host, port, onread });
     options.sockets?.add(socket);
-    const closed = (why: string) => Object.assign(new Error(`${url.origin} closed the connection ${why}`), { code: 'ECONNRESET' });
+    const closed = (why: string) => new HttpFailure('ECONNRESET', `${url.origin} closed the connection ${why}`);
 
     const readHead = (): boolean => {
       const current = buffer as Buffer;
       const end = current.subarray(0, used).indexOf('\r\n\r\n', 0, 'latin1');
-      let head: Head | undefined;
-      let length: number | undefined;
-      try {
-        if ((end < 0 ? used : end) > MAX_HEAD_BYTES) throw protocolError(url, `a response head over ${MAX_HEAD_BYTES} bytes`);
-        if (end < 0) return true;
-        head = parseResponseHead(current.toString('latin1', 0, end), url);
-        length = bodyLength(head, url);
-      } catch {
-        length = undefined;
-      }
-      if (length === undefined || !head) {
+      if (end < 0 && used <= MAX_HEAD_BYTES) return true;
+      const taken = end >= 0 && end <= MAX_HEAD_BYTES ? takeableHead(current.toString('latin1', 0, end), url) : undefined;
+      if (!taken) {
         // node:http's parser is the reference: what this one will not take, that one judges.
         resolve(undefined);
         socket.destroy();
         return false;
       }
-      remaining = length;
+      remaining = taken.length;
       start = end + 4;
-      body = new BulkBody(socket);
-      resolve({ ...head, body });
+      body = new BulkBody(socket, pool.size);
+      resolve({ ...taken.head, body });
       // Pieces pushed before the caller listens wait in the body's buffer; failures are delivered late
       // enough for the caller to listen (see the 'error' handler).
       return handOn(body);
@@ -211,7 +218,7 @@ export function bulkGet(url: URL, headers: Readonly<Record<string, string>>, opt
       const inBuffer = used - start;
       if (inBuffer > remaining) throw protocolError(url, 'more body bytes than its Content-Length');
       const done = inBuffer === remaining;
-      if (!done && BODY_BUFFER_BYTES - used >= MIN_READ_ROOM) return true;
+      if (!done && pool.size - used >= MIN_READ_ROOM) return true;
       remaining -= inBuffer;
       let more = true;
       if (inBuffer > 0) {
@@ -221,7 +228,7 @@ export function bulkGet(url: URL, headers: Readonly<Record<string, string>>, opt
       used = 0;
       start = 0;
       if (!done) {
-        buffer ??= BULK_BUFFERS.take();
+        buffer ??= pool.take();
         return more;
       }
       to.complete = true;
@@ -246,7 +253,7 @@ export function bulkGet(url: URL, headers: Readonly<Record<string, string>>, opt
     socket.once('close', () => {
       options.sockets?.delete(socket);
       // A buffer not handed on was seen by no one: it can go back.
-      if (buffer) BULK_BUFFERS.recycle(buffer);
+      if (buffer) pool.recycle(buffer);
       buffer = undefined;
       reject(closed('before it answered'));
     });

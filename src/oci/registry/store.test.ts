@@ -413,6 +413,20 @@ describe('openRegistryStore against a registry that serves wrong bytes', () => {
     });
   });
 
+  it('reports a large blob whose connection breaks off half-way as E_UNAVAILABLE', async () => {
+    const big = blob(randomBytes(BULK_MIN_BYTES + 5), OCI_LAYER_TAR_GZIP);
+    const server = await startFakeServer((_req, res) => {
+      res.writeHead(200, { 'content-length': big.bytes.length });
+      res.write(big.bytes.subarray(0, 1024 * 1024), () => res.socket?.destroy());
+    });
+    try {
+      const store = await openRegistryStore({ registry: server.host, repository: 'evil/app' }, { insecure: true, retries: 0 });
+      await assert.rejects(readAll(await store.getBlob(big.desc)), (err) => isAirlockError(err, 'E_UNAVAILABLE') && /body bytes still to come/.test(err.message) && err.message.includes(big.desc.digest));
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('fails a blob stream longer or shorter than the descriptor says', async () => {
     served = { blob: Buffer.concat([good.bytes, Buffer.from('tail')]), manifest: manifest.bytes };
     await withFake(async (store) => {
