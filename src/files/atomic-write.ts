@@ -1,8 +1,9 @@
 // Every file airlock writes goes through here: temp file in the same directory, fsync, rename, fsync
 // of the directory. A crash leaves the old file or the new one, never half of either.
-import { constants } from 'node:fs';
+import { closeSync, constants, fchmodSync, fsync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { access, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { promisify } from 'node:util';
 import { AirlockError, fromFsError } from '../errors.ts';
 
 export interface AtomicWriteOptions {
@@ -39,6 +40,38 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     await dir.sync().finally(() => dir.close());
   } catch (err) {
     await rm(tmp, { force: true });
+    throw fromFsError(err, path, 'write');
+  }
+}
+
+const fsyncFd = promisify(fsync);
+
+/**
+ * The same steps for a small file on a hot path (a log's last-signed checkpoint, once per batch): the
+ * open, write, rename and close are direct calls, microseconds each, and only the two fsyncs leave the
+ * event loop. Under load every asynchronous fs call waits a whole event-loop turn for its answer, and
+ * the nine of writeFileAtomic made each batch wait tens of milliseconds.
+ */
+export async function writeSmallFileAtomic(path: string, data: string, mode = 0o644): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
+  try {
+    const fd = openSync(tmp, 'wx', mode);
+    try {
+      writeFileSync(fd, data); // loops until every byte is written
+      fchmodSync(fd, mode);
+      await fsyncFd(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    const dir = openSync(dirname(path), 'r');
+    try {
+      await fsyncFd(dir);
+    } finally {
+      closeSync(dir);
+    }
+  } catch (err) {
+    rmSync(tmp, { force: true });
     throw fromFsError(err, path, 'write');
   }
 }
