@@ -158,6 +158,20 @@ describe('parseCreateEntryRequest: accepted requests', () => {
     }
   });
 
+  it('keeps the verifiers it has parsed apart, also past the number it keeps', () => {
+    // Parsed verifiers are kept by their bytes: a request must never be checked with another one's key.
+    const pairs = Array.from({ length: 300 }, () => nodeCase('P-256', 'PKIX_ECDSA_P256_SHA_256', 'sha256', generateKeyPairSync('ec', { namedCurve: 'P-256' })));
+    const requests = pairs.map((c) => signedRequest(c));
+    for (const round of [0, 1]) {
+      for (const [i, request] of requests.entries()) {
+        if (round === 1 && i % 10 !== 0) continue;
+        parseCreateEntryRequest(request);
+        const neighbour = requests[(i + 1) % requests.length] as CreateEntryRequestJSON;
+        rejects(mutated(request, 'signature.verifier', neighbour.hashedRekordRequestV002.signature.verifier), 'E_SIGNATURE_INVALID');
+      }
+    }
+  });
+
   describe('with an X.509 certificate verifier', () => {
     let ca: PrivateCa;
     let leaf: Leaf;
