@@ -23,12 +23,13 @@ after(() => rm(dir, { recursive: true, force: true }));
 
 const testCheckpointSigner = (origin: string) => checkpointSignerFor(origin, createKeyObjectSigner(generateKeyPairSync('ed25519').privateKey, 'ed25519', 'test'));
 const signer = testCheckpointSigner('log.example');
-async function openLog(name: string, options: { checkpoints?: CheckpointSigner; maxBatch?: number } = {}) {
+async function openLog(name: string, options: { checkpoints?: CheckpointSigner; maxBatch?: number; cacheTiles?: number } = {}) {
   return LogEngine.open({
     storage: SqliteLogStorage.open(join(dir, `${name}.db`)),
     checkpoints: options.checkpoints ?? signer,
     lastSigned: lastSignedFile(join(dir, `${name}.checkpoint`)),
     ...(options.maxBatch ? { maxBatch: options.maxBatch } : {}),
+    ...(options.cacheTiles ? { cacheTiles: options.cacheTiles } : {}),
   });
 }
 const fresh = () => `log-${n++}`;
@@ -50,6 +51,22 @@ describe('LogEngine', () => {
     }
     assert.equal(log.size, 500);
     assert.ok(new Set(results.map((r) => r.checkpoint)).size < 500, 'appends were grouped into batches');
+    await log.close();
+  });
+
+  it('serves proofs that verify from stored tiles and kept folds alike, at sizes old and new', async () => {
+    // A one-tile cache sends most proofs through storage (a dry run over placeholder hashes first):
+    // none of that may reach the folds kept for later proofs.
+    const name = fresh();
+    const log = await openLog(name, { maxBatch: 1000, cacheTiles: 1 });
+    await Promise.all(Array.from({ length: 3000 }, (_, i) => log.append(entry(i))));
+    const early = signer.open(log.checkpoint);
+    await Promise.all(Array.from({ length: 2345 }, (_, i) => log.append(entry(3000 + i))));
+    for (const { size, root } of [signer.open(log.checkpoint), early, signer.open(log.checkpoint)]) {
+      for (let i = 0; i < size; i += 97) {
+        assert.ok(verifyInclusion(i, size, leafHash(entry(i)), await log.inclusionProof(i, size), root), `entry ${i} at size ${size}`);
+      }
+    }
     await log.close();
   });
 

@@ -12,7 +12,7 @@
 // see LastSignedStore): a restored backup must not silently rewrite history.
 import { createHash } from 'node:crypto';
 import { AirlockError } from '../errors.ts';
-import { consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, type NodeReader, rootAt, verifyConsistency } from './merkle.ts';
+import { consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, type NodeReader, type RangeMemo, rootAt, verifyConsistency } from './merkle.ts';
 import type { LogReader, LogState, LogStorage, LogWriteTx, NewEntry } from './storage.ts';
 import { MAX_ENTRY_SIZE, nodeReaderFor, Tile, type TileKey, TILE_WIDTH, TreeEdge, tileOfNode, tilesTouched } from './tiles.ts';
 
@@ -62,6 +62,8 @@ const keyOf = (k: TileKey) => `${k.level}/${k.index}`;
 const corrupt = (message: string) => new AirlockError('E_LOG_CORRUPT', message, { hint: 'restore the log from a backup no older than its last signed checkpoint, or investigate who changed it' });
 
 const NOT_AT_HAND = Symbol('tile not at hand');
+// Right-border folds of committed ranges: about 2·log2(size) per tree size proofs are served at.
+const RANGE_MEMO_LIMIT = 4096;
 
 interface Committed {
   readonly state: LogState;
@@ -81,6 +83,7 @@ export class LogEngine {
   readonly #cacheLimit: number;
   readonly #onBatch: LogEngineOptions['onBatch'];
   readonly #cache = new Map<string, Tile>();
+  readonly #ranges: RangeMemo = new Map();
   /** What storage holds: committed, durable. */
   #state: LogState;
   /** What the log has published: committed, and recorded as the last signed checkpoint. */
@@ -325,17 +328,24 @@ export class LogEngine {
   }
 
   /** Runs a proof computation over the tiles it needs, loaded first (storage reads are async). */
-  async #prove<T>(compute: (node: NodeReader) => T, edge: TreeEdge, overlay?: Map<string, Tile>, reader?: LogReader): Promise<T> {
+  async #prove<T>(compute: (node: NodeReader, ranges?: RangeMemo) => T, edge: TreeEdge, overlay?: Map<string, Tile>, reader?: LogReader): Promise<T> {
+    // Folded ranges are kept only over committed leaves: not while a batch is being written (overlay),
+    // and not in tilesTouched's dry run, whose hashes are placeholders.
+    const ranges = overlay ? undefined : this.#ranges;
     // Warm path: when every tile is already at hand (the edge, the cache), one pass and no reads.
     try {
+      // A proof reads up to eight nodes in a row from one tile: look each tile up once.
+      let last: Tile | undefined;
       return compute((h, i) => {
         const { key, r, j } = tileOfNode(h, i);
-        const id = keyOf(key);
-        const tile = overlay?.get(id) ?? edge.tile(key) ?? this.#cache.get(id);
-        // Not an Error: no stack to capture, on a path every cold proof takes.
-        if (!tile) throw NOT_AT_HAND;
-        return tile.node(r, j);
-      });
+        if (last?.level !== key.level || last.index !== key.index) {
+          const id = keyOf(key);
+          last = overlay?.get(id) ?? edge.tile(key) ?? this.#cache.get(id);
+          // Not an Error: no stack to capture, on a path every cold proof takes.
+          if (!last) throw NOT_AT_HAND;
+        }
+        return last.node(r, j);
+      }, ranges);
     } catch (err) {
       if (err !== NOT_AT_HAND) throw err;
     }
@@ -345,7 +355,10 @@ export class LogEngine {
       if (!tile) throw corrupt(`tile ${key.level}/${key.index} is missing`);
       tiles.set(keyOf(key), tile);
     }
-    return compute(nodeReaderFor((k) => tiles.get(keyOf(k))));
+    return compute(
+      nodeReaderFor((k) => tiles.get(keyOf(k))),
+      ranges,
+    );
   }
 
   #checkSize(size: number): void {
@@ -357,7 +370,8 @@ export class LogEngine {
   async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
     this.#checkSize(size);
     if (!Number.isSafeInteger(index) || index < 0 || index >= size) throw new AirlockError('E_INPUT_MALFORMED', `index ${index} is not in a tree of size ${size}`);
-    return this.#prove((node) => inclusionProof(index, size, node), this.#edge);
+    if (this.#ranges.size > RANGE_MEMO_LIMIT) this.#ranges.clear();
+    return this.#prove((node, ranges) => inclusionProof(index, size, node, ranges), this.#edge);
   }
 
   async consistencyProof(oldSize: number, newSize: number): Promise<Uint8Array[]> {

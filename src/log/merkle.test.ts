@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, type NodeReader, rootAt, verifyConsistency, verifyInclusion } from './merkle.ts';
+import { consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, type NodeReader, perfectSubtrees, type RangeMemo, rootAt, verifyConsistency, verifyInclusion } from './merkle.ts';
 import { nodeReaderFor, type Tile, TreeEdge, tilesTouched } from './tiles.ts';
 
 // ---- the oracle: RFC 6962 §2.1 written as the spec reads, no shared code with merkle.ts ----
@@ -74,12 +74,15 @@ describe('Merkle proofs from tiles vs a brute-force RFC 6962 oracle', () => {
     const leaves = data(300);
     const { node } = await treeOf(leaves, 7);
     const o = oracle(leaves);
+    // One memo across every size and index, as the engine keeps it: its folds must never leak between ranges.
+    const memo: RangeMemo = new Map();
     for (let n = 1; n <= 300; n++) {
       const root = o.root(n);
       assert.deepEqual(Buffer.from(rootAt(n, node)), root, `root at ${n}`);
       for (let m = 0; m < n; m++) {
         const p = inclusionProof(m, n, node);
         assert.deepEqual(b64(p), b64(o.path(m, n)), `inclusion ${m}/${n}`);
+        assert.deepEqual(b64(inclusionProof(m, n, node, memo)), b64(o.path(m, n)), `inclusion ${m}/${n} with the range memo`);
         assert.ok(verifyInclusion(m, n, leafHash(leaves[m] as Buffer), p, root), `verify inclusion ${m}/${n}`);
       }
       for (let m = 0; m <= n; m++) {
@@ -109,6 +112,31 @@ describe('Merkle proofs from tiles vs a brute-force RFC 6962 oracle', () => {
       const c = consistencyProof(old, n, node);
       assert.deepEqual(b64(c), b64(o.proof(old, n)), `consistency ${old}→${n}`);
       assert.ok(verifyConsistency(old, n, o.root(old), root, c));
+    }
+  });
+
+  it('splits ranges into perfect subtrees exactly, up to 2^53 leaves', () => {
+    // Math.log2 rounds near powers of two this large; a wrong split would pick unaligned subtrees.
+    const check = (start: number, end: number) => {
+      const parts = perfectSubtrees(start, end);
+      let at = start;
+      for (const [level, index] of parts) {
+        assert.equal(index * 2 ** level, at, `[${start}, ${end}): part ${level}/${index} starts at ${at}`);
+        at += 2 ** level;
+      }
+      assert.equal(at, end);
+      for (let i = 1; i < parts.length; i++) assert.ok((parts[i] as [number, number])[0] < (parts[i - 1] as [number, number])[0], 'largest first, each smaller');
+      return parts;
+    };
+    assert.deepEqual(
+      check(0, 2 ** 53 - 1).map(([l]) => l),
+      Array.from({ length: 53 }, (_, i) => 52 - i),
+    );
+    assert.deepEqual(check(2 ** 52, 2 ** 53), [[52, 1]]);
+    for (const h of [31, 32, 33, 47, 48, 49, 50, 51, 52]) {
+      assert.deepEqual(check(0, 2 ** h), [[h, 0]]);
+      assert.equal(check(0, 2 ** h - 1).length, h);
+      assert.deepEqual(check(0, 2 ** h + 1), [[h, 0], [0, 2 ** h]]);
     }
   });
 

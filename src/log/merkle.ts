@@ -31,9 +31,11 @@ export function splitPoint(n: number): number {
   return k;
 }
 
+/** floor(log2(n)) for 1 ≤ n ≤ 2^53, exact: Math.log2 may round across a power of two, so it is corrected. */
 function log2Floor(n: number): number {
-  let h = 0;
-  while (2 ** (h + 1) <= n) h++;
+  let h = Math.floor(Math.log2(n));
+  if (2 ** h > n) h--;
+  else if (2 ** (h + 1) <= n) h++;
   return h;
 }
 
@@ -51,13 +53,27 @@ export function perfectSubtrees(start: number, end: number): Array<[number, numb
   return out;
 }
 
+/**
+ * Folded hashes of ranges that are not one perfect subtree, by "start-end". Only for ranges of leaves
+ * that can no longer change (committed), and never filled from a computation over placeholder hashes.
+ */
+export type RangeMemo = Map<string, Uint8Array>;
+
 /** MTH(D[start:end]): a perfect node, or a right-border range folded from its perfect subtrees. */
-export function rangeHash(start: number, end: number, node: NodeReader): Uint8Array {
+export function rangeHash(start: number, end: number, node: NodeReader, memo?: RangeMemo): Uint8Array {
   if (end <= start) return EMPTY_ROOT;
+  // Most ranges a proof asks for are one perfect subtree: no list to build.
+  const width = end - start;
+  const h = log2Floor(width);
+  if (2 ** h === width && start % width === 0) return node(h, start / width);
+  const id = `${start}-${end}`;
+  const known = memo?.get(id);
+  if (known) return known;
   const parts = perfectSubtrees(start, end);
   // RFC 6962 hashes the right border as a right-leaning chain: fold from the right.
   let acc = node(...(parts.pop() as [number, number]));
   for (let i = parts.length - 1; i >= 0; i--) acc = nodeHash(node(...(parts[i] as [number, number])), acc);
+  memo?.set(id, acc);
   return acc;
 }
 
@@ -65,8 +81,8 @@ export function rootAt(size: number, node: NodeReader): Uint8Array {
   return rangeHash(0, size, node);
 }
 
-/** RFC 6962 §2.1.1 PATH(m, D[0:size]), leaf to root. */
-export function inclusionProof(index: number, size: number, node: NodeReader): Uint8Array[] {
+/** RFC 6962 §2.1.1 PATH(m, D[0:size]), leaf to root. Every proof at one size folds the same right border: `memo` keeps it. */
+export function inclusionProof(index: number, size: number, node: NodeReader, memo?: RangeMemo): Uint8Array[] {
   if (!(Number.isSafeInteger(index) && Number.isSafeInteger(size) && index >= 0 && index < size)) {
     throw new RangeError(`no inclusion proof for index ${index} in a tree of size ${size}`);
   }
@@ -76,10 +92,10 @@ export function inclusionProof(index: number, size: number, node: NodeReader): U
   while (end - start > 1) {
     const k = splitPoint(end - start);
     if (index < start + k) {
-      siblings.push(rangeHash(start + k, end, node));
+      siblings.push(rangeHash(start + k, end, node, memo));
       end = start + k;
     } else {
-      siblings.push(rangeHash(start, start + k, node));
+      siblings.push(rangeHash(start, start + k, node, memo));
       start += k;
     }
   }
