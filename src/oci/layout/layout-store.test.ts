@@ -113,6 +113,24 @@ describe('LayoutStore round trip', () => {
     assert.ok(await store.hasBlob(desc));
   });
 
+  it('putBlob reports a stream that fails while it waits behind another writer, without crashing', async () => {
+    // As a download does whose connection breaks while another putBlob of the same blob is writing.
+    const dir = fresh();
+    const store = await openLayoutStore(dir, { create: true });
+    const good = randomBytes(1000);
+    const desc: Descriptor = { mediaType: 'application/octet-stream', digest: sha256(good), size: good.length };
+    const slow = new Readable({ read() {} });
+    const first = store.putBlob(desc, slow);
+    const waiting = new Readable({ read() {} });
+    const second = store.putBlob(desc, waiting);
+    waiting.destroy(new Error('source connection reset'));
+    await new Promise((resolve) => setImmediate(resolve));
+    slow.destroy(new Error('first writer failed too'));
+    await assert.rejects(first, /first writer failed too/);
+    await assert.rejects(second, /source connection reset/);
+    assert.equal(await store.hasBlob(desc), false);
+  });
+
   it('concurrent putBlob of the same and of different blobs, and concurrent tags, are safe', async () => {
     const dir = fresh();
     const store = await openLayoutStore(dir, { create: true });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { startFakeServer } from '../../../test/helpers/registry.ts';
 import { HttpFailure, HttpTransport, mediaTypeOf, nextLink, readBody, retryAfterMs } from './http.ts';
@@ -60,6 +61,24 @@ describe('HttpTransport', () => {
     try {
       const res = await transport.send({ method: 'GET', url: new URL(server.url) });
       await assert.rejects(readBody(res, 1000), (err) => err instanceof HttpFailure && err.code === 'ETIMEDOUT');
+    } finally {
+      transport.close();
+      await server.stop();
+    }
+  });
+
+  it('fails at once, not at the idle timeout, a request whose body failed or closed before it was sent', async () => {
+    const server = await startFakeServer((req, res) => {
+      req.resume().on('end', () => res.writeHead(201).end());
+    });
+    const transport = new HttpTransport({ timeoutMs: 30_000, retries: 0 });
+    try {
+      const failed = new Readable({ read() {} });
+      failed.on('error', () => undefined).destroy(new Error('source connection reset'));
+      await assert.rejects(transport.send({ method: 'PUT', url: new URL(server.url), headers: { 'content-length': '10' }, body: failed }), /source connection reset/);
+      const closed = new Readable({ read() {} });
+      closed.destroy();
+      await assert.rejects(transport.send({ method: 'PUT', url: new URL(server.url), headers: { 'content-length': '10' }, body: closed }), /closed before it was sent/);
     } finally {
       transport.close();
       await server.stop();

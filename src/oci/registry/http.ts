@@ -235,6 +235,13 @@ export class HttpTransport {
         resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, url, body: res });
       });
       if (body instanceof Readable) {
+        // A body that failed (or was closed) before this request was made will never end: piping it
+        // would leave the request waiting for data until the idle timeout.
+        const gone = body.errored ?? (body.destroyed && !body.readableEnded ? new Error('the request body was closed before it was sent') : undefined);
+        if (gone) {
+          req.destroy(gone);
+          return;
+        }
         body.once('error', (err) => req.destroy(err));
         body.pipe(req);
       } else if (typeof body === 'function') {

@@ -265,6 +265,17 @@ describe('openRegistryStore against docker-registry 2.8', { skip: plainSkip }, (
     await assert.rejects(store.putManifest(lying), (err) => isAirlockError(err, 'E_DIGEST_MISMATCH'));
   });
 
+  it('reports a stream that fails while the upload is being set up, without crashing', async () => {
+    // As a download does whose connection breaks while putBlob still waits for HEAD and POST.
+    const store = await open('team/broken-source');
+    const b = blob(randomBytes(5000), OCI_LAYER_TAR_GZIP);
+    const source = new Readable({ read() {} });
+    const put = store.putBlob(b.desc, source);
+    source.destroy(new Error('source connection reset'));
+    await assert.rejects(put, /source connection reset/);
+    assert.equal(await store.hasBlob(b.desc), false);
+  });
+
   it('records referrers in the sha256-<hex> tag when the registry lacks the referrers API', async () => {
     const store = await open('team/signed');
     const img = image();

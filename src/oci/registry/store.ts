@@ -186,6 +186,10 @@ class Store implements RegistryStore {
   }
 
   async putBlob(desc: Descriptor, data: Readable | Uint8Array, options: { mountFrom?: string } = {}): Promise<void> {
+    // A download handed over here waits for the HEAD and the upload session before anything reads it.
+    // If its connection fails meanwhile, the error must not crash the process: it stays on the stream
+    // (`errored`), and the upload that reads it reports it (as layout putBlob does).
+    if (!(data instanceof Uint8Array)) data.on('error', () => undefined);
     const release = () => {
       if (!(data instanceof Uint8Array)) data.destroy();
     };

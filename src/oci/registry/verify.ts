@@ -1,7 +1,7 @@
 // Blob bytes checked while they stream: the length against the descriptor's size (failing as soon as
 // there is one byte too many, so a hostile registry cannot feed an endless body) and the hash against
 // its digest at the end. Neither a download nor an upload is ever trusted to be what it claims.
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 import { DigestStream, parseDigest } from '../../crypto/digest.ts';
 import type { Descriptor } from '../types.ts';
 
@@ -14,7 +14,11 @@ import type { Descriptor } from '../types.ts';
 export function verifiedStream(source: Readable, desc: Descriptor, subject: string, mapSourceError: (err: unknown) => Error = (e) => e as Error): Readable {
   // One transform checks both size and hash: every stage costs per chunk, and blobs are large.
   const digest = new DigestStream({ expected: parseDigest(desc.digest), expectedSize: desc.size, subject });
-  source.on('error', (err) => digest.destroy(mapSourceError(err)));
+  // finished() also reports a source that failed or was closed before it got here (a download whose
+  // connection broke while it waited); an 'error' listener would wait for an event already gone.
+  finished(source, (err) => {
+    if (err) digest.destroy(mapSourceError(err));
+  });
   digest.once('close', () => {
     if (!source.readableEnded) source.destroy();
   });
