@@ -52,7 +52,7 @@ function originFor(host: string): string {
 }
 
 /** The audit log's origin and public key, fixed when it was created. */
-export async function auditIdentity(stateDir: string): Promise<{ origin: string; publicKey: ReturnType<typeof createPublicKey> } | undefined> {
+async function auditIdentity(stateDir: string): Promise<{ origin: string; publicKey: ReturnType<typeof createPublicKey> } | undefined> {
   const p = paths(stateDir);
   const [origin, pub] = await Promise.all([readText(p.origin), readText(p.pub)]);
   if (origin === undefined || pub === undefined) return undefined;

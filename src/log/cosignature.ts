@@ -132,18 +132,30 @@ export interface WitnessQuorum {
 }
 
 /**
+ * The distinct witness names, sorted, once the policy is one that can be met: every key a cosigner
+ * key, and `required` from 1 to the number of distinct names (two keys of one witness count once).
+ * Anything else is a usage error, not a verdict.
+ */
+export function checkWitnessQuorumPolicy(witnesses: readonly CosignatureVerifier[], required: number): string[] {
+  for (const witness of witnesses) {
+    if (witness.kind !== 'cosignature/v1') throw new AirlockError('E_USAGE', `witness ${witness.name} is not a cosigner (tlog-cosignature) key`);
+  }
+  const names = [...new Set(witnesses.map((w) => w.name))].sort();
+  if (!Number.isInteger(required) || required < 1 || required > names.length) {
+    throw new AirlockError('E_USAGE', `${required} witness cosignatures cannot be required of ${names.length} witness name(s) (${names.join(', ') || 'none'})`, {
+      hint: 'require from 1 to the number of distinct witnesses given',
+    });
+  }
+  return names;
+}
+
+/**
  * Counts the witnesses that cosigned a checkpoint note: distinct names, so two keys of one witness
  * count once. A cosignature naming a given witness key that fails to verify refuses the note, as any
  * known-key signature does (signed-note §Signatures). The log's own signature is not checked here.
  */
 export function verifyWitnessQuorum(note: Uint8Array | string, witnesses: readonly CosignatureVerifier[], required: number): WitnessQuorum {
-  for (const witness of witnesses) {
-    if (witness.kind !== 'cosignature/v1') throw new AirlockError('E_USAGE', `witness ${witness.name} is not a cosigner key`);
-  }
-  const names = new Set(witnesses.map((w) => w.name)).size;
-  if (!Number.isInteger(required) || required < 1 || required > names) {
-    throw new AirlockError('E_USAGE', `a quorum of ${required} witnesses cannot be met with ${names} witness name(s) given`);
-  }
+  checkWitnessQuorumPolicy(witnesses, required);
   const parsed = parseNote(note);
   parseCheckpoint(parsed.text);
   const { verified } = verifyNoteSignatures(parsed, witnesses);

@@ -15,7 +15,7 @@ import { type Checkpoint, parseCheckpoint } from '../log/checkpoint.ts';
 import { checkpointOpener } from '../log/checkpoint-signer.ts';
 import { checkExtends } from '../log/consistency.ts';
 import { HASH_SIZE } from '../log/merkle.ts';
-import { parseNote } from '../log/note.ts';
+import { decodeBase64, parseNote } from '../log/note.ts';
 
 export const AUDIT_DIR = 'audit';
 export const AUDIT_CHECKPOINT_NAME = `${AUDIT_DIR}/checkpoint`;
@@ -89,7 +89,8 @@ export interface AuditCarryCheck {
 }
 
 function decodeHash(text: unknown, what: string): Buffer {
-  const bytes = typeof text === 'string' && /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : undefined;
+  // Canonical base64 only: one hash, one spelling.
+  const bytes = typeof text === 'string' ? decodeBase64(text) : undefined;
   if (!bytes || bytes.length !== HASH_SIZE) throw new AirlockError('E_INPUT_MALFORMED', `${AUDIT_CONSISTENCY_NAME}: ${what} is not a base64 SHA-256 hash`);
   return bytes;
 }

@@ -8,7 +8,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { ChunkReader, readBuffers } from './package-chunks.ts';
 
 /** Bodies read at once: enough to keep a registry's cores busy, few enough to keep memory at 8 MiB each. */
-export const PARALLEL_BODIES = 4;
+const PARALLEL_BODIES = 4;
 /** Entries from this size up are read in parallel (smaller ones are cheaper in line). */
 export const PARALLEL_MIN_SIZE = 8 * 1024 * 1024;
 

@@ -14,7 +14,7 @@ const DURATION = /^(\d{1,6})([smhd])$/;
 const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** --since for events: an ISO 8601 time, or a duration back from now (90m, 24h, 7d) as journalctl and docker logs take. */
-export function sinceTime(value: string, now: Date): Date {
+function sinceTime(value: string, now: Date): Date {
   const d = DURATION.exec(value);
   if (d) return new Date(now.getTime() - Number(d[1]) * (UNIT_MS[d[2] as string] as number));
   return parseTime(value, '--since');

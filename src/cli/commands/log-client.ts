@@ -39,7 +39,7 @@ const PIN_HINT = "`airlock log serve` writes both into its data folder (log.vkey
 export type LogKeyPin = { readonly vkey: string; readonly origin?: string } | { readonly keyRef: string; readonly origin: string };
 
 /** Which log key the flags pin; refuses none (no trust on first use) and refuses two. */
-export function logKeyPin(flags: Flags): LogKeyPin {
+function logKeyPin(flags: Flags): LogKeyPin {
   const vkey = flags.string('vkey');
   const keyRef = flags.string('log-key');
   const origin = flags.string('origin');
@@ -116,7 +116,7 @@ async function info(ctx: CommandContext) {
 const DIGEST_NAMES: Readonly<Record<string, string>> = { SHA2_256: 'sha256', SHA2_384: 'sha384', SHA2_512: 'sha512' };
 
 /** What a Rekor v2 entry says, for people; undefined for entries of other formats (the log takes any bytes). */
-export function describeEntry(bytes: Uint8Array): Record<string, string> | undefined {
+function describeEntry(bytes: Uint8Array): Record<string, string> | undefined {
   let entry: Entry;
   try {
     entry = Entry.fromJSON(JSON.parse(Buffer.from(bytes).toString('utf8')));

@@ -11,7 +11,7 @@ import { type SignedEntity, type TrustMaterial, toSignedEntity, toTrustMaterial,
 import { type Digest, type DigestAlgorithm, digestBytes, digestFile, formatDigest, parseDigest } from '../../crypto/digest.ts';
 import { keyFingerprint } from '../../crypto/keys.ts';
 import { AirlockError, EXIT, fromFsError } from '../../errors.ts';
-import { type CosignatureVerifier, verifyWitnessQuorum, type WitnessQuorum } from '../../log/cosignature.ts';
+import { type CosignatureVerifier, checkWitnessQuorumPolicy, verifyWitnessQuorum, type WitnessQuorum } from '../../log/cosignature.ts';
 import { keyIdHex } from '../../log/note.ts';
 import { IN_TOTO_PAYLOAD_TYPE, parseStatement } from '../in-toto.ts';
 import { memoiseLeafCertificate, tuneDerEncoding, withoutStackTraces } from '../ca-cache.ts';
@@ -271,20 +271,6 @@ export function checkTlogKeyValidity(bundle: Bundle, material: TrustMaterial, en
   }
 }
 
-const witnessNames = (policy: WitnessPolicy): string[] => [...new Set(policy.verifiers.map((v) => v.name))].sort();
-
-/** A policy that could never be met, or a key that is not a witness's, is a usage error, not a verdict. */
-function checkWitnessPolicy(policy: WitnessPolicy): void {
-  for (const verifier of policy.verifiers) {
-    if (verifier.kind !== 'cosignature/v1') throw new AirlockError('E_USAGE', `witness ${verifier.name} is not a cosigner (tlog-cosignature) key`);
-  }
-  const names = witnessNames(policy);
-  if (!Number.isInteger(policy.required) || policy.required < 1 || policy.required > names.length) {
-    throw new AirlockError('E_USAGE', `${policy.required} witness cosignatures cannot be required of ${names.length} witness name(s) (${names.join(', ') || 'none'})`, {
-      hint: 'require from 1 to the number of distinct witnesses given',
-    });
-  }
-}
 
 /**
  * Every checkpoint in the bundle must carry cosignatures of `required` distinct witnesses. Runs after
@@ -293,7 +279,7 @@ function checkWitnessPolicy(policy: WitnessPolicy): void {
  * line, so @sigstore/verify (first empty line) and the note parser (last one) read the same text.
  */
 export function checkWitnessCosignatures(bundle: Bundle, policy: WitnessPolicy, checks: Checks): void {
-  const names = witnessNames(policy);
+  const names = checkWitnessQuorumPolicy(policy.verifiers, policy.required);
   const entries = bundle.verificationMaterial.tlogEntries.flatMap((entry) => {
     const envelope = entry.inclusionProof?.checkpoint?.envelope;
     return envelope ? [{ logIndex: entry.logIndex, envelope }] : [];
@@ -420,7 +406,8 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
  * a request airlock cannot evaluate, like digest-only RSA: exit 2).
  */
 export async function verifyBlob(artifact: ArtifactInput, bundle: BundleInput, options: VerifyBlobOptions): Promise<VerificationReport> {
-  if (options.witnesses) checkWitnessPolicy(options.witnesses);
+  // A policy that could never be met is a usage error before anything is verified, not a verdict after.
+  if (options.witnesses) checkWitnessQuorumPolicy(options.witnesses.verifiers, options.witnesses.required);
   const checks = new Checks();
   const report: VerificationReport = {
     ok: false,
