@@ -9,21 +9,20 @@
 // (nothing is proven either way); two signed checkpoints that do not extend each other are
 // E_LOG_INCONSISTENT (consistency.ts), the evidence of a fork or a rewrite.
 import { AirlockError, isAirlockError } from '../errors.ts';
+import { fetchFailureReason, LOG_TIMEOUT_MS, readBodyBounded } from '../net/fetch-io.ts';
 import { type Checkpoint, openCheckpoint } from './checkpoint.ts';
 import { checkExtends } from './consistency.ts';
 import { consistencyProof, HASH_SIZE, inclusionProof, leafHash, type NodeReader, rootAt, verifyInclusion } from './merkle.ts';
 import { MAX_NOTE_BYTES, type NoteVerifier, type OpenedNote } from './note.ts';
 import { decodeEntryBundle, entriesPath, MAX_ENTRY_SIZE, nodeReaderFor, partialWidth, Tile, type TileKey, TILE_WIDTH, tilePath, tilesTouched } from './tiles.ts';
 
-/** tlog-anchors.md §6.7: a log answers within its checkpoint interval; clients should wait ≥20 s. */
-export const DEFAULT_TIMEOUT_MS = 20_000;
 const MAX_TILE_BYTES = TILE_WIDTH * HASH_SIZE;
 const MAX_BUNDLE_BYTES = TILE_WIDTH * (2 + MAX_ENTRY_SIZE);
 
 export interface TileClientOptions {
   /** Injected for tests and proxies; defaults to the global fetch. */
   readonly fetch?: typeof fetch;
-  /** Per request, body included. Default DEFAULT_TIMEOUT_MS. */
+  /** Per request, body included. Default LOG_TIMEOUT_MS. */
   readonly timeoutMs?: number;
 }
 
@@ -32,16 +31,9 @@ type Getter = (path: string, maxBytes: number) => Promise<Buffer | undefined>;
 
 const keyOf = (k: TileKey) => `${k.level}/${k.index}`;
 
-function reasonOf(err: unknown, timeoutMs: number): string {
-  if (err instanceof DOMException && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${timeoutMs / 1000} s`;
-  // undici says "fetch failed" and keeps the reason (ECONNREFUSED, a refused redirect) in `cause`.
-  const parts = [err, (err as { cause?: unknown } | undefined)?.cause].filter((e): e is Error => e instanceof Error);
-  return parts.map((e) => e.message).join(': ') || String(err);
-}
-
 function httpGetter(base: string, options: TileClientOptions): Getter {
   const doFetch = options.fetch ?? fetch;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? LOG_TIMEOUT_MS;
   const unavailable = (url: string, reason: string, cause?: unknown) =>
     new AirlockError('E_UNAVAILABLE', `cannot read ${url}: ${reason}`, {
       hint: "check the URL is the log's tlog-tiles prefix (for a Rekor v2 log, .../api/v2) and that the log is reachable; redirects are not followed",
@@ -60,19 +52,10 @@ function httpGetter(base: string, options: TileClientOptions): Getter {
         await response.body?.cancel();
         throw unavailable(url, `HTTP ${response.status}`);
       }
-      if (Number(response.headers.get('content-length') ?? 0) > maxBytes) throw unavailable(url, `the answer is larger than ${maxBytes} bytes`);
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      // Counted after decompression: a gzip bomb stops at the same bound as a plain answer.
-      for await (const chunk of response.body ?? []) {
-        size += chunk.byteLength;
-        if (size > maxBytes) throw unavailable(url, `the answer is larger than ${maxBytes} bytes`);
-        chunks.push(chunk);
-      }
-      return Buffer.concat(chunks);
+      return await readBodyBounded(response, maxBytes);
     } catch (err) {
       if (err instanceof AirlockError) throw err;
-      throw unavailable(url, reasonOf(err, timeoutMs), err);
+      throw unavailable(url, fetchFailureReason(err, timeoutMs), err);
     }
   };
 }

@@ -21,9 +21,8 @@ import {
   parseCreateEntryRequest,
   toCreateEntryRequest,
 } from '../log/rekor-entry.ts';
+import { fetchFailureReason, LOG_TIMEOUT_MS, readBodyBounded } from '../net/fetch-io.ts';
 
-/** Rekor v2 answers only once a checkpoint covering the entry is published; its clients wait 20 s. */
-export const DEFAULT_TIMEOUT_MS = 20_000;
 /** A TLE is a few KiB even with many cosignatures; the bound keeps a hostile server from filling memory. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
@@ -32,7 +31,7 @@ const KEYS_THAT_LOG = 'ECDSA P-256 or RSA PKCS#1 v1.5 (2048–4096) keys; P-384 
 export interface RekorV2Options {
   /** Injected for tests and proxies; defaults to the global fetch. */
   readonly fetch?: typeof fetch;
-  /** The whole exchange. Default DEFAULT_TIMEOUT_MS. */
+  /** The whole exchange. Default LOG_TIMEOUT_MS. */
   readonly timeoutMs?: number;
 }
 
@@ -108,7 +107,7 @@ function uploadError(url: string, reason: string, options: { cause?: unknown; hi
  */
 export async function uploadToRekorV2(url: string, request: CreateEntryRequestJSON, options: RekorV2Options = {}): Promise<TransparencyLogEntry> {
   const expectedBody = parseCreateEntryRequest(request).body;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? LOG_TIMEOUT_MS;
   let response: Response;
   try {
     response = await (options.fetch ?? fetch)(`${url}/api/v2/log/entries`, {
@@ -120,12 +119,9 @@ export async function uploadToRekorV2(url: string, request: CreateEntryRequestJS
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
-    const timedOut = err instanceof DOMException && err.name === 'TimeoutError';
-    const cause = (err as { cause?: unknown }).cause;
-    const reason = timedOut ? `no answer within ${timeoutMs / 1000} s` : [err, cause].filter((e) => e instanceof Error).map((e) => e.message).join(': ');
-    throw uploadError(url, reason, { cause: err });
+    throw uploadError(url, fetchFailureReason(err, timeoutMs), { cause: err });
   }
-  const text = await readText(response, url);
+  const text = await readText(response, url, timeoutMs);
   if (response.status === 201) return checkedEntry(parseEntry(text, url), expectedBody, url);
   if (response.status === 409) {
     const index = response.headers.get('x-log-index') ?? '(not given)';
@@ -141,21 +137,11 @@ export async function uploadToRekorV2(url: string, request: CreateEntryRequestJS
   throw uploadError(url, `HTTP ${response.status}${text.trim() ? `: ${text.trim().slice(0, 300)}` : ''}`);
 }
 
-async function readText(response: Response, url: string): Promise<string> {
-  let size = 0;
-  const bounded = response.body?.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        size += chunk.byteLength;
-        if (size > MAX_RESPONSE_BYTES) controller.error(new Error(`the answer is larger than ${MAX_RESPONSE_BYTES} bytes`));
-        else controller.enqueue(chunk);
-      },
-    }),
-  );
+async function readText(response: Response, url: string, timeoutMs: number): Promise<string> {
   try {
-    return await new Response(bounded).text();
+    return (await readBodyBounded(response, MAX_RESPONSE_BYTES)).toString('utf8');
   } catch (err) {
-    throw uploadError(url, `HTTP ${response.status} answer could not be read: ${(err as Error).message}`, { cause: err });
+    throw uploadError(url, `HTTP ${response.status} answer could not be read: ${fetchFailureReason(err, timeoutMs)}`, { cause: err });
   }
 }
 

@@ -19,6 +19,7 @@ import { id_ct_tstInfo, MessageImprint, TimeStampReq, TimeStampResp, TSTInfo } f
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { fromBER } from 'asn1js';
 import { AirlockError } from '../errors.ts';
+import { fetchFailureReason, readBodyBounded } from '../net/fetch-io.ts';
 
 export type TimestampHashAlgorithm = 'sha256' | 'sha384' | 'sha512';
 
@@ -160,7 +161,8 @@ function encodeQuery(expected: ExpectedReply): Uint8Array {
 async function post(url: URL, query: Uint8Array, options: TimestampRequestOptions): Promise<Uint8Array> {
   const where = displayUrl(url);
   const doFetch = options.fetch ?? fetch;
-  const signal = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const signal = AbortSignal.timeout(timeoutMs);
   let response: Response;
   try {
     response = await doFetch(url, {
@@ -175,7 +177,7 @@ async function post(url: URL, query: Uint8Array, options: TimestampRequestOption
     if (isRedirectRefusal(err)) {
       throw tsaError(where, 'answered with a redirect, which is not followed; configure the final URL instead', err);
     }
-    throw tsaError(where, `could not be reached: ${describeFetchError(err)}`, err);
+    throw tsaError(where, `could not be reached: ${fetchFailureReason(err, timeoutMs)}`, err);
   }
   if (response.status !== 200) {
     await response.body?.cancel();
@@ -189,10 +191,9 @@ async function post(url: URL, query: Uint8Array, options: TimestampRequestOption
     throw tsaError(where, `answered with content-type ${JSON.stringify(mediaType)}, expected application/timestamp-reply`);
   }
   try {
-    return await readBounded(response, MAX_REPLY_BYTES);
+    return new Uint8Array(await readBodyBounded(response, MAX_REPLY_BYTES));
   } catch (err) {
-    if (err instanceof AirlockError) throw tsaError(where, err.message, err);
-    throw tsaError(where, `reply could not be read: ${describeFetchError(err)}`, err);
+    throw tsaError(where, `reply could not be read: ${fetchFailureReason(err, timeoutMs)}`, err);
   }
 }
 
@@ -202,28 +203,6 @@ function isRedirectRefusal(err: unknown): boolean {
   return cause instanceof Error && cause.message === 'unexpected redirect';
 }
 
-function describeFetchError(err: unknown): string {
-  if (err instanceof DOMException && (err.name === 'TimeoutError' || err.name === 'AbortError')) return 'timed out';
-  const cause = (err as { cause?: unknown } | undefined)?.cause;
-  const inner = cause instanceof Error ? cause.message : undefined;
-  const outer = err instanceof Error ? err.message : String(err);
-  // undici reports every network failure as "fetch failed" and puts the reason in `cause`.
-  return inner ? `${outer} (${inner})` : outer;
-}
-
-async function readBounded(response: Response, limit: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of response.body ?? []) {
-    size += chunk.byteLength;
-    if (size > limit) {
-      await response.body?.cancel();
-      throw new AirlockError('E_TSA', `reply is larger than ${limit} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return new Uint8Array(Buffer.concat(chunks));
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Reply (RFC 3161 §2.4.2)

@@ -5,6 +5,7 @@ import { createPublicKey } from 'node:crypto';
 import type { RFC3161SignedTimestamp, TransparencyLogEntry } from '@sigstore/bundle';
 import type { SignatureBundle } from '@sigstore/sign';
 import { AirlockError, isAirlockError } from '../errors.ts';
+import { fetchFailureReason, LOG_TIMEOUT_MS } from '../net/fetch-io.ts';
 
 export const PUBLIC_GOOD_REKOR_URL = 'https://rekor.sigstore.dev';
 
@@ -59,14 +60,14 @@ async function logSignature(
       majorApiVersion: apiVersion,
       fetchOnConflict: true,
       retry: { retries: 1, minTimeout: 500, maxTimeout: 2000 },
-      timeout: 20_000,
+      timeout: LOG_TIMEOUT_MS,
     });
     return (await witness.testify(content, publicKeyPem)).tlogEntries;
   } catch (err) {
     // A key the log cannot take is the signer's problem, not the log's: no "offline?" hint for it.
     if (isAirlockError(err) && (err.code !== 'E_TLOG_UPLOAD' || err.hint)) throw err;
     // The v2 client's own E_TLOG_UPLOAD already names the log and the reason; it only lacks the hint.
-    const message = isAirlockError(err) ? err.message : `could not upload the signature to the transparency log ${url}: ${reasonOf(err)}`;
+    const message = isAirlockError(err) ? err.message : `could not upload the signature to the transparency log ${url}: ${fetchFailureReason(err, LOG_TIMEOUT_MS)}`;
     throw new AirlockError('E_TLOG_UPLOAD', message, {
       cause: isAirlockError(err) ? err.cause : err,
       hint: 'offline? sign with --tlog-upload=false (verify later with --insecure-ignore-tlog or a timestamp), or point --rekor-url at your on-prem log',
@@ -74,10 +75,3 @@ async function logSignature(
   }
 }
 
-function reasonOf(err: unknown): string {
-  const cause = (err as { cause?: unknown }).cause;
-  return [err, cause]
-    .filter((e): e is Error => e instanceof Error)
-    .map((e) => e.message)
-    .join(': ');
-}
