@@ -19,6 +19,7 @@ import {
   parseCreateEntryRequest,
   toCreateEntryRequest,
   toTransparencyLogEntry,
+  VerifierCache,
 } from './rekor-entry.ts';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -160,16 +161,32 @@ describe('parseCreateEntryRequest: accepted requests', () => {
 
   it('keeps the verifiers it has parsed apart, also past the number it keeps', () => {
     // Parsed verifiers are kept by their bytes: a request must never be checked with another one's key.
+    const verifiers = new VerifierCache(256);
     const pairs = Array.from({ length: 300 }, () => nodeCase('P-256', 'PKIX_ECDSA_P256_SHA_256', 'sha256', generateKeyPairSync('ec', { namedCurve: 'P-256' })));
     const requests = pairs.map((c) => signedRequest(c));
     for (const round of [0, 1]) {
       for (const [i, request] of requests.entries()) {
         if (round === 1 && i % 10 !== 0) continue;
-        parseCreateEntryRequest(request);
+        parseCreateEntryRequest(request, verifiers);
         const neighbour = requests[(i + 1) % requests.length] as CreateEntryRequestJSON;
         rejects(mutated(request, 'signature.verifier', neighbour.hashedRekordRequestV002.signature.verifier), 'E_SIGNATURE_INVALID');
       }
     }
+    assert.equal(verifiers.size, 256);
+  });
+
+  it('keeps a verifier only once a request with it was accepted', () => {
+    // Otherwise anyone could fill the log's memory with large certificates that never verify.
+    const verifiers = new VerifierCache(8);
+    const request = signedRequest(P256);
+    const wrong = signedRequest(P256, Buffer.from('another message')).hashedRekordRequestV002.signature.content;
+    assert.throws(() => parseCreateEntryRequest(mutated(request, 'signature.content', wrong), verifiers), (err) => isAirlockError(err, 'E_SIGNATURE_INVALID'));
+    assert.throws(() => parseCreateEntryRequest(mutated(request, 'signature.verifier.keyDetails', 'PKIX_ECDSA_P384_SHA_384'), verifiers), (err) => isAirlockError(err, 'E_KEY_UNSUPPORTED'));
+    assert.equal(verifiers.size, 0);
+    parseCreateEntryRequest(request, verifiers);
+    assert.equal(verifiers.size, 1);
+    // A verifier larger than any entry is refused before it is parsed.
+    rejects(mutated(request, 'signature.verifier.publicKey.rawBytes', b64(Buffer.alloc(MAX_ENTRY_BYTES + 1))), 'E_INPUT_MALFORMED', /rawBytes is 65536 bytes/);
   });
 
   describe('with an X.509 certificate verifier', () => {

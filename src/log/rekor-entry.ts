@@ -7,7 +7,7 @@
 // body: they rebuild the leaf from the bundle (§2.4) with the key re-encoded by Go and the key's
 // *default* keyDetails. An entry stored in any other form would be logged yet never verify, so the
 // verifier must be canonical DER and keyDetails must be that default.
-import { constants, createPublicKey, type KeyObject, publicDecrypt, timingSafeEqual, X509Certificate } from 'node:crypto';
+import { constants, createHash, createPublicKey, type KeyObject, publicDecrypt, timingSafeEqual, X509Certificate } from 'node:crypto';
 import { eddsa } from '@noble/curves/abstract/edwards.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
@@ -167,7 +167,7 @@ function missingField(request: HashedRekordRequestV002 | undefined): string | un
 }
 
 /** A request's verifier, parsed and checked: what the signature check needs, and what the entry reports. */
-interface ParsedVerifier {
+export interface ParsedVerifier {
   readonly key: KeyObject;
   readonly certificate: X509Certificate | undefined;
   readonly algorithm: EntryAlgorithm;
@@ -176,26 +176,53 @@ interface ParsedVerifier {
 }
 
 // A log sees the same few signing keys again and again (key-based signers); parsing, re-encoding and
-// exporting one costs a fifth of a P-256 check and more than an RSA one. Keyed by the exact bytes sent,
-// so a hit is the same key or certificate; only verifiers that passed every check are kept.
-const VERIFIER_CACHE_SIZE = 256;
-const parsedVerifiers = new Map<string, ParsedVerifier>();
+// exporting one costs a fifth of a P-256 check and more than an RSA one. Kept by the SHA-256 of the
+// exact bytes sent (and their kind), so a hit is the same key or certificate; kept only once a request
+// with it was accepted, so requests that fail cannot fill it, and each is at most an entry's size.
+export class VerifierCache {
+  readonly #limit: number;
+  readonly #kept = new Map<string, ParsedVerifier>();
 
-function parseVerifier(verifier: Verifier): ParsedVerifier {
-  const raw = verifier.verifier;
-  const cacheKey = raw ? `${raw.$case}:${Buffer.from(raw.$case === 'publicKey' ? raw.publicKey.rawBytes : raw.x509Certificate.rawBytes).toString('base64')}` : '';
-  const cached = parsedVerifiers.get(cacheKey);
-  if (cached) {
-    parsedVerifiers.delete(cacheKey); // most recently used goes last
-    parsedVerifiers.set(cacheKey, cached);
-    return cached;
+  constructor(limit = 256) {
+    this.#limit = limit;
   }
+
+  get size(): number {
+    return this.#kept.size;
+  }
+
+  get(cacheKey: string): ParsedVerifier | undefined {
+    const kept = this.#kept.get(cacheKey);
+    if (kept) {
+      this.#kept.delete(cacheKey); // most recently used goes last
+      this.#kept.set(cacheKey, kept);
+    }
+    return kept;
+  }
+
+  remember(cacheKey: string, parsed: ParsedVerifier): void {
+    if (this.#kept.has(cacheKey)) return;
+    this.#kept.set(cacheKey, parsed);
+    if (this.#kept.size > this.#limit) this.#kept.delete(this.#kept.keys().next().value as string);
+  }
+}
+
+const sharedVerifiers = new VerifierCache();
+
+function verifierCacheKey(verifier: Verifier): string {
+  const raw = verifier.verifier;
+  if (!raw) return '';
+  const bytes = raw.$case === 'publicKey' ? raw.publicKey.rawBytes : raw.x509Certificate.rawBytes;
+  // It goes into the entry whole (base64): one larger than an entry can never be accepted, so it is not even parsed.
+  if (bytes.length > MAX_ENTRY_BYTES) throw malformed(`${raw.$case}.rawBytes is ${bytes.length} bytes; tlog-tiles entries hold at most ${MAX_ENTRY_BYTES}`);
+  return `${raw.$case}:${createHash('sha256').update(bytes).digest('base64')}`;
+}
+
+function parseVerifier(verifier: Verifier, cacheKey: string, verifiers: VerifierCache): ParsedVerifier {
+  const cached = verifiers.get(cacheKey);
+  if (cached) return cached;
   const { key, certificate } = readVerifier(verifier);
-  const algorithm = entryAlgorithmFor(key);
-  const parsed: ParsedVerifier = { key, certificate, algorithm, nobleKey: nobleKeyOf(key) };
-  parsedVerifiers.set(cacheKey, parsed);
-  if (parsedVerifiers.size > VERIFIER_CACHE_SIZE) parsedVerifiers.delete(parsedVerifiers.keys().next().value as string);
-  return parsed;
+  return { key, certificate, algorithm: entryAlgorithmFor(key), nobleKey: nobleKeyOf(key) };
 }
 
 function nobleKeyOf(key: KeyObject): Uint8Array | undefined {
@@ -262,11 +289,12 @@ function checkKeyDetails(requested: PublicKeyDetails, algorithm: EntryAlgorithm)
  * digest size, entry size, and the signature over the digest. E_INPUT_MALFORMED, E_KEY_UNSUPPORTED or
  * E_SIGNATURE_INVALID otherwise (the server answers 400 for all three).
  */
-export function parseCreateEntryRequest(json: unknown): HashedRekordEntry {
+export function parseCreateEntryRequest(json: unknown, verifiers: VerifierCache = sharedVerifiers): HashedRekordEntry {
   const request = readRequest(json);
   const signature = request.signature as NonNullable<HashedRekordRequestV002['signature']>;
   const verifier = signature.verifier as Verifier;
-  const parsed = parseVerifier(verifier);
+  const cacheKey = verifierCacheKey(verifier);
+  const parsed = parseVerifier(verifier, cacheKey, verifiers);
   const { key, certificate, algorithm } = parsed;
   checkKeyDetails(verifier.keyDetails, algorithm);
   const { size } = HASHES[algorithm.hash];
@@ -282,6 +310,7 @@ export function parseCreateEntryRequest(json: unknown): HashedRekordEntry {
       hint: `the signature must be made over the ${algorithm.hash} digest sent, with ${publicKeyDetailsToJSON(algorithm.keyDetails)}`,
     });
   }
+  verifiers.remember(cacheKey, parsed);
   return { body, digest: request.digest, hash: algorithm.hash, signature: signature.content, keyDetails: algorithm.keyDetails, publicKey: key, certificate };
 }
 
