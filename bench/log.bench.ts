@@ -8,7 +8,8 @@
 //      (parse + prehash signature checks/s in a pool of the server's size). Twice: P-256 signers (cosign's
 //      default; checked in JavaScript by @noble/curves, as node:crypto cannot verify over a given
 //      digest) and RSA-2048 signers (checked natively by node:crypto), which shows what the server does
-//      when the signature check is not the limit;
+//      when the signature check is not the limit. Each signer type is one key, so the log's cache of
+//      parsed verifiers is warm: keyless signing (a new certificate per request) parses every time;
 //   3. engine.inclusionProof at random indices, cold-ish (fresh engine) and warm, at 1k and large.
 // While measured, every log and raw table stays between its size and twice it (put back when it doubles).
 //   npm run bench -- log [--entries 1000000] [--small 10000] [--proof-small 1000] [--seconds 10]

@@ -31,5 +31,17 @@ for (const [name, write] of [
       await assert.rejects(write(join(dir, 'missing', 'checkpoint'), 'x', 0o644), { code: 'E_INPUT_MISSING' });
       assert.ok(!(await readdir(dir)).some((f) => f.includes('.tmp-')));
     });
+
+    it('reports a parent that is a file as a coded error, not the cleanup failing after it', async () => {
+      const file = join(dir, `plain-${name}`);
+      await writeFile(file, 'not a directory');
+      await assert.rejects(write(join(file, 'checkpoint'), 'x', 0o644), { code: 'E_IO', message: /not a directory/i });
+    });
+
+    it('writes side by side in one process without clashing', async () => {
+      const sub = await mkdtemp(join(dir, 'race-'));
+      await Promise.all(Array.from({ length: 20 }, (_, i) => write(join(sub, `f${i % 2}`), `content ${i}`, 0o644)));
+      assert.deepEqual((await readdir(sub)).sort(), ['f0', 'f1']);
+    });
   });
 }

@@ -1,5 +1,6 @@
 // Every file airlock writes goes through here: temp file in the same directory, fsync, rename, fsync
 // of the directory. A crash leaves the old file or the new one, never half of either.
+import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fsync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { access, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -25,9 +26,11 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     throw new AirlockError('E_OUTPUT_EXISTS', `${path} already exists`, { hint: 'pass --force to overwrite it' });
   }
   const mode = options.mode ?? 0o644;
-  const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
+  const tmp = tempPathFor(path);
+  let created = false;
   try {
     const handle = await open(tmp, 'wx', mode);
+    created = true;
     try {
       await handle.writeFile(data);
       await handle.chmod(mode); // the umask must not widen a private key's mode
@@ -39,9 +42,15 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     const dir = await open(dirname(path), 'r');
     await dir.sync().finally(() => dir.close());
   } catch (err) {
-    await rm(tmp, { force: true });
+    // Only our own temp file, and a failing cleanup must not hide why the write failed.
+    if (created) await rm(tmp, { force: true }).catch(() => undefined);
     throw fromFsError(err, path, 'write');
   }
+}
+
+/** Beside `path` (same directory, so the rename is atomic), unique even for two writes in one millisecond. */
+function tempPathFor(path: string): string {
+  return `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
 }
 
 const fsyncFd = promisify(fsync);
@@ -53,9 +62,11 @@ const fsyncFd = promisify(fsync);
  * the nine of writeFileAtomic made each batch wait tens of milliseconds.
  */
 export async function writeSmallFileAtomic(path: string, data: string, mode = 0o644): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
+  const tmp = tempPathFor(path);
+  let created = false;
   try {
     const fd = openSync(tmp, 'wx', mode);
+    created = true;
     try {
       writeFileSync(fd, data); // loops until every byte is written
       fchmodSync(fd, mode);
@@ -71,7 +82,13 @@ export async function writeSmallFileAtomic(path: string, data: string, mode = 0o
       closeSync(dir);
     }
   } catch (err) {
-    rmSync(tmp, { force: true });
+    if (created) {
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // the write's own failure is the one to report
+      }
+    }
     throw fromFsError(err, path, 'write');
   }
 }
