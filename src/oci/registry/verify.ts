@@ -16,7 +16,7 @@ export function verifiedStream(source: Readable, desc: Descriptor, subject: stri
   const digest = new DigestStream({ expected: parseDigest(desc.digest), expectedSize: desc.size, subject });
   // finished() also reports a source that failed or was closed before it got here (a download whose
   // connection broke while it waited); an 'error' listener would wait for an event already gone.
-  finished(source, (err) => {
+  finished(source, { writable: false }, (err) => {
     if (err) digest.destroy(mapSourceError(err));
   });
   digest.once('close', () => {
