@@ -65,6 +65,20 @@ describe('audit log', () => {
     assert.deepEqual((await readdir(auditDir(dir))).filter((f) => !f.startsWith('audit.db')).sort(), ['audit.key', 'audit.pub', 'checkpoint', 'origin']);
   });
 
+  it('records details holding undefined as JSON, so one careless detail cannot make the log unreadable', async () => {
+    // A sign at log index 0 once recorded tlogEntries [undefined]: canonicalize wrote the bare word.
+    const dir = await home();
+    const log = await AuditLog.open(dir);
+    try {
+      await log.append(event(0, { details: { tlogEntries: [undefined, '7'], key: { fingerprint: undefined, source: 'k' } } }));
+    } finally {
+      await log.close();
+    }
+    const v = await verifyAuditLog(dir);
+    assert.deepEqual(v.problems, []);
+    assert.deepEqual(v.events[0]?.event.details, { tlogEntries: [null, '7'], key: { source: 'k' } });
+  });
+
   it('reports an edited event with its index', async () => {
     const dir = await withEvents(6);
     tamper(dir, (db) => db.prepare('UPDATE entries SET data = ? WHERE idx = 3').run(Buffer.from(JSON.stringify({ ...event(3), result: 'refused' }))));

@@ -223,7 +223,8 @@ export async function verifyAuditLog(stateDir: string, options: { since?: string
     const result = await fsckLog(storage, open, {
       onEntry: (index, data) => {
         try {
-          events.push({ index, event: parseEvent(data, `event ${index}`) });
+          // The problem carries its index; the reader puts "event N:" in front.
+          events.push({ index, event: parseEvent(data, 'the entry') });
         } catch (err) {
           parseProblems.push({ index, problem: (err as Error).message });
         }

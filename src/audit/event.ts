@@ -34,12 +34,20 @@ export interface AuditEvent {
 
 const RESULTS = new Set(['ok', 'refused', 'failed']);
 
+/**
+ * RFC 8785 bytes of a value, through JSON first: canonicalize writes an undefined value as the bare
+ * word `undefined` (not JSON), and one such event would make the whole log unreadable.
+ */
+function canonicalBytes(value: unknown): Buffer {
+  return Buffer.from(json.canonicalize(JSON.parse(JSON.stringify(value))), 'utf8');
+}
+
 export function serializeEvent(event: AuditEvent): Buffer {
-  const bytes = Buffer.from(json.canonicalize(event), 'utf8');
+  const bytes = canonicalBytes(event);
   if (bytes.length > MAX_ENTRY_SIZE) {
     // Details are the part that grows (a long list of images): keep the decision, say what was cut.
     const trimmed = { ...event, details: { truncated: `details were ${bytes.length} bytes; the log keeps up to ${MAX_ENTRY_SIZE}` } };
-    return Buffer.from(json.canonicalize(trimmed), 'utf8');
+    return canonicalBytes(trimmed);
   }
   return bytes;
 }

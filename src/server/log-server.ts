@@ -40,11 +40,13 @@ class HttpError extends Error {
   readonly status: number;
   readonly code: string;
   readonly headers: Readonly<Record<string, string>>;
-  constructor(status: number, code: string, message: string, headers: Readonly<Record<string, string>> = {}) {
+  readonly hint: string | undefined;
+  constructor(status: number, code: string, message: string, options: { headers?: Readonly<Record<string, string>>; hint?: string } = {}) {
     super(message);
     this.status = status;
     this.code = code;
-    this.headers = headers;
+    this.headers = options.headers ?? {};
+    this.hint = options.hint;
   }
 }
 
@@ -82,7 +84,7 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
     try {
       entry = await options.pool.verify(await readBody(req));
     } catch (err) {
-      if (err instanceof AirlockError && err.exitCode !== 4) throw new HttpError(400, err.code, err.message);
+      if (err instanceof AirlockError && err.exitCode !== 4) throw new HttpError(400, err.code, err.message, err.hint ? { hint: err.hint } : {});
       throw err;
     }
     const result = await engine.append(entry);
@@ -118,10 +120,10 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
     const url = new URL(req.url ?? '/', 'http://log.invalid');
     const path = url.pathname.replace(/^\/api\/v2\//, '/').slice(1);
     if (path === 'log/entries') {
-      if (req.method !== 'POST') throw new HttpError(405, 'E_USAGE', 'POST a Rekor v2 CreateEntryRequest here', { allow: 'POST' });
+      if (req.method !== 'POST') throw new HttpError(405, 'E_USAGE', 'POST a Rekor v2 CreateEntryRequest here', { headers: { allow: 'POST' } });
       return { route: 'entries', extra: await createEntry(req, res, started) };
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'E_USAGE', `${req.method} is not served here`, { allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'E_USAGE', `${req.method} is not served here`, { headers: { allow: 'GET, HEAD' } });
     if (path === 'checkpoint') {
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' }).end(engine.checkpoint);
       return { route: 'checkpoint' };
@@ -154,10 +156,11 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
         const code = known ? err.code : err instanceof AirlockError ? err.code : 'E_INTERNAL';
         // A failure inside the log is the operator's to read in the logs, not the client's.
         const message = status >= 500 ? 'the log could not complete the request; see its logs' : (err as Error).message;
-        if (!res.headersSent) res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...(known ? err.headers : {}) }).end(JSON.stringify({ code, message }));
+        const hint = known ? err.hint : undefined;
+        if (!res.headersSent) res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...(known ? err.headers : {}) }).end(JSON.stringify({ code, message, ...(hint ? { hint } : {}) }));
         else res.destroy();
         metrics.inc('airlock_http_requests_total', { route: 'error', status: String(status) });
-        options.log({ msg: 'request', level: status >= 500 ? 'error' : 'info', method: req.method, path: req.url, status, code, error: (err as Error).message });
+        options.log({ msg: 'request', level: status >= 500 ? 'error' : 'info', method: req.method, path: req.url, status, ms: Math.round((performance.now() - started) * 10) / 10, code, error: (err as Error).message });
       },
     );
   };

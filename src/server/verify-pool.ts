@@ -17,7 +17,7 @@ export class VerifyPool {
         this.#waiting.delete(reply.id);
         waiter.slot.busy--;
         if (reply.ok) waiter.resolve(reply.entry);
-        else waiter.reject(new AirlockError(reply.code as ErrorCode, reply.message));
+        else waiter.reject(new AirlockError(reply.code as ErrorCode, reply.message, reply.hint ? { hint: reply.hint } : {}));
       });
       // A worker that dies takes its requests with it: fail them rather than hang the clients.
       slot.worker.on('error', (err) => {

@@ -6,7 +6,7 @@ import { AirlockError } from '../errors.ts';
 import { parseCreateEntryRequest } from '../log/rekor-entry.ts';
 
 export type VerifyRequest = { readonly id: number; readonly body: string };
-export type VerifyReply = { readonly id: number; readonly ok: true; readonly entry: Uint8Array } | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string };
+export type VerifyReply = { readonly id: number; readonly ok: true; readonly entry: Uint8Array } | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string; readonly hint?: string };
 
 parentPort?.on('message', (req: VerifyRequest) => {
   let reply: VerifyReply;
@@ -14,7 +14,8 @@ parentPort?.on('message', (req: VerifyRequest) => {
     reply = { id: req.id, ok: true, entry: parseCreateEntryRequest(JSON.parse(req.body)).body };
   } catch (err) {
     const code = err instanceof AirlockError ? err.code : err instanceof SyntaxError ? 'E_INPUT_MALFORMED' : 'E_INTERNAL';
-    reply = { id: req.id, ok: false, code, message: err instanceof SyntaxError ? `the request is not JSON: ${err.message}` : (err as Error).message };
+    const hint = err instanceof AirlockError ? err.hint : undefined;
+    reply = { id: req.id, ok: false, code, message: err instanceof SyntaxError ? `the request is not JSON: ${err.message}` : (err as Error).message, ...(hint ? { hint } : {}) };
   }
   parentPort?.postMessage(reply);
 });

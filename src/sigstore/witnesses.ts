@@ -70,8 +70,19 @@ async function logSignature(
     const message = isAirlockError(err) ? err.message : `could not upload the signature to the transparency log ${url}: ${fetchFailureReason(err, LOG_TIMEOUT_MS)}`;
     throw new AirlockError('E_TLOG_UPLOAD', message, {
       cause: isAirlockError(err) ? err.cause : err,
-      hint: 'offline? sign with --tlog-upload=false (verify later with --insecure-ignore-tlog or a timestamp), or point --rekor-url at your on-prem log',
+      hint:
+        apiVersion === 1 && v1EndpointMissing(err)
+          ? 'the log does not serve the Rekor v1 API: for a Rekor v2 log (airlock log serve is one) add --rekor-api-version 2'
+          : 'offline? sign with --tlog-upload=false (verify later with --insecure-ignore-tlog or a timestamp), or point --rekor-url at your on-prem log',
     });
   }
 }
 
+/** @sigstore/sign's v1 client answered 404 or 405 by the log: its /api/v1/log/entries is not there. */
+function v1EndpointMissing(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const status = (e as { statusCode?: unknown }).statusCode;
+    if (status === 404 || status === 405) return true;
+  }
+  return false;
+}

@@ -66,6 +66,25 @@ describe('signing with --rekor-url against airlock log serve', () => {
     assert.doesNotThrow(() => verifyWithSigstoreJs(json, bytes, key, { trustedRoot: rootJson, tlogThreshold: 1, timestampThreshold: 0 }));
   });
 
+  it('says to add --rekor-api-version 2 when the log does not serve the v1 API', async () => {
+    const file = join(dir, 'v1.txt');
+    await writeFile(file, 'v1 client\n');
+    const r = await cli(['sign-blob', file, '--key', join(dir, 'k.key'), '--rekor-url', log.url, '--bundle', `${file}.bundle`]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /E_TLOG_UPLOAD/);
+    assert.match(r.stderr, /--rekor-api-version 2/);
+  });
+
+  it('records every logged signature in the audit trail, entry 0 included, and the trail verifies', async () => {
+    // Bundles leave logIndex 0 out (proto3 JSON); the audit event once got `undefined` for it.
+    const verified = await cli(['audit', 'verify', '--json']);
+    assert.equal(verified.code, 0, verified.stderr);
+    const shown = await cli(['audit', 'show', '--action', 'sign', '--json']);
+    assert.equal(shown.code, 0, shown.stderr);
+    const indices = (JSON.parse(shown.stdout) as { events: Array<{ details?: { tlogEntries?: string[] } }> }).events.flatMap((e) => e.details?.tlogEntries ?? []);
+    assert.deepEqual(indices.slice(0, 5), ['0', '1', '2', '3', '4']);
+  });
+
   // Each attack edits one part of the log entry a bundle carries.
   it('tampering with the proof, the checkpoint or the entry fails with its code', async () => {
     const { file, json } = await signed('b.txt', 'artifact b\n');
@@ -131,6 +150,8 @@ describe('the HTTP API', () => {
     assert.equal(((await notJson.json()) as { code: string }).code, 'E_INPUT_MALFORMED');
     const dsse = await post(JSON.stringify({ dsseRequestV002: {} }));
     assert.equal(dsse.status, 400);
+    // The refusal's hint (how to log a DSSE envelope instead) reaches the client through the verify worker.
+    assert.match(((await dsse.json()) as { hint?: string }).hint ?? '', /hashedRekordRequestV002/);
     assert.equal((await post('{}', 'text/plain')).status, 415);
     assert.equal((await fetch(`${log.url}/api/v2/log/entries`)).status, 405);
     const huge = await post(JSON.stringify({ x: 'a'.repeat(5 * 1024 * 1024) })).catch(() => undefined);

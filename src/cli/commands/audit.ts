@@ -71,7 +71,7 @@ export const auditShowCommand: Command = {
   examples: [
     { command: 'airlock audit show --since 24h', description: 'What was decided in the last day' },
     { command: 'airlock audit show --action transfer.import --result refused', description: 'Refused imports' },
-    { command: 'airlock audit show --json | jq ".events[] | select(.event.actor == \\"alice\\")"', description: 'As JSON' },
+    { command: 'airlock audit show --json | jq ".events[] | select(.actor == \\"alice\\")"', description: 'As JSON' },
   ],
   async run(ctx) {
     const filter = filterFrom(ctx);

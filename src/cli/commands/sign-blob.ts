@@ -45,7 +45,8 @@ async function writeOutputs(ctx: CommandContext, signed: SignedBlob): Promise<Re
 
 /** The --json summary, and the same facts for the audit event. */
 function summary(ctx: CommandContext, file: string, signer: Signer, signed: SignedBlob, written: Record<string, string>) {
-  const tlog = signed.bundle.verificationMaterial.tlogEntries ?? [];
+  // Serialized bundles follow proto3 JSON, which leaves out zero values: entry 0 has no logIndex.
+  const tlog = (signed.bundle.verificationMaterial.tlogEntries ?? []).map((e) => ({ ...e, logIndex: e.logIndex ?? '0' }));
   ctx.audit.subject(file, `${signed.digest.algorithm}:${signed.digest.hex}`);
   ctx.audit.detail('key', { fingerprint: keyFingerprint(signer.publicKey), source: signer.description });
   ctx.audit.detail('tlogEntries', tlog.map((e) => e.logIndex));
