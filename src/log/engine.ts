@@ -157,7 +157,7 @@ export class LogEngine {
       // otherwise how a restored older database would be laundered (delete it, and nothing compares).
       if (state.size > 0) {
         throw new AirlockError('E_LOG_ROLLBACK', `the log holds ${state.size} entries but the record of the last checkpoint it signed is missing; it refuses to run rather than trust storage it cannot compare`, {
-          hint: 'restore the last-signed checkpoint file from the same backup as the database; to adopt this storage as it is, write its stored checkpoint to that file by hand (and record why)',
+          hint: 'restore the last-signed checkpoint file from the same backup as the database (docs/log.md, "Backup and restore", says what else can be done)',
         });
       }
       await this.#recordLastSigned(state);
@@ -171,7 +171,7 @@ export class LogEngine {
     }
     const rollback = (why: string) =>
       new AirlockError('E_LOG_ROLLBACK', `the log's storage ${why}; it refuses to run rather than sign a second history`, {
-        hint: 'restore the newest backup, or if this storage is right, move the last-signed checkpoint file aside (and record why)',
+        hint: 'restore the newest backup of the database; if entries after it are lost, recover them or retire the log (docs/log.md, "Backup and restore"): deleting the last-signed checkpoint file does not get around this',
         details: { storedSize: state.size, signedSize: before.size },
       });
     if (before.size > state.size) {
