@@ -17,16 +17,14 @@ class Stopped extends Error {}
 export class ParallelBodies {
   readonly #handle: FileHandle;
   readonly #label: string;
-  readonly #limit: number;
   readonly #running = new Set<Promise<void>>();
   #failure: { error: unknown } | undefined;
   /** Bytes of the bodies started that are not read yet (progress). */
   unread = 0;
 
-  constructor(handle: FileHandle, label: string, limit = PARALLEL_BODIES) {
+  constructor(handle: FileHandle, label: string) {
     this.#handle = handle;
     this.#label = label;
-    this.#limit = limit;
   }
 
   /** Throws the first failure of a body, if any. */
@@ -43,16 +41,16 @@ export class ParallelBodies {
     size: number,
     truncated: () => Error,
     consume: (pump: (sink: (chunk: Buffer) => Promise<void>) => Promise<void>) => Promise<void>,
-    onChunk?: () => void,
+    onChunk: () => void,
   ): Promise<void> {
-    while (this.#running.size >= this.#limit) {
+    while (this.#running.size >= PARALLEL_BODIES) {
       this.#check();
       await Promise.race(this.#running);
     }
     this.#check();
     this.unread += size;
     const pump = async (sink: (chunk: Buffer) => Promise<void>) => {
-      const reader = new ChunkReader(this.#handle, this.#label, readBuffers(), offset);
+      const reader = new ChunkReader(this.#handle, this.#label, readBuffers(), offset, offset + size);
       try {
         for (let remaining = size; remaining > 0; ) {
           if (this.#failure) throw new Stopped();
@@ -61,7 +59,7 @@ export class ParallelBodies {
           remaining -= chunk.length;
           this.unread -= chunk.length;
           await sink(chunk);
-          onChunk?.();
+          onChunk();
         }
       } finally {
         await reader.settle();
