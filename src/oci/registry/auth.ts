@@ -8,6 +8,7 @@ import type { RegistryCredentials } from './credentials.ts';
 import { isLoopbackHost } from './endpoint.ts';
 import { CREDENTIALS_HINT, type FailureContext, statusError, transportError } from './errors.ts';
 import { discard, type HttpTransport, readBody } from './http.ts';
+import { TOKEN_CHARS } from './http-syntax.ts';
 
 export interface Challenge {
   /** Lowercase: `basic`, `bearer`, ... */
@@ -16,7 +17,7 @@ export interface Challenge {
   readonly params: Readonly<Record<string, string>>;
 }
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+/;
+const TOKEN = new RegExp(`^${TOKEN_CHARS}+`);
 
 /**
  * Parses `WWW-Authenticate` (RFC 9110 §11.6.1): one or more comma-separated challenges, each a scheme

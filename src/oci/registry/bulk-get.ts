@@ -13,7 +13,8 @@ import { connect as netConnect, isIP, type OnReadOpts, type Socket } from 'node:
 import { Readable } from 'node:stream';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { BULK_BUFFERS, type BufferPool } from '../buffer-pool.ts';
-import { HttpFailure } from './http.ts';
+import { HttpFailure, idleTimeout } from './http.ts';
+import { TOKEN_CHARS } from './http-syntax.ts';
 
 /** Status line and headers together; node:http allows 16 KiB. */
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -21,7 +22,7 @@ const MAX_HEAD_BYTES = 64 * 1024;
 const MIN_READ_ROOM = 64 * 1024;
 
 /** RFC 9110 §5.6.2 token: what a header name may be made of. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const TOKEN = new RegExp(`^${TOKEN_CHARS}+$`);
 /** Header fields a response carries at most once; node:http keeps the first, and so does this reader. */
 const SINGLE = new Set(['age', 'content-length', 'content-type', 'etag', 'expires', 'last-modified', 'location', 'retry-after', 'server']);
 
@@ -237,7 +238,7 @@ export function bulkGet(url: URL, headers: Readonly<Record<string, string>>, opt
       return false;
     };
 
-    socket.setTimeout(options.timeoutMs, () => socket.destroy(new HttpFailure('ETIMEDOUT', `no data from ${url.origin} for ${options.timeoutMs} ms`)));
+    socket.setTimeout(options.timeoutMs, () => socket.destroy(idleTimeout(url, options.timeoutMs)));
     socket.once(secure ? 'secureConnect' : 'connect', () => socket.write(request, 'latin1'));
     socket.once('end', () => {
       if (!body) socket.destroy(closed('before it answered'));

@@ -74,6 +74,11 @@ export interface HttpTransportOptions {
 }
 
 /** A failure below HTTP semantics: network, TLS, timeout, refused redirect, oversized body. */
+/** A connection that sent nothing for the idle timeout. */
+export function idleTimeout(url: URL, timeoutMs: number): HttpFailure {
+  return new HttpFailure('ETIMEDOUT', `no data from ${url.origin} for ${timeoutMs} ms`);
+}
+
 export class HttpFailure extends Error {
   readonly code: string;
 
@@ -225,7 +230,7 @@ export class HttpTransport {
       // The socket idle timeout covers connecting, waiting for headers, and a body that stalls half-way.
       req.setTimeout(this.#timeoutMs, () => {
         if (response?.complete) return;
-        const err = new HttpFailure('ETIMEDOUT', `no data from ${url.origin} for ${this.#timeoutMs} ms`);
+        const err = idleTimeout(url, this.#timeoutMs);
         response?.destroy(err);
         req.destroy(err);
       });

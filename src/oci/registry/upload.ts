@@ -202,7 +202,6 @@ export class StreamedUpload {
   /** Bytes handed to the request so far. */
   #written = 0;
   #state: 'writing' | 'ended' | 'written' | 'committed' | 'cancelled' = 'writing';
-  #made: Writable | undefined;
 
   private constructor(client: RegistryClient, desc: Descriptor, location: URL) {
     this.desc = desc;
@@ -217,12 +216,7 @@ export class StreamedUpload {
         url: location,
         scopes: client.push,
         headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size), 'content-range': `0-${desc.size - 1}` },
-        body: (request) => {
-          this.#made = request;
-          // Cancelled while the request was being made (a token fetch): abort it at once.
-          if (this.#state === 'cancelled') request.destroy(new AirlockError('E_INTERNAL', 'upload cancelled'));
-          made(request);
-        },
+        body: (request) => made(request),
         retry: false,
       })
       .then(
@@ -304,8 +298,9 @@ export class StreamedUpload {
     if (this.#state === 'committed' || this.#state === 'cancelled') return;
     this.#state = 'cancelled';
     this.#failure ??= new AirlockError('E_INTERNAL', `the upload of blob ${this.desc.digest} was cancelled`);
-    // Destroyed, so the transport aborts the PATCH instead of waiting for bytes that never come.
-    this.#made?.destroy(new AirlockError('E_INTERNAL', 'upload cancelled'));
+    // Destroyed, so the transport aborts the PATCH instead of waiting for bytes that never come; a
+    // request still being made (a token fetch) is destroyed as soon as it is.
+    void this.#request.then((request) => request?.destroy(new AirlockError('E_INTERNAL', 'upload cancelled')));
     const res = await this.#sent;
     if (res) discard(res);
     await cancel(this.#client, this.#location);
