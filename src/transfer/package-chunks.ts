@@ -33,18 +33,21 @@ export class ChunkReader {
   #chunk: Buffer = EMPTY;
   #eof = false;
   readonly #start: number;
+  readonly #end: number;
   #offset: number;
 
   /**
    * `buffers` may be shared by readers used one after another (a folder's files), never at once.
-   * Readers of one handle at different `start` offsets may run at once (positional reads).
+   * Readers of one handle at different `start` offsets may run at once (positional reads); `end`
+   * stops one at its body's end, so neither it nor its read ahead reads bytes another reader reads.
    */
-  constructor(handle: FileHandle, path: string, buffers: ReadBuffers = readBuffers(), start = 0) {
+  constructor(handle: FileHandle, path: string, buffers: ReadBuffers = readBuffers(), start = 0, end = Number.POSITIVE_INFINITY) {
     this.#handle = handle;
     this.#path = path;
     this.#buffers = buffers;
     this.#position = start;
     this.#start = start;
+    this.#end = end;
     this.#offset = start;
   }
 
@@ -122,7 +125,9 @@ export class ChunkReader {
    * caller is busy verifying headers, or gave up) must not become an unhandled rejection.
    */
   #read(which: 0 | 1): Promise<number | Error> {
-    return this.#handle.read(this.#buffers[which], 0, READ_CHUNK_SIZE, this.#position).then(
+    const length = Math.min(READ_CHUNK_SIZE, this.#end - this.#position);
+    if (length <= 0) return Promise.resolve(0);
+    return this.#handle.read(this.#buffers[which], 0, length, this.#position).then(
       ({ bytesRead }) => {
         this.#position += bytesRead;
         return bytesRead;
