@@ -28,3 +28,12 @@ export const OUTPUT_FLAGS = {
   'output-signature': { type: 'string', value: 'FILE', description: 'Also write the raw base64 signature to FILE' },
   force: { type: 'boolean', description: 'Overwrite output files that exist' },
 } as const satisfies FlagSpecs;
+
+/** A witness's identity and memory: the same in `log witness` (pull) and `log witness-serve` (push). */
+export const WITNESS_FLAGS = {
+  state: { type: 'string', value: 'FILE', description: 'The witness state (JSON): last cosigned size and root per origin' },
+  init: { type: 'boolean', description: 'Create --state if it does not exist (first run only)' },
+  key: { ...KEY_FLAGS.key, description: 'The witness signing key (Ed25519): file path, env://VAR, or pkcs11: URI' },
+  'password-file': KEY_FLAGS['password-file'],
+  name: { type: 'string', value: 'NAME', description: 'The witness name in cosignature lines (a key name: no spaces or +)' },
+} as const satisfies FlagSpecs;

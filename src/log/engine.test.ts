@@ -13,6 +13,7 @@ import { SqliteLogStorage } from './sqlite-storage.ts';
 import { generateKeyPairSync } from 'node:crypto';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { checkpointSignerFor } from './checkpoint-signer.ts';
+import { AirlockError } from '../errors.ts';
 
 let dir: string;
 let n = 0;
@@ -23,13 +24,14 @@ after(() => rm(dir, { recursive: true, force: true }));
 
 const testCheckpointSigner = (origin: string) => checkpointSignerFor(origin, createKeyObjectSigner(generateKeyPairSync('ed25519').privateKey, 'ed25519', 'test'));
 const signer = testCheckpointSigner('log.example');
-async function openLog(name: string, options: { checkpoints?: CheckpointSigner; maxBatch?: number; cacheTiles?: number } = {}) {
+async function openLog(name: string, options: { checkpoints?: CheckpointSigner; maxBatch?: number; cacheTiles?: number; witness?: (note: string) => Promise<string> } = {}) {
   return LogEngine.open({
     storage: SqliteLogStorage.open(join(dir, `${name}.db`)),
     checkpoints: options.checkpoints ?? signer,
     lastSigned: lastSignedFile(join(dir, `${name}.checkpoint`)),
     ...(options.maxBatch ? { maxBatch: options.maxBatch } : {}),
     ...(options.cacheTiles ? { cacheTiles: options.cacheTiles } : {}),
+    ...(options.witness ? { witness: options.witness } : {}),
   });
 }
 const fresh = () => `log-${n++}`;
@@ -207,5 +209,63 @@ describe('LogEngine', () => {
     const log = await openLog(fresh());
     await assert.rejects(log.append(Buffer.alloc(70_000)), { code: 'E_INPUT_MALFORMED' });
     await log.close();
+  });
+
+  describe('with a witness step', () => {
+    const cosign = (note: string) => `${note}— witness.example AAAAAAAA\n`;
+
+    it('answers with and publishes the witnessed note, after the log-signed one is on record', async () => {
+      const name = fresh();
+      const kept = lastSignedFile(join(dir, `${name}.checkpoint`));
+      const seen: string[] = [];
+      const log = await openLog(name, {
+        witness: async (note) => {
+          // Recorded before it leaves the log: a witness must never see a checkpoint the log could forget.
+          assert.equal(await kept.read(), note);
+          seen.push(note);
+          return cosign(note);
+        },
+      });
+      const results = await Promise.all([0, 1, 2].map((i) => log.append(entry(i))));
+      for (const r of results) {
+        assert.ok(r.checkpoint.endsWith('— witness.example AAAAAAAA\n'), r.checkpoint);
+        assert.equal(signer.open(r.checkpoint).size, r.size);
+      }
+      assert.equal(log.checkpoint, cosign(seen.at(-1) as string));
+      assert.ok(!(await kept.read())?.includes('witness.example'), 'the record keeps what the log signed');
+      await log.close();
+    });
+
+    it('a checkpoint the witnesses refuse answers no one and is not published; a retry is answered once they cosign', async () => {
+      let refuse = true;
+      const log = await openLog(fresh(), {
+        witness: async (note) => {
+          if (refuse) throw new AirlockError('E_UNAVAILABLE', 'no quorum');
+          return cosign(note);
+        },
+      });
+      const before = log.checkpoint;
+      await assert.rejects(log.append(entry(1)), { code: 'E_UNAVAILABLE', message: 'no quorum' });
+      assert.equal(log.checkpoint, before, 'nothing new published');
+      assert.equal(log.size, 0, 'size is what was published');
+      refuse = false;
+      const retry = await log.append(entry(1));
+      assert.deepEqual([retry.index, retry.duplicate, retry.size], [0, true, 1]);
+      assert.ok(retry.checkpoint.endsWith('— witness.example AAAAAAAA\n'));
+      await log.close();
+    });
+
+    it('witnessLatest has a reopened log publish its checkpoint witnessed before any write', async () => {
+      const name = fresh();
+      const plain = await openLog(name);
+      await Promise.all([0, 1, 2].map((i) => plain.append(entry(i))));
+      const signed = plain.checkpoint;
+      await plain.close();
+      const log = await openLog(name, { witness: async (note) => cosign(note) });
+      assert.equal(log.checkpoint, signed);
+      await log.witnessLatest();
+      assert.equal(log.checkpoint, cosign(signed));
+      await log.close();
+    });
   });
 });

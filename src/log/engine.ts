@@ -2,10 +2,11 @@
 //
 // Appends are sequenced in batches (group commit): one storage transaction per batch writes the
 // entries, the tiles they change, and the new state with its signed checkpoint, and commits durably;
-// only then are the appends acknowledged, each with the checkpoint that covers it. So an acknowledged
-// entry is always durable and signed, and a checkpoint is visible only together with the tiles it
-// commits to. Before signing, the engine proves from its own tiles that the new tree is consistent
-// with the last one it signed: a bug or a damaged tile stops the log instead of forking it.
+// only then are the appends acknowledged, each with the checkpoint that covers it (recorded as the
+// last signed one and, with a witness step, cosigned by the witnesses first). So an acknowledged entry
+// is always durable and signed, and a checkpoint is visible only together with the tiles it commits to.
+// Before signing, the engine proves from its own tiles that the new tree is consistent with the last
+// one it signed: a bug or a damaged tile stops the log instead of forking it.
 //
 // At start-up it re-derives the root from stored tiles, checks it against the stored signed
 // checkpoint, and checks storage is not behind the last checkpoint it signed (kept outside storage,
@@ -38,6 +39,12 @@ export interface LogEngineOptions {
   readonly maxBatch?: number;
   /** Full tiles kept in memory (default 1024, 16 MiB). */
   readonly cacheTiles?: number;
+  /**
+   * Gathers witness cosignatures for a checkpoint the log just signed and recorded, returning the note
+   * to publish (the log's signature plus theirs). A rejection fails the batch's callers, as a failure to
+   * record the checkpoint does: their entries are durable, and a retry answers them once it succeeds.
+   */
+  readonly witness?: (checkpoint: string) => Promise<string>;
   /** Called after each committed batch, for metrics. */
   readonly onBatch?: (batch: { readonly appended: number; readonly duplicates: number; readonly ms: number; readonly size: number }) => void;
 }
@@ -82,11 +89,12 @@ export class LogEngine {
   readonly #maxBatch: number;
   readonly #cacheLimit: number;
   readonly #onBatch: LogEngineOptions['onBatch'];
+  readonly #witness: LogEngineOptions['witness'];
   readonly #cache = new Map<string, Tile>();
   readonly #ranges: RangeMemo = new Map();
   /** What storage holds: committed, durable. */
   #state: LogState;
-  /** What the log has published: committed, and recorded as the last signed checkpoint. */
+  /** What the log has published: committed, recorded as the last signed checkpoint, and witnessed. */
   #published: LogState;
   /** The publication in flight (at most one): the next batch commits meanwhile. */
   #publishing: Promise<void> = Promise.resolve();
@@ -102,6 +110,7 @@ export class LogEngine {
     this.#maxBatch = options.maxBatch ?? 1024;
     this.#cacheLimit = options.cacheTiles ?? 1024;
     this.#onBatch = options.onBatch;
+    this.#witness = options.witness;
     this.#state = state;
     this.#published = state;
     this.#edge = edge;
@@ -272,15 +281,22 @@ export class LogEngine {
     return { state: committed.state, results, started };
   }
 
-  /** Records the batch's checkpoint as the last signed one, then answers its callers. Never rejects. */
+  /**
+   * Records the batch's checkpoint as the last signed one, has it witnessed, then answers its callers.
+   * Never rejects.
+   */
   async #publish(batch: Pending[], committed: Committed): Promise<void> {
-    const { state, results, started } = committed;
+    const { results, started } = committed;
+    let state = committed.state;
     try {
       // Also for a batch of duplicates only: what they are answered with must be on record too (the
       // batch that logged them may have failed to record it, or run in a process that crashed).
+      // Recorded before witnesses see it: once it has left the log, it must never be signed over.
       await this.#recordLastSigned(state);
+      if (this.#witness) state = { ...state, checkpoint: await this.#witness(state.checkpoint) };
     } catch (err) {
-      // Durable but not on record: the callers are not told it is logged (a retry records it).
+      // Durable but not on record, or not witnessed: the callers are not told it is logged (a retry
+      // answers them once it is).
       for (const p of batch) p.reject(err);
       return;
     }
@@ -289,6 +305,22 @@ export class LogEngine {
     for (const [i, p] of batch.entries()) p.resolve({ ...(results[i] as { index: number; duplicate: boolean }), checkpoint, size });
     const appended = results.filter((r) => !r.duplicate).length;
     this.#onBatch?.({ appended, duplicates: results.length - appended, ms: performance.now() - started, size });
+  }
+
+  /**
+   * Has the latest checkpoint witnessed: at start-up, before any append, a log with entries would
+   * otherwise publish it with its own signature only until the next write. Rejects when the
+   * witnesses do; the log keeps serving what it had.
+   */
+  async witnessLatest(): Promise<void> {
+    const witness = this.#witness;
+    if (!witness) return;
+    await this.#publishing;
+    const state = this.#published;
+    await this.#recordLastSigned(state);
+    const checkpoint = await witness(state.checkpoint);
+    // A batch published meanwhile (appends did not wait for this) is newer: keep it.
+    if (this.#published === state) this.#published = { ...state, checkpoint };
   }
 
   /** Never moves the kept checkpoint backwards: another process may have recorded a newer one. */

@@ -10,6 +10,7 @@ import { leafHash, verifyInclusion } from '../log/merkle.ts';
 import { parseNote } from '../log/note.ts';
 import { MAX_REQUEST_BYTES, toTransparencyLogEntry } from '../log/rekor-entry.ts';
 import { encodeEntryBundle, parseTilePath } from '../log/tiles.ts';
+import { elapsedMs, HttpError, readBody } from './http-io.ts';
 import type { Metrics } from './metrics.ts';
 import type { VerifyPool } from './verify-pool.ts';
 
@@ -36,33 +37,6 @@ export function registerLogMetrics(metrics: Metrics, engine: () => LogEngine | u
   metrics.counter('airlock_http_requests_total', 'HTTP requests by route and status.');
 }
 
-class HttpError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly hint: string | undefined;
-  constructor(status: number, code: string, message: string, options: { headers?: Readonly<Record<string, string>>; hint?: string } = {}) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.headers = options.headers ?? {};
-    this.hint = options.hint;
-  }
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_REQUEST_BYTES) throw new HttpError(413, 'E_INPUT_MALFORMED', `request body over ${MAX_REQUEST_BYTES} bytes`);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > MAX_REQUEST_BYTES) throw new HttpError(413, 'E_INPUT_MALFORMED', `request body over ${MAX_REQUEST_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 export function createLogHandler(options: LogServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { engine, metrics } = options;
 
@@ -82,7 +56,7 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
     }
     let entry: Uint8Array;
     try {
-      entry = await options.pool.verify(await readBody(req));
+      entry = await options.pool.verify(await readBody(req, MAX_REQUEST_BYTES));
     } catch (err) {
       if (err instanceof AirlockError && err.exitCode !== 4) throw new HttpError(400, err.code, err.message, err.hint ? { hint: err.hint } : {});
       throw err;
@@ -148,19 +122,20 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
     route(req, res, started).then(
       ({ route: name, extra }) => {
         metrics.inc('airlock_http_requests_total', { route: name, status: String(res.statusCode) });
-        options.log({ msg: 'request', method: req.method, path: req.url, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, ...extra });
+        options.log({ msg: 'request', method: req.method, path: req.url, status: res.statusCode, ms: elapsedMs(started), ...extra });
       },
       (err: unknown) => {
         const known = err instanceof HttpError;
         const status = known ? err.status : err instanceof AirlockError && err.code === 'E_UNAVAILABLE' ? 503 : 500;
         const code = known ? err.code : err instanceof AirlockError ? err.code : 'E_INTERNAL';
-        // A failure inside the log is the operator's to read in the logs, not the client's.
-        const message = status >= 500 ? 'the log could not complete the request; see its logs' : (err as Error).message;
+        // A failure inside the log is the operator's to read in the logs, not the client's; a refusal
+        // the log means (no witness quorum: 503) says what it is.
+        const message = status >= 500 && !known ? 'the log could not complete the request; see its logs' : (err as Error).message;
         const hint = known ? err.hint : undefined;
         if (!res.headersSent) res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...(known ? err.headers : {}) }).end(JSON.stringify({ code, message, ...(hint ? { hint } : {}) }));
         else res.destroy();
         metrics.inc('airlock_http_requests_total', { route: 'error', status: String(status) });
-        options.log({ msg: 'request', level: status >= 500 ? 'error' : 'info', method: req.method, path: req.url, status, ms: Math.round((performance.now() - started) * 10) / 10, code, error: (err as Error).message });
+        options.log({ msg: 'request', level: status >= 500 ? 'error' : 'info', method: req.method, path: req.url, status, ms: elapsedMs(started), code, error: (err as Error).message });
       },
     );
   };

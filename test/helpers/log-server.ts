@@ -1,19 +1,14 @@
-// Runs `airlock log serve` as a real child process on a random loopback port, for e2e and crash
-// tests: start, wait for its "serving" line, stop with SIGTERM or kill with SIGKILL.
+// Runs `airlock log serve` (and other serving commands, such as `log witness-serve`) as real child
+// processes on random loopback ports, for e2e and crash tests: start, wait for the "serving" line, stop
+// with SIGTERM or kill with SIGKILL.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { AIRLOCK_BIN, runCliProcess } from './cli.ts';
 
-export interface TestLog {
-  readonly url: string;
+export interface TestLog extends RunningServer {
   readonly origin: string;
   readonly dataDir: string;
   readonly publicKeyPath: string;
-  readonly child: ChildProcess;
-  /** JSON log lines written so far. */
-  readonly lines: () => Array<Record<string, unknown>>;
-  stop(): Promise<number | null>;
-  kill(): Promise<void>;
 }
 
 /** A fresh Ed25519 log key at `prefix`.key/.pub, encrypted with AIRLOCK_PASSWORD=pw. */
@@ -37,8 +32,29 @@ export async function startLog(dataDir: string, keyPath: string, options: { port
 }
 
 export function spawnLog(dataDir: string, keyPath: string, options: { port?: number; extra?: string[] } = {}): SpawnedLog {
-  const child = spawn(process.execPath, [AIRLOCK_BIN, 'log', 'serve', '--data', dataDir, '--key', keyPath, '--origin', '127.0.0.1', '--listen', `127.0.0.1:${options.port ?? 0}`, ...(options.extra ?? [])], {
-    env: { ...process.env, AIRLOCK_PASSWORD: 'pw' },
+  const spawned = spawnServer(['log', 'serve', '--data', dataDir, '--key', keyPath, '--origin', '127.0.0.1', '--listen', `127.0.0.1:${options.port ?? 0}`, ...(options.extra ?? [])]);
+  const ready = spawned.ready.then(
+    (s): TestLog => ({ ...s, origin: '127.0.0.1', dataDir, publicKeyPath: join(dataDir, 'log.pub') }),
+  );
+  // A log killed on purpose before it serves rejects `ready`; that is no unhandled rejection.
+  ready.catch(() => undefined);
+  return { child: spawned.child, ready, stderr: spawned.stderr, kill: spawned.kill };
+}
+
+/** A long-running airlock command (log serve, log witness-serve) as it serves. */
+export interface RunningServer {
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** JSON log lines written so far. */
+  readonly lines: () => Array<Record<string, unknown>>;
+  stop(): Promise<number | null>;
+  kill(): Promise<void>;
+}
+
+/** Spawns `airlock ARGS` (AIRLOCK_PASSWORD=pw); `ready` settles with its URL once it logs "serving", or rejects if it exits first. */
+export function spawnServer(args: readonly string[], env: Readonly<Record<string, string>> = {}): { child: ChildProcess; ready: Promise<RunningServer>; stderr: () => string; kill(): Promise<void> } {
+  const child = spawn(process.execPath, [AIRLOCK_BIN, ...args], {
+    env: { ...process.env, AIRLOCK_PASSWORD: 'pw', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -55,8 +71,9 @@ export function spawnLog(dataDir: string, keyPath: string, options: { port?: num
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const what = args.slice(0, 2).join(' ');
   const url = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`log serve did not start: ${err}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${err}`)), 20_000);
     const poll = setInterval(() => {
       const serving = lines().find((l) => l.msg === 'serving');
       if (serving) {
@@ -68,18 +85,15 @@ export function spawnLog(dataDir: string, keyPath: string, options: { port?: num
     void exited.then((code) => {
       clearInterval(poll);
       clearTimeout(timer);
-      reject(Object.assign(new Error(`log serve exited with ${code}: ${err}`), { stderr: err, code }));
+      reject(Object.assign(new Error(`${what} exited with ${code}: ${err}`), { stderr: err, code }));
     });
   });
   const kill = async () => {
     child.kill('SIGKILL');
     await exited;
   };
-  const ready = url.then((u): TestLog => ({
+  const ready = url.then((u): RunningServer => ({
     url: u,
-    origin: '127.0.0.1',
-    dataDir,
-    publicKeyPath: join(dataDir, 'log.pub'),
     child,
     lines,
     stop: async () => {
@@ -88,7 +102,6 @@ export function spawnLog(dataDir: string, keyPath: string, options: { port?: num
     },
     kill,
   }));
-  // A log killed on purpose before it serves rejects `ready`; that is no unhandled rejection.
   ready.catch(() => undefined);
   return { child, ready, stderr: () => err, kill };
 }

@@ -48,6 +48,7 @@ export const COMMAND_ENTRIES: readonly CommandEntry[] = [
   entry('log get', async () => (await import('./log-client.ts')).logGetCommand),
   entry('log verify', async () => (await import('./log-client.ts')).logVerifyCommand),
   entry('log witness', async () => (await import('./log-client.ts')).logWitnessCommand),
+  entry('log witness-serve', async () => (await import('./log-witness-serve.ts')).logWitnessServeCommand),
   entry('audit show', async () => (await import('./audit.ts')).auditShowCommand),
   entry('audit verify', async () => (await import('./audit.ts')).auditVerifyCommand),
   entry('audit export', async () => (await import('./audit.ts')).auditExportCommand),

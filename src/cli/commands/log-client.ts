@@ -13,14 +13,15 @@ import type { Signer } from '../../crypto/signer.ts';
 import { AirlockError, fromFsError, isAirlockError } from '../../errors.ts';
 import { pathExists, writeFileAtomic } from '../../files/atomic-write.ts';
 import { acquireLock } from '../../files/lock-file.ts';
-import { readJsonFile } from '../../files/read-json.ts';
-import { cosignCheckpoint, encodeCosignerKey, parseCosignerKey, verifyWitnessQuorum, type WitnessQuorum } from '../../log/cosignature.ts';
-import { decodeBase64, keyIdHex, type NoteVerifier, parseNote, parseSignatureLine, serializeNote } from '../../log/note.ts';
+import { CheckpointWitness } from '../../log/checkpoint-witness.ts';
+import { encodeCosignerKey, parseCosignerKey, verifyWitnessQuorum, type WitnessQuorum } from '../../log/cosignature.ts';
+import { decodeBase64, keyIdHex, type NoteVerifier } from '../../log/note.ts';
 import { noteVerifierFor, parseVerifierKey } from '../../log/note-keys.ts';
 import { openCheckpointFrom, TileClient, type VerifiedCheckpoint } from '../../log/tile-client.ts';
+import { readWitnessStateFile, writeWitnessStateFile } from '../../log/witness-state.ts';
 import type { Flags, FlagSpecs } from '../args.ts';
 import type { Command, CommandContext } from '../command.ts';
-import { KEY_FLAGS } from '../flag-groups.ts';
+import { WITNESS_FLAGS } from '../flag-groups.ts';
 import { keyContext } from '../key-context.ts';
 import { httpUrl } from '../http-url.ts';
 import { vkeyText } from '../vkey-text.ts';
@@ -201,49 +202,17 @@ async function verify(ctx: CommandContext) {
 // ---------------------------------------------------------------------------------------------------
 // log witness
 
-/** What the witness last cosigned for one origin: the only memory that lets it refuse a rollback. */
-interface WitnessedLog {
-  readonly size: number;
-  readonly root: string;
-  readonly time: string;
-  /** The cosigned note, kept as evidence should the log later show an inconsistent one. */
-  readonly checkpoint: string;
-}
-
-// A Map, so an origin named like an Object.prototype member is just a key.
-async function readWitnessState(path: string, init: boolean): Promise<Map<string, WitnessedLog>> {
-  if (!(await pathExists(path))) {
-    if (init) return new Map();
-    throw new AirlockError('E_INPUT_MISSING', `${path}: no witness state file`, {
-      hint: 'pass --init on the very first run only: a lost state file would let the witness cosign a rolled-back or forked log',
-    });
-  }
-  const json = (await readJsonFile(path, 'the witness state')) as { version?: unknown; logs?: unknown };
-  const bad = (why: string) => new AirlockError('E_INPUT_MALFORMED', `${path}: not a witness state file: ${why}`);
-  if (json?.version !== 1 || typeof json.logs !== 'object' || json.logs === null) throw bad('expected {"version": 1, "logs": {...}}');
-  const logs = new Map(Object.entries(json.logs as Record<string, WitnessedLog>));
-  for (const [origin, log] of logs) {
-    if (!Number.isSafeInteger(log?.size) || log.size < 0 || decodeBase64(String(log.root))?.length !== 32) throw bad(`the entry for ${origin} lacks a size or a base64 32-byte root`);
-  }
-  return logs;
-}
-
-async function cosignLatest(ctx: CommandContext, client: TileClient, signer: Signer, name: string, statePath: string) {
-  const logs = await readWitnessState(statePath, ctx.flags.bool('init'));
-  const head = await client.latest();
-  const { origin, size, rootHash } = head.checkpoint;
+async function cosignLatest(ctx: CommandContext, log: { client: TileClient; verifier: NoteVerifier }, signer: Signer, name: string, statePath: string) {
+  const logs = await readWitnessStateFile(statePath, ctx.flags.bool('init'));
+  const head = await log.client.latest();
+  const { origin } = head.checkpoint;
   const previous = logs.get(origin);
+  // The proof comes from the log's tiles; refused here (E_LOG_INCONSISTENT, with both checkpoints) if it does not hold.
   const proof = previous ? await head.proveExtends({ origin, size: previous.size, rootHash: decodeBase64(previous.root) as Buffer, extensions: [] }) : [];
-  const now = ctx.now();
-  const line = await cosignCheckpoint(head.signatures.text, name, signer, now);
-  const mine = parseSignatureLine(line.slice(0, -1));
-  // A log that gathers cosignatures may carry an older one of ours: the new one replaces it.
-  const others = parseNote(head.note).signatures.filter((s) => s.name !== mine.name || s.keyId !== mine.keyId);
-  const note = serializeNote(head.signatures.text, [...others, mine]);
-  logs.set(origin, { size, root: b64(rootHash), time: now.toISOString(), checkpoint: note });
-  // tlog-witness: the new state is durable before the cosignature leaves the witness.
-  await writeFileAtomic(statePath, `${JSON.stringify({ version: 1, logs: Object.fromEntries(logs) }, null, 2)}\n`, { overwrite: true });
-  return { head, previous, proof, line, note };
+  const witness = new CheckpointWitness({ name, signer, logs: [log.verifier], state: { logs, save: (l) => writeWitnessStateFile(statePath, l) }, now: ctx.now });
+  const outcome = await witness.addCheckpoint({ oldSize: previous?.size ?? 0, proof, note: head.note });
+  if (!outcome.ok) throw new AirlockError(outcome.code, outcome.message, outcome.details ? { details: outcome.details } : {});
+  return { head, previous, proof, line: outcome.cosignature, note: outcome.note };
 }
 
 async function witness(ctx: CommandContext) {
@@ -253,7 +222,8 @@ async function witness(ctx: CommandContext) {
   const statePath = resolve(ctx.cwd, state);
   const file = outPath(ctx);
   if (file && !flags.bool('force') && (await pathExists(file))) throw new AirlockError('E_OUTPUT_EXISTS', `${file} already exists`, { hint: 'pass --force to overwrite it' });
-  const { client } = await openLog(ctx);
+  const opened = await openLog(ctx);
+  const { client } = opened;
   // Named now, so a refusal (a rollback or fork, the event that matters most) is recorded against the log.
   ctx.audit.subject(client.url);
   const signer = await loadSigner(keyRef, keyContext(ctx, { passwordFile: flags.string('password-file') }));
@@ -265,7 +235,7 @@ async function witness(ctx: CommandContext) {
     await ctx.audit.ready();
     const lock = await acquireLock(`${statePath}.lock`, `the witness state ${statePath}`);
     try {
-      done = await cosignLatest(ctx, client, signer, name, statePath);
+      done = await cosignLatest(ctx, opened, signer, name, statePath);
     } catch (err) {
       // Both checkpoints (sizes, roots, the log's newer note) are the evidence: keep them in the trail.
       if (isAirlockError(err, 'E_LOG_INCONSISTENT')) ctx.audit.detail('inconsistent', err.details);
@@ -368,11 +338,7 @@ export const logWitnessCommand: Command = {
     'Ed25519; give each witness its own key. Witness vkey for verifiers: printed as `vkey`.',
   flags: {
     ...LOG_FLAGS,
-    state: { type: 'string', value: 'FILE', description: 'The witness state (JSON): last cosigned size and root per origin' },
-    init: { type: 'boolean', description: 'Create --state if it does not exist (first run only)' },
-    key: { ...KEY_FLAGS.key, description: 'The witness signing key (Ed25519): file path, env://VAR, or pkcs11: URI' },
-    'password-file': KEY_FLAGS['password-file'],
-    name: { type: 'string', value: 'NAME', description: 'The witness name in cosignature lines (a key name: no spaces or +)' },
+    ...WITNESS_FLAGS,
     out: { type: 'string', value: 'FILE', description: 'Write the cosigned checkpoint note to FILE' },
     ...OUT_FLAGS,
   },

@@ -1,39 +1,69 @@
 // `airlock log serve`: the on-prem transparency log (Rekor v2 write API, C2SP tlog-tiles reads).
-import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadSigner } from '../../crypto/key-ref.ts';
 import { publicKeyPem } from '../../crypto/keys.ts';
-import { AirlockError } from '../../errors.ts';
+import type { Signer } from '../../crypto/signer.ts';
+import { AirlockError, fromFsError } from '../../errors.ts';
 import { checkpointSignerFor } from '../../log/checkpoint-signer.ts';
 import { LogEngine } from '../../log/engine.ts';
 import { lastSignedFile } from '../../log/last-signed-file.ts';
 import { encodeVerifierKey, logIdFor } from '../../log/note-keys.ts';
 import { SqliteLogStorage } from '../../log/sqlite-storage.ts';
+import { parseTlogPolicy, type TlogPolicy } from '../../log/tlog-policy.ts';
+import { CosignatureGatherer, WITNESS_TIMEOUT_MS } from '../../log/witness-client.ts';
+import { HttpError } from '../../server/http-io.ts';
 import { createLogHandler, registerLogMetrics } from '../../server/log-server.ts';
 import { Metrics } from '../../server/metrics.ts';
 import { VerifyPool } from '../../server/verify-pool.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { KEY_FLAGS } from '../flag-groups.ts';
 import { keyContext } from '../key-context.ts';
+import { closeServer, jsonLineLog, listen, parseListen, untilStopped } from '../serve.ts';
 
-function parseListen(text: string): { host: string; port: number } {
-  const m = /^(?:(\[[0-9a-f:]+\]|[^:]*):)?(\d{1,5})$/i.exec(text);
-  const port = Number(m?.[2]);
-  if (!m || port > 65535) throw new AirlockError('E_USAGE', `--listen must be HOST:PORT or PORT, got '${text}'`);
-  return { host: (m[1] || '127.0.0.1').replace(/^\[|\]$/g, ''), port };
+async function readWitnessPolicy(ctx: CommandContext, file: string): Promise<TlogPolicy> {
+  const path = resolve(ctx.cwd, file);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw fromFsError(err, path);
+  }
+  return parseTlogPolicy(text, path);
 }
 
-/** Resolves when the process is asked to stop; the only place the log touches signals. */
-function untilStopped(): Promise<string> {
-  return new Promise((done) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => done(signal));
-  });
+type Log = (event: Readonly<Record<string, unknown>>) => void;
+
+/**
+ * The engine's witness step: gather cosignatures for each new checkpoint; unless --witness-fail-open,
+ * a checkpoint short of the quorum is not published and its callers get 503 (their entries are durable:
+ * a retry answers them once the witnesses do).
+ */
+function witnessStep(policy: TlogPolicy, prove: (a: number, b: number) => Promise<Uint8Array[]>, options: { timeoutMs: number; failOpen: boolean; metrics: Metrics; log: Log }) {
+  const gatherer = new CosignatureGatherer({ policy, prove, timeoutMs: options.timeoutMs });
+  const { metrics, log } = options;
+  metrics.counter('airlock_log_witness_cosignatures_total', 'Cosignatures gathered, by witness.');
+  metrics.counter('airlock_log_witness_failures_total', 'Requests for a cosignature that got none, by witness.');
+  metrics.counter('airlock_log_witness_quorum_missed_total', 'Checkpoints that did not get the quorum of cosignatures.');
+  return async (checkpoint: string): Promise<string> => {
+    const gathered = await gatherer.gather(checkpoint);
+    for (const name of gathered.cosigned) metrics.inc('airlock_log_witness_cosignatures_total', { witness: name });
+    for (const f of gathered.failures) metrics.inc('airlock_log_witness_failures_total', { witness: f.witness });
+    if (gathered.failures.length > 0 || !gathered.satisfied) {
+      log({ msg: 'witness', level: gathered.satisfied ? 'warn' : 'error', quorum: policy.quorum, satisfied: gathered.satisfied, cosigned: gathered.cosigned, failures: gathered.failures });
+    }
+    if (gathered.satisfied) return gathered.note;
+    metrics.inc('airlock_log_witness_quorum_missed_total');
+    if (options.failOpen) return gathered.note;
+    throw new HttpError(503, 'E_UNAVAILABLE', `the log's checkpoint did not get the cosignatures its witness policy requires (quorum ${policy.quorum}); the entry is logged, and a retry returns it once the witnesses answer`, {
+      headers: { 'retry-after': '1' },
+    });
+  };
 }
 
 async function serve(ctx: CommandContext) {
-  const { flags, out } = ctx;
+  const { flags } = ctx;
   const data = flags.string('data');
   const keyRef = flags.string('key');
   const origin = flags.string('origin');
@@ -43,21 +73,56 @@ async function serve(ctx: CommandContext) {
       hint: 'Sigstore clients match the checkpoint name against the trusted root\'s baseUrl host, e.g. --origin rekor.internal',
     });
   }
-  const { host, port } = parseListen(flags.string('listen') ?? '127.0.0.1:3000');
+  const address = flags.string('listen') ?? '127.0.0.1:3000';
+  parseListen(address); // a bad address is a usage error before anything is opened
+  const policyFile = flags.string('witness-policy');
+  const policy = policyFile === undefined ? undefined : await readWitnessPolicy(ctx, policyFile);
+  if (!policy && (flags.has('witness-fail-open') || flags.has('witness-timeout'))) throw new AirlockError('E_USAGE', '--witness-fail-open and --witness-timeout go with --witness-policy FILE');
+  const witnessTimeoutMs = flags.int('witness-timeout', WITNESS_TIMEOUT_MS / 1000, 1, 600) * 1000;
+  const metrics = new Metrics();
+  const log = jsonLineLog(ctx);
+  // Built before anything is opened, so a policy the log cannot use changes nothing. Proofs come from
+  // the engine serveWith opens; the engine only asks witnesses once it is open.
+  const proofs: { engine?: LogEngine } = {};
+  const prove = (a: number, b: number) => (proofs.engine ? proofs.engine.consistencyProof(a, b) : Promise.reject(new AirlockError('E_INTERNAL', 'the log is not open yet')));
+  const witness = policy && witnessStep(policy, prove, { timeoutMs: witnessTimeoutMs, failOpen: flags.bool('witness-fail-open'), metrics, log });
   const dir = resolve(ctx.cwd, data);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const signer = await loadSigner(keyRef, keyContext(ctx, { passwordFile: flags.string('password-file') }));
-  const metrics = new Metrics();
+  try {
+    return await serveWith(ctx, { dir, origin, address, signer, metrics, log, policy, witness, proofs });
+  } finally {
+    await signer.close();
+  }
+}
+
+interface ServeParts {
+  readonly dir: string;
+  readonly origin: string;
+  readonly address: string;
+  readonly signer: Signer;
+  readonly metrics: Metrics;
+  readonly log: Log;
+  readonly policy: TlogPolicy | undefined;
+  readonly witness: ((checkpoint: string) => Promise<string>) | undefined;
+  /** Where the witness step finds the engine for its consistency proofs. */
+  readonly proofs: { engine?: LogEngine };
+}
+
+async function serveWith(ctx: CommandContext, { dir, origin, address, signer, metrics, log, policy, witness, proofs }: ServeParts) {
+  const { flags, out } = ctx;
   const engine = await LogEngine.open({
     storage: SqliteLogStorage.open(join(dir, 'log.db')),
     checkpoints: checkpointSignerFor(origin, signer),
     lastSigned: lastSignedFile(join(dir, 'checkpoint')),
     maxBatch: flags.int('max-batch', 1024, 1, 65536),
+    ...(witness ? { witness } : {}),
     onBatch: (b) => {
       metrics.observe('airlock_log_batch_size', b.appended + b.duplicates);
       metrics.observe('airlock_log_batch_seconds', b.ms / 1000);
     },
   });
+  proofs.engine = engine;
   // Batches only commit after the server starts, so registering after open misses nothing.
   registerLogMetrics(metrics, () => engine);
   const logId = logIdFor(origin, signer.publicKey);
@@ -66,23 +131,19 @@ async function serve(ctx: CommandContext) {
   await writeFile(join(dir, 'log.pub'), publicKeyPem(signer.publicKey));
   await writeFile(join(dir, 'log.vkey'), `${vkey}\n`);
   const pool = new VerifyPool(flags.int('workers', availableParallelism(), 1, 64));
-  const log = (event: Readonly<Record<string, unknown>>) => ctx.io.stdout.write(`${JSON.stringify({ time: ctx.now().toISOString(), level: 'info', ...event })}\n`);
-  const server = createServer(createLogHandler({ engine, logId, pool, metrics, log }));
-  server.requestTimeout = 30_000;
-  await new Promise<void>((ok, fail) => {
-    server.once('error', (err: NodeJS.ErrnoException) => fail(new AirlockError('E_UNAVAILABLE', `cannot listen on ${host}:${port}: ${err.message}`)));
-    server.listen(port, host, ok);
-  });
-  const address = server.address();
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${typeof address === 'object' && address ? address.port : port}`;
-  log({ msg: 'serving', url, origin, size: engine.size, logId: logId.toString('base64'), vkey });
+  if (policy) {
+    // A log that restarts with entries publishes its checkpoint witnessed, not only at the next write.
+    await engine.witnessLatest().catch((err: unknown) => log({ msg: 'witness', level: 'error', error: (err as Error).message, size: engine.size }));
+  }
+  const { server, url, port } = await listen(createLogHandler({ engine, logId, pool, metrics, log }), address);
+  log({ msg: 'serving', url, origin, size: engine.size, logId: logId.toString('base64'), vkey, ...(policy ? { witnessQuorum: policy.quorum, witnesses: policy.witnesses.map((w) => w.name) } : {}) });
   out.info(`Log ${origin} serving at ${url} (size ${engine.size}); data in ${dir}`);
   out.info(`  log ID    ${logId.toString('base64')}`);
   out.info(`  vkey      ${vkey}`);
   out.info(`  trust it  airlock trust create --rekor="url=http://${origin}:${port},public-key=${join(dir, 'log.pub')},start-time=${ctx.now().toISOString().slice(0, 19)}Z,origin=${origin}"`);
   const signal = await untilStopped();
   log({ msg: 'stopping', signal });
-  await new Promise<void>((ok) => server.close(() => ok()));
+  await closeServer(server);
   await engine.close();
   await pool.close();
   return { json: { url, origin, size: engine.size } };
@@ -91,13 +152,15 @@ async function serve(ctx: CommandContext) {
 export const logServeCommand: Command = {
   name: 'log serve',
   summary: 'Run the on-prem transparency log (Rekor v2 API, C2SP tlog-tiles reads)',
-  usage: '--data DIR --key REF --origin NAME [--listen HOST:PORT]',
+  usage: '--data DIR --key REF --origin NAME [--listen HOST:PORT] [--witness-policy FILE [--witness-fail-open]]',
   description:
     'Accepts Rekor v2 hashedrekord v0.0.2 entries at POST /api/v2/log/entries, verifies each signature,\n' +
     'and answers with the TransparencyLogEntry (inclusion proof + signed checkpoint) that goes into a\n' +
     'Sigstore bundle. Reads: /checkpoint, /tile/L/N[.p/W], /tile/entries/N[.p/W] (also under /api/v2/),\n' +
     '/healthz, /metrics. Requests are logged as JSON lines on stdout. The key (Ed25519, or ECDSA P-256)\n' +
-    'signs checkpoints; --origin is the host name clients reach the log by. See docs/log.md.',
+    'signs checkpoints; --origin is the host name clients reach the log by. With --witness-policy, each\n' +
+    'checkpoint is sent to the witnesses (C2SP tlog-witness) and published with their cosignatures\n' +
+    'once the quorum cosigned; short of it, writes answer 503 unless --witness-fail-open. See docs/log.md.',
   flags: {
     data: { type: 'string', value: 'DIR', description: 'Where the log keeps its database, last signed checkpoint and public key' },
     key: KEY_FLAGS.key,
@@ -106,6 +169,9 @@ export const logServeCommand: Command = {
     listen: { type: 'string', value: 'HOST:PORT', description: 'Address to serve on', default: '127.0.0.1:3000' },
     workers: { type: 'string', value: 'N', description: 'Signature-checking worker threads (default: CPU count)' },
     'max-batch': { type: 'string', value: 'N', description: 'Entries per committed batch at most', default: '1024' },
+    'witness-policy': { type: 'string', value: 'FILE', description: 'C2SP tlog-policy: witnesses (with URLs) asked to cosign each checkpoint, and the quorum required' },
+    'witness-fail-open': { type: 'boolean', description: 'Publish a checkpoint short of the quorum anyway (Rekor v2 does); default: refuse with 503' },
+    'witness-timeout': { type: 'string', value: 'SECONDS', description: 'Per-request timeout for each witness', default: String(WITNESS_TIMEOUT_MS / 1000) },
   },
   positionals: { min: 0, max: 0 },
   examples: [

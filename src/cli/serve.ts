@@ -1,0 +1,40 @@
+// What the long-running commands (`log serve`, `log witness-serve`) share at the edge: the --listen
+// address, listening, request logs as JSON lines on stdout, and the signals that stop them.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { AirlockError } from '../errors.ts';
+import type { CommandContext } from './command.ts';
+
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:(\[[0-9a-f:]+\]|[^:]*):)?(\d{1,5})$/i.exec(text);
+  const port = Number(m?.[2]);
+  if (!m || port > 65535) throw new AirlockError('E_USAGE', `--listen must be HOST:PORT or PORT, got '${text}'`);
+  return { host: (m[1] || '127.0.0.1').replace(/^\[|\]$/g, ''), port };
+}
+
+/** Resolves when the process is asked to stop; the only place a server touches signals. */
+export function untilStopped(): Promise<string> {
+  return new Promise((done) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => done(signal));
+  });
+}
+
+/** One JSON line per event on stdout, stamped with the command's clock. */
+export function jsonLineLog(ctx: CommandContext): (event: Readonly<Record<string, unknown>>) => void {
+  return (event) => ctx.io.stdout.write(`${JSON.stringify({ time: ctx.now().toISOString(), level: 'info', ...event })}\n`);
+}
+
+/** Listens on --listen's address; resolves with the server and the URL it is reachable at. */
+export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, address: string): Promise<{ server: Server; url: string; port: number }> {
+  const { host, port } = parseListen(address);
+  const server = createServer(handler);
+  server.requestTimeout = 30_000;
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (err: NodeJS.ErrnoException) => fail(new AirlockError('E_UNAVAILABLE', `cannot listen on ${host}:${port}: ${err.message}`)));
+    server.listen(port, host, ok);
+  });
+  const bound = server.address();
+  const actual = typeof bound === 'object' && bound ? bound.port : port;
+  return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}`, port: actual };
+}
+
+export const closeServer = (server: Server): Promise<void> => new Promise((ok) => server.close(() => ok()));

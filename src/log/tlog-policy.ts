@@ -1,0 +1,169 @@
+// C2SP tlog-policy (https://c2sp.org/tlog-policy): which witnesses must cosign a checkpoint before it
+// counts. The same text Tessera and rekor-tiles take with --witness-policy-path, parsed rule for rule
+// as transparency-dev/formats/policy does:
+//
+//   log <vkey> [<url>]
+//   witness <name> <vkey> [<url>]
+//   group <name> <k|any|all> <member>...
+//   quorum <name|none>
+//
+// Comments are whole lines whose first item starts with '#'. Items are separated by spaces and tabs;
+// the only control characters allowed are tab and newline. Names (witnesses and groups share one
+// namespace) are defined before use, `none` is reserved, each name is a group member at most once,
+// k is within [1, members], a public key is on one log or witness line at most, and there is exactly
+// one quorum.
+// Witness keys are cosignature/v1 Ed25519 (type 0x04; 0x01 as omniwitness publishes them is read the
+// way cosignature.ts reads it). ML-DSA-44 (0x06) is not supported yet. design/notes/tlog-anchors.md §1.8.
+import { AirlockError, isAirlockError } from '../errors.ts';
+import { type CosignatureVerifier, parseCosignerKey } from './cosignature.ts';
+import { type Note, type NoteVerifier, verifyNoteSignatures } from './note.ts';
+import { parseVerifierKey, splitVerifierKey } from './note-keys.ts';
+
+export const QUORUM_NONE = 'none';
+
+export interface PolicyLog {
+  readonly vkey: string;
+  readonly verifier: NoteVerifier;
+  readonly url?: string;
+}
+
+export interface PolicyWitness {
+  readonly name: string;
+  readonly vkey: string;
+  readonly verifier: CosignatureVerifier;
+  readonly url?: string;
+}
+
+export interface PolicyGroup {
+  readonly name: string;
+  /** `any` and `all` resolved: 1 ≤ threshold ≤ members.length. */
+  readonly threshold: number;
+  readonly members: readonly string[];
+}
+
+export interface TlogPolicy {
+  readonly logs: readonly PolicyLog[];
+  readonly witnesses: readonly PolicyWitness[];
+  readonly groups: readonly PolicyGroup[];
+  /** A witness or group name, or `none`. */
+  readonly quorum: string;
+}
+
+function checkCharset(text: string, source: string): void {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x09 || c === 0x0a || (c >= 0x20 && c !== 0x7f)) continue;
+    const line = text.slice(0, i).split('\n').length;
+    throw new AirlockError('E_INPUT_MALFORMED', `${source}, line ${line}: control character 0x${c.toString(16).padStart(2, '0')} (only tab and newline are allowed)`);
+  }
+}
+
+/** The public key a vkey wraps: two vkeys of one key may differ in name, ID and (0x01/0x04) type. */
+const publicKeyOf = (vkey: string): string => splitVerifierKey(vkey).key.toString('base64');
+
+export function parseTlogPolicy(text: string, source = 'the witness policy'): TlogPolicy {
+  checkCharset(text, source);
+  const logs: PolicyLog[] = [];
+  const witnesses: PolicyWitness[] = [];
+  const groups: PolicyGroup[] = [];
+  const defined = new Set<string>();
+  const members = new Set<string>();
+  // One key, one role: a public key appears on at most one log or witness line.
+  const keys = new Set<string>();
+  let quorum: string | undefined;
+  const lines = text.split('\n');
+  for (const [i, line] of lines.entries()) {
+    const items = line.split(/[ \t]+/).filter((s) => s !== '');
+    if (items.length === 0 || items[0]?.startsWith('#')) continue;
+    const bad = (why: string) => new AirlockError('E_INPUT_MALFORMED', `${source}, line ${i + 1}: ${why}`, { details: { line: i + 1 } });
+    const keyed = <T>(what: string, parse: () => T): T => {
+      try {
+        return parse();
+      } catch (err) {
+        throw isAirlockError(err) ? bad(`${what}: ${err.message}`) : err;
+      }
+    };
+    const newName = (name: string) => {
+      if (name === QUORUM_NONE) throw bad(`the name '${QUORUM_NONE}' is reserved`);
+      if (defined.has(name)) throw bad(`'${name}' is already defined`);
+    };
+    const [keyword, ...args] = items as [string, ...string[]];
+    switch (keyword) {
+      case 'log': {
+        if (args.length < 1 || args.length > 2) throw bad('expected: log <vkey> [<url>]');
+        const vkey = args[0] as string;
+        const { verifier } = keyed('the log key', () => parseVerifierKey(vkey));
+        const bytes = publicKeyOf(vkey);
+        if (keys.has(bytes)) throw bad('the same public key as an earlier log or witness line');
+        keys.add(bytes);
+        logs.push({ vkey, verifier, ...(args[1] === undefined ? {} : { url: args[1] }) });
+        break;
+      }
+      case 'witness': {
+        if (args.length < 2 || args.length > 3) throw bad('expected: witness <name> <vkey> [<url>]');
+        const [name, vkey, url] = args as [string, string, string | undefined];
+        newName(name);
+        const { verifier } = keyed(`witness ${name}`, () => parseCosignerKey(vkey));
+        const bytes = publicKeyOf(vkey);
+        if (keys.has(bytes)) throw bad(`witness ${name} has the same public key as an earlier log or witness line`);
+        keys.add(bytes);
+        defined.add(name);
+        witnesses.push({ name, vkey, verifier, ...(url === undefined ? {} : { url }) });
+        break;
+      }
+      case 'group': {
+        if (args.length < 3) throw bad('expected: group <name> <k|any|all> <member>...');
+        const [name, k, ...of] = args as [string, string, ...string[]];
+        newName(name);
+        const threshold = k === 'any' ? 1 : k === 'all' ? of.length : /^[0-9]{1,9}$/.test(k) ? Number(k) : Number.NaN;
+        if (Number.isNaN(threshold)) throw bad(`group ${name}: the threshold '${k}' is not a number, 'any' or 'all'`);
+        if (threshold < 1 || threshold > of.length) throw bad(`group ${name}: threshold ${threshold} is outside [1, ${of.length}]`);
+        for (const m of of) {
+          if (!defined.has(m)) throw bad(`group ${name}: member '${m}' is not defined on an earlier line`);
+          if (members.has(m)) throw bad(`group ${name}: '${m}' is already a member of a group (each name may be a member once)`);
+          members.add(m);
+        }
+        defined.add(name);
+        groups.push({ name, threshold, members: of });
+        break;
+      }
+      case 'quorum': {
+        if (args.length !== 1) throw bad('expected: quorum <name|none>');
+        if (quorum !== undefined) throw bad('a second quorum line (exactly one is allowed)');
+        const name = args[0] as string;
+        if (name !== QUORUM_NONE && !defined.has(name)) throw bad(`quorum '${name}' is not defined on an earlier line`);
+        quorum = name;
+        break;
+      }
+      default:
+        throw bad(`unknown keyword '${keyword}' (expected log, witness, group or quorum)`);
+    }
+  }
+  if (quorum === undefined) throw new AirlockError('E_INPUT_MALFORMED', `${source}: no quorum line (exactly one is required, e.g. 'quorum none')`);
+  return { logs, witnesses, groups, quorum };
+}
+
+/** Whether the witnesses named in `cosigned` (policy names) satisfy the policy's quorum. */
+export function quorumSatisfied(policy: TlogPolicy, cosigned: ReadonlySet<string>): boolean {
+  if (policy.quorum === QUORUM_NONE) return true;
+  const groups = new Map(policy.groups.map((g) => [g.name, g]));
+  // Groups only name earlier definitions, so the recursion always ends.
+  const satisfied = (name: string): boolean => {
+    const group = groups.get(name);
+    if (!group) return cosigned.has(name);
+    let count = 0;
+    for (const m of group.members) if (satisfied(m) && ++count >= group.threshold) return true;
+    return false;
+  };
+  return satisfied(policy.quorum);
+}
+
+/**
+ * The policy witnesses whose cosignature on `note` verifies. A cosignature naming a policy witness's
+ * key that does not verify refuses the note (signed-note §Signatures), as everywhere else.
+ */
+export function cosignersIn(policy: TlogPolicy, note: Note): Set<string> {
+  const byVerifier = new Map<NoteVerifier, string>(policy.witnesses.map((w) => [w.verifier, w.name]));
+  const { verified } = verifyNoteSignatures(note, policy.witnesses.map((w) => w.verifier));
+  return new Set(verified.map((s) => byVerifier.get(s.verifier) as string));
+}
