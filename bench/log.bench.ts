@@ -10,12 +10,14 @@
 //      digest) and RSA-2048 signers (checked natively by node:crypto), which shows what the server does
 //      when the signature check is not the limit. Each signer type is one key, so the log's cache of
 //      parsed verifiers is warm: keyless signing (a new certificate per request) parses every time;
+//      At ~small, RSA once more with `--witness-policy` naming two `log witness-serve` witnesses
+//      (quorum: both), next to the same window without: what witnessing each checkpoint costs;
 //   3. engine.inclusionProof at random indices, cold-ish (fresh engine) and warm, at 1k and large.
 // While measured, every log and raw table stays between its size and twice it (put back when it doubles).
 //   npm run bench -- log [--entries 1000000] [--small 10000] [--proof-small 1000] [--seconds 10]
 //                        [--concurrency 2048] [--clients 64] [--proofs 1000] [--quick] [--proofs-only]
-import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { cp, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { createHash, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
+import { cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,9 +29,10 @@ import { entryIdentity, LogEngine, type LogEngineOptions } from '../src/log/engi
 import { lastSignedFile } from '../src/log/last-signed-file.ts';
 import { leafHash, verifyInclusion } from '../src/log/merkle.ts';
 import { type CreateEntryRequestJSON, parseCreateEntryRequest, toCreateEntryRequest } from '../src/log/rekor-entry.ts';
+import { encodeVerifierKey } from '../src/log/note-keys.ts';
 import { SqliteLogStorage } from '../src/log/sqlite-storage.ts';
 import { VerifyPool } from '../src/server/verify-pool.ts';
-import { startLog, type TestLog } from '../test/helpers/log-server.ts';
+import { type RunningServer, spawnServer, startLog } from '../test/helpers/log-server.ts';
 import { formatRate, median, time } from './harness.ts';
 
 const { values } = parseArgs({
@@ -60,7 +63,7 @@ const PREFILL_BATCH = 16_384;
 const workers = availableParallelism(); // `log serve`'s default --workers
 
 const root = await mkdtemp(join(tmpdir(), 'airlock-bench-log-'));
-const servers = new Set<TestLog>();
+const servers = new Set<RunningServer>();
 const pools = new Set<VerifyPool>();
 const cleanup = async () => {
   await Promise.all([...servers].map((s) => s.kill()));
@@ -277,9 +280,32 @@ interface HttpFigures {
   readonly startSeconds: number;
 }
 
-async function httpWindow(dir: string, bodies: readonly string[]): Promise<HttpFigures> {
-  let server: TestLog | undefined;
-  const startSeconds = await time(async () => servers.add((server = await startLog(dir, `env://${KEY_VAR}`))));
+const WITNESSES = 2;
+/** `log witness-serve` witnesses of the bench log, fresh state each time; returns the policy file naming them all (quorum: all). */
+async function startWitnesses(dir: string): Promise<{ policy: string; running: RunningServer[] }> {
+  await mkdir(dir, { recursive: true });
+  const vkey = join(dir, 'witnessed.vkey');
+  await writeFile(vkey, `${encodeVerifierKey(ORIGIN, createPublicKey(logKey))}\n`);
+  const running = await Promise.all(
+    Array.from({ length: WITNESSES }, async (_, i) => {
+      const key = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      const args = ['log', 'witness-serve', '--state', join(dir, `witness-${i}.json`), '--init', '--key', 'env://AIRLOCK_BENCH_WITNESS_KEY', '--name', `w${i}.bench`, '--log', vkey, '--listen', '127.0.0.1:0'];
+      const w = await spawnServer(args, { AIRLOCK_BENCH_WITNESS_KEY: key, AIRLOCK_HOME: join(dir, `witness-${i}-home`) }).ready;
+      servers.add(w);
+      return w;
+    }),
+  );
+  const lines = running.map((w, i) => `witness w${i} ${String((w.lines().find((l) => l.msg === 'serving') as { vkey: string }).vkey)} ${w.url}`);
+  const policy = join(dir, 'witnesses.policy');
+  await writeFile(policy, `${lines.join('\n')}\ngroup all all ${running.map((_, i) => `w${i}`).join(' ')}\nquorum all\n`);
+  return { policy, running };
+}
+
+async function httpWindow(dir: string, bodies: readonly string[], witnessed = false): Promise<HttpFigures> {
+  let server: RunningServer | undefined;
+  const witnesses = witnessed ? await startWitnesses(join(root, 'witnesses')) : undefined;
+  const extra = witnesses ? ['--witness-policy', witnesses.policy] : [];
+  const startSeconds = await time(async () => servers.add((server = await startLog(dir, `env://${KEY_VAR}`, { extra }))));
   if (!server) throw new Error('log serve did not start');
   const url = server.url;
   try {
@@ -290,8 +316,11 @@ async function httpWindow(dir: string, bodies: readonly string[]): Promise<HttpF
     const batches = after.batches - before.batches;
     return { load, batchSize: (after.entries - before.entries) / batches, commitMs: ((after.seconds - before.seconds) / batches) * 1000, startSeconds };
   } finally {
-    await server.stop();
-    servers.delete(server);
+    for (const s of [server, ...(witnesses?.running ?? [])]) {
+      await s.stop();
+      servers.delete(s);
+    }
+    await rm(join(root, 'witnesses'), { recursive: true, force: true });
   }
 }
 
@@ -380,6 +409,8 @@ interface SizeFigures {
   readonly size: number;
   readonly engine: EngineFigures;
   readonly http: Record<SignerName, HttpFigures>;
+  /** RSA-2048 again with two witnesses cosigning each checkpoint (at ~small only). */
+  readonly witnessed?: HttpFigures;
   readonly rawEngineBatch: Load;
   readonly rawOne: Load;
 }
@@ -395,6 +426,11 @@ async function atSize(size: number, ceilings: Record<SignerName, number>, prepar
     // Enough distinct requests for the window at the pool's ceiling, and never more than doubles the log.
     const bodies = requestBodies(Math.min(size, Math.ceil(ceilings[signer] * seconds * 1.25) + clients), signer);
     http[signer] = await httpWindow(dir, bodies);
+    await restore(snapshot, dir);
+  }
+  let witnessed: HttpFigures | undefined;
+  if (size === small) {
+    witnessed = await httpWindow(dir, requestBodies(Math.min(size, Math.ceil(ceilings['RSA-2048'] * seconds * 1.25) + clients), 'RSA-2048'), true);
     await restore(snapshot, dir);
   }
   const engine = await engineWindow(dir, snapshot, size);
@@ -434,7 +470,14 @@ async function atSize(size: number, ceilings: Record<SignerName, number>, prepar
       ...(batch === engineBatch || batch === 1 ? [] : [loadRow(`raw node:sqlite, ${batch} rows/tx (HTTP's batch)`, load, 'rows/s')]),
     ]);
   }
-  return { size, engine, http, rawEngineBatch, rawOne };
+  if (witnessed) {
+    const plain = http['RSA-2048'];
+    table(`HTTP appends, RSA-2048 signers, each checkpoint cosigned by ${WITNESSES} log witness-serve witnesses (quorum: all), log at ~${s} entries, ${seconds} s`, [
+      loadRow(`POST /api/v2/log/entries, ${clients} clients`, witnessed.load, 'appends/s', `batches avg ${witnessed.batchSize.toFixed(1)}, batch avg ${witnessed.commitMs.toFixed(1)} ms`),
+      loadRow('the same without witnesses (above)', plain.load, 'appends/s', `batches avg ${plain.batchSize.toFixed(1)}, batch avg ${plain.commitMs.toFixed(1)} ms`),
+    ]);
+  }
+  return { size, engine, http, ...(witnessed ? { witnessed } : {}), rawEngineBatch, rawOne };
 }
 
 function proofTable(title: string, small: ProofFigures, big: ProofFigures): Record<'cold' | 'warm', number> {
@@ -484,6 +527,10 @@ try {
         console.log(
           `  ${at} HTTP ${signer.padEnd(8)} / raw 1 row/tx >= 0.5x: ${one.toFixed(2)}x ${verdict(one, 0.5, true)}; / raw same batch >= 0.5x: ${times(same)} ${verdict(same, 0.5, true)}; / its verify-pool ceiling: ${(rate / ceilings[signer]).toFixed(2)}x`,
         );
+      }
+      if (f.witnessed) {
+        const w = rateOf(f.witnessed.load);
+        console.log(`  ${at} HTTP RSA-2048 with ${WITNESSES} witnesses / raw 1 row/tx: ${(w / rateOf(f.rawOne)).toFixed(2)}x; / the same without witnesses: ${(w / rateOf(f.http['RSA-2048'].load)).toFixed(2)}x`);
       }
     }
     for (const kind of ['cold', 'warm'] as const) {
