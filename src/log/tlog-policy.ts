@@ -19,7 +19,7 @@ import { type CosignatureVerifier, parseCosignerKey } from './cosignature.ts';
 import { type Note, type NoteVerifier, verifyNoteSignatures } from './note.ts';
 import { parseVerifierKey, splitVerifierKey } from './note-keys.ts';
 
-export const QUORUM_NONE = 'none';
+const QUORUM_NONE = 'none';
 
 export interface PolicyLog {
   readonly vkey: string;

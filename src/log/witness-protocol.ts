@@ -19,7 +19,7 @@ export const TLOG_SIZE_CONTENT_TYPE = 'text/x.tlog.size';
 /** What omniwitness reads at most: a checkpoint, its signatures and 63 proof lines fit several times over. */
 export const MAX_ADD_CHECKPOINT_BYTES = 16 * 1024;
 /** A consistency proof in a tree of at most 2^63 leaves. */
-export const MAX_PROOF_HASHES = 63;
+const MAX_PROOF_HASHES = 63;
 
 export interface AddCheckpointRequest {
   readonly oldSize: number;

@@ -164,7 +164,7 @@ describe('log serve --witness-policy with log witness-serve witnesses', () => {
     }
   });
 
-  it('log serve refuses a policy it cannot use: a witness without a URL, a malformed line', async () => {
+  it('refuses what cannot be used: a witness without a URL, a malformed policy line, fail-open without a policy, a witness serving no log', async () => {
     const w1 = witnesses.get('w1') as { vkey: string };
     const cases: Array<[string, RegExp, number]> = [
       [`witness w1 ${w1.vkey}\nquorum w1\n`, /gives no URL for w1/, 2],
@@ -177,5 +177,11 @@ describe('log serve --witness-policy with log witness-serve witnesses', () => {
       assert.equal(r.code, code, r.stderr);
       assert.match(r.stderr, pattern);
     }
+    const noPolicy = await cli(['log', 'serve', '--data', join(dir, 'other'), '--key', join(dir, 'log.key'), '--origin', '127.0.0.1', '--witness-fail-open']);
+    assert.equal(noPolicy.code, 2, noPolicy.stderr);
+    assert.match(noPolicy.stderr, /--witness-fail-open and --witness-timeout go with --witness-policy FILE \[E_USAGE\]/);
+    const noLog = await cli(['log', 'witness-serve', '--state', join(dir, 'w9.json'), '--init', '--key', join(dir, 'w1.key'), '--name', 'w9.example']);
+    assert.equal(noLog.code, 2, noLog.stderr);
+    assert.match(noLog.stderr, /at least one --log VKEY\|FILE \[E_USAGE\]/);
   });
 });
