@@ -11,7 +11,10 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: (m[1] || '127.0.0.1').replace(/^\[|\]$/g, ''), port };
 }
 
-/** Resolves when the process is asked to stop; the only place a server touches signals. */
+/**
+ * Resolves when the process is asked to stop; the only place a server touches signals. Call it before
+ * starting up: a signal that arrives before its listener is in place kills the process outright.
+ */
 export function untilStopped(): Promise<string> {
   return new Promise((done) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => done(signal));

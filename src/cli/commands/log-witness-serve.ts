@@ -31,6 +31,8 @@ async function serveWitness(ctx: CommandContext) {
     const vkey = encodeCosignerKey(name, signer.publicKey); // refuses a key that cannot cosign before anything else
     // Refusals (a forked or rolled-back log) are evidence: an audit trail that cannot take them stops us first.
     await ctx.audit.ready();
+    // Listening for SIGTERM before it serves: see log serve.
+    const stopped = untilStopped();
     const lock = await acquireLock(`${statePath}.lock`, `the witness state ${statePath}`);
     try {
       const stateStore = { logs: await readWitnessStateFile(statePath, flags.bool('init')), save: (l: WitnessState) => writeWitnessStateFile(statePath, l) };
@@ -41,7 +43,7 @@ async function serveWitness(ctx: CommandContext) {
       out.info(`Witness ${name} serving tlog-witness at ${url} for ${origins.join(', ')}; state in ${statePath}`);
       out.info(`  vkey      ${vkey}`);
       out.info(`  policy    witness ${name} ${vkey} ${url}`);
-      const signal = await untilStopped();
+      const signal = await stopped;
       log({ msg: 'stopping', signal });
       await closeServer(server);
       return { json: { url, name, vkey, logs: origins } };

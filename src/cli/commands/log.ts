@@ -111,6 +111,9 @@ interface ServeParts {
 
 async function serveWith(ctx: CommandContext, { dir, origin, address, signer, metrics, log, policy, witness, proofs }: ServeParts) {
   const { flags, out } = ctx;
+  // Listening for SIGTERM from the start: one that comes while the log opens (or right after it says
+  // it serves) stops it cleanly instead of killing it with the signal's default action.
+  const stopped = untilStopped();
   const engine = await LogEngine.open({
     storage: SqliteLogStorage.open(join(dir, 'log.db')),
     checkpoints: checkpointSignerFor(origin, signer),
@@ -141,7 +144,7 @@ async function serveWith(ctx: CommandContext, { dir, origin, address, signer, me
   out.info(`  log ID    ${logId.toString('base64')}`);
   out.info(`  vkey      ${vkey}`);
   out.info(`  trust it  airlock trust create --rekor="url=http://${origin}:${port},public-key=${join(dir, 'log.pub')},start-time=${ctx.now().toISOString().slice(0, 19)}Z,origin=${origin}"`);
-  const signal = await untilStopped();
+  const signal = await stopped;
   log({ msg: 'stopping', signal });
   await closeServer(server);
   await engine.close();
