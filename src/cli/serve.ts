@@ -1,7 +1,8 @@
 // What the long-running commands (`log serve`, `log witness-serve`) share at the edge: the --listen
 // address, listening, request logs as JSON lines on stdout, and the signals that stop them.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AirlockError } from '../errors.ts';
+import { closeServer, listenOn } from '../server/http-io.ts';
 import type { CommandContext } from './command.ts';
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -27,17 +28,9 @@ export function jsonLineLog(ctx: CommandContext): (event: Readonly<Record<string
 }
 
 /** Listens on --listen's address; resolves with the server and the URL it is reachable at. */
-export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, address: string): Promise<{ server: Server; url: string; port: number }> {
+export function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, address: string): Promise<{ server: Server; url: string; port: number }> {
   const { host, port } = parseListen(address);
-  const server = createServer(handler);
-  server.requestTimeout = 30_000;
-  await new Promise<void>((ok, fail) => {
-    server.once('error', (err: NodeJS.ErrnoException) => fail(new AirlockError('E_UNAVAILABLE', `cannot listen on ${host}:${port}: ${err.message}`)));
-    server.listen(port, host, ok);
-  });
-  const bound = server.address();
-  const actual = typeof bound === 'object' && bound ? bound.port : port;
-  return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}`, port: actual };
+  return listenOn(handler, host, port);
 }
 
-export const closeServer = (server: Server): Promise<void> => new Promise((ok) => server.close(() => ok()));
+export { closeServer };

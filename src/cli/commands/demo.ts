@@ -1,11 +1,14 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createPublicKey, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatePrivateKey, writeKeyPair } from '../../crypto/generate-key.ts';
 import { loadSigner } from '../../crypto/key-ref.ts';
-import { keyFingerprint } from '../../crypto/keys.ts';
+import { keyFingerprint, publicKeyPem } from '../../crypto/keys.ts';
 import { EXIT } from '../../errors.ts';
+import { noteVerifierFor } from '../../log/note-keys.ts';
+import type { LogService } from '../../server/log-service.ts';
+import type { LoadedTrustedRoot } from '../../sigstore/trusted-root.ts';
 import { diagnose } from '../../tools/diagnose.ts';
 import type { Command, CommandContext } from '../command.ts';
 
@@ -19,8 +22,9 @@ export const demoCommand: Command = {
   usage: '[flags]',
   description:
     'Connected side: a key, a sample image, its signature, SBOM and scan stand-ins (labelled samples), the\n' +
-    'vulnerability gate, a signed and sequenced transfer package. Air-gapped side: a local registry on\n' +
-    'loopback, inspect, import, verify the imported image, the record — and a tampered package refused.\n' +
+    'vulnerability gate, a signed and sequenced transfer package. Air-gapped side: a local registry and an\n' +
+    'on-prem transparency log on loopback, inspect, import (each signature logged), verify the imported\n' +
+    'image against the on-prem log, its checkpoint, the record — and a tampered package refused.\n' +
     'Temporary state only; everything is removed afterwards.',
   flags: {},
   positionals: { min: 0, max: 0 },
@@ -46,7 +50,7 @@ export const demoCommand: Command = {
       await rm(work, { recursive: true, force: true });
     }
     const ok = steps.every((s) => s.ok);
-    out.info(ok ? '\nDemo finished: every step behaved as it should. Temporary files and the registry are gone.' : '\nDemo FAILED: see the steps above.');
+    out.info(ok ? '\nDemo finished: every step behaved as it should. Temporary files, the registry and the log are gone.' : '\nDemo FAILED: see the steps above.');
     return { json: { ok, steps }, exitCode: ok ? EXIT.OK : EXIT.INTERNAL };
   },
 };
@@ -103,7 +107,12 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
     const { startLocalRegistry } = await import('../../tools/local-registry.ts');
     const registry = await startLocalRegistry(ctx.env.PATH);
     out.info(`  docker-registry at ${registry.host}`);
+    let onprem: OnPremLog | undefined;
     try {
+      step("the air-gapped side's own transparency log, on loopback (airlock log serve)");
+      onprem = await startOnPremLog(join(work, 'onprem-log'));
+      out.info(`  ${onprem.service.url}, checkpoints signed by ${onprem.service.vkey}`);
+      steps.push({ name: 'log serve', ok: true });
       const { importTransfer } = await import('../../transfer/import.ts');
       const trust = { signers: { keys: [keys.publicKey], required: 1 }, imageTrust: { trust: { kind: 'key' as const, publicKey: keys.publicKey }, tlogThreshold: 0, timestampThreshold: 0 } };
       // The air-gapped side's own audit trail (its own $AIRLOCK_HOME and audit key).
@@ -116,20 +125,32 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
 
       step('import: signers, every file, sequence, image signatures — then push by digest, tags last');
       const registryTarget = { host: registry.host, prefix: 'mirror', options: { insecure: true } };
-      const imported = await importTransfer({ source: pkg, ...trust, allowGap: false, stateDir: airgap, now, registry: registryTarget, record: airgapAudit.record });
+      const rekor = { url: onprem.service.url, logVerifier: noteVerifierFor(ONPREM_ORIGIN, onprem.publicKey) };
+      const imported = await importTransfer({ source: pkg, ...trust, allowGap: false, stateDir: airgap, now, registry: registryTarget, record: airgapAudit.record, rekor });
       await airgapAudit.finish(undefined, {});
-      for (const i of imported.images) out.info(`  ${i.pushedTo} ${i.digest}`);
+      for (const i of imported.images) {
+        out.info(`  ${i.pushedTo} ${i.digest}`);
+        for (const l of i.logged ?? []) out.info(`  its signature logged in the on-prem log at index ${l.logIndex}; the bundle with that entry is attached beside the image`);
+      }
       if (imported.connectedAudit) out.info(`  connected side's audit checkpoint: ${imported.connectedAudit.verdict.detail}`);
       steps.push({ name: 'import', ok: imported.ok });
 
-      step('verify the imported image in the registry, offline (airlock verify)');
+      step("verify the imported image in the registry, offline, requiring an inclusion proof in the on-prem log (airlock verify --trusted-root)");
       const { openImage, resolveImage } = await import('../../oci/open-store.ts');
       const { verifyImage } = await import('../../oci/verify-image.ts');
       const pushed = await openImage(imported.images[0]?.pushedTo ?? '', 'read', { insecure: true });
-      const verdict = await verifyImage(pushed.store, await resolveImage(pushed), trust.imageTrust);
+      // Only the on-prem log is trusted, and one entry in it is required: the bundle as packed (no log
+      // entry) cannot pass, the one import attached can.
+      const verdict = await verifyImage(pushed.store, await resolveImage(pushed), { ...trust.imageTrust, trustedRoot: onprem.trustedRoot(now), tlogThreshold: 1, now });
       await pushed.store.close();
-      out.info(`  ${verdict.ok ? out.paint('green', 'Verified OK') : 'NOT VERIFIED'}: ${verdict.results.filter((r) => r.ok).length} signature(s)`);
-      steps.push({ name: 'verify', ok: verdict.ok });
+      const passed = verdict.results.filter((r) => r.ok).length;
+      out.info(`  ${verdict.ok ? out.paint('green', 'Verified OK') : 'NOT VERIFIED'}: ${passed} of ${verdict.results.length} signature bundle(s), the one with its entry in the on-prem log`);
+      steps.push({ name: 'verify', ok: verdict.ok && passed === 1 });
+
+      step("the on-prem log's checkpoint, verified with its key (airlock log info)");
+      const logged = await onprem.checkpoint();
+      out.info(`  ${ONPREM_ORIGIN} at size ${logged.size}, root ${Buffer.from(logged.root).toString('hex').slice(0, 16)}…, signature verified`);
+      steps.push({ name: 'log info', ok: logged.size === (imported.images[0]?.logged?.length ?? 0) });
 
       step('the record: the air-gapped side\'s audit log, verified (airlock audit verify)');
       const { verifyAuditLog } = await import('../../audit/audit-log.ts');
@@ -150,11 +171,63 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
       out.info(refused.ok ? '  unexpected: the tampered package was accepted' : `  ${out.paint('red', 'Refused')}: ${refused.error?.message} [${refused.error?.code}]`);
       steps.push({ name: 'tampered package refused', ok: !refused.ok, detail: refused.error?.code });
     } finally {
+      await onprem?.close();
       await registry.stop();
     }
   } finally {
     await signer.close();
   }
+}
+
+// Sigstore clients match a checkpoint's origin against the host of the log's URL in the trusted root.
+const ONPREM_ORIGIN = '127.0.0.1';
+
+interface OnPremLog {
+  readonly service: LogService;
+  readonly publicKey: KeyObject;
+  /** A trusted root naming this log alone (what `airlock trust create --rekor=...` writes). */
+  trustedRoot(now: Date): LoadedTrustedRoot;
+  /** The latest checkpoint, opened with the log's key as `airlock log info` does. */
+  checkpoint(): Promise<{ size: number; root: Uint8Array }>;
+  close(): Promise<void>;
+}
+
+/** `airlock log serve` in this process: an Ed25519 log key made for the demo, one verify worker. */
+async function startOnPremLog(dir: string): Promise<OnPremLog> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const { createKeyObjectSigner } = await import('../../crypto/key-object-signer.ts');
+  const { Metrics } = await import('../../server/metrics.ts');
+  const { startLogService } = await import('../../server/log-service.ts');
+  const { createTrustedRoot } = await import('../../trust/create-trusted-root.ts');
+  const { parseTrustedRoot } = await import('../../sigstore/trusted-root.ts');
+  const { checkpointSignerFor } = await import('../../log/checkpoint-signer.ts');
+  const logKey = generatePrivateKey('ed25519');
+  const signer = createKeyObjectSigner(logKey, 'ed25519', 'demo on-prem log key');
+  const publicKey = createPublicKey(logKey);
+  let service: LogService;
+  try {
+    service = await startLogService({ dir, origin: ONPREM_ORIGIN, signer, host: '127.0.0.1', port: 0, workers: 1, metrics: new Metrics(), log: () => undefined });
+  } catch (err) {
+    await signer.close();
+    throw err;
+  }
+  const opener = checkpointSignerFor(ONPREM_ORIGIN, signer);
+  return {
+    service,
+    publicKey,
+    trustedRoot(now) {
+      const json = createTrustedRoot({ tlogs: [{ publicKeyPem: publicKeyPem(publicKey), baseUrl: service.url, origin: ONPREM_ORIGIN, validFor: { start: new Date(now.getTime() - 60_000) } }] });
+      return parseTrustedRoot(Buffer.from(JSON.stringify(json)), 'the on-prem log');
+    },
+    async checkpoint() {
+      const res = await fetch(`${service.url}/checkpoint`);
+      return opener.open(await res.text());
+    },
+    async close() {
+      await service.close();
+      await signer.close();
+    },
+  };
 }
 
 /** Offset of a byte inside the first OCI blob's data in a ustar package (walks the 512-byte headers). */

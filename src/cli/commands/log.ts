@@ -1,26 +1,20 @@
 // `airlock log serve`: the on-prem transparency log (Rekor v2 write API, C2SP tlog-tiles reads).
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadSigner } from '../../crypto/key-ref.ts';
-import { publicKeyPem } from '../../crypto/keys.ts';
 import type { Signer } from '../../crypto/signer.ts';
 import { AirlockError, fromFsError } from '../../errors.ts';
-import { checkpointSignerFor } from '../../log/checkpoint-signer.ts';
-import { LogEngine } from '../../log/engine.ts';
-import { lastSignedFile } from '../../log/last-signed-file.ts';
-import { encodeVerifierKey, logIdFor } from '../../log/note-keys.ts';
-import { SqliteLogStorage } from '../../log/sqlite-storage.ts';
+import type { LogEngine } from '../../log/engine.ts';
 import { parseTlogPolicy, type TlogPolicy } from '../../log/tlog-policy.ts';
 import { CosignatureGatherer, WITNESS_TIMEOUT_MS } from '../../log/witness-client.ts';
 import { HttpError } from '../../server/http-io.ts';
-import { createLogHandler, registerLogMetrics } from '../../server/log-server.ts';
+import { startLogService } from '../../server/log-service.ts';
 import { Metrics } from '../../server/metrics.ts';
-import { VerifyPool } from '../../server/verify-pool.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { KEY_FLAGS } from '../flag-groups.ts';
 import { keyContext } from '../key-context.ts';
-import { closeServer, jsonLineLog, listen, parseListen, untilStopped } from '../serve.ts';
+import { jsonLineLog, parseListen, untilStopped } from '../serve.ts';
 
 async function readWitnessPolicy(ctx: CommandContext, file: string): Promise<TlogPolicy> {
   const path = resolve(ctx.cwd, file);
@@ -114,31 +108,23 @@ async function serveWith(ctx: CommandContext, { dir, origin, address, signer, me
   // Listening for SIGTERM from the start: one that comes while the log opens (or right after it says
   // it serves) stops it cleanly instead of killing it with the signal's default action.
   const stopped = untilStopped();
-  const engine = await LogEngine.open({
-    storage: SqliteLogStorage.open(join(dir, 'log.db')),
-    checkpoints: checkpointSignerFor(origin, signer),
-    lastSigned: lastSignedFile(join(dir, 'checkpoint')),
+  const { host, port: wanted } = parseListen(address);
+  const service = await startLogService({
+    dir,
+    origin,
+    signer,
+    host,
+    port: wanted,
+    workers: flags.int('workers', availableParallelism(), 1, 64),
     maxBatch: flags.int('max-batch', 1024, 1, 65536),
     ...(witness ? { witness } : {}),
-    onBatch: (b) => {
-      metrics.observe('airlock_log_batch_size', b.appended + b.duplicates);
-      metrics.observe('airlock_log_batch_seconds', b.ms / 1000);
+    metrics,
+    log,
+    onOpen: (engine) => {
+      proofs.engine = engine;
     },
   });
-  proofs.engine = engine;
-  // Batches only commit after the server starts, so registering after open misses nothing.
-  registerLogMetrics(metrics, () => engine);
-  const logId = logIdFor(origin, signer.publicKey);
-  const vkey = encodeVerifierKey(origin, signer.publicKey);
-  // Public material an operator hands to `trust create`, witnesses and auditors.
-  await writeFile(join(dir, 'log.pub'), publicKeyPem(signer.publicKey));
-  await writeFile(join(dir, 'log.vkey'), `${vkey}\n`);
-  const pool = new VerifyPool(flags.int('workers', availableParallelism(), 1, 64));
-  if (policy) {
-    // A log that restarts with entries publishes its checkpoint witnessed, not only at the next write.
-    await engine.witnessLatest().catch((err: unknown) => log({ msg: 'witness', level: 'error', error: (err as Error).message, size: engine.size }));
-  }
-  const { server, url, port } = await listen(createLogHandler({ engine, logId, pool, metrics, log }), address);
+  const { engine, logId, vkey, url, port } = service;
   log({ msg: 'serving', url, origin, size: engine.size, logId: logId.toString('base64'), vkey, ...(policy ? { witnessQuorum: policy.quorum, witnesses: policy.witnesses.map((w) => w.name) } : {}) });
   out.info(`Log ${origin} serving at ${url} (size ${engine.size}); data in ${dir}`);
   out.info(`  log ID    ${logId.toString('base64')}`);
@@ -146,9 +132,7 @@ async function serveWith(ctx: CommandContext, { dir, origin, address, signer, me
   out.info(`  trust it  airlock trust create --rekor="url=http://${origin}:${port},public-key=${join(dir, 'log.pub')},start-time=${ctx.now().toISOString().slice(0, 19)}Z,origin=${origin}"`);
   const signal = await stopped;
   log({ msg: 'stopping', signal });
-  await closeServer(server);
-  await engine.close();
-  await pool.close();
+  await service.close();
   return { json: { url, origin, size: engine.size } };
 }
 

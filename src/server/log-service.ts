@@ -1,0 +1,100 @@
+// The on-prem transparency log as a running service: the engine over its --data directory, the
+// verify workers, the HTTP API on a listening socket. `airlock log serve` runs one until it is told
+// to stop; `airlock demo` runs one for the air-gapped side.
+import type { Server } from 'node:http';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { publicKeyPem } from '../crypto/keys.ts';
+import type { Signer } from '../crypto/signer.ts';
+import { checkpointSignerFor } from '../log/checkpoint-signer.ts';
+import { LogEngine } from '../log/engine.ts';
+import { lastSignedFile } from '../log/last-signed-file.ts';
+import { encodeVerifierKey, logIdFor } from '../log/note-keys.ts';
+import { SqliteLogStorage } from '../log/sqlite-storage.ts';
+import { closeServer, listenOn } from './http-io.ts';
+import { createLogHandler, registerLogMetrics } from './log-server.ts';
+import type { Metrics } from './metrics.ts';
+import { VerifyPool } from './verify-pool.ts';
+
+export interface LogServiceOptions {
+  /** Holds log.db and the last-signed checkpoint; log.pub and log.vkey are written here too. */
+  readonly dir: string;
+  readonly origin: string;
+  /** The log's checkpoint key; the caller closes it after the service. */
+  readonly signer: Signer;
+  readonly host: string;
+  /** 0: any free port. */
+  readonly port: number;
+  readonly workers: number;
+  readonly maxBatch?: number;
+  /** Cosigns each checkpoint before it is published (see LogEngineOptions.witness). */
+  readonly witness?: (checkpoint: string) => Promise<string>;
+  readonly metrics: Metrics;
+  /** One structured event per request, and the witnessing of the checkpoint at start. */
+  readonly log: (event: Readonly<Record<string, unknown>>) => void;
+  /** Told the engine as soon as it is open, before the witnesses are asked (their proofs come from it). */
+  readonly onOpen?: (engine: LogEngine) => void;
+}
+
+export interface LogService {
+  readonly engine: LogEngine;
+  readonly server: Server;
+  readonly url: string;
+  readonly port: number;
+  /** The 32-byte log ID (checkpoint key ID). */
+  readonly logId: Buffer;
+  /** The C2SP verifier key line clients and witnesses pin. */
+  readonly vkey: string;
+  /** Stops taking requests, lets queued appends finish, closes storage and the workers. */
+  close(): Promise<void>;
+}
+
+export async function startLogService(options: LogServiceOptions): Promise<LogService> {
+  const { dir, origin, signer, metrics, log, witness } = options;
+  const engine = await LogEngine.open({
+    storage: SqliteLogStorage.open(join(dir, 'log.db')),
+    checkpoints: checkpointSignerFor(origin, signer),
+    lastSigned: lastSignedFile(join(dir, 'checkpoint')),
+    ...(options.maxBatch ? { maxBatch: options.maxBatch } : {}),
+    ...(witness ? { witness } : {}),
+    onBatch: (b) => {
+      metrics.observe('airlock_log_batch_size', b.appended + b.duplicates);
+      metrics.observe('airlock_log_batch_seconds', b.ms / 1000);
+    },
+  });
+  let pool: VerifyPool | undefined;
+  try {
+    options.onOpen?.(engine);
+    // Batches only commit after the server starts, so registering after open misses nothing.
+    registerLogMetrics(metrics, () => engine);
+    const logId = logIdFor(origin, signer.publicKey);
+    const vkey = encodeVerifierKey(origin, signer.publicKey);
+    // Public material an operator hands to `trust create`, witnesses and auditors.
+    await writeFile(join(dir, 'log.pub'), publicKeyPem(signer.publicKey));
+    await writeFile(join(dir, 'log.vkey'), `${vkey}\n`);
+    pool = new VerifyPool(options.workers);
+    if (witness) {
+      // A log that restarts with entries publishes its checkpoint witnessed, not only at the next write.
+      await engine.witnessLatest().catch((err: unknown) => log({ msg: 'witness', level: 'error', error: (err as Error).message, size: engine.size }));
+    }
+    const { server, url, port } = await listenOn(createLogHandler({ engine, logId, pool, metrics, log }), options.host, options.port);
+    const workers = pool;
+    return {
+      engine,
+      server,
+      url,
+      port,
+      logId,
+      vkey,
+      async close() {
+        await closeServer(server);
+        await engine.close();
+        await workers.close();
+      },
+    };
+  } catch (err) {
+    await engine.close();
+    await pool?.close();
+    throw err;
+  }
+}
