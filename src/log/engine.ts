@@ -11,7 +11,7 @@
 // At start-up it re-derives the root from stored tiles, checks it against the stored signed
 // checkpoint, and checks storage is not behind the last checkpoint it signed (kept outside storage,
 // see LastSignedStore): a restored backup must not silently rewrite history.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { AirlockError } from '../errors.ts';
 import { consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, type NodeReader, type RangeMemo, rootAt, verifyConsistency } from './merkle.ts';
 import type { LogReader, LogState, LogStorage, LogWriteTx, NewEntry } from './storage.ts';
@@ -53,9 +53,10 @@ export interface AppendResult {
   readonly index: number;
   /** The entry was already in the log: `index` is where it was logged before. */
   readonly duplicate: boolean;
-  /** The checkpoint acknowledging it, and its tree size. */
+  /** The checkpoint acknowledging it, its tree size and root hash. */
   readonly checkpoint: string;
   readonly size: number;
+  readonly root: Uint8Array;
 }
 
 interface Pending {
@@ -79,7 +80,7 @@ interface Committed {
 }
 
 export function entryIdentity(data: Uint8Array): Buffer {
-  return createHash('sha256').update(data).digest();
+  return hash('sha256', data, 'buffer');
 }
 
 export class LogEngine {
@@ -99,6 +100,8 @@ export class LogEngine {
   /** The publication in flight (at most one): the next batch commits meanwhile. */
   #publishing: Promise<void> = Promise.resolve();
   #edge: TreeEdge;
+  /** The last-signed record as this engine last read or wrote it, and the size it opens to. */
+  #kept: { readonly text: string; readonly size: number } | undefined;
   #queue: Pending[] = [];
   #draining: Promise<void> | undefined;
   #closed = false;
@@ -301,8 +304,8 @@ export class LogEngine {
       return;
     }
     if (state.size >= this.#published.size) this.#published = state;
-    const { checkpoint, size } = state;
-    for (const [i, p] of batch.entries()) p.resolve({ ...(results[i] as { index: number; duplicate: boolean }), checkpoint, size });
+    const { checkpoint, size, root } = state;
+    for (const [i, p] of batch.entries()) p.resolve({ ...(results[i] as { index: number; duplicate: boolean }), checkpoint, size, root });
     const appended = results.filter((r) => !r.duplicate).length;
     this.#onBatch?.({ appended, duplicates: results.length - appended, ms: performance.now() - started, size });
   }
@@ -327,14 +330,22 @@ export class LogEngine {
   async #recordLastSigned(state: LogState): Promise<void> {
     if (!this.#lastSigned) return;
     const kept = await this.#lastSigned.read();
-    if (kept !== undefined) {
-      try {
-        if (this.#checkpoints.open(kept).size >= state.size) return;
-      } catch {
-        // unreadable: replaced below by what we just signed
-      }
-    }
+    if (kept !== undefined && (this.#keptSize(kept) ?? -1) >= state.size) return;
     await this.#lastSigned.write(state.checkpoint);
+    this.#kept = { text: state.checkpoint, size: state.size };
+  }
+
+  /** The size of a kept checkpoint, undefined when it does not open (it is then replaced). */
+  #keptSize(text: string): number | undefined {
+    // The same bytes as last time open the same way: one signature check per change, not per batch.
+    if (text === this.#kept?.text) return this.#kept.size;
+    try {
+      const { size } = this.#checkpoints.open(text);
+      this.#kept = { text, size };
+      return size;
+    } catch {
+      return undefined;
+    }
   }
 
   #remember(tile: Tile): void {

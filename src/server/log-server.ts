@@ -4,10 +4,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { AirlockError } from '../errors.ts';
-import { parseCheckpoint } from '../log/checkpoint.ts';
-import type { LogEngine } from '../log/engine.ts';
+import type { AppendResult, LogEngine } from '../log/engine.ts';
 import { leafHash, verifyInclusion } from '../log/merkle.ts';
-import { parseNote } from '../log/note.ts';
 import { MAX_REQUEST_BYTES, toTransparencyLogEntry } from '../log/rekor-entry.ts';
 import { encodeEntryBundle, parseTilePath } from '../log/tiles.ts';
 import { elapsedMs, HttpError, readBody } from './http-io.ts';
@@ -40,8 +38,7 @@ export function registerLogMetrics(metrics: Metrics, engine: () => LogEngine | u
 export function createLogHandler(options: LogServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { engine, metrics } = options;
 
-  async function entryResponse(body: Uint8Array, index: number, size: number, checkpoint: string) {
-    const { rootHash } = parseCheckpoint(parseNote(checkpoint).text);
+  async function entryResponse(body: Uint8Array, { index, size, root: rootHash, checkpoint }: AppendResult) {
     const inclusionHashes = await engine.inclusionProof(index, size);
     // Rekor v2 does the same: a proof that does not verify is never handed out.
     if (!verifyInclusion(index, size, leafHash(body), inclusionHashes, rootHash)) {
@@ -63,7 +60,7 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
     }
     const result = await engine.append(entry);
     metrics.inc(result.duplicate ? 'airlock_log_entries_duplicate_total' : 'airlock_log_entries_appended_total');
-    const tle = await entryResponse(entry, result.index, result.size, result.checkpoint);
+    const tle = await entryResponse(entry, result);
     metrics.observe('airlock_log_write_seconds', (performance.now() - started) / 1000);
     // A duplicate answers 409 with X-Log-Index as Rekor v2 does, and (friendlier) the existing entry.
     const headers = { 'content-type': 'application/json', ...(result.duplicate ? { 'x-log-index': String(result.index) } : {}) };

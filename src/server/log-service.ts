@@ -73,6 +73,7 @@ export async function startLogService(options: LogServiceOptions): Promise<LogSe
     await writeFile(join(dir, 'log.pub'), publicKeyPem(signer.publicKey));
     await writeFile(join(dir, 'log.vkey'), `${vkey}\n`);
     pool = new VerifyPool(options.workers);
+    await pool.ready();
     if (witness) {
       // A log that restarts with entries publishes its checkpoint witnessed, not only at the next write.
       await engine.witnessLatest().catch((err: unknown) => log({ msg: 'witness', level: 'error', error: (err as Error).message, size: engine.size }));

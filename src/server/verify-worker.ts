@@ -4,18 +4,23 @@
 import { parentPort } from 'node:worker_threads';
 import { AirlockError } from '../errors.ts';
 import { parseCreateEntryRequest } from '../log/rekor-entry.ts';
+import { type VerifyReply, type VerifyRequest, WORKER_READY } from './verify-worker-protocol.ts';
 
-export type VerifyRequest = { readonly id: number; readonly body: string };
-export type VerifyReply = { readonly id: number; readonly ok: true; readonly entry: Uint8Array } | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string; readonly hint?: string };
-
-parentPort?.on('message', (req: VerifyRequest) => {
-  let reply: VerifyReply;
+/** One request checked; any failure becomes its refusal, never the worker's. */
+function verifyRequest(req: VerifyRequest): VerifyReply {
   try {
-    reply = { id: req.id, ok: true, entry: parseCreateEntryRequest(JSON.parse(req.body)).body };
+    return { id: req.id, ok: true, entry: parseCreateEntryRequest(JSON.parse(req.body)).body };
   } catch (err) {
     const code = err instanceof AirlockError ? err.code : err instanceof SyntaxError ? 'E_INPUT_MALFORMED' : 'E_INTERNAL';
     const hint = err instanceof AirlockError ? err.hint : undefined;
-    reply = { id: req.id, ok: false, code, message: err instanceof SyntaxError ? `the request is not JSON: ${err.message}` : (err as Error).message, ...(hint ? { hint } : {}) };
+    return { id: req.id, ok: false, code, message: err instanceof SyntaxError ? `the request is not JSON: ${err.message}` : (err as Error).message, ...(hint ? { hint } : {}) };
   }
-  parentPort?.postMessage(reply);
+}
+
+// The pool sends the requests of one event-loop turn together; they come back together.
+parentPort?.on('message', (requests: VerifyRequest[]) => {
+  parentPort?.postMessage(requests.map(verifyRequest));
 });
+
+// Every import above has loaded by now: the pool may send work.
+parentPort?.postMessage(WORKER_READY);
