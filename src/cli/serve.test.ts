@@ -17,7 +17,7 @@ describe('jsonLineLog', () => {
     const { ctx, writes } = capture();
     const log = jsonLineLog(ctx);
     for (let i = 0; i < 5; i++) log({ msg: 'request', n: i });
-    assert.deepEqual(writes, [], 'nothing written before the turn ends');
+    assert.equal(writes.length, 0, 'nothing written before the turn ends');
     await turn();
     assert.equal(writes.length, 1);
     const lines = (writes[0] as string).split('\n');
