@@ -14,7 +14,7 @@
 import { hash } from 'node:crypto';
 import { AirlockError } from '../errors.ts';
 import { consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, type NodeReader, type RangeMemo, rootAt, verifyConsistency } from './merkle.ts';
-import type { LogReader, LogState, LogStorage, LogWriteTx, NewEntry } from './storage.ts';
+import type { LogReader, LogState, LogStorage, LogWriteTx } from './storage.ts';
 import { MAX_ENTRY_SIZE, nodeReaderFor, Tile, type TileKey, TILE_WIDTH, TreeEdge, tileOfNode, tilesTouched } from './tiles.ts';
 
 /** Signs and opens this log's checkpoints (note format and keys live in checkpoint.ts / note.ts). */
@@ -247,24 +247,22 @@ export class LogEngine {
       if (!current) throw corrupt('the log state disappeared');
       // Another process may have appended since we last looked: continue from what storage holds.
       const edge = current.size === this.#edge.size ? this.#edge : await loadEdge(tx, current.size);
-      const known = await tx.findIdentities(batch.map((p) => p.identity));
-      const fresh: NewEntry[] = [];
-      const seen = new Map<string, number>();
-      for (const p of batch) {
-        const hex = p.identity.toString('hex');
-        const at = known.get(hex) ?? seen.get(hex);
-        if (at !== undefined) {
-          results.push({ index: at, duplicate: true });
-          continue;
+      // Storage stores each entry once and says where the others already are: the unique index it
+      // checks on insert anyway is the duplicate check, not a second lookup per entry.
+      const stored = await tx.appendEntries(current.size, batch);
+      const fresh: Uint8Array[] = [];
+      for (const [i, p] of batch.entries()) {
+        const r = stored[i];
+        if (!r) throw new AirlockError('E_INTERNAL', `log storage answered ${stored.length} of ${batch.length} appends`);
+        if (!r.duplicate) {
+          if (r.index !== current.size + fresh.length) throw corrupt(`storage put a new entry at index ${r.index}, not ${current.size + fresh.length}`);
+          fresh.push(p.data);
         }
-        const index = current.size + fresh.length;
-        seen.set(hex, index);
-        fresh.push({ index, data: p.data, identity: p.identity });
-        results.push({ index, duplicate: false });
+        results.push(r);
       }
       if (fresh.length === 0) return { state: current, edge, changed: [] as Tile[] };
       const next = edge.clone();
-      const changed = next.append(fresh.map((e) => leafHash(e.data)));
+      const changed = next.append(fresh.map((data) => leafHash(data)));
       const overlay = new Map(changed.map((t) => [keyOf(t), t]));
       const root = rootAt(next.size, this.#edgeReader(next));
       const proof = await this.#prove((node) => consistencyProof(current.size, next.size, node), next, overlay, tx);
@@ -272,7 +270,6 @@ export class LogEngine {
         throw corrupt(`the new tree at size ${next.size} is not consistent with the signed one at size ${current.size}; nothing was signed`);
       }
       const state: LogState = { size: next.size, root, checkpoint: await this.#checkpoints.sign(next.size, root) };
-      await tx.putEntries(fresh);
       await tx.putTiles(changed.map((t) => ({ level: t.level, index: t.index, width: t.width, bytes: t.encode() })));
       await tx.putState(state);
       return { state, edge: next, changed };

@@ -94,7 +94,7 @@ export class SqliteLogStorage implements LogStorage {
     this.#reader = connect(path);
     this.#w = new Statements(this.#writer);
     this.#r = new Statements(this.#reader);
-    this.#putEntry = this.#writer.prepare('INSERT INTO entries (idx, data, identity) VALUES (?, ?, ?)');
+    this.#putEntry = this.#writer.prepare('INSERT INTO entries (idx, data, identity) VALUES (?, ?, ?) ON CONFLICT (identity) DO NOTHING');
     this.#putTile = this.#writer.prepare('INSERT INTO tiles (level, idx, width, data) VALUES (?, ?, ?, ?) ON CONFLICT (level, idx) DO UPDATE SET width = excluded.width, data = excluded.data');
     this.#putState = this.#writer.prepare('INSERT INTO state (id, size, root, checkpoint) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET size = excluded.size, root = excluded.root, checkpoint = excluded.checkpoint');
   }
@@ -133,8 +133,20 @@ export class SqliteLogStorage implements LogStorage {
       readEntries: async (start, end) => w.readEntries(start, end),
       listEntries: async (start, end) => w.listEntries(start, end),
       findIdentities: async (ids) => w.findIdentities(ids),
-      putEntries: async (entries: readonly NewEntry[]) => {
-        for (const e of entries) this.#putEntry.run(e.index, e.data, e.identity);
+      appendEntries: async (start: number, entries: readonly NewEntry[]) => {
+        const out: Array<{ index: number; duplicate: boolean }> = [];
+        let next = start;
+        for (const e of entries) {
+          // ON CONFLICT names the identity only: an index already taken is still an error.
+          if (this.#putEntry.run(next, e.data, e.identity).changes === 1) {
+            out.push({ index: next++, duplicate: false });
+            continue;
+          }
+          const row = w.identity.get(e.identity) as { idx: number } | undefined;
+          if (!row) throw new AirlockError('E_INTERNAL', 'log storage: an entry was neither stored nor found');
+          out.push({ index: row.idx, duplicate: true });
+        }
+        return out;
       },
       putTiles: async (tiles: readonly StoredTile[]) => {
         for (const t of tiles) this.#putTile.run(t.level, t.index, t.width, t.bytes);

@@ -20,7 +20,6 @@ export interface LogState {
 }
 
 export interface NewEntry {
-  readonly index: number;
   readonly data: Uint8Array;
   /** SHA-256 of the entry: a log stores each entry once. */
   readonly identity: Uint8Array;
@@ -40,7 +39,12 @@ export interface LogReader {
 
 /** Inside a write transaction: reads see the current state (and this transaction's writes). */
 export interface LogWriteTx extends LogReader {
-  putEntries(entries: readonly NewEntry[]): Promise<void>;
+  /**
+   * Stores the entries at `start`, `start`+1, … in order, skipping each whose identity is already
+   * stored (before, or earlier in this call): for every entry, the index it is at and whether it was
+   * there before.
+   */
+  appendEntries(start: number, entries: readonly NewEntry[]): Promise<Array<{ index: number; duplicate: boolean }>>;
   putTiles(tiles: readonly StoredTile[]): Promise<void>;
   putState(state: LogState): Promise<void>;
 }
