@@ -12,10 +12,19 @@ import type { CommandContext } from './command.ts';
 import { keyContext } from './key-context.ts';
 import { planVerification, planWitnesses, trustedRootPathFor, type VerifyPlan, type WitnessPlan } from './verify-plan.ts';
 import { vkeyText } from './vkey-text.ts';
+import { readWitnessPolicyFile } from './witness-policy-file.ts';
 
-/** The witness keys and quorum of --witness-key / --require-witnesses; undefined when off. */
+/** The witness keys and quorum of --witness-key / --require-witnesses, or --witness-policy; undefined when off. */
 async function witnessPolicy(ctx: CommandContext, plan: WitnessPlan | undefined): Promise<WitnessPolicy | undefined> {
   if (!plan) return undefined;
+  if ('policyFile' in plan) {
+    const { policy, path } = await readWitnessPolicyFile(ctx, plan.policyFile);
+    if (policy.quorum === 'none') {
+      ctx.out.warn(`--witness-policy ${plan.policyFile}: 'quorum none', witness cosignatures are not checked`);
+      return undefined;
+    }
+    return { policy, source: path };
+  }
   // The same key given twice (inline and as a file, say) is one key, not an ambiguity.
   const byLabel = new Map<string, CosignatureVerifier>();
   for (const value of plan.keys) {

@@ -31,17 +31,27 @@ export const TRUST_FLAGS = {
     value: 'N',
     description: 'Cosignatures of N distinct --witness-key witnesses required on every log checkpoint (default: all given; 0 = off)',
   },
+  'witness-policy': {
+    type: 'string',
+    value: 'FILE',
+    description: 'A C2SP tlog-policy (as log serve --witness-policy takes): its quorum of witnesses must cosign every log checkpoint',
+  },
 } as const satisfies FlagSpecs;
 
 /** The most witnesses a checkpoint can name: a signed note holds at most 100 signature lines. */
 const MAX_WITNESSES = 100;
 
-export interface WitnessPlan {
-  /** --witness-key values, in order: inline vkeys or files, read later. */
-  readonly keys: readonly string[];
-  /** --require-witnesses; undefined = one per distinct witness name. 0 turns the check off. */
-  readonly required: number | undefined;
-}
+export type WitnessPlan =
+  | {
+      /** --witness-key values, in order: inline vkeys or files, read later. */
+      readonly keys: readonly string[];
+      /** --require-witnesses; undefined = one per distinct witness name. 0 turns the check off. */
+      readonly required: number | undefined;
+    }
+  | {
+      /** --witness-policy: a tlog-policy file, read later. */
+      readonly policyFile: string;
+    };
 
 export type TrustChoice =
   | { readonly kind: 'key'; readonly keyRef: string }
@@ -78,13 +88,21 @@ function matcher(flags: Flags, exactFlag: string, regexpFlag: string): Matcher |
 }
 
 /**
- * --witness-key / --require-witnesses. Witnesses cosign log checkpoints, so they need a log entry:
+ * --witness-key / --require-witnesses, or --witness-policy. Witnesses cosign log checkpoints, so they need a log entry:
  * --insecure-ignore-tlog conflicts. Whether N exceeds the witnesses given is known once the keys
  * (maybe files) are read.
  */
 export function planWitnesses(flags: Flags): WitnessPlan | undefined {
   const keys = flags.strings('witness-key');
   const requiredGiven = flags.has('require-witnesses');
+  const policyFile = flags.string('witness-policy');
+  if (policyFile !== undefined) {
+    if (keys.length > 0 || requiredGiven) {
+      throw new AirlockError('E_USAGE', '--witness-policy conflicts with --witness-key and --require-witnesses: the policy names the witnesses and the quorum');
+    }
+    if (flags.bool('insecure-ignore-tlog')) throw new AirlockError('E_USAGE', '--witness-policy conflicts with --insecure-ignore-tlog: witnesses cosign the checkpoints of log entries');
+    return { policyFile };
+  }
   if (keys.length === 0) {
     if (requiredGiven) throw new AirlockError('E_USAGE', '--require-witnesses counts the --witness-key witnesses: give at least one --witness-key');
     return undefined;

@@ -42,6 +42,9 @@ function signedMessage(seconds: bigint, text: Uint8Array): Buffer {
 
 const secondsOf = (blob: Uint8Array): bigint => Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength).readBigUInt64BE(0);
 
+/** When a witness says it cosigned: the timestamp at the front of a cosignature/v1 signature blob. */
+export const cosignatureTime = (blob: Uint8Array): Date => new Date(Number(secondsOf(blob)) * 1000);
+
 const cosignerKeyId = (name: string, raw: Uint8Array): number => namedKeyHash(name, SIGNATURE_TYPE.cosignatureV1, raw).readUInt32BE(0);
 
 export function cosignatureVerifierFor(name: string, publicKey: KeyObject): CosignatureVerifier {
@@ -159,7 +162,7 @@ export function verifyWitnessQuorum(note: Uint8Array | string, witnesses: readon
   const parsed = parseNote(note);
   parseCheckpoint(parsed.text);
   const { verified } = verifyNoteSignatures(parsed, witnesses);
-  const cosignatures = verified.map((s) => ({ name: s.name, keyId: s.keyId, time: new Date(Number(secondsOf(s.signature)) * 1000) }));
+  const cosignatures = verified.map((s) => ({ name: s.name, keyId: s.keyId, time: cosignatureTime(s.signature) }));
   const cosigned = [...new Set(cosignatures.map((c) => c.name))].sort();
   return { ok: cosigned.length >= required, required, cosigned, cosignatures };
 }

@@ -15,8 +15,9 @@
 // Witness keys are cosignature/v1 Ed25519 (type 0x04; 0x01 as omniwitness publishes them is read the
 // way cosignature.ts reads it). ML-DSA-44 (0x06) is not supported yet. design/notes/tlog-anchors.md §1.8.
 import { AirlockError, isAirlockError } from '../errors.ts';
-import { type CosignatureVerifier, parseCosignerKey } from './cosignature.ts';
-import { type Note, type NoteVerifier, verifyNoteSignatures } from './note.ts';
+import { parseCheckpoint } from './checkpoint.ts';
+import { type CosignatureVerifier, cosignatureTime, parseCosignerKey, type WitnessQuorum } from './cosignature.ts';
+import { type Note, type NoteVerifier, parseNote, verifyNoteSignatures } from './note.ts';
 import { parseVerifierKey, splitVerifierKey } from './note-keys.ts';
 
 const QUORUM_NONE = 'none';
@@ -166,4 +167,25 @@ export function cosignersIn(policy: TlogPolicy, note: Note): Set<string> {
   const byVerifier = new Map<NoteVerifier, string>(policy.witnesses.map((w) => [w.verifier, w.name]));
   const { verified } = verifyNoteSignatures(note, policy.witnesses.map((w) => w.verifier));
   return new Set(verified.map((s) => byVerifier.get(s.verifier) as string));
+}
+
+/**
+ * Whether a checkpoint note meets the policy, for a verifier: signed by one of the policy's logs (when
+ * it names any: a policy is about the logs it names), and cosigned by witnesses that satisfy its
+ * quorum. A malformed note, or a cosignature naming a policy witness's key that does not verify,
+ * throws E_TLOG_CHECKPOINT. The log signature itself is the trusted root's to check, not this.
+ */
+export function checkpointMeetsPolicy(policy: TlogPolicy, envelope: string): Omit<WitnessQuorum, 'required'> {
+  const note = parseNote(envelope);
+  const { origin } = parseCheckpoint(note.text);
+  if (policy.logs.length > 0 && verifyNoteSignatures(note, policy.logs.map((l) => l.verifier)).verified.length === 0) {
+    throw new AirlockError('E_TLOG_CHECKPOINT', `its checkpoint (log ${origin}) is not signed by a log the witness policy names`, {
+      hint: "add the log's key to the policy as 'log <vkey>', or use the policy written for that log",
+    });
+  }
+  const byVerifier = new Map<NoteVerifier, string>(policy.witnesses.map((w) => [w.verifier, w.name]));
+  const { verified } = verifyNoteSignatures(note, policy.witnesses.map((w) => w.verifier));
+  const cosignatures = verified.map((s) => ({ name: byVerifier.get(s.verifier) as string, keyId: s.keyId, time: cosignatureTime(s.signature) }));
+  const cosigned = [...new Set(cosignatures.map((c) => c.name))].sort();
+  return { ok: quorumSatisfied(policy, new Set(cosigned)), cosigned, cosignatures };
 }

@@ -5,11 +5,12 @@
 // is back, a retry of the same entry is answered with a checkpoint both cosigned. A restarted log
 // publishes its checkpoint witnessed before any write.
 import assert from 'node:assert/strict';
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { encodeCosignerKey } from '../../src/log/cosignature.ts';
 import { parseNote } from '../../src/log/note.ts';
 import { encodeVerifierKey } from '../../src/log/note-keys.ts';
 import { cosignersIn, parseTlogPolicy } from '../../src/log/tlog-policy.ts';
@@ -82,6 +83,41 @@ describe('log serve --witness-policy with log witness-serve witnesses', () => {
     const rootJson = JSON.parse(await readFile(root(), 'utf8'));
     const key = createPublicKey(await readFile(join(dir, 'k.pub')));
     assert.doesNotThrow(() => verifyWithSigstoreJs(bundle, Buffer.from('artifact a.txt\n'), key, { trustedRoot: rootJson, tlogThreshold: 1, timestampThreshold: 0 }));
+  });
+
+  it('verify-blob --witness-policy takes the policy the log was given: met with both, refused short of it or for another log', async () => {
+    const base = ['verify-blob', first.file, '--key', join(dir, 'k.pub'), '--bundle', first.bundle, '--trusted-root', root()];
+    const v = await cli([...base, '--witness-policy', policyPath(), '--json']);
+    assert.equal(v.code, 0, v.stderr);
+    const check = (JSON.parse(v.stdout) as { checks: Array<{ name: string; detail: { quorum: string; entries: Array<{ cosigned: string[] }> } }> }).checks.find((c) => c.name === 'witness cosignatures');
+    assert.equal(check?.detail.quorum, 'both');
+    assert.deepEqual(check?.detail.entries[0]?.cosigned, ['w1', 'w2']);
+    const w1 = witnesses.get('w1') as { vkey: string };
+    const w2 = witnesses.get('w2') as { vkey: string };
+    // A third witness nobody asked: the bundle cannot meet a quorum that needs it.
+    const third = join(dir, 'third.policy');
+    const w3Vkey = encodeCosignerKey('w3.example', generateKeyPairSync('ed25519').publicKey);
+    await writeFile(third, `witness w1 ${w1.vkey}\nwitness w2 ${w2.vkey}\nwitness w3 ${w3Vkey}\ngroup all3 all w1 w2 w3\nquorum all3\n`);
+    const short = await cli([...base, '--witness-policy', third]);
+    assert.equal(short.code, 1, short.stderr);
+    assert.match(short.stderr, /cosigned by w1, w2: not enough for the quorum 'all3' .*\[E_TLOG_CHECKPOINT\]/);
+    // Naming this log, the policy applies; naming another log (another key), it does not.
+    const logVkey = (await readFile(join(dir, 'log.vkey'), 'utf8')).trim();
+    const mine = join(dir, 'this-log.policy');
+    await writeFile(mine, `log ${logVkey}\nwitness w1 ${w1.vkey}\nquorum w1\n`);
+    assert.equal((await cli([...base, '--witness-policy', mine])).code, 0);
+    const other = join(dir, 'other-log.policy');
+    await writeFile(other, `log ${encodeVerifierKey('127.0.0.1', generateKeyPairSync('ed25519').publicKey)}\nwitness w1 ${w1.vkey}\nquorum w1\n`);
+    const wrongLog = await cli([...base, '--witness-policy', other]);
+    assert.equal(wrongLog.code, 1, wrongLog.stderr);
+    assert.match(wrongLog.stderr, /not signed by a log the witness policy names/);
+    // Usage: with --witness-key, or a policy that does not parse.
+    assert.equal((await cli([...base, '--witness-policy', policyPath(), '--witness-key', join(dir, 'w1.vkey')])).code, 2);
+    const none = join(dir, 'none.policy');
+    await writeFile(none, 'quorum none\n');
+    const off = await cli([...base, '--witness-policy', none]);
+    assert.equal(off.code, 0, off.stderr);
+    assert.match(off.stderr, /'quorum none', witness cosignatures are not checked/);
   });
 
   it("the log's /checkpoint and each witness's monitoring path serve the cosigned checkpoint; log info checks the quorum", async () => {

@@ -1,12 +1,12 @@
 // `airlock log serve`: the on-prem transparency log (Rekor v2 write API, C2SP tlog-tiles reads).
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadSigner } from '../../crypto/key-ref.ts';
 import type { Signer } from '../../crypto/signer.ts';
-import { AirlockError, fromFsError } from '../../errors.ts';
+import { AirlockError } from '../../errors.ts';
 import type { LogEngine } from '../../log/engine.ts';
-import { parseTlogPolicy, type TlogPolicy } from '../../log/tlog-policy.ts';
+import type { TlogPolicy } from '../../log/tlog-policy.ts';
 import { CosignatureGatherer, WITNESS_TIMEOUT_MS } from '../../log/witness-client.ts';
 import { HttpError } from '../../server/http-io.ts';
 import { startLogService } from '../../server/log-service.ts';
@@ -15,17 +15,7 @@ import type { Command, CommandContext } from '../command.ts';
 import { KEY_FLAGS } from '../flag-groups.ts';
 import { keyContext } from '../key-context.ts';
 import { jsonLineLog, parseListen, untilStopped } from '../serve.ts';
-
-async function readWitnessPolicy(ctx: CommandContext, file: string): Promise<TlogPolicy> {
-  const path = resolve(ctx.cwd, file);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw fromFsError(err, path);
-  }
-  return parseTlogPolicy(text, path);
-}
+import { readWitnessPolicyFile } from '../witness-policy-file.ts';
 
 type Log = (event: Readonly<Record<string, unknown>>) => void;
 
@@ -70,7 +60,7 @@ async function serve(ctx: CommandContext) {
   const address = flags.string('listen') ?? '127.0.0.1:3000';
   parseListen(address); // a bad address is a usage error before anything is opened
   const policyFile = flags.string('witness-policy');
-  const policy = policyFile === undefined ? undefined : await readWitnessPolicy(ctx, policyFile);
+  const policy = policyFile === undefined ? undefined : (await readWitnessPolicyFile(ctx, policyFile)).policy;
   if (!policy && (flags.has('witness-fail-open') || flags.has('witness-timeout'))) throw new AirlockError('E_USAGE', '--witness-fail-open and --witness-timeout go with --witness-policy FILE');
   const witnessTimeoutMs = flags.int('witness-timeout', WITNESS_TIMEOUT_MS / 1000, 1, 600) * 1000;
   const metrics = new Metrics();

@@ -12,6 +12,7 @@ import { type Digest, type DigestAlgorithm, digestBytes, digestFile, formatDiges
 import { keyFingerprint } from '../../crypto/keys.ts';
 import { AirlockError, EXIT, fromFsError } from '../../errors.ts';
 import { type CosignatureVerifier, checkWitnessQuorumPolicy, verifyWitnessQuorum, type WitnessQuorum } from '../../log/cosignature.ts';
+import { checkpointMeetsPolicy, type TlogPolicy } from '../../log/tlog-policy.ts';
 import { keyIdHex } from '../../log/note.ts';
 import { IN_TOTO_PAYLOAD_TYPE, parseStatement } from '../in-toto.ts';
 import { memoiseLeafCertificate, tuneDerEncoding, withoutStackTraces } from '../ca-cache.ts';
@@ -45,11 +46,50 @@ export type TrustPolicy =
  * clients ignore signature lines other than the log's; with this, every checkpoint in the bundle must
  * carry verified cosignatures of at least `required` distinct witness names.
  */
-export interface WitnessPolicy {
-  /** The witnesses' keys: `parseCosignerKey(vkey).verifier`. Several keys of one name count once. */
-  readonly verifiers: readonly CosignatureVerifier[];
-  /** 1 to the number of distinct names in `verifiers`. */
-  readonly required: number;
+export type WitnessPolicy =
+  | {
+      /** The witnesses' keys: `parseCosignerKey(vkey).verifier`. Several keys of one name count once. */
+      readonly verifiers: readonly CosignatureVerifier[];
+      /** 1 to the number of distinct names in `verifiers`. */
+      readonly required: number;
+    }
+  | {
+      /**
+       * A C2SP tlog-policy (`parseTlogPolicy`), as `log serve --witness-policy` takes: its witnesses
+       * must satisfy its quorum (groups nest), and when it names logs, the checkpoint must be one of theirs.
+       */
+      readonly policy: TlogPolicy;
+      /** Where it came from, for messages (a file name). */
+      readonly source: string;
+    };
+
+/** What one witness requirement asks of a checkpoint, and how to say it. */
+interface WitnessRule {
+  /** "2 of the witnesses a, b" or "the quorum 'q' of FILE". */
+  readonly wanted: string;
+  readonly details: Readonly<Record<string, unknown>>;
+  evaluate(envelope: string): Omit<WitnessQuorum, 'required'>;
+  /** Why a checkpoint cosigned by `cosigned` falls short. */
+  shortfall(cosigned: readonly string[]): string;
+}
+
+function witnessRule(policy: WitnessPolicy): WitnessRule {
+  if ('policy' in policy) {
+    const { quorum, witnesses } = policy.policy;
+    return {
+      wanted: `the quorum '${quorum}' of ${policy.source}`,
+      details: { policy: policy.source, quorum, witnesses: witnesses.map((w) => w.name) },
+      evaluate: (envelope) => checkpointMeetsPolicy(policy.policy, envelope),
+      shortfall: (cosigned) => `its checkpoint is cosigned by ${cosigned.join(', ') || 'none of the policy\'s witnesses'}: not enough for the quorum '${quorum}' of ${policy.source}`,
+    };
+  }
+  const names = checkWitnessQuorumPolicy(policy.verifiers, policy.required);
+  return {
+    wanted: `${policy.required} of the witnesses ${names.join(', ')}`,
+    details: { required: policy.required, witnesses: names },
+    evaluate: (envelope) => verifyWitnessQuorum(envelope, policy.verifiers, policy.required),
+    shortfall: (cosigned) => `its checkpoint is cosigned by ${cosigned.length} of the witnesses ${names.join(', ')} (${cosigned.join(', ') || 'none'}); ${policy.required} required`,
+  };
 }
 
 export interface VerifyBlobOptions {
@@ -279,33 +319,32 @@ export function checkTlogKeyValidity(bundle: Bundle, material: TrustMaterial, en
  * line, so @sigstore/verify (first empty line) and the note parser (last one) read the same text.
  */
 export function checkWitnessCosignatures(bundle: Bundle, policy: WitnessPolicy, checks: Checks): void {
-  const names = checkWitnessQuorumPolicy(policy.verifiers, policy.required);
+  const rule = witnessRule(policy);
   const entries = bundle.verificationMaterial.tlogEntries.flatMap((entry) => {
     const envelope = entry.inclusionProof?.checkpoint?.envelope;
     return envelope ? [{ logIndex: entry.logIndex, envelope }] : [];
   });
   if (entries.length === 0) {
-    throw new AirlockError('E_TLOG_CHECKPOINT', `cosignatures of ${policy.required} of the witnesses ${names.join(', ')} are required, but the bundle has no log entry with a checkpoint for them to cosign`, {
-      details: { required: policy.required, witnesses: names, cosigned: [] },
+    throw new AirlockError('E_TLOG_CHECKPOINT', `cosignatures of ${rule.wanted} are required, but the bundle has no log entry with a checkpoint for them to cosign`, {
+      details: { ...rule.details, cosigned: [] },
     });
   }
   const results = entries.map(({ logIndex, envelope }) => {
-    let quorum: WitnessQuorum;
+    let quorum: Omit<WitnessQuorum, 'required'>;
     try {
-      quorum = verifyWitnessQuorum(envelope, policy.verifiers, policy.required);
+      quorum = rule.evaluate(envelope);
     } catch (err) {
-      // A malformed note, or a cosignature naming a given witness key that does not verify over it.
+      // A malformed note, a cosignature naming a given witness key that does not verify over it, or
+      // (with a policy) a checkpoint of a log the policy does not name.
       if (err instanceof AirlockError && err.code === 'E_TLOG_CHECKPOINT') {
-        throw new AirlockError('E_TLOG_CHECKPOINT', `log entry ${logIndex}: ${err.message}`, { cause: err, details: { logIndex, required: policy.required, witnesses: names } });
+        throw new AirlockError('E_TLOG_CHECKPOINT', `log entry ${logIndex}: ${err.message}`, { cause: err, ...(err.hint ? { hint: err.hint } : {}), details: { logIndex, ...rule.details } });
       }
       throw err;
     }
     if (!quorum.ok) {
-      throw new AirlockError(
-        'E_TLOG_CHECKPOINT',
-        `log entry ${logIndex}: its checkpoint is cosigned by ${quorum.cosigned.length} of the witnesses ${names.join(', ')} (${quorum.cosigned.join(', ') || 'none'}); ${policy.required} required`,
-        { details: { logIndex, required: policy.required, witnesses: names, cosigned: quorum.cosigned } },
-      );
+      throw new AirlockError('E_TLOG_CHECKPOINT', `log entry ${logIndex}: ${rule.shortfall(quorum.cosigned)}`, {
+        details: { logIndex, ...rule.details, cosigned: quorum.cosigned },
+      });
     }
     return {
       logIndex,
@@ -313,7 +352,7 @@ export function checkWitnessCosignatures(bundle: Bundle, policy: WitnessPolicy, 
       cosignatures: quorum.cosignatures.map((c) => ({ name: c.name, keyId: keyIdHex(c.keyId), time: c.time.toISOString() })),
     };
   });
-  checks.pass('witness cosignatures', { required: policy.required, witnesses: names, entries: results });
+  checks.pass('witness cosignatures', { ...rule.details, entries: results });
 }
 
 /** The leaf certificate's bytes as the bundle carries them (toSignedEntity parses the same ones). */
@@ -407,7 +446,7 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
  */
 export async function verifyBlob(artifact: ArtifactInput, bundle: BundleInput, options: VerifyBlobOptions): Promise<VerificationReport> {
   // A policy that could never be met is a usage error before anything is verified, not a verdict after.
-  if (options.witnesses) checkWitnessQuorumPolicy(options.witnesses.verifiers, options.witnesses.required);
+  if (options.witnesses && 'verifiers' in options.witnesses) checkWitnessQuorumPolicy(options.witnesses.verifiers, options.witnesses.required);
   const checks = new Checks();
   const report: VerificationReport = {
     ok: false,

@@ -13,7 +13,8 @@ import { checkpointSignerFor } from '../../log/checkpoint-signer.ts';
 import { formatCheckpoint } from '../../log/checkpoint.ts';
 import { cosignCheckpoint, encodeCosignerKey, parseCosignerKey } from '../../log/cosignature.ts';
 import { leafHash, nodeHash } from '../../log/merkle.ts';
-import { noteVerifierFor, logIdFor } from '../../log/note-keys.ts';
+import { encodeVerifierKey, noteVerifierFor, logIdFor } from '../../log/note-keys.ts';
+import { parseTlogPolicy } from '../../log/tlog-policy.ts';
 import { parseNote } from '../../log/note.ts';
 import { parseCreateEntryRequest, toCreateEntryRequest, toTransparencyLogEntry } from '../../log/rekor-entry.ts';
 import { createTrustedRoot } from '../../trust/create-trusted-root.ts';
@@ -42,6 +43,7 @@ let text: string;
 let laterText: string;
 let options: VerifyBlobOptions;
 let rootJson: unknown;
+let logVkey: string;
 
 function witness(name: string): Witness {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -70,6 +72,7 @@ const verify = (json: unknown, witnesses?: WitnessPolicy) => verifyBlob({ bytes:
 before(async () => {
   const log = generateKeyPairSync('ed25519');
   const checkpoints = checkpointSignerFor(ORIGIN, createKeyObjectSigner(log.privateKey, 'ed25519', 'test log'));
+  logVkey = encodeVerifierKey(ORIGIN, log.publicKey);
   const signing = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   signingKey = signing.publicKey;
   const signer = createKeyObjectSigner(signing.privateKey, signingAlgorithmFor(signing.privateKey), 'test signer');
@@ -177,5 +180,50 @@ describe('witness cosignatures on log checkpoints', () => {
     await assert.rejects(verify(cosigned, { verifiers: [], required: 1 }), { code: 'E_USAGE' });
     const logKey = noteVerifierFor(ORIGIN, generateKeyPairSync('ed25519').publicKey);
     await assert.rejects(verify(cosigned, { verifiers: [logKey as never], required: 1 }), { code: 'E_USAGE' });
+  });
+});
+
+describe('witness cosignatures required by a C2SP tlog-policy', () => {
+  /** Policy names w1..w3 for the witnesses (their keys are named w1.example..w3.example). */
+  const tlogPolicy = (quorumLines: string, logLine = `log ${logVkey}`): WitnessPolicy => ({
+    policy: parseTlogPolicy([logLine, `witness w1 ${w1.vkey}`, `witness w2 ${w2.vkey}`, `witness w3 ${w3.vkey}`, quorumLines, ''].join('\n'), 'test.policy'),
+    source: 'test.policy',
+  });
+
+  it('a group quorum met passes, naming the policy, its quorum and who cosigned (by policy name)', async () => {
+    const report = await verify(withLines([await cosign(w3), await cosign(stranger), await cosign(w1)]), tlogPolicy('group two 2 w1 w2 w3\nquorum two'));
+    assert.equal(report.ok, true, report.error?.message);
+    const check = report.checks.find((c) => c.name === 'witness cosignatures');
+    assert.equal(check?.detail.policy, 'test.policy');
+    assert.equal(check?.detail.quorum, 'two');
+    assert.deepEqual((check?.detail.entries as Array<{ cosigned: string[] }>)[0]?.cosigned, ['w1', 'w3']);
+  });
+
+  it('nested groups: one of w1, w2 AND w3', async () => {
+    const strict = tlogPolicy('group either any w1 w2\ngroup strict all either w3\nquorum strict');
+    const short = await verify(withLines([await cosign(w1), await cosign(w2)]), strict);
+    assert.equal(short.error?.code, 'E_TLOG_CHECKPOINT');
+    assert.match(short.error?.message ?? '', /^log entry 1: its checkpoint is cosigned by w1, w2: not enough for the quorum 'strict' of test\.policy/);
+    assert.deepEqual(short.error?.details?.cosigned, ['w1', 'w2']);
+    const met = await verify(withLines([await cosign(w1), await cosign(w3)]), strict);
+    assert.equal(met.ok, true, met.error?.message);
+  });
+
+  it("a checkpoint of a log the policy does not name is refused; a policy naming no log applies to any", async () => {
+    const otherLog = `log ${encodeVerifierKey(ORIGIN, generateKeyPairSync('ed25519').publicKey)}`;
+    const cosigned = withLines([await cosign(w1)]);
+    const refused = await verify(cosigned, tlogPolicy('quorum w1', otherLog));
+    assert.equal(refused.error?.code, 'E_TLOG_CHECKPOINT');
+    assert.match(refused.error?.message ?? '', /not signed by a log the witness policy names/);
+    const anyLog = await verify(cosigned, tlogPolicy('quorum w1', '# no log lines'));
+    assert.equal(anyLog.ok, true, anyLog.error?.message);
+  });
+
+  it('a bad line by a policy witness refuses the note; a bundle without a checkpoint is a denial', async () => {
+    const replayed = await verify(withLines([await cosign(w2), await cosign(w1, laterText)]), tlogPolicy('quorum w2'));
+    assert.equal(replayed.error?.code, 'E_TLOG_CHECKPOINT');
+    const keyOnly = await verifyBlob({ bytes: artifact }, { json: keyOnlyBundle }, { ...options, tlogThreshold: 0, witnesses: tlogPolicy('quorum w1') });
+    assert.equal(keyOnly.error?.code, 'E_TLOG_CHECKPOINT');
+    assert.match(keyOnly.error?.message ?? '', /cosignatures of the quorum 'w1' of test\.policy are required, but the bundle has no log entry/);
   });
 });
