@@ -35,8 +35,9 @@ export function jsonLineLog(ctx: CommandContext): (event: Readonly<Record<string
     ctx.io.stdout.write(lines.join(''));
   };
   return (event) => {
-    if (pending.length === 0) setImmediate(flush);
-    pending.push(`${JSON.stringify({ time: ctx.now().toISOString(), level: 'info', ...event })}\n`);
+    // Made first: an event that cannot be written throws here and schedules nothing.
+    const line = `${JSON.stringify({ time: ctx.now().toISOString(), level: 'info', ...event })}\n`;
+    if (pending.push(line) === 1) setImmediate(flush);
   };
 }
 

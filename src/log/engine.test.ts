@@ -83,6 +83,34 @@ describe('LogEngine', () => {
     await log.close();
   });
 
+  it('storage changed behind a running log: a state its checkpoint does not sign, or a duplicate found beyond the tree, is refused', async () => {
+    const name = fresh();
+    const log = await openLog(name);
+    await log.append(entry(1));
+    await log.append(entry(2));
+    const db = new DatabaseSync(join(dir, `${name}.db`));
+    try {
+      // Another size with the same checkpoint text: what a batch of duplicates would answer with.
+      db.prepare("UPDATE state SET checkpoint = checkpoint || '' , root = ? WHERE id = 1").run(Buffer.alloc(32, 7));
+      await assert.rejects(log.append(entry(1)), { code: 'E_LOG_CORRUPT' }, 'a root the checkpoint does not sign');
+    } finally {
+      db.close();
+    }
+    await log.close();
+    const other = fresh();
+    const second = await openLog(other);
+    await second.append(entry(1));
+    const db2 = new DatabaseSync(join(dir, `${other}.db`));
+    try {
+      // The row moved past the end of the tree (its index no longer under the checkpoint).
+      db2.prepare('UPDATE entries SET idx = 5 WHERE idx = 0').run();
+      await assert.rejects(second.append(entry(1)), { code: 'E_LOG_CORRUPT', message: /beyond the log's size/ });
+    } finally {
+      db2.close();
+    }
+    await second.close();
+  });
+
   it('reopens where it stopped, with consistency from every earlier checkpoint', async () => {
     const name = fresh();
     let log = await openLog(name);

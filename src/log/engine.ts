@@ -151,15 +151,7 @@ export class LogEngine {
 
   async #checkAtStart(): Promise<void> {
     const state = this.#state;
-    let signed: { size: number; root: Uint8Array };
-    try {
-      signed = this.#checkpoints.open(state.checkpoint);
-    } catch (err) {
-      throw corrupt(`the stored checkpoint does not open with this log's key (${(err as Error).message}): a different --key than the log was created with, or a changed checkpoint`);
-    }
-    if (signed.size !== state.size || !Buffer.from(signed.root).equals(state.root)) {
-      throw corrupt(`the stored state (size ${state.size}) is not what its signed checkpoint says (size ${signed.size})`);
-    }
+    this.#checkStoredState(state, ': a different --key than the log was created with, or a changed checkpoint');
     const derived = rootAt(state.size, this.#edgeReader(this.#edge));
     if (!Buffer.from(derived).equals(state.root)) throw corrupt(`the tiles re-derive another root than the signed checkpoint at size ${state.size}`);
     if (!this.#lastSigned) return;
@@ -245,7 +237,10 @@ export class LogEngine {
     const committed = await this.#storage.write(async (tx) => {
       const current = await tx.readState();
       if (!current) throw corrupt('the log state disappeared');
-      // Another process may have appended since we last looked: continue from what storage holds.
+      // Another process may have appended since we last looked: continue from what storage holds, once
+      // its checkpoint is shown to sign that size and root (a batch of duplicates answers with them).
+      const known = this.#state;
+      if (current.checkpoint !== known.checkpoint || current.size !== known.size || !Buffer.from(current.root).equals(known.root)) this.#checkStoredState(current);
       const edge = current.size === this.#edge.size ? this.#edge : await loadEdge(tx, current.size);
       // Storage stores each entry once and says where the others already are: the unique index it
       // checks on insert anyway is the duplicate check, not a second lookup per entry.
@@ -257,6 +252,8 @@ export class LogEngine {
         if (!r.duplicate) {
           if (r.index !== current.size + fresh.length) throw corrupt(`storage put a new entry at index ${r.index}, not ${current.size + fresh.length}`);
           fresh.push(p.data);
+        } else if (!(r.index >= 0 && r.index < current.size + fresh.length)) {
+          throw corrupt(`storage found an entry at index ${r.index}, beyond the log's size ${current.size + fresh.length}`);
         }
         results.push(r);
       }
@@ -321,6 +318,19 @@ export class LogEngine {
     const checkpoint = await witness(state.checkpoint);
     // A batch published meanwhile (appends did not wait for this) is newer: keep it.
     if (this.#published === state) this.#published = { ...state, checkpoint };
+  }
+
+  /** The stored state is what its checkpoint signs; anything else is storage changed behind the log. */
+  #checkStoredState(state: LogState, why = ''): void {
+    let signed: { size: number; root: Uint8Array };
+    try {
+      signed = this.#checkpoints.open(state.checkpoint);
+    } catch (err) {
+      throw corrupt(`the stored checkpoint does not open with this log's key (${(err as Error).message})${why}`);
+    }
+    if (signed.size !== state.size || !Buffer.from(signed.root).equals(state.root)) {
+      throw corrupt(`the stored state (size ${state.size}) is not what its signed checkpoint says (size ${signed.size})`);
+    }
   }
 
   /** Never moves the kept checkpoint backwards: another process may have recorded a newer one. */

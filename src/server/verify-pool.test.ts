@@ -58,3 +58,36 @@ describe('VerifyPool', () => {
     assert.ok(Buffer.from(parseCreateEntryRequest(JSON.parse(body)).body).equals(entry));
   });
 });
+
+describe('VerifyPool when a worker dies', () => {
+  const crashing = new URL('../../test/helpers/crashing-verify-worker.ts', import.meta.url);
+
+  it('fails what the dead worker held, replaces it, and answers later requests', { timeout: 30_000 }, async () => {
+    const pool = new VerifyPool(1, crashing);
+    try {
+      await pool.ready();
+      const batch = await Promise.allSettled([pool.verify('a'), pool.verify('crash'), pool.verify('b')]);
+      assert.deepEqual(
+        batch.map((r) => r.status),
+        ['rejected', 'rejected', 'rejected'],
+      );
+      assert.match(String((batch[1] as PromiseRejectedResult).reason), /verify worker failed/);
+      await pool.ready(); // the replacement has loaded
+      assert.equal(Buffer.from(await pool.verify('after')).toString(), 'after');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a worker that exits before it loads makes ready() reject, and requests fail instead of hanging', { timeout: 30_000 }, async () => {
+    process.env.CRASHING_WORKER_EARLY = '1';
+    const pool = new VerifyPool(1, crashing);
+    delete process.env.CRASHING_WORKER_EARLY;
+    try {
+      await assert.rejects(pool.ready(), /verify worker failed: exited with code 3/);
+      await assert.rejects(pool.verify('x'), /did not start/);
+    } finally {
+      await pool.close();
+    }
+  });
+});
