@@ -111,8 +111,15 @@ describe('log serve --witness-policy with log witness-serve witnesses', () => {
     const wrongLog = await cli([...base, '--witness-policy', other]);
     assert.equal(wrongLog.code, 1, wrongLog.stderr);
     assert.match(wrongLog.stderr, /not signed by a log the witness policy names/);
-    // Usage: with --witness-key, or a policy that does not parse.
+    // Usage: with --witness-key or --insecure-ignore-tlog; a missing or oversized policy file.
     assert.equal((await cli([...base, '--witness-policy', policyPath(), '--witness-key', join(dir, 'w1.vkey')])).code, 2);
+    const ignoring = await cli([...base, '--witness-policy', policyPath(), '--insecure-ignore-tlog']);
+    assert.equal(ignoring.code, 2);
+    assert.match(ignoring.stderr, /--witness-policy conflicts with --insecure-ignore-tlog: .*\[E_USAGE\]/);
+    assert.match((await cli([...base, '--witness-policy', join(dir, 'absent.policy')])).stderr, /E_INPUT_MISSING/);
+    const huge = join(dir, 'huge.policy');
+    await writeFile(huge, `${'# padding\n'.repeat(8000)}quorum none\n`);
+    assert.match((await cli([...base, '--witness-policy', huge])).stderr, /a witness policy is at most 65536 \[E_INPUT_MALFORMED\]/);
     const none = join(dir, 'none.policy');
     await writeFile(none, 'quorum none\n');
     const off = await cli([...base, '--witness-policy', none]);
