@@ -79,6 +79,13 @@ describe('VerifyPool when a worker dies', () => {
     }
   });
 
+  it('a closed pool refuses requests (E_UNAVAILABLE) instead of sending them nowhere', { timeout: 30_000 }, async () => {
+    const pool = new VerifyPool(1, crashing);
+    await pool.ready();
+    await pool.close();
+    await assert.rejects(pool.verify('late'), { code: 'E_UNAVAILABLE' });
+  });
+
   it('a worker that exits before it loads makes ready() reject, and requests fail instead of hanging', { timeout: 30_000 }, async () => {
     process.env.CRASHING_WORKER_EARLY = '1';
     const pool = new VerifyPool(1, crashing);
