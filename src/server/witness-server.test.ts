@@ -286,6 +286,15 @@ describe('the witness HTTP API', () => {
     assert.equal((await post(w.url, 'x'.repeat(17 * 1024))).status, 413);
     const get = await fetch(`${w.url}/add-checkpoint`);
     assert.deepEqual([get.status, get.headers.get('allow')], [405, 'POST']);
+    // Each answer counted by status, the cosignature by its log.
+    const metrics = await (await fetch(`${w.url}/metrics`)).text();
+    for (const line of [
+      'airlock_witness_cosignatures_total{origin="log.example"} 1',
+      ...['200', '409', '400', '413', '405'].map((status) => `airlock_witness_add_checkpoint_total{status="${status}"} 1`),
+      'airlock_witness_add_checkpoint_seconds_count 5',
+    ]) {
+      assert.ok(metrics.split('\n').includes(line), `${line} in\n${metrics}`);
+    }
     await log.close();
   });
 

@@ -1,12 +1,13 @@
 // `airlock log witness --listen`'s HTTP API, C2SP tlog-witness v1.0.0: logs POST /add-checkpoint and
 // get a cosignature line back; monitors GET /<hex(SHA-256(origin))>/checkpoint for the latest
 // checkpoint this witness cosigned. Answers are plain text as the spec has them (omniwitness does the
-// same); a 409 carries the size last cosigned as text/x.tlog.size. Plus /healthz.
+// same); a 409 carries the size last cosigned as text/x.tlog.size. Plus /healthz and /metrics.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAirlockError } from '../errors.ts';
 import type { CheckpointWitness } from '../log/checkpoint-witness.ts';
 import { ADD_CHECKPOINT_PATH, formatTlogSize, MAX_ADD_CHECKPOINT_BYTES, parseAddCheckpoint, TLOG_SIZE_CONTENT_TYPE, witnessCheckpointPath } from '../log/witness-protocol.ts';
 import { elapsedMs, HttpError, readBody } from './http-io.ts';
+import { Metrics } from './metrics.ts';
 
 export interface WitnessServerOptions {
   readonly witness: CheckpointWitness;
@@ -14,12 +15,25 @@ export interface WitnessServerOptions {
   readonly origins: readonly string[];
   /** One structured event per request (the CLI writes them as JSON lines). */
   readonly log: (event: Readonly<Record<string, unknown>>) => void;
+  /** Served at /metrics (Prometheus text); a fresh set when not given. */
+  readonly metrics?: Metrics;
+}
+
+/** What a witness's operator watches: cosignatures per log, and every add-checkpoint answer by status. */
+function witnessMetrics(): Metrics {
+  const metrics = new Metrics();
+  metrics.counter('airlock_witness_cosignatures_total', 'Checkpoints cosigned, by log origin.');
+  metrics.counter('airlock_witness_add_checkpoint_total', 'add-checkpoint requests by answer status (409: the log was behind or ahead; 422: a proof that failed, evidence of a fork or rewrite).');
+  metrics.histogram('airlock_witness_add_checkpoint_seconds', 'Time to answer add-checkpoint, state saved and recorded included.', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]);
+  metrics.counter('airlock_http_requests_total', 'HTTP requests by route and status.');
+  return metrics;
 }
 
 const TEXT = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
 
 export function createWitnessHandler(options: WitnessServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { witness } = options;
+  const metrics = options.metrics ?? witnessMetrics();
   const byPath = new Map(options.origins.map((o) => [witnessCheckpointPath(o), o]));
 
   async function addCheckpoint(req: IncomingMessage, res: ServerResponse): Promise<Record<string, unknown>> {
@@ -40,6 +54,7 @@ export function createWitnessHandler(options: WitnessServerOptions): (req: Incom
       throw new HttpError(outcome.status, outcome.code, outcome.message);
     }
     res.writeHead(200, TEXT).end(outcome.cosignature);
+    metrics.inc('airlock_witness_cosignatures_total', { origin: outcome.origin });
     return { origin: outcome.origin, old: request.oldSize, size: outcome.size };
   }
 
@@ -47,6 +62,10 @@ export function createWitnessHandler(options: WitnessServerOptions): (req: Incom
     const path = new URL(req.url ?? '/', 'http://witness.invalid').pathname.slice(1);
     if (path === ADD_CHECKPOINT_PATH) return { route: 'add-checkpoint', extra: await addCheckpoint(req, res) };
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'E_USAGE', `${req.method} is not served here`, { headers: { allow: 'GET, HEAD' } });
+    if (path === 'metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' }).end(metrics.render());
+      return { route: 'metrics' };
+    }
     if (path === 'healthz') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ status: 'ok', logs: options.origins.length }));
       return { route: 'healthz' };
@@ -58,10 +77,20 @@ export function createWitnessHandler(options: WitnessServerOptions): (req: Incom
     return { route: 'checkpoint', extra: { origin } };
   }
 
+  const count = (name: string, status: number, started: number) => {
+    metrics.inc('airlock_http_requests_total', { route: name, status: String(status) });
+    if (name !== 'add-checkpoint') return;
+    metrics.inc('airlock_witness_add_checkpoint_total', { status: String(status) });
+    metrics.observe('airlock_witness_add_checkpoint_seconds', (performance.now() - started) / 1000);
+  };
+
   return (req, res) => {
     const started = performance.now();
     route(req, res).then(
-      ({ route: name, extra }) => options.log({ msg: 'request', route: name, method: req.method, path: req.url, status: res.statusCode, ms: elapsedMs(started), ...extra }),
+      ({ route: name, extra }) => {
+        count(name, res.statusCode, started);
+        options.log({ msg: 'request', route: name, method: req.method, path: req.url, status: res.statusCode, ms: elapsedMs(started), ...extra });
+      },
       (err: unknown) => {
         const known = err instanceof HttpError;
         const status = known ? err.status : 500;
@@ -70,6 +99,7 @@ export function createWitnessHandler(options: WitnessServerOptions): (req: Incom
         if (!res.headersSent) res.writeHead(status, { ...TEXT, ...(known ? err.headers : {}) }).end(`${message}\n`);
         else res.destroy();
         const code = known || isAirlockError(err) ? err.code : 'E_INTERNAL';
+        count(new URL(req.url ?? '/', 'http://witness.invalid').pathname === `/${ADD_CHECKPOINT_PATH}` ? 'add-checkpoint' : 'error', status, started);
         options.log({ msg: 'request', level: status >= 500 ? 'error' : 'info', method: req.method, path: req.url, status, ms: elapsedMs(started), code, error: (err as Error).message });
       },
     );
