@@ -178,7 +178,10 @@ describe('signNote / openNote', () => {
     const note = await signNote('t\n', [noteSignerFor('a', a), noteSignerFor('b', b)]);
     const { signatures } = parseNote(note);
     const [sa, sb] = signatures as [NoteSignature, NoteSignature];
-    const broken = serializeNote('t\n', [sa, { ...sb, signature: Buffer.from(sb.signature).fill(1, 10, 12) }]);
+    // XOR, not fill: a random signature may already hold the filled bytes.
+    const flipped = Buffer.from(sb.signature);
+    flipped[10] = (flipped[10] as number) ^ 0x01;
+    const broken = serializeNote('t\n', [sa, { ...sb, signature: flipped }]);
     const verifiers = [noteVerifierFor('a', a.publicKey), noteVerifierFor('b', b.publicKey)];
     assert.throws(() => openNote(broken, verifiers), (e) => code('E_TLOG_CHECKPOINT')(e) && /b\+[0-9a-f]{8} does not verify/.test((e as Error).message));
     // A bad repeat of a key that already verified is still a known-key signature that fails.

@@ -87,8 +87,11 @@ describe('signing with --rekor-url against airlock log serve', () => {
 
   // Each attack edits one part of the log entry a bundle carries.
   it('tampering with the proof, the checkpoint or the entry fails with its code', async () => {
+    // An entry before b's, so b's proof has a hash to change or drop even when this test runs alone.
+    await signed('b-before.txt', 'artifact before b\n');
     const { file, json } = await signed('b.txt', 'artifact b\n');
     const other = await signed('c.txt', 'artifact c\n');
+    assert.ok((json.verificationMaterial.tlogEntries[0] as Tle).inclusionProof.hashes.length > 0, "b's proof has a hash to tamper with");
     const cases: Array<[string, (e: Tle) => void, string]> = [
       ['a proof hash', (e) => (e.inclusionProof.hashes[0] = Buffer.alloc(32, 7).toString('base64')), 'E_TLOG_INCLUSION'],
       ['a proof hash dropped', (e) => e.inclusionProof.hashes.pop(), 'E_TLOG_INCLUSION'],
