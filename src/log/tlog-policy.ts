@@ -160,13 +160,19 @@ export function quorumSatisfied(policy: TlogPolicy, cosigned: ReadonlySet<string
 }
 
 /**
- * The policy witnesses whose cosignature on `note` verifies. A cosignature naming a policy witness's
- * key that does not verify refuses the note (signed-note §Signatures), as everywhere else.
+ * The cosignatures on `note` by policy witnesses that verify, each under its policy name. A
+ * cosignature naming a policy witness's key that does not verify refuses the note (signed-note
+ * §Signatures), as everywhere else.
  */
-export function cosignersIn(policy: TlogPolicy, note: Note): Set<string> {
+function policyCosignatures(policy: TlogPolicy, note: Note): WitnessQuorum['cosignatures'] {
   const byVerifier = new Map<NoteVerifier, string>(policy.witnesses.map((w) => [w.verifier, w.name]));
   const { verified } = verifyNoteSignatures(note, policy.witnesses.map((w) => w.verifier));
-  return new Set(verified.map((s) => byVerifier.get(s.verifier) as string));
+  return verified.map((s) => ({ name: byVerifier.get(s.verifier) as string, keyId: s.keyId, time: cosignatureTime(s.signature) }));
+}
+
+/** The policy witnesses whose cosignature on `note` verifies (see policyCosignatures). */
+export function cosignersIn(policy: TlogPolicy, note: Note): Set<string> {
+  return new Set(policyCosignatures(policy, note).map((c) => c.name));
 }
 
 /**
@@ -183,9 +189,7 @@ export function checkpointMeetsPolicy(policy: TlogPolicy, envelope: string): Omi
       hint: "add the log's key to the policy as 'log <vkey>', or use the policy written for that log",
     });
   }
-  const byVerifier = new Map<NoteVerifier, string>(policy.witnesses.map((w) => [w.verifier, w.name]));
-  const { verified } = verifyNoteSignatures(note, policy.witnesses.map((w) => w.verifier));
-  const cosignatures = verified.map((s) => ({ name: byVerifier.get(s.verifier) as string, keyId: s.keyId, time: cosignatureTime(s.signature) }));
+  const cosignatures = policyCosignatures(policy, note);
   const cosigned = [...new Set(cosignatures.map((c) => c.name))].sort();
   return { ok: quorumSatisfied(policy, new Set(cosigned)), cosigned, cosignatures };
 }

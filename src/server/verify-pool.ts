@@ -6,14 +6,15 @@ import { Worker } from 'node:worker_threads';
 import { AirlockError, type ErrorCode } from '../errors.ts';
 import { type VerifyReply, type VerifyRequest, WORKER_READY } from './verify-worker-protocol.ts';
 
-interface Slot {
-  worker: Worker;
+/** One worker place in the pool; its worker is replaced in place when it dies (VerifyPool.#start). */
+class Slot {
+  worker!: Worker;
   /** Settles once the current worker has loaded its modules; rejects if it dies before. */
-  ready: Promise<void>;
-  busy: number;
-  outbox: VerifyRequest[];
+  ready!: Promise<void>;
+  busy = 0;
+  outbox: VerifyRequest[] = [];
   /** Its worker died before it ever loaded, and was not replaced. */
-  dead: boolean;
+  dead = false;
 }
 
 interface Waiter {
@@ -34,7 +35,7 @@ export class VerifyPool {
   constructor(size: number, workerUrl = new URL('./verify-worker.ts', import.meta.url)) {
     this.#workerUrl = workerUrl;
     this.#slots = Array.from({ length: Math.max(1, size) }, () => {
-      const slot = { busy: 0, outbox: [], dead: false } as unknown as Slot;
+      const slot = new Slot();
       this.#start(slot);
       return slot;
     });

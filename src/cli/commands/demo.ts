@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
+import { createPublicKey, randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { generatePrivateKey, writeKeyPair } from '../../crypto/generate-key.ts';
 import { loadSigner } from '../../crypto/key-ref.ts';
 import { keyFingerprint, publicKeyPem } from '../../crypto/keys.ts';
 import { EXIT } from '../../errors.ts';
+import type { NoteVerifier } from '../../log/note.ts';
 import { noteVerifierFor } from '../../log/note-keys.ts';
 import type { LogService } from '../../server/log-service.ts';
 import type { LoadedTrustedRoot } from '../../sigstore/trusted-root.ts';
@@ -125,7 +126,7 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
 
       step('import: signers, every file, sequence, image signatures — then push by digest, tags last');
       const registryTarget = { host: registry.host, prefix: 'mirror', options: { insecure: true } };
-      const rekor = { url: onprem.service.url, logVerifier: noteVerifierFor(ONPREM_ORIGIN, onprem.publicKey) };
+      const rekor = { url: onprem.service.url, logVerifier: onprem.verifier };
       const imported = await importTransfer({ source: pkg, ...trust, allowGap: false, stateDir: airgap, now, registry: registryTarget, record: airgapAudit.record, rekor });
       await airgapAudit.finish(undefined, {});
       for (const i of imported.images) {
@@ -148,8 +149,9 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
       steps.push({ name: 'verify', ok: verdict.ok && passed === 1 });
 
       step("the on-prem log's checkpoint, verified with its key (airlock log info)");
-      const logged = await onprem.checkpoint();
-      out.info(`  ${ONPREM_ORIGIN} at size ${logged.size}, root ${Buffer.from(logged.root).toString('hex').slice(0, 16)}…, signature verified`);
+      const { TileClient } = await import('../../log/tile-client.ts');
+      const logged = (await new TileClient(onprem.service.url, onprem.verifier).latest()).checkpoint;
+      out.info(`  ${ONPREM_ORIGIN} at size ${logged.size}, root ${Buffer.from(logged.rootHash).toString('hex').slice(0, 16)}…, signature verified`);
       steps.push({ name: 'log info', ok: logged.size === (imported.images[0]?.logged?.length ?? 0) });
 
       step('the record: the air-gapped side\'s audit log, verified (airlock audit verify)');
@@ -184,11 +186,10 @@ const ONPREM_ORIGIN = '127.0.0.1';
 
 interface OnPremLog {
   readonly service: LogService;
-  readonly publicKey: KeyObject;
+  /** The log's checkpoint key, as clients pin it (`--rekor-vkey`, `log info --vkey`). */
+  readonly verifier: NoteVerifier;
   /** A trusted root naming this log alone (what `airlock trust create --rekor=...` writes). */
   trustedRoot(now: Date): LoadedTrustedRoot;
-  /** The latest checkpoint, opened with the log's key as `airlock log info` does. */
-  checkpoint(): Promise<{ size: number; root: Uint8Array }>;
   close(): Promise<void>;
 }
 
@@ -200,7 +201,6 @@ async function startOnPremLog(dir: string): Promise<OnPremLog> {
   const { startLogService } = await import('../../server/log-service.ts');
   const { createTrustedRoot } = await import('../../trust/create-trusted-root.ts');
   const { parseTrustedRoot } = await import('../../sigstore/trusted-root.ts');
-  const { checkpointSignerFor } = await import('../../log/checkpoint-signer.ts');
   const logKey = generatePrivateKey('ed25519');
   const signer = createKeyObjectSigner(logKey, 'ed25519', 'demo on-prem log key');
   const publicKey = createPublicKey(logKey);
@@ -211,17 +211,12 @@ async function startOnPremLog(dir: string): Promise<OnPremLog> {
     await signer.close();
     throw err;
   }
-  const opener = checkpointSignerFor(ONPREM_ORIGIN, signer);
   return {
     service,
-    publicKey,
+    verifier: noteVerifierFor(ONPREM_ORIGIN, publicKey),
     trustedRoot(now) {
       const json = createTrustedRoot({ tlogs: [{ publicKeyPem: publicKeyPem(publicKey), baseUrl: service.url, origin: ONPREM_ORIGIN, validFor: { start: new Date(now.getTime() - 60_000) } }] });
       return parseTrustedRoot(Buffer.from(JSON.stringify(json)), 'the on-prem log');
-    },
-    async checkpoint() {
-      const res = await fetch(`${service.url}/checkpoint`);
-      return opener.open(await res.text());
     },
     async close() {
       await service.close();
