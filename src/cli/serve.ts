@@ -24,8 +24,8 @@ export function untilStopped(): Promise<string> {
 
 /**
  * One JSON line per event on stdout, stamped with the command's clock. The lines of one event-loop
- * turn go out in one write: stdout on a pipe is written synchronously, and a write per request cost a
- * busy log a tenth of its CPU (and woke whatever reads the pipe as often).
+ * turn go out in one write: stdout on a pipe is written synchronously, and a write per request was a
+ * visible share of a busy log's CPU profile (and woke whatever reads the pipe as often).
  */
 export function jsonLineLog(ctx: CommandContext): (event: Readonly<Record<string, unknown>>) => void {
   let pending: string[] = [];
