@@ -6,9 +6,9 @@
 //   2. the same end to end: a real `airlock log serve` on loopback, concurrent clients POSTing distinct
 //      valid hashedrekord requests, against the same raw baselines and the verify-pool ceiling
 //      (parse + prehash signature checks/s in a pool of the server's size). Twice: P-256 signers (cosign's
-//      default; checked in JavaScript by @noble/curves, as node:crypto cannot verify over a given
-//      digest) and RSA-2048 signers (checked natively by node:crypto), which shows what the server does
-//      when the signature check is not the limit. Each signer type is one key, so the log's cache of
+//      default; checked over the digest by OpenSSL through native/ecdsa-prehash, or by @noble/curves
+//      in JavaScript when that is not built: the run says which) and RSA-2048 signers (checked by
+//      node:crypto). Each signer type is one key, so the log's cache of
 //      parsed verifiers is warm: keyless signing (a new certificate per request) parses every time;
 //      At ~small, RSA once more with `--witness-policy` naming two `log witness-serve` witnesses
 //      (quorum: both), next to the same window without: what witnessing each checkpoint costs;
@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { createKeyObjectSigner } from '../src/crypto/key-object-signer.ts';
 import { checkpointSignerFor } from '../src/log/checkpoint-signer.ts';
 import { entryIdentity, LogEngine, type LogEngineOptions } from '../src/log/engine.ts';
+import { ecdsaOverDigestBackend } from '../src/crypto/ecdsa-over-digest.ts';
 import { lastSignedFile } from '../src/log/last-signed-file.ts';
 import { leafHash, verifyInclusion } from '../src/log/merkle.ts';
 import { type CreateEntryRequestJSON, parseCreateEntryRequest, toCreateEntryRequest } from '../src/log/rekor-entry.ts';
@@ -495,6 +496,7 @@ function proofTable(title: string, small: ProofFigures, big: ProofFigures): Reco
 
 try {
   console.log(`log bench: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${load()}, data in ${root}`);
+  console.log(`ECDSA over a digest: ${ecdsaOverDigestBackend().detail}`);
   console.log(`entry: a P-256 hashedrekord v0.0.2 body of ${template.length} bytes; log sizes ${count(proofSmall)} (proofs), ${count(small)}, ${count(large)}`);
 
   const proofDir = join(root, `log-${proofSmall}`);

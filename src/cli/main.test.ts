@@ -78,6 +78,11 @@ describe('main', () => {
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.stateDir, '/tmp/airlock-test-home');
     assert.ok(doc.checks.some((c: { name: string }) => c.name === 'node'));
+    assert.deepEqual(
+      doc.checks.find((c: { name: string }) => c.name === 'native ECDSA checker'),
+      { name: 'native ECDSA checker', status: 'ok', required: false, detail: 'OpenSSL (native/ecdsa-prehash)', usedFor: 'log serve: ECDSA signatures over digests at native speed; verify-blob sha256:<hex>' },
+      'scripts/setup builds native/ecdsa-prehash',
+    );
     assert.equal(r.stderr, '', 'human report is not printed in --json mode');
   });
 

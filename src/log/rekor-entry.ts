@@ -10,7 +10,6 @@
 import { constants, createHash, createPublicKey, type KeyObject, publicDecrypt, timingSafeEqual, X509Certificate } from 'node:crypto';
 import { eddsa } from '@noble/curves/abstract/edwards.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { MessageImprint } from '@peculiar/asn1-tsp';
@@ -18,6 +17,7 @@ import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { json as sigstoreJson } from '@sigstore/core';
 import { HashAlgorithm, PublicKeyDetails, publicKeyDetailsToJSON, TransparencyLogEntry } from '@sigstore/protobuf-specs';
 import { CreateEntryRequest, Entry, type HashedRekordRequestV002, type Verifier } from '@sigstore/protobuf-specs/rekor/v2';
+import { ecdsaOverDigest } from '../crypto/ecdsa-over-digest.ts';
 import { AirlockError } from '../errors.ts';
 
 /** rekor-tiles' default `--max-request-body-size`; the server stops reading a request beyond it. */
@@ -42,9 +42,9 @@ const HASHES: Record<EntryHash, { readonly proto: HashAlgorithm; readonly size: 
 };
 
 const EC_CURVES = {
-  prime256v1: { keyDetails: PublicKeyDetails.PKIX_ECDSA_P256_SHA_256, hash: 'sha256', ecdsa: p256 },
-  secp384r1: { keyDetails: PublicKeyDetails.PKIX_ECDSA_P384_SHA_384, hash: 'sha384', ecdsa: p384 },
-  secp521r1: { keyDetails: PublicKeyDetails.PKIX_ECDSA_P521_SHA_512, hash: 'sha512', ecdsa: p521 },
+  prime256v1: { keyDetails: PublicKeyDetails.PKIX_ECDSA_P256_SHA_256, hash: 'sha256' },
+  secp384r1: { keyDetails: PublicKeyDetails.PKIX_ECDSA_P384_SHA_384, hash: 'sha384' },
+  secp521r1: { keyDetails: PublicKeyDetails.PKIX_ECDSA_P521_SHA_512, hash: 'sha512' },
 } as const;
 
 const RSA_SIZES: Record<number, PublicKeyDetails> = {
@@ -171,8 +171,8 @@ export interface ParsedVerifier {
   readonly key: KeyObject;
   readonly certificate: X509Certificate | undefined;
   readonly algorithm: EntryAlgorithm;
-  /** The key as @noble/curves takes it: the raw Ed25519 key or the uncompressed EC point; unset for RSA. */
-  readonly nobleKey: Uint8Array | undefined;
+  /** The signature check over a digest, bound to the key (parsing a key costs more than a native check). */
+  readonly verifiesOverDigest: (digest: Uint8Array, signature: Uint8Array) => boolean;
 }
 
 // A log sees the same few signing keys again and again (key-based signers); parsing, re-encoding and
@@ -222,14 +222,22 @@ function parseVerifier(verifier: Verifier, cacheKey: string, verifiers: Verifier
   const cached = verifiers.get(cacheKey);
   if (cached) return cached;
   const { key, certificate } = readVerifier(verifier);
-  return { key, certificate, algorithm: entryAlgorithmFor(key), nobleKey: nobleKeyOf(key) };
+  const algorithm = entryAlgorithmFor(key);
+  return { key, certificate, algorithm, verifiesOverDigest: checkOverDigest(key, algorithm.hash) };
 }
 
-function nobleKeyOf(key: KeyObject): Uint8Array | undefined {
-  if (key.asymmetricKeyType === 'rsa') return undefined;
-  const jwk = key.export({ format: 'jwk' });
-  if (key.asymmetricKeyType === 'ed25519') return Buffer.from(jwk.x ?? '', 'base64url');
-  return Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x ?? '', 'base64url'), Buffer.from(jwk.y ?? '', 'base64url')]);
+/** The signature check over the digest as given (prehash), as rekor-tiles does with sigstore's LoadVerifierWithOpts. */
+function checkOverDigest(key: KeyObject, hash: EntryHash): ParsedVerifier['verifiesOverDigest'] {
+  if (key.asymmetricKeyType === 'ec') return ecdsaOverDigest(key);
+  const publicKey = key.asymmetricKeyType === 'ed25519' ? Buffer.from(key.export({ format: 'jwk' }).x ?? '', 'base64url') : undefined;
+  return (digest, signature) => {
+    try {
+      if (publicKey) return ed25519phOverDigest.verify(signature, digest, publicKey, { zip215: false });
+      return rsaPkcs1Verifies(key, hash, digest, signature); // publicDecrypt throws for a bad padding
+    } catch {
+      return false;
+    }
+  };
 }
 
 /** The signing key, from canonical SPKI DER or from a certificate that is exactly one DER certificate. */
@@ -305,7 +313,7 @@ export function parseCreateEntryRequest(json: unknown, verifiers: VerifierCache 
   if (body.length > MAX_ENTRY_BYTES) {
     throw malformed(`the entry is ${body.length} bytes; tlog-tiles entries hold at most ${MAX_ENTRY_BYTES}`);
   }
-  if (!verifiesOverDigest(parsed, request.digest, signature.content)) {
+  if (!parsed.verifiesOverDigest(request.digest, signature.content)) {
     throw new AirlockError('E_SIGNATURE_INVALID', 'the signature does not verify over the digest with the given key', {
       hint: `the signature must be made over the ${algorithm.hash} digest sent, with ${publicKeyDetailsToJSON(algorithm.keyDetails)}`,
     });
@@ -350,21 +358,6 @@ const ed25519phOverDigest = eddsa(ed25519.Point, sha512, {
   domain: (data: Uint8Array) => Buffer.concat([DOM2_ED25519PH, data]),
   prehash: (digest: Uint8Array) => digest,
 });
-
-/** The signature checked over the digest as given (prehash), as rekor-tiles does with sigstore's LoadVerifierWithOpts. */
-function verifiesOverDigest(verifier: ParsedVerifier, digest: Uint8Array, signature: Uint8Array): boolean {
-  const { key, algorithm, nobleKey } = verifier;
-  try {
-    if (key.asymmetricKeyType === 'rsa') return rsaPkcs1Verifies(key, algorithm.hash, digest, signature);
-    if (nobleKey === undefined) return false;
-    if (key.asymmetricKeyType === 'ed25519') return ed25519phOverDigest.verify(signature, digest, nobleKey, { zip215: false });
-    const curve = ecCurveOf(key);
-    // lowS false: Go and OpenSSL sign with either half of s, and Go verifies both.
-    return curve !== undefined && curve.ecdsa.verify(signature, digest, nobleKey, { prehash: false, format: 'der', lowS: false });
-  } catch {
-    return false;
-  }
-}
 
 // RFC 8017 §8.2.2: the recovered block must be exactly DER(DigestInfo) with NULL parameters, which is
 // what Go's rsa.VerifyPKCS1v15 compares. MessageImprint (RFC 3161) is the same ASN.1 as DigestInfo.

@@ -31,8 +31,9 @@ export const doctorCommand: Command = {
           ? out.paint('red', 'FAIL   ')
           : out.paint('yellow', c.status.padEnd(7));
     out.info(out.paint('bold', 'airlock doctor'));
+    const width = Math.max(...checks.map((c) => c.name.length));
     for (const c of checks) {
-      out.info(`  ${mark(c)} ${c.name.padEnd(16)} ${c.detail}`);
+      out.info(`  ${mark(c)} ${c.name.padEnd(width)} ${c.detail}`);
       out.debug(`          used for: ${c.usedFor}${c.path ? `; path: ${c.path}` : ''}`);
     }
     const missing = checks.filter((c) => !c.required && c.status !== 'ok');

@@ -2,6 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ecdsaOverDigestBackend } from '../../crypto/ecdsa-over-digest.ts';
 import { loadSigner } from '../../crypto/key-ref.ts';
 import type { Signer } from '../../crypto/signer.ts';
 import { AirlockError } from '../../errors.ts';
@@ -115,10 +116,12 @@ async function serveWith(ctx: CommandContext, { dir, origin, address, signer, me
     },
   });
   const { engine, logId, vkey, url, port } = service;
-  log({ msg: 'serving', url, origin, size: engine.size, logId: logId.toString('base64'), vkey, ...(policy ? { witnessQuorum: policy.quorum, witnesses: policy.witnesses.map((w) => w.name) } : {}) });
+  const ecdsa = ecdsaOverDigestBackend();
+  log({ msg: 'serving', url, origin, size: engine.size, logId: logId.toString('base64'), vkey, ecdsaChecker: ecdsa.detail, ...(policy ? { witnessQuorum: policy.quorum, witnesses: policy.witnesses.map((w) => w.name) } : {}) });
   out.info(`Log ${origin} serving at ${url} (size ${engine.size}); data in ${dir}`);
   out.info(`  log ID    ${logId.toString('base64')}`);
   out.info(`  vkey      ${vkey}`);
+  if (!ecdsa.native) out.warn(`ECDSA signatures are checked in JavaScript: ${ecdsa.detail}`);
   out.info(`  trust it  airlock trust create --rekor="url=http://${origin}:${port},public-key=${join(dir, 'log.pub')},start-time=${ctx.now().toISOString().slice(0, 19)}Z,origin=${origin}"`);
   const signal = await stopped;
   log({ msg: 'stopping', signal });

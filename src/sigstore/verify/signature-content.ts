@@ -1,16 +1,16 @@
 // airlock's own SignatureContent implementations, swapped into @sigstore/verify's SignedEntity. They
 // close three gaps of @sigstore/verify 4.1.3 (shared/design/notes/sigstore-js.md):
-//   - digest-only verification of message signatures (the bytes are never needed), via @noble/curves,
-//     since node:crypto cannot verify ECDSA over a pre-computed digest;
+//   - digest-only verification of message signatures (the bytes are never needed), via
+//     crypto/ecdsa-over-digest.ts, since node:crypto cannot verify ECDSA over a pre-computed digest;
 //   - Ed25519 message signatures (it hashes before an Ed25519 verify, which cannot succeed);
 //   - DSSE signed by P-384 keys (it verifies DSSE with SHA-256 whatever the curve).
 import { createHash, type KeyObject, timingSafeEqual, verify } from 'node:crypto';
-import { p256, p384 } from '@noble/curves/nist.js';
 import { dsse } from '@sigstore/core';
 import type { SignedEntity } from '@sigstore/verify';
 
 type SignatureContent = SignedEntity['signature'];
 import type { DigestAlgorithm } from '../../crypto/digest.ts';
+import { ecdsaOverDigest } from '../../crypto/ecdsa-over-digest.ts';
 import { SignatureMemo } from '../../crypto/signature-memo.ts';
 import { AirlockError } from '../../errors.ts';
 
@@ -28,32 +28,18 @@ export function defaultHashFor(key: KeyObject): 'sha256' | 'sha384' | null {
   return 'sha256';
 }
 
-const rawPointCache = new WeakMap<KeyObject, Uint8Array>();
-
-function rawEcPoint(key: KeyObject): Uint8Array {
-  let point = rawPointCache.get(key);
-  if (!point) {
-    const jwk = key.export({ format: 'jwk' });
-    point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x ?? '', 'base64url'), Buffer.from(jwk.y ?? '', 'base64url')]);
-    rawPointCache.set(key, point);
-  }
-  return point;
-}
-
 /** ECDSA over a digest: the path for `sha256:<hex>` artifacts and for large files hashed in a stream. */
 export function verifyEcdsaDigest(key: KeyObject, digest: Uint8Array, signature: Uint8Array): boolean {
   const curve = key.asymmetricKeyDetails?.namedCurve;
-  const impl = curve === 'prime256v1' ? p256 : curve === 'secp384r1' ? p384 : undefined;
-  if (key.asymmetricKeyType !== 'ec' || !impl) {
+  if (key.asymmetricKeyType !== 'ec' || (curve !== 'prime256v1' && curve !== 'secp384r1')) {
     throw new AirlockError('E_UNSUPPORTED', 'verifying against a digest needs an ECDSA P-256/P-384 signature', {
       hint: 'pass the artifact file instead of sha256:<hex>',
     });
   }
   try {
-    // lowS false: OpenSSL and Go emit either half of s; both are valid ECDSA.
-    return impl.verify(signature, digest, rawEcPoint(key), { prehash: false, format: 'der', lowS: false });
+    return ecdsaOverDigest(key)(digest, signature);
   } catch {
-    return false;
+    return false; // a key that is not a valid point: nothing verifies against it
   }
 }
 
