@@ -214,6 +214,15 @@ describe('parseCreateEntryRequest: accepted requests', () => {
       rejects(certRequest(Buffer.from('not a certificate')), 'E_INPUT_MALFORMED', /X\.509/);
     });
 
+    it("refuses a certificate whose EC key Go's x509 package would not parse (explicit curve, compressed point)", async () => {
+      for (const keyEncoding of ['explicit', 'compressed'] as const) {
+        const odd = await ca.issueLeaf({ san: 'release@example.com', issuer: 'https://oidc.example', keyEncoding });
+        const digest = createHash('sha256').update(MESSAGE).digest();
+        const json = requestJson(digest, sign('sha256', MESSAGE, odd.privateKey), 'PKIX_ECDSA_P256_SHA_256', { x509Certificate: { rawBytes: b64(odd.certDer) } });
+        rejects(json, 'E_KEY_UNSUPPORTED', /form Go's x509 package parses/);
+      }
+    });
+
     it('refuses a signature by another key than the certificate holds', () => {
       const other = signedRequest(P256);
       rejects(mutated(certRequest(leaf.certDer), 'signature.content', other.hashedRekordRequestV002.signature.content), 'E_SIGNATURE_INVALID');
@@ -294,6 +303,12 @@ describe('parseCreateEntryRequest: refused requests', () => {
     const compressed = AsnConvert.serialize(new SubjectPublicKeyInfo({ algorithm: info.algorithm, subjectPublicKey: point.toBytes(true).slice().buffer }));
     rejects(mutated(valid, 'signature.verifier.publicKey.rawBytes', b64(new Uint8Array(compressed))), 'E_KEY_UNSUPPORTED', /canonical DER/);
     rejects(mutated(valid, 'signature.verifier.publicKey.rawBytes', b64(Buffer.concat([spki(P256.publicKey), Buffer.of(0)]))), 'E_KEY_UNSUPPORTED');
+  });
+
+  it('refuses the point at infinity, which OpenSSL parses as a P-256 key (E_KEY_UNSUPPORTED, not an internal error)', () => {
+    const info = AsnConvert.parse(spki(P256.publicKey), SubjectPublicKeyInfo);
+    const infinity = AsnConvert.serialize(new SubjectPublicKeyInfo({ algorithm: info.algorithm, subjectPublicKey: new Uint8Array([0]).buffer }));
+    rejects(mutated(valid, 'signature.verifier.publicKey.rawBytes', b64(new Uint8Array(infinity))), 'E_KEY_UNSUPPORTED', /not a valid key/);
   });
 
   it('refuses a digest whose length is not the size of the key hash (E_INPUT_MALFORMED)', () => {

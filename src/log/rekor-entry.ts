@@ -254,7 +254,16 @@ function readVerifier(verifier: Verifier): { key: KeyObject; certificate: X509Ce
     if (!Buffer.from(certificate.raw).equals(raw.x509Certificate.rawBytes)) {
       throw malformed('x509Certificate.rawBytes has bytes after the certificate');
     }
-    return { key: certificate.publicKey, certificate };
+    // Go's x509.ParseCertificate refuses EC keys with explicit curve parameters or a compressed
+    // point, which OpenSSL takes: such a certificate could be logged and never verify.
+    const key = certificate.publicKey;
+    entryAlgorithmFor(key);
+    if (!canonicalSpki(key).equals(key.export({ type: 'spki', format: 'der' }))) {
+      throw new AirlockError('E_KEY_UNSUPPORTED', "the certificate's key is not in the form Go's x509 package parses", {
+        hint: 'EC keys must name their curve (P-256, P-384, P-521) and use an uncompressed point',
+      });
+    }
+    return { key, certificate };
   }
   const spki = raw?.$case === 'publicKey' ? raw.publicKey.rawBytes : Buffer.alloc(0);
   let key: KeyObject;
@@ -275,10 +284,15 @@ function readVerifier(verifier: Verifier): { key: KeyObject; certificate: X509Ce
 /**
  * The SPKI DER Go's x509.MarshalPKIXPublicKey writes for the key. OpenSSL keeps the point form it was
  * given (a compressed EC point stays compressed), so the key is rebuilt from its JWK, which OpenSSL
- * always encodes uncompressed, as Go does.
+ * always encodes uncompressed, as Go does. A key OpenSSL parses but cannot export (the point at
+ * infinity) is not a key anything can verify with.
  */
 function canonicalSpki(key: KeyObject): Buffer {
-  return createPublicKey({ key: key.export({ format: 'jwk' }), format: 'jwk' }).export({ type: 'spki', format: 'der' });
+  try {
+    return createPublicKey({ key: key.export({ format: 'jwk' }), format: 'jwk' }).export({ type: 'spki', format: 'der' });
+  } catch (err) {
+    throw new AirlockError('E_KEY_UNSUPPORTED', 'the public key cannot be re-encoded: it is not a valid key of its type', { cause: err });
+  }
 }
 
 function checkKeyDetails(requested: PublicKeyDetails, algorithm: EntryAlgorithm): void {

@@ -19,7 +19,8 @@ export interface Leaf {
 export interface PrivateCa {
   readonly rootDer: Buffer;
   readonly rootPem: string;
-  issueLeaf(options: { san: string; issuer: string; days?: number }): Promise<Leaf>;
+  /** `keyEncoding` other than `named` makes a key Go's x509 package refuses (OpenSSL takes it). */
+  issueLeaf(options: { san: string; issuer: string; days?: number; keyEncoding?: 'named' | 'explicit' | 'compressed' }): Promise<Leaf>;
   cleanup(): Promise<void>;
 }
 
@@ -38,7 +39,7 @@ export async function createPrivateCa(name = 'airlock test CA'): Promise<Private
   return {
     rootPem,
     rootDer: Buffer.from(new X509Certificate(rootPem).raw),
-    async issueLeaf({ san, issuer, days = 1 }) {
+    async issueLeaf({ san, issuer, days = 1, keyEncoding = 'named' }) {
       const n = serial++;
       const key = join(dir, `leaf${n}.key`);
       const csr = join(dir, `leaf${n}.csr`);
@@ -57,7 +58,9 @@ export async function createPrivateCa(name = 'airlock test CA'): Promise<Private
           `1.3.6.1.4.1.57264.1.8=ASN1:UTF8String:${issuer}`,
         ].join('\n'),
       );
-      await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key]);
+      await run('openssl', ['ecparam', '-name', 'prime256v1', ...(keyEncoding === 'explicit' ? ['-param_enc', 'explicit'] : []), '-genkey', '-noout', '-out', key]);
+      // ecparam's -conv_form does not reach the certificate; a key converted by `openssl ec` does.
+      if (keyEncoding === 'compressed') await run('openssl', ['ec', '-in', key, '-conv_form', 'compressed', '-out', key]);
       await run('openssl', ['req', '-new', '-key', key, '-out', csr, '-subj', '/O=airlock test']);
       await run('openssl', ['x509', '-req', '-in', csr, '-CA', rootCrt, '-CAkey', rootKey, '-set_serial', String(1000 + n), '-days', String(days), '-extfile', ext, '-out', crt]);
       const certPem = await readFile(crt, 'utf8');
