@@ -39,6 +39,14 @@ static bool uint8_bytes(napi_env env, napi_value value, const unsigned char **da
   return true;
 }
 
+// The call's arguments into argv, exactly `count` of them; otherwise a TypeError saying `usage`.
+static bool exact_args(napi_env env, napi_callback_info info, size_t count, napi_value *argv, const char *usage) {
+  size_t argc = count;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == count) return true;
+  napi_throw_type_error(env, NULL, usage);
+  return false;
+}
+
 static bool is_named_nist_curve(const EVP_PKEY *key) {
   char name[32];
   size_t length = 0;
@@ -48,12 +56,8 @@ static bool is_named_nist_curve(const EVP_PKEY *key) {
 
 // parseKey(spkiDer: Uint8Array): an opaque handle to a validated P-256/384/521 public key.
 static napi_value parse_key(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1) {
-    napi_throw_type_error(env, NULL, "parseKey(spkiDer) takes one Uint8Array");
-    return NULL;
-  }
+  if (!exact_args(env, info, 1, argv, "parseKey(spkiDer) takes one Uint8Array")) return NULL;
   const unsigned char *der = NULL;
   size_t length = 0;
   if (!uint8_bytes(env, argv[0], &der, &length) || length == 0 || length > MAX_INPUT_BYTES) {
@@ -91,12 +95,8 @@ static napi_value parse_key(napi_env env, napi_callback_info info) {
 // verify(key, digest: Uint8Array, signatureDer: Uint8Array): boolean. False for any signature that
 // does not verify, is not strict DER, or cannot be evaluated; throws only for wrong argument types.
 static napi_value verify(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3) {
-    napi_throw_type_error(env, NULL, "verify(key, digest, signature) takes three arguments");
-    return NULL;
-  }
+  if (!exact_args(env, info, 3, argv, "verify(key, digest, signature) takes three arguments")) return NULL;
   bool tagged = false;
   void *key = NULL;
   if (napi_check_object_type_tag(env, argv[0], &KEY_TAG, &tagged) != napi_ok || !tagged ||

@@ -165,8 +165,8 @@ describe('ecdsaOverDigest', () => {
 
   describe('the native module itself', () => {
     const native = createRequire(import.meta.url)(NATIVE_MODULE_PATH) as {
-      parseKey(spki: Uint8Array): object;
-      verify(key: unknown, digest: unknown, signature: unknown): boolean;
+      parseKey(...args: unknown[]): object;
+      verify(...args: unknown[]): boolean;
     };
     const { publicKey, privateKey } = keyPair(CURVES[0]);
     const spki = publicKey.export({ format: 'der', type: 'spki' });
@@ -194,6 +194,10 @@ describe('ecdsaOverDigest', () => {
       assert.throws(() => native.verify(key, 'digest', signature), TypeError);
       assert.throws(() => native.verify(key, digest, [...signature]), TypeError);
       assert.throws(() => native.verify(key, new Uint16Array(16), signature), TypeError);
+      assert.throws(() => native.verify(key, digest), TypeError, 'two arguments');
+      assert.throws(() => native.verify(key, digest, signature, signature), TypeError, 'four arguments');
+      assert.throws(() => native.parseKey(), TypeError);
+      assert.throws(() => native.parseKey(spki, spki), TypeError);
     });
 
     it('answers false, not an error, for digests and signatures of impossible sizes', () => {
