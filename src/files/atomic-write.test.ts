@@ -1,19 +1,28 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writeFileAtomic, writeSmallFileAtomic } from './atomic-write.ts';
+import { smallFileWriter } from './small-file-writer.ts';
 
 let dir: string;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-atomic-'));
 });
-after(() => rm(dir, { recursive: true, force: true }));
+// No timer keeps this file's tests alive: the off-thread writer must, while a write is in flight.
+const offThread = smallFileWriter();
+after(async () => {
+  await offThread.close();
+  await rm(dir, { recursive: true, force: true });
+});
 
 for (const [name, write] of [
   ['writeFileAtomic', (path: string, data: string, mode: number) => writeFileAtomic(path, data, { overwrite: true, mode })],
   ['writeSmallFileAtomic', writeSmallFileAtomic],
+  ['smallFileWriter (on a worker)', (path: string, data: string, mode: number) => offThread.write(path, data, mode)],
 ] as const) {
   describe(name, () => {
     it('replaces the file whole, with the mode asked for, and leaves no temporary file', async () => {
@@ -45,3 +54,51 @@ for (const [name, write] of [
     });
   });
 }
+
+describe('smallFileWriter', () => {
+  const crashing = new URL('../../test/helpers/crashing-file-writer-worker.ts', import.meta.url);
+
+  it('fails the writes a dying worker held, and the next write starts another', async () => {
+    const writer = smallFileWriter(crashing);
+    try {
+      const sub = await mkdtemp(join(dir, 'crash-'));
+      await writer.write(join(sub, 'a'), 'first');
+      const [crashed, after] = await Promise.allSettled([writer.write(join(sub, 'crash'), 'x'), writer.write(join(sub, 'b'), 'lost with it')]);
+      assert.equal(crashed.status, 'rejected');
+      assert.equal(after.status, 'rejected');
+      assert.match(String((crashed as PromiseRejectedResult).reason), /file-writing worker failed/);
+      assert.equal((crashed as PromiseRejectedResult).reason.code, 'E_INTERNAL');
+      await writer.write(join(sub, 'c'), 'third');
+      assert.equal(await readFile(join(sub, 'c'), 'utf8'), 'third');
+      assert.equal(await readFile(join(sub, 'a'), 'utf8'), 'first');
+    } finally {
+      await writer.close();
+    }
+  });
+
+  it('keeps a process with nothing else to do alive until its write is done', async () => {
+    const path = join(await mkdtemp(join(dir, 'alive-')), 'f');
+    // A process whose only work is the writes: an unref'd worker would let it exit first (a worker
+    // that is still starting keeps it alive, so the second write is the one that shows).
+    const script = `import { smallFileWriter } from ${JSON.stringify(new URL('./small-file-writer.ts', import.meta.url).href)};
+      const writer = smallFileWriter();
+      await writer.write(${JSON.stringify(path)}, 'first');
+      await writer.write(${JSON.stringify(path)}, 'done');
+      console.log('written');`;
+    const main = join(dir, `alive-${Date.now()}.mjs`);
+    await writeFile(main, script);
+    const { stdout } = await promisify(execFile)(process.execPath, [main]);
+    assert.equal(stdout.trim(), 'written');
+    assert.equal(await readFile(path, 'utf8'), 'done');
+  });
+
+  it('waits for writes in flight on close, then refuses new ones', async () => {
+    const writer = smallFileWriter();
+    const sub = await mkdtemp(join(dir, 'close-'));
+    const pending = writer.write(join(sub, 'f'), 'written before close');
+    await writer.close();
+    await pending;
+    assert.equal(await readFile(join(sub, 'f'), 'utf8'), 'written before close');
+    await assert.rejects(writer.write(join(sub, 'g'), 'x'), { code: 'E_INTERNAL', message: /closed/ });
+  });
+});

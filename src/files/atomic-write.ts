@@ -59,9 +59,10 @@ const fsyncFd = promisify(fsync);
  * The same steps for a small file on a hot path (a log's last-signed checkpoint, once per batch): the
  * open, write, rename and close are direct calls, microseconds each, and only the two fsyncs leave the
  * event loop. Under load every asynchronous fs call waits a whole event-loop turn for its answer, and
- * the nine of writeFileAtomic made each batch wait tens of milliseconds.
+ * the nine of writeFileAtomic made each batch wait tens of milliseconds. `flush` is the fsync: a thread
+ * with nothing else to do (small-file-writer.ts) passes fsyncSync and runs the steps back to back.
  */
-export async function writeSmallFileAtomic(path: string, data: string, mode = 0o644): Promise<void> {
+export async function writeSmallFileAtomic(path: string, data: string, mode = 0o644, flush: (fd: number) => unknown = fsyncFd): Promise<void> {
   const tmp = tempPathFor(path);
   let created = false;
   try {
@@ -70,14 +71,14 @@ export async function writeSmallFileAtomic(path: string, data: string, mode = 0o
     try {
       writeFileSync(fd, data); // loops until every byte is written
       fchmodSync(fd, mode);
-      await fsyncFd(fd);
+      await flush(fd);
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, path);
     const dir = openSync(dirname(path), 'r');
     try {
-      await fsyncFd(dir);
+      await flush(dir);
     } finally {
       closeSync(dir);
     }

@@ -6,7 +6,8 @@ import { writeSmallFileAtomic } from '../files/atomic-write.ts';
 import type { LastSignedStore } from './engine.ts';
 import { MAX_NOTE_BYTES } from './note.ts';
 
-export function lastSignedFile(path: string): LastSignedStore {
+/** `write` is writeSmallFileAtomic unless a server passes its off-thread one (small-file-writer.ts). */
+export function lastSignedFile(path: string, write: (path: string, data: string) => Promise<void> = writeSmallFileAtomic): LastSignedStore {
   return {
     // Read and written once per batch: direct reads of a file this small cost less than the event-loop
     // turn an asynchronous one waits for (see writeSmallFileAtomic).
@@ -32,6 +33,6 @@ export function lastSignedFile(path: string): LastSignedStore {
         closeSync(fd);
       }
     },
-    write: (note) => writeSmallFileAtomic(path, note),
+    write: (note) => write(path, note),
   };
 }

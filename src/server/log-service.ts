@@ -8,6 +8,7 @@ import { publicKeyPem } from '../crypto/keys.ts';
 import type { Signer } from '../crypto/signer.ts';
 import { checkpointSignerFor } from '../log/checkpoint-signer.ts';
 import { LogEngine } from '../log/engine.ts';
+import { smallFileWriter } from '../files/small-file-writer.ts';
 import { lastSignedFile } from '../log/last-signed-file.ts';
 import { encodeVerifierKey, logIdFor } from '../log/note-keys.ts';
 import { SqliteLogStorage } from '../log/sqlite-storage.ts';
@@ -51,16 +52,21 @@ export interface LogService {
 
 export async function startLogService(options: LogServiceOptions): Promise<LogService> {
   const { dir, origin, signer, metrics, log, witness } = options;
+  // The last-signed checkpoint is written once per batch: on a worker, off the serving thread.
+  const writer = smallFileWriter();
   const engine = await LogEngine.open({
     storage: SqliteLogStorage.open(join(dir, 'log.db')),
     checkpoints: checkpointSignerFor(origin, signer),
-    lastSigned: lastSignedFile(join(dir, 'checkpoint')),
+    lastSigned: lastSignedFile(join(dir, 'checkpoint'), (path, data) => writer.write(path, data)),
     ...(options.maxBatch ? { maxBatch: options.maxBatch } : {}),
     ...(witness ? { witness } : {}),
     onBatch: (b) => {
       metrics.observe('airlock_log_batch_size', b.appended + b.duplicates);
       metrics.observe('airlock_log_batch_seconds', b.ms / 1000);
     },
+  }).catch(async (err: unknown) => {
+    await writer.close();
+    throw err;
   });
   let pool: VerifyPool | undefined;
   try {
@@ -91,11 +97,13 @@ export async function startLogService(options: LogServiceOptions): Promise<LogSe
         await closeServer(server);
         await engine.close();
         await workers.close();
+        await writer.close();
       },
     };
   } catch (err) {
     await engine.close();
     await pool?.close();
+    await writer.close();
     throw err;
   }
 }
