@@ -96,7 +96,7 @@ describe('smallFileWriter', () => {
     const writer = smallFileWriter();
     const sub = await mkdtemp(join(dir, 'close-'));
     const pending = writer.write(join(sub, 'f'), 'written before close');
-    await writer.close();
+    await Promise.all([writer.close(), writer.close()]);
     await pending;
     assert.equal(await readFile(join(sub, 'f'), 'utf8'), 'written before close');
     await assert.rejects(writer.write(join(sub, 'g'), 'x'), { code: 'E_INTERNAL', message: /closed/ });

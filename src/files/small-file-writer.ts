@@ -27,13 +27,14 @@ export function smallFileWriter(workerUrl = new URL('./small-file-writer-worker.
   let next = 0;
   let closed = false;
   const waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
-  let idle: (() => void) | undefined;
+  /** close() calls waiting for the writes in flight. */
+  const idle: Array<() => void> = [];
 
   const settled = () => {
     if (waiting.size > 0) return;
     // Idle, it must not keep the process alive; a write in flight must (see write).
     worker?.unref();
-    idle?.();
+    for (const resolve of idle.splice(0)) resolve();
   };
 
   const start = (): Worker => {
@@ -76,7 +77,7 @@ export function smallFileWriter(workerUrl = new URL('./small-file-writer-worker.
     },
     async close() {
       closed = true;
-      if (waiting.size > 0) await new Promise<void>((resolve) => (idle = resolve));
+      if (waiting.size > 0) await new Promise<void>((resolve) => idle.push(resolve));
       const w = worker;
       worker = undefined;
       await w?.terminate();
