@@ -63,8 +63,10 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
     const tle = await entryResponse(entry, result);
     metrics.observe('airlock_log_write_seconds', (performance.now() - started) / 1000);
     // A duplicate answers 409 with X-Log-Index as Rekor v2 does, and (friendlier) the existing entry.
-    const headers = { 'content-type': 'application/json', ...(result.duplicate ? { 'x-log-index': String(result.index) } : {}) };
-    res.writeHead(result.duplicate ? 409 : 201, headers).end(JSON.stringify(tle));
+    const json = JSON.stringify(tle);
+    // Sized, not chunked: one write, and framing any client reads the same way.
+    const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(json)), ...(result.duplicate ? { 'x-log-index': String(result.index) } : {}) };
+    res.writeHead(result.duplicate ? 409 : 201, headers).end(json);
     return { index: result.index, duplicate: result.duplicate, size: result.size };
   }
 
