@@ -3,8 +3,9 @@
 //      LogEngine.append (many callers, so batches fill), against raw node:sqlite inserts of rows of the
 //      same bytes into the engine's entries table with the same PRAGMAs (WAL, synchronous=FULL), committed
 //      in transactions of the engine's observed batch size, and one row per transaction;
-//   2. the same end to end: a real `airlock log serve` on loopback, concurrent clients POSTing distinct
-//      valid hashedrekord requests, against the same raw baselines and the verify-pool ceiling
+//   2. the same end to end: a real `airlock log serve` on loopback, concurrent keep-alive clients POSTing
+//      distinct valid hashedrekord requests (bench/http-client.ts: a lean client, because it shares this
+//      machine's CPUs with the server; the run prints what it used), against the same raw baselines and the verify-pool ceiling
 //      (parse + prehash signature checks/s in a pool of the server's size). Twice: P-256 signers (cosign's
 //      default; checked over the digest by OpenSSL through native/ecdsa-prehash, or by @noble/curves
 //      in JavaScript when that is not built: the run says which) and RSA-2048 signers (checked by
@@ -18,7 +19,6 @@
 //                        [--concurrency 2048] [--clients 64] [--proofs 1000] [--quick] [--proofs-only]
 import { createHash, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -35,6 +35,7 @@ import { SqliteLogStorage } from '../src/log/sqlite-storage.ts';
 import { VerifyPool } from '../src/server/verify-pool.ts';
 import { type RunningServer, spawnServer, startLog } from '../test/helpers/log-server.ts';
 import { formatRate, median, time } from './harness.ts';
+import { LoadConnection, renderPost } from './http-client.ts';
 
 const { values } = parseArgs({
   options: {
@@ -117,15 +118,15 @@ interface Load {
 }
 
 /** `callers` callers each start the next operation as soon as their last one returns, while `more`. */
-async function closedLoop(callers: number, op: (n: number) => Promise<unknown>, more: (issued: number) => boolean): Promise<Load> {
+async function closedLoop(callers: number, op: (n: number, caller: number) => Promise<unknown>, more: (issued: number) => boolean): Promise<Load> {
   const latencies: number[] = [];
   let issued = 0;
   const start = performance.now();
   await Promise.all(
-    Array.from({ length: callers }, async () => {
+    Array.from({ length: callers }, async (_, caller) => {
       while (more(issued)) {
         const t = performance.now();
-        await op(issued++);
+        await op(issued++, caller);
         latencies.push(performance.now() - t);
       }
     }),
@@ -255,17 +256,9 @@ function rawWindow(db: DatabaseSync, size: number, batch: number): Load {
 // ---------------------------------------------------------------------------------------------------
 // Over HTTP
 
-const agent = new Agent({ keepAlive: true, maxSockets: clients });
-function post(url: string, body: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-    const req = request(`${url}/api/v2/log/entries`, { method: 'POST', agent, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => (text += d));
-      res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`POST answered ${res.statusCode}: ${text}`))));
-    });
-    req.on('error', reject).end(body);
-  });
+async function post(connection: LoadConnection, request: Buffer): Promise<void> {
+  const { status, body } = await connection.send(request);
+  if (status !== 201) throw new Error(`POST answered ${status}: ${body.toString()}`);
 }
 
 async function batchMetrics(url: string): Promise<{ entries: number; batches: number; seconds: number }> {
@@ -279,6 +272,8 @@ interface HttpFigures {
   readonly batchSize: number;
   readonly commitMs: number;
   readonly startSeconds: number;
+  /** Cores the load client used (this process, user + system), for what it took from the server. */
+  readonly clientCores: number;
 }
 
 const WITNESSES = 2;
@@ -310,12 +305,19 @@ async function httpWindow(dir: string, bodies: readonly string[], witnessed = fa
   if (!server) throw new Error('log serve did not start');
   const url = server.url;
   try {
+    const requests = bodies.map((b) => renderPost(url, '/api/v2/log/entries', b));
+    const connections = await Promise.all(Array.from({ length: clients }, () => LoadConnection.open(url)));
     const before = await batchMetrics(url);
+    const cpu = process.cpuUsage();
     const deadline = performance.now() + seconds * 1000;
-    const load = await closedLoop(clients, (n) => post(url, bodies[n] as string), (issued) => issued < bodies.length && performance.now() < deadline);
+    const load = await closedLoop(clients, (n, caller) => post(connections[caller] as LoadConnection, requests[n] as Buffer), (issued) => issued < requests.length && performance.now() < deadline).finally(() => {
+      for (const c of connections) c.close();
+    });
+    const used = process.cpuUsage(cpu);
     const after = await batchMetrics(url);
     const batches = after.batches - before.batches;
-    return { load, batchSize: (after.entries - before.entries) / batches, commitMs: ((after.seconds - before.seconds) / batches) * 1000, startSeconds };
+    const clientCores = (used.user + used.system) / 1e6 / load.seconds;
+    return { load, batchSize: (after.entries - before.entries) / batches, commitMs: ((after.seconds - before.seconds) / batches) * 1000, startSeconds, clientCores };
   } finally {
     for (const s of [server, ...(witnesses?.running ?? [])]) {
       await s.stop();
@@ -465,7 +467,7 @@ async function atSize(size: number, ceilings: Record<SignerName, number>, prepar
   for (const { signer, batch, load } of httpRaw) {
     const h = http[signer];
     table(`HTTP appends, ${signer} signers (airlock log serve, ${workers} verify workers, server start ${h.startSeconds.toFixed(2)} s), log at ~${s} entries, ${seconds} s`, [
-      loadRow(`POST /api/v2/log/entries, ${clients} clients`, h.load, 'appends/s', `batches avg ${h.batchSize.toFixed(1)}, batch avg ${h.commitMs.toFixed(1)} ms`),
+      loadRow(`POST /api/v2/log/entries, ${clients} clients`, h.load, 'appends/s', `batches avg ${h.batchSize.toFixed(1)}, batch avg ${h.commitMs.toFixed(1)} ms, client ${h.clientCores.toFixed(2)} cores`),
       { name: `verify-pool ceiling, ${workers} workers`, rate: ceilings[signer], unit: 'checks/s' },
       ...rawRows,
       ...(batch === engineBatch || batch === 1 ? [] : [loadRow(`raw node:sqlite, ${batch} rows/tx (HTTP's batch)`, load, 'rows/s')]),
@@ -474,8 +476,8 @@ async function atSize(size: number, ceilings: Record<SignerName, number>, prepar
   if (witnessed) {
     const plain = http['RSA-2048'];
     table(`HTTP appends, RSA-2048 signers, each checkpoint cosigned by ${WITNESSES} log witness-serve witnesses (quorum: all), log at ~${s} entries, ${seconds} s`, [
-      loadRow(`POST /api/v2/log/entries, ${clients} clients`, witnessed.load, 'appends/s', `batches avg ${witnessed.batchSize.toFixed(1)}, batch avg ${witnessed.commitMs.toFixed(1)} ms`),
-      loadRow('the same without witnesses (above)', plain.load, 'appends/s', `batches avg ${plain.batchSize.toFixed(1)}, batch avg ${plain.commitMs.toFixed(1)} ms`),
+      loadRow(`POST /api/v2/log/entries, ${clients} clients`, witnessed.load, 'appends/s', `batches avg ${witnessed.batchSize.toFixed(1)}, batch avg ${witnessed.commitMs.toFixed(1)} ms, client ${witnessed.clientCores.toFixed(2)} cores`),
+      loadRow('the same without witnesses (above)', plain.load, 'appends/s', `batches avg ${plain.batchSize.toFixed(1)}, batch avg ${plain.commitMs.toFixed(1)} ms, client ${plain.clientCores.toFixed(2)} cores`),
     ]);
   }
   return { size, engine, http, ...(witnessed ? { witnessed } : {}), rawEngineBatch, rawOne };
@@ -540,6 +542,5 @@ try {
     }
   }
 } finally {
-  agent.destroy();
   await cleanup();
 }
