@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, type NodeReader, perfectSubtrees, type RangeMemo, rootAt, verifyConsistency, verifyInclusion } from './merkle.ts';
+import { consistencyProof, EMPTY_ROOT, InclusionChecker, inclusionProof, leafHash, type NodeReader, perfectSubtrees, type RangeMemo, rootAt, verifyConsistency, verifyInclusion } from './merkle.ts';
 import { nodeReaderFor, type Tile, TreeEdge, tilesTouched } from './tiles.ts';
 
 // ---- the oracle: RFC 6962 §2.1 written as the spec reads, no shared code with merkle.ts ----
@@ -173,6 +173,42 @@ describe('Merkle proofs from tiles vs a brute-force RFC 6962 oracle', () => {
     assert.equal(verifyConsistency(512, 1000, Buffer.from(rootAt(512, node)), root, []), false, 'power of two old size, empty proof');
     assert.equal(verifyConsistency(0, 1000, EMPTY_ROOT, root, c), false, 'from the empty tree the proof must be empty');
     assert.equal(verifyConsistency(1000, 1000, root, oldRoot, []), false, 'same size, other root');
+  });
+
+  it('InclusionChecker answers as verifyInclusion, also where a proof meets a path it verified before', async () => {
+    const n = 1000;
+    const leaves = data(n);
+    const { node } = await treeOf(leaves);
+    const root = Buffer.from(rootAt(n, node));
+    const checker = new InclusionChecker(n, root);
+    const leaf = (i: number) => leafHash(leaves[i] as Buffer);
+    const proof = (i: number) => inclusionProof(i, n, node);
+    const same = (i: number, l: Uint8Array, p: readonly Uint8Array[], why: string) => {
+      const expected = verifyInclusion(i, n, l, p, root);
+      assert.equal(checker.verify(i, l, p), expected, `${why}: verifyInclusion says ${expected}`);
+      return expected;
+    };
+    // Neighbours first, so each change below meets nodes an earlier proof passed through.
+    for (const i of [617, 616, 618, 619, 615, 999, 998, 0, 1, 511, 512]) {
+      assert.ok(same(i, leaf(i), proof(i), `entry ${i}`));
+      const p = proof(i);
+      for (let k = 0; k < p.length; k++) {
+        const bad = p.map((h) => Buffer.from(h));
+        (bad[k] as Buffer)[31]! ^= 0x80;
+        same(i, leaf(i), bad, `entry ${i}, hash ${k} flipped`);
+      }
+      same(i, leaf((i + 1) % n), p, `entry ${i} with its neighbour's leaf`);
+      same(i, leaf(i), p.slice(0, -1), `entry ${i}, last hash dropped`);
+      same(i, leaf(i), [...p, root], `entry ${i}, a hash added`);
+      if (i + 1 < n) same(i + 1, leaf(i), p, `entry ${i}'s proof for index ${i + 1}`);
+    }
+    // The tails themselves: a sibling's proof with the shared part swapped for another path's.
+    const a = proof(616);
+    const b = proof(100);
+    assert.equal(same(616, leaf(616), [...a.slice(0, 2), ...b.slice(2)], 'a foreign tail'), false);
+    for (let i = 0; i < n; i++) assert.ok(checker.verify(i, leaf(i), proof(i)), `entry ${i}`);
+    assert.equal(checker.verify(n, leaf(0), proof(0)), false, 'beyond the tree');
+    assert.equal(new InclusionChecker(n, Buffer.from(rootAt(n - 1, node))).verify(5, leaf(5), proof(5)), false, 'another root');
   });
 
   it('tiles hold the same hashes whatever the batch sizes', async () => {

@@ -143,23 +143,35 @@ const odd = (n: number) => n % 2 === 1;
 /**
  * The walk both RFC 9162 verifiers make: for each proof hash, whether it is a left sibling (hashed
  * in front) or a right one. False when the path is longer than the tree is high, or ends below the root.
+ * `known`, when given, is asked before each step where the walk stands (proof hash k next, at node
+ * `node` of level `level`); answering true ends the walk there as 'known'.
  */
-function walkProof(first: number, last: number, proof: readonly Uint8Array[], visit: (hash: Uint8Array, left: boolean) => void): boolean {
+function walkProof(
+  first: number,
+  last: number,
+  proof: readonly Uint8Array[],
+  visit: (hash: Uint8Array, left: boolean) => void,
+  known?: (k: number, level: number, node: number) => boolean,
+): boolean | 'known' {
   let fn = first;
   let sn = last;
-  for (const p of proof) {
+  let level = 0;
+  for (const [k, p] of proof.entries()) {
+    if (known?.(k, level, fn)) return 'known';
     if (sn === 0) return false;
     if (odd(fn) || fn === sn) {
       visit(p, true);
       while (!odd(fn) && fn !== 0) {
         fn = half(fn);
         sn = half(sn);
+        level++;
       }
     } else {
       visit(p, false);
     }
     fn = half(fn);
     sn = half(sn);
+    level++;
   }
   return sn === 0;
 }
@@ -171,7 +183,59 @@ export function verifyInclusion(index: number, size: number, leaf: Uint8Array, p
   const complete = walkProof(index, size - 1, proof, (p, left) => {
     r = left ? nodeHash(p, r) : nodeHash(r, p);
   });
-  return complete && Buffer.from(r).equals(root);
+  return complete === true && Buffer.from(r).equals(root);
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
+
+/**
+ * Checks many inclusion proofs against one tree head, with verifyInclusion's answers: a log checks the
+ * proof of every entry it answers, and the paths of a batch's neighbouring entries meet a few levels
+ * up. Where a proof's walk stands at a node with the hash an earlier verified walk had there, and its
+ * remaining hashes are that walk's remaining hashes, the rest is that same walk (every step depends on
+ * those alone): it ends there, verified, instead of hashing its way up again.
+ */
+export class InclusionChecker {
+  readonly size: number;
+  readonly root: Uint8Array;
+  /** Per node ("level/index") an earlier verified walk stood at: its hash there and what followed. */
+  readonly #passed = new Map<string, { hash: Uint8Array; proof: readonly Uint8Array[]; from: number }>();
+
+  constructor(size: number, root: Uint8Array) {
+    this.size = size;
+    this.root = Buffer.from(root);
+  }
+
+  verify(index: number, leaf: Uint8Array, proof: readonly Uint8Array[]): boolean {
+    const { size } = this;
+    if (!(Number.isSafeInteger(index) && Number.isSafeInteger(size) && index >= 0 && index < size)) return false;
+    let r: Uint8Array = leaf;
+    const walked: Array<{ key: string; hash: Uint8Array; from: number }> = [];
+    const end = walkProof(
+      index,
+      size - 1,
+      proof,
+      (p, left) => {
+        r = left ? nodeHash(p, r) : nodeHash(r, p);
+      },
+      (k, level, node) => {
+        const key = `${level}/${node}`;
+        const before = this.#passed.get(key);
+        if (before && sameBytes(before.hash, r) && sameTail(before.proof, before.from, proof, k)) return true;
+        walked.push({ key, hash: r, from: k });
+        return false;
+      },
+    );
+    const verified = end === 'known' || (end === true && sameBytes(r, this.root));
+    if (verified) for (const w of walked) this.#passed.set(w.key, { hash: w.hash, proof, from: w.from });
+    return verified;
+  }
+}
+
+function sameTail(a: readonly Uint8Array[], from: number, b: readonly Uint8Array[], at: number): boolean {
+  if (a.length - from !== b.length - at) return false;
+  for (let i = 0; from + i < a.length; i++) if (!sameBytes(a[from + i] as Uint8Array, b[at + i] as Uint8Array)) return false;
+  return true;
 }
 
 /** RFC 9162 §2.1.4.2. */
@@ -197,5 +261,5 @@ export function verifyConsistency(oldSize: number, newSize: number, oldRoot: Uin
       sr = nodeHash(sr, c);
     }
   });
-  return complete && Buffer.from(fr).equals(oldRoot) && Buffer.from(sr).equals(newRoot);
+  return complete === true && Buffer.from(fr).equals(oldRoot) && Buffer.from(sr).equals(newRoot);
 }

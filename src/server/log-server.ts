@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { AirlockError } from '../errors.ts';
 import type { AppendResult, LogEngine } from '../log/engine.ts';
-import { leafHash, verifyInclusion } from '../log/merkle.ts';
+import { InclusionChecker, leafHash } from '../log/merkle.ts';
 import { MAX_REQUEST_BYTES, toTransparencyLogEntry } from '../log/rekor-entry.ts';
 import { encodeEntryBundle, parseTilePath } from '../log/tiles.ts';
 import { elapsedMs, HttpError, readBody } from './http-io.ts';
@@ -38,10 +38,13 @@ export function registerLogMetrics(metrics: Metrics, engine: () => LogEngine | u
 export function createLogHandler(options: LogServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { engine, metrics } = options;
 
+  // The entries of one batch are answered with one checkpoint: their proofs are checked together.
+  let checker: InclusionChecker | undefined;
   async function entryResponse(body: Uint8Array, { index, size, root: rootHash, checkpoint }: AppendResult) {
     const inclusionHashes = await engine.inclusionProof(index, size);
+    if (checker?.size !== size || !Buffer.from(checker.root).equals(rootHash)) checker = new InclusionChecker(size, rootHash);
     // Rekor v2 does the same: a proof that does not verify is never handed out.
-    if (!verifyInclusion(index, size, leafHash(body), inclusionHashes, rootHash)) {
+    if (!checker.verify(index, leafHash(body), inclusionHashes)) {
       throw new AirlockError('E_LOG_CORRUPT', `the inclusion proof for entry ${index} at size ${size} does not verify`);
     }
     return toTransparencyLogEntry({ logIndex: index, logId: options.logId, body, inclusionHashes, checkpoint, treeSize: size, rootHash });
