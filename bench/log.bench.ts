@@ -5,8 +5,8 @@
 //      in transactions of the engine's observed batch size, and one row per transaction;
 //   2. the same end to end: a real `airlock log serve` on loopback, concurrent keep-alive clients POSTing
 //      distinct valid hashedrekord requests (bench/http-client.ts: a lean client, because it shares this
-//      machine's CPUs with the server; the run prints what it used), against the same raw baselines and the verify-pool ceiling
-//      (parse + prehash signature checks/s in a pool of the server's size). Twice: P-256 signers (cosign's
+//      machine's CPUs with the server; the run prints what it used), against the same raw baselines and
+//      the verify-pool ceiling (parse + prehash signature checks/s in a pool of the server's size). Twice: P-256 signers (cosign's
 //      default; checked over the digest by OpenSSL through native/ecdsa-prehash, or by @noble/curves
 //      in JavaScript when that is not built: the run says which) and RSA-2048 signers (checked by
 //      node:crypto). Each signer type is one key, so the log's cache of

@@ -197,7 +197,7 @@ const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
  */
 export class InclusionChecker {
   readonly size: number;
-  readonly root: Uint8Array;
+  readonly root: Buffer;
   /** Per node ("level/index") an earlier verified walk stood at: its hash there and what followed. */
   readonly #passed = new Map<string, { hash: Uint8Array; proof: readonly Uint8Array[]; from: number }>();
 

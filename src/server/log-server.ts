@@ -42,7 +42,7 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
   let checker: InclusionChecker | undefined;
   async function entryResponse(body: Uint8Array, { index, size, root: rootHash, checkpoint }: AppendResult) {
     const inclusionHashes = await engine.inclusionProof(index, size);
-    if (checker?.size !== size || !Buffer.from(checker.root).equals(rootHash)) checker = new InclusionChecker(size, rootHash);
+    if (checker?.size !== size || !checker.root.equals(rootHash)) checker = new InclusionChecker(size, rootHash);
     // Rekor v2 does the same: a proof that does not verify is never handed out.
     if (!checker.verify(index, leafHash(body), inclusionHashes)) {
       throw new AirlockError('E_LOG_CORRUPT', `the inclusion proof for entry ${index} at size ${size} does not verify`);
