@@ -4,6 +4,7 @@
 import { json } from '@sigstore/core';
 import { AirlockError } from '../errors.ts';
 import { MAX_ENTRY_SIZE } from '../log/tiles.ts';
+import { boundForRecord, RECORD_LIMITS } from '../text.ts';
 
 export interface AuditSubject {
   /** What it is called: a file path, an image reference, a package, a trust root name. */
@@ -42,11 +43,22 @@ function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(json.canonicalize(JSON.parse(JSON.stringify(value))), 'utf8');
 }
 
+/**
+ * The event's bytes. Whatever came from outside is bounded first (strings, list lengths, nesting), so
+ * a refusal is always small enough to record: an event that could not be written would be a decision
+ * without a record. Should the bounded details still not fit, they are replaced by a note saying so.
+ */
 export function serializeEvent(event: AuditEvent): Buffer {
-  const bytes = canonicalBytes(event);
+  const subjects = event.subjects.slice(0, RECORD_LIMITS.items).map((x) => boundForRecord(x) as AuditSubject);
+  if (event.subjects.length > RECORD_LIMITS.items) subjects.push({ name: `…and ${event.subjects.length - RECORD_LIMITS.items} more (${event.subjects.length} in all)` });
+  const safe = {
+    ...(boundForRecord({ ...event, subjects: [] }) as AuditEvent),
+    subjects,
+    ...(event.reason !== undefined ? { reason: boundForRecord(event.reason, { string: RECORD_LIMITS.reason }) as string } : {}),
+  };
+  const bytes = canonicalBytes(safe);
   if (bytes.length > MAX_ENTRY_SIZE) {
-    // Details are the part that grows (a long list of images): keep the decision, say what was cut.
-    const trimmed = { ...event, details: { truncated: `details were ${bytes.length} bytes; the log keeps up to ${MAX_ENTRY_SIZE}` } };
+    const trimmed = { ...safe, details: { truncated: `details were ${bytes.length} bytes; the log keeps up to ${MAX_ENTRY_SIZE}` } };
     return canonicalBytes(trimmed);
   }
   return bytes;
@@ -77,3 +89,20 @@ export interface AuditRecord {
 
 /** Where domain code records its decisions (import each package, install each trust root). */
 export type Recorder = (record: AuditRecord) => Promise<void>;
+
+/**
+ * Records `record` before the effect it names (write-ahead). If it cannot be recorded, the effect must
+ * not happen: the failure becomes E_IO saying so, whatever the audit log's own error was (a damaged
+ * log is no verdict about what was being done).
+ */
+export async function recordBeforeEffect(recorder: Recorder, record: AuditRecord, effect: string): Promise<void> {
+  try {
+    await recorder(record);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new AirlockError('E_IO', `${effect} did not happen: its audit record could not be written first (${why})`, {
+      cause: err,
+      hint: 'airlock audit verify says what is wrong with the audit trail; nothing changed',
+    });
+  }
+}
