@@ -51,12 +51,13 @@ export const ERROR_CODES = {
   E_TSA: { exit: EXIT.UNAVAILABLE, summary: 'The timestamp authority could not be reached or returned a bad response.' },
   E_TRUST_ROOT_MISSING: { exit: EXIT.UNAVAILABLE, summary: 'No trust root was given and none is installed.' },
   E_DIGEST_MISMATCH: { exit: EXIT.UNAVAILABLE, summary: 'Bytes read did not hash to the digest they were expected to have.' },
+  E_IMPORT_INCOMPLETE: { exit: EXIT.UNAVAILABLE, summary: 'An import stopped after it began moving tags (a crash or a registry error): its intent is recorded; `airlock import --recover` (or the next import on that channel) finishes it.' },
   // verdicts (1)
   E_BUNDLE_MALFORMED: { exit: EXIT.DENIED, summary: 'The Sigstore bundle is not a valid bundle of a known version.' },
   E_SIGNATURE_INVALID: { exit: EXIT.DENIED, summary: 'A signature does not verify over the signed content.' },
   E_ARTIFACT_MISMATCH: {
     exit: EXIT.DENIED,
-    summary: 'The artifact is not the one that was signed (digest or in-toto subject differs).',
+    summary: 'The artifact is not the one that was signed (digest or in-toto subject differs), or an SBOM or scan describes another image than the one it travels with.',
   },
   E_KEY_MISMATCH: { exit: EXIT.DENIED, summary: 'The bundle was not made by the key it is verified against, or a key given is not the one a log (the audit log) was created with.' },
   E_IDENTITY_MISMATCH: {
@@ -96,7 +97,9 @@ export const ERROR_CODES = {
   E_SEQUENCE: { exit: EXIT.DENIED, summary: 'A transfer package is replayed, older, forked from, or skips ahead of the channel.' },
   E_SIGNERS: { exit: EXIT.DENIED, summary: 'The transfer manifest is unsigned, signed by keys not trusted, or by fewer signers than required.' },
   E_DESTINATION_CONFLICT: { exit: EXIT.DENIED, summary: 'Two images of a transfer package would land on the same repository and tag; nothing is pushed.' },
-  E_GATE: { exit: EXIT.DENIED, summary: 'A vulnerability scan has findings at or above the --fail-on severity: the package is refused.' },
+  E_GATE: { exit: EXIT.DENIED, summary: 'A vulnerability scan has findings at or above the --fail-on severity, or of unknown severity (cannot evaluate, counted as failing): the package is refused.' },
+  E_CHANNEL: { exit: EXIT.DENIED, summary: 'A transfer package\'s channel is not one this side accepts, or it would write a repository or tag its channel may not (bound to another channel, or outside the channel\'s repositories).' },
+  E_PACKAGE_STALE: { exit: EXIT.DENIED, summary: 'A transfer package was created longer ago than the accepted maximum age (--max-age), or too far in the future.' },
   // bug (4)
   E_INTERNAL: { exit: EXIT.INTERNAL, summary: 'A bug in airlock. Please report it with AIRLOCK_DEBUG=1 output.' },
 } as const satisfies Record<string, CodeSpec>;

@@ -24,6 +24,11 @@ export interface AuditTrail {
   ready(): Promise<void>;
   /** The audit log itself (opened on first use): pack carries its checkpoint across the gap. */
   log(): Promise<AuditLog>;
+  /**
+   * The command's success was recorded already, by the domain code, before its effect (write-ahead):
+   * the closing event is then written only for a failure.
+   */
+  successRecorded(): void;
   /** Records the command's closing event (when the command is audited) and closes the log. */
   finish(action: string | undefined, outcome: { error?: AirlockError; exitCode?: number }): Promise<void>;
 }
@@ -50,6 +55,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   const subjects: AuditSubject[] = [];
   const details: Record<string, unknown> = {};
   let verdictReason: string | undefined;
+  let successRecorded = false;
   let log: Promise<AuditLog> | undefined;
   const open = () => {
     log ??= (async () => {
@@ -73,15 +79,18 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       verdictReason = text;
     },
     record,
+    successRecorded: () => {
+      successRecorded = true;
+    },
     ready: async () => {
       await open();
     },
     log: open,
     finish: async (action, { error, exitCode = 0 }) => {
       try {
-        // Usage errors decide nothing; everything else an audited command ends with is a decision.
-        if (action && error?.code !== 'E_USAGE') {
-          const code = error ? error.exitCode : exitCode;
+        // Usage errors (exit 2) decide nothing; everything else an audited command ends with is a decision.
+        const code = error ? error.exitCode : exitCode;
+        if (action && code !== 2 && !(successRecorded && code === 0)) {
           const result = code === 0 ? 'ok' : code === 1 ? 'refused' : 'failed';
           const reason = error ? `${error.code}: ${error.message}` : code === 0 ? undefined : (verdictReason ?? `exit code ${code}`);
           await record({ action, result, subjects, ...(reason ? { reason } : {}), ...(Object.keys(details).length ? { details } : {}) });

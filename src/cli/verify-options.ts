@@ -64,14 +64,14 @@ async function trustedRootFor(ctx: CommandContext, plan: VerifyPlan): Promise<Lo
   });
 }
 
-export async function verificationOptions(ctx: CommandContext, type?: string): Promise<VerifyBlobOptions> {
-  const plan = planVerification(ctx.flags, ctx.stateDir, type);
+export async function verificationOptions(ctx: CommandContext, type?: string, keyFlag: 'key' | 'image-key' = 'key'): Promise<VerifyBlobOptions> {
+  const plan = planVerification(ctx.flags, ctx.stateDir, type, keyFlag);
   if (plan.insecureIgnoreTlog) ctx.out.warn('--insecure-ignore-tlog: no transparency-log entry is required; the signature time is not observed by anyone');
   const witnesses = await witnessPolicy(ctx, plan.witnesses);
   const trustedRoot = await trustedRootFor(ctx, plan);
   const trust: VerifyBlobOptions['trust'] =
     plan.trust.kind === 'key'
-      ? { kind: 'key', publicKey: await loadPublicKey(plan.trust.keyRef, keyContext(ctx, { passwordFile: ctx.flags.string('password-file') })) }
+      ? { kind: 'key', publicKey: await loadPublicKey(plan.trust.keyRef, keyContext(ctx, keyFlag === 'key' ? { passwordFile: ctx.flags.string('password-file') } : {})) }
       : { kind: 'identity', policy: { identity: plan.trust.identity, issuer: plan.trust.issuer } };
   return {
     trust,
@@ -89,9 +89,9 @@ export async function verificationOptions(ctx: CommandContext, type?: string): P
  * Trust root and thresholds without a trust (an image policy names the keys and identities): the same
  * rules as the flags' plan — --insecure-ignore-tlog only when every authority is a key.
  */
-export async function verificationBase(ctx: CommandContext, keysOnly: boolean): Promise<Omit<VerifyBlobOptions, 'trust'>> {
+export async function verificationBase(ctx: CommandContext, keysOnly: boolean, keyFlag: 'key' | 'image-key' = 'key'): Promise<Omit<VerifyBlobOptions, 'trust'>> {
   const { flags } = ctx;
-  for (const f of ['key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp']) {
+  for (const f of [keyFlag, 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp']) {
     if (flags.has(f)) throw new AirlockError('E_USAGE', `--${f} conflicts with --policy: the policy names who must have signed each image`);
   }
   const insecure = flags.bool('insecure-ignore-tlog');

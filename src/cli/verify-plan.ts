@@ -119,26 +119,30 @@ export function trustedRootPathFor(stateDir: string, name: string): string {
   return join(stateDir, 'trust', name, 'current', 'trusted_root.json');
 }
 
-export function planVerification(flags: Flags, stateDir: string, type?: string): VerifyPlan {
-  const keyRef = flags.string('key');
+/**
+ * `keyFlag`: the flag that names the trusted public key — `--key` everywhere but `pack`, whose `--key`
+ * is its signing key and which takes the key images must verify with as `--image-key`.
+ */
+export function planVerification(flags: Flags, stateDir: string, type?: string, keyFlag: 'key' | 'image-key' = 'key'): VerifyPlan {
+  const keyRef = flags.string(keyFlag);
   const identity = matcher(flags, 'certificate-identity', 'certificate-identity-regexp');
   const issuer = matcher(flags, 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp');
   let trust: TrustChoice;
   if (keyRef !== undefined) {
-    if (identity || issuer) throw new AirlockError('E_USAGE', '--key conflicts with --certificate-identity/--certificate-oidc-issuer: pick one trust');
+    if (identity || issuer) throw new AirlockError('E_USAGE', `--${keyFlag} conflicts with --certificate-identity/--certificate-oidc-issuer: pick one trust`);
     trust = { kind: 'key', keyRef };
   } else if (identity && issuer) {
     trust = { kind: 'identity', identity, issuer };
   } else {
     throw new AirlockError('E_USAGE', 'keyless verification needs both a pinned identity and an OIDC issuer', {
       hint:
-        'pass --certificate-identity (or -regexp) AND --certificate-oidc-issuer (or -regexp), or --key; ' +
+        `pass --certificate-identity (or -regexp) AND --certificate-oidc-issuer (or -regexp), or --${keyFlag}; ` +
         '"anyone Sigstore trusts" is never a policy',
     });
   }
   const insecureIgnoreTlog = flags.bool('insecure-ignore-tlog');
   if (insecureIgnoreTlog && trust.kind !== 'key') {
-    throw new AirlockError('E_USAGE', '--insecure-ignore-tlog is only allowed with --key', {
+    throw new AirlockError('E_USAGE', `--insecure-ignore-tlog is only allowed with --${keyFlag}`, {
       hint: 'a keyless certificate is only trustworthy through its log entry',
     });
   }

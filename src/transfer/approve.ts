@@ -1,14 +1,19 @@
 // `airlock approve` (the seed's "approved_by security-team"): one more signature over the same
-// manifest.sha256, nothing else changed. The payload is re-read and checked against the manifest on
-// the way (an approver never signs what they did not get), and the result is written as a new package.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+// manifest.sha256, nothing else changed. An approver co-signs only what they can verify: the
+// signatures already on the manifest must come from the signers given (at least K of them) before
+// one is added, and the payload is re-read and checked against the manifest on the way (an approver
+// never signs what they did not get). The result is written as a new package; the input is untouched.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { digestBytes } from '../crypto/digest.ts';
 import type { Signer } from '../crypto/signer.ts';
 import { AirlockError } from '../errors.ts';
 import { signBlob } from '../sigstore/sign-blob.ts';
 import { HEADER_NAMES, MANIFEST_NAME, METADATA_NAME, parseManifest, PGP_SIGNATURE_NAME, sigstoreSignatureName } from './format.ts';
 import { combineSignatures, type PgpSigningKey, signDetached } from './openpgp.ts';
 import { readPackage, writePackage } from './package-io.ts';
+import { checkManifestSignatures, requireSigners, type SignerRecord, type Signers } from './signers.ts';
+import { makeStaging } from './staging-dir.ts';
 
 export interface ApproveOptions {
   readonly source: string;
@@ -17,11 +22,24 @@ export interface ApproveOptions {
   readonly overwrite?: boolean;
   readonly signer?: Signer;
   readonly pgpKey?: PgpSigningKey;
+  /** Whose signatures must already be on the manifest (at least `required` of them) before it is co-signed. */
+  readonly signers: Signers;
+  readonly stateDir: string;
+  readonly now: Date;
 }
 
-export async function approvePackage(options: ApproveOptions): Promise<{ added: string[] }> {
+export interface ApproveResult {
+  readonly added: string[];
+  /** The signatures found on the manifest, verified, before this one was added. */
+  readonly verified: SignerRecord[];
+  readonly problems: string[];
+}
+
+export async function approvePackage(options: ApproveOptions): Promise<ApproveResult> {
   if (!options.signer && !options.pgpKey) throw new AirlockError('E_USAGE', 'approve needs --key and/or --pgp-key');
-  const staging = await mkdtemp(join(dirname(options.out), '.airlock-approve-'));
+  const staging = await makeStaging(options.stateDir, 'approve');
+  let verified: SignerRecord[] = [];
+  let problems: string[] = [];
   try {
     const read = await readPackage(options.source, {
       headerNames: HEADER_NAMES,
@@ -30,6 +48,12 @@ export async function approvePackage(options: ApproveOptions): Promise<{ added: 
         const manifest = headers.get(MANIFEST_NAME);
         if (!manifest || !headers.has(METADATA_NAME)) throw new AirlockError('E_INPUT_MALFORMED', 'not a transfer package: no metadata or manifest');
         const entries = parseManifest(manifest);
+        const check = await checkManifestSignatures(headers, manifest, options.signers.signers, options.now);
+        ({ signers: verified, problems } = check);
+        // Never co-sign what cannot be verified: a signature added to a forged manifest would vouch for it.
+        requireSigners(check, options.signers.required);
+        const meta = headers.get(METADATA_NAME) as Buffer;
+        if (entries.get(METADATA_NAME) !== digestBytes(meta).hex) throw new AirlockError('E_PACKAGE_TAMPERED', `${METADATA_NAME} is not covered by the signed manifest (missing or different hash)`);
         entries.delete(METADATA_NAME);
         return entries;
       },
@@ -55,7 +79,7 @@ export async function approvePackage(options: ApproveOptions): Promise<{ added: 
     // In the order the package has them (pack puts small files first; see payloadOrder).
     const payload = [...read.files.keys()].map((p) => ({ path: p, file: join(staging, p) }));
     await writePackage(options.out, [...headerEntries, ...payload], { format: options.format, overwrite: options.overwrite ?? false });
-    return { added };
+    return { added, verified, problems };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

@@ -29,6 +29,12 @@ export interface Sequence {
   readonly previous: string | null;
 }
 
+/**
+ * What an SBOM or scan document says it is about, as checked when it was packed: the image digest it
+ * names that matched (manifest, index, config or repo digest), or that the format recorded none.
+ */
+export type DocumentSubject = { readonly matched: string } | { readonly recorded: false };
+
 export interface ImageArtifact {
   readonly kind: 'image';
   /** What was packed, e.g. registry.corp/team/app:1.0. */
@@ -36,9 +42,14 @@ export interface ImageArtifact {
   readonly digest: string;
   /** Its tag inside the package's OCI layout (oci/). */
   readonly layoutTag: string;
+  /** Where it lands in the internal registry, below --registry HOST[/PREFIX]: REPO[:TAG] (pack --name). */
+  readonly destination?: string;
   readonly signedBy: readonly string[];
-  readonly sbom?: { readonly format: string; readonly packages: number; readonly attestation: boolean };
-  readonly vulnerabilityScan?: { readonly result: 'passed' | 'failed'; readonly counts: Readonly<Record<string, number>>; readonly gate: string | null };
+  /** How its signatures were checked when packed: the trust they verified with, or packed unsigned by choice. */
+  readonly coverage?: { readonly verified: string } | { readonly allowedUnsigned: true };
+  /** `document`: the SBOM as a file of the package (covered by the manifest). */
+  readonly sbom?: { readonly format: string; readonly packages: number; readonly attestation: boolean; readonly document?: string; readonly subject?: DocumentSubject };
+  readonly vulnerabilityScan?: { readonly result: 'passed' | 'failed'; readonly counts: Readonly<Record<string, number>>; readonly gate: string | null; readonly document?: string; readonly subject?: DocumentSubject };
 }
 
 export interface FileArtifact {
@@ -88,12 +99,18 @@ export function parseMetadata(bytes: Uint8Array): TransferMetadata {
     if (a?.kind === 'image') {
       if (typeof a.name !== 'string' || typeof a.layoutTag !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(String(a.digest))) throw bad('is not a well-formed image');
       if (names.has(a.name)) throw bad(`repeats the image ${a.name}`);
+      if (a.destination !== undefined && typeof a.destination !== 'string') throw bad('has a destination that is not a string');
+      for (const doc of [a.sbom?.document, a.vulnerabilityScan?.document]) if (doc !== undefined && (typeof doc !== 'string' || !isSafeRelativePath(doc))) throw bad('names a document that is not a safe relative path');
       names.add(a.name);
     } else if (a?.kind === 'file') {
       if (typeof a.path !== 'string' || !/^[0-9a-f]{64}$/.test(String(a.sha256))) throw bad('is not a well-formed file');
     } else throw bad(`has unknown kind ${JSON.stringify(a?.kind)}`);
   }
   return doc;
+}
+
+function isSafeRelativePath(path: string): boolean {
+  return path.length > 0 && path.length <= 4096 && !path.startsWith('/') && !path.split('/').some((s) => s === '' || s === '.' || s === '..');
 }
 
 /** `sha256sum` output, sorted by path (bytewise), one `<hex>  <path>` line each, LF-terminated. */

@@ -1,5 +1,6 @@
 // An import whose decision cannot be recorded must neither pass as recorded (exit 0) nor as a verdict
-// about the package (exit 1): it is E_IO, whatever the audit log's own error was.
+// about the package (exit 1), and must change nothing: its intent is recorded before any effect
+// (write-ahead), so a trail that cannot be written stops it with E_IO, whatever the log's own error was.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,7 +11,9 @@ import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { AirlockError } from '../errors.ts';
 import { importTransfer } from './import.ts';
 import { packTransfer } from './pack.ts';
+import { channelsFromNames } from './channels.ts';
 import { readChannel } from './sequence.ts';
+import { looseSigners } from './signers.ts';
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
@@ -27,7 +30,9 @@ async function packedFile(prefix: string) {
   await packTransfer({ images: [], files: [join(work, 'notes.txt')], sboms: new Map(), scans: new Map(), out, format: 'tar', channel: 'c', stateDir: join(work, 'connected'), now, signer, signArtifacts: false });
   const base = {
     source: out,
-    signers: { keys: [key.publicKey], required: 1 },
+    signers: { signers: looseSigners(undefined, [key.publicKey]), required: 1 },
+    channels: channelsFromNames(['c']),
+    importId: 'test-import',
     allowGap: false,
     stateDir: join(work, 'airgap'),
     now,
@@ -47,7 +52,7 @@ it('import --rekor-url with keyless trust is refused before anything happens (E_
   assert.equal(await readChannel(join(work, 'airgap'), 'in', 'c'), undefined, 'nothing changed');
 });
 
-it('an import whose audit event cannot be recorded fails with E_IO (exit 3), never ok and never "refused"', async () => {
+it('an import whose intent cannot be recorded fails with E_IO (exit 3), never ok and never "refused", and changes nothing', async () => {
   const { key, work, base } = await packedFile('airlock-import-record-');
   const imported = importTransfer({
     ...base,
@@ -56,6 +61,23 @@ it('an import whose audit event cannot be recorded fails with E_IO (exit 3), nev
       throw new AirlockError('E_LOG_CORRUPT', 'the audit database is damaged');
     },
   });
-  await assert.rejects(imported, (err: AirlockError) => err.code === 'E_IO' && /completed .* but its audit event could not be recorded: the audit database is damaged/.test(err.message));
-  assert.equal((await readChannel(join(work, 'airgap'), 'in', 'c'))?.number, 1, 'the import itself did happen');
+  await assert.rejects(imported, (err: AirlockError) => err.code === 'E_IO' && /did not happen: its audit record could not be written first \(the audit database is damaged\)/.test(err.message) && /could not be recorded/.test(err.message));
+  assert.equal(await readChannel(join(work, 'airgap'), 'in', 'c'), undefined, 'nothing changed: no effect without its record');
+});
+
+it('a refusal whose record fails keeps its verdict (exit 1) and says it was not recorded', async () => {
+  const { work, base } = await packedFile('airlock-import-refusal-');
+  const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const report = await importTransfer({
+    ...base,
+    signers: { signers: looseSigners(undefined, [other.publicKey]), required: 1 },
+    imageTrust: { trust: { kind: 'key', publicKey: other.publicKey }, tlogThreshold: 0, timestampThreshold: 0 },
+    record: async () => {
+      throw new Error('disk full');
+    },
+  });
+  assert.equal(report.ok, false);
+  assert.equal(report.error?.code, 'E_SIGNERS');
+  assert.match(report.error?.message ?? '', /could not be recorded in the audit trail: disk full/);
+  assert.equal(await readChannel(join(work, 'airgap'), 'in', 'c'), undefined);
 });

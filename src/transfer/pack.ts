@@ -1,28 +1,44 @@
-// `airlock pack` (connected side): images with their signatures into an OCI layout, files with their
-// bundles, SBOM and scan attestations, the gate on scan findings, then metadata, the manifest over
-// every file, signatures over the manifest, and the package written headers first. Nothing crosses
-// unless it passed the gate; the channel's sequence number moves only when the package is written.
+// `airlock pack` (connected side), as named stages:
+//   1. the request: every --scan/--sbom names a packed image; a --fail-on gate has a scan to judge for
+//      every image (a gate never passes by having nothing to judge);
+//   2. the channel's lock, held to the end (two packs on one channel would both be "next"), and the
+//      settling of a pack that died half-way;
+//   3. the gate and the documents' subjects, before anything is copied: each scan or SBOM must be
+//      about the very image it is packed with; findings at/above the gate (or of unknown severity) refuse;
+//   4. images into a staging layout, signed (--sign) and attested, their SBOM/scan documents beside
+//      them as files; each image's signatures verified with the trust the far side will use (coverage
+//      gaps surface here, where they can still be fixed); files with their bundles;
+//   5. metadata, the manifest over every file, signatures over the manifest;
+//   6. the package written headers first; just before it takes its place, the decision is recorded
+//      and the channel's next state noted (write-ahead); once placed, the state moves.
 import { randomUUID } from 'node:crypto';
-import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, relative } from 'node:path';
+import { copyFile, link, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { type Recorder, recordBeforeEffect } from '../audit/event.ts';
 import type { Signer } from '../crypto/signer.ts';
-import { digestFile, digestBytes } from '../crypto/digest.ts';
+import { digestBytes, digestFile } from '../crypto/digest.ts';
 import { keyFingerprint } from '../crypto/keys.ts';
 import { AirlockError, fromFsError } from '../errors.ts';
+import type { HeldLock } from '../files/lock-file.ts';
 import { readJsonFile } from '../files/read-json.ts';
 import { copyImage } from '../oci/copy.ts';
-import { openImage, type RegistryOptions, resolveImage } from '../oci/open-store.ts';
+import { type OpenedImage, openImage, type RegistryOptions, resolveImage } from '../oci/open-store.ts';
 import { formatImageReference, type ImageReference } from '../oci/reference.ts';
 import { attestImage, signImage } from '../oci/sign-image.ts';
 import type { Descriptor, ImageStore } from '../oci/types.ts';
 import { signBlob } from '../sigstore/sign-blob.ts';
+import { bounded } from '../text.ts';
 import { VERSION } from '../version.ts';
+import { sbomDocumentPath, scanDocumentPath } from './attachments.ts';
 import { AUDIT_PROOF_HISTORY, type AuditSource, carryAudit } from './audit-carry.ts';
-import { type FileArtifact, FORMAT, type ImageArtifact, MANIFEST_NAME, METADATA_NAME, PGP_SIGNATURE_NAME, serializeManifest, SIGSTORE_SIGNATURE_NAME, type TransferMetadata } from './format.ts';
+import { parseDestinationName, suggestedName } from './destinations.ts';
+import { type DocumentSubject, type FileArtifact, FORMAT, HEADER_NAMES, type ImageArtifact, MANIFEST_NAME, METADATA_NAME, PGP_SIGNATURE_NAME, serializeManifest, SIGSTORE_SIGNATURE_NAME, type TransferMetadata } from './format.ts';
+import { checkImageTrust, describeTrust, hasAnySignature, imageDigests, type ImageTrust } from './image-trust.ts';
 import { type PgpSigningKey, signDetached } from './openpgp.ts';
-import { writePackage } from './package-io.ts';
-import { gateFindings, type Severity, summariseGrypeScan, summariseSbom } from './scan.ts';
-import { readChannel, writeChannel } from './sequence.ts';
+import { packageHeadersOnly, writePackage } from './package-io.ts';
+import { enforceGate, type Finding, gateFindings, matchSubject, type SbomSummary, type ScanSummary, type Severity, summariseGrypeScan, summariseSbom } from './scan.ts';
+import { type ChannelState, lockChannel, readChannel, readPendingOut, removePendingOut, writeChannel, writePendingOut } from './sequence.ts';
+import { makeStaging } from './staging-dir.ts';
 
 export const LAYOUT_DIR = 'oci';
 export const FILES_DIR = 'files';
@@ -34,6 +50,8 @@ export interface PackOptions {
   /** SBOM / grype scan file per image, keyed by the image reference exactly as given. */
   readonly sboms: ReadonlyMap<string, string>;
   readonly scans: ReadonlyMap<string, string>;
+  /** Where each image lands inside the gap (REPO[:TAG], below the registry's prefix), keyed as given. */
+  readonly names?: ReadonlyMap<string, string>;
   readonly out: string;
   readonly format: 'tar' | 'dir';
   readonly overwrite?: boolean;
@@ -46,10 +64,16 @@ export interface PackOptions {
   readonly legacySignature?: boolean;
   readonly pgpKey?: PgpSigningKey;
   readonly failOn?: Severity;
+  /** The trust each image's signatures must meet inside the gap (import's flags); checked here. */
+  readonly imageTrust?: ImageTrust;
+  /** Images with no signature at all may be packed (each marked so in the metadata). */
+  readonly allowUnsigned?: boolean;
   readonly registry?: RegistryOptions;
   readonly onProgress?: (text: string) => void;
   /** The connected side's audit log: its checkpoint travels in the package (audit/). */
   readonly audit?: AuditSource;
+  /** Records the pack before the package takes its place (and the channel moves). */
+  readonly record?: Recorder;
 }
 
 export interface PackResult {
@@ -60,24 +84,136 @@ export interface PackResult {
   readonly files: number;
 }
 
-/** The gate runs first, on every scan, before any image is copied: refused packages cost nothing. */
-async function runGate(options: PackOptions) {
-  const scans = new Map<string, ReturnType<typeof summariseGrypeScan>>();
-  const refused: string[] = [];
-  for (const [image, path] of options.scans) {
-    if (!options.images.includes(image)) throw new AirlockError('E_USAGE', `--scan names ${image}, which is not packed`);
-    const summary = summariseGrypeScan(await readJsonFile(path, 'scan report'), path);
-    scans.set(image, summary);
-    if (options.failOn) for (const f of gateFindings(summary, options.failOn)) refused.push(`${image}: ${f.id} (${f.severity}) in ${f.package}`);
+// ── stage 1: the request ───────────────────────────────────────────────────────────────────────────
+
+/** Usage errors, found before anything is read or locked. */
+export function checkPackRequest(options: PackOptions): void {
+  if (options.images.length + options.files.length === 0) throw new AirlockError('E_USAGE', 'nothing to pack: name images and/or files');
+  if (!options.signer && !options.pgpKey) throw new AirlockError('E_USAGE', 'the manifest must be signed: pass --key and/or --pgp-key');
+  for (const [flag, map] of [['scan', options.scans], ['sbom', options.sboms], ['name', options.names ?? new Map()]] as const) {
+    for (const image of map.keys()) if (!options.images.includes(image)) throw new AirlockError('E_USAGE', `--${flag} names ${bounded(image, 160)}, which is not packed`, { hint: `--${flag} takes IMAGE=…, with IMAGE exactly as given to pack` });
   }
-  if (refused.length > 0) {
-    throw new AirlockError('E_GATE', `${refused.length} finding(s) at or above ${options.failOn}: refusing to pack\n  ${refused.join('\n  ')}`, {
-      details: { failOn: options.failOn, findings: refused },
+  if (options.failOn) {
+    const unjudged = options.images.filter((i) => !options.scans.has(i));
+    if (unjudged.length > 0) {
+      throw new AirlockError('E_USAGE', `--fail-on ${options.failOn} has no scan to judge ${unjudged.map((i) => bounded(i, 160)).join(', ')}: a gate never passes by having nothing to judge`, {
+        hint: `add --scan ${bounded(unjudged[0] ?? '', 160)}=grype.json (grype IMAGE -o json), or drop --fail-on`,
+      });
+    }
+  }
+  if (options.images.length > 0 && !options.imageTrust && !options.allowUnsigned) {
+    throw new AirlockError('E_USAGE', 'pack checks that each image will verify inside the gap: say with what trust', {
+      hint: 'pass the trust import will use (--image-key REF, or --certificate-identity … --certificate-oidc-issuer …, or --policy FILE), or --sign to sign the images now with --key; --allow-unsigned packs images without checking (marked in the metadata)',
     });
   }
-  for (const image of options.sboms.keys()) if (!options.images.includes(image)) throw new AirlockError('E_USAGE', `--sbom names ${image}, which is not packed`);
-  return scans;
+  for (const [image, name] of options.names ?? []) {
+    try {
+      parseDestinationName(name, `--name ${image}`);
+    } catch (err) {
+      throw new AirlockError('E_USAGE', (err as Error).message);
+    }
+  }
 }
+
+// ── stage 2: the channel ───────────────────────────────────────────────────────────────────────────
+
+/** A pack that died between noting the channel's next state and placing its package: the state follows the package. */
+async function settlePendingOut(stateDir: string, channel: string): Promise<void> {
+  const pending = await readPendingOut(stateDir, channel);
+  if (!pending) return;
+  const headers = await packageHeadersOnly(pending.out, HEADER_NAMES).catch(() => undefined);
+  const manifest = headers?.get(MANIFEST_NAME);
+  if (manifest && `sha256:${digestBytes(manifest).hex}` === pending.state.manifest) await writeChannel(stateDir, 'out', channel, pending.state);
+  await removePendingOut(stateDir, channel);
+}
+
+// ── stage 3: the gate and the documents' subjects ──────────────────────────────────────────────────
+
+interface Documents {
+  sbom?: { doc: unknown; summary: SbomSummary; subject: DocumentSubject };
+  scan?: { doc: unknown; summary: ScanSummary; subject: DocumentSubject };
+}
+
+/** Each image's source, opened once: its digests are needed before anything is copied. */
+interface Source {
+  readonly ref: string;
+  readonly opened: OpenedImage;
+  readonly subject: Descriptor;
+}
+
+async function openSources(options: PackOptions): Promise<Source[]> {
+  const sources: Source[] = [];
+  try {
+    for (const ref of options.images) {
+      const opened = await openImage(ref, 'read', options.registry ?? {});
+      sources.push({ ref, opened, subject: await resolveImage(opened).catch(async (err: unknown) => {
+        await opened.store.close();
+        throw err;
+      }) });
+    }
+  } catch (err) {
+    await closeSources(sources);
+    throw err;
+  }
+  return sources;
+}
+
+async function closeSources(sources: readonly Source[]): Promise<void> {
+  for (const s of sources) await s.opened.store.close().catch(() => undefined);
+}
+
+/** Reads every SBOM and scan, checks each is about its image, and runs the gate over all scans at once. */
+async function readDocuments(sources: readonly Source[], options: PackOptions): Promise<Map<string, Documents>> {
+  const out = new Map<string, Documents>();
+  const failing: Array<{ image: string; finding: Finding }> = [];
+  for (const source of sources) {
+    const docs: Documents = {};
+    const sbomPath = options.sboms.get(source.ref);
+    const scanPath = options.scans.get(source.ref);
+    if (sbomPath || scanPath) {
+      const digests = await imageDigests(source.opened.store, source.subject);
+      if (sbomPath) {
+        const doc = await readJsonFile(sbomPath, 'SBOM');
+        const summary = summariseSbom(doc, sbomPath);
+        docs.sbom = { doc, summary, subject: matchSubject(summary.subjects, digests, `the SBOM ${bounded(sbomPath)}`, source.ref) };
+      }
+      if (scanPath) {
+        const doc = await readJsonFile(scanPath, 'scan report');
+        const summary = summariseGrypeScan(doc, scanPath);
+        docs.scan = { doc, summary, subject: matchSubject(summary.subjects, digests, `the scan report ${bounded(scanPath)}`, source.ref) };
+        if (options.failOn) failing.push(...gateFindings(summary, options.failOn).map((finding) => ({ image: source.ref, finding })));
+      }
+    }
+    out.set(source.ref, docs);
+  }
+  if (options.failOn) enforceGate(failing, options.failOn, 'refusing to pack');
+  return out;
+}
+
+/**
+ * Where each image will land inside the gap (--name, or what its reference suggests): two on one
+ * repository and tag are refused here, where a --name fixes it, rather than at the far side.
+ */
+function plannedDestinations(sources: readonly Source[], options: PackOptions): Map<string, string> {
+  const out = new Map<string, string>();
+  const seen = new Map<string, string>();
+  for (const source of sources) {
+    const s = suggestedName(formatImageReference(source.opened.ref));
+    const destination = options.names?.get(source.ref) ?? `${s.repository}${s.tag ? `:${s.tag}` : ''}`;
+    const other = seen.get(destination);
+    if (other !== undefined) {
+      throw new AirlockError('E_DESTINATION_CONFLICT', `${bounded(other, 160)} and ${bounded(source.ref, 160)} would both land on ${destination}`, {
+        hint: `name one of them: --name ${bounded(source.ref, 160)}=REPO:TAG`,
+        details: { destination, images: [other, source.ref] },
+      });
+    }
+    seen.set(destination, source.ref);
+    out.set(source.ref, destination);
+  }
+  return out;
+}
+
+// ── stage 4: images and files into staging ─────────────────────────────────────────────────────────
 
 function layoutTag(ref: string, i: number): string {
   const last = ref.split('/').pop() ?? 'image';
@@ -106,45 +242,76 @@ function linkFromLayout(ref: ImageReference, layout: ImageStore, options: PackOp
   };
 }
 
-async function packImage(ref: string, i: number, layout: ImageStore, options: PackOptions, scans: Map<string, ReturnType<typeof summariseGrypeScan>>): Promise<ImageArtifact> {
-  const src = await openImage(ref, 'read', options.registry ?? {});
-  const tag = layoutTag(ref, i);
-  let digest: string;
-  try {
-    const source = await resolveImage(src);
-    options.onProgress?.(`copying ${ref}`);
-    digest = (await copyImage(src.store, source, layout, { tag, ...linkFromLayout(src.ref, layout, options) })).digest;
-  } finally {
-    await src.store.close();
+/**
+ * The image's signatures as they will travel, against the trust the far side will use. An image with
+ * no signature at all is refused unless --allow-unsigned (then marked); one whose signatures do not
+ * verify is refused: the gap would refuse it anyway, later and further from the fix.
+ */
+async function checkCoverage(layout: ImageStore, subject: Descriptor, ref: string, options: PackOptions): Promise<NonNullable<ImageArtifact['coverage']>> {
+  const trust = options.imageTrust;
+  if (!(await hasAnySignature(layout, subject))) {
+    if (options.allowUnsigned) return { allowedUnsigned: true };
+    throw new AirlockError('E_SIGNATURE_INVALID', `${bounded(ref, 160)} (${subject.digest}) has no signature: the far side would refuse it`, {
+      hint: 'sign it first (airlock sign IMAGE --key …, or pack --sign --key …), or pack it with --allow-unsigned (marked in the metadata)',
+    });
   }
+  if (!trust) return { allowedUnsigned: true };
+  const { denial } = await checkImageTrust(layout, [ref], subject, trust);
+  if (denial) {
+    throw new AirlockError(denial.code, `${denial.message} — caught at pack time: with this trust the far side would refuse it`, {
+      hint: 'fix the signature now (re-sign, or attach the missing attestation), or check that the trust flags are the ones the far side uses',
+    });
+  }
+  return { verified: describeTrust(trust) };
+}
+
+async function writeFileBytes(path: string, bytes: Uint8Array): Promise<void> {
+  const { writeFileAtomic } = await import('../files/atomic-write.ts');
+  await mkdir(dirname(path), { recursive: true });
+  await writeFileAtomic(path, bytes, { overwrite: true });
+}
+
+async function packImage(source: Source, i: number, total: number, docs: Documents, destination: string, layout: ImageStore, staging: string, options: PackOptions): Promise<ImageArtifact> {
+  const ref = source.ref;
+  const tag = layoutTag(ref, i);
+  options.onProgress?.(`copying image ${i + 1} of ${total}: ${ref}`);
+  const digest = (await copyImage(source.opened.store, source.subject, layout, { tag, ...linkFromLayout(source.opened.ref, layout, options), onProgress: (p) => options.onProgress?.(`copying image ${i + 1} of ${total}: ${p.blobsDone} of ${p.blobsTotal} blobs, ${(p.bytesDone / 2 ** 20).toFixed(1)} MiB`) })).digest;
   const subject = await layout.resolveTag(tag);
   const signedBy: string[] = [];
-  // SBOMs and scans travel as attestations signed with --key; the image itself is signed only with --sign.
   const signer = options.signer;
   if (signer && options.signArtifacts) {
-    const legacy = options.legacySignature && src.ref.transport === 'docker' ? { legacy: { dockerReference: `${src.ref.registry}/${src.ref.repository}` } } : {};
+    const src = source.opened.ref;
+    const legacy = options.legacySignature && src.transport === 'docker' ? { legacy: { dockerReference: `${src.registry}/${src.repository}` } } : {};
     await signImage(layout, subject, { signer, now: options.now, ...legacy });
     signedBy.push(keyFingerprint(signer.publicKey));
   }
+  // The documents travel as files whatever happens; with --key they are also signed attestations.
   let sbom: ImageArtifact['sbom'];
-  const sbomPath = options.sboms.get(ref);
-  if (sbomPath) {
-    const doc = await readJsonFile(sbomPath, 'SBOM');
-    const summary = summariseSbom(doc, sbomPath);
-    if (signer) await attestImage(layout, subject, { signer, now: options.now, predicateType: summary.predicateType, predicate: doc });
-    sbom = { format: summary.format, packages: summary.packages, attestation: Boolean(signer) };
+  if (docs.sbom) {
+    const document = sbomDocumentPath(tag);
+    await writeFileBytes(join(staging, document), Buffer.from(`${JSON.stringify(docs.sbom.doc)}\n`));
+    if (signer) await attestImage(layout, subject, { signer, now: options.now, predicateType: docs.sbom.summary.predicateType, predicate: docs.sbom.doc });
+    sbom = { format: docs.sbom.summary.format, packages: docs.sbom.summary.packages, attestation: Boolean(signer), document, subject: docs.sbom.subject };
   }
-  const scan = scans.get(ref);
-  const scanPath = options.scans.get(ref);
-  if (scan && scanPath && signer) await attestImage(layout, subject, { signer, now: options.now, predicateType: VULN_PREDICATE, predicate: await readJsonFile(scanPath, 'scan report') });
+  let vulnerabilityScan: ImageArtifact['vulnerabilityScan'];
+  if (docs.scan) {
+    const document = scanDocumentPath(tag);
+    await writeFileBytes(join(staging, document), Buffer.from(`${JSON.stringify(docs.scan.doc)}\n`));
+    if (signer) await attestImage(layout, subject, { signer, now: options.now, predicateType: VULN_PREDICATE, predicate: docs.scan.doc });
+    vulnerabilityScan = { result: 'passed', counts: docs.scan.summary.counts, gate: options.failOn ?? null, document, subject: docs.scan.subject };
+  }
+  options.onProgress?.(`checking the signatures of image ${i + 1} of ${total}: ${ref}`);
+  const coverage = await checkCoverage(layout, subject, ref, options);
   return {
     kind: 'image',
-    name: formatImageReference(src.ref),
+    name: formatImageReference(source.opened.ref),
     digest,
     layoutTag: tag,
+    destination,
     signedBy,
+    coverage,
     ...(sbom ? { sbom } : {}),
-    ...(scan ? { vulnerabilityScan: { result: 'passed' as const, counts: scan.counts, gate: options.failOn ?? null } } : {}),
+    ...(vulnerabilityScan ? { vulnerabilityScan } : {}),
   };
 }
 
@@ -164,10 +331,22 @@ async function packFile(path: string, staging: string, options: PackOptions): Pr
   return { kind: 'file', path: name, sha256: digest.hex, bundle: `${name}.sigstore.json`, signedBy: [keyFingerprint(signer.publicKey)] };
 }
 
-async function writeFileBytes(path: string, bytes: Uint8Array): Promise<void> {
-  const { writeFileAtomic } = await import('../files/atomic-write.ts');
-  await writeFileAtomic(path, bytes, { overwrite: true });
+async function stageArtifacts(sources: readonly Source[], docs: ReadonlyMap<string, Documents>, destinations: ReadonlyMap<string, string>, staging: string, options: PackOptions): Promise<Array<ImageArtifact | FileArtifact>> {
+  const artifacts: Array<ImageArtifact | FileArtifact> = [];
+  if (sources.length > 0) {
+    const { openLayoutStore } = await import('../oci/layout/layout-store.ts');
+    const layout = await openLayoutStore(join(staging, LAYOUT_DIR), { create: true });
+    try {
+      for (const [i, source] of sources.entries()) artifacts.push(await packImage(source, i, sources.length, docs.get(source.ref) ?? {}, destinations.get(source.ref) ?? '', layout, staging, options));
+    } finally {
+      await layout.close();
+    }
+  }
+  for (const file of options.files) artifacts.push(await packFile(file, staging, options));
+  return artifacts;
 }
+
+// ── stage 5: metadata, manifest, signatures ────────────────────────────────────────────────────────
 
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -187,44 +366,55 @@ async function payloadOrder(staging: string, paths: readonly string[]): Promise<
   return sized.sort((a, b) => a.size - b.size || (a.p < b.p ? -1 : a.p > b.p ? 1 : 0)).map((x) => x.p);
 }
 
+const BLOB_PATH = new RegExp(`^${LAYOUT_DIR}/blobs/sha256/([0-9a-f]{64})$`);
+
 /**
  * Hashes for the manifest. Blobs of the layout were digest-verified when written and are named by
  * their sha256: their name is their hash, so the bytes are not read a second time.
  */
 async function manifestEntries(staging: string): Promise<Map<string, string>> {
   const entries = new Map<string, string>();
-  for (const path of await listFiles(staging)) {
-    const blob = new RegExp(`^${LAYOUT_DIR}/blobs/sha256/([0-9a-f]{64})$`).exec(path);
-    entries.set(path, blob?.[1] ?? (await digestFile(join(staging, path))).hex);
-  }
+  for (const path of await listFiles(staging)) entries.set(path, BLOB_PATH.exec(path)?.[1] ?? (await digestFile(join(staging, path))).hex);
   return entries;
 }
 
+async function signatureHeaders(manifest: Buffer, options: PackOptions): Promise<Array<{ path: string; data: Uint8Array }>> {
+  const headers: Array<{ path: string; data: Uint8Array }> = [];
+  if (options.pgpKey) headers.push({ path: PGP_SIGNATURE_NAME, data: Buffer.from(await signDetached(manifest, options.pgpKey.key)) });
+  if (options.signer) {
+    const { bundle } = await signBlob({ data: manifest, name: MANIFEST_NAME }, { signer: options.signer });
+    headers.push({ path: SIGSTORE_SIGNATURE_NAME, data: Buffer.from(`${JSON.stringify(bundle)}\n`) });
+  }
+  return headers;
+}
+
+// ── stage 6: write, record, place, move the channel ────────────────────────────────────────────────
+
+function packRecordDetails(metadata: TransferMetadata, out: string) {
+  return {
+    out,
+    sequence: metadata.sequence,
+    artifacts: metadata.artifacts.map((a) => (a.kind === 'image' ? { image: a.name, digest: a.digest, destination: a.destination, signedBy: a.signedBy, coverage: a.coverage, ...(a.vulnerabilityScan ? { scan: { ...a.vulnerabilityScan, document: undefined } } : {}) } : { file: a.path, signedBy: a.signedBy })),
+  };
+}
+
 export async function packTransfer(options: PackOptions): Promise<PackResult> {
-  if (options.images.length + options.files.length === 0) throw new AirlockError('E_USAGE', 'nothing to pack: name images and/or files');
-  if (!options.signer && !options.pgpKey) throw new AirlockError('E_USAGE', 'the manifest must be signed: pass --key and/or --pgp-key');
-  const scans = await runGate(options);
-  const previous = await readChannel(options.stateDir, 'out', options.channel);
-  await mkdir(dirname(options.out), { recursive: true });
-  const staging = await mkdtemp(join(dirname(options.out), '.airlock-pack-'));
+  checkPackRequest(options);
+  let lock: HeldLock | undefined;
+  let sources: Source[] = [];
+  let staging: string | undefined;
   try {
-    const artifacts: Array<ImageArtifact | FileArtifact> = [];
-    if (options.images.length > 0) {
-      const { openLayoutStore } = await import('../oci/layout/layout-store.ts');
-      const layout = await openLayoutStore(join(staging, LAYOUT_DIR), { create: true });
-      try {
-        for (const [i, ref] of options.images.entries()) artifacts.push(await packImage(ref, i, layout, options, scans));
-      } finally {
-        await layout.close();
-      }
-    }
-    for (const file of options.files) artifacts.push(await packFile(file, staging, options));
+    lock = await lockChannel(options.stateDir, 'out', options.channel);
+    await settlePendingOut(options.stateDir, options.channel);
+    const previous = await readChannel(options.stateDir, 'out', options.channel);
+    sources = await openSources(options);
+    const destinations = plannedDestinations(sources, options);
+    const docs = await readDocuments(sources, options);
+    staging = await makeStaging(options.stateDir, 'pack');
+    const artifacts = await stageArtifacts(sources, docs, destinations, staging, options);
     const history = previous?.auditHistory ?? (previous?.audit ? [previous.audit] : []);
     const carried = options.audit ? await carryAudit(options.audit, history) : undefined;
-    for (const f of carried?.files ?? []) {
-      await mkdir(dirname(join(staging, f.path)), { recursive: true });
-      await writeFileBytes(join(staging, f.path), f.data);
-    }
+    for (const f of carried?.files ?? []) await writeFileBytes(join(staging, f.path), f.data);
     const metadata: TransferMetadata = {
       format: FORMAT,
       packageId: randomUUID(),
@@ -239,24 +429,27 @@ export async function packTransfer(options: PackOptions): Promise<PackResult> {
     options.onProgress?.('hashing the payload');
     const manifest = serializeManifest(await manifestEntries(staging));
     const manifestDigest = `sha256:${digestBytes(manifest).hex}`;
-    const headers: Array<{ path: string; data: Uint8Array }> = [
-      { path: METADATA_NAME, data: await readFile(join(staging, METADATA_NAME)) },
-      { path: MANIFEST_NAME, data: manifest },
-    ];
-    if (options.pgpKey) headers.push({ path: PGP_SIGNATURE_NAME, data: Buffer.from(await signDetached(manifest, options.pgpKey.key)) });
-    if (options.signer) {
-      const { bundle } = await signBlob({ data: manifest, name: MANIFEST_NAME }, { signer: options.signer });
-      headers.push({ path: SIGSTORE_SIGNATURE_NAME, data: Buffer.from(`${JSON.stringify(bundle)}\n`) });
-    }
+    const headers = [{ path: METADATA_NAME, data: await readFile(join(staging, METADATA_NAME)) }, { path: MANIFEST_NAME, data: manifest }, ...(await signatureHeaders(manifest, options))];
     // Layout blobs are verified against their names while the package is written (some were linked).
-    const blobHash = (p: string) => new RegExp(`^${LAYOUT_DIR}/blobs/sha256/([0-9a-f]{64})$`).exec(p)?.[1];
-    const payload = (await payloadOrder(staging, (await listFiles(staging)).filter((p) => p !== METADATA_NAME)))
-      .map((p) => ({ path: p, file: join(staging, p), ...(blobHash(p) ? { sha256: blobHash(p) } : {}) }));
-    options.onProgress?.('writing the package');
-    await writePackage(options.out, [...headers, ...payload], { format: options.format, overwrite: options.overwrite ?? false });
-    await writeChannel(options.stateDir, 'out', options.channel, { number: metadata.sequence.number, manifest: manifestDigest, at: metadata.createdAt, packageId: metadata.packageId, ...(carried ? { audit: carried.mark, auditHistory: [carried.mark, ...history].slice(0, AUDIT_PROOF_HISTORY) } : {}) });
+    const stagingDir = staging;
+    const payload = (await payloadOrder(stagingDir, (await listFiles(stagingDir)).filter((p) => p !== METADATA_NAME))).map((p) => ({ path: p, file: join(stagingDir, p), ...(BLOB_PATH.exec(p) ? { sha256: BLOB_PATH.exec(p)?.[1] } : {}) }));
+    const next: ChannelState = { number: metadata.sequence.number, manifest: manifestDigest, at: metadata.createdAt, packageId: metadata.packageId, ...(carried ? { audit: carried.mark, auditHistory: [carried.mark, ...history].slice(0, AUDIT_PROOF_HISTORY) } : {}) };
+    const totalBytes = (await Promise.all(payload.map((p) => stat(p.file).then((s) => s.size)))).reduce((a, b) => a + b, 0);
+    await writePackage(options.out, [...headers, ...payload], {
+      format: options.format,
+      overwrite: options.overwrite ?? false,
+      onProgress: (bytes) => options.onProgress?.(`writing the package: ${(bytes / 2 ** 20).toFixed(0)} of ${(totalBytes / 2 ** 20).toFixed(0)} MiB`),
+      beforePlace: async () => {
+        if (options.record) await recordBeforeEffect(options.record, { action: 'transfer.pack', result: 'ok', subjects: [{ name: options.out, digest: manifestDigest }, ...artifacts.map((a) => (a.kind === 'image' ? { name: a.name, digest: a.digest } : { name: a.path, digest: `sha256:${a.sha256}` }))], details: packRecordDetails(metadata, options.out) }, `writing ${options.out}`);
+        await writePendingOut(options.stateDir, options.channel, { state: next, out: resolve(options.out) });
+      },
+    });
+    await writeChannel(options.stateDir, 'out', options.channel, next);
+    await removePendingOut(options.stateDir, options.channel);
     return { out: options.out, metadata, manifestDigest, files: payload.length + headers.length };
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    await closeSources(sources);
+    if (staging) await rm(staging, { recursive: true, force: true });
+    await lock?.release();
   }
 }

@@ -5,11 +5,12 @@
 // sizes of 8 GiB and more). Files are streamed from disk; the package is never held in memory.
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, copyFile, type FileHandle, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, type FileHandle, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Header, type HeaderData, Pax } from 'tar';
 import { READ_CHUNK_SIZE } from '../crypto/digest.ts';
 import { AirlockError, fromFsError } from '../errors.ts';
+import { processAlive } from '../files/process-alive.ts';
 import { assertWritable } from '../oci/archive/archive-files.ts';
 import { ChunkReader, openForReading, readBuffers, writeAll } from './package-chunks.ts';
 import { assertPackagePath, PathTree, printable } from './package-paths.ts';
@@ -35,6 +36,12 @@ export interface WritePackageOptions {
   readonly onProgress?: (bytes: number) => void;
   /** mtime of every tar entry (default: the epoch), so equal contents give equal bytes. */
   readonly mtime?: Date;
+  /**
+   * Runs once the package is complete under its temporary name, just before it takes its place: pack
+   * records its decision and the channel's next state here, so the package never exists without them.
+   * A failure here leaves `out` as it was.
+   */
+  readonly beforePlace?: () => Promise<void>;
 }
 
 const BLOCK = 512;
@@ -196,10 +203,30 @@ function checkEntries(entries: readonly PackageEntry[], out: string): void {
  * Writes the package at `out` through a temp name beside it and a rename, so `out` is either the old
  * thing or the complete package. E_OUTPUT_EXISTS when `out` exists and overwrite is not set.
  */
+const TEMP_NAME = /^\.(.+)\.(tmp|old)-(\d+)-[0-9a-f]{12}$/;
+
+/**
+ * What package writers killed half-way left in `out`'s folder (temp names `.NAME.tmp-PID-HEX` carry the
+ * writer's pid): removed once that process is gone, whichever package they were for.
+ */
+async function sweepLeftovers(out: string): Promise<void> {
+  const names = await readdir(dirname(out)).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m || Number(m[3]) === process.pid || processAlive(Number(m[3]))) continue;
+    await rm(join(dirname(out), name), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Writes the package at `out` through a temp name beside it and a rename, so `out` is either the old
+ * thing or the complete package. E_OUTPUT_EXISTS when `out` exists and overwrite is not set.
+ */
 export async function writePackage(out: string, entries: readonly PackageEntry[], options: WritePackageOptions): Promise<void> {
   checkEntries(entries, out);
   await assertWritable(out, options.overwrite);
-  const suffix = randomBytes(6).toString('hex');
+  await sweepLeftovers(out);
+  const suffix = `${process.pid}-${randomBytes(6).toString('hex')}`;
   const tmp = join(dirname(out), `.${basename(out)}.tmp-${suffix}`);
   const old = join(dirname(out), `.${basename(out)}.old-${suffix}`);
   let movedAside = false;
@@ -208,6 +235,7 @@ export async function writePackage(out: string, entries: readonly PackageEntry[]
     if (options.format === 'tar') await writeTarBody(tmp, entries, options);
     else await writeDirBody(tmp, entries, options);
     await assertWritable(out, options.overwrite); // it may have appeared while we wrote
+    await options.beforePlace?.();
     if (options.format === 'dir' && options.overwrite) {
       // rename() cannot replace a non-empty folder: move the old one aside, then drop it.
       movedAside = await rename(out, old).then(

@@ -1,21 +1,22 @@
-// SBOMs (SPDX or CycloneDX JSON, as syft writes them) and vulnerability scans (grype JSON) attached to
-// packed images, and the gate that keeps findings at or above a severity from crossing the gap.
+// SBOMs (SPDX or CycloneDX JSON, as syft writes them) and vulnerability scans (grype JSON) that travel
+// with packed images: their summaries, the image each says it is about, and the gate that keeps
+// findings at or above a severity from crossing the gap. Pure: documents in, verdicts out.
 import { AirlockError } from '../errors.ts';
+import { bounded, boundedList } from '../text.ts';
+import type { DocumentSubject } from './format.ts';
 
 export const SEVERITIES = ['negligible', 'low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
+
+/** What a gate says of a finding whose severity it cannot read: it cannot pass what it cannot judge. */
+export const UNKNOWN_SEVERITY = 'severity unknown: cannot evaluate, counted as failing';
 
 export interface SbomSummary {
   readonly format: 'spdx' | 'cyclonedx';
   readonly predicateType: string;
   readonly packages: number;
-}
-
-export function summariseSbom(doc: unknown, source: string): SbomSummary {
-  const d = doc as { spdxVersion?: unknown; packages?: unknown[]; bomFormat?: unknown; components?: unknown[] };
-  if (typeof d?.spdxVersion === 'string') return { format: 'spdx', predicateType: 'https://spdx.dev/Document', packages: Array.isArray(d.packages) ? d.packages.length : 0 };
-  if (d?.bomFormat === 'CycloneDX') return { format: 'cyclonedx', predicateType: 'https://cyclonedx.org/bom', packages: Array.isArray(d.components) ? d.components.length : 0 };
-  throw new AirlockError('E_INPUT_MALFORMED', `${source}: not an SPDX or CycloneDX JSON SBOM`);
+  /** The image digests the document names as what it describes (empty: it names none). */
+  readonly subjects: readonly string[];
 }
 
 export interface Finding {
@@ -27,31 +28,129 @@ export interface Finding {
 export interface ScanSummary {
   readonly counts: Readonly<Record<string, number>>;
   readonly findings: readonly Finding[];
+  /** The image digests the report names as what was scanned (empty: it names none). */
+  readonly subjects: readonly string[];
+}
+
+const DIGEST = /sha256:[0-9a-f]{64}/i;
+
+/** Digests found in a value that names an image: `sha256:…`, `repo@sha256:…`, or a purl's `@sha256%3A…`. */
+function digestsIn(value: unknown): string[] {
+  if (typeof value !== 'string') return [];
+  const text = value.replace(/%3a/gi, ':');
+  const m = DIGEST.exec(text);
+  return m ? [m[0].toLowerCase()] : [];
+}
+
+function purlDigests(refs: unknown): string[] {
+  if (!Array.isArray(refs)) return [];
+  return refs.flatMap((r) => {
+    const ref = r as { referenceType?: unknown; referenceLocator?: unknown };
+    return ref?.referenceType === 'purl' && typeof ref.referenceLocator === 'string' && ref.referenceLocator.startsWith('pkg:oci/') ? digestsIn(ref.referenceLocator) : [];
+  });
+}
+
+/** SPDX: the packages the document DESCRIBES (documentDescribes, or DESCRIBES relationships), or CONTAINER packages. */
+function spdxSubjects(doc: Record<string, unknown>): string[] {
+  const packages = Array.isArray(doc.packages) ? (doc.packages as Array<Record<string, unknown>>) : [];
+  const described = new Set<string>(Array.isArray(doc.documentDescribes) ? doc.documentDescribes.filter((d): d is string => typeof d === 'string') : []);
+  for (const rel of Array.isArray(doc.relationships) ? (doc.relationships as Array<Record<string, unknown>>) : []) {
+    if (rel?.spdxElementId === 'SPDXRef-DOCUMENT' && rel.relationshipType === 'DESCRIBES' && typeof rel.relatedSpdxElement === 'string') described.add(rel.relatedSpdxElement);
+  }
+  const roots = packages.filter((p) => described.has(String(p?.SPDXID)) || p?.primaryPackagePurpose === 'CONTAINER');
+  return unique(roots.flatMap((p) => [...digestsIn(p.versionInfo), ...purlDigests(p.externalRefs)]));
+}
+
+/** CycloneDX: metadata.component, the thing the BOM is about. */
+function cyclonedxSubjects(doc: Record<string, unknown>): string[] {
+  const component = (doc.metadata as { component?: Record<string, unknown> } | undefined)?.component;
+  if (!component) return [];
+  return unique([...digestsIn(component.version), ...(typeof component.purl === 'string' && component.purl.startsWith('pkg:oci/') ? digestsIn(component.purl) : [])]);
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+export function summariseSbom(doc: unknown, source: string): SbomSummary {
+  const d = doc as Record<string, unknown> | null;
+  if (typeof d?.spdxVersion === 'string') {
+    return { format: 'spdx', predicateType: 'https://spdx.dev/Document', packages: Array.isArray(d.packages) ? d.packages.length : 0, subjects: spdxSubjects(d) };
+  }
+  if (d?.bomFormat === 'CycloneDX') {
+    return { format: 'cyclonedx', predicateType: 'https://cyclonedx.org/bom', packages: Array.isArray(d.components) ? d.components.length : 0, subjects: cyclonedxSubjects(d) };
+  }
+  throw new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: not an SPDX or CycloneDX JSON SBOM`);
 }
 
 export function parseSeverity(text: string): Severity {
   const s = text.toLowerCase();
-  if (!(SEVERITIES as readonly string[]).includes(s)) throw new AirlockError('E_USAGE', `--fail-on takes ${SEVERITIES.slice(1).join('|')}, got '${text}'`);
+  if (!(SEVERITIES as readonly string[]).includes(s)) throw new AirlockError('E_USAGE', `--fail-on takes ${SEVERITIES.slice(1).join('|')}, got '${bounded(text, 40)}'`);
   return s as Severity;
+}
+
+/** grype's `source.target` of an image scan: imageID (config), manifestDigest, repoDigests. */
+function grypeSubjects(doc: Record<string, unknown>): string[] {
+  const source = doc.source as { type?: unknown; target?: Record<string, unknown> } | undefined;
+  if (source?.type !== 'image' || typeof source.target !== 'object' || source.target === null) return [];
+  const t = source.target;
+  return unique([...digestsIn(t.manifestDigest), ...digestsIn(t.imageID), ...(Array.isArray(t.repoDigests) ? t.repoDigests.flatMap(digestsIn) : [])]);
 }
 
 /** grype's JSON output: matches[].vulnerability.{id,severity} with matches[].artifact.{name,version}. */
 export function summariseGrypeScan(doc: unknown, source: string): ScanSummary {
   const matches = (doc as { matches?: unknown })?.matches;
-  if (!Array.isArray(matches)) throw new AirlockError('E_INPUT_MALFORMED', `${source}: not a grype JSON report (no matches[])`);
+  if (!Array.isArray(matches)) throw new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: not a grype JSON report (no matches[])`);
   const findings: Finding[] = matches.map((m) => {
-    const v = (m as { vulnerability?: { id?: string; severity?: string } }).vulnerability ?? {};
-    const a = (m as { artifact?: { name?: string; version?: string } }).artifact ?? {};
-    const sev = (v.severity ?? 'unknown').toLowerCase();
-    return { id: v.id ?? '?', severity: (SEVERITIES as readonly string[]).includes(sev) ? (sev as Severity) : 'unknown', package: `${a.name ?? '?'}@${a.version ?? '?'}` };
+    const v = (m as { vulnerability?: { id?: unknown; severity?: unknown } }).vulnerability ?? {};
+    const a = (m as { artifact?: { name?: unknown; version?: unknown } }).artifact ?? {};
+    const sev = typeof v.severity === 'string' ? v.severity.toLowerCase() : 'unknown';
+    const text = (x: unknown) => (typeof x === 'string' ? bounded(x, 128) : '?');
+    return { id: text(v.id), severity: (SEVERITIES as readonly string[]).includes(sev) ? (sev as Severity) : 'unknown', package: `${text(a.name)}@${text(a.version)}` };
   });
   const counts: Record<string, number> = {};
   for (const f of findings) counts[f.severity] = (counts[f.severity] ?? 0) + 1;
-  return { counts, findings };
+  return { counts, findings, subjects: grypeSubjects(doc as Record<string, unknown>) };
 }
 
 /** Findings at or above `failOn`; unknown severities count as failing (cannot evaluate = deny). */
 export function gateFindings(scan: ScanSummary, failOn: Severity): Finding[] {
   const threshold = SEVERITIES.indexOf(failOn);
   return scan.findings.filter((f) => f.severity === 'unknown' || SEVERITIES.indexOf(f.severity) >= threshold);
+}
+
+/** One failing finding as the gate reports it. */
+export function describeFinding(f: Finding): string {
+  return `${f.id} (${f.severity === 'unknown' ? UNKNOWN_SEVERITY : f.severity}) in ${f.package}`;
+}
+
+/** E_GATE listing what failed (bounded), or nothing when every finding is below `failOn`. */
+export function enforceGate(failing: ReadonlyArray<{ image: string; finding: Finding }>, failOn: Severity, action: string): void {
+  if (failing.length === 0) return;
+  const unknown = failing.filter((f) => f.finding.severity === 'unknown').length;
+  const lines = failing.map((f) => `${bounded(f.image, 120)}: ${describeFinding(f.finding)}`);
+  const what = unknown === failing.length ? `of unknown severity (${UNKNOWN_SEVERITY})` : unknown > 0 ? `at or above ${failOn}, or of unknown severity` : `at or above ${failOn}`;
+  throw new AirlockError('E_GATE', `${failing.length} finding(s) ${what}: ${action}\n  ${boundedList(lines, 20, '\n  ')}`, {
+    details: { failOn, findings: lines.slice(0, 100), total: lines.length },
+  });
+}
+
+/**
+ * Whether a document is about this image: one digest it names must be one of the image's (its
+ * manifest or index, a platform manifest of it, a config). A document that names another image is
+ * refused, showing both; one that names none is said to name none, never taken as a match.
+ */
+export function matchSubject(named: readonly string[], image: ReadonlySet<string>, what: string, imageName: string): DocumentSubject {
+  if (named.length === 0) return { recorded: false };
+  const hit = named.find((d) => image.has(d));
+  if (hit) return { matched: hit };
+  throw new AirlockError('E_ARTIFACT_MISMATCH', `${what} describes ${boundedList(named, 4)}, not ${bounded(imageName, 120)} (${[...image].slice(0, 4).join(', ')})`, {
+    hint: 'generate the SBOM or scan from the very image being packed (by digest), e.g. syft IMAGE@sha256:… / grype IMAGE@sha256:…',
+    details: { document: named.slice(0, 8), image: [...image].slice(0, 8) },
+  });
+}
+
+export function describeSubject(subject: DocumentSubject | undefined): string {
+  if (!subject) return 'subject not checked (packed by an older airlock)';
+  return 'matched' in subject ? `about ${subject.matched}` : 'names no image: not checked against the image';
 }

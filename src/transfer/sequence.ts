@@ -2,8 +2,7 @@
 // (same or older number), gaps (a missing package) and forks (previous manifest hash differs):
 //   $AIRLOCK_HOME/channels/out/NAME.json   last package packed on this machine
 //   $AIRLOCK_HOME/channels/in/NAME.json    last package imported on this machine
-import { readFile } from 'node:fs/promises';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AirlockError } from '../errors.ts';
 import { writeFileAtomic } from '../files/atomic-write.ts';
@@ -53,6 +52,52 @@ export async function writeChannel(stateDir: string, side: 'in' | 'out', channel
   const path = statePath(stateDir, side, channel);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`, { overwrite: true });
+}
+
+/**
+ * Out side: the state a pack is about to leave, written (with the package's path) just before the
+ * package takes its place. If the pack dies between the two, the next pack on the channel looks at
+ * that path: the package is there, so the state moves; it is not, so the number is used again.
+ */
+export interface PendingOut {
+  readonly state: ChannelState;
+  readonly out: string;
+}
+
+function pendingOutPath(stateDir: string, channel: string): string {
+  return join(stateDir, 'channels', 'out', `${channel}.pending.json`);
+}
+
+export async function writePendingOut(stateDir: string, channel: string, pending: PendingOut): Promise<void> {
+  const path = pendingOutPath(stateDir, channel);
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(path, `${JSON.stringify(pending, null, 2)}\n`, { overwrite: true });
+}
+
+export async function readPendingOut(stateDir: string, channel: string): Promise<PendingOut | undefined> {
+  const path = pendingOutPath(stateDir, channel);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new AirlockError('E_IO', `${path} is unreadable: ${(err as Error).message}`, { cause: err });
+  }
+  const doc = (() => {
+    try {
+      return JSON.parse(text) as Partial<PendingOut>;
+    } catch {
+      return undefined;
+    }
+  })();
+  if (typeof doc?.out !== 'string' || !Number.isSafeInteger(doc.state?.number) || !/^sha256:[0-9a-f]{64}$/.test(String(doc.state?.manifest))) {
+    throw new AirlockError('E_IO', `${path} is damaged`, { hint: `restore it from backup, or remove it if no package was written since the last one on channel ${channel}` });
+  }
+  return doc as PendingOut;
+}
+
+export async function removePendingOut(stateDir: string, channel: string): Promise<void> {
+  await rm(pendingOutPath(stateDir, channel), { force: true });
 }
 
 export type SequenceVerdict = { readonly kind: 'next' | 'first' | 'gap-allowed' | 'same-package'; readonly detail: string };

@@ -21,10 +21,14 @@ const home = (n: string) => join(dir, `home-${n}`);
 const cli = (args: string[], h = 'pack') => runCliProcess(args, { env: { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: home(h) } });
 const src = () => `oci:${join(dir, 'src')}:app-1.0`;
 const trust = () => ['--key', join(dir, 'img.pub'), '--insecure-ignore-tlog'];
-const signer = () => ['--signer-key', join(dir, 'release.pub')];
+/** What pack checks each image with: the trust import uses (its --key is --image-key here). */
+const packTrust = () => ['--image-key', join(dir, 'img.pub'), '--insecure-ignore-tlog'];
+const CHANNELS = ['prod', 'locked', 'x', 'twin', 'pgp'];
+/** The manifest signer, and the channels this side accepts. */
+const signer = () => ['--signer-key', join(dir, 'release.pub'), ...CHANNELS.flatMap((c) => ['--channel', c])];
 
 async function pack(out: string, extra: string[] = [], h = 'pack', image = src()) {
-  return cli(['pack', image, join(dir, 'notes.txt'), '-o', out, '--key', join(dir, 'release.key'), '--channel', 'prod', ...extra], h);
+  return cli(['pack', image, join(dir, 'notes.txt'), '-o', out, '--key', join(dir, 'release.key'), '--channel', 'prod', ...packTrust(), ...extra], h);
 }
 
 before(async () => {
@@ -115,7 +119,7 @@ describe('pack from a damaged layout', () => {
     const bytes = await readFile(blob);
     bytes[10]! ^= 1;
     await writeFile(blob, bytes);
-    const r = await cli(['pack', `oci:${damaged}:app-1.0`, '-o', join(dir, 'damaged.tar'), '--key', join(dir, 'release.key')], 'damage');
+    const r = await cli(['pack', `oci:${damaged}:app-1.0`, '-o', join(dir, 'damaged.tar'), '--key', join(dir, 'release.key'), ...packTrust()], 'damage');
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /E_DIGEST_MISMATCH/);
     await assert.rejects(readFile(join(dir, 'damaged.tar')));
@@ -143,8 +147,11 @@ describe('failure matrix (folder packages, mutated after packing)', () => {
   }
 
   it('unsigned → E_SIGNERS', async () => refused(await variant('unsigned', (d) => unlink(join(d, 'manifest.sha256.sigstore.json'))), 'E_SIGNERS'));
-  it('signer not in the keyring → E_SIGNERS', async () => refused(base, 'E_SIGNERS', ['--signer-key', join(dir, 'other.pub'), ...trust()]));
-  it('fewer than K signers → E_SIGNERS', async () => refused(base, 'E_SIGNERS', [...signer(), '--require-signers', '2', ...trust()]));
+  it('signer not in the keyring → E_SIGNERS', async () => refused(base, 'E_SIGNERS', ['--signer-key', join(dir, 'other.pub'), '--channel', 'prod', ...trust()]));
+  it('fewer than K signers → E_SIGNERS', async () => {
+    await writeFile(join(dir, 'signers-2.json'), JSON.stringify({ apiVersion: 'airlock/v1', kind: 'Signers', signers: [{ name: 'release', keys: ['release.pub'] }, { name: 'security', keys: ['other.pub'] }] }));
+    await refused(base, 'E_SIGNERS', ['--signers', join(dir, 'signers-2.json'), '--require-signers', '2', '--channel', 'prod', ...trust()]);
+  });
   it('a signature over another manifest → E_SIGNERS', async () => {
     const other = join(dir, 'other-pkg');
     assert.equal((await pack(other, ['--format', 'dir'], 'other')).code, 0);
@@ -175,7 +182,7 @@ describe('failure matrix (folder packages, mutated after packing)', () => {
   it('image signature missing, invalid, or by the wrong key → E_SIGNATURE_INVALID', async () => {
     await refused(base, 'E_SIGNATURE_INVALID', [...signer(), '--key', join(dir, 'other.pub'), '--insecure-ignore-tlog']);
     const unsigned = join(dir, 'unsigned-img');
-    const r = await cli(['pack', `oci:${join(dir, 'src')}:app-1.0`, '-o', unsigned, '--format', 'dir', '--key', join(dir, 'release.key'), '--channel', 'x'], 'unsigned-img');
+    const r = await cli(['pack', `oci:${join(dir, 'src')}:app-1.0`, '-o', unsigned, '--format', 'dir', '--key', join(dir, 'release.key'), '--channel', 'x', ...packTrust()], 'unsigned-img');
     assert.equal(r.code, 0, r.stderr);
     const store = await openLayoutStore(join(unsigned, 'oci'), {});
     const refs = await store.listReferrers((await store.resolveTag('1-src-app-1.0')).digest);
@@ -228,17 +235,17 @@ describe('import --policy', () => {
     assert.equal(dev.code, 0, dev.stderr);
   });
 
-  it('two images that would land on one repository and tag are refused before anything is pushed', async (t) => {
-    if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
+  it('two images that would land on one repository and tag are refused at pack, before anything is written', async () => {
     const twin = join(dir, 'twin', 'src');
     assert.equal((await cli(['copy', src(), `oci:${twin}:app-1.0`], 'twin')).code, 0);
     const pkg = join(dir, 'twin.tar');
-    const p = await cli(['pack', src(), `oci:${twin}:app-1.0`, '-o', pkg, '--key', join(dir, 'release.key'), '--channel', 'twin'], 'twin');
-    assert.equal(p.code, 0, p.stderr);
-    const r = await cli(['import', pkg, '--registry', `${registry.host}/twin`, ...signer(), ...trust(), '--insecure', '--json'], 'twin-air');
-    assert.equal(r.code, 1, r.stderr);
-    assert.equal(JSON.parse(r.stdout).error.code, 'E_DESTINATION_CONFLICT');
-    assert.deepEqual(await tags('twin/src'), []);
+    const p = await cli(['pack', src(), `oci:${twin}:app-1.0`, '-o', pkg, '--key', join(dir, 'release.key'), '--channel', 'twin', ...packTrust(), '--json'], 'twin');
+    assert.equal(p.code, 1, p.stderr);
+    assert.equal(JSON.parse(p.stdout).error.code, 'E_DESTINATION_CONFLICT');
+    assert.match(JSON.parse(p.stdout).error.hint, /--name/);
+    await assert.rejects(readFile(pkg));
+    const named = await cli(['pack', src(), `oci:${twin}:app-1.0`, '-o', pkg, '--key', join(dir, 'release.key'), '--channel', 'twin', ...packTrust(), '--name', `oci:${twin}:app-1.0=twin/app:1.0`], 'twin');
+    assert.equal(named.code, 0, named.stderr);
   });
 });
 
@@ -340,19 +347,21 @@ describe('import streams layers into upload sessions, committed only after every
 });
 
 describe('approve: a second signer for a two-person rule', () => {
-  it('approve adds a signature without touching anything else; --require-signers 2 then passes', async () => {
+  it('approve verifies, then adds a signature without touching anything else; --require-signers 2 then passes', async () => {
     const pkg = join(dir, 'ap.tar');
     assert.equal((await pack(pkg, [], 'approve')).code, 0);
-    const two = ['--signer-key', join(dir, 'release.pub'), '--signer-key', join(dir, 'other.pub'), '--require-signers', '2', ...trust()];
+    await writeFile(join(dir, 'signers-ap.json'), JSON.stringify({ apiVersion: 'airlock/v1', kind: 'Signers', signers: [{ name: 'release-team', keys: ['release.pub'] }, { name: 'security-team', keys: ['other.pub'] }] }));
+    const two = ['--signers', join(dir, 'signers-ap.json'), '--require-signers', '2', '--channel', 'prod', ...trust()];
     const before = await cli(['inspect', pkg, ...two, '--json'], 'ap-air1');
     assert.equal(before.code, 1);
     assert.equal(JSON.parse(before.stdout).error.code, 'E_SIGNERS');
     const approved = join(dir, 'ap-approved.tar');
-    const a = await cli(['approve', pkg, '-o', approved, '--key', join(dir, 'other.key')], 'approve');
+    const a = await cli(['approve', pkg, '-o', approved, '--key', join(dir, 'other.key'), '--signers', join(dir, 'signers-ap.json')], 'approve');
     assert.equal(a.code, 0, a.stderr);
+    assert.match(a.stderr, /signed by  release-team: sigstore-key/);
     const after = await cli(['inspect', approved, ...two, '--json'], 'ap-air2');
     assert.equal(after.code, 0, after.stderr);
-    assert.equal(JSON.parse(after.stdout).signers.length, 2);
+    assert.deepEqual(JSON.parse(after.stdout).signers.map((s: { signer: string }) => s.signer), ['release-team', 'security-team']);
     const { execFileSync } = await import('node:child_process');
     const list = (f: string) => execFileSync('tar', ['-tf', f], { encoding: 'utf8' }).trim().split('\n');
     assert.deepEqual(list(approved).filter((p) => p !== 'manifest.sha256.2.sigstore.json'), list(pkg), 'only the new signature was added');
@@ -365,7 +374,7 @@ describe('sequence: replay, older, gap', () => {
   it('an import while another holds the channel is refused (E_UNAVAILABLE, exit 3); nothing is tagged', async (t) => {
     if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
     const pkg = join(dir, 'locked.tar');
-    assert.equal((await cli(['pack', src(), '-o', pkg, '--key', join(dir, 'release.key'), '--channel', 'locked'], 'lock-pack')).code, 0);
+    assert.equal((await cli(['pack', src(), '-o', pkg, '--key', join(dir, 'release.key'), '--channel', 'locked', ...packTrust()], 'lock-pack')).code, 0);
     const lock = join(home('lock-air'), 'channels', 'in', 'locked.lock');
     await mkdir(join(home('lock-air'), 'channels', 'in'), { recursive: true });
     await writeFile(lock, `${process.pid}\n`); // a live process holds it: this test runner
@@ -439,7 +448,7 @@ describe('OpenPGP: gpg interop', () => {
       await writeFile(join(dir, 'release-secret.asc'), await gpg.exportSecret(fingerprint));
       await writeFile(join(dir, 'release-public.asc'), await gpg.exportPublic(fingerprint));
       const out = join(dir, 'pgp.tar');
-      const r = await cli(['pack', src(), '-o', out, '--pgp-key', join(dir, 'release-secret.asc'), '--channel', 'pgp'], 'pgp');
+      const r = await cli(['pack', src(), '-o', out, '--pgp-key', join(dir, 'release-secret.asc'), '--channel', 'pgp', ...packTrust()], 'pgp');
       assert.equal(r.code, 0, r.stderr);
       const x = join(dir, 'pgp-x');
       const { execFileSync } = await import('node:child_process');
@@ -448,15 +457,15 @@ describe('OpenPGP: gpg interop', () => {
       await gpg.ok(['--import', join(dir, 'release-public.asc')]);
       await gpg.ok(['--verify', join(x, 'manifest.sha256.asc'), join(x, 'manifest.sha256')]);
       execFileSync('sha256sum', ['-c', '--quiet', 'manifest.sha256'], { cwd: x });
-      const ok = await cli(['inspect', out, '--keyring', join(dir, 'release-public.asc'), ...trust()], 'pgp-air');
+      const ok = await cli(['inspect', out, '--keyring', join(dir, 'release-public.asc'), '--channel', 'pgp', ...trust()], 'pgp-air');
       assert.equal(ok.code, 0, ok.stderr);
       // the seed's form: gpg --armor --sign manifest.sha256 (an inline signed message)
       await gpg.ok(['--yes', '--armor', '--local-user', fingerprint, '--pinentry-mode', 'loopback', '--passphrase', '', '--output', join(dir, 'inline.asc'), '--sign', join(x, 'manifest.sha256')]);
       await cp(join(dir, 'inline.asc'), join(x, 'manifest.sha256.asc'));
-      const inline = await cli(['inspect', x, '--keyring', join(dir, 'release-public.asc'), ...trust()], 'pgp-air2');
+      const inline = await cli(['inspect', x, '--keyring', join(dir, 'release-public.asc'), '--channel', 'pgp', ...trust()], 'pgp-air2');
       assert.equal(inline.code, 0, inline.stderr);
       await writeFile(join(x, 'manifest.sha256.asc'), '-----BEGIN PGP SIGNATURE-----\n\ngarbage\n-----END PGP SIGNATURE-----\n');
-      const junk = await cli(['inspect', x, '--keyring', join(dir, 'release-public.asc'), ...trust(), '--json'], 'pgp-air3');
+      const junk = await cli(['inspect', x, '--keyring', join(dir, 'release-public.asc'), '--channel', 'pgp', ...trust(), '--json'], 'pgp-air3');
       assert.equal(junk.code, 1, `an unreadable signature is a refusal, not a crash: ${junk.stderr}`);
       assert.equal(JSON.parse(junk.stdout).error.code, 'E_SIGNERS');
     } finally {

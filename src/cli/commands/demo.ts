@@ -86,20 +86,21 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
     step('SBOM and vulnerability scan: SAMPLE stand-ins for syft and grype output');
     const sbom = join(work, 'sbom.spdx.json');
     const scan = join(work, 'grype.json');
-    await writeFile(sbom, JSON.stringify({ spdxVersion: 'SPDX-2.3', name: 'SAMPLE SBOM', packages: [{ name: 'busybox', versionInfo: '1.36' }, { name: 'musl', versionInfo: '1.2.4' }] }));
-    await writeFile(scan, JSON.stringify({ descriptor: { name: 'SAMPLE scan' }, matches: [{ vulnerability: { id: 'CVE-SAMPLE-0001', severity: 'Low' }, artifact: { name: 'musl', version: '1.2.4' } }] }));
-    out.info('  2 packages; 1 low finding (samples, clearly labelled)');
+    // Each names the image it describes by digest, as syft and grype do: pack checks that it is this one.
+    const root = { SPDXID: 'SPDXRef-DocumentRoot-Image-myapp', name: 'myapp', versionInfo: image.digest, primaryPackagePurpose: 'CONTAINER' };
+    await writeFile(sbom, JSON.stringify({ spdxVersion: 'SPDX-2.3', name: 'SAMPLE SBOM', packages: [root, { SPDXID: 'SPDXRef-busybox', name: 'busybox', versionInfo: '1.36' }], relationships: [{ spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: root.SPDXID }] }));
+    await writeFile(scan, JSON.stringify({ descriptor: { name: 'SAMPLE scan' }, source: { type: 'image', target: { userInput: 'myapp:1.0', manifestDigest: image.digest } }, matches: [{ vulnerability: { id: 'CVE-SAMPLE-0001', severity: 'Low' }, artifact: { name: 'musl', version: '1.2.4' } }] }));
+    out.info('  2 packages; 1 low finding; both name the image by digest (samples, clearly labelled)');
 
-    step('pack a transfer package, gate on critical findings (airlock pack --fail-on critical)');
+    step('pack a transfer package: the image must verify as the far side will check it, gate on critical findings (airlock pack --image-key --fail-on critical)');
     const { packTransfer } = await import('../../transfer/pack.ts');
     const ref = `oci:${join(work, 'build')}:myapp-1.0`;
     const pkg = join(work, 'myapp-1.0.tar');
     // The connected side's own audit trail: its checkpoint travels in the package.
     const { createAuditTrail } = await import('../audit-trail.ts');
     const connectedAudit = createAuditTrail({ stateDir: connected, env: {}, now: () => now, randomId: randomUUID, loadSigner: async () => signer });
-    const packed = await packTransfer({ images: [ref], files: [], sboms: new Map([[ref, sbom]]), scans: new Map([[ref, scan]]), failOn: 'critical', out: pkg, format: 'tar', channel: 'demo', stateDir: connected, now, signer, signArtifacts: false, audit: await connectedAudit.log() });
-    connectedAudit.subject(pkg, packed.manifestDigest);
-    await connectedAudit.finish('transfer.pack', {});
+    const packed = await packTransfer({ images: [ref], files: [], sboms: new Map([[ref, sbom]]), scans: new Map([[ref, scan]]), failOn: 'critical', names: new Map([[ref, 'myapp:1.0']]), imageTrust: { trust: { kind: 'key', publicKey: keys.publicKey }, tlogThreshold: 0, timestampThreshold: 0 }, out: pkg, format: 'tar', channel: 'demo', stateDir: connected, now, signer, signArtifacts: false, audit: await connectedAudit.log(), record: connectedAudit.record });
+    await connectedAudit.finish(undefined, {});
     out.info(`  ${pkg}: channel demo #${packed.metadata.sequence.number}, manifest ${packed.manifestDigest.slice(0, 23)}…, signed by the release key`);
     out.info(`  carries the connected side's audit checkpoint (${packed.metadata.audit?.origin} at size ${packed.metadata.audit?.size})`);
     steps.push({ name: 'pack', ok: true });
@@ -115,19 +116,21 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
       out.info(`  ${onprem.service.url}, checkpoints signed by ${onprem.service.vkey}`);
       steps.push({ name: 'log serve', ok: true });
       const { importTransfer } = await import('../../transfer/import.ts');
-      const trust = { signers: { keys: [keys.publicKey], required: 1 }, imageTrust: { trust: { kind: 'key' as const, publicKey: keys.publicKey }, tlogThreshold: 0, timestampThreshold: 0 } };
+      const { looseSigners } = await import('../../transfer/signers.ts');
+      const { channelsFromNames } = await import('../../transfer/channels.ts');
+      const trust = { signers: { signers: looseSigners(undefined, [keys.publicKey]), required: 1 }, imageTrust: { trust: { kind: 'key' as const, publicKey: keys.publicKey }, tlogThreshold: 0, timestampThreshold: 0 }, channels: channelsFromNames(['demo']) };
       // The air-gapped side's own audit trail (its own $AIRLOCK_HOME and audit key).
       const airgapAudit = createAuditTrail({ stateDir: airgap, env: {}, now: () => now, randomId: randomUUID, loadSigner: async () => signer });
 
       step('inspect the package before letting it in (airlock inspect)');
-      const inspected = await importTransfer({ source: pkg, ...trust, allowGap: false, stateDir: airgap, now, record: airgapAudit.record });
+      const inspected = await importTransfer({ source: pkg, ...trust, allowGap: false, stateDir: airgap, now, record: airgapAudit.record, importId: randomUUID() });
       out.info(`  ${inspected.ok ? out.paint('green', 'verified') : 'REFUSED'}: ${inspected.signers.length} signer(s), ${inspected.files} files checked, ${inspected.sequence?.detail}`);
       steps.push({ name: 'inspect', ok: inspected.ok });
 
       step('import: signers, every file, sequence, image signatures — then push by digest, tags last');
       const registryTarget = { host: registry.host, prefix: 'mirror', options: { insecure: true } };
       const rekor = { url: onprem.service.url, logVerifier: onprem.verifier };
-      const imported = await importTransfer({ source: pkg, ...trust, allowGap: false, stateDir: airgap, now, registry: registryTarget, record: airgapAudit.record, rekor });
+      const imported = await importTransfer({ source: pkg, ...trust, allowGap: false, stateDir: airgap, now, registry: registryTarget, record: airgapAudit.record, rekor, importId: randomUUID() });
       await airgapAudit.finish(undefined, {});
       for (const i of imported.images) {
         out.info(`  ${i.pushedTo} ${i.digest}`);
@@ -169,7 +172,7 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
       const tampered = join(work, 'tampered.tar');
       await mkdir(work, { recursive: true });
       await writeFile(tampered, bytes);
-      const refused = await importTransfer({ source: tampered, ...trust, allowGap: false, stateDir: join(work, 'airgap-2'), now, registry: registryTarget });
+      const refused = await importTransfer({ source: tampered, ...trust, allowGap: false, stateDir: join(work, 'airgap-2'), now, registry: registryTarget, importId: randomUUID() });
       out.info(refused.ok ? '  unexpected: the tampered package was accepted' : `  ${out.paint('red', 'Refused')}: ${refused.error?.message} [${refused.error?.code}]`);
       steps.push({ name: 'tampered package refused', ok: !refused.ok, detail: refused.error?.code });
     } finally {

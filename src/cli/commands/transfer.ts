@@ -1,19 +1,20 @@
-import type { KeyObject } from 'node:crypto';
-import { stat } from 'node:fs/promises';
-import { readFile } from 'node:fs/promises';
-import { loadPublicKey, loadSigner } from '../../crypto/key-ref.ts';
+import { randomUUID } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { loadSigner } from '../../crypto/key-ref.ts';
 import type { Signer } from '../../crypto/signer.ts';
 import { AirlockError, fromFsError } from '../../errors.ts';
-import type { ImportReport } from '../../transfer/import.ts';
 import type { NoteVerifier } from '../../log/note.ts';
+import { bounded } from '../../text.ts';
+import type { DocumentSubject } from '../../transfer/format.ts';
+import type { ImportReport } from '../../transfer/import.ts';
 import type { Command, CommandContext } from '../command.ts';
-import { vkeyText } from '../vkey-text.ts';
 import { KEY_FLAGS } from '../flag-groups.ts';
+import { httpUrl } from '../http-url.ts';
 import { REGISTRY_FLAGS, registryOptions } from '../image-flags.ts';
 import { keyContext } from '../key-context.ts';
-import { verificationBase, verificationOptions } from '../verify-options.ts';
-import { httpUrl } from '../http-url.ts';
+import { CHANNEL_FLAGS, channelsOption, imagePairs, importTrustOption, maxAgeOption, PACK_TRUST_FLAGS, packTrustOption, registryTarget, SIGNER_FLAGS, signersOption } from '../transfer-flags.ts';
 import { TRUST_FLAGS } from '../verify-plan.ts';
+import { vkeyText } from '../vkey-text.ts';
 
 async function isFile(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isFile(), () => false);
@@ -25,16 +26,6 @@ async function readBytes(path: string): Promise<Buffer> {
   } catch (err) {
     throw fromFsError(err, path);
   }
-}
-
-function pairs(values: readonly string[], flag: string): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const v of values) {
-    const eq = v.lastIndexOf('=');
-    if (eq <= 0) throw new AirlockError('E_USAGE', `--${flag} takes IMAGE=FILE, got '${v}'`);
-    map.set(v.slice(0, eq), v.slice(eq + 1));
-  }
-  return map;
 }
 
 async function pgpSigningKey(ctx: CommandContext) {
@@ -51,43 +42,54 @@ const PGP_FLAGS = {
   'pgp-passphrase-file': { type: 'string', value: 'FILE', description: 'Passphrase of --pgp-key (or AIRLOCK_PGP_PASSPHRASE)' },
 } as const;
 
+function outputFormat(ctx: CommandContext): 'tar' | 'dir' {
+  const format = ctx.flags.string('format') ?? 'tar';
+  if (format !== 'tar' && format !== 'dir') throw new AirlockError('E_USAGE', '--format takes tar or dir');
+  return format;
+}
+
 export const packCommand: Command = {
   name: 'pack',
   audit: 'transfer.pack',
   summary: 'Pack images and files into a signed, sequenced transfer package (connected side)',
-  usage: 'IMAGE|FILE... -o OUT (--key REF | --pgp-key FILE) [flags]',
+  usage: 'IMAGE|FILE... -o OUT (--key REF | --pgp-key FILE) (--image-key REF | --certificate-identity I --certificate-oidc-issuer U | --policy FILE | --sign | --allow-unsigned) [flags]',
   description:
     'Images (any transport) travel as an OCI layout with their signatures, attestations and referrers;\n' +
-    'files with their bundles. --sbom/--scan attach SBOMs and grype reports as signed attestations, and\n' +
-    '--fail-on refuses to pack when a scan has findings at or above that severity. The manifest\n' +
+    'files with their bundles. Each image\'s signatures are checked here with the trust the far side will\n' +
+    'use (import\'s flags; its --key is --image-key here, since --key signs): a coverage gap is refused now,\n' +
+    'where it can still be fixed. --sbom/--scan documents travel as files of the package (and, with --key,\n' +
+    'as signed attestations); each must be about the image it is packed with. --fail-on refuses findings at\n' +
+    'or above a severity, and of unknown severity, and needs a --scan for every image. The manifest\n' +
     '(manifest.sha256) covers every file and is signed with --key (Sigstore bundle) and/or --pgp-key.\n' +
-    'The channel sequence number advances only when the package is written.',
+    'The channel is locked while packing; its sequence number moves only once the package is in place.',
   flags: {
     output: { type: 'string', short: 'o', value: 'OUT', description: 'Package to write (a .tar, or a folder with --format dir)' },
     format: { type: 'string', value: 'tar|dir', description: 'Package container', default: 'tar' },
     channel: { type: 'string', value: 'NAME', description: 'Transfer channel (sequence numbers are per channel)', default: 'default' },
+    name: { type: 'string', multiple: true, value: 'IMAGE=REPO[:TAG]', description: 'Where IMAGE lands inside the gap, below import --registry HOST[/PREFIX] (default: its own repository, or a layout\'s folder name)' },
     ...KEY_FLAGS,
     sign: { type: 'boolean', description: 'Also sign each image and file (and the attestations) with --key' },
     'legacy-signature': { type: 'boolean', description: 'With --sign, also write cosign .sig tags for registry images' },
     ...PGP_FLAGS,
-    sbom: { type: 'string', multiple: true, value: 'IMAGE=FILE', description: 'Attach an SPDX/CycloneDX JSON SBOM to IMAGE' },
-    scan: { type: 'string', multiple: true, value: 'IMAGE=FILE', description: 'Attach a grype JSON report to IMAGE (and gate on it)' },
-    'fail-on': { type: 'string', value: 'SEVERITY', description: 'Refuse to pack scans with findings at/above critical|high|medium|low' },
+    sbom: { type: 'string', multiple: true, value: 'IMAGE=FILE', description: 'An SPDX/CycloneDX JSON SBOM of IMAGE, carried with it' },
+    scan: { type: 'string', multiple: true, value: 'IMAGE=FILE', description: 'A grype JSON report of IMAGE, carried with it (and gated on)' },
+    'fail-on': { type: 'string', value: 'SEVERITY', description: 'Refuse findings at/above critical|high|medium|low, or of unknown severity' },
+    ...PACK_TRUST_FLAGS,
     force: { type: 'boolean', description: 'Overwrite OUT' },
     ...REGISTRY_FLAGS,
   },
   positionals: { min: 1, max: Number.POSITIVE_INFINITY },
   examples: [
     {
-      command: 'airlock pack registry.corp/app:1.0 -o app-1.0.tar --key cosign.key --pgp-key release.asc --sbom registry.corp/app:1.0=sbom.spdx.json --scan registry.corp/app:1.0=grype.json --fail-on critical --channel prod',
-      description: 'The seed workflow in one command',
+      command: 'airlock pack registry.corp/app:1.0 -o app-1.0.tar --key release.key --image-key cosign.pub --insecure-ignore-tlog --sbom registry.corp/app:1.0=sbom.spdx.json --scan registry.corp/app:1.0=grype.json --fail-on critical --name registry.corp/app:1.0=team/app:1.0 --channel prod',
+      description: 'The seed workflow in one command: the release team signs the manifest; the image must verify with cosign.pub',
     },
+    { command: 'airlock approve app-1.0.tar -o app-1.0.approved.tar --signers signers.json --pgp-key security-team.asc', description: 'Then the security team (another signer) co-signs: two people, as import --require-signers 2 counts them' },
   ],
   async run(ctx) {
     const out = ctx.flags.string('output');
     if (!out) throw new AirlockError('E_USAGE', 'pack needs -o OUT');
-    const format = ctx.flags.string('format') ?? 'tar';
-    if (format !== 'tar' && format !== 'dir') throw new AirlockError('E_USAGE', '--format takes tar or dir');
+    const format = outputFormat(ctx);
     const { parseSeverity } = await import('../../transfer/scan.ts');
     const failOnText = ctx.flags.string('fail-on');
     const failOn = failOnText ? parseSeverity(failOnText) : undefined;
@@ -96,16 +98,15 @@ export const packCommand: Command = {
     for (const arg of ctx.positionals) ((await isFile(arg)) && !/^(oci|oci-archive|docker-archive|docker):/.test(arg) ? files : images).push(arg);
     const keyRef = ctx.flags.string('key');
     if (ctx.flags.bool('sign') && !keyRef) throw new AirlockError('E_USAGE', '--sign needs --key');
+    const request = { images, files, sboms: imagePairs(ctx.flags.strings('sbom'), 'sbom'), scans: imagePairs(ctx.flags.strings('scan'), 'scan'), names: imagePairs(ctx.flags.strings('name'), 'name', 'REPO[:TAG]') };
     const pgpKey = await pgpSigningKey(ctx);
     let signer: Signer | undefined;
     if (keyRef) signer = await loadSigner(keyRef, keyContext(ctx, { passwordFile: ctx.flags.string('password-file') }));
     try {
+      const imageTrust = images.length > 0 ? await packTrustOption(ctx, signer?.publicKey) : undefined;
       const { packTransfer } = await import('../../transfer/pack.ts');
       const result = await packTransfer({
-        images,
-        files,
-        sboms: pairs(ctx.flags.strings('sbom'), 'sbom'),
-        scans: pairs(ctx.flags.strings('scan'), 'scan'),
+        ...request,
         out,
         format,
         overwrite: ctx.flags.bool('force'),
@@ -117,17 +118,26 @@ export const packCommand: Command = {
         legacySignature: ctx.flags.bool('legacy-signature'),
         ...(pgpKey ? { pgpKey } : {}),
         ...(failOn ? { failOn } : {}),
+        ...(imageTrust ? { imageTrust } : {}),
+        allowUnsigned: ctx.flags.bool('allow-unsigned'),
         registry: await registryOptions(ctx),
         onProgress: (t) => ctx.out.progress(t),
         audit: await ctx.audit.log(),
+        record: async (r) => {
+          await ctx.audit.record(r);
+          ctx.audit.successRecorded();
+        },
       });
       ctx.out.progressDone();
       const seq = result.metadata.sequence;
-      ctx.audit.subject(out, result.manifestDigest);
-      for (const a of result.metadata.artifacts) ctx.audit.subject(a.kind === 'image' ? a.name : a.path, a.kind === 'image' ? a.digest : `sha256:${a.sha256}`);
-      ctx.audit.detail('sequence', seq);
-      ctx.audit.detail('artifacts', result.metadata.artifacts.map((a) => (a.kind === 'image' ? { image: a.name, signedBy: a.signedBy, ...(a.vulnerabilityScan ? { scan: a.vulnerabilityScan } : {}) } : { file: a.path, signedBy: a.signedBy })));
       ctx.out.info(`Packed ${result.metadata.artifacts.length} artifact(s) into ${out}: ${result.files} files, manifest ${result.manifestDigest}`);
+      for (const a of result.metadata.artifacts) {
+        if (a.kind !== 'image') continue;
+        const coverage = a.coverage && 'verified' in a.coverage ? `signatures verified (${a.coverage.verified})` : ctx.out.paint('yellow', 'packed WITHOUT a signature check (--allow-unsigned)');
+        ctx.out.info(`  image ${a.name} → lands as ${a.destination}: ${coverage}`);
+        if (a.sbom?.subject && 'recorded' in a.sbom.subject) ctx.out.warn(`the SBOM of ${a.name} names no image: it could not be checked to be about this one`);
+        if (a.vulnerabilityScan?.subject && 'recorded' in a.vulnerabilityScan.subject) ctx.out.warn(`the scan of ${a.name} names no image: it could not be checked to be about this one`);
+      }
       ctx.out.info(`  channel ${seq.channel} #${seq.number}${seq.previous ? ` (after ${seq.previous.slice(0, 19)}…)` : ' (first)'}`);
       return { json: { ok: true, out, manifest: result.manifestDigest, metadata: result.metadata } };
     } finally {
@@ -136,31 +146,11 @@ export const packCommand: Command = {
   },
 };
 
-async function importOptions(ctx: CommandContext) {
-  const keyringPath = ctx.flags.string('keyring');
-  const { loadKeyring } = await import('../../transfer/openpgp.ts');
-  const pgp = keyringPath ? await loadKeyring(await readBytes(keyringPath)) : undefined;
-  const kc = keyContext(ctx);
-  const keys = await Promise.all(ctx.flags.strings('signer-key').map((ref) => loadPublicKey(ref, kc)));
-  const required = ctx.flags.int('require-signers', 1, 1, 16);
-  const policyPath = ctx.flags.string('policy');
-  const imageTrust = policyPath ? await loadPolicy(ctx, policyPath) : await verificationOptions(ctx);
-  return { signers: { ...(pgp ? { pgp } : {}), keys, required }, imageTrust };
-}
-
-/** Reads the policy and the key files it names (relative to the policy file). */
-async function loadPolicy(ctx: CommandContext, path: string) {
-  const { parseImagePolicy } = await import('../../policy/image-policy.ts');
-  const { readJsonFile } = await import('../../files/read-json.ts');
-  const { dirname, resolve } = await import('node:path');
-  const policy = parseImagePolicy(await readJsonFile(path, 'policy'), path);
-  const kc = keyContext(ctx);
-  const keys = new Map<string, KeyObject>();
-  for (const entry of policy.entries) {
-    for (const a of entry.authorities) if ('key' in a && !keys.has(a.key)) keys.set(a.key, await loadPublicKey(resolve(dirname(path), a.key), kc));
-  }
-  const keysOnly = policy.entries.every((e) => e.authorities.every((a) => 'key' in a));
-  return { policy, keys, base: await verificationBase(ctx, keysOnly) };
+/** The checks inspect and import share: signers, channels, image trust. */
+async function checkOptions(ctx: CommandContext) {
+  const channels = await channelsOption(ctx);
+  const maxAgeMs = await maxAgeOption(ctx);
+  return { signers: await signersOption(ctx), imageTrust: await importTrustOption(ctx), ...(channels ? { channels } : {}), ...(maxAgeMs !== undefined ? { maxAgeMs } : {}), importId: randomUUID() };
 }
 
 /** --rekor-url with the log's pinned key: an entry the log returns is attached only once proven in it. */
@@ -172,38 +162,43 @@ async function rekorTarget(ctx: CommandContext): Promise<{ rekor?: { url: string
     return {};
   }
   if (vkey === undefined) throw new AirlockError('E_USAGE', "--rekor-url needs --rekor-vkey VKEY|FILE, the log's key: entries it returns are checked before they are attached", { hint: '`airlock log serve` writes it to DATA/log.vkey' });
+  if (ctx.flags.has('policy') || !ctx.flags.has('key')) throw new AirlockError('E_UNSUPPORTED', 'import --rekor-url logs signatures verified with --key; with --policy or keyless trust it is not built yet');
   const { parseVerifierKey } = await import('../../log/note-keys.ts');
   return { rekor: { url: httpUrl(url, '--rekor-url', { prefix: true }), logVerifier: parseVerifierKey(await vkeyText(ctx, vkey)).verifier } };
 }
 
 const IMPORT_FLAGS = {
-  keyring: { type: 'string', value: 'FILE', description: 'OpenPGP public keys whose signatures over the manifest count (gpg --export --armor)' },
-  'signer-key': { type: 'string', multiple: true, value: 'REF', description: 'airlock/cosign public key whose manifest bundle counts as a signer' },
-  'require-signers': { type: 'string', value: 'K', description: 'Distinct trusted signers the manifest needs', default: '1' },
-  'allow-gap': { type: 'boolean', description: 'Accept a package that skips sequence numbers (recorded)' },
+  ...SIGNER_FLAGS,
+  ...CHANNEL_FLAGS,
+  'allow-gap': { type: 'boolean', description: 'Accept a package that skips sequence numbers, or starts a channel mid-way (recorded)' },
   policy: { type: 'string', value: 'FILE', description: 'Image policy (airlock/v1 ImagePolicy): keys/identities and attestations per image name' },
   ...TRUST_FLAGS,
 } as const;
 
 function printReport(ctx: CommandContext, report: ImportReport, what: string): void {
   const m = report.metadata;
-  if (m) ctx.out.info(`Package ${m.packageId}: channel ${m.sequence.channel} #${m.sequence.number}, created ${m.createdAt} by ${m.tool}`);
-  for (const s of report.signers) ctx.out.info(`  signed by  ${s.kind} ${s.id} ${s.detail}`);
+  if (m) ctx.out.info(`Package ${m.packageId}: channel ${m.sequence.channel} #${m.sequence.number}, created ${m.createdAt} by ${bounded(m.tool, 80)}`);
+  for (const id of report.recovered) ctx.out.info(`  recovered  import ${id}, which had stopped half-way, finished first`);
+  for (const p of report.pendingElsewhere) ctx.out.warn(`an earlier import stopped half-way: ${p}; \`airlock import --recover --registry HOST\` finishes it`);
+  for (const s of report.signers) ctx.out.info(`  signed by  ${s.signer}: ${s.kind} ${s.id} ${s.detail}`);
   for (const p of report.signatureProblems) ctx.out.info(`  ${ctx.out.paint('yellow', 'untrusted')}  ${p}`);
+  if (report.channel) ctx.out.info(`  channel    ${report.channel.name}: ${report.channel.accepted}`);
   if (report.sequence) ctx.out.info(`  sequence   ${report.sequence.detail}`);
   if (report.connectedAudit) ctx.out.info(`  audit      ${report.connectedAudit.origin}: ${report.connectedAudit.verdict.detail}`);
   if (report.files) ctx.out.info(`  files      ${report.files} verified (${(report.bytes / 2 ** 20).toFixed(1)} MiB)`);
   for (const i of report.images) {
-    ctx.out.info(`  image      ${i.name} ${i.digest}: ${i.verification.results.filter((r) => r.ok).length} signature(s) verified${i.pushedTo ? ` → ${i.pushedTo}` : ''}`);
+    ctx.out.info(`  image      ${i.name} ${i.digest}: ${i.verification.results.filter((r) => r.ok).length} signature(s) verified${i.pushedTo ? ` → ${i.pushedTo}` : i.landsAt ? ` (lands as ${i.landsAt})` : ''}`);
     for (const l of i.logged ?? []) ctx.out.info(`  logged     ${l.referrer.slice(0, 19)}… as entry ${l.logIndex}; bundle with the entry attached as ${l.augmented.slice(0, 19)}…`);
   }
+  for (const t of report.tags ?? []) ctx.out.debug(`  tag        ${t.reference}: ${t.from ?? '(new)'} → ${t.to}`);
   for (const f of report.fileArtifacts) {
     const sig = f.signature === 'verified' ? `signature verified (${f.signer})` : f.signature === 'unsigned' ? 'unsigned' : ctx.out.paint('yellow', `signature unverified: ${f.reason}`);
     ctx.out.info(`  file       ${f.path} sha256:${f.sha256.slice(0, 12)}…: ${sig}`);
   }
-  for (const a of m?.artifacts ?? []) {
-    if (a.kind === 'image' && a.sbom) ctx.out.info(`  sbom       ${a.name}: ${a.sbom.format}, ${a.sbom.packages} packages (as packed)`);
-    if (a.kind === 'image' && a.vulnerabilityScan) ctx.out.info(`  scan       ${a.name}: ${a.vulnerabilityScan.result} ${JSON.stringify(a.vulnerabilityScan.counts)} (gate ${a.vulnerabilityScan.gate ?? 'none'}, as packed)`);
+  for (const d of report.documents) {
+    const subject = (s: { readonly subject?: DocumentSubject } | undefined) => (s?.subject === undefined ? '' : 'matched' in s.subject ? `, about ${s.subject.matched.slice(0, 19)}…` : ', names no image');
+    if (d.sbom) ctx.out.info(`  sbom       ${d.name}: ${d.sbom.format}, ${d.sbom.packages} packages (${d.sbom.from === 'document' ? 'from the document' : 'as packed'}${subject(d.sbom)})`);
+    if (d.scan) ctx.out.info(`  scan       ${d.name}: ${d.scan.result} ${JSON.stringify(d.scan.counts)} (gate ${d.scan.gate ?? 'none'}, ${d.scan.from === 'document' ? 'from the document' : 'as packed'}${subject(d.scan)})`);
   }
   if (report.ok) ctx.out.info(ctx.out.paint('green', `${what} OK`));
   else ctx.out.error(`${what} refused: ${report.error?.message} [${report.error?.code}]`);
@@ -216,13 +211,16 @@ function reportJson(report: ImportReport) {
 export const inspectCommand: Command = {
   name: 'inspect',
   summary: 'Verify a transfer package without importing it, and report on it',
-  usage: 'PACKAGE --keyring FILE|--signer-key REF (--key REF | --certificate-identity I --certificate-oidc-issuer U) [--report FILE.md]',
+  usage: 'PACKAGE (--signers FILE | --keyring FILE | --signer-key REF) (--key REF | --certificate-identity I --certificate-oidc-issuer U | --policy FILE) [--channel NAME] [--report FILE.md]',
+  description:
+    'Every check import makes, nothing pushed and no state moved. Without --channel/--channels the channel\n' +
+    'is not checked against the accepted ones (the report says so).',
   flags: { ...IMPORT_FLAGS, report: { type: 'string', value: 'FILE.md', description: 'Also write the report as Markdown for the auditor' } },
   positionals: { min: 1, max: 1 },
-  examples: [{ command: 'airlock inspect app-1.0.tar --keyring release-team.asc --key cosign.pub --insecure-ignore-tlog --report app-1.0.md', description: 'Check before carrying it in' }],
+  examples: [{ command: 'airlock inspect app-1.0.tar --signers signers.json --channel prod --key cosign.pub --insecure-ignore-tlog --report app-1.0.md', description: 'Check before carrying it in' }],
   async run(ctx) {
     const { importTransfer } = await import('../../transfer/import.ts');
-    const report = await importTransfer({ source: ctx.positionals[0] ?? '', ...(await importOptions(ctx)), allowGap: true, stateDir: ctx.stateDir, now: ctx.now(), record: ctx.audit.record });
+    const report = await importTransfer({ source: ctx.positionals[0] ?? '', ...(await checkOptions(ctx)), allowGap: true, stateDir: ctx.stateDir, now: ctx.now(), record: ctx.audit.record });
     printReport(ctx, report, 'Inspection');
     const md = ctx.flags.string('report');
     if (md) {
@@ -234,43 +232,71 @@ export const inspectCommand: Command = {
   },
 };
 
+async function recover(ctx: CommandContext, registry: { host: string; prefix?: string }) {
+  const { recoverImports } = await import('../../transfer/import.ts');
+  await ctx.audit.ready();
+  const done = await recoverImports({ stateDir: ctx.stateDir, registry: { ...registry, options: await registryOptions(ctx) }, record: ctx.audit.record, onProgress: (t) => ctx.out.progress(t) });
+  ctx.out.progressDone();
+  for (const d of done) ctx.out.info(`Finished import ${d.importId}: channel ${d.channel} #${d.number}`);
+  if (done.length === 0) ctx.out.info(`No import on ${registry.host} was left half-way`);
+  return { json: { ok: true, recovered: done } };
+}
+
 export const importCommand: Command = {
   name: 'import',
   summary: 'Verify a transfer package and push its images to the internal registry (air-gapped side)',
-  usage: 'PACKAGE --registry HOST[/PREFIX] (--keyring FILE | --signer-key REF) [--require-signers K] [image trust flags]',
+  usage: 'PACKAGE --registry HOST[/PREFIX] (--channel NAME | --channels FILE) (--signers FILE | --keyring FILE | --signer-key REF) [--require-signers K] [image trust flags] | --recover --registry HOST',
   description:
-    'One streaming pass: the manifest\'s signers (at least K distinct, trusted) and the package\'s place on its\n' +
-    'channel are checked before any payload byte is accepted; then every file must be listed and match its\n' +
-    'hash; every image must verify with the image trust flags; only then are images pushed by digest, tags\n' +
-    'last. Any failure: nothing tagged, the channel state unchanged, the package untouched. Re-running the\n' +
+    'One streaming pass: the manifest\'s signers (at least K distinct people or teams), the channel (accepted\n' +
+    'here, the package younger than --max-age) and the package\'s place on it are checked before any payload\n' +
+    'byte is accepted; then every file must be listed and match its hash, the SBOM and scan documents are\n' +
+    'recomputed, every image must verify with the image trust flags. Only then: images pushed by digest, then\n' +
+    'the tags. What is guaranteed: a refused or failed import before the tags moves nothing (no tag, channel\n' +
+    'state unchanged, the package untouched). A registry cannot move several tags at once, so before the\n' +
+    'first tag moves the import records its intent (each tag from → to) in the audit trail and a journal; a\n' +
+    'crash or registry error while tags move leaves it incomplete (E_IMPORT_INCOMPLETE, shown by import and\n' +
+    '`audit verify`) until the next import on the channel or `import --recover` finishes it. Re-running the\n' +
     'same package is idempotent. --rekor-url appends each verified image signature to the on-prem log\n' +
-    '(before anything is pushed) and attaches the bundle with its log entry as one more referrer.',
+    '(recorded first, before anything is pushed) and attaches the bundle with its entry as one more referrer.',
   flags: {
     registry: { type: 'string', value: 'HOST[/PREFIX]', description: 'Internal registry to push to' },
+    recover: { type: 'boolean', description: 'Finish the imports to --registry that stopped half-way (no PACKAGE)' },
     'rekor-url': { type: 'string', value: 'URL', description: 'Append each verified image signature to this on-prem log; attach the bundle with its entry' },
     'rekor-vkey': { type: 'string', value: 'VKEY|FILE', description: "With --rekor-url: the log's verifier key (log serve writes DATA/log.vkey); each entry must prove inclusion under it" },
     ...IMPORT_FLAGS,
     ...REGISTRY_FLAGS,
   },
-  positionals: { min: 1, max: 1 },
-  examples: [{ command: 'airlock import app-1.0.tar --registry registry.internal/mirror --keyring release-team.asc --require-signers 2 --key cosign.pub --insecure-ignore-tlog', description: 'Two-person rule on the manifest, key-signed images' }],
+  positionals: { min: 0, max: 1 },
+  examples: [
+    { command: 'airlock import app-1.0.tar --registry registry.internal/mirror --channel prod --signers signers.json --require-signers 2 --key cosign.pub --insecure-ignore-tlog', description: 'Two-person rule on the manifest, key-signed images' },
+    { command: 'airlock import --recover --registry registry.internal', description: 'Finish an import a crash left half-way' },
+  ],
   async run(ctx) {
     const target = ctx.flags.string('registry');
     if (!target) throw new AirlockError('E_USAGE', 'import needs --registry HOST[/PREFIX]');
-    const slash = target.indexOf('/');
-    const registry = { host: slash < 0 ? target : target.slice(0, slash), ...(slash < 0 ? {} : { prefix: target.slice(slash + 1) }), options: await registryOptions(ctx) };
+    const registry = registryTarget(target);
+    if (ctx.flags.bool('recover')) {
+      if (ctx.positionals.length > 0) throw new AirlockError('E_USAGE', '--recover takes no PACKAGE: it finishes what the journal names');
+      return recover(ctx, registry);
+    }
+    if (ctx.positionals.length !== 1) throw new AirlockError('E_USAGE', 'import takes one PACKAGE', { hint: `usage: airlock import ${importCommand.usage}` });
+    if (!ctx.flags.has('channel') && !ctx.flags.has('channels')) {
+      throw new AirlockError('E_USAGE', 'import needs the channels this side accepts: --channel NAME (repeatable) or --channels FILE', {
+        hint: 'a package on a channel nobody named is refused, even its first one: naming the channel is what accepts it',
+      });
+    }
+    const options = { ...(await checkOptions(ctx)), ...(await rekorTarget(ctx)) };
     const { importTransfer } = await import('../../transfer/import.ts');
     await ctx.audit.ready();
     const report = await importTransfer({
       source: ctx.positionals[0] ?? '',
-      ...(await importOptions(ctx)),
+      ...options,
       allowGap: ctx.flags.bool('allow-gap'),
       stateDir: ctx.stateDir,
       now: ctx.now(),
-      registry,
+      registry: { ...registry, options: await registryOptions(ctx) },
       onProgress: (t) => ctx.out.progress(t),
       record: ctx.audit.record,
-      ...(await rekorTarget(ctx)),
     });
     ctx.out.progressDone();
     printReport(ctx, report, 'Import');
@@ -282,36 +308,43 @@ export const approveCommand: Command = {
   name: 'approve',
   audit: 'transfer.approve',
   summary: 'Add a further signature over a package\'s manifest (e.g. the security team\'s), nothing else changed',
-  usage: 'PACKAGE -o OUT (--pgp-key FILE | --key REF)',
+  usage: 'PACKAGE -o OUT (--signers FILE | --keyring FILE | --signer-key REF) (--pgp-key FILE | --key REF)',
   description:
-    'Re-reads the package, checks every file against the manifest, and writes a new package with one more\n' +
-    'signature: an OpenPGP signature joins manifest.sha256.asc, an airlock-key signature becomes\n' +
-    'manifest.sha256.N.sigstore.json. The input is never modified. `import --require-signers K` counts them.',
+    'Re-reads the package, verifies the signatures already on its manifest against the signers given (at\n' +
+    'least --require-signers of them: an approver co-signs only what they can verify), checks every file\n' +
+    'against the manifest, and writes a new package with one more signature: an OpenPGP signature joins\n' +
+    'manifest.sha256.asc, an airlock-key signature becomes manifest.sha256.N.sigstore.json. The input is\n' +
+    'never modified. `import --require-signers K` counts distinct signers.',
   flags: {
     output: { type: 'string', short: 'o', value: 'OUT', description: 'The approved package to write' },
     format: { type: 'string', value: 'tar|dir', description: 'Container of OUT', default: 'tar' },
     force: { type: 'boolean', description: 'Overwrite OUT' },
+    ...SIGNER_FLAGS,
     ...KEY_FLAGS,
     ...PGP_FLAGS,
   },
   positionals: { min: 1, max: 1 },
-  examples: [{ command: 'airlock approve app-1.0.tar -o app-1.0.approved.tar --pgp-key security-team.asc', description: 'The security team co-signs' }],
+  examples: [{ command: 'airlock approve app-1.0.tar -o app-1.0.approved.tar --signers signers.json --pgp-key security-team.asc', description: 'The security team checks the release team\'s signature, then co-signs' }],
   async run(ctx) {
     const out = ctx.flags.string('output');
     if (!out) throw new AirlockError('E_USAGE', 'approve needs -o OUT (the input is never modified)');
-    const format = ctx.flags.string('format') ?? 'tar';
-    if (format !== 'tar' && format !== 'dir') throw new AirlockError('E_USAGE', '--format takes tar or dir');
+    const format = outputFormat(ctx);
+    if (!ctx.flags.has('key') && !ctx.flags.has('pgp-key')) throw new AirlockError('E_USAGE', 'approve needs --key and/or --pgp-key');
+    const signers = await signersOption(ctx);
     const pgpKey = await pgpSigningKey(ctx);
     const keyRef = ctx.flags.string('key');
     const signer = keyRef ? await loadSigner(keyRef, keyContext(ctx, { passwordFile: ctx.flags.string('password-file') })) : undefined;
     try {
       const { approvePackage } = await import('../../transfer/approve.ts');
-      const result = await approvePackage({ source: ctx.positionals[0] ?? '', out, format, overwrite: ctx.flags.bool('force'), ...(signer ? { signer } : {}), ...(pgpKey ? { pgpKey } : {}) });
+      const result = await approvePackage({ source: ctx.positionals[0] ?? '', out, format, overwrite: ctx.flags.bool('force'), ...(signer ? { signer } : {}), ...(pgpKey ? { pgpKey } : {}), signers, stateDir: ctx.stateDir, now: ctx.now() });
       ctx.audit.subject(ctx.positionals[0] ?? '');
       ctx.audit.subject(out);
+      ctx.audit.detail('verified', result.verified.map((s) => `${s.signer}: ${s.kind} ${s.id}`));
       ctx.audit.detail('added', result.added);
+      for (const s of result.verified) ctx.out.info(`  signed by  ${s.signer}: ${s.kind} ${s.id} ${s.detail}`);
+      for (const p of result.problems) ctx.out.info(`  ${ctx.out.paint('yellow', 'untrusted')}  ${p}`);
       ctx.out.info(`Approved: wrote ${out} with ${result.added.join(', ')}`);
-      return { json: { ok: true, out, added: result.added } };
+      return { json: { ok: true, out, added: result.added, verified: result.verified, problems: result.problems } };
     } finally {
       await signer?.close();
     }

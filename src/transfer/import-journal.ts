@@ -1,0 +1,95 @@
+// An import that has begun to move tags, written down before the first tag moves. A registry cannot
+// move several tags in one transaction, so an import is made recoverable instead: the journal
+// ($AIRLOCK_HOME/imports/pending/CHANNEL.json) names each tag's move (from digest → to digest) and
+// the channel state to write; its intent is in the audit trail before any of it happens; and a run
+// killed or failed half-way is finished by the next import on that channel or `import --recover`.
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AirlockError, fromFsError } from '../errors.ts';
+import { writeFileAtomic } from '../files/atomic-write.ts';
+import type { ChannelState } from './sequence.ts';
+
+export interface TagMove {
+  /** HOST/REPO:TAG */
+  readonly reference: string;
+  /** Repository path on the registry, no host. */
+  readonly repository: string;
+  readonly tag: string;
+  /** The digest the tag pointed at before (null: it did not exist). */
+  readonly from: string | null;
+  readonly to: string;
+}
+
+export interface PendingImport {
+  readonly importId: string;
+  readonly channel: string;
+  /** The package as given, and its manifest digest and number on the channel. */
+  readonly source: string;
+  readonly manifest: string;
+  readonly number: number;
+  /** Registry host the tags live on. */
+  readonly registry: string;
+  /** Every image pushed, by digest: recovery checks they are still there before tagging them. */
+  readonly images: ReadonlyArray<{ readonly name: string; readonly reference: string; readonly digest: string }>;
+  readonly tags: readonly TagMove[];
+  /** The channel state the import leaves (written after the tags). */
+  readonly channelState: ChannelState;
+  readonly startedAt: string;
+}
+
+function pendingDir(stateDir: string): string {
+  return join(stateDir, 'imports', 'pending');
+}
+
+function pendingPath(stateDir: string, channel: string): string {
+  return join(pendingDir(stateDir), `${channel}.json`);
+}
+
+function parsePending(text: string, path: string): PendingImport {
+  let doc: Partial<PendingImport>;
+  try {
+    doc = JSON.parse(text) as Partial<PendingImport>;
+  } catch {
+    doc = {};
+  }
+  if (typeof doc.importId !== 'string' || typeof doc.channel !== 'string' || typeof doc.registry !== 'string' || !Array.isArray(doc.tags) || !Array.isArray(doc.images) || typeof doc.channelState?.number !== 'number') {
+    throw new AirlockError('E_IO', `the pending import record ${path} is damaged`, {
+      hint: 'airlock audit show --action transfer.import shows what that import intended; restore the record from backup or finish it by hand',
+    });
+  }
+  return doc as PendingImport;
+}
+
+export async function writePending(stateDir: string, pending: PendingImport): Promise<void> {
+  await mkdir(pendingDir(stateDir), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(pendingPath(stateDir, pending.channel), `${JSON.stringify(pending, null, 2)}\n`, { overwrite: true });
+}
+
+export async function readPending(stateDir: string, channel: string): Promise<PendingImport | undefined> {
+  const path = pendingPath(stateDir, channel);
+  const text = await readFile(path, 'utf8').catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fromFsError(err, path);
+  });
+  return text === undefined ? undefined : parsePending(text, path);
+}
+
+/** Every pending import on this machine, by channel. */
+export async function listPending(stateDir: string): Promise<PendingImport[]> {
+  const dir = pendingDir(stateDir);
+  const names = await readdir(dir).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [] as string[];
+    throw fromFsError(err, dir);
+  });
+  const out: PendingImport[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+    const pending = await readPending(stateDir, name.slice(0, -'.json'.length));
+    if (pending) out.push(pending);
+  }
+  return out;
+}
+
+export async function removePending(stateDir: string, channel: string): Promise<void> {
+  await rm(pendingPath(stateDir, channel), { force: true });
+}
