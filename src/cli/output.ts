@@ -35,6 +35,8 @@ export class Output {
   readonly verbose: boolean;
   readonly #io: Io;
   readonly #colour: boolean;
+  /** A progress line is on the terminal, without its newline: a message must clear it first. */
+  #progressShown = false;
 
   constructor(io: Io, options: OutputOptions) {
     this.#io = io;
@@ -53,23 +55,30 @@ export class Output {
     return this.#colour ? `\u001b[${CODES[colour]}m${text}\u001b[0m` : text;
   }
 
+  /** One line on stderr, on a line of its own even while a progress line is shown. */
+  #line(text: string): void {
+    if (this.#progressShown) this.#io.stderr.write('\r\u001b[2K');
+    this.#progressShown = false;
+    this.#io.stderr.write(`${text}\n`);
+  }
+
   /** A human message (stderr); silenced by --quiet and by --json (the document says it all). */
   info(message: string): void {
-    if (!this.quiet && !this.json) this.#io.stderr.write(`${message}\n`);
+    if (!this.quiet && !this.json) this.#line(message);
   }
 
   /** Extra detail for --verbose (stderr). */
   debug(message: string): void {
-    if (this.verbose) this.#io.stderr.write(`${this.paint('dim', message)}\n`);
+    if (this.verbose) this.#line(this.paint('dim', message));
   }
 
   /** Warnings always print, even with --quiet: they name weakened checks the user must not miss. */
   warn(message: string): void {
-    this.#io.stderr.write(`${this.paint('yellow', 'warning:')} ${message}\n`);
+    this.#line(`${this.paint('yellow', 'warning:')} ${message}`);
   }
 
   error(message: string): void {
-    this.#io.stderr.write(`${this.paint('red', 'error:')} ${message}\n`);
+    this.#line(`${this.paint('red', 'error:')} ${message}`);
   }
 
   /** Command data (a PEM, a signature) on stdout, unless --json owns stdout. */
@@ -82,12 +91,15 @@ export class Output {
     this.#io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 
-  /** Progress on a TTY only; returns a function that clears the line. */
+  /** Progress on a TTY only, redrawn in place; progressDone() clears it. */
   progress(text: string): void {
-    if (this.interactive && !this.quiet && !this.json) this.#io.stderr.write(`\r\u001b[2K${text}`);
+    if (!this.interactive || this.quiet || this.json) return;
+    this.#io.stderr.write(`\r\u001b[2K${text}`);
+    this.#progressShown = true;
   }
 
   progressDone(): void {
     if (this.interactive && !this.quiet && !this.json) this.#io.stderr.write('\r\u001b[2K');
+    this.#progressShown = false;
   }
 }
