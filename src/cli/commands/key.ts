@@ -9,6 +9,7 @@ import { passwordSource } from '../password.ts';
 
 export const keyGenerateCommand: Command = {
   name: 'key generate',
+  aliases: ['generate-key-pair'],
   audit: 'key.generate',
   summary: 'Create a key pair in cosign\'s format (NAME.key encrypted, NAME.pub)',
   usage: '[--output-key-prefix NAME] [--algorithm ALG] [--force]',
@@ -26,6 +27,7 @@ export const keyGenerateCommand: Command = {
   examples: [
     { command: 'airlock key generate', description: 'cosign.key + cosign.pub, prompting for a password' },
     { command: 'AIRLOCK_PASSWORD=... airlock key generate --output-key-prefix release', description: 'Non-interactive' },
+    { command: 'airlock generate-key-pair --output-key-prefix release', description: "cosign's name for the same command" },
   ],
   async run(ctx) {
     const { flags, out } = ctx;
@@ -50,6 +52,7 @@ export const keyGenerateCommand: Command = {
 
 export const keyPublicCommand: Command = {
   name: 'key public',
+  aliases: ['public-key'],
   summary: 'Print the public key PEM of any key reference',
   usage: '--key REF',
   flags: { key: KEY_FLAGS.key, 'password-file': KEY_FLAGS['password-file'] },
@@ -57,6 +60,7 @@ export const keyPublicCommand: Command = {
   examples: [
     { command: 'airlock key public --key cosign.key > cosign.pub', description: 'From an encrypted key file' },
     { command: "airlock key public --key 'pkcs11:token=signing;object=release?pin-source=/run/pin'", description: 'From an HSM' },
+    { command: 'airlock public-key --key cosign.key', description: "cosign's name for the same command" },
   ],
   async run(ctx) {
     const ref = ctx.flags.string('key');
