@@ -103,3 +103,36 @@ export class Output {
     this.#progressShown = false;
   }
 }
+
+/** Errors that mean the reader closed its end (`| head -1`): Unix tools stop writing, quietly. */
+const READER_GONE = new Set(['EPIPE', 'ERR_STREAM_DESTROYED']);
+
+/**
+ * Wraps a process stream so a reader that closes early ends the output quietly, as `head` expects of
+ * Unix tools: later writes are dropped and the command finishes with its own exit code. Any other
+ * write error (ENOSPC under `> file`, EIO) lost output: `onFailure` hears of it, once, whenever it
+ * surfaces (a stream reports some errors only after the write returned).
+ */
+export function guardStream(target: NodeJS.WritableStream & { readonly isTTY?: boolean }, onFailure: (err: NodeJS.ErrnoException) => void): WritableLike {
+  let closed = false;
+  const onError = (err: NodeJS.ErrnoException) => {
+    const first = !closed;
+    closed = true;
+    if (first && !READER_GONE.has(err.code ?? '')) onFailure(err);
+  };
+  target.on('error', onError);
+  return {
+    get isTTY() {
+      return target.isTTY;
+    },
+    write(chunk: string) {
+      if (closed) return true;
+      try {
+        return target.write(chunk);
+      } catch (err) {
+        onError(err as NodeJS.ErrnoException);
+        return true;
+      }
+    },
+  };
+}
