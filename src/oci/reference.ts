@@ -12,13 +12,13 @@ export type ImageReference =
 export const DOCKER_HUB = 'docker.io';
 
 /** A piece of a reference as a message shows it: bounded, and without control characters. */
-function shown(text: string, max = 160): string {
+export function forMessage(text: string, max = 160): string {
   const clean = Array.from(text, (c) => (c < ' ' || c === '\u007f' ? '?' : c)).join('');
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
 function bad(text: string, why: string): never {
-  throw new AirlockError('E_USAGE', `invalid image reference '${shown(text)}': ${why}`, {
+  throw new AirlockError('E_USAGE', `invalid image reference '${forMessage(text)}': ${why}`, {
     hint: 'use oci:DIR[:TAG|@sha256:…], oci-archive:FILE, docker-archive:FILE, or [docker://]HOST/REPO[:TAG|@sha256:…]',
   });
 }
@@ -30,7 +30,7 @@ function splitDigest(text: string, rest: string): { body: string; digest?: strin
   const at = rest.lastIndexOf('@');
   if (at < 0) return { body: rest };
   const digest = rest.slice(at + 1);
-  if (!isDigestString(digest)) bad(text, `'${shown(digest)}' is not a sha256:/sha512: digest`);
+  if (!isDigestString(digest)) bad(text, `'${forMessage(digest)}' is not a sha256:/sha512: digest`);
   return { body: rest.slice(0, at), digest };
 }
 
@@ -42,7 +42,7 @@ function parseLocal(text: string, transport: 'oci' | 'oci-archive', rest: string
   const path = hasTag ? body.slice(0, colon) : body;
   const tag = hasTag ? body.slice(colon + 1) : undefined;
   if (!path) bad(text, 'no path');
-  if (tag !== undefined && !TAG.test(tag)) bad(text, `'${shown(tag)}' is not a valid tag`);
+  if (tag !== undefined && !TAG.test(tag)) bad(text, `'${forMessage(tag)}' is not a valid tag`);
   return { transport, path, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
 }
 
@@ -57,8 +57,8 @@ function parseDocker(text: string, rest: string): ImageReference {
   const tag = colon > 0 && !path.slice(colon + 1).includes('/') ? path.slice(colon + 1) : undefined;
   if (tag !== undefined) path = path.slice(0, colon);
   if (registry === DOCKER_HUB && !path.includes('/')) path = `library/${path}`;
-  if (!path || !path.split('/').every((p) => REPO_PART.test(p))) bad(text, `'${shown(path)}' is not a valid repository name`);
-  if (tag !== undefined && !TAG.test(tag)) bad(text, `'${shown(tag)}' is not a valid tag`);
+  if (!path || !path.split('/').every((p) => REPO_PART.test(p))) bad(text, `'${forMessage(path)}' is not a valid repository name`);
+  if (tag !== undefined && !TAG.test(tag)) bad(text, `'${forMessage(tag)}' is not a valid tag`);
   return { transport: 'docker', registry, repository: path, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
 }
 
@@ -117,7 +117,7 @@ function credentialsError(what: string): AirlockError {
  * information, naming `flag` and showing the value redacted.
  */
 export function assertNoCredentials(text: string, flag: string): void {
-  if (userinfoSpan(text)) throw credentialsError(`${flag} '${shown(redactReference(text))}'`);
+  if (userinfoSpan(text)) throw credentialsError(`${flag} '${forMessage(redactReference(text))}'`);
 }
 
 /** A URL with user information in its authority: `https://user:pw@host`, `docker://user@host`. */
@@ -137,11 +137,11 @@ export function holdsLogin(argument: string, positional: boolean): boolean {
 
 /** Refuses an argument that holds a login (holdsLogin), showing it redacted. */
 export function assertNoLogin(argument: string, positional: boolean): void {
-  if (holdsLogin(argument, positional)) throw credentialsError(`argument '${shown(redactReference(argument))}'`);
+  if (holdsLogin(argument, positional)) throw credentialsError(`argument '${forMessage(redactReference(argument))}'`);
 }
 
 export function parseImageReference(text: string): ImageReference {
-  if (userinfoSpan(text)) throw credentialsError(`image reference '${shown(redactReference(text))}'`);
+  if (userinfoSpan(text)) throw credentialsError(`image reference '${forMessage(redactReference(text))}'`);
   const m = /^(oci|oci-archive|docker-archive|docker):(.*)$/.exec(text);
   const transport = m?.[1];
   const rest = m?.[2] ?? '';
