@@ -91,15 +91,20 @@ export class Output {
     this.#io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 
+  /** Whether progress() shows anything: callers skip the work of counting when it does not. */
+  get showsProgress(): boolean {
+    return this.interactive && !this.quiet && !this.json;
+  }
+
   /** Progress on a TTY only, redrawn in place; progressDone() clears it. */
   progress(text: string): void {
-    if (!this.interactive || this.quiet || this.json) return;
+    if (!this.showsProgress) return;
     this.#io.stderr.write(`\r\u001b[2K${text}`);
     this.#progressShown = true;
   }
 
   progressDone(): void {
-    if (this.interactive && !this.quiet && !this.json) this.#io.stderr.write('\r\u001b[2K');
+    if (this.showsProgress) this.#io.stderr.write('\r\u001b[2K');
     this.#progressShown = false;
   }
 }

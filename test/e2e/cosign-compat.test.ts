@@ -53,6 +53,11 @@ describe("cosign's names and flags", () => {
     assert.ok(existsSync(join(dir, 'a.key')) && existsSync(join(dir, 'a.pub')));
     const r = await ok(['public-key', '--key', join(dir, 'a.key')]);
     assert.equal(r.stdout, await readFile(join(dir, 'a.pub'), 'utf8'));
+    await ok(['public-key', '--key', join(dir, 'a.key'), '--outfile', join(dir, 'a-again.pub')]);
+    assert.equal(await readFile(join(dir, 'a-again.pub'), 'utf8'), r.stdout);
+    const exists = await cli(['public-key', '--key', join(dir, 'a.key'), '--outfile', join(dir, 'a-again.pub')]);
+    assert.equal(exists.code, 2);
+    assert.match(exists.stderr, /E_OUTPUT_EXISTS/);
   });
 
   it('tree is image inspect', async () => {

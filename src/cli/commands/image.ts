@@ -41,7 +41,8 @@ async function runCopy(ctx: CommandContext, from: ImageReference, to: ImageRefer
         ...(tag ? { tag } : {}),
         ...(platform ? { platform } : {}),
         signatures: ctx.flags.bool('signatures'),
-        onProgress: render,
+        // Counting bytes as they stream costs a stream stage per blob: only for a terminal that shows it.
+        ...(ctx.out.showsProgress ? { onProgress: render } : {}),
         ...(ctx.out.verbose ? { onBlob: (d: Descriptor, how: string) => ctx.out.debug(`  ${how.padEnd(7)} ${d.digest}  ${formatBytes(d.size).padStart(10)}  ${d.mediaType}`) } : {}),
       }),
     );
@@ -114,7 +115,10 @@ export const loadCommand: Command = {
     'attestations); for a layout with several, name one with `airlock copy oci:DIR:TAG IMAGE`.',
   flags: { ...DIR_FLAG, ...COPY_FLAGS },
   positionals: { min: 1, max: 1 },
-  examples: [{ command: 'airlock load --dir /media/usb/app registry.internal/app:1.0', description: 'As cosign load does' }],
+  examples: [
+    { command: 'airlock load --dir /media/usb/app registry.internal/app:1.0', description: 'As cosign load does' },
+    { command: 'airlock load --dir /media/usb/app 127.0.0.1:5000/app:1.0 --allow-insecure-registry', description: "A loopback registry over plain HTTP (cosign's flag; same as --insecure)" },
+  ],
   async run(ctx) {
     const to = parseImageReference(ctx.positionals[0] ?? '');
     return runCopy(ctx, { transport: 'oci', path: layoutDir(ctx, 'load') }, to);
