@@ -43,3 +43,24 @@ describe('parseCommandArgs', () => {
     assert.throws(() => bad.int('n', 1), (e) => isAirlockError(e, 'E_USAGE'));
   });
 });
+
+describe('an unknown flag', () => {
+  const usage = (argv: string[]) => {
+    try {
+      parseCommandArgs(argv, specs, 'airlock x');
+    } catch (err) {
+      if (isAirlockError(err, 'E_USAGE')) return `${err.message} | ${err.hint}`;
+      throw err;
+    }
+    assert.fail('parsed');
+  };
+  it('names the closest declared flag', () => {
+    assert.equal(usage(['--keyy', 'k.pem']), "unknown flag '--keyy' | did you mean --key? run 'airlock x --help' for usage");
+    assert.equal(usage(['--forse']), "unknown flag '--forse' | did you mean --force? run 'airlock x --help' for usage");
+    assert.equal(usage(['--no-uplaod']), "unknown flag '--no-uplaod' | did you mean --no-upload? run 'airlock x --help' for usage");
+    assert.equal(usage(['--kye=k.pem']), "unknown flag '--kye' | did you mean --key? run 'airlock x --help' for usage");
+  });
+  it('suggests nothing when nothing is close', () => {
+    assert.equal(usage(['--certificate']), "unknown flag '--certificate' | run 'airlock x --help' for usage");
+  });
+});

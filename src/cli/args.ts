@@ -3,6 +3,7 @@
 // for booleans (parseArgs only knows `--no-flag`).
 import { parseArgs } from 'node:util';
 import { AirlockError } from '../errors.ts';
+import { closestName } from './suggest.ts';
 
 export interface FlagSpec {
   readonly type: 'boolean' | 'string';
@@ -125,8 +126,24 @@ export function parseCommandArgs(argv: readonly string[], specs: FlagSpecs, help
     return { flags: new Flags(values as Record<string, FlagValue>, specs), positionals };
   } catch (err) {
     if (err instanceof AirlockError) throw new AirlockError(err.code, err.message, { hint });
-    throw new AirlockError('E_USAGE', describeParseError(err), { hint, cause: err });
+    const typed = unknownFlag(err);
+    const guess = typed === undefined ? undefined : closestFlag(typed, specs);
+    throw new AirlockError('E_USAGE', describeParseError(err), { hint: guess ? `did you mean ${guess}? ${hint}` : hint, cause: err });
   }
+}
+
+/** The flag parseArgs did not know, as typed (`--keyy`, `-x`). */
+function unknownFlag(err: unknown): string | undefined {
+  if ((err as { code?: unknown }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return undefined;
+  return /'(-[^']*)'/.exec((err as Error).message)?.[1];
+}
+
+/** The declared spelling closest to a mistyped long flag, --no-NAME included for booleans. */
+function closestFlag(typed: string, specs: FlagSpecs): string | undefined {
+  if (!typed.startsWith('--')) return undefined;
+  const names = Object.entries(specs).flatMap(([name, spec]) => (spec.hidden ? [] : spec.type === 'boolean' ? [name, `no-${name}`] : [name]));
+  const guess = closestName(typed.slice(2), names);
+  return guess === undefined ? undefined : `--${guess}`;
 }
 
 function describeParseError(err: unknown): string {

@@ -13,11 +13,13 @@ function flagLines(specs: FlagSpecs): string[] {
       return [`  ${short}--${name}${value}`, `${s.description}${def}${many}`] as const;
     });
   const width = Math.min(38, Math.max(0, ...rows.map(([l]) => l.length)) + 2);
-  return rows.map(([left, right]) => `${left.padEnd(width)}${right}`);
+  // A flag longer than the column still keeps two spaces before its description.
+  return rows.map(([left, right]) => `${left.length + 2 > width ? `${left}  ` : left.padEnd(width)}${right}`);
 }
 
 export function renderCommandHelp(cmd: Command): string {
   const lines = [`airlock ${cmd.name} — ${cmd.summary}`, '', `Usage: airlock ${cmd.name} ${cmd.usage}`.trimEnd()];
+  if (cmd.aliases?.length) lines.push(`Also: ${cmd.aliases.map((a) => `airlock ${a}`).join(', ')} (the same command)`);
   if (cmd.description) lines.push('', cmd.description);
   if (Object.keys(cmd.flags).length > 0) lines.push('', 'Flags:', ...flagLines(cmd.flags));
   lines.push('', 'Global flags:', ...flagLines(GLOBAL_FLAGS));

@@ -13,7 +13,12 @@ export const REGISTRY_FLAGS = {
   authfile: { type: 'string', value: 'FILE', description: 'Registry credentials file (default $REGISTRY_AUTH_FILE, ~/.docker/config.json)' },
   'ca-cert': { type: 'string', value: 'FILE', description: 'PEM CA certificate(s) of a registry with a private CA' },
   insecure: { type: 'boolean', description: 'Plain HTTP to a loopback registry (warns; refused for other hosts)' },
+  'allow-insecure-registry': { type: 'boolean', description: "Same as --insecure (cosign's spelling)" },
+  'allow-http-registry': { type: 'boolean', description: "Same as --insecure (cosign's spelling)" },
 } as const satisfies FlagSpecs;
+
+/** --insecure and cosign's two spellings of it: the same loopback-only plain HTTP. */
+const INSECURE_SPELLINGS = ['insecure', 'allow-insecure-registry', 'allow-http-registry'] as const;
 
 export const PLATFORM_FLAGS = {
   platform: { type: 'string', value: 'OS/ARCH', description: 'From a multi-platform index, only this platform' },
@@ -42,6 +47,7 @@ export async function registryOptions(ctx: CommandContext): Promise<RegistryOpti
     }
   }
   const authFiles = [flags.string('authfile'), env.REGISTRY_AUTH_FILE, join(env.HOME || homedir(), '.docker', 'config.json')].filter((f): f is string => !!f);
-  if (flags.bool('insecure')) ctx.out.warn('--insecure: registry traffic is plain HTTP (allowed for loopback registries only)');
-  return { insecure: flags.bool('insecure'), ...(caPem ? { caPem } : {}), ...(credentials ? { credentials } : {}), authFiles };
+  const insecure = INSECURE_SPELLINGS.find((f) => flags.bool(f));
+  if (insecure) ctx.out.warn(`--${insecure}: registry traffic is plain HTTP (allowed for loopback registries only)`);
+  return { insecure: insecure !== undefined, ...(caPem ? { caPem } : {}), ...(credentials ? { credentials } : {}), authFiles };
 }

@@ -4,10 +4,11 @@ import { homedir } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { AirlockError, EXIT, isAirlockError } from '../errors.ts';
+import { assertNoLogin, redactReference } from '../oci/reference.ts';
 import { VERSION } from '../version.ts';
 import { parseCommandArgs } from './args.ts';
 import { type Command, type CommandResult, GLOBAL_FLAGS } from './command.ts';
-import { COMMAND_ENTRIES, type CommandEntry, loadCommands, loadedEntry } from './commands/index.ts';
+import { COMMAND_ENTRIES, type CommandEntry, COSIGN_EQUIVALENTS, loadCommands, loadedEntry } from './commands/index.ts';
 import { renderCommandHelp, renderGroupHelp } from './help.ts';
 import { type Env, type Io, Output } from './output.ts';
 import { passwordSource } from './password.ts';
@@ -33,6 +34,8 @@ interface Resolved {
   group?: string;
   rest: string[];
   unknown?: string;
+  /** A cosign command airlock answers another way (COSIGN_EQUIVALENTS). */
+  cosign?: string;
 }
 
 function isGlobalFlag(arg: string): boolean {
@@ -51,6 +54,10 @@ function resolveCommand(argv: readonly string[], commands: readonly CommandEntry
     const name = words.slice(0, n).join(' ');
     const command = commands.find((c) => c.name === name || c.aliases?.includes(name));
     if (command) return { command, rest: [...leading, ...argv.slice(i + n)] };
+  }
+  for (let n = Math.min(words.length, 2); n > 0; n--) {
+    const name = words.slice(0, n).join(' ');
+    if (Object.hasOwn(COSIGN_EQUIVALENTS, name)) return { cosign: name, rest: [] };
   }
   const first = words[0];
   if (first === undefined) return { rest: [...leading, ...argv.slice(i)] };
@@ -79,16 +86,23 @@ export async function main(argv: readonly string[], io: Io, env: Env, options: M
     env,
   });
   try {
+    // A login typed on the command line is refused before anything runs (reference.ts says why): in any
+    // argument or flag value as a URL, in a positional also as NAME:PASSWORD@HOST.
+    for (const arg of argv) assertNoLogin(arg.replace(/^--?[\w-]+=/, ''), false);
     if (argv[0] === '--version' || argv[0] === 'version') {
       if (out.json) out.document({ version: VERSION, node: process.versions.node });
       else io.stdout.write(`airlock ${VERSION}\n`);
       return EXIT.OK;
     }
     const resolved = resolveCommand(argv, commands);
+    const equivalent = resolved.cosign === undefined ? undefined : COSIGN_EQUIVALENTS[resolved.cosign];
+    if (equivalent) {
+      throw new AirlockError('E_UNSUPPORTED', `airlock has no '${resolved.cosign}': ${equivalent.why}`, { hint: `instead: ${equivalent.instead}` });
+    }
     if (resolved.unknown !== undefined) {
       const names = commands.map((c) => c.name);
       const guess = closestName(resolved.unknown, names);
-      throw new AirlockError('E_USAGE', `unknown command '${resolved.unknown}'`, {
+      throw new AirlockError('E_USAGE', `unknown command '${redactReference(resolved.unknown).slice(0, 80)}'`, {
         hint: guess ? `did you mean 'airlock ${guess}'? Run 'airlock --help' for the list` : "run 'airlock --help'",
       });
     }
@@ -107,6 +121,7 @@ export async function main(argv: readonly string[], io: Io, env: Env, options: M
       io.stdout.write(renderCommandHelp(command));
       return EXIT.OK;
     }
+    for (const arg of parsed.positionals) assertNoLogin(arg, true);
     const { min, max } = command.positionals;
     if (parsed.positionals.length < min || parsed.positionals.length > max) {
       const expected = min === max ? `${min}` : max === Number.POSITIVE_INFINITY ? `at least ${min}` : `${min}–${max}`;

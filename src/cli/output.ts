@@ -35,6 +35,8 @@ export class Output {
   readonly verbose: boolean;
   readonly #io: Io;
   readonly #colour: boolean;
+  /** A progress line is on the terminal, without its newline: a message must clear it first. */
+  #progressShown = false;
 
   constructor(io: Io, options: OutputOptions) {
     this.#io = io;
@@ -53,23 +55,30 @@ export class Output {
     return this.#colour ? `\u001b[${CODES[colour]}m${text}\u001b[0m` : text;
   }
 
+  /** One line on stderr, on a line of its own even while a progress line is shown. */
+  #line(text: string): void {
+    if (this.#progressShown) this.#io.stderr.write('\r\u001b[2K');
+    this.#progressShown = false;
+    this.#io.stderr.write(`${text}\n`);
+  }
+
   /** A human message (stderr); silenced by --quiet and by --json (the document says it all). */
   info(message: string): void {
-    if (!this.quiet && !this.json) this.#io.stderr.write(`${message}\n`);
+    if (!this.quiet && !this.json) this.#line(message);
   }
 
   /** Extra detail for --verbose (stderr). */
   debug(message: string): void {
-    if (this.verbose) this.#io.stderr.write(`${this.paint('dim', message)}\n`);
+    if (this.verbose) this.#line(this.paint('dim', message));
   }
 
   /** Warnings always print, even with --quiet: they name weakened checks the user must not miss. */
   warn(message: string): void {
-    this.#io.stderr.write(`${this.paint('yellow', 'warning:')} ${message}\n`);
+    this.#line(`${this.paint('yellow', 'warning:')} ${message}`);
   }
 
   error(message: string): void {
-    this.#io.stderr.write(`${this.paint('red', 'error:')} ${message}\n`);
+    this.#line(`${this.paint('red', 'error:')} ${message}`);
   }
 
   /** Command data (a PEM, a signature) on stdout, unless --json owns stdout. */
@@ -82,12 +91,53 @@ export class Output {
     this.#io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 
-  /** Progress on a TTY only; returns a function that clears the line. */
+  /** Whether progress() shows anything: callers skip the work of counting when it does not. */
+  get showsProgress(): boolean {
+    return this.interactive && !this.quiet && !this.json;
+  }
+
+  /** Progress on a TTY only, redrawn in place; progressDone() clears it. */
   progress(text: string): void {
-    if (this.interactive && !this.quiet && !this.json) this.#io.stderr.write(`\r\u001b[2K${text}`);
+    if (!this.showsProgress) return;
+    this.#io.stderr.write(`\r\u001b[2K${text}`);
+    this.#progressShown = true;
   }
 
   progressDone(): void {
-    if (this.interactive && !this.quiet && !this.json) this.#io.stderr.write('\r\u001b[2K');
+    if (this.showsProgress) this.#io.stderr.write('\r\u001b[2K');
+    this.#progressShown = false;
   }
+}
+
+/** Errors that mean the reader closed its end (`| head -1`): Unix tools stop writing, quietly. */
+const READER_GONE = new Set(['EPIPE', 'ERR_STREAM_DESTROYED']);
+
+/**
+ * Wraps a process stream so a reader that closes early ends the output quietly, as `head` expects of
+ * Unix tools: later writes are dropped and the command finishes with its own exit code. Any other
+ * write error (ENOSPC under `> file`, EIO) lost output: `onFailure` hears of it, once, whenever it
+ * surfaces (a stream reports some errors only after the write returned).
+ */
+export function guardStream(target: NodeJS.WritableStream & { readonly isTTY?: boolean }, onFailure: (err: NodeJS.ErrnoException) => void): WritableLike {
+  let closed = false;
+  const onError = (err: NodeJS.ErrnoException) => {
+    const first = !closed;
+    closed = true;
+    if (first && !READER_GONE.has(err.code ?? '')) onFailure(err);
+  };
+  target.on('error', onError);
+  return {
+    get isTTY() {
+      return target.isTTY;
+    },
+    write(chunk: string) {
+      if (closed) return true;
+      try {
+        return target.write(chunk);
+      } catch (err) {
+        onError(err as NodeJS.ErrnoException);
+        return true;
+      }
+    },
+  };
 }

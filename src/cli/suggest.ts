@@ -1,4 +1,4 @@
-// "Did you mean ...?" for mistyped commands: the closest known name by edit distance, if close enough.
+// "Did you mean ...?" for mistyped commands and flags: the closest known name by edit distance, if close enough.
 
 export function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);

@@ -19,6 +19,7 @@ export const TRUST_FLAGS = {
   'ctlog-threshold': { type: 'string', value: 'N', description: 'Certificate Transparency SCTs required', default: '1' },
   'timestamp-threshold': { type: 'string', value: 'N', description: 'Verified timestamps required (default 1 keyless, 0 with --key)' },
   'insecure-ignore-tlog': { type: 'boolean', description: 'Do not require a transparency-log entry (only with --key; warns)' },
+  offline: { type: 'boolean', description: "Accepted for cosign's command lines; changes nothing: airlock never goes online to verify" },
   'password-file': { type: 'string', value: 'FILE', description: 'Password, if --key names an encrypted private key' },
   'witness-key': {
     type: 'string',

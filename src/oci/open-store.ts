@@ -18,8 +18,9 @@ export interface OpenedImage {
   readonly tag: string | undefined;
 }
 
-export async function openImage(text: string, mode: 'read' | 'write', registry: RegistryOptions = {}, overwrite = false): Promise<OpenedImage> {
-  const ref = parseImageReference(text);
+/** Opens the store a reference (text, or parsed already so a command can refuse a bad one first) names. */
+export async function openImage(reference: string | ImageReference, mode: 'read' | 'write', registry: RegistryOptions = {}, overwrite = false): Promise<OpenedImage> {
+  const ref = typeof reference === 'string' ? parseImageReference(reference) : reference;
   // Each transport's code is loaded only when used: a CLI run pays start-up for what it touches.
   switch (ref.transport) {
     case 'oci': {
@@ -53,6 +54,19 @@ export async function resolveImage(image: OpenedImage): Promise<Descriptor> {
   const digest = ('digest' in image.ref ? image.ref.digest : undefined) ?? (await image.store.resolveTag(image.tag)).digest;
   const stored = await image.store.getManifest(digest);
   return { mediaType: stored.mediaType, digest: stored.digest, size: stored.bytes.length };
+}
+
+/** Runs fn with the store, then closes it; on failure an archive being written is discarded, not written. */
+export async function withStore<T>(store: ImageStore & { discard?: () => Promise<void> }, fn: () => Promise<T>): Promise<T> {
+  let ok = false;
+  try {
+    const result = await fn();
+    ok = true;
+    return result;
+  } finally {
+    if (!ok && store.discard) await store.discard();
+    else await store.close();
+  }
 }
 
 export function requireTagOrDigest(image: OpenedImage): void {

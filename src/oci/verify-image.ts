@@ -4,6 +4,7 @@
 // One verified signature from the trusted signer suffices; none is a denial.
 import { verify as cryptoVerify } from 'node:crypto';
 import { AirlockError } from '../errors.ts';
+import { parseStatement } from '../sigstore/in-toto.ts';
 import type { VerificationReport } from '../sigstore/verify/report.ts';
 import { defaultHashFor } from '../sigstore/verify/signature-content.ts';
 import { type VerifyBlobOptions, verifyBlob } from '../sigstore/verify/verify-blob.ts';
@@ -14,8 +15,8 @@ import { COSIGN_SIGN_PREDICATE, SIGNATURE_ANNOTATION } from './sign-image.ts';
 import type { Descriptor, ImageManifest, ImageStore } from './types.ts';
 
 export interface SignatureResult {
-  readonly source: 'referrer' | 'legacy-sig';
-  /** The referrer manifest digest, or `<tag>#<layer index>`. */
+  readonly source: 'referrer' | 'legacy-sig' | 'bundle-file';
+  /** The referrer manifest digest, `<tag>#<layer index>`, or the bundle file's name. */
   readonly where: string;
   readonly ok: boolean;
   readonly code?: string;
@@ -27,6 +28,44 @@ export interface ImageVerification {
   readonly ok: boolean;
   readonly digest: string;
   readonly results: readonly SignatureResult[];
+  /** With `keepPredicates`: the predicate of each attestation that verified, in the order found. */
+  readonly predicates?: readonly unknown[];
+}
+
+export interface ImageVerifyExtras {
+  /** Keep the predicates of the attestations that verified (to hand an SBOM on), only those. */
+  readonly keepPredicates?: boolean;
+}
+
+interface CheckedBundle {
+  readonly result: SignatureResult;
+  /** Set only when the bundle verified and holds an in-toto statement. */
+  readonly predicate?: unknown;
+}
+
+/**
+ * The predicate of a bundle that has just verified: its DSSE payload decoded as the verifier decoded it
+ * (base64 of the same JSON), so what is handed on is exactly what the signature covers.
+ */
+function verifiedPredicate(json: unknown): unknown {
+  const payload = (json as { dsseEnvelope?: { payload?: unknown } }).dsseEnvelope?.payload;
+  return typeof payload === 'string' ? parseStatement(Buffer.from(payload, 'base64')).predicate : undefined;
+}
+
+/** One Sigstore bundle against the image's manifest digest; a bundle that cannot be checked is a failed signature. */
+async function checkBundle(json: unknown, subject: Descriptor, options: VerifyBlobOptions, source: SignatureResult['source'], where: string): Promise<CheckedBundle> {
+  try {
+    const report = await verifyBlob({ digest: subject.digest }, { json }, options);
+    const result: SignatureResult = { source, where, ok: report.ok, report, ...(report.error ? { code: report.error.code, reason: report.error.message } : {}) };
+    return report.ok ? { result, predicate: verifiedPredicate(json) } : { result };
+  } catch (err) {
+    return { result: failed(source, where, err) };
+  }
+}
+
+function failed(source: SignatureResult['source'], where: string, err: unknown): SignatureResult {
+  const code = err instanceof AirlockError ? err.code : 'E_BUNDLE_MALFORMED';
+  return { source, where, ok: false, code, reason: (err as Error).message };
 }
 
 async function readBlob(store: ImageStore, desc: Descriptor, max = 16 * 1024 * 1024): Promise<Buffer> {
@@ -50,21 +89,19 @@ export async function readReferrerBundle(store: ImageStore, referrer: string): P
   return { json: JSON.parse((await readBlob(store, layer)).toString('utf8')), annotations: manifest.annotations ?? {} };
 }
 
-async function verifyReferrers(store: ImageStore, subject: Descriptor, options: VerifyBlobOptions): Promise<SignatureResult[]> {
-  const results: SignatureResult[] = [];
+async function verifyReferrers(store: ImageStore, subject: Descriptor, options: VerifyBlobOptions): Promise<CheckedBundle[]> {
+  const results: CheckedBundle[] = [];
   for (const ref of await store.listReferrers(subject.digest)) {
     // Anyone who can write to the registry can attach referrers: one that cannot be read or checked is
     // a failed signature, never the end of the verification.
+    let bundle: Awaited<ReturnType<typeof readReferrerBundle>>;
     try {
-      const bundle = await readReferrerBundle(store, ref.digest);
-      if (!bundle) continue; // SBOMs and other artifacts are not signatures
-      const json = bundle.json;
-      const report = await verifyBlob({ digest: subject.digest }, { json }, options);
-      results.push({ source: 'referrer', where: ref.digest, ok: report.ok, report, ...(report.error ? { code: report.error.code, reason: report.error.message } : {}) });
+      bundle = await readReferrerBundle(store, ref.digest);
     } catch (err) {
-      const code = err instanceof AirlockError ? err.code : 'E_BUNDLE_MALFORMED';
-      results.push({ source: 'referrer', where: ref.digest, ok: false, code, reason: (err as Error).message });
+      results.push({ result: failed('referrer', ref.digest, err) });
+      continue;
     }
+    if (bundle) results.push(await checkBundle(bundle.json, subject, options, 'referrer', ref.digest)); // SBOMs and other artifacts are not signatures
   }
   return results;
 }
@@ -122,12 +159,27 @@ async function verifyLegacy(store: ImageStore, subject: Descriptor, options: Ver
  * Verifies the signatures (predicateType undefined: cosign's sign/v1 statements) or attestations of one
  * type attached to `subject`. Legacy `.sig` signatures count for signatures only.
  */
-export async function verifyImage(store: ImageStore, subject: Descriptor, options: VerifyBlobOptions): Promise<ImageVerification> {
+export async function verifyImage(store: ImageStore, subject: Descriptor, options: VerifyBlobOptions, extras: ImageVerifyExtras = {}): Promise<ImageVerification> {
   const predicateType = options.predicateType ?? COSIGN_SIGN_PREDICATE;
   const bundles = await verifyReferrers(store, subject, { ...options, predicateType });
   // Attestations of other types are not signatures of this kind: leave them out of the verdict.
-  const relevant = bundles.filter((r) => r.code !== 'E_PREDICATE_TYPE');
+  const relevant = bundles.filter((b) => b.result.code !== 'E_PREDICATE_TYPE');
   const legacy = options.predicateType === undefined ? await verifyLegacy(store, subject, options) : [];
-  const results = [...relevant, ...legacy];
-  return { ok: results.some((r) => r.ok), digest: subject.digest, results };
+  return verdict(subject, [...relevant, ...legacy.map((result) => ({ result }))], extras);
+}
+
+/**
+ * Verifies one bundle kept beside the image (cosign's `verify --bundle FILE`) against the image's
+ * manifest digest: the bundle must be about exactly that digest, and for an attestation, of the type
+ * asked for.
+ */
+export async function verifyImageBundle(subject: Descriptor, json: unknown, where: string, options: VerifyBlobOptions, extras: ImageVerifyExtras = {}): Promise<ImageVerification> {
+  const predicateType = options.predicateType ?? COSIGN_SIGN_PREDICATE;
+  return verdict(subject, [await checkBundle(json, subject, { ...options, predicateType }, 'bundle-file', where)], extras);
+}
+
+function verdict(subject: Descriptor, checked: readonly CheckedBundle[], extras: ImageVerifyExtras): ImageVerification {
+  const results = checked.map((c) => c.result);
+  const predicates = checked.filter((c) => c.result.ok && c.predicate !== undefined).map((c) => c.predicate);
+  return { ok: results.some((r) => r.ok), digest: subject.digest, results, ...(extras.keepPredicates ? { predicates } : {}) };
 }

@@ -23,17 +23,19 @@ export function loadedEntry(command: Command): CommandEntry {
 
 export const COMMAND_ENTRIES: readonly CommandEntry[] = [
   entry('demo', async () => (await import('./demo.ts')).demoCommand),
-  entry('key generate', async () => (await import('./key.ts')).keyGenerateCommand),
-  entry('key public', async () => (await import('./key.ts')).keyPublicCommand),
+  entry('key generate', async () => (await import('./key.ts')).keyGenerateCommand, ['generate-key-pair']),
+  entry('key public', async () => (await import('./key.ts')).keyPublicCommand, ['public-key']),
   entry('sign-blob', async () => (await import('./sign-blob.ts')).signBlobCommand),
   entry('attest-blob', async () => (await import('./sign-blob.ts')).attestBlobCommand),
   entry('verify-blob', async () => (await import('./verify-blob.ts')).verifyBlobCommand, ['verify-blob-attestation']),
   entry('copy', async () => (await import('./image.ts')).copyCommand),
-  entry('sign', async () => (await import('./image.ts')).signCommand),
-  entry('attest', async () => (await import('./image.ts')).attestCommand),
-  entry('verify', async () => (await import('./image.ts')).verifyCommand),
-  entry('verify-attestation', async () => (await import('./image.ts')).verifyAttestationCommand),
-  entry('image inspect', async () => (await import('./image.ts')).imageInspectCommand),
+  entry('save', async () => (await import('./image.ts')).saveCommand),
+  entry('load', async () => (await import('./image.ts')).loadCommand),
+  entry('sign', async () => (await import('./image-sign.ts')).signCommand),
+  entry('attest', async () => (await import('./image-sign.ts')).attestCommand),
+  entry('verify', async () => (await import('./image-verify.ts')).verifyCommand),
+  entry('verify-attestation', async () => (await import('./image-verify.ts')).verifyAttestationCommand),
+  entry('image inspect', async () => (await import('./image.ts')).imageInspectCommand, ['tree']),
   entry('pack', async () => (await import('./transfer.ts')).packCommand),
   entry('approve', async () => (await import('./transfer.ts')).approveCommand),
   entry('inspect', async () => (await import('./transfer.ts')).inspectCommand),
@@ -59,3 +61,44 @@ export const COMMAND_ENTRIES: readonly CommandEntry[] = [
 export function loadCommands(entries: readonly CommandEntry[] = COMMAND_ENTRIES): Promise<Command[]> {
   return Promise.all(entries.map((e) => e.load()));
 }
+
+/** What to type instead of a cosign command airlock answers another way. */
+export interface CosignEquivalent {
+  /** Why airlock has no such command, in a few words. */
+  readonly why: string;
+  readonly instead: string;
+}
+
+/**
+ * cosign commands without an airlock command of the same meaning (those with one are aliases above):
+ * main answers each with E_UNSUPPORTED (exit 2) naming what to type, before parsing any flag.
+ */
+export const COSIGN_EQUIVALENTS: Readonly<Record<string, CosignEquivalent>> = {
+  'attach sbom': {
+    why: 'airlock attaches an SBOM only as a signed attestation, so it can be verified on the far side',
+    instead: 'airlock attest IMAGE --type spdxjson --predicate sbom.spdx.json --key cosign.key (--type cyclonedx for CycloneDX)',
+  },
+  'attach attestation': { why: 'airlock signs the attestations it attaches', instead: 'airlock attest IMAGE --type TYPE --predicate FILE --key cosign.key' },
+  'attach signature': { why: 'airlock attaches the signatures it makes', instead: 'airlock sign IMAGE --key cosign.key' },
+  attach: { why: 'airlock attaches only what it signs', instead: 'airlock sign IMAGE, or airlock attest IMAGE --type TYPE --predicate FILE (SBOMs: --type spdxjson)' },
+  'download sbom': {
+    why: 'airlock hands on an SBOM only from an attestation that verified',
+    instead: 'airlock verify-attestation IMAGE --type spdxjson --key cosign.pub --output-file sbom.spdx.json',
+  },
+  'download attestation': {
+    why: 'airlock hands on attestations only once they verified',
+    instead: 'airlock verify-attestation IMAGE --type TYPE --key cosign.pub --output-file FILE (- for stdout)',
+  },
+  'download signature': { why: 'airlock reports signatures with their verdicts', instead: 'airlock verify IMAGE --key cosign.pub --json' },
+  download: { why: 'airlock hands on only what verified', instead: 'airlock verify-attestation IMAGE --type TYPE --key cosign.pub --output-file FILE' },
+  triangulate: { why: 'airlock lists what is attached instead', instead: 'airlock image inspect IMAGE (or airlock tree IMAGE)' },
+  login: {
+    why: 'airlock keeps no login state of its own',
+    instead: 'docker/podman login (airlock reads ~/.docker/config.json, $REGISTRY_AUTH_FILE, --authfile), or --username USER --password-stdin',
+  },
+  initialize: {
+    why: 'airlock never fetches a trust root while verifying',
+    instead: 'airlock trust mirror (connected side), then airlock trust import MIRROR (air-gapped side)',
+  },
+  'import-key-pair': { why: 'airlock reads PEM and cosign keys where they are', instead: 'pass the key file as --key (PKCS#8, SEC1, PKCS#1 or encrypted PEM)' },
+};

@@ -2,6 +2,7 @@ import { generatePrivateKey, KEY_ALGORITHMS, type KeyAlgorithm, writeKeyPair } f
 import { loadPublicKey } from '../../crypto/key-ref.ts';
 import { keyFingerprint, publicKeyPem } from '../../crypto/keys.ts';
 import { AirlockError } from '../../errors.ts';
+import { writeFileAtomic } from '../../files/atomic-write.ts';
 import type { Command } from '../command.ts';
 import { KEY_FLAGS } from '../flag-groups.ts';
 import { keyContext } from '../key-context.ts';
@@ -9,6 +10,7 @@ import { passwordSource } from '../password.ts';
 
 export const keyGenerateCommand: Command = {
   name: 'key generate',
+  aliases: ['generate-key-pair'],
   audit: 'key.generate',
   summary: 'Create a key pair in cosign\'s format (NAME.key encrypted, NAME.pub)',
   usage: '[--output-key-prefix NAME] [--algorithm ALG] [--force]',
@@ -26,6 +28,7 @@ export const keyGenerateCommand: Command = {
   examples: [
     { command: 'airlock key generate', description: 'cosign.key + cosign.pub, prompting for a password' },
     { command: 'AIRLOCK_PASSWORD=... airlock key generate --output-key-prefix release', description: 'Non-interactive' },
+    { command: 'airlock generate-key-pair --output-key-prefix release', description: "cosign's name for the same command" },
   ],
   async run(ctx) {
     const { flags, out } = ctx;
@@ -50,20 +53,31 @@ export const keyGenerateCommand: Command = {
 
 export const keyPublicCommand: Command = {
   name: 'key public',
+  aliases: ['public-key'],
   summary: 'Print the public key PEM of any key reference',
-  usage: '--key REF',
-  flags: { key: KEY_FLAGS.key, 'password-file': KEY_FLAGS['password-file'] },
+  usage: '--key REF [--outfile FILE]',
+  flags: {
+    key: KEY_FLAGS.key,
+    'password-file': KEY_FLAGS['password-file'],
+    outfile: { type: 'string', value: 'FILE', description: 'Write the PEM to FILE instead of stdout (cosign\'s flag)' },
+    force: { type: 'boolean', description: 'Overwrite --outfile FILE if it exists' },
+  },
   positionals: { min: 0, max: 0 },
   examples: [
     { command: 'airlock key public --key cosign.key > cosign.pub', description: 'From an encrypted key file' },
     { command: "airlock key public --key 'pkcs11:token=signing;object=release?pin-source=/run/pin'", description: 'From an HSM' },
+    { command: 'airlock public-key --key cosign.key --outfile cosign.pub', description: "cosign's name and flags for the same command" },
   ],
   async run(ctx) {
     const ref = ctx.flags.string('key');
     if (!ref) throw new AirlockError('E_USAGE', 'airlock key public needs --key REF');
     const key = await loadPublicKey(ref, keyContext(ctx, { passwordFile: ctx.flags.string('password-file') }));
     const pem = publicKeyPem(key);
-    ctx.out.data(pem);
+    const outfile = ctx.flags.string('outfile');
+    if (outfile) {
+      await writeFileAtomic(outfile, pem, { overwrite: ctx.flags.bool('force') });
+      ctx.out.info(`Public key written to ${outfile}`);
+    } else ctx.out.data(pem);
     return { json: { publicKey: pem, fingerprint: keyFingerprint(key), type: key.asymmetricKeyType } };
   },
 };

@@ -2,7 +2,7 @@
 // HTTP may be used for it. Plain HTTP is allowed only on loopback, where nothing crosses a network
 // an attacker could sit on; everything else is HTTPS, as the distribution spec assumes.
 import { isIPv4 } from 'node:net';
-import { DOCKER_HUB } from '../reference.ts';
+import { assertNoCredentials, DOCKER_HUB, forMessage } from '../reference.ts';
 import { AirlockError } from '../../errors.ts';
 
 /** docker.io is a naming convention; Docker Hub's API lives at registry-1.docker.io. */
@@ -32,20 +32,21 @@ function usage(message: string, hint?: string): AirlockError {
 
 /** Validates `registry` (HOST[:PORT]) and `repository`, and picks the scheme. */
 export function registryEndpoint(registry: string, repository: string, insecure: boolean): RegistryEndpoint {
+  assertNoCredentials(registry, 'registry');
   let url: URL;
   try {
     url = new URL(`https://${registry}`);
   } catch {
-    throw usage(`invalid registry '${registry}': expected HOST[:PORT]`);
+    throw usage(`invalid registry '${forMessage(registry)}': expected HOST[:PORT]`);
   }
   if (url.pathname !== '/' || url.username || url.password || url.search || url.hash || !url.hostname) {
-    throw usage(`invalid registry '${registry}': expected HOST[:PORT]`);
+    throw usage(`invalid registry '${forMessage(registry)}': expected HOST[:PORT]`);
   }
   if (!REPOSITORY_NAME.test(repository) || repository.length > 255) {
-    throw usage(`invalid repository name '${repository}' for ${registry}`, 'repository names are lowercase path components, e.g. team/app');
+    throw usage(`invalid repository name '${forMessage(repository)}' for ${forMessage(registry)}`, 'repository names are lowercase path components, e.g. team/app');
   }
   if (insecure && !isLoopbackHost(url.hostname)) {
-    throw usage(`refusing plain HTTP to ${registry}: insecure registries are allowed only on loopback (127.0.0.0/8, ::1, localhost)`, 'serve the registry over HTTPS and pass its CA certificate instead');
+    throw usage(`refusing plain HTTP to ${forMessage(registry)}: insecure registries are allowed only on loopback (127.0.0.0/8, ::1, localhost)`, 'serve the registry over HTTPS and pass its CA certificate instead');
   }
   const host = url.host === DOCKER_HUB ? DOCKER_HUB_API : url.host;
   return { origin: `${insecure ? 'http' : 'https'}://${host}`, hostname: url.hostname };
