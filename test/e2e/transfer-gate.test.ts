@@ -129,8 +129,8 @@ describe('SBOMs and scans are about the image they travel with, and travel', () 
     const r = await cli(['pack', src(), '-o', pkg, '--format', 'dir', '--pgp-key', join(dir, 'pgp-secret.asc'), '--channel', 'prod', ...packTrust(), '--sbom', `${src()}=${join(dir, 'sbom.json')}`, '--scan', `${src()}=${join(dir, 'scan.json')}`, '--fail-on', 'critical'], 'pgp-docs');
     assert.equal(r.code, 0, r.stderr);
     const manifest = await readFile(join(pkg, 'manifest.sha256'), 'utf8');
-    assert.match(manifest, /  attachments\/1-build-myapp-1\.0\/sbom\.json\n/);
-    assert.match(manifest, /  attachments\/1-build-myapp-1\.0\/vulnerability-scan\.json\n/);
+    assert.match(manifest, / {2}attachments\/1-build-myapp-1\.0\/sbom\.json\n/);
+    assert.match(manifest, / {2}attachments\/1-build-myapp-1\.0\/vulnerability-scan\.json\n/);
     const meta = JSON.parse(await readFile(join(pkg, 'airlock-transfer.json'), 'utf8'));
     assert.deepEqual(meta.artifacts[0].sbom, { format: 'spdx', packages: 3, attestation: false, document: 'attachments/1-build-myapp-1.0/sbom.json', subject: { matched: digest } });
     const i = await cli(['inspect', pkg, '--keyring', join(dir, 'pgp-public.asc'), '--channel', 'prod', '--key', join(dir, 'img.pub'), '--insecure-ignore-tlog', '--json'], 'pgp-docs-air');

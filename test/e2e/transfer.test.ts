@@ -358,7 +358,7 @@ describe('approve: a second signer for a two-person rule', () => {
     const approved = join(dir, 'ap-approved.tar');
     const a = await cli(['approve', pkg, '-o', approved, '--key', join(dir, 'other.key'), '--signers', join(dir, 'signers-ap.json')], 'approve');
     assert.equal(a.code, 0, a.stderr);
-    assert.match(a.stderr, /signed by  release-team: sigstore-key/);
+    assert.match(a.stderr, /signed by {2}release-team: sigstore-key/);
     const after = await cli(['inspect', approved, ...two, '--json'], 'ap-air2');
     assert.equal(after.code, 0, after.stderr);
     assert.deepEqual(JSON.parse(after.stdout).signers.map((s: { signer: string }) => s.signer), ['release-team', 'security-team']);
