@@ -55,3 +55,12 @@ export function throttled<T>(render: (value: T) => void, intervalMs = 100, now: 
   };
   return call;
 }
+
+/** A pack or import progress report as one line: "copying oci:app:1.0: 12.0 MiB of 40.0 MiB (30%) · 1 of 3 images". */
+export function transferProgressLine(p: { readonly step: string; readonly bytes?: { done: number; total: number }; readonly images?: { done: number; total: number }; readonly blobs?: { done: number; total: number } }): string {
+  const counters: ProgressCounter[] = [];
+  if (p.bytes) counters.push({ ...p.bytes, unit: 'bytes' });
+  if (p.blobs) counters.push({ ...p.blobs, unit: 'blobs' });
+  if (p.images && p.images.total > 1) counters.push({ ...p.images, unit: 'images' });
+  return counters.length ? `${p.step}: ${formatProgress(...counters)}` : p.step;
+}

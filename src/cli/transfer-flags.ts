@@ -6,6 +6,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { loadPublicKey } from '../crypto/key-ref.ts';
 import { AirlockError } from '../errors.ts';
 import { readJsonFile } from '../files/read-json.ts';
+import { assertNoCredentials } from '../oci/reference.ts';
 import { bounded } from '../text.ts';
 import type { AcceptedChannels } from '../transfer/channels.ts';
 import type { ImageTrust, LoadedPolicy } from '../transfer/image-trust.ts';
@@ -154,14 +155,10 @@ export function imagePairs(values: readonly string[], flag: string, what = 'FILE
  * audit trail): user:pass@ is refused before anything is read, without repeating it.
  */
 export function registryTarget(text: string): { host: string; prefix?: string } {
+  assertNoCredentials(text, '--registry');
+  if (/^[a-z]+:\/\//i.test(text)) throw new AirlockError('E_USAGE', `--registry takes HOST[/PREFIX] without a scheme, got '${bounded(text, 160)}'`);
   const slash = text.indexOf('/');
   const host = slash < 0 ? text : text.slice(0, slash);
-  if (host.includes('@') || /^[a-z]+:\/\//i.test(text)) {
-    const shown = text.replace(/^[a-z]+:\/\//i, '').replace(/^[^/]*@/, '***@');
-    throw new AirlockError('E_USAGE', `--registry takes HOST[/PREFIX] without a scheme or credentials, got '${bounded(shown, 160)}'`, {
-      hint: 'give credentials with --username and --password-stdin, or an --authfile (docker config.json)',
-    });
-  }
   if (!host) throw new AirlockError('E_USAGE', '--registry takes HOST[/PREFIX]');
   return { host, ...(slash < 0 ? {} : { prefix: text.slice(slash + 1) }) };
 }

@@ -132,7 +132,9 @@ const BARE_LOGIN = /^[^/@:]+:[^/]*@/;
  * before a command has read anything.
  */
 export function holdsLogin(argument: string, positional: boolean): boolean {
-  return URL_LOGIN.test(argument) || (positional && BARE_LOGIN.test(argument.replace(DIGEST_TAIL, '')));
+  // podman's store spec (containers-storage:[driver@root+run]IMAGE) has an '@' that is no login.
+  const bare = argument.replace(/^containers-storage:(\[[^\]]*\])?/, '').replace(DIGEST_TAIL, '');
+  return URL_LOGIN.test(argument) || (positional && BARE_LOGIN.test(bare));
 }
 
 /** Refuses an argument that holds a login (holdsLogin), showing it redacted. */

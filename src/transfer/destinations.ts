@@ -9,6 +9,7 @@ import type { OpenedImage, RegistryOptions } from '../oci/open-store.ts';
 import type { RegistryStore } from '../oci/registry/store.ts';
 import { parseImageReference } from '../oci/reference.ts';
 import { bounded } from '../text.ts';
+import { isContainersStorage, storageImageName } from './containers-storage.ts';
 import type { ImageArtifact, TransferMetadata } from './format.ts';
 
 export interface TargetRegistry {
@@ -43,7 +44,8 @@ export function parseDestinationName(text: string, what: string): { repository: 
 
 /** The repository and tag a packed reference suggests when no name was chosen: what older packages did. */
 export function suggestedName(name: string): { repository: string; tag?: string } {
-  const ref = parseImageReference(name);
+  // podman's store names images as registries do (localhost/app:1): its repository and tag.
+  const ref = parseImageReference(isContainersStorage(name) ? `docker://${storageImageName(name)}` : name);
   const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9._/-]/g, '-').replace(/^[-._/]+|[-._/]+$/g, '') || 'image';
   if (ref.transport === 'docker') return { repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}) };
   if (ref.transport === 'docker-archive' && ref.name?.includes(':')) {

@@ -15,6 +15,7 @@ import { bounded } from '../text.ts';
 import { type Landing, OpenDestinations } from './destinations.ts';
 import type { ImageArtifact, TransferMetadata } from './format.ts';
 import type { LayerStreams } from './import-layers.ts';
+import type { ProgressSink } from './progress.ts';
 import { type PendingImport, removePending, type TagMove, writePending } from './import-journal.ts';
 import { writeChannel } from './sequence.ts';
 import { checkTagOwners, lockTagOwners, readTagOwners, writeTagOwners } from './tag-owners.ts';
@@ -26,13 +27,13 @@ export interface PushedImage {
 }
 
 /** Step 1: every image and what it references, by digest; what the repository holds already is skipped. */
-export async function pushImages(layout: ImageStore, metadata: TransferMetadata, dests: OpenDestinations, layers: LayerStreams | undefined, landings: ReadonlyMap<ImageArtifact, Landing>, onProgress?: (t: string) => void): Promise<PushedImage[]> {
+export async function pushImages(layout: ImageStore, metadata: TransferMetadata, dests: OpenDestinations, layers: LayerStreams | undefined, landings: ReadonlyMap<ImageArtifact, Landing>, onProgress?: ProgressSink): Promise<PushedImage[]> {
   const images = metadata.artifacts.filter((a): a is ImageArtifact => a.kind === 'image');
   const pushed: PushedImage[] = [];
   for (const [i, artifact] of images.entries()) {
     const where = landings.get(artifact);
     if (!where) throw new AirlockError('E_INTERNAL', `no destination for ${artifact.name}`);
-    onProgress?.(`pushing image ${i + 1} of ${images.length}: ${artifact.name} → ${where.reference}`);
+    onProgress?.({ step: `pushing ${artifact.name} → ${where.reference}`, images: { done: i, total: images.length } });
     const dst = await dests.open(where.reference);
     await layers?.commit(where.reference);
     const subject = await layout.resolveTag(artifact.layoutTag);

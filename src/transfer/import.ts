@@ -38,6 +38,7 @@ import { readPackage } from './package-io.ts';
 import { LAYOUT_DIR } from './pack.ts';
 import { type ChannelState, checkSequence, lockChannel, readChannel, type SequenceVerdict } from './sequence.ts';
 import { checkManifestSignatures, requireSigners, type Signers } from './signers.ts';
+import type { ProgressSink } from './progress.ts';
 import { makeStaging } from './staging-dir.ts';
 import { checkTagOwners, readTagOwners } from './tag-owners.ts';
 
@@ -58,7 +59,7 @@ export interface ImportOptions {
   readonly now: Date;
   /** Absent for `inspect`: nothing is pushed and no state moves. */
   readonly registry?: TargetRegistry;
-  readonly onProgress?: (text: string) => void;
+  readonly onProgress?: ProgressSink;
   /** Records each decision and intent (the audit trail); nothing is recorded without it. */
   readonly record?: Recorder;
   /** With a registry: append each verified image signature to this on-prem log and attach the bundle with its entry. */
@@ -126,7 +127,7 @@ async function finishEarlierImport(channel: string, options: ImportOptions, draf
       details: { importId: pending.importId, registry: pending.registry },
     });
   }
-  options.onProgress?.(`finishing the import of package #${pending.number} on ${channel}, which stopped half-way`);
+  options.onProgress?.({ step: `finishing the import of package #${pending.number} on ${channel}, which stopped half-way` });
   await finishPending(options.stateDir, pending, registry, options.record);
   draft.add('recovered', pending.importId);
 }
@@ -174,7 +175,7 @@ async function readAndVerify(options: ImportOptions, draft: ReportDraft, held: H
   const read = await readPackage(options.source, {
     headerNames: HEADER_NAMES,
     stagingDir: staging,
-    onProgress: (bytes) => options.onProgress?.(`verifying payload: ${(bytes / 2 ** 20).toFixed(0)} of ${(total / 2 ** 20).toFixed(0)} MiB`),
+    onProgress: (bytes) => options.onProgress?.({ step: 'verifying the payload', bytes: { done: bytes, total } }),
     divert: (path, size, sha256) => held.layers?.divert(path, size, sha256) ?? Promise.resolve(undefined),
     acceptHeaders: async (headers) => {
       const result = await acceptHeaders(headers, options, draft, held);
@@ -263,7 +264,7 @@ async function logSignatures(layout: ImageStore, options: ImportOptions, draft: 
   const toLog = draft.view.images.map((i) => ({ image: i, referrers: i.verification.results.filter((r) => r.ok && r.source === 'referrer').map((r) => r.where) }));
   await recordBeforeEffect(record, { action: 'transfer.import.log', result: 'ok', subjects: toLog.map((t) => ({ name: t.image.name, digest: t.image.digest })), details: { importId: draft.view.importId, phase: 'intent', log: rekor.url, referrers: toLog.flatMap((t) => t.referrers) } }, 'logging the signatures in the on-prem log');
   for (const { image, referrers } of toLog) {
-    options.onProgress?.(`logging the signatures of ${image.name} in ${rekor.url}`);
+    options.onProgress?.({ step: `logging the signatures of ${image.name} in ${rekor.url}` });
     const logged: LoggedSignature[] = await logImportedSignatures(layout, image.digest, referrers, { url: rekor.url, logVerifier: rekor.logVerifier, publicKey: key, now: options.now, ...(rekor.fetch ? { fetch: rekor.fetch } : {}), ...(rekor.timeoutMs ? { timeoutMs: rekor.timeoutMs } : {}) });
     draft.updateImage(image.name, { logged });
   }
@@ -293,7 +294,7 @@ async function publish(h: Headers, audit: AuditCarryCheck | undefined, options: 
   draft.set('tags', tags);
   if (h.sequence.kind === 'same-package' && tags.every((t) => t.from === t.to)) return; // a re-run: nothing moves
   const seq = h.metadata.sequence;
-  options.onProgress?.(`moving ${tags.length} tag(s)`);
+  options.onProgress?.({ step: `moving ${tags.length} tag(s)` });
   await moveTags(options.stateDir, { importId: draft.view.importId, channel: seq.channel, source: options.source, manifest: h.manifest, number: seq.number, registry: registry.host, images: pushed, tags, channelState: nextChannelState(h, audit, options), startedAt: options.now.toISOString() }, held.dests, record);
 }
 
@@ -388,7 +389,7 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
 }
 
 /** `import --recover`: finishes every import left half-way on `registry` (each under its channel's lock). */
-export async function recoverImports(options: { readonly stateDir: string; readonly registry: TargetRegistry; readonly record: Recorder; readonly onProgress?: (t: string) => void }): Promise<Array<{ importId: string; channel: string; number: number }>> {
+export async function recoverImports(options: { readonly stateDir: string; readonly registry: TargetRegistry; readonly record: Recorder; readonly onProgress?: ProgressSink }): Promise<Array<{ importId: string; channel: string; number: number }>> {
   const done: Array<{ importId: string; channel: string; number: number }> = [];
   for (const p of await listPending(options.stateDir)) {
     if (p.registry !== options.registry.host) continue;
@@ -396,7 +397,7 @@ export async function recoverImports(options: { readonly stateDir: string; reado
     try {
       const pending = await readPending(options.stateDir, p.channel); // another run may have finished it
       if (!pending) continue;
-      options.onProgress?.(`finishing the import of package #${pending.number} on ${pending.channel}`);
+      options.onProgress?.({ step: `finishing the import of package #${pending.number} on ${pending.channel}` });
       await finishPending(options.stateDir, pending, options.registry, options.record);
       done.push({ importId: pending.importId, channel: pending.channel, number: pending.number });
     } finally {

@@ -38,7 +38,9 @@ import { type PgpSigningKey, signDetached } from './openpgp.ts';
 import { packageHeadersOnly, writePackage } from './package-io.ts';
 import { enforceGate, type Finding, gateFindings, matchSubject, type SbomSummary, type ScanSummary, type Severity, summariseGrypeScan, summariseSbom } from './scan.ts';
 import { type ChannelState, lockChannel, readChannel, readPendingOut, removePendingOut, writeChannel, writePendingOut } from './sequence.ts';
+import type { ProgressSink } from './progress.ts';
 import { makeStaging } from './staging-dir.ts';
+import { CONTAINERS_STORAGE, exportFromStorage, isContainersStorage, storageImageName } from './containers-storage.ts';
 
 export const LAYOUT_DIR = 'oci';
 export const FILES_DIR = 'files';
@@ -69,9 +71,11 @@ export interface PackOptions {
   /** Images with no signature at all may be packed (each marked so in the metadata). */
   readonly allowUnsigned?: boolean;
   readonly registry?: RegistryOptions;
-  readonly onProgress?: (text: string) => void;
+  readonly onProgress?: ProgressSink;
   /** The connected side's audit log: its checkpoint travels in the package (audit/). */
   readonly audit?: AuditSource;
+  /** skopeo, to read `containers-storage:` images (podman's store); without it those are refused with how to export them. */
+  readonly skopeo?: string;
   /** Records the pack before the package takes its place (and the channel moves). */
   readonly record?: Recorder;
 }
@@ -141,11 +145,12 @@ interface Source {
   readonly subject: Descriptor;
 }
 
-async function openSources(options: PackOptions): Promise<Source[]> {
+async function openSources(options: PackOptions, exports: string): Promise<Source[]> {
   const sources: Source[] = [];
   try {
-    for (const ref of options.images) {
-      const opened = await openImage(ref, 'read', options.registry ?? {});
+    for (const [i, ref] of options.images.entries()) {
+      const readable = isContainersStorage(ref) ? await exportFromStorage(ref, join(exports, String(i)), options.skopeo) : ref;
+      const opened = await openImage(readable, 'read', options.registry ?? {});
       sources.push({ ref, opened, subject: await resolveImage(opened).catch(async (err: unknown) => {
         await opened.store.close();
         throw err;
@@ -156,6 +161,11 @@ async function openSources(options: PackOptions): Promise<Source[]> {
     throw err;
   }
   return sources;
+}
+
+/** What the image is called in the metadata: its reference, or for podman's store the reference as given (not the export). */
+function sourceName(source: Source): string {
+  return isContainersStorage(source.ref) ? `${CONTAINERS_STORAGE}${storageImageName(source.ref)}` : formatImageReference(source.opened.ref);
 }
 
 async function closeSources(sources: readonly Source[]): Promise<void> {
@@ -198,7 +208,7 @@ function plannedDestinations(sources: readonly Source[], options: PackOptions): 
   const out = new Map<string, string>();
   const seen = new Map<string, string>();
   for (const source of sources) {
-    const s = suggestedName(formatImageReference(source.opened.ref));
+    const s = suggestedName(sourceName(source));
     const destination = options.names?.get(source.ref) ?? `${s.repository}${s.tag ? `:${s.tag}` : ''}`;
     const other = seen.get(destination);
     if (other !== undefined) {
@@ -274,8 +284,15 @@ async function writeFileBytes(path: string, bytes: Uint8Array): Promise<void> {
 async function packImage(source: Source, i: number, total: number, docs: Documents, destination: string, layout: ImageStore, staging: string, options: PackOptions): Promise<ImageArtifact> {
   const ref = source.ref;
   const tag = layoutTag(ref, i);
-  options.onProgress?.(`copying image ${i + 1} of ${total}: ${ref}`);
-  const digest = (await copyImage(source.opened.store, source.subject, layout, { tag, ...linkFromLayout(source.opened.ref, layout, options), onProgress: (p) => options.onProgress?.(`copying image ${i + 1} of ${total}: ${p.blobsDone} of ${p.blobsTotal} blobs, ${(p.bytesDone / 2 ** 20).toFixed(1)} MiB`) })).digest;
+  const images = { done: i, total };
+  const progress = options.onProgress;
+  progress?.({ step: `copying ${ref}`, images });
+  const copied = await copyImage(source.opened.store, source.subject, layout, {
+    tag,
+    ...linkFromLayout(source.opened.ref, layout, options),
+    ...(progress ? { onProgress: (p) => progress({ step: `copying ${ref}`, images, bytes: { done: p.bytesDone, total: p.bytesTotal }, blobs: { done: p.blobsDone, total: p.blobsTotal } }) } : {}),
+  });
+  const digest = copied.digest;
   const subject = await layout.resolveTag(tag);
   const signedBy: string[] = [];
   const signer = options.signer;
@@ -300,11 +317,11 @@ async function packImage(source: Source, i: number, total: number, docs: Documen
     if (signer) await attestImage(layout, subject, { signer, now: options.now, predicateType: VULN_PREDICATE, predicate: docs.scan.doc });
     vulnerabilityScan = { result: 'passed', counts: docs.scan.summary.counts, gate: options.failOn ?? null, document, subject: docs.scan.subject };
   }
-  options.onProgress?.(`checking the signatures of image ${i + 1} of ${total}: ${ref}`);
+  progress?.({ step: `checking the signatures of ${ref}`, images });
   const coverage = await checkCoverage(layout, subject, ref, options);
   return {
     kind: 'image',
-    name: formatImageReference(source.opened.ref),
+    name: sourceName(source),
     digest,
     layoutTag: tag,
     destination,
@@ -407,10 +424,10 @@ export async function packTransfer(options: PackOptions): Promise<PackResult> {
     lock = await lockChannel(options.stateDir, 'out', options.channel);
     await settlePendingOut(options.stateDir, options.channel);
     const previous = await readChannel(options.stateDir, 'out', options.channel);
-    sources = await openSources(options);
+    staging = await makeStaging(options.stateDir, 'pack');
+    sources = await openSources(options, join(staging, '.exports'));
     const destinations = plannedDestinations(sources, options);
     const docs = await readDocuments(sources, options);
-    staging = await makeStaging(options.stateDir, 'pack');
     const artifacts = await stageArtifacts(sources, docs, destinations, staging, options);
     const history = previous?.auditHistory ?? (previous?.audit ? [previous.audit] : []);
     const carried = options.audit ? await carryAudit(options.audit, history) : undefined;
@@ -426,7 +443,7 @@ export async function packTransfer(options: PackOptions): Promise<PackResult> {
       ...(carried ? { audit: { origin: carried.mark.origin, size: carried.mark.size, keyFingerprint: carried.mark.keyFingerprint } } : {}),
     };
     await writeFileBytes(join(staging, METADATA_NAME), Buffer.from(`${JSON.stringify(metadata, null, 2)}\n`));
-    options.onProgress?.('hashing the payload');
+    options.onProgress?.({ step: 'hashing the payload' });
     const manifest = serializeManifest(await manifestEntries(staging));
     const manifestDigest = `sha256:${digestBytes(manifest).hex}`;
     const headers = [{ path: METADATA_NAME, data: await readFile(join(staging, METADATA_NAME)) }, { path: MANIFEST_NAME, data: manifest }, ...(await signatureHeaders(manifest, options))];
@@ -438,7 +455,7 @@ export async function packTransfer(options: PackOptions): Promise<PackResult> {
     await writePackage(options.out, [...headers, ...payload], {
       format: options.format,
       overwrite: options.overwrite ?? false,
-      onProgress: (bytes) => options.onProgress?.(`writing the package: ${(bytes / 2 ** 20).toFixed(0)} of ${(totalBytes / 2 ** 20).toFixed(0)} MiB`),
+      onProgress: (bytes) => options.onProgress?.({ step: 'writing the package', bytes: { done: bytes, total: totalBytes } }),
       beforePlace: async () => {
         if (options.record) await recordBeforeEffect(options.record, { action: 'transfer.pack', result: 'ok', subjects: [{ name: options.out, digest: manifestDigest }, ...artifacts.map((a) => (a.kind === 'image' ? { name: a.name, digest: a.digest } : { name: a.path, digest: `sha256:${a.sha256}` }))], details: packRecordDetails(metadata, options.out) }, `writing ${options.out}`);
         await writePendingOut(options.stateDir, options.channel, { state: next, out: resolve(options.out) });

@@ -238,3 +238,24 @@ describe('where images land is chosen, not guessed', () => {
     assert.equal(bad.code, 2);
   });
 });
+
+describe("podman's image store (containers-storage:)", () => {
+  it('is read through skopeo where it is installed; without it, pack says how to export', async (t) => {
+    const { skopeoMissing } = await import('../helpers/oci-images.ts');
+    const missing = skopeoMissing();
+    if (missing) return t.skip(missing);
+    const store = `[vfs@${join(dir, 'cs-root')}+${join(dir, 'cs-run')}]`;
+    execFileSync('skopeo', ['copy', '--quiet', src(), `containers-storage:${store}localhost/myapp:1.0`]);
+    const ref = `containers-storage:${store}localhost/myapp:1.0`;
+    const r = await cli(['pack', ref, '-o', join(dir, 'podman.tar'), '--key', join(dir, 'release.key'), '--sign', '--json'], 'podman');
+    assert.equal(r.code, 0, r.stderr);
+    const artifact = JSON.parse(r.stdout).metadata.artifacts[0];
+    assert.equal(artifact.name, 'containers-storage:localhost/myapp:1.0');
+    assert.equal(artifact.destination, 'myapp:1.0');
+    assert.match(artifact.digest, /^sha256:[0-9a-f]{64}$/, 'as the store holds it (podman may store another manifest than the one pulled)');
+    const noSkopeo = await runCliProcess(['pack', ref, '-o', join(dir, 'podman-2.tar'), '--key', join(dir, 'release.key'), '--sign', '--json'], { env: { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: home('podman'), PATH: join(dir, 'no-such-dir') } });
+    assert.equal(noSkopeo.code, 2, noSkopeo.stderr);
+    assert.equal(JSON.parse(noSkopeo.stdout).error.code, 'E_UNSUPPORTED');
+    assert.match(JSON.parse(noSkopeo.stdout).error.hint, /podman save --format oci-archive -o image\.tar localhost\/myapp:1\.0/);
+  });
+});

@@ -7,7 +7,9 @@ import type { NoteVerifier } from '../../log/note.ts';
 import { bounded } from '../../text.ts';
 import type { DocumentSubject } from '../../transfer/format.ts';
 import type { ImportReport } from '../../transfer/import.ts';
+import type { ProgressSink, TransferProgress } from '../../transfer/progress.ts';
 import type { Command, CommandContext } from '../command.ts';
+import { throttled, transferProgressLine } from '../progress.ts';
 import { KEY_FLAGS } from '../flag-groups.ts';
 import { httpUrl } from '../http-url.ts';
 import { REGISTRY_FLAGS, registryOptions } from '../image-flags.ts';
@@ -41,6 +43,21 @@ const PGP_FLAGS = {
   'pgp-key': { type: 'string', value: 'FILE', description: 'OpenPGP secret key (e.g. gpg --export-secret-keys --armor) to sign the manifest' },
   'pgp-passphrase-file': { type: 'string', value: 'FILE', description: 'Passphrase of --pgp-key (or AIRLOCK_PGP_PASSPHRASE)' },
 } as const;
+
+/** Progress with totals on a terminal only (counting costs a little; a script reads the result). */
+function progressOption(ctx: CommandContext): { onProgress?: ProgressSink } {
+  if (!ctx.out.showsProgress) return {};
+  const render = throttled((p: TransferProgress) => ctx.out.progress(transferProgressLine(p)));
+  return { onProgress: render };
+}
+
+/** skopeo, found on PATH, when some image is in podman's store (containers-storage:). */
+async function skopeoOption(ctx: CommandContext, images: readonly string[]): Promise<{ skopeo?: string }> {
+  if (!images.some((i) => i.startsWith('containers-storage:'))) return {};
+  const { findExecutable } = await import('../../tools/external.ts');
+  const skopeo = await findExecutable('skopeo', ctx.env.PATH);
+  return skopeo ? { skopeo } : {};
+}
 
 function outputFormat(ctx: CommandContext): 'tar' | 'dir' {
   const format = ctx.flags.string('format') ?? 'tar';
@@ -98,7 +115,11 @@ export const packCommand: Command = {
     for (const arg of ctx.positionals) ((await isFile(arg)) && !/^(oci|oci-archive|docker-archive|docker):/.test(arg) ? files : images).push(arg);
     const keyRef = ctx.flags.string('key');
     if (ctx.flags.bool('sign') && !keyRef) throw new AirlockError('E_USAGE', '--sign needs --key');
+    // Every reference parsed before a key or file is read: a malformed one (or one carrying credentials) costs nothing.
+    const { parseImageReference } = await import('../../oci/reference.ts');
+    for (const image of images) if (!image.startsWith('containers-storage:')) parseImageReference(image);
     const request = { images, files, sboms: imagePairs(ctx.flags.strings('sbom'), 'sbom'), scans: imagePairs(ctx.flags.strings('scan'), 'scan'), names: imagePairs(ctx.flags.strings('name'), 'name', 'REPO[:TAG]') };
+    if (!keyRef && !ctx.flags.has('pgp-key')) throw new AirlockError('E_USAGE', 'the manifest must be signed: pass --key and/or --pgp-key');
     const pgpKey = await pgpSigningKey(ctx);
     let signer: Signer | undefined;
     if (keyRef) signer = await loadSigner(keyRef, keyContext(ctx, { passwordFile: ctx.flags.string('password-file') }));
@@ -120,8 +141,9 @@ export const packCommand: Command = {
         ...(failOn ? { failOn } : {}),
         ...(imageTrust ? { imageTrust } : {}),
         allowUnsigned: ctx.flags.bool('allow-unsigned'),
+        ...(await skopeoOption(ctx, images)),
         registry: await registryOptions(ctx),
-        onProgress: (t) => ctx.out.progress(t),
+        ...progressOption(ctx),
         audit: await ctx.audit.log(),
         record: async (r) => {
           await ctx.audit.record(r);
@@ -235,7 +257,7 @@ export const inspectCommand: Command = {
 async function recover(ctx: CommandContext, registry: { host: string; prefix?: string }) {
   const { recoverImports } = await import('../../transfer/import.ts');
   await ctx.audit.ready();
-  const done = await recoverImports({ stateDir: ctx.stateDir, registry: { ...registry, options: await registryOptions(ctx) }, record: ctx.audit.record, onProgress: (t) => ctx.out.progress(t) });
+  const done = await recoverImports({ stateDir: ctx.stateDir, registry: { ...registry, options: await registryOptions(ctx) }, record: ctx.audit.record, ...progressOption(ctx) });
   ctx.out.progressDone();
   for (const d of done) ctx.out.info(`Finished import ${d.importId}: channel ${d.channel} #${d.number}`);
   if (done.length === 0) ctx.out.info(`No import on ${registry.host} was left half-way`);
@@ -295,7 +317,7 @@ export const importCommand: Command = {
       stateDir: ctx.stateDir,
       now: ctx.now(),
       registry: { ...registry, options: await registryOptions(ctx) },
-      onProgress: (t) => ctx.out.progress(t),
+      ...progressOption(ctx),
       record: ctx.audit.record,
     });
     ctx.out.progressDone();
