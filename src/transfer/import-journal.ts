@@ -93,3 +93,35 @@ export async function listPending(stateDir: string): Promise<PendingImport[]> {
 export async function removePending(stateDir: string, channel: string): Promise<void> {
   await rm(pendingPath(stateDir, channel), { force: true });
 }
+
+/** An import whose intent is in the audit trail without its completion. */
+export interface IncompleteImport {
+  readonly importId: string;
+  readonly channel: string;
+  readonly number: number;
+  /** Index of the last intent event of it. */
+  readonly index: number;
+  readonly time: string;
+  readonly tags: readonly string[];
+}
+
+const INTENTS = new Set(['transfer.import.tags', 'transfer.import.recover']);
+
+/**
+ * The imports the audit trail shows as begun but not finished: a tag intent (or a recovery's) with no
+ * later `transfer.import` ok carrying the same import id. Pure: events in, list out.
+ */
+export function incompleteImports(events: ReadonlyArray<{ readonly index: number; readonly event: { readonly action: string; readonly result: string; readonly time: string; readonly details?: Readonly<Record<string, unknown>> } }>): IncompleteImport[] {
+  const open = new Map<string, IncompleteImport>();
+  for (const { index, event } of events) {
+    const d = (event.details ?? {}) as { importId?: unknown; channel?: unknown; number?: unknown; tags?: unknown };
+    if (typeof d.importId !== 'string') continue;
+    if (INTENTS.has(event.action)) {
+      const tags = Array.isArray(d.tags) ? d.tags.map((t) => String((t as { tag?: unknown })?.tag ?? t)) : [];
+      open.set(d.importId, { importId: d.importId, channel: String(d.channel ?? '?'), number: Number(d.number ?? 0), index, time: event.time, tags });
+    } else if (event.action === 'transfer.import' && event.result === 'ok') {
+      open.delete(d.importId);
+    }
+  }
+  return [...open.values()];
+}
