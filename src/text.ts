@@ -7,22 +7,22 @@
 export const MAX_QUOTED = 256;
 
 /** Limits for what goes into an audit event. */
-export const RECORD_LIMITS = { string: 512, reason: 2048, items: 32, depth: 6, keys: 64 } as const;
+export const RECORD_LIMITS = { string: 4096, name: 512, reason: 2048, items: 32, depth: 6, keys: 64 } as const;
 
 /** Control characters (C0, DEL, C1) and the Unicode line/paragraph separators: shown escaped, never raw. */
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
-function escapeControl(text: string): string {
-  return text.replace(CONTROL, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+function escapeControl(text: string, keepLines = false): string {
+  return text.replace(CONTROL, (c) => (keepLines && (c === '\n' || c === '\t')) ? c : (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
 /**
  * An outside string as it may appear in a message: control characters escaped, at most `max`
  * characters (never half a surrogate pair), with how much was left out.
  */
-export function bounded(text: string, max = MAX_QUOTED): string {
-  const escaped = escapeControl(String(text));
+export function bounded(text: string, max = MAX_QUOTED, keepLines = false): string {
+  const escaped = escapeControl(String(text), keepLines);
   if (escaped.length <= max) return escaped;
   // Never end on half a surrogate pair.
   const cut = /[\ud800-\udbff]/.test(escaped.charAt(max - 1)) ? max - 1 : max;
@@ -38,12 +38,13 @@ export function boundedList(items: readonly string[], max = 10, separator = ', '
 
 /**
  * A value made safe to record: every string bounded, every list capped (the total said in a last
- * item), nesting and key counts bounded. Multi-line strings keep their lines (an audit event is JSON,
- * where a newline is escaped anyway) but not their control characters.
+ * item), nesting and key counts bounded. Strings keep their newlines and tabs — an audit event is JSON,
+ * which escapes them, and evidence such as a signed checkpoint must stay byte for byte what it was —
+ * but no other control character.
  */
 export function boundForRecord(value: unknown, limits: { readonly string?: number } = {}, depth = 0): unknown {
   const maxString = limits.string ?? RECORD_LIMITS.string;
-  if (typeof value === 'string') return bounded(value, maxString);
+  if (typeof value === 'string') return bounded(value, maxString, true);
   if (value === null || typeof value !== 'object') return typeof value === 'bigint' ? value.toString() : value;
   if (depth >= RECORD_LIMITS.depth) return '…(nested too deep to record)';
   if (Array.isArray(value)) {

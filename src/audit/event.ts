@@ -49,7 +49,7 @@ function canonicalBytes(value: unknown): Buffer {
  * without a record. Should the bounded details still not fit, they are replaced by a note saying so.
  */
 export function serializeEvent(event: AuditEvent): Buffer {
-  const subjects = event.subjects.slice(0, RECORD_LIMITS.items).map((x) => boundForRecord(x) as AuditSubject);
+  const subjects = event.subjects.slice(0, RECORD_LIMITS.items).map((x) => boundForRecord(x, { string: RECORD_LIMITS.name }) as AuditSubject);
   if (event.subjects.length > RECORD_LIMITS.items) subjects.push({ name: `…and ${event.subjects.length - RECORD_LIMITS.items} more (${event.subjects.length} in all)` });
   const safe = {
     ...(boundForRecord({ ...event, subjects: [] }) as AuditEvent),

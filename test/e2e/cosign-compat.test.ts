@@ -215,7 +215,7 @@ describe('verify-attestation --output-file: the SBOM back out, only once verifie
   it('from a transfer package folder: oci:PKG/oci:LAYOUT_TAG', async () => {
     const pkg = join(dir, 'pkg');
     const plain = `oci:${layout()}:packed`;
-    await ok(['pack', plain, '--format', 'dir', '-o', pkg, '--key', join(dir, 'a.key'), '--sbom', `${plain}=${join(dir, 'sbom-a.json')}`]);
+    await ok(['pack', plain, '--format', 'dir', '-o', pkg, '--key', join(dir, 'a.key'), '--sign', '--sbom', `${plain}=${join(dir, 'sbom-a.json')}`]);
     const meta = JSON.parse(await readFile(join(pkg, 'airlock-transfer.json'), 'utf8')) as { artifacts: Array<{ layoutTag: string }> };
     const tag = meta.artifacts[0]?.layoutTag;
     const r = await ok(['verify-attestation', `oci:${join(pkg, 'oci')}:${tag}`, '--type', 'spdxjson', ...trust('a'), '--output-file', '-']);

@@ -38,8 +38,8 @@ async function packageFolder(name: string, algorithm: string, approver: string):
   await ok(['key', 'generate', '--output-key-prefix', join(folder, 'release'), '--algorithm', algorithm]);
   await ok(['key', 'generate', '--output-key-prefix', join(folder, 'security'), '--algorithm', approver]);
   const packed = join(dir, `${name}-packed.tar`);
-  await ok(['pack', `oci:${join(dir, 'layout')}:v1`, join(dir, 'notes.txt'), '-o', packed, '--key', join(folder, 'release.key'), '--pgp-key', join(dir, 'release-secret.asc'), '--channel', name]);
-  await ok(['approve', packed, '-o', join(folder, 'app-1.0.tar'), '--key', join(folder, 'security.key')]);
+  await ok(['pack', `oci:${join(dir, 'layout')}:v1`, join(dir, 'notes.txt'), '-o', packed, '--key', join(folder, 'release.key'), '--pgp-key', join(dir, 'release-secret.asc'), '--channel', name, '--sign']);
+  await ok(['approve', packed, '-o', join(folder, 'app-1.0.tar'), '--key', join(folder, 'security.key'), '--signer-key', join(folder, 'release.pub')]);
   await copyFile(join(dir, 'release-team.asc'), join(folder, 'release-team.asc'));
   return folder;
 }
