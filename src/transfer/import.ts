@@ -66,6 +66,8 @@ export interface ImportOptions {
   readonly rekor?: { readonly url: string; readonly logVerifier: NoteVerifier; readonly timeoutMs?: number; readonly fetch?: typeof fetch };
   /** The id this import carries in the audit trail (a fresh UUID by default). */
   readonly importId: string;
+  /** Once every check has passed, each image's SBOM and scan documents are written here (LAYOUT-TAG.sbom.json, …). */
+  readonly documentsOut?: string;
 }
 
 /** What the headers stage decided, handed to the stages after it. */
@@ -254,6 +256,24 @@ async function checkImages(h: Headers, layout: ImageStore, options: ImportOption
   }
 }
 
+/** The SBOM and scan documents, verified through the signed manifest and checked against their images, written out. */
+async function writeDocuments(metadata: TransferMetadata, staging: string, out: string): Promise<void> {
+  const { copyFile, mkdir } = await import('node:fs/promises');
+  await mkdir(out, { recursive: true }).catch((err: unknown) => {
+    throw fromFsError(err, out, 'create');
+  });
+  for (const a of metadata.artifacts) {
+    if (a.kind !== 'image') continue;
+    for (const [doc, suffix] of [[a.sbom?.document, 'sbom.json'], [a.vulnerabilityScan?.document, 'vulnerability-scan.json']] as const) {
+      if (doc === undefined) continue;
+      const target = join(out, `${a.layoutTag}.${suffix}`);
+      await copyFile(join(staging, doc), target).catch((err: unknown) => {
+        throw fromFsError(err, target, 'write');
+      });
+    }
+  }
+}
+
 // ── stage 4: publish ───────────────────────────────────────────────────────────────────────────────
 
 /** Appends every verified signature to the on-prem log, after recording that it will (write-ahead). */
@@ -348,6 +368,7 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
     const { headers, files } = await readAndVerify(options, draft, held, held.staging);
     const audit = await checkPayload(headers, files, held.staging, options, draft, held);
     if (held.layout) await checkImages(headers, held.layout, options, draft);
+    if (options.documentsOut) await writeDocuments(headers.metadata, held.staging, options.documentsOut);
     const record = options.record ?? NO_RECORD;
     publishing = true; // from here on, a failure may leave a journal to finish
     await publish(headers, audit, options, draft, held, record);

@@ -136,6 +136,10 @@ describe('SBOMs and scans are about the image they travel with, and travel', () 
     const i = await cli(['inspect', pkg, '--keyring', join(dir, 'pgp-public.asc'), '--channel', 'prod', '--key', join(dir, 'img.pub'), '--insecure-ignore-tlog', '--json'], 'pgp-docs-air');
     assert.equal(i.code, 0, i.stderr);
     const docs = JSON.parse(i.stdout).documents[0];
+    const out = join(dir, 'pgp-docs-out');
+    const extracted = await cli(['inspect', pkg, '--keyring', join(dir, 'pgp-public.asc'), '--channel', 'prod', '--key', join(dir, 'img.pub'), '--insecure-ignore-tlog', '--documents-out', out], 'pgp-docs-air');
+    assert.equal(extracted.code, 0, extracted.stderr);
+    assert.deepEqual(JSON.parse(await readFile(join(out, '1-build-myapp-1.0.sbom.json'), 'utf8')), JSON.parse(sbomAbout(digest)), 'the SBOM read back out of the package');
     assert.equal(docs.sbom.from, 'document');
     assert.equal(docs.scan.from, 'document');
     assert.deepEqual(docs.scan.counts, { medium: 1 });

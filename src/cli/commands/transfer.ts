@@ -237,12 +237,20 @@ export const inspectCommand: Command = {
   description:
     'Every check import makes, nothing pushed and no state moved. Without --channel/--channels the channel\n' +
     'is not checked against the accepted ones (the report says so).',
-  flags: { ...IMPORT_FLAGS, report: { type: 'string', value: 'FILE.md', description: 'Also write the report as Markdown for the auditor' } },
+  flags: {
+    ...IMPORT_FLAGS,
+    report: { type: 'string', value: 'FILE.md', description: 'Also write the report as Markdown for the auditor' },
+    'documents-out': { type: 'string', value: 'DIR', description: 'Once verified, write each image\'s SBOM and scan documents to DIR (LAYOUT-TAG.sbom.json, …)' },
+  },
   positionals: { min: 1, max: 1 },
-  examples: [{ command: 'airlock inspect app-1.0.tar --signers signers.json --channel prod --key cosign.pub --insecure-ignore-tlog --report app-1.0.md', description: 'Check before carrying it in' }],
+  examples: [
+    { command: 'airlock inspect app-1.0.tar --signers signers.json --channel prod --key cosign.pub --insecure-ignore-tlog --report app-1.0.md', description: 'Check before carrying it in' },
+    { command: 'airlock inspect app-1.0.tar --signers signers.json --channel prod --key cosign.pub --insecure-ignore-tlog --documents-out sboms/', description: 'Read the SBOMs back out of a package (only once it verified)' },
+  ],
   async run(ctx) {
     const { importTransfer } = await import('../../transfer/import.ts');
-    const report = await importTransfer({ source: ctx.positionals[0] ?? '', ...(await checkOptions(ctx)), allowGap: true, stateDir: ctx.stateDir, now: ctx.now(), record: ctx.audit.record });
+    const documentsOut = ctx.flags.string('documents-out');
+    const report = await importTransfer({ source: ctx.positionals[0] ?? '', ...(await checkOptions(ctx)), allowGap: true, stateDir: ctx.stateDir, now: ctx.now(), record: ctx.audit.record, ...(documentsOut ? { documentsOut } : {}) });
     printReport(ctx, report, 'Inspection');
     const md = ctx.flags.string('report');
     if (md) {
