@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { AirlockError, EXIT, isAirlockError } from '../errors.ts';
 import { assertNoLogin, redactReference } from '../oci/reference.ts';
+import { bounded } from '../text.ts';
 import { VERSION } from '../version.ts';
 import { parseCommandArgs } from './args.ts';
 import { type Command, type CommandResult, GLOBAL_FLAGS } from './command.ts';
@@ -174,12 +175,16 @@ function asAirlockError(err: unknown): AirlockError {
       });
 }
 
+const MAX_MESSAGE = 8192;
+
 function reportFailure(err: unknown, out: Output, env: Env): number {
   const debug = env.AIRLOCK_DEBUG === '1' || env.AIRLOCK_DEBUG === 'true';
   const airlockErr = asAirlockError(err);
   if (out.json) out.document({ ok: false, error: airlockErr.toJSON() });
-  out.error(`${airlockErr.message} [${airlockErr.code}]`);
-  if (airlockErr.hint) out.info(`${out.paint('dim', 'hint:')} ${airlockErr.hint}`);
+  // The last line of defence for a terminal: whatever an outside string put in a message, no escape
+  // sequence reaches it and no message runs on for pages (messages bound what they quote themselves).
+  out.error(`${bounded(airlockErr.message, MAX_MESSAGE, true)} [${airlockErr.code}]`);
+  if (airlockErr.hint) out.info(`${out.paint('dim', 'hint:')} ${bounded(airlockErr.hint, MAX_MESSAGE, true)}`);
   if (debug) {
     const stack = (airlockErr.cause instanceof Error ? airlockErr.cause : airlockErr).stack;
     out.warn(`AIRLOCK_DEBUG stack trace:\n${stack ?? '(none)'}`);

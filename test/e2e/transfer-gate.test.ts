@@ -263,3 +263,15 @@ describe("podman's image store (containers-storage:)", () => {
     assert.match(JSON.parse(noSkopeo.stdout).error.hint, /podman save --format oci-archive -o image\.tar localhost\/myapp:1\.0/);
   });
 });
+
+describe('outside strings in messages', () => {
+  it('a terminal escape or a forged line in a file name reaches no message raw', async () => {
+    const evil = join(dir, 'evil\u001b[2K\nerror: forged.json');
+    await writeFile(evil, '{');
+    const r = await cli(['pack', src(), '-o', join(dir, 'evil.tar'), '--key', join(dir, 'release.key'), ...packTrust(), '--sbom', `${src()}=${evil}`]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.doesNotMatch(r.stderr, /\u001b/);
+    assert.doesNotMatch(r.stderr, /^error: forged/m);
+    assert.match(r.stderr, /evil\\u001b\[2K\\nerror: forged\.json/);
+  });
+});

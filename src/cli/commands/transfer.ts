@@ -206,24 +206,24 @@ function printReport(ctx: CommandContext, report: ImportReport, what: string): v
   for (const p of report.signatureProblems) ctx.out.info(`  ${ctx.out.paint('yellow', 'untrusted')}  ${p}`);
   if (report.channel) ctx.out.info(`  channel    ${report.channel.name}: ${report.channel.accepted}`);
   if (report.sequence) ctx.out.info(`  sequence   ${report.sequence.detail}`);
-  if (report.connectedAudit) ctx.out.info(`  audit      ${report.connectedAudit.origin}: ${report.connectedAudit.verdict.detail}`);
+  if (report.connectedAudit) ctx.out.info(`  audit      ${bounded(report.connectedAudit.origin, 120)}: ${report.connectedAudit.verdict.detail}`);
   if (report.files) ctx.out.info(`  files      ${report.files} verified (${(report.bytes / 2 ** 20).toFixed(1)} MiB)`);
   for (const i of report.images) {
-    ctx.out.info(`  image      ${i.name} ${i.digest}: ${i.verification.results.filter((r) => r.ok).length} signature(s) verified${i.pushedTo ? ` → ${i.pushedTo}` : i.landsAt ? ` (lands as ${i.landsAt})` : ''}`);
+    ctx.out.info(`  image      ${bounded(i.name, 200)} ${i.digest}: ${i.verification.results.filter((r) => r.ok).length} signature(s) verified${i.pushedTo ? ` → ${i.pushedTo}` : i.landsAt ? ` (lands as ${i.landsAt})` : ''}`);
     for (const l of i.logged ?? []) ctx.out.info(`  logged     ${l.referrer.slice(0, 19)}… as entry ${l.logIndex}; bundle with the entry attached as ${l.augmented.slice(0, 19)}…`);
   }
   for (const t of report.tags ?? []) ctx.out.debug(`  tag        ${t.reference}: ${t.from ?? '(new)'} → ${t.to}`);
   for (const f of report.fileArtifacts) {
-    const sig = f.signature === 'verified' ? `signature verified (${f.signer})` : f.signature === 'unsigned' ? 'unsigned' : ctx.out.paint('yellow', `signature unverified: ${f.reason}`);
-    ctx.out.info(`  file       ${f.path} sha256:${f.sha256.slice(0, 12)}…: ${sig}`);
+    const sig = f.signature === 'verified' ? `signature verified (${f.signer})` : f.signature === 'unsigned' ? 'unsigned' : ctx.out.paint('yellow', `signature unverified: ${bounded(f.reason ?? '', 200)}`);
+    ctx.out.info(`  file       ${bounded(f.path, 200)} sha256:${f.sha256.slice(0, 12)}…: ${sig}`);
   }
   for (const d of report.documents) {
     const subject = (s: { readonly subject?: DocumentSubject } | undefined) => (s?.subject === undefined ? '' : 'matched' in s.subject ? `, about ${s.subject.matched.slice(0, 19)}…` : ', names no image');
-    if (d.sbom) ctx.out.info(`  sbom       ${d.name}: ${d.sbom.format}, ${d.sbom.packages} packages (${d.sbom.from === 'document' ? 'from the document' : 'as packed'}${subject(d.sbom)})`);
-    if (d.scan) ctx.out.info(`  scan       ${d.name}: ${d.scan.result} ${JSON.stringify(d.scan.counts)} (gate ${d.scan.gate ?? 'none'}, ${d.scan.from === 'document' ? 'from the document' : 'as packed'}${subject(d.scan)})`);
+    if (d.sbom) ctx.out.info(`  sbom       ${bounded(d.name, 200)}: ${d.sbom.format}, ${d.sbom.packages} packages (${d.sbom.from === 'document' ? 'from the document' : 'as packed'}${subject(d.sbom)})`);
+    if (d.scan) ctx.out.info(`  scan       ${bounded(d.name, 200)}: ${d.scan.result} ${JSON.stringify(d.scan.counts)} (gate ${d.scan.gate ?? 'none'}, ${d.scan.from === 'document' ? 'from the document' : 'as packed'}${subject(d.scan)})`);
   }
   if (report.ok) ctx.out.info(ctx.out.paint('green', `${what} OK`));
-  else ctx.out.error(`${what} refused: ${report.error?.message} [${report.error?.code}]`);
+  else ctx.out.error(`${what} refused: ${bounded(report.error?.message ?? '', 8192, true)} [${report.error?.code}]`);
 }
 
 function reportJson(report: ImportReport) {
