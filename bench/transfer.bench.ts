@@ -74,7 +74,7 @@ let round = 0;
 try {
   const packSamples = await compare(
     [
-      { name: 'airlock pack (+ image signature, SBOM-ready)', run: () => airlock(['pack', `oci:${layout}:app-1.0`, '-o', join(dir, `p${round++}.tar`), '--key', join(dir, 'release.key'), '--pgp-key', join(dir, 'gpg-secret.asc'), '--channel', `c${round}`]) },
+      { name: 'airlock pack (+ image signature checked, SBOM-ready)', run: () => airlock(['pack', `oci:${layout}:app-1.0`, '-o', join(dir, `p${round++}.tar`), '--key', join(dir, 'release.key'), '--pgp-key', join(dir, 'gpg-secret.asc'), '--channel', `c${round}`, '--image-key', join(dir, 'release.pub'), '--insecure-ignore-tlog']) },
       {
         name: 'shell: skopeo copy + sha256sum + gpg --sign',
         run: async () => {
@@ -95,7 +95,7 @@ try {
   let r2 = 0;
   const importSamples = await compare(
     [
-      { name: 'airlock import (+ signers, sequence, image sig)', run: () => airlock(['import', join(dir, 'p0.tar'), '--registry', `${registry.host}/a${r2++}`, '--keyring', join(dir, 'gpg-public.asc'), '--key', join(dir, 'release.pub'), '--insecure-ignore-tlog', '--insecure'], `air${r2}`) },
+      { name: 'airlock import (+ signers, sequence, image sig)', run: () => airlock(['import', join(dir, 'p0.tar'), '--registry', `${registry.host}/a${r2++}`, '--keyring', join(dir, 'gpg-public.asc'), '--channel', 'c1', '--key', join(dir, 'release.pub'), '--insecure-ignore-tlog', '--insecure'], `air${r2}`) },
       {
         name: 'shell: gpg --verify + sha256sum -c + skopeo copy',
         run: async () => {
