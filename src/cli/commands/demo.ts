@@ -23,9 +23,11 @@ export const demoCommand: Command = {
   usage: '[flags]',
   description:
     'Connected side: a key, a sample image, its signature, SBOM and scan stand-ins (labelled samples), the\n' +
-    'vulnerability gate, a signed and sequenced transfer package. Air-gapped side: a local registry and an\n' +
-    'on-prem transparency log on loopback, inspect, import (each signature logged), verify the imported\n' +
-    'image against the on-prem log, its checkpoint, the record — and a tampered package refused.\n' +
+    'vulnerability gate and the signature check as the far side will make it, a signed and sequenced\n' +
+    'transfer package, a second team\'s approval. Air-gapped side: a local registry and an on-prem\n' +
+    'transparency log on loopback, inspect (two signers required), import (each signature logged, each\n' +
+    'effect recorded first), verify the imported image against the on-prem log, its checkpoint, the\n' +
+    'record — and a package on an unaccepted channel and a tampered package refused.\n' +
     'Temporary state only; everything is removed afterwards.',
   flags: {},
   positionals: { min: 0, max: 0 },
@@ -105,6 +107,17 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
     out.info(`  carries the connected side's audit checkpoint (${packed.metadata.audit?.origin} at size ${packed.metadata.audit?.size})`);
     steps.push({ name: 'pack', ok: true });
 
+    step("the security team co-signs, after verifying the release team's signature (airlock approve --signers)");
+    const securityKey = generatePrivateKey('ecdsa-p256');
+    const { createKeyObjectSigner } = await import('../../crypto/key-object-signer.ts');
+    const security = createKeyObjectSigner(securityKey, 'ecdsa-sha2-256-nistp256', 'security team (demo)');
+    const { approvePackage } = await import('../../transfer/approve.ts');
+    const { looseSigners, namedSigners } = await import('../../transfer/signers.ts');
+    const approvedPkg = join(work, 'myapp-1.0.approved.tar');
+    const approval = await approvePackage({ source: pkg, out: approvedPkg, format: 'tar', signer: security, signers: { signers: looseSigners(undefined, [keys.publicKey]), required: 1 }, stateDir: connected, now });
+    out.info(`  verified ${approval.verified.length} signature first, then added ${approval.added.join(', ')}`);
+    steps.push({ name: 'approve', ok: approval.verified.length === 1 });
+
     step('— the air gap — a local registry on loopback stands for the internal registry');
     const { startLocalRegistry } = await import('../../tools/local-registry.ts');
     const registry = await startLocalRegistry(ctx.env.PATH);
@@ -116,28 +129,40 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
       out.info(`  ${onprem.service.url}, checkpoints signed by ${onprem.service.vkey}`);
       steps.push({ name: 'log serve', ok: true });
       const { importTransfer } = await import('../../transfer/import.ts');
-      const { looseSigners } = await import('../../transfer/signers.ts');
       const { channelsFromNames } = await import('../../transfer/channels.ts');
-      const trust = { signers: { signers: looseSigners(undefined, [keys.publicKey]), required: 1 }, imageTrust: { trust: { kind: 'key' as const, publicKey: keys.publicKey }, tlogThreshold: 0, timestampThreshold: 0 }, channels: channelsFromNames(['demo']) };
+      // Two teams, one key each: the two-person rule counts teams (a signers file says who holds which key).
+      const twoTeams = namedSigners([{ name: 'release-team', pgp: [], keys: [keys.publicKey] }, { name: 'security-team', pgp: [], keys: [security.publicKey] }], 'demo signers');
+      const trust = { signers: { signers: twoTeams, required: 2 }, imageTrust: { trust: { kind: 'key' as const, publicKey: keys.publicKey }, tlogThreshold: 0, timestampThreshold: 0 }, channels: channelsFromNames(['demo']) };
       // The air-gapped side's own audit trail (its own $AIRLOCK_HOME and audit key).
       const airgapAudit = createAuditTrail({ stateDir: airgap, env: {}, now: () => now, randomId: randomUUID, loadSigner: async () => signer });
 
-      step('inspect the package before letting it in (airlock inspect)');
-      const inspected = await importTransfer({ source: pkg, ...trust, allowGap: false, stateDir: airgap, now, record: airgapAudit.record, importId: randomUUID() });
+      step('inspect the package before letting it in: two signers required, channel demo accepted (airlock inspect --signers --require-signers 2 --channel demo)');
+      const unapproved = await importTransfer({ source: pkg, ...trust, allowGap: false, stateDir: airgap, now, record: airgapAudit.record, importId: randomUUID() });
+      out.info(`  before the approval: ${unapproved.ok ? 'unexpectedly accepted' : `${out.paint('red', 'refused')} [${unapproved.error?.code}]: one signer, two required`}`);
+      steps.push({ name: 'two-person rule', ok: !unapproved.ok && unapproved.error?.code === 'E_SIGNERS' });
+      const inspected = await importTransfer({ source: approvedPkg, ...trust, allowGap: false, stateDir: airgap, now, record: airgapAudit.record, importId: randomUUID() });
       out.info(`  ${inspected.ok ? out.paint('green', 'verified') : 'REFUSED'}: ${inspected.signers.length} signer(s), ${inspected.files} files checked, ${inspected.sequence?.detail}`);
       steps.push({ name: 'inspect', ok: inspected.ok });
 
       step('import: signers, every file, sequence, image signatures — then push by digest, tags last');
       const registryTarget = { host: registry.host, prefix: 'mirror', options: { insecure: true } };
       const rekor = { url: onprem.service.url, logVerifier: onprem.verifier };
-      const imported = await importTransfer({ source: pkg, ...trust, allowGap: false, stateDir: airgap, now, registry: registryTarget, record: airgapAudit.record, rekor, importId: randomUUID() });
-      await airgapAudit.finish(undefined, {});
+      const imported = await importTransfer({ source: approvedPkg, ...trust, allowGap: false, stateDir: airgap, now, registry: registryTarget, record: airgapAudit.record, rekor, importId: randomUUID() });
       for (const i of imported.images) {
         out.info(`  ${i.pushedTo} ${i.digest}`);
         for (const l of i.logged ?? []) out.info(`  its signature logged in the on-prem log at index ${l.logIndex}; the bundle with that entry is attached beside the image`);
       }
       if (imported.connectedAudit) out.info(`  connected side's audit checkpoint: ${imported.connectedAudit.verdict.detail}`);
       steps.push({ name: 'import', ok: imported.ok });
+
+      step('a package on a channel this side never accepted is refused, its package #1 too (E_CHANNEL)');
+      const otherChannel = join(work, 'other-channel.tar');
+      await packTransfer({ images: [], files: [sbom], sboms: new Map(), scans: new Map(), out: otherChannel, format: 'tar', channel: 'test', stateDir: connected, now, signer, signArtifacts: false });
+      const unaccepted = await importTransfer({ source: otherChannel, ...trust, signers: { signers: looseSigners(undefined, [keys.publicKey]), required: 1 }, allowGap: false, stateDir: airgap, now, registry: registryTarget, record: airgapAudit.record, importId: randomUUID() });
+      out.info(unaccepted.ok ? '  unexpected: accepted' : `  ${out.paint('red', 'Refused')}: ${unaccepted.error?.message} [${unaccepted.error?.code}]`);
+      steps.push({ name: 'unaccepted channel refused', ok: !unaccepted.ok && unaccepted.error?.code === 'E_CHANNEL' });
+
+      await airgapAudit.finish(undefined, {});
 
       step("verify the imported image in the registry, offline, requiring an inclusion proof in the on-prem log (airlock verify --trusted-root)");
       const { openImage, resolveImage } = await import('../../oci/open-store.ts');
@@ -167,7 +192,7 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
       steps.push({ name: 'record', ok: audit.ok && audit.events.length >= 2 });
 
       step('a package tampered with in transit must be refused, and change nothing');
-      const bytes = await readFile(pkg);
+      const bytes = await readFile(approvedPkg);
       bytes[firstBlobDataOffset(bytes)]! ^= 0x01; // one bit of an image layer, as a bad disk or a hand would
       const tampered = join(work, 'tampered.tar');
       await mkdir(work, { recursive: true });
