@@ -6,7 +6,7 @@
 //     and every channel state written is named by an intent in the audit trail, and a re-run completes.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import { request } from 'node:http';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { verifyAuditLog } from '../../src/audit/audit-log.ts';
 import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
 import { AIRLOCK_BIN, runCliProcess } from '../helpers/cli.ts';
 import { makeTestImage } from '../helpers/oci-images.ts';
-import { registryAvailable, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { registryAvailable, registryProxy, startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { seededRandom, testSeed } from '../helpers/seeded-random.ts';
 
 let dir: string;
@@ -78,22 +78,6 @@ async function intents(h: string): Promise<{ tags: Map<string, string>; numbers:
   return { tags, numbers, ok: audit?.ok ?? true };
 }
 
-/** A proxy to the test registry that answers a request itself when `intercept` returns true. */
-async function registryProxy(intercept: (req: IncomingMessage, res: ServerResponse) => boolean): Promise<{ host: string; close(): void }> {
-  const proxy = createServer((req, res) => {
-    if (intercept(req, res)) return;
-    const upstream = request({ host: '127.0.0.1', port: Number(registry?.host.split(':')[1]), path: req.url, method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.on('error', () => upstream.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return { host: `127.0.0.1:${(proxy.address() as { port: number }).port}`, close: () => proxy.close() };
-}
-
 describe('a registry failing between the first and the last tag', () => {
   for (const finish of ['import --recover', 'the next import on the channel'] as const) {
     it(`leaves an incomplete import, recorded, that ${finish} finishes`, async (t) => {
@@ -101,7 +85,7 @@ describe('a registry failing between the first and the last tag', () => {
       const h = finish === 'import --recover' ? 'rec' : 'next';
       const prefix = `tagfail-${h}`;
       let tagPuts = 0;
-      const proxy = await registryProxy((req, res) => {
+      const proxy = await registryProxy(registry.host, (req, res) => {
         if (!(req.method === 'PUT' && /\/manifests\/1$/.test(req.url ?? '') && ++tagPuts === 2)) return false;
         req.resume();
         res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNKNOWN","message":"disk full"}]}');
@@ -139,7 +123,7 @@ describe('SIGKILL at random points of an import', () => {
     if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
     // A registry that takes its time over each tag (as a busy one does) widens the window between the
     // first tag and the last, where a kill matters most.
-    const slow = await registryProxy((req, res) => {
+    const slow = await registryProxy(registry.host, (req, res) => {
       if (!(req.method === 'PUT' && /\/manifests\/1$/.test(req.url ?? ''))) return false;
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));

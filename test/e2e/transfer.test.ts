@@ -1,7 +1,6 @@
 // pack → inspect → import as a user runs them, and the failure matrix: each refusal with its stable
 // code, exit 1, nothing imported (no tag in the registry, channel state unchanged).
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { cp, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { PARALLEL_MIN_SIZE } from '../../src/transfer/package-parallel.ts';
 import { runCliProcess } from '../helpers/cli.ts';
 import { createGpgHome, gpgMissing } from '../helpers/gpg.ts';
 import { makeTestImage, skopeo, skopeoMissing } from '../helpers/oci-images.ts';
-import { registryAvailable, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { registryAvailable, registryProxy, startRegistry, type TestRegistry } from '../helpers/registry.ts';
 
 let dir: string;
 let registry: TestRegistry | undefined;
@@ -52,24 +51,6 @@ async function tags(repo: string): Promise<string[]> {
   if (!registry) return [];
   const res = await fetch(`${registry.url}/v2/${repo}/tags/list`);
   return res.status === 200 ? ((await res.json()) as { tags: string[] | null }).tags ?? [] : [];
-}
-
-/** A proxy to the test registry; `intercept` answers a request itself by returning true. */
-async function registryProxy(intercept: (req: IncomingMessage, res: ServerResponse) => boolean): Promise<{ host: string; close(): void }> {
-  const { createServer, request } = await import('node:http');
-  const proxy = createServer((req, res) => {
-    if (intercept(req, res)) return;
-    const upstream = request({ host: '127.0.0.1', port: Number(registry?.host.split(':')[1]), path: req.url, method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    // A client that aborts (an import cancelling its other uploads) ends the upstream request too.
-    upstream.on('error', () => res.destroy());
-    req.on('error', () => upstream.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return { host: `127.0.0.1:${(proxy.address() as { port: number }).port}`, close: () => proxy.close() };
 }
 
 describe('pack → inspect → import', () => {
@@ -254,7 +235,7 @@ describe('a registry failing mid-import', () => {
     if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
     let uploads = 0;
     // Breaks the second blob upload, as a registry running out of disk would.
-    const proxy = await registryProxy((req, res) => {
+    const proxy = await registryProxy(registry.host, (req, res) => {
       if (!(req.method === 'PUT' && req.url?.includes('/blobs/uploads/') && ++uploads === 2)) return false;
       req.resume();
       res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNKNOWN","message":"disk full"}]}');
@@ -283,7 +264,7 @@ describe('import streams layers into upload sessions, committed only after every
     const patches: string[] = [];
     let refusePatch = false;
     // Counts PATCHes: shows the layers went through upload sessions before any check ended.
-    const proxy = await registryProxy((req, res) => {
+    const proxy = await registryProxy(registry.host, (req, res) => {
       if (req.method !== 'PATCH') return false;
       patches.push(req.url ?? '');
       if (!refusePatch || patches.length !== 2) return false;

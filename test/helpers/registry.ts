@@ -186,3 +186,24 @@ export function startCountingProxy(target: string): Promise<TestServer> {
 export function startFakeServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<TestServer> {
   return listen(handler);
 }
+
+/**
+ * A proxy in front of a test registry (`host:port`): `intercept` answers a request itself by returning
+ * true (a registry failing, slow, or out of disk at one chosen request); everything else goes through.
+ */
+export async function registryProxy(target: string, intercept: (req: IncomingMessage, res: ServerResponse) => boolean): Promise<{ host: string; close(): void }> {
+  const port = Number(target.split(':')[1]);
+  const proxy = createServer((req, res) => {
+    if (intercept(req, res)) return;
+    const upstream = httpRequest({ host: '127.0.0.1', port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    // A client that aborts (an import cancelling its other uploads) ends the upstream request too.
+    upstream.on('error', () => res.destroy());
+    req.on('error', () => upstream.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return { host: `127.0.0.1:${(proxy.address() as { port: number }).port}`, close: () => proxy.close() };
+}
