@@ -149,3 +149,50 @@ describe('pack holds its channel', () => {
     assert.equal(state.number, events.length, 'every number taken was recorded, and the state is the last');
   });
 });
+
+describe('SIGKILL at random points of a pack', () => {
+  it('a package in place always has its record and moves the channel; one not in place leaves the number free', async (t) => {
+    const { spawn } = await import('node:child_process');
+    const { AIRLOCK_BIN } = await import('../helpers/cli.ts');
+    const { seededRandom, testSeed } = await import('../helpers/seeded-random.ts');
+    const { packageHeadersOnly } = await import('../../src/transfer/package-io.ts');
+    const { HEADER_NAMES } = await import('../../src/transfer/format.ts');
+    const { createHash } = await import('node:crypto');
+    const seed = testSeed('AIRLOCK_KILL_SEED');
+    const random = seededRandom(seed);
+    const h = 'pack-kill';
+    const manifestOf = async (p: string) => createHash('sha256').update((await packageHeadersOnly(p, HEADER_NAMES)).get('manifest.sha256') ?? '').digest('hex');
+    const started = Date.now();
+    const first = await cli([...packArgs(join(dir, 'pk-0.tar'), 'pk'), '--json'], h);
+    assert.equal(first.code, 0, first.stderr);
+    const span = Date.now() - started;
+    let previous = `sha256:${await manifestOf(join(dir, 'pk-0.tar'))}`;
+    let number = 1;
+    const outcomes = { placed: 0, absent: 0 };
+    for (let run = 1; run <= 12; run++) {
+      const out = join(dir, `pk-${run}.tar`);
+      const child = spawn(process.execPath, [AIRLOCK_BIN, ...packArgs(out, 'pk')], { env: { ...process.env, ...env(h) }, stdio: 'ignore' });
+      const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+      await new Promise((r) => setTimeout(r, Math.floor(span * (0.5 + random() * 0.7))));
+      child.kill('SIGKILL');
+      await exited;
+      const placed = await manifestOf(out).then((m) => `sha256:${m}`, () => undefined);
+      const recorded = (await verifyAuditLog(home(h))).events.filter((e) => e.event.action === 'transfer.pack' && e.event.result === 'ok').map((e) => e.event.subjects[0]?.digest);
+      if (placed) {
+        assert.ok(recorded.includes(placed), `run ${run} (seed ${seed}): a package in place without its record`);
+        outcomes.placed++;
+      } else outcomes.absent++;
+      const next = await cli([...packArgs(join(dir, `pk-next-${run}.tar`), 'pk'), '--json'], h);
+      assert.equal(next.code, 0, next.stderr);
+      const seq = JSON.parse(next.stdout).metadata.sequence;
+      const expected = placed ? { number: number + 2, previous: placed } : { number: number + 1, previous };
+      assert.deepEqual({ number: seq.number, previous: seq.previous }, expected, `run ${run} (seed ${seed}): the channel follows what was placed`);
+      number = seq.number;
+      previous = `sha256:${await manifestOf(join(dir, `pk-next-${run}.tar`))}`;
+    }
+    const { readdir } = await import('node:fs/promises');
+    assert.deepEqual(await readdir(join(home(h), 'staging')), [], 'what killed packs staged was swept by the next');
+    assert.deepEqual((await readdir(dir)).filter((n) => /^\.pk-.*\.tmp-/.test(n)), [], 'and their half-written packages');
+    t.diagnostic(`seed ${seed}: ${JSON.stringify(outcomes)}`);
+  });
+});
