@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { isAirlockError } from '../errors.ts';
-import { DigestStream, digestBytes, digestFile, formatDigest, parseDigest, READ_CHUNK_SIZE } from './digest.ts';
+import { DigestStream, digestBytes, digestFile, formatDigest, isDigestString, parseDigest, READ_CHUNK_SIZE } from './digest.ts';
 
 let dir: string;
 before(async () => {
@@ -21,11 +21,27 @@ describe('parseDigest / formatDigest', () => {
     assert.equal(formatDigest(parseDigest(s)), s);
     assert.equal(parseDigest(`sha512:${'0'.repeat(128)}`).algorithm, 'sha512');
   });
-  for (const bad of ['sha256:abc', `sha256:${'A'.repeat(64)}`, `md5:${'a'.repeat(32)}`, `sha512:${'a'.repeat(64)}`, '']) {
+  // Hex is case-insensitive (sha256sum -b prints lowercase, some tools and people write uppercase):
+  // the same digest in either case, always kept in lowercase.
+  it('reads uppercase and mixed-case hex as the same digest, written in lowercase', () => {
+    const lower = `sha256:${'ab'.repeat(32)}`;
+    for (const text of [`sha256:${'AB'.repeat(32)}`, `sha256:${'aB'.repeat(32)}`]) {
+      assert.equal(isDigestString(text), true, text);
+      assert.deepEqual(parseDigest(text), { algorithm: 'sha256', hex: 'ab'.repeat(32) });
+      assert.equal(formatDigest(parseDigest(text)), lower);
+    }
+    assert.equal(isDigestString(`sha512:${'F'.repeat(128)}`), true);
+    assert.equal(parseDigest(`sha384:${'C'.repeat(96)}`).hex, 'c'.repeat(96));
+  });
+  for (const bad of ['sha256:abc', `SHA256:${'a'.repeat(64)}`, `sha256:${'g'.repeat(64)}`, `md5:${'a'.repeat(32)}`, `sha512:${'a'.repeat(64)}`, '']) {
     it(`rejects '${bad.slice(0, 20)}'`, () => {
       assert.throws(() => parseDigest(bad), (e) => isAirlockError(e, 'E_INPUT_MALFORMED'));
+      assert.equal(isDigestString(bad), false);
     });
   }
+  it('quotes at most a bounded part of a long non-digest in its message', () => {
+    assert.throws(() => parseDigest(`sha256:${'x'.repeat(100_000)}`), (e) => isAirlockError(e, 'E_INPUT_MALFORMED') && e.message.length < 300);
+  });
 });
 
 describe('digestBytes', () => {

@@ -22,21 +22,29 @@ export function formatDigest(d: Digest): string {
   return `${d.algorithm}:${d.hex}`;
 }
 
-/** Parses `sha256:<64 hex>` / `sha512:<128 hex>`; E_INPUT_MALFORMED otherwise. */
+/** Most of a non-digest a message quotes: the text comes from outside and may be anything. */
+const QUOTED_MAX = 80;
+
+/**
+ * Parses `sha256:<64 hex>` / `sha384:<96 hex>` / `sha512:<128 hex>`; E_INPUT_MALFORMED otherwise.
+ * Hex digits are read in either case and kept in lowercase, the one spelling airlock writes and compares.
+ */
 export function parseDigest(text: string): Digest {
-  const m = /^(sha256|sha384|sha512):([0-9a-f]+)$/.exec(text);
+  const m = /^(sha256|sha384|sha512):([0-9a-fA-F]+)$/.exec(text);
   const algorithm = m?.[1] as DigestAlgorithm | undefined;
-  const hex = m?.[2];
+  const hex = m?.[2]?.toLowerCase();
   if (!algorithm || !hex || hex.length !== HEX_LENGTH[algorithm]) {
-    throw new AirlockError('E_INPUT_MALFORMED', `not a digest: '${text}'`, {
-      hint: 'write digests as sha256:<64 lowercase hex> or sha512:<128 lowercase hex>',
+    const quoted = JSON.stringify(text.length > QUOTED_MAX ? `${text.slice(0, QUOTED_MAX)}…` : text);
+    throw new AirlockError('E_INPUT_MALFORMED', `not a digest: ${quoted}`, {
+      hint: 'write digests as sha256:<64 hex digits> or sha512:<128 hex digits>',
     });
   }
   return { algorithm, hex };
 }
 
+/** True for `sha256:<64 hex>` and `sha512:<128 hex>`, hex digits in either case (parseDigest lowercases them). */
 export function isDigestString(text: string): boolean {
-  return /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/.test(text);
+  return /^(?:sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$/.test(text);
 }
 
 export function digestBytes(data: Uint8Array | string, algorithm: DigestAlgorithm = 'sha256'): Digest {
