@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { isAirlockError } from '../errors.ts';
-import { DigestStream, digestBytes, digestFile, formatDigest, isDigestString, parseDigest, READ_CHUNK_SIZE } from './digest.ts';
+import { DigestStream, digestBytes, digestFile, digestInput, formatDigest, isDigestString, parseDigest, READ_CHUNK_SIZE } from './digest.ts';
 
 let dir: string;
 before(async () => {
@@ -87,6 +87,22 @@ describe('digestFile', () => {
     const extra = createHash('sha512');
     await digestFile(path, { alsoUpdate: [extra] });
     assert.equal(extra.digest('hex'), digestBytes('abc', 'sha512').hex);
+  });
+});
+
+describe('digestInput', () => {
+  it('hashes with every algorithm in one pass and keeps the bytes only up to keepUpTo', async () => {
+    const data = randomBytes(READ_CHUNK_SIZE + 4096);
+    const path = join(dir, 'input.bin');
+    await writeFile(path, data);
+    const kept = await digestInput(path, { algorithms: ['sha256', 'sha512', 'sha256'], keepUpTo: data.length });
+    assert.equal(kept.size, data.length);
+    assert.deepEqual([...kept.digests.keys()], ['sha256', 'sha512']);
+    assert.equal(kept.digests.get('sha512')?.hex, createHash('sha512').update(data).digest('hex'));
+    assert.ok(kept.bytes?.equals(data));
+    const dropped = await digestInput(path, { algorithms: ['sha256'], keepUpTo: data.length - 1 });
+    assert.equal(dropped.bytes, undefined);
+    assert.equal(dropped.digests.get('sha256')?.hex, createHash('sha256').update(data).digest('hex'));
   });
 });
 

@@ -65,10 +65,12 @@ export interface FileDigest extends Digest {
   readonly size: number;
 }
 
-/** Hashes a file in one streaming pass; never loads it whole. */
-export async function digestFile(path: string, options: FileDigestOptions = {}): Promise<FileDigest> {
-  const algorithm = options.expected?.algorithm ?? options.algorithm ?? 'sha256';
-  const hash = createHash(algorithm);
+/**
+ * Reads `path` from start to end once, handing each chunk to `onChunk` (valid only during the call),
+ * and returns the byte count. Any readable path works the same: a regular file, a FIFO, a device, a
+ * shell's `<(...)`; nothing is held beyond the two read buffers.
+ */
+async function forEachChunk(path: string, onChunk: (chunk: Buffer, total: number) => void): Promise<number> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(path, 'r');
@@ -77,9 +79,12 @@ export async function digestFile(path: string, options: FileDigestOptions = {}):
   }
   let size = 0;
   try {
-    const buffers = [Buffer.allocUnsafe(READ_CHUNK_SIZE), Buffer.allocUnsafe(READ_CHUNK_SIZE)] as const;
+    // A small regular file is read in one call into buffers its size; anything else in 4 MiB ones.
+    const st = await handle.stat();
+    const length = st.isFile() ? Math.min(READ_CHUNK_SIZE, st.size + 1) : READ_CHUNK_SIZE;
+    const buffers = [Buffer.allocUnsafe(length), Buffer.allocUnsafe(length)] as const;
     let which = 0;
-    let pending = handle.read(buffers[0], 0, READ_CHUNK_SIZE, null);
+    let pending = handle.read(buffers[0], 0, length, null);
     for (;;) {
       const { bytesRead } = await pending;
       if (bytesRead === 0) break;
@@ -87,21 +92,59 @@ export async function digestFile(path: string, options: FileDigestOptions = {}):
       which ^= 1;
       // Start the next read before hashing: the threadpool reads while this thread hashes. The next
       // read goes into the other buffer, so `current` is not overwritten while hashed.
-      pending = handle.read(buffers[which as 0 | 1], 0, READ_CHUNK_SIZE, null);
-      const chunk = bytesRead === READ_CHUNK_SIZE ? current : current.subarray(0, bytesRead);
-      hash.update(chunk);
-      for (const consumer of options.alsoUpdate ?? []) consumer.update(chunk);
+      pending = handle.read(buffers[which as 0 | 1], 0, length, null);
       size += bytesRead;
-      options.onProgress?.(size);
+      onChunk(bytesRead === length ? current : current.subarray(0, bytesRead), size);
     }
   } catch (err) {
-    throw fromFsError(err, path);
+    throw err instanceof AirlockError ? err : fromFsError(err, path);
   } finally {
     await handle.close();
   }
+  return size;
+}
+
+/** Hashes a file in one streaming pass; never loads it whole. */
+export async function digestFile(path: string, options: FileDigestOptions = {}): Promise<FileDigest> {
+  const algorithm = options.expected?.algorithm ?? options.algorithm ?? 'sha256';
+  const hash = createHash(algorithm);
+  const size = await forEachChunk(path, (chunk, total) => {
+    hash.update(chunk);
+    for (const consumer of options.alsoUpdate ?? []) consumer.update(chunk);
+    options.onProgress?.(total);
+  });
   const result = { algorithm, hex: hash.digest('hex'), size };
   if (options.expected) assertDigestEqual(options.expected, result, path);
   return result;
+}
+
+export interface InputDigests {
+  readonly size: number;
+  readonly digests: ReadonlyMap<DigestAlgorithm, Digest>;
+  /** The whole input, when it is at most `keepUpTo` bytes; otherwise undefined: it was never held whole. */
+  readonly bytes: Buffer | undefined;
+}
+
+/**
+ * Reads an input once — which is all a FIFO or a `<(...)` allows — hashing it with every algorithm
+ * asked for, and keeping its bytes only while they stay within `keepUpTo` (a caller that needs the
+ * bytes of small inputs). Memory stays bounded whatever the input's size.
+ */
+export async function digestInput(
+  path: string,
+  options: { readonly algorithms: readonly DigestAlgorithm[]; readonly keepUpTo?: number; readonly onProgress?: (bytesRead: number) => void },
+): Promise<InputDigests> {
+  const hashes = [...new Set(options.algorithms)].map((algorithm) => ({ algorithm, hash: createHash(algorithm) }));
+  const keepUpTo = options.keepUpTo ?? 0;
+  let kept: Buffer[] | undefined = keepUpTo > 0 ? [] : undefined;
+  const size = await forEachChunk(path, (chunk, total) => {
+    for (const h of hashes) h.hash.update(chunk);
+    if (kept && total <= keepUpTo) kept.push(Buffer.from(chunk));
+    else kept = undefined;
+    options.onProgress?.(total);
+  });
+  const digests = new Map(hashes.map(({ algorithm, hash }): [DigestAlgorithm, Digest] => [algorithm, { algorithm, hex: hash.digest('hex') }]));
+  return { size, digests, bytes: kept ? Buffer.concat(kept, size) : undefined };
 }
 
 export function assertDigestEqual(expected: Digest, actual: Digest, subject: string): void {

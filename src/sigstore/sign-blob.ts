@@ -10,6 +10,7 @@ import { type Digest, type DigestAlgorithm, digestBytes, digestFile } from '../c
 import { keyHint, publicKeyPem } from '../crypto/keys.ts';
 import { SIGNING_ALGORITHMS, type Signer } from '../crypto/signer.ts';
 import { fromFsError } from '../errors.ts';
+import { readFileBounded } from '../files/read-bounded.ts';
 import { IN_TOTO_PAYLOAD_TYPE, makeStatement, type Statement } from './in-toto.ts';
 import { type WitnessOptions, witnessSignature } from './witnesses.ts';
 
@@ -40,10 +41,16 @@ function messageDigestAlgorithm(signer: Signer): DigestAlgorithm {
   return SIGNING_ALGORITHMS[signer.algorithm].hash === 'sha384' ? 'sha384' : 'sha256';
 }
 
-function sizeOf(input: BlobInput): number {
-  if ('data' in input) return input.data.length;
+/**
+ * How the input is read: a small file in memory; a large file, or anything that is not a regular file
+ * (a FIFO, a device, a shell's `<(...)`: its size says nothing and it can be read only once), as a
+ * stream.
+ */
+function readingOf(input: BlobInput): 'memory' | 'large file' | 'stream' {
+  if ('data' in input) return 'memory';
   try {
-    return statSync(input.path).size;
+    const st = statSync(input.path);
+    return !st.isFile() ? 'stream' : st.size > IN_MEMORY_LIMIT ? 'large file' : 'memory';
   } catch (err) {
     throw fromFsError(err, input.path);
   }
@@ -67,15 +74,23 @@ async function signMessage(input: BlobInput, options: SignOptions): Promise<{ di
   const { signer } = options;
   const algorithm = messageDigestAlgorithm(signer);
   const signsOwnHash = SIGNING_ALGORITHMS[signer.algorithm].hash === algorithm;
-  const large = sizeOf(input) > IN_MEMORY_LIMIT && 'path' in input;
-  if (large && signer.signDigest && signsOwnHash) {
-    const digest = await digestFile(input.path, { algorithm, onProgress: options.onProgress });
-    return { digest, signature: await signer.signDigest(Buffer.from(digest.hex, 'hex')) };
-  }
-  if (large && signer.startStream) {
-    const stream = signer.startStream();
-    const digest = await digestFile(input.path, { algorithm, onProgress: options.onProgress, alsoUpdate: [stream] });
-    return { digest, signature: await stream.finish() };
+  const reading = readingOf(input);
+  if ('path' in input && reading !== 'memory') {
+    if (signer.signDigest && signsOwnHash) {
+      const digest = await digestFile(input.path, { algorithm, onProgress: options.onProgress });
+      return { digest, signature: await signer.signDigest(Buffer.from(digest.hex, 'hex')) };
+    }
+    if (signer.startStream) {
+      const stream = signer.startStream();
+      const digest = await digestFile(input.path, { algorithm, onProgress: options.onProgress, alsoUpdate: [stream] });
+      return { digest, signature: await stream.finish() };
+    }
+    // Pure Ed25519 signs the message itself, which it must hold whole: a large regular file is read
+    // as before, but a stream (no size to trust) only up to the in-memory bound.
+    if (reading === 'stream') {
+      const data = await readFileBounded(input.path, IN_MEMORY_LIMIT, `a stream a ${signer.algorithm} key signs (it signs the whole message, held in memory)`);
+      return { digest: digestBytes(data, algorithm), signature: await signer.sign(data) };
+    }
   }
   const data = readSmall(input);
   return { digest: digestBytes(data, algorithm), signature: await signer.sign(data) };

@@ -2,11 +2,12 @@
 // and a cache of the trust material built from it, so repeated verifications parse keys and CA
 // chains once. Only derived, verdict-free material is cached.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
-import { AirlockError, fromFsError } from '../errors.ts';
+import { AirlockError } from '../errors.ts';
+import { readFileBounded } from '../files/read-bounded.ts';
 import { memoiseCaCertificates } from './ca-cache.ts';
+import { MAX_TRUSTED_ROOT_BYTES } from './limits.ts';
 
 export const TRUSTED_ROOT_MEDIA_TYPES: readonly string[] = [
   'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
@@ -58,13 +59,7 @@ export function parseTrustedRoot(bytes: Uint8Array, source: string): LoadedTrust
 }
 
 export async function loadTrustedRootFile(path: string): Promise<LoadedTrustedRoot> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw fromFsError(err, path);
-  }
-  return parseTrustedRoot(bytes, path);
+  return parseTrustedRoot(await readFileBounded(path, MAX_TRUSTED_ROOT_BYTES, 'a trusted root'), path);
 }
 
 const materialCache = new Map<string, TrustMaterial>();

@@ -29,12 +29,10 @@ export function defaultHashFor(key: KeyObject): 'sha256' | 'sha384' | null {
 }
 
 /** ECDSA over a digest: the path for `sha256:<hex>` artifacts and for large files hashed in a stream. */
-export function verifyEcdsaDigest(key: KeyObject, digest: Uint8Array, signature: Uint8Array): boolean {
+export function verifyEcdsaDigest(key: KeyObject, digest: Uint8Array, signature: Uint8Array, hint = 'pass the artifact file instead of sha256:<hex>'): boolean {
   const curve = key.asymmetricKeyDetails?.namedCurve;
   if (key.asymmetricKeyType !== 'ec' || (curve !== 'prime256v1' && curve !== 'secp384r1')) {
-    throw new AirlockError('E_UNSUPPORTED', 'verifying against a digest needs an ECDSA P-256/P-384 signature', {
-      hint: 'pass the artifact file instead of sha256:<hex>',
-    });
+    throw new AirlockError('E_UNSUPPORTED', 'verifying against a digest needs an ECDSA P-256/P-384 signature', { hint });
   }
   try {
     return ecdsaOverDigest(key)(digest, signature);
@@ -45,7 +43,13 @@ export function verifyEcdsaDigest(key: KeyObject, digest: Uint8Array, signature:
 
 export type MessageArtifact =
   | { readonly kind: 'bytes'; readonly bytes: Buffer }
-  | { readonly kind: 'digest'; readonly algorithm: DigestAlgorithm; readonly digest: Buffer };
+  | {
+      readonly kind: 'digest';
+      readonly algorithm: DigestAlgorithm;
+      readonly digest: Buffer;
+      /** What to do when the key needs the bytes: the digest was given, or the input was too large to hold. */
+      readonly hint?: string;
+    };
 
 export class MessageSignatureContent implements SignatureContent {
   readonly signature: Buffer;
@@ -79,7 +83,7 @@ export class MessageSignatureContent implements SignatureContent {
     const artifact = this.#artifact;
     if (artifact.kind === 'digest') {
       return verifiedSignatures.check(key, `prehashed:${artifact.algorithm}`, artifact.digest, this.signature, () =>
-        verifyEcdsaDigest(key, artifact.digest, this.signature),
+        verifyEcdsaDigest(key, artifact.digest, this.signature, artifact.hint),
       );
     }
     const hash = defaultHashFor(key) === null ? null : this.#hash;

@@ -3,18 +3,19 @@
 // order of small named steps; every step lands in the report with its input and result.
 // Nothing here opens a socket: trust comes only from the trusted root and the key given.
 import type { KeyObject } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
 import { type Bundle, bundleFromJSON } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
 import { HashAlgorithm, TrustedRoot } from '@sigstore/protobuf-specs';
 import { type SignedEntity, type TrustMaterial, toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
-import { type Digest, type DigestAlgorithm, digestBytes, digestFile, formatDigest, parseDigest } from '../../crypto/digest.ts';
+import { type Digest, type DigestAlgorithm, digestBytes, digestInput, formatDigest, parseDigest } from '../../crypto/digest.ts';
 import { keyFingerprint } from '../../crypto/keys.ts';
-import { AirlockError, EXIT, fromFsError } from '../../errors.ts';
+import { AirlockError, EXIT } from '../../errors.ts';
+import { readFileBounded } from '../../files/read-bounded.ts';
 import { type CosignatureVerifier, checkWitnessQuorumPolicy, verifyWitnessQuorum, type WitnessQuorum } from '../../log/cosignature.ts';
 import { checkpointMeetsPolicy, type TlogPolicy } from '../../log/tlog-policy.ts';
 import { keyIdHex } from '../../log/note.ts';
 import { IN_TOTO_PAYLOAD_TYPE, parseStatement } from '../in-toto.ts';
+import { MAX_BUNDLE_BYTES } from '../limits.ts';
 import { memoiseLeafCertificate, tuneDerEncoding, withoutStackTraces } from '../ca-cache.ts';
 import { type LoadedTrustedRoot, trustMaterialFor } from '../trusted-root.ts';
 import { toAirlockError } from './error-map.ts';
@@ -129,12 +130,7 @@ const HASH_NAMES: Partial<Record<HashAlgorithm, DigestAlgorithm>> = {
 
 async function readBundleJson(input: BundleInput): Promise<unknown> {
   if ('json' in input) return input.json;
-  let text: string;
-  try {
-    text = await readFile(input.path, 'utf8');
-  } catch (err) {
-    throw fromFsError(err, input.path);
-  }
+  const text = (await readFileBounded(input.path, MAX_BUNDLE_BYTES, 'a Sigstore bundle')).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -167,43 +163,55 @@ interface Artifact {
   readonly mode: 'file' | 'digest';
 }
 
-async function loadArtifact(input: ArtifactInput): Promise<Artifact> {
+/**
+ * The digest algorithms the bundle compares the artifact by: the message digest's, or those of the
+ * in-toto subjects. An artifact that can be read only once (a FIFO, a `<(...)`) is hashed with all of
+ * them in its one pass. A DSSE payload that does not parse names none: dsseContent refuses it.
+ */
+function comparedAlgorithms(bundle: Bundle): DigestAlgorithm[] {
+  if (bundle.content.$case === 'messageSignature') {
+    const algorithm = bundle.content.messageSignature.messageDigest ? HASH_NAMES[bundle.content.messageSignature.messageDigest.algorithm] : undefined;
+    return algorithm ? [algorithm] : [];
+  }
+  try {
+    return subjectAlgorithms(parseStatement(bundle.content.dsseEnvelope.payload));
+  } catch {
+    return [];
+  }
+}
+
+function subjectAlgorithms(statement: ReturnType<typeof parseStatement>): DigestAlgorithm[] {
+  return [...new Set(statement.subject.flatMap((s) => Object.keys(s.digest)))].filter((a): a is DigestAlgorithm => a === 'sha256' || a === 'sha384' || a === 'sha512');
+}
+
+async function loadArtifact(input: ArtifactInput, algorithms: readonly DigestAlgorithm[]): Promise<Artifact> {
   if ('digest' in input) {
     const d = parseDigest(input.digest);
     return { digests: new Map([[d.algorithm, d]]), mode: 'digest' };
   }
   if ('bytes' in input) return { bytes: Buffer.from(input.bytes), digests: new Map(), mode: 'file' };
-  let size: number;
-  try {
-    size = (await stat(input.path)).size;
-  } catch (err) {
-    throw fromFsError(err, input.path);
-  }
-  if (size > IN_MEMORY_LIMIT) return { path: input.path, digests: new Map(), mode: 'file' };
-  try {
-    return { bytes: await readFile(input.path), path: input.path, digests: new Map(), mode: 'file' };
-  } catch (err) {
-    throw fromFsError(err, input.path);
-  }
+  // One pass whatever the path is: small inputs are kept for OpenSSL, larger ones only hashed.
+  const read = await digestInput(input.path, { algorithms, keepUpTo: IN_MEMORY_LIMIT });
+  return { ...(read.bytes ? { bytes: read.bytes } : {}), path: input.path, digests: new Map(read.digests), mode: 'file' };
 }
 
-async function artifactDigest(artifact: Artifact, algorithm: DigestAlgorithm): Promise<Digest | undefined> {
+function artifactDigest(artifact: Artifact, algorithm: DigestAlgorithm): Digest | undefined {
   const known = artifact.digests.get(algorithm);
   if (known) return known;
-  if (artifact.mode === 'digest') return undefined;
-  const d = artifact.bytes ? digestBytes(artifact.bytes, algorithm) : await digestFile(artifact.path ?? '', { algorithm });
+  if (!artifact.bytes) return undefined;
+  const d = digestBytes(artifact.bytes, algorithm);
   artifact.digests.set(algorithm, d);
   return d;
 }
 
 /** Message signature: the artifact must be the one whose digest was signed. */
-async function messageContent(bundle: Bundle, artifact: Artifact, checks: Checks): Promise<MessageSignatureContent> {
+function messageContent(bundle: Bundle, artifact: Artifact, checks: Checks): MessageSignatureContent {
   if (bundle.content.$case !== 'messageSignature') throw new Error('not a message signature');
   const { messageDigest, signature } = bundle.content.messageSignature;
   const algorithm = messageDigest ? HASH_NAMES[messageDigest.algorithm] : undefined;
   if (!messageDigest || !algorithm) throw new AirlockError('E_BUNDLE_MALFORMED', 'message signature has no supported message digest');
   const expected = { algorithm, hex: messageDigest.digest.toString('hex') };
-  const found = await artifactDigest(artifact, algorithm);
+  const found = artifactDigest(artifact, algorithm);
   if (!found || found.hex !== expected.hex) {
     const given = found ? formatDigest(found) : [...artifact.digests.values()].map(formatDigest).join(', ');
     throw new AirlockError('E_ARTIFACT_MISMATCH', `artifact digest ${given} is not the signed ${formatDigest(expected)}`, {
@@ -214,12 +222,17 @@ async function messageContent(bundle: Bundle, artifact: Artifact, checks: Checks
   const hashName = algorithm === 'sha512' ? 'sha512' : algorithm;
   const input: MessageArtifact = artifact.bytes
     ? { kind: 'bytes', bytes: artifact.bytes }
-    : { kind: 'digest', algorithm, digest: Buffer.from(found.hex, 'hex') };
+    : {
+        kind: 'digest',
+        algorithm,
+        digest: Buffer.from(found.hex, 'hex'),
+        ...(artifact.mode === 'file' ? { hint: `an Ed25519 or RSA signature covers the bytes themselves, and inputs over ${IN_MEMORY_LIMIT / 1024 / 1024} MiB are verified through their digest (never held in memory), which only ECDSA signatures allow` } : {}),
+      };
   return new MessageSignatureContent(signature, messageDigest.digest, hashName, input);
 }
 
 /** DSSE: an in-toto statement whose subject is the artifact (the gap @sigstore/verify leaves open). */
-async function dsseContent(bundle: Bundle, artifact: Artifact, options: VerifyBlobOptions, checks: Checks, report: VerificationReport) {
+function dsseContent(bundle: Bundle, artifact: Artifact, options: VerifyBlobOptions, checks: Checks, report: VerificationReport) {
   if (bundle.content.$case !== 'dsseEnvelope') throw new Error('not a DSSE envelope');
   const env = bundle.content.dsseEnvelope;
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
@@ -232,11 +245,8 @@ async function dsseContent(bundle: Bundle, artifact: Artifact, options: VerifyBl
       details: { expected: options.predicateType, found: statement.predicateType },
     });
   }
-  const wanted = [...new Set(statement.subject.flatMap((s) => Object.keys(s.digest)))].filter(
-    (a): a is DigestAlgorithm => a === 'sha256' || a === 'sha384' || a === 'sha512',
-  );
-  for (const algorithm of wanted) {
-    const d = await artifactDigest(artifact, algorithm);
+  for (const algorithm of subjectAlgorithms(statement)) {
+    const d = artifactDigest(artifact, algorithm);
     const subject = d && statement.subject.find((s) => s.digest[algorithm]?.toLowerCase() === d.hex);
     if (subject) {
       checks.pass('in-toto subject', { subject: subject.name, digest: formatDigest(d) });
@@ -368,7 +378,7 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
   report.bundle = { mediaType: bundle.mediaType, content: bundle.content.$case };
   checkBundleShape(bundle);
   checks.pass('bundle', { mediaType: bundle.mediaType, content: bundle.content.$case });
-  const loaded = await loadArtifact(artifact);
+  const loaded = await loadArtifact(artifact, comparedAlgorithms(bundle));
   report.artifact.mode = loaded.mode;
   const keyCase = bundle.verificationMaterial.content.$case;
   if (options.trust.kind === 'key' && keyCase !== 'publicKey') {
@@ -389,8 +399,8 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
   }
   const content =
     bundle.content.$case === 'messageSignature'
-      ? await messageContent(bundle, loaded, checks)
-      : await dsseContent(bundle, loaded, options, checks, report);
+      ? messageContent(bundle, loaded, checks)
+      : dsseContent(bundle, loaded, options, checks, report);
   report.artifact.digests = Object.fromEntries([...loaded.digests].map(([a, d]) => [a, formatDigest(d)]));
   const entity: SignedEntity = { ...withoutStackTraces(() => toSignedEntity(bundle)), signature: content };
   if (entity.key.$case === 'certificate') memoiseLeafCertificate(entity.key.certificate, leafBytes(bundle));

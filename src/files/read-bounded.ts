@@ -1,0 +1,45 @@
+// Reading a whole input file that is meant to be small (a bundle, a checkpoint, a signature) without
+// trusting it to be: a regular file over the bound is refused from its size, and anything else — a
+// FIFO, a device, a shell's `<(...)`, a file that grows while read — is read until one byte past the
+// bound at most. Memory stays within the bound whatever the path turns out to be.
+import { open } from 'node:fs/promises';
+import { AirlockError, fromFsError } from '../errors.ts';
+
+const STREAM_CHUNK = 64 * 1024;
+
+function mib(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB` : `${bytes} bytes`;
+}
+
+/** The bytes of `path`, or E_INPUT_MALFORMED naming `what` when it holds more than `maxBytes`. */
+export async function readFileBounded(path: string, maxBytes: number, what: string): Promise<Buffer> {
+  const tooLarge = (size?: number) =>
+    new AirlockError('E_INPUT_MALFORMED', `${path}: ${size === undefined ? 'more' : mib(size)} of data; ${what} is at most ${mib(maxBytes)}`, {
+      hint: `this is not ${what}, or it was damaged`,
+      details: { path, maxBytes, ...(size === undefined ? {} : { size }) },
+    });
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    throw fromFsError(err, path);
+  }
+  try {
+    const st = await handle.stat();
+    if (st.isFile() && st.size > maxBytes) throw tooLarge(st.size);
+    const parts: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(st.isFile() ? Math.min(maxBytes + 1 - total, Math.max(st.size - total + 1, 1)) : STREAM_CHUNK);
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) return Buffer.concat(parts, total);
+      total += bytesRead;
+      if (total > maxBytes) throw tooLarge();
+      parts.push(chunk.subarray(0, bytesRead));
+    }
+  } catch (err) {
+    throw err instanceof AirlockError ? err : fromFsError(err, path);
+  } finally {
+    await handle.close();
+  }
+}
