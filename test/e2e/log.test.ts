@@ -111,6 +111,37 @@ describe('signing with --rekor-url against airlock log serve', () => {
     }
   });
 
+  // Attack: a Rekor v2 entry's logIndex and integratedTime are not signed by anything; only the index
+  // its inclusion proof proves is. A bundle re-labelled with another index (or a time) must not be
+  // reported as such.
+  it('reports only what the log vouches for: an outer logIndex other than the proven one is refused', async () => {
+    const { file, json, entry } = await signed('idx.txt', 'artifact idx\n');
+    const proven = String((entry.inclusionProof as { logIndex?: string }).logIndex ?? '0');
+    assert.equal(String(entry.logIndex ?? '0'), proven);
+    for (const claimed of [String(Number(proven) + 1), '0', '999999']) {
+      if (claimed === proven) continue;
+      const bad = structuredClone(json);
+      (bad.verificationMaterial.tlogEntries[0] as Tle).logIndex = claimed;
+      const path = join(dir, `relabelled-${claimed}.bundle`);
+      await writeFile(path, JSON.stringify(bad));
+      const r = await verify(file, path);
+      assert.equal(r.code, 1, `logIndex ${claimed}: ${r.stderr}`);
+      const doc = JSON.parse(r.stdout);
+      assert.equal(doc.error.code, 'E_TLOG_INCLUSION', `logIndex ${claimed}`);
+      assert.match(doc.error.message, new RegExp(`proves index ${proven}`));
+    }
+    // An integratedTime no signed entry timestamp covers is no signing time.
+    const timed = structuredClone(json) as BundleJson & { verificationMaterial: { tlogEntries: Array<Tle & { integratedTime?: string }> } };
+    (timed.verificationMaterial.tlogEntries[0] as { integratedTime?: string }).integratedTime = '1000000000';
+    await writeFile(join(dir, 'timed.bundle'), JSON.stringify(timed));
+    const r = await verify(file, join(dir, 'timed.bundle'));
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.deepEqual(report.timestamps, []);
+    assert.equal(report.tlogEntries[0].integratedTime, undefined);
+    assert.equal(report.tlogEntries[0].logIndex, proven);
+  });
+
   it('a trusted root naming another log key refuses the entry', async () => {
     await makeLogKey(join(dir, 'otherlog'));
     const other = join(dir, 'other-root.json');

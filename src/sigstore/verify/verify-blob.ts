@@ -323,6 +323,44 @@ export function checkTlogKeyValidity(bundle: Bundle, material: TrustMaterial, en
 
 
 /**
+ * An entry's outer logIndex and integratedTime are signed only by a signed entry timestamp (Rekor
+ * v1's inclusion promise). Without one — a Rekor v2 entry, checkpoint and inclusion proof only — the
+ * index the proof proves is the only index the log vouches for, so the outer one must equal it
+ * before it is reported. A Rekor v1 entry with a promise may differ: its outer
+ * index is the log's global one, signed by the promise, and the proof's is the shard's.
+ */
+export function checkLogIndices(bundle: Bundle, checks: Checks): void {
+  const proven: string[] = [];
+  for (const entry of bundle.verificationMaterial.tlogEntries) {
+    const proof = entry.inclusionProof;
+    if (entry.inclusionPromise || !proof) continue;
+    if (!sameIndex(entry.logIndex, proof.logIndex)) {
+      throw new AirlockError('E_TLOG_INCLUSION', `log entry ${short(entry.logIndex)}: the bundle says index ${short(entry.logIndex)}, its inclusion proof proves index ${short(proof.logIndex)}`, {
+        hint: 'the bundle was edited after the log answered: only the proven index is signed by the log',
+        details: { expected: short(proof.logIndex), found: short(entry.logIndex) },
+      });
+    }
+    proven.push(proof.logIndex);
+  }
+  if (proven.length > 0) checks.pass('log index', { proven });
+}
+
+const short = (text: string) => (text.length > 24 ? `${text.slice(0, 24)}…` : text);
+
+function sameIndex(a: string, b: string): boolean {
+  try {
+    return BigInt(a) === BigInt(b);
+  } catch {
+    return false;
+  }
+}
+
+/** The time a log entry vouches for: its integratedTime, only when a signed entry timestamp covers it. */
+function signedIntegratedTime(entry: { readonly inclusionPromise?: unknown; readonly integratedTime: string }): string | undefined {
+  return entry.inclusionPromise && Number(entry.integratedTime) > 0 ? new Date(Number(entry.integratedTime) * 1000).toISOString() : undefined;
+}
+
+/**
  * Every checkpoint in the bundle must carry cosignatures of `required` distinct witnesses. Runs after
  * @sigstore/verify has checked each checkpoint's log signature and each inclusion proof against it, so
  * what the witnesses vouch for is the tree head the entry is proven in. A checkpoint text has no empty
@@ -419,6 +457,7 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
     tlogEntries: bundle.verificationMaterial.tlogEntries.length,
     rfc3161Timestamps: tsaTimes(entity).length,
   });
+  checkLogIndices(bundle, checks);
   // Witnesses vouch for a checkpoint: its log key must have been valid too, whatever the threshold.
   if (thresholds.tlogThreshold > 0 || options.witnesses) checkTlogKeyValidity(bundle, material, entity, checks, options.now ?? new Date());
   if (options.trust.kind === 'identity') {
@@ -435,16 +474,18 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
     report.signer = { type: 'key', fingerprint: keyFingerprint(signer.key) };
   }
   if (options.witnesses) checkWitnessCosignatures(bundle, options.witnesses, checks);
-  report.timestamps = entity.timestamps.map((t) =>
-    t.$case === 'timestamp-authority'
-      ? { source: 'tsa', time: t.timestamp.signingTime.toISOString() }
-      : { source: 'tlog', time: new Date(Number(t.tlogEntry.integratedTime) * 1000).toISOString(), logIndex: t.tlogEntry.logIndex },
-  );
+  // Only what was verified is reported: a log time the Verifier did not count (no signed entry
+  // timestamp) is no signing time.
+  report.timestamps = entity.timestamps.flatMap((t): NonNullable<VerificationReport['timestamps']> => {
+    if (t.$case === 'timestamp-authority') return [{ source: 'tsa', time: t.timestamp.signingTime.toISOString() }];
+    const time = signedIntegratedTime(t.tlogEntry);
+    return time ? [{ source: 'tlog', time, logIndex: t.tlogEntry.logIndex }] : [];
+  });
   report.tlogEntries = bundle.verificationMaterial.tlogEntries.map((e) => ({
     logIndex: e.logIndex,
     logId: e.logId?.keyId.toString('base64') ?? '',
     kind: `${e.kindVersion?.kind}/${e.kindVersion?.version}`,
-    integratedTime: Number(e.integratedTime) > 0 ? new Date(Number(e.integratedTime) * 1000).toISOString() : undefined,
+    integratedTime: signedIntegratedTime(e),
     proof: e.inclusionProof ? 'inclusion proof + checkpoint' : 'signed entry timestamp only',
   }));
 }
