@@ -4,11 +4,13 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MAX_BUNDLE_BYTES } from '../../src/sigstore/limits.ts';
 import { AIRLOCK_BIN, runCliProcess } from '../helpers/cli.ts';
+import { makeTestImage } from '../helpers/oci-images.ts';
 
 let dir: string;
 const env = () => ({ ...process.env, AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'home') });
@@ -115,5 +117,74 @@ describe('digests in either case', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(JSON.parse(r.stdout).artifact.digests.sha256, `sha256:${hex}`);
     }
+  });
+});
+
+describe('cosign users: detached signatures, bundles signed offline', () => {
+  const artifact = () => join(dir, 'app.tar');
+
+  it('verify-blob --signature checks the signature sign-blob --output-signature writes, with --key', async () => {
+    const sig = join(dir, 'app.tar.sig');
+    const s = await cli(['sign-blob', artifact(), '--key', key(), '--tlog-upload=false', '--output-signature', sig]);
+    assert.equal(s.code, 0, s.stderr);
+    const ok = await cli(['verify-blob', artifact(), '--signature', sig, '--key', pub(), '--insecure-ignore-tlog']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /Verified OK/);
+    // cosign also reads a signature file holding the raw bytes, and a trailing newline.
+    await writeFile(join(dir, 'app.tar.sig.raw'), Buffer.from(await readFile(sig, 'utf8'), 'base64'));
+    await writeFile(join(dir, 'app.tar.sig.nl'), `${await readFile(sig, 'utf8')}\n`);
+    for (const file of ['app.tar.sig.raw', 'app.tar.sig.nl']) {
+      const r = await cli(['verify-blob', artifact(), '--signature', join(dir, file), '--key', pub(), '--insecure-ignore-tlog']);
+      assert.equal(r.code, 0, `${file}: ${r.stderr}`);
+    }
+    await writeFile(join(dir, 'other.tar'), 'another artifact\n');
+    const wrong = await cli(['verify-blob', join(dir, 'other.tar'), '--signature', sig, '--key', pub(), '--insecure-ignore-tlog']);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /E_SIGNATURE_INVALID/);
+  });
+
+  it('verify-blob --signature is for keys only, and says that it needs --insecure-ignore-tlog', async () => {
+    const sig = join(dir, 'app.tar.sig');
+    const keyless = await cli(['verify-blob', artifact(), '--signature', sig, '--certificate-identity', 'x', '--certificate-oidc-issuer', 'y']);
+    assert.equal(keyless.code, 2);
+    assert.match(keyless.stderr, /--key only: keyless signatures/);
+    const noIgnore = await cli(['verify-blob', artifact(), '--signature', sig, '--key', pub()]);
+    assert.equal(noIgnore.code, 2);
+    assert.match(noIgnore.stderr, /no transparency-log entry: add --insecure-ignore-tlog/);
+    const both = await cli(['verify-blob', artifact(), '--signature', sig, '--bundle', join(dir, 'app.sigstore.json'), '--key', pub(), '--insecure-ignore-tlog']);
+    assert.equal(both.code, 2);
+  });
+
+  // A trusted root naming some log: the verdict is then about the bundle, not about a missing root.
+  async function someRoot(): Promise<string> {
+    const out = join(dir, 'root.json');
+    const r = await cli(['trust', 'create', '--out', out, '--force', `--rekor=url=http://log.example,public-key=${pub()},start-time=2026-01-01T00:00:00Z,origin=log.example`]);
+    assert.equal(r.code, 0, r.stderr);
+    return out;
+  }
+
+  it('verify-blob of a bundle signed offline, without --insecure-ignore-tlog: the missing log entry is named as the reason', async () => {
+    const r = await cli(['verify-blob', artifact(), '--bundle', join(dir, 'app.sigstore.json'), '--key', pub(), '--trusted-root', await someRoot()]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /the bundle has no transparency-log entry and 1 is required: .*--insecure-ignore-tlog verifies it against the key alone \[E_TLOG_ENTRY\]/);
+  });
+
+  it('with no trust root either, the refusal says a bundle signed offline needs none with --insecure-ignore-tlog', async () => {
+    const r = await cli(['verify-blob', artifact(), '--bundle', join(dir, 'app.sigstore.json'), '--key', pub()]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /E_TRUST_ROOT_MISSING/);
+    assert.match(r.stderr, /signed offline .* with --key and --insecure-ignore-tlog/);
+  });
+
+  it('verify (an image) of a signature made offline, without --insecure-ignore-tlog: the same reason', async () => {
+    const layout = join(dir, 'layout');
+    const store = await openLayoutStore(layout, { create: true });
+    await makeTestImage(store, { tag: 'v1', layers: 1, layerSize: 1000 });
+    await store.close();
+    const s = await cli(['sign', `oci:${layout}:v1`, '--key', key(), '--tlog-upload=false']);
+    assert.equal(s.code, 0, s.stderr);
+    const r = await cli(['verify', `oci:${layout}:v1`, '--key', pub(), '--trusted-root', await someRoot()]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /the bundle has no transparency-log entry and 1 is required: .*--insecure-ignore-tlog/);
   });
 });

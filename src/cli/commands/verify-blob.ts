@@ -1,7 +1,9 @@
 import { access } from 'node:fs/promises';
 import { AirlockError } from '../../errors.ts';
+import { readFileBounded } from '../../files/read-bounded.ts';
 import type { VerificationReport } from '../../sigstore/verify/report.ts';
 import { verifyBlob } from '../../sigstore/verify/verify-blob.ts';
+import type { Flags } from '../args.ts';
 import type { Command, CommandContext } from '../command.ts';
 import type { Output } from '../output.ts';
 import { verificationOptions } from '../verify-options.ts';
@@ -28,17 +30,56 @@ function printReport(out: Output, report: VerificationReport): void {
   out.info(`  checks      ${report.checks.map((c) => c.name).join(', ')}`);
 }
 
+/** A detached signature is one signature: far below this. */
+const MAX_SIGNATURE_BYTES = 64 * 1024;
+
+/**
+ * --bundle FILE, or --signature FILE (a detached signature, as `sign-blob --output-signature` and cosign
+ * write it): checked against the flags before anything is read. A detached signature carries no log
+ * entry or certificate, so it needs --key and --insecure-ignore-tlog.
+ */
+function signatureSource(flags: Flags): { bundle: string } | { signature: string } {
+  const bundle = flags.string('bundle');
+  const signature = flags.string('signature');
+  if (bundle !== undefined && signature !== undefined) throw new AirlockError('E_USAGE', '--bundle and --signature conflict: a bundle carries its signature');
+  if (signature === undefined) {
+    if (bundle === undefined) throw new AirlockError('E_USAGE', 'verify-blob needs --bundle FILE (or --signature FILE with --key)');
+    return { bundle };
+  }
+  if (!flags.has('key')) {
+    throw new AirlockError('E_USAGE', '--signature verifies a detached signature with --key only: keyless signatures need their certificate and log entry, which only a bundle carries', {
+      hint: 'verify keyless signatures with --bundle',
+    });
+  }
+  if (flags.has('type')) throw new AirlockError('E_USAGE', '--type needs an attestation, which comes in a bundle; --signature is a plain signature');
+  if (!flags.bool('insecure-ignore-tlog')) {
+    throw new AirlockError('E_USAGE', 'a detached signature carries no transparency-log entry: add --insecure-ignore-tlog to verify it against --key alone', {
+      hint: 'a bundle (sign-blob --bundle) carries the log entry when there is one',
+    });
+  }
+  return { signature };
+}
+
+/** cosign's signature file: base64 of the signature (a trailing newline allowed), or the raw bytes. */
+async function readDetachedSignature(path: string): Promise<Uint8Array> {
+  const bytes = await readFileBounded(path, MAX_SIGNATURE_BYTES, 'a detached signature');
+  const text = bytes.toString('latin1').trim();
+  const decoded = Buffer.from(text, 'base64');
+  if (text.length > 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(text) && decoded.toString('base64').replace(/=+$/, '') === text.replace(/=+$/, '')) return decoded;
+  return bytes;
+}
+
 async function run(ctx: CommandContext) {
   const { flags, out } = ctx;
-  const bundlePath = flags.string('bundle');
+  const source = signatureSource(flags);
   const options = await verificationOptions(ctx, flags.string('type'));
-  if (!bundlePath) throw new AirlockError('E_USAGE', 'verify-blob needs --bundle FILE');
   const arg = ctx.positionals[0] ?? '';
   const artifact = artifactArgument(arg, await access(arg).then(() => true, () => false));
-  const report = await verifyBlob(artifact, { path: bundlePath }, options);
+  const bundle = 'bundle' in source ? { path: source.bundle } : { detachedSignature: await readDetachedSignature(source.signature) };
+  const report = await verifyBlob(artifact, bundle, options);
   printReport(out, report);
   ctx.audit.subject(arg, Object.values(report.artifact.digests ?? {})[0]);
-  ctx.audit.detail('bundle', bundlePath);
+  ctx.audit.detail('bundle' in source ? 'bundle' : 'signature', 'bundle' in source ? source.bundle : source.signature);
   if (report.signer) ctx.audit.detail('signer', report.signer);
   if (report.error) ctx.audit.reason(`${report.error.code}: ${report.error.message}`);
   const json = { ...report, error: report.error?.toJSON() };
@@ -47,6 +88,11 @@ async function run(ctx: CommandContext) {
 
 const flags = {
   bundle: { type: 'string', value: 'FILE', description: 'The Sigstore bundle to verify' },
+  signature: {
+    type: 'string',
+    value: 'FILE',
+    description: 'A detached signature (base64, as sign-blob --output-signature and cosign write it) instead of a bundle; with --key and --insecure-ignore-tlog',
+  },
   type: { type: 'string', value: 'TYPE', description: 'Require a DSSE attestation with this predicate type (URI or short name)' },
   ...TRUST_FLAGS,
 } as const;
@@ -56,7 +102,7 @@ export const verifyBlobCommand: Command = {
   audit: 'verify',
   aliases: ['verify-blob-attestation'],
   summary: 'Verify a file (or its digest) against a Sigstore bundle, offline',
-  usage: 'FILE|sha256:<hex> --bundle B (--key REF | --certificate-identity I --certificate-oidc-issuer U) [flags]',
+  usage: 'FILE|sha256:<hex> (--bundle B (--key REF | --certificate-identity I --certificate-oidc-issuer U) | --signature SIG --key REF --insecure-ignore-tlog) [flags]',
   description:
     'Never touches the network: trust comes from --key or the pinned identity + issuer, and from the trust\n' +
     'root (--trusted-root, or the one installed by `airlock trust import`). Exit 0 verified, 1 not verified\n' +
@@ -72,6 +118,7 @@ export const verifyBlobCommand: Command = {
       description: 'Keyless bundle, pinned identity',
     },
     { command: 'airlock verify-blob sha256:5891b5b5... --bundle app.sigstore.json --key cosign.pub', description: 'Only the digest is known' },
+    { command: 'airlock verify-blob app.tar --signature app.tar.sig --key cosign.pub --insecure-ignore-tlog', description: 'A detached signature (cosign sign-blob --output-signature)' },
     { command: 'airlock verify-blob-attestation app.tar --bundle sbom.sigstore.json --type spdxjson --key cosign.pub --insecure-ignore-tlog', description: 'An attestation of a given type' },
   ],
   run,

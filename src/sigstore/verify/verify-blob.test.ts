@@ -333,3 +333,38 @@ describe('remembered signature checks: a warm memo, then a forgery a fresh verif
     assert.equal((await verifyBlob({ bytes: artifact }, { json: bad }, opts)).error?.code, 'E_SIGNATURE_INVALID');
   });
 });
+
+describe('detached signatures (cosign verify-blob --signature)', () => {
+  for (const kind of ['P-256', 'P-384', 'ed25519'] as const) {
+    it(`${kind}: the signature sign-blob writes verifies against the key and the artifact alone`, async () => {
+      const pk = kind === 'ed25519' ? generateKeyPairSync('ed25519').privateKey : generateKeyPairSync('ec', { namedCurve: kind }).privateKey;
+      const signer = signerOf(pk);
+      const { signature } = await signBlob({ data: artifact }, { signer });
+      const ok = await verifyBlob({ bytes: artifact }, { detachedSignature: signature }, keyOptions(signer.publicKey));
+      assert.equal(ok.ok, true, ok.error?.message);
+      assert.equal(ok.bundle?.content, 'messageSignature');
+      assert.equal((await verifyBlob({ bytes: B }, { detachedSignature: signature }, keyOptions(signer.publicKey))).error?.code, 'E_SIGNATURE_INVALID');
+      const other = signerOf(kind === 'ed25519' ? generateKeyPairSync('ed25519').privateKey : generateKeyPairSync('ec', { namedCurve: kind }).privateKey);
+      assert.equal((await verifyBlob({ bytes: artifact }, { detachedSignature: signature }, keyOptions(other.publicKey))).error?.code, 'E_SIGNATURE_INVALID');
+    });
+  }
+
+  it('is for keys only: with an identity it is a usage error, not a verdict', async () => {
+    await assert.rejects(verifyBlob({ bytes: artifact }, { detachedSignature: Buffer.from('sig') }, identityOptions({ exact: SAN }, { exact: ISSUER })), { code: 'E_USAGE', message: /keyless/ });
+  });
+});
+
+describe('a bundle without a transparency-log entry', () => {
+  it('says that the missing entry is why, and how to verify a key-signed bundle without one', async () => {
+    const signer = signerOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+    const { bundle } = await signBlob({ data: artifact }, { signer });
+    const report = await verifyBlob({ bytes: artifact }, { json: bundle }, { ...keyOptions(signer.publicKey), tlogThreshold: 1 });
+    assert.equal(report.error?.code, 'E_TLOG_ENTRY');
+    assert.match(report.error?.message ?? '', /the bundle has no transparency-log entry/);
+    assert.match(report.error?.message ?? '', /--insecure-ignore-tlog/);
+    const keyless = await verifyBlob({ bytes: artifact }, { json: keylessBundle }, { ...identityOptions({ exact: SAN }, { exact: ISSUER }), tlogThreshold: 1 });
+    assert.equal(keyless.error?.code, 'E_TLOG_ENTRY');
+    assert.match(keyless.error?.message ?? '', /the bundle has no transparency-log entry/);
+    assert.doesNotMatch(keyless.error?.message ?? '', /--insecure-ignore-tlog/, 'keyless signatures have no way around their log entry');
+  });
+});

@@ -18,6 +18,7 @@ import { IN_TOTO_PAYLOAD_TYPE, parseStatement } from '../in-toto.ts';
 import { MAX_BUNDLE_BYTES } from '../limits.ts';
 import { memoiseLeafCertificate, tuneDerEncoding, withoutStackTraces } from '../ca-cache.ts';
 import { type LoadedTrustedRoot, trustMaterialFor } from '../trusted-root.ts';
+import { detachedBundle, detachedDigestAlgorithm } from './detached.ts';
 import { toAirlockError } from './error-map.ts';
 import { checkIdentity, describeMatcher, type IdentityPolicy } from './identity.ts';
 import { Checks, type VerificationReport } from './report.ts';
@@ -36,7 +37,8 @@ tuneDerEncoding();
 const IN_MEMORY_LIMIT = 64 * 1024 * 1024;
 
 export type ArtifactInput = { readonly path: string } | { readonly bytes: Uint8Array } | { readonly digest: string };
-export type BundleInput = { readonly path: string } | { readonly json: unknown };
+/** A bundle file, parsed bundle JSON, or a detached signature (verified with a key; see detached.ts). */
+export type BundleInput = { readonly path: string } | { readonly json: unknown } | { readonly detachedSignature: Uint8Array };
 
 export type TrustPolicy =
   | { readonly kind: 'key'; readonly publicKey: KeyObject }
@@ -128,7 +130,7 @@ const HASH_NAMES: Partial<Record<HashAlgorithm, DigestAlgorithm>> = {
   [HashAlgorithm.SHA2_512]: 'sha512',
 };
 
-async function readBundleJson(input: BundleInput): Promise<unknown> {
+async function readBundleJson(input: { readonly path: string } | { readonly json: unknown }): Promise<unknown> {
   if ('json' in input) return input.json;
   const text = (await readFileBounded(input.path, MAX_BUNDLE_BYTES, 'a Sigstore bundle')).toString('utf8');
   try {
@@ -411,12 +413,41 @@ function leafBytes(bundle: Bundle): Uint8Array | undefined {
   return undefined;
 }
 
-async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput, options: VerifyBlobOptions, report: VerificationReport, checks: Checks) {
-  const bundle = parseBundle(await readBundleJson(bundleInput));
-  report.bundle = { mediaType: bundle.mediaType, content: bundle.content.$case };
+/** The bundle (read and shape-checked, or built from a detached signature) and the artifact, read once. */
+async function bundleAndArtifact(artifact: ArtifactInput, input: BundleInput, options: VerifyBlobOptions, checks: Checks): Promise<{ bundle: Bundle; loaded: Artifact }> {
+  if ('detachedSignature' in input) {
+    const algorithm = detachedDigestAlgorithm(options.trust);
+    const loaded = await loadArtifact(artifact, [algorithm]);
+    const bundle = detachedBundle(input.detachedSignature, artifactDigest(loaded, algorithm), algorithm);
+    checks.pass('detached signature', { bytes: input.detachedSignature.length, digest: algorithm });
+    return { bundle, loaded };
+  }
+  const bundle = parseBundle(await readBundleJson(input));
   checkBundleShape(bundle);
   checks.pass('bundle', { mediaType: bundle.mediaType, content: bundle.content.$case });
-  const loaded = await loadArtifact(artifact, comparedAlgorithms(bundle));
+  return { bundle, loaded: await loadArtifact(artifact, comparedAlgorithms(bundle)) };
+}
+
+/**
+ * A bundle with no log entry where one is required: the Verifier would say "expected 1 tlog entries,
+ * got 0". Said here with why it happens (signed offline) and what can be done, which differs for a
+ * key (check it against the key alone) and a certificate (nothing: its log entry is its proof).
+ */
+function checkTlogEntryPresent(bundle: Bundle, trust: TrustPolicy, required: number): void {
+  if (required === 0 || bundle.verificationMaterial.tlogEntries.length > 0) return;
+  const why = `the bundle has no transparency-log entry and ${required} ${required === 1 ? 'is' : 'are'} required`;
+  throw new AirlockError(
+    'E_TLOG_ENTRY',
+    trust.kind === 'key'
+      ? `${why}: it was signed offline (--tlog-upload=false)? with --key, --insecure-ignore-tlog verifies it against the key alone`
+      : `${why}: a keyless signature is trustworthy only through its log entry (sign it with a transparency log)`,
+    { details: { required, found: 0 } },
+  );
+}
+
+async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput, options: VerifyBlobOptions, report: VerificationReport, checks: Checks) {
+  const { bundle, loaded } = await bundleAndArtifact(artifact, bundleInput, options, checks);
+  report.bundle = { mediaType: bundle.mediaType, content: bundle.content.$case };
   report.artifact.mode = loaded.mode;
   const keyCase = bundle.verificationMaterial.content.$case;
   if (options.trust.kind === 'key' && keyCase !== 'publicKey') {
@@ -449,6 +480,7 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
     timestampThreshold: options.timestampThreshold ?? 1,
   };
   report.thresholds = thresholds;
+  checkTlogEntryPresent(bundle, options.trust, thresholds.tlogThreshold);
   const signer = withoutStackTraces(() => new Verifier(material, thresholds).verify(entity));
   checks.pass('sigstore verification', {
     ...thresholds,
