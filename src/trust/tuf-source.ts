@@ -18,8 +18,20 @@ export interface TufSource {
   target(path: string, maxLength: number): Promise<Uint8Array | undefined>;
 }
 
+/**
+ * A file longer than the bound it was read with. The caller says what that means: past a per-kind
+ * bound, not a TUF file (malformed input); past the length signed metadata records, a verdict.
+ */
+export class TufFileTooLarge extends AirlockError {
+  readonly limit: number;
+  constructor(what: string, limit: number) {
+    super('E_INPUT_MALFORMED', `${what} is larger than ${limit} bytes: not a TUF file`);
+    this.limit = limit;
+  }
+}
+
 function tooLarge(what: string, max: number): AirlockError {
-  return new AirlockError('E_INPUT_MALFORMED', `${what} is larger than ${max} bytes: not a TUF file`);
+  return new TufFileTooLarge(what, max);
 }
 
 async function readBounded(path: string, max: number): Promise<Uint8Array | undefined> {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { type MetaFile, Metadata, MetadataKind, type Root, type Snapshot, type TargetFile, type Targets, type Timestamp } from '@tufjs/models';
 import { AirlockError, type ErrorCode } from '../errors.ts';
-import { MAX_LENGTH, type TufSource } from './tuf-source.ts';
+import { MAX_LENGTH, TufFileTooLarge, type TufSource } from './tuf-source.ts';
 
 export const TOP_LEVEL_ROLES = ['root', 'timestamp', 'snapshot', 'targets'] as const;
 export type TopLevelRole = (typeof TOP_LEVEL_ROLES)[number];
@@ -71,6 +71,21 @@ function parse<T extends Root | Timestamp | Snapshot | Targets>(kind: MetadataKi
   }
 }
 
+/**
+ * Reads a file whose length signed metadata records, bounded by that length: a longer one is a
+ * length mismatch (E_TUF_HASH, as a shorter one is), not malformed input.
+ */
+async function readRecorded<T>(read: () => Promise<T>, what: string, length: number): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof TufFileTooLarge && err.limit === length) {
+      fail('E_TUF_HASH', `${what} is longer than the ${length} bytes its signed metadata records`, err);
+    }
+    throw err;
+  }
+}
+
 async function required(source: TufSource, name: string, max: number): Promise<Uint8Array> {
   const bytes = await source.metadata(name, max);
   if (!bytes) fail('E_INPUT_MISSING', `${source.description}: ${name} is missing`);
@@ -114,7 +129,8 @@ async function fetchTarget(source: TufSource, root: Metadata<Root>, info: Target
   const base = info.path.slice(slash + 1);
   const sha256 = info.hashes.sha256;
   const path = root.signed.consistentSnapshot && sha256 ? `${dir}${sha256}.${base}` : info.path;
-  const bytes = await source.target(path, Math.min(info.length, MAX_LENGTH.target));
+  if (info.length > MAX_LENGTH.target) fail('E_INPUT_MALFORMED', `target ${info.path} is ${info.length} bytes by its metadata, more than the ${MAX_LENGTH.target} airlock reads`);
+  const bytes = await readRecorded(() => source.target(path, info.length), `target ${info.path}`, info.length);
   if (!bytes) fail('E_INPUT_MISSING', `${source.description}: target ${path} is missing`);
   try {
     await info.verify(Readable.from([Buffer.from(bytes)]));
@@ -133,7 +149,13 @@ async function fetchReferenced<T extends Snapshot | Targets>(
   referrer: string,
 ): Promise<{ fileName: string; bytes: Uint8Array; md: Metadata<T> }> {
   const fileName = consistentName(root, role, meta.version);
-  const bytes = await required(source, fileName, MAX_LENGTH.metadata);
+  // Read no further than the length the referrer records (when it records one): a longer file is
+  // not the one it names.
+  const recorded = meta.length !== undefined && meta.length <= MAX_LENGTH.metadata ? meta.length : undefined;
+  const bytes =
+    recorded === undefined
+      ? await required(source, fileName, MAX_LENGTH.metadata)
+      : await readRecorded(() => required(source, fileName, recorded), fileName, recorded);
   check(fileName, () => meta.verify(Buffer.from(bytes)));
   const md = parse<T>(role === 'snapshot' ? MetadataKind.Snapshot : MetadataKind.Targets, bytes, fileName);
   check(fileName, () => root.verifyDelegate(role, md));
