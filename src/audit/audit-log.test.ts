@@ -167,6 +167,26 @@ describe('audit log', () => {
     assert.match(v.problems[0]?.problem ?? '', /--since checkpoint does not verify with the audit key/);
   });
 
+  // What --since names must be a checkpoint before anything can be said about the log from it: a file
+  // that is not one is the caller's mistake (could not evaluate), never "the audit log does not verify".
+  it('--since that is not a checkpoint is E_INPUT_MALFORMED; a checkpoint that does not verify stays a problem', async () => {
+    const dir = await withEvents(2);
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { createKeyObjectSigner } = await import('../crypto/key-object-signer.ts');
+    const { signNote } = await import('../log/note.ts');
+    const { noteSignerFor } = await import('../log/note-keys.ts');
+    const signer = noteSignerFor('someone', createKeyObjectSigner(generateKeyPairSync('ed25519').privateKey, 'ed25519', 'test'));
+    const notACheckpoint = await signNote('just a note\n', [signer]);
+    for (const since of ['', 'garbage', 'audit.x\n3\nnot base64\n', '\u0000\u0001', 'x'.repeat(2 << 20), notACheckpoint]) {
+      await assert.rejects(verifyAuditLog(dir, { since }), { code: 'E_INPUT_MALFORMED', message: /--since .*not a checkpoint/ }, JSON.stringify(since.slice(0, 40)));
+    }
+    const kept = await readFile(join(auditDir(dir), 'checkpoint'), 'utf8');
+    const altered = kept.replace(/\n2\n/, '\n1\n');
+    const v = await verifyAuditLog(dir, { since: altered });
+    assert.equal(v.ok, false, 'a checkpoint of this log with its signature broken is a verdict');
+    assert.match(v.problems[0]?.problem ?? '', /--since checkpoint does not verify with the audit key/);
+  });
+
   it('migrates the events.jsonl stand-in once, and keeps it renamed', async () => {
     const dir = await home();
     const lines = [

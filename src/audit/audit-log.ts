@@ -17,13 +17,14 @@ import { keyFingerprint, publicKeyPem } from '../crypto/keys.ts';
 import type { Signer } from '../crypto/signer.ts';
 import { AirlockError, fromFsError } from '../errors.ts';
 import { pathExists, writeFileAtomic } from '../files/atomic-write.ts';
-import type { Checkpoint } from '../log/checkpoint.ts';
+import { type Checkpoint, parseCheckpoint } from '../log/checkpoint.ts';
 import { checkpointOpener, checkpointSignerFor } from '../log/checkpoint-signer.ts';
 import { checkExtends } from '../log/consistency.ts';
 import { LogEngine } from '../log/engine.ts';
 import { fsckLog, type LogProblem } from '../log/fsck.ts';
 import { lastSignedFile } from '../log/last-signed-file.ts';
 import { consistencyProof } from '../log/merkle.ts';
+import { parseNote } from '../log/note.ts';
 import { SqliteLogStorage } from '../log/sqlite-storage.ts';
 import { type AuditEvent, parseEvent, serializeEvent } from './event.ts';
 
@@ -207,11 +208,28 @@ export interface AuditVerification {
 }
 
 /**
+ * A --since that is not a checkpoint at all (not a signed note, or a note whose text is no checkpoint)
+ * says nothing about the log: it is the caller's input that is wrong (E_INPUT_MALFORMED), where a
+ * checkpoint that does not verify with the audit key, or that the log does not extend, is a verdict.
+ */
+function assertCheckpointShape(since: string): void {
+  try {
+    parseCheckpoint(parseNote(since).text);
+  } catch (err) {
+    throw new AirlockError('E_INPUT_MALFORMED', `the --since file is not a checkpoint (${(err as Error).message})`, {
+      cause: err,
+      hint: 'give the file `airlock audit verify --out FILE` saved, or the audit/checkpoint a transfer package carries',
+    });
+  }
+}
+
+/**
  * Recomputes everything from the stored events: each one against the hash the log recorded for its
  * index, the whole tree against the signed checkpoint, the checkpoint kept outside the database,
  * and — with `since` — consistency with a checkpoint saved earlier (elsewhere).
  */
 export async function verifyAuditLog(stateDir: string, options: { since?: string } = {}): Promise<AuditVerification> {
+  if (options.since !== undefined) assertCheckpointShape(options.since);
   const p = paths(stateDir);
   const identity = await auditIdentity(stateDir);
   if (!identity || !(await pathExists(p.db))) throw new AirlockError('E_INPUT_MISSING', `no audit log in ${p.dir}`, { hint: 'airlock records one as soon as a command makes a security decision' });

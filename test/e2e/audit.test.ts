@@ -71,6 +71,29 @@ describe('airlock audit', () => {
     assert.match(lines[0]?.origin ?? '', /^audit\./);
   });
 
+  it('verify --since with a file that is no checkpoint: an input error (exit 3), never "the audit log does not verify"', async () => {
+    await writeFile(join(dir, 'garbage.checkpoint'), 'not a checkpoint at all\n');
+    await writeFile(join(dir, 'empty.checkpoint'), '');
+    for (const [since, code] of [
+      [join(dir, 'no-such.checkpoint'), 'E_INPUT_MISSING'],
+      [join(dir, 'garbage.checkpoint'), 'E_INPUT_MALFORMED'],
+      [join(dir, 'empty.checkpoint'), 'E_INPUT_MALFORMED'],
+      [join(dir, 'app.tar'), 'E_INPUT_MALFORMED'],
+      [dir, 'E_INPUT_MALFORMED'],
+    ] as const) {
+      const r = await cli(['audit', 'verify', '--since', since, '--json']);
+      assert.equal(r.code, 3, `${since}: ${r.stderr}`);
+      assert.equal(JSON.parse(r.stdout).error.code, code, since);
+    }
+    // A real checkpoint of another audit log is well-formed: that it does not verify is a verdict.
+    const other = { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'other-home') };
+    assert.equal((await runCli(['key', 'generate', '--output-key-prefix', join(dir, 'other')], { env: other, now })).code, 0);
+    assert.equal((await runCli(['audit', 'verify', '--out', join(dir, 'foreign.checkpoint')], { env: other, now })).code, 0);
+    const foreign = await cli(['audit', 'verify', '--since', join(dir, 'foreign.checkpoint')]);
+    assert.equal(foreign.code, 1, foreign.stderr);
+    assert.match(foreign.stderr, /E_LOG_CORRUPT/);
+  });
+
   it('verify: saves a checkpoint; an edited, a deleted and a reordered event are each named by index (exit 1)', async () => {
     const saved = join(dir, 'audit.checkpoint');
     const ok = await cli(['audit', 'verify', '--out', saved, '--json']);

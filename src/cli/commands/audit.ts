@@ -1,12 +1,13 @@
 // `airlock audit show|verify|export`: read and check this machine's audit trail ($AIRLOCK_HOME/audit).
 // Every reader recomputes the log first (verifyAuditLog): events are never shown as if they were
 // trustworthy when the log they come from does not check out.
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { AuditEntry, AuditVerification } from '../../audit/audit-log.ts';
 import { auditDir, verifyAuditLog } from '../../audit/audit-log.ts';
-import { AirlockError, fromFsError } from '../../errors.ts';
+import { AirlockError } from '../../errors.ts';
 import { writeFileAtomic } from '../../files/atomic-write.ts';
+import { readFileBounded } from '../../files/read-bounded.ts';
+import { MAX_NOTE_BYTES } from '../../log/note.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { parseTime } from './trust.ts';
 
@@ -97,7 +98,8 @@ export const auditVerifyCommand: Command = {
     'the events alone and compares its root with the signed checkpoint, and checks consistency with the\n' +
     'checkpoint kept beside the database and, with --since, with one saved earlier (ideally somewhere\n' +
     'else: a transfer package, another machine). Any edited, removed or reordered event is reported with\n' +
-    'its index: E_LOG_CORRUPT, exit 1. --out saves the verified checkpoint for the next --since.',
+    'its index: E_LOG_CORRUPT, exit 1. --out saves the verified checkpoint for the next --since; a --since\n' +
+    'file that is no checkpoint at all is E_INPUT_MALFORMED (exit 3), one that does not verify a verdict.',
   flags: {
     since: { type: 'string', value: 'FILE', description: 'A checkpoint of this audit log saved earlier: the log must still extend it' },
     out: { type: 'string', value: 'FILE', description: 'Save the verified checkpoint (for a later --since)' },
@@ -111,9 +113,7 @@ export const auditVerifyCommand: Command = {
   async run(ctx) {
     const sinceFlag = ctx.flags.string('since');
     const sincePath = sinceFlag === undefined ? undefined : resolve(ctx.cwd, sinceFlag);
-    const since = sincePath === undefined ? undefined : await readFile(sincePath, 'utf8').catch((err: unknown) => {
-      throw fromFsError(err, sincePath);
-    });
+    const since = sincePath === undefined ? undefined : (await readFileBounded(sincePath, MAX_NOTE_BYTES, 'a checkpoint')).toString('utf8');
     const v = await verifyAuditLog(ctx.stateDir, since === undefined ? {} : { since });
     const problems = v.problems.map((p) => (p.index === undefined ? p.problem : `event ${p.index}: ${p.problem}`));
     if (!v.ok) {
