@@ -22,12 +22,53 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<str
   if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > limit) throw tooLarge();
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      total += (chunk as Buffer).length;
+      if (total > limit) throw tooLarge();
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    // The client went away or broke the framing mid-body: its request, not the server, failed.
+    throw new HttpError(400, 'E_INPUT_MALFORMED', `the request body could not be read: ${(err as Error).message}`);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Text from a request as a message may quote it: at most 100 characters. */
+export const bounded = (text: string): string => (text.length > 100 ? `${text.slice(0, 100)}…` : text);
+
+/** A request target quoted in a message: bounded, control characters escaped. */
+const quoted = (target: string) => JSON.stringify(bounded(target));
+
+/**
+ * The path a request names: origin-form (`/checkpoint?x`) or absolute-form (`http://host/checkpoint`,
+ * which servers must accept, RFC 9112 §3.2.2). Anything else — `*`, a bare word, a URL that does not
+ * parse — is the client's mistake: 400, never an exception in the handler.
+ */
+export function requestPath(req: IncomingMessage): string {
+  const target = req.url ?? '/';
+  let url: URL | undefined;
+  try {
+    // Prefixed rather than resolved against a base: `//x` is a path here, not a host.
+    url = target.startsWith('/') ? new URL(`http://request.invalid${target}`) : new URL(target);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (!target.startsWith('/') && url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new HttpError(400, 'E_INPUT_MALFORMED', `the request target ${quoted(target)} is neither a path nor an http(s) URL`);
+  }
+  return url.pathname;
+}
+
+/** requestPath, or undefined: for the error path, which must answer whatever the target is. */
+export function requestPathOrUndefined(req: IncomingMessage): string | undefined {
+  try {
+    return requestPath(req);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Milliseconds since `started`, to one decimal: the `ms` of request log lines. */

@@ -8,7 +8,7 @@ import type { AppendResult, LogEngine } from '../log/engine.ts';
 import { InclusionChecker, leafHash } from '../log/merkle.ts';
 import { MAX_REQUEST_BYTES, toTransparencyLogEntry } from '../log/rekor-entry.ts';
 import { encodeEntryBundle, parseTilePath } from '../log/tiles.ts';
-import { elapsedMs, HttpError, readBody } from './http-io.ts';
+import { bounded, elapsedMs, HttpError, readBody, requestPath } from './http-io.ts';
 import type { Metrics } from './metrics.ts';
 import type { VerifyPool } from './verify-pool.ts';
 
@@ -51,14 +51,16 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
   }
 
   async function createEntry(req: IncomingMessage, res: ServerResponse, started: number): Promise<Record<string, unknown>> {
-    if ((req.headers['content-type'] ?? '').split(';')[0]?.trim() !== 'application/json') {
+    // Media types are case-insensitive (RFC 9110 §8.3.1); parameters (charset) do not change JSON.
+    if ((req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() !== 'application/json') {
       throw new HttpError(415, 'E_INPUT_MALFORMED', 'send the request as Content-Type: application/json');
     }
     let entry: Uint8Array;
     try {
       entry = await options.pool.verify(await readBody(req, MAX_REQUEST_BYTES));
     } catch (err) {
-      if (err instanceof AirlockError && err.exitCode !== 4) throw new HttpError(400, err.code, err.message, err.hint ? { hint: err.hint } : {});
+      // The request's own refusal; not the pool closing (503) or failing (500).
+      if (err instanceof AirlockError && err.exitCode !== 4 && err.code !== 'E_UNAVAILABLE') throw new HttpError(400, err.code, err.message, err.hint ? { hint: err.hint } : {});
       throw err;
     }
     const result = await engine.append(entry);
@@ -75,14 +77,14 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
 
   async function readTile(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const tile = parseTilePath(path);
-    if (!tile) throw new HttpError(404, 'E_INPUT_MISSING', `no such resource: /${path}`);
+    if (!tile) throw new HttpError(404, 'E_INPUT_MISSING', `no such resource: /${bounded(path)}`);
     let body: Buffer | undefined;
     if (tile.kind === 'hash') body = await engine.readTile(tile.level, tile.index, tile.width);
     else {
       const entries = await engine.readEntries(tile.index, tile.width);
       body = entries && encodeEntryBundle(entries);
     }
-    if (!body) throw new HttpError(404, 'E_INPUT_MISSING', `not in the log (yet): /${path}`);
+    if (!body) throw new HttpError(404, 'E_INPUT_MISSING', `not in the log (yet): /${bounded(path)}`);
     // Full tiles never change; a partial one of width W is a fixed prefix too (we never rewrite them).
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'cache-control': IMMUTABLE };
     if (tile.kind === 'entries' && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
@@ -93,8 +95,8 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, started: number): Promise<{ route: string; extra?: Record<string, unknown> }> {
-    const url = new URL(req.url ?? '/', 'http://log.invalid');
-    const path = url.pathname.replace(/^\/api\/v2\//, '/').slice(1);
+    const pathname = requestPath(req);
+    const path = pathname.replace(/^\/api\/v2\//, '/').slice(1);
     if (path === 'log/entries') {
       if (req.method !== 'POST') throw new HttpError(405, 'E_USAGE', 'POST a Rekor v2 CreateEntryRequest here', { headers: { allow: 'POST' } });
       return { route: 'entries', extra: await createEntry(req, res, started) };
@@ -116,7 +118,7 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
       await readTile(path, req, res);
       return { route: path.startsWith('tile/entries/') ? 'entry-bundle' : 'tile' };
     }
-    throw new HttpError(404, 'E_INPUT_MISSING', `no such resource: ${url.pathname}`);
+    throw new HttpError(404, 'E_INPUT_MISSING', `no such resource: ${bounded(pathname)}`);
   }
 
   return (req, res) => {

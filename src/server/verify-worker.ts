@@ -6,14 +6,17 @@ import { AirlockError } from '../errors.ts';
 import { parseCreateEntryRequest } from '../log/rekor-entry.ts';
 import { type VerifyReply, type VerifyRequest, WORKER_READY } from './verify-worker-protocol.ts';
 
-/** One request checked; any failure becomes its refusal, never the worker's. */
+/**
+ * One request checked; any failure becomes its refusal, never the worker's. Whatever a parser of the
+ * client's bytes throws means the request could not be parsed (400), coded or not.
+ */
 function verifyRequest(req: VerifyRequest): VerifyReply {
   try {
     return { id: req.id, ok: true, entry: parseCreateEntryRequest(JSON.parse(req.body)).body };
   } catch (err) {
-    const code = err instanceof AirlockError ? err.code : err instanceof SyntaxError ? 'E_INPUT_MALFORMED' : 'E_INTERNAL';
-    const hint = err instanceof AirlockError ? err.hint : undefined;
-    return { id: req.id, ok: false, code, message: err instanceof SyntaxError ? `the request is not JSON: ${err.message}` : (err as Error).message, ...(hint ? { hint } : {}) };
+    const known = err instanceof AirlockError;
+    const message = err instanceof SyntaxError ? `the request is not JSON: ${err.message}` : known ? err.message : `the request could not be parsed: ${(err as Error).message}`;
+    return { id: req.id, ok: false, code: known ? err.code : 'E_INPUT_MALFORMED', message, ...(known && err.hint ? { hint: err.hint } : {}) };
   }
 }
 

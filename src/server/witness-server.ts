@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAirlockError } from '../errors.ts';
 import type { CheckpointWitness } from '../log/checkpoint-witness.ts';
 import { ADD_CHECKPOINT_PATH, formatTlogSize, MAX_ADD_CHECKPOINT_BYTES, parseAddCheckpoint, TLOG_SIZE_CONTENT_TYPE, witnessCheckpointPath } from '../log/witness-protocol.ts';
-import { elapsedMs, HttpError, readBody } from './http-io.ts';
+import { bounded, elapsedMs, HttpError, readBody, requestPath, requestPathOrUndefined } from './http-io.ts';
 import { Metrics } from './metrics.ts';
 
 export interface WitnessServerOptions {
@@ -59,7 +59,7 @@ export function createWitnessHandler(options: WitnessServerOptions): (req: Incom
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<{ route: string; extra?: Record<string, unknown> }> {
-    const path = new URL(req.url ?? '/', 'http://witness.invalid').pathname.slice(1);
+    const path = requestPath(req).slice(1);
     if (path === ADD_CHECKPOINT_PATH) return { route: 'add-checkpoint', extra: await addCheckpoint(req, res) };
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'E_USAGE', `${req.method} is not served here`, { headers: { allow: 'GET, HEAD' } });
     if (path === 'metrics') {
@@ -72,7 +72,7 @@ export function createWitnessHandler(options: WitnessServerOptions): (req: Incom
     }
     const origin = byPath.get(path);
     const latest = origin === undefined ? undefined : witness.latest(origin);
-    if (!latest) throw new HttpError(404, 'E_INPUT_MISSING', origin === undefined ? `no such resource: /${path}` : `nothing cosigned for ${origin} yet`);
+    if (!latest) throw new HttpError(404, 'E_INPUT_MISSING', origin === undefined ? `no such resource: /${bounded(path)}` : `nothing cosigned for ${origin} yet`);
     res.writeHead(200, { ...TEXT, 'cache-control': 'no-cache' }).end(latest.checkpoint);
     return { route: 'checkpoint', extra: { origin } };
   }
@@ -99,7 +99,7 @@ export function createWitnessHandler(options: WitnessServerOptions): (req: Incom
         if (!res.headersSent) res.writeHead(status, { ...TEXT, ...(known ? err.headers : {}) }).end(`${message}\n`);
         else res.destroy();
         const code = known || isAirlockError(err) ? err.code : 'E_INTERNAL';
-        count(new URL(req.url ?? '/', 'http://witness.invalid').pathname === `/${ADD_CHECKPOINT_PATH}` ? 'add-checkpoint' : 'error', status, started);
+        count(requestPathOrUndefined(req) === `/${ADD_CHECKPOINT_PATH}` ? 'add-checkpoint' : 'error', status, started);
         options.log({ msg: 'request', level: status >= 500 ? 'error' : 'info', method: req.method, path: req.url, status, ms: elapsedMs(started), code, error: (err as Error).message });
       },
     );
