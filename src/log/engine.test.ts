@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
-import { type CheckpointSigner, LogEngine } from './engine.ts';
+import { type CheckpointSigner, LogEngine, type LogEngineOptions } from './engine.ts';
 import { lastSignedFile } from './last-signed-file.ts';
 import { leafHash, verifyConsistency, verifyInclusion } from './merkle.ts';
 import { SqliteLogStorage } from './sqlite-storage.ts';
@@ -24,7 +24,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 
 const testCheckpointSigner = (origin: string) => checkpointSignerFor(origin, createKeyObjectSigner(generateKeyPairSync('ed25519').privateKey, 'ed25519', 'test'));
 const signer = testCheckpointSigner('log.example');
-async function openLog(name: string, options: { checkpoints?: CheckpointSigner; maxBatch?: number; cacheTiles?: number; witness?: (note: string) => Promise<string> } = {}) {
+async function openLog(name: string, options: { checkpoints?: CheckpointSigner; maxBatch?: number; cacheTiles?: number; witness?: (note: string) => Promise<string>; onBatch?: LogEngineOptions['onBatch'] } = {}) {
   return LogEngine.open({
     storage: SqliteLogStorage.open(join(dir, `${name}.db`)),
     checkpoints: options.checkpoints ?? signer,
@@ -32,6 +32,7 @@ async function openLog(name: string, options: { checkpoints?: CheckpointSigner; 
     ...(options.maxBatch ? { maxBatch: options.maxBatch } : {}),
     ...(options.cacheTiles ? { cacheTiles: options.cacheTiles } : {}),
     ...(options.witness ? { witness: options.witness } : {}),
+    ...(options.onBatch ? { onBatch: options.onBatch } : {}),
   });
 }
 const fresh = () => `log-${n++}`;
@@ -230,6 +231,28 @@ describe('LogEngine', () => {
     assert.deepEqual([r.index, r.duplicate, r.size], [0, true, 1]);
     assert.equal(signer.open(kept as string).size, 1);
     assert.equal(log.size, 1);
+    await log.close();
+  });
+
+  // A metrics callback is no part of logging: one that throws must not stop the batches after it, nor
+  // leave their callers waiting for an answer that never comes.
+  it('a metrics callback that throws leaves no append unanswered, in this batch or any later one', async () => {
+    let calls = 0;
+    const log = await openLog(fresh(), {
+      maxBatch: 4,
+      onBatch: () => {
+        calls++;
+        throw new Error('metrics exploded');
+      },
+    });
+    const settled = await Promise.race([
+      Promise.allSettled(Array.from({ length: 40 }, (_, i) => log.append(entry(i)))),
+      new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 5000).unref()),
+    ]);
+    assert.notEqual(settled, 'hung', 'every append settles');
+    assert.deepEqual((settled as PromiseSettledResult<unknown>[]).map((r) => r.status), Array(40).fill('fulfilled'), 'each append is durable and signed: the callback failing changes nothing');
+    assert.ok(calls >= 10, 'every batch reported');
+    assert.equal((await log.append(entry(40))).index, 40, 'the log still takes appends');
     await log.close();
   });
 

@@ -222,7 +222,12 @@ export class LogEngine {
           continue;
         }
         await this.#publishing;
-        this.#publishing = this.#publish(batch, committed);
+        // Whatever goes wrong in a publication settles its callers (answering one twice is a no-op),
+        // and never the chain: the next batch's publication waits on this one, and must not inherit
+        // its failure.
+        this.#publishing = this.#publish(batch, committed).catch((err: unknown) => {
+          for (const p of batch) p.reject(err);
+        });
       }
     } finally {
       // Cleared in the same step that found the queue empty: an append queued after that starts a
@@ -301,7 +306,11 @@ export class LogEngine {
     const { checkpoint, size, root } = state;
     for (const [i, p] of batch.entries()) p.resolve({ ...(results[i] as { index: number; duplicate: boolean }), checkpoint, size, root });
     const appended = results.filter((r) => !r.duplicate).length;
-    this.#onBatch?.({ appended, duplicates: results.length - appended, ms: performance.now() - started, size });
+    try {
+      this.#onBatch?.({ appended, duplicates: results.length - appended, ms: performance.now() - started, size });
+    } catch {
+      // Metrics only: a callback that fails loses its figure, never a batch or the batches after it.
+    }
   }
 
   /**
