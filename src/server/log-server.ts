@@ -2,12 +2,12 @@
 // health and Prometheus metrics. Reads are static and immutable wherever the spec allows, so any
 // cache or mirror in front of the log can serve them.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { gzipSync } from 'node:zlib';
 import { AirlockError } from '../errors.ts';
 import type { AppendResult, LogEngine } from '../log/engine.ts';
 import { InclusionChecker, leafHash } from '../log/merkle.ts';
 import { MAX_REQUEST_BYTES, toTransparencyLogEntry } from '../log/rekor-entry.ts';
 import { encodeEntryBundle, parseTilePath } from '../log/tiles.ts';
+import { CompressedCache } from './compressed-cache.ts';
 import { bounded, elapsedMs, HttpError, readBody, requestPath } from './http-io.ts';
 import type { Metrics } from './metrics.ts';
 import type { VerifyPool } from './verify-pool.ts';
@@ -24,6 +24,20 @@ export interface LogServerOptions {
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
+/** Compressed entry bundles kept: a full one is about 100 KiB gzip'd, so the last few hundred read. */
+const COMPRESSED_CACHE_BYTES = 32 * 1024 * 1024;
+
+/** Whether Accept-Encoding admits gzip (RFC 9110 §12.5.3): listed, or `*`, with a q-value above 0. */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  const codings = new Map<string, number>();
+  for (const part of String(header ?? '').split(',')) {
+    const [name = '', ...params] = part.split(';').map((x) => x.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    if (name) codings.set(name, q === undefined ? 1 : Number(q.slice(2)) || 0);
+  }
+  return (codings.get('gzip') ?? codings.get('x-gzip') ?? codings.get('*') ?? 0) > 0;
+}
+
 /** Registers the metrics the server and engine report. */
 export function registerLogMetrics(metrics: Metrics, engine: () => LogEngine | undefined): void {
   metrics.gauge('airlock_log_tree_size', 'Entries in the log (size of the latest checkpoint).', () => engine()?.size ?? 0);
@@ -37,6 +51,7 @@ export function registerLogMetrics(metrics: Metrics, engine: () => LogEngine | u
 
 export function createLogHandler(options: LogServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { engine, metrics } = options;
+  const compressed = new CompressedCache(COMPRESSED_CACHE_BYTES);
 
   // The entries of one batch are answered with one checkpoint: their proofs are checked together.
   let checker: InclusionChecker | undefined;
@@ -78,19 +93,28 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
   async function readTile(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const tile = parseTilePath(path);
     if (!tile) throw new HttpError(404, 'E_INPUT_MISSING', `no such resource: /${bounded(path)}`);
+    // Full tiles never change; a partial one of width W is a fixed prefix too (we never rewrite them).
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'cache-control': IMMUTABLE };
+    const missing = () => new HttpError(404, 'E_INPUT_MISSING', `not in the log (yet): /${bounded(path)}`);
+    if (tile.kind === 'entries' && acceptsGzip(req.headers['accept-encoding'])) {
+      // Kept once compressed: a bundle that was served exists, and is the same bytes forever.
+      const key = `${tile.index}.p${tile.width}`;
+      let gzipped = compressed.get(key);
+      if (!gzipped) {
+        const entries = await engine.readEntries(tile.index, tile.width);
+        if (!entries) throw missing();
+        gzipped = await compressed.gzip(key, encodeEntryBundle(entries));
+      }
+      res.writeHead(200, { ...headers, 'content-encoding': 'gzip', vary: 'Accept-Encoding' }).end(gzipped);
+      return;
+    }
     let body: Buffer | undefined;
     if (tile.kind === 'hash') body = await engine.readTile(tile.level, tile.index, tile.width);
     else {
       const entries = await engine.readEntries(tile.index, tile.width);
       body = entries && encodeEntryBundle(entries);
     }
-    if (!body) throw new HttpError(404, 'E_INPUT_MISSING', `not in the log (yet): /${bounded(path)}`);
-    // Full tiles never change; a partial one of width W is a fixed prefix too (we never rewrite them).
-    const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'cache-control': IMMUTABLE };
-    if (tile.kind === 'entries' && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
-      body = gzipSync(body);
-      Object.assign(headers, { 'content-encoding': 'gzip', vary: 'Accept-Encoding' });
-    }
+    if (!body) throw missing();
     res.writeHead(200, headers).end(body);
   }
 
