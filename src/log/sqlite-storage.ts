@@ -13,13 +13,65 @@ CREATE TABLE IF NOT EXISTS tiles (level INTEGER NOT NULL, idx INTEGER NOT NULL, 
 CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, root BLOB NOT NULL, checkpoint TEXT NOT NULL);
 `;
 
+const SQLITE_BUSY = 5;
+const SQLITE_LOCKED = 6;
+/** How long opening keeps retrying a busy database: far beyond any other opener's few milliseconds. */
+const OPEN_RETRY_MS = 15_000;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+function isBusy(err: unknown): boolean {
+  const errcode = (err as { errcode?: unknown }).errcode;
+  return typeof errcode === 'number' && ((errcode & 0xff) === SQLITE_BUSY || (errcode & 0xff) === SQLITE_LOCKED);
+}
+
+/**
+ * Runs `step` until it does not meet a busy database, backing off (5 ms doubling to 250 ms, with
+ * jitter) for at most OPEN_RETRY_MS. Some steps of opening get SQLITE_BUSY at once whatever
+ * busy_timeout says: switching a fresh database to WAL while another process does the same, and the
+ * schema transaction meanwhile. Opening is synchronous, so the wait is too (Atomics.wait).
+ */
+export function retryWhileBusy<T>(step: () => T, deadline = Date.now() + OPEN_RETRY_MS): T {
+  for (let delay = 5; ; delay = Math.min(delay * 2, 250)) {
+    try {
+      return step();
+    } catch (err) {
+      if (!isBusy(err) || Date.now() >= deadline) throw err;
+    }
+    Atomics.wait(pause, 0, 0, delay / 2 + Math.random() * delay);
+  }
+}
+
 function connect(path: string): DatabaseSync {
   try {
     const db = new DatabaseSync(path);
-    // Other processes appending to the same log wait for the lock instead of failing at once.
-    db.exec('PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
+    // Other processes appending to the same log wait for the lock instead of failing at once; first,
+    // so that every later statement has it.
+    db.exec('PRAGMA busy_timeout = 30000');
+    retryWhileBusy(() => db.exec('PRAGMA journal_mode = WAL'));
+    db.exec('PRAGMA synchronous = FULL');
     return db;
   } catch (err) {
+    throw new AirlockError('E_IO', `cannot open the log database ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Creates the tables of a new database (or checks an existing one's version), retried while busy. */
+function prepareSchema(writer: DatabaseSync, path: string): void {
+  try {
+    const version = retryWhileBusy(() => (writer.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
+    if (version > SCHEMA_VERSION) {
+      throw new AirlockError('E_UNSUPPORTED', `the log database ${path} has schema version ${version}; this airlock reads up to ${SCHEMA_VERSION}`);
+    }
+    retryWhileBusy(() => {
+      try {
+        writer.exec(`BEGIN IMMEDIATE; ${SCHEMA} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT;`);
+      } catch (err) {
+        if (writer.isTransaction) writer.exec('ROLLBACK');
+        throw err;
+      }
+    });
+  } catch (err) {
+    if (err instanceof AirlockError) throw err;
     throw new AirlockError('E_IO', `cannot open the log database ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
@@ -86,12 +138,13 @@ export class SqliteLogStorage implements LogStorage {
   private constructor(path: string) {
     this.path = path;
     this.#writer = connect(path);
-    const version = (this.#writer.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
-    if (version > SCHEMA_VERSION) {
-      throw new AirlockError('E_UNSUPPORTED', `the log database ${path} has schema version ${version}; this airlock reads up to ${SCHEMA_VERSION}`);
+    try {
+      prepareSchema(this.#writer, path);
+      this.#reader = connect(path);
+    } catch (err) {
+      this.#writer.close();
+      throw err;
     }
-    this.#writer.exec(`BEGIN IMMEDIATE; ${SCHEMA} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT;`);
-    this.#reader = connect(path);
     this.#w = new Statements(this.#writer);
     this.#r = new Statements(this.#reader);
     this.#putEntry = this.#writer.prepare('INSERT INTO entries (idx, data, identity) VALUES (?, ?, ?) ON CONFLICT (identity) DO NOTHING');
