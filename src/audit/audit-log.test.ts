@@ -187,6 +187,25 @@ describe('audit log', () => {
     assert.match(v.problems[0]?.problem ?? '', /--since checkpoint does not verify with the audit key/);
   });
 
+  it('sweeps the checkpoint temp files and identity drafts of a killed command when it opens, and nothing else', async () => {
+    const dir = await withEvents(1);
+    const { spawnSync } = await import('node:child_process');
+    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    const left = `checkpoint.tmp-${dead}-0123456789ab`;
+    const live = `checkpoint.tmp-${process.ppid}-0123456789ab`;
+    await writeFile(join(auditDir(dir), left), 'half a checkpoint');
+    await writeFile(join(auditDir(dir), live), 'another writer, now');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(dir, `.audit-new-${dead}-AbC123`));
+    await mkdir(join(dir, `.audit-new-${process.ppid}-AbC123`));
+    const log = await AuditLog.open(dir);
+    await log.close();
+    const names = await readdir(auditDir(dir));
+    assert.ok(!names.includes(left));
+    assert.ok(names.includes(live));
+    assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.audit-new-')), [`.audit-new-${process.ppid}-AbC123`], 'the identity draft of a killed command is swept, a running one\'s kept');
+  });
+
   it('migrates the events.jsonl stand-in once, and keeps it renamed', async () => {
     const dir = await home();
     const lines = [

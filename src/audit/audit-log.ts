@@ -9,14 +9,14 @@
 // a key kept in it, but cannot make that agree with a checkpoint already held elsewhere. Pass an HSM
 // key (AIRLOCK_AUDIT_KEY) to keep the key off the disk.
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { keyFingerprint, publicKeyPem } from '../crypto/keys.ts';
 import type { Signer } from '../crypto/signer.ts';
 import { AirlockError, fromFsError } from '../errors.ts';
-import { pathExists, writeFileAtomic } from '../files/atomic-write.ts';
+import { pathExists, processAlive, sweepTempFiles, writeFileAtomic } from '../files/atomic-write.ts';
 import { type Checkpoint, parseCheckpoint } from '../log/checkpoint.ts';
 import { checkpointOpener, checkpointSignerFor } from '../log/checkpoint-signer.ts';
 import { checkExtends } from '../log/consistency.ts';
@@ -78,6 +78,19 @@ async function auditSigner(stateDir: string, given: Signer | undefined): Promise
   return { origin: existing.origin, signer };
 }
 
+const DRAFT_PREFIX = '.audit-new-';
+
+/** Identity drafts (createIdentity) of commands killed before they renamed theirs into place. */
+async function sweepDrafts(stateDir: string): Promise<void> {
+  const names = await readdir(stateDir).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = Number(/^\.audit-new-([1-9][0-9]{0,9})-[A-Za-z0-9]{6}$/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || processAlive(pid)) continue;
+    const draft = join(stateDir, name);
+    if ((await lstat(draft).catch(() => undefined))?.isDirectory()) await rm(draft, { recursive: true, force: true });
+  }
+}
+
 /**
  * A new audit log's identity (origin, public key, and the key when airlock makes it), built in a
  * private folder and renamed into place: of two commands starting at once on a fresh machine exactly
@@ -89,7 +102,8 @@ async function createIdentity(stateDir: string, given: Signer | undefined): Prom
     throw fromFsError(err, what, 'create');
   };
   await mkdir(stateDir, { recursive: true, mode: 0o700 }).catch(fsError(stateDir));
-  const draft = await mkdtemp(join(stateDir, '.audit-new-')).catch(fsError(stateDir));
+  // The pid in the name tells a draft of a running command from one a killed command left.
+  const draft = await mkdtemp(join(stateDir, `${DRAFT_PREFIX}${process.pid}-`)).catch(fsError(stateDir));
   try {
     let publicKey = given?.publicKey;
     if (!publicKey) {
@@ -148,6 +162,10 @@ export class AuditLog {
   static async open(stateDir: string, options: { signer?: Signer } = {}): Promise<AuditLog> {
     const p = paths(stateDir);
     const { origin, signer } = await auditSigner(stateDir, options.signer);
+    // What a command killed mid-write left (a checkpoint's temp file, an identity draft): only those
+    // of processes no longer running.
+    await sweepTempFiles(p.checkpoint);
+    await sweepDrafts(stateDir);
     const engine = await LogEngine.open({ storage: SqliteLogStorage.open(p.db), checkpoints: checkpointSignerFor(origin, signer), lastSigned: lastSignedFile(p.checkpoint) });
     const log = new AuditLog(engine, origin, signer.publicKey);
     // Only into a new log: a file dropped into $AIRLOCK_HOME later must not inject events.

@@ -2,8 +2,8 @@
 // of the directory. A crash leaves the old file or the new one, never half of either.
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fsync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { access, open, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { access, lstat, open, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { AirlockError, fromFsError } from '../errors.ts';
 
@@ -51,6 +51,49 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
 /** Beside `path` (same directory, so the rename is atomic), unique even for two writes in one millisecond. */
 function tempPathFor(path: string): string {
   return `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+/** Whether a process with this pid exists (maybe another user's). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+/**
+ * Removes what an atomic write of `path` left behind when its process died (SIGKILL between the
+ * temp file's creation and its rename): regular files named exactly as tempPathFor names them,
+ * whose writer is no longer running. A file of a live process (another writer of the same path, now)
+ * and anything else in the folder are left alone. Returns the names removed.
+ */
+export async function sweepTempFiles(path: string): Promise<string[]> {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.tmp-`;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw fromFsError(err, dir, 'list');
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^([1-9][0-9]{0,9})-[0-9a-f]{12}$/.exec(name.slice(prefix.length));
+    const pid = Number(m?.[1]);
+    if (!m || pid === process.pid || processAlive(pid)) continue;
+    const file = join(dir, name);
+    const st = await lstat(file).catch(() => undefined);
+    if (!st?.isFile()) continue;
+    await rm(file, { force: true }).catch((err: unknown) => {
+      throw fromFsError(err, file, 'remove');
+    });
+    removed.push(name);
+  }
+  return removed;
 }
 
 const fsyncFd = promisify(fsync);

@@ -8,6 +8,7 @@ import { publicKeyPem } from '../crypto/keys.ts';
 import type { Signer } from '../crypto/signer.ts';
 import { checkpointSignerFor } from '../log/checkpoint-signer.ts';
 import { LogEngine } from '../log/engine.ts';
+import { sweepTempFiles } from '../files/atomic-write.ts';
 import { smallFileWriter } from '../files/small-file-writer.ts';
 import { lastSignedFile } from '../log/last-signed-file.ts';
 import { encodeVerifierKey, logIdFor } from '../log/note-keys.ts';
@@ -52,6 +53,9 @@ export interface LogService {
 
 export async function startLogService(options: LogServiceOptions): Promise<LogService> {
   const { dir, origin, signer, metrics, log, witness } = options;
+  // A SIGKILL between a checkpoint's temp file and its rename leaves the temp file: swept before the
+  // engine starts writing new ones (only files of writers no longer running).
+  await sweepTempFiles(join(dir, 'checkpoint'));
   // The last-signed checkpoint is written once per batch: on a worker, off the serving thread.
   const writer = smallFileWriter();
   const engine = await LogEngine.open({
