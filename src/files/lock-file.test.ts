@@ -1,10 +1,35 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { acquireLock } from './lock-file.ts';
+
+const LOCK_FILE = fileURLToPath(new URL('./lock-file.ts', import.meta.url));
+const deadPid = () => Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+
+/** A process that, at `at` (ms since the epoch), tries to take the lock; holding it, it waits until `until`, then releases. Prints 'won' or the refusal's code. */
+function contender(path: string, at: number, until: number): Promise<string> {
+  const script = `
+    const { acquireLock } = await import(${JSON.stringify(LOCK_FILE)});
+    while (Date.now() < ${at}) {}
+    try {
+      const held = await acquireLock(${JSON.stringify(path)}, 'the race');
+      process.stdout.write('won');
+      await new Promise((r) => setTimeout(r, ${until} - Date.now()));
+      await held.release();
+    } catch (err) {
+      process.stdout.write(String(err.code));
+    }`;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('close', () => resolve(out));
+  });
+}
 
 let dir: string;
 before(async () => {
@@ -16,7 +41,7 @@ describe('acquireLock', () => {
   it('is exclusive while held, free again once released', async () => {
     const path = join(dir, 'sub', 'a.lock');
     const held = await acquireLock(path, 'channel a');
-    assert.equal((await readFile(path, 'utf8')).trim(), String(process.pid));
+    assert.match(await readFile(path, 'utf8'), new RegExp(`^${process.pid} [0-9a-f]{32}\\n$`));
     await assert.rejects(acquireLock(path, 'channel a'), { code: 'E_UNAVAILABLE', message: new RegExp(`channel a is in use by process ${process.pid}`) });
     await held.release();
     await (await acquireLock(path, 'channel a')).release();
@@ -28,8 +53,49 @@ describe('acquireLock', () => {
     for (const body of [`${gone.stdout}\n`, '']) {
       await writeFile(path, body);
       const held = await acquireLock(path, 'stale');
-      assert.equal((await readFile(path, 'utf8')).trim(), String(process.pid));
+      assert.match(await readFile(path, 'utf8'), new RegExp(`^${process.pid} `));
       await held.release();
     }
+  });
+
+  // Attack surface: two processes that both find a dead holder must not both take its lock over.
+  it('exactly one of many processes racing for a dead holder\'s lock takes it over, round after round', async () => {
+    const rounds: string[][] = [];
+    for (let round = 0; round < 10; round++) {
+      const path = join(dir, `race-${round}.lock`);
+      await writeFile(path, round % 3 === 0 ? '' : `${deadPid()}\n`); // old-format and empty stale locks too
+      const at = Date.now() + 600;
+      // Winners hold until every contender has long made its attempt: a later one must meet a live owner.
+      rounds.push(await Promise.all(Array.from({ length: 6 }, () => contender(path, at, at + 1200))));
+    }
+    const winners = rounds.map((r) => r.filter((o) => o === 'won').length);
+    assert.deepEqual(winners, rounds.map(() => 1), JSON.stringify(rounds));
+    for (const r of rounds) assert.deepEqual(r.filter((o) => o !== 'won').sort(), Array(5).fill('E_UNAVAILABLE'));
+    assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('race-')), [], 'every lock released, no helper file left');
+  });
+
+  it('a takeover interrupted by a crash (its guard left, its holder dead) does not block the next one', async () => {
+    const { createHash } = await import('node:crypto');
+    const path = join(dir, 'interrupted.lock');
+    const stale = `${deadPid()} aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n`;
+    await writeFile(path, stale);
+    const guard = `${path}.takeover-${createHash('sha256').update(stale).digest('hex').slice(0, 32)}`;
+    await writeFile(guard, `${deadPid()} bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n`);
+    await writeFile(`${path}.tmp-${deadPid()}-0123456789ab`, 'a helper file of a killed taker');
+    const held = await acquireLock(path, 'interrupted');
+    assert.match(await readFile(path, 'utf8'), new RegExp(`^${process.pid} `));
+    await held.release();
+    assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('interrupted.lock')), [], 'guards and helper files gone');
+  });
+
+  it('release() never removes a lock someone else holds by then', async () => {
+    const path = join(dir, 'taken.lock');
+    const held = await acquireLock(path, 'taken');
+    // Another holder's lock in its place (what a takeover leaves), written as a takeover writes it.
+    await writeFile(`${path}.other`, `${process.ppid} 00112233445566778899aabbccddeeff\n`);
+    await rename(`${path}.other`, path);
+    await held.release();
+    assert.equal(await readFile(path, 'utf8'), `${process.ppid} 00112233445566778899aabbccddeeff\n`);
+    await assert.rejects(acquireLock(path, 'taken'), { code: 'E_UNAVAILABLE', message: new RegExp(`in use by process ${process.ppid}`) });
   });
 });
