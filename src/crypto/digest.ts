@@ -5,6 +5,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { AirlockError, fromFsError } from '../errors.ts';
+import { bounded } from '../text.ts';
 
 export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512';
 
@@ -22,9 +23,6 @@ export function formatDigest(d: Digest): string {
   return `${d.algorithm}:${d.hex}`;
 }
 
-/** Most of a non-digest a message quotes: the text comes from outside and may be anything. */
-const QUOTED_MAX = 80;
-
 /**
  * Parses `sha256:<64 hex>` / `sha384:<96 hex>` / `sha512:<128 hex>`; E_INPUT_MALFORMED otherwise.
  * Hex digits are read in either case and kept in lowercase, the one spelling airlock writes and compares.
@@ -34,8 +32,7 @@ export function parseDigest(text: string): Digest {
   const algorithm = m?.[1] as DigestAlgorithm | undefined;
   const hex = m?.[2]?.toLowerCase();
   if (!algorithm || !hex || hex.length !== HEX_LENGTH[algorithm]) {
-    const quoted = JSON.stringify(text.length > QUOTED_MAX ? `${text.slice(0, QUOTED_MAX)}…` : text);
-    throw new AirlockError('E_INPUT_MALFORMED', `not a digest: ${quoted}`, {
+    throw new AirlockError('E_INPUT_MALFORMED', `not a digest: '${bounded(text, 80)}'`, {
       hint: 'write digests as sha256:<64 hex digits> or sha512:<128 hex digits>',
     });
   }

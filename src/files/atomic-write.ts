@@ -6,6 +6,7 @@ import { access, lstat, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { AirlockError, fromFsError } from '../errors.ts';
+import { processAlive } from './process-alive.ts';
 
 export interface AtomicWriteOptions {
   /** File mode of the new file (0o600 for secrets). */
@@ -51,16 +52,6 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
 /** Beside `path` (same directory, so the rename is atomic), unique even for two writes in one millisecond. */
 function tempPathFor(path: string): string {
   return `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-}
-
-/** Whether a process with this pid exists (maybe another user's). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
-  }
 }
 
 /**

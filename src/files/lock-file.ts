@@ -17,7 +17,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AirlockError, fromFsError } from '../errors.ts';
-import { processAlive, sweepTempFiles } from './atomic-write.ts';
+import { sweepTempFiles } from './atomic-write.ts';
+import { processAlive } from './process-alive.ts';
 
 export interface HeldLock {
   release(): Promise<void>;

@@ -4,6 +4,7 @@
 // bound at most. Memory stays within the bound whatever the path turns out to be.
 import { open } from 'node:fs/promises';
 import { AirlockError, fromFsError } from '../errors.ts';
+import { bounded } from '../text.ts';
 
 const STREAM_CHUNK = 64 * 1024;
 
@@ -14,7 +15,7 @@ function mib(bytes: number): string {
 /** The bytes of `path`, or E_INPUT_MALFORMED naming `what` when it holds more than `maxBytes`. */
 export async function readFileBounded(path: string, maxBytes: number, what: string): Promise<Buffer> {
   const tooLarge = (size?: number) =>
-    new AirlockError('E_INPUT_MALFORMED', `${path}: ${size === undefined ? 'more' : mib(size)} of data; ${what} is at most ${mib(maxBytes)}`, {
+    new AirlockError('E_INPUT_MALFORMED', `${bounded(path)}: ${size === undefined ? 'more' : mib(size)} of data; ${what} is at most ${mib(maxBytes)}`, {
       hint: `this is not ${what}, or it was damaged`,
       details: { path, maxBytes, ...(size === undefined ? {} : { size }) },
     });

@@ -2,6 +2,7 @@
 // status, and a request body read up to a bound, refused with 413 past it (declared or sent).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { AirlockError, type ErrorCode } from '../errors.ts';
+import { bounded } from '../text.ts';
 
 export class HttpError extends Error {
   readonly status: number;
@@ -36,11 +37,6 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<str
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Text from a request as a message may quote it: at most 100 characters. */
-export const bounded = (text: string): string => (text.length > 100 ? `${text.slice(0, 100)}…` : text);
-
-/** A request target quoted in a message: bounded, control characters escaped. */
-const quoted = (target: string) => JSON.stringify(bounded(target));
 
 /**
  * The path a request names: origin-form (`/checkpoint?x`) or absolute-form (`http://host/checkpoint`,
@@ -57,7 +53,7 @@ export function requestPath(req: IncomingMessage): string {
     url = undefined;
   }
   if (!url || (!target.startsWith('/') && url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new HttpError(400, 'E_INPUT_MALFORMED', `the request target ${quoted(target)} is neither a path nor an http(s) URL`);
+    throw new HttpError(400, 'E_INPUT_MALFORMED', `the request target '${bounded(target, 100)}' is neither a path nor an http(s) URL`);
   }
   return url.pathname;
 }

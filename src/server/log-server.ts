@@ -7,8 +7,9 @@ import type { AppendResult, LogEngine } from '../log/engine.ts';
 import { InclusionChecker, leafHash } from '../log/merkle.ts';
 import { MAX_REQUEST_BYTES, toTransparencyLogEntry } from '../log/rekor-entry.ts';
 import { encodeEntryBundle, parseTilePath } from '../log/tiles.ts';
+import { bounded } from '../text.ts';
 import { CompressedCache } from './compressed-cache.ts';
-import { bounded, elapsedMs, HttpError, readBody, requestPath } from './http-io.ts';
+import { elapsedMs, HttpError, readBody, requestPath } from './http-io.ts';
 import type { Metrics } from './metrics.ts';
 import type { VerifyPool } from './verify-pool.ts';
 

@@ -6,7 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAirlockError } from '../errors.ts';
 import type { CheckpointWitness } from '../log/checkpoint-witness.ts';
 import { ADD_CHECKPOINT_PATH, formatTlogSize, MAX_ADD_CHECKPOINT_BYTES, parseAddCheckpoint, TLOG_SIZE_CONTENT_TYPE, witnessCheckpointPath } from '../log/witness-protocol.ts';
-import { bounded, elapsedMs, HttpError, readBody, requestPath, requestPathOrUndefined } from './http-io.ts';
+import { bounded } from '../text.ts';
+import { elapsedMs, HttpError, readBody, requestPath, requestPathOrUndefined } from './http-io.ts';
 import { Metrics } from './metrics.ts';
 
 export interface WitnessServerOptions {

@@ -3,7 +3,7 @@ import { keyFingerprint } from '../../crypto/keys.ts';
 import type { Signer } from '../../crypto/signer.ts';
 import { AirlockError } from '../../errors.ts';
 import { writeFileAtomic } from '../../files/atomic-write.ts';
-import { readFileBounded } from '../../files/read-bounded.ts';
+import { readJsonFile } from '../../files/read-json.ts';
 import { resolvePredicateType } from '../../sigstore/in-toto.ts';
 import { MAX_PREDICATE_BYTES } from '../../sigstore/limits.ts';
 import { attestBlob, type SignedBlob, signBlob } from '../../sigstore/sign-blob.ts';
@@ -60,16 +60,6 @@ function summary(ctx: CommandContext, file: string, signer: Signer, signed: Sign
     outputs: written,
     bundle: signed.bundle,
   };
-}
-
-/** The predicate (JSON), read whole but bounded: it may come from a FIFO or `<(...)`. */
-async function readPredicate(path: string): Promise<unknown> {
-  const text = (await readFileBounded(path, MAX_PREDICATE_BYTES, 'a predicate (its bundle must stay within what verification reads)')).toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new AirlockError('E_INPUT_MALFORMED', `${path}: predicate is not JSON`, { cause: err });
-  }
 }
 
 function progress(ctx: CommandContext) {
@@ -129,7 +119,8 @@ export const attestBlobCommand: Command = {
     if (!predicatePath) throw new AirlockError('E_USAGE', 'attest-blob needs --predicate FILE');
     const predicateType = resolvePredicateType(ctx.flags.string('type') ?? 'custom');
     return withSigner(ctx, async (signer, plan) => {
-      const predicate = await readPredicate(predicatePath);
+      // Bounded: its bundle must stay within what verification reads, and it may be a FIFO.
+      const predicate = await readJsonFile(predicatePath, 'predicate', MAX_PREDICATE_BYTES);
       const signed = await attestBlob(
         { path: file },
         { signer, witnesses: plan.witnesses, predicate, predicateType, onProgress: progress(ctx) },

@@ -11,6 +11,7 @@ import { type Digest, type DigestAlgorithm, digestBytes, digestInput, formatDige
 import { keyFingerprint } from '../../crypto/keys.ts';
 import { AirlockError, EXIT } from '../../errors.ts';
 import { readFileBounded } from '../../files/read-bounded.ts';
+import { bounded } from '../../text.ts';
 import { type CosignatureVerifier, checkWitnessQuorumPolicy, verifyWitnessQuorum, type WitnessQuorum } from '../../log/cosignature.ts';
 import { checkpointMeetsPolicy, type TlogPolicy } from '../../log/tlog-policy.ts';
 import { keyIdHex } from '../../log/note.ts';
@@ -347,7 +348,7 @@ export function checkLogIndices(bundle: Bundle, checks: Checks): void {
   if (proven.length > 0) checks.pass('log index', { proven });
 }
 
-const short = (text: string) => (text.length > 24 ? `${text.slice(0, 24)}…` : text);
+const short = (text: string) => bounded(text, 24);
 
 function sameIndex(a: string, b: string): boolean {
   try {
