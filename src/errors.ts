@@ -52,6 +52,10 @@ export const ERROR_CODES = {
   E_TRUST_ROOT_MISSING: { exit: EXIT.UNAVAILABLE, summary: 'No trust root was given and none is installed.' },
   E_DIGEST_MISMATCH: { exit: EXIT.UNAVAILABLE, summary: 'Bytes read did not hash to the digest they were expected to have.' },
   E_IMPORT_INCOMPLETE: { exit: EXIT.UNAVAILABLE, summary: 'An import stopped after it began moving tags (a crash or a registry error): its intent is recorded; `airlock import --recover` (or the next import on that channel) finishes it.' },
+  E_PACKAGE_TRUNCATED: {
+    exit: EXIT.UNAVAILABLE,
+    summary: 'A transfer package file ends early, wherever it was cut (an incomplete copy): nothing was imported; copy it again.',
+  },
   // verdicts (1)
   E_BUNDLE_MALFORMED: { exit: EXIT.DENIED, summary: 'The Sigstore bundle is not a valid bundle of a known version.' },
   E_SIGNATURE_INVALID: { exit: EXIT.DENIED, summary: 'A signature does not verify over the signed content.' },

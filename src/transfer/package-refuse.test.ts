@@ -110,20 +110,21 @@ for (const [mode, from] of [['one pass', undefined], ['bodies side by side', 1]]
       assert.deepEqual(await readdir(staging), ['keep.txt']);
     });
 
-    it('cut in the middle of a payload entry → E_INPUT_MALFORMED, the staged part removed', async () => {
+    // A cut file gets one code wherever it was cut (test/e2e/package-truncated.test.ts tries every offset).
+    it('cut in the middle of a payload entry → E_PACKAGE_TRUNCATED, the staged part removed', async () => {
       const dir = await caseDir();
       const tar = craftPackage(listed, good);
       const file = join(dir, 'p.tar');
       await writeFile(file, tar.subarray(0, tar.indexOf('layer bytes') + 3000));
-      await expectFailure(file, 'E_INPUT_MALFORMED', await stagingWithKeep(dir));
+      await expectFailure(file, 'E_PACKAGE_TRUNCATED', await stagingWithKeep(dir));
     });
 
-    it('complete entries but no end-of-archive marker → E_INPUT_MALFORMED', async () => {
+    it('complete entries but no end-of-archive marker → E_PACKAGE_TRUNCATED', async () => {
       const dir = await caseDir();
       const file = join(dir, 'p.tar');
       const tar = craftPackage(listed, good);
       await writeFile(file, tar.subarray(0, tar.length - 1024));
-      await expectFailure(file, 'E_INPUT_MALFORMED', await stagingWithKeep(dir));
+      await expectFailure(file, 'E_PACKAGE_TRUNCATED', await stagingWithKeep(dir));
     });
 
     it('data after the end-of-archive marker → E_INPUT_MALFORMED', async () => {

@@ -49,8 +49,16 @@ export class TarReader {
     return this.#reader.consumed;
   }
 
+  /**
+   * One code wherever the file ends: in the headers (nothing verified yet, so no verdict) as in the
+   * payload (after the signature checked out). A cut file is an incomplete copy, which says nothing
+   * about who made it; copying it again is the remedy either way.
+   */
   #truncated(): Error {
-    return malformed(`${this.#label}: the tar ends early (truncated, or not a tar)`, 'copy the package again; it was not imported');
+    return new AirlockError('E_PACKAGE_TRUNCATED', `${this.#label}: the package ends early, after ${this.#reader.consumed} bytes: truncated (an incomplete copy), or not a tar`, {
+      hint: 'copy the package again; nothing was imported',
+      details: { readBytes: this.#reader.consumed },
+    });
   }
 
   async #block(): Promise<Buffer> {
