@@ -9,7 +9,7 @@
 // a key kept in it, but cannot make that agree with a checkpoint already held elsewhere. Pass an HSM
 // key (AIRLOCK_AUDIT_KEY) to keep the key off the disk.
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
@@ -18,6 +18,7 @@ import type { Signer } from '../crypto/signer.ts';
 import { AirlockError, fromFsError } from '../errors.ts';
 import { pathExists, sweepTempFiles, writeFileAtomic } from '../files/atomic-write.ts';
 import { processAlive } from '../files/process-alive.ts';
+import { checkStateDir, makeStateDir, stateDirError } from '../files/state-dir.ts';
 import { type Checkpoint, parseCheckpoint } from '../log/checkpoint.ts';
 import { checkpointOpener, checkpointSignerFor } from '../log/checkpoint-signer.ts';
 import { checkExtends } from '../log/consistency.ts';
@@ -102,9 +103,11 @@ async function createIdentity(stateDir: string, given: Signer | undefined): Prom
   const fsError = (what: string) => (err: unknown) => {
     throw fromFsError(err, what, 'create');
   };
-  await mkdir(stateDir, { recursive: true, mode: 0o700 }).catch(fsError(stateDir));
+  await makeStateDir(stateDir);
   // The pid in the name tells a draft of a running command from one a killed command left.
-  const draft = await mkdtemp(join(stateDir, `${DRAFT_PREFIX}${process.pid}-`)).catch(fsError(stateDir));
+  const draft = await mkdtemp(join(stateDir, `${DRAFT_PREFIX}${process.pid}-`)).catch((err: unknown) => {
+    throw stateDirError(stateDir, (err as Error).message, err);
+  });
   try {
     let publicKey = given?.publicKey;
     if (!publicKey) {
@@ -161,6 +164,7 @@ export class AuditLog {
 
   /** Opens (creating on first use) the audit log of `stateDir`, migrating events.jsonl once. */
   static async open(stateDir: string, options: { signer?: Signer } = {}): Promise<AuditLog> {
+    await checkStateDir(stateDir);
     const p = paths(stateDir);
     const { origin, signer } = await auditSigner(stateDir, options.signer);
     // What a command killed mid-write left (a checkpoint's temp file, an identity draft): only those
@@ -249,6 +253,7 @@ function assertCheckpointShape(since: string): void {
  */
 export async function verifyAuditLog(stateDir: string, options: { since?: string } = {}): Promise<AuditVerification> {
   if (options.since !== undefined) assertCheckpointShape(options.since);
+  await checkStateDir(stateDir);
   const p = paths(stateDir);
   const identity = await auditIdentity(stateDir);
   if (!identity || !(await pathExists(p.db))) throw new AirlockError('E_INPUT_MISSING', `no audit log in ${p.dir}`, { hint: 'airlock records one as soon as a command makes a security decision' });

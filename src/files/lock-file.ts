@@ -14,11 +14,12 @@
 //   - releasing: unlink() only while the file holds our token. No one replaces a live owner's lock,
 //     so between that check and the unlink it cannot change.
 import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AirlockError, fromFsError } from '../errors.ts';
 import { sweepTempFiles } from './atomic-write.ts';
 import { processAlive } from './process-alive.ts';
+import { makeDirs } from './state-dir.ts';
 
 export interface HeldLock {
   release(): Promise<void>;
@@ -129,7 +130,7 @@ function inUse(what: string, path: string, pid: number): AirlockError {
 
 /** Takes the lock at `path` for `what` (used in the message), or refuses with E_UNAVAILABLE. */
 export async function acquireLock(path: string, what: string, pid = process.pid): Promise<HeldLock> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await makeDirs(dirname(path));
   // Helper files of a process killed while it took or released a lock (ours are never left otherwise).
   await sweepTempFiles(path);
   const mine = `${pid} ${randomBytes(16).toString('hex')}\n`;

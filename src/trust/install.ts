@@ -5,10 +5,11 @@
 //   trust/NAME/installs/ID/        trusted_root.json, signing configs, the TUF metadata, install.json
 //   trust/NAME/current -> installs/ID, trust/NAME/previous -> installs/ID'   (symlinks, swapped by rename)
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AirlockError, fromFsError } from '../errors.ts';
 import { writeFileAtomic } from '../files/atomic-write.ts';
+import { checkStateDir, makeDirs, makeStateDir } from '../files/state-dir.ts';
 import { parseTrustedRoot } from '../sigstore/trusted-root.ts';
 import type { Recorder } from '../audit/event.ts';
 import { applyFreshness, type BreakGlass, type FreshnessPolicy, type RoleFreshness } from './freshness.ts';
@@ -40,11 +41,19 @@ export function validateTrustName(name: string): string {
 }
 
 async function readJson<T>(path: string): Promise<T | undefined> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
+    text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // Failing to read is no verdict on what is there (an EACCES, an I/O error); not parsing is.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw fromFsError(err, path);
     throw new AirlockError('E_TRUST_ROOT', `${path} is unreadable or corrupt: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new AirlockError('E_TRUST_ROOT', `${path} is corrupt: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -74,6 +83,7 @@ export async function importTrustRoot(options: ImportOptions): Promise<InstallRe
   const { stateDir, now, policy } = options;
   const name = validateTrustName(options.name);
   const dir = trustDir(stateDir, name);
+  await checkStateDir(stateDir);
   const previous = await readTrustedVersions(stateDir, name);
   const source = await directorySource(options.mirrorDir);
   const record = async (result: 'installed' | 'refused', extra: Record<string, unknown>) => {
@@ -112,10 +122,10 @@ export async function importTrustRoot(options: ImportOptions): Promise<InstallRe
     ...(breakGlass ? { breakGlass: { reason: breakGlass.reason, until: breakGlass.until.toISOString(), expiredRoles: expired } } : {}),
   };
   const id = `${now.toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
-  const installDir = join(dir, 'installs', id);
+  const installDir = await makeStateDir(stateDir, 'trust', name, 'installs', id);
   try {
     for (const [path, bytes] of mirrorFiles(repo, options.pinnedRoot, repo.pinnedRootVersion)) {
-      await mkdir(dirname(join(installDir, path)), { recursive: true, mode: 0o700 });
+      await makeDirs(dirname(join(installDir, path)));
       await writeFileAtomic(join(installDir, path), bytes);
     }
     for (const file of repo.files) await writeFileAtomic(join(installDir, file.name.replace(/\//g, '_')), file.bytes);

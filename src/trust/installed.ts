@@ -5,6 +5,9 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AirlockError, fromFsError } from '../errors.ts';
+import { readFileBounded } from '../files/read-bounded.ts';
+import { checkStateDir } from '../files/state-dir.ts';
+import { MAX_TRUSTED_ROOT_BYTES } from '../sigstore/limits.ts';
 import { type LoadedTrustedRoot, parseTrustedRoot } from '../sigstore/trusted-root.ts';
 import { type InstallRecord, trustDir } from './install.ts';
 
@@ -15,20 +18,38 @@ export interface InstalledTrustRoot {
   readonly warnings: readonly string[];
 }
 
+/** Names of the folders under trust/: [] when there is none yet; an unusable $AIRLOCK_HOME says so. */
 export async function listInstalledNames(stateDir: string): Promise<string[]> {
+  await checkStateDir(stateDir);
+  const dir = join(stateDir, 'trust');
   try {
-    return (await readdir(join(stateDir, 'trust'), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
-  } catch {
-    return [];
+    return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw fromFsError(err, dir, 'list');
   }
 }
 
+/**
+ * The install record of trust root `name`, undefined when none is installed under that name. What
+ * cannot be read for another reason than its absence is not a verdict on the root: an unusable
+ * $AIRLOCK_HOME, or an I/O error, is E_IO; only a record that reads but does not parse is corrupt.
+ */
 export async function readInstallRecord(stateDir: string, name: string): Promise<InstallRecord | undefined> {
+  await checkStateDir(stateDir);
   const path = join(trustDir(stateDir, name), 'current', 'install.json');
+  let text: string;
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as InstallRecord;
+    text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // ENOTDIR below a usable $AIRLOCK_HOME: trust/NAME or current is a file, not what import makes.
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new AirlockError('E_TRUST_ROOT', `${path} is corrupt: ${(err as Error).message}`, { cause: err });
+    throw fromFsError(err, path);
+  }
+  try {
+    return JSON.parse(text) as InstallRecord;
+  } catch (err) {
     throw new AirlockError('E_TRUST_ROOT', `${path} is corrupt: ${(err as Error).message}`, { cause: err });
   }
 }
@@ -39,9 +60,11 @@ export async function loadInstalledTrustRoot(stateDir: string, name: string, now
   const path = join(trustDir(stateDir, name), 'current', 'trusted_root.json');
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = await readFileBounded(path, MAX_TRUSTED_ROOT_BYTES, 'a trusted root');
   } catch (err) {
-    throw fromFsError(err, path);
+    // install.json says a root is installed: its trusted_root.json missing is a broken install.
+    if (err instanceof AirlockError && err.code === 'E_INPUT_MISSING') throw new AirlockError('E_TRUST_ROOT', `trust root '${name}' is installed, but ${path} is missing`, { cause: err, hint: 'import the trust root again from a verified mirror' });
+    throw err;
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== install.trustedRootSha256) {

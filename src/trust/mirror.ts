@@ -3,10 +3,11 @@
 // the targets byte-exact, and a mirror.json record. The record is informational: the air-gapped side
 // re-verifies everything from its own pinned root and trusts nothing because it is in the folder.
 import { createHash } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AirlockError } from '../errors.ts';
 import { pathExists, writeFileAtomic } from '../files/atomic-write.ts';
+import { makeDirs } from '../files/state-dir.ts';
 import { applyFreshness, type FreshnessPolicy, type RoleFreshness } from './freshness.ts';
 import { openSource } from './tuf-source.ts';
 import { type VerifiedRepository, verifyRepository } from './tuf-verify.ts';
@@ -69,7 +70,7 @@ export async function mirrorTrustRepository(options: MirrorOptions): Promise<Mir
   await rm(staging, { recursive: true, force: true });
   try {
     for (const [path, bytes] of files) {
-      await mkdir(dirname(join(staging, path)), { recursive: true });
+      await makeDirs(dirname(join(staging, path)), 0o755);
       await writeFileAtomic(join(staging, path), bytes);
       options.onFile?.(path);
     }

@@ -1,11 +1,11 @@
 // `airlock log serve`: the on-prem transparency log (Rekor v2 write API, C2SP tlog-tiles reads).
-import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ecdsaOverDigestBackend } from '../../crypto/ecdsa-over-digest.ts';
 import { loadSigner } from '../../crypto/key-ref.ts';
 import type { Signer } from '../../crypto/signer.ts';
 import { AirlockError } from '../../errors.ts';
+import { makeDirs } from '../../files/state-dir.ts';
 import type { LogEngine } from '../../log/engine.ts';
 import type { TlogPolicy } from '../../log/tlog-policy.ts';
 import { CosignatureGatherer, WITNESS_TIMEOUT_MS } from '../../log/witness-client.ts';
@@ -72,7 +72,7 @@ async function serve(ctx: CommandContext) {
   const prove = (a: number, b: number) => (proofs.engine ? proofs.engine.consistencyProof(a, b) : Promise.reject(new AirlockError('E_INTERNAL', 'the log is not open yet')));
   const witness = policy && witnessStep(policy, prove, { timeoutMs: witnessTimeoutMs, failOpen: flags.bool('witness-fail-open'), metrics, log });
   const dir = resolve(ctx.cwd, data);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeDirs(dir);
   const signer = await loadSigner(keyRef, keyContext(ctx, { passwordFile: flags.string('password-file') }));
   try {
     return await serveWith(ctx, { dir, origin, address, signer, metrics, log, policy, witness, proofs });
