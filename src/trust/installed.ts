@@ -3,8 +3,9 @@
 // after its deadline and announced before it.
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AirlockError, fromFsError } from '../errors.ts';
+import { pathExists } from '../files/atomic-write.ts';
 import { readFileBounded } from '../files/read-bounded.ts';
 import { checkStateDir } from '../files/state-dir.ts';
 import { MAX_TRUSTED_ROOT_BYTES } from '../sigstore/limits.ts';
@@ -54,10 +55,25 @@ export async function readInstallRecord(stateDir: string, name: string): Promise
   }
 }
 
-export async function loadInstalledTrustRoot(stateDir: string, name: string, now: Date): Promise<InstalledTrustRoot | undefined> {
+export interface InstalledFiles {
+  readonly install: InstallRecord;
+  /** trusted_root.json as installed (its sha256 checked against the install record). */
+  readonly bytes: Buffer;
+  readonly loaded: LoadedTrustedRoot;
+}
+
+/**
+ * The files of trust root `name`, checked: undefined when no root was ever installed under that name.
+ * One that was (its state.json is there) but whose current install, trusted_root.json or record is
+ * gone, changed or unreadable as JSON is E_TRUST_ROOT: never read as empty.
+ */
+export async function readInstalledFiles(stateDir: string, name: string): Promise<InstalledFiles | undefined> {
   const install = await readInstallRecord(stateDir, name);
-  if (!install) return undefined;
   const path = join(trustDir(stateDir, name), 'current', 'trusted_root.json');
+  if (!install) {
+    if (!(await pathExists(join(trustDir(stateDir, name), 'state.json')))) return undefined;
+    throw new AirlockError('E_TRUST_ROOT', `trust root '${name}' was imported, but it has no current install (${dirname(path)} is missing)`, { hint: 'import the trust root again from a verified mirror' });
+  }
   let bytes: Buffer;
   try {
     bytes = await readFileBounded(path, MAX_TRUSTED_ROOT_BYTES, 'a trusted root');
@@ -72,6 +88,13 @@ export async function loadInstalledTrustRoot(stateDir: string, name: string, now
       hint: 'import the trust root again from a verified mirror',
     });
   }
+  return { install, bytes, loaded: parseTrustedRoot(bytes, `trust root '${name}'`) };
+}
+
+export async function loadInstalledTrustRoot(stateDir: string, name: string, now: Date): Promise<InstalledTrustRoot | undefined> {
+  const files = await readInstalledFiles(stateDir, name);
+  if (!files) return undefined;
+  const { install, loaded } = files;
   const warnings: string[] = [];
   if (install.breakGlass) {
     const until = new Date(install.breakGlass.until);
@@ -84,5 +107,5 @@ export async function loadInstalledTrustRoot(stateDir: string, name: string, now
       `trust root '${name}' is a BREAK-GLASS install (${install.breakGlass.expiredRoles.join(', ')} expired; reason: ${install.breakGlass.reason}), valid only until ${install.breakGlass.until}`,
     );
   }
-  return { loaded: parseTrustedRoot(bytes, `trust root '${name}'`), install, warnings };
+  return { loaded, install, warnings };
 }

@@ -32,7 +32,10 @@ export interface AuthorityWindow {
 export interface TrustRootStatus {
   readonly name: string;
   readonly level: Level;
-  readonly importedAt: string;
+  /** Absent when the install cannot be read (see problem). */
+  readonly importedAt?: string;
+  /** Why the installed root cannot be used: a broken install is CRITICAL, one that cannot be read UNKNOWN. */
+  readonly problem?: { readonly code: string; readonly message: string };
   readonly roles: readonly RoleStatus[];
   readonly breakGlass?: InstallRecord['breakGlass'];
   readonly authorities: readonly AuthorityWindow[];
@@ -96,6 +99,15 @@ export function evaluateTrustStatus(install: InstallRecord, trustedRoot: unknown
   };
 }
 
+/**
+ * The status of a root whose install cannot be used. A root found broken (E_TRUST_ROOT: files gone,
+ * changed, not JSON) is CRITICAL: verification with it is refused. One that could not be read at all
+ * (I/O) is UNKNOWN: nothing can be said about it.
+ */
+export function brokenTrustStatus(name: string, problem: { readonly code: string; readonly message: string }): TrustRootStatus {
+  return { name, level: problem.code === 'E_TRUST_ROOT' ? 2 : 3, roles: [], authorities: [], problem, summary: `unusable: ${problem.message} [${problem.code}]` };
+}
+
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
 /** A node-exporter textfile (Prometheus text exposition format 0.0.4). */
@@ -112,7 +124,7 @@ export function toPrometheus(statuses: readonly TrustRootStatus[]): string {
   metric('airlock_trust_role_expiry_timestamp_seconds', 'Expiry of each TUF role of an installed trust root.', statuses.flatMap((s) => s.roles.map((r): [Record<string, string>, number] => [{ name: s.name, role: r.role }, seconds(r.expires)])));
   metric('airlock_trust_role_deadline_timestamp_seconds', 'Last instant the freshness policy accepts each role (expiry, plus grace for timestamp/snapshot).', statuses.flatMap((s) => s.roles.map((r): [Record<string, string>, number] => [{ name: s.name, role: r.role }, seconds(r.deadline)])));
   metric('airlock_trust_role_version', 'Version of each TUF role of an installed trust root.', statuses.flatMap((s) => s.roles.map((r): [Record<string, string>, number] => [{ name: s.name, role: r.role }, r.version])));
-  metric('airlock_trust_imported_timestamp_seconds', 'When the trust root was imported.', statuses.map((s) => [{ name: s.name }, seconds(s.importedAt)]));
+  metric('airlock_trust_imported_timestamp_seconds', 'When the trust root was imported.', statuses.flatMap((s): Array<[Record<string, string>, number]> => (s.importedAt ? [[{ name: s.name }, seconds(s.importedAt)]] : [])));
   metric('airlock_trust_break_glass_deadline_timestamp_seconds', 'Deadline of a break-glass install (absent when none).', statuses.flatMap((s): Array<[Record<string, string>, number]> => (s.breakGlass ? [[{ name: s.name }, seconds(s.breakGlass.until)]] : [])));
   metric('airlock_trust_status', 'Overall status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.', statuses.map((s) => [{ name: s.name }, s.level]));
   return `${lines.join('\n')}\n`;

@@ -141,6 +141,45 @@ describe('trust mirror + import with the real Sigstore TUF repository (../shared
   });
 });
 
+// A root whose files are gone or changed is not "nothing to report": the check that watches it must
+// go CRITICAL, not read a missing trusted_root.json as an empty one and say OK.
+describe('trust status --check on a broken install', () => {
+  async function installed(name: string): Promise<string> {
+    const repo = await createTufRepo({ dir: join(dir, `repo-${name}`) });
+    repo.addTarget('trusted_root.json', JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] }));
+    await repo.publish();
+    const env = { AIRLOCK_HOME: join(dir, `broken-${name}`) };
+    for (const root of ['good', 'bad']) assert.equal((await runCli(['trust', 'import', join(dir, `repo-${name}`), '--root', repo.initialRootPath, '--name', root], { env })).code, 0);
+    return join(dir, `broken-${name}`, 'trust', 'bad');
+  }
+  const breakages: Array<[string, (bad: string) => Promise<unknown>, RegExp]> = [
+    ['trusted_root.json deleted', (bad) => rm(join(bad, 'current', 'trusted_root.json')), /missing/],
+    ['trusted_root.json edited', async (bad) => writeFile(join(bad, 'current', 'trusted_root.json'), JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [] })), /changed after import/],
+    ['trusted_root.json not JSON', (bad) => writeFile(join(bad, 'current', 'trusted_root.json'), '{'), /changed after import/],
+    ['install.json not JSON', (bad) => writeFile(join(bad, 'current', 'install.json'), 'garbage'), /corrupt/],
+    ['the current install gone', (bad) => rm(join(bad, 'current')), /no current install/],
+  ];
+  for (const [what, breakIt, why] of breakages) {
+    it(`${what}: CRITICAL (exit 2) naming the root and why, the others still reported`, async () => {
+      const bad = await installed(what.replace(/\W+/g, '-'));
+      const env = { AIRLOCK_HOME: join(bad, '..', '..') };
+      assert.equal((await runCli(['trust', 'status', '--check'], { env })).code, 0, 'both fine before');
+      await breakIt(bad);
+      for (const args of [['--check'], ['--check', '--name', 'bad']]) {
+        const r = await runCli(['trust', 'status', ...args], { env });
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stdout, /^AIRLOCK TRUST CRITICAL - /);
+        assert.match(r.stdout, new RegExp(`bad: .*${why.source}`));
+      }
+      const report = await runCli(['trust', 'status', '--json'], { env });
+      assert.equal(report.code, 1, report.stderr);
+      const doc = JSON.parse(report.stdout);
+      assert.deepEqual(doc.roots.map((r: { name: string; level: number }) => [r.name, r.level]), [['bad', 2], ['good', 0]]);
+      assert.equal(doc.roots[0].problem.code, 'E_TRUST_ROOT');
+    });
+  }
+});
+
 describe('no network in trust import / status (unshare -n)', () => {
   it('imports a repository made here and reports its status with no interfaces at all', async (t) => {
     if (!canUnshareNet()) return t.skip('unshare -n is not permitted here (needs root)');

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { AirlockError, fromFsError } from '../../errors.ts';
+import { AirlockError, fromFsError, isAirlockError } from '../../errors.ts';
 import { writeFileAtomic } from '../../files/atomic-write.ts';
+import { checkStateDir } from '../../files/state-dir.ts';
 import { DEFAULT_GRACE_DAYS, type FreshnessPolicy } from '../../trust/freshness.ts';
 import { importTrustRoot, trustDir, validateTrustName } from '../../trust/install.ts';
-import { listInstalledNames, readInstallRecord } from '../../trust/installed.ts';
+import { listInstalledNames, readInstalledFiles } from '../../trust/installed.ts';
 import { mirrorTrustRepository, PUBLIC_GOOD_TUF_URL } from '../../trust/mirror.ts';
-import { evaluateTrustStatus, LEVELS, type Level, toPrometheus, type TrustRootStatus } from '../../trust/status.ts';
+import { brokenTrustStatus, evaluateTrustStatus, LEVELS, type Level, toPrometheus, type TrustRootStatus } from '../../trust/status.ts';
 import type { Flags } from '../args.ts';
 import type { Command, CommandContext } from '../command.ts';
 
@@ -131,8 +131,31 @@ export const trustImportCommand: Command = {
   },
 };
 
+/**
+ * The status of each installed root (or of `names`): a root whose install is broken or unreadable is
+ * reported as such (brokenTrustStatus), never read as empty; an unusable $AIRLOCK_HOME throws.
+ */
+async function installedStatuses(stateDir: string, names: readonly string[] | undefined, at: Date): Promise<TrustRootStatus[]> {
+  await checkStateDir(stateDir); // an unusable $AIRLOCK_HOME is no one root's problem
+  const statuses: TrustRootStatus[] = [];
+  for (const name of names ?? (await listInstalledNames(stateDir))) {
+    try {
+      const files = await readInstalledFiles(stateDir, name);
+      if (files) statuses.push(evaluateTrustStatus(files.install, JSON.parse(files.bytes.toString('utf8')), at));
+    } catch (err) {
+      if (!isAirlockError(err)) throw err;
+      statuses.push(brokenTrustStatus(name, { code: err.code, message: err.message }));
+    }
+  }
+  return statuses;
+}
+
 function printStatus(ctx: CommandContext, s: TrustRootStatus): void {
   const paint = (level: Level, text: string) => ctx.out.paint(level === 0 ? 'green' : level === 1 ? 'yellow' : 'red', text);
+  if (s.problem) {
+    ctx.out.info(`${ctx.out.paint('bold', s.name)}  ${paint(s.level, LEVELS[s.level])}  ${s.summary}`);
+    return;
+  }
   ctx.out.info(`${ctx.out.paint('bold', s.name)}  ${paint(s.level, LEVELS[s.level])}  imported ${s.importedAt}`);
   for (const r of s.roles) ctx.out.info(`  ${r.role.padEnd(10)} v${String(r.version).padEnd(5)} expires ${r.expires}  acceptable until ${r.deadline}  ${paint(r.level, LEVELS[r.level])}`);
   if (s.breakGlass) ctx.out.info(`  ${paint(2, 'break-glass')} until ${s.breakGlass.until}: ${s.breakGlass.reason}`);
@@ -162,25 +185,32 @@ export const trustStatusCommand: Command = {
   async run(ctx) {
     const at = ctx.flags.has('at') ? parseTime(ctx.flags.string('at') ?? '', '--at') : ctx.now();
     const only = ctx.flags.string('name');
-    const names = only ? [validateTrustName(only)] : await listInstalledNames(ctx.stateDir);
-    const statuses: TrustRootStatus[] = [];
-    for (const name of names) {
-      const install = await readInstallRecord(ctx.stateDir, name);
-      if (!install) continue;
-      const rootPath = join(trustDir(ctx.stateDir, name), 'current', 'trusted_root.json');
-      const trustedRoot = JSON.parse(await readFile(rootPath, 'utf8').catch(() => '{}'));
-      statuses.push(evaluateTrustStatus(install, trustedRoot, at));
+    const check = ctx.flags.bool('check');
+    const checkLine = (level: Level, detail: string) => {
+      if (!ctx.out.json) ctx.io.stdout.write(`AIRLOCK TRUST ${LEVELS[level]} - ${detail}\n`);
+    };
+    let statuses: TrustRootStatus[];
+    try {
+      statuses = await installedStatuses(ctx.stateDir, only ? [validateTrustName(only)] : undefined, at);
+    } catch (err) {
+      // A monitoring check answers with its own levels: what airlock cannot read is UNKNOWN, not exit 1.
+      if (!check || !isAirlockError(err) || err.code === 'E_USAGE') throw err;
+      checkLine(3, `${err.message} [${err.code}]`);
+      return { json: { level: LEVELS[3], at: at.toISOString(), roots: [], error: err.toJSON() }, exitCode: 3 };
     }
     const level = (statuses.length === 0 ? 3 : Math.max(...statuses.map((s) => s.level))) as Level;
     const prom = ctx.flags.string('prometheus');
     if (prom) await writeFileAtomic(prom, toPrometheus(statuses), { overwrite: true });
-    if (ctx.flags.bool('check')) {
-      const detail = statuses.length === 0 ? `no trust root installed${only ? ` as '${only}'` : ''}` : statuses.map((s) => `${s.name}: ${s.summary}`).join('; ');
-      if (!ctx.out.json) ctx.io.stdout.write(`AIRLOCK TRUST ${LEVELS[level]} - ${detail}\n`);
-      return { json: { level: LEVELS[level], at: at.toISOString(), roots: statuses }, exitCode: level };
+    const json = { level: LEVELS[level], at: at.toISOString(), roots: statuses };
+    if (check) {
+      checkLine(level, statuses.length === 0 ? `no trust root installed${only ? ` as '${only}'` : ''}` : statuses.map((s) => `${s.name}: ${s.summary}`).join('; '));
+      return { json, exitCode: level };
     }
     if (statuses.length === 0) ctx.out.info(`No trust root installed in ${ctx.stateDir}; see 'airlock trust import --help'.`);
     for (const s of statuses) printStatus(ctx, s);
-    return { json: { level: LEVELS[level], at: at.toISOString(), roots: statuses } };
+    // A broken install is no report to pass over: the command fails (exit 1) once it has shown it.
+    const broken = statuses.filter((s) => s.problem);
+    if (broken.length > 0) ctx.out.error(`trust root${broken.length > 1 ? 's' : ''} ${broken.map((s) => `'${s.name}'`).join(', ')} cannot be used; verification with ${broken.length > 1 ? 'them' : 'it'} is refused`);
+    return { json, exitCode: broken.length > 0 ? 1 : 0 };
   },
 };
