@@ -67,8 +67,9 @@ export function applyFreshness(roles: readonly RoleState[], now: Date, policy: F
         ? `${role.role} v${role.version} expired at ${role.expires}, ${days(now.getTime() - expires.getTime())} ago: beyond the accepted transfer latency of ${policy.graceDays} days, the mirror is stale`
         : `${role.role} v${role.version} expired at ${role.expires} (${days(now.getTime() - expires.getTime())} ago)`,
       {
-        hint: 'run `airlock trust mirror` on the connected side and carry the new mirror across; if that cannot happen in time, `--break-glass --reason ...` bridges at most 14 days',
-        details: { role: role.role, version: role.version, expires: role.expires, now: now.toISOString() },
+        // What to do depends on the command (mirror on the connected side, import on the other): each
+        // says it with its own flags.
+        details: { role: role.role, version: role.version, expires: role.expires, now: now.toISOString(), latencyTolerant: tolerant },
       },
     );
   });

@@ -39,6 +39,22 @@ function policyFrom(flags: Flags, now: Date): FreshnessPolicy {
   return { graceDays, breakGlass: { reason, until } };
 }
 
+/**
+ * An E_TUF_EXPIRED with the hint of the command that met it: trust mirror reads a repository whose
+ * own signing has lapsed (only its operator can fix that; the air-gapped side can bridge with a
+ * break-glass import of a copy), trust import a mirror that got old on the way.
+ */
+function withExpiryHint(err: unknown, command: 'mirror' | 'import'): unknown {
+  if (!isAirlockError(err, 'E_TUF_EXPIRED')) return err;
+  const tolerant = err.details?.latencyTolerant === true;
+  const hint =
+    command === 'mirror'
+      ? `the repository itself has expired: a mirror of it now would be just as stale. ${tolerant ? 'Mirror again once its timestamp is re-signed (or accept more latency with --grace DAYS); ' : 'Mirror again once it is re-signed; '}` +
+        'to bridge until then, copy the repository folder (metadata/ and targets/) across and import it there with `airlock trust import DIR --root FILE --break-glass --reason TEXT --until TIME` (at most 14 days, recorded): see docs/trust.md'
+      : 'run `airlock trust mirror` on the connected side and carry the new mirror across; if that cannot happen in time, --break-glass --reason TEXT [--until TIME] accepts it for at most 14 days (recorded)';
+  return new AirlockError(err.code, err.message, { cause: err, hint, ...(err.details ? { details: err.details } : {}) });
+}
+
 const GRACE_FLAG = {
   type: 'string',
   value: 'DAYS',
@@ -78,6 +94,8 @@ export const trustMirrorCommand: Command = {
       policy: { graceDays: ctx.flags.int('grace', DEFAULT_GRACE_DAYS, 0, 365) },
       overwrite: ctx.flags.bool('force'),
       onFile: (path) => ctx.out.progress(`mirroring ${path}`),
+    }).catch((err: unknown) => {
+      throw withExpiryHint(err, 'mirror');
     });
     ctx.out.progressDone();
     ctx.audit.subject(record.source);
@@ -121,6 +139,8 @@ export const trustImportCommand: Command = {
       now,
       policy: policyFrom(ctx.flags, now),
       record: ctx.audit.record,
+    }).catch((err: unknown) => {
+      throw withExpiryHint(err, 'import');
     });
     if (install.breakGlass) {
       ctx.out.warn(`BREAK-GLASS: installed with expired ${install.breakGlass.expiredRoles.join(', ')}; refused after ${install.breakGlass.until}`);
