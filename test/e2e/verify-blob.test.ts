@@ -92,6 +92,18 @@ describe('inputs that are not regular files', { skip: fifoMissing }, () => {
     assert.match(file.stderr, /E_INPUT_MALFORMED/);
   });
 
+  it('verify (an image) --bundle from a FIFO over the cap: the same refusal', async () => {
+    const layout = join(dir, 'fifo-layout');
+    const store = await openLayoutStore(layout, { create: true });
+    await makeTestImage(store, { tag: 'v1', layers: 1, layerSize: 1000 });
+    await store.close();
+    const fed = fifoFrom(join(dir, 'padded-image.fifo'), join(dir, 'padded.json'));
+    const r = await cli(['verify', `oci:${layout}:v1`, '--bundle', join(dir, 'padded-image.fifo'), '--key', pub(), '--insecure-ignore-tlog']);
+    await fed.done;
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /a Sigstore bundle is at most 16 MiB \[E_INPUT_MALFORMED\]/);
+  });
+
   // 384 MiB through a pipe: read whole, the process would hold all of it.
   it('sign-blob, attest-blob and verify-blob hash a large <(...) stream without holding it', async () => {
     const size = 384 * 1024 * 1024;

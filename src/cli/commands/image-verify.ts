@@ -2,34 +2,21 @@
 // kept beside the image (--bundle FILE, cosign's offline form), verified offline against the image's
 // manifest digest. verify-attestation --output-file hands on the predicates that verified (an SBOM on the
 // far side of the gap), and only those.
-import { open } from 'node:fs/promises';
-import { AirlockError, fromFsError } from '../../errors.ts';
+import { AirlockError } from '../../errors.ts';
 import { pathExists, writeFileAtomic } from '../../files/atomic-write.ts';
+import { readFileBounded } from '../../files/read-bounded.ts';
 import { openImage, resolveImage, withStore } from '../../oci/open-store.ts';
 import { formatImageReference, parseImageReference } from '../../oci/reference.ts';
 import { type ImageVerification, verifyImage, verifyImageBundle } from '../../oci/verify-image.ts';
+import { MAX_BUNDLE_BYTES } from '../../sigstore/limits.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { REGISTRY_FLAGS, registryOptions } from '../image-flags.ts';
 import { verificationOptions } from '../verify-options.ts';
 import { TRUST_FLAGS } from '../verify-plan.ts';
 
-/** A bundle file is JSON of a few KiB; more than this is not a bundle. */
-const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
-
+/** Bounded whatever the path is: a FIFO or `<(...)` has no size to check first. */
 async function readBundleFile(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    const handle = await open(path, 'r');
-    try {
-      const { size } = await handle.stat();
-      if (size > MAX_BUNDLE_BYTES) throw new AirlockError('E_BUNDLE_MALFORMED', `${path}: ${size} bytes is too large for a bundle (at most ${MAX_BUNDLE_BYTES})`);
-      text = await handle.readFile('utf8');
-    } finally {
-      await handle.close();
-    }
-  } catch (err) {
-    throw err instanceof AirlockError ? err : fromFsError(err, path);
-  }
+  const text = (await readFileBounded(path, MAX_BUNDLE_BYTES, 'a Sigstore bundle')).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (err) {
