@@ -155,6 +155,21 @@ describe('gaps closed around @sigstore/verify', () => {
     assert.equal((await verifyBlob({ bytes: Buffer.from('A') }, { json: bundle }, keyOptions(signer.publicKey))).ok, true);
   });
 
+  // The statement is the signer's only once its signature verified: its predicate type is not
+  // reported from a bundle that fails.
+  it('reports the predicate type only of an attestation that verified', async () => {
+    const signer = signerOf(p256());
+    const { bundle } = await attestBlob({ data: Buffer.from('A') }, { signer, predicateType: 'https://example/p', predicate: {} });
+    assert.equal((await verifyBlob({ bytes: Buffer.from('A') }, { json: bundle }, keyOptions(signer.publicKey))).predicateType, 'https://example/p');
+    const forged = structuredClone(bundle);
+    const statement = JSON.parse(Buffer.from(forged.dsseEnvelope!.payload, 'base64').toString());
+    statement.predicateType = 'https://example/forged';
+    forged.dsseEnvelope!.payload = Buffer.from(JSON.stringify(statement)).toString('base64');
+    const report = await verifyBlob({ bytes: Buffer.from('A') }, { json: forged }, keyOptions(signer.publicKey));
+    assert.equal(report.error?.code, 'E_SIGNATURE_INVALID');
+    assert.equal(report.predicateType, undefined);
+  });
+
   it('--type requires that predicate type', async () => {
     const signer = signerOf(p256());
     const { bundle } = await attestBlob({ data: Buffer.from('A') }, { signer, predicateType: 'https://spdx.dev/Document', predicate: {} });

@@ -235,14 +235,13 @@ function messageContent(bundle: Bundle, artifact: Artifact, checks: Checks): Mes
 }
 
 /** DSSE: an in-toto statement whose subject is the artifact (the gap @sigstore/verify leaves open). */
-function dsseContent(bundle: Bundle, artifact: Artifact, options: VerifyBlobOptions, checks: Checks, report: VerificationReport) {
+function dsseContent(bundle: Bundle, artifact: Artifact, options: VerifyBlobOptions, checks: Checks): { content: DsseSignatureContent; predicateType: string } {
   if (bundle.content.$case !== 'dsseEnvelope') throw new Error('not a DSSE envelope');
   const env = bundle.content.dsseEnvelope;
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
     throw new AirlockError('E_BUNDLE_MALFORMED', `DSSE payload type ${env.payloadType} is not in-toto`);
   }
   const statement = parseStatement(env.payload);
-  report.predicateType = statement.predicateType;
   if (options.predicateType !== undefined && statement.predicateType !== options.predicateType) {
     throw new AirlockError('E_PREDICATE_TYPE', `attestation predicate type is ${statement.predicateType}, required ${options.predicateType}`, {
       details: { expected: options.predicateType, found: statement.predicateType },
@@ -253,7 +252,7 @@ function dsseContent(bundle: Bundle, artifact: Artifact, options: VerifyBlobOpti
     const subject = d && statement.subject.find((s) => s.digest[algorithm]?.toLowerCase() === d.hex);
     if (subject) {
       checks.pass('in-toto subject', { subject: subject.name, digest: formatDigest(d) });
-      return new DsseSignatureContent(env.payloadType, env.payload, env.signatures[0]?.sig ?? Buffer.alloc(0));
+      return { content: new DsseSignatureContent(env.payloadType, env.payload, env.signatures[0]?.sig ?? Buffer.alloc(0)), predicateType: statement.predicateType };
     }
   }
   const given = [...artifact.digests.values()].map(formatDigest).join(', ');
@@ -467,10 +466,8 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
       details: { expected: options.predicateType, found: 'messageSignature' },
     });
   }
-  const content =
-    bundle.content.$case === 'messageSignature'
-      ? messageContent(bundle, loaded, checks)
-      : dsseContent(bundle, loaded, options, checks, report);
+  const { content, predicateType } =
+    bundle.content.$case === 'messageSignature' ? { content: messageContent(bundle, loaded, checks), predicateType: undefined } : dsseContent(bundle, loaded, options, checks);
   report.artifact.digests = Object.fromEntries([...loaded.digests].map(([a, d]) => [a, formatDigest(d)]));
   const entity: SignedEntity = { ...withoutStackTraces(() => toSignedEntity(bundle)), signature: content };
   if (entity.key.$case === 'certificate') memoiseLeafCertificate(entity.key.certificate, leafBytes(bundle));
@@ -507,6 +504,8 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
     report.signer = { type: 'key', fingerprint: keyFingerprint(signer.key) };
   }
   if (options.witnesses) checkWitnessCosignatures(bundle, options.witnesses, checks);
+  // The statement's predicate type is reported once its signature verified, not before.
+  if (predicateType !== undefined) report.predicateType = predicateType;
   // Only what was verified is reported: a log time the Verifier did not count (no signed entry
   // timestamp) is no signing time.
   report.timestamps = entity.timestamps.flatMap((t): NonNullable<VerificationReport['timestamps']> => {
