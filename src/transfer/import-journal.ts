@@ -4,9 +4,9 @@
 // the channel state to write; its intent is in the audit trail before any of it happens; and a run
 // killed or failed half-way is finished by the next import on that channel or `import --recover`.
 import { readdir, readFile, rm } from 'node:fs/promises';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AirlockError, fromFsError } from '../errors.ts';
+import { makeDirs } from '../files/state-dir.ts';
 import { writeFileAtomic } from '../files/atomic-write.ts';
 import type { ChannelState } from './sequence.ts';
 
@@ -62,7 +62,7 @@ function parsePending(text: string, path: string): PendingImport {
 }
 
 export async function writePending(stateDir: string, pending: PendingImport): Promise<void> {
-  await mkdir(pendingDir(stateDir), { recursive: true, mode: 0o700 });
+  await makeDirs(pendingDir(stateDir));
   await writeFileAtomic(pendingPath(stateDir, pending.channel), `${JSON.stringify(pending, null, 2)}\n`, { overwrite: true });
 }
 

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { type Recorder, recordBeforeEffect } from '../audit/event.ts';
 import { digestBytes } from '../crypto/digest.ts';
 import { AirlockError, fromFsError } from '../errors.ts';
+import { makeDirs } from '../files/state-dir.ts';
 import type { HeldLock } from '../files/lock-file.ts';
 import type { NoteVerifier } from '../log/note.ts';
 import type { ImageStore } from '../oci/types.ts';
@@ -258,10 +259,8 @@ async function checkImages(h: Headers, layout: ImageStore, options: ImportOption
 
 /** The SBOM and scan documents, verified through the signed manifest and checked against their images, written out. */
 async function writeDocuments(metadata: TransferMetadata, staging: string, out: string): Promise<void> {
-  const { copyFile, mkdir } = await import('node:fs/promises');
-  await mkdir(out, { recursive: true }).catch((err: unknown) => {
-    throw fromFsError(err, out, 'create');
-  });
+  const { copyFile } = await import('node:fs/promises');
+  await makeDirs(out, 0o755);
   for (const a of metadata.artifacts) {
     if (a.kind !== 'image') continue;
     for (const [doc, suffix] of [[a.sbom?.document, 'sbom.json'], [a.vulnerabilityScan?.document, 'vulnerability-scan.json']] as const) {

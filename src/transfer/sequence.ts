@@ -2,9 +2,10 @@
 // (same or older number), gaps (a missing package) and forks (previous manifest hash differs):
 //   $AIRLOCK_HOME/channels/out/NAME.json   last package packed on this machine
 //   $AIRLOCK_HOME/channels/in/NAME.json    last package imported on this machine
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AirlockError } from '../errors.ts';
+import { makeDirs } from '../files/state-dir.ts';
 import { writeFileAtomic } from '../files/atomic-write.ts';
 import { acquireLock, type HeldLock } from '../files/lock-file.ts';
 import type { AuditMark } from './audit-carry.ts';
@@ -50,7 +51,7 @@ export function lockChannel(stateDir: string, side: 'in' | 'out', channel: strin
 
 export async function writeChannel(stateDir: string, side: 'in' | 'out', channel: string, state: ChannelState): Promise<void> {
   const path = statePath(stateDir, side, channel);
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await makeDirs(dirname(path));
   await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`, { overwrite: true });
 }
 
@@ -70,7 +71,7 @@ function pendingOutPath(stateDir: string, channel: string): string {
 
 export async function writePendingOut(stateDir: string, channel: string, pending: PendingOut): Promise<void> {
   const path = pendingOutPath(stateDir, channel);
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await makeDirs(dirname(path));
   await writeFileAtomic(path, `${JSON.stringify(pending, null, 2)}\n`, { overwrite: true });
 }
 

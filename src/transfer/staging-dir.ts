@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromFsError } from '../errors.ts';
+import { makeDirs } from '../files/state-dir.ts';
 import { processAlive } from '../files/process-alive.ts';
 
 const PATTERN = /^(pack|approve|import|inspect)-(\d+)-[0-9a-f]{8}$/;
@@ -34,9 +35,7 @@ export async function sweepStaging(stateDir: string, self = process.pid): Promis
 /** A fresh private staging folder for this run, after sweeping what crashed runs left. */
 export async function makeStaging(stateDir: string, purpose: 'pack' | 'approve' | 'import' | 'inspect'): Promise<string> {
   const root = stagingRoot(stateDir);
-  await mkdir(root, { recursive: true, mode: 0o700 }).catch((err: unknown) => {
-    throw fromFsError(err, root, 'create');
-  });
+  await makeDirs(root);
   await sweepStaging(stateDir);
   const dir = join(root, `${purpose}-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(dir, { mode: 0o700 }).catch((err: unknown) => {
