@@ -101,6 +101,10 @@ describe('a registry failing between the first and the last tag', () => {
         const announced = await intents(h);
         assert.equal(announced.tags.size, 3, 'the intent names every tag before the first moved');
         assert.deepEqual(await readdir(join(home(h), 'imports', 'pending')), ['prod.json']);
+        const audit = await cli(['audit', 'verify', '--json'], h);
+        assert.equal(audit.code, 0, 'an incomplete import is no tampering');
+        assert.equal(JSON.parse(audit.stdout).incompleteImports.length, 1, 'audit verify reports the incomplete import');
+        assert.match((await cli(['audit', 'verify'], h)).stderr, /incomplete import .*channel prod package #1.*import --recover/);
         const done = finish === 'import --recover' ? await cli(['import', '--recover', '--registry', `${proxy.host}/${prefix}`, '--insecure', '--json'], h) : await cli(importArgs(proxy.host, prefix), h);
         assert.equal(done.code, 0, done.stderr);
         if (finish === 'import --recover') assert.equal(JSON.parse(done.stdout).recovered.length, 1);
@@ -111,6 +115,7 @@ describe('a registry failing between the first and the last tag', () => {
         assert.deepEqual(await readdir(join(home(h), 'imports', 'pending')), []);
         const actions = (await verifyAuditLog(home(h))).events.map((e) => `${e.event.action} ${e.event.result}`);
         assert.ok(actions.includes('transfer.import.recover ok') && actions.includes('transfer.import ok'), actions.join(', '));
+        assert.deepEqual(JSON.parse((await cli(['audit', 'verify', '--json'], h)).stdout).incompleteImports, [], 'finished: no longer reported');
       } finally {
         proxy.close();
       }

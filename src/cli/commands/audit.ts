@@ -99,7 +99,8 @@ export const auditVerifyCommand: Command = {
     'checkpoint kept beside the database and, with --since, with one saved earlier (ideally somewhere\n' +
     'else: a transfer package, another machine). Any edited, removed or reordered event is reported with\n' +
     'its index: E_LOG_CORRUPT, exit 1. --out saves the verified checkpoint for the next --since; a --since\n' +
-    'file that is no checkpoint at all is E_INPUT_MALFORMED (exit 3), one that does not verify a verdict.',
+    'file that is no checkpoint at all is E_INPUT_MALFORMED (exit 3), one that does not verify a verdict.\n' +
+    'Imports whose intent is recorded without their completion (stopped half-way) are listed as warnings.',
   flags: {
     since: { type: 'string', value: 'FILE', description: 'A checkpoint of this audit log saved earlier: the log must still extend it' },
     out: { type: 'string', value: 'FILE', description: 'Save the verified checkpoint (for a later --since)' },
@@ -129,7 +130,13 @@ export const auditVerifyCommand: Command = {
     ctx.out.info(`Audit log ${v.origin}: ${v.size} events verified (every event re-hashed, tree rebuilt, signed checkpoint matches${since === undefined ? '' : `, extends ${sinceFlag}`})`);
     ctx.out.info(`  key ${v.keyFingerprint} (as found beside the log: compare it with the one you recorded)`);
     if (out) ctx.out.info(`  checkpoint saved to ${out}`);
-    return { json: { ok: true, origin: v.origin, keyFingerprint: v.keyFingerprint, size: v.size, checkpoint: v.checkpoint, ...(sincePath === undefined ? {} : { since: sincePath }), ...(out ? { out } : {}) } };
+    // Not tampering, but state to act on: an import that recorded its intent and never its completion.
+    const { incompleteImports } = await import('../../transfer/import-journal.ts');
+    const incomplete = incompleteImports(v.events);
+    for (const i of incomplete) {
+      ctx.out.warn(`incomplete import ${i.importId}: channel ${i.channel} package #${i.number}, intent recorded at event ${i.index} (${i.time}), ${i.tags.length} tag(s); \`airlock import --recover --registry HOST\` finishes it`);
+    }
+    return { json: { ok: true, origin: v.origin, keyFingerprint: v.keyFingerprint, size: v.size, checkpoint: v.checkpoint, incompleteImports: incomplete, ...(sincePath === undefined ? {} : { since: sincePath }), ...(out ? { out } : {}) } };
   },
 };
 
