@@ -3,15 +3,11 @@
 // at most one tile entry (64 KiB).
 import { json } from '@sigstore/core';
 import { AirlockError } from '../errors.ts';
+import type { AuditRecord, AuditSubject } from '../recorder.ts';
 import { MAX_ENTRY_SIZE } from '../log/tiles.ts';
 import { boundForRecord, RECORD_LIMITS } from '../text.ts';
 
-export interface AuditSubject {
-  /** What it is called: a file path, an image reference, a package, a trust root name. */
-  readonly name: string;
-  /** sha256:<hex> (or another algorithm:<hex>) when the subject has content. */
-  readonly digest?: string;
-}
+export type { AuditRecord, AuditSubject, Recorder } from '../recorder.ts';
 
 export interface AuditEvent {
   /** Unique per event: the log stores identical bytes once, and two identical decisions in the same millisecond are still two. */
@@ -25,7 +21,7 @@ export interface AuditEvent {
   /** What was decided: sign, verify, transfer.pack, transfer.import, trust.import, … */
   readonly action: string;
   /** ok (the command succeeded), refused (a security verdict said no), failed (could not evaluate). */
-  readonly result: 'ok' | 'refused' | 'failed';
+  readonly result: AuditRecord['result'];
   readonly subjects: readonly AuditSubject[];
   /** The error code and message when not ok. */
   readonly reason?: string;
@@ -76,33 +72,4 @@ export function parseEvent(bytes: Uint8Array, where: string): AuditEvent {
     throw new AirlockError('E_INPUT_MALFORMED', `${where}: not a well-formed audit event`);
   }
   return doc as AuditEvent;
-}
-
-/** A decision as domain code reports it; the caller's edge adds time, actor, host and tool. */
-export interface AuditRecord {
-  readonly action: string;
-  readonly result: AuditEvent['result'];
-  readonly subjects?: readonly AuditSubject[];
-  readonly reason?: string;
-  readonly details?: Readonly<Record<string, unknown>>;
-}
-
-/** Where domain code records its decisions (import each package, install each trust root). */
-export type Recorder = (record: AuditRecord) => Promise<void>;
-
-/**
- * Records `record` before the effect it names (write-ahead). If it cannot be recorded, the effect must
- * not happen: the failure becomes E_IO saying so, whatever the audit log's own error was (a damaged
- * log is no verdict about what was being done).
- */
-export async function recordBeforeEffect(recorder: Recorder, record: AuditRecord, effect: string): Promise<void> {
-  try {
-    await recorder(record);
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new AirlockError('E_IO', `${effect} did not happen: its audit record could not be written first (${why})`, {
-      cause: err,
-      hint: 'airlock audit verify says what is wrong with the audit trail; nothing changed',
-    });
-  }
 }

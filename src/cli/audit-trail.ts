@@ -4,7 +4,7 @@
 // use, so commands that decide nothing never touch it.
 import { hostname, userInfo } from 'node:os';
 import { AuditLog } from '../audit/audit-log.ts';
-import type { AuditSubject, Recorder } from '../audit/event.ts';
+import type { AuditSubject, Recorder } from '../recorder.ts';
 
 export type { Recorder };
 import type { Signer } from '../crypto/signer.ts';

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
 import { AirlockError } from '../errors.ts';
-import { findPkcs11Module, WELL_KNOWN_PKCS11_MODULES } from '../tools/pkcs11-modules.ts';
+import { findPkcs11Module, WELL_KNOWN_PKCS11_MODULES } from './pkcs11-modules.ts';
 import { findKeyPair, hexId, type TokenKey } from './pkcs11-keys.ts';
 import { acquireModule, isLastReference, type LoadedModule, type Pkcs11Handle, pkcs11Failure, releaseModule } from './pkcs11-module.ts';
 import { login, resolvePin, selectToken, type SelectedToken } from './pkcs11-token.ts';

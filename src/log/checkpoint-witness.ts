@@ -9,7 +9,7 @@
 // cosignature and each 422 (a checkpoint the log signed that does not extend what was cosigned: evidence
 // of a forked or rewritten log) is in the audit trail before the answer leaves; a cosignature that
 // cannot be recorded is not handed out. A 403 is not recorded: anyone can send a bad signature.
-import type { Recorder } from '../audit/event.ts';
+import type { Recorder } from '../recorder.ts';
 import type { Signer } from '../crypto/signer.ts';
 import { AirlockError, type ErrorCode, isAirlockError } from '../errors.ts';
 import { openCheckpoint, parseCheckpoint } from './checkpoint.ts';

@@ -5,7 +5,7 @@ import { access, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ecdsaOverDigestBackend } from '../crypto/ecdsa-over-digest.ts';
 import { findExecutable, runProgram } from './external.ts';
-import { findPkcs11Module } from './pkcs11-modules.ts';
+import { findPkcs11Module } from '../crypto/pkcs11-modules.ts';
 
 export type CheckStatus = 'ok' | 'missing' | 'error';
 

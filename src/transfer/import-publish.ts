@@ -7,7 +7,7 @@
 //   3. move the tags, record the owners, write the channel state;
 //   4. (the caller) record the import's completion, then drop the journal.
 // A kill or a registry error between 2 and 4 leaves the journal: `finishPending` completes it.
-import { type Recorder, recordBeforeEffect } from '../audit/event.ts';
+import { type Recorder, recordBeforeEffect } from '../recorder.ts';
 import { AirlockError, isAirlockError } from '../errors.ts';
 import { copyImage } from '../oci/copy.ts';
 import type { ImageStore } from '../oci/types.ts';

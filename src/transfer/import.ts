@@ -14,7 +14,7 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Recorder, recordBeforeEffect } from '../audit/event.ts';
+import { type Recorder, recordBeforeEffect } from '../recorder.ts';
 import { digestBytes } from '../crypto/digest.ts';
 import { AirlockError, fromFsError } from '../errors.ts';
 import { makeDirs } from '../files/state-dir.ts';

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { copyFile, link, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { type Recorder, recordBeforeEffect } from '../audit/event.ts';
+import { type Recorder, recordBeforeEffect } from '../recorder.ts';
 import type { Signer } from '../crypto/signer.ts';
 import { digestBytes, digestFile } from '../crypto/digest.ts';
 import { keyFingerprint } from '../crypto/keys.ts';

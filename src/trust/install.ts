@@ -11,7 +11,7 @@ import { AirlockError, fromFsError } from '../errors.ts';
 import { writeFileAtomic } from '../files/atomic-write.ts';
 import { checkStateDir, makeDirs, makeStateDir } from '../files/state-dir.ts';
 import { parseTrustedRoot } from '../sigstore/trusted-root.ts';
-import type { Recorder } from '../audit/event.ts';
+import type { Recorder } from '../recorder.ts';
 import { applyFreshness, type BreakGlass, type FreshnessPolicy, type RoleFreshness } from './freshness.ts';
 import { mirrorFiles, wantSigstoreTarget } from './mirror.ts';
 import { directorySource } from './tuf-source.ts';

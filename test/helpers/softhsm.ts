@@ -7,7 +7,7 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { WELL_KNOWN_PKCS11_MODULES } from '../../src/tools/pkcs11-modules.ts';
+import { WELL_KNOWN_PKCS11_MODULES } from '../../src/crypto/pkcs11-modules.ts';
 
 const run = promisify(execFile);
 

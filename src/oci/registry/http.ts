@@ -10,6 +10,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { rootCertificates } from 'node:tls';
 import { VERSION } from '../../version.ts';
 import { bulkGet } from './bulk-get.ts';
+import { HttpFailure, idleTimeout } from './http-failure.ts';
+
+export { HttpFailure } from './http-failure.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -71,22 +74,6 @@ export interface HttpTransportOptions {
   readonly retryDelayMs?: number;
   /** Upper bound of any wait, including a server's Retry-After. Default 30 s. */
   readonly maxRetryDelayMs?: number;
-}
-
-/** A failure below HTTP semantics: network, TLS, timeout, refused redirect, oversized body. */
-/** A connection that sent nothing for the idle timeout. */
-export function idleTimeout(url: URL, timeoutMs: number): HttpFailure {
-  return new HttpFailure('ETIMEDOUT', `no data from ${url.origin} for ${timeoutMs} ms`);
-}
-
-export class HttpFailure extends Error {
-  readonly code: string;
-
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'HttpFailure';
-    this.code = code;
-  }
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);

@@ -7,7 +7,7 @@ import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import type { Digest, DigestAlgorithm } from '../../crypto/digest.ts';
 import { AirlockError } from '../../errors.ts';
 import { defaultHashFor } from './signature-content.ts';
-import type { TrustPolicy } from './verify-blob.ts';
+import type { TrustPolicy } from './identity.ts';
 
 const BUNDLE_HASH: Readonly<Record<DigestAlgorithm, HashAlgorithm>> = {
   sha256: HashAlgorithm.SHA2_256,

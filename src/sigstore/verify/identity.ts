@@ -1,6 +1,7 @@
 // Identity pinning for keyless bundles. @sigstore/verify matches the SAN as an unanchored regular
 // expression (a policy "airgap" accepts "builder@airgap.example"); airlock compares exactly, or with
 // a regular expression that must match the whole value, as cosign's flags promise.
+import type { KeyObject } from 'node:crypto';
 import { AirlockError } from '../../errors.ts';
 
 export type Matcher = { readonly exact: string } | { readonly regexp: string };
@@ -43,3 +44,8 @@ export function checkIdentity(policy: IdentityPolicy, san: string | undefined, i
     });
   }
 }
+
+/** Who must have signed: a key, or a keyless identity pinned with its OIDC issuer. */
+export type TrustPolicy =
+  | { readonly kind: 'key'; readonly publicKey: KeyObject }
+  | { readonly kind: 'identity'; readonly policy: IdentityPolicy };

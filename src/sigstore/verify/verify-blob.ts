@@ -2,7 +2,6 @@
 // @sigstore/verify's Verifier, with airlock's own checks around it where it falls short, in a fixed
 // order of small named steps; every step lands in the report with its input and result.
 // Nothing here opens a socket: trust comes only from the trusted root and the key given.
-import type { KeyObject } from 'node:crypto';
 import { type Bundle, bundleFromJSON } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
 import { HashAlgorithm, TrustedRoot } from '@sigstore/protobuf-specs';
@@ -21,7 +20,7 @@ import { memoiseLeafCertificate, tuneDerEncoding, withoutStackTraces } from '../
 import { type LoadedTrustedRoot, trustMaterialFor } from '../trusted-root.ts';
 import { detachedBundle, detachedDigestAlgorithm } from './detached.ts';
 import { toAirlockError } from './error-map.ts';
-import { checkIdentity, describeMatcher, type IdentityPolicy } from './identity.ts';
+import { checkIdentity, describeMatcher } from './identity.ts';
 import { Checks, type VerificationReport } from './report.ts';
 import { DsseSignatureContent, type MessageArtifact, MessageSignatureContent, verifiedSignatures } from './signature-content.ts';
 
@@ -41,9 +40,8 @@ export type ArtifactInput = { readonly path: string } | { readonly bytes: Uint8A
 /** A bundle file, parsed bundle JSON, or a detached signature (verified with a key; see detached.ts). */
 export type BundleInput = { readonly path: string } | { readonly json: unknown } | { readonly detachedSignature: Uint8Array };
 
-export type TrustPolicy =
-  | { readonly kind: 'key'; readonly publicKey: KeyObject }
-  | { readonly kind: 'identity'; readonly policy: IdentityPolicy };
+export type { TrustPolicy } from './identity.ts';
+import type { TrustPolicy } from './identity.ts';
 
 /**
  * Witness cosignatures (C2SP tlog-cosignature) required on the log checkpoints of a bundle. Sigstore
