@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { list } from 'tar';
 import { isAirlockError } from '../errors.ts';
 import { type PackageEntry, packageHeadersOnly, readPackage, writePackage } from './package-io.ts';
-import { caseDir, craftPackage, expectFailure, HEADER_NAMES, headerEntries, listing, options, PAYLOAD, payloadEntries, readBodiesInParallelFrom, removeCaseDirs, sha256, stagingWithKeep, writeStandard } from './package-test-kit.ts';
+import { caseDir, craftPackage, expectFailure, HEADER_NAMES, headerEntries, listing, options, PAYLOAD, payloadEntries, readBodiesInParallelFrom, removeCaseDirs, sha256, stagingWithKeep, writeStandard } from '../../test/helpers/package-kit.ts';
 
 after(removeCaseDirs);
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type ErrorCode, isAirlockError } from '../errors.ts';
 import { type PackageEntry, readPackage, writePackage } from './package-io.ts';
-import { caseDir, type Crafted, craftPackage, craftTar, expectFailure, headerEntries, options, PAYLOAD, readBodiesInParallelFrom, removeCaseDirs, sha256, stagingWithKeep, writeStandard } from './package-test-kit.ts';
+import { caseDir, type Crafted, craftPackage, craftTar, expectFailure, headerEntries, options, PAYLOAD, readBodiesInParallelFrom, removeCaseDirs, sha256, stagingWithKeep, writeStandard } from '../../test/helpers/package-kit.ts';
 
 after(removeCaseDirs);
 

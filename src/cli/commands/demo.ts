@@ -73,7 +73,7 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
   try {
     step('a SAMPLE image standing in for what CI builds, in an OCI layout');
     const { openLayoutStore } = await import('../../oci/layout/layout-store.ts');
-    const { writeSampleImage } = await import('../../oci/sample-image.ts');
+    const { writeSampleImage } = await import('../../demo/sample-image.ts');
     const build = await openLayoutStore(join(work, 'build'), { create: true });
     const image = await writeSampleImage(build, 'myapp-1.0', 'myapp 1.0 — airlock demo sample\n');
     out.info(`  oci:${join(work, 'build')}:myapp-1.0  ${image.digest}`);
@@ -119,7 +119,7 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
     steps.push({ name: 'approve', ok: approval.verified.length === 1 });
 
     step('— the air gap — a local registry on loopback stands for the internal registry');
-    const { startLocalRegistry } = await import('../../tools/local-registry.ts');
+    const { startLocalRegistry } = await import('../../demo/local-registry.ts');
     const registry = await startLocalRegistry(ctx.env.PATH);
     out.info(`  docker-registry at ${registry.host}`);
     let onprem: OnPremLog | undefined;

@@ -7,8 +7,8 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Header, type HeaderData } from 'tar';
-import { type ErrorCode, isAirlockError } from '../errors.ts';
-import { type PackageEntry, readPackage, type ReadPackageOptions, writePackage } from './package-io.ts';
+import { type ErrorCode, isAirlockError } from '../../src/errors.ts';
+import { type PackageEntry, readPackage, type ReadPackageOptions, writePackage } from '../../src/transfer/package-io.ts';
 
 export const HEADER_NAMES = ['airlock-transfer.json', 'manifest.sha256', 'manifest.sha256.sig'] as const;
 export const sha256 = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');

@@ -6,7 +6,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AirlockError } from '../errors.ts';
-import { findExecutable } from './external.ts';
+import { findExecutable } from '../tools/external.ts';
 
 export interface LocalRegistry {
   readonly host: string;

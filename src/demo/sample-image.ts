@@ -3,9 +3,9 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { Header } from 'tar';
-import { storedJson } from './manifest.ts';
-import { OCI_CONFIG, OCI_LAYER_TAR_GZIP, OCI_MANIFEST } from './media-types.ts';
-import type { Descriptor, ImageStore } from './types.ts';
+import { storedJson } from '../oci/manifest.ts';
+import { OCI_CONFIG, OCI_LAYER_TAR_GZIP, OCI_MANIFEST } from '../oci/media-types.ts';
+import type { Descriptor, ImageStore } from '../oci/types.ts';
 
 function tarOf(name: string, content: Buffer): Buffer {
   const header = Buffer.alloc(512);
