@@ -9,7 +9,7 @@
 // a key kept in it, but cannot make that agree with a checkpoint already held elsewhere. Pass an HSM
 // key (AIRLOCK_AUDIT_KEY) to keep the key off the disk.
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chmod, lstat, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
@@ -29,6 +29,7 @@ import { consistencyProof } from '../log/merkle.ts';
 import { parseNote } from '../log/note.ts';
 import { SqliteLogStorage } from '../log/sqlite-storage.ts';
 import { type AuditEvent, parseEvent, serializeEvent } from './event.ts';
+import { readOptionalText } from '../files/read-file.ts';
 
 export function auditDir(stateDir: string): string {
   return join(stateDir, 'audit');
@@ -39,13 +40,8 @@ const paths = (stateDir: string) => {
   return { dir, db: join(dir, 'audit.db'), checkpoint: join(dir, 'checkpoint'), origin: join(dir, 'origin'), key: join(dir, 'audit.key'), pub: join(dir, 'audit.pub'), legacy: join(stateDir, 'events.jsonl') };
 };
 
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw fromFsError(err, path);
-  }
+function readText(path: string): Promise<string | undefined> {
+  return readOptionalText(path, 'a file of the audit log', 1024 * 1024);
 }
 
 /** A checkpoint-name-safe origin for this machine's audit log. */

@@ -1,11 +1,11 @@
 // Flags every image command shares: where registry credentials and CAs come from, and platforms.
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { AirlockError, fromFsError } from '../errors.ts';
+import { AirlockError } from '../errors.ts';
 import type { RegistryOptions } from '../oci/open-store.ts';
 import type { FlagSpecs } from './args.ts';
 import type { CommandContext } from './command.ts';
+import { readInputText } from '../files/read-file.ts';
 
 export const REGISTRY_FLAGS = {
   username: { type: 'string', value: 'USER', description: 'Registry user name (password from --password-stdin)' },
@@ -38,14 +38,7 @@ export async function registryOptions(ctx: CommandContext): Promise<RegistryOpti
   if (flags.bool('password-stdin') && !username) throw new AirlockError('E_USAGE', '--password-stdin needs --username');
   const credentials = username ? { username, password: flags.bool('password-stdin') ? await readStdin(ctx) : '' } : undefined;
   const caPath = flags.string('ca-cert');
-  let caPem: string | undefined;
-  if (caPath) {
-    try {
-      caPem = await readFile(caPath, 'utf8');
-    } catch (err) {
-      throw fromFsError(err, caPath);
-    }
-  }
+  const caPem = caPath ? await readInputText(caPath, 'a CA certificates file', 4 * 1024 * 1024) : undefined;
   const authFiles = [flags.string('authfile'), env.REGISTRY_AUTH_FILE, join(env.HOME || homedir(), '.docker', 'config.json')].filter((f): f is string => !!f);
   const insecure = INSECURE_SPELLINGS.find((f) => flags.bool(f));
   if (insecure) ctx.out.warn(`--${insecure}: registry traffic is plain HTTP (allowed for loopback registries only)`);

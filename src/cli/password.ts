@@ -1,12 +1,12 @@
 // Where a key password comes from, in this order: --password-file, AIRLOCK_PASSWORD, COSIGN_PASSWORD
 // (set-but-empty means the empty password, as in cosign), then a prompt when stdin is a terminal.
 // Never argv: a password on the command line leaks through the process list and shell history.
-import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { PasswordSource } from '../crypto/keys.ts';
-import { AirlockError, fromFsError } from '../errors.ts';
+import { AirlockError } from '../errors.ts';
 import type { Env, Io } from './output.ts';
+import { readInputText } from '../files/read-file.ts';
 
 export interface PasswordOptions {
   readonly passwordFile?: string;
@@ -28,12 +28,8 @@ async function promptHidden(io: Io, question: string): Promise<string> {
 
 /** Reads a password file: the first line, without its newline (as skopeo's --sign-passphrase-file). */
 async function readPasswordFile(path: string): Promise<Uint8Array> {
-  try {
-    const text = await readFile(path, 'utf8');
-    return Buffer.from(text.split(/\r?\n/)[0] ?? '');
-  } catch (err) {
-    throw fromFsError(err, path);
-  }
+  const text = await readInputText(path, 'a password file', 64 * 1024);
+  return Buffer.from(text.split(/\r?\n/)[0] ?? '');
 }
 
 export function passwordSource(io: Io, env: Env, options: PasswordOptions = {}): PasswordSource {

@@ -16,6 +16,7 @@ import type { CommandContext } from './command.ts';
 import { keyContext } from './key-context.ts';
 import { verificationBase, verificationOptions } from './verify-options.ts';
 import { TRUST_FLAGS } from './verify-plan.ts';
+import { readInputFile } from '../files/read-file.ts';
 
 export const SIGNER_FLAGS = {
   signers: { type: 'string', value: 'FILE', description: 'Signers file: named people or teams and their keys (counted once each; docs/transfer-format.md)' },
@@ -43,11 +44,7 @@ export const PACK_TRUST_FLAGS = (() => {
 
 async function keyringFile(ctx: CommandContext, path: string) {
   const { loadKeyring } = await import('../transfer/openpgp.ts');
-  const { readFile } = await import('node:fs/promises');
-  const { fromFsError } = await import('../errors.ts');
-  return loadKeyring(await readFile(path).catch((err: unknown) => {
-    throw fromFsError(err, path);
-  }));
+  return loadKeyring(await readInputFile(path, 'an OpenPGP keyring', 16 * 1024 * 1024));
 }
 
 const relativeTo = (file: string, ref: string) => (isAbsolute(ref) || /^[a-z0-9]+:/i.test(ref) ? ref : resolve(dirname(file), ref));
@@ -146,6 +143,17 @@ export function imagePairs(values: readonly string[], flag: string, what = 'FILE
     const eq = v.lastIndexOf('=');
     if (eq <= 0) throw new AirlockError('E_USAGE', `--${flag} takes IMAGE=${what}, got '${bounded(v, 160)}'`);
     map.set(v.slice(0, eq), v.slice(eq + 1));
+  }
+  return map;
+}
+
+/** IMAGE=VALUE pairs where an image may have several (--scan, one per platform). */
+export function imageLists(values: readonly string[], flag: string, what = 'FILE'): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const v of values) {
+    const eq = v.lastIndexOf('=');
+    if (eq <= 0) throw new AirlockError('E_USAGE', `--${flag} takes IMAGE=${what}, got '${bounded(v, 160)}'`);
+    map.set(v.slice(0, eq), [...(map.get(v.slice(0, eq)) ?? []), v.slice(eq + 1)]);
   }
   return map;
 }

@@ -4,11 +4,11 @@
 //   pkcs11:token=...;object=...?pin-source=...                  a key inside an HSM (RFC 7512)
 //   gcpkms:// awskms:// azurekms:// hashivault:// k8s://         recognised, refused: not supported
 import type { KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { AirlockError, fromFsError } from '../errors.ts';
+import { AirlockError } from '../errors.ts';
 import { createKeyObjectSigner } from './key-object-signer.ts';
 import { loadPrivateKeyPem, loadPublicKeyPem, type PasswordSource, signingAlgorithmFor } from './keys.ts';
 import type { Signer, SigningAlgorithm } from './signer.ts';
+import { readInputText } from '../files/read-file.ts';
 
 export type KeyRef =
   | { readonly kind: 'file'; readonly path: string }
@@ -57,11 +57,7 @@ async function readKeyText(ref: KeyRef, ctx: KeyContext): Promise<{ text: string
     return { text, what: `env://${ref.variable}` };
   }
   if (ref.kind !== 'file') throw new Error(`readKeyText: ${ref.kind}`);
-  try {
-    return { text: await readFile(ref.path, 'utf8'), what: ref.path };
-  } catch (err) {
-    throw fromFsError(err, ref.path);
-  }
+  return { text: await readInputText(ref.path, 'a key file', 1024 * 1024), what: ref.path };
 }
 
 async function openPkcs11(uriText: string, ctx: KeyContext): Promise<Signer> {

@@ -42,6 +42,12 @@ export interface CopyOptions {
    * while writing the package).
    */
   readonly linkBlob?: (desc: Descriptor) => Promise<boolean>;
+  /**
+   * cosign's legacy `.sig`/`.att`/`.sbom` tags are pushed by digest but not tagged: they are returned in
+   * `legacyTags` for the caller to move (import moves them with its other tags, after its intent is
+   * recorded). Default: tagged during the copy.
+   */
+  readonly deferLegacyTags?: boolean;
 }
 
 export interface CopyResult {
@@ -57,6 +63,8 @@ export interface CopyResult {
   readonly bytesTotal: number;
   readonly referrers: number;
   readonly signatureTags: readonly string[];
+  /** With deferLegacyTags: each legacy tag and the manifest it should name, pushed by digest, not tagged. */
+  readonly legacyTags: ReadonlyArray<{ readonly tag: string; readonly digest: string }>;
   /** Non-distributable layers (with `urls`): referenced, not copied; the destination lacks them. */
   readonly foreignLayers: readonly string[];
 }
@@ -180,7 +188,7 @@ function counted(source: Readable, onBytes: (n: number) => void): Readable {
 }
 
 class Copier {
-  readonly stats = { manifests: 0, blobsCopied: 0, blobsSkipped: 0, bytesCopied: 0, referrers: 0, signatureTags: [] as string[] };
+  readonly stats = { manifests: 0, blobsCopied: 0, blobsSkipped: 0, bytesCopied: 0, referrers: 0, signatureTags: [] as string[], legacyTags: [] as Array<{ tag: string; digest: string }> };
   readonly #done = new Set<string>();
   readonly #blobsDone = new Set<string>();
   readonly #pool: Pool;
@@ -275,7 +283,9 @@ class Copier {
       this.stats.referrers++;
     }
     for (const { tag, digest } of attached.legacy) {
-      await this.#dst.putManifest(await this.tree(digest), tag);
+      const stored = await this.tree(digest);
+      if (this.#options.deferLegacyTags) this.stats.legacyTags.push({ tag, digest });
+      else await this.#dst.putManifest(stored, tag);
       this.stats.signatureTags.push(tag);
     }
   }

@@ -10,7 +10,7 @@ import { type Digest, type DigestAlgorithm, digestBytes, digestFile } from '../c
 import { keyHint, publicKeyPem } from '../crypto/keys.ts';
 import { SIGNING_ALGORITHMS, type Signer } from '../crypto/signer.ts';
 import { fromFsError } from '../errors.ts';
-import { readFileBounded } from '../files/read-bounded.ts';
+import { readFileBounded } from '../files/read-file.ts';
 import { IN_TOTO_PAYLOAD_TYPE, makeStatement, type Statement } from './in-toto.ts';
 import { type WitnessOptions, witnessSignature } from './witnesses.ts';
 

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { AirlockError } from '../errors.ts';
-import { readFileBounded } from '../files/read-bounded.ts';
+import { readFileBounded } from '../files/read-file.ts';
 import { memoiseCaCertificates } from './ca-cache.ts';
 import { MAX_TRUSTED_ROOT_BYTES } from './limits.ts';
 

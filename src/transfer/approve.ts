@@ -9,7 +9,7 @@ import { digestBytes } from '../crypto/digest.ts';
 import type { Signer } from '../crypto/signer.ts';
 import { AirlockError } from '../errors.ts';
 import { signBlob } from '../sigstore/sign-blob.ts';
-import { HEADER_NAMES, MANIFEST_NAME, METADATA_NAME, parseManifest, PGP_SIGNATURE_NAME, sigstoreSignatureName } from './format.ts';
+import { HEADER_NAMES, MANIFEST_NAME, METADATA_NAME, parseManifest, parseMetadata, PGP_SIGNATURE_NAME, SIGSTORE_APPROVAL, SIGSTORE_SIGNATURE_NAME, sigstoreSignatureName, type TransferMetadata } from './format.ts';
 import { combineSignatures, type PgpSigningKey, signDetached } from './openpgp.ts';
 import { readPackage, writePackage } from './package-io.ts';
 import { checkManifestSignatures, requireSigners, type SignerRecord, type Signers } from './signers.ts';
@@ -30,9 +30,22 @@ export interface ApproveOptions {
 
 export interface ApproveResult {
   readonly added: string[];
+  /** sha256:<hex> of the manifest approved: the package's identity on its channel. */
+  readonly manifest: string;
+  readonly metadata: TransferMetadata;
   /** The signatures found on the manifest, verified, before this one was added. */
   readonly verified: SignerRecord[];
   readonly problems: string[];
+}
+
+/** How many airlock-key signatures a package may carry (HEADER_NAMES): the reader takes no more. */
+const MAX_SIGSTORE_SIGNATURES = HEADER_NAMES.filter((h) => h === SIGSTORE_SIGNATURE_NAME || SIGSTORE_APPROVAL.test(h)).length;
+
+/** The first signature slot not taken: manifest.sha256.sigstore.json, then .2., .3., … */
+function freeSigstoreSlot(headers: ReadonlyMap<string, unknown>): number {
+  let n = 1;
+  while (headers.has(sigstoreSignatureName(n))) n++;
+  return n;
 }
 
 export async function approvePackage(options: ApproveOptions): Promise<ApproveResult> {
@@ -40,6 +53,7 @@ export async function approvePackage(options: ApproveOptions): Promise<ApproveRe
   const staging = await makeStaging(options.stateDir, 'approve');
   let verified: SignerRecord[] = [];
   let problems: string[] = [];
+  let metadata: TransferMetadata | undefined;
   try {
     const read = await readPackage(options.source, {
       headerNames: HEADER_NAMES,
@@ -54,6 +68,12 @@ export async function approvePackage(options: ApproveOptions): Promise<ApproveRe
         requireSigners(check, options.signers.required);
         const meta = headers.get(METADATA_NAME) as Buffer;
         if (entries.get(METADATA_NAME) !== digestBytes(meta).hex) throw new AirlockError('E_PACKAGE_TAMPERED', `${METADATA_NAME} is not covered by the signed manifest (missing or different hash)`);
+        metadata = parseMetadata(meta);
+        if (options.signer && !HEADER_NAMES.includes(sigstoreSignatureName(freeSigstoreSlot(headers)))) {
+          throw new AirlockError('E_INPUT_MALFORMED', `the package already holds ${MAX_SIGSTORE_SIGNATURES} airlock-key signatures over its manifest: there is no room for another`, {
+            hint: 'approve with --pgp-key (OpenPGP signatures share one file), or ask for a package without the extra signatures',
+          });
+        }
         entries.delete(METADATA_NAME);
         return entries;
       },
@@ -68,8 +88,7 @@ export async function approvePackage(options: ApproveOptions): Promise<ApproveRe
       added.push(PGP_SIGNATURE_NAME);
     }
     if (options.signer) {
-      let n = 1;
-      while (headers.has(sigstoreSignatureName(n))) n++;
+      const n = freeSigstoreSlot(headers);
       const { bundle } = await signBlob({ data: manifest, name: MANIFEST_NAME }, { signer: options.signer });
       headers.set(sigstoreSignatureName(n), Buffer.from(`${JSON.stringify(bundle)}\n`));
       added.push(sigstoreSignatureName(n));
@@ -79,7 +98,8 @@ export async function approvePackage(options: ApproveOptions): Promise<ApproveRe
     // In the order the package has them (pack puts small files first; see payloadOrder).
     const payload = [...read.files.keys()].map((p) => ({ path: p, file: join(staging, p) }));
     await writePackage(options.out, [...headerEntries, ...payload], { format: options.format, overwrite: options.overwrite ?? false });
-    return { added, verified, problems };
+    if (!metadata) throw new AirlockError('E_INTERNAL', 'headers were not accepted');
+    return { added, verified, problems, manifest: `sha256:${digestBytes(manifest).hex}`, metadata };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

@@ -10,7 +10,7 @@ import { readJsonFile } from '../files/read-json.ts';
 import type { ImageStore } from '../oci/types.ts';
 import { bounded } from '../text.ts';
 import type { DocumentSubject, ImageArtifact, TransferMetadata } from './format.ts';
-import { imageDigests } from './image-trust.ts';
+import { type ImageSubjects, imageSubjects, unscannedPlatforms } from './image-trust.ts';
 import type { PackageFile } from './package-accept.ts';
 import { enforceGate, gateFindings, matchSubject, parseSeverity, summariseGrypeScan, summariseSbom } from './scan.ts';
 
@@ -20,15 +20,16 @@ export function sbomDocumentPath(layoutTag: string): string {
   return `${ATTACHMENTS_DIR}/${layoutTag}/sbom.json`;
 }
 
-export function scanDocumentPath(layoutTag: string): string {
-  return `${ATTACHMENTS_DIR}/${layoutTag}/vulnerability-scan.json`;
+/** The n-th scan of an image (from 0): one per platform of a multi-platform image. */
+export function scanDocumentPath(layoutTag: string, n = 0): string {
+  return `${ATTACHMENTS_DIR}/${layoutTag}/vulnerability-scan${n === 0 ? '' : `-${n + 1}`}.json`;
 }
 
 /** What the far side can say of an image's SBOM and scan, and where each figure comes from. */
 export interface DocumentsReport {
   readonly name: string;
   readonly sbom?: { readonly format: string; readonly packages: number; readonly from: 'document' | 'as packed'; readonly subject?: DocumentSubject };
-  readonly scan?: { readonly result: string; readonly counts: Readonly<Record<string, number>>; readonly gate: string | null; readonly from: 'document' | 'as packed'; readonly subject?: DocumentSubject };
+  readonly scan?: { readonly result: string; readonly counts: Readonly<Record<string, number>>; readonly gate: string | null; readonly from: 'document' | 'as packed'; readonly subjects?: readonly DocumentSubject[] };
 }
 
 function tampered(artifact: ImageArtifact, why: string): AirlockError {
@@ -43,43 +44,63 @@ async function readDocument(artifact: ImageArtifact, path: string, files: Readon
 const sameCounts = (a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>) =>
   Object.keys({ ...a, ...b }).every((k) => (a[k] ?? 0) === (b[k] ?? 0));
 
-async function checkImageDocuments(artifact: ImageArtifact, files: ReadonlyMap<string, PackageFile>, stagingDir: string, layout: ImageStore): Promise<DocumentsReport> {
-  let digests: Set<string> | undefined;
-  const ofImage = async () => (digests ??= await imageDigests(layout, await layout.resolveTag(artifact.layoutTag)));
-  const report: { name: string; sbom?: DocumentsReport['sbom']; scan?: DocumentsReport['scan'] } = { name: artifact.name };
-  const sbom = artifact.sbom;
-  if (sbom?.document !== undefined) {
-    const summary = summariseSbom(await readDocument(artifact, sbom.document, files, stagingDir, 'SBOM'), sbom.document);
-    if (summary.format !== sbom.format || summary.packages !== sbom.packages) {
-      throw tampered(artifact, `the metadata says its SBOM is ${sbom.format} with ${sbom.packages} packages; the document is ${summary.format} with ${summary.packages}`);
-    }
-    const subject = matchSubject(summary.subjects, await ofImage(), `its SBOM ${bounded(sbom.document)}`, artifact.name);
-    report.sbom = { format: summary.format, packages: summary.packages, from: 'document', subject };
-  } else if (sbom) {
-    report.sbom = { format: sbom.format, packages: sbom.packages, from: 'as packed' };
-  }
-  const scan = artifact.vulnerabilityScan;
-  if (scan?.document !== undefined) {
-    const summary = summariseGrypeScan(await readDocument(artifact, scan.document, files, stagingDir, 'scan report'), scan.document);
-    if (!sameCounts(summary.counts, scan.counts)) throw tampered(artifact, `the metadata's scan counts ${JSON.stringify(scan.counts)} are not the document's ${JSON.stringify(summary.counts)}`);
-    // A gate the metadata says was passed must pass here too, on the document that travelled.
-    if (scan.gate !== null) {
-      try {
-        const gate = parseSeverity(scan.gate);
-        enforceGate(gateFindings(summary, gate).map((finding) => ({ image: artifact.name, finding })), gate, 'the metadata says the gate passed');
-      } catch (err) {
-        throw tampered(artifact, (err as Error).message);
-      }
-    }
-    const subject = matchSubject(summary.subjects, await ofImage(), `its scan report ${bounded(scan.document)}`, artifact.name);
-    report.scan = { result: scan.result, counts: summary.counts, gate: scan.gate, from: 'document', subject };
-  } else if (scan) {
-    report.scan = { result: scan.result, counts: scan.counts, gate: scan.gate, from: 'as packed' };
-  }
-  return report;
+/**
+ * A package packed since documents travel names a `destination` for each image; one that claims an SBOM
+ * or a scan without the document is not what pack writes: a claim with nothing to recompute it from.
+ */
+function requireDocuments(artifact: ImageArtifact): void {
+  if (artifact.destination === undefined) return; // packed before documents travelled: "as packed"
+  if (artifact.sbom && artifact.sbom.document === undefined) throw tampered(artifact, 'the metadata claims an SBOM but names no document: nothing to recompute it from');
+  if (artifact.vulnerabilityScan && !artifact.vulnerabilityScan.documents?.length) throw tampered(artifact, 'the metadata claims a scan but names no document: nothing to recompute it from');
 }
 
-/** The SBOM and scan of every image that has one, recomputed from the documents that travelled. */
+async function checkSbom(artifact: ImageArtifact, files: ReadonlyMap<string, PackageFile>, stagingDir: string, subjects: () => Promise<ImageSubjects>): Promise<DocumentsReport['sbom']> {
+  const sbom = artifact.sbom;
+  if (!sbom) return undefined;
+  if (sbom.document === undefined) return { format: sbom.format, packages: sbom.packages, from: 'as packed' };
+  const summary = summariseSbom(await readDocument(artifact, sbom.document, files, stagingDir, 'SBOM'), sbom.document);
+  if (summary.format !== sbom.format || summary.packages !== sbom.packages) {
+    throw tampered(artifact, `the metadata says its SBOM is ${sbom.format} with ${sbom.packages} packages; the document is ${summary.format} with ${summary.packages}`);
+  }
+  const subject = matchSubject(summary.subjects, (await subjects()).digests, `its SBOM ${bounded(sbom.document)}`, artifact.name);
+  return { format: summary.format, packages: summary.packages, from: 'document', subject };
+}
+
+async function checkScans(artifact: ImageArtifact, files: ReadonlyMap<string, PackageFile>, stagingDir: string, subjects: () => Promise<ImageSubjects>): Promise<DocumentsReport['scan']> {
+  const scan = artifact.vulnerabilityScan;
+  if (!scan) return undefined;
+  if (!scan.documents?.length) return { result: scan.result, counts: scan.counts, gate: scan.gate, from: 'as packed' };
+  const summaries = [];
+  for (const document of scan.documents) summaries.push({ document, summary: summariseGrypeScan(await readDocument(artifact, document, files, stagingDir, 'scan report'), document) });
+  const counts: Record<string, number> = {};
+  for (const { summary } of summaries) for (const [k, v] of Object.entries(summary.counts)) counts[k] = (counts[k] ?? 0) + v;
+  if (!sameCounts(counts, scan.counts)) throw tampered(artifact, `the metadata's scan counts ${JSON.stringify(scan.counts)} are not the documents' ${JSON.stringify(counts)}`);
+  const image = await subjects();
+  const matched = summaries.map(({ document, summary }) => matchSubject(summary.subjects, image.digests, `its scan report ${bounded(document)}`, artifact.name));
+  // A gate the metadata says was passed must pass here too, on the documents that travelled, and over every platform.
+  if (scan.gate !== null) {
+    try {
+      const gate = parseSeverity(scan.gate);
+      enforceGate(summaries.flatMap(({ summary }) => gateFindings(summary, gate).map((finding) => ({ image: artifact.name, finding }))), gate, 'the metadata says the gate passed');
+    } catch (err) {
+      throw tampered(artifact, (err as Error).message);
+    }
+    const missing = unscannedPlatforms(image, summaries.map(({ summary }) => summary.subjects));
+    if (missing.length > 0) throw tampered(artifact, `the metadata says the ${scan.gate} gate passed, but no scan that travelled is about ${missing.map((p) => p.name).join(', ')}`);
+  }
+  return { result: scan.result, counts, gate: scan.gate, from: 'document', subjects: matched };
+}
+
+async function checkImageDocuments(artifact: ImageArtifact, files: ReadonlyMap<string, PackageFile>, stagingDir: string, layout: ImageStore): Promise<DocumentsReport> {
+  requireDocuments(artifact);
+  let cached: ImageSubjects | undefined;
+  const subjects = async () => (cached ??= await imageSubjects(layout, await layout.resolveTag(artifact.layoutTag)));
+  const sbom = await checkSbom(artifact, files, stagingDir, subjects);
+  const scan = await checkScans(artifact, files, stagingDir, subjects);
+  return { name: artifact.name, ...(sbom ? { sbom } : {}), ...(scan ? { scan } : {}) };
+}
+
+/** The SBOM and scans of every image that has one, recomputed from the documents that travelled. */
 export async function checkDocuments(metadata: TransferMetadata, files: ReadonlyMap<string, PackageFile>, stagingDir: string, layout: ImageStore | undefined): Promise<DocumentsReport[]> {
   const out: DocumentsReport[] = [];
   for (const artifact of metadata.artifacts) {

@@ -27,6 +27,12 @@ export interface Landing {
 }
 
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+/**
+ * Tags a registry's signatures live under: the referrers fallback index (`sha256-<hex>`) and cosign's
+ * `sha256-<hex>.sig/.att/.sbom`. A package naming one as its destination would replace another
+ * image's list of signatures, so no destination may look like one.
+ */
+const SIGNATURE_TAG = /^sha(256|384|512)-/i;
 const REPO_PART = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 
 /** `REPO[:TAG]` as `pack --name` and the metadata's `destination` spell it, validated (OCI distribution names). */
@@ -39,6 +45,7 @@ export function parseDestinationName(text: string, what: string): { repository: 
     throw new AirlockError('E_INPUT_MALFORMED', `${what}: '${bounded(text, 120)}' is not a repository name (lowercase path parts: a-z 0-9 . _ -)`);
   }
   if (tag !== undefined && !TAG.test(tag)) throw new AirlockError('E_INPUT_MALFORMED', `${what}: '${bounded(tag, 140)}' is not a valid tag`);
+  if (tag !== undefined && SIGNATURE_TAG.test(tag)) throw new AirlockError('E_INPUT_MALFORMED', `${what}: '${bounded(tag, 140)}' is a tag signatures are kept under (sha256-…), not an image's`);
   return { repository, ...(tag ? { tag } : {}) };
 }
 
@@ -56,10 +63,21 @@ export function suggestedName(name: string): { repository: string; tag?: string 
 }
 
 export function landing(artifact: ImageArtifact, registry: TargetRegistry): Landing {
-  const name = artifact.destination !== undefined ? parseDestinationName(artifact.destination, `the destination of ${bounded(artifact.name, 120)}`) : suggestedName(artifact.name);
+  const name = artifact.destination !== undefined ? parseDestinationName(artifact.destination, `the destination of ${bounded(artifact.name, 120)}`) : legacyDestination(artifact.name);
   const prefix = registry.prefix ? `${registry.prefix.replace(/^\/+|\/+$/g, '')}/` : '';
   const repository = `${prefix}${name.repository}`;
   return { reference: `${registry.host}/${repository}${name.tag ? `:${name.tag}` : ''}`, repository, ...(name.tag ? { tag: name.tag } : {}) };
+}
+
+/** A package from before `destination`: the name its reference suggests, validated like a chosen one. */
+function legacyDestination(name: string): { repository: string; tag?: string } {
+  let suggested: { repository: string; tag?: string };
+  try {
+    suggested = suggestedName(name);
+  } catch (err) {
+    throw new AirlockError('E_INPUT_MALFORMED', `the image ${bounded(name, 120)} names no place to land: ${(err as Error).message}`, { cause: err });
+  }
+  return parseDestinationName(`${suggested.repository}${suggested.tag ? `:${suggested.tag}` : ''}`, `where ${bounded(name, 120)} lands`);
 }
 
 /** Where each image lands; E_DESTINATION_CONFLICT when two would share a repository and tag. */
@@ -71,7 +89,7 @@ export function landings(metadata: TransferMetadata, registry: TargetRegistry): 
     const where = landing(artifact, registry);
     const other = seen.get(where.reference);
     if (other !== undefined) {
-      throw new AirlockError('E_DESTINATION_CONFLICT', `${bounded(other, 120)} and ${bounded(artifact.name, 120)} would both land on ${where.reference}`, {
+      throw new AirlockError('E_DESTINATION_CONFLICT', `${bounded(other, 120)} and ${bounded(artifact.name, 120)} would both land on ${bounded(where.reference, 200)}`, {
         hint: 'pack them under distinct names: pack --name IMAGE=REPO:TAG',
         details: { destination: where.reference, images: [other, artifact.name] },
       });

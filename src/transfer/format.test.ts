@@ -24,6 +24,10 @@ describe('parseMetadata', () => {
       ['image digest not sha256', [{ ...image, digest: 'md5:00' }]],
       ['image name not a string', [{ ...image, name: 7 }]],
       ['image without layoutTag', [{ ...image, layoutTag: undefined }]],
+      ['a layoutTag that is a path (inspect --documents-out writes by it)', [{ ...image, layoutTag: '../../../../tmp/escaped' }]],
+      ['a layoutTag with a slash', [{ ...image, layoutTag: 'a/b' }]],
+      ['scan documents not a list', [{ ...image, vulnerabilityScan: { result: 'passed', counts: {}, gate: null, documents: 'x.json' } }]],
+      ['a scan document outside the package', [{ ...image, vulnerabilityScan: { result: 'passed', counts: {}, gate: null, documents: ['../x.json'] } }]],
       ['the same image twice', [image, { ...image, layoutTag: '2-app' }]],
       ['file digest not hex', [{ ...file, sha256: 'zz' }]],
       ['file path missing', [{ ...file, path: undefined }]],
@@ -40,5 +44,14 @@ describe('parseMetadata', () => {
     }
     assert.throws(() => parseMetadata(doc({ format: 'airlock-transfer/v9' })), { code: 'E_INPUT_MALFORMED', message: /unknown format/ });
     assert.throws(() => parseMetadata(Buffer.from('{')), { code: 'E_INPUT_MALFORMED', message: /not JSON/ });
+  });
+});
+
+describe('createdAt', () => {
+  it('is an RFC 3339 time with its offset: never a date alone, a local time or another type', () => {
+    assert.equal(parseMetadata(doc({ createdAt: '2026-12-07T10:00:00.123+01:00' })).createdAt, '2026-12-07T10:00:00.123+01:00');
+    for (const bad of ['2026-12-07', '2026-12-07T10:00:00', 'Mon, 07 Dec 2026 10:00:00 GMT', null, ['2026-12-07T10:00:00Z'], 1765101600]) {
+      assert.throws(() => parseMetadata(doc({ createdAt: bad })), (err: Error & { code?: string }) => err.code === 'E_INPUT_MALFORMED', JSON.stringify(bad));
+    }
   });
 });

@@ -49,7 +49,11 @@ export interface ImageArtifact {
   readonly coverage?: { readonly verified: string } | { readonly allowedUnsigned: true };
   /** `document`: the SBOM as a file of the package (covered by the manifest). */
   readonly sbom?: { readonly format: string; readonly packages: number; readonly attestation: boolean; readonly document?: string; readonly subject?: DocumentSubject };
-  readonly vulnerabilityScan?: { readonly result: 'passed' | 'failed'; readonly counts: Readonly<Record<string, number>>; readonly gate: string | null; readonly document?: string; readonly subject?: DocumentSubject };
+  /**
+   * `documents`: the grype reports as files of the package, one per platform of a multi-platform image
+   * (with `subjects`, what each named); `counts` are their sum.
+   */
+  readonly vulnerabilityScan?: { readonly result: 'passed' | 'failed'; readonly counts: Readonly<Record<string, number>>; readonly gate: string | null; readonly documents?: readonly string[]; readonly subjects?: readonly DocumentSubject[] };
 }
 
 export interface FileArtifact {
@@ -72,6 +76,9 @@ export interface TransferMetadata {
   readonly audit?: { readonly origin: string; readonly size: number; readonly keyFingerprint: string };
 }
 
+/** An RFC 3339 date-time with its offset: no date-only, no local time whose meaning depends on the reader's zone. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
 export function parseMetadata(bytes: Uint8Array): TransferMetadata {
   let doc: TransferMetadata;
   try {
@@ -80,6 +87,9 @@ export function parseMetadata(bytes: Uint8Array): TransferMetadata {
     throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME} is not JSON`, { cause: err });
   }
   const seq = doc?.sequence;
+  if (doc?.format === FORMAT && !(typeof doc.createdAt === 'string' && RFC3339.test(doc.createdAt))) {
+    throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: createdAt must be an RFC 3339 time with its offset (2026-12-07T10:00:00Z)`);
+  }
   if (doc?.format !== FORMAT) throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: unknown format ${JSON.stringify(doc?.format)} (expected ${FORMAT})`);
   if (typeof seq?.channel !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(seq.channel) || !Number.isSafeInteger(seq.number) || seq.number < 1) {
     throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: malformed sequence`);
@@ -97,10 +107,14 @@ export function parseMetadata(bytes: Uint8Array): TransferMetadata {
     const bad = (why: string) => new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: artifacts[${i}] ${why}`);
     if (!Array.isArray(a?.signedBy) || !a.signedBy.every((s: unknown) => typeof s === 'string')) throw bad('has no signedBy list');
     if (a?.kind === 'image') {
-      if (typeof a.name !== 'string' || typeof a.layoutTag !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(String(a.digest))) throw bad('is not a well-formed image');
+      if (typeof a.name !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(String(a.digest))) throw bad('is not a well-formed image');
+      // A tag in the package's layout, and a file name where inspect --documents-out writes: never a path.
+      if (typeof a.layoutTag !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(a.layoutTag)) throw bad('has a layoutTag that is not a tag');
       if (names.has(a.name)) throw bad(`repeats the image ${a.name}`);
       if (a.destination !== undefined && typeof a.destination !== 'string') throw bad('has a destination that is not a string');
-      for (const doc of [a.sbom?.document, a.vulnerabilityScan?.document]) if (doc !== undefined && (typeof doc !== 'string' || !isSafeRelativePath(doc))) throw bad('names a document that is not a safe relative path');
+      const scanDocs: unknown = a.vulnerabilityScan?.documents;
+      if (scanDocs !== undefined && (!Array.isArray(scanDocs) || scanDocs.length === 0 || scanDocs.length > 64)) throw bad('has a scan whose documents are not a list');
+      for (const doc of [a.sbom?.document, ...((scanDocs as unknown[] | undefined) ?? [])]) if (doc !== undefined && (typeof doc !== 'string' || !isSafeRelativePath(doc))) throw bad('names a document that is not a safe relative path');
       names.add(a.name);
     } else if (a?.kind === 'file') {
       if (typeof a.path !== 'string' || !/^[0-9a-f]{64}$/.test(String(a.sha256))) throw bad('is not a well-formed file');

@@ -94,21 +94,56 @@ export async function hasAnySignature(store: ImageStore, subject: Descriptor): P
   return (await store.listTags()).includes(sigTag);
 }
 
+/** One platform of an image: what grype scans at a time. */
+export interface ImagePlatform {
+  /** `linux/amd64`, or `image` for a single-platform manifest. */
+  readonly name: string;
+  readonly manifest: string;
+  readonly config: string;
+}
+
+export interface ImageSubjects {
+  /** Every digest that names the image or a part of it: an SBOM or a scan is about it when it names one. */
+  readonly digests: ReadonlySet<string>;
+  /** Its platforms (an index's runnable manifests; attestation manifests, platform unknown, are none). */
+  readonly platforms: readonly ImagePlatform[];
+}
+
 /**
- * Every digest that names this image: the index or manifest itself, each platform manifest of an
- * index, and each image config (what grype calls the image ID). An SBOM or a scan is about the image
- * when it names one of them.
+ * Every digest that names this image — the index or manifest itself, each platform manifest of an
+ * index, each image config (what grype calls the image ID) — and its platforms.
  */
-export async function imageDigests(store: ImageStore, subject: Descriptor): Promise<Set<string>> {
-  const out = new Set<string>([subject.digest]);
+export async function imageSubjects(store: ImageStore, subject: Descriptor): Promise<ImageSubjects> {
+  const digests = new Set<string>([subject.digest]);
   const doc = parseManifestJson(await store.getManifest(subject.digest));
-  const manifests = isIndexDoc(doc) ? doc.manifests.map((m) => m.digest) : [];
-  for (const m of manifests) out.add(m);
-  if (!isIndexDoc(doc)) out.add(doc.config.digest);
-  for (const m of manifests) {
-    // A platform the store does not hold (copied with --platform) has no config to name here.
-    const child = await store.getManifest(m).then(parseManifestJson, () => undefined);
-    if (child && !isIndexDoc(child)) out.add(child.config.digest);
+  if (!isIndexDoc(doc)) {
+    digests.add(doc.config.digest);
+    return { digests, platforms: [{ name: 'image', manifest: subject.digest, config: doc.config.digest }] };
   }
-  return out;
+  const platforms: ImagePlatform[] = [];
+  for (const m of doc.manifests) {
+    digests.add(m.digest);
+    // A platform the store does not hold (copied with --platform) has no config to name here.
+    const child = await store.getManifest(m.digest).then(parseManifestJson, () => undefined);
+    if (!child || isIndexDoc(child)) continue;
+    digests.add(child.config.digest);
+    const p = m.platform;
+    if (p && (p.os === 'unknown' || p.architecture === 'unknown')) continue;
+    platforms.push({ name: p ? `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}` : m.digest, manifest: m.digest, config: child.config.digest });
+  }
+  return { digests, platforms };
+}
+
+/** Every digest that names this image (see imageSubjects). */
+export async function imageDigests(store: ImageStore, subject: Descriptor): Promise<Set<string>> {
+  return new Set((await imageSubjects(store, subject)).digests);
+}
+
+/**
+ * The platforms no scan is about: a scan names a platform by its manifest or config digest. A scan of
+ * one platform of a multi-platform image says nothing of the others, so a gate needs one per platform.
+ */
+export function unscannedPlatforms(subjects: ImageSubjects, named: ReadonlyArray<readonly string[]>): ImagePlatform[] {
+  if (subjects.platforms.length <= 1 && named.some((n) => n.length === 0 || n.some((d) => subjects.digests.has(d)))) return [];
+  return subjects.platforms.filter((p) => !named.some((n) => n.includes(p.manifest) || n.includes(p.config)));
 }

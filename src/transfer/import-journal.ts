@@ -3,12 +3,13 @@
 // ($AIRLOCK_HOME/imports/pending/CHANNEL.json) names each tag's move (from digest → to digest) and
 // the channel state to write; its intent is in the audit trail before any of it happens; and a run
 // killed or failed half-way is finished by the next import on that channel or `import --recover`.
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AirlockError, fromFsError } from '../errors.ts';
 import { makeDirs } from '../files/state-dir.ts';
 import { writeFileAtomic } from '../files/atomic-write.ts';
 import type { ChannelState } from './sequence.ts';
+import { readOptionalText } from '../files/read-file.ts';
 
 export interface TagMove {
   /** HOST/REPO:TAG */
@@ -32,6 +33,8 @@ export interface PendingImport {
   readonly registry: string;
   /** Every image pushed, by digest: recovery checks they are still there before tagging them. */
   readonly images: ReadonlyArray<{ readonly name: string; readonly reference: string; readonly digest: string }>;
+  /** Every other manifest a tag will name (cosign's legacy signature manifests), pushed by digest. */
+  readonly pushed: readonly string[];
   readonly tags: readonly TagMove[];
   /** The channel state the import leaves (written after the tags). */
   readonly channelState: ChannelState;
@@ -46,16 +49,47 @@ function pendingPath(stateDir: string, channel: string): string {
   return join(pendingDir(stateDir), `${channel}.json`);
 }
 
-function parsePending(text: string, path: string): PendingImport {
-  let doc: Partial<PendingImport>;
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+const CHANNEL = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
+
+const isString = (v: unknown, max = 4096): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
+
+/**
+ * A journal as written by this machine, or E_IO. Recovery acts on it only after it also matches the
+ * intent recorded in the audit trail (import-publish.ts); this check keeps what it acts on well formed:
+ * every tag names a manifest the import pushed, the channel state is the package's.
+ */
+function parsePending(text: string, path: string, channel: string): PendingImport {
+  let doc: Partial<PendingImport> | undefined;
   try {
     doc = JSON.parse(text) as Partial<PendingImport>;
   } catch {
-    doc = {};
+    doc = undefined;
   }
-  if (typeof doc.importId !== 'string' || typeof doc.channel !== 'string' || typeof doc.registry !== 'string' || !Array.isArray(doc.tags) || !Array.isArray(doc.images) || typeof doc.channelState?.number !== 'number') {
-    throw new AirlockError('E_IO', `the pending import record ${path} is damaged`, {
-      hint: 'airlock audit show --action transfer.import shows what that import intended; restore the record from backup or finish it by hand',
+  const images = Array.isArray(doc?.images) ? doc.images : undefined;
+  const pushed = Array.isArray(doc?.pushed) ? doc.pushed : undefined;
+  const targets = new Set([...(images ?? []).map((i) => i?.digest), ...(pushed ?? [])]);
+  const ok =
+    doc !== undefined &&
+    isString(doc.importId, 128) &&
+    doc.channel === channel &&
+    CHANNEL.test(doc.channel) &&
+    isString(doc.source) &&
+    DIGEST.test(String(doc.manifest)) &&
+    Number.isSafeInteger(doc.number) &&
+    (doc.number ?? 0) >= 1 &&
+    isString(doc.registry, 512) &&
+    images !== undefined &&
+    images.every((i) => isString(i?.name) && isString(i?.reference) && DIGEST.test(String(i?.digest))) &&
+    pushed !== undefined &&
+    pushed.every((d) => DIGEST.test(String(d))) &&
+    Array.isArray(doc.tags) &&
+    doc.tags.every((t) => isString(t?.reference) && isString(t?.repository, 1024) && isString(t?.tag, 128) && (t.from === null || DIGEST.test(String(t.from))) && targets.has(t.to)) &&
+    doc.channelState?.number === doc.number &&
+    doc.channelState?.manifest === doc.manifest;
+  if (!ok) {
+    throw new AirlockError('E_IO', `the pending import record ${path} is damaged or not airlock's: nothing is done with it`, {
+      hint: 'airlock audit show --action transfer.import shows what that import intended; restore the record from backup, or finish the import by hand and remove the record',
     });
   }
   return doc as PendingImport;
@@ -68,11 +102,8 @@ export async function writePending(stateDir: string, pending: PendingImport): Pr
 
 export async function readPending(stateDir: string, channel: string): Promise<PendingImport | undefined> {
   const path = pendingPath(stateDir, channel);
-  const text = await readFile(path, 'utf8').catch((err: unknown) => {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw fromFsError(err, path);
-  });
-  return text === undefined ? undefined : parsePending(text, path);
+  const text = await readOptionalText(path, 'a pending import record', 16 * 1024 * 1024);
+  return text === undefined ? undefined : parsePending(text, path, channel);
 }
 
 /** Every pending import on this machine, by channel. */

@@ -29,7 +29,7 @@ export interface ImportReport {
   readonly signers: readonly SignerRecord[];
   readonly signatureProblems: readonly string[];
   /** How the package's channel was accepted: the rule's source, or that it was not checked (inspect without --channel). */
-  readonly channel?: { readonly name: string; readonly accepted: string };
+  readonly channel?: { readonly name: string; readonly accepted: string; readonly maxAge?: string; readonly repositories?: string };
   readonly sequence?: SequenceVerdict;
   readonly files: number;
   readonly bytes: number;

@@ -31,7 +31,7 @@ import { HEADER_NAMES, type ImageArtifact, MANIFEST_NAME, METADATA_NAME, parseMa
 import { checkImageTrust, type ImageTrust } from './image-trust.ts';
 import { listPending, readPending, removePending } from './import-journal.ts';
 import { LayerStreams, LayerUploadError } from './import-layers.ts';
-import { finishPending, moveTags, planTagMoves, pushImages } from './import-publish.ts';
+import { finishPending, type IntentLookup, moveTags, planTagMoves, pushImages } from './import-publish.ts';
 import { type ImportReport, ReportDraft } from './import-report.ts';
 import type { LoggedSignature } from './log-imported.ts';
 import type { PackageFile } from './package-accept.ts';
@@ -41,7 +41,7 @@ import { type ChannelState, checkSequence, lockChannel, readChannel, type Sequen
 import { checkManifestSignatures, requireSigners, type Signers } from './signers.ts';
 import type { ProgressSink } from './progress.ts';
 import { makeStaging } from './staging-dir.ts';
-import { checkTagOwners, readTagOwners } from './tag-owners.ts';
+import { checkTagOwners, ownedTag, readTagOwners } from './tag-owners.ts';
 
 export type { ImportReport } from './import-report.ts';
 export type { LoadedPolicy } from './image-trust.ts';
@@ -60,6 +60,8 @@ export interface ImportOptions {
   readonly now: Date;
   /** Absent for `inspect`: nothing is pushed and no state moves. */
   readonly registry?: TargetRegistry;
+  /** inspect: where the images would land, so destinations, the channel's repositories and tag owners are checked as import will. */
+  readonly landsOn?: TargetRegistry;
   readonly onProgress?: ProgressSink;
   /** Records each decision and intent (the audit trail); nothing is recorded without it. */
   readonly record?: Recorder;
@@ -69,6 +71,8 @@ export interface ImportOptions {
   readonly importId: string;
   /** Once every check has passed, each image's SBOM and scan documents are written here (LAYOUT-TAG.sbom.json, …). */
   readonly documentsOut?: string;
+  /** The intents the audit trail holds for an import id: an import left half-way is finished only when its journal matches one. */
+  readonly intents?: IntentLookup;
 }
 
 /** What the headers stage decided, handed to the stages after it. */
@@ -114,7 +118,10 @@ function checkChannel(metadata: TransferMetadata, options: ImportOptions, draft:
   const name = metadata.sequence.channel;
   const rule = options.channels ? acceptChannel(options.channels, name) : undefined;
   draft.set('channel', { name, accepted: options.channels ? `accepted by ${bounded(options.channels.source)}` : 'not checked: no --channel or --channels given' });
-  checkAge(metadata.createdAt, options.now, options.maxAgeMs ?? rule?.maxAgeMs ?? DEFAULT_MAX_AGE_MS);
+  const maxAgeMs = options.maxAgeMs ?? rule?.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+  const source = options.maxAgeMs !== undefined ? '--max-age' : rule?.maxAgeMs !== undefined ? 'the channels file' : 'the default';
+  draft.set('channel', { ...(draft.view.channel ?? { name, accepted: '' }), maxAge: `${Math.round(maxAgeMs / 3600e3)}h (${source})` });
+  checkAge(metadata.createdAt, options.now, maxAgeMs);
   return rule;
 }
 
@@ -124,6 +131,7 @@ async function finishEarlierImport(channel: string, options: ImportOptions, draf
   if (!pending) return;
   const registry = options.registry;
   if (!registry || !options.record) return; // inspect: listed among the pending imports already
+  if (!options.intents) throw new AirlockError('E_IMPORT_INCOMPLETE', `an earlier import on channel ${channel} stopped half-way, and without the audit trail its record cannot be checked`, { hint: 'run airlock import (the CLI), which checks the record against the audit trail' });
   if (pending.registry !== registry.host) {
     throw new AirlockError('E_IMPORT_INCOMPLETE', `an earlier import on channel ${channel} (package #${pending.number}) stopped half-way on ${pending.registry}; finish it first`, {
       hint: `airlock import --recover --registry ${pending.registry} (with that registry's credentials)`,
@@ -131,8 +139,7 @@ async function finishEarlierImport(channel: string, options: ImportOptions, draf
     });
   }
   options.onProgress?.({ step: `finishing the import of package #${pending.number} on ${channel}, which stopped half-way` });
-  await finishPending(options.stateDir, pending, registry, options.record);
-  draft.add('recovered', pending.importId);
+  if ((await finishPending(options.stateDir, pending, registry, options.record, options.intents)) === 'finished') draft.add('recovered', pending.importId);
 }
 
 async function acceptHeaders(headers: Map<string, Buffer>, options: ImportOptions, draft: ReportDraft, held: Held): Promise<{ headers: Headers; entries: Map<string, string> }> {
@@ -154,9 +161,16 @@ async function acceptHeaders(headers: Map<string, Buffer>, options: ImportOption
   const kept = await readChannel(options.stateDir, 'in', channel);
   const sequence = checkSequence(metadata.sequence, manifest, kept, options.allowGap);
   draft.set('sequence', sequence);
-  const where = options.registry ? landings(metadata, options.registry) : new Map<ImageArtifact, Landing>();
-  if (rule && options.channels) for (const l of where.values()) checkRepository(rule, l.repository, options.channels.source);
-  if (options.registry) checkTagOwners(await readTagOwners(options.stateDir), channel, [...where.values()].flatMap((l) => (l.tag ? [l.reference] : [])));
+  const target = options.registry ?? options.landsOn;
+  // Without a registry (inspect), destinations are still validated and checked for conflicts.
+  const where = target ? landings(metadata, target) : new Map<ImageArtifact, Landing>();
+  if (!target) landings(metadata, { host: 'registry.invalid', options: {} });
+  if (target) {
+    if (rule && options.channels) for (const l of where.values()) checkRepository(rule, l.repository, options.channels.source);
+    checkTagOwners(await readTagOwners(options.stateDir), channel, [...where.values()].flatMap((l) => (l.tag ? [ownedTag(l.repository, l.tag)] : [])));
+  } else if (rule?.repositories) {
+    draft.set('channel', { ...(draft.view.channel ?? { name: channel, accepted: '' }), repositories: 'not checked: give --registry HOST[/PREFIX] to check where the images would land' });
+  }
   entries.delete(METADATA_NAME);
   return { headers: { manifest, metadata, sequence, kept, landings: where }, entries };
 }
@@ -263,7 +277,8 @@ async function writeDocuments(metadata: TransferMetadata, staging: string, out: 
   await makeDirs(out, 0o755);
   for (const a of metadata.artifacts) {
     if (a.kind !== 'image') continue;
-    for (const [doc, suffix] of [[a.sbom?.document, 'sbom.json'], [a.vulnerabilityScan?.document, 'vulnerability-scan.json']] as const) {
+    const scans = (a.vulnerabilityScan?.documents ?? []).map((d, n) => [d, n === 0 ? 'vulnerability-scan.json' : `vulnerability-scan-${n + 1}.json`] as const);
+    for (const [doc, suffix] of [[a.sbom?.document, 'sbom.json'] as const, ...scans]) {
       if (doc === undefined) continue;
       const target = join(out, `${a.layoutTag}.${suffix}`);
       await copyFile(join(staging, doc), target).catch((err: unknown) => {
@@ -314,7 +329,9 @@ async function publish(h: Headers, audit: AuditCarryCheck | undefined, options: 
   if (h.sequence.kind === 'same-package' && tags.every((t) => t.from === t.to)) return; // a re-run: nothing moves
   const seq = h.metadata.sequence;
   options.onProgress?.({ step: `moving ${tags.length} tag(s)` });
-  await moveTags(options.stateDir, { importId: draft.view.importId, channel: seq.channel, source: options.source, manifest: h.manifest, number: seq.number, registry: registry.host, images: pushed, tags, channelState: nextChannelState(h, audit, options), startedAt: options.now.toISOString() }, held.dests, record);
+  const images = pushed.map(({ name, reference, digest }) => ({ name, reference, digest }));
+  const legacy = pushed.flatMap((p) => p.legacy.map((l) => l.digest));
+  await moveTags(options.stateDir, { importId: draft.view.importId, channel: seq.channel, source: options.source, manifest: h.manifest, number: seq.number, registry: registry.host, images, pushed: legacy, tags, channelState: nextChannelState(h, audit, options), startedAt: options.now.toISOString() }, held.dests, record);
 }
 
 // ── stage 5: commit, and the record of every outcome ──────────────────────────────────────────────
@@ -325,6 +342,8 @@ function decisionDetails(draft: ReportDraft) {
     importId: r.importId,
     channel: r.metadata?.sequence.channel ?? null,
     channelAccepted: r.channel?.accepted ?? null,
+    createdAt: r.metadata?.createdAt ?? null,
+    maxAge: r.channel?.maxAge ?? null,
     sequence: r.sequence ?? null,
     signers: r.signers.map((s) => `${s.signer}: ${s.kind} ${s.id}`),
     signatureProblems: r.signatureProblems,
@@ -409,8 +428,8 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
 }
 
 /** `import --recover`: finishes every import left half-way on `registry` (each under its channel's lock). */
-export async function recoverImports(options: { readonly stateDir: string; readonly registry: TargetRegistry; readonly record: Recorder; readonly onProgress?: ProgressSink }): Promise<Array<{ importId: string; channel: string; number: number }>> {
-  const done: Array<{ importId: string; channel: string; number: number }> = [];
+export async function recoverImports(options: { readonly stateDir: string; readonly registry: TargetRegistry; readonly record: Recorder; readonly intents: IntentLookup; readonly onProgress?: ProgressSink }): Promise<Array<{ importId: string; channel: string; number: number; outcome: 'finished' | 'dropped' }>> {
+  const done: Array<{ importId: string; channel: string; number: number; outcome: 'finished' | 'dropped' }> = [];
   for (const p of await listPending(options.stateDir)) {
     if (p.registry !== options.registry.host) continue;
     const lock = await lockChannel(options.stateDir, 'in', p.channel);
@@ -418,8 +437,8 @@ export async function recoverImports(options: { readonly stateDir: string; reado
       const pending = await readPending(options.stateDir, p.channel); // another run may have finished it
       if (!pending) continue;
       options.onProgress?.({ step: `finishing the import of package #${pending.number} on ${pending.channel}` });
-      await finishPending(options.stateDir, pending, options.registry, options.record);
-      done.push({ importId: pending.importId, channel: pending.channel, number: pending.number });
+      const outcome = await finishPending(options.stateDir, pending, options.registry, options.record, options.intents);
+      done.push({ importId: pending.importId, channel: pending.channel, number: pending.number, outcome });
     } finally {
       await lock.release();
     }

@@ -26,6 +26,7 @@ import { type OpenedImage, openImage, type RegistryOptions, resolveImage } from 
 import { formatImageReference, type ImageReference } from '../oci/reference.ts';
 import { attestImage, signImage } from '../oci/sign-image.ts';
 import type { Descriptor, ImageStore } from '../oci/types.ts';
+import { MAX_PREDICATE_BYTES } from '../sigstore/limits.ts';
 import { signBlob } from '../sigstore/sign-blob.ts';
 import { bounded } from '../text.ts';
 import { VERSION } from '../version.ts';
@@ -33,7 +34,7 @@ import { sbomDocumentPath, scanDocumentPath } from './attachments.ts';
 import { AUDIT_PROOF_HISTORY, type AuditSource, carryAudit } from './audit-carry.ts';
 import { parseDestinationName, suggestedName } from './destinations.ts';
 import { type DocumentSubject, type FileArtifact, FORMAT, HEADER_NAMES, type ImageArtifact, MANIFEST_NAME, METADATA_NAME, PGP_SIGNATURE_NAME, serializeManifest, SIGSTORE_SIGNATURE_NAME, type TransferMetadata } from './format.ts';
-import { checkImageTrust, describeTrust, hasAnySignature, imageDigests, type ImageTrust } from './image-trust.ts';
+import { checkImageTrust, describeTrust, hasAnySignature, imageSubjects, type ImageTrust, unscannedPlatforms } from './image-trust.ts';
 import { type PgpSigningKey, signDetached } from './openpgp.ts';
 import { packageHeadersOnly, writePackage } from './package-io.ts';
 import { enforceGate, type Finding, gateFindings, matchSubject, type SbomSummary, type ScanSummary, type Severity, summariseGrypeScan, summariseSbom } from './scan.ts';
@@ -51,7 +52,8 @@ export interface PackOptions {
   readonly files: readonly string[];
   /** SBOM / grype scan file per image, keyed by the image reference exactly as given. */
   readonly sboms: ReadonlyMap<string, string>;
-  readonly scans: ReadonlyMap<string, string>;
+  /** grype reports per image: one, or one per platform of a multi-platform image. */
+  readonly scans: ReadonlyMap<string, readonly string[]>;
   /** Where each image lands inside the gap (REPO[:TAG], below the registry's prefix), keyed as given. */
   readonly names?: ReadonlyMap<string, string>;
   readonly out: string;
@@ -133,9 +135,13 @@ async function settlePendingOut(stateDir: string, channel: string): Promise<void
 
 // ── stage 3: the gate and the documents' subjects ──────────────────────────────────────────────────
 
+/**
+ * Each document with its size: one too large to be an attestation's predicate (its bundle would be more
+ * than a verifier reads, sigstore/limits.ts) travels as a file only, and the metadata says so.
+ */
 interface Documents {
-  sbom?: { doc: unknown; summary: SbomSummary; subject: DocumentSubject };
-  scan?: { doc: unknown; summary: ScanSummary; subject: DocumentSubject };
+  sbom?: { doc: unknown; size: number; summary: SbomSummary; subject: DocumentSubject };
+  scans?: Array<{ doc: unknown; size: number; summary: ScanSummary; subject: DocumentSubject }>;
 }
 
 /** Each image's source, opened once: its digests are needed before anything is copied. */
@@ -172,26 +178,37 @@ async function closeSources(sources: readonly Source[]): Promise<void> {
   for (const s of sources) await s.opened.store.close().catch(() => undefined);
 }
 
-/** Reads every SBOM and scan, checks each is about its image, and runs the gate over all scans at once. */
+/**
+ * Reads every SBOM and scan, checks each is about its image — and, for a gate, that the scans cover
+ * every platform of a multi-platform image (grype scans one at a time) — then runs the gate over all
+ * scans at once.
+ */
 async function readDocuments(sources: readonly Source[], options: PackOptions): Promise<Map<string, Documents>> {
   const out = new Map<string, Documents>();
   const failing: Array<{ image: string; finding: Finding }> = [];
   for (const source of sources) {
     const docs: Documents = {};
     const sbomPath = options.sboms.get(source.ref);
-    const scanPath = options.scans.get(source.ref);
-    if (sbomPath || scanPath) {
-      const digests = await imageDigests(source.opened.store, source.subject);
+    const scanPaths = options.scans.get(source.ref) ?? [];
+    if (sbomPath || scanPaths.length > 0) {
+      const subjects = await imageSubjects(source.opened.store, source.subject);
       if (sbomPath) {
         const doc = await readJsonFile(sbomPath, 'SBOM');
         const summary = summariseSbom(doc, sbomPath);
-        docs.sbom = { doc, summary, subject: matchSubject(summary.subjects, digests, `the SBOM ${bounded(sbomPath)}`, source.ref) };
+        docs.sbom = { doc, size: JSON.stringify(doc).length, summary, subject: matchSubject(summary.subjects, subjects.digests, `the SBOM ${bounded(sbomPath)}`, source.ref) };
       }
-      if (scanPath) {
+      if (scanPaths.length > 0) docs.scans = [];
+      for (const scanPath of scanPaths) {
         const doc = await readJsonFile(scanPath, 'scan report');
         const summary = summariseGrypeScan(doc, scanPath);
-        docs.scan = { doc, summary, subject: matchSubject(summary.subjects, digests, `the scan report ${bounded(scanPath)}`, source.ref) };
+        docs.scans?.push({ doc, size: JSON.stringify(doc).length, summary, subject: matchSubject(summary.subjects, subjects.digests, `the scan report ${bounded(scanPath)}`, source.ref) });
         if (options.failOn) failing.push(...gateFindings(summary, options.failOn).map((finding) => ({ image: source.ref, finding })));
+      }
+      const missing = options.failOn ? unscannedPlatforms(subjects, (docs.scans ?? []).map((d) => d.summary.subjects)) : [];
+      if (missing.length > 0) {
+        throw new AirlockError('E_USAGE', `--fail-on ${options.failOn}: no scan of ${bounded(source.ref, 160)} is about ${missing.map((p) => `${p.name} (${p.manifest})`).join(', ')}: a gate never passes by having nothing to judge`, {
+          hint: `scan each platform (grype IMAGE@${missing[0]?.manifest ?? 'sha256:…'} -o json) and give each with --scan ${bounded(source.ref, 160)}=FILE`,
+        });
       }
     }
     out.set(source.ref, docs);
@@ -224,6 +241,12 @@ function plannedDestinations(sources: readonly Source[], options: PackOptions): 
 }
 
 // ── stage 4: images and files into staging ─────────────────────────────────────────────────────────
+
+function sumCounts(all: ReadonlyArray<Readonly<Record<string, number>>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const counts of all) for (const [k, v] of Object.entries(counts)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
 
 function layoutTag(ref: string, i: number): string {
   const last = ref.split('/').pop() ?? 'image';
@@ -307,15 +330,21 @@ async function packImage(source: Source, i: number, total: number, docs: Documen
   if (docs.sbom) {
     const document = sbomDocumentPath(tag);
     await writeFileBytes(join(staging, document), Buffer.from(`${JSON.stringify(docs.sbom.doc)}\n`));
-    if (signer) await attestImage(layout, subject, { signer, now: options.now, predicateType: docs.sbom.summary.predicateType, predicate: docs.sbom.doc });
-    sbom = { format: docs.sbom.summary.format, packages: docs.sbom.summary.packages, attestation: Boolean(signer), document, subject: docs.sbom.subject };
+    const attest = Boolean(signer) && docs.sbom.size <= MAX_PREDICATE_BYTES;
+    if (signer && attest) await attestImage(layout, subject, { signer, now: options.now, predicateType: docs.sbom.summary.predicateType, predicate: docs.sbom.doc });
+    sbom = { format: docs.sbom.summary.format, packages: docs.sbom.summary.packages, attestation: attest, document, subject: docs.sbom.subject };
   }
   let vulnerabilityScan: ImageArtifact['vulnerabilityScan'];
-  if (docs.scan) {
-    const document = scanDocumentPath(tag);
-    await writeFileBytes(join(staging, document), Buffer.from(`${JSON.stringify(docs.scan.doc)}\n`));
-    if (signer) await attestImage(layout, subject, { signer, now: options.now, predicateType: VULN_PREDICATE, predicate: docs.scan.doc });
-    vulnerabilityScan = { result: 'passed', counts: docs.scan.summary.counts, gate: options.failOn ?? null, document, subject: docs.scan.subject };
+  if (docs.scans) {
+    const documents: string[] = [];
+    for (const [n, scan] of docs.scans.entries()) {
+      const document = scanDocumentPath(tag, n);
+      await writeFileBytes(join(staging, document), Buffer.from(`${JSON.stringify(scan.doc)}\n`));
+      if (signer && scan.size <= MAX_PREDICATE_BYTES) await attestImage(layout, subject, { signer, now: options.now, predicateType: VULN_PREDICATE, predicate: scan.doc });
+      documents.push(document);
+    }
+    const counts = sumCounts(docs.scans.map((d) => d.summary.counts));
+    vulnerabilityScan = { result: 'passed', counts, gate: options.failOn ?? null, documents, subjects: docs.scans.map((d) => d.subject) };
   }
   progress?.({ step: `checking the signatures of ${ref}`, images });
   const coverage = await checkCoverage(layout, subject, ref, options);
@@ -411,7 +440,7 @@ function packRecordDetails(metadata: TransferMetadata, out: string) {
   return {
     out,
     sequence: metadata.sequence,
-    artifacts: metadata.artifacts.map((a) => (a.kind === 'image' ? { image: a.name, digest: a.digest, destination: a.destination, signedBy: a.signedBy, coverage: a.coverage, ...(a.vulnerabilityScan ? { scan: { ...a.vulnerabilityScan, document: undefined } } : {}) } : { file: a.path, signedBy: a.signedBy })),
+    artifacts: metadata.artifacts.map((a) => (a.kind === 'image' ? { image: a.name, digest: a.digest, destination: a.destination, signedBy: a.signedBy, coverage: a.coverage, ...(a.vulnerabilityScan ? { scan: { result: a.vulnerabilityScan.result, counts: a.vulnerabilityScan.counts, gate: a.vulnerabilityScan.gate } } : {}) } : { file: a.path, signedBy: a.signedBy })),
   };
 }
 

@@ -33,8 +33,8 @@ export function markdownReport(source: string, report: ImportReport, now: Date):
     '',
     '## Artifacts',
     '',
-    // SBOM and scan columns are the packer's signed record (the manifest covers them), not recomputed here.
-    '| artifact | digest | signatures | SBOM (as packed) | scan (as packed) |',
+    // Recomputed from the documents that travelled; "as packed" only for packages from before they did.
+    '| artifact | digest | signatures | SBOM | scan |',
     '| --- | --- | --- | --- | --- |',
     ...(m?.artifacts ?? []).map((a) => {
       if (a.kind === 'file') {
@@ -44,8 +44,10 @@ export function markdownReport(source: string, report: ImportReport, now: Date):
       }
       const v = report.images.find((i) => i.digest === a.digest);
       const sigs = v ? `${v.verification.results.filter((r) => r.ok).length} verified of ${v.verification.results.length}` : 'not checked';
-      const sbom = a.sbom ? `${a.sbom.format}, ${a.sbom.packages} packages` : '-';
-      const scan = a.vulnerabilityScan ? `${a.vulnerabilityScan.result} ${JSON.stringify(a.vulnerabilityScan.counts)} (gate ${a.vulnerabilityScan.gate ?? 'none'})` : '-';
+      const d = report.documents.find((x) => x.name === a.name);
+      const from = (f: string | undefined) => (f === 'document' ? 'from the document' : 'as packed');
+      const sbom = d?.sbom ? `${d.sbom.format}, ${d.sbom.packages} packages (${from(d.sbom.from)})` : a.sbom ? 'not checked' : '-';
+      const scan = d?.scan ? `${d.scan.result} ${JSON.stringify(d.scan.counts)} (gate ${d.scan.gate ?? 'none'}, ${from(d.scan.from)})` : a.vulnerabilityScan ? 'not checked' : '-';
       return `| image ${esc(a.name)} | ${a.digest} | ${sigs} | ${sbom} | ${esc(scan)} |`;
     }),
     '',

@@ -54,3 +54,9 @@ describe('the gate', () => {
     assert.throws(() => enforceGate(many, 'high', 'x'), (err: Error & { details?: { total?: number } }) => /…and 480 more \(500 in all\)/.test(err.message) && err.details?.total === 500);
   });
 });
+
+describe('a grype report that is not one', () => {
+  it('a match that is not an object is malformed input, never a crash', () => {
+    for (const matches of [[null], [1], ['x']]) assert.throws(() => summariseGrypeScan({ matches }, 'r'), (err: Error & { code?: string }) => err.code === 'E_INPUT_MALFORMED');
+  });
+});

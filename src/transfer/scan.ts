@@ -101,7 +101,8 @@ function grypeSubjects(doc: Record<string, unknown>): string[] {
 export function summariseGrypeScan(doc: unknown, source: string): ScanSummary {
   const matches = (doc as { matches?: unknown })?.matches;
   if (!Array.isArray(matches)) throw new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: not a grype JSON report (no matches[])`);
-  const findings: Finding[] = matches.map((m) => {
+  const findings: Finding[] = matches.map((m, i) => {
+    if (typeof m !== 'object' || m === null) throw new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: matches[${i}] is not a finding`);
     const v = (m as { vulnerability?: { id?: unknown; severity?: unknown } }).vulnerability ?? {};
     const a = (m as { artifact?: { name?: unknown; version?: unknown } }).artifact ?? {};
     const sev = typeof v.severity === 'string' ? v.severity.toLowerCase() : 'unknown';

@@ -65,8 +65,9 @@ export interface PendingOut {
   readonly out: string;
 }
 
+/** In a folder of its own: a channel may be named anything.pending, and its state file must not collide. */
 function pendingOutPath(stateDir: string, channel: string): string {
-  return join(stateDir, 'channels', 'out', `${channel}.pending.json`);
+  return join(stateDir, 'channels', 'out-pending', `${channel}.json`);
 }
 
 export async function writePendingOut(stateDir: string, channel: string, pending: PendingOut): Promise<void> {

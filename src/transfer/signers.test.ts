@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { signBlob } from '../sigstore/sign-blob.ts';
@@ -27,9 +27,17 @@ describe('signers: people, not keys', () => {
     const twoTeams = new Map([[SIGSTORE_SIGNATURE_NAME, await bundleBy(a1)], [sigstoreSignatureName(2), await bundleBy(b)]]);
     requireSigners(await checkManifestSignatures(twoTeams, manifest, signers, new Date()), 2);
   });
-  it('a key named under two signers would count twice: refused', () => {
+  it('a key named under two signers would count twice: refused, however its file encodes it', () => {
     const k = key();
     assert.throws(() => namedSigners([{ name: 'a', pgp: [], keys: [k.publicKey] }, { name: 'b', pgp: [], keys: [k.publicKey] }], 's.json'), code('E_INPUT_MALFORMED'));
+    // The same point, compressed: another SPKI, another fingerprint, the same key.
+    const jwk = k.publicKey.export({ format: 'jwk' });
+    const y = Buffer.from(jwk.y ?? '', 'base64url');
+    const compressed = Buffer.concat([Buffer.from([0x02 | ((y.at(-1) ?? 0) & 1)]), Buffer.from(jwk.x ?? '', 'base64url')]);
+    const spki = Buffer.concat([Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex'), compressed]);
+    const same = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    assert.notEqual(same.export({ format: 'der', type: 'spki' }).toString('hex'), k.publicKey.export({ format: 'der', type: 'spki' }).toString('hex'));
+    assert.throws(() => namedSigners([{ name: 'a', pgp: [], keys: [k.publicKey] }, { name: 'b', pgp: [], keys: [same] }], 's.json'), code('E_INPUT_MALFORMED'));
   });
   it('loose keys are one signer each; a signature by no given key is a problem, not a signer', async () => {
     const [a, b] = [key(), key()];

@@ -85,7 +85,7 @@ export function parseSignersFile(doc: unknown, source: string): SignersFileEntry
 export function namedSigners(entries: ReadonlyArray<{ name: string; pgp: readonly KeyringEntry[]; keys: readonly KeyObject[] }>, source: string): TrustedSigner[] {
   const owner = new Map<string, string>();
   for (const e of entries) {
-    const ids = [...e.pgp.map((k) => `openpgp ${k.fingerprint}`), ...e.keys.map((k) => `key ${keyFingerprint(k)}`)];
+    const ids = [...e.pgp.map((k) => `openpgp ${k.fingerprint}`), ...e.keys.map((k) => `key ${canonicalKeyId(k)}`)];
     for (const id of new Set(ids)) {
       const other = owner.get(id);
       if (other !== undefined) throw malformed(source, `${id} belongs to both ${other} and ${e.name}: a signature by it would count twice`);
@@ -95,16 +95,29 @@ export function namedSigners(entries: ReadonlyArray<{ name: string; pgp: readonl
   return entries.map((e) => ({ name: e.name, pgp: e.pgp, keys: e.keys }));
 }
 
+/**
+ * One key, however its file encodes it: an EC point compressed or not, PEM or DER, hashes to another
+ * fingerprint, so keys are compared by their public numbers (JWK: crv/x/y, n/e, or x for Ed25519).
+ */
+export function canonicalKeyId(key: KeyObject): string {
+  try {
+    const jwk = key.export({ format: 'jwk' });
+    return JSON.stringify([jwk.kty, jwk.crv, jwk.x, jwk.y, jwk.n, jwk.e]);
+  } catch {
+    return keyFingerprint(key);
+  }
+}
+
 /** --keyring / --signer-key without a signers file: each key is a signer of its own. */
 export function looseSigners(keyring: Keyring | undefined, keys: readonly KeyObject[]): TrustedSigner[] {
   const seen = new Set<string>();
   const out: TrustedSigner[] = [];
   for (const entry of keyring?.keys ?? []) out.push({ name: `openpgp ${entry.fingerprint}`, pgp: [entry], keys: [] });
   for (const key of keys) {
-    const id = keyFingerprint(key);
+    const id = canonicalKeyId(key);
     if (seen.has(id)) continue;
     seen.add(id);
-    out.push({ name: `key ${id}`, pgp: [], keys: [key] });
+    out.push({ name: `key ${keyFingerprint(key)}`, pgp: [], keys: [key] });
   }
   return out;
 }

@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AirlockError, fromFsError } from '../errors.ts';
 import { pathExists } from '../files/atomic-write.ts';
-import { readFileBounded } from '../files/read-bounded.ts';
+import { readFileBounded } from '../files/read-file.ts';
 import { checkStateDir } from '../files/state-dir.ts';
 import { MAX_TRUSTED_ROOT_BYTES } from '../sigstore/limits.ts';
 import { type LoadedTrustedRoot, parseTrustedRoot } from '../sigstore/trusted-root.ts';

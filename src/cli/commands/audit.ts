@@ -6,7 +6,7 @@ import type { AuditEntry, AuditVerification } from '../../audit/audit-log.ts';
 import { auditDir, verifyAuditLog } from '../../audit/audit-log.ts';
 import { AirlockError } from '../../errors.ts';
 import { writeFileAtomic } from '../../files/atomic-write.ts';
-import { readFileBounded } from '../../files/read-bounded.ts';
+import { readFileBounded } from '../../files/read-file.ts';
 import { MAX_NOTE_BYTES } from '../../log/note.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { parseTime } from './trust.ts';

@@ -1,9 +1,8 @@
 // `airlock sign` / `attest`: a signature or attestation attached to an image as cosign v3 attaches it,
 // and with --bundle also written to a file, to keep beside an image that travels without its referrers.
-import { readFile } from 'node:fs/promises';
 import { loadSigner } from '../../crypto/key-ref.ts';
 import { keyFingerprint } from '../../crypto/keys.ts';
-import { AirlockError, fromFsError } from '../../errors.ts';
+import { AirlockError } from '../../errors.ts';
 import { pathExists, writeFileAtomic } from '../../files/atomic-write.ts';
 import { openImage, resolveImage, withStore } from '../../oci/open-store.ts';
 import { dockerRepository, formatImageReference, type ImageReference, parseImageReference } from '../../oci/reference.ts';
@@ -14,6 +13,8 @@ import { KEY_FLAGS, SIGNING_FLAGS } from '../flag-groups.ts';
 import { REGISTRY_FLAGS, registryOptions } from '../image-flags.ts';
 import { keyContext } from '../key-context.ts';
 import { planSigning } from '../signing-plan.ts';
+import { readJsonFile } from '../../files/read-json.ts';
+import { MAX_PREDICATE_BYTES } from '../../sigstore/limits.ts';
 
 /** The docker-reference a legacy payload names: cosign's registry/repository, or the one given. */
 function dockerReferenceFor(ctx: CommandContext, ref: ImageReference): string | undefined {
@@ -32,12 +33,9 @@ const IMAGE_SIGN_FLAGS = {
   ...REGISTRY_FLAGS,
 } as const;
 
-async function readPredicate(path: string): Promise<unknown> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8'));
-  } catch (err) {
-    throw err instanceof SyntaxError ? new AirlockError('E_INPUT_MALFORMED', `${path}: not JSON`) : fromFsError(err, path);
-  }
+/** The predicate, bounded: larger, its bundle would be more than a verifier reads (sigstore/limits.ts). */
+function readPredicate(path: string): Promise<unknown> {
+  return readJsonFile(path, 'the predicate', MAX_PREDICATE_BYTES);
 }
 
 async function runSign(ctx: CommandContext, attest: boolean) {

@@ -4,7 +4,7 @@
 // far side of the gap), and only those.
 import { AirlockError } from '../../errors.ts';
 import { pathExists, writeFileAtomic } from '../../files/atomic-write.ts';
-import { readFileBounded } from '../../files/read-bounded.ts';
+import { readFileBounded } from '../../files/read-file.ts';
 import { openImage, resolveImage, withStore } from '../../oci/open-store.ts';
 import { formatImageReference, parseImageReference } from '../../oci/reference.ts';
 import { type ImageVerification, verifyImage, verifyImageBundle } from '../../oci/verify-image.ts';

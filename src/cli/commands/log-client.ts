@@ -3,14 +3,13 @@
 // (C2SP tlog-cosignature) only after proving it extends the last one it cosigned for that origin.
 // Proofs come from the log's tiles, verified in src/log/tile-client.ts.
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { hashAlgorithmToJSON } from '@sigstore/protobuf-specs';
 import { Entry } from '@sigstore/protobuf-specs/rekor/v2';
 import { loadPublicKey, loadSigner } from '../../crypto/key-ref.ts';
 import { keyFingerprint } from '../../crypto/keys.ts';
 import type { Signer } from '../../crypto/signer.ts';
-import { AirlockError, fromFsError, isAirlockError } from '../../errors.ts';
+import { AirlockError, isAirlockError } from '../../errors.ts';
 import { pathExists, writeFileAtomic } from '../../files/atomic-write.ts';
 import { acquireLock } from '../../files/lock-file.ts';
 import { CheckpointWitness } from '../../log/checkpoint-witness.ts';
@@ -26,6 +25,7 @@ import { keyContext } from '../key-context.ts';
 import { httpUrl } from '../http-url.ts';
 import { vkeyText } from '../vkey-text.ts';
 import { LOG_TIMEOUT_MS } from '../../net/fetch-io.ts';
+import { readInputFile } from '../../files/read-file.ts';
 
 const LOG_FLAGS = {
   vkey: { type: 'string', value: 'VKEY|FILE', description: "The log's verifier key (name+id+key), or a file holding it (log serve writes DATA/log.vkey)" },
@@ -185,9 +185,7 @@ async function verify(ctx: CommandContext) {
   if (!since) throw new AirlockError('E_USAGE', 'airlock log verify needs --since FILE, a checkpoint saved earlier (airlock log info --out FILE)');
   const { client, verifier } = await openLog(ctx);
   const path = resolve(ctx.cwd, since);
-  const saved = await readFile(path).catch((err: unknown) => {
-    throw fromFsError(err, path);
-  });
+  const saved = await readInputFile(path, 'a saved checkpoint', 1024 * 1024);
   const older = openCheckpointFrom(path, saved, verifier).checkpoint;
   const head = await client.latest();
   const proof = await head.proveExtends(older);

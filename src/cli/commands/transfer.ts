@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { loadSigner } from '../../crypto/key-ref.ts';
 import type { Signer } from '../../crypto/signer.ts';
-import { AirlockError, fromFsError } from '../../errors.ts';
+import { AirlockError } from '../../errors.ts';
 import type { NoteVerifier } from '../../log/note.ts';
 import { bounded } from '../../text.ts';
 import type { DocumentSubject } from '../../transfer/format.ts';
@@ -14,29 +14,23 @@ import { KEY_FLAGS } from '../flag-groups.ts';
 import { httpUrl } from '../http-url.ts';
 import { REGISTRY_FLAGS, registryOptions } from '../image-flags.ts';
 import { keyContext } from '../key-context.ts';
-import { CHANNEL_FLAGS, channelsOption, imagePairs, importTrustOption, maxAgeOption, PACK_TRUST_FLAGS, packTrustOption, registryTarget, SIGNER_FLAGS, signersOption } from '../transfer-flags.ts';
+import { CHANNEL_FLAGS, channelsOption, imageLists, imagePairs, importTrustOption, maxAgeOption, PACK_TRUST_FLAGS, packTrustOption, registryTarget, SIGNER_FLAGS, signersOption } from '../transfer-flags.ts';
 import { TRUST_FLAGS } from '../verify-plan.ts';
 import { vkeyText } from '../vkey-text.ts';
+import { readInputFile } from '../../files/read-file.ts';
 
 async function isFile(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isFile(), () => false);
 }
 
-async function readBytes(path: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    throw fromFsError(err, path);
-  }
-}
 
 async function pgpSigningKey(ctx: CommandContext) {
   const path = ctx.flags.string('pgp-key');
   if (!path) return undefined;
   const { loadPrivateKey } = await import('../../transfer/openpgp.ts');
   const passFile = ctx.flags.string('pgp-passphrase-file');
-  const passphrase = passFile ? (await readBytes(passFile)).toString('utf8').split(/\r?\n/)[0] : ctx.env.AIRLOCK_PGP_PASSPHRASE;
-  return { key: await loadPrivateKey((await readBytes(path)).toString('utf8'), passphrase) };
+  const passphrase = passFile ? (await readInputFile(passFile, 'a passphrase file', 64 * 1024)).toString('utf8').split(/\r?\n/)[0] : ctx.env.AIRLOCK_PGP_PASSPHRASE;
+  return { key: await loadPrivateKey((await readInputFile(path, 'an OpenPGP secret key', 1024 * 1024)).toString('utf8'), passphrase) };
 }
 
 const PGP_FLAGS = {
@@ -89,7 +83,7 @@ export const packCommand: Command = {
     'legacy-signature': { type: 'boolean', description: 'With --sign, also write cosign .sig tags for registry images' },
     ...PGP_FLAGS,
     sbom: { type: 'string', multiple: true, value: 'IMAGE=FILE', description: 'An SPDX/CycloneDX JSON SBOM of IMAGE, carried with it' },
-    scan: { type: 'string', multiple: true, value: 'IMAGE=FILE', description: 'A grype JSON report of IMAGE, carried with it (and gated on)' },
+    scan: { type: 'string', multiple: true, value: 'IMAGE=FILE', description: 'A grype JSON report of IMAGE, carried with it (and gated on); one per platform of a multi-platform image' },
     'fail-on': { type: 'string', value: 'SEVERITY', description: 'Refuse findings at/above critical|high|medium|low, or of unknown severity' },
     ...PACK_TRUST_FLAGS,
     force: { type: 'boolean', description: 'Overwrite OUT' },
@@ -118,7 +112,7 @@ export const packCommand: Command = {
     // Every reference parsed before a key or file is read: a malformed one (or one carrying credentials) costs nothing.
     const { parseImageReference } = await import('../../oci/reference.ts');
     for (const image of images) if (!image.startsWith('containers-storage:')) parseImageReference(image);
-    const request = { images, files, sboms: imagePairs(ctx.flags.strings('sbom'), 'sbom'), scans: imagePairs(ctx.flags.strings('scan'), 'scan'), names: imagePairs(ctx.flags.strings('name'), 'name', 'REPO[:TAG]') };
+    const request = { images, files, sboms: imagePairs(ctx.flags.strings('sbom'), 'sbom'), scans: imageLists(ctx.flags.strings('scan'), 'scan'), names: imagePairs(ctx.flags.strings('name'), 'name', 'REPO[:TAG]') };
     if (!keyRef && !ctx.flags.has('pgp-key')) throw new AirlockError('E_USAGE', 'the manifest must be signed: pass --key and/or --pgp-key');
     const pgpKey = await pgpSigningKey(ctx);
     let signer: Signer | undefined;
@@ -157,8 +151,9 @@ export const packCommand: Command = {
         if (a.kind !== 'image') continue;
         const coverage = a.coverage && 'verified' in a.coverage ? `signatures verified (${a.coverage.verified})` : ctx.out.paint('yellow', 'packed WITHOUT a signature check (--allow-unsigned)');
         ctx.out.info(`  image ${a.name} → lands as ${a.destination}: ${coverage}`);
+        if (signer && a.sbom && !a.sbom.attestation) ctx.out.warn(`the SBOM of ${a.name} is too large to be a signed attestation: it travels as a file of the package, covered by the manifest`);
         if (a.sbom?.subject && 'recorded' in a.sbom.subject) ctx.out.warn(`the SBOM of ${a.name} names no image: it could not be checked to be about this one`);
-        if (a.vulnerabilityScan?.subject && 'recorded' in a.vulnerabilityScan.subject) ctx.out.warn(`the scan of ${a.name} names no image: it could not be checked to be about this one`);
+        if (a.vulnerabilityScan?.subjects?.some((x) => 'recorded' in x)) ctx.out.warn(`a scan of ${a.name} names no image: it could not be checked to be about this one`);
       }
       ctx.out.info(`  channel ${seq.channel} #${seq.number}${seq.previous ? ` (after ${seq.previous.slice(0, 19)}…)` : ' (first)'}`);
       return { json: { ok: true, out, manifest: result.manifestDigest, metadata: result.metadata } };
@@ -204,7 +199,7 @@ function printReport(ctx: CommandContext, report: ImportReport, what: string): v
   for (const p of report.pendingElsewhere) ctx.out.warn(`an earlier import stopped half-way: ${p}; \`airlock import --recover --registry HOST\` finishes it`);
   for (const s of report.signers) ctx.out.info(`  signed by  ${s.signer}: ${s.kind} ${s.id} ${s.detail}`);
   for (const p of report.signatureProblems) ctx.out.info(`  ${ctx.out.paint('yellow', 'untrusted')}  ${p}`);
-  if (report.channel) ctx.out.info(`  channel    ${report.channel.name}: ${report.channel.accepted}`);
+  if (report.channel) ctx.out.info(`  channel    ${report.channel.name}: ${report.channel.accepted}${report.channel.maxAge ? `, packages up to ${report.channel.maxAge} old` : ''}${report.channel.repositories ? `; repositories ${report.channel.repositories}` : ''}`);
   if (report.sequence) ctx.out.info(`  sequence   ${report.sequence.detail}`);
   if (report.connectedAudit) ctx.out.info(`  audit      ${bounded(report.connectedAudit.origin, 120)}: ${report.connectedAudit.verdict.detail}`);
   if (report.files) ctx.out.info(`  files      ${report.files} verified (${(report.bytes / 2 ** 20).toFixed(1)} MiB)`);
@@ -218,9 +213,9 @@ function printReport(ctx: CommandContext, report: ImportReport, what: string): v
     ctx.out.info(`  file       ${bounded(f.path, 200)} sha256:${f.sha256.slice(0, 12)}…: ${sig}`);
   }
   for (const d of report.documents) {
-    const subject = (s: { readonly subject?: DocumentSubject } | undefined) => (s?.subject === undefined ? '' : 'matched' in s.subject ? `, about ${s.subject.matched.slice(0, 19)}…` : ', names no image');
-    if (d.sbom) ctx.out.info(`  sbom       ${bounded(d.name, 200)}: ${d.sbom.format}, ${d.sbom.packages} packages (${d.sbom.from === 'document' ? 'from the document' : 'as packed'}${subject(d.sbom)})`);
-    if (d.scan) ctx.out.info(`  scan       ${bounded(d.name, 200)}: ${d.scan.result} ${JSON.stringify(d.scan.counts)} (gate ${d.scan.gate ?? 'none'}, ${d.scan.from === 'document' ? 'from the document' : 'as packed'}${subject(d.scan)})`);
+    const about = (s: DocumentSubject | undefined) => (s === undefined ? '' : 'matched' in s ? `, about ${s.matched.slice(0, 19)}…` : ', names no image');
+    if (d.sbom) ctx.out.info(`  sbom       ${bounded(d.name, 200)}: ${d.sbom.format}, ${d.sbom.packages} packages (${d.sbom.from === 'document' ? 'from the document' : 'as packed'}${about(d.sbom.subject)})`);
+    if (d.scan) ctx.out.info(`  scan       ${bounded(d.name, 200)}: ${d.scan.result} ${JSON.stringify(d.scan.counts)} (gate ${d.scan.gate ?? 'none'}, ${d.scan.from === 'document' ? `from ${d.scan.subjects?.length ?? 0} document(s)` : 'as packed'}${(d.scan.subjects ?? []).map(about).join('')})`);
   }
   if (report.ok) ctx.out.info(ctx.out.paint('green', `${what} OK`));
   else ctx.out.error(`${what} refused: ${bounded(report.error?.message ?? '', 8192, true)} [${report.error?.code}]`);
@@ -236,8 +231,10 @@ export const inspectCommand: Command = {
   usage: 'PACKAGE (--signers FILE | --keyring FILE | --signer-key REF) (--key REF | --certificate-identity I --certificate-oidc-issuer U | --policy FILE) [--channel NAME] [--report FILE.md]',
   description:
     'Every check import makes, nothing pushed and no state moved. Without --channel/--channels the channel\n' +
-    'is not checked against the accepted ones (the report says so).',
+    'is not checked against the accepted ones, and without --registry the channel\'s repositories and the\n' +
+    'tags other channels own are not (the report says so); destinations are always validated.',
   flags: {
+    registry: { type: 'string', value: 'HOST[/PREFIX]', description: 'Where import would push: destinations, channel repositories and tag owners checked against it (nothing is pushed)' },
     ...IMPORT_FLAGS,
     report: { type: 'string', value: 'FILE.md', description: 'Also write the report as Markdown for the auditor' },
     'documents-out': { type: 'string', value: 'DIR', description: 'Once verified, write each image\'s SBOM and scan documents to DIR (LAYOUT-TAG.sbom.json, …)' },
@@ -250,7 +247,9 @@ export const inspectCommand: Command = {
   async run(ctx) {
     const { importTransfer } = await import('../../transfer/import.ts');
     const documentsOut = ctx.flags.string('documents-out');
-    const report = await importTransfer({ source: ctx.positionals[0] ?? '', ...(await checkOptions(ctx)), allowGap: true, stateDir: ctx.stateDir, now: ctx.now(), record: ctx.audit.record, ...(documentsOut ? { documentsOut } : {}) });
+    const target = ctx.flags.string('registry');
+    const landsOn = target === undefined ? undefined : { ...registryTarget(target), options: {} };
+    const report = await importTransfer({ source: ctx.positionals[0] ?? '', ...(await checkOptions(ctx)), allowGap: ctx.flags.bool('allow-gap'), stateDir: ctx.stateDir, now: ctx.now(), record: ctx.audit.record, ...(documentsOut ? { documentsOut } : {}), ...(landsOn ? { landsOn } : {}) });
     printReport(ctx, report, 'Inspection');
     const md = ctx.flags.string('report');
     if (md) {
@@ -262,12 +261,25 @@ export const inspectCommand: Command = {
   },
 };
 
+/**
+ * The intents this machine's audit trail holds for an import: what a journal left half-way is checked
+ * against before anything is done with it. The trail is verified whole first.
+ */
+function auditIntents(ctx: CommandContext) {
+  return async (importId: string): Promise<Array<Readonly<Record<string, unknown>>>> => {
+    const { verifyAuditLog } = await import('../../audit/audit-log.ts');
+    const v = await verifyAuditLog(ctx.stateDir);
+    if (!v.ok) throw new AirlockError('E_LOG_CORRUPT', 'the audit trail does not verify: an import left half-way cannot be checked against it', { hint: 'airlock audit verify' });
+    return v.events.filter((e) => ['transfer.import.tags', 'transfer.import.recover'].includes(e.event.action) && e.event.details?.importId === importId && e.event.details?.phase === 'intent').map((e) => e.event.details ?? {});
+  };
+}
+
 async function recover(ctx: CommandContext, registry: { host: string; prefix?: string }) {
   const { recoverImports } = await import('../../transfer/import.ts');
   await ctx.audit.ready();
-  const done = await recoverImports({ stateDir: ctx.stateDir, registry: { ...registry, options: await registryOptions(ctx) }, record: ctx.audit.record, ...progressOption(ctx) });
+  const done = await recoverImports({ stateDir: ctx.stateDir, registry: { ...registry, options: await registryOptions(ctx) }, record: ctx.audit.record, intents: auditIntents(ctx), ...progressOption(ctx) });
   ctx.out.progressDone();
-  for (const d of done) ctx.out.info(`Finished import ${d.importId}: channel ${d.channel} #${d.number}`);
+  for (const d of done) ctx.out.info(d.outcome === 'finished' ? `Finished import ${d.importId}: channel ${d.channel} #${d.number}` : `Dropped the record of import ${d.importId} (channel ${d.channel} #${d.number}): it stopped before it moved anything`);
   if (done.length === 0) ctx.out.info(`No import on ${registry.host} was left half-way`);
   return { json: { ok: true, recovered: done } };
 }
@@ -327,6 +339,7 @@ export const importCommand: Command = {
       registry: { ...registry, options: await registryOptions(ctx) },
       ...progressOption(ctx),
       record: ctx.audit.record,
+      intents: auditIntents(ctx),
     });
     ctx.out.progressDone();
     printReport(ctx, report, 'Import');
@@ -361,14 +374,16 @@ export const approveCommand: Command = {
     const format = outputFormat(ctx);
     if (!ctx.flags.has('key') && !ctx.flags.has('pgp-key')) throw new AirlockError('E_USAGE', 'approve needs --key and/or --pgp-key');
     const signers = await signersOption(ctx);
+    ctx.audit.subject(ctx.positionals[0] ?? ''); // named in the record whatever the verdict
     const pgpKey = await pgpSigningKey(ctx);
     const keyRef = ctx.flags.string('key');
     const signer = keyRef ? await loadSigner(keyRef, keyContext(ctx, { passwordFile: ctx.flags.string('password-file') })) : undefined;
     try {
       const { approvePackage } = await import('../../transfer/approve.ts');
       const result = await approvePackage({ source: ctx.positionals[0] ?? '', out, format, overwrite: ctx.flags.bool('force'), ...(signer ? { signer } : {}), ...(pgpKey ? { pgpKey } : {}), signers, stateDir: ctx.stateDir, now: ctx.now() });
-      ctx.audit.subject(ctx.positionals[0] ?? '');
-      ctx.audit.subject(out);
+      ctx.audit.subject(out, result.manifest);
+      for (const a of result.metadata.artifacts) ctx.audit.subject(a.kind === 'image' ? a.name : a.path, a.kind === 'image' ? a.digest : `sha256:${a.sha256}`);
+      ctx.audit.detail('sequence', result.metadata.sequence);
       ctx.audit.detail('verified', result.verified.map((s) => `${s.signer}: ${s.kind} ${s.id}`));
       ctx.audit.detail('added', result.added);
       for (const s of result.verified) ctx.out.info(`  signed by  ${s.signer}: ${s.kind} ${s.id} ${s.detail}`);

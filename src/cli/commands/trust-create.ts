@@ -2,9 +2,8 @@
 // trusted_root.json for a private Sigstore deployment from PEM files, and read one back as a human
 // would want to review it before installing it. Service specs use cosign's key=value spelling.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { AirlockError, fromFsError } from '../../errors.ts';
+import { AirlockError } from '../../errors.ts';
 import { writeFileAtomic } from '../../files/atomic-write.ts';
 import { loadTrustedRootFile, parseTrustedRoot } from '../../sigstore/trusted-root.ts';
 import { trustDir, validateTrustName } from '../../trust/install.ts';
@@ -22,6 +21,7 @@ import {
 } from '../../trust/create-trusted-root.ts';
 import type { Command, CommandContext } from '../command.ts';
 import type { Output } from '../output.ts';
+import { readInputText } from '../../files/read-file.ts';
 
 type SpecKind = 'fulcio' | 'rekor' | 'ctfe' | 'tsa';
 
@@ -78,12 +78,7 @@ function validFor(kind: SpecKind, values: Record<string, string>): { start: Date
 }
 
 async function readText(ctx: CommandContext, path: string): Promise<string> {
-  const full = resolve(ctx.cwd, path);
-  try {
-    return await readFile(full, 'utf8');
-  } catch (err) {
-    throw fromFsError(err, path);
-  }
+  return readInputText(resolve(ctx.cwd, path), path);
 }
 
 async function authorityInput(ctx: CommandContext, kind: 'fulcio' | 'tsa', spec: string): Promise<CaInput> {

@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { AirlockError, fromFsError, isAirlockError } from '../../errors.ts';
+import { AirlockError, isAirlockError } from '../../errors.ts';
 import { writeFileAtomic } from '../../files/atomic-write.ts';
 import { checkStateDir } from '../../files/state-dir.ts';
 import { DEFAULT_GRACE_DAYS, type FreshnessPolicy } from '../../trust/freshness.ts';
@@ -9,15 +8,12 @@ import { mirrorTrustRepository, PUBLIC_GOOD_TUF_URL } from '../../trust/mirror.t
 import { brokenTrustStatus, evaluateTrustStatus, LEVELS, type Level, toPrometheus, type TrustRootStatus } from '../../trust/status.ts';
 import type { Flags } from '../args.ts';
 import type { Command, CommandContext } from '../command.ts';
+import { readInputFile } from '../../files/read-file.ts';
 
 async function readPinnedRoot(flags: Flags): Promise<Uint8Array> {
   const path = flags.string('root');
   if (!path) throw new AirlockError('E_USAGE', '--root PINNED_ROOT.json is required: trust starts from a root you chose, never from the mirror');
-  try {
-    return await readFile(path);
-  } catch (err) {
-    throw fromFsError(err, path);
-  }
+  return readInputFile(path, 'a pinned TUF root', 1024 * 1024);
 }
 
 export function parseTime(value: string, flag: string): Date {

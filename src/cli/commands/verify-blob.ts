@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import { AirlockError } from '../../errors.ts';
-import { readFileBounded } from '../../files/read-bounded.ts';
+import { readFileBounded } from '../../files/read-file.ts';
 import type { VerificationReport } from '../../sigstore/verify/report.ts';
 import { verifyBlob } from '../../sigstore/verify/verify-blob.ts';
 import type { Flags } from '../args.ts';

@@ -3,7 +3,7 @@
 // source never leaves a partial or wrong blob where a reader would trust it.
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -12,6 +12,7 @@ import { assertDigestEqual, DigestStream, digestBytes, isVerifiedStreamFor, pars
 import { AirlockError, fromFsError } from '../../errors.ts';
 import { BULK_BUFFERS } from '../buffer-pool.ts';
 import type { Descriptor } from '../types.ts';
+import { readInputFile } from '../../files/read-file.ts';
 
 function sizeMismatch(subject: string, expected: number, found: number): AirlockError {
   return new AirlockError('E_DIGEST_MISMATCH', `${subject}: expected ${expected} bytes, found ${found}`, {
@@ -161,12 +162,7 @@ export async function readVerifiedFile(path: string, digest: string, subject: st
   const size = await fileSize(path);
   if (size === undefined) throw new AirlockError('E_INPUT_MISSING', `${subject}: ${digest} is not present`);
   if (size > maxSize) throw new AirlockError('E_INPUT_MALFORMED', `${subject}: ${digest} is ${size} bytes, more than the ${maxSize} a manifest may have`);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw fromFsError(err, path);
-  }
+  const bytes = await readInputFile(path, 'a manifest', maxSize);
   assertDigestEqual(expected, digestBytes(bytes, expected.algorithm), `${subject}: ${digest}`);
   return bytes;
 }

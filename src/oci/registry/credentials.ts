@@ -3,9 +3,9 @@
 // `{"auths":{"<key>":{"auth":"<base64 user:password>"}}}`. The caller names the files; nothing here
 // looks at the environment. Credential helpers (credsStore/credHelpers) would mean running programs
 // from the config and are not used.
-import { readFile } from 'node:fs/promises';
-import { AirlockError, fromFsError } from '../../errors.ts';
+import { AirlockError } from '../../errors.ts';
 import { DOCKER_HUB } from '../reference.ts';
+import { readOptionalText } from '../../files/read-file.ts';
 
 export interface RegistryCredentials {
   readonly username: string;
@@ -88,13 +88,8 @@ export function lookupCredentials(entries: AuthEntries, registry: string, reposi
 /** Credentials for `registry/repository` from the first file that has an entry; missing files are skipped. */
 export async function readCredentials(paths: readonly string[], registry: string, repository: string): Promise<RegistryCredentials | undefined> {
   for (const path of paths) {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw fromFsError(err, path);
-    }
+    const text = await readOptionalText(path, 'a registry credentials file', 1024 * 1024);
+    if (text === undefined) continue;
     const found = lookupCredentials(parseAuthFile(text, path), registry, repository);
     if (found) return found;
   }

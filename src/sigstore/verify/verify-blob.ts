@@ -9,7 +9,7 @@ import { type SignedEntity, type TrustMaterial, toSignedEntity, toTrustMaterial,
 import { type Digest, type DigestAlgorithm, digestBytes, digestInput, formatDigest, parseDigest } from '../../crypto/digest.ts';
 import { keyFingerprint } from '../../crypto/keys.ts';
 import { AirlockError, EXIT } from '../../errors.ts';
-import { readFileBounded } from '../../files/read-bounded.ts';
+import { readFileBounded } from '../../files/read-file.ts';
 import { bounded } from '../../text.ts';
 import { type CosignatureVerifier, checkWitnessQuorumPolicy, verifyWitnessQuorum, type WitnessQuorum } from '../../log/cosignature.ts';
 import { checkpointMeetsPolicy, type TlogPolicy } from '../../log/tlog-policy.ts';

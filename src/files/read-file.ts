@@ -44,3 +44,26 @@ export async function readFileBounded(path: string, maxBytes: number, what: stri
     await handle.close();
   }
 }
+
+/** What an input file read whole may hold unless its reader says otherwise (keys, CA bundles, keyrings, signers files). */
+export const MAX_INPUT_FILE = 64 * 1024 * 1024;
+
+/** The bytes of an input file named on the command line or in a config: a coded error if it cannot be read (E_INPUT_MISSING, E_IO), bounded. */
+export function readInputFile(path: string, what = 'an input file', maxBytes = MAX_INPUT_FILE): Promise<Buffer> {
+  return readFileBounded(path, maxBytes, what);
+}
+
+/** As readInputFile, as UTF-8 text. */
+export async function readInputText(path: string, what = 'an input file', maxBytes = MAX_INPUT_FILE): Promise<string> {
+  return (await readFileBounded(path, maxBytes, what)).toString('utf8');
+}
+
+/** A state file that may not exist yet: its text, or undefined when there is none; any other failure is coded. */
+export async function readOptionalText(path: string, what = 'a state file', maxBytes = MAX_INPUT_FILE): Promise<string | undefined> {
+  try {
+    return (await readFileBounded(path, maxBytes, what)).toString('utf8');
+  } catch (err) {
+    if (err instanceof AirlockError && err.code === 'E_INPUT_MISSING') return undefined;
+    throw err;
+  }
+}
