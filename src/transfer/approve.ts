@@ -11,7 +11,8 @@ import { AirlockError } from '../errors.ts';
 import { signBlob } from '../sigstore/sign-blob.ts';
 import { HEADER_NAMES, MANIFEST_NAME, METADATA_NAME, parseManifest, parseMetadata, PGP_SIGNATURE_NAME, SIGSTORE_APPROVAL, SIGSTORE_SIGNATURE_NAME, sigstoreSignatureName, type TransferMetadata } from './format.ts';
 import { combineSignatures, type PgpSigningKey, signDetached } from './openpgp.ts';
-import { readPackage, writePackage } from './package-io.ts';
+import { readPackage } from './package/read-package.ts';
+import { writePackage } from './package/write-package.ts';
 import { checkManifestSignatures, requireSigners, type SignerRecord, type Signers } from './signers.ts';
 import { makeStaging } from './staging-dir.ts';
 

@@ -11,7 +11,7 @@ import type { ImageStore } from '../oci/types.ts';
 import { bounded } from '../text.ts';
 import type { DocumentSubject, ImageArtifact, TransferMetadata } from './format.ts';
 import { type ImageSubjects, imageSubjects, unscannedPlatforms } from './image-trust.ts';
-import type { PackageFile } from './package-accept.ts';
+import type { PackageFile } from './package/admit.ts';
 import { enforceGate, gateFindings, matchSubject, parseSeverity, summariseGrypeScan, summariseSbom } from './scan.ts';
 
 export const ATTACHMENTS_DIR = 'attachments';

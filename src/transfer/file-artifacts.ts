@@ -8,7 +8,7 @@ import { keyFingerprint } from '../crypto/keys.ts';
 import { AirlockError } from '../errors.ts';
 import { verifyBlob } from '../sigstore/verify/verify-blob.ts';
 import type { FileArtifact, TransferMetadata } from './format.ts';
-import type { PackageFile } from './package-accept.ts';
+import type { PackageFile } from './package/admit.ts';
 
 export interface FileArtifactCheck {
   readonly path: string;

@@ -16,7 +16,7 @@ import { MAX_MANIFEST_BYTES, type RegistryStore } from '../oci/registry/store.ts
 import type { StreamedUpload } from '../oci/registry/upload.ts';
 import type { Descriptor } from '../oci/types.ts';
 import type { ImageArtifact } from './format.ts';
-import type { PayloadSink } from './package-accept.ts';
+import type { PayloadSink } from './package/admit.ts';
 
 const DISCARD: PayloadSink = { write: async () => undefined, end: async () => undefined };
 const DIGEST = /^sha256:[0-9a-f]{64}$/;

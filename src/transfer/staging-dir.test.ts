@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { writePackage } from './package-write.ts';
+import { writePackage } from './package/write-package.ts';
 import { makeStaging, stagingRoot } from './staging-dir.ts';
 
 const dirs: string[] = [];

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { verifyAuditLog } from '../../src/audit/audit-log.ts';
 import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
-import { PARALLEL_MIN_SIZE } from '../../src/transfer/package-parallel.ts';
+import { PARALLEL_MIN_SIZE } from '../../src/transfer/package/parallel-bodies.ts';
 import { runCliProcess } from '../helpers/cli.ts';
 import { createGpgHome, gpgMissing } from '../helpers/gpg.ts';
 import { makeTestImage, skopeo, skopeoMissing } from '../helpers/oci-images.ts';
@@ -274,7 +274,7 @@ describe('import streams layers into upload sessions, committed only after every
       return true;
     });
     const proxyHost = proxy.host;
-    // Layers large enough to be read side by side (package-parallel.ts), each into its own session.
+    // Layers large enough to be read side by side (transfer/package/parallel-bodies.ts), each into its own session.
     const bigDir = join(dir, 'big', 'src');
     const store = await openLayoutStore(bigDir, { create: true });
     await makeTestImage(store, { tag: 'app-1.0', layers: 2, layerSize: PARALLEL_MIN_SIZE + 1000 });

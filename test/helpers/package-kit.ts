@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Header, type HeaderData } from 'tar';
 import { type ErrorCode, isAirlockError } from '../../src/errors.ts';
-import { type PackageEntry, readPackage, type ReadPackageOptions, writePackage } from '../../src/transfer/package-io.ts';
+import { readPackage, type ReadPackageOptions } from '../../src/transfer/package/read-package.ts';
+import { type PackageEntry, writePackage } from '../../src/transfer/package/write-package.ts';
 
 export const HEADER_NAMES = ['airlock-transfer.json', 'manifest.sha256', 'manifest.sha256.sig'] as const;
 export const sha256 = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');

@@ -4,12 +4,12 @@
 // The bytes hashed are the bytes copied into staging, never a separate read.
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { READ_CHUNK_SIZE } from '../crypto/digest.ts';
-import { fromFsError } from '../errors.ts';
-import { type PackageFile, type ReadPackageOptions, type ReadPackageResult, DEFAULT_MAX_HEADER_SIZE, acceptListing, assertEntrySize, assertNoneMissing, listedHash, admitFile } from './package-accept.ts';
-import { ChunkReader, openForReading, readBuffers, type ReadBuffers } from './package-chunks.ts';
-import { assertPackagePath, malformed, printable } from './package-paths.ts';
-import type { Staging } from './package-staging.ts';
+import { READ_CHUNK_SIZE } from '../../crypto/digest.ts';
+import { fromFsError } from '../../errors.ts';
+import { type PackageFile, type ReadPackageOptions, type ReadPackageResult, DEFAULT_MAX_HEADER_SIZE, acceptListing, assertEntrySize, assertNoneMissing, listedHash, admitFile } from './admit.ts';
+import { ChunkReader, openForReading, readBuffers, type ReadBuffers } from './chunks.ts';
+import { assertPackagePath, malformed, printable } from './paths.ts';
+import type { Staging } from './staging.ts';
 
 const HEADER_READ = 64 * 1024;
 

@@ -3,8 +3,8 @@ import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { READ_CHUNK_SIZE } from '../crypto/digest.ts';
-import { ChunkReader } from './package-chunks.ts';
+import { READ_CHUNK_SIZE } from '../../crypto/digest.ts';
+import { ChunkReader } from './chunks.ts';
 
 let dir: string;
 before(async () => {

@@ -5,9 +5,10 @@ import { existsSync } from 'node:fs';
 import { open, readdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type ErrorCode, isAirlockError } from '../errors.ts';
-import { type PackageEntry, readPackage, writePackage } from './package-io.ts';
-import { caseDir, type Crafted, craftPackage, craftTar, expectFailure, headerEntries, options, PAYLOAD, readBodiesInParallelFrom, removeCaseDirs, sha256, stagingWithKeep, writeStandard } from '../../test/helpers/package-kit.ts';
+import { type ErrorCode, isAirlockError } from '../../errors.ts';
+import { readPackage } from './read-package.ts';
+import { type PackageEntry, writePackage } from './write-package.ts';
+import { caseDir, type Crafted, craftPackage, craftTar, expectFailure, headerEntries, options, PAYLOAD, readBodiesInParallelFrom, removeCaseDirs, sha256, stagingWithKeep, writeStandard } from '../../../test/helpers/package-kit.ts';
 
 after(removeCaseDirs);
 

@@ -3,11 +3,11 @@
 // very bytes written there.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { digestBytes } from '../crypto/digest.ts';
-import { AirlockError, fromFsError } from '../errors.ts';
-import { writeAll } from './package-chunks.ts';
-import { assertPackagePath, isSha256Hex, malformed, printable } from './package-paths.ts';
-import type { Staging } from './package-staging.ts';
+import { digestBytes } from '../../crypto/digest.ts';
+import { AirlockError, fromFsError } from '../../errors.ts';
+import { writeAll } from './chunks.ts';
+import { assertPackagePath, isSha256Hex, malformed, printable } from './paths.ts';
+import type { Staging } from './staging.ts';
 
 export const DEFAULT_MAX_HEADER_SIZE = 4 * 1024 * 1024;
 
@@ -27,7 +27,7 @@ export interface ReadPackageOptions {
   /** Largest payload file accepted (default: no limit). */
   readonly maxEntrySize?: number;
   /**
-   * Payload files of a tar from this many bytes up are read side by side (package-parallel.ts);
+   * Payload files of a tar from this many bytes up are read side by side (parallel-bodies.ts);
    * default 8 MiB. Tests lower it to run every check through that path.
    */
   readonly parallelFrom?: number;

@@ -1,13 +1,13 @@
 // Reading a tar package in one pass: header entries into memory, acceptHeaders, then every payload
 // entry checked (type, path, listing) before its first byte is written, and hashed as it is written.
-// The headers are walked in order; bodies of large entries are read side by side (package-parallel.ts).
-import { type PackageFile, type ReadPackageOptions, type ReadPackageResult, DEFAULT_MAX_HEADER_SIZE, acceptListing, assertEntrySize, assertNoneMissing, listedHash, admitFile } from './package-accept.ts';
+// The headers are walked in order; bodies of large entries are read side by side (parallel-bodies.ts).
+import { type PackageFile, type ReadPackageOptions, type ReadPackageResult, DEFAULT_MAX_HEADER_SIZE, acceptListing, assertEntrySize, assertNoneMissing, listedHash, admitFile } from './admit.ts';
 import type { FileHandle } from 'node:fs/promises';
-import { ChunkReader, openForReading } from './package-chunks.ts';
-import { PARALLEL_MIN_SIZE, ParallelBodies } from './package-parallel.ts';
-import { assertPackagePath, malformed, PathTree, printable } from './package-paths.ts';
-import type { Staging } from './package-staging.ts';
-import { type TarEntry, TarReader } from './package-tar-read.ts';
+import { ChunkReader, openForReading } from './chunks.ts';
+import { PARALLEL_MIN_SIZE, ParallelBodies } from './parallel-bodies.ts';
+import { assertPackagePath, malformed, PathTree, printable } from './paths.ts';
+import type { Staging } from './staging.ts';
+import { type TarEntry, TarReader } from './tar-reader.ts';
 
 const KINDS: Readonly<Record<string, string>> = {
   SymbolicLink: 'a symlink',

@@ -3,9 +3,10 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { list } from 'tar';
-import { isAirlockError } from '../errors.ts';
-import { type PackageEntry, packageHeadersOnly, readPackage, writePackage } from './package-io.ts';
-import { caseDir, craftPackage, expectFailure, HEADER_NAMES, headerEntries, listing, options, PAYLOAD, payloadEntries, readBodiesInParallelFrom, removeCaseDirs, sha256, stagingWithKeep, writeStandard } from '../../test/helpers/package-kit.ts';
+import { isAirlockError } from '../../errors.ts';
+import { packageHeadersOnly, readPackage } from './read-package.ts';
+import { type PackageEntry, writePackage } from './write-package.ts';
+import { caseDir, craftPackage, expectFailure, HEADER_NAMES, headerEntries, listing, options, PAYLOAD, payloadEntries, readBodiesInParallelFrom, removeCaseDirs, sha256, stagingWithKeep, writeStandard } from '../../../test/helpers/package-kit.ts';
 
 after(removeCaseDirs);
 

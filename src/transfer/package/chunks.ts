@@ -3,8 +3,8 @@
 // the two buffers whatever the size of the package.
 import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import { READ_CHUNK_SIZE } from '../crypto/digest.ts';
-import { fromFsError } from '../errors.ts';
+import { READ_CHUNK_SIZE } from '../../crypto/digest.ts';
+import { fromFsError } from '../../errors.ts';
 
 const EMPTY = Buffer.alloc(0);
 

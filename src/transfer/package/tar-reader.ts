@@ -5,9 +5,9 @@
 // checksum, a global or stacked extension header, a directory with a body, an archive that ends
 // early, anything but zero bytes after the end marker.
 import { Header, type HeaderData, Pax } from 'tar';
-import { AirlockError } from '../errors.ts';
-import type { ChunkReader } from './package-chunks.ts';
-import { malformed, printable } from './package-paths.ts';
+import { AirlockError } from '../../errors.ts';
+import type { ChunkReader } from './chunks.ts';
+import { malformed, printable } from './paths.ts';
 
 const BLOCK = 512;
 /** pax and GNU long-name records are a few hundred bytes; tar's Parser allows 1 MiB as well. */

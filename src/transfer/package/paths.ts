@@ -2,8 +2,8 @@
 // one spelling, so that the manifest, the tar entry and the staged file can be compared as strings:
 // `a/b`, never `./a//b` or `a/x/../b`. Anything else is refused rather than normalised, because two
 // spellings of one file are how duplicate-entry and path-confusion tricks get past a listing.
-import { AirlockError } from '../errors.ts';
-import { safeArchivePath } from '../oci/archive/safe-extract.ts';
+import { AirlockError } from '../../errors.ts';
+import { safeArchivePath } from '../../oci/archive/safe-extract.ts';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 

@@ -5,15 +5,14 @@
 // with a safe path that the manifest lists, and it is hashed while it is written into staging.
 // Any failure removes what this import staged. The source is only ever read.
 import { stat } from 'node:fs/promises';
-import { fromFsError } from '../errors.ts';
-import { DEFAULT_MAX_HEADER_SIZE, type ReadPackageOptions, type ReadPackageResult } from './package-accept.ts';
-import { assertPackagePath, malformed } from './package-paths.ts';
-import { dirHeadersOnly, readDirPackage } from './package-read-dir.ts';
-import { readTarPackage, tarHeadersOnly } from './package-read-tar.ts';
-import { Staging } from './package-staging.ts';
+import { fromFsError } from '../../errors.ts';
+import { DEFAULT_MAX_HEADER_SIZE, type ReadPackageOptions, type ReadPackageResult } from './admit.ts';
+import { assertPackagePath, malformed } from './paths.ts';
+import { dirHeadersOnly, readDirPackage } from './read-from-folder.ts';
+import { readTarPackage, tarHeadersOnly } from './read-from-tar.ts';
+import { Staging } from './staging.ts';
 
-export type { PackageFile, ReadPackageOptions, ReadPackageResult } from './package-accept.ts';
-export { type PackageEntry, writePackage, type WritePackageOptions } from './package-write.ts';
+export type { PackageFile, ReadPackageOptions, ReadPackageResult } from './admit.ts';
 
 /** 'tar' for a file, 'dir' for a folder (the path itself may be a symlink: the user chose it). */
 async function sourceKind(source: string): Promise<'tar' | 'dir'> {

@@ -5,7 +5,7 @@
 // is checked, listed and named before its body is read); only the bodies run side by side, each
 // hashed against the manifest exactly as a sequential read would. One failure stops the others.
 import type { FileHandle } from 'node:fs/promises';
-import { ChunkReader, readBuffers } from './package-chunks.ts';
+import { ChunkReader, readBuffers } from './chunks.ts';
 
 /** Bodies read at once: enough to keep a registry's cores busy, few enough to keep memory at 8 MiB each. */
 const PARALLEL_BODIES = 4;

@@ -2,8 +2,8 @@
 // failure removes exactly those and leaves whatever the staging folder held before untouched.
 import { type FileHandle, lstat, mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AirlockError, fromFsError } from '../errors.ts';
-import { printable } from './package-paths.ts';
+import { AirlockError, fromFsError } from '../../errors.ts';
+import { printable } from './paths.ts';
 
 function exists(path: string): AirlockError {
   return new AirlockError('E_OUTPUT_EXISTS', `${path} already exists in the staging folder`, {

@@ -8,12 +8,12 @@ import { constants } from 'node:fs';
 import { chmod, copyFile, type FileHandle, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Header, type HeaderData, Pax } from 'tar';
-import { READ_CHUNK_SIZE } from '../crypto/digest.ts';
-import { AirlockError, fromFsError } from '../errors.ts';
-import { processAlive } from '../files/process-alive.ts';
-import { assertWritable } from '../oci/archive/archive-files.ts';
-import { ChunkReader, openForReading, readBuffers, writeAll } from './package-chunks.ts';
-import { assertPackagePath, PathTree, printable } from './package-paths.ts';
+import { READ_CHUNK_SIZE } from '../../crypto/digest.ts';
+import { AirlockError, fromFsError } from '../../errors.ts';
+import { processAlive } from '../../files/process-alive.ts';
+import { assertWritable } from '../../oci/archive/archive-files.ts';
+import { ChunkReader, openForReading, readBuffers, writeAll } from './chunks.ts';
+import { assertPackagePath, PathTree, printable } from './paths.ts';
 
 export interface PackageEntry {
   /** Path inside the package. */
