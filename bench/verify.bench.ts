@@ -20,15 +20,7 @@ import { parseTrustedRoot } from '../src/sigstore/trusted-root.ts';
 import { verifiedSignatures } from '../src/sigstore/verify/signature-content.ts';
 import { verifyBlob } from '../src/sigstore/verify/verify-blob.ts';
 import { CONFORMANCE_DIR } from '../test/helpers/shared.ts';
-import { ByteStream } from '@sigstore/core';
 import { compare, report } from './harness.ts';
-
-// airlock tunes @sigstore/core's DER buffer growth for itself (src/sigstore/ca-cache.ts); the plain
-// baseline must run with the library's shipped setting, so each contender sets its own.
-const blockSize = (n: number) => {
-  (ByteStream as unknown as { BLOCK_SIZE: number }).BLOCK_SIZE = n;
-};
-const TUNED = (ByteStream as unknown as { BLOCK_SIZE: number }).BLOCK_SIZE;
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '3' } } });
 const n = Number(values.n);
@@ -69,14 +61,12 @@ async function keylessBench(): Promise<void> {
   const roots = new Map(cases.map((c) => [c.rootText, parseTrustedRoot(Buffer.from(c.rootText), 'root')]));
   const policy = { identity: { exact: IDENTITY }, issuer: { exact: ISSUER } };
   const airlockRun = async () => {
-    blockSize(TUNED);
     for (const c of set) {
       const r = await verifyBlob({ bytes: c.artifact }, { json: JSON.parse(c.bundleText) }, { trust: { kind: 'identity', policy }, trustedRoot: roots.get(c.rootText) });
       if (!r.ok) throw new Error(`airlock rejected a good bundle: ${r.error?.message}`);
     }
   };
   const plainRun = async () => {
-    blockSize(1024);
     for (const c of set) {
       plainFor(c.rootText).verify(toSignedEntity(bundleFromJSON(JSON.parse(c.bundleText)), c.artifact), { subjectAlternativeName: IDENTITY, extensions: { issuer: ISSUER } });
     }
@@ -106,14 +96,12 @@ async function keyBench(): Promise<void> {
   const options = { trust: { kind: 'key' as const, publicKey }, tlogThreshold: 0, timestampThreshold: 0 };
   const sigs = set.map((c) => Buffer.from(JSON.parse(c.bundleText).messageSignature.signature, 'base64'));
   const airlockRun = async () => {
-    blockSize(TUNED);
     for (const c of set) {
       const r = await verifyBlob({ bytes: c.artifact }, { json: JSON.parse(c.bundleText) }, options);
       if (!r.ok) throw new Error(r.error?.message);
     }
   };
   const plainRun = async () => {
-    blockSize(1024);
     for (const c of set) plain.verify(toSignedEntity(bundleFromJSON(JSON.parse(c.bundleText)), c.artifact));
   };
   const rawRun = async () => {
@@ -149,14 +137,12 @@ async function keyWithLogBench(): Promise<void> {
   const plain = new Verifier({ ...toTrustMaterial(TrustedRoot.fromJSON(JSON.parse(rootText))), publicKey: () => ({ publicKey, validFor: () => true }) });
   const options = { trust: { kind: 'key' as const, publicKey }, trustedRoot: parseTrustedRoot(Buffer.from(rootText), 'root') };
   const airlockRun = async () => {
-    blockSize(TUNED);
     for (let i = 0; i < n; i++) {
       const r = await verifyBlob({ bytes: artifact }, { json: JSON.parse(bundleText) }, options);
       if (!r.ok) throw new Error(r.error?.message);
     }
   };
   const plainRun = async () => {
-    blockSize(1024);
     for (let i = 0; i < n; i++) plain.verify(toSignedEntity(bundleFromJSON(JSON.parse(bundleText)), artifact));
   };
   await airlockRun();

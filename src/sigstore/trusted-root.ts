@@ -6,7 +6,7 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { AirlockError } from '../errors.ts';
 import { readFileBounded } from '../files/read-file.ts';
-import { memoiseCaCertificates } from './ca-cache.ts';
+import { withRememberingCas } from './ca-cache.ts';
 import { MAX_TRUSTED_ROOT_BYTES } from './limits.ts';
 
 export const TRUSTED_ROOT_MEDIA_TYPES: readonly string[] = [
@@ -69,11 +69,10 @@ export function trustMaterialFor(loaded: LoadedTrustedRoot): TrustMaterial {
   let material = materialCache.get(loaded.digest);
   if (!material) {
     try {
-      material = toTrustMaterial(loaded.root);
+      material = withRememberingCas(toTrustMaterial(loaded.root));
     } catch (err) {
       throw new AirlockError('E_TRUST_ROOT', `${loaded.source}: unusable key or certificate: ${(err as Error).message}`, { cause: err });
     }
-    memoiseCaCertificates(material);
     materialCache.set(loaded.digest, material);
   }
   return material;

@@ -16,7 +16,7 @@ import { checkpointMeetsPolicy, type TlogPolicy } from '../../log/tlog-policy.ts
 import { keyIdHex } from '../../log/note.ts';
 import { IN_TOTO_PAYLOAD_TYPE, parseStatement } from '../in-toto.ts';
 import { MAX_BUNDLE_BYTES } from '../limits.ts';
-import { memoiseLeafCertificate, tuneDerEncoding, withoutStackTraces } from '../ca-cache.ts';
+import { leafCertificateFor, withoutStackTraces } from '../ca-cache.ts';
 import { type LoadedTrustedRoot, trustMaterialFor } from '../trusted-root.ts';
 import { detachedBundle, detachedDigestAlgorithm } from './detached.ts';
 import { toAirlockError } from './error-map.ts';
@@ -31,7 +31,13 @@ export const KNOWN_BUNDLE_MEDIA_TYPES: readonly string[] = [
   'application/vnd.dev.sigstore.bundle.v0.3+json',
 ];
 
-tuneDerEncoding();
+/** The leaf certificate's bytes as the bundle carries them (toSignedEntity parses the same ones). */
+function leafBytes(bundle: Bundle): Uint8Array | undefined {
+  const content = bundle.verificationMaterial.content;
+  if (content.$case === 'certificate') return content.certificate.rawBytes;
+  if (content.$case === 'x509CertificateChain') return content.x509CertificateChain.certificates[0]?.rawBytes;
+  return undefined;
+}
 
 /** Files up to this size are verified from memory by OpenSSL; larger ones through their digest. */
 const IN_MEMORY_LIMIT = 64 * 1024 * 1024;
@@ -403,14 +409,6 @@ export function checkWitnessCosignatures(bundle: Bundle, policy: WitnessPolicy, 
   checks.pass('witness cosignatures', { ...rule.details, entries: results });
 }
 
-/** The leaf certificate's bytes as the bundle carries them (toSignedEntity parses the same ones). */
-function leafBytes(bundle: Bundle): Uint8Array | undefined {
-  const content = bundle.verificationMaterial.content;
-  if (content.$case === 'certificate') return content.certificate.rawBytes;
-  if (content.$case === 'x509CertificateChain') return content.x509CertificateChain.certificates[0]?.rawBytes;
-  return undefined;
-}
-
 /** The bundle (read and shape-checked, or built from a detached signature) and the artifact, read once. */
 async function bundleAndArtifact(artifact: ArtifactInput, input: BundleInput, options: VerifyBlobOptions, checks: Checks): Promise<{ bundle: Bundle; loaded: Artifact }> {
   if ('detachedSignature' in input) {
@@ -467,8 +465,10 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
   const { content, predicateType } =
     bundle.content.$case === 'messageSignature' ? { content: messageContent(bundle, loaded, checks), predicateType: undefined } : dsseContent(bundle, loaded, options, checks);
   report.artifact.digests = Object.fromEntries([...loaded.digests].map(([a, d]) => [a, formatDigest(d)]));
-  const entity: SignedEntity = { ...withoutStackTraces(() => toSignedEntity(bundle)), signature: content };
-  if (entity.key.$case === 'certificate') memoiseLeafCertificate(entity.key.certificate, leafBytes(bundle));
+  const signed = withoutStackTraces(() => toSignedEntity(bundle));
+  // The leaf as a LeafCertificate (ca-cache.ts): a copy that encodes once and asks its CA's record.
+  const key: SignedEntity['key'] = signed.key.$case === 'certificate' ? { $case: 'certificate', certificate: leafCertificateFor(signed.key.certificate, leafBytes(bundle)) } : signed.key;
+  const entity: SignedEntity = { ...signed, key, signature: content };
   const material = trustMaterial(options);
   const thresholds = {
     tlogThreshold: options.tlogThreshold ?? 1,
