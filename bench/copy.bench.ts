@@ -36,7 +36,7 @@ async function makeLayer(path: string, mib: number): Promise<void> {
 
 const layoutDir = join(dir, 'layout');
 const store = await openLayoutStore(layoutDir, { create: true });
-const layers = [];
+const layers: Array<{ mediaType: string; digest: string; size: number }> = [];
 for (let i = 0; i < layerCount; i++) {
   const path = join(dir, `layer${i}.gz`);
   await makeLayer(path, Math.ceil(sizeMiB / layerCount));
@@ -53,6 +53,50 @@ await store.putBlob(configDesc, config);
 await store.putManifest(storedJson({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: configDesc, layers }), 'v1');
 await store.close();
 const totalBytes = layers.reduce((n, l) => n + l.size, 0);
+
+/**
+ * The HTTP reader under a registry → layout copy, alone: every layer of the image GET from the registry
+ * and hashed, in this process, by airlock's raw-socket reader (bulkGet), undici's request, and
+ * node:http. airlock keeps its hand-written reader only while this same-run figure says it is worth it.
+ */
+async function readerBench(repository: string): Promise<void> {
+  const { createHash } = await import('node:crypto');
+  const { get } = await import('node:http');
+  const { Agent, request } = await import('undici');
+  const { bulkGet } = await import('../src/net/http/bulk-get.ts');
+  const blobURL = (d: string) => new URL(`http://${repository.split('/')[0]}/v2/${repository.split('/').slice(1).join('/')}/blobs/${d}`);
+  const hash = async (body: AsyncIterable<Buffer>) => {
+    const h = createHash('sha256');
+    for await (const c of body) h.update(c);
+    return h.digest('hex');
+  };
+  const agent = new Agent();
+  const all = (read: (url: URL) => Promise<unknown>) => async () => {
+    for (const l of layers) await read(blobURL(l.digest));
+  };
+  const cpu: Record<string, number[]> = {};
+  const timed = (name: string, fn: () => Promise<void>) => async () => {
+    const before = process.cpuUsage();
+    await fn();
+    const used = process.cpuUsage(before);
+    (cpu[name] ??= []).push((used.user + used.system) / 1e6);
+  };
+  const rows = [
+    { name: 'bulkGet (raw socket)', run: timed('bulkGet (raw socket)', all(async (url) => hash((await bulkGet(url, {}, { timeoutMs: 60_000 }))?.body as AsyncIterable<Buffer>))) },
+    { name: 'undici request', run: timed('undici request', all(async (url) => hash((await request(url, { dispatcher: agent })).body as AsyncIterable<Buffer>))) },
+    { name: 'node:http', run: timed('node:http', all((url) => new Promise((resolve, reject) => get(url, (res) => hash(res).then(resolve, reject)).on('error', reject)))) },
+  ];
+  try {
+    const samples = await compare(rows, rounds);
+    report(`HTTP reader alone: every layer GET and hashed in-process, median of ${rounds}`, samples, (s) => totalBytes / s / 2 ** 20, 'MiB/s');
+    for (const [name, values] of Object.entries(cpu)) {
+      const sorted = [...values].sort((a, b) => a - b);
+      console.log(`  ${name.padEnd(34)} client CPU ${((sorted[Math.floor(sorted.length / 2)] ?? 0) / (totalBytes / 2 ** 30)).toFixed(2)} s/GiB (hashing included)`);
+    }
+  } finally {
+    await agent.close();
+  }
+}
 
 const registry = await startRegistry();
 // skopeo remembers which blobs a registry already has (its blob-info cache: under $HOME, or
@@ -92,6 +136,7 @@ try {
     rounds,
   );
   report(`copy of the same image, registry → layout, median of ${rounds}`, down, (s) => totalBytes / s / 2 ** 20, 'MiB/s');
+  await readerBench(pushed[0] ?? '');
 } finally {
   await registry.stop();
   await rm(dir, { recursive: true, force: true });

@@ -62,7 +62,7 @@ async function keylessBench(): Promise<void> {
   const policy = { identity: { exact: IDENTITY }, issuer: { exact: ISSUER } };
   const airlockRun = async () => {
     for (const c of set) {
-      const r = await verifyBlob({ bytes: c.artifact }, { json: JSON.parse(c.bundleText) }, { trust: { kind: 'identity', policy }, trustedRoot: roots.get(c.rootText) });
+      const r = await verifyBlob({ bytes: c.artifact }, { json: JSON.parse(c.bundleText) }, { now: new Date(), trust: { kind: 'identity', policy }, trustedRoot: roots.get(c.rootText) });
       if (!r.ok) throw new Error(`airlock rejected a good bundle: ${r.error?.message}`);
     }
   };
@@ -93,7 +93,7 @@ async function keyBench(): Promise<void> {
     }),
     { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 },
   );
-  const options = { trust: { kind: 'key' as const, publicKey }, tlogThreshold: 0, timestampThreshold: 0 };
+  const options = { now: new Date(), trust: { kind: 'key' as const, publicKey }, tlogThreshold: 0, timestampThreshold: 0 };
   const sigs = set.map((c) => Buffer.from(JSON.parse(c.bundleText).messageSignature.signature, 'base64'));
   const airlockRun = async () => {
     for (const c of set) {
@@ -135,7 +135,7 @@ async function keyWithLogBench(): Promise<void> {
   const artifact = readFileSync(join(CONFORMANCE_DIR, 'bundle-verify', 'a.txt'));
   const publicKey = createPublicKey(readFileSync(join(dir, 'key.pub')));
   const plain = new Verifier({ ...toTrustMaterial(TrustedRoot.fromJSON(JSON.parse(rootText))), publicKey: () => ({ publicKey, validFor: () => true }) });
-  const options = { trust: { kind: 'key' as const, publicKey }, trustedRoot: parseTrustedRoot(Buffer.from(rootText), 'root') };
+  const options = { now: new Date(), trust: { kind: 'key' as const, publicKey }, trustedRoot: parseTrustedRoot(Buffer.from(rootText), 'root') };
   const airlockRun = async () => {
     for (let i = 0; i < n; i++) {
       const r = await verifyBlob({ bytes: artifact }, { json: JSON.parse(bundleText) }, options);

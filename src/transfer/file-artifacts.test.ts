@@ -36,26 +36,26 @@ describe('checkFileArtifacts', () => {
   const files = () => listing({ 'files/a.txt': 'A', 'files/a.txt.sigstore.json': bundleText });
 
   it('a signed file verifies with the signer key, and says by whom', async () => {
-    const [c] = await checkFileArtifacts(meta([signed]), files(), dir, [otherSigner.publicKey, signer.publicKey]);
+    const [c] = await checkFileArtifacts(meta([signed]), files(), dir, [otherSigner.publicKey, signer.publicKey], new Date());
     assert.equal(c?.signature, 'verified');
     assert.equal(c?.signer, keyFingerprint(signer.publicKey));
   });
 
   it('a signature no trusted key made is reported unverified, whatever signedBy claims', async () => {
-    const [c] = await checkFileArtifacts(meta([signed]), files(), dir, [otherSigner.publicKey]);
+    const [c] = await checkFileArtifacts(meta([signed]), files(), dir, [otherSigner.publicKey], new Date());
     assert.equal(c?.signature, 'unverified');
     assert.match(String(c?.reason), /no --signer-key verifies it/);
-    assert.equal((await checkFileArtifacts(meta([signed]), files(), dir, []))[0]?.signature, 'unverified');
+    assert.equal((await checkFileArtifacts(meta([signed]), files(), dir, [], new Date()))[0]?.signature, 'unverified');
   });
 
   it('a hash or path the manifest does not hold is E_PACKAGE_TAMPERED', async () => {
-    await assert.rejects(checkFileArtifacts(meta([{ ...signed, sha256: hex('B') }]), files(), dir, []), { code: 'E_PACKAGE_TAMPERED', message: /manifest lists/ });
-    await assert.rejects(checkFileArtifacts(meta([{ ...signed, path: 'files/b.txt' }]), files(), dir, []), { code: 'E_PACKAGE_TAMPERED' });
-    await assert.rejects(checkFileArtifacts(meta([signed]), listing({ 'files/a.txt': 'A' }), dir, []), { code: 'E_PACKAGE_TAMPERED', message: /signature/ });
+    await assert.rejects(checkFileArtifacts(meta([{ ...signed, sha256: hex('B') }]), files(), dir, [], new Date()), { code: 'E_PACKAGE_TAMPERED', message: /manifest lists/ });
+    await assert.rejects(checkFileArtifacts(meta([{ ...signed, path: 'files/b.txt' }]), files(), dir, [], new Date()), { code: 'E_PACKAGE_TAMPERED' });
+    await assert.rejects(checkFileArtifacts(meta([signed]), listing({ 'files/a.txt': 'A' }), dir, [], new Date()), { code: 'E_PACKAGE_TAMPERED', message: /signature/ });
   });
 
   it('an unsigned file is reported as such', async () => {
-    const [c] = await checkFileArtifacts(meta([{ kind: 'file', path: 'files/a.txt', sha256: hex('A'), signedBy: [] }]), files(), dir, [signer.publicKey]);
+    const [c] = await checkFileArtifacts(meta([{ kind: 'file', path: 'files/a.txt', sha256: hex('A'), signedBy: [] }]), files(), dir, [signer.publicKey], new Date());
     assert.equal(c?.signature, 'unsigned');
   });
 });

@@ -25,7 +25,7 @@ function listed(files: ReadonlyMap<string, PackageFile>, path: string, what: str
   return file;
 }
 
-async function checkFile(a: FileArtifact, files: ReadonlyMap<string, PackageFile>, stagingDir: string, keys: readonly KeyObject[]): Promise<FileArtifactCheck> {
+async function checkFile(a: FileArtifact, files: ReadonlyMap<string, PackageFile>, stagingDir: string, keys: readonly KeyObject[], now: Date): Promise<FileArtifactCheck> {
   const file = listed(files, a.path, 'file');
   if (file.sha256 !== a.sha256) {
     throw new AirlockError('E_PACKAGE_TAMPERED', `the metadata says ${a.path} is sha256:${a.sha256}; the manifest lists sha256:${file.sha256}`);
@@ -35,7 +35,7 @@ async function checkFile(a: FileArtifact, files: ReadonlyMap<string, PackageFile
   listed(files, a.bundle, 'signature');
   const problems: string[] = [];
   for (const key of keys) {
-    const r = await verifyBlob({ path: join(stagingDir, a.path) }, { path: join(stagingDir, a.bundle) }, { trust: { kind: 'key', publicKey: key }, tlogThreshold: 0, timestampThreshold: 0 }).catch(
+    const r = await verifyBlob({ path: join(stagingDir, a.path) }, { path: join(stagingDir, a.bundle) }, { trust: { kind: 'key', publicKey: key }, tlogThreshold: 0, timestampThreshold: 0, now }).catch(
       (err: unknown) => ({ ok: false, error: err as Error }) as const,
     );
     if (r.ok) return { ...base, signature: 'verified', signer: keyFingerprint(key) };
@@ -45,8 +45,8 @@ async function checkFile(a: FileArtifact, files: ReadonlyMap<string, PackageFile
   return { ...base, signature: 'unverified', reason };
 }
 
-export async function checkFileArtifacts(metadata: TransferMetadata, files: ReadonlyMap<string, PackageFile>, stagingDir: string, keys: readonly KeyObject[]): Promise<FileArtifactCheck[]> {
+export async function checkFileArtifacts(metadata: TransferMetadata, files: ReadonlyMap<string, PackageFile>, stagingDir: string, keys: readonly KeyObject[], now: Date): Promise<FileArtifactCheck[]> {
   const out: FileArtifactCheck[] = [];
-  for (const a of metadata.artifacts) if (a.kind === 'file') out.push(await checkFile(a, files, stagingDir, keys));
+  for (const a of metadata.artifacts) if (a.kind === 'file') out.push(await checkFile(a, files, stagingDir, keys, now));
   return out;
 }

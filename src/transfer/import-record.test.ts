@@ -45,7 +45,7 @@ it('import --rekor-url with keyless trust is refused before anything happens (E_
   const { work, base } = await packedFile('airlock-import-rekor-');
   const imported = importTransfer({
     ...base,
-    imageTrust: { trust: { kind: 'identity', policy: { identity: { exact: 'a@example.com' }, issuer: { exact: 'https://issuer.example' } } } },
+    imageTrust: { now: new Date(), trust: { kind: 'identity', policy: { identity: { exact: 'a@example.com' }, issuer: { exact: 'https://issuer.example' } } } },
     rekor: { url: 'http://127.0.0.1:9', logVerifier: { name: 'x', keyId: 0, verify: () => false } },
   });
   await assert.rejects(imported, { code: 'E_UNSUPPORTED' });
@@ -56,7 +56,7 @@ it('an import whose intent cannot be recorded fails with E_IO (exit 3), never ok
   const { key, work, base } = await packedFile('airlock-import-record-');
   const imported = importTransfer({
     ...base,
-    imageTrust: { trust: { kind: 'key', publicKey: key.publicKey }, tlogThreshold: 0, timestampThreshold: 0 },
+    imageTrust: { now: new Date(), trust: { kind: 'key', publicKey: key.publicKey }, tlogThreshold: 0, timestampThreshold: 0 },
     record: async () => {
       throw new AirlockError('E_LOG_CORRUPT', 'the audit database is damaged');
     },
@@ -71,7 +71,7 @@ it('a refusal whose record fails keeps its verdict (exit 1) and says it was not 
   const report = await importTransfer({
     ...base,
     signers: { signers: looseSigners(undefined, [other.publicKey]), required: 1 },
-    imageTrust: { trust: { kind: 'key', publicKey: other.publicKey }, tlogThreshold: 0, timestampThreshold: 0 },
+    imageTrust: { now: new Date(), trust: { kind: 'key', publicKey: other.publicKey }, tlogThreshold: 0, timestampThreshold: 0 },
     record: async () => {
       throw new Error('disk full');
     },

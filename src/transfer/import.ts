@@ -242,7 +242,7 @@ async function checkConnectedAudit(h: Headers, files: ReadonlyMap<string, Packag
 }
 
 async function checkPayload(h: Headers, files: ReadonlyMap<string, PackageFile>, staging: string, options: ImportOptions, draft: ReportDraft, held: Held): Promise<AuditCarryCheck | undefined> {
-  draft.add('fileArtifacts', ...(await checkFileArtifacts(h.metadata, files, staging, options.signers.signers.flatMap((s) => s.keys))));
+  draft.add('fileArtifacts', ...(await checkFileArtifacts(h.metadata, files, staging, options.signers.signers.flatMap((s) => s.keys), options.now)));
   const audit = await checkConnectedAudit(h, files, staging);
   if (audit) draft.set('connectedAudit', { origin: audit.mark.origin, size: audit.mark.size, verdict: audit.verdict });
   if (h.metadata.artifacts.some((a) => a.kind === 'image')) {

@@ -80,7 +80,7 @@ describe('OpenPGP manifest signatures, against GnuPG', { skip: missing }, () => 
       'binary inline': await gpgSign(['--sign'], ed),
     };
     for (const [form, signature] of Object.entries(forms)) {
-      const result = await verifyManifestSignatures(MANIFEST, signature, keyring);
+      const result = await verifyManifestSignatures(MANIFEST, signature, keyring, { date: new Date() });
       assert.deepEqual(result.problems, [], form);
       assert.equal(result.signers.length, 1, form);
       assert.equal(result.signers[0]?.fingerprint, ed, form);
@@ -88,7 +88,7 @@ describe('OpenPGP manifest signatures, against GnuPG', { skip: missing }, () => 
       assert.deepEqual(result.signers[0]?.userIds, ['Ed Signer <ed@example.org>'], form);
       assert.ok(Math.abs(Date.parse(result.signers[0]?.created ?? '') - Date.now()) < 60_000, form);
 
-      const tampered = await verifyManifestSignatures(TAMPERED, signature, keyring);
+      const tampered = await verifyManifestSignatures(TAMPERED, signature, keyring, { date: new Date() });
       assert.deepEqual(tampered.signers, [], form);
       assert.equal(tampered.problems.length, 1, form);
       assert.equal(tampered.problems[0]?.keyId, ed.slice(-16), form);
@@ -99,7 +99,7 @@ describe('OpenPGP manifest signatures, against GnuPG', { skip: missing }, () => 
     const inline = forms['armored inline'];
     assert.deepEqual(Buffer.from(await extractInlineSignedData(inline)), MANIFEST);
     const otherInline = (await gpgSign(['--armor', '--sign'], rsa, tamperedPath)).toString('utf8');
-    const differs = await verifyManifestSignatures(MANIFEST, otherInline, keyring);
+    const differs = await verifyManifestSignatures(MANIFEST, otherInline, keyring, { date: new Date() });
     assert.deepEqual(differs, { signers: [], problems: [{ keyId: rsa.slice(-16), reason: 'signed content differs' }] });
     await assert.rejects(extractInlineSignedData(forms['armored detached']), (e) => isAirlockError(e, 'E_INPUT_MALFORMED'));
   });
@@ -138,7 +138,7 @@ describe('OpenPGP manifest signatures, against GnuPG', { skip: missing }, () => 
     assert.equal(verified.stderr.match(/Good signature from/g)?.length, 2, verified.stderr);
 
     const keyring = await keyringOf(ed, rsa);
-    const both = await verifyManifestSignatures(MANIFEST, combined, keyring);
+    const both = await verifyManifestSignatures(MANIFEST, combined, keyring, { date: new Date() });
     assert.deepEqual(both.signers.map((s) => s.fingerprint).sort(), [ed, rsa].sort());
     assert.deepEqual(both.problems, []);
 
@@ -148,7 +148,7 @@ describe('OpenPGP manifest signatures, against GnuPG', { skip: missing }, () => 
     const strangerSig = await signDetached(MANIFEST, strangerKey);
     const crowded = await combineSignatures([combined, edAgain, edSig, strangerSig]);
     assert.equal((await readSignature({ armoredSignature: crowded })).packets.length, 4);
-    const result = await verifyManifestSignatures(MANIFEST, crowded, keyring);
+    const result = await verifyManifestSignatures(MANIFEST, crowded, keyring, { date: new Date() });
     assert.deepEqual(result.signers.map((s) => s.fingerprint).sort(), [ed, rsa].sort());
     assert.deepEqual(result.problems, [{ keyId: stranger.slice(-16), reason: 'key not in keyring' }]);
     const gpgCrowded = await gpgVerify(crowded, manifestPath);
@@ -165,7 +165,7 @@ describe('OpenPGP manifest signatures, against GnuPG', { skip: missing }, () => 
     const packets = (await readSignature({ armoredSignature: combined })).packets;
     const issuers = Array.from(packets, (p) => p.issuerKeyID.toHex().toUpperCase());
     assert.deepEqual(issuers, [subkeyId, owner.slice(-16)]);
-    const result = await verifyManifestSignatures(MANIFEST, combined, keyring);
+    const result = await verifyManifestSignatures(MANIFEST, combined, keyring, { date: new Date() });
     assert.equal(result.signers.length, 1);
     assert.deepEqual(result.problems, []);
     assert.equal(result.signers[0]?.fingerprint, owner);
@@ -194,7 +194,7 @@ describe('OpenPGP manifest signatures, against GnuPG', { skip: missing }, () => 
     // gpg's stored revocation certificate says "no reason": a hard revocation voids earlier signatures too.
     const revocation = await readFile(join(gpg.dir, 'openpgp-revocs.d', `${temp}.rev`), 'utf8');
     await gpg.ok(['--import'], revocation.replace(/^:-----BEGIN/m, '-----BEGIN'));
-    const revoked = await verifyManifestSignatures(MANIFEST, early, await keyringOf(temp));
+    const revoked = await verifyManifestSignatures(MANIFEST, early, await keyringOf(temp), { date: new Date() });
     assert.deepEqual(revoked.signers, []);
     assert.match(revoked.problems[0]?.reason ?? '', /Primary key is revoked/);
   });
@@ -204,9 +204,9 @@ describe('OpenPGP manifest signatures, against GnuPG', { skip: missing }, () => 
     const malformed = (e: unknown) => isAirlockError(e, 'E_INPUT_MALFORMED');
     const clearsigned = (await gpgSign(['--clearsign'], ed)).toString('utf8');
     for (const bad of ['', 'garbage', clearsigned, '-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n']) {
-      await assert.rejects(verifyManifestSignatures(MANIFEST, bad, keyring), malformed, JSON.stringify(bad.slice(0, 40)));
+      await assert.rejects(verifyManifestSignatures(MANIFEST, bad, keyring, { date: new Date() }), malformed, JSON.stringify(bad.slice(0, 40)));
     }
-    await assert.rejects(verifyManifestSignatures(MANIFEST, Buffer.from([0xc2, 0x05, 0x04]), keyring), malformed);
+    await assert.rejects(verifyManifestSignatures(MANIFEST, Buffer.from([0xc2, 0x05, 0x04]), keyring, { date: new Date() }), malformed);
     await assert.rejects(loadKeyring(Buffer.from('no keys here')), malformed);
     await assert.rejects(loadKeyring(Buffer.from([0x99, 0x01])), malformed);
     await assert.rejects(combineSignatures([]), malformed);

@@ -213,11 +213,12 @@ export async function extractInlineSignedData(message: string): Promise<Uint8Arr
  * RFC 9580 §5.2.3.31, voids all signatures). Signers are counted once per primary key.
  */
 export async function verifyManifestSignatures(
-  data: Uint8Array, signature: Uint8Array | string, keyring: Keyring, options: { date?: Date } = {},
+  data: Uint8Array, signature: Uint8Array | string, keyring: Keyring, options: { readonly date: Date },
 ): Promise<ManifestVerification> {
   const input = await readSignatureInput(signature);
   const verificationKeys = keyring.keys.map((entry) => entry.key);
-  const date = options.date; // openpgp.js: undefined means now
+  // Key expiry and revocation are judged at the caller's time: openpgp.js would read the clock itself.
+  const date = options.date;
   let results: VerificationResult[];
   try {
     if (input.kind === 'detached') {

@@ -146,7 +146,7 @@ async function checkPgp(signature: Buffer, manifest: Buffer, signers: readonly T
   }
 }
 
-async function checkSigstore(name: string, bytes: Buffer, manifest: Buffer, signers: readonly TrustedSigner[], out: SignerCheck): Promise<void> {
+async function checkSigstore(name: string, bytes: Buffer, manifest: Buffer, signers: readonly TrustedSigner[], now: Date, out: SignerCheck): Promise<void> {
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8'));
@@ -157,7 +157,7 @@ async function checkSigstore(name: string, bytes: Buffer, manifest: Buffer, sign
   }
   for (const signer of signers) {
     for (const key of signer.keys) {
-      const r = await verifyBlob({ bytes: manifest }, { json }, { trust: { kind: 'key', publicKey: key }, tlogThreshold: 0, timestampThreshold: 0 }).catch(() => ({ ok: false }) as const);
+      const r = await verifyBlob({ bytes: manifest }, { json }, { trust: { kind: 'key', publicKey: key }, tlogThreshold: 0, timestampThreshold: 0, now }).catch(() => ({ ok: false }) as const);
       if (r.ok) {
         out.signers.push({ kind: 'sigstore-key', signer: signer.name, id: keyFingerprint(key), detail: name });
         return;
@@ -173,7 +173,7 @@ export async function checkManifestSignatures(headers: ReadonlyMap<string, Buffe
   const pgp = headers.get(PGP_SIGNATURE_NAME);
   if (pgp) await checkPgp(pgp, manifest, signers, now, out);
   for (const [name, bytes] of headers) {
-    if (name === SIGSTORE_SIGNATURE_NAME || SIGSTORE_APPROVAL.test(name)) await checkSigstore(name, bytes, manifest, signers, out);
+    if (name === SIGSTORE_SIGNATURE_NAME || SIGSTORE_APPROVAL.test(name)) await checkSigstore(name, bytes, manifest, signers, now, out);
   }
   return out;
 }

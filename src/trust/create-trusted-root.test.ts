@@ -247,6 +247,7 @@ describe('end to end: a private CA + TSA root verifies a keyless bundle', () => 
       quiet,
     );
     const options = {
+      now: new Date(),
       trust: { kind: 'identity' as const, policy: { identity: { exact: SAN }, issuer: { exact: ISSUER } } },
       trustedRoot: parseTrustedRoot(Buffer.from(JSON.stringify(json)), 'created root'),
       tlogThreshold: 0,

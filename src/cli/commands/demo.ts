@@ -101,7 +101,7 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
     // The connected side's own audit trail: its checkpoint travels in the package.
     const { createAuditTrail } = await import('../audit-trail.ts');
     const connectedAudit = createAuditTrail({ stateDir: connected, env: {}, now: () => now, randomId: randomUUID, loadSigner: async () => signer });
-    const packed = await packTransfer({ images: [ref], files: [], sboms: new Map([[ref, sbom]]), scans: new Map([[ref, [scan]]]), failOn: 'critical', names: new Map([[ref, 'myapp:1.0']]), imageTrust: { trust: { kind: 'key', publicKey: keys.publicKey }, tlogThreshold: 0, timestampThreshold: 0 }, out: pkg, format: 'tar', channel: 'demo', stateDir: connected, now, signer, signArtifacts: false, audit: await connectedAudit.log(), record: connectedAudit.record });
+    const packed = await packTransfer({ images: [ref], files: [], sboms: new Map([[ref, sbom]]), scans: new Map([[ref, [scan]]]), failOn: 'critical', names: new Map([[ref, 'myapp:1.0']]), imageTrust: { now, trust: { kind: 'key', publicKey: keys.publicKey }, tlogThreshold: 0, timestampThreshold: 0 }, out: pkg, format: 'tar', channel: 'demo', stateDir: connected, now, signer, signArtifacts: false, audit: await connectedAudit.log(), record: connectedAudit.record });
     await connectedAudit.finish(undefined, {});
     out.info(`  ${pkg}: channel demo #${packed.metadata.sequence.number}, manifest ${packed.manifestDigest.slice(0, 23)}…, signed by the release key`);
     out.info(`  carries the connected side's audit checkpoint (${packed.metadata.audit?.origin} at size ${packed.metadata.audit?.size})`);
@@ -132,7 +132,7 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
       const { channelsFromNames } = await import('../../transfer/channels.ts');
       // Two teams, one key each: the two-person rule counts teams (a signers file says who holds which key).
       const twoTeams = namedSigners([{ name: 'release-team', pgp: [], keys: [keys.publicKey] }, { name: 'security-team', pgp: [], keys: [security.publicKey] }], 'demo signers');
-      const trust = { signers: { signers: twoTeams, required: 2 }, imageTrust: { trust: { kind: 'key' as const, publicKey: keys.publicKey }, tlogThreshold: 0, timestampThreshold: 0 }, channels: channelsFromNames(['demo']) };
+      const trust = { signers: { signers: twoTeams, required: 2 }, imageTrust: { trust: { kind: 'key' as const, publicKey: keys.publicKey }, tlogThreshold: 0, timestampThreshold: 0, now }, channels: channelsFromNames(['demo']) };
       // The air-gapped side's own audit trail (its own $AIRLOCK_HOME and audit key).
       const airgapAudit = createAuditTrail({ stateDir: airgap, env: {}, now: () => now, randomId: randomUUID, loadSigner: async () => signer });
 

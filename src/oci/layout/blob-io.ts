@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { pipeline as pipelineCb } from 'node:stream';
 import { assertDigestEqual, DigestStream, digestBytes, isVerifiedStreamFor, parseDigest, READ_CHUNK_SIZE } from '../../crypto/digest.ts';
 import { AirlockError, fromFsError } from '../../errors.ts';
-import { BULK_BUFFERS } from '../buffer-pool.ts';
+import { BULK_BUFFERS } from '../../net/buffer-pool.ts';
 import type { Descriptor } from '../types.ts';
 import { readInputFile } from '../../files/read-file.ts';
 

@@ -7,8 +7,8 @@ import { AirlockError } from '../../errors.ts';
 import type { RegistryCredentials } from './credentials.ts';
 import { isLoopbackHost } from './endpoint.ts';
 import { CREDENTIALS_HINT, type FailureContext, statusError, transportError } from './errors.ts';
-import { discard, type HttpTransport, readBody } from './http.ts';
-import { TOKEN_CHARS } from './http-syntax.ts';
+import { discard, type HttpTransport, readBody } from '../../net/http/transport.ts';
+import { TOKEN_CHARS } from '../../net/http/syntax.ts';
 
 export interface Challenge {
   /** Lowercase: `basic`, `bearer`, ... */
@@ -109,6 +109,8 @@ export interface RegistryAuthOptions {
   readonly transport: HttpTransport;
   readonly credentials?: RegistryCredentials;
   readonly context: FailureContext;
+  /** The clock tokens expire by (epoch ms). */
+  readonly now: () => number;
 }
 
 export class RegistryAuth {
@@ -117,8 +119,10 @@ export class RegistryAuth {
   readonly #context: FailureContext;
   #challenge: Challenge | undefined;
   readonly #tokens = new Map<string, CacheEntry>();
+  readonly #now: () => number;
 
   constructor(options: RegistryAuthOptions) {
+    this.#now = options.now;
     this.#transport = options.transport;
     this.#credentials = options.credentials;
     this.#context = options.context;
@@ -187,7 +191,7 @@ export class RegistryAuth {
     const key = this.#key(challenge, scopes);
     const hit = this.#tokens.get(key);
     // A pending fetch is shared, so concurrent requests for one scope cost one token request.
-    if (hit && (hit.expiresAt === undefined || hit.expiresAt > Date.now())) return hit.promise;
+    if (hit && (hit.expiresAt === undefined || hit.expiresAt > this.#now())) return hit.promise;
     const entry: CacheEntry = { promise: this.#fetchToken(challenge, scopes) };
     this.#tokens.set(key, entry);
     entry.promise.then(
@@ -249,6 +253,6 @@ export class RegistryAuth {
       throw new AirlockError('E_INPUT_MALFORMED', `${ctx.description}: ${action}: the token response has neither token nor access_token`);
     }
     const seconds = typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in : DEFAULT_TOKEN_SECONDS;
-    return { value, expiresAt: Date.now() + Math.max(seconds * 1000 - EXPIRY_MARGIN_MS, 1000) };
+    return { value, expiresAt: this.#now() + Math.max(seconds * 1000 - EXPIRY_MARGIN_MS, 1000) };
   }
 }

@@ -3,7 +3,7 @@
 import { AirlockError } from '../../errors.ts';
 import { type RegistryAuth, repositoryScope } from './auth.ts';
 import { CREDENTIALS_HINT, type FailureContext, parseErrorBody, statusError, transportError } from './errors.ts';
-import { type HttpMethod, type HttpRequest, type HttpResponse, type HttpTransport, readBody, type RedirectPolicy, replayableBody } from './http.ts';
+import { type HttpMethod, type HttpRequest, type HttpResponse, type HttpTransport, readBody, type RedirectPolicy, replayableBody } from '../../net/http/transport.ts';
 
 /** Error bodies are a few hundred bytes of JSON; anything larger is not worth reading. */
 const ERROR_BODY_LIMIT = 64 * 1024;

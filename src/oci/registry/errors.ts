@@ -2,7 +2,7 @@
 // HTTP status, and the registry's own words: the distribution spec's error body
 // `{"errors":[{"code","message","detail"}]}` ("Error Codes"), when it sent one.
 import { AirlockError, type ErrorCode } from '../../errors.ts';
-import { HttpFailure } from './http-failure.ts';
+import { HttpFailure } from '../../net/http/failure.ts';
 
 export const CREDENTIALS_HINT =
   'give credentials that may access this repository: --username with --password-stdin, or an auth file (REGISTRY_AUTH_FILE, ~/.docker/config.json) with an entry for the registry';

@@ -12,7 +12,8 @@ import { RegistryClient } from './client.ts';
 import { readCredentials, type RegistryCredentials } from './credentials.ts';
 import { registryEndpoint } from './endpoint.ts';
 import { transportError } from './errors.ts';
-import { discard, HttpTransport, type HttpResponse, mediaTypeOf, nextLink, type RedirectPolicy } from './http.ts';
+import { createHttpTransport, discard, type HttpResponse, type HttpTransport, mediaTypeOf, nextLink, type RedirectPolicy, SYSTEM_CLOCK } from '../../net/http/transport.ts';
+import type { RetryClock } from '../../net/http/types.ts';
 import { parseReferrersIndex, referrersTag, serializeIndex, withReferrer } from './referrers.ts';
 import { checkBuffer, startUpload, StreamedUpload, upload } from './upload.ts';
 import { verifiedStream } from './verify.ts';
@@ -30,6 +31,8 @@ export interface RegistryStoreOptions {
   readonly concurrency?: number;
   /** Idle timeout of every request, in ms. Default 60 000. */
   readonly fetchTimeoutMs?: number;
+  /** Time and jitter for retries and the token cache (default the system clock). */
+  readonly clock?: RetryClock;
   /** > 0: blobs are uploaded in PATCH chunks of this many bytes; otherwise in one PUT. */
   readonly chunkSize?: number;
   /** Retries of transient failures (429, 502-504, resets). Default 3. */
@@ -396,9 +399,10 @@ export async function openRegistryStore(ref: { registry: string; repository: str
   const retries = positiveInteger(options.retries, 'retries', 3, true);
   const retryDelayMs = positiveInteger(options.retryDelayMs, 'retryDelayMs', 500, true);
   const credentials = options.credentials ?? (await readCredentials(options.authFiles ?? [], ref.registry, ref.repository));
-  const transport = new HttpTransport({ ...(options.caPem ? { caPem: options.caPem } : {}), timeoutMs, retries, retryDelayMs });
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const transport = createHttpTransport({ ...(options.caPem ? { caPem: options.caPem } : {}), timeoutMs, retries, retryDelayMs, clock });
   const context = { description: `docker://${ref.registry}/${ref.repository}`, registry: ref.registry, repository: ref.repository };
-  const auth = new RegistryAuth({ transport, context, ...(credentials ? { credentials } : {}) });
+  const auth = new RegistryAuth({ transport, context, now: () => clock.now(), ...(credentials ? { credentials } : {}) });
   const client = new RegistryClient({ origin: endpoint.origin, registry: ref.registry, repository: ref.repository, transport, auth });
   return new Store({ registry: ref.registry, repository: ref.repository, client, transport, concurrency, chunkSize });
 }

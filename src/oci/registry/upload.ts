@@ -9,7 +9,7 @@ import { AirlockError } from '../../errors.ts';
 import type { Descriptor } from '../types.ts';
 import { repositoryScope } from './auth.ts';
 import type { RegistryClient } from './client.ts';
-import { discard, type HttpResponse } from './http.ts';
+import { discard, type HttpResponse } from '../../net/http/transport.ts';
 import { verifiedStream } from './verify.ts';
 
 export interface UploadOptions {

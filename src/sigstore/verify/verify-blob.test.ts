@@ -34,14 +34,14 @@ let keylessBundle: unknown;
 let trustedRootJson: Record<string, unknown>;
 
 const root = () => parseTrustedRoot(Buffer.from(JSON.stringify(trustedRootJson)), 'test root');
-const identityOptions = (identity: object, issuer: object): VerifyBlobOptions => ({
+const identityOptions = (identity: object, issuer: object): VerifyBlobOptions => ({ now: new Date(),
   trust: { kind: 'identity', policy: { identity, issuer } as never },
   trustedRoot: root(),
   tlogThreshold: 0,
   ctlogThreshold: 0,
   timestampThreshold: 1,
 });
-const keyOptions = (publicKey: KeyObject): VerifyBlobOptions => ({
+const keyOptions = (publicKey: KeyObject): VerifyBlobOptions => ({ now: new Date(),
   trust: { kind: 'key', publicKey },
   tlogThreshold: 0,
   timestampThreshold: 0,
@@ -289,12 +289,12 @@ describe('log key validity window (Rekor v2, real conformance bundle)', () => {
       identity: { exact: 'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main' },
       issuer: { exact: 'https://token.actions.githubusercontent.com' },
     };
-    const good = await verifyBlob({ bytes }, { json: bundle }, { trust: { kind: 'identity', policy }, trustedRoot: parseTrustedRoot(Buffer.from(JSON.stringify(rootJson)), 'r') });
+    const good = await verifyBlob({ bytes }, { json: bundle }, { now: new Date(), trust: { kind: 'identity', policy }, trustedRoot: parseTrustedRoot(Buffer.from(JSON.stringify(rootJson)), 'r') });
     assert.equal(good.ok, true, good.error?.message);
     for (const tlog of rootJson.tlogs) tlog.publicKey.validFor = { start: '2020-01-01T00:00:00Z', end: '2020-01-02T00:00:00Z' };
     const plain = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(rootJson)), {});
     assert.doesNotThrow(() => plain.verify(toSignedEntity(bundleFromJSON(bundle), bytes))); // plain: accepted
-    const stale = await verifyBlob({ bytes }, { json: bundle }, { trust: { kind: 'identity', policy }, trustedRoot: parseTrustedRoot(Buffer.from(JSON.stringify(rootJson)), 'r') });
+    const stale = await verifyBlob({ bytes }, { json: bundle }, { now: new Date(), trust: { kind: 'identity', policy }, trustedRoot: parseTrustedRoot(Buffer.from(JSON.stringify(rootJson)), 'r') });
     assert.equal(stale.error?.code, 'E_TLOG_ENTRY');
   });
 });

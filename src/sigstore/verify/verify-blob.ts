@@ -111,9 +111,9 @@ export interface VerifyBlobOptions {
   readonly predicateType?: string;
   /**
    * The verification time, used only where a bundle carries no signed time at all (a key-signed,
-   * checkpoint-only log entry with no timestamp): the log key must be valid then. Defaults to the clock.
+   * checkpoint-only log entry with no timestamp): the log key must be valid then. The caller's clock.
    */
-  readonly now?: Date;
+  readonly now: Date;
   /** Require witness cosignatures on every log checkpoint the bundle carries (fail closed: none is a denial). */
   readonly witnesses?: WitnessPolicy;
 }
@@ -487,7 +487,7 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
   });
   checkLogIndices(bundle, checks);
   // Witnesses vouch for a checkpoint: its log key must have been valid too, whatever the threshold.
-  if (thresholds.tlogThreshold > 0 || options.witnesses) checkTlogKeyValidity(bundle, material, entity, checks, options.now ?? new Date());
+  if (thresholds.tlogThreshold > 0 || options.witnesses) checkTlogKeyValidity(bundle, material, entity, checks, options.now);
   if (options.trust.kind === 'identity') {
     const san = signer.identity?.subjectAlternativeName;
     const issuer = signer.identity?.extensions?.issuer;

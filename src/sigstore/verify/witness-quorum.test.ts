@@ -89,7 +89,7 @@ before(async () => {
   bundle = { ...structuredClone(signed.bundle), verificationMaterial: { ...structuredClone(signed.bundle.verificationMaterial), tlogEntries: [entry] } } as unknown as BundleJson;
   const publicKeyPem = log.publicKey.export({ type: 'spki', format: 'pem' }).toString();
   rootJson = createTrustedRoot({ tlogs: [{ publicKeyPem, baseUrl: `https://${ORIGIN}`, origin: ORIGIN, validFor: { start: new Date(Date.now() - 3_600_000) } }] }, { warn: () => undefined });
-  options = { trust: { kind: 'key', publicKey: signingKey }, trustedRoot: parseTrustedRoot(Buffer.from(JSON.stringify(rootJson)), 'test root'), tlogThreshold: 1, timestampThreshold: 0 };
+  options = { now: new Date(), trust: { kind: 'key', publicKey: signingKey }, trustedRoot: parseTrustedRoot(Buffer.from(JSON.stringify(rootJson)), 'test root'), tlogThreshold: 1, timestampThreshold: 0 };
 });
 
 describe('witness cosignatures on log checkpoints', () => {

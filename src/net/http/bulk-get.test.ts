@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import { startFakeServer } from '../../../test/helpers/registry.ts';
 import { BufferPool } from '../buffer-pool.ts';
 import { type BulkResponse, bulkGet, parseResponseHead } from './bulk-get.ts';
-import { HttpTransport } from './http.ts';
+import { createHttpTransport } from './transport.ts';
 
 const servers: Server[] = [];
 after(() => Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve)))));
@@ -190,7 +190,7 @@ describe('HttpTransport with bulk reads', () => {
       res.writeHead(200, { 'content-length': body.length });
       res.end(body);
     });
-    const transport = new HttpTransport();
+    const transport = createHttpTransport();
     try {
       for (const tail of ['Content-Length: 100\r\n\r\nabc', 'Content-Length: 0\r\n\r\nextra bytes']) {
         const registry = await rawServer((socket) => socket.end(`HTTP/1.1 307 Temporary Redirect\r\nLocation: ${storage.url}/blob\r\n${tail}`));
@@ -214,7 +214,7 @@ describe('HttpTransport with bulk reads', () => {
       res.end(body); // no Content-Length: chunked
     });
     const registry = await rawServer((socket) => socket.end(`HTTP/1.1 307 Temporary Redirect\r\nLocation: ${storage.url}/blob\r\nContent-Length: 0\r\n\r\n`));
-    const transport = new HttpTransport();
+    const transport = createHttpTransport();
     try {
       const res = await transport.send({ method: 'GET', url: registry.url, redirects: 'any-origin', bulk: true });
       assert.equal(res.status, 200);

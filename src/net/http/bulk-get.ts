@@ -13,8 +13,8 @@ import { connect as netConnect, isIP, type OnReadOpts, type Socket } from 'node:
 import { Readable } from 'node:stream';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { BULK_BUFFERS, type BufferPool } from '../buffer-pool.ts';
-import { HttpFailure, idleTimeout } from './http-failure.ts';
-import { TOKEN_CHARS } from './http-syntax.ts';
+import { HttpFailure, idleTimeout } from './failure.ts';
+import { TOKEN_CHARS } from './syntax.ts';
 
 /** Status line and headers together; node:http allows 16 KiB. */
 const MAX_HEAD_BYTES = 64 * 1024;

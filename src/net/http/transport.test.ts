@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { startFakeServer } from '../../../test/helpers/registry.ts';
-import { HttpFailure, HttpTransport, mediaTypeOf, nextLink, readBody, retryAfterMs } from './http.ts';
+import { createHttpTransport, HttpFailure, mediaTypeOf, nextLink, readBody, retryAfterMs } from './transport.ts';
 
 describe('HttpTransport', () => {
   it('retries 429/502/503/504 honouring Retry-After, but not other 5xx', async () => {
@@ -14,7 +14,7 @@ describe('HttpTransport', () => {
       else if (req.url === '/broken') res.writeHead(500).end();
       else res.writeHead(200).end('ok');
     });
-    const transport = new HttpTransport({ retryDelayMs: 1 });
+    const transport = createHttpTransport({ retryDelayMs: 1 });
     try {
       const ok = await transport.send({ method: 'GET', url: new URL(`${server.url}/flaky`) });
       assert.equal(ok.status, 200);
@@ -35,13 +35,33 @@ describe('HttpTransport', () => {
     }
   });
 
+  it('waits as the clock it is given says: backoff with its jitter, a Retry-After date against its now', async () => {
+    let calls = 0;
+    const server = await startFakeServer((_req, res) => {
+      calls++;
+      if (calls === 1) res.writeHead(503).end();
+      else if (calls === 2) res.writeHead(503, { 'retry-after': 'Wed, 21 Oct 2015 07:28:10 GMT' }).end();
+      else res.writeHead(200).end('ok');
+    });
+    const waits: number[] = [];
+    const clock = { now: () => Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'), sleep: async (ms: number) => void waits.push(ms), random: () => 0.5 };
+    const transport = createHttpTransport({ retryDelayMs: 100, clock });
+    try {
+      assert.equal((await transport.send({ method: 'GET', url: new URL(`${server.url}/x`) })).status, 200);
+      assert.deepEqual(waits, [125, 10_000], 'first: 100 ms × (1 + 0.5/2); then the server\'s date, 10 s after the clock\'s now');
+    } finally {
+      transport.close();
+      await server.stop();
+    }
+  });
+
   it('gives up after the configured retries', async () => {
     let calls = 0;
     const server = await startFakeServer((_req, res) => {
       calls++;
       res.writeHead(503).end();
     });
-    const transport = new HttpTransport({ retries: 2, retryDelayMs: 1 });
+    const transport = createHttpTransport({ retries: 2, retryDelayMs: 1 });
     try {
       const res = await transport.send({ method: 'GET', url: new URL(server.url) });
       assert.equal(res.status, 503);
@@ -57,7 +77,7 @@ describe('HttpTransport', () => {
       res.writeHead(200, { 'content-length': '100' });
       res.write('only part');
     });
-    const transport = new HttpTransport({ timeoutMs: 150, retries: 0 });
+    const transport = createHttpTransport({ timeoutMs: 150, retries: 0 });
     try {
       const res = await transport.send({ method: 'GET', url: new URL(server.url) });
       await assert.rejects(readBody(res, 1000), (err) => err instanceof HttpFailure && err.code === 'ETIMEDOUT');
@@ -71,7 +91,7 @@ describe('HttpTransport', () => {
     const server = await startFakeServer((req, res) => {
       req.resume().on('end', () => res.writeHead(201).end());
     });
-    const transport = new HttpTransport({ timeoutMs: 30_000, retries: 0 });
+    const transport = createHttpTransport({ timeoutMs: 30_000, retries: 0 });
     try {
       const failed = new Readable({ read() {} });
       failed.on('error', () => undefined).destroy(new Error('source connection reset'));
@@ -93,7 +113,7 @@ describe('HttpTransport', () => {
         res.end('y'.repeat(5000));
       }
     });
-    const transport = new HttpTransport();
+    const transport = createHttpTransport();
     try {
       for (const path of ['/declared', '/chunked']) {
         const res = await transport.send({ method: 'GET', url: new URL(`${server.url}${path}`) });
@@ -112,7 +132,7 @@ describe('HttpTransport', () => {
       else if (req.url === '/moved') res.writeHead(200).end('here');
       else res.writeHead(307, { location: `${storage.url}/signed?sig=abc` }).end();
     });
-    const transport = new HttpTransport();
+    const transport = createHttpTransport();
     try {
       const headers = { authorization: 'Bearer secret-token' };
       const blob = await transport.send({ method: 'GET', url: new URL(`${registry.url}/v2/a/blobs/sha256:x`), headers, redirects: 'any-origin' });
@@ -139,10 +159,10 @@ describe('HttpTransport', () => {
 
 describe('header helpers', () => {
   it('parses Retry-After as seconds or an HTTP date', () => {
-    assert.equal(retryAfterMs('3'), 3000);
+    assert.equal(retryAfterMs('3', 0), 3000);
     assert.equal(retryAfterMs('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT')), 10_000);
-    assert.equal(retryAfterMs('soon'), undefined);
-    assert.equal(retryAfterMs(undefined), undefined);
+    assert.equal(retryAfterMs('soon', 0), undefined);
+    assert.equal(retryAfterMs(undefined, 0), undefined);
   });
 
   it('finds the rel="next" Link', () => {
