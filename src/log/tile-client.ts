@@ -9,7 +9,8 @@
 // (nothing is proven either way); two signed checkpoints that do not extend each other are
 // E_LOG_INCONSISTENT (consistency.ts), the evidence of a fork or a rewrite.
 import { AirlockError, isAirlockError } from '../errors.ts';
-import { fetchFailureReason, LOG_TIMEOUT_MS, readBodyBounded } from '../net/fetch-io.ts';
+import { exchange, failureReason, SERVICE_TIMEOUT_MS } from '../net/http/exchange.ts';
+import type { HttpTransport } from '../net/http/transport.ts';
 import { type Checkpoint, openCheckpoint } from './checkpoint.ts';
 import { checkExtends } from './consistency.ts';
 import { consistencyProof, HASH_SIZE, inclusionProof, leafHash, type NodeReader, rootAt, verifyInclusion } from './merkle.ts';
@@ -20,9 +21,9 @@ const MAX_TILE_BYTES = TILE_WIDTH * HASH_SIZE;
 const MAX_BUNDLE_BYTES = TILE_WIDTH * (2 + MAX_ENTRY_SIZE);
 
 export interface TileClientOptions {
-  /** Injected for tests and proxies; defaults to the global fetch. */
-  readonly fetch?: typeof fetch;
-  /** Per request, body included. Default LOG_TIMEOUT_MS. */
+  /** Defaults to the transport services share (net/http/exchange.ts). */
+  readonly transport?: HttpTransport;
+  /** Per request, body included. Default SERVICE_TIMEOUT_MS. */
   readonly timeoutMs?: number;
 }
 
@@ -32,8 +33,7 @@ type Getter = (path: string, maxBytes: number) => Promise<Buffer | undefined>;
 const keyOf = (k: TileKey) => `${k.level}/${k.index}`;
 
 function httpGetter(base: string, options: TileClientOptions): Getter {
-  const doFetch = options.fetch ?? fetch;
-  const timeoutMs = options.timeoutMs ?? LOG_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? SERVICE_TIMEOUT_MS;
   const unavailable = (url: string, reason: string, cause?: unknown) =>
     new AirlockError('E_UNAVAILABLE', `cannot read ${url}: ${reason}`, {
       hint: "check the URL is the log's tlog-tiles prefix (for a Rekor v2 log, .../api/v2) and that the log is reachable; redirects are not followed",
@@ -41,22 +41,16 @@ function httpGetter(base: string, options: TileClientOptions): Getter {
     });
   return async (path, maxBytes) => {
     const url = `${base}/${path}`;
+    let answer;
     try {
-      // The timeout signal also covers reading the body, so a trickling answer cannot hang us.
-      const response = await doFetch(url, { redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
-      if (response.status === 404) {
-        await response.body?.cancel();
-        return undefined;
-      }
-      if (response.status !== 200) {
-        await response.body?.cancel();
-        throw unavailable(url, `HTTP ${response.status}`);
-      }
-      return await readBodyBounded(response, maxBytes);
+      // The deadline also covers reading the body, so a trickling answer cannot hang us.
+      answer = await exchange({ method: 'GET', url: new URL(url), redirects: 'none' }, { maxBytes, deadlineMs: timeoutMs }, options.transport);
     } catch (err) {
-      if (err instanceof AirlockError) throw err;
-      throw unavailable(url, fetchFailureReason(err, timeoutMs), err);
+      throw unavailable(url, failureReason(err), err);
     }
+    if (answer.status === 404) return undefined;
+    if (answer.status !== 200) throw unavailable(url, `HTTP ${answer.status}`);
+    return answer.body;
   };
 }
 

@@ -16,7 +16,9 @@
 //
 // Whether the policy's quorum is met is the caller's decision to act on (publish or refuse).
 import { AirlockError } from '../errors.ts';
-import { fetchFailureReason, readBodyBounded } from '../net/fetch-io.ts';
+import { exchange, failureReason } from '../net/http/exchange.ts';
+import { HttpFailure } from '../net/http/failure.ts';
+import type { HttpTransport } from '../net/http/transport.ts';
 import { parseCheckpoint } from './checkpoint.ts';
 import { type NoteSignature, parseNote, parseSignatureLine, serializeNote } from './note.ts';
 import { type PolicyWitness, quorumSatisfied, type TlogPolicy } from './tlog-policy.ts';
@@ -35,7 +37,8 @@ export interface CosignatureGatheringOptions {
   readonly policy: TlogPolicy;
   /** A consistency proof between two sizes of this log, from its tiles. */
   readonly prove: (oldSize: number, newSize: number) => Promise<Uint8Array[]>;
-  readonly fetch?: typeof fetch;
+  /** Defaults to the transport services share (net/http/exchange.ts). */
+  readonly transport?: HttpTransport;
   readonly timeoutMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -166,21 +169,17 @@ export class CosignatureGatherer {
         throw new WitnessFailure(`it has cosigned this log at size ${old}, beyond the checkpoint's size ${size}: was the log restored from an older backup?`);
       }
       const proof = old === 0 || old === size ? [] : await this.#options.prove(old, size);
-      let response: Response;
+      let response: { status: number };
       let body: string;
       try {
-        response = await (this.#options.fetch ?? fetch)(url, {
-          method: 'POST',
-          headers: { 'content-type': 'text/plain; charset=utf-8' },
-          body: formatAddCheckpoint({ oldSize: old, proof, note }),
-          signal: AbortSignal.timeout(timeoutMs),
-          redirect: 'error',
-        });
-        body = (await readBodyBounded(response, MAX_ANSWER_BYTES)).toString('utf8');
+        const request = { method: 'POST' as const, url: new URL(url), headers: { 'content-type': 'text/plain; charset=utf-8' }, body: Buffer.from(formatAddCheckpoint({ oldSize: old, proof, note })), redirects: 'none' as const };
+        const answer = await exchange(request, { maxBytes: MAX_ANSWER_BYTES, deadlineMs: timeoutMs }, this.#options.transport);
+        response = answer;
+        body = answer.body.toString('utf8');
       } catch (err) {
-        const reason = fetchFailureReason(err, timeoutMs);
+        const reason = failureReason(err);
         // A witness that did not answer in time is not asked again for this checkpoint: one timeout per batch at most.
-        if (err instanceof DOMException && err.name === 'TimeoutError') throw new WitnessFailure(reason);
+        if (err instanceof HttpFailure && err.code === 'ETIMEDOUT') throw new WitnessFailure(reason);
         await again(reason);
         continue;
       }

@@ -21,7 +21,8 @@ import {
   parseCreateEntryRequest,
   toCreateEntryRequest,
 } from '../log/rekor-entry.ts';
-import { fetchFailureReason, LOG_TIMEOUT_MS, readBodyBounded } from '../net/fetch-io.ts';
+import { type Exchange, exchange, failureReason, header, SERVICE_TIMEOUT_MS } from '../net/http/exchange.ts';
+import type { HttpTransport } from '../net/http/transport.ts';
 
 /** A TLE is a few KiB even with many cosignatures; the bound keeps a hostile server from filling memory. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -29,9 +30,9 @@ const MAX_RESPONSE_BYTES = 1024 * 1024;
 const KEYS_THAT_LOG = 'ECDSA P-256 or RSA PKCS#1 v1.5 (2048–4096) keys; P-384 for blobs too';
 
 export interface RekorV2Options {
-  /** Injected for tests and proxies; defaults to the global fetch. */
-  readonly fetch?: typeof fetch;
-  /** The whole exchange. Default LOG_TIMEOUT_MS. */
+  /** Defaults to the transport services share (net/http/exchange.ts). */
+  readonly transport?: HttpTransport;
+  /** The whole exchange. Default SERVICE_TIMEOUT_MS. */
   readonly timeoutMs?: number;
 }
 
@@ -107,24 +108,28 @@ function uploadError(url: string, reason: string, options: { cause?: unknown; hi
  */
 export async function uploadToRekorV2(url: string, request: CreateEntryRequestJSON, options: RekorV2Options = {}): Promise<TransparencyLogEntry> {
   const expectedBody = parseCreateEntryRequest(request).body;
-  const timeoutMs = options.timeoutMs ?? LOG_TIMEOUT_MS;
-  let response: Response;
+  const timeoutMs = options.timeoutMs ?? SERVICE_TIMEOUT_MS;
+  let response: Exchange;
   try {
-    response = await (options.fetch ?? fetch)(`${url}/api/v2/log/entries`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify(request),
-      // A redirect would send the entry to a log the user never named.
-      redirect: 'error',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    response = await exchange(
+      {
+        method: 'POST',
+        url: new URL(`${url}/api/v2/log/entries`),
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: Buffer.from(JSON.stringify(request)),
+        // A redirect would send the entry to a log the user never named.
+        redirects: 'none',
+      },
+      { maxBytes: MAX_RESPONSE_BYTES, deadlineMs: timeoutMs },
+      options.transport,
+    );
   } catch (err) {
-    throw uploadError(url, fetchFailureReason(err, timeoutMs), { cause: err });
+    throw uploadError(url, failureReason(err), { cause: err });
   }
-  const text = await readText(response, url, timeoutMs);
+  const text = response.body.toString('utf8');
   if (response.status === 201) return checkedEntry(parseEntry(text, url), expectedBody, url);
   if (response.status === 409) {
-    const index = response.headers.get('x-log-index') ?? '(not given)';
+    const index = header(response.headers, 'x-log-index') ?? '(not given)';
     if (text.trim() === '') {
       throw uploadError(url, `the log already holds this entry at index ${index} and, like Rekor v2, does not return it`, {
         hint: 'fetch the entry from the log, or sign again: a new ECDSA signature makes a new entry',
@@ -134,15 +139,8 @@ export async function uploadToRekorV2(url: string, request: CreateEntryRequestJS
     if (entry.logIndex !== index) throw uploadError(url, `409 names index ${index} but returns the entry at ${entry.logIndex}`);
     return entry;
   }
+  if (response.status >= 300 && response.status < 400) throw uploadError(url, `HTTP ${response.status}: the log answered with a redirect, which is not followed`);
   throw uploadError(url, `HTTP ${response.status}${text.trim() ? `: ${text.trim().slice(0, 300)}` : ''}`);
-}
-
-async function readText(response: Response, url: string, timeoutMs: number): Promise<string> {
-  try {
-    return (await readBodyBounded(response, MAX_RESPONSE_BYTES)).toString('utf8');
-  } catch (err) {
-    throw uploadError(url, `HTTP ${response.status} answer could not be read: ${fetchFailureReason(err, timeoutMs)}`, { cause: err });
-  }
 }
 
 function parseEntry(text: string, url: string): ProtoTransparencyLogEntry {

@@ -19,15 +19,17 @@ import { id_ct_tstInfo, MessageImprint, TimeStampReq, TimeStampResp, TSTInfo } f
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { fromBER } from 'asn1js';
 import { AirlockError } from '../errors.ts';
-import { fetchFailureReason, readBodyBounded } from '../net/fetch-io.ts';
+import { type Exchange, exchange, failureReason, header } from '../net/http/exchange.ts';
+import { HttpFailure } from '../net/http/failure.ts';
+import type { HttpTransport } from '../net/http/transport.ts';
 
 export type TimestampHashAlgorithm = 'sha256' | 'sha384' | 'sha512';
 
 export interface TimestampRequestOptions {
   /** The TSA endpoint that accepts RFC 3161 §3.4 HTTP POSTs, e.g. `https://tsa.example/api/v1/timestamp`. */
   readonly url: string;
-  /** Injected for tests and proxies; defaults to the global fetch. */
-  readonly fetch?: typeof fetch;
+  /** Defaults to the transport services share (net/http/exchange.ts). */
+  readonly transport?: HttpTransport;
   /** Hash of the signature sent as the message imprint. Default sha256. */
   readonly hashAlgorithm?: TimestampHashAlgorithm;
   /** Source of the nonce bytes; defaults to node:crypto randomBytes. */
@@ -99,7 +101,7 @@ function parseTsaUrl(text: string): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new AirlockError('E_TSA', `timestamp authority URL ${displayUrl(url)} must be http: or https:`);
   }
-  // fetch refuses them anyway, and its message would echo the password.
+  // A URL's credentials would be sent to the TSA, and an error message would echo the password.
   if (url.username || url.password) {
     throw new AirlockError('E_TSA', `timestamp authority URL ${displayUrl(url)} must not contain credentials`);
   }
@@ -160,49 +162,35 @@ function encodeQuery(expected: ExpectedReply): Uint8Array {
 
 async function post(url: URL, query: Uint8Array, options: TimestampRequestOptions): Promise<Uint8Array> {
   const where = displayUrl(url);
-  const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const signal = AbortSignal.timeout(timeoutMs);
-  let response: Response;
+  let response: Exchange;
   try {
-    response = await doFetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/timestamp-query', accept: 'application/timestamp-reply' },
-      body: query,
-      // A redirect to another host would send our query somewhere the user never named.
-      redirect: 'error',
-      signal,
-    });
+    response = await exchange(
+      {
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/timestamp-query', accept: 'application/timestamp-reply' },
+        body: query,
+        // A redirect to another host would send our query somewhere the user never named.
+        redirects: 'none',
+      },
+      { maxBytes: MAX_REPLY_BYTES, deadlineMs: timeoutMs },
+      options.transport,
+    );
   } catch (err) {
-    if (isRedirectRefusal(err)) {
-      throw tsaError(where, 'answered with a redirect, which is not followed; configure the final URL instead', err);
-    }
-    throw tsaError(where, `could not be reached: ${fetchFailureReason(err, timeoutMs)}`, err);
+    if (err instanceof HttpFailure && err.code === 'ETOOLARGE') throw tsaError(where, `reply could not be read: ${failureReason(err)}`, err);
+    throw tsaError(where, `could not be reached: ${failureReason(err)}`, err);
   }
-  if (response.status !== 200) {
-    await response.body?.cancel();
-    const location = response.headers.get('location');
-    const redirect = location ? ` (redirect to ${location} refused)` : '';
-    throw tsaError(where, `answered HTTP ${response.status} ${response.statusText}${redirect}`.trimEnd());
+  if (response.status >= 300 && response.status < 400 && header(response.headers, 'location')) {
+    throw tsaError(where, 'answered with a redirect, which is not followed; configure the final URL instead');
   }
-  const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+  if (response.status !== 200) throw tsaError(where, `answered HTTP ${response.status} ${response.statusText}`.trimEnd());
+  const mediaType = (header(response.headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
   if (mediaType !== 'application/timestamp-reply') {
-    await response.body?.cancel();
     throw tsaError(where, `answered with content-type ${JSON.stringify(mediaType)}, expected application/timestamp-reply`);
   }
-  try {
-    return new Uint8Array(await readBodyBounded(response, MAX_REPLY_BYTES));
-  } catch (err) {
-    throw tsaError(where, `reply could not be read: ${fetchFailureReason(err, timeoutMs)}`, err);
-  }
+  return new Uint8Array(response.body);
 }
-
-/** undici's rejection for `redirect: 'error'`. */
-function isRedirectRefusal(err: unknown): boolean {
-  const cause = (err as { cause?: unknown } | undefined)?.cause;
-  return cause instanceof Error && cause.message === 'unexpected redirect';
-}
-
 
 // ---------------------------------------------------------------------------------------------------
 // Reply (RFC 3161 §2.4.2)

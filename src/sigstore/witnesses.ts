@@ -5,7 +5,8 @@ import { createPublicKey } from 'node:crypto';
 import type { RFC3161SignedTimestamp, TransparencyLogEntry } from '@sigstore/bundle';
 import type { SignatureBundle } from '@sigstore/sign';
 import { AirlockError, isAirlockError } from '../errors.ts';
-import { fetchFailureReason, LOG_TIMEOUT_MS } from '../net/fetch-io.ts';
+import { failureReason, SERVICE_TIMEOUT_MS } from '../net/http/exchange.ts';
+import type { HttpTransport } from '../net/http/transport.ts';
 
 export const PUBLIC_GOOD_REKOR_URL = 'https://rekor.sigstore.dev';
 
@@ -13,7 +14,8 @@ export interface WitnessOptions {
   /** Upload to this transparency log; undefined = --tlog-upload=false. */
   readonly tlog?: { readonly url: string; readonly apiVersion: 1 | 2 };
   readonly tsaUrl?: string;
-  readonly fetch?: typeof fetch;
+  /** For the TSA and Rekor v2 clients; defaults to the transport services share. */
+  readonly transport?: HttpTransport;
 }
 
 export interface WitnessMaterial {
@@ -31,11 +33,11 @@ export async function witnessSignature(
   if (options.tsaUrl) {
     // Loaded on demand: offline signing (the common case here) never needs the HTTP clients.
     const { requestTimestamp } = await import('./tsa.ts');
-    const signedTimestamp = await requestTimestamp(signature, { url: options.tsaUrl, fetch: options.fetch });
+    const signedTimestamp = await requestTimestamp(signature, { url: options.tsaUrl, ...(options.transport ? { transport: options.transport } : {}) });
     material.rfc3161Timestamps.push({ signedTimestamp: Buffer.from(signedTimestamp) });
   }
   if (options.tlog) {
-    material.tlogEntries.push(...(await logSignature(content, publicKeyPem, options.tlog, options.fetch)));
+    material.tlogEntries.push(...(await logSignature(content, publicKeyPem, options.tlog, options.transport)));
   }
   return material;
 }
@@ -44,7 +46,7 @@ async function logSignature(
   content: SignatureBundle,
   publicKeyPem: string,
   tlog: NonNullable<WitnessOptions['tlog']>,
-  fetchImpl: typeof fetch | undefined,
+  transport: HttpTransport | undefined,
 ): Promise<TransparencyLogEntry[]> {
   const { url, apiVersion } = tlog;
   try {
@@ -52,7 +54,7 @@ async function logSignature(
       // Not RekorWitness: its v2 requests are refused by current Rekor v2 logs (see rekor-v2-client.ts).
       const { createEntryRequestFor, uploadToRekorV2 } = await import('./rekor-v2-client.ts');
       const request = createEntryRequestFor(content, createPublicKey(publicKeyPem));
-      return [await uploadToRekorV2(url, request, { fetch: fetchImpl })];
+      return [await uploadToRekorV2(url, request, transport ? { transport } : {})];
     }
     const { RekorWitness } = await import('@sigstore/sign');
     const witness = new RekorWitness({
@@ -60,14 +62,14 @@ async function logSignature(
       majorApiVersion: apiVersion,
       fetchOnConflict: true,
       retry: { retries: 1, minTimeout: 500, maxTimeout: 2000 },
-      timeout: LOG_TIMEOUT_MS,
+      timeout: SERVICE_TIMEOUT_MS,
     });
     return (await witness.testify(content, publicKeyPem)).tlogEntries;
   } catch (err) {
     // A key the log cannot take is the signer's problem, not the log's: no "offline?" hint for it.
     if (isAirlockError(err) && (err.code !== 'E_TLOG_UPLOAD' || err.hint)) throw err;
     // The v2 client's own E_TLOG_UPLOAD already names the log and the reason; it only lacks the hint.
-    const message = isAirlockError(err) ? err.message : `could not upload the signature to the transparency log ${url}: ${fetchFailureReason(err, LOG_TIMEOUT_MS)}`;
+    const message = isAirlockError(err) ? err.message : `could not upload the signature to the transparency log ${url}: ${failureReason(err)}`;
     throw new AirlockError('E_TLOG_UPLOAD', message, {
       cause: isAirlockError(err) ? err.cause : err,
       hint:

@@ -11,6 +11,7 @@
 //   5. commit — the completion recorded, the journal dropped.
 // Any failure before 4 moves nothing. A failure inside 4 leaves a journal the next run finishes.
 // Every decision is recorded; a decision that cannot be recorded has no effect.
+import type { HttpTransport } from '../net/http/transport.ts';
 import type { KeyObject } from 'node:crypto';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -66,7 +67,7 @@ export interface ImportOptions {
   /** Records each decision and intent (the audit trail); nothing is recorded without it. */
   readonly record?: Recorder;
   /** With a registry: append each verified image signature to this on-prem log and attach the bundle with its entry. */
-  readonly rekor?: { readonly url: string; readonly logVerifier: NoteVerifier; readonly timeoutMs?: number; readonly fetch?: typeof fetch };
+  readonly rekor?: { readonly url: string; readonly logVerifier: NoteVerifier; readonly timeoutMs?: number; readonly transport?: HttpTransport };
   /** The id this import carries in the audit trail (a fresh UUID by default). */
   readonly importId: string;
   /** Once every check has passed, each image's SBOM and scan documents are written here (LAYOUT-TAG.sbom.json, …). */
@@ -299,7 +300,7 @@ async function logSignatures(layout: ImageStore, options: ImportOptions, draft: 
   await recordBeforeEffect(record, { action: 'transfer.import.log', result: 'ok', subjects: toLog.map((t) => ({ name: t.image.name, digest: t.image.digest })), details: { importId: draft.view.importId, phase: 'intent', log: rekor.url, referrers: toLog.flatMap((t) => t.referrers) } }, 'logging the signatures in the on-prem log');
   for (const { image, referrers } of toLog) {
     options.onProgress?.({ step: `logging the signatures of ${image.name} in ${rekor.url}` });
-    const logged: LoggedSignature[] = await logImportedSignatures(layout, image.digest, referrers, { url: rekor.url, logVerifier: rekor.logVerifier, publicKey: key, now: options.now, ...(rekor.fetch ? { fetch: rekor.fetch } : {}), ...(rekor.timeoutMs ? { timeoutMs: rekor.timeoutMs } : {}) });
+    const logged: LoggedSignature[] = await logImportedSignatures(layout, image.digest, referrers, { url: rekor.url, logVerifier: rekor.logVerifier, publicKey: key, now: options.now, ...(rekor.transport ? { transport: rekor.transport } : {}), ...(rekor.timeoutMs ? { timeoutMs: rekor.timeoutMs } : {}) });
     draft.updateImage(image.name, { logged });
   }
 }

@@ -6,6 +6,7 @@
 // Runs on the import's private copy of the package's layout, before anything is pushed: a log that
 // refuses or is out of reach fails the import with nothing pushed. Entries already logged (a re-run)
 // come back as the existing entry (409), so a repeated import appends nothing twice.
+import type { HttpTransport } from '../net/http/transport.ts';
 import type { KeyObject } from 'node:crypto';
 import { bundleFromJSON, bundleToJSON, type TransparencyLogEntry } from '@sigstore/bundle';
 import { AirlockError } from '../errors.ts';
@@ -26,7 +27,7 @@ export interface LogImportedOptions {
   /** The log's pinned key: each entry it returns must be included in a checkpoint it signed. */
   readonly logVerifier: NoteVerifier;
   readonly now: Date;
-  readonly fetch?: typeof fetch;
+  readonly transport?: HttpTransport;
   readonly timeoutMs?: number;
 }
 
@@ -61,7 +62,7 @@ export async function logImportedSignatures(layout: ImageStore, subjectDigest: s
     if (!read) continue;
     const bundle = bundleFromJSON(read.json);
     const entry = await uploadToRekorV2(options.url, createEntryRequestFor(bundle.content, options.publicKey), {
-      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.transport ? { transport: options.transport } : {}),
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     });
     checkReturnedEntry(entry, options.logVerifier, options.url);

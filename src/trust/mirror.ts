@@ -2,6 +2,7 @@
 // self-contained mirror folder — every metadata file needed to re-verify the chain from a pinned root,
 // the targets byte-exact, and a mirror.json record. The record is informational: the air-gapped side
 // re-verifies everything from its own pinned root and trusts nothing because it is in the folder.
+import type { HttpTransport } from '../net/http/transport.ts';
 import { createHash } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -45,7 +46,7 @@ export interface MirrorOptions {
   readonly now: Date;
   readonly policy: FreshnessPolicy;
   readonly overwrite?: boolean;
-  readonly fetch?: typeof fetch;
+  readonly transport?: HttpTransport;
   readonly onFile?: (path: string) => void;
 }
 
@@ -53,7 +54,7 @@ export async function mirrorTrustRepository(options: MirrorOptions): Promise<Mir
   if (!options.overwrite && (await pathExists(options.outDir))) {
     throw new AirlockError('E_OUTPUT_EXISTS', `${options.outDir} already exists`, { hint: 'pass --force to replace it' });
   }
-  const source = await openSource(options.source, options.fetch);
+  const source = await openSource(options.source, options.transport);
   const repo = await verifyRepository(source, options.pinnedRoot, { wantTarget: wantSigstoreTarget, requiredTargets: ['trusted_root.json'] });
   const roles = applyFreshness(repo.roles, options.now, options.policy);
   const files = mirrorFiles(repo, options.pinnedRoot, repo.pinnedRootVersion);

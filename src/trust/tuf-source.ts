@@ -5,6 +5,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AirlockError } from '../errors.ts';
+import { type Exchange, exchange, failureReason } from '../net/http/exchange.ts';
+import { HttpFailure } from '../net/http/failure.ts';
+import type { HttpTransport } from '../net/http/transport.ts';
 
 /** Upper bounds per kind of file, in the spirit of tuf-js's per-role maximum lengths. */
 export const MAX_LENGTH = { root: 512 * 1024, timestamp: 64 * 1024, metadata: 16 * 1024 * 1024, target: 32 * 1024 * 1024 };
@@ -60,38 +63,33 @@ export async function directorySource(dir: string): Promise<TufSource> {
   };
 }
 
-async function fetchBounded(fetchImpl: typeof fetch, url: string, max: number): Promise<Uint8Array | undefined> {
-  let res: Response;
+/** A mirror is given a minute for each file, trickling or not. */
+const FILE_DEADLINE_MS = 60_000;
+
+async function fetchBounded(transport: HttpTransport | undefined, url: string, max: number): Promise<Uint8Array | undefined> {
+  let res: Exchange;
   try {
-    res = await fetchImpl(url, { redirect: 'error', signal: AbortSignal.timeout(60_000) });
+    res = await exchange({ method: 'GET', url: new URL(url), redirects: 'none' }, { maxBytes: max, deadlineMs: FILE_DEADLINE_MS }, transport);
   } catch (err) {
-    throw new AirlockError('E_UNAVAILABLE', `cannot fetch ${url}: ${(err as Error).message}`, { cause: err });
+    if (err instanceof HttpFailure && err.code === 'ETOOLARGE') throw tooLarge(url, max);
+    throw new AirlockError('E_UNAVAILABLE', `cannot fetch ${url}: ${failureReason(err)}`, { cause: err });
   }
   if (res.status === 404 || res.status === 403) return undefined; // S3/GCS answer 403 for a missing object
-  if (!res.ok) throw new AirlockError('E_UNAVAILABLE', `${url}: HTTP ${res.status}`);
-  const declared = Number(res.headers.get('content-length') ?? '0');
-  if (declared > max) throw tooLarge(url, max);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of res.body ?? []) {
-    total += chunk.length;
-    if (total > max) throw tooLarge(url, max);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  if (res.status < 200 || res.status >= 300) throw new AirlockError('E_UNAVAILABLE', `${url}: HTTP ${res.status}`);
+  return res.body;
 }
 
-export async function httpSource(baseURL: string, fetchImpl: typeof fetch = fetch): Promise<TufSource> {
+export async function httpSource(baseURL: string, transport?: HttpTransport): Promise<TufSource> {
   const base = baseURL.replace(/\/+$/, '');
-  const split = (await fetchBounded(fetchImpl, `${base}/timestamp.json`, MAX_LENGTH.timestamp)) === undefined;
+  const split = (await fetchBounded(transport, `${base}/timestamp.json`, MAX_LENGTH.timestamp)) === undefined;
   const metaBase = split ? `${base}/metadata` : base;
   return {
     description: base,
-    metadata: (name, max) => fetchBounded(fetchImpl, `${metaBase}/${name}`, max),
-    target: (path, max) => fetchBounded(fetchImpl, `${base}/targets/${path}`, max),
+    metadata: (name, max) => fetchBounded(transport, `${metaBase}/${name}`, max),
+    target: (path, max) => fetchBounded(transport, `${base}/targets/${path}`, max),
   };
 }
 
-export async function openSource(location: string, fetchImpl?: typeof fetch): Promise<TufSource> {
-  return /^https?:\/\//.test(location) ? httpSource(location, fetchImpl) : directorySource(location);
+export async function openSource(location: string, transport?: HttpTransport): Promise<TufSource> {
+  return /^https?:\/\//.test(location) ? httpSource(location, transport) : directorySource(location);
 }

@@ -24,14 +24,14 @@ import { WITNESS_FLAGS } from '../flag-groups.ts';
 import { keyContext } from '../key-context.ts';
 import { httpUrl } from '../http-url.ts';
 import { vkeyText } from '../vkey-text.ts';
-import { LOG_TIMEOUT_MS } from '../../net/fetch-io.ts';
+import { SERVICE_TIMEOUT_MS } from '../../net/http/exchange.ts';
 import { readInputFile } from '../../files/read-file.ts';
 
 const LOG_FLAGS = {
   vkey: { type: 'string', value: 'VKEY|FILE', description: "The log's verifier key (name+id+key), or a file holding it (log serve writes DATA/log.vkey)" },
   'log-key': { type: 'string', value: 'REF', description: "The log's public key instead (e.g. DATA/log.pub); needs --origin" },
   origin: { type: 'string', value: 'NAME', description: "The log's origin (the name in its checkpoints), with --log-key" },
-  timeout: { type: 'string', value: 'SECONDS', description: 'Per-request timeout', default: String(LOG_TIMEOUT_MS / 1000) },
+  timeout: { type: 'string', value: 'SECONDS', description: 'Per-request timeout', default: String(SERVICE_TIMEOUT_MS / 1000) },
 } as const satisfies FlagSpecs;
 
 const OUT_FLAGS = { force: { type: 'boolean', description: 'Overwrite --out if it exists' } } as const satisfies FlagSpecs;
@@ -63,7 +63,7 @@ async function pinnedLogVerifier(ctx: CommandContext): Promise<NoteVerifier> {
 async function openLog(ctx: CommandContext): Promise<{ client: TileClient; verifier: NoteVerifier }> {
   const url = httpUrl(ctx.positionals[0] ?? '', 'the log URL', { prefix: true, hint: 'e.g. http://rekor.internal:3000 (or https://host/api/v2 for a Rekor v2 log)' });
   const verifier = await pinnedLogVerifier(ctx);
-  return { client: new TileClient(url, verifier, { timeoutMs: ctx.flags.int('timeout', LOG_TIMEOUT_MS / 1000, 1, 3600) * 1000 }), verifier };
+  return { client: new TileClient(url, verifier, { timeoutMs: ctx.flags.int('timeout', SERVICE_TIMEOUT_MS / 1000, 1, 3600) * 1000 }), verifier };
 }
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');

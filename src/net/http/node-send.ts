@@ -30,7 +30,7 @@ export function nodeSend(options: NodeSendOptions): { send: Send; close(): void 
     if (body instanceof Uint8Array) outgoing['content-length'] = body.byteLength;
     else if (body === undefined && method !== 'GET' && method !== 'HEAD') outgoing['content-length'] = 0;
     return new Promise<HttpResponse>((resolve, reject) => {
-      const req = (secure ? httpsRequest : httpRequest)(url, { method, headers: outgoing, agent: secure ? https : http });
+      const req = (secure ? httpsRequest : httpRequest)(url, { method, headers: outgoing, agent: secure ? https : http, ...(request.signal ? { signal: request.signal } : {}) });
       let response: IncomingMessage | undefined;
       // The socket idle timeout covers connecting, waiting for headers, and a body that stalls half-way.
       req.setTimeout(options.timeoutMs, () => {

@@ -35,6 +35,8 @@ export interface HttpRequest {
   readonly retry?: boolean;
   /** A large body is expected (a blob): a GET reads it off a raw socket (bulk-get.ts) when it can. */
   readonly bulk?: boolean;
+  /** Aborts the request and its answer's body (a caller's deadline). */
+  readonly signal?: AbortSignal;
 }
 
 /** A response body: node:http's IncomingMessage, or bulkGet's body. */
