@@ -18,7 +18,13 @@ import { startRegistry } from '../test/helpers/registry.ts';
 import { AIRLOCK_BIN } from '../test/helpers/cli.ts';
 import { compare, exec, report } from './harness.ts';
 
-const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '512' }, rounds: { type: 'string', default: '3' }, layers: { type: 'string', default: '4' } } });
+const { values } = parseArgs({
+  options: {
+    'size-mib': { type: 'string', default: '512' },
+    rounds: { type: 'string', default: '3' },
+    layers: { type: 'string', default: '4' },
+  },
+});
 const sizeMiB = Number(values['size-mib']);
 const rounds = Number(values.rounds);
 const layerCount = Number(values.layers);
@@ -47,8 +53,19 @@ for (let i = 0; i < layerCount; i++) {
   await rm(path);
   layers.push(desc);
 }
-const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) }, config: {} }));
-const configDesc = { mediaType: OCI_CONFIG, digest: storedJson(JSON.parse(config.toString())).digest, size: config.length };
+const config = Buffer.from(
+  JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
+    config: {},
+  }),
+);
+const configDesc = {
+  mediaType: OCI_CONFIG,
+  digest: storedJson(JSON.parse(config.toString())).digest,
+  size: config.length,
+};
 await store.putBlob(configDesc, config);
 await store.putManifest(storedJson({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: configDesc, layers }), 'v1');
 await store.close();
@@ -64,7 +81,8 @@ async function readerBench(repository: string): Promise<void> {
   const { get } = await import('node:http');
   const { Agent, request } = await import('undici');
   const { bulkGet } = await import('../src/net/http/bulk-get.ts');
-  const blobURL = (d: string) => new URL(`http://${repository.split('/')[0]}/v2/${repository.split('/').slice(1).join('/')}/blobs/${d}`);
+  const blobURL = (d: string) =>
+    new URL(`http://${repository.split('/')[0]}/v2/${repository.split('/').slice(1).join('/')}/blobs/${d}`);
   const hash = async (body: AsyncIterable<Buffer>) => {
     const h = createHash('sha256');
     for await (const c of body) h.update(c);
@@ -82,16 +100,44 @@ async function readerBench(repository: string): Promise<void> {
     (cpu[name] ??= []).push((used.user + used.system) / 1e6);
   };
   const rows = [
-    { name: 'bulkGet (raw socket)', run: timed('bulkGet (raw socket)', all(async (url) => hash((await bulkGet(url, {}, { timeoutMs: 60_000 }))?.body as AsyncIterable<Buffer>))) },
-    { name: 'undici request', run: timed('undici request', all(async (url) => hash((await request(url, { dispatcher: agent })).body as AsyncIterable<Buffer>))) },
-    { name: 'node:http', run: timed('node:http', all((url) => new Promise((resolve, reject) => get(url, (res) => hash(res).then(resolve, reject)).on('error', reject)))) },
+    {
+      name: 'bulkGet (raw socket)',
+      run: timed(
+        'bulkGet (raw socket)',
+        all(async (url) => hash((await bulkGet(url, {}, { timeoutMs: 60_000 }))?.body as AsyncIterable<Buffer>)),
+      ),
+    },
+    {
+      name: 'undici request',
+      run: timed(
+        'undici request',
+        all(async (url) => hash((await request(url, { dispatcher: agent })).body as AsyncIterable<Buffer>)),
+      ),
+    },
+    {
+      name: 'node:http',
+      run: timed(
+        'node:http',
+        all(
+          (url) =>
+            new Promise((resolve, reject) => get(url, (res) => hash(res).then(resolve, reject)).on('error', reject)),
+        ),
+      ),
+    },
   ];
   try {
     const samples = await compare(rows, rounds);
-    report(`HTTP reader alone: every layer GET and hashed in-process, median of ${rounds}`, samples, (s) => totalBytes / s / 2 ** 20, 'MiB/s');
+    report(
+      `HTTP reader alone: every layer GET and hashed in-process, median of ${rounds}`,
+      samples,
+      (s) => totalBytes / s / 2 ** 20,
+      'MiB/s',
+    );
     for (const [name, values] of Object.entries(cpu)) {
       const sorted = [...values].sort((a, b) => a - b);
-      console.log(`  ${name.padEnd(34)} client CPU ${((sorted[Math.floor(sorted.length / 2)] ?? 0) / (totalBytes / 2 ** 30)).toFixed(2)} s/GiB (hashing included)`);
+      console.log(
+        `  ${name.padEnd(34)} client CPU ${((sorted[Math.floor(sorted.length / 2)] ?? 0) / (totalBytes / 2 ** 30)).toFixed(2)} s/GiB (hashing included)`,
+      );
     }
   } finally {
     await agent.close();
@@ -115,12 +161,39 @@ try {
   const pushed: string[] = [];
   const up = await compare(
     [
-      { name: 'airlock copy layout → registry', run: () => exec(node, [AIRLOCK_BIN, 'copy', `oci:${layoutDir}:v1`, `${pushed[pushed.push(next()) - 1]}:v1`, '--insecure', '--quiet']) },
-      { name: 'skopeo copy layout → registry', run: () => skopeoFresh(['copy', '--insecure-policy', '--quiet', '--dest-tls-verify=false', `oci:${layoutDir}:v1`, `docker://${next()}:v1`]) },
+      {
+        name: 'airlock copy layout → registry',
+        run: () =>
+          exec(node, [
+            AIRLOCK_BIN,
+            'copy',
+            `oci:${layoutDir}:v1`,
+            `${pushed[pushed.push(next()) - 1]}:v1`,
+            '--insecure',
+            '--quiet',
+          ]),
+      },
+      {
+        name: 'skopeo copy layout → registry',
+        run: () =>
+          skopeoFresh([
+            'copy',
+            '--insecure-policy',
+            '--quiet',
+            '--dest-tls-verify=false',
+            `oci:${layoutDir}:v1`,
+            `docker://${next()}:v1`,
+          ]),
+      },
     ],
     rounds,
   );
-  report(`copy of a ${(totalBytes / 2 ** 20).toFixed(0)} MiB image (${layerCount} gzip layers), layout → registry, median of ${rounds}`, up, (s) => totalBytes / s / 2 ** 20, 'MiB/s');
+  report(
+    `copy of a ${(totalBytes / 2 ** 20).toFixed(0)} MiB image (${layerCount} gzip layers), layout → registry, median of ${rounds}`,
+    up,
+    (s) => totalBytes / s / 2 ** 20,
+    'MiB/s',
+  );
   const source = `${pushed[0]}:v1`;
   // Each copy's output is deleted once it is timed. Kept, every round writes into memory the VM has
   // not touched yet, and on this firecracker machine that costs both tools about 3 s of system time
@@ -130,12 +203,33 @@ try {
   const removeOut = () => rm(out, { recursive: true, force: true });
   const down = await compare(
     [
-      { name: 'airlock copy registry → layout', run: () => exec(node, [AIRLOCK_BIN, 'copy', source, `oci:${out}:v1`, '--insecure', '--quiet']), cleanup: removeOut },
-      { name: 'skopeo copy registry → layout', run: () => skopeoFresh(['copy', '--insecure-policy', '--quiet', '--src-tls-verify=false', `docker://${source}`, `oci:${out}:v1`]), cleanup: removeOut },
+      {
+        name: 'airlock copy registry → layout',
+        run: () => exec(node, [AIRLOCK_BIN, 'copy', source, `oci:${out}:v1`, '--insecure', '--quiet']),
+        cleanup: removeOut,
+      },
+      {
+        name: 'skopeo copy registry → layout',
+        run: () =>
+          skopeoFresh([
+            'copy',
+            '--insecure-policy',
+            '--quiet',
+            '--src-tls-verify=false',
+            `docker://${source}`,
+            `oci:${out}:v1`,
+          ]),
+        cleanup: removeOut,
+      },
     ],
     rounds,
   );
-  report(`copy of the same image, registry → layout, median of ${rounds}`, down, (s) => totalBytes / s / 2 ** 20, 'MiB/s');
+  report(
+    `copy of the same image, registry → layout, median of ${rounds}`,
+    down,
+    (s) => totalBytes / s / 2 ** 20,
+    'MiB/s',
+  );
   await readerBench(pushed[0] ?? '');
 } finally {
   await registry.stop();

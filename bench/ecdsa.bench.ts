@@ -6,7 +6,11 @@
 //   npm run bench -- ecdsa [--rounds N]
 import { createHash, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { ecdsaOverDigestBackend, nativeEcdsaOverDigest, nobleEcdsaOverDigest } from '../src/crypto/ecdsa-over-digest.ts';
+import {
+  ecdsaOverDigestBackend,
+  nativeEcdsaOverDigest,
+  nobleEcdsaOverDigest,
+} from '../src/crypto/ecdsa-over-digest.ts';
 import { compare, report, type Sample } from './harness.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } });
@@ -17,7 +21,8 @@ const SIGNATURES = 200;
 const NATIVE_PASSES = 20;
 
 const backend = ecdsaOverDigestBackend();
-if (!backend.native) throw new Error(`this bench compares the native checker, which is not available: ${backend.detail}`);
+if (!backend.native)
+  throw new Error(`this bench compares the native checker, which is not available: ${backend.detail}`);
 
 for (const { curve, hash } of [
   { curve: 'P-256', hash: 'sha256' },
@@ -39,11 +44,21 @@ for (const { curve, hash } of [
   const samples = await compare(
     [
       { name: 'airlock ecdsaOverDigest (native)', run: all((s) => native(s.digest, s.signature), NATIVE_PASSES) },
-      { name: `node:crypto verify(${hash}, message)`, run: all((s) => verify(hash, s.message, publicKey, s.signature), NATIVE_PASSES) },
+      {
+        name: `node:crypto verify(${hash}, message)`,
+        run: all((s) => verify(hash, s.message, publicKey, s.signature), NATIVE_PASSES),
+      },
       { name: '@noble/curves (fallback)', run: all((s) => noble(s.digest, s.signature), 1) },
     ],
     rounds,
   );
-  const perPass: Sample[] = samples.map((s, i) => (i < 2 ? { name: s.name, seconds: s.seconds.map((x) => x / NATIVE_PASSES) } : s));
-  report(`${curve} signature checks, ${SIGNATURES} distinct signatures, median of ${rounds} rounds`, perPass, (s) => SIGNATURES / s, 'checks/s');
+  const perPass: Sample[] = samples.map((s, i) =>
+    i < 2 ? { name: s.name, seconds: s.seconds.map((x) => x / NATIVE_PASSES) } : s,
+  );
+  report(
+    `${curve} signature checks, ${SIGNATURES} distinct signatures, median of ${rounds} rounds`,
+    perPass,
+    (s) => SIGNATURES / s,
+    'checks/s',
+  );
 }

@@ -32,7 +32,9 @@ function bundle(n: number): Buffer {
   const entries = Array.from({ length: TILE_WIDTH }, (_, i) => {
     const artifact = Buffer.from(`artifact ${n}/${i}`);
     const digest = createHash('sha256').update(artifact).digest();
-    return parseCreateEntryRequest(toCreateEntryRequest({ digest, signature: sign('sha256', artifact, privateKey), verifier: publicKey })).body;
+    return parseCreateEntryRequest(
+      toCreateEntryRequest({ digest, signature: sign('sha256', artifact, privateKey), verifier: publicKey }),
+    ).body;
   });
   return encodeEntryBundle(entries);
 }

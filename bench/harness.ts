@@ -22,7 +22,11 @@ export function median(values: readonly number[]): number {
 
 /** Runs each contender `rounds` times, interleaved so drift hits them all alike. */
 export async function compare(
-  contenders: ReadonlyArray<{ name: string; run: () => Promise<unknown>; /** Untimed, after each run. */ cleanup?: () => Promise<unknown> }>,
+  contenders: ReadonlyArray<{
+    name: string;
+    run: () => Promise<unknown>;
+    /** Untimed, after each run. */ cleanup?: () => Promise<unknown>;
+  }>,
   rounds: number,
 ): Promise<Sample[]> {
   const samples = contenders.map((c) => ({ name: c.name, seconds: [] as number[] }));
@@ -36,7 +40,11 @@ export async function compare(
 }
 
 /** Runs a program, resolving when it exits 0 (stdout discarded unless asked for). */
-export function exec(file: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+export function exec(
+  file: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
     let out = '';
@@ -74,8 +82,11 @@ export function report(
     figures[s.name] = r;
     const ratio = s === subject ? '' : `  airlock/this = ${(subjectRate / r).toFixed(2)}x`;
     // The spread shows how noisy the run was: a ratio is only as good as the rounds behind it.
-    const spread = s.seconds.length > 1 ? `  (${Math.min(...s.seconds).toFixed(2)}–${Math.max(...s.seconds).toFixed(2)} s)` : '';
-    console.log(`  ${s.name.padEnd(34)} median ${m.toFixed(3)} s   ${formatRate(r, unit).padStart(14)}${ratio}${spread}`);
+    const spread =
+      s.seconds.length > 1 ? `  (${Math.min(...s.seconds).toFixed(2)}–${Math.max(...s.seconds).toFixed(2)} s)` : '';
+    console.log(
+      `  ${s.name.padEnd(34)} median ${m.toFixed(3)} s   ${formatRate(r, unit).padStart(14)}${ratio}${spread}`,
+    );
   }
   return figures;
 }

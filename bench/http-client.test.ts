@@ -45,7 +45,9 @@ describe('bench load client', () => {
   });
 
   it('waits for a response split anywhere, and takes only its own bytes', () => {
-    const whole = Buffer.from('HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\nHTTP/1.1 ');
+    const whole = Buffer.from(
+      'HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\nHTTP/1.1 ',
+    );
     const end = whole.length - 'HTTP/1.1 '.length;
     for (let cut = 0; cut < end; cut++) assert.equal(parseResponse(whole.subarray(0, cut)), undefined, `cut at ${cut}`);
     const parsed = parseResponse(whole);

@@ -33,9 +33,12 @@ export function parseResponse(data: Buffer): { response: LoadResponse; length: n
   let at = end + HEADER_END.length;
   if (length) {
     const stop = at + Number(length[1]);
-    return stop <= data.length ? { response: { status: Number(status[1]), body: data.subarray(at, stop) }, length: stop } : undefined;
+    return stop <= data.length
+      ? { response: { status: Number(status[1]), body: data.subarray(at, stop) }, length: stop }
+      : undefined;
   }
-  if (!/\r\ntransfer-encoding: *chunked/i.test(head)) throw new Error('a response with neither Content-Length nor chunked framing');
+  if (!/\r\ntransfer-encoding: *chunked/i.test(head))
+    throw new Error('a response with neither Content-Length nor chunked framing');
   const chunks: Buffer[] = [];
   for (;;) {
     const line = data.indexOf(CRLF, at);
@@ -44,7 +47,8 @@ export function parseResponse(data: Buffer): { response: LoadResponse; length: n
     if (!Number.isFinite(size)) throw new Error('a malformed chunk size');
     const start = line + CRLF.length;
     if (start + size + CRLF.length > data.length) return undefined;
-    if (size === 0) return { response: { status: Number(status[1]), body: Buffer.concat(chunks) }, length: start + CRLF.length };
+    if (size === 0)
+      return { response: { status: Number(status[1]), body: Buffer.concat(chunks) }, length: start + CRLF.length };
     chunks.push(data.subarray(start, start + size));
     at = start + size + CRLF.length;
   }

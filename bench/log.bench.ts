@@ -80,7 +80,8 @@ const cleanup = async () => {
   await Promise.all([...pools].map((p) => p.close()));
   await rm(root, { recursive: true, force: true });
 };
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => void cleanup().finally(() => process.exit(130)));
 
 const logKey = generateKeyPairSync('ed25519').privateKey;
 // The server child reads the same key through env:// (startLog passes the environment on).
@@ -100,7 +101,9 @@ function requestBodies(n: number, signer: SignerName = 'P-256'): string[] {
   return Array.from({ length: n }, () => {
     const artifact = Buffer.from(`bench artifact ${serial++}`);
     const digest = createHash('sha256').update(artifact).digest();
-    return JSON.stringify(toCreateEntryRequest({ digest, signature: sign('sha256', artifact, privateKey), verifier: publicKey }));
+    return JSON.stringify(
+      toCreateEntryRequest({ digest, signature: sign('sha256', artifact, privateKey), verifier: publicKey }),
+    );
   });
 }
 
@@ -126,7 +129,11 @@ interface Load {
 }
 
 /** `callers` callers each start the next operation as soon as their last one returns, while `more`. */
-async function closedLoop(callers: number, op: (n: number, caller: number) => Promise<unknown>, more: (issued: number) => boolean): Promise<Load> {
+async function closedLoop(
+  callers: number,
+  op: (n: number, caller: number) => Promise<unknown>,
+  more: (issued: number) => boolean,
+): Promise<Load> {
   const latencies: number[] = [];
   let issued = 0;
   const start = performance.now();
@@ -159,14 +166,22 @@ const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.t
 const count = (n: number) => n.toLocaleString('en-US');
 const times = (r: number) => `${r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}x`;
 // Other work on the machine moves every figure: the load average goes into the output.
-const load = () => `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+const load = () =>
+  `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`;
 
 // ---------------------------------------------------------------------------------------------------
 // The engine, wired as `airlock log serve` wires it (same files under --data) so the server can open
 // a log prefilled here.
 
 function openEngine(dir: string, options: Pick<LogEngineOptions, 'maxBatch' | 'onBatch'> = {}): Promise<LogEngine> {
-  return LogEngine.open({ storage: SqliteLogStorage.open(join(dir, 'log.db')), checkpoints, lastSigned: lastSignedFile(join(dir, 'checkpoint')), ...options });
+  return LogEngine.open({
+    storage: SqliteLogStorage.open(join(dir, 'log.db')),
+    checkpoints,
+    lastSigned: lastSignedFile(join(dir, 'checkpoint')),
+    ...options,
+  });
 }
 
 async function prefill(dir: string, to: number): Promise<void> {
@@ -181,7 +196,9 @@ async function prefill(dir: string, to: number): Promise<void> {
   });
   await engine.close();
   const bytes = (await stat(join(dir, 'log.db'))).size;
-  console.log(`prefill ${count(to - from)} entries of ${template.length} bytes in batches of ${PREFILL_BATCH}: ${took.toFixed(1)} s (${formatRate((to - from) / took, 'entries/s')}), log.db ${(bytes / 2 ** 20).toFixed(0)} MiB`);
+  console.log(
+    `prefill ${count(to - from)} entries of ${template.length} bytes in batches of ${PREFILL_BATCH}: ${took.toFixed(1)} s (${formatRate((to - from) / took, 'entries/s')}), log.db ${(bytes / 2 ** 20).toFixed(0)} MiB`,
+  );
 }
 
 const restore = async (snapshot: string, dir: string) => {
@@ -206,13 +223,21 @@ async function engineWindow(dir: string, snapshot: string, size: number): Promis
     const engine = await openEngine(dir, { onBatch: (b) => batches.push({ n: b.appended + b.duplicates, ms: b.ms }) });
     const room = 2 * size - engine.size;
     const deadline = performance.now() + left;
-    const load = await closedLoop(concurrency, () => engine.append(syntheticEntry('w', n++)), (issued) => issued < room && performance.now() < deadline);
+    const load = await closedLoop(
+      concurrency,
+      () => engine.append(syntheticEntry('w', n++)),
+      (issued) => issued < room && performance.now() < deadline,
+    );
     await engine.close();
     loads.push(load);
     left -= load.seconds * 1000;
     if (left > 0) await restore(snapshot, dir);
   }
-  return { load: joinLoads(loads), batchSize: batches.reduce((s, b) => s + b.n, 0) / batches.length, commitMs: batches.map((b) => b.ms) };
+  return {
+    load: joinLoads(loads),
+    batchSize: batches.reduce((s, b) => s + b.n, 0) / batches.length,
+    commitMs: batches.map((b) => b.ms),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -274,7 +299,11 @@ async function post(connection: LoadConnection, request: Buffer): Promise<void> 
 async function batchMetrics(url: string): Promise<{ entries: number; batches: number; seconds: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { entries: read('airlock_log_batch_size_sum'), batches: read('airlock_log_batch_size_count'), seconds: read('airlock_log_batch_seconds_sum') };
+  return {
+    entries: read('airlock_log_batch_size_sum'),
+    batches: read('airlock_log_batch_size_count'),
+    seconds: read('airlock_log_batch_seconds_sum'),
+  };
 }
 
 interface HttpFigures {
@@ -295,15 +324,37 @@ async function startWitnesses(dir: string): Promise<{ policy: string; running: R
   const running = await Promise.all(
     Array.from({ length: WITNESSES }, async (_, i) => {
       const key = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-      const args = ['log', 'witness-serve', '--state', join(dir, `witness-${i}.json`), '--init', '--key', 'env://AIRLOCK_BENCH_WITNESS_KEY', '--name', `w${i}.bench`, '--log', vkey, '--listen', '127.0.0.1:0'];
-      const w = await spawnServer(args, { AIRLOCK_BENCH_WITNESS_KEY: key, AIRLOCK_HOME: join(dir, `witness-${i}-home`) }).ready;
+      const args = [
+        'log',
+        'witness-serve',
+        '--state',
+        join(dir, `witness-${i}.json`),
+        '--init',
+        '--key',
+        'env://AIRLOCK_BENCH_WITNESS_KEY',
+        '--name',
+        `w${i}.bench`,
+        '--log',
+        vkey,
+        '--listen',
+        '127.0.0.1:0',
+      ];
+      const w = await spawnServer(args, {
+        AIRLOCK_BENCH_WITNESS_KEY: key,
+        AIRLOCK_HOME: join(dir, `witness-${i}-home`),
+      }).ready;
       servers.add(w);
       return w;
     }),
   );
-  const lines = running.map((w, i) => `witness w${i} ${String((w.lines().find((l) => l.msg === 'serving') as { vkey: string }).vkey)} ${w.url}`);
+  const lines = running.map(
+    (w, i) => `witness w${i} ${String((w.lines().find((l) => l.msg === 'serving') as { vkey: string }).vkey)} ${w.url}`,
+  );
   const policy = join(dir, 'witnesses.policy');
-  await writeFile(policy, `${lines.join('\n')}\ngroup all all ${running.map((_, i) => `w${i}`).join(' ')}\nquorum all\n`);
+  await writeFile(
+    policy,
+    `${lines.join('\n')}\ngroup all all ${running.map((_, i) => `w${i}`).join(' ')}\nquorum all\n`,
+  );
   return { policy, running };
 }
 
@@ -311,7 +362,9 @@ async function httpWindow(dir: string, bodies: readonly string[], witnessed = fa
   let server: RunningServer | undefined;
   const witnesses = witnessed ? await startWitnesses(join(root, 'witnesses')) : undefined;
   const extra = witnesses ? ['--witness-policy', witnesses.policy] : [];
-  const startSeconds = await time(async () => servers.add((server = await startLog(dir, `env://${KEY_VAR}`, { extra }))));
+  const startSeconds = await time(async () =>
+    servers.add((server = await startLog(dir, `env://${KEY_VAR}`, { extra }))),
+  );
   if (!server) throw new Error('log serve did not start');
   const url = server.url;
   try {
@@ -320,14 +373,24 @@ async function httpWindow(dir: string, bodies: readonly string[], witnessed = fa
     const before = await batchMetrics(url);
     const cpu = process.cpuUsage();
     const deadline = performance.now() + seconds * 1000;
-    const load = await closedLoop(clients, (n, caller) => post(connections[caller] as LoadConnection, requests[n] as Buffer), (issued) => issued < requests.length && performance.now() < deadline).finally(() => {
+    const load = await closedLoop(
+      clients,
+      (n, caller) => post(connections[caller] as LoadConnection, requests[n] as Buffer),
+      (issued) => issued < requests.length && performance.now() < deadline,
+    ).finally(() => {
       for (const c of connections) c.close();
     });
     const used = process.cpuUsage(cpu);
     const after = await batchMetrics(url);
     const batches = after.batches - before.batches;
     const clientCores = (used.user + used.system) / 1e6 / load.seconds;
-    return { load, batchSize: (after.entries - before.entries) / batches, commitMs: ((after.seconds - before.seconds) / batches) * 1000, startSeconds, clientCores };
+    return {
+      load,
+      batchSize: (after.entries - before.entries) / batches,
+      commitMs: ((after.seconds - before.seconds) / batches) * 1000,
+      startSeconds,
+      clientCores,
+    };
   } finally {
     for (const s of [server, ...(witnesses?.running ?? [])]) {
       await s.stop();
@@ -346,7 +409,13 @@ async function poolCeiling(signer: SignerName): Promise<number> {
     const bodies = requestBodies(1000, signer);
     await Promise.all(bodies.slice(0, 8 * workers).map((b) => pool.verify(b))); // workers load their modules
     const deadline = performance.now() + seconds * 1000;
-    return rateOf(await closedLoop(clients, (n) => pool.verify(bodies[n % bodies.length] as string), () => performance.now() < deadline));
+    return rateOf(
+      await closedLoop(
+        clients,
+        (n) => pool.verify(bodies[n % bodies.length] as string),
+        () => performance.now() < deadline,
+      ),
+    );
   } finally {
     clearInterval(alive);
     await pool.close();
@@ -377,7 +446,8 @@ async function proofTimes(dir: string): Promise<ProofFigures> {
     const warm = await timeAll();
     for (const i of indices.slice(0, 8)) {
       const entry = (await engine.readEntry(i)) as Uint8Array;
-      if (!verifyInclusion(i, size, leafHash(entry), await engine.inclusionProof(i, size), engine.root)) throw new Error(`the proof for ${i} does not verify`);
+      if (!verifyInclusion(i, size, leafHash(entry), await engine.inclusionProof(i, size), engine.root))
+        throw new Error(`the proof for ${i} does not verify`);
     }
     return { cold, warm };
   } finally {
@@ -397,7 +467,14 @@ interface Row {
   readonly note?: string;
 }
 
-const loadRow = (name: string, load: Load, unit: string, note?: string): Row => ({ name, rate: rateOf(load), unit, p50: percentile(load.latencies, 50), p99: percentile(load.latencies, 99), ...(note ? { note } : {}) });
+const loadRow = (name: string, load: Load, unit: string, note?: string): Row => ({
+  name,
+  rate: rateOf(load),
+  unit,
+  p50: percentile(load.latencies, 50),
+  p99: percentile(load.latencies, 99),
+  ...(note ? { note } : {}),
+});
 
 function table(title: string, rows: readonly Row[]): void {
   const subject = rows[0];
@@ -407,7 +484,9 @@ function table(title: string, rows: readonly Row[]): void {
   for (const r of rows) {
     const lat = r.p50 === undefined ? ''.padEnd(15) : `${ms(r.p50)} ${ms(r.p99 ?? NaN)}`;
     const ratio = r === subject ? '' : `   airlock/this = ${times(subject.rate / r.rate)}`;
-    console.log(`  ${r.name.padEnd(48)} ${formatRate(r.rate, r.unit).padStart(20)}   ${lat}${ratio}${r.note ? `   ${r.note}` : ''}`);
+    console.log(
+      `  ${r.name.padEnd(48)} ${formatRate(r.rate, r.unit).padStart(20)}   ${lat}${ratio}${r.note ? `   ${r.note}` : ''}`,
+    );
   }
 }
 
@@ -428,8 +507,15 @@ const pairedRatio = (p: PairedRound) => rateOf(p.http.load) / rateOf(p.rawOne);
 
 function mergeHttp(windows: readonly HttpFigures[]): HttpFigures {
   const load = joinLoads(windows.map((w) => w.load));
-  const mean = (pick: (w: HttpFigures) => number) => windows.reduce((sum, w) => sum + pick(w) * w.load.seconds, 0) / load.seconds;
-  return { load, batchSize: mean((w) => w.batchSize), commitMs: mean((w) => w.commitMs), startSeconds: mean((w) => w.startSeconds), clientCores: mean((w) => w.clientCores) };
+  const mean = (pick: (w: HttpFigures) => number) =>
+    windows.reduce((sum, w) => sum + pick(w) * w.load.seconds, 0) / load.seconds;
+  return {
+    load,
+    batchSize: mean((w) => w.batchSize),
+    commitMs: mean((w) => w.commitMs),
+    startSeconds: mean((w) => w.startSeconds),
+    clientCores: mean((w) => w.clientCores),
+  };
 }
 
 interface SizeFigures {
@@ -461,10 +547,16 @@ async function atSize(size: number, ceilings: Record<SignerName, number>, prepar
       await restore(snapshot, dir);
     }
   }
-  const http = Object.fromEntries(SIGNER_NAMES.map((signer) => [signer, mergeHttp(paired[signer].map((p) => p.http))])) as Record<SignerName, HttpFigures>;
+  const http = Object.fromEntries(
+    SIGNER_NAMES.map((signer) => [signer, mergeHttp(paired[signer].map((p) => p.http))]),
+  ) as Record<SignerName, HttpFigures>;
   let witnessed: HttpFigures | undefined;
   if (size === small) {
-    witnessed = await httpWindow(dir, requestBodies(Math.min(size, Math.ceil(ceilings['RSA-2048'] * seconds * 1.25) + clients), 'RSA-2048'), true);
+    witnessed = await httpWindow(
+      dir,
+      requestBodies(Math.min(size, Math.ceil(ceilings['RSA-2048'] * seconds * 1.25) + clients), 'RSA-2048'),
+      true,
+    );
     await restore(snapshot, dir);
   }
   const engine = await engineWindow(dir, snapshot, size);
@@ -478,7 +570,8 @@ async function atSize(size: number, ceilings: Record<SignerName, number>, prepar
     [engineBatch, rawEngineBatch],
     [1, rawOne],
   ]);
-  const rawAtBatch = (batch: number) => rawByBatch.get(batch) ?? (rawByBatch.set(batch, rawWindow(raw, size, batch)).get(batch) as Load);
+  const rawAtBatch = (batch: number) =>
+    rawByBatch.get(batch) ?? (rawByBatch.set(batch, rawWindow(raw, size, batch)).get(batch) as Load);
   const httpRaw = SIGNER_NAMES.map((signer) => {
     const batch = Math.max(1, Math.round(http[signer].batchSize));
     return { signer, batch, load: rawAtBatch(batch) };
@@ -491,27 +584,62 @@ async function atSize(size: number, ceilings: Record<SignerName, number>, prepar
   ];
   const s = count(size);
   table(`in-process appends, log at ~${s} entries (held in [${s}, ${count(2 * size)}]), ${seconds} s`, [
-    loadRow(`engine.append, ${concurrency} callers`, engine.load, 'appends/s', `batches avg ${engine.batchSize.toFixed(0)}, commit p50 ${percentile(engine.commitMs, 50).toFixed(1)} ms p99 ${percentile(engine.commitMs, 99).toFixed(1)} ms`),
+    loadRow(
+      `engine.append, ${concurrency} callers`,
+      engine.load,
+      'appends/s',
+      `batches avg ${engine.batchSize.toFixed(0)}, commit p50 ${percentile(engine.commitMs, 50).toFixed(1)} ms p99 ${percentile(engine.commitMs, 99).toFixed(1)} ms`,
+    ),
     ...rawRows,
   ]);
   for (const { signer, batch, load } of httpRaw) {
     const h = http[signer];
     const pairs = paired[signer];
-    table(`HTTP appends, ${signer} signers (airlock log serve, ${workers} verify workers, server start ${h.startSeconds.toFixed(2)} s), log at ~${s} entries, ${rounds} x ${seconds} s`, [
-      loadRow(`POST /api/v2/log/entries, ${clients} clients`, h.load, 'appends/s', `batches avg ${h.batchSize.toFixed(1)}, batch avg ${h.commitMs.toFixed(1)} ms, client ${h.clientCores.toFixed(2)} cores`),
-      { name: `verify-pool ceiling, ${workers} workers`, rate: ceilings[signer], unit: 'checks/s' },
-      loadRow(`raw node:sqlite, 1 row/tx, paired (after each)`, joinLoads(pairs.map((p) => p.rawOne)), 'rows/s', `${rounds} x ${pairedSeconds} s`),
-      ...rawRows,
-      ...(batch === engineBatch || batch === 1 ? [] : [loadRow(`raw node:sqlite, ${batch} rows/tx (HTTP's batch)`, load, 'rows/s')]),
-    ]);
-    console.log(`  paired rounds (HTTP / raw 1 row/tx right after): ${pairs.map((p) => `${formatRate(rateOf(p.http.load), '')}/ ${formatRate(rateOf(p.rawOne), '')}= ${times(pairedRatio(p))}`).join('; ')}`);
+    table(
+      `HTTP appends, ${signer} signers (airlock log serve, ${workers} verify workers, server start ${h.startSeconds.toFixed(2)} s), log at ~${s} entries, ${rounds} x ${seconds} s`,
+      [
+        loadRow(
+          `POST /api/v2/log/entries, ${clients} clients`,
+          h.load,
+          'appends/s',
+          `batches avg ${h.batchSize.toFixed(1)}, batch avg ${h.commitMs.toFixed(1)} ms, client ${h.clientCores.toFixed(2)} cores`,
+        ),
+        { name: `verify-pool ceiling, ${workers} workers`, rate: ceilings[signer], unit: 'checks/s' },
+        loadRow(
+          `raw node:sqlite, 1 row/tx, paired (after each)`,
+          joinLoads(pairs.map((p) => p.rawOne)),
+          'rows/s',
+          `${rounds} x ${pairedSeconds} s`,
+        ),
+        ...rawRows,
+        ...(batch === engineBatch || batch === 1
+          ? []
+          : [loadRow(`raw node:sqlite, ${batch} rows/tx (HTTP's batch)`, load, 'rows/s')]),
+      ],
+    );
+    console.log(
+      `  paired rounds (HTTP / raw 1 row/tx right after): ${pairs.map((p) => `${formatRate(rateOf(p.http.load), '')}/ ${formatRate(rateOf(p.rawOne), '')}= ${times(pairedRatio(p))}`).join('; ')}`,
+    );
   }
   if (witnessed) {
     const plain = http['RSA-2048'];
-    table(`HTTP appends, RSA-2048 signers, each checkpoint cosigned by ${WITNESSES} log witness-serve witnesses (quorum: all), log at ~${s} entries, ${seconds} s`, [
-      loadRow(`POST /api/v2/log/entries, ${clients} clients`, witnessed.load, 'appends/s', `batches avg ${witnessed.batchSize.toFixed(1)}, batch avg ${witnessed.commitMs.toFixed(1)} ms, client ${witnessed.clientCores.toFixed(2)} cores`),
-      loadRow('the same without witnesses (above)', plain.load, 'appends/s', `batches avg ${plain.batchSize.toFixed(1)}, batch avg ${plain.commitMs.toFixed(1)} ms, client ${plain.clientCores.toFixed(2)} cores`),
-    ]);
+    table(
+      `HTTP appends, RSA-2048 signers, each checkpoint cosigned by ${WITNESSES} log witness-serve witnesses (quorum: all), log at ~${s} entries, ${seconds} s`,
+      [
+        loadRow(
+          `POST /api/v2/log/entries, ${clients} clients`,
+          witnessed.load,
+          'appends/s',
+          `batches avg ${witnessed.batchSize.toFixed(1)}, batch avg ${witnessed.commitMs.toFixed(1)} ms, client ${witnessed.clientCores.toFixed(2)} cores`,
+        ),
+        loadRow(
+          'the same without witnesses (above)',
+          plain.load,
+          'appends/s',
+          `batches avg ${plain.batchSize.toFixed(1)}, batch avg ${plain.commitMs.toFixed(1)} ms, client ${plain.clientCores.toFixed(2)} cores`,
+        ),
+      ],
+    );
   }
   return { size, engine, http, paired, ...(witnessed ? { witnessed } : {}), rawEngineBatch, rawOne };
 }
@@ -524,15 +652,21 @@ function proofTable(title: string, small: ProofFigures, big: ProofFigures): Reco
     const b = big[kind];
     ratios[kind] = percentile(b, 50) / percentile(a, 50);
     const line = (n: number, v: number[]) => `${count(n)}: p50 ${ms(percentile(v, 50))} p99 ${ms(percentile(v, 99))}`;
-    console.log(`  ${`${kind === 'cold' ? 'cold-ish (fresh engine)' : 'warm (same indices again)'}`.padEnd(28)} ${line(proofSmall, a)}   ${line(large, b)}   ${count(large)}/${count(proofSmall)} p50 = ${ratios[kind].toFixed(2)}x`);
+    console.log(
+      `  ${`${kind === 'cold' ? 'cold-ish (fresh engine)' : 'warm (same indices again)'}`.padEnd(28)} ${line(proofSmall, a)}   ${line(large, b)}   ${count(large)}/${count(proofSmall)} p50 = ${ratios[kind].toFixed(2)}x`,
+    );
   }
   return ratios;
 }
 
 try {
-  console.log(`log bench: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${load()}, data in ${root}`);
+  console.log(
+    `log bench: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${load()}, data in ${root}`,
+  );
   console.log(`ECDSA over a digest: ${ecdsaOverDigestBackend().detail}`);
-  console.log(`entry: a P-256 hashedrekord v0.0.2 body of ${template.length} bytes; log sizes ${count(proofSmall)} (proofs), ${count(small)}, ${count(large)}`);
+  console.log(
+    `entry: a P-256 hashedrekord v0.0.2 body of ${template.length} bytes; log sizes ${count(proofSmall)} (proofs), ${count(small)}, ${count(large)}`,
+  );
 
   const proofDir = join(root, `log-${proofSmall}`);
   await prefill(proofDir, proofSmall);
@@ -541,14 +675,23 @@ try {
   const largeDir = join(root, `log-${large}`);
   await prefill(largeDir, large);
   const largeProofs = await proofTimes(largeDir);
-  const proofRatio = proofTable(`inclusion proofs, engine.inclusionProof at ${proofs} random indices, ms per proof`, smallProofs, largeProofs);
+  const proofRatio = proofTable(
+    `inclusion proofs, engine.inclusionProof at ${proofs} random indices, ms per proof`,
+    smallProofs,
+    largeProofs,
+  );
   if (values['proofs-only']) {
-    for (const kind of ['cold', 'warm'] as const) console.log(`  inclusion proof ${kind} at ${count(large)} within 2x of ${count(proofSmall)}: ${proofRatio[kind].toFixed(2)}x ${verdict(proofRatio[kind], 2, false)}`);
+    for (const kind of ['cold', 'warm'] as const)
+      console.log(
+        `  inclusion proof ${kind} at ${count(large)} within 2x of ${count(proofSmall)}: ${proofRatio[kind].toFixed(2)}x ${verdict(proofRatio[kind], 2, false)}`,
+      );
   } else {
     const ceilings = {} as Record<SignerName, number>;
     for (const signer of SIGNER_NAMES) {
       ceilings[signer] = await poolCeiling(signer);
-      console.log(`\nverify-pool ceiling, ${signer}: ${formatRate(ceilings[signer], 'checks/s')} (${workers} workers, ${clients} in flight; parse + canonical body + prehash check per request)`);
+      console.log(
+        `\nverify-pool ceiling, ${signer}: ${formatRate(ceilings[signer], 'checks/s')} (${workers} workers, ${clients} in flight; parse + canonical body + prehash check per request)`,
+      );
     }
     const figures = [await atSize(small, ceilings), await atSize(large, ceilings, largeDir)];
 
@@ -556,7 +699,9 @@ try {
     for (const f of figures) {
       const at = `~${count(f.size)}`.padEnd(11);
       const e = rateOf(f.engine.load) / rateOf(f.rawEngineBatch);
-      console.log(`  ${at} engine / raw same batch >= 0.5x: ${e.toFixed(2)}x ${verdict(e, 0.5, true)}; engine / raw 1 row/tx: ${(rateOf(f.engine.load) / rateOf(f.rawOne)).toFixed(2)}x`);
+      console.log(
+        `  ${at} engine / raw same batch >= 0.5x: ${e.toFixed(2)}x ${verdict(e, 0.5, true)}; engine / raw 1 row/tx: ${(rateOf(f.engine.load) / rateOf(f.rawOne)).toFixed(2)}x`,
+      );
       for (const signer of SIGNER_NAMES) {
         const rate = rateOf(f.http[signer].load);
         const ratios = f.paired[signer].map(pairedRatio);
@@ -568,11 +713,15 @@ try {
       }
       if (f.witnessed) {
         const w = rateOf(f.witnessed.load);
-        console.log(`  ${at} HTTP RSA-2048 with ${WITNESSES} witnesses / raw 1 row/tx: ${(w / rateOf(f.rawOne)).toFixed(2)}x; / the same without witnesses: ${(w / rateOf(f.http['RSA-2048'].load)).toFixed(2)}x`);
+        console.log(
+          `  ${at} HTTP RSA-2048 with ${WITNESSES} witnesses / raw 1 row/tx: ${(w / rateOf(f.rawOne)).toFixed(2)}x; / the same without witnesses: ${(w / rateOf(f.http['RSA-2048'].load)).toFixed(2)}x`,
+        );
       }
     }
     for (const kind of ['cold', 'warm'] as const) {
-      console.log(`  inclusion proof ${kind === 'cold' ? 'cold-ish' : 'warm'} at ${count(large)} within 2x of ${count(proofSmall)}: ${proofRatio[kind].toFixed(2)}x ${verdict(proofRatio[kind], 2, false)}`);
+      console.log(
+        `  inclusion proof ${kind === 'cold' ? 'cold-ish' : 'warm'} at ${count(large)} within 2x of ${count(proofSmall)}: ${proofRatio[kind].toFixed(2)}x ${verdict(proofRatio[kind], 2, false)}`,
+      );
     }
   }
 } finally {

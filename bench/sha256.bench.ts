@@ -36,5 +36,10 @@ const samples = await compare(
   rounds,
 );
 const bytes = sizeMiB * 1024 * 1024;
-report(`SHA-256 of a ${sizeMiB} MiB file, median of ${rounds} rounds (page cache warm)`, samples, (s) => bytes / s / 2 ** 20, 'MiB/s');
+report(
+  `SHA-256 of a ${sizeMiB} MiB file, median of ${rounds} rounds (page cache warm)`,
+  samples,
+  (s) => bytes / s / 2 ** 20,
+  'MiB/s',
+);
 await rm(file);

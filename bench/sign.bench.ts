@@ -41,8 +41,18 @@ for (let i = 0; i < files; i++) {
 const contents = await Promise.all(paths.map((p) => readFile(p)));
 const small = await compare(
   [
-    { name: 'airlock signBlob (file → bundle)', run: async () => { for (const path of paths) await signBlob({ path }, { signer }); } },
-    { name: 'node:crypto sign (bytes in memory)', run: async () => { for (const data of contents) sign('sha256', data, privateKey); } },
+    {
+      name: 'airlock signBlob (file → bundle)',
+      run: async () => {
+        for (const path of paths) await signBlob({ path }, { signer });
+      },
+    },
+    {
+      name: 'node:crypto sign (bytes in memory)',
+      run: async () => {
+        for (const data of contents) sign('sha256', data, privateKey);
+      },
+    },
   ],
   rounds,
 );
@@ -57,7 +67,10 @@ await handle.close();
 const large = await compare(
   [
     { name: 'airlock signBlob', run: () => signBlob({ path: big }, { signer }) },
-    { name: 'openssl dgst -sha256 -sign', run: () => exec('openssl', ['dgst', '-sha256', '-sign', keyPath, '-out', join(dir, 'sig'), big]) },
+    {
+      name: 'openssl dgst -sha256 -sign',
+      run: () => exec('openssl', ['dgst', '-sha256', '-sign', keyPath, '-out', join(dir, 'sig'), big]),
+    },
   ],
   rounds,
 );

@@ -26,8 +26,9 @@ describe('AirlockError', () => {
   it('every error code is triggered by at least one test', async () => {
     const { readdir } = await import('node:fs/promises');
     const root = new URL('../', import.meta.url);
-    const files = (await readdir(root, { recursive: true }))
-      .filter((f) => f.endsWith('.test.ts') && !f.startsWith('node_modules'));
+    const files = (await readdir(root, { recursive: true })).filter(
+      (f) => f.endsWith('.test.ts') && !f.startsWith('node_modules'),
+    );
     const text = (await Promise.all(files.map((f) => readFile(new URL(f, root), 'utf8')))).join('\n');
     const untested = Object.keys(ERROR_CODES).filter((code) => !text.includes(code));
     assert.deepEqual(untested, []);

@@ -25,19 +25,31 @@ interface CodeSpec {
 /** Every error code airlock emits, with its exit code and a one-line meaning for docs/errors.md. */
 export const ERROR_CODES = {
   // usage (2)
-  E_USAGE: { exit: EXIT.USAGE, summary: 'The command line is wrong: unknown command or flag, a missing or conflicting argument.' },
+  E_USAGE: {
+    exit: EXIT.USAGE,
+    summary: 'The command line is wrong: unknown command or flag, a missing or conflicting argument.',
+  },
   E_OUTPUT_EXISTS: { exit: EXIT.USAGE, summary: 'An output file already exists and --force was not given.' },
-  E_UNSUPPORTED: { exit: EXIT.USAGE, summary: 'The command asks for something airlock does not do (yet); the message says what to use instead.' },
+  E_UNSUPPORTED: {
+    exit: EXIT.USAGE,
+    summary: 'The command asks for something airlock does not do (yet); the message says what to use instead.',
+  },
   E_KEY_REF_UNSUPPORTED: {
     exit: EXIT.USAGE,
     summary: 'A key reference names a backend airlock does not support (cloud KMS, Vault); use a key file or pkcs11:.',
   },
   // could not evaluate (3)
   E_INPUT_MISSING: { exit: EXIT.UNAVAILABLE, summary: 'A file or value the command needs does not exist.' },
-  E_INPUT_MALFORMED: { exit: EXIT.UNAVAILABLE, summary: 'An input exists but cannot be parsed (bad JSON, PEM, digest, ...).' },
+  E_INPUT_MALFORMED: {
+    exit: EXIT.UNAVAILABLE,
+    summary: 'An input exists but cannot be parsed (bad JSON, PEM, digest, ...).',
+  },
   E_IO: { exit: EXIT.UNAVAILABLE, summary: 'Reading or writing a file failed.' },
   E_UNAVAILABLE: { exit: EXIT.UNAVAILABLE, summary: 'A service or tool airlock needs could not be reached or run.' },
-  E_KEY_PASSWORD: { exit: EXIT.UNAVAILABLE, summary: 'The private key could not be decrypted with the password given.' },
+  E_KEY_PASSWORD: {
+    exit: EXIT.UNAVAILABLE,
+    summary: 'The private key could not be decrypted with the password given.',
+  },
   E_KEY_UNSUPPORTED: {
     exit: EXIT.UNAVAILABLE,
     summary: 'A key has an algorithm, size or encoding airlock does not accept.',
@@ -48,22 +60,38 @@ export const ERROR_CODES = {
   },
   E_PKCS11: { exit: EXIT.UNAVAILABLE, summary: 'The PKCS#11 module, token, PIN or key object could not be used.' },
   E_TLOG_UPLOAD: { exit: EXIT.UNAVAILABLE, summary: 'The transparency log could not be reached or refused the entry.' },
-  E_TSA: { exit: EXIT.UNAVAILABLE, summary: 'The timestamp authority could not be reached or returned a bad response.' },
+  E_TSA: {
+    exit: EXIT.UNAVAILABLE,
+    summary: 'The timestamp authority could not be reached or returned a bad response.',
+  },
   E_TRUST_ROOT_MISSING: { exit: EXIT.UNAVAILABLE, summary: 'No trust root was given and none is installed.' },
-  E_DIGEST_MISMATCH: { exit: EXIT.UNAVAILABLE, summary: 'Bytes read did not hash to the digest they were expected to have.' },
-  E_IMPORT_INCOMPLETE: { exit: EXIT.UNAVAILABLE, summary: 'An import stopped after it began moving tags (a crash or a registry error): its intent is recorded; `airlock import --recover` (or the next import on that channel) finishes it.' },
+  E_DIGEST_MISMATCH: {
+    exit: EXIT.UNAVAILABLE,
+    summary: 'Bytes read did not hash to the digest they were expected to have.',
+  },
+  E_IMPORT_INCOMPLETE: {
+    exit: EXIT.UNAVAILABLE,
+    summary:
+      'An import stopped after it began moving tags (a crash or a registry error): its intent is recorded; `airlock import --recover` (or the next import on that channel) finishes it.',
+  },
   E_PACKAGE_TRUNCATED: {
     exit: EXIT.UNAVAILABLE,
-    summary: 'A transfer package file ends early, wherever it was cut (an incomplete copy): nothing was imported; copy it again.',
+    summary:
+      'A transfer package file ends early, wherever it was cut (an incomplete copy): nothing was imported; copy it again.',
   },
   // verdicts (1)
   E_BUNDLE_MALFORMED: { exit: EXIT.DENIED, summary: 'The Sigstore bundle is not a valid bundle of a known version.' },
   E_SIGNATURE_INVALID: { exit: EXIT.DENIED, summary: 'A signature does not verify over the signed content.' },
   E_ARTIFACT_MISMATCH: {
     exit: EXIT.DENIED,
-    summary: 'The artifact is not the one that was signed (digest or in-toto subject differs), or an SBOM or scan describes another image than the one it travels with.',
+    summary:
+      'The artifact is not the one that was signed (digest or in-toto subject differs), or an SBOM or scan describes another image than the one it travels with.',
   },
-  E_KEY_MISMATCH: { exit: EXIT.DENIED, summary: 'The bundle was not made by the key it is verified against, or a key given is not the one a log (the audit log) was created with.' },
+  E_KEY_MISMATCH: {
+    exit: EXIT.DENIED,
+    summary:
+      'The bundle was not made by the key it is verified against, or a key given is not the one a log (the audit log) was created with.',
+  },
   E_IDENTITY_MISMATCH: {
     exit: EXIT.DENIED,
     summary: 'The signing certificate names another identity or OIDC issuer than the one pinned.',
@@ -74,36 +102,90 @@ export const ERROR_CODES = {
     summary: 'A certificate or trusted key was not valid at the time the signature was made.',
   },
   E_SCT: { exit: EXIT.DENIED, summary: 'The certificate lacks enough valid Certificate Transparency timestamps.' },
-  E_TLOG_ENTRY: { exit: EXIT.DENIED, summary: 'A transparency-log entry is missing, untrusted or does not match the bundle.' },
+  E_TLOG_ENTRY: {
+    exit: EXIT.DENIED,
+    summary: 'A transparency-log entry is missing, untrusted or does not match the bundle.',
+  },
   E_TLOG_INCLUSION: { exit: EXIT.DENIED, summary: 'A transparency-log inclusion proof or promise does not verify.' },
-  E_LOG_CORRUPT: { exit: EXIT.DENIED, summary: "A log's storage does not re-derive the root it records (tiles, entries or state were altered or lost, also while it runs: a stored state its checkpoint does not sign, an entry found beyond the tree), or its checkpoints do not open with the origin and key it was started with." },
-  E_LOG_ROLLBACK: { exit: EXIT.DENIED, summary: 'A log\'s storage is behind, or forked from, a checkpoint the log already signed (a restored backup?).' },
-  E_LOG_INCONSISTENT: { exit: EXIT.DENIED, summary: 'Two checkpoints of one log are not consistent: the log was rewritten or forked.' },
-  E_TLOG_CHECKPOINT: { exit: EXIT.DENIED, summary: 'A transparency-log checkpoint is malformed, not signed by the log (or, with `--witness-policy`, by none of the logs the policy names), or without the witness cosignatures required.' },
+  E_LOG_CORRUPT: {
+    exit: EXIT.DENIED,
+    summary:
+      "A log's storage does not re-derive the root it records (tiles, entries or state were altered or lost, also while it runs: a stored state its checkpoint does not sign, an entry found beyond the tree), or its checkpoints do not open with the origin and key it was started with.",
+  },
+  E_LOG_ROLLBACK: {
+    exit: EXIT.DENIED,
+    summary: "A log's storage is behind, or forked from, a checkpoint the log already signed (a restored backup?).",
+  },
+  E_LOG_INCONSISTENT: {
+    exit: EXIT.DENIED,
+    summary: 'Two checkpoints of one log are not consistent: the log was rewritten or forked.',
+  },
+  E_TLOG_CHECKPOINT: {
+    exit: EXIT.DENIED,
+    summary:
+      'A transparency-log checkpoint is malformed, not signed by the log (or, with `--witness-policy`, by none of the logs the policy names), or without the witness cosignatures required.',
+  },
   E_TIMESTAMP: { exit: EXIT.DENIED, summary: 'Not enough trusted timestamps, or a timestamp does not verify.' },
   E_TRUST_ROOT: { exit: EXIT.DENIED, summary: 'The trust root is invalid or unusable for this verification.' },
   E_PREDICATE_TYPE: { exit: EXIT.DENIED, summary: 'An attestation has another predicate type than the one required.' },
-  E_TUF_SIGNATURE: { exit: EXIT.DENIED, summary: 'TUF metadata is not signed by a threshold of the keys that should sign it.' },
-  E_TUF_HASH: { exit: EXIT.DENIED, summary: 'A TUF file does not have the length or hash its signed metadata records.' },
-  E_TUF_VERSION: { exit: EXIT.DENIED, summary: 'TUF metadata carries another version than the one it is named or referenced as.' },
+  E_TUF_SIGNATURE: {
+    exit: EXIT.DENIED,
+    summary: 'TUF metadata is not signed by a threshold of the keys that should sign it.',
+  },
+  E_TUF_HASH: {
+    exit: EXIT.DENIED,
+    summary: 'A TUF file does not have the length or hash its signed metadata records.',
+  },
+  E_TUF_VERSION: {
+    exit: EXIT.DENIED,
+    summary: 'TUF metadata carries another version than the one it is named or referenced as.',
+  },
   E_TUF_ROLLBACK: { exit: EXIT.DENIED, summary: 'TUF metadata is older than what was already trusted: a rollback.' },
   E_TUF_MALFORMED: { exit: EXIT.DENIED, summary: 'TUF metadata does not parse or lacks a required entry.' },
   E_TUF_EXPIRED: {
     exit: EXIT.DENIED,
     summary: 'A TUF role has expired beyond what the freshness policy accepts (the message names role and date).',
   },
-  E_BREAK_GLASS: { exit: EXIT.DENIED, summary: 'A break-glass trust root is past its deadline, or break-glass was asked for wrongly.' },
+  E_BREAK_GLASS: {
+    exit: EXIT.DENIED,
+    summary: 'A break-glass trust root is past its deadline, or break-glass was asked for wrongly.',
+  },
   E_PACKAGE_TAMPERED: {
     exit: EXIT.DENIED,
-    summary: 'A transfer package does not match its signed manifest: a changed, missing, unlisted or duplicate file, or an unsafe entry.',
+    summary:
+      'A transfer package does not match its signed manifest: a changed, missing, unlisted or duplicate file, or an unsafe entry.',
   },
-  E_POLICY_DENIED: { exit: EXIT.DENIED, summary: 'An image policy does not admit the image: no entry matches, or no authority it names verified.' },
-  E_SEQUENCE: { exit: EXIT.DENIED, summary: 'A transfer package is replayed, older, forked from, or skips ahead of the channel.' },
-  E_SIGNERS: { exit: EXIT.DENIED, summary: 'The transfer manifest is unsigned, signed by keys not trusted, or by fewer signers than required.' },
-  E_DESTINATION_CONFLICT: { exit: EXIT.DENIED, summary: 'Two images of a transfer package would land on the same repository and tag; nothing is pushed.' },
-  E_GATE: { exit: EXIT.DENIED, summary: 'A vulnerability scan has findings at or above the --fail-on severity, or of unknown severity (cannot evaluate, counted as failing): the package is refused.' },
-  E_CHANNEL: { exit: EXIT.DENIED, summary: 'A transfer package\'s channel is not one this side accepts, or it would write a repository or tag its channel may not (bound to another channel, or outside the channel\'s repositories).' },
-  E_PACKAGE_STALE: { exit: EXIT.DENIED, summary: 'A transfer package was created longer ago than the accepted maximum age (--max-age), or too far in the future.' },
+  E_POLICY_DENIED: {
+    exit: EXIT.DENIED,
+    summary: 'An image policy does not admit the image: no entry matches, or no authority it names verified.',
+  },
+  E_SEQUENCE: {
+    exit: EXIT.DENIED,
+    summary: 'A transfer package is replayed, older, forked from, or skips ahead of the channel.',
+  },
+  E_SIGNERS: {
+    exit: EXIT.DENIED,
+    summary: 'The transfer manifest is unsigned, signed by keys not trusted, or by fewer signers than required.',
+  },
+  E_DESTINATION_CONFLICT: {
+    exit: EXIT.DENIED,
+    summary: 'Two images of a transfer package would land on the same repository and tag; nothing is pushed.',
+  },
+  E_GATE: {
+    exit: EXIT.DENIED,
+    summary:
+      'A vulnerability scan has findings at or above the --fail-on severity, or of unknown severity (cannot evaluate, counted as failing): the package is refused.',
+  },
+  E_CHANNEL: {
+    exit: EXIT.DENIED,
+    summary:
+      "A transfer package's channel is not one this side accepts, or it would write a repository or tag its channel may not (bound to another channel, or outside the channel's repositories).",
+  },
+  E_PACKAGE_STALE: {
+    exit: EXIT.DENIED,
+    summary:
+      'A transfer package was created longer ago than the accepted maximum age (--max-age), or too far in the future.',
+  },
   // bug (4)
   E_INTERNAL: { exit: EXIT.INTERNAL, summary: 'A bug in airlock. Please report it with AIRLOCK_DEBUG=1 output.' },
 } as const satisfies Record<string, CodeSpec>;

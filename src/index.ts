@@ -26,7 +26,14 @@ export {
 export { type LoadedTrustedRoot, loadTrustedRootFile, parseTrustedRoot } from './sigstore/trusted-root.ts';
 export { requestTimestamp } from './sigstore/tsa.ts';
 export type { VerificationReport } from './sigstore/verify/report.ts';
-export { type ArtifactInput, type BundleInput, type TrustPolicy, type VerifyBlobOptions, verifyBlob, type WitnessPolicy } from './sigstore/verify/verify-blob.ts';
+export {
+  type ArtifactInput,
+  type BundleInput,
+  type TrustPolicy,
+  type VerifyBlobOptions,
+  verifyBlob,
+  type WitnessPolicy,
+} from './sigstore/verify/verify-blob.ts';
 export { PUBLIC_GOOD_REKOR_URL, type WitnessOptions } from './sigstore/witnesses.ts';
 export { AuditLog, type AuditVerification, verifyAuditLog } from './audit/audit-log.ts';
 export type { AuditEvent, AuditRecord } from './audit/event.ts';

@@ -14,7 +14,17 @@ export const RECORD_LIMITS = { string: 4096, name: 512, reason: 2048, items: 32,
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 function escapeControl(text: string, keepLines = false): string {
-  return text.replace(CONTROL, (c) => (keepLines && (c === '\n' || c === '\t')) ? c : (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return text.replace(CONTROL, (c) =>
+    keepLines && (c === '\n' || c === '\t')
+      ? c
+      : c === '\n'
+        ? '\\n'
+        : c === '\r'
+          ? '\\r'
+          : c === '\t'
+            ? '\\t'
+            : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /**
@@ -33,7 +43,9 @@ export function bounded(text: string, max = MAX_QUOTED, keepLines = false): stri
 /** A list that comes from outside, for a message: at most `max` items shown, with the total. */
 export function boundedList(items: readonly string[], max = 10, separator = ', '): string {
   const shown = items.slice(0, max).map((i) => bounded(i));
-  return items.length > max ? `${shown.join(separator)}${separator}…and ${items.length - max} more (${items.length} in all)` : shown.join(separator);
+  return items.length > max
+    ? `${shown.join(separator)}${separator}…and ${items.length - max} more (${items.length} in all)`
+    : shown.join(separator);
 }
 
 /**
@@ -49,12 +61,17 @@ export function boundForRecord(value: unknown, limits: { readonly string?: numbe
   if (depth >= RECORD_LIMITS.depth) return '…(nested too deep to record)';
   if (Array.isArray(value)) {
     const kept = value.slice(0, RECORD_LIMITS.items).map((v) => boundForRecord(v, limits, depth + 1));
-    return value.length > RECORD_LIMITS.items ? [...kept, `…and ${value.length - RECORD_LIMITS.items} more (${value.length} in all)`] : kept;
+    return value.length > RECORD_LIMITS.items
+      ? [...kept, `…and ${value.length - RECORD_LIMITS.items} more (${value.length} in all)`]
+      : kept;
   }
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return boundForRecord(JSON.parse(JSON.stringify(value)), limits, depth);
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function')
+    return boundForRecord(JSON.parse(JSON.stringify(value)), limits, depth);
   const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
   const out: Record<string, unknown> = {};
-  for (const [k, v] of entries.slice(0, RECORD_LIMITS.keys)) out[bounded(k, 128)] = boundForRecord(v, limits, depth + 1);
-  if (entries.length > RECORD_LIMITS.keys) out['…'] = `${entries.length - RECORD_LIMITS.keys} more keys (${entries.length} in all)`;
+  for (const [k, v] of entries.slice(0, RECORD_LIMITS.keys))
+    out[bounded(k, 128)] = boundForRecord(v, limits, depth + 1);
+  if (entries.length > RECORD_LIMITS.keys)
+    out['…'] = `${entries.length - RECORD_LIMITS.keys} more keys (${entries.length} in all)`;
   return out;
 }

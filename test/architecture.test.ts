@@ -39,7 +39,8 @@ async function sourceTree(dir: string, root = dir): Promise<Map<string, string>>
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) for (const [k, v] of await sourceTree(path, root)) out.set(k, v);
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) out.set(relative(root, path), await readFile(path, 'utf8'));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts'))
+      out.set(relative(root, path), await readFile(path, 'utf8'));
   }
   return out;
 }
@@ -62,19 +63,37 @@ describe('the architecture checker catches what it must (planted trees)', () => 
     assert.deepEqual(v, ['crypto/bad.ts -> log/engine.ts (crypto -> log: up)']);
   });
   it('a planted dynamic import of cli/ from a domain folder fails', () => {
-    const v = layerViolations(tree(['log/lazy.ts', "export async function f() { return (await import('../cli/main.ts')).x; }\n"]), LAYERS);
+    const v = layerViolations(
+      tree(['log/lazy.ts', "export async function f() { return (await import('../cli/main.ts')).x; }\n"]),
+      LAYERS,
+    );
     assert.deepEqual(v, ['log/lazy.ts -> cli/main.ts (log -> cli: up)']);
   });
   it('a planted sideways import and a re-export fail too', () => {
-    const v = layerViolations(tree(['files/a.ts', "export { y } from '../net/b.ts';\n"], ['net/b.ts', 'export const y = 1;\n']), LAYERS);
+    const v = layerViolations(
+      tree(['files/a.ts', "export { y } from '../net/b.ts';\n"], ['net/b.ts', 'export const y = 1;\n']),
+      LAYERS,
+    );
     assert.deepEqual(v, ['files/a.ts -> net/b.ts (files -> net: sideways)']);
   });
   it('a planted import cycle fails, however long', () => {
-    const cycles = importCycles(tree(['log/a.ts', "import '../log/b.ts';\n"], ['log/b.ts', "import { c } from './c.ts';\n"], ['log/c.ts', "const m = await import('./a.ts');\n"]));
+    const cycles = importCycles(
+      tree(
+        ['log/a.ts', "import '../log/b.ts';\n"],
+        ['log/b.ts', "import { c } from './c.ts';\n"],
+        ['log/c.ts', "const m = await import('./a.ts');\n"],
+      ),
+    );
     assert.deepEqual(cycles, [['log/a.ts', 'log/b.ts', 'log/c.ts']]);
   });
   it('imports in comments are not imports', () => {
-    assert.deepEqual(layerViolations(tree(['crypto/doc.ts', "// import { x } from '../cli/main.ts';\n/**\n * import('../cli/main.ts')\n */\n"]), LAYERS), []);
+    assert.deepEqual(
+      layerViolations(
+        tree(['crypto/doc.ts', "// import { x } from '../cli/main.ts';\n/**\n * import('../cli/main.ts')\n */\n"]),
+        LAYERS,
+      ),
+      [],
+    );
   });
 });
 

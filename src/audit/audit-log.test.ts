@@ -48,7 +48,9 @@ function tamper(dir: string, edit: (db: DatabaseSync) => void): void {
   }
 }
 
-const indices = (problems: ReadonlyArray<{ index?: number }>) => [...new Set(problems.flatMap((p) => (p.index === undefined ? [] : [p.index])))];
+const indices = (problems: ReadonlyArray<{ index?: number }>) => [
+  ...new Set(problems.flatMap((p) => (p.index === undefined ? [] : [p.index]))),
+];
 
 describe('audit log', () => {
   it('keeps events in order and verifies them; the key is 0600 and the origin names the host', async () => {
@@ -57,12 +59,20 @@ describe('audit log', () => {
     assert.deepEqual(v.problems, []);
     assert.equal(v.ok, true);
     assert.equal(v.size, 7);
-    assert.deepEqual(v.events.map((e) => e.index), [0, 1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      v.events.map((e) => e.index),
+      [0, 1, 2, 3, 4, 5, 6],
+    );
     assert.deepEqual(v.events[3]?.event, event(3));
     assert.match(v.origin, /^audit\./);
     const { stat } = await import('node:fs/promises');
     assert.equal((await stat(join(auditDir(dir), 'audit.key'))).mode & 0o777, 0o600);
-    assert.deepEqual((await readdir(auditDir(dir))).filter((f) => !f.startsWith('audit.db')).sort(), ['audit.key', 'audit.pub', 'checkpoint', 'origin']);
+    assert.deepEqual((await readdir(auditDir(dir))).filter((f) => !f.startsWith('audit.db')).sort(), [
+      'audit.key',
+      'audit.pub',
+      'checkpoint',
+      'origin',
+    ]);
   });
 
   it('records details holding undefined as JSON, so one careless detail cannot make the log unreadable', async () => {
@@ -70,7 +80,9 @@ describe('audit log', () => {
     const dir = await home();
     const log = await AuditLog.open(dir);
     try {
-      await log.append(event(0, { details: { tlogEntries: [undefined, '7'], key: { fingerprint: undefined, source: 'k' } } }));
+      await log.append(
+        event(0, { details: { tlogEntries: [undefined, '7'], key: { fingerprint: undefined, source: 'k' } } }),
+      );
     } finally {
       await log.close();
     }
@@ -81,7 +93,11 @@ describe('audit log', () => {
 
   it('reports an edited event with its index', async () => {
     const dir = await withEvents(6);
-    tamper(dir, (db) => db.prepare('UPDATE entries SET data = ? WHERE idx = 3').run(Buffer.from(JSON.stringify({ ...event(3), result: 'refused' }))));
+    tamper(dir, (db) =>
+      db
+        .prepare('UPDATE entries SET data = ? WHERE idx = 3')
+        .run(Buffer.from(JSON.stringify({ ...event(3), result: 'refused' }))),
+    );
     const v = await verifyAuditLog(dir);
     assert.equal(v.ok, false);
     assert.deepEqual(indices(v.problems), [3]);
@@ -123,11 +139,16 @@ describe('audit log', () => {
     await log.close();
     tamper(dir, (db) => {
       db.exec(`ATTACH '${join(auditDir(forged), 'audit.db')}' AS forged`);
-      db.exec('DELETE FROM entries; INSERT INTO entries SELECT * FROM forged.entries; DELETE FROM tiles; INSERT INTO tiles SELECT * FROM forged.tiles;');
+      db.exec(
+        'DELETE FROM entries; INSERT INTO entries SELECT * FROM forged.entries; DELETE FROM tiles; INSERT INTO tiles SELECT * FROM forged.tiles;',
+      );
     });
     const v = await verifyAuditLog(dir);
     assert.equal(v.ok, false);
-    assert.ok(v.problems.some((p) => /root is not the signed one/.test(p.problem)), JSON.stringify(v.problems));
+    assert.ok(
+      v.problems.some((p) => /root is not the signed one/.test(p.problem)),
+      JSON.stringify(v.problems),
+    );
   });
 
   it('a database restored from an older copy is caught by the checkpoint kept beside it', async () => {
@@ -175,10 +196,24 @@ describe('audit log', () => {
     const { createKeyObjectSigner } = await import('../crypto/key-object-signer.ts');
     const { signNote } = await import('../log/note.ts');
     const { noteSignerFor } = await import('../log/note-keys.ts');
-    const signer = noteSignerFor('someone', createKeyObjectSigner(generateKeyPairSync('ed25519').privateKey, 'ed25519', 'test'));
+    const signer = noteSignerFor(
+      'someone',
+      createKeyObjectSigner(generateKeyPairSync('ed25519').privateKey, 'ed25519', 'test'),
+    );
     const notACheckpoint = await signNote('just a note\n', [signer]);
-    for (const since of ['', 'garbage', 'audit.x\n3\nnot base64\n', '\u0000\u0001', 'x'.repeat(2 << 20), notACheckpoint]) {
-      await assert.rejects(verifyAuditLog(dir, { since }), { code: 'E_INPUT_MALFORMED', message: /--since .*not a checkpoint/ }, JSON.stringify(since.slice(0, 40)));
+    for (const since of [
+      '',
+      'garbage',
+      'audit.x\n3\nnot base64\n',
+      '\u0000\u0001',
+      'x'.repeat(2 << 20),
+      notACheckpoint,
+    ]) {
+      await assert.rejects(
+        verifyAuditLog(dir, { since }),
+        { code: 'E_INPUT_MALFORMED', message: /--since .*not a checkpoint/ },
+        JSON.stringify(since.slice(0, 40)),
+      );
     }
     const kept = await readFile(join(auditDir(dir), 'checkpoint'), 'utf8');
     const altered = kept.replace(/\n2\n/, '\n1\n');
@@ -190,7 +225,9 @@ describe('audit log', () => {
   it('sweeps the checkpoint temp files and identity drafts of a killed command when it opens, and nothing else', async () => {
     const dir = await withEvents(1);
     const { spawnSync } = await import('node:child_process');
-    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    const dead = Number(
+      spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout,
+    );
     const left = `checkpoint.tmp-${dead}-0123456789ab`;
     const live = `checkpoint.tmp-${process.ppid}-0123456789ab`;
     await writeFile(join(auditDir(dir), left), 'half a checkpoint');
@@ -203,28 +240,48 @@ describe('audit log', () => {
     const names = await readdir(auditDir(dir));
     assert.ok(!names.includes(left));
     assert.ok(names.includes(live));
-    assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.audit-new-')), [`.audit-new-${process.ppid}-AbC123`], 'the identity draft of a killed command is swept, a running one\'s kept');
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.startsWith('.audit-new-')),
+      [`.audit-new-${process.ppid}-AbC123`],
+      "the identity draft of a killed command is swept, a running one's kept",
+    );
   });
 
   it('migrates the events.jsonl stand-in once, and keeps it renamed', async () => {
     const dir = await home();
     const lines = [
       { time: '2026-10-01T00:00:00.000Z', action: 'trust.import', name: 'sigstore', result: 'installed', mirror: '/m' },
-      { time: '2026-10-02T00:00:00.000Z', action: 'transfer.import', name: 'default', result: 'refused', code: 'E_REPLAY', reason: 'seen' },
+      {
+        time: '2026-10-02T00:00:00.000Z',
+        action: 'transfer.import',
+        name: 'default',
+        result: 'refused',
+        code: 'E_REPLAY',
+        reason: 'seen',
+      },
     ];
     await writeFile(join(dir, 'events.jsonl'), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
     await (await AuditLog.open(dir)).close();
     await (await AuditLog.open(dir)).close();
     const v = await verifyAuditLog(dir);
     assert.equal(v.ok, true);
-    assert.deepEqual(v.events.map((e) => [e.event.action, e.event.result, e.event.subjects[0]?.name]), [
-      ['trust.import', 'ok', 'sigstore'],
-      ['transfer.import', 'refused', 'default'],
-    ]);
+    assert.deepEqual(
+      v.events.map((e) => [e.event.action, e.event.result, e.event.subjects[0]?.name]),
+      [
+        ['trust.import', 'ok', 'sigstore'],
+        ['transfer.import', 'refused', 'default'],
+      ],
+    );
     assert.equal(v.events[1]?.event.details?.code, 'E_REPLAY');
-    assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('events')), ['events.jsonl.migrated']);
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f.startsWith('events')),
+      ['events.jsonl.migrated'],
+    );
     // A file dropped there later is not taken in: that would let anyone who can write $AIRLOCK_HOME add events.
-    await writeFile(join(dir, 'events.jsonl'), `${JSON.stringify({ time: '2026-11-01T00:00:00.000Z', action: 'transfer.import', name: 'x', result: 'accepted' })}\n`);
+    await writeFile(
+      join(dir, 'events.jsonl'),
+      `${JSON.stringify({ time: '2026-11-01T00:00:00.000Z', action: 'transfer.import', name: 'x', result: 'accepted' })}\n`,
+    );
     await (await AuditLog.open(dir)).close();
     assert.equal((await verifyAuditLog(dir)).size, 2);
   });

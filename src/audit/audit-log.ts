@@ -37,7 +37,15 @@ export function auditDir(stateDir: string): string {
 
 const paths = (stateDir: string) => {
   const dir = auditDir(stateDir);
-  return { dir, db: join(dir, 'audit.db'), checkpoint: join(dir, 'checkpoint'), origin: join(dir, 'origin'), key: join(dir, 'audit.key'), pub: join(dir, 'audit.pub'), legacy: join(stateDir, 'events.jsonl') };
+  return {
+    dir,
+    db: join(dir, 'audit.db'),
+    checkpoint: join(dir, 'checkpoint'),
+    origin: join(dir, 'origin'),
+    key: join(dir, 'audit.key'),
+    pub: join(dir, 'audit.pub'),
+    legacy: join(stateDir, 'events.jsonl'),
+  };
 };
 
 function readText(path: string): Promise<string | undefined> {
@@ -46,12 +54,18 @@ function readText(path: string): Promise<string | undefined> {
 
 /** A checkpoint-name-safe origin for this machine's audit log. */
 function originFor(host: string): string {
-  const name = host.toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^[-.]+|[-.]+$/g, '') || 'localhost';
+  const name =
+    host
+      .toLowerCase()
+      .replace(/[^a-z0-9.-]/g, '-')
+      .replace(/^[-.]+|[-.]+$/g, '') || 'localhost';
   return `audit.${name}`;
 }
 
 /** The audit log's origin and public key, fixed when it was created. */
-async function auditIdentity(stateDir: string): Promise<{ origin: string; publicKey: ReturnType<typeof createPublicKey> } | undefined> {
+async function auditIdentity(
+  stateDir: string,
+): Promise<{ origin: string; publicKey: ReturnType<typeof createPublicKey> } | undefined> {
   const p = paths(stateDir);
   const [origin, pub] = await Promise.all([readText(p.origin), readText(p.pub)]);
   if (origin === undefined || pub === undefined) return undefined;
@@ -66,12 +80,19 @@ async function auditSigner(stateDir: string, given: Signer | undefined): Promise
   if (!signer) {
     const pem = await readText(p.key);
     if (pem === undefined) {
-      throw new AirlockError('E_INPUT_MISSING', `the audit log's key is not in ${p.dir}, and no AIRLOCK_AUDIT_KEY was given`, { hint: 'set AIRLOCK_AUDIT_KEY to the key (file or pkcs11: URI) the audit log was created with' });
+      throw new AirlockError(
+        'E_INPUT_MISSING',
+        `the audit log's key is not in ${p.dir}, and no AIRLOCK_AUDIT_KEY was given`,
+        { hint: 'set AIRLOCK_AUDIT_KEY to the key (file or pkcs11: URI) the audit log was created with' },
+      );
     }
     signer = createKeyObjectSigner(createPrivateKey(pem), 'ed25519', `audit key ${p.key}`);
   }
   if (keyFingerprint(signer.publicKey) !== keyFingerprint(existing.publicKey)) {
-    throw new AirlockError('E_KEY_MISMATCH', `the audit log in ${p.dir} was created with key ${keyFingerprint(existing.publicKey)}, not ${keyFingerprint(signer.publicKey)}`);
+    throw new AirlockError(
+      'E_KEY_MISMATCH',
+      `the audit log in ${p.dir} was created with key ${keyFingerprint(existing.publicKey)}, not ${keyFingerprint(signer.publicKey)}`,
+    );
   }
   return { origin: existing.origin, signer };
 }
@@ -94,7 +115,10 @@ async function sweepDrafts(stateDir: string): Promise<void> {
  * private folder and renamed into place: of two commands starting at once on a fresh machine exactly
  * one creates it, and the other uses that one.
  */
-async function createIdentity(stateDir: string, given: Signer | undefined): Promise<NonNullable<Awaited<ReturnType<typeof auditIdentity>>>> {
+async function createIdentity(
+  stateDir: string,
+  given: Signer | undefined,
+): Promise<NonNullable<Awaited<ReturnType<typeof auditIdentity>>>> {
   const p = paths(stateDir);
   const fsError = (what: string) => (err: unknown) => {
     throw fromFsError(err, what, 'create');
@@ -108,7 +132,9 @@ async function createIdentity(stateDir: string, given: Signer | undefined): Prom
     let publicKey = given?.publicKey;
     if (!publicKey) {
       const { privateKey } = generateKeyPairSync('ed25519');
-      await writeFileAtomic(join(draft, 'audit.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+      await writeFileAtomic(join(draft, 'audit.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), {
+        mode: 0o600,
+      });
       publicKey = createPublicKey(privateKey);
     }
     await writeFileAtomic(join(draft, 'audit.pub'), publicKeyPem(publicKey));
@@ -122,7 +148,10 @@ async function createIdentity(stateDir: string, given: Signer | undefined): Prom
     await rm(draft, { recursive: true, force: true });
   }
   const identity = await auditIdentity(stateDir);
-  if (!identity) throw new AirlockError('E_LOG_CORRUPT', `${p.dir} exists but holds no audit log identity (origin, audit.pub)`, { hint: 'move the folder aside (keep it: it may be evidence) and run the command again' });
+  if (!identity)
+    throw new AirlockError('E_LOG_CORRUPT', `${p.dir} exists but holds no audit log identity (origin, audit.pub)`, {
+      hint: 'move the folder aside (keep it: it may be evidence) and run the command again',
+    });
   return identity;
 }
 
@@ -167,7 +196,11 @@ export class AuditLog {
     // of processes no longer running.
     await sweepTempFiles(p.checkpoint);
     await sweepDrafts(stateDir);
-    const engine = await LogEngine.open({ storage: SqliteLogStorage.open(p.db), checkpoints: checkpointSignerFor(origin, signer), lastSigned: lastSignedFile(p.checkpoint) });
+    const engine = await LogEngine.open({
+      storage: SqliteLogStorage.open(p.db),
+      checkpoints: checkpointSignerFor(origin, signer),
+      lastSigned: lastSignedFile(p.checkpoint),
+    });
     const log = new AuditLog(engine, origin, signer.publicKey);
     // Only into a new log: a file dropped into $AIRLOCK_HOME later must not inject events.
     if (engine.size === 0) await log.#migrate(p.legacy);
@@ -177,7 +210,10 @@ export class AuditLog {
   async #migrate(legacy: string): Promise<void> {
     const text = await readText(legacy);
     if (text === undefined) return;
-    const events = text.split('\n').filter((l) => l.trim()).map((l) => legacyEvent(l, hostname()));
+    const events = text
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => legacyEvent(l, hostname()));
     // Identical bytes are one entry in the log, so a migration interrupted before the rename is
     // simply repeated: nothing is logged twice.
     await Promise.all(events.map((e) => (e ? this.append(e) : undefined)));
@@ -252,7 +288,10 @@ export async function verifyAuditLog(stateDir: string, options: { since?: string
   await checkStateDir(stateDir);
   const p = paths(stateDir);
   const identity = await auditIdentity(stateDir);
-  if (!identity || !(await pathExists(p.db))) throw new AirlockError('E_INPUT_MISSING', `no audit log in ${p.dir}`, { hint: 'airlock records one as soon as a command makes a security decision' });
+  if (!identity || !(await pathExists(p.db)))
+    throw new AirlockError('E_INPUT_MISSING', `no audit log in ${p.dir}`, {
+      hint: 'airlock records one as soon as a command makes a security decision',
+    });
   const open = checkpointOpener(identity.origin, identity.publicKey);
   const storage = SqliteLogStorage.open(p.db);
   const events: AuditEntry[] = [];
@@ -281,7 +320,9 @@ export async function verifyAuditLog(stateDir: string, options: { since?: string
         return;
       }
       if (saved.size > current.size) {
-        problems.push({ problem: `${what} is at size ${saved.size}, but the log holds ${current.size}: events were removed (or the database restored from an older copy)` });
+        problems.push({
+          problem: `${what} is at size ${saved.size}, but the log holds ${current.size}: events were removed (or the database restored from an older copy)`,
+        });
         return;
       }
       try {
@@ -292,10 +333,21 @@ export async function verifyAuditLog(stateDir: string, options: { since?: string
     };
     const kept = await readText(p.checkpoint);
     if (kept !== undefined) pinned(kept, 'the last signed checkpoint kept beside the log');
-    else if (result.size > 0) problems.push({ problem: `the last signed checkpoint kept beside the log (${p.checkpoint}) is missing: a restored older database could not be told apart` });
+    else if (result.size > 0)
+      problems.push({
+        problem: `the last signed checkpoint kept beside the log (${p.checkpoint}) is missing: a restored older database could not be told apart`,
+      });
     if (options.since !== undefined) pinned(options.since, 'the --since checkpoint');
     problems.sort((a, b) => (a.index ?? -1) - (b.index ?? -1));
-    return { ok: problems.length === 0, origin: identity.origin, keyFingerprint: keyFingerprint(identity.publicKey), size: result.size, checkpoint: result.checkpoint, problems, events };
+    return {
+      ok: problems.length === 0,
+      origin: identity.origin,
+      keyFingerprint: keyFingerprint(identity.publicKey),
+      size: result.size,
+      checkpoint: result.checkpoint,
+      problems,
+      events,
+    };
   } finally {
     await storage.close();
   }

@@ -45,16 +45,26 @@ function canonicalBytes(value: unknown): Buffer {
  * without a record. Should the bounded details still not fit, they are replaced by a note saying so.
  */
 export function serializeEvent(event: AuditEvent): Buffer {
-  const subjects = event.subjects.slice(0, RECORD_LIMITS.items).map((x) => boundForRecord(x, { string: RECORD_LIMITS.name }) as AuditSubject);
-  if (event.subjects.length > RECORD_LIMITS.items) subjects.push({ name: `…and ${event.subjects.length - RECORD_LIMITS.items} more (${event.subjects.length} in all)` });
+  const subjects = event.subjects
+    .slice(0, RECORD_LIMITS.items)
+    .map((x) => boundForRecord(x, { string: RECORD_LIMITS.name }) as AuditSubject);
+  if (event.subjects.length > RECORD_LIMITS.items)
+    subjects.push({
+      name: `…and ${event.subjects.length - RECORD_LIMITS.items} more (${event.subjects.length} in all)`,
+    });
   const safe = {
     ...(boundForRecord({ ...event, subjects: [] }) as AuditEvent),
     subjects,
-    ...(event.reason !== undefined ? { reason: boundForRecord(event.reason, { string: RECORD_LIMITS.reason }) as string } : {}),
+    ...(event.reason !== undefined
+      ? { reason: boundForRecord(event.reason, { string: RECORD_LIMITS.reason }) as string }
+      : {}),
   };
   const bytes = canonicalBytes(safe);
   if (bytes.length > MAX_ENTRY_SIZE) {
-    const trimmed = { ...safe, details: { truncated: `details were ${bytes.length} bytes; the log keeps up to ${MAX_ENTRY_SIZE}` } };
+    const trimmed = {
+      ...safe,
+      details: { truncated: `details were ${bytes.length} bytes; the log keeps up to ${MAX_ENTRY_SIZE}` },
+    };
     return canonicalBytes(trimmed);
   }
   return bytes;
@@ -68,7 +78,13 @@ export function parseEvent(bytes: Uint8Array, where: string): AuditEvent {
     throw new AirlockError('E_INPUT_MALFORMED', `${where}: not a JSON audit event`);
   }
   const strings = ['time', 'actor', 'host', 'tool', 'action'] as const;
-  if (!doc || typeof doc !== 'object' || strings.some((k) => typeof doc[k] !== 'string') || !RESULTS.has(String(doc.result)) || !Array.isArray(doc.subjects)) {
+  if (
+    !doc ||
+    typeof doc !== 'object' ||
+    strings.some((k) => typeof doc[k] !== 'string') ||
+    !RESULTS.has(String(doc.result)) ||
+    !Array.isArray(doc.subjects)
+  ) {
     throw new AirlockError('E_INPUT_MALFORMED', `${where}: not a well-formed audit event`);
   }
   return doc as AuditEvent;

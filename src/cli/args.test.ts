@@ -33,14 +33,23 @@ describe('parseCommandArgs', () => {
     assert.equal(parseCommandArgs([], specs, 'airlock x').flags.bool('upload'), true);
   });
   it('missing flag value is E_USAGE', () => {
-    assert.throws(() => parseCommandArgs(['--key'], specs, 'airlock x'), (e) => isAirlockError(e, 'E_USAGE'));
+    assert.throws(
+      () => parseCommandArgs(['--key'], specs, 'airlock x'),
+      (e) => isAirlockError(e, 'E_USAGE'),
+    );
   });
   it('int() validates range', () => {
     const { flags } = parseCommandArgs(['--n', '7'], specs, 'airlock x');
     assert.equal(flags.int('n', 1, 0, 10), 7);
-    assert.throws(() => flags.int('n', 1, 0, 5), (e) => isAirlockError(e, 'E_USAGE'));
+    assert.throws(
+      () => flags.int('n', 1, 0, 5),
+      (e) => isAirlockError(e, 'E_USAGE'),
+    );
     const bad = parseCommandArgs(['--n=-1x'], specs, 'airlock x').flags;
-    assert.throws(() => bad.int('n', 1), (e) => isAirlockError(e, 'E_USAGE'));
+    assert.throws(
+      () => bad.int('n', 1),
+      (e) => isAirlockError(e, 'E_USAGE'),
+    );
   });
 });
 
@@ -55,9 +64,15 @@ describe('an unknown flag', () => {
     assert.fail('parsed');
   };
   it('names the closest declared flag', () => {
-    assert.equal(usage(['--keyy', 'k.pem']), "unknown flag '--keyy' | did you mean --key? run 'airlock x --help' for usage");
+    assert.equal(
+      usage(['--keyy', 'k.pem']),
+      "unknown flag '--keyy' | did you mean --key? run 'airlock x --help' for usage",
+    );
     assert.equal(usage(['--forse']), "unknown flag '--forse' | did you mean --force? run 'airlock x --help' for usage");
-    assert.equal(usage(['--no-uplaod']), "unknown flag '--no-uplaod' | did you mean --no-upload? run 'airlock x --help' for usage");
+    assert.equal(
+      usage(['--no-uplaod']),
+      "unknown flag '--no-uplaod' | did you mean --no-upload? run 'airlock x --help' for usage",
+    );
     assert.equal(usage(['--kye=k.pem']), "unknown flag '--kye' | did you mean --key? run 'airlock x --help' for usage");
   });
   it('suggests nothing when nothing is close', () => {

@@ -128,7 +128,10 @@ export function parseCommandArgs(argv: readonly string[], specs: FlagSpecs, help
     if (err instanceof AirlockError) throw new AirlockError(err.code, err.message, { hint });
     const typed = unknownFlag(err);
     const guess = typed === undefined ? undefined : closestFlag(typed, specs);
-    throw new AirlockError('E_USAGE', describeParseError(err), { hint: guess ? `did you mean ${guess}? ${hint}` : hint, cause: err });
+    throw new AirlockError('E_USAGE', describeParseError(err), {
+      hint: guess ? `did you mean ${guess}? ${hint}` : hint,
+      cause: err,
+    });
   }
 }
 
@@ -141,7 +144,9 @@ function unknownFlag(err: unknown): string | undefined {
 /** The declared spelling closest to a mistyped long flag, --no-NAME included for booleans. */
 function closestFlag(typed: string, specs: FlagSpecs): string | undefined {
   if (!typed.startsWith('--')) return undefined;
-  const names = Object.entries(specs).flatMap(([name, spec]) => (spec.hidden ? [] : spec.type === 'boolean' ? [name, `no-${name}`] : [name]));
+  const names = Object.entries(specs).flatMap(([name, spec]) =>
+    spec.hidden ? [] : spec.type === 'boolean' ? [name, `no-${name}`] : [name],
+  );
   const guess = closestName(typed.slice(2), names);
   return guess === undefined ? undefined : `--${guess}`;
 }

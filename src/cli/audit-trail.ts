@@ -64,13 +64,29 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     })();
     return log;
   };
-  const base = () => ({ id: options.randomId(), time: options.now().toISOString(), actor: actorOf(options.env), host: hostname(), tool: `airlock ${VERSION}` });
+  const base = () => ({
+    id: options.randomId(),
+    time: options.now().toISOString(),
+    actor: actorOf(options.env),
+    host: hostname(),
+    tool: `airlock ${VERSION}`,
+  });
   const record: Recorder = async (r) => {
-    await (await open()).append({ ...base(), action: r.action, result: r.result, subjects: r.subjects ?? [], ...(r.reason ? { reason: r.reason } : {}), ...(r.details ? { details: r.details } : {}) });
+    await (
+      await open()
+    ).append({
+      ...base(),
+      action: r.action,
+      result: r.result,
+      subjects: r.subjects ?? [],
+      ...(r.reason ? { reason: r.reason } : {}),
+      ...(r.details ? { details: r.details } : {}),
+    });
   };
   return {
     subject: (name, digest) => {
-      if (!subjects.some((s) => s.name === name && s.digest === digest)) subjects.push({ name, ...(digest ? { digest } : {}) });
+      if (!subjects.some((s) => s.name === name && s.digest === digest))
+        subjects.push({ name, ...(digest ? { digest } : {}) });
     },
     detail: (key, value) => {
       details[key] = value;
@@ -92,8 +108,18 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
         const code = error ? error.exitCode : exitCode;
         if (action && code !== 2 && !(successRecorded && code === 0)) {
           const result = code === 0 ? 'ok' : code === 1 ? 'refused' : 'failed';
-          const reason = error ? `${error.code}: ${error.message}` : code === 0 ? undefined : (verdictReason ?? `exit code ${code}`);
-          await record({ action, result, subjects, ...(reason ? { reason } : {}), ...(Object.keys(details).length ? { details } : {}) });
+          const reason = error
+            ? `${error.code}: ${error.message}`
+            : code === 0
+              ? undefined
+              : (verdictReason ?? `exit code ${code}`);
+          await record({
+            action,
+            result,
+            subjects,
+            ...(reason ? { reason } : {}),
+            ...(Object.keys(details).length ? { details } : {}),
+          });
         }
       } finally {
         if (log) await (await log.catch(() => undefined))?.close();

@@ -10,7 +10,11 @@ import { readInputText } from '../files/read-file.ts';
 export const REGISTRY_FLAGS = {
   username: { type: 'string', value: 'USER', description: 'Registry user name (password from --password-stdin)' },
   'password-stdin': { type: 'boolean', description: 'Read the registry password from stdin' },
-  authfile: { type: 'string', value: 'FILE', description: 'Registry credentials file (default $REGISTRY_AUTH_FILE, ~/.docker/config.json)' },
+  authfile: {
+    type: 'string',
+    value: 'FILE',
+    description: 'Registry credentials file (default $REGISTRY_AUTH_FILE, ~/.docker/config.json)',
+  },
   'ca-cert': { type: 'string', value: 'FILE', description: 'PEM CA certificate(s) of a registry with a private CA' },
   insecure: { type: 'boolean', description: 'Plain HTTP to a loopback registry (warns; refused for other hosts)' },
   'allow-insecure-registry': { type: 'boolean', description: "Same as --insecure (cosign's spelling)" },
@@ -29,18 +33,31 @@ async function readStdin(ctx: CommandContext): Promise<string> {
   if (!ctx.io.stdin) throw new AirlockError('E_USAGE', '--password-stdin needs a password on stdin');
   const chunks: Buffer[] = [];
   for await (const chunk of ctx.io.stdin) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 export async function registryOptions(ctx: CommandContext): Promise<RegistryOptions> {
   const { flags, env } = ctx;
   const username = flags.string('username');
   if (flags.bool('password-stdin') && !username) throw new AirlockError('E_USAGE', '--password-stdin needs --username');
-  const credentials = username ? { username, password: flags.bool('password-stdin') ? await readStdin(ctx) : '' } : undefined;
+  const credentials = username
+    ? { username, password: flags.bool('password-stdin') ? await readStdin(ctx) : '' }
+    : undefined;
   const caPath = flags.string('ca-cert');
   const caPem = caPath ? await readInputText(caPath, 'a CA certificates file', 4 * 1024 * 1024) : undefined;
-  const authFiles = [flags.string('authfile'), env.REGISTRY_AUTH_FILE, join(env.HOME || homedir(), '.docker', 'config.json')].filter((f): f is string => !!f);
+  const authFiles = [
+    flags.string('authfile'),
+    env.REGISTRY_AUTH_FILE,
+    join(env.HOME || homedir(), '.docker', 'config.json'),
+  ].filter((f): f is string => !!f);
   const insecure = INSECURE_SPELLINGS.find((f) => flags.bool(f));
   if (insecure) ctx.out.warn(`--${insecure}: registry traffic is plain HTTP (allowed for loopback registries only)`);
-  return { insecure: insecure !== undefined, ...(caPem ? { caPem } : {}), ...(credentials ? { credentials } : {}), authFiles };
+  return {
+    insecure: insecure !== undefined,
+    ...(caPem ? { caPem } : {}),
+    ...(credentials ? { credentials } : {}),
+    authFiles,
+  };
 }

@@ -44,7 +44,9 @@ describe('main', () => {
       const io = { stdout: { write: () => true }, stderr: { write: () => true }, stdin: process.stdin };
       await main(['key', 'public', '--help'], io, {});
       console.log(JSON.stringify(seen));`;
-    const seen = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as string[];
+    const seen = JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }),
+    ) as string[];
     assert.deepEqual(seen.sort(), ['index.ts', 'key.ts']);
   });
 
@@ -80,7 +82,13 @@ describe('main', () => {
     assert.ok(doc.checks.some((c: { name: string }) => c.name === 'node'));
     assert.deepEqual(
       doc.checks.find((c: { name: string }) => c.name === 'native ECDSA checker'),
-      { name: 'native ECDSA checker', status: 'ok', required: false, detail: 'OpenSSL (native/ecdsa-prehash)', usedFor: 'log serve: ECDSA signatures over digests at native speed; verify-blob sha256:<hex>' },
+      {
+        name: 'native ECDSA checker',
+        status: 'ok',
+        required: false,
+        detail: 'OpenSSL (native/ecdsa-prehash)',
+        usedFor: 'log serve: ECDSA signatures over digests at native speed; verify-blob sha256:<hex>',
+      },
       'scripts/setup builds native/ecdsa-prehash',
     );
     assert.equal(r.stderr, '', 'human report is not printed in --json mode');
@@ -120,6 +128,9 @@ describe('main', () => {
     const commands = [failing(err)];
     assert.match((await runCli(['explode'], { commands, tty: true })).stderr, new RegExp(`${ESC}\\[31m`));
     assert.doesNotMatch((await runCli(['explode'], { commands, tty: false })).stderr, new RegExp(`${ESC}\\[`));
-    assert.doesNotMatch((await runCli(['explode'], { commands, tty: true, env: { NO_COLOR: '1' } })).stderr, new RegExp(`${ESC}\\[`));
+    assert.doesNotMatch(
+      (await runCli(['explode'], { commands, tty: true, env: { NO_COLOR: '1' } })).stderr,
+      new RegExp(`${ESC}\\[`),
+    );
   });
 });

@@ -98,7 +98,9 @@ export async function main(argv: readonly string[], io: Io, env: Env, options: M
     const resolved = resolveCommand(argv, commands);
     const equivalent = resolved.cosign === undefined ? undefined : COSIGN_EQUIVALENTS[resolved.cosign];
     if (equivalent) {
-      throw new AirlockError('E_UNSUPPORTED', `airlock has no '${resolved.cosign}': ${equivalent.why}`, { hint: `instead: ${equivalent.instead}` });
+      throw new AirlockError('E_UNSUPPORTED', `airlock has no '${resolved.cosign}': ${equivalent.why}`, {
+        hint: `instead: ${equivalent.instead}`,
+      });
     }
     if (resolved.unknown !== undefined) {
       const names = commands.map((c) => c.name);
@@ -135,7 +137,10 @@ export async function main(argv: readonly string[], io: Io, env: Env, options: M
     const now = options.now ?? (() => new Date());
     const stateDir = resolveStateDir(env);
     // Loaded here, not at the top: --version, --help and usage errors need neither.
-    const [{ createAuditTrail }, { loadSigner }] = await Promise.all([import('./audit-trail.ts'), import('../crypto/key-ref.ts')]);
+    const [{ createAuditTrail }, { loadSigner }] = await Promise.all([
+      import('./audit-trail.ts'),
+      import('../crypto/key-ref.ts'),
+    ]);
     const audit = createAuditTrail({
       stateDir,
       env,
@@ -146,7 +151,17 @@ export async function main(argv: readonly string[], io: Io, env: Env, options: M
     let result: CommandResult | undefined;
     let failure: AirlockError | undefined;
     try {
-      result = await command.run({ flags: parsed.flags, positionals: parsed.positionals, out, io, env, now, stateDir, cwd: options.cwd ?? process.cwd(), audit });
+      result = await command.run({
+        flags: parsed.flags,
+        positionals: parsed.positionals,
+        out,
+        io,
+        env,
+        now,
+        stateDir,
+        cwd: options.cwd ?? process.cwd(),
+        audit,
+      });
     } catch (err) {
       failure = asAirlockError(err);
     }
@@ -155,8 +170,15 @@ export async function main(argv: readonly string[], io: Io, env: Env, options: M
     } catch (err) {
       const auditError = asAirlockError(err);
       // A decision that could not be recorded must not pass as a recorded one.
-      if (!failure) throw new AirlockError(auditError.code, `${command.name} completed, but its audit event could not be recorded: ${auditError.message}`, { cause: err, ...(auditError.hint ? { hint: auditError.hint } : {}) });
-      out.warn(`the audit event for this failure could not be recorded either: ${auditError.message} [${auditError.code}]`);
+      if (!failure)
+        throw new AirlockError(
+          auditError.code,
+          `${command.name} completed, but its audit event could not be recorded: ${auditError.message}`,
+          { cause: err, ...(auditError.hint ? { hint: auditError.hint } : {}) },
+        );
+      out.warn(
+        `the audit event for this failure could not be recorded either: ${auditError.message} [${auditError.code}]`,
+      );
     }
     if (failure) throw failure;
     if (out.json && result?.json !== undefined) out.document(result.json);

@@ -3,15 +3,25 @@ import { describe, it } from 'node:test';
 import { Output } from './output.ts';
 
 function tty() {
-  const stderr = { text: '', isTTY: true, write(s: string) {
-    this.text += s;
-    return true;
-  } };
-  const stdout = { text: '', write(s: string) {
-    this.text += s;
-    return true;
-  } };
-  return { out: new Output({ stdout, stderr }, { json: false, quiet: false, verbose: true, env: { NO_COLOR: '1' } }), stderr };
+  const stderr = {
+    text: '',
+    isTTY: true,
+    write(s: string) {
+      this.text += s;
+      return true;
+    },
+  };
+  const stdout = {
+    text: '',
+    write(s: string) {
+      this.text += s;
+      return true;
+    },
+  };
+  return {
+    out: new Output({ stdout, stderr }, { json: false, quiet: false, verbose: true, env: { NO_COLOR: '1' } }),
+    stderr,
+  };
 }
 
 describe('Output on a terminal', () => {
@@ -22,6 +32,9 @@ describe('Output on a terminal', () => {
     out.progress('copying: 2 of 4 blobs');
     out.warn('careful');
     out.info('done');
-    assert.equal(stderr.text, '\r\u001b[2Kcopying: 1 of 4 blobs\r\u001b[2K  copied sha256:…\n\r\u001b[2Kcopying: 2 of 4 blobs\r\u001b[2Kwarning: careful\ndone\n');
+    assert.equal(
+      stderr.text,
+      '\r\u001b[2Kcopying: 1 of 4 blobs\r\u001b[2K  copied sha256:…\n\r\u001b[2Kcopying: 2 of 4 blobs\r\u001b[2Kwarning: careful\ndone\n',
+    );
   });
 });

@@ -118,7 +118,10 @@ const READER_GONE = new Set(['EPIPE', 'ERR_STREAM_DESTROYED']);
  * write error (ENOSPC under `> file`, EIO) lost output: `onFailure` hears of it, once, whenever it
  * surfaces (a stream reports some errors only after the write returned).
  */
-export function guardStream(target: NodeJS.WritableStream & { readonly isTTY?: boolean }, onFailure: (err: NodeJS.ErrnoException) => void): WritableLike {
+export function guardStream(
+  target: NodeJS.WritableStream & { readonly isTTY?: boolean },
+  onFailure: (err: NodeJS.ErrnoException) => void,
+): WritableLike {
   let closed = false;
   const onError = (err: NodeJS.ErrnoException) => {
     const first = !closed;

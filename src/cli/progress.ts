@@ -36,7 +36,11 @@ export function formatProgress(...counters: readonly ProgressCounter[]): string 
  * Calls `render` at most once per `intervalMs` (a terminal redrawn for every 64 KiB piece flickers and
  * costs time); `flush` renders the last call made, if it was held back.
  */
-export function throttled<T>(render: (value: T) => void, intervalMs = 100, now: () => number = () => performance.now()): { (value: T): void; flush(): void } {
+export function throttled<T>(
+  render: (value: T) => void,
+  intervalMs = 100,
+  now: () => number = () => performance.now(),
+): { (value: T): void; flush(): void } {
   let last = Number.NEGATIVE_INFINITY;
   let held: { value: T } | undefined;
   const call = (value: T): void => {
@@ -57,7 +61,12 @@ export function throttled<T>(render: (value: T) => void, intervalMs = 100, now: 
 }
 
 /** A pack or import progress report as one line: "copying oci:app:1.0: 12.0 MiB of 40.0 MiB (30%) · 1 of 3 images". */
-export function transferProgressLine(p: { readonly step: string; readonly bytes?: { done: number; total: number }; readonly images?: { done: number; total: number }; readonly blobs?: { done: number; total: number } }): string {
+export function transferProgressLine(p: {
+  readonly step: string;
+  readonly bytes?: { done: number; total: number };
+  readonly images?: { done: number; total: number };
+  readonly blobs?: { done: number; total: number };
+}): string {
   const counters: ProgressCounter[] = [];
   if (p.bytes) counters.push({ ...p.bytes, unit: 'bytes' });
   if (p.blobs) counters.push({ ...p.blobs, unit: 'blobs' });

@@ -6,7 +6,10 @@ import { jsonLineLog, parseListen } from './serve.ts';
 
 function capture(): { ctx: CommandContext; writes: string[] } {
   const writes: string[] = [];
-  const ctx = { io: { stdout: { write: (s: string) => writes.push(s) } }, now: () => new Date('2026-11-21T00:00:00Z') } as unknown as CommandContext;
+  const ctx = {
+    io: { stdout: { write: (s: string) => writes.push(s) } },
+    now: () => new Date('2026-11-21T00:00:00Z'),
+  } as unknown as CommandContext;
   return { ctx, writes };
 }
 
@@ -45,6 +48,7 @@ describe('parseListen', () => {
     assert.deepEqual(parseListen('0.0.0.0:3000'), { host: '0.0.0.0', port: 3000 });
     assert.deepEqual(parseListen('8080'), { host: '127.0.0.1', port: 8080 });
     assert.deepEqual(parseListen('[::1]:0'), { host: '::1', port: 0 });
-    for (const bad of ['host', 'host:99999', ':', 'a:b']) assert.throws(() => parseListen(bad), /--listen must be HOST:PORT/);
+    for (const bad of ['host', 'host:99999', ':', 'a:b'])
+      assert.throws(() => parseListen(bad), /--listen must be HOST:PORT/);
   });
 });

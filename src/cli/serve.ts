@@ -42,7 +42,10 @@ export function jsonLineLog(ctx: CommandContext): (event: Readonly<Record<string
 }
 
 /** Listens on --listen's address; resolves with the server and the URL it is reachable at. */
-export function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, address: string): Promise<{ server: Server; url: string; port: number }> {
+export function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  address: string,
+): Promise<{ server: Server; url: string; port: number }> {
   const { host, port } = parseListen(address);
   return listenOn(handler, host, port);
 }

@@ -19,11 +19,15 @@ export function planSigning(flags: Flags): SigningPlan {
   const tlogUpload = flags.bool('tlog-upload');
   if (keyRef === undefined) {
     if (!tlogUpload) {
-      throw new AirlockError('E_USAGE', '--tlog-upload=false needs --key: keyless signing cannot work without a transparency log', {
-        hint:
-          'keyless certificates live minutes and are only trustworthy through the log entry made while they were valid; ' +
-          'to sign offline use an organisational key: --key cosign.key (or a pkcs11: URI) --tlog-upload=false',
-      });
+      throw new AirlockError(
+        'E_USAGE',
+        '--tlog-upload=false needs --key: keyless signing cannot work without a transparency log',
+        {
+          hint:
+            'keyless certificates live minutes and are only trustworthy through the log entry made while they were valid; ' +
+            'to sign offline use an organisational key: --key cosign.key (or a pkcs11: URI) --tlog-upload=false',
+        },
+      );
     }
     throw new AirlockError('E_UNSUPPORTED', 'keyless signing (Fulcio + OIDC) is not built yet', {
       hint: 'sign with an organisational key: --key REF (a key file, env://VAR or a pkcs11: URI)',
@@ -49,7 +53,14 @@ export function planSigning(flags: Flags): SigningPlan {
     passwordFile: flags.string('password-file'),
     signingAlgorithm: algorithm,
     witnesses: {
-      ...(tlogUpload ? { tlog: { url: httpUrl(rekorURL ?? PUBLIC_GOOD_REKOR_URL, '--rekor-url'), apiVersion: Number(apiVersion) as 1 | 2 } } : {}),
+      ...(tlogUpload
+        ? {
+            tlog: {
+              url: httpUrl(rekorURL ?? PUBLIC_GOOD_REKOR_URL, '--rekor-url'),
+              apiVersion: Number(apiVersion) as 1 | 2,
+            },
+          }
+        : {}),
       ...(tsa !== undefined ? { tsaUrl: httpUrl(tsa, '--tsa-url') } : {}),
     },
   };

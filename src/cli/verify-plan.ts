@@ -9,17 +9,52 @@ import type { Flags, FlagSpecs } from './args.ts';
 
 export const TRUST_FLAGS = {
   key: { type: 'string', value: 'REF', description: 'Public key (file, env://VAR, pkcs11: URI) that must have signed' },
-  'certificate-identity': { type: 'string', value: 'ID', description: 'Exact identity (SAN) of the signing certificate' },
-  'certificate-identity-regexp': { type: 'string', value: 'RE', description: 'Identity as a regexp matching the whole SAN' },
-  'certificate-oidc-issuer': { type: 'string', value: 'URL', description: 'Exact OIDC issuer of the signing certificate' },
-  'certificate-oidc-issuer-regexp': { type: 'string', value: 'RE', description: 'OIDC issuer as a regexp matching the whole value' },
-  'trusted-root': { type: 'string', value: 'FILE', description: 'trusted_root.json to verify against (default: the installed one)' },
+  'certificate-identity': {
+    type: 'string',
+    value: 'ID',
+    description: 'Exact identity (SAN) of the signing certificate',
+  },
+  'certificate-identity-regexp': {
+    type: 'string',
+    value: 'RE',
+    description: 'Identity as a regexp matching the whole SAN',
+  },
+  'certificate-oidc-issuer': {
+    type: 'string',
+    value: 'URL',
+    description: 'Exact OIDC issuer of the signing certificate',
+  },
+  'certificate-oidc-issuer-regexp': {
+    type: 'string',
+    value: 'RE',
+    description: 'OIDC issuer as a regexp matching the whole value',
+  },
+  'trusted-root': {
+    type: 'string',
+    value: 'FILE',
+    description: 'trusted_root.json to verify against (default: the installed one)',
+  },
   trust: { type: 'string', value: 'NAME', description: 'Installed trust root to use', default: 'public-good' },
   'tlog-threshold': { type: 'string', value: 'N', description: 'Transparency-log entries required', default: '1' },
-  'ctlog-threshold': { type: 'string', value: 'N', description: 'Certificate Transparency SCTs required', default: '1' },
-  'timestamp-threshold': { type: 'string', value: 'N', description: 'Verified timestamps required (default 1 keyless, 0 with --key)' },
-  'insecure-ignore-tlog': { type: 'boolean', description: 'Do not require a transparency-log entry (only with --key; warns)' },
-  offline: { type: 'boolean', description: "Accepted for cosign's command lines; changes nothing: airlock never goes online to verify" },
+  'ctlog-threshold': {
+    type: 'string',
+    value: 'N',
+    description: 'Certificate Transparency SCTs required',
+    default: '1',
+  },
+  'timestamp-threshold': {
+    type: 'string',
+    value: 'N',
+    description: 'Verified timestamps required (default 1 keyless, 0 with --key)',
+  },
+  'insecure-ignore-tlog': {
+    type: 'boolean',
+    description: 'Do not require a transparency-log entry (only with --key; warns)',
+  },
+  offline: {
+    type: 'boolean',
+    description: "Accepted for cosign's command lines; changes nothing: airlock never goes online to verify",
+  },
   'password-file': { type: 'string', value: 'FILE', description: 'Password, if --key names an encrypted private key' },
   'witness-key': {
     type: 'string',
@@ -30,12 +65,14 @@ export const TRUST_FLAGS = {
   'require-witnesses': {
     type: 'string',
     value: 'N',
-    description: 'Cosignatures of N distinct --witness-key witnesses required on every log checkpoint (default: all given; 0 = off)',
+    description:
+      'Cosignatures of N distinct --witness-key witnesses required on every log checkpoint (default: all given; 0 = off)',
   },
   'witness-policy': {
     type: 'string',
     value: 'FILE',
-    description: 'A C2SP tlog-policy (as log serve --witness-policy takes): its quorum of witnesses must cosign every log checkpoint',
+    description:
+      'A C2SP tlog-policy (as log serve --witness-policy takes): its quorum of witnesses must cosign every log checkpoint',
   },
 } as const satisfies FlagSpecs;
 
@@ -99,19 +136,34 @@ export function planWitnesses(flags: Flags): WitnessPlan | undefined {
   const policyFile = flags.string('witness-policy');
   if (policyFile !== undefined) {
     if (keys.length > 0 || requiredGiven) {
-      throw new AirlockError('E_USAGE', '--witness-policy conflicts with --witness-key and --require-witnesses: the policy names the witnesses and the quorum');
+      throw new AirlockError(
+        'E_USAGE',
+        '--witness-policy conflicts with --witness-key and --require-witnesses: the policy names the witnesses and the quorum',
+      );
     }
-    if (flags.bool('insecure-ignore-tlog')) throw new AirlockError('E_USAGE', '--witness-policy conflicts with --insecure-ignore-tlog: witnesses cosign the checkpoints of log entries');
+    if (flags.bool('insecure-ignore-tlog'))
+      throw new AirlockError(
+        'E_USAGE',
+        '--witness-policy conflicts with --insecure-ignore-tlog: witnesses cosign the checkpoints of log entries',
+      );
     return { policyFile };
   }
   if (keys.length === 0) {
-    if (requiredGiven) throw new AirlockError('E_USAGE', '--require-witnesses counts the --witness-key witnesses: give at least one --witness-key');
+    if (requiredGiven)
+      throw new AirlockError(
+        'E_USAGE',
+        '--require-witnesses counts the --witness-key witnesses: give at least one --witness-key',
+      );
     return undefined;
   }
   if (flags.bool('insecure-ignore-tlog')) {
-    throw new AirlockError('E_USAGE', '--witness-key conflicts with --insecure-ignore-tlog: witnesses cosign the checkpoints of log entries', {
-      hint: 'witness cosignatures are only checked on bundles with a transparency-log entry',
-    });
+    throw new AirlockError(
+      'E_USAGE',
+      '--witness-key conflicts with --insecure-ignore-tlog: witnesses cosign the checkpoints of log entries',
+      {
+        hint: 'witness cosignatures are only checked on bundles with a transparency-log entry',
+      },
+    );
   }
   return { keys, required: requiredGiven ? flags.int('require-witnesses', 0, 0, MAX_WITNESSES) : undefined };
 }
@@ -124,13 +176,22 @@ export function trustedRootPathFor(stateDir: string, name: string): string {
  * `keyFlag`: the flag that names the trusted public key — `--key` everywhere but `pack`, whose `--key`
  * is its signing key and which takes the key images must verify with as `--image-key`.
  */
-export function planVerification(flags: Flags, stateDir: string, type?: string, keyFlag: 'key' | 'image-key' = 'key'): VerifyPlan {
+export function planVerification(
+  flags: Flags,
+  stateDir: string,
+  type?: string,
+  keyFlag: 'key' | 'image-key' = 'key',
+): VerifyPlan {
   const keyRef = flags.string(keyFlag);
   const identity = matcher(flags, 'certificate-identity', 'certificate-identity-regexp');
   const issuer = matcher(flags, 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp');
   let trust: TrustChoice;
   if (keyRef !== undefined) {
-    if (identity || issuer) throw new AirlockError('E_USAGE', `--${keyFlag} conflicts with --certificate-identity/--certificate-oidc-issuer: pick one trust`);
+    if (identity || issuer)
+      throw new AirlockError(
+        'E_USAGE',
+        `--${keyFlag} conflicts with --certificate-identity/--certificate-oidc-issuer: pick one trust`,
+      );
     trust = { kind: 'key', keyRef };
   } else if (identity && issuer) {
     trust = { kind: 'identity', identity, issuer };
@@ -158,7 +219,8 @@ export function planVerification(flags: Flags, stateDir: string, type?: string, 
   // Keyless certificates live minutes: they need a verified time.
   const timestampThreshold = flags.int('timestamp-threshold', trust.kind === 'key' ? 0 : 1, 0, 16);
   const trustName = flags.string('trust') ?? 'public-good';
-  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(trustName)) throw new AirlockError('E_USAGE', `--trust: invalid name '${trustName}'`);
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(trustName))
+    throw new AirlockError('E_USAGE', `--trust: invalid name '${trustName}'`);
   return {
     trust,
     trustedRootPath: flags.string('trusted-root'),

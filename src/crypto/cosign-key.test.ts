@@ -28,14 +28,19 @@ describe('decryptCosignKey', () => {
       assert.equal(key.asymmetricKeyDetails?.namedCurve, 'prime256v1');
     });
     it(`${name} with a wrong password → E_KEY_PASSWORD`, async () => {
-      await assert.rejects(decryptCosignKey(await fixture(name), Buffer.from('nope')), (e) => isAirlockError(e, 'E_KEY_PASSWORD'));
+      await assert.rejects(decryptCosignKey(await fixture(name), Buffer.from('nope')), (e) =>
+        isAirlockError(e, 'E_KEY_PASSWORD'),
+      );
     });
   }
 
   for (const N of [32768, 65536, 131072]) {
     for (const type of [COSIGN_PEM_TYPE, SIGSTORE_PEM_TYPE]) {
       it(`reads a foreign-made ${type} with N=${N}`, async () => {
-        const pkcs8 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'der' });
+        const pkcs8 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+          type: 'pkcs8',
+          format: 'der',
+        });
         const pem = foreignCosignKey(pkcs8, hello, N, type);
         assert.deepEqual(await decryptCosignKey(pem, hello), pkcs8);
         await assert.rejects(decryptCosignKey(pem, Buffer.from('hellO')), (e) => isAirlockError(e, 'E_KEY_PASSWORD'));
@@ -44,7 +49,10 @@ describe('decryptCosignKey', () => {
   }
 
   it('refuses scrypt parameters Go refuses', async () => {
-    const pkcs8 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'der' });
+    const pkcs8 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      type: 'pkcs8',
+      format: 'der',
+    });
     await assert.rejects(decryptCosignKey(foreignCosignKey(pkcs8, hello, 16384, COSIGN_PEM_TYPE), hello), (e) =>
       isAirlockError(e, 'E_KEY_UNSUPPORTED'),
     );
@@ -58,17 +66,27 @@ describe('decryptCosignKey', () => {
 });
 
 describe('encryptCosignKey', () => {
-  it('writes cosign\'s exact layout: compact JSON in Go field order, N=32768, 64-column PEM', async () => {
-    const pkcs8 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'der' });
+  it("writes cosign's exact layout: compact JSON in Go field order, N=32768, 64-column PEM", async () => {
+    const pkcs8 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      type: 'pkcs8',
+      format: 'der',
+    });
     const pem = await encryptCosignKey(pkcs8, hello, { random: (n) => Buffer.alloc(n, 1) });
     const block = parseSinglePem(pem, 'key');
     assert.equal(block.type, 'ENCRYPTED COSIGN PRIVATE KEY');
-    assert.match(block.der.toString(), /^\{"kdf":\{"name":"scrypt","params":\{"N":32768,"r":8,"p":1\},"salt":"AQEB[^"]+"\},"cipher":\{"name":"nacl\/secretbox","nonce":"AQEB[^"]+"\},"ciphertext":"[^"]+"\}$/);
+    assert.match(
+      block.der.toString(),
+      /^\{"kdf":\{"name":"scrypt","params":\{"N":32768,"r":8,"p":1\},"salt":"AQEB[^"]+"\},"cipher":\{"name":"nacl\/secretbox","nonce":"AQEB[^"]+"\},"ciphertext":"[^"]+"\}$/,
+    );
     assert.ok(pem.split('\n').every((l) => l.length <= 64));
     // tweetnacl opens what we sealed: the ciphertext is Go's secretbox layout (tag ‖ data).
     const doc = JSON.parse(block.der.toString());
     const key = scryptSync(hello, Buffer.from(doc.kdf.salt, 'base64'), 32, { N: 32768, r: 8, p: 1, maxmem: 2 ** 28 });
-    const opened = nacl.secretbox.open(Buffer.from(doc.ciphertext, 'base64'), Buffer.from(doc.cipher.nonce, 'base64'), key);
+    const opened = nacl.secretbox.open(
+      Buffer.from(doc.ciphertext, 'base64'),
+      Buffer.from(doc.cipher.nonce, 'base64'),
+      key,
+    );
     assert.deepEqual(Buffer.from(opened ?? []), pkcs8);
   });
 

@@ -26,7 +26,9 @@ interface EncryptedKeyJson {
 function scryptKey(password: Uint8Array, salt: Uint8Array, N: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     // Node's default maxmem (32 MiB) is below what N=65536 needs (128·N·r bytes).
-    scrypt(password, salt, 32, { N, r: 8, p: 1, maxmem: 256 * N * 8 }, (err, key) => (err ? reject(err) : resolve(key)));
+    scrypt(password, salt, 32, { N, r: 8, p: 1, maxmem: 256 * N * 8 }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    );
   });
 }
 
@@ -96,7 +98,11 @@ export interface EncryptOptions {
 }
 
 /** Encrypts PKCS#8 DER into cosign's format, byte-for-byte as Go's json.Marshal lays it out. */
-export async function encryptCosignKey(pkcs8Der: Uint8Array, password: Uint8Array, options: EncryptOptions = {}): Promise<string> {
+export async function encryptCosignKey(
+  pkcs8Der: Uint8Array,
+  password: Uint8Array,
+  options: EncryptOptions = {},
+): Promise<string> {
   const random = options.random ?? randomBytes;
   const N = options.N ?? WRITE_SCRYPT_N;
   const salt = Buffer.from(random(32));

@@ -7,7 +7,16 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { isAirlockError } from '../errors.ts';
-import { DigestStream, digestBytes, digestFile, digestInput, formatDigest, isDigestString, parseDigest, READ_CHUNK_SIZE } from './digest.ts';
+import {
+  DigestStream,
+  digestBytes,
+  digestFile,
+  digestInput,
+  formatDigest,
+  isDigestString,
+  parseDigest,
+  READ_CHUNK_SIZE,
+} from './digest.ts';
 
 let dir: string;
 before(async () => {
@@ -33,14 +42,27 @@ describe('parseDigest / formatDigest', () => {
     assert.equal(isDigestString(`sha512:${'F'.repeat(128)}`), true);
     assert.equal(parseDigest(`sha384:${'C'.repeat(96)}`).hex, 'c'.repeat(96));
   });
-  for (const bad of ['sha256:abc', `SHA256:${'a'.repeat(64)}`, `sha256:${'g'.repeat(64)}`, `md5:${'a'.repeat(32)}`, `sha512:${'a'.repeat(64)}`, '']) {
+  for (const bad of [
+    'sha256:abc',
+    `SHA256:${'a'.repeat(64)}`,
+    `sha256:${'g'.repeat(64)}`,
+    `md5:${'a'.repeat(32)}`,
+    `sha512:${'a'.repeat(64)}`,
+    '',
+  ]) {
     it(`rejects '${bad.slice(0, 20)}'`, () => {
-      assert.throws(() => parseDigest(bad), (e) => isAirlockError(e, 'E_INPUT_MALFORMED'));
+      assert.throws(
+        () => parseDigest(bad),
+        (e) => isAirlockError(e, 'E_INPUT_MALFORMED'),
+      );
       assert.equal(isDigestString(bad), false);
     });
   }
   it('quotes at most a bounded part of a long non-digest in its message', () => {
-    assert.throws(() => parseDigest(`sha256:${'x'.repeat(100_000)}`), (e) => isAirlockError(e, 'E_INPUT_MALFORMED') && e.message.length < 300);
+    assert.throws(
+      () => parseDigest(`sha256:${'x'.repeat(100_000)}`),
+      (e) => isAirlockError(e, 'E_INPUT_MALFORMED') && e.message.length < 300,
+    );
   });
 });
 

@@ -129,7 +129,11 @@ export interface InputDigests {
  */
 export async function digestInput(
   path: string,
-  options: { readonly algorithms: readonly DigestAlgorithm[]; readonly keepUpTo?: number; readonly onProgress?: (bytesRead: number) => void },
+  options: {
+    readonly algorithms: readonly DigestAlgorithm[];
+    readonly keepUpTo?: number;
+    readonly onProgress?: (bytesRead: number) => void;
+  },
 ): Promise<InputDigests> {
   const hashes = [...new Set(options.algorithms)].map((algorithm) => ({ algorithm, hash: createHash(algorithm) }));
   const keepUpTo = options.keepUpTo ?? 0;
@@ -140,7 +144,9 @@ export async function digestInput(
     else kept = undefined;
     options.onProgress?.(total);
   });
-  const digests = new Map(hashes.map(({ algorithm, hash }): [DigestAlgorithm, Digest] => [algorithm, { algorithm, hex: hash.digest('hex') }]));
+  const digests = new Map(
+    hashes.map(({ algorithm, hash }): [DigestAlgorithm, Digest] => [algorithm, { algorithm, hex: hash.digest('hex') }]),
+  );
   return { size, digests, bytes: kept ? Buffer.concat(kept, size) : undefined };
 }
 
@@ -173,7 +179,9 @@ export class DigestStream extends Transform {
    * `expectedSize` fails the stream as soon as one byte too many arrives (an endless body from a
    * hostile server is cut off) and at the end when bytes are missing.
    */
-  constructor(options: { algorithm?: DigestAlgorithm; expected?: Digest; expectedSize?: number; subject?: string } = {}) {
+  constructor(
+    options: { algorithm?: DigestAlgorithm; expected?: Digest; expectedSize?: number; subject?: string } = {},
+  ) {
     // Room for a few MiB in flight: a slow disk should not stall a fast socket chunk by chunk.
     super({ highWaterMark: READ_CHUNK_SIZE });
     this.algorithm = options.expected?.algorithm ?? options.algorithm ?? 'sha256';
@@ -185,9 +193,13 @@ export class DigestStream extends Transform {
   }
 
   #sizeError(found: string): AirlockError {
-    return new AirlockError('E_DIGEST_MISMATCH', `${this.#subject}: expected ${this.#expectedSize} bytes, found ${found}`, {
-      details: { subject: this.#subject, expectedSize: this.#expectedSize },
-    });
+    return new AirlockError(
+      'E_DIGEST_MISMATCH',
+      `${this.#subject}: expected ${this.#expectedSize} bytes, found ${found}`,
+      {
+        details: { subject: this.#subject, expectedSize: this.#expectedSize },
+      },
+    );
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {

@@ -7,7 +7,13 @@ import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { AirlockError } from '../errors.ts';
-import { ecdsaOverDigest, ecdsaOverDigestBackend, NATIVE_MODULE_PATH, nativeEcdsaOverDigest, nobleEcdsaOverDigest } from './ecdsa-over-digest.ts';
+import {
+  ecdsaOverDigest,
+  ecdsaOverDigestBackend,
+  NATIVE_MODULE_PATH,
+  nativeEcdsaOverDigest,
+  nobleEcdsaOverDigest,
+} from './ecdsa-over-digest.ts';
 
 const CURVES = [
   { name: 'P-256', hash: 'sha256', noble: p256 },
@@ -32,7 +38,11 @@ function checkers(publicKey: KeyObject) {
 function bothSay(publicKey: KeyObject, digest: Uint8Array, signature: Uint8Array): boolean {
   const { native, noble } = checkers(publicKey);
   const answer = native(digest, signature);
-  assert.equal(noble(digest, signature), answer, `native said ${answer}, noble did not, for ${Buffer.from(signature).toString('hex')}`);
+  assert.equal(
+    noble(digest, signature),
+    answer,
+    `native said ${answer}, noble did not, for ${Buffer.from(signature).toString('hex')}`,
+  );
   return answer;
 }
 
@@ -50,7 +60,10 @@ function otherHalf(curve: Curve, der: Uint8Array): Uint8Array {
 function derOf(r: Buffer, s: Buffer): Buffer {
   const integer = (v: Buffer) => Buffer.concat([Buffer.from([0x02, v.length]), v]);
   const body = Buffer.concat([integer(r), integer(s)]);
-  return Buffer.concat([body.length < 128 ? Buffer.from([0x30, body.length]) : Buffer.from([0x30, 0x81, body.length]), body]);
+  return Buffer.concat([
+    body.length < 128 ? Buffer.from([0x30, body.length]) : Buffer.from([0x30, 0x81, body.length]),
+    body,
+  ]);
 }
 
 function minimal(v: bigint): Buffer {
@@ -74,7 +87,11 @@ describe('ecdsaOverDigest', () => {
         for (let i = 0; i < 20; i++) {
           const { digest, signature } = signed(curve, privateKey, randomBytes(1 + i * 7));
           assert.equal(bothSay(publicKey, digest, signature), true);
-          assert.equal(bothSay(publicKey, digest, otherHalf(curve, signature)), true, 'high-S is valid ECDSA (Go and OpenSSL accept it)');
+          assert.equal(
+            bothSay(publicKey, digest, otherHalf(curve, signature)),
+            true,
+            'high-S is valid ECDSA (Go and OpenSSL accept it)',
+          );
           const digest2 = Buffer.from(digest);
           digest2[i % digest2.length]! ^= 1 << (i % 8);
           assert.equal(bothSay(publicKey, digest2, signature), false);
@@ -95,7 +112,11 @@ describe('ecdsaOverDigest', () => {
           const lastBitChanged = Buffer.from(digest);
           lastBitChanged[length - 1]! ^= 1;
           // Past the order's bit length a digest is cut to its leftmost bits: a change there is not seen.
-          assert.equal(bothSay(key, lastBitChanged, signature), length * 8 > curve.noble.Point.Fn.BITS, `${length}-byte digest, last bit changed`);
+          assert.equal(
+            bothSay(key, lastBitChanged, signature),
+            length * 8 > curve.noble.Point.Fn.BITS,
+            `${length}-byte digest, last bit changed`,
+          );
         }
       });
 
@@ -133,7 +154,14 @@ describe('ecdsaOverDigest', () => {
       const digest = new Uint8Array(length).fill(7);
       // noble alone would truncate (or take an empty digest as zero) and accept these signatures.
       const signature = curve.noble.sign(digest, secret, { prehash: false, format: 'der' });
-      assert.equal(curve.noble.verify(signature, digest, curve.noble.getPublicKey(secret, false), { prehash: false, format: 'der', lowS: false }), true);
+      assert.equal(
+        curve.noble.verify(signature, digest, curve.noble.getPublicKey(secret, false), {
+          prehash: false,
+          format: 'der',
+          lowS: false,
+        }),
+        true,
+      );
       assert.equal(bothSay(key, digest, signature), false, `${length}-byte digest`);
     }
   });
@@ -145,7 +173,10 @@ describe('ecdsaOverDigest', () => {
     const privateP256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     for (const key of [rsa, ed, k1, privateP256]) {
       for (const make of [ecdsaOverDigest, nobleEcdsaOverDigest, nativeEcdsaOverDigest]) {
-        assert.throws(() => make(key), (err: unknown) => err instanceof AirlockError && err.code === 'E_KEY_UNSUPPORTED');
+        assert.throws(
+          () => make(key),
+          (err: unknown) => err instanceof AirlockError && err.code === 'E_KEY_UNSUPPORTED',
+        );
       }
     }
   });
@@ -154,7 +185,10 @@ describe('ecdsaOverDigest', () => {
     const infinity = createPublicKey({ key: infinitySpki(), format: 'der', type: 'spki' });
     assert.equal(infinity.asymmetricKeyDetails?.namedCurve, 'prime256v1');
     for (const make of [ecdsaOverDigest, nobleEcdsaOverDigest, nativeEcdsaOverDigest]) {
-      assert.throws(() => make(infinity), (err: unknown) => err instanceof AirlockError && err.code === 'E_KEY_UNSUPPORTED');
+      assert.throws(
+        () => make(infinity),
+        (err: unknown) => err instanceof AirlockError && err.code === 'E_KEY_UNSUPPORTED',
+      );
     }
   });
 
@@ -179,9 +213,23 @@ describe('ecdsaOverDigest', () => {
     it('refuses SPKI that is not a valid P-256/384/521 key, or has bytes after it', () => {
       const offCurve = Buffer.from(spki);
       offCurve[offCurve.length - 1]! ^= 1; // y no longer matches x
-      const rsaSpki = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'der', type: 'spki' });
-      const k1Spki = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey.export({ format: 'der', type: 'spki' });
-      for (const bad of [infinitySpki(), offCurve, Buffer.concat([spki, Buffer.from([0])]), spki.subarray(0, spki.length - 1), rsaSpki, k1Spki, Buffer.alloc(0)]) {
+      const rsaSpki = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({
+        format: 'der',
+        type: 'spki',
+      });
+      const k1Spki = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey.export({
+        format: 'der',
+        type: 'spki',
+      });
+      for (const bad of [
+        infinitySpki(),
+        offCurve,
+        Buffer.concat([spki, Buffer.from([0])]),
+        spki.subarray(0, spki.length - 1),
+        rsaSpki,
+        k1Spki,
+        Buffer.alloc(0),
+      ]) {
         assert.throws(() => native.parseKey(bad));
       }
     });

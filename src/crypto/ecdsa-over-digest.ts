@@ -24,7 +24,9 @@ interface NativeChecker {
   verify(key: object, digest: Uint8Array, signature: Uint8Array): boolean;
 }
 
-export const NATIVE_MODULE_PATH = fileURLToPath(new URL('../../native/ecdsa-prehash/build/Release/ecdsa_prehash.node', import.meta.url));
+export const NATIVE_MODULE_PATH = fileURLToPath(
+  new URL('../../native/ecdsa-prehash/build/Release/ecdsa_prehash.node', import.meta.url),
+);
 
 let native: { readonly checker: NativeChecker } | { readonly reason: string } | undefined;
 
@@ -52,9 +54,13 @@ export function ecdsaOverDigestBackend(): { readonly native: boolean; readonly d
 
 function curveOf(key: KeyObject): keyof typeof NOBLE_CURVES {
   const name = key.asymmetricKeyDetails?.namedCurve ?? '';
-  if (key.type !== 'public') throw new AirlockError('E_KEY_UNSUPPORTED', `checking a signature needs a public key, not a ${key.type} one`);
+  if (key.type !== 'public')
+    throw new AirlockError('E_KEY_UNSUPPORTED', `checking a signature needs a public key, not a ${key.type} one`);
   if (key.asymmetricKeyType !== 'ec' || !Object.hasOwn(NOBLE_CURVES, name)) {
-    throw new AirlockError('E_KEY_UNSUPPORTED', `checking a signature over a digest needs an ECDSA P-256, P-384 or P-521 key, not ${key.asymmetricKeyType}${name ? ` ${name}` : ''}`);
+    throw new AirlockError(
+      'E_KEY_UNSUPPORTED',
+      `checking a signature over a digest needs an ECDSA P-256, P-384 or P-521 key, not ${key.asymmetricKeyType}${name ? ` ${name}` : ''}`,
+    );
   }
   return name as keyof typeof NOBLE_CURVES;
 }
@@ -99,7 +105,11 @@ export function nobleEcdsaOverDigest(key: KeyObject): EcdsaOverDigest {
   let point: Uint8Array;
   try {
     const jwk = key.export({ format: 'jwk' }); // throws for the point at infinity, which node:crypto parses
-    point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x ?? '', 'base64url'), Buffer.from(jwk.y ?? '', 'base64url')]);
+    point = Buffer.concat([
+      Buffer.from([4]),
+      Buffer.from(jwk.x ?? '', 'base64url'),
+      Buffer.from(jwk.y ?? '', 'base64url'),
+    ]);
     curve.Point.fromBytes(point).assertValidity();
   } catch {
     throw invalidKey();

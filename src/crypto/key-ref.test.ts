@@ -27,7 +27,10 @@ describe('parseKeyRef', () => {
     });
   }
   it('an unknown scheme is a usage error', () => {
-    assert.throws(() => parseKeyRef('ftp://x'), (e) => isAirlockError(e, 'E_USAGE'));
+    assert.throws(
+      () => parseKeyRef('ftp://x'),
+      (e) => isAirlockError(e, 'E_USAGE'),
+    );
   });
 });
 

@@ -24,7 +24,8 @@ export function parseKeyRef(text: string): KeyRef {
   const scheme = /^([a-z0-9]+):\/\//.exec(text)?.[1];
   if (scheme === 'env') {
     const variable = text.slice('env://'.length);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable)) throw new AirlockError('E_USAGE', `env:// needs a variable name, got '${variable}'`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable))
+      throw new AirlockError('E_USAGE', `env:// needs a variable name, got '${variable}'`);
     return { kind: 'env', variable };
   }
   if (scheme && UNSUPPORTED_SCHEMES.includes(scheme)) return { kind: 'unsupported', scheme };
@@ -68,7 +69,9 @@ async function openPkcs11(uriText: string, ctx: KeyContext): Promise<Signer> {
   ]);
   const uri = parsePkcs11Uri(uriText);
   if (uri.pinValue !== undefined) {
-    ctx.warn('the pkcs11: URI carries pin-value=; it is visible in the process list: prefer pin-source= or AIRLOCK_PKCS11_PIN');
+    ctx.warn(
+      'the pkcs11: URI carries pin-value=; it is visible in the process list: prefer pin-source= or AIRLOCK_PKCS11_PIN',
+    );
   }
   return openPkcs11Signer(uri, { modulePath: ctx.env.AIRLOCK_PKCS11_MODULE, pin: ctx.env.AIRLOCK_PKCS11_PIN });
 }
@@ -80,7 +83,8 @@ export async function loadSigner(refText: string, ctx: KeyContext, preferred?: S
   if (ref.kind === 'pkcs11') return openPkcs11(ref.uri, ctx);
   const { text, what } = await readKeyText(ref, ctx);
   const { privateKey, encrypted } = await loadPrivateKeyPem(text, what, ctx.password);
-  if (!encrypted) ctx.warn(`${what} is an unencrypted private key; protect it, or re-create it with 'airlock key generate'`);
+  if (!encrypted)
+    ctx.warn(`${what} is an unencrypted private key; protect it, or re-create it with 'airlock key generate'`);
   const algorithm = signingAlgorithmFor(privateKey, preferred);
   return createKeyObjectSigner(privateKey, algorithm, ref.kind === 'file' ? `key file ${what}` : what);
 }

@@ -33,7 +33,10 @@ describe('loadPrivateKeyPem', () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
     const pem = ec.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'hello' }).toString();
     assert.equal((await loadPrivateKeyPem(pem, 'k', hello)).encrypted, true);
-    await assert.rejects(loadPrivateKeyPem(pem, 'k', async () => Buffer.from('x')), (e) => isAirlockError(e, 'E_KEY_PASSWORD'));
+    await assert.rejects(
+      loadPrivateKeyPem(pem, 'k', async () => Buffer.from('x')),
+      (e) => isAirlockError(e, 'E_KEY_PASSWORD'),
+    );
   });
 
   it('a public key where a private key is needed is malformed input with a hint', async () => {
@@ -49,8 +52,16 @@ describe('loadPrivateKeyPem', () => {
 describe('loadPublicKeyPem', () => {
   it('reads SPKI and derives the public half of a private key', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    const fromPub = await loadPublicKeyPem(publicKey.export({ type: 'spki', format: 'pem' }).toString(), 'k', noPassword);
-    const fromPriv = await loadPublicKeyPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'k', noPassword);
+    const fromPub = await loadPublicKeyPem(
+      publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      'k',
+      noPassword,
+    );
+    const fromPriv = await loadPublicKeyPem(
+      privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      'k',
+      noPassword,
+    );
     assert.equal(keyHint(fromPub), keyHint(fromPriv));
   });
 });
@@ -71,11 +82,13 @@ describe('signingAlgorithmFor', () => {
     assert.equal(signingAlgorithmFor(rsa, 'rsa-sign-pss-2048-sha256'), 'rsa-sign-pss-2048-sha256');
   });
   it('refuses P-521, small RSA, and an algorithm that does not fit the key', () => {
-    assert.throws(() => signingAlgorithmFor(generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey), (e) =>
-      isAirlockError(e, 'E_KEY_UNSUPPORTED'),
+    assert.throws(
+      () => signingAlgorithmFor(generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey),
+      (e) => isAirlockError(e, 'E_KEY_UNSUPPORTED'),
     );
-    assert.throws(() => signingAlgorithmFor(generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey), (e) =>
-      isAirlockError(e, 'E_KEY_UNSUPPORTED'),
+    assert.throws(
+      () => signingAlgorithmFor(generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey),
+      (e) => isAirlockError(e, 'E_KEY_UNSUPPORTED'),
     );
     assert.throws(
       () => signingAlgorithmFor(generateKeyPairSync('ed25519').privateKey, 'ecdsa-sha2-256-nistp256'),

@@ -18,7 +18,11 @@ export interface LoadedPrivateKey {
 const PRIVATE_PEM_TYPES = ['PRIVATE KEY', 'EC PRIVATE KEY', 'RSA PRIVATE KEY'];
 
 /** Parses any supported private-key PEM; asks `password` only when the key is encrypted. */
-export async function loadPrivateKeyPem(text: string, what: string, password: PasswordSource): Promise<LoadedPrivateKey> {
+export async function loadPrivateKeyPem(
+  text: string,
+  what: string,
+  password: PasswordSource,
+): Promise<LoadedPrivateKey> {
   if (isEncryptedCosignPem(text)) {
     const der = await decryptCosignKey(text, await password({ what }), what);
     try {
@@ -46,7 +50,9 @@ export async function loadPrivateKeyPem(text: string, what: string, password: Pa
   try {
     return { privateKey: createPrivateKey(text), encrypted: false };
   } catch (err) {
-    throw new AirlockError('E_KEY_UNSUPPORTED', `${what}: cannot parse ${type}: ${(err as Error).message}`, { cause: err });
+    throw new AirlockError('E_KEY_UNSUPPORTED', `${what}: cannot parse ${type}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -57,7 +63,9 @@ export async function loadPublicKeyPem(text: string, what: string, password: Pas
     try {
       return createPublicKey(text);
     } catch (err) {
-      throw new AirlockError('E_INPUT_MALFORMED', `${what}: cannot parse public key: ${(err as Error).message}`, { cause: err });
+      throw new AirlockError('E_INPUT_MALFORMED', `${what}: cannot parse public key: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
   if (type === 'CERTIFICATE') {

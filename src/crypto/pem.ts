@@ -28,7 +28,8 @@ export function parseSinglePem(text: string, what: string): PemBlock {
   const blocks = parsePemBlocks(text);
   const first = blocks[0];
   if (!first) throw new AirlockError('E_INPUT_MALFORMED', `${what} is not PEM: no BEGIN/END block found`);
-  if (blocks.length > 1) throw new AirlockError('E_INPUT_MALFORMED', `${what} holds ${blocks.length} PEM blocks, expected one`);
+  if (blocks.length > 1)
+    throw new AirlockError('E_INPUT_MALFORMED', `${what} holds ${blocks.length} PEM blocks, expected one`);
   return first;
 }
 

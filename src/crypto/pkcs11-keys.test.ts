@@ -11,7 +11,11 @@ const SECP256K1_PARAMS = Buffer.from('06052b8104000a', 'hex');
 function ecPoint(curve: 'P-256' | 'P-384') {
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
   const jwk = publicKey.export({ format: 'jwk' }) as JsonWebKey;
-  const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x ?? '', 'base64url'), Buffer.from(jwk.y ?? '', 'base64url')]);
+  const point = Buffer.concat([
+    Buffer.from([4]),
+    Buffer.from(jwk.x ?? '', 'base64url'),
+    Buffer.from(jwk.y ?? '', 'base64url'),
+  ]);
   // CKA_EC_POINT as PKCS#11 specifies it: a DER OCTET STRING around the point.
   return { publicKey, point, wrapped: Buffer.concat([Buffer.from([0x04, point.length]), point]) };
 }
@@ -48,11 +52,17 @@ describe('ecPublicKey', () => {
 
   it('refuses other curves, explicit parameters and points off the curve', () => {
     const { wrapped } = ecPoint('P-256');
-    assert.throws(() => ecPublicKey(SECP256K1_PARAMS, wrapped), (e) => pkcs11(e) && /1\.3\.132\.0\.10 is not supported/.test((e as Error).message));
+    assert.throws(
+      () => ecPublicKey(SECP256K1_PARAMS, wrapped),
+      (e) => pkcs11(e) && /1\.3\.132\.0\.10 is not supported/.test((e as Error).message),
+    );
     assert.throws(() => ecPublicKey(Buffer.from('3000', 'hex'), wrapped), pkcs11);
     const bad = Buffer.from(wrapped);
     bad[bad.length - 1]! ^= 1;
-    assert.throws(() => ecPublicKey(P256_PARAMS, bad), (e) => pkcs11(e) && /invalid P-256 public key point/.test((e as Error).message));
+    assert.throws(
+      () => ecPublicKey(P256_PARAMS, bad),
+      (e) => pkcs11(e) && /invalid P-256 public key point/.test((e as Error).message),
+    );
   });
 });
 

@@ -38,7 +38,9 @@ export function ecPublicKey(ecParams: Buffer, ecPoint: Buffer): TokenPublicKey {
   try {
     oid = ASN1Obj.parseBuffer(ecParams as Buffer<ArrayBuffer>).toOID();
   } catch (err) {
-    throw unsupported(`the key's EC parameters are not a named curve (${err instanceof Error ? err.message : String(err)})`);
+    throw unsupported(
+      `the key's EC parameters are not a named curve (${err instanceof Error ? err.message : String(err)})`,
+    );
   }
   const curve = (EC_CURVES as Record<string, EcCurve>)[oid];
   if (!curve) throw unsupported(`the key's elliptic curve ${oid} is not supported`);
@@ -63,7 +65,9 @@ export function ecPublicKey(ecParams: Buffer, ecPoint: Buffer): TokenPublicKey {
     }
   }
   if (!uncompressed) {
-    throw new AirlockError('E_PKCS11', `the token returned an invalid ${curve.crv} public key point`, { cause: failure });
+    throw new AirlockError('E_PKCS11', `the token returned an invalid ${curve.crv} public key point`, {
+      cause: failure,
+    });
   }
   const x = uncompressed.subarray(1, 1 + curve.size);
   const y = uncompressed.subarray(1 + curve.size);
@@ -82,7 +86,13 @@ export function rsaPublicKey(modulus: Buffer, exponent: Buffer): TokenPublicKey 
 }
 
 function attributes(lib: Pkcs11Lib, session: Pkcs11Handle, object: Pkcs11Handle, types: number[]): Buffer[] {
-  return lib.C_GetAttributeValue(session, object, types.map((type) => ({ type }))).map((a) => a.value);
+  return lib
+    .C_GetAttributeValue(
+      session,
+      object,
+      types.map((type) => ({ type })),
+    )
+    .map((a) => a.value);
 }
 
 function findObjects(lib: Pkcs11Lib, session: Pkcs11Handle, template: pkcs11js.Template, max: number): Pkcs11Handle[] {
@@ -103,10 +113,16 @@ function keyTemplate(objectClass: number, label: string | undefined, id: Uint8Ar
 }
 
 /** A CKA_ID as people read it: 01:02:ff. */
-export const hexId = (id: Uint8Array) => Buffer.from(id).toString('hex').replace(/(..)(?!$)/g, '$1:');
+export const hexId = (id: Uint8Array) =>
+  Buffer.from(id)
+    .toString('hex')
+    .replace(/(..)(?!$)/g, '$1:');
 
 function keyText(uri: Pkcs11Uri): string {
-  const parts = [uri.object !== undefined ? `label "${uri.object}"` : '', uri.id !== undefined ? `id ${hexId(uri.id)}` : ''];
+  const parts = [
+    uri.object !== undefined ? `label "${uri.object}"` : '',
+    uri.id !== undefined ? `id ${hexId(uri.id)}` : '',
+  ];
   return parts.filter(Boolean).join(' and ');
 }
 
@@ -115,7 +131,10 @@ function listPrivateKeys(lib: Pkcs11Lib, session: Pkcs11Handle): string {
   const keys = findObjects(lib, session, keyTemplate(pkcs11js.CKO_PRIVATE_KEY, undefined, undefined), 20);
   return keys
     .map((key) => {
-      const [label = Buffer.alloc(0), id = Buffer.alloc(0)] = attributes(lib, session, key, [pkcs11js.CKA_LABEL, pkcs11js.CKA_ID]);
+      const [label = Buffer.alloc(0), id = Buffer.alloc(0)] = attributes(lib, session, key, [
+        pkcs11js.CKA_LABEL,
+        pkcs11js.CKA_ID,
+      ]);
       return `"${label.toString('utf8')}" (id ${hexId(id) || 'none'})`;
     })
     .join(', ');
@@ -158,22 +177,40 @@ export function findKeyPair(lib: Pkcs11Lib, session: Pkcs11Handle, uri: Pkcs11Ur
         hint: 'name the key by both object= and id=',
       });
     }
-    const [keyType = Buffer.alloc(0), privId = Buffer.alloc(0)] = attributes(lib, session, privateKey, [pkcs11js.CKA_KEY_TYPE, pkcs11js.CKA_ID]);
+    const [keyType = Buffer.alloc(0), privId = Buffer.alloc(0)] = attributes(lib, session, privateKey, [
+      pkcs11js.CKA_KEY_TYPE,
+      pkcs11js.CKA_ID,
+    ]);
     // The pair shares CKA_ID (PKCS#11's link between the halves); the label narrows it when given.
-    const [publicObject] = findObjects(lib, session, keyTemplate(pkcs11js.CKO_PUBLIC_KEY, uri.object, uri.id ?? privId), 1);
+    const [publicObject] = findObjects(
+      lib,
+      session,
+      keyTemplate(pkcs11js.CKO_PUBLIC_KEY, uri.object, uri.id ?? privId),
+      1,
+    );
     if (!publicObject) {
-      throw new AirlockError('E_PKCS11', `the private key with ${keyText(uri)} on token "${tokenLabel}" has no public key object`, {
-        hint: 'airlock needs the public half on the token (same label and CKA_ID); import it, e.g. pkcs11-tool --write-object key.pub.der --type pubkey',
-      });
+      throw new AirlockError(
+        'E_PKCS11',
+        `the private key with ${keyText(uri)} on token "${tokenLabel}" has no public key object`,
+        {
+          hint: 'airlock needs the public half on the token (same label and CKA_ID); import it, e.g. pkcs11-tool --write-object key.pub.der --type pubkey',
+        },
+      );
     }
     const type = Number(readUlong(keyType));
     const alwaysAuthenticate = readAlwaysAuthenticate(lib, session, privateKey);
     if (type === pkcs11js.CKK_EC) {
-      const [params = Buffer.alloc(0), point = Buffer.alloc(0)] = attributes(lib, session, publicObject, [pkcs11js.CKA_EC_PARAMS, pkcs11js.CKA_EC_POINT]);
+      const [params = Buffer.alloc(0), point = Buffer.alloc(0)] = attributes(lib, session, publicObject, [
+        pkcs11js.CKA_EC_PARAMS,
+        pkcs11js.CKA_EC_POINT,
+      ]);
       return { ...ecPublicKey(params, point), privateKey, alwaysAuthenticate };
     }
     if (type === pkcs11js.CKK_RSA) {
-      const [n = Buffer.alloc(0), e = Buffer.alloc(0)] = attributes(lib, session, publicObject, [pkcs11js.CKA_MODULUS, pkcs11js.CKA_PUBLIC_EXPONENT]);
+      const [n = Buffer.alloc(0), e = Buffer.alloc(0)] = attributes(lib, session, publicObject, [
+        pkcs11js.CKA_MODULUS,
+        pkcs11js.CKA_PUBLIC_EXPONENT,
+      ]);
       return { ...rsaPublicKey(n, e), privateKey, alwaysAuthenticate };
     }
     throw unsupported(`the key with ${keyText(uri)} has PKCS#11 key type 0x${type.toString(16)}`);

@@ -48,7 +48,10 @@ export function pkcs11Failure(err: unknown, action: string, tokenLabel?: string)
     CKR_PIN_LEN_RANGE: [`wrong PIN for ${token} (its length is out of the token's range)`, pinHint],
     CKR_PIN_LOCKED: [`the user PIN of ${token} is locked`, 'the token security officer must unlock or reset it'],
     CKR_PIN_EXPIRED: [`the user PIN of ${token} has expired`, 'change it with the token vendor tool'],
-    CKR_USER_PIN_NOT_INITIALIZED: [`${token} has no user PIN yet`, 'initialize it, e.g. softhsm2-util --init-token or pkcs11-tool --init-pin'],
+    CKR_USER_PIN_NOT_INITIALIZED: [
+      `${token} has no user PIN yet`,
+      'initialize it, e.g. softhsm2-util --init-token or pkcs11-tool --init-pin',
+    ],
     CKR_USER_NOT_LOGGED_IN: [`${token} requires a login to ${action}`, pinHint],
     CKR_TOKEN_NOT_PRESENT: [`${token} was removed`],
     CKR_DEVICE_REMOVED: [`${token} was removed`],
@@ -59,7 +62,11 @@ export function pkcs11Failure(err: unknown, action: string, tokenLabel?: string)
   const [message, hint] = (ckr === undefined ? undefined : known[ckr]) ?? [
     `PKCS#11 module failed to ${action}: ${ckr ?? (err instanceof Error ? err.message : String(err))}`,
   ];
-  return new AirlockError('E_PKCS11', message, { cause: err, ...(hint ? { hint } : {}), ...(ckr ? { details: { ckr } } : {}) });
+  return new AirlockError('E_PKCS11', message, {
+    cause: err,
+    ...(hint ? { hint } : {}),
+    ...(ckr ? { details: { ckr } } : {}),
+  });
 }
 
 function initialize(lib: Pkcs11Lib): boolean {
@@ -87,10 +94,14 @@ export function acquireModule(path: string): LoadedModule {
   try {
     lib.load(path);
   } catch (err) {
-    throw new AirlockError('E_PKCS11', `cannot load PKCS#11 module ${path}: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err,
-      hint: 'check module-path= in the URI or AIRLOCK_PKCS11_MODULE names a PKCS#11 library for this platform',
-    });
+    throw new AirlockError(
+      'E_PKCS11',
+      `cannot load PKCS#11 module ${path}: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        cause: err,
+        hint: 'check module-path= in the URI or AIRLOCK_PKCS11_MODULE names a PKCS#11 library for this platform',
+      },
+    );
   }
   let ownsInit: boolean;
   try {

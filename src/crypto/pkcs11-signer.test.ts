@@ -39,8 +39,11 @@ describe('openPkcs11Signer on SoftHSM2', { skip: missing && `softhsm2 not instal
     await hsm?.cleanup();
   });
 
-  const open = (path: string, query = `pin-value=${PIN}&module-path=${hsm.modulePath}`, options: Pkcs11SignerOptions = {}) =>
-    openPkcs11Signer(parsePkcs11Uri(`pkcs11:${path}${query ? `?${query}` : ''}`), options);
+  const open = (
+    path: string,
+    query = `pin-value=${PIN}&module-path=${hsm.modulePath}`,
+    options: Pkcs11SignerOptions = {},
+  ) => openPkcs11Signer(parsePkcs11Uri(`pkcs11:${path}${query ? `?${query}` : ''}`), options);
 
   async function withSigner<T>(signer: Signer, use: (s: Signer) => Promise<T>): Promise<T> {
     try {
@@ -74,7 +77,9 @@ describe('openPkcs11Signer on SoftHSM2', { skip: missing && `softhsm2 not instal
       const fromDigest = await signer.signDigest(createHash('sha256').update(data).digest());
       assert.ok(verify('sha256', data, signer.publicKey, fromDigest));
       assert.ok(!verify('sha256', Buffer.from('other'), signer.publicKey, sig));
-      await assert.rejects(signer.signDigest(createHash('sha384').update(data).digest()), (e) => isAirlockError(e, 'E_INTERNAL'));
+      await assert.rejects(signer.signDigest(createHash('sha384').update(data).digest()), (e) =>
+        isAirlockError(e, 'E_INTERNAL'),
+      );
     });
   });
 
@@ -107,19 +112,27 @@ describe('openPkcs11Signer on SoftHSM2', { skip: missing && `softhsm2 not instal
   });
 
   it('finds the token by serial and the module from options.modulePath', async () => {
-    const signer = await open('serial=nope;object=signer', `pin-value=${PIN}`, { modulePath: hsm.modulePath }).catch((e: unknown) => e);
+    const signer = await open('serial=nope;object=signer', `pin-value=${PIN}`, { modulePath: hsm.modulePath }).catch(
+      (e: unknown) => e,
+    );
     assert.ok(isAirlockError(signer, 'E_PKCS11'));
     assert.match(signer.hint ?? '', /"airlock-test" \(serial [0-9a-f]+, slot-id \d+\)/);
     const serial = /serial ([0-9a-f]+)/.exec(signer.hint ?? '')?.[1];
-    await withSigner(await open(`serial=${serial};object=signer`, '', { modulePath: hsm.modulePath, pin: PIN }), async (s) => {
-      assert.ok(verify('sha256', data, s.publicKey, await s.sign(data)));
-    });
+    await withSigner(
+      await open(`serial=${serial};object=signer`, '', { modulePath: hsm.modulePath, pin: PIN }),
+      async (s) => {
+        assert.ok(verify('sha256', data, s.publicKey, await s.sign(data)));
+      },
+    );
   });
 
   it('finds the module by module-name among the well-known locations', async () => {
-    await withSigner(await open(`token=${hsm.tokenLabel};object=signer`, `pin-value=${PIN}&module-name=softhsm2`), async (s) => {
-      assert.ok(verify('sha256', data, s.publicKey, await s.sign(data)));
-    });
+    await withSigner(
+      await open(`token=${hsm.tokenLabel};object=signer`, `pin-value=${PIN}&module-name=softhsm2`),
+      async (s) => {
+        assert.ok(verify('sha256', data, s.publicKey, await s.sign(data)));
+      },
+    );
     const err = await rejectsPkcs11(open(`token=${hsm.tokenLabel};object=signer`, 'module-name=no-such-module'));
     assert.match(err.message, /no PKCS#11 module named "no-such-module"/);
   });
@@ -135,24 +148,34 @@ describe('openPkcs11Signer on SoftHSM2', { skip: missing && `softhsm2 not instal
     const pinFile = join(hsm.dir, 'pin.txt');
     await writeFile(pinFile, `${PIN}\n`, { mode: 0o600 });
     for (const source of [pathToFileURL(pinFile).href, pinFile]) {
-      await withSigner(await open(`token=${hsm.tokenLabel};object=signer`, `pin-source=${source}&module-path=${hsm.modulePath}`), async (s) => {
-        assert.ok(verify('sha256', data, s.publicKey, await s.sign(data)));
-      });
+      await withSigner(
+        await open(`token=${hsm.tokenLabel};object=signer`, `pin-source=${source}&module-path=${hsm.modulePath}`),
+        async (s) => {
+          assert.ok(verify('sha256', data, s.publicKey, await s.sign(data)));
+        },
+      );
     }
     const reads: string[] = [];
     const readFile = async (path: string) => {
       reads.push(path);
       return `${PIN}\r\n`;
     };
-    await withSigner(await open(`token=${hsm.tokenLabel};object=signer`, `pin-source=/vault/pin&module-path=${hsm.modulePath}`, { readFile }), async (s) => {
-      assert.ok(verify('sha256', data, s.publicKey, await s.sign(data)));
-    });
+    await withSigner(
+      await open(`token=${hsm.tokenLabel};object=signer`, `pin-source=/vault/pin&module-path=${hsm.modulePath}`, {
+        readFile,
+      }),
+      async (s) => {
+        assert.ok(verify('sha256', data, s.publicKey, await s.sign(data)));
+      },
+    );
     assert.deepEqual(reads, ['/vault/pin']);
   });
 
   it('reports a wrong PIN without revealing it', async () => {
     const wrong = `${PIN}-wrong`;
-    const err = await rejectsPkcs11(open(`token=${hsm.tokenLabel};object=signer`, `pin-value=${wrong}&module-path=${hsm.modulePath}`));
+    const err = await rejectsPkcs11(
+      open(`token=${hsm.tokenLabel};object=signer`, `pin-value=${wrong}&module-path=${hsm.modulePath}`),
+    );
     assert.match(err.message, /wrong PIN for token "airlock-test"/);
     assert.ok(!JSON.stringify(err.toJSON()).includes(wrong));
     assert.match(err.hint ?? '', /pin-source=/);
@@ -182,7 +205,9 @@ describe('openPkcs11Signer on SoftHSM2', { skip: missing && `softhsm2 not instal
   });
 
   it('refuses a module that does not exist', async () => {
-    const err = await rejectsPkcs11(open(`token=${hsm.tokenLabel};object=signer`, `pin-value=${PIN}&module-path=/nonexistent/libnone.so`));
+    const err = await rejectsPkcs11(
+      open(`token=${hsm.tokenLabel};object=signer`, `pin-value=${PIN}&module-path=/nonexistent/libnone.so`),
+    );
     assert.match(err.message, /\/nonexistent\/libnone\.so/);
   });
 

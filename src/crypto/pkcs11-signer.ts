@@ -6,7 +6,14 @@ import pkcs11js from 'pkcs11js';
 import { AirlockError } from '../errors.ts';
 import { findPkcs11Module, WELL_KNOWN_PKCS11_MODULES } from './pkcs11-modules.ts';
 import { findKeyPair, hexId, type TokenKey } from './pkcs11-keys.ts';
-import { acquireModule, isLastReference, type LoadedModule, type Pkcs11Handle, pkcs11Failure, releaseModule } from './pkcs11-module.ts';
+import {
+  acquireModule,
+  isLastReference,
+  type LoadedModule,
+  type Pkcs11Handle,
+  pkcs11Failure,
+  releaseModule,
+} from './pkcs11-module.ts';
 import { login, resolvePin, selectToken, type SelectedToken } from './pkcs11-token.ts';
 import { formatPkcs11UriRedacted, type Pkcs11Uri } from './pkcs11-uri.ts';
 import { SIGNING_ALGORITHMS, type Signer } from './signer.ts';
@@ -22,29 +29,44 @@ export interface Pkcs11SignerOptions {
 
 const DIGEST_BYTES = { sha256: 32, sha384: 48, sha512: 64 } as const;
 
-const MODULE_HINT = 'give module-path= in the URI or set AIRLOCK_PKCS11_MODULE; `airlock doctor` lists the modules it finds';
+const MODULE_HINT =
+  'give module-path= in the URI or set AIRLOCK_PKCS11_MODULE; `airlock doctor` lists the modules it finds';
 
 /** The module file: module-path=, else module-name= among well-known locations, else the caller's, else any well-known one. */
 async function resolveModule(uri: Pkcs11Uri, options: Pkcs11SignerOptions): Promise<string> {
   if (uri.modulePath !== undefined) {
     const found = await findPkcs11Module(uri.modulePath);
-    if (!found) throw new AirlockError('E_PKCS11', `PKCS#11 module ${uri.modulePath} (module-path=) does not exist or is not readable`);
+    if (!found)
+      throw new AirlockError(
+        'E_PKCS11',
+        `PKCS#11 module ${uri.modulePath} (module-path=) does not exist or is not readable`,
+      );
     return found;
   }
   if (uri.moduleName !== undefined) {
     const name = uri.moduleName;
     for (const candidate of WELL_KNOWN_PKCS11_MODULES) {
-      const base = candidate.slice(candidate.lastIndexOf('/') + 1).replace(/^lib/, '').replace(/\.so$/, '');
+      const base = candidate
+        .slice(candidate.lastIndexOf('/') + 1)
+        .replace(/^lib/, '')
+        .replace(/\.so$/, '');
       if (base === name.replace(/^lib/, '') && (await findPkcs11Module(candidate))) return candidate;
     }
-    throw new AirlockError('E_PKCS11', `no PKCS#11 module named "${name}" (module-name=) in the well-known locations`, { hint: MODULE_HINT });
+    throw new AirlockError('E_PKCS11', `no PKCS#11 module named "${name}" (module-name=) in the well-known locations`, {
+      hint: MODULE_HINT,
+    });
   }
   const found = await findPkcs11Module(options.modulePath);
   if (found) return found;
   if (options.modulePath !== undefined) {
-    throw new AirlockError('E_PKCS11', `PKCS#11 module ${options.modulePath} (AIRLOCK_PKCS11_MODULE) does not exist or is not readable`);
+    throw new AirlockError(
+      'E_PKCS11',
+      `PKCS#11 module ${options.modulePath} (AIRLOCK_PKCS11_MODULE) does not exist or is not readable`,
+    );
   }
-  throw new AirlockError('E_PKCS11', 'no PKCS#11 module found', { hint: `${MODULE_HINT}; or install softhsm2 or opensc` });
+  throw new AirlockError('E_PKCS11', 'no PKCS#11 module found', {
+    hint: `${MODULE_HINT}; or install softhsm2 or opensc`,
+  });
 }
 
 function keyName(uri: Pkcs11Uri): string {
@@ -59,7 +81,11 @@ interface OpenSession {
   readonly key: TokenKey;
 }
 
-async function openSession(uri: Pkcs11Uri, options: Pkcs11SignerOptions, pin: string | undefined): Promise<OpenSession> {
+async function openSession(
+  uri: Pkcs11Uri,
+  options: Pkcs11SignerOptions,
+  pin: string | undefined,
+): Promise<OpenSession> {
   const module = acquireModule(await resolveModule(uri, options));
   const { lib } = module;
   let session: Pkcs11Handle | undefined;
@@ -118,7 +144,9 @@ export async function openPkcs11Signer(uri: Pkcs11Uri, options: Pkcs11SignerOpti
           // CKM_ECDSA returns r||s; Sigstore wants ASN.1 DER.
           return curve.curve.Signature.fromBytes(raw, 'compact').toBytes('der');
         } catch (err) {
-          throw new AirlockError('E_PKCS11', `token "${token.label}" returned a malformed ECDSA signature`, { cause: err });
+          throw new AirlockError('E_PKCS11', `token "${token.label}" returned a malformed ECDSA signature`, {
+            cause: err,
+          });
         }
       }
     : undefined;

@@ -58,7 +58,10 @@ export function selectToken(lib: Pkcs11Lib, uri: Pkcs11Uri, modulePath: string):
   const [match, second] = matches;
   if (!match) {
     throw new AirlockError('E_PKCS11', `no token with ${selectorText(uri)} in PKCS#11 module ${modulePath}`, {
-      hint: initialized.length > 0 ? `tokens present: ${listing}` : 'the module has no initialized token: is the HSM connected and configured?',
+      hint:
+        initialized.length > 0
+          ? `tokens present: ${listing}`
+          : 'the module has no initialized token: is the HSM connected and configured?',
       details: { modulePath, tokens: initialized.map((t) => t.label) },
     });
   }
@@ -89,7 +92,9 @@ export async function resolvePin(uri: Pkcs11Uri, options: PinOptions): Promise<s
   try {
     path = source.startsWith('file:') ? fileURLToPath(new URL(source)) : source;
   } catch (err) {
-    throw new AirlockError('E_INPUT_MALFORMED', `pkcs11 URI pin-source '${source}' is not a usable file URI`, { cause: err });
+    throw new AirlockError('E_INPUT_MALFORMED', `pkcs11 URI pin-source '${source}' is not a usable file URI`, {
+      cause: err,
+    });
   }
   const read = options.readFile ?? ((p: string) => fsReadFile(p, 'utf8'));
   let text: string;

@@ -24,7 +24,9 @@ describe('parsePkcs11Uri', () => {
   });
 
   it('decodes id as raw bytes and labels as UTF-8', () => {
-    const uri = parsePkcs11Uri('pkcs11:slot-id=1465243096;id=%01%02%FF;object=cl%C3%A9?pin-value=12%2634&module-name=softhsm2');
+    const uri = parsePkcs11Uri(
+      'pkcs11:slot-id=1465243096;id=%01%02%FF;object=cl%C3%A9?pin-value=12%2634&module-name=softhsm2',
+    );
     assert.deepEqual(uri.id, Uint8Array.from([1, 2, 255]));
     assert.equal(uri.object, 'clé');
     assert.equal(uri.slotId, 1465243096n);
@@ -57,7 +59,10 @@ describe('parsePkcs11Uri', () => {
   ];
   for (const [text, message] of bad) {
     it(`rejects ${JSON.stringify(text)}`, () => {
-      assert.throws(() => parsePkcs11Uri(text), (e) => malformed(e) && message.test((e as Error).message));
+      assert.throws(
+        () => parsePkcs11Uri(text),
+        (e) => malformed(e) && message.test((e as Error).message),
+      );
     });
   }
 
@@ -71,14 +76,17 @@ describe('parsePkcs11Uri', () => {
 
 describe('formatPkcs11UriRedacted', () => {
   it('replaces the PIN and re-encodes what needs escaping', () => {
-    const uri = parsePkcs11Uri('pkcs11:token=my%20token;object=a/b;id=%01%AB?pin-value=s3cret&module-path=/usr/lib/x.so');
+    const uri = parsePkcs11Uri(
+      'pkcs11:token=my%20token;object=a/b;id=%01%AB?pin-value=s3cret&module-path=/usr/lib/x.so',
+    );
     const text = formatPkcs11UriRedacted(uri);
     assert.equal(text, 'pkcs11:token=my%20token;object=a%2Fb;id=%01%AB?pin-value=***&module-path=/usr/lib/x.so');
     assert.ok(!text.includes('s3cret'));
   });
 
   it('round-trips through parsePkcs11Uri', () => {
-    const original = 'pkcs11:token=t%3Bx;serial=42;slot-id=7;id=%00%FF;type=private?pin-source=file:/p%26q&module-name=softhsm2';
+    const original =
+      'pkcs11:token=t%3Bx;serial=42;slot-id=7;id=%00%FF;type=private?pin-source=file:/p%26q&module-name=softhsm2';
     const uri = parsePkcs11Uri(original);
     assert.deepEqual(parsePkcs11Uri(formatPkcs11UriRedacted(uri)), uri);
     assert.equal(formatPkcs11UriRedacted(uri), original);

@@ -41,7 +41,13 @@ const QUERY_STRINGS: Record<string, Field> = {
 };
 // Standard RFC 7512 attributes airlock does not match on. Rejected rather than ignored: ignoring a
 // filter widens the match.
-const UNSUPPORTED_PATH = new Set(['library-manufacturer', 'library-description', 'library-version', 'slot-description', 'slot-manufacturer']);
+const UNSUPPORTED_PATH = new Set([
+  'library-manufacturer',
+  'library-description',
+  'library-version',
+  'slot-description',
+  'slot-manufacturer',
+]);
 
 function malformed(message: string, hint?: string): AirlockError {
   return new AirlockError('E_INPUT_MALFORMED', message, {
@@ -53,7 +59,7 @@ function malformed(message: string, hint?: string): AirlockError {
 function percentDecode(value: string, name: string): Uint8Array {
   const out: number[] = [];
   const encoder = new TextEncoder();
-  for (let i = 0; i < value.length; ) {
+  for (let i = 0; i < value.length;) {
     if (value[i] === '%') {
       const hex = value.slice(i + 1, i + 3);
       if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw malformed(`pkcs11 URI attribute '${name}' has a bad %-escape`);
@@ -62,7 +68,8 @@ function percentDecode(value: string, name: string): Uint8Array {
     } else {
       const codePoint = value.codePointAt(i) ?? 0;
       const char = String.fromCodePoint(codePoint);
-      if (codePoint < 0x20 || codePoint === 0x7f) throw malformed(`pkcs11 URI attribute '${name}' contains a control character`);
+      if (codePoint < 0x20 || codePoint === 0x7f)
+        throw malformed(`pkcs11 URI attribute '${name}' contains a control character`);
       out.push(...encoder.encode(char));
       i += char.length;
     }
@@ -117,7 +124,10 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
       }
       uri.type = type;
     } else if (UNSUPPORTED_PATH.has(name)) {
-      throw malformed(`pkcs11 URI attribute '${name}' is not supported by airlock`, 'select the token with token=, serial= or slot-id=');
+      throw malformed(
+        `pkcs11 URI attribute '${name}' is not supported by airlock`,
+        'select the token with token=, serial= or slot-id=',
+      );
     } else {
       throw malformed(`unknown pkcs11 URI path attribute '${name}'`);
     }

@@ -37,9 +37,13 @@ describe('SignatureMemo', () => {
       ['digest', [key, 's', flipped(digest), signature, () => false]],
       ['signature', [key, 's', digest, flipped(signature), () => false]],
       // length-prefixed fields: moving a byte from one field to the next is another check
-      ['field boundary', [key, 's', digest.subarray(0, 31), Buffer.concat([digest.subarray(31), signature]), () => false]],
+      [
+        'field boundary',
+        [key, 's', digest.subarray(0, 31), Buffer.concat([digest.subarray(31), signature]), () => false],
+      ],
     ];
-    for (const [what, args] of variants) assert.equal(memo.check(...args), false, `a different ${what} must be verified`);
+    for (const [what, args] of variants)
+      assert.equal(memo.check(...args), false, `a different ${what} must be verified`);
   });
 
   it('never remembers a failed check', () => {

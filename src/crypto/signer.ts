@@ -10,12 +10,42 @@ export const SIGNING_ALGORITHMS = {
   'ecdsa-sha2-256-nistp256': { keyDetails: 'PKIX_ECDSA_P256_SHA_256', hash: 'sha256', family: 'ecdsa', curve: 'P-256' },
   'ecdsa-sha2-384-nistp384': { keyDetails: 'PKIX_ECDSA_P384_SHA_384', hash: 'sha384', family: 'ecdsa', curve: 'P-384' },
   ed25519: { keyDetails: 'PKIX_ED25519', hash: 'sha512', family: 'ed25519', curve: undefined },
-  'rsa-sign-pkcs1-2048-sha256': { keyDetails: 'PKIX_RSA_PKCS1V15_2048_SHA256', hash: 'sha256', family: 'rsa-pkcs1', curve: undefined },
-  'rsa-sign-pkcs1-3072-sha256': { keyDetails: 'PKIX_RSA_PKCS1V15_3072_SHA256', hash: 'sha256', family: 'rsa-pkcs1', curve: undefined },
-  'rsa-sign-pkcs1-4096-sha256': { keyDetails: 'PKIX_RSA_PKCS1V15_4096_SHA256', hash: 'sha256', family: 'rsa-pkcs1', curve: undefined },
-  'rsa-sign-pss-2048-sha256': { keyDetails: 'PKIX_RSA_PSS_2048_SHA256', hash: 'sha256', family: 'rsa-pss', curve: undefined },
-  'rsa-sign-pss-3072-sha256': { keyDetails: 'PKIX_RSA_PSS_3072_SHA256', hash: 'sha256', family: 'rsa-pss', curve: undefined },
-  'rsa-sign-pss-4096-sha256': { keyDetails: 'PKIX_RSA_PSS_4096_SHA256', hash: 'sha256', family: 'rsa-pss', curve: undefined },
+  'rsa-sign-pkcs1-2048-sha256': {
+    keyDetails: 'PKIX_RSA_PKCS1V15_2048_SHA256',
+    hash: 'sha256',
+    family: 'rsa-pkcs1',
+    curve: undefined,
+  },
+  'rsa-sign-pkcs1-3072-sha256': {
+    keyDetails: 'PKIX_RSA_PKCS1V15_3072_SHA256',
+    hash: 'sha256',
+    family: 'rsa-pkcs1',
+    curve: undefined,
+  },
+  'rsa-sign-pkcs1-4096-sha256': {
+    keyDetails: 'PKIX_RSA_PKCS1V15_4096_SHA256',
+    hash: 'sha256',
+    family: 'rsa-pkcs1',
+    curve: undefined,
+  },
+  'rsa-sign-pss-2048-sha256': {
+    keyDetails: 'PKIX_RSA_PSS_2048_SHA256',
+    hash: 'sha256',
+    family: 'rsa-pss',
+    curve: undefined,
+  },
+  'rsa-sign-pss-3072-sha256': {
+    keyDetails: 'PKIX_RSA_PSS_3072_SHA256',
+    hash: 'sha256',
+    family: 'rsa-pss',
+    curve: undefined,
+  },
+  'rsa-sign-pss-4096-sha256': {
+    keyDetails: 'PKIX_RSA_PSS_4096_SHA256',
+    hash: 'sha256',
+    family: 'rsa-pss',
+    curve: undefined,
+  },
 } as const;
 
 export type SigningAlgorithm = keyof typeof SIGNING_ALGORITHMS;

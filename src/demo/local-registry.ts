@@ -33,11 +33,30 @@ const accepts = (port: number) =>
 
 export async function startLocalRegistry(pathList: string | undefined): Promise<LocalRegistry> {
   const binary = await findExecutable('docker-registry', pathList);
-  if (!binary) throw new AirlockError('E_UNAVAILABLE', 'docker-registry is not installed', { hint: 'apt-get install docker-registry (scripts/setup does)' });
+  if (!binary)
+    throw new AirlockError('E_UNAVAILABLE', 'docker-registry is not installed', {
+      hint: 'apt-get install docker-registry (scripts/setup does)',
+    });
   const dir = await mkdtemp(join(tmpdir(), 'airlock-demo-registry-'));
   const port = await freePort();
   const config = join(dir, 'config.yml');
-  await writeFile(config, [`version: 0.1`, 'log:', '  level: error', '  accesslog:', '    disabled: true', 'storage:', '  filesystem:', `    rootdirectory: ${dir}/data`, 'http:', `  addr: 127.0.0.1:${port}`, '  secret: airlock-demo', ''].join('\n'));
+  await writeFile(
+    config,
+    [
+      `version: 0.1`,
+      'log:',
+      '  level: error',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${dir}/data`,
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '  secret: airlock-demo',
+      '',
+    ].join('\n'),
+  );
   const child = spawn(binary, ['serve', config], { stdio: 'ignore' });
   const stop = async () => {
     if (child.exitCode === null) {

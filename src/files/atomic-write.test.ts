@@ -20,7 +20,10 @@ after(async () => {
 });
 
 for (const [name, write] of [
-  ['writeFileAtomic', (path: string, data: string, mode: number) => writeFileAtomic(path, data, { overwrite: true, mode })],
+  [
+    'writeFileAtomic',
+    (path: string, data: string, mode: number) => writeFileAtomic(path, data, { overwrite: true, mode }),
+  ],
   ['writeSmallFileAtomic', writeSmallFileAtomic],
   ['smallFileWriter (on a worker)', (path: string, data: string, mode: number) => offThread.write(path, data, mode)],
 ] as const) {
@@ -63,7 +66,10 @@ describe('smallFileWriter', () => {
     try {
       const sub = await mkdtemp(join(dir, 'crash-'));
       await writer.write(join(sub, 'a'), 'first');
-      const [crashed, after] = await Promise.allSettled([writer.write(join(sub, 'crash'), 'x'), writer.write(join(sub, 'b'), 'lost with it')]);
+      const [crashed, after] = await Promise.allSettled([
+        writer.write(join(sub, 'crash'), 'x'),
+        writer.write(join(sub, 'b'), 'lost with it'),
+      ]);
       assert.equal(crashed.status, 'rejected');
       assert.equal(after.status, 'rejected');
       assert.match(String((crashed as PromiseRejectedResult).reason), /file-writing worker failed/);

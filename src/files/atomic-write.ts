@@ -22,7 +22,11 @@ export async function pathExists(path: string): Promise<boolean> {
   );
 }
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   if (!options.overwrite && (await pathExists(path))) {
     throw new AirlockError('E_OUTPUT_EXISTS', `${path} already exists`, { hint: 'pass --force to overwrite it' });
   }
@@ -96,7 +100,12 @@ const fsyncFd = promisify(fsync);
  * the nine of writeFileAtomic made each batch wait tens of milliseconds. `flush` is the fsync: a thread
  * with nothing else to do (small-file-writer.ts) passes fsyncSync and runs the steps back to back.
  */
-export async function writeSmallFileAtomic(path: string, data: string, mode = 0o644, flush: (fd: number) => unknown = fsyncFd): Promise<void> {
+export async function writeSmallFileAtomic(
+  path: string,
+  data: string,
+  mode = 0o644,
+  flush: (fd: number) => unknown = fsyncFd,
+): Promise<void> {
   const tmp = tempPathFor(path);
   let created = false;
   try {

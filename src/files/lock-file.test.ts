@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { acquireLock } from './lock-file.ts';
 
 const LOCK_FILE = fileURLToPath(new URL('./lock-file.ts', import.meta.url));
-const deadPid = () => Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+const deadPid = () =>
+  Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
 
 /** A process that, at `at` (ms since the epoch), tries to take the lock; holding it, it waits until `until`, then releases. Prints 'won' or the refusal's code. */
 function contender(path: string, at: number, until: number): Promise<string> {
@@ -24,7 +25,9 @@ function contender(path: string, at: number, until: number): Promise<string> {
       process.stdout.write(String(err.code));
     }`;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.on('close', () => resolve(out));
@@ -42,7 +45,10 @@ describe('acquireLock', () => {
     const path = join(dir, 'sub', 'a.lock');
     const held = await acquireLock(path, 'channel a');
     assert.match(await readFile(path, 'utf8'), new RegExp(`^${process.pid} [0-9a-f]{32}\\n$`));
-    await assert.rejects(acquireLock(path, 'channel a'), { code: 'E_UNAVAILABLE', message: new RegExp(`channel a is in use by process ${process.pid}`) });
+    await assert.rejects(acquireLock(path, 'channel a'), {
+      code: 'E_UNAVAILABLE',
+      message: new RegExp(`channel a is in use by process ${process.pid}`),
+    });
     await held.release();
     await (await acquireLock(path, 'channel a')).release();
   });
@@ -59,7 +65,7 @@ describe('acquireLock', () => {
   });
 
   // Attack surface: two processes that both find a dead holder must not both take its lock over.
-  it('exactly one of many processes racing for a dead holder\'s lock takes it over, round after round', async () => {
+  it("exactly one of many processes racing for a dead holder's lock takes it over, round after round", async () => {
     const rounds: string[][] = [];
     for (let round = 0; round < 10; round++) {
       const path = join(dir, `race-${round}.lock`);
@@ -69,9 +75,17 @@ describe('acquireLock', () => {
       rounds.push(await Promise.all(Array.from({ length: 6 }, () => contender(path, at, at + 1200))));
     }
     const winners = rounds.map((r) => r.filter((o) => o === 'won').length);
-    assert.deepEqual(winners, rounds.map(() => 1), JSON.stringify(rounds));
+    assert.deepEqual(
+      winners,
+      rounds.map(() => 1),
+      JSON.stringify(rounds),
+    );
     for (const r of rounds) assert.deepEqual(r.filter((o) => o !== 'won').sort(), Array(5).fill('E_UNAVAILABLE'));
-    assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('race-')), [], 'every lock released, no helper file left');
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.startsWith('race-')),
+      [],
+      'every lock released, no helper file left',
+    );
   });
 
   it('a takeover interrupted by a crash (its guard left, its holder dead) does not block the next one', async () => {
@@ -85,7 +99,11 @@ describe('acquireLock', () => {
     const held = await acquireLock(path, 'interrupted');
     assert.match(await readFile(path, 'utf8'), new RegExp(`^${process.pid} `));
     await held.release();
-    assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('interrupted.lock')), [], 'guards and helper files gone');
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.startsWith('interrupted.lock')),
+      [],
+      'guards and helper files gone',
+    );
   });
 
   it('release() never removes a lock someone else holds by then', async () => {
@@ -96,6 +114,9 @@ describe('acquireLock', () => {
     await rename(`${path}.other`, path);
     await held.release();
     assert.equal(await readFile(path, 'utf8'), `${process.ppid} 00112233445566778899aabbccddeeff\n`);
-    await assert.rejects(acquireLock(path, 'taken'), { code: 'E_UNAVAILABLE', message: new RegExp(`in use by process ${process.ppid}`) });
+    await assert.rejects(acquireLock(path, 'taken'), {
+      code: 'E_UNAVAILABLE',
+      message: new RegExp(`in use by process ${process.ppid}`),
+    });
   });
 });

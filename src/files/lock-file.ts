@@ -108,7 +108,10 @@ class LockFiles {
       if (holder === undefined) return 'lost'; // its takeover just finished: look again
       const pid = ownerOf(holder);
       if (pid !== undefined && processAlive(pid)) return 'lost'; // taking over right now
-      if (depth >= MAX_TAKEOVER_DEPTH) throw new AirlockError('E_UNAVAILABLE', `${this.#path}: too many interrupted takeovers`, { hint: `remove ${this.#path} and ${this.#path}.takeover-* if no airlock process is running` });
+      if (depth >= MAX_TAKEOVER_DEPTH)
+        throw new AirlockError('E_UNAVAILABLE', `${this.#path}: too many interrupted takeovers`, {
+          hint: `remove ${this.#path} and ${this.#path}.takeover-* if no airlock process is running`,
+        });
       if ((await this.takeOver(guard, holder, depth + 1)) === 'lost') return 'lost';
     }
     try {
@@ -145,5 +148,7 @@ export async function acquireLock(path: string, what: string, pid = process.pid)
     // The owner is gone (or the file holds no pid, a crash of an older airlock): take it over.
     if ((await files.takeOver(path, seen)) === 'replaced') return held;
   }
-  throw new AirlockError('E_UNAVAILABLE', `${what}: could not take the lock ${path}`, { hint: `remove ${path} if no airlock process is running` });
+  throw new AirlockError('E_UNAVAILABLE', `${what}: could not take the lock ${path}`, {
+    hint: `remove ${path} if no airlock process is running`,
+  });
 }

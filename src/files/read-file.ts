@@ -15,10 +15,14 @@ function mib(bytes: number): string {
 /** The bytes of `path`, or E_INPUT_MALFORMED naming `what` when it holds more than `maxBytes`. */
 export async function readFileBounded(path: string, maxBytes: number, what: string): Promise<Buffer> {
   const tooLarge = (size?: number) =>
-    new AirlockError('E_INPUT_MALFORMED', `${bounded(path)}: ${size === undefined ? 'more' : mib(size)} of data; ${what} is at most ${mib(maxBytes)}`, {
-      hint: `this is not ${what}, or it was damaged`,
-      details: { path, maxBytes, ...(size === undefined ? {} : { size }) },
-    });
+    new AirlockError(
+      'E_INPUT_MALFORMED',
+      `${bounded(path)}: ${size === undefined ? 'more' : mib(size)} of data; ${what} is at most ${mib(maxBytes)}`,
+      {
+        hint: `this is not ${what}, or it was damaged`,
+        details: { path, maxBytes, ...(size === undefined ? {} : { size }) },
+      },
+    );
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(path, 'r');
@@ -31,7 +35,9 @@ export async function readFileBounded(path: string, maxBytes: number, what: stri
     const parts: Buffer[] = [];
     let total = 0;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(st.isFile() ? Math.min(maxBytes + 1 - total, Math.max(st.size - total + 1, 1)) : STREAM_CHUNK);
+      const chunk = Buffer.allocUnsafe(
+        st.isFile() ? Math.min(maxBytes + 1 - total, Math.max(st.size - total + 1, 1)) : STREAM_CHUNK,
+      );
       const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
       if (bytesRead === 0) return Buffer.concat(parts, total);
       total += bytesRead;
@@ -59,7 +65,11 @@ export async function readInputText(path: string, what = 'an input file', maxByt
 }
 
 /** A state file that may not exist yet: its text, or undefined when there is none; any other failure is coded. */
-export async function readOptionalText(path: string, what = 'a state file', maxBytes = MAX_INPUT_FILE): Promise<string | undefined> {
+export async function readOptionalText(
+  path: string,
+  what = 'a state file',
+  maxBytes = MAX_INPUT_FILE,
+): Promise<string | undefined> {
   try {
     return (await readFileBounded(path, maxBytes, what)).toString('utf8');
   } catch (err) {

@@ -11,7 +11,12 @@ parentPort?.on('message', (req: WriteRequest) => {
     () => parentPort?.postMessage({ id: req.id, ok: true } satisfies WriteReply),
     (err: unknown) => {
       const known = err instanceof AirlockError;
-      parentPort?.postMessage({ id: req.id, ok: false, code: known ? err.code : 'E_INTERNAL', message: (err as Error).message } satisfies WriteReply);
+      parentPort?.postMessage({
+        id: req.id,
+        ok: false,
+        code: known ? err.code : 'E_INTERNAL',
+        message: (err as Error).message,
+      } satisfies WriteReply);
     },
   );
 });

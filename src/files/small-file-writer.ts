@@ -12,7 +12,9 @@ export interface WriteRequest {
   readonly mode: number;
 }
 
-export type WriteReply = { readonly id: number; readonly ok: true } | { readonly id: number; readonly ok: false; readonly code: ErrorCode; readonly message: string };
+export type WriteReply =
+  | { readonly id: number; readonly ok: true }
+  | { readonly id: number; readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
 export interface SmallFileWriter {
   /** writeSmallFileAtomic(path, data, mode), on the worker: the same steps, errors and guarantees. */
@@ -22,7 +24,9 @@ export interface SmallFileWriter {
 }
 
 /** `workerUrl` is for tests (a worker that dies on cue). */
-export function smallFileWriter(workerUrl = new URL('./small-file-writer-worker.ts', import.meta.url)): SmallFileWriter {
+export function smallFileWriter(
+  workerUrl = new URL('./small-file-writer-worker.ts', import.meta.url),
+): SmallFileWriter {
   let worker: Worker | undefined;
   let next = 0;
   let closed = false;

@@ -28,7 +28,10 @@ export async function checkStateDir(stateDir: string): Promise<void> {
     try {
       const st = await stat(path);
       if (st.isDirectory()) return;
-      throw stateDirError(stateDir, path === resolve(stateDir) ? 'it is not a folder' : `${bounded(path)} is not a folder`);
+      throw stateDirError(
+        stateDir,
+        path === resolve(stateDir) ? 'it is not a folder' : `${bounded(path)} is not a folder`,
+      );
     } catch (err) {
       if (err instanceof AirlockError) throw err;
       const code = errno(err);

@@ -31,7 +31,10 @@ const witnessSigner = createKeyObjectSigner(witnessKey.privateKey, 'ed25519', 'w
 const NOW = new Date('2026-11-21T10:00:00Z');
 
 async function openLog(origin = 'log.example', key = logKey.privateKey) {
-  return LogEngine.open({ storage: SqliteLogStorage.open(join(dir, `log-${n++}.db`)), checkpoints: checkpointSignerFor(origin, createKeyObjectSigner(key, 'ed25519', 'log')) });
+  return LogEngine.open({
+    storage: SqliteLogStorage.open(join(dir, `log-${n++}.db`)),
+    checkpoints: checkpointSignerFor(origin, createKeyObjectSigner(key, 'ed25519', 'log')),
+  });
 }
 async function grow(log: LogEngine, count: number) {
   const start = log.size;
@@ -54,7 +57,14 @@ function memoryState(initial: WitnessState = new Map()) {
   return { store, saved };
 }
 
-const newWitness = (store: ReturnType<typeof memoryState>['store']) => new CheckpointWitness({ name: 'w1.example', signer: witnessSigner, logs: [logVerifier], state: store, now: () => NOW });
+const newWitness = (store: ReturnType<typeof memoryState>['store']) =>
+  new CheckpointWitness({
+    name: 'w1.example',
+    signer: witnessSigner,
+    logs: [logVerifier],
+    state: store,
+    now: () => NOW,
+  });
 const refused = (o: Cosigned | Refused): Refused => {
   assert.equal(o.ok, false, 'refused');
   return o as Refused;
@@ -74,7 +84,10 @@ describe('CheckpointWitness', () => {
     assert.equal(first.size, 5);
     assert.equal(first.previous, undefined);
     const verifier = cosignatureVerifierFor('w1.example', witnessKey.publicKey);
-    assert.deepEqual(verifier.verifyLine(parseNote(log.checkpoint).text, first.cosignature), new Date('2026-11-21T10:00:00Z'));
+    assert.deepEqual(
+      verifier.verifyLine(parseNote(log.checkpoint).text, first.cosignature),
+      new Date('2026-11-21T10:00:00Z'),
+    );
     assert.equal(saved.length, 1);
     assert.equal(saved[0]?.get('log.example')?.size, 5);
     assert.equal(saved[0]?.get('log.example')?.checkpoint, first.note);
@@ -99,7 +112,9 @@ describe('CheckpointWitness', () => {
     await grow(log, 4);
     const r = refused(await witness.addCheckpoint({ oldSize: 0, proof: [], note: log.checkpoint }));
     assert.deepEqual([r.status, r.latestSize], [409, 8]);
-    const r2 = refused(await witness.addCheckpoint({ oldSize: 10, proof: await log.consistencyProof(10, 12), note: log.checkpoint }));
+    const r2 = refused(
+      await witness.addCheckpoint({ oldSize: 10, proof: await log.consistencyProof(10, 12), note: log.checkpoint }),
+    );
     assert.deepEqual([r2.status, r2.latestSize], [409, 8]);
     assert.equal(saved.length, 1);
     await log.close();
@@ -139,14 +154,25 @@ describe('CheckpointWitness', () => {
     // A fork: the same key signs another tree of size 11 that does not contain the first 6 entries.
     const fork = await openLog('log.example');
     await Promise.all(Array.from({ length: 11 }, (_, i) => fork.append(Buffer.from(`forked ${i}`))));
-    assert.equal(refused(await witness.addCheckpoint({ oldSize: 6, proof: await fork.consistencyProof(6, 11), note: fork.checkpoint })).status, 422);
+    assert.equal(
+      refused(
+        await witness.addCheckpoint({ oldSize: 6, proof: await fork.consistencyProof(6, 11), note: fork.checkpoint }),
+      ).status,
+      422,
+    );
     // Another root at the size already cosigned.
     const sameSize = await openLog('log.example');
     await Promise.all(Array.from({ length: 6 }, (_, i) => sameSize.append(Buffer.from(`other ${i}`))));
-    assert.equal(refused(await witness.addCheckpoint({ oldSize: 6, proof: [], note: sameSize.checkpoint })).status, 422);
+    assert.equal(
+      refused(await witness.addCheckpoint({ oldSize: 6, proof: [], note: sameSize.checkpoint })).status,
+      422,
+    );
     // A proof sent with old 0 (to a witness that has never seen the log).
     const fresh = newWitness(memoryState().store);
-    assert.equal(refused(await fresh.addCheckpoint({ oldSize: 0, proof: [new Uint8Array(32)], note: log.checkpoint })).status, 422);
+    assert.equal(
+      refused(await fresh.addCheckpoint({ oldSize: 0, proof: [new Uint8Array(32)], note: log.checkpoint })).status,
+      422,
+    );
     assert.equal(saved.length, 1, 'no refusal changed the state');
     for (const l of [log, fork, sameSize]) await l.close();
   });
@@ -155,8 +181,14 @@ describe('CheckpointWitness', () => {
     const log = await openLog();
     await grow(log, 3);
     const witness = newWitness(memoryState().store);
-    const outcomes = await Promise.all([witness.addCheckpoint({ oldSize: 0, proof: [], note: log.checkpoint }), witness.addCheckpoint({ oldSize: 0, proof: [], note: log.checkpoint })]);
-    assert.deepEqual(outcomes.map((o) => (o.ok ? 200 : o.status)), [200, 409]);
+    const outcomes = await Promise.all([
+      witness.addCheckpoint({ oldSize: 0, proof: [], note: log.checkpoint }),
+      witness.addCheckpoint({ oldSize: 0, proof: [], note: log.checkpoint }),
+    ]);
+    assert.deepEqual(
+      outcomes.map((o) => (o.ok ? 200 : o.status)),
+      [200, 409],
+    );
     await log.close();
   });
 
@@ -181,7 +213,10 @@ describe('CheckpointWitness', () => {
     const junk = `— w2.example ${Buffer.alloc(76, 1).toString('base64')}\n`;
     const again = cosigned(await witness.addCheckpoint({ oldSize: 3, proof: [], note: `${first.note}${junk}` }));
     const kept = parseNote(again.note).signatures;
-    assert.deepEqual(kept.map((s) => s.name), ['log.example', 'w1.example']);
+    assert.deepEqual(
+      kept.map((s) => s.name),
+      ['log.example', 'w1.example'],
+    );
     assert.equal(witness.latest('log.example')?.checkpoint, again.note);
     await log.close();
   });
@@ -205,14 +240,19 @@ describe('CheckpointWitness', () => {
     });
     failRecord = true;
     // Saved, then not recorded: no cosignature leaves; the log's next request (409, then old 4) gets one.
-    await assert.rejects(witness.addCheckpoint({ oldSize: 0, proof: [], note: log.checkpoint }), /audit log unwritable/);
+    await assert.rejects(
+      witness.addCheckpoint({ oldSize: 0, proof: [], note: log.checkpoint }),
+      /audit log unwritable/,
+    );
     failRecord = false;
     refused(await witness.addCheckpoint({ oldSize: 0, proof: [], note: log.checkpoint })); // 409: protocol, not recorded
     cosigned(await witness.addCheckpoint({ oldSize: 4, proof: [], note: log.checkpoint }));
     refused(await witness.addCheckpoint({ oldSize: 4, proof: [], note: log.checkpoint.replace(/\n4\n/, '\n5\n') })); // 403
     const fork = await openLog();
     await Promise.all(Array.from({ length: 6 }, (_, i) => fork.append(Buffer.from(`forked ${i}`))));
-    refused(await witness.addCheckpoint({ oldSize: 4, proof: await fork.consistencyProof(4, 6), note: fork.checkpoint })); // 422
+    refused(
+      await witness.addCheckpoint({ oldSize: 4, proof: await fork.consistencyProof(4, 6), note: fork.checkpoint }),
+    ); // 422
     assert.equal(saved.length, 2);
     assert.deepEqual(
       records.map((r) => [r.action, r.result, r.subjects?.[0]?.name ?? null]),

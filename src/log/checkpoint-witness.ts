@@ -70,7 +70,8 @@ export class CheckpointWitness {
   constructor(options: CheckpointWitnessOptions) {
     this.#options = options;
     this.#logs = new Map(options.logs.map((v) => [v.name, v]));
-    if (this.#logs.size !== options.logs.length) throw new AirlockError('E_USAGE', 'two log keys with one origin: a witness follows each log by one key');
+    if (this.#logs.size !== options.logs.length)
+      throw new AirlockError('E_USAGE', 'two log keys with one origin: a witness follows each log by one key');
     this.#state = options.state.logs;
   }
 
@@ -85,7 +86,12 @@ export class CheckpointWitness {
       const outcome = await this.#add(request);
       // Protocol traffic (a log learning our size, a malformed request, a log we do not follow) decides nothing.
       if (!outcome.ok && outcome.status === 422) {
-        await this.#options.record?.({ action: 'log.witness', result: 'refused', reason: `${outcome.code}: ${outcome.message}`, ...(outcome.details ? { details: outcome.details } : {}) });
+        await this.#options.record?.({
+          action: 'log.witness',
+          result: 'refused',
+          reason: `${outcome.code}: ${outcome.message}`,
+          ...(outcome.details ? { details: outcome.details } : {}),
+        });
       }
       return outcome;
     });
@@ -94,7 +100,12 @@ export class CheckpointWitness {
   }
 
   async #add(request: AddCheckpointRequest): Promise<Cosigned | Refused> {
-    const refuse = (status: Refused['status'], code: ErrorCode, message: string, extra: Partial<Refused> = {}): Refused => ({ ok: false, status, code, message, ...extra });
+    const refuse = (
+      status: Refused['status'],
+      code: ErrorCode,
+      message: string,
+      extra: Partial<Refused> = {},
+    ): Refused => ({ ok: false, status, code, message, ...extra });
     let text: string;
     let origin: string;
     try {
@@ -110,20 +121,40 @@ export class CheckpointWitness {
       opened = openCheckpoint(request.note, log);
     } catch (err) {
       if (!isAirlockError(err)) throw err;
-      return refuse(403, 'E_TLOG_CHECKPOINT', `the checkpoint is not signed by the key this witness trusts for ${origin}: ${err.message}`);
+      return refuse(
+        403,
+        'E_TLOG_CHECKPOINT',
+        `the checkpoint is not signed by the key this witness trusts for ${origin}: ${err.message}`,
+      );
     }
     const { size, rootHash } = opened.checkpoint;
-    if (request.oldSize > size) return refuse(400, 'E_INPUT_MALFORMED', `old size ${request.oldSize} is beyond the checkpoint's size ${size}`);
+    if (request.oldSize > size)
+      return refuse(400, 'E_INPUT_MALFORMED', `old size ${request.oldSize} is beyond the checkpoint's size ${size}`);
     const previous = this.#state.get(origin);
     const latestSize = previous?.size ?? 0;
     if (request.oldSize !== latestSize) {
-      return refuse(409, 'E_LOG_INCONSISTENT', `this witness last cosigned ${origin} at size ${latestSize}, not ${request.oldSize}`, { latestSize });
+      return refuse(
+        409,
+        'E_LOG_INCONSISTENT',
+        `this witness last cosigned ${origin} at size ${latestSize}, not ${request.oldSize}`,
+        { latestSize },
+      );
     }
     const oldRoot = previous ? (Buffer.from(previous.root, 'base64') as Uint8Array) : EMPTY_ROOT;
     if (!verifyConsistency(request.oldSize, size, oldRoot, rootHash, request.proof)) {
-      return refuse(422, 'E_LOG_INCONSISTENT', `${origin}: the checkpoint at size ${size} is not proven to extend the one cosigned at size ${latestSize}`, {
-        details: { origin, older: { size: latestSize, root: b64(oldRoot) }, newer: { size, root: b64(rootHash) }, checkpoint: request.note },
-      });
+      return refuse(
+        422,
+        'E_LOG_INCONSISTENT',
+        `${origin}: the checkpoint at size ${size} is not proven to extend the one cosigned at size ${latestSize}`,
+        {
+          details: {
+            origin,
+            older: { size: latestSize, root: b64(oldRoot) },
+            newer: { size, root: b64(rootHash) },
+            checkpoint: request.note,
+          },
+        },
+      );
     }
     const { name, signer } = this.#options;
     const now = this.#options.now();
@@ -136,7 +167,12 @@ export class CheckpointWitness {
     // tlog-witness: the new state is durable before the cosignature leaves the witness.
     await this.#options.state.save(logs);
     this.#state = logs;
-    await this.#options.record?.({ action: 'log.witness', result: 'ok', subjects: [{ name: origin }], details: { size, root: b64(rootHash), previousSize: previous?.size ?? null } });
+    await this.#options.record?.({
+      action: 'log.witness',
+      result: 'ok',
+      subjects: [{ name: origin }],
+      details: { size, root: b64(rootHash), previousSize: previous?.size ?? null },
+    });
     return { ok: true, cosignature, note, origin, size, previous };
   }
 }

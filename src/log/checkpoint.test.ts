@@ -22,7 +22,13 @@ const LOCAL_NOTE =
 
 const root = Buffer.alloc(32, 0xab);
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const cp = (extra: Partial<Checkpoint> = {}): Checkpoint => ({ origin: 'log.example', size: 7, rootHash: root, extensions: [], ...extra });
+const cp = (extra: Partial<Checkpoint> = {}): Checkpoint => ({
+  origin: 'log.example',
+  size: 7,
+  rootHash: root,
+  extensions: [],
+  ...extra,
+});
 
 describe('formatCheckpoint / parseCheckpoint', () => {
   it('parses the tlog-checkpoint spec example and formats it back byte for byte', () => {
@@ -39,10 +45,17 @@ describe('formatCheckpoint / parseCheckpoint', () => {
   });
 
   it('round-trips extension lines, the empty tree and the largest safe size', () => {
-    for (const c of [cp({ extensions: ['Timestamp: 1', 'x'] }), cp({ size: 0, rootHash: EMPTY_ROOT }), cp({ size: Number.MAX_SAFE_INTEGER })]) {
+    for (const c of [
+      cp({ extensions: ['Timestamp: 1', 'x'] }),
+      cp({ size: 0, rootHash: EMPTY_ROOT }),
+      cp({ size: Number.MAX_SAFE_INTEGER }),
+    ]) {
       const text = formatCheckpoint(c);
       const back = parseCheckpoint(text);
-      assert.deepEqual({ ...back, rootHash: b64(back.rootHash) }, { ...c, rootHash: b64(c.rootHash), extensions: [...c.extensions] });
+      assert.deepEqual(
+        { ...back, rootHash: b64(back.rootHash) },
+        { ...c, rootHash: b64(c.rootHash), extensions: [...c.extensions] },
+      );
     }
     assert.equal(formatCheckpoint(cp({ extensions: ['e'] })), `log.example\n7\n${b64(root)}\ne\n`);
     assert.equal(b64(EMPTY_ROOT), '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=');
@@ -58,8 +71,14 @@ describe('formatCheckpoint / parseCheckpoint', () => {
     ['a size with a plus sign', `log.example\n+7\n${r}\n`],
     ['a 31-byte root', `log.example\n7\n${b64(root.subarray(1))}\n`],
     ['an unpadded root', `log.example\n7\n${r.replace('=', '')}\n`],
-    ['a URL-safe base64 root', `log.example\n7\n${b64(Buffer.alloc(32, 0xfb)).replace(/\+/g, '-').replace(/\//g, '_')}\n`],
-    ['a non-canonical root (padding bits set)', `log.example\n7\n${r.slice(0, 42)}${B64[B64.indexOf(r[42] ?? '') | 1]}=\n`],
+    [
+      'a URL-safe base64 root',
+      `log.example\n7\n${b64(Buffer.alloc(32, 0xfb)).replace(/\+/g, '-').replace(/\//g, '_')}\n`,
+    ],
+    [
+      'a non-canonical root (padding bits set)',
+      `log.example\n7\n${r.slice(0, 42)}${B64[B64.indexOf(r[42] ?? '') | 1]}=\n`,
+    ],
     ['an empty extension line', `log.example\n7\n${r}\n\n`],
     ['an origin with a space', `log example\n7\n${r}\n`],
     ["an origin with '+'", `log+example\n7\n${r}\n`],
@@ -74,7 +93,10 @@ describe('formatCheckpoint / parseCheckpoint', () => {
   }
 
   it('refuses to format what it would not parse, and a Rekor v1-looking origin', () => {
-    assert.throws(() => formatCheckpoint(cp({ origin: 'rekor.sigstore.dev - 2605736670972794746' })), (e) => code('E_TLOG_CHECKPOINT')(e) && /Rekor v1/.test((e as Error).message));
+    assert.throws(
+      () => formatCheckpoint(cp({ origin: 'rekor.sigstore.dev - 2605736670972794746' })),
+      (e) => code('E_TLOG_CHECKPOINT')(e) && /Rekor v1/.test((e as Error).message),
+    );
     assert.throws(() => formatCheckpoint(cp({ origin: 'log - 1' })), code('E_TLOG_CHECKPOINT'));
     assert.throws(() => formatCheckpoint(cp({ size: -1 })), code('E_TLOG_CHECKPOINT'));
     assert.throws(() => formatCheckpoint(cp({ size: 1.5 })), code('E_TLOG_CHECKPOINT'));
@@ -93,7 +115,10 @@ describe('openCheckpoint', () => {
     assert.equal(b64(checkpoint.rootHash), 'm5JVGx4ESzbU2kFUPgYQ9adCA7e7mjnwQRluEmGJbHU=');
     assert.equal(note.verified[0]?.keyId, 0xd80b4420);
     assert.equal(serializeNote(formatCheckpoint(checkpoint), note.verified), LOCAL_NOTE);
-    assert.throws(() => openCheckpoint(LOCAL_NOTE.replace('\n1\n', '\n2\n'), parseVerifierKey(LOCAL_VKEY).verifier), code('E_TLOG_CHECKPOINT'));
+    assert.throws(
+      () => openCheckpoint(LOCAL_NOTE.replace('\n1\n', '\n2\n'), parseVerifierKey(LOCAL_VKEY).verifier),
+      code('E_TLOG_CHECKPOINT'),
+    );
   });
 
   it('signs and opens a checkpoint of a fresh key; refuses another key and another origin', async () => {
@@ -104,7 +129,12 @@ describe('openCheckpoint', () => {
     const other = generateKeyPairSync('ed25519').publicKey;
     assert.throws(() => openCheckpoint(note, noteVerifierFor('log.example', other)), code('E_TLOG_CHECKPOINT'));
     // The log's key vouches only for its own origin.
-    const foreign = await signNote(formatCheckpoint(cp({ origin: 'other.example' })), [noteSignerFor('log.example', signer)]);
-    assert.throws(() => openCheckpoint(foreign, noteVerifierFor('log.example', signer.publicKey)), (e) => code('E_TLOG_CHECKPOINT')(e) && /origin 'other.example'/.test((e as Error).message));
+    const foreign = await signNote(formatCheckpoint(cp({ origin: 'other.example' })), [
+      noteSignerFor('log.example', signer),
+    ]);
+    assert.throws(
+      () => openCheckpoint(foreign, noteVerifierFor('log.example', signer.publicKey)),
+      (e) => code('E_TLOG_CHECKPOINT')(e) && /origin 'other.example'/.test((e as Error).message),
+    );
   });
 });

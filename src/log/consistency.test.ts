@@ -10,10 +10,16 @@ async function tree(entries: string[]) {
   const edge = await TreeEdge.open(0, async () => {
     throw new Error('empty');
   });
-  for (const t of edge.append(entries.map((e) => leafHash(Buffer.from(e))))) tiles.set(`${t.level}/${t.index}`, t.clone());
+  for (const t of edge.append(entries.map((e) => leafHash(Buffer.from(e)))))
+    tiles.set(`${t.level}/${t.index}`, t.clone());
   return nodeReaderFor((k) => tiles.get(`${k.level}/${k.index}`));
 }
-const cp = (size: number, rootHash: Uint8Array, origin = 'log.example'): Checkpoint => ({ origin, size, rootHash, extensions: [] });
+const cp = (size: number, rootHash: Uint8Array, origin = 'log.example'): Checkpoint => ({
+  origin,
+  size,
+  rootHash,
+  extensions: [],
+});
 
 describe('checkExtends', () => {
   it('accepts a newer checkpoint of the same history, and the same one', async () => {
@@ -27,9 +33,20 @@ describe('checkExtends', () => {
     const honest = await tree(Array.from({ length: 20 }, (_, i) => `e${i}`));
     const forked = await tree(Array.from({ length: 20 }, (_, i) => (i === 3 ? 'rewritten' : `e${i}`)));
     const older = cp(7, rootAt(7, honest));
-    assert.throws(() => checkExtends(older, cp(20, rootAt(20, forked)), consistencyProof(7, 20, forked)), { code: 'E_LOG_INCONSISTENT', message: /size 20 does not extend the one at size 7/ });
-    assert.throws(() => checkExtends(cp(20, rootAt(20, honest)), older, []), { code: 'E_LOG_INCONSISTENT', message: /is smaller than/ });
-    assert.throws(() => checkExtends(cp(7, rootAt(7, forked)), cp(7, rootAt(7, honest)), []), { code: 'E_LOG_INCONSISTENT' });
-    assert.throws(() => checkExtends(older, cp(20, rootAt(20, honest), 'other.example'), consistencyProof(7, 20, honest)), { code: 'E_INPUT_MALFORMED' });
+    assert.throws(() => checkExtends(older, cp(20, rootAt(20, forked)), consistencyProof(7, 20, forked)), {
+      code: 'E_LOG_INCONSISTENT',
+      message: /size 20 does not extend the one at size 7/,
+    });
+    assert.throws(() => checkExtends(cp(20, rootAt(20, honest)), older, []), {
+      code: 'E_LOG_INCONSISTENT',
+      message: /is smaller than/,
+    });
+    assert.throws(() => checkExtends(cp(7, rootAt(7, forked)), cp(7, rootAt(7, honest)), []), {
+      code: 'E_LOG_INCONSISTENT',
+    });
+    assert.throws(
+      () => checkExtends(older, cp(20, rootAt(20, honest), 'other.example'), consistencyProof(7, 20, honest)),
+      { code: 'E_INPUT_MALFORMED' },
+    );
   });
 });

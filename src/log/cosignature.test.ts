@@ -4,7 +4,14 @@ import { describe, it } from 'node:test';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { isAirlockError } from '../errors.ts';
 import { formatCheckpoint, openCheckpoint } from './checkpoint.ts';
-import { type CosignatureVerifier, cosignatureVerifierFor, cosignCheckpoint, encodeCosignerKey, parseCosignerKey, verifyWitnessQuorum } from './cosignature.ts';
+import {
+  type CosignatureVerifier,
+  cosignatureVerifierFor,
+  cosignCheckpoint,
+  encodeCosignerKey,
+  parseCosignerKey,
+  verifyWitnessQuorum,
+} from './cosignature.ts';
 import { parseNote, parseSignatureLine, serializeNote, signNote } from './note.ts';
 import { encodeVerifierKey, noteSignerFor, noteVerifierFor, parseVerifierKey } from './note-keys.ts';
 
@@ -22,7 +29,8 @@ const SPEC_NOTE =
 // public witnesses at 1779573024 (2026-05-23T21:50:24Z), as quoted in a public test suite; the vkeys
 // are the witnesses' published ones. Besides the Ed25519 log line (ba2f06c0) it carries an RFC 6962
 // line (type 0x05) of the same name, which a verifier must ignore.
-const ARCHE_TEXT = 'arche2025h1.staging.ct.transparency.dev\n1432088532\nU7WM79jrzyhGZ5/GUBTpM7NzwdyfFx61t3RovgcC4Ro=\n';
+const ARCHE_TEXT =
+  'arche2025h1.staging.ct.transparency.dev\n1432088532\nU7WM79jrzyhGZ5/GUBTpM7NzwdyfFx61t3RovgcC4Ro=\n';
 const ARCHE_NOTE =
   `${ARCHE_TEXT}\n` +
   '— arche2025h1.staging.ct.transparency.dev zTM8sQAAAZ5W0WdjBAMARjBEAiBjW5IQf9pvsYLfQFX6hoGREPMHbdQ3urbllzalApkptQIgIpwtEroeW2BXaHAI4kJXFbon5Ch9MNL5zRNZ55lvGt0=\n' +
@@ -67,8 +75,16 @@ describe('a real cosigned checkpoint (arche2025h1, four witnesses)', () => {
   it('counts four witnesses, each at its stated time, and the log key opens it too', () => {
     const quorum = verifyWitnessQuorum(ARCHE_NOTE, witnesses, 4);
     assert.equal(quorum.ok, true);
-    assert.deepEqual(quorum.cosigned, ['remora.n621.de', 'transparency.dev/DEV:witness-little-garden', 'witness.stagemole.eu', 'witness1.smartit.nu/witness1']);
-    assert.deepEqual(quorum.cosignatures.map((c) => c.time.getTime()), [1, 2, 3, 4].map(() => ARCHE_TIME.getTime()));
+    assert.deepEqual(quorum.cosigned, [
+      'remora.n621.de',
+      'transparency.dev/DEV:witness-little-garden',
+      'witness.stagemole.eu',
+      'witness1.smartit.nu/witness1',
+    ]);
+    assert.deepEqual(
+      quorum.cosignatures.map((c) => c.time.getTime()),
+      [1, 2, 3, 4].map(() => ARCHE_TIME.getTime()),
+    );
     const { checkpoint, note } = openCheckpoint(ARCHE_NOTE, parseVerifierKey(ARCHE_LOG_VKEY).verifier);
     assert.equal(checkpoint.size, 1432088532);
     assert.equal(note.unverified.length, 5);
@@ -80,12 +96,21 @@ describe('a real cosigned checkpoint (arche2025h1, four witnesses)', () => {
     const remora = witnesses[2] as CosignatureVerifier;
     const remoraLine = ARCHE_NOTE.split('\n').find((l) => l.startsWith('— remora.n621.de ')) ?? '';
     assert.equal(remora.verifyLine(ARCHE_TEXT, remoraLine).getTime(), ARCHE_TIME.getTime());
-    assert.throws(() => remora.verifyLine(ARCHE_TEXT.replace('1432088532', '1432088533'), remoraLine), code('E_TLOG_CHECKPOINT'));
-    assert.throws(() => (witnesses[0] as CosignatureVerifier).verifyLine(ARCHE_TEXT, remoraLine), code('E_TLOG_CHECKPOINT'));
+    assert.throws(
+      () => remora.verifyLine(ARCHE_TEXT.replace('1432088532', '1432088533'), remoraLine),
+      code('E_TLOG_CHECKPOINT'),
+    );
+    assert.throws(
+      () => (witnesses[0] as CosignatureVerifier).verifyLine(ARCHE_TEXT, remoraLine),
+      code('E_TLOG_CHECKPOINT'),
+    );
   });
 
   it('refuses the note when a known witness line does not verify (tampered size)', () => {
-    assert.throws(() => verifyWitnessQuorum(ARCHE_NOTE.replace('1432088532', '1432088533'), witnesses, 1), code('E_TLOG_CHECKPOINT'));
+    assert.throws(
+      () => verifyWitnessQuorum(ARCHE_NOTE.replace('1432088532', '1432088533'), witnesses, 1),
+      code('E_TLOG_CHECKPOINT'),
+    );
   });
 });
 
@@ -97,11 +122,23 @@ describe('cosignCheckpoint and verifiers', () => {
     assert.match(line, /^— witness\.example\/w1 [A-Za-z0-9+/]{102}==\n$/);
     const sig = parseSignatureLine(line.slice(0, -1));
     const raw = Buffer.from(signer.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
-    const wantId = createHash('sha256').update('witness.example/w1\n').update(Uint8Array.of(0x04)).update(raw).digest().readUInt32BE(0);
+    const wantId = createHash('sha256')
+      .update('witness.example/w1\n')
+      .update(Uint8Array.of(0x04))
+      .update(raw)
+      .digest()
+      .readUInt32BE(0);
     assert.equal(sig.keyId, wantId);
     const seconds = Math.floor(time.getTime() / 1000);
     assert.equal(Buffer.from(sig.signature).readBigUInt64BE(0), BigInt(seconds));
-    assert.ok(verify(null, Buffer.from(`cosignature/v1\ntime ${seconds}\n${text}`), signer.publicKey, sig.signature.subarray(8)));
+    assert.ok(
+      verify(
+        null,
+        Buffer.from(`cosignature/v1\ntime ${seconds}\n${text}`),
+        signer.publicKey,
+        sig.signature.subarray(8),
+      ),
+    );
     const verifier = cosignatureVerifierFor('witness.example/w1', signer.publicKey);
     assert.equal(verifier.verifyLine(text, line).getTime(), seconds * 1000);
     // The extension line is signed too.
@@ -130,7 +167,11 @@ describe('cosignCheckpoint and verifiers', () => {
   });
 
   it('refuses non-Ed25519 signers, non-checkpoint texts, bad names and times before 1970', async () => {
-    const p256 = createKeyObjectSigner(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, 'ecdsa-sha2-256-nistp256', 'test key');
+    const p256 = createKeyObjectSigner(
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+      'ecdsa-sha2-256-nistp256',
+      'test key',
+    );
     await assert.rejects(cosignCheckpoint(text, 'w', p256, new Date()), code('E_KEY_UNSUPPORTED'));
     await assert.rejects(cosignCheckpoint('just text\n', 'w', ed25519Signer(), new Date()), code('E_TLOG_CHECKPOINT'));
     await assert.rejects(cosignCheckpoint(text, 'a b', ed25519Signer(), new Date()), code('E_USAGE'));
@@ -152,14 +193,27 @@ describe('verifyWitnessQuorum', () => {
     const [a1, a2, b, c] = [ed25519Signer(), ed25519Signer(), ed25519Signer(), ed25519Signer()];
     const logged = await signNote(text, [noteSignerFor('log.example', log)]);
     const time = new Date('2026-03-01T00:00:00Z');
-    const lines = [await cosignCheckpoint(text, 'a', a1, time), await cosignCheckpoint(text, 'a', a2, time), await cosignCheckpoint(text, 'b', b, time)];
-    const witnesses = [cosignatureVerifierFor('a', a1.publicKey), cosignatureVerifierFor('a', a2.publicKey), cosignatureVerifierFor('b', b.publicKey), cosignatureVerifierFor('c', c.publicKey)];
+    const lines = [
+      await cosignCheckpoint(text, 'a', a1, time),
+      await cosignCheckpoint(text, 'a', a2, time),
+      await cosignCheckpoint(text, 'b', b, time),
+    ];
+    const witnesses = [
+      cosignatureVerifierFor('a', a1.publicKey),
+      cosignatureVerifierFor('a', a2.publicKey),
+      cosignatureVerifierFor('b', b.publicKey),
+      cosignatureVerifierFor('c', c.publicKey),
+    ];
     return { log, note: logged + lines.join(''), witnesses, lines, logged };
   };
 
   it('counts distinct witness names, not keys', async () => {
     const { note, witnesses } = await setup();
-    assert.deepEqual(verifyWitnessQuorum(note, witnesses, 2), { ...verifyWitnessQuorum(note, witnesses, 2), ok: true, cosigned: ['a', 'b'] });
+    assert.deepEqual(verifyWitnessQuorum(note, witnesses, 2), {
+      ...verifyWitnessQuorum(note, witnesses, 2),
+      ok: true,
+      cosigned: ['a', 'b'],
+    });
     const three = verifyWitnessQuorum(note, witnesses, 3);
     assert.equal(three.ok, false);
     assert.equal(three.cosignatures.length, 3);
@@ -167,10 +221,15 @@ describe('verifyWitnessQuorum', () => {
 
   it('reports no quorum, without throwing, when no witness cosigned', async () => {
     const { logged, witnesses } = await setup();
-    assert.deepEqual(verifyWitnessQuorum(logged, witnesses, 1), { ok: false, required: 1, cosigned: [], cosignatures: [] });
+    assert.deepEqual(verifyWitnessQuorum(logged, witnesses, 1), {
+      ok: false,
+      required: 1,
+      cosigned: [],
+      cosignatures: [],
+    });
   });
 
-  it('refuses the note when a given witness\'s cosignature fails (bad signature or shifted time)', async () => {
+  it("refuses the note when a given witness's cosignature fails (bad signature or shifted time)", async () => {
     const { logged, witnesses, lines } = await setup();
     const sig = parseSignatureLine((lines[2] as string).slice(0, -1));
     const flipped = Buffer.from(sig.signature);

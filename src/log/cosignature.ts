@@ -7,7 +7,15 @@ import { type KeyObject, verify } from 'node:crypto';
 import type { Signer } from '../crypto/signer.ts';
 import { AirlockError } from '../errors.ts';
 import { parseCheckpoint } from './checkpoint.ts';
-import { formatSignatureLine, isValidKeyName, keyIdHex, type NoteVerifier, parseNote, parseSignatureLine, verifyNoteSignatures } from './note.ts';
+import {
+  formatSignatureLine,
+  isValidKeyName,
+  keyIdHex,
+  type NoteVerifier,
+  parseNote,
+  parseSignatureLine,
+  verifyNoteSignatures,
+} from './note.ts';
 import {
   checkVerifierKeyId,
   ed25519KeyFromRaw,
@@ -40,15 +48,21 @@ function signedMessage(seconds: bigint, text: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from(`cosignature/v1\ntime ${seconds}\n`), text]);
 }
 
-const secondsOf = (blob: Uint8Array): bigint => Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength).readBigUInt64BE(0);
+const secondsOf = (blob: Uint8Array): bigint =>
+  Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength).readBigUInt64BE(0);
 
 /** When a witness says it cosigned: the timestamp at the front of a cosignature/v1 signature blob. */
 export const cosignatureTime = (blob: Uint8Array): Date => new Date(Number(secondsOf(blob)) * 1000);
 
-const cosignerKeyId = (name: string, raw: Uint8Array): number => namedKeyHash(name, SIGNATURE_TYPE.cosignatureV1, raw).readUInt32BE(0);
+const cosignerKeyId = (name: string, raw: Uint8Array): number =>
+  namedKeyHash(name, SIGNATURE_TYPE.cosignatureV1, raw).readUInt32BE(0);
 
 export function cosignatureVerifierFor(name: string, publicKey: KeyObject): CosignatureVerifier {
-  if (!isValidKeyName(name)) throw new AirlockError('E_USAGE', `cosigner '${name}' is not a signed-note key name (non-empty, no spaces, no '+')`);
+  if (!isValidKeyName(name))
+    throw new AirlockError(
+      'E_USAGE',
+      `cosigner '${name}' is not a signed-note key name (non-empty, no spaces, no '+')`,
+    );
   const key = publicHalf(publicKey);
   const keyId = cosignerKeyId(name, usableEd25519Key(key, `cosigner ${name}`));
   const label = `${name}+${keyIdHex(keyId)}`;
@@ -71,7 +85,10 @@ export function cosignatureVerifierFor(name: string, publicKey: KeyObject): Cosi
       parseCheckpoint(text);
       const signature = parseSignatureLine(line.endsWith('\n') ? line.slice(0, -1) : line);
       if (signature.name !== name || signature.keyId !== keyId) {
-        throw new AirlockError('E_TLOG_CHECKPOINT', `the cosignature is by ${signature.name}+${keyIdHex(signature.keyId)}, not by ${label}`);
+        throw new AirlockError(
+          'E_TLOG_CHECKPOINT',
+          `the cosignature is by ${signature.name}+${keyIdHex(signature.keyId)}, not by ${label}`,
+        );
       }
       if (!verifier.verify(Buffer.from(text, 'utf8'), signature.signature)) {
         throw new AirlockError('E_TLOG_CHECKPOINT', `the cosignature of ${label} does not verify over this checkpoint`);
@@ -86,11 +103,15 @@ export function cosignatureVerifierFor(name: string, publicKey: KeyObject): Cosi
 export async function cosignCheckpoint(text: string, name: string, signer: Signer, time: Date): Promise<string> {
   parseCheckpoint(text);
   if (signer.algorithm !== 'ed25519') {
-    throw new AirlockError('E_KEY_UNSUPPORTED', `cosigner ${name}: ${signer.description} signs with ${signer.algorithm}; cosignature/v1 is Ed25519 only`);
+    throw new AirlockError(
+      'E_KEY_UNSUPPORTED',
+      `cosigner ${name}: ${signer.description} signs with ${signer.algorithm}; cosignature/v1 is Ed25519 only`,
+    );
   }
   const verifier = cosignatureVerifierFor(name, signer.publicKey);
   const ms = time.getTime();
-  if (!Number.isFinite(ms) || ms < 0) throw new AirlockError('E_USAGE', `cosignature time ${String(time)} is not a date after 1970`);
+  if (!Number.isFinite(ms) || ms < 0)
+    throw new AirlockError('E_USAGE', `cosignature time ${String(time)} is not a date after 1970`);
   const seconds = BigInt(Math.floor(ms / 1000));
   const message = Buffer.from(text, 'utf8');
   const blob = Buffer.alloc(BLOB_BYTES);
@@ -99,14 +120,20 @@ export async function cosignCheckpoint(text: string, name: string, signer: Signe
   // Same reason as noteSignerFor: a faulty token must not hand out a cosignature nobody can check.
   if (signature.length === 64) blob.set(signature, TIMESTAMP_BYTES);
   if (signature.length !== 64 || !verifier.verify(message, blob)) {
-    throw new AirlockError('E_SIGNATURE_INVALID', `cosigner ${name}: ${signer.description} made a signature its own public key does not verify`);
+    throw new AirlockError(
+      'E_SIGNATURE_INVALID',
+      `cosigner ${name}: ${signer.description} made a signature its own public key does not verify`,
+    );
   }
   return formatSignatureLine({ name, keyId: verifier.keyId, signature: blob });
 }
 
 export function encodeCosignerKey(name: string, publicKey: KeyObject): string {
   const verifier = cosignatureVerifierFor(name, publicKey);
-  const body = Buffer.concat([Uint8Array.of(SIGNATURE_TYPE.cosignatureV1), usableEd25519Key(verifier.publicKey, `cosigner ${name}`)]);
+  const body = Buffer.concat([
+    Uint8Array.of(SIGNATURE_TYPE.cosignatureV1),
+    usableEd25519Key(verifier.publicKey, `cosigner ${name}`),
+  ]);
   return `${name}+${keyIdHex(verifier.keyId)}+${body.toString('base64')}`;
 }
 
@@ -118,7 +145,10 @@ export function encodeCosignerKey(name: string, publicKey: KeyObject): string {
 export function parseCosignerKey(vkey: string): CosignerKey {
   const { name, keyId, type, key } = splitVerifierKey(vkey);
   if (type !== SIGNATURE_TYPE.cosignatureV1 && type !== SIGNATURE_TYPE.ed25519) {
-    throw new AirlockError('E_KEY_UNSUPPORTED', `cosigner key ${name}: signature type 0x${type.toString(16).padStart(2, '0')} is not supported; cosigner keys are Ed25519 (type 0x04, or 0x01)`);
+    throw new AirlockError(
+      'E_KEY_UNSUPPORTED',
+      `cosigner key ${name}: signature type 0x${type.toString(16).padStart(2, '0')} is not supported; cosigner keys are Ed25519 (type 0x04, or 0x01)`,
+    );
   }
   const publicKey = ed25519KeyFromRaw(key, vkey);
   checkVerifierKeyId(vkey, keyId, namedKeyHash(name, type, key).readUInt32BE(0));
@@ -141,13 +171,18 @@ export interface WitnessQuorum {
  */
 export function checkWitnessQuorumPolicy(witnesses: readonly CosignatureVerifier[], required: number): string[] {
   for (const witness of witnesses) {
-    if (witness.kind !== 'cosignature/v1') throw new AirlockError('E_USAGE', `witness ${witness.name} is not a cosigner (tlog-cosignature) key`);
+    if (witness.kind !== 'cosignature/v1')
+      throw new AirlockError('E_USAGE', `witness ${witness.name} is not a cosigner (tlog-cosignature) key`);
   }
   const names = [...new Set(witnesses.map((w) => w.name))].sort();
   if (!Number.isInteger(required) || required < 1 || required > names.length) {
-    throw new AirlockError('E_USAGE', `${required} witness cosignatures cannot be required of ${names.length} witness name(s) (${names.join(', ') || 'none'})`, {
-      hint: 'require from 1 to the number of distinct witnesses given',
-    });
+    throw new AirlockError(
+      'E_USAGE',
+      `${required} witness cosignatures cannot be required of ${names.length} witness name(s) (${names.join(', ') || 'none'})`,
+      {
+        hint: 'require from 1 to the number of distinct witnesses given',
+      },
+    );
   }
   return names;
 }
@@ -157,7 +192,11 @@ export function checkWitnessQuorumPolicy(witnesses: readonly CosignatureVerifier
  * count once. A cosignature naming a given witness key that fails to verify refuses the note, as any
  * known-key signature does (signed-note §Signatures). The log's own signature is not checked here.
  */
-export function verifyWitnessQuorum(note: Uint8Array | string, witnesses: readonly CosignatureVerifier[], required: number): WitnessQuorum {
+export function verifyWitnessQuorum(
+  note: Uint8Array | string,
+  witnesses: readonly CosignatureVerifier[],
+  required: number,
+): WitnessQuorum {
   checkWitnessQuorumPolicy(witnesses, required);
   const parsed = parseNote(note);
   parseCheckpoint(parsed.text);

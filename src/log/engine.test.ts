@@ -22,9 +22,19 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-const testCheckpointSigner = (origin: string) => checkpointSignerFor(origin, createKeyObjectSigner(generateKeyPairSync('ed25519').privateKey, 'ed25519', 'test'));
+const testCheckpointSigner = (origin: string) =>
+  checkpointSignerFor(origin, createKeyObjectSigner(generateKeyPairSync('ed25519').privateKey, 'ed25519', 'test'));
 const signer = testCheckpointSigner('log.example');
-async function openLog(name: string, options: { checkpoints?: CheckpointSigner; maxBatch?: number; cacheTiles?: number; witness?: (note: string) => Promise<string>; onBatch?: LogEngineOptions['onBatch'] } = {}) {
+async function openLog(
+  name: string,
+  options: {
+    checkpoints?: CheckpointSigner;
+    maxBatch?: number;
+    cacheTiles?: number;
+    witness?: (note: string) => Promise<string>;
+    onBatch?: LogEngineOptions['onBatch'];
+  } = {},
+) {
   return LogEngine.open({
     storage: SqliteLogStorage.open(join(dir, `${name}.db`)),
     checkpoints: options.checkpoints ?? signer,
@@ -44,7 +54,10 @@ describe('LogEngine', () => {
     const log = await openLog(name, { maxBatch: 64 });
     let batches = 0;
     const results = await Promise.all(Array.from({ length: 500 }, (_, i) => log.append(entry(i))));
-    assert.deepEqual(results.map((r) => r.index).sort((a, b) => a - b), Array.from({ length: 500 }, (_, i) => i));
+    assert.deepEqual(
+      results.map((r) => r.index).sort((a, b) => a - b),
+      Array.from({ length: 500 }, (_, i) => i),
+    );
     for (const [i, r] of results.entries()) {
       const { size, root } = signer.open(r.checkpoint);
       assert.ok(size > r.index && size === r.size);
@@ -67,7 +80,10 @@ describe('LogEngine', () => {
     await Promise.all(Array.from({ length: 2345 }, (_, i) => log.append(entry(3000 + i))));
     for (const { size, root } of [signer.open(log.checkpoint), early, signer.open(log.checkpoint)]) {
       for (let i = 0; i < size; i += 97) {
-        assert.ok(verifyInclusion(i, size, leafHash(entry(i)), await log.inclusionProof(i, size), root), `entry ${i} at size ${size}`);
+        assert.ok(
+          verifyInclusion(i, size, leafHash(entry(i)), await log.inclusionProof(i, size), root),
+          `entry ${i} at size ${size}`,
+        );
       }
     }
     await log.close();
@@ -123,7 +139,9 @@ describe('LogEngine', () => {
     assert.equal(log.size, 300);
     await log.append(entry(300));
     const now = signer.open(log.checkpoint);
-    assert.ok(verifyConsistency(mid.size, now.size, mid.root, now.root, await log.consistencyProof(mid.size, now.size)));
+    assert.ok(
+      verifyConsistency(mid.size, now.size, mid.root, now.root, await log.consistencyProof(mid.size, now.size)),
+    );
     const one = signer.open(first.checkpoint);
     assert.ok(verifyConsistency(1, now.size, one.root, now.root, await log.consistencyProof(1, now.size)));
     assert.deepEqual(Buffer.from((await log.readEntry(300)) as Uint8Array), entry(300));
@@ -165,7 +183,10 @@ describe('LogEngine', () => {
     const log = await openLog(name);
     await log.append(entry(0));
     await log.close();
-    await assert.rejects(openLog(name, { checkpoints: testCheckpointSigner('log.example') }), { code: 'E_LOG_CORRUPT', message: /does not open with this log's key/ });
+    await assert.rejects(openLog(name, { checkpoints: testCheckpointSigner('log.example') }), {
+      code: 'E_LOG_CORRUPT',
+      message: /does not open with this log's key/,
+    });
   });
 
   // Attack: someone with write access to the database changes a logged hash.
@@ -196,7 +217,10 @@ describe('LogEngine', () => {
     await copyFile(join(dir, `${name}.backup`), join(dir, `${name}.db`));
     await rm(join(dir, `${name}.db-wal`), { force: true });
     await rm(join(dir, `${name}.db-shm`), { force: true });
-    await assert.rejects(openLog(name), { code: 'E_LOG_ROLLBACK', message: /behind the checkpoint it signed at size 2/ });
+    await assert.rejects(openLog(name), {
+      code: 'E_LOG_ROLLBACK',
+      message: /behind the checkpoint it signed at size 2/,
+    });
   });
 
   it('refuses to run when the last-signed record is missing for a non-empty log (E_LOG_ROLLBACK)', async () => {
@@ -250,7 +274,11 @@ describe('LogEngine', () => {
       new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 5000).unref()),
     ]);
     assert.notEqual(settled, 'hung', 'every append settles');
-    assert.deepEqual((settled as PromiseSettledResult<unknown>[]).map((r) => r.status), Array(40).fill('fulfilled'), 'each append is durable and signed: the callback failing changes nothing');
+    assert.deepEqual(
+      (settled as PromiseSettledResult<unknown>[]).map((r) => r.status),
+      Array(40).fill('fulfilled'),
+      'each append is durable and signed: the callback failing changes nothing',
+    );
     assert.ok(calls >= 10, 'every batch reported');
     assert.equal((await log.append(entry(40))).index, 40, 'the log still takes appends');
     await log.close();

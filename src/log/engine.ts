@@ -13,9 +13,27 @@
 // see LastSignedStore): a restored backup must not silently rewrite history.
 import { hash } from 'node:crypto';
 import { AirlockError } from '../errors.ts';
-import { consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, type NodeReader, type RangeMemo, rootAt, verifyConsistency } from './merkle.ts';
+import {
+  consistencyProof,
+  EMPTY_ROOT,
+  inclusionProof,
+  leafHash,
+  type NodeReader,
+  type RangeMemo,
+  rootAt,
+  verifyConsistency,
+} from './merkle.ts';
 import type { LogReader, LogState, LogStorage, LogWriteTx } from './storage.ts';
-import { MAX_ENTRY_SIZE, nodeReaderFor, Tile, type TileKey, TILE_WIDTH, TreeEdge, tileOfNode, tilesTouched } from './tiles.ts';
+import {
+  MAX_ENTRY_SIZE,
+  nodeReaderFor,
+  Tile,
+  type TileKey,
+  TILE_WIDTH,
+  TreeEdge,
+  tileOfNode,
+  tilesTouched,
+} from './tiles.ts';
 
 /** Signs and opens this log's checkpoints (note format and keys live in checkpoint.ts / note.ts). */
 export interface CheckpointSigner {
@@ -46,7 +64,12 @@ export interface LogEngineOptions {
    */
   readonly witness?: (checkpoint: string) => Promise<string>;
   /** Called after each committed batch, for metrics. */
-  readonly onBatch?: (batch: { readonly appended: number; readonly duplicates: number; readonly ms: number; readonly size: number }) => void;
+  readonly onBatch?: (batch: {
+    readonly appended: number;
+    readonly duplicates: number;
+    readonly ms: number;
+    readonly size: number;
+  }) => void;
 }
 
 export interface AppendResult {
@@ -67,7 +90,10 @@ interface Pending {
 }
 
 const keyOf = (k: TileKey) => `${k.level}/${k.index}`;
-const corrupt = (message: string) => new AirlockError('E_LOG_CORRUPT', message, { hint: 'restore the log from a backup no older than its last signed checkpoint, or investigate who changed it' });
+const corrupt = (message: string) =>
+  new AirlockError('E_LOG_CORRUPT', message, {
+    hint: 'restore the log from a backup no older than its last signed checkpoint, or investigate who changed it',
+  });
 
 const NOT_AT_HAND = Symbol('tile not at hand');
 // Right-border folds of committed ranges: about 2·log2(size) per tree size proofs are served at.
@@ -153,16 +179,21 @@ export class LogEngine {
     const state = this.#state;
     this.#checkStoredState(state, ': a different --key than the log was created with, or a changed checkpoint');
     const derived = rootAt(state.size, this.#edgeReader(this.#edge));
-    if (!Buffer.from(derived).equals(state.root)) throw corrupt(`the tiles re-derive another root than the signed checkpoint at size ${state.size}`);
+    if (!Buffer.from(derived).equals(state.root))
+      throw corrupt(`the tiles re-derive another root than the signed checkpoint at size ${state.size}`);
     if (!this.#lastSigned) return;
     const last = await this.#lastSigned.read();
     if (last === undefined) {
       // Only a log that never signed beyond the empty tree may lack the record: a missing file is
       // otherwise how a restored older database would be laundered (delete it, and nothing compares).
       if (state.size > 0) {
-        throw new AirlockError('E_LOG_ROLLBACK', `the log holds ${state.size} entries but the record of the last checkpoint it signed is missing; it refuses to run rather than trust storage it cannot compare`, {
-          hint: 'restore the last-signed checkpoint file from the same backup as the database (docs/log.md, "Backup and restore", says what else can be done)',
-        });
+        throw new AirlockError(
+          'E_LOG_ROLLBACK',
+          `the log holds ${state.size} entries but the record of the last checkpoint it signed is missing; it refuses to run rather than trust storage it cannot compare`,
+          {
+            hint: 'restore the last-signed checkpoint file from the same backup as the database (docs/log.md, "Backup and restore", says what else can be done)',
+          },
+        );
       }
       await this.#recordLastSigned(state);
       return;
@@ -171,25 +202,35 @@ export class LogEngine {
     try {
       before = this.#checkpoints.open(last);
     } catch (err) {
-      throw new AirlockError('E_LOG_ROLLBACK', `the last signed checkpoint kept beside the log does not open with this log's key: ${(err as Error).message}`);
+      throw new AirlockError(
+        'E_LOG_ROLLBACK',
+        `the last signed checkpoint kept beside the log does not open with this log's key: ${(err as Error).message}`,
+      );
     }
     const rollback = (why: string) =>
-      new AirlockError('E_LOG_ROLLBACK', `the log's storage ${why}; it refuses to run rather than sign a second history`, {
-        hint: 'restore the newest backup of the database; if entries after it are lost, recover them or retire the log (docs/log.md, "Backup and restore"): deleting the last-signed checkpoint file does not get around this',
-        details: { storedSize: state.size, signedSize: before.size },
-      });
+      new AirlockError(
+        'E_LOG_ROLLBACK',
+        `the log's storage ${why}; it refuses to run rather than sign a second history`,
+        {
+          hint: 'restore the newest backup of the database; if entries after it are lost, recover them or retire the log (docs/log.md, "Backup and restore"): deleting the last-signed checkpoint file does not get around this',
+          details: { storedSize: state.size, signedSize: before.size },
+        },
+      );
     if (before.size > state.size) {
       // Another process sharing this storage may have committed (and recorded) since the snapshot.
       const fresh = await snapshot(this.#storage);
-      if (fresh.state.size < before.size) throw rollback(`is at size ${fresh.state.size}, behind the checkpoint it signed at size ${before.size}`);
+      if (fresh.state.size < before.size)
+        throw rollback(`is at size ${fresh.state.size}, behind the checkpoint it signed at size ${before.size}`);
       this.#state = this.#published = fresh.state;
       this.#edge = fresh.edge;
       return this.#checkAtStart();
     }
-    if (before.size === state.size && !Buffer.from(before.root).equals(state.root)) throw rollback(`holds another tree than the checkpoint it signed at size ${state.size}`);
+    if (before.size === state.size && !Buffer.from(before.root).equals(state.root))
+      throw rollback(`holds another tree than the checkpoint it signed at size ${state.size}`);
     if (before.size < state.size) {
       const proof = await this.#prove((node) => consistencyProof(before.size, state.size, node), this.#edge);
-      if (!verifyConsistency(before.size, state.size, before.root, state.root, proof)) throw rollback(`is not consistent with the checkpoint it signed at size ${before.size}`);
+      if (!verifyConsistency(before.size, state.size, before.root, state.root, proof))
+        throw rollback(`is not consistent with the checkpoint it signed at size ${before.size}`);
       await this.#recordLastSigned(state);
     }
   }
@@ -198,7 +239,12 @@ export class LogEngine {
   append(data: Uint8Array): Promise<AppendResult> {
     if (this.#closed) return Promise.reject(new AirlockError('E_UNAVAILABLE', 'the log is closing'));
     if (data.length > MAX_ENTRY_SIZE) {
-      return Promise.reject(new AirlockError('E_INPUT_MALFORMED', `a log entry is at most ${MAX_ENTRY_SIZE} bytes, this one is ${data.length}`));
+      return Promise.reject(
+        new AirlockError(
+          'E_INPUT_MALFORMED',
+          `a log entry is at most ${MAX_ENTRY_SIZE} bytes, this one is ${data.length}`,
+        ),
+      );
     }
     return new Promise((resolve, reject) => {
       this.#queue.push({ data, identity: entryIdentity(data), resolve, reject });
@@ -245,7 +291,12 @@ export class LogEngine {
       // Another process may have appended since we last looked: continue from what storage holds, once
       // its checkpoint is shown to sign that size and root (a batch of duplicates answers with them).
       const known = this.#state;
-      if (current.checkpoint !== known.checkpoint || current.size !== known.size || !Buffer.from(current.root).equals(known.root)) this.#checkStoredState(current);
+      if (
+        current.checkpoint !== known.checkpoint ||
+        current.size !== known.size ||
+        !Buffer.from(current.root).equals(known.root)
+      )
+        this.#checkStoredState(current);
       const edge = current.size === this.#edge.size ? this.#edge : await loadEdge(tx, current.size);
       // Storage stores each entry once and says where the others already are: the unique index it
       // checks on insert anyway is the duplicate check, not a second lookup per entry.
@@ -253,12 +304,16 @@ export class LogEngine {
       const fresh: Uint8Array[] = [];
       for (const [i, p] of batch.entries()) {
         const r = stored[i];
-        if (!r) throw new AirlockError('E_INTERNAL', `log storage answered ${stored.length} of ${batch.length} appends`);
+        if (!r)
+          throw new AirlockError('E_INTERNAL', `log storage answered ${stored.length} of ${batch.length} appends`);
         if (!r.duplicate) {
-          if (r.index !== current.size + fresh.length) throw corrupt(`storage put a new entry at index ${r.index}, not ${current.size + fresh.length}`);
+          if (r.index !== current.size + fresh.length)
+            throw corrupt(`storage put a new entry at index ${r.index}, not ${current.size + fresh.length}`);
           fresh.push(p.data);
         } else if (!(r.index >= 0 && r.index < current.size + fresh.length)) {
-          throw corrupt(`storage found an entry at index ${r.index}, beyond the log's size ${current.size + fresh.length}`);
+          throw corrupt(
+            `storage found an entry at index ${r.index}, beyond the log's size ${current.size + fresh.length}`,
+          );
         }
         results.push(r);
       }
@@ -269,7 +324,9 @@ export class LogEngine {
       const root = rootAt(next.size, this.#edgeReader(next));
       const proof = await this.#prove((node) => consistencyProof(current.size, next.size, node), next, overlay, tx);
       if (!verifyConsistency(current.size, next.size, current.root, root, proof)) {
-        throw corrupt(`the new tree at size ${next.size} is not consistent with the signed one at size ${current.size}; nothing was signed`);
+        throw corrupt(
+          `the new tree at size ${next.size} is not consistent with the signed one at size ${current.size}; nothing was signed`,
+        );
       }
       const state: LogState = { size: next.size, root, checkpoint: await this.#checkpoints.sign(next.size, root) };
       await tx.putTiles(changed.map((t) => ({ level: t.level, index: t.index, width: t.width, bytes: t.encode() })));
@@ -304,7 +361,8 @@ export class LogEngine {
     }
     if (state.size >= this.#published.size) this.#published = state;
     const { checkpoint, size, root } = state;
-    for (const [i, p] of batch.entries()) p.resolve({ ...(results[i] as { index: number; duplicate: boolean }), checkpoint, size, root });
+    for (const [i, p] of batch.entries())
+      p.resolve({ ...(results[i] as { index: number; duplicate: boolean }), checkpoint, size, root });
     const appended = results.filter((r) => !r.duplicate).length;
     try {
       this.#onBatch?.({ appended, duplicates: results.length - appended, ms: performance.now() - started, size });
@@ -338,7 +396,9 @@ export class LogEngine {
       throw corrupt(`the stored checkpoint does not open with this log's key (${(err as Error).message})${why}`);
     }
     if (signed.size !== state.size || !Buffer.from(signed.root).equals(state.root)) {
-      throw corrupt(`the stored state (size ${state.size}) is not what its signed checkpoint says (size ${signed.size})`);
+      throw corrupt(
+        `the stored state (size ${state.size}) is not what its signed checkpoint says (size ${signed.size})`,
+      );
     }
   }
 
@@ -375,7 +435,12 @@ export class LogEngine {
     return nodeReaderFor((k) => edge.tile(k));
   }
 
-  async #tile(key: TileKey, edge: TreeEdge, overlay?: Map<string, Tile>, reader: LogReader = this.#storage): Promise<Tile | undefined> {
+  async #tile(
+    key: TileKey,
+    edge: TreeEdge,
+    overlay?: Map<string, Tile>,
+    reader: LogReader = this.#storage,
+  ): Promise<Tile | undefined> {
     const id = keyOf(key);
     const hit = overlay?.get(id) ?? edge.tile(key) ?? this.#cache.get(id);
     if (hit) return hit;
@@ -387,7 +452,12 @@ export class LogEngine {
   }
 
   /** Runs a proof computation over the tiles it needs, loaded first (storage reads are async). */
-  async #prove<T>(compute: (node: NodeReader, ranges?: RangeMemo) => T, edge: TreeEdge, overlay?: Map<string, Tile>, reader?: LogReader): Promise<T> {
+  async #prove<T>(
+    compute: (node: NodeReader, ranges?: RangeMemo) => T,
+    edge: TreeEdge,
+    overlay?: Map<string, Tile>,
+    reader?: LogReader,
+  ): Promise<T> {
     // Folded ranges are kept only over committed leaves: not while a batch is being written (overlay),
     // and not in tilesTouched's dry run, whose hashes are placeholders.
     const ranges = overlay ? undefined : this.#ranges;
@@ -428,14 +498,16 @@ export class LogEngine {
 
   async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
     this.#checkSize(size);
-    if (!Number.isSafeInteger(index) || index < 0 || index >= size) throw new AirlockError('E_INPUT_MALFORMED', `index ${index} is not in a tree of size ${size}`);
+    if (!Number.isSafeInteger(index) || index < 0 || index >= size)
+      throw new AirlockError('E_INPUT_MALFORMED', `index ${index} is not in a tree of size ${size}`);
     if (this.#ranges.size > RANGE_MEMO_LIMIT) this.#ranges.clear();
     return this.#prove((node, ranges) => inclusionProof(index, size, node, ranges), this.#edge);
   }
 
   async consistencyProof(oldSize: number, newSize: number): Promise<Uint8Array[]> {
     this.#checkSize(newSize);
-    if (!Number.isSafeInteger(oldSize) || oldSize < 0 || oldSize > newSize) throw new AirlockError('E_INPUT_MALFORMED', `no consistency proof from ${oldSize} to ${newSize}`);
+    if (!Number.isSafeInteger(oldSize) || oldSize < 0 || oldSize > newSize)
+      throw new AirlockError('E_INPUT_MALFORMED', `no consistency proof from ${oldSize} to ${newSize}`);
     return this.#prove((node) => consistencyProof(oldSize, newSize, node), this.#edge);
   }
 
@@ -484,7 +556,10 @@ export class LogEngine {
  * writing one audit log) must not be seen half-way, with tiles or entries ahead of the state.
  * `create` makes the first state of empty storage; without it, empty storage is an internal error.
  */
-async function snapshot(storage: LogStorage, create?: (tx: LogWriteTx) => Promise<LogState>): Promise<{ state: LogState; edge: TreeEdge }> {
+async function snapshot(
+  storage: LogStorage,
+  create?: (tx: LogWriteTx) => Promise<LogState>,
+): Promise<{ state: LogState; edge: TreeEdge }> {
   return storage.write(async (tx) => {
     const state = (await tx.readState()) ?? (await create?.(tx));
     if (!state) throw corrupt('the log state disappeared');
@@ -498,9 +573,13 @@ async function snapshot(storage: LogStorage, create?: (tx: LogWriteTx) => Promis
 async function loadEdge(reader: LogReader, size: number): Promise<TreeEdge> {
   return TreeEdge.open(size, async (key, width) => {
     const stored = await reader.readTile(key.level, key.index);
-    if (!stored || stored.width < width) throw corrupt(`tile ${key.level}/${key.index} is missing or shorter than size ${size} needs (${stored?.width ?? 0} < ${width})`);
+    if (!stored || stored.width < width)
+      throw corrupt(
+        `tile ${key.level}/${key.index} is missing or shorter than size ${size} needs (${stored?.width ?? 0} < ${width})`,
+      );
     // A stored tile wider than the size needs means storage ran ahead of the recorded state.
-    if (stored.width !== width) throw corrupt(`tile ${key.level}/${key.index} has width ${stored.width}, size ${size} needs ${width}`);
+    if (stored.width !== width)
+      throw corrupt(`tile ${key.level}/${key.index} has width ${stored.width}, size ${size} needs ${width}`);
     const tile = Tile.decode(key.level, key.index, stored.width, stored.bytes);
     // Interior nodes are stored precomputed: a changed hash would not change the root derived from
     // them. The edge is small, so it is re-derived from its hashes (a full sweep is fsck's job).

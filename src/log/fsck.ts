@@ -32,15 +32,23 @@ export interface FsckOptions {
   readonly onEntry?: (index: number, data: Uint8Array) => void;
 }
 
-export async function fsckLog(storage: LogReader, open: CheckpointSigner['open'], options: FsckOptions = {}): Promise<FsckResult> {
+export async function fsckLog(
+  storage: LogReader,
+  open: CheckpointSigner['open'],
+  options: FsckOptions = {},
+): Promise<FsckResult> {
   const problems: LogProblem[] = [];
   const state = await storage.readState();
-  if (!state) throw new AirlockError('E_INPUT_MISSING', 'the log has no state: it was never created, or its state was removed');
+  if (!state)
+    throw new AirlockError('E_INPUT_MISSING', 'the log has no state: it was never created, or its state was removed');
   // The signed root is the reference: state and tiles can be rewritten, the signature cannot.
   let signedRoot: Uint8Array = state.root;
   try {
     const signed = open(state.checkpoint);
-    if (signed.size !== state.size || !Buffer.from(signed.root).equals(state.root)) problems.push({ problem: `the stored state (size ${state.size}) is not what its signed checkpoint says (size ${signed.size})` });
+    if (signed.size !== state.size || !Buffer.from(signed.root).equals(state.root))
+      problems.push({
+        problem: `the stored state (size ${state.size}) is not what its signed checkpoint says (size ${signed.size})`,
+      });
     if (signed.size === state.size) signedRoot = signed.root;
   } catch (err) {
     problems.push({ problem: `the stored checkpoint does not verify with the log key: ${(err as Error).message}` });
@@ -70,13 +78,19 @@ export async function fsckLog(storage: LogReader, open: CheckpointSigner['open']
       leaves.push(leaf);
       options.onEntry?.(i, data);
       if (!tileHash) problems.push({ index: i, problem: 'the log has no hash for this entry (tile missing or short)' });
-      else if (!leaf.equals(tileHash)) problems.push({ index: i, problem: 'changed: its bytes do not hash to what the log recorded at this index (edited, or moved here from another index)' });
+      else if (!leaf.equals(tileHash))
+        problems.push({
+          index: i,
+          problem:
+            'changed: its bytes do not hash to what the log recorded at this index (edited, or moved here from another index)',
+        });
     }
     for (const t of rebuilt.append(leaves)) if (t.full) full.set(`${t.level}/${t.index}`, t.clone());
   }
   const reader = nodeReaderFor((k) => rebuilt.tile(k) ?? full.get(`${k.level}/${k.index}`));
   const root = rootAt(state.size, reader);
-  if (!Buffer.from(root).equals(signedRoot)) problems.push({ problem: `the entries rebuild a tree whose root is not the signed one at size ${state.size}` });
+  if (!Buffer.from(root).equals(signedRoot))
+    problems.push({ problem: `the entries rebuild a tree whose root is not the signed one at size ${state.size}` });
   for (const extra of await storage.listEntries(state.size, Number.MAX_SAFE_INTEGER)) {
     problems.push({ index: extra.index, problem: 'stored beyond the signed size: added without being logged' });
   }

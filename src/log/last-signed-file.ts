@@ -7,7 +7,10 @@ import type { LastSignedStore } from './engine.ts';
 import { MAX_NOTE_BYTES } from './note.ts';
 
 /** `write` is writeSmallFileAtomic unless a server passes its off-thread one (small-file-writer.ts). */
-export function lastSignedFile(path: string, write: (path: string, data: string) => Promise<void> = writeSmallFileAtomic): LastSignedStore {
+export function lastSignedFile(
+  path: string,
+  write: (path: string, data: string) => Promise<void> = writeSmallFileAtomic,
+): LastSignedStore {
   return {
     // Read and written once per batch: direct reads of a file this small cost less than the event-loop
     // turn an asynchronous one waits for (see writeSmallFileAtomic).
@@ -24,7 +27,10 @@ export function lastSignedFile(path: string, write: (path: string, data: string)
         const stat = fstatSync(fd);
         // A direct read blocks the event loop: only for what a checkpoint can be.
         if (!stat.isFile() || stat.size > MAX_NOTE_BYTES) {
-          throw new AirlockError('E_IO', `${path} is not a checkpoint: ${stat.isFile() ? `${stat.size} bytes, a note is at most ${MAX_NOTE_BYTES}` : 'not a regular file'}`);
+          throw new AirlockError(
+            'E_IO',
+            `${path} is not a checkpoint: ${stat.isFile() ? `${stat.size} bytes, a note is at most ${MAX_NOTE_BYTES}` : 'not a regular file'}`,
+          );
         }
         return readFileSync(fd, 'utf8');
       } catch (err) {

@@ -4,7 +4,19 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { consistencyProof, EMPTY_ROOT, InclusionChecker, inclusionProof, leafHash, type NodeReader, perfectSubtrees, type RangeMemo, rootAt, verifyConsistency, verifyInclusion } from './merkle.ts';
+import {
+  consistencyProof,
+  EMPTY_ROOT,
+  InclusionChecker,
+  inclusionProof,
+  leafHash,
+  type NodeReader,
+  perfectSubtrees,
+  type RangeMemo,
+  rootAt,
+  verifyConsistency,
+  verifyInclusion,
+} from './merkle.ts';
 import { nodeReaderFor, type Tile, TreeEdge, tilesTouched } from './tiles.ts';
 
 // ---- the oracle: RFC 6962 §2.1 written as the spec reads, no shared code with merkle.ts ----
@@ -43,9 +55,15 @@ function oracle(leaves: Buffer[]) {
   const subproof = (m: number, a: number, b: number, whole: boolean): Buffer[] => {
     if (m === b - a) return whole ? [] : [mth(a, b)];
     const k = k2(b - a);
-    return m <= k ? [...subproof(m, a, a + k, whole), mth(a + k, b)] : [...subproof(m - k, a + k, b, false), mth(a, a + k)];
+    return m <= k
+      ? [...subproof(m, a, a + k, whole), mth(a + k, b)]
+      : [...subproof(m - k, a + k, b, false), mth(a, a + k)];
   };
-  return { root: (n: number) => mth(0, n), path: (m: number, n: number) => path(m, 0, n), proof: (m: number, n: number) => (m === 0 ? [] : subproof(m, 0, n, true)) };
+  return {
+    root: (n: number) => mth(0, n),
+    path: (m: number, n: number) => path(m, 0, n),
+    proof: (m: number, n: number) => (m === 0 ? [] : subproof(m, 0, n, true)),
+  };
 }
 
 // ---- the system under test: tiles built by appending in uneven batches ----
@@ -56,7 +74,8 @@ async function treeOf(leaves: Buffer[], batch = 37): Promise<{ node: NodeReader;
     throw new Error('an empty tree loads nothing');
   });
   for (let at = 0; at < leaves.length; at += batch) {
-    for (const t of edge.append(leaves.slice(at, at + batch).map((l) => leafHash(l)))) tiles.set(`${t.level}/${t.index}`, t.clone());
+    for (const t of edge.append(leaves.slice(at, at + batch).map((l) => leafHash(l))))
+      tiles.set(`${t.level}/${t.index}`, t.clone());
   }
   return { node: nodeReaderFor((k) => tiles.get(`${k.level}/${k.index}`)), tiles };
 }
@@ -82,7 +101,11 @@ describe('Merkle proofs from tiles vs a brute-force RFC 6962 oracle', () => {
       for (let m = 0; m < n; m++) {
         const p = inclusionProof(m, n, node);
         assert.deepEqual(b64(p), b64(o.path(m, n)), `inclusion ${m}/${n}`);
-        assert.deepEqual(b64(inclusionProof(m, n, node, memo)), b64(o.path(m, n)), `inclusion ${m}/${n} with the range memo`);
+        assert.deepEqual(
+          b64(inclusionProof(m, n, node, memo)),
+          b64(o.path(m, n)),
+          `inclusion ${m}/${n} with the range memo`,
+        );
         assert.ok(verifyInclusion(m, n, leafHash(leaves[m] as Buffer), p, root), `verify inclusion ${m}/${n}`);
       }
       for (let m = 0; m <= n; m++) {
@@ -125,7 +148,11 @@ describe('Merkle proofs from tiles vs a brute-force RFC 6962 oracle', () => {
         at += 2 ** level;
       }
       assert.equal(at, end);
-      for (let i = 1; i < parts.length; i++) assert.ok((parts[i] as [number, number])[0] < (parts[i - 1] as [number, number])[0], 'largest first, each smaller');
+      for (let i = 1; i < parts.length; i++)
+        assert.ok(
+          (parts[i] as [number, number])[0] < (parts[i - 1] as [number, number])[0],
+          'largest first, each smaller',
+        );
       return parts;
     };
     assert.deepEqual(
@@ -136,7 +163,10 @@ describe('Merkle proofs from tiles vs a brute-force RFC 6962 oracle', () => {
     for (const h of [31, 32, 33, 47, 48, 49, 50, 51, 52]) {
       assert.deepEqual(check(0, 2 ** h), [[h, 0]]);
       assert.equal(check(0, 2 ** h - 1).length, h);
-      assert.deepEqual(check(0, 2 ** h + 1), [[h, 0], [0, 2 ** h]]);
+      assert.deepEqual(check(0, 2 ** h + 1), [
+        [h, 0],
+        [0, 2 ** h],
+      ]);
     }
   });
 
@@ -159,7 +189,7 @@ describe('Merkle proofs from tiles vs a brute-force RFC 6962 oracle', () => {
       assert.equal(verifyInclusion(617, 1000, leaf, bad, root), false, `hash ${i} flipped`);
     }
     assert.equal(verifyInclusion(616, 1000, leaf, p, root), false);
-    assert.equal(verifyInclusion(617, 640, leaf, p, root), false, "a size whose path has another shape");
+    assert.equal(verifyInclusion(617, 640, leaf, p, root), false, 'a size whose path has another shape');
     assert.equal(verifyInclusion(617, 1000, leaf, p.slice(1), root), false);
     assert.equal(verifyInclusion(617, 1000, leaf, [...p, root], root), false);
     assert.equal(verifyInclusion(1000, 1000, leaf, p, root), false);
@@ -170,7 +200,11 @@ describe('Merkle proofs from tiles vs a brute-force RFC 6962 oracle', () => {
     assert.equal(verifyConsistency(600, 1000, root, root, c), false);
     assert.equal(verifyConsistency(600, 1000, oldRoot, root, c.slice(0, -1)), false);
     assert.equal(verifyConsistency(600, 1000, oldRoot, root, []), false);
-    assert.equal(verifyConsistency(512, 1000, Buffer.from(rootAt(512, node)), root, []), false, 'power of two old size, empty proof');
+    assert.equal(
+      verifyConsistency(512, 1000, Buffer.from(rootAt(512, node)), root, []),
+      false,
+      'power of two old size, empty proof',
+    );
     assert.equal(verifyConsistency(0, 1000, EMPTY_ROOT, root, c), false, 'from the empty tree the proof must be empty');
     assert.equal(verifyConsistency(1000, 1000, root, oldRoot, []), false, 'same size, other root');
   });
@@ -208,7 +242,11 @@ describe('Merkle proofs from tiles vs a brute-force RFC 6962 oracle', () => {
     assert.equal(same(616, leaf(616), [...a.slice(0, 2), ...b.slice(2)], 'a foreign tail'), false);
     for (let i = 0; i < n; i++) assert.ok(checker.verify(i, leaf(i), proof(i)), `entry ${i}`);
     assert.equal(checker.verify(n, leaf(0), proof(0)), false, 'beyond the tree');
-    assert.equal(new InclusionChecker(n, Buffer.from(rootAt(n - 1, node))).verify(5, leaf(5), proof(5)), false, 'another root');
+    assert.equal(
+      new InclusionChecker(n, Buffer.from(rootAt(n - 1, node))).verify(5, leaf(5), proof(5)),
+      false,
+      'another root',
+    );
   });
 
   it('tiles hold the same hashes whatever the batch sizes', async () => {
@@ -220,6 +258,8 @@ describe('Merkle proofs from tiles vs a brute-force RFC 6962 oracle', () => {
     // tlog-tiles' example: 70,000 entries → 273 full L0 tiles + an L0 partial of 112, one full L1, L1 partial 17, L2 partial 1
     const widths = [...a.tiles.values()].map((t) => `${t.level}:${t.width}`);
     assert.equal(widths.filter((w) => w === '0:256').length, 273);
-    assert.ok(widths.includes('0:112') && widths.includes('1:256') && widths.includes('1:17') && widths.includes('2:1'));
+    assert.ok(
+      widths.includes('0:112') && widths.includes('1:256') && widths.includes('1:17') && widths.includes('2:1'),
+    );
   });
 });

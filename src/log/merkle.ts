@@ -177,7 +177,13 @@ function walkProof(
 }
 
 /** RFC 9162 §2.1.3.2. */
-export function verifyInclusion(index: number, size: number, leaf: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): boolean {
+export function verifyInclusion(
+  index: number,
+  size: number,
+  leaf: Uint8Array,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): boolean {
   if (!(Number.isSafeInteger(index) && Number.isSafeInteger(size) && index >= 0 && index < size)) return false;
   let r: Uint8Array = leaf;
   const complete = walkProof(index, size - 1, proof, (p, left) => {
@@ -234,13 +240,21 @@ export class InclusionChecker {
 
 function sameTail(a: readonly Uint8Array[], from: number, b: readonly Uint8Array[], at: number): boolean {
   if (a.length - from !== b.length - at) return false;
-  for (let i = 0; from + i < a.length; i++) if (!sameBytes(a[from + i] as Uint8Array, b[at + i] as Uint8Array)) return false;
+  for (let i = 0; from + i < a.length; i++)
+    if (!sameBytes(a[from + i] as Uint8Array, b[at + i] as Uint8Array)) return false;
   return true;
 }
 
 /** RFC 9162 §2.1.4.2. */
-export function verifyConsistency(oldSize: number, newSize: number, oldRoot: Uint8Array, newRoot: Uint8Array, proof: readonly Uint8Array[]): boolean {
-  if (!(Number.isSafeInteger(oldSize) && Number.isSafeInteger(newSize) && oldSize >= 0 && oldSize <= newSize)) return false;
+export function verifyConsistency(
+  oldSize: number,
+  newSize: number,
+  oldRoot: Uint8Array,
+  newRoot: Uint8Array,
+  proof: readonly Uint8Array[],
+): boolean {
+  if (!(Number.isSafeInteger(oldSize) && Number.isSafeInteger(newSize) && oldSize >= 0 && oldSize <= newSize))
+    return false;
   if (oldSize === newSize) return proof.length === 0 && Buffer.from(oldRoot).equals(newRoot);
   if (oldSize === 0) return proof.length === 0;
   if (proof.length === 0) return false;

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { isAirlockError } from '../errors.ts';
-import { checkpointKeyId, encodeVerifierKey, logIdFor, noteVerifierFor, parseVerifierKey, rfc6962LogId } from './note-keys.ts';
+import {
+  checkpointKeyId,
+  encodeVerifierKey,
+  logIdFor,
+  noteVerifierFor,
+  parseVerifierKey,
+  rfc6962LogId,
+} from './note-keys.ts';
 
 const code = (c: string) => (e: unknown) => isAirlockError(e) && e.code === c;
 const spkiKey = (b64: string) => createPublicKey({ key: Buffer.from(b64, 'base64'), format: 'der', type: 'spki' });
@@ -13,7 +20,10 @@ describe('log IDs and key IDs', () => {
     const key = spkiKey('MCowBQYDK2VwAyEAREvJyNZGjX6B3DAIuD3BTg9rIwV00GY8Xg5FU+IFDUQ=');
     assert.equal(b64(logIdFor('rekor-local', key)), '2AtEIMfG6Y41yK0tcwRTBS2tjhOrjKGIpDkHFgp65g0=');
     assert.equal(noteVerifierFor('rekor-local', key).keyId.toString(16), 'd80b4420');
-    assert.equal(encodeVerifierKey('rekor-local', key), 'rekor-local+d80b4420+AURLycjWRo1+gdwwCLg9wU4PayMFdNBmPF4ORVPiBQ1E');
+    assert.equal(
+      encodeVerifierKey('rekor-local', key),
+      'rekor-local+d80b4420+AURLycjWRo1+gdwwCLg9wU4PayMFdNBmPF4ORVPiBQ1E',
+    );
   });
 
   it('public-good log2025-1.rekor.sigstore.dev (production trusted_root, tlog-anchors.md §2.3)', () => {
@@ -35,7 +45,12 @@ describe('log IDs and key IDs', () => {
   it('RSA keeps Sigstore\'s 0xFF "PKIX-RSA-PKCS#1v1.5" rule for trusted roots', () => {
     const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
     const spki = key.export({ type: 'spki', format: 'der' });
-    const want = createHash('sha256').update('log\n').update(Uint8Array.of(0xff)).update('PKIX-RSA-PKCS#1v1.5').update(spki).digest();
+    const want = createHash('sha256')
+      .update('log\n')
+      .update(Uint8Array.of(0xff))
+      .update('PKIX-RSA-PKCS#1v1.5')
+      .update(spki)
+      .digest();
     assert.deepEqual(checkpointKeyId('log', key), want);
   });
 });
@@ -46,11 +61,17 @@ describe('verifier keys', () => {
     assert.equal(vkey.name, 'TEST');
     assert.equal(vkey.keyId, 0x7997405c);
     assert.equal(vkey.type, 0x01);
-    assert.equal(encodeVerifierKey('TEST', vkey.publicKey), 'TEST+7997405c+AQcC+FTVKf0jlTdHDY3rbevmnKxxPjigCXlVtGe6RIr6');
+    assert.equal(
+      encodeVerifierKey('TEST', vkey.publicKey),
+      'TEST+7997405c+AQcC+FTVKf0jlTdHDY3rbevmnKxxPjigCXlVtGe6RIr6',
+    );
   });
 
   it('round-trips fresh Ed25519 and P-256 keys', () => {
-    for (const key of [generateKeyPairSync('ed25519').publicKey, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey]) {
+    for (const key of [
+      generateKeyPairSync('ed25519').publicKey,
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey,
+    ]) {
       const vkey = encodeVerifierKey('example.com/log', key);
       const parsed = parseVerifierKey(vkey);
       assert.ok(parsed.publicKey.equals(key));
@@ -58,9 +79,15 @@ describe('verifier keys', () => {
     }
   });
 
-  it('refuses a vkey whose key ID is not its key\'s', () => {
-    assert.throws(() => parseVerifierKey('rekor-local+d80b4421+AURLycjWRo1+gdwwCLg9wU4PayMFdNBmPF4ORVPiBQ1E'), code('E_INPUT_MALFORMED'));
-    assert.throws(() => parseVerifierKey('rekor-locaI+d80b4420+AURLycjWRo1+gdwwCLg9wU4PayMFdNBmPF4ORVPiBQ1E'), code('E_INPUT_MALFORMED'));
+  it("refuses a vkey whose key ID is not its key's", () => {
+    assert.throws(
+      () => parseVerifierKey('rekor-local+d80b4421+AURLycjWRo1+gdwwCLg9wU4PayMFdNBmPF4ORVPiBQ1E'),
+      code('E_INPUT_MALFORMED'),
+    );
+    assert.throws(
+      () => parseVerifierKey('rekor-locaI+d80b4420+AURLycjWRo1+gdwwCLg9wU4PayMFdNBmPF4ORVPiBQ1E'),
+      code('E_INPUT_MALFORMED'),
+    );
   });
 
   const good = 'rekor-local+d80b4420+AURLycjWRo1+gdwwCLg9wU4PayMFdNBmPF4ORVPiBQ1E';
@@ -81,13 +108,22 @@ describe('verifier keys', () => {
   it('refuses key types it does not verify: cosigner (0x04), RFC 6962 (0x05), P-384 ECDSA, degenerate Ed25519', () => {
     const raw = Buffer.from('AURLycjWRo1+gdwwCLg9wU4PayMFdNBmPF4ORVPiBQ1E', 'base64').subarray(1);
     for (const type of [0x04, 0x05]) {
-      assert.throws(() => parseVerifierKey(`n+00000000+${b64(Buffer.concat([Uint8Array.of(type), raw]))}`), code('E_KEY_UNSUPPORTED'));
+      assert.throws(
+        () => parseVerifierKey(`n+00000000+${b64(Buffer.concat([Uint8Array.of(type), raw]))}`),
+        code('E_KEY_UNSUPPORTED'),
+      );
     }
     const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ type: 'spki', format: 'der' });
-    assert.throws(() => parseVerifierKey(`n+00000000+${b64(Buffer.concat([Uint8Array.of(2), p384]))}`), code('E_KEY_UNSUPPORTED'));
+    assert.throws(
+      () => parseVerifierKey(`n+00000000+${b64(Buffer.concat([Uint8Array.of(2), p384]))}`),
+      code('E_KEY_UNSUPPORTED'),
+    );
     // The identity point (y = 1): every signature with R = identity and S = 0 would verify under it.
     const identity = Buffer.alloc(32);
     identity[0] = 1;
-    assert.throws(() => parseVerifierKey(`n+00000000+${b64(Buffer.concat([Uint8Array.of(1), identity]))}`), code('E_KEY_UNSUPPORTED'));
+    assert.throws(
+      () => parseVerifierKey(`n+00000000+${b64(Buffer.concat([Uint8Array.of(1), identity]))}`),
+      code('E_KEY_UNSUPPORTED'),
+    );
   });
 });

@@ -13,7 +13,8 @@ import { decodeBase64, isValidKeyName, keyIdHex, type NoteSigner, type NoteVerif
 export const SIGNATURE_TYPE = { ed25519: 0x01, ecdsa: 0x02, cosignatureV1: 0x04 } as const;
 
 const SUPPORTED = 'note keys are Ed25519 or ECDSA P-256';
-const P384_HINT = 'sigstore-go hashes P-384 checkpoints with SHA-384 and sigstore-js with SHA-256, so no P-384 note satisfies both';
+const P384_HINT =
+  'sigstore-go hashes P-384 checkpoints with SHA-384 and sigstore-js with SHA-256, so no P-384 note satisfies both';
 
 /** RFC 6962 §3.2: a log's ID is SHA-256 of its DER SubjectPublicKeyInfo. Rekor v1 and CT logs use it. */
 export function rfc6962LogId(spkiDer: Uint8Array): Buffer {
@@ -69,7 +70,8 @@ function describeKey(key: KeyObject): string {
  * gives one point several key IDs. Go accepts both.
  */
 export function usableEd25519Key(key: KeyObject, what: string): Buffer {
-  if (key.asymmetricKeyType !== 'ed25519') throw new AirlockError('E_KEY_UNSUPPORTED', `${what}: ${describeKey(key)} is not an Ed25519 key`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new AirlockError('E_KEY_UNSUPPORTED', `${what}: ${describeKey(key)} is not an Ed25519 key`);
   const raw = ed25519RawKey(key);
   let point;
   try {
@@ -78,7 +80,10 @@ export function usableEd25519Key(key: KeyObject, what: string): Buffer {
     throw new AirlockError('E_KEY_UNSUPPORTED', `${what}: not an Ed25519 public key`, { cause: err });
   }
   if (point.isSmallOrder() || !Buffer.from(point.toBytes()).equals(raw)) {
-    throw new AirlockError('E_KEY_UNSUPPORTED', `${what}: a degenerate Ed25519 public key (small order or non-canonical)`);
+    throw new AirlockError(
+      'E_KEY_UNSUPPORTED',
+      `${what}: a degenerate Ed25519 public key (small order or non-canonical)`,
+    );
   }
   return raw;
 }
@@ -89,14 +94,19 @@ function noteKeyType(key: KeyObject, what: string): 0x01 | 0x02 {
     usableEd25519Key(key, what);
     return SIGNATURE_TYPE.ed25519;
   }
-  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return SIGNATURE_TYPE.ecdsa;
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1')
+    return SIGNATURE_TYPE.ecdsa;
   throw new AirlockError('E_KEY_UNSUPPORTED', `${what}: ${describeKey(key)} keys cannot sign notes; ${SUPPORTED}`, {
     hint: key.asymmetricKeyType === 'ec' ? P384_HINT : 'generate an Ed25519 or ECDSA P-256 key for the log',
   });
 }
 
 function checkName(name: string, what: string): void {
-  if (!isValidKeyName(name)) throw new AirlockError('E_USAGE', `${what}: '${name}' is not a signed-note key name (non-empty, no spaces, no '+')`);
+  if (!isValidKeyName(name))
+    throw new AirlockError(
+      'E_USAGE',
+      `${what}: '${name}' is not a signed-note key name (non-empty, no spaces, no '+')`,
+    );
 }
 
 /** Verifiers may be handed a private key; they keep only its public half. */
@@ -122,14 +132,20 @@ export function noteVerifierFor(name: string, publicKey: KeyObject): NoteVerifie
   return { name, keyId, verify: (message, signature) => verifyNoteSignature(type, key, message, signature) };
 }
 
-const SIGNER_ALGORITHM = { [SIGNATURE_TYPE.ed25519]: 'ed25519', [SIGNATURE_TYPE.ecdsa]: 'ecdsa-sha2-256-nistp256' } as const;
+const SIGNER_ALGORITHM = {
+  [SIGNATURE_TYPE.ed25519]: 'ed25519',
+  [SIGNATURE_TYPE.ecdsa]: 'ecdsa-sha2-256-nistp256',
+} as const;
 
 /** A note signer over one of our Signers (key file or PKCS#11); the key decides the signature type. */
 export function noteSignerFor(name: string, signer: Signer): NoteSigner {
   checkName(name, 'note signer');
   const type = noteKeyType(signer.publicKey, `note signer ${name} (${signer.description})`);
   if (signer.algorithm !== SIGNER_ALGORITHM[type]) {
-    throw new AirlockError('E_KEY_UNSUPPORTED', `note signer ${name}: ${signer.description} signs with ${signer.algorithm}; a note needs ${SIGNER_ALGORITHM[type]}`);
+    throw new AirlockError(
+      'E_KEY_UNSUPPORTED',
+      `note signer ${name}: ${signer.description} signs with ${signer.algorithm}; a note needs ${SIGNER_ALGORITHM[type]}`,
+    );
   }
   const verifier = noteVerifierFor(name, signer.publicKey);
   return {
@@ -142,7 +158,10 @@ export function noteSignerFor(name: string, signer: Signer): NoteSigner {
       // A token that returns raw r‖s, or holds another key than the one read, would otherwise put a
       // signature nobody can check into a checkpoint for good.
       if (!verifier.verify(message, signature)) {
-        throw new AirlockError('E_SIGNATURE_INVALID', `note signer ${name}: ${signer.description} made a signature its own public key does not verify`);
+        throw new AirlockError(
+          'E_SIGNATURE_INVALID',
+          `note signer ${name}: ${signer.description} made a signature its own public key does not verify`,
+        );
       }
       return signature;
     },
@@ -159,7 +178,8 @@ export interface VerifierKeyParts {
   readonly key: Buffer;
 }
 
-const badVkey = (vkey: string, reason: string) => new AirlockError('E_INPUT_MALFORMED', `verifier key '${vkey.slice(0, 60)}': ${reason}`);
+const badVkey = (vkey: string, reason: string) =>
+  new AirlockError('E_INPUT_MALFORMED', `verifier key '${vkey.slice(0, 60)}': ${reason}`);
 
 /** Splits `<name>+<8 hex>+<base64(type ‖ key)>` at its first two '+' (the base64 may hold more). */
 export function splitVerifierKey(vkey: string): VerifierKeyParts {
@@ -177,12 +197,16 @@ export function splitVerifierKey(vkey: string): VerifierKeyParts {
 
 /** Checks the key ID a vkey states against the one derived from its key. */
 export function checkVerifierKeyId(vkey: string, stated: number, derived: number): void {
-  if (stated !== derived) throw badVkey(vkey, `key ID ${keyIdHex(stated)} does not belong to the key (its ID is ${keyIdHex(derived)})`);
+  if (stated !== derived)
+    throw badVkey(vkey, `key ID ${keyIdHex(stated)} does not belong to the key (its ID is ${keyIdHex(derived)})`);
 }
 
 export function ed25519KeyFromRaw(raw: Uint8Array, vkey: string): KeyObject {
   if (raw.length !== 32) throw badVkey(vkey, `an Ed25519 key is 32 bytes, not ${raw.length}`);
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
+  return createPublicKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
+    format: 'jwk',
+  });
 }
 
 function ecdsaKeyFromSpki(der: Buffer, vkey: string): KeyObject {
@@ -190,10 +214,13 @@ function ecdsaKeyFromSpki(der: Buffer, vkey: string): KeyObject {
   try {
     key = createPublicKey({ key: der, format: 'der', type: 'spki' });
   } catch (err) {
-    throw new AirlockError('E_INPUT_MALFORMED', `verifier key '${vkey.slice(0, 60)}': not a DER public key`, { cause: err });
+    throw new AirlockError('E_INPUT_MALFORMED', `verifier key '${vkey.slice(0, 60)}': not a DER public key`, {
+      cause: err,
+    });
   }
   // The key ID hashes the DER as written; another spelling of the same key would have another ID.
-  if (!key.export({ type: 'spki', format: 'der' }).equals(der)) throw badVkey(vkey, 'the public key is not in canonical SPKI DER form');
+  if (!key.export({ type: 'spki', format: 'der' }).equals(der))
+    throw badVkey(vkey, 'the public key is not in canonical SPKI DER form');
   return key;
 }
 
@@ -223,7 +250,10 @@ export function parseVerifierKey(vkey: string): VerifierKey {
   else if (type === SIGNATURE_TYPE.ecdsa) publicKey = ecdsaKeyFromSpki(key, vkey);
   else {
     const cosigner = type === SIGNATURE_TYPE.cosignatureV1 ? ' (a witness cosigner key: read it as one)' : '';
-    throw new AirlockError('E_KEY_UNSUPPORTED', `verifier key ${name}: signature type 0x${type.toString(16).padStart(2, '0')}${cosigner} is not a log key type; ${SUPPORTED}`);
+    throw new AirlockError(
+      'E_KEY_UNSUPPORTED',
+      `verifier key ${name}: signature type 0x${type.toString(16).padStart(2, '0')}${cosigner} is not a log key type; ${SUPPORTED}`,
+    );
   }
   const verifier = noteVerifierFor(name, publicKey);
   checkVerifierKeyId(vkey, keyId, verifier.keyId);

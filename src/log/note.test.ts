@@ -8,9 +8,11 @@ import { MAX_NOTE_BYTES, type NoteSignature, openNote, parseNote, serializeNote,
 import { encodeVerifierKey, noteSignerFor, noteVerifierFor, parseVerifierKey } from './note-keys.ts';
 
 const code = (c: string) => (e: unknown) => isAirlockError(e) && e.code === c;
-const signerOf = (privateKey: KeyObject, algorithm: SigningAlgorithm) => createKeyObjectSigner(privateKey, algorithm, 'test key');
+const signerOf = (privateKey: KeyObject, algorithm: SigningAlgorithm) =>
+  createKeyObjectSigner(privateKey, algorithm, 'test key');
 const ed25519Signer = () => signerOf(generateKeyPairSync('ed25519').privateKey, 'ed25519');
-const p256Signer = () => signerOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, 'ecdsa-sha2-256-nistp256');
+const p256Signer = () =>
+  signerOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, 'ecdsa-sha2-256-nistp256');
 const line = (name: string, blob: Uint8Array) => `— ${name} ${Buffer.from(blob).toString('base64')}\n`;
 
 // golang.org/x/mod/sumdb/note, package documentation and ExampleSign/ExampleOpen: a private key, its
@@ -37,7 +39,8 @@ const SPEC_NOTE =
   '— quasimodo.example/salvatore NnugSzTjtVAewIS+Z/iJhUPeFDkO/5QQ2i5ddnGITLlC+EhfLW9oJKONrMouFSQU0xMcXxj99ihAQwaqP3ZekRwNtIc=\n';
 
 // transparency-dev/formats note/note_verifier_test.go: Rekor v1's ECDSA P-256 key and a note it signed.
-const REKOR_V1_VKEY = 'rekor.sigstore.dev+c0d23d6a+AjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABNhtmPtrWm3U1eQXBogSMdGvXwBcK5AW5i0hrZLOC96l+smGNM7nwZ4QvFK/4sueRoVj//QP22Ni4Qt9DPfkWLc=';
+const REKOR_V1_VKEY =
+  'rekor.sigstore.dev+c0d23d6a+AjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABNhtmPtrWm3U1eQXBogSMdGvXwBcK5AW5i0hrZLOC96l+smGNM7nwZ4QvFK/4sueRoVj//QP22Ni4Qt9DPfkWLc=';
 const REKOR_V1_NOTE =
   'Rekor\n798034\nf+7CoKgXKE/tNys9TTXcr/ad6U/K3xvznmzew9y6SP0=\n\n' +
   '— rekor.sigstore.dev wNI9ajBEAiARInWIWyCdyG27CO6LPnPekyw20qO0YJfoaPaowGp/XgIgc+qEHS3+GKVClgqq20uDLet7MCoTURUCRdxwWBHHufk=\n';
@@ -46,7 +49,10 @@ describe('parseNote / serializeNote', () => {
   it('round-trips the signed-note spec example byte for byte, splitting at the last empty line', () => {
     for (const input of [SPEC_NOTE, new Uint8Array(Buffer.from(SPEC_NOTE))]) {
       const note = parseNote(input);
-      assert.equal(note.text, 'Ognuno sta solo sul cuor della terra\ntrafitto da un raggio di sole:\n\ned è subito sera.\n');
+      assert.equal(
+        note.text,
+        'Ognuno sta solo sul cuor della terra\ntrafitto da un raggio di sole:\n\ned è subito sera.\n',
+      );
       assert.equal(note.signatures.length, 1);
       assert.equal(note.signatures[0]?.name, 'quasimodo.example/salvatore');
       assert.equal(note.signatures[0]?.signature.length, 64);
@@ -80,7 +86,10 @@ describe('parseNote / serializeNote', () => {
     ['a carriage return', `t\r\n\n${sig}`],
     ['a tab', `a\tb\n\n${sig}`],
     ['a NUL', `a\u0000\n\n${sig}`],
-    ['invalid UTF-8', Buffer.concat([Buffer.from('t\xff'.slice(0, 1)), Buffer.from([0xff, 0x0a, 0x0a]), Buffer.from(sig)])],
+    [
+      'invalid UTF-8',
+      Buffer.concat([Buffer.from('t\xff'.slice(0, 1)), Buffer.from([0xff, 0x0a, 0x0a]), Buffer.from(sig)]),
+    ],
     ['a lone surrogate', `t\ud800\n\n${sig}`],
     ['101 signatures', `t\n\n${sig.repeat(101)}`],
     ['more than 1 MiB', `${'a'.repeat(MAX_NOTE_BYTES)}\n\n${sig}`],
@@ -108,7 +117,10 @@ describe('parseNote / serializeNote', () => {
     assert.throws(() => serializeNote('t\n', [{ ...s, name: 'a b' }]), code('E_TLOG_CHECKPOINT'));
     assert.throws(() => serializeNote('t\n', [{ ...s, keyId: 2 ** 32 }]), code('E_TLOG_CHECKPOINT'));
     assert.throws(() => serializeNote('t\n', [{ ...s, signature: new Uint8Array() }]), code('E_TLOG_CHECKPOINT'));
-    assert.equal(serializeNote('t\n', [{ ...s, keyId: 0xc74f20a3 }]), `t\n\n${line('k', Buffer.concat([Buffer.from('c74f20a3', 'hex'), Buffer.alloc(64)]))}`);
+    assert.equal(
+      serializeNote('t\n', [{ ...s, keyId: 0xc74f20a3 }]),
+      `t\n\n${line('k', Buffer.concat([Buffer.from('c74f20a3', 'hex'), Buffer.alloc(64)]))}`,
+    );
   });
 });
 
@@ -121,12 +133,16 @@ describe('signNote / openNote', () => {
     assert.equal(encodeVerifierKey('PeterNeumann', vkey.publicKey), GO.vkey);
     const opened = openNote(GO.note, [vkey.verifier]);
     assert.equal(opened.text, GO.text);
-    assert.deepEqual(opened.verified.map((s) => s.name), ['PeterNeumann']);
+    assert.deepEqual(
+      opened.verified.map((s) => s.name),
+      ['PeterNeumann'],
+    );
   });
 
   it('opens the signed-note vkey example (example.com/foo+530d903a)', () => {
     const { verifier } = parseVerifierKey('example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k');
-    const note = 'This is an example message.\n\n— example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n';
+    const note =
+      'This is an example message.\n\n— example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n';
     assert.equal(openNote(note, [verifier]).text, 'This is an example message.\n');
   });
 
@@ -161,16 +177,29 @@ describe('signNote / openNote', () => {
 
   it('ignores unknown keys, even one sharing the name of a known key, and keeps their lines', async () => {
     const [log, rotated, witness] = [ed25519Signer(), ed25519Signer(), p256Signer()];
-    const note = await signNote('t\n', [noteSignerFor('log', rotated), noteSignerFor('log', log), noteSignerFor('witness', witness)]);
+    const note = await signNote('t\n', [
+      noteSignerFor('log', rotated),
+      noteSignerFor('log', log),
+      noteSignerFor('witness', witness),
+    ]);
     const opened = openNote(note, [noteVerifierFor('log', log.publicKey)]);
-    assert.deepEqual(opened.verified.map((s) => s.name), ['log']);
-    assert.deepEqual(opened.unverified.map((s) => s.name), ['log', 'witness']);
+    assert.deepEqual(
+      opened.verified.map((s) => s.name),
+      ['log'],
+    );
+    assert.deepEqual(
+      opened.unverified.map((s) => s.name),
+      ['log', 'witness'],
+    );
   });
 
   it('refuses tampered text', async () => {
     const signer = ed25519Signer();
     const note = await signNote('size 3\n', [noteSignerFor('log', signer)]);
-    assert.throws(() => openNote(note.replace('3', '4'), [noteVerifierFor('log', signer.publicKey)]), code('E_TLOG_CHECKPOINT'));
+    assert.throws(
+      () => openNote(note.replace('3', '4'), [noteVerifierFor('log', signer.publicKey)]),
+      code('E_TLOG_CHECKPOINT'),
+    );
   });
 
   it('refuses the whole note when one known key fails, even if another verifies', async () => {
@@ -183,7 +212,10 @@ describe('signNote / openNote', () => {
     flipped[10] = (flipped[10] as number) ^ 0x01;
     const broken = serializeNote('t\n', [sa, { ...sb, signature: flipped }]);
     const verifiers = [noteVerifierFor('a', a.publicKey), noteVerifierFor('b', b.publicKey)];
-    assert.throws(() => openNote(broken, verifiers), (e) => code('E_TLOG_CHECKPOINT')(e) && /b\+[0-9a-f]{8} does not verify/.test((e as Error).message));
+    assert.throws(
+      () => openNote(broken, verifiers),
+      (e) => code('E_TLOG_CHECKPOINT')(e) && /b\+[0-9a-f]{8} does not verify/.test((e as Error).message),
+    );
     // A bad repeat of a key that already verified is still a known-key signature that fails.
     const repeated = serializeNote('t\n', [sa, { ...sa, signature: new Uint8Array(64) }]);
     assert.throws(() => openNote(repeated, verifiers), code('E_TLOG_CHECKPOINT'));
@@ -195,7 +227,9 @@ describe('signNote / openNote', () => {
     const trusted = noteVerifierFor('log', ed25519Signer().publicKey);
     assert.throws(
       () => openNote(note, [trusted]),
-      (e) => code('E_TLOG_CHECKPOINT')(e) && /no signature by a trusted key: signed by stranger\+.*trusted: log\+/.test((e as Error).message),
+      (e) =>
+        code('E_TLOG_CHECKPOINT')(e) &&
+        /no signature by a trusted key: signed by stranger\+.*trusted: log\+/.test((e as Error).message),
     );
     assert.throws(() => openNote(note, []), code('E_TLOG_CHECKPOINT'));
   });
@@ -217,7 +251,10 @@ describe('signNote / openNote', () => {
     const p384 = signerOf(generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey, 'ecdsa-sha2-384-nistp384');
     const rsa = signerOf(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, 'rsa-sign-pkcs1-2048-sha256');
     for (const signer of [p384, rsa]) {
-      assert.throws(() => noteSignerFor('log', signer), (e) => code('E_KEY_UNSUPPORTED')(e) && /Ed25519 or ECDSA P-256/.test((e as Error).message));
+      assert.throws(
+        () => noteSignerFor('log', signer),
+        (e) => code('E_KEY_UNSUPPORTED')(e) && /Ed25519 or ECDSA P-256/.test((e as Error).message),
+      );
       assert.throws(() => noteVerifierFor('log', signer.publicKey), code('E_KEY_UNSUPPORTED'));
     }
     const mislabelled: Signer = { ...p256Signer(), algorithm: 'ecdsa-sha2-384-nistp384' };

@@ -70,7 +70,8 @@ export function isValidKeyName(name: string): boolean {
 export function checkNoteText(text: string): void {
   if (!text.isWellFormed()) throw malformed('the text is not valid UTF-8');
   const at = controlCharAt(text);
-  if (at >= 0) throw malformed(`control character U+${text.charCodeAt(at).toString(16).padStart(4, '0')} at offset ${at}`);
+  if (at >= 0)
+    throw malformed(`control character U+${text.charCodeAt(at).toString(16).padStart(4, '0')} at offset ${at}`);
   if (!text.endsWith('\n')) throw malformed('the text does not end in a newline');
 }
 
@@ -102,14 +103,19 @@ function decodeNote(input: Uint8Array | string): string {
 
 /** One signature line without its newline. */
 export function parseSignatureLine(line: string): NoteSignature {
-  if (!line.startsWith(SIGNATURE_PREFIX)) throw malformed(`signature line '${line.slice(0, 40)}' does not start with an em dash and a space`);
+  if (!line.startsWith(SIGNATURE_PREFIX))
+    throw malformed(`signature line '${line.slice(0, 40)}' does not start with an em dash and a space`);
   const rest = line.slice(SIGNATURE_PREFIX.length);
   const space = rest.indexOf(' ');
   const name = space < 0 ? rest : rest.slice(0, space);
-  if (!isValidKeyName(name)) throw malformed(`signature line key name '${name.slice(0, 40)}' is empty or has a space or '+'`);
+  if (!isValidKeyName(name))
+    throw malformed(`signature line key name '${name.slice(0, 40)}' is empty or has a space or '+'`);
   const blob = space < 0 ? undefined : decodeBase64(rest.slice(space + 1));
   if (!blob) throw malformed(`the signature of ${name} is not base64`);
-  if (blob.length < 5) throw malformed(`the signature of ${name} is ${blob.length} bytes: a key ID and at least one signature byte are needed`);
+  if (blob.length < 5)
+    throw malformed(
+      `the signature of ${name} is ${blob.length} bytes: a key ID and at least one signature byte are needed`,
+    );
   return { name, keyId: blob.readUInt32BE(0), signature: new Uint8Array(blob.subarray(4)) };
 }
 
@@ -124,7 +130,8 @@ export function parseNote(input: Uint8Array | string): Note {
   const lines = note.slice(split + 2, -1);
   if (lines === '') throw malformed('no signature line');
   const signatureLines = lines.split('\n');
-  if (signatureLines.length > MAX_SIGNATURES) throw malformed(`${signatureLines.length} signature lines, more than the ${MAX_SIGNATURES} accepted`);
+  if (signatureLines.length > MAX_SIGNATURES)
+    throw malformed(`${signatureLines.length} signature lines, more than the ${MAX_SIGNATURES} accepted`);
   return { text, signatures: signatureLines.map(parseSignatureLine) };
 }
 
@@ -132,7 +139,8 @@ export function parseNote(input: Uint8Array | string): Note {
 export function formatSignatureLine(signature: NoteSignature): string {
   const { name, keyId } = signature;
   if (!isValidKeyName(name)) throw malformed(`key name '${name}' is empty or has a space, '+' or control character`);
-  if (!Number.isInteger(keyId) || keyId < 0 || keyId > 0xffffffff) throw malformed(`key ID ${keyId} of ${name} is not a uint32`);
+  if (!Number.isInteger(keyId) || keyId < 0 || keyId > 0xffffffff)
+    throw malformed(`key ID ${keyId} of ${name} is not a uint32`);
   if (signature.signature.length === 0) throw malformed(`the signature of ${name} is empty`);
   const blob = Buffer.alloc(4 + signature.signature.length);
   blob.writeUInt32BE(keyId, 0);
@@ -144,7 +152,8 @@ export function formatSignatureLine(signature: NoteSignature): string {
 export function serializeNote(text: string, signatures: readonly NoteSignature[]): string {
   checkNoteText(text);
   if (signatures.length === 0) throw malformed('a note needs at least one signature');
-  if (signatures.length > MAX_SIGNATURES) throw malformed(`${signatures.length} signatures, more than the ${MAX_SIGNATURES} a reader accepts`);
+  if (signatures.length > MAX_SIGNATURES)
+    throw malformed(`${signatures.length} signatures, more than the ${MAX_SIGNATURES} a reader accepts`);
   const note = `${text}\n${signatures.map(formatSignatureLine).join('')}`;
   const size = Buffer.byteLength(note, 'utf8');
   if (size > MAX_NOTE_BYTES) throw malformed(`${size} bytes, more than the ${MAX_NOTE_BYTES} a reader accepts`);
@@ -175,9 +184,13 @@ function indexVerifiers<V extends NoteVerifier>(verifiers: readonly V[]): Map<st
     const other = byLabel.get(label);
     // Go's VerifierList calls this an ambiguous key: which of the two should a signature answer to?
     if (other !== undefined && other !== verifier) {
-      throw new AirlockError('E_USAGE', `two trusted keys are both named ${label}: a signature could not tell them apart`, {
-        hint: 'give each key once',
-      });
+      throw new AirlockError(
+        'E_USAGE',
+        `two trusted keys are both named ${label}: a signature could not tell them apart`,
+        {
+          hint: 'give each key once',
+        },
+      );
     }
     byLabel.set(label, verifier);
   }
@@ -190,7 +203,10 @@ function indexVerifiers<V extends NoteVerifier>(verifiers: readonly V[]): Map<st
  * key it already verified; this verifies every one, so a bad repeat refuses the note (the spec's SHOULD).
  * Returns the verified signatures, which may be none: the caller decides how many it needs.
  */
-export function verifyNoteSignatures<V extends NoteVerifier>(note: Note, verifiers: readonly V[]): { verified: Array<NoteSignature & { verifier: V }>; unverified: NoteSignature[] } {
+export function verifyNoteSignatures<V extends NoteVerifier>(
+  note: Note,
+  verifiers: readonly V[],
+): { verified: Array<NoteSignature & { verifier: V }>; unverified: NoteSignature[] } {
   const known = indexVerifiers(verifiers);
   const message = Buffer.from(note.text, 'utf8');
   const verified: Array<NoteSignature & { verifier: V }> = [];
@@ -209,7 +225,10 @@ export function verifyNoteSignatures<V extends NoteVerifier>(note: Note, verifie
       // A verifier that throws has not verified anything.
     }
     if (!ok) {
-      throw new AirlockError('E_TLOG_CHECKPOINT', `the signature of trusted key ${label} does not verify: the note was altered or not signed by that key`);
+      throw new AirlockError(
+        'E_TLOG_CHECKPOINT',
+        `the signature of trusted key ${label} does not verify: the note was altered or not signed by that key`,
+      );
     }
     if (!verified.some((v) => v.verifier === verifier)) verified.push({ ...signature, verifier });
   }
@@ -223,9 +242,20 @@ export function openNote(input: Uint8Array | string, verifiers: readonly NoteVer
   if (verified.length === 0) {
     const signedBy = note.signatures.map((s) => keyLabel(s.name, s.keyId)).join(', ');
     const trusted = verifiers.map((v) => keyLabel(v.name, v.keyId)).join(', ') || 'none';
-    throw new AirlockError('E_TLOG_CHECKPOINT', `the note has no signature by a trusted key: signed by ${signedBy}; trusted: ${trusted}`, {
-      details: { signedBy: note.signatures.map((s) => keyLabel(s.name, s.keyId)), trusted: verifiers.map((v) => keyLabel(v.name, v.keyId)) },
-    });
+    throw new AirlockError(
+      'E_TLOG_CHECKPOINT',
+      `the note has no signature by a trusted key: signed by ${signedBy}; trusted: ${trusted}`,
+      {
+        details: {
+          signedBy: note.signatures.map((s) => keyLabel(s.name, s.keyId)),
+          trusted: verifiers.map((v) => keyLabel(v.name, v.keyId)),
+        },
+      },
+    );
   }
-  return { text: note.text, verified: verified.map(({ name, keyId, signature }) => ({ name, keyId, signature })), unverified };
+  return {
+    text: note.text,
+    verified: verified.map(({ name, keyId, signature }) => ({ name, keyId, signature })),
+    unverified,
+  };
 }

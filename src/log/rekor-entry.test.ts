@@ -36,15 +36,34 @@ interface Case {
   readonly sign: (message: Uint8Array) => Uint8Array;
 }
 
-function nodeCase(name: string, keyDetails: string, hash: Case['hash'], pair: { publicKey: KeyObject; privateKey: KeyObject }): Case {
+function nodeCase(
+  name: string,
+  keyDetails: string,
+  hash: Case['hash'],
+  pair: { publicKey: KeyObject; privateKey: KeyObject },
+): Case {
   const algorithm = { sha256: 'SHA2_256', sha384: 'SHA2_384', sha512: 'SHA2_512' }[hash];
-  return { name, keyDetails, algorithm, hash, publicKey: pair.publicKey, sign: (m) => sign(hash, m, { key: pair.privateKey, dsaEncoding: 'der' }) };
+  return {
+    name,
+    keyDetails,
+    algorithm,
+    hash,
+    publicKey: pair.publicKey,
+    sign: (m) => sign(hash, m, { key: pair.privateKey, dsaEncoding: 'der' }),
+  };
 }
 
 function ed25519phCase(): Case {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
-  return { name: 'Ed25519ph', keyDetails: 'PKIX_ED25519_PH', algorithm: 'SHA2_512', hash: 'sha512', publicKey, sign: (m) => ed25519ph.sign(m, seed) };
+  return {
+    name: 'Ed25519ph',
+    keyDetails: 'PKIX_ED25519_PH',
+    algorithm: 'SHA2_512',
+    hash: 'sha512',
+    publicKey,
+    sign: (m) => ed25519ph.sign(m, seed),
+  };
 }
 
 const CASES: Case[] = [
@@ -61,8 +80,18 @@ const P256 = CASES[0] as Case;
 type Verifier = { publicKey: { rawBytes: string } } | { x509Certificate: { rawBytes: string } };
 
 /** A request spelled out as §2.1 shows it, so parser tests do not lean on toCreateEntryRequest. */
-function requestJson(digest: Uint8Array, signature: Uint8Array, keyDetails: string, verifier: Verifier): CreateEntryRequestJSON {
-  return { hashedRekordRequestV002: { digest: b64(digest), signature: { content: b64(signature), verifier: { ...verifier, keyDetails } } } };
+function requestJson(
+  digest: Uint8Array,
+  signature: Uint8Array,
+  keyDetails: string,
+  verifier: Verifier,
+): CreateEntryRequestJSON {
+  return {
+    hashedRekordRequestV002: {
+      digest: b64(digest),
+      signature: { content: b64(signature), verifier: { ...verifier, keyDetails } },
+    },
+  };
 }
 
 function signedRequest(c: Case, message = MESSAGE): CreateEntryRequestJSON {
@@ -71,14 +100,24 @@ function signedRequest(c: Case, message = MESSAGE): CreateEntryRequestJSON {
 }
 
 /** The leaf as cosign / sigstore-go rebuild it (§2.4): JCS key order, written out by hand. */
-function rebuiltLeaf(algorithm: string, digest: Uint8Array, signature: Uint8Array, keyDetails: string, verifier: string): string {
+function rebuiltLeaf(
+  algorithm: string,
+  digest: Uint8Array,
+  signature: Uint8Array,
+  keyDetails: string,
+  verifier: string,
+): string {
   return (
     `{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{"algorithm":"${algorithm}","digest":"${b64(digest)}"},` +
     `"signature":{"content":"${b64(signature)}","verifier":{"keyDetails":"${keyDetails}",${verifier}}}}}}`
   );
 }
 
-function rejects(json: unknown, code: 'E_INPUT_MALFORMED' | 'E_KEY_UNSUPPORTED' | 'E_SIGNATURE_INVALID', pattern?: RegExp): void {
+function rejects(
+  json: unknown,
+  code: 'E_INPUT_MALFORMED' | 'E_KEY_UNSUPPORTED' | 'E_SIGNATURE_INVALID',
+  pattern?: RegExp,
+): void {
   assert.throws(
     () => parseCreateEntryRequest(json),
     (err: unknown) => {
@@ -110,7 +149,13 @@ describe('parseCreateEntryRequest: accepted requests', () => {
       const entry = parseCreateEntryRequest(request);
       const digest = createHash(c.hash).update(MESSAGE).digest();
       const inner = request.hashedRekordRequestV002;
-      const expected = rebuiltLeaf(c.algorithm, digest, Buffer.from(inner.signature.content, 'base64'), c.keyDetails, `"publicKey":{"rawBytes":"${b64(spki(c.publicKey))}"}`);
+      const expected = rebuiltLeaf(
+        c.algorithm,
+        digest,
+        Buffer.from(inner.signature.content, 'base64'),
+        c.keyDetails,
+        `"publicKey":{"rawBytes":"${b64(spki(c.publicKey))}"}`,
+      );
       assert.equal(Buffer.from(entry.body).toString('utf8'), expected);
       assert.equal(entry.hash, c.hash);
       assert.deepEqual(entry.digest, digest);
@@ -135,7 +180,11 @@ describe('parseCreateEntryRequest: accepted requests', () => {
 
   it('verifies RFC 8032 §7.3 (Ed25519ph, "abc") given only SHA-512("abc")', () => {
     const publicKey = createPublicKey({
-      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from('ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf', 'hex').toString('base64url') },
+      key: {
+        kty: 'OKP',
+        crv: 'Ed25519',
+        x: Buffer.from('ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf', 'hex').toString('base64url'),
+      },
       format: 'jwk',
     });
     const signature = Buffer.from(
@@ -143,7 +192,9 @@ describe('parseCreateEntryRequest: accepted requests', () => {
       'hex',
     );
     const digest = createHash('sha512').update('abc').digest();
-    const request = requestJson(digest, signature, 'PKIX_ED25519_PH', { publicKey: { rawBytes: b64(spki(publicKey)) } });
+    const request = requestJson(digest, signature, 'PKIX_ED25519_PH', {
+      publicKey: { rawBytes: b64(spki(publicKey)) },
+    });
     assert.equal(parseCreateEntryRequest(request).hash, 'sha512');
     rejects(mutated(request, 'digest', b64(createHash('sha512').update('abd').digest())), 'E_SIGNATURE_INVALID');
   });
@@ -155,21 +206,28 @@ describe('parseCreateEntryRequest: accepted requests', () => {
     const low = sig.hasHighS() ? flipped : sig.toBytes('der');
     const high = sig.hasHighS() ? sig.toBytes('der') : flipped;
     for (const s of [low, high]) {
-      parseCreateEntryRequest(requestJson(digest, s, P256.keyDetails, { publicKey: { rawBytes: b64(spki(P256.publicKey)) } }));
+      parseCreateEntryRequest(
+        requestJson(digest, s, P256.keyDetails, { publicKey: { rawBytes: b64(spki(P256.publicKey)) } }),
+      );
     }
   });
 
   it('keeps the verifiers it has parsed apart, also past the number it keeps', () => {
     // Parsed verifiers are kept by their bytes: a request must never be checked with another one's key.
     const verifiers = new VerifierCache(256);
-    const pairs = Array.from({ length: 300 }, () => nodeCase('P-256', 'PKIX_ECDSA_P256_SHA_256', 'sha256', generateKeyPairSync('ec', { namedCurve: 'P-256' })));
+    const pairs = Array.from({ length: 300 }, () =>
+      nodeCase('P-256', 'PKIX_ECDSA_P256_SHA_256', 'sha256', generateKeyPairSync('ec', { namedCurve: 'P-256' })),
+    );
     const requests = pairs.map((c) => signedRequest(c));
     for (const round of [0, 1]) {
       for (const [i, request] of requests.entries()) {
         if (round === 1 && i % 10 !== 0) continue;
         parseCreateEntryRequest(request, verifiers);
         const neighbour = requests[(i + 1) % requests.length] as CreateEntryRequestJSON;
-        rejects(mutated(request, 'signature.verifier', neighbour.hashedRekordRequestV002.signature.verifier), 'E_SIGNATURE_INVALID');
+        rejects(
+          mutated(request, 'signature.verifier', neighbour.hashedRekordRequestV002.signature.verifier),
+          'E_SIGNATURE_INVALID',
+        );
       }
     }
     assert.equal(verifiers.size, 256);
@@ -180,13 +238,27 @@ describe('parseCreateEntryRequest: accepted requests', () => {
     const verifiers = new VerifierCache(8);
     const request = signedRequest(P256);
     const wrong = signedRequest(P256, Buffer.from('another message')).hashedRekordRequestV002.signature.content;
-    assert.throws(() => parseCreateEntryRequest(mutated(request, 'signature.content', wrong), verifiers), (err) => isAirlockError(err, 'E_SIGNATURE_INVALID'));
-    assert.throws(() => parseCreateEntryRequest(mutated(request, 'signature.verifier.keyDetails', 'PKIX_ECDSA_P384_SHA_384'), verifiers), (err) => isAirlockError(err, 'E_KEY_UNSUPPORTED'));
+    assert.throws(
+      () => parseCreateEntryRequest(mutated(request, 'signature.content', wrong), verifiers),
+      (err) => isAirlockError(err, 'E_SIGNATURE_INVALID'),
+    );
+    assert.throws(
+      () =>
+        parseCreateEntryRequest(
+          mutated(request, 'signature.verifier.keyDetails', 'PKIX_ECDSA_P384_SHA_384'),
+          verifiers,
+        ),
+      (err) => isAirlockError(err, 'E_KEY_UNSUPPORTED'),
+    );
     assert.equal(verifiers.size, 0);
     parseCreateEntryRequest(request, verifiers);
     assert.equal(verifiers.size, 1);
     // A verifier larger than any entry is refused before it is parsed.
-    rejects(mutated(request, 'signature.verifier.publicKey.rawBytes', b64(Buffer.alloc(MAX_ENTRY_BYTES + 1))), 'E_INPUT_MALFORMED', /rawBytes is 65536 bytes/);
+    rejects(
+      mutated(request, 'signature.verifier.publicKey.rawBytes', b64(Buffer.alloc(MAX_ENTRY_BYTES + 1))),
+      'E_INPUT_MALFORMED',
+      /rawBytes is 65536 bytes/,
+    );
   });
 
   describe('with an X.509 certificate verifier', () => {
@@ -200,17 +272,26 @@ describe('parseCreateEntryRequest: accepted requests', () => {
 
     function certRequest(certDer: Uint8Array): CreateEntryRequestJSON {
       const digest = createHash('sha256').update(MESSAGE).digest();
-      return requestJson(digest, sign('sha256', MESSAGE, leaf.privateKey), 'PKIX_ECDSA_P256_SHA_256', { x509Certificate: { rawBytes: b64(certDer) } });
+      return requestJson(digest, sign('sha256', MESSAGE, leaf.privateKey), 'PKIX_ECDSA_P256_SHA_256', {
+        x509Certificate: { rawBytes: b64(certDer) },
+      });
     }
 
     it("verifies with the certificate's key and stores the certificate as sent", () => {
       const entry = parseCreateEntryRequest(certRequest(leaf.certDer));
       assert.ok(entry.certificate);
-      assert.match(Buffer.from(entry.body).toString(), new RegExp(`"x509Certificate":\\{"rawBytes":"${b64(leaf.certDer).replace(/[+/]/g, '\\$&')}"\\}`));
+      assert.match(
+        Buffer.from(entry.body).toString(),
+        new RegExp(`"x509Certificate":\\{"rawBytes":"${b64(leaf.certDer).replace(/[+/]/g, '\\$&')}"\\}`),
+      );
     });
 
     it('refuses bytes after the certificate, and bytes that are no certificate', () => {
-      rejects(certRequest(Buffer.concat([leaf.certDer, Buffer.of(0, 0)])), 'E_INPUT_MALFORMED', /after the certificate/);
+      rejects(
+        certRequest(Buffer.concat([leaf.certDer, Buffer.of(0, 0)])),
+        'E_INPUT_MALFORMED',
+        /after the certificate/,
+      );
       rejects(certRequest(Buffer.from('not a certificate')), 'E_INPUT_MALFORMED', /X\.509/);
     });
 
@@ -218,14 +299,19 @@ describe('parseCreateEntryRequest: accepted requests', () => {
       for (const keyEncoding of ['explicit', 'compressed'] as const) {
         const odd = await ca.issueLeaf({ san: 'release@example.com', issuer: 'https://oidc.example', keyEncoding });
         const digest = createHash('sha256').update(MESSAGE).digest();
-        const json = requestJson(digest, sign('sha256', MESSAGE, odd.privateKey), 'PKIX_ECDSA_P256_SHA_256', { x509Certificate: { rawBytes: b64(odd.certDer) } });
+        const json = requestJson(digest, sign('sha256', MESSAGE, odd.privateKey), 'PKIX_ECDSA_P256_SHA_256', {
+          x509Certificate: { rawBytes: b64(odd.certDer) },
+        });
         rejects(json, 'E_KEY_UNSUPPORTED', /form Go's x509 package parses/);
       }
     });
 
     it('refuses a signature by another key than the certificate holds', () => {
       const other = signedRequest(P256);
-      rejects(mutated(certRequest(leaf.certDer), 'signature.content', other.hashedRekordRequestV002.signature.content), 'E_SIGNATURE_INVALID');
+      rejects(
+        mutated(certRequest(leaf.certDer), 'signature.content', other.hashedRekordRequestV002.signature.content),
+        'E_SIGNATURE_INVALID',
+      );
     });
   });
 });
@@ -266,20 +352,36 @@ describe('parseCreateEntryRequest: refused requests', () => {
       ['a digest that is a number', mutated(valid, 'digest', 42)],
     ];
     for (const [what, json] of shapes) {
-      assert.throws(() => parseCreateEntryRequest(json), (err: unknown) => isAirlockError(err, 'E_INPUT_MALFORMED'), what);
+      assert.throws(
+        () => parseCreateEntryRequest(json),
+        (err: unknown) => isAirlockError(err, 'E_INPUT_MALFORMED'),
+        what,
+      );
     }
   });
 
   it('refuses a publicKey that is not DER SPKI (E_INPUT_MALFORMED)', () => {
-    rejects(mutated(valid, 'signature.verifier.publicKey.rawBytes', b64(Buffer.from('not a key'))), 'E_INPUT_MALFORMED', /SubjectPublicKeyInfo/);
+    rejects(
+      mutated(valid, 'signature.verifier.publicKey.rawBytes', b64(Buffer.from('not a key'))),
+      'E_INPUT_MALFORMED',
+      /SubjectPublicKeyInfo/,
+    );
   });
 
   it('refuses keyDetails other than the default for the key (E_KEY_UNSUPPORTED)', () => {
     const rsa = signedRequest(CASES[3] as Case);
     const ed = signedRequest(CASES[6] as Case);
-    rejects(mutated(valid, 'signature.verifier.keyDetails', 'PKIX_ECDSA_P384_SHA_384'), 'E_KEY_UNSUPPORTED', /expected PKIX_ECDSA_P256_SHA_256/);
+    rejects(
+      mutated(valid, 'signature.verifier.keyDetails', 'PKIX_ECDSA_P384_SHA_384'),
+      'E_KEY_UNSUPPORTED',
+      /expected PKIX_ECDSA_P256_SHA_256/,
+    );
     rejects(mutated(valid, 'signature.verifier.keyDetails', 'PKIX_ECDSA_P256_HMAC_SHA_256'), 'E_KEY_UNSUPPORTED');
-    rejects(mutated(rsa, 'signature.verifier.keyDetails', 'PKIX_RSA_PKCS1V15_4096_SHA256'), 'E_KEY_UNSUPPORTED', /2048/);
+    rejects(
+      mutated(rsa, 'signature.verifier.keyDetails', 'PKIX_RSA_PKCS1V15_4096_SHA256'),
+      'E_KEY_UNSUPPORTED',
+      /2048/,
+    );
     rejects(mutated(rsa, 'signature.verifier.keyDetails', 'PKIX_RSA_PSS_2048_SHA256'), 'E_KEY_UNSUPPORTED');
     rejects(mutated(ed, 'signature.verifier.keyDetails', 'PKIX_ED25519'), 'E_KEY_UNSUPPORTED', /pure Ed25519/);
   });
@@ -293,26 +395,49 @@ describe('parseCreateEntryRequest: refused requests', () => {
     ];
     for (const [what, key] of keys) {
       const json = mutated(valid, 'signature.verifier.publicKey.rawBytes', b64(spki(key)));
-      assert.throws(() => parseCreateEntryRequest(json), (err: unknown) => isAirlockError(err, 'E_KEY_UNSUPPORTED'), what);
+      assert.throws(
+        () => parseCreateEntryRequest(json),
+        (err: unknown) => isAirlockError(err, 'E_KEY_UNSUPPORTED'),
+        what,
+      );
     }
   });
 
   it('refuses SPKI encodings Go would re-encode differently (E_KEY_UNSUPPORTED)', () => {
     const info = AsnConvert.parse(spki(P256.publicKey), SubjectPublicKeyInfo);
     const point = p256.Point.fromBytes(new Uint8Array(info.subjectPublicKey));
-    const compressed = AsnConvert.serialize(new SubjectPublicKeyInfo({ algorithm: info.algorithm, subjectPublicKey: point.toBytes(true).slice().buffer }));
-    rejects(mutated(valid, 'signature.verifier.publicKey.rawBytes', b64(new Uint8Array(compressed))), 'E_KEY_UNSUPPORTED', /canonical DER/);
-    rejects(mutated(valid, 'signature.verifier.publicKey.rawBytes', b64(Buffer.concat([spki(P256.publicKey), Buffer.of(0)]))), 'E_KEY_UNSUPPORTED');
+    const compressed = AsnConvert.serialize(
+      new SubjectPublicKeyInfo({ algorithm: info.algorithm, subjectPublicKey: point.toBytes(true).slice().buffer }),
+    );
+    rejects(
+      mutated(valid, 'signature.verifier.publicKey.rawBytes', b64(new Uint8Array(compressed))),
+      'E_KEY_UNSUPPORTED',
+      /canonical DER/,
+    );
+    rejects(
+      mutated(valid, 'signature.verifier.publicKey.rawBytes', b64(Buffer.concat([spki(P256.publicKey), Buffer.of(0)]))),
+      'E_KEY_UNSUPPORTED',
+    );
   });
 
   it('refuses the point at infinity, which OpenSSL parses as a P-256 key (E_KEY_UNSUPPORTED, not an internal error)', () => {
     const info = AsnConvert.parse(spki(P256.publicKey), SubjectPublicKeyInfo);
-    const infinity = AsnConvert.serialize(new SubjectPublicKeyInfo({ algorithm: info.algorithm, subjectPublicKey: new Uint8Array([0]).buffer }));
-    rejects(mutated(valid, 'signature.verifier.publicKey.rawBytes', b64(new Uint8Array(infinity))), 'E_KEY_UNSUPPORTED', /not a valid key/);
+    const infinity = AsnConvert.serialize(
+      new SubjectPublicKeyInfo({ algorithm: info.algorithm, subjectPublicKey: new Uint8Array([0]).buffer }),
+    );
+    rejects(
+      mutated(valid, 'signature.verifier.publicKey.rawBytes', b64(new Uint8Array(infinity))),
+      'E_KEY_UNSUPPORTED',
+      /not a valid key/,
+    );
   });
 
   it('refuses a digest whose length is not the size of the key hash (E_INPUT_MALFORMED)', () => {
-    rejects(mutated(valid, 'digest', b64(createHash('sha384').update(MESSAGE).digest())), 'E_INPUT_MALFORMED', /32-byte sha256/);
+    rejects(
+      mutated(valid, 'digest', b64(createHash('sha384').update(MESSAGE).digest())),
+      'E_INPUT_MALFORMED',
+      /32-byte sha256/,
+    );
   });
 
   it('refuses a tampered digest or signature for every key type (E_SIGNATURE_INVALID)', () => {
@@ -324,10 +449,16 @@ describe('parseCreateEntryRequest: refused requests', () => {
         return b64(bytes);
       };
       rejects(mutated(request, 'digest', flip(request.hashedRekordRequestV002.digest)), 'E_SIGNATURE_INVALID');
-      rejects(mutated(request, 'signature.content', flip(request.hashedRekordRequestV002.signature.content)), 'E_SIGNATURE_INVALID');
+      rejects(
+        mutated(request, 'signature.content', flip(request.hashedRekordRequestV002.signature.content)),
+        'E_SIGNATURE_INVALID',
+      );
       // A signature over the message is not one over the digest (prehash), except where they coincide.
       const other = signedRequest(c, Buffer.from('another message'));
-      rejects(mutated(request, 'signature.content', other.hashedRekordRequestV002.signature.content), 'E_SIGNATURE_INVALID');
+      rejects(
+        mutated(request, 'signature.content', other.hashedRekordRequestV002.signature.content),
+        'E_SIGNATURE_INVALID',
+      );
     }
   });
 
@@ -340,7 +471,10 @@ describe('parseCreateEntryRequest: refused requests', () => {
       if (signature[0] !== 0) continue;
       const digest = createHash('sha256').update(message).digest();
       parseCreateEntryRequest(requestJson(digest, signature, rsa.keyDetails, { publicKey: { rawBytes } }));
-      rejects(requestJson(digest, signature.subarray(1), rsa.keyDetails, { publicKey: { rawBytes } }), 'E_SIGNATURE_INVALID');
+      rejects(
+        requestJson(digest, signature.subarray(1), rsa.keyDetails, { publicKey: { rawBytes } }),
+        'E_SIGNATURE_INVALID',
+      );
       return;
     }
   });
@@ -358,13 +492,27 @@ describe('toTransparencyLogEntry', () => {
   const checkpoint = 'log.example\n1\nAAAA\n\n— log.example AAAAAA==\n';
 
   it('writes §2.1 Response: int64 as strings, zeros written out, inclusionProof.logIndex = logIndex, no promise', () => {
-    const tle = toTransparencyLogEntry({ logIndex: 0, logId, body, inclusionHashes: [], checkpoint, treeSize: 1, rootHash });
+    const tle = toTransparencyLogEntry({
+      logIndex: 0,
+      logId,
+      body,
+      inclusionHashes: [],
+      checkpoint,
+      treeSize: 1,
+      rootHash,
+    });
     assert.deepEqual(tle, {
       logIndex: '0',
       logId: { keyId: b64(logId) },
       kindVersion: { kind: 'hashedrekord', version: '0.0.2' },
       integratedTime: '0',
-      inclusionProof: { logIndex: '0', rootHash: b64(rootHash), treeSize: '1', hashes: [], checkpoint: { envelope: checkpoint } },
+      inclusionProof: {
+        logIndex: '0',
+        rootHash: b64(rootHash),
+        treeSize: '1',
+        hashes: [],
+        checkpoint: { envelope: checkpoint },
+      },
       canonicalizedBody: b64(body),
     });
     assert.equal(JSON.stringify(tle).includes('inclusionPromise'), false);
@@ -372,7 +520,15 @@ describe('toTransparencyLogEntry', () => {
 
   it('round-trips through protobuf-specs TransparencyLogEntry', () => {
     const hashes = [createHash('sha256').update('a').digest(), createHash('sha256').update('b').digest()];
-    const tle = toTransparencyLogEntry({ logIndex: 5, logId, body, inclusionHashes: hashes, checkpoint, treeSize: 7, rootHash });
+    const tle = toTransparencyLogEntry({
+      logIndex: 5,
+      logId,
+      body,
+      inclusionHashes: hashes,
+      checkpoint,
+      treeSize: 7,
+      rootHash,
+    });
     const message = TransparencyLogEntry.fromJSON(tle);
     assert.equal(message.logIndex, '5');
     assert.equal(message.inclusionProof?.logIndex, '5');
@@ -395,7 +551,10 @@ describe('toTransparencyLogEntry', () => {
       { ...good, checkpoint: '' },
     ];
     for (const input of bad) {
-      assert.throws(() => toTransparencyLogEntry(input), (err: unknown) => isAirlockError(err, 'E_INTERNAL'));
+      assert.throws(
+        () => toTransparencyLogEntry(input),
+        (err: unknown) => isAirlockError(err, 'E_INTERNAL'),
+      );
     }
   });
 });

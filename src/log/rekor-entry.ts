@@ -7,7 +7,15 @@
 // body: they rebuild the leaf from the bundle (§2.4) with the key re-encoded by Go and the key's
 // *default* keyDetails. An entry stored in any other form would be logged yet never verify, so the
 // verifier must be canonical DER and keyDetails must be that default.
-import { constants, createHash, createPublicKey, type KeyObject, publicDecrypt, timingSafeEqual, X509Certificate } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  createPublicKey,
+  type KeyObject,
+  publicDecrypt,
+  timingSafeEqual,
+  X509Certificate,
+} from 'node:crypto';
 import { eddsa } from '@noble/curves/abstract/edwards.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
@@ -15,8 +23,18 @@ import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { MessageImprint } from '@peculiar/asn1-tsp';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { json as sigstoreJson } from '@sigstore/core';
-import { HashAlgorithm, PublicKeyDetails, publicKeyDetailsToJSON, TransparencyLogEntry } from '@sigstore/protobuf-specs';
-import { CreateEntryRequest, Entry, type HashedRekordRequestV002, type Verifier } from '@sigstore/protobuf-specs/rekor/v2';
+import {
+  HashAlgorithm,
+  PublicKeyDetails,
+  publicKeyDetailsToJSON,
+  TransparencyLogEntry,
+} from '@sigstore/protobuf-specs';
+import {
+  CreateEntryRequest,
+  Entry,
+  type HashedRekordRequestV002,
+  type Verifier,
+} from '@sigstore/protobuf-specs/rekor/v2';
 import { ecdsaOverDigest } from '../crypto/ecdsa-over-digest.ts';
 import { AirlockError } from '../errors.ts';
 
@@ -78,7 +96,9 @@ export function entryAlgorithmFor(key: KeyObject): EntryAlgorithm {
     return { keyDetails: PublicKeyDetails.PKIX_ED25519_PH, hash: 'sha512' };
   }
   const details = key.asymmetricKeyDetails ?? {};
-  const what = [type, details.namedCurve, details.modulusLength && `${details.modulusLength} bits`].filter(Boolean).join(' ');
+  const what = [type, details.namedCurve, details.modulusLength && `${details.modulusLength} bits`]
+    .filter(Boolean)
+    .join(' ');
   throw new AirlockError('E_KEY_UNSUPPORTED', `a ${what} key cannot sign hashedrekord v0.0.2 entries`, {
     hint: `Rekor v2 accepts ${SUPPORTED_KEYS}`,
   });
@@ -102,7 +122,10 @@ export interface CreateEntryRequestJSON {
     readonly digest: string;
     readonly signature: {
       readonly content: string;
-      readonly verifier: ({ readonly publicKey: { readonly rawBytes: string } } | { readonly x509Certificate: { readonly rawBytes: string } }) & {
+      readonly verifier: (
+        | { readonly publicKey: { readonly rawBytes: string } }
+        | { readonly x509Certificate: { readonly rawBytes: string } }
+      ) & {
         readonly keyDetails: string;
       };
     };
@@ -110,7 +133,11 @@ export interface CreateEntryRequestJSON {
 }
 
 function malformed(message: string, cause?: unknown): AirlockError {
-  return new AirlockError('E_INPUT_MALFORMED', `Rekor v2 entry request: ${message}`, cause === undefined ? {} : { cause });
+  return new AirlockError(
+    'E_INPUT_MALFORMED',
+    `Rekor v2 entry request: ${message}`,
+    cause === undefined ? {} : { cause },
+  );
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -120,9 +147,13 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** §2.1: the request's shape, strictly: what protojson with DiscardUnknown=false would take, in its canonical spelling. */
 function readRequest(json: unknown): HashedRekordRequestV002 {
   if (isObject(json) && 'dsseRequestV002' in json) {
-    throw new AirlockError('E_INPUT_MALFORMED', 'Rekor v2 entry request: dsseRequestV002 is not accepted (Rekor v2 dropped DSSE entries; cosign ≥ 3.1 cannot read them)', {
-      hint: 'log a DSSE envelope as hashedRekordRequestV002: digest = SHA-256 of its PAE (pre-authentication encoding), signature = the envelope signature',
-    });
+    throw new AirlockError(
+      'E_INPUT_MALFORMED',
+      'Rekor v2 entry request: dsseRequestV002 is not accepted (Rekor v2 dropped DSSE entries; cosign ≥ 3.1 cannot read them)',
+      {
+        hint: 'log a DSSE envelope as hashedRekordRequestV002: digest = SHA-256 of its PAE (pre-authentication encoding), signature = the envelope signature',
+      },
+    );
   }
   if (!isObject(json) || Object.keys(json).length !== 1 || !isObject(json.hashedRekordRequestV002)) {
     throw malformed('expected a JSON object {"hashedRekordRequestV002": {...}}');
@@ -214,7 +245,10 @@ function verifierCacheKey(verifier: Verifier): string {
   if (!raw) return '';
   const bytes = raw.$case === 'publicKey' ? raw.publicKey.rawBytes : raw.x509Certificate.rawBytes;
   // It goes into the entry whole (base64): one larger than an entry can never be accepted, so it is not even parsed.
-  if (bytes.length > MAX_ENTRY_BYTES) throw malformed(`${raw.$case}.rawBytes is ${bytes.length} bytes; tlog-tiles entries hold at most ${MAX_ENTRY_BYTES}`);
+  if (bytes.length > MAX_ENTRY_BYTES)
+    throw malformed(
+      `${raw.$case}.rawBytes is ${bytes.length} bytes; tlog-tiles entries hold at most ${MAX_ENTRY_BYTES}`,
+    );
   return `${raw.$case}:${createHash('sha256').update(bytes).digest('base64')}`;
 }
 
@@ -229,7 +263,8 @@ function parseVerifier(verifier: Verifier, cacheKey: string, verifiers: Verifier
 /** The signature check over the digest as given (prehash), as rekor-tiles does with sigstore's LoadVerifierWithOpts. */
 function checkOverDigest(key: KeyObject, hash: EntryHash): ParsedVerifier['verifiesOverDigest'] {
   if (key.asymmetricKeyType === 'ec') return ecdsaOverDigest(key);
-  const publicKey = key.asymmetricKeyType === 'ed25519' ? Buffer.from(key.export({ format: 'jwk' }).x ?? '', 'base64url') : undefined;
+  const publicKey =
+    key.asymmetricKeyType === 'ed25519' ? Buffer.from(key.export({ format: 'jwk' }).x ?? '', 'base64url') : undefined;
   return (digest, signature) => {
     try {
       if (publicKey) return ed25519phOverDigest.verify(signature, digest, publicKey, { zip215: false });
@@ -289,9 +324,16 @@ function readVerifier(verifier: Verifier): { key: KeyObject; certificate: X509Ce
  */
 function canonicalSpki(key: KeyObject): Buffer {
   try {
-    return createPublicKey({ key: key.export({ format: 'jwk' }), format: 'jwk' }).export({ type: 'spki', format: 'der' });
+    return createPublicKey({ key: key.export({ format: 'jwk' }), format: 'jwk' }).export({
+      type: 'spki',
+      format: 'der',
+    });
   } catch (err) {
-    throw new AirlockError('E_KEY_UNSUPPORTED', 'the public key cannot be re-encoded: it is not a valid key of its type', { cause: err });
+    throw new AirlockError(
+      'E_KEY_UNSUPPORTED',
+      'the public key cannot be re-encoded: it is not a valid key of its type',
+      { cause: err },
+    );
   }
 }
 
@@ -303,7 +345,9 @@ function checkKeyDetails(requested: PublicKeyDetails, algorithm: EntryAlgorithm)
     requested === PublicKeyDetails.PKIX_ED25519
       ? 'pure Ed25519 signs the whole message, and a hashedrekord carries only its digest'
       : 'cosign and sigstore-go rebuild the entry with the default keyDetails of the key, so any other value would never verify';
-  throw new AirlockError('E_KEY_UNSUPPORTED', `keyDetails ${got} is not accepted for this key: expected ${wanted}`, { hint: why });
+  throw new AirlockError('E_KEY_UNSUPPORTED', `keyDetails ${got} is not accepted for this key: expected ${wanted}`, {
+    hint: why,
+  });
 }
 
 /**
@@ -321,7 +365,9 @@ export function parseCreateEntryRequest(json: unknown, verifiers: VerifierCache 
   checkKeyDetails(verifier.keyDetails, algorithm);
   const { size } = HASHES[algorithm.hash];
   if (request.digest.length !== size) {
-    throw malformed(`digest is ${request.digest.length} bytes, but ${publicKeyDetailsToJSON(algorithm.keyDetails)} signs a ${size}-byte ${algorithm.hash} digest`);
+    throw malformed(
+      `digest is ${request.digest.length} bytes, but ${publicKeyDetailsToJSON(algorithm.keyDetails)} signs a ${size}-byte ${algorithm.hash} digest`,
+    );
   }
   const body = canonicalBody(request.digest, algorithm.hash, signature.content, verifier);
   if (body.length > MAX_ENTRY_BYTES) {
@@ -333,7 +379,15 @@ export function parseCreateEntryRequest(json: unknown, verifiers: VerifierCache 
     });
   }
   verifiers.remember(cacheKey, parsed);
-  return { body, digest: request.digest, hash: algorithm.hash, signature: signature.content, keyDetails: algorithm.keyDetails, publicKey: key, certificate };
+  return {
+    body,
+    digest: request.digest,
+    hash: algorithm.hash,
+    signature: signature.content,
+    keyDetails: algorithm.keyDetails,
+    publicKey: key,
+    certificate,
+  };
 }
 
 /** The JSON for a request over `digest`; `verifier` is the signer's key, or its certificate. */
@@ -350,8 +404,13 @@ export function toCreateEntryRequest(input: {
       ? { $case: 'x509Certificate', x509Certificate: { rawBytes: Buffer.from(certificate.raw) } }
       : { $case: 'publicKey', publicKey: { rawBytes: canonicalSpki(key) } },
   };
-  const hashedRekordRequestV002 = { digest: Buffer.from(input.digest), signature: { content: Buffer.from(input.signature), verifier } };
-  return CreateEntryRequest.toJSON({ spec: { $case: 'hashedRekordRequestV002', hashedRekordRequestV002 } }) as CreateEntryRequestJSON;
+  const hashedRekordRequestV002 = {
+    digest: Buffer.from(input.digest),
+    signature: { content: Buffer.from(input.signature), verifier },
+  };
+  return CreateEntryRequest.toJSON({
+    spec: { $case: 'hashedRekordRequestV002', hashedRekordRequestV002 },
+  }) as CreateEntryRequestJSON;
 }
 
 /** §2.1 "Entry stored in the log": JCS of the protojson Entry, the verifier exactly as submitted. */
@@ -359,7 +418,12 @@ function canonicalBody(digest: Buffer, hash: EntryHash, content: Buffer, verifie
   const entry: Entry = {
     kind: ENTRY_KIND,
     apiVersion: ENTRY_API_VERSION,
-    spec: { spec: { $case: 'hashedRekordV002', hashedRekordV002: { data: { algorithm: HASHES[hash].proto, digest }, signature: { content, verifier } } } },
+    spec: {
+      spec: {
+        $case: 'hashedRekordV002',
+        hashedRekordV002: { data: { algorithm: HASHES[hash].proto, digest }, signature: { content, verifier } },
+      },
+    },
   };
   return Buffer.from(sigstoreJson.canonicalize(Entry.toJSON(entry)), 'utf8');
 }
@@ -391,11 +455,17 @@ const digestInfoPrefixes = new Map<EntryHash, Buffer>();
  */
 function digestInfo(hash: EntryHash, digest: Uint8Array): Buffer {
   const { oid, size } = HASHES[hash];
-  if (digest.length !== size) throw new AirlockError('E_INTERNAL', `a ${hash} digest is ${size} bytes, not ${digest.length}`);
+  if (digest.length !== size)
+    throw new AirlockError('E_INTERNAL', `a ${hash} digest is ${size} bytes, not ${digest.length}`);
   let prefix = digestInfoPrefixes.get(hash);
   if (!prefix) {
     const encoded = Buffer.from(
-      AsnConvert.serialize(new MessageImprint({ hashAlgorithm: new AlgorithmIdentifier({ algorithm: oid, parameters: null }), hashedMessage: new OctetString(new Uint8Array(size)) })),
+      AsnConvert.serialize(
+        new MessageImprint({
+          hashAlgorithm: new AlgorithmIdentifier({ algorithm: oid, parameters: null }),
+          hashedMessage: new OctetString(new Uint8Array(size)),
+        }),
+      ),
     );
     prefix = encoded.subarray(0, encoded.length - size);
     digestInfoPrefixes.set(hash, prefix);
@@ -434,7 +504,8 @@ export interface LoggedEntry {
 
 function checkLoggedEntry(e: LoggedEntry): void {
   const problems = [
-    !(Number.isSafeInteger(e.logIndex) && e.logIndex >= 0 && e.logIndex < e.treeSize) && `logIndex ${e.logIndex} is not inside tree size ${e.treeSize}`,
+    !(Number.isSafeInteger(e.logIndex) && e.logIndex >= 0 && e.logIndex < e.treeSize) &&
+      `logIndex ${e.logIndex} is not inside tree size ${e.treeSize}`,
     !Number.isSafeInteger(e.treeSize) && `treeSize ${e.treeSize} is not a safe integer`,
     e.logId.length !== 32 && `logId is ${e.logId.length} bytes, not 32`,
     e.rootHash.length !== 32 && `rootHash is ${e.rootHash.length} bytes, not 32`,

@@ -58,9 +58,14 @@ function connect(path: string): DatabaseSync {
 /** Creates the tables of a new database (or checks an existing one's version), retried while busy. */
 function prepareSchema(writer: DatabaseSync, path: string): void {
   try {
-    const version = retryWhileBusy(() => (writer.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
+    const version = retryWhileBusy(
+      () => (writer.prepare('PRAGMA user_version').get() as { user_version: number }).user_version,
+    );
     if (version > SCHEMA_VERSION) {
-      throw new AirlockError('E_UNSUPPORTED', `the log database ${path} has schema version ${version}; this airlock reads up to ${SCHEMA_VERSION}`);
+      throw new AirlockError(
+        'E_UNSUPPORTED',
+        `the log database ${path} has schema version ${version}; this airlock reads up to ${SCHEMA_VERSION}`,
+      );
     }
     retryWhileBusy(() => {
       try {
@@ -100,7 +105,10 @@ class Statements {
   }
 
   listEntries(start: number, end: number): Array<{ index: number; data: Uint8Array }> {
-    return (this.entries.all(start, end) as Array<{ idx: number; data: Uint8Array }>).map((r) => ({ index: r.idx, data: r.data }));
+    return (this.entries.all(start, end) as Array<{ idx: number; data: Uint8Array }>).map((r) => ({
+      index: r.idx,
+      data: r.data,
+    }));
   }
 
   readEntries(start: number, end: number): Uint8Array[] {
@@ -147,9 +155,15 @@ export class SqliteLogStorage implements LogStorage {
     }
     this.#w = new Statements(this.#writer);
     this.#r = new Statements(this.#reader);
-    this.#putEntry = this.#writer.prepare('INSERT INTO entries (idx, data, identity) VALUES (?, ?, ?) ON CONFLICT (identity) DO NOTHING');
-    this.#putTile = this.#writer.prepare('INSERT INTO tiles (level, idx, width, data) VALUES (?, ?, ?, ?) ON CONFLICT (level, idx) DO UPDATE SET width = excluded.width, data = excluded.data');
-    this.#putState = this.#writer.prepare('INSERT INTO state (id, size, root, checkpoint) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET size = excluded.size, root = excluded.root, checkpoint = excluded.checkpoint');
+    this.#putEntry = this.#writer.prepare(
+      'INSERT INTO entries (idx, data, identity) VALUES (?, ?, ?) ON CONFLICT (identity) DO NOTHING',
+    );
+    this.#putTile = this.#writer.prepare(
+      'INSERT INTO tiles (level, idx, width, data) VALUES (?, ?, ?, ?) ON CONFLICT (level, idx) DO UPDATE SET width = excluded.width, data = excluded.data',
+    );
+    this.#putState = this.#writer.prepare(
+      'INSERT INTO state (id, size, root, checkpoint) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET size = excluded.size, root = excluded.root, checkpoint = excluded.checkpoint',
+    );
   }
 
   static open(path: string): SqliteLogStorage {

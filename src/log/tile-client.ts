@@ -13,9 +13,28 @@ import { exchange, failureReason, SERVICE_TIMEOUT_MS } from '../net/http/exchang
 import type { HttpTransport } from '../net/http/transport.ts';
 import { type Checkpoint, openCheckpoint } from './checkpoint.ts';
 import { checkExtends } from './consistency.ts';
-import { consistencyProof, HASH_SIZE, inclusionProof, leafHash, type NodeReader, rootAt, verifyInclusion } from './merkle.ts';
+import {
+  consistencyProof,
+  HASH_SIZE,
+  inclusionProof,
+  leafHash,
+  type NodeReader,
+  rootAt,
+  verifyInclusion,
+} from './merkle.ts';
 import { MAX_NOTE_BYTES, type NoteVerifier, type OpenedNote } from './note.ts';
-import { decodeEntryBundle, entriesPath, MAX_ENTRY_SIZE, nodeReaderFor, partialWidth, Tile, type TileKey, TILE_WIDTH, tilePath, tilesTouched } from './tiles.ts';
+import {
+  decodeEntryBundle,
+  entriesPath,
+  MAX_ENTRY_SIZE,
+  nodeReaderFor,
+  partialWidth,
+  Tile,
+  type TileKey,
+  TILE_WIDTH,
+  tilePath,
+  tilesTouched,
+} from './tiles.ts';
 
 const MAX_TILE_BYTES = TILE_WIDTH * HASH_SIZE;
 const MAX_BUNDLE_BYTES = TILE_WIDTH * (2 + MAX_ENTRY_SIZE);
@@ -44,7 +63,11 @@ function httpGetter(base: string, options: TileClientOptions): Getter {
     let answer;
     try {
       // The deadline also covers reading the body, so a trickling answer cannot hang us.
-      answer = await exchange({ method: 'GET', url: new URL(url), redirects: 'none' }, { maxBytes, deadlineMs: timeoutMs }, options.transport);
+      answer = await exchange(
+        { method: 'GET', url: new URL(url), redirects: 'none' },
+        { maxBytes, deadlineMs: timeoutMs },
+        options.transport,
+      );
     } catch (err) {
       throw unavailable(url, failureReason(err), err);
     }
@@ -55,12 +78,20 @@ function httpGetter(base: string, options: TileClientOptions): Getter {
 }
 
 /** openCheckpoint, with refusals naming where the note came from (a URL, a saved file). */
-export function openCheckpointFrom(where: string, note: Uint8Array | string, logVerifier: NoteVerifier): { checkpoint: Checkpoint; note: OpenedNote } {
+export function openCheckpointFrom(
+  where: string,
+  note: Uint8Array | string,
+  logVerifier: NoteVerifier,
+): { checkpoint: Checkpoint; note: OpenedNote } {
   try {
     return openCheckpoint(note, logVerifier);
   } catch (err) {
     if (!(err instanceof AirlockError)) throw err;
-    throw new AirlockError(err.code, `${where}: ${err.message}`, { cause: err, ...(err.details ? { details: err.details } : {}), ...(err.hint ? { hint: err.hint } : {}) });
+    throw new AirlockError(err.code, `${where}: ${err.message}`, {
+      cause: err,
+      ...(err.details ? { details: err.details } : {}),
+      ...(err.hint ? { hint: err.hint } : {}),
+    });
   }
 }
 
@@ -87,7 +118,10 @@ export class TileClient {
   async latest(): Promise<VerifiedCheckpoint> {
     const where = `${this.url}/checkpoint`;
     const bytes = await this.#get('checkpoint', MAX_NOTE_BYTES);
-    if (!bytes) throw new AirlockError('E_UNAVAILABLE', `cannot read ${where}: HTTP 404`, { hint: "check the URL is the log's tlog-tiles prefix" });
+    if (!bytes)
+      throw new AirlockError('E_UNAVAILABLE', `cannot read ${where}: HTTP 404`, {
+        hint: "check the URL is the log's tlog-tiles prefix",
+      });
     const opened = openCheckpointFrom(where, bytes, this.#verifier);
     return new VerifiedCheckpoint(opened.checkpoint, bytes.toString('utf8'), opened.note, this.url, this.#get);
   }
@@ -127,7 +161,8 @@ export class VerifiedCheckpoint {
   async entry(index: number): Promise<{ entry: Buffer; leafHash: Buffer; proof: Uint8Array[] }> {
     const { size, rootHash } = this.checkpoint;
     if (!(Number.isSafeInteger(index) && index >= 0 && index < size)) {
-      const holds = size === 0 ? 'the log is empty (its checkpoint is at size 0)' : `its checkpoint holds entries 0 to ${size - 1}`;
+      const holds =
+        size === 0 ? 'the log is empty (its checkpoint is at size 0)' : `its checkpoint holds entries 0 to ${size - 1}`;
       throw new AirlockError('E_INPUT_MISSING', `${this.#url}: entry ${index} is not in the log; ${holds}`);
     }
     const entries = await this.#bundle(Math.floor(index / TILE_WIDTH));
@@ -135,7 +170,11 @@ export class VerifiedCheckpoint {
     const leaf = leafHash(entry);
     const proof = await this.#prove((node) => inclusionProof(index, size, node));
     // Holds whenever the tiles verified; checked anyway, as Rekor v2 checks a proof before handing it out.
-    if (!verifyInclusion(index, size, leaf, proof, rootHash)) throw new AirlockError('E_TLOG_INCLUSION', `${this.#url}: the inclusion proof of entry ${index} at size ${size} does not verify`);
+    if (!verifyInclusion(index, size, leaf, proof, rootHash))
+      throw new AirlockError(
+        'E_TLOG_INCLUSION',
+        `${this.#url}: the inclusion proof of entry ${index} at size ${size} does not verify`,
+      );
     return { entry, leafHash: leaf, proof };
   }
 
@@ -154,24 +193,35 @@ export class VerifiedCheckpoint {
       return proof;
     } catch (err) {
       if (!isAirlockError(err, 'E_LOG_INCONSISTENT')) throw err;
-      throw new AirlockError(err.code, err.message, { cause: err, details: { ...err.details, checkpoint: this.note }, ...(err.hint ? { hint: err.hint } : {}) });
+      throw new AirlockError(err.code, err.message, {
+        cause: err,
+        details: { ...err.details, checkpoint: this.note },
+        ...(err.hint ? { hint: err.hint } : {}),
+      });
     }
   }
 
   /** Runs a proof computation over verified tiles: once to learn which, then for real. */
   async #prove<T>(compute: (node: NodeReader) => T): Promise<T> {
     const keys = tilesTouched(compute);
-    const tiles = new Map(await Promise.all(keys.map(async (k) => [keyOf(k), await this.#tile(k.level, k.index)] as const)));
+    const tiles = new Map(
+      await Promise.all(keys.map(async (k) => [keyOf(k), await this.#tile(k.level, k.index)] as const)),
+    );
     return compute(nodeReaderFor((k) => tiles.get(keyOf(k))));
   }
 
   async #tile(level: number, index: number): Promise<Tile> {
     const width = widthAt(level, index, this.checkpoint.size);
     const key = keyOf({ level, index });
-    if (width === 0) throw new AirlockError('E_INTERNAL', `tile ${key} is beyond a tree of size ${this.checkpoint.size}`);
+    if (width === 0)
+      throw new AirlockError('E_INTERNAL', `tile ${key} is beyond a tree of size ${this.checkpoint.size}`);
     if (width < TILE_WIDTH) {
       const tile = (await this.#verifiedEdge()).get(key);
-      if (!tile) throw new AirlockError('E_INTERNAL', `tile ${key} is not on the right edge of a tree of size ${this.checkpoint.size}`);
+      if (!tile)
+        throw new AirlockError(
+          'E_INTERNAL',
+          `tile ${key} is not on the right edge of a tree of size ${this.checkpoint.size}`,
+        );
       return tile;
     }
     let tile = this.#full.get(key);
@@ -187,9 +237,24 @@ export class VerifiedCheckpoint {
     this.#edge ??= (async () => {
       const { size, rootHash } = this.checkpoint;
       const keys = tilesTouched((node) => rootAt(size, node));
-      const tiles = new Map(await Promise.all(keys.map(async (k) => [keyOf(k), await this.#download(k.level, k.index, widthAt(k.level, k.index, size))] as const)));
-      if (!Buffer.from(rootAt(size, nodeReaderFor((k) => tiles.get(keyOf(k))))).equals(rootHash)) {
-        throw this.#corrupt(`the right-edge tiles (${[...tiles.keys()].join(', ')}) do not hash to the checkpoint's root`);
+      const tiles = new Map(
+        await Promise.all(
+          keys.map(
+            async (k) => [keyOf(k), await this.#download(k.level, k.index, widthAt(k.level, k.index, size))] as const,
+          ),
+        ),
+      );
+      if (
+        !Buffer.from(
+          rootAt(
+            size,
+            nodeReaderFor((k) => tiles.get(keyOf(k))),
+          ),
+        ).equals(rootHash)
+      ) {
+        throw this.#corrupt(
+          `the right-edge tiles (${[...tiles.keys()].join(', ')}) do not hash to the checkpoint's root`,
+        );
       }
       return tiles;
     })();
@@ -198,9 +263,14 @@ export class VerifiedCheckpoint {
 
   /** A full tile is complete at this size, so the tile above holds its root: that hash vouches for it. */
   async #verifiedFullTile(level: number, index: number): Promise<Tile> {
-    const [tile, parent] = await Promise.all([this.#download(level, index, TILE_WIDTH), this.#tile(level + 1, Math.floor(index / TILE_WIDTH))]);
+    const [tile, parent] = await Promise.all([
+      this.#download(level, index, TILE_WIDTH),
+      this.#tile(level + 1, Math.floor(index / TILE_WIDTH)),
+    ]);
     if (!tile.root().equals(parent.node(0, index % TILE_WIDTH))) {
-      throw this.#corrupt(`tile ${level}/${index} does not hash to the node tile ${parent.level}/${parent.index} holds for it`);
+      throw this.#corrupt(
+        `tile ${level}/${index} does not hash to the node tile ${parent.level}/${parent.index} holds for it`,
+      );
     }
     return tile;
   }
@@ -209,14 +279,20 @@ export class VerifiedCheckpoint {
   async #download(level: number, index: number, width: number): Promise<Tile> {
     const { bytes, full } = await this.#fetch(level, index, width, tilePath, MAX_TILE_BYTES);
     const expected = (full ? TILE_WIDTH : width) * HASH_SIZE;
-    if (bytes.length !== expected) throw this.#corrupt(`tile ${tilePath(level, index, full ? TILE_WIDTH : width)} is ${bytes.length} bytes, not ${expected}`);
+    if (bytes.length !== expected)
+      throw this.#corrupt(
+        `tile ${tilePath(level, index, full ? TILE_WIDTH : width)} is ${bytes.length} bytes, not ${expected}`,
+      );
     return Tile.fromHashes(level, index, bytes.subarray(0, width * HASH_SIZE));
   }
 
   /** Entry bundle `index`, each entry checked against its leaf hash in the verified level-0 tile. */
   async #bundle(index: number): Promise<Buffer[]> {
     const width = widthAt(0, index, this.checkpoint.size);
-    const [{ bytes, full }, tile] = await Promise.all([this.#fetch(0, index, width, (_, i, w) => entriesPath(i, w), MAX_BUNDLE_BYTES), this.#tile(0, index)]);
+    const [{ bytes, full }, tile] = await Promise.all([
+      this.#fetch(0, index, width, (_, i, w) => entriesPath(i, w), MAX_BUNDLE_BYTES),
+      this.#tile(0, index),
+    ]);
     let entries: Buffer[];
     try {
       entries = decodeEntryBundle(bytes);
@@ -224,22 +300,36 @@ export class VerifiedCheckpoint {
       throw this.#corrupt(`entry bundle ${index}: ${(err as Error).message}`, err);
     }
     const expected = full ? TILE_WIDTH : width;
-    if (entries.length !== expected) throw this.#corrupt(`entry bundle ${entriesPath(index, expected)} holds ${entries.length} entries, not ${expected}`);
+    if (entries.length !== expected)
+      throw this.#corrupt(
+        `entry bundle ${entriesPath(index, expected)} holds ${entries.length} entries, not ${expected}`,
+      );
     entries = entries.slice(0, width);
     for (const [i, entry] of entries.entries()) {
-      if (!leafHash(entry).equals(tile.node(0, i))) throw this.#corrupt(`entry ${index * TILE_WIDTH + i} does not hash to its leaf in tile 0/${index}`);
+      if (!leafHash(entry).equals(tile.node(0, i)))
+        throw this.#corrupt(`entry ${index * TILE_WIDTH + i} does not hash to its leaf in tile 0/${index}`);
     }
     return entries;
   }
 
   /** A partial resource, or the full one when the log has dropped the partial since (tlog-tiles allows it). */
-  async #fetch(level: number, index: number, width: number, path: (l: number, i: number, w: number) => string, max: number): Promise<{ bytes: Buffer; full: boolean }> {
+  async #fetch(
+    level: number,
+    index: number,
+    width: number,
+    path: (l: number, i: number, w: number) => string,
+    max: number,
+  ): Promise<{ bytes: Buffer; full: boolean }> {
     const bytes = await this.#get(path(level, index, width), max);
     if (bytes) return { bytes, full: width === TILE_WIDTH };
     const full = width < TILE_WIDTH ? await this.#get(path(level, index, TILE_WIDTH), max) : undefined;
     if (full) return { bytes: full, full: true };
-    throw new AirlockError('E_UNAVAILABLE', `${this.#url}: the log does not serve ${path(level, index, width)}, which its checkpoint at size ${this.checkpoint.size} covers`, {
-      hint: 'a log must serve every tile of a size it signed; it may be pruned or broken',
-    });
+    throw new AirlockError(
+      'E_UNAVAILABLE',
+      `${this.#url}: the log does not serve ${path(level, index, width)}, which its checkpoint at size ${this.checkpoint.size} covers`,
+      {
+        hint: 'a log must serve every tile of a size it signed; it may be pruned or broken',
+      },
+    );
   }
 }

@@ -1,7 +1,17 @@
 // tlog-tiles paths and entry bundles, with the examples of the spec (design note §1.3).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeEntryBundle, encodeEntryBundle, encodeTileIndex, entriesPath, MAX_ENTRY_SIZE, parseTilePath, partialWidth, Tile, tilePath } from './tiles.ts';
+import {
+  decodeEntryBundle,
+  encodeEntryBundle,
+  encodeTileIndex,
+  entriesPath,
+  MAX_ENTRY_SIZE,
+  parseTilePath,
+  partialWidth,
+  Tile,
+  tilePath,
+} from './tiles.ts';
 
 describe('tile paths', () => {
   it('encodes indices in 3-digit groups, x-prefixed but the last', () => {
@@ -15,17 +25,39 @@ describe('tile paths', () => {
   });
 
   it('parses exactly what it writes, and nothing else', () => {
-    for (const [level, index, width] of [[0, 0, 256], [1, 1234067, 256], [3, 999, 1], [63, 1000, 255]] as const) {
+    for (const [level, index, width] of [
+      [0, 0, 256],
+      [1, 1234067, 256],
+      [3, 999, 1],
+      [63, 1000, 255],
+    ] as const) {
       assert.deepEqual(parseTilePath(tilePath(level, index, width)), { kind: 'hash', level, index, width });
       assert.deepEqual(parseTilePath(entriesPath(index, width)), { kind: 'entries', index, width });
     }
-    for (const bad of ['tile/0/5', 'tile/0/0005', 'tile/0/x000/005', 'tile/0/005.p/256', 'tile/0/005.p/0', 'tile/0/005.p/007', 'tile/64/000', 'tile/00/000', 'tile/0/x1/005', 'tile/0/005/', '/tile/0/005', 'tile/entries/005.p/', 'tile/0/../005']) {
+    for (const bad of [
+      'tile/0/5',
+      'tile/0/0005',
+      'tile/0/x000/005',
+      'tile/0/005.p/256',
+      'tile/0/005.p/0',
+      'tile/0/005.p/007',
+      'tile/64/000',
+      'tile/00/000',
+      'tile/0/x1/005',
+      'tile/0/005/',
+      '/tile/0/005',
+      'tile/entries/005.p/',
+      'tile/0/../005',
+    ]) {
       assert.equal(parseTilePath(bad), undefined, bad);
     }
   });
 
   it('partial widths follow the spec example for 70,000 entries', () => {
-    assert.deepEqual([0, 1, 2, 3].map((l) => partialWidth(l, 70_000)), [112, 17, 1, 0]);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((l) => partialWidth(l, 70_000)),
+      [112, 17, 1, 0],
+    );
   });
 });
 

@@ -39,14 +39,22 @@ export function entriesPath(index: number, width = TILE_WIDTH): string {
   return `tile/entries/${encodeTileIndex(index)}${width < TILE_WIDTH ? `.p/${width}` : ''}`;
 }
 
-export type TileRequest = { readonly kind: 'hash'; readonly level: number; readonly index: number; readonly width: number } | { readonly kind: 'entries'; readonly index: number; readonly width: number };
+export type TileRequest =
+  | { readonly kind: 'hash'; readonly level: number; readonly index: number; readonly width: number }
+  | { readonly kind: 'entries'; readonly index: number; readonly width: number };
 
 /** Parses `tile/L/N[.p/W]` or `tile/entries/N[.p/W]`; anything not in canonical form is refused. */
 export function parseTilePath(path: string): TileRequest | undefined {
   const m = /^tile\/(entries|\d{1,2})\/((?:x\d{3}\/)*)(\d{3})(?:\.p\/(\d{1,3}))?$/.exec(path);
   if (!m) return undefined;
   const [, levelText = '', prefix = '', last = '', widthText] = m;
-  const groups = [...prefix.split('/').filter(Boolean).map((g) => g.slice(1)), last];
+  const groups = [
+    ...prefix
+      .split('/')
+      .filter(Boolean)
+      .map((g) => g.slice(1)),
+    last,
+  ];
   if (groups.length > 1 && groups[0] === '000') return undefined; // not canonical: leading zero group
   const index = groups.reduce((n, g) => n * 1000 + Number(g), 0);
   if (!Number.isSafeInteger(index)) return undefined;
@@ -90,7 +98,10 @@ export class Tile {
   /** From stored expanded bytes (as written by `encode`). */
   static decode(level: number, index: number, width: number, bytes: Uint8Array): Tile {
     if (bytes.length !== EXPANDED_TILE_BYTES || !Number.isInteger(width) || width < 1 || width > TILE_WIDTH) {
-      throw new AirlockError('E_LOG_CORRUPT', `tile ${level}/${index}: stored with width ${width} and ${bytes.length} bytes`);
+      throw new AirlockError(
+        'E_LOG_CORRUPT',
+        `tile ${level}/${index}: stored with width ${width} and ${bytes.length} bytes`,
+      );
     }
     return new Tile(level, index, width, Buffer.from(bytes));
   }
@@ -131,7 +142,10 @@ export class Tile {
   /** In-tile node (level r, index j); it must be complete at this width. */
   node(r: number, j: number): Buffer {
     if (j >= Math.floor(this.#width / 2 ** r)) {
-      throw new AirlockError('E_INTERNAL', `tile ${this.level}/${this.index} (width ${this.#width}) has no complete node ${r}/${j}`);
+      throw new AirlockError(
+        'E_INTERNAL',
+        `tile ${this.level}/${this.index} (width ${this.#width}) has no complete node ${r}/${j}`,
+      );
     }
     return this.#slot(r, j);
   }
@@ -144,7 +158,8 @@ export class Tile {
 
   /** The C2SP tile: the first `width` hashes. */
   hashes(width = this.#width): Buffer {
-    if (width > this.#width) throw new AirlockError('E_INTERNAL', `tile ${this.level}/${this.index} has width ${this.#width}, not ${width}`);
+    if (width > this.#width)
+      throw new AirlockError('E_INTERNAL', `tile ${this.level}/${this.index} has width ${this.#width}, not ${width}`);
     return this.#slots.subarray(0, width * HASH_SIZE);
   }
 
@@ -233,14 +248,21 @@ export class TreeEdge {
   }
 
   clone(): TreeEdge {
-    return new TreeEdge(this.#size, this.#tiles.map((t) => t.clone()));
+    return new TreeEdge(
+      this.#size,
+      this.#tiles.map((t) => t.clone()),
+    );
   }
 }
 
 export function encodeEntryBundle(entries: readonly Uint8Array[]): Buffer {
   const parts: Buffer[] = [];
   for (const e of entries) {
-    if (e.length > MAX_ENTRY_SIZE) throw new AirlockError('E_INPUT_MALFORMED', `a log entry is at most ${MAX_ENTRY_SIZE} bytes, this one is ${e.length}`);
+    if (e.length > MAX_ENTRY_SIZE)
+      throw new AirlockError(
+        'E_INPUT_MALFORMED',
+        `a log entry is at most ${MAX_ENTRY_SIZE} bytes, this one is ${e.length}`,
+      );
     const len = Buffer.alloc(2);
     len.writeUInt16BE(e.length);
     parts.push(len, Buffer.from(e));
@@ -251,13 +273,14 @@ export function encodeEntryBundle(entries: readonly Uint8Array[]): Buffer {
 export function decodeEntryBundle(bytes: Uint8Array): Buffer[] {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   const out: Buffer[] = [];
-  for (let at = 0; at < buf.length; ) {
+  for (let at = 0; at < buf.length;) {
     if (at + 2 > buf.length) throw new AirlockError('E_TLOG_INCLUSION', 'entry bundle: truncated length prefix');
     const len = buf.readUInt16BE(at);
     if (at + 2 + len > buf.length) throw new AirlockError('E_TLOG_INCLUSION', 'entry bundle: truncated entry');
     out.push(buf.subarray(at + 2, at + 2 + len));
     at += 2 + len;
   }
-  if (out.length > TILE_WIDTH) throw new AirlockError('E_TLOG_INCLUSION', `entry bundle: ${out.length} entries, at most ${TILE_WIDTH}`);
+  if (out.length > TILE_WIDTH)
+    throw new AirlockError('E_TLOG_INCLUSION', `entry bundle: ${out.length} entries, at most ${TILE_WIDTH}`);
   return out;
 }

@@ -55,7 +55,10 @@ function checkCharset(text: string, source: string): void {
     const c = text.charCodeAt(i);
     if (c === 0x09 || c === 0x0a || (c >= 0x20 && c !== 0x7f)) continue;
     const line = text.slice(0, i).split('\n').length;
-    throw new AirlockError('E_INPUT_MALFORMED', `${source}, line ${line}: control character 0x${c.toString(16).padStart(2, '0')} (only tab and newline are allowed)`);
+    throw new AirlockError(
+      'E_INPUT_MALFORMED',
+      `${source}, line ${line}: control character 0x${c.toString(16).padStart(2, '0')} (only tab and newline are allowed)`,
+    );
   }
 }
 
@@ -76,7 +79,8 @@ export function parseTlogPolicy(text: string, source = 'the witness policy'): Tl
   for (const [i, line] of lines.entries()) {
     const items = line.split(/[ \t]+/).filter((s) => s !== '');
     if (items.length === 0 || items[0]?.startsWith('#')) continue;
-    const bad = (why: string) => new AirlockError('E_INPUT_MALFORMED', `${source}, line ${i + 1}: ${why}`, { details: { line: i + 1 } });
+    const bad = (why: string) =>
+      new AirlockError('E_INPUT_MALFORMED', `${source}, line ${i + 1}: ${why}`, { details: { line: i + 1 } });
     const keyed = <T>(what: string, parse: () => T): T => {
       try {
         return parse();
@@ -118,10 +122,12 @@ export function parseTlogPolicy(text: string, source = 'the witness policy'): Tl
         newName(name);
         const threshold = k === 'any' ? 1 : k === 'all' ? of.length : /^[0-9]{1,9}$/.test(k) ? Number(k) : Number.NaN;
         if (Number.isNaN(threshold)) throw bad(`group ${name}: the threshold '${k}' is not a number, 'any' or 'all'`);
-        if (threshold < 1 || threshold > of.length) throw bad(`group ${name}: threshold ${threshold} is outside [1, ${of.length}]`);
+        if (threshold < 1 || threshold > of.length)
+          throw bad(`group ${name}: threshold ${threshold} is outside [1, ${of.length}]`);
         for (const m of of) {
           if (!defined.has(m)) throw bad(`group ${name}: member '${m}' is not defined on an earlier line`);
-          if (members.has(m)) throw bad(`group ${name}: '${m}' is already a member of a group (each name may be a member once)`);
+          if (members.has(m))
+            throw bad(`group ${name}: '${m}' is already a member of a group (each name may be a member once)`);
           members.add(m);
         }
         defined.add(name);
@@ -140,7 +146,11 @@ export function parseTlogPolicy(text: string, source = 'the witness policy'): Tl
         throw bad(`unknown keyword '${keyword}' (expected log, witness, group or quorum)`);
     }
   }
-  if (quorum === undefined) throw new AirlockError('E_INPUT_MALFORMED', `${source}: no quorum line (exactly one is required, e.g. 'quorum none')`);
+  if (quorum === undefined)
+    throw new AirlockError(
+      'E_INPUT_MALFORMED',
+      `${source}: no quorum line (exactly one is required, e.g. 'quorum none')`,
+    );
   return { logs, witnesses, groups, quorum };
 }
 
@@ -166,8 +176,15 @@ export function quorumSatisfied(policy: TlogPolicy, cosigned: ReadonlySet<string
  */
 function policyCosignatures(policy: TlogPolicy, note: Note): WitnessQuorum['cosignatures'] {
   const byVerifier = new Map<NoteVerifier, string>(policy.witnesses.map((w) => [w.verifier, w.name]));
-  const { verified } = verifyNoteSignatures(note, policy.witnesses.map((w) => w.verifier));
-  return verified.map((s) => ({ name: byVerifier.get(s.verifier) as string, keyId: s.keyId, time: cosignatureTime(s.signature) }));
+  const { verified } = verifyNoteSignatures(
+    note,
+    policy.witnesses.map((w) => w.verifier),
+  );
+  return verified.map((s) => ({
+    name: byVerifier.get(s.verifier) as string,
+    keyId: s.keyId,
+    time: cosignatureTime(s.signature),
+  }));
 }
 
 /** The policy witnesses whose cosignature on `note` verifies (see policyCosignatures). */
@@ -184,10 +201,20 @@ export function cosignersIn(policy: TlogPolicy, note: Note): Set<string> {
 export function checkpointMeetsPolicy(policy: TlogPolicy, envelope: string): Omit<WitnessQuorum, 'required'> {
   const note = parseNote(envelope);
   const { origin } = parseCheckpoint(note.text);
-  if (policy.logs.length > 0 && verifyNoteSignatures(note, policy.logs.map((l) => l.verifier)).verified.length === 0) {
-    throw new AirlockError('E_TLOG_CHECKPOINT', `its checkpoint (log ${origin}) is not signed by a log the witness policy names`, {
-      hint: "add the log's key to the policy as 'log <vkey>', or use the policy written for that log",
-    });
+  if (
+    policy.logs.length > 0 &&
+    verifyNoteSignatures(
+      note,
+      policy.logs.map((l) => l.verifier),
+    ).verified.length === 0
+  ) {
+    throw new AirlockError(
+      'E_TLOG_CHECKPOINT',
+      `its checkpoint (log ${origin}) is not signed by a log the witness policy names`,
+      {
+        hint: "add the log's key to the policy as 'log <vkey>', or use the policy written for that log",
+      },
+    );
   }
   const cosignatures = policyCosignatures(policy, note);
   const cosigned = [...new Set(cosignatures.map((c) => c.name))].sort();

@@ -70,9 +70,13 @@ export class CosignatureGatherer {
   constructor(options: CosignatureGatheringOptions) {
     const unreachable = options.policy.witnesses.filter((w) => w.url === undefined).map((w) => w.name);
     if (unreachable.length > 0) {
-      throw new AirlockError('E_USAGE', `the witness policy gives no URL for ${unreachable.join(', ')}: a log can only ask witnesses it can reach`, {
-        hint: 'write each witness line as: witness <name> <vkey> <url>',
-      });
+      throw new AirlockError(
+        'E_USAGE',
+        `the witness policy gives no URL for ${unreachable.join(', ')}: a log can only ask witnesses it can reach`,
+        {
+          hint: 'write each witness line as: witness <name> <vkey> <url>',
+        },
+      );
     }
     this.#options = options;
     this.#witnesses = options.policy.witnesses as ReadonlyArray<PolicyWitness & { url: string }>;
@@ -104,7 +108,8 @@ export class CosignatureGatherer {
       const check = () => {
         if (pending === 0) return settle();
         const cosigned = new Set([...answers].filter(([, a]) => typeof a !== 'string').map(([name]) => name));
-        if (grace === undefined && quorumSatisfied(this.#options.policy, cosigned)) grace = setTimeout(settle, GRACE_MS);
+        if (grace === undefined && quorumSatisfied(this.#options.policy, cosigned))
+          grace = setTimeout(settle, GRACE_MS);
       };
       for (const w of this.#witnesses) {
         if (this.#inFlight.has(w.url)) {
@@ -151,7 +156,12 @@ export class CosignatureGatherer {
   }
 
   /** One witness's cosignature lines for `note`; any failure is thrown as an Error whose message says why. */
-  async #ask(witness: PolicyWitness & { url: string }, note: string, text: string, size: number): Promise<NoteSignature[]> {
+  async #ask(
+    witness: PolicyWitness & { url: string },
+    note: string,
+    text: string,
+    size: number,
+  ): Promise<NoteSignature[]> {
     const url = `${witness.url.replace(/\/+$/, '')}/${ADD_CHECKPOINT_PATH}`;
     const timeoutMs = this.#options.timeoutMs ?? WITNESS_TIMEOUT_MS;
     const sleep = this.#options.sleep ?? ((ms: number) => new Promise((ok) => setTimeout(ok, ms)));
@@ -166,14 +176,26 @@ export class CosignatureGatherer {
     for (;;) {
       const old = this.#sizes.get(witness.url) ?? 0;
       if (old > size) {
-        throw new WitnessFailure(`it has cosigned this log at size ${old}, beyond the checkpoint's size ${size}: was the log restored from an older backup?`);
+        throw new WitnessFailure(
+          `it has cosigned this log at size ${old}, beyond the checkpoint's size ${size}: was the log restored from an older backup?`,
+        );
       }
       const proof = old === 0 || old === size ? [] : await this.#options.prove(old, size);
       let response: { status: number };
       let body: string;
       try {
-        const request = { method: 'POST' as const, url: new URL(url), headers: { 'content-type': 'text/plain; charset=utf-8' }, body: Buffer.from(formatAddCheckpoint({ oldSize: old, proof, note })), redirects: 'none' as const };
-        const answer = await exchange(request, { maxBytes: MAX_ANSWER_BYTES, deadlineMs: timeoutMs }, this.#options.transport);
+        const request = {
+          method: 'POST' as const,
+          url: new URL(url),
+          headers: { 'content-type': 'text/plain; charset=utf-8' },
+          body: Buffer.from(formatAddCheckpoint({ oldSize: old, proof, note })),
+          redirects: 'none' as const,
+        };
+        const answer = await exchange(
+          request,
+          { maxBytes: MAX_ANSWER_BYTES, deadlineMs: timeoutMs },
+          this.#options.transport,
+        );
         response = answer;
         body = answer.body.toString('utf8');
       } catch (err) {
@@ -186,8 +208,12 @@ export class CosignatureGatherer {
       if (response.status === 409) {
         // Discovery, not failure (a restarted log always starts here): bounded on its own.
         const latest = parseTlogSize(body);
-        if (latest === undefined) throw new WitnessFailure(`answered 409 without the size it last cosigned (${body.trim().slice(0, 200) || 'empty body'})`);
-        if (latest === old || ++conflicts > MAX_CONFLICTS) throw new WitnessFailure(`answered 409 for size ${old}, saying it last cosigned size ${latest}`);
+        if (latest === undefined)
+          throw new WitnessFailure(
+            `answered 409 without the size it last cosigned (${body.trim().slice(0, 200) || 'empty body'})`,
+          );
+        if (latest === old || ++conflicts > MAX_CONFLICTS)
+          throw new WitnessFailure(`answered 409 for size ${old}, saying it last cosigned size ${latest}`);
         this.#sizes.set(witness.url, latest);
         continue;
       }
@@ -195,7 +221,8 @@ export class CosignatureGatherer {
         await again(`answered ${response.status}: ${body.trim().slice(0, 200) || '(no message)'}`);
         continue;
       }
-      if (response.status !== 200) throw new WitnessFailure(`answered ${response.status}: ${body.trim().slice(0, 300) || '(no message)'}`);
+      if (response.status !== 200)
+        throw new WitnessFailure(`answered ${response.status}: ${body.trim().slice(0, 300) || '(no message)'}`);
       const mine = this.#cosignaturesOf(witness, text, body);
       // Never backwards: an answer to an older checkpoint may arrive after a newer one's.
       this.#sizes.set(witness.url, Math.max(this.#sizes.get(witness.url) ?? 0, size));
@@ -217,7 +244,10 @@ export class CosignatureGatherer {
       }
       mine.push(s);
     }
-    if (mine.length === 0) throw new WitnessFailure(`its answer holds no cosignature by ${witness.vkey.split('+').slice(0, 2).join('+')}, the key the policy names`);
+    if (mine.length === 0)
+      throw new WitnessFailure(
+        `its answer holds no cosignature by ${witness.vkey.split('+').slice(0, 2).join('+')}, the key the policy names`,
+      );
     return mine.slice(0, 1);
   }
 }

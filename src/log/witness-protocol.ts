@@ -35,7 +35,8 @@ export function formatAddCheckpoint(request: AddCheckpointRequest): string {
 
 /** Parses an add-checkpoint body; anything off the grammar is E_INPUT_MALFORMED (the witness's 400). */
 export function parseAddCheckpoint(body: string): AddCheckpointRequest {
-  const bad = (why: string) => new AirlockError('E_INPUT_MALFORMED', `not a tlog-witness add-checkpoint request: ${why}`);
+  const bad = (why: string) =>
+    new AirlockError('E_INPUT_MALFORMED', `not a tlog-witness add-checkpoint request: ${why}`);
   const lines = body.split('\n');
   const old = /^old (0|[1-9][0-9]{0,15})$/.exec(lines[0] ?? '');
   const oldSize = Number(old?.[1]);
@@ -64,7 +65,8 @@ export function parseTlogSize(body: string): number | undefined {
 
 /** A witness's 200 answer: one or more signature lines, each ended by a newline. */
 export function parseCosignatureLines(body: string): string[] {
-  if (!body.endsWith('\n')) throw new AirlockError('E_INPUT_MALFORMED', 'the witness answer does not end with a newline');
+  if (!body.endsWith('\n'))
+    throw new AirlockError('E_INPUT_MALFORMED', 'the witness answer does not end with a newline');
   const lines = body.slice(0, -1).split('\n');
   if (lines.length > MAX_SIGNATURES || lines.some((l) => !l.startsWith('\u2014 '))) {
     throw new AirlockError('E_INPUT_MALFORMED', 'the witness answer is not a list of signature lines');
@@ -73,4 +75,5 @@ export function parseCosignatureLines(body: string): string[] {
 }
 
 /** Where monitors read a witness's latest cosigned checkpoint of `origin` (relative to its prefix). */
-export const witnessCheckpointPath = (origin: string): string => `${createHash('sha256').update(origin, 'utf8').digest('hex')}/checkpoint`;
+export const witnessCheckpointPath = (origin: string): string =>
+  `${createHash('sha256').update(origin, 'utf8').digest('hex')}/checkpoint`;

@@ -23,10 +23,12 @@ export type WitnessState = ReadonlyMap<string, WitnessedLog>;
 export function parseWitnessState(json: unknown, source: string): Map<string, WitnessedLog> {
   const bad = (why: string) => new AirlockError('E_INPUT_MALFORMED', `${source}: not a witness state file: ${why}`);
   const doc = json as { version?: unknown; logs?: unknown } | null;
-  if (doc?.version !== 1 || typeof doc.logs !== 'object' || doc.logs === null || Array.isArray(doc.logs)) throw bad('expected {"version": 1, "logs": {...}}');
+  if (doc?.version !== 1 || typeof doc.logs !== 'object' || doc.logs === null || Array.isArray(doc.logs))
+    throw bad('expected {"version": 1, "logs": {...}}');
   const logs = new Map(Object.entries(doc.logs as Record<string, WitnessedLog>));
   for (const [origin, log] of logs) {
-    if (!Number.isSafeInteger(log?.size) || log.size < 0 || decodeBase64(String(log.root))?.length !== 32) throw bad(`the entry for ${origin} lacks a size or a base64 32-byte root`);
+    if (!Number.isSafeInteger(log?.size) || log.size < 0 || decodeBase64(String(log.root))?.length !== 32)
+      throw bad(`the entry for ${origin} lacks a size or a base64 32-byte root`);
   }
   return logs;
 }

@@ -188,7 +188,15 @@ function counted(source: Readable, onBytes: (n: number) => void): Readable {
 }
 
 class Copier {
-  readonly stats = { manifests: 0, blobsCopied: 0, blobsSkipped: 0, bytesCopied: 0, referrers: 0, signatureTags: [] as string[], legacyTags: [] as Array<{ tag: string; digest: string }> };
+  readonly stats = {
+    manifests: 0,
+    blobsCopied: 0,
+    blobsSkipped: 0,
+    bytesCopied: 0,
+    referrers: 0,
+    signatureTags: [] as string[],
+    legacyTags: [] as Array<{ tag: string; digest: string }>,
+  };
   readonly #done = new Set<string>();
   readonly #blobsDone = new Set<string>();
   readonly #pool: Pool;
@@ -275,7 +283,11 @@ class Copier {
   async attached(subject: StoredManifest): Promise<void> {
     const attached = this.#plan.attached.get(subject.digest);
     if (!attached) return;
-    const subjectDesc: Descriptor = { mediaType: subject.mediaType, digest: subject.digest, size: subject.bytes.length };
+    const subjectDesc: Descriptor = {
+      mediaType: subject.mediaType,
+      digest: subject.digest,
+      size: subject.bytes.length,
+    };
     for (const ref of attached.referrers) {
       if (this.#done.has(ref.digest)) continue;
       await this.tree(ref.digest);
@@ -291,7 +303,12 @@ class Copier {
   }
 }
 
-export async function copyImage(src: ImageStore, source: Descriptor, dst: ImageStore, options: CopyOptions = {}): Promise<CopyResult> {
+export async function copyImage(
+  src: ImageStore,
+  source: Descriptor,
+  dst: ImageStore,
+  options: CopyOptions = {},
+): Promise<CopyResult> {
   const plan = new CopyPlan(src, options.signatures !== false);
   const rootDigest = await plan.root(source.digest, options.platform);
   await plan.walk(rootDigest, true);

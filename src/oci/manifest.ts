@@ -11,7 +11,13 @@ export function sha256Digest(bytes: Uint8Array): string {
 
 function isDescriptor(d: unknown): d is Descriptor {
   const x = d as Descriptor;
-  return typeof x?.mediaType === 'string' && typeof x.digest === 'string' && /^sha(256|512):[0-9a-f]+$/.test(x.digest) && Number.isSafeInteger(x.size) && x.size >= 0;
+  return (
+    typeof x?.mediaType === 'string' &&
+    typeof x.digest === 'string' &&
+    /^sha(256|512):[0-9a-f]+$/.test(x.digest) &&
+    Number.isSafeInteger(x.size) &&
+    x.size >= 0
+  );
 }
 
 export function parseManifestJson(stored: StoredManifest): ImageManifest | ImageIndex {
@@ -23,7 +29,10 @@ export function parseManifestJson(stored: StoredManifest): ImageManifest | Image
   }
   const mediaType = (doc.mediaType as string | undefined) ?? stored.mediaType;
   if (doc.schemaVersion !== 2 || !ALL_MANIFEST_TYPES.includes(mediaType)) {
-    throw new AirlockError('E_INPUT_MALFORMED', `manifest ${stored.digest} has unsupported media type ${mediaType} (schemaVersion ${doc.schemaVersion})`);
+    throw new AirlockError(
+      'E_INPUT_MALFORMED',
+      `manifest ${stored.digest} has unsupported media type ${mediaType} (schemaVersion ${doc.schemaVersion})`,
+    );
   }
   if (isIndex(mediaType)) {
     if (!Array.isArray(doc.manifests) || !doc.manifests.every(isDescriptor)) {
@@ -32,7 +41,8 @@ export function parseManifestJson(stored: StoredManifest): ImageManifest | Image
   } else if (!isDescriptor(doc.config) || !Array.isArray(doc.layers) || !doc.layers.every(isDescriptor)) {
     throw new AirlockError('E_INPUT_MALFORMED', `manifest ${stored.digest} has malformed config or layer descriptors`);
   }
-  if (doc.subject !== undefined && !isDescriptor(doc.subject)) throw new AirlockError('E_INPUT_MALFORMED', `manifest ${stored.digest} has a malformed subject`);
+  if (doc.subject !== undefined && !isDescriptor(doc.subject))
+    throw new AirlockError('E_INPUT_MALFORMED', `manifest ${stored.digest} has a malformed subject`);
   return doc as unknown as ImageManifest | ImageIndex;
 }
 
@@ -52,7 +62,12 @@ export function parsePlatform(text: string): Platform {
 }
 
 export function platformMatches(want: Platform, have: Platform | undefined): boolean {
-  return have !== undefined && have.os === want.os && have.architecture === want.architecture && (!want.variant || want.variant === have.variant);
+  return (
+    have !== undefined &&
+    have.os === want.os &&
+    have.architecture === want.architecture &&
+    (!want.variant || want.variant === have.variant)
+  );
 }
 
 export function formatPlatform(p: Platform | undefined): string {

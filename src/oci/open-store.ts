@@ -19,7 +19,12 @@ export interface OpenedImage {
 }
 
 /** Opens the store a reference (text, or parsed already so a command can refuse a bad one first) names. */
-export async function openImage(reference: string | ImageReference, mode: 'read' | 'write', registry: RegistryOptions = {}, overwrite = false): Promise<OpenedImage> {
+export async function openImage(
+  reference: string | ImageReference,
+  mode: 'read' | 'write',
+  registry: RegistryOptions = {},
+  overwrite = false,
+): Promise<OpenedImage> {
   const ref = typeof reference === 'string' ? parseImageReference(reference) : reference;
   // Each transport's code is loaded only when used: a CLI run pays start-up for what it touches.
   switch (ref.transport) {
@@ -33,14 +38,21 @@ export async function openImage(reference: string | ImageReference, mode: 'read'
     }
     case 'docker-archive': {
       const { openDockerArchive } = await import('./archive/docker-archive.ts');
-      return { ref, tag: ref.name, store: await openDockerArchive(ref.path, { mode, overwrite, ...(ref.name ? { name: ref.name } : {}) }) };
+      return {
+        ref,
+        tag: ref.name,
+        store: await openDockerArchive(ref.path, { mode, overwrite, ...(ref.name ? { name: ref.name } : {}) }),
+      };
     }
     case 'docker': {
       const { openRegistryStore } = await import('./registry/store.ts');
       return {
         ref,
         tag: ref.tag ?? (ref.digest ? undefined : 'latest'),
-        store: await openRegistryStore({ registry: ref.registry, repository: ref.repository }, { ...registry, authFiles: [...(registry.authFiles ?? [])] }),
+        store: await openRegistryStore(
+          { registry: ref.registry, repository: ref.repository },
+          { ...registry, authFiles: [...(registry.authFiles ?? [])] },
+        ),
       };
     }
   }
@@ -51,13 +63,17 @@ export async function openImage(reference: string | ImageReference, mode: 'read'
  * and checked to hash to that digest, so what is verified or signed is what the store really holds.
  */
 export async function resolveImage(image: OpenedImage): Promise<Descriptor> {
-  const digest = ('digest' in image.ref ? image.ref.digest : undefined) ?? (await image.store.resolveTag(image.tag)).digest;
+  const digest =
+    ('digest' in image.ref ? image.ref.digest : undefined) ?? (await image.store.resolveTag(image.tag)).digest;
   const stored = await image.store.getManifest(digest);
   return { mediaType: stored.mediaType, digest: stored.digest, size: stored.bytes.length };
 }
 
 /** Runs fn with the store, then closes it; on failure an archive being written is discarded, not written. */
-export async function withStore<T>(store: ImageStore & { discard?: () => Promise<void> }, fn: () => Promise<T>): Promise<T> {
+export async function withStore<T>(
+  store: ImageStore & { discard?: () => Promise<void> },
+  fn: () => Promise<T>,
+): Promise<T> {
   let ok = false;
   try {
     const result = await fn();

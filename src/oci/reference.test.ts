@@ -13,8 +13,14 @@ describe('parseImageReference', () => {
     ['oci-archive:/tmp/a.tar:latest', { transport: 'oci-archive', path: '/tmp/a.tar', tag: 'latest' }],
     ['docker-archive:app.tar', { transport: 'docker-archive', path: 'app.tar' }],
     ['docker-archive:app.tar:myapp:v1.0', { transport: 'docker-archive', path: 'app.tar', name: 'myapp:v1.0' }],
-    ['docker://127.0.0.1:5000/ns/app:v1', { transport: 'docker', registry: '127.0.0.1:5000', repository: 'ns/app', tag: 'v1' }],
-    [`registry.example.com/app@${D}`, { transport: 'docker', registry: 'registry.example.com', repository: 'app', digest: D }],
+    [
+      'docker://127.0.0.1:5000/ns/app:v1',
+      { transport: 'docker', registry: '127.0.0.1:5000', repository: 'ns/app', tag: 'v1' },
+    ],
+    [
+      `registry.example.com/app@${D}`,
+      { transport: 'docker', registry: 'registry.example.com', repository: 'app', digest: D },
+    ],
     ['alpine', { transport: 'docker', registry: 'docker.io', repository: 'library/alpine' }],
     ['localhost/app:1', { transport: 'docker', registry: 'localhost', repository: 'app', tag: '1' }],
   ];
@@ -24,10 +30,25 @@ describe('parseImageReference', () => {
     });
   }
   it('round-trips through formatImageReference', () => {
-    for (const [text] of cases.slice(0, 8)) assert.equal(formatImageReference(parseImageReference(text)), text.startsWith('registry') ? `docker://${text}` : text);
+    for (const [text] of cases.slice(0, 8))
+      assert.equal(
+        formatImageReference(parseImageReference(text)),
+        text.startsWith('registry') ? `docker://${text}` : text,
+      );
   });
-  for (const bad of ['docker:app', 'oci:', `oci:/x@sha256:abc`, 'Registry.example.com/App:1', 'ftp://x/y', 'docker://r.io/app:bad tag']) {
-    it(`refuses ${bad}`, () => assert.throws(() => parseImageReference(bad), (e) => isAirlockError(e, 'E_USAGE')));
+  for (const bad of [
+    'docker:app',
+    'oci:',
+    `oci:/x@sha256:abc`,
+    'Registry.example.com/App:1',
+    'ftp://x/y',
+    'docker://r.io/app:bad tag',
+  ]) {
+    it(`refuses ${bad}`, () =>
+      assert.throws(
+        () => parseImageReference(bad),
+        (e) => isAirlockError(e, 'E_USAGE'),
+      ));
   }
 });
 
@@ -53,13 +74,23 @@ describe('credentials in a reference', () => {
     it(`refuses ${shown} without showing the password`, () => {
       assert.throws(
         () => parseImageReference(text),
-        (e) => isAirlockError(e, 'E_USAGE') && e.message.includes(shown) && !JSON.stringify(e.toJSON()).includes(SECRET) && !(e.stack ?? '').includes(SECRET),
+        (e) =>
+          isAirlockError(e, 'E_USAGE') &&
+          e.message.includes(shown) &&
+          !JSON.stringify(e.toJSON()).includes(SECRET) &&
+          !(e.stack ?? '').includes(SECRET),
       );
       assert.equal(redactReference(text), shown);
     });
   }
   it('leaves alone an @ that starts a digest, and one inside a local path that ends in a digest', () => {
-    for (const text of [`alpine:3.19@${D}`, `registry.example.com/app@${D}`, `oci:/data/@team/layout@${D}`, 'docker-archive:/data/@team/app.tar', 'oci:/srv/layout:v1']) {
+    for (const text of [
+      `alpine:3.19@${D}`,
+      `registry.example.com/app@${D}`,
+      `oci:/data/@team/layout@${D}`,
+      'docker-archive:/data/@team/app.tar',
+      'oci:/srv/layout:v1',
+    ]) {
       assert.doesNotThrow(() => parseImageReference(text), text);
       assert.equal(redactReference(text), text);
     }
@@ -67,12 +98,18 @@ describe('credentials in a reference', () => {
   it('assertNoCredentials refuses a registry flag with user information, naming the flag', () => {
     assert.throws(
       () => assertNoCredentials(`alice:${SECRET}@registry.internal/mirror`, '--registry'),
-      (e) => isAirlockError(e, 'E_USAGE') && e.message.includes("--registry '***@registry.internal/mirror'") && !JSON.stringify(e.toJSON()).includes(SECRET),
+      (e) =>
+        isAirlockError(e, 'E_USAGE') &&
+        e.message.includes("--registry '***@registry.internal/mirror'") &&
+        !JSON.stringify(e.toJSON()).includes(SECRET),
     );
     assert.doesNotThrow(() => assertNoCredentials('registry.internal:5000/mirror', '--registry'));
   });
   it('a long reference is shortened in the message', () => {
     const long = `registry.example.com/${'a'.repeat(5000)}:Bad Tag`;
-    assert.throws(() => parseImageReference(long), (e) => isAirlockError(e, 'E_USAGE') && e.message.length < 600);
+    assert.throws(
+      () => parseImageReference(long),
+      (e) => isAirlockError(e, 'E_USAGE') && e.message.length < 600,
+    );
   });
 });

@@ -5,9 +5,20 @@ import { isDigestString } from '../crypto/digest.ts';
 import { AirlockError } from '../errors.ts';
 
 export type ImageReference =
-  | { readonly transport: 'oci' | 'oci-archive'; readonly path: string; readonly tag?: string; readonly digest?: string }
+  | {
+      readonly transport: 'oci' | 'oci-archive';
+      readonly path: string;
+      readonly tag?: string;
+      readonly digest?: string;
+    }
   | { readonly transport: 'docker-archive'; readonly path: string; readonly name?: string }
-  | { readonly transport: 'docker'; readonly registry: string; readonly repository: string; readonly tag?: string; readonly digest?: string };
+  | {
+      readonly transport: 'docker';
+      readonly registry: string;
+      readonly repository: string;
+      readonly tag?: string;
+      readonly digest?: string;
+    };
 
 export const DOCKER_HUB = 'docker.io';
 
@@ -57,7 +68,8 @@ function parseDocker(text: string, rest: string): ImageReference {
   const tag = colon > 0 && !path.slice(colon + 1).includes('/') ? path.slice(colon + 1) : undefined;
   if (tag !== undefined) path = path.slice(0, colon);
   if (registry === DOCKER_HUB && !path.includes('/')) path = `library/${path}`;
-  if (!path || !path.split('/').every((p) => REPO_PART.test(p))) bad(text, `'${forMessage(path)}' is not a valid repository name`);
+  if (!path || !path.split('/').every((p) => REPO_PART.test(p)))
+    bad(text, `'${forMessage(path)}' is not a valid repository name`);
   if (tag !== undefined && !TAG.test(tag)) bad(text, `'${forMessage(tag)}' is not a valid tag`);
   return { transport: 'docker', registry, repository: path, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
 }
@@ -107,9 +119,13 @@ export function redactReference(text: string): string {
 }
 
 function credentialsError(what: string): AirlockError {
-  return new AirlockError('E_USAGE', `${what} contains user information (NAME:PASSWORD@): airlock never takes credentials from a reference`, {
-    hint: 'log in with --username and --password-stdin, or an auth file (--authfile, $REGISTRY_AUTH_FILE, ~/.docker/config.json); a digest is written @sha256:<64 hex>',
-  });
+  return new AirlockError(
+    'E_USAGE',
+    `${what} contains user information (NAME:PASSWORD@): airlock never takes credentials from a reference`,
+    {
+      hint: 'log in with --username and --password-stdin, or an auth file (--authfile, $REGISTRY_AUTH_FILE, ~/.docker/config.json); a digest is written @sha256:<64 hex>',
+    },
+  );
 }
 
 /**

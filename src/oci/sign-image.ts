@@ -10,7 +10,16 @@ import { makeStatement } from '../sigstore/in-toto.ts';
 import { type SignOptions, signStatement } from '../sigstore/sign-blob.ts';
 import { legacyTag } from './copy.ts';
 import { descriptorOf, sha256Digest, storedJson } from './manifest.ts';
-import { COSIGN_SIMPLE_SIGNING, DSSE_ENVELOPE, EMPTY_JSON, EMPTY_JSON_DIGEST, OCI_CONFIG, OCI_EMPTY, OCI_MANIFEST, SIGSTORE_BUNDLE_V03 } from './media-types.ts';
+import {
+  COSIGN_SIMPLE_SIGNING,
+  DSSE_ENVELOPE,
+  EMPTY_JSON,
+  EMPTY_JSON_DIGEST,
+  OCI_CONFIG,
+  OCI_EMPTY,
+  OCI_MANIFEST,
+  SIGSTORE_BUNDLE_V03,
+} from './media-types.ts';
 import type { Descriptor, ImageManifest, ImageStore } from './types.ts';
 
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
@@ -35,7 +44,13 @@ async function putBytes(store: ImageStore, mediaType: string, bytes: Uint8Array)
 }
 
 /** Writes a bundle as a referrer of `subject`, byte-for-byte in cosign v3's manifest layout. */
-export async function writeBundleReferrer(store: ImageStore, subject: Descriptor, bundle: SerializedBundle, predicateType: string, now: Date): Promise<Descriptor> {
+export async function writeBundleReferrer(
+  store: ImageStore,
+  subject: Descriptor,
+  bundle: SerializedBundle,
+  predicateType: string,
+  now: Date,
+): Promise<Descriptor> {
   await putBytes(store, OCI_EMPTY, EMPTY_JSON);
   const layer = await putBytes(store, SIGSTORE_BUNDLE_V03, Buffer.from(JSON.stringify(bundle)));
   const manifest = storedJson({
@@ -64,9 +79,17 @@ async function appendLegacyLayer(store: ImageStore, tag: string, layer: Descript
     const existing = await store.getManifest((await store.resolveTag(tag)).digest);
     layers = [...(JSON.parse(existing.bytes.toString('utf8')) as ImageManifest).layers];
   }
-  const same = (a: Descriptor) => a.digest === layer.digest && JSON.stringify(a.annotations ?? {}) === JSON.stringify(layer.annotations ?? {});
+  const same = (a: Descriptor) =>
+    a.digest === layer.digest && JSON.stringify(a.annotations ?? {}) === JSON.stringify(layer.annotations ?? {});
   if (!layers.some(same)) layers.push(layer);
-  const config = Buffer.from(JSON.stringify({ architecture: '', os: '', config: {}, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } }));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: '',
+      os: '',
+      config: {},
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
+    }),
+  );
   const configDesc = await putBytes(store, OCI_CONFIG, config);
   await store.putManifest(storedJson({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: configDesc, layers }), tag);
 }
@@ -82,7 +105,11 @@ function subjectOf(subject: Descriptor) {
   return [{ digest: { [subject.digest.split(':')[0] ?? 'sha256']: subject.digest.split(':')[1] ?? '' } }];
 }
 
-export async function signImage(store: ImageStore, subject: Descriptor, options: ImageSignOptions): Promise<ImageSignResult> {
+export async function signImage(
+  store: ImageStore,
+  subject: Descriptor,
+  options: ImageSignOptions,
+): Promise<ImageSignResult> {
   const statement = makeStatement(subjectOf(subject), COSIGN_SIGN_PREDICATE, {});
   const digest = { algorithm: 'sha256' as const, hex: subject.digest.split(':')[1] ?? '' };
   const { bundle } = await signStatement(statement, digest, options);
@@ -92,7 +119,10 @@ export async function signImage(store: ImageStore, subject: Descriptor, options:
   const signature = await options.signer.sign(payload);
   const layer = await putBytes(store, COSIGN_SIMPLE_SIGNING, payload);
   const tag = legacyTag(subject.digest, 'sig');
-  await appendLegacyLayer(store, tag, { ...layer, annotations: { [SIGNATURE_ANNOTATION]: Buffer.from(signature).toString('base64') } });
+  await appendLegacyLayer(store, tag, {
+    ...layer,
+    annotations: { [SIGNATURE_ANNOTATION]: Buffer.from(signature).toString('base64') },
+  });
   return { bundle, referrer, legacyTag: tag };
 }
 
@@ -103,17 +133,33 @@ export interface ImageAttestOptions extends ImageSignOptions {
   readonly subjectName?: string;
 }
 
-export async function attestImage(store: ImageStore, subject: Descriptor, options: ImageAttestOptions): Promise<ImageSignResult> {
+export async function attestImage(
+  store: ImageStore,
+  subject: Descriptor,
+  options: ImageAttestOptions,
+): Promise<ImageSignResult> {
   const subjects = [{ ...(options.subjectName ? { name: options.subjectName } : {}), ...subjectOf(subject)[0]! }];
   const statement = makeStatement(subjects, options.predicateType, options.predicate);
-  const { bundle } = await signStatement(statement, { algorithm: 'sha256', hex: subject.digest.split(':')[1] ?? '' }, options);
+  const { bundle } = await signStatement(
+    statement,
+    { algorithm: 'sha256', hex: subject.digest.split(':')[1] ?? '' },
+    options,
+  );
   const referrer = await writeBundleReferrer(store, subject, bundle, options.predicateType, options.now);
   if (!options.legacy) return { bundle, referrer };
   const envelope = bundle.dsseEnvelope;
-  const layerBytes = Buffer.from(JSON.stringify({ payload: envelope?.payload, payloadType: envelope?.payloadType, signatures: envelope?.signatures.map((s) => ({ sig: s.sig })) }));
+  const layerBytes = Buffer.from(
+    JSON.stringify({
+      payload: envelope?.payload,
+      payloadType: envelope?.payloadType,
+      signatures: envelope?.signatures.map((s) => ({ sig: s.sig })),
+    }),
+  );
   const layer = await putBytes(store, DSSE_ENVELOPE, layerBytes);
   const tag = legacyTag(subject.digest, 'att');
-  await appendLegacyLayer(store, tag, { ...layer, annotations: { predicateType: options.predicateType, [SIGNATURE_ANNOTATION]: '' } });
+  await appendLegacyLayer(store, tag, {
+    ...layer,
+    annotations: { predicateType: options.predicateType, [SIGNATURE_ANNOTATION]: '' },
+  });
   return { bundle, referrer, legacyTag: tag };
 }
-

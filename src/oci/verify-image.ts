@@ -53,10 +53,22 @@ function verifiedPredicate(json: unknown): unknown {
 }
 
 /** One Sigstore bundle against the image's manifest digest; a bundle that cannot be checked is a failed signature. */
-async function checkBundle(json: unknown, subject: Descriptor, options: VerifyBlobOptions, source: SignatureResult['source'], where: string): Promise<CheckedBundle> {
+async function checkBundle(
+  json: unknown,
+  subject: Descriptor,
+  options: VerifyBlobOptions,
+  source: SignatureResult['source'],
+  where: string,
+): Promise<CheckedBundle> {
   try {
     const report = await verifyBlob({ digest: subject.digest }, { json }, options);
-    const result: SignatureResult = { source, where, ok: report.ok, report, ...(report.error ? { code: report.error.code, reason: report.error.message } : {}) };
+    const result: SignatureResult = {
+      source,
+      where,
+      ok: report.ok,
+      report,
+      ...(report.error ? { code: report.error.code, reason: report.error.message } : {}),
+    };
     return report.ok ? { result, predicate: verifiedPredicate(json) } : { result };
   } catch (err) {
     return { result: failed(source, where, err) };
@@ -69,7 +81,8 @@ function failed(source: SignatureResult['source'], where: string, err: unknown):
 }
 
 async function readBlob(store: ImageStore, desc: Descriptor, max = 16 * 1024 * 1024): Promise<Buffer> {
-  if (desc.size > max) throw new AirlockError('E_INPUT_MALFORMED', `attached blob ${desc.digest} is ${desc.size} bytes, more than ${max}`);
+  if (desc.size > max)
+    throw new AirlockError('E_INPUT_MALFORMED', `attached blob ${desc.digest} is ${desc.size} bytes, more than ${max}`);
   const chunks: Buffer[] = [];
   for await (const chunk of await store.getBlob(desc)) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
@@ -78,18 +91,29 @@ async function readBlob(store: ImageStore, desc: Descriptor, max = 16 * 1024 * 1
 /** The bundle layer of a referrer manifest, as cosign reads it: exactly one sigstore-bundle layer. */
 function bundleLayer(manifest: ImageManifest): Descriptor | undefined {
   const layers = manifest.layers ?? [];
-  return layers.length === 1 && typeof layers[0]?.mediaType === 'string' && layers[0].mediaType.startsWith('application/vnd.dev.sigstore.bundle') ? layers[0] : undefined;
+  return layers.length === 1 &&
+    typeof layers[0]?.mediaType === 'string' &&
+    layers[0].mediaType.startsWith('application/vnd.dev.sigstore.bundle')
+    ? layers[0]
+    : undefined;
 }
 
 /** A referrer's Sigstore bundle (parsed JSON) and the referrer manifest's annotations; undefined for other artifacts. */
-export async function readReferrerBundle(store: ImageStore, referrer: string): Promise<{ json: unknown; annotations: Readonly<Record<string, string>> } | undefined> {
+export async function readReferrerBundle(
+  store: ImageStore,
+  referrer: string,
+): Promise<{ json: unknown; annotations: Readonly<Record<string, string>> } | undefined> {
   const manifest = parseManifestJson(await store.getManifest(referrer)) as ImageManifest;
   const layer = bundleLayer(manifest);
   if (!layer) return undefined;
   return { json: JSON.parse((await readBlob(store, layer)).toString('utf8')), annotations: manifest.annotations ?? {} };
 }
 
-async function verifyReferrers(store: ImageStore, subject: Descriptor, options: VerifyBlobOptions): Promise<CheckedBundle[]> {
+async function verifyReferrers(
+  store: ImageStore,
+  subject: Descriptor,
+  options: VerifyBlobOptions,
+): Promise<CheckedBundle[]> {
   const results: CheckedBundle[] = [];
   for (const ref of await store.listReferrers(subject.digest)) {
     // Anyone who can write to the registry can attach referrers: one that cannot be read or checked is
@@ -110,13 +134,33 @@ interface SimpleSigningPayload {
   critical?: { image?: { 'docker-manifest-digest'?: string }; type?: string };
 }
 
-function verifyLegacyLayer(payload: Buffer, layer: Descriptor, digest: string, options: VerifyBlobOptions): { ok: boolean; code?: string; reason?: string } {
-  if (options.trust.kind !== 'key') return { ok: false, code: 'E_UNSUPPORTED', reason: 'legacy .sig signatures are verified with --key only' };
+function verifyLegacyLayer(
+  payload: Buffer,
+  layer: Descriptor,
+  digest: string,
+  options: VerifyBlobOptions,
+): { ok: boolean; code?: string; reason?: string } {
+  if (options.trust.kind !== 'key')
+    return { ok: false, code: 'E_UNSUPPORTED', reason: 'legacy .sig signatures are verified with --key only' };
   // Fail closed: a .sig carries no log checkpoint, so no witness can have cosigned anything for it.
-  if (options.witnesses) return { ok: false, code: 'E_TLOG_CHECKPOINT', reason: 'witness cosignatures are required, and legacy signatures carry no log checkpoint to hold them' };
-  if (layer.annotations?.['dev.sigstore.cosign/certificate']) return { ok: false, code: 'E_UNSUPPORTED', reason: 'certificate-based legacy signatures are not verified; use the bundle format' };
+  if (options.witnesses)
+    return {
+      ok: false,
+      code: 'E_TLOG_CHECKPOINT',
+      reason: 'witness cosignatures are required, and legacy signatures carry no log checkpoint to hold them',
+    };
+  if (layer.annotations?.['dev.sigstore.cosign/certificate'])
+    return {
+      ok: false,
+      code: 'E_UNSUPPORTED',
+      reason: 'certificate-based legacy signatures are not verified; use the bundle format',
+    };
   if ((options.tlogThreshold ?? 1) > 0) {
-    return { ok: false, code: 'E_TLOG_ENTRY', reason: 'legacy signatures carry no verifiable log entry here; with a key, pass --insecure-ignore-tlog' };
+    return {
+      ok: false,
+      code: 'E_TLOG_ENTRY',
+      reason: 'legacy signatures carry no verifiable log entry here; with a key, pass --insecure-ignore-tlog',
+    };
   }
   if ((options.timestampThreshold ?? 1) > 0) {
     return { ok: false, code: 'E_TIMESTAMP', reason: 'legacy signatures carry no verifiable timestamp here' };
@@ -129,20 +173,31 @@ function verifyLegacyLayer(payload: Buffer, layer: Descriptor, digest: string, o
   } catch {
     valid = false;
   }
-  if (!valid) return { ok: false, code: 'E_SIGNATURE_INVALID', reason: 'signature does not verify over the payload with the key' };
+  if (!valid)
+    return {
+      ok: false,
+      code: 'E_SIGNATURE_INVALID',
+      reason: 'signature does not verify over the payload with the key',
+    };
   let doc: SimpleSigningPayload;
   try {
     doc = JSON.parse(payload.toString('utf8'));
   } catch {
     return { ok: false, code: 'E_BUNDLE_MALFORMED', reason: 'payload is not JSON' };
   }
-  if (doc.critical?.type !== 'cosign container image signature') return { ok: false, code: 'E_BUNDLE_MALFORMED', reason: 'not a cosign image signature payload' };
+  if (doc.critical?.type !== 'cosign container image signature')
+    return { ok: false, code: 'E_BUNDLE_MALFORMED', reason: 'not a cosign image signature payload' };
   const signed = doc.critical.image?.['docker-manifest-digest'];
-  if (signed !== digest) return { ok: false, code: 'E_ARTIFACT_MISMATCH', reason: `payload signs ${signed}, the image is ${digest}` };
+  if (signed !== digest)
+    return { ok: false, code: 'E_ARTIFACT_MISMATCH', reason: `payload signs ${signed}, the image is ${digest}` };
   return { ok: true };
 }
 
-async function verifyLegacy(store: ImageStore, subject: Descriptor, options: VerifyBlobOptions): Promise<SignatureResult[]> {
+async function verifyLegacy(
+  store: ImageStore,
+  subject: Descriptor,
+  options: VerifyBlobOptions,
+): Promise<SignatureResult[]> {
   const tag = legacyTag(subject.digest, 'sig');
   if (!(await store.listTags()).includes(tag)) return [];
   const manifest = parseManifestJson(await store.getManifest((await store.resolveTag(tag)).digest)) as ImageManifest;
@@ -159,7 +214,12 @@ async function verifyLegacy(store: ImageStore, subject: Descriptor, options: Ver
  * Verifies the signatures (predicateType undefined: cosign's sign/v1 statements) or attestations of one
  * type attached to `subject`. Legacy `.sig` signatures count for signatures only.
  */
-export async function verifyImage(store: ImageStore, subject: Descriptor, options: VerifyBlobOptions, extras: ImageVerifyExtras = {}): Promise<ImageVerification> {
+export async function verifyImage(
+  store: ImageStore,
+  subject: Descriptor,
+  options: VerifyBlobOptions,
+  extras: ImageVerifyExtras = {},
+): Promise<ImageVerification> {
   const predicateType = options.predicateType ?? COSIGN_SIGN_PREDICATE;
   const bundles = await verifyReferrers(store, subject, { ...options, predicateType });
   // Attestations of other types are not signatures of this kind: leave them out of the verdict.
@@ -173,13 +233,28 @@ export async function verifyImage(store: ImageStore, subject: Descriptor, option
  * manifest digest: the bundle must be about exactly that digest, and for an attestation, of the type
  * asked for.
  */
-export async function verifyImageBundle(subject: Descriptor, json: unknown, where: string, options: VerifyBlobOptions, extras: ImageVerifyExtras = {}): Promise<ImageVerification> {
+export async function verifyImageBundle(
+  subject: Descriptor,
+  json: unknown,
+  where: string,
+  options: VerifyBlobOptions,
+  extras: ImageVerifyExtras = {},
+): Promise<ImageVerification> {
   const predicateType = options.predicateType ?? COSIGN_SIGN_PREDICATE;
-  return verdict(subject, [await checkBundle(json, subject, { ...options, predicateType }, 'bundle-file', where)], extras);
+  return verdict(
+    subject,
+    [await checkBundle(json, subject, { ...options, predicateType }, 'bundle-file', where)],
+    extras,
+  );
 }
 
 function verdict(subject: Descriptor, checked: readonly CheckedBundle[], extras: ImageVerifyExtras): ImageVerification {
   const results = checked.map((c) => c.result);
   const predicates = checked.filter((c) => c.result.ok && c.predicate !== undefined).map((c) => c.predicate);
-  return { ok: results.some((r) => r.ok), digest: subject.digest, results, ...(extras.keepPredicates ? { predicates } : {}) };
+  return {
+    ok: results.some((r) => r.ok),
+    digest: subject.digest,
+    results,
+    ...(extras.keepPredicates ? { predicates } : {}),
+  };
 }

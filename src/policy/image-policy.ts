@@ -38,19 +38,29 @@ function matcher(value: unknown, where: string): Matcher {
 export function parseImagePolicy(doc: unknown, source: string): ImagePolicy {
   const d = doc as { apiVersion?: unknown; kind?: unknown; images?: unknown };
   if (d?.apiVersion !== 'airlock/v1' || d.kind !== 'ImagePolicy' || !Array.isArray(d.images) || d.images.length === 0) {
-    throw new AirlockError('E_INPUT_MALFORMED', `${source}: not an airlock/v1 ImagePolicy with at least one images[] entry`);
+    throw new AirlockError(
+      'E_INPUT_MALFORMED',
+      `${source}: not an airlock/v1 ImagePolicy with at least one images[] entry`,
+    );
   }
   const entries = d.images.map((raw, i): PolicyEntry => {
     const e = raw as { glob?: unknown; authorities?: unknown; attestations?: unknown };
     const where = `${source}: images[${i}]`;
-    if (typeof e?.glob !== 'string' || !e.glob) throw new AirlockError('E_INPUT_MALFORMED', `${where}: glob is required`);
-    if (!Array.isArray(e.authorities) || e.authorities.length === 0) throw new AirlockError('E_INPUT_MALFORMED', `${where}: at least one authority is required`);
+    if (typeof e?.glob !== 'string' || !e.glob)
+      throw new AirlockError('E_INPUT_MALFORMED', `${where}: glob is required`);
+    if (!Array.isArray(e.authorities) || e.authorities.length === 0)
+      throw new AirlockError('E_INPUT_MALFORMED', `${where}: at least one authority is required`);
     const authorities = e.authorities.map((a, j): Authority => {
       const x = a as { key?: unknown; identity?: unknown; issuer?: unknown };
       if (typeof x?.key === 'string') return { key: x.key };
-      return { identity: matcher(x?.identity, `${where}.authorities[${j}].identity`), issuer: matcher(x?.issuer, `${where}.authorities[${j}].issuer`) };
+      return {
+        identity: matcher(x?.identity, `${where}.authorities[${j}].identity`),
+        issuer: matcher(x?.issuer, `${where}.authorities[${j}].issuer`),
+      };
     });
-    const attestations = Array.isArray(e.attestations) ? e.attestations.map((t) => resolvePredicateType(String(t))) : [];
+    const attestations = Array.isArray(e.attestations)
+      ? e.attestations.map((t) => resolvePredicateType(String(t)))
+      : [];
     return { glob: e.glob, authorities, attestations };
   });
   return { entries };
@@ -60,7 +70,12 @@ export function parseImagePolicy(doc: unknown, source: string): ImagePolicy {
 export function globToRegExp(glob: string): RegExp {
   const body = glob
     .split('**')
-    .map((part) => part.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*'))
+    .map((part) =>
+      part
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^/]*'),
+    )
     .join('.*');
   return new RegExp(`^${body}$`);
 }
@@ -91,7 +106,13 @@ export function requirementsFor(policy: ImagePolicy, names: string | readonly st
   const all = typeof names === 'string' ? [names] : names;
   const entries = [...new Set(all.flatMap((n) => matchingEntries(policy, n)))];
   if (entries.length === 0) {
-    throw new AirlockError('E_POLICY_DENIED', `no policy entry matches ${all.map(policyName).join(' or ')}: the policy does not let it in`);
+    throw new AirlockError(
+      'E_POLICY_DENIED',
+      `no policy entry matches ${all.map(policyName).join(' or ')}: the policy does not let it in`,
+    );
   }
-  return entries.flatMap((entry) => [{ entry, predicateType: undefined }, ...entry.attestations.map((t) => ({ entry, predicateType: t }))]);
+  return entries.flatMap((entry) => [
+    { entry, predicateType: undefined },
+    ...entry.attestations.map((t) => ({ entry, predicateType: t })),
+  ]);
 }

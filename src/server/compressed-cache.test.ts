@@ -25,7 +25,10 @@ describe('CompressedCache', () => {
     cache.get('a');
     await cache.gzip('c', body());
     assert.ok(cache.bytes <= 100_000);
-    assert.deepEqual(['a', 'b', 'c'].map((k) => cache.get(k) !== undefined), [true, false, true]);
+    assert.deepEqual(
+      ['a', 'b', 'c'].map((k) => cache.get(k) !== undefined),
+      [true, false, true],
+    );
     await cache.gzip('huge', randomBytes(200_000));
     assert.equal(cache.get('huge'), undefined, 'larger than the bound: served, not kept');
   });
@@ -33,7 +36,19 @@ describe('CompressedCache', () => {
 
 describe('acceptsGzip', () => {
   it('reads Accept-Encoding as RFC 9110 has it, q=0 included', () => {
-    for (const yes of ['gzip', 'br, gzip;q=0.5', 'GZIP', '*', 'deflate, *;q=0.1', 'x-gzip']) assert.equal(acceptsGzip(yes), true, yes);
-    for (const no of [undefined, '', 'identity', 'gzip;q=0', 'gzip;q=0.0, br', '*;q=0', 'gzip;q=0, *', 'gzipx', 'ungzip']) assert.equal(acceptsGzip(no), false, String(no));
+    for (const yes of ['gzip', 'br, gzip;q=0.5', 'GZIP', '*', 'deflate, *;q=0.1', 'x-gzip'])
+      assert.equal(acceptsGzip(yes), true, yes);
+    for (const no of [
+      undefined,
+      '',
+      'identity',
+      'gzip;q=0',
+      'gzip;q=0.0, br',
+      '*;q=0',
+      'gzip;q=0, *',
+      'gzipx',
+      'ungzip',
+    ])
+      assert.equal(acceptsGzip(no), false, String(no));
   });
 });

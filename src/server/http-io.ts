@@ -9,7 +9,12 @@ export class HttpError extends Error {
   readonly code: ErrorCode;
   readonly headers: Readonly<Record<string, string>>;
   readonly hint: string | undefined;
-  constructor(status: number, code: ErrorCode, message: string, options: { headers?: Readonly<Record<string, string>>; hint?: string } = {}) {
+  constructor(
+    status: number,
+    code: ErrorCode,
+    message: string,
+    options: { headers?: Readonly<Record<string, string>>; hint?: string } = {},
+  ) {
     super(message);
     this.status = status;
     this.code = code;
@@ -37,7 +42,6 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<str
   return Buffer.concat(chunks).toString('utf8');
 }
 
-
 /**
  * The path a request names: origin-form (`/checkpoint?x`) or absolute-form (`http://host/checkpoint`,
  * which servers must accept, RFC 9112 §3.2.2). Anything else — `*`, a bare word, a URL that does not
@@ -53,7 +57,11 @@ export function requestPath(req: IncomingMessage): string {
     url = undefined;
   }
   if (!url || (!target.startsWith('/') && url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new HttpError(400, 'E_INPUT_MALFORMED', `the request target '${bounded(target, 100)}' is neither a path nor an http(s) URL`);
+    throw new HttpError(
+      400,
+      'E_INPUT_MALFORMED',
+      `the request target '${bounded(target, 100)}' is neither a path nor an http(s) URL`,
+    );
   }
   return url.pathname;
 }
@@ -71,11 +79,17 @@ export function requestPathOrUndefined(req: IncomingMessage): string | undefined
 export const elapsedMs = (started: number): number => Math.round((performance.now() - started) * 10) / 10;
 
 /** Listens on host:port (0: any free port); resolves with the server and the URL it is reachable at. */
-export async function listenOn(handler: (req: IncomingMessage, res: ServerResponse) => void, host: string, port: number): Promise<{ server: Server; url: string; port: number }> {
+export async function listenOn(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  host: string,
+  port: number,
+): Promise<{ server: Server; url: string; port: number }> {
   const server = createServer(handler);
   server.requestTimeout = 30_000;
   await new Promise<void>((ok, fail) => {
-    server.once('error', (err: NodeJS.ErrnoException) => fail(new AirlockError('E_UNAVAILABLE', `cannot listen on ${host}:${port}: ${err.message}`)));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      fail(new AirlockError('E_UNAVAILABLE', `cannot listen on ${host}:${port}: ${err.message}`)),
+    );
     server.listen(port, host, ok);
   });
   const bound = server.address();

@@ -41,12 +41,28 @@ export function acceptsGzip(header: string | string[] | undefined): boolean {
 
 /** Registers the metrics the server and engine report. */
 export function registerLogMetrics(metrics: Metrics, engine: () => LogEngine | undefined): void {
-  metrics.gauge('airlock_log_tree_size', 'Entries in the log (size of the latest checkpoint).', () => engine()?.size ?? 0);
+  metrics.gauge(
+    'airlock_log_tree_size',
+    'Entries in the log (size of the latest checkpoint).',
+    () => engine()?.size ?? 0,
+  );
   metrics.counter('airlock_log_entries_appended_total', 'Entries appended.');
   metrics.counter('airlock_log_entries_duplicate_total', 'Requests for entries already in the log.');
-  metrics.histogram('airlock_log_batch_size', 'Entries per committed batch (group commit).', [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
-  metrics.histogram('airlock_log_batch_seconds', 'Time to sequence, sign and durably commit a batch.', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]);
-  metrics.histogram('airlock_log_write_seconds', 'Write latency: request received to entry acknowledged.', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
+  metrics.histogram(
+    'airlock_log_batch_size',
+    'Entries per committed batch (group commit).',
+    [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+  );
+  metrics.histogram(
+    'airlock_log_batch_seconds',
+    'Time to sequence, sign and durably commit a batch.',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+  );
+  metrics.histogram(
+    'airlock_log_write_seconds',
+    'Write latency: request received to entry acknowledged.',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  );
   metrics.counter('airlock_http_requests_total', 'HTTP requests by route and status.');
 }
 
@@ -63,10 +79,22 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
     if (!checker.verify(index, leafHash(body), inclusionHashes)) {
       throw new AirlockError('E_LOG_CORRUPT', `the inclusion proof for entry ${index} at size ${size} does not verify`);
     }
-    return toTransparencyLogEntry({ logIndex: index, logId: options.logId, body, inclusionHashes, checkpoint, treeSize: size, rootHash });
+    return toTransparencyLogEntry({
+      logIndex: index,
+      logId: options.logId,
+      body,
+      inclusionHashes,
+      checkpoint,
+      treeSize: size,
+      rootHash,
+    });
   }
 
-  async function createEntry(req: IncomingMessage, res: ServerResponse, started: number): Promise<Record<string, unknown>> {
+  async function createEntry(
+    req: IncomingMessage,
+    res: ServerResponse,
+    started: number,
+  ): Promise<Record<string, unknown>> {
     // Media types are case-insensitive (RFC 9110 §8.3.1); parameters (charset) do not change JSON.
     if ((req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() !== 'application/json') {
       throw new HttpError(415, 'E_INPUT_MALFORMED', 'send the request as Content-Type: application/json');
@@ -76,7 +104,8 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
       entry = await options.pool.verify(await readBody(req, MAX_REQUEST_BYTES));
     } catch (err) {
       // The request's own refusal; not the pool closing (503) or failing (500).
-      if (err instanceof AirlockError && err.exitCode !== 4 && err.code !== 'E_UNAVAILABLE') throw new HttpError(400, err.code, err.message, err.hint ? { hint: err.hint } : {});
+      if (err instanceof AirlockError && err.exitCode !== 4 && err.code !== 'E_UNAVAILABLE')
+        throw new HttpError(400, err.code, err.message, err.hint ? { hint: err.hint } : {});
       throw err;
     }
     const result = await engine.append(entry);
@@ -86,7 +115,11 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
     // A duplicate answers 409 with X-Log-Index as Rekor v2 does, and (friendlier) the existing entry.
     const json = JSON.stringify(tle);
     // Sized, not chunked: one write, and framing any client reads the same way.
-    const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(json)), ...(result.duplicate ? { 'x-log-index': String(result.index) } : {}) };
+    const headers = {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(json)),
+      ...(result.duplicate ? { 'x-log-index': String(result.index) } : {}),
+    };
     res.writeHead(result.duplicate ? 409 : 201, headers).end(json);
     return { index: result.index, duplicate: result.duplicate, size: result.size };
   }
@@ -119,24 +152,36 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
     res.writeHead(200, headers).end(body);
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse, started: number): Promise<{ route: string; extra?: Record<string, unknown> }> {
+  async function route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    started: number,
+  ): Promise<{ route: string; extra?: Record<string, unknown> }> {
     const pathname = requestPath(req);
     const path = pathname.replace(/^\/api\/v2\//, '/').slice(1);
     if (path === 'log/entries') {
-      if (req.method !== 'POST') throw new HttpError(405, 'E_USAGE', 'POST a Rekor v2 CreateEntryRequest here', { headers: { allow: 'POST' } });
+      if (req.method !== 'POST')
+        throw new HttpError(405, 'E_USAGE', 'POST a Rekor v2 CreateEntryRequest here', { headers: { allow: 'POST' } });
       return { route: 'entries', extra: await createEntry(req, res, started) };
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'E_USAGE', `${req.method} is not served here`, { headers: { allow: 'GET, HEAD' } });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      throw new HttpError(405, 'E_USAGE', `${req.method} is not served here`, { headers: { allow: 'GET, HEAD' } });
     if (path === 'checkpoint') {
-      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' }).end(engine.checkpoint);
+      res
+        .writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' })
+        .end(engine.checkpoint);
       return { route: 'checkpoint' };
     }
     if (path === 'healthz') {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ status: 'ok', origin: engine.origin, size: engine.size }));
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(JSON.stringify({ status: 'ok', origin: engine.origin, size: engine.size }));
       return { route: 'healthz' };
     }
     if (path === 'metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' }).end(metrics.render());
+      res
+        .writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' })
+        .end(metrics.render());
       return { route: 'metrics' };
     }
     if (path.startsWith('tile/')) {
@@ -151,7 +196,14 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
     route(req, res, started).then(
       ({ route: name, extra }) => {
         metrics.inc('airlock_http_requests_total', { route: name, status: String(res.statusCode) });
-        options.log({ msg: 'request', method: req.method, path: req.url, status: res.statusCode, ms: elapsedMs(started), ...extra });
+        options.log({
+          msg: 'request',
+          method: req.method,
+          path: req.url,
+          status: res.statusCode,
+          ms: elapsedMs(started),
+          ...extra,
+        });
       },
       (err: unknown) => {
         const known = err instanceof HttpError;
@@ -159,14 +211,30 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
         const code = known ? err.code : err instanceof AirlockError ? err.code : 'E_INTERNAL';
         // A failure inside the log is the operator's to read in the logs, not the client's; a refusal
         // the log means (no witness quorum: 503) says what it is.
-        const message = status >= 500 && !known ? 'the log could not complete the request; see its logs' : (err as Error).message;
+        const message =
+          status >= 500 && !known ? 'the log could not complete the request; see its logs' : (err as Error).message;
         const hint = known ? err.hint : undefined;
-        if (!res.headersSent) res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...(known ? err.headers : {}) }).end(JSON.stringify({ code, message, ...(hint ? { hint } : {}) }));
+        if (!res.headersSent)
+          res
+            .writeHead(status, {
+              'content-type': 'application/json',
+              'cache-control': 'no-store',
+              ...(known ? err.headers : {}),
+            })
+            .end(JSON.stringify({ code, message, ...(hint ? { hint } : {}) }));
         else res.destroy();
         metrics.inc('airlock_http_requests_total', { route: 'error', status: String(status) });
-        options.log({ msg: 'request', level: status >= 500 ? 'error' : 'info', method: req.method, path: req.url, status, ms: elapsedMs(started), code, error: (err as Error).message });
+        options.log({
+          msg: 'request',
+          level: status >= 500 ? 'error' : 'info',
+          method: req.method,
+          path: req.url,
+          status,
+          ms: elapsedMs(started),
+          code,
+          error: (err as Error).message,
+        });
       },
     );
   };
 }
-

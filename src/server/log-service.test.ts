@@ -30,15 +30,31 @@ describe('startLogService', () => {
     const dead = deadPid();
     const leftovers = [`checkpoint.tmp-${dead}-0123456789ab`, `checkpoint.tmp-${dead}-ba9876543210`];
     // Another process writing now (this one: alive), other names, a folder and a symlink of the pattern.
-    const kept = [`checkpoint.tmp-${process.ppid}-0123456789ab`, 'checkpoint.tmp-notes', `checkpoint.tmp-${dead}-xyz`, `other.tmp-${dead}-0123456789ab`, 'notes.txt'];
+    const kept = [
+      `checkpoint.tmp-${process.ppid}-0123456789ab`,
+      'checkpoint.tmp-notes',
+      `checkpoint.tmp-${dead}-xyz`,
+      `other.tmp-${dead}-0123456789ab`,
+      'notes.txt',
+    ];
     for (const name of [...leftovers, ...kept]) await writeFile(join(data, name), 'x');
     await mkdir(join(data, `checkpoint.tmp-${dead}-aaaaaaaaaaaa`));
     await symlink('/etc/hostname', join(data, `checkpoint.tmp-${dead}-bbbbbbbbbbbb`));
     const signer = createKeyObjectSigner(generateKeyPairSync('ed25519').privateKey, 'ed25519', 'log');
-    const service = await startLogService({ dir: data, origin: 'log.example', signer, host: '127.0.0.1', port: 0, workers: 1, metrics: new Metrics(), log: () => undefined });
+    const service = await startLogService({
+      dir: data,
+      origin: 'log.example',
+      signer,
+      host: '127.0.0.1',
+      port: 0,
+      workers: 1,
+      metrics: new Metrics(),
+      log: () => undefined,
+    });
     await service.close();
     const names = await readdir(data);
     for (const name of leftovers) assert.ok(!names.includes(name), `${name} swept`);
-    for (const name of [...kept, `checkpoint.tmp-${dead}-aaaaaaaaaaaa`, `checkpoint.tmp-${dead}-bbbbbbbbbbbb`]) assert.ok(names.includes(name), `${name} kept`);
+    for (const name of [...kept, `checkpoint.tmp-${dead}-aaaaaaaaaaaa`, `checkpoint.tmp-${dead}-bbbbbbbbbbbb`])
+      assert.ok(names.includes(name), `${name} kept`);
   });
 });

@@ -86,9 +86,17 @@ export async function startLogService(options: LogServiceOptions): Promise<LogSe
     await pool.ready();
     if (witness) {
       // A log that restarts with entries publishes its checkpoint witnessed, not only at the next write.
-      await engine.witnessLatest().catch((err: unknown) => log({ msg: 'witness', level: 'error', error: (err as Error).message, size: engine.size }));
+      await engine
+        .witnessLatest()
+        .catch((err: unknown) =>
+          log({ msg: 'witness', level: 'error', error: (err as Error).message, size: engine.size }),
+        );
     }
-    const { server, url, port } = await listenOn(createLogHandler({ engine, logId, pool, metrics, log }), options.host, options.port);
+    const { server, url, port } = await listenOn(
+      createLogHandler({ engine, logId, pool, metrics, log }),
+      options.host,
+      options.port,
+    );
     const workers = pool;
     return {
       engine,

@@ -3,7 +3,9 @@
 
 type Labels = Readonly<Record<string, string>>;
 const labelText = (labels: Labels) => {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  const parts = Object.entries(labels).map(
+    ([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+  );
   return parts.length ? `{${parts.join(',')}}` : '';
 };
 
@@ -18,7 +20,10 @@ class Series<V> {
 }
 
 export class Metrics {
-  readonly #help = new Map<string, { type: 'counter' | 'gauge' | 'histogram'; help: string; buckets?: readonly number[] }>();
+  readonly #help = new Map<
+    string,
+    { type: 'counter' | 'gauge' | 'histogram'; help: string; buckets?: readonly number[] }
+  >();
   readonly #counters = new Map<string, Series<{ n: number }>>();
   readonly #gauges = new Map<string, () => number>();
   readonly #histograms = new Map<string, Series<{ counts: number[]; sum: number; count: number }>>();
@@ -57,12 +62,19 @@ export class Metrics {
     const out: string[] = [];
     for (const [name, { type, help, buckets }] of this.#help) {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      if (type === 'counter') for (const { labels, value } of this.#counters.get(name)?.values.values() ?? []) out.push(`${name}${labelText(labels)} ${value.n}`);
+      if (type === 'counter')
+        for (const { labels, value } of this.#counters.get(name)?.values.values() ?? [])
+          out.push(`${name}${labelText(labels)} ${value.n}`);
       if (type === 'gauge') out.push(`${name} ${this.#gauges.get(name)?.() ?? 0}`);
       if (type === 'histogram') {
         for (const { labels, value } of this.#histograms.get(name)?.values.values() ?? []) {
-          for (const [i, le] of (buckets ?? []).entries()) out.push(`${name}_bucket${labelText({ ...labels, le: String(le) })} ${value.counts[i]}`);
-          out.push(`${name}_bucket${labelText({ ...labels, le: '+Inf' })} ${value.count}`, `${name}_sum${labelText(labels)} ${value.sum}`, `${name}_count${labelText(labels)} ${value.count}`);
+          for (const [i, le] of (buckets ?? []).entries())
+            out.push(`${name}_bucket${labelText({ ...labels, le: String(le) })} ${value.counts[i]}`);
+          out.push(
+            `${name}_bucket${labelText({ ...labels, le: '+Inf' })} ${value.count}`,
+            `${name}_sum${labelText(labels)} ${value.sum}`,
+            `${name}_count${labelText(labels)} ${value.count}`,
+          );
         }
       }
     }

@@ -89,7 +89,8 @@ export class VerifyPool {
     this.#waiting.delete(reply.id);
     waiter.slot.busy--;
     if (reply.ok) waiter.resolve(reply.entry);
-    else waiter.reject(new AirlockError(reply.code as ErrorCode, reply.message, reply.hint ? { hint: reply.hint } : {}));
+    else
+      waiter.reject(new AirlockError(reply.code as ErrorCode, reply.message, reply.hint ? { hint: reply.hint } : {}));
   }
 
   /**

@@ -15,8 +15,19 @@ function verifyRequest(req: VerifyRequest): VerifyReply {
     return { id: req.id, ok: true, entry: parseCreateEntryRequest(JSON.parse(req.body)).body };
   } catch (err) {
     const known = err instanceof AirlockError;
-    const message = err instanceof SyntaxError ? `the request is not JSON: ${err.message}` : known ? err.message : `the request could not be parsed: ${(err as Error).message}`;
-    return { id: req.id, ok: false, code: known ? err.code : 'E_INPUT_MALFORMED', message, ...(known && err.hint ? { hint: err.hint } : {}) };
+    const message =
+      err instanceof SyntaxError
+        ? `the request is not JSON: ${err.message}`
+        : known
+          ? err.message
+          : `the request could not be parsed: ${(err as Error).message}`;
+    return {
+      id: req.id,
+      ok: false,
+      code: known ? err.code : 'E_INPUT_MALFORMED',
+      message,
+      ...(known && err.hint ? { hint: err.hint } : {}),
+    };
   }
 }
 

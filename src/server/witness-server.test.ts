@@ -74,7 +74,10 @@ async function startWitness(name: string, signAs = name): Promise<RunningWitness
 }
 
 async function openLog() {
-  return LogEngine.open({ storage: SqliteLogStorage.open(join(dir, `log-${n++}.db`)), checkpoints: checkpointSignerFor('log.example', createKeyObjectSigner(logKey.privateKey, 'ed25519', 'log')) });
+  return LogEngine.open({
+    storage: SqliteLogStorage.open(join(dir, `log-${n++}.db`)),
+    checkpoints: checkpointSignerFor('log.example', createKeyObjectSigner(logKey.privateKey, 'ed25519', 'log')),
+  });
 }
 const grow = async (log: LogEngine, count: number) => {
   const start = log.size;
@@ -82,14 +85,24 @@ const grow = async (log: LogEngine, count: number) => {
 };
 const policyOf = (lines: string[]) => parseTlogPolicy(`${lines.join('\n')}\n`);
 const gathererFor = (log: LogEngine, policy: ReturnType<typeof policyOf>) =>
-  new CosignatureGatherer({ policy, prove: (a, b) => log.consistencyProof(a, b), timeoutMs: 2000, sleep: async () => undefined });
+  new CosignatureGatherer({
+    policy,
+    prove: (a, b) => log.consistencyProof(a, b),
+    timeoutMs: 2000,
+    sleep: async () => undefined,
+  });
 
 describe('CosignatureGatherer', () => {
   it('gathers every witness cosignature that verifies, keeps the log line, and meets the quorum', async () => {
     const [a, b] = await Promise.all([startWitness('a.example'), startWitness('b.example')]);
     const log = await openLog();
     await grow(log, 10);
-    const policy = policyOf([`witness a ${a.vkey} ${a.url}`, `witness b ${b.vkey} ${b.url}/`, 'group g all a b', 'quorum g']);
+    const policy = policyOf([
+      `witness a ${a.vkey} ${a.url}`,
+      `witness b ${b.vkey} ${b.url}/`,
+      'group g all a b',
+      'quorum g',
+    ]);
     const gatherer = gathererFor(log, policy);
     const g = await gatherer.gather(log.checkpoint);
     assert.deepEqual([g.satisfied, g.cosigned, g.failures], [true, ['a', 'b'], []]);
@@ -128,12 +141,28 @@ describe('CosignatureGatherer', () => {
     await new Promise<void>((ok) => (servers.at(-1) as Server).close(() => ok()));
     const log = await openLog();
     await grow(log, 3);
-    const g = await gathererFor(log, policyOf([`witness up ${up.vkey} ${up.url}`, `witness down ${down.vkey} ${downUrl}`, 'group g any up down', 'quorum g'])).gather(log.checkpoint);
+    const g = await gathererFor(
+      log,
+      policyOf([
+        `witness up ${up.vkey} ${up.url}`,
+        `witness down ${down.vkey} ${downUrl}`,
+        'group g any up down',
+        'quorum g',
+      ]),
+    ).gather(log.checkpoint);
     assert.deepEqual([g.satisfied, g.cosigned], [true, ['up']]);
     assert.equal(g.failures.length, 1);
     assert.equal(g.failures[0]?.witness, 'down');
     assert.match(g.failures[0]?.reason ?? '', /no cosignature after 3 tries: .*ECONNREFUSED/);
-    const all = await gathererFor(log, policyOf([`witness up ${up.vkey} ${up.url}`, `witness down ${down.vkey} ${downUrl}`, 'group g all up down', 'quorum g'])).gather(log.checkpoint);
+    const all = await gathererFor(
+      log,
+      policyOf([
+        `witness up ${up.vkey} ${up.url}`,
+        `witness down ${down.vkey} ${downUrl}`,
+        'group g all up down',
+        'quorum g',
+      ]),
+    ).gather(log.checkpoint);
     assert.equal(all.satisfied, false);
     await log.close();
   });
@@ -144,7 +173,9 @@ describe('CosignatureGatherer', () => {
     const log = await openLog();
     await grow(log, 3);
     // The policy pins honest's key, but its URL leads to a witness with another key and the same name.
-    const g = await gathererFor(log, policyOf([`witness w ${honest.vkey} ${impostor.url}`, 'quorum w'])).gather(log.checkpoint);
+    const g = await gathererFor(log, policyOf([`witness w ${honest.vkey} ${impostor.url}`, 'quorum w'])).gather(
+      log.checkpoint,
+    );
     assert.equal(g.satisfied, false);
     assert.match(g.failures[0]?.reason ?? '', /no cosignature by w\.example\+[0-9a-f]{8}/);
     assert.equal(parseNote(g.note).signatures.length, 1, 'only the log line');
@@ -243,7 +274,11 @@ describe('CosignatureGatherer, when a witness misbehaves', () => {
     );
     assert.match(g.failures[1]?.reason ?? '', /no answer yet \(the quorum was met without it\)/);
     // The prover failing (storage gone) is that witness's failure, not the gather's.
-    const failing = new CosignatureGatherer({ policy: policyOf([`witness good ${good.vkey} ${good.url}`, 'quorum good']), prove: () => Promise.reject(new Error('tile 0/0 is missing')), timeoutMs: 2000 });
+    const failing = new CosignatureGatherer({
+      policy: policyOf([`witness good ${good.vkey} ${good.url}`, 'quorum good']),
+      prove: () => Promise.reject(new Error('tile 0/0 is missing')),
+      timeoutMs: 2000,
+    });
     await grow(log, 3);
     const again = await failing.gather(log.checkpoint);
     // A fresh gatherer starts at 0; the witness says 4 (409), and the proof from 4 cannot be made.
@@ -267,7 +302,8 @@ describe('CosignatureGatherer, when a witness misbehaves', () => {
 });
 
 describe('the witness HTTP API', () => {
-  const post = (url: string, body: string, headers: Record<string, string> = {}) => fetch(`${url}/add-checkpoint`, { method: 'POST', body, headers });
+  const post = (url: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(`${url}/add-checkpoint`, { method: 'POST', body, headers });
 
   it('answers 200 with the line, 409 with text/x.tlog.size, 400 for a malformed body, 413 past 16 KiB, 405 for GET', async () => {
     const w = await startWitness('w.example');
@@ -290,7 +326,9 @@ describe('the witness HTTP API', () => {
     const metrics = await (await fetch(`${w.url}/metrics`)).text();
     for (const line of [
       'airlock_witness_cosignatures_total{origin="log.example"} 1',
-      ...['200', '409', '400', '413', '405'].map((status) => `airlock_witness_add_checkpoint_total{status="${status}"} 1`),
+      ...['200', '409', '400', '413', '405'].map(
+        (status) => `airlock_witness_add_checkpoint_total{status="${status}"} 1`,
+      ),
       'airlock_witness_add_checkpoint_seconds_count 5',
     ]) {
       assert.ok(metrics.split('\n').includes(line), `${line} in\n${metrics}`);

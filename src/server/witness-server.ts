@@ -5,7 +5,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAirlockError } from '../errors.ts';
 import type { CheckpointWitness } from '../log/checkpoint-witness.ts';
-import { ADD_CHECKPOINT_PATH, formatTlogSize, MAX_ADD_CHECKPOINT_BYTES, parseAddCheckpoint, TLOG_SIZE_CONTENT_TYPE, witnessCheckpointPath } from '../log/witness-protocol.ts';
+import {
+  ADD_CHECKPOINT_PATH,
+  formatTlogSize,
+  MAX_ADD_CHECKPOINT_BYTES,
+  parseAddCheckpoint,
+  TLOG_SIZE_CONTENT_TYPE,
+  witnessCheckpointPath,
+} from '../log/witness-protocol.ts';
 import { bounded } from '../text.ts';
 import { elapsedMs, HttpError, readBody, requestPath, requestPathOrUndefined } from './http-io.ts';
 import { Metrics } from './metrics.ts';
@@ -24,21 +31,33 @@ export interface WitnessServerOptions {
 function witnessMetrics(): Metrics {
   const metrics = new Metrics();
   metrics.counter('airlock_witness_cosignatures_total', 'Checkpoints cosigned, by log origin.');
-  metrics.counter('airlock_witness_add_checkpoint_total', 'add-checkpoint requests by answer status (409: the log was behind or ahead; 422: a proof that failed, evidence of a fork or rewrite).');
-  metrics.histogram('airlock_witness_add_checkpoint_seconds', 'Time to answer add-checkpoint, state saved and recorded included.', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]);
+  metrics.counter(
+    'airlock_witness_add_checkpoint_total',
+    'add-checkpoint requests by answer status (409: the log was behind or ahead; 422: a proof that failed, evidence of a fork or rewrite).',
+  );
+  metrics.histogram(
+    'airlock_witness_add_checkpoint_seconds',
+    'Time to answer add-checkpoint, state saved and recorded included.',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+  );
   metrics.counter('airlock_http_requests_total', 'HTTP requests by route and status.');
   return metrics;
 }
 
 const TEXT = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
 
-export function createWitnessHandler(options: WitnessServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function createWitnessHandler(
+  options: WitnessServerOptions,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const { witness } = options;
   const metrics = options.metrics ?? witnessMetrics();
   const byPath = new Map(options.origins.map((o) => [witnessCheckpointPath(o), o]));
 
   async function addCheckpoint(req: IncomingMessage, res: ServerResponse): Promise<Record<string, unknown>> {
-    if (req.method !== 'POST') throw new HttpError(405, 'E_USAGE', 'POST a tlog-witness add-checkpoint request here', { headers: { allow: 'POST' } });
+    if (req.method !== 'POST')
+      throw new HttpError(405, 'E_USAGE', 'POST a tlog-witness add-checkpoint request here', {
+        headers: { allow: 'POST' },
+      });
     let request;
     try {
       request = parseAddCheckpoint(await readBody(req, MAX_ADD_CHECKPOINT_BYTES));
@@ -49,7 +68,9 @@ export function createWitnessHandler(options: WitnessServerOptions): (req: Incom
     const outcome = await witness.addCheckpoint(request);
     if (!outcome.ok) {
       if (outcome.status === 409) {
-        res.writeHead(409, { ...TEXT, 'content-type': TLOG_SIZE_CONTENT_TYPE }).end(formatTlogSize(outcome.latestSize ?? 0));
+        res
+          .writeHead(409, { ...TEXT, 'content-type': TLOG_SIZE_CONTENT_TYPE })
+          .end(formatTlogSize(outcome.latestSize ?? 0));
         return { old: request.oldSize, latest: outcome.latestSize };
       }
       throw new HttpError(outcome.status, outcome.code, outcome.message);
@@ -59,21 +80,34 @@ export function createWitnessHandler(options: WitnessServerOptions): (req: Incom
     return { origin: outcome.origin, old: request.oldSize, size: outcome.size };
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<{ route: string; extra?: Record<string, unknown> }> {
+  async function route(
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<{ route: string; extra?: Record<string, unknown> }> {
     const path = requestPath(req).slice(1);
     if (path === ADD_CHECKPOINT_PATH) return { route: 'add-checkpoint', extra: await addCheckpoint(req, res) };
-    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'E_USAGE', `${req.method} is not served here`, { headers: { allow: 'GET, HEAD' } });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      throw new HttpError(405, 'E_USAGE', `${req.method} is not served here`, { headers: { allow: 'GET, HEAD' } });
     if (path === 'metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' }).end(metrics.render());
+      res
+        .writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' })
+        .end(metrics.render());
       return { route: 'metrics' };
     }
     if (path === 'healthz') {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ status: 'ok', logs: options.origins.length }));
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(JSON.stringify({ status: 'ok', logs: options.origins.length }));
       return { route: 'healthz' };
     }
     const origin = byPath.get(path);
     const latest = origin === undefined ? undefined : witness.latest(origin);
-    if (!latest) throw new HttpError(404, 'E_INPUT_MISSING', origin === undefined ? `no such resource: /${bounded(path)}` : `nothing cosigned for ${origin} yet`);
+    if (!latest)
+      throw new HttpError(
+        404,
+        'E_INPUT_MISSING',
+        origin === undefined ? `no such resource: /${bounded(path)}` : `nothing cosigned for ${origin} yet`,
+      );
     res.writeHead(200, { ...TEXT, 'cache-control': 'no-cache' }).end(latest.checkpoint);
     return { route: 'checkpoint', extra: { origin } };
   }
@@ -90,7 +124,15 @@ export function createWitnessHandler(options: WitnessServerOptions): (req: Incom
     route(req, res).then(
       ({ route: name, extra }) => {
         count(name, res.statusCode, started);
-        options.log({ msg: 'request', route: name, method: req.method, path: req.url, status: res.statusCode, ms: elapsedMs(started), ...extra });
+        options.log({
+          msg: 'request',
+          route: name,
+          method: req.method,
+          path: req.url,
+          status: res.statusCode,
+          ms: elapsedMs(started),
+          ...extra,
+        });
       },
       (err: unknown) => {
         const known = err instanceof HttpError;
@@ -101,7 +143,16 @@ export function createWitnessHandler(options: WitnessServerOptions): (req: Incom
         else res.destroy();
         const code = known || isAirlockError(err) ? err.code : 'E_INTERNAL';
         count(requestPathOrUndefined(req) === `/${ADD_CHECKPOINT_PATH}` ? 'add-checkpoint' : 'error', status, started);
-        options.log({ msg: 'request', level: status >= 500 ? 'error' : 'info', method: req.method, path: req.url, status, ms: elapsedMs(started), code, error: (err as Error).message });
+        options.log({
+          msg: 'request',
+          level: status >= 500 ? 'error' : 'info',
+          method: req.method,
+          path: req.url,
+          status,
+          ms: elapsedMs(started),
+          code,
+          error: (err as Error).message,
+        });
       },
     );
   };

@@ -15,10 +15,15 @@ after(() => ca.cleanup());
 describe('ca-cache', () => {
   it('copies trust material with remembering certificates; the library objects and prototypes are untouched', () => {
     const root = X509Certificate.parse(Buffer.from(ca.rootDer));
-    const material = { certificateAuthorities: [{ certChain: [root], validFor: { start: new Date(0), end: new Date(8.64e15) } }], timestampAuthorities: [] } as never;
+    const material = {
+      certificateAuthorities: [{ certChain: [root], validFor: { start: new Date(0), end: new Date(8.64e15) } }],
+      timestampAuthorities: [],
+    } as never;
     const before = Object.getOwnPropertyNames(root).sort();
     const protoVerify = X509Certificate.prototype.verify;
-    const copy = withRememberingCas(material) as unknown as { certificateAuthorities: Array<{ certChain: X509Certificate[] }> };
+    const copy = withRememberingCas(material) as unknown as {
+      certificateAuthorities: Array<{ certChain: X509Certificate[] }>;
+    };
     const cert = copy.certificateAuthorities[0]?.certChain[0];
     assert.ok(cert instanceof CaCertificate);
     assert.notEqual(cert, root);
@@ -32,7 +37,10 @@ describe('ca-cache', () => {
 
   it('a leaf verified by a CA is remembered by its DER: a copy differing in one byte is checked afresh', async () => {
     const root = X509Certificate.parse(Buffer.from(ca.rootDer));
-    const material = withRememberingCas({ certificateAuthorities: [{ certChain: [root], validFor: { start: new Date(0), end: new Date(8.64e15) } }], timestampAuthorities: [] } as never) as unknown as { certificateAuthorities: Array<{ certChain: CaCertificate[] }> };
+    const material = withRememberingCas({
+      certificateAuthorities: [{ certChain: [root], validFor: { start: new Date(0), end: new Date(8.64e15) } }],
+      timestampAuthorities: [],
+    } as never) as unknown as { certificateAuthorities: Array<{ certChain: CaCertificate[] }> };
     const caCert = material.certificateAuthorities[0]?.certChain[0] as CaCertificate;
     const leaf = await ca.issueLeaf({ san: 'a@example.com', issuer: 'https://issuer.example' });
     const good = new LeafCertificate(X509Certificate.parse(Buffer.from(leaf.certDer)));
@@ -53,7 +61,10 @@ describe('ca-cache', () => {
     assert.ok(a.tbsCertificate.toDER().equals(b.tbsCertificate.toDER()), 'unchanged: the same bytes');
     a.extensions.splice(0, 1);
     b.extensions.splice(0, 1);
-    assert.ok(a.tbsCertificate.toDER().equals(b.tbsCertificate.toDER()), 'changed: re-encoded exactly as the library does');
+    assert.ok(
+      a.tbsCertificate.toDER().equals(b.tbsCertificate.toDER()),
+      'changed: re-encoded exactly as the library does',
+    );
     assert.ok(!b.tbsCertificate.toDER().equals(original));
     assert.ok(ours.tbsCertificate.toDER().equals(original), 'the original is untouched by changes to its clone');
   });

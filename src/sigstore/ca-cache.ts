@@ -30,7 +30,12 @@ class DerOnce extends ASN1Obj {
   #der: Buffer | undefined;
   #parts: Buffer[] | undefined;
 
-  constructor(tag: ASN1Obj['tag'], value: ASN1Obj['value'], subs: ASN1Obj[], seed?: { der: Buffer; parts: Buffer[] | undefined }) {
+  constructor(
+    tag: ASN1Obj['tag'],
+    value: ASN1Obj['value'],
+    subs: ASN1Obj[],
+    seed?: { der: Buffer; parts: Buffer[] | undefined },
+  ) {
     super(tag, value, subs);
     this.#der = seed?.der;
     this.#parts = seed?.parts;
@@ -47,7 +52,11 @@ class DerOnce extends ASN1Obj {
       return this.#der;
     }
     const parts = this.subs.map((sub) => sub.toDER());
-    const fresh = this.#der !== undefined && this.#parts !== undefined && parts.length === this.#parts.length && parts.every((p, i) => p === this.#parts?.[i]);
+    const fresh =
+      this.#der !== undefined &&
+      this.#parts !== undefined &&
+      parts.length === this.#parts.length &&
+      parts.every((p, i) => p === this.#parts?.[i]);
     if (!fresh) {
       this.#der = super.toDER();
       this.#parts = parts;
@@ -162,7 +171,11 @@ export function withRememberingCas(material: TrustMaterial): TrustMaterial {
     all.push(...certChain);
     return { ...ca, certChain };
   };
-  const copy: TrustMaterial = { ...material, certificateAuthorities: material.certificateAuthorities.map(wrap), timestampAuthorities: material.timestampAuthorities.map(wrap) };
+  const copy: TrustMaterial = {
+    ...material,
+    certificateAuthorities: material.certificateAuthorities.map(wrap),
+    timestampAuthorities: material.timestampAuthorities.map(wrap),
+  };
   const trusted = new Set<X509Certificate>(all);
   for (const cert of all) cert.trustAlong(trusted);
   return copy;

@@ -59,7 +59,10 @@ export function parseStatement(payload: Uint8Array): Statement {
   const okType = s?._type === STATEMENT_TYPE_V1 || s?._type === 'https://in-toto.io/Statement/v0.1';
   const okSubjects =
     Array.isArray(s?.subject) &&
-    s.subject.every((x) => (x?.name === undefined || typeof x.name === 'string') && typeof x?.digest === 'object' && x.digest !== null);
+    s.subject.every(
+      (x) =>
+        (x?.name === undefined || typeof x.name === 'string') && typeof x?.digest === 'object' && x.digest !== null,
+    );
   if (!okType || !okSubjects || typeof s.predicateType !== 'string') {
     throw new AirlockError('E_BUNDLE_MALFORMED', 'DSSE payload is not an in-toto Statement');
   }

@@ -16,7 +16,12 @@ import { verifyWithSigstoreJs } from '../../test/helpers/sigstore.ts';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import type { SigningAlgorithm } from '../crypto/signer.ts';
 import { AirlockError, isAirlockError } from '../errors.ts';
-import { MAX_REQUEST_BYTES, parseCreateEntryRequest, toCreateEntryRequest, toTransparencyLogEntry } from '../log/rekor-entry.ts';
+import {
+  MAX_REQUEST_BYTES,
+  parseCreateEntryRequest,
+  toCreateEntryRequest,
+  toTransparencyLogEntry,
+} from '../log/rekor-entry.ts';
 import { createEntryRequestFor, uploadToRekorV2 } from './rekor-v2-client.ts';
 import { attestBlob, signBlob } from './sign-blob.ts';
 
@@ -56,7 +61,15 @@ async function startTestLog(): Promise<TestLog> {
     const note = `${ORIGIN}\n2\n${b64(rootHash)}\n`;
     const signature = Buffer.concat([logId.subarray(0, 4), sign(null, Buffer.from(note), privateKey)]);
     const checkpoint = `${note}\n\u2014 ${ORIGIN} ${b64(signature)}\n`;
-    const tle = toTransparencyLogEntry({ logIndex: 1, logId, body: entry.body, inclusionHashes: [leaf0], checkpoint, treeSize: 2, rootHash });
+    const tle = toTransparencyLogEntry({
+      logIndex: 1,
+      logId,
+      body: entry.body,
+      inclusionHashes: [leaf0],
+      checkpoint,
+      treeSize: 2,
+      rootHash,
+    });
     seen.set(b64(sha256(entry.body)), tle);
     return { status: 201, body: tle };
   }
@@ -71,7 +84,11 @@ async function startTestLog(): Promise<TestLog> {
         {
           baseUrl: `https://${ORIGIN}`,
           hashAlgorithm: 'SHA2_256',
-          publicKey: { rawBytes: b64(publicKey.export({ type: 'spki', format: 'der' })), keyDetails: 'PKIX_ED25519', validFor: { start: '2020-01-01T00:00:00Z' } },
+          publicKey: {
+            rawBytes: b64(publicKey.export({ type: 'spki', format: 'der' })),
+            keyDetails: 'PKIX_ED25519',
+            validFor: { start: '2020-01-01T00:00:00Z' },
+          },
           logId: { keyId: b64(logId) },
         },
       ],
@@ -88,7 +105,8 @@ async function startTestLog(): Promise<TestLog> {
     const text = Buffer.concat(chunks).toString('utf8');
     if (log.mode === 'silent') return;
     if (log.mode === 'http-503') return void res.writeHead(503).end('pushback');
-    if (req.method !== 'POST' || req.url !== '/api/v2/log/entries' || text.length > MAX_REQUEST_BYTES) return void res.writeHead(404).end();
+    if (req.method !== 'POST' || req.url !== '/api/v2/log/entries' || text.length > MAX_REQUEST_BYTES)
+      return void res.writeHead(404).end();
     try {
       const json: unknown = JSON.parse(text);
       received.push(json);
@@ -97,7 +115,8 @@ async function startTestLog(): Promise<TestLog> {
         res.writeHead(409, { 'x-log-index': '1', 'content-type': 'application/json' });
         return void res.end(log.mode === 'bare-409' ? '' : JSON.stringify(body));
       }
-      const sent = log.mode === 'other-body' ? { ...(body as object), canonicalizedBody: b64(Buffer.from('{}')) } : body;
+      const sent =
+        log.mode === 'other-body' ? { ...(body as object), canonicalizedBody: b64(Buffer.from('{}')) } : body;
       res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify(sent));
     } catch (err) {
       res.writeHead(err instanceof AirlockError ? 400 : 500).end(`${(err as Error).message}\n`);
@@ -176,19 +195,39 @@ describe('signing with --rekor-api-version 2', () => {
           ? await signBlob({ data }, { signer: s, witnesses: witnesses() })
           : await attestBlob({ data, name: 'airlock.tar.gz' }, { signer: s, witnesses: witnesses(), ...PREDICATE });
       assert.equal(log.received.length, before + 1);
-      const sent = log.received.at(-1) as { hashedRekordRequestV002: { signature: { verifier: Record<string, unknown> } } };
+      const sent = log.received.at(-1) as {
+        hashedRekordRequestV002: { signature: { verifier: Record<string, unknown> } };
+      };
       assert.equal(sent.hashedRekordRequestV002.signature.verifier.keyDetails, keyDetails);
-      assert.ok('publicKey' in sent.hashedRekordRequestV002.signature.verifier, 'key bundles log the key, not a certificate');
+      assert.ok(
+        'publicKey' in sent.hashedRekordRequestV002.signature.verifier,
+        'key bundles log the key, not a certificate',
+      );
 
       const entries = bundle.verificationMaterial.tlogEntries;
       assert.equal(entries.length, 1);
       assert.deepEqual(entries[0]?.kindVersion, { kind: 'hashedrekord', version: '0.0.2' });
-      assert.equal(Buffer.from(entries[0]?.canonicalizedBody ?? '', 'base64').toString('utf8'), rebuiltLeaf(bundle, s.publicKey, keyDetails));
-      verifyWithSigstoreJs(bundle, kind === 'blob' ? data : undefined, s.publicKey, { tlogThreshold: 1, trustedRoot: log.trustedRoot });
+      assert.equal(
+        Buffer.from(entries[0]?.canonicalizedBody ?? '', 'base64').toString('utf8'),
+        rebuiltLeaf(bundle, s.publicKey, keyDetails),
+      );
+      verifyWithSigstoreJs(bundle, kind === 'blob' ? data : undefined, s.publicKey, {
+        tlogThreshold: 1,
+        trustedRoot: log.trustedRoot,
+      });
       // The proof is real: another log key must not verify it.
       const other = structuredClone(log.trustedRoot) as { tlogs: Array<{ publicKey: { rawBytes: string } }> };
-      (other.tlogs[0] as { publicKey: { rawBytes: string } }).publicKey.rawBytes = b64(generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'der' }));
-      assert.throws(() => verifyWithSigstoreJs(bundle, kind === 'blob' ? data : undefined, s.publicKey, { tlogThreshold: 1, trustedRoot: other }), /checkpoint/);
+      (other.tlogs[0] as { publicKey: { rawBytes: string } }).publicKey.rawBytes = b64(
+        generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'der' }),
+      );
+      assert.throws(
+        () =>
+          verifyWithSigstoreJs(bundle, kind === 'blob' ? data : undefined, s.publicKey, {
+            tlogThreshold: 1,
+            trustedRoot: other,
+          }),
+        /checkpoint/,
+      );
     });
   }
 
@@ -203,9 +242,14 @@ describe('signing with --rekor-api-version 2', () => {
     const badDigest = structuredClone(sent);
     badDigest.hashedRekordRequestV002.digest = flip(badDigest.hashedRekordRequestV002.digest);
     const badSignature = structuredClone(sent);
-    badSignature.hashedRekordRequestV002.signature.content = flip(badSignature.hashedRekordRequestV002.signature.content);
+    badSignature.hashedRekordRequestV002.signature.content = flip(
+      badSignature.hashedRekordRequestV002.signature.content,
+    );
     for (const bad of [badDigest, badSignature]) {
-      assert.throws(() => parseCreateEntryRequest(bad), (err: unknown) => isAirlockError(err, 'E_SIGNATURE_INVALID'));
+      assert.throws(
+        () => parseCreateEntryRequest(bad),
+        (err: unknown) => isAirlockError(err, 'E_SIGNATURE_INVALID'),
+      );
       const res = await fetch(`${log.url}/api/v2/log/entries`, { method: 'POST', body: JSON.stringify(bad) });
       assert.equal(res.status, 400);
       assert.match(await res.text(), /does not verify over the digest/);
@@ -225,19 +269,28 @@ describe('signing with --rekor-api-version 2', () => {
 
   it('pure Ed25519 and P-384 DSSE are refused before anything is sent (E_KEY_UNSUPPORTED)', async () => {
     const before = log.received.length;
-    await assert.rejects(signBlob({ data: ARTIFACT }, { signer: ED25519, witnesses: witnesses() }), assertCode('E_KEY_UNSUPPORTED', /pure Ed25519.*P-256/s));
+    await assert.rejects(
+      signBlob({ data: ARTIFACT }, { signer: ED25519, witnesses: witnesses() }),
+      assertCode('E_KEY_UNSUPPORTED', /pure Ed25519.*P-256/s),
+    );
     await assert.rejects(
       attestBlob({ data: ARTIFACT }, { signer: P384, witnesses: witnesses(), ...PREDICATE }),
       assertCode('E_KEY_UNSUPPORTED', /PKIX_ECDSA_P384_SHA_384.*SHA-256 of the PAE.*P-256 or RSA/s),
     );
-    await assert.rejects(signBlob({ data: ARTIFACT }, { signer: RSA_PSS, witnesses: witnesses() }), assertCode('E_KEY_UNSUPPORTED', /RSA-PSS/));
+    await assert.rejects(
+      signBlob({ data: ARTIFACT }, { signer: RSA_PSS, witnesses: witnesses() }),
+      assertCode('E_KEY_UNSUPPORTED', /RSA-PSS/),
+    );
     assert.equal(log.received.length, before);
   });
 
   it('a bundle digest of another hash than the key logs with is refused (E_INPUT_MALFORMED)', () => {
     const content: SignatureBundle = {
       $case: 'messageSignature',
-      messageSignature: { messageDigest: { algorithm: HashAlgorithm.SHA2_256, digest: sha256(ARTIFACT) }, signature: Buffer.alloc(72) },
+      messageSignature: {
+        messageDigest: { algorithm: HashAlgorithm.SHA2_256, digest: sha256(ARTIFACT) },
+        signature: Buffer.alloc(72),
+      },
     };
     assert.throws(() => createEntryRequestFor(content, P384.publicKey), assertCode('E_INPUT_MALFORMED', /not sha384/));
   });
@@ -276,8 +329,15 @@ describe('signing with --rekor-api-version 2', () => {
     it('a log that does not answer in time', async () => {
       log.mode = 'silent';
       try {
-        const request = toCreateEntryRequest({ digest: sha256(ARTIFACT), signature: sign('sha256', ARTIFACT, RSA_KEY), verifier: RSA.publicKey });
-        await assert.rejects(uploadToRekorV2(log.url, request, { timeoutMs: 200 }), assertCode('E_TLOG_UPLOAD', /no answer within 0.2 s/));
+        const request = toCreateEntryRequest({
+          digest: sha256(ARTIFACT),
+          signature: sign('sha256', ARTIFACT, RSA_KEY),
+          verifier: RSA.publicKey,
+        });
+        await assert.rejects(
+          uploadToRekorV2(log.url, request, { timeoutMs: 200 }),
+          assertCode('E_TLOG_UPLOAD', /no answer within 0.2 s/),
+        );
       } finally {
         log.mode = 'ok';
       }

@@ -70,9 +70,13 @@ export function createEntryRequestFor(content: SignatureBundle, publicKey: KeyOb
   } else {
     const { messageDigest } = content.messageSignature;
     if (messageDigest?.algorithm !== entryHashAlgorithm(hash)) {
-      throw new AirlockError('E_INPUT_MALFORMED', `the bundle's message digest is not ${hash}, the digest a ${publicKeyDetailsToJSON(keyDetails)} key logs`, {
-        hint: "sign the blob again: airlock picks the key's hash",
-      });
+      throw new AirlockError(
+        'E_INPUT_MALFORMED',
+        `the bundle's message digest is not ${hash}, the digest a ${publicKeyDetailsToJSON(keyDetails)} key logs`,
+        {
+          hint: "sign the blob again: airlock picks the key's hash",
+        },
+      );
     }
     digest = messageDigest.digest;
     signature = content.messageSignature.signature;
@@ -98,7 +102,11 @@ function selfCheck(request: CreateEntryRequestJSON, publicKey: KeyObject): void 
 }
 
 function uploadError(url: string, reason: string, options: { cause?: unknown; hint?: string } = {}): AirlockError {
-  return new AirlockError('E_TLOG_UPLOAD', `could not upload the signature to the transparency log ${url}: ${reason}`, options);
+  return new AirlockError(
+    'E_TLOG_UPLOAD',
+    `could not upload the signature to the transparency log ${url}: ${reason}`,
+    options,
+  );
 }
 
 /**
@@ -106,7 +114,11 @@ function uploadError(url: string, reason: string, options: { cause?: unknown; hi
  * (already logged) is accepted when the log returns the existing entry, as `airlock log serve` does.
  * E_TLOG_UPLOAD on network errors, refusals, and entries that do not match the request.
  */
-export async function uploadToRekorV2(url: string, request: CreateEntryRequestJSON, options: RekorV2Options = {}): Promise<TransparencyLogEntry> {
+export async function uploadToRekorV2(
+  url: string,
+  request: CreateEntryRequestJSON,
+  options: RekorV2Options = {},
+): Promise<TransparencyLogEntry> {
   const expectedBody = parseCreateEntryRequest(request).body;
   const timeoutMs = options.timeoutMs ?? SERVICE_TIMEOUT_MS;
   let response: Exchange;
@@ -131,15 +143,21 @@ export async function uploadToRekorV2(url: string, request: CreateEntryRequestJS
   if (response.status === 409) {
     const index = header(response.headers, 'x-log-index') ?? '(not given)';
     if (text.trim() === '') {
-      throw uploadError(url, `the log already holds this entry at index ${index} and, like Rekor v2, does not return it`, {
-        hint: 'fetch the entry from the log, or sign again: a new ECDSA signature makes a new entry',
-      });
+      throw uploadError(
+        url,
+        `the log already holds this entry at index ${index} and, like Rekor v2, does not return it`,
+        {
+          hint: 'fetch the entry from the log, or sign again: a new ECDSA signature makes a new entry',
+        },
+      );
     }
     const entry = checkedEntry(parseEntry(text, url), expectedBody, url);
-    if (entry.logIndex !== index) throw uploadError(url, `409 names index ${index} but returns the entry at ${entry.logIndex}`);
+    if (entry.logIndex !== index)
+      throw uploadError(url, `409 names index ${index} but returns the entry at ${entry.logIndex}`);
     return entry;
   }
-  if (response.status >= 300 && response.status < 400) throw uploadError(url, `HTTP ${response.status}: the log answered with a redirect, which is not followed`);
+  if (response.status >= 300 && response.status < 400)
+    throw uploadError(url, `HTTP ${response.status}: the log answered with a redirect, which is not followed`);
   throw uploadError(url, `HTTP ${response.status}${text.trim() ? `: ${text.trim().slice(0, 300)}` : ''}`);
 }
 
@@ -166,7 +184,8 @@ function entryProblem(entry: ProtoTransparencyLogEntry, expectedBody: Uint8Array
   if (inclusionProof.logIndex !== entry.logIndex) {
     return `the inclusion proof is for index ${inclusionProof.logIndex}, the entry is at ${entry.logIndex}`;
   }
-  if (entry.inclusionPromise) return 'the entry carries a Rekor v1 inclusion promise, which makes sigstore-go skip a v2 entry';
+  if (entry.inclusionPromise)
+    return 'the entry carries a Rekor v1 inclusion promise, which makes sigstore-go skip a v2 entry';
   return undefined;
 }
 

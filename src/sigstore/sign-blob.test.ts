@@ -81,7 +81,10 @@ describe('attestBlob → @sigstore/verify', () => {
       await writeFile(path, 'payload bytes');
       const signer = signerFor(make(), preferred);
       const predicate = { builder: { id: 'test' } };
-      const { bundle, statement } = await attestBlob({ path }, { signer, predicateType: 'https://slsa.dev/provenance/v1', predicate });
+      const { bundle, statement } = await attestBlob(
+        { path },
+        { signer, predicateType: 'https://slsa.dev/provenance/v1', predicate },
+      );
       assert.deepEqual(statement.subject, [
         { name: 'app.tar', digest: { sha256: createHash('sha256').update('payload bytes').digest('hex') } },
       ]);

@@ -3,7 +3,13 @@
 // verifier needs: the key hint, the signature, and any log entry or timestamp.
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { type Bundle, bundleToJSON, type SerializedBundle, toDSSEBundle, toMessageSignatureBundle } from '@sigstore/bundle';
+import {
+  type Bundle,
+  bundleToJSON,
+  type SerializedBundle,
+  toDSSEBundle,
+  toMessageSignatureBundle,
+} from '@sigstore/bundle';
 import { dsse } from '@sigstore/core';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import { type Digest, type DigestAlgorithm, digestBytes, digestFile } from '../crypto/digest.ts';
@@ -88,7 +94,11 @@ async function signMessage(input: BlobInput, options: SignOptions): Promise<{ di
     // Pure Ed25519 signs the message itself, which it must hold whole: a large regular file is read
     // as before, but a stream (no size to trust) only up to the in-memory bound.
     if (reading === 'stream') {
-      const data = await readFileBounded(input.path, IN_MEMORY_LIMIT, `a stream a ${signer.algorithm} key signs (it signs the whole message, held in memory)`);
+      const data = await readFileBounded(
+        input.path,
+        IN_MEMORY_LIMIT,
+        `a stream a ${signer.algorithm} key signs (it signs the whole message, held in memory)`,
+      );
       return { digest: digestBytes(data, algorithm), signature: await signer.sign(data) };
     }
   }
@@ -98,7 +108,12 @@ async function signMessage(input: BlobInput, options: SignOptions): Promise<{ di
 
 async function finishBundle(bundle: Bundle, signature: Uint8Array, options: SignOptions): Promise<SerializedBundle> {
   if (options.witnesses) {
-    const material = await witnessSignature(bundle.content, signature, publicKeyPem(options.signer.publicKey), options.witnesses);
+    const material = await witnessSignature(
+      bundle.content,
+      signature,
+      publicKeyPem(options.signer.publicKey),
+      options.witnesses,
+    );
     bundle.verificationMaterial.tlogEntries = material.tlogEntries;
     bundle.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: material.rfc3161Timestamps };
   }
@@ -131,7 +146,8 @@ export interface AttestedBlob extends SignedBlob {
 /** A DSSE bundle over an in-toto Statement whose subject is the blob (cosign attest-blob). */
 export async function attestBlob(input: BlobInput, options: AttestOptions): Promise<AttestedBlob> {
   const name = 'path' in input ? basename(input.path) : (input.name ?? 'blob');
-  const digest = 'path' in input ? await digestFile(input.path, { onProgress: options.onProgress }) : digestBytes(input.data);
+  const digest =
+    'path' in input ? await digestFile(input.path, { onProgress: options.onProgress }) : digestBytes(input.data);
   const statement = makeStatement([{ name, digest: { sha256: digest.hex } }], options.predicateType, options.predicate);
   return signStatement(statement, digest, options);
 }

@@ -47,10 +47,16 @@ export function parseTrustedRoot(bytes: Uint8Array, source: string): LoadedTrust
   } catch (err) {
     throw new AirlockError('E_TRUST_ROOT', `${source}: not a trusted root: ${(err as Error).message}`, { cause: err });
   }
-  for (const [kind, logs] of [['tlog', root.tlogs], ['ctlog', root.ctlogs]] as const) {
+  for (const [kind, logs] of [
+    ['tlog', root.tlogs],
+    ['ctlog', root.ctlogs],
+  ] as const) {
     for (const log of logs) {
       if (!log.publicKey?.validFor?.start) {
-        fail(source, `${kind} ${log.baseUrl || '(no URL)'} has no validFor.start: a log key must say when it became valid`);
+        fail(
+          source,
+          `${kind} ${log.baseUrl || '(no URL)'} has no validFor.start: a log key must say when it became valid`,
+        );
       }
       if (!log.publicKey.rawBytes?.length) fail(source, `${kind} ${log.baseUrl} has no public key`);
     }
@@ -71,7 +77,11 @@ export function trustMaterialFor(loaded: LoadedTrustedRoot): TrustMaterial {
     try {
       material = withRememberingCas(toTrustMaterial(loaded.root));
     } catch (err) {
-      throw new AirlockError('E_TRUST_ROOT', `${loaded.source}: unusable key or certificate: ${(err as Error).message}`, { cause: err });
+      throw new AirlockError(
+        'E_TRUST_ROOT',
+        `${loaded.source}: unusable key or certificate: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     materialCache.set(loaded.digest, material);
   }

@@ -143,8 +143,14 @@ describe('requestTimestamp against openssl ts', () => {
     const notBefore = new Date(Date.now() - 86_400_000).toISOString();
 
     function bundleWith(signedTimestamp: Uint8Array) {
-      const bundle = toMessageSignatureBundle({ digest: createHash('sha256').update(artifact).digest(), signature, keyHint: hint });
-      bundle.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: [{ signedTimestamp: Buffer.from(signedTimestamp) }] };
+      const bundle = toMessageSignatureBundle({
+        digest: createHash('sha256').update(artifact).digest(),
+        signature,
+        keyHint: hint,
+      });
+      bundle.verificationMaterial.timestampVerificationData = {
+        rfc3161Timestamps: [{ signedTimestamp: Buffer.from(signedTimestamp) }],
+      };
       // Through JSON and back, as a bundle read from disk would be.
       return bundleFromJSON(JSON.parse(JSON.stringify(bundleToJSON(bundle))));
     }
@@ -171,7 +177,11 @@ describe('requestTimestamp against openssl ts', () => {
 
     function verify(signedTimestamp: Uint8Array, withTsa = true) {
       const trust = toTrustMaterial(trustedRoot(withTsa), {
-        [hint]: { rawBytes: spki, keyDetails: PublicKeyDetails.PKIX_ECDSA_P256_SHA_256, validFor: { start: new Date(notBefore) } },
+        [hint]: {
+          rawBytes: spki,
+          keyDetails: PublicKeyDetails.PKIX_ECDSA_P256_SHA_256,
+          validFor: { start: new Date(notBefore) },
+        },
       });
       const verifier = new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 1 });
       return verifier.verify(toSignedEntity(bundleWith(signedTimestamp), artifact));
@@ -222,7 +232,11 @@ describe('requestTimestamp against openssl ts', () => {
       const replayed = await requestTimestamp(randomBytes(64), { url: tsa.url });
       const fake = await startFake(replying(replayed));
       try {
-        await rejectsTsa(requestTimestamp(randomBytes(64), { url: fake.url }), fake.url, /timestamps other data than requested/);
+        await rejectsTsa(
+          requestTimestamp(randomBytes(64), { url: fake.url }),
+          fake.url,
+          /timestamps other data than requested/,
+        );
       } finally {
         await fake.stop();
       }
@@ -243,7 +257,11 @@ describe('requestTimestamp against openssl ts', () => {
     it('E_TSA with the status text and failInfo when the TSA refuses', async () => {
       // A real refusal by openssl: a query for a policy the TSA does not offer (RFC 3161 §2.4.2 unacceptedPolicy).
       await writeFile(join(dir, 'policy.dat'), 'x');
-      await run('openssl', ['ts', '-query', '-data', 'policy.dat', '-sha256', '-cert', '-tspolicy', '1.2.3.9', '-out', 'policy.tsq'], { cwd: dir });
+      await run(
+        'openssl',
+        ['ts', '-query', '-data', 'policy.dat', '-sha256', '-cert', '-tspolicy', '1.2.3.9', '-out', 'policy.tsq'],
+        { cwd: dir },
+      );
       const res = await fetch(tsa.url, {
         method: 'POST',
         headers: { 'content-type': 'application/timestamp-query' },
@@ -265,9 +283,15 @@ describe('requestTimestamp against openssl ts', () => {
     it('E_TSA when the reply is not a TimeStampResp or not labelled as one', async () => {
       const garbage = await startFake(replying(Buffer.from('<html>nope</html>')));
       const html = await startFake(replying(Buffer.from('<html>nope</html>'), 'text/html'));
-      const trailing = await startFake(replying(Buffer.concat([await requestTimestamp(randomBytes(8), { url: tsa.url }), Buffer.from([0])])));
+      const trailing = await startFake(
+        replying(Buffer.concat([await requestTimestamp(randomBytes(8), { url: tsa.url }), Buffer.from([0])])),
+      );
       try {
-        await rejectsTsa(requestTimestamp(randomBytes(64), { url: garbage.url }), garbage.url, /not an RFC 3161 TimeStampResp/);
+        await rejectsTsa(
+          requestTimestamp(randomBytes(64), { url: garbage.url }),
+          garbage.url,
+          /not an RFC 3161 TimeStampResp/,
+        );
         await rejectsTsa(requestTimestamp(randomBytes(64), { url: html.url }), html.url, /content-type "text\/html"/);
         await rejectsTsa(requestTimestamp(randomBytes(64), { url: trailing.url }), trailing.url, /1 trailing bytes/);
       } finally {
@@ -279,7 +303,11 @@ describe('requestTimestamp against openssl ts', () => {
       const elsewhere = await startFake(replying(new Uint8Array()));
       const redirector = await startFake((_req, res) => res.writeHead(307, { location: elsewhere.url }).end());
       try {
-        await rejectsTsa(requestTimestamp(randomBytes(64), { url: redirector.url }), redirector.url, /answered with a redirect, which is not followed/);
+        await rejectsTsa(
+          requestTimestamp(randomBytes(64), { url: redirector.url }),
+          redirector.url,
+          /answered with a redirect, which is not followed/,
+        );
         assert.equal(elsewhere.hits, 0);
       } finally {
         await Promise.all([elsewhere.stop(), redirector.stop()]);
@@ -289,14 +317,22 @@ describe('requestTimestamp against openssl ts', () => {
     it('E_TSA when the TSA does not answer in time', async () => {
       const silent = await startFake(() => undefined);
       try {
-        await rejectsTsa(requestTimestamp(randomBytes(64), { url: silent.url, timeoutMs: 200 }), silent.url, /could not be reached: no answer within 0.2 s/);
+        await rejectsTsa(
+          requestTimestamp(randomBytes(64), { url: silent.url, timeoutMs: 200 }),
+          silent.url,
+          /could not be reached: no answer within 0.2 s/,
+        );
       } finally {
         await silent.stop();
       }
     });
 
     it('E_TSA for a URL that is not http(s)', async () => {
-      await rejectsTsa(requestTimestamp(randomBytes(64), { url: 'ftp://tsa.example/' }), 'ftp://tsa.example/', /must be http: or https:/);
+      await rejectsTsa(
+        requestTimestamp(randomBytes(64), { url: 'ftp://tsa.example/' }),
+        'ftp://tsa.example/',
+        /must be http: or https:/,
+      );
       await rejectsTsa(requestTimestamp(randomBytes(64), { url: 'not a url' }), 'not a url', /not a valid URL/);
       const withPassword = requestTimestamp(randomBytes(64), { url: 'https://user:hunter2@tsa.example/' });
       await rejectsTsa(withPassword, 'https://tsa.example/', /must not contain credentials$/);

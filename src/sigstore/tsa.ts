@@ -51,7 +51,14 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_REPLY_BYTES = 1024 * 1024;
 
 /** PKIStatus values, RFC 3161 §2.4.2. */
-const STATUS_NAMES = ['granted', 'grantedWithMods', 'rejection', 'waiting', 'revocationWarning', 'revocationNotification'];
+const STATUS_NAMES = [
+  'granted',
+  'grantedWithMods',
+  'rejection',
+  'waiting',
+  'revocationWarning',
+  'revocationNotification',
+];
 const GRANTED = new Set([0, 1]);
 
 // PKIFailureInfo named bits, RFC 3161 §2.4.2. Read from the BIT STRING here because
@@ -96,7 +103,9 @@ function parseTsaUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch (err) {
-    throw new AirlockError('E_TSA', `timestamp authority URL ${JSON.stringify(text)} is not a valid URL`, { cause: err });
+    throw new AirlockError('E_TSA', `timestamp authority URL ${JSON.stringify(text)} is not a valid URL`, {
+      cause: err,
+    });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new AirlockError('E_TSA', `timestamp authority URL ${displayUrl(url)} must be http: or https:`);
@@ -122,7 +131,8 @@ function tsaError(where: string, message: string, cause?: unknown): AirlockError
 
 /** Nonce bytes read as an unsigned number: a negative INTEGER nonce is legal but trips some TSAs. */
 function nonceFrom(bytes: Uint8Array): bigint {
-  if (bytes.length !== NONCE_BYTES) throw new AirlockError('E_INTERNAL', `nonce source returned ${bytes.length} bytes, want ${NONCE_BYTES}`);
+  if (bytes.length !== NONCE_BYTES)
+    throw new AirlockError('E_INTERNAL', `nonce source returned ${bytes.length} bytes, want ${NONCE_BYTES}`);
   return BigInt(`0x${Buffer.from(bytes).toString('hex')}`);
 }
 
@@ -178,16 +188,21 @@ async function post(url: URL, query: Uint8Array, options: TimestampRequestOption
       options.transport,
     );
   } catch (err) {
-    if (err instanceof HttpFailure && err.code === 'ETOOLARGE') throw tsaError(where, `reply could not be read: ${failureReason(err)}`, err);
+    if (err instanceof HttpFailure && err.code === 'ETOOLARGE')
+      throw tsaError(where, `reply could not be read: ${failureReason(err)}`, err);
     throw tsaError(where, `could not be reached: ${failureReason(err)}`, err);
   }
   if (response.status >= 300 && response.status < 400 && header(response.headers, 'location')) {
     throw tsaError(where, 'answered with a redirect, which is not followed; configure the final URL instead');
   }
-  if (response.status !== 200) throw tsaError(where, `answered HTTP ${response.status} ${response.statusText}`.trimEnd());
+  if (response.status !== 200)
+    throw tsaError(where, `answered HTTP ${response.status} ${response.statusText}`.trimEnd());
   const mediaType = (header(response.headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
   if (mediaType !== 'application/timestamp-reply') {
-    throw tsaError(where, `answered with content-type ${JSON.stringify(mediaType)}, expected application/timestamp-reply`);
+    throw tsaError(
+      where,
+      `answered with content-type ${JSON.stringify(mediaType)}, expected application/timestamp-reply`,
+    );
   }
   return new Uint8Array(response.body);
 }
@@ -225,7 +240,8 @@ function checkStatus(resp: TimeStampResp, where: string): void {
   const { status, statusString, failInfo } = resp.status;
   if (GRANTED.has(status)) {
     // §2.4.2: a granted reply MUST carry the token.
-    if (!resp.timeStampToken) throw tsaError(where, `status ${STATUS_NAMES[status]} but the reply has no TimeStampToken`);
+    if (!resp.timeStampToken)
+      throw tsaError(where, `status ${STATUS_NAMES[status]} but the reply has no TimeStampToken`);
     return;
   }
   const parts = [`refused the request: status ${STATUS_NAMES[status] ?? status}`];
@@ -244,10 +260,12 @@ function failureNames(bits: Uint8Array): string[] {
 function tstInfoOf(resp: TimeStampResp): TSTInfo {
   const token = resp.timeStampToken;
   if (!token) throw new Error('token missing');
-  if (token.contentType !== id_signedData) throw new Error(`token content type is ${token.contentType}, not signedData`);
+  if (token.contentType !== id_signedData)
+    throw new Error(`token content type is ${token.contentType}, not signedData`);
   const signed = parseDer(token.content, SignedData, 'SignedData');
   const encap = signed.encapContentInfo;
-  if (encap.eContentType !== id_ct_tstInfo) throw new Error(`signed content type is ${encap.eContentType}, not TSTInfo`);
+  if (encap.eContentType !== id_ct_tstInfo)
+    throw new Error(`signed content type is ${encap.eContentType}, not TSTInfo`);
   const content = encap.eContent?.single;
   if (!content) throw new Error('signed content is absent or not a primitive OCTET STRING');
   return parseDer(content.buffer, TSTInfo, 'TSTInfo');
@@ -268,6 +286,9 @@ function checkBinding(info: TSTInfo, expected: ExpectedReply, where: string): vo
   // §2.4.2: the nonce MUST be echoed when it was sent; a different one means a replayed reply.
   if (info.nonce === undefined || octetsToBigint(info.nonce) !== expected.nonce) {
     const got = info.nonce === undefined ? 'none' : octetsToBigint(info.nonce).toString(16);
-    throw tsaError(where, `reply nonce ${got} does not match the request's ${expected.nonce.toString(16)} (replayed reply?)`);
+    throw tsaError(
+      where,
+      `reply nonce ${got} does not match the request's ${expected.nonce.toString(16)} (replayed reply?)`,
+    );
   }
 }

@@ -33,7 +33,10 @@ export async function witnessSignature(
   if (options.tsaUrl) {
     // Loaded on demand: offline signing (the common case here) never needs the HTTP clients.
     const { requestTimestamp } = await import('./tsa.ts');
-    const signedTimestamp = await requestTimestamp(signature, { url: options.tsaUrl, ...(options.transport ? { transport: options.transport } : {}) });
+    const signedTimestamp = await requestTimestamp(signature, {
+      url: options.tsaUrl,
+      ...(options.transport ? { transport: options.transport } : {}),
+    });
     material.rfc3161Timestamps.push({ signedTimestamp: Buffer.from(signedTimestamp) });
   }
   if (options.tlog) {
@@ -69,7 +72,9 @@ async function logSignature(
     // A key the log cannot take is the signer's problem, not the log's: no "offline?" hint for it.
     if (isAirlockError(err) && (err.code !== 'E_TLOG_UPLOAD' || err.hint)) throw err;
     // The v2 client's own E_TLOG_UPLOAD already names the log and the reason; it only lacks the hint.
-    const message = isAirlockError(err) ? err.message : `could not upload the signature to the transparency log ${url}: ${failureReason(err)}`;
+    const message = isAirlockError(err)
+      ? err.message
+      : `could not upload the signature to the transparency log ${url}: ${failureReason(err)}`;
     throw new AirlockError('E_TLOG_UPLOAD', message, {
       cause: isAirlockError(err) ? err.cause : err,
       hint:

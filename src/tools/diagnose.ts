@@ -50,7 +50,12 @@ async function probeProgram(name: string, args: string[], usedFor: string, pathL
 }
 
 async function checkStateDir(stateDir: string): Promise<Check> {
-  const base = { name: 'state directory', required: true, path: stateDir, usedFor: 'trust roots, sequence state, logs' };
+  const base = {
+    name: 'state directory',
+    required: true,
+    path: stateDir,
+    usedFor: 'trust roots, sequence state, logs',
+  };
   try {
     const s = await stat(stateDir);
     if (!s.isDirectory()) return { ...base, status: 'error', detail: 'exists but is not a directory' };
@@ -92,7 +97,14 @@ export async function diagnose(input: DiagnoseInput): Promise<Check[]> {
   const module = await findPkcs11Module(input.pkcs11Module);
   checks.push(
     module
-      ? { name: 'pkcs11 module', status: 'ok', required: false, detail: module, path: module, usedFor: 'pkcs11: keys (HSM)' }
+      ? {
+          name: 'pkcs11 module',
+          status: 'ok',
+          required: false,
+          detail: module,
+          path: module,
+          usedFor: 'pkcs11: keys (HSM)',
+        }
       : {
           name: 'pkcs11 module',
           status: 'missing',

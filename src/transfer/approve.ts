@@ -9,7 +9,18 @@ import { digestBytes } from '../crypto/digest.ts';
 import type { Signer } from '../crypto/signer.ts';
 import { AirlockError } from '../errors.ts';
 import { signBlob } from '../sigstore/sign-blob.ts';
-import { HEADER_NAMES, MANIFEST_NAME, METADATA_NAME, parseManifest, parseMetadata, PGP_SIGNATURE_NAME, SIGSTORE_APPROVAL, SIGSTORE_SIGNATURE_NAME, sigstoreSignatureName, type TransferMetadata } from './format.ts';
+import {
+  HEADER_NAMES,
+  MANIFEST_NAME,
+  METADATA_NAME,
+  parseManifest,
+  parseMetadata,
+  PGP_SIGNATURE_NAME,
+  SIGSTORE_APPROVAL,
+  SIGSTORE_SIGNATURE_NAME,
+  sigstoreSignatureName,
+  type TransferMetadata,
+} from './format.ts';
 import { combineSignatures, type PgpSigningKey, signDetached } from './openpgp.ts';
 import { readPackage } from './package/read-package.ts';
 import { writePackage } from './package/write-package.ts';
@@ -40,7 +51,9 @@ export interface ApproveResult {
 }
 
 /** How many airlock-key signatures a package may carry (HEADER_NAMES): the reader takes no more. */
-const MAX_SIGSTORE_SIGNATURES = HEADER_NAMES.filter((h) => h === SIGSTORE_SIGNATURE_NAME || SIGSTORE_APPROVAL.test(h)).length;
+const MAX_SIGSTORE_SIGNATURES = HEADER_NAMES.filter(
+  (h) => h === SIGSTORE_SIGNATURE_NAME || SIGSTORE_APPROVAL.test(h),
+).length;
 
 /** The first signature slot not taken: manifest.sha256.sigstore.json, then .2., .3., … */
 function freeSigstoreSlot(headers: ReadonlyMap<string, unknown>): number {
@@ -61,19 +74,28 @@ export async function approvePackage(options: ApproveOptions): Promise<ApproveRe
       stagingDir: staging,
       acceptHeaders: async (headers) => {
         const manifest = headers.get(MANIFEST_NAME);
-        if (!manifest || !headers.has(METADATA_NAME)) throw new AirlockError('E_INPUT_MALFORMED', 'not a transfer package: no metadata or manifest');
+        if (!manifest || !headers.has(METADATA_NAME))
+          throw new AirlockError('E_INPUT_MALFORMED', 'not a transfer package: no metadata or manifest');
         const entries = parseManifest(manifest);
         const check = await checkManifestSignatures(headers, manifest, options.signers.signers, options.now);
         ({ signers: verified, problems } = check);
         // Never co-sign what cannot be verified: a signature added to a forged manifest would vouch for it.
         requireSigners(check, options.signers.required);
         const meta = headers.get(METADATA_NAME) as Buffer;
-        if (entries.get(METADATA_NAME) !== digestBytes(meta).hex) throw new AirlockError('E_PACKAGE_TAMPERED', `${METADATA_NAME} is not covered by the signed manifest (missing or different hash)`);
+        if (entries.get(METADATA_NAME) !== digestBytes(meta).hex)
+          throw new AirlockError(
+            'E_PACKAGE_TAMPERED',
+            `${METADATA_NAME} is not covered by the signed manifest (missing or different hash)`,
+          );
         metadata = parseMetadata(meta);
         if (options.signer && !HEADER_NAMES.includes(sigstoreSignatureName(freeSigstoreSlot(headers)))) {
-          throw new AirlockError('E_INPUT_MALFORMED', `the package already holds ${MAX_SIGSTORE_SIGNATURES} airlock-key signatures over its manifest: there is no room for another`, {
-            hint: 'approve with --pgp-key (OpenPGP signatures share one file), or ask for a package without the extra signatures',
-          });
+          throw new AirlockError(
+            'E_INPUT_MALFORMED',
+            `the package already holds ${MAX_SIGSTORE_SIGNATURES} airlock-key signatures over its manifest: there is no room for another`,
+            {
+              hint: 'approve with --pgp-key (OpenPGP signatures share one file), or ask for a package without the extra signatures',
+            },
+          );
         }
         entries.delete(METADATA_NAME);
         return entries;
@@ -85,7 +107,10 @@ export async function approvePackage(options: ApproveOptions): Promise<ApproveRe
     if (options.pgpKey) {
       const mine = await signDetached(manifest, options.pgpKey.key);
       const existing = headers.get(PGP_SIGNATURE_NAME);
-      headers.set(PGP_SIGNATURE_NAME, Buffer.from(existing ? await combineSignatures([existing.toString('utf8'), mine]) : mine));
+      headers.set(
+        PGP_SIGNATURE_NAME,
+        Buffer.from(existing ? await combineSignatures([existing.toString('utf8'), mine]) : mine),
+      );
       added.push(PGP_SIGNATURE_NAME);
     }
     if (options.signer) {
@@ -94,11 +119,18 @@ export async function approvePackage(options: ApproveOptions): Promise<ApproveRe
       headers.set(sigstoreSignatureName(n), Buffer.from(`${JSON.stringify(bundle)}\n`));
       added.push(sigstoreSignatureName(n));
     }
-    const order = [METADATA_NAME, MANIFEST_NAME, ...HEADER_NAMES.filter((h) => h !== METADATA_NAME && h !== MANIFEST_NAME)];
+    const order = [
+      METADATA_NAME,
+      MANIFEST_NAME,
+      ...HEADER_NAMES.filter((h) => h !== METADATA_NAME && h !== MANIFEST_NAME),
+    ];
     const headerEntries = order.filter((h) => headers.has(h)).map((h) => ({ path: h, data: headers.get(h) as Buffer }));
     // In the order the package has them (pack puts small files first; see payloadOrder).
     const payload = [...read.files.keys()].map((p) => ({ path: p, file: join(staging, p) }));
-    await writePackage(options.out, [...headerEntries, ...payload], { format: options.format, overwrite: options.overwrite ?? false });
+    await writePackage(options.out, [...headerEntries, ...payload], {
+      format: options.format,
+      overwrite: options.overwrite ?? false,
+    });
     if (!metadata) throw new AirlockError('E_INTERNAL', 'headers were not accepted');
     return { added, verified, problems, manifest: `sha256:${digestBytes(manifest).hex}`, metadata };
   } finally {

@@ -7,14 +7,30 @@ import { after, describe, it } from 'node:test';
 import { AuditLog } from '../audit/audit-log.ts';
 import type { AuditEvent } from '../audit/event.ts';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
-import { AUDIT_CHECKPOINT_NAME, AUDIT_CONSISTENCY_NAME, type AuditMark, type CarriedAudit, carryAudit, verifyCarriedAudit } from './audit-carry.ts';
+import {
+  AUDIT_CHECKPOINT_NAME,
+  AUDIT_CONSISTENCY_NAME,
+  type AuditMark,
+  type CarriedAudit,
+  carryAudit,
+  verifyCarriedAudit,
+} from './audit-carry.ts';
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
 const key = generateKeyPairSync('ed25519').privateKey;
 const signer = () => createKeyObjectSigner(key, 'ed25519', 'connected audit key');
-const event = (n: number, action = 'transfer.pack'): AuditEvent => ({ id: `e${n}`, time: '2026-11-21T00:00:00.000Z', actor: 'ci', host: 'build-1', tool: 'airlock test', action, result: 'ok', subjects: [] });
+const event = (n: number, action = 'transfer.pack'): AuditEvent => ({
+  id: `e${n}`,
+  time: '2026-11-21T00:00:00.000Z',
+  actor: 'ci',
+  host: 'build-1',
+  tool: 'airlock test',
+  action,
+  result: 'ok',
+  subjects: [],
+});
 
 /** A connected side: its own audit log, appended to between packages. */
 async function connectedSide() {
@@ -73,7 +89,9 @@ describe('the audit checkpoint carried across the gap', () => {
     assert.throws(() => verifyCarriedAudit(truncated, kept, false), { code: 'E_LOG_INCONSISTENT' });
     const otherDir = await mkdtemp(join(tmpdir(), 'airlock-carry-'));
     dirs.push(otherDir);
-    const other = await AuditLog.open(otherDir, { signer: createKeyObjectSigner(generateKeyPairSync('ed25519').privateKey, 'ed25519', 'k') });
+    const other = await AuditLog.open(otherDir, {
+      signer: createKeyObjectSigner(generateKeyPairSync('ed25519').privateKey, 'ed25519', 'k'),
+    });
     await other.append(event(0));
     const foreign = files(await carryAudit(other, []));
     assert.throws(() => verifyCarriedAudit(foreign, kept, false), { code: 'E_KEY_MISMATCH' });
@@ -89,7 +107,11 @@ describe('the audit checkpoint carried across the gap', () => {
     const p2 = await carryAudit(side.log, [p1.mark]);
     await side.decide(2);
     const p3 = await carryAudit(side.log, [p2.mark, p1.mark]);
-    assert.equal(verifyCarriedAudit(files(p3), kept, false).verdict.kind, 'extends', 'p2 skipped: the proof from p1 still links');
+    assert.equal(
+      verifyCarriedAudit(files(p3), kept, false).verdict.kind,
+      'extends',
+      'p2 skipped: the proof from p1 still links',
+    );
     const onlyNewest = await carryAudit(side.log, [p2.mark]);
     assert.throws(() => verifyCarriedAudit(files(onlyNewest), kept, false), { code: 'E_LOG_INCONSISTENT' });
     assert.equal(verifyCarriedAudit(files(onlyNewest), kept, true).verdict.kind, 'unchained');
@@ -112,8 +134,19 @@ describe('the audit checkpoint carried across the gap', () => {
     await side.decide(3);
     const carried = files(await carryAudit(side.log, []));
     const note = (carried.get(AUDIT_CHECKPOINT_NAME) as Buffer).toString('utf8').replace(/\n3\n/, '\n4\n');
-    assert.throws(() => verifyCarriedAudit(new Map([...carried, [AUDIT_CHECKPOINT_NAME, Buffer.from(note)]]), undefined, false), { code: 'E_TLOG_CHECKPOINT' });
-    assert.throws(() => verifyCarriedAudit(new Map([...carried, [AUDIT_CONSISTENCY_NAME, Buffer.from('{"from":null,"proof":["x"]}')]]), undefined, false), { code: 'E_INPUT_MALFORMED' });
+    assert.throws(
+      () => verifyCarriedAudit(new Map([...carried, [AUDIT_CHECKPOINT_NAME, Buffer.from(note)]]), undefined, false),
+      { code: 'E_TLOG_CHECKPOINT' },
+    );
+    assert.throws(
+      () =>
+        verifyCarriedAudit(
+          new Map([...carried, [AUDIT_CONSISTENCY_NAME, Buffer.from('{"from":null,"proof":["x"]}')]]),
+          undefined,
+          false,
+        ),
+      { code: 'E_INPUT_MALFORMED' },
+    );
     const partial = new Map(carried);
     partial.delete(AUDIT_CONSISTENCY_NAME);
     assert.throws(() => verifyCarriedAudit(partial, undefined, false), { code: 'E_PACKAGE_TAMPERED' });

@@ -60,13 +60,29 @@ const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
  */
 export async function carryAudit(source: AuditSource, previous: readonly AuditMark[]): Promise<CarriedAudit> {
   const current = parseCheckpoint(parseNote(source.checkpoint).text);
-  const mark: AuditMark = { origin: source.origin, keyFingerprint: keyFingerprint(source.publicKey), size: current.size, root: b64(current.rootHash) };
+  const mark: AuditMark = {
+    origin: source.origin,
+    keyFingerprint: keyFingerprint(source.publicKey),
+    size: current.size,
+    root: b64(current.rootHash),
+  };
   // A different log or key than before (a new machine, a reset state) starts a new chain: no proof
   // can link them, and the air-gapped side decides what that means.
-  const chained = previous.filter((m) => m.origin === mark.origin && m.keyFingerprint === mark.keyFingerprint && m.size <= mark.size).slice(0, AUDIT_PROOF_HISTORY);
-  const proofs = await Promise.all(chained.map(async (m) => ({ from: { size: m.size, root: m.root }, proof: (await source.consistencyProof(m.size, mark.size)).map(b64) })));
+  const chained = previous
+    .filter((m) => m.origin === mark.origin && m.keyFingerprint === mark.keyFingerprint && m.size <= mark.size)
+    .slice(0, AUDIT_PROOF_HISTORY);
+  const proofs = await Promise.all(
+    chained.map(async (m) => ({
+      from: { size: m.size, root: m.root },
+      proof: (await source.consistencyProof(m.size, mark.size)).map(b64),
+    })),
+  );
   const [newest, ...earlier] = proofs;
-  const consistency = { from: newest?.from ?? null, proof: newest?.proof ?? [], ...(earlier.length ? { earlier } : {}) };
+  const consistency = {
+    from: newest?.from ?? null,
+    proof: newest?.proof ?? [],
+    ...(earlier.length ? { earlier } : {}),
+  };
   return {
     mark,
     files: [
@@ -91,7 +107,8 @@ export interface AuditCarryCheck {
 function decodeHash(text: unknown, what: string): Buffer {
   // Canonical base64 only: one hash, one spelling.
   const bytes = typeof text === 'string' ? decodeBase64(text) : undefined;
-  if (!bytes || bytes.length !== HASH_SIZE) throw new AirlockError('E_INPUT_MALFORMED', `${AUDIT_CONSISTENCY_NAME}: ${what} is not a base64 SHA-256 hash`);
+  if (!bytes || bytes.length !== HASH_SIZE)
+    throw new AirlockError('E_INPUT_MALFORMED', `${AUDIT_CONSISTENCY_NAME}: ${what} is not a base64 SHA-256 hash`);
   return bytes;
 }
 
@@ -108,16 +125,22 @@ function parseConsistency(bytes: Uint8Array): CarriedProof[] {
     throw new AirlockError('E_INPUT_MALFORMED', `${AUDIT_CONSISTENCY_NAME} is not JSON`, { cause: err });
   }
   const earlier = doc?.earlier ?? [];
-  if (!Array.isArray(earlier) || earlier.length > AUDIT_PROOF_HISTORY) throw new AirlockError('E_INPUT_MALFORMED', `${AUDIT_CONSISTENCY_NAME}: earlier must be a list of at most ${AUDIT_PROOF_HISTORY} proofs`);
+  if (!Array.isArray(earlier) || earlier.length > AUDIT_PROOF_HISTORY)
+    throw new AirlockError(
+      'E_INPUT_MALFORMED',
+      `${AUDIT_CONSISTENCY_NAME}: earlier must be a list of at most ${AUDIT_PROOF_HISTORY} proofs`,
+    );
   return [parseProof(doc), ...earlier.map((e: unknown) => parseProof(e as typeof doc))];
 }
 
 function parseProof(doc: { from?: unknown; proof?: unknown }): CarriedProof {
-  if (!Array.isArray(doc?.proof) || doc.proof.length > 64) throw new AirlockError('E_INPUT_MALFORMED', `${AUDIT_CONSISTENCY_NAME}: proof must be a list of at most 64 hashes`);
+  if (!Array.isArray(doc?.proof) || doc.proof.length > 64)
+    throw new AirlockError('E_INPUT_MALFORMED', `${AUDIT_CONSISTENCY_NAME}: proof must be a list of at most 64 hashes`);
   const proof = doc.proof.map((h, i) => decodeHash(h, `proof[${i}]`));
   if (doc.from === null) return { from: null, proof };
   const from = doc.from as { size?: unknown; root?: unknown } | undefined;
-  if (!Number.isSafeInteger(from?.size) || (from?.size as number) < 0) throw new AirlockError('E_INPUT_MALFORMED', `${AUDIT_CONSISTENCY_NAME}: from must be null or {"size", "root"}`);
+  if (!Number.isSafeInteger(from?.size) || (from?.size as number) < 0)
+    throw new AirlockError('E_INPUT_MALFORMED', `${AUDIT_CONSISTENCY_NAME}: from must be null or {"size", "root"}`);
   return { from: { size: from?.size as number, root: decodeHash(from?.root, 'from.root') }, proof };
 }
 
@@ -126,11 +149,19 @@ function parseProof(doc: { from?: unknown; proof?: unknown }): CarriedProof {
  * kept a mark for the channel — that it extends that mark. `gapAllowed`: packages were skipped on
  * purpose, so the proof may start from a checkpoint this side never saw; that is reported, not hidden.
  */
-export function verifyCarriedAudit(files: ReadonlyMap<string, Buffer>, kept: AuditMark | undefined, gapAllowed: boolean): AuditCarryCheck {
+export function verifyCarriedAudit(
+  files: ReadonlyMap<string, Buffer>,
+  kept: AuditMark | undefined,
+  gapAllowed: boolean,
+): AuditCarryCheck {
   const note = files.get(AUDIT_CHECKPOINT_NAME);
   const pem = files.get(AUDIT_KEY_NAME);
   const proofFile = files.get(AUDIT_CONSISTENCY_NAME);
-  if (!note || !pem || !proofFile) throw new AirlockError('E_PACKAGE_TAMPERED', `the package carries only part of the connected side's audit checkpoint (${AUDIT_DIR}/)`);
+  if (!note || !pem || !proofFile)
+    throw new AirlockError(
+      'E_PACKAGE_TAMPERED',
+      `the package carries only part of the connected side's audit checkpoint (${AUDIT_DIR}/)`,
+    );
   let key: KeyObject;
   try {
     key = createPublicKey(pem);
@@ -143,33 +174,68 @@ export function verifyCarriedAudit(files: ReadonlyMap<string, Buffer>, kept: Aud
   try {
     opened = checkpointOpener(origin, key)(text);
   } catch (err) {
-    throw new AirlockError('E_TLOG_CHECKPOINT', `${AUDIT_CHECKPOINT_NAME} is not signed by ${AUDIT_KEY_NAME}: ${(err as Error).message}`, { cause: err });
+    throw new AirlockError(
+      'E_TLOG_CHECKPOINT',
+      `${AUDIT_CHECKPOINT_NAME} is not signed by ${AUDIT_KEY_NAME}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const mark: AuditMark = { origin, keyFingerprint: keyFingerprint(key), size: opened.size, root: b64(opened.root) };
   const proofs = parseConsistency(proofFile);
   const newer: Checkpoint = { origin, size: opened.size, rootHash: Buffer.from(opened.root), extensions: [] };
-  if (!kept) return { mark, checkpoint: text, verdict: { kind: 'first', detail: `the first audit checkpoint of ${origin} on this channel (size ${mark.size})` } };
+  if (!kept)
+    return {
+      mark,
+      checkpoint: text,
+      verdict: { kind: 'first', detail: `the first audit checkpoint of ${origin} on this channel (size ${mark.size})` },
+    };
   if (kept.origin !== origin || kept.keyFingerprint !== mark.keyFingerprint) {
-    throw new AirlockError('E_KEY_MISMATCH', `the connected side's audit log changed: this channel last carried ${kept.origin} (key ${kept.keyFingerprint}), this package ${origin} (key ${mark.keyFingerprint})`, {
-      hint: 'a new connected machine or a reset audit log: confirm it out of band, then start a new channel (--channel)',
-    });
+    throw new AirlockError(
+      'E_KEY_MISMATCH',
+      `the connected side's audit log changed: this channel last carried ${kept.origin} (key ${kept.keyFingerprint}), this package ${origin} (key ${mark.keyFingerprint})`,
+      {
+        hint: 'a new connected machine or a reset audit log: confirm it out of band, then start a new channel (--channel)',
+      },
+    );
   }
   if (kept.size === mark.size && kept.root === mark.root) {
-    return { mark, checkpoint: text, verdict: { kind: 'extends', detail: `the same audit checkpoint as the last package (size ${mark.size})` } };
+    return {
+      mark,
+      checkpoint: text,
+      verdict: { kind: 'extends', detail: `the same audit checkpoint as the last package (size ${mark.size})` },
+    };
   }
   const older: Checkpoint = { origin, size: kept.size, rootHash: Buffer.from(kept.root, 'base64'), extensions: [] };
   const match = proofs.find((p) => p.from && p.from.size === kept.size && p.from.root.equals(older.rootHash));
   if (match) {
     checkExtends(older, newer, match.proof);
-    return { mark, checkpoint: text, verdict: { kind: 'extends', detail: `extends the audit checkpoint kept from the last package imported (size ${kept.size} → ${mark.size}, proof of ${match.proof.length} hashes)` } };
+    return {
+      mark,
+      checkpoint: text,
+      verdict: {
+        kind: 'extends',
+        detail: `extends the audit checkpoint kept from the last package imported (size ${kept.size} → ${mark.size}, proof of ${match.proof.length} hashes)`,
+      },
+    };
   }
   // Smaller than what was kept can never extend it, skipped packages or not.
   if (mark.size < kept.size) checkExtends(older, newer, []);
   if (gapAllowed) {
     const from = proofs.map((p) => p.from?.size).filter((n) => n !== undefined);
-    return { mark, checkpoint: text, verdict: { kind: 'unchained', detail: `not provably extending the kept checkpoint (size ${kept.size}): the package proves consistency only from ${from.length ? `size ${from.join(', ')}` : 'nothing'}` } };
+    return {
+      mark,
+      checkpoint: text,
+      verdict: {
+        kind: 'unchained',
+        detail: `not provably extending the kept checkpoint (size ${kept.size}): the package proves consistency only from ${from.length ? `size ${from.join(', ')}` : 'nothing'}`,
+      },
+    };
   }
-  throw new AirlockError('E_LOG_INCONSISTENT', `the package's audit checkpoint (size ${mark.size}) carries no proof from the one kept from the last package (size ${kept.size})`, {
-    hint: 'the connected side packed from another state, or its audit history was rewritten: keep both packages as evidence',
-  });
+  throw new AirlockError(
+    'E_LOG_INCONSISTENT',
+    `the package's audit checkpoint (size ${mark.size}) carries no proof from the one kept from the last package (size ${kept.size})`,
+    {
+      hint: 'the connected side packed from another state, or its audit history was rewritten: keep both packages as evidence',
+    },
+  );
 }

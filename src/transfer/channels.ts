@@ -37,7 +37,11 @@ const CHANNEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
 /** `90m`, `36h`, `14d`, `2w` → milliseconds; E_USAGE otherwise. */
 export function parseDuration(text: string, what: string): number {
   const m = /^(\d{1,6})(m|h|d|w)$/.exec(text.trim());
-  if (!m) throw new AirlockError('E_USAGE', `${what} takes a duration such as 90m, 36h, 14d or 2w, got '${bounded(text, 40)}'`);
+  if (!m)
+    throw new AirlockError(
+      'E_USAGE',
+      `${what} takes a duration such as 90m, 36h, 14d or 2w, got '${bounded(text, 40)}'`,
+    );
   const unit = { m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }[m[2] as 'm' | 'h' | 'd' | 'w'];
   const ms = Number(m[1]) * unit;
   if (ms <= 0) throw new AirlockError('E_USAGE', `${what} must be more than zero`);
@@ -47,7 +51,11 @@ export function parseDuration(text: string, what: string): number {
 export function channelsFromNames(names: readonly string[]): AcceptedChannels {
   const rules = new Map<string, ChannelRule>();
   for (const name of names) {
-    if (!CHANNEL_NAME.test(name)) throw new AirlockError('E_USAGE', `--channel: '${bounded(name, 80)}' is not a channel name (letters, digits, . _ -; up to 64)`);
+    if (!CHANNEL_NAME.test(name))
+      throw new AirlockError(
+        'E_USAGE',
+        `--channel: '${bounded(name, 80)}' is not a channel name (letters, digits, . _ -; up to 64)`,
+      );
     rules.set(name, { name });
   }
   return { rules, source: '--channel' };
@@ -59,16 +67,29 @@ export function parseChannelsFile(doc: unknown, source: string): AcceptedChannel
       hint: 'a channels file is {"apiVersion": "airlock/v1", "kind": "Channels", "channels": [{"name": "prod", "repositories": ["mirror/**"], "maxAge": "14d"}]}',
     });
   const d = doc as { apiVersion?: unknown; kind?: unknown; channels?: unknown };
-  if (d?.apiVersion !== 'airlock/v1' || d.kind !== 'Channels' || !Array.isArray(d.channels) || d.channels.length === 0) {
+  if (
+    d?.apiVersion !== 'airlock/v1' ||
+    d.kind !== 'Channels' ||
+    !Array.isArray(d.channels) ||
+    d.channels.length === 0
+  ) {
     throw bad('not an airlock/v1 Channels document with at least one channels[] entry');
   }
   const rules = new Map<string, ChannelRule>();
   for (const [i, raw] of d.channels.entries()) {
     const c = raw as { name?: unknown; repositories?: unknown; maxAge?: unknown };
-    if (typeof c?.name !== 'string' || !CHANNEL_NAME.test(c.name)) throw bad(`channels[${i}].name must be a channel name (letters, digits, . _ -; up to 64)`);
+    if (typeof c?.name !== 'string' || !CHANNEL_NAME.test(c.name))
+      throw bad(`channels[${i}].name must be a channel name (letters, digits, . _ -; up to 64)`);
     if (rules.has(c.name)) throw bad(`channel ${c.name} is listed twice`);
-    if (c.repositories !== undefined && (!Array.isArray(c.repositories) || c.repositories.length === 0 || !c.repositories.every((r) => typeof r === 'string' && /^[a-z0-9*][a-z0-9._/*-]*$/.test(r)))) {
-      throw bad(`channels[${i}].repositories must be a non-empty list of repository paths or globs (mirror/app, mirror/team/**)`);
+    if (
+      c.repositories !== undefined &&
+      (!Array.isArray(c.repositories) ||
+        c.repositories.length === 0 ||
+        !c.repositories.every((r) => typeof r === 'string' && /^[a-z0-9*][a-z0-9._/*-]*$/.test(r)))
+    ) {
+      throw bad(
+        `channels[${i}].repositories must be a non-empty list of repository paths or globs (mirror/app, mirror/team/**)`,
+      );
     }
     let maxAgeMs: number | undefined;
     if (c.maxAge !== undefined) {
@@ -78,7 +99,11 @@ export function parseChannelsFile(doc: unknown, source: string): AcceptedChannel
         throw bad((err as Error).message);
       }
     }
-    rules.set(c.name, { name: c.name, ...(c.repositories ? { repositories: c.repositories as string[] } : {}), ...(maxAgeMs ? { maxAgeMs } : {}) });
+    rules.set(c.name, {
+      name: c.name,
+      ...(c.repositories ? { repositories: c.repositories as string[] } : {}),
+      ...(maxAgeMs ? { maxAgeMs } : {}),
+    });
   }
   return { rules, source };
 }
@@ -87,10 +112,14 @@ export function parseChannelsFile(doc: unknown, source: string): AcceptedChannel
 export function acceptChannel(accepted: AcceptedChannels, channel: string): ChannelRule {
   const rule = accepted.rules.get(channel);
   if (!rule) {
-    throw new AirlockError('E_CHANNEL', `channel ${bounded(channel, 80)} is not accepted here (accepted: ${[...accepted.rules.keys()].join(', ')}; from ${bounded(accepted.source)})`, {
-      hint: `if this side should take packages of ${bounded(channel, 80)}, name it: --channel ${bounded(channel, 80)}, or add it to the channels file`,
-      details: { channel, accepted: [...accepted.rules.keys()] },
-    });
+    throw new AirlockError(
+      'E_CHANNEL',
+      `channel ${bounded(channel, 80)} is not accepted here (accepted: ${[...accepted.rules.keys()].join(', ')}; from ${bounded(accepted.source)})`,
+      {
+        hint: `if this side should take packages of ${bounded(channel, 80)}, name it: --channel ${bounded(channel, 80)}, or add it to the channels file`,
+        details: { channel, accepted: [...accepted.rules.keys()] },
+      },
+    );
   }
   return rule;
 }
@@ -98,20 +127,29 @@ export function acceptChannel(accepted: AcceptedChannels, channel: string): Chan
 /** The signed creation time must be within the maximum age, and not ahead of this side's clock. */
 export function checkAge(createdAt: string, now: Date, maxAgeMs: number): void {
   const created = Date.parse(createdAt);
-  if (!Number.isFinite(created)) throw new AirlockError('E_INPUT_MALFORMED', `the package's createdAt '${bounded(createdAt, 40)}' is not a time`);
+  if (!Number.isFinite(created))
+    throw new AirlockError('E_INPUT_MALFORMED', `the package's createdAt '${bounded(createdAt, 40)}' is not a time`);
   const age = now.getTime() - created;
   const days = (ms: number) => `${(ms / 86400e3).toFixed(ms < 86400e3 ? 2 : 0)} days`;
   if (age > maxAgeMs) {
-    throw new AirlockError('E_PACKAGE_STALE', `the package was created ${createdAt}, ${days(age)} ago; packages older than ${days(maxAgeMs)} are refused`, {
-      hint: 'an old package may be a replay: ask for a fresh one, or raise the limit for this import with --max-age (recorded)',
-      details: { createdAt, maxAgeMs },
-    });
+    throw new AirlockError(
+      'E_PACKAGE_STALE',
+      `the package was created ${createdAt}, ${days(age)} ago; packages older than ${days(maxAgeMs)} are refused`,
+      {
+        hint: 'an old package may be a replay: ask for a fresh one, or raise the limit for this import with --max-age (recorded)',
+        details: { createdAt, maxAgeMs },
+      },
+    );
   }
   if (-age > MAX_CLOCK_SKEW_MS) {
-    throw new AirlockError('E_PACKAGE_STALE', `the package was created ${createdAt}, ahead of this machine's clock (${now.toISOString()}) by more than an hour`, {
-      hint: "check both sides' clocks; a package cannot come from the future",
-      details: { createdAt, now: now.toISOString() },
-    });
+    throw new AirlockError(
+      'E_PACKAGE_STALE',
+      `the package was created ${createdAt}, ahead of this machine's clock (${now.toISOString()}) by more than an hour`,
+      {
+        hint: "check both sides' clocks; a package cannot come from the future",
+        details: { createdAt, now: now.toISOString() },
+      },
+    );
   }
 }
 
@@ -119,7 +157,11 @@ export function checkAge(createdAt: string, now: Date, maxAgeMs: number): void {
 export function checkRepository(rule: ChannelRule, repository: string, source: string): void {
   if (!rule.repositories) return;
   if (rule.repositories.some((g) => globToRegExp(g).test(repository))) return;
-  throw new AirlockError('E_CHANNEL', `channel ${rule.name} may not write ${bounded(repository, 120)} (its repositories: ${rule.repositories.join(', ')}; from ${bounded(source)})`, {
-    details: { channel: rule.name, repository, allowed: rule.repositories },
-  });
+  throw new AirlockError(
+    'E_CHANNEL',
+    `channel ${rule.name} may not write ${bounded(repository, 120)} (its repositories: ${rule.repositories.join(', ')}; from ${bounded(source)})`,
+    {
+      details: { channel: rule.name, repository, allowed: rule.repositories },
+    },
+  );
 }

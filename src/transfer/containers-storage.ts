@@ -21,9 +21,13 @@ export function storageImageName(ref: string): string {
 /** Exports `ref` with skopeo into the layout `dir` under tag `image`; returns the `oci:` reference to read. */
 export async function exportFromStorage(ref: string, dir: string, skopeo: string | undefined): Promise<string> {
   if (!skopeo) {
-    throw new AirlockError('E_UNSUPPORTED', `${bounded(ref, 160)}: airlock reads podman's image store through skopeo, which is not installed`, {
-      hint: `export it first: podman save --format oci-archive -o image.tar ${bounded(storageImageName(ref), 120)} — then pack oci-archive:image.tar (or install skopeo)`,
-    });
+    throw new AirlockError(
+      'E_UNSUPPORTED',
+      `${bounded(ref, 160)}: airlock reads podman's image store through skopeo, which is not installed`,
+      {
+        hint: `export it first: podman save --format oci-archive -o image.tar ${bounded(storageImageName(ref), 120)} — then pack oci-archive:image.tar (or install skopeo)`,
+      },
+    );
   }
   const layout = join(dir, 'layout');
   await mkdir(dir, { recursive: true, mode: 0o700 });

@@ -42,10 +42,18 @@ export function parseDestinationName(text: string, what: string): { repository: 
   const repository = hasTag ? text.slice(0, colon) : text;
   const tag = hasTag ? text.slice(colon + 1) : undefined;
   if (!repository || repository.length > 255 || !repository.split('/').every((p) => REPO_PART.test(p))) {
-    throw new AirlockError('E_INPUT_MALFORMED', `${what}: '${bounded(text, 120)}' is not a repository name (lowercase path parts: a-z 0-9 . _ -)`);
+    throw new AirlockError(
+      'E_INPUT_MALFORMED',
+      `${what}: '${bounded(text, 120)}' is not a repository name (lowercase path parts: a-z 0-9 . _ -)`,
+    );
   }
-  if (tag !== undefined && !TAG.test(tag)) throw new AirlockError('E_INPUT_MALFORMED', `${what}: '${bounded(tag, 140)}' is not a valid tag`);
-  if (tag !== undefined && SIGNATURE_TAG.test(tag)) throw new AirlockError('E_INPUT_MALFORMED', `${what}: '${bounded(tag, 140)}' is a tag signatures are kept under (sha256-…), not an image's`);
+  if (tag !== undefined && !TAG.test(tag))
+    throw new AirlockError('E_INPUT_MALFORMED', `${what}: '${bounded(tag, 140)}' is not a valid tag`);
+  if (tag !== undefined && SIGNATURE_TAG.test(tag))
+    throw new AirlockError(
+      'E_INPUT_MALFORMED',
+      `${what}: '${bounded(tag, 140)}' is a tag signatures are kept under (sha256-…), not an image's`,
+    );
   return { repository, ...(tag ? { tag } : {}) };
 }
 
@@ -53,20 +61,34 @@ export function parseDestinationName(text: string, what: string): { repository: 
 export function suggestedName(name: string): { repository: string; tag?: string } {
   // podman's store names images as registries do (localhost/app:1): its repository and tag.
   const ref = parseImageReference(isContainersStorage(name) ? `docker://${storageImageName(name)}` : name);
-  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9._/-]/g, '-').replace(/^[-._/]+|[-._/]+$/g, '') || 'image';
+  const clean = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9._/-]/g, '-')
+      .replace(/^[-._/]+|[-._/]+$/g, '') || 'image';
   if (ref.transport === 'docker') return { repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}) };
   if (ref.transport === 'docker-archive' && ref.name?.includes(':')) {
-    return { repository: clean(ref.name.slice(0, ref.name.lastIndexOf(':'))), tag: ref.name.slice(ref.name.lastIndexOf(':') + 1) };
+    return {
+      repository: clean(ref.name.slice(0, ref.name.lastIndexOf(':'))),
+      tag: ref.name.slice(ref.name.lastIndexOf(':') + 1),
+    };
   }
   const tag = 'tag' in ref ? ref.tag : undefined;
   return { repository: clean(basename(ref.path).replace(/\.(tar|oci)$/, '')), ...(tag ? { tag } : {}) };
 }
 
 export function landing(artifact: ImageArtifact, registry: TargetRegistry): Landing {
-  const name = artifact.destination !== undefined ? parseDestinationName(artifact.destination, `the destination of ${bounded(artifact.name, 120)}`) : legacyDestination(artifact.name);
+  const name =
+    artifact.destination !== undefined
+      ? parseDestinationName(artifact.destination, `the destination of ${bounded(artifact.name, 120)}`)
+      : legacyDestination(artifact.name);
   const prefix = registry.prefix ? `${registry.prefix.replace(/^\/+|\/+$/g, '')}/` : '';
   const repository = `${prefix}${name.repository}`;
-  return { reference: `${registry.host}/${repository}${name.tag ? `:${name.tag}` : ''}`, repository, ...(name.tag ? { tag: name.tag } : {}) };
+  return {
+    reference: `${registry.host}/${repository}${name.tag ? `:${name.tag}` : ''}`,
+    repository,
+    ...(name.tag ? { tag: name.tag } : {}),
+  };
 }
 
 /** A package from before `destination`: the name its reference suggests, validated like a chosen one. */
@@ -75,9 +97,16 @@ function legacyDestination(name: string): { repository: string; tag?: string } {
   try {
     suggested = suggestedName(name);
   } catch (err) {
-    throw new AirlockError('E_INPUT_MALFORMED', `the image ${bounded(name, 120)} names no place to land: ${(err as Error).message}`, { cause: err });
+    throw new AirlockError(
+      'E_INPUT_MALFORMED',
+      `the image ${bounded(name, 120)} names no place to land: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
-  return parseDestinationName(`${suggested.repository}${suggested.tag ? `:${suggested.tag}` : ''}`, `where ${bounded(name, 120)} lands`);
+  return parseDestinationName(
+    `${suggested.repository}${suggested.tag ? `:${suggested.tag}` : ''}`,
+    `where ${bounded(name, 120)} lands`,
+  );
 }
 
 /** Where each image lands; E_DESTINATION_CONFLICT when two would share a repository and tag. */
@@ -89,10 +118,14 @@ export function landings(metadata: TransferMetadata, registry: TargetRegistry): 
     const where = landing(artifact, registry);
     const other = seen.get(where.reference);
     if (other !== undefined) {
-      throw new AirlockError('E_DESTINATION_CONFLICT', `${bounded(other, 120)} and ${bounded(artifact.name, 120)} would both land on ${bounded(where.reference, 200)}`, {
-        hint: 'pack them under distinct names: pack --name IMAGE=REPO:TAG',
-        details: { destination: where.reference, images: [other, artifact.name] },
-      });
+      throw new AirlockError(
+        'E_DESTINATION_CONFLICT',
+        `${bounded(other, 120)} and ${bounded(artifact.name, 120)} would both land on ${bounded(where.reference, 200)}`,
+        {
+          hint: 'pack them under distinct names: pack --name IMAGE=REPO:TAG',
+          details: { destination: where.reference, images: [other, artifact.name] },
+        },
+      );
     }
     seen.set(where.reference, artifact.name);
     out.set(artifact, where);
@@ -112,7 +145,9 @@ export class OpenDestinations {
   open(where: string): Promise<OpenedImage> {
     let opened = this.#opened.get(where);
     if (!opened) {
-      opened = import('../oci/open-store.ts').then(({ openImage }) => openImage(where, 'write', this.#registry.options));
+      opened = import('../oci/open-store.ts').then(({ openImage }) =>
+        openImage(where, 'write', this.#registry.options),
+      );
       this.#opened.set(where, opened);
     }
     return opened;

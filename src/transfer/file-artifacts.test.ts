@@ -19,8 +19,17 @@ const otherSigner = createKeyObjectSigner(other, signingAlgorithmFor(other), 'te
 let dir: string;
 let bundleText: string;
 
-const meta = (artifacts: FileArtifact[]): TransferMetadata => ({ format: FORMAT, packageId: 'p', createdAt: '', tool: '', sequence: { channel: 'c', number: 1, previous: null }, artifacts, approvedBy: [] });
-const listing = (entries: Record<string, string>) => new Map(Object.entries(entries).map(([p, s]) => [p, { sha256: hex(s), size: s.length }]));
+const meta = (artifacts: FileArtifact[]): TransferMetadata => ({
+  format: FORMAT,
+  packageId: 'p',
+  createdAt: '',
+  tool: '',
+  sequence: { channel: 'c', number: 1, previous: null },
+  artifacts,
+  approvedBy: [],
+});
+const listing = (entries: Record<string, string>) =>
+  new Map(Object.entries(entries).map(([p, s]) => [p, { sha256: hex(s), size: s.length }]));
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-files-'));
@@ -32,11 +41,23 @@ before(async () => {
 after(() => rm(dir, { recursive: true, force: true }));
 
 describe('checkFileArtifacts', () => {
-  const signed: FileArtifact = { kind: 'file', path: 'files/a.txt', sha256: hex('A'), bundle: 'files/a.txt.sigstore.json', signedBy: ['x'] };
+  const signed: FileArtifact = {
+    kind: 'file',
+    path: 'files/a.txt',
+    sha256: hex('A'),
+    bundle: 'files/a.txt.sigstore.json',
+    signedBy: ['x'],
+  };
   const files = () => listing({ 'files/a.txt': 'A', 'files/a.txt.sigstore.json': bundleText });
 
   it('a signed file verifies with the signer key, and says by whom', async () => {
-    const [c] = await checkFileArtifacts(meta([signed]), files(), dir, [otherSigner.publicKey, signer.publicKey], new Date());
+    const [c] = await checkFileArtifacts(
+      meta([signed]),
+      files(),
+      dir,
+      [otherSigner.publicKey, signer.publicKey],
+      new Date(),
+    );
     assert.equal(c?.signature, 'verified');
     assert.equal(c?.signer, keyFingerprint(signer.publicKey));
   });
@@ -49,13 +70,27 @@ describe('checkFileArtifacts', () => {
   });
 
   it('a hash or path the manifest does not hold is E_PACKAGE_TAMPERED', async () => {
-    await assert.rejects(checkFileArtifacts(meta([{ ...signed, sha256: hex('B') }]), files(), dir, [], new Date()), { code: 'E_PACKAGE_TAMPERED', message: /manifest lists/ });
-    await assert.rejects(checkFileArtifacts(meta([{ ...signed, path: 'files/b.txt' }]), files(), dir, [], new Date()), { code: 'E_PACKAGE_TAMPERED' });
-    await assert.rejects(checkFileArtifacts(meta([signed]), listing({ 'files/a.txt': 'A' }), dir, [], new Date()), { code: 'E_PACKAGE_TAMPERED', message: /signature/ });
+    await assert.rejects(checkFileArtifacts(meta([{ ...signed, sha256: hex('B') }]), files(), dir, [], new Date()), {
+      code: 'E_PACKAGE_TAMPERED',
+      message: /manifest lists/,
+    });
+    await assert.rejects(checkFileArtifacts(meta([{ ...signed, path: 'files/b.txt' }]), files(), dir, [], new Date()), {
+      code: 'E_PACKAGE_TAMPERED',
+    });
+    await assert.rejects(checkFileArtifacts(meta([signed]), listing({ 'files/a.txt': 'A' }), dir, [], new Date()), {
+      code: 'E_PACKAGE_TAMPERED',
+      message: /signature/,
+    });
   });
 
   it('an unsigned file is reported as such', async () => {
-    const [c] = await checkFileArtifacts(meta([{ kind: 'file', path: 'files/a.txt', sha256: hex('A'), signedBy: [] }]), files(), dir, [signer.publicKey], new Date());
+    const [c] = await checkFileArtifacts(
+      meta([{ kind: 'file', path: 'files/a.txt', sha256: hex('A'), signedBy: [] }]),
+      files(),
+      dir,
+      [signer.publicKey],
+      new Date(),
+    );
     assert.equal(c?.signature, 'unsigned');
   });
 });

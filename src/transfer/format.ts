@@ -16,11 +16,19 @@ export function sigstoreSignatureName(n: number): string {
 }
 
 export function isHeaderName(name: string): boolean {
-  return [METADATA_NAME, MANIFEST_NAME, PGP_SIGNATURE_NAME, SIGSTORE_SIGNATURE_NAME].includes(name) || SIGSTORE_APPROVAL.test(name);
+  return (
+    [METADATA_NAME, MANIFEST_NAME, PGP_SIGNATURE_NAME, SIGSTORE_SIGNATURE_NAME].includes(name) ||
+    SIGSTORE_APPROVAL.test(name)
+  );
 }
 
 /** Header names the reader accepts among the leading entries (approvals up to a sane bound). */
-export const HEADER_NAMES: readonly string[] = [METADATA_NAME, MANIFEST_NAME, PGP_SIGNATURE_NAME, ...Array.from({ length: 16 }, (_, i) => sigstoreSignatureName(i + 1))];
+export const HEADER_NAMES: readonly string[] = [
+  METADATA_NAME,
+  MANIFEST_NAME,
+  PGP_SIGNATURE_NAME,
+  ...Array.from({ length: 16 }, (_, i) => sigstoreSignatureName(i + 1)),
+];
 
 export interface Sequence {
   readonly channel: string;
@@ -48,12 +56,24 @@ export interface ImageArtifact {
   /** How its signatures were checked when packed: the trust they verified with, or packed unsigned by choice. */
   readonly coverage?: { readonly verified: string } | { readonly allowedUnsigned: true };
   /** `document`: the SBOM as a file of the package (covered by the manifest). */
-  readonly sbom?: { readonly format: string; readonly packages: number; readonly attestation: boolean; readonly document?: string; readonly subject?: DocumentSubject };
+  readonly sbom?: {
+    readonly format: string;
+    readonly packages: number;
+    readonly attestation: boolean;
+    readonly document?: string;
+    readonly subject?: DocumentSubject;
+  };
   /**
    * `documents`: the grype reports as files of the package, one per platform of a multi-platform image
    * (with `subjects`, what each named); `counts` are their sum.
    */
-  readonly vulnerabilityScan?: { readonly result: 'passed' | 'failed'; readonly counts: Readonly<Record<string, number>>; readonly gate: string | null; readonly documents?: readonly string[]; readonly subjects?: readonly DocumentSubject[] };
+  readonly vulnerabilityScan?: {
+    readonly result: 'passed' | 'failed';
+    readonly counts: Readonly<Record<string, number>>;
+    readonly gate: string | null;
+    readonly documents?: readonly string[];
+    readonly subjects?: readonly DocumentSubject[];
+  };
 }
 
 export interface FileArtifact {
@@ -88,43 +108,72 @@ export function parseMetadata(bytes: Uint8Array): TransferMetadata {
   }
   const seq = doc?.sequence;
   if (doc?.format === FORMAT && !(typeof doc.createdAt === 'string' && RFC3339.test(doc.createdAt))) {
-    throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: createdAt must be an RFC 3339 time with its offset (2026-12-07T10:00:00Z)`);
+    throw new AirlockError(
+      'E_INPUT_MALFORMED',
+      `${METADATA_NAME}: createdAt must be an RFC 3339 time with its offset (2026-12-07T10:00:00Z)`,
+    );
   }
-  if (doc?.format !== FORMAT) throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: unknown format ${JSON.stringify(doc?.format)} (expected ${FORMAT})`);
-  if (typeof seq?.channel !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(seq.channel) || !Number.isSafeInteger(seq.number) || seq.number < 1) {
+  if (doc?.format !== FORMAT)
+    throw new AirlockError(
+      'E_INPUT_MALFORMED',
+      `${METADATA_NAME}: unknown format ${JSON.stringify(doc?.format)} (expected ${FORMAT})`,
+    );
+  if (
+    typeof seq?.channel !== 'string' ||
+    !/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(seq.channel) ||
+    !Number.isSafeInteger(seq.number) ||
+    seq.number < 1
+  ) {
     throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: malformed sequence`);
   }
   if (seq.previous !== null && !/^sha256:[0-9a-f]{64}$/.test(String(seq.previous))) {
     throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: sequence.previous must be sha256:<hex> or null`);
   }
   const audit = doc.audit as Partial<NonNullable<TransferMetadata['audit']>> | undefined;
-  if (audit !== undefined && (typeof audit?.origin !== 'string' || !Number.isSafeInteger(audit.size) || typeof audit.keyFingerprint !== 'string')) {
+  if (
+    audit !== undefined &&
+    (typeof audit?.origin !== 'string' || !Number.isSafeInteger(audit.size) || typeof audit.keyFingerprint !== 'string')
+  ) {
     throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: audit must be {"origin", "size", "keyFingerprint"}`);
   }
-  if (!Array.isArray(doc.artifacts)) throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: artifacts must be a list`);
+  if (!Array.isArray(doc.artifacts))
+    throw new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: artifacts must be a list`);
   const names = new Set<string>();
   for (const [i, a] of doc.artifacts.entries()) {
     const bad = (why: string) => new AirlockError('E_INPUT_MALFORMED', `${METADATA_NAME}: artifacts[${i}] ${why}`);
-    if (!Array.isArray(a?.signedBy) || !a.signedBy.every((s: unknown) => typeof s === 'string')) throw bad('has no signedBy list');
+    if (!Array.isArray(a?.signedBy) || !a.signedBy.every((s: unknown) => typeof s === 'string'))
+      throw bad('has no signedBy list');
     if (a?.kind === 'image') {
-      if (typeof a.name !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(String(a.digest))) throw bad('is not a well-formed image');
+      if (typeof a.name !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(String(a.digest)))
+        throw bad('is not a well-formed image');
       // A tag in the package's layout, and a file name where inspect --documents-out writes: never a path.
-      if (typeof a.layoutTag !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(a.layoutTag)) throw bad('has a layoutTag that is not a tag');
+      if (typeof a.layoutTag !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(a.layoutTag))
+        throw bad('has a layoutTag that is not a tag');
       if (names.has(a.name)) throw bad(`repeats the image ${a.name}`);
-      if (a.destination !== undefined && typeof a.destination !== 'string') throw bad('has a destination that is not a string');
+      if (a.destination !== undefined && typeof a.destination !== 'string')
+        throw bad('has a destination that is not a string');
       const scanDocs: unknown = a.vulnerabilityScan?.documents;
-      if (scanDocs !== undefined && (!Array.isArray(scanDocs) || scanDocs.length === 0 || scanDocs.length > 64)) throw bad('has a scan whose documents are not a list');
-      for (const doc of [a.sbom?.document, ...((scanDocs as unknown[] | undefined) ?? [])]) if (doc !== undefined && (typeof doc !== 'string' || !isSafeRelativePath(doc))) throw bad('names a document that is not a safe relative path');
+      if (scanDocs !== undefined && (!Array.isArray(scanDocs) || scanDocs.length === 0 || scanDocs.length > 64))
+        throw bad('has a scan whose documents are not a list');
+      for (const doc of [a.sbom?.document, ...((scanDocs as unknown[] | undefined) ?? [])])
+        if (doc !== undefined && (typeof doc !== 'string' || !isSafeRelativePath(doc)))
+          throw bad('names a document that is not a safe relative path');
       names.add(a.name);
     } else if (a?.kind === 'file') {
-      if (typeof a.path !== 'string' || !/^[0-9a-f]{64}$/.test(String(a.sha256))) throw bad('is not a well-formed file');
+      if (typeof a.path !== 'string' || !/^[0-9a-f]{64}$/.test(String(a.sha256)))
+        throw bad('is not a well-formed file');
     } else throw bad(`has unknown kind ${JSON.stringify(a?.kind)}`);
   }
   return doc;
 }
 
 function isSafeRelativePath(path: string): boolean {
-  return path.length > 0 && path.length <= 4096 && !path.startsWith('/') && !path.split('/').some((s) => s === '' || s === '.' || s === '..');
+  return (
+    path.length > 0 &&
+    path.length <= 4096 &&
+    !path.startsWith('/') &&
+    !path.split('/').some((s) => s === '' || s === '.' || s === '..')
+  );
 }
 
 /** `sha256sum` output, sorted by path (bytewise), one `<hex>  <path>` line each, LF-terminated. */
@@ -147,7 +196,8 @@ export function parseManifest(bytes: Uint8Array): Map<string, string> {
     }
     if (entries.has(path)) throw new AirlockError('E_INPUT_MALFORMED', `${MANIFEST_NAME} lists ${path} twice`);
     if (path <= last) throw new AirlockError('E_INPUT_MALFORMED', `${MANIFEST_NAME} is not sorted at ${path}`);
-    if (isHeaderName(path) && path !== METADATA_NAME) throw new AirlockError('E_INPUT_MALFORMED', `${MANIFEST_NAME} lists ${path}, which cannot be covered by itself`);
+    if (isHeaderName(path) && path !== METADATA_NAME)
+      throw new AirlockError('E_INPUT_MALFORMED', `${MANIFEST_NAME} lists ${path}, which cannot be covered by itself`);
     entries.set(path, m[1] ?? '');
     last = path;
   }

@@ -15,17 +15,43 @@ describe('which platforms the scans are about', () => {
     const dir = await mkdtemp(join(tmpdir(), 'airlock-platforms-'));
     dirs.push(dir);
     const store = await openLayoutStore(dir, { create: true });
-    const { index, images } = await makeTestIndex(store, [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }], 'multi');
+    const { index, images } = await makeTestIndex(
+      store,
+      [
+        { os: 'linux', architecture: 'amd64' },
+        { os: 'linux', architecture: 'arm64' },
+      ],
+      'multi',
+    );
     const subjects = await imageSubjects(store, index);
-    assert.deepEqual(subjects.platforms.map((p) => p.name), ['linux/amd64', 'linux/arm64']);
+    assert.deepEqual(
+      subjects.platforms.map((p) => p.name),
+      ['linux/amd64', 'linux/arm64'],
+    );
     const [amd] = images.map((i) => i.manifest.digest);
-    assert.deepEqual(unscannedPlatforms(subjects, [[amd ?? '', index.digest]]).map((p) => p.name), ['linux/arm64'], 'grype names the platform it scanned and the index as a repo digest');
-    assert.deepEqual(unscannedPlatforms(subjects, [[amd ?? ''], [images[1]?.config.digest ?? '']]), [], 'a config digest (grype imageID) names its platform');
+    assert.deepEqual(
+      unscannedPlatforms(subjects, [[amd ?? '', index.digest]]).map((p) => p.name),
+      ['linux/arm64'],
+      'grype names the platform it scanned and the index as a repo digest',
+    );
+    assert.deepEqual(
+      unscannedPlatforms(subjects, [[amd ?? ''], [images[1]?.config.digest ?? '']]),
+      [],
+      'a config digest (grype imageID) names its platform',
+    );
     assert.deepEqual(unscannedPlatforms(subjects, [[index.digest]]).length, 2);
-    assert.deepEqual(unscannedPlatforms(subjects, [[]]).length, 2, 'a scan that names nothing covers no platform of many');
+    assert.deepEqual(
+      unscannedPlatforms(subjects, [[]]).length,
+      2,
+      'a scan that names nothing covers no platform of many',
+    );
     const single = await makeTestImage(store, { tag: 'one' });
     const one = await imageSubjects(store, single.manifest);
-    assert.deepEqual(unscannedPlatforms(one, [[]]), [], 'one platform: a scan naming nothing is taken (and said to name nothing)');
+    assert.deepEqual(
+      unscannedPlatforms(one, [[]]),
+      [],
+      'one platform: a scan naming nothing is taken (and said to name nothing)',
+    );
     assert.deepEqual(unscannedPlatforms(one, [[`sha256:${'e'.repeat(64)}`]]).length, 1);
     await store.close();
   });

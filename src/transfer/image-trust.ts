@@ -27,7 +27,10 @@ export function describeTrust(trust: ImageTrust): string {
   if ('policy' in trust) return `image policy (${trust.policy.entries.length} entries)`;
   const t = trust.trust;
   const match = (m: { exact?: string; regexp?: string }) => (m.exact !== undefined ? m.exact : `/${m.regexp}/`);
-  const who = t.kind === 'key' ? `key ${keyFingerprint(t.publicKey)}` : `identity ${match(t.policy.identity)} from ${match(t.policy.issuer)}`;
+  const who =
+    t.kind === 'key'
+      ? `key ${keyFingerprint(t.publicKey)}`
+      : `identity ${match(t.policy.identity)} from ${match(t.policy.issuer)}`;
   return `${who}, tlog ${trust.tlogThreshold ?? 1}, timestamps ${trust.timestampThreshold ?? 0}`;
 }
 
@@ -47,7 +50,12 @@ export interface TrustCheck {
 }
 
 /** Every requirement the policy sets for these names must be met by one of its entry's authorities. */
-async function checkPolicy(store: ImageStore, names: readonly string[], subject: Descriptor, loaded: LoadedPolicy): Promise<TrustCheck> {
+async function checkPolicy(
+  store: ImageStore,
+  names: readonly string[],
+  subject: Descriptor,
+  loaded: LoadedPolicy,
+): Promise<TrustCheck> {
   const results: ImageVerification['results'][number][] = [];
   let requirements;
   try {
@@ -58,7 +66,11 @@ async function checkPolicy(store: ImageStore, names: readonly string[], subject:
   for (const req of requirements) {
     let met = false;
     for (const authority of req.entry.authorities) {
-      const v = await verifyImage(store, subject, { ...loaded.base, trust: authorityTrust(authority, loaded.keys), ...(req.predicateType ? { predicateType: req.predicateType } : {}) });
+      const v = await verifyImage(store, subject, {
+        ...loaded.base,
+        trust: authorityTrust(authority, loaded.keys),
+        ...(req.predicateType ? { predicateType: req.predicateType } : {}),
+      });
       results.push(...v.results);
       if (v.ok) {
         met = true;
@@ -67,7 +79,10 @@ async function checkPolicy(store: ImageStore, names: readonly string[], subject:
     }
     if (!met) {
       const what = req.predicateType ? `a ${req.predicateType} attestation` : 'a signature';
-      const denial = new AirlockError('E_POLICY_DENIED', `${bounded(names[0] ?? '', 160)}: policy entry ${req.entry.glob} needs ${what} by one of its ${req.entry.authorities.length} authorities; none verified`);
+      const denial = new AirlockError(
+        'E_POLICY_DENIED',
+        `${bounded(names[0] ?? '', 160)}: policy entry ${req.entry.glob} needs ${what} by one of its ${req.entry.authorities.length} authorities; none verified`,
+      );
       return { verification: { ok: false, digest: subject.digest, results }, denial };
     }
   }
@@ -78,12 +93,24 @@ async function checkPolicy(store: ImageStore, names: readonly string[], subject:
  * The image's signatures against the trust. `names`: what the image is called (as packed; at import
  * also where it lands): a policy applies every entry matching any of them.
  */
-export async function checkImageTrust(store: ImageStore, names: readonly string[], subject: Descriptor, trust: ImageTrust): Promise<TrustCheck> {
+export async function checkImageTrust(
+  store: ImageStore,
+  names: readonly string[],
+  subject: Descriptor,
+  trust: ImageTrust,
+): Promise<TrustCheck> {
   if ('policy' in trust) return checkPolicy(store, names, subject, trust);
   const verification = await verifyImage(store, subject, trust);
   if (verification.ok) return { verification };
-  const reasons = verification.results.map((r) => `${r.where}: ${bounded(r.reason ?? '', 200)}`).join('; ') || 'no signature';
-  return { verification, denial: new AirlockError('E_SIGNATURE_INVALID', `${bounded(names[0] ?? '', 160)} (${subject.digest}): no signature verified (${reasons})`) };
+  const reasons =
+    verification.results.map((r) => `${r.where}: ${bounded(r.reason ?? '', 200)}`).join('; ') || 'no signature';
+  return {
+    verification,
+    denial: new AirlockError(
+      'E_SIGNATURE_INVALID',
+      `${bounded(names[0] ?? '', 160)} (${subject.digest}): no signature verified (${reasons})`,
+    ),
+  };
 }
 
 /** Whether anything signature-like is attached at all: a referrer with a Sigstore bundle, or a legacy .sig tag. */
@@ -129,7 +156,11 @@ export async function imageSubjects(store: ImageStore, subject: Descriptor): Pro
     digests.add(child.config.digest);
     const p = m.platform;
     if (p && (p.os === 'unknown' || p.architecture === 'unknown')) continue;
-    platforms.push({ name: p ? `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}` : m.digest, manifest: m.digest, config: child.config.digest });
+    platforms.push({
+      name: p ? `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}` : m.digest,
+      manifest: m.digest,
+      config: child.config.digest,
+    });
   }
   return { digests, platforms };
 }
@@ -144,6 +175,7 @@ export async function imageDigests(store: ImageStore, subject: Descriptor): Prom
  * one platform of a multi-platform image says nothing of the others, so a gate needs one per platform.
  */
 export function unscannedPlatforms(subjects: ImageSubjects, named: ReadonlyArray<readonly string[]>): ImagePlatform[] {
-  if (subjects.platforms.length <= 1 && named.some((n) => n.length === 0 || n.some((d) => subjects.digests.has(d)))) return [];
+  if (subjects.platforms.length <= 1 && named.some((n) => n.length === 0 || n.some((d) => subjects.digests.has(d))))
+    return [];
   return subjects.platforms.filter((p) => !named.some((n) => n.includes(p.manifest) || n.includes(p.config)));
 }

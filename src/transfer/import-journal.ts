@@ -84,20 +84,33 @@ function parsePending(text: string, path: string, channel: string): PendingImpor
     pushed !== undefined &&
     pushed.every((d) => DIGEST.test(String(d))) &&
     Array.isArray(doc.tags) &&
-    doc.tags.every((t) => isString(t?.reference) && isString(t?.repository, 1024) && isString(t?.tag, 128) && (t.from === null || DIGEST.test(String(t.from))) && targets.has(t.to)) &&
+    doc.tags.every(
+      (t) =>
+        isString(t?.reference) &&
+        isString(t?.repository, 1024) &&
+        isString(t?.tag, 128) &&
+        (t.from === null || DIGEST.test(String(t.from))) &&
+        targets.has(t.to),
+    ) &&
     doc.channelState?.number === doc.number &&
     doc.channelState?.manifest === doc.manifest;
   if (!ok) {
-    throw new AirlockError('E_IO', `the pending import record ${path} is damaged or not airlock's: nothing is done with it`, {
-      hint: 'airlock audit show --action transfer.import shows what that import intended; restore the record from backup, or finish the import by hand and remove the record',
-    });
+    throw new AirlockError(
+      'E_IO',
+      `the pending import record ${path} is damaged or not airlock's: nothing is done with it`,
+      {
+        hint: 'airlock audit show --action transfer.import shows what that import intended; restore the record from backup, or finish the import by hand and remove the record',
+      },
+    );
   }
   return doc as PendingImport;
 }
 
 export async function writePending(stateDir: string, pending: PendingImport): Promise<void> {
   await makeDirs(pendingDir(stateDir));
-  await writeFileAtomic(pendingPath(stateDir, pending.channel), `${JSON.stringify(pending, null, 2)}\n`, { overwrite: true });
+  await writeFileAtomic(pendingPath(stateDir, pending.channel), `${JSON.stringify(pending, null, 2)}\n`, {
+    overwrite: true,
+  });
 }
 
 export async function readPending(stateDir: string, channel: string): Promise<PendingImport | undefined> {
@@ -142,14 +155,31 @@ const INTENTS = new Set(['transfer.import.tags', 'transfer.import.recover']);
  * The imports the audit trail shows as begun but not finished: a tag intent (or a recovery's) with no
  * later `transfer.import` ok carrying the same import id. Pure: events in, list out.
  */
-export function incompleteImports(events: ReadonlyArray<{ readonly index: number; readonly event: { readonly action: string; readonly result: string; readonly time: string; readonly details?: Readonly<Record<string, unknown>> } }>): IncompleteImport[] {
+export function incompleteImports(
+  events: ReadonlyArray<{
+    readonly index: number;
+    readonly event: {
+      readonly action: string;
+      readonly result: string;
+      readonly time: string;
+      readonly details?: Readonly<Record<string, unknown>>;
+    };
+  }>,
+): IncompleteImport[] {
   const open = new Map<string, IncompleteImport>();
   for (const { index, event } of events) {
     const d = (event.details ?? {}) as { importId?: unknown; channel?: unknown; number?: unknown; tags?: unknown };
     if (typeof d.importId !== 'string') continue;
     if (INTENTS.has(event.action)) {
       const tags = Array.isArray(d.tags) ? d.tags.map((t) => String((t as { tag?: unknown })?.tag ?? t)) : [];
-      open.set(d.importId, { importId: d.importId, channel: String(d.channel ?? '?'), number: Number(d.number ?? 0), index, time: event.time, tags });
+      open.set(d.importId, {
+        importId: d.importId,
+        channel: String(d.channel ?? '?'),
+        number: Number(d.number ?? 0),
+        index,
+        time: event.time,
+        tags,
+      });
     } else if (event.action === 'transfer.import' && event.result === 'ok') {
       open.delete(d.importId);
     }

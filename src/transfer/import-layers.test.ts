@@ -19,8 +19,20 @@ async function stage(doc: object): Promise<string> {
   await writeFile(join(dir, 'oci', 'blobs', 'sha256', hex(bytes)), bytes);
   return `sha256:${hex(bytes)}`;
 }
-const artifact = (digest: string): ImageArtifact => ({ kind: 'image', name: 'app', digest, layoutTag: 't', signedBy: [] });
-const streams = (digest: string, keep: string[] = []) => new LayerStreams({ layoutDir: join(dir, 'oci'), layoutPath: 'oci', images: [{ artifact: artifact(digest) }], keep: new Set(keep) });
+const artifact = (digest: string): ImageArtifact => ({
+  kind: 'image',
+  name: 'app',
+  digest,
+  layoutTag: 't',
+  signedBy: [],
+});
+const streams = (digest: string, keep: string[] = []) =>
+  new LayerStreams({
+    layoutDir: join(dir, 'oci'),
+    layoutPath: 'oci',
+    images: [{ artifact: artifact(digest) }],
+    keep: new Set(keep),
+  });
 const manifest = (extra: object = {}) => ({
   schemaVersion: 2,
   mediaType: OCI_MANIFEST,
@@ -40,7 +52,11 @@ describe('LayerStreams.divert', () => {
   it('takes a layer its staged image manifest names (inspect: hashed only), nothing else', async () => {
     const s = streams(await stage(manifest()));
     assert.ok(await s.divert(layerPath, layer.length, hex(layer)));
-    assert.equal(await s.divert(layerPath, layer.length + 1, hex(layer)), undefined, 'size differs from the descriptor');
+    assert.equal(
+      await s.divert(layerPath, layer.length + 1, hex(layer)),
+      undefined,
+      'size differs from the descriptor',
+    );
     assert.equal(await s.divert(`oci/blobs/sha256/${hex('other')}`, 5, hex('other')), undefined, 'not a layer');
     assert.equal(await s.divert(layerPath, layer.length, hex('other')), undefined, 'listed hash is not its name');
   });
@@ -55,7 +71,11 @@ describe('LayerStreams.divert', () => {
   it('never reads outside the layout: a manifest whose shape and media type disagree diverts nothing', async () => {
     const outside = join(dir, 'outside.json');
     await writeFile(outside, JSON.stringify(manifest()));
-    const s = streams(await stage(manifest({ manifests: [{ mediaType: OCI_MANIFEST, digest: `sha256:../../../outside.json`, size: 1 }] })));
+    const s = streams(
+      await stage(
+        manifest({ manifests: [{ mediaType: OCI_MANIFEST, digest: `sha256:../../../outside.json`, size: 1 }] }),
+      ),
+    );
     assert.equal(await s.divert(layerPath, layer.length, hex(layer)), undefined);
   });
 });

@@ -33,7 +33,14 @@ export interface PushedImage {
 }
 
 /** Step 1: every image and what it references, by digest; what the repository holds already is skipped. */
-export async function pushImages(layout: ImageStore, metadata: TransferMetadata, dests: OpenDestinations, layers: LayerStreams | undefined, landings: ReadonlyMap<ImageArtifact, Landing>, onProgress?: ProgressSink): Promise<PushedImage[]> {
+export async function pushImages(
+  layout: ImageStore,
+  metadata: TransferMetadata,
+  dests: OpenDestinations,
+  layers: LayerStreams | undefined,
+  landings: ReadonlyMap<ImageArtifact, Landing>,
+  onProgress?: ProgressSink,
+): Promise<PushedImage[]> {
   const images = metadata.artifacts.filter((a): a is ImageArtifact => a.kind === 'image');
   const pushed: PushedImage[] = [];
   for (const [i, artifact] of images.entries()) {
@@ -60,7 +67,11 @@ async function currentDigest(store: ImageStore, tag: string): Promise<string | n
 }
 
 /** The tag moves of this import — each image's tag, and its legacy signature tags — with where each points now. */
-export async function planTagMoves(pushed: readonly PushedImage[], landings: ReadonlyMap<ImageArtifact, Landing>, dests: OpenDestinations): Promise<TagMove[]> {
+export async function planTagMoves(
+  pushed: readonly PushedImage[],
+  landings: ReadonlyMap<ImageArtifact, Landing>,
+  dests: OpenDestinations,
+): Promise<TagMove[]> {
   const moves: TagMove[] = [];
   for (const [artifact, where] of landings) {
     const image = pushed.find((p) => p.name === artifact.name);
@@ -68,7 +79,14 @@ export async function planTagMoves(pushed: readonly PushedImage[], landings: Rea
     const { store } = await dests.open(where.reference);
     const repository = where.tag ? where.reference.slice(0, -(where.tag.length + 1)) : where.reference;
     const wanted = [...(where.tag ? [{ tag: where.tag, digest: image.digest }] : []), ...image.legacy];
-    for (const { tag, digest } of wanted) moves.push({ reference: `${repository}:${tag}`, repository: where.repository, tag, from: await currentDigest(store, tag), to: digest });
+    for (const { tag, digest } of wanted)
+      moves.push({
+        reference: `${repository}:${tag}`,
+        repository: where.repository,
+        tag,
+        from: await currentDigest(store, tag),
+        to: digest,
+      });
   }
   return moves;
 }
@@ -93,10 +111,14 @@ async function apply(stateDir: string, pending: PendingImport, dests: OpenDestin
     const now = await currentDigest(store, move.tag);
     if (now === move.to) continue;
     if (now !== move.from) {
-      throw new AirlockError('E_IMPORT_INCOMPLETE', `${bounded(move.reference, 200)} was moved to ${now ?? 'nothing'} by someone else after this import began (it was ${move.from ?? 'absent'}, the import sets ${move.to})`, {
-        hint: 'decide which image the tag should name, set it by hand, then run `airlock import --recover` again',
-        details: { tag: move.reference, from: move.from, to: move.to, now },
-      });
+      throw new AirlockError(
+        'E_IMPORT_INCOMPLETE',
+        `${bounded(move.reference, 200)} was moved to ${now ?? 'nothing'} by someone else after this import began (it was ${move.from ?? 'absent'}, the import sets ${move.to})`,
+        {
+          hint: 'decide which image the tag should name, set it by hand, then run `airlock import --recover` again',
+          details: { tag: move.reference, from: move.from, to: move.to, now },
+        },
+      );
     }
     await store.putManifest(await store.getManifest(move.to), move.tag);
   }
@@ -126,13 +148,27 @@ export function intentDetails(pending: PendingImport) {
  * Steps 2 and 3 of an import whose images are all pushed. On return the tags, owners and channel
  * state are in place and the journal still exists: the caller records the completion, then removes it.
  */
-export async function moveTags(stateDir: string, pending: PendingImport, dests: OpenDestinations, record: Recorder): Promise<void> {
+export async function moveTags(
+  stateDir: string,
+  pending: PendingImport,
+  dests: OpenDestinations,
+  record: Recorder,
+): Promise<void> {
   const lock = await lockTagOwners(stateDir);
   try {
     checkTagOwners(await readTagOwners(stateDir), pending.channel, ownedTags(pending));
     await writePending(stateDir, pending);
     try {
-      await recordBeforeEffect(record, { action: 'transfer.import.tags', result: 'ok', subjects: pending.images.map((i) => ({ name: i.reference, digest: i.digest })), details: { ...intentDetails(pending), phase: 'intent' } }, 'moving the tags and the channel');
+      await recordBeforeEffect(
+        record,
+        {
+          action: 'transfer.import.tags',
+          result: 'ok',
+          subjects: pending.images.map((i) => ({ name: i.reference, digest: i.digest })),
+          details: { ...intentDetails(pending), phase: 'intent' },
+        },
+        'moving the tags and the channel',
+      );
     } catch (err) {
       await removePending(stateDir, pending.channel); // nothing was moved: nothing to finish
       throw err;
@@ -158,10 +194,14 @@ async function matchIntent(pending: PendingImport, intents: IntentLookup): Promi
   const want = intentDetails(pending).journal;
   const same = recorded.some((d) => d.journal === want);
   if (same) return 'matches';
-  throw new AirlockError('E_IMPORT_INCOMPLETE', `the pending import record of channel ${pending.channel} does not match the intent the audit trail holds for import ${bounded(pending.importId, 80)}: nothing is done with it`, {
-    hint: 'someone or something changed $AIRLOCK_HOME/imports/pending; compare it with `airlock audit show --action transfer.import`, and keep both as evidence',
-    details: { importId: pending.importId, channel: pending.channel },
-  });
+  throw new AirlockError(
+    'E_IMPORT_INCOMPLETE',
+    `the pending import record of channel ${pending.channel} does not match the intent the audit trail holds for import ${bounded(pending.importId, 80)}: nothing is done with it`,
+    {
+      hint: 'someone or something changed $AIRLOCK_HOME/imports/pending; compare it with `airlock audit show --action transfer.import`, and keep both as evidence',
+      details: { importId: pending.importId, channel: pending.channel },
+    },
+  );
 }
 
 /**
@@ -171,10 +211,30 @@ async function matchIntent(pending: PendingImport, intents: IntentLookup): Promi
  * completion and drops the journal. A journal with no recorded intent moved nothing: it is dropped,
  * and that is recorded. Returns what was done.
  */
-export async function finishPending(stateDir: string, pending: PendingImport, registry: TargetRegistry, record: Recorder, intents: IntentLookup): Promise<'finished' | 'dropped'> {
+export async function finishPending(
+  stateDir: string,
+  pending: PendingImport,
+  registry: TargetRegistry,
+  record: Recorder,
+  intents: IntentLookup,
+): Promise<'finished' | 'dropped'> {
   const subjects = pending.images.map((i) => ({ name: i.reference, digest: i.digest }));
   if ((await matchIntent(pending, intents)) === 'none') {
-    await recordBeforeEffect(record, { action: 'transfer.import.recover', result: 'ok', subjects, details: { importId: pending.importId, channel: pending.channel, phase: 'dropped', why: 'no intent was recorded: the import stopped before it moved anything' } }, 'dropping the pending import record');
+    await recordBeforeEffect(
+      record,
+      {
+        action: 'transfer.import.recover',
+        result: 'ok',
+        subjects,
+        details: {
+          importId: pending.importId,
+          channel: pending.channel,
+          phase: 'dropped',
+          why: 'no intent was recorded: the import stopped before it moved anything',
+        },
+      },
+      'dropping the pending import record',
+    );
     await removePending(stateDir, pending.channel);
     return 'dropped';
   }
@@ -182,24 +242,54 @@ export async function finishPending(stateDir: string, pending: PendingImport, re
   try {
     // Each manifest a tag will name must still be there: the image in its repository, a legacy
     // signature manifest in the repository of the tag that names it.
-    const needed = [...pending.images.map((i) => ({ where: i.reference, digest: i.digest })), ...pending.tags.map((t) => ({ where: repositoryOf(t), digest: t.to }))];
+    const needed = [
+      ...pending.images.map((i) => ({ where: i.reference, digest: i.digest })),
+      ...pending.tags.map((t) => ({ where: repositoryOf(t), digest: t.to })),
+    ];
     for (const { where, digest } of needed) {
       const { store } = await dests.open(where);
       if (!(await store.hasManifest(digest))) {
-        throw new AirlockError('E_IMPORT_INCOMPLETE', `${bounded(where, 200)}@${digest} is no longer in the registry: the import of ${bounded(pending.source, 200)} cannot be finished`, {
-          hint: 'import the package again (the same package re-runs cleanly once its journal is resolved), or restore the registry',
-          details: { importId: pending.importId, repository: where, digest },
-        });
+        throw new AirlockError(
+          'E_IMPORT_INCOMPLETE',
+          `${bounded(where, 200)}@${digest} is no longer in the registry: the import of ${bounded(pending.source, 200)} cannot be finished`,
+          {
+            hint: 'import the package again (the same package re-runs cleanly once its journal is resolved), or restore the registry',
+            details: { importId: pending.importId, repository: where, digest },
+          },
+        );
       }
     }
     const lock = await lockTagOwners(stateDir);
     try {
-      await recordBeforeEffect(record, { action: 'transfer.import.recover', result: 'ok', subjects, details: { ...intentDetails(pending), phase: 'intent', startedAt: pending.startedAt } }, 'finishing the import');
+      await recordBeforeEffect(
+        record,
+        {
+          action: 'transfer.import.recover',
+          result: 'ok',
+          subjects,
+          details: { ...intentDetails(pending), phase: 'intent', startedAt: pending.startedAt },
+        },
+        'finishing the import',
+      );
       await apply(stateDir, pending, dests);
     } finally {
       await lock.release();
     }
-    await record({ action: 'transfer.import', result: 'ok', subjects: [{ name: pending.source, digest: pending.manifest }, ...pending.images.map((i) => ({ name: i.name, digest: i.digest }))], details: { importId: pending.importId, recovered: true, channel: pending.channel, number: pending.number, tags: pending.tags.map((t) => t.reference) } });
+    await record({
+      action: 'transfer.import',
+      result: 'ok',
+      subjects: [
+        { name: pending.source, digest: pending.manifest },
+        ...pending.images.map((i) => ({ name: i.name, digest: i.digest })),
+      ],
+      details: {
+        importId: pending.importId,
+        recovered: true,
+        channel: pending.channel,
+        number: pending.number,
+        tags: pending.tags.map((t) => t.reference),
+      },
+    });
     await removePending(stateDir, pending.channel);
     return 'finished';
   } finally {

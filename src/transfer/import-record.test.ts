@@ -27,7 +27,19 @@ async function packedFile(prefix: string) {
   const signer = createKeyObjectSigner(key.privateKey, 'ecdsa-sha2-256-nistp256', 'release');
   await writeFile(join(work, 'notes.txt'), 'notes');
   const out = join(work, 'p1.tar');
-  await packTransfer({ images: [], files: [join(work, 'notes.txt')], sboms: new Map(), scans: new Map(), out, format: 'tar', channel: 'c', stateDir: join(work, 'connected'), now, signer, signArtifacts: false });
+  await packTransfer({
+    images: [],
+    files: [join(work, 'notes.txt')],
+    sboms: new Map(),
+    scans: new Map(),
+    out,
+    format: 'tar',
+    channel: 'c',
+    stateDir: join(work, 'connected'),
+    now,
+    signer,
+    signArtifacts: false,
+  });
   const base = {
     source: out,
     signers: { signers: looseSigners(undefined, [key.publicKey]), required: 1 },
@@ -45,7 +57,13 @@ it('import --rekor-url with keyless trust is refused before anything happens (E_
   const { work, base } = await packedFile('airlock-import-rekor-');
   const imported = importTransfer({
     ...base,
-    imageTrust: { now: new Date(), trust: { kind: 'identity', policy: { identity: { exact: 'a@example.com' }, issuer: { exact: 'https://issuer.example' } } } },
+    imageTrust: {
+      now: new Date(),
+      trust: {
+        kind: 'identity',
+        policy: { identity: { exact: 'a@example.com' }, issuer: { exact: 'https://issuer.example' } },
+      },
+    },
     rekor: { url: 'http://127.0.0.1:9', logVerifier: { name: 'x', keyId: 0, verify: () => false } },
   });
   await assert.rejects(imported, { code: 'E_UNSUPPORTED' });
@@ -56,13 +74,30 @@ it('an import whose intent cannot be recorded fails with E_IO (exit 3), never ok
   const { key, work, base } = await packedFile('airlock-import-record-');
   const imported = importTransfer({
     ...base,
-    imageTrust: { now: new Date(), trust: { kind: 'key', publicKey: key.publicKey }, tlogThreshold: 0, timestampThreshold: 0 },
+    imageTrust: {
+      now: new Date(),
+      trust: { kind: 'key', publicKey: key.publicKey },
+      tlogThreshold: 0,
+      timestampThreshold: 0,
+    },
     record: async () => {
       throw new AirlockError('E_LOG_CORRUPT', 'the audit database is damaged');
     },
   });
-  await assert.rejects(imported, (err: AirlockError) => err.code === 'E_IO' && /did not happen: its audit record could not be written first \(the audit database is damaged\)/.test(err.message) && /could not be recorded/.test(err.message));
-  assert.equal(await readChannel(join(work, 'airgap'), 'in', 'c'), undefined, 'nothing changed: no effect without its record');
+  await assert.rejects(
+    imported,
+    (err: AirlockError) =>
+      err.code === 'E_IO' &&
+      /did not happen: its audit record could not be written first \(the audit database is damaged\)/.test(
+        err.message,
+      ) &&
+      /could not be recorded/.test(err.message),
+  );
+  assert.equal(
+    await readChannel(join(work, 'airgap'), 'in', 'c'),
+    undefined,
+    'nothing changed: no effect without its record',
+  );
 });
 
 it('a refusal whose record fails keeps its verdict (exit 1) and says it was not recorded', async () => {
@@ -71,7 +106,12 @@ it('a refusal whose record fails keeps its verdict (exit 1) and says it was not 
   const report = await importTransfer({
     ...base,
     signers: { signers: looseSigners(undefined, [other.publicKey]), required: 1 },
-    imageTrust: { now: new Date(), trust: { kind: 'key', publicKey: other.publicKey }, tlogThreshold: 0, timestampThreshold: 0 },
+    imageTrust: {
+      now: new Date(),
+      trust: { kind: 'key', publicKey: other.publicKey },
+      tlogThreshold: 0,
+      timestampThreshold: 0,
+    },
     record: async () => {
       throw new Error('disk full');
     },

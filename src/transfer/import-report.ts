@@ -29,7 +29,12 @@ export interface ImportReport {
   readonly signers: readonly SignerRecord[];
   readonly signatureProblems: readonly string[];
   /** How the package's channel was accepted: the rule's source, or that it was not checked (inspect without --channel). */
-  readonly channel?: { readonly name: string; readonly accepted: string; readonly maxAge?: string; readonly repositories?: string };
+  readonly channel?: {
+    readonly name: string;
+    readonly accepted: string;
+    readonly maxAge?: string;
+    readonly repositories?: string;
+  };
   readonly sequence?: SequenceVerdict;
   readonly files: number;
   readonly bytes: number;
@@ -39,7 +44,11 @@ export interface ImportReport {
   /** Each image's SBOM and scan, recomputed from the documents that travelled (or "as packed"). */
   readonly documents: readonly DocumentsReport[];
   /** The connected side's audit checkpoint the package carried, and how it relates to the one kept. */
-  readonly connectedAudit?: { readonly origin: string; readonly size: number; readonly verdict: AuditCarryCheck['verdict'] };
+  readonly connectedAudit?: {
+    readonly origin: string;
+    readonly size: number;
+    readonly verdict: AuditCarryCheck['verdict'];
+  };
   /** The tags this import moved (or would move, when it stopped half-way). */
   readonly tags?: readonly TagMove[];
   /** Earlier imports left half-way that this run finished first (their import ids). */
@@ -53,21 +62,46 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** The report under construction; `done` freezes it with the verdict. */
 export class ReportDraft {
-  readonly #r: Mutable<Omit<ImportReport, 'ok' | 'error'>> & { images: Array<Mutable<ImageReport>>; signers: SignerRecord[]; signatureProblems: string[]; fileArtifacts: FileArtifactCheck[]; documents: DocumentsReport[]; recovered: string[]; pendingElsewhere: string[] };
+  readonly #r: Mutable<Omit<ImportReport, 'ok' | 'error'>> & {
+    images: Array<Mutable<ImageReport>>;
+    signers: SignerRecord[];
+    signatureProblems: string[];
+    fileArtifacts: FileArtifactCheck[];
+    documents: DocumentsReport[];
+    recovered: string[];
+    pendingElsewhere: string[];
+  };
 
   constructor(importId: string) {
-    this.#r = { importId, signers: [], signatureProblems: [], files: 0, bytes: 0, fileArtifacts: [], images: [], documents: [], recovered: [], pendingElsewhere: [] };
+    this.#r = {
+      importId,
+      signers: [],
+      signatureProblems: [],
+      files: 0,
+      bytes: 0,
+      fileArtifacts: [],
+      images: [],
+      documents: [],
+      recovered: [],
+      pendingElsewhere: [],
+    };
   }
 
   get view(): Omit<ImportReport, 'ok' | 'error'> {
     return this.#r;
   }
 
-  set<K extends 'metadata' | 'manifest' | 'channel' | 'sequence' | 'files' | 'bytes' | 'connectedAudit' | 'tags'>(key: K, value: ImportReport[K]): void {
+  set<K extends 'metadata' | 'manifest' | 'channel' | 'sequence' | 'files' | 'bytes' | 'connectedAudit' | 'tags'>(
+    key: K,
+    value: ImportReport[K],
+  ): void {
     (this.#r as Record<string, unknown>)[key] = value;
   }
 
-  add<K extends 'signers' | 'signatureProblems' | 'fileArtifacts' | 'documents' | 'recovered' | 'pendingElsewhere'>(key: K, ...values: Array<ImportReport[K][number]>): void {
+  add<K extends 'signers' | 'signatureProblems' | 'fileArtifacts' | 'documents' | 'recovered' | 'pendingElsewhere'>(
+    key: K,
+    ...values: Array<ImportReport[K][number]>
+  ): void {
     (this.#r[key] as unknown[]).push(...values);
   }
 

@@ -24,11 +24,26 @@ import type { NoteVerifier } from '../log/note.ts';
 import type { ImageStore } from '../oci/types.ts';
 import { bounded } from '../text.ts';
 import { checkDocuments } from './attachments.ts';
-import { AUDIT_CHECKPOINT_NAME, AUDIT_CONSISTENCY_NAME, AUDIT_DIR, AUDIT_KEY_NAME, type AuditCarryCheck, verifyCarriedAudit } from './audit-carry.ts';
+import {
+  AUDIT_CHECKPOINT_NAME,
+  AUDIT_CONSISTENCY_NAME,
+  AUDIT_DIR,
+  AUDIT_KEY_NAME,
+  type AuditCarryCheck,
+  verifyCarriedAudit,
+} from './audit-carry.ts';
 import { type AcceptedChannels, acceptChannel, checkAge, checkRepository, DEFAULT_MAX_AGE_MS } from './channels.ts';
 import { type Landing, landings, OpenDestinations, type TargetRegistry } from './destinations.ts';
 import { checkFileArtifacts } from './file-artifacts.ts';
-import { HEADER_NAMES, type ImageArtifact, MANIFEST_NAME, METADATA_NAME, parseManifest, parseMetadata, type TransferMetadata } from './format.ts';
+import {
+  HEADER_NAMES,
+  type ImageArtifact,
+  MANIFEST_NAME,
+  METADATA_NAME,
+  parseManifest,
+  parseMetadata,
+  type TransferMetadata,
+} from './format.ts';
 import { checkImageTrust, type ImageTrust } from './image-trust.ts';
 import { listPending, readPending, removePending } from './import-journal.ts';
 import { LayerStreams, LayerUploadError } from './import-layers.ts';
@@ -67,7 +82,12 @@ export interface ImportOptions {
   /** Records each decision and intent (the audit trail); nothing is recorded without it. */
   readonly record?: Recorder;
   /** With a registry: append each verified image signature to this on-prem log and attach the bundle with its entry. */
-  readonly rekor?: { readonly url: string; readonly logVerifier: NoteVerifier; readonly timeoutMs?: number; readonly transport?: HttpTransport };
+  readonly rekor?: {
+    readonly url: string;
+    readonly logVerifier: NoteVerifier;
+    readonly timeoutMs?: number;
+    readonly transport?: HttpTransport;
+  };
   /** The id this import carries in the audit trail (a fresh UUID by default). */
   readonly importId: string;
   /** Once every check has passed, each image's SBOM and scan documents are written here (LAYOUT-TAG.sbom.json, …). */
@@ -97,17 +117,26 @@ interface Held {
 /** The key imported signatures are logged under: only key trust says which key that is. */
 function loggingKey(options: ImportOptions): KeyObject | undefined {
   if (!options.rekor) return undefined;
-  if (!options.registry) throw new AirlockError('E_USAGE', '--rekor-url logs what an import pushes: it needs --registry');
+  if (!options.registry)
+    throw new AirlockError('E_USAGE', '--rekor-url logs what an import pushes: it needs --registry');
   const trust = options.imageTrust;
   if ('policy' in trust || trust.trust.kind !== 'key') {
-    throw new AirlockError('E_UNSUPPORTED', 'import --rekor-url logs signatures verified with --key; with --policy or keyless trust it is not built yet');
+    throw new AirlockError(
+      'E_UNSUPPORTED',
+      'import --rekor-url logs signatures verified with --key; with --policy or keyless trust it is not built yet',
+    );
   }
   return trust.trust.publicKey;
 }
 
 // ── stage 1: headers ───────────────────────────────────────────────────────────────────────────────
 
-async function checkSigners(headers: Map<string, Buffer>, manifest: Buffer, options: ImportOptions, draft: ReportDraft): Promise<void> {
+async function checkSigners(
+  headers: Map<string, Buffer>,
+  manifest: Buffer,
+  options: ImportOptions,
+  draft: ReportDraft,
+): Promise<void> {
   const check = await checkManifestSignatures(headers, manifest, options.signers.signers, options.now);
   draft.add('signers', ...check.signers);
   draft.add('signatureProblems', ...check.problems);
@@ -118,10 +147,19 @@ async function checkSigners(headers: Map<string, Buffer>, manifest: Buffer, opti
 function checkChannel(metadata: TransferMetadata, options: ImportOptions, draft: ReportDraft) {
   const name = metadata.sequence.channel;
   const rule = options.channels ? acceptChannel(options.channels, name) : undefined;
-  draft.set('channel', { name, accepted: options.channels ? `accepted by ${bounded(options.channels.source)}` : 'not checked: no --channel or --channels given' });
+  draft.set('channel', {
+    name,
+    accepted: options.channels
+      ? `accepted by ${bounded(options.channels.source)}`
+      : 'not checked: no --channel or --channels given',
+  });
   const maxAgeMs = options.maxAgeMs ?? rule?.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
-  const source = options.maxAgeMs !== undefined ? '--max-age' : rule?.maxAgeMs !== undefined ? 'the channels file' : 'the default';
-  draft.set('channel', { ...(draft.view.channel ?? { name, accepted: '' }), maxAge: `${Math.round(maxAgeMs / 3600e3)}h (${source})` });
+  const source =
+    options.maxAgeMs !== undefined ? '--max-age' : rule?.maxAgeMs !== undefined ? 'the channels file' : 'the default';
+  draft.set('channel', {
+    ...(draft.view.channel ?? { name, accepted: '' }),
+    maxAge: `${Math.round(maxAgeMs / 3600e3)}h (${source})`,
+  });
   checkAge(metadata.createdAt, options.now, maxAgeMs);
   return rule;
 }
@@ -132,27 +170,52 @@ async function finishEarlierImport(channel: string, options: ImportOptions, draf
   if (!pending) return;
   const registry = options.registry;
   if (!registry || !options.record) return; // inspect: listed among the pending imports already
-  if (!options.intents) throw new AirlockError('E_IMPORT_INCOMPLETE', `an earlier import on channel ${channel} stopped half-way, and without the audit trail its record cannot be checked`, { hint: 'run airlock import (the CLI), which checks the record against the audit trail' });
+  if (!options.intents)
+    throw new AirlockError(
+      'E_IMPORT_INCOMPLETE',
+      `an earlier import on channel ${channel} stopped half-way, and without the audit trail its record cannot be checked`,
+      { hint: 'run airlock import (the CLI), which checks the record against the audit trail' },
+    );
   if (pending.registry !== registry.host) {
-    throw new AirlockError('E_IMPORT_INCOMPLETE', `an earlier import on channel ${channel} (package #${pending.number}) stopped half-way on ${pending.registry}; finish it first`, {
-      hint: `airlock import --recover --registry ${pending.registry} (with that registry's credentials)`,
-      details: { importId: pending.importId, registry: pending.registry },
-    });
+    throw new AirlockError(
+      'E_IMPORT_INCOMPLETE',
+      `an earlier import on channel ${channel} (package #${pending.number}) stopped half-way on ${pending.registry}; finish it first`,
+      {
+        hint: `airlock import --recover --registry ${pending.registry} (with that registry's credentials)`,
+        details: { importId: pending.importId, registry: pending.registry },
+      },
+    );
   }
-  options.onProgress?.({ step: `finishing the import of package #${pending.number} on ${channel}, which stopped half-way` });
-  if ((await finishPending(options.stateDir, pending, registry, options.record, options.intents)) === 'finished') draft.add('recovered', pending.importId);
+  options.onProgress?.({
+    step: `finishing the import of package #${pending.number} on ${channel}, which stopped half-way`,
+  });
+  if ((await finishPending(options.stateDir, pending, registry, options.record, options.intents)) === 'finished')
+    draft.add('recovered', pending.importId);
 }
 
-async function acceptHeaders(headers: Map<string, Buffer>, options: ImportOptions, draft: ReportDraft, held: Held): Promise<{ headers: Headers; entries: Map<string, string> }> {
+async function acceptHeaders(
+  headers: Map<string, Buffer>,
+  options: ImportOptions,
+  draft: ReportDraft,
+  held: Held,
+): Promise<{ headers: Headers; entries: Map<string, string> }> {
   const manifestBytes = headers.get(MANIFEST_NAME);
   const meta = headers.get(METADATA_NAME);
-  if (!manifestBytes || !meta) throw new AirlockError('E_INPUT_MALFORMED', `the package does not start with ${METADATA_NAME} and ${MANIFEST_NAME}`);
+  if (!manifestBytes || !meta)
+    throw new AirlockError(
+      'E_INPUT_MALFORMED',
+      `the package does not start with ${METADATA_NAME} and ${MANIFEST_NAME}`,
+    );
   const manifest = `sha256:${digestBytes(manifestBytes).hex}`;
   draft.set('manifest', manifest);
   const entries = parseManifest(manifestBytes);
   await checkSigners(headers, manifestBytes, options, draft);
   // The metadata is trusted only through the signed manifest.
-  if (entries.get(METADATA_NAME) !== digestBytes(meta).hex) throw new AirlockError('E_PACKAGE_TAMPERED', `${METADATA_NAME} is not covered by the signed manifest (missing or different hash)`);
+  if (entries.get(METADATA_NAME) !== digestBytes(meta).hex)
+    throw new AirlockError(
+      'E_PACKAGE_TAMPERED',
+      `${METADATA_NAME} is not covered by the signed manifest (missing or different hash)`,
+    );
   const metadata = parseMetadata(meta);
   draft.set('metadata', metadata);
   const rule = checkChannel(metadata, options, draft);
@@ -167,27 +230,55 @@ async function acceptHeaders(headers: Map<string, Buffer>, options: ImportOption
   const where = target ? landings(metadata, target) : new Map<ImageArtifact, Landing>();
   if (!target) landings(metadata, { host: 'registry.invalid', options: {} });
   if (target) {
-    if (rule && options.channels) for (const l of where.values()) checkRepository(rule, l.repository, options.channels.source);
-    checkTagOwners(await readTagOwners(options.stateDir), channel, [...where.values()].flatMap((l) => (l.tag ? [ownedTag(l.repository, l.tag)] : [])));
+    if (rule && options.channels)
+      for (const l of where.values()) checkRepository(rule, l.repository, options.channels.source);
+    checkTagOwners(
+      await readTagOwners(options.stateDir),
+      channel,
+      [...where.values()].flatMap((l) => (l.tag ? [ownedTag(l.repository, l.tag)] : [])),
+    );
   } else if (rule?.repositories) {
-    draft.set('channel', { ...(draft.view.channel ?? { name: channel, accepted: '' }), repositories: 'not checked: give --registry HOST[/PREFIX] to check where the images would land' });
+    draft.set('channel', {
+      ...(draft.view.channel ?? { name: channel, accepted: '' }),
+      repositories: 'not checked: give --registry HOST[/PREFIX] to check where the images would land',
+    });
   }
   entries.delete(METADATA_NAME);
   return { headers: { manifest, metadata, sequence, kept, landings: where }, entries };
 }
 
 /** Streams image layers past staging: into upload sessions for an import, nowhere for an inspection. */
-function layerStreams(metadata: TransferMetadata, where: ReadonlyMap<ImageArtifact, Landing>, staging: string, dests: OpenDestinations | undefined): LayerStreams | undefined {
-  const images = metadata.artifacts.filter((a): a is ImageArtifact => a.kind === 'image').map((artifact) => ({ artifact, ...(where.has(artifact) ? { where: where.get(artifact)?.reference } : {}) }));
+function layerStreams(
+  metadata: TransferMetadata,
+  where: ReadonlyMap<ImageArtifact, Landing>,
+  staging: string,
+  dests: OpenDestinations | undefined,
+): LayerStreams | undefined {
+  const images = metadata.artifacts
+    .filter((a): a is ImageArtifact => a.kind === 'image')
+    .map((artifact) => ({ artifact, ...(where.has(artifact) ? { where: where.get(artifact)?.reference } : {}) }));
   if (images.length === 0) return undefined;
-  const keep = new Set(metadata.artifacts.flatMap((a) => (a.kind === 'file' ? [a.path, ...(a.bundle ? [a.bundle] : [])] : [])));
-  return new LayerStreams({ layoutDir: join(staging, LAYOUT_DIR), layoutPath: LAYOUT_DIR, images, keep, ...(dests ? { open: (w: string) => dests.registryStore(w) } : {}) });
+  const keep = new Set(
+    metadata.artifacts.flatMap((a) => (a.kind === 'file' ? [a.path, ...(a.bundle ? [a.bundle] : [])] : [])),
+  );
+  return new LayerStreams({
+    layoutDir: join(staging, LAYOUT_DIR),
+    layoutPath: LAYOUT_DIR,
+    images,
+    keep,
+    ...(dests ? { open: (w: string) => dests.registryStore(w) } : {}),
+  });
 }
 
 // ── stage 2: payload ───────────────────────────────────────────────────────────────────────────────
 
 /** Reads the package: stage 1 on its headers, then every payload file verified against the manifest. */
-async function readAndVerify(options: ImportOptions, draft: ReportDraft, held: Held, staging: string): Promise<{ headers: Headers; files: ReadonlyMap<string, PackageFile> }> {
+async function readAndVerify(
+  options: ImportOptions,
+  draft: ReportDraft,
+  held: Held,
+  staging: string,
+): Promise<{ headers: Headers; files: ReadonlyMap<string, PackageFile> }> {
   let accepted: Headers | undefined;
   const total = (await stat(options.source)).size;
   const read = await readPackage(options.source, {
@@ -205,14 +296,24 @@ async function readAndVerify(options: ImportOptions, draft: ReportDraft, held: H
     // The registry failing under a streamed layer says nothing about the package.
     if (err instanceof LayerUploadError) throw err.cause;
     // Past the headers, anything wrong with the package's contents is a verdict about the package.
-    if (err instanceof AirlockError && accepted && ['E_DIGEST_MISMATCH', 'E_INPUT_MALFORMED', 'E_INPUT_MISSING'].includes(err.code)) {
-      throw new AirlockError('E_PACKAGE_TAMPERED', err.message, { cause: err, details: { cause: err.code, ...(err.details ?? {}) } });
+    if (
+      err instanceof AirlockError &&
+      accepted &&
+      ['E_DIGEST_MISMATCH', 'E_INPUT_MALFORMED', 'E_INPUT_MISSING'].includes(err.code)
+    ) {
+      throw new AirlockError('E_PACKAGE_TAMPERED', err.message, {
+        cause: err,
+        details: { cause: err.code, ...(err.details ?? {}) },
+      });
     }
     throw err;
   });
   if (!accepted) throw new AirlockError('E_INTERNAL', 'headers were not accepted');
   draft.set('files', read.files.size);
-  draft.set('bytes', [...read.files.values()].reduce((n, f) => n + f.size, 0));
+  draft.set(
+    'bytes',
+    [...read.files.values()].reduce((n, f) => n + f.size, 0),
+  );
   return { headers: accepted, files: read.files };
 }
 
@@ -221,29 +322,64 @@ async function readAndVerify(options: ImportOptions, draft: ReportDraft, held: H
  * names, and chained to the one kept from this channel's last package. A channel that carried one
  * and now does not is refused: dropping the checkpoint must not be a way around the chain.
  */
-async function checkConnectedAudit(h: Headers, files: ReadonlyMap<string, PackageFile>, staging: string): Promise<AuditCarryCheck | undefined> {
+async function checkConnectedAudit(
+  h: Headers,
+  files: ReadonlyMap<string, PackageFile>,
+  staging: string,
+): Promise<AuditCarryCheck | undefined> {
   const present = [AUDIT_CHECKPOINT_NAME, AUDIT_KEY_NAME, AUDIT_CONSISTENCY_NAME].filter((n) => files.has(n));
   const { metadata, kept } = h;
   if (!metadata.audit) {
-    if (present.length > 0) throw new AirlockError('E_PACKAGE_TAMPERED', `the package carries ${present.join(', ')}, which its metadata does not name`);
+    if (present.length > 0)
+      throw new AirlockError(
+        'E_PACKAGE_TAMPERED',
+        `the package carries ${present.join(', ')}, which its metadata does not name`,
+      );
     if (kept?.audit) {
-      throw new AirlockError('E_LOG_INCONSISTENT', `this channel has carried the connected side's audit checkpoint (${kept.audit.origin} at size ${kept.audit.size}); this package carries none`, {
-        hint: 'pack with an airlock that carries the audit checkpoint, or start a new channel after confirming why out of band',
-      });
+      throw new AirlockError(
+        'E_LOG_INCONSISTENT',
+        `this channel has carried the connected side's audit checkpoint (${kept.audit.origin} at size ${kept.audit.size}); this package carries none`,
+        {
+          hint: 'pack with an airlock that carries the audit checkpoint, or start a new channel after confirming why out of band',
+        },
+      );
     }
     return undefined;
   }
   const bytes = new Map(await Promise.all(present.map(async (n) => [n, await readFile(join(staging, n))] as const)));
   const check = verifyCarriedAudit(bytes, kept?.audit, h.sequence.kind === 'gap-allowed');
   const named = metadata.audit;
-  if (named.origin !== check.mark.origin || named.size !== check.mark.size || named.keyFingerprint !== check.mark.keyFingerprint) {
-    throw new AirlockError('E_PACKAGE_TAMPERED', `the metadata names audit checkpoint ${bounded(named.origin, 120)} at size ${named.size}; ${AUDIT_DIR}/ holds ${check.mark.origin} at size ${check.mark.size}`);
+  if (
+    named.origin !== check.mark.origin ||
+    named.size !== check.mark.size ||
+    named.keyFingerprint !== check.mark.keyFingerprint
+  ) {
+    throw new AirlockError(
+      'E_PACKAGE_TAMPERED',
+      `the metadata names audit checkpoint ${bounded(named.origin, 120)} at size ${named.size}; ${AUDIT_DIR}/ holds ${check.mark.origin} at size ${check.mark.size}`,
+    );
   }
   return check;
 }
 
-async function checkPayload(h: Headers, files: ReadonlyMap<string, PackageFile>, staging: string, options: ImportOptions, draft: ReportDraft, held: Held): Promise<AuditCarryCheck | undefined> {
-  draft.add('fileArtifacts', ...(await checkFileArtifacts(h.metadata, files, staging, options.signers.signers.flatMap((s) => s.keys), options.now)));
+async function checkPayload(
+  h: Headers,
+  files: ReadonlyMap<string, PackageFile>,
+  staging: string,
+  options: ImportOptions,
+  draft: ReportDraft,
+  held: Held,
+): Promise<AuditCarryCheck | undefined> {
+  draft.add(
+    'fileArtifacts',
+    ...(await checkFileArtifacts(
+      h.metadata,
+      files,
+      staging,
+      options.signers.signers.flatMap((s) => s.keys),
+      options.now,
+    )),
+  );
   const audit = await checkConnectedAudit(h, files, staging);
   if (audit) draft.set('connectedAudit', { origin: audit.mark.origin, size: audit.mark.size, verdict: audit.verdict });
   if (h.metadata.artifacts.some((a) => a.kind === 'image')) {
@@ -261,13 +397,21 @@ async function checkImages(h: Headers, layout: ImageStore, options: ImportOption
     if (artifact.kind !== 'image') continue;
     const subject = await layout.resolveTag(artifact.layoutTag);
     if (subject.digest !== artifact.digest) {
-      throw new AirlockError('E_ARTIFACT_MISMATCH', `${bounded(artifact.name, 160)}: the layout holds ${subject.digest}, the metadata says ${artifact.digest}`);
+      throw new AirlockError(
+        'E_ARTIFACT_MISMATCH',
+        `${bounded(artifact.name, 160)}: the layout holds ${subject.digest}, the metadata says ${artifact.digest}`,
+      );
     }
     const landsAt = h.landings.get(artifact);
     // A policy sees both names, so a name chosen on the connected side never escapes the entry guarding a repository here.
     const names = landsAt ? [artifact.name, `docker://${landsAt.reference}`] : [artifact.name];
     const { verification, denial } = await checkImageTrust(layout, names, subject, options.imageTrust);
-    draft.image({ name: artifact.name, digest: artifact.digest, verification, ...(landsAt ? { landsAt: landsAt.reference } : {}) });
+    draft.image({
+      name: artifact.name,
+      digest: artifact.digest,
+      verification,
+      ...(landsAt ? { landsAt: landsAt.reference } : {}),
+    });
     if (denial) throw denial;
   }
 }
@@ -278,7 +422,9 @@ async function writeDocuments(metadata: TransferMetadata, staging: string, out: 
   await makeDirs(out, 0o755);
   for (const a of metadata.artifacts) {
     if (a.kind !== 'image') continue;
-    const scans = (a.vulnerabilityScan?.documents ?? []).map((d, n) => [d, n === 0 ? 'vulnerability-scan.json' : `vulnerability-scan-${n + 1}.json`] as const);
+    const scans = (a.vulnerabilityScan?.documents ?? []).map(
+      (d, n) => [d, n === 0 ? 'vulnerability-scan.json' : `vulnerability-scan-${n + 1}.json`] as const,
+    );
     for (const [doc, suffix] of [[a.sbom?.document, 'sbom.json'] as const, ...scans]) {
       if (doc === undefined) continue;
       const target = join(out, `${a.layoutTag}.${suffix}`);
@@ -292,15 +438,45 @@ async function writeDocuments(metadata: TransferMetadata, staging: string, out: 
 // ── stage 4: publish ───────────────────────────────────────────────────────────────────────────────
 
 /** Appends every verified signature to the on-prem log, after recording that it will (write-ahead). */
-async function logSignatures(layout: ImageStore, options: ImportOptions, draft: ReportDraft, record: Recorder, key: KeyObject): Promise<void> {
+async function logSignatures(
+  layout: ImageStore,
+  options: ImportOptions,
+  draft: ReportDraft,
+  record: Recorder,
+  key: KeyObject,
+): Promise<void> {
   const rekor = options.rekor;
   if (!rekor) return;
   const { logImportedSignatures } = await import('./log-imported.ts');
-  const toLog = draft.view.images.map((i) => ({ image: i, referrers: i.verification.results.filter((r) => r.ok && r.source === 'referrer').map((r) => r.where) }));
-  await recordBeforeEffect(record, { action: 'transfer.import.log', result: 'ok', subjects: toLog.map((t) => ({ name: t.image.name, digest: t.image.digest })), details: { importId: draft.view.importId, phase: 'intent', log: rekor.url, referrers: toLog.flatMap((t) => t.referrers) } }, 'logging the signatures in the on-prem log');
+  const toLog = draft.view.images.map((i) => ({
+    image: i,
+    referrers: i.verification.results.filter((r) => r.ok && r.source === 'referrer').map((r) => r.where),
+  }));
+  await recordBeforeEffect(
+    record,
+    {
+      action: 'transfer.import.log',
+      result: 'ok',
+      subjects: toLog.map((t) => ({ name: t.image.name, digest: t.image.digest })),
+      details: {
+        importId: draft.view.importId,
+        phase: 'intent',
+        log: rekor.url,
+        referrers: toLog.flatMap((t) => t.referrers),
+      },
+    },
+    'logging the signatures in the on-prem log',
+  );
   for (const { image, referrers } of toLog) {
     options.onProgress?.({ step: `logging the signatures of ${image.name} in ${rekor.url}` });
-    const logged: LoggedSignature[] = await logImportedSignatures(layout, image.digest, referrers, { url: rekor.url, logVerifier: rekor.logVerifier, publicKey: key, now: options.now, ...(rekor.transport ? { transport: rekor.transport } : {}), ...(rekor.timeoutMs ? { timeoutMs: rekor.timeoutMs } : {}) });
+    const logged: LoggedSignature[] = await logImportedSignatures(layout, image.digest, referrers, {
+      url: rekor.url,
+      logVerifier: rekor.logVerifier,
+      publicKey: key,
+      now: options.now,
+      ...(rekor.transport ? { transport: rekor.transport } : {}),
+      ...(rekor.timeoutMs ? { timeoutMs: rekor.timeoutMs } : {}),
+    });
     draft.updateImage(image.name, { logged });
   }
 }
@@ -314,16 +490,35 @@ function nextChannelState(h: Headers, audit: AuditCarryCheck | undefined, option
     manifest: h.manifest,
     at: options.now.toISOString(),
     packageId: h.metadata.packageId,
-    ...(audit ? { audit: { ...audit.mark, checkpoint: audit.checkpoint, ...(audit.verdict.kind === 'unchained' && kept?.audit ? { unchainedFrom: { ...kept.audit, unchainedFrom: undefined } } : {}) } } : {}),
+    ...(audit
+      ? {
+          audit: {
+            ...audit.mark,
+            checkpoint: audit.checkpoint,
+            ...(audit.verdict.kind === 'unchained' && kept?.audit
+              ? { unchainedFrom: { ...kept.audit, unchainedFrom: undefined } }
+              : {}),
+          },
+        }
+      : {}),
   };
 }
 
-async function publish(h: Headers, audit: AuditCarryCheck | undefined, options: ImportOptions, draft: ReportDraft, held: Held, record: Recorder): Promise<void> {
+async function publish(
+  h: Headers,
+  audit: AuditCarryCheck | undefined,
+  options: ImportOptions,
+  draft: ReportDraft,
+  held: Held,
+  record: Recorder,
+): Promise<void> {
   const registry = options.registry;
   if (!registry || !held.dests) return;
   const key = loggingKey(options);
   if (held.layout && key) await logSignatures(held.layout, options, draft, record, key);
-  const pushed = held.layout ? await pushImages(held.layout, h.metadata, held.dests, held.layers, h.landings, options.onProgress) : [];
+  const pushed = held.layout
+    ? await pushImages(held.layout, h.metadata, held.dests, held.layers, h.landings, options.onProgress)
+    : [];
   for (const p of pushed) draft.updateImage(p.name, { pushedTo: p.reference });
   const tags = await planTagMoves(pushed, h.landings, held.dests);
   draft.set('tags', tags);
@@ -332,7 +527,24 @@ async function publish(h: Headers, audit: AuditCarryCheck | undefined, options: 
   options.onProgress?.({ step: `moving ${tags.length} tag(s)` });
   const images = pushed.map(({ name, reference, digest }) => ({ name, reference, digest }));
   const legacy = pushed.flatMap((p) => p.legacy.map((l) => l.digest));
-  await moveTags(options.stateDir, { importId: draft.view.importId, channel: seq.channel, source: options.source, manifest: h.manifest, number: seq.number, registry: registry.host, images, pushed: legacy, tags, channelState: nextChannelState(h, audit, options), startedAt: options.now.toISOString() }, held.dests, record);
+  await moveTags(
+    options.stateDir,
+    {
+      importId: draft.view.importId,
+      channel: seq.channel,
+      source: options.source,
+      manifest: h.manifest,
+      number: seq.number,
+      registry: registry.host,
+      images,
+      pushed: legacy,
+      tags,
+      channelState: nextChannelState(h, audit, options),
+      startedAt: options.now.toISOString(),
+    },
+    held.dests,
+    record,
+  );
 }
 
 // ── stage 5: commit, and the record of every outcome ──────────────────────────────────────────────
@@ -352,18 +564,32 @@ function decisionDetails(draft: ReportDraft) {
     files: { verified: r.files, bytes: r.bytes },
     fileArtifacts: r.fileArtifacts.map((f) => ({ path: f.path, signature: f.signature })),
     documents: r.documents,
-    images: r.images.map((i) => ({ name: i.name, digest: i.digest, signaturesVerified: i.verification.results.filter((x) => x.ok).length, ...(i.pushedTo ? { pushedTo: i.pushedTo } : {}), ...(i.logged ? { logged: i.logged } : {}) })),
+    images: r.images.map((i) => ({
+      name: i.name,
+      digest: i.digest,
+      signaturesVerified: i.verification.results.filter((x) => x.ok).length,
+      ...(i.pushedTo ? { pushedTo: i.pushedTo } : {}),
+      ...(i.logged ? { logged: i.logged } : {}),
+    })),
     ...(r.tags ? { tags: r.tags.map((t) => ({ tag: t.reference, from: t.from, to: t.to })) } : {}),
     ...(r.recovered.length ? { recovered: r.recovered } : {}),
   };
 }
 
-function recordDecision(options: ImportOptions, draft: ReportDraft, result: 'ok' | 'refused' | 'failed', reason?: string): Promise<void> | undefined {
+function recordDecision(
+  options: ImportOptions,
+  draft: ReportDraft,
+  result: 'ok' | 'refused' | 'failed',
+  reason?: string,
+): Promise<void> | undefined {
   const r = draft.view;
   return options.record?.({
     action: options.registry ? 'transfer.import' : 'transfer.inspect',
     result,
-    subjects: [{ name: options.source, ...(r.manifest ? { digest: r.manifest } : {}) }, ...r.images.map((i) => ({ name: i.name, digest: i.digest }))],
+    subjects: [
+      { name: options.source, ...(r.manifest ? { digest: r.manifest } : {}) },
+      ...r.images.map((i) => ({ name: i.name, digest: i.digest })),
+    ],
     ...(reason ? { reason } : {}),
     details: decisionDetails(draft),
   });
@@ -383,7 +609,8 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
     });
     if (options.registry) held.dests = new OpenDestinations(options.registry);
     held.staging = await makeStaging(options.stateDir, options.registry ? 'import' : 'inspect');
-    for (const p of await listPending(options.stateDir)) draft.add('pendingElsewhere', `${p.importId} (channel ${p.channel}, package #${p.number})`);
+    for (const p of await listPending(options.stateDir))
+      draft.add('pendingElsewhere', `${p.importId} (channel ${p.channel}, package #${p.number})`);
     const { headers, files } = await readAndVerify(options, draft, held, held.staging);
     const audit = await checkPayload(headers, files, held.staging, options, draft, held);
     if (held.layout) await checkImages(headers, held.layout, options, draft);
@@ -396,8 +623,12 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
     if (options.registry) await removePending(options.stateDir, headers.metadata.sequence.channel);
     return draft.done(true);
   } catch (err) {
-    const error = err instanceof AirlockError ? err : new AirlockError('E_INTERNAL', (err as Error).message, { cause: err });
-    const incomplete = publishing && options.registry && (await readPending(options.stateDir, draft.view.metadata?.sequence.channel ?? '').catch(() => undefined));
+    const error =
+      err instanceof AirlockError ? err : new AirlockError('E_INTERNAL', (err as Error).message, { cause: err });
+    const incomplete =
+      publishing &&
+      options.registry &&
+      (await readPending(options.stateDir, draft.view.metadata?.sequence.channel ?? '').catch(() => undefined));
     const reported = incomplete
       ? new AirlockError('E_IMPORT_INCOMPLETE', `the import stopped after it began moving tags: ${error.message}`, {
           cause: error,
@@ -408,11 +639,24 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
     // Usage errors decide nothing and are never recorded.
     if (reported.exitCode !== 2) {
       try {
-        await recordDecision(options, draft, reported.exitCode === 1 ? 'refused' : 'failed', `${reported.code}: ${reported.message}`);
+        await recordDecision(
+          options,
+          draft,
+          reported.exitCode === 1 ? 'refused' : 'failed',
+          `${reported.code}: ${reported.message}`,
+        );
       } catch (recordErr) {
         // Said, never swallowed; a verdict keeps its exit code.
         const why = recordErr instanceof Error ? recordErr.message : String(recordErr);
-        const unrecorded = new AirlockError(reported.code, `${reported.message} (and this ${reported.exitCode === 1 ? 'refusal' : 'failure'} could not be recorded in the audit trail: ${bounded(why)})`, { cause: reported, ...(reported.hint ? { hint: reported.hint } : {}), ...(reported.details ? { details: reported.details } : {}) });
+        const unrecorded = new AirlockError(
+          reported.code,
+          `${reported.message} (and this ${reported.exitCode === 1 ? 'refusal' : 'failure'} could not be recorded in the audit trail: ${bounded(why)})`,
+          {
+            cause: reported,
+            ...(reported.hint ? { hint: reported.hint } : {}),
+            ...(reported.details ? { details: reported.details } : {}),
+          },
+        );
         if (unrecorded.exitCode !== 1) throw unrecorded;
         return draft.done(false, unrecorded);
       }
@@ -429,7 +673,13 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
 }
 
 /** `import --recover`: finishes every import left half-way on `registry` (each under its channel's lock). */
-export async function recoverImports(options: { readonly stateDir: string; readonly registry: TargetRegistry; readonly record: Recorder; readonly intents: IntentLookup; readonly onProgress?: ProgressSink }): Promise<Array<{ importId: string; channel: string; number: number; outcome: 'finished' | 'dropped' }>> {
+export async function recoverImports(options: {
+  readonly stateDir: string;
+  readonly registry: TargetRegistry;
+  readonly record: Recorder;
+  readonly intents: IntentLookup;
+  readonly onProgress?: ProgressSink;
+}): Promise<Array<{ importId: string; channel: string; number: number; outcome: 'finished' | 'dropped' }>> {
   const done: Array<{ importId: string; channel: string; number: number; outcome: 'finished' | 'dropped' }> = [];
   for (const p of await listPending(options.stateDir)) {
     if (p.registry !== options.registry.host) continue;

@@ -44,17 +44,29 @@ const SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 /** What the log answered must be provably in the log we pinned: never attach an entry we cannot check. */
 function checkReturnedEntry(entry: TransparencyLogEntry, verifier: NoteVerifier, url: string): void {
   const proof = entry.inclusionProof;
-  if (!proof?.checkpoint?.envelope) throw new AirlockError('E_TLOG_INCLUSION', `${url} returned an entry without an inclusion proof and checkpoint`);
+  if (!proof?.checkpoint?.envelope)
+    throw new AirlockError('E_TLOG_INCLUSION', `${url} returned an entry without an inclusion proof and checkpoint`);
   const { checkpoint } = openCheckpoint(proof.checkpoint.envelope, verifier);
   const index = Number(proof.logIndex);
   const size = Number(proof.treeSize);
-  if (checkpoint.size !== size || !verifyInclusion(index, size, leafHash(entry.canonicalizedBody), proof.hashes, checkpoint.rootHash)) {
-    throw new AirlockError('E_TLOG_INCLUSION', `${url} returned entry ${proof.logIndex} with an inclusion proof that does not lead to its signed checkpoint`);
+  if (
+    checkpoint.size !== size ||
+    !verifyInclusion(index, size, leafHash(entry.canonicalizedBody), proof.hashes, checkpoint.rootHash)
+  ) {
+    throw new AirlockError(
+      'E_TLOG_INCLUSION',
+      `${url} returned entry ${proof.logIndex} with an inclusion proof that does not lead to its signed checkpoint`,
+    );
   }
 }
 
 /** Logs the bundles of `referrers` (verified referrer digests of `subject`) and attaches the augmented bundles to `layout`. */
-export async function logImportedSignatures(layout: ImageStore, subjectDigest: string, referrers: readonly string[], options: LogImportedOptions): Promise<LoggedSignature[]> {
+export async function logImportedSignatures(
+  layout: ImageStore,
+  subjectDigest: string,
+  referrers: readonly string[],
+  options: LogImportedOptions,
+): Promise<LoggedSignature[]> {
   const subjectDesc = descriptorOf(await layout.getManifest(subjectDigest));
   const logged: LoggedSignature[] = [];
   for (const referrer of referrers) {
@@ -66,7 +78,13 @@ export async function logImportedSignatures(layout: ImageStore, subjectDigest: s
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     });
     checkReturnedEntry(entry, options.logVerifier, options.url);
-    const augmented = bundleToJSON({ ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [...bundle.verificationMaterial.tlogEntries, entry] } });
+    const augmented = bundleToJSON({
+      ...bundle,
+      verificationMaterial: {
+        ...bundle.verificationMaterial,
+        tlogEntries: [...bundle.verificationMaterial.tlogEntries, entry],
+      },
+    });
     const predicateType = read.annotations['dev.sigstore.bundle.predicateType'] ?? SIGN_PREDICATE;
     const desc = await writeBundleReferrer(layout, subjectDesc, augmented, predicateType, options.now);
     logged.push({ referrer, logIndex: entry.logIndex, augmented: desc.digest });

@@ -33,10 +33,24 @@ describe('OpenPGP manifest signatures, against GnuPG', { skip: missing }, () => 
   let manifestPath: string;
   let tamperedPath: string;
 
-  const keyringOf = async (...fingerprints: string[]) => loadKeyring(Buffer.from(await gpg.exportPublic(...fingerprints)));
+  const keyringOf = async (...fingerprints: string[]) =>
+    loadKeyring(Buffer.from(await gpg.exportPublic(...fingerprints)));
   const gpgSign = async (mode: string[], signer: string, path = manifestPath, extra: string[] = []) =>
-    gpg.ok(['--pinentry-mode', 'loopback', '--passphrase', PASSPHRASE, ...extra, ...mode, '-u', signer, '-o', '-', path]);
-  const gpgVerify = async (signature: string, path: string) => gpg.run(['--verify', await gpg.file('sig.asc', signature), path]);
+    gpg.ok([
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase',
+      PASSPHRASE,
+      ...extra,
+      ...mode,
+      '-u',
+      signer,
+      '-o',
+      '-',
+      path,
+    ]);
+  const gpgVerify = async (signature: string, path: string) =>
+    gpg.run(['--verify', await gpg.file('sig.asc', signature), path]);
 
   before(async () => {
     gpg = await createGpgHome();
@@ -101,7 +115,9 @@ describe('OpenPGP manifest signatures, against GnuPG', { skip: missing }, () => 
     const otherInline = (await gpgSign(['--armor', '--sign'], rsa, tamperedPath)).toString('utf8');
     const differs = await verifyManifestSignatures(MANIFEST, otherInline, keyring, { date: new Date() });
     assert.deepEqual(differs, { signers: [], problems: [{ keyId: rsa.slice(-16), reason: 'signed content differs' }] });
-    await assert.rejects(extractInlineSignedData(forms['armored detached']), (e) => isAirlockError(e, 'E_INPUT_MALFORMED'));
+    await assert.rejects(extractInlineSignedData(forms['armored detached']), (e) =>
+      isAirlockError(e, 'E_INPUT_MALFORMED'),
+    );
   });
 
   it('loads a passphrase-protected gpg key only with its passphrase, and never echoes it', async () => {
@@ -119,9 +135,21 @@ describe('OpenPGP manifest signatures, against GnuPG', { skip: missing }, () => 
     await assert.rejects(loadPrivateKey(armored, undefined), (e) => isAirlockError(e, 'E_PASSWORD_MISSING'));
     await assert.rejects(loadPrivateKey('not a key', PASSPHRASE), (e) => isAirlockError(e, 'E_INPUT_MALFORMED'));
     // Two keys, in one armored block or two, are refused rather than one of them picked.
-    const oneBlock = (await gpg.ok(['--pinentry-mode', 'loopback', '--passphrase', PASSPHRASE, '--armor', '--export-secret-keys', ed, rsa]));
+    const oneBlock = await gpg.ok([
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase',
+      PASSPHRASE,
+      '--armor',
+      '--export-secret-keys',
+      ed,
+      rsa,
+    ]);
     for (const two of [oneBlock.toString('utf8'), (await gpg.exportSecret(ed)) + armored]) {
-      await assert.rejects(loadPrivateKey(two, PASSPHRASE), (e) => isAirlockError(e, 'E_INPUT_MALFORMED') && /found 2/.test(e.message));
+      await assert.rejects(
+        loadPrivateKey(two, PASSPHRASE),
+        (e) => isAirlockError(e, 'E_INPUT_MALFORMED') && /found 2/.test(e.message),
+      );
     }
   });
 
@@ -185,10 +213,14 @@ describe('OpenPGP manifest signatures, against GnuPG', { skip: missing }, () => 
     await gpg.ok(['--quick-set-expire', temp, '10d']);
     const fakedTime = ['--faked-system-time', `${Math.floor(inThreeDays / 1000)}!`];
     const afterExpiry = (await gpgSign(['--armor', '--detach-sign'], temp, manifestPath, fakedTime)).toString('utf8');
-    const expired = await verifyManifestSignatures(MANIFEST, afterExpiry, asIssued, { date: new Date(inThreeDays + DAY) });
+    const expired = await verifyManifestSignatures(MANIFEST, afterExpiry, asIssued, {
+      date: new Date(inThreeDays + DAY),
+    });
     assert.deepEqual(expired.signers, []);
     assert.match(expired.problems[0]?.reason ?? '', /Primary key is expired/);
-    const extended = await verifyManifestSignatures(MANIFEST, afterExpiry, await keyringOf(temp), { date: new Date(inThreeDays + DAY) });
+    const extended = await verifyManifestSignatures(MANIFEST, afterExpiry, await keyringOf(temp), {
+      date: new Date(inThreeDays + DAY),
+    });
     assert.equal(extended.signers.length, 1);
 
     // gpg's stored revocation certificate says "no reason": a hard revocation voids earlier signatures too.
@@ -203,17 +235,35 @@ describe('OpenPGP manifest signatures, against GnuPG', { skip: missing }, () => 
     const keyring = await keyringOf(ed);
     const malformed = (e: unknown) => isAirlockError(e, 'E_INPUT_MALFORMED');
     const clearsigned = (await gpgSign(['--clearsign'], ed)).toString('utf8');
-    for (const bad of ['', 'garbage', clearsigned, '-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n']) {
-      await assert.rejects(verifyManifestSignatures(MANIFEST, bad, keyring, { date: new Date() }), malformed, JSON.stringify(bad.slice(0, 40)));
+    for (const bad of [
+      '',
+      'garbage',
+      clearsigned,
+      '-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n',
+    ]) {
+      await assert.rejects(
+        verifyManifestSignatures(MANIFEST, bad, keyring, { date: new Date() }),
+        malformed,
+        JSON.stringify(bad.slice(0, 40)),
+      );
     }
-    await assert.rejects(verifyManifestSignatures(MANIFEST, Buffer.from([0xc2, 0x05, 0x04]), keyring, { date: new Date() }), malformed);
+    await assert.rejects(
+      verifyManifestSignatures(MANIFEST, Buffer.from([0xc2, 0x05, 0x04]), keyring, { date: new Date() }),
+      malformed,
+    );
     await assert.rejects(loadKeyring(Buffer.from('no keys here')), malformed);
     await assert.rejects(loadKeyring(Buffer.from([0x99, 0x01])), malformed);
     await assert.rejects(combineSignatures([]), malformed);
     // Concatenated armored exports (cat a.asc b.asc) are one keyring too.
     const two = await loadKeyring(Buffer.from((await gpg.exportPublic(ed)) + (await gpg.exportPublic(rsa))));
-    assert.deepEqual(two.keys.map((k) => k.fingerprint), [ed, rsa]);
+    assert.deepEqual(
+      two.keys.map((k) => k.fingerprint),
+      [ed, rsa],
+    );
     const binary = await loadKeyring(await gpg.ok(['--export', ed, rsa]));
-    assert.deepEqual(binary.keys.map((k) => k.fingerprint), [ed, rsa]);
+    assert.deepEqual(
+      binary.keys.map((k) => k.fingerprint),
+      [ed, rsa],
+    );
   });
 });

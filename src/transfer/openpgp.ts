@@ -5,15 +5,32 @@
 //   airlock reads:   detached signatures, armored or binary, one or many packets
 //                    inline signed messages (gpg --armor --sign), whose literal data must be the manifest
 import {
-  createMessage, decryptKey, enums, type Key, type KeyID, type Message, PacketList, type PrivateKey, type PublicKey,
-  readKeys, readMessage, readPrivateKeys, readSignature, sign, Signature, type SignaturePacket, verify,
+  createMessage,
+  decryptKey,
+  enums,
+  type Key,
+  type KeyID,
+  type Message,
+  PacketList,
+  type PrivateKey,
+  type PublicKey,
+  readKeys,
+  readMessage,
+  readPrivateKeys,
+  readSignature,
+  sign,
+  Signature,
+  type SignaturePacket,
+  verify,
 } from 'openpgp';
 import { AirlockError } from '../errors.ts';
 
 export type { PrivateKey } from 'openpgp';
 
 /** What `transfer pack --pgp-key` signs with (src/transfer/pack.ts). */
-export interface PgpSigningKey { readonly key: PrivateKey }
+export interface PgpSigningKey {
+  readonly key: PrivateKey;
+}
 
 type VerificationResult = Awaited<ReturnType<typeof verify>>['signatures'][number];
 
@@ -24,7 +41,9 @@ export interface KeyringEntry {
   readonly key: PublicKey;
 }
 
-export interface Keyring { readonly keys: readonly KeyringEntry[] }
+export interface Keyring {
+  readonly keys: readonly KeyringEntry[];
+}
 
 export interface ManifestSigner {
   /** The primary key's fingerprint, also when a signing subkey made the signature. */
@@ -36,8 +55,14 @@ export interface ManifestSigner {
   readonly created: string;
 }
 
-export interface SignatureProblem { readonly keyId: string; readonly reason: string }
-export interface ManifestVerification { readonly signers: ManifestSigner[]; readonly problems: SignatureProblem[] }
+export interface SignatureProblem {
+  readonly keyId: string;
+  readonly reason: string;
+}
+export interface ManifestVerification {
+  readonly signers: ManifestSigner[];
+  readonly problems: SignatureProblem[];
+}
 
 const SIGN_HINT = 'sign with `gpg --armor --detach-sign manifest.sha256` or `gpg --armor --sign manifest.sha256`';
 
@@ -66,18 +91,24 @@ export async function loadPrivateKey(armored: string, passphrase: string | undef
   let keys: PrivateKey[];
   try {
     const blocks = armorBlocks(armored, 'PRIVATE KEY BLOCK');
-    keys = (await Promise.all((blocks.length > 0 ? blocks : [armored]).map((armoredKeys) => readPrivateKeys({ armoredKeys })))).flat();
+    keys = (
+      await Promise.all((blocks.length > 0 ? blocks : [armored]).map((armoredKeys) => readPrivateKeys({ armoredKeys })))
+    ).flat();
   } catch (err) {
     throw malformed('cannot read the OpenPGP private key', err, hint);
   }
   // openpgp.js's readPrivateKey would silently take the first of several keys: never sign with a guess.
   const [key, ...more] = keys;
-  if (!key || more.length > 0) throw malformed(`expected one OpenPGP private key, found ${keys.length}`, undefined, hint);
+  if (!key || more.length > 0)
+    throw malformed(`expected one OpenPGP private key, found ${keys.length}`, undefined, hint);
   // A gpg key with a stub primary (--export-secret-subkeys) counts as decrypted when its subkeys are.
   if (key.isDecrypted()) return key;
   const fingerprint = key.getFingerprint().toUpperCase();
   if (!passphrase) {
-    throw new AirlockError('E_PASSWORD_MISSING', `OpenPGP key ${fingerprint} is passphrase-protected and no passphrase was given`);
+    throw new AirlockError(
+      'E_PASSWORD_MISSING',
+      `OpenPGP key ${fingerprint} is passphrase-protected and no passphrase was given`,
+    );
   }
   try {
     return await decryptKey({ privateKey: key, passphrase });
@@ -85,15 +116,20 @@ export async function loadPrivateKey(armored: string, passphrase: string | undef
     // openpgp.js reports a failed S2K checksum or AEAD tag as "Incorrect key passphrase" (RFC 9580 §5.5.3);
     // anything else is a protection it cannot open. Neither message carries the passphrase.
     if (/Incorrect key passphrase/.test(reasonOf(err))) {
-      throw new AirlockError('E_KEY_PASSWORD', `the passphrase does not decrypt OpenPGP key ${fingerprint}`, { cause: err });
+      throw new AirlockError('E_KEY_PASSWORD', `the passphrase does not decrypt OpenPGP key ${fingerprint}`, {
+        cause: err,
+      });
     }
-    throw new AirlockError('E_KEY_UNSUPPORTED', `cannot decrypt OpenPGP key ${fingerprint}: ${reasonOf(err)}`, { cause: err });
+    throw new AirlockError('E_KEY_UNSUPPORTED', `cannot decrypt OpenPGP key ${fingerprint}: ${reasonOf(err)}`, {
+      cause: err,
+    });
   }
 }
 
 /** An armored detached signature over `data` (signature type 0x00, binary: byte-exact, as gpg signs files). */
 export async function signDetached(data: Uint8Array, key: PrivateKey, options: { date?: Date } = {}): Promise<string> {
-  if (!key.isDecrypted()) throw new AirlockError('E_PASSWORD_MISSING', 'the OpenPGP key is still encrypted; load it with its passphrase');
+  if (!key.isDecrypted())
+    throw new AirlockError('E_PASSWORD_MISSING', 'the OpenPGP key is still encrypted; load it with its passphrase');
   try {
     // openpgp.js picks SHA-512 unless the key's preferences say otherwise, and never less than SHA-256.
     const message = await createMessage({ binary: data, format: 'binary' });
@@ -131,7 +167,11 @@ async function readDetached(blocks: string[]): Promise<Signature> {
 export async function combineSignatures(armored: string[]): Promise<string> {
   const blocks = armored.flatMap((text) => {
     if (armorBlocks(text, 'MESSAGE').length > 0) {
-      throw malformed('an inline signed message cannot take more signatures', undefined, 'sign the manifest detached instead');
+      throw malformed(
+        'an inline signed message cannot take more signatures',
+        undefined,
+        'sign the manifest detached instead',
+      );
     }
     return armorBlocks(text, 'SIGNATURE');
   });
@@ -163,7 +203,8 @@ export async function loadKeyring(bytes: Uint8Array): Promise<Keyring> {
   return { keys: [...byFingerprint].map(([fingerprint, key]) => ({ fingerprint, userIds: key.getUserIDs(), key })) };
 }
 
-type SignatureInput = { kind: 'detached'; signature: Signature } | { kind: 'inline'; message: Message<Uint8Array | string> };
+type SignatureInput =
+  { kind: 'detached'; signature: Signature } | { kind: 'inline'; message: Message<Uint8Array | string> };
 
 async function readSignatureInput(input: Uint8Array | string): Promise<SignatureInput> {
   if (isBinary(input)) {
@@ -171,7 +212,8 @@ async function readSignatureInput(input: Uint8Array | string): Promise<Signature
     // The first packet's tag: bits 5..0 in the new format, bits 5..2 in the legacy one (RFC 9580 §4.2).
     const tag = header & 0x40 ? header & 0x3f : (header >> 2) & 0x0f;
     try {
-      if (tag === enums.packet.signature) return { kind: 'detached', signature: await readSignature({ binarySignature: input }) };
+      if (tag === enums.packet.signature)
+        return { kind: 'detached', signature: await readSignature({ binarySignature: input }) };
       return { kind: 'inline', message: await readMessage({ binaryMessage: input }) };
     } catch (err) {
       throw malformed('cannot read the OpenPGP signature', err);
@@ -181,7 +223,11 @@ async function readSignatureInput(input: Uint8Array | string): Promise<Signature
   if (text.includes('-----BEGIN PGP SIGNED MESSAGE-----')) {
     // The cleartext framework (RFC 9580 §7) signs text with canonical line endings and no trailing
     // whitespace, so what it shows can never be compared byte for byte with the manifest.
-    throw malformed('a cleartext signed message (gpg --clearsign) is not accepted for a manifest', undefined, SIGN_HINT);
+    throw malformed(
+      'a cleartext signed message (gpg --clearsign) is not accepted for a manifest',
+      undefined,
+      SIGN_HINT,
+    );
   }
   const messages = armorBlocks(text, 'MESSAGE');
   if (messages.length > 1) throw malformed('more than one inline signed message in one file');
@@ -200,9 +246,14 @@ async function readSignatureInput(input: Uint8Array | string): Promise<Signature
 /** The literal data of an inline signed message (`gpg --armor --sign`), for manual comparison. */
 export async function extractInlineSignedData(message: string): Promise<Uint8Array> {
   const input = await readSignatureInput(message);
-  const data = input.kind === 'inline' && input.message.getSigningKeyIDs().length > 0 ? input.message.getLiteralData() : null;
+  const data =
+    input.kind === 'inline' && input.message.getSigningKeyIDs().length > 0 ? input.message.getLiteralData() : null;
   if (!data) {
-    throw malformed('not an inline signed OpenPGP message', undefined, 'a detached signature holds no data: compare the file it signs');
+    throw malformed(
+      'not an inline signed OpenPGP message',
+      undefined,
+      'a detached signature holds no data: compare the file it signs',
+    );
   }
   return data;
 }
@@ -213,7 +264,10 @@ export async function extractInlineSignedData(message: string): Promise<Uint8Arr
  * RFC 9580 §5.2.3.31, voids all signatures). Signers are counted once per primary key.
  */
 export async function verifyManifestSignatures(
-  data: Uint8Array, signature: Uint8Array | string, keyring: Keyring, options: { readonly date: Date },
+  data: Uint8Array,
+  signature: Uint8Array | string,
+  keyring: Keyring,
+  options: { readonly date: Date },
 ): Promise<ManifestVerification> {
   const input = await readSignatureInput(signature);
   const verificationKeys = keyring.keys.map((entry) => entry.key);
@@ -223,7 +277,13 @@ export async function verifyManifestSignatures(
   try {
     if (input.kind === 'detached') {
       const message = await createMessage({ binary: data, format: 'binary' });
-      ({ signatures: results } = await verify({ message, signature: input.signature, verificationKeys, date, format: 'binary' }));
+      ({ signatures: results } = await verify({
+        message,
+        signature: input.signature,
+        verificationKeys,
+        date,
+        format: 'binary',
+      }));
     } else {
       const verified = await verify({ message: input.message, verificationKeys, date, format: 'binary' });
       if (verified.signatures.length > 0 && !Buffer.from(data).equals(verified.data)) {
@@ -256,7 +316,12 @@ export async function verifyManifestSignatures(
     }
     if (signers.some((s) => s.fingerprint === entry.fingerprint)) continue;
     const created = (await result.signature).packets[0]?.created;
-    signers.push({ fingerprint: entry.fingerprint, keyId, userIds: [...entry.userIds], created: created?.toISOString() ?? '' });
+    signers.push({
+      fingerprint: entry.fingerprint,
+      keyId,
+      userIds: [...entry.userIds],
+      created: created?.toISOString() ?? '',
+    });
   }
   return { signers, problems };
 }

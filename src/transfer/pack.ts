@@ -33,13 +33,50 @@ import { VERSION } from '../version.ts';
 import { sbomDocumentPath, scanDocumentPath } from './attachments.ts';
 import { AUDIT_PROOF_HISTORY, type AuditSource, carryAudit } from './audit-carry.ts';
 import { parseDestinationName, suggestedName } from './destinations.ts';
-import { type DocumentSubject, type FileArtifact, FORMAT, HEADER_NAMES, type ImageArtifact, MANIFEST_NAME, METADATA_NAME, PGP_SIGNATURE_NAME, serializeManifest, SIGSTORE_SIGNATURE_NAME, type TransferMetadata } from './format.ts';
-import { checkImageTrust, describeTrust, hasAnySignature, imageSubjects, type ImageTrust, unscannedPlatforms } from './image-trust.ts';
+import {
+  type DocumentSubject,
+  type FileArtifact,
+  FORMAT,
+  HEADER_NAMES,
+  type ImageArtifact,
+  MANIFEST_NAME,
+  METADATA_NAME,
+  PGP_SIGNATURE_NAME,
+  serializeManifest,
+  SIGSTORE_SIGNATURE_NAME,
+  type TransferMetadata,
+} from './format.ts';
+import {
+  checkImageTrust,
+  describeTrust,
+  hasAnySignature,
+  imageSubjects,
+  type ImageTrust,
+  unscannedPlatforms,
+} from './image-trust.ts';
 import { type PgpSigningKey, signDetached } from './openpgp.ts';
 import { packageHeadersOnly } from './package/read-package.ts';
 import { writePackage } from './package/write-package.ts';
-import { enforceGate, type Finding, gateFindings, matchSubject, type SbomSummary, type ScanSummary, type Severity, summariseGrypeScan, summariseSbom } from './scan.ts';
-import { type ChannelState, lockChannel, readChannel, readPendingOut, removePendingOut, writeChannel, writePendingOut } from './sequence.ts';
+import {
+  enforceGate,
+  type Finding,
+  gateFindings,
+  matchSubject,
+  type SbomSummary,
+  type ScanSummary,
+  type Severity,
+  summariseGrypeScan,
+  summariseSbom,
+} from './scan.ts';
+import {
+  type ChannelState,
+  lockChannel,
+  readChannel,
+  readPendingOut,
+  removePendingOut,
+  writeChannel,
+  writePendingOut,
+} from './sequence.ts';
 import type { ProgressSink } from './progress.ts';
 import { makeStaging } from './staging-dir.ts';
 import { CONTAINERS_STORAGE, exportFromStorage, isContainersStorage, storageImageName } from './containers-storage.ts';
@@ -95,17 +132,31 @@ export interface PackResult {
 
 /** Usage errors, found before anything is read or locked. */
 export function checkPackRequest(options: PackOptions): void {
-  if (options.images.length + options.files.length === 0) throw new AirlockError('E_USAGE', 'nothing to pack: name images and/or files');
-  if (!options.signer && !options.pgpKey) throw new AirlockError('E_USAGE', 'the manifest must be signed: pass --key and/or --pgp-key');
-  for (const [flag, map] of [['scan', options.scans], ['sbom', options.sboms], ['name', options.names ?? new Map()]] as const) {
-    for (const image of map.keys()) if (!options.images.includes(image)) throw new AirlockError('E_USAGE', `--${flag} names ${bounded(image, 160)}, which is not packed`, { hint: `--${flag} takes IMAGE=…, with IMAGE exactly as given to pack` });
+  if (options.images.length + options.files.length === 0)
+    throw new AirlockError('E_USAGE', 'nothing to pack: name images and/or files');
+  if (!options.signer && !options.pgpKey)
+    throw new AirlockError('E_USAGE', 'the manifest must be signed: pass --key and/or --pgp-key');
+  for (const [flag, map] of [
+    ['scan', options.scans],
+    ['sbom', options.sboms],
+    ['name', options.names ?? new Map()],
+  ] as const) {
+    for (const image of map.keys())
+      if (!options.images.includes(image))
+        throw new AirlockError('E_USAGE', `--${flag} names ${bounded(image, 160)}, which is not packed`, {
+          hint: `--${flag} takes IMAGE=…, with IMAGE exactly as given to pack`,
+        });
   }
   if (options.failOn) {
     const unjudged = options.images.filter((i) => !options.scans.has(i));
     if (unjudged.length > 0) {
-      throw new AirlockError('E_USAGE', `--fail-on ${options.failOn} has no scan to judge ${unjudged.map((i) => bounded(i, 160)).join(', ')}: a gate never passes by having nothing to judge`, {
-        hint: `add --scan ${bounded(unjudged[0] ?? '', 160)}=grype.json (grype IMAGE -o json), or drop --fail-on`,
-      });
+      throw new AirlockError(
+        'E_USAGE',
+        `--fail-on ${options.failOn} has no scan to judge ${unjudged.map((i) => bounded(i, 160)).join(', ')}: a gate never passes by having nothing to judge`,
+        {
+          hint: `add --scan ${bounded(unjudged[0] ?? '', 160)}=grype.json (grype IMAGE -o json), or drop --fail-on`,
+        },
+      );
     }
   }
   if (options.images.length > 0 && !options.imageTrust && !options.allowUnsigned) {
@@ -130,7 +181,8 @@ async function settlePendingOut(stateDir: string, channel: string): Promise<void
   if (!pending) return;
   const headers = await packageHeadersOnly(pending.out, HEADER_NAMES).catch(() => undefined);
   const manifest = headers?.get(MANIFEST_NAME);
-  if (manifest && `sha256:${digestBytes(manifest).hex}` === pending.state.manifest) await writeChannel(stateDir, 'out', channel, pending.state);
+  if (manifest && `sha256:${digestBytes(manifest).hex}` === pending.state.manifest)
+    await writeChannel(stateDir, 'out', channel, pending.state);
   await removePendingOut(stateDir, channel);
 }
 
@@ -156,12 +208,18 @@ async function openSources(options: PackOptions, exports: string): Promise<Sourc
   const sources: Source[] = [];
   try {
     for (const [i, ref] of options.images.entries()) {
-      const readable = isContainersStorage(ref) ? await exportFromStorage(ref, join(exports, String(i)), options.skopeo) : ref;
+      const readable = isContainersStorage(ref)
+        ? await exportFromStorage(ref, join(exports, String(i)), options.skopeo)
+        : ref;
       const opened = await openImage(readable, 'read', options.registry ?? {});
-      sources.push({ ref, opened, subject: await resolveImage(opened).catch(async (err: unknown) => {
-        await opened.store.close();
-        throw err;
-      }) });
+      sources.push({
+        ref,
+        opened,
+        subject: await resolveImage(opened).catch(async (err: unknown) => {
+          await opened.store.close();
+          throw err;
+        }),
+      });
     }
   } catch (err) {
     await closeSources(sources);
@@ -172,7 +230,9 @@ async function openSources(options: PackOptions, exports: string): Promise<Sourc
 
 /** What the image is called in the metadata: its reference, or for podman's store the reference as given (not the export). */
 function sourceName(source: Source): string {
-  return isContainersStorage(source.ref) ? `${CONTAINERS_STORAGE}${storageImageName(source.ref)}` : formatImageReference(source.opened.ref);
+  return isContainersStorage(source.ref)
+    ? `${CONTAINERS_STORAGE}${storageImageName(source.ref)}`
+    : formatImageReference(source.opened.ref);
 }
 
 async function closeSources(sources: readonly Source[]): Promise<void> {
@@ -196,20 +256,40 @@ async function readDocuments(sources: readonly Source[], options: PackOptions): 
       if (sbomPath) {
         const doc = await readJsonFile(sbomPath, 'SBOM');
         const summary = summariseSbom(doc, sbomPath);
-        docs.sbom = { doc, size: JSON.stringify(doc).length, summary, subject: matchSubject(summary.subjects, subjects.digests, `the SBOM ${bounded(sbomPath)}`, source.ref) };
+        docs.sbom = {
+          doc,
+          size: JSON.stringify(doc).length,
+          summary,
+          subject: matchSubject(summary.subjects, subjects.digests, `the SBOM ${bounded(sbomPath)}`, source.ref),
+        };
       }
       if (scanPaths.length > 0) docs.scans = [];
       for (const scanPath of scanPaths) {
         const doc = await readJsonFile(scanPath, 'scan report');
         const summary = summariseGrypeScan(doc, scanPath);
-        docs.scans?.push({ doc, size: JSON.stringify(doc).length, summary, subject: matchSubject(summary.subjects, subjects.digests, `the scan report ${bounded(scanPath)}`, source.ref) });
-        if (options.failOn) failing.push(...gateFindings(summary, options.failOn).map((finding) => ({ image: source.ref, finding })));
-      }
-      const missing = options.failOn ? unscannedPlatforms(subjects, (docs.scans ?? []).map((d) => d.summary.subjects)) : [];
-      if (missing.length > 0) {
-        throw new AirlockError('E_USAGE', `--fail-on ${options.failOn}: no scan of ${bounded(source.ref, 160)} is about ${missing.map((p) => `${p.name} (${p.manifest})`).join(', ')}: a gate never passes by having nothing to judge`, {
-          hint: `scan each platform (grype IMAGE@${missing[0]?.manifest ?? 'sha256:…'} -o json) and give each with --scan ${bounded(source.ref, 160)}=FILE`,
+        docs.scans?.push({
+          doc,
+          size: JSON.stringify(doc).length,
+          summary,
+          subject: matchSubject(summary.subjects, subjects.digests, `the scan report ${bounded(scanPath)}`, source.ref),
         });
+        if (options.failOn)
+          failing.push(...gateFindings(summary, options.failOn).map((finding) => ({ image: source.ref, finding })));
+      }
+      const missing = options.failOn
+        ? unscannedPlatforms(
+            subjects,
+            (docs.scans ?? []).map((d) => d.summary.subjects),
+          )
+        : [];
+      if (missing.length > 0) {
+        throw new AirlockError(
+          'E_USAGE',
+          `--fail-on ${options.failOn}: no scan of ${bounded(source.ref, 160)} is about ${missing.map((p) => `${p.name} (${p.manifest})`).join(', ')}: a gate never passes by having nothing to judge`,
+          {
+            hint: `scan each platform (grype IMAGE@${missing[0]?.manifest ?? 'sha256:…'} -o json) and give each with --scan ${bounded(source.ref, 160)}=FILE`,
+          },
+        );
       }
     }
     out.set(source.ref, docs);
@@ -230,10 +310,14 @@ function plannedDestinations(sources: readonly Source[], options: PackOptions): 
     const destination = options.names?.get(source.ref) ?? `${s.repository}${s.tag ? `:${s.tag}` : ''}`;
     const other = seen.get(destination);
     if (other !== undefined) {
-      throw new AirlockError('E_DESTINATION_CONFLICT', `${bounded(other, 160)} and ${bounded(source.ref, 160)} would both land on ${destination}`, {
-        hint: `name one of them: --name ${bounded(source.ref, 160)}=REPO:TAG`,
-        details: { destination, images: [other, source.ref] },
-      });
+      throw new AirlockError(
+        'E_DESTINATION_CONFLICT',
+        `${bounded(other, 160)} and ${bounded(source.ref, 160)} would both land on ${destination}`,
+        {
+          hint: `name one of them: --name ${bounded(source.ref, 160)}=REPO:TAG`,
+          details: { destination, images: [other, source.ref] },
+        },
+      );
     }
     seen.set(destination, source.ref);
     out.set(source.ref, destination);
@@ -259,7 +343,11 @@ function layoutTag(ref: string, i: number): string {
  * copied (immutable, content-addressed files), and their bytes are verified once, while the tar is
  * written: one read and one write of each blob instead of two of each.
  */
-function linkFromLayout(ref: ImageReference, layout: ImageStore, options: PackOptions): { linkBlob?: (desc: Descriptor) => Promise<boolean> } {
+function linkFromLayout(
+  ref: ImageReference,
+  layout: ImageStore,
+  options: PackOptions,
+): { linkBlob?: (desc: Descriptor) => Promise<boolean> } {
   const dstDir = (layout as { dir?: string }).dir;
   if (ref.transport !== 'oci' || options.format !== 'tar' || !dstDir) return {};
   return {
@@ -281,20 +369,33 @@ function linkFromLayout(ref: ImageReference, layout: ImageStore, options: PackOp
  * no signature at all is refused unless --allow-unsigned (then marked); one whose signatures do not
  * verify is refused: the gap would refuse it anyway, later and further from the fix.
  */
-async function checkCoverage(layout: ImageStore, subject: Descriptor, ref: string, options: PackOptions): Promise<NonNullable<ImageArtifact['coverage']>> {
+async function checkCoverage(
+  layout: ImageStore,
+  subject: Descriptor,
+  ref: string,
+  options: PackOptions,
+): Promise<NonNullable<ImageArtifact['coverage']>> {
   const trust = options.imageTrust;
   if (!(await hasAnySignature(layout, subject))) {
     if (options.allowUnsigned) return { allowedUnsigned: true };
-    throw new AirlockError('E_SIGNATURE_INVALID', `${bounded(ref, 160)} (${subject.digest}) has no signature: the far side would refuse it`, {
-      hint: 'sign it first (airlock sign IMAGE --key …, or pack --sign --key …), or pack it with --allow-unsigned (marked in the metadata)',
-    });
+    throw new AirlockError(
+      'E_SIGNATURE_INVALID',
+      `${bounded(ref, 160)} (${subject.digest}) has no signature: the far side would refuse it`,
+      {
+        hint: 'sign it first (airlock sign IMAGE --key …, or pack --sign --key …), or pack it with --allow-unsigned (marked in the metadata)',
+      },
+    );
   }
   if (!trust) return { allowedUnsigned: true };
   const { denial } = await checkImageTrust(layout, [ref], subject, trust);
   if (denial) {
-    throw new AirlockError(denial.code, `${denial.message} — caught at pack time: with this trust the far side would refuse it`, {
-      hint: 'fix the signature now (re-sign, or attach the missing attestation), or check that the trust flags are the ones the far side uses',
-    });
+    throw new AirlockError(
+      denial.code,
+      `${denial.message} — caught at pack time: with this trust the far side would refuse it`,
+      {
+        hint: 'fix the signature now (re-sign, or attach the missing attestation), or check that the trust flags are the ones the far side uses',
+      },
+    );
   }
   return { verified: describeTrust(trust) };
 }
@@ -305,7 +406,16 @@ async function writeFileBytes(path: string, bytes: Uint8Array): Promise<void> {
   await writeFileAtomic(path, bytes, { overwrite: true });
 }
 
-async function packImage(source: Source, i: number, total: number, docs: Documents, destination: string, layout: ImageStore, staging: string, options: PackOptions): Promise<ImageArtifact> {
+async function packImage(
+  source: Source,
+  i: number,
+  total: number,
+  docs: Documents,
+  destination: string,
+  layout: ImageStore,
+  staging: string,
+  options: PackOptions,
+): Promise<ImageArtifact> {
   const ref = source.ref;
   const tag = layoutTag(ref, i);
   const images = { done: i, total };
@@ -314,7 +424,17 @@ async function packImage(source: Source, i: number, total: number, docs: Documen
   const copied = await copyImage(source.opened.store, source.subject, layout, {
     tag,
     ...linkFromLayout(source.opened.ref, layout, options),
-    ...(progress ? { onProgress: (p) => progress({ step: `copying ${ref}`, images, bytes: { done: p.bytesDone, total: p.bytesTotal }, blobs: { done: p.blobsDone, total: p.blobsTotal } }) } : {}),
+    ...(progress
+      ? {
+          onProgress: (p) =>
+            progress({
+              step: `copying ${ref}`,
+              images,
+              bytes: { done: p.bytesDone, total: p.bytesTotal },
+              blobs: { done: p.blobsDone, total: p.blobsTotal },
+            }),
+        }
+      : {}),
   });
   const digest = copied.digest;
   const subject = await layout.resolveTag(tag);
@@ -322,7 +442,10 @@ async function packImage(source: Source, i: number, total: number, docs: Documen
   const signer = options.signer;
   if (signer && options.signArtifacts) {
     const src = source.opened.ref;
-    const legacy = options.legacySignature && src.transport === 'docker' ? { legacy: { dockerReference: `${src.registry}/${src.repository}` } } : {};
+    const legacy =
+      options.legacySignature && src.transport === 'docker'
+        ? { legacy: { dockerReference: `${src.registry}/${src.repository}` } }
+        : {};
     await signImage(layout, subject, { signer, now: options.now, ...legacy });
     signedBy.push(keyFingerprint(signer.publicKey));
   }
@@ -332,8 +455,20 @@ async function packImage(source: Source, i: number, total: number, docs: Documen
     const document = sbomDocumentPath(tag);
     await writeFileBytes(join(staging, document), Buffer.from(`${JSON.stringify(docs.sbom.doc)}\n`));
     const attest = Boolean(signer) && docs.sbom.size <= MAX_PREDICATE_BYTES;
-    if (signer && attest) await attestImage(layout, subject, { signer, now: options.now, predicateType: docs.sbom.summary.predicateType, predicate: docs.sbom.doc });
-    sbom = { format: docs.sbom.summary.format, packages: docs.sbom.summary.packages, attestation: attest, document, subject: docs.sbom.subject };
+    if (signer && attest)
+      await attestImage(layout, subject, {
+        signer,
+        now: options.now,
+        predicateType: docs.sbom.summary.predicateType,
+        predicate: docs.sbom.doc,
+      });
+    sbom = {
+      format: docs.sbom.summary.format,
+      packages: docs.sbom.summary.packages,
+      attestation: attest,
+      document,
+      subject: docs.sbom.subject,
+    };
   }
   let vulnerabilityScan: ImageArtifact['vulnerabilityScan'];
   if (docs.scans) {
@@ -341,11 +476,23 @@ async function packImage(source: Source, i: number, total: number, docs: Documen
     for (const [n, scan] of docs.scans.entries()) {
       const document = scanDocumentPath(tag, n);
       await writeFileBytes(join(staging, document), Buffer.from(`${JSON.stringify(scan.doc)}\n`));
-      if (signer && scan.size <= MAX_PREDICATE_BYTES) await attestImage(layout, subject, { signer, now: options.now, predicateType: VULN_PREDICATE, predicate: scan.doc });
+      if (signer && scan.size <= MAX_PREDICATE_BYTES)
+        await attestImage(layout, subject, {
+          signer,
+          now: options.now,
+          predicateType: VULN_PREDICATE,
+          predicate: scan.doc,
+        });
       documents.push(document);
     }
     const counts = sumCounts(docs.scans.map((d) => d.summary.counts));
-    vulnerabilityScan = { result: 'passed', counts, gate: options.failOn ?? null, documents, subjects: docs.scans.map((d) => d.subject) };
+    vulnerabilityScan = {
+      result: 'passed',
+      counts,
+      gate: options.failOn ?? null,
+      documents,
+      subjects: docs.scans.map((d) => d.subject),
+    };
   }
   progress?.({ step: `checking the signatures of ${ref}`, images });
   const coverage = await checkCoverage(layout, subject, ref, options);
@@ -375,16 +522,40 @@ async function packFile(path: string, staging: string, options: PackOptions): Pr
   if (!signer) return { kind: 'file', path: name, sha256: digest.hex, signedBy: [] };
   const { bundle } = await signBlob({ path: join(staging, name) }, { signer });
   await writeFileBytes(join(staging, `${name}.sigstore.json`), Buffer.from(`${JSON.stringify(bundle)}\n`));
-  return { kind: 'file', path: name, sha256: digest.hex, bundle: `${name}.sigstore.json`, signedBy: [keyFingerprint(signer.publicKey)] };
+  return {
+    kind: 'file',
+    path: name,
+    sha256: digest.hex,
+    bundle: `${name}.sigstore.json`,
+    signedBy: [keyFingerprint(signer.publicKey)],
+  };
 }
 
-async function stageArtifacts(sources: readonly Source[], docs: ReadonlyMap<string, Documents>, destinations: ReadonlyMap<string, string>, staging: string, options: PackOptions): Promise<Array<ImageArtifact | FileArtifact>> {
+async function stageArtifacts(
+  sources: readonly Source[],
+  docs: ReadonlyMap<string, Documents>,
+  destinations: ReadonlyMap<string, string>,
+  staging: string,
+  options: PackOptions,
+): Promise<Array<ImageArtifact | FileArtifact>> {
   const artifacts: Array<ImageArtifact | FileArtifact> = [];
   if (sources.length > 0) {
     const { openLayoutStore } = await import('../oci/layout/layout-store.ts');
     const layout = await openLayoutStore(join(staging, LAYOUT_DIR), { create: true });
     try {
-      for (const [i, source] of sources.entries()) artifacts.push(await packImage(source, i, sources.length, docs.get(source.ref) ?? {}, destinations.get(source.ref) ?? '', layout, staging, options));
+      for (const [i, source] of sources.entries())
+        artifacts.push(
+          await packImage(
+            source,
+            i,
+            sources.length,
+            docs.get(source.ref) ?? {},
+            destinations.get(source.ref) ?? '',
+            layout,
+            staging,
+            options,
+          ),
+        );
     } finally {
       await layout.close();
     }
@@ -421,13 +592,18 @@ const BLOB_PATH = new RegExp(`^${LAYOUT_DIR}/blobs/sha256/([0-9a-f]{64})$`);
  */
 async function manifestEntries(staging: string): Promise<Map<string, string>> {
   const entries = new Map<string, string>();
-  for (const path of await listFiles(staging)) entries.set(path, BLOB_PATH.exec(path)?.[1] ?? (await digestFile(join(staging, path))).hex);
+  for (const path of await listFiles(staging))
+    entries.set(path, BLOB_PATH.exec(path)?.[1] ?? (await digestFile(join(staging, path))).hex);
   return entries;
 }
 
-async function signatureHeaders(manifest: Buffer, options: PackOptions): Promise<Array<{ path: string; data: Uint8Array }>> {
+async function signatureHeaders(
+  manifest: Buffer,
+  options: PackOptions,
+): Promise<Array<{ path: string; data: Uint8Array }>> {
   const headers: Array<{ path: string; data: Uint8Array }> = [];
-  if (options.pgpKey) headers.push({ path: PGP_SIGNATURE_NAME, data: Buffer.from(await signDetached(manifest, options.pgpKey.key)) });
+  if (options.pgpKey)
+    headers.push({ path: PGP_SIGNATURE_NAME, data: Buffer.from(await signDetached(manifest, options.pgpKey.key)) });
   if (options.signer) {
     const { bundle } = await signBlob({ data: manifest, name: MANIFEST_NAME }, { signer: options.signer });
     headers.push({ path: SIGSTORE_SIGNATURE_NAME, data: Buffer.from(`${JSON.stringify(bundle)}\n`) });
@@ -441,7 +617,26 @@ function packRecordDetails(metadata: TransferMetadata, out: string) {
   return {
     out,
     sequence: metadata.sequence,
-    artifacts: metadata.artifacts.map((a) => (a.kind === 'image' ? { image: a.name, digest: a.digest, destination: a.destination, signedBy: a.signedBy, coverage: a.coverage, ...(a.vulnerabilityScan ? { scan: { result: a.vulnerabilityScan.result, counts: a.vulnerabilityScan.counts, gate: a.vulnerabilityScan.gate } } : {}) } : { file: a.path, signedBy: a.signedBy })),
+    artifacts: metadata.artifacts.map((a) =>
+      a.kind === 'image'
+        ? {
+            image: a.name,
+            digest: a.digest,
+            destination: a.destination,
+            signedBy: a.signedBy,
+            coverage: a.coverage,
+            ...(a.vulnerabilityScan
+              ? {
+                  scan: {
+                    result: a.vulnerabilityScan.result,
+                    counts: a.vulnerabilityScan.counts,
+                    gate: a.vulnerabilityScan.gate,
+                  },
+                }
+              : {}),
+          }
+        : { file: a.path, signedBy: a.signedBy },
+    ),
   };
 }
 
@@ -470,24 +665,74 @@ export async function packTransfer(options: PackOptions): Promise<PackResult> {
       sequence: { channel: options.channel, number: (previous?.number ?? 0) + 1, previous: previous?.manifest ?? null },
       artifacts,
       approvedBy: [],
-      ...(carried ? { audit: { origin: carried.mark.origin, size: carried.mark.size, keyFingerprint: carried.mark.keyFingerprint } } : {}),
+      ...(carried
+        ? {
+            audit: {
+              origin: carried.mark.origin,
+              size: carried.mark.size,
+              keyFingerprint: carried.mark.keyFingerprint,
+            },
+          }
+        : {}),
     };
     await writeFileBytes(join(staging, METADATA_NAME), Buffer.from(`${JSON.stringify(metadata, null, 2)}\n`));
     options.onProgress?.({ step: 'hashing the payload' });
     const manifest = serializeManifest(await manifestEntries(staging));
     const manifestDigest = `sha256:${digestBytes(manifest).hex}`;
-    const headers = [{ path: METADATA_NAME, data: await readFile(join(staging, METADATA_NAME)) }, { path: MANIFEST_NAME, data: manifest }, ...(await signatureHeaders(manifest, options))];
+    const headers = [
+      { path: METADATA_NAME, data: await readFile(join(staging, METADATA_NAME)) },
+      { path: MANIFEST_NAME, data: manifest },
+      ...(await signatureHeaders(manifest, options)),
+    ];
     // Layout blobs are verified against their names while the package is written (some were linked).
     const stagingDir = staging;
-    const payload = (await payloadOrder(stagingDir, (await listFiles(stagingDir)).filter((p) => p !== METADATA_NAME))).map((p) => ({ path: p, file: join(stagingDir, p), ...(BLOB_PATH.exec(p) ? { sha256: BLOB_PATH.exec(p)?.[1] } : {}) }));
-    const next: ChannelState = { number: metadata.sequence.number, manifest: manifestDigest, at: metadata.createdAt, packageId: metadata.packageId, ...(carried ? { audit: carried.mark, auditHistory: [carried.mark, ...history].slice(0, AUDIT_PROOF_HISTORY) } : {}) };
-    const totalBytes = (await Promise.all(payload.map((p) => stat(p.file).then((s) => s.size)))).reduce((a, b) => a + b, 0);
+    const payload = (
+      await payloadOrder(
+        stagingDir,
+        (await listFiles(stagingDir)).filter((p) => p !== METADATA_NAME),
+      )
+    ).map((p) => ({
+      path: p,
+      file: join(stagingDir, p),
+      ...(BLOB_PATH.exec(p) ? { sha256: BLOB_PATH.exec(p)?.[1] } : {}),
+    }));
+    const next: ChannelState = {
+      number: metadata.sequence.number,
+      manifest: manifestDigest,
+      at: metadata.createdAt,
+      packageId: metadata.packageId,
+      ...(carried
+        ? { audit: carried.mark, auditHistory: [carried.mark, ...history].slice(0, AUDIT_PROOF_HISTORY) }
+        : {}),
+    };
+    const totalBytes = (await Promise.all(payload.map((p) => stat(p.file).then((s) => s.size)))).reduce(
+      (a, b) => a + b,
+      0,
+    );
     await writePackage(options.out, [...headers, ...payload], {
       format: options.format,
       overwrite: options.overwrite ?? false,
-      onProgress: (bytes) => options.onProgress?.({ step: 'writing the package', bytes: { done: bytes, total: totalBytes } }),
+      onProgress: (bytes) =>
+        options.onProgress?.({ step: 'writing the package', bytes: { done: bytes, total: totalBytes } }),
       beforePlace: async () => {
-        if (options.record) await recordBeforeEffect(options.record, { action: 'transfer.pack', result: 'ok', subjects: [{ name: options.out, digest: manifestDigest }, ...artifacts.map((a) => (a.kind === 'image' ? { name: a.name, digest: a.digest } : { name: a.path, digest: `sha256:${a.sha256}` }))], details: packRecordDetails(metadata, options.out) }, `writing ${options.out}`);
+        if (options.record)
+          await recordBeforeEffect(
+            options.record,
+            {
+              action: 'transfer.pack',
+              result: 'ok',
+              subjects: [
+                { name: options.out, digest: manifestDigest },
+                ...artifacts.map((a) =>
+                  a.kind === 'image'
+                    ? { name: a.name, digest: a.digest }
+                    : { name: a.path, digest: `sha256:${a.sha256}` },
+                ),
+              ],
+              details: packRecordDetails(metadata, options.out),
+            },
+            `writing ${options.out}`,
+          );
         await writePendingOut(options.stateDir, options.channel, { state: next, out: resolve(options.out) });
       },
     });

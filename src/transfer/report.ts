@@ -39,15 +39,31 @@ export function markdownReport(source: string, report: ImportReport, now: Date):
     ...(m?.artifacts ?? []).map((a) => {
       if (a.kind === 'file') {
         const c = report.fileArtifacts.find((f) => f.path === a.path);
-        const sig = !c ? 'not checked' : c.signature === 'verified' ? `verified: ${c.signer}` : c.signature === 'unsigned' ? '-' : `unverified: ${c.reason}`;
+        const sig = !c
+          ? 'not checked'
+          : c.signature === 'verified'
+            ? `verified: ${c.signer}`
+            : c.signature === 'unsigned'
+              ? '-'
+              : `unverified: ${c.reason}`;
         return `| file ${esc(a.path)} | sha256:${a.sha256} | ${esc(sig)} | | |`;
       }
       const v = report.images.find((i) => i.digest === a.digest);
-      const sigs = v ? `${v.verification.results.filter((r) => r.ok).length} verified of ${v.verification.results.length}` : 'not checked';
+      const sigs = v
+        ? `${v.verification.results.filter((r) => r.ok).length} verified of ${v.verification.results.length}`
+        : 'not checked';
       const d = report.documents.find((x) => x.name === a.name);
       const from = (f: string | undefined) => (f === 'document' ? 'from the document' : 'as packed');
-      const sbom = d?.sbom ? `${d.sbom.format}, ${d.sbom.packages} packages (${from(d.sbom.from)})` : a.sbom ? 'not checked' : '-';
-      const scan = d?.scan ? `${d.scan.result} ${JSON.stringify(d.scan.counts)} (gate ${d.scan.gate ?? 'none'}, ${from(d.scan.from)})` : a.vulnerabilityScan ? 'not checked' : '-';
+      const sbom = d?.sbom
+        ? `${d.sbom.format}, ${d.sbom.packages} packages (${from(d.sbom.from)})`
+        : a.sbom
+          ? 'not checked'
+          : '-';
+      const scan = d?.scan
+        ? `${d.scan.result} ${JSON.stringify(d.scan.counts)} (gate ${d.scan.gate ?? 'none'}, ${from(d.scan.from)})`
+        : a.vulnerabilityScan
+          ? 'not checked'
+          : '-';
       return `| image ${esc(a.name)} | ${a.digest} | ${sigs} | ${sbom} | ${esc(scan)} |`;
     }),
     '',

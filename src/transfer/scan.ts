@@ -46,16 +46,27 @@ function purlDigests(refs: unknown): string[] {
   if (!Array.isArray(refs)) return [];
   return refs.flatMap((r) => {
     const ref = r as { referenceType?: unknown; referenceLocator?: unknown };
-    return ref?.referenceType === 'purl' && typeof ref.referenceLocator === 'string' && ref.referenceLocator.startsWith('pkg:oci/') ? digestsIn(ref.referenceLocator) : [];
+    return ref?.referenceType === 'purl' &&
+      typeof ref.referenceLocator === 'string' &&
+      ref.referenceLocator.startsWith('pkg:oci/')
+      ? digestsIn(ref.referenceLocator)
+      : [];
   });
 }
 
 /** SPDX: the packages the document DESCRIBES (documentDescribes, or DESCRIBES relationships), or CONTAINER packages. */
 function spdxSubjects(doc: Record<string, unknown>): string[] {
   const packages = Array.isArray(doc.packages) ? (doc.packages as Array<Record<string, unknown>>) : [];
-  const described = new Set<string>(Array.isArray(doc.documentDescribes) ? doc.documentDescribes.filter((d): d is string => typeof d === 'string') : []);
+  const described = new Set<string>(
+    Array.isArray(doc.documentDescribes) ? doc.documentDescribes.filter((d): d is string => typeof d === 'string') : [],
+  );
   for (const rel of Array.isArray(doc.relationships) ? (doc.relationships as Array<Record<string, unknown>>) : []) {
-    if (rel?.spdxElementId === 'SPDXRef-DOCUMENT' && rel.relationshipType === 'DESCRIBES' && typeof rel.relatedSpdxElement === 'string') described.add(rel.relatedSpdxElement);
+    if (
+      rel?.spdxElementId === 'SPDXRef-DOCUMENT' &&
+      rel.relationshipType === 'DESCRIBES' &&
+      typeof rel.relatedSpdxElement === 'string'
+    )
+      described.add(rel.relatedSpdxElement);
   }
   const roots = packages.filter((p) => described.has(String(p?.SPDXID)) || p?.primaryPackagePurpose === 'CONTAINER');
   return unique(roots.flatMap((p) => [...digestsIn(p.versionInfo), ...purlDigests(p.externalRefs)]));
@@ -65,7 +76,10 @@ function spdxSubjects(doc: Record<string, unknown>): string[] {
 function cyclonedxSubjects(doc: Record<string, unknown>): string[] {
   const component = (doc.metadata as { component?: Record<string, unknown> } | undefined)?.component;
   if (!component) return [];
-  return unique([...digestsIn(component.version), ...(typeof component.purl === 'string' && component.purl.startsWith('pkg:oci/') ? digestsIn(component.purl) : [])]);
+  return unique([
+    ...digestsIn(component.version),
+    ...(typeof component.purl === 'string' && component.purl.startsWith('pkg:oci/') ? digestsIn(component.purl) : []),
+  ]);
 }
 
 function unique(values: string[]): string[] {
@@ -75,17 +89,28 @@ function unique(values: string[]): string[] {
 export function summariseSbom(doc: unknown, source: string): SbomSummary {
   const d = doc as Record<string, unknown> | null;
   if (typeof d?.spdxVersion === 'string') {
-    return { format: 'spdx', predicateType: 'https://spdx.dev/Document', packages: Array.isArray(d.packages) ? d.packages.length : 0, subjects: spdxSubjects(d) };
+    return {
+      format: 'spdx',
+      predicateType: 'https://spdx.dev/Document',
+      packages: Array.isArray(d.packages) ? d.packages.length : 0,
+      subjects: spdxSubjects(d),
+    };
   }
   if (d?.bomFormat === 'CycloneDX') {
-    return { format: 'cyclonedx', predicateType: 'https://cyclonedx.org/bom', packages: Array.isArray(d.components) ? d.components.length : 0, subjects: cyclonedxSubjects(d) };
+    return {
+      format: 'cyclonedx',
+      predicateType: 'https://cyclonedx.org/bom',
+      packages: Array.isArray(d.components) ? d.components.length : 0,
+      subjects: cyclonedxSubjects(d),
+    };
   }
   throw new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: not an SPDX or CycloneDX JSON SBOM`);
 }
 
 export function parseSeverity(text: string): Severity {
   const s = text.toLowerCase();
-  if (!(SEVERITIES as readonly string[]).includes(s)) throw new AirlockError('E_USAGE', `--fail-on takes ${SEVERITIES.slice(1).join('|')}, got '${bounded(text, 40)}'`);
+  if (!(SEVERITIES as readonly string[]).includes(s))
+    throw new AirlockError('E_USAGE', `--fail-on takes ${SEVERITIES.slice(1).join('|')}, got '${bounded(text, 40)}'`);
   return s as Severity;
 }
 
@@ -94,20 +119,30 @@ function grypeSubjects(doc: Record<string, unknown>): string[] {
   const source = doc.source as { type?: unknown; target?: Record<string, unknown> } | undefined;
   if (source?.type !== 'image' || typeof source.target !== 'object' || source.target === null) return [];
   const t = source.target;
-  return unique([...digestsIn(t.manifestDigest), ...digestsIn(t.imageID), ...(Array.isArray(t.repoDigests) ? t.repoDigests.flatMap(digestsIn) : [])]);
+  return unique([
+    ...digestsIn(t.manifestDigest),
+    ...digestsIn(t.imageID),
+    ...(Array.isArray(t.repoDigests) ? t.repoDigests.flatMap(digestsIn) : []),
+  ]);
 }
 
 /** grype's JSON output: matches[].vulnerability.{id,severity} with matches[].artifact.{name,version}. */
 export function summariseGrypeScan(doc: unknown, source: string): ScanSummary {
   const matches = (doc as { matches?: unknown })?.matches;
-  if (!Array.isArray(matches)) throw new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: not a grype JSON report (no matches[])`);
+  if (!Array.isArray(matches))
+    throw new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: not a grype JSON report (no matches[])`);
   const findings: Finding[] = matches.map((m, i) => {
-    if (typeof m !== 'object' || m === null) throw new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: matches[${i}] is not a finding`);
+    if (typeof m !== 'object' || m === null)
+      throw new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: matches[${i}] is not a finding`);
     const v = (m as { vulnerability?: { id?: unknown; severity?: unknown } }).vulnerability ?? {};
     const a = (m as { artifact?: { name?: unknown; version?: unknown } }).artifact ?? {};
     const sev = typeof v.severity === 'string' ? v.severity.toLowerCase() : 'unknown';
     const text = (x: unknown) => (typeof x === 'string' ? bounded(x, 128) : '?');
-    return { id: text(v.id), severity: (SEVERITIES as readonly string[]).includes(sev) ? (sev as Severity) : 'unknown', package: `${text(a.name)}@${text(a.version)}` };
+    return {
+      id: text(v.id),
+      severity: (SEVERITIES as readonly string[]).includes(sev) ? (sev as Severity) : 'unknown',
+      package: `${text(a.name)}@${text(a.version)}`,
+    };
   });
   const counts: Record<string, number> = {};
   for (const f of findings) counts[f.severity] = (counts[f.severity] ?? 0) + 1;
@@ -126,14 +161,27 @@ export function describeFinding(f: Finding): string {
 }
 
 /** E_GATE listing what failed (bounded), or nothing when every finding is below `failOn`. */
-export function enforceGate(failing: ReadonlyArray<{ image: string; finding: Finding }>, failOn: Severity, action: string): void {
+export function enforceGate(
+  failing: ReadonlyArray<{ image: string; finding: Finding }>,
+  failOn: Severity,
+  action: string,
+): void {
   if (failing.length === 0) return;
   const unknown = failing.filter((f) => f.finding.severity === 'unknown').length;
   const lines = failing.map((f) => `${bounded(f.image, 120)}: ${describeFinding(f.finding)}`);
-  const what = unknown === failing.length ? `of unknown severity (${UNKNOWN_SEVERITY})` : unknown > 0 ? `at or above ${failOn}, or of unknown severity` : `at or above ${failOn}`;
-  throw new AirlockError('E_GATE', `${failing.length} finding(s) ${what}: ${action}\n  ${boundedList(lines, 20, '\n  ')}`, {
-    details: { failOn, findings: lines.slice(0, 100), total: lines.length },
-  });
+  const what =
+    unknown === failing.length
+      ? `of unknown severity (${UNKNOWN_SEVERITY})`
+      : unknown > 0
+        ? `at or above ${failOn}, or of unknown severity`
+        : `at or above ${failOn}`;
+  throw new AirlockError(
+    'E_GATE',
+    `${failing.length} finding(s) ${what}: ${action}\n  ${boundedList(lines, 20, '\n  ')}`,
+    {
+      details: { failOn, findings: lines.slice(0, 100), total: lines.length },
+    },
+  );
 }
 
 /**
@@ -141,14 +189,23 @@ export function enforceGate(failing: ReadonlyArray<{ image: string; finding: Fin
  * manifest or index, a platform manifest of it, a config). A document that names another image is
  * refused, showing both; one that names none is said to name none, never taken as a match.
  */
-export function matchSubject(named: readonly string[], image: ReadonlySet<string>, what: string, imageName: string): DocumentSubject {
+export function matchSubject(
+  named: readonly string[],
+  image: ReadonlySet<string>,
+  what: string,
+  imageName: string,
+): DocumentSubject {
   if (named.length === 0) return { recorded: false };
   const hit = named.find((d) => image.has(d));
   if (hit) return { matched: hit };
-  throw new AirlockError('E_ARTIFACT_MISMATCH', `${what} describes ${boundedList(named, 4)}, not ${bounded(imageName, 120)} (${[...image].slice(0, 4).join(', ')})`, {
-    hint: 'generate the SBOM or scan from the very image being packed (by digest), e.g. syft IMAGE@sha256:… / grype IMAGE@sha256:…',
-    details: { document: named.slice(0, 8), image: [...image].slice(0, 8) },
-  });
+  throw new AirlockError(
+    'E_ARTIFACT_MISMATCH',
+    `${what} describes ${boundedList(named, 4)}, not ${bounded(imageName, 120)} (${[...image].slice(0, 4).join(', ')})`,
+    {
+      hint: 'generate the SBOM or scan from the very image being packed (by digest), e.g. syft IMAGE@sha256:… / grype IMAGE@sha256:…',
+      details: { document: named.slice(0, 8), image: [...image].slice(0, 8) },
+    },
+  );
 }
 
 export function describeSubject(subject: DocumentSubject | undefined): string {

@@ -28,7 +28,11 @@ describe('checkSequence', () => {
   it('the next package must name the imported one as previous', () => {
     assert.equal(checkSequence(seq(2, M1), M2, last, false).kind, 'next');
     assert.throws(() => checkSequence(seq(2, M3), M2, last, false), { code: 'E_SEQUENCE', message: /fork/ });
-    assert.throws(() => checkSequence(seq(2, M3), M2, last, true), { code: 'E_SEQUENCE' }, '--allow-gap does not allow a fork');
+    assert.throws(
+      () => checkSequence(seq(2, M3), M2, last, true),
+      { code: 'E_SEQUENCE' },
+      '--allow-gap does not allow a fork',
+    );
   });
 
   it('the same package again is idempotent; another with an old number is a replay', () => {

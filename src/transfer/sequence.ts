@@ -27,14 +27,28 @@ function statePath(stateDir: string, side: 'in' | 'out', channel: string): strin
   return join(stateDir, 'channels', side, `${channel}.json`);
 }
 
-export async function readChannel(stateDir: string, side: 'in' | 'out', channel: string): Promise<ChannelState | undefined> {
+export async function readChannel(
+  stateDir: string,
+  side: 'in' | 'out',
+  channel: string,
+): Promise<ChannelState | undefined> {
   try {
-    const state = JSON.parse(await readFile(statePath(stateDir, side, channel), 'utf8')) as Partial<ChannelState> | null;
+    const state = JSON.parse(
+      await readFile(statePath(stateDir, side, channel), 'utf8'),
+    ) as Partial<ChannelState> | null;
     // A damaged record must not read as "no package yet" or as number NaN: either would let replays in.
-    if (!Number.isSafeInteger(state?.number) || (state?.number ?? 0) < 1 || !/^sha256:[0-9a-f]{64}$/.test(String(state?.manifest))) {
-      throw new AirlockError('E_IO', `channel state ${channel} is damaged: number or manifest is missing or malformed`, {
-        hint: `restore ${statePath(stateDir, side, channel)} from backup; airlock will not guess the channel's place`,
-      });
+    if (
+      !Number.isSafeInteger(state?.number) ||
+      (state?.number ?? 0) < 1 ||
+      !/^sha256:[0-9a-f]{64}$/.test(String(state?.manifest))
+    ) {
+      throw new AirlockError(
+        'E_IO',
+        `channel state ${channel} is damaged: number or manifest is missing or malformed`,
+        {
+          hint: `restore ${statePath(stateDir, side, channel)} from backup; airlock will not guess the channel's place`,
+        },
+      );
     }
     return state as ChannelState;
   } catch (err) {
@@ -49,7 +63,12 @@ export function lockChannel(stateDir: string, side: 'in' | 'out', channel: strin
   return acquireLock(join(stateDir, 'channels', side, `${channel}.lock`), `channel ${channel}`);
 }
 
-export async function writeChannel(stateDir: string, side: 'in' | 'out', channel: string, state: ChannelState): Promise<void> {
+export async function writeChannel(
+  stateDir: string,
+  side: 'in' | 'out',
+  channel: string,
+  state: ChannelState,
+): Promise<void> {
   const path = statePath(stateDir, side, channel);
   await makeDirs(dirname(path));
   await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`, { overwrite: true });
@@ -92,8 +111,14 @@ export async function readPendingOut(stateDir: string, channel: string): Promise
       return undefined;
     }
   })();
-  if (typeof doc?.out !== 'string' || !Number.isSafeInteger(doc.state?.number) || !/^sha256:[0-9a-f]{64}$/.test(String(doc.state?.manifest))) {
-    throw new AirlockError('E_IO', `${path} is damaged`, { hint: `restore it from backup, or remove it if no package was written since the last one on channel ${channel}` });
+  if (
+    typeof doc?.out !== 'string' ||
+    !Number.isSafeInteger(doc.state?.number) ||
+    !/^sha256:[0-9a-f]{64}$/.test(String(doc.state?.manifest))
+  ) {
+    throw new AirlockError('E_IO', `${path} is damaged`, {
+      hint: `restore it from backup, or remove it if no package was written since the last one on channel ${channel}`,
+    });
   }
   return doc as PendingOut;
 }
@@ -102,7 +127,10 @@ export async function removePendingOut(stateDir: string, channel: string): Promi
   await rm(pendingOutPath(stateDir, channel), { force: true });
 }
 
-export type SequenceVerdict = { readonly kind: 'next' | 'first' | 'gap-allowed' | 'same-package'; readonly detail: string };
+export type SequenceVerdict = {
+  readonly kind: 'next' | 'first' | 'gap-allowed' | 'same-package';
+  readonly detail: string;
+};
 
 /**
  * The place of an incoming package on its channel, given what was imported last:
@@ -111,38 +139,67 @@ export type SequenceVerdict = { readonly kind: 'next' | 'first' | 'gap-allowed' 
  *   replay/older (number <= last, different package), fork (previous differs), gap (number > last + 1,
  *   refused unless allowGap) → E_SEQUENCE.
  */
-export function checkSequence(seq: Sequence, manifest: string, last: ChannelState | undefined, allowGap: boolean): SequenceVerdict {
+export function checkSequence(
+  seq: Sequence,
+  manifest: string,
+  last: ChannelState | undefined,
+  allowGap: boolean,
+): SequenceVerdict {
   if (!last) {
     // A channel never seen here must start at its beginning: otherwise an old package of some other
     // (or a reset) channel would pass as "first" and roll tags back.
-    if (seq.number === 1 && seq.previous === null) return { kind: 'first', detail: `first package on channel ${seq.channel}` };
+    if (seq.number === 1 && seq.previous === null)
+      return { kind: 'first', detail: `first package on channel ${seq.channel}` };
     if (!allowGap) {
-      throw new AirlockError('E_SEQUENCE', `channel ${seq.channel} has no package imported here, and this one (#${seq.number}, previous ${seq.previous ?? 'none'}) is not its first`, {
-        hint: 'import the channel from its first package, or accept starting mid-way with --allow-gap (recorded)',
-        details: { channel: seq.channel, number: seq.number },
-      });
+      throw new AirlockError(
+        'E_SEQUENCE',
+        `channel ${seq.channel} has no package imported here, and this one (#${seq.number}, previous ${seq.previous ?? 'none'}) is not its first`,
+        {
+          hint: 'import the channel from its first package, or accept starting mid-way with --allow-gap (recorded)',
+          details: { channel: seq.channel, number: seq.number },
+        },
+      );
     }
-    return { kind: 'gap-allowed', detail: `channel ${seq.channel} starts here at #${seq.number}; allowed by --allow-gap` };
+    return {
+      kind: 'gap-allowed',
+      detail: `channel ${seq.channel} starts here at #${seq.number}; allowed by --allow-gap`,
+    };
   }
-  if (seq.number === last.number && manifest === last.manifest) return { kind: 'same-package', detail: `package ${seq.number} on ${seq.channel} was already imported` };
+  if (seq.number === last.number && manifest === last.manifest)
+    return { kind: 'same-package', detail: `package ${seq.number} on ${seq.channel} was already imported` };
   if (seq.number <= last.number) {
-    throw new AirlockError('E_SEQUENCE', `package ${seq.number} on channel ${seq.channel} is a replay or older: ${last.number} was imported already`, {
-      details: { channel: seq.channel, number: seq.number, lastImported: last.number },
-    });
+    throw new AirlockError(
+      'E_SEQUENCE',
+      `package ${seq.number} on channel ${seq.channel} is a replay or older: ${last.number} was imported already`,
+      {
+        details: { channel: seq.channel, number: seq.number, lastImported: last.number },
+      },
+    );
   }
   if (seq.number === last.number + 1) {
     if (seq.previous !== last.manifest) {
-      throw new AirlockError('E_SEQUENCE', `package ${seq.number} on ${seq.channel} does not follow the package imported last (previous ${seq.previous}, imported ${last.manifest}): a fork`, {
-        details: { expected: last.manifest, found: seq.previous },
-      });
+      throw new AirlockError(
+        'E_SEQUENCE',
+        `package ${seq.number} on ${seq.channel} does not follow the package imported last (previous ${seq.previous}, imported ${last.manifest}): a fork`,
+        {
+          details: { expected: last.manifest, found: seq.previous },
+        },
+      );
     }
     return { kind: 'next', detail: `package ${seq.number} follows ${last.number} on ${seq.channel}` };
   }
   if (!allowGap) {
-    throw new AirlockError('E_SEQUENCE', `package ${seq.number} on ${seq.channel} skips ${seq.number - last.number - 1} package(s) after ${last.number}`, {
-      hint: 'import the missing packages first, or accept the gap explicitly with --allow-gap (recorded)',
-      details: { expected: last.number + 1, found: seq.number },
-    });
+    throw new AirlockError(
+      'E_SEQUENCE',
+      `package ${seq.number} on ${seq.channel} skips ${seq.number - last.number - 1} package(s) after ${last.number}`,
+      {
+        hint: 'import the missing packages first, or accept the gap explicitly with --allow-gap (recorded)',
+        details: { expected: last.number + 1, found: seq.number },
+      },
+    );
   }
-  return { kind: 'gap-allowed', detail: `package ${seq.number} on ${seq.channel} skips ${seq.number - last.number - 1} package(s); allowed by --allow-gap` };
+  return {
+    kind: 'gap-allowed',
+    detail: `package ${seq.number} on ${seq.channel} skips ${seq.number - last.number - 1} package(s); allowed by --allow-gap`,
+  };
 }

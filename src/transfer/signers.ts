@@ -55,7 +55,8 @@ function malformed(source: string, why: string): AirlockError {
 
 function stringList(value: unknown, where: string, source: string): string[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0 && v.length <= 4096)) throw malformed(source, `${where} must be a list of file names`);
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0 && v.length <= 4096))
+    throw malformed(source, `${where} must be a list of file names`);
   return value as string[];
 }
 
@@ -68,7 +69,8 @@ export function parseSignersFile(doc: unknown, source: string): SignersFileEntry
   const names = new Set<string>();
   return d.signers.map((raw, i) => {
     const e = raw as { name?: unknown; keys?: unknown; openpgp?: unknown };
-    if (typeof e?.name !== 'string' || !NAME.test(e.name)) throw malformed(source, `signers[${i}].name must be 1-64 letters, digits, spaces or ._@+-`);
+    if (typeof e?.name !== 'string' || !NAME.test(e.name))
+      throw malformed(source, `signers[${i}].name must be 1-64 letters, digits, spaces or ._@+-`);
     if (names.has(e.name)) throw malformed(source, `the signer ${e.name} is named twice`);
     names.add(e.name);
     const keys = stringList(e.keys, `signers[${i}].keys`, source);
@@ -82,13 +84,17 @@ export function parseSignersFile(doc: unknown, source: string): SignersFileEntry
  * The signers with their keys loaded. A key that belongs to two signers would let one signature count
  * for both, so it is refused; so is one key file given twice to one signer (harmless, but a typo).
  */
-export function namedSigners(entries: ReadonlyArray<{ name: string; pgp: readonly KeyringEntry[]; keys: readonly KeyObject[] }>, source: string): TrustedSigner[] {
+export function namedSigners(
+  entries: ReadonlyArray<{ name: string; pgp: readonly KeyringEntry[]; keys: readonly KeyObject[] }>,
+  source: string,
+): TrustedSigner[] {
   const owner = new Map<string, string>();
   for (const e of entries) {
     const ids = [...e.pgp.map((k) => `openpgp ${k.fingerprint}`), ...e.keys.map((k) => `key ${canonicalKeyId(k)}`)];
     for (const id of new Set(ids)) {
       const other = owner.get(id);
-      if (other !== undefined) throw malformed(source, `${id} belongs to both ${other} and ${e.name}: a signature by it would count twice`);
+      if (other !== undefined)
+        throw malformed(source, `${id} belongs to both ${other} and ${e.name}: a signature by it would count twice`);
       owner.set(id, e.name);
     }
   }
@@ -128,14 +134,25 @@ export interface SignerCheck {
   readonly problems: string[];
 }
 
-async function checkPgp(signature: Buffer, manifest: Buffer, signers: readonly TrustedSigner[], now: Date, out: SignerCheck): Promise<void> {
+async function checkPgp(
+  signature: Buffer,
+  manifest: Buffer,
+  signers: readonly TrustedSigner[],
+  now: Date,
+  out: SignerCheck,
+): Promise<void> {
   const entries = signers.flatMap((s) => s.pgp.map((k) => ({ signer: s.name, entry: k })));
   if (entries.length === 0) {
     out.problems.push(`${PGP_SIGNATURE_NAME}: an OpenPGP signature is present but no OpenPGP key was given`);
     return;
   }
   try {
-    const result = await verifyManifestSignatures(manifest, signature, { keys: entries.map((e) => e.entry) }, { date: now });
+    const result = await verifyManifestSignatures(
+      manifest,
+      signature,
+      { keys: entries.map((e) => e.entry) },
+      { date: now },
+    );
     for (const s of result.signers) {
       const signer = entries.find((e) => e.entry.fingerprint === s.fingerprint)?.signer ?? s.fingerprint;
       out.signers.push({ kind: 'openpgp', signer, id: s.fingerprint, detail: bounded(s.userIds.join(', ')) });
@@ -146,18 +163,30 @@ async function checkPgp(signature: Buffer, manifest: Buffer, signers: readonly T
   }
 }
 
-async function checkSigstore(name: string, bytes: Buffer, manifest: Buffer, signers: readonly TrustedSigner[], now: Date, out: SignerCheck): Promise<void> {
+async function checkSigstore(
+  name: string,
+  bytes: Buffer,
+  manifest: Buffer,
+  signers: readonly TrustedSigner[],
+  now: Date,
+  out: SignerCheck,
+): Promise<void> {
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8'));
-    if ((json as { messageSignature?: unknown })?.messageSignature === undefined) throw new Error('not a message-signature bundle');
+    if ((json as { messageSignature?: unknown })?.messageSignature === undefined)
+      throw new Error('not a message-signature bundle');
   } catch (err) {
     out.problems.push(`${name}: ${bounded((err as Error).message)}`);
     return;
   }
   for (const signer of signers) {
     for (const key of signer.keys) {
-      const r = await verifyBlob({ bytes: manifest }, { json }, { trust: { kind: 'key', publicKey: key }, tlogThreshold: 0, timestampThreshold: 0, now }).catch(() => ({ ok: false }) as const);
+      const r = await verifyBlob(
+        { bytes: manifest },
+        { json },
+        { trust: { kind: 'key', publicKey: key }, tlogThreshold: 0, timestampThreshold: 0, now },
+      ).catch(() => ({ ok: false }) as const);
       if (r.ok) {
         out.signers.push({ kind: 'sigstore-key', signer: signer.name, id: keyFingerprint(key), detail: name });
         return;
@@ -168,12 +197,18 @@ async function checkSigstore(name: string, bytes: Buffer, manifest: Buffer, sign
 }
 
 /** Every signature header over `manifest`, each attributed to its signer or listed as a problem. */
-export async function checkManifestSignatures(headers: ReadonlyMap<string, Buffer>, manifest: Buffer, signers: readonly TrustedSigner[], now: Date): Promise<SignerCheck> {
+export async function checkManifestSignatures(
+  headers: ReadonlyMap<string, Buffer>,
+  manifest: Buffer,
+  signers: readonly TrustedSigner[],
+  now: Date,
+): Promise<SignerCheck> {
   const out: SignerCheck = { signers: [], problems: [] };
   const pgp = headers.get(PGP_SIGNATURE_NAME);
   if (pgp) await checkPgp(pgp, manifest, signers, now, out);
   for (const [name, bytes] of headers) {
-    if (name === SIGSTORE_SIGNATURE_NAME || SIGSTORE_APPROVAL.test(name)) await checkSigstore(name, bytes, manifest, signers, now, out);
+    if (name === SIGSTORE_SIGNATURE_NAME || SIGSTORE_APPROVAL.test(name))
+      await checkSigstore(name, bytes, manifest, signers, now, out);
   }
   return out;
 }
@@ -194,8 +229,12 @@ export function requireSigners(check: SignerCheck, required: number): void {
   }
   if (distinct.length < required) {
     const keys = check.signers.length;
-    throw new AirlockError('E_SIGNERS', `the manifest is signed by ${distinct.length} trusted signer(s) (${distinct.map((d) => bounded(d, 80)).join(', ')}), ${required} required${keys > distinct.length ? `: ${keys} signatures, but keys of one signer count once` : ''}`, {
-      details: { signers: distinct, problems: check.problems },
-    });
+    throw new AirlockError(
+      'E_SIGNERS',
+      `the manifest is signed by ${distinct.length} trusted signer(s) (${distinct.map((d) => bounded(d, 80)).join(', ')}), ${required} required${keys > distinct.length ? `: ${keys} signatures, but keys of one signer count once` : ''}`,
+      {
+        details: { signers: distinct, problems: check.problems },
+      },
+    );
   }
 }

@@ -33,7 +33,10 @@ export async function sweepStaging(stateDir: string, self = process.pid): Promis
 }
 
 /** A fresh private staging folder for this run, after sweeping what crashed runs left. */
-export async function makeStaging(stateDir: string, purpose: 'pack' | 'approve' | 'import' | 'inspect'): Promise<string> {
+export async function makeStaging(
+  stateDir: string,
+  purpose: 'pack' | 'approve' | 'import' | 'inspect',
+): Promise<string> {
   const root = stagingRoot(stateDir);
   await makeDirs(root);
   await sweepStaging(stateDir);

@@ -39,7 +39,9 @@ export async function readTagOwners(stateDir: string): Promise<Map<string, strin
     return new Map(entries as Array<[string, string]>);
   } catch (err) {
     // Read as "nobody owns anything", a damaged file would let any channel move any tag.
-    throw new AirlockError('E_IO', `${path} is damaged: ${(err as Error).message}`, { hint: 'restore it from backup; airlock will not guess who owns which tag' });
+    throw new AirlockError('E_IO', `${path} is damaged: ${(err as Error).message}`, {
+      hint: 'restore it from backup; airlock will not guess who owns which tag',
+    });
   }
 }
 
@@ -48,10 +50,14 @@ export function checkTagOwners(owners: TagOwners, channel: string, tags: readonl
   for (const tag of tags) {
     const owner = owners.get(tag);
     if (owner !== undefined && owner !== channel) {
-      throw new AirlockError('E_CHANNEL', `${bounded(tag, 200)} belongs to channel ${owner}; a package on channel ${channel} may not move it`, {
-        hint: 'pack it under another name (pack --name), or carry it on its own channel',
-        details: { tag, owner, channel },
-      });
+      throw new AirlockError(
+        'E_CHANNEL',
+        `${bounded(tag, 200)} belongs to channel ${owner}; a package on channel ${channel} may not move it`,
+        {
+          hint: 'pack it under another name (pack --name), or carry it on its own channel',
+          details: { tag, owner, channel },
+        },
+      );
     }
   }
 }

@@ -14,21 +14,36 @@ import { encodePem } from '../crypto/pem.ts';
 import { parseTrustedRoot } from '../sigstore/trusted-root.ts';
 import { requestTimestamp } from '../sigstore/tsa.ts';
 import { verifyBlob } from '../sigstore/verify/verify-blob.ts';
-import { type CaInput, checkpointKeyId, createTrustedRoot, type LogInput, summariseTrustedRoot } from './create-trusted-root.ts';
+import {
+  type CaInput,
+  checkpointKeyId,
+  createTrustedRoot,
+  type LogInput,
+  summariseTrustedRoot,
+} from './create-trusted-root.ts';
 
 const HOUR = 3_600_000;
 const start = new Date('2026-01-01T00:00:00Z');
 const pemOf = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }).toString();
 const spkiOf = (key: KeyObject) => key.export({ type: 'spki', format: 'der' });
 const sha256 = (...parts: Uint8Array[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
-const keyFromSpkiB64 = (b64: string) => createPublicKey({ key: Buffer.from(b64, 'base64'), format: 'der', type: 'spki' });
-const log = (key: KeyObject, extra: Partial<LogInput> = {}): LogInput => ({ publicKeyPem: pemOf(key), baseUrl: 'https://rekor.internal', validFor: { start }, ...extra });
+const keyFromSpkiB64 = (b64: string) =>
+  createPublicKey({ key: Buffer.from(b64, 'base64'), format: 'der', type: 'spki' });
+const log = (key: KeyObject, extra: Partial<LogInput> = {}): LogInput => ({
+  publicKeyPem: pemOf(key),
+  baseUrl: 'https://rekor.internal',
+  validFor: { start },
+  ...extra,
+});
 const quiet = { warn: () => undefined };
 
 describe('log IDs', () => {
   it('ECDSA P-256 (Rekor v1, CT): SHA-256 of the DER SPKI, RFC 6962 §3.2', () => {
     const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
-    const root = createTrustedRoot({ tlogs: [log(key)], ctlogs: [log(key, { baseUrl: 'https://ct.internal' })] }, quiet);
+    const root = createTrustedRoot(
+      { tlogs: [log(key)], ctlogs: [log(key, { baseUrl: 'https://ct.internal' })] },
+      quiet,
+    );
     const expected = sha256(spkiOf(key)).toString('base64');
     assert.equal(root.tlogs[0]?.logId.keyId, expected);
     assert.equal(root.ctlogs[0]?.logId.keyId, expected);
@@ -52,14 +67,28 @@ describe('log IDs', () => {
   it('matches published vectors: rekor-tiles "rekor-local" and production log2025-1 / rekor.sigstore.dev', () => {
     // design/notes/tlog-anchors.md §2.8 (rekor-tiles CLIENTS.md) and §2.3 (the production trusted_root.json).
     const vectors = [
-      ['MCowBQYDK2VwAyEAREvJyNZGjX6B3DAIuD3BTg9rIwV00GY8Xg5FU+IFDUQ=', 'rekor-local', '2AtEIMfG6Y41yK0tcwRTBS2tjhOrjKGIpDkHFgp65g0='],
-      ['MCowBQYDK2VwAyEAt8rlp1knGwjfbcXAYPYAkn0XiLz1x8O4t0YkEhie244=', 'log2025-1.rekor.sigstore.dev', 'zxGZFVvd0FEmjR8WrFwMdcAJ9vtaY/QXf44Y1wUeP6A='],
+      [
+        'MCowBQYDK2VwAyEAREvJyNZGjX6B3DAIuD3BTg9rIwV00GY8Xg5FU+IFDUQ=',
+        'rekor-local',
+        '2AtEIMfG6Y41yK0tcwRTBS2tjhOrjKGIpDkHFgp65g0=',
+      ],
+      [
+        'MCowBQYDK2VwAyEAt8rlp1knGwjfbcXAYPYAkn0XiLz1x8O4t0YkEhie244=',
+        'log2025-1.rekor.sigstore.dev',
+        'zxGZFVvd0FEmjR8WrFwMdcAJ9vtaY/QXf44Y1wUeP6A=',
+      ],
     ] as const;
     for (const [spki, origin, logId] of vectors) {
       assert.equal(checkpointKeyId(origin, keyFromSpkiB64(spki)).toString('base64'), logId);
     }
-    const rekorV1 = keyFromSpkiB64('MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE2G2Y+2tabdTV5BcGiBIx0a9fAFwrkBbmLSGtks4L3qX6yYY0zufBnhC8Ur/iy55GhWP/9A/bY2LhC30M9+RYtw==');
-    const root = createTrustedRoot({ tlogs: [log(rekorV1, { baseUrl: 'https://rekor.sigstore.dev', validFor: { start: new Date('2021-01-12T11:53:27Z') } })] });
+    const rekorV1 = keyFromSpkiB64(
+      'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE2G2Y+2tabdTV5BcGiBIx0a9fAFwrkBbmLSGtks4L3qX6yYY0zufBnhC8Ur/iy55GhWP/9A/bY2LhC30M9+RYtw==',
+    );
+    const root = createTrustedRoot({
+      tlogs: [
+        log(rekorV1, { baseUrl: 'https://rekor.sigstore.dev', validFor: { start: new Date('2021-01-12T11:53:27Z') } }),
+      ],
+    });
     assert.equal(root.tlogs[0]?.logId.keyId, 'wNI9atQGlz+VWfO6LRygH4QUfY/8W4RFwiT5i5WRgB0=');
     assert.equal(root.tlogs[0]?.publicKey.validFor.start, '2021-01-12T11:53:27Z');
   });
@@ -67,12 +96,20 @@ describe('log IDs', () => {
   it('v0.2 also sets checkpointKeyId (= log ID) and operator; v0.1 refuses an operator', () => {
     const key = generateKeyPairSync('ed25519').publicKey;
     const warnings: string[] = [];
-    const root = createTrustedRoot({ mediaType: 'v0.2', tlogs: [log(key, { origin: 'rekor.internal', operator: 'internal.example' })] }, { warn: (m) => warnings.push(m) });
+    const root = createTrustedRoot(
+      { mediaType: 'v0.2', tlogs: [log(key, { origin: 'rekor.internal', operator: 'internal.example' })] },
+      { warn: (m) => warnings.push(m) },
+    );
     assert.equal(root.mediaType, 'application/vnd.dev.sigstore.trustedroot.v0.2+json');
     assert.deepEqual(root.tlogs[0]?.checkpointKeyId, root.tlogs[0]?.logId);
     assert.equal(root.tlogs[0]?.operator, 'internal.example');
-    assert.ok(warnings.some((w) => /only v0\.1/.test(w)), 'warns that cosign refuses v0.2');
-    assert.throws(() => createTrustedRoot({ tlogs: [log(key, { origin: 'rekor.internal', operator: 'x' })] }, quiet), { code: 'E_USAGE' });
+    assert.ok(
+      warnings.some((w) => /only v0\.1/.test(w)),
+      'warns that cosign refuses v0.2',
+    );
+    assert.throws(() => createTrustedRoot({ tlogs: [log(key, { origin: 'rekor.internal', operator: 'x' })] }, quiet), {
+      code: 'E_USAGE',
+    });
   });
 
   it('RSA log keys are written as PKCS1_RSA_PKCS1V5 (what @sigstore/verify can load), ID still over the SPKI', () => {
@@ -109,24 +146,50 @@ describe('input rules', () => {
   it('every key and CA needs validFor.start', () => {
     const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
     const noStart = { validFor: {} as { start: Date } };
-    assert.throws(() => createTrustedRoot({ tlogs: [log(key, noStart)] }), { code: 'E_USAGE', message: /validFor\.start/ });
+    assert.throws(() => createTrustedRoot({ tlogs: [log(key, noStart)] }), {
+      code: 'E_USAGE',
+      message: /validFor\.start/,
+    });
     assert.throws(() => createTrustedRoot({ ctlogs: [log(key, noStart)] }), { code: 'E_USAGE' });
-    assert.throws(() => createTrustedRoot({ certificateAuthorities: [{ certChainPem: ca.rootPem, ...noStart }] }), { code: 'E_USAGE' });
-    assert.throws(() => createTrustedRoot({ timestampAuthorities: [{ certChainPem: tsa.chainPem.join(''), ...noStart }] }), { code: 'E_USAGE' });
-    assert.throws(() => createTrustedRoot({ tlogs: [log(key, { validFor: { start, end: new Date(start.getTime() - 1) } })] }), { code: 'E_USAGE' });
+    assert.throws(() => createTrustedRoot({ certificateAuthorities: [{ certChainPem: ca.rootPem, ...noStart }] }), {
+      code: 'E_USAGE',
+    });
+    assert.throws(
+      () => createTrustedRoot({ timestampAuthorities: [{ certChainPem: tsa.chainPem.join(''), ...noStart }] }),
+      { code: 'E_USAGE' },
+    );
+    assert.throws(
+      () => createTrustedRoot({ tlogs: [log(key, { validFor: { start, end: new Date(start.getTime() - 1) } })] }),
+      { code: 'E_USAGE' },
+    );
   });
 
   it('a chain in the wrong order (root first) is refused, and so is a CA chain holding a signing certificate', async () => {
     const reversed: CaInput = { certChainPem: [tsa.rootPem, tsa.leafPem].join(''), validFor: { start } };
-    assert.throws(() => createTrustedRoot({ timestampAuthorities: [reversed] }), { code: 'E_INPUT_MALFORMED', message: /not issued by certificate 2/ });
-    const leafOnly: CaInput = { certChainPem: tsa.leafPem, validFor: { start } };
-    assert.throws(() => createTrustedRoot({ timestampAuthorities: [leafOnly] }), { code: 'E_INPUT_MALFORMED', message: /not self-signed/ });
-    const leaf = await ca.issueLeaf({ san: 'https://x.example/id', issuer: 'https://issuer.example' });
-    assert.throws(() => createTrustedRoot({ certificateAuthorities: [{ certChainPem: leaf.certPem + ca.rootPem, validFor: { start } }] }), {
+    assert.throws(() => createTrustedRoot({ timestampAuthorities: [reversed] }), {
       code: 'E_INPUT_MALFORMED',
-      message: /must be a CA certificate/,
+      message: /not issued by certificate 2/,
     });
-    assert.throws(() => createTrustedRoot({ certificateAuthorities: [{ certChainPem: 'not pem', validFor: { start } }] }), { code: 'E_INPUT_MALFORMED' });
+    const leafOnly: CaInput = { certChainPem: tsa.leafPem, validFor: { start } };
+    assert.throws(() => createTrustedRoot({ timestampAuthorities: [leafOnly] }), {
+      code: 'E_INPUT_MALFORMED',
+      message: /not self-signed/,
+    });
+    const leaf = await ca.issueLeaf({ san: 'https://x.example/id', issuer: 'https://issuer.example' });
+    assert.throws(
+      () =>
+        createTrustedRoot({
+          certificateAuthorities: [{ certChainPem: leaf.certPem + ca.rootPem, validFor: { start } }],
+        }),
+      {
+        code: 'E_INPUT_MALFORMED',
+        message: /must be a CA certificate/,
+      },
+    );
+    assert.throws(
+      () => createTrustedRoot({ certificateAuthorities: [{ certChainPem: 'not pem', validFor: { start } }] }),
+      { code: 'E_INPUT_MALFORMED' },
+    );
   });
 
   it('round-trips through TrustedRoot.fromJSON/toJSON, parseTrustedRoot and toTrustMaterial; subjects from the root certificate', () => {
@@ -134,7 +197,13 @@ describe('input rules', () => {
     const json = createTrustedRoot(
       {
         certificateAuthorities: [{ certChainPem: ca.rootPem, uri: 'https://fulcio.internal', validFor: { start } }],
-        timestampAuthorities: [{ certChainPem: tsa.chainPem.join(''), uri: tsa.url, validFor: { start, end: new Date(start.getTime() + HOUR) } }],
+        timestampAuthorities: [
+          {
+            certChainPem: tsa.chainPem.join(''),
+            uri: tsa.url,
+            validFor: { start, end: new Date(start.getTime() + HOUR) },
+          },
+        ],
         tlogs: [log(key, { origin: 'rekor.internal' })],
       },
       quiet,
@@ -143,8 +212,14 @@ describe('input rules', () => {
     assert.deepEqual(TrustedRoot.fromJSON(TrustedRoot.toJSON(proto)), proto);
     assert.equal(proto.tlogs[0]?.publicKey?.validFor?.start?.toISOString(), start.toISOString());
     assert.doesNotThrow(() => toTrustMaterial(parseTrustedRoot(Buffer.from(JSON.stringify(json)), 'r').root));
-    assert.deepEqual(json.certificateAuthorities[0]?.subject, { organization: 'airlock test', commonName: 'airlock test CA' });
-    assert.deepEqual(json.timestampAuthorities[0]?.subject, { organization: 'airlock test', commonName: 'airlock test TSA root' });
+    assert.deepEqual(json.certificateAuthorities[0]?.subject, {
+      organization: 'airlock test',
+      commonName: 'airlock test CA',
+    });
+    assert.deepEqual(json.timestampAuthorities[0]?.subject, {
+      organization: 'airlock test',
+      commonName: 'airlock test TSA root',
+    });
     assert.equal(json.timestampAuthorities[0]?.certChain.certificates.length, 2);
     const summary = summariseTrustedRoot(proto);
     assert.deepEqual(summary.problems, []);
@@ -166,12 +241,19 @@ describe('the production Sigstore trusted root, rebuilt from its keys and certif
     const range = (v: Range) => ({ start: new Date(v.start), ...(v.end ? { end: new Date(v.end) } : {}) });
     const chain = (ca: { certChain: { certificates: Array<{ rawBytes: string }> } }) =>
       ca.certChain.certificates.map((c) => encodePem('CERTIFICATE', Buffer.from(c.rawBytes, 'base64'))).join('');
-    const authority = (ca: { uri: string; validFor: Range; certChain: { certificates: Array<{ rawBytes: string }> } }): CaInput => ({
+    const authority = (ca: {
+      uri: string;
+      validFor: Range;
+      certChain: { certificates: Array<{ rawBytes: string }> };
+    }): CaInput => ({
       certChainPem: chain(ca),
       uri: ca.uri,
       validFor: range(ca.validFor),
     });
-    const logOf = (l: { baseUrl: string; publicKey: { rawBytes: string; keyDetails: string; validFor: Range } }): LogInput => ({
+    const logOf = (l: {
+      baseUrl: string;
+      publicKey: { rawBytes: string; keyDetails: string; validFor: Range };
+    }): LogInput => ({
       publicKeyPem: encodePem('PUBLIC KEY', Buffer.from(l.publicKey.rawBytes, 'base64')),
       baseUrl: l.baseUrl,
       validFor: range(l.publicKey.validFor),
@@ -194,7 +276,10 @@ describe('the production Sigstore trusted root, rebuilt from its keys and certif
 });
 
 describe('summariseTrustedRoot on the real Sigstore roots', () => {
-  for (const [name, dir] of [['production', `${TUF_FIXTURES_DIR}targets/`], ['staging', `${TUF_FIXTURES_DIR}staging/targets/`]] as const) {
+  for (const [name, dir] of [
+    ['production', `${TUF_FIXTURES_DIR}targets/`],
+    ['staging', `${TUF_FIXTURES_DIR}staging/targets/`],
+  ] as const) {
     it(`recomputes every log ID of the ${name} root`, (t) => {
       const missing = sharedMissing(dir);
       if (missing) return t.skip(missing);
@@ -202,8 +287,14 @@ describe('summariseTrustedRoot on the real Sigstore roots', () => {
       assert.ok(file);
       const summary = summariseTrustedRoot(parseTrustedRoot(readFileSync(`${dir}${file}`), name).root);
       assert.deepEqual(summary.problems, []);
-      assert.ok(summary.tlogs.some((l) => l.logIdRule === 'c2sp-checkpoint' && l.keyType === 'Ed25519'), 'a Rekor v2 log');
-      assert.ok(summary.tlogs.some((l) => l.logIdRule === 'rfc6962' && l.keyType === 'ECDSA P-256'), 'a Rekor v1 log');
+      assert.ok(
+        summary.tlogs.some((l) => l.logIdRule === 'c2sp-checkpoint' && l.keyType === 'Ed25519'),
+        'a Rekor v2 log',
+      );
+      assert.ok(
+        summary.tlogs.some((l) => l.logIdRule === 'rfc6962' && l.keyType === 'ECDSA P-256'),
+        'a Rekor v1 log',
+      );
       assert.ok(summary.ctlogs.every((l) => l.logIdRule === 'rfc6962'));
     });
   }
@@ -240,8 +331,12 @@ describe('end to end: a private CA + TSA root verifies a keyless bundle', () => 
     const validFrom = new Date(Date.now() - HOUR);
     const json = createTrustedRoot(
       {
-        certificateAuthorities: [{ certChainPem: ca.rootPem, uri: 'https://fulcio.internal', validFor: { start: validFrom } }],
-        tlogs: [log(generateKeyPairSync('ed25519').publicKey, { origin: 'rekor.internal', validFor: { start: validFrom } })],
+        certificateAuthorities: [
+          { certChainPem: ca.rootPem, uri: 'https://fulcio.internal', validFor: { start: validFrom } },
+        ],
+        tlogs: [
+          log(generateKeyPairSync('ed25519').publicKey, { origin: 'rekor.internal', validFor: { start: validFrom } }),
+        ],
         timestampAuthorities: [{ certChainPem: tsa.chainPem.join(''), uri: tsa.url, validFor: { start: validFrom } }],
       },
       quiet,

@@ -7,7 +7,12 @@
 import { createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
-import { type CertificateAuthority, publicKeyDetailsToJSON, type TransparencyLogInstance, type TrustedRoot } from '@sigstore/protobuf-specs';
+import {
+  type CertificateAuthority,
+  publicKeyDetailsToJSON,
+  type TransparencyLogInstance,
+  type TrustedRoot,
+} from '@sigstore/protobuf-specs';
 import { toTrustMaterial } from '@sigstore/verify';
 import { parsePemBlocks, parseSinglePem } from '../crypto/pem.ts';
 import { AirlockError } from '../errors.ts';
@@ -152,9 +157,13 @@ function encodeLogKey(key: KeyObject, what: string): { rawBytes: Buffer; keyDeta
     return { rawBytes: key.export({ type: 'pkcs1', format: 'der' }), keyDetails: 'PKCS1_RSA_PKCS1V5' };
   }
   const curve = key.asymmetricKeyDetails?.namedCurve ?? key.asymmetricKeyDetails?.modulusLength;
-  throw new AirlockError('E_KEY_UNSUPPORTED', `${what}: ${type}${curve ? ` (${curve})` : ''} is not a Sigstore log key type`, {
-    hint: 'use Ed25519 or ECDSA P-256 (P-384, P-521 and RSA ≥ 2048 are accepted)',
-  });
+  throw new AirlockError(
+    'E_KEY_UNSUPPORTED',
+    `${what}: ${type}${curve ? ` (${curve})` : ''} is not a Sigstore log key type`,
+    {
+      hint: 'use Ed25519 or ECDSA P-256 (P-384, P-521 and RSA ≥ 2048 are accepted)',
+    },
+  );
 }
 
 function loadLogKey(pem: string, what: string): KeyObject {
@@ -184,7 +193,12 @@ function hostnameOf(baseUrl: string): string | undefined {
   }
 }
 
-function buildLog(log: LogInput, kind: 'tlog' | 'ctlog', version: TrustedRootVersion, warn: (m: string) => void): LogJson {
+function buildLog(
+  log: LogInput,
+  kind: 'tlog' | 'ctlog',
+  version: TrustedRootVersion,
+  warn: (m: string) => void,
+): LogJson {
   const what = `${kind} ${log.baseUrl || '(no URL)'}`;
   if (!log.baseUrl) throw new AirlockError('E_USAGE', `a ${kind} needs a URL`);
   const validFor = checkValidFor(log.validFor, what);
@@ -199,13 +213,19 @@ function buildLog(log: LogInput, kind: 'tlog' | 'ctlog', version: TrustedRootVer
     // sigstore-go builds the note verifier from Hostname(baseUrl); sigstore-js wants the key name inside
     // baseUrl (tlog-anchors.md §0.4).
     if (hostnameOf(log.baseUrl) !== log.origin) {
-      warn(`${what}: origin '${log.origin}' is not the host name of the URL; cosign and sigstore-js will not match its checkpoints`);
+      warn(
+        `${what}: origin '${log.origin}' is not the host name of the URL; cosign and sigstore-js will not match its checkpoints`,
+      );
     }
     if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-      warn(`${what}: sigstore-js and sigstore-go hash checkpoints differently for ECDSA keys other than P-256 (tlog-anchors.md §0.8)`);
+      warn(
+        `${what}: sigstore-js and sigstore-go hash checkpoints differently for ECDSA keys other than P-256 (tlog-anchors.md §0.8)`,
+      );
     }
   } else if (kind === 'tlog' && key.asymmetricKeyType === 'ed25519') {
-    warn(`${what}: Ed25519 key without origin: log ID is SHA-256(SPKI), the Rekor v1 rule; a Rekor v2 log needs origin=HOST`);
+    warn(
+      `${what}: Ed25519 key without origin: log ID is SHA-256(SPKI), the Rekor v1 rule; a Rekor v2 log needs origin=HOST`,
+    );
   }
   if (log.operator !== undefined && version !== 'v0.2') {
     throw new AirlockError('E_USAGE', `${what}: operator needs media type v0.2`);
@@ -234,41 +254,59 @@ function subjectOf(der: Uint8Array): Subject {
       if (atv.type === OID_COMMON_NAME) commonName ??= atv.value.toString();
     }
   }
-  return { ...(organization !== undefined ? { organization } : {}), ...(commonName !== undefined ? { commonName } : {}) };
+  return {
+    ...(organization !== undefined ? { organization } : {}),
+    ...(commonName !== undefined ? { commonName } : {}),
+  };
 }
 
 function parseChain(pem: string, what: string): X509Certificate[] {
   const blocks = parsePemBlocks(pem);
   if (blocks.length === 0) throw new AirlockError('E_INPUT_MALFORMED', `${what}: no PEM certificate found`);
   return blocks.map((block, i) => {
-    if (block.type !== 'CERTIFICATE') throw new AirlockError('E_INPUT_MALFORMED', `${what}: PEM block ${i + 1} is ${block.type}, expected CERTIFICATE`);
+    if (block.type !== 'CERTIFICATE')
+      throw new AirlockError('E_INPUT_MALFORMED', `${what}: PEM block ${i + 1} is ${block.type}, expected CERTIFICATE`);
     try {
       return new X509Certificate(block.der);
     } catch (err) {
-      throw new AirlockError('E_INPUT_MALFORMED', `${what}: certificate ${i + 1} does not parse: ${(err as Error).message}`, { cause: err });
+      throw new AirlockError(
+        'E_INPUT_MALFORMED',
+        `${what}: certificate ${i + 1} does not parse: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   });
 }
 
-const ORDER_HINT = 'Sigstore wants the chain leaf-most first and the self-signed root last (cat intermediate.pem root.pem)';
+const ORDER_HINT =
+  'Sigstore wants the chain leaf-most first and the self-signed root last (cat intermediate.pem root.pem)';
 
 /** Checks Sigstore's order: each certificate issued and signed by the next, the last self-signed. */
 function checkChainOrder(certs: readonly X509Certificate[], what: string): void {
   const seen = new Set<string>();
   for (const [i, cert] of certs.entries()) {
-    if (seen.has(cert.fingerprint256)) throw new AirlockError('E_INPUT_MALFORMED', `${what}: certificate ${i + 1} appears twice`);
+    if (seen.has(cert.fingerprint256))
+      throw new AirlockError('E_INPUT_MALFORMED', `${what}: certificate ${i + 1} appears twice`);
     seen.add(cert.fingerprint256);
     const issuer = certs[i + 1] ?? cert;
     if (!cert.checkIssued(issuer) || !cert.verify(issuer.publicKey)) {
-      const message = issuer === cert ? `the last certificate (${cert.subject.replace(/\n/g, ', ')}) is not self-signed` : `certificate ${i + 1} is not issued by certificate ${i + 2}`;
+      const message =
+        issuer === cert
+          ? `the last certificate (${cert.subject.replace(/\n/g, ', ')}) is not self-signed`
+          : `certificate ${i + 1} is not issued by certificate ${i + 2}`;
       throw new AirlockError('E_INPUT_MALFORMED', `${what}: ${message}`, { hint: ORDER_HINT });
     }
-    if (issuer !== cert && !issuer.ca) throw new AirlockError('E_INPUT_MALFORMED', `${what}: certificate ${i + 2} issues certificate ${i + 1} but is not a CA`);
+    if (issuer !== cert && !issuer.ca)
+      throw new AirlockError(
+        'E_INPUT_MALFORMED',
+        `${what}: certificate ${i + 2} issues certificate ${i + 1} but is not a CA`,
+      );
   }
 }
 
 function buildAuthority(ca: CaInput, kind: 'ca' | 'tsa', version: TrustedRootVersion): AuthorityJson {
-  const what = kind === 'ca' ? `certificate authority ${ca.uri ?? ''}`.trim() : `timestamp authority ${ca.uri ?? ''}`.trim();
+  const what =
+    kind === 'ca' ? `certificate authority ${ca.uri ?? ''}`.trim() : `timestamp authority ${ca.uri ?? ''}`.trim();
   const validFor = checkValidFor(ca.validFor, what);
   const certs = parseChain(ca.certChainPem ?? '', what);
   checkChainOrder(certs, what);
@@ -281,13 +319,20 @@ function buildAuthority(ca: CaInput, kind: 'ca' | 'tsa', version: TrustedRootVer
   // The same rules as cosign's --tsa: the chain starts at the TSA's own signing certificate (RFC 3161 §2.3).
   if (kind === 'tsa') {
     if (first.ca || certs.length < 2) {
-      throw new AirlockError('E_INPUT_MALFORMED', `${what}: the chain must start with the TSA's signing certificate and end with its root`);
+      throw new AirlockError(
+        'E_INPUT_MALFORMED',
+        `${what}: the chain must start with the TSA's signing certificate and end with its root`,
+      );
     }
     if (!(first.keyUsage ?? []).includes(OID_TIME_STAMPING)) {
-      throw new AirlockError('E_INPUT_MALFORMED', `${what}: the first certificate has no timeStamping extended key usage (RFC 3161 §2.3)`);
+      throw new AirlockError(
+        'E_INPUT_MALFORMED',
+        `${what}: the first certificate has no timeStamping extended key usage (RFC 3161 §2.3)`,
+      );
     }
   }
-  if (ca.operator !== undefined && version !== 'v0.2') throw new AirlockError('E_USAGE', `${what}: operator needs media type v0.2`);
+  if (ca.operator !== undefined && version !== 'v0.2')
+    throw new AirlockError('E_USAGE', `${what}: operator needs media type v0.2`);
   const anchor = certs.at(-1) as X509Certificate;
   return {
     subject: ca.subject ?? subjectOf(anchor.raw),
@@ -309,37 +354,63 @@ function rejectDuplicateIds(logs: readonly LogJson[], kind: string): void {
   const seen = new Set<string>();
   for (const log of logs) {
     // sigstore-go indexes logs by ID: a second log with the same ID silently replaces the first.
-    if (seen.has(log.logId.keyId)) throw new AirlockError('E_USAGE', `two ${kind}s have the same log ID ${log.logId.keyId} (the same key given twice?)`);
+    if (seen.has(log.logId.keyId))
+      throw new AirlockError(
+        'E_USAGE',
+        `two ${kind}s have the same log ID ${log.logId.keyId} (the same key given twice?)`,
+      );
     seen.add(log.logId.keyId);
   }
 }
 
 /** Builds the trusted root, then proves it loads in parseTrustedRoot and @sigstore/verify. */
-export function createTrustedRoot(input: CreateTrustedRootInput, options: CreateTrustedRootOptions = {}): TrustedRootJson {
+export function createTrustedRoot(
+  input: CreateTrustedRootInput,
+  options: CreateTrustedRootOptions = {},
+): TrustedRootJson {
   const warn = options.warn ?? (() => undefined);
   const version = input.mediaType ?? 'v0.1';
   const mediaType = TRUSTED_ROOT_MEDIA_TYPE[version];
   if (!mediaType) throw new AirlockError('E_USAGE', `unknown trusted root media type '${version}': use v0.1 or v0.2`);
   if (version === 'v0.2') warn('media type v0.2: cosign and sigstore-go accept only v0.1 trusted roots');
-  const tlogs = byStart((input.tlogs ?? []).map((l) => buildLog(l, 'tlog', version, warn)), (l) => l.publicKey.validFor);
-  const ctlogs = byStart((input.ctlogs ?? []).map((l) => buildLog(l, 'ctlog', version, warn)), (l) => l.publicKey.validFor);
+  const tlogs = byStart(
+    (input.tlogs ?? []).map((l) => buildLog(l, 'tlog', version, warn)),
+    (l) => l.publicKey.validFor,
+  );
+  const ctlogs = byStart(
+    (input.ctlogs ?? []).map((l) => buildLog(l, 'ctlog', version, warn)),
+    (l) => l.publicKey.validFor,
+  );
   rejectDuplicateIds(tlogs, 'tlog');
   rejectDuplicateIds(ctlogs, 'ctlog');
   const json: TrustedRootJson = {
     mediaType,
     tlogs,
-    certificateAuthorities: byStart((input.certificateAuthorities ?? []).map((c) => buildAuthority(c, 'ca', version)), (c) => c.validFor),
+    certificateAuthorities: byStart(
+      (input.certificateAuthorities ?? []).map((c) => buildAuthority(c, 'ca', version)),
+      (c) => c.validFor,
+    ),
     ctlogs,
-    timestampAuthorities: byStart((input.timestampAuthorities ?? []).map((c) => buildAuthority(c, 'tsa', version)), (c) => c.validFor),
+    timestampAuthorities: byStart(
+      (input.timestampAuthorities ?? []).map((c) => buildAuthority(c, 'tsa', version)),
+      (c) => c.validFor,
+    ),
   };
-  if (json.tlogs.length + json.ctlogs.length + json.certificateAuthorities.length + json.timestampAuthorities.length === 0) {
+  if (
+    json.tlogs.length + json.ctlogs.length + json.certificateAuthorities.length + json.timestampAuthorities.length ===
+    0
+  ) {
     throw new AirlockError('E_USAGE', 'a trusted root needs at least one CA, log or timestamp authority');
   }
   const loaded = parseTrustedRoot(Buffer.from(JSON.stringify(json)), 'the new trusted root');
   try {
     toTrustMaterial(loaded.root);
   } catch (err) {
-    throw new AirlockError('E_TRUST_ROOT', `the new trusted root would not load in @sigstore/verify: ${(err as Error).message}`, { cause: err });
+    throw new AirlockError(
+      'E_TRUST_ROOT',
+      `the new trusted root would not load in @sigstore/verify: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   return json;
 }
@@ -371,7 +442,11 @@ export interface AuthoritySummary {
   readonly subject: Subject;
   readonly uri?: string;
   readonly chainLength: number;
-  readonly certificates: ReadonlyArray<{ readonly subject: string; readonly notBefore: string; readonly notAfter: string }>;
+  readonly certificates: ReadonlyArray<{
+    readonly subject: string;
+    readonly notBefore: string;
+    readonly notAfter: string;
+  }>;
   readonly operator?: string;
   readonly validFor: { readonly start?: string; readonly end?: string };
 }
@@ -386,7 +461,10 @@ export interface TrustedRootSummary {
   readonly problems: string[];
 }
 
-const idSummary = (bytes: Uint8Array): KeyIdSummary => ({ base64: Buffer.from(bytes).toString('base64'), hex: Buffer.from(bytes).toString('hex') });
+const idSummary = (bytes: Uint8Array): KeyIdSummary => ({
+  base64: Buffer.from(bytes).toString('base64'),
+  hex: Buffer.from(bytes).toString('hex'),
+});
 
 const windowOf = (range: { start?: Date; end?: Date } | undefined) => ({
   ...(range?.start ? { start: rfc3339(range.start) } : {}),
@@ -395,7 +473,8 @@ const windowOf = (range: { start?: Date; end?: Date } | undefined) => ({
 
 function describeKey(key: KeyObject): string {
   const d = key.asymmetricKeyDetails;
-  if (key.asymmetricKeyType === 'ec') return `ECDSA ${{ prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' }[d?.namedCurve ?? ''] ?? d?.namedCurve}`;
+  if (key.asymmetricKeyType === 'ec')
+    return `ECDSA ${{ prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' }[d?.namedCurve ?? ''] ?? d?.namedCurve}`;
   if (key.asymmetricKeyType === 'ed25519') return 'Ed25519';
   if (key.asymmetricKeyType === 'rsa') return `RSA ${d?.modulusLength}`;
   return String(key.asymmetricKeyType);
@@ -416,8 +495,12 @@ function summariseLog(log: TransparencyLogInstance, kind: string, problems: stri
   if (key) {
     const host = hostnameOf(log.baseUrl);
     if (rfc6962LogId(key.export({ type: 'spki', format: 'der' })).equals(logId)) logIdRule = 'rfc6962';
-    else if (host && kind === 'tlog' && checkpointKeyId(host, key).equals(logId)) [logIdRule, origin] = ['c2sp-checkpoint', host];
-    else problems.push(`${kind} ${log.baseUrl}: log ID matches neither SHA-256(SPKI) nor the checkpoint key ID for origin '${host}'`);
+    else if (host && kind === 'tlog' && checkpointKeyId(host, key).equals(logId))
+      [logIdRule, origin] = ['c2sp-checkpoint', host];
+    else
+      problems.push(
+        `${kind} ${log.baseUrl}: log ID matches neither SHA-256(SPKI) nor the checkpoint key ID for origin '${host}'`,
+      );
   }
   return {
     baseUrl: log.baseUrl,
@@ -436,14 +519,23 @@ function summariseAuthority(ca: CertificateAuthority, kind: string, problems: st
   const certificates = (ca.certChain?.certificates ?? []).flatMap((c, i) => {
     try {
       const x = new X509Certificate(c.rawBytes);
-      return [{ subject: x.subject.replace(/\n/g, ', '), notBefore: rfc3339(x.validFromDate), notAfter: rfc3339(x.validToDate) }];
+      return [
+        {
+          subject: x.subject.replace(/\n/g, ', '),
+          notBefore: rfc3339(x.validFromDate),
+          notAfter: rfc3339(x.validToDate),
+        },
+      ];
     } catch {
       problems.push(`${kind} ${ca.uri || '(no URI)'}: certificate ${i + 1} does not parse`);
       return [];
     }
   });
   return {
-    subject: { ...(ca.subject?.organization ? { organization: ca.subject.organization } : {}), ...(ca.subject?.commonName ? { commonName: ca.subject.commonName } : {}) },
+    subject: {
+      ...(ca.subject?.organization ? { organization: ca.subject.organization } : {}),
+      ...(ca.subject?.commonName ? { commonName: ca.subject.commonName } : {}),
+    },
     ...(ca.uri ? { uri: ca.uri } : {}),
     chainLength: ca.certChain?.certificates.length ?? 0,
     certificates,
@@ -457,7 +549,9 @@ export function summariseTrustedRoot(root: TrustedRoot): TrustedRootSummary {
   const problems: string[] = [];
   const summary = {
     mediaType: root.mediaType,
-    certificateAuthorities: root.certificateAuthorities.map((c) => summariseAuthority(c, 'certificate authority', problems)),
+    certificateAuthorities: root.certificateAuthorities.map((c) =>
+      summariseAuthority(c, 'certificate authority', problems),
+    ),
     timestampAuthorities: root.timestampAuthorities.map((c) => summariseAuthority(c, 'timestamp authority', problems)),
     tlogs: root.tlogs.map((l) => summariseLog(l, 'tlog', problems)),
     ctlogs: root.ctlogs.map((l) => summariseLog(l, 'ctlog', problems)),

@@ -45,7 +45,10 @@ export function validateBreakGlass(bg: BreakGlass, now: Date): void {
   if (Number.isNaN(bg.until.getTime())) throw new AirlockError('E_USAGE', '--until is not a date');
   if (bg.until.getTime() <= now.getTime()) throw new AirlockError('E_USAGE', '--until must be in the future');
   if (bg.until.getTime() > now.getTime() + MAX_BREAK_GLASS_DAYS * DAY) {
-    throw new AirlockError('E_USAGE', `--until may be at most ${MAX_BREAK_GLASS_DAYS} days ahead: break-glass is for bridging, not for living with`);
+    throw new AirlockError(
+      'E_USAGE',
+      `--until may be at most ${MAX_BREAK_GLASS_DAYS} days ahead: break-glass is for bridging, not for living with`,
+    );
   }
 }
 
@@ -69,7 +72,13 @@ export function applyFreshness(roles: readonly RoleState[], now: Date, policy: F
       {
         // What to do depends on the command (mirror on the connected side, import on the other): each
         // says it with its own flags.
-        details: { role: role.role, version: role.version, expires: role.expires, now: now.toISOString(), latencyTolerant: tolerant },
+        details: {
+          role: role.role,
+          version: role.version,
+          expires: role.expires,
+          now: now.toISOString(),
+          latencyTolerant: tolerant,
+        },
       },
     );
   });

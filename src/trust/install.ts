@@ -36,7 +36,8 @@ export function trustDir(stateDir: string, name: string): string {
 }
 
 export function validateTrustName(name: string): string {
-  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(name)) throw new AirlockError('E_USAGE', `invalid trust root name '${name}'`);
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(name))
+    throw new AirlockError('E_USAGE', `invalid trust root name '${name}'`);
   return name;
 }
 
@@ -48,7 +49,9 @@ async function readJson<T>(path: string): Promise<T | undefined> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     // Failing to read is no verdict on what is there (an EACCES, an I/O error); not parsing is.
     if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw fromFsError(err, path);
-    throw new AirlockError('E_TRUST_ROOT', `${path} is unreadable or corrupt: ${(err as Error).message}`, { cause: err });
+    throw new AirlockError('E_TRUST_ROOT', `${path} is unreadable or corrupt: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   try {
     return JSON.parse(text) as T;
@@ -99,7 +102,11 @@ export async function importTrustRoot(options: ImportOptions): Promise<InstallRe
   let roles: RoleFreshness[];
   let repo: Awaited<ReturnType<typeof verifyRepository>>;
   try {
-    repo = await verifyRepository(source, options.pinnedRoot, { wantTarget: wantSigstoreTarget, requiredTargets: ['trusted_root.json'], previous });
+    repo = await verifyRepository(source, options.pinnedRoot, {
+      wantTarget: wantSigstoreTarget,
+      requiredTargets: ['trusted_root.json'],
+      previous,
+    });
     roles = applyFreshness(repo.roles, now, policy);
   } catch (err) {
     if (err instanceof AirlockError) await record('refused', { code: err.code, reason: err.message });
@@ -108,7 +115,9 @@ export async function importTrustRoot(options: ImportOptions): Promise<InstallRe
   const trustedRoot = repo.files.find((f) => f.name === 'trusted_root.json');
   if (!trustedRoot) throw new AirlockError('E_TUF_MALFORMED', 'no trusted_root.json in the verified targets');
   parseTrustedRoot(trustedRoot.bytes, `${options.mirrorDir} trusted_root.json`); // the same checks verification applies
-  const expired = roles.filter((r) => r.status === 'expired-accepted-by-break-glass').map((r) => `${r.role} v${r.version}`);
+  const expired = roles
+    .filter((r) => r.status === 'expired-accepted-by-break-glass')
+    .map((r) => `${r.role} v${r.version}`);
   const breakGlass: BreakGlass | undefined = expired.length > 0 ? policy.breakGlass : undefined;
   const install: InstallRecord = {
     format: INSTALL_FORMAT,
@@ -119,7 +128,9 @@ export async function importTrustRoot(options: ImportOptions): Promise<InstallRe
     graceDays: policy.graceDays,
     roles,
     trustedRootSha256: trustedRoot.sha256,
-    ...(breakGlass ? { breakGlass: { reason: breakGlass.reason, until: breakGlass.until.toISOString(), expiredRoles: expired } } : {}),
+    ...(breakGlass
+      ? { breakGlass: { reason: breakGlass.reason, until: breakGlass.until.toISOString(), expiredRoles: expired } }
+      : {}),
   };
   const id = `${now.toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
   const installDir = await makeStateDir(stateDir, 'trust', name, 'installs', id);
@@ -141,6 +152,9 @@ export async function importTrustRoot(options: ImportOptions): Promise<InstallRe
     await rm(installDir, { recursive: true, force: true });
     throw err instanceof AirlockError ? err : fromFsError(err, installDir, 'write');
   }
-  await record('installed', { versions: Object.fromEntries(repo.roles.map((r) => [r.role, r.version])), ...(install.breakGlass ? { breakGlass: install.breakGlass } : {}) });
+  await record('installed', {
+    versions: Object.fromEntries(repo.roles.map((r) => [r.role, r.version])),
+    ...(install.breakGlass ? { breakGlass: install.breakGlass } : {}),
+  });
   return install;
 }

@@ -24,7 +24,10 @@ export async function listInstalledNames(stateDir: string): Promise<string[]> {
   await checkStateDir(stateDir);
   const dir = join(stateDir, 'trust');
   try {
-    return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    return (await readdir(dir, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw fromFsError(err, dir, 'list');
@@ -45,7 +48,8 @@ export async function readInstallRecord(stateDir: string, name: string): Promise
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     // ENOTDIR below a usable $AIRLOCK_HOME: trust/NAME or current is a file, not what import makes.
-    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new AirlockError('E_TRUST_ROOT', `${path} is corrupt: ${(err as Error).message}`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR')
+      throw new AirlockError('E_TRUST_ROOT', `${path} is corrupt: ${(err as Error).message}`, { cause: err });
     throw fromFsError(err, path);
   }
   try {
@@ -72,26 +76,42 @@ export async function readInstalledFiles(stateDir: string, name: string): Promis
   const path = join(trustDir(stateDir, name), 'current', 'trusted_root.json');
   if (!install) {
     if (!(await pathExists(join(trustDir(stateDir, name), 'state.json')))) return undefined;
-    throw new AirlockError('E_TRUST_ROOT', `trust root '${name}' was imported, but it has no current install (${dirname(path)} is missing)`, { hint: 'import the trust root again from a verified mirror' });
+    throw new AirlockError(
+      'E_TRUST_ROOT',
+      `trust root '${name}' was imported, but it has no current install (${dirname(path)} is missing)`,
+      { hint: 'import the trust root again from a verified mirror' },
+    );
   }
   let bytes: Buffer;
   try {
     bytes = await readFileBounded(path, MAX_TRUSTED_ROOT_BYTES, 'a trusted root');
   } catch (err) {
     // install.json says a root is installed: its trusted_root.json missing is a broken install.
-    if (err instanceof AirlockError && err.code === 'E_INPUT_MISSING') throw new AirlockError('E_TRUST_ROOT', `trust root '${name}' is installed, but ${path} is missing`, { cause: err, hint: 'import the trust root again from a verified mirror' });
+    if (err instanceof AirlockError && err.code === 'E_INPUT_MISSING')
+      throw new AirlockError('E_TRUST_ROOT', `trust root '${name}' is installed, but ${path} is missing`, {
+        cause: err,
+        hint: 'import the trust root again from a verified mirror',
+      });
     throw err;
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== install.trustedRootSha256) {
-    throw new AirlockError('E_TRUST_ROOT', `${path} was changed after import (sha256 ${sha256}, imported ${install.trustedRootSha256})`, {
-      hint: 'import the trust root again from a verified mirror',
-    });
+    throw new AirlockError(
+      'E_TRUST_ROOT',
+      `${path} was changed after import (sha256 ${sha256}, imported ${install.trustedRootSha256})`,
+      {
+        hint: 'import the trust root again from a verified mirror',
+      },
+    );
   }
   return { install, bytes, loaded: parseTrustedRoot(bytes, `trust root '${name}'`) };
 }
 
-export async function loadInstalledTrustRoot(stateDir: string, name: string, now: Date): Promise<InstalledTrustRoot | undefined> {
+export async function loadInstalledTrustRoot(
+  stateDir: string,
+  name: string,
+  now: Date,
+): Promise<InstalledTrustRoot | undefined> {
   const files = await readInstalledFiles(stateDir, name);
   if (!files) return undefined;
   const { install, loaded } = files;
@@ -99,9 +119,13 @@ export async function loadInstalledTrustRoot(stateDir: string, name: string, now
   if (install.breakGlass) {
     const until = new Date(install.breakGlass.until);
     if (now.getTime() > until.getTime()) {
-      throw new AirlockError('E_BREAK_GLASS', `trust root '${name}' was installed by break-glass until ${install.breakGlass.until}; that deadline has passed`, {
-        hint: 'import a fresh mirror (airlock trust import)',
-      });
+      throw new AirlockError(
+        'E_BREAK_GLASS',
+        `trust root '${name}' was installed by break-glass until ${install.breakGlass.until}; that deadline has passed`,
+        {
+          hint: 'import a fresh mirror (airlock trust import)',
+        },
+      );
     }
     warnings.push(
       `trust root '${name}' is a BREAK-GLASS install (${install.breakGlass.expiredRoles.join(', ')} expired; reason: ${install.breakGlass.reason}), valid only until ${install.breakGlass.until}`,

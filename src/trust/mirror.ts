@@ -17,7 +17,8 @@ export const PUBLIC_GOOD_TUF_URL = 'https://tuf-repo-cdn.sigstore.dev';
 export const MIRROR_FORMAT = 'airlock-trust-mirror/v1';
 
 /** The targets a Sigstore client needs: the trust root and the signing configuration. */
-export const wantSigstoreTarget = (name: string): boolean => name === 'trusted_root.json' || /^signing_config[\w.-]*\.json$/.test(name);
+export const wantSigstoreTarget = (name: string): boolean =>
+  name === 'trusted_root.json' || /^signing_config[\w.-]*\.json$/.test(name);
 
 export interface MirrorRecord {
   readonly format: string;
@@ -28,7 +29,11 @@ export interface MirrorRecord {
   readonly files: ReadonlyArray<{ readonly path: string; readonly length: number; readonly sha256: string }>;
 }
 
-export function mirrorFiles(repo: VerifiedRepository, pinnedRoot: Uint8Array, pinnedVersion: number): Array<[string, Uint8Array]> {
+export function mirrorFiles(
+  repo: VerifiedRepository,
+  pinnedRoot: Uint8Array,
+  pinnedVersion: number,
+): Array<[string, Uint8Array]> {
   return [
     [`metadata/${pinnedVersion}.root.json`, pinnedRoot],
     ...repo.roots.map((r): [string, Uint8Array] => [`metadata/${r.version}.root.json`, r.bytes]),
@@ -52,10 +57,15 @@ export interface MirrorOptions {
 
 export async function mirrorTrustRepository(options: MirrorOptions): Promise<MirrorRecord> {
   if (!options.overwrite && (await pathExists(options.outDir))) {
-    throw new AirlockError('E_OUTPUT_EXISTS', `${options.outDir} already exists`, { hint: 'pass --force to replace it' });
+    throw new AirlockError('E_OUTPUT_EXISTS', `${options.outDir} already exists`, {
+      hint: 'pass --force to replace it',
+    });
   }
   const source = await openSource(options.source, options.transport);
-  const repo = await verifyRepository(source, options.pinnedRoot, { wantTarget: wantSigstoreTarget, requiredTargets: ['trusted_root.json'] });
+  const repo = await verifyRepository(source, options.pinnedRoot, {
+    wantTarget: wantSigstoreTarget,
+    requiredTargets: ['trusted_root.json'],
+  });
   const roles = applyFreshness(repo.roles, options.now, options.policy);
   const files = mirrorFiles(repo, options.pinnedRoot, repo.pinnedRootVersion);
   const record: MirrorRecord = {
@@ -64,7 +74,11 @@ export async function mirrorTrustRepository(options: MirrorOptions): Promise<Mir
     mirroredAt: options.now.toISOString(),
     pinnedRootVersion: repo.pinnedRootVersion,
     roles,
-    files: files.map(([path, bytes]) => ({ path, length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') })),
+    files: files.map(([path, bytes]) => ({
+      path,
+      length: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    })),
   };
   // Build beside the destination, then rename: a half-written mirror never carries the final name.
   const staging = `${options.outDir}.partial-${process.pid}`;

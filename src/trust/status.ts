@@ -53,7 +53,10 @@ interface Window {
 }
 
 export function authorityWindows(trustedRoot: unknown, at: Date): AuthorityWindow[] {
-  const root = trustedRoot as Record<string, Array<Window & { uri?: string; baseUrl?: string; publicKey?: Window; subject?: { commonName?: string } }>>;
+  const root = trustedRoot as Record<
+    string,
+    Array<Window & { uri?: string; baseUrl?: string; publicKey?: Window; subject?: { commonName?: string } }>
+  >;
   const out: AuthorityWindow[] = [];
   const push = (kind: AuthorityWindow['kind'], name: string, w: Window['validFor']) => {
     const start = w?.start;
@@ -62,7 +65,8 @@ export function authorityWindows(trustedRoot: unknown, at: Date): AuthorityWindo
     out.push({ kind, name, ...(start ? { start } : {}), ...(end ? { end } : {}), activeAt });
   };
   for (const ca of root.certificateAuthorities ?? []) push('ca', ca.uri || ca.subject?.commonName || 'CA', ca.validFor);
-  for (const tsa of root.timestampAuthorities ?? []) push('tsa', tsa.uri || tsa.subject?.commonName || 'TSA', tsa.validFor);
+  for (const tsa of root.timestampAuthorities ?? [])
+    push('tsa', tsa.uri || tsa.subject?.commonName || 'TSA', tsa.validFor);
   for (const log of root.tlogs ?? []) push('tlog', log.baseUrl || 'tlog', log.publicKey?.validFor);
   for (const log of root.ctlogs ?? []) push('ctlog', log.baseUrl || 'ctlog', log.publicKey?.validFor);
   return out;
@@ -72,7 +76,14 @@ export function evaluateTrustStatus(install: InstallRecord, trustedRoot: unknown
   const roles: RoleStatus[] = install.roles.map((r) => {
     const deadline = acceptableUntil(r, install.graceDays);
     const daysLeft = (deadline.getTime() - at.getTime()) / DAY;
-    return { role: r.role, version: r.version, expires: r.expires, deadline: deadline.toISOString(), daysLeft: Math.floor(daysLeft * 10) / 10, level: roleLevel(r.role, daysLeft) };
+    return {
+      role: r.role,
+      version: r.version,
+      expires: r.expires,
+      deadline: deadline.toISOString(),
+      daysLeft: Math.floor(daysLeft * 10) / 10,
+      level: roleLevel(r.role, daysLeft),
+    };
   });
   let level = Math.max(0, ...roles.map((r) => r.level)) as Level;
   let summary: string;
@@ -104,8 +115,18 @@ export function evaluateTrustStatus(install: InstallRecord, trustedRoot: unknown
  * changed, not JSON) is CRITICAL: verification with it is refused. One that could not be read at all
  * (I/O) is UNKNOWN: nothing can be said about it.
  */
-export function brokenTrustStatus(name: string, problem: { readonly code: string; readonly message: string }): TrustRootStatus {
-  return { name, level: problem.code === 'E_TRUST_ROOT' ? 2 : 3, roles: [], authorities: [], problem, summary: `unusable: ${problem.message} [${problem.code}]` };
+export function brokenTrustStatus(
+  name: string,
+  problem: { readonly code: string; readonly message: string },
+): TrustRootStatus {
+  return {
+    name,
+    level: problem.code === 'E_TRUST_ROOT' ? 2 : 3,
+    roles: [],
+    authorities: [],
+    problem,
+    summary: `unusable: ${problem.message} [${problem.code}]`,
+  };
 }
 
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -116,16 +137,52 @@ export function toPrometheus(statuses: readonly TrustRootStatus[]): string {
   const metric = (name: string, help: string, samples: Array<[Record<string, string>, number]>) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
     for (const [labels, value] of samples) {
-      const l = Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`).join(',');
+      const l = Object.entries(labels)
+        .map(([k, v]) => `${k}="${escape(v)}"`)
+        .join(',');
       lines.push(`${name}{${l}} ${value}`);
     }
   };
   const seconds = (iso: string) => Math.floor(new Date(iso).getTime() / 1000);
-  metric('airlock_trust_role_expiry_timestamp_seconds', 'Expiry of each TUF role of an installed trust root.', statuses.flatMap((s) => s.roles.map((r): [Record<string, string>, number] => [{ name: s.name, role: r.role }, seconds(r.expires)])));
-  metric('airlock_trust_role_deadline_timestamp_seconds', 'Last instant the freshness policy accepts each role (expiry, plus grace for timestamp/snapshot).', statuses.flatMap((s) => s.roles.map((r): [Record<string, string>, number] => [{ name: s.name, role: r.role }, seconds(r.deadline)])));
-  metric('airlock_trust_role_version', 'Version of each TUF role of an installed trust root.', statuses.flatMap((s) => s.roles.map((r): [Record<string, string>, number] => [{ name: s.name, role: r.role }, r.version])));
-  metric('airlock_trust_imported_timestamp_seconds', 'When the trust root was imported.', statuses.flatMap((s): Array<[Record<string, string>, number]> => (s.importedAt ? [[{ name: s.name }, seconds(s.importedAt)]] : [])));
-  metric('airlock_trust_break_glass_deadline_timestamp_seconds', 'Deadline of a break-glass install (absent when none).', statuses.flatMap((s): Array<[Record<string, string>, number]> => (s.breakGlass ? [[{ name: s.name }, seconds(s.breakGlass.until)]] : [])));
-  metric('airlock_trust_status', 'Overall status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.', statuses.map((s) => [{ name: s.name }, s.level]));
+  metric(
+    'airlock_trust_role_expiry_timestamp_seconds',
+    'Expiry of each TUF role of an installed trust root.',
+    statuses.flatMap((s) =>
+      s.roles.map((r): [Record<string, string>, number] => [{ name: s.name, role: r.role }, seconds(r.expires)]),
+    ),
+  );
+  metric(
+    'airlock_trust_role_deadline_timestamp_seconds',
+    'Last instant the freshness policy accepts each role (expiry, plus grace for timestamp/snapshot).',
+    statuses.flatMap((s) =>
+      s.roles.map((r): [Record<string, string>, number] => [{ name: s.name, role: r.role }, seconds(r.deadline)]),
+    ),
+  );
+  metric(
+    'airlock_trust_role_version',
+    'Version of each TUF role of an installed trust root.',
+    statuses.flatMap((s) =>
+      s.roles.map((r): [Record<string, string>, number] => [{ name: s.name, role: r.role }, r.version]),
+    ),
+  );
+  metric(
+    'airlock_trust_imported_timestamp_seconds',
+    'When the trust root was imported.',
+    statuses.flatMap((s): Array<[Record<string, string>, number]> =>
+      s.importedAt ? [[{ name: s.name }, seconds(s.importedAt)]] : [],
+    ),
+  );
+  metric(
+    'airlock_trust_break_glass_deadline_timestamp_seconds',
+    'Deadline of a break-glass install (absent when none).',
+    statuses.flatMap((s): Array<[Record<string, string>, number]> =>
+      s.breakGlass ? [[{ name: s.name }, seconds(s.breakGlass.until)]] : [],
+    ),
+  );
+  metric(
+    'airlock_trust_status',
+    'Overall status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.',
+    statuses.map((s) => [{ name: s.name }, s.level]),
+  );
   return `${lines.join('\n')}\n`;
 }

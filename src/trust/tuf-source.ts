@@ -10,7 +10,12 @@ import { HttpFailure } from '../net/http/failure.ts';
 import type { HttpTransport } from '../net/http/transport.ts';
 
 /** Upper bounds per kind of file, in the spirit of tuf-js's per-role maximum lengths. */
-export const MAX_LENGTH = { root: 512 * 1024, timestamp: 64 * 1024, metadata: 16 * 1024 * 1024, target: 32 * 1024 * 1024 };
+export const MAX_LENGTH = {
+  root: 512 * 1024,
+  timestamp: 64 * 1024,
+  metadata: 16 * 1024 * 1024,
+  target: 32 * 1024 * 1024,
+};
 
 export interface TufSource {
   /** e.g. "https://tuf-repo-cdn.sigstore.dev" or "/media/usb/mirror" (for records and messages). */
@@ -54,7 +59,10 @@ export async function directorySource(dir: string): Promise<TufSource> {
   const split = (await readBounded(join(dir, 'metadata', 'timestamp.json'), MAX_LENGTH.timestamp)) !== undefined;
   const metaDir = split ? join(dir, 'metadata') : dir;
   if (!split && (await readBounded(join(dir, 'timestamp.json'), MAX_LENGTH.timestamp)) === undefined) {
-    throw new AirlockError('E_INPUT_MISSING', `${dir} is not a TUF repository: no timestamp.json (nor metadata/timestamp.json)`);
+    throw new AirlockError(
+      'E_INPUT_MISSING',
+      `${dir} is not a TUF repository: no timestamp.json (nor metadata/timestamp.json)`,
+    );
   }
   return {
     description: dir,
@@ -66,10 +74,18 @@ export async function directorySource(dir: string): Promise<TufSource> {
 /** A mirror is given a minute for each file, trickling or not. */
 const FILE_DEADLINE_MS = 60_000;
 
-async function fetchBounded(transport: HttpTransport | undefined, url: string, max: number): Promise<Uint8Array | undefined> {
+async function fetchBounded(
+  transport: HttpTransport | undefined,
+  url: string,
+  max: number,
+): Promise<Uint8Array | undefined> {
   let res: Exchange;
   try {
-    res = await exchange({ method: 'GET', url: new URL(url), redirects: 'none' }, { maxBytes: max, deadlineMs: FILE_DEADLINE_MS }, transport);
+    res = await exchange(
+      { method: 'GET', url: new URL(url), redirects: 'none' },
+      { maxBytes: max, deadlineMs: FILE_DEADLINE_MS },
+      transport,
+    );
   } catch (err) {
     if (err instanceof HttpFailure && err.code === 'ETOOLARGE') throw tooLarge(url, max);
     throw new AirlockError('E_UNAVAILABLE', `cannot fetch ${url}: ${failureReason(err)}`, { cause: err });

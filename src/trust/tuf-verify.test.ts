@@ -36,8 +36,14 @@ describe('verifyRepository', () => {
   it('verifies a well-formed repository and returns the target byte-exact', async () => {
     const r = await repo();
     const v = await verify(r);
-    assert.equal(Buffer.from(v.files[0]!.bytes).toString(), r.readFile(r.targetPaths('trusted_root.json')[0]!).toString());
-    assert.deepEqual(v.roles.map((x) => x.role), ['root', 'timestamp', 'snapshot', 'targets']);
+    assert.equal(
+      Buffer.from(v.files[0]!.bytes).toString(),
+      r.readFile(r.targetPaths('trusted_root.json')[0]!).toString(),
+    );
+    assert.deepEqual(
+      v.roles.map((x) => x.role),
+      ['root', 'timestamp', 'snapshot', 'targets'],
+    );
   });
 
   // Attack: a modified trust root on the mirror.
@@ -56,9 +62,17 @@ describe('verifyRepository', () => {
     const r = await repo();
     const path = r.targetPaths('trusted_root.json')[0]!;
     const bytes = r.readFile(path);
-    for (const changed of [Buffer.concat([bytes, Buffer.from(' ')]), Buffer.concat([bytes, Buffer.alloc(64 * 1024, 0x20)]), bytes.subarray(0, -1)]) {
+    for (const changed of [
+      Buffer.concat([bytes, Buffer.from(' ')]),
+      Buffer.concat([bytes, Buffer.alloc(64 * 1024, 0x20)]),
+      bytes.subarray(0, -1),
+    ]) {
       r.writeFile(path, changed);
-      await assert.rejects(verify(r), (e: unknown) => code('E_TUF_HASH')(e) && /longer than|length/i.test((e as Error).message), `${changed.length} bytes for ${bytes.length}`);
+      await assert.rejects(
+        verify(r),
+        (e: unknown) => code('E_TUF_HASH')(e) && /longer than|length/i.test((e as Error).message),
+        `${changed.length} bytes for ${bytes.length}`,
+      );
     }
     r.writeFile(path, bytes);
     const snapshot = r.metadataPath('snapshot', r.snapshot.signed.version);

@@ -5,7 +5,16 @@
 // time of an audit", or under break-glass.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { type MetaFile, Metadata, MetadataKind, type Root, type Snapshot, type TargetFile, type Targets, type Timestamp } from '@tufjs/models';
+import {
+  type MetaFile,
+  Metadata,
+  MetadataKind,
+  type Root,
+  type Snapshot,
+  type TargetFile,
+  type Targets,
+  type Timestamp,
+} from '@tufjs/models';
 import { AirlockError, type ErrorCode } from '../errors.ts';
 import { MAX_LENGTH, TufFileTooLarge, type TufSource } from './tuf-source.ts';
 
@@ -63,9 +72,16 @@ function check(what: string, fn: () => void): void {
   }
 }
 
-function parse<T extends Root | Timestamp | Snapshot | Targets>(kind: MetadataKind, bytes: Uint8Array, what: string): Metadata<T> {
+function parse<T extends Root | Timestamp | Snapshot | Targets>(
+  kind: MetadataKind,
+  bytes: Uint8Array,
+  what: string,
+): Metadata<T> {
   try {
-    return Metadata.fromJSON(kind as MetadataKind.Root, JSON.parse(Buffer.from(bytes).toString('utf8'))) as unknown as Metadata<T>;
+    return Metadata.fromJSON(
+      kind as MetadataKind.Root,
+      JSON.parse(Buffer.from(bytes).toString('utf8')),
+    ) as unknown as Metadata<T>;
   } catch (err) {
     return fail('E_TUF_MALFORMED', `${what} is not valid ${kind} metadata: ${(err as Error).message}`, err);
   }
@@ -95,7 +111,10 @@ async function required(source: TufSource, name: string, max: number): Promise<U
 function noRollback(role: TopLevelRole, version: number, previous: Versions): void {
   const before = previous[role];
   if (before !== undefined && version < before) {
-    fail('E_TUF_ROLLBACK', `${role} version ${version} is older than the version ${before} already trusted: refusing a rollback`);
+    fail(
+      'E_TUF_ROLLBACK',
+      `${role} version ${version} is older than the version ${before} already trusted: refusing a rollback`,
+    );
   }
 }
 
@@ -110,8 +129,11 @@ async function updateRoot(source: TufSource, pinned: Uint8Array) {
     const bytes = await source.metadata(`${next}.root.json`, MAX_LENGTH.root);
     if (!bytes) break;
     const candidate = parse<Root>(MetadataKind.Root, bytes, `${next}.root.json`);
-    check(`${next}.root.json (against root v${trusted.signed.version})`, () => trusted.verifyDelegate('root', candidate));
-    if (candidate.signed.version !== next) fail('E_TUF_VERSION', `${next}.root.json carries version ${candidate.signed.version}`);
+    check(`${next}.root.json (against root v${trusted.signed.version})`, () =>
+      trusted.verifyDelegate('root', candidate),
+    );
+    if (candidate.signed.version !== next)
+      fail('E_TUF_VERSION', `${next}.root.json carries version ${candidate.signed.version}`);
     check(`${next}.root.json (against itself)`, () => candidate.verifyDelegate('root', candidate));
     trusted = candidate;
     roots.push({ version: next, bytes });
@@ -129,7 +151,11 @@ async function fetchTarget(source: TufSource, root: Metadata<Root>, info: Target
   const base = info.path.slice(slash + 1);
   const sha256 = info.hashes.sha256;
   const path = root.signed.consistentSnapshot && sha256 ? `${dir}${sha256}.${base}` : info.path;
-  if (info.length > MAX_LENGTH.target) fail('E_INPUT_MALFORMED', `target ${info.path} is ${info.length} bytes by its metadata, more than the ${MAX_LENGTH.target} airlock reads`);
+  if (info.length > MAX_LENGTH.target)
+    fail(
+      'E_INPUT_MALFORMED',
+      `target ${info.path} is ${info.length} bytes by its metadata, more than the ${MAX_LENGTH.target} airlock reads`,
+    );
   const bytes = await readRecorded(() => source.target(path, info.length), `target ${info.path}`, info.length);
   if (!bytes) fail('E_INPUT_MISSING', `${source.description}: target ${path} is missing`);
   try {
@@ -174,7 +200,11 @@ export interface VerifyRepositoryOptions {
   readonly previous?: Versions;
 }
 
-export async function verifyRepository(source: TufSource, pinnedRoot: Uint8Array, options: VerifyRepositoryOptions): Promise<VerifiedRepository> {
+export async function verifyRepository(
+  source: TufSource,
+  pinnedRoot: Uint8Array,
+  options: VerifyRepositoryOptions,
+): Promise<VerifiedRepository> {
   const previous = options.previous ?? {};
   const { root, roots, pinnedRootVersion } = await updateRoot(source, pinnedRoot);
   noRollback('root', root.signed.version, previous);
@@ -201,7 +231,8 @@ export async function verifyRepository(source: TufSource, pinnedRoot: Uint8Array
     if (options.wantTarget(name)) files.push(await fetchTarget(source, root, info));
   }
   for (const name of options.requiredTargets) {
-    if (!files.some((f) => f.name === name)) fail('E_TUF_MALFORMED', `the repository's targets metadata has no ${name}`);
+    if (!files.some((f) => f.name === name))
+      fail('E_TUF_MALFORMED', `the repository's targets metadata has no ${name}`);
   }
   const role = (r: TopLevelRole, md: Metadata<Root | Timestamp | Snapshot | Targets>): RoleState => ({
     role: r,
@@ -216,6 +247,11 @@ export async function verifyRepository(source: TufSource, pinnedRoot: Uint8Array
     snapshot: { fileName: snapshot.fileName, bytes: snapshot.bytes },
     targets: { fileName: targets.fileName, bytes: targets.bytes },
     files,
-    roles: [role('root', root), role('timestamp', timestamp), role('snapshot', snapshot.md), role('targets', targets.md)],
+    roles: [
+      role('root', root),
+      role('timestamp', timestamp),
+      role('snapshot', snapshot.md),
+      role('targets', targets.md),
+    ],
   };
 }

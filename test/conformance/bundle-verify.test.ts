@@ -40,8 +40,11 @@ function caseArgs(name: string, mode: 'path' | 'digest'): string[] {
   const dir = join(CASES_DIR, name);
   const file = (f: string) => join(dir, f);
   const artifact = existsSync(file('artifact')) ? file('artifact') : join(CASES_DIR, 'a.txt');
-  const subject = mode === 'path' ? artifact : `sha256:${createHash('sha256').update(readFileSync(artifact)).digest('hex')}`;
-  const trustedRoot = existsSync(file('trusted_root.json')) ? file('trusted_root.json') : join(CONFORMANCE_DIR, 'production-trusted_root.json');
+  const subject =
+    mode === 'path' ? artifact : `sha256:${createHash('sha256').update(readFileSync(artifact)).digest('hex')}`;
+  const trustedRoot = existsSync(file('trusted_root.json'))
+    ? file('trusted_root.json')
+    : join(CONFORMANCE_DIR, 'production-trusted_root.json');
   const trust = existsSync(file('key.pub'))
     ? ['--key', file('key.pub')]
     : [
@@ -50,11 +53,25 @@ function caseArgs(name: string, mode: 'path' | 'digest'): string[] {
         '--certificate-oidc-issuer',
         existsSync(file('issuer')) ? readFileSync(file('issuer'), 'utf8').trim() : DEFAULT_ISSUER,
       ];
-  return ['verify-blob', subject, '--bundle', file('bundle.sigstore.json'), ...trust, '--trusted-root', trustedRoot, '--json'];
+  return [
+    'verify-blob',
+    subject,
+    '--bundle',
+    file('bundle.sigstore.json'),
+    ...trust,
+    '--trusted-root',
+    trustedRoot,
+    '--json',
+  ];
 }
 
 const missing = sharedMissing(CASES_DIR);
-const cases = missing ? [] : readdirSync(CASES_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+const cases = missing
+  ? []
+  : readdirSync(CASES_DIR, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
 
 for (const netns of [false, true]) {
   describe(`sigstore-conformance bundle-verify${netns ? ' under unshare -n' : ''}`, { concurrency: 4 }, () => {

@@ -15,7 +15,10 @@ let dir: string;
 /** airlock ARGS as a process with AIRLOCK_HOME=home; killed after 20 s (a hang is a failure, code -1). */
 function airlock(home: string, args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [AIRLOCK_BIN, ...args], { env: { ...process.env, AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [AIRLOCK_BIN, ...args], {
+      env: { ...process.env, AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -33,8 +36,26 @@ before(async () => {
   await writeFile(join(dir, 'a-file'), 'not a folder\n');
   await writeFile(join(dir, 'app.tar'), 'the artifact\n');
   const home = join(dir, 'good-home');
-  assert.equal((await runCliProcess(['key', 'generate', '--output-key-prefix', join(dir, 'k')], { env: { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: home } })).code, 0);
-  const s = await runCliProcess(['sign-blob', join(dir, 'app.tar'), '--key', join(dir, 'k.key'), '--tlog-upload=false', '--bundle', join(dir, 'app.json')], { env: { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: home } });
+  assert.equal(
+    (
+      await runCliProcess(['key', 'generate', '--output-key-prefix', join(dir, 'k')], {
+        env: { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: home },
+      })
+    ).code,
+    0,
+  );
+  const s = await runCliProcess(
+    [
+      'sign-blob',
+      join(dir, 'app.tar'),
+      '--key',
+      join(dir, 'k.key'),
+      '--tlog-upload=false',
+      '--bundle',
+      join(dir, 'app.json'),
+    ],
+    { env: { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: home } },
+  );
   assert.equal(s.code, 0, s.stderr);
 });
 after(() => rm(dir, { recursive: true, force: true }));
@@ -47,9 +68,33 @@ const NOT_A_FOLDER: ReadonlyArray<[string, () => string]> = [
 ];
 
 const commands = (): Record<string, string[]> => ({
-  'verify-blob (installed trust root)': ['verify-blob', join(dir, 'app.tar'), '--bundle', join(dir, 'app.json'), '--key', join(dir, 'k.pub')],
-  'verify-blob (no trust root needed)': ['verify-blob', join(dir, 'app.tar'), '--bundle', join(dir, 'app.json'), '--key', join(dir, 'k.pub'), '--insecure-ignore-tlog'],
-  'sign-blob': ['sign-blob', join(dir, 'app.tar'), '--key', join(dir, 'k.key'), '--tlog-upload=false', '--bundle', join(dir, 'again.json'), '--force'],
+  'verify-blob (installed trust root)': [
+    'verify-blob',
+    join(dir, 'app.tar'),
+    '--bundle',
+    join(dir, 'app.json'),
+    '--key',
+    join(dir, 'k.pub'),
+  ],
+  'verify-blob (no trust root needed)': [
+    'verify-blob',
+    join(dir, 'app.tar'),
+    '--bundle',
+    join(dir, 'app.json'),
+    '--key',
+    join(dir, 'k.pub'),
+    '--insecure-ignore-tlog',
+  ],
+  'sign-blob': [
+    'sign-blob',
+    join(dir, 'app.tar'),
+    '--key',
+    join(dir, 'k.key'),
+    '--tlog-upload=false',
+    '--bundle',
+    join(dir, 'again.json'),
+    '--force',
+  ],
   'audit verify': ['audit', 'verify'],
   'trust status': ['trust', 'status'],
 });
@@ -76,7 +121,8 @@ describe('an unusable $AIRLOCK_HOME', () => {
   it('a folder /proc cannot create: what writes state says AIRLOCK_HOME cannot be used, nothing hangs', async () => {
     const home = '/proc/1/airlock';
     const all = commands();
-    for (const name of ['verify-blob (no trust root needed)', 'sign-blob']) assertNamesHome(name, await airlock(home, all[name] ?? []));
+    for (const name of ['verify-blob (no trust root needed)', 'sign-blob'])
+      assertNamesHome(name, await airlock(home, all[name] ?? []));
     for (const name of ['verify-blob (installed trust root)', 'audit verify', 'trust status']) {
       const r = await airlock(home, all[name] ?? []);
       assert.notEqual(r.code, -1, `${name}: hung`);

@@ -83,9 +83,31 @@ describe("cosign's names and flags", () => {
 
   it('--offline is accepted by verify-blob too, and changes nothing', async () => {
     await writeFile(join(dir, 'file.txt'), 'hello\n');
-    await ok(['sign-blob', join(dir, 'file.txt'), '--key', join(dir, 'a.key'), '--tlog-upload=false', '--bundle', join(dir, 'file.sigstore.json')]);
-    await ok(['verify-blob', join(dir, 'file.txt'), '--bundle', join(dir, 'file.sigstore.json'), ...trust(), '--offline']);
-    const wrong = await cli(['verify-blob', join(dir, 'file.txt'), '--bundle', join(dir, 'file.sigstore.json'), ...trust('b'), '--offline']);
+    await ok([
+      'sign-blob',
+      join(dir, 'file.txt'),
+      '--key',
+      join(dir, 'a.key'),
+      '--tlog-upload=false',
+      '--bundle',
+      join(dir, 'file.sigstore.json'),
+    ]);
+    await ok([
+      'verify-blob',
+      join(dir, 'file.txt'),
+      '--bundle',
+      join(dir, 'file.sigstore.json'),
+      ...trust(),
+      '--offline',
+    ]);
+    const wrong = await cli([
+      'verify-blob',
+      join(dir, 'file.txt'),
+      '--bundle',
+      join(dir, 'file.sigstore.json'),
+      ...trust('b'),
+      '--offline',
+    ]);
     assert.equal(wrong.code, 1);
   });
 
@@ -99,7 +121,10 @@ describe("cosign's names and flags", () => {
     for (const flag of ['--allow-insecure-registry', '--allow-http-registry']) {
       const r = await cli(['copy', image(), 'registry.example.com/app:1', flag]);
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, new RegExp(`warning: ${flag}: registry traffic is plain HTTP[^]*refusing plain HTTP to registry.example.com`));
+      assert.match(
+        r.stderr,
+        new RegExp(`warning: ${flag}: registry traffic is plain HTTP[^]*refusing plain HTTP to registry.example.com`),
+      );
     }
   });
 
@@ -131,8 +156,13 @@ describe('a bundle kept beside the image (sign --bundle, verify --bundle)', () =
     const bundle = join(dir, 'app.sigstore.json');
     await ok(['sign', image(), '--key', join(dir, 'a.key'), '--tlog-upload=false', '--bundle', bundle]);
     assert.equal(JSON.parse(await readFile(bundle, 'utf8')).mediaType, 'application/vnd.dev.sigstore.bundle.v0.3+json');
-    const byDigest = JSON.parse((await ok(['verify', '--offline', '--bundle', bundle, ...trust(), `oci:${layout()}@${digest}`, '--json'])).stdout);
-    assert.deepEqual(byDigest.results.map((r: { source: string; ok: boolean }) => [r.source, r.ok]), [['bundle-file', true]]);
+    const byDigest = JSON.parse(
+      (await ok(['verify', '--offline', '--bundle', bundle, ...trust(), `oci:${layout()}@${digest}`, '--json'])).stdout,
+    );
+    assert.deepEqual(
+      byDigest.results.map((r: { source: string; ok: boolean }) => [r.source, r.ok]),
+      [['bundle-file', true]],
+    );
     await ok(['verify', '--bundle', bundle, ...trust(), image()]);
   });
 
@@ -152,7 +182,15 @@ describe('a bundle kept beside the image (sign --bundle, verify --bundle)', () =
 
   it('sign --bundle onto an existing file is refused before signing (nothing attached)', async () => {
     const before = JSON.parse((await ok(['image', 'inspect', image(), '--json'])).stdout).referrers.length;
-    const r = await cli(['sign', image(), '--key', join(dir, 'a.key'), '--tlog-upload=false', '--bundle', join(dir, 'app.sigstore.json')]);
+    const r = await cli([
+      'sign',
+      image(),
+      '--key',
+      join(dir, 'a.key'),
+      '--tlog-upload=false',
+      '--bundle',
+      join(dir, 'app.sigstore.json'),
+    ]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /already exists \[E_OUTPUT_EXISTS\]/);
     assert.equal(JSON.parse((await ok(['image', 'inspect', image(), '--json'])).stdout).referrers.length, before);
@@ -160,20 +198,63 @@ describe('a bundle kept beside the image (sign --bundle, verify --bundle)', () =
 
   it('attest --bundle and verify-attestation --bundle', async () => {
     const bundle = join(dir, 'sbom.sigstore.json');
-    await ok(['attest', `oci:${layout()}:other`, '--predicate', join(dir, 'sbom-b.json'), '--type', 'spdxjson', '--key', join(dir, 'a.key'), '--tlog-upload=false', '--bundle', bundle]);
+    await ok([
+      'attest',
+      `oci:${layout()}:other`,
+      '--predicate',
+      join(dir, 'sbom-b.json'),
+      '--type',
+      'spdxjson',
+      '--key',
+      join(dir, 'a.key'),
+      '--tlog-upload=false',
+      '--bundle',
+      bundle,
+    ]);
     const out = join(dir, 'from-bundle.json');
-    await ok(['verify-attestation', `oci:${layout()}@${otherDigest}`, '--bundle', bundle, '--type', 'spdxjson', ...trust(), '--offline', '--output-file', out]);
+    await ok([
+      'verify-attestation',
+      `oci:${layout()}@${otherDigest}`,
+      '--bundle',
+      bundle,
+      '--type',
+      'spdxjson',
+      ...trust(),
+      '--offline',
+      '--output-file',
+      out,
+    ]);
     assert.deepEqual(JSON.parse(await readFile(out, 'utf8')), SBOM_B);
   });
 });
 
 describe('verify-attestation --output-file: the SBOM back out, only once verified', () => {
   before(async () => {
-    await ok(['attest', image(), '--predicate', join(dir, 'sbom-a.json'), '--type', 'spdxjson', '--key', join(dir, 'a.key'), '--tlog-upload=false']);
-    await ok(['attest', image(), '--predicate', join(dir, 'sbom-b.json'), '--type', 'spdxjson', '--key', join(dir, 'b.key'), '--tlog-upload=false']);
+    await ok([
+      'attest',
+      image(),
+      '--predicate',
+      join(dir, 'sbom-a.json'),
+      '--type',
+      'spdxjson',
+      '--key',
+      join(dir, 'a.key'),
+      '--tlog-upload=false',
+    ]);
+    await ok([
+      'attest',
+      image(),
+      '--predicate',
+      join(dir, 'sbom-b.json'),
+      '--type',
+      'spdxjson',
+      '--key',
+      join(dir, 'b.key'),
+      '--tlog-upload=false',
+    ]);
   });
 
-  it('writes the predicate the trusted key attested, as the JSON document; not the other key\'s', async () => {
+  it("writes the predicate the trusted key attested, as the JSON document; not the other key's", async () => {
     const out = join(dir, 'sbom-out-a.json');
     await ok(['verify-attestation', image(), '--type', 'spdxjson', ...trust('a'), '--output-file', out]);
     assert.deepEqual(JSON.parse(await readFile(out, 'utf8')), SBOM_A);
@@ -198,9 +279,22 @@ describe('verify-attestation --output-file: the SBOM back out, only once verifie
   });
 
   it('several verified predicates are JSON lines', async () => {
-    await ok(['attest', image(), '--predicate', join(dir, 'sbom-b.json'), '--type', 'spdxjson', '--key', join(dir, 'a.key'), '--tlog-upload=false']);
+    await ok([
+      'attest',
+      image(),
+      '--predicate',
+      join(dir, 'sbom-b.json'),
+      '--type',
+      'spdxjson',
+      '--key',
+      join(dir, 'a.key'),
+      '--tlog-upload=false',
+    ]);
     const r = await ok(['verify-attestation', image(), '--type', 'spdxjson', ...trust('a'), '--output-file', '-']);
-    const docs = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { name: string });
+    const docs = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { name: string });
     assert.deepEqual(docs.map((d) => d.name).sort(), ['app-sbom-a', 'app-sbom-b']);
   });
 
@@ -215,17 +309,48 @@ describe('verify-attestation --output-file: the SBOM back out, only once verifie
   it('from a transfer package folder: oci:PKG/oci:LAYOUT_TAG', async () => {
     const pkg = join(dir, 'pkg');
     const plain = `oci:${layout()}:packed`;
-    await ok(['pack', plain, '--format', 'dir', '-o', pkg, '--key', join(dir, 'a.key'), '--sign', '--sbom', `${plain}=${join(dir, 'sbom-a.json')}`]);
-    const meta = JSON.parse(await readFile(join(pkg, 'airlock-transfer.json'), 'utf8')) as { artifacts: Array<{ layoutTag: string }> };
+    await ok([
+      'pack',
+      plain,
+      '--format',
+      'dir',
+      '-o',
+      pkg,
+      '--key',
+      join(dir, 'a.key'),
+      '--sign',
+      '--sbom',
+      `${plain}=${join(dir, 'sbom-a.json')}`,
+    ]);
+    const meta = JSON.parse(await readFile(join(pkg, 'airlock-transfer.json'), 'utf8')) as {
+      artifacts: Array<{ layoutTag: string }>;
+    };
     const tag = meta.artifacts[0]?.layoutTag;
-    const r = await ok(['verify-attestation', `oci:${join(pkg, 'oci')}:${tag}`, '--type', 'spdxjson', ...trust('a'), '--output-file', '-']);
+    const r = await ok([
+      'verify-attestation',
+      `oci:${join(pkg, 'oci')}:${tag}`,
+      '--type',
+      'spdxjson',
+      ...trust('a'),
+      '--output-file',
+      '-',
+    ]);
     assert.deepEqual(JSON.parse(r.stdout), SBOM_A);
   });
 
   it('from a registry', { skip: missingRegistry }, async () => {
     const remote = `${registry?.host}/team/sbom:1`;
     await ok(['copy', image(), remote, '--insecure']);
-    const r = await ok(['verify-attestation', remote, '--type', 'spdxjson', ...trust('b'), '--insecure', '--output-file', '-']);
+    const r = await ok([
+      'verify-attestation',
+      remote,
+      '--type',
+      'spdxjson',
+      ...trust('b'),
+      '--insecure',
+      '--output-file',
+      '-',
+    ]);
     assert.deepEqual(JSON.parse(r.stdout), SBOM_B);
   });
 });

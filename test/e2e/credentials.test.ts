@@ -43,9 +43,15 @@ const COMMANDS: Array<[string, (ref: string) => string[]]> = [
   ['copy REF DST', (ref) => ['copy', ref, `oci:${join(dir, 'out')}:x`]],
   ['copy SRC REF', (ref) => ['copy', `oci:${join(dir, 'layout')}:v1`, ref]],
   ['sign', (ref) => ['sign', ref, '--key', missing(), '--tlog-upload=false']],
-  ['attest', (ref) => ['attest', ref, '--predicate', missing(), '--type', 'spdxjson', '--key', missing(), '--tlog-upload=false']],
+  [
+    'attest',
+    (ref) => ['attest', ref, '--predicate', missing(), '--type', 'spdxjson', '--key', missing(), '--tlog-upload=false'],
+  ],
   ['verify', (ref) => ['verify', ref, '--key', missing(), '--insecure-ignore-tlog']],
-  ['verify-attestation', (ref) => ['verify-attestation', ref, '--type', 'spdxjson', '--key', missing(), '--insecure-ignore-tlog']],
+  [
+    'verify-attestation',
+    (ref) => ['verify-attestation', ref, '--type', 'spdxjson', '--key', missing(), '--insecure-ignore-tlog'],
+  ],
   ['image inspect', (ref) => ['image', 'inspect', ref]],
 ];
 
@@ -79,8 +85,25 @@ describe('credentials in references and URLs', () => {
 
   it('a URL with user information in any flag or argument is refused too (a log, a TSA)', async () => {
     for (const args of [
-      ['sign-blob', join(dir, 'file.txt'), '--key', missing(), '--rekor-url', `https://alice:${SECRET}@rekor.internal`, '--bundle', join(dir, 'b.json')],
-      ['sign-blob', join(dir, 'file.txt'), '--key', missing(), `--tsa-url=http://alice:${SECRET}@tsa.internal/tsr`, '--bundle', join(dir, 'b.json')],
+      [
+        'sign-blob',
+        join(dir, 'file.txt'),
+        '--key',
+        missing(),
+        '--rekor-url',
+        `https://alice:${SECRET}@rekor.internal`,
+        '--bundle',
+        join(dir, 'b.json'),
+      ],
+      [
+        'sign-blob',
+        join(dir, 'file.txt'),
+        '--key',
+        missing(),
+        `--tsa-url=http://alice:${SECRET}@tsa.internal/tsr`,
+        '--bundle',
+        join(dir, 'b.json'),
+      ],
       ['log', 'info', `https://alice:${SECRET}@log.internal`],
     ]) {
       assertRefused(await runCli([...args, '--json'], { env: env() }), args);
@@ -94,7 +117,9 @@ describe('credentials in references and URLs', () => {
   });
 
   it('AIRLOCK_DEBUG=1 does not show it either', async () => {
-    const r = await runCli(['verify', REFERENCES[0] ?? '', '--key', missing()], { env: { ...env(), AIRLOCK_DEBUG: '1' } });
+    const r = await runCli(['verify', REFERENCES[0] ?? '', '--key', missing()], {
+      env: { ...env(), AIRLOCK_DEBUG: '1' },
+    });
     assert.equal(r.code, 2);
     assert.ok(!r.stderr.includes(SECRET));
   });
@@ -103,6 +128,7 @@ describe('credentials in references and URLs', () => {
     const exported = await runCli(['audit', 'export'], { env: env() });
     assert.equal(exported.code, 0, exported.stderr);
     assert.ok(!exported.stdout.includes(SECRET));
-    for (const file of await filesUnder(join(dir, 'home'))) assert.ok(!(await readFile(file)).includes(SECRET), `${file} holds the password`);
+    for (const file of await filesUnder(join(dir, 'home')))
+      assert.ok(!(await readFile(file)).includes(SECRET), `${file} holds the password`);
   });
 });

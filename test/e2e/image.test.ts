@@ -28,7 +28,14 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-image-'));
   const store = await openLayoutStore(layout(), { create: true });
   imageDigest = (await makeTestImage(store, { tag: 'v1', layers: 3, layerSize: 200_000 })).manifest.digest;
-  const index = await makeTestIndex(store, [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }], 'multi');
+  const index = await makeTestIndex(
+    store,
+    [
+      { os: 'linux', architecture: 'amd64' },
+      { os: 'linux', architecture: 'arm64' },
+    ],
+    'multi',
+  );
   indexDigest = index.index.digest;
   await store.close();
   assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, 'cosign')])).code, 0);
@@ -41,15 +48,30 @@ after(async () => {
 
 describe('sign / attest / verify inside a layout', () => {
   it('signs as cosign v3 (bundle referrer) plus the legacy .sig, and both verify', async () => {
-    const s = await cli(['sign', `oci:${layout()}:v1`, '--key', key(), '--tlog-upload=false', '--legacy-signature', '--sign-container-identity', 'registry.example/app']);
+    const s = await cli([
+      'sign',
+      `oci:${layout()}:v1`,
+      '--key',
+      key(),
+      '--tlog-upload=false',
+      '--legacy-signature',
+      '--sign-container-identity',
+      'registry.example/app',
+    ]);
     assert.equal(s.code, 0, s.stderr);
     const v = await cli(['verify', `oci:${layout()}:v1`, ...TRUST(), '--json']);
     assert.equal(v.code, 0, v.stderr);
     const doc = JSON.parse(v.stdout);
-    assert.deepEqual(doc.results.map((r: { source: string; ok: boolean }) => [r.source, r.ok]), [['referrer', true], ['legacy-sig', true]]);
+    assert.deepEqual(
+      doc.results.map((r: { source: string; ok: boolean }) => [r.source, r.ok]),
+      [
+        ['referrer', true],
+        ['legacy-sig', true],
+      ],
+    );
   });
 
-  it('the legacy .sig has cosign\'s exact payload bytes and annotations, and openssl-level verification passes', async () => {
+  it("the legacy .sig has cosign's exact payload bytes and annotations, and openssl-level verification passes", async () => {
     const store = await openLayoutStore(layout(), {});
     const tag = `${imageDigest.replace(':', '-')}.sig`;
     const sigManifest = JSON.parse((await store.getManifest((await store.resolveTag(tag)).digest)).bytes.toString());
@@ -65,7 +87,9 @@ describe('sign / attest / verify inside a layout', () => {
     );
     assert.deepEqual(Object.keys(layer.annotations), ['dev.cosignproject.cosign/signature']);
     const key = createPublicKey(await readFile(pub()));
-    assert.ok(verify('sha256', payload, key, Buffer.from(layer.annotations['dev.cosignproject.cosign/signature'], 'base64')));
+    assert.ok(
+      verify('sha256', payload, key, Buffer.from(layer.annotations['dev.cosignproject.cosign/signature'], 'base64')),
+    );
     // The bundle-format signature verifies with @sigstore/verify directly.
     const [ref] = await store.listReferrers(imageDigest);
     const refManifest = JSON.parse((await store.getManifest(ref!.digest)).bytes.toString());
@@ -83,7 +107,17 @@ describe('sign / attest / verify inside a layout', () => {
 
   it('attest + verify-attestation --type; another type is not found', async () => {
     await writeFile(join(dir, 'sbom.json'), '{"spdxVersion":"SPDX-2.3","packages":[]}');
-    const a = await cli(['attest', `oci:${layout()}:v1`, '--predicate', join(dir, 'sbom.json'), '--type', 'spdxjson', '--key', key(), '--tlog-upload=false']);
+    const a = await cli([
+      'attest',
+      `oci:${layout()}:v1`,
+      '--predicate',
+      join(dir, 'sbom.json'),
+      '--type',
+      'spdxjson',
+      '--key',
+      key(),
+      '--tlog-upload=false',
+    ]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal((await cli(['verify-attestation', `oci:${layout()}:v1`, '--type', 'spdxjson', ...TRUST()])).code, 0);
     assert.equal((await cli(['verify-attestation', `oci:${layout()}:v1`, '--type', 'cyclonedx', ...TRUST()])).code, 1);
@@ -91,7 +125,14 @@ describe('sign / attest / verify inside a layout', () => {
 
   it('a wrong key fails; an unsigned image fails', async () => {
     assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, 'other')])).code, 0);
-    const wrong = await cli(['verify', `oci:${layout()}:v1`, '--key', join(dir, 'other.pub'), '--insecure-ignore-tlog', '--json']);
+    const wrong = await cli([
+      'verify',
+      `oci:${layout()}:v1`,
+      '--key',
+      join(dir, 'other.pub'),
+      '--insecure-ignore-tlog',
+      '--json',
+    ]);
     assert.equal(wrong.code, 1);
     assert.ok(JSON.parse(wrong.stdout).results.every((r: { code: string }) => r.code === 'E_SIGNATURE_INVALID'));
     const unsigned = await cli(['verify', `oci:${layout()}:multi`, ...TRUST()]);
@@ -107,13 +148,34 @@ describe('sign / attest / verify inside a layout', () => {
     const store = await openLayoutStore(copy, {});
     const subject = await store.resolveTag('v1');
     const referrer = async (layers: object[]) => {
-      const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: `sha256:${createHash('sha256').update('{}').digest('hex')}`, size: 2 }, layers, subject }));
-      const desc = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size: bytes.length };
+      const bytes = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+          config: {
+            mediaType: 'application/vnd.oci.empty.v1+json',
+            digest: `sha256:${createHash('sha256').update('{}').digest('hex')}`,
+            size: 2,
+          },
+          layers,
+          subject,
+        }),
+      );
+      const desc = {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
+        size: bytes.length,
+      };
       await store.putManifest({ ...desc, bytes });
       await store.addReferrer(subject, desc);
     };
     const junk = Buffer.from('{"not":"a bundle"}');
-    const junkDesc = { mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', digest: `sha256:${createHash('sha256').update(junk).digest('hex')}`, size: junk.length };
+    const junkDesc = {
+      mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      digest: `sha256:${createHash('sha256').update(junk).digest('hex')}`,
+      size: junk.length,
+    };
     await store.putBlob(junkDesc, junk);
     await referrer([junkDesc]); // a bundle that is not one
     await referrer([{ ...junkDesc, digest: `sha256:${'0'.repeat(64)}` }]); // a bundle blob that is not there
@@ -156,7 +218,15 @@ describe('copy round trip with signatures: layout → registry → docker-archiv
     assert.equal(JSON.parse(up.stdout).digest, indexDigest);
     const back = await cli(['copy', remote, `oci:${join(dir, 'multi-back')}:multi`, '--insecure', '--json']);
     assert.equal(JSON.parse(back.stdout).digest, indexDigest);
-    const one = await cli(['copy', remote, `oci:${join(dir, 'arm')}:arm`, '--platform', 'linux/arm64', '--insecure', '--json']);
+    const one = await cli([
+      'copy',
+      remote,
+      `oci:${join(dir, 'arm')}:arm`,
+      '--platform',
+      'linux/arm64',
+      '--insecure',
+      '--json',
+    ]);
     assert.equal(one.code, 0, one.stderr);
     assert.notEqual(JSON.parse(one.stdout).digest, indexDigest);
     const none = await cli(['copy', remote, `oci:${join(dir, 'x')}:x`, '--platform', 'linux/s390x', '--insecure']);
@@ -199,7 +269,9 @@ describe('tampering with the manifest or the signature', () => {
     const copyDir = join(dir, 'tamper-sig');
     assert.equal((await cli(['copy', `oci:${layout()}:v1`, `oci:${copyDir}:v1`, '--no-signatures'])).code, 0);
     const original = await openLayoutStore(layout(), {});
-    const [ref] = (await original.listReferrers(imageDigest)).filter((r) => r.annotations?.['dev.sigstore.bundle.predicateType'] !== 'https://spdx.dev/Document');
+    const [ref] = (await original.listReferrers(imageDigest)).filter(
+      (r) => r.annotations?.['dev.sigstore.bundle.predicateType'] !== 'https://spdx.dev/Document',
+    );
     const refManifest = JSON.parse((await original.getManifest(ref!.digest)).bytes.toString());
     const chunks: Buffer[] = [];
     for await (const c of await original.getBlob(refManifest.layers[0])) chunks.push(c as Buffer);
@@ -210,12 +282,21 @@ describe('tampering with the manifest or the signature', () => {
     bundle.dsseEnvelope.signatures[0].sig = sig.toString('base64');
     const store = await open(copyDir, {});
     const bytes = Buffer.from(JSON.stringify(bundle));
-    const layer = { mediaType: refManifest.layers[0].mediaType, digest: `sha256:${(await import('node:crypto')).createHash('sha256').update(bytes).digest('hex')}`, size: bytes.length };
+    const layer = {
+      mediaType: refManifest.layers[0].mediaType,
+      digest: `sha256:${(await import('node:crypto')).createHash('sha256').update(bytes).digest('hex')}`,
+      size: bytes.length,
+    };
     await store.putBlob(layer, bytes);
     await store.putBlob(refManifest.config, Buffer.from('{}'));
     const tampered = storedJson({ ...refManifest, layers: [layer] });
     await store.putManifest(tampered);
-    await store.addReferrer(refManifest.subject, { mediaType: tampered.mediaType, digest: tampered.digest, size: tampered.bytes.length, artifactType: refManifest.artifactType });
+    await store.addReferrer(refManifest.subject, {
+      mediaType: tampered.mediaType,
+      digest: tampered.digest,
+      size: tampered.bytes.length,
+      artifactType: refManifest.artifactType,
+    });
     await store.close();
     const r = await cli(['verify', `oci:${copyDir}:v1`, ...TRUST(), '--json']);
     assert.equal(r.code, 1);
@@ -230,11 +311,29 @@ describe('TLS registry with basic auth', () => {
     try {
       await writeFile(join(dir, 'ca.pem'), secure.caPem ?? '');
       const target = `${secure.host}/app:v1`;
-      const ok = await cli(['copy', `oci:${layout()}:v1`, target, '--ca-cert', join(dir, 'ca.pem'), '--username', 'ci', '--password-stdin'], { input: 's3cret\n' });
+      const ok = await cli(
+        [
+          'copy',
+          `oci:${layout()}:v1`,
+          target,
+          '--ca-cert',
+          join(dir, 'ca.pem'),
+          '--username',
+          'ci',
+          '--password-stdin',
+        ],
+        { input: 's3cret\n' },
+      );
       assert.equal(ok.code, 0, ok.stderr);
-      const verifyTls = await cli(['verify', target, ...TRUST(), '--ca-cert', join(dir, 'ca.pem'), '--username', 'ci', '--password-stdin'], { input: 's3cret' });
+      const verifyTls = await cli(
+        ['verify', target, ...TRUST(), '--ca-cert', join(dir, 'ca.pem'), '--username', 'ci', '--password-stdin'],
+        { input: 's3cret' },
+      );
       assert.equal(verifyTls.code, 0, verifyTls.stderr);
-      const bad = await cli(['image', 'inspect', target, '--ca-cert', join(dir, 'ca.pem'), '--username', 'ci', '--password-stdin'], { input: 'nope' });
+      const bad = await cli(
+        ['image', 'inspect', target, '--ca-cert', join(dir, 'ca.pem'), '--username', 'ci', '--password-stdin'],
+        { input: 'nope' },
+      );
       assert.equal(bad.code, 3);
       assert.doesNotMatch(bad.stderr, /nope/);
     } finally {

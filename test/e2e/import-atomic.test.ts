@@ -26,11 +26,26 @@ const home = (n: string) => join(dir, `home-${n}`);
 const env = (h: string) => ({ AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: home(h) });
 const cli = (args: string[], h: string) => runCliProcess(args, { env: env(h) });
 const pkg = () => join(dir, 'three.tar');
-const importArgs = (registryHost: string, prefix: string) => ['import', pkg(), '--registry', `${registryHost}/${prefix}`, '--signer-key', join(dir, 'release.pub'), '--channel', 'prod', '--key', join(dir, 'img.pub'), '--insecure-ignore-tlog', '--insecure', '--json'];
+const importArgs = (registryHost: string, prefix: string) => [
+  'import',
+  pkg(),
+  '--registry',
+  `${registryHost}/${prefix}`,
+  '--signer-key',
+  join(dir, 'release.pub'),
+  '--channel',
+  'prod',
+  '--key',
+  join(dir, 'img.pub'),
+  '--insecure-ignore-tlog',
+  '--insecure',
+  '--json',
+];
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-atomic-'));
-  for (const k of ['release', 'img']) assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, k)], 'keys')).code, 0);
+  for (const k of ['release', 'img'])
+    assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, k)], 'keys')).code, 0);
   const refs: string[] = [];
   for (const app of APPS) {
     const store = await openLayoutStore(join(dir, app), { create: true });
@@ -41,7 +56,23 @@ before(async () => {
     refs.push(ref);
   }
   const names = refs.flatMap((r, i) => ['--name', `${r}=${APPS[i]}:1`]);
-  const p = await cli(['pack', ...refs, '-o', pkg(), '--key', join(dir, 'release.key'), '--channel', 'prod', '--image-key', join(dir, 'img.pub'), '--insecure-ignore-tlog', ...names], 'pack');
+  const p = await cli(
+    [
+      'pack',
+      ...refs,
+      '-o',
+      pkg(),
+      '--key',
+      join(dir, 'release.key'),
+      '--channel',
+      'prod',
+      '--image-key',
+      join(dir, 'img.pub'),
+      '--insecure-ignore-tlog',
+      ...names,
+    ],
+    'pack',
+  );
   assert.equal(p.code, 0, p.stderr);
   if (!missingRegistry) registry = await startRegistry();
 });
@@ -54,14 +85,20 @@ after(async () => {
 async function tagsUnder(prefix: string): Promise<Map<string, string | null>> {
   const out = new Map<string, string | null>();
   for (const app of APPS) {
-    const res = await fetch(`${registry?.url}/v2/${prefix}/${app}/manifests/1`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    const res = await fetch(`${registry?.url}/v2/${prefix}/${app}/manifests/1`, {
+      method: 'HEAD',
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
     out.set(`${prefix}/${app}:1`, res.status === 200 ? res.headers.get('docker-content-digest') : null);
   }
   return out;
 }
 
 async function channelState(h: string): Promise<{ number: number; manifest: string } | undefined> {
-  return readFile(join(home(h), 'channels', 'in', 'prod.json'), 'utf8').then((t) => JSON.parse(t), () => undefined);
+  return readFile(join(home(h), 'channels', 'in', 'prod.json'), 'utf8').then(
+    (t) => JSON.parse(t),
+    () => undefined,
+  );
 }
 
 /** Every tag (reference → digest) and channel number the audit trail's intents announce. */
@@ -88,7 +125,9 @@ describe('a registry failing between the first and the last tag', () => {
       const proxy = await registryProxy(registry.host, (req, res) => {
         if (!(req.method === 'PUT' && /\/manifests\/1$/.test(req.url ?? '') && ++tagPuts === 2)) return false;
         req.resume();
-        res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNKNOWN","message":"disk full"}]}');
+        res
+          .writeHead(500, { 'content-type': 'application/json' })
+          .end('{"errors":[{"code":"UNKNOWN","message":"disk full"}]}');
         return true;
       });
       try {
@@ -103,19 +142,40 @@ describe('a registry failing between the first and the last tag', () => {
         assert.deepEqual(await readdir(join(home(h), 'imports', 'pending')), ['prod.json']);
         const audit = await cli(['audit', 'verify', '--json'], h);
         assert.equal(audit.code, 0, 'an incomplete import is no tampering');
-        assert.equal(JSON.parse(audit.stdout).incompleteImports.length, 1, 'audit verify reports the incomplete import');
-        assert.match((await cli(['audit', 'verify'], h)).stderr, /incomplete import .*channel prod package #1.*import --recover/);
-        const done = finish === 'import --recover' ? await cli(['import', '--recover', '--registry', `${proxy.host}/${prefix}`, '--insecure', '--json'], h) : await cli(importArgs(proxy.host, prefix), h);
+        assert.equal(
+          JSON.parse(audit.stdout).incompleteImports.length,
+          1,
+          'audit verify reports the incomplete import',
+        );
+        assert.match(
+          (await cli(['audit', 'verify'], h)).stderr,
+          /incomplete import .*channel prod package #1.*import --recover/,
+        );
+        const done =
+          finish === 'import --recover'
+            ? await cli(['import', '--recover', '--registry', `${proxy.host}/${prefix}`, '--insecure', '--json'], h)
+            : await cli(importArgs(proxy.host, prefix), h);
         assert.equal(done.code, 0, done.stderr);
         if (finish === 'import --recover') assert.equal(JSON.parse(done.stdout).recovered.length, 1);
-        else assert.equal(JSON.parse(done.stdout).recovered.length, 1, 'the next import finished the earlier one first');
+        else
+          assert.equal(JSON.parse(done.stdout).recovered.length, 1, 'the next import finished the earlier one first');
         const now = await tagsUnder(prefix);
-        assert.ok([...now.values()].every((d) => d !== null), 'every tag in place');
+        assert.ok(
+          [...now.values()].every((d) => d !== null),
+          'every tag in place',
+        );
         assert.equal((await channelState(h))?.number, 1);
         assert.deepEqual(await readdir(join(home(h), 'imports', 'pending')), []);
         const actions = (await verifyAuditLog(home(h))).events.map((e) => `${e.event.action} ${e.event.result}`);
-        assert.ok(actions.includes('transfer.import.recover ok') && actions.includes('transfer.import ok'), actions.join(', '));
-        assert.deepEqual(JSON.parse((await cli(['audit', 'verify', '--json'], h)).stdout).incompleteImports, [], 'finished: no longer reported');
+        assert.ok(
+          actions.includes('transfer.import.recover ok') && actions.includes('transfer.import ok'),
+          actions.join(', '),
+        );
+        assert.deepEqual(
+          JSON.parse((await cli(['audit', 'verify', '--json'], h)).stdout).incompleteImports,
+          [],
+          'finished: no longer reported',
+        );
       } finally {
         proxy.close();
       }
@@ -132,14 +192,25 @@ describe('SIGKILL at random points of an import', () => {
       if (!(req.method === 'PUT' && /\/manifests\/1$/.test(req.url ?? ''))) return false;
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => setTimeout(() => {
-        const upstream = request({ host: '127.0.0.1', port: Number(registry?.host.split(':')[1]), path: req.url, method: req.method, headers: req.headers }, (r) => {
-          res.writeHead(r.statusCode ?? 502, r.headers);
-          r.pipe(res);
-        });
-        upstream.on('error', () => res.destroy());
-        upstream.end(Buffer.concat(chunks));
-      }, 150));
+      req.on('end', () =>
+        setTimeout(() => {
+          const upstream = request(
+            {
+              host: '127.0.0.1',
+              port: Number(registry?.host.split(':')[1]),
+              path: req.url,
+              method: req.method,
+              headers: req.headers,
+            },
+            (r) => {
+              res.writeHead(r.statusCode ?? 502, r.headers);
+              r.pipe(res);
+            },
+          );
+          upstream.on('error', () => res.destroy());
+          upstream.end(Buffer.concat(chunks));
+        }, 150),
+      );
       return true;
     });
     t.after(() => slow.close());
@@ -160,7 +231,10 @@ describe('SIGKILL at random points of an import', () => {
       const prefix = `kill-${run}`;
       // Most of an import is start-up and reading; its effects come at the end: aim most kills there.
       const delay = Math.floor(span * (random() < 0.2 ? random() * 0.6 : 0.6 + random() * 0.6));
-      const child = spawn(process.execPath, [AIRLOCK_BIN, ...importArgs(host, prefix)], { env: { ...process.env, ...env(h) }, stdio: 'ignore' });
+      const child = spawn(process.execPath, [AIRLOCK_BIN, ...importArgs(host, prefix)], {
+        env: { ...process.env, ...env(h) },
+        stdio: 'ignore',
+      });
       const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
@@ -171,8 +245,17 @@ describe('SIGKILL at random points of an import', () => {
       const announced = await intents(h);
       assert.ok(announced.ok, `run ${run}: the audit trail verifies after the kill`);
       const moved = [...tags].filter(([, d]) => d !== null);
-      for (const [ref, d] of moved) assert.equal(announced.tags.get(ref), d, `run ${run} (killed at ${delay} ms): ${ref} moved to ${d} without its recorded intent`);
-      if (state) assert.ok(announced.numbers.has(state.number), `run ${run}: channel state ${state.number} without its recorded intent`);
+      for (const [ref, d] of moved)
+        assert.equal(
+          announced.tags.get(ref),
+          d,
+          `run ${run} (killed at ${delay} ms): ${ref} moved to ${d} without its recorded intent`,
+        );
+      if (state)
+        assert.ok(
+          announced.numbers.has(state.number),
+          `run ${run}: channel state ${state.number} without its recorded intent`,
+        );
       if (moved.length === 0 && !state) outcomes.nothing++;
       else if (moved.length === APPS.length && state) outcomes.complete++;
       else outcomes.partial++;
@@ -180,10 +263,21 @@ describe('SIGKILL at random points of an import', () => {
       const again = await cli(importArgs(host, prefix), h);
       assert.equal(again.code, 0, `run ${run}: the re-run completes: ${again.stderr}`);
       const after = await tagsUnder(prefix);
-      assert.ok([...after.values()].every((d) => d !== null), `run ${run}: every tag in place after the re-run`);
+      assert.ok(
+        [...after.values()].every((d) => d !== null),
+        `run ${run}: every tag in place after the re-run`,
+      );
       assert.equal((await channelState(h))?.number, 1);
-      assert.deepEqual(await readdir(join(home(h), 'imports', 'pending')).catch(() => []), [], `run ${run}: no journal left`);
-      assert.deepEqual((await readdir(join(home(h), 'staging')).catch(() => [])).filter((n) => !n.startsWith('inspect')), [], `run ${run}: the killed run's staging was swept`);
+      assert.deepEqual(
+        await readdir(join(home(h), 'imports', 'pending')).catch(() => []),
+        [],
+        `run ${run}: no journal left`,
+      );
+      assert.deepEqual(
+        (await readdir(join(home(h), 'staging')).catch(() => [])).filter((n) => !n.startsWith('inspect')),
+        [],
+        `run ${run}: the killed run's staging was swept`,
+      );
       assert.ok((await verifyAuditLog(home(h))).ok);
     }
     t.diagnostic(`kills: ${JSON.stringify(outcomes)} over a ${span} ms import`);

@@ -33,15 +33,33 @@ const proxied: { checkpoint?: string; tamper?: (path: string, body: Buffer) => B
 /** A static log of any bytes the proxy serves under /fake/, signed by a key of the test's. */
 const fake = new Map<string, Buffer>();
 
-const cli = (args: string[], home = join(dir, 'home')) => runCli(args, { env: { AIRLOCK_HOME: home, AIRLOCK_PASSWORD: 'pw' } });
+const cli = (args: string[], home = join(dir, 'home')) =>
+  runCli(args, { env: { AIRLOCK_HOME: home, AIRLOCK_PASSWORD: 'pw' } });
 const data = () => join(dir, 'data');
 const pin = () => ['--vkey', join(data(), 'log.vkey')];
 /** The fields of the --json documents (and `audit show` events) the tests read. */
 interface Doc {
-  url: string; origin: string; size: number; root: string; checkpoint: string; note: string; proof: string[]; updated: boolean; previous: unknown;
-  signatures: Array<{ role: string }>; witnesses: unknown; entry: string; decoded: Record<string, string>; since: { size: number };
+  url: string;
+  origin: string;
+  size: number;
+  root: string;
+  checkpoint: string;
+  note: string;
+  proof: string[];
+  updated: boolean;
+  previous: unknown;
+  signatures: Array<{ role: string }>;
+  witnesses: unknown;
+  entry: string;
+  decoded: Record<string, string>;
+  since: { size: number };
   error: { code: string; message: string; details: { checkpoint: string } };
-  events: Array<{ action: string; result: string; subjects: unknown; details: { inconsistent: { checkpoint: string } } }>;
+  events: Array<{
+    action: string;
+    result: string;
+    subjects: unknown;
+    details: { inconsistent: { checkpoint: string } };
+  }>;
 }
 const doc = (r: CliResult) => JSON.parse(r.stdout) as Doc;
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
@@ -57,12 +75,16 @@ let next = 0;
 /** Posts `n` new entries, a few at a time; returns them by log index. */
 async function append(n: number): Promise<Map<number, { body: Buffer; digest: Buffer }>> {
   const posted = new Map<number, { body: Buffer; digest: Buffer }>();
-  for (let done = 0; done < n; ) {
+  for (let done = 0; done < n;) {
     const ids = Array.from({ length: Math.min(64, n - done) }, () => next++);
     done += ids.length;
     await Promise.all(
       ids.map(async (id) => {
-        const res = await fetch(`${log.url}/api/v2/log/entries`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: source.request(id) });
+        const res = await fetch(`${log.url}/api/v2/log/entries`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: source.request(id),
+        });
         assert.equal(res.status, 201, await res.clone().text());
         const e = (await res.json()) as TransparencyLogEntryJSON;
         posted.set(Number(e.logIndex), { body: Buffer.from(e.canonicalizedBody, 'base64'), digest: source.digest(id) });
@@ -75,8 +97,18 @@ async function append(n: number): Promise<Map<number, { body: Buffer; digest: Bu
 /** Serves `entries` as log fake.test under /fake; returns its vkey. */
 async function fakeLog(entries: Buffer[]): Promise<string> {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const text = formatCheckpoint({ origin: 'fake.test', size: entries.length, rootHash: rootAt(entries.length, memoryTree(entries)), extensions: [] });
-  fake.set('checkpoint', Buffer.from(await signNote(text, [noteSignerFor('fake.test', createKeyObjectSigner(privateKey, 'ed25519', 'fake log key'))])));
+  const text = formatCheckpoint({
+    origin: 'fake.test',
+    size: entries.length,
+    rootHash: rootAt(entries.length, memoryTree(entries)),
+    extensions: [],
+  });
+  fake.set(
+    'checkpoint',
+    Buffer.from(
+      await signNote(text, [noteSignerFor('fake.test', createKeyObjectSigner(privateKey, 'ed25519', 'fake log key'))]),
+    ),
+  );
   fake.set(tilePath(0, 0, entries.length), Buffer.concat(entries.map((e) => leafHash(e))));
   fake.set(entriesPath(0, entries.length), encodeEntryBundle(entries));
   return encodeVerifierKey('fake.test', publicKey);
@@ -92,12 +124,16 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-log-client-'));
   await makeLogKey(join(dir, 'log'));
   await makeLogKey(join(dir, 'other'));
-  assert.equal((await cli(['key', 'generate', '--algorithm', 'ed25519', '--output-key-prefix', join(dir, 'w1')])).code, 0);
+  assert.equal(
+    (await cli(['key', 'generate', '--algorithm', 'ed25519', '--output-key-prefix', join(dir, 'w1')])).code,
+    0,
+  );
   log = await startLog(data(), join(dir, 'log.key'));
   proxy = createServer((req, res) => {
     void (async () => {
       if (req.url === '/checkpoint' && proxied.checkpoint) return void res.end(proxied.checkpoint);
-      if (req.url?.startsWith('/fake/')) return void (fake.has(req.url.slice(6)) ? res.end(fake.get(req.url.slice(6))) : res.writeHead(404).end());
+      if (req.url?.startsWith('/fake/'))
+        return void (fake.has(req.url.slice(6)) ? res.end(fake.get(req.url.slice(6))) : res.writeHead(404).end());
       const upstream = await fetch(`${log.url}${req.url}`);
       const body = Buffer.from(await upstream.arrayBuffer());
       res.writeHead(upstream.status).end(proxied.tamper ? proxied.tamper(req.url ?? '', body) : body);
@@ -122,8 +158,13 @@ describe('log info', () => {
       const r = await cli(['log', 'info', log.url, ...flags, '--json']);
       assert.equal(r.code, 0, r.stderr);
       const json = doc(r);
-      assert.deepEqual([json.url, json.origin, json.size, json.root, json.checkpoint], [log.url, '127.0.0.1', head.size, head.root, head.note]);
-      assert.deepEqual(json.signatures, [{ name: '127.0.0.1', keyId: inline.split('+')[1], role: 'log', verified: true }]);
+      assert.deepEqual(
+        [json.url, json.origin, json.size, json.root, json.checkpoint],
+        [log.url, '127.0.0.1', head.size, head.root, head.note],
+      );
+      assert.deepEqual(json.signatures, [
+        { name: '127.0.0.1', keyId: inline.split('+')[1], role: 'log', verified: true },
+      ]);
     }
     const saved = join(dir, 'info.checkpoint');
     const r = await cli(['log', 'info', `${log.url}/`, ...pin(), '--out', saved]);
@@ -140,13 +181,26 @@ describe('log info', () => {
     await writeFile(otherVkey, `${encodeVerifierKey('127.0.0.1', createPublicKey(await readFile(otherPub)))}\n`);
     fails(await cli(['log', 'info', log.url, '--vkey', otherVkey]), 1, 'E_TLOG_CHECKPOINT', /checkpoint/);
     fails(await cli(['log', 'info', log.url, '--log-key', otherPub, '--origin', '127.0.0.1']), 1, 'E_TLOG_CHECKPOINT');
-    fails(await cli(['log', 'info', log.url, '--log-key', join(data(), 'log.pub'), '--origin', 'elsewhere']), 1, 'E_TLOG_CHECKPOINT');
+    fails(
+      await cli(['log', 'info', log.url, '--log-key', join(data(), 'log.pub'), '--origin', 'elsewhere']),
+      1,
+      'E_TLOG_CHECKPOINT',
+    );
     fails(await cli(['log', 'info', log.url]), 2, 'E_USAGE', /pin the log's key/);
     fails(await cli(['log', 'info', log.url, '--log-key', join(data(), 'log.pub')]), 2, 'E_USAGE', /--origin/);
-    fails(await cli(['log', 'info', log.url, ...pin(), '--log-key', join(data(), 'log.pub'), '--origin', '127.0.0.1']), 2, 'E_USAGE');
+    fails(
+      await cli(['log', 'info', log.url, ...pin(), '--log-key', join(data(), 'log.pub'), '--origin', '127.0.0.1']),
+      2,
+      'E_USAGE',
+    );
     fails(await cli(['log', 'info', log.url, ...pin(), '--origin', 'elsewhere']), 2, 'E_USAGE');
     fails(await cli(['log', 'info', 'ftp://127.0.0.1/', ...pin()]), 2, 'E_USAGE');
-    fails(await cli(['log', 'info', 'http://127.0.0.1:1', ...pin()]), 3, 'E_UNAVAILABLE', /cannot read http:\/\/127\.0\.0\.1:1\/checkpoint/);
+    fails(
+      await cli(['log', 'info', 'http://127.0.0.1:1', ...pin()]),
+      3,
+      'E_UNAVAILABLE',
+      /cannot read http:\/\/127\.0\.0\.1:1\/checkpoint/,
+    );
     fails(await cli(['log', 'info', log.url, '--vkey', join(dir, 'missing.vkey')]), 3, 'E_INPUT_MISSING');
   });
 });
@@ -163,7 +217,15 @@ describe('log get', () => {
       assert.equal(json.decoded.digest, `sha256:${digest.toString('hex')}`);
       assert.equal(json.decoded.kind, 'hashedrekord');
       assert.equal(json.size, head.size);
-      assert.ok(verifyInclusion(index, head.size, leafHash(body), json.proof.map((p: string) => Buffer.from(p, 'base64')), Buffer.from(head.root, 'base64')));
+      assert.ok(
+        verifyInclusion(
+          index,
+          head.size,
+          leafHash(body),
+          json.proof.map((p: string) => Buffer.from(p, 'base64')),
+          Buffer.from(head.root, 'base64'),
+        ),
+      );
     }
     const [index, { body, digest }] = [...posted][0] as [number, { body: Buffer; digest: Buffer }];
     const file = join(dir, 'entry.bin');
@@ -176,24 +238,51 @@ describe('log get', () => {
 
   it('prints an entry of any log safely: text as is, binary or control characters as base64, decoded fields escaped', async () => {
     const hostile = JSON.stringify({ apiVersion: '0.0.2', kind: 'x\u001b]0;owned\u0007' });
-    const entries = ['plain\ttext', '\u0000\u0001\u00ff', 'csi \u009b31m red', hostile].map((e) => Buffer.from(e, e.startsWith('\u0000') ? 'latin1' : 'utf8'));
+    const entries = ['plain\ttext', '\u0000\u0001\u00ff', 'csi \u009b31m red', hostile].map((e) =>
+      Buffer.from(e, e.startsWith('\u0000') ? 'latin1' : 'utf8'),
+    );
     const vkey = await fakeLog(entries);
     const shown: CliResult[] = [];
-    for (const i of entries.keys()) shown.push(await cli(['log', 'get', `${proxyUrl}/fake`, String(i), '--vkey', vkey, ...(i === 1 ? ['--out', join(dir, 'binary.entry')] : [])]));
-    assert.deepEqual(shown.map((r) => r.code), [0, 0, 0, 0], shown.map((r) => r.stderr).join());
-    assert.deepEqual(shown.map((r) => r.stdout), ['plain\ttext\n', `${b64(entries[1] as Buffer)}\n`, `${b64(entries[2] as Buffer)}\n`, `${hostile}\n`]);
+    for (const i of entries.keys())
+      shown.push(
+        await cli([
+          'log',
+          'get',
+          `${proxyUrl}/fake`,
+          String(i),
+          '--vkey',
+          vkey,
+          ...(i === 1 ? ['--out', join(dir, 'binary.entry')] : []),
+        ]),
+      );
+    assert.deepEqual(
+      shown.map((r) => r.code),
+      [0, 0, 0, 0],
+      shown.map((r) => r.stderr).join(),
+    );
+    assert.deepEqual(
+      shown.map((r) => r.stdout),
+      ['plain\ttext\n', `${b64(entries[1] as Buffer)}\n`, `${b64(entries[2] as Buffer)}\n`, `${hostile}\n`],
+    );
     assert.deepEqual(await readFile(join(dir, 'binary.entry')), entries[1]);
     assert.match(shown[0]?.stderr ?? '', /format +not a Rekor v2 entry/);
     assert.match(shown[3]?.stderr ?? '', /kind +x\\u001b\]0;owned\\u0007\n/);
-    for (const r of shown) assert.ok(!['\u001b', '\u0007', '\u009b'].some((c) => r.stdout.includes(c) || r.stderr.includes(c)), r.stderr);
+    for (const r of shown)
+      assert.ok(!['\u001b', '\u0007', '\u009b'].some((c) => r.stdout.includes(c) || r.stderr.includes(c)), r.stderr);
   });
 
   it('refuses an index beyond the checkpoint, a bad index, and tiles that contradict the checkpoint', async () => {
     const { size } = await latest();
-    fails(await cli(['log', 'get', log.url, String(size), ...pin()]), 3, 'E_INPUT_MISSING', new RegExp(`entry ${size} is not in the log`));
+    fails(
+      await cli(['log', 'get', log.url, String(size), ...pin()]),
+      3,
+      'E_INPUT_MISSING',
+      new RegExp(`entry ${size} is not in the log`),
+    );
     fails(await cli(['log', 'get', log.url, '-1', ...pin()]), 2, 'E_USAGE');
     fails(await cli(['log', 'get', log.url, '1e3', ...pin()]), 2, 'E_USAGE');
-    proxied.tamper = (path, body) => (path.startsWith('/tile/0/') ? Buffer.from(body.map((b, i) => (i === 0 ? b ^ 1 : b))) : body);
+    proxied.tamper = (path, body) =>
+      path.startsWith('/tile/0/') ? Buffer.from(body.map((b, i) => (i === 0 ? b ^ 1 : b))) : body;
     try {
       fails(await cli(['log', 'get', proxyUrl, '0', ...pin()]), 1, 'E_LOG_CORRUPT');
     } finally {
@@ -231,13 +320,31 @@ describe('log verify --since', () => {
     const forged = join(dir, 'forged.checkpoint');
     const { note, root } = await latest();
     await writeFile(forged, note.replace(root, b64(Buffer.alloc(32, 1))));
-    fails(await cli(['log', 'verify', log.url, '--since', forged, ...pin()]), 1, 'E_TLOG_CHECKPOINT', /forged\.checkpoint/);
+    fails(
+      await cli(['log', 'verify', log.url, '--since', forged, ...pin()]),
+      1,
+      'E_TLOG_CHECKPOINT',
+      /forged\.checkpoint/,
+    );
   });
 });
 
 describe('log witness', () => {
   const state = () => join(dir, 'witness.json');
-  const witness = (url: string, ...extra: string[]) => cli(['log', 'witness', url, ...pin(), '--state', state(), '--key', join(dir, 'w1.key'), '--name', 'w1.test', ...extra]);
+  const witness = (url: string, ...extra: string[]) =>
+    cli([
+      'log',
+      'witness',
+      url,
+      ...pin(),
+      '--state',
+      state(),
+      '--key',
+      join(dir, 'w1.key'),
+      '--name',
+      'w1.test',
+      ...extra,
+    ]);
   let vkey: string;
 
   it('refuses to start without --init, then cosigns and keeps state; later runs prove consistency first', async () => {
@@ -253,7 +360,10 @@ describe('log witness', () => {
     const quorum = verifyWitnessQuorum(note, [parseCosignerKey(vkey).verifier], 1);
     assert.deepEqual([quorum.ok, quorum.cosigned], [true, ['w1.test']]);
     const saved = JSON.parse(await readFile(state(), 'utf8'));
-    assert.deepEqual([saved.version, saved.logs['127.0.0.1'].size, saved.logs['127.0.0.1'].root, saved.logs['127.0.0.1'].checkpoint], [1, first.size, first.root, note]);
+    assert.deepEqual(
+      [saved.version, saved.logs['127.0.0.1'].size, saved.logs['127.0.0.1'].root, saved.logs['127.0.0.1'].checkpoint],
+      [1, first.size, first.root, note],
+    );
 
     await append(4);
     const second = await witness(log.url, '--json');
@@ -268,7 +378,22 @@ describe('log witness', () => {
   it('changes nothing and cosigns nothing when its audit trail cannot be written', async () => {
     await writeFile(join(dir, 'not-a-home'), '');
     const other = join(dir, 'witness-2.json');
-    const r = await cli(['log', 'witness', log.url, ...pin(), '--state', other, '--init', '--key', join(dir, 'w1.key'), '--name', 'w1.test'], join(dir, 'not-a-home'));
+    const r = await cli(
+      [
+        'log',
+        'witness',
+        log.url,
+        ...pin(),
+        '--state',
+        other,
+        '--init',
+        '--key',
+        join(dir, 'w1.key'),
+        '--name',
+        'w1.test',
+      ],
+      join(dir, 'not-a-home'),
+    );
     assert.notEqual(r.code, 0);
     assert.equal(r.stdout, '');
     await assert.rejects(readFile(other), { code: 'ENOENT' });
@@ -280,10 +405,23 @@ describe('log witness', () => {
       const ok = await cli(['log', 'info', proxyUrl, ...pin(), '--witness', vkey, '--quorum', '1', '--json']);
       assert.equal(ok.code, 0, ok.stderr);
       assert.deepEqual(doc(ok).witnesses, { ok: true, required: 1, cosigned: ['w1.test'] });
-      assert.deepEqual(doc(ok).signatures.map((s: { role: string }) => s.role), ['log', 'witness']);
+      assert.deepEqual(
+        doc(ok).signatures.map((s: { role: string }) => s.role),
+        ['log', 'witness'],
+      );
       const unknown = encodeCosignerKey('w2.test', generateKeyPairSync('ed25519').publicKey);
-      fails(await cli(['log', 'info', proxyUrl, ...pin(), '--witness', unknown, '--quorum', '1']), 1, 'E_TLOG_CHECKPOINT', /0 of the witnesses/);
-      fails(await cli(['log', 'info', proxyUrl, ...pin(), '--witness', vkey, '--witness', unknown]), 1, 'E_TLOG_CHECKPOINT', /1 of the witnesses/);
+      fails(
+        await cli(['log', 'info', proxyUrl, ...pin(), '--witness', unknown, '--quorum', '1']),
+        1,
+        'E_TLOG_CHECKPOINT',
+        /0 of the witnesses/,
+      );
+      fails(
+        await cli(['log', 'info', proxyUrl, ...pin(), '--witness', vkey, '--witness', unknown]),
+        1,
+        'E_TLOG_CHECKPOINT',
+        /1 of the witnesses/,
+      );
       fails(await cli(['log', 'info', proxyUrl, ...pin(), '--quorum', '1']), 2, 'E_USAGE');
       const again = await witness(proxyUrl, '--json');
       assert.equal(again.code, 0, again.stderr);
@@ -296,7 +434,8 @@ describe('log witness', () => {
 
 describe('a log recreated with the same key (a rewrite or fork)', () => {
   const state = () => join(dir, 'witness.json');
-  const witness = () => cli(['log', 'witness', log.url, ...pin(), '--state', state(), '--key', join(dir, 'w1.key'), '--name', 'w1.test']);
+  const witness = () =>
+    cli(['log', 'witness', log.url, ...pin(), '--state', state(), '--key', join(dir, 'w1.key'), '--name', 'w1.test']);
   let saved: string;
   let savedNote: string;
   let savedState: Buffer;
@@ -324,7 +463,10 @@ describe('a log recreated with the same key (a rewrite or fork)', () => {
     fails(await witness(), 1, 'E_LOG_INCONSISTENT', why);
     assert.deepEqual(await readFile(state()), savedState, 'the witness state is unchanged');
     const event = doc(await cli(['audit', 'show', '--json'])).events.at(-1);
-    assert.deepEqual([event?.action, event?.result, event?.subjects, event?.details.inconsistent.checkpoint], ['log.witness', 'refused', [{ name: log.url }], note]);
+    assert.deepEqual(
+      [event?.action, event?.result, event?.subjects, event?.details.inconsistent.checkpoint],
+      ['log.witness', 'refused', [{ name: log.url }], note],
+    );
   }
 
   it('a smaller tree than the saved one is refused', async () => {

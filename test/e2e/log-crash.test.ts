@@ -47,11 +47,14 @@ function closed(child: ChildProcess): Promise<void> {
 }
 
 async function until(condition: () => boolean, ms: number): Promise<void> {
-  for (const deadline = performance.now() + ms; !condition() && performance.now() < deadline; ) await sleep(10);
+  for (const deadline = performance.now() + ms; !condition() && performance.now() < deadline;) await sleep(10);
 }
 
 function failOn(problems: readonly string[], what: string): void {
-  if (problems.length > 0) assert.fail(`${what} (seed ${SEED}), ${problems.length} problem(s):\n${problems.slice(0, 40).join('\n')}${problems.length > 40 ? '\n…' : ''}`);
+  if (problems.length > 0)
+    assert.fail(
+      `${what} (seed ${SEED}), ${problems.length} problem(s):\n${problems.slice(0, 40).join('\n')}${problems.length > 40 ? '\n…' : ''}`,
+    );
 }
 
 async function readFinalEntries(url: string, size: number): Promise<Buffer[]> {
@@ -64,116 +67,152 @@ async function readFinalEntries(url: string, size: number): Promise<Buffer[]> {
   return out;
 }
 
-it('a log killed with SIGKILL under write load, again and again, keeps every acknowledged entry and checkpoint', { timeout: 300_000 }, async (t) => {
-  console.log(`log crash test: seed ${SEED} (replay with AIRLOCK_CRASH_SEED=${SEED})`);
-  const random = seededRandom(SEED);
-  const dir = await mkdtemp(join(tmpdir(), 'airlock-log-crash-'));
-  const data = join(dir, 'data');
-  const key = join(dir, 'log.key');
-  const entries = new EntrySource(`crash ${SEED}`);
-  const load = new WriteLoad(entries, random, { writers: WRITERS, retryShare: 0.2 });
-  // The last-signed checkpoint kept beside the database: signed by the log, so it must fit the final tree too.
-  const kept = new Set<string>();
-  const keep = async () => kept.add(await readFile(join(data, 'checkpoint'), 'utf8').catch(() => ''));
-  const stats = { startMs: [] as number[], inFlightAtKill: [] as number[], startupKillsAfterServing: 0 };
-  const spawned: SpawnedLog[] = [];
-  const spawn = () => {
-    const log = spawnLog(data, key);
-    spawned.push(log);
-    return log;
-  };
+it(
+  'a log killed with SIGKILL under write load, again and again, keeps every acknowledged entry and checkpoint',
+  { timeout: 300_000 },
+  async (t) => {
+    console.log(`log crash test: seed ${SEED} (replay with AIRLOCK_CRASH_SEED=${SEED})`);
+    const random = seededRandom(SEED);
+    const dir = await mkdtemp(join(tmpdir(), 'airlock-log-crash-'));
+    const data = join(dir, 'data');
+    const key = join(dir, 'log.key');
+    const entries = new EntrySource(`crash ${SEED}`);
+    const load = new WriteLoad(entries, random, { writers: WRITERS, retryShare: 0.2 });
+    // The last-signed checkpoint kept beside the database: signed by the log, so it must fit the final tree too.
+    const kept = new Set<string>();
+    const keep = async () => kept.add(await readFile(join(data, 'checkpoint'), 'utf8').catch(() => ''));
+    const stats = { startMs: [] as number[], inFlightAtKill: [] as number[], startupKillsAfterServing: 0 };
+    const spawned: SpawnedLog[] = [];
+    const spawn = () => {
+      const log = spawnLog(data, key);
+      spawned.push(log);
+      return log;
+    };
 
-  const restart = async (label: string): Promise<TestLog> => {
-    const child = spawn();
-    const started = performance.now();
-    const log = await child.ready.catch(async () => {
-      await closed(child.child);
-      return assert.fail(`the log did not restart ${label} (seed ${SEED}):\n${child.stderr()}`);
-    });
-    stats.startMs.push(performance.now() - started);
-    // Caught here, at the restart that shows it, rather than only as lost entries at the end.
-    const size = Number(log.lines().find((l) => l.msg === 'serving')?.size);
-    const seen = Math.max(0, ...load.acks.map((a) => a.treeSize), ...[...load.polledCheckpoints].map((c) => parseCheckpoint(parseNote(c).text).size));
-    if (!(size >= seen)) {
-      const lost = load.acks.filter((a) => a.index >= size).length;
-      assert.fail(`the log restarted ${label} at size ${size}, but had returned a checkpoint of size ${seen}: ${lost} acknowledged entries are gone (seed ${SEED})`);
-    }
-    return log;
-  };
+    const restart = async (label: string): Promise<TestLog> => {
+      const child = spawn();
+      const started = performance.now();
+      const log = await child.ready.catch(async () => {
+        await closed(child.child);
+        return assert.fail(`the log did not restart ${label} (seed ${SEED}):\n${child.stderr()}`);
+      });
+      stats.startMs.push(performance.now() - started);
+      // Caught here, at the restart that shows it, rather than only as lost entries at the end.
+      const size = Number(log.lines().find((l) => l.msg === 'serving')?.size);
+      const seen = Math.max(
+        0,
+        ...load.acks.map((a) => a.treeSize),
+        ...[...load.polledCheckpoints].map((c) => parseCheckpoint(parseNote(c).text).size),
+      );
+      if (!(size >= seen)) {
+        const lost = load.acks.filter((a) => a.index >= size).length;
+        assert.fail(
+          `the log restarted ${label} at size ${size}, but had returned a checkpoint of size ${seen}: ${lost} acknowledged entries are gone (seed ${SEED})`,
+        );
+      }
+      return log;
+    };
 
-  const killUnderLoad = async (round: number) => {
-    const log = await restart(`after kill ${round}`);
-    load.up(log.url);
-    const acked = load.acks.length;
-    await until(() => load.acks.length > acked, 10_000);
-    await sleep(random() * 800);
-    load.down();
-    stats.inFlightAtKill.push(load.inFlight);
-    await log.kill();
-  };
+    const killUnderLoad = async (round: number) => {
+      const log = await restart(`after kill ${round}`);
+      load.up(log.url);
+      const acked = load.acks.length;
+      await until(() => load.acks.length > acked, 10_000);
+      await sleep(random() * 800);
+      load.down();
+      stats.inFlightAtKill.push(load.inFlight);
+      await log.kill();
+    };
 
-  const killDuringStartup = async (round: number) => {
-    const child = spawn();
-    let served = false;
-    void child.ready.then(() => (served = true), () => undefined);
-    const typical = stats.startMs.length > 0 ? stats.startMs.reduce((a, b) => a + b) / stats.startMs.length : 800;
-    await sleep(random() * typical);
-    await child.kill();
-    if (child.child.signalCode !== 'SIGKILL') {
-      await closed(child.child);
-      assert.fail(`the log exited by itself while starting up in round ${round} (seed ${SEED}):\n${child.stderr()}`);
-    }
-    if (served) stats.startupKillsAfterServing++;
-  };
+    const killDuringStartup = async (round: number) => {
+      const child = spawn();
+      let served = false;
+      void child.ready.then(
+        () => (served = true),
+        () => undefined,
+      );
+      const typical = stats.startMs.length > 0 ? stats.startMs.reduce((a, b) => a + b) / stats.startMs.length : 800;
+      await sleep(random() * typical);
+      await child.kill();
+      if (child.child.signalCode !== 'SIGKILL') {
+        await closed(child.child);
+        assert.fail(`the log exited by itself while starting up in round ${round} (seed ${SEED}):\n${child.stderr()}`);
+      }
+      if (served) stats.startupKillsAfterServing++;
+    };
 
-  try {
-    await makeLogKey(join(dir, 'log'));
-    load.start();
-    const schedule = shuffled([...Array<'load'>(LOAD_KILLS).fill('load'), ...Array<'startup'>(STARTUP_KILLS).fill('startup')], random);
-    for (const [round, kind] of schedule.entries()) {
-      load.round = round;
-      await (kind === 'load' ? killUnderLoad(round) : killDuringStartup(round));
+    try {
+      await makeLogKey(join(dir, 'log'));
+      load.start();
+      const schedule = shuffled(
+        [...Array<'load'>(LOAD_KILLS).fill('load'), ...Array<'startup'>(STARTUP_KILLS).fill('startup')],
+        random,
+      );
+      for (const [round, kind] of schedule.entries()) {
+        load.round = round;
+        await (kind === 'load' ? killUnderLoad(round) : killDuringStartup(round));
+        await keep();
+      }
+      assert.ok(stats.inFlightAtKill.length >= 20, 'at least 20 kills under load');
+
+      load.round = schedule.length;
+      const log = await restart('after the last kill');
+      load.up(log.url);
+      const acked = load.acks.length;
+      await until(() => load.acks.length > acked, 10_000);
+      await load.stop();
+      // A client that never got an answer sends again: each must now be acknowledged (201, or 409 if
+      // the first try was logged), and the audit below checks where.
+      assert.deepEqual(
+        await load.retryUnacked(log.url),
+        [],
+        `entries the restarted log would not acknowledge (seed ${SEED})`,
+      );
+      const finalNote = await (await fetch(`${log.url}/checkpoint`)).text();
+      const final = parseCheckpoint(parseNote(finalNote).text);
+      const logged = await readFinalEntries(log.url, final.size);
+      assert.equal(await log.stop(), 0, `clean stop: ${spawned.at(-1)?.stderr()}`);
       await keep();
+      const again = await restart('after a clean stop');
+      assert.equal(Number(again.lines().find((l) => l.msg === 'serving')?.size), final.size);
+      assert.equal(await again.stop(), 0);
+
+      failOn(
+        load.refusals.map((r) => `entry ${r.id} in round ${r.round}: HTTP ${r.status} ${r.text}`),
+        'the log answered requests with neither 201 nor 409',
+      );
+      failOn(ackProblems(load.acks, entries), 'acknowledgements disagree with each other or with their checkpoints');
+      failOn(finalLogProblems(logged, load.acks, entries), 'the final log lost or duplicated acknowledged entries');
+      const open = checkpointOpener(log.origin, createPublicKey(await readFile(log.publicKeyPath)));
+      const checkpoints = new Set([
+        ...load.acks.map((a) => a.checkpoint),
+        ...load.polledCheckpoints,
+        ...kept,
+        finalNote,
+      ]);
+      checkpoints.delete('');
+      failOn(
+        checkpointProblems(checkpoints, open, final, memoryTree(logged)),
+        'checkpoints the log returned are not all consistent with the final tree',
+      );
+      // Every entry ever posted has been acknowledged by now, so the log holds exactly those.
+      assert.equal(logged.length, load.posted);
+
+      const retried = load.acks.filter((a) => a.retry);
+      const inFlight = [...stats.inFlightAtKill].sort((a, b) => a - b);
+      t.diagnostic(
+        `seed ${SEED}; ${stats.inFlightAtKill.length} kills under load (requests in flight: min ${inFlight[0]}, median ${inFlight[inFlight.length >> 1]}), ` +
+          `${STARTUP_KILLS} during start-up (${stats.startupKillsAfterServing} of them after it served)`,
+      );
+      t.diagnostic(
+        `${load.posted} entries, final size ${final.size}; ${load.acks.length} acknowledgements; ${retried.length} retries of unacknowledged entries: ` +
+          `${retried.filter((a) => a.status === 409).length} had been logged unacknowledged (killed between commit and answer), ${retried.filter((a) => a.status === 201).length} had not (killed before their batch committed); ${checkpoints.size} distinct checkpoints checked`,
+      );
+    } finally {
+      await load.stop();
+      for (const child of spawned)
+        if (child.child.exitCode === null && child.child.signalCode === null) await child.kill();
+      await rm(dir, { recursive: true, force: true });
     }
-    assert.ok(stats.inFlightAtKill.length >= 20, 'at least 20 kills under load');
-
-    load.round = schedule.length;
-    const log = await restart('after the last kill');
-    load.up(log.url);
-    const acked = load.acks.length;
-    await until(() => load.acks.length > acked, 10_000);
-    await load.stop();
-    // A client that never got an answer sends again: each must now be acknowledged (201, or 409 if
-    // the first try was logged), and the audit below checks where.
-    assert.deepEqual(await load.retryUnacked(log.url), [], `entries the restarted log would not acknowledge (seed ${SEED})`);
-    const finalNote = await (await fetch(`${log.url}/checkpoint`)).text();
-    const final = parseCheckpoint(parseNote(finalNote).text);
-    const logged = await readFinalEntries(log.url, final.size);
-    assert.equal(await log.stop(), 0, `clean stop: ${spawned.at(-1)?.stderr()}`);
-    await keep();
-    const again = await restart('after a clean stop');
-    assert.equal(Number(again.lines().find((l) => l.msg === 'serving')?.size), final.size);
-    assert.equal(await again.stop(), 0);
-
-    failOn(load.refusals.map((r) => `entry ${r.id} in round ${r.round}: HTTP ${r.status} ${r.text}`), 'the log answered requests with neither 201 nor 409');
-    failOn(ackProblems(load.acks, entries), 'acknowledgements disagree with each other or with their checkpoints');
-    failOn(finalLogProblems(logged, load.acks, entries), 'the final log lost or duplicated acknowledged entries');
-    const open = checkpointOpener(log.origin, createPublicKey(await readFile(log.publicKeyPath)));
-    const checkpoints = new Set([...load.acks.map((a) => a.checkpoint), ...load.polledCheckpoints, ...kept, finalNote]);
-    checkpoints.delete('');
-    failOn(checkpointProblems(checkpoints, open, final, memoryTree(logged)), 'checkpoints the log returned are not all consistent with the final tree');
-    // Every entry ever posted has been acknowledged by now, so the log holds exactly those.
-    assert.equal(logged.length, load.posted);
-
-    const retried = load.acks.filter((a) => a.retry);
-    const inFlight = [...stats.inFlightAtKill].sort((a, b) => a - b);
-    t.diagnostic(`seed ${SEED}; ${stats.inFlightAtKill.length} kills under load (requests in flight: min ${inFlight[0]}, median ${inFlight[inFlight.length >> 1]}), ` +
-      `${STARTUP_KILLS} during start-up (${stats.startupKillsAfterServing} of them after it served)`);
-    t.diagnostic(`${load.posted} entries, final size ${final.size}; ${load.acks.length} acknowledgements; ${retried.length} retries of unacknowledged entries: ` +
-      `${retried.filter((a) => a.status === 409).length} had been logged unacknowledged (killed between commit and answer), ${retried.filter((a) => a.status === 201).length} had not (killed before their batch committed); ${checkpoints.size} distinct checkpoints checked`);
-  } finally {
-    await load.stop();
-    for (const child of spawned) if (child.child.exitCode === null && child.child.signalCode === null) await child.kill();
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  },
+);

@@ -16,7 +16,8 @@ import { verifyWithSigstoreJs } from '../helpers/sigstore.ts';
 
 let dir: string;
 let log: TestLog;
-const cli = (args: string[]) => runCliProcess(args, { env: { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'home') } });
+const cli = (args: string[]) =>
+  runCliProcess(args, { env: { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'home') } });
 const root = () => join(dir, 'root.json');
 
 interface Tle {
@@ -29,15 +30,30 @@ interface BundleJson {
   verificationMaterial: { tlogEntries: Tle[] };
 }
 
-async function signed(name: string, text: string): Promise<{ file: string; bundle: string; json: BundleJson; entry: Tle }> {
+async function signed(
+  name: string,
+  text: string,
+): Promise<{ file: string; bundle: string; json: BundleJson; entry: Tle }> {
   const file = join(dir, name);
   await writeFile(file, text);
-  const r = await cli(['sign-blob', file, '--key', join(dir, 'k.key'), '--rekor-url', log.url, '--rekor-api-version', '2', '--bundle', `${file}.bundle`]);
+  const r = await cli([
+    'sign-blob',
+    file,
+    '--key',
+    join(dir, 'k.key'),
+    '--rekor-url',
+    log.url,
+    '--rekor-api-version',
+    '2',
+    '--bundle',
+    `${file}.bundle`,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const json = JSON.parse(await readFile(`${file}.bundle`, 'utf8')) as BundleJson;
   return { file, bundle: `${file}.bundle`, json, entry: json.verificationMaterial.tlogEntries[0] as Tle };
 }
-const verify = (file: string, bundle: string) => cli(['verify-blob', file, '--key', join(dir, 'k.pub'), '--bundle', bundle, '--trusted-root', root(), '--json']);
+const verify = (file: string, bundle: string) =>
+  cli(['verify-blob', file, '--key', join(dir, 'k.pub'), '--bundle', bundle, '--trusted-root', root(), '--json']);
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-log-'));
@@ -63,13 +79,24 @@ describe('signing with --rekor-url against airlock log serve', () => {
     const rootJson = JSON.parse(await readFile(root(), 'utf8'));
     const key = createPublicKey(await readFile(join(dir, 'k.pub')));
     const bytes = await readFile(file);
-    assert.doesNotThrow(() => verifyWithSigstoreJs(json, bytes, key, { trustedRoot: rootJson, tlogThreshold: 1, timestampThreshold: 0 }));
+    assert.doesNotThrow(() =>
+      verifyWithSigstoreJs(json, bytes, key, { trustedRoot: rootJson, tlogThreshold: 1, timestampThreshold: 0 }),
+    );
   });
 
   it('says to add --rekor-api-version 2 when the log does not serve the v1 API', async () => {
     const file = join(dir, 'v1.txt');
     await writeFile(file, 'v1 client\n');
-    const r = await cli(['sign-blob', file, '--key', join(dir, 'k.key'), '--rekor-url', log.url, '--bundle', `${file}.bundle`]);
+    const r = await cli([
+      'sign-blob',
+      file,
+      '--key',
+      join(dir, 'k.key'),
+      '--rekor-url',
+      log.url,
+      '--bundle',
+      `${file}.bundle`,
+    ]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /E_TLOG_UPLOAD/);
     assert.match(r.stderr, /--rekor-api-version 2/);
@@ -81,7 +108,9 @@ describe('signing with --rekor-url against airlock log serve', () => {
     assert.equal(verified.code, 0, verified.stderr);
     const shown = await cli(['audit', 'show', '--action', 'sign', '--json']);
     assert.equal(shown.code, 0, shown.stderr);
-    const indices = (JSON.parse(shown.stdout) as { events: Array<{ details?: { tlogEntries?: string[] } }> }).events.flatMap((e) => e.details?.tlogEntries ?? []);
+    const indices = (
+      JSON.parse(shown.stdout) as { events: Array<{ details?: { tlogEntries?: string[] } }> }
+    ).events.flatMap((e) => e.details?.tlogEntries ?? []);
     assert.deepEqual(indices.slice(0, 5), ['0', '1', '2', '3', '4']);
   });
 
@@ -91,13 +120,43 @@ describe('signing with --rekor-url against airlock log serve', () => {
     await signed('b-before.txt', 'artifact before b\n');
     const { file, json } = await signed('b.txt', 'artifact b\n');
     const other = await signed('c.txt', 'artifact c\n');
-    assert.ok((json.verificationMaterial.tlogEntries[0] as Tle).inclusionProof.hashes.length > 0, "b's proof has a hash to tamper with");
+    assert.ok(
+      (json.verificationMaterial.tlogEntries[0] as Tle).inclusionProof.hashes.length > 0,
+      "b's proof has a hash to tamper with",
+    );
     const cases: Array<[string, (e: Tle) => void, string]> = [
-      ['a proof hash', (e) => (e.inclusionProof.hashes[0] = Buffer.alloc(32, 7).toString('base64')), 'E_TLOG_INCLUSION'],
+      [
+        'a proof hash',
+        (e) => (e.inclusionProof.hashes[0] = Buffer.alloc(32, 7).toString('base64')),
+        'E_TLOG_INCLUSION',
+      ],
       ['a proof hash dropped', (e) => e.inclusionProof.hashes.pop(), 'E_TLOG_INCLUSION'],
-      ['the checkpoint root', (e) => (e.inclusionProof.checkpoint.envelope = e.inclusionProof.checkpoint.envelope.replace(/\n[A-Za-z0-9+/]{43}=\n/, `\n${Buffer.alloc(32, 1).toString('base64')}\n`)), 'E_TLOG_CHECKPOINT'],
-      ['the checkpoint signature', (e) => (e.inclusionProof.checkpoint.envelope = e.inclusionProof.checkpoint.envelope.replace(/ (\S{10})\S*\n$/, ` $1${'A'.repeat(90)}\n`)), 'E_TLOG_CHECKPOINT'],
-      ['the entry bytes', (e) => (e.canonicalizedBody = Buffer.from(Buffer.from(e.canonicalizedBody, 'base64').toString().replace('SHA2_256', 'SHA2_384')).toString('base64')), 'E_TLOG_INCLUSION'],
+      [
+        'the checkpoint root',
+        (e) =>
+          (e.inclusionProof.checkpoint.envelope = e.inclusionProof.checkpoint.envelope.replace(
+            /\n[A-Za-z0-9+/]{43}=\n/,
+            `\n${Buffer.alloc(32, 1).toString('base64')}\n`,
+          )),
+        'E_TLOG_CHECKPOINT',
+      ],
+      [
+        'the checkpoint signature',
+        (e) =>
+          (e.inclusionProof.checkpoint.envelope = e.inclusionProof.checkpoint.envelope.replace(
+            / (\S{10})\S*\n$/,
+            ` $1${'A'.repeat(90)}\n`,
+          )),
+        'E_TLOG_CHECKPOINT',
+      ],
+      [
+        'the entry bytes',
+        (e) =>
+          (e.canonicalizedBody = Buffer.from(
+            Buffer.from(e.canonicalizedBody, 'base64').toString().replace('SHA2_256', 'SHA2_384'),
+          ).toString('base64')),
+        'E_TLOG_INCLUSION',
+      ],
       ['another (valid) entry of the log', (e) => Object.assign(e, other.entry), 'E_TLOG_ENTRY'],
     ];
     for (const [what, edit, code] of cases) {
@@ -131,7 +190,9 @@ describe('signing with --rekor-url against airlock log serve', () => {
       assert.match(doc.error.message, new RegExp(`proves index ${proven}`));
     }
     // An integratedTime no signed entry timestamp covers is no signing time.
-    const timed = structuredClone(json) as BundleJson & { verificationMaterial: { tlogEntries: Array<Tle & { integratedTime?: string }> } };
+    const timed = structuredClone(json) as BundleJson & {
+      verificationMaterial: { tlogEntries: Array<Tle & { integratedTime?: string }> };
+    };
     (timed.verificationMaterial.tlogEntries[0] as { integratedTime?: string }).integratedTime = '1000000000';
     await writeFile(join(dir, 'timed.bundle'), JSON.stringify(timed));
     const r = await verify(file, join(dir, 'timed.bundle'));
@@ -147,7 +208,17 @@ describe('signing with --rekor-url against airlock log serve', () => {
     const other = join(dir, 'other-root.json');
     await writeTrustedRootFor(log, other, join(dir, 'otherlog.pub'));
     const { file, bundle } = await signed('d.txt', 'artifact d\n');
-    const r = await cli(['verify-blob', file, '--key', join(dir, 'k.pub'), '--bundle', bundle, '--trusted-root', other, '--json']);
+    const r = await cli([
+      'verify-blob',
+      file,
+      '--key',
+      join(dir, 'k.pub'),
+      '--bundle',
+      bundle,
+      '--trusted-root',
+      other,
+      '--json',
+    ]);
     assert.equal(r.code, 1);
     assert.match(JSON.parse(r.stdout).error.code, /^E_TLOG_/);
   });
@@ -159,14 +230,17 @@ describe('the HTTP API', () => {
     const [, sizeText] = checkpoint.split('\n');
     const size = Number(sizeText);
     assert.ok(size >= 5);
-    const bundleRes = await fetch(`${log.url}/api/v2/tile/entries/000.p/${size}`, { headers: { 'accept-encoding': 'gzip' } });
+    const bundleRes = await fetch(`${log.url}/api/v2/tile/entries/000.p/${size}`, {
+      headers: { 'accept-encoding': 'gzip' },
+    });
     assert.equal(bundleRes.status, 200);
     assert.match(bundleRes.headers.get('cache-control') ?? '', /immutable/);
     assert.equal(bundleRes.headers.get('content-encoding'), 'gzip');
     const entries = decodeEntryBundle(Buffer.from(await bundleRes.arrayBuffer())); // fetch has inflated it
     const tile = Buffer.from(await (await fetch(`${log.url}/tile/0/000.p/${size}`)).arrayBuffer());
     assert.equal(tile.length, size * 32);
-    for (const [i, e] of entries.entries()) assert.ok(leafHash(e).equals(tile.subarray(i * 32, i * 32 + 32)), `entry ${i}`);
+    for (const [i, e] of entries.entries())
+      assert.ok(leafHash(e).equals(tile.subarray(i * 32, i * 32 + 32)), `entry ${i}`);
     assert.equal((await fetch(`${log.url}/tile/0/000`)).status, 404, 'not full yet');
     assert.equal((await fetch(`${log.url}/tile/0/000.p/${size + 1}`)).status, 404);
     assert.equal((await fetch(`${log.url}/tile/0/0`)).status, 404, 'non-canonical path');
@@ -178,7 +252,8 @@ describe('the HTTP API', () => {
   });
 
   it('refuses bad requests with 4xx and a code; a duplicate is 409 with X-Log-Index and the entry', async () => {
-    const post = (body: string, type = 'application/json') => fetch(`${log.url}/api/v2/log/entries`, { method: 'POST', headers: { 'content-type': type }, body });
+    const post = (body: string, type = 'application/json') =>
+      fetch(`${log.url}/api/v2/log/entries`, { method: 'POST', headers: { 'content-type': type }, body });
     const notJson = await post('{');
     assert.equal(notJson.status, 400);
     assert.equal(((await notJson.json()) as { code: string }).code, 'E_INPUT_MALFORMED');
@@ -193,14 +268,18 @@ describe('the HTTP API', () => {
     // the same request twice: Rekor v2's 409 + X-Log-Index, and our entry body
     const { entry: e } = await signed('dup.txt', 'dup\n');
     const body = JSON.parse(Buffer.from(e.canonicalizedBody, 'base64').toString()).spec.hashedRekordV002;
-    const request = JSON.stringify({ hashedRekordRequestV002: { digest: body.data.digest, signature: body.signature } });
+    const request = JSON.stringify({
+      hashedRekordRequestV002: { digest: body.data.digest, signature: body.signature },
+    });
     const again = await post(request);
     assert.equal(again.status, 409);
     assert.equal(again.headers.get('x-log-index'), String(Number(e.logIndex ?? 0)));
     const text = await again.text();
     assert.equal(again.headers.get('content-length'), String(Buffer.byteLength(text)), 'sized, not chunked');
     assert.equal((JSON.parse(text) as { canonicalizedBody: string }).canonicalizedBody, e.canonicalizedBody);
-    const forged = JSON.stringify({ hashedRekordRequestV002: { digest: Buffer.alloc(32, 9).toString('base64'), signature: body.signature } });
+    const forged = JSON.stringify({
+      hashedRekordRequestV002: { digest: Buffer.alloc(32, 9).toString('base64'), signature: body.signature },
+    });
     const refused = await post(forged);
     assert.equal(refused.status, 400);
     assert.equal(((await refused.json()) as { code: string }).code, 'E_SIGNATURE_INVALID');

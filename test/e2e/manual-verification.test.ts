@@ -12,7 +12,9 @@ import { createGpgHome, type GpgHome, gpgMissing } from '../helpers/gpg.ts';
 import { makeTestImage } from '../helpers/oci-images.ts';
 
 const DOC = new URL('../../docs/manual-verification.md', import.meta.url);
-const missing = ['jq', 'openssl', 'base64', 'bash'].find((tool) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).error) ?? gpgMissing();
+const missing =
+  ['jq', 'openssl', 'base64', 'bash'].find((tool) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).error) ??
+  gpgMissing();
 const skip = missing === undefined ? false : `${missing} is not installed (jq: apt-get install jq, see scripts/setup)`;
 
 let dir: string;
@@ -38,8 +40,30 @@ async function packageFolder(name: string, algorithm: string, approver: string):
   await ok(['key', 'generate', '--output-key-prefix', join(folder, 'release'), '--algorithm', algorithm]);
   await ok(['key', 'generate', '--output-key-prefix', join(folder, 'security'), '--algorithm', approver]);
   const packed = join(dir, `${name}-packed.tar`);
-  await ok(['pack', `oci:${join(dir, 'layout')}:v1`, join(dir, 'notes.txt'), '-o', packed, '--key', join(folder, 'release.key'), '--pgp-key', join(dir, 'release-secret.asc'), '--channel', name, '--sign']);
-  await ok(['approve', packed, '-o', join(folder, 'app-1.0.tar'), '--key', join(folder, 'security.key'), '--signer-key', join(folder, 'release.pub')]);
+  await ok([
+    'pack',
+    `oci:${join(dir, 'layout')}:v1`,
+    join(dir, 'notes.txt'),
+    '-o',
+    packed,
+    '--key',
+    join(folder, 'release.key'),
+    '--pgp-key',
+    join(dir, 'release-secret.asc'),
+    '--channel',
+    name,
+    '--sign',
+  ]);
+  await ok([
+    'approve',
+    packed,
+    '-o',
+    join(folder, 'app-1.0.tar'),
+    '--key',
+    join(folder, 'security.key'),
+    '--signer-key',
+    join(folder, 'release.pub'),
+  ]);
   await copyFile(join(dir, 'release-team.asc'), join(folder, 'release-team.asc'));
   return folder;
 }
@@ -48,11 +72,16 @@ async function runSteps(folder: string, steps: string): Promise<{ code: number |
   // The steps' mktemp lands in a folder of ours, so the agent gpg starts for their keyring can be stopped.
   const scratch = await mkdtemp(join(folder, 'tmp-'));
   try {
-    const r = spawnSync('bash', ['-c', steps], { cwd: folder, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: folder, TMPDIR: scratch, LC_ALL: 'C' } });
+    const r = spawnSync('bash', ['-c', steps], {
+      cwd: folder,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, HOME: folder, TMPDIR: scratch, LC_ALL: 'C' },
+    });
     return { code: r.status, out: `${r.stdout}${r.stderr}` };
   } finally {
     for (const entry of await readdir(scratch, { recursive: true, withFileTypes: true })) {
-      if (entry.isDirectory() && entry.name === 'gnupg') spawnSync('gpgconf', ['--homedir', join(entry.parentPath, entry.name), '--kill', 'all'], { stdio: 'ignore' });
+      if (entry.isDirectory() && entry.name === 'gnupg')
+        spawnSync('gpgconf', ['--homedir', join(entry.parentPath, entry.name), '--kill', 'all'], { stdio: 'ignore' });
     }
   }
 }
@@ -99,7 +128,9 @@ describe('docs/manual-verification.md, run as written', { skip }, () => {
     await mkdir(inside);
     assert.equal(spawnSync('tar', ['-xf', join(folder, 'app-1.0.tar'), '-C', inside]).status, 0);
     await writeFile(join(inside, 'files', 'notes.txt'), 'changed\n');
-    const list = spawnSync('tar', ['-tf', join(folder, 'app-1.0.tar')], { encoding: 'utf8' }).stdout.trim().split('\n');
+    const list = spawnSync('tar', ['-tf', join(folder, 'app-1.0.tar')], { encoding: 'utf8' })
+      .stdout.trim()
+      .split('\n');
     assert.equal(spawnSync('tar', ['-cf', join(folder, 'app-1.0.tar'), '-C', inside, ...list]).status, 0);
     await rm(inside, { recursive: true });
     const changed = await runSteps(folder, await docSteps());

@@ -17,14 +17,33 @@ let dir: string;
 let pkg: Buffer;
 const env = () => ({ AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'home') });
 const cli = (args: string[]) => runCli(args, { env: env() });
-const verifyArgs = (channel = 'prod') => ['--signer-key', join(dir, 'release.pub'), '--channel', channel, '--key', join(dir, 'release.pub'), '--insecure-ignore-tlog', '--json'];
+const verifyArgs = (channel = 'prod') => [
+  '--signer-key',
+  join(dir, 'release.pub'),
+  '--channel',
+  channel,
+  '--key',
+  join(dir, 'release.pub'),
+  '--insecure-ignore-tlog',
+  '--json',
+];
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-e2e-truncated-'));
   await writeFile(join(dir, 'notes.txt'), 'release notes\n');
   await writeFile(join(dir, 'blob.bin'), randomBytes(3000));
   assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, 'release')])).code, 0);
-  const p = await cli(['pack', join(dir, 'notes.txt'), join(dir, 'blob.bin'), '-o', join(dir, 'p.tar'), '--key', join(dir, 'release.key'), '--channel', 'prod']);
+  const p = await cli([
+    'pack',
+    join(dir, 'notes.txt'),
+    join(dir, 'blob.bin'),
+    '-o',
+    join(dir, 'p.tar'),
+    '--key',
+    join(dir, 'release.key'),
+    '--channel',
+    'prod',
+  ]);
   assert.equal(p.code, 0, p.stderr);
   pkg = await readFile(join(dir, 'p.tar'));
 });
@@ -50,7 +69,11 @@ describe('a truncated package', () => {
       const key = `${r.code} ${error?.code} ${/truncated/.test(error?.message ?? '') ? 'says truncated' : `says: ${error?.message}`}`;
       seen.set(key, [...(seen.get(key) ?? []), offset]);
     }
-    assert.deepEqual([...seen.keys()], ['3 E_PACKAGE_TRUNCATED says truncated'], JSON.stringify(Object.fromEntries([...seen].map(([k, v]) => [k, v.slice(0, 12)]))));
+    assert.deepEqual(
+      [...seen.keys()],
+      ['3 E_PACKAGE_TRUNCATED says truncated'],
+      JSON.stringify(Object.fromEntries([...seen].map(([k, v]) => [k, v.slice(0, 12)]))),
+    );
   });
 
   it('verifies when only the zero padding after the end-of-archive marker is cut', async () => {
@@ -70,8 +93,23 @@ describe('a truncated package', () => {
     const store = await openLayoutStore(layout, { create: true });
     await makeTestImage(store, { tag: 'app-1.0', layers: 1, layerSize: 200_000 });
     await store.close();
-    assert.equal((await cli(['sign', `oci:${layout}:app-1.0`, '--key', join(dir, 'release.key'), '--tlog-upload=false'])).code, 0);
-    const packed = await cli(['pack', `oci:${layout}:app-1.0`, '-o', join(dir, 'img.tar'), '--key', join(dir, 'release.key'), '--channel', 'images', '--image-key', join(dir, 'release.pub'), '--insecure-ignore-tlog']);
+    assert.equal(
+      (await cli(['sign', `oci:${layout}:app-1.0`, '--key', join(dir, 'release.key'), '--tlog-upload=false'])).code,
+      0,
+    );
+    const packed = await cli([
+      'pack',
+      `oci:${layout}:app-1.0`,
+      '-o',
+      join(dir, 'img.tar'),
+      '--key',
+      join(dir, 'release.key'),
+      '--channel',
+      'images',
+      '--image-key',
+      join(dir, 'release.pub'),
+      '--insecure-ignore-tlog',
+    ]);
     assert.equal(packed.code, 0, packed.stderr);
     const image = await readFile(join(dir, 'img.tar'));
     const registry = await startRegistry();
@@ -79,7 +117,14 @@ describe('a truncated package', () => {
       const end = markerEnd(image);
       for (const offset of [700, Math.floor(image.length / 2), end - 600, end - 1]) {
         await writeFile(join(dir, 'cut.tar'), image.subarray(0, offset));
-        const r = await cli(['import', join(dir, 'cut.tar'), '--registry', `${registry.host}/mirror`, '--insecure', ...verifyArgs('images')]);
+        const r = await cli([
+          'import',
+          join(dir, 'cut.tar'),
+          '--registry',
+          `${registry.host}/mirror`,
+          '--insecure',
+          ...verifyArgs('images'),
+        ]);
         assert.equal(r.code, 3, `${offset}: ${r.stderr}`);
         assert.equal(JSON.parse(r.stdout).error.code, 'E_PACKAGE_TRUNCATED', `${offset}`);
       }

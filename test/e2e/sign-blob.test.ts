@@ -41,7 +41,9 @@ describe('airlock key generate', () => {
   });
 
   it('without any password source and no terminal: E_PASSWORD_MISSING (exit 3), never a hang', async () => {
-    const r = await runCliProcess(['key', 'generate', '--output-key-prefix', join(dir, 'nopw')], { env: { AIRLOCK_PASSWORD: undefined, COSIGN_PASSWORD: undefined } });
+    const r = await runCliProcess(['key', 'generate', '--output-key-prefix', join(dir, 'nopw')], {
+      env: { AIRLOCK_PASSWORD: undefined, COSIGN_PASSWORD: undefined },
+    });
     assert.equal(r.code, 3);
     assert.match(r.stderr, /E_PASSWORD_MISSING/);
   });
@@ -52,7 +54,9 @@ describe('--tlog-upload matrix', () => {
   const bundle = () => join(dir, `b-${Math.random().toString(36).slice(2)}.json`);
 
   it('keyless + --tlog-upload=false → exit 2, explains why and how to sign offline', async () => {
-    const r = await runCliProcess(['sign-blob', artifact(), '--tlog-upload=false', '--bundle', bundle()], { env: env() });
+    const r = await runCliProcess(['sign-blob', artifact(), '--tlog-upload=false', '--bundle', bundle()], {
+      env: env(),
+    });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /E_USAGE/);
     assert.match(r.stderr, /keyless signing cannot work without a transparency log/);
@@ -68,7 +72,16 @@ describe('--tlog-upload matrix', () => {
   it('key + --tlog-upload=true with the log out of reach → exit 3 naming both offline options', async () => {
     const out = bundle();
     const r = await runCliProcess(
-      ['sign-blob', artifact(), '--key', join(dir, 'release.key'), '--rekor-url', 'http://127.0.0.1:9', '--bundle', out],
+      [
+        'sign-blob',
+        artifact(),
+        '--key',
+        join(dir, 'release.key'),
+        '--rekor-url',
+        'http://127.0.0.1:9',
+        '--bundle',
+        out,
+      ],
       { env: env() },
     );
     assert.equal(r.code, 3);
@@ -80,9 +93,12 @@ describe('--tlog-upload matrix', () => {
 
   it('key + --tlog-upload=false → exit 0, and the bundle verifies with @sigstore/verify', async () => {
     const out = bundle();
-    const r = await runCliProcess(['sign-blob', artifact(), '--key', join(dir, 'release.key'), '--tlog-upload=false', '--bundle', out], {
-      env: env(),
-    });
+    const r = await runCliProcess(
+      ['sign-blob', artifact(), '--key', join(dir, 'release.key'), '--tlog-upload=false', '--bundle', out],
+      {
+        env: env(),
+      },
+    );
     assert.equal(r.code, 0, r.stderr);
     const key = createPublicKey(await readFile(join(dir, 'release.pub')));
     verifyWithSigstoreJs(JSON.parse(await readFile(out, 'utf8')), await readFile(artifact()), key);
@@ -90,16 +106,29 @@ describe('--tlog-upload matrix', () => {
 
   it('--rekor-url with --tlog-upload=false is a conflict (exit 2)', async () => {
     const r = await runCliProcess(
-      ['sign-blob', artifact(), '--key', join(dir, 'release.key'), '--tlog-upload=false', '--rekor-url', 'https://r', '--bundle', bundle()],
+      [
+        'sign-blob',
+        artifact(),
+        '--key',
+        join(dir, 'release.key'),
+        '--tlog-upload=false',
+        '--rekor-url',
+        'https://r',
+        '--bundle',
+        bundle(),
+      ],
       { env: env() },
     );
     assert.equal(r.code, 2);
   });
 
   it('flag rules are checked before the key is read (no password asked for a usage error)', async () => {
-    const r = await runCliProcess(['sign-blob', artifact(), '--key', join(dir, 'release.key'), '--rekor-api-version', '3', '--bundle', bundle()], {
-      env: { AIRLOCK_PASSWORD: undefined },
-    });
+    const r = await runCliProcess(
+      ['sign-blob', artifact(), '--key', join(dir, 'release.key'), '--rekor-api-version', '3', '--bundle', bundle()],
+      {
+        env: { AIRLOCK_PASSWORD: undefined },
+      },
+    );
     assert.equal(r.code, 2);
     assert.match(r.stderr, /rekor-api-version/);
   });
@@ -109,14 +138,29 @@ describe('offline signing in a network namespace with no interfaces (unshare -n)
   it('sign-blob and attest-blob with --key --tlog-upload=false succeed with no network at all', async (t) => {
     if (!canUnshareNet()) return t.skip('unshare -n is not permitted here (needs root): offline proof not run');
     const out = join(dir, 'netns.sigstore.json');
-    const r = await runCliProcess(['sign-blob', join(dir, 'app.tar'), '--key', join(dir, 'release.key'), '--tlog-upload=false', '--bundle', out], {
-      env: env(),
-      prefix: UNSHARE_NET,
-    });
+    const r = await runCliProcess(
+      ['sign-blob', join(dir, 'app.tar'), '--key', join(dir, 'release.key'), '--tlog-upload=false', '--bundle', out],
+      {
+        env: env(),
+        prefix: UNSHARE_NET,
+      },
+    );
     assert.equal(r.code, 0, r.stderr);
     await writeFile(join(dir, 'pred.json'), '{"ok":true}');
     const att = await runCliProcess(
-      ['attest-blob', join(dir, 'app.tar'), '--predicate', join(dir, 'pred.json'), '--type', 'custom', '--key', join(dir, 'release.key'), '--tlog-upload=false', '--bundle', join(dir, 'netns-att.json')],
+      [
+        'attest-blob',
+        join(dir, 'app.tar'),
+        '--predicate',
+        join(dir, 'pred.json'),
+        '--type',
+        'custom',
+        '--key',
+        join(dir, 'release.key'),
+        '--tlog-upload=false',
+        '--bundle',
+        join(dir, 'netns-att.json'),
+      ],
       { env: env(), prefix: UNSHARE_NET },
     );
     assert.equal(att.code, 0, att.stderr);
@@ -124,10 +168,13 @@ describe('offline signing in a network namespace with no interfaces (unshare -n)
 
   it('the same command with the default --tlog-upload=true fails there with exit 3: the namespace really is offline', async (t) => {
     if (!canUnshareNet()) return t.skip('unshare -n is not permitted here (needs root)');
-    const r = await runCliProcess(['sign-blob', join(dir, 'app.tar'), '--key', join(dir, 'release.key'), '--bundle', join(dir, 'x.json')], {
-      env: env(),
-      prefix: UNSHARE_NET,
-    });
+    const r = await runCliProcess(
+      ['sign-blob', join(dir, 'app.tar'), '--key', join(dir, 'release.key'), '--bundle', join(dir, 'x.json')],
+      {
+        env: env(),
+        prefix: UNSHARE_NET,
+      },
+    );
     assert.equal(r.code, 3);
     assert.match(r.stderr, /E_TLOG_UPLOAD/);
   });
@@ -138,13 +185,38 @@ describe('attest-blob', () => {
     await writeFile(join(dir, 'sbom.json'), '{"spdxVersion":"SPDX-2.3"}');
     const out = join(dir, 'att.json');
     const r = await runCliProcess(
-      ['attest-blob', join(dir, 'app.tar'), '--predicate', join(dir, 'sbom.json'), '--type', 'spdxjson', '--key', join(dir, 'release.key'), '--tlog-upload=false', '--bundle', out, '--json'],
+      [
+        'attest-blob',
+        join(dir, 'app.tar'),
+        '--predicate',
+        join(dir, 'sbom.json'),
+        '--type',
+        'spdxjson',
+        '--key',
+        join(dir, 'release.key'),
+        '--tlog-upload=false',
+        '--bundle',
+        out,
+        '--json',
+      ],
       { env: env() },
     );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).predicateType, 'https://spdx.dev/Document');
     const bad = await runCliProcess(
-      ['attest-blob', join(dir, 'app.tar'), '--predicate', join(dir, 'sbom.json'), '--type', 'nonsense', '--key', join(dir, 'release.key'), '--tlog-upload=false', '--bundle', out],
+      [
+        'attest-blob',
+        join(dir, 'app.tar'),
+        '--predicate',
+        join(dir, 'sbom.json'),
+        '--type',
+        'nonsense',
+        '--key',
+        join(dir, 'release.key'),
+        '--tlog-upload=false',
+        '--bundle',
+        out,
+      ],
       { env: env() },
     );
     assert.equal(bad.code, 2);
@@ -158,7 +230,17 @@ describe('--tsa-url (RFC 3161, a real openssl ts TSA)', () => {
     try {
       const out = join(dir, 'tsa.sigstore.json');
       const r = await runCliProcess(
-        ['sign-blob', join(dir, 'app.tar'), '--key', join(dir, 'release.key'), '--tlog-upload=false', '--tsa-url', tsa.url, '--bundle', out],
+        [
+          'sign-blob',
+          join(dir, 'app.tar'),
+          '--key',
+          join(dir, 'release.key'),
+          '--tlog-upload=false',
+          '--tsa-url',
+          tsa.url,
+          '--bundle',
+          out,
+        ],
         { env: env() },
       );
       assert.equal(r.code, 0, r.stderr);
@@ -168,7 +250,17 @@ describe('--tsa-url (RFC 3161, a real openssl ts TSA)', () => {
       const trustedRoot = tsaTrustedRootJson(tsa, new Date(Date.now() - 3_600_000));
       verifyWithSigstoreJs(bundle, await readFile(join(dir, 'app.tar')), key, { timestampThreshold: 1, trustedRoot });
       const unreachable = await runCliProcess(
-        ['sign-blob', join(dir, 'app.tar'), '--key', join(dir, 'release.key'), '--tlog-upload=false', '--tsa-url', 'http://127.0.0.1:9/tsr', '--bundle', join(dir, 'n.json')],
+        [
+          'sign-blob',
+          join(dir, 'app.tar'),
+          '--key',
+          join(dir, 'release.key'),
+          '--tlog-upload=false',
+          '--tsa-url',
+          'http://127.0.0.1:9/tsr',
+          '--bundle',
+          join(dir, 'n.json'),
+        ],
         { env: env() },
       );
       assert.equal(unreachable.code, 3);
@@ -191,7 +283,10 @@ describe('pkcs11: keys (SoftHSM2)', () => {
       const uri = `pkcs11:token=airlock-e2e;object=release?module-path=${token.modulePath}&pin-source=${join(dir, 'pin')}`;
       const hsmEnv = { ...env(), ...token.env };
       const out = join(dir, 'hsm.sigstore.json');
-      const r = await runCliProcess(['sign-blob', join(dir, 'app.tar'), '--key', uri, '--tlog-upload=false', '--bundle', out], { env: hsmEnv });
+      const r = await runCliProcess(
+        ['sign-blob', join(dir, 'app.tar'), '--key', uri, '--tlog-upload=false', '--bundle', out],
+        { env: hsmEnv },
+      );
       assert.equal(r.code, 0, r.stderr);
       const pub = await runCliProcess(['key', 'public', '--key', uri], { env: hsmEnv });
       assert.equal(pub.code, 0, pub.stderr);
@@ -200,7 +295,17 @@ describe('pkcs11: keys (SoftHSM2)', () => {
       await writeFile(join(dir, 'pred.json'), '{"ok":true}');
       const attOut = join(dir, 'hsm-att.json');
       const att = await runCliProcess(
-        ['attest-blob', join(dir, 'app.tar'), '--predicate', join(dir, 'pred.json'), '--key', uri, '--tlog-upload=false', '--bundle', attOut],
+        [
+          'attest-blob',
+          join(dir, 'app.tar'),
+          '--predicate',
+          join(dir, 'pred.json'),
+          '--key',
+          uri,
+          '--tlog-upload=false',
+          '--bundle',
+          attOut,
+        ],
         { env: hsmEnv },
       );
       assert.equal(att.code, 0, att.stderr);
@@ -216,7 +321,10 @@ describe('airlock verify-blob (process)', () => {
   const pub = () => join(dir, 'release.pub');
   async function signed(name: string, extra: string[] = []): Promise<string> {
     const out = join(dir, `${name}.sigstore.json`);
-    const r = await runCliProcess(['sign-blob', join(dir, 'app.tar'), '--key', key(), '--tlog-upload=false', '--bundle', out, ...extra], { env: env() });
+    const r = await runCliProcess(
+      ['sign-blob', join(dir, 'app.tar'), '--key', key(), '--tlog-upload=false', '--bundle', out, ...extra],
+      { env: env() },
+    );
     assert.equal(r.code, 0, r.stderr);
     return out;
   }
@@ -225,9 +333,12 @@ describe('airlock verify-blob (process)', () => {
     const bundle = await signed('v1');
     const pem = await readFile(pub(), 'utf8');
     for (const ref of [pub(), key(), 'env://RELEASE_PUB']) {
-      const r = await runCliProcess(['verify-blob', join(dir, 'app.tar'), '--bundle', bundle, '--key', ref, '--insecure-ignore-tlog'], {
-        env: { ...env(), RELEASE_PUB: pem },
-      });
+      const r = await runCliProcess(
+        ['verify-blob', join(dir, 'app.tar'), '--bundle', bundle, '--key', ref, '--insecure-ignore-tlog'],
+        {
+          env: { ...env(), RELEASE_PUB: pem },
+        },
+      );
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /warning: --insecure-ignore-tlog/);
       assert.match(r.stderr, /Verified OK/);
@@ -237,7 +348,10 @@ describe('airlock verify-blob (process)', () => {
   it('tampered artifact, bundle or signature: exit 1 with the specific code', async () => {
     const bundle = await signed('v2');
     await writeFile(join(dir, 'other.tar'), 'not the artifact');
-    const mismatch = await runCliProcess(['verify-blob', join(dir, 'other.tar'), '--bundle', bundle, '--key', pub(), '--insecure-ignore-tlog', '--json'], { env: env() });
+    const mismatch = await runCliProcess(
+      ['verify-blob', join(dir, 'other.tar'), '--bundle', bundle, '--key', pub(), '--insecure-ignore-tlog', '--json'],
+      { env: env() },
+    );
     assert.equal(mismatch.code, 1);
     const doc = JSON.parse(mismatch.stdout);
     assert.equal(doc.error.code, 'E_ARTIFACT_MISMATCH');
@@ -245,26 +359,57 @@ describe('airlock verify-blob (process)', () => {
     const json = JSON.parse(await readFile(bundle, 'utf8'));
     json.messageSignature.signature = Buffer.from('garbage').toString('base64');
     await writeFile(join(dir, 'bad.json'), JSON.stringify(json));
-    const bad = await runCliProcess(['verify-blob', join(dir, 'app.tar'), '--bundle', join(dir, 'bad.json'), '--key', pub(), '--insecure-ignore-tlog'], { env: env() });
+    const bad = await runCliProcess(
+      [
+        'verify-blob',
+        join(dir, 'app.tar'),
+        '--bundle',
+        join(dir, 'bad.json'),
+        '--key',
+        pub(),
+        '--insecure-ignore-tlog',
+      ],
+      { env: env() },
+    );
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /E_SIGNATURE_INVALID/);
     await writeFile(join(dir, 'junk.json'), '{not json');
-    const junk = await runCliProcess(['verify-blob', join(dir, 'app.tar'), '--bundle', join(dir, 'junk.json'), '--key', pub(), '--insecure-ignore-tlog'], { env: env() });
+    const junk = await runCliProcess(
+      [
+        'verify-blob',
+        join(dir, 'app.tar'),
+        '--bundle',
+        join(dir, 'junk.json'),
+        '--key',
+        pub(),
+        '--insecure-ignore-tlog',
+      ],
+      { env: env() },
+    );
     assert.equal(junk.code, 1);
     assert.match(junk.stderr, /E_BUNDLE_MALFORMED/);
   });
 
   it('keyless without both identity and issuer is refused (exit 2); --insecure-ignore-tlog needs --key', async () => {
     const bundle = await signed('v3');
-    for (const flags of [[], ['--certificate-identity', 'x'], ['--certificate-oidc-issuer', 'y'], ['--certificate-identity', 'x', '--certificate-oidc-issuer', 'y', '--insecure-ignore-tlog']]) {
-      const r = await runCliProcess(['verify-blob', join(dir, 'app.tar'), '--bundle', bundle, ...flags], { env: env() });
+    for (const flags of [
+      [],
+      ['--certificate-identity', 'x'],
+      ['--certificate-oidc-issuer', 'y'],
+      ['--certificate-identity', 'x', '--certificate-oidc-issuer', 'y', '--insecure-ignore-tlog'],
+    ]) {
+      const r = await runCliProcess(['verify-blob', join(dir, 'app.tar'), '--bundle', bundle, ...flags], {
+        env: env(),
+      });
       assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`);
     }
   });
 
   it('without --trusted-root and with no installed trust root: exit 3 saying how to get one', async () => {
     const bundle = await signed('v4');
-    const r = await runCliProcess(['verify-blob', join(dir, 'app.tar'), '--bundle', bundle, '--key', pub()], { env: env() });
+    const r = await runCliProcess(['verify-blob', join(dir, 'app.tar'), '--bundle', bundle, '--key', pub()], {
+      env: env(),
+    });
     assert.equal(r.code, 3);
     assert.match(r.stderr, /E_TRUST_ROOT_MISSING/);
     assert.match(r.stderr, /airlock trust import/);
@@ -273,16 +418,62 @@ describe('airlock verify-blob (process)', () => {
   it('verify-blob-attestation --type, and the digest-only form sha256:<hex>', async () => {
     await writeFile(join(dir, 'sbom.json'), '{"spdxVersion":"SPDX-2.3"}');
     const att = join(dir, 'sbom.sigstore.json');
-    const a = await runCliProcess(['attest-blob', join(dir, 'app.tar'), '--predicate', join(dir, 'sbom.json'), '--type', 'spdxjson', '--key', key(), '--tlog-upload=false', '--bundle', att], { env: env() });
+    const a = await runCliProcess(
+      [
+        'attest-blob',
+        join(dir, 'app.tar'),
+        '--predicate',
+        join(dir, 'sbom.json'),
+        '--type',
+        'spdxjson',
+        '--key',
+        key(),
+        '--tlog-upload=false',
+        '--bundle',
+        att,
+      ],
+      { env: env() },
+    );
     assert.equal(a.code, 0, a.stderr);
-    const ok = await runCliProcess(['verify-blob-attestation', join(dir, 'app.tar'), '--bundle', att, '--type', 'spdxjson', '--key', pub(), '--insecure-ignore-tlog'], { env: env() });
+    const ok = await runCliProcess(
+      [
+        'verify-blob-attestation',
+        join(dir, 'app.tar'),
+        '--bundle',
+        att,
+        '--type',
+        'spdxjson',
+        '--key',
+        pub(),
+        '--insecure-ignore-tlog',
+      ],
+      { env: env() },
+    );
     assert.equal(ok.code, 0, ok.stderr);
-    const wrongType = await runCliProcess(['verify-blob-attestation', join(dir, 'app.tar'), '--bundle', att, '--type', 'cyclonedx', '--key', pub(), '--insecure-ignore-tlog'], { env: env() });
+    const wrongType = await runCliProcess(
+      [
+        'verify-blob-attestation',
+        join(dir, 'app.tar'),
+        '--bundle',
+        att,
+        '--type',
+        'cyclonedx',
+        '--key',
+        pub(),
+        '--insecure-ignore-tlog',
+      ],
+      { env: env() },
+    );
     assert.equal(wrongType.code, 1);
     assert.match(wrongType.stderr, /E_PREDICATE_TYPE/);
-    const digest = `sha256:${createHash('sha256').update(await readFile(join(dir, 'app.tar'))).digest('hex')}`;
+    const digest = `sha256:${createHash('sha256')
+      .update(await readFile(join(dir, 'app.tar')))
+      .digest('hex')}`;
     const bundle = await signed('v5');
-    const byDigest = await runCliProcess(['verify-blob', digest, '--bundle', bundle, '--key', pub(), '--insecure-ignore-tlog'], { env: env() });
+    const byDigest = await runCliProcess(
+      ['verify-blob', digest, '--bundle', bundle, '--key', pub(), '--insecure-ignore-tlog'],
+      { env: env() },
+    );
     assert.equal(byDigest.code, 0, byDigest.stderr);
   });
 
@@ -296,11 +487,20 @@ describe('airlock verify-blob (process)', () => {
       const uri = `pkcs11:token=airlock-verify;object=release?module-path=${token.modulePath}`;
       const hsmEnv = { ...env(), ...token.env, AIRLOCK_PKCS11_PIN: token.pin };
       const out = join(dir, 'hsm-v.sigstore.json');
-      const s = await runCliProcess(['sign-blob', join(dir, 'app.tar'), '--key', uri, '--tlog-upload=false', '--bundle', out], { env: hsmEnv });
+      const s = await runCliProcess(
+        ['sign-blob', join(dir, 'app.tar'), '--key', uri, '--tlog-upload=false', '--bundle', out],
+        { env: hsmEnv },
+      );
       assert.equal(s.code, 0, s.stderr);
-      const v = await runCliProcess(['verify-blob', join(dir, 'app.tar'), '--bundle', out, '--key', uri, '--insecure-ignore-tlog'], { env: hsmEnv });
+      const v = await runCliProcess(
+        ['verify-blob', join(dir, 'app.tar'), '--bundle', out, '--key', uri, '--insecure-ignore-tlog'],
+        { env: hsmEnv },
+      );
       assert.equal(v.code, 0, v.stderr);
-      const wrong = await runCliProcess(['verify-blob', join(dir, 'app.tar'), '--bundle', out, '--key', pub(), '--insecure-ignore-tlog'], { env: hsmEnv });
+      const wrong = await runCliProcess(
+        ['verify-blob', join(dir, 'app.tar'), '--bundle', out, '--key', pub(), '--insecure-ignore-tlog'],
+        { env: hsmEnv },
+      );
       assert.equal(wrong.code, 1);
     } finally {
       await token.cleanup();

@@ -18,19 +18,46 @@ let dir: string;
 let registry: TestRegistry | undefined;
 const missingRegistry = registryAvailable();
 const home = (n: string) => join(dir, `home-${n}`);
-const cli = (args: string[], h: string) => runCliProcess(args, { env: { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: home(h) } });
+const cli = (args: string[], h: string) =>
+  runCliProcess(args, { env: { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: home(h) } });
 const layout = (name: string) => `oci:${join(dir, name)}:1`;
 const packTrust = () => ['--image-key', join(dir, 'img.pub'), '--insecure-ignore-tlog'];
 const trust = () => ['--signer-key', join(dir, 'release.pub'), '--key', join(dir, 'img.pub'), '--insecure-ignore-tlog'];
 /** Each package is its channel's first, from a packer of its own, unless `packer` names a shared one. */
-const pack = (images: string[], out: string, channel: string, extra: string[] = [], packer = `pack-${basename(out)}`) => cli(['pack', ...images, '-o', out, '--key', join(dir, 'release.key'), '--channel', channel, ...packTrust(), ...extra, '--json'], packer);
+const pack = (images: string[], out: string, channel: string, extra: string[] = [], packer = `pack-${basename(out)}`) =>
+  cli(
+    [
+      'pack',
+      ...images,
+      '-o',
+      out,
+      '--key',
+      join(dir, 'release.key'),
+      '--channel',
+      channel,
+      ...packTrust(),
+      ...extra,
+      '--json',
+    ],
+    packer,
+  );
 const doc = (r: { stdout: string }) => JSON.parse(r.stdout);
 
 async function image(name: string, legacy = false): Promise<string> {
   const store = await openLayoutStore(join(dir, name), { create: true });
   await makeTestImage(store, { tag: '1', layers: 1, layerSize: 1000 });
   await store.close();
-  const r = await cli(['sign', layout(name), '--key', join(dir, 'img.key'), '--tlog-upload=false', ...(legacy ? ['--legacy-signature', '--sign-container-identity', `example.com/${name}`] : [])], 'keys');
+  const r = await cli(
+    [
+      'sign',
+      layout(name),
+      '--key',
+      join(dir, 'img.key'),
+      '--tlog-upload=false',
+      ...(legacy ? ['--legacy-signature', '--sign-container-identity', `example.com/${name}`] : []),
+    ],
+    'keys',
+  );
   assert.equal(r.code, 0, r.stderr);
   return layout(name);
 }
@@ -43,14 +70,35 @@ async function resign(pkg: string): Promise<void> {
     if (entry.isFile() && !rel.startsWith('manifest.sha256')) files.push(rel);
   }
   files.sort();
-  const lines = await Promise.all(files.map(async (f) => `${createHash('sha256').update(await readFile(join(pkg, f))).digest('hex')}  ${f}\n`));
+  const lines = await Promise.all(
+    files.map(
+      async (f) =>
+        `${createHash('sha256')
+          .update(await readFile(join(pkg, f)))
+          .digest('hex')}  ${f}\n`,
+    ),
+  );
   await writeFile(join(pkg, 'manifest.sha256'), lines.join(''));
   await rm(join(pkg, 'manifest.sha256.sigstore.json'));
-  const r = await cli(['sign-blob', join(pkg, 'manifest.sha256'), '--key', join(dir, 'release.key'), '--bundle', join(pkg, 'manifest.sha256.sigstore.json'), '--tlog-upload=false'], 'keys');
+  const r = await cli(
+    [
+      'sign-blob',
+      join(pkg, 'manifest.sha256'),
+      '--key',
+      join(dir, 'release.key'),
+      '--bundle',
+      join(pkg, 'manifest.sha256.sigstore.json'),
+      '--tlog-upload=false',
+    ],
+    'keys',
+  );
   assert.equal(r.code, 0, r.stderr);
 }
 
-async function editMetadata(pkg: string, edit: (m: { artifacts: Array<Record<string, unknown>> }) => void): Promise<void> {
+async function editMetadata(
+  pkg: string,
+  edit: (m: { artifacts: Array<Record<string, unknown>> }) => void,
+): Promise<void> {
   const path = join(pkg, 'airlock-transfer.json');
   const meta = JSON.parse(await readFile(path, 'utf8'));
   edit(meta);
@@ -60,7 +108,8 @@ async function editMetadata(pkg: string, edit: (m: { artifacts: Array<Record<str
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-attacks-'));
-  for (const k of ['release', 'img']) assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, k)], 'keys')).code, 0);
+  for (const k of ['release', 'img'])
+    assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, k)], 'keys')).code, 0);
   if (!missingRegistry) registry = await startRegistry();
 });
 after(async () => {
@@ -90,13 +139,24 @@ describe('tags that hold signatures', () => {
     const test = join(dir, 'legacy-test.tar');
     assert.equal((await pack([ref], prod, 'prod', ['--name', `${ref}=leg/app:1.0`])).code, 0);
     assert.equal((await pack([ref], test, 'test', ['--name', `${ref}=leg/app`])).code, 0);
-    const imp = (p: string, c: string) => cli(['import', p, '--registry', `${registry?.host}`, ...trust(), '--channel', c, '--insecure', '--json'], 'legacy-air');
+    const imp = (p: string, c: string) =>
+      cli(
+        ['import', p, '--registry', `${registry?.host}`, ...trust(), '--channel', c, '--insecure', '--json'],
+        'legacy-air',
+      );
     const first = await imp(prod, 'prod');
     assert.equal(first.code, 0, first.stderr);
-    const sigTags = (doc(first).tags as Array<{ reference: string }>).map((x) => x.reference).filter((r) => r.endsWith('.sig'));
+    const sigTags = (doc(first).tags as Array<{ reference: string }>)
+      .map((x) => x.reference)
+      .filter((r) => r.endsWith('.sig'));
     assert.equal(sigTags.length, 1, 'the .sig tag is one of the tags the import moved');
-    const intents = (await verifyAuditLog(home('legacy-air'))).events.filter((e) => e.event.action === 'transfer.import.tags');
-    assert.ok((intents[0]?.event.details?.tags as Array<{ tag: string }>).some((x) => x.tag === sigTags[0]), 'named in the intent before it moved');
+    const intents = (await verifyAuditLog(home('legacy-air'))).events.filter(
+      (e) => e.event.action === 'transfer.import.tags',
+    );
+    assert.ok(
+      (intents[0]?.event.details?.tags as Array<{ tag: string }>).some((x) => x.tag === sigTags[0]),
+      'named in the intent before it moved',
+    );
     const second = await imp(test, 'test');
     assert.equal(second.code, 1, second.stderr);
     assert.equal(doc(second).error.code, 'E_CHANNEL');
@@ -111,8 +171,19 @@ describe('tags that hold signatures', () => {
     assert.equal((await pack([ref], prod, 'prod', ['--name', `${ref}=sp/app:1.0`])).code, 0);
     assert.equal((await pack([ref], other, 'other', ['--name', `${ref}=sp/app:1.0`])).code, 0);
     const port = registry.host.split(':')[1];
-    assert.equal((await cli(['import', prod, '--registry', `127.0.0.1:${port}`, ...trust(), '--channel', 'prod', '--insecure'], 'spelled-air')).code, 0);
-    const r = await cli(['import', other, '--registry', `localhost:${port}`, ...trust(), '--channel', 'other', '--insecure', '--json'], 'spelled-air');
+    assert.equal(
+      (
+        await cli(
+          ['import', prod, '--registry', `127.0.0.1:${port}`, ...trust(), '--channel', 'prod', '--insecure'],
+          'spelled-air',
+        )
+      ).code,
+      0,
+    );
+    const r = await cli(
+      ['import', other, '--registry', `localhost:${port}`, ...trust(), '--channel', 'other', '--insecure', '--json'],
+      'spelled-air',
+    );
     assert.equal(r.code, 1, r.stderr);
     assert.equal(doc(r).error.code, 'E_CHANNEL');
   });
@@ -134,9 +205,15 @@ describe('an import left half-way', () => {
       return true;
     });
     try {
-      const stopped = await cli(['import', cha, '--registry', proxy.host, ...trust(), '--channel', 'cha', '--insecure', '--json'], 'half-air');
+      const stopped = await cli(
+        ['import', cha, '--registry', proxy.host, ...trust(), '--channel', 'cha', '--insecure', '--json'],
+        'half-air',
+      );
       assert.equal(doc(stopped).error.code, 'E_IMPORT_INCOMPLETE', stopped.stderr);
-      const taken = await cli(['import', chb, '--registry', proxy.host, ...trust(), '--channel', 'chb', '--insecure', '--json'], 'half-air');
+      const taken = await cli(
+        ['import', chb, '--registry', proxy.host, ...trust(), '--channel', 'chb', '--insecure', '--json'],
+        'half-air',
+      );
       assert.equal(taken.code, 1, taken.stderr);
       assert.equal(doc(taken).error.code, 'E_CHANNEL', 'the half-way import owns half/x:a already');
       fail = false;
@@ -152,16 +229,49 @@ describe('an import left half-way', () => {
     if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
     const [ok1, ok2] = [await image('plant-1'), await image('plant-2')];
     const pkg = join(dir, 'plant.tar');
-    assert.equal((await pack([ok1, ok2], pkg, 'prod', ['--name', `${ok1}=plant/app:1.0`, '--name', `${ok2}=plant/other:1.0`])).code, 0);
-    assert.equal((await cli(['import', pkg, '--registry', registry.host, ...trust(), '--channel', 'prod', '--insecure', '--json'], 'plant-air')).code, 0);
-    const tagDigest = async (repo: string) => (await fetch(`${registry?.url}/v2/${repo}/manifests/1.0`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).headers.get('docker-content-digest');
+    assert.equal(
+      (await pack([ok1, ok2], pkg, 'prod', ['--name', `${ok1}=plant/app:1.0`, '--name', `${ok2}=plant/other:1.0`]))
+        .code,
+      0,
+    );
+    assert.equal(
+      (
+        await cli(
+          ['import', pkg, '--registry', registry.host, ...trust(), '--channel', 'prod', '--insecure', '--json'],
+          'plant-air',
+        )
+      ).code,
+      0,
+    );
+    const tagDigest = async (repo: string) =>
+      (
+        await fetch(`${registry?.url}/v2/${repo}/manifests/1.0`, {
+          method: 'HEAD',
+          headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+        })
+      ).headers.get('docker-content-digest');
     const [before, otherDigest] = [await tagDigest('plant/app'), await tagDigest('plant/other')];
     const stateBefore = await readFile(join(home('plant-air'), 'channels', 'in', 'prod.json'), 'utf8');
     const planted = {
-      importId: 'evil', channel: 'prod', source: 'x', manifest: `sha256:${'1'.repeat(64)}`, number: 99, registry: registry.host,
-      images: [{ name: 'x', reference: `${registry.host}/plant/app`, digest: otherDigest }], pushed: [],
-      tags: [{ reference: `${registry.host}/plant/app:1.0`, repository: 'plant/app', tag: '1.0', from: before, to: otherDigest }],
-      channelState: { number: 99, manifest: `sha256:${'1'.repeat(64)}`, at: 'x', packageId: 'x' }, startedAt: 'x',
+      importId: 'evil',
+      channel: 'prod',
+      source: 'x',
+      manifest: `sha256:${'1'.repeat(64)}`,
+      number: 99,
+      registry: registry.host,
+      images: [{ name: 'x', reference: `${registry.host}/plant/app`, digest: otherDigest }],
+      pushed: [],
+      tags: [
+        {
+          reference: `${registry.host}/plant/app:1.0`,
+          repository: 'plant/app',
+          tag: '1.0',
+          from: before,
+          to: otherDigest,
+        },
+      ],
+      channelState: { number: 99, manifest: `sha256:${'1'.repeat(64)}`, at: 'x', packageId: 'x' },
+      startedAt: 'x',
     };
     await mkdir(join(home('plant-air'), 'imports', 'pending'), { recursive: true });
     await writeFile(join(home('plant-air'), 'imports', 'pending', 'prod.json'), JSON.stringify(planted));
@@ -169,18 +279,34 @@ describe('an import left half-way', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(doc(r).recovered[0].outcome, 'dropped', 'no intent was ever recorded for it');
     assert.equal(await tagDigest('plant/app'), before, 'the tag did not move');
-    assert.equal(await readFile(join(home('plant-air'), 'channels', 'in', 'prod.json'), 'utf8'), stateBefore, 'the channel state did not move');
+    assert.equal(
+      await readFile(join(home('plant-air'), 'channels', 'in', 'prod.json'), 'utf8'),
+      stateBefore,
+      'the channel state did not move',
+    );
     // A journal that claims the id of an intent the trail does hold, with other tags: refused.
-    const realId = (await verifyAuditLog(home('plant-air'))).events.find((e) => e.event.action === 'transfer.import.tags')?.event.details?.importId;
-    await writeFile(join(home('plant-air'), 'imports', 'pending', 'prod.json'), JSON.stringify({ ...planted, importId: realId }));
+    const realId = (await verifyAuditLog(home('plant-air'))).events.find(
+      (e) => e.event.action === 'transfer.import.tags',
+    )?.event.details?.importId;
+    await writeFile(
+      join(home('plant-air'), 'imports', 'pending', 'prod.json'),
+      JSON.stringify({ ...planted, importId: realId }),
+    );
     const edited = await cli(['import', '--recover', '--registry', registry.host, '--insecure', '--json'], 'plant-air');
     assert.equal(edited.code, 3, edited.stderr);
     assert.match(doc(edited).error.message, /does not match the intent the audit trail holds/);
     assert.equal(await tagDigest('plant/app'), before);
     const malformed = { ...planted, tags: [{ ...planted.tags[0], to: `sha256:${'9'.repeat(64)}` }] };
     await writeFile(join(home('plant-air'), 'imports', 'pending', 'prod.json'), JSON.stringify(malformed));
-    const notOurs = await cli(['import', '--recover', '--registry', registry.host, '--insecure', '--json'], 'plant-air');
-    assert.match(doc(notOurs).error.message, /damaged or not airlock's/, 'a tag naming a manifest the import never pushed');
+    const notOurs = await cli(
+      ['import', '--recover', '--registry', registry.host, '--insecure', '--json'],
+      'plant-air',
+    );
+    assert.match(
+      doc(notOurs).error.message,
+      /damaged or not airlock's/,
+      'a tag naming a manifest the import never pushed',
+    );
   });
 });
 
@@ -189,18 +315,34 @@ describe('inspect says what import will say', () => {
     const ref = await image('insp');
     const pkg = join(dir, 'insp.tar');
     assert.equal((await pack([ref], pkg, 'prod', ['--name', `${ref}=team/app:1.0`], 'insp-packer')).code, 0);
-    await writeFile(join(dir, 'bound.json'), JSON.stringify({ apiVersion: 'airlock/v1', kind: 'Channels', channels: [{ name: 'prod', repositories: ['mirror/**'] }] }));
-    const unbound = await cli(['inspect', pkg, ...trust(), '--channels', join(dir, 'bound.json'), '--json'], 'insp-air');
+    await writeFile(
+      join(dir, 'bound.json'),
+      JSON.stringify({
+        apiVersion: 'airlock/v1',
+        kind: 'Channels',
+        channels: [{ name: 'prod', repositories: ['mirror/**'] }],
+      }),
+    );
+    const unbound = await cli(
+      ['inspect', pkg, ...trust(), '--channels', join(dir, 'bound.json'), '--json'],
+      'insp-air',
+    );
     assert.equal(unbound.code, 0, unbound.stderr);
     assert.match(doc(unbound).channel.repositories, /not checked: give --registry/);
-    const bound = await cli(['inspect', pkg, ...trust(), '--channels', join(dir, 'bound.json'), '--registry', 'registry.internal', '--json'], 'insp-air');
+    const bound = await cli(
+      ['inspect', pkg, ...trust(), '--channels', join(dir, 'bound.json'), '--registry', 'registry.internal', '--json'],
+      'insp-air',
+    );
     assert.equal(bound.code, 1);
     assert.equal(doc(bound).error.code, 'E_CHANNEL');
     const second = join(dir, 'insp-2.tar');
     assert.equal((await pack([ref], second, 'prod', ['--name', `${ref}=team/app:1.0`], 'insp-packer')).code, 0);
     const gap = await cli(['inspect', second, ...trust(), '--channel', 'prod', '--json'], 'insp-fresh');
     assert.equal(doc(gap).error.code, 'E_SEQUENCE', 'a fresh machine: #2 is not a first package');
-    assert.equal((await cli(['inspect', second, ...trust(), '--channel', 'prod', '--allow-gap', '--json'], 'insp-fresh')).code, 0);
+    assert.equal(
+      (await cli(['inspect', second, ...trust(), '--channel', 'prod', '--allow-gap', '--json'], 'insp-fresh')).code,
+      0,
+    );
   });
 });
 
@@ -208,7 +350,12 @@ describe('documents', () => {
   it('a new-format package claiming a scan must carry it', async () => {
     const ref = await image('omit');
     const scan = join(dir, 'omit-scan.json');
-    await writeFile(scan, JSON.stringify({ matches: [{ vulnerability: { id: 'CVE-1', severity: 'Medium' }, artifact: { name: 'a', version: '1' } }] }));
+    await writeFile(
+      scan,
+      JSON.stringify({
+        matches: [{ vulnerability: { id: 'CVE-1', severity: 'Medium' }, artifact: { name: 'a', version: '1' } }],
+      }),
+    );
     const pkg = join(dir, 'omit-pkg');
     const packed = await pack([ref], pkg, 'prod', ['--format', 'dir', '--scan', `${ref}=${scan}`, '--fail-on', 'high']);
     assert.equal(packed.code, 0, packed.stdout);
@@ -227,19 +374,44 @@ describe('documents', () => {
 
   it('a gate over a multi-platform image needs a scan of every platform', async () => {
     const store = await openLayoutStore(join(dir, 'multi'), { create: true });
-    const { images } = await makeTestIndex(store, [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }], '1');
+    const { images } = await makeTestIndex(
+      store,
+      [
+        { os: 'linux', architecture: 'amd64' },
+        { os: 'linux', architecture: 'arm64' },
+      ],
+      '1',
+    );
     await store.close();
     const ref = layout('multi');
     assert.equal((await cli(['sign', ref, '--key', join(dir, 'img.key'), '--tlog-upload=false'], 'keys')).code, 0);
     const scanOf = async (n: number) => {
       const path = join(dir, `multi-scan-${n}.json`);
-      await writeFile(path, JSON.stringify({ matches: [], source: { type: 'image', target: { manifestDigest: images[n]?.manifest.digest, repoDigests: [] } } }));
+      await writeFile(
+        path,
+        JSON.stringify({
+          matches: [],
+          source: { type: 'image', target: { manifestDigest: images[n]?.manifest.digest, repoDigests: [] } },
+        }),
+      );
       return path;
     };
-    const one = await pack([ref], join(dir, 'multi-1.tar'), 'prod', ['--scan', `${ref}=${await scanOf(0)}`, '--fail-on', 'critical']);
+    const one = await pack([ref], join(dir, 'multi-1.tar'), 'prod', [
+      '--scan',
+      `${ref}=${await scanOf(0)}`,
+      '--fail-on',
+      'critical',
+    ]);
     assert.equal(one.code, 2, one.stderr);
     assert.match(doc(one).error.message, /no scan of .* is about linux\/arm64/);
-    const both = await pack([ref], join(dir, 'multi-2.tar'), 'prod', ['--scan', `${ref}=${await scanOf(0)}`, '--scan', `${ref}=${await scanOf(1)}`, '--fail-on', 'critical']);
+    const both = await pack([ref], join(dir, 'multi-2.tar'), 'prod', [
+      '--scan',
+      `${ref}=${await scanOf(0)}`,
+      '--scan',
+      `${ref}=${await scanOf(1)}`,
+      '--fail-on',
+      'critical',
+    ]);
     assert.equal(both.code, 0, both.stderr);
     assert.equal(doc(both).metadata.artifacts[0].vulnerabilityScan.documents.length, 2);
     const i = await cli(['inspect', join(dir, 'multi-2.tar'), ...trust(), '--channel', 'prod', '--json'], 'multi-air');
@@ -254,7 +426,22 @@ describe('approve and channel names', () => {
     const pkg = join(dir, 'slots-pkg');
     assert.equal((await pack([ref], pkg, 'prod', ['--format', 'dir'])).code, 0);
     for (let n = 2; n <= 16; n++) await writeFile(join(pkg, `manifest.sha256.${n}.sigstore.json`), '{}');
-    const r = await cli(['approve', pkg, '-o', join(dir, 'slots-out'), '--format', 'dir', '--key', join(dir, 'img.key'), '--signer-key', join(dir, 'release.pub'), '--json'], 'slots');
+    const r = await cli(
+      [
+        'approve',
+        pkg,
+        '-o',
+        join(dir, 'slots-out'),
+        '--format',
+        'dir',
+        '--key',
+        join(dir, 'img.key'),
+        '--signer-key',
+        join(dir, 'release.pub'),
+        '--json',
+      ],
+      'slots',
+    );
     assert.equal(r.code, 3, r.stderr);
     assert.match(doc(r).error.message, /no room for another/);
     const event = (await verifyAuditLog(home('slots'))).events.at(-1)?.event;
@@ -269,7 +456,10 @@ describe('approve and channel names', () => {
       const pkg = join(dir, `names-${channel}.tar`);
       const p = await pack([ref], pkg, channel, ['--name', `${ref}=names/${channel.replace('.', '-')}:1`]);
       assert.equal(p.code, 0, `${channel}: ${p.stderr}`);
-      const i = await cli(['import', pkg, '--registry', registry.host, ...trust(), '--channel', channel, '--insecure'], 'names-air');
+      const i = await cli(
+        ['import', pkg, '--registry', registry.host, ...trust(), '--channel', channel, '--insecure'],
+        'names-air',
+      );
       assert.equal(i.code, 0, `${channel}: ${i.stderr}`);
     }
   });

@@ -21,7 +21,20 @@ const cli = (args: string[], h: string) => runCliProcess(args, { env: env(h) });
 /** In-process, at a chosen instant: packages made "long ago". */
 const cliAt = (args: string[], h: string, at: Date) => runCli(args, { env: env(h), now: () => at });
 const src = () => `oci:${join(dir, 'build')}:app-1.0`;
-const packArgs = (out: string, channel: string, extra: string[] = []) => ['pack', src(), '-o', out, '--key', join(dir, 'release.key'), '--channel', channel, '--image-key', join(dir, 'img.pub'), '--insecure-ignore-tlog', ...extra];
+const packArgs = (out: string, channel: string, extra: string[] = []) => [
+  'pack',
+  src(),
+  '-o',
+  out,
+  '--key',
+  join(dir, 'release.key'),
+  '--channel',
+  channel,
+  '--image-key',
+  join(dir, 'img.pub'),
+  '--insecure-ignore-tlog',
+  ...extra,
+];
 const imageTrust = () => ['--key', join(dir, 'img.pub'), '--insecure-ignore-tlog'];
 
 before(async () => {
@@ -29,10 +42,21 @@ before(async () => {
   const store = await openLayoutStore(join(dir, 'build'), { create: true });
   await makeTestImage(store, { tag: 'app-1.0', layers: 1, layerSize: 2000 });
   await store.close();
-  for (const k of ['release', 'release2', 'security', 'img']) assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, k)], 'keys')).code, 0);
+  for (const k of ['release', 'release2', 'security', 'img'])
+    assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, k)], 'keys')).code, 0);
   assert.equal((await cli(['sign', src(), '--key', join(dir, 'img.key'), '--tlog-upload=false'], 'keys')).code, 0);
   // One team with two keys, and a second team.
-  await writeFile(join(dir, 'signers.json'), JSON.stringify({ apiVersion: 'airlock/v1', kind: 'Signers', signers: [{ name: 'release-team', keys: ['release.pub', 'release2.pub'] }, { name: 'security-team', keys: ['security.pub'] }] }));
+  await writeFile(
+    join(dir, 'signers.json'),
+    JSON.stringify({
+      apiVersion: 'airlock/v1',
+      kind: 'Signers',
+      signers: [
+        { name: 'release-team', keys: ['release.pub', 'release2.pub'] },
+        { name: 'security-team', keys: ['security.pub'] },
+      ],
+    }),
+  );
   if (!missingRegistry) registry = await startRegistry();
 });
 after(async () => {
@@ -45,39 +69,123 @@ describe('the two-person rule counts people, not keys', () => {
     const pkg = join(dir, 'one-team.tar');
     assert.equal((await cli(packArgs(pkg, 'prod'), 'p')).code, 0);
     const sameTeam = join(dir, 'same-team.tar');
-    const a = await cli(['approve', pkg, '-o', sameTeam, '--key', join(dir, 'release2.key'), '--signers', join(dir, 'signers.json')], 'p');
+    const a = await cli(
+      ['approve', pkg, '-o', sameTeam, '--key', join(dir, 'release2.key'), '--signers', join(dir, 'signers.json')],
+      'p',
+    );
     assert.equal(a.code, 0, a.stderr);
-    const check = (p: string) => cli(['inspect', p, '--signers', join(dir, 'signers.json'), '--require-signers', '2', '--channel', 'prod', ...imageTrust(), '--json'], 'air');
+    const check = (p: string) =>
+      cli(
+        [
+          'inspect',
+          p,
+          '--signers',
+          join(dir, 'signers.json'),
+          '--require-signers',
+          '2',
+          '--channel',
+          'prod',
+          ...imageTrust(),
+          '--json',
+        ],
+        'air',
+      );
     const one = await check(sameTeam);
     assert.equal(one.code, 1, one.stderr);
     assert.equal(JSON.parse(one.stdout).error.code, 'E_SIGNERS');
     assert.match(JSON.parse(one.stdout).error.message, /keys of one signer count once/);
     const twoTeams = join(dir, 'two-teams.tar');
-    assert.equal((await cli(['approve', sameTeam, '-o', twoTeams, '--key', join(dir, 'security.key'), '--signers', join(dir, 'signers.json')], 'p')).code, 0);
+    assert.equal(
+      (
+        await cli(
+          [
+            'approve',
+            sameTeam,
+            '-o',
+            twoTeams,
+            '--key',
+            join(dir, 'security.key'),
+            '--signers',
+            join(dir, 'signers.json'),
+          ],
+          'p',
+        )
+      ).code,
+      0,
+    );
     assert.equal((await check(twoTeams)).code, 0);
   });
 
   it('--require-signers 2 with loose keys is a usage error: nothing says which keys are one person', async () => {
-    const r = await cli(['inspect', join(dir, 'one-team.tar'), '--signer-key', join(dir, 'release.pub'), '--signer-key', join(dir, 'release2.pub'), '--require-signers', '2', '--channel', 'prod', ...imageTrust()], 'air');
+    const r = await cli(
+      [
+        'inspect',
+        join(dir, 'one-team.tar'),
+        '--signer-key',
+        join(dir, 'release.pub'),
+        '--signer-key',
+        join(dir, 'release2.pub'),
+        '--require-signers',
+        '2',
+        '--channel',
+        'prod',
+        ...imageTrust(),
+      ],
+      'air',
+    );
     assert.equal(r.code, 2);
     assert.match(r.stderr, /counts people, not keys: .*--signers FILE/);
   });
 
   it('approve refuses to co-sign what it cannot verify, and writes nothing', async () => {
-    await writeFile(join(dir, 'security-only.json'), JSON.stringify({ apiVersion: 'airlock/v1', kind: 'Signers', signers: [{ name: 'security-team', keys: ['security.pub'] }] }));
+    await writeFile(
+      join(dir, 'security-only.json'),
+      JSON.stringify({
+        apiVersion: 'airlock/v1',
+        kind: 'Signers',
+        signers: [{ name: 'security-team', keys: ['security.pub'] }],
+      }),
+    );
     const out = join(dir, 'unverified-approval.tar');
-    const r = await cli(['approve', join(dir, 'one-team.tar'), '-o', out, '--key', join(dir, 'security.key'), '--signers', join(dir, 'security-only.json'), '--json'], 'p');
+    const r = await cli(
+      [
+        'approve',
+        join(dir, 'one-team.tar'),
+        '-o',
+        out,
+        '--key',
+        join(dir, 'security.key'),
+        '--signers',
+        join(dir, 'security-only.json'),
+        '--json',
+      ],
+      'p',
+    );
     assert.equal(r.code, 1);
     assert.equal(JSON.parse(r.stdout).error.code, 'E_SIGNERS');
     await assert.rejects(readFile(out));
-    const noSigners = await cli(['approve', join(dir, 'one-team.tar'), '-o', out, '--key', join(dir, 'security.key')], 'p');
+    const noSigners = await cli(
+      ['approve', join(dir, 'one-team.tar'), '-o', out, '--key', join(dir, 'security.key')],
+      'p',
+    );
     assert.equal(noSigners.code, 2, 'whose signatures to check must be said');
   });
 });
 
 describe('channels are bound on the far side', () => {
   it('import needs the accepted channels: exit 2 before the package is read, nothing recorded', async () => {
-    const r = await cli(['import', join(dir, 'one-team.tar'), '--registry', '127.0.0.1:9/x', '--signer-key', join(dir, 'release.pub'), ...imageTrust()], 'unnamed');
+    const r = await cli(
+      [
+        'import',
+        join(dir, 'one-team.tar'),
+        '--registry',
+        '127.0.0.1:9/x',
+        '--signer-key',
+        join(dir, 'release.pub'),
+        ...imageTrust(),
+      ],
+      'unnamed',
+    );
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--channel NAME .* or --channels FILE/);
     await assert.rejects(verifyAuditLog(home('unnamed')), 'no audit event for a usage error');
@@ -86,10 +194,16 @@ describe('channels are bound on the far side', () => {
   it('package #1 of a channel nobody named is refused (E_CHANNEL), even on a fresh machine', async () => {
     const pkg = join(dir, 'test-1.tar');
     assert.equal((await cli(packArgs(pkg, 'test'), 'p-test')).code, 0);
-    const r = await cli(['inspect', pkg, '--signer-key', join(dir, 'release.pub'), '--channel', 'prod', ...imageTrust(), '--json'], 'fresh');
+    const r = await cli(
+      ['inspect', pkg, '--signer-key', join(dir, 'release.pub'), '--channel', 'prod', ...imageTrust(), '--json'],
+      'fresh',
+    );
     assert.equal(r.code, 1);
     assert.equal(JSON.parse(r.stdout).error.code, 'E_CHANNEL');
-    const unchecked = await cli(['inspect', pkg, '--signer-key', join(dir, 'release.pub'), ...imageTrust(), '--json'], 'fresh');
+    const unchecked = await cli(
+      ['inspect', pkg, '--signer-key', join(dir, 'release.pub'), ...imageTrust(), '--json'],
+      'fresh',
+    );
     assert.equal(unchecked.code, 0, 'inspect without --channel says it did not check');
     assert.match(JSON.parse(unchecked.stdout).channel.accepted, /not checked/);
   });
@@ -99,16 +213,44 @@ describe('channels are bound on the far side', () => {
     const longAgo = new Date(Date.now() - 45 * 86400e3);
     const p = await cliAt(packArgs(pkg, 'prod'), 'p-old', longAgo);
     assert.equal(p.code, 0, p.stderr);
-    const args = ['inspect', pkg, '--signer-key', join(dir, 'release.pub'), '--channel', 'prod', ...imageTrust(), '--json'];
+    const args = [
+      'inspect',
+      pkg,
+      '--signer-key',
+      join(dir, 'release.pub'),
+      '--channel',
+      'prod',
+      ...imageTrust(),
+      '--json',
+    ];
     const stale = await cli(args, 'fresh-2');
     assert.equal(stale.code, 1);
     assert.equal(JSON.parse(stale.stdout).error.code, 'E_PACKAGE_STALE');
     assert.equal((await cli([...args, '--max-age', '60d'], 'fresh-2')).code, 0, 'explicitly accepted');
-    await writeFile(join(dir, 'channels-strict.json'), JSON.stringify({ apiVersion: 'airlock/v1', kind: 'Channels', channels: [{ name: 'prod', maxAge: '7d' }] }));
-    const young = await cliAt(packArgs(join(dir, 'ten-days.tar'), 'prod'), 'p-young', new Date(Date.now() - 10 * 86400e3));
+    await writeFile(
+      join(dir, 'channels-strict.json'),
+      JSON.stringify({ apiVersion: 'airlock/v1', kind: 'Channels', channels: [{ name: 'prod', maxAge: '7d' }] }),
+    );
+    const young = await cliAt(
+      packArgs(join(dir, 'ten-days.tar'), 'prod'),
+      'p-young',
+      new Date(Date.now() - 10 * 86400e3),
+    );
     assert.equal(young.code, 0, young.stderr);
-    const strict = await cli(['inspect', join(dir, 'ten-days.tar'), '--signer-key', join(dir, 'release.pub'), '--channels', join(dir, 'channels-strict.json'), ...imageTrust(), '--json'], 'fresh-3');
-    assert.equal(JSON.parse(strict.stdout).error.code, 'E_PACKAGE_STALE', 'the channel\'s own maximum age');
+    const strict = await cli(
+      [
+        'inspect',
+        join(dir, 'ten-days.tar'),
+        '--signer-key',
+        join(dir, 'release.pub'),
+        '--channels',
+        join(dir, 'channels-strict.json'),
+        ...imageTrust(),
+        '--json',
+      ],
+      'fresh-3',
+    );
+    assert.equal(JSON.parse(strict.stdout).error.code, 'E_PACKAGE_STALE', "the channel's own maximum age");
   });
 
   it('a channel writes only its repositories, and never a tag another channel owns', async (t) => {
@@ -118,14 +260,51 @@ describe('channels are bound on the far side', () => {
     const devPkg = join(dir, 'own-dev.tar');
     assert.equal((await cli(packArgs(prodPkg, 'prod', ['--name', `${src()}=team/app:1.0`]), 'p-own')).code, 0);
     assert.equal((await cli(packArgs(devPkg, 'dev', ['--name', `${src()}=team/app:1.0`]), 'p-own')).code, 0);
-    const imp = (pkg: string, extra: string[]) => cli(['import', pkg, '--registry', `${host}/own`, '--signer-key', join(dir, 'release.pub'), ...imageTrust(), '--insecure', '--json', ...extra], 'air-own');
+    const imp = (pkg: string, extra: string[]) =>
+      cli(
+        [
+          'import',
+          pkg,
+          '--registry',
+          `${host}/own`,
+          '--signer-key',
+          join(dir, 'release.pub'),
+          ...imageTrust(),
+          '--insecure',
+          '--json',
+          ...extra,
+        ],
+        'air-own',
+      );
     assert.equal((await imp(prodPkg, ['--channel', 'prod'])).code, 0);
     const stolen = await imp(devPkg, ['--channel', 'dev']);
     assert.equal(stolen.code, 1, stolen.stderr);
     assert.equal(JSON.parse(stolen.stdout).error.code, 'E_CHANNEL');
     assert.match(JSON.parse(stolen.stdout).error.message, /belongs to channel prod/);
-    await writeFile(join(dir, 'channels-bound.json'), JSON.stringify({ apiVersion: 'airlock/v1', kind: 'Channels', channels: [{ name: 'dev', repositories: ['own/dev/**'] }] }));
-    const outside = await cli(['import', devPkg, '--registry', `${host}/own`, '--signer-key', join(dir, 'release.pub'), '--channels', join(dir, 'channels-bound.json'), ...imageTrust(), '--insecure', '--json'], 'air-own-2');
+    await writeFile(
+      join(dir, 'channels-bound.json'),
+      JSON.stringify({
+        apiVersion: 'airlock/v1',
+        kind: 'Channels',
+        channels: [{ name: 'dev', repositories: ['own/dev/**'] }],
+      }),
+    );
+    const outside = await cli(
+      [
+        'import',
+        devPkg,
+        '--registry',
+        `${host}/own`,
+        '--signer-key',
+        join(dir, 'release.pub'),
+        '--channels',
+        join(dir, 'channels-bound.json'),
+        ...imageTrust(),
+        '--insecure',
+        '--json',
+      ],
+      'air-own-2',
+    );
     assert.equal(JSON.parse(outside.stdout).error.code, 'E_CHANNEL');
     assert.match(JSON.parse(outside.stdout).error.message, /may not write own\/team\/app/);
   });
@@ -145,7 +324,9 @@ describe('pack holds its channel', () => {
       assert.equal(new Set(numbers).size, numbers.length, `round ${round}: ${numbers}`);
     }
     const state = JSON.parse(await readFile(join(home(h), 'channels', 'out', 'race.json'), 'utf8'));
-    const events = (await verifyAuditLog(home(h))).events.filter((e) => e.event.action === 'transfer.pack' && e.event.result === 'ok');
+    const events = (await verifyAuditLog(home(h))).events.filter(
+      (e) => e.event.action === 'transfer.pack' && e.event.result === 'ok',
+    );
     assert.equal(state.number, events.length, 'every number taken was recorded, and the state is the last');
   });
 });
@@ -161,7 +342,10 @@ describe('SIGKILL at random points of a pack', () => {
     const seed = testSeed('AIRLOCK_KILL_SEED');
     const random = seededRandom(seed);
     const h = 'pack-kill';
-    const manifestOf = async (p: string) => createHash('sha256').update((await packageHeadersOnly(p, HEADER_NAMES)).get('manifest.sha256') ?? '').digest('hex');
+    const manifestOf = async (p: string) =>
+      createHash('sha256')
+        .update((await packageHeadersOnly(p, HEADER_NAMES)).get('manifest.sha256') ?? '')
+        .digest('hex');
     const started = Date.now();
     const first = await cli([...packArgs(join(dir, 'pk-0.tar'), 'pk'), '--json'], h);
     assert.equal(first.code, 0, first.stderr);
@@ -171,13 +355,21 @@ describe('SIGKILL at random points of a pack', () => {
     const outcomes = { placed: 0, absent: 0 };
     for (let run = 1; run <= 12; run++) {
       const out = join(dir, `pk-${run}.tar`);
-      const child = spawn(process.execPath, [AIRLOCK_BIN, ...packArgs(out, 'pk')], { env: { ...process.env, ...env(h) }, stdio: 'ignore' });
+      const child = spawn(process.execPath, [AIRLOCK_BIN, ...packArgs(out, 'pk')], {
+        env: { ...process.env, ...env(h) },
+        stdio: 'ignore',
+      });
       const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
       await new Promise((r) => setTimeout(r, Math.floor(span * (0.5 + random() * 0.7))));
       child.kill('SIGKILL');
       await exited;
-      const placed = await manifestOf(out).then((m) => `sha256:${m}`, () => undefined);
-      const recorded = (await verifyAuditLog(home(h))).events.filter((e) => e.event.action === 'transfer.pack' && e.event.result === 'ok').map((e) => e.event.subjects[0]?.digest);
+      const placed = await manifestOf(out).then(
+        (m) => `sha256:${m}`,
+        () => undefined,
+      );
+      const recorded = (await verifyAuditLog(home(h))).events
+        .filter((e) => e.event.action === 'transfer.pack' && e.event.result === 'ok')
+        .map((e) => e.event.subjects[0]?.digest);
       if (placed) {
         assert.ok(recorded.includes(placed), `run ${run} (seed ${seed}): a package in place without its record`);
         outcomes.placed++;
@@ -186,13 +378,21 @@ describe('SIGKILL at random points of a pack', () => {
       assert.equal(next.code, 0, next.stderr);
       const seq = JSON.parse(next.stdout).metadata.sequence;
       const expected = placed ? { number: number + 2, previous: placed } : { number: number + 1, previous };
-      assert.deepEqual({ number: seq.number, previous: seq.previous }, expected, `run ${run} (seed ${seed}): the channel follows what was placed`);
+      assert.deepEqual(
+        { number: seq.number, previous: seq.previous },
+        expected,
+        `run ${run} (seed ${seed}): the channel follows what was placed`,
+      );
       number = seq.number;
       previous = `sha256:${await manifestOf(join(dir, `pk-next-${run}.tar`))}`;
     }
     const { readdir } = await import('node:fs/promises');
     assert.deepEqual(await readdir(join(home(h), 'staging')), [], 'what killed packs staged was swept by the next');
-    assert.deepEqual((await readdir(dir)).filter((n) => /^\.pk-.*\.tmp-/.test(n)), [], 'and their half-written packages');
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => /^\.pk-.*\.tmp-/.test(n)),
+      [],
+      'and their half-written packages',
+    );
     t.diagnostic(`seed ${seed}: ${JSON.stringify(outcomes)}`);
   });
 });

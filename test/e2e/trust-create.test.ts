@@ -41,8 +41,10 @@ async function keylessBundle(from: PrivateCa): Promise<unknown> {
 }
 
 const pem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }).toString();
-const fulcio = (extra = '') => `--fulcio=url=https://fulcio.internal,certificate-chain=${p('fulcio.pem')},start-time=${start}${extra}`;
-const rekor = (extra = '') => `--rekor=url=https://rekor.internal,public-key=${p('rekor.pub')},start-time=${start},origin=rekor.internal${extra}`;
+const fulcio = (extra = '') =>
+  `--fulcio=url=https://fulcio.internal,certificate-chain=${p('fulcio.pem')},start-time=${start}${extra}`;
+const rekor = (extra = '') =>
+  `--rekor=url=https://rekor.internal,public-key=${p('rekor.pub')},start-time=${start},origin=rekor.internal${extra}`;
 const ctfe = () => `--ctfe=url=https://ctfe.internal,public-key=${p('ctfe.pub')},start-time=${start}`;
 const tsaSpec = (chain = p('tsa.pem')) => `--tsa=url=${tsa.url},certificate-chain=${chain},start-time=${start}`;
 const createArgs = (out: string) => ['trust', 'create', '--out', out, fulcio(), rekor(), ctfe(), tsaSpec()];
@@ -121,8 +123,20 @@ describe('airlock trust create → show → verify-blob', () => {
 
   const verify = (bundle: string) =>
     cli([
-      'verify-blob', p('app.txt'), '--bundle', p(bundle), '--trusted-root', p('root.json'),
-      '--certificate-identity', SAN, '--certificate-oidc-issuer', ISSUER, '--tlog-threshold', '0', '--ctlog-threshold', '0',
+      'verify-blob',
+      p('app.txt'),
+      '--bundle',
+      p(bundle),
+      '--trusted-root',
+      p('root.json'),
+      '--certificate-identity',
+      SAN,
+      '--certificate-oidc-issuer',
+      ISSUER,
+      '--tlog-threshold',
+      '0',
+      '--ctlog-threshold',
+      '0',
     ]);
 
   it('verify-blob --trusted-root accepts a keyless bundle from the private CA + TSA', async () => {
@@ -141,14 +155,39 @@ describe('airlock trust create → show → verify-blob', () => {
 
 describe('airlock trust create: usage and input errors', () => {
   const cases: Array<[string, () => string[], number, RegExp]> = [
-    ['a spec without start-time', () => ['trust', 'create', `--rekor=url=https://rekor.internal,public-key=${p('rekor.pub')}`], 2, /needs start-time \[E_USAGE\]/],
+    [
+      'a spec without start-time',
+      () => ['trust', 'create', `--rekor=url=https://rekor.internal,public-key=${p('rekor.pub')}`],
+      2,
+      /needs start-time \[E_USAGE\]/,
+    ],
     ['an unknown spec key', () => ['trust', 'create', fulcio(',colour=blue')], 2, /unknown key 'colour' \[E_USAGE\]/],
-    ['a time that is not RFC 3339', () => ['trust', 'create', `--ctfe=url=https://c,public-key=${p('ctfe.pub')},start-time=yesterday`], 2, /not an RFC 3339 time/],
+    [
+      'a time that is not RFC 3339',
+      () => ['trust', 'create', `--ctfe=url=https://c,public-key=${p('ctfe.pub')},start-time=yesterday`],
+      2,
+      /not an RFC 3339 time/,
+    ],
     ['no service at all', () => ['trust', 'create', '--out', p('empty.json')], 2, /nothing to put in the trusted root/],
     ['an unknown media type', () => ['trust', 'create', '--media-type', 'v9', rekor()], 2, /--media-type/],
-    ['operator with v0.1', () => ['trust', 'create', rekor(',operator=internal.example')], 2, /operator needs media type v0\.2/],
-    ['a chain in the wrong order', () => ['trust', 'create', tsaSpec(p('tsa-reversed.pem'))], 3, /not issued by certificate 2 \[E_INPUT_MALFORMED\]/],
-    ['a missing key file', () => ['trust', 'create', `--ctfe=url=https://c,public-key=${p('nope.pub')},start-time=${start}`], 3, /E_INPUT_MISSING/],
+    [
+      'operator with v0.1',
+      () => ['trust', 'create', rekor(',operator=internal.example')],
+      2,
+      /operator needs media type v0\.2/,
+    ],
+    [
+      'a chain in the wrong order',
+      () => ['trust', 'create', tsaSpec(p('tsa-reversed.pem'))],
+      3,
+      /not issued by certificate 2 \[E_INPUT_MALFORMED\]/,
+    ],
+    [
+      'a missing key file',
+      () => ['trust', 'create', `--ctfe=url=https://c,public-key=${p('nope.pub')},start-time=${start}`],
+      3,
+      /E_INPUT_MISSING/,
+    ],
     ['show without a file', () => ['trust', 'show'], 2, /E_USAGE/],
     ['show of a file that is not a trusted root', () => ['trust', 'show', p('fulcio.pem')], 1, /E_TRUST_ROOT/],
   ];
@@ -161,7 +200,15 @@ describe('airlock trust create: usage and input errors', () => {
   }
 
   it('v0.2 writes checkpointKeyId and operator, and warns that cosign reads only v0.1', async () => {
-    const r = await cli(['trust', 'create', '--media-type', 'v0.2', '--out', p('v02.json'), rekor(',operator=internal.example')]);
+    const r = await cli([
+      'trust',
+      'create',
+      '--media-type',
+      'v0.2',
+      '--out',
+      p('v02.json'),
+      rekor(',operator=internal.example'),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /warning: media type v0\.2/);
     const json = JSON.parse(await readFile(p('v02.json'), 'utf8'));

@@ -20,7 +20,16 @@ after(() => rm(dir, { recursive: true, force: true }));
 
 async function repo(expire?: { role: 'root' | 'timestamp'; ago: number }): Promise<TufRepo> {
   const r = await createTufRepo({ dir: join(dir, `repo-${n++}`) });
-  r.addTarget('trusted_root.json', JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] }));
+  r.addTarget(
+    'trusted_root.json',
+    JSON.stringify({
+      mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+      tlogs: [],
+      certificateAuthorities: [],
+      ctlogs: [],
+      timestampAuthorities: [],
+    }),
+  );
   if (expire) r.setExpiry(expire.role, new Date(Date.now() - expire.ago));
   await r.publish();
   return r;
@@ -40,15 +49,37 @@ describe('trust command messages and hints', () => {
     const fresh = await repo();
     await mkdir(join(dir, 'exists'));
     const runs: Array<[string, string[]]> = [
-      ['trust mirror', ['mirror', '--source', expiredRoot.dir, '--root', expiredRoot.initialRootPath, '--out', join(dir, 'm1')]],
-      ['trust mirror', ['mirror', '--source', staleTimestamp.dir, '--root', staleTimestamp.initialRootPath, '--out', join(dir, 'm2')]],
+      [
+        'trust mirror',
+        ['mirror', '--source', expiredRoot.dir, '--root', expiredRoot.initialRootPath, '--out', join(dir, 'm1')],
+      ],
+      [
+        'trust mirror',
+        ['mirror', '--source', staleTimestamp.dir, '--root', staleTimestamp.initialRootPath, '--out', join(dir, 'm2')],
+      ],
       ['trust mirror', ['mirror', '--source', fresh.dir, '--out', join(dir, 'm3')]],
       ['trust mirror', ['mirror', '--source', fresh.dir, '--root', fresh.initialRootPath]],
-      ['trust mirror', ['mirror', '--source', fresh.dir, '--root', fresh.initialRootPath, '--out', join(dir, 'exists')]],
+      [
+        'trust mirror',
+        ['mirror', '--source', fresh.dir, '--root', fresh.initialRootPath, '--out', join(dir, 'exists')],
+      ],
       ['trust import', ['import', expiredRoot.dir, '--root', expiredRoot.initialRootPath]],
       ['trust import', ['import', staleTimestamp.dir, '--root', staleTimestamp.initialRootPath]],
       ['trust import', ['import', expiredRoot.dir, '--root', expiredRoot.initialRootPath, '--break-glass']],
-      ['trust import', ['import', expiredRoot.dir, '--root', expiredRoot.initialRootPath, '--break-glass', '--reason', 'x', '--until', new Date(Date.now() + 30 * DAY).toISOString()]],
+      [
+        'trust import',
+        [
+          'import',
+          expiredRoot.dir,
+          '--root',
+          expiredRoot.initialRootPath,
+          '--break-glass',
+          '--reason',
+          'x',
+          '--until',
+          new Date(Date.now() + 30 * DAY).toISOString(),
+        ],
+      ],
       ['trust import', ['import', fresh.dir, '--root', fresh.initialRootPath, '--reason', 'x']],
       ['trust import', ['import', fresh.dir]],
       ['trust status', ['status', '--at', 'yesterday']],
@@ -57,14 +88,23 @@ describe('trust command messages and hints', () => {
     for (const [command, args] of runs) {
       const { code, text } = await told(args, `home-${n++}`);
       assert.notEqual(code, 0, `${args.join(' ')} should fail`);
-      for (const flag of await unknownFlagsIn(text, command)) problems.push(`airlock trust ${args[0]} …: ${flag}\n${text.trim()}`);
+      for (const flag of await unknownFlagsIn(text, command))
+        problems.push(`airlock trust ${args[0]} …: ${flag}\n${text.trim()}`);
     }
     assert.deepEqual(problems, []);
   });
 
   it('trust mirror of an expired repository says what can be done, with flags that exist', async () => {
     const expired = await repo({ role: 'root', ago: DAY });
-    const { code, text } = await told(['mirror', '--source', expired.dir, '--root', expired.initialRootPath, '--out', join(dir, 'never')]);
+    const { code, text } = await told([
+      'mirror',
+      '--source',
+      expired.dir,
+      '--root',
+      expired.initialRootPath,
+      '--out',
+      join(dir, 'never'),
+    ]);
     assert.equal(code, 1);
     assert.match(text, /E_TUF_EXPIRED/);
     assert.match(text, /`airlock trust import DIR --root FILE --break-glass --reason TEXT --until TIME`/);
@@ -74,10 +114,22 @@ describe('trust command messages and hints', () => {
   // What the sources say wherever it is said: every --flag in src/trust and the trust commands, outside
   // a quoted `airlock CMD ...` (checked above), is a flag of some trust command.
   it('every --flag the trust sources mention exists on a trust command', async () => {
-    const sources = [join('src', 'cli', 'commands', 'trust.ts'), ...(await readdir('src/trust')).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => join('src', 'trust', f))];
-    const text = (await Promise.all(sources.map((f) => readFile(f, 'utf8')))).join('\n').replace(/`airlock [^`]*`/g, '');
-    const unknownEverywhere = (await Promise.all(['trust mirror', 'trust import', 'trust status', 'trust create', 'trust show'].map(async (c) => (await unknownFlagsIn(text, c)).map((f) => f.replace(/ \(in .*\)$/, '')))))
-      .reduce((common, flags) => common.filter((f) => flags.includes(f)));
+    const sources = [
+      join('src', 'cli', 'commands', 'trust.ts'),
+      ...(await readdir('src/trust'))
+        .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+        .map((f) => join('src', 'trust', f)),
+    ];
+    const text = (await Promise.all(sources.map((f) => readFile(f, 'utf8'))))
+      .join('\n')
+      .replace(/`airlock [^`]*`/g, '');
+    const unknownEverywhere = (
+      await Promise.all(
+        ['trust mirror', 'trust import', 'trust status', 'trust create', 'trust show'].map(async (c) =>
+          (await unknownFlagsIn(text, c)).map((f) => f.replace(/ \(in .*\)$/, '')),
+        ),
+      )
+    ).reduce((common, flags) => common.filter((f) => flags.includes(f)));
     assert.deepEqual([...new Set(unknownEverywhere)], []);
   });
 });

@@ -53,13 +53,23 @@ describe('docs/trust.md: a break-glass import when the repository itself has exp
         .replace(/^2026-12-10T00:00:00Z$/, until);
     const env = { AIRLOCK_HOME: join(dir, 'home') };
     const commands = documentedCommands(await readFile(DOC, 'utf8'), 'stale-upstream');
-    assert.deepEqual(commands.map((c) => words(c).slice(0, 3).join(' ')), ['airlock trust mirror', 'cp -r /srv/tuf-repo', 'airlock trust import', 'airlock trust status', 'airlock audit show']);
+    assert.deepEqual(
+      commands.map((c) => words(c).slice(0, 3).join(' ')),
+      [
+        'airlock trust mirror',
+        'cp -r /srv/tuf-repo',
+        'airlock trust import',
+        'airlock trust status',
+        'airlock audit show',
+      ],
+    );
     const outcomes: Record<string, { code: number; stdout: string; stderr: string }> = {};
     for (const line of commands) {
       const [program = '', ...args] = words(line).map(stand);
       if (program === 'cp') {
         // The copy the doc carries across: only metadata/ and targets/, as they are.
-        for (const part of ['metadata', 'targets']) await cp(join(args[1] ?? '', part), join(args[2] ?? '', part), { recursive: true });
+        for (const part of ['metadata', 'targets'])
+          await cp(join(args[1] ?? '', part), join(args[2] ?? '', part), { recursive: true });
         continue;
       }
       assert.equal(program, 'airlock');

@@ -19,7 +19,8 @@ import { verifyWithSigstoreJs } from '../helpers/sigstore.ts';
 
 let dir: string;
 let log: TestLog;
-const cli = (args: string[]) => runCliProcess(args, { env: { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'home') } });
+const cli = (args: string[]) =>
+  runCliProcess(args, { env: { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'home') } });
 const root = () => join(dir, 'root.json');
 const W1 = () => join(dir, 'w1.vkey');
 let w1Vkey: string;
@@ -33,7 +34,8 @@ interface Report {
   error?: { code: string; message: string };
 }
 
-const envelopeOf = (b: BundleJson): string => b.verificationMaterial.tlogEntries[0]?.inclusionProof.checkpoint.envelope ?? '';
+const envelopeOf = (b: BundleJson): string =>
+  b.verificationMaterial.tlogEntries[0]?.inclusionProof.checkpoint.envelope ?? '';
 function withCosignature(b: BundleJson, line: string): BundleJson {
   const copy = structuredClone(b);
   const proof = copy.verificationMaterial.tlogEntries[0]?.inclusionProof;
@@ -45,7 +47,18 @@ function withCosignature(b: BundleJson, line: string): BundleJson {
 async function signed(name: string): Promise<{ file: string; bundle: string; json: BundleJson }> {
   const file = join(dir, name);
   await writeFile(file, `artifact ${name}\n`);
-  const r = await cli(['sign-blob', file, '--key', join(dir, 'k.key'), '--rekor-url', log.url, '--rekor-api-version', '2', '--bundle', `${file}.bundle`]);
+  const r = await cli([
+    'sign-blob',
+    file,
+    '--key',
+    join(dir, 'k.key'),
+    '--rekor-url',
+    log.url,
+    '--rekor-api-version',
+    '2',
+    '--bundle',
+    `${file}.bundle`,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   return { file, bundle: `${file}.bundle`, json: JSON.parse(await readFile(`${file}.bundle`, 'utf8')) as BundleJson };
 }
@@ -53,7 +66,20 @@ async function signed(name: string): Promise<{ file: string; bundle: string; jso
 /** `airlock log witness` as witness w1: cosigns the log's latest checkpoint; returns its JSON. */
 async function witness(): Promise<{ cosignature: string; vkey: string; note: string }> {
   const state = join(dir, 'w1-state.json');
-  const args = ['log', 'witness', log.url, '--vkey', join(log.dataDir, 'log.vkey'), '--state', state, '--key', join(dir, 'w1.key'), '--name', 'w1.example', '--json'];
+  const args = [
+    'log',
+    'witness',
+    log.url,
+    '--vkey',
+    join(log.dataDir, 'log.vkey'),
+    '--state',
+    state,
+    '--key',
+    join(dir, 'w1.key'),
+    '--name',
+    'w1.example',
+    '--json',
+  ];
   const first = w1Vkey === undefined;
   const r = await cli(first ? [...args, '--init'] : args);
   assert.equal(r.code, 0, r.stderr);
@@ -61,7 +87,18 @@ async function witness(): Promise<{ cosignature: string; vkey: string; note: str
 }
 
 const verifyBlob = (file: string, bundle: string, extra: string[] = []) =>
-  cli(['verify-blob', file, '--key', join(dir, 'k.pub'), '--bundle', bundle, '--trusted-root', root(), '--json', ...extra]);
+  cli([
+    'verify-blob',
+    file,
+    '--key',
+    join(dir, 'k.pub'),
+    '--bundle',
+    bundle,
+    '--trusted-root',
+    root(),
+    '--json',
+    ...extra,
+  ]);
 const report = (stdout: string): Report => JSON.parse(stdout) as Report;
 const witnessCheck = (r: Report) => r.checks.find((c) => c.name === 'witness cosignatures');
 
@@ -69,7 +106,10 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-witness-verify-'));
   await makeLogKey(join(dir, 'log'));
   assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, 'k')])).code, 0);
-  assert.equal((await cli(['key', 'generate', '--algorithm', 'ed25519', '--output-key-prefix', join(dir, 'w1')])).code, 0);
+  assert.equal(
+    (await cli(['key', 'generate', '--algorithm', 'ed25519', '--output-key-prefix', join(dir, 'w1')])).code,
+    0,
+  );
   log = await startLog(join(dir, 'data'), join(dir, 'log.key'));
   await writeTrustedRootFor(log, root());
 });
@@ -120,7 +160,13 @@ describe('verify-blob --witness-key / --require-witnesses', () => {
     const cosigned = JSON.parse(await readFile(cosignedPath, 'utf8'));
     const key = createPublicKey(await readFile(join(dir, 'k.pub')));
     const rootJson = JSON.parse(await readFile(root(), 'utf8'));
-    assert.doesNotThrow(() => verifyWithSigstoreJs(cosigned, Buffer.from('artifact a.txt\n'), key, { trustedRoot: rootJson, tlogThreshold: 1, timestampThreshold: 0 }));
+    assert.doesNotThrow(() =>
+      verifyWithSigstoreJs(cosigned, Buffer.from('artifact a.txt\n'), key, {
+        trustedRoot: rootJson,
+        tlogThreshold: 1,
+        timestampThreshold: 0,
+      }),
+    );
   });
 
   it('a cosignature of a later checkpoint does not vouch for the one in the bundle', async () => {
@@ -138,9 +184,21 @@ describe('verify-blob --witness-key / --require-witnesses', () => {
   it('usage errors exit 2: --require-witnesses alone, more than the witnesses given, with --insecure-ignore-tlog', async () => {
     const cases: Array<[string, string[], RegExp]> = [
       ['no witness key', ['--require-witnesses', '1'], /give at least one --witness-key/],
-      ['N above the witnesses given', ['--witness-key', W1(), '--require-witnesses', '2'], /exceeds the 1 distinct witness/],
-      ['the same witness twice still counts once', ['--witness-key', W1(), '--witness-key', w1Vkey, '--require-witnesses', '2'], /exceeds the 1 distinct witness/],
-      ['no log entry to cosign', ['--witness-key', W1(), '--insecure-ignore-tlog'], /conflicts with --insecure-ignore-tlog/],
+      [
+        'N above the witnesses given',
+        ['--witness-key', W1(), '--require-witnesses', '2'],
+        /exceeds the 1 distinct witness/,
+      ],
+      [
+        'the same witness twice still counts once',
+        ['--witness-key', W1(), '--witness-key', w1Vkey, '--require-witnesses', '2'],
+        /exceeds the 1 distinct witness/,
+      ],
+      [
+        'no log entry to cosign',
+        ['--witness-key', W1(), '--insecure-ignore-tlog'],
+        /conflicts with --insecure-ignore-tlog/,
+      ],
       ['not a whole number', ['--witness-key', W1(), '--require-witnesses', 'all'], /whole number/],
     ];
     for (const [what, flags, message] of cases) {
@@ -163,14 +221,27 @@ describe('verify (images) --witness-key', () => {
     const store = await openLayoutStore(layout, { create: true });
     const image = (await makeTestImage(store, { tag: 'v1', layers: 1 })).manifest;
     await store.close();
-    const s = await cli(['sign', `oci:${layout}:v1`, '--key', join(dir, 'k.key'), '--rekor-url', log.url, '--rekor-api-version', '2']);
+    const s = await cli([
+      'sign',
+      `oci:${layout}:v1`,
+      '--key',
+      join(dir, 'k.key'),
+      '--rekor-url',
+      log.url,
+      '--rekor-api-version',
+      '2',
+    ]);
     assert.equal(s.code, 0, s.stderr);
-    const verify = (extra: string[] = []) => cli(['verify', `oci:${layout}:v1`, '--key', join(dir, 'k.pub'), '--trusted-root', root(), '--json', ...extra]);
+    const verify = (extra: string[] = []) =>
+      cli(['verify', `oci:${layout}:v1`, '--key', join(dir, 'k.pub'), '--trusted-root', root(), '--json', ...extra]);
     const plain = await verify();
     assert.equal(plain.code, 0, plain.stderr);
     const refused = await verify(['--witness-key', W1()]);
     assert.equal(refused.code, 1, refused.stderr);
-    assert.deepEqual(JSON.parse(refused.stdout).results.map((r: { code?: string }) => r.code), ['E_TLOG_CHECKPOINT']);
+    assert.deepEqual(
+      JSON.parse(refused.stdout).results.map((r: { code?: string }) => r.code),
+      ['E_TLOG_CHECKPOINT'],
+    );
 
     // Attach a copy of the signature whose checkpoint carries w1's cosignature.
     const w = await witness();
@@ -186,21 +257,47 @@ describe('verify (images) --witness-key', () => {
     const bytes = Buffer.from(JSON.stringify(withCosignature(original, w.cosignature)));
     const cosignedLayer: Descriptor = { ...layer, digest: sha256(bytes), size: bytes.length };
     await rw.putBlob(cosignedLayer, bytes);
-    const stored = jsonManifest({ ...manifest, layers: [cosignedLayer] }, manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json');
+    const stored = jsonManifest(
+      { ...manifest, layers: [cosignedLayer] },
+      manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
+    );
     await rw.putManifest(stored);
-    await rw.addReferrer(image, { mediaType: stored.mediaType, digest: stored.digest, size: stored.bytes.length, artifactType: manifest.artifactType ?? '' });
+    await rw.addReferrer(image, {
+      mediaType: stored.mediaType,
+      digest: stored.digest,
+      size: stored.bytes.length,
+      artifactType: manifest.artifactType ?? '',
+    });
     await rw.close();
 
     const v = await verify(['--witness-key', W1(), '--require-witnesses', '1']);
     assert.equal(v.code, 0, v.stderr);
-    const results = JSON.parse(v.stdout).results as Array<{ where: string; ok: boolean; code?: string; report?: Report }>;
+    const results = JSON.parse(v.stdout).results as Array<{
+      where: string;
+      ok: boolean;
+      code?: string;
+      report?: Report;
+    }>;
     const ok = results.filter((r) => r.ok);
-    assert.deepEqual(ok.map((r) => r.where), [stored.digest]);
-    assert.deepEqual((witnessCheck(ok[0]?.report as Report)?.detail.entries as Array<{ cosigned: string[] }>)[0]?.cosigned, ['w1.example']);
-    assert.deepEqual(results.filter((r) => !r.ok).map((r) => r.code), ['E_TLOG_CHECKPOINT'], 'the uncosigned referrer still fails');
+    assert.deepEqual(
+      ok.map((r) => r.where),
+      [stored.digest],
+    );
+    assert.deepEqual(
+      (witnessCheck(ok[0]?.report as Report)?.detail.entries as Array<{ cosigned: string[] }>)[0]?.cosigned,
+      ['w1.example'],
+    );
+    assert.deepEqual(
+      results.filter((r) => !r.ok).map((r) => r.code),
+      ['E_TLOG_CHECKPOINT'],
+      'the uncosigned referrer still fails',
+    );
     // Without the flags both signatures verify.
     const both = await verify();
     assert.equal(both.code, 0, both.stderr);
-    assert.deepEqual(JSON.parse(both.stdout).results.map((r: { ok: boolean }) => r.ok), [true, true]);
+    assert.deepEqual(
+      JSON.parse(both.stdout).results.map((r: { ok: boolean }) => r.ok),
+      [true, true],
+    );
   });
 });

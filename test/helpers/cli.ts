@@ -66,7 +66,10 @@ export function runCliProcess(
     const [cmd, ...pre] = options.prefix ?? [];
     const file = cmd ?? process.execPath;
     const args = cmd ? [...pre, process.execPath, AIRLOCK_BIN, ...argv] : [AIRLOCK_BIN, ...argv];
-    const child = spawn(file, args, { env: { ...process.env, AIRLOCK_HOME: process.env.AIRLOCK_HOME ?? SCRATCH_HOME, ...options.env }, stdio: 'pipe' });
+    const child = spawn(file, args, {
+      env: { ...process.env, AIRLOCK_HOME: process.env.AIRLOCK_HOME ?? SCRATCH_HOME, ...options.env },
+      stdio: 'pipe',
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {

@@ -19,7 +19,8 @@ export function importsOf(tree: SourceTree): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const [file, text] of tree) {
     const targets = new Set<string>();
-    for (const m of code(text).matchAll(IMPORT)) targets.add(normalize(join(dirname(file), m[2] ?? '')).replace(/\\/g, '/'));
+    for (const m of code(text).matchAll(IMPORT))
+      targets.add(normalize(join(dirname(file), m[2] ?? '')).replace(/\\/g, '/'));
     out.set(file, [...targets]);
   }
   return out;
@@ -32,7 +33,11 @@ export function folderOf(file: string): string {
 }
 
 /** Imports that go up, or sideways between folders of one layer: `from -> to (from folder -> to folder)`. */
-export function layerViolations(tree: SourceTree, layers: readonly (readonly string[])[], exempt: readonly string[] = []): string[] {
+export function layerViolations(
+  tree: SourceTree,
+  layers: readonly (readonly string[])[],
+  exempt: readonly string[] = [],
+): string[] {
   const rank = new Map<string, number>();
   layers.forEach((folders, i) => folders.forEach((f) => rank.set(f, i)));
   const out: string[] = [];

@@ -3,11 +3,19 @@
 // the first sign of it.
 import { checkExtends } from '../../src/log/consistency.ts';
 import { type Checkpoint, parseCheckpoint } from '../../src/log/checkpoint.ts';
-import { consistencyProof, leafHash, type NodeReader, nodeHash, rootAt, verifyInclusion } from '../../src/log/merkle.ts';
+import {
+  consistencyProof,
+  leafHash,
+  type NodeReader,
+  nodeHash,
+  rootAt,
+  verifyInclusion,
+} from '../../src/log/merkle.ts';
 import { parseNote } from '../../src/log/note.ts';
 import type { Ack, EntrySource } from './write-load.ts';
 
-const describe = (a: Ack) => `entry ${a.id} (${a.status}${a.retry ? ' on a retry' : ''}, round ${a.round}) acknowledged at index ${a.index}`;
+const describe = (a: Ack) =>
+  `entry ${a.id} (${a.status}${a.retry ? ' on a retry' : ''}, round ${a.round}) acknowledged at index ${a.index}`;
 
 /** Each acknowledgement on its own and against the others: its entry, its proof, one index per entry and one entry per index. */
 export function ackProblems(acks: readonly Ack[], entries: EntrySource): string[] {
@@ -17,7 +25,8 @@ export function ackProblems(acks: readonly Ack[], entries: EntrySource): string[
   for (const a of acks) {
     const what = describe(a);
     if (entries.idOf(a.body) !== a.id) problems.push(`${what}: the body returned is not this entry`);
-    if (a.status === 409 && a.indexHeader !== String(a.index)) problems.push(`${what}: X-Log-Index is ${a.indexHeader}`);
+    if (a.status === 409 && a.indexHeader !== String(a.index))
+      problems.push(`${what}: X-Log-Index is ${a.indexHeader}`);
     let root: Uint8Array | undefined;
     try {
       const cp = parseCheckpoint(parseNote(a.checkpoint).text);
@@ -25,12 +34,15 @@ export function ackProblems(acks: readonly Ack[], entries: EntrySource): string[
     } catch {
       // reported below as a proof that does not verify
     }
-    if (!root || !verifyInclusion(a.index, a.treeSize, leafHash(a.body), a.proof, root)) problems.push(`${what}: the inclusion proof does not verify against its checkpoint`);
+    if (!root || !verifyInclusion(a.index, a.treeSize, leafHash(a.body), a.proof, root))
+      problems.push(`${what}: the inclusion proof does not verify against its checkpoint`);
     const first = firstAck.get(a.id);
     if (first && first.index !== a.index) problems.push(`${what}: it was acknowledged at index ${first.index} before`);
-    else if (first && a.status === 201) problems.push(`${what}: appended again after its acknowledgement at index ${first.index}`);
+    else if (first && a.status === 201)
+      problems.push(`${what}: appended again after its acknowledgement at index ${first.index}`);
     const other = holder.get(a.index);
-    if (other !== undefined && other !== a.id) problems.push(`${what}: index ${a.index} was acknowledged to entry ${other} too`);
+    if (other !== undefined && other !== a.id)
+      problems.push(`${what}: index ${a.index} was acknowledged to entry ${other} too`);
     if (!first) firstAck.set(a.id, a);
     if (other === undefined) holder.set(a.index, a.id);
   }
@@ -50,8 +62,14 @@ export function finalLogProblems(log: readonly Buffer[], acks: readonly Ack[], e
   }
   for (const a of acks) {
     const now = log[a.index];
-    if (!now) problems.push(`${describe(a)}: lost, the log ends at ${log.length}${indexOf.has(a.id) ? ` (the entry is at index ${indexOf.get(a.id)})` : ''}`);
-    else if (!now.equals(a.body)) problems.push(`${describe(a)}: lost, index ${a.index} holds entry ${entries.idOf(now)}${indexOf.has(a.id) ? ` and the entry is at ${indexOf.get(a.id)}` : ''}`);
+    if (!now)
+      problems.push(
+        `${describe(a)}: lost, the log ends at ${log.length}${indexOf.has(a.id) ? ` (the entry is at index ${indexOf.get(a.id)})` : ''}`,
+      );
+    else if (!now.equals(a.body))
+      problems.push(
+        `${describe(a)}: lost, index ${a.index} holds entry ${entries.idOf(now)}${indexOf.has(a.id) ? ` and the entry is at ${indexOf.get(a.id)}` : ''}`,
+      );
   }
   return problems;
 }
@@ -59,7 +77,7 @@ export function finalLogProblems(log: readonly Buffer[], acks: readonly Ack[], e
 /** RFC 6962 nodes of the tree over `entries`, computed here rather than read from the log's tiles. */
 export function memoryTree(entries: readonly Uint8Array[]): NodeReader {
   const levels: Buffer[][] = [entries.map((e) => leafHash(e))];
-  for (let below = levels[0] as Buffer[]; below.length > 1; ) {
+  for (let below = levels[0] as Buffer[]; below.length > 1;) {
     const up: Buffer[] = [];
     for (let i = 0; i + 1 < below.length; i += 2) up.push(nodeHash(below[i] as Buffer, below[i + 1] as Buffer));
     levels.push(up);
@@ -76,7 +94,12 @@ export function memoryTree(entries: readonly Uint8Array[]): NodeReader {
  * Every checkpoint verifies with the log key (`open` throws otherwise) and is consistent with the final
  * tree, by a consistency proof computed from the final entries.
  */
-export function checkpointProblems(notes: Iterable<string>, open: (note: string) => unknown, final: Checkpoint, tree: NodeReader): string[] {
+export function checkpointProblems(
+  notes: Iterable<string>,
+  open: (note: string) => unknown,
+  final: Checkpoint,
+  tree: NodeReader,
+): string[] {
   const problems: string[] = [];
   for (const note of notes) {
     const head = note.split('\n', 2).join(' ');
@@ -104,6 +127,7 @@ export function checkpointProblems(notes: Iterable<string>, open: (note: string)
   } catch {
     // fewer entries than the checkpoint counts
   }
-  if (!root || !Buffer.from(root).equals(final.rootHash)) problems.push(`the final entries do not hash to the final checkpoint's root (size ${final.size})`);
+  if (!root || !Buffer.from(root).equals(final.rootHash))
+    problems.push(`the final entries do not hash to the final checkpoint's root (size ${final.size})`);
   return problems;
 }

@@ -13,7 +13,9 @@ export interface TestLog extends RunningServer {
 
 /** A fresh Ed25519 log key at `prefix`.key/.pub, encrypted with AIRLOCK_PASSWORD=pw. */
 export async function makeLogKey(prefix: string): Promise<void> {
-  const r = await runCliProcess(['key', 'generate', '--algorithm', 'ed25519', '--output-key-prefix', prefix], { env: { AIRLOCK_PASSWORD: 'pw' } });
+  const r = await runCliProcess(['key', 'generate', '--algorithm', 'ed25519', '--output-key-prefix', prefix], {
+    env: { AIRLOCK_PASSWORD: 'pw' },
+  });
   if (r.code !== 0) throw new Error(`key generate failed: ${r.stderr}`);
 }
 
@@ -27,15 +29,38 @@ export interface SpawnedLog {
   kill(): Promise<void>;
 }
 
-export async function startLog(dataDir: string, keyPath: string, options: { port?: number; extra?: string[] } = {}): Promise<TestLog> {
+export async function startLog(
+  dataDir: string,
+  keyPath: string,
+  options: { port?: number; extra?: string[] } = {},
+): Promise<TestLog> {
   return spawnLog(dataDir, keyPath, options).ready;
 }
 
-export function spawnLog(dataDir: string, keyPath: string, options: { port?: number; extra?: string[] } = {}): SpawnedLog {
-  const spawned = spawnServer(['log', 'serve', '--data', dataDir, '--key', keyPath, '--origin', '127.0.0.1', '--listen', `127.0.0.1:${options.port ?? 0}`, ...(options.extra ?? [])]);
-  const ready = spawned.ready.then(
-    (s): TestLog => ({ ...s, origin: '127.0.0.1', dataDir, publicKeyPath: join(dataDir, 'log.pub') }),
-  );
+export function spawnLog(
+  dataDir: string,
+  keyPath: string,
+  options: { port?: number; extra?: string[] } = {},
+): SpawnedLog {
+  const spawned = spawnServer([
+    'log',
+    'serve',
+    '--data',
+    dataDir,
+    '--key',
+    keyPath,
+    '--origin',
+    '127.0.0.1',
+    '--listen',
+    `127.0.0.1:${options.port ?? 0}`,
+    ...(options.extra ?? []),
+  ]);
+  const ready = spawned.ready.then((s): TestLog => ({
+    ...s,
+    origin: '127.0.0.1',
+    dataDir,
+    publicKeyPath: join(dataDir, 'log.pub'),
+  }));
   // A log killed on purpose before it serves rejects `ready`; that is no unhandled rejection.
   ready.catch(() => undefined);
   return { child: spawned.child, ready, stderr: spawned.stderr, kill: spawned.kill };
@@ -52,7 +77,10 @@ export interface RunningServer {
 }
 
 /** Spawns `airlock ARGS` (AIRLOCK_PASSWORD=pw); `ready` settles with its URL once it logs "serving", or rejects if it exits first. */
-export function spawnServer(args: readonly string[], env: Readonly<Record<string, string>> = {}): { child: ChildProcess; ready: Promise<RunningServer>; stderr: () => string; kill(): Promise<void> } {
+export function spawnServer(
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): { child: ChildProcess; ready: Promise<RunningServer>; stderr: () => string; kill(): Promise<void> } {
   const child = spawn(process.execPath, [AIRLOCK_BIN, ...args], {
     env: { ...process.env, AIRLOCK_PASSWORD: 'pw', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -108,6 +136,12 @@ export function spawnServer(args: readonly string[], env: Readonly<Record<string
 
 /** Writes a trusted root naming `log` (as `airlock trust create --rekor=...` does), with `publicKeyPath` as its key unless another is given. */
 export async function writeTrustedRootFor(log: TestLog, out: string, publicKeyPath = log.publicKeyPath): Promise<void> {
-  const r = await runCliProcess(['trust', 'create', '--out', out, `--rekor=url=${log.url},public-key=${publicKeyPath},start-time=2026-01-01T00:00:00Z,origin=${log.origin}`]);
+  const r = await runCliProcess([
+    'trust',
+    'create',
+    '--out',
+    out,
+    `--rekor=url=${log.url},public-key=${publicKeyPath},start-time=2026-01-01T00:00:00Z,origin=${log.origin}`,
+  ]);
   if (r.code !== 0) throw new Error(`trust create failed: ${r.stderr}`);
 }

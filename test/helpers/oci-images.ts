@@ -41,7 +41,8 @@ export async function makeLayerTar(size: number, name = 'payload.bin'): Promise<
   try {
     await writeFile(join(dir, name), randomBytes(size));
     const chunks: Buffer[] = [];
-    for await (const chunk of createTar({ cwd: dir, portable: true, mtime: new Date(0) }, [name])) chunks.push(Buffer.from(chunk));
+    for await (const chunk of createTar({ cwd: dir, portable: true, mtime: new Date(0) }, [name]))
+      chunks.push(Buffer.from(chunk));
     return Buffer.concat(chunks);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -61,7 +62,12 @@ export async function makeTestImage(store: ImageStore, options: TestImageOptions
     diffIds.push(sha256(tar));
   }
   const configBytes = Buffer.from(
-    JSON.stringify({ architecture: platform.architecture, os: platform.os, rootfs: { type: 'layers', diff_ids: diffIds }, config: {} }),
+    JSON.stringify({
+      architecture: platform.architecture,
+      os: platform.os,
+      rootfs: { type: 'layers', diff_ids: diffIds },
+      config: {},
+    }),
   );
   const config: Descriptor = { mediaType: OCI_CONFIG, digest: sha256(configBytes), size: configBytes.length };
   await store.putBlob(config, configBytes);
@@ -75,7 +81,11 @@ export interface TestIndex {
   readonly images: TestImage[];
 }
 
-export async function makeTestIndex(store: ImageStore, platforms: readonly Platform[], tag?: string): Promise<TestIndex> {
+export async function makeTestIndex(
+  store: ImageStore,
+  platforms: readonly Platform[],
+  tag?: string,
+): Promise<TestIndex> {
   const images: TestImage[] = [];
   for (const platform of platforms) images.push(await makeTestImage(store, { platform, layers: 1 }));
   const manifests = images.map((img, i) => ({ ...img.manifest, platform: platforms[i] }));
@@ -85,14 +95,21 @@ export async function makeTestIndex(store: ImageStore, platforms: readonly Platf
 }
 
 /** A cosign-style v3 referrer: an artifact manifest with an empty `{}` config and one small layer. */
-export async function makeTestReferrer(store: ImageStore, subject: Descriptor, artifactType = 'application/vnd.dev.sigstore.bundle.v0.3+json'): Promise<Descriptor> {
+export async function makeTestReferrer(
+  store: ImageStore,
+  subject: Descriptor,
+  artifactType = 'application/vnd.dev.sigstore.bundle.v0.3+json',
+): Promise<Descriptor> {
   const empty = Buffer.from('{}');
   const config: Descriptor = { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(empty), size: 2 };
   const payload = Buffer.from(JSON.stringify({ test: randomBytes(8).toString('hex') }));
   const layer: Descriptor = { mediaType: artifactType, digest: sha256(payload), size: payload.length };
   await store.putBlob(config, empty);
   await store.putBlob(layer, payload);
-  const stored = jsonManifest({ schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType, config, layers: [layer], subject }, OCI_MANIFEST);
+  const stored = jsonManifest(
+    { schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType, config, layers: [layer], subject },
+    OCI_MANIFEST,
+  );
   await store.putManifest(stored);
   return { mediaType: OCI_MANIFEST, digest: stored.digest, size: stored.bytes.length, artifactType };
 }

@@ -63,7 +63,10 @@ export function readBodiesInParallelFrom(size: number | undefined): void {
 }
 
 /** Checks the stand-in signature, then parses the manifest; records what staging held at the time. */
-export function options(staging: string, overrides: Partial<ReadPackageOptions> = {}): ReadPackageOptions & { seenInStaging: string[][] } {
+export function options(
+  staging: string,
+  overrides: Partial<ReadPackageOptions> = {},
+): ReadPackageOptions & { seenInStaging: string[][] } {
   const seenInStaging: string[][] = [];
   return {
     headerNames: HEADER_NAMES,
@@ -72,7 +75,8 @@ export function options(staging: string, overrides: Partial<ReadPackageOptions> 
     acceptHeaders: async (headers) => {
       seenInStaging.push(existsSync(staging) ? await readdir(staging, { recursive: true }) : []);
       const manifest = headers.get('manifest.sha256')?.toString() ?? '';
-      if (headers.get('manifest.sha256.sig')?.toString() !== sha256(manifest)) throw new Error('signature does not verify');
+      if (headers.get('manifest.sha256.sig')?.toString() !== sha256(manifest))
+        throw new Error('signature does not verify');
       const expected = new Map<string, string>();
       for (const line of manifest.split('\n').filter(Boolean)) {
         const [hex = '', path = ''] = line.split('  ');
@@ -105,7 +109,16 @@ export function craftTar(entries: readonly Crafted[], end = true): Buffer {
   for (const e of entries) {
     const body = Buffer.from(e.body ?? '');
     const block = Buffer.alloc(512);
-    new Header({ path: e.path, type: e.type ?? 'File', size: body.length, mode: 0o644, uid: 0, gid: 0, mtime: new Date(0), ...(e.linkpath ? { linkpath: e.linkpath } : {}) }).encode(block, 0);
+    new Header({
+      path: e.path,
+      type: e.type ?? 'File',
+      size: body.length,
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: new Date(0),
+      ...(e.linkpath ? { linkpath: e.linkpath } : {}),
+    }).encode(block, 0);
     blocks.push(block, body, Buffer.alloc((512 - (body.length % 512)) % 512));
   }
   if (end) blocks.push(Buffer.alloc(1024));
@@ -117,13 +130,22 @@ export function craftPackage(listed: ReadonlyMap<string, string>, rest: readonly
   return craftTar([...headerEntries(listed).map((e) => ({ path: e.path, body: Buffer.from(e.data ?? '') })), ...rest]);
 }
 
-export async function expectFailure(source: string, code: ErrorCode, staging: string, extra?: (e: unknown) => void): Promise<void> {
+export async function expectFailure(
+  source: string,
+  code: ErrorCode,
+  staging: string,
+  extra?: (e: unknown) => void,
+): Promise<void> {
   await assert.rejects(readPackage(source, options(staging)), (e) => {
     assert.ok(isAirlockError(e, code), `expected ${code}, got ${String(e)}`);
     extra?.(e);
     return true;
   });
-  assert.deepEqual(await readdir(staging, { recursive: true }), ['keep.txt'], 'only what was there before is left in staging');
+  assert.deepEqual(
+    await readdir(staging, { recursive: true }),
+    ['keep.txt'],
+    'only what was there before is left in staging',
+  );
 }
 
 /** A staging folder that already holds a file the failed import must leave alone. */

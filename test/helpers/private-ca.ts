@@ -20,7 +20,12 @@ export interface PrivateCa {
   readonly rootDer: Buffer;
   readonly rootPem: string;
   /** `keyEncoding` other than `named` makes a key Go's x509 package refuses (OpenSSL takes it). */
-  issueLeaf(options: { san: string; issuer: string; days?: number; keyEncoding?: 'named' | 'explicit' | 'compressed' }): Promise<Leaf>;
+  issueLeaf(options: {
+    san: string;
+    issuer: string;
+    days?: number;
+    keyEncoding?: 'named' | 'explicit' | 'compressed';
+  }): Promise<Leaf>;
   cleanup(): Promise<void>;
 }
 
@@ -30,9 +35,23 @@ export async function createPrivateCa(name = 'airlock test CA'): Promise<Private
   const rootCrt = join(dir, 'root.crt');
   await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', rootKey]);
   await run('openssl', [
-    'req', '-x509', '-new', '-key', rootKey, '-out', rootCrt, '-days', '30', '-subj', `/O=airlock test/CN=${name}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-    '-addext', 'subjectKeyIdentifier=hash',
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    rootKey,
+    '-out',
+    rootCrt,
+    '-days',
+    '30',
+    '-subj',
+    `/O=airlock test/CN=${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-addext',
+    'subjectKeyIdentifier=hash',
   ]);
   const rootPem = await readFile(rootCrt, 'utf8');
   let serial = 1;
@@ -58,13 +77,44 @@ export async function createPrivateCa(name = 'airlock test CA'): Promise<Private
           `1.3.6.1.4.1.57264.1.8=ASN1:UTF8String:${issuer}`,
         ].join('\n'),
       );
-      await run('openssl', ['ecparam', '-name', 'prime256v1', ...(keyEncoding === 'explicit' ? ['-param_enc', 'explicit'] : []), '-genkey', '-noout', '-out', key]);
+      await run('openssl', [
+        'ecparam',
+        '-name',
+        'prime256v1',
+        ...(keyEncoding === 'explicit' ? ['-param_enc', 'explicit'] : []),
+        '-genkey',
+        '-noout',
+        '-out',
+        key,
+      ]);
       // ecparam's -conv_form does not reach the certificate; a key converted by `openssl ec` does.
-      if (keyEncoding === 'compressed') await run('openssl', ['ec', '-in', key, '-conv_form', 'compressed', '-out', key]);
+      if (keyEncoding === 'compressed')
+        await run('openssl', ['ec', '-in', key, '-conv_form', 'compressed', '-out', key]);
       await run('openssl', ['req', '-new', '-key', key, '-out', csr, '-subj', '/O=airlock test']);
-      await run('openssl', ['x509', '-req', '-in', csr, '-CA', rootCrt, '-CAkey', rootKey, '-set_serial', String(1000 + n), '-days', String(days), '-extfile', ext, '-out', crt]);
+      await run('openssl', [
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        rootCrt,
+        '-CAkey',
+        rootKey,
+        '-set_serial',
+        String(1000 + n),
+        '-days',
+        String(days),
+        '-extfile',
+        ext,
+        '-out',
+        crt,
+      ]);
       const certPem = await readFile(crt, 'utf8');
-      return { certPem, certDer: Buffer.from(new X509Certificate(certPem).raw), privateKey: createPrivateKey(await readFile(key, 'utf8')) };
+      return {
+        certPem,
+        certDer: Buffer.from(new X509Certificate(certPem).raw),
+        privateKey: createPrivateKey(await readFile(key, 'utf8')),
+      };
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };

@@ -19,7 +19,11 @@ describe('startProcess', () => {
 
   it('fails with the process output when it exits before it is ready', async () => {
     await assert.rejects(
-      startProcess({ command: process.execPath, args: ['-e', 'console.error("boom"); process.exit(3)'], readyWhen: { output: /never/ } }),
+      startProcess({
+        command: process.execPath,
+        args: ['-e', 'console.error("boom"); process.exit(3)'],
+        readyWhen: { output: /never/ },
+      }),
       /exited before it was ready:\nboom/,
     );
   });

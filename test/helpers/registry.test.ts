@@ -3,7 +3,11 @@ import { request } from 'node:https';
 import { describe, it } from 'node:test';
 import { registryAvailable, startRegistry } from './registry.ts';
 
-function httpsGet(url: string, ca: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown> }> {
+function httpsGet(
+  url: string,
+  ca: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { ca, headers }, (res) => {
       res.resume();

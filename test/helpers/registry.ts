@@ -4,7 +4,13 @@
 // headers, error JSON, 404 on the referrers API) rather than a mock of our own making.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, request as httpRequest, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  request as httpRequest,
+  type ServerResponse,
+} from 'node:http';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -45,7 +51,9 @@ export function registryAvailable(options: RegistryOptions = {}): string | undef
   const needed = [REGISTRY_BINARY, ...(options.tls ? ['openssl'] : []), ...(options.htpasswd ? ['htpasswd'] : [])];
   const missing = needed.filter((c) => !onPath(c));
   if (missing.length === 0) return undefined;
-  const packages = missing.map((c) => (c === REGISTRY_BINARY ? 'docker-registry' : c === 'htpasswd' ? 'apache2-utils' : c));
+  const packages = missing.map((c) =>
+    c === REGISTRY_BINARY ? 'docker-registry' : c === 'htpasswd' ? 'apache2-utils' : c,
+  );
   return `${missing.join(', ')} not on PATH (apt-get install ${packages.join(' ')}): registry tests skipped`;
 }
 
@@ -58,18 +66,52 @@ async function makeServerCertificate(dir: string): Promise<{ caPem: string; cert
   const ext = join(dir, 'server.ext');
   await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', caKey]);
   await run('openssl', [
-    'req', '-x509', '-new', '-key', caKey, '-out', caCrt, '-days', '2', '-subj', '/O=airlock test/CN=airlock test registry CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    caKey,
+    '-out',
+    caCrt,
+    '-days',
+    '2',
+    '-subj',
+    '/O=airlock test/CN=airlock test registry CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   // Go's TLS stack (the registry) and Node's both match an IP host only against an IP SAN, never the CN.
   await writeFile(
     ext,
-    ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=serverAuth',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost'].join('\n'),
+    [
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature',
+      'extendedKeyUsage=serverAuth',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ].join('\n'),
   );
   await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key]);
   await run('openssl', ['req', '-new', '-key', key, '-out', csr, '-subj', '/O=airlock test/CN=127.0.0.1']);
-  await run('openssl', ['x509', '-req', '-in', csr, '-CA', caCrt, '-CAkey', caKey, '-set_serial', '2', '-days', '2', '-extfile', ext, '-out', cert]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    caCrt,
+    '-CAkey',
+    caKey,
+    '-set_serial',
+    '2',
+    '-days',
+    '2',
+    '-extfile',
+    ext,
+    '-out',
+    cert,
+  ]);
   return { caPem: await readFile(caCrt, 'utf8'), cert, key };
 }
 
@@ -173,10 +215,13 @@ async function listen(handler: (req: IncomingMessage, res: ServerResponse) => vo
 export function startCountingProxy(target: string): Promise<TestServer> {
   const [hostname, port] = target.split(':');
   return listen((req, res) => {
-    const upstream = httpRequest({ host: hostname, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const upstream = httpRequest(
+      { host: hostname, port: Number(port), method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });
@@ -191,14 +236,20 @@ export function startFakeServer(handler: (req: IncomingMessage, res: ServerRespo
  * A proxy in front of a test registry (`host:port`): `intercept` answers a request itself by returning
  * true (a registry failing, slow, or out of disk at one chosen request); everything else goes through.
  */
-export async function registryProxy(target: string, intercept: (req: IncomingMessage, res: ServerResponse) => boolean): Promise<{ host: string; close(): void }> {
+export async function registryProxy(
+  target: string,
+  intercept: (req: IncomingMessage, res: ServerResponse) => boolean,
+): Promise<{ host: string; close(): void }> {
   const port = Number(target.split(':')[1]);
   const proxy = createServer((req, res) => {
     if (intercept(req, res)) return;
-    const upstream = httpRequest({ host: '127.0.0.1', port, path: req.url, method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const upstream = httpRequest(
+      { host: '127.0.0.1', port, path: req.url, method: req.method, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     // A client that aborts (an import cancelling its other uploads) ends the upstream request too.
     upstream.on('error', () => res.destroy());
     req.on('error', () => upstream.destroy());

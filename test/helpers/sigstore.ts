@@ -20,11 +20,18 @@ export interface PlainVerifyOptions {
 }
 
 export function hintOf(key: KeyObject): string {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('base64');
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('base64');
 }
 
 /** Throws whatever @sigstore/verify throws; returns its Signer on success. */
-export function verifyWithSigstoreJs(bundleJson: unknown, artifact: Buffer | undefined, key: KeyObject, options: PlainVerifyOptions = {}) {
+export function verifyWithSigstoreJs(
+  bundleJson: unknown,
+  artifact: Buffer | undefined,
+  key: KeyObject,
+  options: PlainVerifyOptions = {},
+) {
   const root = TrustedRoot.fromJSON(options.trustedRoot ?? EMPTY_TRUSTED_ROOT);
   const hint = hintOf(key);
   const material = toTrustMaterial(root, (h: string) => {

@@ -81,7 +81,10 @@ export async function createSoftHsmToken(
   const dir = await mkdtemp(join(tmpdir(), 'airlock-softhsm-'));
   const confPath = join(dir, 'softhsm2.conf');
   await mkdir(join(dir, 'tokens'));
-  await writeFile(confPath, `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+  await writeFile(
+    confPath,
+    `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`,
+  );
   const env = { SOFTHSM2_CONF: confPath };
   const childEnv = { ...process.env, ...env };
 
@@ -93,8 +96,7 @@ export async function createSoftHsmToken(
       throw new Error(`${command} ${args[0]} failed: ${stderr || String(err)}`, { cause: err });
     }
   };
-  const tool = (args: string[]) =>
-    exec('pkcs11-tool', ['--module', modulePath, '--token-label', tokenLabel, ...args]);
+  const tool = (args: string[]) => exec('pkcs11-tool', ['--module', modulePath, '--token-label', tokenLabel, ...args]);
   const keypairgen = (keyType: string, label: string, id: string, extra: string[] = []) =>
     tool(['--login', '--pin', pin, '--keypairgen', '--key-type', keyType, '--label', label, '--id', id, ...extra]);
 

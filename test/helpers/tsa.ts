@@ -114,16 +114,44 @@ async function makePki(dir: string, validFrom: Date, validDays: number): Promise
   await writeFile(join(dir, 'index.txt'), '');
   await writeFile(join(dir, 'ca.serial'), '1000\n');
   await writeFile(join(dir, 'tsa.serial'), '01\n');
-  const dates = ['-startdate', opensslTime(validFrom), '-enddate', opensslTime(new Date(validFrom.getTime() + validDays * 86_400_000))];
+  const dates = [
+    '-startdate',
+    opensslTime(validFrom),
+    '-enddate',
+    opensslTime(new Date(validFrom.getTime() + validDays * 86_400_000)),
+  ];
   const ca = ['ca', '-batch', '-notext', '-config', 'ca.cnf', ...dates];
 
   await openssl(dir, ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384', '-out', 'root.key']);
   await openssl(dir, ['req', '-new', '-key', 'root.key', '-subj', ROOT_SUBJECT, '-out', 'root.csr']);
-  await openssl(dir, [...ca, '-selfsign', '-keyfile', 'root.key', '-extensions', 'v3_root', '-in', 'root.csr', '-out', 'root.pem']);
+  await openssl(dir, [
+    ...ca,
+    '-selfsign',
+    '-keyfile',
+    'root.key',
+    '-extensions',
+    'v3_root',
+    '-in',
+    'root.csr',
+    '-out',
+    'root.pem',
+  ]);
 
   await openssl(dir, ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'leaf.key']);
   await openssl(dir, ['req', '-new', '-key', 'leaf.key', '-subj', LEAF_SUBJECT, '-out', 'leaf.csr']);
-  await openssl(dir, [...ca, '-cert', 'root.pem', '-keyfile', 'root.key', '-extensions', 'v3_tsa', '-in', 'leaf.csr', '-out', 'leaf.pem']);
+  await openssl(dir, [
+    ...ca,
+    '-cert',
+    'root.pem',
+    '-keyfile',
+    'root.key',
+    '-extensions',
+    'v3_tsa',
+    '-in',
+    'leaf.csr',
+    '-out',
+    'leaf.pem',
+  ]);
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -148,7 +176,22 @@ export async function startTestTsa(options: TestTsaOptions = {}): Promise<TestTs
     const n = requests;
     const [q, r] = [`q${n}.tsq`, `r${n}.tsr`];
     await writeFile(join(dir, q), query);
-    await openssl(dir, ['ts', '-reply', '-queryfile', q, '-config', 'ts.cnf', '-inkey', 'leaf.key', '-signer', 'leaf.pem', '-chain', 'root.pem', '-out', r]);
+    await openssl(dir, [
+      'ts',
+      '-reply',
+      '-queryfile',
+      q,
+      '-config',
+      'ts.cnf',
+      '-inkey',
+      'leaf.key',
+      '-signer',
+      'leaf.pem',
+      '-chain',
+      'root.pem',
+      '-out',
+      r,
+    ]);
     return readFile(join(dir, r));
   };
 

@@ -72,7 +72,9 @@ describe('createTufRepo', () => {
 
   it('lists targets with length and hashes and writes them content-addressed', async () => {
     const repo = await createTufRepo({ dir: freshDir() });
-    repo.addTarget('trusted_root.json', '{"mediaType":"x"}', { custom: { sigstore: { usage: 'Unknown', status: 'Active' } } });
+    repo.addTarget('trusted_root.json', '{"mediaType":"x"}', {
+      custom: { sigstore: { usage: 'Unknown', status: 'Active' } },
+    });
     repo.addTarget('dir/b.bin', new Uint8Array([1, 2, 3]), { sha512: true });
     await repo.publish();
     const md = await verifyWritten(repo);

@@ -136,7 +136,10 @@ export function generateKeyPair(keyType: 'ecdsa-sha2-nistp256' | 'ecdsa' = 'ecds
 }
 
 /** Signs `metadata` (appending) with each of `keys`. */
-export function signMetadata(metadata: Metadata<Root | Timestamp | Snapshot | Targets>, keys: readonly KeyPair[]): void {
+export function signMetadata(
+  metadata: Metadata<Root | Timestamp | Snapshot | Targets>,
+  keys: readonly KeyPair[],
+): void {
   for (const k of keys) {
     metadata.sign(
       (data) => new Signature({ keyID: k.keyId, sig: cryptoSign('sha256', data, k.privateKey).toString('hex') }),
@@ -338,7 +341,9 @@ class TufRepoImpl implements TufRepo {
         version,
         specVersion: SPEC_VERSION,
         expires: tufDate(this.#expiries.snapshot),
-        meta: { 'targets.json': new MetaFile({ version: tv, length: bytes.length, hashes: { sha256: sha256Hex(bytes) } }) },
+        meta: {
+          'targets.json': new MetaFile({ version: tv, length: bytes.length, hashes: { sha256: sha256Hex(bytes) } }),
+        },
       }),
     );
   }

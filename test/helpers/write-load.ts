@@ -51,7 +51,9 @@ export class EntrySource {
     let request = this.#requests.get(id);
     if (request === undefined) {
       const signature = sign('sha256', Buffer.from(`${this.#label} entry ${id}`), this.#key.privateKey);
-      request = JSON.stringify(toCreateEntryRequest({ digest: this.digest(id), signature, verifier: this.#key.publicKey }));
+      request = JSON.stringify(
+        toCreateEntryRequest({ digest: this.digest(id), signature, verifier: this.#key.publicKey }),
+      );
       this.#requests.set(id, request);
     }
     return request;
@@ -60,7 +62,11 @@ export class EntrySource {
   /** Which entry a logged body is (by its digest), if one of ours. */
   idOf(body: Uint8Array): number | undefined {
     try {
-      const digest = (JSON.parse(Buffer.from(body).toString('utf8')) as { spec?: { hashedRekordV002?: { data?: { digest?: string } } } }).spec?.hashedRekordV002?.data?.digest;
+      const digest = (
+        JSON.parse(Buffer.from(body).toString('utf8')) as {
+          spec?: { hashedRekordV002?: { data?: { digest?: string } } };
+        }
+      ).spec?.hashedRekordV002?.data?.digest;
       return digest === undefined ? undefined : this.#ids.get(digest);
     } catch {
       return undefined;
@@ -164,7 +170,12 @@ export class WriteLoad {
     let text: string;
     let indexHeader: string | null;
     try {
-      const res = await fetch(`${url}/api/v2/log/entries`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(60_000) });
+      const res = await fetch(`${url}/api/v2/log/entries`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        signal: AbortSignal.timeout(60_000),
+      });
       status = res.status;
       indexHeader = res.headers.get('x-log-index');
       text = await res.text();

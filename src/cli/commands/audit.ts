@@ -30,9 +30,14 @@ interface EventFilter {
 function filterFrom(ctx: CommandContext): EventFilter {
   const since = ctx.flags.string('since');
   const result = ctx.flags.string('result');
-  if (result !== undefined && !['ok', 'refused', 'failed'].includes(result)) throw new AirlockError('E_USAGE', `--result is ok, refused or failed, got '${result}'`);
+  if (result !== undefined && !['ok', 'refused', 'failed'].includes(result))
+    throw new AirlockError('E_USAGE', `--result is ok, refused or failed, got '${result}'`);
   const action = ctx.flags.string('action');
-  return { ...(since !== undefined ? { since: sinceTime(since, ctx.now()) } : {}), ...(action !== undefined ? { action } : {}), ...(result !== undefined ? { result } : {}) };
+  return {
+    ...(since !== undefined ? { since: sinceTime(since, ctx.now()) } : {}),
+    ...(action !== undefined ? { action } : {}),
+    ...(result !== undefined ? { result } : {}),
+  };
 }
 
 function selected(events: readonly AuditEntry[], filter: EventFilter): AuditEntry[] {
@@ -46,12 +51,22 @@ function selected(events: readonly AuditEntry[], filter: EventFilter): AuditEntr
 
 function warnIfBroken(ctx: CommandContext, v: AuditVerification): void {
   if (v.ok) return;
-  ctx.out.warn(`the audit log does not verify (${v.problems.length} problem(s)): run \`airlock audit verify\` — events below may have been altered`);
+  ctx.out.warn(
+    `the audit log does not verify (${v.problems.length} problem(s)): run \`airlock audit verify\` — events below may have been altered`,
+  );
 }
 
 const FILTER_FLAGS = {
-  since: { type: 'string', value: 'TIME|DURATION', description: 'Only events at or after TIME (ISO 8601) or that long ago (90m, 24h, 7d)' },
-  action: { type: 'string', value: 'ACTION', description: 'Only this action and its sub-actions (e.g. transfer, trust.import)' },
+  since: {
+    type: 'string',
+    value: 'TIME|DURATION',
+    description: 'Only events at or after TIME (ISO 8601) or that long ago (90m, 24h, 7d)',
+  },
+  action: {
+    type: 'string',
+    value: 'ACTION',
+    description: 'Only this action and its sub-actions (e.g. transfer, trust.import)',
+  },
   result: { type: 'string', value: 'ok|refused|failed', description: 'Only events with this result' },
 } as const;
 
@@ -82,10 +97,22 @@ export const auditShowCommand: Command = {
     for (const e of events) {
       const { time, result, action, reason, actor } = e.event;
       const colour = result === 'ok' ? 'green' : result === 'refused' ? 'red' : 'yellow';
-      ctx.out.data(`${String(e.index).padStart(6)}  ${time}  ${ctx.out.paint(colour, result.padEnd(7))}  ${action.padEnd(22)} ${actor}  ${subjectsText(e)}${reason ? `  (${reason})` : ''}`);
+      ctx.out.data(
+        `${String(e.index).padStart(6)}  ${time}  ${ctx.out.paint(colour, result.padEnd(7))}  ${action.padEnd(22)} ${actor}  ${subjectsText(e)}${reason ? `  (${reason})` : ''}`,
+      );
     }
-    ctx.out.info(`${events.length} of ${v.size} events in ${auditDir(ctx.stateDir)} (log ${v.origin}${v.ok ? ', verified' : ', DOES NOT VERIFY'})`);
-    return { json: { ok: v.ok, origin: v.origin, size: v.size, events: events.map((e) => ({ index: e.index, ...e.event })), problems: v.problems } };
+    ctx.out.info(
+      `${events.length} of ${v.size} events in ${auditDir(ctx.stateDir)} (log ${v.origin}${v.ok ? ', verified' : ', DOES NOT VERIFY'})`,
+    );
+    return {
+      json: {
+        ok: v.ok,
+        origin: v.origin,
+        size: v.size,
+        events: events.map((e) => ({ index: e.index, ...e.event })),
+        problems: v.problems,
+      },
+    };
   },
 };
 
@@ -94,7 +121,7 @@ export const auditVerifyCommand: Command = {
   summary: 'Recompute the audit trail: every event, the tree, and its signed checkpoints',
   usage: '[--since CHECKPOINT_FILE] [--out FILE]',
   description:
-    "Re-hashes every event against the hash the log recorded at its index, rebuilds the Merkle tree from\n" +
+    'Re-hashes every event against the hash the log recorded at its index, rebuilds the Merkle tree from\n' +
     'the events alone and compares its root with the signed checkpoint, and checks consistency with the\n' +
     'checkpoint kept beside the database and, with --since, with one saved earlier (ideally somewhere\n' +
     'else: a transfer package, another machine). Any edited, removed or reordered event is reported with\n' +
@@ -102,41 +129,73 @@ export const auditVerifyCommand: Command = {
     'file that is no checkpoint at all is E_INPUT_MALFORMED (exit 3), one that does not verify a verdict.\n' +
     'Imports whose intent is recorded without their completion (stopped half-way) are listed as warnings.',
   flags: {
-    since: { type: 'string', value: 'FILE', description: 'A checkpoint of this audit log saved earlier: the log must still extend it' },
+    since: {
+      type: 'string',
+      value: 'FILE',
+      description: 'A checkpoint of this audit log saved earlier: the log must still extend it',
+    },
     out: { type: 'string', value: 'FILE', description: 'Save the verified checkpoint (for a later --since)' },
     force: { type: 'boolean', description: 'Overwrite --out if it exists' },
   },
   positionals: { min: 0, max: 0 },
   examples: [
-    { command: 'airlock audit verify --out /media/usb/audit.checkpoint', description: 'Check, and take the checkpoint away' },
-    { command: 'airlock audit verify --since /media/usb/audit.checkpoint', description: 'Later: nothing before it was rewritten' },
+    {
+      command: 'airlock audit verify --out /media/usb/audit.checkpoint',
+      description: 'Check, and take the checkpoint away',
+    },
+    {
+      command: 'airlock audit verify --since /media/usb/audit.checkpoint',
+      description: 'Later: nothing before it was rewritten',
+    },
   ],
   async run(ctx) {
     const sinceFlag = ctx.flags.string('since');
     const sincePath = sinceFlag === undefined ? undefined : resolve(ctx.cwd, sinceFlag);
-    const since = sincePath === undefined ? undefined : (await readFileBounded(sincePath, MAX_NOTE_BYTES, 'a checkpoint')).toString('utf8');
+    const since =
+      sincePath === undefined
+        ? undefined
+        : (await readFileBounded(sincePath, MAX_NOTE_BYTES, 'a checkpoint')).toString('utf8');
     const v = await verifyAuditLog(ctx.stateDir, since === undefined ? {} : { since });
     const problems = v.problems.map((p) => (p.index === undefined ? p.problem : `event ${p.index}: ${p.problem}`));
     if (!v.ok) {
       for (const p of problems) ctx.out.info(`  ${p}`);
-      throw new AirlockError('E_LOG_CORRUPT', `the audit log in ${auditDir(ctx.stateDir)} does not verify: ${problems.length} problem(s)`, {
-        details: { problems: v.problems },
-        hint: 'keep a copy of the audit directory as it is now: it is the evidence',
-      });
+      throw new AirlockError(
+        'E_LOG_CORRUPT',
+        `the audit log in ${auditDir(ctx.stateDir)} does not verify: ${problems.length} problem(s)`,
+        {
+          details: { problems: v.problems },
+          hint: 'keep a copy of the audit directory as it is now: it is the evidence',
+        },
+      );
     }
     const outFlag = ctx.flags.string('out');
     const out = outFlag === undefined ? undefined : resolve(ctx.cwd, outFlag);
     if (out) await writeFileAtomic(out, v.checkpoint, { overwrite: ctx.flags.bool('force') });
-    ctx.out.info(`Audit log ${v.origin}: ${v.size} events verified (every event re-hashed, tree rebuilt, signed checkpoint matches${since === undefined ? '' : `, extends ${sinceFlag}`})`);
+    ctx.out.info(
+      `Audit log ${v.origin}: ${v.size} events verified (every event re-hashed, tree rebuilt, signed checkpoint matches${since === undefined ? '' : `, extends ${sinceFlag}`})`,
+    );
     ctx.out.info(`  key ${v.keyFingerprint} (as found beside the log: compare it with the one you recorded)`);
     if (out) ctx.out.info(`  checkpoint saved to ${out}`);
     // Not tampering, but state to act on: an import that recorded its intent and never its completion.
     const { incompleteImports } = await import('../../transfer/import-journal.ts');
     const incomplete = incompleteImports(v.events);
     for (const i of incomplete) {
-      ctx.out.warn(`incomplete import ${i.importId}: channel ${i.channel} package #${i.number}, intent recorded at event ${i.index} (${i.time}), ${i.tags.length} tag(s); \`airlock import --recover --registry HOST\` finishes it`);
+      ctx.out.warn(
+        `incomplete import ${i.importId}: channel ${i.channel} package #${i.number}, intent recorded at event ${i.index} (${i.time}), ${i.tags.length} tag(s); \`airlock import --recover --registry HOST\` finishes it`,
+      );
     }
-    return { json: { ok: true, origin: v.origin, keyFingerprint: v.keyFingerprint, size: v.size, checkpoint: v.checkpoint, incompleteImports: incomplete, ...(sincePath === undefined ? {} : { since: sincePath }), ...(out ? { out } : {}) } };
+    return {
+      json: {
+        ok: true,
+        origin: v.origin,
+        keyFingerprint: v.keyFingerprint,
+        size: v.size,
+        checkpoint: v.checkpoint,
+        incompleteImports: incomplete,
+        ...(sincePath === undefined ? {} : { since: sincePath }),
+        ...(out ? { out } : {}),
+      },
+    };
   },
 };
 
@@ -148,15 +207,27 @@ export const auditExportCommand: Command = {
     'One JSON object per line: the event (time, actor, host, tool, action, result, subjects, reason,\n' +
     'details) with its log index and origin. The log is verified first; when it does not verify, nothing\n' +
     'is exported (E_LOG_CORRUPT): a SIEM must not ingest events that may have been altered.',
-  flags: { ...FILTER_FLAGS, out: { type: 'string', value: 'FILE', description: 'Write to FILE instead of stdout' }, force: { type: 'boolean', description: 'Overwrite --out if it exists' } },
+  flags: {
+    ...FILTER_FLAGS,
+    out: { type: 'string', value: 'FILE', description: 'Write to FILE instead of stdout' },
+    force: { type: 'boolean', description: 'Overwrite --out if it exists' },
+  },
   positionals: { min: 0, max: 0 },
   examples: [
-    { command: 'airlock audit export --since 24h >> /var/log/airlock-audit.jsonl', description: 'From cron, for the SIEM agent to ship' },
+    {
+      command: 'airlock audit export --since 24h >> /var/log/airlock-audit.jsonl',
+      description: 'From cron, for the SIEM agent to ship',
+    },
   ],
   async run(ctx) {
     const filter = filterFrom(ctx);
     const v = await verifyAuditLog(ctx.stateDir);
-    if (!v.ok) throw new AirlockError('E_LOG_CORRUPT', `the audit log does not verify (${v.problems.length} problem(s)); nothing exported`, { hint: 'airlock audit verify lists the problems' });
+    if (!v.ok)
+      throw new AirlockError(
+        'E_LOG_CORRUPT',
+        `the audit log does not verify (${v.problems.length} problem(s)); nothing exported`,
+        { hint: 'airlock audit verify lists the problems' },
+      );
     const events = selected(v.events, filter);
     const lines = events.map((e) => JSON.stringify({ index: e.index, origin: v.origin, ...e.event }));
     const outFlag = ctx.flags.string('out');
@@ -166,7 +237,8 @@ export const auditExportCommand: Command = {
       ctx.out.info(`${lines.length} events written to ${out}`);
       return { json: { ok: true, events: lines.length, out } };
     }
-    if (ctx.out.json) return { json: { ok: true, events: events.map((e) => ({ index: e.index, origin: v.origin, ...e.event })) } };
+    if (ctx.out.json)
+      return { json: { ok: true, events: events.map((e) => ({ index: e.index, origin: v.origin, ...e.event })) } };
     for (const line of lines) ctx.out.data(line);
     return {};
   },

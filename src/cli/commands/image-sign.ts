@@ -5,7 +5,12 @@ import { keyFingerprint } from '../../crypto/keys.ts';
 import { AirlockError } from '../../errors.ts';
 import { pathExists, writeFileAtomic } from '../../files/atomic-write.ts';
 import { openImage, resolveImage, withStore } from '../../oci/open-store.ts';
-import { dockerRepository, formatImageReference, type ImageReference, parseImageReference } from '../../oci/reference.ts';
+import {
+  dockerRepository,
+  formatImageReference,
+  type ImageReference,
+  parseImageReference,
+} from '../../oci/reference.ts';
 import { attestImage, signImage } from '../../oci/sign-image.ts';
 import { resolvePredicateType } from '../../sigstore/in-toto.ts';
 import type { Command, CommandContext } from '../command.ts';
@@ -26,10 +31,21 @@ function dockerReferenceFor(ctx: CommandContext, ref: ImageReference): string | 
 const IMAGE_SIGN_FLAGS = {
   ...KEY_FLAGS,
   ...SIGNING_FLAGS,
-  bundle: { type: 'string', value: 'FILE', description: 'Also write the Sigstore bundle to FILE (it is attached to the image either way)' },
+  bundle: {
+    type: 'string',
+    value: 'FILE',
+    description: 'Also write the Sigstore bundle to FILE (it is attached to the image either way)',
+  },
   force: { type: 'boolean', description: 'Overwrite --bundle FILE if it exists' },
-  'legacy-signature': { type: 'boolean', description: 'Also write cosign\'s .sig/.att tag format (podman, CRI-O, older cosign)' },
-  'sign-container-identity': { type: 'string', value: 'REF', description: 'docker-reference for the legacy payload (default: the registry/repository)' },
+  'legacy-signature': {
+    type: 'boolean',
+    description: "Also write cosign's .sig/.att tag format (podman, CRI-O, older cosign)",
+  },
+  'sign-container-identity': {
+    type: 'string',
+    value: 'REF',
+    description: 'docker-reference for the legacy payload (default: the registry/repository)',
+  },
   ...REGISTRY_FLAGS,
 } as const;
 
@@ -55,15 +71,32 @@ async function runSign(ctx: CommandContext, attest: boolean) {
     const subject = await resolveImage(image);
     const legacyRef = ctx.flags.bool('legacy-signature') ? dockerReferenceFor(ctx, image.ref) : undefined;
     if (ctx.flags.bool('legacy-signature') && !legacyRef) {
-      throw new AirlockError('E_USAGE', '--legacy-signature on a non-registry image needs --sign-container-identity REGISTRY/REPO');
+      throw new AirlockError(
+        'E_USAGE',
+        '--legacy-signature on a non-registry image needs --sign-container-identity REGISTRY/REPO',
+      );
     }
     const predicate = predicatePath ? await readPredicate(predicatePath) : undefined;
-    const signer = await loadSigner(plan.keyRef, keyContext(ctx, { passwordFile: plan.passwordFile }), plan.signingAlgorithm);
+    const signer = await loadSigner(
+      plan.keyRef,
+      keyContext(ctx, { passwordFile: plan.passwordFile }),
+      plan.signingAlgorithm,
+    );
     try {
-      const base = { signer, witnesses: plan.witnesses, now: ctx.now(), ...(legacyRef ? { legacy: { dockerReference: legacyRef } } : {}) };
+      const base = {
+        signer,
+        witnesses: plan.witnesses,
+        now: ctx.now(),
+        ...(legacyRef ? { legacy: { dockerReference: legacyRef } } : {}),
+      };
       const result =
         attest && predicateType
-          ? await attestImage(image.store, subject, { ...base, predicateType, predicate, ...(image.ref.transport === 'docker' ? { subjectName: dockerRepository(image.ref) } : {}) })
+          ? await attestImage(image.store, subject, {
+              ...base,
+              predicateType,
+              predicate,
+              ...(image.ref.transport === 'docker' ? { subjectName: dockerRepository(image.ref) } : {}),
+            })
           : await signImage(image.store, subject, base);
       ctx.audit.subject(formatImageReference(image.ref), subject.digest);
       ctx.audit.detail('key', { fingerprint: keyFingerprint(signer.publicKey), source: signer.description });
@@ -73,9 +106,18 @@ async function runSign(ctx: CommandContext, attest: boolean) {
         await writeFileAtomic(bundlePath, `${JSON.stringify(result.bundle)}\n`, { overwrite });
         ctx.audit.detail('bundleFile', bundlePath);
       }
-      ctx.out.info(`${attest ? 'Attested' : 'Signed'} ${subject.digest} with ${signer.description}: bundle referrer ${result.referrer.digest}${result.legacyTag ? `, legacy ${result.legacyTag}` : ''}${bundlePath ? `, bundle written to ${bundlePath}` : ''}`);
+      ctx.out.info(
+        `${attest ? 'Attested' : 'Signed'} ${subject.digest} with ${signer.description}: bundle referrer ${result.referrer.digest}${result.legacyTag ? `, legacy ${result.legacyTag}` : ''}${bundlePath ? `, bundle written to ${bundlePath}` : ''}`,
+      );
       return {
-        json: { ok: true, digest: subject.digest, referrer: result.referrer, legacyTag: result.legacyTag, predicateType: predicateType ?? 'https://sigstore.dev/cosign/sign/v1', ...(bundlePath ? { bundleFile: bundlePath } : {}) },
+        json: {
+          ok: true,
+          digest: subject.digest,
+          referrer: result.referrer,
+          legacyTag: result.legacyTag,
+          predicateType: predicateType ?? 'https://sigstore.dev/cosign/sign/v1',
+          ...(bundlePath ? { bundleFile: bundlePath } : {}),
+        },
       };
     } finally {
       await signer.close();
@@ -91,9 +133,19 @@ export const signCommand: Command = {
   flags: IMAGE_SIGN_FLAGS,
   positionals: { min: 1, max: 1 },
   examples: [
-    { command: 'airlock sign oci:layout:app-1.0 --key cosign.key --tlog-upload=false', description: 'Sign inside a layout, offline' },
-    { command: 'airlock sign 127.0.0.1:5000/app@sha256:… --key cosign.key --tlog-upload=false --legacy-signature --insecure', description: 'Registry, with the .sig podman reads' },
-    { command: 'airlock sign oci:layout:app-1.0 --key cosign.key --tlog-upload=false --bundle app.sigstore.json', description: 'Also keep the bundle in a file (for verify --bundle)' },
+    {
+      command: 'airlock sign oci:layout:app-1.0 --key cosign.key --tlog-upload=false',
+      description: 'Sign inside a layout, offline',
+    },
+    {
+      command:
+        'airlock sign 127.0.0.1:5000/app@sha256:… --key cosign.key --tlog-upload=false --legacy-signature --insecure',
+      description: 'Registry, with the .sig podman reads',
+    },
+    {
+      command: 'airlock sign oci:layout:app-1.0 --key cosign.key --tlog-upload=false --bundle app.sigstore.json',
+      description: 'Also keep the bundle in a file (for verify --bundle)',
+    },
   ],
   run: (ctx) => runSign(ctx, false),
 };
@@ -111,8 +163,16 @@ export const attestCommand: Command = {
   },
   positionals: { min: 1, max: 1 },
   examples: [
-    { command: 'airlock attest oci:layout:app --predicate sbom.spdx.json --type spdxjson --key cosign.key --tlog-upload=false', description: 'An SBOM attestation' },
-    { command: 'airlock attest oci:layout:app --predicate sbom.spdx.json --type spdxjson --key cosign.key --tlog-upload=false --bundle sbom.sigstore.json', description: 'Also keep its bundle in a file' },
+    {
+      command:
+        'airlock attest oci:layout:app --predicate sbom.spdx.json --type spdxjson --key cosign.key --tlog-upload=false',
+      description: 'An SBOM attestation',
+    },
+    {
+      command:
+        'airlock attest oci:layout:app --predicate sbom.spdx.json --type spdxjson --key cosign.key --tlog-upload=false --bundle sbom.sigstore.json',
+      description: 'Also keep its bundle in a file',
+    },
   ],
   run: (ctx) => runSign(ctx, true),
 };

@@ -27,7 +27,8 @@ async function readBundleFile(path: string): Promise<unknown> {
 /** --output-file: '-' is stdout, which --json already owns; a file is refused now if it exists. */
 async function outputTarget(ctx: CommandContext): Promise<string | undefined> {
   const target = ctx.flags.string('output-file');
-  if (target === '-' && ctx.out.json) throw new AirlockError('E_USAGE', '--output-file - conflicts with --json: both write stdout');
+  if (target === '-' && ctx.out.json)
+    throw new AirlockError('E_USAGE', '--output-file - conflicts with --json: both write stdout');
   if (target && target !== '-' && !ctx.flags.bool('force') && (await pathExists(target))) {
     throw new AirlockError('E_OUTPUT_EXISTS', `${target} already exists`, { hint: 'pass --force to overwrite it' });
   }
@@ -52,8 +53,19 @@ function report(ctx: CommandContext, result: ImageVerification, what: string, ty
     ctx.out.info(line);
   }
   const plural = type ? 'attestation(s)' : 'signature(s)';
-  if (result.ok) ctx.out.info(ctx.out.paint('green', `Verified OK: ${result.digest} (${result.results.filter((r) => r.ok).length} of ${result.results.length} ${plural})`));
-  else ctx.out.error(result.results.length === 0 ? `no ${type ? `${type} attestation` : 'signature'} found for ${result.digest} [E_SIGNATURE_INVALID]` : `no ${what} of ${result.digest} verified [E_SIGNATURE_INVALID]`);
+  if (result.ok)
+    ctx.out.info(
+      ctx.out.paint(
+        'green',
+        `Verified OK: ${result.digest} (${result.results.filter((r) => r.ok).length} of ${result.results.length} ${plural})`,
+      ),
+    );
+  else
+    ctx.out.error(
+      result.results.length === 0
+        ? `no ${type ? `${type} attestation` : 'signature'} found for ${result.digest} [E_SIGNATURE_INVALID]`
+        : `no ${what} of ${result.digest} verified [E_SIGNATURE_INVALID]`,
+    );
 }
 
 async function runVerify(ctx: CommandContext, attestation: boolean) {
@@ -70,10 +82,19 @@ async function runVerify(ctx: CommandContext, attestation: boolean) {
     // then be about that digest, so a tag moved to another image fails, never passes.
     const subject = await resolveImage(image);
     const extras = { keepPredicates: output !== undefined };
-    const result = bundlePath === undefined ? await verifyImage(image.store, subject, options, extras) : await verifyImageBundle(subject, bundle, bundlePath, options, extras);
+    const result =
+      bundlePath === undefined
+        ? await verifyImage(image.store, subject, options, extras)
+        : await verifyImageBundle(subject, bundle, bundlePath, options, extras);
     ctx.audit.subject(formatImageReference(image.ref), subject.digest);
-    ctx.audit.detail('signatures', result.results.map((r) => ({ source: r.source, where: r.where, ok: r.ok, ...(r.ok ? {} : { code: r.code }) })));
-    if (!result.ok) ctx.audit.reason(`E_SIGNATURE_INVALID: no ${what} of ${subject.digest} verified (${result.results.length} checked)`);
+    ctx.audit.detail(
+      'signatures',
+      result.results.map((r) => ({ source: r.source, where: r.where, ok: r.ok, ...(r.ok ? {} : { code: r.code }) })),
+    );
+    if (!result.ok)
+      ctx.audit.reason(
+        `E_SIGNATURE_INVALID: no ${what} of ${subject.digest} verified (${result.results.length} checked)`,
+      );
     report(ctx, result, what, type);
     let written: number | undefined;
     if (result.ok && output !== undefined) {
@@ -82,19 +103,31 @@ async function runVerify(ctx: CommandContext, attestation: boolean) {
       ctx.out.info(`Wrote ${written} verified predicate(s) to ${output === '-' ? 'stdout' : output}`);
     }
     const { predicates: _kept, ...verdict } = result;
-    const json = { ...verdict, results: result.results.map((r) => ({ ...r, report: r.report ? { ...r.report, error: r.report.error?.toJSON() } : undefined })), ...(written === undefined ? {} : { output, predicatesWritten: written }) };
+    const json = {
+      ...verdict,
+      results: result.results.map((r) => ({
+        ...r,
+        report: r.report ? { ...r.report, error: r.report.error?.toJSON() } : undefined,
+      })),
+      ...(written === undefined ? {} : { output, predicatesWritten: written }),
+    };
     return { json, exitCode: result.ok ? 0 : 1 };
   });
 }
 
 const VERIFY_FLAGS = {
   ...TRUST_FLAGS,
-  bundle: { type: 'string', value: 'FILE', description: 'Verify this bundle file (kept beside the image) instead of the attached ones; it must be about the image\'s digest' },
+  bundle: {
+    type: 'string',
+    value: 'FILE',
+    description:
+      "Verify this bundle file (kept beside the image) instead of the attached ones; it must be about the image's digest",
+  },
   ...REGISTRY_FLAGS,
 } as const;
 
 const VERIFY_DESCRIPTION =
-  'Offline always: nothing is fetched but the image itself (--offline, cosign\'s flag, is accepted and\n' +
+  "Offline always: nothing is fetched but the image itself (--offline, cosign's flag, is accepted and\n" +
   'changes nothing). IMAGE may name a tag: it is resolved in the layout, archive or registry, the\n' +
   'manifest is checked against the digest, and every bundle must be about that digest (cosign needs\n' +
   'IMAGE@sha256:… for --bundle because it does not resolve tags offline; airlock does, and checks).';
@@ -108,8 +141,15 @@ export const verifyCommand: Command = {
   flags: VERIFY_FLAGS,
   positionals: { min: 1, max: 1 },
   examples: [
-    { command: 'airlock verify oci:/media/usb/layout:app --key cosign.pub --insecure-ignore-tlog', description: 'Inside a layout, offline' },
-    { command: 'airlock verify --offline --bundle app.sigstore.json --key cosign.pub --insecure-ignore-tlog registry.internal/app@sha256:…', description: "A bundle kept beside the image (cosign's form)" },
+    {
+      command: 'airlock verify oci:/media/usb/layout:app --key cosign.pub --insecure-ignore-tlog',
+      description: 'Inside a layout, offline',
+    },
+    {
+      command:
+        'airlock verify --offline --bundle app.sigstore.json --key cosign.pub --insecure-ignore-tlog registry.internal/app@sha256:…',
+      description: "A bundle kept beside the image (cosign's form)",
+    },
   ],
   run: (ctx) => runVerify(ctx, false),
 };
@@ -117,8 +157,9 @@ export const verifyCommand: Command = {
 export const verifyAttestationCommand: Command = {
   name: 'verify-attestation',
   audit: 'verify.attestation',
-  summary: 'Verify an image\'s attestations of one predicate type offline; --output-file hands on what verified',
-  usage: 'IMAGE --type T (--key REF | --certificate-identity I --certificate-oidc-issuer U) [--output-file FILE|-] [flags]',
+  summary: "Verify an image's attestations of one predicate type offline; --output-file hands on what verified",
+  usage:
+    'IMAGE --type T (--key REF | --certificate-identity I --certificate-oidc-issuer U) [--output-file FILE|-] [flags]',
   description:
     `${VERIFY_DESCRIPTION}\n` +
     '--output-file writes the predicate of each attestation that verified, and nothing when none did\n' +
@@ -127,15 +168,30 @@ export const verifyAttestationCommand: Command = {
     'or is of another type, is never written.',
   flags: {
     type: { type: 'string', value: 'TYPE', description: 'Predicate type (URI or short name)', default: 'custom' },
-    'output-file': { type: 'string', value: 'FILE|-', description: 'Write the verified predicates to FILE (- for stdout), one JSON document per line' },
+    'output-file': {
+      type: 'string',
+      value: 'FILE|-',
+      description: 'Write the verified predicates to FILE (- for stdout), one JSON document per line',
+    },
     force: { type: 'boolean', description: 'Overwrite --output-file FILE if it exists' },
     ...VERIFY_FLAGS,
   },
   positionals: { min: 1, max: 1 },
   examples: [
-    { command: 'airlock verify-attestation oci:layout:app --type spdxjson --key cosign.pub --insecure-ignore-tlog', description: 'The SBOM attestation' },
-    { command: 'airlock verify-attestation oci:/media/usb/pkg/oci:1-app-1.0 --type spdxjson --key cosign.pub --insecure-ignore-tlog --output-file sbom.spdx.json', description: 'The SBOM out of a transfer package folder, once verified' },
-    { command: 'airlock verify-attestation registry.internal/app:1.0 --type spdxjson --key cosign.pub --insecure-ignore-tlog --output-file - | jq .name', description: 'To stdout' },
+    {
+      command: 'airlock verify-attestation oci:layout:app --type spdxjson --key cosign.pub --insecure-ignore-tlog',
+      description: 'The SBOM attestation',
+    },
+    {
+      command:
+        'airlock verify-attestation oci:/media/usb/pkg/oci:1-app-1.0 --type spdxjson --key cosign.pub --insecure-ignore-tlog --output-file sbom.spdx.json',
+      description: 'The SBOM out of a transfer package folder, once verified',
+    },
+    {
+      command:
+        'airlock verify-attestation registry.internal/app:1.0 --type spdxjson --key cosign.pub --insecure-ignore-tlog --output-file - | jq .name',
+      description: 'To stdout',
+    },
   ],
   run: (ctx) => runVerify(ctx, true),
 };

@@ -12,7 +12,11 @@ import { formatBytes, formatProgress, throttled } from '../progress.ts';
 
 const COPY_FLAGS = {
   ...PLATFORM_FLAGS,
-  signatures: { type: 'boolean', default: true, description: 'Carry signatures, attestations and referrers (--no-signatures to skip)' },
+  signatures: {
+    type: 'boolean',
+    default: true,
+    description: 'Carry signatures, attestations and referrers (--no-signatures to skip)',
+  },
   force: { type: 'boolean', description: 'Overwrite an archive destination' },
   ...REGISTRY_FLAGS,
 } as const;
@@ -25,7 +29,8 @@ function progressLine(p: CopyProgress): string {
 /** copy, save and load: `from` → `to`, both parsed before anything is read. */
 async function runCopy(ctx: CommandContext, from: ImageReference, to: ImageReference) {
   const platformText = ctx.flags.string('platform');
-  if (platformText && ctx.flags.bool('all-platforms')) throw new AirlockError('E_USAGE', '--platform conflicts with --all-platforms');
+  if (platformText && ctx.flags.bool('all-platforms'))
+    throw new AirlockError('E_USAGE', '--platform conflicts with --all-platforms');
   const platform = platformText ? parsePlatform(platformText) : undefined;
   const registry = await registryOptions(ctx);
   const src = await openImage(from, 'read', registry);
@@ -43,14 +48,21 @@ async function runCopy(ctx: CommandContext, from: ImageReference, to: ImageRefer
         signatures: ctx.flags.bool('signatures'),
         // Counting bytes as they stream costs a stream stage per blob: only for a terminal that shows it.
         ...(ctx.out.showsProgress ? { onProgress: render } : {}),
-        ...(ctx.out.verbose ? { onBlob: (d: Descriptor, how: string) => ctx.out.debug(`  ${how.padEnd(7)} ${d.digest}  ${formatBytes(d.size).padStart(10)}  ${d.mediaType}`) } : {}),
+        ...(ctx.out.verbose
+          ? {
+              onBlob: (d: Descriptor, how: string) =>
+                ctx.out.debug(`  ${how.padEnd(7)} ${d.digest}  ${formatBytes(d.size).padStart(10)}  ${d.mediaType}`),
+            }
+          : {}),
       }),
     );
     render.flush();
     ctx.out.progressDone();
     const where = formatImageReference(dst.ref);
     if (result.foreignLayers.length > 0) {
-      ctx.out.warn(`${result.foreignLayers.length} foreign layer(s) not copied (non-distributable, fetched from their urls): ${where} cannot be pulled where those urls are out of reach`);
+      ctx.out.warn(
+        `${result.foreignLayers.length} foreign layer(s) not copied (non-distributable, fetched from their urls): ${where} cannot be pulled where those urls are out of reach`,
+      );
     }
     const images = result.images > 1 ? `${result.images} images, ` : '';
     ctx.out.info(
@@ -73,11 +85,18 @@ export const copyCommand: Command = {
   flags: COPY_FLAGS,
   positionals: { min: 2, max: 2 },
   examples: [
-    { command: 'airlock copy registry.corp/app:1.0 oci:/media/usb/layout:app-1.0', description: 'Registry → layout, signatures included' },
-    { command: 'airlock copy oci:/media/usb/layout:app-1.0 127.0.0.1:5000/app:1.0 --insecure', description: 'Layout → internal registry' },
+    {
+      command: 'airlock copy registry.corp/app:1.0 oci:/media/usb/layout:app-1.0',
+      description: 'Registry → layout, signatures included',
+    },
+    {
+      command: 'airlock copy oci:/media/usb/layout:app-1.0 127.0.0.1:5000/app:1.0 --insecure',
+      description: 'Layout → internal registry',
+    },
     { command: 'airlock copy docker-archive:app.tar oci:layout:app', description: 'What podman save wrote → a layout' },
   ],
-  run: (ctx) => runCopy(ctx, parseImageReference(ctx.positionals[0] ?? ''), parseImageReference(ctx.positionals[1] ?? '')),
+  run: (ctx) =>
+    runCopy(ctx, parseImageReference(ctx.positionals[0] ?? ''), parseImageReference(ctx.positionals[1] ?? '')),
 };
 
 /** --dir of save/load: a folder, not a reference (cosign's spelling). */
@@ -91,15 +110,17 @@ const DIR_FLAG = { dir: { type: 'string', value: 'DIR', description: 'The OCI im
 
 export const saveCommand: Command = {
   name: 'save',
-  summary: "An image with its signatures and attestations into an OCI layout folder (cosign save)",
+  summary: 'An image with its signatures and attestations into an OCI layout folder (cosign save)',
   usage: 'IMAGE --dir DIR [flags]',
   description:
-    'Exactly `airlock copy IMAGE oci:DIR:TAG`, TAG being the image\'s own tag (latest for a digest):\n' +
+    "Exactly `airlock copy IMAGE oci:DIR:TAG`, TAG being the image's own tag (latest for a digest):\n" +
     'the layout holds the image, its signatures, attestations and referrers; `airlock load` or\n' +
     '`airlock copy oci:DIR:TAG DST` carries it on.',
   flags: { ...DIR_FLAG, ...COPY_FLAGS },
   positionals: { min: 1, max: 1 },
-  examples: [{ command: 'airlock save registry.corp/app:1.0 --dir /media/usb/app', description: 'As cosign save does' }],
+  examples: [
+    { command: 'airlock save registry.corp/app:1.0 --dir /media/usb/app', description: 'As cosign save does' },
+  ],
   async run(ctx) {
     const from = parseImageReference(ctx.positionals[0] ?? '');
     return runCopy(ctx, from, { transport: 'oci', path: layoutDir(ctx, 'save') });
@@ -117,7 +138,10 @@ export const loadCommand: Command = {
   positionals: { min: 1, max: 1 },
   examples: [
     { command: 'airlock load --dir /media/usb/app registry.internal/app:1.0', description: 'As cosign load does' },
-    { command: 'airlock load --dir /media/usb/app 127.0.0.1:5000/app:1.0 --allow-insecure-registry', description: "A loopback registry over plain HTTP (cosign's flag; same as --insecure)" },
+    {
+      command: 'airlock load --dir /media/usb/app 127.0.0.1:5000/app:1.0 --allow-insecure-registry',
+      description: "A loopback registry over plain HTTP (cosign's flag; same as --insecure)",
+    },
   ],
   async run(ctx) {
     const to = parseImageReference(ctx.positionals[0] ?? '');
@@ -128,7 +152,14 @@ export const loadCommand: Command = {
 async function describeAttached(store: ImageStore, subject: Descriptor) {
   const referrers = await store.listReferrers(subject.digest);
   const tags = (await store.listTags()).filter((t) => t.startsWith(subject.digest.replace(':', '-')));
-  return { referrers: referrers.map((r) => ({ digest: r.digest, artifactType: r.artifactType, predicateType: r.annotations?.['dev.sigstore.bundle.predicateType'] })), legacyTags: tags };
+  return {
+    referrers: referrers.map((r) => ({
+      digest: r.digest,
+      artifactType: r.artifactType,
+      predicateType: r.annotations?.['dev.sigstore.bundle.predicateType'],
+    })),
+    legacyTags: tags,
+  };
 }
 
 export const imageInspectCommand: Command = {
@@ -149,19 +180,35 @@ export const imageInspectCommand: Command = {
     return withStore(image.store, async () => {
       const subject = await resolveImage(image);
       const doc = parseManifestJson(await image.store.getManifest(subject.digest));
-      const out: Record<string, unknown> = { reference: formatImageReference(image.ref), digest: subject.digest, mediaType: subject.mediaType, ...(await describeAttached(image.store, subject)) };
-      ctx.out.info(`${formatImageReference(image.ref)}\n  digest     ${subject.digest}\n  mediaType  ${subject.mediaType}`);
+      const out: Record<string, unknown> = {
+        reference: formatImageReference(image.ref),
+        digest: subject.digest,
+        mediaType: subject.mediaType,
+        ...(await describeAttached(image.store, subject)),
+      };
+      ctx.out.info(
+        `${formatImageReference(image.ref)}\n  digest     ${subject.digest}\n  mediaType  ${subject.mediaType}`,
+      );
       if (isIndexDoc(doc)) {
-        out.platforms = doc.manifests.map((m) => ({ platform: formatPlatform(m.platform), digest: m.digest, size: m.size }));
-        for (const m of doc.manifests) ctx.out.info(`  platform   ${formatPlatform(m.platform).padEnd(16)} ${m.digest}`);
+        out.platforms = doc.manifests.map((m) => ({
+          platform: formatPlatform(m.platform),
+          digest: m.digest,
+          size: m.size,
+        }));
+        for (const m of doc.manifests)
+          ctx.out.info(`  platform   ${formatPlatform(m.platform).padEnd(16)} ${m.digest}`);
       } else {
         out.config = doc.config;
         out.layers = doc.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType }));
         out.size = doc.layers.reduce((n, l) => n + l.size, doc.config.size);
         for (const l of doc.layers) ctx.out.info(`  layer      ${l.digest}  ${(l.size / 1024).toFixed(1)} KiB`);
       }
-      const attached = out as { referrers: Array<{ digest: string; artifactType?: string; predicateType?: string }>; legacyTags: string[] };
-      for (const r of attached.referrers) ctx.out.info(`  referrer   ${r.digest}  ${r.artifactType ?? ''} ${r.predicateType ?? ''}`);
+      const attached = out as {
+        referrers: Array<{ digest: string; artifactType?: string; predicateType?: string }>;
+        legacyTags: string[];
+      };
+      for (const r of attached.referrers)
+        ctx.out.info(`  referrer   ${r.digest}  ${r.artifactType ?? ''} ${r.predicateType ?? ''}`);
       for (const t of attached.legacyTags) ctx.out.info(`  tag        ${t}`);
       return { json: out };
     });

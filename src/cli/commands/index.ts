@@ -76,11 +76,21 @@ export interface CosignEquivalent {
 export const COSIGN_EQUIVALENTS: Readonly<Record<string, CosignEquivalent>> = {
   'attach sbom': {
     why: 'airlock attaches an SBOM only as a signed attestation, so it can be verified on the far side',
-    instead: 'airlock attest IMAGE --type spdxjson --predicate sbom.spdx.json --key cosign.key (--type cyclonedx for CycloneDX)',
+    instead:
+      'airlock attest IMAGE --type spdxjson --predicate sbom.spdx.json --key cosign.key (--type cyclonedx for CycloneDX)',
   },
-  'attach attestation': { why: 'airlock signs the attestations it attaches', instead: 'airlock attest IMAGE --type TYPE --predicate FILE --key cosign.key' },
-  'attach signature': { why: 'airlock attaches the signatures it makes', instead: 'airlock sign IMAGE --key cosign.key' },
-  attach: { why: 'airlock attaches only what it signs', instead: 'airlock sign IMAGE, or airlock attest IMAGE --type TYPE --predicate FILE (SBOMs: --type spdxjson)' },
+  'attach attestation': {
+    why: 'airlock signs the attestations it attaches',
+    instead: 'airlock attest IMAGE --type TYPE --predicate FILE --key cosign.key',
+  },
+  'attach signature': {
+    why: 'airlock attaches the signatures it makes',
+    instead: 'airlock sign IMAGE --key cosign.key',
+  },
+  attach: {
+    why: 'airlock attaches only what it signs',
+    instead: 'airlock sign IMAGE, or airlock attest IMAGE --type TYPE --predicate FILE (SBOMs: --type spdxjson)',
+  },
   'download sbom': {
     why: 'airlock hands on an SBOM only from an attestation that verified',
     instead: 'airlock verify-attestation IMAGE --type spdxjson --key cosign.pub --output-file sbom.spdx.json',
@@ -89,16 +99,29 @@ export const COSIGN_EQUIVALENTS: Readonly<Record<string, CosignEquivalent>> = {
     why: 'airlock hands on attestations only once they verified',
     instead: 'airlock verify-attestation IMAGE --type TYPE --key cosign.pub --output-file FILE (- for stdout)',
   },
-  'download signature': { why: 'airlock reports signatures with their verdicts', instead: 'airlock verify IMAGE --key cosign.pub --json' },
-  download: { why: 'airlock hands on only what verified', instead: 'airlock verify-attestation IMAGE --type TYPE --key cosign.pub --output-file FILE' },
-  triangulate: { why: 'airlock lists what is attached instead', instead: 'airlock image inspect IMAGE (or airlock tree IMAGE)' },
+  'download signature': {
+    why: 'airlock reports signatures with their verdicts',
+    instead: 'airlock verify IMAGE --key cosign.pub --json',
+  },
+  download: {
+    why: 'airlock hands on only what verified',
+    instead: 'airlock verify-attestation IMAGE --type TYPE --key cosign.pub --output-file FILE',
+  },
+  triangulate: {
+    why: 'airlock lists what is attached instead',
+    instead: 'airlock image inspect IMAGE (or airlock tree IMAGE)',
+  },
   login: {
     why: 'airlock keeps no login state of its own',
-    instead: 'docker/podman login (airlock reads ~/.docker/config.json, $REGISTRY_AUTH_FILE, --authfile), or --username USER --password-stdin',
+    instead:
+      'docker/podman login (airlock reads ~/.docker/config.json, $REGISTRY_AUTH_FILE, --authfile), or --username USER --password-stdin',
   },
   initialize: {
     why: 'airlock never fetches a trust root while verifying',
     instead: 'airlock trust mirror (connected side), then airlock trust import MIRROR (air-gapped side)',
   },
-  'import-key-pair': { why: 'airlock reads PEM and cosign keys where they are', instead: 'pass the key file as --key (PKCS#8, SEC1, PKCS#1 or encrypted PEM)' },
+  'import-key-pair': {
+    why: 'airlock reads PEM and cosign keys where they are',
+    instead: 'pass the key file as --key (PKCS#8, SEC1, PKCS#1 or encrypted PEM)',
+  },
 };

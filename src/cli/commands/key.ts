@@ -12,7 +12,7 @@ export const keyGenerateCommand: Command = {
   name: 'key generate',
   aliases: ['generate-key-pair'],
   audit: 'key.generate',
-  summary: 'Create a key pair in cosign\'s format (NAME.key encrypted, NAME.pub)',
+  summary: "Create a key pair in cosign's format (NAME.key encrypted, NAME.pub)",
   usage: '[--output-key-prefix NAME] [--algorithm ALG] [--force]',
   description:
     'Writes NAME.key (ENCRYPTED COSIGN PRIVATE KEY: scrypt N=32768 + NaCl secretbox over PKCS#8, mode 0600)\n' +
@@ -20,27 +20,45 @@ export const keyGenerateCommand: Command = {
     '--password-file, AIRLOCK_PASSWORD or COSIGN_PASSWORD (set but empty = empty password), or a prompt.',
   flags: {
     'output-key-prefix': { type: 'string', value: 'NAME', description: 'File name prefix', default: 'cosign' },
-    algorithm: { type: 'string', value: 'ALG', description: `Key type: ${KEY_ALGORITHMS.join(', ')}`, default: 'ecdsa-p256' },
+    algorithm: {
+      type: 'string',
+      value: 'ALG',
+      description: `Key type: ${KEY_ALGORITHMS.join(', ')}`,
+      default: 'ecdsa-p256',
+    },
     'password-file': KEY_FLAGS['password-file'],
     force: { type: 'boolean', description: 'Overwrite existing key files' },
   },
   positionals: { min: 0, max: 0 },
   examples: [
     { command: 'airlock key generate', description: 'cosign.key + cosign.pub, prompting for a password' },
-    { command: 'AIRLOCK_PASSWORD=... airlock key generate --output-key-prefix release', description: 'Non-interactive' },
-    { command: 'airlock generate-key-pair --output-key-prefix release', description: "cosign's name for the same command" },
+    {
+      command: 'AIRLOCK_PASSWORD=... airlock key generate --output-key-prefix release',
+      description: 'Non-interactive',
+    },
+    {
+      command: 'airlock generate-key-pair --output-key-prefix release',
+      description: "cosign's name for the same command",
+    },
   ],
   async run(ctx) {
     const { flags, out } = ctx;
     const algorithm = flags.string('algorithm') ?? 'ecdsa-p256';
     if (!(KEY_ALGORITHMS as readonly string[]).includes(algorithm)) {
-      throw new AirlockError('E_USAGE', `unknown --algorithm '${algorithm}'`, { hint: `use one of ${KEY_ALGORITHMS.join(', ')}` });
+      throw new AirlockError('E_USAGE', `unknown --algorithm '${algorithm}'`, {
+        hint: `use one of ${KEY_ALGORITHMS.join(', ')}`,
+      });
     }
     const prefix = flags.string('output-key-prefix') ?? 'cosign';
-    const password = await passwordSource(ctx.io, ctx.env, { passwordFile: flags.string('password-file'), confirm: true })({
+    const password = await passwordSource(ctx.io, ctx.env, {
+      passwordFile: flags.string('password-file'),
+      confirm: true,
+    })({
       what: `${prefix}.key`,
     });
-    const files = await writeKeyPair(prefix, generatePrivateKey(algorithm as KeyAlgorithm), password, { force: flags.bool('force') });
+    const files = await writeKeyPair(prefix, generatePrivateKey(algorithm as KeyAlgorithm), password, {
+      force: flags.bool('force'),
+    });
     out.info(`Private key written to ${files.privateKeyPath}`);
     out.info(`Public key written to ${files.publicKeyPath}`);
     const fingerprint = keyFingerprint(files.publicKey);
@@ -59,14 +77,20 @@ export const keyPublicCommand: Command = {
   flags: {
     key: KEY_FLAGS.key,
     'password-file': KEY_FLAGS['password-file'],
-    outfile: { type: 'string', value: 'FILE', description: 'Write the PEM to FILE instead of stdout (cosign\'s flag)' },
+    outfile: { type: 'string', value: 'FILE', description: "Write the PEM to FILE instead of stdout (cosign's flag)" },
     force: { type: 'boolean', description: 'Overwrite --outfile FILE if it exists' },
   },
   positionals: { min: 0, max: 0 },
   examples: [
     { command: 'airlock key public --key cosign.key > cosign.pub', description: 'From an encrypted key file' },
-    { command: "airlock key public --key 'pkcs11:token=signing;object=release?pin-source=/run/pin'", description: 'From an HSM' },
-    { command: 'airlock public-key --key cosign.key --outfile cosign.pub', description: "cosign's name and flags for the same command" },
+    {
+      command: "airlock key public --key 'pkcs11:token=signing;object=release?pin-source=/run/pin'",
+      description: 'From an HSM',
+    },
+    {
+      command: 'airlock public-key --key cosign.key --outfile cosign.pub',
+      description: "cosign's name and flags for the same command",
+    },
   ],
   async run(ctx) {
     const ref = ctx.flags.string('key');

@@ -28,27 +28,56 @@ import { SERVICE_TIMEOUT_MS } from '../../net/http/exchange.ts';
 import { readInputFile } from '../../files/read-file.ts';
 
 const LOG_FLAGS = {
-  vkey: { type: 'string', value: 'VKEY|FILE', description: "The log's verifier key (name+id+key), or a file holding it (log serve writes DATA/log.vkey)" },
-  'log-key': { type: 'string', value: 'REF', description: "The log's public key instead (e.g. DATA/log.pub); needs --origin" },
-  origin: { type: 'string', value: 'NAME', description: "The log's origin (the name in its checkpoints), with --log-key" },
-  timeout: { type: 'string', value: 'SECONDS', description: 'Per-request timeout', default: String(SERVICE_TIMEOUT_MS / 1000) },
+  vkey: {
+    type: 'string',
+    value: 'VKEY|FILE',
+    description: "The log's verifier key (name+id+key), or a file holding it (log serve writes DATA/log.vkey)",
+  },
+  'log-key': {
+    type: 'string',
+    value: 'REF',
+    description: "The log's public key instead (e.g. DATA/log.pub); needs --origin",
+  },
+  origin: {
+    type: 'string',
+    value: 'NAME',
+    description: "The log's origin (the name in its checkpoints), with --log-key",
+  },
+  timeout: {
+    type: 'string',
+    value: 'SECONDS',
+    description: 'Per-request timeout',
+    default: String(SERVICE_TIMEOUT_MS / 1000),
+  },
 } as const satisfies FlagSpecs;
 
-const OUT_FLAGS = { force: { type: 'boolean', description: 'Overwrite --out if it exists' } } as const satisfies FlagSpecs;
+const OUT_FLAGS = {
+  force: { type: 'boolean', description: 'Overwrite --out if it exists' },
+} as const satisfies FlagSpecs;
 
-const PIN_HINT = "`airlock log serve` writes both into its data folder (log.vkey, log.pub): copy them from the log's operator; a key the log itself offers is never trusted";
+const PIN_HINT =
+  "`airlock log serve` writes both into its data folder (log.vkey, log.pub): copy them from the log's operator; a key the log itself offers is never trusted";
 
-export type LogKeyPin = { readonly vkey: string; readonly origin?: string } | { readonly keyRef: string; readonly origin: string };
+export type LogKeyPin =
+  { readonly vkey: string; readonly origin?: string } | { readonly keyRef: string; readonly origin: string };
 
 /** Which log key the flags pin; refuses none (no trust on first use) and refuses two. */
 function logKeyPin(flags: Flags): LogKeyPin {
   const vkey = flags.string('vkey');
   const keyRef = flags.string('log-key');
   const origin = flags.string('origin');
-  if (vkey !== undefined && keyRef !== undefined) throw new AirlockError('E_USAGE', 'give the log key once: --vkey, or --log-key with --origin');
+  if (vkey !== undefined && keyRef !== undefined)
+    throw new AirlockError('E_USAGE', 'give the log key once: --vkey, or --log-key with --origin');
   if (vkey !== undefined) return origin === undefined ? { vkey } : { vkey, origin };
-  if (keyRef === undefined) throw new AirlockError('E_USAGE', "pin the log's key: --vkey VKEY|FILE, or --log-key FILE.pub --origin NAME", { hint: PIN_HINT });
-  if (origin === undefined) throw new AirlockError('E_USAGE', '--log-key needs --origin NAME: a checkpoint signature covers the key together with the log name');
+  if (keyRef === undefined)
+    throw new AirlockError('E_USAGE', "pin the log's key: --vkey VKEY|FILE, or --log-key FILE.pub --origin NAME", {
+      hint: PIN_HINT,
+    });
+  if (origin === undefined)
+    throw new AirlockError(
+      'E_USAGE',
+      '--log-key needs --origin NAME: a checkpoint signature covers the key together with the log name',
+    );
   return { keyRef, origin };
 }
 
@@ -56,18 +85,28 @@ async function pinnedLogVerifier(ctx: CommandContext): Promise<NoteVerifier> {
   const pin = logKeyPin(ctx.flags);
   if ('keyRef' in pin) return noteVerifierFor(pin.origin, await loadPublicKey(pin.keyRef, keyContext(ctx)));
   const key = parseVerifierKey(await vkeyText(ctx, pin.vkey));
-  if (pin.origin !== undefined && pin.origin !== key.name) throw new AirlockError('E_USAGE', `--origin ${pin.origin} is not the name of the --vkey given (${key.name})`);
+  if (pin.origin !== undefined && pin.origin !== key.name)
+    throw new AirlockError('E_USAGE', `--origin ${pin.origin} is not the name of the --vkey given (${key.name})`);
   return key.verifier;
 }
 
 async function openLog(ctx: CommandContext): Promise<{ client: TileClient; verifier: NoteVerifier }> {
-  const url = httpUrl(ctx.positionals[0] ?? '', 'the log URL', { prefix: true, hint: 'e.g. http://rekor.internal:3000 (or https://host/api/v2 for a Rekor v2 log)' });
+  const url = httpUrl(ctx.positionals[0] ?? '', 'the log URL', {
+    prefix: true,
+    hint: 'e.g. http://rekor.internal:3000 (or https://host/api/v2 for a Rekor v2 log)',
+  });
   const verifier = await pinnedLogVerifier(ctx);
-  return { client: new TileClient(url, verifier, { timeoutMs: ctx.flags.int('timeout', SERVICE_TIMEOUT_MS / 1000, 1, 3600) * 1000 }), verifier };
+  return {
+    client: new TileClient(url, verifier, {
+      timeoutMs: ctx.flags.int('timeout', SERVICE_TIMEOUT_MS / 1000, 1, 3600) * 1000,
+    }),
+    verifier,
+  };
 }
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
-const outPath = (ctx: CommandContext) => (ctx.flags.string('out') === undefined ? undefined : resolve(ctx.cwd, ctx.flags.string('out') ?? ''));
+const outPath = (ctx: CommandContext) =>
+  ctx.flags.string('out') === undefined ? undefined : resolve(ctx.cwd, ctx.flags.string('out') ?? '');
 
 function summary(head: VerifiedCheckpoint, url: string) {
   const { origin, size, rootHash } = head.checkpoint;
@@ -79,7 +118,13 @@ function summary(head: VerifiedCheckpoint, url: string) {
 
 function signatureRows(head: VerifiedCheckpoint, quorum: WitnessQuorum | undefined) {
   const cosigned = new Map((quorum?.cosignatures ?? []).map((c) => [`${c.name}+${c.keyId}`, c.time]));
-  const row = (s: { name: string; keyId: number }, role: string, verified: boolean, time?: Date) => ({ name: s.name, keyId: keyIdHex(s.keyId), role, verified, ...(time ? { time: time.toISOString() } : {}) });
+  const row = (s: { name: string; keyId: number }, role: string, verified: boolean, time?: Date) => ({
+    name: s.name,
+    keyId: keyIdHex(s.keyId),
+    role,
+    verified,
+    ...(time ? { time: time.toISOString() } : {}),
+  });
   return [
     ...head.signatures.verified.map((s) => row(s, 'log', true)),
     ...head.signatures.unverified.map((s) => {
@@ -92,14 +137,28 @@ function signatureRows(head: VerifiedCheckpoint, quorum: WitnessQuorum | undefin
 async function info(ctx: CommandContext) {
   const { flags, out } = ctx;
   const { client } = await openLog(ctx);
-  const witnesses = await Promise.all(flags.strings('witness').map(async (v) => parseCosignerKey(await vkeyText(ctx, v)).verifier));
-  if (flags.has('quorum') && witnesses.length === 0) throw new AirlockError('E_USAGE', '--quorum counts the --witness keys given: give at least one');
+  const witnesses = await Promise.all(
+    flags.strings('witness').map(async (v) => parseCosignerKey(await vkeyText(ctx, v)).verifier),
+  );
+  if (flags.has('quorum') && witnesses.length === 0)
+    throw new AirlockError('E_USAGE', '--quorum counts the --witness keys given: give at least one');
   const head = await client.latest();
-  const quorum = witnesses.length === 0 ? undefined : verifyWitnessQuorum(head.note, witnesses, flags.int('quorum', new Set(witnesses.map((w) => w.name)).size, 1, 100));
+  const quorum =
+    witnesses.length === 0
+      ? undefined
+      : verifyWitnessQuorum(
+          head.note,
+          witnesses,
+          flags.int('quorum', new Set(witnesses.map((w) => w.name)).size, 1, 100),
+        );
   if (quorum && !quorum.ok) {
-    throw new AirlockError('E_TLOG_CHECKPOINT', `${client.url}/checkpoint is cosigned by ${quorum.cosigned.length} of the witnesses given (${quorum.cosigned.join(', ') || 'none'}), ${quorum.required} required`, {
-      details: { required: quorum.required, cosigned: quorum.cosigned },
-    });
+    throw new AirlockError(
+      'E_TLOG_CHECKPOINT',
+      `${client.url}/checkpoint is cosigned by ${quorum.cosigned.length} of the witnesses given (${quorum.cosigned.join(', ') || 'none'}), ${quorum.required} required`,
+      {
+        details: { required: quorum.required, cosigned: quorum.cosigned },
+      },
+    );
   }
   const file = outPath(ctx);
   if (file) await writeFileAtomic(file, head.note, { overwrite: flags.bool('force') });
@@ -107,9 +166,20 @@ async function info(ctx: CommandContext) {
   const { origin, size, root } = summary(head, client.url);
   out.info(`Log ${origin} at ${client.url}: ${size} entries, checkpoint signed by the pinned key`);
   out.info(`  root      ${root}`);
-  for (const r of rows) out.info(`  ${r.role.padEnd(9)} ${r.name}+${r.keyId}  ${r.verified ? `verified${r.time ? `, cosigned at ${r.time}` : ''}` : 'not checked (no key given for it)'}`);
+  for (const r of rows)
+    out.info(
+      `  ${r.role.padEnd(9)} ${r.name}+${r.keyId}  ${r.verified ? `verified${r.time ? `, cosigned at ${r.time}` : ''}` : 'not checked (no key given for it)'}`,
+    );
   if (file) out.info(`  saved     ${file}`);
-  return { json: { ...summary(head, client.url), signatures: rows, ...(quorum ? { witnesses: { ok: quorum.ok, required: quorum.required, cosigned: quorum.cosigned } } : {}), checkpoint: head.note, ...(file ? { out: file } : {}) } };
+  return {
+    json: {
+      ...summary(head, client.url),
+      signatures: rows,
+      ...(quorum ? { witnesses: { ok: quorum.ok, required: quorum.required, cosigned: quorum.cosigned } } : {}),
+      checkpoint: head.note,
+      ...(file ? { out: file } : {}),
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -131,14 +201,18 @@ function describeEntry(bytes: Uint8Array): Record<string, string> | undefined {
   const { data, signature } = spec.hashedRekordV002;
   const verifier = signature?.verifier?.verifier;
   const described: Record<string, string> = { kind: entry.kind, apiVersion: entry.apiVersion };
-  if (data) described.digest = `${DIGEST_NAMES[hashAlgorithmToJSON(data.algorithm)] ?? hashAlgorithmToJSON(data.algorithm)}:${data.digest.toString('hex')}`;
+  if (data)
+    described.digest = `${DIGEST_NAMES[hashAlgorithmToJSON(data.algorithm)] ?? hashAlgorithmToJSON(data.algorithm)}:${data.digest.toString('hex')}`;
   try {
     if (verifier?.$case === 'publicKey') {
       const key = createPublicKey({ key: verifier.publicKey.rawBytes, format: 'der', type: 'spki' });
       Object.assign(described, { keyType: key.asymmetricKeyType ?? 'unknown', keyFingerprint: keyFingerprint(key) });
     } else if (verifier?.$case === 'x509Certificate') {
       const cert = new X509Certificate(verifier.x509Certificate.rawBytes);
-      Object.assign(described, { certificateSubject: cert.subject.replaceAll('\n', ', '), keyFingerprint: keyFingerprint(cert.publicKey) });
+      Object.assign(described, {
+        certificateSubject: cert.subject.replaceAll('\n', ', '),
+        keyFingerprint: keyFingerprint(cert.publicKey),
+      });
     }
   } catch {
     described.verifier = 'unreadable';
@@ -151,12 +225,14 @@ function describeEntry(bytes: Uint8Array): Record<string, string> | undefined {
 /** Text a terminal would act on, other than tab, newline, carriage return and form feed. */
 const hasControls = (text: string) => /[^\P{Cc}\t\n\f\r]/u.test(text);
 /** One value for a one-line field: control characters shown as \uXXXX escapes. */
-const printable = (text: string) => text.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const printable = (text: string) =>
+  text.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 async function get(ctx: CommandContext) {
   const text = ctx.positionals[1] ?? '';
   const index = Number(text);
-  if (!/^\d{1,16}$/.test(text) || !Number.isSafeInteger(index)) throw new AirlockError('E_USAGE', `INDEX must be a whole number, got '${text}'`);
+  if (!/^\d{1,16}$/.test(text) || !Number.isSafeInteger(index))
+    throw new AirlockError('E_USAGE', `INDEX must be a whole number, got '${text}'`);
   const { client } = await openLog(ctx);
   const head = await client.latest();
   const { entry, leafHash, proof } = await head.entry(index);
@@ -165,15 +241,27 @@ async function get(ctx: CommandContext) {
   if (file) await writeFileAtomic(file, entry, { overwrite: ctx.flags.bool('force') });
   const { out } = ctx;
   const { origin, size } = head.checkpoint;
-  out.info(`Entry ${index} of ${origin}: included in the signed checkpoint at size ${size} (proof of ${proof.length} hashes verified)`);
-  for (const [k, v] of Object.entries(described ?? { format: 'not a Rekor v2 entry' })) out.info(`  ${k.padEnd(18)} ${printable(v)}`);
+  out.info(
+    `Entry ${index} of ${origin}: included in the signed checkpoint at size ${size} (proof of ${proof.length} hashes verified)`,
+  );
+  for (const [k, v] of Object.entries(described ?? { format: 'not a Rekor v2 entry' }))
+    out.info(`  ${k.padEnd(18)} ${printable(v)}`);
   out.info(`  ${'leaf hash'.padEnd(18)} ${b64(leafHash)}`);
   if (file) out.info(`  ${'saved'.padEnd(18)} ${file}`);
   const utf8 = entry.toString('utf8');
   // Exact bytes go to --out; the terminal gets text, or base64 when the entry is not text.
   out.data(Buffer.from(utf8, 'utf8').equals(entry) && !hasControls(utf8) ? utf8 : entry.toString('base64'));
   return {
-    json: { ...summary(head, client.url), index, entry: b64(entry), leafHash: b64(leafHash), proof: proof.map(b64), ...(described ? { decoded: described } : {}), checkpoint: head.note, ...(file ? { out: file } : {}) },
+    json: {
+      ...summary(head, client.url),
+      index,
+      entry: b64(entry),
+      leafHash: b64(leafHash),
+      proof: proof.map(b64),
+      ...(described ? { decoded: described } : {}),
+      checkpoint: head.note,
+      ...(file ? { out: file } : {}),
+    },
   };
 }
 
@@ -182,7 +270,11 @@ async function get(ctx: CommandContext) {
 
 async function verify(ctx: CommandContext) {
   const since = ctx.flags.string('since');
-  if (!since) throw new AirlockError('E_USAGE', 'airlock log verify needs --since FILE, a checkpoint saved earlier (airlock log info --out FILE)');
+  if (!since)
+    throw new AirlockError(
+      'E_USAGE',
+      'airlock log verify needs --since FILE, a checkpoint saved earlier (airlock log info --out FILE)',
+    );
   const { client, verifier } = await openLog(ctx);
   const path = resolve(ctx.cwd, since);
   const saved = await readInputFile(path, 'a saved checkpoint', 1024 * 1024);
@@ -192,34 +284,66 @@ async function verify(ctx: CommandContext) {
   const updated = ctx.flags.bool('update') && !saved.equals(Buffer.from(head.note, 'utf8'));
   if (updated) await writeFileAtomic(path, head.note, { overwrite: true });
   const { origin, size } = head.checkpoint;
-  ctx.out.info(`Log ${origin} at ${client.url}: the checkpoint at size ${size} extends the one at size ${older.size} in ${path} (consistency proof of ${proof.length} hashes verified)`);
+  ctx.out.info(
+    `Log ${origin} at ${client.url}: the checkpoint at size ${size} extends the one at size ${older.size} in ${path} (consistency proof of ${proof.length} hashes verified)`,
+  );
   if (updated) ctx.out.info(`  ${path} now holds the checkpoint at size ${size}`);
-  return { json: { ...summary(head, client.url), since: { file: path, size: older.size, root: b64(older.rootHash) }, proof: proof.map(b64), updated, checkpoint: head.note } };
+  return {
+    json: {
+      ...summary(head, client.url),
+      since: { file: path, size: older.size, root: b64(older.rootHash) },
+      proof: proof.map(b64),
+      updated,
+      checkpoint: head.note,
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
 // log witness
 
-async function cosignLatest(ctx: CommandContext, log: { client: TileClient; verifier: NoteVerifier }, signer: Signer, name: string, statePath: string) {
+async function cosignLatest(
+  ctx: CommandContext,
+  log: { client: TileClient; verifier: NoteVerifier },
+  signer: Signer,
+  name: string,
+  statePath: string,
+) {
   const logs = await readWitnessStateFile(statePath, ctx.flags.bool('init'));
   const head = await log.client.latest();
   const { origin } = head.checkpoint;
   const previous = logs.get(origin);
   // The proof comes from the log's tiles; refused here (E_LOG_INCONSISTENT, with both checkpoints) if it does not hold.
-  const proof = previous ? await head.proveExtends({ origin, size: previous.size, rootHash: decodeBase64(previous.root) as Buffer, extensions: [] }) : [];
-  const witness = new CheckpointWitness({ name, signer, logs: [log.verifier], state: { logs, save: (l) => writeWitnessStateFile(statePath, l) }, now: ctx.now });
+  const proof = previous
+    ? await head.proveExtends({
+        origin,
+        size: previous.size,
+        rootHash: decodeBase64(previous.root) as Buffer,
+        extensions: [],
+      })
+    : [];
+  const witness = new CheckpointWitness({
+    name,
+    signer,
+    logs: [log.verifier],
+    state: { logs, save: (l) => writeWitnessStateFile(statePath, l) },
+    now: ctx.now,
+  });
   const outcome = await witness.addCheckpoint({ oldSize: previous?.size ?? 0, proof, note: head.note });
-  if (!outcome.ok) throw new AirlockError(outcome.code, outcome.message, outcome.details ? { details: outcome.details } : {});
+  if (!outcome.ok)
+    throw new AirlockError(outcome.code, outcome.message, outcome.details ? { details: outcome.details } : {});
   return { head, previous, proof, line: outcome.cosignature, note: outcome.note };
 }
 
 async function witness(ctx: CommandContext) {
   const { flags, out } = ctx;
   const [state, keyRef, name] = [flags.string('state'), flags.string('key'), flags.string('name')];
-  if (!state || !keyRef || !name) throw new AirlockError('E_USAGE', 'airlock log witness needs --state FILE, --key REF and --name NAME');
+  if (!state || !keyRef || !name)
+    throw new AirlockError('E_USAGE', 'airlock log witness needs --state FILE, --key REF and --name NAME');
   const statePath = resolve(ctx.cwd, state);
   const file = outPath(ctx);
-  if (file && !flags.bool('force') && (await pathExists(file))) throw new AirlockError('E_OUTPUT_EXISTS', `${file} already exists`, { hint: 'pass --force to overwrite it' });
+  if (file && !flags.bool('force') && (await pathExists(file)))
+    throw new AirlockError('E_OUTPUT_EXISTS', `${file} already exists`, { hint: 'pass --force to overwrite it' });
   const opened = await openLog(ctx);
   const { client } = opened;
   // Named now, so a refusal (a rollback or fork, the event that matters most) is recorded against the log.
@@ -245,15 +369,33 @@ async function witness(ctx: CommandContext) {
     await signer.close();
   }
   const { head, previous, proof, line, note } = done;
-  ctx.audit.detail('cosigned', { origin: head.checkpoint.origin, size: head.checkpoint.size, root: b64(head.checkpoint.rootHash), previousSize: previous?.size ?? null });
+  ctx.audit.detail('cosigned', {
+    origin: head.checkpoint.origin,
+    size: head.checkpoint.size,
+    root: b64(head.checkpoint.rootHash),
+    previousSize: previous?.size ?? null,
+  });
   if (file) await writeFileAtomic(file, note, { overwrite: true });
   const { origin, size } = head.checkpoint;
-  out.info(`Cosigned ${origin} at size ${size} as ${name}: ${previous ? `extends size ${previous.size}, cosigned ${previous.time}` : `the first checkpoint of ${origin} in ${statePath}`}`);
+  out.info(
+    `Cosigned ${origin} at size ${size} as ${name}: ${previous ? `extends size ${previous.size}, cosigned ${previous.time}` : `the first checkpoint of ${origin} in ${statePath}`}`,
+  );
   out.info(`  vkey  ${vkey}`);
   if (file) out.info(`  note  ${file}`);
   out.data(line);
   const before = previous ? { size: previous.size, root: previous.root } : null;
-  return { json: { ...summary(head, client.url), previous: before, proof: proof.map(b64), cosignature: line, vkey, state: statePath, note, ...(file ? { out: file } : {}) } };
+  return {
+    json: {
+      ...summary(head, client.url),
+      previous: before,
+      proof: proof.map(b64),
+      cosignature: line,
+      vkey,
+      state: statePath,
+      note,
+      ...(file ? { out: file } : {}),
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -273,14 +415,33 @@ export const logInfoCommand: Command = {
     ...LOG_FLAGS,
     out: { type: 'string', value: 'FILE', description: 'Save the checkpoint note to FILE' },
     ...OUT_FLAGS,
-    witness: { type: 'string', multiple: true, value: 'VKEY|FILE', description: 'A witness cosigner key whose cosignature to verify' },
-    quorum: { type: 'string', value: 'N', description: 'Cosignatures of that many --witness keys required (default: all)' },
+    witness: {
+      type: 'string',
+      multiple: true,
+      value: 'VKEY|FILE',
+      description: 'A witness cosigner key whose cosignature to verify',
+    },
+    quorum: {
+      type: 'string',
+      value: 'N',
+      description: 'Cosignatures of that many --witness keys required (default: all)',
+    },
   },
   positionals: { min: 1, max: 1 },
   examples: [
-    { command: `airlock log info http://rekor.internal:3000 ${PIN_EXAMPLE}`, description: 'The verified latest checkpoint' },
-    { command: `airlock log info http://rekor.internal:3000 ${PIN_EXAMPLE} --out rekor.checkpoint`, description: 'Save it to check consistency later' },
-    { command: 'airlock log info https://rekor.internal/api/v2 --log-key log.pub --origin rekor.internal --witness w1.vkey --witness w2.vkey --quorum 1', description: 'Require a witness cosignature' },
+    {
+      command: `airlock log info http://rekor.internal:3000 ${PIN_EXAMPLE}`,
+      description: 'The verified latest checkpoint',
+    },
+    {
+      command: `airlock log info http://rekor.internal:3000 ${PIN_EXAMPLE} --out rekor.checkpoint`,
+      description: 'Save it to check consistency later',
+    },
+    {
+      command:
+        'airlock log info https://rekor.internal/api/v2 --log-key log.pub --origin rekor.internal --witness w1.vkey --witness w2.vkey --quorum 1',
+      description: 'Require a witness cosignature',
+    },
   ],
   run: info,
 };
@@ -293,11 +454,18 @@ export const logGetCommand: Command = {
     'Reads entry INDEX from the entry bundle, checks it against its leaf in the verified tiles, and proves\n' +
     'its inclusion in the latest signed checkpoint. The entry is printed on stdout (text, or base64);\n' +
     'Rekor v2 hashedrekord entries are also decoded (digest, signing key fingerprint) on stderr.',
-  flags: { ...LOG_FLAGS, out: { type: 'string', value: 'FILE', description: 'Write the entry bytes to FILE' }, ...OUT_FLAGS },
+  flags: {
+    ...LOG_FLAGS,
+    out: { type: 'string', value: 'FILE', description: 'Write the entry bytes to FILE' },
+    ...OUT_FLAGS,
+  },
   positionals: { min: 2, max: 2 },
   examples: [
     { command: `airlock log get http://rekor.internal:3000 42 ${PIN_EXAMPLE}`, description: 'Entry 42, verified' },
-    { command: `airlock log get http://rekor.internal:3000 42 ${PIN_EXAMPLE} --json | jq .decoded`, description: 'As JSON, with the proof' },
+    {
+      command: `airlock log get http://rekor.internal:3000 42 ${PIN_EXAMPLE} --json | jq .decoded`,
+      description: 'As JSON, with the proof',
+    },
   ],
   run: get,
 };
@@ -308,9 +476,9 @@ export const logVerifyCommand: Command = {
   usage: 'URL --since FILE (--vkey VKEY|FILE | --log-key FILE.pub --origin NAME) [--update]',
   description:
     "Verifies the saved checkpoint's signature, then the latest one, then a consistency proof between\n" +
-    'them built from the log\'s tiles. A smaller tree, or one that does not contain the saved one, is\n' +
+    "them built from the log's tiles. A smaller tree, or one that does not contain the saved one, is\n" +
     'E_LOG_INCONSISTENT (exit 1): keep both checkpoints, they prove the log was rewritten or forked.\n' +
-    'Tiles that contradict the log\'s own checkpoint are E_LOG_CORRUPT. --update then saves the newer one.',
+    "Tiles that contradict the log's own checkpoint are E_LOG_CORRUPT. --update then saves the newer one.",
   flags: {
     ...LOG_FLAGS,
     since: { type: 'string', value: 'FILE', description: 'The checkpoint note saved earlier (log info --out)' },
@@ -318,7 +486,10 @@ export const logVerifyCommand: Command = {
   },
   positionals: { min: 1, max: 1 },
   examples: [
-    { command: `airlock log verify http://rekor.internal:3000 --since rekor.checkpoint ${PIN_EXAMPLE} --update`, description: 'From cron: consistent since last time, then remember the new checkpoint' },
+    {
+      command: `airlock log verify http://rekor.internal:3000 --since rekor.checkpoint ${PIN_EXAMPLE} --update`,
+      description: 'From cron: consistent since last time, then remember the new checkpoint',
+    },
   ],
   run: verify,
 };
@@ -327,7 +498,8 @@ export const logWitnessCommand: Command = {
   name: 'log witness',
   audit: 'log.witness',
   summary: "Cosign a log's checkpoint as a witness, after proving it extends the last one cosigned",
-  usage: 'URL --state FILE --key REF --name NAME (--vkey VKEY|FILE | --log-key FILE.pub --origin NAME) [--init] [--out FILE]',
+  usage:
+    'URL --state FILE --key REF --name NAME (--vkey VKEY|FILE | --log-key FILE.pub --origin NAME) [--init] [--out FILE]',
   description:
     "Keeps, per origin, the size and root it last cosigned in --state. Verifies the log's signature, then\n" +
     'consistency from that state to the latest checkpoint via the tiles; a smaller or forked tree is\n' +
@@ -342,9 +514,18 @@ export const logWitnessCommand: Command = {
   },
   positionals: { min: 1, max: 1 },
   examples: [
-    { command: 'airlock key generate --algorithm ed25519 --output-key-prefix witness', description: 'The witness key (once)' },
-    { command: `airlock log witness http://rekor.internal:3000 ${PIN_EXAMPLE} --state witness.json --init --key witness.key --name w1.internal`, description: 'First run' },
-    { command: `airlock log witness http://rekor.internal:3000 ${PIN_EXAMPLE} --state witness.json --key witness.key --name w1.internal --out cosigned.checkpoint`, description: 'Every later run (cron)' },
+    {
+      command: 'airlock key generate --algorithm ed25519 --output-key-prefix witness',
+      description: 'The witness key (once)',
+    },
+    {
+      command: `airlock log witness http://rekor.internal:3000 ${PIN_EXAMPLE} --state witness.json --init --key witness.key --name w1.internal`,
+      description: 'First run',
+    },
+    {
+      command: `airlock log witness http://rekor.internal:3000 ${PIN_EXAMPLE} --state witness.json --key witness.key --name w1.internal --out cosigned.checkpoint`,
+      description: 'Every later run (cron)',
+    },
   ],
   run: witness,
 };

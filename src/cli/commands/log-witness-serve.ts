@@ -20,7 +20,11 @@ async function serveWitness(ctx: CommandContext) {
   const { flags, out } = ctx;
   const [state, keyRef, name] = [flags.string('state'), flags.string('key'), flags.string('name')];
   const logKeys = flags.strings('log');
-  if (!state || !keyRef || !name || logKeys.length === 0) throw new AirlockError('E_USAGE', 'airlock log witness-serve needs --state FILE, --key REF, --name NAME and at least one --log VKEY|FILE');
+  if (!state || !keyRef || !name || logKeys.length === 0)
+    throw new AirlockError(
+      'E_USAGE',
+      'airlock log witness-serve needs --state FILE, --key REF, --name NAME and at least one --log VKEY|FILE',
+    );
   const address = flags.string('listen') ?? '127.0.0.1:8100';
   parseListen(address);
   const statePath = resolve(ctx.cwd, state);
@@ -35,8 +39,18 @@ async function serveWitness(ctx: CommandContext) {
     const stopped = untilStopped();
     const lock = await acquireLock(`${statePath}.lock`, `the witness state ${statePath}`);
     try {
-      const stateStore = { logs: await readWitnessStateFile(statePath, flags.bool('init')), save: (l: WitnessState) => writeWitnessStateFile(statePath, l) };
-      const witness = new CheckpointWitness({ name, signer, logs, state: stateStore, now: ctx.now, record: ctx.audit.record });
+      const stateStore = {
+        logs: await readWitnessStateFile(statePath, flags.bool('init')),
+        save: (l: WitnessState) => writeWitnessStateFile(statePath, l),
+      };
+      const witness = new CheckpointWitness({
+        name,
+        signer,
+        logs,
+        state: stateStore,
+        now: ctx.now,
+        record: ctx.audit.record,
+      });
       const origins = logs.map((l) => l.name);
       const { server, url } = await listen(createWitnessHandler({ witness, origins, log }), address);
       log({ msg: 'serving', url, name, vkey, logs: origins, state: statePath });
@@ -68,13 +82,25 @@ export const logWitnessServeCommand: Command = {
     'latest cosigned checkpoint. Requests are logged as JSON lines on stdout. See docs/log.md.',
   flags: {
     ...WITNESS_FLAGS,
-    log: { type: 'string', multiple: true, value: 'VKEY|FILE', description: "A log to witness: its verifier key (log serve writes DATA/log.vkey); its name is the log's origin" },
+    log: {
+      type: 'string',
+      multiple: true,
+      value: 'VKEY|FILE',
+      description: "A log to witness: its verifier key (log serve writes DATA/log.vkey); its name is the log's origin",
+    },
     listen: { type: 'string', value: 'HOST:PORT', description: 'Address to serve on', default: '127.0.0.1:8100' },
   },
   positionals: { min: 0, max: 0 },
   examples: [
-    { command: 'airlock key generate --algorithm ed25519 --output-key-prefix witness', description: 'The witness key (once)' },
-    { command: 'airlock log witness-serve --state witness.json --init --key witness.key --name w1.internal --log /srv/log.vkey --listen 0.0.0.0:8100', description: 'Serve it (--init on the first run only)' },
+    {
+      command: 'airlock key generate --algorithm ed25519 --output-key-prefix witness',
+      description: 'The witness key (once)',
+    },
+    {
+      command:
+        'airlock log witness-serve --state witness.json --init --key witness.key --name w1.internal --log /srv/log.vkey --listen 0.0.0.0:8100',
+      description: 'Serve it (--init on the first run only)',
+    },
   ],
   run: serveWitness,
 };

@@ -12,12 +12,22 @@ import { KEY_FLAGS, OUTPUT_FLAGS, SIGNING_FLAGS } from '../flag-groups.ts';
 import { keyContext } from '../key-context.ts';
 import { planSigning } from '../signing-plan.ts';
 
-async function withSigner<T>(ctx: CommandContext, fn: (signer: Signer, plan: ReturnType<typeof planSigning>) => Promise<T>) {
+async function withSigner<T>(
+  ctx: CommandContext,
+  fn: (signer: Signer, plan: ReturnType<typeof planSigning>) => Promise<T>,
+) {
   const plan = planSigning(ctx.flags); // all flag rules first: nothing is read or signed before they hold
   if (!ctx.flags.string('bundle') && !ctx.flags.string('output-signature')) {
-    throw new AirlockError('E_USAGE', 'nowhere to write the result: pass --bundle FILE (and/or --output-signature FILE)');
+    throw new AirlockError(
+      'E_USAGE',
+      'nowhere to write the result: pass --bundle FILE (and/or --output-signature FILE)',
+    );
   }
-  const signer = await loadSigner(plan.keyRef, keyContext(ctx, { passwordFile: plan.passwordFile }), plan.signingAlgorithm);
+  const signer = await loadSigner(
+    plan.keyRef,
+    keyContext(ctx, { passwordFile: plan.passwordFile }),
+    plan.signingAlgorithm,
+  );
   try {
     if (!plan.witnesses.tlog) ctx.out.debug('transparency log upload disabled: signing offline');
     return await fn(signer, plan);
@@ -45,12 +55,24 @@ async function writeOutputs(ctx: CommandContext, signed: SignedBlob): Promise<Re
 }
 
 /** The --json summary, and the same facts for the audit event. */
-function summary(ctx: CommandContext, file: string, signer: Signer, signed: SignedBlob, written: Record<string, string>) {
+function summary(
+  ctx: CommandContext,
+  file: string,
+  signer: Signer,
+  signed: SignedBlob,
+  written: Record<string, string>,
+) {
   // Serialized bundles follow proto3 JSON, which leaves out zero values: entry 0 has no logIndex.
-  const tlog = (signed.bundle.verificationMaterial.tlogEntries ?? []).map((e) => ({ ...e, logIndex: e.logIndex ?? '0' }));
+  const tlog = (signed.bundle.verificationMaterial.tlogEntries ?? []).map((e) => ({
+    ...e,
+    logIndex: e.logIndex ?? '0',
+  }));
   ctx.audit.subject(file, `${signed.digest.algorithm}:${signed.digest.hex}`);
   ctx.audit.detail('key', { fingerprint: keyFingerprint(signer.publicKey), source: signer.description });
-  ctx.audit.detail('tlogEntries', tlog.map((e) => e.logIndex));
+  ctx.audit.detail(
+    'tlogEntries',
+    tlog.map((e) => e.logIndex),
+  );
   return {
     ok: true,
     digest: `${signed.digest.algorithm}:${signed.digest.hex}`,
@@ -78,9 +100,20 @@ export const signBlobCommand: Command = {
   flags: { ...KEY_FLAGS, ...SIGNING_FLAGS, ...OUTPUT_FLAGS },
   positionals: { min: 1, max: 1 },
   examples: [
-    { command: 'airlock sign-blob app.tar --key cosign.key --tlog-upload=false --bundle app.tar.sigstore.json', description: 'Offline, with a key file' },
-    { command: "airlock sign-blob app.tar --key 'pkcs11:token=ci;object=release?pin-source=/run/secrets/pin' --rekor-url https://rekor.internal --bundle app.sigstore.json", description: 'HSM key, on-prem log' },
-    { command: 'airlock sign-blob app.tar --key cosign.key --tlog-upload=false --tsa-url https://tsa.internal/tsr --bundle b.json', description: 'Offline log, RFC 3161 timestamp' },
+    {
+      command: 'airlock sign-blob app.tar --key cosign.key --tlog-upload=false --bundle app.tar.sigstore.json',
+      description: 'Offline, with a key file',
+    },
+    {
+      command:
+        "airlock sign-blob app.tar --key 'pkcs11:token=ci;object=release?pin-source=/run/secrets/pin' --rekor-url https://rekor.internal --bundle app.sigstore.json",
+      description: 'HSM key, on-prem log',
+    },
+    {
+      command:
+        'airlock sign-blob app.tar --key cosign.key --tlog-upload=false --tsa-url https://tsa.internal/tsr --bundle b.json',
+      description: 'Offline log, RFC 3161 timestamp',
+    },
   ],
   async run(ctx) {
     const file = ctx.positionals[0] ?? '';
@@ -88,7 +121,9 @@ export const signBlobCommand: Command = {
       const signed = await signBlob({ path: file }, { signer, witnesses: plan.witnesses, onProgress: progress(ctx) });
       ctx.out.progressDone();
       const written = await writeOutputs(ctx, signed);
-      ctx.out.info(`Signed ${file} (${signed.digest.algorithm}:${signed.digest.hex.slice(0, 16)}…) with ${signer.description}`);
+      ctx.out.info(
+        `Signed ${file} (${signed.digest.algorithm}:${signed.digest.hex.slice(0, 16)}…) with ${signer.description}`,
+      );
       return { json: summary(ctx, file, signer, signed, written) };
     });
   },
@@ -100,7 +135,7 @@ export const attestBlobCommand: Command = {
   summary: 'Attest a file: a DSSE in-toto statement in a Sigstore bundle (cosign attest-blob)',
   usage: 'FILE --predicate P --type T --key REF --bundle OUT [flags]',
   description:
-    'The statement\'s subject is the file (name + sha256); --type is a URI or one of cosign\'s short\n' +
+    "The statement's subject is the file (name + sha256); --type is a URI or one of cosign's short\n" +
     'names: slsaprovenance1, spdxjson, cyclonedx, vuln, openvex, custom, ...',
   flags: {
     predicate: { type: 'string', value: 'FILE', description: 'The predicate (JSON)' },
@@ -111,7 +146,11 @@ export const attestBlobCommand: Command = {
   },
   positionals: { min: 1, max: 1 },
   examples: [
-    { command: 'airlock attest-blob app.tar --predicate sbom.spdx.json --type spdxjson --key cosign.key --tlog-upload=false --bundle app.sbom.sigstore.json', description: 'Attach an SBOM as an attestation' },
+    {
+      command:
+        'airlock attest-blob app.tar --predicate sbom.spdx.json --type spdxjson --key cosign.key --tlog-upload=false --bundle app.sbom.sigstore.json',
+      description: 'Attach an SBOM as an attestation',
+    },
   ],
   async run(ctx) {
     const file = ctx.positionals[0] ?? '';

@@ -14,28 +14,57 @@ import { KEY_FLAGS } from '../flag-groups.ts';
 import { httpUrl } from '../http-url.ts';
 import { REGISTRY_FLAGS, registryOptions } from '../image-flags.ts';
 import { keyContext } from '../key-context.ts';
-import { CHANNEL_FLAGS, channelsOption, imageLists, imagePairs, importTrustOption, maxAgeOption, PACK_TRUST_FLAGS, packTrustOption, registryTarget, SIGNER_FLAGS, signersOption } from '../transfer-flags.ts';
+import {
+  CHANNEL_FLAGS,
+  channelsOption,
+  imageLists,
+  imagePairs,
+  importTrustOption,
+  maxAgeOption,
+  PACK_TRUST_FLAGS,
+  packTrustOption,
+  registryTarget,
+  SIGNER_FLAGS,
+  signersOption,
+} from '../transfer-flags.ts';
 import { TRUST_FLAGS } from '../verify-plan.ts';
 import { vkeyText } from '../vkey-text.ts';
 import { readInputFile } from '../../files/read-file.ts';
 
 async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
-
 
 async function pgpSigningKey(ctx: CommandContext) {
   const path = ctx.flags.string('pgp-key');
   if (!path) return undefined;
   const { loadPrivateKey } = await import('../../transfer/openpgp.ts');
   const passFile = ctx.flags.string('pgp-passphrase-file');
-  const passphrase = passFile ? (await readInputFile(passFile, 'a passphrase file', 64 * 1024)).toString('utf8').split(/\r?\n/)[0] : ctx.env.AIRLOCK_PGP_PASSPHRASE;
-  return { key: await loadPrivateKey((await readInputFile(path, 'an OpenPGP secret key', 1024 * 1024)).toString('utf8'), passphrase) };
+  const passphrase = passFile
+    ? (await readInputFile(passFile, 'a passphrase file', 64 * 1024)).toString('utf8').split(/\r?\n/)[0]
+    : ctx.env.AIRLOCK_PGP_PASSPHRASE;
+  return {
+    key: await loadPrivateKey(
+      (await readInputFile(path, 'an OpenPGP secret key', 1024 * 1024)).toString('utf8'),
+      passphrase,
+    ),
+  };
 }
 
 const PGP_FLAGS = {
-  'pgp-key': { type: 'string', value: 'FILE', description: 'OpenPGP secret key (e.g. gpg --export-secret-keys --armor) to sign the manifest' },
-  'pgp-passphrase-file': { type: 'string', value: 'FILE', description: 'Passphrase of --pgp-key (or AIRLOCK_PGP_PASSPHRASE)' },
+  'pgp-key': {
+    type: 'string',
+    value: 'FILE',
+    description: 'OpenPGP secret key (e.g. gpg --export-secret-keys --armor) to sign the manifest',
+  },
+  'pgp-passphrase-file': {
+    type: 'string',
+    value: 'FILE',
+    description: 'Passphrase of --pgp-key (or AIRLOCK_PGP_PASSPHRASE)',
+  },
 } as const;
 
 /** Progress with totals on a terminal only (counting costs a little; a script reads the result). */
@@ -63,28 +92,63 @@ export const packCommand: Command = {
   name: 'pack',
   audit: 'transfer.pack',
   summary: 'Pack images and files into a signed, sequenced transfer package (connected side)',
-  usage: 'IMAGE|FILE... -o OUT (--key REF | --pgp-key FILE) (--image-key REF | --certificate-identity I --certificate-oidc-issuer U | --policy FILE | --sign | --allow-unsigned) [flags]',
+  usage:
+    'IMAGE|FILE... -o OUT (--key REF | --pgp-key FILE) (--image-key REF | --certificate-identity I --certificate-oidc-issuer U | --policy FILE | --sign | --allow-unsigned) [flags]',
   description:
     'Images (any transport) travel as an OCI layout with their signatures, attestations and referrers;\n' +
-    'files with their bundles. Each image\'s signatures are checked here with the trust the far side will\n' +
-    'use (import\'s flags; its --key is --image-key here, since --key signs): a coverage gap is refused now,\n' +
+    "files with their bundles. Each image's signatures are checked here with the trust the far side will\n" +
+    "use (import's flags; its --key is --image-key here, since --key signs): a coverage gap is refused now,\n" +
     'where it can still be fixed. --sbom/--scan documents travel as files of the package (and, with --key,\n' +
     'as signed attestations); each must be about the image it is packed with. --fail-on refuses findings at\n' +
     'or above a severity, and of unknown severity, and needs a --scan for every image. The manifest\n' +
     '(manifest.sha256) covers every file and is signed with --key (Sigstore bundle) and/or --pgp-key.\n' +
     'The channel is locked while packing; its sequence number moves only once the package is in place.',
   flags: {
-    output: { type: 'string', short: 'o', value: 'OUT', description: 'Package to write (a .tar, or a folder with --format dir)' },
+    output: {
+      type: 'string',
+      short: 'o',
+      value: 'OUT',
+      description: 'Package to write (a .tar, or a folder with --format dir)',
+    },
     format: { type: 'string', value: 'tar|dir', description: 'Package container', default: 'tar' },
-    channel: { type: 'string', value: 'NAME', description: 'Transfer channel (sequence numbers are per channel)', default: 'default' },
-    name: { type: 'string', multiple: true, value: 'IMAGE=REPO[:TAG]', description: 'Where IMAGE lands inside the gap, below import --registry HOST[/PREFIX] (default: its own repository, or a layout\'s folder name)' },
+    channel: {
+      type: 'string',
+      value: 'NAME',
+      description: 'Transfer channel (sequence numbers are per channel)',
+      default: 'default',
+    },
+    name: {
+      type: 'string',
+      multiple: true,
+      value: 'IMAGE=REPO[:TAG]',
+      description:
+        "Where IMAGE lands inside the gap, below import --registry HOST[/PREFIX] (default: its own repository, or a layout's folder name)",
+    },
     ...KEY_FLAGS,
     sign: { type: 'boolean', description: 'Also sign each image and file (and the attestations) with --key' },
-    'legacy-signature': { type: 'boolean', description: 'With --sign, also write cosign .sig tags for registry images' },
+    'legacy-signature': {
+      type: 'boolean',
+      description: 'With --sign, also write cosign .sig tags for registry images',
+    },
     ...PGP_FLAGS,
-    sbom: { type: 'string', multiple: true, value: 'IMAGE=FILE', description: 'An SPDX/CycloneDX JSON SBOM of IMAGE, carried with it' },
-    scan: { type: 'string', multiple: true, value: 'IMAGE=FILE', description: 'A grype JSON report of IMAGE, carried with it (and gated on); one per platform of a multi-platform image' },
-    'fail-on': { type: 'string', value: 'SEVERITY', description: 'Refuse findings at/above critical|high|medium|low, or of unknown severity' },
+    sbom: {
+      type: 'string',
+      multiple: true,
+      value: 'IMAGE=FILE',
+      description: 'An SPDX/CycloneDX JSON SBOM of IMAGE, carried with it',
+    },
+    scan: {
+      type: 'string',
+      multiple: true,
+      value: 'IMAGE=FILE',
+      description:
+        'A grype JSON report of IMAGE, carried with it (and gated on); one per platform of a multi-platform image',
+    },
+    'fail-on': {
+      type: 'string',
+      value: 'SEVERITY',
+      description: 'Refuse findings at/above critical|high|medium|low, or of unknown severity',
+    },
     ...PACK_TRUST_FLAGS,
     force: { type: 'boolean', description: 'Overwrite OUT' },
     ...REGISTRY_FLAGS,
@@ -92,10 +156,16 @@ export const packCommand: Command = {
   positionals: { min: 1, max: Number.POSITIVE_INFINITY },
   examples: [
     {
-      command: 'airlock pack registry.corp/app:1.0 -o app-1.0.tar --key release.key --image-key cosign.pub --insecure-ignore-tlog --sbom registry.corp/app:1.0=sbom.spdx.json --scan registry.corp/app:1.0=grype.json --fail-on critical --name registry.corp/app:1.0=team/app:1.0 --channel prod',
-      description: 'The seed workflow in one command: the release team signs the manifest; the image must verify with cosign.pub',
+      command:
+        'airlock pack registry.corp/app:1.0 -o app-1.0.tar --key release.key --image-key cosign.pub --insecure-ignore-tlog --sbom registry.corp/app:1.0=sbom.spdx.json --scan registry.corp/app:1.0=grype.json --fail-on critical --name registry.corp/app:1.0=team/app:1.0 --channel prod',
+      description:
+        'The seed workflow in one command: the release team signs the manifest; the image must verify with cosign.pub',
     },
-    { command: 'airlock approve app-1.0.tar -o app-1.0.approved.tar --signers signers.json --pgp-key security-team.asc', description: 'Then the security team (another signer) co-signs: two people, as import --require-signers 2 counts them' },
+    {
+      command: 'airlock approve app-1.0.tar -o app-1.0.approved.tar --signers signers.json --pgp-key security-team.asc',
+      description:
+        'Then the security team (another signer) co-signs: two people, as import --require-signers 2 counts them',
+    },
   ],
   async run(ctx) {
     const out = ctx.flags.string('output');
@@ -106,14 +176,22 @@ export const packCommand: Command = {
     const failOn = failOnText ? parseSeverity(failOnText) : undefined;
     const images: string[] = [];
     const files: string[] = [];
-    for (const arg of ctx.positionals) ((await isFile(arg)) && !/^(oci|oci-archive|docker-archive|docker):/.test(arg) ? files : images).push(arg);
+    for (const arg of ctx.positionals)
+      ((await isFile(arg)) && !/^(oci|oci-archive|docker-archive|docker):/.test(arg) ? files : images).push(arg);
     const keyRef = ctx.flags.string('key');
     if (ctx.flags.bool('sign') && !keyRef) throw new AirlockError('E_USAGE', '--sign needs --key');
     // Every reference parsed before a key or file is read: a malformed one (or one carrying credentials) costs nothing.
     const { parseImageReference } = await import('../../oci/reference.ts');
     for (const image of images) if (!image.startsWith('containers-storage:')) parseImageReference(image);
-    const request = { images, files, sboms: imagePairs(ctx.flags.strings('sbom'), 'sbom'), scans: imageLists(ctx.flags.strings('scan'), 'scan'), names: imagePairs(ctx.flags.strings('name'), 'name', 'REPO[:TAG]') };
-    if (!keyRef && !ctx.flags.has('pgp-key')) throw new AirlockError('E_USAGE', 'the manifest must be signed: pass --key and/or --pgp-key');
+    const request = {
+      images,
+      files,
+      sboms: imagePairs(ctx.flags.strings('sbom'), 'sbom'),
+      scans: imageLists(ctx.flags.strings('scan'), 'scan'),
+      names: imagePairs(ctx.flags.strings('name'), 'name', 'REPO[:TAG]'),
+    };
+    if (!keyRef && !ctx.flags.has('pgp-key'))
+      throw new AirlockError('E_USAGE', 'the manifest must be signed: pass --key and/or --pgp-key');
     const pgpKey = await pgpSigningKey(ctx);
     let signer: Signer | undefined;
     if (keyRef) signer = await loadSigner(keyRef, keyContext(ctx, { passwordFile: ctx.flags.string('password-file') }));
@@ -146,16 +224,28 @@ export const packCommand: Command = {
       });
       ctx.out.progressDone();
       const seq = result.metadata.sequence;
-      ctx.out.info(`Packed ${result.metadata.artifacts.length} artifact(s) into ${out}: ${result.files} files, manifest ${result.manifestDigest}`);
+      ctx.out.info(
+        `Packed ${result.metadata.artifacts.length} artifact(s) into ${out}: ${result.files} files, manifest ${result.manifestDigest}`,
+      );
       for (const a of result.metadata.artifacts) {
         if (a.kind !== 'image') continue;
-        const coverage = a.coverage && 'verified' in a.coverage ? `signatures verified (${a.coverage.verified})` : ctx.out.paint('yellow', 'packed WITHOUT a signature check (--allow-unsigned)');
+        const coverage =
+          a.coverage && 'verified' in a.coverage
+            ? `signatures verified (${a.coverage.verified})`
+            : ctx.out.paint('yellow', 'packed WITHOUT a signature check (--allow-unsigned)');
         ctx.out.info(`  image ${a.name} → lands as ${a.destination}: ${coverage}`);
-        if (signer && a.sbom && !a.sbom.attestation) ctx.out.warn(`the SBOM of ${a.name} is too large to be a signed attestation: it travels as a file of the package, covered by the manifest`);
-        if (a.sbom?.subject && 'recorded' in a.sbom.subject) ctx.out.warn(`the SBOM of ${a.name} names no image: it could not be checked to be about this one`);
-        if (a.vulnerabilityScan?.subjects?.some((x) => 'recorded' in x)) ctx.out.warn(`a scan of ${a.name} names no image: it could not be checked to be about this one`);
+        if (signer && a.sbom && !a.sbom.attestation)
+          ctx.out.warn(
+            `the SBOM of ${a.name} is too large to be a signed attestation: it travels as a file of the package, covered by the manifest`,
+          );
+        if (a.sbom?.subject && 'recorded' in a.sbom.subject)
+          ctx.out.warn(`the SBOM of ${a.name} names no image: it could not be checked to be about this one`);
+        if (a.vulnerabilityScan?.subjects?.some((x) => 'recorded' in x))
+          ctx.out.warn(`a scan of ${a.name} names no image: it could not be checked to be about this one`);
       }
-      ctx.out.info(`  channel ${seq.channel} #${seq.number}${seq.previous ? ` (after ${seq.previous.slice(0, 19)}…)` : ' (first)'}`);
+      ctx.out.info(
+        `  channel ${seq.channel} #${seq.number}${seq.previous ? ` (after ${seq.previous.slice(0, 19)}…)` : ' (first)'}`,
+      );
       return { json: { ok: true, out, manifest: result.manifestDigest, metadata: result.metadata } };
     } finally {
       await signer?.close();
@@ -167,7 +257,13 @@ export const packCommand: Command = {
 async function checkOptions(ctx: CommandContext) {
   const channels = await channelsOption(ctx);
   const maxAgeMs = await maxAgeOption(ctx);
-  return { signers: await signersOption(ctx), imageTrust: await importTrustOption(ctx), ...(channels ? { channels } : {}), ...(maxAgeMs !== undefined ? { maxAgeMs } : {}), importId: randomUUID() };
+  return {
+    signers: await signersOption(ctx),
+    imageTrust: await importTrustOption(ctx),
+    ...(channels ? { channels } : {}),
+    ...(maxAgeMs !== undefined ? { maxAgeMs } : {}),
+    importId: randomUUID(),
+  };
 }
 
 /** --rekor-url with the log's pinned key: an entry the log returns is attached only once proven in it. */
@@ -178,78 +274,159 @@ async function rekorTarget(ctx: CommandContext): Promise<{ rekor?: { url: string
     if (vkey !== undefined) throw new AirlockError('E_USAGE', '--rekor-vkey belongs to --rekor-url');
     return {};
   }
-  if (vkey === undefined) throw new AirlockError('E_USAGE', "--rekor-url needs --rekor-vkey VKEY|FILE, the log's key: entries it returns are checked before they are attached", { hint: '`airlock log serve` writes it to DATA/log.vkey' });
-  if (ctx.flags.has('policy') || !ctx.flags.has('key')) throw new AirlockError('E_UNSUPPORTED', 'import --rekor-url logs signatures verified with --key; with --policy or keyless trust it is not built yet');
+  if (vkey === undefined)
+    throw new AirlockError(
+      'E_USAGE',
+      "--rekor-url needs --rekor-vkey VKEY|FILE, the log's key: entries it returns are checked before they are attached",
+      { hint: '`airlock log serve` writes it to DATA/log.vkey' },
+    );
+  if (ctx.flags.has('policy') || !ctx.flags.has('key'))
+    throw new AirlockError(
+      'E_UNSUPPORTED',
+      'import --rekor-url logs signatures verified with --key; with --policy or keyless trust it is not built yet',
+    );
   const { parseVerifierKey } = await import('../../log/note-keys.ts');
-  return { rekor: { url: httpUrl(url, '--rekor-url', { prefix: true }), logVerifier: parseVerifierKey(await vkeyText(ctx, vkey)).verifier } };
+  return {
+    rekor: {
+      url: httpUrl(url, '--rekor-url', { prefix: true }),
+      logVerifier: parseVerifierKey(await vkeyText(ctx, vkey)).verifier,
+    },
+  };
 }
 
 const IMPORT_FLAGS = {
   ...SIGNER_FLAGS,
   ...CHANNEL_FLAGS,
-  'allow-gap': { type: 'boolean', description: 'Accept a package that skips sequence numbers, or starts a channel mid-way (recorded)' },
-  policy: { type: 'string', value: 'FILE', description: 'Image policy (airlock/v1 ImagePolicy): keys/identities and attestations per image name' },
+  'allow-gap': {
+    type: 'boolean',
+    description: 'Accept a package that skips sequence numbers, or starts a channel mid-way (recorded)',
+  },
+  policy: {
+    type: 'string',
+    value: 'FILE',
+    description: 'Image policy (airlock/v1 ImagePolicy): keys/identities and attestations per image name',
+  },
   ...TRUST_FLAGS,
 } as const;
 
 function printReport(ctx: CommandContext, report: ImportReport, what: string): void {
   const m = report.metadata;
-  if (m) ctx.out.info(`Package ${m.packageId}: channel ${m.sequence.channel} #${m.sequence.number}, created ${m.createdAt} by ${bounded(m.tool, 80)}`);
-  for (const id of report.recovered) ctx.out.info(`  recovered  import ${id}, which had stopped half-way, finished first`);
-  for (const p of report.pendingElsewhere) ctx.out.warn(`an earlier import stopped half-way: ${p}; \`airlock import --recover --registry HOST\` finishes it`);
+  if (m)
+    ctx.out.info(
+      `Package ${m.packageId}: channel ${m.sequence.channel} #${m.sequence.number}, created ${m.createdAt} by ${bounded(m.tool, 80)}`,
+    );
+  for (const id of report.recovered)
+    ctx.out.info(`  recovered  import ${id}, which had stopped half-way, finished first`);
+  for (const p of report.pendingElsewhere)
+    ctx.out.warn(`an earlier import stopped half-way: ${p}; \`airlock import --recover --registry HOST\` finishes it`);
   for (const s of report.signers) ctx.out.info(`  signed by  ${s.signer}: ${s.kind} ${s.id} ${s.detail}`);
   for (const p of report.signatureProblems) ctx.out.info(`  ${ctx.out.paint('yellow', 'untrusted')}  ${p}`);
-  if (report.channel) ctx.out.info(`  channel    ${report.channel.name}: ${report.channel.accepted}${report.channel.maxAge ? `, packages up to ${report.channel.maxAge} old` : ''}${report.channel.repositories ? `; repositories ${report.channel.repositories}` : ''}`);
+  if (report.channel)
+    ctx.out.info(
+      `  channel    ${report.channel.name}: ${report.channel.accepted}${report.channel.maxAge ? `, packages up to ${report.channel.maxAge} old` : ''}${report.channel.repositories ? `; repositories ${report.channel.repositories}` : ''}`,
+    );
   if (report.sequence) ctx.out.info(`  sequence   ${report.sequence.detail}`);
-  if (report.connectedAudit) ctx.out.info(`  audit      ${bounded(report.connectedAudit.origin, 120)}: ${report.connectedAudit.verdict.detail}`);
+  if (report.connectedAudit)
+    ctx.out.info(`  audit      ${bounded(report.connectedAudit.origin, 120)}: ${report.connectedAudit.verdict.detail}`);
   if (report.files) ctx.out.info(`  files      ${report.files} verified (${(report.bytes / 2 ** 20).toFixed(1)} MiB)`);
   for (const i of report.images) {
-    ctx.out.info(`  image      ${bounded(i.name, 200)} ${i.digest}: ${i.verification.results.filter((r) => r.ok).length} signature(s) verified${i.pushedTo ? ` → ${i.pushedTo}` : i.landsAt ? ` (lands as ${i.landsAt})` : ''}`);
-    for (const l of i.logged ?? []) ctx.out.info(`  logged     ${l.referrer.slice(0, 19)}… as entry ${l.logIndex}; bundle with the entry attached as ${l.augmented.slice(0, 19)}…`);
+    ctx.out.info(
+      `  image      ${bounded(i.name, 200)} ${i.digest}: ${i.verification.results.filter((r) => r.ok).length} signature(s) verified${i.pushedTo ? ` → ${i.pushedTo}` : i.landsAt ? ` (lands as ${i.landsAt})` : ''}`,
+    );
+    for (const l of i.logged ?? [])
+      ctx.out.info(
+        `  logged     ${l.referrer.slice(0, 19)}… as entry ${l.logIndex}; bundle with the entry attached as ${l.augmented.slice(0, 19)}…`,
+      );
   }
   for (const t of report.tags ?? []) ctx.out.debug(`  tag        ${t.reference}: ${t.from ?? '(new)'} → ${t.to}`);
   for (const f of report.fileArtifacts) {
-    const sig = f.signature === 'verified' ? `signature verified (${f.signer})` : f.signature === 'unsigned' ? 'unsigned' : ctx.out.paint('yellow', `signature unverified: ${bounded(f.reason ?? '', 200)}`);
+    const sig =
+      f.signature === 'verified'
+        ? `signature verified (${f.signer})`
+        : f.signature === 'unsigned'
+          ? 'unsigned'
+          : ctx.out.paint('yellow', `signature unverified: ${bounded(f.reason ?? '', 200)}`);
     ctx.out.info(`  file       ${bounded(f.path, 200)} sha256:${f.sha256.slice(0, 12)}…: ${sig}`);
   }
   for (const d of report.documents) {
-    const about = (s: DocumentSubject | undefined) => (s === undefined ? '' : 'matched' in s ? `, about ${s.matched.slice(0, 19)}…` : ', names no image');
-    if (d.sbom) ctx.out.info(`  sbom       ${bounded(d.name, 200)}: ${d.sbom.format}, ${d.sbom.packages} packages (${d.sbom.from === 'document' ? 'from the document' : 'as packed'}${about(d.sbom.subject)})`);
-    if (d.scan) ctx.out.info(`  scan       ${bounded(d.name, 200)}: ${d.scan.result} ${JSON.stringify(d.scan.counts)} (gate ${d.scan.gate ?? 'none'}, ${d.scan.from === 'document' ? `from ${d.scan.subjects?.length ?? 0} document(s)` : 'as packed'}${(d.scan.subjects ?? []).map(about).join('')})`);
+    const about = (s: DocumentSubject | undefined) =>
+      s === undefined ? '' : 'matched' in s ? `, about ${s.matched.slice(0, 19)}…` : ', names no image';
+    if (d.sbom)
+      ctx.out.info(
+        `  sbom       ${bounded(d.name, 200)}: ${d.sbom.format}, ${d.sbom.packages} packages (${d.sbom.from === 'document' ? 'from the document' : 'as packed'}${about(d.sbom.subject)})`,
+      );
+    if (d.scan)
+      ctx.out.info(
+        `  scan       ${bounded(d.name, 200)}: ${d.scan.result} ${JSON.stringify(d.scan.counts)} (gate ${d.scan.gate ?? 'none'}, ${d.scan.from === 'document' ? `from ${d.scan.subjects?.length ?? 0} document(s)` : 'as packed'}${(d.scan.subjects ?? []).map(about).join('')})`,
+      );
   }
   if (report.ok) ctx.out.info(ctx.out.paint('green', `${what} OK`));
   else ctx.out.error(`${what} refused: ${bounded(report.error?.message ?? '', 8192, true)} [${report.error?.code}]`);
 }
 
 function reportJson(report: ImportReport) {
-  return { ...report, error: report.error?.toJSON(), images: report.images.map((i) => ({ ...i, verification: { ...i.verification, results: i.verification.results.map((r) => ({ ...r, report: undefined })) } })) };
+  return {
+    ...report,
+    error: report.error?.toJSON(),
+    images: report.images.map((i) => ({
+      ...i,
+      verification: { ...i.verification, results: i.verification.results.map((r) => ({ ...r, report: undefined })) },
+    })),
+  };
 }
 
 export const inspectCommand: Command = {
   name: 'inspect',
   summary: 'Verify a transfer package without importing it, and report on it',
-  usage: 'PACKAGE (--signers FILE | --keyring FILE | --signer-key REF) (--key REF | --certificate-identity I --certificate-oidc-issuer U | --policy FILE) [--channel NAME] [--report FILE.md]',
+  usage:
+    'PACKAGE (--signers FILE | --keyring FILE | --signer-key REF) (--key REF | --certificate-identity I --certificate-oidc-issuer U | --policy FILE) [--channel NAME] [--report FILE.md]',
   description:
     'Every check import makes, nothing pushed and no state moved. Without --channel/--channels the channel\n' +
-    'is not checked against the accepted ones, and without --registry the channel\'s repositories and the\n' +
+    "is not checked against the accepted ones, and without --registry the channel's repositories and the\n" +
     'tags other channels own are not (the report says so); destinations are always validated.',
   flags: {
-    registry: { type: 'string', value: 'HOST[/PREFIX]', description: 'Where import would push: destinations, channel repositories and tag owners checked against it (nothing is pushed)' },
+    registry: {
+      type: 'string',
+      value: 'HOST[/PREFIX]',
+      description:
+        'Where import would push: destinations, channel repositories and tag owners checked against it (nothing is pushed)',
+    },
     ...IMPORT_FLAGS,
     report: { type: 'string', value: 'FILE.md', description: 'Also write the report as Markdown for the auditor' },
-    'documents-out': { type: 'string', value: 'DIR', description: 'Once verified, write each image\'s SBOM and scan documents to DIR (LAYOUT-TAG.sbom.json, …)' },
+    'documents-out': {
+      type: 'string',
+      value: 'DIR',
+      description: "Once verified, write each image's SBOM and scan documents to DIR (LAYOUT-TAG.sbom.json, …)",
+    },
   },
   positionals: { min: 1, max: 1 },
   examples: [
-    { command: 'airlock inspect app-1.0.tar --signers signers.json --channel prod --key cosign.pub --insecure-ignore-tlog --report app-1.0.md', description: 'Check before carrying it in' },
-    { command: 'airlock inspect app-1.0.tar --signers signers.json --channel prod --key cosign.pub --insecure-ignore-tlog --documents-out sboms/', description: 'Read the SBOMs back out of a package (only once it verified)' },
+    {
+      command:
+        'airlock inspect app-1.0.tar --signers signers.json --channel prod --key cosign.pub --insecure-ignore-tlog --report app-1.0.md',
+      description: 'Check before carrying it in',
+    },
+    {
+      command:
+        'airlock inspect app-1.0.tar --signers signers.json --channel prod --key cosign.pub --insecure-ignore-tlog --documents-out sboms/',
+      description: 'Read the SBOMs back out of a package (only once it verified)',
+    },
   ],
   async run(ctx) {
     const { importTransfer } = await import('../../transfer/import.ts');
     const documentsOut = ctx.flags.string('documents-out');
     const target = ctx.flags.string('registry');
     const landsOn = target === undefined ? undefined : { ...registryTarget(target), options: {} };
-    const report = await importTransfer({ source: ctx.positionals[0] ?? '', ...(await checkOptions(ctx)), allowGap: ctx.flags.bool('allow-gap'), stateDir: ctx.stateDir, now: ctx.now(), record: ctx.audit.record, ...(documentsOut ? { documentsOut } : {}), ...(landsOn ? { landsOn } : {}) });
+    const report = await importTransfer({
+      source: ctx.positionals[0] ?? '',
+      ...(await checkOptions(ctx)),
+      allowGap: ctx.flags.bool('allow-gap'),
+      stateDir: ctx.stateDir,
+      now: ctx.now(),
+      record: ctx.audit.record,
+      ...(documentsOut ? { documentsOut } : {}),
+      ...(landsOn ? { landsOn } : {}),
+    });
     printReport(ctx, report, 'Inspection');
     const md = ctx.flags.string('report');
     if (md) {
@@ -269,17 +446,40 @@ function auditIntents(ctx: CommandContext) {
   return async (importId: string): Promise<Array<Readonly<Record<string, unknown>>>> => {
     const { verifyAuditLog } = await import('../../audit/audit-log.ts');
     const v = await verifyAuditLog(ctx.stateDir);
-    if (!v.ok) throw new AirlockError('E_LOG_CORRUPT', 'the audit trail does not verify: an import left half-way cannot be checked against it', { hint: 'airlock audit verify' });
-    return v.events.filter((e) => ['transfer.import.tags', 'transfer.import.recover'].includes(e.event.action) && e.event.details?.importId === importId && e.event.details?.phase === 'intent').map((e) => e.event.details ?? {});
+    if (!v.ok)
+      throw new AirlockError(
+        'E_LOG_CORRUPT',
+        'the audit trail does not verify: an import left half-way cannot be checked against it',
+        { hint: 'airlock audit verify' },
+      );
+    return v.events
+      .filter(
+        (e) =>
+          ['transfer.import.tags', 'transfer.import.recover'].includes(e.event.action) &&
+          e.event.details?.importId === importId &&
+          e.event.details?.phase === 'intent',
+      )
+      .map((e) => e.event.details ?? {});
   };
 }
 
 async function recover(ctx: CommandContext, registry: { host: string; prefix?: string }) {
   const { recoverImports } = await import('../../transfer/import.ts');
   await ctx.audit.ready();
-  const done = await recoverImports({ stateDir: ctx.stateDir, registry: { ...registry, options: await registryOptions(ctx) }, record: ctx.audit.record, intents: auditIntents(ctx), ...progressOption(ctx) });
+  const done = await recoverImports({
+    stateDir: ctx.stateDir,
+    registry: { ...registry, options: await registryOptions(ctx) },
+    record: ctx.audit.record,
+    intents: auditIntents(ctx),
+    ...progressOption(ctx),
+  });
   ctx.out.progressDone();
-  for (const d of done) ctx.out.info(d.outcome === 'finished' ? `Finished import ${d.importId}: channel ${d.channel} #${d.number}` : `Dropped the record of import ${d.importId} (channel ${d.channel} #${d.number}): it stopped before it moved anything`);
+  for (const d of done)
+    ctx.out.info(
+      d.outcome === 'finished'
+        ? `Finished import ${d.importId}: channel ${d.channel} #${d.number}`
+        : `Dropped the record of import ${d.importId} (channel ${d.channel} #${d.number}): it stopped before it moved anything`,
+    );
   if (done.length === 0) ctx.out.info(`No import on ${registry.host} was left half-way`);
   return { json: { ok: true, recovered: done } };
 }
@@ -287,10 +487,11 @@ async function recover(ctx: CommandContext, registry: { host: string; prefix?: s
 export const importCommand: Command = {
   name: 'import',
   summary: 'Verify a transfer package and push its images to the internal registry (air-gapped side)',
-  usage: 'PACKAGE --registry HOST[/PREFIX] (--channel NAME | --channels FILE) (--signers FILE | --keyring FILE | --signer-key REF) [--require-signers K] [image trust flags] | --recover --registry HOST',
+  usage:
+    'PACKAGE --registry HOST[/PREFIX] (--channel NAME | --channels FILE) (--signers FILE | --keyring FILE | --signer-key REF) [--require-signers K] [image trust flags] | --recover --registry HOST',
   description:
-    'One streaming pass: the manifest\'s signers (at least K distinct people or teams), the channel (accepted\n' +
-    'here, the package younger than --max-age) and the package\'s place on it are checked before any payload\n' +
+    "One streaming pass: the manifest's signers (at least K distinct people or teams), the channel (accepted\n" +
+    "here, the package younger than --max-age) and the package's place on it are checked before any payload\n" +
     'byte is accepted; then every file must be listed and match its hash, the SBOM and scan documents are\n' +
     'recomputed, every image must verify with the image trust flags. Only then: images pushed by digest, then\n' +
     'the tags. What is guaranteed: a refused or failed import before the tags moves nothing (no tag, channel\n' +
@@ -303,29 +504,53 @@ export const importCommand: Command = {
   flags: {
     registry: { type: 'string', value: 'HOST[/PREFIX]', description: 'Internal registry to push to' },
     recover: { type: 'boolean', description: 'Finish the imports to --registry that stopped half-way (no PACKAGE)' },
-    'rekor-url': { type: 'string', value: 'URL', description: 'Append each verified image signature to this on-prem log; attach the bundle with its entry' },
-    'rekor-vkey': { type: 'string', value: 'VKEY|FILE', description: "With --rekor-url: the log's verifier key (log serve writes DATA/log.vkey); each entry must prove inclusion under it" },
+    'rekor-url': {
+      type: 'string',
+      value: 'URL',
+      description: 'Append each verified image signature to this on-prem log; attach the bundle with its entry',
+    },
+    'rekor-vkey': {
+      type: 'string',
+      value: 'VKEY|FILE',
+      description:
+        "With --rekor-url: the log's verifier key (log serve writes DATA/log.vkey); each entry must prove inclusion under it",
+    },
     ...IMPORT_FLAGS,
     ...REGISTRY_FLAGS,
   },
   positionals: { min: 0, max: 1 },
   examples: [
-    { command: 'airlock import app-1.0.tar --registry registry.internal/mirror --channel prod --signers signers.json --require-signers 2 --key cosign.pub --insecure-ignore-tlog', description: 'Two-person rule on the manifest, key-signed images' },
-    { command: 'airlock import --recover --registry registry.internal', description: 'Finish an import a crash left half-way' },
+    {
+      command:
+        'airlock import app-1.0.tar --registry registry.internal/mirror --channel prod --signers signers.json --require-signers 2 --key cosign.pub --insecure-ignore-tlog',
+      description: 'Two-person rule on the manifest, key-signed images',
+    },
+    {
+      command: 'airlock import --recover --registry registry.internal',
+      description: 'Finish an import a crash left half-way',
+    },
   ],
   async run(ctx) {
     const target = ctx.flags.string('registry');
     if (!target) throw new AirlockError('E_USAGE', 'import needs --registry HOST[/PREFIX]');
     const registry = registryTarget(target);
     if (ctx.flags.bool('recover')) {
-      if (ctx.positionals.length > 0) throw new AirlockError('E_USAGE', '--recover takes no PACKAGE: it finishes what the journal names');
+      if (ctx.positionals.length > 0)
+        throw new AirlockError('E_USAGE', '--recover takes no PACKAGE: it finishes what the journal names');
       return recover(ctx, registry);
     }
-    if (ctx.positionals.length !== 1) throw new AirlockError('E_USAGE', 'import takes one PACKAGE', { hint: `usage: airlock import ${importCommand.usage}` });
-    if (!ctx.flags.has('channel') && !ctx.flags.has('channels')) {
-      throw new AirlockError('E_USAGE', 'import needs the channels this side accepts: --channel NAME (repeatable) or --channels FILE', {
-        hint: 'a package on a channel nobody named is refused, even its first one: naming the channel is what accepts it',
+    if (ctx.positionals.length !== 1)
+      throw new AirlockError('E_USAGE', 'import takes one PACKAGE', {
+        hint: `usage: airlock import ${importCommand.usage}`,
       });
+    if (!ctx.flags.has('channel') && !ctx.flags.has('channels')) {
+      throw new AirlockError(
+        'E_USAGE',
+        'import needs the channels this side accepts: --channel NAME (repeatable) or --channels FILE',
+        {
+          hint: 'a package on a channel nobody named is refused, even its first one: naming the channel is what accepts it',
+        },
+      );
     }
     const options = { ...(await checkOptions(ctx)), ...(await rekorTarget(ctx)) };
     const { importTransfer } = await import('../../transfer/import.ts');
@@ -350,7 +575,7 @@ export const importCommand: Command = {
 export const approveCommand: Command = {
   name: 'approve',
   audit: 'transfer.approve',
-  summary: 'Add a further signature over a package\'s manifest (e.g. the security team\'s), nothing else changed',
+  summary: "Add a further signature over a package's manifest (e.g. the security team's), nothing else changed",
   usage: 'PACKAGE -o OUT (--signers FILE | --keyring FILE | --signer-key REF) (--pgp-key FILE | --key REF)',
   description:
     'Re-reads the package, verifies the signatures already on its manifest against the signers given (at\n' +
@@ -367,24 +592,46 @@ export const approveCommand: Command = {
     ...PGP_FLAGS,
   },
   positionals: { min: 1, max: 1 },
-  examples: [{ command: 'airlock approve app-1.0.tar -o app-1.0.approved.tar --signers signers.json --pgp-key security-team.asc', description: 'The security team checks the release team\'s signature, then co-signs' }],
+  examples: [
+    {
+      command: 'airlock approve app-1.0.tar -o app-1.0.approved.tar --signers signers.json --pgp-key security-team.asc',
+      description: "The security team checks the release team's signature, then co-signs",
+    },
+  ],
   async run(ctx) {
     const out = ctx.flags.string('output');
     if (!out) throw new AirlockError('E_USAGE', 'approve needs -o OUT (the input is never modified)');
     const format = outputFormat(ctx);
-    if (!ctx.flags.has('key') && !ctx.flags.has('pgp-key')) throw new AirlockError('E_USAGE', 'approve needs --key and/or --pgp-key');
+    if (!ctx.flags.has('key') && !ctx.flags.has('pgp-key'))
+      throw new AirlockError('E_USAGE', 'approve needs --key and/or --pgp-key');
     const signers = await signersOption(ctx);
     ctx.audit.subject(ctx.positionals[0] ?? ''); // named in the record whatever the verdict
     const pgpKey = await pgpSigningKey(ctx);
     const keyRef = ctx.flags.string('key');
-    const signer = keyRef ? await loadSigner(keyRef, keyContext(ctx, { passwordFile: ctx.flags.string('password-file') })) : undefined;
+    const signer = keyRef
+      ? await loadSigner(keyRef, keyContext(ctx, { passwordFile: ctx.flags.string('password-file') }))
+      : undefined;
     try {
       const { approvePackage } = await import('../../transfer/approve.ts');
-      const result = await approvePackage({ source: ctx.positionals[0] ?? '', out, format, overwrite: ctx.flags.bool('force'), ...(signer ? { signer } : {}), ...(pgpKey ? { pgpKey } : {}), signers, stateDir: ctx.stateDir, now: ctx.now() });
+      const result = await approvePackage({
+        source: ctx.positionals[0] ?? '',
+        out,
+        format,
+        overwrite: ctx.flags.bool('force'),
+        ...(signer ? { signer } : {}),
+        ...(pgpKey ? { pgpKey } : {}),
+        signers,
+        stateDir: ctx.stateDir,
+        now: ctx.now(),
+      });
       ctx.audit.subject(out, result.manifest);
-      for (const a of result.metadata.artifacts) ctx.audit.subject(a.kind === 'image' ? a.name : a.path, a.kind === 'image' ? a.digest : `sha256:${a.sha256}`);
+      for (const a of result.metadata.artifacts)
+        ctx.audit.subject(a.kind === 'image' ? a.name : a.path, a.kind === 'image' ? a.digest : `sha256:${a.sha256}`);
       ctx.audit.detail('sequence', result.metadata.sequence);
-      ctx.audit.detail('verified', result.verified.map((s) => `${s.signer}: ${s.kind} ${s.id}`));
+      ctx.audit.detail(
+        'verified',
+        result.verified.map((s) => `${s.signer}: ${s.kind} ${s.id}`),
+      );
       ctx.audit.detail('added', result.added);
       for (const s of result.verified) ctx.out.info(`  signed by  ${s.signer}: ${s.kind} ${s.id} ${s.detail}`);
       for (const p of result.problems) ctx.out.info(`  ${ctx.out.paint('yellow', 'untrusted')}  ${p}`);

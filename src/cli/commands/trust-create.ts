@@ -46,7 +46,8 @@ export function parseServiceSpec(kind: SpecKind, spec: string): Record<string, s
     const key = (eq < 0 ? pair : pair.slice(0, eq)).trim();
     const value = eq < 0 ? '' : pair.slice(eq + 1).trim();
     if (eq < 0 || value === '') throw new AirlockError('E_USAGE', `--${kind}: '${pair}' is not key=value`, { hint });
-    if (!required.includes(key) && !optional.includes(key)) throw new AirlockError('E_USAGE', `--${kind}: unknown key '${key}'`, { hint });
+    if (!required.includes(key) && !optional.includes(key))
+      throw new AirlockError('E_USAGE', `--${kind}: unknown key '${key}'`, { hint });
     if (key in values) throw new AirlockError('E_USAGE', `--${kind}: '${key}' given twice`, { hint });
     values[key] = value;
   }
@@ -66,7 +67,9 @@ function parseTime(kind: SpecKind, key: string, text: string | undefined): Date 
   if (text === undefined) return undefined;
   const date = new Date(text);
   if (!RFC3339.test(text) || Number.isNaN(date.getTime())) {
-    throw new AirlockError('E_USAGE', `--${kind}: ${key} '${text}' is not an RFC 3339 time`, { hint: 'e.g. 2026-01-01T00:00:00Z' });
+    throw new AirlockError('E_USAGE', `--${kind}: ${key} '${text}' is not an RFC 3339 time`, {
+      hint: 'e.g. 2026-01-01T00:00:00Z',
+    });
   }
   return date;
 }
@@ -107,7 +110,9 @@ function mediaTypeFlag(value: string | undefined): TrustedRootVersion {
   for (const [version, mediaType] of Object.entries(TRUSTED_ROOT_MEDIA_TYPE)) {
     if (v === version || v === version.slice(1) || v === mediaType) return version as TrustedRootVersion;
   }
-  throw new AirlockError('E_USAGE', `--media-type: unknown '${v}'`, { hint: 'use v0.1 (default, what cosign and production read) or v0.2' });
+  throw new AirlockError('E_USAGE', `--media-type: unknown '${v}'`, {
+    hint: 'use v0.1 (default, what cosign and production read) or v0.2',
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -163,9 +168,16 @@ function printSummary(out: Output, s: TrustedRootSummary): void {
 async function runCreate(ctx: CommandContext) {
   const { flags, out } = ctx;
   const mediaType = mediaTypeFlag(flags.string('media-type'));
-  const specs = { fulcio: flags.strings('fulcio'), rekor: flags.strings('rekor'), ctfe: flags.strings('ctfe'), tsa: flags.strings('tsa') };
+  const specs = {
+    fulcio: flags.strings('fulcio'),
+    rekor: flags.strings('rekor'),
+    ctfe: flags.strings('ctfe'),
+    tsa: flags.strings('tsa'),
+  };
   if (Object.values(specs).every((list) => list.length === 0)) {
-    throw new AirlockError('E_USAGE', 'nothing to put in the trusted root', { hint: 'give at least one --fulcio, --rekor, --ctfe or --tsa' });
+    throw new AirlockError('E_USAGE', 'nothing to put in the trusted root', {
+      hint: 'give at least one --fulcio, --rekor, --ctfe or --tsa',
+    });
   }
   // Every spec is checked before any file is read, so a typo in the last flag is reported first.
   for (const [kind, list] of Object.entries(specs) as Array<[SpecKind, string[]]>) {
@@ -194,7 +206,9 @@ async function runCreate(ctx: CommandContext) {
     out.info(`Trusted root written to ${outPath} (${digest})`);
     printSummary(out, summary);
   }
-  return { json: { out: outPath ?? null, digest, ...summary, ...(outPath === undefined ? { trustedRoot: json } : {}) } };
+  return {
+    json: { out: outPath ?? null, digest, ...summary, ...(outPath === undefined ? { trustedRoot: json } : {}) },
+  };
 }
 
 async function runShow(ctx: CommandContext) {
@@ -205,7 +219,10 @@ async function runShow(ctx: CommandContext) {
   let path = ctx.positionals[0] ?? '';
   if (name !== undefined) {
     const installed = await loadInstalledTrustRoot(ctx.stateDir, validateTrustName(name), ctx.now());
-    if (!installed) throw new AirlockError('E_TRUST_ROOT_MISSING', `no trust root named '${name}' is installed`, { hint: "see 'airlock trust status'" });
+    if (!installed)
+      throw new AirlockError('E_TRUST_ROOT_MISSING', `no trust root named '${name}' is installed`, {
+        hint: "see 'airlock trust status'",
+      });
     for (const warning of installed.warnings) ctx.out.warn(warning);
     path = join(trustDir(ctx.stateDir, name), 'current', 'trusted_root.json');
   }
@@ -216,7 +233,8 @@ async function runShow(ctx: CommandContext) {
   return { json: { path, digest: loaded.digest, ...summary } };
 }
 
-const SPEC_HELP = (kind: SpecKind) => `key=value,...: ${SPEC_KEYS[kind].required.join(', ')} required; ${SPEC_KEYS[kind].optional.join(', ')} optional`;
+const SPEC_HELP = (kind: SpecKind) =>
+  `key=value,...: ${SPEC_KEYS[kind].required.join(', ')} required; ${SPEC_KEYS[kind].optional.join(', ')} optional`;
 
 export const trustCreateCommand: Command = {
   name: 'trust create',
@@ -224,16 +242,21 @@ export const trustCreateCommand: Command = {
   summary: 'Write a trusted_root.json for a private Sigstore deployment (cosign trusted-root create)',
   usage: '[--out FILE] --fulcio SPEC... --rekor SPEC... --ctfe SPEC... --tsa SPEC... [--media-type v0.1|v0.2]',
   description:
-    'Each service is one repeatable flag taking cosign\'s comma-separated key=value spec. Files are PEM:\n' +
+    "Each service is one repeatable flag taking cosign's comma-separated key=value spec. Files are PEM:\n" +
     'certificate-chain leaf-most first and the self-signed root last (checked), public-key an SPKI PUBLIC KEY.\n' +
     'start-time (RFC 3339) is required everywhere, unlike cosign. Log IDs are SHA-256 of the key (RFC 6962)\n' +
-    'for Rekor v1 and CT logs; a Rekor v2 log needs origin= (its checkpoint name, the URL\'s host name), which\n' +
+    "for Rekor v1 and CT logs; a Rekor v2 log needs origin= (its checkpoint name, the URL's host name), which\n" +
     'makes the log ID the C2SP signed-note key ID. The root is checked to load in @sigstore/verify before it is\n' +
     'written (atomically; an existing file only with --force). Without --out it goes to stdout.',
   flags: {
     out: { type: 'string', value: 'FILE', description: 'Where to write trusted_root.json (default: stdout)' },
     force: { type: 'boolean', description: 'Overwrite --out if it exists' },
-    'media-type': { type: 'string', value: 'V', description: 'v0.1 (what cosign and production read) or v0.2 (adds checkpointKeyId, operator)', default: 'v0.1' },
+    'media-type': {
+      type: 'string',
+      value: 'V',
+      description: 'v0.1 (what cosign and production read) or v0.2 (adds checkpointKeyId, operator)',
+      default: 'v0.1',
+    },
     fulcio: { type: 'string', multiple: true, value: 'SPEC', description: `Fulcio CA, ${SPEC_HELP('fulcio')}` },
     rekor: { type: 'string', multiple: true, value: 'SPEC', description: `Rekor log, ${SPEC_HELP('rekor')}` },
     ctfe: { type: 'string', multiple: true, value: 'SPEC', description: `CT log, ${SPEC_HELP('ctfe')}` },
@@ -251,7 +274,8 @@ export const trustCreateCommand: Command = {
       description: 'A private deployment: Fulcio, Rekor v2, CT log and TSA',
     },
     {
-      command: 'airlock trust create --out old+new.json --rekor="url=https://rekor.internal,public-key=old.pub,start-time=2025-01-01T00:00:00Z,end-time=2026-01-31T23:59:59Z" --rekor="url=https://rekor.internal,public-key=new.pub,start-time=2026-01-01T00:00:00Z"',
+      command:
+        'airlock trust create --out old+new.json --rekor="url=https://rekor.internal,public-key=old.pub,start-time=2025-01-01T00:00:00Z,end-time=2026-01-31T23:59:59Z" --rekor="url=https://rekor.internal,public-key=new.pub,start-time=2026-01-01T00:00:00Z"',
       description: 'A key rotation: keep the old key with its end-time so old entries still verify',
     },
   ],
@@ -263,14 +287,17 @@ export const trustShowCommand: Command = {
   summary: 'Summarise a trusted_root.json: CAs, TSAs, logs, log IDs and validity windows',
   usage: 'FILE | --name NAME',
   description:
-    'Log IDs are recomputed from the keys (RFC 6962 or the C2SP checkpoint key ID for the URL\'s host) and a\n' +
+    "Log IDs are recomputed from the keys (RFC 6962 or the C2SP checkpoint key ID for the URL's host) and a\n" +
     'mismatch is reported, as is anything @sigstore/verify cannot load. The file must parse as a trusted root.',
   flags: { name: { type: 'string', value: 'NAME', description: 'Show the installed trust root NAME' } },
   positionals: { min: 0, max: 1 },
   examples: [
     { command: 'airlock trust show trusted_root.json', description: 'Review a root before installing it' },
     { command: 'airlock trust show --name public-good', description: 'The installed public-good root' },
-    { command: 'airlock trust show trusted_root.json --json | jq \'.tlogs[].logId.hex\'', description: 'Log IDs for scripts' },
+    {
+      command: "airlock trust show trusted_root.json --json | jq '.tlogs[].logId.hex'",
+      description: 'Log IDs for scripts',
+    },
   ],
   run: runShow,
 };

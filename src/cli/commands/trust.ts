@@ -5,14 +5,25 @@ import { DEFAULT_GRACE_DAYS, type FreshnessPolicy } from '../../trust/freshness.
 import { importTrustRoot, trustDir, validateTrustName } from '../../trust/install.ts';
 import { listInstalledNames, readInstalledFiles } from '../../trust/installed.ts';
 import { mirrorTrustRepository, PUBLIC_GOOD_TUF_URL } from '../../trust/mirror.ts';
-import { brokenTrustStatus, evaluateTrustStatus, LEVELS, type Level, toPrometheus, type TrustRootStatus } from '../../trust/status.ts';
+import {
+  brokenTrustStatus,
+  evaluateTrustStatus,
+  LEVELS,
+  type Level,
+  toPrometheus,
+  type TrustRootStatus,
+} from '../../trust/status.ts';
 import type { Flags } from '../args.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { readInputFile } from '../../files/read-file.ts';
 
 async function readPinnedRoot(flags: Flags): Promise<Uint8Array> {
   const path = flags.string('root');
-  if (!path) throw new AirlockError('E_USAGE', '--root PINNED_ROOT.json is required: trust starts from a root you chose, never from the mirror');
+  if (!path)
+    throw new AirlockError(
+      'E_USAGE',
+      '--root PINNED_ROOT.json is required: trust starts from a root you chose, never from the mirror',
+    );
   return readInputFile(path, 'a pinned TUF root', 1024 * 1024);
 }
 
@@ -27,11 +38,14 @@ export function parseTime(value: string, flag: string): Date {
 function policyFrom(flags: Flags, now: Date): FreshnessPolicy {
   const graceDays = flags.int('grace', DEFAULT_GRACE_DAYS, 0, 365);
   if (!flags.bool('break-glass')) {
-    if (flags.has('reason') || flags.has('until')) throw new AirlockError('E_USAGE', '--reason and --until belong to --break-glass');
+    if (flags.has('reason') || flags.has('until'))
+      throw new AirlockError('E_USAGE', '--reason and --until belong to --break-glass');
     return { graceDays };
   }
   const reason = flags.string('reason') ?? '';
-  const until = flags.has('until') ? parseTime(flags.string('until') ?? '', '--until') : new Date(now.getTime() + 7 * 86_400_000);
+  const until = flags.has('until')
+    ? parseTime(flags.string('until') ?? '', '--until')
+    : new Date(now.getTime() + 7 * 86_400_000);
   return { graceDays, breakGlass: { reason, until } };
 }
 
@@ -48,7 +62,11 @@ function withExpiryHint(err: unknown, command: 'mirror' | 'import'): unknown {
       ? `the repository itself has expired: a mirror of it now would be just as stale. ${tolerant ? 'Mirror again once its timestamp is re-signed (or accept more latency with --grace DAYS); ' : 'Mirror again once it is re-signed; '}` +
         'to bridge until then, copy the repository folder (metadata/ and targets/) across and import it there with `airlock trust import DIR --root FILE --break-glass --reason TEXT --until TIME` (at most 14 days, recorded): see docs/trust.md'
       : 'run `airlock trust mirror` on the connected side and carry the new mirror across; if that cannot happen in time, --break-glass --reason TEXT [--until TIME] accepts it for at most 14 days (recorded)';
-  return new AirlockError(err.code, err.message, { cause: err, hint, ...(err.details ? { details: err.details } : {}) });
+  return new AirlockError(err.code, err.message, {
+    cause: err,
+    hint,
+    ...(err.details ? { details: err.details } : {}),
+  });
 }
 
 const GRACE_FLAG = {
@@ -66,9 +84,15 @@ export const trustMirrorCommand: Command = {
   description:
     'Runs a TUF update from --source trusting only --root: walks the root chain, checks thresholds, hashes\n' +
     'and lengths, and fetches trusted_root.json and the signing configs. Writes every file needed to\n' +
-    're-verify all of it offline, byte-exact, plus mirror.json. Public-good source: ' + PUBLIC_GOOD_TUF_URL,
+    're-verify all of it offline, byte-exact, plus mirror.json. Public-good source: ' +
+    PUBLIC_GOOD_TUF_URL,
   flags: {
-    source: { type: 'string', value: 'URL|DIR', description: 'TUF repository (CDN layout or metadata/ + targets/)', default: PUBLIC_GOOD_TUF_URL },
+    source: {
+      type: 'string',
+      value: 'URL|DIR',
+      description: 'TUF repository (CDN layout or metadata/ + targets/)',
+      default: PUBLIC_GOOD_TUF_URL,
+    },
     root: { type: 'string', value: 'FILE', description: 'The pinned root to start from (e.g. a reviewed N.root.json)' },
     out: { type: 'string', value: 'DIR', description: 'Mirror folder to write' },
     grace: GRACE_FLAG,
@@ -76,8 +100,14 @@ export const trustMirrorCommand: Command = {
   },
   positionals: { min: 0, max: 0 },
   examples: [
-    { command: 'airlock trust mirror --root 1.root.json --out /media/usb/sigstore-mirror', description: 'Mirror the public-good Sigstore root' },
-    { command: 'airlock trust mirror --source https://tuf.internal --root root.json --out mirror/', description: 'A private TUF repository' },
+    {
+      command: 'airlock trust mirror --root 1.root.json --out /media/usb/sigstore-mirror',
+      description: 'Mirror the public-good Sigstore root',
+    },
+    {
+      command: 'airlock trust mirror --source https://tuf.internal --root root.json --out mirror/',
+      description: 'A private TUF repository',
+    },
   ],
   async run(ctx) {
     const out = ctx.flags.string('out');
@@ -95,9 +125,15 @@ export const trustMirrorCommand: Command = {
     });
     ctx.out.progressDone();
     ctx.audit.subject(record.source);
-    ctx.audit.detail('roles', record.roles.map((r) => ({ role: r.role, version: r.version, status: r.status })));
+    ctx.audit.detail(
+      'roles',
+      record.roles.map((r) => ({ role: r.role, version: r.version, status: r.status })),
+    );
     ctx.out.info(`Mirrored ${record.source} into ${out}: ${record.files.length} files`);
-    for (const r of record.roles) ctx.out.info(`  ${r.role.padEnd(10)} v${r.version}  expires ${r.expires}${r.status === 'fresh' ? '' : ` (${r.status})`}`);
+    for (const r of record.roles)
+      ctx.out.info(
+        `  ${r.role.padEnd(10)} v${r.version}  expires ${r.expires}${r.status === 'fresh' ? '' : ` (${r.status})`}`,
+      );
     return { json: record };
   },
 };
@@ -109,20 +145,34 @@ export const trustImportCommand: Command = {
   description:
     'Re-verifies everything from --root, refuses versions older than ever trusted for NAME, applies the\n' +
     'freshness policy (docs/trust.md), then installs atomically, keeping the previous root. The clock is\n' +
-    'the machine\'s: an import cannot be told another time. --break-glass accepts expired roles whose\n' +
+    "the machine's: an import cannot be told another time. --break-glass accepts expired roles whose\n" +
     'signatures verify, until a deadline at most 14 days ahead; it is recorded and every use warns.',
   flags: {
     root: { type: 'string', value: 'FILE', description: 'The pinned root (the same one the connected side trusts)' },
     name: { type: 'string', value: 'NAME', description: 'Name of the installed trust root', default: 'public-good' },
     grace: GRACE_FLAG,
-    'break-glass': { type: 'boolean', description: 'Accept expired roles whose signatures still verify (recorded, time-boxed)' },
+    'break-glass': {
+      type: 'boolean',
+      description: 'Accept expired roles whose signatures still verify (recorded, time-boxed)',
+    },
     reason: { type: 'string', value: 'TEXT', description: 'Why break-glass is needed (required with --break-glass)' },
-    until: { type: 'string', value: 'TIME', description: 'Break-glass deadline, at most 14 days ahead (default 7 days)' },
+    until: {
+      type: 'string',
+      value: 'TIME',
+      description: 'Break-glass deadline, at most 14 days ahead (default 7 days)',
+    },
   },
   positionals: { min: 1, max: 1 },
   examples: [
-    { command: 'airlock trust import /media/usb/sigstore-mirror --root 1.root.json', description: 'Install the public-good root' },
-    { command: "airlock trust import mirror/ --root 1.root.json --break-glass --reason 'CHG-1234: courier delayed' --until 2026-12-05T00:00:00Z", description: 'Bridge a late mirror' },
+    {
+      command: 'airlock trust import /media/usb/sigstore-mirror --root 1.root.json',
+      description: 'Install the public-good root',
+    },
+    {
+      command:
+        "airlock trust import mirror/ --root 1.root.json --break-glass --reason 'CHG-1234: courier delayed' --until 2026-12-05T00:00:00Z",
+      description: 'Bridge a late mirror',
+    },
   ],
   async run(ctx) {
     const now = ctx.now();
@@ -139,10 +189,15 @@ export const trustImportCommand: Command = {
       throw withExpiryHint(err, 'import');
     });
     if (install.breakGlass) {
-      ctx.out.warn(`BREAK-GLASS: installed with expired ${install.breakGlass.expiredRoles.join(', ')}; refused after ${install.breakGlass.until}`);
+      ctx.out.warn(
+        `BREAK-GLASS: installed with expired ${install.breakGlass.expiredRoles.join(', ')}; refused after ${install.breakGlass.until}`,
+      );
     }
-    ctx.out.info(`Installed trust root '${install.name}' from ${install.source} into ${trustDir(ctx.stateDir, install.name)}`);
-    for (const r of install.roles) ctx.out.info(`  ${r.role.padEnd(10)} v${r.version}  expires ${r.expires}  ${r.status}`);
+    ctx.out.info(
+      `Installed trust root '${install.name}' from ${install.source} into ${trustDir(ctx.stateDir, install.name)}`,
+    );
+    for (const r of install.roles)
+      ctx.out.info(`  ${r.role.padEnd(10)} v${r.version}  expires ${r.expires}  ${r.status}`);
     return { json: install };
   },
 };
@@ -151,7 +206,11 @@ export const trustImportCommand: Command = {
  * The status of each installed root (or of `names`): a root whose install is broken or unreadable is
  * reported as such (brokenTrustStatus), never read as empty; an unusable $AIRLOCK_HOME throws.
  */
-async function installedStatuses(stateDir: string, names: readonly string[] | undefined, at: Date): Promise<TrustRootStatus[]> {
+async function installedStatuses(
+  stateDir: string,
+  names: readonly string[] | undefined,
+  at: Date,
+): Promise<TrustRootStatus[]> {
   await checkStateDir(stateDir); // an unusable $AIRLOCK_HOME is no one root's problem
   const statuses: TrustRootStatus[] = [];
   for (const name of names ?? (await listInstalledNames(stateDir))) {
@@ -167,15 +226,22 @@ async function installedStatuses(stateDir: string, names: readonly string[] | un
 }
 
 function printStatus(ctx: CommandContext, s: TrustRootStatus): void {
-  const paint = (level: Level, text: string) => ctx.out.paint(level === 0 ? 'green' : level === 1 ? 'yellow' : 'red', text);
+  const paint = (level: Level, text: string) =>
+    ctx.out.paint(level === 0 ? 'green' : level === 1 ? 'yellow' : 'red', text);
   if (s.problem) {
     ctx.out.info(`${ctx.out.paint('bold', s.name)}  ${paint(s.level, LEVELS[s.level])}  ${s.summary}`);
     return;
   }
   ctx.out.info(`${ctx.out.paint('bold', s.name)}  ${paint(s.level, LEVELS[s.level])}  imported ${s.importedAt}`);
-  for (const r of s.roles) ctx.out.info(`  ${r.role.padEnd(10)} v${String(r.version).padEnd(5)} expires ${r.expires}  acceptable until ${r.deadline}  ${paint(r.level, LEVELS[r.level])}`);
+  for (const r of s.roles)
+    ctx.out.info(
+      `  ${r.role.padEnd(10)} v${String(r.version).padEnd(5)} expires ${r.expires}  acceptable until ${r.deadline}  ${paint(r.level, LEVELS[r.level])}`,
+    );
   if (s.breakGlass) ctx.out.info(`  ${paint(2, 'break-glass')} until ${s.breakGlass.until}: ${s.breakGlass.reason}`);
-  for (const a of s.authorities) ctx.out.info(`  ${a.kind.padEnd(6)} ${a.name}  ${a.start ?? '-'} .. ${a.end ?? 'open'}${a.activeAt ? '' : '  (not active)'}`);
+  for (const a of s.authorities)
+    ctx.out.info(
+      `  ${a.kind.padEnd(6)} ${a.name}  ${a.start ?? '-'} .. ${a.end ?? 'open'}${a.activeAt ? '' : '  (not active)'}`,
+    );
 }
 
 export const trustStatusCommand: Command = {
@@ -196,7 +262,10 @@ export const trustStatusCommand: Command = {
   examples: [
     { command: 'airlock trust status', description: 'Human report' },
     { command: 'airlock trust status --check', description: 'From a Nagios/Icinga check or cron' },
-    { command: 'airlock trust status --prometheus /var/lib/node_exporter/textfile/airlock.prom', description: 'Expose gauges to Prometheus' },
+    {
+      command: 'airlock trust status --prometheus /var/lib/node_exporter/textfile/airlock.prom',
+      description: 'Expose gauges to Prometheus',
+    },
   ],
   async run(ctx) {
     const at = ctx.flags.has('at') ? parseTime(ctx.flags.string('at') ?? '', '--at') : ctx.now();
@@ -219,14 +288,23 @@ export const trustStatusCommand: Command = {
     if (prom) await writeFileAtomic(prom, toPrometheus(statuses), { overwrite: true });
     const json = { level: LEVELS[level], at: at.toISOString(), roots: statuses };
     if (check) {
-      checkLine(level, statuses.length === 0 ? `no trust root installed${only ? ` as '${only}'` : ''}` : statuses.map((s) => `${s.name}: ${s.summary}`).join('; '));
+      checkLine(
+        level,
+        statuses.length === 0
+          ? `no trust root installed${only ? ` as '${only}'` : ''}`
+          : statuses.map((s) => `${s.name}: ${s.summary}`).join('; '),
+      );
       return { json, exitCode: level };
     }
-    if (statuses.length === 0) ctx.out.info(`No trust root installed in ${ctx.stateDir}; see 'airlock trust import --help'.`);
+    if (statuses.length === 0)
+      ctx.out.info(`No trust root installed in ${ctx.stateDir}; see 'airlock trust import --help'.`);
     for (const s of statuses) printStatus(ctx, s);
     // A broken install is no report to pass over: the command fails (exit 1) once it has shown it.
     const broken = statuses.filter((s) => s.problem);
-    if (broken.length > 0) ctx.out.error(`trust root${broken.length > 1 ? 's' : ''} ${broken.map((s) => `'${s.name}'`).join(', ')} cannot be used; verification with ${broken.length > 1 ? 'them' : 'it'} is refused`);
+    if (broken.length > 0)
+      ctx.out.error(
+        `trust root${broken.length > 1 ? 's' : ''} ${broken.map((s) => `'${s.name}'`).join(', ')} cannot be used; verification with ${broken.length > 1 ? 'them' : 'it'} is refused`,
+      );
     return { json, exitCode: broken.length > 0 ? 1 : 0 };
   },
 };

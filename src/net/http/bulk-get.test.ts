@@ -41,7 +41,7 @@ async function readBody(res: BulkResponse): Promise<Buffer> {
 
 /** Writes `data` in pieces of random sizes, some a single byte. */
 async function dribble(socket: Socket, data: Buffer): Promise<void> {
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const n = Math.random() < 0.2 ? 1 : Math.floor(Math.random() * 200_000) + 1;
     const ok = socket.write(data.subarray(at, at + n));
     at += n;
@@ -55,7 +55,13 @@ describe('bulkGet', () => {
   it('reads a Content-Length body whole, however the server splits head and body', async () => {
     const body = randomBytes(3 * 1024 * 1024 + 5);
     const { url, heads } = await rawServer(async (socket) => {
-      await dribble(socket, Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nX-Two: a\r\nx-two: b\r\n\r\n`), body]));
+      await dribble(
+        socket,
+        Buffer.concat([
+          Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nX-Two: a\r\nx-two: b\r\n\r\n`),
+          body,
+        ]),
+      );
       socket.end();
     });
     const res = await bulkGet(url, { authorization: 'Bearer t', 'user-agent': 'test' }, options);
@@ -66,7 +72,10 @@ describe('bulkGet', () => {
     assert.ok((await readBody(res)).equals(body));
     assert.equal(res.body.complete, true);
     const [head] = heads;
-    assert.match(head ?? '', /^GET \/v2\/app\/blobs\/sha256:x\?n=1 HTTP\/1\.1\r\nhost: 127\.0\.0\.1:\d+\r\nauthorization: Bearer t\r\nuser-agent: test\r\nconnection: close\r\n\r\n$/);
+    assert.match(
+      head ?? '',
+      /^GET \/v2\/app\/blobs\/sha256:x\?n=1 HTTP\/1\.1\r\nhost: 127\.0\.0\.1:\d+\r\nauthorization: Bearer t\r\nuser-agent: test\r\nconnection: close\r\n\r\n$/,
+    );
   });
 
   it('keeps every byte when the read that completes the head nearly fills the first buffer', async () => {
@@ -74,7 +83,9 @@ describe('bulkGet', () => {
     // the reader must switch buffers right away: only inside the read callback is that safe.
     const pool = new BufferPool(160 * 1024, 4);
     const body = randomBytes(2 * 1024 * 1024);
-    const { url } = await rawServer((socket) => socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body])));
+    const { url } = await rawServer((socket) =>
+      socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body])),
+    );
     const pending = bulkGet(url, {}, { ...options, pool });
     // Hold this thread so the kernel gathers a large first read.
     setTimeout(() => {
@@ -118,7 +129,10 @@ describe('bulkGet', () => {
   });
 
   it('leaves bodies framed any other way to node:http', async () => {
-    for (const head of ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', 'HTTP/1.1 200 OK\r\n\r\nuntil close']) {
+    for (const head of [
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+      'HTTP/1.1 200 OK\r\n\r\nuntil close',
+    ]) {
       const { url } = await rawServer((socket) => socket.end(head));
       assert.equal(await bulkGet(url, {}, options), undefined);
     }
@@ -142,8 +156,15 @@ describe('bulkGet', () => {
   });
 
   it('accepts a Content-Length repeated with the same value', () => {
-    const head = parseResponseHead('HTTP/1.0 200 \r\nContent-Length: 3\r\ncontent-length: 3\r\nSet-Cookie: a\r\nSet-Cookie: b', new URL('http://x'));
-    assert.deepEqual(head, { status: 200, statusText: '', headers: { 'content-length': '3', 'set-cookie': ['a', 'b'] } });
+    const head = parseResponseHead(
+      'HTTP/1.0 200 \r\nContent-Length: 3\r\ncontent-length: 3\r\nSet-Cookie: a\r\nSet-Cookie: b',
+      new URL('http://x'),
+    );
+    assert.deepEqual(head, {
+      status: 200,
+      statusText: '',
+      headers: { 'content-length': '3', 'set-cookie': ['a', 'b'] },
+    });
   });
 
   it('fails the body when the server sends more or fewer bytes than it announced', async () => {
@@ -154,7 +175,10 @@ describe('bulkGet', () => {
     const fewer = await rawServer((socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'));
     const short = await bulkGet(fewer.url, {}, options);
     assert.ok(short);
-    await assert.rejects(readBody(short), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && /7 body bytes still to come/.test(err.message));
+    await assert.rejects(
+      readBody(short),
+      (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && /7 body bytes still to come/.test(err.message),
+    );
   });
 
   it('rejects a connection closed before an answer, or refused, with the codes callers retry', async () => {
@@ -164,12 +188,18 @@ describe('bulkGet', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
     await new Promise((resolve) => server.close(resolve));
-    await assert.rejects(bulkGet(new URL(`http://127.0.0.1:${port}/`), {}, options), (err: NodeJS.ErrnoException) => err.code === 'ECONNREFUSED');
+    await assert.rejects(
+      bulkGet(new URL(`http://127.0.0.1:${port}/`), {}, options),
+      (err: NodeJS.ErrnoException) => err.code === 'ECONNREFUSED',
+    );
   });
 
   it('times out a server that stalls, before or during the body', async () => {
     const silent = await rawServer(() => undefined);
-    await assert.rejects(bulkGet(silent.url, {}, { timeoutMs: 200 }), (err: NodeJS.ErrnoException) => err.code === 'ETIMEDOUT');
+    await assert.rejects(
+      bulkGet(silent.url, {}, { timeoutMs: 200 }),
+      (err: NodeJS.ErrnoException) => err.code === 'ETIMEDOUT',
+    );
     const stalls = await rawServer((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'));
     const res = await bulkGet(stalls.url, {}, { timeoutMs: 200 });
     assert.ok(res);
@@ -178,7 +208,10 @@ describe('bulkGet', () => {
 
   it('refuses to send a header value that would smuggle in another header', async () => {
     const { url, heads } = await rawServer((socket) => socket.end('HTTP/1.1 204 No Content\r\n\r\n'));
-    await assert.rejects(bulkGet(url, { authorization: 'Bearer t\r\nX-Evil: 1' }, options), (err: NodeJS.ErrnoException) => err.code === 'EINVAL');
+    await assert.rejects(
+      bulkGet(url, { authorization: 'Bearer t\r\nX-Evil: 1' }, options),
+      (err: NodeJS.ErrnoException) => err.code === 'EINVAL',
+    );
     assert.equal(heads.length, 0);
   });
 });
@@ -193,7 +226,9 @@ describe('HttpTransport with bulk reads', () => {
     const transport = createHttpTransport();
     try {
       for (const tail of ['Content-Length: 100\r\n\r\nabc', 'Content-Length: 0\r\n\r\nextra bytes']) {
-        const registry = await rawServer((socket) => socket.end(`HTTP/1.1 307 Temporary Redirect\r\nLocation: ${storage.url}/blob\r\n${tail}`));
+        const registry = await rawServer((socket) =>
+          socket.end(`HTTP/1.1 307 Temporary Redirect\r\nLocation: ${storage.url}/blob\r\n${tail}`),
+        );
         const res = await transport.send({ method: 'GET', url: registry.url, redirects: 'any-origin', bulk: true });
         const chunks: Buffer[] = [];
         for await (const chunk of res.body as AsyncIterable<Buffer>) chunks.push(chunk);
@@ -206,14 +241,15 @@ describe('HttpTransport with bulk reads', () => {
     }
   });
 
-
   it('sends a chunked response again through node:http, and follows a redirect with bulk reads on both hops', async () => {
     const body = randomBytes(2 * 1024 * 1024);
     const storage = await startFakeServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       res.end(body); // no Content-Length: chunked
     });
-    const registry = await rawServer((socket) => socket.end(`HTTP/1.1 307 Temporary Redirect\r\nLocation: ${storage.url}/blob\r\nContent-Length: 0\r\n\r\n`));
+    const registry = await rawServer((socket) =>
+      socket.end(`HTTP/1.1 307 Temporary Redirect\r\nLocation: ${storage.url}/blob\r\nContent-Length: 0\r\n\r\n`),
+    );
     const transport = createHttpTransport();
     try {
       const res = await transport.send({ method: 'GET', url: registry.url, redirects: 'any-origin', bulk: true });

@@ -24,7 +24,17 @@ const MIN_READ_ROOM = 64 * 1024;
 /** RFC 9110 §5.6.2 token: what a header name may be made of. */
 const TOKEN = new RegExp(`^${TOKEN_CHARS}+$`);
 /** Header fields a response carries at most once; node:http keeps the first, and so does this reader. */
-const SINGLE = new Set(['age', 'content-length', 'content-type', 'etag', 'expires', 'last-modified', 'location', 'retry-after', 'server']);
+const SINGLE = new Set([
+  'age',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'last-modified',
+  'location',
+  'retry-after',
+  'server',
+]);
 
 export interface BulkGetOptions {
   /** A socket with no traffic for this long fails the request. */
@@ -88,7 +98,8 @@ function bodyLength(head: Head, url: URL): number | undefined {
   if (head.headers['transfer-encoding'] !== undefined) return undefined;
   const declared = head.headers['content-length'];
   if (declared === undefined) return undefined;
-  if (typeof declared !== 'string' || !/^\d{1,15}$/.test(declared)) throw protocolError(url, `Content-Length '${String(declared).slice(0, 40)}'`);
+  if (typeof declared !== 'string' || !/^\d{1,15}$/.test(declared))
+    throw protocolError(url, `Content-Length '${String(declared).slice(0, 40)}'`);
   return Number(declared);
 }
 
@@ -109,7 +120,8 @@ function requestHead(url: URL, headers: Readonly<Record<string, string>>): strin
     const lower = name.toLowerCase();
     if (lower === 'host' || lower === 'connection') continue;
     // The same refusal node:http makes: a value with CR/LF would smuggle in a header of its own.
-    if (!TOKEN.test(name) || /[^\t\x20-\x7e\x80-\xff]/.test(value)) throw new HttpFailure('EINVAL', `refusing to send an invalid '${name}' header`);
+    if (!TOKEN.test(name) || /[^\t\x20-\x7e\x80-\xff]/.test(value))
+      throw new HttpFailure('EINVAL', `refusing to send an invalid '${name}' header`);
     lines.push(`${name}: ${value}`);
   }
   lines.push('connection: close', '', '');
@@ -149,7 +161,11 @@ export class BulkBody extends Readable {
  * caller then asks again through node:http. Network failures reject with the socket's error code, so
  * callers retry them as they would node:http's.
  */
-export function bulkGet(url: URL, headers: Readonly<Record<string, string>>, options: BulkGetOptions): Promise<BulkResponse | undefined> {
+export function bulkGet(
+  url: URL,
+  headers: Readonly<Record<string, string>>,
+  options: BulkGetOptions,
+): Promise<BulkResponse | undefined> {
   let request: string;
   try {
     request = requestHead(url, headers);
@@ -188,7 +204,13 @@ export function bulkGet(url: URL, headers: Readonly<Record<string, string>>, opt
     };
     const socket: Socket = secure
       ? // tls.connect takes `onread` as net.connect does (@types/node leaves it out of ConnectionOptions).
-        tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...(options.ca ? { ca: [...options.ca] } : {}), onread } as ConnectionOptions)
+        tlsConnect({
+          host,
+          port,
+          ...(isIP(host) ? {} : { servername: host }),
+          ...(options.ca ? { ca: [...options.ca] } : {}),
+          onread,
+        } as ConnectionOptions)
       : netConnect({ host, port, onread });
     options.sockets?.add(socket);
     const closed = (why: string) => new HttpFailure('ECONNRESET', `${url.origin} closed the connection ${why}`);
@@ -197,7 +219,8 @@ export function bulkGet(url: URL, headers: Readonly<Record<string, string>>, opt
       const current = buffer as Buffer;
       const end = current.subarray(0, used).indexOf('\r\n\r\n', 0, 'latin1');
       if (end < 0 && used <= MAX_HEAD_BYTES) return true;
-      const taken = end >= 0 && end <= MAX_HEAD_BYTES ? takeableHead(current.toString('latin1', 0, end), url) : undefined;
+      const taken =
+        end >= 0 && end <= MAX_HEAD_BYTES ? takeableHead(current.toString('latin1', 0, end), url) : undefined;
       if (!taken) {
         // node:http's parser is the reference: what this one will not take, that one judges.
         resolve(undefined);

@@ -14,7 +14,11 @@ export interface BulkOptions {
 export function withBulkReads(inner: Send, options: BulkOptions): Send {
   return async (request) => {
     if (request.bulk && request.method === 'GET' && request.body === undefined) {
-      const res = await bulkGet(request.url, request.headers ?? {}, { timeoutMs: options.timeoutMs, sockets: options.sockets, ...(options.ca ? { ca: options.ca } : {}) });
+      const res = await bulkGet(request.url, request.headers ?? {}, {
+        timeoutMs: options.timeoutMs,
+        sockets: options.sockets,
+        ...(options.ca ? { ca: options.ca } : {}),
+      });
       if (res) return { ...res, url: request.url };
     }
     return inner(request);

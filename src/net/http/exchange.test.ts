@@ -14,12 +14,20 @@ describe('exchange', () => {
     });
     const transport = createHttpTransport();
     try {
-      const fits = await exchange({ method: 'GET', url: new URL(`${server.url}/fits`) }, { maxBytes: 6, deadlineMs: 5000 }, transport);
+      const fits = await exchange(
+        { method: 'GET', url: new URL(`${server.url}/fits`) },
+        { maxBytes: 6, deadlineMs: 5000 },
+        transport,
+      );
       assert.equal(fits.body.toString(), 'abcdef');
       assert.equal(header(fits.headers, 'x-log-index'), '7');
       for (const path of ['/declared', '/chunked']) {
         await assert.rejects(
-          exchange({ method: 'GET', url: new URL(`${server.url}${path}`) }, { maxBytes: 4096, deadlineMs: 5000 }, transport),
+          exchange(
+            { method: 'GET', url: new URL(`${server.url}${path}`) },
+            { maxBytes: 4096, deadlineMs: 5000 },
+            transport,
+          ),
           (err) => err instanceof HttpFailure && err.code === 'ETOOLARGE',
         );
       }
@@ -36,9 +44,17 @@ describe('exchange', () => {
     });
     const transport = createHttpTransport();
     try {
-      const conflict = await exchange({ method: 'POST', url: new URL(`${server.url}/conflict`), body: Buffer.from('{}') }, { maxBytes: 1024, deadlineMs: 5000 }, transport);
+      const conflict = await exchange(
+        { method: 'POST', url: new URL(`${server.url}/conflict`), body: Buffer.from('{}') },
+        { maxBytes: 1024, deadlineMs: 5000 },
+        transport,
+      );
       assert.deepEqual([conflict.status, conflict.body.toString()], [409, '{"logIndex":"3"}']);
-      const huge = await exchange({ method: 'GET', url: new URL(`${server.url}/huge`) }, { maxBytes: 1024, deadlineMs: 5000 }, transport);
+      const huge = await exchange(
+        { method: 'GET', url: new URL(`${server.url}/huge`) },
+        { maxBytes: 1024, deadlineMs: 5000 },
+        transport,
+      );
       assert.deepEqual([huge.status, huge.body.length], [500, 0]);
     } finally {
       transport.close();
@@ -66,10 +82,16 @@ describe('exchange', () => {
   });
 
   it('returns a redirect to the caller that asked for none', async () => {
-    const server = await startFakeServer((_req, res) => res.writeHead(307, { location: 'https://elsewhere.example/' }).end());
+    const server = await startFakeServer((_req, res) =>
+      res.writeHead(307, { location: 'https://elsewhere.example/' }).end(),
+    );
     const transport = createHttpTransport();
     try {
-      const res = await exchange({ method: 'POST', url: new URL(server.url), body: Buffer.from('q'), redirects: 'none' }, { maxBytes: 1024, deadlineMs: 5000 }, transport);
+      const res = await exchange(
+        { method: 'POST', url: new URL(server.url), body: Buffer.from('q'), redirects: 'none' },
+        { maxBytes: 1024, deadlineMs: 5000 },
+        transport,
+      );
       assert.deepEqual([res.status, header(res.headers, 'location')], [307, 'https://elsewhere.example/']);
     } finally {
       transport.close();

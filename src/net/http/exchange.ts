@@ -33,7 +33,11 @@ export function serviceTransport(): HttpTransport {
   return shared;
 }
 
-export async function exchange(request: HttpRequest, limits: ExchangeLimits, transport: HttpTransport = serviceTransport()): Promise<Exchange> {
+export async function exchange(
+  request: HttpRequest,
+  limits: ExchangeLimits,
+  transport: HttpTransport = serviceTransport(),
+): Promise<Exchange> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), limits.deadlineMs);
   try {
@@ -41,10 +45,13 @@ export async function exchange(request: HttpRequest, limits: ExchangeLimits, tra
     // Any answer is read up to the same bound (a 409 may carry the entry a log already holds); past it, an
     // error page is left unread: whatever its size, the status is the answer.
     const ok = res.status >= 200 && res.status < 300;
-    const body = ok ? await readBody(res, limits.maxBytes) : await readBody(res, limits.maxBytes).catch(() => Buffer.alloc(0));
+    const body = ok
+      ? await readBody(res, limits.maxBytes)
+      : await readBody(res, limits.maxBytes).catch(() => Buffer.alloc(0));
     return { status: res.status, statusText: res.statusText, headers: res.headers, body };
   } catch (err) {
-    if (controller.signal.aborted) throw new HttpFailure('ETIMEDOUT', `no answer within ${limits.deadlineMs / 1000} s`, { cause: err });
+    if (controller.signal.aborted)
+      throw new HttpFailure('ETIMEDOUT', `no answer within ${limits.deadlineMs / 1000} s`, { cause: err });
     throw err;
   } finally {
     clearTimeout(timer);

@@ -30,7 +30,12 @@ export function nodeSend(options: NodeSendOptions): { send: Send; close(): void 
     if (body instanceof Uint8Array) outgoing['content-length'] = body.byteLength;
     else if (body === undefined && method !== 'GET' && method !== 'HEAD') outgoing['content-length'] = 0;
     return new Promise<HttpResponse>((resolve, reject) => {
-      const req = (secure ? httpsRequest : httpRequest)(url, { method, headers: outgoing, agent: secure ? https : http, ...(request.signal ? { signal: request.signal } : {}) });
+      const req = (secure ? httpsRequest : httpRequest)(url, {
+        method,
+        headers: outgoing,
+        agent: secure ? https : http,
+        ...(request.signal ? { signal: request.signal } : {}),
+      });
       let response: IncomingMessage | undefined;
       // The socket idle timeout covers connecting, waiting for headers, and a body that stalls half-way.
       req.setTimeout(options.timeoutMs, () => {
@@ -42,12 +47,22 @@ export function nodeSend(options: NodeSendOptions): { send: Send; close(): void 
       req.on('error', reject);
       req.once('response', (res) => {
         response = res;
-        resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, url, body: res });
+        resolve({
+          status: res.statusCode ?? 0,
+          statusText: res.statusMessage ?? '',
+          headers: res.headers,
+          url,
+          body: res,
+        });
       });
       if (body instanceof Readable) {
         // A body that failed (or was closed) before this request was made will never end: piping it
         // would leave the request waiting for data until the idle timeout.
-        const gone = body.errored ?? (body.destroyed && !body.readableEnded ? new Error('the request body was closed before it was sent') : undefined);
+        const gone =
+          body.errored ??
+          (body.destroyed && !body.readableEnded
+            ? new Error('the request body was closed before it was sent')
+            : undefined);
         if (gone) {
           req.destroy(gone);
           return;

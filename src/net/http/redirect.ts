@@ -10,7 +10,8 @@ const MAX_REDIRECTS = 5;
 
 export function withRedirects(inner: Send): Send {
   return async (request) => {
-    const policy = request.redirects ?? (request.method === 'GET' || request.method === 'HEAD' ? 'same-origin' : 'none');
+    const policy =
+      request.redirects ?? (request.method === 'GET' || request.method === 'HEAD' ? 'same-origin' : 'none');
     const headers: Record<string, string> = { ...request.headers };
     let url = request.url;
     for (let hop = 0; ; hop++) {
@@ -18,12 +19,16 @@ export function withRedirects(inner: Send): Send {
       const location = res.headers.location;
       if (!REDIRECTS.has(res.status) || !location || policy === 'none') return res;
       discard(res);
-      if (hop >= MAX_REDIRECTS) throw new HttpFailure('EREDIRECT', `more than ${MAX_REDIRECTS} redirects from ${request.url.origin}`);
+      if (hop >= MAX_REDIRECTS)
+        throw new HttpFailure('EREDIRECT', `more than ${MAX_REDIRECTS} redirects from ${request.url.origin}`);
       const next = new URL(location, url);
-      if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new HttpFailure('EREDIRECT', `refusing a redirect to ${next.protocol} URL`);
-      if (url.protocol === 'https:' && next.protocol === 'http:') throw new HttpFailure('EREDIRECT', `refusing a redirect from HTTPS to plain HTTP (${next.origin})`);
+      if (next.protocol !== 'https:' && next.protocol !== 'http:')
+        throw new HttpFailure('EREDIRECT', `refusing a redirect to ${next.protocol} URL`);
+      if (url.protocol === 'https:' && next.protocol === 'http:')
+        throw new HttpFailure('EREDIRECT', `refusing a redirect from HTTPS to plain HTTP (${next.origin})`);
       if (next.origin !== url.origin) {
-        if (policy !== 'any-origin') throw new HttpFailure('EREDIRECT', `refusing a redirect from ${url.origin} to another host (${next.origin})`);
+        if (policy !== 'any-origin')
+          throw new HttpFailure('EREDIRECT', `refusing a redirect from ${url.origin} to another host (${next.origin})`);
         delete headers.authorization;
       }
       url = next;

@@ -17,7 +17,16 @@ export interface RetryOptions {
 
 /** Distribution spec, "Pushing a blob" errors: 502, 503 and 504 are temporary; other 5xx are terminal. 429 is RFC 6585 rate limiting. */
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH']);
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 
 function errorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | undefined)?.code;
@@ -26,10 +35,14 @@ function errorCode(err: unknown): string | undefined {
 
 export function withRetries(inner: Send, options: RetryOptions): Send {
   return async (request) => {
-    const retry = replayableBody(request.body) && (request.retry ?? (request.method === 'GET' || request.method === 'HEAD'));
+    const retry =
+      replayableBody(request.body) && (request.retry ?? (request.method === 'GET' || request.method === 'HEAD'));
     for (let attempt = 0; ; attempt++) {
       const canRetry = retry && attempt < options.retries;
-      const backoff = Math.min(options.retryDelayMs * 2 ** attempt * (1 + options.clock.random() / 2), options.maxRetryDelayMs);
+      const backoff = Math.min(
+        options.retryDelayMs * 2 ** attempt * (1 + options.clock.random() / 2),
+        options.maxRetryDelayMs,
+      );
       let res: HttpResponse;
       try {
         res = await inner(request);

@@ -44,11 +44,19 @@ describe('HttpTransport', () => {
       else res.writeHead(200).end('ok');
     });
     const waits: number[] = [];
-    const clock = { now: () => Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'), sleep: async (ms: number) => void waits.push(ms), random: () => 0.5 };
+    const clock = {
+      now: () => Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'),
+      sleep: async (ms: number) => void waits.push(ms),
+      random: () => 0.5,
+    };
     const transport = createHttpTransport({ retryDelayMs: 100, clock });
     try {
       assert.equal((await transport.send({ method: 'GET', url: new URL(`${server.url}/x`) })).status, 200);
-      assert.deepEqual(waits, [125, 10_000], 'first: 100 ms × (1 + 0.5/2); then the server\'s date, 10 s after the clock\'s now');
+      assert.deepEqual(
+        waits,
+        [125, 10_000],
+        "first: 100 ms × (1 + 0.5/2); then the server's date, 10 s after the clock's now",
+      );
     } finally {
       transport.close();
       await server.stop();
@@ -95,10 +103,16 @@ describe('HttpTransport', () => {
     try {
       const failed = new Readable({ read() {} });
       failed.on('error', () => undefined).destroy(new Error('source connection reset'));
-      await assert.rejects(transport.send({ method: 'PUT', url: new URL(server.url), headers: { 'content-length': '10' }, body: failed }), /source connection reset/);
+      await assert.rejects(
+        transport.send({ method: 'PUT', url: new URL(server.url), headers: { 'content-length': '10' }, body: failed }),
+        /source connection reset/,
+      );
       const closed = new Readable({ read() {} });
       closed.destroy();
-      await assert.rejects(transport.send({ method: 'PUT', url: new URL(server.url), headers: { 'content-length': '10' }, body: closed }), /closed before it was sent/);
+      await assert.rejects(
+        transport.send({ method: 'PUT', url: new URL(server.url), headers: { 'content-length': '10' }, body: closed }),
+        /closed before it was sent/,
+      );
     } finally {
       transport.close();
       await server.stop();
@@ -135,7 +149,12 @@ describe('HttpTransport', () => {
     const transport = createHttpTransport();
     try {
       const headers = { authorization: 'Bearer secret-token' };
-      const blob = await transport.send({ method: 'GET', url: new URL(`${registry.url}/v2/a/blobs/sha256:x`), headers, redirects: 'any-origin' });
+      const blob = await transport.send({
+        method: 'GET',
+        url: new URL(`${registry.url}/v2/a/blobs/sha256:x`),
+        headers,
+        redirects: 'any-origin',
+      });
       assert.equal((await readBody(blob, 100)).toString(), 'blob bytes');
       assert.equal(blob.url.origin, storage.url);
       assert.equal(storage.requests[0]?.headers.authorization, undefined);
@@ -147,7 +166,11 @@ describe('HttpTransport', () => {
       );
       const local = await transport.send({ method: 'GET', url: new URL(`${registry.url}/local`), headers });
       assert.equal((await readBody(local, 100)).toString(), 'here');
-      assert.equal(registry.requests.at(-1)?.headers.authorization, 'Bearer secret-token', 'same-origin redirects keep credentials');
+      assert.equal(
+        registry.requests.at(-1)?.headers.authorization,
+        'Bearer secret-token',
+        'same-origin redirects keep credentials',
+      );
       assert.equal(storage.requests.length, 1);
     } finally {
       transport.close();
@@ -174,7 +197,10 @@ describe('header helpers', () => {
   });
 
   it('strips Content-Type parameters', () => {
-    assert.equal(mediaTypeOf('application/vnd.oci.image.index.v1+json; charset=utf-8'), 'application/vnd.oci.image.index.v1+json');
+    assert.equal(
+      mediaTypeOf('application/vnd.oci.image.index.v1+json; charset=utf-8'),
+      'application/vnd.oci.image.index.v1+json',
+    );
     assert.equal(mediaTypeOf(undefined), undefined);
   });
 });

@@ -31,7 +31,11 @@ export interface HttpTransportOptions {
   readonly clock?: RetryClock;
 }
 
-export const SYSTEM_CLOCK: RetryClock = { now: () => Date.now(), sleep: (ms) => sleep(ms), random: () => Math.random() };
+export const SYSTEM_CLOCK: RetryClock = {
+  now: () => Date.now(),
+  sleep: (ms) => sleep(ms),
+  random: () => Math.random(),
+};
 
 export interface HttpTransport {
   readonly send: Send;

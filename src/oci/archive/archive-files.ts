@@ -73,7 +73,9 @@ export async function assertWritable(file: string, overwrite: boolean | undefine
  */
 export async function listTree(dir: string, under = ''): Promise<string[]> {
   const out: string[] = [];
-  const entries = (await readdir(join(dir, under), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries = (await readdir(join(dir, under), { withFileTypes: true })).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
     const rel = under ? `${under}/${entry.name}` : entry.name;
@@ -93,7 +95,12 @@ export async function listTree(dir: string, under = ''): Promise<string[]> {
  * temp file beside it, fsync, rename. `portable` drops uid/gid/user names and the fixed mtime makes
  * equal contents give equal bytes.
  */
-export async function writeTarAtomic(file: string, cwd: string, entries: readonly string[], overwrite: boolean | undefined): Promise<void> {
+export async function writeTarAtomic(
+  file: string,
+  cwd: string,
+  entries: readonly string[],
+  overwrite: boolean | undefined,
+): Promise<void> {
   await assertWritable(file, overwrite);
   const tmp = join(dirname(file), `.${basename(file)}.tmp-${randomBytes(6).toString('hex')}`);
   try {

@@ -42,15 +42,25 @@ function matches(entry: DockerArchiveEntry, image: AirlockImage): boolean {
   );
 }
 
-export async function checkDockerSide(file: string, dir: string, contents: ExtractResult, entries: readonly DockerArchiveEntry[], airlock: LayoutStore): Promise<void> {
+export async function checkDockerSide(
+  file: string,
+  dir: string,
+  contents: ExtractResult,
+  entries: readonly DockerArchiveEntry[],
+  airlock: LayoutStore,
+): Promise<void> {
   const images = await airlockImages(airlock);
   for (const [i, entry] of entries.entries()) {
     const image = images.find((img) => matches(entry, img));
     const configPath = resolveArchivePath(contents, entry.Config);
     if (!image || configPath === undefined) {
-      throw new AirlockError('E_INPUT_MALFORMED', `${file}: manifest.json entry ${i} (${entry.RepoTags.join(', ') || 'untagged'}) does not match the images in airlock/`, {
-        hint: 'the archive was altered after airlock wrote it; docker load would not load what airlock verifies',
-      });
+      throw new AirlockError(
+        'E_INPUT_MALFORMED',
+        `${file}: manifest.json entry ${i} (${entry.RepoTags.join(', ') || 'untagged'}) does not match the images in airlock/`,
+        {
+          hint: 'the archive was altered after airlock wrote it; docker load would not load what airlock verifies',
+        },
+      );
     }
     await digestFile(join(dir, configPath), { expected: parseDigest(image.config) });
   }

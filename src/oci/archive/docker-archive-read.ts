@@ -14,7 +14,13 @@ import type { Descriptor, StoredManifest } from '../types.ts';
 import { type ArchiveStore, readOnly, removeTempDir, unpackArchive } from './archive-files.ts';
 import { checkDockerSide } from './docker-archive-check.ts';
 import { AIRLOCK_DIR, isGzip, layerFileNames, readHead } from './docker-archive-layout.ts';
-import { DOCKER_LAYER_TAR, DOCKER_MANIFEST_FILE, type DockerArchiveEntry, parseDockerManifestJson, sameDockerName } from './docker-manifest.ts';
+import {
+  DOCKER_LAYER_TAR,
+  DOCKER_MANIFEST_FILE,
+  type DockerArchiveEntry,
+  parseDockerManifestJson,
+  sameDockerName,
+} from './docker-manifest.ts';
 import { type ExtractResult, resolveArchivePath } from './safe-extract.ts';
 
 interface Synthesized {
@@ -34,7 +40,14 @@ export class DockerArchiveReader implements ArchiveStore {
   #synthesized: Promise<Synthesized[]> | undefined;
   #closed: Promise<void> | undefined;
 
-  constructor(file: string, dir: string, contents: ExtractResult, entries: DockerArchiveEntry[], airlock: LayoutStore | undefined, name?: string) {
+  constructor(
+    file: string,
+    dir: string,
+    contents: ExtractResult,
+    entries: DockerArchiveEntry[],
+    airlock: LayoutStore | undefined,
+    name?: string,
+  ) {
     this.description = `docker-archive:${file}`;
     this.#dir = dir;
     this.#contents = contents;
@@ -63,7 +76,9 @@ export class DockerArchiveReader implements ArchiveStore {
   #describe(raw: string, what: string, mediaType?: string): Promise<Descriptor> {
     const rel = resolveArchivePath(this.#contents, raw);
     if (rel === undefined) {
-      return Promise.reject(new AirlockError('E_INPUT_MALFORMED', `${this.description}: ${what} '${raw}' is not a file in the archive`));
+      return Promise.reject(
+        new AirlockError('E_INPUT_MALFORMED', `${this.description}: ${what} '${raw}' is not a file in the archive`),
+      );
     }
     let described = this.#described.get(rel);
     if (!described) {
@@ -91,16 +106,28 @@ export class DockerArchiveReader implements ArchiveStore {
     if (this.#airlock) {
       if (name === undefined) return this.#airlock.resolveTag(undefined);
       const match = tags.find((t) => t === name) ?? tags.find((t) => sameDockerName(t, name));
-      if (match === undefined) throw new AirlockError('E_INPUT_MISSING', `${this.description}: no image named '${name}'`, { hint: tagsHint(tags) });
+      if (match === undefined)
+        throw new AirlockError('E_INPUT_MISSING', `${this.description}: no image named '${name}'`, {
+          hint: tagsHint(tags),
+        });
       return this.#airlock.resolveTag(match);
     }
     const images = await this.#synthesize();
-    const hits = name === undefined ? images : images.filter((s) => s.entry.RepoTags.some((t) => sameDockerName(t, name)));
+    const hits =
+      name === undefined ? images : images.filter((s) => s.entry.RepoTags.some((t) => sameDockerName(t, name)));
     const hit = hits[0];
-    if (hits.length === 1 && hit) return { mediaType: hit.manifest.mediaType, digest: hit.manifest.digest, size: hit.manifest.bytes.length };
-    if (name !== undefined && hits.length === 0) throw new AirlockError('E_INPUT_MISSING', `${this.description}: no image named '${name}'`, { hint: tagsHint(tags) });
+    if (hits.length === 1 && hit)
+      return { mediaType: hit.manifest.mediaType, digest: hit.manifest.digest, size: hit.manifest.bytes.length };
+    if (name !== undefined && hits.length === 0)
+      throw new AirlockError('E_INPUT_MISSING', `${this.description}: no image named '${name}'`, {
+        hint: tagsHint(tags),
+      });
     if (hits.length === 0) throw new AirlockError('E_INPUT_MISSING', `${this.description}: holds no image`);
-    throw new AirlockError('E_INPUT_MISSING', `${this.description}: holds ${hits.length} images${name ? ` named '${name}'` : ''}; name one`, { hint: tagsHint(tags) });
+    throw new AirlockError(
+      'E_INPUT_MISSING',
+      `${this.description}: holds ${hits.length} images${name ? ` named '${name}'` : ''}; name one`,
+      { hint: tagsHint(tags) },
+    );
   }
 
   async getManifest(digest: string): Promise<StoredManifest> {
@@ -166,12 +193,16 @@ export class DockerArchiveReader implements ArchiveStore {
   }
 }
 
-export async function openDockerArchiveReader(file: string, options: { tempDir?: string; name?: string }): Promise<DockerArchiveReader> {
+export async function openDockerArchiveReader(
+  file: string,
+  options: { tempDir?: string; name?: string },
+): Promise<DockerArchiveReader> {
   // skopeo and docker save link `<id>/layer.tar` to `../<hex>.tar`: links are recorded, never created.
   const { dir, contents } = await unpackArchive(file, options.tempDir, 'docker-archive', 'record');
   try {
     const manifestPath = resolveArchivePath(contents, DOCKER_MANIFEST_FILE);
-    if (!manifestPath) throw new AirlockError('E_INPUT_MALFORMED', `${file} is not a docker-archive: it has no manifest.json`);
+    if (!manifestPath)
+      throw new AirlockError('E_INPUT_MALFORMED', `${file} is not a docker-archive: it has no manifest.json`);
     const text = await readFile(join(dir, manifestPath), 'utf8').catch((err: unknown) => {
       throw fromFsError(err, `${file}:manifest.json`);
     });

@@ -12,15 +12,29 @@ import { LayoutStore } from '../layout/layout-store.ts';
 import { MAX_MANIFEST_SIZE, parseManifestBytes, type ParsedManifest } from '../layout/manifest-json.ts';
 import { DOCKER_CONFIG, OCI_CONFIG } from '../media-types.ts';
 import type { Descriptor, StoredManifest } from '../types.ts';
-import { type ArchiveOptions, type ArchiveStore, assertWritable, listTree, makeTempDir, removeTempDir, writeTarAtomic } from './archive-files.ts';
+import {
+  type ArchiveOptions,
+  type ArchiveStore,
+  assertWritable,
+  listTree,
+  makeTempDir,
+  removeTempDir,
+  writeTarAtomic,
+} from './archive-files.ts';
 import { AIRLOCK_DIR, layerFileName, readHead } from './docker-archive-layout.ts';
 import { DOCKER_MANIFEST_FILE, type DockerArchiveEntry, isDockerNameTag } from './docker-manifest.ts';
 
-const TAR_LAYER = /^application\/vnd\.(oci\.image\.layer\.(nondistributable\.)?v1\.tar|docker\.image\.rootfs\.(foreign\.)?diff\.tar)/;
+const TAR_LAYER =
+  /^application\/vnd\.(oci\.image\.layer\.(nondistributable\.)?v1\.tar|docker\.image\.rootfs\.(foreign\.)?diff\.tar)/;
 
 /** What docker load can take: an image manifest with an image config and tar layers (not a cosign .sig image). */
 function isContainerImage(m: ParsedManifest): boolean {
-  return !m.index && !m.subject && [OCI_CONFIG, DOCKER_CONFIG].includes(m.config?.mediaType ?? '') && m.layers.every((l) => TAR_LAYER.test(l.mediaType));
+  return (
+    !m.index &&
+    !m.subject &&
+    [OCI_CONFIG, DOCKER_CONFIG].includes(m.config?.mediaType ?? '') &&
+    m.layers.every((l) => TAR_LAYER.test(l.mediaType))
+  );
 }
 
 export interface DockerWriteOptions extends ArchiveOptions {
@@ -46,9 +60,13 @@ export class DockerArchiveWriter extends LayoutStore implements ArchiveStore {
   override async putManifest(manifest: StoredManifest, tag?: string): Promise<void> {
     const parsed = parseManifestBytes(manifest.bytes, `manifest ${manifest.digest}`, manifest.mediaType);
     if (parsed.index && !parsed.subject) {
-      throw new AirlockError('E_UNSUPPORTED', `${this.description}: a docker-archive holds single-platform images; ${manifest.digest} is a multi-platform index`, {
-        hint: 'pick one platform with --platform os/arch, or write oci-archive:FILE to keep the index',
-      });
+      throw new AirlockError(
+        'E_UNSUPPORTED',
+        `${this.description}: a docker-archive holds single-platform images; ${manifest.digest} is a multi-platform index`,
+        {
+          hint: 'pick one platform with --platform os/arch, or write oci-archive:FILE to keep the index',
+        },
+      );
     }
     if (tag !== undefined && isContainerImage(parsed) && !isDockerNameTag(tag)) {
       throw new AirlockError('E_USAGE', `${this.description}: '${tag}' is not a NAME:TAG docker load could use`, {
@@ -75,7 +93,11 @@ export class DockerArchiveWriter extends LayoutStore implements ArchiveStore {
       const named = (tags.get(digest) ?? []).filter(isDockerNameTag);
       if (named.length === 0 && this.#options.name) named.push(this.#options.name);
       images.push({ digest, parsed, tags: named });
-      await this.#recordRoot({ mediaType: parsed.mediaType, digest, size: bytes.length }, named, tags.get(digest) ?? []);
+      await this.#recordRoot(
+        { mediaType: parsed.mediaType, digest, size: bytes.length },
+        named,
+        tags.get(digest) ?? [],
+      );
     }
     return images;
   }
@@ -89,16 +111,24 @@ export class DockerArchiveWriter extends LayoutStore implements ArchiveStore {
     for (const tag of repoTags) if (!tags.includes(tag)) await super.putManifest(stored, tag);
     if (repoTags.length > 0 || tags.length > 0) return;
     const index = await readIndexFile(this.dir);
-    if (!index.manifests.some((d) => d.digest === desc.digest)) await writeIndexFile(this.dir, [...index.manifests, desc], index);
+    if (!index.manifests.some((d) => d.digest === desc.digest))
+      await writeIndexFile(this.dir, [...index.manifests, desc], index);
   }
 
   /** Moves a blob from airlock/blobs to the archive root under `name`; a shared blob moves once. */
-  async #moveOut(desc: Descriptor, moved: Map<string, string>, name: (hex: string, head: Uint8Array) => string): Promise<string> {
+  async #moveOut(
+    desc: Descriptor,
+    moved: Map<string, string>,
+    name: (hex: string, head: Uint8Array) => string,
+  ): Promise<string> {
     const done = moved.get(desc.digest);
     if (done) return done;
     const from = blobPath(this.dir, desc.digest);
     if ((await fileSize(from)) !== desc.size) {
-      throw new AirlockError('E_INPUT_MISSING', `${this.description}: blob ${desc.digest} of an image was never stored`);
+      throw new AirlockError(
+        'E_INPUT_MISSING',
+        `${this.description}: blob ${desc.digest} of an image was never stored`,
+      );
     }
     const target = name(parseDigest(desc.digest).hex, await readHead(from, 4));
     await rename(from, join(this.#root, target));
@@ -140,7 +170,9 @@ export class DockerArchiveWriter extends LayoutStore implements ArchiveStore {
 
 export async function openDockerArchiveWriter(file: string, options: DockerWriteOptions): Promise<DockerArchiveWriter> {
   if (options.name !== undefined && !isDockerNameTag(options.name)) {
-    throw new AirlockError('E_USAGE', `docker-archive:${file}: '${options.name}' is not NAME:TAG`, { hint: 'e.g. docker-archive:FILE:registry.example/app:1.0' });
+    throw new AirlockError('E_USAGE', `docker-archive:${file}: '${options.name}' is not NAME:TAG`, {
+      hint: 'e.g. docker-archive:FILE:registry.example/app:1.0',
+    });
   }
   await assertWritable(file, options.overwrite); // fail before copying gigabytes, not after
   const root = await makeTempDir(options.tempDir, 'docker-archive');

@@ -11,5 +11,8 @@ export type DockerArchiveOptions = DockerWriteOptions;
 
 export async function openDockerArchive(file: string, options: DockerArchiveOptions): Promise<ArchiveStore> {
   if (options.mode === 'write') return openDockerArchiveWriter(file, options);
-  return openDockerArchiveReader(file, { ...(options.tempDir ? { tempDir: options.tempDir } : {}), ...(options.name ? { name: options.name } : {}) });
+  return openDockerArchiveReader(file, {
+    ...(options.tempDir ? { tempDir: options.tempDir } : {}),
+    ...(options.name ? { name: options.name } : {}),
+  });
 }

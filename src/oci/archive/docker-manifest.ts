@@ -20,19 +20,29 @@ export function parseDockerManifestJson(text: string, where: string): DockerArch
   } catch (err) {
     throw new AirlockError('E_INPUT_MALFORMED', `${where}: manifest.json is not valid JSON`, { cause: err });
   }
-  if (!Array.isArray(doc)) throw new AirlockError('E_INPUT_MALFORMED', `${where}: manifest.json is not an array of images`);
+  if (!Array.isArray(doc))
+    throw new AirlockError('E_INPUT_MALFORMED', `${where}: manifest.json is not an array of images`);
   return doc.map((raw: unknown, i) => {
     const e = raw as { Config?: unknown; RepoTags?: unknown; Layers?: unknown } | null;
     const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
-    if (typeof e?.Config !== 'string' || !strings(e.Layers) || !(e.RepoTags === null || e.RepoTags === undefined || strings(e.RepoTags))) {
-      throw new AirlockError('E_INPUT_MALFORMED', `${where}: manifest.json entry ${i} lacks Config, Layers or a RepoTags list`);
+    if (
+      typeof e?.Config !== 'string' ||
+      !strings(e.Layers) ||
+      !(e.RepoTags === null || e.RepoTags === undefined || strings(e.RepoTags))
+    ) {
+      throw new AirlockError(
+        'E_INPUT_MALFORMED',
+        `${where}: manifest.json entry ${i} lacks Config, Layers or a RepoTags list`,
+      );
     }
     return { Config: e.Config, RepoTags: e.RepoTags ?? [], Layers: e.Layers };
   });
 }
 
 const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const DOCKER_NAME_TAG = new RegExp(`^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?${COMPONENT}(?:/${COMPONENT})*:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`);
+const DOCKER_NAME_TAG = new RegExp(
+  `^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?${COMPONENT}(?:/${COMPONENT})*:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`,
+);
 
 /** A RepoTag must be NAME:TAG, as `docker load` and skopeo's docker-archive transport require. */
 export function isDockerNameTag(text: string): boolean {

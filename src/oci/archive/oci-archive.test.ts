@@ -21,9 +21,15 @@ before(async () => {
 });
 after(() => rm(root, { recursive: true, force: true }));
 
-async function entries(file: string): Promise<Array<{ path: string; uid: number | undefined; uname: string | undefined; mtime: number | undefined }>> {
-  const out: Array<{ path: string; uid: number | undefined; uname: string | undefined; mtime: number | undefined }> = [];
-  await list({ file, onReadEntry: (e) => out.push({ path: e.path, uid: e.uid, uname: e.uname, mtime: e.mtime?.getTime() }) });
+async function entries(
+  file: string,
+): Promise<Array<{ path: string; uid: number | undefined; uname: string | undefined; mtime: number | undefined }>> {
+  const out: Array<{ path: string; uid: number | undefined; uname: string | undefined; mtime: number | undefined }> =
+    [];
+  await list({
+    file,
+    onReadEntry: (e) => out.push({ path: e.path, uid: e.uid, uname: e.uname, mtime: e.mtime?.getTime() }),
+  });
   return out;
 }
 
@@ -32,7 +38,14 @@ describe('oci-archive', () => {
     const file = fresh();
     const w = await openOciArchive(file, { mode: 'write', tempDir: temps });
     const img = await makeTestImage(w, { tag: 'v1' });
-    const idx = await makeTestIndex(w, [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }], 'multi');
+    const idx = await makeTestIndex(
+      w,
+      [
+        { os: 'linux', architecture: 'amd64' },
+        { os: 'linux', architecture: 'arm64' },
+      ],
+      'multi',
+    );
     const referrer = await makeTestReferrer(w, img.manifest);
     await w.close();
     assert.deepEqual(await readdir(temps), [], 'the staging folder is removed');
@@ -47,7 +60,10 @@ describe('oci-archive', () => {
       for await (const c of await r.getBlob(b)) chunks.push(c as Buffer);
       assert.equal(sha256(Buffer.concat(chunks)), b.digest);
     }
-    assert.deepEqual((await r.listReferrers(img.manifest.digest)).map((d) => d.digest), [referrer.digest]);
+    assert.deepEqual(
+      (await r.listReferrers(img.manifest.digest)).map((d) => d.digest),
+      [referrer.digest],
+    );
     await assert.rejects(r.putBlob(img.config, Buffer.alloc(0)), (e) => isAirlockError(e, 'E_INTERNAL'));
     await r.close();
     assert.deepEqual(await readdir(temps), [], 'the unpacked folder is removed');
@@ -71,16 +87,25 @@ describe('oci-archive', () => {
     const listed = await entries(a);
     const paths = listed.map((e) => e.path);
     assert.deepEqual(paths, [...paths].sort());
-    assert.ok(paths.includes('oci-layout') && paths.includes('index.json') && paths.includes(`blobs/sha256/${img.manifest.digest.slice(7)}`));
+    assert.ok(
+      paths.includes('oci-layout') &&
+        paths.includes('index.json') &&
+        paths.includes(`blobs/sha256/${img.manifest.digest.slice(7)}`),
+    );
     assert.ok(listed.every((e) => !e.uname && !e.uid && (e.mtime ?? 0) === 0));
-    assert.ok(paths.every((p) => !p.split('/').some((s) => s.startsWith('.'))), 'no temp files');
+    assert.ok(
+      paths.every((p) => !p.split('/').some((s) => s.startsWith('.'))),
+      'no temp files',
+    );
     assert.ok((await readFile(a)).equals(await readFile(b)));
   });
 
   it('refuses to overwrite FILE unless asked, checked at open', async () => {
     const file = fresh();
     await writeFile(file, 'precious');
-    await assert.rejects(openOciArchive(file, { mode: 'write', tempDir: temps }), (e) => isAirlockError(e, 'E_OUTPUT_EXISTS'));
+    await assert.rejects(openOciArchive(file, { mode: 'write', tempDir: temps }), (e) =>
+      isAirlockError(e, 'E_OUTPUT_EXISTS'),
+    );
     const w = await openOciArchive(file, { mode: 'write', tempDir: temps, overwrite: true });
     await makeTestImage(w, { tag: 'v1', layers: 1 });
     await w.close();
@@ -95,7 +120,10 @@ describe('oci-archive', () => {
     await makeTestImage(w, { tag: 'v1', layers: 1 });
     await w.discard();
     await w.close(); // a close after discard does nothing
-    assert.deepEqual((await readdir(root)).filter((f) => f.endsWith(file.slice(root.length + 1))), []);
+    assert.deepEqual(
+      (await readdir(root)).filter((f) => f.endsWith(file.slice(root.length + 1))),
+      [],
+    );
     assert.deepEqual(await readdir(temps), []);
   });
 
@@ -112,7 +140,9 @@ describe('oci-archive', () => {
     await writeFile(join(dir, 'hello.txt'), 'hi');
     const plain = fresh();
     await create({ file: plain, cwd: dir }, ['hello.txt']);
-    await assert.rejects(openOciArchive(plain, { mode: 'read', tempDir: temps }), (e) => isAirlockError(e, 'E_INPUT_MALFORMED'));
+    await assert.rejects(openOciArchive(plain, { mode: 'read', tempDir: temps }), (e) =>
+      isAirlockError(e, 'E_INPUT_MALFORMED'),
+    );
     assert.deepEqual(await readdir(temps), []);
   });
 

@@ -85,7 +85,11 @@ export async function openOciArchive(file: string, options: ArchiveOptions): Pro
   } catch (err) {
     await removeTempDir(dir);
     if (err instanceof AirlockError) {
-      throw new AirlockError('E_INPUT_MALFORMED', `${file} is not an oci-archive (a tar of an OCI image layout): ${err.message}`, { cause: err });
+      throw new AirlockError(
+        'E_INPUT_MALFORMED',
+        `${file} is not an oci-archive (a tar of an OCI image layout): ${err.message}`,
+        { cause: err },
+      );
     }
     throw err;
   }

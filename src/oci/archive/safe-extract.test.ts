@@ -24,7 +24,14 @@ function craftTar(entries: readonly CraftedEntry[]): Buffer {
   const blocks: Buffer[] = [];
   for (const e of entries) {
     const body = Buffer.from(e.body ?? '');
-    const header = new Header({ path: e.path, type: e.type ?? 'File', size: body.length, mode: e.mode ?? 0o644, mtime: new Date(0), ...(e.linkpath ? { linkpath: e.linkpath } : {}) });
+    const header = new Header({
+      path: e.path,
+      type: e.type ?? 'File',
+      size: body.length,
+      mode: e.mode ?? 0o644,
+      mtime: new Date(0),
+      ...(e.linkpath ? { linkpath: e.linkpath } : {}),
+    });
     const block = Buffer.alloc(512);
     header.encode(block, 0);
     blocks.push(block, body, Buffer.alloc((512 - (body.length % 512)) % 512));
@@ -55,7 +62,8 @@ const LAYOUT_OK: CraftedEntry[] = [
 describe('safeArchivePath', () => {
   it('normalises harmless spellings and refuses escaping ones', () => {
     assert.equal(safeArchivePath('./blobs//sha256/'), 'blobs/sha256');
-    for (const bad of ['/etc/passwd', '../x', 'a/../../x', 'a/../b', 'C:/x', 'a\\b', '.', '']) assert.equal(safeArchivePath(bad), undefined, bad);
+    for (const bad of ['/etc/passwd', '../x', 'a/../../x', 'a/../b', 'C:/x', 'a\\b', '.', ''])
+      assert.equal(safeArchivePath(bad), undefined, bad);
   });
 });
 
@@ -64,7 +72,14 @@ describe('oci-archive unpacking refuses crafted entries', () => {
     ['a ../ path', [...LAYOUT_OK, { path: '../escaped-dotdot', body: 'x' }]],
     ['a nested ../ path', [...LAYOUT_OK, { path: 'blobs/../../escaped-nested', body: 'x' }]],
     ['an absolute path', [...LAYOUT_OK, { path: `${'/'}ABS/escaped-absolute`, body: 'x' }]],
-    ['a symlink', [...LAYOUT_OK, { path: 'blobs', type: 'SymbolicLink', linkpath: '..' }, { path: 'blobs/escaped-link', body: 'x' }]],
+    [
+      'a symlink',
+      [
+        ...LAYOUT_OK,
+        { path: 'blobs', type: 'SymbolicLink', linkpath: '..' },
+        { path: 'blobs/escaped-link', body: 'x' },
+      ],
+    ],
     ['a hardlink', [...LAYOUT_OK, { path: 'hard', type: 'Link', linkpath: 'index.json' }]],
     ['a duplicate entry', [...LAYOUT_OK, { path: './index.json', body: '{"schemaVersion":2,"manifests":[{"x":1}]}' }]],
     ['a character device', [...LAYOUT_OK, { path: 'dev', type: 'CharacterDevice' }]],
@@ -77,7 +92,9 @@ describe('oci-archive unpacking refuses crafted entries', () => {
       const crafted = entries.map((e) => (e.path.startsWith('/ABS/') ? { ...e, path: join(abs, e.path.slice(5)) } : e));
       const file = join(dir, 'crafted.tar');
       await writeFile(file, craftTar(crafted));
-      await assert.rejects(openOciArchive(file, { mode: 'read', tempDir: temps }), (e) => isAirlockError(e, 'E_INPUT_MALFORMED'));
+      await assert.rejects(openOciArchive(file, { mode: 'read', tempDir: temps }), (e) =>
+        isAirlockError(e, 'E_INPUT_MALFORMED'),
+      );
       // `..` entries would land in temps/ (one up from the temp folder), absolute ones under dir/ABS.
       assert.deepEqual(await readdir(temps), [], 'the temp folder is removed again and nothing is beside it');
       assert.deepEqual((await readdir(dir)).sort(), ['crafted.tar', 'temps']);
@@ -99,15 +116,21 @@ describe('oci-archive unpacking refuses crafted entries', () => {
     const { dir, temps } = await caseDir();
     const file = join(dir, 'bad.tar');
     await writeFile(file, Buffer.from('this is not a tar archive at all'.repeat(40)));
-    await assert.rejects(openOciArchive(file, { mode: 'read', tempDir: temps }), (e) => isAirlockError(e, 'E_INPUT_MALFORMED'));
+    await assert.rejects(openOciArchive(file, { mode: 'read', tempDir: temps }), (e) =>
+      isAirlockError(e, 'E_INPUT_MALFORMED'),
+    );
     const good = craftTar([...LAYOUT_OK, { path: 'blobs/big', body: 'y'.repeat(5000) }]);
     await writeFile(file, good.subarray(0, 2000));
-    await assert.rejects(openOciArchive(file, { mode: 'read', tempDir: temps }), (e) => isAirlockError(e, 'E_INPUT_MALFORMED'));
+    await assert.rejects(openOciArchive(file, { mode: 'read', tempDir: temps }), (e) =>
+      isAirlockError(e, 'E_INPUT_MALFORMED'),
+    );
     assert.deepEqual(await readdir(temps), []);
   });
 
   it('a missing archive → E_INPUT_MISSING', async () => {
-    await assert.rejects(openOciArchive(join(root, 'none.tar'), { mode: 'read' }), (e) => isAirlockError(e, 'E_INPUT_MISSING'));
+    await assert.rejects(openOciArchive(join(root, 'none.tar'), { mode: 'read' }), (e) =>
+      isAirlockError(e, 'E_INPUT_MISSING'),
+    );
   });
 });
 
@@ -134,7 +157,13 @@ describe('docker-archive unpacking records links instead of creating them', () =
   it('does not keep the modes of the archive (a 000 folder, a setuid file)', async () => {
     const { dir, temps } = await caseDir();
     const file = join(dir, 'modes.tar');
-    await writeFile(file, craftTar([{ path: 'locked', type: 'Directory', mode: 0 }, { path: 'locked/suid', body: 'x', mode: 0o4755 }]));
+    await writeFile(
+      file,
+      craftTar([
+        { path: 'locked', type: 'Directory', mode: 0 },
+        { path: 'locked/suid', body: 'x', mode: 0o4755 },
+      ]),
+    );
     const { dir: out } = await unpackArchive(file, temps, 'test', 'record');
     assert.equal((await stat(join(out, 'locked'))).mode & 0o7777, 0o700);
     assert.equal((await stat(join(out, 'locked', 'suid'))).mode & 0o7777, 0o600);

@@ -31,13 +31,21 @@ export function safeArchivePath(raw: string): string | undefined {
 }
 
 /** Why an entry may not be unpacked, or undefined when it may. */
-function refusal(entry: ReadEntry, path: string | undefined, seen: Set<string>, options: ExtractOptions): string | undefined {
+function refusal(
+  entry: ReadEntry,
+  path: string | undefined,
+  seen: Set<string>,
+  options: ExtractOptions,
+): string | undefined {
   if (path === undefined) return `entry '${entry.path}' has an absolute or '..' path`;
   if (seen.has(path)) return `entry '${path}' appears twice`;
   if (entry.type === 'SymbolicLink' || entry.type === 'Link') {
-    return options.links === 'reject' ? `entry '${path}' is a ${entry.type === 'Link' ? 'hardlink' : 'symlink'}` : undefined;
+    return options.links === 'reject'
+      ? `entry '${path}' is a ${entry.type === 'Link' ? 'hardlink' : 'symlink'}`
+      : undefined;
   }
-  if (!FILE_TYPES.has(entry.type) && entry.type !== 'Directory') return `entry '${path}' is a ${entry.type}, not a file or folder`;
+  if (!FILE_TYPES.has(entry.type) && entry.type !== 'Directory')
+    return `entry '${path}' is a ${entry.type}, not a file or folder`;
   return undefined;
 }
 
@@ -55,7 +63,9 @@ export async function extractTarSafely(file: string, dir: string, options: Extra
   const links = new Map<string, string>();
   let refused: AirlockError | undefined;
   const fail = (why: string): AirlockError =>
-    new AirlockError('E_INPUT_MALFORMED', `${file}: ${why}`, { hint: 'the archive is damaged or was crafted; it was not unpacked' });
+    new AirlockError('E_INPUT_MALFORMED', `${file}: ${why}`, {
+      hint: 'the archive is damaged or was crafted; it was not unpacked',
+    });
 
   await new Promise<void>((resolve, reject) => {
     const unpack: Unpack = new Unpack({

@@ -6,7 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { makeTestImage, makeTestReferrer, sha256, skopeo, skopeoMissing, type TestImage } from '../../../test/helpers/oci-images.ts';
+import {
+  makeTestImage,
+  makeTestReferrer,
+  sha256,
+  skopeo,
+  skopeoMissing,
+  type TestImage,
+} from '../../../test/helpers/oci-images.ts';
 import { openLayoutStore } from '../layout/layout-store.ts';
 import { DOCKER_MANIFEST } from '../media-types.ts';
 import type { Descriptor, ImageStore } from '../types.ts';
@@ -79,7 +86,10 @@ describe('skopeo interop: docker-archive', { skip: skopeoMissing() }, () => {
     const info = JSON.parse(await skopeo('inspect', `docker-archive:${file}`));
     const config = await readBlob(await openLayoutStore(src), img.config);
     assert.deepEqual(info.Layers, diffIds(config));
-    assert.equal(JSON.parse(await skopeo('inspect', `docker-archive:${file}:registry.example/app:v1`)).Architecture, 'amd64');
+    assert.equal(
+      JSON.parse(await skopeo('inspect', `docker-archive:${file}:registry.example/app:v1`)).Architecture,
+      'amd64',
+    );
     const out = join(root, 'from-airlock-docker');
     await skopeo('copy', `docker-archive:${file}`, `oci:${out}:x`);
     const copied = await openLayoutStore(out);
@@ -92,7 +102,10 @@ describe('skopeo interop: docker-archive', { skip: skopeoMissing() }, () => {
     // And airlock itself gets the original digest and the referrer back.
     const r = await openDockerArchive(file, { mode: 'read', tempDir: temps });
     assert.equal((await r.resolveTag(undefined)).digest, img.manifest.digest);
-    assert.deepEqual((await r.listReferrers(img.manifest.digest)).map((d) => d.digest), [referrer.digest]);
+    assert.deepEqual(
+      (await r.listReferrers(img.manifest.digest)).map((d) => d.digest),
+      [referrer.digest],
+    );
     await r.close();
   });
 

@@ -8,7 +8,14 @@ import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pipeline as pipelineCb } from 'node:stream';
-import { assertDigestEqual, DigestStream, digestBytes, isVerifiedStreamFor, parseDigest, READ_CHUNK_SIZE } from '../../crypto/digest.ts';
+import {
+  assertDigestEqual,
+  DigestStream,
+  digestBytes,
+  isVerifiedStreamFor,
+  parseDigest,
+  READ_CHUNK_SIZE,
+} from '../../crypto/digest.ts';
 import { AirlockError, fromFsError } from '../../errors.ts';
 import { BULK_BUFFERS } from '../../net/buffer-pool.ts';
 import type { Descriptor } from '../types.ts';
@@ -102,7 +109,10 @@ class BatchingFileSink extends Writable {
     const handle = this.#handle;
     this.#handle = undefined;
     if (!handle) return done(err);
-    handle.close().then(() => done(err), () => done(err));
+    handle.close().then(
+      () => done(err),
+      () => done(err),
+    );
   }
 }
 
@@ -122,7 +132,12 @@ export async function fileSize(path: string): Promise<number | undefined> {
  * `tempDir` (same filesystem, so the rename is atomic) under a random name, so concurrent writers of
  * the same blob never share a temp file; the last rename wins and both wrote identical bytes.
  */
-export async function writeVerifiedFile(finalPath: string, tempDir: string, desc: Descriptor, data: Readable | Uint8Array): Promise<void> {
+export async function writeVerifiedFile(
+  finalPath: string,
+  tempDir: string,
+  desc: Descriptor,
+  data: Readable | Uint8Array,
+): Promise<void> {
   const expected = parseDigest(desc.digest);
   const tmp = join(tempDir, `.airlock-put-${randomBytes(8).toString('hex')}`);
   try {
@@ -135,7 +150,11 @@ export async function writeVerifiedFile(finalPath: string, tempDir: string, desc
       if (source.digest.size !== desc.size) throw sizeMismatch(desc.digest, desc.size, source.digest.size);
     } else {
       // expectedSize: the hasher fails on any other size itself.
-      await pipeline(source, new DigestStream({ expected, expectedSize: desc.size, subject: desc.digest }), new BatchingFileSink(tmp, false));
+      await pipeline(
+        source,
+        new DigestStream({ expected, expectedSize: desc.size, subject: desc.digest }),
+        new BatchingFileSink(tmp, false),
+      );
     }
     await mkdir(dirname(finalPath), { recursive: true });
     await rename(tmp, finalPath);
@@ -157,11 +176,20 @@ export async function openVerifiedFile(path: string, desc: Descriptor, subject: 
 }
 
 /** Reads a small file whole (manifests) and checks it hashes to `digest`. */
-export async function readVerifiedFile(path: string, digest: string, subject: string, maxSize: number): Promise<Buffer> {
+export async function readVerifiedFile(
+  path: string,
+  digest: string,
+  subject: string,
+  maxSize: number,
+): Promise<Buffer> {
   const expected = parseDigest(digest);
   const size = await fileSize(path);
   if (size === undefined) throw new AirlockError('E_INPUT_MISSING', `${subject}: ${digest} is not present`);
-  if (size > maxSize) throw new AirlockError('E_INPUT_MALFORMED', `${subject}: ${digest} is ${size} bytes, more than the ${maxSize} a manifest may have`);
+  if (size > maxSize)
+    throw new AirlockError(
+      'E_INPUT_MALFORMED',
+      `${subject}: ${digest} is ${size} bytes, more than the ${maxSize} a manifest may have`,
+    );
   const bytes = await readInputFile(path, 'a manifest', maxSize);
   assertDigestEqual(expected, digestBytes(bytes, expected.algorithm), `${subject}: ${digest}`);
   return bytes;

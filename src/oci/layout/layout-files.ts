@@ -27,7 +27,6 @@ export function blobPath(dir: string, digest: string): string {
   return join(dir, BLOBS_DIR, d.algorithm, d.hex);
 }
 
-
 /** Checks `oci-layout`; a layout of another version could mean files we would misread. */
 export async function checkLayoutMarker(dir: string): Promise<void> {
   const path = join(dir, OCI_LAYOUT_FILE);
@@ -36,15 +35,22 @@ export async function checkLayoutMarker(dir: string): Promise<void> {
     marker = await readJsonFile(path, 'oci-layout');
   } catch (err) {
     if (err instanceof AirlockError && err.code === 'E_INPUT_MISSING') {
-      throw new AirlockError('E_INPUT_MALFORMED', `${dir} is not an OCI image layout: it has no ${OCI_LAYOUT_FILE} file`, {
-        cause: err,
-      });
+      throw new AirlockError(
+        'E_INPUT_MALFORMED',
+        `${dir} is not an OCI image layout: it has no ${OCI_LAYOUT_FILE} file`,
+        {
+          cause: err,
+        },
+      );
     }
     throw err;
   }
   const version = (marker as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion;
   if (version !== LAYOUT_VERSION) {
-    throw new AirlockError('E_INPUT_MALFORMED', `${path}: imageLayoutVersion is ${JSON.stringify(version)}, expected "${LAYOUT_VERSION}"`);
+    throw new AirlockError(
+      'E_INPUT_MALFORMED',
+      `${path}: imageLayoutVersion is ${JSON.stringify(version)}, expected "${LAYOUT_VERSION}"`,
+    );
   }
 }
 
@@ -53,7 +59,10 @@ export async function readIndexFile(dir: string): Promise<ImageIndex> {
   const raw = await readJsonFile(path, 'index.json');
   const obj = raw as { schemaVersion?: unknown; manifests?: unknown } | null;
   if (typeof obj !== 'object' || obj === null || obj.schemaVersion !== 2 || !Array.isArray(obj.manifests)) {
-    throw new AirlockError('E_INPUT_MALFORMED', `${path}: not an OCI image index (schemaVersion 2 with a manifests array)`);
+    throw new AirlockError(
+      'E_INPUT_MALFORMED',
+      `${path}: not an OCI image index (schemaVersion 2 with a manifests array)`,
+    );
   }
   const manifests = obj.manifests.map((d: unknown, i: number) => parseDescriptor(d, `${path} manifests[${i}]`));
   return { ...(obj as ImageIndex), manifests };

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { after, before, describe, it } from 'node:test';
-import { jsonManifest, makeTestImage, makeTestIndex, makeTestReferrer, sha256 } from '../../../test/helpers/oci-images.ts';
+import {
+  jsonManifest,
+  makeTestImage,
+  makeTestIndex,
+  makeTestReferrer,
+  sha256,
+} from '../../../test/helpers/oci-images.ts';
 import { isAirlockError } from '../../errors.ts';
 import { OCI_INDEX, OCI_MANIFEST } from '../media-types.ts';
 import type { Descriptor } from '../types.ts';
@@ -94,7 +100,10 @@ describe('LayoutStore round trip', () => {
     await writeFile(path, bytes.subarray(1));
     await assert.rejects(store.getBlob(layer), (e) => isAirlockError(e, 'E_DIGEST_MISMATCH'));
     const manifestPath = join(dir, 'blobs', 'sha256', img.manifest.digest.slice(7));
-    await writeFile(manifestPath, (await readFile(manifestPath, 'utf8')).replace('"schemaVersion":2', '"schemaVersion": 2'));
+    await writeFile(
+      manifestPath,
+      (await readFile(manifestPath, 'utf8')).replace('"schemaVersion":2', '"schemaVersion": 2'),
+    );
     await assert.rejects(store.getManifest(img.manifest.digest), (e) => isAirlockError(e, 'E_DIGEST_MISMATCH'));
     await rm(path);
     await assert.rejects(store.getBlob(layer), (e) => isAirlockError(e, 'E_INPUT_MISSING'));
@@ -136,12 +145,20 @@ describe('LayoutStore round trip', () => {
     const store = await openLayoutStore(dir, { create: true });
     const blobs = Array.from({ length: 8 }, () => randomBytes(64 * 1024));
     const descs = blobs.map((b) => ({ mediaType: 'application/octet-stream', digest: sha256(b), size: b.length }));
-    await Promise.all([...blobs, ...blobs, ...blobs].map((b, i) => store.putBlob(descs[i % blobs.length] as Descriptor, Readable.from([b]))));
+    await Promise.all(
+      [...blobs, ...blobs, ...blobs].map((b, i) =>
+        store.putBlob(descs[i % blobs.length] as Descriptor, Readable.from([b])),
+      ),
+    );
     for (const d of descs) assert.ok(await store.hasBlob(d));
-    assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('.')), []);
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f.startsWith('.')),
+      [],
+    );
     const imgs = await Promise.all(['a', 'b', 'c', 'd'].map((tag) => makeTestImage(store, { tag, layers: 1 })));
     assert.deepEqual((await store.listTags()).sort(), ['a', 'b', 'c', 'd']);
-    for (const [i, tag] of ['a', 'b', 'c', 'd'].entries()) assert.equal((await store.resolveTag(tag)).digest, imgs[i]?.manifest.digest);
+    for (const [i, tag] of ['a', 'b', 'c', 'd'].entries())
+      assert.equal((await store.resolveTag(tag)).digest, imgs[i]?.manifest.digest);
   });
 
   it('moves a tag in place and refuses to tag a manifest whose blobs are missing', async () => {
@@ -152,10 +169,23 @@ describe('LayoutStore round trip', () => {
     assert.deepEqual(await store.listTags(), ['v1', 'v2']);
     assert.equal((await store.resolveTag('v1')).digest, third.manifest.digest);
     assert.equal((await store.resolveTag('v2')).digest, second.manifest.digest);
-    const missing = jsonManifest({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { ...second.config, digest: sha256(randomBytes(4)) }, layers: [] }, OCI_MANIFEST);
+    const missing = jsonManifest(
+      {
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { ...second.config, digest: sha256(randomBytes(4)) },
+        layers: [],
+      },
+      OCI_MANIFEST,
+    );
     await assert.rejects(store.putManifest(missing, 'broken'), (e) => isAirlockError(e, 'E_INPUT_MISSING'));
-    await assert.rejects(store.putManifest({ ...missing, digest: sha256(randomBytes(4)) }), (e) => isAirlockError(e, 'E_DIGEST_MISMATCH'));
-    await assert.rejects(store.resolveTag('nope'), (e) => isAirlockError(e, 'E_INPUT_MISSING') && /v1, v2/.test(e.hint ?? ''));
+    await assert.rejects(store.putManifest({ ...missing, digest: sha256(randomBytes(4)) }), (e) =>
+      isAirlockError(e, 'E_DIGEST_MISMATCH'),
+    );
+    await assert.rejects(
+      store.resolveTag('nope'),
+      (e) => isAirlockError(e, 'E_INPUT_MISSING') && /v1, v2/.test(e.hint ?? ''),
+    );
   });
 
   it('resolveTag(undefined) needs exactly one image, ignoring referrers and cosign attachment tags', async () => {
@@ -168,7 +198,10 @@ describe('LayoutStore round trip', () => {
     await makeTestImage(store, { tag: `${img.manifest.digest.replace(':', '-')}.sig`, layers: 1 });
     assert.equal((await store.resolveTag(undefined)).digest, img.manifest.digest);
     await makeTestImage(store, { tag: 'v2' });
-    await assert.rejects(store.resolveTag(undefined), (e) => isAirlockError(e, 'E_INPUT_MISSING') && /v1/.test(e.hint ?? '') && /v2/.test(e.hint ?? ''));
+    await assert.rejects(
+      store.resolveTag(undefined),
+      (e) => isAirlockError(e, 'E_INPUT_MISSING') && /v1/.test(e.hint ?? '') && /v2/.test(e.hint ?? ''),
+    );
   });
 
   it('resolveTag(undefined) on a cosign save layout picks the kind=…/image entry', async () => {
@@ -177,8 +210,15 @@ describe('LayoutStore round trip', () => {
     const img = await makeTestImage(store);
     const sigs = await makeTestImage(store, { layers: 1 });
     // cosign save's index.json: untagged entries told apart by a "kind" annotation (cosign-formats.md §5.1).
-    const kind = (d: Descriptor, k: string): Descriptor => ({ ...d, annotations: { kind: `dev.cosignproject.cosign/${k}` } });
-    const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [kind(sigs.manifest, 'sigs'), kind(img.manifest, 'image')] };
+    const kind = (d: Descriptor, k: string): Descriptor => ({
+      ...d,
+      annotations: { kind: `dev.cosignproject.cosign/${k}` },
+    });
+    const index = {
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [kind(sigs.manifest, 'sigs'), kind(img.manifest, 'image')],
+    };
     await writeFile(join(dir, 'index.json'), JSON.stringify(index));
     assert.equal((await store.resolveTag(undefined)).digest, img.manifest.digest);
     assert.deepEqual(await store.listTags(), []);
@@ -186,13 +226,23 @@ describe('LayoutStore round trip', () => {
 
   it('stores a multi-platform index', async () => {
     const store = await openLayoutStore(fresh(), { create: true });
-    const { index, images } = await makeTestIndex(store, [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }], 'multi');
+    const { index, images } = await makeTestIndex(
+      store,
+      [
+        { os: 'linux', architecture: 'amd64' },
+        { os: 'linux', architecture: 'arm64' },
+      ],
+      'multi',
+    );
     const desc = await store.resolveTag('multi');
     assert.equal(desc.mediaType, OCI_INDEX);
     const stored = await store.getManifest(index.digest);
     assert.equal(stored.mediaType, OCI_INDEX);
     const children = JSON.parse(stored.bytes.toString()).manifests.map((m: Descriptor) => m.digest);
-    assert.deepEqual(children, images.map((i) => i.manifest.digest));
+    assert.deepEqual(
+      children,
+      images.map((i) => i.manifest.digest),
+    );
     for (const c of children) assert.ok(await store.hasManifest(c));
   });
 });
@@ -206,7 +256,10 @@ describe('LayoutStore referrers', () => {
     const other = await makeTestImage(store, { layers: 1 });
     const fresh2 = await openLayoutStore(dir);
     const found = await fresh2.listReferrers(img.manifest.digest);
-    assert.deepEqual(found.map((d) => d.digest), [referrer.digest]);
+    assert.deepEqual(
+      found.map((d) => d.digest),
+      [referrer.digest],
+    );
     assert.equal(found[0]?.artifactType, referrer.artifactType);
     assert.deepEqual(await fresh2.listReferrers(other.manifest.digest), []);
     // index.json was not touched: the referrer is only a blob.
@@ -221,7 +274,10 @@ describe('LayoutStore referrers', () => {
     const referrer = await makeTestReferrer(store, img.manifest);
     await store.addReferrer(img.manifest, { ...referrer, annotations: { [REF_NAME]: 'x', note: 'kept' } });
     await store.addReferrer(img.manifest, referrer); // idempotent
-    assert.deepEqual((await store.listReferrers(img.manifest.digest)).map((d) => d.digest), [referrer.digest]);
+    assert.deepEqual(
+      (await store.listReferrers(img.manifest.digest)).map((d) => d.digest),
+      [referrer.digest],
+    );
     const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
     const entry = index.manifests.find((d: Descriptor) => d.digest === referrer.digest);
     assert.deepEqual(entry.annotations, { note: 'kept' });

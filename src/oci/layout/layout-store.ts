@@ -49,19 +49,27 @@ export class LayoutStore implements ImageStore {
       const hits = index.manifests.filter((d) => d.annotations?.[REF_NAME] === tag);
       const digests = new Set(hits.map((d) => d.digest));
       if (digests.size > 1) {
-        throw new AirlockError('E_INPUT_MALFORMED', `${this.description}: tag '${tag}' names ${digests.size} different manifests in index.json`);
+        throw new AirlockError(
+          'E_INPUT_MALFORMED',
+          `${this.description}: tag '${tag}' names ${digests.size} different manifests in index.json`,
+        );
       }
       const hit = hits[0];
-      if (!hit) throw new AirlockError('E_INPUT_MISSING', `${this.description}: no tag '${tag}'`, { hint: tagsHint(tags) });
+      if (!hit)
+        throw new AirlockError('E_INPUT_MISSING', `${this.description}: no tag '${tag}'`, { hint: tagsHint(tags) });
       return hit;
     }
     const images = await this.#images(index);
     const only = images[0];
     if (images.length === 1 && only) return only;
     if (images.length === 0) throw new AirlockError('E_INPUT_MISSING', `${this.description}: holds no image`);
-    throw new AirlockError('E_INPUT_MISSING', `${this.description}: holds ${images.length} images; name one by tag or digest`, {
-      hint: tagsHint(tags),
-    });
+    throw new AirlockError(
+      'E_INPUT_MISSING',
+      `${this.description}: holds ${images.length} images; name one by tag or digest`,
+      {
+        hint: tagsHint(tags),
+      },
+    );
   }
 
   /** index.json entries that are images: not cosign's sig/att images, not referrers, one per digest. */
@@ -85,7 +93,12 @@ export class LayoutStore implements ImageStore {
   }
 
   async getManifest(digest: string): Promise<StoredManifest> {
-    const bytes = await readVerifiedFile(blobPath(this.dir, digest), digest, `${this.description}: manifest`, MAX_MANIFEST_SIZE);
+    const bytes = await readVerifiedFile(
+      blobPath(this.dir, digest),
+      digest,
+      `${this.description}: manifest`,
+      MAX_MANIFEST_SIZE,
+    );
     // OCI manifests may omit mediaType; the shape (config vs manifests) then tells which it is.
     const parsed = parseManifestBytes(bytes, `${this.description}: manifest ${digest}`);
     return { bytes, mediaType: parsed.mediaType, digest };
@@ -111,7 +124,11 @@ export class LayoutStore implements ImageStore {
     if (!(data instanceof Uint8Array)) data.on('error', () => undefined);
     const pending = this.#inflight.get(desc.digest);
     // Another call is writing the same bytes: wait for it, and write ours only if that one failed.
-    if (pending) return pending.then(() => drain(data), () => this.putBlob(desc, data));
+    if (pending)
+      return pending.then(
+        () => drain(data),
+        () => this.putBlob(desc, data),
+      );
     const job = (async () => {
       if (await this.hasBlob(desc)) return drain(data);
       await writeVerifiedFile(blobPath(this.dir, desc.digest), this.dir, desc, data);
@@ -124,16 +141,23 @@ export class LayoutStore implements ImageStore {
     const expected = parseDigest(manifest.digest);
     const actual = digestBytes(manifest.bytes, expected.algorithm);
     if (actual.hex !== expected.hex) {
-      throw new AirlockError('E_DIGEST_MISMATCH', `manifest: expected ${manifest.digest}, found ${expected.algorithm}:${actual.hex}`);
+      throw new AirlockError(
+        'E_DIGEST_MISMATCH',
+        `manifest: expected ${manifest.digest}, found ${expected.algorithm}:${actual.hex}`,
+      );
     }
     const parsed = parseManifestBytes(manifest.bytes, `manifest ${manifest.digest}`, manifest.mediaType);
     if (parsed.mediaType !== manifest.mediaType) {
-      throw new AirlockError('E_INPUT_MALFORMED', `manifest ${manifest.digest} says mediaType ${parsed.mediaType}, was given as ${manifest.mediaType}`);
+      throw new AirlockError(
+        'E_INPUT_MALFORMED',
+        `manifest ${manifest.digest} says mediaType ${parsed.mediaType}, was given as ${manifest.mediaType}`,
+      );
     }
     if (tag !== undefined) await this.#assertComplete(manifest.digest, parsed);
     const desc: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.bytes.length };
     await this.putBlob(desc, manifest.bytes);
-    if (parsed.subject) await this.#rememberReferrer(parsed.subject.digest, referrerDescriptor(parsed, desc.digest, desc.size));
+    if (parsed.subject)
+      await this.#rememberReferrer(parsed.subject.digest, referrerDescriptor(parsed, desc.digest, desc.size));
     if (tag !== undefined) await this.#setTag(desc, tag);
   }
 
@@ -145,7 +169,10 @@ export class LayoutStore implements ImageStore {
     const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers.filter((l) => !l.urls?.length)];
     for (const blob of blobs) if (!(await this.hasBlob(blob))) missing.push(blob.digest);
     if (missing.length > 0) {
-      throw new AirlockError('E_INPUT_MISSING', `${this.description}: cannot tag ${digest}: it references ${missing.length} missing blob(s): ${missing.join(', ')}`);
+      throw new AirlockError(
+        'E_INPUT_MISSING',
+        `${this.description}: cannot tag ${digest}: it references ${missing.length} missing blob(s): ${missing.join(', ')}`,
+      );
     }
   }
 
@@ -190,7 +217,10 @@ export class LayoutStore implements ImageStore {
   /** Lists the referrer in index.json, untagged, so it is reachable and never garbage-collected. */
   async addReferrer(subject: Descriptor, referrer: Descriptor): Promise<void> {
     if (!(await this.hasManifest(referrer.digest))) {
-      throw new AirlockError('E_INPUT_MISSING', `${this.description}: referrer ${referrer.digest} is not stored; put its manifest first`);
+      throw new AirlockError(
+        'E_INPUT_MISSING',
+        `${this.description}: referrer ${referrer.digest} is not stored; put its manifest first`,
+      );
     }
     // A referrer is not a tag target; a ref.name copied along would make it one.
     const { [REF_NAME]: _dropped, ...annotations } = referrer.annotations ?? {};

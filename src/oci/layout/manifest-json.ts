@@ -32,8 +32,10 @@ export function parseDescriptor(value: unknown, where: string): Descriptor {
   if (!isRecord(value)) malformed(where, 'descriptor is not an object');
   const { mediaType, digest, size } = value;
   if (typeof mediaType !== 'string') malformed(where, 'descriptor has no mediaType');
-  if (typeof digest !== 'string' || !isDigestString(digest)) malformed(where, `descriptor digest ${JSON.stringify(digest)} is not a sha256:/sha512: digest`);
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) malformed(where, 'descriptor size is not a non-negative integer');
+  if (typeof digest !== 'string' || !isDigestString(digest))
+    malformed(where, `descriptor digest ${JSON.stringify(digest)} is not a sha256:/sha512: digest`);
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+    malformed(where, 'descriptor size is not a non-negative integer');
   return value as unknown as Descriptor;
 }
 

@@ -24,7 +24,11 @@ export function addToReferrerMap(map: ReferrerMap, subject: string, referrer: De
 }
 
 /** The referrer descriptor of one blob file, or undefined when it is not a manifest with a subject. */
-export async function readReferrer(path: string, digest: string, algorithm: DigestAlgorithm): Promise<{ subject: string; desc: Descriptor } | undefined> {
+export async function readReferrer(
+  path: string,
+  digest: string,
+  algorithm: DigestAlgorithm,
+): Promise<{ subject: string; desc: Descriptor } | undefined> {
   const st = await stat(path).catch(() => undefined);
   if (!st?.isFile() || st.size >= SCAN_LIMIT) return undefined;
   const bytes = await readFile(path).catch(() => undefined);

@@ -4,7 +4,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeTestImage, makeTestIndex, makeTestReferrer, sha256, skopeo, skopeoMissing } from '../../../test/helpers/oci-images.ts';
+import {
+  makeTestImage,
+  makeTestIndex,
+  makeTestReferrer,
+  sha256,
+  skopeo,
+  skopeoMissing,
+} from '../../../test/helpers/oci-images.ts';
 import { OCI_INDEX } from '../media-types.ts';
 import type { ImageStore } from '../types.ts';
 import { openLayoutStore } from './layout-store.ts';
@@ -38,7 +45,14 @@ describe('skopeo interop: oci: layouts', { skip: skopeoMissing() }, () => {
     const src = join(root, 'src');
     const store = await openLayoutStore(src, { create: true });
     const img = await makeTestImage(store, { tag: 'v1' });
-    const idx = await makeTestIndex(store, [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }], 'multi');
+    const idx = await makeTestIndex(
+      store,
+      [
+        { os: 'linux', architecture: 'amd64' },
+        { os: 'linux', architecture: 'arm64' },
+      ],
+      'multi',
+    );
     const dst = join(root, 'copied');
     await skopeo('copy', `oci:${src}:v1`, `oci:${dst}:v1`);
     await skopeo('copy', '--all', `oci:${src}:multi`, `oci:${dst}:multi`);

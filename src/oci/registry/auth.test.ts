@@ -7,18 +7,38 @@ import { openRegistryStore } from './store.ts';
 
 describe('parseWwwAuthenticate', () => {
   it('reads a Bearer challenge as the token spec writes it', () => {
-    assert.deepEqual(parseWwwAuthenticate('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:samalba/my-app:pull,push"'), [
-      { scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:samalba/my-app:pull,push' } },
-    ]);
+    assert.deepEqual(
+      parseWwwAuthenticate(
+        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:samalba/my-app:pull,push"',
+      ),
+      [
+        {
+          scheme: 'bearer',
+          params: {
+            realm: 'https://auth.docker.io/token',
+            service: 'registry.docker.io',
+            scope: 'repository:samalba/my-app:pull,push',
+          },
+        },
+      ],
+    );
   });
 
   it('reads several challenges, token values, escapes and token68', () => {
-    assert.deepEqual(parseWwwAuthenticate('Negotiate abc==, Basic realm="a \\"quoted\\" realm", charset=UTF-8, Bearer realm=https://x/token ,error="insufficient_scope"'), [
-      { scheme: 'negotiate', params: {} },
-      { scheme: 'basic', params: { realm: 'a "quoted" realm', charset: 'UTF-8' } },
-      { scheme: 'bearer', params: { realm: 'https://x/token', error: 'insufficient_scope' } },
-    ]);
-    assert.deepEqual(parseWwwAuthenticate(['Basic realm="r"', 'Bearer realm="t"']).map((c) => c.scheme), ['basic', 'bearer']);
+    assert.deepEqual(
+      parseWwwAuthenticate(
+        'Negotiate abc==, Basic realm="a \\"quoted\\" realm", charset=UTF-8, Bearer realm=https://x/token ,error="insufficient_scope"',
+      ),
+      [
+        { scheme: 'negotiate', params: {} },
+        { scheme: 'basic', params: { realm: 'a "quoted" realm', charset: 'UTF-8' } },
+        { scheme: 'bearer', params: { realm: 'https://x/token', error: 'insufficient_scope' } },
+      ],
+    );
+    assert.deepEqual(
+      parseWwwAuthenticate(['Basic realm="r"', 'Bearer realm="t"']).map((c) => c.scheme),
+      ['basic', 'bearer'],
+    );
     assert.deepEqual(parseWwwAuthenticate(undefined), []);
     assert.deepEqual(parseWwwAuthenticate('   '), []);
   });
@@ -41,7 +61,9 @@ async function tokenWorld(realmFor: (tokens: TestServer) => string = (t) => `${t
     }
     const scopes = url.searchParams.getAll('scope');
     issued.push([url.searchParams.get('service') ?? '', ...scopes]);
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `tok:${scopes.join(' ')}`, expires_in: 300 }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ token: `tok:${scopes.join(' ')}`, expires_in: 300 }));
   });
   const realm = realmFor(tokens);
   const registry = await startFakeServer((req, res) => {
@@ -49,12 +71,19 @@ async function tokenWorld(realmFor: (tokens: TestServer) => string = (t) => `${t
     const scope = `repository:app:${needed}`;
     const auth = req.headers.authorization ?? '';
     if (!auth.startsWith('Bearer tok:') || !auth.slice('Bearer tok:'.length).split(' ').includes(scope)) {
-      res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="fake-registry",scope="${scope}"`, 'content-type': 'application/json' });
+      res.writeHead(401, {
+        'www-authenticate': `Bearer realm="${realm}",service="fake-registry",scope="${scope}"`,
+        'content-type': 'application/json',
+      });
       res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }));
       return;
     }
-    if (req.url === '/v2/app/tags/list') res.writeHead(200, { 'content-type': 'application/json' }).end('{"name":"app","tags":["a","b"]}');
-    else res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}');
+    if (req.url === '/v2/app/tags/list')
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"name":"app","tags":["a","b"]}');
+    else
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}');
   });
   return { registry, tokens, issued };
 }
@@ -63,7 +92,10 @@ describe('Bearer token authentication', () => {
   it('fetches a token for the scope a request needs, with the credentials, and reuses it', async () => {
     const world = await tokenWorld();
     try {
-      const store = await openRegistryStore({ registry: world.registry.host, repository: 'app' }, { insecure: true, credentials: { username: 'bob', password: 'hunter2' } });
+      const store = await openRegistryStore(
+        { registry: world.registry.host, repository: 'app' },
+        { insecure: true, credentials: { username: 'bob', password: 'hunter2' } },
+      );
       assert.deepEqual(await store.listTags(), ['a', 'b']);
       assert.deepEqual(await store.listTags(), ['a', 'b']);
       const digest = `sha256:${'a'.repeat(64)}`;
@@ -82,9 +114,18 @@ describe('Bearer token authentication', () => {
   it('asks for a push token when pushing', async () => {
     const world = await tokenWorld();
     try {
-      const store = await openRegistryStore({ registry: world.registry.host, repository: 'app' }, { insecure: true, credentials: { username: 'bob', password: 'hunter2' } });
-      await assert.rejects(store.putBlob({ mediaType: 'x', digest: `sha256:${'b'.repeat(64)}`, size: 1 }, Buffer.from('x')), (err) => isAirlockError(err, 'E_DIGEST_MISMATCH'));
-      await assert.rejects(store.mountBlob({ mediaType: 'x', digest: `sha256:${'b'.repeat(64)}`, size: 1 }, 'other'), (err) => isAirlockError(err, 'E_INPUT_MISSING'));
+      const store = await openRegistryStore(
+        { registry: world.registry.host, repository: 'app' },
+        { insecure: true, credentials: { username: 'bob', password: 'hunter2' } },
+      );
+      await assert.rejects(
+        store.putBlob({ mediaType: 'x', digest: `sha256:${'b'.repeat(64)}`, size: 1 }, Buffer.from('x')),
+        (err) => isAirlockError(err, 'E_DIGEST_MISMATCH'),
+      );
+      await assert.rejects(
+        store.mountBlob({ mediaType: 'x', digest: `sha256:${'b'.repeat(64)}`, size: 1 }, 'other'),
+        (err) => isAirlockError(err, 'E_INPUT_MISSING'),
+      );
       assert.deepEqual(world.issued, [
         ['fake-registry', 'repository:app:pull'],
         ['fake-registry', 'repository:app:pull,push', 'repository:other:pull'],
@@ -98,10 +139,16 @@ describe('Bearer token authentication', () => {
   it('reports refused credentials without leaking them', async () => {
     const world = await tokenWorld();
     try {
-      const store = await openRegistryStore({ registry: world.registry.host, repository: 'app' }, { insecure: true, credentials: { username: 'bob', password: 'wrong-password' } });
+      const store = await openRegistryStore(
+        { registry: world.registry.host, repository: 'app' },
+        { insecure: true, credentials: { username: 'bob', password: 'wrong-password' } },
+      );
       await assert.rejects(store.listTags(), (err) => {
         assert.ok(isAirlockError(err, 'E_UNAVAILABLE'));
-        assert.match(err.message, /fetching a token from http:\/\/127\.0\.0\.1:\d+\/token failed: HTTP 401: the registry refused the credentials of 'bob'/);
+        assert.match(
+          err.message,
+          /fetching a token from http:\/\/127\.0\.0\.1:\d+\/token failed: HTTP 401: the registry refused the credentials of 'bob'/,
+        );
         assert.match(err.hint ?? '', /--username/);
         assert.doesNotMatch(`${err.message} ${err.hint} ${JSON.stringify(err.details)}`, /wrong-password/);
         return true;
@@ -115,8 +162,16 @@ describe('Bearer token authentication', () => {
   it('refuses to send credentials to a plain-HTTP token realm off loopback', async () => {
     const world = await tokenWorld(() => 'http://auth.example.com/token');
     try {
-      const store = await openRegistryStore({ registry: world.registry.host, repository: 'app' }, { insecure: true, credentials: { username: 'bob', password: 'hunter2' } });
-      await assert.rejects(store.listTags(), (err) => isAirlockError(err, 'E_UNAVAILABLE') && /refusing to fetch a token from http:\/\/auth\.example\.com: not HTTPS/.test(err.message));
+      const store = await openRegistryStore(
+        { registry: world.registry.host, repository: 'app' },
+        { insecure: true, credentials: { username: 'bob', password: 'hunter2' } },
+      );
+      await assert.rejects(
+        store.listTags(),
+        (err) =>
+          isAirlockError(err, 'E_UNAVAILABLE') &&
+          /refusing to fetch a token from http:\/\/auth\.example\.com: not HTTPS/.test(err.message),
+      );
       assert.equal(world.tokens.requests.length, 0);
     } finally {
       await world.registry.stop();

@@ -144,17 +144,33 @@ export class RegistryAuth {
   }
 
   /** Takes in a 401: remembers the challenge, and says whether retrying can help. */
-  unauthorized(header: string | readonly string[] | undefined, scopes: readonly string[], sent: string | undefined): UnauthorizedDecision {
+  unauthorized(
+    header: string | readonly string[] | undefined,
+    scopes: readonly string[],
+    sent: string | undefined,
+  ): UnauthorizedDecision {
     const challenges = parseWwwAuthenticate(header);
     const chosen = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
     if (!chosen) {
       const schemes = challenges.map((c) => c.scheme).join(', ');
-      return { retry: false, scopes, reason: schemes ? `the registry asks for ${schemes} authentication, which airlock does not support` : 'the registry sent no usable WWW-Authenticate challenge' };
+      return {
+        retry: false,
+        scopes,
+        reason: schemes
+          ? `the registry asks for ${schemes} authentication, which airlock does not support`
+          : 'the registry sent no usable WWW-Authenticate challenge',
+      };
     }
     this.#challenge = chosen;
     if (chosen.scheme === 'basic') {
-      if (!this.#credentials) return { retry: false, scopes, reason: 'the registry requires authentication and no credentials were given' };
-      if (sent?.startsWith('Basic ')) return { retry: false, scopes, reason: `the registry refused the credentials of '${this.#credentials.username}'` };
+      if (!this.#credentials)
+        return { retry: false, scopes, reason: 'the registry requires authentication and no credentials were given' };
+      if (sent?.startsWith('Basic '))
+        return {
+          retry: false,
+          scopes,
+          reason: `the registry refused the credentials of '${this.#credentials.username}'`,
+        };
       return { retry: true, scopes };
     }
     // insufficient_scope challenges name the scope that was missing (token spec, "How to authenticate").
@@ -212,11 +228,17 @@ export class RegistryAuth {
     try {
       url = new URL(realm ?? '');
     } catch {
-      throw new AirlockError('E_UNAVAILABLE', `${ctx.description}: the registry's Bearer challenge has no usable realm ('${realm ?? ''}')`);
+      throw new AirlockError(
+        'E_UNAVAILABLE',
+        `${ctx.description}: the registry's Bearer challenge has no usable realm ('${realm ?? ''}')`,
+      );
     }
     // The credentials travel to the realm: never in clear text over a network.
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-      throw new AirlockError('E_UNAVAILABLE', `${ctx.description}: refusing to fetch a token from ${url.origin}: not HTTPS`);
+      throw new AirlockError(
+        'E_UNAVAILABLE',
+        `${ctx.description}: refusing to fetch a token from ${url.origin}: not HTTPS`,
+      );
     }
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     for (const scope of [...new Set(scopes)].sort()) url.searchParams.append('scope', scope);
@@ -224,16 +246,24 @@ export class RegistryAuth {
     const action = `fetching a token from ${url.origin}${url.pathname}`;
     let res;
     try {
-      res = await this.#transport.send({ method: 'GET', url, headers: { accept: 'application/json', ...(basic ? { authorization: basic } : {}) } });
+      res = await this.#transport.send({
+        method: 'GET',
+        url,
+        headers: { accept: 'application/json', ...(basic ? { authorization: basic } : {}) },
+      });
     } catch (err) {
       throw transportError(ctx, action, err);
     }
     if (res.status === 401 || res.status === 403) {
       discard(res);
-      throw new AirlockError('E_UNAVAILABLE', `${ctx.description}: ${action} failed: HTTP ${res.status}: ${this.refusal()}`, {
-        hint: CREDENTIALS_HINT,
-        details: { registry: ctx.registry, repository: ctx.repository, status: res.status },
-      });
+      throw new AirlockError(
+        'E_UNAVAILABLE',
+        `${ctx.description}: ${action} failed: HTTP ${res.status}: ${this.refusal()}`,
+        {
+          hint: CREDENTIALS_HINT,
+          details: { registry: ctx.registry, repository: ctx.repository, status: res.status },
+        },
+      );
     }
     let body: Buffer;
     try {
@@ -250,9 +280,13 @@ export class RegistryAuth {
     }
     const value = typeof json.token === 'string' && json.token ? json.token : json.access_token;
     if (typeof value !== 'string' || !value) {
-      throw new AirlockError('E_INPUT_MALFORMED', `${ctx.description}: ${action}: the token response has neither token nor access_token`);
+      throw new AirlockError(
+        'E_INPUT_MALFORMED',
+        `${ctx.description}: ${action}: the token response has neither token nor access_token`,
+      );
     }
-    const seconds = typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in : DEFAULT_TOKEN_SECONDS;
+    const seconds =
+      typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in : DEFAULT_TOKEN_SECONDS;
     return { value, expiresAt: this.#now() + Math.max(seconds * 1000 - EXPIRY_MARGIN_MS, 1000) };
   }
 }

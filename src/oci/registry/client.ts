@@ -3,7 +3,15 @@
 import { AirlockError } from '../../errors.ts';
 import { type RegistryAuth, repositoryScope } from './auth.ts';
 import { CREDENTIALS_HINT, type FailureContext, parseErrorBody, statusError, transportError } from './errors.ts';
-import { type HttpMethod, type HttpRequest, type HttpResponse, type HttpTransport, readBody, type RedirectPolicy, replayableBody } from '../../net/http/transport.ts';
+import {
+  type HttpMethod,
+  type HttpRequest,
+  type HttpResponse,
+  type HttpTransport,
+  readBody,
+  type RedirectPolicy,
+  replayableBody,
+} from '../../net/http/transport.ts';
 
 /** Error bodies are a few hundred bytes of JSON; anything larger is not worth reading. */
 const ERROR_BODY_LIMIT = 64 * 1024;
@@ -76,7 +84,10 @@ export class RegistryClient {
       throw this.malformed(action, `the registry answered with an invalid URL '${reference}'`);
     }
     if (url.origin !== this.origin) {
-      throw this.malformed(action, `the registry points to another origin (${url.origin}); airlock sends credentials only to ${this.origin}`);
+      throw this.malformed(
+        action,
+        `the registry points to another origin (${url.origin}); airlock sends credentials only to ${this.origin}`,
+      );
     }
     return url;
   }
@@ -111,10 +122,19 @@ export class RegistryClient {
         continue;
       }
       const entries = parseErrorBody(body);
-      throw new AirlockError('E_UNAVAILABLE', `${this.context.description}: ${action} failed: HTTP 401 Unauthorized: ${decision.reason ?? this.#auth.refusal()}`, {
-        hint: CREDENTIALS_HINT,
-        details: { registry: this.context.registry, repository: this.context.repository, status: 401, ...(entries.length ? { errors: entries } : {}) },
-      });
+      throw new AirlockError(
+        'E_UNAVAILABLE',
+        `${this.context.description}: ${action} failed: HTTP 401 Unauthorized: ${decision.reason ?? this.#auth.refusal()}`,
+        {
+          hint: CREDENTIALS_HINT,
+          details: {
+            registry: this.context.registry,
+            repository: this.context.repository,
+            status: 401,
+            ...(entries.length ? { errors: entries } : {}),
+          },
+        },
+      );
     }
   }
 

@@ -37,7 +37,13 @@ describe('auth files', () => {
 
   it('prefers the most specific repository entry (containers-auth.json)', () => {
     const entries = parseAuthFile(
-      JSON.stringify({ auths: { 'r.example': { auth: b64('host:1') }, 'r.example/team': { auth: b64('team:2') }, 'r.example/team/app': { auth: b64('app:3') } } }),
+      JSON.stringify({
+        auths: {
+          'r.example': { auth: b64('host:1') },
+          'r.example/team': { auth: b64('team:2') },
+          'r.example/team/app': { auth: b64('app:3') },
+        },
+      }),
       'auth.json',
     );
     assert.equal(lookupCredentials(entries, 'r.example', 'team/app')?.username, 'app');
@@ -46,11 +52,21 @@ describe('auth files', () => {
   });
 
   it('rejects malformed files, naming the file but never the secret', () => {
-    assert.throws(() => parseAuthFile('{not json', '/home/u/.docker/config.json'), (err) => isAirlockError(err, 'E_INPUT_MALFORMED') && err.message.startsWith('/home/u/.docker/config.json: not JSON'));
-    assert.throws(() => parseAuthFile('{"auths":[]}', 'f'), (err) => isAirlockError(err, 'E_INPUT_MALFORMED'));
+    assert.throws(
+      () => parseAuthFile('{not json', '/home/u/.docker/config.json'),
+      (err) =>
+        isAirlockError(err, 'E_INPUT_MALFORMED') && err.message.startsWith('/home/u/.docker/config.json: not JSON'),
+    );
+    assert.throws(
+      () => parseAuthFile('{"auths":[]}', 'f'),
+      (err) => isAirlockError(err, 'E_INPUT_MALFORMED'),
+    );
     assert.throws(
       () => parseAuthFile(JSON.stringify({ auths: { 'r.example': { auth: b64('no-colon-secret') } } }), 'f'),
-      (err) => isAirlockError(err, 'E_INPUT_MALFORMED') && !err.message.includes('no-colon-secret') && err.message.includes('r.example'),
+      (err) =>
+        isAirlockError(err, 'E_INPUT_MALFORMED') &&
+        !err.message.includes('no-colon-secret') &&
+        err.message.includes('r.example'),
     );
     assert.equal(parseAuthFile('{}', 'f').size, 0);
   });
@@ -62,7 +78,10 @@ describe('auth files', () => {
       const second = join(dir, 'second.json');
       await writeFile(first, JSON.stringify({ auths: { 'other.example': { auth: b64('x:y') } } }));
       await writeFile(second, JSON.stringify({ auths: { 'r.example': { auth: b64('alice:pw') } } }));
-      assert.deepEqual(await readCredentials([join(dir, 'absent.json'), first, second], 'r.example', 'app'), { username: 'alice', password: 'pw' });
+      assert.deepEqual(await readCredentials([join(dir, 'absent.json'), first, second], 'r.example', 'app'), {
+        username: 'alice',
+        password: 'pw',
+      });
       assert.equal(await readCredentials([first], 'r.example', 'app'), undefined);
       assert.equal(await readCredentials([], 'r.example', 'app'), undefined);
       await assert.rejects(readCredentials([dir], 'r.example', 'app'), (err) => isAirlockError(err));

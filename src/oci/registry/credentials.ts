@@ -63,7 +63,8 @@ export function parseAuthFile(text: string, source: string): AuthEntries {
   const auths = (json as { auths?: unknown }).auths;
   const entries = new Map<string, RegistryCredentials>();
   if (auths === undefined) return entries;
-  if (typeof auths !== 'object' || auths === null || Array.isArray(auths)) throw malformed(source, '"auths" is not an object');
+  if (typeof auths !== 'object' || auths === null || Array.isArray(auths))
+    throw malformed(source, '"auths" is not an object');
   for (const [key, entry] of Object.entries(auths)) {
     const creds = entryCredentials(entry, key, source);
     const normalized = normalizeAuthKey(key);
@@ -74,7 +75,11 @@ export function parseAuthFile(text: string, source: string): AuthEntries {
 }
 
 /** The most specific entry: `host/ns/repo`, then `host/ns`, then `host` (containers-auth.json(5)). */
-export function lookupCredentials(entries: AuthEntries, registry: string, repository: string): RegistryCredentials | undefined {
+export function lookupCredentials(
+  entries: AuthEntries,
+  registry: string,
+  repository: string,
+): RegistryCredentials | undefined {
   const host = normalizeAuthKey(registry);
   const parts = repository.split('/');
   for (let n = parts.length; n >= 0; n--) {
@@ -86,7 +91,11 @@ export function lookupCredentials(entries: AuthEntries, registry: string, reposi
 }
 
 /** Credentials for `registry/repository` from the first file that has an entry; missing files are skipped. */
-export async function readCredentials(paths: readonly string[], registry: string, repository: string): Promise<RegistryCredentials | undefined> {
+export async function readCredentials(
+  paths: readonly string[],
+  registry: string,
+  repository: string,
+): Promise<RegistryCredentials | undefined> {
   for (const path of paths) {
     const text = await readOptionalText(path, 'a registry credentials file', 1024 * 1024);
     if (text === undefined) continue;

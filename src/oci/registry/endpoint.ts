@@ -43,10 +43,16 @@ export function registryEndpoint(registry: string, repository: string, insecure:
     throw usage(`invalid registry '${forMessage(registry)}': expected HOST[:PORT]`);
   }
   if (!REPOSITORY_NAME.test(repository) || repository.length > 255) {
-    throw usage(`invalid repository name '${forMessage(repository)}' for ${forMessage(registry)}`, 'repository names are lowercase path components, e.g. team/app');
+    throw usage(
+      `invalid repository name '${forMessage(repository)}' for ${forMessage(registry)}`,
+      'repository names are lowercase path components, e.g. team/app',
+    );
   }
   if (insecure && !isLoopbackHost(url.hostname)) {
-    throw usage(`refusing plain HTTP to ${forMessage(registry)}: insecure registries are allowed only on loopback (127.0.0.0/8, ::1, localhost)`, 'serve the registry over HTTPS and pass its CA certificate instead');
+    throw usage(
+      `refusing plain HTTP to ${forMessage(registry)}: insecure registries are allowed only on loopback (127.0.0.0/8, ::1, localhost)`,
+      'serve the registry over HTTPS and pass its CA certificate instead',
+    );
   }
   const host = url.host === DOCKER_HUB ? DOCKER_HUB_API : url.host;
   return { origin: `${insecure ? 'http' : 'https'}://${host}`, hostname: url.hostname };

@@ -51,7 +51,13 @@ export interface FailureContext {
 }
 
 /** An unexpected HTTP status, with the registry's error JSON when the body held one. */
-export function statusError(ctx: FailureContext, action: string, status: number, statusText: string, body?: Uint8Array): AirlockError {
+export function statusError(
+  ctx: FailureContext,
+  action: string,
+  status: number,
+  statusText: string,
+  body?: Uint8Array,
+): AirlockError {
   const entries = parseErrorBody(body);
   const said = summarize(entries);
   const denied = status === 401 || status === 403;
@@ -60,22 +66,34 @@ export function statusError(ctx: FailureContext, action: string, status: number,
     `${ctx.description}: ${action} failed: HTTP ${status}${statusText ? ` ${statusText}` : ''}${said ? ` (${said})` : ''}`,
     {
       ...(denied ? { hint: CREDENTIALS_HINT } : {}),
-      details: { registry: ctx.registry, repository: ctx.repository, status, ...(entries.length ? { errors: entries } : {}) },
+      details: {
+        registry: ctx.registry,
+        repository: ctx.repository,
+        status,
+        ...(entries.length ? { errors: entries } : {}),
+      },
     },
   );
 }
 
 const TLS_CODES = new Set([
-  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
 function transportHint(code: string | undefined, registry: string): string | undefined {
-  if (code && TLS_CODES.has(code)) return `the TLS certificate of ${registry} is not trusted: pass the CA certificate that issued it`;
+  if (code && TLS_CODES.has(code))
+    return `the TLS certificate of ${registry} is not trusted: pass the CA certificate that issued it`;
   if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
     return `${registry} may not speak HTTPS; plain HTTP is allowed only for a loopback registry marked insecure`;
   }
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `is ${registry} running and reachable from here?`;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return `is ${registry} running and reachable from here?`;
   return undefined;
 }
 
@@ -87,9 +105,13 @@ export function transportError(ctx: FailureContext, action: string, err: unknown
   const reason = err instanceof Error ? err.message : String(err);
   const hint = transportHint(sysCode, ctx.registry);
   const tooLarge = err instanceof HttpFailure && err.code === 'ETOOLARGE';
-  return new AirlockError(tooLarge ? 'E_INPUT_MALFORMED' : 'E_UNAVAILABLE', `${ctx.description}: ${action} failed: ${reason}`, {
-    cause: err,
-    ...(hint ? { hint } : {}),
-    details: { registry: ctx.registry, repository: ctx.repository, ...(sysCode ? { code: sysCode } : {}) },
-  });
+  return new AirlockError(
+    tooLarge ? 'E_INPUT_MALFORMED' : 'E_UNAVAILABLE',
+    `${ctx.description}: ${action} failed: ${reason}`,
+    {
+      cause: err,
+      ...(hint ? { hint } : {}),
+      details: { registry: ctx.registry, repository: ctx.repository, ...(sysCode ? { code: sysCode } : {}) },
+    },
+  );
 }

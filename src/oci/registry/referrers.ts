@@ -23,7 +23,8 @@ function parseDescriptor(value: unknown, source: string, index: number): Descrip
   if (typeof d.mediaType !== 'string' || typeof d.digest !== 'string' || !isDigestString(d.digest)) {
     throw malformed(source, `manifests[${index}] lacks a mediaType or a valid digest`);
   }
-  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) throw malformed(source, `manifests[${index}] has no valid size`);
+  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0)
+    throw malformed(source, `manifests[${index}] has no valid size`);
   return d as unknown as Descriptor;
 }
 
@@ -62,7 +63,9 @@ export function referrerEntry(referrer: Descriptor): Descriptor {
 export function withReferrer(index: ImageIndex | undefined, referrer: Descriptor): ImageIndex | undefined {
   const existing = index?.manifests ?? [];
   if (existing.some((d) => d.digest === referrer.digest)) return undefined;
-  const manifests = [...existing, referrerEntry(referrer)].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  const manifests = [...existing, referrerEntry(referrer)].sort((a, b) =>
+    a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0,
+  );
   return { ...(index ?? { schemaVersion: 2 }), schemaVersion: 2, mediaType: OCI_INDEX, manifests };
 }
 

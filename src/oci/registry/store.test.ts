@@ -11,9 +11,24 @@ import { after, before, describe, it } from 'node:test';
 import { digestFile, parseDigest } from '../../crypto/digest.ts';
 import { isAirlockError } from '../../errors.ts';
 import { openLayoutStore } from '../layout/layout-store.ts';
-import { EMPTY_JSON, EMPTY_JSON_DIGEST, OCI_CONFIG, OCI_EMPTY, OCI_INDEX, OCI_LAYER_TAR_GZIP, OCI_MANIFEST, SIGSTORE_BUNDLE_V03 } from '../media-types.ts';
+import {
+  EMPTY_JSON,
+  EMPTY_JSON_DIGEST,
+  OCI_CONFIG,
+  OCI_EMPTY,
+  OCI_INDEX,
+  OCI_LAYER_TAR_GZIP,
+  OCI_MANIFEST,
+  SIGSTORE_BUNDLE_V03,
+} from '../media-types.ts';
 import type { Descriptor, StoredManifest } from '../types.ts';
-import { registryAvailable, startCountingProxy, startFakeServer, startRegistry, type TestRegistry } from '../../../test/helpers/registry.ts';
+import {
+  registryAvailable,
+  startCountingProxy,
+  startFakeServer,
+  startRegistry,
+  type TestRegistry,
+} from '../../../test/helpers/registry.ts';
 import { BULK_MIN_BYTES, openRegistryStore, type RegistryStore } from './store.ts';
 
 function sha256(bytes: Uint8Array): string {
@@ -42,15 +57,26 @@ function describeManifest(m: StoredManifest, extra: Partial<Descriptor> = {}): D
 /** A small image: a config and two random layers. */
 function image(arch = 'amd64'): { config: Blob; layers: Blob[]; manifest: StoredManifest } {
   const layers = [blob(randomBytes(3000), OCI_LAYER_TAR_GZIP), blob(randomBytes(1234), OCI_LAYER_TAR_GZIP)];
-  const config = blob(JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.desc.digest) } }), OCI_CONFIG);
-  const manifest = manifestOf({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: config.desc, layers: layers.map((l) => l.desc) }, OCI_MANIFEST);
+  const config = blob(
+    JSON.stringify({
+      architecture: arch,
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.desc.digest) },
+    }),
+    OCI_CONFIG,
+  );
+  const manifest = manifestOf(
+    { schemaVersion: 2, mediaType: OCI_MANIFEST, config: config.desc, layers: layers.map((l) => l.desc) },
+    OCI_MANIFEST,
+  );
   return { config, layers, manifest };
 }
 
 async function pushImage(store: RegistryStore, img: ReturnType<typeof image>, tag?: string): Promise<void> {
   await store.putBlob(img.config.desc, img.config.bytes);
   // Layers as streams, the way a copier hands them over.
-  for (const layer of img.layers) await store.putBlob(layer.desc, Readable.from([layer.bytes.subarray(0, 1000), layer.bytes.subarray(1000)]));
+  for (const layer of img.layers)
+    await store.putBlob(layer.desc, Readable.from([layer.bytes.subarray(0, 1000), layer.bytes.subarray(1000)]));
   await store.putManifest(img.manifest, tag);
 }
 
@@ -88,7 +114,8 @@ describe('openRegistryStore against docker-registry 2.8', { skip: plainSkip }, (
   after(async () => {
     await registry?.stop();
   });
-  const open = (repository: string, options = {}) => openRegistryStore({ registry: registry.host, repository }, { insecure: true, ...options });
+  const open = (repository: string, options = {}) =>
+    openRegistryStore({ registry: registry.host, repository }, { insecure: true, ...options });
 
   it('pushes an image and reads it back by tag and by digest', async () => {
     const store = await open('team/app');
@@ -97,7 +124,11 @@ describe('openRegistryStore against docker-registry 2.8', { skip: plainSkip }, (
     assert.equal(store.description, `docker://${registry.host}/team/app`);
 
     const resolved = await store.resolveTag('v1');
-    assert.deepEqual(resolved, { mediaType: OCI_MANIFEST, digest: img.manifest.digest, size: img.manifest.bytes.length });
+    assert.deepEqual(resolved, {
+      mediaType: OCI_MANIFEST,
+      digest: img.manifest.digest,
+      size: img.manifest.bytes.length,
+    });
     const stored = await store.getManifest(img.manifest.digest);
     assert.deepEqual(stored, img.manifest);
     for (const b of [img.config, ...img.layers]) {
@@ -130,13 +161,19 @@ describe('openRegistryStore against docker-registry 2.8', { skip: plainSkip }, (
       const inMemory = (async () => {
         for await (const chunk of await store.getBlob((bigs[0] as Blob).desc)) kept.push(chunk as Buffer);
       })();
-      await Promise.all([...bigs, ...bigs].map(async (big, i) => {
-        const other = await openLayoutStore(join(layoutDir, String(i)), { create: true });
-        await other.putBlob(big.desc, await store.getBlob(big.desc));
-      }));
+      await Promise.all(
+        [...bigs, ...bigs].map(async (big, i) => {
+          const other = await openLayoutStore(join(layoutDir, String(i)), { create: true });
+          await other.putBlob(big.desc, await store.getBlob(big.desc));
+        }),
+      );
       await inMemory;
       await Promise.all(bigs.map(async (big) => layout.putBlob(big.desc, await store.getBlob(big.desc))));
-      for (const big of bigs) assert.deepEqual(await digestFile(join(layoutDir, 'blobs', 'sha256', big.desc.digest.slice(7))), { ...parseDigest(big.desc.digest), size: big.desc.size });
+      for (const big of bigs)
+        assert.deepEqual(await digestFile(join(layoutDir, 'blobs', 'sha256', big.desc.digest.slice(7))), {
+          ...parseDigest(big.desc.digest),
+          size: big.desc.size,
+        });
       assert.ok(Buffer.concat(kept).equals((bigs[0] as Blob).bytes));
     } finally {
       await rm(layoutDir, { recursive: true, force: true });
@@ -152,11 +189,17 @@ describe('openRegistryStore against docker-registry 2.8', { skip: plainSkip }, (
     assert.deepEqual(await store.listTags(), []);
     await assert.rejects(store.resolveTag('nope'), (err) => {
       assert.ok(isAirlockError(err, 'E_INPUT_MISSING'));
-      assert.match(err.message, new RegExp(`docker://${registry.host}/team/missing: resolving tag 'nope' failed: HTTP 404`));
+      assert.match(
+        err.message,
+        new RegExp(`docker://${registry.host}/team/missing: resolving tag 'nope' failed: HTTP 404`),
+      );
       return true;
     });
     await assert.rejects(store.getManifest(absent.desc.digest), (err) => isAirlockError(err, 'E_INPUT_MISSING'));
-    await assert.rejects(store.getBlob(absent.desc), (err) => isAirlockError(err, 'E_INPUT_MISSING') && /BLOB_UNKNOWN/.test(err.message));
+    await assert.rejects(
+      store.getBlob(absent.desc),
+      (err) => isAirlockError(err, 'E_INPUT_MISSING') && /BLOB_UNKNOWN/.test(err.message),
+    );
   });
 
   it('pushes an index of two platform manifests', async () => {
@@ -182,7 +225,10 @@ describe('openRegistryStore against docker-registry 2.8', { skip: plainSkip }, (
     const back = await store.getManifest(index.digest);
     assert.equal(back.mediaType, OCI_INDEX);
     const parsed = JSON.parse(back.bytes.toString()) as { manifests: Descriptor[] };
-    assert.deepEqual(parsed.manifests.map((m) => m.platform?.architecture), ['amd64', 'arm64']);
+    assert.deepEqual(
+      parsed.manifests.map((m) => m.platform?.architecture),
+      ['amd64', 'arm64'],
+    );
     assert.deepEqual((await store.getManifest(arm.manifest.digest)).bytes, arm.manifest.bytes);
     assert.deepEqual(await store.listTags(), ['latest']);
   });
@@ -190,9 +236,15 @@ describe('openRegistryStore against docker-registry 2.8', { skip: plainSkip }, (
   it('uploads in PATCH chunks of chunkSize', async () => {
     const proxy = await startCountingProxy(registry.host);
     try {
-      const store = await openRegistryStore({ registry: proxy.host, repository: 'team/chunked' }, { insecure: true, chunkSize: 1000 });
+      const store = await openRegistryStore(
+        { registry: proxy.host, repository: 'team/chunked' },
+        { insecure: true, chunkSize: 1000 },
+      );
       const big = blob(randomBytes(2500), OCI_LAYER_TAR_GZIP);
-      await store.putBlob(big.desc, Readable.from([big.bytes.subarray(0, 700), big.bytes.subarray(700, 2100), big.bytes.subarray(2100)]));
+      await store.putBlob(
+        big.desc,
+        Readable.from([big.bytes.subarray(0, 700), big.bytes.subarray(700, 2100), big.bytes.subarray(2100)]),
+      );
       const small = blob('tiny', OCI_LAYER_TAR_GZIP);
       await store.putBlob(small.desc, small.bytes);
       const calls = proxy.requests.map((r) => r.method);
@@ -211,11 +263,17 @@ describe('openRegistryStore against docker-registry 2.8', { skip: plainSkip }, (
       const store = await openRegistryStore({ registry: proxy.host, repository: 'team/dedup' }, { insecure: true });
       const b = blob(randomBytes(500), OCI_LAYER_TAR_GZIP);
       await store.putBlob(b.desc, b.bytes);
-      assert.deepEqual(proxy.requests.map((r) => r.method), ['HEAD', 'POST', 'PUT']);
+      assert.deepEqual(
+        proxy.requests.map((r) => r.method),
+        ['HEAD', 'POST', 'PUT'],
+      );
       proxy.requests.length = 0;
       const source = Readable.from([b.bytes]);
       await store.putBlob(b.desc, source);
-      assert.deepEqual(proxy.requests.map((r) => `${r.method} ${r.path}`), [`HEAD /v2/team/dedup/blobs/${b.desc.digest}`]);
+      assert.deepEqual(
+        proxy.requests.map((r) => `${r.method} ${r.path}`),
+        [`HEAD /v2/team/dedup/blobs/${b.desc.digest}`],
+      );
       assert.equal(source.destroyed, true, 'the unneeded source stream is released');
     } finally {
       await proxy.stop();
@@ -232,13 +290,20 @@ describe('openRegistryStore against docker-registry 2.8', { skip: plainSkip }, (
       await source.putBlob(b.desc, b.bytes);
       proxy.requests.length = 0;
       assert.equal(await target.mountBlob(b.desc, 'team/source'), true);
-      assert.deepEqual(proxy.requests.map((r) => r.method), ['HEAD', 'POST']);
+      assert.deepEqual(
+        proxy.requests.map((r) => r.method),
+        ['HEAD', 'POST'],
+      );
       assert.equal(await target.hasBlob(b.desc), true);
       // Not in the source repository: the registry opens an upload session, which mountBlob cancels.
       assert.equal(await target.mountBlob(other.desc, 'team/source'), false);
       proxy.requests.length = 0;
       await target.putBlob(other.desc, other.bytes, { mountFrom: 'team/source' });
-      assert.deepEqual(proxy.requests.map((r) => r.method), ['HEAD', 'POST', 'PUT'], 'the session the failed mount opened is used for the upload');
+      assert.deepEqual(
+        proxy.requests.map((r) => r.method),
+        ['HEAD', 'POST', 'PUT'],
+        'the session the failed mount opened is used for the upload',
+      );
       assert.equal(await target.hasBlob(other.desc), true);
     } finally {
       await proxy.stop();
@@ -251,15 +316,23 @@ describe('openRegistryStore against docker-registry 2.8', { skip: plainSkip }, (
     const wrong = Buffer.from('other bytes!!!');
     assert.equal(wrong.length, b.bytes.length);
     await assert.rejects(store.putBlob(b.desc, wrong), (err) => isAirlockError(err, 'E_DIGEST_MISMATCH'));
-    await assert.rejects(store.putBlob(b.desc, Readable.from([wrong])), (err) => isAirlockError(err, 'E_DIGEST_MISMATCH'));
-    await assert.rejects(store.putBlob(b.desc, Readable.from([b.bytes.subarray(1)])), (err) => isAirlockError(err, 'E_DIGEST_MISMATCH'));
+    await assert.rejects(store.putBlob(b.desc, Readable.from([wrong])), (err) =>
+      isAirlockError(err, 'E_DIGEST_MISMATCH'),
+    );
+    await assert.rejects(store.putBlob(b.desc, Readable.from([b.bytes.subarray(1)])), (err) =>
+      isAirlockError(err, 'E_DIGEST_MISMATCH'),
+    );
     assert.equal(await store.hasBlob(b.desc), false);
     // Too long: the declared size went out intact (so the registry may well keep that correct blob), but
     // the caller still learns its stream was not what the descriptor said.
     const other = blob('another blob', OCI_LAYER_TAR_GZIP);
-    await assert.rejects(store.putBlob(other.desc, Readable.from([other.bytes, Buffer.from('x')])), (err) => isAirlockError(err, 'E_DIGEST_MISMATCH'));
+    await assert.rejects(store.putBlob(other.desc, Readable.from([other.bytes, Buffer.from('x')])), (err) =>
+      isAirlockError(err, 'E_DIGEST_MISMATCH'),
+    );
     const chunked = await open('team/mismatch', { chunkSize: 4 });
-    await assert.rejects(chunked.putBlob(b.desc, Readable.from([wrong])), (err) => isAirlockError(err, 'E_DIGEST_MISMATCH'));
+    await assert.rejects(chunked.putBlob(b.desc, Readable.from([wrong])), (err) =>
+      isAirlockError(err, 'E_DIGEST_MISMATCH'),
+    );
     assert.equal(await store.hasBlob(b.desc), false);
     const lying = { ...manifestOf({ schemaVersion: 2 }, OCI_MANIFEST), digest: b.desc.digest };
     await assert.rejects(store.putManifest(lying), (err) => isAirlockError(err, 'E_DIGEST_MISMATCH'));
@@ -290,7 +363,9 @@ describe('openRegistryStore against docker-registry 2.8', { skip: plainSkip }, (
       await store.putBlob(r.layer.desc, r.layer.bytes);
       await store.putManifest(r.manifest);
     }
-    const descs = refs.map((r) => describeManifest(r.manifest, { artifactType: SIGSTORE_BUNDLE_V03, annotations: { not: 'copied' } }));
+    const descs = refs.map((r) =>
+      describeManifest(r.manifest, { artifactType: SIGSTORE_BUNDLE_V03, annotations: { not: 'copied' } }),
+    );
     await store.addReferrer(subject, descs[1] as Descriptor);
     await store.addReferrer(subject, descs[0] as Descriptor);
     await store.addReferrer(subject, descs[1] as Descriptor);
@@ -299,7 +374,9 @@ describe('openRegistryStore against docker-registry 2.8', { skip: plainSkip }, (
     const fallback = await store.resolveTag(tag);
     assert.equal(fallback.mediaType, OCI_INDEX);
     const bytes = (await store.getManifest(fallback.digest)).bytes.toString();
-    const expected = [...descs].sort((a, b) => (a.digest < b.digest ? -1 : 1)).map((d) => ({ mediaType: d.mediaType, size: d.size, digest: d.digest, artifactType: SIGSTORE_BUNDLE_V03 }));
+    const expected = [...descs]
+      .sort((a, b) => (a.digest < b.digest ? -1 : 1))
+      .map((d) => ({ mediaType: d.mediaType, size: d.size, digest: d.digest, artifactType: SIGSTORE_BUNDLE_V03 }));
     // Byte for byte what go-containerregistry writes (design note §3.4): compact, this key order, sorted.
     assert.equal(bytes, JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: expected }));
     assert.deepEqual(await store.listReferrers(subject.digest), expected);
@@ -317,9 +394,14 @@ describe('openRegistryStore against docker-registry 2.8', { skip: plainSkip }, (
       await store.putBlob(r.layer.desc, r.layer.bytes);
       await store.putManifest(r.manifest);
     }
-    await Promise.all(refs.map((r) => store.addReferrer(subject, describeManifest(r.manifest, { artifactType: SIGSTORE_BUNDLE_V03 }))));
+    await Promise.all(
+      refs.map((r) => store.addReferrer(subject, describeManifest(r.manifest, { artifactType: SIGSTORE_BUNDLE_V03 }))),
+    );
     const listed = await store.listReferrers(subject.digest);
-    assert.deepEqual(listed.map((d) => d.digest), refs.map((r) => r.manifest.digest).sort());
+    assert.deepEqual(
+      listed.map((d) => d.digest),
+      refs.map((r) => r.manifest.digest).sort(),
+    );
   });
 });
 
@@ -338,7 +420,10 @@ describe('openRegistryStore over TLS with basic auth', { skip: securedSkip }, ()
   });
 
   it('pushes and pulls with the CA and credentials', async () => {
-    const store = await openRegistryStore({ registry: registry.host, repository: 'secure/app' }, { caPem: registry.caPem, credentials: { username: 'alice', password: 'correct horse' } });
+    const store = await openRegistryStore(
+      { registry: registry.host, repository: 'secure/app' },
+      { caPem: registry.caPem, credentials: { username: 'alice', password: 'correct horse' } },
+    );
     const img = image();
     await pushImage(store, img, 'v1');
     assert.equal((await store.resolveTag('v1')).digest, img.manifest.digest);
@@ -346,7 +431,10 @@ describe('openRegistryStore over TLS with basic auth', { skip: securedSkip }, ()
   });
 
   it('reads a large blob over TLS with bulkGet, credentials and private CA included', async () => {
-    const store = await openRegistryStore({ registry: registry.host, repository: 'secure/large' }, { caPem: registry.caPem, credentials: { username: 'alice', password: 'correct horse' } });
+    const store = await openRegistryStore(
+      { registry: registry.host, repository: 'secure/large' },
+      { caPem: registry.caPem, credentials: { username: 'alice', password: 'correct horse' } },
+    );
     const big = blob(randomBytes(BULK_MIN_BYTES + 777), OCI_LAYER_TAR_GZIP);
     await store.putBlob(big.desc, big.bytes);
     assert.ok((await readAll(await store.getBlob(big.desc))).equals(big.bytes));
@@ -355,34 +443,65 @@ describe('openRegistryStore over TLS with basic auth', { skip: securedSkip }, ()
 
   it('finds credentials in an auth file', async () => {
     const file = join(dir, 'config.json');
-    await writeFile(file, JSON.stringify({ auths: { [`https://${registry.host}`]: { auth: Buffer.from('alice:correct horse').toString('base64') } } }));
-    const store = await openRegistryStore({ registry: registry.host, repository: 'secure/app' }, { caPem: registry.caPem, authFiles: [join(dir, 'absent.json'), file] });
+    await writeFile(
+      file,
+      JSON.stringify({
+        auths: { [`https://${registry.host}`]: { auth: Buffer.from('alice:correct horse').toString('base64') } },
+      }),
+    );
+    const store = await openRegistryStore(
+      { registry: registry.host, repository: 'secure/app' },
+      { caPem: registry.caPem, authFiles: [join(dir, 'absent.json'), file] },
+    );
     assert.deepEqual(await store.listTags(), ['v1']);
   });
 
   it('says clearly when the password is wrong or missing', async () => {
-    const wrong = await openRegistryStore({ registry: registry.host, repository: 'secure/app' }, { caPem: registry.caPem, credentials: { username: 'alice', password: 'wrong' } });
+    const wrong = await openRegistryStore(
+      { registry: registry.host, repository: 'secure/app' },
+      { caPem: registry.caPem, credentials: { username: 'alice', password: 'wrong' } },
+    );
     await assert.rejects(wrong.resolveTag('v1'), (err) => {
       assert.ok(isAirlockError(err, 'E_UNAVAILABLE'));
-      assert.match(err.message, /docker:\/\/127\.0\.0\.1:\d+\/secure\/app: resolving tag 'v1' failed: HTTP 401 Unauthorized: the registry refused the credentials of 'alice'/);
+      assert.match(
+        err.message,
+        /docker:\/\/127\.0\.0\.1:\d+\/secure\/app: resolving tag 'v1' failed: HTTP 401 Unauthorized: the registry refused the credentials of 'alice'/,
+      );
       assert.match(err.hint ?? '', /--password-stdin/);
       assert.match(err.hint ?? '', /REGISTRY_AUTH_FILE/);
       assert.doesNotMatch(JSON.stringify(err.toJSON()), /wrong/);
       return true;
     });
-    const anonymous = await openRegistryStore({ registry: registry.host, repository: 'secure/app' }, { caPem: registry.caPem });
-    await assert.rejects(anonymous.listTags(), (err) => isAirlockError(err, 'E_UNAVAILABLE') && /requires authentication and no credentials were given/.test(err.message));
+    const anonymous = await openRegistryStore(
+      { registry: registry.host, repository: 'secure/app' },
+      { caPem: registry.caPem },
+    );
+    await assert.rejects(
+      anonymous.listTags(),
+      (err) =>
+        isAirlockError(err, 'E_UNAVAILABLE') &&
+        /requires authentication and no credentials were given/.test(err.message),
+    );
   });
 
   it('does not trust the registry certificate without its CA', async () => {
-    const store = await openRegistryStore({ registry: registry.host, repository: 'secure/app' }, { credentials: { username: 'alice', password: 'correct horse' }, retries: 0 });
-    await assert.rejects(store.listTags(), (err) => isAirlockError(err, 'E_UNAVAILABLE') && /not trusted/.test(err.hint ?? ''));
+    const store = await openRegistryStore(
+      { registry: registry.host, repository: 'secure/app' },
+      { credentials: { username: 'alice', password: 'correct horse' }, retries: 0 },
+    );
+    await assert.rejects(
+      store.listTags(),
+      (err) => isAirlockError(err, 'E_UNAVAILABLE') && /not trusted/.test(err.hint ?? ''),
+    );
   });
 });
 
 describe('openRegistryStore against a registry that serves wrong bytes', () => {
   const good = blob('the bytes that were signed', OCI_LAYER_TAR_GZIP);
-  const manifest = manifestOf({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: good.desc, layers: [] }, OCI_MANIFEST);
+  const manifest = manifestOf(
+    { schemaVersion: 2, mediaType: OCI_MANIFEST, config: good.desc, layers: [] },
+    OCI_MANIFEST,
+  );
   let served: { blob: Buffer; manifest: Buffer; contentDigest?: string };
 
   async function withFake(fn: (store: RegistryStore) => Promise<void>): Promise<void> {
@@ -391,7 +510,10 @@ describe('openRegistryStore against a registry that serves wrong bytes', () => {
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': served.blob.length });
         res.end(served.blob);
       } else if (req.url?.includes('/manifests/')) {
-        res.writeHead(200, { 'content-type': OCI_MANIFEST, ...(served.contentDigest ? { 'docker-content-digest': served.contentDigest } : {}) });
+        res.writeHead(200, {
+          'content-type': OCI_MANIFEST,
+          ...(served.contentDigest ? { 'docker-content-digest': served.contentDigest } : {}),
+        });
         res.end(served.manifest);
       } else {
         res.writeHead(404).end();
@@ -405,11 +527,17 @@ describe('openRegistryStore against a registry that serves wrong bytes', () => {
   }
 
   it('fails a blob stream whose bytes do not hash to the digest', async () => {
-    served = { blob: Buffer.from('the bytes that were swapped!'.slice(0, good.bytes.length)), manifest: manifest.bytes };
+    served = {
+      blob: Buffer.from('the bytes that were swapped!'.slice(0, good.bytes.length)),
+      manifest: manifest.bytes,
+    };
     assert.equal(served.blob.length, good.bytes.length);
     await withFake(async (store) => {
       const stream = await store.getBlob(good.desc);
-      await assert.rejects(text(stream), (err) => isAirlockError(err, 'E_DIGEST_MISMATCH') && err.message.includes(good.desc.digest));
+      await assert.rejects(
+        text(stream),
+        (err) => isAirlockError(err, 'E_DIGEST_MISMATCH') && err.message.includes(good.desc.digest),
+      );
     });
   });
 
@@ -420,7 +548,10 @@ describe('openRegistryStore against a registry that serves wrong bytes', () => {
     swapped.writeUInt8((swapped.at(middle) ?? 0) ^ 1, middle);
     served = { blob: swapped, manifest: manifest.bytes };
     await withFake(async (store) => {
-      await assert.rejects(readAll(await store.getBlob(big.desc)), (err) => isAirlockError(err, 'E_DIGEST_MISMATCH') && err.message.includes(big.desc.digest));
+      await assert.rejects(
+        readAll(await store.getBlob(big.desc)),
+        (err) => isAirlockError(err, 'E_DIGEST_MISMATCH') && err.message.includes(big.desc.digest),
+      );
     });
   });
 
@@ -431,8 +562,17 @@ describe('openRegistryStore against a registry that serves wrong bytes', () => {
       res.write(big.bytes.subarray(0, 1024 * 1024), () => res.socket?.destroy());
     });
     try {
-      const store = await openRegistryStore({ registry: server.host, repository: 'evil/app' }, { insecure: true, retries: 0 });
-      await assert.rejects(readAll(await store.getBlob(big.desc)), (err) => isAirlockError(err, 'E_UNAVAILABLE') && /body bytes still to come/.test(err.message) && err.message.includes(big.desc.digest));
+      const store = await openRegistryStore(
+        { registry: server.host, repository: 'evil/app' },
+        { insecure: true, retries: 0 },
+      );
+      await assert.rejects(
+        readAll(await store.getBlob(big.desc)),
+        (err) =>
+          isAirlockError(err, 'E_UNAVAILABLE') &&
+          /body bytes still to come/.test(err.message) &&
+          err.message.includes(big.desc.digest),
+      );
     } finally {
       await server.stop();
     }
@@ -441,22 +581,31 @@ describe('openRegistryStore against a registry that serves wrong bytes', () => {
   it('fails a blob stream longer or shorter than the descriptor says', async () => {
     served = { blob: Buffer.concat([good.bytes, Buffer.from('tail')]), manifest: manifest.bytes };
     await withFake(async (store) => {
-      await assert.rejects(readAll(await store.getBlob(good.desc)), (err) => isAirlockError(err, 'E_DIGEST_MISMATCH') && /expected 26 bytes, found more/.test(err.message));
+      await assert.rejects(
+        readAll(await store.getBlob(good.desc)),
+        (err) => isAirlockError(err, 'E_DIGEST_MISMATCH') && /expected 26 bytes, found more/.test(err.message),
+      );
     });
     served = { blob: good.bytes.subarray(0, 10), manifest: manifest.bytes };
     await withFake(async (store) => {
-      await assert.rejects(readAll(await store.getBlob(good.desc)), (err) => isAirlockError(err, 'E_DIGEST_MISMATCH') && /found 10/.test(err.message));
+      await assert.rejects(
+        readAll(await store.getBlob(good.desc)),
+        (err) => isAirlockError(err, 'E_DIGEST_MISMATCH') && /found 10/.test(err.message),
+      );
     });
   });
 
   it('rejects a manifest that does not hash to the digest asked for', async () => {
-    served = { blob: good.bytes, manifest: Buffer.from(manifest.bytes.toString().replace('"layers":[]', '"layers": []')) };
+    served = {
+      blob: good.bytes,
+      manifest: Buffer.from(manifest.bytes.toString().replace('"layers":[]', '"layers": []')),
+    };
     await withFake(async (store) => {
       await assert.rejects(store.getManifest(manifest.digest), (err) => isAirlockError(err, 'E_DIGEST_MISMATCH'));
     });
   });
 
-  it('computes a tag\'s digest from the bytes and checks Docker-Content-Digest against them', async () => {
+  it("computes a tag's digest from the bytes and checks Docker-Content-Digest against them", async () => {
     served = { blob: good.bytes, manifest: manifest.bytes };
     await withFake(async (store) => {
       assert.deepEqual(await store.resolveTag('v1'), describeManifest(manifest));
@@ -470,12 +619,18 @@ describe('openRegistryStore against a registry that serves wrong bytes', () => {
 
 describe('openRegistryStore options', () => {
   it('refuses plain HTTP to a host that is not loopback', async () => {
-    await assert.rejects(openRegistryStore({ registry: 'registry.example.com', repository: 'app' }, { insecure: true }), (err) => {
-      assert.ok(isAirlockError(err, 'E_USAGE'));
-      assert.match(err.message, /refusing plain HTTP to registry\.example\.com/);
-      return true;
-    });
-    await assert.rejects(openRegistryStore({ registry: '10.0.0.1:5000', repository: 'app' }, { insecure: true }), (err) => isAirlockError(err, 'E_USAGE'));
+    await assert.rejects(
+      openRegistryStore({ registry: 'registry.example.com', repository: 'app' }, { insecure: true }),
+      (err) => {
+        assert.ok(isAirlockError(err, 'E_USAGE'));
+        assert.match(err.message, /refusing plain HTTP to registry\.example\.com/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      openRegistryStore({ registry: '10.0.0.1:5000', repository: 'app' }, { insecure: true }),
+      (err) => isAirlockError(err, 'E_USAGE'),
+    );
     for (const registry of ['127.0.0.1:5000', '127.1.2.3', 'localhost:5000', '[::1]:5000']) {
       const store = await openRegistryStore({ registry, repository: 'app' }, { insecure: true });
       assert.equal(store.description, `docker://${registry}/app`);
@@ -483,18 +638,32 @@ describe('openRegistryStore options', () => {
   });
 
   it('rejects bad repository names, registries and numbers', async () => {
-    await assert.rejects(openRegistryStore({ registry: 'r.example', repository: 'Bad/Name' }), (err) => isAirlockError(err, 'E_USAGE'));
-    await assert.rejects(openRegistryStore({ registry: 'r.example/path', repository: 'app' }), (err) => isAirlockError(err, 'E_USAGE'));
-    await assert.rejects(openRegistryStore({ registry: 'r.example', repository: 'app' }, { chunkSize: -1 }), (err) => isAirlockError(err, 'E_USAGE'));
-    await assert.rejects(openRegistryStore({ registry: 'r.example', repository: 'app' }, { concurrency: 0 }), (err) => isAirlockError(err, 'E_USAGE'));
-    await assert.rejects(openRegistryStore({ registry: 'localhost', repository: 'app' }, { insecure: true, caPem: 'x' }), (err) => isAirlockError(err, 'E_USAGE'));
+    await assert.rejects(openRegistryStore({ registry: 'r.example', repository: 'Bad/Name' }), (err) =>
+      isAirlockError(err, 'E_USAGE'),
+    );
+    await assert.rejects(openRegistryStore({ registry: 'r.example/path', repository: 'app' }), (err) =>
+      isAirlockError(err, 'E_USAGE'),
+    );
+    await assert.rejects(openRegistryStore({ registry: 'r.example', repository: 'app' }, { chunkSize: -1 }), (err) =>
+      isAirlockError(err, 'E_USAGE'),
+    );
+    await assert.rejects(openRegistryStore({ registry: 'r.example', repository: 'app' }, { concurrency: 0 }), (err) =>
+      isAirlockError(err, 'E_USAGE'),
+    );
+    await assert.rejects(
+      openRegistryStore({ registry: 'localhost', repository: 'app' }, { insecure: true, caPem: 'x' }),
+      (err) => isAirlockError(err, 'E_USAGE'),
+    );
     const store = await openRegistryStore({ registry: 'r.example', repository: 'app' });
     await assert.rejects(store.resolveTag('-bad'), (err) => isAirlockError(err, 'E_USAGE'));
     await assert.rejects(store.getManifest('sha256:abc'), (err) => isAirlockError(err, 'E_INPUT_MALFORMED'));
   });
 
   it('reports an unreachable registry as E_UNAVAILABLE', async () => {
-    const store = await openRegistryStore({ registry: '127.0.0.1:1', repository: 'app' }, { insecure: true, retries: 1, retryDelayMs: 1 });
+    const store = await openRegistryStore(
+      { registry: '127.0.0.1:1', repository: 'app' },
+      { insecure: true, retries: 1, retryDelayMs: 1 },
+    );
     await assert.rejects(store.listTags(), (err) => {
       assert.ok(isAirlockError(err, 'E_UNAVAILABLE'));
       assert.match(err.message, /docker:\/\/127\.0\.0\.1:1\/app: listing tags failed: .*ECONNREFUSED/);

@@ -12,7 +12,16 @@ import { RegistryClient } from './client.ts';
 import { readCredentials, type RegistryCredentials } from './credentials.ts';
 import { registryEndpoint } from './endpoint.ts';
 import { transportError } from './errors.ts';
-import { createHttpTransport, discard, type HttpResponse, type HttpTransport, mediaTypeOf, nextLink, type RedirectPolicy, SYSTEM_CLOCK } from '../../net/http/transport.ts';
+import {
+  createHttpTransport,
+  discard,
+  type HttpResponse,
+  type HttpTransport,
+  mediaTypeOf,
+  nextLink,
+  type RedirectPolicy,
+  SYSTEM_CLOCK,
+} from '../../net/http/transport.ts';
 import type { RetryClock } from '../../net/http/types.ts';
 import { parseReferrersIndex, referrersTag, serializeIndex, withReferrer } from './referrers.ts';
 import { checkBuffer, startUpload, StreamedUpload, upload } from './upload.ts';
@@ -71,13 +80,19 @@ function header(res: HttpResponse, name: string): string | undefined {
 function positiveInteger(value: number | undefined, name: string, fallback: number, allowZero = false): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new AirlockError('E_USAGE', `${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, not ${value}`);
+    throw new AirlockError(
+      'E_USAGE',
+      `${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, not ${value}`,
+    );
   }
   return value;
 }
 
 function checkTag(tag: string, registry: string): void {
-  if (!TAG.test(tag)) throw new AirlockError('E_USAGE', `'${tag}' is not a valid tag for ${registry}`, { hint: 'tags are up to 128 of [A-Za-z0-9_.-], not starting with . or -' });
+  if (!TAG.test(tag))
+    throw new AirlockError('E_USAGE', `'${tag}' is not a valid tag for ${registry}`, {
+      hint: 'tags are up to 128 of [A-Za-z0-9_.-], not starting with . or -',
+    });
 }
 
 /** The media type of manifest bytes: the body's own `mediaType`, else the Content-Type, else its shape. */
@@ -88,10 +103,13 @@ function manifestMediaType(bytes: Buffer, contentType: string | undefined, subje
   } catch {
     throw new AirlockError('E_INPUT_MALFORMED', `${subject}: the manifest is not JSON`);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new AirlockError('E_INPUT_MALFORMED', `${subject}: the manifest is not a JSON object`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new AirlockError('E_INPUT_MALFORMED', `${subject}: the manifest is not a JSON object`);
   const m = json as { schemaVersion?: unknown; mediaType?: unknown; manifests?: unknown };
   if (m.schemaVersion === 1) {
-    throw new AirlockError('E_UNSUPPORTED', `${subject}: Docker schema 1 manifests are not supported`, { hint: 'push the image again with a current client (schema 2 / OCI)' });
+    throw new AirlockError('E_UNSUPPORTED', `${subject}: Docker schema 1 manifests are not supported`, {
+      hint: 'push the image again with a current client (schema 2 / OCI)',
+    });
   }
   if (typeof m.mediaType === 'string' && m.mediaType) return m.mediaType;
   if (contentType && ALL_MANIFEST_TYPES.includes(contentType)) return contentType;
@@ -109,7 +127,14 @@ class Store implements RegistryStore {
   #referrersApi: boolean | undefined;
   readonly #locks = new Map<string, Promise<void>>();
 
-  constructor(init: { registry: string; repository: string; client: RegistryClient; transport: HttpTransport; concurrency: number; chunkSize: number }) {
+  constructor(init: {
+    registry: string;
+    repository: string;
+    client: RegistryClient;
+    transport: HttpTransport;
+    concurrency: number;
+    chunkSize: number;
+  }) {
     this.registry = init.registry;
     this.repository = init.repository;
     this.description = init.client.context.description;
@@ -124,7 +149,12 @@ class Store implements RegistryStore {
     const name = tag ?? 'latest';
     checkTag(name, this.registry);
     const action = `resolving tag '${name}'`;
-    const res = await this.#client.send(action, { method: 'GET', url: this.#client.url(`manifests/${name}`), scopes: this.#client.pull, headers: { accept: ACCEPT_MANIFESTS } });
+    const res = await this.#client.send(action, {
+      method: 'GET',
+      url: this.#client.url(`manifests/${name}`),
+      scopes: this.#client.pull,
+      headers: { accept: ACCEPT_MANIFESTS },
+    });
     if (res.status !== 200) throw await this.#client.failure(action, res);
     const bytes = await this.#client.read(action, res, MAX_MANIFEST_BYTES);
     const subject = `${this.description}:${name}`;
@@ -140,33 +170,55 @@ class Store implements RegistryStore {
       }
       const found = formatDigest(digestBytes(bytes, algorithm));
       if (found !== reported) {
-        throw new AirlockError('E_DIGEST_MISMATCH', `${subject}: the registry says the manifest is ${reported}, its bytes hash to ${found}`, {
-          details: { subject, expected: reported, found },
-        });
+        throw new AirlockError(
+          'E_DIGEST_MISMATCH',
+          `${subject}: the registry says the manifest is ${reported}, its bytes hash to ${found}`,
+          {
+            details: { subject, expected: reported, found },
+          },
+        );
       }
     }
-    return { mediaType: manifestMediaType(bytes, mediaTypeOf(header(res, 'content-type')), subject), digest, size: bytes.length };
+    return {
+      mediaType: manifestMediaType(bytes, mediaTypeOf(header(res, 'content-type')), subject),
+      digest,
+      size: bytes.length,
+    };
   }
 
   async getManifest(digest: string): Promise<StoredManifest> {
     const expected = parseDigest(digest);
     const action = `fetching manifest ${digest}`;
-    const res = await this.#client.send(action, { method: 'GET', url: this.#client.url(`manifests/${digest}`), scopes: this.#client.pull, headers: { accept: ACCEPT_MANIFESTS } });
+    const res = await this.#client.send(action, {
+      method: 'GET',
+      url: this.#client.url(`manifests/${digest}`),
+      scopes: this.#client.pull,
+      headers: { accept: ACCEPT_MANIFESTS },
+    });
     if (res.status !== 200) throw await this.#client.failure(action, res);
     const bytes = await this.#client.read(action, res, MAX_MANIFEST_BYTES);
     const subject = `${this.description}@${digest}`;
     const found = formatDigest(digestBytes(bytes, expected.algorithm));
     if (found !== digest) {
-      throw new AirlockError('E_DIGEST_MISMATCH', `${subject}: the registry served a manifest that hashes to ${found}`, {
-        details: { subject, expected: digest, found },
-      });
+      throw new AirlockError(
+        'E_DIGEST_MISMATCH',
+        `${subject}: the registry served a manifest that hashes to ${found}`,
+        {
+          details: { subject, expected: digest, found },
+        },
+      );
     }
     return { bytes, mediaType: manifestMediaType(bytes, mediaTypeOf(header(res, 'content-type')), subject), digest };
   }
 
   async hasManifest(digest: string): Promise<boolean> {
     parseDigest(digest);
-    return this.#exists(`checking for manifest ${digest}`, `manifests/${digest}`, { accept: ACCEPT_MANIFESTS }, 'same-origin');
+    return this.#exists(
+      `checking for manifest ${digest}`,
+      `manifests/${digest}`,
+      { accept: ACCEPT_MANIFESTS },
+      'same-origin',
+    );
   }
 
   async hasBlob(desc: Descriptor): Promise<boolean> {
@@ -185,7 +237,9 @@ class Store implements RegistryStore {
       bulk: desc.size >= BULK_MIN_BYTES,
     });
     if (res.status !== 200) throw await this.#client.failure(action, res);
-    return verifiedStream(res.body, desc, `${this.description}: blob ${desc.digest}`, (err) => transportError(this.#client.context, action, err));
+    return verifiedStream(res.body, desc, `${this.description}: blob ${desc.digest}`, (err) =>
+      transportError(this.#client.context, action, err),
+    );
   }
 
   async putBlob(desc: Descriptor, data: Readable | Uint8Array, options: { mountFrom?: string } = {}): Promise<void> {
@@ -221,7 +275,9 @@ class Store implements RegistryStore {
     const session = await startUpload(this.#client, desc, fromRepository);
     if (session.mounted) return true;
     // Not mountable: the registry opened an upload session instead, which we do not need.
-    const res = await this.#client.send('cancelling the upload', { method: 'DELETE', url: session.location, scopes: this.#client.push }).catch(() => undefined);
+    const res = await this.#client
+      .send('cancelling the upload', { method: 'DELETE', url: session.location, scopes: this.#client.push })
+      .catch(() => undefined);
     if (res) discard(res);
     return false;
   }
@@ -230,10 +286,14 @@ class Store implements RegistryStore {
     const expected = parseDigest(manifest.digest);
     const found = formatDigest(digestBytes(manifest.bytes, expected.algorithm));
     if (found !== manifest.digest) {
-      throw new AirlockError('E_DIGEST_MISMATCH', `${this.description}: manifest to push is labelled ${manifest.digest} but hashes to ${found}`);
+      throw new AirlockError(
+        'E_DIGEST_MISMATCH',
+        `${this.description}: manifest to push is labelled ${manifest.digest} but hashes to ${found}`,
+      );
     }
     if (tag !== undefined) checkTag(tag, this.registry);
-    if (!(await this.hasManifest(manifest.digest))) await this.#putManifest(manifest.bytes, manifest.mediaType, manifest.digest, manifest.digest);
+    if (!(await this.hasManifest(manifest.digest)))
+      await this.#putManifest(manifest.bytes, manifest.mediaType, manifest.digest, manifest.digest);
     if (tag !== undefined) await this.#putManifest(manifest.bytes, manifest.mediaType, tag, manifest.digest);
   }
 
@@ -242,7 +302,12 @@ class Store implements RegistryStore {
     const tags: string[] = [];
     let url = this.#client.url('tags/list');
     for (let page = 0; page < MAX_PAGES; page++) {
-      const res = await this.#client.send(action, { method: 'GET', url, scopes: this.#client.pull, headers: { accept: 'application/json' } });
+      const res = await this.#client.send(action, {
+        method: 'GET',
+        url,
+        scopes: this.#client.pull,
+        headers: { accept: 'application/json' },
+      });
       // A repository nothing was pushed to yet has no tags (distribution answers NAME_UNKNOWN).
       if (res.status === 404 && page === 0) {
         discard(res);
@@ -256,7 +321,11 @@ class Store implements RegistryStore {
       } catch {
         throw this.#client.malformed(action, 'the tag list is not JSON');
       }
-      if (json.tags !== null && json.tags !== undefined && !(Array.isArray(json.tags) && json.tags.every((t) => typeof t === 'string'))) {
+      if (
+        json.tags !== null &&
+        json.tags !== undefined &&
+        !(Array.isArray(json.tags) && json.tags.every((t) => typeof t === 'string'))
+      ) {
         throw this.#client.malformed(action, 'the tag list has no array of strings under "tags"');
       }
       tags.push(...((json.tags as string[] | null | undefined) ?? []));
@@ -297,8 +366,19 @@ class Store implements RegistryStore {
     this.#transport.close();
   }
 
-  async #exists(action: string, path: string, headers: Record<string, string>, redirects: RedirectPolicy): Promise<boolean> {
-    const res = await this.#client.send(action, { method: 'HEAD', url: this.#client.url(path), scopes: this.#client.pull, headers, redirects });
+  async #exists(
+    action: string,
+    path: string,
+    headers: Record<string, string>,
+    redirects: RedirectPolicy,
+  ): Promise<boolean> {
+    const res = await this.#client.send(action, {
+      method: 'HEAD',
+      url: this.#client.url(path),
+      scopes: this.#client.pull,
+      headers,
+      redirects,
+    });
     discard(res);
     if (res.status === 200) return true;
     if (res.status === 404) return false;
@@ -323,7 +403,10 @@ class Store implements RegistryStore {
     const reported = header(res, 'docker-content-digest');
     const computed = digest ?? formatDigest(digestBytes(bytes));
     if (reported && reported.startsWith(`${parseDigest(computed).algorithm}:`) && reported !== computed) {
-      throw new AirlockError('E_DIGEST_MISMATCH', `${this.description}: ${action}: the registry stored ${reported}, not ${computed}`);
+      throw new AirlockError(
+        'E_DIGEST_MISMATCH',
+        `${this.description}: ${action}: the registry stored ${reported}, not ${computed}`,
+      );
     }
   }
 
@@ -337,7 +420,12 @@ class Store implements RegistryStore {
     const manifests: Descriptor[] = [];
     let url = this.#client.url(`referrers/${digest}`);
     for (let page = 0; page < MAX_PAGES; page++) {
-      const res = await this.#client.send(action, { method: 'GET', url, scopes: this.#client.pull, headers: { accept: OCI_INDEX } });
+      const res = await this.#client.send(action, {
+        method: 'GET',
+        url,
+        scopes: this.#client.pull,
+        headers: { accept: OCI_INDEX },
+      });
       const type = mediaTypeOf(header(res, 'content-type'));
       if (res.status === 200 && type === OCI_INDEX) {
         const body = await this.#client.read(action, res, MAX_MANIFEST_BYTES);
@@ -349,7 +437,8 @@ class Store implements RegistryStore {
         url = this.#client.follow(next, res.url, action);
         continue;
       }
-      if (page > 0 || res.status >= 500 || res.status === 403 || res.status === 429) throw await this.#client.failure(action, res);
+      if (page > 0 || res.status >= 500 || res.status === 403 || res.status === 429)
+        throw await this.#client.failure(action, res);
       discard(res);
       this.#referrersApi = false;
       return undefined;
@@ -361,7 +450,12 @@ class Store implements RegistryStore {
   async #readFallback(digest: string): Promise<ImageIndex | undefined> {
     const tag = referrersTag(digest);
     const action = `reading the referrers tag '${tag}'`;
-    const res = await this.#client.send(action, { method: 'GET', url: this.#client.url(`manifests/${tag}`), scopes: this.#client.pull, headers: { accept: ACCEPT_MANIFESTS } });
+    const res = await this.#client.send(action, {
+      method: 'GET',
+      url: this.#client.url(`manifests/${tag}`),
+      scopes: this.#client.pull,
+      headers: { accept: ACCEPT_MANIFESTS },
+    });
     if (res.status === 404) {
       discard(res);
       return undefined;
@@ -388,9 +482,15 @@ class Store implements RegistryStore {
 }
 
 /** Opens `docker://registry/repository`. Nothing is sent until the first call. */
-export async function openRegistryStore(ref: { registry: string; repository: string }, options: RegistryStoreOptions = {}): Promise<RegistryStore> {
+export async function openRegistryStore(
+  ref: { registry: string; repository: string },
+  options: RegistryStoreOptions = {},
+): Promise<RegistryStore> {
   if (options.insecure && options.caPem) {
-    throw new AirlockError('E_USAGE', `a CA certificate and plain HTTP were both asked for ${ref.registry}: choose one`);
+    throw new AirlockError(
+      'E_USAGE',
+      `a CA certificate and plain HTTP were both asked for ${ref.registry}: choose one`,
+    );
   }
   const endpoint = registryEndpoint(ref.registry, ref.repository, options.insecure === true);
   const concurrency = positiveInteger(options.concurrency, 'concurrency', 4);
@@ -398,11 +498,33 @@ export async function openRegistryStore(ref: { registry: string; repository: str
   const timeoutMs = positiveInteger(options.fetchTimeoutMs, 'fetchTimeoutMs', 60_000);
   const retries = positiveInteger(options.retries, 'retries', 3, true);
   const retryDelayMs = positiveInteger(options.retryDelayMs, 'retryDelayMs', 500, true);
-  const credentials = options.credentials ?? (await readCredentials(options.authFiles ?? [], ref.registry, ref.repository));
+  const credentials =
+    options.credentials ?? (await readCredentials(options.authFiles ?? [], ref.registry, ref.repository));
   const clock = options.clock ?? SYSTEM_CLOCK;
-  const transport = createHttpTransport({ ...(options.caPem ? { caPem: options.caPem } : {}), timeoutMs, retries, retryDelayMs, clock });
-  const context = { description: `docker://${ref.registry}/${ref.repository}`, registry: ref.registry, repository: ref.repository };
-  const auth = new RegistryAuth({ transport, context, now: () => clock.now(), ...(credentials ? { credentials } : {}) });
-  const client = new RegistryClient({ origin: endpoint.origin, registry: ref.registry, repository: ref.repository, transport, auth });
+  const transport = createHttpTransport({
+    ...(options.caPem ? { caPem: options.caPem } : {}),
+    timeoutMs,
+    retries,
+    retryDelayMs,
+    clock,
+  });
+  const context = {
+    description: `docker://${ref.registry}/${ref.repository}`,
+    registry: ref.registry,
+    repository: ref.repository,
+  };
+  const auth = new RegistryAuth({
+    transport,
+    context,
+    now: () => clock.now(),
+    ...(credentials ? { credentials } : {}),
+  });
+  const client = new RegistryClient({
+    origin: endpoint.origin,
+    registry: ref.registry,
+    repository: ref.repository,
+    transport,
+    auth,
+  });
   return new Store({ registry: ref.registry, repository: ref.repository, client, transport, concurrency, chunkSize });
 }

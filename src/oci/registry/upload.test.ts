@@ -10,7 +10,11 @@ import { startFakeServer } from '../../../test/helpers/registry.ts';
 import { openRegistryStore } from './store.ts';
 
 const bytes = Buffer.from('0123456789abcdefghij');
-const desc = { mediaType: 'application/octet-stream', digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size: bytes.length };
+const desc = {
+  mediaType: 'application/octet-stream',
+  digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
+  size: bytes.length,
+};
 
 interface Seen {
   method: string;
@@ -27,12 +31,29 @@ function fakeUploads(options: { minChunk?: number; location?: (n: number) => str
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', ...(req.headers['content-range'] ? { range: String(req.headers['content-range']) } : {}), body: Buffer.concat(chunks).toString() });
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        ...(req.headers['content-range'] ? { range: String(req.headers['content-range']) } : {}),
+        body: Buffer.concat(chunks).toString(),
+      });
       const next = () => options.location?.(++n) ?? `/v2/app/blobs/uploads/session?_state=s${++n}`;
       if (req.method === 'HEAD') res.writeHead(404).end();
-      else if (req.method === 'POST') res.writeHead(202, { location: next(), ...(options.minChunk ? { 'oci-chunk-min-length': String(options.minChunk) } : {}) }).end();
-      else if (req.method === 'PATCH') res.writeHead(202, { location: next(), range: `0-${String(req.headers['content-range']).split('-')[1]}` }).end();
-      else if (req.method === 'PUT' && options.failPut) res.writeHead(400, { 'content-type': 'application/json' }).end('{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"}]}');
+      else if (req.method === 'POST')
+        res
+          .writeHead(202, {
+            location: next(),
+            ...(options.minChunk ? { 'oci-chunk-min-length': String(options.minChunk) } : {}),
+          })
+          .end();
+      else if (req.method === 'PATCH')
+        res
+          .writeHead(202, { location: next(), range: `0-${String(req.headers['content-range']).split('-')[1]}` })
+          .end();
+      else if (req.method === 'PUT' && options.failPut)
+        res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end('{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"}]}');
       else if (req.method === 'PUT') res.writeHead(201, { 'docker-content-digest': desc.digest }).end();
       else res.writeHead(202).end();
     });
@@ -47,23 +68,42 @@ describe('blob upload protocol', () => {
     try {
       const store = await openRegistryStore({ registry: server.host, repository: 'app' }, { insecure: true });
       await store.putBlob(desc, Readable.from([bytes]));
-      assert.deepEqual(fake.seen.map((s) => s.method), ['HEAD', 'POST', 'PUT']);
-      assert.equal(fake.seen[2]?.url, `/v2/app/blobs/uploads/session?_state=s1&digest=${encodeURIComponent(desc.digest)}`);
+      assert.deepEqual(
+        fake.seen.map((s) => s.method),
+        ['HEAD', 'POST', 'PUT'],
+      );
+      assert.equal(
+        fake.seen[2]?.url,
+        `/v2/app/blobs/uploads/session?_state=s1&digest=${encodeURIComponent(desc.digest)}`,
+      );
       assert.equal(fake.seen[2]?.body, bytes.toString());
     } finally {
       await server.stop();
     }
   });
 
-  it('raises the chunk size to the registry\'s OCI-Chunk-Min-Length and follows each new Location', async () => {
+  it("raises the chunk size to the registry's OCI-Chunk-Min-Length and follows each new Location", async () => {
     const fake = fakeUploads({ minChunk: 8 });
     const server = await startFakeServer(fake.handler);
     try {
-      const store = await openRegistryStore({ registry: server.host, repository: 'app' }, { insecure: true, chunkSize: 3 });
+      const store = await openRegistryStore(
+        { registry: server.host, repository: 'app' },
+        { insecure: true, chunkSize: 3 },
+      );
       await store.putBlob(desc, bytes);
       const patches = fake.seen.filter((s) => s.method === 'PATCH');
-      assert.deepEqual(patches.map((p) => [p.range, p.body]), [['0-7', '01234567'], ['8-15', '89abcdef'], ['16-19', 'ghij']]);
-      assert.deepEqual(patches.map((p) => p.url.split('=')[1]), ['s1', 's2', 's3']);
+      assert.deepEqual(
+        patches.map((p) => [p.range, p.body]),
+        [
+          ['0-7', '01234567'],
+          ['8-15', '89abcdef'],
+          ['16-19', 'ghij'],
+        ],
+      );
+      assert.deepEqual(
+        patches.map((p) => p.url.split('=')[1]),
+        ['s1', 's2', 's3'],
+      );
       const put = fake.seen.at(-1);
       assert.equal(put?.method, 'PUT');
       assert.equal(put?.body, '');
@@ -80,10 +120,16 @@ describe('blob upload protocol', () => {
       const store = await openRegistryStore({ registry: server.host, repository: 'app' }, { insecure: true });
       await assert.rejects(store.putBlob(desc, bytes), (err) => {
         assert.ok(isAirlockError(err, 'E_INPUT_MALFORMED'));
-        assert.match(err.message, /uploading blob sha256:[0-9a-f]{64} failed: HTTP 400 Bad Request \(DIGEST_INVALID: provided digest did not match uploaded content\)/);
+        assert.match(
+          err.message,
+          /uploading blob sha256:[0-9a-f]{64} failed: HTTP 400 Bad Request \(DIGEST_INVALID: provided digest did not match uploaded content\)/,
+        );
         return true;
       });
-      assert.deepEqual(fake.seen.map((s) => s.method), ['HEAD', 'POST', 'PUT', 'DELETE']);
+      assert.deepEqual(
+        fake.seen.map((s) => s.method),
+        ['HEAD', 'POST', 'PUT', 'DELETE'],
+      );
     } finally {
       await server.stop();
     }
@@ -95,9 +141,16 @@ describe('blob upload protocol', () => {
     try {
       const store = await openRegistryStore({ registry: server.host, repository: 'app' }, { insecure: true });
       const source = Readable.from([bytes]);
-      await assert.rejects(store.putBlob(desc, source), (err) => isAirlockError(err, 'E_INPUT_MALFORMED') && /another origin \(https:\/\/storage\.example\)/.test(err.message));
+      await assert.rejects(
+        store.putBlob(desc, source),
+        (err) =>
+          isAirlockError(err, 'E_INPUT_MALFORMED') && /another origin \(https:\/\/storage\.example\)/.test(err.message),
+      );
       assert.equal(source.destroyed, true);
-      assert.deepEqual(fake.seen.map((s) => s.method), ['HEAD', 'POST']);
+      assert.deepEqual(
+        fake.seen.map((s) => s.method),
+        ['HEAD', 'POST'],
+      );
     } finally {
       await server.stop();
     }
@@ -116,7 +169,14 @@ describe('blob upload protocol', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       await upload.end();
       await upload.commit();
-      assert.deepEqual(fake.seen.map((x) => [x.method, x.range ?? '', x.body]), [['POST', '', ''], ['PATCH', '0-19', bytes.toString()], ['PUT', '', '']]);
+      assert.deepEqual(
+        fake.seen.map((x) => [x.method, x.range ?? '', x.body]),
+        [
+          ['POST', '', ''],
+          ['PATCH', '0-19', bytes.toString()],
+          ['PUT', '', ''],
+        ],
+      );
       assert.match(fake.seen[2]?.url ?? '', /_state=s2&digest=sha256%3A/);
     } finally {
       await server.stop();

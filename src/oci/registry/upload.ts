@@ -19,7 +19,8 @@ export interface UploadOptions {
   readonly mountFrom?: string;
 }
 
-type Session = { readonly mounted: true } | { readonly mounted: false; readonly location: URL; readonly minChunk: number };
+type Session =
+  { readonly mounted: true } | { readonly mounted: false; readonly location: URL; readonly minChunk: number };
 
 function header(res: HttpResponse, name: string): string | undefined {
   const value = res.headers[name];
@@ -28,7 +29,9 @@ function header(res: HttpResponse, name: string): string | undefined {
 
 /** Opens an upload session, or mounts the blob and needs none. */
 export async function startUpload(client: RegistryClient, desc: Descriptor, mountFrom?: string): Promise<Session> {
-  const action = mountFrom ? `mounting blob ${desc.digest} from ${mountFrom}` : `starting the upload of blob ${desc.digest}`;
+  const action = mountFrom
+    ? `mounting blob ${desc.digest} from ${mountFrom}`
+    : `starting the upload of blob ${desc.digest}`;
   const res = await client.send(action, {
     method: 'POST',
     url: client.url('blobs/uploads/', mountFrom ? { mount: desc.digest, from: mountFrom } : {}),
@@ -46,11 +49,18 @@ export async function startUpload(client: RegistryClient, desc: Descriptor, moun
   const location = header(res, 'location');
   if (!location) throw client.malformed(action, 'the registry sent 202 without a Location');
   const minChunk = Number(header(res, 'oci-chunk-min-length') ?? 0);
-  return { mounted: false, location: client.follow(location, res.url, action), minChunk: Number.isSafeInteger(minChunk) && minChunk > 0 ? minChunk : 0 };
+  return {
+    mounted: false,
+    location: client.follow(location, res.url, action),
+    minChunk: Number.isSafeInteger(minChunk) && minChunk > 0 ? minChunk : 0,
+  };
 }
 
 /** Splits a byte stream into chunks of exactly `size` bytes (the last may be shorter). */
-async function* chunksOf(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
+async function* chunksOf(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  size: number,
+): AsyncGenerator<Buffer> {
   let pending: Buffer[] = [];
   let length = 0;
   for await (const piece of source) {
@@ -74,11 +84,20 @@ function checkCommitted(client: RegistryClient, res: HttpResponse, desc: Descrip
   // The spec lets a registry report its canonical digest; with the same algorithm it must be ours.
   const reported = header(res, 'docker-content-digest');
   if (reported && reported.startsWith(`${parseDigest(desc.digest).algorithm}:`) && reported !== desc.digest) {
-    throw new AirlockError('E_DIGEST_MISMATCH', `${client.context.description}: ${action}: the registry stored ${reported}, not ${desc.digest}`);
+    throw new AirlockError(
+      'E_DIGEST_MISMATCH',
+      `${client.context.description}: ${action}: the registry stored ${reported}, not ${desc.digest}`,
+    );
   }
 }
 
-async function finish(client: RegistryClient, location: URL, desc: Descriptor, body: Uint8Array | Readable | undefined, action: string): Promise<void> {
+async function finish(
+  client: RegistryClient,
+  location: URL,
+  desc: Descriptor,
+  body: Uint8Array | Readable | undefined,
+  action: string,
+): Promise<void> {
   const url = new URL(location);
   url.searchParams.set('digest', desc.digest);
   let bodyError: unknown;
@@ -111,18 +130,30 @@ async function finish(client: RegistryClient, location: URL, desc: Descriptor, b
  * Location the next request must use ("Each consecutive chunk upload SHOULD use the <location>
  * provided in the response"; distribution signs its session state into it).
  */
-async function acceptPatch(client: RegistryClient, res: HttpResponse, location: URL, end: number, action: string): Promise<URL> {
+async function acceptPatch(
+  client: RegistryClient,
+  res: HttpResponse,
+  location: URL,
+  end: number,
+  action: string,
+): Promise<URL> {
   if (res.status !== 202) throw await client.failure(action, res);
   discard(res);
   const next = header(res, 'location');
   const range = header(res, 'range');
   const held = range ? /^(?:bytes=)?0-(\d+)$/.exec(range)?.[1] : undefined;
-  if (range && Number(held) !== end) throw client.malformed(action, `after bytes 0-${end} the registry reports Range ${range}`);
+  if (range && Number(held) !== end)
+    throw client.malformed(action, `after bytes 0-${end} the registry reports Range ${range}`);
   return next ? client.follow(next, res.url, action) : location;
 }
 
 /** PATCHes the chunks in order; `session.location` follows the registry's latest Location. */
-async function patchChunks(client: RegistryClient, session: { location: URL }, chunks: AsyncIterable<Buffer>, action: string): Promise<void> {
+async function patchChunks(
+  client: RegistryClient,
+  session: { location: URL },
+  chunks: AsyncIterable<Buffer>,
+  action: string,
+): Promise<void> {
   let offset = 0;
   for await (const chunk of chunks) {
     const end = offset + chunk.length - 1;
@@ -152,23 +183,38 @@ async function cancel(client: RegistryClient, location: URL): Promise<void> {
 export function checkBuffer(desc: Descriptor, data: Uint8Array, subject: string): void {
   const found = formatDigest(digestBytes(data, parseDigest(desc.digest).algorithm));
   if (found !== desc.digest || data.byteLength !== desc.size) {
-    throw new AirlockError('E_DIGEST_MISMATCH', `${subject}: expected ${desc.digest} (${desc.size} bytes), found ${found} (${data.byteLength} bytes)`, {
-      details: { subject, expected: desc.digest, found },
-    });
+    throw new AirlockError(
+      'E_DIGEST_MISMATCH',
+      `${subject}: expected ${desc.digest} (${desc.size} bytes), found ${found} (${data.byteLength} bytes)`,
+      {
+        details: { subject, expected: desc.digest, found },
+      },
+    );
   }
 }
 
 /** Uploads `data` (already known absent; a buffer already passed checkBuffer) into a session opened by startUpload. */
-export async function upload(client: RegistryClient, location: URL, minChunk: number, desc: Descriptor, data: Uint8Array | Readable, options: UploadOptions): Promise<void> {
+export async function upload(
+  client: RegistryClient,
+  location: URL,
+  minChunk: number,
+  desc: Descriptor,
+  data: Uint8Array | Readable,
+  options: UploadOptions,
+): Promise<void> {
   const action = `uploading blob ${desc.digest}`;
   const subject = `${client.context.description}: blob ${desc.digest} (upload)`;
   // A stream that already enforces this digest (a verified download or layout read) is not hashed again.
-  const body = data instanceof Uint8Array || isVerifiedStreamFor(data, desc.digest) ? data : verifiedStream(data, desc, subject);
+  const body =
+    data instanceof Uint8Array || isVerifiedStreamFor(data, desc.digest) ? data : verifiedStream(data, desc, subject);
   const session = { location };
   try {
     const chunkSize = options.chunkSize ?? 0;
     if (chunkSize > 0) {
-      const chunks = chunksOf(body instanceof Uint8Array ? [body] : (body as AsyncIterable<Uint8Array>), Math.max(chunkSize, minChunk));
+      const chunks = chunksOf(
+        body instanceof Uint8Array ? [body] : (body as AsyncIterable<Uint8Array>),
+        Math.max(chunkSize, minChunk),
+      );
       await patchChunks(client, session, chunks, action);
       await finish(client, session.location, desc, undefined, action);
     } else {
@@ -215,7 +261,11 @@ export class StreamedUpload {
         method: 'PATCH',
         url: location,
         scopes: client.push,
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size), 'content-range': `0-${desc.size - 1}` },
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-length': String(desc.size),
+          'content-range': `0-${desc.size - 1}`,
+        },
         body: (request) => made(request),
         retry: false,
       })
@@ -235,7 +285,11 @@ export class StreamedUpload {
   /** Opens the session; `desc.size` must be > 0 (a PATCH range cannot be empty). */
   static async open(client: RegistryClient, desc: Descriptor): Promise<StreamedUpload> {
     parseDigest(desc.digest);
-    if (!(desc.size > 0)) throw new AirlockError('E_INTERNAL', `a streamed upload needs a non-empty blob (${desc.digest} is ${desc.size} bytes)`);
+    if (!(desc.size > 0))
+      throw new AirlockError(
+        'E_INTERNAL',
+        `a streamed upload needs a non-empty blob (${desc.digest} is ${desc.size} bytes)`,
+      );
     const session = await startUpload(client, desc);
     if (session.mounted) throw new AirlockError('E_INTERNAL', 'a plain upload session was mounted');
     return new StreamedUpload(client, desc, session.location);
@@ -247,7 +301,10 @@ export class StreamedUpload {
     // An answer once every byte is out is the normal end (end() reads it); before that, a refusal.
     if (this.#answered && this.#state === 'writing' && this.#written < this.desc.size) {
       const res = this.#answered;
-      this.#failure = res.status === 202 ? this.#client.malformed(this.#action, 'the registry accepted the upload before all of its bytes were sent') : await this.#client.failure(this.#action, res);
+      this.#failure =
+        res.status === 202
+          ? this.#client.malformed(this.#action, 'the registry accepted the upload before all of its bytes were sent')
+          : await this.#client.failure(this.#action, res);
       throw this.#failure;
     }
   }
@@ -271,7 +328,10 @@ export class StreamedUpload {
     });
     await this.#check();
     if (!taken && this.#written < this.desc.size) {
-      throw (this.#failure ??= this.#client.malformed(this.#action, 'the upload ended before all of its bytes were sent'));
+      throw (this.#failure ??= this.#client.malformed(
+        this.#action,
+        'the upload ended before all of its bytes were sent',
+      ));
     }
   }
 
@@ -288,7 +348,8 @@ export class StreamedUpload {
 
   /** Makes the blob part of the repository; the registry checks the bytes against the digest. */
   async commit(): Promise<void> {
-    if (this.#state !== 'written') throw new AirlockError('E_INTERNAL', `blob ${this.desc.digest}: commit of an upload that is ${this.#state}`);
+    if (this.#state !== 'written')
+      throw new AirlockError('E_INTERNAL', `blob ${this.desc.digest}: commit of an upload that is ${this.#state}`);
     await finish(this.#client, this.#location, this.desc, undefined, `committing blob ${this.desc.digest}`);
     this.#state = 'committed';
   }

@@ -11,7 +11,12 @@ import type { Descriptor } from '../types.ts';
  * otherwise. Errors of `source` reach the returned stream through `mapSourceError`; destroying the
  * returned stream destroys `source` (a download's socket is released).
  */
-export function verifiedStream(source: Readable, desc: Descriptor, subject: string, mapSourceError: (err: unknown) => Error = (e) => e as Error): Readable {
+export function verifiedStream(
+  source: Readable,
+  desc: Descriptor,
+  subject: string,
+  mapSourceError: (err: unknown) => Error = (e) => e as Error,
+): Readable {
   // One transform checks both size and hash: every stage costs per chunk, and blobs are large.
   const digest = new DigestStream({ expected: parseDigest(desc.digest), expectedSize: desc.size, subject });
   // finished() also reports a source that failed or was closed before it got here (a download whose

@@ -18,9 +18,13 @@ const BUNDLE_HASH: Readonly<Record<DigestAlgorithm, HashAlgorithm>> = {
 /** The digest the key's signature is made over (SHA-384 for P-384, else SHA-256, as sign-blob writes). */
 export function detachedDigestAlgorithm(trust: TrustPolicy): DigestAlgorithm {
   if (trust.kind !== 'key') {
-    throw new AirlockError('E_USAGE', 'a detached signature is verified with --key only: keyless signatures need their certificate and log entry, which only a bundle carries', {
-      hint: 'verify keyless signatures with --bundle',
-    });
+    throw new AirlockError(
+      'E_USAGE',
+      'a detached signature is verified with --key only: keyless signatures need their certificate and log entry, which only a bundle carries',
+      {
+        hint: 'verify keyless signatures with --bundle',
+      },
+    );
   }
   return defaultHashFor(trust.publicKey) === 'sha384' ? 'sha384' : 'sha256';
 }
@@ -28,9 +32,16 @@ export function detachedDigestAlgorithm(trust: TrustPolicy): DigestAlgorithm {
 /** The bundle a detached signature over an artifact with digest `digest` stands for. */
 export function detachedBundle(signature: Uint8Array, digest: Digest | undefined, algorithm: DigestAlgorithm): Bundle {
   if (!digest) {
-    throw new AirlockError('E_USAGE', `this key signs a ${algorithm} digest: give the artifact, or its ${algorithm}:<hex> digest`);
+    throw new AirlockError(
+      'E_USAGE',
+      `this key signs a ${algorithm} digest: give the artifact, or its ${algorithm}:<hex> digest`,
+    );
   }
-  const bundle = toMessageSignatureBundle({ digest: Buffer.from(digest.hex, 'hex'), signature: Buffer.from(signature) });
-  if (bundle.content.messageSignature.messageDigest) bundle.content.messageSignature.messageDigest.algorithm = BUNDLE_HASH[digest.algorithm];
+  const bundle = toMessageSignatureBundle({
+    digest: Buffer.from(digest.hex, 'hex'),
+    signature: Buffer.from(signature),
+  });
+  if (bundle.content.messageSignature.messageDigest)
+    bundle.content.messageSignature.messageDigest.algorithm = BUNDLE_HASH[digest.algorithm];
   return bundle;
 }

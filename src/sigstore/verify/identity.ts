@@ -34,14 +34,22 @@ export function matches(m: Matcher, value: string | undefined): boolean {
 
 export function checkIdentity(policy: IdentityPolicy, san: string | undefined, issuer: string | undefined): void {
   if (!matches(policy.identity, san)) {
-    throw new AirlockError('E_IDENTITY_MISMATCH', `certificate identity ${JSON.stringify(san ?? null)} does not match ${describeMatcher(policy.identity)}`, {
-      details: { expected: describeMatcher(policy.identity), found: san ?? null },
-    });
+    throw new AirlockError(
+      'E_IDENTITY_MISMATCH',
+      `certificate identity ${JSON.stringify(san ?? null)} does not match ${describeMatcher(policy.identity)}`,
+      {
+        details: { expected: describeMatcher(policy.identity), found: san ?? null },
+      },
+    );
   }
   if (!matches(policy.issuer, issuer)) {
-    throw new AirlockError('E_IDENTITY_MISMATCH', `OIDC issuer ${JSON.stringify(issuer ?? null)} does not match ${describeMatcher(policy.issuer)}`, {
-      details: { expected: describeMatcher(policy.issuer), found: issuer ?? null },
-    });
+    throw new AirlockError(
+      'E_IDENTITY_MISMATCH',
+      `OIDC issuer ${JSON.stringify(issuer ?? null)} does not match ${describeMatcher(policy.issuer)}`,
+      {
+        details: { expected: describeMatcher(policy.issuer), found: issuer ?? null },
+      },
+    );
   }
 }
 

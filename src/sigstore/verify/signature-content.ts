@@ -29,10 +29,17 @@ export function defaultHashFor(key: KeyObject): 'sha256' | 'sha384' | null {
 }
 
 /** ECDSA over a digest: the path for `sha256:<hex>` artifacts and for large files hashed in a stream. */
-export function verifyEcdsaDigest(key: KeyObject, digest: Uint8Array, signature: Uint8Array, hint = 'pass the artifact file instead of sha256:<hex>'): boolean {
+export function verifyEcdsaDigest(
+  key: KeyObject,
+  digest: Uint8Array,
+  signature: Uint8Array,
+  hint = 'pass the artifact file instead of sha256:<hex>',
+): boolean {
   const curve = key.asymmetricKeyDetails?.namedCurve;
   if (key.asymmetricKeyType !== 'ec' || (curve !== 'prime256v1' && curve !== 'secp384r1')) {
-    throw new AirlockError('E_UNSUPPORTED', 'verifying against a digest needs an ECDSA P-256/P-384 signature', { hint });
+    throw new AirlockError('E_UNSUPPORTED', 'verifying against a digest needs an ECDSA P-256/P-384 signature', {
+      hint,
+    });
   }
   try {
     return ecdsaOverDigest(key)(digest, signature);
@@ -58,7 +65,12 @@ export class MessageSignatureContent implements SignatureContent {
   readonly #artifact: MessageArtifact;
   #bytesDigest: Buffer | undefined;
 
-  constructor(signature: Buffer, messageDigest: Buffer, hash: 'sha256' | 'sha384' | 'sha512', artifact: MessageArtifact) {
+  constructor(
+    signature: Buffer,
+    messageDigest: Buffer,
+    hash: 'sha256' | 'sha384' | 'sha512',
+    artifact: MessageArtifact,
+  ) {
     this.signature = signature;
     this.#messageDigest = messageDigest;
     this.#hash = hash;
@@ -138,7 +150,6 @@ export class DsseSignatureContent implements SignatureContent {
     return (this.#paeDigest ??= sha256(this.#pae));
   }
 }
-
 
 function sha256(data: Uint8Array): Buffer {
   return createHash('sha256').update(data).digest();

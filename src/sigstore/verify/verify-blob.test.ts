@@ -34,14 +34,16 @@ let keylessBundle: unknown;
 let trustedRootJson: Record<string, unknown>;
 
 const root = () => parseTrustedRoot(Buffer.from(JSON.stringify(trustedRootJson)), 'test root');
-const identityOptions = (identity: object, issuer: object): VerifyBlobOptions => ({ now: new Date(),
+const identityOptions = (identity: object, issuer: object): VerifyBlobOptions => ({
+  now: new Date(),
   trust: { kind: 'identity', policy: { identity, issuer } as never },
   trustedRoot: root(),
   tlogThreshold: 0,
   ctlogThreshold: 0,
   timestampThreshold: 1,
 });
-const keyOptions = (publicKey: KeyObject): VerifyBlobOptions => ({ now: new Date(),
+const keyOptions = (publicKey: KeyObject): VerifyBlobOptions => ({
+  now: new Date(),
   trust: { kind: 'key', publicKey },
   tlogThreshold: 0,
   timestampThreshold: 0,
@@ -63,10 +65,20 @@ before(async () => {
     tlogs: [],
     ctlogs: [],
     certificateAuthorities: [
-      { subject: { organization: 'airlock test', commonName: 'airlock test CA' }, uri: 'https://ca.example', certChain: { certificates: [{ rawBytes: ca.rootDer.toString('base64') }] }, validFor: { start } },
+      {
+        subject: { organization: 'airlock test', commonName: 'airlock test CA' },
+        uri: 'https://ca.example',
+        certChain: { certificates: [{ rawBytes: ca.rootDer.toString('base64') }] },
+        validFor: { start },
+      },
     ],
     timestampAuthorities: [
-      { subject: { organization: 'airlock test', commonName: 'airlock test TSA' }, uri: tsa.url, certChain: { certificates: tsa.certChainDer.map((d) => ({ rawBytes: Buffer.from(d).toString('base64') })) }, validFor: { start } },
+      {
+        subject: { organization: 'airlock test', commonName: 'airlock test TSA' },
+        uri: tsa.url,
+        certChain: { certificates: tsa.certChainDer.map((d) => ({ rawBytes: Buffer.from(d).toString('base64') })) },
+        validFor: { start },
+      },
     ],
   };
 });
@@ -77,7 +89,11 @@ after(async () => {
 
 describe('keyless verification with a pinned identity (private CA + RFC 3161 TSA)', () => {
   it('verifies with the exact identity and issuer, and reports who and when', async () => {
-    const report = await verifyBlob({ bytes: artifact }, { json: keylessBundle }, identityOptions({ exact: SAN }, { exact: ISSUER }));
+    const report = await verifyBlob(
+      { bytes: artifact },
+      { json: keylessBundle },
+      identityOptions({ exact: SAN }, { exact: ISSUER }),
+    );
     assert.equal(report.ok, true, report.error?.message);
     assert.deepEqual(report.signer, { type: 'certificate', subjectAlternativeName: SAN, issuer: ISSUER });
     assert.equal(report.timestamps?.[0]?.source, 'tsa');
@@ -85,18 +101,44 @@ describe('keyless verification with a pinned identity (private CA + RFC 3161 TSA
 
   // Attack: an identity pinned as "builder" must not accept any SAN that merely contains it.
   it('gap: identities match exactly, not as an unanchored regexp as @sigstore/verify does', async () => {
-    const plain = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(trustedRootJson)), { tlogThreshold: 0, ctlogThreshold: 0 });
+    const plain = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(trustedRootJson)), {
+      tlogThreshold: 0,
+      ctlogThreshold: 0,
+    });
     const entity = toSignedEntity(bundleFromJSON(keylessBundle), artifact);
-    assert.doesNotThrow(() => plain.verify(entity, { subjectAlternativeName: 'builder', extensions: { issuer: ISSUER } }));
-    const report = await verifyBlob({ bytes: artifact }, { json: keylessBundle }, identityOptions({ exact: 'builder' }, { exact: ISSUER }));
+    assert.doesNotThrow(() =>
+      plain.verify(entity, { subjectAlternativeName: 'builder', extensions: { issuer: ISSUER } }),
+    );
+    const report = await verifyBlob(
+      { bytes: artifact },
+      { json: keylessBundle },
+      identityOptions({ exact: 'builder' }, { exact: ISSUER }),
+    );
     assert.equal(report.error?.code, 'E_IDENTITY_MISMATCH');
-    const partial = await verifyBlob({ bytes: artifact }, { json: keylessBundle }, identityOptions({ regexp: 'https://ci\\.example/org' }, { exact: ISSUER }));
+    const partial = await verifyBlob(
+      { bytes: artifact },
+      { json: keylessBundle },
+      identityOptions({ regexp: 'https://ci\\.example/org' }, { exact: ISSUER }),
+    );
     assert.equal(partial.error?.code, 'E_IDENTITY_MISMATCH', 'regexps must match the whole SAN');
-    const whole = await verifyBlob({ bytes: artifact }, { json: keylessBundle }, identityOptions({ regexp: 'https://ci\\.example/org/.*' }, { regexp: 'https://token\\..*' }));
+    const whole = await verifyBlob(
+      { bytes: artifact },
+      { json: keylessBundle },
+      identityOptions({ regexp: 'https://ci\\.example/org/.*' }, { regexp: 'https://token\\..*' }),
+    );
     assert.equal(whole.ok, true);
     // Attack: a pattern that closes the anchoring group: wrapped as ^(?:…)$ it would match any SAN ending in "x".
-    assert.throws(() => anchored('https://ci\\.example/org)|(?:.*x', '--certificate-identity-regexp'), { code: 'E_USAGE' });
-    await assert.rejects(verifyBlob({ bytes: artifact }, { json: keylessBundle }, identityOptions({ regexp: 'nothing)|(?:.*main' }, { exact: ISSUER })), { code: 'E_USAGE' });
+    assert.throws(() => anchored('https://ci\\.example/org)|(?:.*x', '--certificate-identity-regexp'), {
+      code: 'E_USAGE',
+    });
+    await assert.rejects(
+      verifyBlob(
+        { bytes: artifact },
+        { json: keylessBundle },
+        identityOptions({ regexp: 'nothing)|(?:.*main' }, { exact: ISSUER }),
+      ),
+      { code: 'E_USAGE' },
+    );
   });
 
   // The CA remembers leaves it verified (ca-cache.ts); a leaf that differs in any byte — here its
@@ -114,7 +156,11 @@ describe('keyless verification with a pinned identity (private CA + RFC 3161 TSA
   });
 
   it('a wrong issuer is E_IDENTITY_MISMATCH with what was expected and found', async () => {
-    const report = await verifyBlob({ bytes: artifact }, { json: keylessBundle }, identityOptions({ exact: SAN }, { exact: 'https://accounts.example' }));
+    const report = await verifyBlob(
+      { bytes: artifact },
+      { json: keylessBundle },
+      identityOptions({ exact: SAN }, { exact: 'https://accounts.example' }),
+    );
     assert.equal(report.error?.code, 'E_IDENTITY_MISMATCH');
     assert.equal(report.error?.details?.found, ISSUER);
   });
@@ -122,10 +168,14 @@ describe('keyless verification with a pinned identity (private CA + RFC 3161 TSA
   it('a CA outside its validity window at signing time is refused', async () => {
     const old = structuredClone(trustedRootJson) as { certificateAuthorities: Array<{ validFor: object }> };
     old.certificateAuthorities[0]!.validFor = { start: '2020-01-01T00:00:00Z', end: '2020-01-02T00:00:00Z' };
-    const report = await verifyBlob({ bytes: artifact }, { json: keylessBundle }, {
-      ...identityOptions({ exact: SAN }, { exact: ISSUER }),
-      trustedRoot: parseTrustedRoot(Buffer.from(JSON.stringify(old)), 'old root'),
-    });
+    const report = await verifyBlob(
+      { bytes: artifact },
+      { json: keylessBundle },
+      {
+        ...identityOptions({ exact: SAN }, { exact: ISSUER }),
+        trustedRoot: parseTrustedRoot(Buffer.from(JSON.stringify(old)), 'old root'),
+      },
+    );
     assert.match(report.error?.code ?? '', /^E_CERT_(CHAIN|VALIDITY)$/);
   });
 
@@ -133,7 +183,11 @@ describe('keyless verification with a pinned identity (private CA + RFC 3161 TSA
     const bare = structuredClone(keylessBundle) as { verificationMaterial: { timestampVerificationData?: unknown } };
     delete bare.verificationMaterial.timestampVerificationData;
     for (const timestampThreshold of [0, 1]) {
-      const report = await verifyBlob({ bytes: artifact }, { json: bare }, { ...identityOptions({ exact: SAN }, { exact: ISSUER }), timestampThreshold });
+      const report = await verifyBlob(
+        { bytes: artifact },
+        { json: bare },
+        { ...identityOptions({ exact: SAN }, { exact: ISSUER }), timestampThreshold },
+      );
       assert.equal(report.ok, false);
       assert.notEqual(report.error?.code, 'E_INTERNAL');
     }
@@ -148,19 +202,31 @@ describe('gaps closed around @sigstore/verify', () => {
   // Attack: a valid attestation about one artifact presented as vouching for another.
   it('DSSE: the in-toto subject must be the artifact', async () => {
     const signer = signerOf(p256());
-    const { bundle } = await attestBlob({ data: Buffer.from('A'), name: 'a' }, { signer, predicateType: 'https://example/p', predicate: {} });
+    const { bundle } = await attestBlob(
+      { data: Buffer.from('A'), name: 'a' },
+      { signer, predicateType: 'https://example/p', predicate: {} },
+    );
     verifyWithSigstoreJs(bundle, Buffer.from('B'), signer.publicKey); // plain @sigstore/verify: accepted
     const report = await verifyBlob({ bytes: Buffer.from('B') }, { json: bundle }, keyOptions(signer.publicKey));
     assert.equal(report.error?.code, 'E_ARTIFACT_MISMATCH');
-    assert.equal((await verifyBlob({ bytes: Buffer.from('A') }, { json: bundle }, keyOptions(signer.publicKey))).ok, true);
+    assert.equal(
+      (await verifyBlob({ bytes: Buffer.from('A') }, { json: bundle }, keyOptions(signer.publicKey))).ok,
+      true,
+    );
   });
 
   // The statement is the signer's only once its signature verified: its predicate type is not
   // reported from a bundle that fails.
   it('reports the predicate type only of an attestation that verified', async () => {
     const signer = signerOf(p256());
-    const { bundle } = await attestBlob({ data: Buffer.from('A') }, { signer, predicateType: 'https://example/p', predicate: {} });
-    assert.equal((await verifyBlob({ bytes: Buffer.from('A') }, { json: bundle }, keyOptions(signer.publicKey))).predicateType, 'https://example/p');
+    const { bundle } = await attestBlob(
+      { data: Buffer.from('A') },
+      { signer, predicateType: 'https://example/p', predicate: {} },
+    );
+    assert.equal(
+      (await verifyBlob({ bytes: Buffer.from('A') }, { json: bundle }, keyOptions(signer.publicKey))).predicateType,
+      'https://example/p',
+    );
     const forged = structuredClone(bundle);
     const statement = JSON.parse(Buffer.from(forged.dsseEnvelope!.payload, 'base64').toString());
     statement.predicateType = 'https://example/forged';
@@ -172,8 +238,15 @@ describe('gaps closed around @sigstore/verify', () => {
 
   it('--type requires that predicate type', async () => {
     const signer = signerOf(p256());
-    const { bundle } = await attestBlob({ data: Buffer.from('A') }, { signer, predicateType: 'https://spdx.dev/Document', predicate: {} });
-    const wrong = await verifyBlob({ bytes: Buffer.from('A') }, { json: bundle }, { ...keyOptions(signer.publicKey), predicateType: 'https://cyclonedx.org/bom' });
+    const { bundle } = await attestBlob(
+      { data: Buffer.from('A') },
+      { signer, predicateType: 'https://spdx.dev/Document', predicate: {} },
+    );
+    const wrong = await verifyBlob(
+      { bytes: Buffer.from('A') },
+      { json: bundle },
+      { ...keyOptions(signer.publicKey), predicateType: 'https://cyclonedx.org/bom' },
+    );
     assert.equal(wrong.error?.code, 'E_PREDICATE_TYPE');
   });
 
@@ -181,15 +254,38 @@ describe('gaps closed around @sigstore/verify', () => {
   it('--type refuses a plain message signature instead of ignoring the type', async () => {
     const signer = signerOf(p256());
     const { bundle } = await signBlob({ data: Buffer.from('A') }, { signer });
-    const report = await verifyBlob({ bytes: Buffer.from('A') }, { json: bundle }, { ...keyOptions(signer.publicKey), predicateType: 'https://spdx.dev/Document' });
+    const report = await verifyBlob(
+      { bytes: Buffer.from('A') },
+      { json: bundle },
+      { ...keyOptions(signer.publicKey), predicateType: 'https://spdx.dev/Document' },
+    );
     assert.equal(report.ok, false);
     assert.equal(report.error?.code, 'E_PREDICATE_TYPE');
-    assert.equal((await verifyBlob({ bytes: Buffer.from('A') }, { json: bundle }, keyOptions(signer.publicKey))).ok, true);
+    assert.equal(
+      (await verifyBlob({ bytes: Buffer.from('A') }, { json: bundle }, keyOptions(signer.publicKey))).ok,
+      true,
+    );
   });
 
   // Attack: a log key with no start date would vouch for entries from before it existed.
   it('a trusted root whose log key has no validFor.start is refused', () => {
-    const json = { ...trustedRootJson, tlogs: [{ baseUrl: 'https://log.example', hashAlgorithm: 'SHA2_256', publicKey: { rawBytes: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: {} }, logId: { keyId: 'AAAA' } }] };
+    const json = {
+      ...trustedRootJson,
+      tlogs: [
+        {
+          baseUrl: 'https://log.example',
+          hashAlgorithm: 'SHA2_256',
+          publicKey: {
+            rawBytes: generateKeyPairSync('ec', { namedCurve: 'P-256' })
+              .publicKey.export({ type: 'spki', format: 'der' })
+              .toString('base64'),
+            keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+            validFor: {},
+          },
+          logId: { keyId: 'AAAA' },
+        },
+      ],
+    };
     assert.doesNotThrow(() => toTrustMaterial(TrustedRoot.fromJSON(json))); // plain: accepted
     assert.throws(() => parseTrustedRoot(Buffer.from(JSON.stringify(json)), 'r'), { code: 'E_TRUST_ROOT' });
   });
@@ -204,7 +300,10 @@ describe('gaps closed around @sigstore/verify', () => {
   });
 
   it('digest-only verification of message signatures (P-256 with sha256:, P-384 with sha384:)', async () => {
-    for (const [curve, alg] of [['P-256', 'sha256'], ['P-384', 'sha384']] as const) {
+    for (const [curve, alg] of [
+      ['P-256', 'sha256'],
+      ['P-384', 'sha384'],
+    ] as const) {
       const signer = signerOf(generateKeyPairSync('ec', { namedCurve: curve }).privateKey);
       const { bundle } = await signBlob({ data: artifact }, { signer });
       const digest = `${alg}:${createHash(alg).update(artifact).digest('hex')}`;
@@ -212,7 +311,10 @@ describe('gaps closed around @sigstore/verify', () => {
       assert.equal(ok.ok, true, ok.error?.message);
       assert.equal(ok.artifact.mode, 'digest');
       const other = `${alg}:${createHash(alg).update('other').digest('hex')}`;
-      assert.equal((await verifyBlob({ digest: other }, { json: bundle }, keyOptions(signer.publicKey))).error?.code, 'E_ARTIFACT_MISMATCH');
+      assert.equal(
+        (await verifyBlob({ digest: other }, { json: bundle }, keyOptions(signer.publicKey))).error?.code,
+        'E_ARTIFACT_MISMATCH',
+      );
     }
   });
 
@@ -222,7 +324,10 @@ describe('gaps closed around @sigstore/verify', () => {
     assert.throws(() => verifyWithSigstoreJs(msg.bundle, artifact, ed.publicKey));
     assert.equal((await verifyBlob({ bytes: artifact }, { json: msg.bundle }, keyOptions(ed.publicKey))).ok, true);
     const p384 = signerOf(generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey);
-    const att = await attestBlob({ data: artifact }, { signer: p384, predicateType: 'https://example/p', predicate: {} });
+    const att = await attestBlob(
+      { data: artifact },
+      { signer: p384, predicateType: 'https://example/p', predicate: {} },
+    );
     assert.throws(() => verifyWithSigstoreJs(att.bundle, undefined, p384.publicKey));
     assert.equal((await verifyBlob({ bytes: artifact }, { json: att.bundle }, keyOptions(p384.publicKey))).ok, true);
   });
@@ -235,20 +340,32 @@ describe('tampering (key-based bundles)', () => {
     const { bundle } = await signBlob({ data: artifact }, { signer });
     const opts = keyOptions(signer.publicKey);
     assert.equal((await verifyBlob({ bytes: artifact }, { json: bundle }, opts)).ok, true);
-    assert.equal((await verifyBlob({ bytes: Buffer.from('tampered') }, { json: bundle }, opts)).error?.code, 'E_ARTIFACT_MISMATCH');
+    assert.equal(
+      (await verifyBlob({ bytes: Buffer.from('tampered') }, { json: bundle }, opts)).error?.code,
+      'E_ARTIFACT_MISMATCH',
+    );
     const badSig = structuredClone(bundle);
     const sig = Buffer.from(badSig.messageSignature!.signature, 'base64');
     sig[sig.length - 3]! ^= 1;
     badSig.messageSignature!.signature = sig.toString('base64');
     assert.equal((await verifyBlob({ bytes: artifact }, { json: badSig }, opts)).error?.code, 'E_SIGNATURE_INVALID');
-    assert.equal((await verifyBlob({ bytes: artifact }, { json: { mediaType: bundle.mediaType } }, opts)).error?.code, 'E_BUNDLE_MALFORMED');
+    assert.equal(
+      (await verifyBlob({ bytes: artifact }, { json: { mediaType: bundle.mediaType } }, opts)).error?.code,
+      'E_BUNDLE_MALFORMED',
+    );
     const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
-    assert.equal((await verifyBlob({ bytes: artifact }, { json: bundle }, keyOptions(otherKey))).error?.code, 'E_SIGNATURE_INVALID');
+    assert.equal(
+      (await verifyBlob({ bytes: artifact }, { json: bundle }, keyOptions(otherKey))).error?.code,
+      'E_SIGNATURE_INVALID',
+    );
   });
 
   it('a signature check remembered from an earlier verification vouches for nothing else', async () => {
     const signer = signerOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
-    const att = await attestBlob({ data: artifact }, { signer, predicateType: 'https://example/p', predicate: { n: 1 } });
+    const att = await attestBlob(
+      { data: artifact },
+      { signer, predicateType: 'https://example/p', predicate: { n: 1 } },
+    );
     const opts = keyOptions(signer.publicKey);
     const before = verifiedSignatures.size;
     const how = [];
@@ -286,15 +403,35 @@ describe('log key validity window (Rekor v2, real conformance bundle)', () => {
     const artifactPath = existsSync(`${dir}artifact`) ? `${dir}artifact` : `${CONFORMANCE_DIR}bundle-verify/a.txt`;
     const bytes = readFileSync(artifactPath);
     const policy = {
-      identity: { exact: 'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main' },
+      identity: {
+        exact:
+          'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main',
+      },
       issuer: { exact: 'https://token.actions.githubusercontent.com' },
     };
-    const good = await verifyBlob({ bytes }, { json: bundle }, { now: new Date(), trust: { kind: 'identity', policy }, trustedRoot: parseTrustedRoot(Buffer.from(JSON.stringify(rootJson)), 'r') });
+    const good = await verifyBlob(
+      { bytes },
+      { json: bundle },
+      {
+        now: new Date(),
+        trust: { kind: 'identity', policy },
+        trustedRoot: parseTrustedRoot(Buffer.from(JSON.stringify(rootJson)), 'r'),
+      },
+    );
     assert.equal(good.ok, true, good.error?.message);
-    for (const tlog of rootJson.tlogs) tlog.publicKey.validFor = { start: '2020-01-01T00:00:00Z', end: '2020-01-02T00:00:00Z' };
+    for (const tlog of rootJson.tlogs)
+      tlog.publicKey.validFor = { start: '2020-01-01T00:00:00Z', end: '2020-01-02T00:00:00Z' };
     const plain = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(rootJson)), {});
     assert.doesNotThrow(() => plain.verify(toSignedEntity(bundleFromJSON(bundle), bytes))); // plain: accepted
-    const stale = await verifyBlob({ bytes }, { json: bundle }, { now: new Date(), trust: { kind: 'identity', policy }, trustedRoot: parseTrustedRoot(Buffer.from(JSON.stringify(rootJson)), 'r') });
+    const stale = await verifyBlob(
+      { bytes },
+      { json: bundle },
+      {
+        now: new Date(),
+        trust: { kind: 'identity', policy },
+        trustedRoot: parseTrustedRoot(Buffer.from(JSON.stringify(rootJson)), 'r'),
+      },
+    );
     assert.equal(stale.error?.code, 'E_TLOG_ENTRY');
   });
 });
@@ -303,25 +440,47 @@ describe('log key validity with no signed time at all', () => {
   // A key-signed bundle whose checkpoint-only entry carries no time, and no TSA timestamp: only the
   // verification time is left, and a log key retired by then cannot vouch for an entry of unknown date.
   const logId = Buffer.from('log-1');
-  const bundle = { verificationMaterial: { tlogEntries: [{ logIndex: '7', integratedTime: '0', logId: { keyId: logId } }] } } as never;
+  const bundle = {
+    verificationMaterial: { tlogEntries: [{ logIndex: '7', integratedTime: '0', logId: { keyId: logId } }] },
+  } as never;
   const entity = { timestamps: [] } as never;
-  const material = (start: string, end: string) => ({ tlogs: [{ logID: logId, validFor: { start: new Date(start), end: new Date(end) } }] }) as never;
+  const material = (start: string, end: string) =>
+    ({ tlogs: [{ logID: logId, validFor: { start: new Date(start), end: new Date(end) } }] }) as never;
 
   it('passes while the log key is valid at the verification time, and says so', () => {
     const checks = new Checks();
-    checkTlogKeyValidity(bundle, material('2026-01-01T00:00:00Z', '2027-01-01T00:00:00Z'), entity, checks, new Date('2026-06-01T00:00:00Z'));
+    checkTlogKeyValidity(
+      bundle,
+      material('2026-01-01T00:00:00Z', '2027-01-01T00:00:00Z'),
+      entity,
+      checks,
+      new Date('2026-06-01T00:00:00Z'),
+    );
     assert.match(String(checks.list[0]?.detail.at), /verification time/);
   });
 
   it('refuses once the log key is retired (E_TLOG_ENTRY)', () => {
-    assert.throws(() => checkTlogKeyValidity(bundle, material('2026-01-01T00:00:00Z', '2026-03-01T00:00:00Z'), entity, new Checks(), new Date('2026-06-01T00:00:00Z')), { code: 'E_TLOG_ENTRY' });
+    assert.throws(
+      () =>
+        checkTlogKeyValidity(
+          bundle,
+          material('2026-01-01T00:00:00Z', '2026-03-01T00:00:00Z'),
+          entity,
+          new Checks(),
+          new Date('2026-06-01T00:00:00Z'),
+        ),
+      { code: 'E_TLOG_ENTRY' },
+    );
   });
 });
 
 describe('remembered signature checks: a warm memo, then a forgery a fresh verification rejects', () => {
   for (const kind of ['P-256', 'P-384', 'ed25519'] as const) {
     it(`${kind}: message signature re-pointed at other bytes (bundle messageDigest rewritten)`, async () => {
-      const pk = kind === 'ed25519' ? generateKeyPairSync('ed25519').privateKey : generateKeyPairSync('ec', { namedCurve: kind }).privateKey;
+      const pk =
+        kind === 'ed25519'
+          ? generateKeyPairSync('ed25519').privateKey
+          : generateKeyPairSync('ec', { namedCurve: kind }).privateKey;
       const signer = signerOf(pk);
       const { bundle } = await signBlob({ data: artifact }, { signer });
       const opts = keyOptions(signer.publicKey);
@@ -331,8 +490,14 @@ describe('remembered signature checks: a warm memo, then a forgery a fresh verif
       forged.messageSignature!.messageDigest!.digest = sha(alg, B).toString('base64');
       assert.equal((await verifyBlob({ bytes: B }, { json: forged }, opts)).error?.code, 'E_SIGNATURE_INVALID');
       if (kind !== 'ed25519') {
-        assert.equal((await verifyBlob({ digest: `${alg}:${sha(alg, artifact).toString('hex')}` }, { json: bundle }, opts)).ok, true);
-        assert.equal((await verifyBlob({ digest: `${alg}:${sha(alg, B).toString('hex')}` }, { json: forged }, opts)).error?.code, 'E_SIGNATURE_INVALID');
+        assert.equal(
+          (await verifyBlob({ digest: `${alg}:${sha(alg, artifact).toString('hex')}` }, { json: bundle }, opts)).ok,
+          true,
+        );
+        assert.equal(
+          (await verifyBlob({ digest: `${alg}:${sha(alg, B).toString('hex')}` }, { json: forged }, opts)).error?.code,
+          'E_SIGNATURE_INVALID',
+        );
       }
     });
   }
@@ -352,20 +517,41 @@ describe('remembered signature checks: a warm memo, then a forgery a fresh verif
 describe('detached signatures (cosign verify-blob --signature)', () => {
   for (const kind of ['P-256', 'P-384', 'ed25519'] as const) {
     it(`${kind}: the signature sign-blob writes verifies against the key and the artifact alone`, async () => {
-      const pk = kind === 'ed25519' ? generateKeyPairSync('ed25519').privateKey : generateKeyPairSync('ec', { namedCurve: kind }).privateKey;
+      const pk =
+        kind === 'ed25519'
+          ? generateKeyPairSync('ed25519').privateKey
+          : generateKeyPairSync('ec', { namedCurve: kind }).privateKey;
       const signer = signerOf(pk);
       const { signature } = await signBlob({ data: artifact }, { signer });
       const ok = await verifyBlob({ bytes: artifact }, { detachedSignature: signature }, keyOptions(signer.publicKey));
       assert.equal(ok.ok, true, ok.error?.message);
       assert.equal(ok.bundle?.content, 'messageSignature');
-      assert.equal((await verifyBlob({ bytes: B }, { detachedSignature: signature }, keyOptions(signer.publicKey))).error?.code, 'E_SIGNATURE_INVALID');
-      const other = signerOf(kind === 'ed25519' ? generateKeyPairSync('ed25519').privateKey : generateKeyPairSync('ec', { namedCurve: kind }).privateKey);
-      assert.equal((await verifyBlob({ bytes: artifact }, { detachedSignature: signature }, keyOptions(other.publicKey))).error?.code, 'E_SIGNATURE_INVALID');
+      assert.equal(
+        (await verifyBlob({ bytes: B }, { detachedSignature: signature }, keyOptions(signer.publicKey))).error?.code,
+        'E_SIGNATURE_INVALID',
+      );
+      const other = signerOf(
+        kind === 'ed25519'
+          ? generateKeyPairSync('ed25519').privateKey
+          : generateKeyPairSync('ec', { namedCurve: kind }).privateKey,
+      );
+      assert.equal(
+        (await verifyBlob({ bytes: artifact }, { detachedSignature: signature }, keyOptions(other.publicKey))).error
+          ?.code,
+        'E_SIGNATURE_INVALID',
+      );
     });
   }
 
   it('is for keys only: with an identity it is a usage error, not a verdict', async () => {
-    await assert.rejects(verifyBlob({ bytes: artifact }, { detachedSignature: Buffer.from('sig') }, identityOptions({ exact: SAN }, { exact: ISSUER })), { code: 'E_USAGE', message: /keyless/ });
+    await assert.rejects(
+      verifyBlob(
+        { bytes: artifact },
+        { detachedSignature: Buffer.from('sig') },
+        identityOptions({ exact: SAN }, { exact: ISSUER }),
+      ),
+      { code: 'E_USAGE', message: /keyless/ },
+    );
   });
 });
 
@@ -373,13 +559,25 @@ describe('a bundle without a transparency-log entry', () => {
   it('says that the missing entry is why, and how to verify a key-signed bundle without one', async () => {
     const signer = signerOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
     const { bundle } = await signBlob({ data: artifact }, { signer });
-    const report = await verifyBlob({ bytes: artifact }, { json: bundle }, { ...keyOptions(signer.publicKey), tlogThreshold: 1 });
+    const report = await verifyBlob(
+      { bytes: artifact },
+      { json: bundle },
+      { ...keyOptions(signer.publicKey), tlogThreshold: 1 },
+    );
     assert.equal(report.error?.code, 'E_TLOG_ENTRY');
     assert.match(report.error?.message ?? '', /the bundle has no transparency-log entry/);
     assert.match(report.error?.message ?? '', /--insecure-ignore-tlog/);
-    const keyless = await verifyBlob({ bytes: artifact }, { json: keylessBundle }, { ...identityOptions({ exact: SAN }, { exact: ISSUER }), tlogThreshold: 1 });
+    const keyless = await verifyBlob(
+      { bytes: artifact },
+      { json: keylessBundle },
+      { ...identityOptions({ exact: SAN }, { exact: ISSUER }), tlogThreshold: 1 },
+    );
     assert.equal(keyless.error?.code, 'E_TLOG_ENTRY');
     assert.match(keyless.error?.message ?? '', /the bundle has no transparency-log entry/);
-    assert.doesNotMatch(keyless.error?.message ?? '', /--insecure-ignore-tlog/, 'keyless signatures have no way around their log entry');
+    assert.doesNotMatch(
+      keyless.error?.message ?? '',
+      /--insecure-ignore-tlog/,
+      'keyless signatures have no way around their log entry',
+    );
   });
 });

@@ -6,12 +6,24 @@ import { type Bundle, bundleFromJSON } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
 import { HashAlgorithm, TrustedRoot } from '@sigstore/protobuf-specs';
 import { type SignedEntity, type TrustMaterial, toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
-import { type Digest, type DigestAlgorithm, digestBytes, digestInput, formatDigest, parseDigest } from '../../crypto/digest.ts';
+import {
+  type Digest,
+  type DigestAlgorithm,
+  digestBytes,
+  digestInput,
+  formatDigest,
+  parseDigest,
+} from '../../crypto/digest.ts';
 import { keyFingerprint } from '../../crypto/keys.ts';
 import { AirlockError, EXIT } from '../../errors.ts';
 import { readFileBounded } from '../../files/read-file.ts';
 import { bounded } from '../../text.ts';
-import { type CosignatureVerifier, checkWitnessQuorumPolicy, verifyWitnessQuorum, type WitnessQuorum } from '../../log/cosignature.ts';
+import {
+  type CosignatureVerifier,
+  checkWitnessQuorumPolicy,
+  verifyWitnessQuorum,
+  type WitnessQuorum,
+} from '../../log/cosignature.ts';
 import { checkpointMeetsPolicy, type TlogPolicy } from '../../log/tlog-policy.ts';
 import { keyIdHex } from '../../log/note.ts';
 import { IN_TOTO_PAYLOAD_TYPE, parseStatement } from '../in-toto.ts';
@@ -22,7 +34,12 @@ import { detachedBundle, detachedDigestAlgorithm } from './detached.ts';
 import { toAirlockError } from './error-map.ts';
 import { checkIdentity, describeMatcher } from './identity.ts';
 import { Checks, type VerificationReport } from './report.ts';
-import { DsseSignatureContent, type MessageArtifact, MessageSignatureContent, verifiedSignatures } from './signature-content.ts';
+import {
+  DsseSignatureContent,
+  type MessageArtifact,
+  MessageSignatureContent,
+  verifiedSignatures,
+} from './signature-content.ts';
 
 export const KNOWN_BUNDLE_MEDIA_TYPES: readonly string[] = [
   'application/vnd.dev.sigstore.bundle+json;version=0.1',
@@ -44,7 +61,8 @@ const IN_MEMORY_LIMIT = 64 * 1024 * 1024;
 
 export type ArtifactInput = { readonly path: string } | { readonly bytes: Uint8Array } | { readonly digest: string };
 /** A bundle file, parsed bundle JSON, or a detached signature (verified with a key; see detached.ts). */
-export type BundleInput = { readonly path: string } | { readonly json: unknown } | { readonly detachedSignature: Uint8Array };
+export type BundleInput =
+  { readonly path: string } | { readonly json: unknown } | { readonly detachedSignature: Uint8Array };
 
 export type { TrustPolicy } from './identity.ts';
 import type { TrustPolicy } from './identity.ts';
@@ -88,7 +106,8 @@ function witnessRule(policy: WitnessPolicy): WitnessRule {
       wanted: `the quorum '${quorum}' of ${policy.source}`,
       details: { policy: policy.source, quorum, witnesses: witnesses.map((w) => w.name) },
       evaluate: (envelope) => checkpointMeetsPolicy(policy.policy, envelope),
-      shortfall: (cosigned) => `its checkpoint is cosigned by ${cosigned.join(', ') || 'none of the policy\'s witnesses'}: not enough for the quorum '${quorum}' of ${policy.source}`,
+      shortfall: (cosigned) =>
+        `its checkpoint is cosigned by ${cosigned.join(', ') || "none of the policy's witnesses"}: not enough for the quorum '${quorum}' of ${policy.source}`,
     };
   }
   const names = checkWitnessQuorumPolicy(policy.verifiers, policy.required);
@@ -96,7 +115,8 @@ function witnessRule(policy: WitnessPolicy): WitnessRule {
     wanted: `${policy.required} of the witnesses ${names.join(', ')}`,
     details: { required: policy.required, witnesses: names },
     evaluate: (envelope) => verifyWitnessQuorum(envelope, policy.verifiers, policy.required),
-    shortfall: (cosigned) => `its checkpoint is cosigned by ${cosigned.length} of the witnesses ${names.join(', ')} (${cosigned.join(', ') || 'none'}); ${policy.required} required`,
+    shortfall: (cosigned) =>
+      `its checkpoint is cosigned by ${cosigned.length} of the witnesses ${names.join(', ')} (${cosigned.join(', ') || 'none'}); ${policy.required} required`,
   };
 }
 
@@ -177,7 +197,9 @@ interface Artifact {
  */
 function comparedAlgorithms(bundle: Bundle): DigestAlgorithm[] {
   if (bundle.content.$case === 'messageSignature') {
-    const algorithm = bundle.content.messageSignature.messageDigest ? HASH_NAMES[bundle.content.messageSignature.messageDigest.algorithm] : undefined;
+    const algorithm = bundle.content.messageSignature.messageDigest
+      ? HASH_NAMES[bundle.content.messageSignature.messageDigest.algorithm]
+      : undefined;
     return algorithm ? [algorithm] : [];
   }
   try {
@@ -188,7 +210,9 @@ function comparedAlgorithms(bundle: Bundle): DigestAlgorithm[] {
 }
 
 function subjectAlgorithms(statement: ReturnType<typeof parseStatement>): DigestAlgorithm[] {
-  return [...new Set(statement.subject.flatMap((s) => Object.keys(s.digest)))].filter((a): a is DigestAlgorithm => a === 'sha256' || a === 'sha384' || a === 'sha512');
+  return [...new Set(statement.subject.flatMap((s) => Object.keys(s.digest)))].filter(
+    (a): a is DigestAlgorithm => a === 'sha256' || a === 'sha384' || a === 'sha512',
+  );
 }
 
 async function loadArtifact(input: ArtifactInput, algorithms: readonly DigestAlgorithm[]): Promise<Artifact> {
@@ -199,7 +223,12 @@ async function loadArtifact(input: ArtifactInput, algorithms: readonly DigestAlg
   if ('bytes' in input) return { bytes: Buffer.from(input.bytes), digests: new Map(), mode: 'file' };
   // One pass whatever the path is: small inputs are kept for OpenSSL, larger ones only hashed.
   const read = await digestInput(input.path, { algorithms, keepUpTo: IN_MEMORY_LIMIT });
-  return { ...(read.bytes ? { bytes: read.bytes } : {}), path: input.path, digests: new Map(read.digests), mode: 'file' };
+  return {
+    ...(read.bytes ? { bytes: read.bytes } : {}),
+    path: input.path,
+    digests: new Map(read.digests),
+    mode: 'file',
+  };
 }
 
 function artifactDigest(artifact: Artifact, algorithm: DigestAlgorithm): Digest | undefined {
@@ -216,14 +245,19 @@ function messageContent(bundle: Bundle, artifact: Artifact, checks: Checks): Mes
   if (bundle.content.$case !== 'messageSignature') throw new Error('not a message signature');
   const { messageDigest, signature } = bundle.content.messageSignature;
   const algorithm = messageDigest ? HASH_NAMES[messageDigest.algorithm] : undefined;
-  if (!messageDigest || !algorithm) throw new AirlockError('E_BUNDLE_MALFORMED', 'message signature has no supported message digest');
+  if (!messageDigest || !algorithm)
+    throw new AirlockError('E_BUNDLE_MALFORMED', 'message signature has no supported message digest');
   const expected = { algorithm, hex: messageDigest.digest.toString('hex') };
   const found = artifactDigest(artifact, algorithm);
   if (!found || found.hex !== expected.hex) {
     const given = found ? formatDigest(found) : [...artifact.digests.values()].map(formatDigest).join(', ');
-    throw new AirlockError('E_ARTIFACT_MISMATCH', `artifact digest ${given} is not the signed ${formatDigest(expected)}`, {
-      details: { expected: formatDigest(expected), found: given },
-    });
+    throw new AirlockError(
+      'E_ARTIFACT_MISMATCH',
+      `artifact digest ${given} is not the signed ${formatDigest(expected)}`,
+      {
+        details: { expected: formatDigest(expected), found: given },
+      },
+    );
   }
   checks.pass('artifact digest', { expected: formatDigest(expected), found: formatDigest(found) });
   const hashName = algorithm === 'sha512' ? 'sha512' : algorithm;
@@ -233,13 +267,22 @@ function messageContent(bundle: Bundle, artifact: Artifact, checks: Checks): Mes
         kind: 'digest',
         algorithm,
         digest: Buffer.from(found.hex, 'hex'),
-        ...(artifact.mode === 'file' ? { hint: `an Ed25519 or RSA signature covers the bytes themselves, and inputs over ${IN_MEMORY_LIMIT / 1024 / 1024} MiB are verified through their digest (never held in memory), which only ECDSA signatures allow` } : {}),
+        ...(artifact.mode === 'file'
+          ? {
+              hint: `an Ed25519 or RSA signature covers the bytes themselves, and inputs over ${IN_MEMORY_LIMIT / 1024 / 1024} MiB are verified through their digest (never held in memory), which only ECDSA signatures allow`,
+            }
+          : {}),
       };
   return new MessageSignatureContent(signature, messageDigest.digest, hashName, input);
 }
 
 /** DSSE: an in-toto statement whose subject is the artifact (the gap @sigstore/verify leaves open). */
-function dsseContent(bundle: Bundle, artifact: Artifact, options: VerifyBlobOptions, checks: Checks): { content: DsseSignatureContent; predicateType: string } {
+function dsseContent(
+  bundle: Bundle,
+  artifact: Artifact,
+  options: VerifyBlobOptions,
+  checks: Checks,
+): { content: DsseSignatureContent; predicateType: string } {
   if (bundle.content.$case !== 'dsseEnvelope') throw new Error('not a DSSE envelope');
   const env = bundle.content.dsseEnvelope;
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
@@ -247,23 +290,39 @@ function dsseContent(bundle: Bundle, artifact: Artifact, options: VerifyBlobOpti
   }
   const statement = parseStatement(env.payload);
   if (options.predicateType !== undefined && statement.predicateType !== options.predicateType) {
-    throw new AirlockError('E_PREDICATE_TYPE', `attestation predicate type is ${statement.predicateType}, required ${options.predicateType}`, {
-      details: { expected: options.predicateType, found: statement.predicateType },
-    });
+    throw new AirlockError(
+      'E_PREDICATE_TYPE',
+      `attestation predicate type is ${statement.predicateType}, required ${options.predicateType}`,
+      {
+        details: { expected: options.predicateType, found: statement.predicateType },
+      },
+    );
   }
   for (const algorithm of subjectAlgorithms(statement)) {
     const d = artifactDigest(artifact, algorithm);
     const subject = d && statement.subject.find((s) => s.digest[algorithm]?.toLowerCase() === d.hex);
     if (subject) {
       checks.pass('in-toto subject', { subject: subject.name, digest: formatDigest(d) });
-      return { content: new DsseSignatureContent(env.payloadType, env.payload, env.signatures[0]?.sig ?? Buffer.alloc(0)), predicateType: statement.predicateType };
+      return {
+        content: new DsseSignatureContent(env.payloadType, env.payload, env.signatures[0]?.sig ?? Buffer.alloc(0)),
+        predicateType: statement.predicateType,
+      };
     }
   }
   const given = [...artifact.digests.values()].map(formatDigest).join(', ');
-  const subjects = statement.subject.map((s) => `${s.name ?? '(unnamed)'} ${Object.entries(s.digest).map(([a, h]) => `${a}:${h}`).join(' ')}`);
-  throw new AirlockError('E_ARTIFACT_MISMATCH', `artifact ${given || '(no comparable digest)'} is not a subject of the attestation`, {
-    details: { expected: subjects, found: given },
-  });
+  const subjects = statement.subject.map(
+    (s) =>
+      `${s.name ?? '(unnamed)'} ${Object.entries(s.digest)
+        .map(([a, h]) => `${a}:${h}`)
+        .join(' ')}`,
+  );
+  throw new AirlockError(
+    'E_ARTIFACT_MISMATCH',
+    `artifact ${given || '(no comparable digest)'} is not a subject of the attestation`,
+    {
+      details: { expected: subjects, found: given },
+    },
+  );
 }
 
 /**
@@ -279,16 +338,24 @@ function checkBundleShape(bundle: Bundle): void {
       try {
         cert = X509Certificate.parse(Buffer.from(rawBytes));
       } catch (err) {
-        throw new AirlockError('E_BUNDLE_MALFORMED', `bundle certificate does not parse: ${(err as Error).message}`, { cause: err });
+        throw new AirlockError('E_BUNDLE_MALFORMED', `bundle certificate does not parse: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       if (cert.subject.equals(cert.issuer) && cert.verify()) {
-        throw new AirlockError('E_CERT_CHAIN', 'the bundle carries a self-signed root certificate; roots must come from the trust root');
+        throw new AirlockError(
+          'E_CERT_CHAIN',
+          'the bundle carries a self-signed root certificate; roots must come from the trust root',
+        );
       }
     }
   }
   for (const entry of material.tlogEntries) {
     if (entry.inclusionProof && !entry.inclusionProof.checkpoint?.envelope) {
-      throw new AirlockError('E_TLOG_INCLUSION', `log entry ${entry.logIndex}: inclusion proof has no checkpoint to verify it against`);
+      throw new AirlockError(
+        'E_TLOG_INCLUSION',
+        `log entry ${entry.logIndex}: inclusion proof has no checkpoint to verify it against`,
+      );
     }
   }
 }
@@ -311,7 +378,13 @@ function tsaTimes(entity: SignedEntity): Date[] {
  * every verified TSA time; with no signed time at all (key trust, no timestamps), at `now`, because
  * a retired log key cannot vouch for an entry made at an unknown time.
  */
-export function checkTlogKeyValidity(bundle: Bundle, material: TrustMaterial, entity: SignedEntity, checks: Checks, now: Date): void {
+export function checkTlogKeyValidity(
+  bundle: Bundle,
+  material: TrustMaterial,
+  entity: SignedEntity,
+  checks: Checks,
+  now: Date,
+): void {
   for (const entry of bundle.verificationMaterial.tlogEntries) {
     const integrated = Number(entry.integratedTime);
     const signedTimes = entry.inclusionPromise && integrated > 0 ? [new Date(integrated * 1000)] : tsaTimes(entity);
@@ -321,12 +394,18 @@ export function checkTlogKeyValidity(bundle: Bundle, material: TrustMaterial, en
     const valid = logs.some((l) => times.every((t) => l.validFor.start <= t && t <= l.validFor.end));
     if (!valid) {
       const window = logs.map((l) => `${l.validFor.start.toISOString()}..${l.validFor.end.toISOString()}`).join(', ');
-      throw new AirlockError('E_TLOG_ENTRY', `log entry ${entry.logIndex}: the log key was not valid at ${times.map((t) => t.toISOString()).join(', ')} (valid ${window})`);
+      throw new AirlockError(
+        'E_TLOG_ENTRY',
+        `log entry ${entry.logIndex}: the log key was not valid at ${times.map((t) => t.toISOString()).join(', ')} (valid ${window})`,
+      );
     }
-    checks.pass('log key validity', { logIndex: entry.logIndex, times: times.map((t) => t.toISOString()), ...(signedTimes.length === 0 ? { at: 'verification time: the entry carries no signed time' } : {}) });
+    checks.pass('log key validity', {
+      logIndex: entry.logIndex,
+      times: times.map((t) => t.toISOString()),
+      ...(signedTimes.length === 0 ? { at: 'verification time: the entry carries no signed time' } : {}),
+    });
   }
 }
-
 
 /**
  * An entry's outer logIndex and integratedTime are signed only by a signed entry timestamp (Rekor
@@ -341,10 +420,14 @@ export function checkLogIndices(bundle: Bundle, checks: Checks): void {
     const proof = entry.inclusionProof;
     if (entry.inclusionPromise || !proof) continue;
     if (!sameIndex(entry.logIndex, proof.logIndex)) {
-      throw new AirlockError('E_TLOG_INCLUSION', `log entry ${short(entry.logIndex)}: the bundle says index ${short(entry.logIndex)}, its inclusion proof proves index ${short(proof.logIndex)}`, {
-        hint: 'the bundle was edited after the log answered: only the proven index is signed by the log',
-        details: { expected: short(proof.logIndex), found: short(entry.logIndex) },
-      });
+      throw new AirlockError(
+        'E_TLOG_INCLUSION',
+        `log entry ${short(entry.logIndex)}: the bundle says index ${short(entry.logIndex)}, its inclusion proof proves index ${short(proof.logIndex)}`,
+        {
+          hint: 'the bundle was edited after the log answered: only the proven index is signed by the log',
+          details: { expected: short(proof.logIndex), found: short(entry.logIndex) },
+        },
+      );
     }
     proven.push(proof.logIndex);
   }
@@ -362,8 +445,13 @@ function sameIndex(a: string, b: string): boolean {
 }
 
 /** The time a log entry vouches for: its integratedTime, only when a signed entry timestamp covers it. */
-function signedIntegratedTime(entry: { readonly inclusionPromise?: unknown; readonly integratedTime: string }): string | undefined {
-  return entry.inclusionPromise && Number(entry.integratedTime) > 0 ? new Date(Number(entry.integratedTime) * 1000).toISOString() : undefined;
+function signedIntegratedTime(entry: {
+  readonly inclusionPromise?: unknown;
+  readonly integratedTime: string;
+}): string | undefined {
+  return entry.inclusionPromise && Number(entry.integratedTime) > 0
+    ? new Date(Number(entry.integratedTime) * 1000).toISOString()
+    : undefined;
 }
 
 /**
@@ -379,9 +467,13 @@ export function checkWitnessCosignatures(bundle: Bundle, policy: WitnessPolicy, 
     return envelope ? [{ logIndex: entry.logIndex, envelope }] : [];
   });
   if (entries.length === 0) {
-    throw new AirlockError('E_TLOG_CHECKPOINT', `cosignatures of ${rule.wanted} are required, but the bundle has no log entry with a checkpoint for them to cosign`, {
-      details: { ...rule.details, cosigned: [] },
-    });
+    throw new AirlockError(
+      'E_TLOG_CHECKPOINT',
+      `cosignatures of ${rule.wanted} are required, but the bundle has no log entry with a checkpoint for them to cosign`,
+      {
+        details: { ...rule.details, cosigned: [] },
+      },
+    );
   }
   const results = entries.map(({ logIndex, envelope }) => {
     let quorum: Omit<WitnessQuorum, 'required'>;
@@ -391,7 +483,11 @@ export function checkWitnessCosignatures(bundle: Bundle, policy: WitnessPolicy, 
       // A malformed note, a cosignature naming a given witness key that does not verify over it, or
       // (with a policy) a checkpoint of a log the policy does not name.
       if (err instanceof AirlockError && err.code === 'E_TLOG_CHECKPOINT') {
-        throw new AirlockError('E_TLOG_CHECKPOINT', `log entry ${logIndex}: ${err.message}`, { cause: err, ...(err.hint ? { hint: err.hint } : {}), details: { logIndex, ...rule.details } });
+        throw new AirlockError('E_TLOG_CHECKPOINT', `log entry ${logIndex}: ${err.message}`, {
+          cause: err,
+          ...(err.hint ? { hint: err.hint } : {}),
+          details: { logIndex, ...rule.details },
+        });
       }
       throw err;
     }
@@ -403,14 +499,23 @@ export function checkWitnessCosignatures(bundle: Bundle, policy: WitnessPolicy, 
     return {
       logIndex,
       cosigned: quorum.cosigned,
-      cosignatures: quorum.cosignatures.map((c) => ({ name: c.name, keyId: keyIdHex(c.keyId), time: c.time.toISOString() })),
+      cosignatures: quorum.cosignatures.map((c) => ({
+        name: c.name,
+        keyId: keyIdHex(c.keyId),
+        time: c.time.toISOString(),
+      })),
     };
   });
   checks.pass('witness cosignatures', { ...rule.details, entries: results });
 }
 
 /** The bundle (read and shape-checked, or built from a detached signature) and the artifact, read once. */
-async function bundleAndArtifact(artifact: ArtifactInput, input: BundleInput, options: VerifyBlobOptions, checks: Checks): Promise<{ bundle: Bundle; loaded: Artifact }> {
+async function bundleAndArtifact(
+  artifact: ArtifactInput,
+  input: BundleInput,
+  options: VerifyBlobOptions,
+  checks: Checks,
+): Promise<{ bundle: Bundle; loaded: Artifact }> {
   if ('detachedSignature' in input) {
     const algorithm = detachedDigestAlgorithm(options.trust);
     const loaded = await loadArtifact(artifact, [algorithm]);
@@ -441,33 +546,56 @@ function checkTlogEntryPresent(bundle: Bundle, trust: TrustPolicy, required: num
   );
 }
 
-async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput, options: VerifyBlobOptions, report: VerificationReport, checks: Checks) {
+async function runVerification(
+  artifact: ArtifactInput,
+  bundleInput: BundleInput,
+  options: VerifyBlobOptions,
+  report: VerificationReport,
+  checks: Checks,
+) {
   const { bundle, loaded } = await bundleAndArtifact(artifact, bundleInput, options, checks);
   report.bundle = { mediaType: bundle.mediaType, content: bundle.content.$case };
   report.artifact.mode = loaded.mode;
   const keyCase = bundle.verificationMaterial.content.$case;
   if (options.trust.kind === 'key' && keyCase !== 'publicKey') {
-    throw new AirlockError('E_KEY_MISMATCH', `the bundle is signed with a certificate (${keyCase}), but a --key was given`, {
-      hint: 'verify keyless bundles with --certificate-identity and --certificate-oidc-issuer',
-    });
+    throw new AirlockError(
+      'E_KEY_MISMATCH',
+      `the bundle is signed with a certificate (${keyCase}), but a --key was given`,
+      {
+        hint: 'verify keyless bundles with --certificate-identity and --certificate-oidc-issuer',
+      },
+    );
   }
   if (options.trust.kind === 'identity' && keyCase === 'publicKey') {
-    throw new AirlockError('E_KEY_MISMATCH', 'the bundle is signed with a key, not a certificate: there is no identity to check', {
-      hint: 'verify key-signed bundles with --key',
-    });
+    throw new AirlockError(
+      'E_KEY_MISMATCH',
+      'the bundle is signed with a key, not a certificate: there is no identity to check',
+      {
+        hint: 'verify key-signed bundles with --key',
+      },
+    );
   }
   if (options.predicateType !== undefined && bundle.content.$case === 'messageSignature') {
     // An attestation of a type is a DSSE in-toto statement; a plain signature says nothing about predicates.
-    throw new AirlockError('E_PREDICATE_TYPE', `an attestation of type ${options.predicateType} is required; the bundle holds a plain message signature`, {
-      details: { expected: options.predicateType, found: 'messageSignature' },
-    });
+    throw new AirlockError(
+      'E_PREDICATE_TYPE',
+      `an attestation of type ${options.predicateType} is required; the bundle holds a plain message signature`,
+      {
+        details: { expected: options.predicateType, found: 'messageSignature' },
+      },
+    );
   }
   const { content, predicateType } =
-    bundle.content.$case === 'messageSignature' ? { content: messageContent(bundle, loaded, checks), predicateType: undefined } : dsseContent(bundle, loaded, options, checks);
+    bundle.content.$case === 'messageSignature'
+      ? { content: messageContent(bundle, loaded, checks), predicateType: undefined }
+      : dsseContent(bundle, loaded, options, checks);
   report.artifact.digests = Object.fromEntries([...loaded.digests].map(([a, d]) => [a, formatDigest(d)]));
   const signed = withoutStackTraces(() => toSignedEntity(bundle));
   // The leaf as a LeafCertificate (ca-cache.ts): a copy that encodes once and asks its CA's record.
-  const key: SignedEntity['key'] = signed.key.$case === 'certificate' ? { $case: 'certificate', certificate: leafCertificateFor(signed.key.certificate, leafBytes(bundle)) } : signed.key;
+  const key: SignedEntity['key'] =
+    signed.key.$case === 'certificate'
+      ? { $case: 'certificate', certificate: leafCertificateFor(signed.key.certificate, leafBytes(bundle)) }
+      : signed.key;
   const entity: SignedEntity = { ...signed, key, signature: content };
   const material = trustMaterial(options);
   const thresholds = {
@@ -487,7 +615,8 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
   });
   checkLogIndices(bundle, checks);
   // Witnesses vouch for a checkpoint: its log key must have been valid too, whatever the threshold.
-  if (thresholds.tlogThreshold > 0 || options.witnesses) checkTlogKeyValidity(bundle, material, entity, checks, options.now);
+  if (thresholds.tlogThreshold > 0 || options.witnesses)
+    checkTlogKeyValidity(bundle, material, entity, checks, options.now);
   if (options.trust.kind === 'identity') {
     const san = signer.identity?.subjectAlternativeName;
     const issuer = signer.identity?.extensions?.issuer;
@@ -525,14 +654,24 @@ async function runVerification(artifact: ArtifactInput, bundleInput: BundleInput
  * verdict (exit 1). Throws AirlockError when the question cannot be asked (a missing file: exit 3;
  * a request airlock cannot evaluate, like digest-only RSA: exit 2).
  */
-export async function verifyBlob(artifact: ArtifactInput, bundle: BundleInput, options: VerifyBlobOptions): Promise<VerificationReport> {
+export async function verifyBlob(
+  artifact: ArtifactInput,
+  bundle: BundleInput,
+  options: VerifyBlobOptions,
+): Promise<VerificationReport> {
   // A policy that could never be met is a usage error before anything is verified, not a verdict after.
-  if (options.witnesses && 'verifiers' in options.witnesses) checkWitnessQuorumPolicy(options.witnesses.verifiers, options.witnesses.required);
+  if (options.witnesses && 'verifiers' in options.witnesses)
+    checkWitnessQuorumPolicy(options.witnesses.verifiers, options.witnesses.required);
   const checks = new Checks();
   const report: VerificationReport = {
     ok: false,
-    artifact: { input: 'digest' in artifact ? artifact.digest : 'path' in artifact ? artifact.path : '(bytes)', mode: 'file' },
-    trustedRoot: options.trustedRoot ? { source: options.trustedRoot.source, digest: options.trustedRoot.digest } : undefined,
+    artifact: {
+      input: 'digest' in artifact ? artifact.digest : 'path' in artifact ? artifact.path : '(bytes)',
+      mode: 'file',
+    },
+    trustedRoot: options.trustedRoot
+      ? { source: options.trustedRoot.source, digest: options.trustedRoot.digest }
+      : undefined,
     checks: checks.list,
   };
   try {

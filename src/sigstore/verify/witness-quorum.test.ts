@@ -26,7 +26,9 @@ const ORIGIN = 'log.example';
 const artifact = Buffer.from('the witnessed artifact\n');
 
 interface BundleJson {
-  verificationMaterial: { tlogEntries: Array<{ logIndex: string; inclusionProof: { checkpoint: { envelope: string } } }> };
+  verificationMaterial: {
+    tlogEntries: Array<{ logIndex: string; inclusionProof: { checkpoint: { envelope: string } } }>;
+  };
 }
 
 interface Witness {
@@ -47,7 +49,11 @@ let logVkey: string;
 
 function witness(name: string): Witness {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return { name, signer: createKeyObjectSigner(privateKey, 'ed25519', `witness ${name}`), vkey: encodeCosignerKey(name, publicKey) };
+  return {
+    name,
+    signer: createKeyObjectSigner(privateKey, 'ed25519', `witness ${name}`),
+    vkey: encodeCosignerKey(name, publicKey),
+  };
 }
 const w1 = witness('w1.example');
 const w2 = witness('w2.example');
@@ -56,7 +62,10 @@ const w3 = witness('w3.example');
 const w1Again = witness('w1.example');
 const stranger = witness('stranger.example');
 
-const policy = (witnesses: readonly Witness[], required: number): WitnessPolicy => ({ verifiers: witnesses.map((w) => parseCosignerKey(w.vkey).verifier), required });
+const policy = (witnesses: readonly Witness[], required: number): WitnessPolicy => ({
+  verifiers: witnesses.map((w) => parseCosignerKey(w.vkey).verifier),
+  required,
+});
 const cosign = (w: Witness, over = text) => cosignCheckpoint(over, w.name, w.signer, new Date('2026-03-01T12:00:00Z'));
 
 /** The bundle with `lines` appended to its checkpoint, as a log that gathers cosignatures serves it. */
@@ -67,7 +76,8 @@ function withLines(lines: readonly string[]): BundleJson {
   proof.checkpoint.envelope += lines.join('');
   return copy;
 }
-const verify = (json: unknown, witnesses?: WitnessPolicy) => verifyBlob({ bytes: artifact }, { json }, { ...options, ...(witnesses ? { witnesses } : {}) });
+const verify = (json: unknown, witnesses?: WitnessPolicy) =>
+  verifyBlob({ bytes: artifact }, { json }, { ...options, ...(witnesses ? { witnesses } : {}) });
 
 before(async () => {
   const log = generateKeyPairSync('ed25519');
@@ -79,17 +89,57 @@ before(async () => {
   const signed = await signBlob({ data: artifact }, { signer });
   keyOnlyBundle = signed.bundle;
   // The log: another entry at index 0, ours at 1, a checkpoint at size 2.
-  const body = parseCreateEntryRequest(toCreateEntryRequest({ digest: Buffer.from(signed.digest.hex, 'hex'), signature: signed.signature, verifier: signingKey })).body;
+  const body = parseCreateEntryRequest(
+    toCreateEntryRequest({
+      digest: Buffer.from(signed.digest.hex, 'hex'),
+      signature: signed.signature,
+      verifier: signingKey,
+    }),
+  ).body;
   const other = leafHash(Buffer.from('another entry'));
   const root = nodeHash(other, leafHash(body));
   const checkpoint = await checkpoints.sign(2, root);
   text = parseNote(checkpoint).text;
-  laterText = formatCheckpoint({ origin: ORIGIN, size: 3, rootHash: nodeHash(root, leafHash(Buffer.from('a third entry'))), extensions: [] });
-  const entry = toTransparencyLogEntry({ logIndex: 1, logId: logIdFor(ORIGIN, log.publicKey), body, inclusionHashes: [other], checkpoint, treeSize: 2, rootHash: root });
-  bundle = { ...structuredClone(signed.bundle), verificationMaterial: { ...structuredClone(signed.bundle.verificationMaterial), tlogEntries: [entry] } } as unknown as BundleJson;
+  laterText = formatCheckpoint({
+    origin: ORIGIN,
+    size: 3,
+    rootHash: nodeHash(root, leafHash(Buffer.from('a third entry'))),
+    extensions: [],
+  });
+  const entry = toTransparencyLogEntry({
+    logIndex: 1,
+    logId: logIdFor(ORIGIN, log.publicKey),
+    body,
+    inclusionHashes: [other],
+    checkpoint,
+    treeSize: 2,
+    rootHash: root,
+  });
+  bundle = {
+    ...structuredClone(signed.bundle),
+    verificationMaterial: { ...structuredClone(signed.bundle.verificationMaterial), tlogEntries: [entry] },
+  } as unknown as BundleJson;
   const publicKeyPem = log.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  rootJson = createTrustedRoot({ tlogs: [{ publicKeyPem, baseUrl: `https://${ORIGIN}`, origin: ORIGIN, validFor: { start: new Date(Date.now() - 3_600_000) } }] }, { warn: () => undefined });
-  options = { now: new Date(), trust: { kind: 'key', publicKey: signingKey }, trustedRoot: parseTrustedRoot(Buffer.from(JSON.stringify(rootJson)), 'test root'), tlogThreshold: 1, timestampThreshold: 0 };
+  rootJson = createTrustedRoot(
+    {
+      tlogs: [
+        {
+          publicKeyPem,
+          baseUrl: `https://${ORIGIN}`,
+          origin: ORIGIN,
+          validFor: { start: new Date(Date.now() - 3_600_000) },
+        },
+      ],
+    },
+    { warn: () => undefined },
+  );
+  options = {
+    now: new Date(),
+    trust: { kind: 'key', publicKey: signingKey },
+    trustedRoot: parseTrustedRoot(Buffer.from(JSON.stringify(rootJson)), 'test root'),
+    tlogThreshold: 1,
+    timestampThreshold: 0,
+  };
 });
 
 describe('witness cosignatures on log checkpoints', () => {
@@ -97,28 +147,50 @@ describe('witness cosignatures on log checkpoints', () => {
     const baseline = await verify(bundle);
     assert.equal(baseline.ok, true, baseline.error?.message);
     assert.equal(baseline.tlogEntries?.[0]?.proof, 'inclusion proof + checkpoint');
-    assert.ok(baseline.checks.some((c) => c.name === 'log key validity'), 'the entry was checked against the trusted log');
+    assert.ok(
+      baseline.checks.some((c) => c.name === 'log key validity'),
+      'the entry was checked against the trusted log',
+    );
     const cosigned = withLines([await cosign(w1), await cosign(stranger)]);
     const report = await verify(cosigned);
     assert.equal(report.ok, true, report.error?.message);
     assert.ok(!report.checks.some((c) => c.name === 'witness cosignatures'), 'not checked when not asked for');
     // Plain @sigstore/verify ignores them too: the log signature is all it looks for.
-    assert.doesNotThrow(() => verifyWithSigstoreJs(cosigned, artifact, signingKey, { trustedRoot: rootJson, tlogThreshold: 1, timestampThreshold: 0 }));
+    assert.doesNotThrow(() =>
+      verifyWithSigstoreJs(cosigned, artifact, signingKey, {
+        trustedRoot: rootJson,
+        tlogThreshold: 1,
+        timestampThreshold: 0,
+      }),
+    );
   });
 
   it('quorum met: the check lists which witnesses cosigned, and when', async () => {
-    const report = await verify(withLines([await cosign(w2), await cosign(stranger), await cosign(w1)]), policy([w1, w2, w3], 2));
+    const report = await verify(
+      withLines([await cosign(w2), await cosign(stranger), await cosign(w1)]),
+      policy([w1, w2, w3], 2),
+    );
     assert.equal(report.ok, true, report.error?.message);
     const check = report.checks.find((c) => c.name === 'witness cosignatures');
     assert.equal(check?.result, 'pass');
     assert.deepEqual(check?.detail.witnesses, ['w1.example', 'w2.example', 'w3.example']);
-    const entries = check?.detail.entries as Array<{ logIndex: string; cosigned: string[]; cosignatures: Array<{ name: string; time: string }> }>;
+    const entries = check?.detail.entries as Array<{
+      logIndex: string;
+      cosigned: string[];
+      cosignatures: Array<{ name: string; time: string }>;
+    }>;
     assert.equal(entries.length, 1);
     assert.equal(entries[0]?.logIndex, '1');
     assert.deepEqual(entries[0]?.cosigned, ['w1.example', 'w2.example']);
-    assert.deepEqual(entries[0]?.cosignatures.map((c) => c.time), ['2026-03-01T12:00:00.000Z', '2026-03-01T12:00:00.000Z']);
+    assert.deepEqual(
+      entries[0]?.cosignatures.map((c) => c.time),
+      ['2026-03-01T12:00:00.000Z', '2026-03-01T12:00:00.000Z'],
+    );
     // All of them, when all are required.
-    const all = await verify(withLines([await cosign(w1), await cosign(w2), await cosign(w3)]), policy([w1, w2, w3], 3));
+    const all = await verify(
+      withLines([await cosign(w1), await cosign(w2), await cosign(w3)]),
+      policy([w1, w2, w3], 3),
+    );
     assert.equal(all.ok, true, all.error?.message);
   });
 
@@ -127,7 +199,10 @@ describe('witness cosignatures on log checkpoints', () => {
     assert.equal(report.ok, false);
     assert.equal(report.error?.code, 'E_TLOG_CHECKPOINT');
     assert.equal(report.error?.exitCode, 1);
-    assert.match(report.error?.message ?? '', /cosigned by 1 of the witnesses w1\.example, w2\.example, w3\.example \(w1\.example\); 2 required/);
+    assert.match(
+      report.error?.message ?? '',
+      /cosigned by 1 of the witnesses w1\.example, w2\.example, w3\.example \(w1\.example\); 2 required/,
+    );
     assert.deepEqual(report.error?.details?.cosigned, ['w1.example']);
     assert.equal(report.checks.at(-1)?.result, 'fail');
     // The bare log checkpoint: none.
@@ -166,8 +241,16 @@ describe('witness cosignatures on log checkpoints', () => {
 
   it('no checkpoint in the bundle is a denial (fail closed)', async () => {
     const keyOnly = { ...options, tlogThreshold: 0 };
-    assert.equal((await verifyBlob({ bytes: artifact }, { json: keyOnlyBundle }, keyOnly)).ok, true, 'baseline: verifies without a log');
-    const report = await verifyBlob({ bytes: artifact }, { json: keyOnlyBundle }, { ...keyOnly, witnesses: policy([w1], 1) });
+    assert.equal(
+      (await verifyBlob({ bytes: artifact }, { json: keyOnlyBundle }, keyOnly)).ok,
+      true,
+      'baseline: verifies without a log',
+    );
+    const report = await verifyBlob(
+      { bytes: artifact },
+      { json: keyOnlyBundle },
+      { ...keyOnly, witnesses: policy([w1], 1) },
+    );
     assert.equal(report.ok, false);
     assert.equal(report.error?.code, 'E_TLOG_CHECKPOINT');
     assert.match(report.error?.message ?? '', /no log entry with a checkpoint/);
@@ -186,12 +269,18 @@ describe('witness cosignatures on log checkpoints', () => {
 describe('witness cosignatures required by a C2SP tlog-policy', () => {
   /** Policy names w1..w3 for the witnesses (their keys are named w1.example..w3.example). */
   const tlogPolicy = (quorumLines: string, logLine = `log ${logVkey}`): WitnessPolicy => ({
-    policy: parseTlogPolicy([logLine, `witness w1 ${w1.vkey}`, `witness w2 ${w2.vkey}`, `witness w3 ${w3.vkey}`, quorumLines, ''].join('\n'), 'test.policy'),
+    policy: parseTlogPolicy(
+      [logLine, `witness w1 ${w1.vkey}`, `witness w2 ${w2.vkey}`, `witness w3 ${w3.vkey}`, quorumLines, ''].join('\n'),
+      'test.policy',
+    ),
     source: 'test.policy',
   });
 
   it('a group quorum met passes, naming the policy, its quorum and who cosigned (by policy name)', async () => {
-    const report = await verify(withLines([await cosign(w3), await cosign(stranger), await cosign(w1)]), tlogPolicy('group two 2 w1 w2 w3\nquorum two'));
+    const report = await verify(
+      withLines([await cosign(w3), await cosign(stranger), await cosign(w1)]),
+      tlogPolicy('group two 2 w1 w2 w3\nquorum two'),
+    );
     assert.equal(report.ok, true, report.error?.message);
     const check = report.checks.find((c) => c.name === 'witness cosignatures');
     assert.equal(check?.detail.policy, 'test.policy');
@@ -203,13 +292,16 @@ describe('witness cosignatures required by a C2SP tlog-policy', () => {
     const strict = tlogPolicy('group either any w1 w2\ngroup strict all either w3\nquorum strict');
     const short = await verify(withLines([await cosign(w1), await cosign(w2)]), strict);
     assert.equal(short.error?.code, 'E_TLOG_CHECKPOINT');
-    assert.match(short.error?.message ?? '', /^log entry 1: its checkpoint is cosigned by w1, w2: not enough for the quorum 'strict' of test\.policy/);
+    assert.match(
+      short.error?.message ?? '',
+      /^log entry 1: its checkpoint is cosigned by w1, w2: not enough for the quorum 'strict' of test\.policy/,
+    );
     assert.deepEqual(short.error?.details?.cosigned, ['w1', 'w2']);
     const met = await verify(withLines([await cosign(w1), await cosign(w3)]), strict);
     assert.equal(met.ok, true, met.error?.message);
   });
 
-  it("a checkpoint of a log the policy does not name is refused; a policy naming no log applies to any", async () => {
+  it('a checkpoint of a log the policy does not name is refused; a policy naming no log applies to any', async () => {
     const otherLog = `log ${encodeVerifierKey(ORIGIN, generateKeyPairSync('ed25519').publicKey)}`;
     const cosigned = withLines([await cosign(w1)]);
     const refused = await verify(cosigned, tlogPolicy('quorum w1', otherLog));
@@ -222,8 +314,15 @@ describe('witness cosignatures required by a C2SP tlog-policy', () => {
   it('a bad line by a policy witness refuses the note; a bundle without a checkpoint is a denial', async () => {
     const replayed = await verify(withLines([await cosign(w2), await cosign(w1, laterText)]), tlogPolicy('quorum w2'));
     assert.equal(replayed.error?.code, 'E_TLOG_CHECKPOINT');
-    const keyOnly = await verifyBlob({ bytes: artifact }, { json: keyOnlyBundle }, { ...options, tlogThreshold: 0, witnesses: tlogPolicy('quorum w1') });
+    const keyOnly = await verifyBlob(
+      { bytes: artifact },
+      { json: keyOnlyBundle },
+      { ...options, tlogThreshold: 0, witnesses: tlogPolicy('quorum w1') },
+    );
     assert.equal(keyOnly.error?.code, 'E_TLOG_CHECKPOINT');
-    assert.match(keyOnly.error?.message ?? '', /cosignatures of the quorum 'w1' of test\.policy are required, but the bundle has no log entry/);
+    assert.match(
+      keyOnly.error?.message ?? '',
+      /cosignatures of the quorum 'w1' of test\.policy are required, but the bundle has no log entry/,
+    );
   });
 });

@@ -61,22 +61,33 @@ export interface ReadPackageResult {
 }
 
 function mismatch(label: string, path: string, expected: string, found: string): AirlockError {
-  return new AirlockError('E_DIGEST_MISMATCH', `${label}: ${printable(path)}: expected sha256:${expected}, found sha256:${found}`, {
-    hint: 'the package was changed after it was signed, or damaged in transit; it was not imported',
-    details: { path, expected: `sha256:${expected}`, found: `sha256:${found}` },
-  });
+  return new AirlockError(
+    'E_DIGEST_MISMATCH',
+    `${label}: ${printable(path)}: expected sha256:${expected}, found sha256:${found}`,
+    {
+      hint: 'the package was changed after it was signed, or damaged in transit; it was not imported',
+      details: { path, expected: `sha256:${expected}`, found: `sha256:${found}` },
+    },
+  );
 }
 
 /**
  * Calls acceptHeaders and checks what it returns: canonical paths, sha256 hex. Listed header files
  * are verified here from memory; the map returned holds the payload files still to be seen.
  */
-export async function acceptListing(headers: Map<string, Buffer>, options: ReadPackageOptions, label: string): Promise<Map<string, string>> {
+export async function acceptListing(
+  headers: Map<string, Buffer>,
+  options: ReadPackageOptions,
+  label: string,
+): Promise<Map<string, string>> {
   const expected = await options.acceptHeaders(headers);
   const pending = new Map<string, string>();
   for (const [path, hex] of expected) {
     assertPackagePath(path, `${label}: the manifest lists a file whose path`);
-    if (!isSha256Hex(hex)) throw malformed(`${label}: the manifest lists '${printable(path)}' with '${printable(hex)}', not a sha256 hex digest`);
+    if (!isSha256Hex(hex))
+      throw malformed(
+        `${label}: the manifest lists '${printable(path)}' with '${printable(hex)}', not a sha256 hex digest`,
+      );
     const header = headers.get(path);
     if (header === undefined) {
       pending.set(path, hex);
@@ -92,7 +103,10 @@ export async function acceptListing(headers: Map<string, Buffer>, options: ReadP
 export function listedHash(pending: ReadonlyMap<string, string>, path: string, label: string): string {
   const hex = pending.get(path);
   if (hex === undefined) {
-    throw malformed(`${label}: '${printable(path)}' is not listed in the manifest`, 'a package may only hold files its signed manifest lists');
+    throw malformed(
+      `${label}: '${printable(path)}' is not listed in the manifest`,
+      'a package may only hold files its signed manifest lists',
+    );
   }
   return hex;
 }
@@ -101,10 +115,14 @@ export function assertNoneMissing(pending: ReadonlyMap<string, string>, label: s
   if (pending.size === 0) return;
   const missing = [...pending.keys()].sort();
   const shown = missing.slice(0, 5).map(printable).join(', ');
-  throw new AirlockError('E_INPUT_MISSING', `${label}: ${missing.length} file(s) listed in the manifest are missing: ${shown}${missing.length > 5 ? ', ...' : ''}`, {
-    hint: 'the package is incomplete; copy it again',
-    details: { missing },
-  });
+  throw new AirlockError(
+    'E_INPUT_MISSING',
+    `${label}: ${missing.length} file(s) listed in the manifest are missing: ${shown}${missing.length > 5 ? ', ...' : ''}`,
+    {
+      hint: 'the package is incomplete; copy it again',
+      details: { missing },
+    },
+  );
 }
 
 export function assertEntrySize(size: number, options: ReadPackageOptions, label: string, path: string): void {
@@ -116,23 +134,42 @@ export function assertEntrySize(size: number, options: ReadPackageOptions, label
 type Pump = (sink: (chunk: Buffer) => Promise<void>) => Promise<void>;
 
 /** Admits one payload file of `size` declared bytes: to the caller's sink when `divert` takes it, else into staging. */
-export async function admitFile(staging: Staging, path: string, expected: string, size: number, label: string, options: ReadPackageOptions, pump: Pump): Promise<PackageFile> {
+export async function admitFile(
+  staging: Staging,
+  path: string,
+  expected: string,
+  size: number,
+  label: string,
+  options: ReadPackageOptions,
+  pump: Pump,
+): Promise<PackageFile> {
   const sink = await options.divert?.(path, size, expected);
-  return sink ? divertFile(sink, path, expected, size, label, pump) : stageFile(staging, path, expected, label, options, pump);
+  return sink
+    ? divertFile(sink, path, expected, size, label, pump)
+    : stageFile(staging, path, expected, label, options, pump);
 }
 
-async function divertFile(sink: PayloadSink, path: string, expected: string, declared: number, label: string, pump: Pump): Promise<PackageFile> {
+async function divertFile(
+  sink: PayloadSink,
+  path: string,
+  expected: string,
+  declared: number,
+  label: string,
+  pump: Pump,
+): Promise<PackageFile> {
   const hash = createHash('sha256');
   let size = 0;
   await pump(async (chunk) => {
     size += chunk.length;
     // The sink was promised `declared` bytes (a registry session's Content-Length); a folder's file may grow.
-    if (size > declared) throw malformed(`${label}: '${printable(path)}' grew past the ${declared} bytes it had when it was opened`);
+    if (size > declared)
+      throw malformed(`${label}: '${printable(path)}' grew past the ${declared} bytes it had when it was opened`);
     const written = sink.write(chunk);
     hash.update(chunk);
     await written;
   });
-  if (size !== declared) throw malformed(`${label}: '${printable(path)}' holds ${size} bytes, not the ${declared} it declared`);
+  if (size !== declared)
+    throw malformed(`${label}: '${printable(path)}' holds ${size} bytes, not the ${declared} it declared`);
   const found = hash.digest('hex');
   if (found !== expected) throw mismatch(label, path, expected, found);
   await sink.end();
@@ -160,7 +197,9 @@ async function stageFile(
       // A folder's file can grow after it was measured; the limit holds for the bytes, not the stat.
       assertEntrySize(size, options, label, path);
       // The write runs on the threadpool while this thread hashes the same (unchanging) bytes.
-      const written = writeAll(handle, chunk).catch((err: unknown) => fromFsError(err, join(staging.root, path), 'write'));
+      const written = writeAll(handle, chunk).catch((err: unknown) =>
+        fromFsError(err, join(staging.root, path), 'write'),
+      );
       hash.update(chunk);
       const failure = await written;
       if (failure) throw failure;

@@ -22,7 +22,12 @@ describe('ChunkReader', () => {
     const handle = await open(path, 'r');
     const reads: Array<{ position: number; length: number }> = [];
     const read = handle.read.bind(handle) as (...args: unknown[]) => ReturnType<typeof handle.read>;
-    (handle as unknown as { read: unknown }).read = (buffer: Buffer, offset: number, length: number, position: number) => {
+    (handle as unknown as { read: unknown }).read = (
+      buffer: Buffer,
+      offset: number,
+      length: number,
+      position: number,
+    ) => {
       reads.push({ position, length });
       return read(buffer, offset, length, position);
     };
@@ -31,10 +36,14 @@ describe('ChunkReader', () => {
       const end = READ_CHUNK_SIZE + 20;
       const reader = new ChunkReader(handle, path, undefined, start, end);
       const got: Buffer[] = [];
-      for (let part = await reader.next(Infinity); part; part = await reader.next(Infinity)) got.push(Buffer.from(part));
+      for (let part = await reader.next(Infinity); part; part = await reader.next(Infinity))
+        got.push(Buffer.from(part));
       await reader.settle();
       assert.deepEqual(Buffer.concat(got), bytes.subarray(start, end));
-      assert.ok(reads.every((r) => r.position + r.length <= end), JSON.stringify(reads));
+      assert.ok(
+        reads.every((r) => r.position + r.length <= end),
+        JSON.stringify(reads),
+      );
     } finally {
       await handle.close();
     }

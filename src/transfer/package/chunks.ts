@@ -41,7 +41,13 @@ export class ChunkReader {
    * Readers of one handle at different `start` offsets may run at once (positional reads); `end`
    * stops one at its body's end, so neither it nor its read ahead reads bytes another reader reads.
    */
-  constructor(handle: FileHandle, path: string, buffers: ReadBuffers = readBuffers(), start = 0, end = Number.POSITIVE_INFINITY) {
+  constructor(
+    handle: FileHandle,
+    path: string,
+    buffers: ReadBuffers = readBuffers(),
+    start = 0,
+    end = Number.POSITIVE_INFINITY,
+  ) {
     this.#handle = handle;
     this.#path = path;
     this.#buffers = buffers;

@@ -52,7 +52,7 @@ export class ParallelBodies {
     const pump = async (sink: (chunk: Buffer) => Promise<void>) => {
       const reader = new ChunkReader(this.#handle, this.#label, readBuffers(), offset, offset + size);
       try {
-        for (let remaining = size; remaining > 0; ) {
+        for (let remaining = size; remaining > 0;) {
           if (this.#failure) throw new Stopped();
           const chunk = await reader.next(remaining);
           if (chunk === undefined) throw truncated();

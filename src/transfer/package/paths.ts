@@ -23,7 +23,10 @@ export function isPackagePath(path: string): boolean {
 
 export function assertPackagePath(path: string, subject: string): void {
   if (!isPackagePath(path)) {
-    throw malformed(`${subject}: '${printable(path)}' is not a safe relative path`, 'package paths are relative, use /, and have no empty, . or .. segments');
+    throw malformed(
+      `${subject}: '${printable(path)}' is not a safe relative path`,
+      'package paths are relative, use /, and have no empty, . or .. segments',
+    );
   }
 }
 

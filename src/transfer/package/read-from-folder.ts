@@ -6,7 +6,17 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { READ_CHUNK_SIZE } from '../../crypto/digest.ts';
 import { fromFsError } from '../../errors.ts';
-import { type PackageFile, type ReadPackageOptions, type ReadPackageResult, DEFAULT_MAX_HEADER_SIZE, acceptListing, assertEntrySize, assertNoneMissing, listedHash, admitFile } from './admit.ts';
+import {
+  type PackageFile,
+  type ReadPackageOptions,
+  type ReadPackageResult,
+  DEFAULT_MAX_HEADER_SIZE,
+  acceptListing,
+  assertEntrySize,
+  assertNoneMissing,
+  listedHash,
+  admitFile,
+} from './admit.ts';
 import { ChunkReader, openForReading, readBuffers, type ReadBuffers } from './chunks.ts';
 import { assertPackagePath, malformed, printable } from './paths.ts';
 import type { Staging } from './staging.ts';
@@ -14,11 +24,18 @@ import type { Staging } from './staging.ts';
 const HEADER_READ = 64 * 1024;
 
 function notPlain(label: string, path: string): Error {
-  return malformed(`${label}: '${printable(path)}' is a symlink or special file; a package holds only plain files and folders`);
+  return malformed(
+    `${label}: '${printable(path)}' is a symlink or special file; a package holds only plain files and folders`,
+  );
 }
 
 /** Opens a file that lstat said is plain, and checks the opened one is too (it may have been swapped). */
-async function openPlain(abs: string, label: string, path: string, buffers: ReadBuffers): Promise<{ reader: ChunkReader; size: number }> {
+async function openPlain(
+  abs: string,
+  label: string,
+  path: string,
+  buffers: ReadBuffers,
+): Promise<{ reader: ChunkReader; size: number }> {
   const handle = await openForReading(abs, true);
   try {
     const st = await handle.stat();
@@ -43,7 +60,8 @@ async function readBounded(abs: string, label: string, name: string, maxSize: nu
       });
       if (bytesRead === 0) return Buffer.concat(parts);
       size += bytesRead;
-      if (size > maxSize) throw malformed(`${label}: header '${printable(name)}' is more than the ${maxSize} bytes allowed`);
+      if (size > maxSize)
+        throw malformed(`${label}: header '${printable(name)}' is more than the ${maxSize} bytes allowed`);
       parts.push(chunk.subarray(0, bytesRead));
     }
   } finally {
@@ -51,7 +69,11 @@ async function readBounded(abs: string, label: string, name: string, maxSize: nu
   }
 }
 
-export async function dirHeadersOnly(source: string, headerNames: readonly string[], maxSize = DEFAULT_MAX_HEADER_SIZE): Promise<Map<string, Buffer>> {
+export async function dirHeadersOnly(
+  source: string,
+  headerNames: readonly string[],
+  maxSize = DEFAULT_MAX_HEADER_SIZE,
+): Promise<Map<string, Buffer>> {
   const headers = new Map<string, Buffer>();
   for (const name of new Set(headerNames)) {
     const abs = join(source, name);
@@ -67,7 +89,13 @@ export async function dirHeadersOnly(source: string, headerNames: readonly strin
 }
 
 /** Package paths of the payload files under `root`, sorted; header files at the root are left out. */
-async function listPayload(root: string, label: string, headerNames: ReadonlySet<string>, under = '', out: string[] = []): Promise<string[]> {
+async function listPayload(
+  root: string,
+  label: string,
+  headerNames: ReadonlySet<string>,
+  under = '',
+  out: string[] = [],
+): Promise<string[]> {
   const dir = join(root, under);
   const entries = await readdir(dir, { withFileTypes: true }).catch((err: unknown) => {
     throw fromFsError(err, dir);
@@ -84,7 +112,11 @@ async function listPayload(root: string, label: string, headerNames: ReadonlySet
   return out;
 }
 
-export async function readDirPackage(source: string, options: ReadPackageOptions, staging: Staging): Promise<ReadPackageResult> {
+export async function readDirPackage(
+  source: string,
+  options: ReadPackageOptions,
+  staging: Staging,
+): Promise<ReadPackageResult> {
   const names = new Set(options.headerNames);
   const headers = await dirHeadersOnly(source, options.headerNames, options.maxHeaderSize);
   const pending = await acceptListing(headers, options, source);
@@ -102,7 +134,11 @@ export async function readDirPackage(source: string, options: ReadPackageOptions
     try {
       assertEntrySize(size, options, source, path);
       const file = await admitFile(staging, path, expected[i] ?? '', size, source, options, async (sink) => {
-        for (let chunk = await reader.next(READ_CHUNK_SIZE); chunk !== undefined; chunk = await reader.next(READ_CHUNK_SIZE)) {
+        for (
+          let chunk = await reader.next(READ_CHUNK_SIZE);
+          chunk !== undefined;
+          chunk = await reader.next(READ_CHUNK_SIZE)
+        ) {
           await sink(chunk);
           options.onProgress?.(done + reader.consumed);
         }

@@ -1,7 +1,17 @@
 // Reading a tar package in one pass: header entries into memory, acceptHeaders, then every payload
 // entry checked (type, path, listing) before its first byte is written, and hashed as it is written.
 // The headers are walked in order; bodies of large entries are read side by side (parallel-bodies.ts).
-import { type PackageFile, type ReadPackageOptions, type ReadPackageResult, DEFAULT_MAX_HEADER_SIZE, acceptListing, assertEntrySize, assertNoneMissing, listedHash, admitFile } from './admit.ts';
+import {
+  type PackageFile,
+  type ReadPackageOptions,
+  type ReadPackageResult,
+  DEFAULT_MAX_HEADER_SIZE,
+  acceptListing,
+  assertEntrySize,
+  assertNoneMissing,
+  listedHash,
+  admitFile,
+} from './admit.ts';
 import type { FileHandle } from 'node:fs/promises';
 import { ChunkReader, openForReading } from './chunks.ts';
 import { PARALLEL_MIN_SIZE, ParallelBodies } from './parallel-bodies.ts';
@@ -43,7 +53,10 @@ async function readHeaders(
   while (entry !== undefined && names.has(entry.path)) {
     if (entry.type !== 'File' || entry.linkpath !== '') throw notPlain(entry, label);
     tree.addFile(entry.path, label);
-    if (entry.size > maxSize) throw malformed(`${label}: header '${printable(entry.path)}' is ${entry.size} bytes, more than the ${maxSize} allowed`);
+    if (entry.size > maxSize)
+      throw malformed(
+        `${label}: header '${printable(entry.path)}' is ${entry.size} bytes, more than the ${maxSize} allowed`,
+      );
     headers.set(entry.path, await tar.readAll());
     entry = await tar.next();
   }
@@ -60,15 +73,32 @@ async function withTar<T>(source: string, run: (tar: TarReader, handle: FileHand
   }
 }
 
-export function tarHeadersOnly(source: string, headerNames: readonly string[], maxHeaderSize = DEFAULT_MAX_HEADER_SIZE): Promise<Map<string, Buffer>> {
-  return withTar(source, async (tar) => (await readHeaders(tar, source, new Set(headerNames), maxHeaderSize, new PathTree())).headers);
+export function tarHeadersOnly(
+  source: string,
+  headerNames: readonly string[],
+  maxHeaderSize = DEFAULT_MAX_HEADER_SIZE,
+): Promise<Map<string, Buffer>> {
+  return withTar(
+    source,
+    async (tar) => (await readHeaders(tar, source, new Set(headerNames), maxHeaderSize, new PathTree())).headers,
+  );
 }
 
-export function readTarPackage(source: string, options: ReadPackageOptions, staging: Staging): Promise<ReadPackageResult> {
+export function readTarPackage(
+  source: string,
+  options: ReadPackageOptions,
+  staging: Staging,
+): Promise<ReadPackageResult> {
   const names = new Set(options.headerNames);
   return withTar(source, async (tar, handle) => {
     const tree = new PathTree();
-    const { headers, first } = await readHeaders(tar, source, names, options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE, tree);
+    const { headers, first } = await readHeaders(
+      tar,
+      source,
+      names,
+      options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE,
+      tree,
+    );
     options.onProgress?.(tar.consumed);
     const pending = await acceptListing(headers, options, source);
     const admitted = new Map<string, PackageFile>();
@@ -89,7 +119,9 @@ export function readTarPackage(source: string, options: ReadPackageOptions, stag
         const path = entry.path;
         assertPackagePath(path, `${source}: entry`);
         if (names.has(path)) {
-          throw malformed(`${source}: header '${printable(path)}' ${headers.has(path) ? 'appears twice' : 'comes after payload entries'}`);
+          throw malformed(
+            `${source}: header '${printable(path)}' ${headers.has(path) ? 'appears twice' : 'comes after payload entries'}`,
+          );
         }
         tree.addFile(path, source);
         const expected = listedHash(pending, path, source);
@@ -98,9 +130,15 @@ export function readTarPackage(source: string, options: ReadPackageOptions, stag
         order.push(path);
         if (entry.size >= parallelFrom) {
           const { offset, size } = await tar.detachBody();
-          await bodies.start(offset, size, () => tar.truncated(), async (pump) => {
-            admitted.set(path, await admitFile(staging, path, expected, size, source, options, pump));
-          }, progress);
+          await bodies.start(
+            offset,
+            size,
+            () => tar.truncated(),
+            async (pump) => {
+              admitted.set(path, await admitFile(staging, path, expected, size, source, options, pump));
+            },
+            progress,
+          );
           continue;
         }
         const file = await admitFile(staging, path, expected, entry.size, source, options, (sink) =>

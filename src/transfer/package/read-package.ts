@@ -39,7 +39,9 @@ export async function readPackage(source: string, options: ReadPackageOptions): 
   const kind = await sourceKind(source);
   const staging = await Staging.open(options.stagingDir);
   try {
-    return kind === 'tar' ? await readTarPackage(source, options, staging) : await readDirPackage(source, options, staging);
+    return kind === 'tar'
+      ? await readTarPackage(source, options, staging)
+      : await readDirPackage(source, options, staging);
   } catch (err) {
     await staging.rollback();
     throw err;
@@ -57,5 +59,7 @@ export async function packageHeadersOnly(
 ): Promise<Map<string, Buffer>> {
   checkHeaderNames(headerNames);
   const max = options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE;
-  return (await sourceKind(source)) === 'tar' ? tarHeadersOnly(source, headerNames, max) : dirHeadersOnly(source, headerNames, max);
+  return (await sourceKind(source)) === 'tar'
+    ? tarHeadersOnly(source, headerNames, max)
+    : dirHeadersOnly(source, headerNames, max);
 }

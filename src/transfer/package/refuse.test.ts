@@ -8,11 +8,28 @@ import { after, before, describe, it } from 'node:test';
 import { type ErrorCode, isAirlockError } from '../../errors.ts';
 import { readPackage } from './read-package.ts';
 import { type PackageEntry, writePackage } from './write-package.ts';
-import { caseDir, type Crafted, craftPackage, craftTar, expectFailure, headerEntries, options, PAYLOAD, readBodiesInParallelFrom, removeCaseDirs, sha256, stagingWithKeep, writeStandard } from '../../../test/helpers/package-kit.ts';
+import {
+  caseDir,
+  type Crafted,
+  craftPackage,
+  craftTar,
+  expectFailure,
+  headerEntries,
+  options,
+  PAYLOAD,
+  readBodiesInParallelFrom,
+  removeCaseDirs,
+  sha256,
+  stagingWithKeep,
+  writeStandard,
+} from '../../../test/helpers/package-kit.ts';
 
 after(removeCaseDirs);
 
-for (const [mode, from] of [['one pass', undefined], ['bodies side by side', 1]] as const) {
+for (const [mode, from] of [
+  ['one pass', undefined],
+  ['bodies side by side', 1],
+] as const) {
   describe(`readPackage refuses a bad tar and leaves staging as it was (${mode})`, () => {
     before(() => readBodiesInParallelFrom(from));
     after(() => readBodiesInParallelFrom(undefined));
@@ -25,7 +42,10 @@ for (const [mode, from] of [['one pass', undefined], ['bodies side by side', 1]]
       const out = await writeStandard('tar', dir);
       const staging = await stagingWithKeep(dir);
       const boom = new Error('signature does not verify');
-      await assert.rejects(readPackage(out, options(staging, { acceptHeaders: () => Promise.reject(boom) })), (e) => e === boom);
+      await assert.rejects(
+        readPackage(out, options(staging, { acceptHeaders: () => Promise.reject(boom) })),
+        (e) => e === boom,
+      );
       assert.deepEqual(await readdir(staging), ['keep.txt']);
     });
 
@@ -70,7 +90,10 @@ for (const [mode, from] of [['one pass', undefined], ['bodies side by side', 1]]
       ['a fifo', [...good, { path: 'fifo', type: 'FIFO' }]],
       ['a path both file and folder', [...good, { path: 'files/readme.txt/x', body: 'x' }]],
       ['a folder entry with contents', [...good, { path: 'dir/', type: 'Directory', body: 'hidden' }]],
-      ['a global pax header', [{ path: 'pax_global_header', type: 'GlobalExtendedHeader', body: '16 path=smuggle\n' }, ...good]],
+      [
+        'a global pax header',
+        [{ path: 'pax_global_header', type: 'GlobalExtendedHeader', body: '16 path=smuggle\n' }, ...good],
+      ],
     ];
     for (const [name, entries] of cases) {
       it(`${name} → E_INPUT_MALFORMED`, async () => {
@@ -79,12 +102,18 @@ for (const [mode, from] of [['one pass', undefined], ['bodies side by side', 1]]
         await writeFile(file, craftPackage(listed, entries));
         const staging = await stagingWithKeep(dir);
         await expectFailure(file, 'E_INPUT_MALFORMED', staging);
-        assert.ok(!existsSync(join(dir, 'x')) && !existsSync(join(dir, 'b')) && !existsSync('/abs-escape'), 'nothing escaped staging');
+        assert.ok(
+          !existsSync(join(dir, 'x')) && !existsSync(join(dir, 'b')) && !existsSync('/abs-escape'),
+          'nothing escaped staging',
+        );
       });
     }
 
     it('a symlink or hardlink under a header name → E_INPUT_MALFORMED before acceptHeaders', async () => {
-      for (const entry of [{ path: 'manifest.sha256', type: 'SymbolicLink', linkpath: '/etc/passwd' }, { path: 'manifest.sha256.sig', type: 'Link', linkpath: 'x' }] as const) {
+      for (const entry of [
+        { path: 'manifest.sha256', type: 'SymbolicLink', linkpath: '/etc/passwd' },
+        { path: 'manifest.sha256.sig', type: 'Link', linkpath: 'x' },
+      ] as const) {
         const dir = await caseDir();
         const file = join(dir, 'p.tar');
         await writeFile(file, craftTar([{ path: 'airlock-transfer.json', body: '{}' }, entry, ...good]));
@@ -99,7 +128,9 @@ for (const [mode, from] of [['one pass', undefined], ['bodies side by side', 1]]
       const dir = await caseDir();
       const out = await writeStandard('tar', dir);
       const staging = await stagingWithKeep(dir);
-      await assert.rejects(readPackage(out, options(staging, { maxHeaderSize: 8 })), (e) => isAirlockError(e, 'E_INPUT_MALFORMED'));
+      await assert.rejects(readPackage(out, options(staging, { maxHeaderSize: 8 })), (e) =>
+        isAirlockError(e, 'E_INPUT_MALFORMED'),
+      );
       assert.deepEqual(await readdir(staging), ['keep.txt']);
     });
 
@@ -107,7 +138,9 @@ for (const [mode, from] of [['one pass', undefined], ['bodies side by side', 1]]
       const dir = await caseDir();
       const out = await writeStandard('tar', dir);
       const staging = await stagingWithKeep(dir);
-      await assert.rejects(readPackage(out, options(staging, { maxEntrySize: 100 })), (e) => isAirlockError(e, 'E_INPUT_MALFORMED'));
+      await assert.rejects(readPackage(out, options(staging, { maxEntrySize: 100 })), (e) =>
+        isAirlockError(e, 'E_INPUT_MALFORMED'),
+      );
       assert.deepEqual(await readdir(staging), ['keep.txt']);
     });
 
@@ -160,21 +193,29 @@ for (const [mode, from] of [['one pass', undefined], ['bodies side by side', 1]]
       const hex = hash.digest('hex');
       const out = join(dir, 'big.tar');
       const payload: PackageEntry[] = [{ path: 'oci/blobs/sha256/big', file: big }];
-      await writePackage(out, [...headerEntries(new Map([['oci/blobs/sha256/big', hex]])), ...payload], { format: 'tar' });
+      await writePackage(out, [...headerEntries(new Map([['oci/blobs/sha256/big', hex]])), ...payload], {
+        format: 'tar',
+      });
       await truncate(big, 0); // the only copy is inside the tar now
       const staging = join(dir, 'staging');
       const base = process.memoryUsage().rss;
       let peak = base;
       let progress = 0;
-      const result = await readPackage(out, options(staging, {
-        onProgress: (bytes) => {
-          progress = bytes;
-          peak = Math.max(peak, process.memoryUsage().rss);
-        },
-      }));
+      const result = await readPackage(
+        out,
+        options(staging, {
+          onProgress: (bytes) => {
+            progress = bytes;
+            peak = Math.max(peak, process.memoryUsage().rss);
+          },
+        }),
+      );
       assert.deepEqual(result.files.get('oci/blobs/sha256/big'), { sha256: hex, size: 64 * 1024 * 1024 });
       assert.ok(progress >= 64 * 1024 * 1024);
-      assert.ok(peak - base < 48 * 1024 * 1024, `rss grew by ${Math.round((peak - base) / 1048576)} MiB reading a 64 MiB payload`);
+      assert.ok(
+        peak - base < 48 * 1024 * 1024,
+        `rss grew by ${Math.round((peak - base) / 1048576)} MiB reading a 64 MiB payload`,
+      );
     });
   });
 }

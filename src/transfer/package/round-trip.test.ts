@@ -6,11 +6,29 @@ import { list } from 'tar';
 import { isAirlockError } from '../../errors.ts';
 import { packageHeadersOnly, readPackage } from './read-package.ts';
 import { type PackageEntry, writePackage } from './write-package.ts';
-import { caseDir, craftPackage, expectFailure, HEADER_NAMES, headerEntries, listing, options, PAYLOAD, payloadEntries, readBodiesInParallelFrom, removeCaseDirs, sha256, stagingWithKeep, writeStandard } from '../../../test/helpers/package-kit.ts';
+import {
+  caseDir,
+  craftPackage,
+  expectFailure,
+  HEADER_NAMES,
+  headerEntries,
+  listing,
+  options,
+  PAYLOAD,
+  payloadEntries,
+  readBodiesInParallelFrom,
+  removeCaseDirs,
+  sha256,
+  stagingWithKeep,
+  writeStandard,
+} from '../../../test/helpers/package-kit.ts';
 
 after(removeCaseDirs);
 
-for (const [mode, from] of [['one pass', undefined], ['bodies side by side', 1]] as const) {
+for (const [mode, from] of [
+  ['one pass', undefined],
+  ['bodies side by side', 1],
+] as const) {
   describe(`writePackage + readPackage round trip (${mode})`, () => {
     before(() => readBodiesInParallelFrom(from));
     after(() => readBodiesInParallelFrom(undefined));
@@ -39,8 +57,16 @@ for (const [mode, from] of [['one pass', undefined], ['bodies side by side', 1]]
       const b = await writeStandard('tar', await caseDir());
       assert.equal(sha256(await readFile(a)), sha256(await readFile(b)), 'equal contents give equal bytes');
       const seen: Array<{ path: string; mode?: number; uid?: number; gid?: number; mtime?: Date; uname?: string }> = [];
-      await list({ file: a, strict: true, onReadEntry: (e) => seen.push({ path: e.path, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, uname: e.uname }) });
-      assert.deepEqual(seen.map((e) => e.path), [...HEADER_NAMES, ...PAYLOAD.map(([p]) => p)]);
+      await list({
+        file: a,
+        strict: true,
+        onReadEntry: (e) =>
+          seen.push({ path: e.path, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, uname: e.uname }),
+      });
+      assert.deepEqual(
+        seen.map((e) => e.path),
+        [...HEADER_NAMES, ...PAYLOAD.map(([p]) => p)],
+      );
       for (const e of seen) {
         assert.equal(e.mode, 0o644);
         assert.equal(e.uid, 0);
@@ -89,7 +115,10 @@ for (const [mode, from] of [['one pass', undefined], ['bodies side by side', 1]]
       const listed = new Map(payload.map((e) => [e.path, sha256(e.data ?? Buffer.alloc(3 * 1024 * 1024 + 7, 'd'))]));
       const out = join(dir, 'p.tar');
       let progress = 0;
-      await writePackage(out, [...headerEntries(listed), ...payload], { format: 'tar', onProgress: (b) => (progress = b) });
+      await writePackage(out, [...headerEntries(listed), ...payload], {
+        format: 'tar',
+        onProgress: (b) => (progress = b),
+      });
       assert.ok(progress >= 5.5 * 1024 * 1024);
       const result = await readPackage(out, options(join(dir, 'staging')));
       assert.deepEqual([...result.files.keys()], ['a', 'b', 'c', 'd', 'e']);
@@ -100,12 +129,20 @@ for (const [mode, from] of [['one pass', undefined], ['bodies side by side', 1]]
       const payload = payloadEntries();
       const transfer = Buffer.from('{"format":"airlock-transfer/v1"}');
       const out = join(dir, 'p.tar');
-      await writePackage(out, [...headerEntries(new Map([...listing(payload), ['airlock-transfer.json', sha256(transfer)]])), ...payload], { format: 'tar' });
+      await writePackage(
+        out,
+        [...headerEntries(new Map([...listing(payload), ['airlock-transfer.json', sha256(transfer)]])), ...payload],
+        { format: 'tar' },
+      );
       const result = await readPackage(out, options(join(dir, 'staging')));
       assert.ok(!result.files.has('airlock-transfer.json'));
       const staging = await stagingWithKeep(dir);
       const lying = join(dir, 'lying.tar');
-      await writePackage(lying, [...headerEntries(new Map([...listing(payload), ['airlock-transfer.json', sha256('other')]])), ...payload], { format: 'tar' });
+      await writePackage(
+        lying,
+        [...headerEntries(new Map([...listing(payload), ['airlock-transfer.json', sha256('other')]])), ...payload],
+        { format: 'tar' },
+      );
       await expectFailure(lying, 'E_DIGEST_MISMATCH', staging);
     });
 
@@ -113,17 +150,32 @@ for (const [mode, from] of [['one pass', undefined], ['bodies side by side', 1]]
       for (const format of ['tar', 'dir'] as const) {
         const dir = await caseDir();
         const out = await writeStandard(format, dir);
-        await assert.rejects(writePackage(out, payloadEntries(), { format }), (e) => isAirlockError(e, 'E_OUTPUT_EXISTS'));
+        await assert.rejects(writePackage(out, payloadEntries(), { format }), (e) =>
+          isAirlockError(e, 'E_OUTPUT_EXISTS'),
+        );
         await writePackage(out, [{ path: 'only', data: Buffer.from('x') }], { format, overwrite: true });
         if (format === 'dir') assert.deepEqual(await readdir(out), ['only']);
-        assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('.')), [], 'no temp files left');
+        assert.deepEqual(
+          (await readdir(dir)).filter((f) => f.startsWith('.')),
+          [],
+          'no temp files left',
+        );
       }
     });
 
     it('writePackage refuses unsafe and clashing paths', async () => {
       const dir = await caseDir();
-      for (const entries of [[{ path: '../x', data: Buffer.from('') }], [{ path: 'a', data: Buffer.from('') }, { path: 'a/b', data: Buffer.from('') }], [{ path: 'a\nb', data: Buffer.from('') }]]) {
-        await assert.rejects(writePackage(join(dir, 'p.tar'), entries, { format: 'tar' }), (e) => isAirlockError(e, 'E_INPUT_MALFORMED'));
+      for (const entries of [
+        [{ path: '../x', data: Buffer.from('') }],
+        [
+          { path: 'a', data: Buffer.from('') },
+          { path: 'a/b', data: Buffer.from('') },
+        ],
+        [{ path: 'a\nb', data: Buffer.from('') }],
+      ]) {
+        await assert.rejects(writePackage(join(dir, 'p.tar'), entries, { format: 'tar' }), (e) =>
+          isAirlockError(e, 'E_INPUT_MALFORMED'),
+        );
       }
     });
   });

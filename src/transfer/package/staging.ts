@@ -26,7 +26,8 @@ export class Staging {
     try {
       await mkdir(root, { recursive: true, mode: 0o700 });
       // The root is the caller's choice and may be reached through a symlink; below it nothing is.
-      if (!(await stat(root)).isDirectory()) throw new AirlockError('E_INPUT_MALFORMED', `staging folder ${root} is not a folder`);
+      if (!(await stat(root)).isDirectory())
+        throw new AirlockError('E_INPUT_MALFORMED', `staging folder ${root} is not a folder`);
     } catch (err) {
       throw err instanceof AirlockError ? err : fromFsError(err, root, 'create');
     }
@@ -70,7 +71,8 @@ export class Staging {
   /** Removes what this import created: files first, then its folders deepest first. */
   async rollback(): Promise<void> {
     for (const file of this.#createdFiles.splice(0).reverse()) await rm(file, { force: true });
-    for (const dir of this.#createdDirs.splice(0).reverse()) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+    for (const dir of this.#createdDirs.splice(0).reverse())
+      await rm(dir, { recursive: true, force: true, maxRetries: 3 });
     this.#dirs.clear();
     this.#dirs.add('');
   }

@@ -55,10 +55,14 @@ export class TarReader {
    * about who made it; copying it again is the remedy either way.
    */
   #truncated(): Error {
-    return new AirlockError('E_PACKAGE_TRUNCATED', `${this.#label}: the package ends early, after ${this.#reader.consumed} bytes: truncated (an incomplete copy), or not a tar`, {
-      hint: 'copy the package again; nothing was imported',
-      details: { readBytes: this.#reader.consumed },
-    });
+    return new AirlockError(
+      'E_PACKAGE_TRUNCATED',
+      `${this.#label}: the package ends early, after ${this.#reader.consumed} bytes: truncated (an incomplete copy), or not a tar`,
+      {
+        hint: 'copy the package again; nothing was imported',
+        details: { readBytes: this.#reader.consumed },
+      },
+    );
   }
 
   async #block(): Promise<Buffer> {
@@ -76,7 +80,8 @@ export class TarReader {
       const block = await this.#block();
       if (isZero(block)) {
         // The marker is two zero blocks; one alone means the archive was cut or spliced.
-        if (ex !== undefined || !isZero(await this.#block())) throw malformed(`${this.#label}: a damaged end-of-archive marker`);
+        if (ex !== undefined || !isZero(await this.#block()))
+          throw malformed(`${this.#label}: a damaged end-of-archive marker`);
         this.#ended = true;
         return undefined;
       }
@@ -86,7 +91,8 @@ export class TarReader {
         // At most one extension record per entry: stacked ones are where tar readers disagree.
         if (ex !== undefined) throw malformed(`${this.#label}: two extended headers in a row`);
         const size = header.size ?? -1;
-        if (size < 0 || size > MAX_EXTENSION_SIZE) throw malformed(`${this.#label}: an extended header of ${size} bytes`);
+        if (size < 0 || size > MAX_EXTENSION_SIZE)
+          throw malformed(`${this.#label}: an extended header of ${size} bytes`);
         this.#setBody(size);
         const text = (await this.readAll()).toString('utf8');
         ex = code === 'x' ? Pax.parse(text) : { path: text.replace(/\0[\s\S]*$/, '') };
@@ -116,7 +122,8 @@ export class TarReader {
     const path = ex?.path ?? header.path ?? '';
     const linkpath = ex?.linkpath ?? header.linkpath ?? '';
     const size = header.size;
-    if (size === undefined || !Number.isSafeInteger(size) || size < 0) throw malformed(`${this.#label}: entry '${printable(path)}' has no valid size`);
+    if (size === undefined || !Number.isSafeInteger(size) || size < 0)
+      throw malformed(`${this.#label}: entry '${printable(path)}' has no valid size`);
     // tar's Header zeroes a directory's size, but a body would still be there and desync the reader.
     if (header.type === 'Directory' && (!rawSizeIsZero(block) || (ex?.size ?? 0) !== 0)) {
       throw malformed(`${this.#label}: directory entry '${printable(path)}' carries contents`);

@@ -64,7 +64,9 @@ function entryHeader(path: string, size: number, mtime: Date): Buffer {
   const body = Buffer.from(new Pax({ path, ...(size > MAX_USTAR_SIZE ? { size } : {}) }).encodeBody(), 'utf8');
   const pax = Buffer.alloc(BLOCK + body.length + padding(body.length));
   // The pax entry's own name is informational; keep it short and ASCII.
-  const name = `PaxHeader/${basename(path).replace(/[^\x20-\x7e]/g, '_').slice(0, 80)}`;
+  const name = `PaxHeader/${basename(path)
+    .replace(/[^\x20-\x7e]/g, '_')
+    .slice(0, 80)}`;
   new Header(fields(name, body.length, mtime, 'ExtendedHeader')).encode(pax, 0);
   body.copy(pax, BLOCK);
   return Buffer.concat([pax, block]);
@@ -99,10 +101,16 @@ class BlockWriter {
 }
 
 function changed(file: string): AirlockError {
-  return new AirlockError('E_IO', `${file} changed while it was being packaged`, { hint: 'write the package again once nothing modifies its files' });
+  return new AirlockError('E_IO', `${file} changed while it was being packaged`, {
+    hint: 'write the package again once nothing modifies its files',
+  });
 }
 
-async function writeTarBody(tmp: string, entries: readonly PackageEntry[], options: WritePackageOptions): Promise<void> {
+async function writeTarBody(
+  tmp: string,
+  entries: readonly PackageEntry[],
+  options: WritePackageOptions,
+): Promise<void> {
   const mtime = options.mtime ?? new Date(0);
   const handle = await open(tmp, 'wx', 0o644);
   try {
@@ -129,7 +137,11 @@ async function writeTarBody(tmp: string, entries: readonly PackageEntry[], optio
         await out.write(entryHeader(entry.path, st.size, mtime));
         let copied = 0;
         const hash = entry.sha256 ? createHash('sha256') : undefined;
-        for (let chunk = await reader.next(READ_CHUNK_SIZE); chunk !== undefined; chunk = await reader.next(READ_CHUNK_SIZE)) {
+        for (
+          let chunk = await reader.next(READ_CHUNK_SIZE);
+          chunk !== undefined;
+          chunk = await reader.next(READ_CHUNK_SIZE)
+        ) {
           copied += chunk.length;
           if (copied > st.size) throw changed(file);
           hash?.update(chunk);
@@ -139,9 +151,13 @@ async function writeTarBody(tmp: string, entries: readonly PackageEntry[], optio
         if (copied !== st.size) throw changed(file);
         const found = hash?.digest('hex');
         if (found !== undefined && found !== entry.sha256) {
-          throw new AirlockError('E_DIGEST_MISMATCH', `${file}: expected sha256:${entry.sha256}, found sha256:${found}`, {
-            details: { subject: entry.path, expected: `sha256:${entry.sha256}`, found: `sha256:${found}` },
-          });
+          throw new AirlockError(
+            'E_DIGEST_MISMATCH',
+            `${file}: expected sha256:${entry.sha256}, found sha256:${found}`,
+            {
+              details: { subject: entry.path, expected: `sha256:${entry.sha256}`, found: `sha256:${found}` },
+            },
+          );
         }
         await out.write(Buffer.alloc(padding(st.size)));
         done += copied;
@@ -157,7 +173,11 @@ async function writeTarBody(tmp: string, entries: readonly PackageEntry[], optio
   }
 }
 
-async function writeDirBody(tmp: string, entries: readonly PackageEntry[], options: WritePackageOptions): Promise<void> {
+async function writeDirBody(
+  tmp: string,
+  entries: readonly PackageEntry[],
+  options: WritePackageOptions,
+): Promise<void> {
   await mkdir(tmp, { mode: 0o755 });
   let done = 0;
   for (const entry of entries) {
@@ -194,7 +214,10 @@ function checkEntries(entries: readonly PackageEntry[], out: string): void {
     assertPackagePath(entry.path, `${out}: entry`);
     tree.addFile(entry.path, out);
     if ((entry.file === undefined) === (entry.data === undefined)) {
-      throw new AirlockError('E_INTERNAL', `${out}: entry '${printable(entry.path)}' needs exactly one of file and data`);
+      throw new AirlockError(
+        'E_INTERNAL',
+        `${out}: entry '${printable(entry.path)}' needs exactly one of file and data`,
+      );
     }
   }
 }
@@ -222,7 +245,11 @@ async function sweepLeftovers(out: string): Promise<void> {
  * Writes the package at `out` through a temp name beside it and a rename, so `out` is either the old
  * thing or the complete package. E_OUTPUT_EXISTS when `out` exists and overwrite is not set.
  */
-export async function writePackage(out: string, entries: readonly PackageEntry[], options: WritePackageOptions): Promise<void> {
+export async function writePackage(
+  out: string,
+  entries: readonly PackageEntry[],
+  options: WritePackageOptions,
+): Promise<void> {
   checkEntries(entries, out);
   await assertWritable(out, options.overwrite);
   await sweepLeftovers(out);
