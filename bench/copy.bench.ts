@@ -136,7 +136,9 @@ async function readerBench(repository: string): Promise<void> {
     for (const [name, values] of Object.entries(cpu)) {
       const sorted = [...values].sort((a, b) => a - b);
       console.log(
-        `  ${name.padEnd(34)} client CPU ${((sorted[Math.floor(sorted.length / 2)] ?? 0) / (totalBytes / 2 ** 30)).toFixed(2)} s/GiB (hashing included)`,
+        `  ${name.padEnd(34)} client CPU ` +
+          `${((sorted[Math.floor(sorted.length / 2)] ?? 0) / (totalBytes / 2 ** 30)).toFixed(2)} ` +
+          `s/GiB (hashing included)`,
       );
     }
   } finally {
@@ -189,7 +191,8 @@ try {
     rounds,
   );
   report(
-    `copy of a ${(totalBytes / 2 ** 20).toFixed(0)} MiB image (${layerCount} gzip layers), layout → registry, median of ${rounds}`,
+    `copy of a ${(totalBytes / 2 ** 20).toFixed(0)} MiB image (${layerCount} gzip layers), ` +
+      `layout → registry, median of ${rounds}`,
     up,
     (s) => totalBytes / s / 2 ** 20,
     'MiB/s',

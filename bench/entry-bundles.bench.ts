@@ -43,7 +43,9 @@ const gzipAsync = promisify(gzip);
 
 type Serve = (index: number) => Promise<Buffer> | Buffer;
 
-/** `requests` requests over the working set, `concurrency` at a time; returns seconds and serving-thread ms per request. */
+/**
+ * `requests` requests over the working set, `concurrency` at a time; returns seconds and serving-thread ms per request.
+ */
 async function run(serve: Serve): Promise<{ seconds: number; busyMs: number }> {
   const before = performance.eventLoopUtilization();
   const start = performance.now();
@@ -85,7 +87,10 @@ for (let r = 0; r < rounds; r++) {
 }
 const raw = bundles[0]?.length ?? 0;
 report(
-  `gzip'd entry bundles: ${requests} requests over ${bundles.length} full bundles (${(raw / 1024).toFixed(0)} KiB each, ${(gzipSync(bundles[0] as Buffer).length / 1024).toFixed(0)} KiB gzip'd), ${concurrency} in flight, median of ${rounds} rounds`,
+  `gzip'd entry bundles: ${requests} requests over ${bundles.length} full bundles ` +
+    `(${(raw / 1024).toFixed(0)} KiB each, ` +
+    `${(gzipSync(bundles[0] as Buffer).length / 1024).toFixed(0)} KiB gzip'd), ${concurrency} in ` +
+    `flight, median of ${rounds} rounds`,
   samples,
   (s) => requests / s,
   'requests/s',

@@ -15,7 +15,9 @@ export interface LoadResponse {
 export function renderPost(url: string, path: string, body: string): Buffer {
   const { host } = new URL(url);
   const payload = Buffer.from(body);
-  const head = `POST ${path} HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\ncontent-length: ${payload.length}\r\n\r\n`;
+  const head =
+    `POST ${path} HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\ncontent-length: ` +
+    `${payload.length}\r\n\r\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), payload]);
 }
 

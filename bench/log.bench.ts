@@ -6,7 +6,8 @@
 //   2. the same end to end: a real `airlock log serve` on loopback, concurrent keep-alive clients POSTing
 //      distinct valid hashedrekord requests (bench/http-client.ts: a lean client, because it shares this
 //      machine's CPUs with the server; the run prints what it used), against the same raw baselines and
-//      the verify-pool ceiling (parse + prehash signature checks/s in a pool of the server's size). Twice: P-256 signers (cosign's
+// the verify-pool ceiling (parse + prehash signature checks/s in a pool of the server's size). Twice: P-256 signers
+// (cosign's
 //      default; checked over the digest by OpenSSL through native/ecdsa-prehash, or by @noble/curves
 //      in JavaScript when that is not built: the run says which) and RSA-2048 signers (checked by
 //      node:crypto). Each signer type is one key, so the log's cache of
@@ -197,7 +198,9 @@ async function prefill(dir: string, to: number): Promise<void> {
   await engine.close();
   const bytes = (await stat(join(dir, 'log.db'))).size;
   console.log(
-    `prefill ${count(to - from)} entries of ${template.length} bytes in batches of ${PREFILL_BATCH}: ${took.toFixed(1)} s (${formatRate((to - from) / took, 'entries/s')}), log.db ${(bytes / 2 ** 20).toFixed(0)} MiB`,
+    `prefill ${count(to - from)} entries of ${template.length} bytes in batches of ` +
+      `${PREFILL_BATCH}: ${took.toFixed(1)} s (${formatRate((to - from) / took, 'entries/s')}), ` +
+      `log.db ${(bytes / 2 ** 20).toFixed(0)} MiB`,
   );
 }
 
@@ -316,7 +319,10 @@ interface HttpFigures {
 }
 
 const WITNESSES = 2;
-/** `log witness-serve` witnesses of the bench log, fresh state each time; returns the policy file naming them all (quorum: all). */
+/**
+ * `log witness-serve` witnesses of the bench log, fresh state each time; returns the policy file naming them all
+ * (quorum: all).
+ */
 async function startWitnesses(dir: string): Promise<{ policy: string; running: RunningServer[] }> {
   await mkdir(dir, { recursive: true });
   const vkey = join(dir, 'witnessed.vkey');
@@ -485,7 +491,8 @@ function table(title: string, rows: readonly Row[]): void {
     const lat = r.p50 === undefined ? ''.padEnd(15) : `${ms(r.p50)} ${ms(r.p99 ?? NaN)}`;
     const ratio = r === subject ? '' : `   airlock/this = ${times(subject.rate / r.rate)}`;
     console.log(
-      `  ${r.name.padEnd(48)} ${formatRate(r.rate, r.unit).padStart(20)}   ${lat}${ratio}${r.note ? `   ${r.note}` : ''}`,
+      `  ${r.name.padEnd(48)} ${formatRate(r.rate, r.unit).padStart(20)}   ${lat}${ratio}` +
+        `${r.note ? `   ${r.note}` : ''}`,
     );
   }
 }
@@ -588,7 +595,9 @@ async function atSize(size: number, ceilings: Record<SignerName, number>, prepar
       `engine.append, ${concurrency} callers`,
       engine.load,
       'appends/s',
-      `batches avg ${engine.batchSize.toFixed(0)}, commit p50 ${percentile(engine.commitMs, 50).toFixed(1)} ms p99 ${percentile(engine.commitMs, 99).toFixed(1)} ms`,
+      `batches avg ${engine.batchSize.toFixed(0)}, commit p50 ` +
+        `${percentile(engine.commitMs, 50).toFixed(1)} ms p99 ` +
+        `${percentile(engine.commitMs, 99).toFixed(1)} ms`,
     ),
     ...rawRows,
   ]);
@@ -596,13 +605,15 @@ async function atSize(size: number, ceilings: Record<SignerName, number>, prepar
     const h = http[signer];
     const pairs = paired[signer];
     table(
-      `HTTP appends, ${signer} signers (airlock log serve, ${workers} verify workers, server start ${h.startSeconds.toFixed(2)} s), log at ~${s} entries, ${rounds} x ${seconds} s`,
+      `HTTP appends, ${signer} signers (airlock log serve, ${workers} verify workers, server ` +
+        `start ${h.startSeconds.toFixed(2)} s), log at ~${s} entries, ${rounds} x ${seconds} s`,
       [
         loadRow(
           `POST /api/v2/log/entries, ${clients} clients`,
           h.load,
           'appends/s',
-          `batches avg ${h.batchSize.toFixed(1)}, batch avg ${h.commitMs.toFixed(1)} ms, client ${h.clientCores.toFixed(2)} cores`,
+          `batches avg ${h.batchSize.toFixed(1)}, batch avg ${h.commitMs.toFixed(1)} ms, client ` +
+            `${h.clientCores.toFixed(2)} cores`,
         ),
         { name: `verify-pool ceiling, ${workers} workers`, rate: ceilings[signer], unit: 'checks/s' },
         loadRow(
@@ -617,26 +628,29 @@ async function atSize(size: number, ceilings: Record<SignerName, number>, prepar
           : [loadRow(`raw node:sqlite, ${batch} rows/tx (HTTP's batch)`, load, 'rows/s')]),
       ],
     );
-    console.log(
-      `  paired rounds (HTTP / raw 1 row/tx right after): ${pairs.map((p) => `${formatRate(rateOf(p.http.load), '')}/ ${formatRate(rateOf(p.rawOne), '')}= ${times(pairedRatio(p))}`).join('; ')}`,
-    );
+    const pair = (p: (typeof pairs)[number]): string =>
+      `${formatRate(rateOf(p.http.load), '')}/ ${formatRate(rateOf(p.rawOne), '')}= ${times(pairedRatio(p))}`;
+    console.log(`  paired rounds (HTTP / raw 1 row/tx right after): ${pairs.map(pair).join('; ')}`);
   }
   if (witnessed) {
     const plain = http['RSA-2048'];
     table(
-      `HTTP appends, RSA-2048 signers, each checkpoint cosigned by ${WITNESSES} log witness-serve witnesses (quorum: all), log at ~${s} entries, ${seconds} s`,
+      `HTTP appends, RSA-2048 signers, each checkpoint cosigned by ${WITNESSES} log ` +
+        `witness-serve witnesses (quorum: all), log at ~${s} entries, ${seconds} s`,
       [
         loadRow(
           `POST /api/v2/log/entries, ${clients} clients`,
           witnessed.load,
           'appends/s',
-          `batches avg ${witnessed.batchSize.toFixed(1)}, batch avg ${witnessed.commitMs.toFixed(1)} ms, client ${witnessed.clientCores.toFixed(2)} cores`,
+          `batches avg ${witnessed.batchSize.toFixed(1)}, batch avg ` +
+            `${witnessed.commitMs.toFixed(1)} ms, client ${witnessed.clientCores.toFixed(2)} cores`,
         ),
         loadRow(
           'the same without witnesses (above)',
           plain.load,
           'appends/s',
-          `batches avg ${plain.batchSize.toFixed(1)}, batch avg ${plain.commitMs.toFixed(1)} ms, client ${plain.clientCores.toFixed(2)} cores`,
+          `batches avg ${plain.batchSize.toFixed(1)}, batch avg ${plain.commitMs.toFixed(1)} ms, ` +
+            `client ${plain.clientCores.toFixed(2)} cores`,
         ),
       ],
     );
@@ -653,7 +667,10 @@ function proofTable(title: string, small: ProofFigures, big: ProofFigures): Reco
     ratios[kind] = percentile(b, 50) / percentile(a, 50);
     const line = (n: number, v: number[]) => `${count(n)}: p50 ${ms(percentile(v, 50))} p99 ${ms(percentile(v, 99))}`;
     console.log(
-      `  ${`${kind === 'cold' ? 'cold-ish (fresh engine)' : 'warm (same indices again)'}`.padEnd(28)} ${line(proofSmall, a)}   ${line(large, b)}   ${count(large)}/${count(proofSmall)} p50 = ${ratios[kind].toFixed(2)}x`,
+      `  ` +
+        `${`${kind === 'cold' ? 'cold-ish (fresh engine)' : 'warm (same indices again)'}`.padEnd(28)}` +
+        ` ${line(proofSmall, a)}   ${line(large, b)}   ${count(large)}/${count(proofSmall)} p50 = ` +
+        `${ratios[kind].toFixed(2)}x`,
     );
   }
   return ratios;
@@ -665,7 +682,8 @@ try {
   );
   console.log(`ECDSA over a digest: ${ecdsaOverDigestBackend().detail}`);
   console.log(
-    `entry: a P-256 hashedrekord v0.0.2 body of ${template.length} bytes; log sizes ${count(proofSmall)} (proofs), ${count(small)}, ${count(large)}`,
+    `entry: a P-256 hashedrekord v0.0.2 body of ${template.length} bytes; log sizes ` +
+      `${count(proofSmall)} (proofs), ${count(small)}, ${count(large)}`,
   );
 
   const proofDir = join(root, `log-${proofSmall}`);
@@ -683,14 +701,17 @@ try {
   if (values['proofs-only']) {
     for (const kind of ['cold', 'warm'] as const)
       console.log(
-        `  inclusion proof ${kind} at ${count(large)} within 2x of ${count(proofSmall)}: ${proofRatio[kind].toFixed(2)}x ${verdict(proofRatio[kind], 2, false)}`,
+        `  inclusion proof ${kind} at ${count(large)} within 2x of ${count(proofSmall)}: ` +
+          `${proofRatio[kind].toFixed(2)}x ${verdict(proofRatio[kind], 2, false)}`,
       );
   } else {
     const ceilings = {} as Record<SignerName, number>;
     for (const signer of SIGNER_NAMES) {
       ceilings[signer] = await poolCeiling(signer);
       console.log(
-        `\nverify-pool ceiling, ${signer}: ${formatRate(ceilings[signer], 'checks/s')} (${workers} workers, ${clients} in flight; parse + canonical body + prehash check per request)`,
+        `\nverify-pool ceiling, ${signer}: ${formatRate(ceilings[signer], 'checks/s')} ` +
+          `(${workers} workers, ${clients} in flight; parse + canonical body + prehash check per ` +
+          `request)`,
       );
     }
     const figures = [await atSize(small, ceilings), await atSize(large, ceilings, largeDir)];
@@ -700,7 +721,8 @@ try {
       const at = `~${count(f.size)}`.padEnd(11);
       const e = rateOf(f.engine.load) / rateOf(f.rawEngineBatch);
       console.log(
-        `  ${at} engine / raw same batch >= 0.5x: ${e.toFixed(2)}x ${verdict(e, 0.5, true)}; engine / raw 1 row/tx: ${(rateOf(f.engine.load) / rateOf(f.rawOne)).toFixed(2)}x`,
+        `  ${at} engine / raw same batch >= 0.5x: ${e.toFixed(2)}x ${verdict(e, 0.5, true)}; ` +
+          `engine / raw 1 row/tx: ${(rateOf(f.engine.load) / rateOf(f.rawOne)).toFixed(2)}x`,
       );
       for (const signer of SIGNER_NAMES) {
         const rate = rateOf(f.http[signer].load);
@@ -708,19 +730,26 @@ try {
         const one = median(ratios);
         const same = rate / rateOf(f.rawEngineBatch);
         console.log(
-          `  ${at} HTTP ${signer.padEnd(8)} / raw 1 row/tx right after, median of ${ratios.length} >= 0.5x: ${one.toFixed(2)}x ${verdict(one, 0.5, true)} (${ratios.map(times).join(' ')}); / raw same batch: ${times(same)}; / its verify-pool ceiling: ${(rate / ceilings[signer]).toFixed(2)}x`,
+          `  ${at} HTTP ${signer.padEnd(8)} / raw 1 row/tx right after, median of ` +
+            `${ratios.length} >= 0.5x: ${one.toFixed(2)}x ${verdict(one, 0.5, true)} ` +
+            `(${ratios.map(times).join(' ')}); / raw same batch: ${times(same)}; / its verify-pool ` +
+            `ceiling: ${(rate / ceilings[signer]).toFixed(2)}x`,
         );
       }
       if (f.witnessed) {
         const w = rateOf(f.witnessed.load);
         console.log(
-          `  ${at} HTTP RSA-2048 with ${WITNESSES} witnesses / raw 1 row/tx: ${(w / rateOf(f.rawOne)).toFixed(2)}x; / the same without witnesses: ${(w / rateOf(f.http['RSA-2048'].load)).toFixed(2)}x`,
+          `  ${at} HTTP RSA-2048 with ${WITNESSES} witnesses / raw 1 row/tx: ` +
+            `${(w / rateOf(f.rawOne)).toFixed(2)}x; / the same without witnesses: ` +
+            `${(w / rateOf(f.http['RSA-2048'].load)).toFixed(2)}x`,
         );
       }
     }
     for (const kind of ['cold', 'warm'] as const) {
       console.log(
-        `  inclusion proof ${kind === 'cold' ? 'cold-ish' : 'warm'} at ${count(large)} within 2x of ${count(proofSmall)}: ${proofRatio[kind].toFixed(2)}x ${verdict(proofRatio[kind], 2, false)}`,
+        `  inclusion proof ${kind === 'cold' ? 'cold-ish' : 'warm'} at ${count(large)} within 2x ` +
+          `of ${count(proofSmall)}: ${proofRatio[kind].toFixed(2)}x ` +
+          `${verdict(proofRatio[kind], 2, false)}`,
       );
     }
   }

@@ -28,7 +28,8 @@ const { values } = parseArgs({
 const n = Number(values.n);
 const rounds = Number(values.rounds);
 const IDENTITY =
-  'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';
+  'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/' +
+  '.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';
 const ISSUER = 'https://token.actions.githubusercontent.com';
 
 interface Case {
@@ -105,7 +106,8 @@ async function keylessBench(): Promise<void> {
     rounds,
   );
   report(
-    `keyless bundles with inclusion proofs (${cases.length} distinct conformance bundles cycled to ${n}), median of ${rounds}`,
+    `keyless bundles with inclusion proofs (${cases.length} distinct conformance bundles cycled ` +
+      `to ${n}), median of ${rounds}`,
     samples,
     (s) => n / s,
     'bundles/s',

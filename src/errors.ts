@@ -72,12 +72,14 @@ export const ERROR_CODES = {
   E_IMPORT_INCOMPLETE: {
     exit: EXIT.UNAVAILABLE,
     summary:
-      'An import stopped after it began moving tags (a crash or a registry error): its intent is recorded; `airlock import --recover` (or the next import on that channel) finishes it.',
+      'An import stopped after it began moving tags (a crash or a registry error): its intent is ' +
+      'recorded; `airlock import --recover` (or the next import on that channel) finishes it.',
   },
   E_PACKAGE_TRUNCATED: {
     exit: EXIT.UNAVAILABLE,
     summary:
-      'A transfer package file ends early, wherever it was cut (an incomplete copy): nothing was imported; copy it again.',
+      'A transfer package file ends early, wherever it was cut (an incomplete copy): nothing was ' +
+      'imported; copy it again.',
   },
   // verdicts (1)
   E_BUNDLE_MALFORMED: { exit: EXIT.DENIED, summary: 'The Sigstore bundle is not a valid bundle of a known version.' },
@@ -85,12 +87,14 @@ export const ERROR_CODES = {
   E_ARTIFACT_MISMATCH: {
     exit: EXIT.DENIED,
     summary:
-      'The artifact is not the one that was signed (digest or in-toto subject differs), or an SBOM or scan describes another image than the one it travels with.',
+      'The artifact is not the one that was signed (digest or in-toto subject differs), or an ' +
+      'SBOM or scan describes another image than the one it travels with.',
   },
   E_KEY_MISMATCH: {
     exit: EXIT.DENIED,
     summary:
-      'The bundle was not made by the key it is verified against, or a key given is not the one a log (the audit log) was created with.',
+      'The bundle was not made by the key it is verified against, or a key given is not the one ' +
+      'a log (the audit log) was created with.',
   },
   E_IDENTITY_MISMATCH: {
     exit: EXIT.DENIED,
@@ -110,7 +114,10 @@ export const ERROR_CODES = {
   E_LOG_CORRUPT: {
     exit: EXIT.DENIED,
     summary:
-      "A log's storage does not re-derive the root it records (tiles, entries or state were altered or lost, also while it runs: a stored state its checkpoint does not sign, an entry found beyond the tree), or its checkpoints do not open with the origin and key it was started with.",
+      "A log's storage does not re-derive the root it records (tiles, entries or state were " +
+      'altered or lost, also while it runs: a stored state its checkpoint does not sign, an ' +
+      'entry found beyond the tree), or its checkpoints do not open with the origin and key it ' +
+      'was started with.',
   },
   E_LOG_ROLLBACK: {
     exit: EXIT.DENIED,
@@ -123,7 +130,9 @@ export const ERROR_CODES = {
   E_TLOG_CHECKPOINT: {
     exit: EXIT.DENIED,
     summary:
-      'A transparency-log checkpoint is malformed, not signed by the log (or, with `--witness-policy`, by none of the logs the policy names), or without the witness cosignatures required.',
+      'A transparency-log checkpoint is malformed, not signed by the log (or, with ' +
+      '`--witness-policy`, by none of the logs the policy names), or without the witness ' +
+      'cosignatures required.',
   },
   E_TIMESTAMP: { exit: EXIT.DENIED, summary: 'Not enough trusted timestamps, or a timestamp does not verify.' },
   E_TRUST_ROOT: { exit: EXIT.DENIED, summary: 'The trust root is invalid or unusable for this verification.' },
@@ -153,7 +162,8 @@ export const ERROR_CODES = {
   E_PACKAGE_TAMPERED: {
     exit: EXIT.DENIED,
     summary:
-      'A transfer package does not match its signed manifest: a changed, missing, unlisted or duplicate file, or an unsafe entry.',
+      'A transfer package does not match its signed manifest: a changed, missing, unlisted or ' +
+      'duplicate file, or an unsafe entry.',
   },
   E_POLICY_DENIED: {
     exit: EXIT.DENIED,
@@ -174,12 +184,15 @@ export const ERROR_CODES = {
   E_GATE: {
     exit: EXIT.DENIED,
     summary:
-      'A vulnerability scan has findings at or above the --fail-on severity, or of unknown severity (cannot evaluate, counted as failing): the package is refused.',
+      'A vulnerability scan has findings at or above the --fail-on severity, or of unknown ' +
+      'severity (cannot evaluate, counted as failing): the package is refused.',
   },
   E_CHANNEL: {
     exit: EXIT.DENIED,
     summary:
-      "A transfer package's channel is not one this side accepts, or it would write a repository or tag its channel may not (bound to another channel, or outside the channel's repositories).",
+      "A transfer package's channel is not one this side accepts, or it would write a repository " +
+      "or tag its channel may not (bound to another channel, or outside the channel's " +
+      'repositories).',
   },
   E_PACKAGE_STALE: {
     exit: EXIT.DENIED,

@@ -140,7 +140,8 @@ describe('audit log', () => {
     tamper(dir, (db) => {
       db.exec(`ATTACH '${join(auditDir(forged), 'audit.db')}' AS forged`);
       db.exec(
-        'DELETE FROM entries; INSERT INTO entries SELECT * FROM forged.entries; DELETE FROM tiles; INSERT INTO tiles SELECT * FROM forged.tiles;',
+        'DELETE FROM entries; INSERT INTO entries SELECT * FROM forged.entries; DELETE FROM ' +
+          'tiles; INSERT INTO tiles SELECT * FROM forged.tiles;',
       );
     });
     const v = await verifyAuditLog(dir);
@@ -190,62 +191,68 @@ describe('audit log', () => {
 
   // What --since names must be a checkpoint before anything can be said about the log from it: a file
   // that is not one is the caller's mistake (could not evaluate), never "the audit log does not verify".
-  it('--since that is not a checkpoint is E_INPUT_MALFORMED; a checkpoint that does not verify stays a problem', async () => {
-    const dir = await withEvents(2);
-    const { generateKeyPairSync } = await import('node:crypto');
-    const { createKeyObjectSigner } = await import('../crypto/key-object-signer.ts');
-    const { signNote } = await import('../log/note.ts');
-    const { noteSignerFor } = await import('../log/note-keys.ts');
-    const signer = noteSignerFor(
-      'someone',
-      createKeyObjectSigner(generateKeyPairSync('ed25519').privateKey, 'ed25519', 'test'),
-    );
-    const notACheckpoint = await signNote('just a note\n', [signer]);
-    for (const since of [
-      '',
-      'garbage',
-      'audit.x\n3\nnot base64\n',
-      '\u0000\u0001',
-      'x'.repeat(2 << 20),
-      notACheckpoint,
-    ]) {
-      await assert.rejects(
-        verifyAuditLog(dir, { since }),
-        { code: 'E_INPUT_MALFORMED', message: /--since .*not a checkpoint/ },
-        JSON.stringify(since.slice(0, 40)),
+  it(
+    '--since that is not a checkpoint is E_INPUT_MALFORMED; a checkpoint that does not verify ' + 'stays a problem',
+    async () => {
+      const dir = await withEvents(2);
+      const { generateKeyPairSync } = await import('node:crypto');
+      const { createKeyObjectSigner } = await import('../crypto/key-object-signer.ts');
+      const { signNote } = await import('../log/note.ts');
+      const { noteSignerFor } = await import('../log/note-keys.ts');
+      const signer = noteSignerFor(
+        'someone',
+        createKeyObjectSigner(generateKeyPairSync('ed25519').privateKey, 'ed25519', 'test'),
       );
-    }
-    const kept = await readFile(join(auditDir(dir), 'checkpoint'), 'utf8');
-    const altered = kept.replace(/\n2\n/, '\n1\n');
-    const v = await verifyAuditLog(dir, { since: altered });
-    assert.equal(v.ok, false, 'a checkpoint of this log with its signature broken is a verdict');
-    assert.match(v.problems[0]?.problem ?? '', /--since checkpoint does not verify with the audit key/);
-  });
+      const notACheckpoint = await signNote('just a note\n', [signer]);
+      for (const since of [
+        '',
+        'garbage',
+        'audit.x\n3\nnot base64\n',
+        '\u0000\u0001',
+        'x'.repeat(2 << 20),
+        notACheckpoint,
+      ]) {
+        await assert.rejects(
+          verifyAuditLog(dir, { since }),
+          { code: 'E_INPUT_MALFORMED', message: /--since .*not a checkpoint/ },
+          JSON.stringify(since.slice(0, 40)),
+        );
+      }
+      const kept = await readFile(join(auditDir(dir), 'checkpoint'), 'utf8');
+      const altered = kept.replace(/\n2\n/, '\n1\n');
+      const v = await verifyAuditLog(dir, { since: altered });
+      assert.equal(v.ok, false, 'a checkpoint of this log with its signature broken is a verdict');
+      assert.match(v.problems[0]?.problem ?? '', /--since checkpoint does not verify with the audit key/);
+    },
+  );
 
-  it('sweeps the checkpoint temp files and identity drafts of a killed command when it opens, and nothing else', async () => {
-    const dir = await withEvents(1);
-    const { spawnSync } = await import('node:child_process');
-    const dead = Number(
-      spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout,
-    );
-    const left = `checkpoint.tmp-${dead}-0123456789ab`;
-    const live = `checkpoint.tmp-${process.ppid}-0123456789ab`;
-    await writeFile(join(auditDir(dir), left), 'half a checkpoint');
-    await writeFile(join(auditDir(dir), live), 'another writer, now');
-    const { mkdir } = await import('node:fs/promises');
-    await mkdir(join(dir, `.audit-new-${dead}-AbC123`));
-    await mkdir(join(dir, `.audit-new-${process.ppid}-AbC123`));
-    const log = await AuditLog.open(dir);
-    await log.close();
-    const names = await readdir(auditDir(dir));
-    assert.ok(!names.includes(left));
-    assert.ok(names.includes(live));
-    assert.deepEqual(
-      (await readdir(dir)).filter((n) => n.startsWith('.audit-new-')),
-      [`.audit-new-${process.ppid}-AbC123`],
-      "the identity draft of a killed command is swept, a running one's kept",
-    );
-  });
+  it(
+    'sweeps the checkpoint temp files and identity drafts of a killed command when it opens, and ' + 'nothing else',
+    async () => {
+      const dir = await withEvents(1);
+      const { spawnSync } = await import('node:child_process');
+      const dead = Number(
+        spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout,
+      );
+      const left = `checkpoint.tmp-${dead}-0123456789ab`;
+      const live = `checkpoint.tmp-${process.ppid}-0123456789ab`;
+      await writeFile(join(auditDir(dir), left), 'half a checkpoint');
+      await writeFile(join(auditDir(dir), live), 'another writer, now');
+      const { mkdir } = await import('node:fs/promises');
+      await mkdir(join(dir, `.audit-new-${dead}-AbC123`));
+      await mkdir(join(dir, `.audit-new-${process.ppid}-AbC123`));
+      const log = await AuditLog.open(dir);
+      await log.close();
+      const names = await readdir(auditDir(dir));
+      assert.ok(!names.includes(left));
+      assert.ok(names.includes(live));
+      assert.deepEqual(
+        (await readdir(dir)).filter((n) => n.startsWith('.audit-new-')),
+        [`.audit-new-${process.ppid}-AbC123`],
+        "the identity draft of a killed command is swept, a running one's kept",
+      );
+    },
+  );
 
   it('migrates the events.jsonl stand-in once, and keeps it renamed', async () => {
     const dir = await home();
@@ -280,7 +287,8 @@ describe('audit log', () => {
     // A file dropped there later is not taken in: that would let anyone who can write $AIRLOCK_HOME add events.
     await writeFile(
       join(dir, 'events.jsonl'),
-      `${JSON.stringify({ time: '2026-11-01T00:00:00.000Z', action: 'transfer.import', name: 'x', result: 'accepted' })}\n`,
+      JSON.stringify({ time: '2026-11-01T00:00:00.000Z', action: 'transfer.import', name: 'x', result: 'accepted' }) +
+        '\n',
     );
     await (await AuditLog.open(dir)).close();
     assert.equal((await verifyAuditLog(dir)).size, 2);

@@ -91,7 +91,8 @@ async function auditSigner(stateDir: string, given: Signer | undefined): Promise
   if (keyFingerprint(signer.publicKey) !== keyFingerprint(existing.publicKey)) {
     throw new AirlockError(
       'E_KEY_MISMATCH',
-      `the audit log in ${p.dir} was created with key ${keyFingerprint(existing.publicKey)}, not ${keyFingerprint(signer.publicKey)}`,
+      `the audit log in ${p.dir} was created with key ${keyFingerprint(existing.publicKey)}, not ` +
+        `${keyFingerprint(signer.publicKey)}`,
     );
   }
   return { origin: existing.origin, signer };
@@ -321,7 +322,9 @@ export async function verifyAuditLog(stateDir: string, options: { since?: string
       }
       if (saved.size > current.size) {
         problems.push({
-          problem: `${what} is at size ${saved.size}, but the log holds ${current.size}: events were removed (or the database restored from an older copy)`,
+          problem:
+            `${what} is at size ${saved.size}, but the log holds ${current.size}: events were ` +
+            `removed (or the database restored from an older copy)`,
         });
         return;
       }
@@ -335,7 +338,9 @@ export async function verifyAuditLog(stateDir: string, options: { since?: string
     if (kept !== undefined) pinned(kept, 'the last signed checkpoint kept beside the log');
     else if (result.size > 0)
       problems.push({
-        problem: `the last signed checkpoint kept beside the log (${p.checkpoint}) is missing: a restored older database could not be told apart`,
+        problem:
+          `the last signed checkpoint kept beside the log (${p.checkpoint}) is missing: a restored ` +
+          `older database could not be told apart`,
       });
     if (options.since !== undefined) pinned(options.since, 'the --since checkpoint');
     problems.sort((a, b) => (a.index ?? -1) - (b.index ?? -1));

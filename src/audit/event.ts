@@ -10,7 +10,10 @@ import { boundForRecord, RECORD_LIMITS } from '../text.ts';
 export type { AuditRecord, AuditSubject, Recorder } from '../recorder.ts';
 
 export interface AuditEvent {
-  /** Unique per event: the log stores identical bytes once, and two identical decisions in the same millisecond are still two. */
+  /**
+   * Unique per event: the log stores identical bytes once, and two identical decisions in the same millisecond are
+   * still two.
+   */
   readonly id?: string;
   readonly time: string;
   /** The OS user who ran the command. */

@@ -20,7 +20,10 @@ export interface AuditTrail {
   reason(text: string): void;
   /** Records a decision now. */
   readonly record: Recorder;
-  /** Opens the audit log now: commands that change state call this first, so an unusable audit log stops them before they change anything. */
+  /**
+   * Opens the audit log now: commands that change state call this first, so an unusable audit log stops them before
+   * they change anything.
+   */
   ready(): Promise<void>;
   /** The audit log itself (opened on first use): pack carries its checkpoint across the gap. */
   log(): Promise<AuditLog>;

@@ -17,7 +17,8 @@ export function httpUrl(value: string, what: string, options: HttpUrlOptions = {
   if (options.prefix && (url.search || url.hash))
     throw new AirlockError(
       'E_USAGE',
-      `${what} must be the http(s) prefix the service's paths are served under (no ?query or #fragment), got '${value}'`,
+      `${what} must be the http(s) prefix the service's paths are served under (no ?query or ` +
+        `#fragment), got '${value}'`,
       hint,
     );
   return value.replace(/\/+$/, '');

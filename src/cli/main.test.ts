@@ -39,7 +39,12 @@ describe('main', () => {
     const script = `
       import { registerHooks } from 'node:module';
       const seen = [];
-      registerHooks({ load(url, context, next) { if (url.includes('/src/cli/commands/')) seen.push(url.replace(/.*\\/commands\\//, '')); return next(url, context); } });
+      registerHooks({
+        load(url, context, next) {
+          if (url.includes('/src/cli/commands/')) seen.push(url.replace(/.*\\/commands\\//, ''));
+          return next(url, context);
+        },
+      });
       const { main } = await import(${JSON.stringify(new URL('./main.ts', import.meta.url).href)});
       const io = { stdout: { write: () => true }, stderr: { write: () => true }, stdin: process.stdin };
       await main(['key', 'public', '--help'], io, {});

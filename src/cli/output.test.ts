@@ -34,7 +34,8 @@ describe('Output on a terminal', () => {
     out.info('done');
     assert.equal(
       stderr.text,
-      '\r\u001b[2Kcopying: 1 of 4 blobs\r\u001b[2K  copied sha256:…\n\r\u001b[2Kcopying: 2 of 4 blobs\r\u001b[2Kwarning: careful\ndone\n',
+      '\r\u001b[2Kcopying: 1 of 4 blobs\r\u001b[2K  copied sha256:…\n\r\u001b[2Kcopying: 2 of 4 ' +
+        'blobs\r\u001b[2Kwarning: careful\ndone\n',
     );
   });
 });

@@ -24,7 +24,8 @@ export function planSigning(flags: Flags): SigningPlan {
         '--tlog-upload=false needs --key: keyless signing cannot work without a transparency log',
         {
           hint:
-            'keyless certificates live minutes and are only trustworthy through the log entry made while they were valid; ' +
+            'keyless certificates live minutes and are only trustworthy through the log entry ' +
+            'made while they were valid; ' +
             'to sign offline use an organisational key: --key cosign.key (or a pkcs11: URI) --tlog-upload=false',
         },
       );

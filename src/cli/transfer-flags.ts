@@ -133,9 +133,13 @@ export async function signersOption(ctx: CommandContext): Promise<Signers> {
   if (required > 1) {
     throw new AirlockError(
       'E_USAGE',
-      `--require-signers ${required} counts people, not keys: name who holds which key in a signers file (--signers FILE)`,
+      `--require-signers ${required} counts people, not keys: name who holds which key in a ` +
+        `signers file (--signers FILE)`,
       {
-        hint: 'a signers file: {"apiVersion": "airlock/v1", "kind": "Signers", "signers": [{"name": "release-team", "keys": ["release.pub"]}, {"name": "security-team", "openpgp": ["security.asc"]}]}',
+        hint:
+          'a signers file: {"apiVersion": "airlock/v1", "kind": "Signers", "signers": [{"name": ' +
+          '"release-team", "keys": ["release.pub"]}, {"name": "security-team", "openpgp": ' +
+          '["security.asc"]}]}',
       },
     );
   }

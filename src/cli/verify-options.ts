@@ -77,7 +77,8 @@ async function trustedRootFor(ctx: CommandContext, plan: VerifyPlan): Promise<Lo
     `no trust root: --trusted-root was not given and trust root '${plan.trustName}' is not installed`,
     {
       hint:
-        `pass --trusted-root trusted_root.json, or install one with 'airlock trust import' (${plan.installedRootPath})` +
+        `pass --trusted-root trusted_root.json, or install one with 'airlock trust import' ` +
+        `(${plan.installedRootPath})` +
         (plan.trust?.kind === 'key'
           ? '; a bundle signed offline (--tlog-upload=false) needs no trust root with --key and --insecure-ignore-tlog'
           : ''),

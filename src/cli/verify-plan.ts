@@ -66,13 +66,15 @@ export const TRUST_FLAGS = {
     type: 'string',
     value: 'N',
     description:
-      'Cosignatures of N distinct --witness-key witnesses required on every log checkpoint (default: all given; 0 = off)',
+      'Cosignatures of N distinct --witness-key witnesses required on every log checkpoint ' +
+      '(default: all given; 0 = off)',
   },
   'witness-policy': {
     type: 'string',
     value: 'FILE',
     description:
-      'A C2SP tlog-policy (as log serve --witness-policy takes): its quorum of witnesses must cosign every log checkpoint',
+      'A C2SP tlog-policy (as log serve --witness-policy takes): its quorum of witnesses must ' +
+      'cosign every log checkpoint',
   },
 } as const satisfies FlagSpecs;
 
@@ -138,7 +140,8 @@ export function planWitnesses(flags: Flags): WitnessPlan | undefined {
     if (keys.length > 0 || requiredGiven) {
       throw new AirlockError(
         'E_USAGE',
-        '--witness-policy conflicts with --witness-key and --require-witnesses: the policy names the witnesses and the quorum',
+        '--witness-policy conflicts with --witness-key and --require-witnesses: the policy names ' +
+          'the witnesses and the quorum',
       );
     }
     if (flags.bool('insecure-ignore-tlog'))

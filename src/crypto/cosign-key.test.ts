@@ -16,7 +16,10 @@ function foreignCosignKey(pkcs8: Buffer, password: Buffer, N: number, type: stri
   const nonce = Buffer.alloc(24, 9);
   const key = scryptSync(password, salt, 32, { N, r: 8, p: 1, maxmem: 512 * 1024 * 1024 });
   const box = Buffer.from(nacl.secretbox(pkcs8, nonce, key));
-  const json = `{"kdf":{"name":"scrypt","params":{"N":${N},"r":8,"p":1},"salt":"${salt.toString('base64')}"},"cipher":{"name":"nacl/secretbox","nonce":"${nonce.toString('base64')}"},"ciphertext":"${box.toString('base64')}"}`;
+  const json =
+    `{"kdf":{"name":"scrypt","params":{"N":${N},"r":8,"p":1},"salt":"${salt.toString('base64')}` +
+    `"},"cipher":{"name":"nacl/secretbox","nonce":"${nonce.toString('base64')}` +
+    `"},"ciphertext":"${box.toString('base64')}"}`;
   return encodePem(type, Buffer.from(json));
 }
 
@@ -76,6 +79,7 @@ describe('encryptCosignKey', () => {
     assert.equal(block.type, 'ENCRYPTED COSIGN PRIVATE KEY');
     assert.match(
       block.der.toString(),
+      // eslint-disable-next-line max-len -- a whole message or wire format, matched as one regular expression
       /^\{"kdf":\{"name":"scrypt","params":\{"N":32768,"r":8,"p":1\},"salt":"AQEB[^"]+"\},"cipher":\{"name":"nacl\/secretbox","nonce":"AQEB[^"]+"\},"ciphertext":"[^"]+"\}$/,
     );
     assert.ok(pem.split('\n').every((l) => l.length <= 64));

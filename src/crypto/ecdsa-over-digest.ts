@@ -59,7 +59,8 @@ function curveOf(key: KeyObject): keyof typeof NOBLE_CURVES {
   if (key.asymmetricKeyType !== 'ec' || !Object.hasOwn(NOBLE_CURVES, name)) {
     throw new AirlockError(
       'E_KEY_UNSUPPORTED',
-      `checking a signature over a digest needs an ECDSA P-256, P-384 or P-521 key, not ${key.asymmetricKeyType}${name ? ` ${name}` : ''}`,
+      `checking a signature over a digest needs an ECDSA P-256, P-384 or P-521 key, not ` +
+        `${key.asymmetricKeyType}${name ? ` ${name}` : ''}`,
     );
   }
   return name as keyof typeof NOBLE_CURVES;

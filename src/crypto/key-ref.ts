@@ -45,7 +45,9 @@ export interface KeyContext {
 
 function refuseUnsupported(scheme: string): never {
   throw new AirlockError('E_KEY_REF_UNSUPPORTED', `${scheme}:// keys are not supported by airlock`, {
-    hint: 'cloud KMS and Vault are out of reach in an air gap; keep the key in an HSM and use a pkcs11: URI, or a key file',
+    hint:
+      'cloud KMS and Vault are out of reach in an air gap; keep the key in an HSM and use a ' +
+      'pkcs11: URI, or a key file',
   });
 }
 

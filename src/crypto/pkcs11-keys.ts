@@ -193,7 +193,9 @@ export function findKeyPair(lib: Pkcs11Lib, session: Pkcs11Handle, uri: Pkcs11Ur
         'E_PKCS11',
         `the private key with ${keyText(uri)} on token "${tokenLabel}" has no public key object`,
         {
-          hint: 'airlock needs the public half on the token (same label and CKA_ID); import it, e.g. pkcs11-tool --write-object key.pub.der --type pubkey',
+          hint:
+            'airlock needs the public half on the token (same label and CKA_ID); import it, e.g. ' +
+            'pkcs11-tool --write-object key.pub.der --type pubkey',
         },
       );
     }

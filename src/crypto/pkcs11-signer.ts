@@ -32,7 +32,10 @@ const DIGEST_BYTES = { sha256: 32, sha384: 48, sha512: 64 } as const;
 const MODULE_HINT =
   'give module-path= in the URI or set AIRLOCK_PKCS11_MODULE; `airlock doctor` lists the modules it finds';
 
-/** The module file: module-path=, else module-name= among well-known locations, else the caller's, else any well-known one. */
+/**
+ * The module file: module-path=, else module-name= among well-known locations, else the caller's, else any well-known
+ * one.
+ */
 async function resolveModule(uri: Pkcs11Uri, options: Pkcs11SignerOptions): Promise<string> {
   if (uri.modulePath !== undefined) {
     const found = await findPkcs11Module(uri.modulePath);

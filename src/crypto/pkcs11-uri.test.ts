@@ -8,7 +8,8 @@ const malformed = (e: unknown) => isAirlockError(e, 'E_INPUT_MALFORMED');
 describe('parsePkcs11Uri', () => {
   it('reads path and query attributes', () => {
     const uri = parsePkcs11Uri(
-      'pkcs11:token=airlock-test;object=signer;type=private;manufacturer=SoftHSM%20project;model=SoftHSM%20v2;serial=3f33b8b8' +
+      'pkcs11:token=airlock-test;object=signer;type=private;' +
+        'manufacturer=SoftHSM%20project;model=SoftHSM%20v2;serial=3f33b8b8' +
         '?pin-source=file:/run/pin&module-path=/usr/lib/softhsm/libsofthsm2.so',
     );
     assert.deepEqual(uri, {

@@ -86,7 +86,8 @@ describe('smallFileWriter', () => {
     const path = join(await mkdtemp(join(dir, 'alive-')), 'f');
     // A process whose only work is the writes: an unref'd worker would let it exit first (a worker
     // that is still starting keeps it alive, so the second write is the one that shows).
-    const script = `import { smallFileWriter } from ${JSON.stringify(new URL('./small-file-writer.ts', import.meta.url).href)};
+    const writerModule = JSON.stringify(new URL('./small-file-writer.ts', import.meta.url).href);
+    const script = `import { smallFileWriter } from ${writerModule};
       const writer = smallFileWriter();
       await writer.write(${JSON.stringify(path)}, 'first');
       await writer.write(${JSON.stringify(path)}, 'done');

@@ -11,7 +11,10 @@ const LOCK_FILE = fileURLToPath(new URL('./lock-file.ts', import.meta.url));
 const deadPid = () =>
   Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
 
-/** A process that, at `at` (ms since the epoch), tries to take the lock; holding it, it waits until `until`, then releases. Prints 'won' or the refusal's code. */
+/**
+ * A process that, at `at` (ms since the epoch), tries to take the lock; holding it, it waits until `until`, then
+ * releases. Prints 'won' or the refusal's code.
+ */
 function contender(path: string, at: number, until: number): Promise<string> {
   const script = `
     const { acquireLock } = await import(${JSON.stringify(LOCK_FILE)});

@@ -51,10 +51,15 @@ export async function readFileBounded(path: string, maxBytes: number, what: stri
   }
 }
 
-/** What an input file read whole may hold unless its reader says otherwise (keys, CA bundles, keyrings, signers files). */
+/**
+ * What an input file read whole may hold unless its reader says otherwise (keys, CA bundles, keyrings, signers files).
+ */
 export const MAX_INPUT_FILE = 64 * 1024 * 1024;
 
-/** The bytes of an input file named on the command line or in a config: a coded error if it cannot be read (E_INPUT_MISSING, E_IO), bounded. */
+/**
+ * The bytes of an input file named on the command line or in a config: a coded error if it cannot be read
+ * (E_INPUT_MISSING, E_IO), bounded.
+ */
 export function readInputFile(path: string, what = 'an input file', maxBytes = MAX_INPUT_FILE): Promise<Buffer> {
   return readFileBounded(path, maxBytes, what);
 }

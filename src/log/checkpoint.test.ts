@@ -12,7 +12,9 @@ const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
 // c2sp.org/tlog-checkpoint@v1.0.0, the example at the top.
 const SPEC_TEXT = 'example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n';
-const SPEC_NOTE = `${SPEC_TEXT}\n— example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n`;
+const SPEC_NOTE =
+  `${SPEC_TEXT}\n— example.com/behind-the-sofa ` +
+  `Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n`;
 
 // rekor-tiles CLIENTS.md "bash way" (tlog-anchors.md §2.8).
 const LOCAL_VKEY = 'rekor-local+d80b4420+AURLycjWRo1+gdwwCLg9wU4PayMFdNBmPF4ORVPiBQ1E';

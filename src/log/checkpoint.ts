@@ -52,7 +52,9 @@ export function formatCheckpoint(cp: Checkpoint): string {
     );
   }
   checkCheckpoint(cp);
-  const text = `${cp.origin}\n${cp.size}\n${Buffer.from(cp.rootHash).toString('base64')}\n${cp.extensions.map((e) => `${e}\n`).join('')}`;
+  const text =
+    `${cp.origin}\n${cp.size}\n${Buffer.from(cp.rootHash).toString('base64')}` +
+    `\n${cp.extensions.map((e) => `${e}\n`).join('')}`;
   checkNoteText(text);
   return text;
 }

@@ -22,8 +22,10 @@ const ed25519Signer = () => createKeyObjectSigner(generateKeyPairSync('ed25519')
 // its framing can be checked: key ID, timestamp, length.
 const SPEC_NOTE =
   'example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n' +
-  '— example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n' +
-  '— witness.example.com/w1 jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1nPZqhf5nNo0xUe+mbIUBkBIfZ+qnA==\n';
+  ('— example.com/behind-the-sofa ' +
+    'Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n') +
+  ('— witness.example.com/w1 ' +
+    'jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1nPZqhf5nNo0xUe+mbIUBkBIfZ+qnA==\n');
 
 // A real checkpoint of the static-CT log arche2025h1.staging.ct.transparency.dev, cosigned by four
 // public witnesses at 1779573024 (2026-05-23T21:50:24Z), as quoted in a public test suite; the vkeys
@@ -33,12 +35,19 @@ const ARCHE_TEXT =
   'arche2025h1.staging.ct.transparency.dev\n1432088532\nU7WM79jrzyhGZ5/GUBTpM7NzwdyfFx61t3RovgcC4Ro=\n';
 const ARCHE_NOTE =
   `${ARCHE_TEXT}\n` +
-  '— arche2025h1.staging.ct.transparency.dev zTM8sQAAAZ5W0WdjBAMARjBEAiBjW5IQf9pvsYLfQFX6hoGREPMHbdQ3urbllzalApkptQIgIpwtEroeW2BXaHAI4kJXFbon5Ch9MNL5zRNZ55lvGt0=\n' +
-  '— arche2025h1.staging.ct.transparency.dev ui8GwCF1+kWqZrxGdhj4aX3gcw7XUlXQQabg/27lefwhUkzbC3NygNI75MdhL1bfTW9g8Ei59RA23oHP7Ry1k3ZFWwQ=\n' +
-  '— transparency.dev/DEV:witness-little-garden 2AQqhwAAAABqEiEgzgFIqqhbUoDwjMWE6UP8nd8/KYTzwZ2rhIgcqoXHAwVkjZr4AscylP3v7sEodkRAErumC2q44vdgJY096st5BQ==\n' +
-  '— witness1.smartit.nu/witness1 pIyCDwAAAABqEiEghIp82KWebrw7/oHQwlTAm3g2RKS4+eebl8eO0WH+/iEcxZ75W3u5hNI7TOQtmJbqmNWVuE0tgh0XwzdZsDsUAQ==\n' +
-  '— remora.n621.de 2net5wAAAABqEiEgPlfF3V06o0Y+fHM+J5J9s27wgxxcOVSpZ/2g/KSiXCg9DEZI+aVCIobWX9sXTynk5XeU/zZ0WBxtqB0DrAWfBw==\n' +
-  '— witness.stagemole.eu Z/euoAAAAABqEiEgw0i+7g2ENfDAWHmtRzCfKTHSDwYDJA2NmKeGi9Y8FtEyOUvVr+AJmIY/2TUFucgKi7lI7cUiOvKFYe/TmN9DAg==\n';
+  '— arche2025h1.staging.ct.transparency.dev ' +
+  'zTM8sQAAAZ5W0WdjBAMARjBEAiBjW5IQf9pvsYLfQFX6hoGREPMHbdQ3urbllzalApkptQIgIpwtEroeW2BXaHAI4kJ' +
+  'XFbon5Ch9MNL5zRNZ55lvGt0=\n' +
+  ('— arche2025h1.staging.ct.transparency.dev ' +
+    'ui8GwCF1+kWqZrxGdhj4aX3gcw7XUlXQQabg/27lefwhUkzbC3NygNI75MdhL1bfTW9g8Ei59RA23oHP7Ry1k3ZFWwQ=\n') +
+  ('— transparency.dev/DEV:witness-little-garden ' +
+    '2AQqhwAAAABqEiEgzgFIqqhbUoDwjMWE6UP8nd8/KYTzwZ2rhIgcqoXHAwVkjZr4AscylP3v7sEodkRAErumC2q44vdgJY096st5BQ==\n') +
+  ('— witness1.smartit.nu/witness1 ' +
+    'pIyCDwAAAABqEiEghIp82KWebrw7/oHQwlTAm3g2RKS4+eebl8eO0WH+/iEcxZ75W3u5hNI7TOQtmJbqmNWVuE0tgh0XwzdZsDsUAQ==\n') +
+  ('— remora.n621.de ' +
+    '2net5wAAAABqEiEgPlfF3V06o0Y+fHM+J5J9s27wgxxcOVSpZ/2g/KSiXCg9DEZI+aVCIobWX9sXTynk5XeU/zZ0WBxtqB0DrAWfBw==\n') +
+  ('— witness.stagemole.eu ' +
+    'Z/euoAAAAABqEiEgw0i+7g2ENfDAWHmtRzCfKTHSDwYDJA2NmKeGi9Y8FtEyOUvVr+AJmIY/2TUFucgKi7lI7cUiOvKFYe/TmN9DAg==\n');
 const ARCHE_LOG_VKEY = 'arche2025h1.staging.ct.transparency.dev+ba2f06c0+AU0vHmlGCS/PdN8b2OaGmKprLI8HKM+dJ472xgFYh15f';
 const WITNESS_VKEYS = [
   'transparency.dev/DEV:witness-little-garden+d8042a87+BCtusOxINQNUTN5Oj8HObRkh2yHf/MwYaGX4CPdiVEPM',
@@ -115,35 +124,39 @@ describe('a real cosigned checkpoint (arche2025h1, four witnesses)', () => {
 });
 
 describe('cosignCheckpoint and verifiers', () => {
-  it('signs cosignature/v1 over the whole text with key ID SHA-256(name ‖ \\n ‖ 0x04 ‖ key)[:4], checked by node:crypto', async () => {
-    const signer = ed25519Signer();
-    const time = new Date('2026-03-01T12:00:00.999Z');
-    const line = await cosignCheckpoint(text, 'witness.example/w1', signer, time);
-    assert.match(line, /^— witness\.example\/w1 [A-Za-z0-9+/]{102}==\n$/);
-    const sig = parseSignatureLine(line.slice(0, -1));
-    const raw = Buffer.from(signer.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
-    const wantId = createHash('sha256')
-      .update('witness.example/w1\n')
-      .update(Uint8Array.of(0x04))
-      .update(raw)
-      .digest()
-      .readUInt32BE(0);
-    assert.equal(sig.keyId, wantId);
-    const seconds = Math.floor(time.getTime() / 1000);
-    assert.equal(Buffer.from(sig.signature).readBigUInt64BE(0), BigInt(seconds));
-    assert.ok(
-      verify(
-        null,
-        Buffer.from(`cosignature/v1\ntime ${seconds}\n${text}`),
-        signer.publicKey,
-        sig.signature.subarray(8),
-      ),
-    );
-    const verifier = cosignatureVerifierFor('witness.example/w1', signer.publicKey);
-    assert.equal(verifier.verifyLine(text, line).getTime(), seconds * 1000);
-    // The extension line is signed too.
-    assert.throws(() => verifier.verifyLine(text.replace('ext', 'exu'), line), code('E_TLOG_CHECKPOINT'));
-  });
+  it(
+    'signs cosignature/v1 over the whole text with key ID SHA-256(name ‖ \\n ‖ 0x04 ‖ key)[:4], ' +
+      'checked by node:crypto',
+    async () => {
+      const signer = ed25519Signer();
+      const time = new Date('2026-03-01T12:00:00.999Z');
+      const line = await cosignCheckpoint(text, 'witness.example/w1', signer, time);
+      assert.match(line, /^— witness\.example\/w1 [A-Za-z0-9+/]{102}==\n$/);
+      const sig = parseSignatureLine(line.slice(0, -1));
+      const raw = Buffer.from(signer.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
+      const wantId = createHash('sha256')
+        .update('witness.example/w1\n')
+        .update(Uint8Array.of(0x04))
+        .update(raw)
+        .digest()
+        .readUInt32BE(0);
+      assert.equal(sig.keyId, wantId);
+      const seconds = Math.floor(time.getTime() / 1000);
+      assert.equal(Buffer.from(sig.signature).readBigUInt64BE(0), BigInt(seconds));
+      assert.ok(
+        verify(
+          null,
+          Buffer.from(`cosignature/v1\ntime ${seconds}\n${text}`),
+          signer.publicKey,
+          sig.signature.subarray(8),
+        ),
+      );
+      const verifier = cosignatureVerifierFor('witness.example/w1', signer.publicKey);
+      assert.equal(verifier.verifyLine(text, line).getTime(), seconds * 1000);
+      // The extension line is signed too.
+      assert.throws(() => verifier.verifyLine(text.replace('ext', 'exu'), line), code('E_TLOG_CHECKPOINT'));
+    },
+  );
 
   it('accepts a witness vkey of type 0x01, as omniwitness writes them, answering to the 0x04 key ID', async () => {
     const signer = ed25519Signer();

@@ -147,7 +147,8 @@ export function parseCosignerKey(vkey: string): CosignerKey {
   if (type !== SIGNATURE_TYPE.cosignatureV1 && type !== SIGNATURE_TYPE.ed25519) {
     throw new AirlockError(
       'E_KEY_UNSUPPORTED',
-      `cosigner key ${name}: signature type 0x${type.toString(16).padStart(2, '0')} is not supported; cosigner keys are Ed25519 (type 0x04, or 0x01)`,
+      `cosigner key ${name}: signature type 0x${type.toString(16).padStart(2, '0')} is not ` +
+        `supported; cosigner keys are Ed25519 (type 0x04, or 0x01)`,
     );
   }
   const publicKey = ed25519KeyFromRaw(key, vkey);
@@ -178,7 +179,8 @@ export function checkWitnessQuorumPolicy(witnesses: readonly CosignatureVerifier
   if (!Number.isInteger(required) || required < 1 || required > names.length) {
     throw new AirlockError(
       'E_USAGE',
-      `${required} witness cosignatures cannot be required of ${names.length} witness name(s) (${names.join(', ') || 'none'})`,
+      `${required} witness cosignatures cannot be required of ${names.length} witness name(s) ` +
+        `(${names.join(', ') || 'none'})`,
       {
         hint: 'require from 1 to the number of distinct witnesses given',
       },

@@ -100,33 +100,37 @@ describe('LogEngine', () => {
     await log.close();
   });
 
-  it('storage changed behind a running log: a state its checkpoint does not sign, or a duplicate found beyond the tree, is refused', async () => {
-    const name = fresh();
-    const log = await openLog(name);
-    await log.append(entry(1));
-    await log.append(entry(2));
-    const db = new DatabaseSync(join(dir, `${name}.db`));
-    try {
-      // Another size with the same checkpoint text: what a batch of duplicates would answer with.
-      db.prepare("UPDATE state SET checkpoint = checkpoint || '' , root = ? WHERE id = 1").run(Buffer.alloc(32, 7));
-      await assert.rejects(log.append(entry(1)), { code: 'E_LOG_CORRUPT' }, 'a root the checkpoint does not sign');
-    } finally {
-      db.close();
-    }
-    await log.close();
-    const other = fresh();
-    const second = await openLog(other);
-    await second.append(entry(1));
-    const db2 = new DatabaseSync(join(dir, `${other}.db`));
-    try {
-      // The row moved past the end of the tree (its index no longer under the checkpoint).
-      db2.prepare('UPDATE entries SET idx = 5 WHERE idx = 0').run();
-      await assert.rejects(second.append(entry(1)), { code: 'E_LOG_CORRUPT', message: /beyond the log's size/ });
-    } finally {
-      db2.close();
-    }
-    await second.close();
-  });
+  it(
+    'storage changed behind a running log: a state its checkpoint does not sign, or a duplicate ' +
+      'found beyond the tree, is refused',
+    async () => {
+      const name = fresh();
+      const log = await openLog(name);
+      await log.append(entry(1));
+      await log.append(entry(2));
+      const db = new DatabaseSync(join(dir, `${name}.db`));
+      try {
+        // Another size with the same checkpoint text: what a batch of duplicates would answer with.
+        db.prepare("UPDATE state SET checkpoint = checkpoint || '' , root = ? WHERE id = 1").run(Buffer.alloc(32, 7));
+        await assert.rejects(log.append(entry(1)), { code: 'E_LOG_CORRUPT' }, 'a root the checkpoint does not sign');
+      } finally {
+        db.close();
+      }
+      await log.close();
+      const other = fresh();
+      const second = await openLog(other);
+      await second.append(entry(1));
+      const db2 = new DatabaseSync(join(dir, `${other}.db`));
+      try {
+        // The row moved past the end of the tree (its index no longer under the checkpoint).
+        db2.prepare('UPDATE entries SET idx = 5 WHERE idx = 0').run();
+        await assert.rejects(second.append(entry(1)), { code: 'E_LOG_CORRUPT', message: /beyond the log's size/ });
+      } finally {
+        db2.close();
+      }
+      await second.close();
+    },
+  );
 
   it('reopens where it stopped, with consistency from every earlier checkpoint', async () => {
     const name = fresh();
@@ -315,24 +319,28 @@ describe('LogEngine', () => {
       await log.close();
     });
 
-    it('a checkpoint the witnesses refuse answers no one and is not published; a retry is answered once they cosign', async () => {
-      let refuse = true;
-      const log = await openLog(fresh(), {
-        witness: async (note) => {
-          if (refuse) throw new AirlockError('E_UNAVAILABLE', 'no quorum');
-          return cosign(note);
-        },
-      });
-      const before = log.checkpoint;
-      await assert.rejects(log.append(entry(1)), { code: 'E_UNAVAILABLE', message: 'no quorum' });
-      assert.equal(log.checkpoint, before, 'nothing new published');
-      assert.equal(log.size, 0, 'size is what was published');
-      refuse = false;
-      const retry = await log.append(entry(1));
-      assert.deepEqual([retry.index, retry.duplicate, retry.size], [0, true, 1]);
-      assert.ok(retry.checkpoint.endsWith('— witness.example AAAAAAAA\n'));
-      await log.close();
-    });
+    it(
+      'a checkpoint the witnesses refuse answers no one and is not published; a retry is answered ' +
+        'once they cosign',
+      async () => {
+        let refuse = true;
+        const log = await openLog(fresh(), {
+          witness: async (note) => {
+            if (refuse) throw new AirlockError('E_UNAVAILABLE', 'no quorum');
+            return cosign(note);
+          },
+        });
+        const before = log.checkpoint;
+        await assert.rejects(log.append(entry(1)), { code: 'E_UNAVAILABLE', message: 'no quorum' });
+        assert.equal(log.checkpoint, before, 'nothing new published');
+        assert.equal(log.size, 0, 'size is what was published');
+        refuse = false;
+        const retry = await log.append(entry(1));
+        assert.deepEqual([retry.index, retry.duplicate, retry.size], [0, true, 1]);
+        assert.ok(retry.checkpoint.endsWith('— witness.example AAAAAAAA\n'));
+        await log.close();
+      },
+    );
 
     it('witnessLatest has a reopened log publish its checkpoint witnessed before any write', async () => {
       const name = fresh();

@@ -189,9 +189,12 @@ export class LogEngine {
       if (state.size > 0) {
         throw new AirlockError(
           'E_LOG_ROLLBACK',
-          `the log holds ${state.size} entries but the record of the last checkpoint it signed is missing; it refuses to run rather than trust storage it cannot compare`,
+          `the log holds ${state.size} entries but the record of the last checkpoint it signed ` +
+            `is missing; it refuses to run rather than trust storage it cannot compare`,
           {
-            hint: 'restore the last-signed checkpoint file from the same backup as the database (docs/log.md, "Backup and restore", says what else can be done)',
+            hint:
+              'restore the last-signed checkpoint file from the same backup as the database ' +
+              '(docs/log.md, "Backup and restore", says what else can be done)',
           },
         );
       }
@@ -212,7 +215,10 @@ export class LogEngine {
         'E_LOG_ROLLBACK',
         `the log's storage ${why}; it refuses to run rather than sign a second history`,
         {
-          hint: 'restore the newest backup of the database; if entries after it are lost, recover them or retire the log (docs/log.md, "Backup and restore"): deleting the last-signed checkpoint file does not get around this',
+          hint:
+            'restore the newest backup of the database; if entries after it are lost, recover them ' +
+            'or retire the log (docs/log.md, "Backup and restore"): deleting the last-signed ' +
+            'checkpoint file does not get around this',
           details: { storedSize: state.size, signedSize: before.size },
         },
       );
@@ -325,7 +331,8 @@ export class LogEngine {
       const proof = await this.#prove((node) => consistencyProof(current.size, next.size, node), next, overlay, tx);
       if (!verifyConsistency(current.size, next.size, current.root, root, proof)) {
         throw corrupt(
-          `the new tree at size ${next.size} is not consistent with the signed one at size ${current.size}; nothing was signed`,
+          `the new tree at size ${next.size} is not consistent with the signed one at size ` +
+            `${current.size}; nothing was signed`,
         );
       }
       const state: LogState = { size: next.size, root, checkpoint: await this.#checkpoints.sign(next.size, root) };
@@ -575,7 +582,8 @@ async function loadEdge(reader: LogReader, size: number): Promise<TreeEdge> {
     const stored = await reader.readTile(key.level, key.index);
     if (!stored || stored.width < width)
       throw corrupt(
-        `tile ${key.level}/${key.index} is missing or shorter than size ${size} needs (${stored?.width ?? 0} < ${width})`,
+        `tile ${key.level}/${key.index} is missing or shorter than size ${size} needs ` +
+          `(${stored?.width ?? 0} < ${width})`,
       );
     // A stored tile wider than the size needs means storage ran ahead of the recorded state.
     if (stored.width !== width)

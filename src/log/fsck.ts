@@ -23,7 +23,10 @@ export interface FsckResult {
   readonly root: Uint8Array;
   readonly checkpoint: string;
   readonly problems: LogProblem[];
-  /** The tree rebuilt from the entries alone: proofs from it (e.g. consistency with a pinned checkpoint) speak for the entries. */
+  /**
+   * The tree rebuilt from the entries alone: proofs from it (e.g. consistency with a pinned checkpoint) speak for the
+   * entries.
+   */
   readonly rebuilt: NodeReader;
 }
 
@@ -82,7 +85,8 @@ export async function fsckLog(
         problems.push({
           index: i,
           problem:
-            'changed: its bytes do not hash to what the log recorded at this index (edited, or moved here from another index)',
+            'changed: its bytes do not hash to what the log recorded at this index (edited, or ' +
+            'moved here from another index)',
         });
     }
     for (const t of rebuilt.append(leaves)) if (t.full) full.set(`${t.level}/${t.index}`, t.clone());

@@ -29,7 +29,8 @@ export function lastSignedFile(
         if (!stat.isFile() || stat.size > MAX_NOTE_BYTES) {
           throw new AirlockError(
             'E_IO',
-            `${path} is not a checkpoint: ${stat.isFile() ? `${stat.size} bytes, a note is at most ${MAX_NOTE_BYTES}` : 'not a regular file'}`,
+            `${path} is not a checkpoint: ` +
+              `${stat.isFile() ? `${stat.size} bytes, a note is at most ${MAX_NOTE_BYTES}` : 'not a regular file'}`,
           );
         }
         return readFileSync(fd, 'utf8');

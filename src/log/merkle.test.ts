@@ -255,7 +255,8 @@ describe('Merkle proofs from tiles vs a brute-force RFC 6962 oracle', () => {
     const b = await treeOf(leaves, 4096);
     assert.equal(a.tiles.size, b.tiles.size);
     for (const [k, t] of a.tiles) assert.ok(t.hashes().equals(b.tiles.get(k)?.hashes() as Buffer), k);
-    // tlog-tiles' example: 70,000 entries → 273 full L0 tiles + an L0 partial of 112, one full L1, L1 partial 17, L2 partial 1
+    // tlog-tiles' example: 70,000 entries → 273 full L0 tiles + an L0 partial of 112, one full L1, L1 partial 17, L2
+    // partial 1
     const widths = [...a.tiles.values()].map((t) => `${t.level}:${t.width}`);
     assert.equal(widths.filter((w) => w === '0:256').length, 273);
     assert.ok(

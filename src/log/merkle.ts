@@ -88,7 +88,10 @@ export function rootAt(size: number, node: NodeReader): Uint8Array {
   return rangeHash(0, size, node);
 }
 
-/** RFC 6962 §2.1.1 PATH(m, D[0:size]), leaf to root. Every proof at one size folds the same right border: `memo` keeps it. */
+/**
+ * RFC 6962 §2.1.1 PATH(m, D[0:size]), leaf to root. Every proof at one size folds the same right border: `memo` keeps
+ * it.
+ */
 export function inclusionProof(index: number, size: number, node: NodeReader, memo?: RangeMemo): Uint8Array[] {
   if (!(Number.isSafeInteger(index) && Number.isSafeInteger(size) && index >= 0 && index < size)) {
     throw new RangeError(`no inclusion proof for index ${index} in a tree of size ${size}`);

@@ -34,7 +34,9 @@ describe('log IDs and key IDs', () => {
 
   it('ECDSA: key ID and log ID are SHA-256 of the SPKI, whatever the name (Rekor v1 key c0d23d6a)', () => {
     const { publicKey } = parseVerifierKey(
-      'rekor.sigstore.dev+c0d23d6a+AjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABNhtmPtrWm3U1eQXBogSMdGvXwBcK5AW5i0hrZLOC96l+smGNM7nwZ4QvFK/4sueRoVj//QP22Ni4Qt9DPfkWLc=',
+      'rekor.sigstore.dev+c0d23d6a+' +
+        'AjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABNhtmPtrWm3U1eQXBogSMdGvXwBcK5AW5i0hrZLOC96l+' +
+        'smGNM7nwZ4QvFK/4sueRoVj//QP22Ni4Qt9DPfkWLc=',
     );
     const spki = publicKey.export({ type: 'spki', format: 'der' });
     assert.deepEqual(logIdFor('anything', publicKey), rfc6962LogId(spki));

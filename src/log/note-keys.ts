@@ -144,7 +144,8 @@ export function noteSignerFor(name: string, signer: Signer): NoteSigner {
   if (signer.algorithm !== SIGNER_ALGORITHM[type]) {
     throw new AirlockError(
       'E_KEY_UNSUPPORTED',
-      `note signer ${name}: ${signer.description} signs with ${signer.algorithm}; a note needs ${SIGNER_ALGORITHM[type]}`,
+      `note signer ${name}: ${signer.description} signs with ${signer.algorithm}; a note needs ` +
+        `${SIGNER_ALGORITHM[type]}`,
     );
   }
   const verifier = noteVerifierFor(name, signer.publicKey);
@@ -252,7 +253,8 @@ export function parseVerifierKey(vkey: string): VerifierKey {
     const cosigner = type === SIGNATURE_TYPE.cosignatureV1 ? ' (a witness cosigner key: read it as one)' : '';
     throw new AirlockError(
       'E_KEY_UNSUPPORTED',
-      `verifier key ${name}: signature type 0x${type.toString(16).padStart(2, '0')}${cosigner} is not a log key type; ${SUPPORTED}`,
+      `verifier key ${name}: signature type 0x${type.toString(16).padStart(2, '0')}${cosigner} ` +
+        `is not a log key type; ${SUPPORTED}`,
     );
   }
   const verifier = noteVerifierFor(name, publicKey);

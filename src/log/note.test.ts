@@ -36,14 +36,18 @@ function goSkeySigner(skey: string): Signer {
 // c2sp.org/signed-note@v1.0.0, the example at the top: the text itself holds an empty line.
 const SPEC_NOTE =
   'Ognuno sta solo sul cuor della terra\ntrafitto da un raggio di sole:\n\ned è subito sera.\n\n' +
-  '— quasimodo.example/salvatore NnugSzTjtVAewIS+Z/iJhUPeFDkO/5QQ2i5ddnGITLlC+EhfLW9oJKONrMouFSQU0xMcXxj99ihAQwaqP3ZekRwNtIc=\n';
+  ('— quasimodo.example/salvatore ' +
+    'NnugSzTjtVAewIS+Z/iJhUPeFDkO/5QQ2i5ddnGITLlC+EhfLW9oJKONrMouFSQU0xMcXxj99ihAQwaqP3ZekRwNtIc=\n');
 
 // transparency-dev/formats note/note_verifier_test.go: Rekor v1's ECDSA P-256 key and a note it signed.
 const REKOR_V1_VKEY =
-  'rekor.sigstore.dev+c0d23d6a+AjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABNhtmPtrWm3U1eQXBogSMdGvXwBcK5AW5i0hrZLOC96l+smGNM7nwZ4QvFK/4sueRoVj//QP22Ni4Qt9DPfkWLc=';
+  'rekor.sigstore.dev+c0d23d6a+' +
+  'AjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABNhtmPtrWm3U1eQXBogSMdGvXwBcK5AW5i0hrZLOC96l+' +
+  'smGNM7nwZ4QvFK/4sueRoVj//QP22Ni4Qt9DPfkWLc=';
 const REKOR_V1_NOTE =
   'Rekor\n798034\nf+7CoKgXKE/tNys9TTXcr/ad6U/K3xvznmzew9y6SP0=\n\n' +
-  '— rekor.sigstore.dev wNI9ajBEAiARInWIWyCdyG27CO6LPnPekyw20qO0YJfoaPaowGp/XgIgc+qEHS3+GKVClgqq20uDLet7MCoTURUCRdxwWBHHufk=\n';
+  ('— rekor.sigstore.dev ' +
+    'wNI9ajBEAiARInWIWyCdyG27CO6LPnPekyw20qO0YJfoaPaowGp/XgIgc+qEHS3+GKVClgqq20uDLet7MCoTURUCRdxwWBHHufk=\n');
 
 describe('parseNote / serializeNote', () => {
   it('round-trips the signed-note spec example byte for byte, splitting at the last empty line', () => {
@@ -142,7 +146,8 @@ describe('signNote / openNote', () => {
   it('opens the signed-note vkey example (example.com/foo+530d903a)', () => {
     const { verifier } = parseVerifierKey('example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k');
     const note =
-      'This is an example message.\n\n— example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n';
+      'This is an example message.\n\n— example.com/foo ' +
+      'Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n';
     assert.equal(openNote(note, [verifier]).text, 'This is an example message.\n');
   });
 
@@ -154,19 +159,23 @@ describe('signNote / openNote', () => {
     assert.throws(() => openNote(REKOR_V1_NOTE.replace('798034', '798035'), [verifier]), code('E_TLOG_CHECKPOINT'));
   });
 
-  it('signs with ECDSA P-256: DER over SHA-256 of the text, key ID SHA-256(SPKI)[:4], checked by node:crypto directly', async () => {
-    const signer = p256Signer();
-    const text = 'example.com/log\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n';
-    const note = await signNote(text, [noteSignerFor('example.com/log', signer)]);
-    const [sig] = parseNote(note).signatures;
-    assert.ok(sig);
-    const spki = signer.publicKey.export({ type: 'spki', format: 'der' });
-    assert.equal(sig.keyId, createHash('sha256').update(spki).digest().readUInt32BE(0));
-    assert.ok(verify('sha256', Buffer.from(text), { key: signer.publicKey, dsaEncoding: 'der' }, sig.signature));
-    const vkey = encodeVerifierKey('example.com/log', signer.publicKey);
-    assert.match(vkey, /^example\.com\/log\+[0-9a-f]{8}\+Aj/);
-    assert.equal(openNote(note, [parseVerifierKey(vkey).verifier]).text, text);
-  });
+  it(
+    'signs with ECDSA P-256: DER over SHA-256 of the text, key ID SHA-256(SPKI)[:4], checked by ' +
+      'node:crypto directly',
+    async () => {
+      const signer = p256Signer();
+      const text = 'example.com/log\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n';
+      const note = await signNote(text, [noteSignerFor('example.com/log', signer)]);
+      const [sig] = parseNote(note).signatures;
+      assert.ok(sig);
+      const spki = signer.publicKey.export({ type: 'spki', format: 'der' });
+      assert.equal(sig.keyId, createHash('sha256').update(spki).digest().readUInt32BE(0));
+      assert.ok(verify('sha256', Buffer.from(text), { key: signer.publicKey, dsaEncoding: 'der' }, sig.signature));
+      const vkey = encodeVerifierKey('example.com/log', signer.publicKey);
+      assert.match(vkey, /^example\.com\/log\+[0-9a-f]{8}\+Aj/);
+      assert.equal(openNote(note, [parseVerifierKey(vkey).verifier]).text, text);
+    },
+  );
 
   it('signs with Ed25519: pure Ed25519 over the text, checked by node:crypto directly', async () => {
     const signer = ed25519Signer();

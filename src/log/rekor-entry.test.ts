@@ -108,7 +108,8 @@ function rebuiltLeaf(
   verifier: string,
 ): string {
   return (
-    `{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{"algorithm":"${algorithm}","digest":"${b64(digest)}"},` +
+    `{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{"algorithm":"${algorithm}` +
+    `","digest":"${b64(digest)}"},` +
     `"signature":{"content":"${b64(signature)}","verifier":{"keyDetails":"${keyDetails}",${verifier}}}}}}`
   );
 }
@@ -188,7 +189,8 @@ describe('parseCreateEntryRequest: accepted requests', () => {
       format: 'jwk',
     });
     const signature = Buffer.from(
-      '98a70222f0b8121aa9d30f813d683f809e462b469c7ff87639499bb94e6dae4131f85042463c2a355a2003d062adf5aaa10b8c61e636062aaad11c2a26083406',
+      '98a70222f0b8121aa9d30f813d683f809e462b469c7ff87639499bb94e6dae41' +
+        '31f85042463c2a355a2003d062adf5aaa10b8c61e636062aaad11c2a26083406',
       'hex',
     );
     const digest = createHash('sha512').update('abc').digest();
@@ -295,16 +297,19 @@ describe('parseCreateEntryRequest: accepted requests', () => {
       rejects(certRequest(Buffer.from('not a certificate')), 'E_INPUT_MALFORMED', /X\.509/);
     });
 
-    it("refuses a certificate whose EC key Go's x509 package would not parse (explicit curve, compressed point)", async () => {
-      for (const keyEncoding of ['explicit', 'compressed'] as const) {
-        const odd = await ca.issueLeaf({ san: 'release@example.com', issuer: 'https://oidc.example', keyEncoding });
-        const digest = createHash('sha256').update(MESSAGE).digest();
-        const json = requestJson(digest, sign('sha256', MESSAGE, odd.privateKey), 'PKIX_ECDSA_P256_SHA_256', {
-          x509Certificate: { rawBytes: b64(odd.certDer) },
-        });
-        rejects(json, 'E_KEY_UNSUPPORTED', /form Go's x509 package parses/);
-      }
-    });
+    it(
+      "refuses a certificate whose EC key Go's x509 package would not parse (explicit curve, " + 'compressed point)',
+      async () => {
+        for (const keyEncoding of ['explicit', 'compressed'] as const) {
+          const odd = await ca.issueLeaf({ san: 'release@example.com', issuer: 'https://oidc.example', keyEncoding });
+          const digest = createHash('sha256').update(MESSAGE).digest();
+          const json = requestJson(digest, sign('sha256', MESSAGE, odd.privateKey), 'PKIX_ECDSA_P256_SHA_256', {
+            x509Certificate: { rawBytes: b64(odd.certDer) },
+          });
+          rejects(json, 'E_KEY_UNSUPPORTED', /form Go's x509 package parses/);
+        }
+      },
+    );
 
     it('refuses a signature by another key than the certificate holds', () => {
       const other = signedRequest(P256);
@@ -420,17 +425,21 @@ describe('parseCreateEntryRequest: refused requests', () => {
     );
   });
 
-  it('refuses the point at infinity, which OpenSSL parses as a P-256 key (E_KEY_UNSUPPORTED, not an internal error)', () => {
-    const info = AsnConvert.parse(spki(P256.publicKey), SubjectPublicKeyInfo);
-    const infinity = AsnConvert.serialize(
-      new SubjectPublicKeyInfo({ algorithm: info.algorithm, subjectPublicKey: new Uint8Array([0]).buffer }),
-    );
-    rejects(
-      mutated(valid, 'signature.verifier.publicKey.rawBytes', b64(new Uint8Array(infinity))),
-      'E_KEY_UNSUPPORTED',
-      /not a valid key/,
-    );
-  });
+  it(
+    'refuses the point at infinity, which OpenSSL parses as a P-256 key (E_KEY_UNSUPPORTED, not an ' +
+      'internal error)',
+    () => {
+      const info = AsnConvert.parse(spki(P256.publicKey), SubjectPublicKeyInfo);
+      const infinity = AsnConvert.serialize(
+        new SubjectPublicKeyInfo({ algorithm: info.algorithm, subjectPublicKey: new Uint8Array([0]).buffer }),
+      );
+      rejects(
+        mutated(valid, 'signature.verifier.publicKey.rawBytes', b64(new Uint8Array(infinity))),
+        'E_KEY_UNSUPPORTED',
+        /not a valid key/,
+      );
+    },
+  );
 
   it('refuses a digest whose length is not the size of the key hash (E_INPUT_MALFORMED)', () => {
     rejects(
@@ -479,10 +488,14 @@ describe('parseCreateEntryRequest: refused requests', () => {
     }
   });
 
-  it(`refuses entries over ${MAX_ENTRY_BYTES} bytes before checking the signature; the server reads at most ${MAX_REQUEST_BYTES}`, () => {
-    assert.equal(MAX_REQUEST_BYTES, 4 * 1024 * 1024);
-    rejects(mutated(valid, 'signature.content', b64(Buffer.alloc(50_000, 1))), 'E_INPUT_MALFORMED', /65535/);
-  });
+  it(
+    `refuses entries over ${MAX_ENTRY_BYTES} bytes before checking the signature; the server reads ` +
+      `at most ${MAX_REQUEST_BYTES}`,
+    () => {
+      assert.equal(MAX_REQUEST_BYTES, 4 * 1024 * 1024);
+      rejects(mutated(valid, 'signature.content', b64(Buffer.alloc(50_000, 1))), 'E_INPUT_MALFORMED', /65535/);
+    },
+  );
 });
 
 describe('toTransparencyLogEntry', () => {
@@ -491,32 +504,35 @@ describe('toTransparencyLogEntry', () => {
   const rootHash = createHash('sha256').update('root').digest();
   const checkpoint = 'log.example\n1\nAAAA\n\n— log.example AAAAAA==\n';
 
-  it('writes §2.1 Response: int64 as strings, zeros written out, inclusionProof.logIndex = logIndex, no promise', () => {
-    const tle = toTransparencyLogEntry({
-      logIndex: 0,
-      logId,
-      body,
-      inclusionHashes: [],
-      checkpoint,
-      treeSize: 1,
-      rootHash,
-    });
-    assert.deepEqual(tle, {
-      logIndex: '0',
-      logId: { keyId: b64(logId) },
-      kindVersion: { kind: 'hashedrekord', version: '0.0.2' },
-      integratedTime: '0',
-      inclusionProof: {
+  it(
+    'writes §2.1 Response: int64 as strings, zeros written out, inclusionProof.logIndex = ' + 'logIndex, no promise',
+    () => {
+      const tle = toTransparencyLogEntry({
+        logIndex: 0,
+        logId,
+        body,
+        inclusionHashes: [],
+        checkpoint,
+        treeSize: 1,
+        rootHash,
+      });
+      assert.deepEqual(tle, {
         logIndex: '0',
-        rootHash: b64(rootHash),
-        treeSize: '1',
-        hashes: [],
-        checkpoint: { envelope: checkpoint },
-      },
-      canonicalizedBody: b64(body),
-    });
-    assert.equal(JSON.stringify(tle).includes('inclusionPromise'), false);
-  });
+        logId: { keyId: b64(logId) },
+        kindVersion: { kind: 'hashedrekord', version: '0.0.2' },
+        integratedTime: '0',
+        inclusionProof: {
+          logIndex: '0',
+          rootHash: b64(rootHash),
+          treeSize: '1',
+          hashes: [],
+          checkpoint: { envelope: checkpoint },
+        },
+        canonicalizedBody: b64(body),
+      });
+      assert.equal(JSON.stringify(tle).includes('inclusionPromise'), false);
+    },
+  );
 
   it('round-trips through protobuf-specs TransparencyLogEntry', () => {
     const hashes = [createHash('sha256').update('a').digest(), createHash('sha256').update('b').digest()];

@@ -144,14 +144,19 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** §2.1: the request's shape, strictly: what protojson with DiscardUnknown=false would take, in its canonical spelling. */
+/**
+ * §2.1: the request's shape, strictly: what protojson with DiscardUnknown=false would take, in its canonical spelling.
+ */
 function readRequest(json: unknown): HashedRekordRequestV002 {
   if (isObject(json) && 'dsseRequestV002' in json) {
     throw new AirlockError(
       'E_INPUT_MALFORMED',
-      'Rekor v2 entry request: dsseRequestV002 is not accepted (Rekor v2 dropped DSSE entries; cosign ≥ 3.1 cannot read them)',
+      'Rekor v2 entry request: dsseRequestV002 is not accepted (Rekor v2 dropped DSSE entries; ' +
+        'cosign ≥ 3.1 cannot read them)',
       {
-        hint: 'log a DSSE envelope as hashedRekordRequestV002: digest = SHA-256 of its PAE (pre-authentication encoding), signature = the envelope signature',
+        hint:
+          'log a DSSE envelope as hashedRekordRequestV002: digest = SHA-256 of its PAE ' +
+          '(pre-authentication encoding), signature = the envelope signature',
       },
     );
   }
@@ -310,7 +315,9 @@ function readVerifier(verifier: Verifier): { key: KeyObject; certificate: X509Ce
   entryAlgorithmFor(key);
   if (!canonicalSpki(key).equals(spki)) {
     throw new AirlockError('E_KEY_UNSUPPORTED', 'publicKey.rawBytes is not the canonical DER encoding of its key', {
-      hint: 'send the SubjectPublicKeyInfo as Go x509.MarshalPKIXPublicKey writes it (uncompressed EC point, no trailing bytes): verifiers re-encode the key that way to rebuild the entry',
+      hint:
+        'send the SubjectPublicKeyInfo as Go x509.MarshalPKIXPublicKey writes it (uncompressed EC ' +
+        'point, no trailing bytes): verifiers re-encode the key that way to rebuild the entry',
     });
   }
   return { key, certificate: undefined };
@@ -344,7 +351,8 @@ function checkKeyDetails(requested: PublicKeyDetails, algorithm: EntryAlgorithm)
   const why =
     requested === PublicKeyDetails.PKIX_ED25519
       ? 'pure Ed25519 signs the whole message, and a hashedrekord carries only its digest'
-      : 'cosign and sigstore-go rebuild the entry with the default keyDetails of the key, so any other value would never verify';
+      : 'cosign and sigstore-go rebuild the entry with the default keyDetails of the key, so any ' +
+        'other value would never verify';
   throw new AirlockError('E_KEY_UNSUPPORTED', `keyDetails ${got} is not accepted for this key: expected ${wanted}`, {
     hint: why,
   });
@@ -366,7 +374,9 @@ export function parseCreateEntryRequest(json: unknown, verifiers: VerifierCache 
   const { size } = HASHES[algorithm.hash];
   if (request.digest.length !== size) {
     throw malformed(
-      `digest is ${request.digest.length} bytes, but ${publicKeyDetailsToJSON(algorithm.keyDetails)} signs a ${size}-byte ${algorithm.hash} digest`,
+      `digest is ${request.digest.length} bytes, but ` +
+        `${publicKeyDetailsToJSON(algorithm.keyDetails)} signs a ${size}-byte ${algorithm.hash} ` +
+        `digest`,
     );
   }
   const body = canonicalBody(request.digest, algorithm.hash, signature.content, verifier);
@@ -375,7 +385,9 @@ export function parseCreateEntryRequest(json: unknown, verifiers: VerifierCache 
   }
   if (!parsed.verifiesOverDigest(request.digest, signature.content)) {
     throw new AirlockError('E_SIGNATURE_INVALID', 'the signature does not verify over the digest with the given key', {
-      hint: `the signature must be made over the ${algorithm.hash} digest sent, with ${publicKeyDetailsToJSON(algorithm.keyDetails)}`,
+      hint:
+        `the signature must be made over the ${algorithm.hash} digest sent, with ` +
+        `${publicKeyDetailsToJSON(algorithm.keyDetails)}`,
     });
   }
   verifiers.remember(cacheKey, parsed);

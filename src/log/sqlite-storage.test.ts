@@ -17,14 +17,19 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-/** A process that opens `path` at `at` (ms since the epoch, so all start together), writes one state row, and says how it went. */
+/**
+ * A process that opens `path` at `at` (ms since the epoch, so all start together), writes one state row, and says how
+ * it went.
+ */
 function opener(path: string, at: number): Promise<{ code: number | null; out: string }> {
   const script = `
     const { SqliteLogStorage } = await import(${JSON.stringify(STORAGE)});
     while (Date.now() < ${at}) {}
     try {
       const s = SqliteLogStorage.open(${JSON.stringify(path)});
-      await s.write(async (tx) => { if (!(await tx.readState())) await tx.putState({ size: 0, root: Buffer.alloc(32), checkpoint: 'c' }); });
+      await s.write(async (tx) => {
+        if (!(await tx.readState())) await tx.putState({ size: 0, root: Buffer.alloc(32), checkpoint: 'c' });
+      });
       await s.close();
       process.stdout.write('ok');
     } catch (err) {

@@ -9,8 +9,10 @@ const SCHEMA_VERSION = 1;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, data BLOB NOT NULL, identity BLOB NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS tiles (level INTEGER NOT NULL, idx INTEGER NOT NULL, width INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, root BLOB NOT NULL, checkpoint TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tiles (level INTEGER NOT NULL, idx INTEGER NOT NULL, width INTEGER NOT NULL,
+  data BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, root BLOB NOT NULL,
+  checkpoint TEXT NOT NULL);
 `;
 
 const SQLITE_BUSY = 5;
@@ -159,10 +161,12 @@ export class SqliteLogStorage implements LogStorage {
       'INSERT INTO entries (idx, data, identity) VALUES (?, ?, ?) ON CONFLICT (identity) DO NOTHING',
     );
     this.#putTile = this.#writer.prepare(
-      'INSERT INTO tiles (level, idx, width, data) VALUES (?, ?, ?, ?) ON CONFLICT (level, idx) DO UPDATE SET width = excluded.width, data = excluded.data',
+      'INSERT INTO tiles (level, idx, width, data) VALUES (?, ?, ?, ?) ON CONFLICT (level, idx) ' +
+        'DO UPDATE SET width = excluded.width, data = excluded.data',
     );
     this.#putState = this.#writer.prepare(
-      'INSERT INTO state (id, size, root, checkpoint) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET size = excluded.size, root = excluded.root, checkpoint = excluded.checkpoint',
+      'INSERT INTO state (id, size, root, checkpoint) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO ' +
+        'UPDATE SET size = excluded.size, root = excluded.root, checkpoint = excluded.checkpoint',
     );
   }
 

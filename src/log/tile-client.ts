@@ -55,7 +55,9 @@ function httpGetter(base: string, options: TileClientOptions): Getter {
   const timeoutMs = options.timeoutMs ?? SERVICE_TIMEOUT_MS;
   const unavailable = (url: string, reason: string, cause?: unknown) =>
     new AirlockError('E_UNAVAILABLE', `cannot read ${url}: ${reason}`, {
-      hint: "check the URL is the log's tlog-tiles prefix (for a Rekor v2 log, .../api/v2) and that the log is reachable; redirects are not followed",
+      hint:
+        "check the URL is the log's tlog-tiles prefix (for a Rekor v2 log, .../api/v2) and that " +
+        'the log is reachable; redirects are not followed',
       ...(cause === undefined ? {} : { cause }),
     });
   return async (path, maxBytes) => {
@@ -152,7 +154,9 @@ export class VerifiedCheckpoint {
 
   #corrupt(message: string, cause?: unknown): AirlockError {
     return new AirlockError('E_LOG_CORRUPT', `${this.#url}: ${message} (checkpoint at size ${this.checkpoint.size})`, {
-      hint: 'the log serves data its own signed checkpoint contradicts: keep the checkpoint and report it to the log operator',
+      hint:
+        'the log serves data its own signed checkpoint contradicts: keep the checkpoint and report ' +
+        'it to the log operator',
       cause,
     });
   }
@@ -326,7 +330,8 @@ export class VerifiedCheckpoint {
     if (full) return { bytes: full, full: true };
     throw new AirlockError(
       'E_UNAVAILABLE',
-      `${this.#url}: the log does not serve ${path(level, index, width)}, which its checkpoint at size ${this.checkpoint.size} covers`,
+      `${this.#url}: the log does not serve ${path(level, index, width)}, which its checkpoint ` +
+        `at size ${this.checkpoint.size} covers`,
       {
         hint: 'a log must serve every tile of a size it signed; it may be pruned or broken',
       },

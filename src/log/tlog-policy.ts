@@ -57,7 +57,8 @@ function checkCharset(text: string, source: string): void {
     const line = text.slice(0, i).split('\n').length;
     throw new AirlockError(
       'E_INPUT_MALFORMED',
-      `${source}, line ${line}: control character 0x${c.toString(16).padStart(2, '0')} (only tab and newline are allowed)`,
+      `${source}, line ${line}: control character 0x${c.toString(16).padStart(2, '0')} (only tab ` +
+        `and newline are allowed)`,
     );
   }
 }

@@ -177,7 +177,8 @@ export class CosignatureGatherer {
       const old = this.#sizes.get(witness.url) ?? 0;
       if (old > size) {
         throw new WitnessFailure(
-          `it has cosigned this log at size ${old}, beyond the checkpoint's size ${size}: was the log restored from an older backup?`,
+          `it has cosigned this log at size ${old}, beyond the checkpoint's size ${size}: was ` +
+            `the log restored from an older backup?`,
         );
       }
       const proof = old === 0 || old === size ? [] : await this.#options.prove(old, size);
@@ -230,7 +231,9 @@ export class CosignatureGatherer {
     }
   }
 
-  /** The lines of a 200 answer made with the policy's key for this witness; one that fails to verify refuses the answer. */
+  /**
+   * The lines of a 200 answer made with the policy's key for this witness; one that fails to verify refuses the answer.
+   */
   #cosignaturesOf(witness: PolicyWitness, text: string, body: string): NoteSignature[] {
     const { name, keyId } = witness.verifier;
     const mine: NoteSignature[] = [];

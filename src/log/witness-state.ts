@@ -41,7 +41,9 @@ export async function readWitnessStateFile(path: string, init: boolean): Promise
   if (!(await pathExists(path))) {
     if (init) return new Map();
     throw new AirlockError('E_INPUT_MISSING', `${path}: no witness state file`, {
-      hint: 'pass --init on the very first run only: a lost state file would let the witness cosign a rolled-back or forked log',
+      hint:
+        'pass --init on the very first run only: a lost state file would let the witness cosign a ' +
+        'rolled-back or forked log',
     });
   }
   return parseWitnessState(await readJsonFile(path, 'the witness state'), path);

@@ -123,7 +123,9 @@ function credentialsError(what: string): AirlockError {
     'E_USAGE',
     `${what} contains user information (NAME:PASSWORD@): airlock never takes credentials from a reference`,
     {
-      hint: 'log in with --username and --password-stdin, or an auth file (--authfile, $REGISTRY_AUTH_FILE, ~/.docker/config.json); a digest is written @sha256:<64 hex>',
+      hint:
+        'log in with --username and --password-stdin, or an auth file (--authfile, ' +
+        '$REGISTRY_AUTH_FILE, ~/.docker/config.json); a digest is written @sha256:<64 hex>',
     },
   );
 }
@@ -182,7 +184,10 @@ export function parseImageReference(text: string): ImageReference {
 export function formatImageReference(ref: ImageReference): string {
   switch (ref.transport) {
     case 'docker':
-      return `docker://${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+      return (
+        `docker://${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}` +
+        `${ref.digest ? `@${ref.digest}` : ''}`
+      );
     case 'docker-archive':
       return `docker-archive:${ref.path}${ref.name ? `:${ref.name}` : ''}`;
     default:

@@ -97,7 +97,9 @@ async function appendLegacyLayer(store: ImageStore, tag: string, layer: Descript
 /** cosign's simple-signing payload, in exactly the bytes Go's json.Marshal writes (no trailing newline). */
 export function simpleSigningPayload(dockerReference: string, digest: string): Buffer {
   return Buffer.from(
-    `{"critical":{"identity":{"docker-reference":${JSON.stringify(dockerReference)}},"image":{"docker-manifest-digest":${JSON.stringify(digest)}},"type":"cosign container image signature"},"optional":null}`,
+    `{"critical":{"identity":{"docker-reference":${JSON.stringify(dockerReference)}` +
+      `},"image":{"docker-manifest-digest":${JSON.stringify(digest)}},"type":"cosign container ` +
+      `image signature"},"optional":null}`,
   );
 }
 

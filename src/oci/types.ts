@@ -72,7 +72,10 @@ export interface ImageStore {
    * registries without it, or a scan of the store for layouts and archives.
    */
   listReferrers(digest: string): Promise<Descriptor[]>;
-  /** Records a referrer where the store keeps them (the fallback tag index on a registry without the API; the index for layouts). */
+  /**
+   * Records a referrer where the store keeps them (the fallback tag index on a registry without the API; the index for
+   * layouts).
+   */
   addReferrer(subject: Descriptor, referrer: Descriptor): Promise<void>;
   /** Flushes and releases (archives are written here). */
   close(): Promise<void>;

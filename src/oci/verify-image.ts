@@ -98,7 +98,9 @@ function bundleLayer(manifest: ImageManifest): Descriptor | undefined {
     : undefined;
 }
 
-/** A referrer's Sigstore bundle (parsed JSON) and the referrer manifest's annotations; undefined for other artifacts. */
+/**
+ * A referrer's Sigstore bundle (parsed JSON) and the referrer manifest's annotations; undefined for other artifacts.
+ */
 export async function readReferrerBundle(
   store: ImageStore,
   referrer: string,
@@ -125,7 +127,8 @@ async function verifyReferrers(
       results.push({ result: failed('referrer', ref.digest, err) });
       continue;
     }
-    if (bundle) results.push(await checkBundle(bundle.json, subject, options, 'referrer', ref.digest)); // SBOMs and other artifacts are not signatures
+    // SBOMs and other artifacts are not signatures.
+    if (bundle) results.push(await checkBundle(bundle.json, subject, options, 'referrer', ref.digest));
   }
   return results;
 }

@@ -66,7 +66,10 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Sends `head` (request line and headers, CRLF-separated, no final blank line) and `body` as is; resolves with the status (0: no answer). */
+/**
+ * Sends `head` (request line and headers, CRLF-separated, no final blank line) and `body` as is; resolves with the
+ * status (0: no answer).
+ */
 function send(port: number, head: string, body = '', options: { cut?: boolean } = {}): Promise<number> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1', () => {
@@ -139,8 +142,10 @@ const BODIES = [
   '{"hashedRekordRequestV002":{"digest":5}}',
   '{"hashedRekordRequestV002":{"digest":"AAAA","signature":null}}',
   '{"hashedRekordRequestV002":{"digest":"AAAA","signature":{"content":"AA==","verifier":null}}}',
-  '{"hashedRekordRequestV002":{"digest":"AAAA","signature":{"content":"AA==","verifier":{"keyDetails":99999999999999999999,"publicKey":{"rawBytes":-5}}}}}',
-  '{"hashedRekordRequestV002":{"digest":"AAAA","signature":{"content":"AA==","verifier":{"keyDetails":"PKIX_ED25519_PH","x509Certificate":{"rawBytes":"AAAA"}}}}}',
+  '{"hashedRekordRequestV002":{"digest":"AAAA","signature":{"content":"AA==","verifier":' +
+    '{"keyDetails":99999999999999999999,"publicKey":{"rawBytes":-5}}}}}',
+  '{"hashedRekordRequestV002":{"digest":"AAAA","signature":{"content":"AA==","verifier":' +
+    '{"keyDetails":"PKIX_ED25519_PH","x509Certificate":{"rawBytes":"AAAA"}}}}}',
   '{"hashedRekordRequestV002":{"digest":[1,2],"signature":{"content":{},"verifier":[]}}}',
   '{"dsseRequestV002":null}',
   '{"__proto__":{"polluted":1}}',

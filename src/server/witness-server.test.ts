@@ -251,41 +251,45 @@ describe('CosignatureGatherer, when a witness misbehaves', () => {
     await log.close();
   });
 
-  it('reports a garbled answer, a witness that never answers and a proof that cannot be made, and still meets a quorum the others meet', async () => {
-    const good = await startWitness('good.example');
-    const garbled = await fakeWitness(() => ({ status: 200, body: '— bad.example !!!notbase64\n' }));
-    const silent = await fakeWitness(() => undefined);
-    const bad = generateKeyPairSync('ed25519').publicKey;
-    const quiet = generateKeyPairSync('ed25519').publicKey;
-    const log = await openLog();
-    await grow(log, 4);
-    const policy = policyOf([
-      `witness good ${good.vkey} ${good.url}`,
-      `witness bad ${encodeCosignerKey('bad.example', bad)} ${garbled}`,
-      `witness quiet ${encodeCosignerKey('quiet.example', quiet)} ${silent}`,
-      'group g any good bad quiet',
-      'quorum g',
-    ]);
-    const g = await gathererFor(log, policy).gather(log.checkpoint);
-    assert.deepEqual([g.satisfied, g.cosigned], [true, ['good']]);
-    assert.deepEqual(
-      g.failures.map((f) => f.witness),
-      ['bad', 'quiet'],
-    );
-    assert.match(g.failures[1]?.reason ?? '', /no answer yet \(the quorum was met without it\)/);
-    // The prover failing (storage gone) is that witness's failure, not the gather's.
-    const failing = new CosignatureGatherer({
-      policy: policyOf([`witness good ${good.vkey} ${good.url}`, 'quorum good']),
-      prove: () => Promise.reject(new Error('tile 0/0 is missing')),
-      timeoutMs: 2000,
-    });
-    await grow(log, 3);
-    const again = await failing.gather(log.checkpoint);
-    // A fresh gatherer starts at 0; the witness says 4 (409), and the proof from 4 cannot be made.
-    assert.equal(again.satisfied, false);
-    assert.match(again.failures[0]?.reason ?? '', /tile 0\/0 is missing/);
-    await log.close();
-  });
+  it(
+    'reports a garbled answer, a witness that never answers and a proof that cannot be made, and ' +
+      'still meets a quorum the others meet',
+    async () => {
+      const good = await startWitness('good.example');
+      const garbled = await fakeWitness(() => ({ status: 200, body: '— bad.example !!!notbase64\n' }));
+      const silent = await fakeWitness(() => undefined);
+      const bad = generateKeyPairSync('ed25519').publicKey;
+      const quiet = generateKeyPairSync('ed25519').publicKey;
+      const log = await openLog();
+      await grow(log, 4);
+      const policy = policyOf([
+        `witness good ${good.vkey} ${good.url}`,
+        `witness bad ${encodeCosignerKey('bad.example', bad)} ${garbled}`,
+        `witness quiet ${encodeCosignerKey('quiet.example', quiet)} ${silent}`,
+        'group g any good bad quiet',
+        'quorum g',
+      ]);
+      const g = await gathererFor(log, policy).gather(log.checkpoint);
+      assert.deepEqual([g.satisfied, g.cosigned], [true, ['good']]);
+      assert.deepEqual(
+        g.failures.map((f) => f.witness),
+        ['bad', 'quiet'],
+      );
+      assert.match(g.failures[1]?.reason ?? '', /no answer yet \(the quorum was met without it\)/);
+      // The prover failing (storage gone) is that witness's failure, not the gather's.
+      const failing = new CosignatureGatherer({
+        policy: policyOf([`witness good ${good.vkey} ${good.url}`, 'quorum good']),
+        prove: () => Promise.reject(new Error('tile 0/0 is missing')),
+        timeoutMs: 2000,
+      });
+      await grow(log, 3);
+      const again = await failing.gather(log.checkpoint);
+      // A fresh gatherer starts at 0; the witness says 4 (409), and the proof from 4 cannot be made.
+      assert.equal(again.satisfied, false);
+      assert.match(again.failures[0]?.reason ?? '', /tile 0\/0 is missing/);
+      await log.close();
+    },
+  );
 
   it('runs concurrent gathers one after the other, in the order asked: both are cosigned', async () => {
     const w = await startWitness('w.example');
@@ -305,50 +309,56 @@ describe('the witness HTTP API', () => {
   const post = (url: string, body: string, headers: Record<string, string> = {}) =>
     fetch(`${url}/add-checkpoint`, { method: 'POST', body, headers });
 
-  it('answers 200 with the line, 409 with text/x.tlog.size, 400 for a malformed body, 413 past 16 KiB, 405 for GET', async () => {
-    const w = await startWitness('w.example');
-    const log = await openLog();
-    await grow(log, 3);
-    const ok = await post(w.url, formatAddCheckpoint({ oldSize: 0, proof: [], note: log.checkpoint }));
-    assert.equal(ok.status, 200);
-    assert.match(await ok.text(), /^— w\.example [A-Za-z0-9+/=]+\n$/);
-    const conflict = await post(w.url, formatAddCheckpoint({ oldSize: 0, proof: [], note: log.checkpoint }));
-    assert.equal(conflict.status, 409);
-    assert.equal(conflict.headers.get('content-type'), 'text/x.tlog.size');
-    assert.equal(await conflict.text(), '3\n');
-    const bad = await post(w.url, 'old x\n\nnote');
-    assert.equal(bad.status, 400);
-    assert.match(await bad.text(), /'old <size>'/);
-    assert.equal((await post(w.url, 'x'.repeat(17 * 1024))).status, 413);
-    const get = await fetch(`${w.url}/add-checkpoint`);
-    assert.deepEqual([get.status, get.headers.get('allow')], [405, 'POST']);
-    // Each answer counted by status, the cosignature by its log.
-    const metrics = await (await fetch(`${w.url}/metrics`)).text();
-    for (const line of [
-      'airlock_witness_cosignatures_total{origin="log.example"} 1',
-      ...['200', '409', '400', '413', '405'].map(
-        (status) => `airlock_witness_add_checkpoint_total{status="${status}"} 1`,
-      ),
-      'airlock_witness_add_checkpoint_seconds_count 5',
-    ]) {
-      assert.ok(metrics.split('\n').includes(line), `${line} in\n${metrics}`);
-    }
-    await log.close();
-  });
+  it(
+    'answers 200 with the line, 409 with text/x.tlog.size, 400 for a malformed body, 413 past 16 ' + 'KiB, 405 for GET',
+    async () => {
+      const w = await startWitness('w.example');
+      const log = await openLog();
+      await grow(log, 3);
+      const ok = await post(w.url, formatAddCheckpoint({ oldSize: 0, proof: [], note: log.checkpoint }));
+      assert.equal(ok.status, 200);
+      assert.match(await ok.text(), /^— w\.example [A-Za-z0-9+/=]+\n$/);
+      const conflict = await post(w.url, formatAddCheckpoint({ oldSize: 0, proof: [], note: log.checkpoint }));
+      assert.equal(conflict.status, 409);
+      assert.equal(conflict.headers.get('content-type'), 'text/x.tlog.size');
+      assert.equal(await conflict.text(), '3\n');
+      const bad = await post(w.url, 'old x\n\nnote');
+      assert.equal(bad.status, 400);
+      assert.match(await bad.text(), /'old <size>'/);
+      assert.equal((await post(w.url, 'x'.repeat(17 * 1024))).status, 413);
+      const get = await fetch(`${w.url}/add-checkpoint`);
+      assert.deepEqual([get.status, get.headers.get('allow')], [405, 'POST']);
+      // Each answer counted by status, the cosignature by its log.
+      const metrics = await (await fetch(`${w.url}/metrics`)).text();
+      for (const line of [
+        'airlock_witness_cosignatures_total{origin="log.example"} 1',
+        ...['200', '409', '400', '413', '405'].map(
+          (status) => `airlock_witness_add_checkpoint_total{status="${status}"} 1`,
+        ),
+        'airlock_witness_add_checkpoint_seconds_count 5',
+      ]) {
+        assert.ok(metrics.split('\n').includes(line), `${line} in\n${metrics}`);
+      }
+      await log.close();
+    },
+  );
 
-  it('serves the latest cosigned checkpoint at /<sha256(origin)>/checkpoint, 404 before any and for other paths', async () => {
-    const w = await startWitness('w.example');
-    const path = witnessCheckpointPath('log.example');
-    assert.equal((await fetch(`${w.url}/${path}`)).status, 404);
-    const log = await openLog();
-    await grow(log, 2);
-    const ok = await post(w.url, formatAddCheckpoint({ oldSize: 0, proof: [], note: log.checkpoint }));
-    const line = await ok.text();
-    const latest = await fetch(`${w.url}/${path}`);
-    assert.equal(latest.status, 200);
-    assert.equal(await latest.text(), `${log.checkpoint}${line}`);
-    assert.equal((await fetch(`${w.url}/${witnessCheckpointPath('other.example')}`)).status, 404);
-    assert.equal((await fetch(`${w.url}/healthz`)).status, 200);
-    await log.close();
-  });
+  it(
+    'serves the latest cosigned checkpoint at /<sha256(origin)>/checkpoint, 404 before any and for ' + 'other paths',
+    async () => {
+      const w = await startWitness('w.example');
+      const path = witnessCheckpointPath('log.example');
+      assert.equal((await fetch(`${w.url}/${path}`)).status, 404);
+      const log = await openLog();
+      await grow(log, 2);
+      const ok = await post(w.url, formatAddCheckpoint({ oldSize: 0, proof: [], note: log.checkpoint }));
+      const line = await ok.text();
+      const latest = await fetch(`${w.url}/${path}`);
+      assert.equal(latest.status, 200);
+      assert.equal(await latest.text(), `${log.checkpoint}${line}`);
+      assert.equal((await fetch(`${w.url}/${witnessCheckpointPath('other.example')}`)).status, 404);
+      assert.equal((await fetch(`${w.url}/healthz`)).status, 200);
+      await log.close();
+    },
+  );
 });

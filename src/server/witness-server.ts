@@ -33,7 +33,8 @@ function witnessMetrics(): Metrics {
   metrics.counter('airlock_witness_cosignatures_total', 'Checkpoints cosigned, by log origin.');
   metrics.counter(
     'airlock_witness_add_checkpoint_total',
-    'add-checkpoint requests by answer status (409: the log was behind or ahead; 422: a proof that failed, evidence of a fork or rewrite).',
+    'add-checkpoint requests by answer status (409: the log was behind or ahead; 422: a proof ' +
+      'that failed, evidence of a fork or rewrite).',
   );
   metrics.histogram(
     'airlock_witness_add_checkpoint_seconds',

@@ -52,20 +52,23 @@ describe('ca-cache', () => {
     assert.equal(caCert.leaves.size, 1, 'a failed check is never remembered');
   });
 
-  it('a clone changed as the SCT check changes it encodes as the library would; the original keeps its bytes', async () => {
-    const leaf = await ca.issueLeaf({ san: 'b@example.com', issuer: 'https://issuer.example' });
-    const plain = X509Certificate.parse(Buffer.from(leaf.certDer));
-    const ours = new LeafCertificate(X509Certificate.parse(Buffer.from(leaf.certDer)));
-    const original = ours.tbsCertificate.toDER();
-    const [a, b] = [plain.clone(), ours.clone()];
-    assert.ok(a.tbsCertificate.toDER().equals(b.tbsCertificate.toDER()), 'unchanged: the same bytes');
-    a.extensions.splice(0, 1);
-    b.extensions.splice(0, 1);
-    assert.ok(
-      a.tbsCertificate.toDER().equals(b.tbsCertificate.toDER()),
-      'changed: re-encoded exactly as the library does',
-    );
-    assert.ok(!b.tbsCertificate.toDER().equals(original));
-    assert.ok(ours.tbsCertificate.toDER().equals(original), 'the original is untouched by changes to its clone');
-  });
+  it(
+    'a clone changed as the SCT check changes it encodes as the library would; the original keeps ' + 'its bytes',
+    async () => {
+      const leaf = await ca.issueLeaf({ san: 'b@example.com', issuer: 'https://issuer.example' });
+      const plain = X509Certificate.parse(Buffer.from(leaf.certDer));
+      const ours = new LeafCertificate(X509Certificate.parse(Buffer.from(leaf.certDer)));
+      const original = ours.tbsCertificate.toDER();
+      const [a, b] = [plain.clone(), ours.clone()];
+      assert.ok(a.tbsCertificate.toDER().equals(b.tbsCertificate.toDER()), 'unchanged: the same bytes');
+      a.extensions.splice(0, 1);
+      b.extensions.splice(0, 1);
+      assert.ok(
+        a.tbsCertificate.toDER().equals(b.tbsCertificate.toDER()),
+        'changed: re-encoded exactly as the library does',
+      );
+      assert.ok(!b.tbsCertificate.toDER().equals(original));
+      assert.ok(ours.tbsCertificate.toDER().equals(original), 'the original is untouched by changes to its clone');
+    },
+  );
 });

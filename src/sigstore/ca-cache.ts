@@ -65,7 +65,10 @@ class DerOnce extends ASN1Obj {
   }
 }
 
-/** The same tree, every node a DerOnce: new nodes and new child lists (changing the copy never changes the original), each starting from what the original had encoded. */
+/**
+ * The same tree, every node a DerOnce: new nodes and new child lists (changing the copy never changes the original),
+ * each starting from what the original had encoded.
+ */
 function encodeOnce(node: ASN1Obj): ASN1Obj {
   return new DerOnce(node.tag, node.value, node.subs.map(encodeOnce), node instanceof DerOnce ? node.memo : undefined);
 }
@@ -130,7 +133,9 @@ export class LeafCertificate extends X509Certificate {
     return this.#spki;
   }
 
-  /** A copy as the library's clone() makes one (its own tree, free to change), that starts from what this one encoded. */
+  /**
+   * A copy as the library's clone() makes one (its own tree, free to change), that starts from what this one encoded.
+   */
   override clone(): X509Certificate {
     return new X509Certificate(encodeOnce(this.root));
   }

@@ -158,8 +158,10 @@ function rebuiltLeaf(bundle: SerializedBundle, key: KeyObject, keyDetails: strin
   const signature = message ? message.signature : envelope?.signatures[0]?.sig;
   const spki = b64(key.export({ type: 'spki', format: 'der' }));
   return (
-    `{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{"algorithm":"${algorithm}","digest":"${digest}"},` +
-    `"signature":{"content":"${signature}","verifier":{"keyDetails":"${keyDetails}","publicKey":{"rawBytes":"${spki}"}}}}}}`
+    `{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{"algorithm":"${algorithm}` +
+    `","digest":"${digest}"},` +
+    (`"signature":{"content":"${signature}","verifier":{"keyDetails":"${keyDetails}` +
+      `","publicKey":{"rawBytes":"${spki}"}}}}}}`)
   );
 }
 
@@ -231,30 +233,35 @@ describe('signing with --rekor-api-version 2', () => {
     });
   }
 
-  it('a tampered digest or signature in what the client sent is refused by the parser (and the log answers 400)', async () => {
-    await signBlob({ data: ARTIFACT }, { signer: P256, witnesses: witnesses() });
-    const sent = log.received.at(-1) as { hashedRekordRequestV002: { digest: string; signature: { content: string } } };
-    const flip = (text: string) => {
-      const bytes = Buffer.from(text, 'base64');
-      bytes[5] = (bytes[5] ?? 0) ^ 0x80;
-      return b64(bytes);
-    };
-    const badDigest = structuredClone(sent);
-    badDigest.hashedRekordRequestV002.digest = flip(badDigest.hashedRekordRequestV002.digest);
-    const badSignature = structuredClone(sent);
-    badSignature.hashedRekordRequestV002.signature.content = flip(
-      badSignature.hashedRekordRequestV002.signature.content,
-    );
-    for (const bad of [badDigest, badSignature]) {
-      assert.throws(
-        () => parseCreateEntryRequest(bad),
-        (err: unknown) => isAirlockError(err, 'E_SIGNATURE_INVALID'),
+  it(
+    'a tampered digest or signature in what the client sent is refused by the parser (and the log ' + 'answers 400)',
+    async () => {
+      await signBlob({ data: ARTIFACT }, { signer: P256, witnesses: witnesses() });
+      const sent = log.received.at(-1) as {
+        hashedRekordRequestV002: { digest: string; signature: { content: string } };
+      };
+      const flip = (text: string) => {
+        const bytes = Buffer.from(text, 'base64');
+        bytes[5] = (bytes[5] ?? 0) ^ 0x80;
+        return b64(bytes);
+      };
+      const badDigest = structuredClone(sent);
+      badDigest.hashedRekordRequestV002.digest = flip(badDigest.hashedRekordRequestV002.digest);
+      const badSignature = structuredClone(sent);
+      badSignature.hashedRekordRequestV002.signature.content = flip(
+        badSignature.hashedRekordRequestV002.signature.content,
       );
-      const res = await fetch(`${log.url}/api/v2/log/entries`, { method: 'POST', body: JSON.stringify(bad) });
-      assert.equal(res.status, 400);
-      assert.match(await res.text(), /does not verify over the digest/);
-    }
-  });
+      for (const bad of [badDigest, badSignature]) {
+        assert.throws(
+          () => parseCreateEntryRequest(bad),
+          (err: unknown) => isAirlockError(err, 'E_SIGNATURE_INVALID'),
+        );
+        const res = await fetch(`${log.url}/api/v2/log/entries`, { method: 'POST', body: JSON.stringify(bad) });
+        assert.equal(res.status, 400);
+        assert.match(await res.text(), /does not verify over the digest/);
+      }
+    },
+  );
 
   it('an Ed25519ph signature over a SHA-512 digest is logged (the low-level request builder)', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');

@@ -48,7 +48,8 @@ function refuse(message: string, hint: string): AirlockError {
 export function createEntryRequestFor(content: SignatureBundle, publicKey: KeyObject): CreateEntryRequestJSON {
   if (publicKey.asymmetricKeyType === 'ed25519') {
     throw refuse(
-      'an Ed25519 signature cannot be logged in a Rekor v2 log: the key signs the whole message (pure Ed25519), but the log checks hashedrekord signatures over a digest',
+      'an Ed25519 signature cannot be logged in a Rekor v2 log: the key signs the whole message ' +
+        '(pure Ed25519), but the log checks hashedrekord signatures over a digest',
       `Rekor v2 logs signatures from ${KEYS_THAT_LOG}`,
     );
   }
@@ -59,7 +60,8 @@ export function createEntryRequestFor(content: SignatureBundle, publicKey: KeyOb
     // @sigstore/verify ≥ 4.1 compares SHA-256(PAE); sigstore-go rebuilds with the key's own hash.
     if (hash !== 'sha256') {
       throw refuse(
-        `a DSSE envelope signed with ${publicKeyDetailsToJSON(keyDetails)} cannot be logged in a Rekor v2 log in a form every verifier accepts: ` +
+        `a DSSE envelope signed with ${publicKeyDetailsToJSON(keyDetails)} cannot be logged in a ` +
+          `Rekor v2 log in a form every verifier accepts: ` +
           `@sigstore/verify expects the entry digest to be SHA-256 of the PAE, cosign and sigstore-go ${hash} of it`,
         'sign attestations with a P-256 or RSA key to log them in a v2 log, or log them with --rekor-api-version 1',
       );

@@ -279,7 +279,8 @@ function checkBinding(info: TSTInfo, expected: ExpectedReply, where: string): vo
   if (imprint.hashAlgorithm.algorithm !== expected.hashOid || !Buffer.from(digest).equals(expected.digest)) {
     throw tsaError(
       where,
-      `reply timestamps other data than requested (imprint ${imprint.hashAlgorithm.algorithm}:${Buffer.from(digest).toString('hex')}, ` +
+      `reply timestamps other data than requested (imprint ${imprint.hashAlgorithm.algorithm}` +
+        `:${Buffer.from(digest).toString('hex')}, ` +
         `expected ${expected.hashOid}:${Buffer.from(expected.digest).toString('hex')})`,
     );
   }

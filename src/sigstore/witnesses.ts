@@ -79,8 +79,10 @@ async function logSignature(
       cause: isAirlockError(err) ? err.cause : err,
       hint:
         apiVersion === 1 && v1EndpointMissing(err)
-          ? 'the log does not serve the Rekor v1 API: for a Rekor v2 log (airlock log serve is one) add --rekor-api-version 2'
-          : 'offline? sign with --tlog-upload=false (verify later with --insecure-ignore-tlog or a timestamp), or point --rekor-url at your on-prem log',
+          ? 'the log does not serve the Rekor v1 API: for a Rekor v2 log (airlock log serve is ' +
+            'one) add --rekor-api-version 2'
+          : 'offline? sign with --tlog-upload=false (verify later with --insecure-ignore-tlog or a ' +
+            'timestamp), or point --rekor-url at your on-prem log',
     });
   }
 }

@@ -91,9 +91,12 @@ export async function approvePackage(options: ApproveOptions): Promise<ApproveRe
         if (options.signer && !HEADER_NAMES.includes(sigstoreSignatureName(freeSigstoreSlot(headers)))) {
           throw new AirlockError(
             'E_INPUT_MALFORMED',
-            `the package already holds ${MAX_SIGSTORE_SIGNATURES} airlock-key signatures over its manifest: there is no room for another`,
+            `the package already holds ${MAX_SIGSTORE_SIGNATURES} airlock-key signatures over ` +
+              `its manifest: there is no room for another`,
             {
-              hint: 'approve with --pgp-key (OpenPGP signatures share one file), or ask for a package without the extra signatures',
+              hint:
+                'approve with --pgp-key (OpenPGP signatures share one file), or ask for a package ' +
+                'without the extra signatures',
             },
           );
         }

@@ -87,7 +87,8 @@ async function checkSbom(
   if (summary.format !== sbom.format || summary.packages !== sbom.packages) {
     throw tampered(
       artifact,
-      `the metadata says its SBOM is ${sbom.format} with ${sbom.packages} packages; the document is ${summary.format} with ${summary.packages}`,
+      `the metadata says its SBOM is ${sbom.format} with ${sbom.packages} packages; the document ` +
+        `is ${summary.format} with ${summary.packages}`,
     );
   }
   const subject = matchSubject(
@@ -147,7 +148,8 @@ async function checkScans(
     if (missing.length > 0)
       throw tampered(
         artifact,
-        `the metadata says the ${scan.gate} gate passed, but no scan that travelled is about ${missing.map((p) => p.name).join(', ')}`,
+        `the metadata says the ${scan.gate} gate passed, but no scan that travelled is about ` +
+          `${missing.map((p) => p.name).join(', ')}`,
       );
   }
   return { result: scan.result, counts, gate: scan.gate, from: 'document', subjects: matched };

@@ -98,25 +98,29 @@ describe('the audit checkpoint carried across the gap', () => {
     await Promise.all([side.log.close(), smaller.log.close(), other.close()]);
   });
 
-  it('a skipped package still chains through the older proofs a package carries; without them it is refused, or unchained with --allow-gap', async () => {
-    const side = await connectedSide();
-    await side.decide(2);
-    const p1 = await carryAudit(side.log, []);
-    const kept = verifyCarriedAudit(files(p1), undefined, false).mark;
-    await side.decide(2);
-    const p2 = await carryAudit(side.log, [p1.mark]);
-    await side.decide(2);
-    const p3 = await carryAudit(side.log, [p2.mark, p1.mark]);
-    assert.equal(
-      verifyCarriedAudit(files(p3), kept, false).verdict.kind,
-      'extends',
-      'p2 skipped: the proof from p1 still links',
-    );
-    const onlyNewest = await carryAudit(side.log, [p2.mark]);
-    assert.throws(() => verifyCarriedAudit(files(onlyNewest), kept, false), { code: 'E_LOG_INCONSISTENT' });
-    assert.equal(verifyCarriedAudit(files(onlyNewest), kept, true).verdict.kind, 'unchained');
-    await side.log.close();
-  });
+  it(
+    'a skipped package still chains through the older proofs a package carries; without them it is ' +
+      'refused, or unchained with --allow-gap',
+    async () => {
+      const side = await connectedSide();
+      await side.decide(2);
+      const p1 = await carryAudit(side.log, []);
+      const kept = verifyCarriedAudit(files(p1), undefined, false).mark;
+      await side.decide(2);
+      const p2 = await carryAudit(side.log, [p1.mark]);
+      await side.decide(2);
+      const p3 = await carryAudit(side.log, [p2.mark, p1.mark]);
+      assert.equal(
+        verifyCarriedAudit(files(p3), kept, false).verdict.kind,
+        'extends',
+        'p2 skipped: the proof from p1 still links',
+      );
+      const onlyNewest = await carryAudit(side.log, [p2.mark]);
+      assert.throws(() => verifyCarriedAudit(files(onlyNewest), kept, false), { code: 'E_LOG_INCONSISTENT' });
+      assert.equal(verifyCarriedAudit(files(onlyNewest), kept, true).verdict.kind, 'unchained');
+      await side.log.close();
+    },
+  );
 
   it('--allow-gap never accepts a history smaller than the one kept', async () => {
     const honest = await connectedSide();

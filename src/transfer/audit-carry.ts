@@ -192,9 +192,12 @@ export function verifyCarriedAudit(
   if (kept.origin !== origin || kept.keyFingerprint !== mark.keyFingerprint) {
     throw new AirlockError(
       'E_KEY_MISMATCH',
-      `the connected side's audit log changed: this channel last carried ${kept.origin} (key ${kept.keyFingerprint}), this package ${origin} (key ${mark.keyFingerprint})`,
+      `the connected side's audit log changed: this channel last carried ${kept.origin} (key ` +
+        `${kept.keyFingerprint}), this package ${origin} (key ${mark.keyFingerprint})`,
       {
-        hint: 'a new connected machine or a reset audit log: confirm it out of band, then start a new channel (--channel)',
+        hint:
+          'a new connected machine or a reset audit log: confirm it out of band, then start a new ' +
+          'channel (--channel)',
       },
     );
   }
@@ -214,7 +217,9 @@ export function verifyCarriedAudit(
       checkpoint: text,
       verdict: {
         kind: 'extends',
-        detail: `extends the audit checkpoint kept from the last package imported (size ${kept.size} → ${mark.size}, proof of ${match.proof.length} hashes)`,
+        detail:
+          `extends the audit checkpoint kept from the last package imported (size ${kept.size} → ` +
+          `${mark.size}, proof of ${match.proof.length} hashes)`,
       },
     };
   }
@@ -227,15 +232,20 @@ export function verifyCarriedAudit(
       checkpoint: text,
       verdict: {
         kind: 'unchained',
-        detail: `not provably extending the kept checkpoint (size ${kept.size}): the package proves consistency only from ${from.length ? `size ${from.join(', ')}` : 'nothing'}`,
+        detail:
+          `not provably extending the kept checkpoint (size ${kept.size}): the package proves ` +
+          `consistency only from ${from.length ? `size ${from.join(', ')}` : 'nothing'}`,
       },
     };
   }
   throw new AirlockError(
     'E_LOG_INCONSISTENT',
-    `the package's audit checkpoint (size ${mark.size}) carries no proof from the one kept from the last package (size ${kept.size})`,
+    `the package's audit checkpoint (size ${mark.size}) carries no proof from the one kept from ` +
+      `the last package (size ${kept.size})`,
     {
-      hint: 'the connected side packed from another state, or its audit history was rewritten: keep both packages as evidence',
+      hint:
+        'the connected side packed from another state, or its audit history was rewritten: keep ' +
+        'both packages as evidence',
     },
   );
 }

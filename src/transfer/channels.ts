@@ -29,7 +29,9 @@ export interface AcceptedChannels {
  * but validly signed package can be replayed into a machine that has never seen its channel.
  */
 export const DEFAULT_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
-/** A package signed this far ahead of this side's clock is refused too: clocks drift, a date a day ahead is no drift. */
+/**
+ * A package signed this far ahead of this side's clock is refused too: clocks drift, a date a day ahead is no drift.
+ */
 export const MAX_CLOCK_SKEW_MS = 3600 * 1000;
 
 const CHANNEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
@@ -64,7 +66,9 @@ export function channelsFromNames(names: readonly string[]): AcceptedChannels {
 export function parseChannelsFile(doc: unknown, source: string): AcceptedChannels {
   const bad = (why: string) =>
     new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: ${why}`, {
-      hint: 'a channels file is {"apiVersion": "airlock/v1", "kind": "Channels", "channels": [{"name": "prod", "repositories": ["mirror/**"], "maxAge": "14d"}]}',
+      hint:
+        'a channels file is {"apiVersion": "airlock/v1", "kind": "Channels", "channels": [{"name": ' +
+        '"prod", "repositories": ["mirror/**"], "maxAge": "14d"}]}',
     });
   const d = doc as { apiVersion?: unknown; kind?: unknown; channels?: unknown };
   if (
@@ -88,7 +92,8 @@ export function parseChannelsFile(doc: unknown, source: string): AcceptedChannel
         !c.repositories.every((r) => typeof r === 'string' && /^[a-z0-9*][a-z0-9._/*-]*$/.test(r)))
     ) {
       throw bad(
-        `channels[${i}].repositories must be a non-empty list of repository paths or globs (mirror/app, mirror/team/**)`,
+        `channels[${i}].repositories must be a non-empty list of repository paths or globs ` +
+          `(mirror/app, mirror/team/**)`,
       );
     }
     let maxAgeMs: number | undefined;
@@ -114,9 +119,12 @@ export function acceptChannel(accepted: AcceptedChannels, channel: string): Chan
   if (!rule) {
     throw new AirlockError(
       'E_CHANNEL',
-      `channel ${bounded(channel, 80)} is not accepted here (accepted: ${[...accepted.rules.keys()].join(', ')}; from ${bounded(accepted.source)})`,
+      `channel ${bounded(channel, 80)} is not accepted here (accepted: ` +
+        `${[...accepted.rules.keys()].join(', ')}; from ${bounded(accepted.source)})`,
       {
-        hint: `if this side should take packages of ${bounded(channel, 80)}, name it: --channel ${bounded(channel, 80)}, or add it to the channels file`,
+        hint:
+          `if this side should take packages of ${bounded(channel, 80)}, name it: --channel ` +
+          `${bounded(channel, 80)}, or add it to the channels file`,
         details: { channel, accepted: [...accepted.rules.keys()] },
       },
     );
@@ -136,7 +144,9 @@ export function checkAge(createdAt: string, now: Date, maxAgeMs: number): void {
       'E_PACKAGE_STALE',
       `the package was created ${createdAt}, ${days(age)} ago; packages older than ${days(maxAgeMs)} are refused`,
       {
-        hint: 'an old package may be a replay: ask for a fresh one, or raise the limit for this import with --max-age (recorded)',
+        hint:
+          'an old package may be a replay: ask for a fresh one, or raise the limit for this import ' +
+          'with --max-age (recorded)',
         details: { createdAt, maxAgeMs },
       },
     );
@@ -159,7 +169,8 @@ export function checkRepository(rule: ChannelRule, repository: string, source: s
   if (rule.repositories.some((g) => globToRegExp(g).test(repository))) return;
   throw new AirlockError(
     'E_CHANNEL',
-    `channel ${rule.name} may not write ${bounded(repository, 120)} (its repositories: ${rule.repositories.join(', ')}; from ${bounded(source)})`,
+    `channel ${rule.name} may not write ${bounded(repository, 120)} (its repositories: ` +
+      `${rule.repositories.join(', ')}; from ${bounded(source)})`,
     {
       details: { channel: rule.name, repository, allowed: rule.repositories },
     },

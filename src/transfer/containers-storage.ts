@@ -25,7 +25,10 @@ export async function exportFromStorage(ref: string, dir: string, skopeo: string
       'E_UNSUPPORTED',
       `${bounded(ref, 160)}: airlock reads podman's image store through skopeo, which is not installed`,
       {
-        hint: `export it first: podman save --format oci-archive -o image.tar ${bounded(storageImageName(ref), 120)} — then pack oci-archive:image.tar (or install skopeo)`,
+        hint:
+          `export it first: podman save --format oci-archive -o image.tar ` +
+          `${bounded(storageImageName(ref), 120)} — then pack oci-archive:image.tar (or install ` +
+          `skopeo)`,
       },
     );
   }

@@ -67,21 +67,25 @@ describe('where images land', () => {
 });
 
 describe('packages from before `destination`', () => {
-  it('land where their reference suggests, validated like a chosen name; a bad one is malformed input, never a usage error', () => {
-    assert.equal(
-      landing(image('docker-archive:/x.tar:team/app:1'), registry).reference,
-      'reg.internal:5000/mirror/team/app:1',
-    );
-    for (const name of [
-      'docker-archive:/x.tar:team/../prod/app:1',
-      'not a reference at all',
-      `docker-archive:/x.tar:app:sha256-${'a'.repeat(64)}`,
-    ]) {
-      assert.throws(
-        () => landing(image(name), registry),
-        (err: Error & { code?: string }) => err.code === 'E_INPUT_MALFORMED',
-        name,
+  it(
+    'land where their reference suggests, validated like a chosen name; a bad one is malformed ' +
+      'input, never a usage error',
+    () => {
+      assert.equal(
+        landing(image('docker-archive:/x.tar:team/app:1'), registry).reference,
+        'reg.internal:5000/mirror/team/app:1',
       );
-    }
-  });
+      for (const name of [
+        'docker-archive:/x.tar:team/../prod/app:1',
+        'not a reference at all',
+        `docker-archive:/x.tar:app:sha256-${'a'.repeat(64)}`,
+      ]) {
+        assert.throws(
+          () => landing(image(name), registry),
+          (err: Error & { code?: string }) => err.code === 'E_INPUT_MALFORMED',
+          name,
+        );
+      }
+    },
+  );
 });

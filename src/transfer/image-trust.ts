@@ -43,7 +43,9 @@ function authorityTrust(a: Authority, keys: ReadonlyMap<string, KeyObject>): Ver
   return { kind: 'identity', policy: { identity: a.identity, issuer: a.issuer } };
 }
 
-/** The image's signatures against the trust, and what says no (E_SIGNATURE_INVALID, E_POLICY_DENIED), if anything does. */
+/**
+ * The image's signatures against the trust, and what says no (E_SIGNATURE_INVALID, E_POLICY_DENIED), if anything does.
+ */
 export interface TrustCheck {
   readonly verification: ImageVerification;
   readonly denial?: AirlockError;
@@ -81,7 +83,8 @@ async function checkPolicy(
       const what = req.predicateType ? `a ${req.predicateType} attestation` : 'a signature';
       const denial = new AirlockError(
         'E_POLICY_DENIED',
-        `${bounded(names[0] ?? '', 160)}: policy entry ${req.entry.glob} needs ${what} by one of its ${req.entry.authorities.length} authorities; none verified`,
+        `${bounded(names[0] ?? '', 160)}: policy entry ${req.entry.glob} needs ${what} by one of ` +
+          `its ${req.entry.authorities.length} authorities; none verified`,
       );
       return { verification: { ok: false, digest: subject.digest, results }, denial };
     }

@@ -99,7 +99,9 @@ function parsePending(text: string, path: string, channel: string): PendingImpor
       'E_IO',
       `the pending import record ${path} is damaged or not airlock's: nothing is done with it`,
       {
-        hint: 'airlock audit show --action transfer.import shows what that import intended; restore the record from backup, or finish the import by hand and remove the record',
+        hint:
+          'airlock audit show --action transfer.import shows what that import intended; restore ' +
+          'the record from backup, or finish the import by hand and remove the record',
       },
     );
   }

@@ -113,7 +113,8 @@ async function apply(stateDir: string, pending: PendingImport, dests: OpenDestin
     if (now !== move.from) {
       throw new AirlockError(
         'E_IMPORT_INCOMPLETE',
-        `${bounded(move.reference, 200)} was moved to ${now ?? 'nothing'} by someone else after this import began (it was ${move.from ?? 'absent'}, the import sets ${move.to})`,
+        `${bounded(move.reference, 200)} was moved to ${now ?? 'nothing'} by someone else after ` +
+          `this import began (it was ${move.from ?? 'absent'}, the import sets ${move.to})`,
         {
           hint: 'decide which image the tag should name, set it by hand, then run `airlock import --recover` again',
           details: { tag: move.reference, from: move.from, to: move.to, now },
@@ -196,9 +197,12 @@ async function matchIntent(pending: PendingImport, intents: IntentLookup): Promi
   if (same) return 'matches';
   throw new AirlockError(
     'E_IMPORT_INCOMPLETE',
-    `the pending import record of channel ${pending.channel} does not match the intent the audit trail holds for import ${bounded(pending.importId, 80)}: nothing is done with it`,
+    `the pending import record of channel ${pending.channel} does not match the intent the audit ` +
+      `trail holds for import ${bounded(pending.importId, 80)}: nothing is done with it`,
     {
-      hint: 'someone or something changed $AIRLOCK_HOME/imports/pending; compare it with `airlock audit show --action transfer.import`, and keep both as evidence',
+      hint:
+        'someone or something changed $AIRLOCK_HOME/imports/pending; compare it with `airlock ' +
+        'audit show --action transfer.import`, and keep both as evidence',
       details: { importId: pending.importId, channel: pending.channel },
     },
   );
@@ -251,9 +255,12 @@ export async function finishPending(
       if (!(await store.hasManifest(digest))) {
         throw new AirlockError(
           'E_IMPORT_INCOMPLETE',
-          `${bounded(where, 200)}@${digest} is no longer in the registry: the import of ${bounded(pending.source, 200)} cannot be finished`,
+          `${bounded(where, 200)}@${digest} is no longer in the registry: the import of ` +
+            `${bounded(pending.source, 200)} cannot be finished`,
           {
-            hint: 'import the package again (the same package re-runs cleanly once its journal is resolved), or restore the registry',
+            hint:
+              'import the package again (the same package re-runs cleanly once its journal is ' +
+              'resolved), or restore the registry',
             details: { importId: pending.importId, repository: where, digest },
           },
         );

@@ -53,52 +53,60 @@ async function packedFile(prefix: string) {
   return { key, work, base };
 }
 
-it('import --rekor-url with keyless trust is refused before anything happens (E_UNSUPPORTED): which key to log under is not built', async () => {
-  const { work, base } = await packedFile('airlock-import-rekor-');
-  const imported = importTransfer({
-    ...base,
-    imageTrust: {
-      now: new Date(),
-      trust: {
-        kind: 'identity',
-        policy: { identity: { exact: 'a@example.com' }, issuer: { exact: 'https://issuer.example' } },
+it(
+  'import --rekor-url with keyless trust is refused before anything happens (E_UNSUPPORTED): which ' +
+    'key to log under is not built',
+  async () => {
+    const { work, base } = await packedFile('airlock-import-rekor-');
+    const imported = importTransfer({
+      ...base,
+      imageTrust: {
+        now: new Date(),
+        trust: {
+          kind: 'identity',
+          policy: { identity: { exact: 'a@example.com' }, issuer: { exact: 'https://issuer.example' } },
+        },
       },
-    },
-    rekor: { url: 'http://127.0.0.1:9', logVerifier: { name: 'x', keyId: 0, verify: () => false } },
-  });
-  await assert.rejects(imported, { code: 'E_UNSUPPORTED' });
-  assert.equal(await readChannel(join(work, 'airgap'), 'in', 'c'), undefined, 'nothing changed');
-});
+      rekor: { url: 'http://127.0.0.1:9', logVerifier: { name: 'x', keyId: 0, verify: () => false } },
+    });
+    await assert.rejects(imported, { code: 'E_UNSUPPORTED' });
+    assert.equal(await readChannel(join(work, 'airgap'), 'in', 'c'), undefined, 'nothing changed');
+  },
+);
 
-it('an import whose intent cannot be recorded fails with E_IO (exit 3), never ok and never "refused", and changes nothing', async () => {
-  const { key, work, base } = await packedFile('airlock-import-record-');
-  const imported = importTransfer({
-    ...base,
-    imageTrust: {
-      now: new Date(),
-      trust: { kind: 'key', publicKey: key.publicKey },
-      tlogThreshold: 0,
-      timestampThreshold: 0,
-    },
-    record: async () => {
-      throw new AirlockError('E_LOG_CORRUPT', 'the audit database is damaged');
-    },
-  });
-  await assert.rejects(
-    imported,
-    (err: AirlockError) =>
-      err.code === 'E_IO' &&
-      /did not happen: its audit record could not be written first \(the audit database is damaged\)/.test(
-        err.message,
-      ) &&
-      /could not be recorded/.test(err.message),
-  );
-  assert.equal(
-    await readChannel(join(work, 'airgap'), 'in', 'c'),
-    undefined,
-    'nothing changed: no effect without its record',
-  );
-});
+it(
+  'an import whose intent cannot be recorded fails with E_IO (exit 3), never ok and never ' +
+    '"refused", and changes nothing',
+  async () => {
+    const { key, work, base } = await packedFile('airlock-import-record-');
+    const imported = importTransfer({
+      ...base,
+      imageTrust: {
+        now: new Date(),
+        trust: { kind: 'key', publicKey: key.publicKey },
+        tlogThreshold: 0,
+        timestampThreshold: 0,
+      },
+      record: async () => {
+        throw new AirlockError('E_LOG_CORRUPT', 'the audit database is damaged');
+      },
+    });
+    await assert.rejects(
+      imported,
+      (err: AirlockError) =>
+        err.code === 'E_IO' &&
+        /did not happen: its audit record could not be written first \(the audit database is damaged\)/.test(
+          err.message,
+        ) &&
+        /could not be recorded/.test(err.message),
+    );
+    assert.equal(
+      await readChannel(join(work, 'airgap'), 'in', 'c'),
+      undefined,
+      'nothing changed: no effect without its record',
+    );
+  },
+);
 
 it('a refusal whose record fails keeps its verdict (exit 1) and says it was not recorded', async () => {
   const { work, base } = await packedFile('airlock-import-refusal-');

@@ -28,7 +28,9 @@ export interface ImportReport {
   readonly manifest?: string;
   readonly signers: readonly SignerRecord[];
   readonly signatureProblems: readonly string[];
-  /** How the package's channel was accepted: the rule's source, or that it was not checked (inspect without --channel). */
+  /**
+   * How the package's channel was accepted: the rule's source, or that it was not checked (inspect without --channel).
+   */
   readonly channel?: {
     readonly name: string;
     readonly accepted: string;

@@ -68,7 +68,9 @@ export interface ImportOptions {
   /** Image trust: one trust for every image (verify's flags), or a policy per image name. */
   readonly imageTrust: ImageTrust;
   readonly allowGap: boolean;
-  /** The channels this side accepts. Required to import; for inspect, absent means not checked (and the report says so). */
+  /**
+   * The channels this side accepts. Required to import; for inspect, absent means not checked (and the report says so).
+   */
   readonly channels?: AcceptedChannels;
   /** Overrides the channel's maximum package age for this run (import --max-age). */
   readonly maxAgeMs?: number;
@@ -76,7 +78,10 @@ export interface ImportOptions {
   readonly now: Date;
   /** Absent for `inspect`: nothing is pushed and no state moves. */
   readonly registry?: TargetRegistry;
-  /** inspect: where the images would land, so destinations, the channel's repositories and tag owners are checked as import will. */
+  /**
+   * inspect: where the images would land, so destinations, the channel's repositories and tag owners are checked as
+   * import will.
+   */
   readonly landsOn?: TargetRegistry;
   readonly onProgress?: ProgressSink;
   /** Records each decision and intent (the audit trail); nothing is recorded without it. */
@@ -92,7 +97,10 @@ export interface ImportOptions {
   readonly importId: string;
   /** Once every check has passed, each image's SBOM and scan documents are written here (LAYOUT-TAG.sbom.json, …). */
   readonly documentsOut?: string;
-  /** The intents the audit trail holds for an import id: an import left half-way is finished only when its journal matches one. */
+  /**
+   * The intents the audit trail holds for an import id: an import left half-way is finished only when its journal
+   * matches one.
+   */
   readonly intents?: IntentLookup;
 }
 
@@ -143,7 +151,9 @@ async function checkSigners(
   requireSigners(check, options.signers.required);
 }
 
-/** The channel is accepted here (or, for inspect without --channel, said not to be checked) and the package is fresh. */
+/**
+ * The channel is accepted here (or, for inspect without --channel, said not to be checked) and the package is fresh.
+ */
 function checkChannel(metadata: TransferMetadata, options: ImportOptions, draft: ReportDraft) {
   const name = metadata.sequence.channel;
   const rule = options.channels ? acceptChannel(options.channels, name) : undefined;
@@ -173,13 +183,15 @@ async function finishEarlierImport(channel: string, options: ImportOptions, draf
   if (!options.intents)
     throw new AirlockError(
       'E_IMPORT_INCOMPLETE',
-      `an earlier import on channel ${channel} stopped half-way, and without the audit trail its record cannot be checked`,
+      `an earlier import on channel ${channel} stopped half-way, and without the audit trail its ` +
+        `record cannot be checked`,
       { hint: 'run airlock import (the CLI), which checks the record against the audit trail' },
     );
   if (pending.registry !== registry.host) {
     throw new AirlockError(
       'E_IMPORT_INCOMPLETE',
-      `an earlier import on channel ${channel} (package #${pending.number}) stopped half-way on ${pending.registry}; finish it first`,
+      `an earlier import on channel ${channel} (package #${pending.number}) stopped half-way on ` +
+        `${pending.registry}; finish it first`,
       {
         hint: `airlock import --recover --registry ${pending.registry} (with that registry's credentials)`,
         details: { importId: pending.importId, registry: pending.registry },
@@ -338,9 +350,12 @@ async function checkConnectedAudit(
     if (kept?.audit) {
       throw new AirlockError(
         'E_LOG_INCONSISTENT',
-        `this channel has carried the connected side's audit checkpoint (${kept.audit.origin} at size ${kept.audit.size}); this package carries none`,
+        `this channel has carried the connected side's audit checkpoint (${kept.audit.origin} at ` +
+          `size ${kept.audit.size}); this package carries none`,
         {
-          hint: 'pack with an airlock that carries the audit checkpoint, or start a new channel after confirming why out of band',
+          hint:
+            'pack with an airlock that carries the audit checkpoint, or start a new channel after ' +
+            'confirming why out of band',
         },
       );
     }
@@ -356,7 +371,8 @@ async function checkConnectedAudit(
   ) {
     throw new AirlockError(
       'E_PACKAGE_TAMPERED',
-      `the metadata names audit checkpoint ${bounded(named.origin, 120)} at size ${named.size}; ${AUDIT_DIR}/ holds ${check.mark.origin} at size ${check.mark.size}`,
+      `the metadata names audit checkpoint ${bounded(named.origin, 120)} at size ${named.size}; ` +
+        `${AUDIT_DIR}/ holds ${check.mark.origin} at size ${check.mark.size}`,
     );
   }
   return check;
@@ -403,7 +419,8 @@ async function checkImages(h: Headers, layout: ImageStore, options: ImportOption
       );
     }
     const landsAt = h.landings.get(artifact);
-    // A policy sees both names, so a name chosen on the connected side never escapes the entry guarding a repository here.
+    // A policy sees both names, so a name chosen on the connected side never escapes the entry guarding a repository
+    // here.
     const names = landsAt ? [artifact.name, `docker://${landsAt.reference}`] : [artifact.name];
     const { verification, denial } = await checkImageTrust(layout, names, subject, options.imageTrust);
     draft.image({
@@ -650,7 +667,8 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
         const why = recordErr instanceof Error ? recordErr.message : String(recordErr);
         const unrecorded = new AirlockError(
           reported.code,
-          `${reported.message} (and this ${reported.exitCode === 1 ? 'refusal' : 'failure'} could not be recorded in the audit trail: ${bounded(why)})`,
+          `${reported.message} (and this ${reported.exitCode === 1 ? 'refusal' : 'failure'} ` +
+            `could not be recorded in the audit trail: ${bounded(why)})`,
           {
             cause: reported,
             ...(reported.hint ? { hint: reported.hint } : {}),

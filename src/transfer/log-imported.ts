@@ -60,7 +60,10 @@ function checkReturnedEntry(entry: TransparencyLogEntry, verifier: NoteVerifier,
   }
 }
 
-/** Logs the bundles of `referrers` (verified referrer digests of `subject`) and attaches the augmented bundles to `layout`. */
+/**
+ * Logs the bundles of `referrers` (verified referrer digests of `subject`) and attaches the augmented bundles to
+ * `layout`.
+ */
 export async function logImportedSignatures(
   layout: ImageStore,
   subjectDigest: string,

@@ -179,7 +179,10 @@ export async function combineSignatures(armored: string[]): Promise<string> {
   return (await readDetached(blocks)).armor();
 }
 
-/** Public keys, armored or binary, one or many (as `gpg --export [--armor] A B` writes them); secret keys count as public. */
+/**
+ * Public keys, armored or binary, one or many (as `gpg --export [--armor] A B` writes them); secret keys count as
+ * public.
+ */
 export async function loadKeyring(bytes: Uint8Array): Promise<Keyring> {
   let keys: Key[];
   try {

@@ -114,7 +114,10 @@ export interface PackOptions {
   readonly onProgress?: ProgressSink;
   /** The connected side's audit log: its checkpoint travels in the package (audit/). */
   readonly audit?: AuditSource;
-  /** skopeo, to read `containers-storage:` images (podman's store); without it those are refused with how to export them. */
+  /**
+   * skopeo, to read `containers-storage:` images (podman's store); without it those are refused with how to export
+   * them.
+   */
   readonly skopeo?: string;
   /** Records the pack before the package takes its place (and the channel moves). */
   readonly record?: Recorder;
@@ -152,7 +155,9 @@ export function checkPackRequest(options: PackOptions): void {
     if (unjudged.length > 0) {
       throw new AirlockError(
         'E_USAGE',
-        `--fail-on ${options.failOn} has no scan to judge ${unjudged.map((i) => bounded(i, 160)).join(', ')}: a gate never passes by having nothing to judge`,
+        `--fail-on ${options.failOn} has no scan to judge ` +
+          `${unjudged.map((i) => bounded(i, 160)).join(', ')}: a gate never passes by having ` +
+          `nothing to judge`,
         {
           hint: `add --scan ${bounded(unjudged[0] ?? '', 160)}=grype.json (grype IMAGE -o json), or drop --fail-on`,
         },
@@ -161,7 +166,10 @@ export function checkPackRequest(options: PackOptions): void {
   }
   if (options.images.length > 0 && !options.imageTrust && !options.allowUnsigned) {
     throw new AirlockError('E_USAGE', 'pack checks that each image will verify inside the gap: say with what trust', {
-      hint: 'pass the trust import will use (--image-key REF, or --certificate-identity … --certificate-oidc-issuer …, or --policy FILE), or --sign to sign the images now with --key; --allow-unsigned packs images without checking (marked in the metadata)',
+      hint:
+        'pass the trust import will use (--image-key REF, or --certificate-identity … ' +
+        '--certificate-oidc-issuer …, or --policy FILE), or --sign to sign the images now with ' +
+        '--key; --allow-unsigned packs images without checking (marked in the metadata)',
     });
   }
   for (const [image, name] of options.names ?? []) {
@@ -228,7 +236,10 @@ async function openSources(options: PackOptions, exports: string): Promise<Sourc
   return sources;
 }
 
-/** What the image is called in the metadata: its reference, or for podman's store the reference as given (not the export). */
+/**
+ * What the image is called in the metadata: its reference, or for podman's store the reference as given (not the
+ * export).
+ */
 function sourceName(source: Source): string {
   return isContainersStorage(source.ref)
     ? `${CONTAINERS_STORAGE}${storageImageName(source.ref)}`
@@ -285,9 +296,13 @@ async function readDocuments(sources: readonly Source[], options: PackOptions): 
       if (missing.length > 0) {
         throw new AirlockError(
           'E_USAGE',
-          `--fail-on ${options.failOn}: no scan of ${bounded(source.ref, 160)} is about ${missing.map((p) => `${p.name} (${p.manifest})`).join(', ')}: a gate never passes by having nothing to judge`,
+          `--fail-on ${options.failOn}: no scan of ${bounded(source.ref, 160)} is about ` +
+            `${missing.map((p) => `${p.name} (${p.manifest})`).join(', ')}: a gate never passes by ` +
+            `having nothing to judge`,
           {
-            hint: `scan each platform (grype IMAGE@${missing[0]?.manifest ?? 'sha256:…'} -o json) and give each with --scan ${bounded(source.ref, 160)}=FILE`,
+            hint:
+              `scan each platform (grype IMAGE@${missing[0]?.manifest ?? 'sha256:…'} -o json) and ` +
+              `give each with --scan ${bounded(source.ref, 160)}=FILE`,
           },
         );
       }
@@ -382,7 +397,9 @@ async function checkCoverage(
       'E_SIGNATURE_INVALID',
       `${bounded(ref, 160)} (${subject.digest}) has no signature: the far side would refuse it`,
       {
-        hint: 'sign it first (airlock sign IMAGE --key …, or pack --sign --key …), or pack it with --allow-unsigned (marked in the metadata)',
+        hint:
+          'sign it first (airlock sign IMAGE --key …, or pack --sign --key …), or pack it with ' +
+          '--allow-unsigned (marked in the metadata)',
       },
     );
   }
@@ -393,7 +410,9 @@ async function checkCoverage(
       denial.code,
       `${denial.message} — caught at pack time: with this trust the far side would refuse it`,
       {
-        hint: 'fix the signature now (re-sign, or attach the missing attestation), or check that the trust flags are the ones the far side uses',
+        hint:
+          'fix the signature now (re-sign, or attach the missing attestation), or check that the ' +
+          'trust flags are the ones the far side uses',
       },
     );
   }

@@ -3,6 +3,10 @@ import type { ImportReport } from './import.ts';
 
 const esc = (s: string) => s.replace(/\|/g, '\\|');
 
+function connectedAuditCell(audit: ImportReport['connectedAudit']): string {
+  return audit ? `${esc(audit.origin)} at size ${audit.size}: ${esc(audit.verdict.detail)}` : 'not carried';
+}
+
 export function markdownReport(source: string, report: ImportReport, now: Date): string {
   const m = report.metadata;
   const lines = [
@@ -21,7 +25,7 @@ export function markdownReport(source: string, report: ImportReport, now: Date):
     `| previous manifest | ${m?.sequence.previous ?? '(first)'} |`,
     `| manifest sha256 | ${report.manifest ?? '?'} |`,
     `| sequence check | ${report.sequence?.detail ?? 'not reached'} |`,
-    `| connected side's audit | ${report.connectedAudit ? `${esc(report.connectedAudit.origin)} at size ${report.connectedAudit.size}: ${esc(report.connectedAudit.verdict.detail)}` : 'not carried'} |`,
+    `| connected side's audit | ${connectedAuditCell(report.connectedAudit)} |`,
     `| files verified | ${report.files} (${report.bytes} bytes) |`,
     '',
     '## Manifest signers',

@@ -202,7 +202,9 @@ export function matchSubject(
     'E_ARTIFACT_MISMATCH',
     `${what} describes ${boundedList(named, 4)}, not ${bounded(imageName, 120)} (${[...image].slice(0, 4).join(', ')})`,
     {
-      hint: 'generate the SBOM or scan from the very image being packed (by digest), e.g. syft IMAGE@sha256:… / grype IMAGE@sha256:…',
+      hint:
+        'generate the SBOM or scan from the very image being packed (by digest), e.g. syft ' +
+        'IMAGE@sha256:… / grype IMAGE@sha256:…',
       details: { document: named.slice(0, 8), image: [...image].slice(0, 8) },
     },
   );

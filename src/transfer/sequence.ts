@@ -153,7 +153,8 @@ export function checkSequence(
     if (!allowGap) {
       throw new AirlockError(
         'E_SEQUENCE',
-        `channel ${seq.channel} has no package imported here, and this one (#${seq.number}, previous ${seq.previous ?? 'none'}) is not its first`,
+        `channel ${seq.channel} has no package imported here, and this one (#${seq.number}, ` +
+          `previous ${seq.previous ?? 'none'}) is not its first`,
         {
           hint: 'import the channel from its first package, or accept starting mid-way with --allow-gap (recorded)',
           details: { channel: seq.channel, number: seq.number },
@@ -180,7 +181,8 @@ export function checkSequence(
     if (seq.previous !== last.manifest) {
       throw new AirlockError(
         'E_SEQUENCE',
-        `package ${seq.number} on ${seq.channel} does not follow the package imported last (previous ${seq.previous}, imported ${last.manifest}): a fork`,
+        `package ${seq.number} on ${seq.channel} does not follow the package imported last ` +
+          `(previous ${seq.previous}, imported ${last.manifest}): a fork`,
         {
           details: { expected: last.manifest, found: seq.previous },
         },
@@ -200,6 +202,8 @@ export function checkSequence(
   }
   return {
     kind: 'gap-allowed',
-    detail: `package ${seq.number} on ${seq.channel} skips ${seq.number - last.number - 1} package(s); allowed by --allow-gap`,
+    detail:
+      `package ${seq.number} on ${seq.channel} skips ${seq.number - last.number - 1} package(s); ` +
+      `allowed by --allow-gap`,
   };
 }

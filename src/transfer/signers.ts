@@ -49,7 +49,9 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._@+-]{0,63}$/;
 
 function malformed(source: string, why: string): AirlockError {
   return new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: ${why}`, {
-    hint: 'a signers file is {"apiVersion": "airlock/v1", "kind": "Signers", "signers": [{"name": "...", "keys": ["k.pub"], "openpgp": ["team.asc"]}]}; see docs/transfer-format.md',
+    hint:
+      'a signers file is {"apiVersion": "airlock/v1", "kind": "Signers", "signers": [{"name": ' +
+      '"...", "keys": ["k.pub"], "openpgp": ["team.asc"]}]}; see docs/transfer-format.md',
   });
 }
 
@@ -223,7 +225,9 @@ export function requireSigners(check: SignerCheck, required: number): void {
   const distinct = distinctSigners(check.signers);
   if (distinct.length === 0) {
     throw new AirlockError('E_SIGNERS', 'the manifest has no signature by a trusted signer', {
-      hint: "pass the signers' public keys: --signers FILE, or --keyring FILE (OpenPGP) and/or --signer-key REF (airlock/cosign)",
+      hint:
+        "pass the signers' public keys: --signers FILE, or --keyring FILE (OpenPGP) and/or " +
+        '--signer-key REF (airlock/cosign)',
       details: { problems: check.problems },
     });
   }
@@ -231,7 +235,9 @@ export function requireSigners(check: SignerCheck, required: number): void {
     const keys = check.signers.length;
     throw new AirlockError(
       'E_SIGNERS',
-      `the manifest is signed by ${distinct.length} trusted signer(s) (${distinct.map((d) => bounded(d, 80)).join(', ')}), ${required} required${keys > distinct.length ? `: ${keys} signatures, but keys of one signer count once` : ''}`,
+      `the manifest is signed by ${distinct.length} trusted signer(s) ` +
+        `(${distinct.map((d) => bounded(d, 80)).join(', ')}), ${required} ` +
+        `required${keys > distinct.length ? `: ${keys} signatures, but keys of one signer count once` : ''}`,
       {
         details: { signers: distinct, problems: check.problems },
       },

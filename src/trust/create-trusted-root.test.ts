@@ -52,17 +52,20 @@ describe('log IDs', () => {
     assert.equal(root.tlogs[0]?.checkpointKeyId, undefined, 'v0.1 has no checkpointKeyId');
   });
 
-  it('Ed25519 with an origin (Rekor v2): the C2SP signed-note key hash SHA-256(origin ‖ "\\n" ‖ 0x01 ‖ raw key)', () => {
-    const key = generateKeyPairSync('ed25519').publicKey;
-    const spki = spkiOf(key);
-    // Independent of the implementation: the raw key is the BIT STRING at the end of the 44-byte SPKI.
-    assert.equal(spki.length, 44);
-    const expected = sha256(Buffer.from('rekor.internal\n'), Uint8Array.of(1), spki.subarray(12));
-    const root = createTrustedRoot({ tlogs: [log(key, { origin: 'rekor.internal' })] }, quiet);
-    assert.equal(root.tlogs[0]?.logId.keyId, expected.toString('base64'));
-    assert.equal(root.tlogs[0]?.publicKey.keyDetails, 'PKIX_ED25519');
-    assert.notEqual(root.tlogs[0]?.logId.keyId, sha256(spki).toString('base64'));
-  });
+  it(
+    'Ed25519 with an origin (Rekor v2): the C2SP signed-note key hash SHA-256(origin ‖ "\\n" ‖ ' + '0x01 ‖ raw key)',
+    () => {
+      const key = generateKeyPairSync('ed25519').publicKey;
+      const spki = spkiOf(key);
+      // Independent of the implementation: the raw key is the BIT STRING at the end of the 44-byte SPKI.
+      assert.equal(spki.length, 44);
+      const expected = sha256(Buffer.from('rekor.internal\n'), Uint8Array.of(1), spki.subarray(12));
+      const root = createTrustedRoot({ tlogs: [log(key, { origin: 'rekor.internal' })] }, quiet);
+      assert.equal(root.tlogs[0]?.logId.keyId, expected.toString('base64'));
+      assert.equal(root.tlogs[0]?.publicKey.keyDetails, 'PKIX_ED25519');
+      assert.notEqual(root.tlogs[0]?.logId.keyId, sha256(spki).toString('base64'));
+    },
+  );
 
   it('matches published vectors: rekor-tiles "rekor-local" and production log2025-1 / rekor.sigstore.dev', () => {
     // design/notes/tlog-anchors.md §2.8 (rekor-tiles CLIENTS.md) and §2.3 (the production trusted_root.json).
@@ -82,7 +85,8 @@ describe('log IDs', () => {
       assert.equal(checkpointKeyId(origin, keyFromSpkiB64(spki)).toString('base64'), logId);
     }
     const rekorV1 = keyFromSpkiB64(
-      'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE2G2Y+2tabdTV5BcGiBIx0a9fAFwrkBbmLSGtks4L3qX6yYY0zufBnhC8Ur/iy55GhWP/9A/bY2LhC30M9+RYtw==',
+      'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE2G2Y+2tabdTV5BcGiBIx0a9fAFwrkBbm' +
+        'LSGtks4L3qX6yYY0zufBnhC8Ur/iy55GhWP/9A/bY2LhC30M9+RYtw==',
     );
     const root = createTrustedRoot({
       tlogs: [
@@ -164,70 +168,77 @@ describe('input rules', () => {
     );
   });
 
-  it('a chain in the wrong order (root first) is refused, and so is a CA chain holding a signing certificate', async () => {
-    const reversed: CaInput = { certChainPem: [tsa.rootPem, tsa.leafPem].join(''), validFor: { start } };
-    assert.throws(() => createTrustedRoot({ timestampAuthorities: [reversed] }), {
-      code: 'E_INPUT_MALFORMED',
-      message: /not issued by certificate 2/,
-    });
-    const leafOnly: CaInput = { certChainPem: tsa.leafPem, validFor: { start } };
-    assert.throws(() => createTrustedRoot({ timestampAuthorities: [leafOnly] }), {
-      code: 'E_INPUT_MALFORMED',
-      message: /not self-signed/,
-    });
-    const leaf = await ca.issueLeaf({ san: 'https://x.example/id', issuer: 'https://issuer.example' });
-    assert.throws(
-      () =>
-        createTrustedRoot({
-          certificateAuthorities: [{ certChainPem: leaf.certPem + ca.rootPem, validFor: { start } }],
-        }),
-      {
+  it(
+    'a chain in the wrong order (root first) is refused, and so is a CA chain holding a signing ' + 'certificate',
+    async () => {
+      const reversed: CaInput = { certChainPem: [tsa.rootPem, tsa.leafPem].join(''), validFor: { start } };
+      assert.throws(() => createTrustedRoot({ timestampAuthorities: [reversed] }), {
         code: 'E_INPUT_MALFORMED',
-        message: /must be a CA certificate/,
-      },
-    );
-    assert.throws(
-      () => createTrustedRoot({ certificateAuthorities: [{ certChainPem: 'not pem', validFor: { start } }] }),
-      { code: 'E_INPUT_MALFORMED' },
-    );
-  });
+        message: /not issued by certificate 2/,
+      });
+      const leafOnly: CaInput = { certChainPem: tsa.leafPem, validFor: { start } };
+      assert.throws(() => createTrustedRoot({ timestampAuthorities: [leafOnly] }), {
+        code: 'E_INPUT_MALFORMED',
+        message: /not self-signed/,
+      });
+      const leaf = await ca.issueLeaf({ san: 'https://x.example/id', issuer: 'https://issuer.example' });
+      assert.throws(
+        () =>
+          createTrustedRoot({
+            certificateAuthorities: [{ certChainPem: leaf.certPem + ca.rootPem, validFor: { start } }],
+          }),
+        {
+          code: 'E_INPUT_MALFORMED',
+          message: /must be a CA certificate/,
+        },
+      );
+      assert.throws(
+        () => createTrustedRoot({ certificateAuthorities: [{ certChainPem: 'not pem', validFor: { start } }] }),
+        { code: 'E_INPUT_MALFORMED' },
+      );
+    },
+  );
 
-  it('round-trips through TrustedRoot.fromJSON/toJSON, parseTrustedRoot and toTrustMaterial; subjects from the root certificate', () => {
-    const key = generateKeyPairSync('ed25519').publicKey;
-    const json = createTrustedRoot(
-      {
-        certificateAuthorities: [{ certChainPem: ca.rootPem, uri: 'https://fulcio.internal', validFor: { start } }],
-        timestampAuthorities: [
-          {
-            certChainPem: tsa.chainPem.join(''),
-            uri: tsa.url,
-            validFor: { start, end: new Date(start.getTime() + HOUR) },
-          },
-        ],
-        tlogs: [log(key, { origin: 'rekor.internal' })],
-      },
-      quiet,
-    );
-    const proto = TrustedRoot.fromJSON(json);
-    assert.deepEqual(TrustedRoot.fromJSON(TrustedRoot.toJSON(proto)), proto);
-    assert.equal(proto.tlogs[0]?.publicKey?.validFor?.start?.toISOString(), start.toISOString());
-    assert.doesNotThrow(() => toTrustMaterial(parseTrustedRoot(Buffer.from(JSON.stringify(json)), 'r').root));
-    assert.deepEqual(json.certificateAuthorities[0]?.subject, {
-      organization: 'airlock test',
-      commonName: 'airlock test CA',
-    });
-    assert.deepEqual(json.timestampAuthorities[0]?.subject, {
-      organization: 'airlock test',
-      commonName: 'airlock test TSA root',
-    });
-    assert.equal(json.timestampAuthorities[0]?.certChain.certificates.length, 2);
-    const summary = summariseTrustedRoot(proto);
-    assert.deepEqual(summary.problems, []);
-    assert.equal(summary.tlogs[0]?.logIdRule, 'c2sp-checkpoint');
-    assert.equal(summary.tlogs[0]?.origin, 'rekor.internal');
-    assert.equal(summary.tlogs[0]?.keyType, 'Ed25519');
-    assert.equal(summary.timestampAuthorities[0]?.chainLength, 2);
-  });
+  it(
+    'round-trips through TrustedRoot.fromJSON/toJSON, parseTrustedRoot and toTrustMaterial; ' +
+      'subjects from the root certificate',
+    () => {
+      const key = generateKeyPairSync('ed25519').publicKey;
+      const json = createTrustedRoot(
+        {
+          certificateAuthorities: [{ certChainPem: ca.rootPem, uri: 'https://fulcio.internal', validFor: { start } }],
+          timestampAuthorities: [
+            {
+              certChainPem: tsa.chainPem.join(''),
+              uri: tsa.url,
+              validFor: { start, end: new Date(start.getTime() + HOUR) },
+            },
+          ],
+          tlogs: [log(key, { origin: 'rekor.internal' })],
+        },
+        quiet,
+      );
+      const proto = TrustedRoot.fromJSON(json);
+      assert.deepEqual(TrustedRoot.fromJSON(TrustedRoot.toJSON(proto)), proto);
+      assert.equal(proto.tlogs[0]?.publicKey?.validFor?.start?.toISOString(), start.toISOString());
+      assert.doesNotThrow(() => toTrustMaterial(parseTrustedRoot(Buffer.from(JSON.stringify(json)), 'r').root));
+      assert.deepEqual(json.certificateAuthorities[0]?.subject, {
+        organization: 'airlock test',
+        commonName: 'airlock test CA',
+      });
+      assert.deepEqual(json.timestampAuthorities[0]?.subject, {
+        organization: 'airlock test',
+        commonName: 'airlock test TSA root',
+      });
+      assert.equal(json.timestampAuthorities[0]?.certChain.certificates.length, 2);
+      const summary = summariseTrustedRoot(proto);
+      assert.deepEqual(summary.problems, []);
+      assert.equal(summary.tlogs[0]?.logIdRule, 'c2sp-checkpoint');
+      assert.equal(summary.tlogs[0]?.origin, 'rekor.internal');
+      assert.equal(summary.tlogs[0]?.keyType, 'Ed25519');
+      assert.equal(summary.timestampAuthorities[0]?.chainLength, 2);
+    },
+  );
 });
 
 describe('the production Sigstore trusted root, rebuilt from its keys and certificates', () => {

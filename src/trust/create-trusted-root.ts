@@ -123,7 +123,9 @@ function checkValidFor(validFor: ValidFor | undefined, what: string): ValidForJs
   // vouch for entries from before it existed (see parseTrustedRoot).
   if (!(start instanceof Date) || Number.isNaN(start.getTime())) {
     throw new AirlockError('E_USAGE', `${what} has no validFor.start`, {
-      hint: 'say when the key or CA began to be used (start-time=RFC3339); Sigstore clients treat a missing start as "always"',
+      hint:
+        'say when the key or CA began to be used (start-time=RFC3339); Sigstore clients treat a ' +
+        'missing start as "always"',
     });
   }
   if (end !== undefined && (!(end instanceof Date) || Number.isNaN(end.getTime()) || end < start)) {
@@ -214,17 +216,20 @@ function buildLog(
     // baseUrl (tlog-anchors.md §0.4).
     if (hostnameOf(log.baseUrl) !== log.origin) {
       warn(
-        `${what}: origin '${log.origin}' is not the host name of the URL; cosign and sigstore-js will not match its checkpoints`,
+        `${what}: origin '${log.origin}' is not the host name of the URL; cosign and sigstore-js ` +
+          `will not match its checkpoints`,
       );
     }
     if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
       warn(
-        `${what}: sigstore-js and sigstore-go hash checkpoints differently for ECDSA keys other than P-256 (tlog-anchors.md §0.8)`,
+        `${what}: sigstore-js and sigstore-go hash checkpoints differently for ECDSA keys other ` +
+          `than P-256 (tlog-anchors.md §0.8)`,
       );
     }
   } else if (kind === 'tlog' && key.asymmetricKeyType === 'ed25519') {
     warn(
-      `${what}: Ed25519 key without origin: log ID is SHA-256(SPKI), the Rekor v1 rule; a Rekor v2 log needs origin=HOST`,
+      `${what}: Ed25519 key without origin: log ID is SHA-256(SPKI), the Rekor v1 rule; a Rekor ` +
+        `v2 log needs origin=HOST`,
     );
   }
   if (log.operator !== undefined && version !== 'v0.2') {
@@ -474,7 +479,10 @@ const windowOf = (range: { start?: Date; end?: Date } | undefined) => ({
 function describeKey(key: KeyObject): string {
   const d = key.asymmetricKeyDetails;
   if (key.asymmetricKeyType === 'ec')
-    return `ECDSA ${{ prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' }[d?.namedCurve ?? ''] ?? d?.namedCurve}`;
+    return (
+      `ECDSA ` +
+      `${{ prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' }[d?.namedCurve ?? ''] ?? d?.namedCurve}`
+    );
   if (key.asymmetricKeyType === 'ed25519') return 'Ed25519';
   if (key.asymmetricKeyType === 'rsa') return `RSA ${d?.modulusLength}`;
   return String(key.asymmetricKeyType);

@@ -67,7 +67,9 @@ export function applyFreshness(roles: readonly RoleState[], now: Date, policy: F
     throw new AirlockError(
       'E_TUF_EXPIRED',
       tolerant
-        ? `${role.role} v${role.version} expired at ${role.expires}, ${days(now.getTime() - expires.getTime())} ago: beyond the accepted transfer latency of ${policy.graceDays} days, the mirror is stale`
+        ? `${role.role} v${role.version} expired at ${role.expires}, ` +
+            `${days(now.getTime() - expires.getTime())} ago: beyond the accepted transfer latency of ` +
+            `${policy.graceDays} days, the mirror is stale`
         : `${role.role} v${role.version} expired at ${role.expires} (${days(now.getTime() - expires.getTime())} ago)`,
       {
         // What to do depends on the command (mirror on the connected side, import on the other): each

@@ -128,7 +128,9 @@ export async function loadInstalledTrustRoot(
       );
     }
     warnings.push(
-      `trust root '${name}' is a BREAK-GLASS install (${install.breakGlass.expiredRoles.join(', ')} expired; reason: ${install.breakGlass.reason}), valid only until ${install.breakGlass.until}`,
+      `trust root '${name}' is a BREAK-GLASS install ` +
+        `(${install.breakGlass.expiredRoles.join(', ')} expired; reason: ` +
+        `${install.breakGlass.reason}), valid only until ${install.breakGlass.until}`,
     );
   }
   return { loaded, install, warnings };

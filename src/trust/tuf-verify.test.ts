@@ -58,27 +58,30 @@ describe('verifyRepository', () => {
 
   // Attack: a target (or metadata file) of another length than its signed metadata records, longer or
   // shorter: a verdict about the mirror whichever way it differs, never "malformed input".
-  it('a target or a referenced metadata file of another length than recorded → E_TUF_HASH, longer or shorter', async () => {
-    const r = await repo();
-    const path = r.targetPaths('trusted_root.json')[0]!;
-    const bytes = r.readFile(path);
-    for (const changed of [
-      Buffer.concat([bytes, Buffer.from(' ')]),
-      Buffer.concat([bytes, Buffer.alloc(64 * 1024, 0x20)]),
-      bytes.subarray(0, -1),
-    ]) {
-      r.writeFile(path, changed);
-      await assert.rejects(
-        verify(r),
-        (e: unknown) => code('E_TUF_HASH')(e) && /longer than|length/i.test((e as Error).message),
-        `${changed.length} bytes for ${bytes.length}`,
-      );
-    }
-    r.writeFile(path, bytes);
-    const snapshot = r.metadataPath('snapshot', r.snapshot.signed.version);
-    r.writeFile(snapshot, Buffer.concat([r.readFile(snapshot), Buffer.from('\n')]));
-    await assert.rejects(verify(r), code('E_TUF_HASH'));
-  });
+  it(
+    'a target or a referenced metadata file of another length than recorded → E_TUF_HASH, longer ' + 'or shorter',
+    async () => {
+      const r = await repo();
+      const path = r.targetPaths('trusted_root.json')[0]!;
+      const bytes = r.readFile(path);
+      for (const changed of [
+        Buffer.concat([bytes, Buffer.from(' ')]),
+        Buffer.concat([bytes, Buffer.alloc(64 * 1024, 0x20)]),
+        bytes.subarray(0, -1),
+      ]) {
+        r.writeFile(path, changed);
+        await assert.rejects(
+          verify(r),
+          (e: unknown) => code('E_TUF_HASH')(e) && /longer than|length/i.test((e as Error).message),
+          `${changed.length} bytes for ${bytes.length}`,
+        );
+      }
+      r.writeFile(path, bytes);
+      const snapshot = r.metadataPath('snapshot', r.snapshot.signed.version);
+      r.writeFile(snapshot, Buffer.concat([r.readFile(snapshot), Buffer.from('\n')]));
+      await assert.rejects(verify(r), code('E_TUF_HASH'));
+    },
+  );
 
   // Attack: metadata signed by fewer keys than the role's threshold.
   it('a metadata signature below threshold → E_TUF_SIGNATURE', async () => {

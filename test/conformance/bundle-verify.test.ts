@@ -13,7 +13,8 @@ import { canUnshareNet, UNSHARE_NET } from '../helpers/netns.ts';
 import { CONFORMANCE_DIR, sharedMissing } from '../helpers/shared.ts';
 
 const DEFAULT_IDENTITY =
-  'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';
+  'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/' +
+  '.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';
 const DEFAULT_ISSUER = 'https://token.actions.githubusercontent.com';
 const CASES_DIR = join(CONFORMANCE_DIR, 'bundle-verify');
 

@@ -108,12 +108,15 @@ function assertNamesHome(name: string, r: CliResult): void {
 
 describe('an unusable $AIRLOCK_HOME', () => {
   for (const [what, homeOf] of NOT_A_FOLDER) {
-    it(`${what}: E_IO naming AIRLOCK_HOME (exit 3) for every command, never a verdict about the trust root`, async () => {
-      for (const [name, args] of Object.entries(commands())) assertNamesHome(name, await airlock(homeOf(), args));
-      const check = await airlock(homeOf(), ['trust', 'status', '--check']);
-      assert.equal(check.code, 3, `trust status --check: UNKNOWN, ${check.stdout}${check.stderr}`);
-      assert.match(check.stdout, /^AIRLOCK TRUST UNKNOWN - .*AIRLOCK_HOME/);
-    });
+    it(
+      `${what}: E_IO naming AIRLOCK_HOME (exit 3) for every command, never a verdict about the ` + `trust root`,
+      async () => {
+        for (const [name, args] of Object.entries(commands())) assertNamesHome(name, await airlock(homeOf(), args));
+        const check = await airlock(homeOf(), ['trust', 'status', '--check']);
+        assert.equal(check.code, 3, `trust status --check: UNKNOWN, ${check.stdout}${check.stderr}`);
+        assert.match(check.stdout, /^AIRLOCK TRUST UNKNOWN - .*AIRLOCK_HOME/);
+      },
+    );
   }
 
   // /proc/1 is a folder that refuses children: nothing is there to read (nothing installed, no audit

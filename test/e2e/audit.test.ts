@@ -110,100 +110,108 @@ describe('airlock audit', () => {
     assert.match(lines[0]?.origin ?? '', /^audit\./);
   });
 
-  it('verify --since with a file that is no checkpoint: an input error (exit 3), never "the audit log does not verify"', async () => {
-    await writeFile(join(dir, 'garbage.checkpoint'), 'not a checkpoint at all\n');
-    await writeFile(join(dir, 'empty.checkpoint'), '');
-    for (const [since, code] of [
-      [join(dir, 'no-such.checkpoint'), 'E_INPUT_MISSING'],
-      [join(dir, 'garbage.checkpoint'), 'E_INPUT_MALFORMED'],
-      [join(dir, 'empty.checkpoint'), 'E_INPUT_MALFORMED'],
-      [join(dir, 'app.tar'), 'E_INPUT_MALFORMED'],
-      [dir, 'E_INPUT_MALFORMED'],
-    ] as const) {
-      const r = await cli(['audit', 'verify', '--since', since, '--json']);
-      assert.equal(r.code, 3, `${since}: ${r.stderr}`);
-      assert.equal(JSON.parse(r.stdout).error.code, code, since);
-    }
-    // A real checkpoint of another audit log is well-formed: that it does not verify is a verdict.
-    const other = { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'other-home') };
-    assert.equal(
-      (await runCli(['key', 'generate', '--output-key-prefix', join(dir, 'other')], { env: other, now })).code,
-      0,
-    );
-    assert.equal(
-      (await runCli(['audit', 'verify', '--out', join(dir, 'foreign.checkpoint')], { env: other, now })).code,
-      0,
-    );
-    const foreign = await cli(['audit', 'verify', '--since', join(dir, 'foreign.checkpoint')]);
-    assert.equal(foreign.code, 1, foreign.stderr);
-    assert.match(foreign.stderr, /E_LOG_CORRUPT/);
-  });
-
-  it('verify: saves a checkpoint; an edited, a deleted and a reordered event are each named by index (exit 1)', async () => {
-    const saved = join(dir, 'audit.checkpoint');
-    const ok = await cli(['audit', 'verify', '--out', saved, '--json']);
-    assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(JSON.parse(ok.stdout).size, 4, 'reading the trail is not itself recorded');
-    assert.match(await readFile(saved, 'utf8'), /^audit\.[^\n]+\n4\n/);
-    assert.equal(
-      (
-        await cli([
-          'verify-blob',
-          join(dir, 'app.tar'),
-          '--bundle',
-          join(dir, 'app.sigstore.json'),
-          '--key',
-          join(dir, 'release.pub'),
-          '--insecure-ignore-tlog',
-        ])
-      ).code,
-      0,
-    );
-    const since = await cli(['audit', 'verify', '--since', saved]);
-    assert.equal(since.code, 0, since.stderr);
-    assert.match(since.stderr, /5 events verified .*extends/);
-
-    const db = new DatabaseSync(join(dir, 'home', 'audit', 'audit.db'));
-    try {
-      db.prepare('UPDATE entries SET data = replace(data, ?, ?) WHERE idx = 3').run(
-        Buffer.from('"refused"'),
-        Buffer.from('"ok"'),
+  it(
+    'verify --since with a file that is no checkpoint: an input error (exit 3), never "the audit ' +
+      'log does not verify"',
+    async () => {
+      await writeFile(join(dir, 'garbage.checkpoint'), 'not a checkpoint at all\n');
+      await writeFile(join(dir, 'empty.checkpoint'), '');
+      for (const [since, code] of [
+        [join(dir, 'no-such.checkpoint'), 'E_INPUT_MISSING'],
+        [join(dir, 'garbage.checkpoint'), 'E_INPUT_MALFORMED'],
+        [join(dir, 'empty.checkpoint'), 'E_INPUT_MALFORMED'],
+        [join(dir, 'app.tar'), 'E_INPUT_MALFORMED'],
+        [dir, 'E_INPUT_MALFORMED'],
+      ] as const) {
+        const r = await cli(['audit', 'verify', '--since', since, '--json']);
+        assert.equal(r.code, 3, `${since}: ${r.stderr}`);
+        assert.equal(JSON.parse(r.stdout).error.code, code, since);
+      }
+      // A real checkpoint of another audit log is well-formed: that it does not verify is a verdict.
+      const other = { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'other-home') };
+      assert.equal(
+        (await runCli(['key', 'generate', '--output-key-prefix', join(dir, 'other')], { env: other, now })).code,
+        0,
       );
-      db.exec('DELETE FROM entries WHERE idx = 1');
-      db.exec(
-        'BEGIN; UPDATE entries SET idx = -1 WHERE idx = 2; UPDATE entries SET idx = 2 WHERE idx = 4; UPDATE entries SET idx = 4 WHERE idx = -1; COMMIT;',
+      assert.equal(
+        (await runCli(['audit', 'verify', '--out', join(dir, 'foreign.checkpoint')], { env: other, now })).code,
+        0,
       );
-    } finally {
-      db.close();
-    }
-    const bad = await cli(['audit', 'verify', '--since', saved]);
-    assert.equal(bad.code, 1, bad.stderr);
-    assert.match(bad.stderr, /E_LOG_CORRUPT/);
-    for (const [index, what] of [
-      [1, 'missing'],
-      [2, 'changed'],
-      [3, 'changed'],
-      [4, 'changed'],
-    ] as const)
-      assert.match(bad.stderr, new RegExp(`event ${index}: ${what}`));
-    assert.doesNotMatch(bad.stderr, /event 0:/);
-    const json = JSON.parse((await cli(['audit', 'verify', '--json'])).stdout);
-    assert.deepEqual(
-      [
-        ...new Set(
-          json.error.details.problems.flatMap((p: { index?: number }) => (p.index === undefined ? [] : [p.index])),
-        ),
-      ],
-      [1, 2, 3, 4],
-    );
+      const foreign = await cli(['audit', 'verify', '--since', join(dir, 'foreign.checkpoint')]);
+      assert.equal(foreign.code, 1, foreign.stderr);
+      assert.match(foreign.stderr, /E_LOG_CORRUPT/);
+    },
+  );
 
-    const exported = await cli(['audit', 'export']);
-    assert.equal(exported.code, 1);
-    assert.equal(exported.stdout, '', 'nothing exported from a log that does not verify');
-    const shown = await cli(['audit', 'show']);
-    assert.equal(shown.code, 0);
-    assert.match(shown.stderr, /does not verify/);
-  });
+  it(
+    'verify: saves a checkpoint; an edited, a deleted and a reordered event are each named by ' + 'index (exit 1)',
+    async () => {
+      const saved = join(dir, 'audit.checkpoint');
+      const ok = await cli(['audit', 'verify', '--out', saved, '--json']);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(JSON.parse(ok.stdout).size, 4, 'reading the trail is not itself recorded');
+      assert.match(await readFile(saved, 'utf8'), /^audit\.[^\n]+\n4\n/);
+      assert.equal(
+        (
+          await cli([
+            'verify-blob',
+            join(dir, 'app.tar'),
+            '--bundle',
+            join(dir, 'app.sigstore.json'),
+            '--key',
+            join(dir, 'release.pub'),
+            '--insecure-ignore-tlog',
+          ])
+        ).code,
+        0,
+      );
+      const since = await cli(['audit', 'verify', '--since', saved]);
+      assert.equal(since.code, 0, since.stderr);
+      assert.match(since.stderr, /5 events verified .*extends/);
+
+      const db = new DatabaseSync(join(dir, 'home', 'audit', 'audit.db'));
+      try {
+        db.prepare('UPDATE entries SET data = replace(data, ?, ?) WHERE idx = 3').run(
+          Buffer.from('"refused"'),
+          Buffer.from('"ok"'),
+        );
+        db.exec('DELETE FROM entries WHERE idx = 1');
+        db.exec(
+          'BEGIN; UPDATE entries SET idx = -1 WHERE idx = 2; UPDATE entries SET idx = 2 WHERE idx ' +
+            '= 4; UPDATE entries SET idx = 4 WHERE idx = -1; COMMIT;',
+        );
+      } finally {
+        db.close();
+      }
+      const bad = await cli(['audit', 'verify', '--since', saved]);
+      assert.equal(bad.code, 1, bad.stderr);
+      assert.match(bad.stderr, /E_LOG_CORRUPT/);
+      for (const [index, what] of [
+        [1, 'missing'],
+        [2, 'changed'],
+        [3, 'changed'],
+        [4, 'changed'],
+      ] as const)
+        assert.match(bad.stderr, new RegExp(`event ${index}: ${what}`));
+      assert.doesNotMatch(bad.stderr, /event 0:/);
+      const json = JSON.parse((await cli(['audit', 'verify', '--json'])).stdout);
+      assert.deepEqual(
+        [
+          ...new Set(
+            json.error.details.problems.flatMap((p: { index?: number }) => (p.index === undefined ? [] : [p.index])),
+          ),
+        ],
+        [1, 2, 3, 4],
+      );
+
+      const exported = await cli(['audit', 'export']);
+      assert.equal(exported.code, 1);
+      assert.equal(exported.stdout, '', 'nothing exported from a log that does not verify');
+      const shown = await cli(['audit', 'show']);
+      assert.equal(shown.code, 0);
+      assert.match(shown.stderr, /does not verify/);
+    },
+  );
 
   it('commands starting at once on a fresh machine share one audit log: one key, every event', async () => {
     const fresh = { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'race-home') };

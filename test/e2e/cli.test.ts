@@ -23,29 +23,33 @@ describe('airlock (process)', () => {
     assert.equal(JSON.parse(r.stdout).ok, true);
   });
 
-  it('demo runs the whole workflow: sign, pack, approve, on-prem log, inspect (two signers), import, verify against the log, and refuses an unaccepted channel and a tampered package', async () => {
-    const r = await runCliProcess(['demo', '--json'], { env: { AIRLOCK_HOME: '/tmp/airlock-e2e-home' } });
-    assert.equal(r.code, 0, r.stderr);
-    const doc = JSON.parse(r.stdout);
-    assert.deepEqual(
-      doc.steps.map((s: { name: string; ok: boolean }) => s.name),
-      [
-        'doctor',
-        'key generate',
-        'sign',
-        'pack',
-        'approve',
-        'log serve',
-        'two-person rule',
-        'inspect',
-        'import',
-        'unaccepted channel refused',
-        'verify',
-        'log info',
-        'record',
-        'tampered package refused',
-      ],
-    );
-    assert.ok(doc.steps.every((s: { ok: boolean }) => s.ok));
-  });
+  it(
+    'demo runs the whole workflow: sign, pack, approve, on-prem log, inspect (two signers), ' +
+      'import, verify against the log, and refuses an unaccepted channel and a tampered package',
+    async () => {
+      const r = await runCliProcess(['demo', '--json'], { env: { AIRLOCK_HOME: '/tmp/airlock-e2e-home' } });
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout);
+      assert.deepEqual(
+        doc.steps.map((s: { name: string; ok: boolean }) => s.name),
+        [
+          'doctor',
+          'key generate',
+          'sign',
+          'pack',
+          'approve',
+          'log serve',
+          'two-person rule',
+          'inspect',
+          'import',
+          'unaccepted channel refused',
+          'verify',
+          'log info',
+          'record',
+          'tampered package refused',
+        ],
+      );
+      assert.ok(doc.steps.every((s: { ok: boolean }) => s.ok));
+    },
+  );
 });

@@ -66,20 +66,23 @@ describe("cosign's names and flags", () => {
     assert.deepEqual(JSON.parse(tree.stdout), JSON.parse(inspect.stdout));
   });
 
-  it('attach sbom, download sbom and other cosign-only commands say what to type instead (E_UNSUPPORTED, exit 2)', async () => {
-    const cases: Array<[string[], RegExp]> = [
-      [['attach', 'sbom', '--sbom', 'sbom.json', image()], /airlock attest IMAGE --type spdxjson --predicate/],
-      [['download', 'sbom', image()], /airlock verify-attestation IMAGE --type spdxjson .*--output-file/],
-      [['attach', 'signature', '--signature', 'x', image()], /airlock sign IMAGE/],
-      [['login', 'registry.internal', '-u', 'me'], /--password-stdin/],
-    ];
-    for (const [args, instead] of cases) {
-      const r = await cli([...args, '--json']);
-      assert.equal(r.code, 2, args.join(' '));
-      assert.equal(JSON.parse(r.stdout).error.code, 'E_UNSUPPORTED');
-      assert.match(JSON.parse(r.stdout).error.hint, instead);
-    }
-  });
+  it(
+    'attach sbom, download sbom and other cosign-only commands say what to type instead ' + '(E_UNSUPPORTED, exit 2)',
+    async () => {
+      const cases: Array<[string[], RegExp]> = [
+        [['attach', 'sbom', '--sbom', 'sbom.json', image()], /airlock attest IMAGE --type spdxjson --predicate/],
+        [['download', 'sbom', image()], /airlock verify-attestation IMAGE --type spdxjson .*--output-file/],
+        [['attach', 'signature', '--signature', 'x', image()], /airlock sign IMAGE/],
+        [['login', 'registry.internal', '-u', 'me'], /--password-stdin/],
+      ];
+      for (const [args, instead] of cases) {
+        const r = await cli([...args, '--json']);
+        assert.equal(r.code, 2, args.join(' '));
+        assert.equal(JSON.parse(r.stdout).error.code, 'E_UNSUPPORTED');
+        assert.match(JSON.parse(r.stdout).error.hint, instead);
+      }
+    },
+  );
 
   it('--offline is accepted by verify-blob too, and changes nothing', async () => {
     await writeFile(join(dir, 'file.txt'), 'hello\n');
@@ -152,19 +155,27 @@ describe("cosign's names and flags", () => {
 });
 
 describe('a bundle kept beside the image (sign --bundle, verify --bundle)', () => {
-  it('sign --bundle writes the bundle that is also attached; verify --offline --bundle checks it against IMAGE@digest or a tag', async () => {
-    const bundle = join(dir, 'app.sigstore.json');
-    await ok(['sign', image(), '--key', join(dir, 'a.key'), '--tlog-upload=false', '--bundle', bundle]);
-    assert.equal(JSON.parse(await readFile(bundle, 'utf8')).mediaType, 'application/vnd.dev.sigstore.bundle.v0.3+json');
-    const byDigest = JSON.parse(
-      (await ok(['verify', '--offline', '--bundle', bundle, ...trust(), `oci:${layout()}@${digest}`, '--json'])).stdout,
-    );
-    assert.deepEqual(
-      byDigest.results.map((r: { source: string; ok: boolean }) => [r.source, r.ok]),
-      [['bundle-file', true]],
-    );
-    await ok(['verify', '--bundle', bundle, ...trust(), image()]);
-  });
+  it(
+    'sign --bundle writes the bundle that is also attached; verify --offline --bundle checks it ' +
+      'against IMAGE@digest or a tag',
+    async () => {
+      const bundle = join(dir, 'app.sigstore.json');
+      await ok(['sign', image(), '--key', join(dir, 'a.key'), '--tlog-upload=false', '--bundle', bundle]);
+      assert.equal(
+        JSON.parse(await readFile(bundle, 'utf8')).mediaType,
+        'application/vnd.dev.sigstore.bundle.v0.3+json',
+      );
+      const byDigest = JSON.parse(
+        (await ok(['verify', '--offline', '--bundle', bundle, ...trust(), `oci:${layout()}@${digest}`, '--json']))
+          .stdout,
+      );
+      assert.deepEqual(
+        byDigest.results.map((r: { source: string; ok: boolean }) => [r.source, r.ok]),
+        [['bundle-file', true]],
+      );
+      await ok(['verify', '--bundle', bundle, ...trust(), image()]);
+    },
+  );
 
   it('a bundle about another image, by another key, or of another kind is refused (exit 1)', async () => {
     const bundle = join(dir, 'app.sigstore.json');

@@ -71,39 +71,44 @@ describe('sign / attest / verify inside a layout', () => {
     );
   });
 
-  it("the legacy .sig has cosign's exact payload bytes and annotations, and openssl-level verification passes", async () => {
-    const store = await openLayoutStore(layout(), {});
-    const tag = `${imageDigest.replace(':', '-')}.sig`;
-    const sigManifest = JSON.parse((await store.getManifest((await store.resolveTag(tag)).digest)).bytes.toString());
-    assert.equal(sigManifest.mediaType, 'application/vnd.oci.image.manifest.v1+json');
-    const layer = sigManifest.layers[0];
-    assert.equal(layer.mediaType, 'application/vnd.dev.cosign.simplesigning.v1+json');
-    const chunks: Buffer[] = [];
-    for await (const c of await store.getBlob(layer)) chunks.push(c as Buffer);
-    const payload = Buffer.concat(chunks);
-    assert.equal(
-      payload.toString(),
-      `{"critical":{"identity":{"docker-reference":"registry.example/app"},"image":{"docker-manifest-digest":"${imageDigest}"},"type":"cosign container image signature"},"optional":null}`,
-    );
-    assert.deepEqual(Object.keys(layer.annotations), ['dev.cosignproject.cosign/signature']);
-    const key = createPublicKey(await readFile(pub()));
-    assert.ok(
-      verify('sha256', payload, key, Buffer.from(layer.annotations['dev.cosignproject.cosign/signature'], 'base64')),
-    );
-    // The bundle-format signature verifies with @sigstore/verify directly.
-    const [ref] = await store.listReferrers(imageDigest);
-    const refManifest = JSON.parse((await store.getManifest(ref!.digest)).bytes.toString());
-    assert.equal(refManifest.artifactType, 'application/vnd.dev.sigstore.bundle.v0.3+json');
-    assert.equal(refManifest.subject.digest, imageDigest);
-    const bundleChunks: Buffer[] = [];
-    for await (const c of await store.getBlob(refManifest.layers[0])) bundleChunks.push(c as Buffer);
-    const bundle = JSON.parse(Buffer.concat(bundleChunks).toString());
-    verifyWithSigstoreJs(bundle, undefined, key);
-    const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString());
-    assert.deepEqual(statement.subject, [{ digest: { sha256: imageDigest.slice(7) } }]);
-    assert.equal(statement.predicateType, 'https://sigstore.dev/cosign/sign/v1');
-    await store.close();
-  });
+  it(
+    "the legacy .sig has cosign's exact payload bytes and annotations, and openssl-level " + 'verification passes',
+    async () => {
+      const store = await openLayoutStore(layout(), {});
+      const tag = `${imageDigest.replace(':', '-')}.sig`;
+      const sigManifest = JSON.parse((await store.getManifest((await store.resolveTag(tag)).digest)).bytes.toString());
+      assert.equal(sigManifest.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+      const layer = sigManifest.layers[0];
+      assert.equal(layer.mediaType, 'application/vnd.dev.cosign.simplesigning.v1+json');
+      const chunks: Buffer[] = [];
+      for await (const c of await store.getBlob(layer)) chunks.push(c as Buffer);
+      const payload = Buffer.concat(chunks);
+      assert.equal(
+        payload.toString(),
+        `{"critical":{"identity":{"docker-reference":"registry.example/app"},` +
+          `"image":{"docker-manifest-digest":"${imageDigest}"},` +
+          `"type":"cosign container image signature"},"optional":null}`,
+      );
+      assert.deepEqual(Object.keys(layer.annotations), ['dev.cosignproject.cosign/signature']);
+      const key = createPublicKey(await readFile(pub()));
+      assert.ok(
+        verify('sha256', payload, key, Buffer.from(layer.annotations['dev.cosignproject.cosign/signature'], 'base64')),
+      );
+      // The bundle-format signature verifies with @sigstore/verify directly.
+      const [ref] = await store.listReferrers(imageDigest);
+      const refManifest = JSON.parse((await store.getManifest(ref!.digest)).bytes.toString());
+      assert.equal(refManifest.artifactType, 'application/vnd.dev.sigstore.bundle.v0.3+json');
+      assert.equal(refManifest.subject.digest, imageDigest);
+      const bundleChunks: Buffer[] = [];
+      for await (const c of await store.getBlob(refManifest.layers[0])) bundleChunks.push(c as Buffer);
+      const bundle = JSON.parse(Buffer.concat(bundleChunks).toString());
+      verifyWithSigstoreJs(bundle, undefined, key);
+      const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString());
+      assert.deepEqual(statement.subject, [{ digest: { sha256: imageDigest.slice(7) } }]);
+      assert.equal(statement.predicateType, 'https://sigstore.dev/cosign/sign/v1');
+      await store.close();
+    },
+  );
 
   it('attest + verify-attestation --type; another type is not found', async () => {
     await writeFile(join(dir, 'sbom.json'), '{"spdxVersion":"SPDX-2.3","packages":[]}');
@@ -142,51 +147,54 @@ describe('sign / attest / verify inside a layout', () => {
 
   // Attack: anyone who can push to a registry can attach referrers; a hostile one must not stop the
   // verification of the real signature, nor count as one.
-  it('unreadable or hostile referrers are failed results, never a crash; the real signature still verifies', async () => {
-    const copy = join(dir, 'hostile');
-    await cp(layout(), copy, { recursive: true });
-    const store = await openLayoutStore(copy, {});
-    const subject = await store.resolveTag('v1');
-    const referrer = async (layers: object[]) => {
-      const bytes = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
+  it(
+    'unreadable or hostile referrers are failed results, never a crash; the real signature still ' + 'verifies',
+    async () => {
+      const copy = join(dir, 'hostile');
+      await cp(layout(), copy, { recursive: true });
+      const store = await openLayoutStore(copy, {});
+      const subject = await store.resolveTag('v1');
+      const referrer = async (layers: object[]) => {
+        const bytes = Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+            config: {
+              mediaType: 'application/vnd.oci.empty.v1+json',
+              digest: `sha256:${createHash('sha256').update('{}').digest('hex')}`,
+              size: 2,
+            },
+            layers,
+            subject,
+          }),
+        );
+        const desc = {
           mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
-          config: {
-            mediaType: 'application/vnd.oci.empty.v1+json',
-            digest: `sha256:${createHash('sha256').update('{}').digest('hex')}`,
-            size: 2,
-          },
-          layers,
-          subject,
-        }),
-      );
-      const desc = {
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
-        size: bytes.length,
+          digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
+          size: bytes.length,
+        };
+        await store.putManifest({ ...desc, bytes });
+        await store.addReferrer(subject, desc);
       };
-      await store.putManifest({ ...desc, bytes });
-      await store.addReferrer(subject, desc);
-    };
-    const junk = Buffer.from('{"not":"a bundle"}');
-    const junkDesc = {
-      mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
-      digest: `sha256:${createHash('sha256').update(junk).digest('hex')}`,
-      size: junk.length,
-    };
-    await store.putBlob(junkDesc, junk);
-    await referrer([junkDesc]); // a bundle that is not one
-    await referrer([{ ...junkDesc, digest: `sha256:${'0'.repeat(64)}` }]); // a bundle blob that is not there
-    await store.close();
-    const v = await cli(['verify', `oci:${copy}:v1`, ...TRUST(), '--json']);
-    assert.equal(v.code, 0, v.stderr);
-    const results = JSON.parse(v.stdout).results as Array<{ ok: boolean; code?: string }>;
-    assert.equal(results.filter((r) => r.ok).length, 2, 'the real referrer and the legacy .sig');
-    assert.equal(results.filter((r) => !r.ok).length, 2, 'the junk bundle and the missing blob');
-    assert.ok(results.every((r) => r.ok || (r.code && r.code !== 'E_INTERNAL')));
-  });
+      const junk = Buffer.from('{"not":"a bundle"}');
+      const junkDesc = {
+        mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+        digest: `sha256:${createHash('sha256').update(junk).digest('hex')}`,
+        size: junk.length,
+      };
+      await store.putBlob(junkDesc, junk);
+      await referrer([junkDesc]); // a bundle that is not one
+      await referrer([{ ...junkDesc, digest: `sha256:${'0'.repeat(64)}` }]); // a bundle blob that is not there
+      await store.close();
+      const v = await cli(['verify', `oci:${copy}:v1`, ...TRUST(), '--json']);
+      assert.equal(v.code, 0, v.stderr);
+      const results = JSON.parse(v.stdout).results as Array<{ ok: boolean; code?: string }>;
+      assert.equal(results.filter((r) => r.ok).length, 2, 'the real referrer and the legacy .sig');
+      assert.equal(results.filter((r) => !r.ok).length, 2, 'the junk bundle and the missing blob');
+      assert.ok(results.every((r) => r.ok || (r.code && r.code !== 'E_INTERNAL')));
+    },
+  );
 });
 
 describe('copy round trip with signatures: layout → registry → docker-archive → layout', () => {
@@ -233,20 +241,23 @@ describe('copy round trip with signatures: layout → registry → docker-archiv
     assert.equal(none.code, 3);
   });
 
-  it('tampering: a changed layer is caught while copying; a re-signed other image does not verify as this one', async () => {
-    const tampered = join(dir, 'tampered');
-    assert.equal((await cli(['copy', `oci:${layout()}:v1`, `oci:${tampered}:v1`])).code, 0);
-    const store = await openLayoutStore(tampered, {});
-    const manifest = JSON.parse((await store.getManifest(imageDigest)).bytes.toString());
-    await store.close();
-    const layerPath = join(tampered, 'blobs', 'sha256', manifest.layers[0].digest.slice(7));
-    const bytes = await readFile(layerPath);
-    bytes[bytes.length - 1]! ^= 1;
-    await writeFile(layerPath, bytes);
-    const copy = await cli(['copy', `oci:${tampered}:v1`, `oci:${join(dir, 'never')}:v1`]);
-    assert.equal(copy.code, 3);
-    assert.match(copy.stderr, /E_DIGEST_MISMATCH/);
-  });
+  it(
+    'tampering: a changed layer is caught while copying; a re-signed other image does not verify ' + 'as this one',
+    async () => {
+      const tampered = join(dir, 'tampered');
+      assert.equal((await cli(['copy', `oci:${layout()}:v1`, `oci:${tampered}:v1`])).code, 0);
+      const store = await openLayoutStore(tampered, {});
+      const manifest = JSON.parse((await store.getManifest(imageDigest)).bytes.toString());
+      await store.close();
+      const layerPath = join(tampered, 'blobs', 'sha256', manifest.layers[0].digest.slice(7));
+      const bytes = await readFile(layerPath);
+      bytes[bytes.length - 1]! ^= 1;
+      await writeFile(layerPath, bytes);
+      const copy = await cli(['copy', `oci:${tampered}:v1`, `oci:${join(dir, 'never')}:v1`]);
+      assert.equal(copy.code, 3);
+      assert.match(copy.stderr, /E_DIGEST_MISMATCH/);
+    },
+  );
 });
 
 describe('tampering with the manifest or the signature', () => {

@@ -81,7 +81,10 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Where each app's tag `1` points under `prefix` (keyed REPO:TAG, without the host: the import may go through a proxy), or null. */
+/**
+ * Where each app's tag `1` points under `prefix` (keyed REPO:TAG, without the host: the import may go through a proxy),
+ * or null.
+ */
 async function tagsUnder(prefix: string): Promise<Map<string, string | null>> {
   const out = new Map<string, string | null>();
   for (const app of APPS) {
@@ -184,103 +187,106 @@ describe('a registry failing between the first and the last tag', () => {
 });
 
 describe('SIGKILL at random points of an import', () => {
-  it('after every kill: each tag moved and each channel state written has its recorded intent; a re-run completes', async (t) => {
-    if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
-    // A registry that takes its time over each tag (as a busy one does) widens the window between the
-    // first tag and the last, where a kill matters most.
-    const slow = await registryProxy(registry.host, (req, res) => {
-      if (!(req.method === 'PUT' && /\/manifests\/1$/.test(req.url ?? ''))) return false;
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () =>
-        setTimeout(() => {
-          const upstream = request(
-            {
-              host: '127.0.0.1',
-              port: Number(registry?.host.split(':')[1]),
-              path: req.url,
-              method: req.method,
-              headers: req.headers,
-            },
-            (r) => {
-              res.writeHead(r.statusCode ?? 502, r.headers);
-              r.pipe(res);
-            },
-          );
-          upstream.on('error', () => res.destroy());
-          upstream.end(Buffer.concat(chunks));
-        }, 150),
-      );
-      return true;
-    });
-    t.after(() => slow.close());
-    const host = slow.host;
-    // One full run, timed, to spread the kills over the whole import.
-    const started = Date.now();
-    const full = await cli(importArgs(host, 'kill-timing'), 'kill-timing');
-    assert.equal(full.code, 0, full.stderr);
-    const span = Date.now() - started;
-    const seed = testSeed('AIRLOCK_KILL_SEED');
-    t.diagnostic(`seed ${seed} (AIRLOCK_KILL_SEED=${seed} replays these kill points)`);
-    const random = seededRandom(seed);
-    const RUNS = 30;
-    const outcomes = { nothing: 0, partial: 0, complete: 0 };
-    const deadline = Date.now() + 240_000;
-    for (let run = 0; run < RUNS && Date.now() < deadline; run++) {
-      const h = `kill-${run}`;
-      const prefix = `kill-${run}`;
-      // Most of an import is start-up and reading; its effects come at the end: aim most kills there.
-      const delay = Math.floor(span * (random() < 0.2 ? random() * 0.6 : 0.6 + random() * 0.6));
-      const child = spawn(process.execPath, [AIRLOCK_BIN, ...importArgs(host, prefix)], {
-        env: { ...process.env, ...env(h) },
-        stdio: 'ignore',
+  it(
+    'after every kill: each tag moved and each channel state written has its recorded intent; a ' + 're-run completes',
+    async (t) => {
+      if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
+      // A registry that takes its time over each tag (as a busy one does) widens the window between the
+      // first tag and the last, where a kill matters most.
+      const slow = await registryProxy(registry.host, (req, res) => {
+        if (!(req.method === 'PUT' && /\/manifests\/1$/.test(req.url ?? ''))) return false;
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () =>
+          setTimeout(() => {
+            const upstream = request(
+              {
+                host: '127.0.0.1',
+                port: Number(registry?.host.split(':')[1]),
+                path: req.url,
+                method: req.method,
+                headers: req.headers,
+              },
+              (r) => {
+                res.writeHead(r.statusCode ?? 502, r.headers);
+                r.pipe(res);
+              },
+            );
+            upstream.on('error', () => res.destroy());
+            upstream.end(Buffer.concat(chunks));
+          }, 150),
+        );
+        return true;
       });
-      const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-      await new Promise((r) => setTimeout(r, delay));
-      child.kill('SIGKILL');
-      await exited;
+      t.after(() => slow.close());
+      const host = slow.host;
+      // One full run, timed, to spread the kills over the whole import.
+      const started = Date.now();
+      const full = await cli(importArgs(host, 'kill-timing'), 'kill-timing');
+      assert.equal(full.code, 0, full.stderr);
+      const span = Date.now() - started;
+      const seed = testSeed('AIRLOCK_KILL_SEED');
+      t.diagnostic(`seed ${seed} (AIRLOCK_KILL_SEED=${seed} replays these kill points)`);
+      const random = seededRandom(seed);
+      const RUNS = 30;
+      const outcomes = { nothing: 0, partial: 0, complete: 0 };
+      const deadline = Date.now() + 240_000;
+      for (let run = 0; run < RUNS && Date.now() < deadline; run++) {
+        const h = `kill-${run}`;
+        const prefix = `kill-${run}`;
+        // Most of an import is start-up and reading; its effects come at the end: aim most kills there.
+        const delay = Math.floor(span * (random() < 0.2 ? random() * 0.6 : 0.6 + random() * 0.6));
+        const child = spawn(process.execPath, [AIRLOCK_BIN, ...importArgs(host, prefix)], {
+          env: { ...process.env, ...env(h) },
+          stdio: 'ignore',
+        });
+        const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+        await new Promise((r) => setTimeout(r, delay));
+        child.kill('SIGKILL');
+        await exited;
 
-      const tags = await tagsUnder(prefix);
-      const state = await channelState(h);
-      const announced = await intents(h);
-      assert.ok(announced.ok, `run ${run}: the audit trail verifies after the kill`);
-      const moved = [...tags].filter(([, d]) => d !== null);
-      for (const [ref, d] of moved)
-        assert.equal(
-          announced.tags.get(ref),
-          d,
-          `run ${run} (killed at ${delay} ms): ${ref} moved to ${d} without its recorded intent`,
-        );
-      if (state)
+        const tags = await tagsUnder(prefix);
+        const state = await channelState(h);
+        const announced = await intents(h);
+        assert.ok(announced.ok, `run ${run}: the audit trail verifies after the kill`);
+        const moved = [...tags].filter(([, d]) => d !== null);
+        for (const [ref, d] of moved)
+          assert.equal(
+            announced.tags.get(ref),
+            d,
+            `run ${run} (killed at ${delay} ms): ${ref} moved to ${d} without its recorded intent`,
+          );
+        if (state)
+          assert.ok(
+            announced.numbers.has(state.number),
+            `run ${run}: channel state ${state.number} without its recorded intent`,
+          );
+        if (moved.length === 0 && !state) outcomes.nothing++;
+        else if (moved.length === APPS.length && state) outcomes.complete++;
+        else outcomes.partial++;
+
+        const again = await cli(importArgs(host, prefix), h);
+        assert.equal(again.code, 0, `run ${run}: the re-run completes: ${again.stderr}`);
+        const after = await tagsUnder(prefix);
         assert.ok(
-          announced.numbers.has(state.number),
-          `run ${run}: channel state ${state.number} without its recorded intent`,
+          [...after.values()].every((d) => d !== null),
+          `run ${run}: every tag in place after the re-run`,
         );
-      if (moved.length === 0 && !state) outcomes.nothing++;
-      else if (moved.length === APPS.length && state) outcomes.complete++;
-      else outcomes.partial++;
-
-      const again = await cli(importArgs(host, prefix), h);
-      assert.equal(again.code, 0, `run ${run}: the re-run completes: ${again.stderr}`);
-      const after = await tagsUnder(prefix);
-      assert.ok(
-        [...after.values()].every((d) => d !== null),
-        `run ${run}: every tag in place after the re-run`,
-      );
-      assert.equal((await channelState(h))?.number, 1);
-      assert.deepEqual(
-        await readdir(join(home(h), 'imports', 'pending')).catch(() => []),
-        [],
-        `run ${run}: no journal left`,
-      );
-      assert.deepEqual(
-        (await readdir(join(home(h), 'staging')).catch(() => [])).filter((n) => !n.startsWith('inspect')),
-        [],
-        `run ${run}: the killed run's staging was swept`,
-      );
-      assert.ok((await verifyAuditLog(home(h))).ok);
-    }
-    t.diagnostic(`kills: ${JSON.stringify(outcomes)} over a ${span} ms import`);
-    assert.ok(outcomes.nothing + outcomes.partial + outcomes.complete >= 20, 'at least 20 runs');
-  });
+        assert.equal((await channelState(h))?.number, 1);
+        assert.deepEqual(
+          await readdir(join(home(h), 'imports', 'pending')).catch(() => []),
+          [],
+          `run ${run}: no journal left`,
+        );
+        assert.deepEqual(
+          (await readdir(join(home(h), 'staging')).catch(() => [])).filter((n) => !n.startsWith('inspect')),
+          [],
+          `run ${run}: the killed run's staging was swept`,
+        );
+        assert.ok((await verifyAuditLog(home(h))).ok);
+      }
+      t.diagnostic(`kills: ${JSON.stringify(outcomes)} over a ${span} ms import`);
+      assert.ok(outcomes.nothing + outcomes.partial + outcomes.complete >= 20, 'at least 20 runs');
+    },
+  );
 });

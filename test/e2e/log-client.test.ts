@@ -151,29 +151,36 @@ after(async () => {
 });
 
 describe('log info', () => {
-  it('opens the checkpoint with a pinned vkey (file or inline) or log key + origin; --out saves it byte for byte', async () => {
-    const head = await latest();
-    const inline = (await readFile(join(data(), 'log.vkey'), 'utf8')).trim();
-    for (const flags of [pin(), ['--vkey', inline], ['--log-key', join(data(), 'log.pub'), '--origin', '127.0.0.1']]) {
-      const r = await cli(['log', 'info', log.url, ...flags, '--json']);
+  it(
+    'opens the checkpoint with a pinned vkey (file or inline) or log key + origin; --out saves it ' + 'byte for byte',
+    async () => {
+      const head = await latest();
+      const inline = (await readFile(join(data(), 'log.vkey'), 'utf8')).trim();
+      for (const flags of [
+        pin(),
+        ['--vkey', inline],
+        ['--log-key', join(data(), 'log.pub'), '--origin', '127.0.0.1'],
+      ]) {
+        const r = await cli(['log', 'info', log.url, ...flags, '--json']);
+        assert.equal(r.code, 0, r.stderr);
+        const json = doc(r);
+        assert.deepEqual(
+          [json.url, json.origin, json.size, json.root, json.checkpoint],
+          [log.url, '127.0.0.1', head.size, head.root, head.note],
+        );
+        assert.deepEqual(json.signatures, [
+          { name: '127.0.0.1', keyId: inline.split('+')[1], role: 'log', verified: true },
+        ]);
+      }
+      const saved = join(dir, 'info.checkpoint');
+      const r = await cli(['log', 'info', `${log.url}/`, ...pin(), '--out', saved]);
       assert.equal(r.code, 0, r.stderr);
-      const json = doc(r);
-      assert.deepEqual(
-        [json.url, json.origin, json.size, json.root, json.checkpoint],
-        [log.url, '127.0.0.1', head.size, head.root, head.note],
-      );
-      assert.deepEqual(json.signatures, [
-        { name: '127.0.0.1', keyId: inline.split('+')[1], role: 'log', verified: true },
-      ]);
-    }
-    const saved = join(dir, 'info.checkpoint');
-    const r = await cli(['log', 'info', `${log.url}/`, ...pin(), '--out', saved]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, new RegExp(`: ${head.size} entries, checkpoint signed by the pinned key`));
-    assert.deepEqual(await readFile(saved), Buffer.from(head.note));
-    fails(await cli(['log', 'info', log.url, ...pin(), '--out', saved]), 2, 'E_OUTPUT_EXISTS');
-    assert.equal((await cli(['log', 'info', log.url, ...pin(), '--out', saved, '--force'])).code, 0);
-  });
+      assert.match(r.stderr, new RegExp(`: ${head.size} entries, checkpoint signed by the pinned key`));
+      assert.deepEqual(await readFile(saved), Buffer.from(head.note));
+      fails(await cli(['log', 'info', log.url, ...pin(), '--out', saved]), 2, 'E_OUTPUT_EXISTS');
+      assert.equal((await cli(['log', 'info', log.url, ...pin(), '--out', saved, '--force'])).code, 0);
+    },
+  );
 
   it("refuses another log's key, a wrong origin, and a missing or conflicting pin", async () => {
     const otherPub = join(dir, 'other.pub');
@@ -236,40 +243,44 @@ describe('log get', () => {
     assert.deepEqual(await readFile(file), body);
   });
 
-  it('prints an entry of any log safely: text as is, binary or control characters as base64, decoded fields escaped', async () => {
-    const hostile = JSON.stringify({ apiVersion: '0.0.2', kind: 'x\u001b]0;owned\u0007' });
-    const entries = ['plain\ttext', '\u0000\u0001\u00ff', 'csi \u009b31m red', hostile].map((e) =>
-      Buffer.from(e, e.startsWith('\u0000') ? 'latin1' : 'utf8'),
-    );
-    const vkey = await fakeLog(entries);
-    const shown: CliResult[] = [];
-    for (const i of entries.keys())
-      shown.push(
-        await cli([
-          'log',
-          'get',
-          `${proxyUrl}/fake`,
-          String(i),
-          '--vkey',
-          vkey,
-          ...(i === 1 ? ['--out', join(dir, 'binary.entry')] : []),
-        ]),
+  it(
+    'prints an entry of any log safely: text as is, binary or control characters as base64, ' +
+      'decoded fields escaped',
+    async () => {
+      const hostile = JSON.stringify({ apiVersion: '0.0.2', kind: 'x\u001b]0;owned\u0007' });
+      const entries = ['plain\ttext', '\u0000\u0001\u00ff', 'csi \u009b31m red', hostile].map((e) =>
+        Buffer.from(e, e.startsWith('\u0000') ? 'latin1' : 'utf8'),
       );
-    assert.deepEqual(
-      shown.map((r) => r.code),
-      [0, 0, 0, 0],
-      shown.map((r) => r.stderr).join(),
-    );
-    assert.deepEqual(
-      shown.map((r) => r.stdout),
-      ['plain\ttext\n', `${b64(entries[1] as Buffer)}\n`, `${b64(entries[2] as Buffer)}\n`, `${hostile}\n`],
-    );
-    assert.deepEqual(await readFile(join(dir, 'binary.entry')), entries[1]);
-    assert.match(shown[0]?.stderr ?? '', /format +not a Rekor v2 entry/);
-    assert.match(shown[3]?.stderr ?? '', /kind +x\\u001b\]0;owned\\u0007\n/);
-    for (const r of shown)
-      assert.ok(!['\u001b', '\u0007', '\u009b'].some((c) => r.stdout.includes(c) || r.stderr.includes(c)), r.stderr);
-  });
+      const vkey = await fakeLog(entries);
+      const shown: CliResult[] = [];
+      for (const i of entries.keys())
+        shown.push(
+          await cli([
+            'log',
+            'get',
+            `${proxyUrl}/fake`,
+            String(i),
+            '--vkey',
+            vkey,
+            ...(i === 1 ? ['--out', join(dir, 'binary.entry')] : []),
+          ]),
+        );
+      assert.deepEqual(
+        shown.map((r) => r.code),
+        [0, 0, 0, 0],
+        shown.map((r) => r.stderr).join(),
+      );
+      assert.deepEqual(
+        shown.map((r) => r.stdout),
+        ['plain\ttext\n', `${b64(entries[1] as Buffer)}\n`, `${b64(entries[2] as Buffer)}\n`, `${hostile}\n`],
+      );
+      assert.deepEqual(await readFile(join(dir, 'binary.entry')), entries[1]);
+      assert.match(shown[0]?.stderr ?? '', /format +not a Rekor v2 entry/);
+      assert.match(shown[3]?.stderr ?? '', /kind +x\\u001b\]0;owned\\u0007\n/);
+      for (const r of shown)
+        assert.ok(!['\u001b', '\u0007', '\u009b'].some((c) => r.stdout.includes(c) || r.stderr.includes(c)), r.stderr);
+    },
+  );
 
   it('refuses an index beyond the checkpoint, a bad index, and tiles that contradict the checkpoint', async () => {
     const { size } = await latest();
@@ -303,13 +314,15 @@ describe('log verify --since', () => {
     assert.deepEqual([doc(r).since.size, doc(r).size, doc(r).updated], [before.size, head.size, false]);
     assert.ok(doc(r).proof.length > 0);
     assert.equal(await readFile(saved, 'utf8'), before.note, 'untouched without --update');
-    const old = await cli(['log', 'get', log.url, '7', ...pin()]); // inclusion via a full tile vouched for by its parent
+    // Inclusion via a full tile vouched for by its parent.
+    const old = await cli(['log', 'get', log.url, '7', ...pin()]);
     assert.equal(old.code, 0, old.stderr);
     const u = await cli(['log', 'verify', log.url, '--since', saved, ...pin(), '--update']);
     assert.equal(u.code, 0, u.stderr);
     assert.match(u.stderr, new RegExp(`now holds the checkpoint at size ${head.size}`));
     assert.equal(await readFile(saved, 'utf8'), head.note);
-    const again = await cli(['log', 'verify', `${log.url}/api/v2`, '--since', saved, ...pin(), '--update', '--json']); // the Rekor v2 prefix
+    // The Rekor v2 prefix.
+    const again = await cli(['log', 'verify', `${log.url}/api/v2`, '--since', saved, ...pin(), '--update', '--json']);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(doc(again).updated, false);
   });
@@ -399,37 +412,40 @@ describe('log witness', () => {
     await assert.rejects(readFile(other), { code: 'ENOENT' });
   });
 
-  it('log info checks cosignatures of the witness keys given; a re-cosigned note keeps one line per witness', async () => {
-    proxied.checkpoint = JSON.parse(await readFile(state(), 'utf8')).logs['127.0.0.1'].checkpoint as string;
-    try {
-      const ok = await cli(['log', 'info', proxyUrl, ...pin(), '--witness', vkey, '--quorum', '1', '--json']);
-      assert.equal(ok.code, 0, ok.stderr);
-      assert.deepEqual(doc(ok).witnesses, { ok: true, required: 1, cosigned: ['w1.test'] });
-      assert.deepEqual(
-        doc(ok).signatures.map((s: { role: string }) => s.role),
-        ['log', 'witness'],
-      );
-      const unknown = encodeCosignerKey('w2.test', generateKeyPairSync('ed25519').publicKey);
-      fails(
-        await cli(['log', 'info', proxyUrl, ...pin(), '--witness', unknown, '--quorum', '1']),
-        1,
-        'E_TLOG_CHECKPOINT',
-        /0 of the witnesses/,
-      );
-      fails(
-        await cli(['log', 'info', proxyUrl, ...pin(), '--witness', vkey, '--witness', unknown]),
-        1,
-        'E_TLOG_CHECKPOINT',
-        /1 of the witnesses/,
-      );
-      fails(await cli(['log', 'info', proxyUrl, ...pin(), '--quorum', '1']), 2, 'E_USAGE');
-      const again = await witness(proxyUrl, '--json');
-      assert.equal(again.code, 0, again.stderr);
-      assert.equal(doc(again).note.split('\n— w1.test ').length, 2, 'the old cosignature is replaced');
-    } finally {
-      delete proxied.checkpoint;
-    }
-  });
+  it(
+    'log info checks cosignatures of the witness keys given; a re-cosigned note keeps one line per ' + 'witness',
+    async () => {
+      proxied.checkpoint = JSON.parse(await readFile(state(), 'utf8')).logs['127.0.0.1'].checkpoint as string;
+      try {
+        const ok = await cli(['log', 'info', proxyUrl, ...pin(), '--witness', vkey, '--quorum', '1', '--json']);
+        assert.equal(ok.code, 0, ok.stderr);
+        assert.deepEqual(doc(ok).witnesses, { ok: true, required: 1, cosigned: ['w1.test'] });
+        assert.deepEqual(
+          doc(ok).signatures.map((s: { role: string }) => s.role),
+          ['log', 'witness'],
+        );
+        const unknown = encodeCosignerKey('w2.test', generateKeyPairSync('ed25519').publicKey);
+        fails(
+          await cli(['log', 'info', proxyUrl, ...pin(), '--witness', unknown, '--quorum', '1']),
+          1,
+          'E_TLOG_CHECKPOINT',
+          /0 of the witnesses/,
+        );
+        fails(
+          await cli(['log', 'info', proxyUrl, ...pin(), '--witness', vkey, '--witness', unknown]),
+          1,
+          'E_TLOG_CHECKPOINT',
+          /1 of the witnesses/,
+        );
+        fails(await cli(['log', 'info', proxyUrl, ...pin(), '--quorum', '1']), 2, 'E_USAGE');
+        const again = await witness(proxyUrl, '--json');
+        assert.equal(again.code, 0, again.stderr);
+        assert.equal(doc(again).note.split('\n— w1.test ').length, 2, 'the old cosignature is replaced');
+      } finally {
+        delete proxied.checkpoint;
+      }
+    },
+  );
 });
 
 describe('a log recreated with the same key (a rewrite or fork)', () => {

@@ -53,7 +53,8 @@ async function until(condition: () => boolean, ms: number): Promise<void> {
 function failOn(problems: readonly string[], what: string): void {
   if (problems.length > 0)
     assert.fail(
-      `${what} (seed ${SEED}), ${problems.length} problem(s):\n${problems.slice(0, 40).join('\n')}${problems.length > 40 ? '\n…' : ''}`,
+      `${what} (seed ${SEED}), ${problems.length} ` +
+        `problem(s):\n${problems.slice(0, 40).join('\n')}${problems.length > 40 ? '\n…' : ''}`,
     );
 }
 
@@ -107,7 +108,8 @@ it(
       if (!(size >= seen)) {
         const lost = load.acks.filter((a) => a.index >= size).length;
         assert.fail(
-          `the log restarted ${label} at size ${size}, but had returned a checkpoint of size ${seen}: ${lost} acknowledged entries are gone (seed ${SEED})`,
+          `the log restarted ${label} at size ${size}, but had returned a checkpoint of size ` +
+            `${seen}: ${lost} acknowledged entries are gone (seed ${SEED})`,
         );
       }
       return log;
@@ -201,12 +203,17 @@ it(
       const retried = load.acks.filter((a) => a.retry);
       const inFlight = [...stats.inFlightAtKill].sort((a, b) => a - b);
       t.diagnostic(
-        `seed ${SEED}; ${stats.inFlightAtKill.length} kills under load (requests in flight: min ${inFlight[0]}, median ${inFlight[inFlight.length >> 1]}), ` +
+        `seed ${SEED}; ${stats.inFlightAtKill.length} kills under load (requests in flight: min ` +
+          `${inFlight[0]}, median ${inFlight[inFlight.length >> 1]}), ` +
           `${STARTUP_KILLS} during start-up (${stats.startupKillsAfterServing} of them after it served)`,
       );
       t.diagnostic(
-        `${load.posted} entries, final size ${final.size}; ${load.acks.length} acknowledgements; ${retried.length} retries of unacknowledged entries: ` +
-          `${retried.filter((a) => a.status === 409).length} had been logged unacknowledged (killed between commit and answer), ${retried.filter((a) => a.status === 201).length} had not (killed before their batch committed); ${checkpoints.size} distinct checkpoints checked`,
+        `${load.posted} entries, final size ${final.size}; ${load.acks.length} acknowledgements; ` +
+          `${retried.length} retries of unacknowledged entries: ` +
+          (`${retried.filter((a) => a.status === 409).length} had been logged unacknowledged ` +
+            `(killed between commit and answer), ${retried.filter((a) => a.status === 201).length} ` +
+            `had not (killed before their batch committed); ${checkpoints.size} distinct ` +
+            `checkpoints checked`),
       );
     } finally {
       await load.stop();

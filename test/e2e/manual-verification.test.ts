@@ -33,7 +33,9 @@ async function docSteps(): Promise<string> {
   return block;
 }
 
-/** A folder as the doc expects it: app-1.0.tar signed with `algorithm`, approved with `approver`, and the keys to trust. */
+/**
+ * A folder as the doc expects it: app-1.0.tar signed with `algorithm`, approved with `approver`, and the keys to trust.
+ */
 async function packageFolder(name: string, algorithm: string, approver: string): Promise<string> {
   const folder = join(dir, name);
   await mkdir(folder);

@@ -66,7 +66,9 @@ describe('a truncated package', () => {
       await writeFile(join(dir, 'cut.tar'), pkg.subarray(0, offset));
       const r = await cli(['inspect', join(dir, 'cut.tar'), ...verifyArgs()]);
       const error = JSON.parse(r.stdout || '{}').error as { code?: string; message?: string } | undefined;
-      const key = `${r.code} ${error?.code} ${/truncated/.test(error?.message ?? '') ? 'says truncated' : `says: ${error?.message}`}`;
+      const key =
+        `${r.code} ${error?.code} ` +
+        `${/truncated/.test(error?.message ?? '') ? 'says truncated' : `says: ${error?.message}`}`;
       seen.set(key, [...(seen.get(key) ?? []), offset]);
     }
     assert.deepEqual(
@@ -86,52 +88,56 @@ describe('a truncated package', () => {
     }
   });
 
-  it('import with a registry: the same code at cuts in the headers, in a layer streamed to the registry, before the marker; nothing is tagged', async (t) => {
-    const missing = registryAvailable();
-    if (missing) return t.skip(`docker-registry unavailable: ${missing}`);
-    const layout = join(dir, 'src');
-    const store = await openLayoutStore(layout, { create: true });
-    await makeTestImage(store, { tag: 'app-1.0', layers: 1, layerSize: 200_000 });
-    await store.close();
-    assert.equal(
-      (await cli(['sign', `oci:${layout}:app-1.0`, '--key', join(dir, 'release.key'), '--tlog-upload=false'])).code,
-      0,
-    );
-    const packed = await cli([
-      'pack',
-      `oci:${layout}:app-1.0`,
-      '-o',
-      join(dir, 'img.tar'),
-      '--key',
-      join(dir, 'release.key'),
-      '--channel',
-      'images',
-      '--image-key',
-      join(dir, 'release.pub'),
-      '--insecure-ignore-tlog',
-    ]);
-    assert.equal(packed.code, 0, packed.stderr);
-    const image = await readFile(join(dir, 'img.tar'));
-    const registry = await startRegistry();
-    try {
-      const end = markerEnd(image);
-      for (const offset of [700, Math.floor(image.length / 2), end - 600, end - 1]) {
-        await writeFile(join(dir, 'cut.tar'), image.subarray(0, offset));
-        const r = await cli([
-          'import',
-          join(dir, 'cut.tar'),
-          '--registry',
-          `${registry.host}/mirror`,
-          '--insecure',
-          ...verifyArgs('images'),
-        ]);
-        assert.equal(r.code, 3, `${offset}: ${r.stderr}`);
-        assert.equal(JSON.parse(r.stdout).error.code, 'E_PACKAGE_TRUNCATED', `${offset}`);
+  it(
+    'import with a registry: the same code at cuts in the headers, in a layer streamed to the ' +
+      'registry, before the marker; nothing is tagged',
+    async (t) => {
+      const missing = registryAvailable();
+      if (missing) return t.skip(`docker-registry unavailable: ${missing}`);
+      const layout = join(dir, 'src');
+      const store = await openLayoutStore(layout, { create: true });
+      await makeTestImage(store, { tag: 'app-1.0', layers: 1, layerSize: 200_000 });
+      await store.close();
+      assert.equal(
+        (await cli(['sign', `oci:${layout}:app-1.0`, '--key', join(dir, 'release.key'), '--tlog-upload=false'])).code,
+        0,
+      );
+      const packed = await cli([
+        'pack',
+        `oci:${layout}:app-1.0`,
+        '-o',
+        join(dir, 'img.tar'),
+        '--key',
+        join(dir, 'release.key'),
+        '--channel',
+        'images',
+        '--image-key',
+        join(dir, 'release.pub'),
+        '--insecure-ignore-tlog',
+      ]);
+      assert.equal(packed.code, 0, packed.stderr);
+      const image = await readFile(join(dir, 'img.tar'));
+      const registry = await startRegistry();
+      try {
+        const end = markerEnd(image);
+        for (const offset of [700, Math.floor(image.length / 2), end - 600, end - 1]) {
+          await writeFile(join(dir, 'cut.tar'), image.subarray(0, offset));
+          const r = await cli([
+            'import',
+            join(dir, 'cut.tar'),
+            '--registry',
+            `${registry.host}/mirror`,
+            '--insecure',
+            ...verifyArgs('images'),
+          ]);
+          assert.equal(r.code, 3, `${offset}: ${r.stderr}`);
+          assert.equal(JSON.parse(r.stdout).error.code, 'E_PACKAGE_TRUNCATED', `${offset}`);
+        }
+        const tags = await fetch(`${registry.url}/v2/src/tags/list`);
+        assert.notEqual(tags.status, 200, 'nothing was pushed under a tag');
+      } finally {
+        await registry.stop();
       }
-      const tags = await fetch(`${registry.url}/v2/src/tags/list`);
-      assert.notEqual(tags.status, 200, 'nothing was pushed under a tag');
-    } finally {
-      await registry.stop();
-    }
-  });
+    },
+  );
 });

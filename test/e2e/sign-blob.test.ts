@@ -166,18 +166,22 @@ describe('offline signing in a network namespace with no interfaces (unshare -n)
     assert.equal(att.code, 0, att.stderr);
   });
 
-  it('the same command with the default --tlog-upload=true fails there with exit 3: the namespace really is offline', async (t) => {
-    if (!canUnshareNet()) return t.skip('unshare -n is not permitted here (needs root)');
-    const r = await runCliProcess(
-      ['sign-blob', join(dir, 'app.tar'), '--key', join(dir, 'release.key'), '--bundle', join(dir, 'x.json')],
-      {
-        env: env(),
-        prefix: UNSHARE_NET,
-      },
-    );
-    assert.equal(r.code, 3);
-    assert.match(r.stderr, /E_TLOG_UPLOAD/);
-  });
+  it(
+    'the same command with the default --tlog-upload=true fails there with exit 3: the namespace ' +
+      'really is offline',
+    async (t) => {
+      if (!canUnshareNet()) return t.skip('unshare -n is not permitted here (needs root)');
+      const r = await runCliProcess(
+        ['sign-blob', join(dir, 'app.tar'), '--key', join(dir, 'release.key'), '--bundle', join(dir, 'x.json')],
+        {
+          env: env(),
+          prefix: UNSHARE_NET,
+        },
+      );
+      assert.equal(r.code, 3);
+      assert.match(r.stderr, /E_TLOG_UPLOAD/);
+    },
+  );
 });
 
 describe('attest-blob', () => {
@@ -280,7 +284,8 @@ describe('pkcs11: keys (SoftHSM2)', () => {
     try {
       await token.generateEcKey('release', '01', 'P-256');
       await writeFile(join(dir, 'pin'), `${token.pin}\n`);
-      const uri = `pkcs11:token=airlock-e2e;object=release?module-path=${token.modulePath}&pin-source=${join(dir, 'pin')}`;
+      const uri =
+        `pkcs11:token=airlock-e2e;object=release?module-path=${token.modulePath}` + `&pin-source=${join(dir, 'pin')}`;
       const hsmEnv = { ...env(), ...token.env };
       const out = join(dir, 'hsm.sigstore.json');
       const r = await runCliProcess(
@@ -329,21 +334,25 @@ describe('airlock verify-blob (process)', () => {
     return out;
   }
 
-  it('verifies a sign-blob bundle with the .pub, the private key file, and env://, warning about --insecure-ignore-tlog every time', async () => {
-    const bundle = await signed('v1');
-    const pem = await readFile(pub(), 'utf8');
-    for (const ref of [pub(), key(), 'env://RELEASE_PUB']) {
-      const r = await runCliProcess(
-        ['verify-blob', join(dir, 'app.tar'), '--bundle', bundle, '--key', ref, '--insecure-ignore-tlog'],
-        {
-          env: { ...env(), RELEASE_PUB: pem },
-        },
-      );
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, /warning: --insecure-ignore-tlog/);
-      assert.match(r.stderr, /Verified OK/);
-    }
-  });
+  it(
+    'verifies a sign-blob bundle with the .pub, the private key file, and env://, warning about ' +
+      '--insecure-ignore-tlog every time',
+    async () => {
+      const bundle = await signed('v1');
+      const pem = await readFile(pub(), 'utf8');
+      for (const ref of [pub(), key(), 'env://RELEASE_PUB']) {
+        const r = await runCliProcess(
+          ['verify-blob', join(dir, 'app.tar'), '--bundle', bundle, '--key', ref, '--insecure-ignore-tlog'],
+          {
+            env: { ...env(), RELEASE_PUB: pem },
+          },
+        );
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, /warning: --insecure-ignore-tlog/);
+        assert.match(r.stderr, /Verified OK/);
+      }
+    },
+  );
 
   it('tampered artifact, bundle or signature: exit 1 with the specific code', async () => {
     const bundle = await signed('v2');

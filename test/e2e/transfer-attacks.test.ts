@@ -225,89 +225,95 @@ describe('an import left half-way', () => {
     }
   });
 
-  it('a journal planted or edited in $AIRLOCK_HOME is never acted on; one with no recorded intent is dropped', async (t) => {
-    if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
-    const [ok1, ok2] = [await image('plant-1'), await image('plant-2')];
-    const pkg = join(dir, 'plant.tar');
-    assert.equal(
-      (await pack([ok1, ok2], pkg, 'prod', ['--name', `${ok1}=plant/app:1.0`, '--name', `${ok2}=plant/other:1.0`]))
-        .code,
-      0,
-    );
-    assert.equal(
-      (
-        await cli(
-          ['import', pkg, '--registry', registry.host, ...trust(), '--channel', 'prod', '--insecure', '--json'],
-          'plant-air',
-        )
-      ).code,
-      0,
-    );
-    const tagDigest = async (repo: string) =>
-      (
-        await fetch(`${registry?.url}/v2/${repo}/manifests/1.0`, {
-          method: 'HEAD',
-          headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
-        })
-      ).headers.get('docker-content-digest');
-    const [before, otherDigest] = [await tagDigest('plant/app'), await tagDigest('plant/other')];
-    const stateBefore = await readFile(join(home('plant-air'), 'channels', 'in', 'prod.json'), 'utf8');
-    const planted = {
-      importId: 'evil',
-      channel: 'prod',
-      source: 'x',
-      manifest: `sha256:${'1'.repeat(64)}`,
-      number: 99,
-      registry: registry.host,
-      images: [{ name: 'x', reference: `${registry.host}/plant/app`, digest: otherDigest }],
-      pushed: [],
-      tags: [
-        {
-          reference: `${registry.host}/plant/app:1.0`,
-          repository: 'plant/app',
-          tag: '1.0',
-          from: before,
-          to: otherDigest,
-        },
-      ],
-      channelState: { number: 99, manifest: `sha256:${'1'.repeat(64)}`, at: 'x', packageId: 'x' },
-      startedAt: 'x',
-    };
-    await mkdir(join(home('plant-air'), 'imports', 'pending'), { recursive: true });
-    await writeFile(join(home('plant-air'), 'imports', 'pending', 'prod.json'), JSON.stringify(planted));
-    const r = await cli(['import', '--recover', '--registry', registry.host, '--insecure', '--json'], 'plant-air');
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(doc(r).recovered[0].outcome, 'dropped', 'no intent was ever recorded for it');
-    assert.equal(await tagDigest('plant/app'), before, 'the tag did not move');
-    assert.equal(
-      await readFile(join(home('plant-air'), 'channels', 'in', 'prod.json'), 'utf8'),
-      stateBefore,
-      'the channel state did not move',
-    );
-    // A journal that claims the id of an intent the trail does hold, with other tags: refused.
-    const realId = (await verifyAuditLog(home('plant-air'))).events.find(
-      (e) => e.event.action === 'transfer.import.tags',
-    )?.event.details?.importId;
-    await writeFile(
-      join(home('plant-air'), 'imports', 'pending', 'prod.json'),
-      JSON.stringify({ ...planted, importId: realId }),
-    );
-    const edited = await cli(['import', '--recover', '--registry', registry.host, '--insecure', '--json'], 'plant-air');
-    assert.equal(edited.code, 3, edited.stderr);
-    assert.match(doc(edited).error.message, /does not match the intent the audit trail holds/);
-    assert.equal(await tagDigest('plant/app'), before);
-    const malformed = { ...planted, tags: [{ ...planted.tags[0], to: `sha256:${'9'.repeat(64)}` }] };
-    await writeFile(join(home('plant-air'), 'imports', 'pending', 'prod.json'), JSON.stringify(malformed));
-    const notOurs = await cli(
-      ['import', '--recover', '--registry', registry.host, '--insecure', '--json'],
-      'plant-air',
-    );
-    assert.match(
-      doc(notOurs).error.message,
-      /damaged or not airlock's/,
-      'a tag naming a manifest the import never pushed',
-    );
-  });
+  it(
+    'a journal planted or edited in $AIRLOCK_HOME is never acted on; one with no recorded intent ' + 'is dropped',
+    async (t) => {
+      if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
+      const [ok1, ok2] = [await image('plant-1'), await image('plant-2')];
+      const pkg = join(dir, 'plant.tar');
+      assert.equal(
+        (await pack([ok1, ok2], pkg, 'prod', ['--name', `${ok1}=plant/app:1.0`, '--name', `${ok2}=plant/other:1.0`]))
+          .code,
+        0,
+      );
+      assert.equal(
+        (
+          await cli(
+            ['import', pkg, '--registry', registry.host, ...trust(), '--channel', 'prod', '--insecure', '--json'],
+            'plant-air',
+          )
+        ).code,
+        0,
+      );
+      const tagDigest = async (repo: string) =>
+        (
+          await fetch(`${registry?.url}/v2/${repo}/manifests/1.0`, {
+            method: 'HEAD',
+            headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+          })
+        ).headers.get('docker-content-digest');
+      const [before, otherDigest] = [await tagDigest('plant/app'), await tagDigest('plant/other')];
+      const stateBefore = await readFile(join(home('plant-air'), 'channels', 'in', 'prod.json'), 'utf8');
+      const planted = {
+        importId: 'evil',
+        channel: 'prod',
+        source: 'x',
+        manifest: `sha256:${'1'.repeat(64)}`,
+        number: 99,
+        registry: registry.host,
+        images: [{ name: 'x', reference: `${registry.host}/plant/app`, digest: otherDigest }],
+        pushed: [],
+        tags: [
+          {
+            reference: `${registry.host}/plant/app:1.0`,
+            repository: 'plant/app',
+            tag: '1.0',
+            from: before,
+            to: otherDigest,
+          },
+        ],
+        channelState: { number: 99, manifest: `sha256:${'1'.repeat(64)}`, at: 'x', packageId: 'x' },
+        startedAt: 'x',
+      };
+      await mkdir(join(home('plant-air'), 'imports', 'pending'), { recursive: true });
+      await writeFile(join(home('plant-air'), 'imports', 'pending', 'prod.json'), JSON.stringify(planted));
+      const r = await cli(['import', '--recover', '--registry', registry.host, '--insecure', '--json'], 'plant-air');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(doc(r).recovered[0].outcome, 'dropped', 'no intent was ever recorded for it');
+      assert.equal(await tagDigest('plant/app'), before, 'the tag did not move');
+      assert.equal(
+        await readFile(join(home('plant-air'), 'channels', 'in', 'prod.json'), 'utf8'),
+        stateBefore,
+        'the channel state did not move',
+      );
+      // A journal that claims the id of an intent the trail does hold, with other tags: refused.
+      const realId = (await verifyAuditLog(home('plant-air'))).events.find(
+        (e) => e.event.action === 'transfer.import.tags',
+      )?.event.details?.importId;
+      await writeFile(
+        join(home('plant-air'), 'imports', 'pending', 'prod.json'),
+        JSON.stringify({ ...planted, importId: realId }),
+      );
+      const edited = await cli(
+        ['import', '--recover', '--registry', registry.host, '--insecure', '--json'],
+        'plant-air',
+      );
+      assert.equal(edited.code, 3, edited.stderr);
+      assert.match(doc(edited).error.message, /does not match the intent the audit trail holds/);
+      assert.equal(await tagDigest('plant/app'), before);
+      const malformed = { ...planted, tags: [{ ...planted.tags[0], to: `sha256:${'9'.repeat(64)}` }] };
+      await writeFile(join(home('plant-air'), 'imports', 'pending', 'prod.json'), JSON.stringify(malformed));
+      const notOurs = await cli(
+        ['import', '--recover', '--registry', registry.host, '--insecure', '--json'],
+        'plant-air',
+      );
+      assert.match(
+        doc(notOurs).error.message,
+        /damaged or not airlock's/,
+        'a tag naming a manifest the import never pushed',
+      );
+    },
+  );
 });
 
 describe('inspect says what import will say', () => {
@@ -421,33 +427,36 @@ describe('documents', () => {
 });
 
 describe('approve and channel names', () => {
-  it('approve refuses when no signature slot is left, instead of dropping its own; its record names the package', async () => {
-    const ref = await image('slots');
-    const pkg = join(dir, 'slots-pkg');
-    assert.equal((await pack([ref], pkg, 'prod', ['--format', 'dir'])).code, 0);
-    for (let n = 2; n <= 16; n++) await writeFile(join(pkg, `manifest.sha256.${n}.sigstore.json`), '{}');
-    const r = await cli(
-      [
-        'approve',
-        pkg,
-        '-o',
-        join(dir, 'slots-out'),
-        '--format',
-        'dir',
-        '--key',
-        join(dir, 'img.key'),
-        '--signer-key',
-        join(dir, 'release.pub'),
-        '--json',
-      ],
-      'slots',
-    );
-    assert.equal(r.code, 3, r.stderr);
-    assert.match(doc(r).error.message, /no room for another/);
-    const event = (await verifyAuditLog(home('slots'))).events.at(-1)?.event;
-    assert.equal(event?.action, 'transfer.approve');
-    assert.equal(event?.subjects[0]?.name, pkg);
-  });
+  it(
+    'approve refuses when no signature slot is left, instead of dropping its own; its record names ' + 'the package',
+    async () => {
+      const ref = await image('slots');
+      const pkg = join(dir, 'slots-pkg');
+      assert.equal((await pack([ref], pkg, 'prod', ['--format', 'dir'])).code, 0);
+      for (let n = 2; n <= 16; n++) await writeFile(join(pkg, `manifest.sha256.${n}.sigstore.json`), '{}');
+      const r = await cli(
+        [
+          'approve',
+          pkg,
+          '-o',
+          join(dir, 'slots-out'),
+          '--format',
+          'dir',
+          '--key',
+          join(dir, 'img.key'),
+          '--signer-key',
+          join(dir, 'release.pub'),
+          '--json',
+        ],
+        'slots',
+      );
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(doc(r).error.message, /no room for another/);
+      const event = (await verifyAuditLog(home('slots'))).events.at(-1)?.event;
+      assert.equal(event?.action, 'transfer.approve');
+      assert.equal(event?.subjects[0]?.name, pkg);
+    },
+  );
 
   it("channels named like state files ('tags', 'x.pending') are channels like any other", async (t) => {
     if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);

@@ -208,50 +208,54 @@ describe('channels are bound on the far side', () => {
     assert.match(JSON.parse(unchecked.stdout).channel.accepted, /not checked/);
   });
 
-  it('an old package — replayed into a fresh machine, or of a retired channel — is refused unless the age is raised', async () => {
-    const pkg = join(dir, 'old.tar');
-    const longAgo = new Date(Date.now() - 45 * 86400e3);
-    const p = await cliAt(packArgs(pkg, 'prod'), 'p-old', longAgo);
-    assert.equal(p.code, 0, p.stderr);
-    const args = [
-      'inspect',
-      pkg,
-      '--signer-key',
-      join(dir, 'release.pub'),
-      '--channel',
-      'prod',
-      ...imageTrust(),
-      '--json',
-    ];
-    const stale = await cli(args, 'fresh-2');
-    assert.equal(stale.code, 1);
-    assert.equal(JSON.parse(stale.stdout).error.code, 'E_PACKAGE_STALE');
-    assert.equal((await cli([...args, '--max-age', '60d'], 'fresh-2')).code, 0, 'explicitly accepted');
-    await writeFile(
-      join(dir, 'channels-strict.json'),
-      JSON.stringify({ apiVersion: 'airlock/v1', kind: 'Channels', channels: [{ name: 'prod', maxAge: '7d' }] }),
-    );
-    const young = await cliAt(
-      packArgs(join(dir, 'ten-days.tar'), 'prod'),
-      'p-young',
-      new Date(Date.now() - 10 * 86400e3),
-    );
-    assert.equal(young.code, 0, young.stderr);
-    const strict = await cli(
-      [
+  it(
+    'an old package — replayed into a fresh machine, or of a retired channel — is refused unless ' +
+      'the age is raised',
+    async () => {
+      const pkg = join(dir, 'old.tar');
+      const longAgo = new Date(Date.now() - 45 * 86400e3);
+      const p = await cliAt(packArgs(pkg, 'prod'), 'p-old', longAgo);
+      assert.equal(p.code, 0, p.stderr);
+      const args = [
         'inspect',
-        join(dir, 'ten-days.tar'),
+        pkg,
         '--signer-key',
         join(dir, 'release.pub'),
-        '--channels',
-        join(dir, 'channels-strict.json'),
+        '--channel',
+        'prod',
         ...imageTrust(),
         '--json',
-      ],
-      'fresh-3',
-    );
-    assert.equal(JSON.parse(strict.stdout).error.code, 'E_PACKAGE_STALE', "the channel's own maximum age");
-  });
+      ];
+      const stale = await cli(args, 'fresh-2');
+      assert.equal(stale.code, 1);
+      assert.equal(JSON.parse(stale.stdout).error.code, 'E_PACKAGE_STALE');
+      assert.equal((await cli([...args, '--max-age', '60d'], 'fresh-2')).code, 0, 'explicitly accepted');
+      await writeFile(
+        join(dir, 'channels-strict.json'),
+        JSON.stringify({ apiVersion: 'airlock/v1', kind: 'Channels', channels: [{ name: 'prod', maxAge: '7d' }] }),
+      );
+      const young = await cliAt(
+        packArgs(join(dir, 'ten-days.tar'), 'prod'),
+        'p-young',
+        new Date(Date.now() - 10 * 86400e3),
+      );
+      assert.equal(young.code, 0, young.stderr);
+      const strict = await cli(
+        [
+          'inspect',
+          join(dir, 'ten-days.tar'),
+          '--signer-key',
+          join(dir, 'release.pub'),
+          '--channels',
+          join(dir, 'channels-strict.json'),
+          ...imageTrust(),
+          '--json',
+        ],
+        'fresh-3',
+      );
+      assert.equal(JSON.parse(strict.stdout).error.code, 'E_PACKAGE_STALE', "the channel's own maximum age");
+    },
+  );
 
   it('a channel writes only its repositories, and never a tag another channel owns', async (t) => {
     if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
@@ -332,67 +336,70 @@ describe('pack holds its channel', () => {
 });
 
 describe('SIGKILL at random points of a pack', () => {
-  it('a package in place always has its record and moves the channel; one not in place leaves the number free', async (t) => {
-    const { spawn } = await import('node:child_process');
-    const { AIRLOCK_BIN } = await import('../helpers/cli.ts');
-    const { seededRandom, testSeed } = await import('../helpers/seeded-random.ts');
-    const { packageHeadersOnly } = await import('../../src/transfer/package/read-package.ts');
-    const { HEADER_NAMES } = await import('../../src/transfer/format.ts');
-    const { createHash } = await import('node:crypto');
-    const seed = testSeed('AIRLOCK_KILL_SEED');
-    const random = seededRandom(seed);
-    const h = 'pack-kill';
-    const manifestOf = async (p: string) =>
-      createHash('sha256')
-        .update((await packageHeadersOnly(p, HEADER_NAMES)).get('manifest.sha256') ?? '')
-        .digest('hex');
-    const started = Date.now();
-    const first = await cli([...packArgs(join(dir, 'pk-0.tar'), 'pk'), '--json'], h);
-    assert.equal(first.code, 0, first.stderr);
-    const span = Date.now() - started;
-    let previous = `sha256:${await manifestOf(join(dir, 'pk-0.tar'))}`;
-    let number = 1;
-    const outcomes = { placed: 0, absent: 0 };
-    for (let run = 1; run <= 12; run++) {
-      const out = join(dir, `pk-${run}.tar`);
-      const child = spawn(process.execPath, [AIRLOCK_BIN, ...packArgs(out, 'pk')], {
-        env: { ...process.env, ...env(h) },
-        stdio: 'ignore',
-      });
-      const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-      await new Promise((r) => setTimeout(r, Math.floor(span * (0.5 + random() * 0.7))));
-      child.kill('SIGKILL');
-      await exited;
-      const placed = await manifestOf(out).then(
-        (m) => `sha256:${m}`,
-        () => undefined,
-      );
-      const recorded = (await verifyAuditLog(home(h))).events
-        .filter((e) => e.event.action === 'transfer.pack' && e.event.result === 'ok')
-        .map((e) => e.event.subjects[0]?.digest);
-      if (placed) {
-        assert.ok(recorded.includes(placed), `run ${run} (seed ${seed}): a package in place without its record`);
-        outcomes.placed++;
-      } else outcomes.absent++;
-      const next = await cli([...packArgs(join(dir, `pk-next-${run}.tar`), 'pk'), '--json'], h);
-      assert.equal(next.code, 0, next.stderr);
-      const seq = JSON.parse(next.stdout).metadata.sequence;
-      const expected = placed ? { number: number + 2, previous: placed } : { number: number + 1, previous };
+  it(
+    'a package in place always has its record and moves the channel; one not in place leaves the ' + 'number free',
+    async (t) => {
+      const { spawn } = await import('node:child_process');
+      const { AIRLOCK_BIN } = await import('../helpers/cli.ts');
+      const { seededRandom, testSeed } = await import('../helpers/seeded-random.ts');
+      const { packageHeadersOnly } = await import('../../src/transfer/package/read-package.ts');
+      const { HEADER_NAMES } = await import('../../src/transfer/format.ts');
+      const { createHash } = await import('node:crypto');
+      const seed = testSeed('AIRLOCK_KILL_SEED');
+      const random = seededRandom(seed);
+      const h = 'pack-kill';
+      const manifestOf = async (p: string) =>
+        createHash('sha256')
+          .update((await packageHeadersOnly(p, HEADER_NAMES)).get('manifest.sha256') ?? '')
+          .digest('hex');
+      const started = Date.now();
+      const first = await cli([...packArgs(join(dir, 'pk-0.tar'), 'pk'), '--json'], h);
+      assert.equal(first.code, 0, first.stderr);
+      const span = Date.now() - started;
+      let previous = `sha256:${await manifestOf(join(dir, 'pk-0.tar'))}`;
+      let number = 1;
+      const outcomes = { placed: 0, absent: 0 };
+      for (let run = 1; run <= 12; run++) {
+        const out = join(dir, `pk-${run}.tar`);
+        const child = spawn(process.execPath, [AIRLOCK_BIN, ...packArgs(out, 'pk')], {
+          env: { ...process.env, ...env(h) },
+          stdio: 'ignore',
+        });
+        const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+        await new Promise((r) => setTimeout(r, Math.floor(span * (0.5 + random() * 0.7))));
+        child.kill('SIGKILL');
+        await exited;
+        const placed = await manifestOf(out).then(
+          (m) => `sha256:${m}`,
+          () => undefined,
+        );
+        const recorded = (await verifyAuditLog(home(h))).events
+          .filter((e) => e.event.action === 'transfer.pack' && e.event.result === 'ok')
+          .map((e) => e.event.subjects[0]?.digest);
+        if (placed) {
+          assert.ok(recorded.includes(placed), `run ${run} (seed ${seed}): a package in place without its record`);
+          outcomes.placed++;
+        } else outcomes.absent++;
+        const next = await cli([...packArgs(join(dir, `pk-next-${run}.tar`), 'pk'), '--json'], h);
+        assert.equal(next.code, 0, next.stderr);
+        const seq = JSON.parse(next.stdout).metadata.sequence;
+        const expected = placed ? { number: number + 2, previous: placed } : { number: number + 1, previous };
+        assert.deepEqual(
+          { number: seq.number, previous: seq.previous },
+          expected,
+          `run ${run} (seed ${seed}): the channel follows what was placed`,
+        );
+        number = seq.number;
+        previous = `sha256:${await manifestOf(join(dir, `pk-next-${run}.tar`))}`;
+      }
+      const { readdir } = await import('node:fs/promises');
+      assert.deepEqual(await readdir(join(home(h), 'staging')), [], 'what killed packs staged was swept by the next');
       assert.deepEqual(
-        { number: seq.number, previous: seq.previous },
-        expected,
-        `run ${run} (seed ${seed}): the channel follows what was placed`,
+        (await readdir(dir)).filter((n) => /^\.pk-.*\.tmp-/.test(n)),
+        [],
+        'and their half-written packages',
       );
-      number = seq.number;
-      previous = `sha256:${await manifestOf(join(dir, `pk-next-${run}.tar`))}`;
-    }
-    const { readdir } = await import('node:fs/promises');
-    assert.deepEqual(await readdir(join(home(h), 'staging')), [], 'what killed packs staged was swept by the next');
-    assert.deepEqual(
-      (await readdir(dir)).filter((n) => /^\.pk-.*\.tmp-/.test(n)),
-      [],
-      'and their half-written packages',
-    );
-    t.diagnostic(`seed ${seed}: ${JSON.stringify(outcomes)}`);
-  });
+      t.diagnostic(`seed ${seed}: ${JSON.stringify(outcomes)}`);
+    },
+  );
 });

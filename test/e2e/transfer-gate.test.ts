@@ -96,7 +96,10 @@ async function auditActions(h: string): Promise<string[]> {
   );
 }
 
-/** Recomputes manifest.sha256 of a folder package and re-signs it with the release key: a packer with a valid key who lies. */
+/**
+ * Recomputes manifest.sha256 of a folder package and re-signs it with the release key: a packer with a valid key who
+ * lies.
+ */
 async function resign(pkg: string): Promise<void> {
   const files: string[] = [];
   for (const entry of await readdir(pkg, { withFileTypes: true, recursive: true })) {
@@ -131,21 +134,25 @@ async function resign(pkg: string): Promise<void> {
 }
 
 describe('the gate never passes with nothing to judge', () => {
-  it('--fail-on without a scan for every image: exit 2 before anything is read, saying what to add; nothing written or recorded', async () => {
-    const out = join(dir, 'no-scan.tar');
-    const r = await pack(out, ['--fail-on', 'critical', ...packTrust()], 'no-scan');
-    assert.equal(r.code, 2, r.stderr);
-    const error = JSON.parse(r.stdout).error;
-    assert.equal(error.code, 'E_USAGE');
-    assert.match(error.message, /no scan to judge/);
-    assert.match(error.hint, /--scan oci:.*=grype\.json/);
-    await assert.rejects(readFile(out));
-    assert.deepEqual(
-      (await auditActions('no-scan')).filter((a) => a.startsWith('transfer.pack')),
-      [],
-      'usage errors decide nothing',
-    );
-  });
+  it(
+    '--fail-on without a scan for every image: exit 2 before anything is read, saying what to add; ' +
+      'nothing written or recorded',
+    async () => {
+      const out = join(dir, 'no-scan.tar');
+      const r = await pack(out, ['--fail-on', 'critical', ...packTrust()], 'no-scan');
+      assert.equal(r.code, 2, r.stderr);
+      const error = JSON.parse(r.stdout).error;
+      assert.equal(error.code, 'E_USAGE');
+      assert.match(error.message, /no scan to judge/);
+      assert.match(error.hint, /--scan oci:.*=grype\.json/);
+      await assert.rejects(readFile(out));
+      assert.deepEqual(
+        (await auditActions('no-scan')).filter((a) => a.startsWith('transfer.pack')),
+        [],
+        'usage errors decide nothing',
+      );
+    },
+  );
 
   it('a finding of unknown severity fails the gate and says so, never "at or above"', async () => {
     await writeFile(join(dir, 'unknown.json'), scanAbout(digest, 'Unknown'));
@@ -182,97 +189,101 @@ describe('SBOMs and scans are about the image they travel with, and travel', () 
     }
   });
 
-  it('without --key (OpenPGP only) the documents still travel, listed in the manifest; inspect recomputes from them', async (t) => {
-    const { gpgMissing, createGpgHome } = await import('../helpers/gpg.ts');
-    const missing = gpgMissing();
-    if (missing) return t.skip(missing);
-    const gpg = await createGpgHome();
-    try {
-      const fingerprint = await gpg.generateKey('Release <r@example.com>', 'ed25519');
-      await writeFile(join(dir, 'pgp-secret.asc'), await gpg.exportSecret(fingerprint));
-      await writeFile(join(dir, 'pgp-public.asc'), await gpg.exportPublic(fingerprint));
-    } finally {
-      await gpg.cleanup();
-    }
-    const pkg = join(dir, 'pgp-docs');
-    const r = await cli(
-      [
-        'pack',
-        src(),
-        '-o',
-        pkg,
-        '--format',
-        'dir',
-        '--pgp-key',
-        join(dir, 'pgp-secret.asc'),
-        '--channel',
-        'prod',
-        ...packTrust(),
-        '--sbom',
-        `${src()}=${join(dir, 'sbom.json')}`,
-        '--scan',
-        `${src()}=${join(dir, 'scan.json')}`,
-        '--fail-on',
-        'critical',
-      ],
-      'pgp-docs',
-    );
-    assert.equal(r.code, 0, r.stderr);
-    const manifest = await readFile(join(pkg, 'manifest.sha256'), 'utf8');
-    assert.match(manifest, / {2}attachments\/1-build-myapp-1\.0\/sbom\.json\n/);
-    assert.match(manifest, / {2}attachments\/1-build-myapp-1\.0\/vulnerability-scan\.json\n/);
-    const meta = JSON.parse(await readFile(join(pkg, 'airlock-transfer.json'), 'utf8'));
-    assert.deepEqual(meta.artifacts[0].sbom, {
-      format: 'spdx',
-      packages: 3,
-      attestation: false,
-      document: 'attachments/1-build-myapp-1.0/sbom.json',
-      subject: { matched: digest },
-    });
-    const i = await cli(
-      [
-        'inspect',
-        pkg,
-        '--keyring',
-        join(dir, 'pgp-public.asc'),
-        '--channel',
-        'prod',
-        '--key',
-        join(dir, 'img.pub'),
-        '--insecure-ignore-tlog',
-        '--json',
-      ],
-      'pgp-docs-air',
-    );
-    assert.equal(i.code, 0, i.stderr);
-    const docs = JSON.parse(i.stdout).documents[0];
-    const out = join(dir, 'pgp-docs-out');
-    const extracted = await cli(
-      [
-        'inspect',
-        pkg,
-        '--keyring',
-        join(dir, 'pgp-public.asc'),
-        '--channel',
-        'prod',
-        '--key',
-        join(dir, 'img.pub'),
-        '--insecure-ignore-tlog',
-        '--documents-out',
-        out,
-      ],
-      'pgp-docs-air',
-    );
-    assert.equal(extracted.code, 0, extracted.stderr);
-    assert.deepEqual(
-      JSON.parse(await readFile(join(out, '1-build-myapp-1.0.sbom.json'), 'utf8')),
-      JSON.parse(sbomAbout(digest)),
-      'the SBOM read back out of the package',
-    );
-    assert.equal(docs.sbom.from, 'document');
-    assert.equal(docs.scan.from, 'document');
-    assert.deepEqual(docs.scan.counts, { medium: 1 });
-  });
+  it(
+    'without --key (OpenPGP only) the documents still travel, listed in the manifest; inspect ' +
+      'recomputes from them',
+    async (t) => {
+      const { gpgMissing, createGpgHome } = await import('../helpers/gpg.ts');
+      const missing = gpgMissing();
+      if (missing) return t.skip(missing);
+      const gpg = await createGpgHome();
+      try {
+        const fingerprint = await gpg.generateKey('Release <r@example.com>', 'ed25519');
+        await writeFile(join(dir, 'pgp-secret.asc'), await gpg.exportSecret(fingerprint));
+        await writeFile(join(dir, 'pgp-public.asc'), await gpg.exportPublic(fingerprint));
+      } finally {
+        await gpg.cleanup();
+      }
+      const pkg = join(dir, 'pgp-docs');
+      const r = await cli(
+        [
+          'pack',
+          src(),
+          '-o',
+          pkg,
+          '--format',
+          'dir',
+          '--pgp-key',
+          join(dir, 'pgp-secret.asc'),
+          '--channel',
+          'prod',
+          ...packTrust(),
+          '--sbom',
+          `${src()}=${join(dir, 'sbom.json')}`,
+          '--scan',
+          `${src()}=${join(dir, 'scan.json')}`,
+          '--fail-on',
+          'critical',
+        ],
+        'pgp-docs',
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const manifest = await readFile(join(pkg, 'manifest.sha256'), 'utf8');
+      assert.match(manifest, / {2}attachments\/1-build-myapp-1\.0\/sbom\.json\n/);
+      assert.match(manifest, / {2}attachments\/1-build-myapp-1\.0\/vulnerability-scan\.json\n/);
+      const meta = JSON.parse(await readFile(join(pkg, 'airlock-transfer.json'), 'utf8'));
+      assert.deepEqual(meta.artifacts[0].sbom, {
+        format: 'spdx',
+        packages: 3,
+        attestation: false,
+        document: 'attachments/1-build-myapp-1.0/sbom.json',
+        subject: { matched: digest },
+      });
+      const i = await cli(
+        [
+          'inspect',
+          pkg,
+          '--keyring',
+          join(dir, 'pgp-public.asc'),
+          '--channel',
+          'prod',
+          '--key',
+          join(dir, 'img.pub'),
+          '--insecure-ignore-tlog',
+          '--json',
+        ],
+        'pgp-docs-air',
+      );
+      assert.equal(i.code, 0, i.stderr);
+      const docs = JSON.parse(i.stdout).documents[0];
+      const out = join(dir, 'pgp-docs-out');
+      const extracted = await cli(
+        [
+          'inspect',
+          pkg,
+          '--keyring',
+          join(dir, 'pgp-public.asc'),
+          '--channel',
+          'prod',
+          '--key',
+          join(dir, 'img.pub'),
+          '--insecure-ignore-tlog',
+          '--documents-out',
+          out,
+        ],
+        'pgp-docs-air',
+      );
+      assert.equal(extracted.code, 0, extracted.stderr);
+      assert.deepEqual(
+        JSON.parse(await readFile(join(out, '1-build-myapp-1.0.sbom.json'), 'utf8')),
+        JSON.parse(sbomAbout(digest)),
+        'the SBOM read back out of the package',
+      );
+      assert.equal(docs.sbom.from, 'document');
+      assert.equal(docs.scan.from, 'document');
+      assert.deepEqual(docs.scan.counts, { medium: 1 });
+    },
+  );
 
   it('a document that names no image is packed, and the report says it names none', async () => {
     await writeFile(
@@ -350,94 +361,98 @@ describe('SBOMs and scans are about the image they travel with, and travel', () 
 });
 
 describe('coverage is checked at pack, where it can still be fixed', () => {
-  it('no trust named: exit 2 saying which flags; a wrong key or no signature: refused; --allow-unsigned: packed and marked', async () => {
-    const none = await cli(
-      ['pack', src(), '-o', join(dir, 'c0.tar'), '--key', join(dir, 'release.key'), '--json'],
-      'cov',
-    );
-    assert.equal(none.code, 2);
-    assert.match(JSON.parse(none.stdout).error.hint, /--image-key/);
-    const wrong = await cli(
-      [
-        'pack',
-        src(),
-        '-o',
-        join(dir, 'c1.tar'),
-        '--key',
-        join(dir, 'release.key'),
-        '--image-key',
-        join(dir, 'other.pub'),
-        '--insecure-ignore-tlog',
-        '--json',
-      ],
-      'cov',
-    );
-    assert.equal(wrong.code, 1);
-    assert.equal(JSON.parse(wrong.stdout).error.code, 'E_SIGNATURE_INVALID');
-    assert.match(JSON.parse(wrong.stdout).error.message, /caught at pack time/);
-    // The import's default needs a log entry, checked against the gap's trust root: pack needs that root too.
-    const noRoot = await cli(
-      [
-        'pack',
-        src(),
-        '-o',
-        join(dir, 'c2.tar'),
-        '--key',
-        join(dir, 'release.key'),
-        '--image-key',
-        join(dir, 'img.pub'),
-        '--json',
-      ],
-      'cov',
-    );
-    assert.equal(noRoot.code, 3, noRoot.stderr);
-    assert.equal(JSON.parse(noRoot.stdout).error.code, 'E_TRUST_ROOT_MISSING');
-    const bare = join(dir, 'bare-layout');
-    const store = await openLayoutStore(bare, { create: true });
-    await makeTestImage(store, { tag: 'v1', layers: 1, layerSize: 100 });
-    await store.close();
-    const unsigned = await cli(
-      [
-        'pack',
-        `oci:${bare}:v1`,
-        '-o',
-        join(dir, 'c3.tar'),
-        '--key',
-        join(dir, 'release.key'),
-        ...packTrust(),
-        '--json',
-      ],
-      'cov',
-    );
-    assert.equal(unsigned.code, 1);
-    assert.match(JSON.parse(unsigned.stdout).error.message, /has no signature/);
-    const allowed = await cli(
-      [
-        'pack',
-        `oci:${bare}:v1`,
-        '-o',
-        join(dir, 'c4.tar'),
-        '--key',
-        join(dir, 'release.key'),
-        '--allow-unsigned',
-        '--json',
-      ],
-      'cov',
-    );
-    assert.equal(allowed.code, 0, allowed.stderr);
-    assert.deepEqual(JSON.parse(allowed.stdout).metadata.artifacts[0].coverage, { allowedUnsigned: true });
-    assert.deepEqual(
-      (await auditActions('cov')).filter((a) => a.startsWith('transfer.pack')),
-      ['transfer.pack refused', 'transfer.pack failed', 'transfer.pack refused', 'transfer.pack ok'],
-      'each refusal recorded, the usage error not',
-    );
-    const signedNow = await cli(
-      ['pack', `oci:${bare}:v1`, '-o', join(dir, 'c5.tar'), '--key', join(dir, 'release.key'), '--sign', '--json'],
-      'cov',
-    );
-    assert.equal(signedNow.code, 0, signedNow.stderr);
-    assert.match(JSON.parse(signedNow.stdout).metadata.artifacts[0].coverage.verified, /^key sha256:/);
-  });
+  it(
+    'no trust named: exit 2 saying which flags; a wrong key or no signature: refused; ' +
+      '--allow-unsigned: packed and marked',
+    async () => {
+      const none = await cli(
+        ['pack', src(), '-o', join(dir, 'c0.tar'), '--key', join(dir, 'release.key'), '--json'],
+        'cov',
+      );
+      assert.equal(none.code, 2);
+      assert.match(JSON.parse(none.stdout).error.hint, /--image-key/);
+      const wrong = await cli(
+        [
+          'pack',
+          src(),
+          '-o',
+          join(dir, 'c1.tar'),
+          '--key',
+          join(dir, 'release.key'),
+          '--image-key',
+          join(dir, 'other.pub'),
+          '--insecure-ignore-tlog',
+          '--json',
+        ],
+        'cov',
+      );
+      assert.equal(wrong.code, 1);
+      assert.equal(JSON.parse(wrong.stdout).error.code, 'E_SIGNATURE_INVALID');
+      assert.match(JSON.parse(wrong.stdout).error.message, /caught at pack time/);
+      // The import's default needs a log entry, checked against the gap's trust root: pack needs that root too.
+      const noRoot = await cli(
+        [
+          'pack',
+          src(),
+          '-o',
+          join(dir, 'c2.tar'),
+          '--key',
+          join(dir, 'release.key'),
+          '--image-key',
+          join(dir, 'img.pub'),
+          '--json',
+        ],
+        'cov',
+      );
+      assert.equal(noRoot.code, 3, noRoot.stderr);
+      assert.equal(JSON.parse(noRoot.stdout).error.code, 'E_TRUST_ROOT_MISSING');
+      const bare = join(dir, 'bare-layout');
+      const store = await openLayoutStore(bare, { create: true });
+      await makeTestImage(store, { tag: 'v1', layers: 1, layerSize: 100 });
+      await store.close();
+      const unsigned = await cli(
+        [
+          'pack',
+          `oci:${bare}:v1`,
+          '-o',
+          join(dir, 'c3.tar'),
+          '--key',
+          join(dir, 'release.key'),
+          ...packTrust(),
+          '--json',
+        ],
+        'cov',
+      );
+      assert.equal(unsigned.code, 1);
+      assert.match(JSON.parse(unsigned.stdout).error.message, /has no signature/);
+      const allowed = await cli(
+        [
+          'pack',
+          `oci:${bare}:v1`,
+          '-o',
+          join(dir, 'c4.tar'),
+          '--key',
+          join(dir, 'release.key'),
+          '--allow-unsigned',
+          '--json',
+        ],
+        'cov',
+      );
+      assert.equal(allowed.code, 0, allowed.stderr);
+      assert.deepEqual(JSON.parse(allowed.stdout).metadata.artifacts[0].coverage, { allowedUnsigned: true });
+      assert.deepEqual(
+        (await auditActions('cov')).filter((a) => a.startsWith('transfer.pack')),
+        ['transfer.pack refused', 'transfer.pack failed', 'transfer.pack refused', 'transfer.pack ok'],
+        'each refusal recorded, the usage error not',
+      );
+      const signedNow = await cli(
+        ['pack', `oci:${bare}:v1`, '-o', join(dir, 'c5.tar'), '--key', join(dir, 'release.key'), '--sign', '--json'],
+        'cov',
+      );
+      assert.equal(signedNow.code, 0, signedNow.stderr);
+      assert.match(JSON.parse(signedNow.stdout).metadata.artifacts[0].coverage.verified, /^key sha256:/);
+    },
+  );
 
   it('--policy at pack: the attestations the far side requires must be there now', async () => {
     await writeFile(

@@ -74,78 +74,81 @@ async function tags(repo: string): Promise<string[]> {
 }
 
 describe('pack → inspect → import', () => {
-  it('packs with SBOM + scan under the gate, inspects with a Markdown report, imports; skopeo reads the image', async (t) => {
-    if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
-    await writeFile(
-      join(dir, 'scan.json'),
-      JSON.stringify({
-        matches: [
-          { vulnerability: { id: 'CVE-2026-1', severity: 'Medium' }, artifact: { name: 'libx', version: '1.0' } },
-        ],
-      }),
-    );
-    const p = await pack(join(dir, 'p1.tar'), [
-      '--sign',
-      '--sbom',
-      `${src()}=${join(dir, 'sbom.json')}`,
-      '--scan',
-      `${src()}=${join(dir, 'scan.json')}`,
-      '--fail-on',
-      'critical',
-    ]);
-    assert.equal(p.code, 0, p.stderr);
-    const i = await cli(
-      ['inspect', join(dir, 'p1.tar'), ...signer(), ...trust(), '--report', join(dir, 'p1.md')],
-      'air',
-    );
-    assert.equal(i.code, 0, i.stderr);
-    const md = await readFile(join(dir, 'p1.md'), 'utf8');
-    assert.match(md, /verdict: \*\*VERIFIED\*\*/);
-    assert.match(md, /spdx, 3 packages/);
-    assert.match(
-      md,
-      /\| file files\/notes\.txt \| sha256:[0-9a-f]{64} \| verified: sha256:[0-9a-f]{64} \|/,
-      'the file bundle was checked, not just its claim repeated',
-    );
-    const imp = await cli(
-      [
-        'import',
-        join(dir, 'p1.tar'),
-        '--registry',
-        `${registry.host}/mirror`,
-        ...signer(),
-        ...trust(),
-        '--insecure',
-        '--json',
-      ],
-      'air',
-    );
-    assert.equal(imp.code, 0, imp.stderr);
-    const report = JSON.parse(imp.stdout);
-    assert.equal(report.sequence.kind, 'first');
-    assert.ok((await tags('mirror/src')).includes('app-1.0'));
-    if (!skopeoMissing()) {
-      const inspect = JSON.parse(
-        await skopeo('inspect', '--tls-verify=false', `docker://${registry.host}/mirror/src:app-1.0`),
+  it(
+    'packs with SBOM + scan under the gate, inspects with a Markdown report, imports; skopeo reads ' + 'the image',
+    async (t) => {
+      if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
+      await writeFile(
+        join(dir, 'scan.json'),
+        JSON.stringify({
+          matches: [
+            { vulnerability: { id: 'CVE-2026-1', severity: 'Medium' }, artifact: { name: 'libx', version: '1.0' } },
+          ],
+        }),
       );
-      assert.equal(inspect.Digest, report.images[0].digest);
-    }
-    const again = await cli(
-      [
-        'import',
-        join(dir, 'p1.tar'),
-        '--registry',
-        `${registry.host}/mirror`,
-        ...signer(),
-        ...trust(),
-        '--insecure',
-        '--json',
-      ],
-      'air',
-    );
-    assert.equal(again.code, 0, 're-running the same package is idempotent');
-    assert.equal(JSON.parse(again.stdout).sequence.kind, 'same-package');
-  });
+      const p = await pack(join(dir, 'p1.tar'), [
+        '--sign',
+        '--sbom',
+        `${src()}=${join(dir, 'sbom.json')}`,
+        '--scan',
+        `${src()}=${join(dir, 'scan.json')}`,
+        '--fail-on',
+        'critical',
+      ]);
+      assert.equal(p.code, 0, p.stderr);
+      const i = await cli(
+        ['inspect', join(dir, 'p1.tar'), ...signer(), ...trust(), '--report', join(dir, 'p1.md')],
+        'air',
+      );
+      assert.equal(i.code, 0, i.stderr);
+      const md = await readFile(join(dir, 'p1.md'), 'utf8');
+      assert.match(md, /verdict: \*\*VERIFIED\*\*/);
+      assert.match(md, /spdx, 3 packages/);
+      assert.match(
+        md,
+        /\| file files\/notes\.txt \| sha256:[0-9a-f]{64} \| verified: sha256:[0-9a-f]{64} \|/,
+        'the file bundle was checked, not just its claim repeated',
+      );
+      const imp = await cli(
+        [
+          'import',
+          join(dir, 'p1.tar'),
+          '--registry',
+          `${registry.host}/mirror`,
+          ...signer(),
+          ...trust(),
+          '--insecure',
+          '--json',
+        ],
+        'air',
+      );
+      assert.equal(imp.code, 0, imp.stderr);
+      const report = JSON.parse(imp.stdout);
+      assert.equal(report.sequence.kind, 'first');
+      assert.ok((await tags('mirror/src')).includes('app-1.0'));
+      if (!skopeoMissing()) {
+        const inspect = JSON.parse(
+          await skopeo('inspect', '--tls-verify=false', `docker://${registry.host}/mirror/src:app-1.0`),
+        );
+        assert.equal(inspect.Digest, report.images[0].digest);
+      }
+      const again = await cli(
+        [
+          'import',
+          join(dir, 'p1.tar'),
+          '--registry',
+          `${registry.host}/mirror`,
+          ...signer(),
+          ...trust(),
+          '--insecure',
+          '--json',
+        ],
+        'air',
+      );
+      assert.equal(again.code, 0, 're-running the same package is idempotent');
+      assert.equal(JSON.parse(again.stdout).sequence.kind, 'same-package');
+    },
+  );
 
   it('a scan over the gate refuses to pack (E_GATE, exit 1), listing the findings; nothing is written', async () => {
     await writeFile(
@@ -416,49 +419,52 @@ describe('import --policy', () => {
     assert.equal(dev.code, 0, dev.stderr);
   });
 
-  it('two images that would land on one repository and tag are refused at pack, before anything is written', async () => {
-    const twin = join(dir, 'twin', 'src');
-    assert.equal((await cli(['copy', src(), `oci:${twin}:app-1.0`], 'twin')).code, 0);
-    const pkg = join(dir, 'twin.tar');
-    const p = await cli(
-      [
-        'pack',
-        src(),
-        `oci:${twin}:app-1.0`,
-        '-o',
-        pkg,
-        '--key',
-        join(dir, 'release.key'),
-        '--channel',
+  it(
+    'two images that would land on one repository and tag are refused at pack, before anything is ' + 'written',
+    async () => {
+      const twin = join(dir, 'twin', 'src');
+      assert.equal((await cli(['copy', src(), `oci:${twin}:app-1.0`], 'twin')).code, 0);
+      const pkg = join(dir, 'twin.tar');
+      const p = await cli(
+        [
+          'pack',
+          src(),
+          `oci:${twin}:app-1.0`,
+          '-o',
+          pkg,
+          '--key',
+          join(dir, 'release.key'),
+          '--channel',
+          'twin',
+          ...packTrust(),
+          '--json',
+        ],
         'twin',
-        ...packTrust(),
-        '--json',
-      ],
-      'twin',
-    );
-    assert.equal(p.code, 1, p.stderr);
-    assert.equal(JSON.parse(p.stdout).error.code, 'E_DESTINATION_CONFLICT');
-    assert.match(JSON.parse(p.stdout).error.hint, /--name/);
-    await assert.rejects(readFile(pkg));
-    const named = await cli(
-      [
-        'pack',
-        src(),
-        `oci:${twin}:app-1.0`,
-        '-o',
-        pkg,
-        '--key',
-        join(dir, 'release.key'),
-        '--channel',
+      );
+      assert.equal(p.code, 1, p.stderr);
+      assert.equal(JSON.parse(p.stdout).error.code, 'E_DESTINATION_CONFLICT');
+      assert.match(JSON.parse(p.stdout).error.hint, /--name/);
+      await assert.rejects(readFile(pkg));
+      const named = await cli(
+        [
+          'pack',
+          src(),
+          `oci:${twin}:app-1.0`,
+          '-o',
+          pkg,
+          '--key',
+          join(dir, 'release.key'),
+          '--channel',
+          'twin',
+          ...packTrust(),
+          '--name',
+          `oci:${twin}:app-1.0=twin/app:1.0`,
+        ],
         'twin',
-        ...packTrust(),
-        '--name',
-        `oci:${twin}:app-1.0=twin/app:1.0`,
-      ],
-      'twin',
-    );
-    assert.equal(named.code, 0, named.stderr);
-  });
+      );
+      assert.equal(named.code, 0, named.stderr);
+    },
+  );
 });
 
 describe('a registry failing mid-import', () => {
@@ -597,46 +603,57 @@ describe('import streams layers into upload sessions, committed only after every
 });
 
 describe('approve: a second signer for a two-person rule', () => {
-  it('approve verifies, then adds a signature without touching anything else; --require-signers 2 then passes', async () => {
-    const pkg = join(dir, 'ap.tar');
-    assert.equal((await pack(pkg, [], 'approve')).code, 0);
-    await writeFile(
-      join(dir, 'signers-ap.json'),
-      JSON.stringify({
-        apiVersion: 'airlock/v1',
-        kind: 'Signers',
-        signers: [
-          { name: 'release-team', keys: ['release.pub'] },
-          { name: 'security-team', keys: ['other.pub'] },
-        ],
-      }),
-    );
-    const two = ['--signers', join(dir, 'signers-ap.json'), '--require-signers', '2', '--channel', 'prod', ...trust()];
-    const before = await cli(['inspect', pkg, ...two, '--json'], 'ap-air1');
-    assert.equal(before.code, 1);
-    assert.equal(JSON.parse(before.stdout).error.code, 'E_SIGNERS');
-    const approved = join(dir, 'ap-approved.tar');
-    const a = await cli(
-      ['approve', pkg, '-o', approved, '--key', join(dir, 'other.key'), '--signers', join(dir, 'signers-ap.json')],
-      'approve',
-    );
-    assert.equal(a.code, 0, a.stderr);
-    assert.match(a.stderr, /signed by {2}release-team: sigstore-key/);
-    const after = await cli(['inspect', approved, ...two, '--json'], 'ap-air2');
-    assert.equal(after.code, 0, after.stderr);
-    assert.deepEqual(
-      JSON.parse(after.stdout).signers.map((s: { signer: string }) => s.signer),
-      ['release-team', 'security-team'],
-    );
-    const { execFileSync } = await import('node:child_process');
-    const list = (f: string) => execFileSync('tar', ['-tf', f], { encoding: 'utf8' }).trim().split('\n');
-    assert.deepEqual(
-      list(approved).filter((p) => p !== 'manifest.sha256.2.sigstore.json'),
-      list(pkg),
-      'only the new signature was added',
-    );
-    assert.equal(list(approved)[3], 'manifest.sha256.2.sigstore.json', 'signatures stay among the leading entries');
-  });
+  it(
+    'approve verifies, then adds a signature without touching anything else; --require-signers 2 ' + 'then passes',
+    async () => {
+      const pkg = join(dir, 'ap.tar');
+      assert.equal((await pack(pkg, [], 'approve')).code, 0);
+      await writeFile(
+        join(dir, 'signers-ap.json'),
+        JSON.stringify({
+          apiVersion: 'airlock/v1',
+          kind: 'Signers',
+          signers: [
+            { name: 'release-team', keys: ['release.pub'] },
+            { name: 'security-team', keys: ['other.pub'] },
+          ],
+        }),
+      );
+      const two = [
+        '--signers',
+        join(dir, 'signers-ap.json'),
+        '--require-signers',
+        '2',
+        '--channel',
+        'prod',
+        ...trust(),
+      ];
+      const before = await cli(['inspect', pkg, ...two, '--json'], 'ap-air1');
+      assert.equal(before.code, 1);
+      assert.equal(JSON.parse(before.stdout).error.code, 'E_SIGNERS');
+      const approved = join(dir, 'ap-approved.tar');
+      const a = await cli(
+        ['approve', pkg, '-o', approved, '--key', join(dir, 'other.key'), '--signers', join(dir, 'signers-ap.json')],
+        'approve',
+      );
+      assert.equal(a.code, 0, a.stderr);
+      assert.match(a.stderr, /signed by {2}release-team: sigstore-key/);
+      const after = await cli(['inspect', approved, ...two, '--json'], 'ap-air2');
+      assert.equal(after.code, 0, after.stderr);
+      assert.deepEqual(
+        JSON.parse(after.stdout).signers.map((s: { signer: string }) => s.signer),
+        ['release-team', 'security-team'],
+      );
+      const { execFileSync } = await import('node:child_process');
+      const list = (f: string) => execFileSync('tar', ['-tf', f], { encoding: 'utf8' }).trim().split('\n');
+      assert.deepEqual(
+        list(approved).filter((p) => p !== 'manifest.sha256.2.sigstore.json'),
+        list(pkg),
+        'only the new signature was added',
+      );
+      assert.equal(list(approved)[3], 'manifest.sha256.2.sigstore.json', 'signatures stay among the leading entries');
+    },
+  );
 });
 
 describe('sequence: replay, older, gap', () => {
@@ -733,86 +750,183 @@ describe('sequence: replay, older, gap', () => {
 });
 
 describe('OpenPGP: gpg interop', () => {
-  it('a package signed with a gpg-exported key verifies with gpg --verify and sha256sum -c after tar -x; a gpg inline signature is accepted', async (t) => {
-    const missing = gpgMissing();
-    if (missing) return t.skip(missing);
-    const gpg = await createGpgHome();
-    try {
-      const fingerprint = await gpg.generateKey('Release Team <release@example.com>', 'ed25519');
-      await writeFile(join(dir, 'release-secret.asc'), await gpg.exportSecret(fingerprint));
-      await writeFile(join(dir, 'release-public.asc'), await gpg.exportPublic(fingerprint));
-      const out = join(dir, 'pgp.tar');
-      const r = await cli(
-        ['pack', src(), '-o', out, '--pgp-key', join(dir, 'release-secret.asc'), '--channel', 'pgp', ...packTrust()],
-        'pgp',
-      );
-      assert.equal(r.code, 0, r.stderr);
-      const x = join(dir, 'pgp-x');
-      const { execFileSync } = await import('node:child_process');
-      execFileSync('mkdir', ['-p', x]);
-      execFileSync('tar', ['-xf', out, '-C', x]);
-      await gpg.ok(['--import', join(dir, 'release-public.asc')]);
-      await gpg.ok(['--verify', join(x, 'manifest.sha256.asc'), join(x, 'manifest.sha256')]);
-      execFileSync('sha256sum', ['-c', '--quiet', 'manifest.sha256'], { cwd: x });
-      const ok = await cli(
-        ['inspect', out, '--keyring', join(dir, 'release-public.asc'), '--channel', 'pgp', ...trust()],
-        'pgp-air',
-      );
-      assert.equal(ok.code, 0, ok.stderr);
-      // the seed's form: gpg --armor --sign manifest.sha256 (an inline signed message)
-      await gpg.ok([
-        '--yes',
-        '--armor',
-        '--local-user',
-        fingerprint,
-        '--pinentry-mode',
-        'loopback',
-        '--passphrase',
-        '',
-        '--output',
-        join(dir, 'inline.asc'),
-        '--sign',
-        join(x, 'manifest.sha256'),
-      ]);
-      await cp(join(dir, 'inline.asc'), join(x, 'manifest.sha256.asc'));
-      const inline = await cli(
-        ['inspect', x, '--keyring', join(dir, 'release-public.asc'), '--channel', 'pgp', ...trust()],
-        'pgp-air2',
-      );
-      assert.equal(inline.code, 0, inline.stderr);
-      await writeFile(
-        join(x, 'manifest.sha256.asc'),
-        '-----BEGIN PGP SIGNATURE-----\n\ngarbage\n-----END PGP SIGNATURE-----\n',
-      );
-      const junk = await cli(
-        ['inspect', x, '--keyring', join(dir, 'release-public.asc'), '--channel', 'pgp', ...trust(), '--json'],
-        'pgp-air3',
-      );
-      assert.equal(junk.code, 1, `an unreadable signature is a refusal, not a crash: ${junk.stderr}`);
-      assert.equal(JSON.parse(junk.stdout).error.code, 'E_SIGNERS');
-    } finally {
-      await gpg.cleanup();
-    }
-  });
+  it(
+    'a package signed with a gpg-exported key verifies with gpg --verify and sha256sum -c after ' +
+      'tar -x; a gpg inline signature is accepted',
+    async (t) => {
+      const missing = gpgMissing();
+      if (missing) return t.skip(missing);
+      const gpg = await createGpgHome();
+      try {
+        const fingerprint = await gpg.generateKey('Release Team <release@example.com>', 'ed25519');
+        await writeFile(join(dir, 'release-secret.asc'), await gpg.exportSecret(fingerprint));
+        await writeFile(join(dir, 'release-public.asc'), await gpg.exportPublic(fingerprint));
+        const out = join(dir, 'pgp.tar');
+        const r = await cli(
+          ['pack', src(), '-o', out, '--pgp-key', join(dir, 'release-secret.asc'), '--channel', 'pgp', ...packTrust()],
+          'pgp',
+        );
+        assert.equal(r.code, 0, r.stderr);
+        const x = join(dir, 'pgp-x');
+        const { execFileSync } = await import('node:child_process');
+        execFileSync('mkdir', ['-p', x]);
+        execFileSync('tar', ['-xf', out, '-C', x]);
+        await gpg.ok(['--import', join(dir, 'release-public.asc')]);
+        await gpg.ok(['--verify', join(x, 'manifest.sha256.asc'), join(x, 'manifest.sha256')]);
+        execFileSync('sha256sum', ['-c', '--quiet', 'manifest.sha256'], { cwd: x });
+        const ok = await cli(
+          ['inspect', out, '--keyring', join(dir, 'release-public.asc'), '--channel', 'pgp', ...trust()],
+          'pgp-air',
+        );
+        assert.equal(ok.code, 0, ok.stderr);
+        // the seed's form: gpg --armor --sign manifest.sha256 (an inline signed message)
+        await gpg.ok([
+          '--yes',
+          '--armor',
+          '--local-user',
+          fingerprint,
+          '--pinentry-mode',
+          'loopback',
+          '--passphrase',
+          '',
+          '--output',
+          join(dir, 'inline.asc'),
+          '--sign',
+          join(x, 'manifest.sha256'),
+        ]);
+        await cp(join(dir, 'inline.asc'), join(x, 'manifest.sha256.asc'));
+        const inline = await cli(
+          ['inspect', x, '--keyring', join(dir, 'release-public.asc'), '--channel', 'pgp', ...trust()],
+          'pgp-air2',
+        );
+        assert.equal(inline.code, 0, inline.stderr);
+        await writeFile(
+          join(x, 'manifest.sha256.asc'),
+          '-----BEGIN PGP SIGNATURE-----\n\ngarbage\n-----END PGP SIGNATURE-----\n',
+        );
+        const junk = await cli(
+          ['inspect', x, '--keyring', join(dir, 'release-public.asc'), '--channel', 'pgp', ...trust(), '--json'],
+          'pgp-air3',
+        );
+        assert.equal(junk.code, 1, `an unreadable signature is a refusal, not a crash: ${junk.stderr}`);
+        assert.equal(JSON.parse(junk.stdout).error.code, 'E_SIGNERS');
+      } finally {
+        await gpg.cleanup();
+      }
+    },
+  );
 });
 
 describe('import --rekor-url: imported signatures in the on-prem log', () => {
-  it('logs each verified signature, attaches the bundle with its entry, and a verifier trusting only that log accepts the image', async (t) => {
-    if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
-    const { makeLogKey, startLog, writeTrustedRootFor } = await import('../helpers/log-server.ts');
-    await makeLogKey(join(dir, 'onprem'));
-    const log = await startLog(join(dir, 'onprem-data'), join(dir, 'onprem.key'));
-    try {
-      const pkg = join(dir, 'rk.tar');
-      assert.equal((await pack(pkg, [], 'rk-pack')).code, 0);
-      const vkey = join(log.dataDir, 'log.vkey');
-      const imp = () =>
-        cli(
+  it(
+    'logs each verified signature, attaches the bundle with its entry, and a verifier trusting ' +
+      'only that log accepts the image',
+    async (t) => {
+      if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
+      const { makeLogKey, startLog, writeTrustedRootFor } = await import('../helpers/log-server.ts');
+      await makeLogKey(join(dir, 'onprem'));
+      const log = await startLog(join(dir, 'onprem-data'), join(dir, 'onprem.key'));
+      try {
+        const pkg = join(dir, 'rk.tar');
+        assert.equal((await pack(pkg, [], 'rk-pack')).code, 0);
+        const vkey = join(log.dataDir, 'log.vkey');
+        const imp = () =>
+          cli(
+            [
+              'import',
+              pkg,
+              '--registry',
+              `${registry?.host}/rk`,
+              ...signer(),
+              ...trust(),
+              '--rekor-url',
+              log.url,
+              '--rekor-vkey',
+              vkey,
+              '--insecure',
+              '--json',
+            ],
+            'rk-air',
+          );
+        const unpinned = await cli(
+          ['import', pkg, '--registry', `${registry?.host}/rk`, ...signer(), ...trust(), '--rekor-url', log.url],
+          'rk-air',
+        );
+        assert.equal(unpinned.code, 2, 'the log key must be pinned');
+        assert.match(unpinned.stderr, /--rekor-url needs --rekor-vkey .*\[E_USAGE\]/);
+        // The log's key is pinned: an entry from a log signing with another key is never attached.
+        const { encodeVerifierKey } = await import('../../src/log/note-keys.ts');
+        const { generateKeyPairSync } = await import('node:crypto');
+        const wrongKey = encodeVerifierKey(log.origin, generateKeyPairSync('ed25519').publicKey);
+        const wrong = await cli(
           [
             'import',
             pkg,
             '--registry',
-            `${registry?.host}/rk`,
+            `${registry?.host}/rk-wrong`,
+            ...signer(),
+            ...trust(),
+            '--rekor-url',
+            log.url,
+            '--rekor-vkey',
+            wrongKey,
+            '--insecure',
+            '--json',
+          ],
+          'rk-air-wrong',
+        );
+        assert.equal(wrong.code, 1, wrong.stderr);
+        assert.equal(JSON.parse(wrong.stdout).error.code, 'E_TLOG_CHECKPOINT');
+        assert.deepEqual(await tags('rk-wrong/src'), []);
+        const r = await imp();
+        assert.equal(r.code, 0, r.stderr);
+        const image = JSON.parse(r.stdout).images[0];
+        assert.equal(image.logged.length, 1);
+        const [logged] = image.logged;
+        assert.equal(
+          (await fetch(`${log.url}/checkpoint`).then((res) => res.text())).split('\n')[1],
+          '1',
+          'one entry in the on-prem log',
+        );
+
+        const root = join(dir, 'onprem-root.json');
+        await writeTrustedRootFor(log, root);
+        // No --insecure-ignore-tlog: only the bundle carrying the on-prem entry can pass.
+        const v = await cli([
+          'verify',
+          image.pushedTo,
+          '--key',
+          join(dir, 'img.pub'),
+          '--trusted-root',
+          root,
+          '--insecure',
+          '--json',
+        ]);
+        assert.equal(v.code, 0, v.stderr);
+        const results = JSON.parse(v.stdout).results as Array<{ where: string; ok: boolean }>;
+        assert.deepEqual(
+          results.filter((x) => x.ok).map((x) => x.where),
+          [logged.augmented],
+        );
+        assert.ok(
+          results.some((x) => !x.ok && x.where === logged.referrer),
+          'the bundle as packed has no entry of this log',
+        );
+
+        // A re-run logs nothing twice: the log returns the existing entry.
+        const again = await imp();
+        assert.equal(again.code, 0, again.stderr);
+        assert.equal(JSON.parse(again.stdout).images[0].logged[0].logIndex, logged.logIndex);
+        assert.equal((await fetch(`${log.url}/checkpoint`).then((res) => res.text())).split('\n')[1], '1');
+
+        // The log out of reach: the import fails before anything is pushed or tagged.
+        await log.stop();
+        const down = await cli(
+          [
+            'import',
+            pkg,
+            '--registry',
+            `${registry?.host}/rk-down`,
             ...signer(),
             ...trust(),
             '--rekor-url',
@@ -822,103 +936,14 @@ describe('import --rekor-url: imported signatures in the on-prem log', () => {
             '--insecure',
             '--json',
           ],
-          'rk-air',
+          'rk-air-2',
         );
-      const unpinned = await cli(
-        ['import', pkg, '--registry', `${registry?.host}/rk`, ...signer(), ...trust(), '--rekor-url', log.url],
-        'rk-air',
-      );
-      assert.equal(unpinned.code, 2, 'the log key must be pinned');
-      assert.match(unpinned.stderr, /--rekor-url needs --rekor-vkey .*\[E_USAGE\]/);
-      // The log's key is pinned: an entry from a log signing with another key is never attached.
-      const { encodeVerifierKey } = await import('../../src/log/note-keys.ts');
-      const { generateKeyPairSync } = await import('node:crypto');
-      const wrongKey = encodeVerifierKey(log.origin, generateKeyPairSync('ed25519').publicKey);
-      const wrong = await cli(
-        [
-          'import',
-          pkg,
-          '--registry',
-          `${registry?.host}/rk-wrong`,
-          ...signer(),
-          ...trust(),
-          '--rekor-url',
-          log.url,
-          '--rekor-vkey',
-          wrongKey,
-          '--insecure',
-          '--json',
-        ],
-        'rk-air-wrong',
-      );
-      assert.equal(wrong.code, 1, wrong.stderr);
-      assert.equal(JSON.parse(wrong.stdout).error.code, 'E_TLOG_CHECKPOINT');
-      assert.deepEqual(await tags('rk-wrong/src'), []);
-      const r = await imp();
-      assert.equal(r.code, 0, r.stderr);
-      const image = JSON.parse(r.stdout).images[0];
-      assert.equal(image.logged.length, 1);
-      const [logged] = image.logged;
-      assert.equal(
-        (await fetch(`${log.url}/checkpoint`).then((res) => res.text())).split('\n')[1],
-        '1',
-        'one entry in the on-prem log',
-      );
-
-      const root = join(dir, 'onprem-root.json');
-      await writeTrustedRootFor(log, root);
-      // No --insecure-ignore-tlog: only the bundle carrying the on-prem entry can pass.
-      const v = await cli([
-        'verify',
-        image.pushedTo,
-        '--key',
-        join(dir, 'img.pub'),
-        '--trusted-root',
-        root,
-        '--insecure',
-        '--json',
-      ]);
-      assert.equal(v.code, 0, v.stderr);
-      const results = JSON.parse(v.stdout).results as Array<{ where: string; ok: boolean }>;
-      assert.deepEqual(
-        results.filter((x) => x.ok).map((x) => x.where),
-        [logged.augmented],
-      );
-      assert.ok(
-        results.some((x) => !x.ok && x.where === logged.referrer),
-        'the bundle as packed has no entry of this log',
-      );
-
-      // A re-run logs nothing twice: the log returns the existing entry.
-      const again = await imp();
-      assert.equal(again.code, 0, again.stderr);
-      assert.equal(JSON.parse(again.stdout).images[0].logged[0].logIndex, logged.logIndex);
-      assert.equal((await fetch(`${log.url}/checkpoint`).then((res) => res.text())).split('\n')[1], '1');
-
-      // The log out of reach: the import fails before anything is pushed or tagged.
-      await log.stop();
-      const down = await cli(
-        [
-          'import',
-          pkg,
-          '--registry',
-          `${registry?.host}/rk-down`,
-          ...signer(),
-          ...trust(),
-          '--rekor-url',
-          log.url,
-          '--rekor-vkey',
-          vkey,
-          '--insecure',
-          '--json',
-        ],
-        'rk-air-2',
-      );
-      assert.equal(down.code, 3, down.stderr);
-      assert.match(down.stderr, /E_TLOG_UPLOAD/);
-      assert.deepEqual(await tags('rk-down/src'), []);
-    } finally {
-      await log.kill().catch(() => undefined);
-    }
-  });
+        assert.equal(down.code, 3, down.stderr);
+        assert.match(down.stderr, /E_TLOG_UPLOAD/);
+        assert.deepEqual(await tags('rk-down/src'), []);
+      } finally {
+        await log.kill().catch(() => undefined);
+      }
+    },
+  );
 });

@@ -27,33 +27,37 @@ after(() => rm(dir, { recursive: true, force: true }));
 const missing = sharedMissing(F);
 
 describe('trust mirror + import with the real Sigstore TUF repository (../shared)', () => {
-  it('at 2026-08-22 mirror and import succeed; the installed trusted_root.json is byte-identical to the signed target', async (t) => {
-    if (missing) return t.skip(missing);
-    const m = await runCli(['trust', 'mirror', '--source', F, '--root', PINNED, '--out', mirror, '--json'], {
-      env: home('h1'),
-      now: at('2026-08-22T00:00:00Z'),
-    });
-    assert.equal(m.code, 0, m.stderr);
-    const record = JSON.parse(m.stdout);
-    assert.deepEqual(
-      record.roles.map((r: { role: string; version: number }) => `${r.role}@${r.version}`),
-      ['root@15', 'timestamp@762', 'snapshot@165', 'targets@14'],
-    );
-    const i = await runCli(['trust', 'import', mirror, '--root', PINNED], {
-      env: home('h1'),
-      now: at('2026-08-22T00:00:00Z'),
-    });
-    assert.equal(i.code, 0, i.stderr);
-    const installed = await readFile(join(dir, 'h1', 'trust', 'public-good', 'current', 'trusted_root.json'));
-    const signed = await readFile(
-      join(F, 'targets', '6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66.trusted_root.json'),
-    );
-    assert.ok(installed.equals(signed));
-    assert.equal(
-      createHash('sha256').update(installed).digest('hex'),
-      '6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66',
-    );
-  });
+  it(
+    'at 2026-08-22 mirror and import succeed; the installed trusted_root.json is byte-identical to ' +
+      'the signed target',
+    async (t) => {
+      if (missing) return t.skip(missing);
+      const m = await runCli(['trust', 'mirror', '--source', F, '--root', PINNED, '--out', mirror, '--json'], {
+        env: home('h1'),
+        now: at('2026-08-22T00:00:00Z'),
+      });
+      assert.equal(m.code, 0, m.stderr);
+      const record = JSON.parse(m.stdout);
+      assert.deepEqual(
+        record.roles.map((r: { role: string; version: number }) => `${r.role}@${r.version}`),
+        ['root@15', 'timestamp@762', 'snapshot@165', 'targets@14'],
+      );
+      const i = await runCli(['trust', 'import', mirror, '--root', PINNED], {
+        env: home('h1'),
+        now: at('2026-08-22T00:00:00Z'),
+      });
+      assert.equal(i.code, 0, i.stderr);
+      const installed = await readFile(join(dir, 'h1', 'trust', 'public-good', 'current', 'trusted_root.json'));
+      const signed = await readFile(
+        join(F, 'targets', '6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66.trusted_root.json'),
+      );
+      assert.ok(installed.equals(signed));
+      assert.equal(
+        createHash('sha256').update(installed).digest('hex'),
+        '6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66',
+      );
+    },
+  );
 
   it("at today's date import fails closed: root v15 expired (code, role and date named)", async (t) => {
     if (missing) return t.skip(missing);
@@ -102,91 +106,94 @@ describe('trust mirror + import with the real Sigstore TUF repository (../shared
     assert.match(r.stderr, /E_TUF_ROLLBACK/);
   });
 
-  it('break-glass: installs expired roles until a deadline, warns on every verification, is refused after it', async (t) => {
-    if (missing) return t.skip(missing);
-    const env = home('h5');
-    const now = at('2026-11-21T12:00:00Z');
-    const tooLong = await runCli(
-      [
-        'trust',
-        'import',
-        mirror,
-        '--root',
-        PINNED,
-        '--break-glass',
-        '--reason',
-        'x',
-        '--until',
-        '2026-12-31T00:00:00Z',
-      ],
-      { env, now },
-    );
-    assert.equal(tooLong.code, 2, 'at most 14 days ahead');
-    const noReason = await runCli(['trust', 'import', mirror, '--root', PINNED, '--break-glass'], { env, now });
-    assert.equal(noReason.code, 2);
-    const bg = await runCli(
-      [
-        'trust',
-        'import',
-        mirror,
-        '--root',
-        PINNED,
-        '--break-glass',
-        '--reason',
-        'CHG-1: courier late',
-        '--until',
-        '2026-11-25T00:00:00Z',
-        '--json',
-      ],
-      { env, now },
-    );
-    assert.equal(bg.code, 0, bg.stderr);
-    assert.deepEqual(JSON.parse(bg.stdout).breakGlass.expiredRoles, ['root v15', 'timestamp v762']);
-    const shown = await runCli(['audit', 'show', '--action', 'trust', '--json'], { env, now });
-    assert.equal(shown.code, 0, shown.stderr);
-    const attempts = JSON.parse(shown.stdout).events.filter(
-      (e: { action: string }) => e.action === 'trust.break-glass',
-    );
-    // The refused attempts (deadline too far, no reason) are on the record too.
-    assert.deepEqual(
-      attempts.map((e: { result: string }) => e.result),
-      ['refused', 'refused', 'ok'],
-    );
-    const breakGlass = attempts.filter((e: { result: string }) => e.result === 'ok');
-    assert.equal(breakGlass[0].result, 'ok');
-    assert.match(JSON.stringify(breakGlass[0].details), /CHG-1: courier late/);
-    // verification with the installed root warns while break-glass is active, refuses after the deadline
-    const { generateKeyPairSync } = await import('node:crypto');
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const { createKeyObjectSigner } = await import('../../src/crypto/key-object-signer.ts');
-    const { signBlob } = await import('../../src/sigstore/sign-blob.ts');
-    const artifact = join(dir, 'a.txt');
-    await writeFile(artifact, 'a');
-    const { bundle } = await signBlob(
-      { path: artifact },
-      { signer: createKeyObjectSigner(privateKey, 'ecdsa-sha2-256-nistp256', 'k') },
-    );
-    await writeFile(join(dir, 'a.json'), JSON.stringify(bundle));
-    await writeFile(join(dir, 'k.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
-    const args = [
-      'verify-blob',
-      artifact,
-      '--bundle',
-      join(dir, 'a.json'),
-      '--key',
-      join(dir, 'k.pub'),
-      '--insecure-ignore-tlog',
-    ];
-    const during = await runCli(args, { env, now: at('2026-11-22T00:00:00Z') });
-    assert.equal(during.code, 0, during.stderr);
-    assert.match(during.stderr, /BREAK-GLASS install/);
-    const afterDeadline = await runCli(args, { env, now: at('2026-11-26T00:00:00Z') });
-    assert.equal(afterDeadline.code, 1);
-    assert.match(afterDeadline.stderr, /E_BREAK_GLASS/);
-    const status = await runCli(['trust', 'status', '--check'], { env, now: at('2026-11-22T00:00:00Z') });
-    assert.equal(status.code, 2);
-    assert.match(status.stdout, /^AIRLOCK TRUST CRITICAL - public-good: break-glass install until 2026-11-25/);
-  });
+  it(
+    'break-glass: installs expired roles until a deadline, warns on every verification, is refused ' + 'after it',
+    async (t) => {
+      if (missing) return t.skip(missing);
+      const env = home('h5');
+      const now = at('2026-11-21T12:00:00Z');
+      const tooLong = await runCli(
+        [
+          'trust',
+          'import',
+          mirror,
+          '--root',
+          PINNED,
+          '--break-glass',
+          '--reason',
+          'x',
+          '--until',
+          '2026-12-31T00:00:00Z',
+        ],
+        { env, now },
+      );
+      assert.equal(tooLong.code, 2, 'at most 14 days ahead');
+      const noReason = await runCli(['trust', 'import', mirror, '--root', PINNED, '--break-glass'], { env, now });
+      assert.equal(noReason.code, 2);
+      const bg = await runCli(
+        [
+          'trust',
+          'import',
+          mirror,
+          '--root',
+          PINNED,
+          '--break-glass',
+          '--reason',
+          'CHG-1: courier late',
+          '--until',
+          '2026-11-25T00:00:00Z',
+          '--json',
+        ],
+        { env, now },
+      );
+      assert.equal(bg.code, 0, bg.stderr);
+      assert.deepEqual(JSON.parse(bg.stdout).breakGlass.expiredRoles, ['root v15', 'timestamp v762']);
+      const shown = await runCli(['audit', 'show', '--action', 'trust', '--json'], { env, now });
+      assert.equal(shown.code, 0, shown.stderr);
+      const attempts = JSON.parse(shown.stdout).events.filter(
+        (e: { action: string }) => e.action === 'trust.break-glass',
+      );
+      // The refused attempts (deadline too far, no reason) are on the record too.
+      assert.deepEqual(
+        attempts.map((e: { result: string }) => e.result),
+        ['refused', 'refused', 'ok'],
+      );
+      const breakGlass = attempts.filter((e: { result: string }) => e.result === 'ok');
+      assert.equal(breakGlass[0].result, 'ok');
+      assert.match(JSON.stringify(breakGlass[0].details), /CHG-1: courier late/);
+      // verification with the installed root warns while break-glass is active, refuses after the deadline
+      const { generateKeyPairSync } = await import('node:crypto');
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const { createKeyObjectSigner } = await import('../../src/crypto/key-object-signer.ts');
+      const { signBlob } = await import('../../src/sigstore/sign-blob.ts');
+      const artifact = join(dir, 'a.txt');
+      await writeFile(artifact, 'a');
+      const { bundle } = await signBlob(
+        { path: artifact },
+        { signer: createKeyObjectSigner(privateKey, 'ecdsa-sha2-256-nistp256', 'k') },
+      );
+      await writeFile(join(dir, 'a.json'), JSON.stringify(bundle));
+      await writeFile(join(dir, 'k.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+      const args = [
+        'verify-blob',
+        artifact,
+        '--bundle',
+        join(dir, 'a.json'),
+        '--key',
+        join(dir, 'k.pub'),
+        '--insecure-ignore-tlog',
+      ];
+      const during = await runCli(args, { env, now: at('2026-11-22T00:00:00Z') });
+      assert.equal(during.code, 0, during.stderr);
+      assert.match(during.stderr, /BREAK-GLASS install/);
+      const afterDeadline = await runCli(args, { env, now: at('2026-11-26T00:00:00Z') });
+      assert.equal(afterDeadline.code, 1);
+      assert.match(afterDeadline.stderr, /E_BREAK_GLASS/);
+      const status = await runCli(['trust', 'status', '--check'], { env, now: at('2026-11-22T00:00:00Z') });
+      assert.equal(status.code, 2);
+      assert.match(status.stdout, /^AIRLOCK TRUST CRITICAL - public-good: break-glass install until 2026-11-25/);
+    },
+  );
 
   it('status --check: 0 fresh, 1 warning, 2 critical, 3 nothing installed; --prometheus parses', async (t) => {
     if (missing) return t.skip(missing);
@@ -215,6 +222,7 @@ describe('trust mirror + import with the real Sigstore TUF repository (../shared
         continue;
       }
       const sample =
+        // eslint-disable-next-line max-len -- a whole message or wire format, matched as one regular expression
         /^([a-z_:][a-z0-9_:]*)\{([a-z_]+="(?:[^"\\]|\\.)*"(?:,[a-z_]+="(?:[^"\\]|\\.)*")*)\} (-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)$/.exec(
           line,
         );

@@ -20,7 +20,9 @@ const cli = (args: string[]) => runCliProcess(args, { env: env() });
 const fifoMissing = spawnSync('mkfifo', ['--version']).status === 0 ? false : 'mkfifo is not installed';
 
 // Reports the process's peak resident memory (kB) on stderr as it exits.
-const RSS_REPORTER = `data:text/javascript,process.on('exit',()=>process.stderr.write('\\nmaxrss='+process.resourceUsage().maxRSS+'\\n'))`;
+const RSS_REPORTER =
+  `data:text/javascript,process.on('exit',()=>` +
+  `process.stderr.write('\\nmaxrss='+process.resourceUsage().maxRSS+'\\n'))`;
 
 interface BashResult {
   code: number;
@@ -30,7 +32,10 @@ interface BashResult {
   maxRssMiB: number;
 }
 
-/** Runs `script` in bash, where "$AIRLOCK" runs airlock (reporting its peak memory): process substitution as a user's shell does it. */
+/**
+ * Runs `script` in bash, where "$AIRLOCK" runs airlock (reporting its peak memory): process substitution as a user's
+ * shell does it.
+ */
 function bash(script: string): Promise<BashResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['-c', script], {
@@ -49,7 +54,10 @@ function bash(script: string): Promise<BashResult> {
   });
 }
 
-/** A FIFO at `path` fed `bytes` by a writer process; `done` settles when the writer exits (also when the reader stops early). */
+/**
+ * A FIFO at `path` fed `bytes` by a writer process; `done` settles when the writer exits (also when the reader stops
+ * early).
+ */
 function fifoFrom(path: string, source: string): { done: Promise<void> } {
   assert.equal(spawnSync('mkfifo', [path]).status, 0);
   const writer = spawn('sh', ['-c', 'cat "$0" > "$1"', source, path], { stdio: 'ignore' });
@@ -93,36 +101,39 @@ describe('inputs that are not regular files', { skip: fifoMissing }, () => {
   });
 
   // Attack: a bundle "file" that never ends (a FIFO, /dev/zero, a huge download) must not be read whole.
-  it('a bundle over the cap streamed from a FIFO is refused with E_INPUT_MALFORMED (exit 3), not read whole', async () => {
-    // A valid bundle padded past the cap: read whole, it would verify.
-    const text = await readFile(join(dir, 'app.sigstore.json'), 'utf8');
-    await writeFile(join(dir, 'padded.json'), text.replace(/}\s*$/, `${' '.repeat(MAX_BUNDLE_BYTES)}}`));
-    const fed = fifoFrom(join(dir, 'padded.fifo'), join(dir, 'padded.json'));
-    const r = await cli([
-      'verify-blob',
-      join(dir, 'app.tar'),
-      '--bundle',
-      join(dir, 'padded.fifo'),
-      '--key',
-      pub(),
-      '--insecure-ignore-tlog',
-    ]);
-    await fed.done;
-    assert.equal(r.code, 3, r.stderr);
-    assert.match(r.stderr, /a Sigstore bundle is at most 16 MiB \[E_INPUT_MALFORMED\]/);
-    // The same bytes as a regular file: refused from its size, before it is read.
-    const file = await cli([
-      'verify-blob',
-      join(dir, 'app.tar'),
-      '--bundle',
-      join(dir, 'padded.json'),
-      '--key',
-      pub(),
-      '--insecure-ignore-tlog',
-    ]);
-    assert.equal(file.code, 3, file.stderr);
-    assert.match(file.stderr, /E_INPUT_MALFORMED/);
-  });
+  it(
+    'a bundle over the cap streamed from a FIFO is refused with E_INPUT_MALFORMED (exit 3), not ' + 'read whole',
+    async () => {
+      // A valid bundle padded past the cap: read whole, it would verify.
+      const text = await readFile(join(dir, 'app.sigstore.json'), 'utf8');
+      await writeFile(join(dir, 'padded.json'), text.replace(/}\s*$/, `${' '.repeat(MAX_BUNDLE_BYTES)}}`));
+      const fed = fifoFrom(join(dir, 'padded.fifo'), join(dir, 'padded.json'));
+      const r = await cli([
+        'verify-blob',
+        join(dir, 'app.tar'),
+        '--bundle',
+        join(dir, 'padded.fifo'),
+        '--key',
+        pub(),
+        '--insecure-ignore-tlog',
+      ]);
+      await fed.done;
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stderr, /a Sigstore bundle is at most 16 MiB \[E_INPUT_MALFORMED\]/);
+      // The same bytes as a regular file: refused from its size, before it is read.
+      const file = await cli([
+        'verify-blob',
+        join(dir, 'app.tar'),
+        '--bundle',
+        join(dir, 'padded.json'),
+        '--key',
+        pub(),
+        '--insecure-ignore-tlog',
+      ]);
+      assert.equal(file.code, 3, file.stderr);
+      assert.match(file.stderr, /E_INPUT_MALFORMED/);
+    },
+  );
 
   it('verify (an image) --bundle from a FIFO over the cap: the same refusal', async () => {
     const layout = join(dir, 'fifo-layout');
@@ -148,15 +159,18 @@ describe('inputs that are not regular files', { skip: fifoMissing }, () => {
   it('sign-blob, attest-blob and verify-blob hash a large <(...) stream without holding it', async () => {
     const size = 384 * 1024 * 1024;
     const signed = await bash(
-      `$AIRLOCK sign-blob <(head -c ${size} /dev/zero) --key "$DIR/release.key" --tlog-upload=false --bundle "$DIR/zeros.json"`,
+      `$AIRLOCK sign-blob <(head -c ${size} /dev/zero) --key "$DIR/release.key" ` +
+        `--tlog-upload=false --bundle "$DIR/zeros.json"`,
     );
     assert.equal(signed.code, 0, signed.stderr);
     const attested = await bash(
-      `$AIRLOCK attest-blob <(head -c ${size} /dev/zero) --predicate <(echo '{}') --type custom --key "$DIR/release.key" --tlog-upload=false --bundle "$DIR/zeros.att.json"`,
+      `$AIRLOCK attest-blob <(head -c ${size} /dev/zero) --predicate <(echo '{}') --type custom ` +
+        `--key "$DIR/release.key" --tlog-upload=false --bundle "$DIR/zeros.att.json"`,
     );
     assert.equal(attested.code, 0, attested.stderr);
     const verified = await bash(
-      `$AIRLOCK verify-blob <(head -c ${size} /dev/zero) --bundle <(cat "$DIR/zeros.json") --key "$DIR/release.pub" --insecure-ignore-tlog --json`,
+      `$AIRLOCK verify-blob <(head -c ${size} /dev/zero) --bundle <(cat "$DIR/zeros.json") --key ` +
+        `"$DIR/release.pub" --insecure-ignore-tlog --json`,
     );
     assert.equal(verified.code, 0, verified.stderr);
     const report = JSON.parse(verified.stdout);
@@ -278,30 +292,38 @@ describe('cosign users: detached signatures, bundles signed offline', () => {
     return out;
   }
 
-  it('verify-blob of a bundle signed offline, without --insecure-ignore-tlog: the missing log entry is named as the reason', async () => {
-    const r = await cli([
-      'verify-blob',
-      artifact(),
-      '--bundle',
-      join(dir, 'app.sigstore.json'),
-      '--key',
-      pub(),
-      '--trusted-root',
-      await someRoot(),
-    ]);
-    assert.equal(r.code, 1, r.stderr);
-    assert.match(
-      r.stderr,
-      /the bundle has no transparency-log entry and 1 is required: .*--insecure-ignore-tlog verifies it against the key alone \[E_TLOG_ENTRY\]/,
-    );
-  });
+  it(
+    'verify-blob of a bundle signed offline, without --insecure-ignore-tlog: the missing log entry ' +
+      'is named as the reason',
+    async () => {
+      const r = await cli([
+        'verify-blob',
+        artifact(),
+        '--bundle',
+        join(dir, 'app.sigstore.json'),
+        '--key',
+        pub(),
+        '--trusted-root',
+        await someRoot(),
+      ]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        // eslint-disable-next-line max-len -- a whole message or wire format, matched as one regular expression
+        /the bundle has no transparency-log entry and 1 is required: .*--insecure-ignore-tlog verifies it against the key alone \[E_TLOG_ENTRY\]/,
+      );
+    },
+  );
 
-  it('with no trust root either, the refusal says a bundle signed offline needs none with --insecure-ignore-tlog', async () => {
-    const r = await cli(['verify-blob', artifact(), '--bundle', join(dir, 'app.sigstore.json'), '--key', pub()]);
-    assert.equal(r.code, 3, r.stderr);
-    assert.match(r.stderr, /E_TRUST_ROOT_MISSING/);
-    assert.match(r.stderr, /signed offline .* with --key and --insecure-ignore-tlog/);
-  });
+  it(
+    'with no trust root either, the refusal says a bundle signed offline needs none with ' + '--insecure-ignore-tlog',
+    async () => {
+      const r = await cli(['verify-blob', artifact(), '--bundle', join(dir, 'app.sigstore.json'), '--key', pub()]);
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stderr, /E_TRUST_ROOT_MISSING/);
+      assert.match(r.stderr, /signed offline .* with --key and --insecure-ignore-tlog/);
+    },
+  );
 
   it('verify (an image) of a signature made offline, without --insecure-ignore-tlog: the same reason', async () => {
     const layout = join(dir, 'layout');

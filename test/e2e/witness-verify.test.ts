@@ -144,30 +144,36 @@ describe('verify-blob --witness-key / --require-witnesses', () => {
     assert.ok(witnessCheck(report(inline.stdout)));
   });
 
-  it('fails without the cosignature: E_TLOG_CHECKPOINT, exit 1, naming who cosigned and how many are required', async () => {
-    const v = await verifyBlob(a.file, a.bundle, ['--witness-key', W1(), '--require-witnesses', '1']);
-    assert.equal(v.code, 1, v.stderr);
-    const r = report(v.stdout);
-    assert.equal(r.error?.code, 'E_TLOG_CHECKPOINT');
-    assert.match(r.error?.message ?? '', /cosigned by 0 of the witnesses w1\.example \(none\); 1 required/);
-    assert.match(v.stderr, /E_TLOG_CHECKPOINT/);
-  });
+  it(
+    'fails without the cosignature: E_TLOG_CHECKPOINT, exit 1, naming who cosigned and how many ' + 'are required',
+    async () => {
+      const v = await verifyBlob(a.file, a.bundle, ['--witness-key', W1(), '--require-witnesses', '1']);
+      assert.equal(v.code, 1, v.stderr);
+      const r = report(v.stdout);
+      assert.equal(r.error?.code, 'E_TLOG_CHECKPOINT');
+      assert.match(r.error?.message ?? '', /cosigned by 0 of the witnesses w1\.example \(none\); 1 required/);
+      assert.match(v.stderr, /E_TLOG_CHECKPOINT/);
+    },
+  );
 
-  it('without the flags, the cosigned bundle verifies as before, with airlock and with plain @sigstore/verify', async () => {
-    const v = await verifyBlob(a.file, cosignedPath);
-    assert.equal(v.code, 0, v.stderr);
-    assert.equal(witnessCheck(report(v.stdout)), undefined);
-    const cosigned = JSON.parse(await readFile(cosignedPath, 'utf8'));
-    const key = createPublicKey(await readFile(join(dir, 'k.pub')));
-    const rootJson = JSON.parse(await readFile(root(), 'utf8'));
-    assert.doesNotThrow(() =>
-      verifyWithSigstoreJs(cosigned, Buffer.from('artifact a.txt\n'), key, {
-        trustedRoot: rootJson,
-        tlogThreshold: 1,
-        timestampThreshold: 0,
-      }),
-    );
-  });
+  it(
+    'without the flags, the cosigned bundle verifies as before, with airlock and with plain ' + '@sigstore/verify',
+    async () => {
+      const v = await verifyBlob(a.file, cosignedPath);
+      assert.equal(v.code, 0, v.stderr);
+      assert.equal(witnessCheck(report(v.stdout)), undefined);
+      const cosigned = JSON.parse(await readFile(cosignedPath, 'utf8'));
+      const key = createPublicKey(await readFile(join(dir, 'k.pub')));
+      const rootJson = JSON.parse(await readFile(root(), 'utf8'));
+      assert.doesNotThrow(() =>
+        verifyWithSigstoreJs(cosigned, Buffer.from('artifact a.txt\n'), key, {
+          trustedRoot: rootJson,
+          tlogThreshold: 1,
+          timestampThreshold: 0,
+        }),
+      );
+    },
+  );
 
   it('a cosignature of a later checkpoint does not vouch for the one in the bundle', async () => {
     await signed('b.txt'); // the log grows
@@ -181,123 +187,129 @@ describe('verify-blob --witness-key / --require-witnesses', () => {
     assert.match(report(v.stdout).error?.message ?? '', /does not verify/);
   });
 
-  it('usage errors exit 2: --require-witnesses alone, more than the witnesses given, with --insecure-ignore-tlog', async () => {
-    const cases: Array<[string, string[], RegExp]> = [
-      ['no witness key', ['--require-witnesses', '1'], /give at least one --witness-key/],
-      [
-        'N above the witnesses given',
-        ['--witness-key', W1(), '--require-witnesses', '2'],
-        /exceeds the 1 distinct witness/,
-      ],
-      [
-        'the same witness twice still counts once',
-        ['--witness-key', W1(), '--witness-key', w1Vkey, '--require-witnesses', '2'],
-        /exceeds the 1 distinct witness/,
-      ],
-      [
-        'no log entry to cosign',
-        ['--witness-key', W1(), '--insecure-ignore-tlog'],
-        /conflicts with --insecure-ignore-tlog/,
-      ],
-      ['not a whole number', ['--witness-key', W1(), '--require-witnesses', 'all'], /whole number/],
-    ];
-    for (const [what, flags, message] of cases) {
-      const v = await verifyBlob(a.file, cosignedPath, flags);
-      assert.equal(v.code, 2, `${what}: ${v.stderr}`);
-      assert.match(v.stderr, message, what);
-    }
-    const missing = await verifyBlob(a.file, cosignedPath, ['--witness-key', join(dir, 'nope.vkey')]);
-    assert.equal(missing.code, 3, missing.stderr);
-    // 0 turns the check off, with a warning.
-    const off = await verifyBlob(a.file, a.bundle, ['--witness-key', W1(), '--require-witnesses', '0']);
-    assert.equal(off.code, 0, off.stderr);
-    assert.match(off.stderr, /witness cosignatures are not checked/);
-  });
+  it(
+    'usage errors exit 2: --require-witnesses alone, more than the witnesses given, with ' + '--insecure-ignore-tlog',
+    async () => {
+      const cases: Array<[string, string[], RegExp]> = [
+        ['no witness key', ['--require-witnesses', '1'], /give at least one --witness-key/],
+        [
+          'N above the witnesses given',
+          ['--witness-key', W1(), '--require-witnesses', '2'],
+          /exceeds the 1 distinct witness/,
+        ],
+        [
+          'the same witness twice still counts once',
+          ['--witness-key', W1(), '--witness-key', w1Vkey, '--require-witnesses', '2'],
+          /exceeds the 1 distinct witness/,
+        ],
+        [
+          'no log entry to cosign',
+          ['--witness-key', W1(), '--insecure-ignore-tlog'],
+          /conflicts with --insecure-ignore-tlog/,
+        ],
+        ['not a whole number', ['--witness-key', W1(), '--require-witnesses', 'all'], /whole number/],
+      ];
+      for (const [what, flags, message] of cases) {
+        const v = await verifyBlob(a.file, cosignedPath, flags);
+        assert.equal(v.code, 2, `${what}: ${v.stderr}`);
+        assert.match(v.stderr, message, what);
+      }
+      const missing = await verifyBlob(a.file, cosignedPath, ['--witness-key', join(dir, 'nope.vkey')]);
+      assert.equal(missing.code, 3, missing.stderr);
+      // 0 turns the check off, with a warning.
+      const off = await verifyBlob(a.file, a.bundle, ['--witness-key', W1(), '--require-witnesses', '0']);
+      assert.equal(off.code, 0, off.stderr);
+      assert.match(off.stderr, /witness cosignatures are not checked/);
+    },
+  );
 });
 
 describe('verify (images) --witness-key', () => {
-  it('needs a cosigned checkpoint on the signature referrer; other signatures fail with E_TLOG_CHECKPOINT', async () => {
-    const layout = join(dir, 'layout');
-    const store = await openLayoutStore(layout, { create: true });
-    const image = (await makeTestImage(store, { tag: 'v1', layers: 1 })).manifest;
-    await store.close();
-    const s = await cli([
-      'sign',
-      `oci:${layout}:v1`,
-      '--key',
-      join(dir, 'k.key'),
-      '--rekor-url',
-      log.url,
-      '--rekor-api-version',
-      '2',
-    ]);
-    assert.equal(s.code, 0, s.stderr);
-    const verify = (extra: string[] = []) =>
-      cli(['verify', `oci:${layout}:v1`, '--key', join(dir, 'k.pub'), '--trusted-root', root(), '--json', ...extra]);
-    const plain = await verify();
-    assert.equal(plain.code, 0, plain.stderr);
-    const refused = await verify(['--witness-key', W1()]);
-    assert.equal(refused.code, 1, refused.stderr);
-    assert.deepEqual(
-      JSON.parse(refused.stdout).results.map((r: { code?: string }) => r.code),
-      ['E_TLOG_CHECKPOINT'],
-    );
+  it(
+    'needs a cosigned checkpoint on the signature referrer; other signatures fail with ' + 'E_TLOG_CHECKPOINT',
+    async () => {
+      const layout = join(dir, 'layout');
+      const store = await openLayoutStore(layout, { create: true });
+      const image = (await makeTestImage(store, { tag: 'v1', layers: 1 })).manifest;
+      await store.close();
+      const s = await cli([
+        'sign',
+        `oci:${layout}:v1`,
+        '--key',
+        join(dir, 'k.key'),
+        '--rekor-url',
+        log.url,
+        '--rekor-api-version',
+        '2',
+      ]);
+      assert.equal(s.code, 0, s.stderr);
+      const verify = (extra: string[] = []) =>
+        cli(['verify', `oci:${layout}:v1`, '--key', join(dir, 'k.pub'), '--trusted-root', root(), '--json', ...extra]);
+      const plain = await verify();
+      assert.equal(plain.code, 0, plain.stderr);
+      const refused = await verify(['--witness-key', W1()]);
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.deepEqual(
+        JSON.parse(refused.stdout).results.map((r: { code?: string }) => r.code),
+        ['E_TLOG_CHECKPOINT'],
+      );
 
-    // Attach a copy of the signature whose checkpoint carries w1's cosignature.
-    const w = await witness();
-    const rw = await openLayoutStore(layout, {});
-    const [referrer] = await rw.listReferrers(image.digest);
-    assert.ok(referrer);
-    const manifest = JSON.parse((await rw.getManifest(referrer.digest)).bytes.toString('utf8')) as ImageManifest;
-    const layer = manifest.layers[0] as Descriptor;
-    const chunks: Buffer[] = [];
-    for await (const chunk of await rw.getBlob(layer)) chunks.push(chunk as Buffer);
-    const original = JSON.parse(Buffer.concat(chunks).toString('utf8')) as BundleJson;
-    assert.equal(parseNote(w.note).text, parseNote(envelopeOf(original)).text);
-    const bytes = Buffer.from(JSON.stringify(withCosignature(original, w.cosignature)));
-    const cosignedLayer: Descriptor = { ...layer, digest: sha256(bytes), size: bytes.length };
-    await rw.putBlob(cosignedLayer, bytes);
-    const stored = jsonManifest(
-      { ...manifest, layers: [cosignedLayer] },
-      manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
-    );
-    await rw.putManifest(stored);
-    await rw.addReferrer(image, {
-      mediaType: stored.mediaType,
-      digest: stored.digest,
-      size: stored.bytes.length,
-      artifactType: manifest.artifactType ?? '',
-    });
-    await rw.close();
+      // Attach a copy of the signature whose checkpoint carries w1's cosignature.
+      const w = await witness();
+      const rw = await openLayoutStore(layout, {});
+      const [referrer] = await rw.listReferrers(image.digest);
+      assert.ok(referrer);
+      const manifest = JSON.parse((await rw.getManifest(referrer.digest)).bytes.toString('utf8')) as ImageManifest;
+      const layer = manifest.layers[0] as Descriptor;
+      const chunks: Buffer[] = [];
+      for await (const chunk of await rw.getBlob(layer)) chunks.push(chunk as Buffer);
+      const original = JSON.parse(Buffer.concat(chunks).toString('utf8')) as BundleJson;
+      assert.equal(parseNote(w.note).text, parseNote(envelopeOf(original)).text);
+      const bytes = Buffer.from(JSON.stringify(withCosignature(original, w.cosignature)));
+      const cosignedLayer: Descriptor = { ...layer, digest: sha256(bytes), size: bytes.length };
+      await rw.putBlob(cosignedLayer, bytes);
+      const stored = jsonManifest(
+        { ...manifest, layers: [cosignedLayer] },
+        manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
+      );
+      await rw.putManifest(stored);
+      await rw.addReferrer(image, {
+        mediaType: stored.mediaType,
+        digest: stored.digest,
+        size: stored.bytes.length,
+        artifactType: manifest.artifactType ?? '',
+      });
+      await rw.close();
 
-    const v = await verify(['--witness-key', W1(), '--require-witnesses', '1']);
-    assert.equal(v.code, 0, v.stderr);
-    const results = JSON.parse(v.stdout).results as Array<{
-      where: string;
-      ok: boolean;
-      code?: string;
-      report?: Report;
-    }>;
-    const ok = results.filter((r) => r.ok);
-    assert.deepEqual(
-      ok.map((r) => r.where),
-      [stored.digest],
-    );
-    assert.deepEqual(
-      (witnessCheck(ok[0]?.report as Report)?.detail.entries as Array<{ cosigned: string[] }>)[0]?.cosigned,
-      ['w1.example'],
-    );
-    assert.deepEqual(
-      results.filter((r) => !r.ok).map((r) => r.code),
-      ['E_TLOG_CHECKPOINT'],
-      'the uncosigned referrer still fails',
-    );
-    // Without the flags both signatures verify.
-    const both = await verify();
-    assert.equal(both.code, 0, both.stderr);
-    assert.deepEqual(
-      JSON.parse(both.stdout).results.map((r: { ok: boolean }) => r.ok),
-      [true, true],
-    );
-  });
+      const v = await verify(['--witness-key', W1(), '--require-witnesses', '1']);
+      assert.equal(v.code, 0, v.stderr);
+      const results = JSON.parse(v.stdout).results as Array<{
+        where: string;
+        ok: boolean;
+        code?: string;
+        report?: Report;
+      }>;
+      const ok = results.filter((r) => r.ok);
+      assert.deepEqual(
+        ok.map((r) => r.where),
+        [stored.digest],
+      );
+      assert.deepEqual(
+        (witnessCheck(ok[0]?.report as Report)?.detail.entries as Array<{ cosigned: string[] }>)[0]?.cosigned,
+        ['w1.example'],
+      );
+      assert.deepEqual(
+        results.filter((r) => !r.ok).map((r) => r.code),
+        ['E_TLOG_CHECKPOINT'],
+        'the uncosigned referrer still fails',
+      );
+      // Without the flags both signatures verify.
+      const both = await verify();
+      assert.equal(both.code, 0, both.stderr);
+      assert.deepEqual(
+        JSON.parse(both.stdout).results.map((r: { ok: boolean }) => r.ok),
+        [true, true],
+      );
+    },
+  );
 });

@@ -57,7 +57,9 @@ export function layerViolations(
   return [...new Set(out)].sort();
 }
 
-/** Every set of files that import each other round (Tarjan's strongly connected components, size > 1 or a self-import). */
+/**
+ * Every set of files that import each other round (Tarjan's strongly connected components, size > 1 or a self-import).
+ */
 export function importCycles(tree: SourceTree): string[][] {
   const graph = importsOf(tree);
   const index = new Map<string, number>();

@@ -17,7 +17,10 @@ import type { Ack, EntrySource } from './write-load.ts';
 const describe = (a: Ack) =>
   `entry ${a.id} (${a.status}${a.retry ? ' on a retry' : ''}, round ${a.round}) acknowledged at index ${a.index}`;
 
-/** Each acknowledgement on its own and against the others: its entry, its proof, one index per entry and one entry per index. */
+/**
+ * Each acknowledgement on its own and against the others: its entry, its proof, one index per entry and one entry per
+ * index.
+ */
 export function ackProblems(acks: readonly Ack[], entries: EntrySource): string[] {
   const problems: string[] = [];
   const firstAck = new Map<number, Ack>();
@@ -64,11 +67,13 @@ export function finalLogProblems(log: readonly Buffer[], acks: readonly Ack[], e
     const now = log[a.index];
     if (!now)
       problems.push(
-        `${describe(a)}: lost, the log ends at ${log.length}${indexOf.has(a.id) ? ` (the entry is at index ${indexOf.get(a.id)})` : ''}`,
+        `${describe(a)}: lost, the log ends at ${log.length}` +
+          `${indexOf.has(a.id) ? ` (the entry is at index ${indexOf.get(a.id)})` : ''}`,
       );
     else if (!now.equals(a.body))
       problems.push(
-        `${describe(a)}: lost, index ${a.index} holds entry ${entries.idOf(now)}${indexOf.has(a.id) ? ` and the entry is at ${indexOf.get(a.id)}` : ''}`,
+        `${describe(a)}: lost, index ${a.index} holds entry ${entries.idOf(now)}` +
+          `${indexOf.has(a.id) ? ` and the entry is at ${indexOf.get(a.id)}` : ''}`,
       );
   }
   return problems;

@@ -76,7 +76,10 @@ export interface RunningServer {
   kill(): Promise<void>;
 }
 
-/** Spawns `airlock ARGS` (AIRLOCK_PASSWORD=pw); `ready` settles with its URL once it logs "serving", or rejects if it exits first. */
+/**
+ * Spawns `airlock ARGS` (AIRLOCK_PASSWORD=pw); `ready` settles with its URL once it logs "serving", or rejects if it
+ * exits first.
+ */
 export function spawnServer(
   args: readonly string[],
   env: Readonly<Record<string, string>> = {},
@@ -134,7 +137,10 @@ export function spawnServer(
   return { child, ready, stderr: () => err, kill };
 }
 
-/** Writes a trusted root naming `log` (as `airlock trust create --rekor=...` does), with `publicKeyPath` as its key unless another is given. */
+/**
+ * Writes a trusted root naming `log` (as `airlock trust create --rekor=...` does), with `publicKeyPath` as its key
+ * unless another is given.
+ */
 export async function writeTrustedRootFor(log: TestLog, out: string, publicKeyPath = log.publicKeyPath): Promise<void> {
   const r = await runCliProcess([
     'trust',

@@ -29,7 +29,9 @@ export interface Refusal {
   readonly round: number;
 }
 
-/** Entry `id` is a signature over "<label> entry <id>" by one P-256 key: distinct, valid, and recognisable in the log. */
+/**
+ * Entry `id` is a signature over "<label> entry <id>" by one P-256 key: distinct, valid, and recognisable in the log.
+ */
 export class EntrySource {
   readonly #label: string;
   readonly #key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -46,7 +48,9 @@ export class EntrySource {
     return digest;
   }
 
-  /** The same bytes on every call: ECDSA signatures are randomised, and a re-signed entry is another entry to the log. */
+  /**
+   * The same bytes on every call: ECDSA signatures are randomised, and a re-signed entry is another entry to the log.
+   */
   request(id: number): string {
     let request = this.#requests.get(id);
     if (request === undefined) {

@@ -14,7 +14,9 @@ import { parseTime } from './trust.ts';
 const DURATION = /^(\d{1,6})([smhd])$/;
 const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** --since for events: an ISO 8601 time, or a duration back from now (90m, 24h, 7d) as journalctl and docker logs take. */
+/**
+ * --since for events: an ISO 8601 time, or a duration back from now (90m, 24h, 7d) as journalctl and docker logs take.
+ */
 function sinceTime(value: string, now: Date): Date {
   const d = DURATION.exec(value);
   if (d) return new Date(now.getTime() - Number(d[1]) * (UNIT_MS[d[2] as string] as number));
@@ -52,7 +54,8 @@ function selected(events: readonly AuditEntry[], filter: EventFilter): AuditEntr
 function warnIfBroken(ctx: CommandContext, v: AuditVerification): void {
   if (v.ok) return;
   ctx.out.warn(
-    `the audit log does not verify (${v.problems.length} problem(s)): run \`airlock audit verify\` — events below may have been altered`,
+    `the audit log does not verify (${v.problems.length} problem(s)): run \`airlock audit ` +
+      `verify\` — events below may have been altered`,
   );
 }
 
@@ -98,11 +101,13 @@ export const auditShowCommand: Command = {
       const { time, result, action, reason, actor } = e.event;
       const colour = result === 'ok' ? 'green' : result === 'refused' ? 'red' : 'yellow';
       ctx.out.data(
-        `${String(e.index).padStart(6)}  ${time}  ${ctx.out.paint(colour, result.padEnd(7))}  ${action.padEnd(22)} ${actor}  ${subjectsText(e)}${reason ? `  (${reason})` : ''}`,
+        `${String(e.index).padStart(6)}  ${time}  ${ctx.out.paint(colour, result.padEnd(7))}  ` +
+          `${action.padEnd(22)} ${actor}  ${subjectsText(e)}${reason ? `  (${reason})` : ''}`,
       );
     }
     ctx.out.info(
-      `${events.length} of ${v.size} events in ${auditDir(ctx.stateDir)} (log ${v.origin}${v.ok ? ', verified' : ', DOES NOT VERIFY'})`,
+      `${events.length} of ${v.size} events in ${auditDir(ctx.stateDir)} (log ${v.origin}` +
+        `${v.ok ? ', verified' : ', DOES NOT VERIFY'})`,
     );
     return {
       json: {
@@ -172,7 +177,8 @@ export const auditVerifyCommand: Command = {
     const out = outFlag === undefined ? undefined : resolve(ctx.cwd, outFlag);
     if (out) await writeFileAtomic(out, v.checkpoint, { overwrite: ctx.flags.bool('force') });
     ctx.out.info(
-      `Audit log ${v.origin}: ${v.size} events verified (every event re-hashed, tree rebuilt, signed checkpoint matches${since === undefined ? '' : `, extends ${sinceFlag}`})`,
+      `Audit log ${v.origin}: ${v.size} events verified (every event re-hashed, tree rebuilt, ` +
+        `signed checkpoint matches${since === undefined ? '' : `, extends ${sinceFlag}`})`,
     );
     ctx.out.info(`  key ${v.keyFingerprint} (as found beside the log: compare it with the one you recorded)`);
     if (out) ctx.out.info(`  checkpoint saved to ${out}`);
@@ -181,7 +187,9 @@ export const auditVerifyCommand: Command = {
     const incomplete = incompleteImports(v.events);
     for (const i of incomplete) {
       ctx.out.warn(
-        `incomplete import ${i.importId}: channel ${i.channel} package #${i.number}, intent recorded at event ${i.index} (${i.time}), ${i.tags.length} tag(s); \`airlock import --recover --registry HOST\` finishes it`,
+        `incomplete import ${i.importId}: channel ${i.channel} package #${i.number}, intent ` +
+          `recorded at event ${i.index} (${i.time}), ${i.tags.length} tag(s); \`airlock import ` +
+          `--recover --registry HOST\` finishes it`,
       );
     }
     return {

@@ -135,7 +135,8 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
     out.info('  2 packages; 1 low finding; both name the image by digest (samples, clearly labelled)');
 
     step(
-      'pack a transfer package: the image must verify as the far side will check it, gate on critical findings (airlock pack --image-key --fail-on critical)',
+      'pack a transfer package: the image must verify as the far side will check it, gate on ' +
+        'critical findings (airlock pack --image-key --fail-on critical)',
     );
     const { packTransfer } = await import('../../transfer/pack.ts');
     const ref = `oci:${join(work, 'build')}:myapp-1.0`;
@@ -169,10 +170,12 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
     });
     await connectedAudit.finish(undefined, {});
     out.info(
-      `  ${pkg}: channel demo #${packed.metadata.sequence.number}, manifest ${packed.manifestDigest.slice(0, 23)}…, signed by the release key`,
+      `  ${pkg}: channel demo #${packed.metadata.sequence.number}, manifest ` +
+        `${packed.manifestDigest.slice(0, 23)}…, signed by the release key`,
     );
     out.info(
-      `  carries the connected side's audit checkpoint (${packed.metadata.audit?.origin} at size ${packed.metadata.audit?.size})`,
+      `  carries the connected side's audit checkpoint (${packed.metadata.audit?.origin} at size ` +
+        `${packed.metadata.audit?.size})`,
     );
     steps.push({ name: 'pack', ok: true });
 
@@ -235,7 +238,8 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
       });
 
       step(
-        'inspect the package before letting it in: two signers required, channel demo accepted (airlock inspect --signers --require-signers 2 --channel demo)',
+        'inspect the package before letting it in: two signers required, channel demo accepted ' +
+          '(airlock inspect --signers --require-signers 2 --channel demo)',
       );
       const unapproved = await importTransfer({
         source: pkg,
@@ -246,9 +250,8 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
         record: airgapAudit.record,
         importId: randomUUID(),
       });
-      out.info(
-        `  before the approval: ${unapproved.ok ? 'unexpectedly accepted' : `${out.paint('red', 'refused')} [${unapproved.error?.code}]: one signer, two required`}`,
-      );
+      const refusal = `${out.paint('red', 'refused')} [${unapproved.error?.code}]: one signer, two required`;
+      out.info(`  before the approval: ${unapproved.ok ? 'unexpectedly accepted' : refusal}`);
       steps.push({ name: 'two-person rule', ok: !unapproved.ok && unapproved.error?.code === 'E_SIGNERS' });
       const inspected = await importTransfer({
         source: approvedPkg,
@@ -260,7 +263,9 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
         importId: randomUUID(),
       });
       out.info(
-        `  ${inspected.ok ? out.paint('green', 'verified') : 'REFUSED'}: ${inspected.signers.length} signer(s), ${inspected.files} files checked, ${inspected.sequence?.detail}`,
+        `  ${inspected.ok ? out.paint('green', 'verified') : 'REFUSED'}: ` +
+          `${inspected.signers.length} signer(s), ${inspected.files} files checked, ` +
+          `${inspected.sequence?.detail}`,
       );
       steps.push({ name: 'inspect', ok: inspected.ok });
 
@@ -282,7 +287,8 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
         out.info(`  ${i.pushedTo} ${i.digest}`);
         for (const l of i.logged ?? [])
           out.info(
-            `  its signature logged in the on-prem log at index ${l.logIndex}; the bundle with that entry is attached beside the image`,
+            `  its signature logged in the on-prem log at index ${l.logIndex}; the bundle with ` +
+              `that entry is attached beside the image`,
           );
       }
       if (imported.connectedAudit)
@@ -325,7 +331,8 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
       await airgapAudit.finish(undefined, {});
 
       step(
-        'verify the imported image in the registry, offline, requiring an inclusion proof in the on-prem log (airlock verify --trusted-root)',
+        'verify the imported image in the registry, offline, requiring an inclusion proof in the ' +
+          'on-prem log (airlock verify --trusted-root)',
       );
       const { openImage, resolveImage } = await import('../../oci/open-store.ts');
       const { verifyImage } = await import('../../oci/verify-image.ts');
@@ -341,7 +348,8 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
       await pushed.store.close();
       const passed = verdict.results.filter((r) => r.ok).length;
       out.info(
-        `  ${verdict.ok ? out.paint('green', 'Verified OK') : 'NOT VERIFIED'}: ${passed} of ${verdict.results.length} signature bundle(s), the one with its entry in the on-prem log`,
+        `  ${verdict.ok ? out.paint('green', 'Verified OK') : 'NOT VERIFIED'}: ${passed} of ` +
+          `${verdict.results.length} signature bundle(s), the one with its entry in the on-prem log`,
       );
       steps.push({ name: 'verify', ok: verdict.ok && passed === 1 });
 
@@ -349,7 +357,8 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
       const { TileClient } = await import('../../log/tile-client.ts');
       const logged = (await new TileClient(onprem.service.url, onprem.verifier).latest()).checkpoint;
       out.info(
-        `  ${ONPREM_ORIGIN} at size ${logged.size}, root ${Buffer.from(logged.rootHash).toString('hex').slice(0, 16)}…, signature verified`,
+        `  ${ONPREM_ORIGIN} at size ${logged.size}, root ` +
+          `${Buffer.from(logged.rootHash).toString('hex').slice(0, 16)}…, signature verified`,
       );
       steps.push({ name: 'log info', ok: logged.size === (imported.images[0]?.logged?.length ?? 0) });
 
@@ -358,11 +367,13 @@ async function workflow(ctx: CommandContext, work: string, step: (t: string) => 
       const audit = await verifyAuditLog(airgap);
       for (const { index, event } of audit.events) {
         out.info(
-          `  #${index} ${event.time} ${event.action} ${event.result} ${String(event.subjects[0]?.digest ?? '').slice(0, 23)}…`,
+          `  #${index} ${event.time} ${event.action} ${event.result} ` +
+            `${String(event.subjects[0]?.digest ?? '').slice(0, 23)}…`,
         );
       }
       out.info(
-        `  ${audit.ok ? out.paint('green', 'intact') : 'TAMPERED'}: ${audit.size} events under a signed checkpoint of ${audit.origin}`,
+        `  ${audit.ok ? out.paint('green', 'intact') : 'TAMPERED'}: ${audit.size} events under a ` +
+          `signed checkpoint of ${audit.origin}`,
       );
       steps.push({ name: 'record', ok: audit.ok && audit.events.length >= 2 });
 

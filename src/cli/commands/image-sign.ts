@@ -107,7 +107,10 @@ async function runSign(ctx: CommandContext, attest: boolean) {
         ctx.audit.detail('bundleFile', bundlePath);
       }
       ctx.out.info(
-        `${attest ? 'Attested' : 'Signed'} ${subject.digest} with ${signer.description}: bundle referrer ${result.referrer.digest}${result.legacyTag ? `, legacy ${result.legacyTag}` : ''}${bundlePath ? `, bundle written to ${bundlePath}` : ''}`,
+        `${attest ? 'Attested' : 'Signed'} ${subject.digest} with ${signer.description}: bundle ` +
+          `referrer ${result.referrer.digest}` +
+          `${result.legacyTag ? `, legacy ${result.legacyTag}` : ''}` +
+          `${bundlePath ? `, bundle written to ${bundlePath}` : ''}`,
       );
       return {
         json: {
@@ -170,7 +173,8 @@ export const attestCommand: Command = {
     },
     {
       command:
-        'airlock attest oci:layout:app --predicate sbom.spdx.json --type spdxjson --key cosign.key --tlog-upload=false --bundle sbom.sigstore.json',
+        'airlock attest oci:layout:app --predicate sbom.spdx.json --type spdxjson --key ' +
+        'cosign.key --tlog-upload=false --bundle sbom.sigstore.json',
       description: 'Also keep its bundle in a file',
     },
   ],

@@ -49,7 +49,9 @@ async function writePredicates(ctx: CommandContext, target: string, predicates: 
 
 function report(ctx: CommandContext, result: ImageVerification, what: string, type: string | undefined): void {
   for (const r of result.results) {
-    const line = `  ${r.ok ? ctx.out.paint('green', 'verified') : ctx.out.paint('red', 'failed  ')} ${r.source} ${r.where}${r.ok ? '' : `: ${r.reason} [${r.code}]`}`;
+    const line =
+      `  ${r.ok ? ctx.out.paint('green', 'verified') : ctx.out.paint('red', 'failed  ')} ` +
+      `${r.source} ${r.where}${r.ok ? '' : `: ${r.reason} [${r.code}]`}`;
     ctx.out.info(line);
   }
   const plural = type ? 'attestation(s)' : 'signature(s)';
@@ -57,7 +59,8 @@ function report(ctx: CommandContext, result: ImageVerification, what: string, ty
     ctx.out.info(
       ctx.out.paint(
         'green',
-        `Verified OK: ${result.digest} (${result.results.filter((r) => r.ok).length} of ${result.results.length} ${plural})`,
+        `Verified OK: ${result.digest} (${result.results.filter((r) => r.ok).length} of ` +
+          `${result.results.length} ${plural})`,
       ),
     );
   else
@@ -121,7 +124,8 @@ const VERIFY_FLAGS = {
     type: 'string',
     value: 'FILE',
     description:
-      "Verify this bundle file (kept beside the image) instead of the attached ones; it must be about the image's digest",
+      'Verify this bundle file (kept beside the image) instead of the attached ones; it must be ' +
+      "about the image's digest",
   },
   ...REGISTRY_FLAGS,
 } as const;
@@ -147,7 +151,8 @@ export const verifyCommand: Command = {
     },
     {
       command:
-        'airlock verify --offline --bundle app.sigstore.json --key cosign.pub --insecure-ignore-tlog registry.internal/app@sha256:…',
+        'airlock verify --offline --bundle app.sigstore.json --key cosign.pub ' +
+        '--insecure-ignore-tlog registry.internal/app@sha256:…',
       description: "A bundle kept beside the image (cosign's form)",
     },
   ],
@@ -184,12 +189,14 @@ export const verifyAttestationCommand: Command = {
     },
     {
       command:
-        'airlock verify-attestation oci:/media/usb/pkg/oci:1-app-1.0 --type spdxjson --key cosign.pub --insecure-ignore-tlog --output-file sbom.spdx.json',
+        'airlock verify-attestation oci:/media/usb/pkg/oci:1-app-1.0 --type spdxjson --key ' +
+        'cosign.pub --insecure-ignore-tlog --output-file sbom.spdx.json',
       description: 'The SBOM out of a transfer package folder, once verified',
     },
     {
       command:
-        'airlock verify-attestation registry.internal/app:1.0 --type spdxjson --key cosign.pub --insecure-ignore-tlog --output-file - | jq .name',
+        'airlock verify-attestation registry.internal/app:1.0 --type spdxjson --key cosign.pub ' +
+        '--insecure-ignore-tlog --output-file - | jq .name',
       description: 'To stdout',
     },
   ],

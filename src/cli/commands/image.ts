@@ -23,7 +23,9 @@ const COPY_FLAGS = {
 
 function progressLine(p: CopyProgress): string {
   const images = p.imagesTotal > 1 ? [{ done: p.imagesDone, total: p.imagesTotal, unit: 'images' }] : [];
-  return `copying: ${formatProgress({ done: p.bytesDone, total: p.bytesTotal, unit: 'bytes' }, { done: p.blobsDone, total: p.blobsTotal, unit: 'blobs' }, ...images)}`;
+  const bytes = { done: p.bytesDone, total: p.bytesTotal, unit: 'bytes' };
+  const blobs = { done: p.blobsDone, total: p.blobsTotal, unit: 'blobs' };
+  return `copying: ${formatProgress(bytes, blobs, ...images)}`;
 }
 
 /** copy, save and load: `from` → `to`, both parsed before anything is read. */
@@ -61,12 +63,16 @@ async function runCopy(ctx: CommandContext, from: ImageReference, to: ImageRefer
     const where = formatImageReference(dst.ref);
     if (result.foreignLayers.length > 0) {
       ctx.out.warn(
-        `${result.foreignLayers.length} foreign layer(s) not copied (non-distributable, fetched from their urls): ${where} cannot be pulled where those urls are out of reach`,
+        `${result.foreignLayers.length} foreign layer(s) not copied (non-distributable, fetched ` +
+          `from their urls): ${where} cannot be pulled where those urls are out of reach`,
       );
     }
     const images = result.images > 1 ? `${result.images} images, ` : '';
     ctx.out.info(
-      `Copied ${result.digest} → ${where}: ${images}${formatBytes(result.bytesCopied)} in ${result.blobsCopied} blob(s) copied, ${result.blobsSkipped} already there, ${result.manifests} manifest(s), ${result.referrers} referrer(s), ${result.signatureTags.length} signature tag(s)`,
+      `Copied ${result.digest} → ${where}: ${images}${formatBytes(result.bytesCopied)} in ` +
+        `${result.blobsCopied} blob(s) copied, ${result.blobsSkipped} already there, ` +
+        `${result.manifests} manifest(s), ${result.referrers} referrer(s), ` +
+        `${result.signatureTags.length} signature tag(s)`,
     );
     return { json: result };
   });
@@ -77,7 +83,8 @@ export const copyCommand: Command = {
   summary: 'Copy an image between layouts, archives and registries, with its signatures and attestations',
   usage: 'SRC DST [flags]',
   description:
-    'Transports: oci:DIR[:TAG|@DIGEST], oci-archive:FILE, docker-archive:FILE[:NAME:TAG], [docker://]HOST/REPO[:TAG].\n' +
+    'Transports: oci:DIR[:TAG|@DIGEST], oci-archive:FILE, docker-archive:FILE[:NAME:TAG], ' +
+    '[docker://]HOST/REPO[:TAG].\n' +
     'The source tag is resolved to a digest once; every blob is digest-checked while it streams; signatures\n' +
     '(.sig), attestations (.att) and referrers (bundles, SBOMs) come along unless --no-signatures; the\n' +
     'destination tag is written last. On a terminal a progress line shows bytes, blobs (and images of an\n' +

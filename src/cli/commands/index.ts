@@ -77,7 +77,8 @@ export const COSIGN_EQUIVALENTS: Readonly<Record<string, CosignEquivalent>> = {
   'attach sbom': {
     why: 'airlock attaches an SBOM only as a signed attestation, so it can be verified on the far side',
     instead:
-      'airlock attest IMAGE --type spdxjson --predicate sbom.spdx.json --key cosign.key (--type cyclonedx for CycloneDX)',
+      'airlock attest IMAGE --type spdxjson --predicate sbom.spdx.json --key cosign.key (--type ' +
+      'cyclonedx for CycloneDX)',
   },
   'attach attestation': {
     why: 'airlock signs the attestations it attaches',
@@ -114,7 +115,8 @@ export const COSIGN_EQUIVALENTS: Readonly<Record<string, CosignEquivalent>> = {
   login: {
     why: 'airlock keeps no login state of its own',
     instead:
-      'docker/podman login (airlock reads ~/.docker/config.json, $REGISTRY_AUTH_FILE, --authfile), or --username USER --password-stdin',
+      'docker/podman login (airlock reads ~/.docker/config.json, $REGISTRY_AUTH_FILE, ' +
+      '--authfile), or --username USER --password-stdin',
   },
   initialize: {
     why: 'airlock never fetches a trust root while verifying',

@@ -56,7 +56,8 @@ const OUT_FLAGS = {
 } as const satisfies FlagSpecs;
 
 const PIN_HINT =
-  "`airlock log serve` writes both into its data folder (log.vkey, log.pub): copy them from the log's operator; a key the log itself offers is never trusted";
+  '`airlock log serve` writes both into its data folder (log.vkey, log.pub): copy them from the ' +
+  "log's operator; a key the log itself offers is never trusted";
 
 export type LogKeyPin =
   { readonly vkey: string; readonly origin?: string } | { readonly keyRef: string; readonly origin: string };
@@ -154,7 +155,8 @@ async function info(ctx: CommandContext) {
   if (quorum && !quorum.ok) {
     throw new AirlockError(
       'E_TLOG_CHECKPOINT',
-      `${client.url}/checkpoint is cosigned by ${quorum.cosigned.length} of the witnesses given (${quorum.cosigned.join(', ') || 'none'}), ${quorum.required} required`,
+      `${client.url}/checkpoint is cosigned by ${quorum.cosigned.length} of the witnesses given ` +
+        `(${quorum.cosigned.join(', ') || 'none'}), ${quorum.required} required`,
       {
         details: { required: quorum.required, cosigned: quorum.cosigned },
       },
@@ -168,7 +170,8 @@ async function info(ctx: CommandContext) {
   out.info(`  root      ${root}`);
   for (const r of rows)
     out.info(
-      `  ${r.role.padEnd(9)} ${r.name}+${r.keyId}  ${r.verified ? `verified${r.time ? `, cosigned at ${r.time}` : ''}` : 'not checked (no key given for it)'}`,
+      `  ${r.role.padEnd(9)} ${r.name}+${r.keyId}  ` +
+        `${r.verified ? `verified${r.time ? `, cosigned at ${r.time}` : ''}` : 'not checked (no key given for it)'}`,
     );
   if (file) out.info(`  saved     ${file}`);
   return {
@@ -202,7 +205,9 @@ function describeEntry(bytes: Uint8Array): Record<string, string> | undefined {
   const verifier = signature?.verifier?.verifier;
   const described: Record<string, string> = { kind: entry.kind, apiVersion: entry.apiVersion };
   if (data)
-    described.digest = `${DIGEST_NAMES[hashAlgorithmToJSON(data.algorithm)] ?? hashAlgorithmToJSON(data.algorithm)}:${data.digest.toString('hex')}`;
+    described.digest =
+      `${DIGEST_NAMES[hashAlgorithmToJSON(data.algorithm)] ?? hashAlgorithmToJSON(data.algorithm)}` +
+      `:${data.digest.toString('hex')}`;
   try {
     if (verifier?.$case === 'publicKey') {
       const key = createPublicKey({ key: verifier.publicKey.rawBytes, format: 'der', type: 'spki' });
@@ -242,7 +247,8 @@ async function get(ctx: CommandContext) {
   const { out } = ctx;
   const { origin, size } = head.checkpoint;
   out.info(
-    `Entry ${index} of ${origin}: included in the signed checkpoint at size ${size} (proof of ${proof.length} hashes verified)`,
+    `Entry ${index} of ${origin}: included in the signed checkpoint at size ${size} (proof of ` +
+      `${proof.length} hashes verified)`,
   );
   for (const [k, v] of Object.entries(described ?? { format: 'not a Rekor v2 entry' }))
     out.info(`  ${k.padEnd(18)} ${printable(v)}`);
@@ -285,7 +291,8 @@ async function verify(ctx: CommandContext) {
   if (updated) await writeFileAtomic(path, head.note, { overwrite: true });
   const { origin, size } = head.checkpoint;
   ctx.out.info(
-    `Log ${origin} at ${client.url}: the checkpoint at size ${size} extends the one at size ${older.size} in ${path} (consistency proof of ${proof.length} hashes verified)`,
+    `Log ${origin} at ${client.url}: the checkpoint at size ${size} extends the one at size ` +
+      `${older.size} in ${path} (consistency proof of ${proof.length} hashes verified)`,
   );
   if (updated) ctx.out.info(`  ${path} now holds the checkpoint at size ${size}`);
   return {
@@ -377,9 +384,10 @@ async function witness(ctx: CommandContext) {
   });
   if (file) await writeFileAtomic(file, note, { overwrite: true });
   const { origin, size } = head.checkpoint;
-  out.info(
-    `Cosigned ${origin} at size ${size} as ${name}: ${previous ? `extends size ${previous.size}, cosigned ${previous.time}` : `the first checkpoint of ${origin} in ${statePath}`}`,
-  );
+  const since = previous
+    ? `extends size ${previous.size}, cosigned ${previous.time}`
+    : `the first checkpoint of ${origin} in ${statePath}`;
+  out.info(`Cosigned ${origin} at size ${size} as ${name}: ${since}`);
   out.info(`  vkey  ${vkey}`);
   if (file) out.info(`  note  ${file}`);
   out.data(line);
@@ -439,7 +447,8 @@ export const logInfoCommand: Command = {
     },
     {
       command:
-        'airlock log info https://rekor.internal/api/v2 --log-key log.pub --origin rekor.internal --witness w1.vkey --witness w2.vkey --quorum 1',
+        'airlock log info https://rekor.internal/api/v2 --log-key log.pub --origin ' +
+        'rekor.internal --witness w1.vkey --witness w2.vkey --quorum 1',
       description: 'Require a witness cosignature',
     },
   ],
@@ -499,7 +508,8 @@ export const logWitnessCommand: Command = {
   audit: 'log.witness',
   summary: "Cosign a log's checkpoint as a witness, after proving it extends the last one cosigned",
   usage:
-    'URL --state FILE --key REF --name NAME (--vkey VKEY|FILE | --log-key FILE.pub --origin NAME) [--init] [--out FILE]',
+    'URL --state FILE --key REF --name NAME (--vkey VKEY|FILE | --log-key FILE.pub --origin ' +
+    'NAME) [--init] [--out FILE]',
   description:
     "Keeps, per origin, the size and root it last cosigned in --state. Verifies the log's signature, then\n" +
     'consistency from that state to the latest checkpoint via the tiles; a smaller or forked tree is\n' +
@@ -519,11 +529,15 @@ export const logWitnessCommand: Command = {
       description: 'The witness key (once)',
     },
     {
-      command: `airlock log witness http://rekor.internal:3000 ${PIN_EXAMPLE} --state witness.json --init --key witness.key --name w1.internal`,
+      command:
+        `airlock log witness http://rekor.internal:3000 ${PIN_EXAMPLE} --state witness.json --init ` +
+        `--key witness.key --name w1.internal`,
       description: 'First run',
     },
     {
-      command: `airlock log witness http://rekor.internal:3000 ${PIN_EXAMPLE} --state witness.json --key witness.key --name w1.internal --out cosigned.checkpoint`,
+      command:
+        `airlock log witness http://rekor.internal:3000 ${PIN_EXAMPLE} --state witness.json --key ` +
+        `witness.key --name w1.internal --out cosigned.checkpoint`,
       description: 'Every later run (cron)',
     },
   ],

@@ -98,7 +98,8 @@ export const logWitnessServeCommand: Command = {
     },
     {
       command:
-        'airlock log witness-serve --state witness.json --init --key witness.key --name w1.internal --log /srv/log.vkey --listen 0.0.0.0:8100',
+        'airlock log witness-serve --state witness.json --init --key witness.key --name ' +
+        'w1.internal --log /srv/log.vkey --listen 0.0.0.0:8100',
       description: 'Serve it (--init on the first run only)',
     },
   ],

@@ -58,7 +58,8 @@ function witnessStep(
     throw new HttpError(
       503,
       'E_UNAVAILABLE',
-      `the log's checkpoint did not get the cosignatures its witness policy requires (quorum ${policy.quorum}); the entry is logged, and a retry returns it once the witnesses answer`,
+      `the log's checkpoint did not get the cosignatures its witness policy requires (quorum ` +
+        `${policy.quorum}); the entry is logged, and a retry returns it once the witnesses answer`,
       {
         headers: { 'retry-after': '1' },
       },
@@ -78,7 +79,9 @@ async function serve(ctx: CommandContext) {
       'E_USAGE',
       `--origin must be the log URL's host name alone (no scheme, port or path), got '${origin}'`,
       {
-        hint: "Sigstore clients match the checkpoint name against the trusted root's baseUrl host, e.g. --origin rekor.internal",
+        hint:
+          "Sigstore clients match the checkpoint name against the trusted root's baseUrl host, " +
+          'e.g. --origin rekor.internal',
       },
     );
   }
@@ -170,7 +173,9 @@ async function serveWith(
   out.info(`  vkey      ${vkey}`);
   if (!ecdsa.native) out.warn(`ECDSA signatures are checked in JavaScript: ${ecdsa.detail}`);
   out.info(
-    `  trust it  airlock trust create --rekor="url=http://${origin}:${port},public-key=${join(dir, 'log.pub')},start-time=${ctx.now().toISOString().slice(0, 19)}Z,origin=${origin}"`,
+    `  trust it  airlock trust create --rekor="url=http://${origin}:${port}` +
+      `,public-key=${join(dir, 'log.pub')},start-time=${ctx.now().toISOString().slice(0, 19)}` +
+      `Z,origin=${origin}"`,
   );
   const signal = await stopped;
   log({ msg: 'stopping', signal });

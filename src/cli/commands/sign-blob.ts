@@ -106,12 +106,15 @@ export const signBlobCommand: Command = {
     },
     {
       command:
-        "airlock sign-blob app.tar --key 'pkcs11:token=ci;object=release?pin-source=/run/secrets/pin' --rekor-url https://rekor.internal --bundle app.sigstore.json",
+        'airlock sign-blob app.tar --key ' +
+        "'pkcs11:token=ci;object=release?pin-source=/run/secrets/pin' --rekor-url " +
+        'https://rekor.internal --bundle app.sigstore.json',
       description: 'HSM key, on-prem log',
     },
     {
       command:
-        'airlock sign-blob app.tar --key cosign.key --tlog-upload=false --tsa-url https://tsa.internal/tsr --bundle b.json',
+        'airlock sign-blob app.tar --key cosign.key --tlog-upload=false --tsa-url ' +
+        'https://tsa.internal/tsr --bundle b.json',
       description: 'Offline log, RFC 3161 timestamp',
     },
   ],
@@ -148,7 +151,8 @@ export const attestBlobCommand: Command = {
   examples: [
     {
       command:
-        'airlock attest-blob app.tar --predicate sbom.spdx.json --type spdxjson --key cosign.key --tlog-upload=false --bundle app.sbom.sigstore.json',
+        'airlock attest-blob app.tar --predicate sbom.spdx.json --type spdxjson --key cosign.key ' +
+        '--tlog-upload=false --bundle app.sbom.sigstore.json',
       description: 'Attach an SBOM as an attestation',
     },
   ],

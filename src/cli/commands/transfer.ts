@@ -93,7 +93,8 @@ export const packCommand: Command = {
   audit: 'transfer.pack',
   summary: 'Pack images and files into a signed, sequenced transfer package (connected side)',
   usage:
-    'IMAGE|FILE... -o OUT (--key REF | --pgp-key FILE) (--image-key REF | --certificate-identity I --certificate-oidc-issuer U | --policy FILE | --sign | --allow-unsigned) [flags]',
+    'IMAGE|FILE... -o OUT (--key REF | --pgp-key FILE) (--image-key REF | --certificate-identity ' +
+    'I --certificate-oidc-issuer U | --policy FILE | --sign | --allow-unsigned) [flags]',
   description:
     'Images (any transport) travel as an OCI layout with their signatures, attestations and referrers;\n' +
     "files with their bundles. Each image's signatures are checked here with the trust the far side will\n" +
@@ -122,7 +123,8 @@ export const packCommand: Command = {
       multiple: true,
       value: 'IMAGE=REPO[:TAG]',
       description:
-        "Where IMAGE lands inside the gap, below import --registry HOST[/PREFIX] (default: its own repository, or a layout's folder name)",
+        'Where IMAGE lands inside the gap, below import --registry HOST[/PREFIX] (default: its ' +
+        "own repository, or a layout's folder name)",
     },
     ...KEY_FLAGS,
     sign: { type: 'boolean', description: 'Also sign each image and file (and the attestations) with --key' },
@@ -157,7 +159,10 @@ export const packCommand: Command = {
   examples: [
     {
       command:
-        'airlock pack registry.corp/app:1.0 -o app-1.0.tar --key release.key --image-key cosign.pub --insecure-ignore-tlog --sbom registry.corp/app:1.0=sbom.spdx.json --scan registry.corp/app:1.0=grype.json --fail-on critical --name registry.corp/app:1.0=team/app:1.0 --channel prod',
+        'airlock pack registry.corp/app:1.0 -o app-1.0.tar --key release.key --image-key ' +
+        'cosign.pub --insecure-ignore-tlog --sbom registry.corp/app:1.0=sbom.spdx.json --scan ' +
+        'registry.corp/app:1.0=grype.json --fail-on critical --name ' +
+        'registry.corp/app:1.0=team/app:1.0 --channel prod',
       description:
         'The seed workflow in one command: the release team signs the manifest; the image must verify with cosign.pub',
     },
@@ -225,7 +230,8 @@ export const packCommand: Command = {
       ctx.out.progressDone();
       const seq = result.metadata.sequence;
       ctx.out.info(
-        `Packed ${result.metadata.artifacts.length} artifact(s) into ${out}: ${result.files} files, manifest ${result.manifestDigest}`,
+        `Packed ${result.metadata.artifacts.length} artifact(s) into ${out}: ${result.files} ` +
+          `files, manifest ${result.manifestDigest}`,
       );
       for (const a of result.metadata.artifacts) {
         if (a.kind !== 'image') continue;
@@ -236,7 +242,8 @@ export const packCommand: Command = {
         ctx.out.info(`  image ${a.name} → lands as ${a.destination}: ${coverage}`);
         if (signer && a.sbom && !a.sbom.attestation)
           ctx.out.warn(
-            `the SBOM of ${a.name} is too large to be a signed attestation: it travels as a file of the package, covered by the manifest`,
+            `the SBOM of ${a.name} is too large to be a signed attestation: it travels as a file ` +
+              `of the package, covered by the manifest`,
           );
         if (a.sbom?.subject && 'recorded' in a.sbom.subject)
           ctx.out.warn(`the SBOM of ${a.name} names no image: it could not be checked to be about this one`);
@@ -244,7 +251,8 @@ export const packCommand: Command = {
           ctx.out.warn(`a scan of ${a.name} names no image: it could not be checked to be about this one`);
       }
       ctx.out.info(
-        `  channel ${seq.channel} #${seq.number}${seq.previous ? ` (after ${seq.previous.slice(0, 19)}…)` : ' (first)'}`,
+        `  channel ${seq.channel} #${seq.number}` +
+          `${seq.previous ? ` (after ${seq.previous.slice(0, 19)}…)` : ' (first)'}`,
       );
       return { json: { ok: true, out, manifest: result.manifestDigest, metadata: result.metadata } };
     } finally {
@@ -277,7 +285,8 @@ async function rekorTarget(ctx: CommandContext): Promise<{ rekor?: { url: string
   if (vkey === undefined)
     throw new AirlockError(
       'E_USAGE',
-      "--rekor-url needs --rekor-vkey VKEY|FILE, the log's key: entries it returns are checked before they are attached",
+      "--rekor-url needs --rekor-vkey VKEY|FILE, the log's key: entries it returns are checked " +
+        'before they are attached',
       { hint: '`airlock log serve` writes it to DATA/log.vkey' },
     );
   if (ctx.flags.has('policy') || !ctx.flags.has('key'))
@@ -313,7 +322,8 @@ function printReport(ctx: CommandContext, report: ImportReport, what: string): v
   const m = report.metadata;
   if (m)
     ctx.out.info(
-      `Package ${m.packageId}: channel ${m.sequence.channel} #${m.sequence.number}, created ${m.createdAt} by ${bounded(m.tool, 80)}`,
+      `Package ${m.packageId}: channel ${m.sequence.channel} #${m.sequence.number}, created ` +
+        `${m.createdAt} by ${bounded(m.tool, 80)}`,
     );
   for (const id of report.recovered)
     ctx.out.info(`  recovered  import ${id}, which had stopped half-way, finished first`);
@@ -323,7 +333,9 @@ function printReport(ctx: CommandContext, report: ImportReport, what: string): v
   for (const p of report.signatureProblems) ctx.out.info(`  ${ctx.out.paint('yellow', 'untrusted')}  ${p}`);
   if (report.channel)
     ctx.out.info(
-      `  channel    ${report.channel.name}: ${report.channel.accepted}${report.channel.maxAge ? `, packages up to ${report.channel.maxAge} old` : ''}${report.channel.repositories ? `; repositories ${report.channel.repositories}` : ''}`,
+      `  channel    ${report.channel.name}: ${report.channel.accepted}` +
+        `${report.channel.maxAge ? `, packages up to ${report.channel.maxAge} old` : ''}` +
+        `${report.channel.repositories ? `; repositories ${report.channel.repositories}` : ''}`,
     );
   if (report.sequence) ctx.out.info(`  sequence   ${report.sequence.detail}`);
   if (report.connectedAudit)
@@ -331,11 +343,14 @@ function printReport(ctx: CommandContext, report: ImportReport, what: string): v
   if (report.files) ctx.out.info(`  files      ${report.files} verified (${(report.bytes / 2 ** 20).toFixed(1)} MiB)`);
   for (const i of report.images) {
     ctx.out.info(
-      `  image      ${bounded(i.name, 200)} ${i.digest}: ${i.verification.results.filter((r) => r.ok).length} signature(s) verified${i.pushedTo ? ` → ${i.pushedTo}` : i.landsAt ? ` (lands as ${i.landsAt})` : ''}`,
+      `  image      ${bounded(i.name, 200)} ${i.digest}: ` +
+        `${i.verification.results.filter((r) => r.ok).length} signature(s) ` +
+        `verified${i.pushedTo ? ` → ${i.pushedTo}` : i.landsAt ? ` (lands as ${i.landsAt})` : ''}`,
     );
     for (const l of i.logged ?? [])
       ctx.out.info(
-        `  logged     ${l.referrer.slice(0, 19)}… as entry ${l.logIndex}; bundle with the entry attached as ${l.augmented.slice(0, 19)}…`,
+        `  logged     ${l.referrer.slice(0, 19)}… as entry ${l.logIndex}; bundle with the entry ` +
+          `attached as ${l.augmented.slice(0, 19)}…`,
       );
   }
   for (const t of report.tags ?? []) ctx.out.debug(`  tag        ${t.reference}: ${t.from ?? '(new)'} → ${t.to}`);
@@ -353,11 +368,16 @@ function printReport(ctx: CommandContext, report: ImportReport, what: string): v
       s === undefined ? '' : 'matched' in s ? `, about ${s.matched.slice(0, 19)}…` : ', names no image';
     if (d.sbom)
       ctx.out.info(
-        `  sbom       ${bounded(d.name, 200)}: ${d.sbom.format}, ${d.sbom.packages} packages (${d.sbom.from === 'document' ? 'from the document' : 'as packed'}${about(d.sbom.subject)})`,
+        `  sbom       ${bounded(d.name, 200)}: ${d.sbom.format}, ${d.sbom.packages} packages ` +
+          `(${d.sbom.from === 'document' ? 'from the document' : 'as packed'}` +
+          `${about(d.sbom.subject)})`,
       );
     if (d.scan)
       ctx.out.info(
-        `  scan       ${bounded(d.name, 200)}: ${d.scan.result} ${JSON.stringify(d.scan.counts)} (gate ${d.scan.gate ?? 'none'}, ${d.scan.from === 'document' ? `from ${d.scan.subjects?.length ?? 0} document(s)` : 'as packed'}${(d.scan.subjects ?? []).map(about).join('')})`,
+        `  scan       ${bounded(d.name, 200)}: ${d.scan.result} ${JSON.stringify(d.scan.counts)} ` +
+          `(gate ${d.scan.gate ?? 'none'}, ` +
+          `${d.scan.from === 'document' ? `from ${d.scan.subjects?.length ?? 0} document(s)` : 'as packed'}` +
+          `${(d.scan.subjects ?? []).map(about).join('')})`,
       );
   }
   if (report.ok) ctx.out.info(ctx.out.paint('green', `${what} OK`));
@@ -379,7 +399,9 @@ export const inspectCommand: Command = {
   name: 'inspect',
   summary: 'Verify a transfer package without importing it, and report on it',
   usage:
-    'PACKAGE (--signers FILE | --keyring FILE | --signer-key REF) (--key REF | --certificate-identity I --certificate-oidc-issuer U | --policy FILE) [--channel NAME] [--report FILE.md]',
+    'PACKAGE (--signers FILE | --keyring FILE | --signer-key REF) (--key REF | ' +
+    '--certificate-identity I --certificate-oidc-issuer U | --policy FILE) [--channel NAME] ' +
+    '[--report FILE.md]',
   description:
     'Every check import makes, nothing pushed and no state moved. Without --channel/--channels the channel\n' +
     "is not checked against the accepted ones, and without --registry the channel's repositories and the\n" +
@@ -389,7 +411,8 @@ export const inspectCommand: Command = {
       type: 'string',
       value: 'HOST[/PREFIX]',
       description:
-        'Where import would push: destinations, channel repositories and tag owners checked against it (nothing is pushed)',
+        'Where import would push: destinations, channel repositories and tag owners checked ' +
+        'against it (nothing is pushed)',
     },
     ...IMPORT_FLAGS,
     report: { type: 'string', value: 'FILE.md', description: 'Also write the report as Markdown for the auditor' },
@@ -403,12 +426,14 @@ export const inspectCommand: Command = {
   examples: [
     {
       command:
-        'airlock inspect app-1.0.tar --signers signers.json --channel prod --key cosign.pub --insecure-ignore-tlog --report app-1.0.md',
+        'airlock inspect app-1.0.tar --signers signers.json --channel prod --key cosign.pub ' +
+        '--insecure-ignore-tlog --report app-1.0.md',
       description: 'Check before carrying it in',
     },
     {
       command:
-        'airlock inspect app-1.0.tar --signers signers.json --channel prod --key cosign.pub --insecure-ignore-tlog --documents-out sboms/',
+        'airlock inspect app-1.0.tar --signers signers.json --channel prod --key cosign.pub ' +
+        '--insecure-ignore-tlog --documents-out sboms/',
       description: 'Read the SBOMs back out of a package (only once it verified)',
     },
   ],
@@ -478,7 +503,8 @@ async function recover(ctx: CommandContext, registry: { host: string; prefix?: s
     ctx.out.info(
       d.outcome === 'finished'
         ? `Finished import ${d.importId}: channel ${d.channel} #${d.number}`
-        : `Dropped the record of import ${d.importId} (channel ${d.channel} #${d.number}): it stopped before it moved anything`,
+        : `Dropped the record of import ${d.importId} (channel ${d.channel} #${d.number}): it ` +
+            `stopped before it moved anything`,
     );
   if (done.length === 0) ctx.out.info(`No import on ${registry.host} was left half-way`);
   return { json: { ok: true, recovered: done } };
@@ -488,7 +514,9 @@ export const importCommand: Command = {
   name: 'import',
   summary: 'Verify a transfer package and push its images to the internal registry (air-gapped side)',
   usage:
-    'PACKAGE --registry HOST[/PREFIX] (--channel NAME | --channels FILE) (--signers FILE | --keyring FILE | --signer-key REF) [--require-signers K] [image trust flags] | --recover --registry HOST',
+    'PACKAGE --registry HOST[/PREFIX] (--channel NAME | --channels FILE) (--signers FILE | ' +
+    '--keyring FILE | --signer-key REF) [--require-signers K] [image trust flags] | --recover ' +
+    '--registry HOST',
   description:
     "One streaming pass: the manifest's signers (at least K distinct people or teams), the channel (accepted\n" +
     "here, the package younger than --max-age) and the package's place on it are checked before any payload\n" +
@@ -513,7 +541,8 @@ export const importCommand: Command = {
       type: 'string',
       value: 'VKEY|FILE',
       description:
-        "With --rekor-url: the log's verifier key (log serve writes DATA/log.vkey); each entry must prove inclusion under it",
+        "With --rekor-url: the log's verifier key (log serve writes DATA/log.vkey); each entry " +
+        'must prove inclusion under it',
     },
     ...IMPORT_FLAGS,
     ...REGISTRY_FLAGS,
@@ -522,7 +551,8 @@ export const importCommand: Command = {
   examples: [
     {
       command:
-        'airlock import app-1.0.tar --registry registry.internal/mirror --channel prod --signers signers.json --require-signers 2 --key cosign.pub --insecure-ignore-tlog',
+        'airlock import app-1.0.tar --registry registry.internal/mirror --channel prod --signers ' +
+        'signers.json --require-signers 2 --key cosign.pub --insecure-ignore-tlog',
       description: 'Two-person rule on the manifest, key-signed images',
     },
     {
@@ -548,7 +578,9 @@ export const importCommand: Command = {
         'E_USAGE',
         'import needs the channels this side accepts: --channel NAME (repeatable) or --channels FILE',
         {
-          hint: 'a package on a channel nobody named is refused, even its first one: naming the channel is what accepts it',
+          hint:
+            'a package on a channel nobody named is refused, even its first one: naming the ' +
+            'channel is what accepts it',
         },
       );
     }

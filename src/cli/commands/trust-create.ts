@@ -39,7 +39,9 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
 /** Parses cosign's `key=value,key=value` spec; every mistake is E_USAGE naming the flag. */
 export function parseServiceSpec(kind: SpecKind, spec: string): Record<string, string> {
   const { required, optional } = SPEC_KEYS[kind];
-  const hint = `--${kind} takes key=value pairs separated by commas: required ${required.join(', ')}; optional ${optional.join(', ')}`;
+  const hint =
+    `--${kind} takes key=value pairs separated by commas: required ${required.join(', ')}; ` +
+    `optional ${optional.join(', ')}`;
   const values: Record<string, string> = {};
   for (const pair of spec.split(',')) {
     const eq = pair.indexOf('=');
@@ -55,7 +57,9 @@ export function parseServiceSpec(kind: SpecKind, spec: string): Record<string, s
     if (values[key] !== undefined) continue;
     if (key === 'start-time') {
       throw new AirlockError('E_USAGE', `--${kind}${values.url ? ` ${values.url}` : ''} needs start-time`, {
-        hint: 'add start-time=RFC3339 (when this CA or key began to be used, e.g. the certificate\'s notBefore); Sigstore clients read a missing start as "always valid"',
+        hint:
+          "add start-time=RFC3339 (when this CA or key began to be used, e.g. the certificate's " +
+          'notBefore); Sigstore clients read a missing start as "always valid"',
       });
     }
     throw new AirlockError('E_USAGE', `--${kind} needs ${key}=`, { hint });
@@ -267,15 +271,21 @@ export const trustCreateCommand: Command = {
     {
       command:
         'airlock trust create --out trusted_root.json \\\n' +
-        '    --fulcio="url=https://fulcio.internal,certificate-chain=fulcio-chain.pem,start-time=2026-01-01T00:00:00Z" \\\n' +
-        '    --rekor="url=https://rekor.internal,public-key=rekor.pub,start-time=2026-01-01T00:00:00Z,origin=rekor.internal" \\\n' +
+        '    --fulcio="url=https://fulcio.internal,certificate-chain=fulcio-chain.pem,' +
+        'start-time=2026-01-01T00:00:00Z" \\\n' +
+        '    --rekor="url=https://rekor.internal,public-key=rekor.pub,start-time=2026-01-01T00:00:00Z,' +
+        'origin=rekor.internal" \\\n' +
         '    --ctfe="url=https://ctfe.internal,public-key=ctfe.pub,start-time=2026-01-01T00:00:00Z" \\\n' +
-        '    --tsa="url=https://tsa.internal/api/v1/timestamp,certificate-chain=tsa-chain.pem,start-time=2026-01-01T00:00:00Z"',
+        '    --tsa="url=https://tsa.internal/api/v1/timestamp,certificate-chain=tsa-chain.pem,' +
+        'start-time=2026-01-01T00:00:00Z"',
       description: 'A private deployment: Fulcio, Rekor v2, CT log and TSA',
     },
     {
       command:
-        'airlock trust create --out old+new.json --rekor="url=https://rekor.internal,public-key=old.pub,start-time=2025-01-01T00:00:00Z,end-time=2026-01-31T23:59:59Z" --rekor="url=https://rekor.internal,public-key=new.pub,start-time=2026-01-01T00:00:00Z"',
+        'airlock trust create --out old+new.json ' +
+        '--rekor="url=https://rekor.internal,public-key=old.pub,start-time=2025-01-01T00:00:00Z,' +
+        'end-time=2026-01-31T23:59:59Z" ' +
+        '--rekor="url=https://rekor.internal,public-key=new.pub,start-time=2026-01-01T00:00:00Z"',
       description: 'A key rotation: keep the old key with its end-time so old entries still verify',
     },
   ],

@@ -59,9 +59,16 @@ function withExpiryHint(err: unknown, command: 'mirror' | 'import'): unknown {
   const tolerant = err.details?.latencyTolerant === true;
   const hint =
     command === 'mirror'
-      ? `the repository itself has expired: a mirror of it now would be just as stale. ${tolerant ? 'Mirror again once its timestamp is re-signed (or accept more latency with --grace DAYS); ' : 'Mirror again once it is re-signed; '}` +
-        'to bridge until then, copy the repository folder (metadata/ and targets/) across and import it there with `airlock trust import DIR --root FILE --break-glass --reason TEXT --until TIME` (at most 14 days, recorded): see docs/trust.md'
-      : 'run `airlock trust mirror` on the connected side and carry the new mirror across; if that cannot happen in time, --break-glass --reason TEXT [--until TIME] accepts it for at most 14 days (recorded)';
+      ? `the repository itself has expired: a mirror of it now would be just as stale. ` +
+        (tolerant
+          ? 'Mirror again once its timestamp is re-signed (or accept more latency with --grace DAYS); '
+          : 'Mirror again once it is re-signed; ') +
+        ('to bridge until then, copy the repository folder (metadata/ and targets/) across and ' +
+          'import it there with `airlock trust import DIR --root FILE --break-glass --reason TEXT ' +
+          '--until TIME` (at most 14 days, recorded): see docs/trust.md')
+      : 'run `airlock trust mirror` on the connected side and carry the new mirror across; if that ' +
+        'cannot happen in time, --break-glass --reason TEXT [--until TIME] accepts it for at most ' +
+        '14 days (recorded)';
   return new AirlockError(err.code, err.message, {
     cause: err,
     hint,
@@ -170,7 +177,8 @@ export const trustImportCommand: Command = {
     },
     {
       command:
-        "airlock trust import mirror/ --root 1.root.json --break-glass --reason 'CHG-1234: courier delayed' --until 2026-12-05T00:00:00Z",
+        "airlock trust import mirror/ --root 1.root.json --break-glass --reason 'CHG-1234: " +
+        "courier delayed' --until 2026-12-05T00:00:00Z",
       description: 'Bridge a late mirror',
     },
   ],
@@ -190,7 +198,8 @@ export const trustImportCommand: Command = {
     });
     if (install.breakGlass) {
       ctx.out.warn(
-        `BREAK-GLASS: installed with expired ${install.breakGlass.expiredRoles.join(', ')}; refused after ${install.breakGlass.until}`,
+        `BREAK-GLASS: installed with expired ${install.breakGlass.expiredRoles.join(', ')}; ` +
+          `refused after ${install.breakGlass.until}`,
       );
     }
     ctx.out.info(
@@ -235,7 +244,8 @@ function printStatus(ctx: CommandContext, s: TrustRootStatus): void {
   ctx.out.info(`${ctx.out.paint('bold', s.name)}  ${paint(s.level, LEVELS[s.level])}  imported ${s.importedAt}`);
   for (const r of s.roles)
     ctx.out.info(
-      `  ${r.role.padEnd(10)} v${String(r.version).padEnd(5)} expires ${r.expires}  acceptable until ${r.deadline}  ${paint(r.level, LEVELS[r.level])}`,
+      `  ${r.role.padEnd(10)} v${String(r.version).padEnd(5)} expires ${r.expires}  acceptable ` +
+        `until ${r.deadline}  ${paint(r.level, LEVELS[r.level])}`,
     );
   if (s.breakGlass) ctx.out.info(`  ${paint(2, 'break-glass')} until ${s.breakGlass.until}: ${s.breakGlass.reason}`);
   for (const a of s.authorities)
@@ -303,7 +313,8 @@ export const trustStatusCommand: Command = {
     const broken = statuses.filter((s) => s.problem);
     if (broken.length > 0)
       ctx.out.error(
-        `trust root${broken.length > 1 ? 's' : ''} ${broken.map((s) => `'${s.name}'`).join(', ')} cannot be used; verification with ${broken.length > 1 ? 'them' : 'it'} is refused`,
+        `trust root${broken.length > 1 ? 's' : ''} ${broken.map((s) => `'${s.name}'`).join(', ')}` +
+          ` cannot be used; verification with ${broken.length > 1 ? 'them' : 'it'} is refused`,
       );
     return { json, exitCode: broken.length > 0 ? 1 : 0 };
   },

@@ -57,7 +57,8 @@ function signatureSource(flags: Flags): { bundle: string } | { signature: string
   if (!flags.has('key')) {
     throw new AirlockError(
       'E_USAGE',
-      '--signature verifies a detached signature with --key only: keyless signatures need their certificate and log entry, which only a bundle carries',
+      '--signature verifies a detached signature with --key only: keyless signatures need their ' +
+        'certificate and log entry, which only a bundle carries',
       {
         hint: 'verify keyless signatures with --bundle',
       },
@@ -71,7 +72,8 @@ function signatureSource(flags: Flags): { bundle: string } | { signature: string
   if (!flags.bool('insecure-ignore-tlog')) {
     throw new AirlockError(
       'E_USAGE',
-      'a detached signature carries no transparency-log entry: add --insecure-ignore-tlog to verify it against --key alone',
+      'a detached signature carries no transparency-log entry: add --insecure-ignore-tlog to ' +
+        'verify it against --key alone',
       {
         hint: 'a bundle (sign-blob --bundle) carries the log entry when there is one',
       },
@@ -124,7 +126,8 @@ const flags = {
     type: 'string',
     value: 'FILE',
     description:
-      'A detached signature (base64, as sign-blob --output-signature and cosign write it) instead of a bundle; with --key and --insecure-ignore-tlog',
+      'A detached signature (base64, as sign-blob --output-signature and cosign write it) ' +
+      'instead of a bundle; with --key and --insecure-ignore-tlog',
   },
   type: {
     type: 'string',
@@ -140,7 +143,8 @@ export const verifyBlobCommand: Command = {
   aliases: ['verify-blob-attestation'],
   summary: 'Verify a file (or its digest) against a Sigstore bundle, offline',
   usage:
-    'FILE|sha256:<hex> (--bundle B (--key REF | --certificate-identity I --certificate-oidc-issuer U) | --signature SIG --key REF --insecure-ignore-tlog) [flags]',
+    'FILE|sha256:<hex> (--bundle B (--key REF | --certificate-identity I ' +
+    '--certificate-oidc-issuer U) | --signature SIG --key REF --insecure-ignore-tlog) [flags]',
   description:
     'Never touches the network: trust comes from --key or the pinned identity + issuer, and from the trust\n' +
     'root (--trusted-root, or the one installed by `airlock trust import`). Exit 0 verified, 1 not verified\n' +
@@ -155,7 +159,10 @@ export const verifyBlobCommand: Command = {
     },
     {
       command:
-        "airlock verify-blob app.tar --bundle app.sigstore.json --trusted-root trusted_root.json \\\n    --certificate-identity 'https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main' \\\n    --certificate-oidc-issuer https://token.actions.githubusercontent.com",
+        'airlock verify-blob app.tar --bundle app.sigstore.json --trusted-root trusted_root.json ' +
+        '\\\n    --certificate-identity ' +
+        "'https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main' \\\n    " +
+        '--certificate-oidc-issuer https://token.actions.githubusercontent.com',
       description: 'Keyless bundle, pinned identity',
     },
     {
@@ -168,7 +175,8 @@ export const verifyBlobCommand: Command = {
     },
     {
       command:
-        'airlock verify-blob-attestation app.tar --bundle sbom.sigstore.json --type spdxjson --key cosign.pub --insecure-ignore-tlog',
+        'airlock verify-blob-attestation app.tar --bundle sbom.sigstore.json --type spdxjson ' +
+        '--key cosign.pub --insecure-ignore-tlog',
       description: 'An attestation of a given type',
     },
   ],

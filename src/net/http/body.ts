@@ -14,7 +14,10 @@ export function discard(res: HttpResponse): void {
   else res.body.destroy();
 }
 
-/** Reads a whole body of at most `limit` bytes (manifests, JSON, tiles, token responses); past it, HttpFailure ETOOLARGE. */
+/**
+ * Reads a whole body of at most `limit` bytes (manifests, JSON, tiles, token responses); past it, HttpFailure
+ * ETOOLARGE.
+ */
 export async function readBody(res: HttpResponse, limit: number): Promise<Buffer> {
   const declared = Number(res.headers['content-length'] ?? Number.NaN);
   if (Number.isFinite(declared) && declared > limit) {

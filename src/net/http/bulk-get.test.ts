@@ -74,6 +74,7 @@ describe('bulkGet', () => {
     const [head] = heads;
     assert.match(
       head ?? '',
+      // eslint-disable-next-line max-len -- a whole message or wire format, matched as one regular expression
       /^GET \/v2\/app\/blobs\/sha256:x\?n=1 HTTP\/1\.1\r\nhost: 127\.0\.0\.1:\d+\r\nauthorization: Bearer t\r\nuser-agent: test\r\nconnection: close\r\n\r\n$/,
     );
   });
@@ -241,26 +242,29 @@ describe('HttpTransport with bulk reads', () => {
     }
   });
 
-  it('sends a chunked response again through node:http, and follows a redirect with bulk reads on both hops', async () => {
-    const body = randomBytes(2 * 1024 * 1024);
-    const storage = await startFakeServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      res.end(body); // no Content-Length: chunked
-    });
-    const registry = await rawServer((socket) =>
-      socket.end(`HTTP/1.1 307 Temporary Redirect\r\nLocation: ${storage.url}/blob\r\nContent-Length: 0\r\n\r\n`),
-    );
-    const transport = createHttpTransport();
-    try {
-      const res = await transport.send({ method: 'GET', url: registry.url, redirects: 'any-origin', bulk: true });
-      assert.equal(res.status, 200);
-      const chunks: Buffer[] = [];
-      for await (const chunk of res.body as AsyncIterable<Buffer>) chunks.push(chunk);
-      assert.ok(Buffer.concat(chunks).equals(body));
-      assert.equal(res.url.href, `${storage.url}/blob`);
-    } finally {
-      transport.close();
-      await storage.stop();
-    }
-  });
+  it(
+    'sends a chunked response again through node:http, and follows a redirect with bulk reads on ' + 'both hops',
+    async () => {
+      const body = randomBytes(2 * 1024 * 1024);
+      const storage = await startFakeServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        res.end(body); // no Content-Length: chunked
+      });
+      const registry = await rawServer((socket) =>
+        socket.end(`HTTP/1.1 307 Temporary Redirect\r\nLocation: ${storage.url}/blob\r\nContent-Length: 0\r\n\r\n`),
+      );
+      const transport = createHttpTransport();
+      try {
+        const res = await transport.send({ method: 'GET', url: registry.url, redirects: 'any-origin', bulk: true });
+        assert.equal(res.status, 200);
+        const chunks: Buffer[] = [];
+        for await (const chunk of res.body as AsyncIterable<Buffer>) chunks.push(chunk);
+        assert.ok(Buffer.concat(chunks).equals(body));
+        assert.equal(res.url.href, `${storage.url}/blob`);
+      } finally {
+        transport.close();
+        await storage.stop();
+      }
+    },
+  );
 });

@@ -6,7 +6,8 @@
 // The reader is small on purpose: one request per connection (`Connection: close`), a strict parse of
 // the status line and headers, and a body framed by Content-Length only. A response framed any other
 // way (chunked, or ended by the connection closing), or with a head this parser finds irregular, is
-// answered with `undefined`, and the caller sends the request again through node:http. Nothing read here is trusted: blob bytes are size- and
+// answered with `undefined`, and the caller sends the request again through node:http. Nothing read here is trusted:
+// blob bytes are size- and
 // digest-checked downstream, as every download is.
 import type { IncomingHttpHeaders } from 'node:http';
 import { connect as netConnect, isIP, type OnReadOpts, type Socket } from 'node:net';

@@ -27,7 +27,9 @@ export const SERVICE_TIMEOUT_MS = 20_000;
 
 let shared: HttpTransport | undefined;
 
-/** The transport services share by default: keep-alive (idle sockets never keep a process alive), two retries for reads. */
+/**
+ * The transport services share by default: keep-alive (idle sockets never keep a process alive), two retries for reads.
+ */
 export function serviceTransport(): HttpTransport {
   shared ??= createHttpTransport({ timeoutMs: SERVICE_TIMEOUT_MS, retries: 2, retryDelayMs: 250 });
   return shared;

@@ -15,7 +15,10 @@ export interface RetryOptions {
   readonly clock: RetryClock;
 }
 
-/** Distribution spec, "Pushing a blob" errors: 502, 503 and 504 are temporary; other 5xx are terminal. 429 is RFC 6585 rate limiting. */
+/**
+ * Distribution spec, "Pushing a blob" errors: 502, 503 and 504 are temporary; other 5xx are terminal. 429 is RFC 6585
+ * rate limiting.
+ */
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
 const TRANSIENT_CODES = new Set([
   'ECONNRESET',

@@ -56,7 +56,8 @@ export async function checkDockerSide(
     if (!image || configPath === undefined) {
       throw new AirlockError(
         'E_INPUT_MALFORMED',
-        `${file}: manifest.json entry ${i} (${entry.RepoTags.join(', ') || 'untagged'}) does not match the images in airlock/`,
+        `${file}: manifest.json entry ${i} (${entry.RepoTags.join(', ') || 'untagged'}) does not ` +
+          `match the images in airlock/`,
         {
           hint: 'the archive was altered after airlock wrote it; docker load would not load what airlock verifies',
         },

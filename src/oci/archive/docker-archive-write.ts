@@ -62,7 +62,8 @@ export class DockerArchiveWriter extends LayoutStore implements ArchiveStore {
     if (parsed.index && !parsed.subject) {
       throw new AirlockError(
         'E_UNSUPPORTED',
-        `${this.description}: a docker-archive holds single-platform images; ${manifest.digest} is a multi-platform index`,
+        `${this.description}: a docker-archive holds single-platform images; ${manifest.digest} ` +
+          `is a multi-platform index`,
         {
           hint: 'pick one platform with --platform os/arch, or write oci-archive:FILE to keep the index',
         },

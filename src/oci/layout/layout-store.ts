@@ -171,7 +171,8 @@ export class LayoutStore implements ImageStore {
     if (missing.length > 0) {
       throw new AirlockError(
         'E_INPUT_MISSING',
-        `${this.description}: cannot tag ${digest}: it references ${missing.length} missing blob(s): ${missing.join(', ')}`,
+        `${this.description}: cannot tag ${digest}: it references ${missing.length} missing ` +
+          `blob(s): ${missing.join(', ')}`,
       );
     }
   }

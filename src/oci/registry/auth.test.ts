@@ -9,7 +9,8 @@ describe('parseWwwAuthenticate', () => {
   it('reads a Bearer challenge as the token spec writes it', () => {
     assert.deepEqual(
       parseWwwAuthenticate(
-        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:samalba/my-app:pull,push"',
+        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",' +
+          'scope="repository:samalba/my-app:pull,push"',
       ),
       [
         {
@@ -27,7 +28,8 @@ describe('parseWwwAuthenticate', () => {
   it('reads several challenges, token values, escapes and token68', () => {
     assert.deepEqual(
       parseWwwAuthenticate(
-        'Negotiate abc==, Basic realm="a \\"quoted\\" realm", charset=UTF-8, Bearer realm=https://x/token ,error="insufficient_scope"',
+        'Negotiate abc==, Basic realm="a \\"quoted\\" realm", charset=UTF-8, Bearer ' +
+          'realm=https://x/token ,error="insufficient_scope"',
       ),
       [
         { scheme: 'negotiate', params: {} },
@@ -147,6 +149,7 @@ describe('Bearer token authentication', () => {
         assert.ok(isAirlockError(err, 'E_UNAVAILABLE'));
         assert.match(
           err.message,
+          // eslint-disable-next-line max-len -- a whole message or wire format, matched as one regular expression
           /fetching a token from http:\/\/127\.0\.0\.1:\d+\/token failed: HTTP 401: the registry refused the credentials of 'bob'/,
         );
         assert.match(err.hint ?? '', /--username/);

@@ -124,7 +124,8 @@ export class RegistryClient {
       const entries = parseErrorBody(body);
       throw new AirlockError(
         'E_UNAVAILABLE',
-        `${this.context.description}: ${action} failed: HTTP 401 Unauthorized: ${decision.reason ?? this.#auth.refusal()}`,
+        `${this.context.description}: ${action} failed: HTTP 401 Unauthorized: ` +
+          `${decision.reason ?? this.#auth.refusal()}`,
         {
           hint: CREDENTIALS_HINT,
           details: {

@@ -50,7 +50,8 @@ export function registryEndpoint(registry: string, repository: string, insecure:
   }
   if (insecure && !isLoopbackHost(url.hostname)) {
     throw usage(
-      `refusing plain HTTP to ${forMessage(registry)}: insecure registries are allowed only on loopback (127.0.0.0/8, ::1, localhost)`,
+      `refusing plain HTTP to ${forMessage(registry)}: insecure registries are allowed only on ` +
+        `loopback (127.0.0.0/8, ::1, localhost)`,
       'serve the registry over HTTPS and pass its CA certificate instead',
     );
   }

@@ -5,7 +5,8 @@ import { AirlockError, type ErrorCode } from '../../errors.ts';
 import { HttpFailure } from '../../net/http/failure.ts';
 
 export const CREDENTIALS_HINT =
-  'give credentials that may access this repository: --username with --password-stdin, or an auth file (REGISTRY_AUTH_FILE, ~/.docker/config.json) with an entry for the registry';
+  'give credentials that may access this repository: --username with --password-stdin, or an ' +
+  'auth file (REGISTRY_AUTH_FILE, ~/.docker/config.json) with an entry for the registry';
 
 export interface RegistryErrorEntry {
   readonly code?: string;
@@ -63,7 +64,8 @@ export function statusError(
   const denied = status === 401 || status === 403;
   return new AirlockError(
     codeForStatus(status),
-    `${ctx.description}: ${action} failed: HTTP ${status}${statusText ? ` ${statusText}` : ''}${said ? ` (${said})` : ''}`,
+    `${ctx.description}: ${action} failed: HTTP ${status}${statusText ? ` ${statusText}` : ''}` +
+      `${said ? ` (${said})` : ''}`,
     {
       ...(denied ? { hint: CREDENTIALS_HINT } : {}),
       details: {

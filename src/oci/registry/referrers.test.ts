@@ -33,7 +33,8 @@ describe('referrers tag schema', () => {
     assert.ok(first);
     assert.equal(
       serializeIndex(first).toString(),
-      `{"schemaVersion":2,"mediaType":"${OCI_INDEX}","manifests":[{"mediaType":"${OCI_MANIFEST}","size":10,"digest":"sha256:${'c'.repeat(64)}","artifactType":"${SIGSTORE_BUNDLE_V03}"}]}`,
+      `{"schemaVersion":2,"mediaType":"${OCI_INDEX}","manifests":[{"mediaType":"${OCI_MANIFEST}` +
+        `","size":10,"digest":"sha256:${'c'.repeat(64)}","artifactType":"${SIGSTORE_BUNDLE_V03}"}]}`,
     );
     const second = withReferrer(first, d('a'));
     assert.deepEqual(

@@ -148,38 +148,41 @@ describe('openRegistryStore against docker-registry 2.8', { skip: plainSkip }, (
     await store.close();
   });
 
-  it('writes large blobs downloaded side by side into a layout, while a blob read into memory stays intact', async () => {
-    const store = await open('team/many');
-    const bigs = [1, 2, 3].map((i) => blob(randomBytes(BULK_MIN_BYTES + i * 100_003), OCI_LAYER_TAR_GZIP));
-    for (const big of bigs) await store.putBlob(big.desc, big.bytes);
-    const layoutDir = await mkdtemp(join(tmpdir(), 'airlock-bulk-layout-'));
-    try {
-      const layout = await openLayoutStore(layoutDir, { create: true });
-      // The layout's sink recycles the download buffers it has written; pieces kept in memory by another
-      // reader are never recycled, so they must still hold their bytes after the other downloads ran.
-      const kept: Buffer[] = [];
-      const inMemory = (async () => {
-        for await (const chunk of await store.getBlob((bigs[0] as Blob).desc)) kept.push(chunk as Buffer);
-      })();
-      await Promise.all(
-        [...bigs, ...bigs].map(async (big, i) => {
-          const other = await openLayoutStore(join(layoutDir, String(i)), { create: true });
-          await other.putBlob(big.desc, await store.getBlob(big.desc));
-        }),
-      );
-      await inMemory;
-      await Promise.all(bigs.map(async (big) => layout.putBlob(big.desc, await store.getBlob(big.desc))));
-      for (const big of bigs)
-        assert.deepEqual(await digestFile(join(layoutDir, 'blobs', 'sha256', big.desc.digest.slice(7))), {
-          ...parseDigest(big.desc.digest),
-          size: big.desc.size,
-        });
-      assert.ok(Buffer.concat(kept).equals((bigs[0] as Blob).bytes));
-    } finally {
-      await rm(layoutDir, { recursive: true, force: true });
-      await store.close();
-    }
-  });
+  it(
+    'writes large blobs downloaded side by side into a layout, while a blob read into memory stays ' + 'intact',
+    async () => {
+      const store = await open('team/many');
+      const bigs = [1, 2, 3].map((i) => blob(randomBytes(BULK_MIN_BYTES + i * 100_003), OCI_LAYER_TAR_GZIP));
+      for (const big of bigs) await store.putBlob(big.desc, big.bytes);
+      const layoutDir = await mkdtemp(join(tmpdir(), 'airlock-bulk-layout-'));
+      try {
+        const layout = await openLayoutStore(layoutDir, { create: true });
+        // The layout's sink recycles the download buffers it has written; pieces kept in memory by another
+        // reader are never recycled, so they must still hold their bytes after the other downloads ran.
+        const kept: Buffer[] = [];
+        const inMemory = (async () => {
+          for await (const chunk of await store.getBlob((bigs[0] as Blob).desc)) kept.push(chunk as Buffer);
+        })();
+        await Promise.all(
+          [...bigs, ...bigs].map(async (big, i) => {
+            const other = await openLayoutStore(join(layoutDir, String(i)), { create: true });
+            await other.putBlob(big.desc, await store.getBlob(big.desc));
+          }),
+        );
+        await inMemory;
+        await Promise.all(bigs.map(async (big) => layout.putBlob(big.desc, await store.getBlob(big.desc))));
+        for (const big of bigs)
+          assert.deepEqual(await digestFile(join(layoutDir, 'blobs', 'sha256', big.desc.digest.slice(7))), {
+            ...parseDigest(big.desc.digest),
+            size: big.desc.size,
+          });
+        assert.ok(Buffer.concat(kept).equals((bigs[0] as Blob).bytes));
+      } finally {
+        await rm(layoutDir, { recursive: true, force: true });
+        await store.close();
+      }
+    },
+  );
 
   it('reports what is missing as E_INPUT_MISSING, naming registry and repository', async () => {
     const store = await open('team/missing');
@@ -465,6 +468,7 @@ describe('openRegistryStore over TLS with basic auth', { skip: securedSkip }, ()
       assert.ok(isAirlockError(err, 'E_UNAVAILABLE'));
       assert.match(
         err.message,
+        // eslint-disable-next-line max-len -- a whole message or wire format, matched as one regular expression
         /docker:\/\/127\.0\.0\.1:\d+\/secure\/app: resolving tag 'v1' failed: HTTP 401 Unauthorized: the registry refused the credentials of 'alice'/,
       );
       assert.match(err.hint ?? '', /--password-stdin/);

@@ -386,7 +386,8 @@ class Store implements RegistryStore {
   }
 
   async #putManifest(bytes: Buffer, mediaType: string, reference: string, digest?: string): Promise<void> {
-    const action = `pushing manifest ${reference === digest || !digest ? reference : `${digest} as tag '${reference}'`}`;
+    const action =
+      `pushing manifest ` + `${reference === digest || !digest ? reference : `${digest} as tag '${reference}'`}`;
     const res = await this.#client.send(action, {
       method: 'PUT',
       url: this.#client.url(`manifests/${reference}`),

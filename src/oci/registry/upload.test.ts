@@ -122,6 +122,7 @@ describe('blob upload protocol', () => {
         assert.ok(isAirlockError(err, 'E_INPUT_MALFORMED'));
         assert.match(
           err.message,
+          // eslint-disable-next-line max-len -- a whole message or wire format, matched as one regular expression
           /uploading blob sha256:[0-9a-f]{64} failed: HTTP 400 Bad Request \(DIGEST_INVALID: provided digest did not match uploaded content\)/,
         );
         return true;
@@ -158,28 +159,32 @@ describe('blob upload protocol', () => {
 
   // The registry answers 202 as soon as the declared bytes are in; a reader that pauses before end()
   // (slow media, tar padding) must not take that answer for a refusal.
-  it('a streamed upload: the answer to a complete PATCH before end() is no failure; commit follows the new Location', async () => {
-    const fake = fakeUploads();
-    const server = await startFakeServer(fake.handler);
-    try {
-      const store = await openRegistryStore({ registry: server.host, repository: 'app' }, { insecure: true });
-      const upload = await store.openUpload(desc);
-      await upload.write(bytes.subarray(0, 10));
-      await upload.write(bytes.subarray(10));
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      await upload.end();
-      await upload.commit();
-      assert.deepEqual(
-        fake.seen.map((x) => [x.method, x.range ?? '', x.body]),
-        [
-          ['POST', '', ''],
-          ['PATCH', '0-19', bytes.toString()],
-          ['PUT', '', ''],
-        ],
-      );
-      assert.match(fake.seen[2]?.url ?? '', /_state=s2&digest=sha256%3A/);
-    } finally {
-      await server.stop();
-    }
-  });
+  it(
+    'a streamed upload: the answer to a complete PATCH before end() is no failure; commit follows ' +
+      'the new Location',
+    async () => {
+      const fake = fakeUploads();
+      const server = await startFakeServer(fake.handler);
+      try {
+        const store = await openRegistryStore({ registry: server.host, repository: 'app' }, { insecure: true });
+        const upload = await store.openUpload(desc);
+        await upload.write(bytes.subarray(0, 10));
+        await upload.write(bytes.subarray(10));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await upload.end();
+        await upload.commit();
+        assert.deepEqual(
+          fake.seen.map((x) => [x.method, x.range ?? '', x.body]),
+          [
+            ['POST', '', ''],
+            ['PATCH', '0-19', bytes.toString()],
+            ['PUT', '', ''],
+          ],
+        );
+        assert.match(fake.seen[2]?.url ?? '', /_state=s2&digest=sha256%3A/);
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 });

@@ -295,7 +295,9 @@ export class StreamedUpload {
     return new StreamedUpload(client, desc, session.location);
   }
 
-  /** Throws when the bytes can no longer go anywhere; a registry that answered before the last byte is refusing them. */
+  /**
+   * Throws when the bytes can no longer go anywhere; a registry that answered before the last byte is refusing them.
+   */
   async #check(): Promise<void> {
     if (this.#failure) throw this.#failure;
     // An answer once every byte is out is the normal end (end() reads it); before that, a refusal.

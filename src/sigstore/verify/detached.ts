@@ -20,7 +20,8 @@ export function detachedDigestAlgorithm(trust: TrustPolicy): DigestAlgorithm {
   if (trust.kind !== 'key') {
     throw new AirlockError(
       'E_USAGE',
-      'a detached signature is verified with --key only: keyless signatures need their certificate and log entry, which only a bundle carries',
+      'a detached signature is verified with --key only: keyless signatures need their ' +
+        'certificate and log entry, which only a bundle carries',
       {
         hint: 'verify keyless signatures with --bundle',
       },

@@ -405,7 +405,8 @@ describe('log key validity window (Rekor v2, real conformance bundle)', () => {
     const policy = {
       identity: {
         exact:
-          'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main',
+          'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/' +
+          '.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main',
       },
       issuer: { exact: 'https://token.actions.githubusercontent.com' },
     };

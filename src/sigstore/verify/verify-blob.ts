@@ -107,7 +107,8 @@ function witnessRule(policy: WitnessPolicy): WitnessRule {
       details: { policy: policy.source, quorum, witnesses: witnesses.map((w) => w.name) },
       evaluate: (envelope) => checkpointMeetsPolicy(policy.policy, envelope),
       shortfall: (cosigned) =>
-        `its checkpoint is cosigned by ${cosigned.join(', ') || "none of the policy's witnesses"}: not enough for the quorum '${quorum}' of ${policy.source}`,
+        `its checkpoint is cosigned by ${cosigned.join(', ') || "none of the policy's witnesses"}` +
+        `: not enough for the quorum '${quorum}' of ${policy.source}`,
     };
   }
   const names = checkWitnessQuorumPolicy(policy.verifiers, policy.required);
@@ -116,7 +117,8 @@ function witnessRule(policy: WitnessPolicy): WitnessRule {
     details: { required: policy.required, witnesses: names },
     evaluate: (envelope) => verifyWitnessQuorum(envelope, policy.verifiers, policy.required),
     shortfall: (cosigned) =>
-      `its checkpoint is cosigned by ${cosigned.length} of the witnesses ${names.join(', ')} (${cosigned.join(', ') || 'none'}); ${policy.required} required`,
+      `its checkpoint is cosigned by ${cosigned.length} of the witnesses ${names.join(', ')} ` +
+      `(${cosigned.join(', ') || 'none'}); ${policy.required} required`,
   };
 }
 
@@ -269,7 +271,10 @@ function messageContent(bundle: Bundle, artifact: Artifact, checks: Checks): Mes
         digest: Buffer.from(found.hex, 'hex'),
         ...(artifact.mode === 'file'
           ? {
-              hint: `an Ed25519 or RSA signature covers the bytes themselves, and inputs over ${IN_MEMORY_LIMIT / 1024 / 1024} MiB are verified through their digest (never held in memory), which only ECDSA signatures allow`,
+              hint:
+                `an Ed25519 or RSA signature covers the bytes themselves, and inputs over ` +
+                `${IN_MEMORY_LIMIT / 1024 / 1024} MiB are verified through their digest (never ` +
+                `held in memory), which only ECDSA signatures allow`,
             }
           : {}),
       };
@@ -396,7 +401,8 @@ export function checkTlogKeyValidity(
       const window = logs.map((l) => `${l.validFor.start.toISOString()}..${l.validFor.end.toISOString()}`).join(', ');
       throw new AirlockError(
         'E_TLOG_ENTRY',
-        `log entry ${entry.logIndex}: the log key was not valid at ${times.map((t) => t.toISOString()).join(', ')} (valid ${window})`,
+        `log entry ${entry.logIndex}: the log key was not valid at ` +
+          `${times.map((t) => t.toISOString()).join(', ')} (valid ${window})`,
       );
     }
     checks.pass('log key validity', {
@@ -422,7 +428,8 @@ export function checkLogIndices(bundle: Bundle, checks: Checks): void {
     if (!sameIndex(entry.logIndex, proof.logIndex)) {
       throw new AirlockError(
         'E_TLOG_INCLUSION',
-        `log entry ${short(entry.logIndex)}: the bundle says index ${short(entry.logIndex)}, its inclusion proof proves index ${short(proof.logIndex)}`,
+        `log entry ${short(entry.logIndex)}: the bundle says index ${short(entry.logIndex)}, its ` +
+          `inclusion proof proves index ${short(proof.logIndex)}`,
         {
           hint: 'the bundle was edited after the log answered: only the proven index is signed by the log',
           details: { expected: short(proof.logIndex), found: short(entry.logIndex) },
@@ -469,7 +476,8 @@ export function checkWitnessCosignatures(bundle: Bundle, policy: WitnessPolicy, 
   if (entries.length === 0) {
     throw new AirlockError(
       'E_TLOG_CHECKPOINT',
-      `cosignatures of ${rule.wanted} are required, but the bundle has no log entry with a checkpoint for them to cosign`,
+      `cosignatures of ${rule.wanted} are required, but the bundle has no log entry with a ` +
+        `checkpoint for them to cosign`,
       {
         details: { ...rule.details, cosigned: [] },
       },
@@ -540,7 +548,8 @@ function checkTlogEntryPresent(bundle: Bundle, trust: TrustPolicy, required: num
   throw new AirlockError(
     'E_TLOG_ENTRY',
     trust.kind === 'key'
-      ? `${why}: it was signed offline (--tlog-upload=false)? with --key, --insecure-ignore-tlog verifies it against the key alone`
+      ? `${why}: it was signed offline (--tlog-upload=false)? with --key, --insecure-ignore-tlog ` +
+          `verifies it against the key alone`
       : `${why}: a keyless signature is trustworthy only through its log entry (sign it with a transparency log)`,
     { details: { required, found: 0 } },
   );

@@ -194,22 +194,25 @@ describe('witness cosignatures on log checkpoints', () => {
     assert.equal(all.ok, true, all.error?.message);
   });
 
-  it('quorum not met: E_TLOG_CHECKPOINT saying how many of which witnesses cosigned, and how many are required', async () => {
-    const report = await verify(withLines([await cosign(w1)]), policy([w1, w2, w3], 2));
-    assert.equal(report.ok, false);
-    assert.equal(report.error?.code, 'E_TLOG_CHECKPOINT');
-    assert.equal(report.error?.exitCode, 1);
-    assert.match(
-      report.error?.message ?? '',
-      /cosigned by 1 of the witnesses w1\.example, w2\.example, w3\.example \(w1\.example\); 2 required/,
-    );
-    assert.deepEqual(report.error?.details?.cosigned, ['w1.example']);
-    assert.equal(report.checks.at(-1)?.result, 'fail');
-    // The bare log checkpoint: none.
-    const bare = await verify(bundle, policy([w1], 1));
-    assert.equal(bare.error?.code, 'E_TLOG_CHECKPOINT');
-    assert.match(bare.error?.message ?? '', /cosigned by 0 of the witnesses w1\.example \(none\); 1 required/);
-  });
+  it(
+    'quorum not met: E_TLOG_CHECKPOINT saying how many of which witnesses cosigned, and how many ' + 'are required',
+    async () => {
+      const report = await verify(withLines([await cosign(w1)]), policy([w1, w2, w3], 2));
+      assert.equal(report.ok, false);
+      assert.equal(report.error?.code, 'E_TLOG_CHECKPOINT');
+      assert.equal(report.error?.exitCode, 1);
+      assert.match(
+        report.error?.message ?? '',
+        /cosigned by 1 of the witnesses w1\.example, w2\.example, w3\.example \(w1\.example\); 2 required/,
+      );
+      assert.deepEqual(report.error?.details?.cosigned, ['w1.example']);
+      assert.equal(report.checks.at(-1)?.result, 'fail');
+      // The bare log checkpoint: none.
+      const bare = await verify(bundle, policy([w1], 1));
+      assert.equal(bare.error?.code, 'E_TLOG_CHECKPOINT');
+      assert.match(bare.error?.message ?? '', /cosigned by 0 of the witnesses w1\.example \(none\); 1 required/);
+    },
+  );
 
   it('two keys of one witness name count once', async () => {
     const report = await verify(withLines([await cosign(w1), await cosign(w1Again)]), policy([w1, w1Again, w2], 2));

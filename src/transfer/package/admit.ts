@@ -117,7 +117,8 @@ export function assertNoneMissing(pending: ReadonlyMap<string, string>, label: s
   const shown = missing.slice(0, 5).map(printable).join(', ');
   throw new AirlockError(
     'E_INPUT_MISSING',
-    `${label}: ${missing.length} file(s) listed in the manifest are missing: ${shown}${missing.length > 5 ? ', ...' : ''}`,
+    `${label}: ${missing.length} file(s) listed in the manifest are missing: ${shown}` +
+      `${missing.length > 5 ? ', ...' : ''}`,
     {
       hint: 'the package is incomplete; copy it again',
       details: { missing },

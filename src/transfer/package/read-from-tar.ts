@@ -120,7 +120,8 @@ export function readTarPackage(
         assertPackagePath(path, `${source}: entry`);
         if (names.has(path)) {
           throw malformed(
-            `${source}: header '${printable(path)}' ${headers.has(path) ? 'appears twice' : 'comes after payload entries'}`,
+            `${source}: header '${printable(path)}' ` +
+              `${headers.has(path) ? 'appears twice' : 'comes after payload entries'}`,
           );
         }
         tree.addFile(path, source);

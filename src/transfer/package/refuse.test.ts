@@ -236,17 +236,20 @@ describe('readPackage on a folder', () => {
     await expectFailure(out, 'E_INPUT_MALFORMED', await stagingWithKeep(dir));
   });
 
-  it('a changed file → E_DIGEST_MISMATCH; an extra file → E_INPUT_MALFORMED; a removed one → E_INPUT_MISSING', async () => {
-    const changes: Array<[ErrorCode, (out: string) => Promise<void>]> = [
-      ['E_DIGEST_MISMATCH', (out) => writeFile(join(out, 'files', 'readme.txt'), 'HELLO')],
-      ['E_INPUT_MALFORMED', (out) => writeFile(join(out, 'files', 'extra'), 'x')],
-      ['E_INPUT_MISSING', (out) => rm(join(out, 'oci', 'index.json'))],
-    ];
-    for (const [code, change] of changes) {
-      const dir = await caseDir();
-      const out = await writeStandard('dir', dir);
-      await change(out);
-      await expectFailure(out, code, await stagingWithKeep(dir));
-    }
-  });
+  it(
+    'a changed file → E_DIGEST_MISMATCH; an extra file → E_INPUT_MALFORMED; a removed one → ' + 'E_INPUT_MISSING',
+    async () => {
+      const changes: Array<[ErrorCode, (out: string) => Promise<void>]> = [
+        ['E_DIGEST_MISMATCH', (out) => writeFile(join(out, 'files', 'readme.txt'), 'HELLO')],
+        ['E_INPUT_MALFORMED', (out) => writeFile(join(out, 'files', 'extra'), 'x')],
+        ['E_INPUT_MISSING', (out) => rm(join(out, 'oci', 'index.json'))],
+      ];
+      for (const [code, change] of changes) {
+        const dir = await caseDir();
+        const out = await writeStandard('dir', dir);
+        await change(out);
+        await expectFailure(out, code, await stagingWithKeep(dir));
+      }
+    },
+  );
 });

@@ -57,7 +57,8 @@ export class TarReader {
   #truncated(): Error {
     return new AirlockError(
       'E_PACKAGE_TRUNCATED',
-      `${this.#label}: the package ends early, after ${this.#reader.consumed} bytes: truncated (an incomplete copy), or not a tar`,
+      `${this.#label}: the package ends early, after ${this.#reader.consumed} bytes: truncated ` +
+        `(an incomplete copy), or not a tar`,
       {
         hint: 'copy the package again; nothing was imported',
         details: { readBytes: this.#reader.consumed },
