@@ -28,10 +28,5 @@ export default tseslint.config(
       'max-len': ['error', { code: 120, tabWidth: 2 }],
     },
   },
-  {
-    files: ['bench/**', 'test/**', '**/*.test.ts'],
-    rules: {
-      'no-console': 'off',
-    },
-  },
+  { files: ['bench/**', 'test/**', '**/*.test.ts'], rules: { 'no-console': 'off' } },
 );

@@ -537,19 +537,26 @@ interface SizeFigures {
   readonly rawOne: Load;
 }
 
-async function atSize(size: number, ceilings: Record<SignerName, number>, prepared?: string): Promise<SizeFigures> {
+interface Measured extends SizeFigures {
+  readonly engineBatch: number;
+  /** Raw single-transaction batches at each signer's HTTP batch size. */
+  readonly httpRaw: ReadonlyArray<{ signer: SignerName; batch: number; load: Load }>;
+}
+
+async function measureAtSize(size: number, ceilings: Record<SignerName, number>, prepared?: string): Promise<Measured> {
   const dir = prepared ?? join(root, `log-${size}`);
   if (!prepared) await prefill(dir, size);
   const snapshot = `${dir}.snapshot`;
   await cp(dir, snapshot, { recursive: true });
 
   const raw = openRaw(join(root, `raw-${size}.db`), size);
+  // Enough distinct requests for the window at the pool's ceiling, and never more than doubles the log.
+  const bodiesFor = (signer: SignerName) =>
+    requestBodies(Math.min(size, Math.ceil(ceilings[signer] * seconds * 1.25) + clients), signer);
   const paired = { 'P-256': [], 'RSA-2048': [] } as Record<SignerName, PairedRound[]>;
   for (let round = 0; round < rounds; round++) {
     for (const signer of SIGNER_NAMES) {
-      // Enough distinct requests for the window at the pool's ceiling, and never more than doubles the log.
-      const bodies = requestBodies(Math.min(size, Math.ceil(ceilings[signer] * seconds * 1.25) + clients), signer);
-      const figures = await httpWindow(dir, bodies);
+      const figures = await httpWindow(dir, bodiesFor(signer));
       paired[signer].push({ http: figures, rawOne: rawWindow(raw, size, 1, pairedSeconds) });
       await restore(snapshot, dir);
     }
@@ -559,11 +566,7 @@ async function atSize(size: number, ceilings: Record<SignerName, number>, prepar
   ) as Record<SignerName, HttpFigures>;
   let witnessed: HttpFigures | undefined;
   if (size === small) {
-    witnessed = await httpWindow(
-      dir,
-      requestBodies(Math.min(size, Math.ceil(ceilings['RSA-2048'] * seconds * 1.25) + clients), 'RSA-2048'),
-      true,
-    );
+    witnessed = await httpWindow(dir, bodiesFor('RSA-2048'), true);
     await restore(snapshot, dir);
   }
   const engine = await engineWindow(dir, snapshot, size);
@@ -584,26 +587,46 @@ async function atSize(size: number, ceilings: Record<SignerName, number>, prepar
     return { signer, batch, load: rawAtBatch(batch) };
   });
   raw.close();
+  return {
+    size,
+    engine,
+    http,
+    paired,
+    ...(witnessed ? { witnessed } : {}),
+    rawEngineBatch,
+    rawOne,
+    engineBatch,
+    httpRaw,
+  };
+}
 
-  const rawRows = [
-    loadRow(`raw node:sqlite, ${engineBatch} rows/tx`, rawEngineBatch, 'rows/s', 'latency = the transaction'),
-    loadRow(`raw node:sqlite, 1 row/tx`, rawOne, 'rows/s'),
+function rawRowsOf(m: Measured) {
+  return [
+    loadRow(`raw node:sqlite, ${m.engineBatch} rows/tx`, m.rawEngineBatch, 'rows/s', 'latency = the transaction'),
+    loadRow(`raw node:sqlite, 1 row/tx`, m.rawOne, 'rows/s'),
   ];
-  const s = count(size);
-  table(`in-process appends, log at ~${s} entries (held in [${s}, ${count(2 * size)}]), ${seconds} s`, [
+}
+
+function printInProcess(m: Measured): void {
+  const s = count(m.size);
+  table(`in-process appends, log at ~${s} entries (held in [${s}, ${count(2 * m.size)}]), ${seconds} s`, [
     loadRow(
       `engine.append, ${concurrency} callers`,
-      engine.load,
+      m.engine.load,
       'appends/s',
-      `batches avg ${engine.batchSize.toFixed(0)}, commit p50 ` +
-        `${percentile(engine.commitMs, 50).toFixed(1)} ms p99 ` +
-        `${percentile(engine.commitMs, 99).toFixed(1)} ms`,
+      `batches avg ${m.engine.batchSize.toFixed(0)}, commit p50 ` +
+        `${percentile(m.engine.commitMs, 50).toFixed(1)} ms p99 ` +
+        `${percentile(m.engine.commitMs, 99).toFixed(1)} ms`,
     ),
-    ...rawRows,
+    ...rawRowsOf(m),
   ]);
-  for (const { signer, batch, load } of httpRaw) {
-    const h = http[signer];
-    const pairs = paired[signer];
+}
+
+function printHttp(m: Measured, ceilings: Record<SignerName, number>): void {
+  const s = count(m.size);
+  for (const { signer, batch, load } of m.httpRaw) {
+    const h = m.http[signer];
+    const pairs = m.paired[signer];
     table(
       `HTTP appends, ${signer} signers (airlock log serve, ${workers} verify workers, server ` +
         `start ${h.startSeconds.toFixed(2)} s), log at ~${s} entries, ${rounds} x ${seconds} s`,
@@ -622,8 +645,8 @@ async function atSize(size: number, ceilings: Record<SignerName, number>, prepar
           'rows/s',
           `${rounds} x ${pairedSeconds} s`,
         ),
-        ...rawRows,
-        ...(batch === engineBatch || batch === 1
+        ...rawRowsOf(m),
+        ...(batch === m.engineBatch || batch === 1
           ? []
           : [loadRow(`raw node:sqlite, ${batch} rows/tx (HTTP's batch)`, load, 'rows/s')]),
       ],
@@ -632,29 +655,38 @@ async function atSize(size: number, ceilings: Record<SignerName, number>, prepar
       `${formatRate(rateOf(p.http.load), '')}/ ${formatRate(rateOf(p.rawOne), '')}= ${times(pairedRatio(p))}`;
     console.log(`  paired rounds (HTTP / raw 1 row/tx right after): ${pairs.map(pair).join('; ')}`);
   }
-  if (witnessed) {
-    const plain = http['RSA-2048'];
-    table(
-      `HTTP appends, RSA-2048 signers, each checkpoint cosigned by ${WITNESSES} log ` +
-        `witness-serve witnesses (quorum: all), log at ~${s} entries, ${seconds} s`,
-      [
-        loadRow(
-          `POST /api/v2/log/entries, ${clients} clients`,
-          witnessed.load,
-          'appends/s',
-          `batches avg ${witnessed.batchSize.toFixed(1)}, batch avg ` +
-            `${witnessed.commitMs.toFixed(1)} ms, client ${witnessed.clientCores.toFixed(2)} cores`,
-        ),
-        loadRow(
-          'the same without witnesses (above)',
-          plain.load,
-          'appends/s',
-          `batches avg ${plain.batchSize.toFixed(1)}, batch avg ${plain.commitMs.toFixed(1)} ms, ` +
-            `client ${plain.clientCores.toFixed(2)} cores`,
-        ),
-      ],
-    );
-  }
+}
+
+function printWitnessed(m: Measured, witnessed: HttpFigures): void {
+  const plain = m.http['RSA-2048'];
+  table(
+    `HTTP appends, RSA-2048 signers, each checkpoint cosigned by ${WITNESSES} log ` +
+      `witness-serve witnesses (quorum: all), log at ~${count(m.size)} entries, ${seconds} s`,
+    [
+      loadRow(
+        `POST /api/v2/log/entries, ${clients} clients`,
+        witnessed.load,
+        'appends/s',
+        `batches avg ${witnessed.batchSize.toFixed(1)}, batch avg ` +
+          `${witnessed.commitMs.toFixed(1)} ms, client ${witnessed.clientCores.toFixed(2)} cores`,
+      ),
+      loadRow(
+        'the same without witnesses (above)',
+        plain.load,
+        'appends/s',
+        `batches avg ${plain.batchSize.toFixed(1)}, batch avg ${plain.commitMs.toFixed(1)} ms, ` +
+          `client ${plain.clientCores.toFixed(2)} cores`,
+      ),
+    ],
+  );
+}
+
+async function atSize(size: number, ceilings: Record<SignerName, number>, prepared?: string): Promise<SizeFigures> {
+  const m = await measureAtSize(size, ceilings, prepared);
+  printInProcess(m);
+  printHttp(m, ceilings);
+  if (m.witnessed) printWitnessed(m, m.witnessed);
+  const { engine, http, paired, witnessed, rawEngineBatch, rawOne } = m;
   return { size, engine, http, paired, ...(witnessed ? { witnessed } : {}), rawEngineBatch, rawOne };
 }
 

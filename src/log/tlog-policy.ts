@@ -66,92 +66,111 @@ function checkCharset(text: string, source: string): void {
 /** The public key a vkey wraps: two vkeys of one key may differ in name, ID and (0x01/0x04) type. */
 const publicKeyOf = (vkey: string): string => splitVerifierKey(vkey).key.toString('base64');
 
+/** One line's error, located. */
+type LineError = (why: string) => AirlockError;
+
+/** The policy as read so far: each keyword's line adds to it, checked against the lines before. */
+class PolicyReader {
+  readonly logs: PolicyLog[] = [];
+  readonly witnesses: PolicyWitness[] = [];
+  readonly groups: PolicyGroup[] = [];
+  quorum: string | undefined;
+  readonly #defined = new Set<string>();
+  readonly #members = new Set<string>();
+  // One key, one role: a public key appears on at most one log or witness line.
+  readonly #keys = new Set<string>();
+
+  log(args: readonly string[], bad: LineError): void {
+    if (args.length < 1 || args.length > 2) throw bad('expected: log <vkey> [<url>]');
+    const vkey = args[0] as string;
+    const { verifier } = keyed(bad, 'the log key', () => parseVerifierKey(vkey));
+    this.#claimKey(vkey, bad, 'the same public key as an earlier log or witness line');
+    this.logs.push({ vkey, verifier, ...(args[1] === undefined ? {} : { url: args[1] }) });
+  }
+
+  witness(args: readonly string[], bad: LineError): void {
+    if (args.length < 2 || args.length > 3) throw bad('expected: witness <name> <vkey> [<url>]');
+    const [name, vkey, url] = args as [string, string, string | undefined];
+    this.#checkNewName(name, bad);
+    const { verifier } = keyed(bad, `witness ${name}`, () => parseCosignerKey(vkey));
+    this.#claimKey(vkey, bad, `witness ${name} has the same public key as an earlier log or witness line`);
+    this.#defined.add(name);
+    this.witnesses.push({ name, vkey, verifier, ...(url === undefined ? {} : { url }) });
+  }
+
+  group(args: readonly string[], bad: LineError): void {
+    if (args.length < 3) throw bad('expected: group <name> <k|any|all> <member>...');
+    const [name, k, ...of] = args as [string, string, ...string[]];
+    this.#checkNewName(name, bad);
+    const threshold = k === 'any' ? 1 : k === 'all' ? of.length : /^[0-9]{1,9}$/.test(k) ? Number(k) : Number.NaN;
+    if (Number.isNaN(threshold)) throw bad(`group ${name}: the threshold '${k}' is not a number, 'any' or 'all'`);
+    if (threshold < 1 || threshold > of.length) {
+      throw bad(`group ${name}: threshold ${threshold} is outside [1, ${of.length}]`);
+    }
+    for (const m of of) {
+      if (!this.#defined.has(m)) throw bad(`group ${name}: member '${m}' is not defined on an earlier line`);
+      if (this.#members.has(m)) {
+        throw bad(`group ${name}: '${m}' is already a member of a group (each name may be a member once)`);
+      }
+      this.#members.add(m);
+    }
+    this.#defined.add(name);
+    this.groups.push({ name, threshold, members: of });
+  }
+
+  setQuorum(args: readonly string[], bad: LineError): void {
+    if (args.length !== 1) throw bad('expected: quorum <name|none>');
+    if (this.quorum !== undefined) throw bad('a second quorum line (exactly one is allowed)');
+    const name = args[0] as string;
+    if (name !== QUORUM_NONE && !this.#defined.has(name)) {
+      throw bad(`quorum '${name}' is not defined on an earlier line`);
+    }
+    this.quorum = name;
+  }
+
+  #checkNewName(name: string, bad: LineError): void {
+    if (name === QUORUM_NONE) throw bad(`the name '${QUORUM_NONE}' is reserved`);
+    if (this.#defined.has(name)) throw bad(`'${name}' is already defined`);
+  }
+
+  #claimKey(vkey: string, bad: LineError, duplicate: string): void {
+    const bytes = publicKeyOf(vkey);
+    if (this.#keys.has(bytes)) throw bad(duplicate);
+    this.#keys.add(bytes);
+  }
+}
+
+/** A key parsed for a line: its own coded error, located on that line. */
+function keyed<T>(bad: LineError, what: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw isAirlockError(err) ? bad(`${what}: ${err.message}`) : err;
+  }
+}
+
 export function parseTlogPolicy(text: string, source = 'the witness policy'): TlogPolicy {
   checkCharset(text, source);
-  const logs: PolicyLog[] = [];
-  const witnesses: PolicyWitness[] = [];
-  const groups: PolicyGroup[] = [];
-  const defined = new Set<string>();
-  const members = new Set<string>();
-  // One key, one role: a public key appears on at most one log or witness line.
-  const keys = new Set<string>();
-  let quorum: string | undefined;
-  const lines = text.split('\n');
-  for (const [i, line] of lines.entries()) {
+  const policy = new PolicyReader();
+  for (const [i, line] of text.split('\n').entries()) {
     const items = line.split(/[ \t]+/).filter((s) => s !== '');
     if (items.length === 0 || items[0]?.startsWith('#')) continue;
-    const bad = (why: string) =>
+    const bad: LineError = (why) =>
       new AirlockError('E_INPUT_MALFORMED', `${source}, line ${i + 1}: ${why}`, { details: { line: i + 1 } });
-    const keyed = <T>(what: string, parse: () => T): T => {
-      try {
-        return parse();
-      } catch (err) {
-        throw isAirlockError(err) ? bad(`${what}: ${err.message}`) : err;
-      }
-    };
-    const newName = (name: string) => {
-      if (name === QUORUM_NONE) throw bad(`the name '${QUORUM_NONE}' is reserved`);
-      if (defined.has(name)) throw bad(`'${name}' is already defined`);
-    };
     const [keyword, ...args] = items as [string, ...string[]];
-    switch (keyword) {
-      case 'log': {
-        if (args.length < 1 || args.length > 2) throw bad('expected: log <vkey> [<url>]');
-        const vkey = args[0] as string;
-        const { verifier } = keyed('the log key', () => parseVerifierKey(vkey));
-        const bytes = publicKeyOf(vkey);
-        if (keys.has(bytes)) throw bad('the same public key as an earlier log or witness line');
-        keys.add(bytes);
-        logs.push({ vkey, verifier, ...(args[1] === undefined ? {} : { url: args[1] }) });
-        break;
-      }
-      case 'witness': {
-        if (args.length < 2 || args.length > 3) throw bad('expected: witness <name> <vkey> [<url>]');
-        const [name, vkey, url] = args as [string, string, string | undefined];
-        newName(name);
-        const { verifier } = keyed(`witness ${name}`, () => parseCosignerKey(vkey));
-        const bytes = publicKeyOf(vkey);
-        if (keys.has(bytes)) throw bad(`witness ${name} has the same public key as an earlier log or witness line`);
-        keys.add(bytes);
-        defined.add(name);
-        witnesses.push({ name, vkey, verifier, ...(url === undefined ? {} : { url }) });
-        break;
-      }
-      case 'group': {
-        if (args.length < 3) throw bad('expected: group <name> <k|any|all> <member>...');
-        const [name, k, ...of] = args as [string, string, ...string[]];
-        newName(name);
-        const threshold = k === 'any' ? 1 : k === 'all' ? of.length : /^[0-9]{1,9}$/.test(k) ? Number(k) : Number.NaN;
-        if (Number.isNaN(threshold)) throw bad(`group ${name}: the threshold '${k}' is not a number, 'any' or 'all'`);
-        if (threshold < 1 || threshold > of.length)
-          throw bad(`group ${name}: threshold ${threshold} is outside [1, ${of.length}]`);
-        for (const m of of) {
-          if (!defined.has(m)) throw bad(`group ${name}: member '${m}' is not defined on an earlier line`);
-          if (members.has(m))
-            throw bad(`group ${name}: '${m}' is already a member of a group (each name may be a member once)`);
-          members.add(m);
-        }
-        defined.add(name);
-        groups.push({ name, threshold, members: of });
-        break;
-      }
-      case 'quorum': {
-        if (args.length !== 1) throw bad('expected: quorum <name|none>');
-        if (quorum !== undefined) throw bad('a second quorum line (exactly one is allowed)');
-        const name = args[0] as string;
-        if (name !== QUORUM_NONE && !defined.has(name)) throw bad(`quorum '${name}' is not defined on an earlier line`);
-        quorum = name;
-        break;
-      }
-      default:
-        throw bad(`unknown keyword '${keyword}' (expected log, witness, group or quorum)`);
-    }
+    if (keyword === 'log') policy.log(args, bad);
+    else if (keyword === 'witness') policy.witness(args, bad);
+    else if (keyword === 'group') policy.group(args, bad);
+    else if (keyword === 'quorum') policy.setQuorum(args, bad);
+    else throw bad(`unknown keyword '${keyword}' (expected log, witness, group or quorum)`);
   }
-  if (quorum === undefined)
+  const { logs, witnesses, groups, quorum } = policy;
+  if (quorum === undefined) {
     throw new AirlockError(
       'E_INPUT_MALFORMED',
       `${source}: no quorum line (exactly one is required, e.g. 'quorum none')`,
     );
+  }
   return { logs, witnesses, groups, quorum };
 }
 

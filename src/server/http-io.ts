@@ -78,6 +78,26 @@ export function requestPathOrUndefined(req: IncomingMessage): string | undefined
 /** Milliseconds since `started`, to one decimal: the `ms` of request log lines. */
 export const elapsedMs = (started: number): number => Math.round((performance.now() - started) * 10) / 10;
 
+/** The log line of a request that failed: a 5xx is an error for the operator, anything else the client's. */
+export function failedRequestEvent(
+  req: IncomingMessage,
+  status: number,
+  started: number,
+  code: string,
+  err: unknown,
+): Record<string, unknown> {
+  return {
+    msg: 'request',
+    level: status >= 500 ? 'error' : 'info',
+    method: req.method,
+    path: req.url,
+    status,
+    ms: elapsedMs(started),
+    code,
+    error: (err as Error).message,
+  };
+}
+
 /** Listens on host:port (0: any free port); resolves with the server and the URL it is reachable at. */
 export async function listenOn(
   handler: (req: IncomingMessage, res: ServerResponse) => void,

@@ -14,7 +14,7 @@ import {
   witnessCheckpointPath,
 } from '../log/witness-protocol.ts';
 import { bounded } from '../text.ts';
-import { elapsedMs, HttpError, readBody, requestPath, requestPathOrUndefined } from './http-io.ts';
+import { elapsedMs, failedRequestEvent, HttpError, readBody, requestPath, requestPathOrUndefined } from './http-io.ts';
 import { Metrics } from './metrics.ts';
 
 export interface WitnessServerOptions {
@@ -50,11 +50,68 @@ const TEXT = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no
 export function createWitnessHandler(
   options: WitnessServerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const { witness } = options;
-  const metrics = options.metrics ?? witnessMetrics();
-  const byPath = new Map(options.origins.map((o) => [witnessCheckpointPath(o), o]));
+  const api = new WitnessApi(options);
+  return (req, res) => api.handle(req, res);
+}
 
-  async function addCheckpoint(req: IncomingMessage, res: ServerResponse): Promise<Record<string, unknown>> {
+type Routed = { route: string; extra?: Record<string, unknown> };
+
+/** The witness's routes, and one log line and one count per request, whatever its outcome. */
+class WitnessApi {
+  readonly #options: WitnessServerOptions;
+  readonly #witness: CheckpointWitness;
+  readonly #metrics: Metrics;
+  readonly #byPath: Map<string, string>;
+
+  constructor(options: WitnessServerOptions) {
+    this.#options = options;
+    this.#witness = options.witness;
+    this.#metrics = options.metrics ?? witnessMetrics();
+    this.#byPath = new Map(options.origins.map((o) => [witnessCheckpointPath(o), o]));
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    this.#route(req, res).then(
+      (routed) => this.#answered(req, res, routed, started),
+      (err: unknown) => this.#failed(req, res, err, started),
+    );
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<Routed> {
+    const path = requestPath(req).slice(1);
+    if (path === ADD_CHECKPOINT_PATH) return { route: 'add-checkpoint', extra: await this.#addCheckpoint(req, res) };
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      throw new HttpError(405, 'E_USAGE', `${req.method} is not served here`, { headers: { allow: 'GET, HEAD' } });
+    if (path === 'metrics') {
+      res
+        .writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' })
+        .end(this.#metrics.render());
+      return { route: 'metrics' };
+    }
+    if (path === 'healthz') {
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(JSON.stringify({ status: 'ok', logs: this.#options.origins.length }));
+      return { route: 'healthz' };
+    }
+    return this.#latestCheckpoint(path, res);
+  }
+
+  #latestCheckpoint(path: string, res: ServerResponse): Routed {
+    const origin = this.#byPath.get(path);
+    const latest = origin === undefined ? undefined : this.#witness.latest(origin);
+    if (!latest)
+      throw new HttpError(
+        404,
+        'E_INPUT_MISSING',
+        origin === undefined ? `no such resource: /${bounded(path)}` : `nothing cosigned for ${origin} yet`,
+      );
+    res.writeHead(200, { ...TEXT, 'cache-control': 'no-cache' }).end(latest.checkpoint);
+    return { route: 'checkpoint', extra: { origin } };
+  }
+
+  async #addCheckpoint(req: IncomingMessage, res: ServerResponse): Promise<Record<string, unknown>> {
     if (req.method !== 'POST')
       throw new HttpError(405, 'E_USAGE', 'POST a tlog-witness add-checkpoint request here', {
         headers: { allow: 'POST' },
@@ -66,7 +123,7 @@ export function createWitnessHandler(
       if (err instanceof HttpError) throw err;
       throw new HttpError(400, 'E_INPUT_MALFORMED', (err as Error).message);
     }
-    const outcome = await witness.addCheckpoint(request);
+    const outcome = await this.#witness.addCheckpoint(request);
     if (!outcome.ok) {
       if (outcome.status === 409) {
         res
@@ -77,84 +134,43 @@ export function createWitnessHandler(
       throw new HttpError(outcome.status, outcome.code, outcome.message);
     }
     res.writeHead(200, TEXT).end(outcome.cosignature);
-    metrics.inc('airlock_witness_cosignatures_total', { origin: outcome.origin });
+    this.#metrics.inc('airlock_witness_cosignatures_total', { origin: outcome.origin });
     return { origin: outcome.origin, old: request.oldSize, size: outcome.size };
   }
 
-  async function route(
-    req: IncomingMessage,
-    res: ServerResponse,
-  ): Promise<{ route: string; extra?: Record<string, unknown> }> {
-    const path = requestPath(req).slice(1);
-    if (path === ADD_CHECKPOINT_PATH) return { route: 'add-checkpoint', extra: await addCheckpoint(req, res) };
-    if (req.method !== 'GET' && req.method !== 'HEAD')
-      throw new HttpError(405, 'E_USAGE', `${req.method} is not served here`, { headers: { allow: 'GET, HEAD' } });
-    if (path === 'metrics') {
-      res
-        .writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' })
-        .end(metrics.render());
-      return { route: 'metrics' };
-    }
-    if (path === 'healthz') {
-      res
-        .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-        .end(JSON.stringify({ status: 'ok', logs: options.origins.length }));
-      return { route: 'healthz' };
-    }
-    const origin = byPath.get(path);
-    const latest = origin === undefined ? undefined : witness.latest(origin);
-    if (!latest)
-      throw new HttpError(
-        404,
-        'E_INPUT_MISSING',
-        origin === undefined ? `no such resource: /${bounded(path)}` : `nothing cosigned for ${origin} yet`,
-      );
-    res.writeHead(200, { ...TEXT, 'cache-control': 'no-cache' }).end(latest.checkpoint);
-    return { route: 'checkpoint', extra: { origin } };
+  #count(name: string, status: number, started: number): void {
+    this.#metrics.inc('airlock_http_requests_total', { route: name, status: String(status) });
+    if (name !== 'add-checkpoint') return;
+    this.#metrics.inc('airlock_witness_add_checkpoint_total', { status: String(status) });
+    this.#metrics.observe('airlock_witness_add_checkpoint_seconds', (performance.now() - started) / 1000);
   }
 
-  const count = (name: string, status: number, started: number) => {
-    metrics.inc('airlock_http_requests_total', { route: name, status: String(status) });
-    if (name !== 'add-checkpoint') return;
-    metrics.inc('airlock_witness_add_checkpoint_total', { status: String(status) });
-    metrics.observe('airlock_witness_add_checkpoint_seconds', (performance.now() - started) / 1000);
-  };
+  #answered(req: IncomingMessage, res: ServerResponse, { route, extra }: Routed, started: number): void {
+    this.#count(route, res.statusCode, started);
+    this.#options.log({
+      msg: 'request',
+      route,
+      method: req.method,
+      path: req.url,
+      status: res.statusCode,
+      ms: elapsedMs(started),
+      ...extra,
+    });
+  }
 
-  return (req, res) => {
-    const started = performance.now();
-    route(req, res).then(
-      ({ route: name, extra }) => {
-        count(name, res.statusCode, started);
-        options.log({
-          msg: 'request',
-          route: name,
-          method: req.method,
-          path: req.url,
-          status: res.statusCode,
-          ms: elapsedMs(started),
-          ...extra,
-        });
-      },
-      (err: unknown) => {
-        const known = err instanceof HttpError;
-        const status = known ? err.status : 500;
-        // A failure to sign or to save state is the operator's to read in the logs.
-        const message = known ? err.message : 'the witness could not complete the request; see its logs';
-        if (!res.headersSent) res.writeHead(status, { ...TEXT, ...(known ? err.headers : {}) }).end(`${message}\n`);
-        else res.destroy();
-        const code = known || isAirlockError(err) ? err.code : 'E_INTERNAL';
-        count(requestPathOrUndefined(req) === `/${ADD_CHECKPOINT_PATH}` ? 'add-checkpoint' : 'error', status, started);
-        options.log({
-          msg: 'request',
-          level: status >= 500 ? 'error' : 'info',
-          method: req.method,
-          path: req.url,
-          status,
-          ms: elapsedMs(started),
-          code,
-          error: (err as Error).message,
-        });
-      },
+  #failed(req: IncomingMessage, res: ServerResponse, err: unknown, started: number): void {
+    const known = err instanceof HttpError;
+    const status = known ? err.status : 500;
+    // A failure to sign or to save state is the operator's to read in the logs.
+    const message = known ? err.message : 'the witness could not complete the request; see its logs';
+    if (!res.headersSent) res.writeHead(status, { ...TEXT, ...(known ? err.headers : {}) }).end(`${message}\n`);
+    else res.destroy();
+    const code = known || isAirlockError(err) ? err.code : 'E_INTERNAL';
+    this.#count(
+      requestPathOrUndefined(req) === `/${ADD_CHECKPOINT_PATH}` ? 'add-checkpoint' : 'error',
+      status,
+      started,
     );
-  };
+    this.#options.log(failedRequestEvent(req, status, started, code, err));
+  }
 }

@@ -144,24 +144,14 @@ function parseProof(doc: { from?: unknown; proof?: unknown }): CarriedProof {
   return { from: { size: from?.size as number, root: decodeHash(from?.root, 'from.root') }, proof };
 }
 
-/**
- * Checks the carried checkpoint against the key and origin the package names, and — when this side
- * kept a mark for the channel — that it extends that mark. `gapAllowed`: packages were skipped on
- * purpose, so the proof may start from a checkpoint this side never saw; that is reported, not hidden.
- */
-export function verifyCarriedAudit(
-  files: ReadonlyMap<string, Buffer>,
-  kept: AuditMark | undefined,
-  gapAllowed: boolean,
-): AuditCarryCheck {
-  const note = files.get(AUDIT_CHECKPOINT_NAME);
-  const pem = files.get(AUDIT_KEY_NAME);
-  const proofFile = files.get(AUDIT_CONSISTENCY_NAME);
-  if (!note || !pem || !proofFile)
-    throw new AirlockError(
-      'E_PACKAGE_TAMPERED',
-      `the package carries only part of the connected side's audit checkpoint (${AUDIT_DIR}/)`,
-    );
+interface CarriedCheckpoint {
+  readonly mark: AuditMark;
+  readonly text: string;
+  readonly newer: Checkpoint;
+}
+
+/** The carried checkpoint, opened with the carried key: what the connected side's log said when packing. */
+function openCarriedCheckpoint(note: Buffer, pem: Buffer): CarriedCheckpoint {
   let key: KeyObject;
   try {
     key = createPublicKey(pem);
@@ -181,46 +171,50 @@ export function verifyCarriedAudit(
     );
   }
   const mark: AuditMark = { origin, keyFingerprint: keyFingerprint(key), size: opened.size, root: b64(opened.root) };
-  const proofs = parseConsistency(proofFile);
   const newer: Checkpoint = { origin, size: opened.size, rootHash: Buffer.from(opened.root), extensions: [] };
-  if (!kept)
-    return {
-      mark,
-      checkpoint: text,
-      verdict: { kind: 'first', detail: `the first audit checkpoint of ${origin} on this channel (size ${mark.size})` },
-    };
-  if (kept.origin !== origin || kept.keyFingerprint !== mark.keyFingerprint) {
-    throw new AirlockError(
-      'E_KEY_MISMATCH',
-      `the connected side's audit log changed: this channel last carried ${kept.origin} (key ` +
-        `${kept.keyFingerprint}), this package ${origin} (key ${mark.keyFingerprint})`,
-      {
-        hint:
-          'a new connected machine or a reset audit log: confirm it out of band, then start a new ' +
-          'channel (--channel)',
-      },
-    );
-  }
+  return { mark, text, newer };
+}
+
+/** The same log, signed with the same key, as the channel last carried: anything else is a new log. */
+function checkSameLog(kept: AuditMark, mark: AuditMark): void {
+  if (kept.origin === mark.origin && kept.keyFingerprint === mark.keyFingerprint) return;
+  throw new AirlockError(
+    'E_KEY_MISMATCH',
+    `the connected side's audit log changed: this channel last carried ${kept.origin} (key ` +
+      `${kept.keyFingerprint}), this package ${mark.origin} (key ${mark.keyFingerprint})`,
+    {
+      hint:
+        'a new connected machine or a reset audit log: confirm it out of band, then start a new ' +
+        'channel (--channel)',
+    },
+  );
+}
+
+/** How the carried checkpoint relates to the one kept: the same, proven to extend it, or (on a gap) unchained. */
+function relateToKept(
+  carried: CarriedCheckpoint,
+  kept: AuditMark,
+  proofs: readonly CarriedProof[],
+  gapAllowed: boolean,
+): AuditCarryVerdict {
+  const { mark, newer } = carried;
   if (kept.size === mark.size && kept.root === mark.root) {
-    return {
-      mark,
-      checkpoint: text,
-      verdict: { kind: 'extends', detail: `the same audit checkpoint as the last package (size ${mark.size})` },
-    };
+    return { kind: 'extends', detail: `the same audit checkpoint as the last package (size ${mark.size})` };
   }
-  const older: Checkpoint = { origin, size: kept.size, rootHash: Buffer.from(kept.root, 'base64'), extensions: [] };
+  const older: Checkpoint = {
+    origin: mark.origin,
+    size: kept.size,
+    rootHash: Buffer.from(kept.root, 'base64'),
+    extensions: [],
+  };
   const match = proofs.find((p) => p.from && p.from.size === kept.size && p.from.root.equals(older.rootHash));
   if (match) {
     checkExtends(older, newer, match.proof);
     return {
-      mark,
-      checkpoint: text,
-      verdict: {
-        kind: 'extends',
-        detail:
-          `extends the audit checkpoint kept from the last package imported (size ${kept.size} → ` +
-          `${mark.size}, proof of ${match.proof.length} hashes)`,
-      },
+      kind: 'extends',
+      detail:
+        `extends the audit checkpoint kept from the last package imported (size ${kept.size} → ` +
+        `${mark.size}, proof of ${match.proof.length} hashes)`,
     };
   }
   // Smaller than what was kept can never extend it, skipped packages or not.
@@ -228,14 +222,10 @@ export function verifyCarriedAudit(
   if (gapAllowed) {
     const from = proofs.map((p) => p.from?.size).filter((n) => n !== undefined);
     return {
-      mark,
-      checkpoint: text,
-      verdict: {
-        kind: 'unchained',
-        detail:
-          `not provably extending the kept checkpoint (size ${kept.size}): the package proves ` +
-          `consistency only from ${from.length ? `size ${from.join(', ')}` : 'nothing'}`,
-      },
+      kind: 'unchained',
+      detail:
+        `not provably extending the kept checkpoint (size ${kept.size}): the package proves ` +
+        `consistency only from ${from.length ? `size ${from.join(', ')}` : 'nothing'}`,
     };
   }
   throw new AirlockError(
@@ -248,4 +238,33 @@ export function verifyCarriedAudit(
         'both packages as evidence',
     },
   );
+}
+
+/**
+ * Checks the carried checkpoint against the key and origin the package names, and — when this side
+ * kept a mark for the channel — that it extends that mark. `gapAllowed`: packages were skipped on
+ * purpose, so the proof may start from a checkpoint this side never saw; that is reported, not hidden.
+ */
+export function verifyCarriedAudit(
+  files: ReadonlyMap<string, Buffer>,
+  kept: AuditMark | undefined,
+  gapAllowed: boolean,
+): AuditCarryCheck {
+  const note = files.get(AUDIT_CHECKPOINT_NAME);
+  const pem = files.get(AUDIT_KEY_NAME);
+  const proofFile = files.get(AUDIT_CONSISTENCY_NAME);
+  if (!note || !pem || !proofFile)
+    throw new AirlockError(
+      'E_PACKAGE_TAMPERED',
+      `the package carries only part of the connected side's audit checkpoint (${AUDIT_DIR}/)`,
+    );
+  const carried = openCarriedCheckpoint(note, pem);
+  const { mark, text } = carried;
+  const proofs = parseConsistency(proofFile);
+  if (!kept) {
+    const detail = `the first audit checkpoint of ${mark.origin} on this channel (size ${mark.size})`;
+    return { mark, checkpoint: text, verdict: { kind: 'first', detail } };
+  }
+  checkSameLog(kept, mark);
+  return { mark, checkpoint: text, verdict: relateToKept(carried, kept, proofs, gapAllowed) };
 }

@@ -208,12 +208,106 @@ async function matchIntent(pending: PendingImport, intents: IntentLookup): Promi
   );
 }
 
+/** A journal with no recorded intent moved nothing: it goes, and that is recorded first. */
+async function dropUnstarted(stateDir: string, pending: PendingImport, record: Recorder): Promise<'dropped'> {
+  await recordBeforeEffect(
+    record,
+    {
+      action: 'transfer.import.recover',
+      result: 'ok',
+      subjects: subjectsOf(pending),
+      details: {
+        importId: pending.importId,
+        channel: pending.channel,
+        phase: 'dropped',
+        why: 'no intent was recorded: the import stopped before it moved anything',
+      },
+    },
+    'dropping the pending import record',
+  );
+  await removePending(stateDir, pending.channel);
+  return 'dropped';
+}
+
+const subjectsOf = (pending: PendingImport) => pending.images.map((i) => ({ name: i.reference, digest: i.digest }));
+
+/**
+ * Each manifest a tag will name must still be there: the image in its repository, a legacy signature
+ * manifest in the repository of the tag that names it.
+ */
+async function checkManifestsStillThere(pending: PendingImport, dests: OpenDestinations): Promise<void> {
+  const needed = [
+    ...pending.images.map((i) => ({ where: i.reference, digest: i.digest })),
+    ...pending.tags.map((t) => ({ where: repositoryOf(t), digest: t.to })),
+  ];
+  for (const { where, digest } of needed) {
+    const { store } = await dests.open(where);
+    if (await store.hasManifest(digest)) continue;
+    throw new AirlockError(
+      'E_IMPORT_INCOMPLETE',
+      `${bounded(where, 200)}@${digest} is no longer in the registry: the import of ` +
+        `${bounded(pending.source, 200)} cannot be finished`,
+      {
+        hint:
+          'import the package again (the same package re-runs cleanly once its journal is ' +
+          'resolved), or restore the registry',
+        details: { importId: pending.importId, repository: where, digest },
+      },
+    );
+  }
+}
+
+/**
+ * Under the tag-owner lock: records that the import finishes (the original intent may be older than the
+ * tags now), then moves what is left.
+ */
+async function applyRecorded(
+  stateDir: string,
+  pending: PendingImport,
+  dests: OpenDestinations,
+  record: Recorder,
+): Promise<void> {
+  const lock = await lockTagOwners(stateDir);
+  try {
+    await recordBeforeEffect(
+      record,
+      {
+        action: 'transfer.import.recover',
+        result: 'ok',
+        subjects: subjectsOf(pending),
+        details: { ...intentDetails(pending), phase: 'intent', startedAt: pending.startedAt },
+      },
+      'finishing the import',
+    );
+    await apply(stateDir, pending, dests);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function recordFinished(pending: PendingImport, record: Recorder): Promise<void> {
+  await record({
+    action: 'transfer.import',
+    result: 'ok',
+    subjects: [
+      { name: pending.source, digest: pending.manifest },
+      ...pending.images.map((i) => ({ name: i.name, digest: i.digest })),
+    ],
+    details: {
+      importId: pending.importId,
+      recovered: true,
+      channel: pending.channel,
+      number: pending.number,
+      tags: pending.tags.map((t) => t.reference),
+    },
+  });
+}
+
 /**
  * Finishes an import a crash or a registry error left half-way: checks the journal against the recorded
- * intent and each pushed manifest is still in the registry, records that it finishes (the original
- * intent may be older than the tags now), moves what is left, writes the channel state, records the
- * completion and drops the journal. A journal with no recorded intent moved nothing: it is dropped,
- * and that is recorded. Returns what was done.
+ * intent and each pushed manifest is still in the registry, records that it finishes, moves what is
+ * left, writes the channel state, records the completion and drops the journal. A journal with no
+ * recorded intent moved nothing: it is dropped, and that is recorded. Returns what was done.
  */
 export async function finishPending(
   stateDir: string,
@@ -222,81 +316,12 @@ export async function finishPending(
   record: Recorder,
   intents: IntentLookup,
 ): Promise<'finished' | 'dropped'> {
-  const subjects = pending.images.map((i) => ({ name: i.reference, digest: i.digest }));
-  if ((await matchIntent(pending, intents)) === 'none') {
-    await recordBeforeEffect(
-      record,
-      {
-        action: 'transfer.import.recover',
-        result: 'ok',
-        subjects,
-        details: {
-          importId: pending.importId,
-          channel: pending.channel,
-          phase: 'dropped',
-          why: 'no intent was recorded: the import stopped before it moved anything',
-        },
-      },
-      'dropping the pending import record',
-    );
-    await removePending(stateDir, pending.channel);
-    return 'dropped';
-  }
+  if ((await matchIntent(pending, intents)) === 'none') return dropUnstarted(stateDir, pending, record);
   const dests = new OpenDestinations(registry);
   try {
-    // Each manifest a tag will name must still be there: the image in its repository, a legacy
-    // signature manifest in the repository of the tag that names it.
-    const needed = [
-      ...pending.images.map((i) => ({ where: i.reference, digest: i.digest })),
-      ...pending.tags.map((t) => ({ where: repositoryOf(t), digest: t.to })),
-    ];
-    for (const { where, digest } of needed) {
-      const { store } = await dests.open(where);
-      if (!(await store.hasManifest(digest))) {
-        throw new AirlockError(
-          'E_IMPORT_INCOMPLETE',
-          `${bounded(where, 200)}@${digest} is no longer in the registry: the import of ` +
-            `${bounded(pending.source, 200)} cannot be finished`,
-          {
-            hint:
-              'import the package again (the same package re-runs cleanly once its journal is ' +
-              'resolved), or restore the registry',
-            details: { importId: pending.importId, repository: where, digest },
-          },
-        );
-      }
-    }
-    const lock = await lockTagOwners(stateDir);
-    try {
-      await recordBeforeEffect(
-        record,
-        {
-          action: 'transfer.import.recover',
-          result: 'ok',
-          subjects,
-          details: { ...intentDetails(pending), phase: 'intent', startedAt: pending.startedAt },
-        },
-        'finishing the import',
-      );
-      await apply(stateDir, pending, dests);
-    } finally {
-      await lock.release();
-    }
-    await record({
-      action: 'transfer.import',
-      result: 'ok',
-      subjects: [
-        { name: pending.source, digest: pending.manifest },
-        ...pending.images.map((i) => ({ name: i.name, digest: i.digest })),
-      ],
-      details: {
-        importId: pending.importId,
-        recovered: true,
-        channel: pending.channel,
-        number: pending.number,
-        tags: pending.tags.map((t) => t.reference),
-      },
-    });
+    await checkManifestsStillThere(pending, dests);
+    await applyRecorded(stateDir, pending, dests, record);
+    await recordFinished(pending, record);
     await removePending(stateDir, pending.channel);
     return 'finished';
   } finally {

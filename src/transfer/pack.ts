@@ -31,7 +31,7 @@ import { signBlob } from '../sigstore/sign-blob.ts';
 import { bounded } from '../text.ts';
 import { VERSION } from '../version.ts';
 import { sbomDocumentPath, scanDocumentPath } from './attachments.ts';
-import { AUDIT_PROOF_HISTORY, type AuditSource, carryAudit } from './audit-carry.ts';
+import { AUDIT_PROOF_HISTORY, type AuditMark, type AuditSource, type CarriedAudit, carryAudit } from './audit-carry.ts';
 import { parseDestinationName, suggestedName } from './destinations.ts';
 import {
   type DocumentSubject,
@@ -56,7 +56,7 @@ import {
 } from './image-trust.ts';
 import { type PgpSigningKey, signDetached } from './openpgp.ts';
 import { packageHeadersOnly } from './package/read-package.ts';
-import { writePackage } from './package/write-package.ts';
+import { type PackageEntry, writePackage } from './package/write-package.ts';
 import {
   enforceGate,
   type Finding,
@@ -425,22 +425,12 @@ async function writeFileBytes(path: string, bytes: Uint8Array): Promise<void> {
   await writeFileAtomic(path, bytes, { overwrite: true });
 }
 
-async function packImage(
-  source: Source,
-  i: number,
-  total: number,
-  docs: Documents,
-  destination: string,
-  layout: ImageStore,
-  staging: string,
-  options: PackOptions,
-): Promise<ImageArtifact> {
+/** The image into the package's layout under its tag, with progress. */
+async function copyIntoLayout(source: Source, tag: string, layout: ImageStore, images: Count, options: PackOptions) {
   const ref = source.ref;
-  const tag = layoutTag(ref, i);
-  const images = { done: i, total };
   const progress = options.onProgress;
   progress?.({ step: `copying ${ref}`, images });
-  const copied = await copyImage(source.opened.store, source.subject, layout, {
+  return copyImage(source.opened.store, source.subject, layout, {
     tag,
     ...linkFromLayout(source.opened.ref, layout, options),
     ...(progress
@@ -455,66 +445,95 @@ async function packImage(
         }
       : {}),
   });
-  const digest = copied.digest;
-  const subject = await layout.resolveTag(tag);
-  const signedBy: string[] = [];
+}
+
+type Count = { readonly done: number; readonly total: number };
+
+/** With --sign: the image signed in the layout (and a legacy .sig for a registry source, if asked); who signed. */
+async function signPacked(source: Source, layout: ImageStore, subject: Descriptor, options: PackOptions) {
   const signer = options.signer;
-  if (signer && options.signArtifacts) {
-    const src = source.opened.ref;
-    const legacy =
-      options.legacySignature && src.transport === 'docker'
-        ? { legacy: { dockerReference: `${src.registry}/${src.repository}` } }
-        : {};
-    await signImage(layout, subject, { signer, now: options.now, ...legacy });
-    signedBy.push(keyFingerprint(signer.publicKey));
+  if (!signer || !options.signArtifacts) return [];
+  const src = source.opened.ref;
+  const legacy =
+    options.legacySignature && src.transport === 'docker'
+      ? { legacy: { dockerReference: `${src.registry}/${src.repository}` } }
+      : {};
+  await signImage(layout, subject, { signer, now: options.now, ...legacy });
+  return [keyFingerprint(signer.publicKey)];
+}
+
+interface PackedDocuments {
+  readonly tag: string;
+  readonly layout: ImageStore;
+  readonly subject: Descriptor;
+  readonly staging: string;
+  readonly options: PackOptions;
+}
+
+/** The SBOM as a file; with a key, also a signed attestation when it is small enough to be one. */
+async function packSbom(sbom: NonNullable<Documents['sbom']>, at: PackedDocuments): Promise<ImageArtifact['sbom']> {
+  const { signer, now } = at.options;
+  const document = sbomDocumentPath(at.tag);
+  await writeFileBytes(join(at.staging, document), Buffer.from(`${JSON.stringify(sbom.doc)}\n`));
+  const attest = Boolean(signer) && sbom.size <= MAX_PREDICATE_BYTES;
+  if (signer && attest) {
+    await attestImage(at.layout, at.subject, {
+      signer,
+      now,
+      predicateType: sbom.summary.predicateType,
+      predicate: sbom.doc,
+    });
   }
-  // The documents travel as files whatever happens; with --key they are also signed attestations.
-  let sbom: ImageArtifact['sbom'];
-  if (docs.sbom) {
-    const document = sbomDocumentPath(tag);
-    await writeFileBytes(join(staging, document), Buffer.from(`${JSON.stringify(docs.sbom.doc)}\n`));
-    const attest = Boolean(signer) && docs.sbom.size <= MAX_PREDICATE_BYTES;
-    if (signer && attest)
-      await attestImage(layout, subject, {
-        signer,
-        now: options.now,
-        predicateType: docs.sbom.summary.predicateType,
-        predicate: docs.sbom.doc,
-      });
-    sbom = {
-      format: docs.sbom.summary.format,
-      packages: docs.sbom.summary.packages,
-      attestation: attest,
-      document,
-      subject: docs.sbom.subject,
-    };
-  }
-  let vulnerabilityScan: ImageArtifact['vulnerabilityScan'];
-  if (docs.scans) {
-    const documents: string[] = [];
-    for (const [n, scan] of docs.scans.entries()) {
-      const document = scanDocumentPath(tag, n);
-      await writeFileBytes(join(staging, document), Buffer.from(`${JSON.stringify(scan.doc)}\n`));
-      if (signer && scan.size <= MAX_PREDICATE_BYTES)
-        await attestImage(layout, subject, {
-          signer,
-          now: options.now,
-          predicateType: VULN_PREDICATE,
-          predicate: scan.doc,
-        });
-      documents.push(document);
+  const { format, packages } = sbom.summary;
+  return { format, packages, attestation: attest, document, subject: sbom.subject };
+}
+
+/** Each scan as a file (one per platform); with a key, also signed attestations. */
+async function packScans(
+  scans: NonNullable<Documents['scans']>,
+  at: PackedDocuments,
+): Promise<ImageArtifact['vulnerabilityScan']> {
+  const { signer, now } = at.options;
+  const documents: string[] = [];
+  for (const [n, scan] of scans.entries()) {
+    const document = scanDocumentPath(at.tag, n);
+    await writeFileBytes(join(at.staging, document), Buffer.from(`${JSON.stringify(scan.doc)}\n`));
+    if (signer && scan.size <= MAX_PREDICATE_BYTES) {
+      await attestImage(at.layout, at.subject, { signer, now, predicateType: VULN_PREDICATE, predicate: scan.doc });
     }
-    const counts = sumCounts(docs.scans.map((d) => d.summary.counts));
-    vulnerabilityScan = {
-      result: 'passed',
-      counts,
-      gate: options.failOn ?? null,
-      documents,
-      subjects: docs.scans.map((d) => d.subject),
-    };
+    documents.push(document);
   }
-  progress?.({ step: `checking the signatures of ${ref}`, images });
-  const coverage = await checkCoverage(layout, subject, ref, options);
+  const counts = sumCounts(scans.map((d) => d.summary.counts));
+  return {
+    result: 'passed',
+    counts,
+    gate: at.options.failOn ?? null,
+    documents,
+    subjects: scans.map((d) => d.subject),
+  };
+}
+
+async function packImage(
+  source: Source,
+  i: number,
+  total: number,
+  docs: Documents,
+  destination: string,
+  layout: ImageStore,
+  staging: string,
+  options: PackOptions,
+): Promise<ImageArtifact> {
+  const tag = layoutTag(source.ref, i);
+  const images = { done: i, total };
+  const { digest } = await copyIntoLayout(source, tag, layout, images, options);
+  const subject = await layout.resolveTag(tag);
+  const signedBy = await signPacked(source, layout, subject, options);
+  // The documents travel as files whatever happens; with --key they are also signed attestations.
+  const at: PackedDocuments = { tag, layout, subject, staging, options };
+  const sbom = docs.sbom ? await packSbom(docs.sbom, at) : undefined;
+  const vulnerabilityScan = docs.scans ? await packScans(docs.scans, at) : undefined;
+  options.onProgress?.({ step: `checking the signatures of ${source.ref}`, images });
+  const coverage = await checkCoverage(layout, subject, source.ref, options);
   return {
     kind: 'image',
     name: sourceName(source),
@@ -659,6 +678,127 @@ function packRecordDetails(metadata: TransferMetadata, out: string) {
   };
 }
 
+function buildMetadata(
+  options: PackOptions,
+  previous: ChannelState | undefined,
+  artifacts: TransferMetadata['artifacts'],
+  carried: CarriedAudit | undefined,
+): TransferMetadata {
+  return {
+    format: FORMAT,
+    packageId: randomUUID(),
+    createdAt: options.now.toISOString(),
+    tool: `airlock ${VERSION}`,
+    sequence: { channel: options.channel, number: (previous?.number ?? 0) + 1, previous: previous?.manifest ?? null },
+    artifacts,
+    approvedBy: [],
+    ...(carried
+      ? {
+          audit: {
+            origin: carried.mark.origin,
+            size: carried.mark.size,
+            keyFingerprint: carried.mark.keyFingerprint,
+          },
+        }
+      : {}),
+  };
+}
+
+/** Every staged file but the metadata, in package order; layout blobs carry the digest their name promises. */
+async function payloadEntries(staging: string): Promise<Array<PackageEntry & { file: string }>> {
+  const paths = await payloadOrder(
+    staging,
+    (await listFiles(staging)).filter((p) => p !== METADATA_NAME),
+  );
+  // Layout blobs are verified against their names while the package is written (some were linked).
+  return paths.map((p) => ({
+    path: p,
+    file: join(staging, p),
+    ...(BLOB_PATH.exec(p) ? { sha256: BLOB_PATH.exec(p)?.[1] } : {}),
+  }));
+}
+
+function nextChannelState(
+  metadata: TransferMetadata,
+  manifestDigest: string,
+  carried: CarriedAudit | undefined,
+  history: readonly AuditMark[],
+): ChannelState {
+  return {
+    number: metadata.sequence.number,
+    manifest: manifestDigest,
+    at: metadata.createdAt,
+    packageId: metadata.packageId,
+    ...(carried ? { audit: carried.mark, auditHistory: [carried.mark, ...history].slice(0, AUDIT_PROOF_HISTORY) } : {}),
+  };
+}
+
+interface SealedPackage {
+  readonly metadata: TransferMetadata;
+  readonly manifestDigest: string;
+  readonly entries: readonly PackageEntry[];
+  readonly payloadFiles: readonly string[];
+  readonly next: ChannelState;
+}
+
+/**
+ * Writes the package; just before it takes its name, records the pack and the pending channel move, so
+ * a package in place always has its record and a crash after it still moves the channel.
+ */
+async function writeRecorded(sealed: SealedPackage, options: PackOptions): Promise<void> {
+  const { metadata, manifestDigest } = sealed;
+  const sizes = await Promise.all(sealed.payloadFiles.map((file) => stat(file).then((s) => s.size)));
+  const totalBytes = sizes.reduce((a, b) => a + b, 0);
+  await writePackage(options.out, sealed.entries, {
+    format: options.format,
+    overwrite: options.overwrite ?? false,
+    onProgress: (bytes) =>
+      options.onProgress?.({ step: 'writing the package', bytes: { done: bytes, total: totalBytes } }),
+    beforePlace: async () => {
+      if (options.record) {
+        const subjects = [
+          { name: options.out, digest: manifestDigest },
+          ...metadata.artifacts.map((a) =>
+            a.kind === 'image' ? { name: a.name, digest: a.digest } : { name: a.path, digest: `sha256:${a.sha256}` },
+          ),
+        ];
+        await recordBeforeEffect(
+          options.record,
+          { action: 'transfer.pack', result: 'ok', subjects, details: packRecordDetails(metadata, options.out) },
+          `writing ${options.out}`,
+        );
+      }
+      await writePendingOut(options.stateDir, options.channel, { state: sealed.next, out: resolve(options.out) });
+    },
+  });
+}
+
+/** Metadata, manifest and signatures over the staged files: everything the package will hold, named. */
+async function seal(
+  staging: string,
+  metadata: TransferMetadata,
+  options: PackOptions,
+  next: (manifestDigest: string) => ChannelState,
+): Promise<SealedPackage> {
+  await writeFileBytes(join(staging, METADATA_NAME), Buffer.from(`${JSON.stringify(metadata, null, 2)}\n`));
+  options.onProgress?.({ step: 'hashing the payload' });
+  const manifest = serializeManifest(await manifestEntries(staging));
+  const manifestDigest = `sha256:${digestBytes(manifest).hex}`;
+  const headers = [
+    { path: METADATA_NAME, data: await readFile(join(staging, METADATA_NAME)) },
+    { path: MANIFEST_NAME, data: manifest },
+    ...(await signatureHeaders(manifest, options)),
+  ];
+  const payload = await payloadEntries(staging);
+  return {
+    metadata,
+    manifestDigest,
+    entries: [...headers, ...payload],
+    payloadFiles: payload.map((p) => p.file),
+    next: next(manifestDigest),
+  };
+}
+
 export async function packTransfer(options: PackOptions): Promise<PackResult> {
   checkPackRequest(options);
   let lock: HeldLock | undefined;
@@ -676,88 +816,14 @@ export async function packTransfer(options: PackOptions): Promise<PackResult> {
     const history = previous?.auditHistory ?? (previous?.audit ? [previous.audit] : []);
     const carried = options.audit ? await carryAudit(options.audit, history) : undefined;
     for (const f of carried?.files ?? []) await writeFileBytes(join(staging, f.path), f.data);
-    const metadata: TransferMetadata = {
-      format: FORMAT,
-      packageId: randomUUID(),
-      createdAt: options.now.toISOString(),
-      tool: `airlock ${VERSION}`,
-      sequence: { channel: options.channel, number: (previous?.number ?? 0) + 1, previous: previous?.manifest ?? null },
-      artifacts,
-      approvedBy: [],
-      ...(carried
-        ? {
-            audit: {
-              origin: carried.mark.origin,
-              size: carried.mark.size,
-              keyFingerprint: carried.mark.keyFingerprint,
-            },
-          }
-        : {}),
-    };
-    await writeFileBytes(join(staging, METADATA_NAME), Buffer.from(`${JSON.stringify(metadata, null, 2)}\n`));
-    options.onProgress?.({ step: 'hashing the payload' });
-    const manifest = serializeManifest(await manifestEntries(staging));
-    const manifestDigest = `sha256:${digestBytes(manifest).hex}`;
-    const headers = [
-      { path: METADATA_NAME, data: await readFile(join(staging, METADATA_NAME)) },
-      { path: MANIFEST_NAME, data: manifest },
-      ...(await signatureHeaders(manifest, options)),
-    ];
-    // Layout blobs are verified against their names while the package is written (some were linked).
-    const stagingDir = staging;
-    const payload = (
-      await payloadOrder(
-        stagingDir,
-        (await listFiles(stagingDir)).filter((p) => p !== METADATA_NAME),
-      )
-    ).map((p) => ({
-      path: p,
-      file: join(stagingDir, p),
-      ...(BLOB_PATH.exec(p) ? { sha256: BLOB_PATH.exec(p)?.[1] } : {}),
-    }));
-    const next: ChannelState = {
-      number: metadata.sequence.number,
-      manifest: manifestDigest,
-      at: metadata.createdAt,
-      packageId: metadata.packageId,
-      ...(carried
-        ? { audit: carried.mark, auditHistory: [carried.mark, ...history].slice(0, AUDIT_PROOF_HISTORY) }
-        : {}),
-    };
-    const totalBytes = (await Promise.all(payload.map((p) => stat(p.file).then((s) => s.size)))).reduce(
-      (a, b) => a + b,
-      0,
+    const metadata = buildMetadata(options, previous, artifacts, carried);
+    const sealed = await seal(staging, metadata, options, (digest) =>
+      nextChannelState(metadata, digest, carried, history),
     );
-    await writePackage(options.out, [...headers, ...payload], {
-      format: options.format,
-      overwrite: options.overwrite ?? false,
-      onProgress: (bytes) =>
-        options.onProgress?.({ step: 'writing the package', bytes: { done: bytes, total: totalBytes } }),
-      beforePlace: async () => {
-        if (options.record)
-          await recordBeforeEffect(
-            options.record,
-            {
-              action: 'transfer.pack',
-              result: 'ok',
-              subjects: [
-                { name: options.out, digest: manifestDigest },
-                ...artifacts.map((a) =>
-                  a.kind === 'image'
-                    ? { name: a.name, digest: a.digest }
-                    : { name: a.path, digest: `sha256:${a.sha256}` },
-                ),
-              ],
-              details: packRecordDetails(metadata, options.out),
-            },
-            `writing ${options.out}`,
-          );
-        await writePendingOut(options.stateDir, options.channel, { state: next, out: resolve(options.out) });
-      },
-    });
-    await writeChannel(options.stateDir, 'out', options.channel, next);
+    await writeRecorded(sealed, options);
+    await writeChannel(options.stateDir, 'out', options.channel, sealed.next);
     await removePendingOut(options.stateDir, options.channel);
-    return { out: options.out, metadata, manifestDigest, files: payload.length + headers.length };
+    return { out: options.out, metadata, manifestDigest: sealed.manifestDigest, files: sealed.entries.length };
   } finally {
     await closeSources(sources);
     if (staging) await rm(staging, { recursive: true, force: true });

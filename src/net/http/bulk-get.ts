@@ -6,9 +6,8 @@
 // The reader is small on purpose: one request per connection (`Connection: close`), a strict parse of
 // the status line and headers, and a body framed by Content-Length only. A response framed any other
 // way (chunked, or ended by the connection closing), or with a head this parser finds irregular, is
-// answered with `undefined`, and the caller sends the request again through node:http. Nothing read here is trusted:
-// blob bytes are size- and
-// digest-checked downstream, as every download is.
+// answered with `undefined`, and the caller sends the request again through node:http. Nothing read
+// here is trusted: blob bytes are size- and digest-checked downstream, as every download is.
 import type { IncomingHttpHeaders } from 'node:http';
 import { connect as netConnect, isIP, type OnReadOpts, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
@@ -173,114 +172,154 @@ export function bulkGet(
   } catch (err) {
     return Promise.reject(err as Error);
   }
+  return new Promise<BulkResponse | undefined>((resolve, reject) => {
+    const exchange = new BulkExchange(url, options.pool ?? BULK_BUFFERS, resolve, reject);
+    const socket = connectFor(url, options, exchange.onread);
+    options.sockets?.add(socket);
+    exchange.start(socket, request, options);
+  });
+}
+
+/** A plain or TLS socket that reads straight into the exchange's buffers. */
+function connectFor(url: URL, options: BulkGetOptions, onread: OnReadOpts): Socket {
   const secure = url.protocol === 'https:';
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = Number(url.port || (secure ? 443 : 80));
+  if (!secure) return netConnect({ host, port, onread });
+  // tls.connect takes `onread` as net.connect does (@types/node leaves it out of ConnectionOptions).
+  return tlsConnect({
+    host,
+    port,
+    ...(isIP(host) ? {} : { servername: host }),
+    ...(options.ca ? { ca: [...options.ca] } : {}),
+    onread,
+  } as ConnectionOptions);
+}
 
+/** One request on one connection: the head parsed from the first reads, then the body handed on in pool buffers. */
+class BulkExchange {
+  readonly #url: URL;
+  readonly #pool: BufferPool;
+  readonly #resolve: (response: BulkResponse | undefined) => void;
+  readonly #reject: (err: Error) => void;
+  #socket: Socket | undefined;
   // The buffer the socket reads into. It is switched only inside the onread callback: node asks for
   // the next buffer after each callback, so a switch anywhere else would leave the socket reading into
-  // a buffer already handed on. It never leaves this function before it is handed on as a body piece.
-  const pool = options.pool ?? BULK_BUFFERS;
-  let buffer: Buffer | undefined = pool.take();
-  let used = 0;
+  // a buffer already handed on. It never leaves this exchange before it is handed on as a body piece.
+  #buffer: Buffer | undefined;
+  #used = 0;
   /** Where this buffer's body bytes start (after the head, in the first buffer). */
-  let start = 0;
+  #start = 0;
   /** Body bytes not yet handed on. */
-  let remaining = 0;
-  let body: BulkBody | undefined;
+  #remaining = 0;
+  #body: BulkBody | undefined;
 
-  return new Promise<BulkResponse | undefined>((resolve, reject) => {
-    const onread: OnReadOpts = {
-      // After the body is complete the socket is destroyed; a last request for a buffer gets a byte.
-      buffer: () => buffer?.subarray(used) ?? Buffer.alloc(1),
-      callback: (n: number): boolean => {
-        used += n;
-        try {
-          return body ? handOn(body) : readHead();
-        } catch (err) {
-          socket.destroy(err as Error);
-          return false;
-        }
-      },
-    };
-    const socket: Socket = secure
-      ? // tls.connect takes `onread` as net.connect does (@types/node leaves it out of ConnectionOptions).
-        tlsConnect({
-          host,
-          port,
-          ...(isIP(host) ? {} : { servername: host }),
-          ...(options.ca ? { ca: [...options.ca] } : {}),
-          onread,
-        } as ConnectionOptions)
-      : netConnect({ host, port, onread });
-    options.sockets?.add(socket);
-    const closed = (why: string) => new HttpFailure('ECONNRESET', `${url.origin} closed the connection ${why}`);
+  constructor(
+    url: URL,
+    pool: BufferPool,
+    resolve: (response: BulkResponse | undefined) => void,
+    reject: (err: Error) => void,
+  ) {
+    this.#url = url;
+    this.#pool = pool;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#buffer = pool.take();
+  }
 
-    const readHead = (): boolean => {
-      const current = buffer as Buffer;
-      const end = current.subarray(0, used).indexOf('\r\n\r\n', 0, 'latin1');
-      if (end < 0 && used <= MAX_HEAD_BYTES) return true;
-      const taken =
-        end >= 0 && end <= MAX_HEAD_BYTES ? takeableHead(current.toString('latin1', 0, end), url) : undefined;
-      if (!taken) {
-        // node:http's parser is the reference: what this one will not take, that one judges.
-        resolve(undefined);
-        socket.destroy();
+  readonly onread: OnReadOpts = {
+    // After the body is complete the socket is destroyed; a last request for a buffer gets a byte.
+    buffer: () => this.#buffer?.subarray(this.#used) ?? Buffer.alloc(1),
+    callback: (n: number): boolean => {
+      this.#used += n;
+      try {
+        return this.#body ? this.#handOn(this.#body) : this.#readHead();
+      } catch (err) {
+        this.#socket?.destroy(err as Error);
         return false;
       }
-      remaining = taken.length;
-      start = end + 4;
-      body = new BulkBody(socket, pool.size);
-      resolve({ ...taken.head, body });
-      // Pieces pushed before the caller listens wait in the body's buffer; failures are delivered late
-      // enough for the caller to listen (see the 'error' handler).
-      return handOn(body);
-    };
+    },
+  };
 
-    /** Hands on what the current buffer holds once it is nearly full or the body is complete. */
-    const handOn = (to: BulkBody): boolean => {
-      const current = buffer as Buffer;
-      const inBuffer = used - start;
-      if (inBuffer > remaining) throw protocolError(url, 'more body bytes than its Content-Length');
-      const done = inBuffer === remaining;
-      if (!done && pool.size - used >= MIN_READ_ROOM) return true;
-      remaining -= inBuffer;
-      let more = true;
-      if (inBuffer > 0) {
-        more = to.push(current.subarray(start, used));
-        buffer = undefined;
-      }
-      used = 0;
-      start = 0;
-      if (!done) {
-        buffer ??= pool.take();
-        return more;
-      }
-      to.complete = true;
-      to.push(null);
-      socket.destroy();
-      return false;
-    };
-
+  /** Sends the request once connected, and watches the connection to its end. */
+  start(socket: Socket, request: string, options: BulkGetOptions): void {
+    this.#socket = socket;
+    const url = this.#url;
+    const secure = url.protocol === 'https:';
     socket.setTimeout(options.timeoutMs, () => socket.destroy(idleTimeout(url, options.timeoutMs)));
     socket.once(secure ? 'secureConnect' : 'connect', () => socket.write(request, 'latin1'));
     socket.once('end', () => {
-      if (!body) socket.destroy(closed('before it answered'));
-      else if (!body.complete) socket.destroy(closed(`with ${remaining - (used - start)} body bytes still to come`));
+      const body = this.#body;
+      if (!body) socket.destroy(this.#closed('before it answered'));
+      else if (!body.complete) {
+        socket.destroy(this.#closed(`with ${this.#remaining - (this.#used - this.#start)} body bytes still to come`));
+      }
     });
     // Before the head, a failure rejects (retried like node:http's). After it, it fails the body, one
     // turn of the event loop later: it may come with the head, before the caller awaiting this promise
     // has had a chance to listen.
     socket.once('error', (err) => {
-      if (!body) reject(err);
-      else if (!body.complete) setImmediate(() => body?.destroy(err));
+      if (!this.#body) this.#reject(err);
+      else if (!this.#body.complete) setImmediate(() => this.#body?.destroy(err));
     });
     socket.once('close', () => {
       options.sockets?.delete(socket);
       // A buffer not handed on was seen by no one: it can go back.
-      if (buffer) pool.recycle(buffer);
-      buffer = undefined;
-      reject(closed('before it answered'));
+      if (this.#buffer) this.#pool.recycle(this.#buffer);
+      this.#buffer = undefined;
+      this.#reject(this.#closed('before it answered'));
     });
-  });
+  }
+
+  #closed(why: string): HttpFailure {
+    return new HttpFailure('ECONNRESET', `${this.#url.origin} closed the connection ${why}`);
+  }
+
+  #readHead(): boolean {
+    const socket = this.#socket as Socket;
+    const current = this.#buffer as Buffer;
+    const end = current.subarray(0, this.#used).indexOf('\r\n\r\n', 0, 'latin1');
+    if (end < 0 && this.#used <= MAX_HEAD_BYTES) return true;
+    const taken =
+      end >= 0 && end <= MAX_HEAD_BYTES ? takeableHead(current.toString('latin1', 0, end), this.#url) : undefined;
+    if (!taken) {
+      // node:http's parser is the reference: what this one will not take, that one judges.
+      this.#resolve(undefined);
+      socket.destroy();
+      return false;
+    }
+    this.#remaining = taken.length;
+    this.#start = end + 4;
+    const body = new BulkBody(socket, this.#pool.size);
+    this.#body = body;
+    this.#resolve({ ...taken.head, body });
+    // Pieces pushed before the caller listens wait in the body's buffer; failures are delivered late
+    // enough for the caller to listen (see the 'error' handler).
+    return this.#handOn(body);
+  }
+
+  /** Hands on what the current buffer holds once it is nearly full or the body is complete. */
+  #handOn(to: BulkBody): boolean {
+    const current = this.#buffer as Buffer;
+    const inBuffer = this.#used - this.#start;
+    if (inBuffer > this.#remaining) throw protocolError(this.#url, 'more body bytes than its Content-Length');
+    const done = inBuffer === this.#remaining;
+    if (!done && this.#pool.size - this.#used >= MIN_READ_ROOM) return true;
+    this.#remaining -= inBuffer;
+    let more = true;
+    if (inBuffer > 0) {
+      more = to.push(current.subarray(this.#start, this.#used));
+      this.#buffer = undefined;
+    }
+    this.#used = 0;
+    this.#start = 0;
+    if (!done) {
+      this.#buffer ??= this.#pool.take();
+      return more;
+    }
+    to.complete = true;
+    to.push(null);
+    this.#socket?.destroy();
+    return false;
+  }
 }
