@@ -46,6 +46,16 @@ async function sourceTree(dir: string, root = dir): Promise<Map<string, string>>
 }
 
 describe('the architecture checker catches what it must (planted trees)', () => {
+  it('reads the layer table of a document, and refuses one it cannot read', () => {
+    const doc = (body: string) => `<!-- layers:begin -->\n\`\`\`\n${body}\`\`\`\n<!-- layers:end -->\n`;
+    assert.deepEqual(documentedLayers(doc('0   (root)    errors\n1   files net   io\n')), [
+      ['(root)'],
+      ['files', 'net'],
+    ]);
+    assert.throws(() => documentedLayers(doc('zero (root)\n')), /a layer line reads/);
+    assert.throws(() => documentedLayers('no table'), /has a layer table/);
+  });
+
   const base: Array<[string, string]> = [
     ['errors.ts', 'export class AirlockError {}\n'],
     ['crypto/keys.ts', "import { AirlockError } from '../errors.ts';\n"],
@@ -97,7 +107,36 @@ describe('the architecture checker catches what it must (planted trees)', () => 
   });
 });
 
+/** The layer table of docs/architecture.md: one line per layer, its folders after the number. */
+export function documentedLayers(markdown: string): string[][] {
+  const block = /<!-- layers:begin -->\s*```\n([\s\S]*?)```\s*<!-- layers:end -->/.exec(markdown)?.[1];
+  assert.ok(block, 'docs/architecture.md has a layer table between its markers');
+  return block
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const [, folders] = /^\d+\s+((?:\S+ )*\S+)\s{2,}/.exec(line) ?? [];
+      assert.ok(folders, `a layer line reads "<n>  <folder> [<folder>...]  <what>": ${line}`);
+      return folders.split(' ');
+    });
+}
+
 describe('architecture of src/', () => {
+  it('docs/architecture.md states the layer order enforced here, and names every folder of src/', async () => {
+    const doc = await readFile(new URL('../docs/architecture.md', import.meta.url), 'utf8');
+    assert.deepEqual(
+      documentedLayers(doc),
+      LAYERS.map((l) => [...l]),
+    );
+    const folders = (await readdir(SRC, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    const layered = new Set(LAYERS.flat());
+    assert.deepEqual(
+      folders.filter((f) => !layered.has(f)),
+      [],
+      'a folder of src/ with no layer: add it to LAYERS and to docs/architecture.md',
+    );
+  });
+
   it('domain code never touches process.argv/env/exit/stdout or console', async () => {
     const offenders: string[] = [];
     for (const [rel, source] of await sourceTree(SRC)) {
