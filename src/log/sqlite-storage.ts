@@ -26,20 +26,36 @@ function isBusy(err: unknown): boolean {
   return typeof errcode === 'number' && ((errcode & 0xff) === SQLITE_BUSY || (errcode & 0xff) === SQLITE_LOCKED);
 }
 
+/** Time, waiting and jitter for retries while busy; the caller's, so a test runs them with no real waits. */
+export interface BusyClock {
+  now(): number;
+  /** Blocks the thread: opening is synchronous. */
+  wait(ms: number): void;
+  /** Uniform in [0, 1). */
+  random(): number;
+}
+
+export const SYSTEM_BUSY_CLOCK: BusyClock = {
+  now: () => Date.now(),
+  wait: (ms) => void Atomics.wait(pause, 0, 0, ms),
+  random: () => Math.random(),
+};
+
 /**
  * Runs `step` until it does not meet a busy database, backing off (5 ms doubling to 250 ms, with
  * jitter) for at most OPEN_RETRY_MS. Some steps of opening get SQLITE_BUSY at once whatever
  * busy_timeout says: switching a fresh database to WAL while another process does the same, and the
  * schema transaction meanwhile. Opening is synchronous, so the wait is too (Atomics.wait).
  */
-export function retryWhileBusy<T>(step: () => T, deadline = Date.now() + OPEN_RETRY_MS): T {
+export function retryWhileBusy<T>(step: () => T, clock: BusyClock = SYSTEM_BUSY_CLOCK): T {
+  const deadline = clock.now() + OPEN_RETRY_MS;
   for (let delay = 5; ; delay = Math.min(delay * 2, 250)) {
     try {
       return step();
     } catch (err) {
-      if (!isBusy(err) || Date.now() >= deadline) throw err;
+      if (!isBusy(err) || clock.now() >= deadline) throw err;
     }
-    Atomics.wait(pause, 0, 0, delay / 2 + Math.random() * delay);
+    clock.wait(delay / 2 + clock.random() * delay);
   }
 }
 
