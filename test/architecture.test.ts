@@ -14,7 +14,7 @@ const EDGES = ['cli/', 'server/'];
 
 /**
  * Bottom to top (docs/architecture.md). A folder imports only from folders on lower lines: never up,
- * never sideways. `(root)` holds errors.ts, text.ts, version.ts and the recorder interface.
+ * never sideways. `(root)` holds errors.ts, text.ts, bounded-map.ts, version.ts and the recorder interface.
  */
 export const LAYERS: readonly (readonly string[])[] = [
   ['(root)'],

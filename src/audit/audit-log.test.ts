@@ -1,20 +1,15 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { useTempDirs } from '../../test/helpers/temp-dir.ts';
 import { AuditLog, auditDir, verifyAuditLog } from './audit-log.ts';
 import type { AuditEvent } from './event.ts';
 
-const dirs: string[] = [];
-after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+const tempDir = useTempDirs();
 
-async function home(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'airlock-audit-'));
-  dirs.push(dir);
-  return dir;
-}
+const home = (): Promise<string> => tempDir('airlock-audit-');
 
 const event = (n: number, extra: Partial<AuditEvent> = {}): AuditEvent => ({
   time: new Date(Date.UTC(2026, 10, 21, 12, 0, n)).toISOString(),

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import { isAirlockError } from '../errors.ts';
 import {
   DigestStream,
@@ -18,11 +18,7 @@ import {
   READ_CHUNK_SIZE,
 } from './digest.ts';
 
-let dir: string;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-digest-'));
-});
-after(() => rm(dir, { recursive: true, force: true }));
+const dir = useTempDir('airlock-digest-');
 
 describe('parseDigest / formatDigest', () => {
   it('round-trips sha256 and sha512', () => {

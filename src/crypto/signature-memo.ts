@@ -13,6 +13,7 @@
 // on SHA-256's collision resistance. Failed checks are never remembered: a place in the memo costs
 // a valid signature by a key the caller already trusts.
 import { createHash, type KeyObject } from 'node:crypto';
+import { BoundedMap } from '../bounded-map.ts';
 import { spkiDer } from './keys.ts';
 
 /** Successful checks remembered; the least recently used is forgotten first. */
@@ -25,11 +26,10 @@ function lengthPrefixed(hash: ReturnType<typeof createHash>, bytes: Uint8Array):
 }
 
 export class SignatureMemo {
-  readonly #limit: number;
-  readonly #accepted = new Map<string, true>();
+  readonly #accepted: BoundedMap<string, true>;
 
   constructor(limit = SIGNATURE_MEMO_LIMIT) {
-    this.#limit = limit;
+    this.#accepted = new BoundedMap(limit, { order: 'use' });
   }
 
   /** Whether the last check() was answered from memory (for the verification report). */
@@ -47,16 +47,10 @@ export class SignatureMemo {
     lengthPrefixed(h, signed);
     lengthPrefixed(h, signature);
     const id = h.digest('base64');
-    this.lastRemembered = this.#accepted.has(id);
-    if (this.lastRemembered) {
-      this.#accepted.delete(id); // most recently used goes last
-      this.#accepted.set(id, true);
-      return true;
-    }
+    this.lastRemembered = this.#accepted.get(id) === true; // and it becomes the most recently used
+    if (this.lastRemembered) return true;
     if (!verify()) return false;
-    if (this.#limit <= 0) return true;
-    if (this.#accepted.size >= this.#limit) this.#accepted.delete(this.#accepted.keys().next().value as string);
-    this.#accepted.set(id, true);
+    this.#accepted.set(id, true); // a limit of 0 or less keeps nothing
     return true;
   }
 

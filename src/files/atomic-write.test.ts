@@ -1,23 +1,18 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import { writeFileAtomic, writeSmallFileAtomic } from './atomic-write.ts';
 import { smallFileWriter } from './small-file-writer.ts';
 
-let dir: string;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-atomic-'));
-});
 // No timer keeps this file's tests alive: the off-thread writer must, while a write is in flight.
 const offThread = smallFileWriter();
-after(async () => {
-  await offThread.close();
-  await rm(dir, { recursive: true, force: true });
-});
+// Registered before the folder below (after hooks run in order): the writer closes first.
+after(() => offThread.close());
+const dir = useTempDir('airlock-atomic-');
 
 for (const [name, write] of [
   [

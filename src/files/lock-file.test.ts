@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import { acquireLock } from './lock-file.ts';
 
 const LOCK_FILE = fileURLToPath(new URL('./lock-file.ts', import.meta.url));
@@ -37,11 +37,7 @@ function contender(path: string, at: number, until: number): Promise<string> {
   });
 }
 
-let dir: string;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-lock-'));
-});
-after(() => rm(dir, { recursive: true, force: true }));
+const dir = useTempDir('airlock-lock-');
 
 describe('acquireLock', () => {
   it('is exclusive while held, free again once released', async () => {

@@ -2,10 +2,9 @@
 // written before the answer, requests taken one at a time.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import type { AuditRecord } from '../recorder.ts';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { checkpointSignerFor } from './checkpoint-signer.ts';
@@ -17,12 +16,8 @@ import { noteVerifierFor } from './note-keys.ts';
 import { SqliteLogStorage } from './sqlite-storage.ts';
 import type { WitnessState } from './witness-state.ts';
 
-let dir: string;
+const dir = useTempDir('airlock-witness-core-');
 let n = 0;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-witness-core-'));
-});
-after(() => rm(dir, { recursive: true, force: true }));
 
 const logKey = generateKeyPairSync('ed25519');
 const logVerifier = noteVerifierFor('log.example', logKey.publicKey);

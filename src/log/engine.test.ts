@@ -1,11 +1,11 @@
 // The log engine over real node:sqlite storage: group commit, acknowledgements, proofs, duplicates,
 // several writers on one database, and the start-up refusals (a changed tile, a rolled-back database).
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import { type CheckpointSigner, LogEngine, type LogEngineOptions } from './engine.ts';
 import { lastSignedFile } from './last-signed-file.ts';
 import { leafHash, verifyConsistency, verifyInclusion } from './merkle.ts';
@@ -15,12 +15,8 @@ import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { checkpointSignerFor } from './checkpoint-signer.ts';
 import { AirlockError } from '../errors.ts';
 
-let dir: string;
+const dir = useTempDir('airlock-engine-');
 let n = 0;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-engine-'));
-});
-after(() => rm(dir, { recursive: true, force: true }));
 
 const testCheckpointSigner = (origin: string) =>
   checkpointSignerFor(origin, createKeyObjectSigner(generateKeyPairSync('ed25519').privateKey, 'ed25519', 'test'));

@@ -12,6 +12,7 @@
 // checkpoint, and checks storage is not behind the last checkpoint it signed (kept outside storage,
 // see LastSignedStore): a restored backup must not silently rewrite history.
 import { hash } from 'node:crypto';
+import { BoundedMap } from '../bounded-map.ts';
 import { AirlockError } from '../errors.ts';
 import {
   consistencyProof,
@@ -114,10 +115,10 @@ export class LogEngine {
   readonly #checkpoints: CheckpointSigner;
   readonly #lastSigned: LastSignedStore | undefined;
   readonly #maxBatch: number;
-  readonly #cacheLimit: number;
   readonly #onBatch: LogEngineOptions['onBatch'];
   readonly #witness: LogEngineOptions['witness'];
-  readonly #cache = new Map<string, Tile>();
+  /** Full tiles, as read or committed; the one kept longest goes first (a hit does not keep one longer). */
+  readonly #cache: BoundedMap<string, Tile>;
   readonly #ranges: RangeMemo = new Map();
   /** What storage holds: committed, durable. */
   #state: LogState;
@@ -137,7 +138,7 @@ export class LogEngine {
     this.#checkpoints = options.checkpoints;
     this.#lastSigned = options.lastSigned;
     this.#maxBatch = options.maxBatch ?? 1024;
-    this.#cacheLimit = options.cacheTiles ?? 1024;
+    this.#cache = new BoundedMap(options.cacheTiles ?? 1024, { order: 'insertion' });
     this.#onBatch = options.onBatch;
     this.#witness = options.witness;
     this.#state = state;
@@ -343,7 +344,7 @@ export class LogEngine {
     // Durable from here on.
     this.#state = committed.state;
     this.#edge = committed.edge;
-    for (const t of committed.changed) if (t.full) this.#remember(t);
+    for (const t of committed.changed) if (t.full) this.#cache.set(keyOf(t), t);
     return { state: committed.state, results, started };
   }
 
@@ -431,13 +432,6 @@ export class LogEngine {
     }
   }
 
-  #remember(tile: Tile): void {
-    const key = keyOf(tile);
-    this.#cache.delete(key);
-    this.#cache.set(key, tile);
-    if (this.#cache.size > this.#cacheLimit) this.#cache.delete(this.#cache.keys().next().value as string);
-  }
-
   #edgeReader(edge: TreeEdge): NodeReader {
     return nodeReaderFor((k) => edge.tile(k));
   }
@@ -454,7 +448,7 @@ export class LogEngine {
     const stored = await reader.readTile(key.level, key.index);
     if (!stored) return undefined;
     const tile = Tile.decode(key.level, key.index, stored.width, stored.bytes);
-    if (tile.full) this.#remember(tile);
+    if (tile.full) this.#cache.set(id, tile);
     return tile;
   }
 

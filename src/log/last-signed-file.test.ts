@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import { lastSignedFile } from './last-signed-file.ts';
 import { MAX_NOTE_BYTES } from './note.ts';
 
-let dir: string;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-last-signed-'));
-});
-after(() => rm(dir, { recursive: true, force: true }));
+const dir = useTempDir('airlock-last-signed-');
 
 describe('lastSignedFile', () => {
   it('reads back what it wrote, and nothing before the first write', async () => {

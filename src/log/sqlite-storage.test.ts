@@ -3,19 +3,14 @@
 // together on a fresh machine). Every opener must get through, and the database be one log.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
+import { useTempDir } from '../../test/helpers/temp-dir.ts';
 
 const STORAGE = fileURLToPath(new URL('./sqlite-storage.ts', import.meta.url));
-let dir: string;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-sqlite-open-'));
-});
-after(() => rm(dir, { recursive: true, force: true }));
+const dir = useTempDir('airlock-sqlite-open-');
 
 /**
  * A process that opens `path` at `at` (ms since the epoch, so all start together), writes one state row, and says how

@@ -1,20 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { makeTestIndex, makeTestReferrer } from '../../test/helpers/oci-images.ts';
+import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import { type CopyProgress, copyImage } from './copy.ts';
 import { openLayoutStore } from './layout/layout-store.ts';
 import type { Descriptor } from './types.ts';
 
-let dir: string;
+const dir = useTempDir('airlock-copy-');
 let index: Descriptor;
 /** Every blob the index and its referrer hold, by digest: what a full copy moves. */
 const blobs = new Map<string, number>();
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-copy-'));
   const store = await openLayoutStore(join(dir, 'src'), { create: true });
   const made = await makeTestIndex(
     store,
@@ -34,7 +32,6 @@ before(async () => {
   for (const b of [manifest.config, ...manifest.layers]) blobs.set(b.digest, b.size);
   await store.close();
 });
-after(() => rm(dir, { recursive: true, force: true }));
 
 describe('copyImage progress', () => {
   it('knows the totals before the first blob moves, and ends with done equal to total', async () => {

@@ -4,29 +4,23 @@
 // gzipSync of a full bundle held the serving thread for milliseconds on every request.
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { BoundedMap } from '../bounded-map.ts';
 
 const gzipAsync = promisify(gzip);
 
 export class CompressedCache {
-  readonly #maxBytes: number;
-  readonly #entries = new Map<string, Buffer>();
+  readonly #entries: BoundedMap<string, Buffer>;
   /** Compressions in flight: requests for the same bundle at once share one. */
   readonly #pending = new Map<string, Promise<Buffer>>();
-  #bytes = 0;
 
   /** `maxBytes`: compressed bytes kept at most; the least recently served go first. */
   constructor(maxBytes: number) {
-    this.#maxBytes = maxBytes;
+    this.#entries = new BoundedMap(maxBytes, { order: 'use', weigh: (compressed) => compressed.length });
   }
 
   /** The compressed bytes kept for `key`, if any (and it becomes the most recently served). */
   get(key: string): Buffer | undefined {
-    const hit = this.#entries.get(key);
-    if (hit) {
-      this.#entries.delete(key);
-      this.#entries.set(key, hit);
-    }
-    return hit;
+    return this.#entries.get(key);
   }
 
   /** gzip of `body`, which must be what `key` always names: kept, or compressed on the thread pool. */
@@ -37,20 +31,11 @@ export class CompressedCache {
     if (!pending) {
       pending = gzipAsync(body).finally(() => this.#pending.delete(key));
       this.#pending.set(key, pending);
-      this.#keep(key, await pending);
+      const compressed = await pending;
+      // One larger than maxBytes alone is not kept (and nothing else is forgotten for it).
+      if (!this.#entries.has(key)) this.#entries.set(key, compressed);
     }
     return pending;
-  }
-
-  #keep(key: string, compressed: Buffer): void {
-    if (compressed.length > this.#maxBytes || this.#entries.has(key)) return;
-    this.#entries.set(key, compressed);
-    this.#bytes += compressed.length;
-    for (const [oldest, bytes] of this.#entries) {
-      if (this.#bytes <= this.#maxBytes) break;
-      this.#entries.delete(oldest);
-      this.#bytes -= bytes.length;
-    }
   }
 
   get size(): number {
@@ -58,6 +43,6 @@ export class CompressedCache {
   }
 
   get bytes(): number {
-    return this.#bytes;
+    return this.#entries.weight;
   }
 }

@@ -3,19 +3,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { startLogService } from './log-service.ts';
 import { Metrics } from './metrics.ts';
 
-let dir: string;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-log-service-'));
-});
-after(() => rm(dir, { recursive: true, force: true }));
+const dir = useTempDir('airlock-log-service-');
 
 /** The pid of a process that has exited: what a temp file of a killed writer carries. */
 function deadPid(): number {

@@ -4,11 +4,9 @@
 // loopback and gets the same corpus over a raw socket, so malformed HTTP reaches it as sent.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { checkpointSignerFor } from '../log/checkpoint-signer.ts';
 import { CheckpointWitness } from '../log/checkpoint-witness.ts';
@@ -19,16 +17,21 @@ import { type LogService, startLogService } from './log-service.ts';
 import { Metrics } from './metrics.ts';
 import { createWitnessHandler } from './witness-server.ts';
 
-let dir: string;
 let log: LogService;
 let witness: { url: string; port: number; close(): Promise<void> };
 const logEvents: Array<Record<string, unknown>> = [];
 const witnessEvents: Array<Record<string, unknown>> = [];
 const logKey = generateKeyPairSync('ed25519');
 const logSigner = createKeyObjectSigner(logKey.privateKey, 'ed25519', 'log');
+// Registered before the folder below (after hooks run in order): the services close first.
+after(async () => {
+  await log?.close();
+  await witness?.close();
+  await logSigner.close();
+});
+const dir = useTempDir('airlock-request-fuzz-');
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-request-fuzz-'));
   log = await startLogService({
     dir,
     origin: 'log.example',
@@ -58,12 +61,6 @@ before(async () => {
     0,
   );
   witness = { url: listening.url, port: listening.port, close: () => closeServer(listening.server) };
-});
-after(async () => {
-  await log?.close();
-  await witness?.close();
-  await logSigner.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 /**

@@ -4,11 +4,10 @@
 // checkpoint; and the server's statuses, content types and monitoring path.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { createWitnessHandler } from './witness-server.ts';
 import { checkpointSignerFor } from '../log/checkpoint-signer.ts';
@@ -23,16 +22,13 @@ import { CosignatureGatherer } from '../log/witness-client.ts';
 import type { WitnessState } from '../log/witness-state.ts';
 import { formatAddCheckpoint, witnessCheckpointPath } from '../log/witness-protocol.ts';
 
-let dir: string;
 let n = 0;
 const servers: Server[] = [];
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-witness-client-'));
-});
-after(async () => {
+// Registered before the folder below (after hooks run in order): the servers close first.
+after(() => {
   for (const s of servers) s.close();
-  await rm(dir, { recursive: true, force: true });
 });
+const dir = useTempDir('airlock-witness-client-');
 
 const logKey = generateKeyPairSync('ed25519');
 const logVerifier = noteVerifierFor('log.example', logKey.publicKey);

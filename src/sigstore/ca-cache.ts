@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { ASN1Obj, X509Certificate } from '@sigstore/core';
 import type { TrustMaterial } from '@sigstore/verify';
+import { BoundedMap } from '../bounded-map.ts';
 
 /** Leaf certificates remembered per CA certificate; the oldest is forgotten first. */
 export const LEAF_CACHE_LIMIT = 4096;
@@ -73,16 +74,15 @@ function encodeOnce(node: ASN1Obj): ASN1Obj {
   return new DerOnce(node.tag, node.value, node.subs.map(encodeOnce), node instanceof DerOnce ? node.memo : undefined);
 }
 
-/** A bounded insertion-ordered memo: the oldest entry goes first. */
-function remember<V>(map: Map<string, V>, key: string, value: V): void {
-  if (map.size >= LEAF_CACHE_LIMIT) map.delete(map.keys().next().value as string);
-  map.set(key, value);
+/** A bounded insertion-ordered memo: the oldest entry goes first (a hit does not keep one longer). */
+function insertionOrdered<V>(): BoundedMap<string, V> {
+  return new BoundedMap(LEAF_CACHE_LIMIT, { order: 'insertion' });
 }
 
 /** A CA certificate of a trusted root, with what it has verified remembered (see above). */
 export class CaCertificate extends X509Certificate {
   /** Leaf DER digests this certificate's key has verified. */
-  readonly leaves = new Map<string, true>();
+  readonly leaves = insertionOrdered<true>();
   readonly #verifiedBy = new WeakMap<X509Certificate, boolean>();
   readonly #der: Buffer;
   #trusted: ReadonlySet<X509Certificate> = new Set();
@@ -145,13 +145,13 @@ export class LeafCertificate extends X509Certificate {
     this.#digest ??= createHash('sha256').update(this.root.toDER()).digest('hex');
     if (issuer.leaves.has(this.#digest)) return true;
     const result = super.verify(issuer);
-    if (result) remember(issuer.leaves, this.#digest, true as const);
+    if (result) issuer.leaves.set(this.#digest, true);
     return result;
   }
 }
 
 /** Leaf certificates seen, by the SHA-256 of the bytes the bundle carried. */
-const leaves = new Map<string, LeafCertificate>();
+const leaves = insertionOrdered<LeafCertificate>();
 
 /**
  * The bundle's leaf as a LeafCertificate. One built from the same bytes before is used again: its tree
@@ -163,7 +163,7 @@ export function leafCertificateFor(cert: X509Certificate, sent: Uint8Array | und
   let leaf = leaves.get(key);
   if (!leaf) {
     leaf = new LeafCertificate(cert);
-    remember(leaves, key, leaf);
+    leaves.set(key, leaf);
   }
   return leaf;
 }

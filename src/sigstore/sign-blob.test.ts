@@ -1,21 +1,17 @@
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, type KeyObject, randomBytes, verify } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { dsse } from '@sigstore/core';
 import { verifyWithSigstoreJs } from '../../test/helpers/sigstore.ts';
+import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { signingAlgorithmFor } from '../crypto/keys.ts';
 import type { SigningAlgorithm } from '../crypto/signer.ts';
 import { attestBlob, signBlob } from './sign-blob.ts';
 
-let dir: string;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-sign-'));
-});
-after(() => rm(dir, { recursive: true, force: true }));
+const dir = useTempDir('airlock-sign-');
 
 const KEYS: Array<[string, () => KeyObject, SigningAlgorithm?]> = [
   ['ECDSA P-256', () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey],

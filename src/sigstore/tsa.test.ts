@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -13,6 +12,7 @@ import { bundleFromJSON, bundleToJSON, toMessageSignatureBundle } from '@sigstor
 import { RFC3161Timestamp } from '@sigstore/core';
 import { PublicKeyDetails, TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, VerificationError, Verifier } from '@sigstore/verify';
+import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import { isAirlockError } from '../errors.ts';
 import { freePort } from '../../test/helpers/process.ts';
 import { startTestTsa, TEST_TSA_SUBJECT, type TestTsa } from '../../test/helpers/tsa.ts';
@@ -64,15 +64,12 @@ function replying(body: Uint8Array, contentType = 'application/timestamp-reply')
 
 describe('requestTimestamp against openssl ts', () => {
   let tsa: TestTsa;
-  let dir: string;
+  // Registered before the folder below (after hooks run in order): the TSA stops first.
+  after(() => tsa.stop());
+  const dir = useTempDir('airlock-tsa-test-');
   before(async () => {
     tsa = await startTestTsa();
-    dir = await mkdtemp(join(tmpdir(), 'airlock-tsa-test-'));
     await writeFile(join(dir, 'root.pem'), tsa.rootPem);
-  });
-  after(async () => {
-    await tsa.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   /** `openssl ts -verify` over the reply, against the test CA only; returns its stdout. */

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { useTempDirs } from '../../test/helpers/temp-dir.ts';
 import { AuditLog } from '../audit/audit-log.ts';
 import type { AuditEvent } from '../audit/event.ts';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
@@ -16,8 +14,7 @@ import {
   verifyCarriedAudit,
 } from './audit-carry.ts';
 
-const dirs: string[] = [];
-after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+const tempDir = useTempDirs();
 
 const key = generateKeyPairSync('ed25519').privateKey;
 const signer = () => createKeyObjectSigner(key, 'ed25519', 'connected audit key');
@@ -34,8 +31,7 @@ const event = (n: number, action = 'transfer.pack'): AuditEvent => ({
 
 /** A connected side: its own audit log, appended to between packages. */
 async function connectedSide() {
-  const dir = await mkdtemp(join(tmpdir(), 'airlock-carry-'));
-  dirs.push(dir);
+  const dir = await tempDir('airlock-carry-');
   const log = await AuditLog.open(dir, { signer: signer() });
   let n = 0;
   return {
@@ -87,8 +83,7 @@ describe('the audit checkpoint carried across the gap', () => {
     await smaller.decide(2);
     const truncated = files(await carryAudit(smaller.log, [kept]));
     assert.throws(() => verifyCarriedAudit(truncated, kept, false), { code: 'E_LOG_INCONSISTENT' });
-    const otherDir = await mkdtemp(join(tmpdir(), 'airlock-carry-'));
-    dirs.push(otherDir);
+    const otherDir = await tempDir('airlock-carry-');
     const other = await AuditLog.open(otherDir, {
       signer: createKeyObjectSigner(generateKeyPairSync('ed25519').privateKey, 'ed25519', 'k'),
     });

@@ -1,10 +1,10 @@
 // File artifacts: the metadata's claims are checked against the manifest and the file's own bundle.
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
+import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { keyFingerprint, signingAlgorithmFor } from '../crypto/keys.ts';
 import { signBlob } from '../sigstore/sign-blob.ts';
@@ -16,7 +16,7 @@ const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
 const signer = createKeyObjectSigner(key, signingAlgorithmFor(key), 'test');
 const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
 const otherSigner = createKeyObjectSigner(other, signingAlgorithmFor(other), 'test');
-let dir: string;
+const dir = useTempDir('airlock-files-');
 let bundleText: string;
 
 const meta = (artifacts: FileArtifact[]): TransferMetadata => ({
@@ -32,13 +32,11 @@ const listing = (entries: Record<string, string>) =>
   new Map(Object.entries(entries).map(([p, s]) => [p, { sha256: hex(s), size: s.length }]));
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-files-'));
   await mkdir(join(dir, 'files'));
   await writeFile(join(dir, 'files', 'a.txt'), 'A');
   bundleText = JSON.stringify((await signBlob({ data: Buffer.from('A') }, { signer })).bundle);
   await writeFile(join(dir, 'files', 'a.txt.sigstore.json'), bundleText);
 });
-after(() => rm(dir, { recursive: true, force: true }));
 
 describe('checkFileArtifacts', () => {
   const signed: FileArtifact = {

@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { useTempDirs } from '../../test/helpers/temp-dir.ts';
 import { openLayoutStore } from '../oci/layout/layout-store.ts';
 import { makeTestImage, makeTestIndex } from '../../test/helpers/oci-images.ts';
 import { imageSubjects, unscannedPlatforms } from './image-trust.ts';
 
-const dirs: string[] = [];
-after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+const tempDir = useTempDirs();
 
 describe('which platforms the scans are about', () => {
   it('a multi-platform image needs a scan naming each platform; the index alone names none of them', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'airlock-platforms-'));
-    dirs.push(dir);
+    const dir = await tempDir('airlock-platforms-');
     const store = await openLayoutStore(dir, { create: true });
     const { index, images } = await makeTestIndex(
       store,

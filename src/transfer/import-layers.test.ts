@@ -2,17 +2,17 @@
 // reading outside the layout's blobs, and never a file the metadata names as a file artifact.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
+import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import { OCI_MANIFEST } from '../oci/media-types.ts';
 import type { ImageArtifact } from './format.ts';
 import { LayerStreams } from './import-layers.ts';
 
 const hex = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 const layer = Buffer.from('layer bytes');
-let dir: string;
+const dir = useTempDir('airlock-layers-');
 
 async function stage(doc: object): Promise<string> {
   const bytes = JSON.stringify(doc);
@@ -43,10 +43,8 @@ const manifest = (extra: object = {}) => ({
 const layerPath = `oci/blobs/sha256/${hex(layer)}`;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-layers-'));
   await mkdir(join(dir, 'oci', 'blobs', 'sha256'), { recursive: true });
 });
-after(() => rm(dir, { recursive: true, force: true }));
 
 describe('LayerStreams.divert', () => {
   it('takes a layer its staged image manifest names (inspect: hashed only), nothing else', async () => {

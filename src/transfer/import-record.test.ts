@@ -3,10 +3,10 @@
 // (write-ahead), so a trail that cannot be written stops it with E_IO, whatever the log's own error was.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, it } from 'node:test';
+import { it } from 'node:test';
+import { useTempDirs } from '../../test/helpers/temp-dir.ts';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { AirlockError } from '../errors.ts';
 import { importTransfer } from './import.ts';
@@ -15,13 +15,11 @@ import { channelsFromNames } from './channels.ts';
 import { readChannel } from './sequence.ts';
 import { looseSigners } from './signers.ts';
 
-const dirs: string[] = [];
-after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+const tempDir = useTempDirs();
 
 /** A packed file-only package in a fresh folder, and the import options every test here starts from. */
 async function packedFile(prefix: string) {
-  const work = await mkdtemp(join(tmpdir(), prefix));
-  dirs.push(work);
+  const work = await tempDir(prefix);
   const now = new Date('2026-11-21T00:00:00Z');
   const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const signer = createKeyObjectSigner(key.privateKey, 'ecdsa-sha2-256-nistp256', 'release');

@@ -1,9 +1,9 @@
 // The place of a package on its channel: every verdict, and the damaged-state refusals.
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import type { Sequence } from './format.ts';
 import { type ChannelState, checkSequence, readChannel, writeChannel } from './sequence.ts';
 
@@ -48,11 +48,7 @@ describe('checkSequence', () => {
 });
 
 describe('channel state', () => {
-  let dir: string;
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'airlock-seq-'));
-  });
-  after(() => rm(dir, { recursive: true, force: true }));
+  const dir = useTempDir('airlock-seq-');
 
   it('round-trips, and a channel never written reads as undefined', async () => {
     assert.equal(await readChannel(dir, 'in', 'prod'), undefined);

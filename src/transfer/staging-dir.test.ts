@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { useTempDirs } from '../../test/helpers/temp-dir.ts';
 import { writePackage } from './package/write-package.ts';
 import { makeStaging, stagingRoot } from './staging-dir.ts';
 
-const dirs: string[] = [];
-after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+const tempDir = useTempDirs();
 
 /** The pid of a process that has exited: what a SIGKILLed run leaves in its names. */
 function deadPid(): number {
@@ -18,8 +17,7 @@ function deadPid(): number {
 
 describe('what crashed runs leave behind is swept at the next start', () => {
   it('staging folders of processes that are gone are removed; live ones and foreign names stay', async () => {
-    const home = await mkdtemp(join(tmpdir(), 'airlock-staging-'));
-    dirs.push(home);
+    const home = await tempDir('airlock-staging-');
     const root = stagingRoot(home);
     const dead = `import-${deadPid()}-0123abcd`;
     const live = `pack-${process.ppid}-89abcdef`;
@@ -32,8 +30,7 @@ describe('what crashed runs leave behind is swept at the next start', () => {
   });
 
   it("package writers' temp files, left by dead writers, go when a package is next written there", async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'airlock-pkg-tmp-'));
-    dirs.push(dir);
+    const dir = await tempDir('airlock-pkg-tmp-');
     const out = join(dir, 'p.tar');
     const leftover = `.p.tar.tmp-${deadPid()}-0123456789ab`;
     const someoneElse = `.other.tar.tmp-${deadPid()}-0123456789ab`;

@@ -1,21 +1,19 @@
 // Tampering and rotation cases against repositories made in the test (keys generated here), through
 // the same verifier `trust mirror` and `trust import` use.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { useTempDirs } from '../../test/helpers/temp-dir.ts';
 import { createTufRepo, type TufRepo } from '../../test/helpers/tuf-repo.ts';
 import { isAirlockError } from '../errors.ts';
 import { directorySource } from './tuf-source.ts';
 import { verifyRepository, type Versions } from './tuf-verify.ts';
 
-const dirs: string[] = [];
-after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+const tempDir = useTempDirs();
 
 async function repo(options: { rootKeys?: number; rootThreshold?: number } = {}): Promise<TufRepo> {
-  const dir = await mkdtemp(join(tmpdir(), 'airlock-tuf-'));
-  dirs.push(dir);
+  const dir = await tempDir('airlock-tuf-');
   const r = await createTufRepo({ dir, ...options });
   r.addTarget('trusted_root.json', '{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}');
   await r.publish();

@@ -4,13 +4,13 @@
 // the root), never a hang. (Tests run as root, so a folder without permission cannot be tried here.)
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { AIRLOCK_BIN, type CliResult, runCliProcess } from '../helpers/cli.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 
-let dir: string;
+const dir = useTempDir('airlock-e2e-home-');
 
 /** airlock ARGS as a process with AIRLOCK_HOME=home; killed after 20 s (a hang is a failure, code -1). */
 function airlock(home: string, args: string[]): Promise<CliResult> {
@@ -32,7 +32,6 @@ function airlock(home: string, args: string[]): Promise<CliResult> {
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-e2e-home-'));
   await writeFile(join(dir, 'a-file'), 'not a folder\n');
   await writeFile(join(dir, 'app.tar'), 'the artifact\n');
   const home = join(dir, 'good-home');
@@ -58,7 +57,6 @@ before(async () => {
   );
   assert.equal(s.code, 0, s.stderr);
 });
-after(() => rm(dir, { recursive: true, force: true }));
 
 /** Where a folder cannot be: every command that reads or writes state says so. */
 const NOT_A_FOLDER: ReadonlyArray<[string, () => string]> = [

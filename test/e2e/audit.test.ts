@@ -1,14 +1,14 @@
 // The audit trail as an operator meets it: commands record their decisions, `audit show|verify|export`
 // read them back, and an edited database is named event by event.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { runCli, runCliProcess } from '../helpers/cli.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 
-let dir: string;
+const dir = useTempDir('airlock-e2e-audit-');
 const env = () => ({ AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'home') });
 const now = () => new Date('2026-11-21T10:00:00Z');
 const cli = (args: string[]) => runCli(args, { env: env(), now, cwd: dir });
@@ -22,7 +22,6 @@ interface ShownEvent {
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-e2e-audit-'));
   await writeFile(join(dir, 'app.tar'), 'the artifact');
   await writeFile(join(dir, 'other.tar'), 'another artifact');
   for (const args of [
@@ -62,7 +61,6 @@ before(async () => {
   // A usage error decides nothing: not recorded.
   assert.equal((await cli(['verify-blob', join(dir, 'app.tar')])).code, 2);
 });
-after(() => rm(dir, { recursive: true, force: true }));
 
 describe('airlock audit', () => {
   it('show: every decision, with subjects, digests and the reason of a refusal', async () => {

@@ -2,20 +2,22 @@
 // airlock command where it is not; bundles kept beside an image; and the SBOM read back out of a
 // verified attestation on the far side (a layout, a transfer package folder, a registry).
 import assert from 'node:assert/strict';
-import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
 import { runCli } from '../helpers/cli.ts';
 import { makeTestImage } from '../helpers/oci-images.ts';
 import { registryAvailable, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 
-let dir: string;
 let digest: string;
 let otherDigest: string;
 let registry: TestRegistry | undefined;
+// Registered before the folder below (after hooks run in order): the registry stops first.
+after(() => registry?.stop());
+const dir = useTempDir('airlock-cosign-compat-');
 const missingRegistry = registryAvailable();
 const env = () => ({ AIRLOCK_HOME: join(dir, 'home'), AIRLOCK_PASSWORD: 'pw' });
 const cli = (args: string[]) => runCli(args, { env: env() });
@@ -32,7 +34,6 @@ async function ok(args: string[]): Promise<{ stdout: string; stderr: string }> {
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-cosign-compat-'));
   const store = await openLayoutStore(layout(), { create: true });
   digest = (await makeTestImage(store, { tag: 'v1', layers: 1 })).manifest.digest;
   otherDigest = (await makeTestImage(store, { tag: 'other', layers: 1 })).manifest.digest;
@@ -42,10 +43,6 @@ before(async () => {
   await writeFile(join(dir, 'sbom-a.json'), JSON.stringify(SBOM_A, null, 2));
   await writeFile(join(dir, 'sbom-b.json'), JSON.stringify(SBOM_B));
   if (!missingRegistry) registry = await startRegistry();
-});
-after(async () => {
-  await registry?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe("cosign's names and flags", () => {

@@ -2,16 +2,16 @@
 // (exit 2, E_USAGE), shown redacted, and found nowhere afterwards — not in stdout, stderr, the --json
 // document, a debug stack trace, or the audit trail.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
 import { runCli } from '../helpers/cli.ts';
 import { makeTestImage } from '../helpers/oci-images.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 
 const SECRET = 'Tr0ub4dor-and-3';
-let dir: string;
+const dir = useTempDir('airlock-credentials-');
 const env = () => ({ AIRLOCK_HOME: join(dir, 'home'), AIRLOCK_PASSWORD: 'pw' });
 const missing = () => join(dir, 'no-such-key.pub');
 
@@ -21,7 +21,6 @@ async function filesUnder(root: string): Promise<string[]> {
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-credentials-'));
   const store = await openLayoutStore(join(dir, 'layout'), { create: true });
   await makeTestImage(store, { tag: 'v1', layers: 1 });
   await store.close();
@@ -29,7 +28,6 @@ before(async () => {
   // An audited command first, so there is an audit trail for the refusals to stay out of.
   assert.equal((await runCli(['key', 'generate', '--output-key-prefix', join(dir, 'cosign')], { env: env() })).code, 0);
 });
-after(() => rm(dir, { recursive: true, force: true }));
 
 const REFERENCES = [
   `docker://alice:${SECRET}@127.0.0.1:5000/app:1`,

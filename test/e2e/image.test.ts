@@ -2,8 +2,7 @@
 // auth), skopeo for interop, layouts and archives on disk. Images are made here.
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, verify } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
@@ -11,9 +10,12 @@ import { runCliProcess } from '../helpers/cli.ts';
 import { makeTestImage, makeTestIndex, skopeo, skopeoMissing } from '../helpers/oci-images.ts';
 import { registryAvailable, startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { verifyWithSigstoreJs } from '../helpers/sigstore.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 
-let dir: string;
 let registry: TestRegistry | undefined;
+// Registered before the folder below (after hooks run in order): the registry stops first.
+after(() => registry?.stop());
+const dir = useTempDir('airlock-image-');
 let imageDigest: string;
 let indexDigest: string;
 const missingRegistry = registryAvailable();
@@ -25,7 +27,6 @@ const layout = () => join(dir, 'layout');
 const TRUST = () => ['--key', pub(), '--insecure-ignore-tlog'];
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-image-'));
   const store = await openLayoutStore(layout(), { create: true });
   imageDigest = (await makeTestImage(store, { tag: 'v1', layers: 3, layerSize: 200_000 })).manifest.digest;
   const index = await makeTestIndex(
@@ -40,10 +41,6 @@ before(async () => {
   await store.close();
   assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, 'cosign')])).code, 0);
   if (!missingRegistry) registry = await startRegistry();
-});
-after(async () => {
-  await registry?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('sign / attest / verify inside a layout', () => {

@@ -7,8 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { verifyAuditLog } from '../../src/audit/audit-log.ts';
@@ -17,9 +16,12 @@ import { AIRLOCK_BIN, runCliProcess } from '../helpers/cli.ts';
 import { makeTestImage } from '../helpers/oci-images.ts';
 import { registryAvailable, registryProxy, startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { seededRandom, testSeed } from '../helpers/seeded-random.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 
-let dir: string;
 let registry: TestRegistry | undefined;
+// Registered before the folder below (after hooks run in order): the registry stops first.
+after(() => registry?.stop());
+const dir = useTempDir('airlock-atomic-');
 const missingRegistry = registryAvailable();
 const APPS = ['app-a', 'app-b', 'app-c'];
 const home = (n: string) => join(dir, `home-${n}`);
@@ -43,7 +45,6 @@ const importArgs = (registryHost: string, prefix: string) => [
 ];
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-atomic-'));
   for (const k of ['release', 'img'])
     assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, k)], 'keys')).code, 0);
   const refs: string[] = [];
@@ -75,10 +76,6 @@ before(async () => {
   );
   assert.equal(p.code, 0, p.stderr);
   if (!missingRegistry) registry = await startRegistry();
-});
-after(async () => {
-  await registry?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 /**

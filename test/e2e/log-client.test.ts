@@ -7,8 +7,7 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createKeyObjectSigner } from '../../src/crypto/key-object-signer.ts';
@@ -22,12 +21,18 @@ import { encodeEntryBundle, entriesPath, tilePath } from '../../src/log/tiles.ts
 import { type CliResult, runCli } from '../helpers/cli.ts';
 import { memoryTree } from '../helpers/log-audit.ts';
 import { makeLogKey, startLog, type TestLog } from '../helpers/log-server.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 import { EntrySource } from '../helpers/write-load.ts';
 
-let dir: string;
 let log: TestLog;
 let proxy: Server;
 let proxyUrl: string;
+// Registered before the folder below (after hooks run in order): the proxy and the log stop first.
+after(async () => {
+  await new Promise((ok) => proxy?.close(ok));
+  await log?.stop();
+});
+const dir = useTempDir('airlock-log-client-');
 /** What the proxy changes: the checkpoint it serves instead of the log's, or the bytes of a tile. */
 const proxied: { checkpoint?: string; tamper?: (path: string, body: Buffer) => Buffer } = {};
 /** A static log of any bytes the proxy serves under /fake/, signed by a key of the test's. */
@@ -121,7 +126,6 @@ async function latest(): Promise<{ note: string; size: number; root: string }> {
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-log-client-'));
   await makeLogKey(join(dir, 'log'));
   await makeLogKey(join(dir, 'other'));
   assert.equal(
@@ -143,11 +147,6 @@ before(async () => {
   const address = proxy.address();
   proxyUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   await append(5);
-});
-after(async () => {
-  await new Promise((ok) => proxy?.close(ok));
-  await log?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('log info', () => {

@@ -6,8 +6,7 @@
 // publishes its checkpoint witnessed before any write.
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encodeCosignerKey } from '../../src/log/cosignature.ts';
@@ -25,11 +24,17 @@ import {
   writeTrustedRootFor,
 } from '../helpers/log-server.ts';
 import { verifyWithSigstoreJs } from '../helpers/sigstore.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 import { EntrySource } from '../helpers/write-load.ts';
 
-let dir: string;
 let log: TestLog;
 const witnesses = new Map<string, RunningServer & { vkey: string; port: number }>();
+// Registered before the folder below (after hooks run in order): the log and witnesses stop first.
+after(async () => {
+  await log?.stop();
+  for (const w of witnesses.values()) await w.stop();
+});
+const dir = useTempDir('airlock-witnessing-');
 const cli = (args: string[]) =>
   runCliProcess(args, { env: { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'home') } });
 const policyPath = () => join(dir, 'witnesses.policy');
@@ -82,7 +87,6 @@ const envelopeOf = async (bundle: string): Promise<string> =>
 const policy = async () => parseTlogPolicy(await readFile(policyPath(), 'utf8'));
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-witnessing-'));
   await makeLogKey(join(dir, 'log'));
   await writeFile(
     join(dir, 'log.vkey'),
@@ -110,11 +114,6 @@ before(async () => {
     extra: ['--witness-policy', policyPath(), '--witness-timeout', '2'],
   });
   await writeTrustedRootFor(log, root());
-});
-after(async () => {
-  await log?.stop();
-  for (const w of witnesses.values()) await w.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('log serve --witness-policy with log witness-serve witnesses', () => {

@@ -4,8 +4,7 @@
 // agree with the entries; bad requests get clear 4xx answers.
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { leafHash } from '../../src/log/merkle.ts';
@@ -13,9 +12,12 @@ import { decodeEntryBundle } from '../../src/log/tiles.ts';
 import { runCliProcess } from '../helpers/cli.ts';
 import { makeLogKey, startLog, type TestLog, writeTrustedRootFor } from '../helpers/log-server.ts';
 import { verifyWithSigstoreJs } from '../helpers/sigstore.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 
-let dir: string;
 let log: TestLog;
+// Registered before the folder below (after hooks run in order): the log stops first.
+after(() => log?.stop());
+const dir = useTempDir('airlock-log-');
 const cli = (args: string[]) =>
   runCliProcess(args, { env: { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'home') } });
 const root = () => join(dir, 'root.json');
@@ -56,15 +58,10 @@ const verify = (file: string, bundle: string) =>
   cli(['verify-blob', file, '--key', join(dir, 'k.pub'), '--bundle', bundle, '--trusted-root', root(), '--json']);
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-log-'));
   await makeLogKey(join(dir, 'log'));
   assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, 'k')])).code, 0);
   log = await startLog(join(dir, 'data'), join(dir, 'log.key'));
   await writeTrustedRootFor(log, root());
-});
-after(async () => {
-  await log?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('signing with --rekor-url against airlock log serve', () => {

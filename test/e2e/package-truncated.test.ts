@@ -3,17 +3,17 @@
 // (E_PACKAGE_TRUNCATED, exit 3), saying it is truncated, inside the signed headers as much as past
 // them. Cut after the end-of-archive marker, nothing is missing: it verifies.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
 import { runCli } from '../helpers/cli.ts';
 import { makeTestImage } from '../helpers/oci-images.ts';
 import { registryAvailable, startRegistry } from '../helpers/registry.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 
-let dir: string;
+const dir = useTempDir('airlock-e2e-truncated-');
 let pkg: Buffer;
 const env = () => ({ AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'home') });
 const cli = (args: string[]) => runCli(args, { env: env() });
@@ -29,7 +29,6 @@ const verifyArgs = (channel = 'prod') => [
 ];
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-e2e-truncated-'));
   await writeFile(join(dir, 'notes.txt'), 'release notes\n');
   await writeFile(join(dir, 'blob.bin'), randomBytes(3000));
   assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, 'release')])).code, 0);
@@ -47,7 +46,6 @@ before(async () => {
   assert.equal(p.code, 0, p.stderr);
   pkg = await readFile(join(dir, 'p.tar'));
 });
-after(() => rm(dir, { recursive: true, force: true }));
 
 /** Where the end-of-archive marker (two zero blocks after the last entry) ends: cuts from there on lose nothing. */
 function markerEnd(tar: Buffer): number {

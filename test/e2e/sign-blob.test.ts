@@ -2,23 +2,21 @@
 // --tlog-upload rules of seed 001 with their exact exit codes.
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { runCliProcess } from '../helpers/cli.ts';
 import { canUnshareNet, UNSHARE_NET } from '../helpers/netns.ts';
 import { verifyWithSigstoreJs } from '../helpers/sigstore.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 
-let dir: string;
+const dir = useTempDir('airlock-e2e-sign-');
 const env = () => ({ AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'home') });
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-e2e-sign-'));
   await writeFile(join(dir, 'app.tar'), 'the artifact');
   const r = await runCliProcess(['key', 'generate', '--output-key-prefix', join(dir, 'release')], { env: env() });
   assert.equal(r.code, 0, r.stderr);
 });
-after(() => rm(dir, { recursive: true, force: true }));
 
 describe('airlock key generate', () => {
   it('writes a 0600 encrypted key and a public key, and refuses to overwrite without --force', async () => {

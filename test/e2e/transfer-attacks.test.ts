@@ -4,8 +4,7 @@
 // approvals that did not fit, channel names that collide with state files.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { verifyAuditLog } from '../../src/audit/audit-log.ts';
@@ -13,9 +12,12 @@ import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
 import { runCliProcess } from '../helpers/cli.ts';
 import { makeTestImage, makeTestIndex } from '../helpers/oci-images.ts';
 import { registryAvailable, registryProxy, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 
-let dir: string;
 let registry: TestRegistry | undefined;
+// Registered before the folder below (after hooks run in order): the registry stops first.
+after(() => registry?.stop());
+const dir = useTempDir('airlock-attacks-');
 const missingRegistry = registryAvailable();
 const home = (n: string) => join(dir, `home-${n}`);
 const cli = (args: string[], h: string) =>
@@ -107,14 +109,9 @@ async function editMetadata(
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-attacks-'));
   for (const k of ['release', 'img'])
     assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, k)], 'keys')).code, 0);
   if (!missingRegistry) registry = await startRegistry();
-});
-after(async () => {
-  await registry?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('tags that hold signatures', () => {

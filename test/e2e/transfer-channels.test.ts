@@ -2,8 +2,7 @@
 // co-signs only what it verifies; a channel is accepted only by name, a package only while fresh, and a
 // tag only by the channel that owns it; two packs on one channel never both take the same number.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { verifyAuditLog } from '../../src/audit/audit-log.ts';
@@ -11,9 +10,12 @@ import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
 import { runCli, runCliProcess } from '../helpers/cli.ts';
 import { makeTestImage } from '../helpers/oci-images.ts';
 import { registryAvailable, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 
-let dir: string;
 let registry: TestRegistry | undefined;
+// Registered before the folder below (after hooks run in order): the registry stops first.
+after(() => registry?.stop());
+const dir = useTempDir('airlock-channels-');
 const missingRegistry = registryAvailable();
 const home = (n: string) => join(dir, `home-${n}`);
 const env = (h: string) => ({ AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: home(h) });
@@ -38,7 +40,6 @@ const packArgs = (out: string, channel: string, extra: string[] = []) => [
 const imageTrust = () => ['--key', join(dir, 'img.pub'), '--insecure-ignore-tlog'];
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-channels-'));
   const store = await openLayoutStore(join(dir, 'build'), { create: true });
   await makeTestImage(store, { tag: 'app-1.0', layers: 1, layerSize: 2000 });
   await store.close();
@@ -58,10 +59,6 @@ before(async () => {
     }),
   );
   if (!missingRegistry) registry = await startRegistry();
-});
-after(async () => {
-  await registry?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('the two-person rule counts people, not keys', () => {

@@ -5,8 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { verifyAuditLog } from '../../src/audit/audit-log.ts';
@@ -14,11 +13,14 @@ import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
 import { runCliProcess } from '../helpers/cli.ts';
 import { makeTestImage } from '../helpers/oci-images.ts';
 import { registryAvailable, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 
-let dir: string;
 let digest: string;
 let configDigest: string;
 let registry: TestRegistry | undefined;
+// Registered before the folder below (after hooks run in order): the registry stops first.
+after(() => registry?.stop());
+const dir = useTempDir('airlock-gate-');
 const missingRegistry = registryAvailable();
 const home = (n: string) => join(dir, `home-${n}`);
 const cli = (args: string[], h = 'pack') =>
@@ -72,7 +74,6 @@ const scanAbout = (d: string | undefined, severity = 'Medium') =>
   });
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-gate-'));
   const store = await openLayoutStore(join(dir, 'build'), { create: true });
   const image = await makeTestImage(store, { tag: 'myapp-1.0', layers: 1, layerSize: 4000 });
   digest = image.manifest.digest;
@@ -84,10 +85,6 @@ before(async () => {
   await writeFile(join(dir, 'sbom.json'), sbomAbout(digest));
   await writeFile(join(dir, 'scan.json'), scanAbout(digest));
   if (!missingRegistry) registry = await startRegistry();
-});
-after(async () => {
-  await registry?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function auditActions(h: string): Promise<string[]> {

@@ -1,8 +1,7 @@
 // pack → inspect → import as a user runs them, and the failure matrix: each refusal with its stable
 // code, exit 1, nothing imported (no tag in the registry, channel state unchanged).
 import assert from 'node:assert/strict';
-import { cp, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { verifyAuditLog } from '../../src/audit/audit-log.ts';
@@ -12,9 +11,12 @@ import { runCliProcess } from '../helpers/cli.ts';
 import { createGpgHome, gpgMissing } from '../helpers/gpg.ts';
 import { makeTestImage, skopeo, skopeoMissing } from '../helpers/oci-images.ts';
 import { registryAvailable, registryProxy, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 
-let dir: string;
 let registry: TestRegistry | undefined;
+// Registered before the folder below (after hooks run in order): the registry stops first.
+after(() => registry?.stop());
+const dir = useTempDir('airlock-transfer-');
 const missingRegistry = registryAvailable();
 const home = (n: string) => join(dir, `home-${n}`);
 const cli = (args: string[], h = 'pack') =>
@@ -47,7 +49,6 @@ async function pack(out: string, extra: string[] = [], h = 'pack', image = src()
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-transfer-'));
   const store = await openLayoutStore(join(dir, 'src'), { create: true });
   await makeTestImage(store, { tag: 'app-1.0', layers: 2, layerSize: 64_000 });
   await store.close();
@@ -61,10 +62,6 @@ before(async () => {
   // the image is signed on the connected side before packing (its signature travels in the package)
   assert.equal((await cli(['sign', src(), '--key', join(dir, 'img.key'), '--tlog-upload=false'])).code, 0);
   if (!missingRegistry) registry = await startRegistry();
-});
-after(async () => {
-  await registry?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function tags(repo: string): Promise<string[]> {

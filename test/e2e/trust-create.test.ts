@@ -3,25 +3,31 @@
 // from the private CA + TSA and refuses one from another CA; and the usage errors with exit codes.
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bundleToJSON, toMessageSignatureBundle } from '@sigstore/bundle';
 import { requestTimestamp } from '../../src/sigstore/tsa.ts';
 import { type CliResult, runCliProcess } from '../helpers/cli.ts';
 import { createPrivateCa, type PrivateCa } from '../helpers/private-ca.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 import { startTestTsa, type TestTsa } from '../helpers/tsa.ts';
 
 const SAN = 'https://ci.internal/org/app/.github/workflows/release.yml@refs/heads/main';
 const ISSUER = 'https://token.ci.internal';
 const artifactBytes = Buffer.from('the artifact\n');
 
-let dir: string;
 let ca: PrivateCa;
 let otherCa: PrivateCa;
 let tsa: TestTsa;
 let start: string;
+// Registered before the folder below (after hooks run in order): the TSA stops and the CAs are cleaned up first.
+after(async () => {
+  await tsa?.stop();
+  await ca?.cleanup();
+  await otherCa?.cleanup();
+});
+const dir = useTempDir('airlock-e2e-trust-');
 const p = (name: string) => join(dir, name);
 
 function cli(argv: string[]): Promise<CliResult> {
@@ -50,7 +56,6 @@ const tsaSpec = (chain = p('tsa.pem')) => `--tsa=url=${tsa.url},certificate-chai
 const createArgs = (out: string) => ['trust', 'create', '--out', out, fulcio(), rekor(), ctfe(), tsaSpec()];
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-e2e-trust-'));
   [ca, otherCa, tsa] = await Promise.all([createPrivateCa(), createPrivateCa('another CA'), startTestTsa()]);
   start = new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z');
   await Promise.all([
@@ -63,12 +68,6 @@ before(async () => {
   ]);
   await writeFile(p('good.sigstore.json'), JSON.stringify(await keylessBundle(ca)));
   await writeFile(p('foreign.sigstore.json'), JSON.stringify(await keylessBundle(otherCa)));
-});
-after(async () => {
-  await tsa?.stop();
-  await ca?.cleanup();
-  await otherCa?.cleanup();
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('airlock trust create → show → verify-blob', () => {

@@ -2,21 +2,17 @@
 // printed it, or on the `airlock CMD ...` it quotes. trust mirror once told users to pass
 // `--break-glass`, which only trust import has. Repositories are made here, expired on purpose.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
 import { unknownFlagsIn } from '../helpers/flags.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 import { createTufRepo, type TufRepo } from '../helpers/tuf-repo.ts';
 
 const DAY = 86_400_000;
-let dir: string;
+const dir = useTempDir('airlock-trust-hints-');
 let n = 0;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-trust-hints-'));
-});
-after(() => rm(dir, { recursive: true, force: true }));
 
 async function repo(expire?: { role: 'root' | 'timestamp'; ago: number }): Promise<TufRepo> {
   const r = await createTufRepo({ dir: join(dir, `repo-${n++}`) });

@@ -3,22 +3,18 @@
 // machine's own clock as the CLI has it. Paths in the doc are stand-ins, replaced here; the fixture is
 // copied only into a temporary folder, never into the repository.
 import assert from 'node:assert/strict';
-import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runCliProcess } from '../helpers/cli.ts';
 import { unknownFlagsIn } from '../helpers/flags.ts';
 import { sharedMissing, TUF_FIXTURES_DIR } from '../helpers/shared.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 
 const DOC = fileURLToPath(new URL('../../docs/trust.md', import.meta.url));
 const ROOT_EXPIRED = Date.parse('2026-11-20T13:58:18Z');
-let dir: string;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-stale-upstream-'));
-});
-after(() => rm(dir, { recursive: true, force: true }));
+const dir = useTempDir('airlock-stale-upstream-');
 
 /** The shell commands of the sh block after `<!-- e2e: NAME`: continuations joined, comments dropped. */
 function documentedCommands(doc: string, name: string): string[] {

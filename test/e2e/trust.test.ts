@@ -2,27 +2,21 @@
 // through the library API, plus break-glass and monitoring output, and the no-network proof.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { runCli, runCliProcess } from '../helpers/cli.ts';
 import { canUnshareNet, UNSHARE_NET } from '../helpers/netns.ts';
 import { sharedMissing, TUF_FIXTURES_DIR } from '../helpers/shared.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 import { createTufRepo } from '../helpers/tuf-repo.ts';
 
 const F = TUF_FIXTURES_DIR;
 const PINNED = join(F, 'metadata', '1.root.json');
 const at = (iso: string) => () => new Date(iso);
-let dir: string;
-let mirror: string;
+const dir = useTempDir('airlock-trust-');
+const mirror = join(dir, 'mirror');
 const home = (name: string) => ({ AIRLOCK_HOME: join(dir, name) });
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-trust-'));
-  mirror = join(dir, 'mirror');
-});
-after(() => rm(dir, { recursive: true, force: true }));
 
 const missing = sharedMissing(F);
 

@@ -3,16 +3,16 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { MAX_BUNDLE_BYTES } from '../../src/sigstore/limits.ts';
 import { AIRLOCK_BIN, runCliProcess } from '../helpers/cli.ts';
 import { makeTestImage } from '../helpers/oci-images.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 
-let dir: string;
+const dir = useTempDir('airlock-e2e-verify-');
 const env = () => ({ ...process.env, AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'home') });
 const key = () => join(dir, 'release.key');
 const pub = () => join(dir, 'release.pub');
@@ -65,7 +65,6 @@ function fifoFrom(path: string, source: string): { done: Promise<void> } {
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-e2e-verify-'));
   await writeFile(join(dir, 'app.tar'), 'the artifact\n');
   const r = await cli(['key', 'generate', '--output-key-prefix', join(dir, 'release')]);
   assert.equal(r.code, 0, r.stderr);
@@ -80,7 +79,6 @@ before(async () => {
   ]);
   assert.equal(s.code, 0, s.stderr);
 });
-after(() => rm(dir, { recursive: true, force: true }));
 
 describe('inputs that are not regular files', { skip: fifoMissing }, () => {
   it('verify-blob reads the artifact and the bundle from FIFOs', async () => {

@@ -5,8 +5,7 @@
 // flags, the extra line changes nothing (Sigstore clients ignore it, and so does our base verifier).
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseNote } from '../../src/log/note.ts';
@@ -16,9 +15,12 @@ import { runCliProcess } from '../helpers/cli.ts';
 import { jsonManifest, makeTestImage, sha256 } from '../helpers/oci-images.ts';
 import { makeLogKey, startLog, type TestLog, writeTrustedRootFor } from '../helpers/log-server.ts';
 import { verifyWithSigstoreJs } from '../helpers/sigstore.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 
-let dir: string;
 let log: TestLog;
+// Registered before the folder below (after hooks run in order): the log stops first.
+after(() => log?.stop());
+const dir = useTempDir('airlock-witness-verify-');
 const cli = (args: string[]) =>
   runCliProcess(args, { env: { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'home') } });
 const root = () => join(dir, 'root.json');
@@ -103,7 +105,6 @@ const report = (stdout: string): Report => JSON.parse(stdout) as Report;
 const witnessCheck = (r: Report) => r.checks.find((c) => c.name === 'witness cosignatures');
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-witness-verify-'));
   await makeLogKey(join(dir, 'log'));
   assert.equal((await cli(['key', 'generate', '--output-key-prefix', join(dir, 'k')])).code, 0);
   assert.equal(
@@ -112,10 +113,6 @@ before(async () => {
   );
   log = await startLog(join(dir, 'data'), join(dir, 'log.key'));
   await writeTrustedRootFor(log, root());
-});
-after(async () => {
-  await log?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('verify-blob --witness-key / --require-witnesses', () => {

@@ -4,14 +4,14 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { create as createTar } from 'tar';
 import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR_GZIP, OCI_MANIFEST } from '../../src/oci/media-types.ts';
 import type { Descriptor, ImageStore, Platform, StoredManifest } from '../../src/oci/types.ts';
+import { withTempDir } from './temp-dir.ts';
 
 export interface TestImageOptions {
   readonly tag?: string;
@@ -37,16 +37,13 @@ export function jsonManifest(doc: object, mediaType: string): StoredManifest {
 
 /** A tar holding one file of random bytes; fixed mtime and portable headers, like a built layer. */
 export async function makeLayerTar(size: number, name = 'payload.bin'): Promise<Buffer> {
-  const dir = await mkdtemp(join(tmpdir(), 'airlock-layer-'));
-  try {
+  return withTempDir('airlock-layer-', async (dir) => {
     await writeFile(join(dir, name), randomBytes(size));
     const chunks: Buffer[] = [];
     for await (const chunk of createTar({ cwd: dir, portable: true, mtime: new Date(0) }, [name]))
       chunks.push(Buffer.from(chunk));
     return Buffer.concat(chunks);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 export async function makeTestImage(store: ImageStore, options: TestImageOptions = {}): Promise<TestImage> {

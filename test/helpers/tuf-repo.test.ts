@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Metadata, MetadataKind } from '@tufjs/models';
+import { useTempDir } from './temp-dir.ts';
 import { createTufRepo, type TufRepo } from './tuf-repo.ts';
 
-const base = mkdtempSync(join(tmpdir(), 'airlock-tuf-repo-'));
-after(() => rmSync(base, { recursive: true, force: true }));
+const base = useTempDir('airlock-tuf-repo-');
 let n = 0;
 const freshDir = (): string => join(base, `repo-${++n}`);
 

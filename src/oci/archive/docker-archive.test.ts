@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { create as createTar, extract } from 'tar';
 import {
@@ -12,22 +11,21 @@ import {
   makeTestReferrer,
   sha256,
 } from '../../../test/helpers/oci-images.ts';
+import { useTempDir } from '../../../test/helpers/temp-dir.ts';
 import { isAirlockError } from '../../errors.ts';
 import { DOCKER_CONFIG, DOCKER_LAYER_TAR_GZIP, DOCKER_MANIFEST } from '../media-types.ts';
 import type { Descriptor, ImageStore } from '../types.ts';
 import { openDockerArchive } from './docker-archive.ts';
 import { DOCKER_LAYER_TAR } from './docker-manifest.ts';
 
-let root: string;
+const root = useTempDir('airlock-docker-archive-');
 let temps: string;
 let n = 0;
 const fresh = (name = 'image.tar'): string => join(root, `${n++}-${name}`);
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'airlock-docker-archive-'));
   temps = join(root, 'temps');
   await mkdir(temps);
 });
-after(() => rm(root, { recursive: true, force: true }));
 
 async function blobBytes(store: ImageStore, desc: Descriptor): Promise<Buffer> {
   const chunks: Buffer[] = [];

@@ -1,25 +1,23 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { list } from 'tar';
 import { makeTestImage, makeTestIndex, makeTestReferrer, sha256 } from '../../../test/helpers/oci-images.ts';
+import { useTempDir } from '../../../test/helpers/temp-dir.ts';
 import { isAirlockError } from '../../errors.ts';
 import { openLayoutStore } from '../layout/layout-store.ts';
 import type { Descriptor } from '../types.ts';
 import { openOciArchive } from './oci-archive.ts';
 
-let root: string;
+const root = useTempDir('airlock-oci-archive-');
 let temps: string;
 let n = 0;
 const fresh = (name = 'image.tar'): string => join(root, `${n++}-${name}`);
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'airlock-oci-archive-'));
   temps = join(root, 'temps');
   await mkdir(temps);
 });
-after(() => rm(root, { recursive: true, force: true }));
 
 async function entries(
   file: string,

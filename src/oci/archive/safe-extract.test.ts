@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { Header, type HeaderData } from 'tar';
+import { useTempDir } from '../../../test/helpers/temp-dir.ts';
 import { isAirlockError } from '../../errors.ts';
 import { unpackArchive } from './archive-files.ts';
 import { openOciArchive } from './oci-archive.ts';
@@ -40,12 +40,8 @@ function craftTar(entries: readonly CraftedEntry[]): Buffer {
   return Buffer.concat(blocks);
 }
 
-let root: string;
+const root = useTempDir('airlock-extract-');
 let n = 0;
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'airlock-extract-'));
-});
-after(() => rm(root, { recursive: true, force: true }));
 
 /** Each case gets `<case>/temps` as the temp parent, so escapes would land in `<case>` or above. */
 async function caseDir(): Promise<{ dir: string; temps: string }> {

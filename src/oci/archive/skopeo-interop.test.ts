@@ -1,10 +1,9 @@
 // skopeo 1.9.3 against the archives airlock writes (oci-archive:, docker-archive:), and airlock
 // against the archives skopeo writes. Skipped, visibly, where /usr/bin/skopeo is absent.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import {
   makeTestImage,
@@ -14,24 +13,23 @@ import {
   skopeoMissing,
   type TestImage,
 } from '../../../test/helpers/oci-images.ts';
+import { useTempDir } from '../../../test/helpers/temp-dir.ts';
 import { openLayoutStore } from '../layout/layout-store.ts';
 import { DOCKER_MANIFEST } from '../media-types.ts';
 import type { Descriptor, ImageStore } from '../types.ts';
 import { openDockerArchive } from './docker-archive.ts';
 import { openOciArchive } from './oci-archive.ts';
 
-let root: string;
+const root = useTempDir('airlock-skopeo-archive-');
 let temps: string;
 let src: string;
 let img: TestImage;
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'airlock-skopeo-archive-'));
   temps = join(root, 'temps');
   await mkdir(temps);
   src = join(root, 'src');
   img = await makeTestImage(await openLayoutStore(src, { create: true }), { tag: 'v1' });
 });
-after(() => rm(root, { recursive: true, force: true }));
 
 async function readBlob(store: ImageStore, desc: Descriptor): Promise<Buffer> {
   const chunks: Buffer[] = [];

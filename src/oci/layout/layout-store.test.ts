@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   jsonManifest,
   makeTestImage,
@@ -13,19 +12,16 @@ import {
   makeTestReferrer,
   sha256,
 } from '../../../test/helpers/oci-images.ts';
+import { useTempDir } from '../../../test/helpers/temp-dir.ts';
 import { isAirlockError } from '../../errors.ts';
 import { OCI_INDEX, OCI_MANIFEST } from '../media-types.ts';
 import type { Descriptor } from '../types.ts';
 import { REF_NAME } from './layout-files.ts';
 import { openLayoutStore } from './layout-store.ts';
 
-let root: string;
+const root = useTempDir('airlock-layout-');
 let n = 0;
 const fresh = (): string => join(root, `layout-${n++}`);
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'airlock-layout-'));
-});
-after(() => rm(root, { recursive: true, force: true }));
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];

@@ -1,9 +1,8 @@
 // What skopeo (the reference for oci: layouts) makes of layouts airlock writes, and the reverse.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   makeTestImage,
   makeTestIndex,
@@ -12,15 +11,12 @@ import {
   skopeo,
   skopeoMissing,
 } from '../../../test/helpers/oci-images.ts';
+import { useTempDir } from '../../../test/helpers/temp-dir.ts';
 import { OCI_INDEX } from '../media-types.ts';
 import type { ImageStore } from '../types.ts';
 import { openLayoutStore } from './layout-store.ts';
 
-let root: string;
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'airlock-skopeo-layout-'));
-});
-after(() => rm(root, { recursive: true, force: true }));
+const root = useTempDir('airlock-skopeo-layout-');
 
 async function readBlob(store: ImageStore, desc: { mediaType: string; digest: string; size: number }): Promise<Buffer> {
   const chunks: Buffer[] = [];

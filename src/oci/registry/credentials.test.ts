@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { withTempDir } from '../../../test/helpers/temp-dir.ts';
 import { isAirlockError } from '../../errors.ts';
 import { lookupCredentials, normalizeAuthKey, parseAuthFile, readCredentials } from './credentials.ts';
 
@@ -72,8 +72,7 @@ describe('auth files', () => {
   });
 
   it('takes the first file with an entry and skips missing files', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'airlock-auth-'));
-    try {
+    await withTempDir('airlock-auth-', async (dir) => {
       const first = join(dir, 'first.json');
       const second = join(dir, 'second.json');
       await writeFile(first, JSON.stringify({ auths: { 'other.example': { auth: b64('x:y') } } }));
@@ -85,8 +84,6 @@ describe('auth files', () => {
       assert.equal(await readCredentials([first], 'r.example', 'app'), undefined);
       assert.equal(await readCredentials([], 'r.example', 'app'), undefined);
       await assert.rejects(readCredentials([dir], 'r.example', 'app'), (err) => isAirlockError(err));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

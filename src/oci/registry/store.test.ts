@@ -2,12 +2,12 @@
 // servers for the misbehaviour a real registry will not produce on demand (wrong bytes, lies).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { after, before, describe, it } from 'node:test';
+import { useTempDir, withTempDir } from '../../../test/helpers/temp-dir.ts';
 import { digestFile, parseDigest } from '../../crypto/digest.ts';
 import { isAirlockError } from '../../errors.ts';
 import { openLayoutStore } from '../layout/layout-store.ts';
@@ -154,8 +154,8 @@ describe('openRegistryStore against docker-registry 2.8', { skip: plainSkip }, (
       const store = await open('team/many');
       const bigs = [1, 2, 3].map((i) => blob(randomBytes(BULK_MIN_BYTES + i * 100_003), OCI_LAYER_TAR_GZIP));
       for (const big of bigs) await store.putBlob(big.desc, big.bytes);
-      const layoutDir = await mkdtemp(join(tmpdir(), 'airlock-bulk-layout-'));
-      try {
+      // The folder is removed first, then the store closed.
+      await withTempDir('airlock-bulk-layout-', async (layoutDir) => {
         const layout = await openLayoutStore(layoutDir, { create: true });
         // The layout's sink recycles the download buffers it has written; pieces kept in memory by another
         // reader are never recycled, so they must still hold their bytes after the other downloads ran.
@@ -177,10 +177,7 @@ describe('openRegistryStore against docker-registry 2.8', { skip: plainSkip }, (
             size: big.desc.size,
           });
         assert.ok(Buffer.concat(kept).equals((bigs[0] as Blob).bytes));
-      } finally {
-        await rm(layoutDir, { recursive: true, force: true });
-        await store.close();
-      }
+      }).finally(() => store.close());
     },
   );
 
@@ -412,14 +409,13 @@ const securedSkip = registryAvailable({ tls: true, htpasswd: { username: 'u', pa
 
 describe('openRegistryStore over TLS with basic auth', { skip: securedSkip }, () => {
   let registry: TestRegistry;
-  let dir: string;
-  before(async () => {
-    registry = await startRegistry({ tls: true, htpasswd: { username: 'alice', password: 'correct horse' } });
-    dir = await mkdtemp(join(tmpdir(), 'airlock-authfile-'));
-  });
+  // Registered before the folder below (after hooks run in order): the registry stops first.
   after(async () => {
     await registry?.stop();
-    await rm(dir, { recursive: true, force: true });
+  });
+  const dir = useTempDir('airlock-authfile-');
+  before(async () => {
+    registry = await startRegistry({ tls: true, htpasswd: { username: 'alice', password: 'correct horse' } });
   });
 
   it('pushes and pulls with the CA and credentials', async () => {

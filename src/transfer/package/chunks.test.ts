@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { useTempDir } from '../../../test/helpers/temp-dir.ts';
 import { READ_CHUNK_SIZE } from '../../crypto/digest.ts';
 import { ChunkReader } from './chunks.ts';
 
-let dir: string;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-chunks-'));
-});
-after(() => rm(dir, { recursive: true, force: true }));
+const dir = useTempDir('airlock-chunks-');
 
 describe('ChunkReader', () => {
   it('with an end, hands out only its range and never reads past it, read ahead included', async () => {
