@@ -2,7 +2,7 @@
 // checked against the leaf cosign/sigstore-go rebuild from a bundle (tlog-anchors.md §2.4, written out
 // here by hand, not with the module's code), and the TransparencyLogEntry shape of §2.1.
 import assert from 'node:assert/strict';
-import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ed25519ph } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
@@ -12,6 +12,7 @@ import { TransparencyLogEntry } from '@sigstore/protobuf-specs';
 import { Entry } from '@sigstore/protobuf-specs/rekor/v2';
 import { isAirlockError } from '../errors.ts';
 import { createPrivateCa, type Leaf, type PrivateCa } from '../../test/helpers/private-ca.ts';
+import { ED25519PH_ABC } from '../../test/helpers/rfc8032.ts';
 import {
   type CreateEntryRequestJSON,
   MAX_ENTRY_BYTES,
@@ -180,19 +181,7 @@ describe('parseCreateEntryRequest: accepted requests', () => {
   });
 
   it('verifies RFC 8032 §7.3 (Ed25519ph, "abc") given only SHA-512("abc")', () => {
-    const publicKey = createPublicKey({
-      key: {
-        kty: 'OKP',
-        crv: 'Ed25519',
-        x: Buffer.from('ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf', 'hex').toString('base64url'),
-      },
-      format: 'jwk',
-    });
-    const signature = Buffer.from(
-      '98a70222f0b8121aa9d30f813d683f809e462b469c7ff87639499bb94e6dae41' +
-        '31f85042463c2a355a2003d062adf5aaa10b8c61e636062aaad11c2a26083406',
-      'hex',
-    );
+    const { publicKey, signature } = ED25519PH_ABC;
     const digest = createHash('sha512').update('abc').digest();
     const request = requestJson(digest, signature, 'PKIX_ED25519_PH', {
       publicKey: { rawBytes: b64(spki(publicKey)) },

@@ -7,21 +7,7 @@
 // body: they rebuild the leaf from the bundle (§2.4) with the key re-encoded by Go and the key's
 // *default* keyDetails. An entry stored in any other form would be logged yet never verify, so the
 // verifier must be canonical DER and keyDetails must be that default.
-import {
-  constants,
-  createHash,
-  createPublicKey,
-  type KeyObject,
-  publicDecrypt,
-  timingSafeEqual,
-  X509Certificate,
-} from 'node:crypto';
-import { eddsa } from '@noble/curves/abstract/edwards.js';
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { sha512 } from '@noble/hashes/sha2.js';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import { MessageImprint } from '@peculiar/asn1-tsp';
-import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
+import { createHash, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { json as sigstoreJson } from '@sigstore/core';
 import {
   HashAlgorithm,
@@ -35,7 +21,7 @@ import {
   type HashedRekordRequestV002,
   type Verifier,
 } from '@sigstore/protobuf-specs/rekor/v2';
-import { ecdsaOverDigest } from '../crypto/ecdsa-over-digest.ts';
+import { signatureOverDigest, type SignatureOverDigest } from '../crypto/signature-over-digest.ts';
 import { AirlockError } from '../errors.ts';
 
 /** rekor-tiles' default `--max-request-body-size`; the server stops reading a request beyond it. */
@@ -53,10 +39,10 @@ export interface EntryAlgorithm {
   readonly hash: EntryHash;
 }
 
-const HASHES: Record<EntryHash, { readonly proto: HashAlgorithm; readonly size: number; readonly oid: string }> = {
-  sha256: { proto: HashAlgorithm.SHA2_256, size: 32, oid: '2.16.840.1.101.3.4.2.1' },
-  sha384: { proto: HashAlgorithm.SHA2_384, size: 48, oid: '2.16.840.1.101.3.4.2.2' },
-  sha512: { proto: HashAlgorithm.SHA2_512, size: 64, oid: '2.16.840.1.101.3.4.2.3' },
+const HASHES: Record<EntryHash, { readonly proto: HashAlgorithm; readonly size: number }> = {
+  sha256: { proto: HashAlgorithm.SHA2_256, size: 32 },
+  sha384: { proto: HashAlgorithm.SHA2_384, size: 48 },
+  sha512: { proto: HashAlgorithm.SHA2_512, size: 64 },
 };
 
 const EC_CURVES = {
@@ -208,7 +194,7 @@ export interface ParsedVerifier {
   readonly certificate: X509Certificate | undefined;
   readonly algorithm: EntryAlgorithm;
   /** The signature check over a digest, bound to the key (parsing a key costs more than a native check). */
-  readonly verifiesOverDigest: (digest: Uint8Array, signature: Uint8Array) => boolean;
+  readonly verifiesOverDigest: SignatureOverDigest;
 }
 
 // A log sees the same few signing keys again and again (key-based signers); parsing, re-encoding and
@@ -262,22 +248,7 @@ function parseVerifier(verifier: Verifier, cacheKey: string, verifiers: Verifier
   if (cached) return cached;
   const { key, certificate } = readVerifier(verifier);
   const algorithm = entryAlgorithmFor(key);
-  return { key, certificate, algorithm, verifiesOverDigest: checkOverDigest(key, algorithm.hash) };
-}
-
-/** The signature check over the digest as given (prehash), as rekor-tiles does with sigstore's LoadVerifierWithOpts. */
-function checkOverDigest(key: KeyObject, hash: EntryHash): ParsedVerifier['verifiesOverDigest'] {
-  if (key.asymmetricKeyType === 'ec') return ecdsaOverDigest(key);
-  const publicKey =
-    key.asymmetricKeyType === 'ed25519' ? Buffer.from(key.export({ format: 'jwk' }).x ?? '', 'base64url') : undefined;
-  return (digest, signature) => {
-    try {
-      if (publicKey) return ed25519phOverDigest.verify(signature, digest, publicKey, { zip215: false });
-      return rsaPkcs1Verifies(key, hash, digest, signature); // publicDecrypt throws for a bad padding
-    } catch {
-      return false;
-    }
-  };
+  return { key, certificate, algorithm, verifiesOverDigest: signatureOverDigest(key, algorithm.hash) };
 }
 
 /** The signing key, from canonical SPKI DER or from a certificate that is exactly one DER certificate. */
@@ -438,51 +409,6 @@ function canonicalBody(digest: Buffer, hash: EntryHash, content: Buffer, verifie
     },
   };
   return Buffer.from(sigstoreJson.canonicalize(Entry.toJSON(entry)), 'utf8');
-}
-
-// @noble/curves' ed25519ph hashes the message itself and has no way to take the SHA-512 digest, which
-// is all a hashedrekord carries. This is the same curve and hash with RFC 8032 §5.1's dom2 for
-// Ed25519ph (phflag 1, empty context) and PH(M) given as the input. Tested against RFC 8032 §7.3.
-const DOM2_ED25519PH = Buffer.concat([Buffer.from('SigEd25519 no Ed25519 collisions', 'latin1'), Buffer.from([1, 0])]);
-const ed25519phOverDigest = eddsa(ed25519.Point, sha512, {
-  domain: (data: Uint8Array) => Buffer.concat([DOM2_ED25519PH, data]),
-  prehash: (digest: Uint8Array) => digest,
-});
-
-// RFC 8017 §8.2.2: the recovered block must be exactly DER(DigestInfo) with NULL parameters, which is
-// what Go's rsa.VerifyPKCS1v15 compares. MessageImprint (RFC 3161) is the same ASN.1 as DigestInfo.
-function rsaPkcs1Verifies(key: KeyObject, hash: EntryHash, digest: Uint8Array, signature: Uint8Array): boolean {
-  if (signature.length * 8 !== key.asymmetricKeyDetails?.modulusLength) return false;
-  const expected = digestInfo(hash, digest);
-  const recovered = publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, signature);
-  return recovered.length === expected.length && timingSafeEqual(recovered, expected);
-}
-
-const digestInfoPrefixes = new Map<EntryHash, Buffer>();
-
-/**
- * DER(DigestInfo) of a digest of the hash's size. Every length in it is fixed by the hash, so the
- * encoding is a fixed prefix and the digest: the ASN.1 library encodes it once per hash (over zeros),
- * not once per request, which cost more than the RSA check itself.
- */
-function digestInfo(hash: EntryHash, digest: Uint8Array): Buffer {
-  const { oid, size } = HASHES[hash];
-  if (digest.length !== size)
-    throw new AirlockError('E_INTERNAL', `a ${hash} digest is ${size} bytes, not ${digest.length}`);
-  let prefix = digestInfoPrefixes.get(hash);
-  if (!prefix) {
-    const encoded = Buffer.from(
-      AsnConvert.serialize(
-        new MessageImprint({
-          hashAlgorithm: new AlgorithmIdentifier({ algorithm: oid, parameters: null }),
-          hashedMessage: new OctetString(new Uint8Array(size)),
-        }),
-      ),
-    );
-    prefix = encoded.subarray(0, encoded.length - size);
-    digestInfoPrefixes.set(hash, prefix);
-  }
-  return Buffer.concat([prefix, digest]);
 }
 
 /** What the log tells a client about one entry (§2.1 Response, §6.4). */
