@@ -21,7 +21,8 @@ import { toTransparencyLogEntry } from '../../log/rekor-response.ts';
 import { createTrustedRoot } from '../../trust/create-trusted-root.ts';
 import { signBlob } from '../sign-blob.ts';
 import { parseTrustedRoot } from '../trusted-root.ts';
-import { type VerifyBlobOptions, verifyBlob, type WitnessPolicy } from './verify-blob.ts';
+import { type VerifyBlobOptions, verifyBlob } from './verify-blob.ts';
+import type { WitnessPolicy } from './witness-quorum.ts';
 
 const ORIGIN = 'log.example';
 const artifact = Buffer.from('the witnessed artifact\n');
