@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { gzip, gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
-import { parseCreateEntryRequest, toCreateEntryRequest } from '../src/log/rekor-entry.ts';
+import { parseCreateEntryRequest, toCreateEntryRequest } from '../src/log/rekor-request.ts';
 import { encodeEntryBundle, TILE_WIDTH } from '../src/log/tiles.ts';
 import { CompressedCache } from '../src/server/compressed-cache.ts';
 import { median, report, type Sample } from './harness.ts';

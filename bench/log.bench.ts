@@ -33,7 +33,11 @@ import { entryIdentity, LogEngine, type LogEngineOptions } from '../src/log/engi
 import { ecdsaOverDigestBackend } from '../src/crypto/ecdsa-over-digest.ts';
 import { lastSignedFile } from '../src/log/last-signed-file.ts';
 import { leafHash, verifyInclusion } from '../src/log/merkle.ts';
-import { type CreateEntryRequestJSON, parseCreateEntryRequest, toCreateEntryRequest } from '../src/log/rekor-entry.ts';
+import {
+  type CreateEntryRequestJSON,
+  parseCreateEntryRequest,
+  toCreateEntryRequest,
+} from '../src/log/rekor-request.ts';
 import { encodeVerifierKey } from '../src/log/note-keys.ts';
 import { SqliteLogStorage } from '../src/log/sqlite-storage.ts';
 import { VerifyPool } from '../src/server/verify-pool.ts';

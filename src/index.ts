@@ -32,8 +32,8 @@ export {
   type TrustPolicy,
   type VerifyBlobOptions,
   verifyBlob,
-  type WitnessPolicy,
 } from './sigstore/verify/verify-blob.ts';
+export type { WitnessPolicy } from './sigstore/verify/witness-quorum.ts';
 export { PUBLIC_GOOD_REKOR_URL, type WitnessOptions } from './sigstore/witnesses.ts';
 export { AuditLog, type AuditVerification, verifyAuditLog } from './audit/audit-log.ts';
 export type { AuditEvent, AuditRecord } from './audit/event.ts';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { isAirlockError } from '../errors.ts';
-import { parseCreateEntryRequest, toCreateEntryRequest } from '../log/rekor-entry.ts';
+import { parseCreateEntryRequest, toCreateEntryRequest } from '../log/rekor-request.ts';
 import { VerifyPool } from './verify-pool.ts';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -3,7 +3,7 @@
 // to @noble/curves in JavaScript) run here, off the thread that serves requests and commits batches.
 import { parentPort } from 'node:worker_threads';
 import { AirlockError } from '../errors.ts';
-import { parseCreateEntryRequest } from '../log/rekor-entry.ts';
+import { parseCreateEntryRequest } from '../log/rekor-request.ts';
 import { type VerifyReply, type VerifyRequest, WORKER_READY } from './verify-worker-protocol.ts';
 
 /**

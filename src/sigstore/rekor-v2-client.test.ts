@@ -16,12 +16,8 @@ import { verifyWithSigstoreJs } from '../../test/helpers/sigstore.ts';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import type { SigningAlgorithm } from '../crypto/signer.ts';
 import { AirlockError, isAirlockError } from '../errors.ts';
-import {
-  MAX_REQUEST_BYTES,
-  parseCreateEntryRequest,
-  toCreateEntryRequest,
-  toTransparencyLogEntry,
-} from '../log/rekor-entry.ts';
+import { MAX_REQUEST_BYTES, parseCreateEntryRequest, toCreateEntryRequest } from '../log/rekor-request.ts';
+import { toTransparencyLogEntry } from '../log/rekor-response.ts';
 import { createEntryRequestFor, uploadToRekorV2 } from './rekor-v2-client.ts';
 import { attestBlob, signBlob } from './sign-blob.ts';
 

@@ -12,15 +12,8 @@ import { dsse } from '@sigstore/core';
 import { publicKeyDetailsToJSON, TransparencyLogEntry as ProtoTransparencyLogEntry } from '@sigstore/protobuf-specs';
 import type { SignatureBundle } from '@sigstore/sign';
 import { AirlockError, isAirlockError } from '../errors.ts';
-import {
-  type CreateEntryRequestJSON,
-  ENTRY_API_VERSION,
-  ENTRY_KIND,
-  entryAlgorithmFor,
-  entryHashAlgorithm,
-  parseCreateEntryRequest,
-  toCreateEntryRequest,
-} from '../log/rekor-entry.ts';
+import { ENTRY_API_VERSION, ENTRY_KIND, entryAlgorithmFor, entryHashAlgorithm } from '../log/rekor-entry.ts';
+import { type CreateEntryRequestJSON, parseCreateEntryRequest, toCreateEntryRequest } from '../log/rekor-request.ts';
 import { type Exchange, exchange, failureReason, header, SERVICE_TIMEOUT_MS } from '../net/http/exchange.ts';
 import type { HttpTransport } from '../net/http/transport.ts';
 

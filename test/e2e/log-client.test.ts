@@ -16,7 +16,7 @@ import { encodeCosignerKey, parseCosignerKey, verifyWitnessQuorum } from '../../
 import { leafHash, rootAt, verifyInclusion } from '../../src/log/merkle.ts';
 import { signNote } from '../../src/log/note.ts';
 import { encodeVerifierKey, noteSignerFor } from '../../src/log/note-keys.ts';
-import type { TransparencyLogEntryJSON } from '../../src/log/rekor-entry.ts';
+import type { TransparencyLogEntryJSON } from '../../src/log/rekor-response.ts';
 import { encodeEntryBundle, entriesPath, tilePath } from '../../src/log/tiles.ts';
 import { type CliResult, runCli } from '../helpers/cli.ts';
 import { memoryTree } from '../helpers/log-audit.ts';

@@ -4,7 +4,8 @@
 // unacknowledged (it may or may not be in the log), and some of those are posted again later, as a
 // client retrying after a crash would.
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { toCreateEntryRequest, type TransparencyLogEntryJSON } from '../../src/log/rekor-entry.ts';
+import { toCreateEntryRequest } from '../../src/log/rekor-request.ts';
+import type { TransparencyLogEntryJSON } from '../../src/log/rekor-response.ts';
 
 export interface Ack {
   readonly id: number;

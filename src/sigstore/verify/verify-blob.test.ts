@@ -15,11 +15,10 @@ import { createKeyObjectSigner } from '../../crypto/key-object-signer.ts';
 import { signingAlgorithmFor } from '../../crypto/keys.ts';
 import { attestBlob, signBlob } from '../sign-blob.ts';
 import { requestTimestamp } from '../tsa.ts';
-import { Checks } from './report.ts';
 import { verifiedSignatures } from './signature-content.ts';
 import { parseTrustedRoot } from '../trusted-root.ts';
 import { anchored } from './identity.ts';
-import { checkTlogKeyValidity, type VerifyBlobOptions, verifyBlob } from './verify-blob.ts';
+import { type VerifyBlobOptions, verifyBlob } from './verify-blob.ts';
 
 const SAN = 'https://ci.example/org/builder/.github/workflows/release.yml@refs/heads/main';
 const ISSUER = 'https://token.ci.example';
@@ -434,44 +433,6 @@ describe('log key validity window (Rekor v2, real conformance bundle)', () => {
       },
     );
     assert.equal(stale.error?.code, 'E_TLOG_ENTRY');
-  });
-});
-
-describe('log key validity with no signed time at all', () => {
-  // A key-signed bundle whose checkpoint-only entry carries no time, and no TSA timestamp: only the
-  // verification time is left, and a log key retired by then cannot vouch for an entry of unknown date.
-  const logId = Buffer.from('log-1');
-  const bundle = {
-    verificationMaterial: { tlogEntries: [{ logIndex: '7', integratedTime: '0', logId: { keyId: logId } }] },
-  } as never;
-  const entity = { timestamps: [] } as never;
-  const material = (start: string, end: string) =>
-    ({ tlogs: [{ logID: logId, validFor: { start: new Date(start), end: new Date(end) } }] }) as never;
-
-  it('passes while the log key is valid at the verification time, and says so', () => {
-    const checks = new Checks();
-    checkTlogKeyValidity(
-      bundle,
-      material('2026-01-01T00:00:00Z', '2027-01-01T00:00:00Z'),
-      entity,
-      checks,
-      new Date('2026-06-01T00:00:00Z'),
-    );
-    assert.match(String(checks.list[0]?.detail.at), /verification time/);
-  });
-
-  it('refuses once the log key is retired (E_TLOG_ENTRY)', () => {
-    assert.throws(
-      () =>
-        checkTlogKeyValidity(
-          bundle,
-          material('2026-01-01T00:00:00Z', '2026-03-01T00:00:00Z'),
-          entity,
-          new Checks(),
-          new Date('2026-06-01T00:00:00Z'),
-        ),
-      { code: 'E_TLOG_ENTRY' },
-    );
   });
 });
 

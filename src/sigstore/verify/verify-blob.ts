@@ -5,7 +5,14 @@
 import { type Bundle, bundleFromJSON } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
 import { HashAlgorithm, TrustedRoot } from '@sigstore/protobuf-specs';
-import { type SignedEntity, type TrustMaterial, toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
+import {
+  type SignedEntity,
+  type Signer,
+  type TrustMaterial,
+  toSignedEntity,
+  toTrustMaterial,
+  Verifier,
+} from '@sigstore/verify';
 import {
   type Digest,
   type DigestAlgorithm,
@@ -17,15 +24,6 @@ import {
 import { keyFingerprint } from '../../crypto/keys.ts';
 import { AirlockError, EXIT } from '../../errors.ts';
 import { readFileBounded } from '../../files/read-file.ts';
-import { bounded } from '../../text.ts';
-import {
-  type CosignatureVerifier,
-  checkWitnessQuorumPolicy,
-  verifyWitnessQuorum,
-  type WitnessQuorum,
-} from '../../log/cosignature.ts';
-import { checkpointMeetsPolicy, type TlogPolicy } from '../../log/tlog-policy.ts';
-import { keyIdHex } from '../../log/note.ts';
 import { IN_TOTO_PAYLOAD_TYPE, parseStatement } from '../in-toto.ts';
 import { MAX_BUNDLE_BYTES } from '../limits.ts';
 import { leafCertificateFor, withoutStackTraces } from '../ca-cache.ts';
@@ -33,13 +31,21 @@ import { type LoadedTrustedRoot, trustMaterialFor } from '../trusted-root.ts';
 import { detachedBundle, detachedDigestAlgorithm } from './detached.ts';
 import { toAirlockError } from './error-map.ts';
 import { checkIdentity, describeMatcher } from './identity.ts';
-import { Checks, type VerificationReport } from './report.ts';
+import { Checks, type SignerSummary, type VerificationReport } from './report.ts';
 import {
   DsseSignatureContent,
   type MessageArtifact,
   MessageSignatureContent,
   verifiedSignatures,
 } from './signature-content.ts';
+import {
+  checkLogIndices,
+  checkTlogEntryPresent,
+  checkTlogKeyValidity,
+  signedIntegratedTime,
+  tsaTimes,
+} from './tlog-entries.ts';
+import { checkWitnessCosignatures, checkWitnessPolicy, type WitnessPolicy } from './witness-quorum.ts';
 
 export const KNOWN_BUNDLE_MEDIA_TYPES: readonly string[] = [
   'application/vnd.dev.sigstore.bundle+json;version=0.1',
@@ -66,61 +72,6 @@ export type BundleInput =
 
 export type { TrustPolicy } from './identity.ts';
 import type { TrustPolicy } from './identity.ts';
-
-/**
- * Witness cosignatures (C2SP tlog-cosignature) required on the log checkpoints of a bundle. Sigstore
- * clients ignore signature lines other than the log's; with this, every checkpoint in the bundle must
- * carry verified cosignatures of at least `required` distinct witness names.
- */
-export type WitnessPolicy =
-  | {
-      /** The witnesses' keys: `parseCosignerKey(vkey).verifier`. Several keys of one name count once. */
-      readonly verifiers: readonly CosignatureVerifier[];
-      /** 1 to the number of distinct names in `verifiers`. */
-      readonly required: number;
-    }
-  | {
-      /**
-       * A C2SP tlog-policy (`parseTlogPolicy`), as `log serve --witness-policy` takes: its witnesses
-       * must satisfy its quorum (groups nest), and when it names logs, the checkpoint must be one of theirs.
-       */
-      readonly policy: TlogPolicy;
-      /** Where it came from, for messages (a file name). */
-      readonly source: string;
-    };
-
-/** What one witness requirement asks of a checkpoint, and how to say it. */
-interface WitnessRule {
-  /** "2 of the witnesses a, b" or "the quorum 'q' of FILE". */
-  readonly wanted: string;
-  readonly details: Readonly<Record<string, unknown>>;
-  evaluate(envelope: string): Omit<WitnessQuorum, 'required'>;
-  /** Why a checkpoint cosigned by `cosigned` falls short. */
-  shortfall(cosigned: readonly string[]): string;
-}
-
-function witnessRule(policy: WitnessPolicy): WitnessRule {
-  if ('policy' in policy) {
-    const { quorum, witnesses } = policy.policy;
-    return {
-      wanted: `the quorum '${quorum}' of ${policy.source}`,
-      details: { policy: policy.source, quorum, witnesses: witnesses.map((w) => w.name) },
-      evaluate: (envelope) => checkpointMeetsPolicy(policy.policy, envelope),
-      shortfall: (cosigned) =>
-        `its checkpoint is cosigned by ${cosigned.join(', ') || "none of the policy's witnesses"}` +
-        `: not enough for the quorum '${quorum}' of ${policy.source}`,
-    };
-  }
-  const names = checkWitnessQuorumPolicy(policy.verifiers, policy.required);
-  return {
-    wanted: `${policy.required} of the witnesses ${names.join(', ')}`,
-    details: { required: policy.required, witnesses: names },
-    evaluate: (envelope) => verifyWitnessQuorum(envelope, policy.verifiers, policy.required),
-    shortfall: (cosigned) =>
-      `its checkpoint is cosigned by ${cosigned.length} of the witnesses ${names.join(', ')} ` +
-      `(${cosigned.join(', ') || 'none'}); ${policy.required} required`,
-  };
-}
 
 export interface VerifyBlobOptions {
   readonly trust: TrustPolicy;
@@ -373,150 +324,6 @@ function trustMaterial(options: VerifyBlobOptions): TrustMaterial {
   return { ...base, publicKey: () => ({ publicKey, validFor: () => true }) };
 }
 
-function tsaTimes(entity: SignedEntity): Date[] {
-  return entity.timestamps.flatMap((t) => (t.$case === 'timestamp-authority' ? [t.timestamp.signingTime] : []));
-}
-
-/**
- * @sigstore/verify ignores the log key's validity window for checkpoint-only (Rekor v2) entries. A log
- * key vouches only for what it signed while valid: with no signed entry time, that is checked at
- * every verified TSA time; with no signed time at all (key trust, no timestamps), at `now`, because
- * a retired log key cannot vouch for an entry made at an unknown time.
- */
-export function checkTlogKeyValidity(
-  bundle: Bundle,
-  material: TrustMaterial,
-  entity: SignedEntity,
-  checks: Checks,
-  now: Date,
-): void {
-  for (const entry of bundle.verificationMaterial.tlogEntries) {
-    const integrated = Number(entry.integratedTime);
-    const signedTimes = entry.inclusionPromise && integrated > 0 ? [new Date(integrated * 1000)] : tsaTimes(entity);
-    const times = signedTimes.length > 0 ? signedTimes : [now];
-    const logs = material.tlogs.filter((l) => l.logID.equals(entry.logId?.keyId ?? Buffer.alloc(0)));
-    if (logs.length === 0) continue; // the Verifier already refused or counted it
-    const valid = logs.some((l) => times.every((t) => l.validFor.start <= t && t <= l.validFor.end));
-    if (!valid) {
-      const window = logs.map((l) => `${l.validFor.start.toISOString()}..${l.validFor.end.toISOString()}`).join(', ');
-      throw new AirlockError(
-        'E_TLOG_ENTRY',
-        `log entry ${entry.logIndex}: the log key was not valid at ` +
-          `${times.map((t) => t.toISOString()).join(', ')} (valid ${window})`,
-      );
-    }
-    checks.pass('log key validity', {
-      logIndex: entry.logIndex,
-      times: times.map((t) => t.toISOString()),
-      ...(signedTimes.length === 0 ? { at: 'verification time: the entry carries no signed time' } : {}),
-    });
-  }
-}
-
-/**
- * An entry's outer logIndex and integratedTime are signed only by a signed entry timestamp (Rekor
- * v1's inclusion promise). Without one — a Rekor v2 entry, checkpoint and inclusion proof only — the
- * index the proof proves is the only index the log vouches for, so the outer one must equal it
- * before it is reported. A Rekor v1 entry with a promise may differ: its outer
- * index is the log's global one, signed by the promise, and the proof's is the shard's.
- */
-export function checkLogIndices(bundle: Bundle, checks: Checks): void {
-  const proven: string[] = [];
-  for (const entry of bundle.verificationMaterial.tlogEntries) {
-    const proof = entry.inclusionProof;
-    if (entry.inclusionPromise || !proof) continue;
-    if (!sameIndex(entry.logIndex, proof.logIndex)) {
-      throw new AirlockError(
-        'E_TLOG_INCLUSION',
-        `log entry ${short(entry.logIndex)}: the bundle says index ${short(entry.logIndex)}, its ` +
-          `inclusion proof proves index ${short(proof.logIndex)}`,
-        {
-          hint: 'the bundle was edited after the log answered: only the proven index is signed by the log',
-          details: { expected: short(proof.logIndex), found: short(entry.logIndex) },
-        },
-      );
-    }
-    proven.push(proof.logIndex);
-  }
-  if (proven.length > 0) checks.pass('log index', { proven });
-}
-
-const short = (text: string) => bounded(text, 24);
-
-function sameIndex(a: string, b: string): boolean {
-  try {
-    return BigInt(a) === BigInt(b);
-  } catch {
-    return false;
-  }
-}
-
-/** The time a log entry vouches for: its integratedTime, only when a signed entry timestamp covers it. */
-function signedIntegratedTime(entry: {
-  readonly inclusionPromise?: unknown;
-  readonly integratedTime: string;
-}): string | undefined {
-  return entry.inclusionPromise && Number(entry.integratedTime) > 0
-    ? new Date(Number(entry.integratedTime) * 1000).toISOString()
-    : undefined;
-}
-
-/**
- * Every checkpoint in the bundle must carry cosignatures of `required` distinct witnesses. Runs after
- * @sigstore/verify has checked each checkpoint's log signature and each inclusion proof against it, so
- * what the witnesses vouch for is the tree head the entry is proven in. A checkpoint text has no empty
- * line, so @sigstore/verify (first empty line) and the note parser (last one) read the same text.
- */
-export function checkWitnessCosignatures(bundle: Bundle, policy: WitnessPolicy, checks: Checks): void {
-  const rule = witnessRule(policy);
-  const entries = bundle.verificationMaterial.tlogEntries.flatMap((entry) => {
-    const envelope = entry.inclusionProof?.checkpoint?.envelope;
-    return envelope ? [{ logIndex: entry.logIndex, envelope }] : [];
-  });
-  if (entries.length === 0) {
-    throw new AirlockError(
-      'E_TLOG_CHECKPOINT',
-      `cosignatures of ${rule.wanted} are required, but the bundle has no log entry with a ` +
-        `checkpoint for them to cosign`,
-      {
-        details: { ...rule.details, cosigned: [] },
-      },
-    );
-  }
-  const results = entries.map(({ logIndex, envelope }) => {
-    let quorum: Omit<WitnessQuorum, 'required'>;
-    try {
-      quorum = rule.evaluate(envelope);
-    } catch (err) {
-      // A malformed note, a cosignature naming a given witness key that does not verify over it, or
-      // (with a policy) a checkpoint of a log the policy does not name.
-      if (err instanceof AirlockError && err.code === 'E_TLOG_CHECKPOINT') {
-        throw new AirlockError('E_TLOG_CHECKPOINT', `log entry ${logIndex}: ${err.message}`, {
-          cause: err,
-          ...(err.hint ? { hint: err.hint } : {}),
-          details: { logIndex, ...rule.details },
-        });
-      }
-      throw err;
-    }
-    if (!quorum.ok) {
-      throw new AirlockError('E_TLOG_CHECKPOINT', `log entry ${logIndex}: ${rule.shortfall(quorum.cosigned)}`, {
-        details: { logIndex, ...rule.details, cosigned: quorum.cosigned },
-      });
-    }
-    return {
-      logIndex,
-      cosigned: quorum.cosigned,
-      cosignatures: quorum.cosignatures.map((c) => ({
-        name: c.name,
-        keyId: keyIdHex(c.keyId),
-        time: c.time.toISOString(),
-      })),
-    };
-  });
-  checks.pass('witness cosignatures', { ...rule.details, entries: results });
-}
-
 /** The bundle (read and shape-checked, or built from a detached signature) and the artifact, read once. */
 async function bundleAndArtifact(
   artifact: ArtifactInput,
@@ -537,24 +344,129 @@ async function bundleAndArtifact(
   return { bundle, loaded: await loadArtifact(artifact, comparedAlgorithms(bundle)) };
 }
 
-/**
- * A bundle with no log entry where one is required: the Verifier would say "expected 1 tlog entries,
- * got 0". Said here with why it happens (signed offline) and what can be done, which differs for a
- * key (check it against the key alone) and a certificate (nothing: its log entry is its proof).
- */
-function checkTlogEntryPresent(bundle: Bundle, trust: TrustPolicy, required: number): void {
-  if (required === 0 || bundle.verificationMaterial.tlogEntries.length > 0) return;
-  const why = `the bundle has no transparency-log entry and ${required} ${required === 1 ? 'is' : 'are'} required`;
-  throw new AirlockError(
-    'E_TLOG_ENTRY',
-    trust.kind === 'key'
-      ? `${why}: it was signed offline (--tlog-upload=false)? with --key, --insecure-ignore-tlog ` +
-          `verifies it against the key alone`
-      : `${why}: a keyless signature is trustworthy only through its log entry (sign it with a transparency log)`,
-    { details: { required, found: 0 } },
-  );
+/** A --key for a certificate-signed bundle, or an identity for a key-signed one, has nothing to check. */
+function checkSignerKind(bundle: Bundle, trust: TrustPolicy): void {
+  const keyCase = bundle.verificationMaterial.content.$case;
+  if (trust.kind === 'key' && keyCase !== 'publicKey') {
+    throw new AirlockError(
+      'E_KEY_MISMATCH',
+      `the bundle is signed with a certificate (${keyCase}), but a --key was given`,
+      {
+        hint: 'verify keyless bundles with --certificate-identity and --certificate-oidc-issuer',
+      },
+    );
+  }
+  if (trust.kind === 'identity' && keyCase === 'publicKey') {
+    throw new AirlockError(
+      'E_KEY_MISMATCH',
+      'the bundle is signed with a key, not a certificate: there is no identity to check',
+      {
+        hint: 'verify key-signed bundles with --key',
+      },
+    );
+  }
 }
 
+/** What the signature covers, matched to the artifact: the message digest, or an in-toto subject. */
+function signatureContent(
+  bundle: Bundle,
+  artifact: Artifact,
+  options: VerifyBlobOptions,
+  checks: Checks,
+): { content: MessageSignatureContent | DsseSignatureContent; predicateType: string | undefined } {
+  if (bundle.content.$case === 'dsseEnvelope') return dsseContent(bundle, artifact, options, checks);
+  if (options.predicateType !== undefined) {
+    // An attestation of a type is a DSSE in-toto statement; a plain signature says nothing about predicates.
+    throw new AirlockError(
+      'E_PREDICATE_TYPE',
+      `an attestation of type ${options.predicateType} is required; the bundle holds a plain message signature`,
+      {
+        details: { expected: options.predicateType, found: 'messageSignature' },
+      },
+    );
+  }
+  return { content: messageContent(bundle, artifact, checks), predicateType: undefined };
+}
+
+/** What @sigstore/verify checks: the bundle's entity with airlock's signature content. */
+function signedEntity(bundle: Bundle, content: SignedEntity['signature']): SignedEntity {
+  const signed = withoutStackTraces(() => toSignedEntity(bundle));
+  // The leaf as a LeafCertificate (ca-cache.ts): a copy that encodes once and asks its CA's record.
+  const key: SignedEntity['key'] =
+    signed.key.$case === 'certificate'
+      ? { $case: 'certificate', certificate: leafCertificateFor(signed.key.certificate, leafBytes(bundle)) }
+      : signed.key;
+  return { ...signed, key, signature: content };
+}
+
+type Thresholds = NonNullable<VerificationReport['thresholds']>;
+
+function thresholdsOf(options: VerifyBlobOptions): Thresholds {
+  return {
+    tlogThreshold: options.tlogThreshold ?? 1,
+    ctlogThreshold: options.ctlogThreshold ?? 1,
+    timestampThreshold: options.timestampThreshold ?? 1,
+  };
+}
+
+/** @sigstore/verify's Verifier: the signature, certificate chain and SCTs, timestamps and log entries. */
+function verifyWithSigstore(
+  bundle: Bundle,
+  entity: SignedEntity,
+  material: TrustMaterial,
+  thresholds: Thresholds,
+  trust: TrustPolicy,
+  checks: Checks,
+): Signer {
+  checkTlogEntryPresent(bundle, trust, thresholds.tlogThreshold);
+  const signer = withoutStackTraces(() => new Verifier(material, thresholds).verify(entity));
+  checks.pass('sigstore verification', {
+    ...thresholds,
+    // 'remembered': this key's signature over these exact bytes was verified before (signature-memo.ts).
+    artifactSignature: verifiedSignatures.lastRemembered ? 'remembered' : 'verified',
+    tlogEntries: bundle.verificationMaterial.tlogEntries.length,
+    rfc3161Timestamps: tsaTimes(entity).length,
+  });
+  return signer;
+}
+
+/** Who signed: the certificate identity, held to the policy, or the key. */
+function checkSigner(trust: TrustPolicy, signer: Signer, checks: Checks): SignerSummary {
+  if (trust.kind !== 'identity') return { type: 'key', fingerprint: keyFingerprint(signer.key) };
+  const san = signer.identity?.subjectAlternativeName;
+  const issuer = signer.identity?.extensions?.issuer;
+  checkIdentity(trust.policy, san, issuer);
+  checks.pass('identity', {
+    identity: describeMatcher(trust.policy.identity),
+    issuer: describeMatcher(trust.policy.issuer),
+    found: { san, issuer },
+  });
+  return { type: 'certificate', subjectAlternativeName: san, issuer };
+}
+
+/**
+ * Only what was verified is reported: a log time the Verifier did not count (no signed entry
+ * timestamp) is no signing time.
+ */
+function verifiedTimestamps(entity: SignedEntity): NonNullable<VerificationReport['timestamps']> {
+  return entity.timestamps.flatMap((t): NonNullable<VerificationReport['timestamps']> => {
+    if (t.$case === 'timestamp-authority') return [{ source: 'tsa', time: t.timestamp.signingTime.toISOString() }];
+    const time = signedIntegratedTime(t.tlogEntry);
+    return time ? [{ source: 'tlog', time, logIndex: t.tlogEntry.logIndex }] : [];
+  });
+}
+
+function tlogEntrySummaries(bundle: Bundle): NonNullable<VerificationReport['tlogEntries']> {
+  return bundle.verificationMaterial.tlogEntries.map((e) => ({
+    logIndex: e.logIndex,
+    logId: e.logId?.keyId.toString('base64') ?? '',
+    kind: `${e.kindVersion?.kind}/${e.kindVersion?.version}`,
+    integratedTime: signedIntegratedTime(e),
+    proof: e.inclusionProof ? 'inclusion proof + checkpoint' : 'signed entry timestamp only',
+  }));
+}
+
+/** The steps in their order; each one that passes adds its check to the report, the first to fail ends it. */
 async function runVerification(
   artifact: ArtifactInput,
   bundleInput: BundleInput,
@@ -565,97 +477,24 @@ async function runVerification(
   const { bundle, loaded } = await bundleAndArtifact(artifact, bundleInput, options, checks);
   report.bundle = { mediaType: bundle.mediaType, content: bundle.content.$case };
   report.artifact.mode = loaded.mode;
-  const keyCase = bundle.verificationMaterial.content.$case;
-  if (options.trust.kind === 'key' && keyCase !== 'publicKey') {
-    throw new AirlockError(
-      'E_KEY_MISMATCH',
-      `the bundle is signed with a certificate (${keyCase}), but a --key was given`,
-      {
-        hint: 'verify keyless bundles with --certificate-identity and --certificate-oidc-issuer',
-      },
-    );
-  }
-  if (options.trust.kind === 'identity' && keyCase === 'publicKey') {
-    throw new AirlockError(
-      'E_KEY_MISMATCH',
-      'the bundle is signed with a key, not a certificate: there is no identity to check',
-      {
-        hint: 'verify key-signed bundles with --key',
-      },
-    );
-  }
-  if (options.predicateType !== undefined && bundle.content.$case === 'messageSignature') {
-    // An attestation of a type is a DSSE in-toto statement; a plain signature says nothing about predicates.
-    throw new AirlockError(
-      'E_PREDICATE_TYPE',
-      `an attestation of type ${options.predicateType} is required; the bundle holds a plain message signature`,
-      {
-        details: { expected: options.predicateType, found: 'messageSignature' },
-      },
-    );
-  }
-  const { content, predicateType } =
-    bundle.content.$case === 'messageSignature'
-      ? { content: messageContent(bundle, loaded, checks), predicateType: undefined }
-      : dsseContent(bundle, loaded, options, checks);
+  checkSignerKind(bundle, options.trust);
+  const { content, predicateType } = signatureContent(bundle, loaded, options, checks);
   report.artifact.digests = Object.fromEntries([...loaded.digests].map(([a, d]) => [a, formatDigest(d)]));
-  const signed = withoutStackTraces(() => toSignedEntity(bundle));
-  // The leaf as a LeafCertificate (ca-cache.ts): a copy that encodes once and asks its CA's record.
-  const key: SignedEntity['key'] =
-    signed.key.$case === 'certificate'
-      ? { $case: 'certificate', certificate: leafCertificateFor(signed.key.certificate, leafBytes(bundle)) }
-      : signed.key;
-  const entity: SignedEntity = { ...signed, key, signature: content };
+  const entity = signedEntity(bundle, content);
   const material = trustMaterial(options);
-  const thresholds = {
-    tlogThreshold: options.tlogThreshold ?? 1,
-    ctlogThreshold: options.ctlogThreshold ?? 1,
-    timestampThreshold: options.timestampThreshold ?? 1,
-  };
+  const thresholds = thresholdsOf(options);
   report.thresholds = thresholds;
-  checkTlogEntryPresent(bundle, options.trust, thresholds.tlogThreshold);
-  const signer = withoutStackTraces(() => new Verifier(material, thresholds).verify(entity));
-  checks.pass('sigstore verification', {
-    ...thresholds,
-    // 'remembered': this key's signature over these exact bytes was verified before (signature-memo.ts).
-    artifactSignature: verifiedSignatures.lastRemembered ? 'remembered' : 'verified',
-    tlogEntries: bundle.verificationMaterial.tlogEntries.length,
-    rfc3161Timestamps: tsaTimes(entity).length,
-  });
+  const signer = verifyWithSigstore(bundle, entity, material, thresholds, options.trust, checks);
   checkLogIndices(bundle, checks);
   // Witnesses vouch for a checkpoint: its log key must have been valid too, whatever the threshold.
   if (thresholds.tlogThreshold > 0 || options.witnesses)
     checkTlogKeyValidity(bundle, material, entity, checks, options.now);
-  if (options.trust.kind === 'identity') {
-    const san = signer.identity?.subjectAlternativeName;
-    const issuer = signer.identity?.extensions?.issuer;
-    checkIdentity(options.trust.policy, san, issuer);
-    checks.pass('identity', {
-      identity: describeMatcher(options.trust.policy.identity),
-      issuer: describeMatcher(options.trust.policy.issuer),
-      found: { san, issuer },
-    });
-    report.signer = { type: 'certificate', subjectAlternativeName: san, issuer };
-  } else {
-    report.signer = { type: 'key', fingerprint: keyFingerprint(signer.key) };
-  }
+  report.signer = checkSigner(options.trust, signer, checks);
   if (options.witnesses) checkWitnessCosignatures(bundle, options.witnesses, checks);
   // The statement's predicate type is reported once its signature verified, not before.
   if (predicateType !== undefined) report.predicateType = predicateType;
-  // Only what was verified is reported: a log time the Verifier did not count (no signed entry
-  // timestamp) is no signing time.
-  report.timestamps = entity.timestamps.flatMap((t): NonNullable<VerificationReport['timestamps']> => {
-    if (t.$case === 'timestamp-authority') return [{ source: 'tsa', time: t.timestamp.signingTime.toISOString() }];
-    const time = signedIntegratedTime(t.tlogEntry);
-    return time ? [{ source: 'tlog', time, logIndex: t.tlogEntry.logIndex }] : [];
-  });
-  report.tlogEntries = bundle.verificationMaterial.tlogEntries.map((e) => ({
-    logIndex: e.logIndex,
-    logId: e.logId?.keyId.toString('base64') ?? '',
-    kind: `${e.kindVersion?.kind}/${e.kindVersion?.version}`,
-    integratedTime: signedIntegratedTime(e),
-    proof: e.inclusionProof ? 'inclusion proof + checkpoint' : 'signed entry timestamp only',
-  }));
+  report.timestamps = verifiedTimestamps(entity);
+  report.tlogEntries = tlogEntrySummaries(bundle);
 }
 
 /**
@@ -668,9 +507,7 @@ export async function verifyBlob(
   bundle: BundleInput,
   options: VerifyBlobOptions,
 ): Promise<VerificationReport> {
-  // A policy that could never be met is a usage error before anything is verified, not a verdict after.
-  if (options.witnesses && 'verifiers' in options.witnesses)
-    checkWitnessQuorumPolicy(options.witnesses.verifiers, options.witnesses.required);
+  checkWitnessPolicy(options.witnesses);
   const checks = new Checks();
   const report: VerificationReport = {
     ok: false,

@@ -16,11 +16,13 @@ import { leafHash, nodeHash } from '../../log/merkle.ts';
 import { encodeVerifierKey, noteVerifierFor, logIdFor } from '../../log/note-keys.ts';
 import { parseTlogPolicy } from '../../log/tlog-policy.ts';
 import { parseNote } from '../../log/note.ts';
-import { parseCreateEntryRequest, toCreateEntryRequest, toTransparencyLogEntry } from '../../log/rekor-entry.ts';
+import { parseCreateEntryRequest, toCreateEntryRequest } from '../../log/rekor-request.ts';
+import { toTransparencyLogEntry } from '../../log/rekor-response.ts';
 import { createTrustedRoot } from '../../trust/create-trusted-root.ts';
 import { signBlob } from '../sign-blob.ts';
 import { parseTrustedRoot } from '../trusted-root.ts';
-import { type VerifyBlobOptions, verifyBlob, type WitnessPolicy } from './verify-blob.ts';
+import { type VerifyBlobOptions, verifyBlob } from './verify-blob.ts';
+import type { WitnessPolicy } from './witness-quorum.ts';
 
 const ORIGIN = 'log.example';
 const artifact = Buffer.from('the witnessed artifact\n');

@@ -1,26 +1,25 @@
-// The Rekor v2 entry format: what parseCreateEntryRequest admits and refuses, the leaf it stores
+// The Rekor v2 entry request: what parseCreateEntryRequest admits and refuses, and the leaf it stores
 // checked against the leaf cosign/sigstore-go rebuild from a bundle (tlog-anchors.md §2.4, written out
-// here by hand, not with the module's code), and the TransparencyLogEntry shape of §2.1.
+// here by hand, not with the module's code).
 import assert from 'node:assert/strict';
-import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ed25519ph } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
-import { TransparencyLogEntry } from '@sigstore/protobuf-specs';
 import { Entry } from '@sigstore/protobuf-specs/rekor/v2';
 import { isAirlockError } from '../errors.ts';
 import { createPrivateCa, type Leaf, type PrivateCa } from '../../test/helpers/private-ca.ts';
+import { ED25519PH_ABC } from '../../test/helpers/rfc8032.ts';
+import { MAX_ENTRY_BYTES } from './rekor-entry.ts';
+import { VerifierCache } from './rekor-request-verifier.ts';
 import {
   type CreateEntryRequestJSON,
-  MAX_ENTRY_BYTES,
   MAX_REQUEST_BYTES,
   parseCreateEntryRequest,
   toCreateEntryRequest,
-  toTransparencyLogEntry,
-  VerifierCache,
-} from './rekor-entry.ts';
+} from './rekor-request.ts';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 const spki = (key: KeyObject) => key.export({ type: 'spki', format: 'der' });
@@ -180,19 +179,7 @@ describe('parseCreateEntryRequest: accepted requests', () => {
   });
 
   it('verifies RFC 8032 §7.3 (Ed25519ph, "abc") given only SHA-512("abc")', () => {
-    const publicKey = createPublicKey({
-      key: {
-        kty: 'OKP',
-        crv: 'Ed25519',
-        x: Buffer.from('ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf', 'hex').toString('base64url'),
-      },
-      format: 'jwk',
-    });
-    const signature = Buffer.from(
-      '98a70222f0b8121aa9d30f813d683f809e462b469c7ff87639499bb94e6dae41' +
-        '31f85042463c2a355a2003d062adf5aaa10b8c61e636062aaad11c2a26083406',
-      'hex',
-    );
+    const { publicKey, signature } = ED25519PH_ABC;
     const digest = createHash('sha512').update('abc').digest();
     const request = requestJson(digest, signature, 'PKIX_ED25519_PH', {
       publicKey: { rawBytes: b64(spki(publicKey)) },
@@ -496,81 +483,4 @@ describe('parseCreateEntryRequest: refused requests', () => {
       rejects(mutated(valid, 'signature.content', b64(Buffer.alloc(50_000, 1))), 'E_INPUT_MALFORMED', /65535/);
     },
   );
-});
-
-describe('toTransparencyLogEntry', () => {
-  const body = parseCreateEntryRequest(signedRequest(P256)).body;
-  const logId = createHash('sha256').update('log id').digest();
-  const rootHash = createHash('sha256').update('root').digest();
-  const checkpoint = 'log.example\n1\nAAAA\n\n— log.example AAAAAA==\n';
-
-  it(
-    'writes §2.1 Response: int64 as strings, zeros written out, inclusionProof.logIndex = ' + 'logIndex, no promise',
-    () => {
-      const tle = toTransparencyLogEntry({
-        logIndex: 0,
-        logId,
-        body,
-        inclusionHashes: [],
-        checkpoint,
-        treeSize: 1,
-        rootHash,
-      });
-      assert.deepEqual(tle, {
-        logIndex: '0',
-        logId: { keyId: b64(logId) },
-        kindVersion: { kind: 'hashedrekord', version: '0.0.2' },
-        integratedTime: '0',
-        inclusionProof: {
-          logIndex: '0',
-          rootHash: b64(rootHash),
-          treeSize: '1',
-          hashes: [],
-          checkpoint: { envelope: checkpoint },
-        },
-        canonicalizedBody: b64(body),
-      });
-      assert.equal(JSON.stringify(tle).includes('inclusionPromise'), false);
-    },
-  );
-
-  it('round-trips through protobuf-specs TransparencyLogEntry', () => {
-    const hashes = [createHash('sha256').update('a').digest(), createHash('sha256').update('b').digest()];
-    const tle = toTransparencyLogEntry({
-      logIndex: 5,
-      logId,
-      body,
-      inclusionHashes: hashes,
-      checkpoint,
-      treeSize: 7,
-      rootHash,
-    });
-    const message = TransparencyLogEntry.fromJSON(tle);
-    assert.equal(message.logIndex, '5');
-    assert.equal(message.inclusionProof?.logIndex, '5');
-    assert.equal(message.inclusionProof?.treeSize, '7');
-    assert.deepEqual(message.inclusionProof?.hashes, hashes);
-    assert.deepEqual(message.canonicalizedBody, Buffer.from(body));
-    // ts-proto drops the zero integratedTime; nothing else is lost or changed.
-    assert.deepEqual({ integratedTime: '0', ...(TransparencyLogEntry.toJSON(message) as object) }, tle);
-  });
-
-  it('refuses inconsistent inputs as a bug (E_INTERNAL)', () => {
-    const good = { logIndex: 0, logId, body, inclusionHashes: [], checkpoint, treeSize: 1, rootHash };
-    const bad = [
-      { ...good, logIndex: 1 },
-      { ...good, logIndex: -1 },
-      { ...good, logIndex: 0.5 },
-      { ...good, logId: logId.subarray(1) },
-      { ...good, rootHash: rootHash.subarray(1) },
-      { ...good, inclusionHashes: [Buffer.alloc(31)] },
-      { ...good, checkpoint: '' },
-    ];
-    for (const input of bad) {
-      assert.throws(
-        () => toTransparencyLogEntry(input),
-        (err: unknown) => isAirlockError(err, 'E_INTERNAL'),
-      );
-    }
-  });
 });
