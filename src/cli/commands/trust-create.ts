@@ -9,16 +9,18 @@ import { loadTrustedRootFile, parseTrustedRoot } from '../../sigstore/trusted-ro
 import { trustDir, validateTrustName } from '../../trust/install.ts';
 import { loadInstalledTrustRoot } from '../../trust/installed.ts';
 import {
-  type AuthoritySummary,
   type CaInput,
   createTrustedRoot,
   type LogInput,
-  type LogSummary,
-  summariseTrustedRoot,
   TRUSTED_ROOT_MEDIA_TYPE,
-  type TrustedRootSummary,
   type TrustedRootVersion,
 } from '../../trust/create-trusted-root.ts';
+import {
+  type AuthoritySummary,
+  type LogSummary,
+  summariseTrustedRoot,
+  type TrustedRootSummary,
+} from '../../trust/trusted-root-summary.ts';
 import type { Command, CommandContext } from '../command.ts';
 import type { Output } from '../output.ts';
 import { readInputText } from '../../files/read-file.ts';
