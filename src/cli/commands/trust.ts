@@ -1,18 +1,10 @@
 import { AirlockError, isAirlockError } from '../../errors.ts';
 import { writeFileAtomic } from '../../files/atomic-write.ts';
-import { checkStateDir } from '../../files/state-dir.ts';
 import { DEFAULT_GRACE_DAYS, type FreshnessPolicy } from '../../trust/freshness.ts';
 import { importTrustRoot, trustDir, validateTrustName } from '../../trust/install.ts';
-import { listInstalledNames, readInstalledFiles } from '../../trust/installed.ts';
+import { installedTrustStatuses, overallLevel } from '../../trust/installed-status.ts';
 import { mirrorTrustRepository, PUBLIC_GOOD_TUF_URL } from '../../trust/mirror.ts';
-import {
-  brokenTrustStatus,
-  evaluateTrustStatus,
-  LEVELS,
-  type Level,
-  toPrometheus,
-  type TrustRootStatus,
-} from '../../trust/status.ts';
+import { LEVELS, type Level, toPrometheus, type TrustRootStatus } from '../../trust/status.ts';
 import type { Flags } from '../args.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { readInputFile } from '../../files/read-file.ts';
@@ -211,29 +203,6 @@ export const trustImportCommand: Command = {
   },
 };
 
-/**
- * The status of each installed root (or of `names`): a root whose install is broken or unreadable is
- * reported as such (brokenTrustStatus), never read as empty; an unusable $AIRLOCK_HOME throws.
- */
-async function installedStatuses(
-  stateDir: string,
-  names: readonly string[] | undefined,
-  at: Date,
-): Promise<TrustRootStatus[]> {
-  await checkStateDir(stateDir); // an unusable $AIRLOCK_HOME is no one root's problem
-  const statuses: TrustRootStatus[] = [];
-  for (const name of names ?? (await listInstalledNames(stateDir))) {
-    try {
-      const files = await readInstalledFiles(stateDir, name);
-      if (files) statuses.push(evaluateTrustStatus(files.install, JSON.parse(files.bytes.toString('utf8')), at));
-    } catch (err) {
-      if (!isAirlockError(err)) throw err;
-      statuses.push(brokenTrustStatus(name, { code: err.code, message: err.message }));
-    }
-  }
-  return statuses;
-}
-
 function printStatus(ctx: CommandContext, s: TrustRootStatus): void {
   const paint = (level: Level, text: string) =>
     ctx.out.paint(level === 0 ? 'green' : level === 1 ? 'yellow' : 'red', text);
@@ -286,14 +255,14 @@ export const trustStatusCommand: Command = {
     };
     let statuses: TrustRootStatus[];
     try {
-      statuses = await installedStatuses(ctx.stateDir, only ? [validateTrustName(only)] : undefined, at);
+      statuses = await installedTrustStatuses(ctx.stateDir, only ? [validateTrustName(only)] : undefined, at);
     } catch (err) {
       // A monitoring check answers with its own levels: what airlock cannot read is UNKNOWN, not exit 1.
       if (!check || !isAirlockError(err) || err.code === 'E_USAGE') throw err;
       checkLine(3, `${err.message} [${err.code}]`);
       return { json: { level: LEVELS[3], at: at.toISOString(), roots: [], error: err.toJSON() }, exitCode: 3 };
     }
-    const level = (statuses.length === 0 ? 3 : Math.max(...statuses.map((s) => s.level))) as Level;
+    const level = overallLevel(statuses);
     const prom = ctx.flags.string('prometheus');
     if (prom) await writeFileAtomic(prom, toPrometheus(statuses), { overwrite: true });
     const json = { level: LEVELS[level], at: at.toISOString(), roots: statuses };
