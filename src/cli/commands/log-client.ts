@@ -8,16 +8,13 @@ import { hashAlgorithmToJSON } from '@sigstore/protobuf-specs';
 import { Entry } from '@sigstore/protobuf-specs/rekor/v2';
 import { loadPublicKey, loadSigner } from '../../crypto/key-ref.ts';
 import { keyFingerprint } from '../../crypto/keys.ts';
-import type { Signer } from '../../crypto/signer.ts';
 import { AirlockError, isAirlockError } from '../../errors.ts';
 import { pathExists, writeFileAtomic } from '../../files/atomic-write.ts';
-import { acquireLock } from '../../files/lock-file.ts';
-import { CheckpointWitness } from '../../log/checkpoint-witness.ts';
 import { encodeCosignerKey, parseCosignerKey, verifyWitnessQuorum, type WitnessQuorum } from '../../log/cosignature.ts';
-import { decodeBase64, keyIdHex, type NoteVerifier } from '../../log/note.ts';
+import { keyIdHex, type NoteVerifier } from '../../log/note.ts';
 import { noteVerifierFor, parseVerifierKey } from '../../log/note-keys.ts';
 import { openCheckpointFrom, TileClient, type VerifiedCheckpoint } from '../../log/tile-client.ts';
-import { readWitnessStateFile, writeWitnessStateFile } from '../../log/witness-state.ts';
+import { cosignLatestCheckpoint, type PulledCosignature } from '../../log/pull-witness.ts';
 import type { Flags, FlagSpecs } from '../args.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { WITNESS_FLAGS } from '../flag-groups.ts';
@@ -309,39 +306,6 @@ async function verify(ctx: CommandContext) {
 // ---------------------------------------------------------------------------------------------------
 // log witness
 
-async function cosignLatest(
-  ctx: CommandContext,
-  log: { client: TileClient; verifier: NoteVerifier },
-  signer: Signer,
-  name: string,
-  statePath: string,
-) {
-  const logs = await readWitnessStateFile(statePath, ctx.flags.bool('init'));
-  const head = await log.client.latest();
-  const { origin } = head.checkpoint;
-  const previous = logs.get(origin);
-  // The proof comes from the log's tiles; refused here (E_LOG_INCONSISTENT, with both checkpoints) if it does not hold.
-  const proof = previous
-    ? await head.proveExtends({
-        origin,
-        size: previous.size,
-        rootHash: decodeBase64(previous.root) as Buffer,
-        extensions: [],
-      })
-    : [];
-  const witness = new CheckpointWitness({
-    name,
-    signer,
-    logs: [log.verifier],
-    state: { logs, save: (l) => writeWitnessStateFile(statePath, l) },
-    now: ctx.now,
-  });
-  const outcome = await witness.addCheckpoint({ oldSize: previous?.size ?? 0, proof, note: head.note });
-  if (!outcome.ok)
-    throw new AirlockError(outcome.code, outcome.message, outcome.details ? { details: outcome.details } : {});
-  return { head, previous, proof, line: outcome.cosignature, note: outcome.note };
-}
-
 async function witness(ctx: CommandContext) {
   const { flags, out } = ctx;
   const [state, keyRef, name] = [flags.string('state'), flags.string('key'), flags.string('name')];
@@ -356,26 +320,29 @@ async function witness(ctx: CommandContext) {
   // Named now, so a refusal (a rollback or fork, the event that matters most) is recorded against the log.
   ctx.audit.subject(client.url);
   const signer = await loadSigner(keyRef, keyContext(ctx, { passwordFile: flags.string('password-file') }));
-  let done: Awaited<ReturnType<typeof cosignLatest>>;
+  let done: PulledCosignature;
   let vkey: string;
   try {
     vkey = encodeCosignerKey(name, signer.publicKey); // refuses a key that cannot cosign before any request
     // The state changes and a cosignature leaves: an audit trail that cannot record it stops us first.
     await ctx.audit.ready();
-    const lock = await acquireLock(`${statePath}.lock`, `the witness state ${statePath}`);
-    try {
-      done = await cosignLatest(ctx, opened, signer, name, statePath);
-    } catch (err) {
-      // Both checkpoints (sizes, roots, the log's newer note) are the evidence: keep them in the trail.
-      if (isAirlockError(err, 'E_LOG_INCONSISTENT')) ctx.audit.detail('inconsistent', err.details);
-      throw err;
-    } finally {
-      await lock.release();
-    }
+    done = await cosignLatestCheckpoint({
+      client,
+      logVerifier: opened.verifier,
+      signer,
+      name,
+      statePath,
+      init: flags.bool('init'),
+      now: ctx.now,
+    });
+  } catch (err) {
+    // Both checkpoints (sizes, roots, the log's newer note) are the evidence: keep them in the trail.
+    if (isAirlockError(err, 'E_LOG_INCONSISTENT')) ctx.audit.detail('inconsistent', err.details);
+    throw err;
   } finally {
     await signer.close();
   }
-  const { head, previous, proof, line, note } = done;
+  const { head, previous, proof, cosignature: line, note } = done;
   ctx.audit.detail('cosigned', {
     origin: head.checkpoint.origin,
     size: head.checkpoint.size,

@@ -4,11 +4,15 @@
 import { resolve } from 'node:path';
 import { loadSigner } from '../../crypto/key-ref.ts';
 import { AirlockError } from '../../errors.ts';
-import { acquireLock } from '../../files/lock-file.ts';
 import { CheckpointWitness } from '../../log/checkpoint-witness.ts';
 import { encodeCosignerKey } from '../../log/cosignature.ts';
 import { parseVerifierKey } from '../../log/note-keys.ts';
-import { readWitnessStateFile, type WitnessState, writeWitnessStateFile } from '../../log/witness-state.ts';
+import {
+  lockWitnessState,
+  readWitnessStateFile,
+  type WitnessState,
+  writeWitnessStateFile,
+} from '../../log/witness-state.ts';
 import { createWitnessHandler } from '../../server/witness-server.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { WITNESS_FLAGS } from '../flag-groups.ts';
@@ -37,7 +41,7 @@ async function serveWitness(ctx: CommandContext) {
     await ctx.audit.ready();
     // Listening for SIGTERM before it serves: see log serve.
     const stopped = untilStopped();
-    const lock = await acquireLock(`${statePath}.lock`, `the witness state ${statePath}`);
+    const lock = await lockWitnessState(statePath);
     try {
       const stateStore = {
         logs: await readWitnessStateFile(statePath, flags.bool('init')),
