@@ -1,12 +1,12 @@
 // installedTrustStatuses reads what is installed under $AIRLOCK_HOME/trust: a root in good order is
 // evaluated at the instant asked, a broken one is reported (never read as absent), none is UNKNOWN.
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createTrustedRoot } from './create-trusted-root.ts';
+import { oneLogTrustedRoot } from '../../test/helpers/trust-files.ts';
 import type { InstallRecord } from './install.ts';
 import { installedTrustStatuses, overallLevel } from './installed-status.ts';
 
@@ -15,17 +15,7 @@ let home: string;
 
 /** Installs `name` as `trust import` leaves it: current/ with the root and its record, and state.json. */
 async function install(name: string, timestampExpires: string): Promise<string> {
-  const key = generateKeyPairSync('ed25519').publicKey;
-  const root = createTrustedRoot({
-    tlogs: [
-      {
-        publicKeyPem: key.export({ type: 'spki', format: 'pem' }).toString(),
-        baseUrl: 'https://rekor.internal',
-        origin: 'rekor.internal',
-        validFor: { start: new Date('2026-01-01T00:00:00Z') },
-      },
-    ],
-  });
+  const root = oneLogTrustedRoot();
   const bytes = Buffer.from(JSON.stringify(root));
   const record: InstallRecord = {
     format: 'airlock-trust-install/v1',

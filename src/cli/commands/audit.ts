@@ -9,47 +9,7 @@ import { writeFileAtomic } from '../../files/atomic-write.ts';
 import { readFileBounded } from '../../files/read-file.ts';
 import { MAX_NOTE_BYTES } from '../../log/note.ts';
 import type { Command, CommandContext } from '../command.ts';
-import { parseTime } from './trust.ts';
-
-const DURATION = /^(\d{1,6})([smhd])$/;
-const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/**
- * --since for events: an ISO 8601 time, or a duration back from now (90m, 24h, 7d) as journalctl and docker logs take.
- */
-function sinceTime(value: string, now: Date): Date {
-  const d = DURATION.exec(value);
-  if (d) return new Date(now.getTime() - Number(d[1]) * (UNIT_MS[d[2] as string] as number));
-  return parseTime(value, '--since');
-}
-
-interface EventFilter {
-  readonly since?: Date;
-  readonly action?: string;
-  readonly result?: string;
-}
-
-function filterFrom(ctx: CommandContext): EventFilter {
-  const since = ctx.flags.string('since');
-  const result = ctx.flags.string('result');
-  if (result !== undefined && !['ok', 'refused', 'failed'].includes(result))
-    throw new AirlockError('E_USAGE', `--result is ok, refused or failed, got '${result}'`);
-  const action = ctx.flags.string('action');
-  return {
-    ...(since !== undefined ? { since: sinceTime(since, ctx.now()) } : {}),
-    ...(action !== undefined ? { action } : {}),
-    ...(result !== undefined ? { result } : {}),
-  };
-}
-
-function selected(events: readonly AuditEntry[], filter: EventFilter): AuditEntry[] {
-  return events.filter(({ event }) => {
-    if (filter.since && !(Date.parse(event.time) >= filter.since.getTime())) return false;
-    // An action filter matches the action and its sub-actions: `transfer` selects transfer.import too.
-    if (filter.action && event.action !== filter.action && !event.action.startsWith(`${filter.action}.`)) return false;
-    return !filter.result || event.result === filter.result;
-  });
-}
+import { EVENT_FILTER_FLAGS, eventFilter, selectEvents } from '../options/event-filter.ts';
 
 function warnIfBroken(ctx: CommandContext, v: AuditVerification): void {
   if (v.ok) return;
@@ -58,20 +18,6 @@ function warnIfBroken(ctx: CommandContext, v: AuditVerification): void {
       `verify\` — events below may have been altered`,
   );
 }
-
-const FILTER_FLAGS = {
-  since: {
-    type: 'string',
-    value: 'TIME|DURATION',
-    description: 'Only events at or after TIME (ISO 8601) or that long ago (90m, 24h, 7d)',
-  },
-  action: {
-    type: 'string',
-    value: 'ACTION',
-    description: 'Only this action and its sub-actions (e.g. transfer, trust.import)',
-  },
-  result: { type: 'string', value: 'ok|refused|failed', description: 'Only events with this result' },
-} as const;
 
 function subjectsText(entry: AuditEntry): string {
   return entry.event.subjects.map((s) => (s.digest ? `${s.name}@${s.digest.slice(0, 19)}…` : s.name)).join(', ');
@@ -85,7 +31,7 @@ export const auditShowCommand: Command = {
     'One line per event: index, time, result, action, subjects, and the reason when not ok. The log is\n' +
     'checked first; if it does not verify, a warning says so (details: airlock audit verify). State lives\n' +
     'in $AIRLOCK_HOME/audit; see docs/audit.md.',
-  flags: FILTER_FLAGS,
+  flags: EVENT_FILTER_FLAGS,
   positionals: { min: 0, max: 0 },
   examples: [
     { command: 'airlock audit show --since 24h', description: 'What was decided in the last day' },
@@ -93,10 +39,10 @@ export const auditShowCommand: Command = {
     { command: 'airlock audit show --json | jq ".events[] | select(.actor == \\"alice\\")"', description: 'As JSON' },
   ],
   async run(ctx) {
-    const filter = filterFrom(ctx);
+    const filter = eventFilter(ctx);
     const v = await verifyAuditLog(ctx.stateDir);
     warnIfBroken(ctx, v);
-    const events = selected(v.events, filter);
+    const events = selectEvents(v.events, filter);
     for (const e of events) {
       const { time, result, action, reason, actor } = e.event;
       const colour = result === 'ok' ? 'green' : result === 'refused' ? 'red' : 'yellow';
@@ -216,7 +162,7 @@ export const auditExportCommand: Command = {
     'details) with its log index and origin. The log is verified first; when it does not verify, nothing\n' +
     'is exported (E_LOG_CORRUPT): a SIEM must not ingest events that may have been altered.',
   flags: {
-    ...FILTER_FLAGS,
+    ...EVENT_FILTER_FLAGS,
     out: { type: 'string', value: 'FILE', description: 'Write to FILE instead of stdout' },
     force: { type: 'boolean', description: 'Overwrite --out if it exists' },
   },
@@ -228,7 +174,7 @@ export const auditExportCommand: Command = {
     },
   ],
   async run(ctx) {
-    const filter = filterFrom(ctx);
+    const filter = eventFilter(ctx);
     const v = await verifyAuditLog(ctx.stateDir);
     if (!v.ok)
       throw new AirlockError(
@@ -236,7 +182,7 @@ export const auditExportCommand: Command = {
         `the audit log does not verify (${v.problems.length} problem(s)); nothing exported`,
         { hint: 'airlock audit verify lists the problems' },
       );
-    const events = selected(v.events, filter);
+    const events = selectEvents(v.events, filter);
     const lines = events.map((e) => JSON.stringify({ index: e.index, origin: v.origin, ...e.event }));
     const outFlag = ctx.flags.string('out');
     if (outFlag !== undefined) {

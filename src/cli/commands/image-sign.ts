@@ -1,6 +1,5 @@
 // `airlock sign` / `attest`: a signature or attestation attached to an image as cosign v3 attaches it,
 // and with --bundle also written to a file, to keep beside an image that travels without its referrers.
-import { loadSigner } from '../../crypto/key-ref.ts';
 import { keyFingerprint } from '../../crypto/keys.ts';
 import { AirlockError } from '../../errors.ts';
 import { pathExists, writeFileAtomic } from '../../files/atomic-write.ts';
@@ -14,12 +13,11 @@ import {
 import { attestImage, signImage } from '../../oci/sign-image.ts';
 import { resolvePredicateType } from '../../sigstore/in-toto.ts';
 import type { Command, CommandContext } from '../command.ts';
-import { KEY_FLAGS, SIGNING_FLAGS } from '../flag-groups.ts';
-import { REGISTRY_FLAGS, registryOptions } from '../image-flags.ts';
-import { keyContext } from '../key-context.ts';
-import { planSigning } from '../signing-plan.ts';
+import { REGISTRY_FLAGS, registryOptions } from '../options/registry.ts';
 import { readJsonFile } from '../../files/read-json.ts';
 import { MAX_PREDICATE_BYTES } from '../../sigstore/limits.ts';
+import { KEY_FLAGS, keySigner } from '../options/key.ts';
+import { planSigning, SIGNING_FLAGS } from '../options/signing.ts';
 
 /** The docker-reference a legacy payload names: cosign's registry/repository, or the one given. */
 function dockerReferenceFor(ctx: CommandContext, ref: ImageReference): string | undefined {
@@ -77,11 +75,7 @@ async function runSign(ctx: CommandContext, attest: boolean) {
       );
     }
     const predicate = predicatePath ? await readPredicate(predicatePath) : undefined;
-    const signer = await loadSigner(
-      plan.keyRef,
-      keyContext(ctx, { passwordFile: plan.passwordFile }),
-      plan.signingAlgorithm,
-    );
+    const signer = await keySigner(ctx, plan.keyRef, plan.signingAlgorithm);
     try {
       const base = {
         signer,

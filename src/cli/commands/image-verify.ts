@@ -10,9 +10,8 @@ import { formatImageReference, parseImageReference } from '../../oci/reference.t
 import { type ImageVerification, verifyImage, verifyImageBundle } from '../../oci/verify-image.ts';
 import { MAX_BUNDLE_BYTES } from '../../sigstore/limits.ts';
 import type { Command, CommandContext } from '../command.ts';
-import { REGISTRY_FLAGS, registryOptions } from '../image-flags.ts';
-import { verificationOptions } from '../verify-options.ts';
-import { TRUST_FLAGS } from '../verify-plan.ts';
+import { REGISTRY_FLAGS, registryOptions } from '../options/registry.ts';
+import { TRUST_FLAGS, verificationOptions } from '../options/trust.ts';
 
 /** Bounded whatever the path is: a FIFO or `<(...)` has no size to check first. */
 async function readBundleFile(path: string): Promise<unknown> {

@@ -2,12 +2,13 @@
 // image inspect (cosign's tree). Signing is in image-sign.ts, verifying in image-verify.ts.
 import { AirlockError } from '../../errors.ts';
 import { type CopyProgress, copyImage } from '../../oci/copy.ts';
-import { formatPlatform, isIndexDoc, parseManifestJson, parsePlatform } from '../../oci/manifest.ts';
+import { formatPlatform, isIndexDoc, parseManifestJson } from '../../oci/manifest.ts';
 import { openImage, resolveImage, withStore } from '../../oci/open-store.ts';
 import { formatImageReference, type ImageReference, parseImageReference } from '../../oci/reference.ts';
 import type { Descriptor, ImageStore } from '../../oci/types.ts';
 import type { Command, CommandContext } from '../command.ts';
-import { PLATFORM_FLAGS, REGISTRY_FLAGS, registryOptions } from '../image-flags.ts';
+import { PLATFORM_FLAGS, platformOption } from '../options/platform.ts';
+import { REGISTRY_FLAGS, registryOptions } from '../options/registry.ts';
 import { formatBytes, formatProgress, throttled } from '../progress.ts';
 
 const COPY_FLAGS = {
@@ -30,10 +31,7 @@ function progressLine(p: CopyProgress): string {
 
 /** copy, save and load: `from` → `to`, both parsed before anything is read. */
 async function runCopy(ctx: CommandContext, from: ImageReference, to: ImageReference) {
-  const platformText = ctx.flags.string('platform');
-  if (platformText && ctx.flags.bool('all-platforms'))
-    throw new AirlockError('E_USAGE', '--platform conflicts with --all-platforms');
-  const platform = platformText ? parsePlatform(platformText) : undefined;
+  const platform = platformOption(ctx.flags);
   const registry = await registryOptions(ctx);
   const src = await openImage(from, 'read', registry);
   return withStore(src.store, async () => {

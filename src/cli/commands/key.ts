@@ -4,9 +4,8 @@ import { keyFingerprint, publicKeyPem } from '../../crypto/keys.ts';
 import { AirlockError } from '../../errors.ts';
 import { writeFileAtomic } from '../../files/atomic-write.ts';
 import type { Command } from '../command.ts';
-import { KEY_FLAGS } from '../flag-groups.ts';
-import { keyContext } from '../key-context.ts';
 import { passwordSource } from '../password.ts';
+import { KEY_FLAGS, keyContext } from '../options/key.ts';
 
 export const keyGenerateCommand: Command = {
   name: 'key generate',
@@ -75,8 +74,7 @@ export const keyPublicCommand: Command = {
   summary: 'Print the public key PEM of any key reference',
   usage: '--key REF [--outfile FILE]',
   flags: {
-    key: KEY_FLAGS.key,
-    'password-file': KEY_FLAGS['password-file'],
+    ...KEY_FLAGS,
     outfile: { type: 'string', value: 'FILE', description: "Write the PEM to FILE instead of stdout (cosign's flag)" },
     force: { type: 'boolean', description: 'Overwrite --outfile FILE if it exists' },
   },

@@ -6,101 +6,24 @@ import { createPublicKey, X509Certificate } from 'node:crypto';
 import { resolve } from 'node:path';
 import { hashAlgorithmToJSON } from '@sigstore/protobuf-specs';
 import { Entry } from '@sigstore/protobuf-specs/rekor/v2';
-import { loadPublicKey, loadSigner } from '../../crypto/key-ref.ts';
 import { keyFingerprint } from '../../crypto/keys.ts';
 import { AirlockError, isAirlockError } from '../../errors.ts';
 import { pathExists, writeFileAtomic } from '../../files/atomic-write.ts';
 import { encodeCosignerKey, parseCosignerKey, verifyWitnessQuorum, type WitnessQuorum } from '../../log/cosignature.ts';
-import { keyIdHex, type NoteVerifier } from '../../log/note.ts';
-import { noteVerifierFor, parseVerifierKey } from '../../log/note-keys.ts';
-import { openCheckpointFrom, TileClient, type VerifiedCheckpoint } from '../../log/tile-client.ts';
+import { keyIdHex } from '../../log/note.ts';
+import { openCheckpointFrom, type VerifiedCheckpoint } from '../../log/tile-client.ts';
 import { cosignLatestCheckpoint, type PulledCosignature } from '../../log/pull-witness.ts';
-import type { Flags, FlagSpecs } from '../args.ts';
+import type { FlagSpecs } from '../args.ts';
 import type { Command, CommandContext } from '../command.ts';
-import { WITNESS_FLAGS } from '../flag-groups.ts';
-import { keyContext } from '../key-context.ts';
-import { httpUrl } from '../http-url.ts';
 import { vkeyText } from '../vkey-text.ts';
-import { SERVICE_TIMEOUT_MS } from '../../net/http/exchange.ts';
 import { readInputFile } from '../../files/read-file.ts';
-
-const LOG_FLAGS = {
-  vkey: {
-    type: 'string',
-    value: 'VKEY|FILE',
-    description: "The log's verifier key (name+id+key), or a file holding it (log serve writes DATA/log.vkey)",
-  },
-  'log-key': {
-    type: 'string',
-    value: 'REF',
-    description: "The log's public key instead (e.g. DATA/log.pub); needs --origin",
-  },
-  origin: {
-    type: 'string',
-    value: 'NAME',
-    description: "The log's origin (the name in its checkpoints), with --log-key",
-  },
-  timeout: {
-    type: 'string',
-    value: 'SECONDS',
-    description: 'Per-request timeout',
-    default: String(SERVICE_TIMEOUT_MS / 1000),
-  },
-} as const satisfies FlagSpecs;
+import { keySigner } from '../options/key.ts';
+import { LOG_FLAGS, openLog } from '../options/log.ts';
+import { WITNESS_FLAGS, witnessIdentity } from '../options/witness.ts';
 
 const OUT_FLAGS = {
   force: { type: 'boolean', description: 'Overwrite --out if it exists' },
 } as const satisfies FlagSpecs;
-
-const PIN_HINT =
-  '`airlock log serve` writes both into its data folder (log.vkey, log.pub): copy them from the ' +
-  "log's operator; a key the log itself offers is never trusted";
-
-export type LogKeyPin =
-  { readonly vkey: string; readonly origin?: string } | { readonly keyRef: string; readonly origin: string };
-
-/** Which log key the flags pin; refuses none (no trust on first use) and refuses two. */
-function logKeyPin(flags: Flags): LogKeyPin {
-  const vkey = flags.string('vkey');
-  const keyRef = flags.string('log-key');
-  const origin = flags.string('origin');
-  if (vkey !== undefined && keyRef !== undefined)
-    throw new AirlockError('E_USAGE', 'give the log key once: --vkey, or --log-key with --origin');
-  if (vkey !== undefined) return origin === undefined ? { vkey } : { vkey, origin };
-  if (keyRef === undefined)
-    throw new AirlockError('E_USAGE', "pin the log's key: --vkey VKEY|FILE, or --log-key FILE.pub --origin NAME", {
-      hint: PIN_HINT,
-    });
-  if (origin === undefined)
-    throw new AirlockError(
-      'E_USAGE',
-      '--log-key needs --origin NAME: a checkpoint signature covers the key together with the log name',
-    );
-  return { keyRef, origin };
-}
-
-async function pinnedLogVerifier(ctx: CommandContext): Promise<NoteVerifier> {
-  const pin = logKeyPin(ctx.flags);
-  if ('keyRef' in pin) return noteVerifierFor(pin.origin, await loadPublicKey(pin.keyRef, keyContext(ctx)));
-  const key = parseVerifierKey(await vkeyText(ctx, pin.vkey));
-  if (pin.origin !== undefined && pin.origin !== key.name)
-    throw new AirlockError('E_USAGE', `--origin ${pin.origin} is not the name of the --vkey given (${key.name})`);
-  return key.verifier;
-}
-
-async function openLog(ctx: CommandContext): Promise<{ client: TileClient; verifier: NoteVerifier }> {
-  const url = httpUrl(ctx.positionals[0] ?? '', 'the log URL', {
-    prefix: true,
-    hint: 'e.g. http://rekor.internal:3000 (or https://host/api/v2 for a Rekor v2 log)',
-  });
-  const verifier = await pinnedLogVerifier(ctx);
-  return {
-    client: new TileClient(url, verifier, {
-      timeoutMs: ctx.flags.int('timeout', SERVICE_TIMEOUT_MS / 1000, 1, 3600) * 1000,
-    }),
-    verifier,
-  };
-}
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 const outPath = (ctx: CommandContext) =>
@@ -308,10 +231,10 @@ async function verify(ctx: CommandContext) {
 
 async function witness(ctx: CommandContext) {
   const { flags, out } = ctx;
-  const [state, keyRef, name] = [flags.string('state'), flags.string('key'), flags.string('name')];
-  if (!state || !keyRef || !name)
-    throw new AirlockError('E_USAGE', 'airlock log witness needs --state FILE, --key REF and --name NAME');
-  const statePath = resolve(ctx.cwd, state);
+  const { statePath, keyRef, name, init } = witnessIdentity(
+    ctx,
+    'airlock log witness needs --state FILE, --key REF and --name NAME',
+  );
   const file = outPath(ctx);
   if (file && !flags.bool('force') && (await pathExists(file)))
     throw new AirlockError('E_OUTPUT_EXISTS', `${file} already exists`, { hint: 'pass --force to overwrite it' });
@@ -319,7 +242,7 @@ async function witness(ctx: CommandContext) {
   const { client } = opened;
   // Named now, so a refusal (a rollback or fork, the event that matters most) is recorded against the log.
   ctx.audit.subject(client.url);
-  const signer = await loadSigner(keyRef, keyContext(ctx, { passwordFile: flags.string('password-file') }));
+  const signer = await keySigner(ctx, keyRef);
   let done: PulledCosignature;
   let vkey: string;
   try {
@@ -332,7 +255,7 @@ async function witness(ctx: CommandContext) {
       signer,
       name,
       statePath,
-      init: flags.bool('init'),
+      init,
       now: ctx.now,
     });
   } catch (err) {

@@ -1,8 +1,6 @@
 // `airlock log witness-serve`: a witness logs push to (C2SP tlog-witness add-checkpoint), the way
 // omniwitness serves one. Same state file, key and decision as the pull-mode `log witness`; the state
 // is locked for as long as it serves, so the two modes never interleave on one file.
-import { resolve } from 'node:path';
-import { loadSigner } from '../../crypto/key-ref.ts';
 import { AirlockError } from '../../errors.ts';
 import { CheckpointWitness } from '../../log/checkpoint-witness.ts';
 import { encodeCosignerKey } from '../../log/cosignature.ts';
@@ -15,25 +13,21 @@ import {
 } from '../../log/witness-state.ts';
 import { createWitnessHandler } from '../../server/witness-server.ts';
 import type { Command, CommandContext } from '../command.ts';
-import { WITNESS_FLAGS } from '../flag-groups.ts';
-import { keyContext } from '../key-context.ts';
 import { closeServer, jsonLineLog, listen, parseListen, untilStopped } from '../serve.ts';
 import { vkeyText } from '../vkey-text.ts';
+import { keySigner } from '../options/key.ts';
+import { WITNESS_FLAGS, witnessIdentity } from '../options/witness.ts';
 
 async function serveWitness(ctx: CommandContext) {
   const { flags, out } = ctx;
-  const [state, keyRef, name] = [flags.string('state'), flags.string('key'), flags.string('name')];
+  const usage = 'airlock log witness-serve needs --state FILE, --key REF, --name NAME and at least one --log VKEY|FILE';
   const logKeys = flags.strings('log');
-  if (!state || !keyRef || !name || logKeys.length === 0)
-    throw new AirlockError(
-      'E_USAGE',
-      'airlock log witness-serve needs --state FILE, --key REF, --name NAME and at least one --log VKEY|FILE',
-    );
+  if (logKeys.length === 0) throw new AirlockError('E_USAGE', usage);
+  const { statePath, keyRef, name, init } = witnessIdentity(ctx, usage);
   const address = flags.string('listen') ?? '127.0.0.1:8100';
   parseListen(address);
-  const statePath = resolve(ctx.cwd, state);
   const logs = await Promise.all(logKeys.map(async (v) => parseVerifierKey(await vkeyText(ctx, v)).verifier));
-  const signer = await loadSigner(keyRef, keyContext(ctx, { passwordFile: flags.string('password-file') }));
+  const signer = await keySigner(ctx, keyRef);
   const log = jsonLineLog(ctx);
   try {
     const vkey = encodeCosignerKey(name, signer.publicKey); // refuses a key that cannot cosign before anything else
@@ -44,7 +38,7 @@ async function serveWitness(ctx: CommandContext) {
     const lock = await lockWitnessState(statePath);
     try {
       const stateStore = {
-        logs: await readWitnessStateFile(statePath, flags.bool('init')),
+        logs: await readWitnessStateFile(statePath, init),
         save: (l: WitnessState) => writeWitnessStateFile(statePath, l),
       };
       const witness = new CheckpointWitness({

@@ -2,7 +2,6 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ecdsaOverDigestBackend } from '../../crypto/ecdsa-over-digest.ts';
-import { loadSigner } from '../../crypto/key-ref.ts';
 import type { Signer } from '../../crypto/signer.ts';
 import { AirlockError } from '../../errors.ts';
 import { makeDirs } from '../../files/state-dir.ts';
@@ -13,10 +12,9 @@ import { HttpError } from '../../server/http-io.ts';
 import { startLogService } from '../../server/log-service.ts';
 import { Metrics } from '../../server/metrics.ts';
 import type { Command, CommandContext } from '../command.ts';
-import { KEY_FLAGS } from '../flag-groups.ts';
-import { keyContext } from '../key-context.ts';
 import { jsonLineLog, parseListen, untilStopped } from '../serve.ts';
 import { readWitnessPolicyFile } from '../witness-policy-file.ts';
+import { KEY_FLAGS, keySigner } from '../options/key.ts';
 
 type Log = (event: Readonly<Record<string, unknown>>) => void;
 
@@ -111,7 +109,7 @@ async function serve(ctx: CommandContext) {
     });
   const dir = resolve(ctx.cwd, data);
   await makeDirs(dir);
-  const signer = await loadSigner(keyRef, keyContext(ctx, { passwordFile: flags.string('password-file') }));
+  const signer = await keySigner(ctx, keyRef);
   try {
     return await serveWith(ctx, { dir, origin, address, signer, metrics, log, policy, witness, proofs });
   } finally {
@@ -201,8 +199,7 @@ export const logServeCommand: Command = {
       value: 'DIR',
       description: 'Where the log keeps its database, last signed checkpoint and public key',
     },
-    key: KEY_FLAGS.key,
-    'password-file': KEY_FLAGS['password-file'],
+    ...KEY_FLAGS,
     origin: { type: 'string', value: 'NAME', description: "The log's name in checkpoints: the host name of its URL" },
     listen: { type: 'string', value: 'HOST:PORT', description: 'Address to serve on', default: '127.0.0.1:3000' },
     workers: { type: 'string', value: 'N', description: 'Signature-checking worker threads (default: CPU count)' },

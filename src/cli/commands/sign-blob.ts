@@ -1,4 +1,3 @@
-import { loadSigner } from '../../crypto/key-ref.ts';
 import { keyFingerprint } from '../../crypto/keys.ts';
 import type { Signer } from '../../crypto/signer.ts';
 import { AirlockError } from '../../errors.ts';
@@ -8,48 +7,42 @@ import { resolvePredicateType } from '../../sigstore/in-toto.ts';
 import { MAX_PREDICATE_BYTES } from '../../sigstore/limits.ts';
 import { attestBlob, type SignedBlob, signBlob } from '../../sigstore/sign-blob.ts';
 import type { Command, CommandContext } from '../command.ts';
-import { KEY_FLAGS, OUTPUT_FLAGS, SIGNING_FLAGS } from '../flag-groups.ts';
-import { keyContext } from '../key-context.ts';
-import { planSigning } from '../signing-plan.ts';
+import { KEY_FLAGS, keySigner } from '../options/key.ts';
+import { OUTPUT_FLAGS, type SignatureOutputs, signatureOutputs } from '../options/output.ts';
+import { planSigning, SIGNING_FLAGS, type SigningPlan } from '../options/signing.ts';
 
 async function withSigner<T>(
   ctx: CommandContext,
-  fn: (signer: Signer, plan: ReturnType<typeof planSigning>) => Promise<T>,
+  fn: (signer: Signer, plan: SigningPlan, outputs: SignatureOutputs) => Promise<T>,
 ) {
-  const plan = planSigning(ctx.flags); // all flag rules first: nothing is read or signed before they hold
-  if (!ctx.flags.string('bundle') && !ctx.flags.string('output-signature')) {
-    throw new AirlockError(
-      'E_USAGE',
-      'nowhere to write the result: pass --bundle FILE (and/or --output-signature FILE)',
-    );
-  }
-  const signer = await loadSigner(
-    plan.keyRef,
-    keyContext(ctx, { passwordFile: plan.passwordFile }),
-    plan.signingAlgorithm,
-  );
+  // All flag rules first: nothing is read or signed before they hold.
+  const plan = planSigning(ctx.flags);
+  const outputs = signatureOutputs(ctx.flags);
+  const signer = await keySigner(ctx, plan.keyRef, plan.signingAlgorithm);
   try {
     if (!plan.witnesses.tlog) ctx.out.debug('transparency log upload disabled: signing offline');
-    return await fn(signer, plan);
+    return await fn(signer, plan, outputs);
   } finally {
     await signer.close();
   }
 }
 
-async function writeOutputs(ctx: CommandContext, signed: SignedBlob): Promise<Record<string, string>> {
-  const overwrite = ctx.flags.bool('force');
+async function writeOutputs(
+  ctx: CommandContext,
+  outputs: SignatureOutputs,
+  signed: SignedBlob,
+): Promise<Record<string, string>> {
+  const { overwrite } = outputs;
   const written: Record<string, string> = {};
-  const bundlePath = ctx.flags.string('bundle');
-  if (bundlePath) {
-    await writeFileAtomic(bundlePath, `${JSON.stringify(signed.bundle)}\n`, { overwrite });
-    written.bundle = bundlePath;
-    ctx.out.info(`Wrote bundle to ${bundlePath}`);
+  if (outputs.bundle) {
+    await writeFileAtomic(outputs.bundle, `${JSON.stringify(signed.bundle)}\n`, { overwrite });
+    written.bundle = outputs.bundle;
+    ctx.out.info(`Wrote bundle to ${outputs.bundle}`);
   }
-  const sigPath = ctx.flags.string('output-signature');
-  if (sigPath) {
-    await writeFileAtomic(sigPath, Buffer.from(signed.signature).toString('base64'), { overwrite });
-    written.signature = sigPath;
-    ctx.out.info(`Wrote signature to ${sigPath}`);
+  if (outputs.signature) {
+    await writeFileAtomic(outputs.signature, Buffer.from(signed.signature).toString('base64'), { overwrite });
+    written.signature = outputs.signature;
+    ctx.out.info(`Wrote signature to ${outputs.signature}`);
   }
   return written;
 }
@@ -120,10 +113,10 @@ export const signBlobCommand: Command = {
   ],
   async run(ctx) {
     const file = ctx.positionals[0] ?? '';
-    return withSigner(ctx, async (signer, plan) => {
+    return withSigner(ctx, async (signer, plan, outputs) => {
       const signed = await signBlob({ path: file }, { signer, witnesses: plan.witnesses, onProgress: progress(ctx) });
       ctx.out.progressDone();
-      const written = await writeOutputs(ctx, signed);
+      const written = await writeOutputs(ctx, outputs, signed);
       ctx.out.info(
         `Signed ${file} (${signed.digest.algorithm}:${signed.digest.hex.slice(0, 16)}…) with ${signer.description}`,
       );
@@ -161,7 +154,7 @@ export const attestBlobCommand: Command = {
     const predicatePath = ctx.flags.string('predicate');
     if (!predicatePath) throw new AirlockError('E_USAGE', 'attest-blob needs --predicate FILE');
     const predicateType = resolvePredicateType(ctx.flags.string('type') ?? 'custom');
-    return withSigner(ctx, async (signer, plan) => {
+    return withSigner(ctx, async (signer, plan, outputs) => {
       // Bounded: its bundle must stay within what verification reads, and it may be a FIFO.
       const predicate = await readJsonFile(predicatePath, 'predicate', MAX_PREDICATE_BYTES);
       const signed = await attestBlob(
@@ -169,7 +162,7 @@ export const attestBlobCommand: Command = {
         { signer, witnesses: plan.witnesses, predicate, predicateType, onProgress: progress(ctx) },
       );
       ctx.out.progressDone();
-      const written = await writeOutputs(ctx, signed);
+      const written = await writeOutputs(ctx, outputs, signed);
       ctx.out.info(`Attested ${file} (${predicateType}) with ${signer.description}`);
       ctx.audit.detail('predicateType', predicateType);
       return { json: { ...summary(ctx, file, signer, signed, written), predicateType } };

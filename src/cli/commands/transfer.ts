@@ -1,71 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { stat } from 'node:fs/promises';
-import { loadSigner } from '../../crypto/key-ref.ts';
-import type { Signer } from '../../crypto/signer.ts';
 import { AirlockError } from '../../errors.ts';
 import type { NoteVerifier } from '../../log/note.ts';
 import { bounded } from '../../text.ts';
 import type { DocumentSubject } from '../../transfer/format.ts';
 import type { ImportReport } from '../../transfer/import.ts';
+import type { PackResult } from '../../transfer/pack.ts';
 import type { ProgressSink, TransferProgress } from '../../transfer/progress.ts';
+import type { Severity } from '../../transfer/scan.ts';
 import type { Command, CommandContext } from '../command.ts';
-import { throttled, transferProgressLine } from '../progress.ts';
-import { KEY_FLAGS } from '../flag-groups.ts';
 import { httpUrl } from '../http-url.ts';
-import { REGISTRY_FLAGS, registryOptions } from '../image-flags.ts';
-import { keyContext } from '../key-context.ts';
-import {
-  CHANNEL_FLAGS,
-  channelsOption,
-  imageLists,
-  imagePairs,
-  importTrustOption,
-  maxAgeOption,
-  PACK_TRUST_FLAGS,
-  packTrustOption,
-  registryTarget,
-  SIGNER_FLAGS,
-  signersOption,
-} from '../transfer-flags.ts';
-import { TRUST_FLAGS } from '../verify-plan.ts';
+import { CHANNEL_FLAGS, channelOptions } from '../options/channels.ts';
+import { IMPORT_TRUST_FLAGS, importTrustOption } from '../options/import-trust.ts';
+import { KEY_FLAGS, keySigner } from '../options/key.ts';
+import { PACK_CONTENT_FLAGS, packContents } from '../options/pack-contents.ts';
+import { PACK_TRUST_FLAGS, packTrustOption } from '../options/pack-trust.ts';
+import { PACKAGE_OUTPUT_FLAGS, packageOutput } from '../options/package-output.ts';
+import { PGP_FLAGS, pgpSigningKey } from '../options/pgp-signing.ts';
+import { REGISTRY_FLAGS, registryOptions } from '../options/registry.ts';
+import { registryTarget } from '../options/registry-target.ts';
+import { SIGNER_FLAGS, signersOption } from '../options/signers.ts';
+import { throttled, transferProgressLine } from '../progress.ts';
 import { vkeyText } from '../vkey-text.ts';
-import { readInputFile } from '../../files/read-file.ts';
-
-async function isFile(path: string): Promise<boolean> {
-  return stat(path).then(
-    (s) => s.isFile(),
-    () => false,
-  );
-}
-
-async function pgpSigningKey(ctx: CommandContext) {
-  const path = ctx.flags.string('pgp-key');
-  if (!path) return undefined;
-  const { loadPrivateKey } = await import('../../transfer/openpgp.ts');
-  const passFile = ctx.flags.string('pgp-passphrase-file');
-  const passphrase = passFile
-    ? (await readInputFile(passFile, 'a passphrase file', 64 * 1024)).toString('utf8').split(/\r?\n/)[0]
-    : ctx.env.AIRLOCK_PGP_PASSPHRASE;
-  return {
-    key: await loadPrivateKey(
-      (await readInputFile(path, 'an OpenPGP secret key', 1024 * 1024)).toString('utf8'),
-      passphrase,
-    ),
-  };
-}
-
-const PGP_FLAGS = {
-  'pgp-key': {
-    type: 'string',
-    value: 'FILE',
-    description: 'OpenPGP secret key (e.g. gpg --export-secret-keys --armor) to sign the manifest',
-  },
-  'pgp-passphrase-file': {
-    type: 'string',
-    value: 'FILE',
-    description: 'Passphrase of --pgp-key (or AIRLOCK_PGP_PASSPHRASE)',
-  },
-} as const;
 
 /** Progress with totals on a terminal only (counting costs a little; a script reads the result). */
 function progressOption(ctx: CommandContext): { onProgress?: ProgressSink } {
@@ -82,10 +37,86 @@ async function skopeoOption(ctx: CommandContext, images: readonly string[]): Pro
   return skopeo ? { skopeo } : {};
 }
 
-function outputFormat(ctx: CommandContext): 'tar' | 'dir' {
-  const format = ctx.flags.string('format') ?? 'tar';
-  if (format !== 'tar' && format !== 'dir') throw new AirlockError('E_USAGE', '--format takes tar or dir');
-  return format;
+/** --fail-on SEVERITY: findings at or above it (and of unknown severity) refuse the pack. */
+async function failOnOption(ctx: CommandContext): Promise<Severity | undefined> {
+  const text = ctx.flags.string('fail-on');
+  if (!text) return undefined;
+  const { parseSeverity } = await import('../../transfer/scan.ts');
+  return parseSeverity(text);
+}
+
+async function runPack(ctx: CommandContext) {
+  const { out, format, overwrite } = packageOutput(ctx, 'pack needs -o OUT');
+  const failOn = await failOnOption(ctx);
+  const keyRef = ctx.flags.string('key');
+  if (ctx.flags.bool('sign') && !keyRef) throw new AirlockError('E_USAGE', '--sign needs --key');
+  const contents = await packContents(ctx);
+  if (!keyRef && !ctx.flags.has('pgp-key'))
+    throw new AirlockError('E_USAGE', 'the manifest must be signed: pass --key and/or --pgp-key');
+  const pgpKey = await pgpSigningKey(ctx);
+  const signer = keyRef ? await keySigner(ctx, keyRef) : undefined;
+  try {
+    const imageTrust = contents.images.length > 0 ? await packTrustOption(ctx, signer?.publicKey) : undefined;
+    const { packTransfer } = await import('../../transfer/pack.ts');
+    const result = await packTransfer({
+      ...contents,
+      out,
+      format,
+      overwrite,
+      channel: ctx.flags.string('channel') ?? 'default',
+      stateDir: ctx.stateDir,
+      now: ctx.now(),
+      ...(signer ? { signer } : {}),
+      signArtifacts: ctx.flags.bool('sign'),
+      legacySignature: ctx.flags.bool('legacy-signature'),
+      ...(pgpKey ? { pgpKey } : {}),
+      ...(failOn ? { failOn } : {}),
+      ...(imageTrust ? { imageTrust } : {}),
+      allowUnsigned: ctx.flags.bool('allow-unsigned'),
+      ...(await skopeoOption(ctx, contents.images)),
+      registry: await registryOptions(ctx),
+      ...progressOption(ctx),
+      audit: await ctx.audit.log(),
+      record: async (r) => {
+        await ctx.audit.record(r);
+        ctx.audit.successRecorded();
+      },
+    });
+    ctx.out.progressDone();
+    printPacked(ctx, out, result, signer !== undefined);
+    return { json: { ok: true, out, manifest: result.manifestDigest, metadata: result.metadata } };
+  } finally {
+    await signer?.close();
+  }
+}
+
+function printPacked(ctx: CommandContext, out: string, result: PackResult, signed: boolean): void {
+  const seq = result.metadata.sequence;
+  ctx.out.info(
+    `Packed ${result.metadata.artifacts.length} artifact(s) into ${out}: ${result.files} ` +
+      `files, manifest ${result.manifestDigest}`,
+  );
+  for (const a of result.metadata.artifacts) {
+    if (a.kind !== 'image') continue;
+    const coverage =
+      a.coverage && 'verified' in a.coverage
+        ? `signatures verified (${a.coverage.verified})`
+        : ctx.out.paint('yellow', 'packed WITHOUT a signature check (--allow-unsigned)');
+    ctx.out.info(`  image ${a.name} → lands as ${a.destination}: ${coverage}`);
+    if (signed && a.sbom && !a.sbom.attestation)
+      ctx.out.warn(
+        `the SBOM of ${a.name} is too large to be a signed attestation: it travels as a file ` +
+          `of the package, covered by the manifest`,
+      );
+    if (a.sbom?.subject && 'recorded' in a.sbom.subject)
+      ctx.out.warn(`the SBOM of ${a.name} names no image: it could not be checked to be about this one`);
+    if (a.vulnerabilityScan?.subjects?.some((x) => 'recorded' in x))
+      ctx.out.warn(`a scan of ${a.name} names no image: it could not be checked to be about this one`);
+  }
+  ctx.out.info(
+    `  channel ${seq.channel} #${seq.number}` +
+      `${seq.previous ? ` (after ${seq.previous.slice(0, 19)}…)` : ' (first)'}`,
+  );
 }
 
 export const packCommand: Command = {
@@ -105,27 +136,15 @@ export const packCommand: Command = {
     '(manifest.sha256) covers every file and is signed with --key (Sigstore bundle) and/or --pgp-key.\n' +
     'The channel is locked while packing; its sequence number moves only once the package is in place.',
   flags: {
-    output: {
-      type: 'string',
-      short: 'o',
-      value: 'OUT',
-      description: 'Package to write (a .tar, or a folder with --format dir)',
-    },
-    format: { type: 'string', value: 'tar|dir', description: 'Package container', default: 'tar' },
+    output: PACKAGE_OUTPUT_FLAGS.output,
+    format: PACKAGE_OUTPUT_FLAGS.format,
     channel: {
       type: 'string',
       value: 'NAME',
       description: 'Transfer channel (sequence numbers are per channel)',
       default: 'default',
     },
-    name: {
-      type: 'string',
-      multiple: true,
-      value: 'IMAGE=REPO[:TAG]',
-      description:
-        'Where IMAGE lands inside the gap, below import --registry HOST[/PREFIX] (default: its ' +
-        "own repository, or a layout's folder name)",
-    },
+    name: PACK_CONTENT_FLAGS.name,
     ...KEY_FLAGS,
     sign: { type: 'boolean', description: 'Also sign each image and file (and the attestations) with --key' },
     'legacy-signature': {
@@ -133,26 +152,15 @@ export const packCommand: Command = {
       description: 'With --sign, also write cosign .sig tags for registry images',
     },
     ...PGP_FLAGS,
-    sbom: {
-      type: 'string',
-      multiple: true,
-      value: 'IMAGE=FILE',
-      description: 'An SPDX/CycloneDX JSON SBOM of IMAGE, carried with it',
-    },
-    scan: {
-      type: 'string',
-      multiple: true,
-      value: 'IMAGE=FILE',
-      description:
-        'A grype JSON report of IMAGE, carried with it (and gated on); one per platform of a multi-platform image',
-    },
+    sbom: PACK_CONTENT_FLAGS.sbom,
+    scan: PACK_CONTENT_FLAGS.scan,
     'fail-on': {
       type: 'string',
       value: 'SEVERITY',
       description: 'Refuse findings at/above critical|high|medium|low, or of unknown severity',
     },
     ...PACK_TRUST_FLAGS,
-    force: { type: 'boolean', description: 'Overwrite OUT' },
+    force: PACKAGE_OUTPUT_FLAGS.force,
     ...REGISTRY_FLAGS,
   },
   positionals: { min: 1, max: Number.POSITIVE_INFINITY },
@@ -172,104 +180,16 @@ export const packCommand: Command = {
         'Then the security team (another signer) co-signs: two people, as import --require-signers 2 counts them',
     },
   ],
-  async run(ctx) {
-    const out = ctx.flags.string('output');
-    if (!out) throw new AirlockError('E_USAGE', 'pack needs -o OUT');
-    const format = outputFormat(ctx);
-    const { parseSeverity } = await import('../../transfer/scan.ts');
-    const failOnText = ctx.flags.string('fail-on');
-    const failOn = failOnText ? parseSeverity(failOnText) : undefined;
-    const images: string[] = [];
-    const files: string[] = [];
-    for (const arg of ctx.positionals)
-      ((await isFile(arg)) && !/^(oci|oci-archive|docker-archive|docker):/.test(arg) ? files : images).push(arg);
-    const keyRef = ctx.flags.string('key');
-    if (ctx.flags.bool('sign') && !keyRef) throw new AirlockError('E_USAGE', '--sign needs --key');
-    // Every reference parsed before a key or file is read: a malformed one (or one carrying credentials) costs nothing.
-    const { parseImageReference } = await import('../../oci/reference.ts');
-    for (const image of images) if (!image.startsWith('containers-storage:')) parseImageReference(image);
-    const request = {
-      images,
-      files,
-      sboms: imagePairs(ctx.flags.strings('sbom'), 'sbom'),
-      scans: imageLists(ctx.flags.strings('scan'), 'scan'),
-      names: imagePairs(ctx.flags.strings('name'), 'name', 'REPO[:TAG]'),
-    };
-    if (!keyRef && !ctx.flags.has('pgp-key'))
-      throw new AirlockError('E_USAGE', 'the manifest must be signed: pass --key and/or --pgp-key');
-    const pgpKey = await pgpSigningKey(ctx);
-    let signer: Signer | undefined;
-    if (keyRef) signer = await loadSigner(keyRef, keyContext(ctx, { passwordFile: ctx.flags.string('password-file') }));
-    try {
-      const imageTrust = images.length > 0 ? await packTrustOption(ctx, signer?.publicKey) : undefined;
-      const { packTransfer } = await import('../../transfer/pack.ts');
-      const result = await packTransfer({
-        ...request,
-        out,
-        format,
-        overwrite: ctx.flags.bool('force'),
-        channel: ctx.flags.string('channel') ?? 'default',
-        stateDir: ctx.stateDir,
-        now: ctx.now(),
-        ...(signer ? { signer } : {}),
-        signArtifacts: ctx.flags.bool('sign'),
-        legacySignature: ctx.flags.bool('legacy-signature'),
-        ...(pgpKey ? { pgpKey } : {}),
-        ...(failOn ? { failOn } : {}),
-        ...(imageTrust ? { imageTrust } : {}),
-        allowUnsigned: ctx.flags.bool('allow-unsigned'),
-        ...(await skopeoOption(ctx, images)),
-        registry: await registryOptions(ctx),
-        ...progressOption(ctx),
-        audit: await ctx.audit.log(),
-        record: async (r) => {
-          await ctx.audit.record(r);
-          ctx.audit.successRecorded();
-        },
-      });
-      ctx.out.progressDone();
-      const seq = result.metadata.sequence;
-      ctx.out.info(
-        `Packed ${result.metadata.artifacts.length} artifact(s) into ${out}: ${result.files} ` +
-          `files, manifest ${result.manifestDigest}`,
-      );
-      for (const a of result.metadata.artifacts) {
-        if (a.kind !== 'image') continue;
-        const coverage =
-          a.coverage && 'verified' in a.coverage
-            ? `signatures verified (${a.coverage.verified})`
-            : ctx.out.paint('yellow', 'packed WITHOUT a signature check (--allow-unsigned)');
-        ctx.out.info(`  image ${a.name} → lands as ${a.destination}: ${coverage}`);
-        if (signer && a.sbom && !a.sbom.attestation)
-          ctx.out.warn(
-            `the SBOM of ${a.name} is too large to be a signed attestation: it travels as a file ` +
-              `of the package, covered by the manifest`,
-          );
-        if (a.sbom?.subject && 'recorded' in a.sbom.subject)
-          ctx.out.warn(`the SBOM of ${a.name} names no image: it could not be checked to be about this one`);
-        if (a.vulnerabilityScan?.subjects?.some((x) => 'recorded' in x))
-          ctx.out.warn(`a scan of ${a.name} names no image: it could not be checked to be about this one`);
-      }
-      ctx.out.info(
-        `  channel ${seq.channel} #${seq.number}` +
-          `${seq.previous ? ` (after ${seq.previous.slice(0, 19)}…)` : ' (first)'}`,
-      );
-      return { json: { ok: true, out, manifest: result.manifestDigest, metadata: result.metadata } };
-    } finally {
-      await signer?.close();
-    }
-  },
+  run: runPack,
 };
 
 /** The checks inspect and import share: signers, channels, image trust. */
 async function checkOptions(ctx: CommandContext) {
-  const channels = await channelsOption(ctx);
-  const maxAgeMs = await maxAgeOption(ctx);
+  const channels = await channelOptions(ctx);
   return {
     signers: await signersOption(ctx),
     imageTrust: await importTrustOption(ctx),
-    ...(channels ? { channels } : {}),
-    ...(maxAgeMs !== undefined ? { maxAgeMs } : {}),
+    ...channels,
     importId: randomUUID(),
   };
 }
@@ -310,12 +230,7 @@ const IMPORT_FLAGS = {
     type: 'boolean',
     description: 'Accept a package that skips sequence numbers, or starts a channel mid-way (recorded)',
   },
-  policy: {
-    type: 'string',
-    value: 'FILE',
-    description: 'Image policy (airlock/v1 ImagePolicy): keys/identities and attestations per image name',
-  },
-  ...TRUST_FLAGS,
+  ...IMPORT_TRUST_FLAGS,
 } as const;
 
 function printReport(ctx: CommandContext, report: ImportReport, what: string): void {
@@ -616,9 +531,9 @@ export const approveCommand: Command = {
     'manifest.sha256.asc, an airlock-key signature becomes manifest.sha256.N.sigstore.json. The input is\n' +
     'never modified. `import --require-signers K` counts distinct signers.',
   flags: {
-    output: { type: 'string', short: 'o', value: 'OUT', description: 'The approved package to write' },
-    format: { type: 'string', value: 'tar|dir', description: 'Container of OUT', default: 'tar' },
-    force: { type: 'boolean', description: 'Overwrite OUT' },
+    output: { ...PACKAGE_OUTPUT_FLAGS.output, description: 'The approved package to write' },
+    format: { ...PACKAGE_OUTPUT_FLAGS.format, description: 'Container of OUT' },
+    force: PACKAGE_OUTPUT_FLAGS.force,
     ...SIGNER_FLAGS,
     ...KEY_FLAGS,
     ...PGP_FLAGS,
@@ -631,25 +546,21 @@ export const approveCommand: Command = {
     },
   ],
   async run(ctx) {
-    const out = ctx.flags.string('output');
-    if (!out) throw new AirlockError('E_USAGE', 'approve needs -o OUT (the input is never modified)');
-    const format = outputFormat(ctx);
+    const { out, format, overwrite } = packageOutput(ctx, 'approve needs -o OUT (the input is never modified)');
     if (!ctx.flags.has('key') && !ctx.flags.has('pgp-key'))
       throw new AirlockError('E_USAGE', 'approve needs --key and/or --pgp-key');
     const signers = await signersOption(ctx);
     ctx.audit.subject(ctx.positionals[0] ?? ''); // named in the record whatever the verdict
     const pgpKey = await pgpSigningKey(ctx);
     const keyRef = ctx.flags.string('key');
-    const signer = keyRef
-      ? await loadSigner(keyRef, keyContext(ctx, { passwordFile: ctx.flags.string('password-file') }))
-      : undefined;
+    const signer = keyRef ? await keySigner(ctx, keyRef) : undefined;
     try {
       const { approvePackage } = await import('../../transfer/approve.ts');
       const result = await approvePackage({
         source: ctx.positionals[0] ?? '',
         out,
         format,
-        overwrite: ctx.flags.bool('force'),
+        overwrite,
         ...(signer ? { signer } : {}),
         ...(pgpKey ? { pgpKey } : {}),
         signers,

@@ -7,6 +7,7 @@ import { mirrorTrustRepository, PUBLIC_GOOD_TUF_URL } from '../../trust/mirror.t
 import { LEVELS, type Level, toPrometheus, type TrustRootStatus } from '../../trust/status.ts';
 import type { Flags } from '../args.ts';
 import type { Command, CommandContext } from '../command.ts';
+import { parseTime } from '../time-flag.ts';
 import { readInputFile } from '../../files/read-file.ts';
 
 async function readPinnedRoot(flags: Flags): Promise<Uint8Array> {
@@ -17,14 +18,6 @@ async function readPinnedRoot(flags: Flags): Promise<Uint8Array> {
       '--root PINNED_ROOT.json is required: trust starts from a root you chose, never from the mirror',
     );
   return readInputFile(path, 'a pinned TUF root', 1024 * 1024);
-}
-
-export function parseTime(value: string, flag: string): Date {
-  const t = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t.getTime())) {
-    throw new AirlockError('E_USAGE', `${flag} takes an ISO 8601 time such as 2026-12-01T00:00:00Z, got '${value}'`);
-  }
-  return t;
 }
 
 function policyFrom(flags: Flags, now: Date): FreshnessPolicy {

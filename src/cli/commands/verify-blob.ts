@@ -1,13 +1,13 @@
 import { access } from 'node:fs/promises';
 import { AirlockError } from '../../errors.ts';
+import { isDigestString } from '../../crypto/digest.ts';
 import { readFileBounded } from '../../files/read-file.ts';
 import type { VerificationReport } from '../../sigstore/verify/report.ts';
 import { verifyBlob } from '../../sigstore/verify/verify-blob.ts';
 import type { Flags } from '../args.ts';
 import type { Command, CommandContext } from '../command.ts';
 import type { Output } from '../output.ts';
-import { verificationOptions } from '../verify-options.ts';
-import { artifactArgument, TRUST_FLAGS } from '../verify-plan.ts';
+import { TRUST_FLAGS, verificationOptions } from '../options/trust.ts';
 
 function printReport(out: Output, report: VerificationReport): void {
   if (!report.ok) {
@@ -94,6 +94,11 @@ async function readDetachedSignature(path: string): Promise<Uint8Array> {
   )
     return decoded;
   return bytes;
+}
+
+/** FILE_OR_DIGEST as the conformance protocol has it: sha256:<hex> when it is not an existing path. */
+export function artifactArgument(arg: string, exists: boolean): { path: string } | { digest: string } {
+  return !exists && isDigestString(arg) ? { digest: arg } : { path: arg };
 }
 
 async function run(ctx: CommandContext) {

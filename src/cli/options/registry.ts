@@ -1,11 +1,12 @@
-// Flags every image command shares: where registry credentials and CAs come from, and platforms.
+// The registry group every command that reads or writes images takes: where credentials and a private
+// CA come from, and plain HTTP to a loopback registry, mapped to the registry client's options.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { AirlockError } from '../errors.ts';
-import type { RegistryOptions } from '../oci/open-store.ts';
-import type { FlagSpecs } from './args.ts';
-import type { CommandContext } from './command.ts';
-import { readInputText } from '../files/read-file.ts';
+import { AirlockError } from '../../errors.ts';
+import type { RegistryOptions } from '../../oci/open-store.ts';
+import type { FlagSpecs } from '../args.ts';
+import type { CommandContext } from '../command.ts';
+import { readInputText } from '../../files/read-file.ts';
 
 export const REGISTRY_FLAGS = {
   username: { type: 'string', value: 'USER', description: 'Registry user name (password from --password-stdin)' },
@@ -24,11 +25,6 @@ export const REGISTRY_FLAGS = {
 /** --insecure and cosign's two spellings of it: the same loopback-only plain HTTP. */
 const INSECURE_SPELLINGS = ['insecure', 'allow-insecure-registry', 'allow-http-registry'] as const;
 
-export const PLATFORM_FLAGS = {
-  platform: { type: 'string', value: 'OS/ARCH', description: 'From a multi-platform index, only this platform' },
-  'all-platforms': { type: 'boolean', description: 'Every platform of an index (the default; keeps the index digest)' },
-} as const satisfies FlagSpecs;
-
 async function readStdin(ctx: CommandContext): Promise<string> {
   if (!ctx.io.stdin) throw new AirlockError('E_USAGE', '--password-stdin needs a password on stdin');
   const chunks: Buffer[] = [];
@@ -38,6 +34,7 @@ async function readStdin(ctx: CommandContext): Promise<string> {
     .replace(/\r?\n$/, '');
 }
 
+/** The registry client's options: credentials (stdin read once), CA file, auth files in order, --insecure. */
 export async function registryOptions(ctx: CommandContext): Promise<RegistryOptions> {
   const { flags, env } = ctx;
   const username = flags.string('username');

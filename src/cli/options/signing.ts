@@ -1,15 +1,39 @@
-// Maps signing flags to library options and enforces the --tlog-upload rules before any work starts
-// (seed 001): keyless needs a log; key + --tlog-upload=false is fully offline.
-import { isSigningAlgorithm } from '../crypto/keys.ts';
-import type { SigningAlgorithm } from '../crypto/signer.ts';
-import { AirlockError } from '../errors.ts';
-import { PUBLIC_GOOD_REKOR_URL, type WitnessOptions } from '../sigstore/witnesses.ts';
-import { httpUrl } from './http-url.ts';
-import type { Flags } from './args.ts';
+// The signing group: algorithm, transparency-log upload and timestamping, mapped to the signer's
+// witness options with the --tlog-upload rules enforced before any work starts (seed 001): keyless
+// needs a log; key + --tlog-upload=false is fully offline. It reads the key group's --key.
+import { isSigningAlgorithm } from '../../crypto/keys.ts';
+import type { SigningAlgorithm } from '../../crypto/signer.ts';
+import { AirlockError } from '../../errors.ts';
+import { PUBLIC_GOOD_REKOR_URL, type WitnessOptions } from '../../sigstore/witnesses.ts';
+import { httpUrl } from '../http-url.ts';
+import type { Flags, FlagSpecs } from '../args.ts';
+
+export const SIGNING_FLAGS = {
+  'signing-algorithm': {
+    type: 'string',
+    value: 'ALG',
+    description: "Force an algorithm, e.g. rsa-sign-pss-2048-sha256 (default: the key's own)",
+  },
+  'tlog-upload': {
+    type: 'boolean',
+    default: true,
+    description: 'Upload the signature to the transparency log (--tlog-upload=false to sign offline)',
+  },
+  'rekor-url': {
+    type: 'string',
+    value: 'URL',
+    description: 'Transparency log to upload to (default https://rekor.sigstore.dev)',
+  },
+  'rekor-api-version': {
+    type: 'string',
+    value: 'N',
+    description: 'Rekor API version of --rekor-url: 1 or 2 (default 1)',
+  },
+  'tsa-url': { type: 'string', value: 'URL', description: 'RFC 3161 timestamp authority to timestamp the signature' },
+} as const satisfies FlagSpecs;
 
 export interface SigningPlan {
   readonly keyRef: string;
-  readonly passwordFile: string | undefined;
   readonly signingAlgorithm: SigningAlgorithm | undefined;
   readonly witnesses: WitnessOptions;
 }
@@ -51,7 +75,6 @@ export function planSigning(flags: Flags): SigningPlan {
   const tsa = flags.string('tsa-url');
   return {
     keyRef,
-    passwordFile: flags.string('password-file'),
     signingAlgorithm: algorithm,
     witnesses: {
       ...(tlogUpload

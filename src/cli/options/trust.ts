@@ -1,11 +1,20 @@
-// Maps verification flags (cosign's spelling) to library options and enforces their rules before any
-// file is read: a pinned identity AND issuer for keyless, --insecure-ignore-tlog only with a key.
+// The trust group of every command that verifies (verify-blob, verify, verify-attestation, inspect,
+// import, and pack for the far side): who must have signed (a key, or a pinned identity and issuer),
+// the trust root (a file, or an installed one by name, with its break-glass warnings), the thresholds
+// and the witnesses. planVerification enforces the flag rules before any file is read;
+// verificationOptions maps the flags to the verifier's options.
 import { join } from 'node:path';
-import { isDigestString } from '../crypto/digest.ts';
-import { AirlockError } from '../errors.ts';
-import { resolvePredicateType } from '../sigstore/in-toto.ts';
-import { anchored, type Matcher } from '../sigstore/verify/identity.ts';
-import type { Flags, FlagSpecs } from './args.ts';
+import { AirlockError } from '../../errors.ts';
+import { resolvePredicateType } from '../../sigstore/in-toto.ts';
+import { anchored, type Matcher } from '../../sigstore/verify/identity.ts';
+import type { Flags, FlagSpecs } from '../args.ts';
+import { loadPublicKey } from '../../crypto/key-ref.ts';
+import { type LoadedTrustedRoot, loadTrustedRootFile } from '../../sigstore/trusted-root.ts';
+import type { VerifyBlobOptions } from '../../sigstore/verify/verify-blob.ts';
+import { loadInstalledTrustRoot } from '../../trust/installed.ts';
+import type { CommandContext } from '../command.ts';
+import { keyContext } from './key.ts';
+import { planWitnesses, type WitnessPlan, WITNESS_QUORUM_FLAGS, witnessPolicy } from './witness-quorum.ts';
 
 export const TRUST_FLAGS = {
   key: { type: 'string', value: 'REF', description: 'Public key (file, env://VAR, pkcs11: URI) that must have signed' },
@@ -56,42 +65,8 @@ export const TRUST_FLAGS = {
     description: "Accepted for cosign's command lines; changes nothing: airlock never goes online to verify",
   },
   'password-file': { type: 'string', value: 'FILE', description: 'Password, if --key names an encrypted private key' },
-  'witness-key': {
-    type: 'string',
-    multiple: true,
-    value: 'VKEY|FILE',
-    description: 'A witness cosigner key (name+id+key, as `airlock log witness` prints it), or a file holding one',
-  },
-  'require-witnesses': {
-    type: 'string',
-    value: 'N',
-    description:
-      'Cosignatures of N distinct --witness-key witnesses required on every log checkpoint ' +
-      '(default: all given; 0 = off)',
-  },
-  'witness-policy': {
-    type: 'string',
-    value: 'FILE',
-    description:
-      'A C2SP tlog-policy (as log serve --witness-policy takes): its quorum of witnesses must ' +
-      'cosign every log checkpoint',
-  },
+  ...WITNESS_QUORUM_FLAGS,
 } as const satisfies FlagSpecs;
-
-/** The most witnesses a checkpoint can name: a signed note holds at most 100 signature lines. */
-const MAX_WITNESSES = 100;
-
-export type WitnessPlan =
-  | {
-      /** --witness-key values, in order: inline vkeys or files, read later. */
-      readonly keys: readonly string[];
-      /** --require-witnesses; undefined = one per distinct witness name. 0 turns the check off. */
-      readonly required: number | undefined;
-    }
-  | {
-      /** --witness-policy: a tlog-policy file, read later. */
-      readonly policyFile: string;
-    };
 
 export type TrustChoice =
   | { readonly kind: 'key'; readonly keyRef: string }
@@ -125,50 +100,6 @@ function matcher(flags: Flags, exactFlag: string, regexpFlag: string): Matcher |
     return { regexp };
   }
   return exact === undefined ? undefined : { exact };
-}
-
-/**
- * --witness-key / --require-witnesses, or --witness-policy. Witnesses cosign log checkpoints, so they need a log entry:
- * --insecure-ignore-tlog conflicts. Whether N exceeds the witnesses given is known once the keys
- * (maybe files) are read.
- */
-export function planWitnesses(flags: Flags): WitnessPlan | undefined {
-  const keys = flags.strings('witness-key');
-  const requiredGiven = flags.has('require-witnesses');
-  const policyFile = flags.string('witness-policy');
-  if (policyFile !== undefined) {
-    if (keys.length > 0 || requiredGiven) {
-      throw new AirlockError(
-        'E_USAGE',
-        '--witness-policy conflicts with --witness-key and --require-witnesses: the policy names ' +
-          'the witnesses and the quorum',
-      );
-    }
-    if (flags.bool('insecure-ignore-tlog'))
-      throw new AirlockError(
-        'E_USAGE',
-        '--witness-policy conflicts with --insecure-ignore-tlog: witnesses cosign the checkpoints of log entries',
-      );
-    return { policyFile };
-  }
-  if (keys.length === 0) {
-    if (requiredGiven)
-      throw new AirlockError(
-        'E_USAGE',
-        '--require-witnesses counts the --witness-key witnesses: give at least one --witness-key',
-      );
-    return undefined;
-  }
-  if (flags.bool('insecure-ignore-tlog')) {
-    throw new AirlockError(
-      'E_USAGE',
-      '--witness-key conflicts with --insecure-ignore-tlog: witnesses cosign the checkpoints of log entries',
-      {
-        hint: 'witness cosignatures are only checked on bundles with a transparency-log entry',
-      },
-    );
-  }
-  return { keys, required: requiredGiven ? flags.int('require-witnesses', 0, 0, MAX_WITNESSES) : undefined };
 }
 
 export function trustedRootPathFor(stateDir: string, name: string): string {
@@ -239,7 +170,58 @@ export function planVerification(
   };
 }
 
-/** FILE_OR_DIGEST as the conformance protocol has it: sha256:<hex> when it is not an existing path. */
-export function artifactArgument(arg: string, exists: boolean): { path: string } | { digest: string } {
-  return !exists && isDigestString(arg) ? { digest: arg } : { path: arg };
+export async function trustedRootFor(ctx: CommandContext, plan: VerifyPlan): Promise<LoadedTrustedRoot | undefined> {
+  if (plan.trustedRootPath) return loadTrustedRootFile(plan.trustedRootPath);
+  const installed = await loadInstalledTrustRoot(ctx.stateDir, plan.trustName, ctx.now());
+  if (installed) {
+    for (const warning of installed.warnings) ctx.out.warn(warning);
+    return installed.loaded;
+  }
+  if (plan.trustedRootOptional) return undefined;
+  throw new AirlockError(
+    'E_TRUST_ROOT_MISSING',
+    `no trust root: --trusted-root was not given and trust root '${plan.trustName}' is not installed`,
+    {
+      hint:
+        `pass --trusted-root trusted_root.json, or install one with 'airlock trust import' ` +
+        `(${plan.installedRootPath})` +
+        (plan.trust?.kind === 'key'
+          ? '; a bundle signed offline (--tlog-upload=false) needs no trust root with --key and --insecure-ignore-tlog'
+          : ''),
+    },
+  );
+}
+
+export async function verificationOptions(
+  ctx: CommandContext,
+  type?: string,
+  keyFlag: 'key' | 'image-key' = 'key',
+): Promise<VerifyBlobOptions> {
+  const plan = planVerification(ctx.flags, ctx.stateDir, type, keyFlag);
+  if (plan.insecureIgnoreTlog)
+    ctx.out.warn(
+      '--insecure-ignore-tlog: no transparency-log entry is required; the signature time is not observed by anyone',
+    );
+  const witnesses = await witnessPolicy(ctx, plan.witnesses);
+  const trustedRoot = await trustedRootFor(ctx, plan);
+  const trust: VerifyBlobOptions['trust'] =
+    plan.trust.kind === 'key'
+      ? {
+          kind: 'key',
+          publicKey: await loadPublicKey(
+            plan.trust.keyRef,
+            keyContext(ctx, keyFlag === 'key' ? { passwordFile: ctx.flags.string('password-file') } : {}),
+          ),
+        }
+      : { kind: 'identity', policy: { identity: plan.trust.identity, issuer: plan.trust.issuer } };
+  return {
+    trust,
+    ...(trustedRoot ? { trustedRoot } : {}),
+    tlogThreshold: plan.tlogThreshold,
+    ctlogThreshold: plan.ctlogThreshold,
+    timestampThreshold: plan.timestampThreshold,
+    ...(plan.predicateType ? { predicateType: plan.predicateType } : {}),
+    ...(witnesses ? { witnesses } : {}),
+    now: ctx.now(),
+  };
 }
