@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../../files/atomic-write.ts';
 import { readFileBounded } from '../../files/read-file.ts';
 import { MAX_NOTE_BYTES } from '../../log/note.ts';
 import type { Command, CommandContext } from '../command.ts';
+import { outFile, outFileFlags } from '../options/out-file.ts';
 import { EVENT_FILTER_FLAGS, eventFilter, selectEvents } from '../options/event-filter.ts';
 
 function warnIfBroken(ctx: CommandContext, v: AuditVerification): void {
@@ -85,8 +86,7 @@ export const auditVerifyCommand: Command = {
       value: 'FILE',
       description: 'A checkpoint of this audit log saved earlier: the log must still extend it',
     },
-    out: { type: 'string', value: 'FILE', description: 'Save the verified checkpoint (for a later --since)' },
-    force: { type: 'boolean', description: 'Overwrite --out if it exists' },
+    ...outFileFlags('Save the verified checkpoint (for a later --since)'),
   },
   positionals: { min: 0, max: 0 },
   examples: [
@@ -119,9 +119,9 @@ export const auditVerifyCommand: Command = {
         },
       );
     }
-    const outFlag = ctx.flags.string('out');
-    const out = outFlag === undefined ? undefined : resolve(ctx.cwd, outFlag);
-    if (out) await writeFileAtomic(out, v.checkpoint, { overwrite: ctx.flags.bool('force') });
+    const saved = outFile(ctx);
+    const out = saved?.path;
+    if (saved) await writeFileAtomic(saved.path, v.checkpoint, { overwrite: saved.overwrite });
     ctx.out.info(
       `Audit log ${v.origin}: ${v.size} events verified (every event re-hashed, tree rebuilt, ` +
         `signed checkpoint matches${since === undefined ? '' : `, extends ${sinceFlag}`})`,
@@ -163,8 +163,7 @@ export const auditExportCommand: Command = {
     'is exported (E_LOG_CORRUPT): a SIEM must not ingest events that may have been altered.',
   flags: {
     ...EVENT_FILTER_FLAGS,
-    out: { type: 'string', value: 'FILE', description: 'Write to FILE instead of stdout' },
-    force: { type: 'boolean', description: 'Overwrite --out if it exists' },
+    ...outFileFlags('Write to FILE instead of stdout'),
   },
   positionals: { min: 0, max: 0 },
   examples: [
@@ -184,10 +183,10 @@ export const auditExportCommand: Command = {
       );
     const events = selectEvents(v.events, filter);
     const lines = events.map((e) => JSON.stringify({ index: e.index, origin: v.origin, ...e.event }));
-    const outFlag = ctx.flags.string('out');
-    if (outFlag !== undefined) {
-      const out = resolve(ctx.cwd, outFlag);
-      await writeFileAtomic(out, lines.length ? `${lines.join('\n')}\n` : '', { overwrite: ctx.flags.bool('force') });
+    const saved = outFile(ctx);
+    if (saved) {
+      const out = saved.path;
+      await writeFileAtomic(out, lines.length ? `${lines.join('\n')}\n` : '', { overwrite: saved.overwrite });
       ctx.out.info(`${lines.length} events written to ${out}`);
       return { json: { ok: true, events: lines.length, out } };
     }

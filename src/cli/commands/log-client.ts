@@ -13,21 +13,15 @@ import { encodeCosignerKey, parseCosignerKey, verifyWitnessQuorum, type WitnessQ
 import { keyIdHex } from '../../log/note.ts';
 import { openCheckpointFrom, type VerifiedCheckpoint } from '../../log/tile-client.ts';
 import { cosignLatestCheckpoint, type PulledCosignature } from '../../log/pull-witness.ts';
-import type { FlagSpecs } from '../args.ts';
 import type { Command, CommandContext } from '../command.ts';
+import { outFile, outFileFlags } from '../options/out-file.ts';
 import { vkeyText } from '../vkey-text.ts';
 import { readInputFile } from '../../files/read-file.ts';
 import { keySigner } from '../options/key.ts';
 import { LOG_FLAGS, openLog } from '../options/log.ts';
 import { WITNESS_FLAGS, witnessIdentity } from '../options/witness.ts';
 
-const OUT_FLAGS = {
-  force: { type: 'boolean', description: 'Overwrite --out if it exists' },
-} as const satisfies FlagSpecs;
-
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
-const outPath = (ctx: CommandContext) =>
-  ctx.flags.string('out') === undefined ? undefined : resolve(ctx.cwd, ctx.flags.string('out') ?? '');
 
 function summary(head: VerifiedCheckpoint, url: string) {
   const { origin, size, rootHash } = head.checkpoint;
@@ -82,8 +76,9 @@ async function info(ctx: CommandContext) {
       },
     );
   }
-  const file = outPath(ctx);
-  if (file) await writeFileAtomic(file, head.note, { overwrite: flags.bool('force') });
+  const saved = outFile(ctx);
+  const file = saved?.path;
+  if (saved) await writeFileAtomic(saved.path, head.note, { overwrite: saved.overwrite });
   const rows = signatureRows(head, quorum);
   const { origin, size, root } = summary(head, client.url);
   out.info(`Log ${origin} at ${client.url}: ${size} entries, checkpoint signed by the pinned key`);
@@ -162,8 +157,9 @@ async function get(ctx: CommandContext) {
   const head = await client.latest();
   const { entry, leafHash, proof } = await head.entry(index);
   const described = describeEntry(entry);
-  const file = outPath(ctx);
-  if (file) await writeFileAtomic(file, entry, { overwrite: ctx.flags.bool('force') });
+  const saved = outFile(ctx);
+  const file = saved?.path;
+  if (saved) await writeFileAtomic(saved.path, entry, { overwrite: saved.overwrite });
   const { out } = ctx;
   const { origin, size } = head.checkpoint;
   out.info(
@@ -230,13 +226,14 @@ async function verify(ctx: CommandContext) {
 // log witness
 
 async function witness(ctx: CommandContext) {
-  const { flags, out } = ctx;
+  const { out } = ctx;
   const { statePath, keyRef, name, init } = witnessIdentity(
     ctx,
     'airlock log witness needs --state FILE, --key REF and --name NAME',
   );
-  const file = outPath(ctx);
-  if (file && !flags.bool('force') && (await pathExists(file)))
+  const saved = outFile(ctx);
+  const file = saved?.path;
+  if (saved && file && !saved.overwrite && (await pathExists(file)))
     throw new AirlockError('E_OUTPUT_EXISTS', `${file} already exists`, { hint: 'pass --force to overwrite it' });
   const opened = await openLog(ctx);
   const { client } = opened;
@@ -311,8 +308,7 @@ export const logInfoCommand: Command = {
     '--out saves the note byte for byte, for a later `airlock log verify --since`. See docs/log.md.',
   flags: {
     ...LOG_FLAGS,
-    out: { type: 'string', value: 'FILE', description: 'Save the checkpoint note to FILE' },
-    ...OUT_FLAGS,
+    ...outFileFlags('Save the checkpoint note to FILE'),
     witness: {
       type: 'string',
       multiple: true,
@@ -355,8 +351,7 @@ export const logGetCommand: Command = {
     'Rekor v2 hashedrekord entries are also decoded (digest, signing key fingerprint) on stderr.',
   flags: {
     ...LOG_FLAGS,
-    out: { type: 'string', value: 'FILE', description: 'Write the entry bytes to FILE' },
-    ...OUT_FLAGS,
+    ...outFileFlags('Write the entry bytes to FILE'),
   },
   positionals: { min: 2, max: 2 },
   examples: [
@@ -409,8 +404,7 @@ export const logWitnessCommand: Command = {
   flags: {
     ...LOG_FLAGS,
     ...WITNESS_FLAGS,
-    out: { type: 'string', value: 'FILE', description: 'Write the cosigned checkpoint note to FILE' },
-    ...OUT_FLAGS,
+    ...outFileFlags('Write the cosigned checkpoint note to FILE'),
   },
   positionals: { min: 1, max: 1 },
   examples: [

@@ -22,6 +22,7 @@ import {
   type TrustedRootSummary,
 } from '../../trust/trusted-root-summary.ts';
 import type { Command, CommandContext } from '../command.ts';
+import { outFile, outFileFlags } from '../options/out-file.ts';
 import type { Output } from '../output.ts';
 import { readInputText } from '../../files/read-file.ts';
 
@@ -202,13 +203,14 @@ async function runCreate(ctx: CommandContext) {
   const text = `${JSON.stringify(json, null, 2)}\n`;
   const digest = `sha256:${createHash('sha256').update(text).digest('hex')}`;
   const summary = summariseTrustedRoot(parseTrustedRoot(Buffer.from(text), 'the new trusted root').root);
-  const outPath = flags.string('out');
+  const saved = outFile(ctx);
+  const outPath = saved?.given;
   ctx.audit.subject(outPath ?? '(stdout)', digest);
   ctx.audit.detail('authorities', summary);
-  if (outPath === undefined) {
+  if (saved === undefined) {
     out.data(text); // cosign prints the root when --out is absent
   } else {
-    await writeFileAtomic(resolve(ctx.cwd, outPath), text, { overwrite: flags.bool('force') });
+    await writeFileAtomic(saved.path, text, { overwrite: saved.overwrite });
     out.info(`Trusted root written to ${outPath} (${digest})`);
     printSummary(out, summary);
   }
@@ -255,8 +257,7 @@ export const trustCreateCommand: Command = {
     'makes the log ID the C2SP signed-note key ID. The root is checked to load in @sigstore/verify before it is\n' +
     'written (atomically; an existing file only with --force). Without --out it goes to stdout.',
   flags: {
-    out: { type: 'string', value: 'FILE', description: 'Where to write trusted_root.json (default: stdout)' },
-    force: { type: 'boolean', description: 'Overwrite --out if it exists' },
+    ...outFileFlags('Where to write trusted_root.json (default: stdout)'),
     'media-type': {
       type: 'string',
       value: 'V',
