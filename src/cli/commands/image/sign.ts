@@ -1,23 +1,23 @@
 // `airlock sign` / `attest`: a signature or attestation attached to an image as cosign v3 attaches it,
 // and with --bundle also written to a file, to keep beside an image that travels without its referrers.
-import { keyFingerprint } from '../../crypto/keys.ts';
-import { AirlockError } from '../../errors.ts';
-import { pathExists, writeFileAtomic } from '../../files/atomic-write.ts';
-import { openImage, resolveImage, withStore } from '../../oci/open-store.ts';
+import { keyFingerprint } from '../../../crypto/keys.ts';
+import { AirlockError } from '../../../errors.ts';
+import { pathExists, writeFileAtomic } from '../../../files/atomic-write.ts';
+import { openImage, resolveImage, withStore } from '../../../oci/open-store.ts';
 import {
   dockerRepository,
   formatImageReference,
   type ImageReference,
   parseImageReference,
-} from '../../oci/reference.ts';
-import { attestImage, signImage } from '../../oci/sign-image.ts';
-import { resolvePredicateType } from '../../sigstore/in-toto.ts';
-import type { Command, CommandContext } from '../command.ts';
-import { REGISTRY_FLAGS, registryOptions } from '../options/registry.ts';
-import { readJsonFile } from '../../files/read-json.ts';
-import { MAX_PREDICATE_BYTES } from '../../sigstore/limits.ts';
-import { KEY_FLAGS, keySigner } from '../options/key.ts';
-import { planSigning, SIGNING_FLAGS } from '../options/signing.ts';
+} from '../../../oci/reference.ts';
+import { attestImage, signImage } from '../../../oci/sign-image.ts';
+import { resolvePredicateType } from '../../../sigstore/in-toto.ts';
+import type { Command, CommandContext } from '../../command.ts';
+import { REGISTRY_FLAGS, registryOptions } from '../../options/registry.ts';
+import { readJsonFile } from '../../../files/read-json.ts';
+import { MAX_PREDICATE_BYTES } from '../../../sigstore/limits.ts';
+import { KEY_FLAGS, keySigner } from '../../options/key.ts';
+import { planSigning, SIGNING_FLAGS } from '../../options/signing.ts';
 
 /** The docker-reference a legacy payload names: cosign's registry/repository, or the one given. */
 function dockerReferenceFor(ctx: CommandContext, ref: ImageReference): string | undefined {

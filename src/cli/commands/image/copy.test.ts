@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../../../test/helpers/cli.ts';
-import { jsonManifest, makeTestIndex, makeTestImage } from '../../../test/helpers/oci-images.ts';
-import { openLayoutStore } from '../../oci/layout/layout-store.ts';
-import { OCI_INDEX, OCI_MANIFEST } from '../../oci/media-types.ts';
+import { runCli } from '../../../../test/helpers/cli.ts';
+import { jsonManifest, makeTestIndex, makeTestImage } from '../../../../test/helpers/oci-images.ts';
+import { openLayoutStore } from '../../../oci/layout/layout-store.ts';
+import { OCI_INDEX, OCI_MANIFEST } from '../../../oci/media-types.ts';
 
 let dir: string;
 const src = () => join(dir, 'src');

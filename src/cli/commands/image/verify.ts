@@ -2,16 +2,16 @@
 // kept beside the image (--bundle FILE, cosign's offline form), verified offline against the image's
 // manifest digest. verify-attestation --output-file hands on the predicates that verified (an SBOM on the
 // far side of the gap), and only those.
-import { AirlockError } from '../../errors.ts';
-import { pathExists, writeFileAtomic } from '../../files/atomic-write.ts';
-import { readFileBounded } from '../../files/read-file.ts';
-import { openImage, resolveImage, withStore } from '../../oci/open-store.ts';
-import { formatImageReference, parseImageReference } from '../../oci/reference.ts';
-import { type ImageVerification, verifyImage, verifyImageBundle } from '../../oci/verify-image.ts';
-import { MAX_BUNDLE_BYTES } from '../../sigstore/limits.ts';
-import type { Command, CommandContext } from '../command.ts';
-import { REGISTRY_FLAGS, registryOptions } from '../options/registry.ts';
-import { TRUST_FLAGS, verificationOptions } from '../options/trust.ts';
+import { AirlockError } from '../../../errors.ts';
+import { pathExists, writeFileAtomic } from '../../../files/atomic-write.ts';
+import { readFileBounded } from '../../../files/read-file.ts';
+import { openImage, resolveImage, withStore } from '../../../oci/open-store.ts';
+import { formatImageReference, parseImageReference } from '../../../oci/reference.ts';
+import { type ImageVerification, verifyImage, verifyImageBundle } from '../../../oci/verify-image.ts';
+import { MAX_BUNDLE_BYTES } from '../../../sigstore/limits.ts';
+import type { Command, CommandContext } from '../../command.ts';
+import { REGISTRY_FLAGS, registryOptions } from '../../options/registry.ts';
+import { TRUST_FLAGS, verificationOptions } from '../../options/trust.ts';
 
 /** Bounded whatever the path is: a FIFO or `<(...)` has no size to check first. */
 async function readBundleFile(path: string): Promise<unknown> {

@@ -1,20 +1,20 @@
 // `airlock log serve`: the on-prem transparency log (Rekor v2 write API, C2SP tlog-tiles reads).
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ecdsaOverDigestBackend } from '../../crypto/ecdsa-over-digest.ts';
-import type { Signer } from '../../crypto/signer.ts';
-import { AirlockError } from '../../errors.ts';
-import { makeDirs } from '../../files/state-dir.ts';
-import type { LogEngine } from '../../log/engine.ts';
-import type { TlogPolicy } from '../../log/tlog-policy.ts';
-import { CosignatureGatherer, WITNESS_TIMEOUT_MS } from '../../log/witness-client.ts';
-import { HttpError } from '../../server/http-io.ts';
-import { startLogService } from '../../server/log-service.ts';
-import { Metrics } from '../../server/metrics.ts';
-import type { Command, CommandContext } from '../command.ts';
-import { jsonLineLog, parseListen, untilStopped } from '../serve.ts';
-import { readWitnessPolicyFile } from '../witness-policy-file.ts';
-import { KEY_FLAGS, keySigner } from '../options/key.ts';
+import { ecdsaOverDigestBackend } from '../../../crypto/ecdsa-over-digest.ts';
+import type { Signer } from '../../../crypto/signer.ts';
+import { AirlockError } from '../../../errors.ts';
+import { makeDirs } from '../../../files/state-dir.ts';
+import type { LogEngine } from '../../../log/engine.ts';
+import type { TlogPolicy } from '../../../log/tlog-policy.ts';
+import { CosignatureGatherer, WITNESS_TIMEOUT_MS } from '../../../log/witness-client.ts';
+import { HttpError } from '../../../server/http-io.ts';
+import { startLogService } from '../../../server/log-service.ts';
+import { Metrics } from '../../../server/metrics.ts';
+import type { Command, CommandContext } from '../../command.ts';
+import { jsonLineLog, parseListen, untilStopped } from '../../serve.ts';
+import { readWitnessPolicyFile } from '../../witness-policy-file.ts';
+import { KEY_FLAGS, keySigner } from '../../options/key.ts';
 
 type Log = (event: Readonly<Record<string, unknown>>) => void;
 

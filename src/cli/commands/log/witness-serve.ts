@@ -1,22 +1,22 @@
 // `airlock log witness-serve`: a witness logs push to (C2SP tlog-witness add-checkpoint), the way
 // omniwitness serves one. Same state file, key and decision as the pull-mode `log witness`; the state
 // is locked for as long as it serves, so the two modes never interleave on one file.
-import { AirlockError } from '../../errors.ts';
-import { CheckpointWitness } from '../../log/checkpoint-witness.ts';
-import { encodeCosignerKey } from '../../log/cosignature.ts';
-import { parseVerifierKey } from '../../log/note-keys.ts';
+import { AirlockError } from '../../../errors.ts';
+import { CheckpointWitness } from '../../../log/checkpoint-witness.ts';
+import { encodeCosignerKey } from '../../../log/cosignature.ts';
+import { parseVerifierKey } from '../../../log/note-keys.ts';
 import {
   lockWitnessState,
   readWitnessStateFile,
   type WitnessState,
   writeWitnessStateFile,
-} from '../../log/witness-state.ts';
-import { createWitnessHandler } from '../../server/witness-server.ts';
-import type { Command, CommandContext } from '../command.ts';
-import { closeServer, jsonLineLog, listen, parseListen, untilStopped } from '../serve.ts';
-import { vkeyText } from '../vkey-text.ts';
-import { keySigner } from '../options/key.ts';
-import { WITNESS_FLAGS, witnessIdentity } from '../options/witness.ts';
+} from '../../../log/witness-state.ts';
+import { createWitnessHandler } from '../../../server/witness-server.ts';
+import type { Command, CommandContext } from '../../command.ts';
+import { closeServer, jsonLineLog, listen, parseListen, untilStopped } from '../../serve.ts';
+import { vkeyText } from '../../vkey-text.ts';
+import { keySigner } from '../../options/key.ts';
+import { WITNESS_FLAGS, witnessIdentity } from '../../options/witness.ts';
 
 async function serveWitness(ctx: CommandContext) {
   const { flags, out } = ctx;

@@ -1,15 +1,15 @@
-import { keyFingerprint } from '../../crypto/keys.ts';
-import type { Signer } from '../../crypto/signer.ts';
-import { AirlockError } from '../../errors.ts';
-import { writeFileAtomic } from '../../files/atomic-write.ts';
-import { readJsonFile } from '../../files/read-json.ts';
-import { resolvePredicateType } from '../../sigstore/in-toto.ts';
-import { MAX_PREDICATE_BYTES } from '../../sigstore/limits.ts';
-import { attestBlob, type SignedBlob, signBlob } from '../../sigstore/sign-blob.ts';
-import type { Command, CommandContext } from '../command.ts';
-import { KEY_FLAGS, keySigner } from '../options/key.ts';
-import { OUTPUT_FLAGS, type SignatureOutputs, signatureOutputs } from '../options/output.ts';
-import { planSigning, SIGNING_FLAGS, type SigningPlan } from '../options/signing.ts';
+import { keyFingerprint } from '../../../crypto/keys.ts';
+import type { Signer } from '../../../crypto/signer.ts';
+import { AirlockError } from '../../../errors.ts';
+import { writeFileAtomic } from '../../../files/atomic-write.ts';
+import { readJsonFile } from '../../../files/read-json.ts';
+import { resolvePredicateType } from '../../../sigstore/in-toto.ts';
+import { MAX_PREDICATE_BYTES } from '../../../sigstore/limits.ts';
+import { attestBlob, type SignedBlob, signBlob } from '../../../sigstore/sign-blob.ts';
+import type { Command, CommandContext } from '../../command.ts';
+import { KEY_FLAGS, keySigner } from '../../options/key.ts';
+import { OUTPUT_FLAGS, type SignatureOutputs, signatureOutputs } from '../../options/output.ts';
+import { planSigning, SIGNING_FLAGS, type SigningPlan } from '../../options/signing.ts';
 
 async function withSigner<T>(
   ctx: CommandContext,

@@ -1,30 +1,22 @@
-// `airlock trust create` (cosign `trusted-root create`) and `airlock trust show`: write a
-// trusted_root.json for a private Sigstore deployment from PEM files, and read one back as a human
-// would want to review it before installing it. Service specs use cosign's key=value spelling.
+// `airlock trust create` (cosign trusted-root create): a trusted_root.json for a private Sigstore
+// deployment from PEM files. Service specs use cosign's key=value spelling.
 import { createHash } from 'node:crypto';
-import { join, resolve } from 'node:path';
-import { AirlockError } from '../../errors.ts';
-import { writeFileAtomic } from '../../files/atomic-write.ts';
-import { loadTrustedRootFile, parseTrustedRoot } from '../../sigstore/trusted-root.ts';
-import { trustDir, validateTrustName } from '../../trust/install.ts';
-import { loadInstalledTrustRoot } from '../../trust/installed.ts';
+import { resolve } from 'node:path';
+import { AirlockError } from '../../../errors.ts';
+import { writeFileAtomic } from '../../../files/atomic-write.ts';
+import { parseTrustedRoot } from '../../../sigstore/trusted-root.ts';
 import {
   type CaInput,
   createTrustedRoot,
   type LogInput,
   TRUSTED_ROOT_MEDIA_TYPE,
   type TrustedRootVersion,
-} from '../../trust/create-trusted-root.ts';
-import {
-  type AuthoritySummary,
-  type LogSummary,
-  summariseTrustedRoot,
-  type TrustedRootSummary,
-} from '../../trust/trusted-root-summary.ts';
-import type { Command, CommandContext } from '../command.ts';
-import { outFile, outFileFlags } from '../options/out-file.ts';
-import type { Output } from '../output.ts';
-import { readInputText } from '../../files/read-file.ts';
+} from '../../../trust/create-trusted-root.ts';
+import { summariseTrustedRoot } from '../../../trust/trusted-root-summary.ts';
+import type { Command, CommandContext } from '../../command.ts';
+import { outFile, outFileFlags } from '../../options/out-file.ts';
+import { readInputText } from '../../../files/read-file.ts';
+import { printSummary } from './trusted-root-text.ts';
 
 type SpecKind = 'fulcio' | 'rekor' | 'ctfe' | 'tsa';
 
@@ -123,54 +115,6 @@ function mediaTypeFlag(value: string | undefined): TrustedRootVersion {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Human rendering, shared by create and show
-
-const span = (v: { start?: string; end?: string }) => `${v.start ?? '(no start!)'} → ${v.end ?? '(open)'}`;
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-
-function printAuthority(out: Output, a: AuthoritySummary): void {
-  const name = [a.subject.organization, a.subject.commonName].filter(Boolean).join(' / ') || '(no subject)';
-  out.info(`  ${out.paint('bold', name)}`);
-  if (a.uri) out.info(`    uri        ${a.uri}`);
-  out.info(`    valid for  ${span(a.validFor)}`);
-  out.info(`    chain      ${plural(a.chainLength, 'certificate')}, leaf-most first`);
-  for (const c of a.certificates) out.info(`      ${c.subject}  (${c.notBefore} → ${c.notAfter})`);
-  if (a.operator) out.info(`    operator   ${a.operator}`);
-}
-
-const RULES: Record<LogSummary['logIdRule'], string> = {
-  rfc6962: 'SHA-256 of the public key (RFC 6962; Rekor v1, CT)',
-  'c2sp-checkpoint': 'C2SP checkpoint key ID (Rekor v2)',
-  unrecognised: 'matches no known rule',
-};
-
-function printLog(out: Output, l: LogSummary): void {
-  out.info(`  ${out.paint('bold', l.baseUrl)}`);
-  out.info(`    key        ${l.keyType} (${l.keyDetails})`);
-  out.info(`    log ID     ${l.logId.base64}`);
-  out.info(`               ${l.logId.hex}`);
-  out.info(`    derived    ${RULES[l.logIdRule]}${l.origin ? `, origin ${l.origin}` : ''}`);
-  if (l.checkpointKeyId) out.info(`    checkpoint ${l.checkpointKeyId.base64}`);
-  out.info(`    valid for  ${span(l.validFor)}`);
-  if (l.operator) out.info(`    operator   ${l.operator}`);
-}
-
-function printSummary(out: Output, s: TrustedRootSummary): void {
-  out.info(`  media type ${s.mediaType}`);
-  const sections = [
-    ['certificate authorities (Fulcio)', s.certificateAuthorities, printAuthority],
-    ['timestamp authorities', s.timestampAuthorities, printAuthority],
-    ['transparency logs (Rekor)', s.tlogs, printLog],
-    ['certificate transparency logs', s.ctlogs, printLog],
-  ] as const;
-  for (const [title, items, print] of sections) {
-    out.info(`${title}: ${items.length}`);
-    for (const item of items) (print as (o: Output, i: typeof item) => void)(out, item);
-  }
-  for (const p of s.problems) out.warn(p);
-}
-
-// ---------------------------------------------------------------------------------------------------
 
 async function runCreate(ctx: CommandContext) {
   const { flags, out } = ctx;
@@ -217,28 +161,6 @@ async function runCreate(ctx: CommandContext) {
   return {
     json: { out: outPath ?? null, digest, ...summary, ...(outPath === undefined ? { trustedRoot: json } : {}) },
   };
-}
-
-async function runShow(ctx: CommandContext) {
-  const name = ctx.flags.string('name');
-  if ((name === undefined) === (ctx.positionals.length === 0)) {
-    throw new AirlockError('E_USAGE', 'airlock trust show takes a FILE or --name NAME (one of them)');
-  }
-  let path = ctx.positionals[0] ?? '';
-  if (name !== undefined) {
-    const installed = await loadInstalledTrustRoot(ctx.stateDir, validateTrustName(name), ctx.now());
-    if (!installed)
-      throw new AirlockError('E_TRUST_ROOT_MISSING', `no trust root named '${name}' is installed`, {
-        hint: "see 'airlock trust status'",
-      });
-    for (const warning of installed.warnings) ctx.out.warn(warning);
-    path = join(trustDir(ctx.stateDir, name), 'current', 'trusted_root.json');
-  }
-  const loaded = await loadTrustedRootFile(resolve(ctx.cwd, path));
-  const summary = summariseTrustedRoot(loaded.root);
-  ctx.out.info(`${ctx.out.paint('bold', 'trusted root')} ${path} (${loaded.digest})`);
-  printSummary(ctx.out, summary);
-  return { json: { path, digest: loaded.digest, ...summary } };
 }
 
 const SPEC_HELP = (kind: SpecKind) =>
@@ -293,24 +215,4 @@ export const trustCreateCommand: Command = {
     },
   ],
   run: runCreate,
-};
-
-export const trustShowCommand: Command = {
-  name: 'trust show',
-  summary: 'Summarise a trusted_root.json: CAs, TSAs, logs, log IDs and validity windows',
-  usage: 'FILE | --name NAME',
-  description:
-    "Log IDs are recomputed from the keys (RFC 6962 or the C2SP checkpoint key ID for the URL's host) and a\n" +
-    'mismatch is reported, as is anything @sigstore/verify cannot load. The file must parse as a trusted root.',
-  flags: { name: { type: 'string', value: 'NAME', description: 'Show the installed trust root NAME' } },
-  positionals: { min: 0, max: 1 },
-  examples: [
-    { command: 'airlock trust show trusted_root.json', description: 'Review a root before installing it' },
-    { command: 'airlock trust show --name public-good', description: 'The installed public-good root' },
-    {
-      command: "airlock trust show trusted_root.json --json | jq '.tlogs[].logId.hex'",
-      description: 'Log IDs for scripts',
-    },
-  ],
-  run: runShow,
 };

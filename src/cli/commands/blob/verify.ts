@@ -1,13 +1,13 @@
 import { access } from 'node:fs/promises';
-import { AirlockError } from '../../errors.ts';
-import { isDigestString } from '../../crypto/digest.ts';
-import { readFileBounded } from '../../files/read-file.ts';
-import type { VerificationReport } from '../../sigstore/verify/report.ts';
-import { verifyBlob } from '../../sigstore/verify/verify-blob.ts';
-import type { Flags } from '../args.ts';
-import type { Command, CommandContext } from '../command.ts';
-import type { Output } from '../output.ts';
-import { TRUST_FLAGS, verificationOptions } from '../options/trust.ts';
+import { AirlockError } from '../../../errors.ts';
+import { isDigestString } from '../../../crypto/digest.ts';
+import { readFileBounded } from '../../../files/read-file.ts';
+import type { VerificationReport } from '../../../sigstore/verify/report.ts';
+import { verifyBlob } from '../../../sigstore/verify/verify-blob.ts';
+import type { Flags } from '../../args.ts';
+import type { Command, CommandContext } from '../../command.ts';
+import type { Output } from '../../output.ts';
+import { TRUST_FLAGS, verificationOptions } from '../../options/trust.ts';
 
 function printReport(out: Output, report: VerificationReport): void {
   if (!report.ok) {
