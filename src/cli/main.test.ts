@@ -52,7 +52,7 @@ describe('main', () => {
     const seen = JSON.parse(
       execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }),
     ) as string[];
-    assert.deepEqual(seen.sort(), ['index.ts', 'key.ts']);
+    assert.deepEqual(seen.sort(), ['index.ts', 'key/public.ts']);
   });
 
   it('no command prints help and exits 2', async () => {

@@ -1,5 +1,7 @@
 // Progress lines with totals, the same for every command that moves bytes (copy, pack, import):
 // "12.3 MiB of 512.0 MiB (2%) · 3 of 9 blobs · 1 of 2 images".
+import type { ProgressSink, TransferProgress } from '../transfer/progress.ts';
+import type { CommandContext } from './command.ts';
 
 export interface ProgressCounter {
   readonly done: number;
@@ -72,4 +74,12 @@ export function transferProgressLine(p: {
   if (p.blobs) counters.push({ ...p.blobs, unit: 'blobs' });
   if (p.images && p.images.total > 1) counters.push({ ...p.images, unit: 'images' });
   return counters.length ? `${p.step}: ${formatProgress(...counters)}` : p.step;
+}
+
+/** pack's and import's progress, with totals, on a terminal only (counting costs a little; a script reads
+ * the result). */
+export function transferProgressOption(ctx: CommandContext): { onProgress?: ProgressSink } {
+  if (!ctx.out.showsProgress) return {};
+  const render = throttled((p: TransferProgress) => ctx.out.progress(transferProgressLine(p)));
+  return { onProgress: render };
 }

@@ -7,6 +7,7 @@
 // `checkpoint` is the note as cosigned, kept as evidence should the log later show an inconsistent one.
 import { AirlockError } from '../errors.ts';
 import { pathExists, writeSmallFileAtomic } from '../files/atomic-write.ts';
+import { acquireLock, type HeldLock } from '../files/lock-file.ts';
 import { readJsonFile } from '../files/read-json.ts';
 import { decodeBase64 } from './note.ts';
 
@@ -53,4 +54,9 @@ export async function readWitnessStateFile(path: string, init: boolean): Promise
 // fsyncs off the event loop) instead of nine event-loop turns of asynchronous fs calls.
 export async function writeWitnessStateFile(path: string, logs: WitnessState): Promise<void> {
   await writeSmallFileAtomic(path, serializeWitnessState(logs));
+}
+
+/** Held while a witness reads, decides and writes its state: the pull and push modes never interleave on one file. */
+export function lockWitnessState(path: string): Promise<HeldLock> {
+  return acquireLock(`${path}.lock`, `the witness state ${path}`);
 }

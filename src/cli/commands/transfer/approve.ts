@@ -1,0 +1,75 @@
+// `airlock approve`: a further signature over a package's manifest (e.g. the security team's), made
+// only once the signatures already on it verify; nothing else in the package changes.
+import { AirlockError } from '../../../errors.ts';
+import type { Command } from '../../command.ts';
+import { KEY_FLAGS, keySigner } from '../../options/key.ts';
+import { PACKAGE_OUTPUT_FLAGS, packageOutput } from '../../options/package-output.ts';
+import { PGP_FLAGS, pgpSigningKey } from '../../options/pgp-signing.ts';
+import { SIGNER_FLAGS, signersOption } from '../../options/signers.ts';
+
+export const approveCommand: Command = {
+  name: 'approve',
+  audit: 'transfer.approve',
+  summary: "Add a further signature over a package's manifest (e.g. the security team's), nothing else changed",
+  usage: 'PACKAGE -o OUT (--signers FILE | --keyring FILE | --signer-key REF) (--pgp-key FILE | --key REF)',
+  description:
+    'Re-reads the package, verifies the signatures already on its manifest against the signers given (at\n' +
+    'least --require-signers of them: an approver co-signs only what they can verify), checks every file\n' +
+    'against the manifest, and writes a new package with one more signature: an OpenPGP signature joins\n' +
+    'manifest.sha256.asc, an airlock-key signature becomes manifest.sha256.N.sigstore.json. The input is\n' +
+    'never modified. `import --require-signers K` counts distinct signers.',
+  flags: {
+    output: { ...PACKAGE_OUTPUT_FLAGS.output, description: 'The approved package to write' },
+    format: { ...PACKAGE_OUTPUT_FLAGS.format, description: 'Container of OUT' },
+    force: PACKAGE_OUTPUT_FLAGS.force,
+    ...SIGNER_FLAGS,
+    ...KEY_FLAGS,
+    ...PGP_FLAGS,
+  },
+  positionals: { min: 1, max: 1 },
+  examples: [
+    {
+      command: 'airlock approve app-1.0.tar -o app-1.0.approved.tar --signers signers.json --pgp-key security-team.asc',
+      description: "The security team checks the release team's signature, then co-signs",
+    },
+  ],
+  async run(ctx) {
+    const { out, format, overwrite } = packageOutput(ctx, 'approve needs -o OUT (the input is never modified)');
+    if (!ctx.flags.has('key') && !ctx.flags.has('pgp-key'))
+      throw new AirlockError('E_USAGE', 'approve needs --key and/or --pgp-key');
+    const signers = await signersOption(ctx);
+    ctx.audit.subject(ctx.positionals[0] ?? ''); // named in the record whatever the verdict
+    const pgpKey = await pgpSigningKey(ctx);
+    const keyRef = ctx.flags.string('key');
+    const signer = keyRef ? await keySigner(ctx, keyRef) : undefined;
+    try {
+      const { approvePackage } = await import('../../../transfer/approve.ts');
+      const result = await approvePackage({
+        source: ctx.positionals[0] ?? '',
+        out,
+        format,
+        overwrite,
+        ...(signer ? { signer } : {}),
+        ...(pgpKey ? { pgpKey } : {}),
+        signers,
+        stateDir: ctx.stateDir,
+        now: ctx.now(),
+      });
+      ctx.audit.subject(out, result.manifest);
+      for (const a of result.metadata.artifacts)
+        ctx.audit.subject(a.kind === 'image' ? a.name : a.path, a.kind === 'image' ? a.digest : `sha256:${a.sha256}`);
+      ctx.audit.detail('sequence', result.metadata.sequence);
+      ctx.audit.detail(
+        'verified',
+        result.verified.map((s) => `${s.signer}: ${s.kind} ${s.id}`),
+      );
+      ctx.audit.detail('added', result.added);
+      for (const s of result.verified) ctx.out.info(`  signed by  ${s.signer}: ${s.kind} ${s.id} ${s.detail}`);
+      for (const p of result.problems) ctx.out.info(`  ${ctx.out.paint('yellow', 'untrusted')}  ${p}`);
+      ctx.out.info(`Approved: wrote ${out} with ${result.added.join(', ')}`);
+      return { json: { ok: true, out, added: result.added, verified: result.verified, problems: result.problems } };
+    } finally {
+      await signer?.close();
+    }
+  },
+};

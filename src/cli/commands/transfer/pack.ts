@@ -1,0 +1,167 @@
+// `airlock pack` (connected side): images and files into a signed, sequenced transfer package, each
+// image's signatures checked with the trust the far side will use.
+import { AirlockError } from '../../../errors.ts';
+import type { PackResult } from '../../../transfer/pack.ts';
+import type { Severity } from '../../../transfer/scan.ts';
+import type { Command, CommandContext } from '../../command.ts';
+import { KEY_FLAGS, keySigner } from '../../options/key.ts';
+import { PACK_CONTENT_FLAGS, packContents } from '../../options/pack-contents.ts';
+import { PACK_TRUST_FLAGS, packTrustOption } from '../../options/pack-trust.ts';
+import { PACKAGE_OUTPUT_FLAGS, packageOutput } from '../../options/package-output.ts';
+import { PGP_FLAGS, pgpSigningKey } from '../../options/pgp-signing.ts';
+import { REGISTRY_FLAGS, registryOptions } from '../../options/registry.ts';
+import { transferProgressOption } from '../../progress.ts';
+
+/** skopeo, found on PATH, when some image is in podman's store (containers-storage:). */
+async function skopeoOption(ctx: CommandContext, images: readonly string[]): Promise<{ skopeo?: string }> {
+  if (!images.some((i) => i.startsWith('containers-storage:'))) return {};
+  const { findExecutable } = await import('../../../tools/external.ts');
+  const skopeo = await findExecutable('skopeo', ctx.env.PATH);
+  return skopeo ? { skopeo } : {};
+}
+
+/** --fail-on SEVERITY: findings at or above it (and of unknown severity) refuse the pack. */
+async function failOnOption(ctx: CommandContext): Promise<Severity | undefined> {
+  const text = ctx.flags.string('fail-on');
+  if (!text) return undefined;
+  const { parseSeverity } = await import('../../../transfer/scan.ts');
+  return parseSeverity(text);
+}
+
+async function runPack(ctx: CommandContext) {
+  const { out, format, overwrite } = packageOutput(ctx, 'pack needs -o OUT');
+  const failOn = await failOnOption(ctx);
+  const keyRef = ctx.flags.string('key');
+  if (ctx.flags.bool('sign') && !keyRef) throw new AirlockError('E_USAGE', '--sign needs --key');
+  const contents = await packContents(ctx);
+  if (!keyRef && !ctx.flags.has('pgp-key'))
+    throw new AirlockError('E_USAGE', 'the manifest must be signed: pass --key and/or --pgp-key');
+  const pgpKey = await pgpSigningKey(ctx);
+  const signer = keyRef ? await keySigner(ctx, keyRef) : undefined;
+  try {
+    const imageTrust = contents.images.length > 0 ? await packTrustOption(ctx, signer?.publicKey) : undefined;
+    const { packTransfer } = await import('../../../transfer/pack.ts');
+    const result = await packTransfer({
+      ...contents,
+      out,
+      format,
+      overwrite,
+      channel: ctx.flags.string('channel') ?? 'default',
+      stateDir: ctx.stateDir,
+      now: ctx.now(),
+      ...(signer ? { signer } : {}),
+      signArtifacts: ctx.flags.bool('sign'),
+      legacySignature: ctx.flags.bool('legacy-signature'),
+      ...(pgpKey ? { pgpKey } : {}),
+      ...(failOn ? { failOn } : {}),
+      ...(imageTrust ? { imageTrust } : {}),
+      allowUnsigned: ctx.flags.bool('allow-unsigned'),
+      ...(await skopeoOption(ctx, contents.images)),
+      registry: await registryOptions(ctx),
+      ...transferProgressOption(ctx),
+      audit: await ctx.audit.log(),
+      record: async (r) => {
+        await ctx.audit.record(r);
+        ctx.audit.successRecorded();
+      },
+    });
+    ctx.out.progressDone();
+    printPacked(ctx, out, result, signer !== undefined);
+    return { json: { ok: true, out, manifest: result.manifestDigest, metadata: result.metadata } };
+  } finally {
+    await signer?.close();
+  }
+}
+
+function printPacked(ctx: CommandContext, out: string, result: PackResult, signed: boolean): void {
+  const seq = result.metadata.sequence;
+  ctx.out.info(
+    `Packed ${result.metadata.artifacts.length} artifact(s) into ${out}: ${result.files} ` +
+      `files, manifest ${result.manifestDigest}`,
+  );
+  for (const a of result.metadata.artifacts) {
+    if (a.kind !== 'image') continue;
+    const coverage =
+      a.coverage && 'verified' in a.coverage
+        ? `signatures verified (${a.coverage.verified})`
+        : ctx.out.paint('yellow', 'packed WITHOUT a signature check (--allow-unsigned)');
+    ctx.out.info(`  image ${a.name} → lands as ${a.destination}: ${coverage}`);
+    if (signed && a.sbom && !a.sbom.attestation)
+      ctx.out.warn(
+        `the SBOM of ${a.name} is too large to be a signed attestation: it travels as a file ` +
+          `of the package, covered by the manifest`,
+      );
+    if (a.sbom?.subject && 'recorded' in a.sbom.subject)
+      ctx.out.warn(`the SBOM of ${a.name} names no image: it could not be checked to be about this one`);
+    if (a.vulnerabilityScan?.subjects?.some((x) => 'recorded' in x))
+      ctx.out.warn(`a scan of ${a.name} names no image: it could not be checked to be about this one`);
+  }
+  ctx.out.info(
+    `  channel ${seq.channel} #${seq.number}` +
+      `${seq.previous ? ` (after ${seq.previous.slice(0, 19)}…)` : ' (first)'}`,
+  );
+}
+
+export const packCommand: Command = {
+  name: 'pack',
+  audit: 'transfer.pack',
+  summary: 'Pack images and files into a signed, sequenced transfer package (connected side)',
+  usage:
+    'IMAGE|FILE... -o OUT (--key REF | --pgp-key FILE) (--image-key REF | --certificate-identity ' +
+    'I --certificate-oidc-issuer U | --policy FILE | --sign | --allow-unsigned) [flags]',
+  description:
+    'Images (any transport) travel as an OCI layout with their signatures, attestations and referrers;\n' +
+    "files with their bundles. Each image's signatures are checked here with the trust the far side will\n" +
+    "use (import's flags; its --key is --image-key here, since --key signs): a coverage gap is refused now,\n" +
+    'where it can still be fixed. --sbom/--scan documents travel as files of the package (and, with --key,\n' +
+    'as signed attestations); each must be about the image it is packed with. --fail-on refuses findings at\n' +
+    'or above a severity, and of unknown severity, and needs a --scan for every image. The manifest\n' +
+    '(manifest.sha256) covers every file and is signed with --key (Sigstore bundle) and/or --pgp-key.\n' +
+    'The channel is locked while packing; its sequence number moves only once the package is in place.',
+  flags: {
+    output: PACKAGE_OUTPUT_FLAGS.output,
+    format: PACKAGE_OUTPUT_FLAGS.format,
+    channel: {
+      type: 'string',
+      value: 'NAME',
+      description: 'Transfer channel (sequence numbers are per channel)',
+      default: 'default',
+    },
+    name: PACK_CONTENT_FLAGS.name,
+    ...KEY_FLAGS,
+    sign: { type: 'boolean', description: 'Also sign each image and file (and the attestations) with --key' },
+    'legacy-signature': {
+      type: 'boolean',
+      description: 'With --sign, also write cosign .sig tags for registry images',
+    },
+    ...PGP_FLAGS,
+    sbom: PACK_CONTENT_FLAGS.sbom,
+    scan: PACK_CONTENT_FLAGS.scan,
+    'fail-on': {
+      type: 'string',
+      value: 'SEVERITY',
+      description: 'Refuse findings at/above critical|high|medium|low, or of unknown severity',
+    },
+    ...PACK_TRUST_FLAGS,
+    force: PACKAGE_OUTPUT_FLAGS.force,
+    ...REGISTRY_FLAGS,
+  },
+  positionals: { min: 1, max: Number.POSITIVE_INFINITY },
+  examples: [
+    {
+      command:
+        'airlock pack registry.corp/app:1.0 -o app-1.0.tar --key release.key --image-key ' +
+        'cosign.pub --insecure-ignore-tlog --sbom registry.corp/app:1.0=sbom.spdx.json --scan ' +
+        'registry.corp/app:1.0=grype.json --fail-on critical --name ' +
+        'registry.corp/app:1.0=team/app:1.0 --channel prod',
+      description:
+        'The seed workflow in one command: the release team signs the manifest; the image must verify with cosign.pub',
+    },
+    {
+      command: 'airlock approve app-1.0.tar -o app-1.0.approved.tar --signers signers.json --pgp-key security-team.asc',
+      description:
+        'Then the security team (another signer) co-signs: two people, as import --require-signers 2 counts them',
+    },
+  ],
+  run: runPack,
+};
