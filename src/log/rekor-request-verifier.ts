@@ -5,6 +5,7 @@
 import { createHash, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import type { Verifier } from '@sigstore/protobuf-specs/rekor/v2';
 import { signatureOverDigest, type SignatureOverDigest } from '../crypto/signature-over-digest.ts';
+import { BoundedMap } from '../bounded-map.ts';
 import { AirlockError } from '../errors.ts';
 import { type EntryAlgorithm, entryAlgorithmFor, MAX_ENTRY_BYTES } from './rekor-entry.ts';
 
@@ -31,11 +32,10 @@ export interface ParsedVerifier {
 // exact bytes sent (and their kind), so a hit is the same key or certificate; kept only once a request
 // with it was accepted, so requests that fail cannot fill it, and each is at most an entry's size.
 export class VerifierCache {
-  readonly #limit: number;
-  readonly #kept = new Map<string, ParsedVerifier>();
+  readonly #kept: BoundedMap<string, ParsedVerifier>;
 
   constructor(limit = 256) {
-    this.#limit = limit;
+    this.#kept = new BoundedMap(limit, { order: 'use' });
   }
 
   get size(): number {
@@ -43,18 +43,11 @@ export class VerifierCache {
   }
 
   get(cacheKey: string): ParsedVerifier | undefined {
-    const kept = this.#kept.get(cacheKey);
-    if (kept) {
-      this.#kept.delete(cacheKey); // most recently used goes last
-      this.#kept.set(cacheKey, kept);
-    }
-    return kept;
+    return this.#kept.get(cacheKey);
   }
 
   remember(cacheKey: string, parsed: ParsedVerifier): void {
-    if (this.#kept.has(cacheKey)) return;
-    this.#kept.set(cacheKey, parsed);
-    if (this.#kept.size > this.#limit) this.#kept.delete(this.#kept.keys().next().value as string);
+    if (!this.#kept.has(cacheKey)) this.#kept.set(cacheKey, parsed);
   }
 }
 
