@@ -22,7 +22,7 @@ export function loadedEntry(command: Command): CommandEntry {
 }
 
 export const COMMAND_ENTRIES: readonly CommandEntry[] = [
-  entry('demo', async () => (await import('./demo.ts')).demoCommand),
+  entry('demo', async () => (await import('./demo/command.ts')).demoCommand),
   entry('key generate', async () => (await import('./key/generate.ts')).keyGenerateCommand, ['generate-key-pair']),
   entry('key public', async () => (await import('./key/public.ts')).keyPublicCommand, ['public-key']),
   entry('sign-blob', async () => (await import('./blob/sign.ts')).signBlobCommand),
