@@ -69,16 +69,38 @@ export async function readInputText(path: string, what = 'an input file', maxByt
   return (await readFileBounded(path, maxBytes, what)).toString('utf8');
 }
 
-/** A state file that may not exist yet: its text, or undefined when there is none; any other failure is coded. */
+/**
+ * Why a read failed, as the system said it (the Node error's code and message), for a caller that
+ * words the failure for its own state; an AirlockError that no system error caused (a bound) is its own.
+ */
+export interface ReadFailure {
+  readonly error: AirlockError;
+  readonly systemCode: string | undefined;
+  readonly reason: string;
+}
+
+/**
+ * A state file that may not exist yet: its text, or undefined when there is none. Any other failure is
+ * the coded error of `readFileBounded`, or what `unreadable` makes of it for this state.
+ */
 export async function readOptionalText(
   path: string,
   what = 'a state file',
   maxBytes = MAX_INPUT_FILE,
+  unreadable?: (failure: ReadFailure) => AirlockError,
 ): Promise<string | undefined> {
   try {
     return (await readFileBounded(path, maxBytes, what)).toString('utf8');
   } catch (err) {
     if (err instanceof AirlockError && err.code === 'E_INPUT_MISSING') return undefined;
+    if (unreadable && err instanceof AirlockError) throw unreadable(readFailure(err));
     throw err;
   }
+}
+
+function readFailure(error: AirlockError): ReadFailure {
+  const cause = error.cause as NodeJS.ErrnoException | undefined;
+  return cause instanceof Error
+    ? { error, systemCode: cause.code, reason: cause.message }
+    : { error, systemCode: undefined, reason: error.message };
 }

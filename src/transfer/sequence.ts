@@ -2,10 +2,11 @@
 // (same or older number), gaps (a missing package) and forks (previous manifest hash differs):
 //   $AIRLOCK_HOME/channels/out/NAME.json   last package packed on this machine
 //   $AIRLOCK_HOME/channels/in/NAME.json    last package imported on this machine
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AirlockError } from '../errors.ts';
 import { makeDirs } from '../files/state-dir.ts';
+import { MAX_INPUT_FILE, readOptionalText } from '../files/read-file.ts';
 import { writeFileAtomic } from '../files/atomic-write.ts';
 import { acquireLock, type HeldLock } from '../files/lock-file.ts';
 import type { AuditMark } from './audit-carry.ts';
@@ -32,30 +33,29 @@ export async function readChannel(
   side: 'in' | 'out',
   channel: string,
 ): Promise<ChannelState | undefined> {
+  const unreadable = (reason: string, cause: unknown) =>
+    new AirlockError('E_IO', `channel state ${channel} is unreadable: ${reason}`, { cause });
+  const text = await readOptionalText(statePath(stateDir, side, channel), 'a channel state', MAX_INPUT_FILE, (f) =>
+    unreadable(f.reason, f.error),
+  );
+  if (text === undefined) return undefined;
+  let state: Partial<ChannelState> | null;
   try {
-    const state = JSON.parse(
-      await readFile(statePath(stateDir, side, channel), 'utf8'),
-    ) as Partial<ChannelState> | null;
-    // A damaged record must not read as "no package yet" or as number NaN: either would let replays in.
-    if (
-      !Number.isSafeInteger(state?.number) ||
-      (state?.number ?? 0) < 1 ||
-      !/^sha256:[0-9a-f]{64}$/.test(String(state?.manifest))
-    ) {
-      throw new AirlockError(
-        'E_IO',
-        `channel state ${channel} is damaged: number or manifest is missing or malformed`,
-        {
-          hint: `restore ${statePath(stateDir, side, channel)} from backup; airlock will not guess the channel's place`,
-        },
-      );
-    }
-    return state as ChannelState;
+    state = JSON.parse(text) as Partial<ChannelState> | null;
   } catch (err) {
-    if (err instanceof AirlockError) throw err;
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new AirlockError('E_IO', `channel state ${channel} is unreadable: ${(err as Error).message}`, { cause: err });
+    throw unreadable((err as Error).message, err);
   }
+  // A damaged record must not read as "no package yet" or as number NaN: either would let replays in.
+  if (
+    !Number.isSafeInteger(state?.number) ||
+    (state?.number ?? 0) < 1 ||
+    !/^sha256:[0-9a-f]{64}$/.test(String(state?.manifest))
+  ) {
+    throw new AirlockError('E_IO', `channel state ${channel} is damaged: number or manifest is missing or malformed`, {
+      hint: `restore ${statePath(stateDir, side, channel)} from backup; airlock will not guess the channel's place`,
+    });
+  }
+  return state as ChannelState;
 }
 
 /** Held from the sequence check to the state write of an import, so two imports cannot both be "next". */
@@ -97,13 +97,13 @@ export async function writePendingOut(stateDir: string, channel: string, pending
 
 export async function readPendingOut(stateDir: string, channel: string): Promise<PendingOut | undefined> {
   const path = pendingOutPath(stateDir, channel);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new AirlockError('E_IO', `${path} is unreadable: ${(err as Error).message}`, { cause: err });
-  }
+  const text = await readOptionalText(
+    path,
+    'a pending package record',
+    MAX_INPUT_FILE,
+    (f) => new AirlockError('E_IO', `${path} is unreadable: ${f.reason}`, { cause: f.error }),
+  );
+  if (text === undefined) return undefined;
   const doc = (() => {
     try {
       return JSON.parse(text) as Partial<PendingOut>;

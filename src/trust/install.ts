@@ -5,10 +5,11 @@
 //   trust/NAME/installs/ID/        trusted_root.json, signing configs, the TUF metadata, install.json
 //   trust/NAME/current -> installs/ID, trust/NAME/previous -> installs/ID'   (symlinks, swapped by rename)
 import { randomBytes } from 'node:crypto';
-import { readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { readlink, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AirlockError, fromFsError } from '../errors.ts';
 import { writeFileAtomic } from '../files/atomic-write.ts';
+import { MAX_INPUT_FILE, readOptionalText } from '../files/read-file.ts';
 import { checkStateDir, makeDirs, makeStateDir } from '../files/state-dir.ts';
 import { parseTrustedRoot } from '../sigstore/trusted-root.ts';
 import type { Recorder } from '../recorder.ts';
@@ -42,17 +43,13 @@ export function validateTrustName(name: string): string {
 }
 
 async function readJson<T>(path: string): Promise<T | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    // Failing to read is no verdict on what is there (an EACCES, an I/O error); not parsing is.
-    if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw fromFsError(err, path);
-    throw new AirlockError('E_TRUST_ROOT', `${path} is unreadable or corrupt: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+  // Failing to read is no verdict on what is there (an EACCES, an I/O error); not parsing is.
+  const text = await readOptionalText(path, 'a trust root file', MAX_INPUT_FILE, (f) =>
+    f.systemCode === 'ENOTDIR'
+      ? new AirlockError('E_TRUST_ROOT', `${path} is unreadable or corrupt: ${f.reason}`, { cause: f.error.cause })
+      : f.error,
+  );
+  if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as T;
   } catch (err) {

@@ -2,11 +2,11 @@
 // hash recorded at import (a root edited in place is refused), and a break-glass root is refused
 // after its deadline and announced before it.
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AirlockError, fromFsError } from '../errors.ts';
 import { pathExists } from '../files/atomic-write.ts';
-import { readFileBounded } from '../files/read-file.ts';
+import { MAX_INPUT_FILE, readFileBounded, readOptionalText } from '../files/read-file.ts';
 import { checkStateDir } from '../files/state-dir.ts';
 import { MAX_TRUSTED_ROOT_BYTES } from '../sigstore/limits.ts';
 import { type LoadedTrustedRoot, parseTrustedRoot } from '../sigstore/trusted-root.ts';
@@ -42,16 +42,13 @@ export async function listInstalledNames(stateDir: string): Promise<string[]> {
 export async function readInstallRecord(stateDir: string, name: string): Promise<InstallRecord | undefined> {
   await checkStateDir(stateDir);
   const path = join(trustDir(stateDir, name), 'current', 'install.json');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    // ENOTDIR below a usable $AIRLOCK_HOME: trust/NAME or current is a file, not what import makes.
-    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR')
-      throw new AirlockError('E_TRUST_ROOT', `${path} is corrupt: ${(err as Error).message}`, { cause: err });
-    throw fromFsError(err, path);
-  }
+  // ENOTDIR below a usable $AIRLOCK_HOME: trust/NAME or current is a file, not what import makes.
+  const text = await readOptionalText(path, 'a trust root install record', MAX_INPUT_FILE, (f) =>
+    f.systemCode === 'ENOTDIR'
+      ? new AirlockError('E_TRUST_ROOT', `${path} is corrupt: ${f.reason}`, { cause: f.error.cause })
+      : f.error,
+  );
+  if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as InstallRecord;
   } catch (err) {
