@@ -10,7 +10,16 @@ import { toTransparencyLogEntry } from '../log/rekor-response.ts';
 import { encodeEntryBundle, parseTilePath } from '../log/tiles.ts';
 import { bounded } from '../text.ts';
 import { CompressedCache } from './compressed-cache.ts';
-import { elapsedMs, failedRequestEvent, HttpError, readBody, requestPath } from './http-io.ts';
+import {
+  answeredRequestEvent,
+  failedRequestEvent,
+  HttpError,
+  readBody,
+  requestHandler,
+  type RequestSteps,
+  requestPath,
+  type Routed,
+} from './http-io.ts';
 import type { Metrics } from './metrics.ts';
 import type { VerifyPool } from './verify-pool.ts';
 
@@ -68,14 +77,11 @@ export function registerLogMetrics(metrics: Metrics, engine: () => LogEngine | u
 }
 
 export function createLogHandler(options: LogServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const api = new LogApi(options);
-  return (req, res) => api.handle(req, res);
+  return requestHandler(new LogApi(options));
 }
 
-type Routed = { route: string; extra?: Record<string, unknown> };
-
 /** The log's routes, and one log line and one count per request, whatever its outcome. */
-class LogApi {
+class LogApi implements RequestSteps {
   readonly #options: LogServerOptions;
   readonly #engine: LogEngine;
   readonly #metrics: Metrics;
@@ -89,15 +95,7 @@ class LogApi {
     this.#metrics = options.metrics;
   }
 
-  handle(req: IncomingMessage, res: ServerResponse): void {
-    const started = performance.now();
-    this.#route(req, res, started).then(
-      (routed) => this.#answered(req, res, routed, started),
-      (err: unknown) => this.#failed(req, res, err, started),
-    );
-  }
-
-  async #route(req: IncomingMessage, res: ServerResponse, started: number): Promise<Routed> {
+  async route(req: IncomingMessage, res: ServerResponse, started: number): Promise<Routed> {
     const pathname = requestPath(req);
     const path = pathname.replace(/^\/api\/v2\//, '/').slice(1);
     if (path === 'log/entries') {
@@ -225,19 +223,12 @@ class LogApi {
     return entries && this.#compressed.gzip(key, encodeEntryBundle(entries));
   }
 
-  #answered(req: IncomingMessage, res: ServerResponse, { route, extra }: Routed, started: number): void {
+  answered(req: IncomingMessage, res: ServerResponse, { route, extra }: Routed, started: number): void {
     this.#metrics.inc('airlock_http_requests_total', { route, status: String(res.statusCode) });
-    this.#options.log({
-      msg: 'request',
-      method: req.method,
-      path: req.url,
-      status: res.statusCode,
-      ms: elapsedMs(started),
-      ...extra,
-    });
+    this.#options.log(answeredRequestEvent(req, res, started, extra));
   }
 
-  #failed(req: IncomingMessage, res: ServerResponse, err: unknown, started: number): void {
+  failed(req: IncomingMessage, res: ServerResponse, err: unknown, started: number): void {
     const known = err instanceof HttpError;
     const status = known ? err.status : err instanceof AirlockError && err.code === 'E_UNAVAILABLE' ? 503 : 500;
     const code = known ? err.code : err instanceof AirlockError ? err.code : 'E_INTERNAL';
