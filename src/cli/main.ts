@@ -7,7 +7,8 @@ import { AirlockError, EXIT, isAirlockError } from '../errors.ts';
 import { assertNoLogin, redactReference } from '../oci/reference.ts';
 import { bounded } from '../text.ts';
 import { VERSION } from '../version.ts';
-import { parseCommandArgs } from './args.ts';
+import { type ParsedArgs, parseCommandArgs } from './args.ts';
+import type { AuditTrail } from './audit-trail.ts';
 import { type Command, type CommandResult, GLOBAL_FLAGS } from './command.ts';
 import { COMMAND_ENTRIES, type CommandEntry, COSIGN_EQUIVALENTS, loadCommands, loadedEntry } from './commands/index.ts';
 import { renderCommandHelp, renderGroupHelp } from './help.ts';
@@ -79,112 +80,170 @@ function resolveCommand(argv: readonly string[], commands: readonly CommandEntry
 
 export async function main(argv: readonly string[], io: Io, env: Env, options: MainOptions = {}): Promise<number> {
   const commands = options.commands?.map(loadedEntry) ?? COMMAND_ENTRIES;
+  const out = globalOutput(argv, io, env);
+  try {
+    return await runArgv(argv, commands, io, env, options, out);
+  } catch (err) {
+    return reportFailure(err, out, env);
+  }
+}
+
+/** The output the global flags ask for, wherever they stand: read first, so every later error is in that form. */
+function globalOutput(argv: readonly string[], io: Io, env: Env): Output {
   const globalsOnly = argv.filter(isGlobalFlag);
-  const out = new Output(io, {
+  return new Output(io, {
     json: globalsOnly.includes('--json'),
     quiet: globalsOnly.includes('--quiet') || globalsOnly.includes('-q'),
     verbose: globalsOnly.includes('--verbose') || globalsOnly.includes('-v'),
     env,
   });
+}
+
+async function runArgv(
+  argv: readonly string[],
+  commands: readonly CommandEntry[],
+  io: Io,
+  env: Env,
+  options: MainOptions,
+  out: Output,
+): Promise<number> {
+  // A login typed on the command line is refused before anything runs (reference.ts says why): in any
+  // argument or flag value as a URL, in a positional also as NAME:PASSWORD@HOST.
+  for (const arg of argv) assertNoLogin(arg.replace(/^--?[\w-]+=/, ''), false);
+  if (argv[0] === '--version' || argv[0] === 'version') {
+    if (out.json) out.document({ version: VERSION, node: process.versions.node });
+    else io.stdout.write(`airlock ${VERSION}\n`);
+    return EXIT.OK;
+  }
+  const resolved = findCommand(argv, commands);
+  if (!resolved.command) return groupHelp(resolved, commands, io, out);
+  const command = await resolved.command.load();
+  const parsed = parseInvocation(command, resolved.rest);
+  if (!parsed) {
+    io.stdout.write(renderCommandHelp(command));
+    return EXIT.OK;
+  }
+  return runCommand(command, parsed, io, env, options, out);
+}
+
+/** The command argv names; a cosign command airlock answers another way, or an unknown one, is refused. */
+function findCommand(argv: readonly string[], commands: readonly CommandEntry[]): Resolved {
+  const resolved = resolveCommand(argv, commands);
+  const equivalent = resolved.cosign === undefined ? undefined : COSIGN_EQUIVALENTS[resolved.cosign];
+  if (equivalent) {
+    throw new AirlockError('E_UNSUPPORTED', `airlock has no '${resolved.cosign}': ${equivalent.why}`, {
+      hint: `instead: ${equivalent.instead}`,
+    });
+  }
+  if (resolved.unknown !== undefined) {
+    const names = commands.map((c) => c.name);
+    const guess = closestName(resolved.unknown, names);
+    throw new AirlockError('E_USAGE', `unknown command '${redactReference(resolved.unknown).slice(0, 80)}'`, {
+      hint: guess ? `did you mean 'airlock ${guess}'? Run 'airlock --help' for the list` : "run 'airlock --help'",
+    });
+  }
+  return resolved;
+}
+
+/** No command, only a group (or nothing): its help, asked for (exit 0) or not (a usage error). */
+async function groupHelp(resolved: Resolved, commands: readonly CommandEntry[], io: Io, out: Output): Promise<number> {
+  const prefix = resolved.group ?? '';
+  const members = await loadCommands(prefix ? commands.filter((c) => c.name.startsWith(`${prefix} `)) : commands);
+  io.stdout.write(renderGroupHelp(prefix, prefix ? `${prefix} commands` : SUMMARY, members));
+  if (resolved.rest.includes('--help') || resolved.rest.includes('-h')) return EXIT.OK;
+  out.error(prefix ? `'airlock ${prefix}' needs a subcommand` : 'no command given');
+  return EXIT.USAGE;
+}
+
+/** The command's flags and positionals, checked; undefined when --help asks for its help instead. */
+function parseInvocation(command: Command, rest: readonly string[]): ParsedArgs | undefined {
+  const flagSpecs = { ...GLOBAL_FLAGS, ...command.flags };
+  const parsed = parseCommandArgs(rest, flagSpecs, `airlock ${command.name}`);
+  if (parsed.flags.bool('help')) return undefined;
+  for (const arg of parsed.positionals) assertNoLogin(arg, true);
+  const { min, max } = command.positionals;
+  if (parsed.positionals.length < min || parsed.positionals.length > max) {
+    const expected = min === max ? `${min}` : max === Number.POSITIVE_INFINITY ? `at least ${min}` : `${min}–${max}`;
+    throw new AirlockError(
+      'E_USAGE',
+      `airlock ${command.name} takes ${expected} argument(s), got ${parsed.positionals.length}`,
+      { hint: `usage: airlock ${command.name} ${command.usage}` },
+    );
+  }
+  return parsed;
+}
+
+/** Runs the command with its context, records its outcome in the audit trail, and prints its --json document. */
+async function runCommand(
+  command: Command,
+  parsed: ParsedArgs,
+  io: Io,
+  env: Env,
+  options: MainOptions,
+  out: Output,
+): Promise<number> {
+  const now = options.now ?? (() => new Date());
+  const stateDir = resolveStateDir(env);
+  const audit = await openAuditTrail(stateDir, now, io, env, out);
+  let result: CommandResult | undefined;
+  let failure: AirlockError | undefined;
   try {
-    // A login typed on the command line is refused before anything runs (reference.ts says why): in any
-    // argument or flag value as a URL, in a positional also as NAME:PASSWORD@HOST.
-    for (const arg of argv) assertNoLogin(arg.replace(/^--?[\w-]+=/, ''), false);
-    if (argv[0] === '--version' || argv[0] === 'version') {
-      if (out.json) out.document({ version: VERSION, node: process.versions.node });
-      else io.stdout.write(`airlock ${VERSION}\n`);
-      return EXIT.OK;
-    }
-    const resolved = resolveCommand(argv, commands);
-    const equivalent = resolved.cosign === undefined ? undefined : COSIGN_EQUIVALENTS[resolved.cosign];
-    if (equivalent) {
-      throw new AirlockError('E_UNSUPPORTED', `airlock has no '${resolved.cosign}': ${equivalent.why}`, {
-        hint: `instead: ${equivalent.instead}`,
-      });
-    }
-    if (resolved.unknown !== undefined) {
-      const names = commands.map((c) => c.name);
-      const guess = closestName(resolved.unknown, names);
-      throw new AirlockError('E_USAGE', `unknown command '${redactReference(resolved.unknown).slice(0, 80)}'`, {
-        hint: guess ? `did you mean 'airlock ${guess}'? Run 'airlock --help' for the list` : "run 'airlock --help'",
-      });
-    }
-    if (!resolved.command) {
-      const prefix = resolved.group ?? '';
-      const members = await loadCommands(prefix ? commands.filter((c) => c.name.startsWith(`${prefix} `)) : commands);
-      io.stdout.write(renderGroupHelp(prefix, prefix ? `${prefix} commands` : SUMMARY, members));
-      if (resolved.rest.includes('--help') || resolved.rest.includes('-h')) return EXIT.OK;
-      out.error(prefix ? `'airlock ${prefix}' needs a subcommand` : 'no command given');
-      return EXIT.USAGE;
-    }
-    const command = await resolved.command.load();
-    const flagSpecs = { ...GLOBAL_FLAGS, ...command.flags };
-    const parsed = parseCommandArgs(resolved.rest, flagSpecs, `airlock ${command.name}`);
-    if (parsed.flags.bool('help')) {
-      io.stdout.write(renderCommandHelp(command));
-      return EXIT.OK;
-    }
-    for (const arg of parsed.positionals) assertNoLogin(arg, true);
-    const { min, max } = command.positionals;
-    if (parsed.positionals.length < min || parsed.positionals.length > max) {
-      const expected = min === max ? `${min}` : max === Number.POSITIVE_INFINITY ? `at least ${min}` : `${min}–${max}`;
-      throw new AirlockError(
-        'E_USAGE',
-        `airlock ${command.name} takes ${expected} argument(s), got ${parsed.positionals.length}`,
-        { hint: `usage: airlock ${command.name} ${command.usage}` },
-      );
-    }
-    const now = options.now ?? (() => new Date());
-    const stateDir = resolveStateDir(env);
-    // Loaded here, not at the top: --version, --help and usage errors need neither.
-    const [{ createAuditTrail }, { loadSigner }] = await Promise.all([
-      import('./audit-trail.ts'),
-      import('../crypto/key-ref.ts'),
-    ]);
-    const audit = createAuditTrail({
-      stateDir,
+    result = await command.run({
+      flags: parsed.flags,
+      positionals: parsed.positionals,
+      out,
+      io,
       env,
       now,
-      randomId: randomUUID,
-      loadSigner: (ref) => loadSigner(ref, { env, password: passwordSource(io, env, {}), warn: (m) => out.warn(m) }),
+      stateDir,
+      cwd: options.cwd ?? process.cwd(),
+      audit,
     });
-    let result: CommandResult | undefined;
-    let failure: AirlockError | undefined;
-    try {
-      result = await command.run({
-        flags: parsed.flags,
-        positionals: parsed.positionals,
-        out,
-        io,
-        env,
-        now,
-        stateDir,
-        cwd: options.cwd ?? process.cwd(),
-        audit,
-      });
-    } catch (err) {
-      failure = asAirlockError(err);
-    }
-    try {
-      await audit.finish(command.audit, failure ? { error: failure } : { exitCode: result?.exitCode ?? EXIT.OK });
-    } catch (err) {
-      const auditError = asAirlockError(err);
-      // A decision that could not be recorded must not pass as a recorded one.
-      if (!failure)
-        throw new AirlockError(
-          auditError.code,
-          `${command.name} completed, but its audit event could not be recorded: ${auditError.message}`,
-          { cause: err, ...(auditError.hint ? { hint: auditError.hint } : {}) },
-        );
-      out.warn(
-        `the audit event for this failure could not be recorded either: ${auditError.message} [${auditError.code}]`,
-      );
-    }
-    if (failure) throw failure;
-    if (out.json && result?.json !== undefined) out.document(result.json);
-    return result?.exitCode ?? EXIT.OK;
   } catch (err) {
-    return reportFailure(err, out, env);
+    failure = asAirlockError(err);
+  }
+  await finishAudit(command, audit, out, failure ? { error: failure } : { exitCode: result?.exitCode ?? EXIT.OK });
+  if (failure) throw failure;
+  if (out.json && result?.json !== undefined) out.document(result.json);
+  return result?.exitCode ?? EXIT.OK;
+}
+
+async function openAuditTrail(stateDir: string, now: () => Date, io: Io, env: Env, out: Output): Promise<AuditTrail> {
+  // Loaded here, not at the top: --version, --help and usage errors need neither.
+  const [{ createAuditTrail }, { loadSigner }] = await Promise.all([
+    import('./audit-trail.ts'),
+    import('../crypto/key-ref.ts'),
+  ]);
+  return createAuditTrail({
+    stateDir,
+    env,
+    now,
+    randomId: randomUUID,
+    loadSigner: (ref) => loadSigner(ref, { env, password: passwordSource(io, env, {}), warn: (m) => out.warn(m) }),
+  });
+}
+
+/** Records the command's closing event; a success that could not be recorded becomes a failure. */
+async function finishAudit(
+  command: Command,
+  audit: AuditTrail,
+  out: Output,
+  outcome: { error?: AirlockError; exitCode?: number },
+): Promise<void> {
+  try {
+    await audit.finish(command.audit, outcome);
+  } catch (err) {
+    const auditError = asAirlockError(err);
+    // A decision that could not be recorded must not pass as a recorded one.
+    if (!outcome.error)
+      throw new AirlockError(
+        auditError.code,
+        `${command.name} completed, but its audit event could not be recorded: ${auditError.message}`,
+        { cause: err, ...(auditError.hint ? { hint: auditError.hint } : {}) },
+      );
+    out.warn(
+      `the audit event for this failure could not be recorded either: ${auditError.message} [${auditError.code}]`,
+    );
   }
 }
 

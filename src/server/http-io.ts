@@ -98,6 +98,49 @@ export function failedRequestEvent(
   };
 }
 
+/** What a route answered with: its name, for the request count, and its own fields for the log line. */
+export interface Routed {
+  readonly route: string;
+  readonly extra?: Record<string, unknown>;
+}
+
+/** A server's steps for one request: route it, then count and log it once, answered or failed. */
+export interface RequestSteps {
+  route(req: IncomingMessage, res: ServerResponse, started: number): Promise<Routed>;
+  answered(req: IncomingMessage, res: ServerResponse, routed: Routed, started: number): void;
+  failed(req: IncomingMessage, res: ServerResponse, err: unknown, started: number): void;
+}
+
+/** The handler node:http calls: the steps, timed from the moment the request arrived. */
+export function requestHandler(steps: RequestSteps): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const started = performance.now();
+    steps.route(req, res, started).then(
+      (routed) => steps.answered(req, res, routed, started),
+      (err: unknown) => steps.failed(req, res, err, started),
+    );
+  };
+}
+
+/** The log line of a request answered; `labels` (the witness names the route) stand before the request's fields. */
+export function answeredRequestEvent(
+  req: IncomingMessage,
+  res: ServerResponse,
+  started: number,
+  extra: Readonly<Record<string, unknown>> | undefined,
+  labels: Readonly<Record<string, unknown>> = {},
+): Record<string, unknown> {
+  return {
+    msg: 'request',
+    ...labels,
+    method: req.method,
+    path: req.url,
+    status: res.statusCode,
+    ms: elapsedMs(started),
+    ...extra,
+  };
+}
+
 /** Listens on host:port (0: any free port); resolves with the server and the URL it is reachable at. */
 export async function listenOn(
   handler: (req: IncomingMessage, res: ServerResponse) => void,

@@ -10,7 +10,16 @@ import { toTransparencyLogEntry } from '../log/rekor-response.ts';
 import { encodeEntryBundle, parseTilePath } from '../log/tiles.ts';
 import { bounded } from '../text.ts';
 import { CompressedCache } from './compressed-cache.ts';
-import { elapsedMs, HttpError, readBody, requestPath } from './http-io.ts';
+import {
+  answeredRequestEvent,
+  failedRequestEvent,
+  HttpError,
+  readBody,
+  requestHandler,
+  type RequestSteps,
+  requestPath,
+  type Routed,
+} from './http-io.ts';
 import type { Metrics } from './metrics.ts';
 import type { VerifyPool } from './verify-pool.ts';
 
@@ -68,51 +77,76 @@ export function registerLogMetrics(metrics: Metrics, engine: () => LogEngine | u
 }
 
 export function createLogHandler(options: LogServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { engine, metrics } = options;
-  const compressed = new CompressedCache(COMPRESSED_CACHE_BYTES);
+  return requestHandler(new LogApi(options));
+}
 
+/** The log's routes, and one log line and one count per request, whatever its outcome. */
+class LogApi implements RequestSteps {
+  readonly #options: LogServerOptions;
+  readonly #engine: LogEngine;
+  readonly #metrics: Metrics;
+  readonly #compressed = new CompressedCache(COMPRESSED_CACHE_BYTES);
   // The entries of one batch are answered with one checkpoint: their proofs are checked together.
-  let checker: InclusionChecker | undefined;
-  async function entryResponse(body: Uint8Array, { index, size, root: rootHash, checkpoint }: AppendResult) {
-    const inclusionHashes = await engine.inclusionProof(index, size);
-    if (checker?.size !== size || !checker.root.equals(rootHash)) checker = new InclusionChecker(size, rootHash);
-    // Rekor v2 does the same: a proof that does not verify is never handed out.
-    if (!checker.verify(index, leafHash(body), inclusionHashes)) {
-      throw new AirlockError('E_LOG_CORRUPT', `the inclusion proof for entry ${index} at size ${size} does not verify`);
-    }
-    return toTransparencyLogEntry({
-      logIndex: index,
-      logId: options.logId,
-      body,
-      inclusionHashes,
-      checkpoint,
-      treeSize: size,
-      rootHash,
-    });
+  #checker: InclusionChecker | undefined;
+
+  constructor(options: LogServerOptions) {
+    this.#options = options;
+    this.#engine = options.engine;
+    this.#metrics = options.metrics;
   }
 
-  async function createEntry(
-    req: IncomingMessage,
-    res: ServerResponse,
-    started: number,
-  ): Promise<Record<string, unknown>> {
+  async route(req: IncomingMessage, res: ServerResponse, started: number): Promise<Routed> {
+    const pathname = requestPath(req);
+    const path = pathname.replace(/^\/api\/v2\//, '/').slice(1);
+    if (path === 'log/entries') {
+      if (req.method !== 'POST')
+        throw new HttpError(405, 'E_USAGE', 'POST a Rekor v2 CreateEntryRequest here', { headers: { allow: 'POST' } });
+      return { route: 'entries', extra: await this.#createEntry(req, res, started) };
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      throw new HttpError(405, 'E_USAGE', `${req.method} is not served here`, { headers: { allow: 'GET, HEAD' } });
+    if (this.#readStatic(path, res)) return { route: path };
+    if (path.startsWith('tile/')) {
+      await this.#readTile(path, req, res);
+      return { route: path.startsWith('tile/entries/') ? 'entry-bundle' : 'tile' };
+    }
+    throw new HttpError(404, 'E_INPUT_MISSING', `no such resource: ${bounded(pathname)}`);
+  }
+
+  /** Answers the checkpoint, health and metrics, whose route is their path; false for any other path. */
+  #readStatic(path: string, res: ServerResponse): boolean {
+    const engine = this.#engine;
+    if (path === 'checkpoint') {
+      res
+        .writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' })
+        .end(engine.checkpoint);
+      return true;
+    }
+    if (path === 'healthz') {
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(JSON.stringify({ status: 'ok', origin: engine.origin, size: engine.size }));
+      return true;
+    }
+    if (path === 'metrics') {
+      res
+        .writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' })
+        .end(this.#metrics.render());
+      return true;
+    }
+    return false;
+  }
+
+  async #createEntry(req: IncomingMessage, res: ServerResponse, started: number): Promise<Record<string, unknown>> {
     // Media types are case-insensitive (RFC 9110 §8.3.1); parameters (charset) do not change JSON.
     if ((req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() !== 'application/json') {
       throw new HttpError(415, 'E_INPUT_MALFORMED', 'send the request as Content-Type: application/json');
     }
-    let entry: Uint8Array;
-    try {
-      entry = await options.pool.verify(await readBody(req, MAX_REQUEST_BYTES));
-    } catch (err) {
-      // The request's own refusal; not the pool closing (503) or failing (500).
-      if (err instanceof AirlockError && err.exitCode !== 4 && err.code !== 'E_UNAVAILABLE')
-        throw new HttpError(400, err.code, err.message, err.hint ? { hint: err.hint } : {});
-      throw err;
-    }
-    const result = await engine.append(entry);
-    metrics.inc(result.duplicate ? 'airlock_log_entries_duplicate_total' : 'airlock_log_entries_appended_total');
-    const tle = await entryResponse(entry, result);
-    metrics.observe('airlock_log_write_seconds', (performance.now() - started) / 1000);
+    const entry = await this.#verifiedEntry(req);
+    const result = await this.#engine.append(entry);
+    this.#metrics.inc(result.duplicate ? 'airlock_log_entries_duplicate_total' : 'airlock_log_entries_appended_total');
+    const tle = await this.#entryResponse(entry, result);
+    this.#metrics.observe('airlock_log_write_seconds', (performance.now() - started) / 1000);
     // A duplicate answers 409 with X-Log-Index as Rekor v2 does, and (friendlier) the existing entry.
     const json = JSON.stringify(tle);
     // Sized, not chunked: one write, and framing any client reads the same way.
@@ -125,117 +159,94 @@ export function createLogHandler(options: LogServerOptions): (req: IncomingMessa
     return { index: result.index, duplicate: result.duplicate, size: result.size };
   }
 
-  async function readTile(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** The entry a request asks for, checked by the pool; the request's own faults are a 400. */
+  async #verifiedEntry(req: IncomingMessage): Promise<Uint8Array> {
+    try {
+      return await this.#options.pool.verify(await readBody(req, MAX_REQUEST_BYTES));
+    } catch (err) {
+      // The request's own refusal; not the pool closing (503) or failing (500).
+      if (err instanceof AirlockError && err.exitCode !== 4 && err.code !== 'E_UNAVAILABLE')
+        throw new HttpError(400, err.code, err.message, err.hint ? { hint: err.hint } : {});
+      throw err;
+    }
+  }
+
+  async #entryResponse(body: Uint8Array, { index, size, root: rootHash, checkpoint }: AppendResult) {
+    const inclusionHashes = await this.#engine.inclusionProof(index, size);
+    if (this.#checker?.size !== size || !this.#checker.root.equals(rootHash)) {
+      this.#checker = new InclusionChecker(size, rootHash);
+    }
+    // Rekor v2 does the same: a proof that does not verify is never handed out.
+    if (!this.#checker.verify(index, leafHash(body), inclusionHashes)) {
+      throw new AirlockError('E_LOG_CORRUPT', `the inclusion proof for entry ${index} at size ${size} does not verify`);
+    }
+    return toTransparencyLogEntry({
+      logIndex: index,
+      logId: this.#options.logId,
+      body,
+      inclusionHashes,
+      checkpoint,
+      treeSize: size,
+      rootHash,
+    });
+  }
+
+  async #readTile(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const tile = parseTilePath(path);
     if (!tile) throw new HttpError(404, 'E_INPUT_MISSING', `no such resource: /${bounded(path)}`);
     // Full tiles never change; a partial one of width W is a fixed prefix too (we never rewrite them).
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'cache-control': IMMUTABLE };
     const missing = () => new HttpError(404, 'E_INPUT_MISSING', `not in the log (yet): /${bounded(path)}`);
     if (tile.kind === 'entries' && acceptsGzip(req.headers['accept-encoding'])) {
-      // Kept once compressed: a bundle that was served exists, and is the same bytes forever.
-      const key = `${tile.index}.p${tile.width}`;
-      let gzipped = compressed.get(key);
-      if (!gzipped) {
-        const entries = await engine.readEntries(tile.index, tile.width);
-        if (!entries) throw missing();
-        gzipped = await compressed.gzip(key, encodeEntryBundle(entries));
-      }
+      const gzipped = await this.#gzippedBundle(tile.index, tile.width);
+      if (!gzipped) throw missing();
       res.writeHead(200, { ...headers, 'content-encoding': 'gzip', vary: 'Accept-Encoding' }).end(gzipped);
       return;
     }
     let body: Buffer | undefined;
-    if (tile.kind === 'hash') body = await engine.readTile(tile.level, tile.index, tile.width);
+    if (tile.kind === 'hash') body = await this.#engine.readTile(tile.level, tile.index, tile.width);
     else {
-      const entries = await engine.readEntries(tile.index, tile.width);
+      const entries = await this.#engine.readEntries(tile.index, tile.width);
       body = entries && encodeEntryBundle(entries);
     }
     if (!body) throw missing();
     res.writeHead(200, headers).end(body);
   }
 
-  async function route(
-    req: IncomingMessage,
-    res: ServerResponse,
-    started: number,
-  ): Promise<{ route: string; extra?: Record<string, unknown> }> {
-    const pathname = requestPath(req);
-    const path = pathname.replace(/^\/api\/v2\//, '/').slice(1);
-    if (path === 'log/entries') {
-      if (req.method !== 'POST')
-        throw new HttpError(405, 'E_USAGE', 'POST a Rekor v2 CreateEntryRequest here', { headers: { allow: 'POST' } });
-      return { route: 'entries', extra: await createEntry(req, res, started) };
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD')
-      throw new HttpError(405, 'E_USAGE', `${req.method} is not served here`, { headers: { allow: 'GET, HEAD' } });
-    if (path === 'checkpoint') {
-      res
-        .writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' })
-        .end(engine.checkpoint);
-      return { route: 'checkpoint' };
-    }
-    if (path === 'healthz') {
-      res
-        .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-        .end(JSON.stringify({ status: 'ok', origin: engine.origin, size: engine.size }));
-      return { route: 'healthz' };
-    }
-    if (path === 'metrics') {
-      res
-        .writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' })
-        .end(metrics.render());
-      return { route: 'metrics' };
-    }
-    if (path.startsWith('tile/')) {
-      await readTile(path, req, res);
-      return { route: path.startsWith('tile/entries/') ? 'entry-bundle' : 'tile' };
-    }
-    throw new HttpError(404, 'E_INPUT_MISSING', `no such resource: ${bounded(pathname)}`);
+  /** An entry bundle gzip'd, or undefined when the log does not hold it (yet). */
+  async #gzippedBundle(index: number, width: number): Promise<Buffer | undefined> {
+    // Kept once compressed: a bundle that was served exists, and is the same bytes forever.
+    const key = `${index}.p${width}`;
+    const kept = this.#compressed.get(key);
+    if (kept) return kept;
+    const entries = await this.#engine.readEntries(index, width);
+    return entries && this.#compressed.gzip(key, encodeEntryBundle(entries));
   }
 
-  return (req, res) => {
-    const started = performance.now();
-    route(req, res, started).then(
-      ({ route: name, extra }) => {
-        metrics.inc('airlock_http_requests_total', { route: name, status: String(res.statusCode) });
-        options.log({
-          msg: 'request',
-          method: req.method,
-          path: req.url,
-          status: res.statusCode,
-          ms: elapsedMs(started),
-          ...extra,
-        });
-      },
-      (err: unknown) => {
-        const known = err instanceof HttpError;
-        const status = known ? err.status : err instanceof AirlockError && err.code === 'E_UNAVAILABLE' ? 503 : 500;
-        const code = known ? err.code : err instanceof AirlockError ? err.code : 'E_INTERNAL';
-        // A failure inside the log is the operator's to read in the logs, not the client's; a refusal
-        // the log means (no witness quorum: 503) says what it is.
-        const message =
-          status >= 500 && !known ? 'the log could not complete the request; see its logs' : (err as Error).message;
-        const hint = known ? err.hint : undefined;
-        if (!res.headersSent)
-          res
-            .writeHead(status, {
-              'content-type': 'application/json',
-              'cache-control': 'no-store',
-              ...(known ? err.headers : {}),
-            })
-            .end(JSON.stringify({ code, message, ...(hint ? { hint } : {}) }));
-        else res.destroy();
-        metrics.inc('airlock_http_requests_total', { route: 'error', status: String(status) });
-        options.log({
-          msg: 'request',
-          level: status >= 500 ? 'error' : 'info',
-          method: req.method,
-          path: req.url,
-          status,
-          ms: elapsedMs(started),
-          code,
-          error: (err as Error).message,
-        });
-      },
-    );
-  };
+  answered(req: IncomingMessage, res: ServerResponse, { route, extra }: Routed, started: number): void {
+    this.#metrics.inc('airlock_http_requests_total', { route, status: String(res.statusCode) });
+    this.#options.log(answeredRequestEvent(req, res, started, extra));
+  }
+
+  failed(req: IncomingMessage, res: ServerResponse, err: unknown, started: number): void {
+    const known = err instanceof HttpError;
+    const status = known ? err.status : err instanceof AirlockError && err.code === 'E_UNAVAILABLE' ? 503 : 500;
+    const code = known ? err.code : err instanceof AirlockError ? err.code : 'E_INTERNAL';
+    // A failure inside the log is the operator's to read in the logs, not the client's; a refusal
+    // the log means (no witness quorum: 503) says what it is.
+    const message =
+      status >= 500 && !known ? 'the log could not complete the request; see its logs' : (err as Error).message;
+    const hint = known ? err.hint : undefined;
+    if (!res.headersSent)
+      res
+        .writeHead(status, {
+          'content-type': 'application/json',
+          'cache-control': 'no-store',
+          ...(known ? err.headers : {}),
+        })
+        .end(JSON.stringify({ code, message, ...(hint ? { hint } : {}) }));
+    else res.destroy();
+    this.#metrics.inc('airlock_http_requests_total', { route: 'error', status: String(status) });
+    this.#options.log(failedRequestEvent(req, status, started, code, err));
+  }
 }

@@ -14,7 +14,17 @@ import {
   witnessCheckpointPath,
 } from '../log/witness-protocol.ts';
 import { bounded } from '../text.ts';
-import { elapsedMs, failedRequestEvent, HttpError, readBody, requestPath, requestPathOrUndefined } from './http-io.ts';
+import {
+  answeredRequestEvent,
+  failedRequestEvent,
+  HttpError,
+  readBody,
+  requestHandler,
+  requestPath,
+  requestPathOrUndefined,
+  type RequestSteps,
+  type Routed,
+} from './http-io.ts';
 import { Metrics } from './metrics.ts';
 
 export interface WitnessServerOptions {
@@ -50,14 +60,11 @@ const TEXT = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no
 export function createWitnessHandler(
   options: WitnessServerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const api = new WitnessApi(options);
-  return (req, res) => api.handle(req, res);
+  return requestHandler(new WitnessApi(options));
 }
 
-type Routed = { route: string; extra?: Record<string, unknown> };
-
 /** The witness's routes, and one log line and one count per request, whatever its outcome. */
-class WitnessApi {
+class WitnessApi implements RequestSteps {
   readonly #options: WitnessServerOptions;
   readonly #witness: CheckpointWitness;
   readonly #metrics: Metrics;
@@ -70,15 +77,7 @@ class WitnessApi {
     this.#byPath = new Map(options.origins.map((o) => [witnessCheckpointPath(o), o]));
   }
 
-  handle(req: IncomingMessage, res: ServerResponse): void {
-    const started = performance.now();
-    this.#route(req, res).then(
-      (routed) => this.#answered(req, res, routed, started),
-      (err: unknown) => this.#failed(req, res, err, started),
-    );
-  }
-
-  async #route(req: IncomingMessage, res: ServerResponse): Promise<Routed> {
+  async route(req: IncomingMessage, res: ServerResponse): Promise<Routed> {
     const path = requestPath(req).slice(1);
     if (path === ADD_CHECKPOINT_PATH) return { route: 'add-checkpoint', extra: await this.#addCheckpoint(req, res) };
     if (req.method !== 'GET' && req.method !== 'HEAD')
@@ -145,20 +144,12 @@ class WitnessApi {
     this.#metrics.observe('airlock_witness_add_checkpoint_seconds', (performance.now() - started) / 1000);
   }
 
-  #answered(req: IncomingMessage, res: ServerResponse, { route, extra }: Routed, started: number): void {
+  answered(req: IncomingMessage, res: ServerResponse, { route, extra }: Routed, started: number): void {
     this.#count(route, res.statusCode, started);
-    this.#options.log({
-      msg: 'request',
-      route,
-      method: req.method,
-      path: req.url,
-      status: res.statusCode,
-      ms: elapsedMs(started),
-      ...extra,
-    });
+    this.#options.log(answeredRequestEvent(req, res, started, extra, { route }));
   }
 
-  #failed(req: IncomingMessage, res: ServerResponse, err: unknown, started: number): void {
+  failed(req: IncomingMessage, res: ServerResponse, err: unknown, started: number): void {
     const known = err instanceof HttpError;
     const status = known ? err.status : 500;
     // A failure to sign or to save state is the operator's to read in the logs.

@@ -92,6 +92,7 @@ export async function planTagMoves(
 }
 
 const ownedTags = (pending: PendingImport) => pending.tags.map((t) => ownedTag(t.repository, t.tag));
+const subjectsOf = (pending: PendingImport) => pending.images.map((i) => ({ name: i.reference, digest: i.digest }));
 
 /** The repository a tag lives in, opened as a store: `HOST/REPO:TAG` → `HOST/REPO`. */
 function repositoryOf(move: TagMove): string {
@@ -155,8 +156,7 @@ export async function moveTags(
   dests: OpenDestinations,
   record: Recorder,
 ): Promise<void> {
-  const lock = await lockTagOwners(stateDir);
-  try {
+  await applyUnderLock(stateDir, pending, dests, async () => {
     checkTagOwners(await readTagOwners(stateDir), pending.channel, ownedTags(pending));
     await writePending(stateDir, pending);
     try {
@@ -165,7 +165,7 @@ export async function moveTags(
         {
           action: 'transfer.import.tags',
           result: 'ok',
-          subjects: pending.images.map((i) => ({ name: i.reference, digest: i.digest })),
+          subjects: subjectsOf(pending),
           details: { ...intentDetails(pending), phase: 'intent' },
         },
         'moving the tags and the channel',
@@ -174,6 +174,22 @@ export async function moveTags(
       await removePending(stateDir, pending.channel); // nothing was moved: nothing to finish
       throw err;
     }
+  });
+}
+
+/**
+ * Holding the tag owners' lock (lockTagOwners says why): `before`, which records the intent, then the
+ * tags and the channel move. A `before` that throws moves nothing.
+ */
+async function applyUnderLock(
+  stateDir: string,
+  pending: PendingImport,
+  dests: OpenDestinations,
+  before: () => Promise<void>,
+): Promise<void> {
+  const lock = await lockTagOwners(stateDir);
+  try {
+    await before();
     await apply(stateDir, pending, dests);
   } finally {
     await lock.release();
@@ -229,8 +245,6 @@ async function dropUnstarted(stateDir: string, pending: PendingImport, record: R
   return 'dropped';
 }
 
-const subjectsOf = (pending: PendingImport) => pending.images.map((i) => ({ name: i.reference, digest: i.digest }));
-
 /**
  * Each manifest a tag will name must still be there: the image in its repository, a legacy signature
  * manifest in the repository of the tag that names it.
@@ -267,9 +281,8 @@ async function applyRecorded(
   dests: OpenDestinations,
   record: Recorder,
 ): Promise<void> {
-  const lock = await lockTagOwners(stateDir);
-  try {
-    await recordBeforeEffect(
+  await applyUnderLock(stateDir, pending, dests, () =>
+    recordBeforeEffect(
       record,
       {
         action: 'transfer.import.recover',
@@ -278,11 +291,8 @@ async function applyRecorded(
         details: { ...intentDetails(pending), phase: 'intent', startedAt: pending.startedAt },
       },
       'finishing the import',
-    );
-    await apply(stateDir, pending, dests);
-  } finally {
-    await lock.release();
-  }
+    ),
+  );
 }
 
 async function recordFinished(pending: PendingImport, record: Recorder): Promise<void> {
