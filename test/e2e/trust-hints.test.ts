@@ -110,12 +110,9 @@ describe('trust command messages and hints', () => {
   // What the sources say wherever it is said: every --flag in src/trust and the trust commands, outside
   // a quoted `airlock CMD ...` (checked above), is a flag of some trust command.
   it('every --flag the trust sources mention exists on a trust command', async () => {
-    const sources = [
-      join('src', 'cli', 'commands', 'trust.ts'),
-      ...(await readdir('src/trust'))
-        .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-        .map((f) => join('src', 'trust', f)),
-    ];
+    const sourcesIn = async (dir: string) =>
+      (await readdir(dir)).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => join(dir, f));
+    const sources = [...(await sourcesIn(join('src', 'cli', 'commands', 'trust'))), ...(await sourcesIn('src/trust'))];
     const text = (await Promise.all(sources.map((f) => readFile(f, 'utf8'))))
       .join('\n')
       .replace(/`airlock [^`]*`/g, '');
