@@ -26,6 +26,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['sigstore'],
   ['trust', 'policy'],
   ['oci'],
+  ['admission'],
   ['transfer'],
   ['demo'],
   ['server'],
