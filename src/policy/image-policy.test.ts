@@ -79,3 +79,78 @@ describe('image policy', () => {
     });
   });
 });
+
+describe('image policy: what admission adds', () => {
+  const admission = {
+    apiVersion: 'airlock/v1',
+    kind: 'ImagePolicy',
+    mode: 'warn',
+    namespaces: { names: ['prod'] },
+    images: [
+      {
+        glob: 'registry.corp/**',
+        mode: 'enforce',
+        pinDigest: false,
+        authorities: [{ identity: { exact: 'a' }, issuer: { exact: 'b' }, trust: 'corp' }],
+        attestations: ['spdxjson', { predicateType: 'vuln', maxSeverity: 'High' }],
+        requireLogInclusion: { logKey: 'log.vkey', witnessPolicy: 'w.txt' },
+      },
+      { glob: 'other/**', authorities: [{ key: 'k.pub' }] },
+    ],
+  };
+
+  it('reads mode, scope, trust, conditions, log inclusion and the pin opt-out; entries inherit the defaults', () => {
+    const p = parseImagePolicy(admission, 'p.yaml');
+    assert.equal(p.mode, 'warn');
+    const [first, second] = p.entries;
+    assert.equal(first?.mode, 'enforce');
+    assert.equal(first?.pinDigest, false);
+    assert.deepEqual(first?.authorities[0], { identity: { exact: 'a' }, issuer: { exact: 'b' }, trust: 'corp' });
+    assert.deepEqual(first?.attestations, [
+      'https://spdx.dev/Document',
+      'https://cosign.sigstore.dev/attestation/vuln/v1',
+    ]);
+    assert.deepEqual(first?.conditions, [
+      { predicateType: 'https://cosign.sigstore.dev/attestation/vuln/v1', maxSeverity: 'high' },
+    ]);
+    assert.deepEqual(first?.requireLogInclusion, { logKey: 'log.vkey', witnessPolicy: 'w.txt' });
+    assert.equal(second?.mode, 'warn');
+    assert.equal(second?.pinDigest, true);
+    assert.deepEqual(second?.namespaces, { names: ['prod'] });
+  });
+
+  it('a policy written for import means what it meant: enforce, everywhere, pinned, no conditions', () => {
+    const p = parseImagePolicy(doc, 'p.json');
+    assert.equal(p.mode, 'enforce');
+    for (const e of p.entries) {
+      assert.equal(e.mode, 'enforce');
+      assert.deepEqual(e.namespaces, {});
+      assert.equal(e.pinDigest, true);
+      assert.deepEqual(e.conditions, []);
+      assert.equal(e.requireLogInclusion, undefined);
+    }
+  });
+
+  it('refuses what it cannot mean', () => {
+    const entry = admission.images[0] as Record<string, unknown>;
+    for (const bad of [
+      { ...admission, mode: 'audit' },
+      { ...admission, images: [{ ...entry, mode: 'off' }] },
+      { ...admission, images: [{ ...entry, pinDigest: 'no' }] },
+      { ...admission, images: [{ ...entry, attestations: [{ maxSeverity: 'high' }] }] },
+      { ...admission, images: [{ ...entry, attestations: [{ predicateType: 'vuln', maxSeverity: 'severe' }] }] },
+      { ...admission, images: [{ ...entry, requireLogInclusion: { witnessPolicy: 'w' } }] },
+      {
+        ...admission,
+        images: [{ ...entry, authorities: [{ identity: { exact: 'a' }, issuer: { exact: 'b' }, trust: 1 }] }],
+      },
+      { ...admission, images: [{ ...entry, namespaces: { selector: { matchLabels: { a: 'b' } } } }] },
+    ]) {
+      assert.throws(
+        () => parseImagePolicy(bad, 'p.yaml'),
+        (e) => isAirlockError(e) && (e.code === 'E_INPUT_MALFORMED' || e.code === 'E_USAGE'),
+        JSON.stringify(bad).slice(0, 200),
+      );
+    }
+  });
+});

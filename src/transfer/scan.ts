@@ -5,8 +5,9 @@ import { AirlockError } from '../errors.ts';
 import { bounded, boundedList } from '../text.ts';
 import type { DocumentSubject } from './format.ts';
 
-export const SEVERITIES = ['negligible', 'low', 'medium', 'high', 'critical'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+import { SEVERITIES, type Severity } from '../policy/severity.ts';
+
+export { parseSeverity, SEVERITIES, type Severity } from '../policy/severity.ts';
 
 /** What a gate says of a finding whose severity it cannot read: it cannot pass what it cannot judge. */
 export const UNKNOWN_SEVERITY = 'severity unknown: cannot evaluate, counted as failing';
@@ -105,13 +106,6 @@ export function summariseSbom(doc: unknown, source: string): SbomSummary {
     };
   }
   throw new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: not an SPDX or CycloneDX JSON SBOM`);
-}
-
-export function parseSeverity(text: string): Severity {
-  const s = text.toLowerCase();
-  if (!(SEVERITIES as readonly string[]).includes(s))
-    throw new AirlockError('E_USAGE', `--fail-on takes ${SEVERITIES.slice(1).join('|')}, got '${bounded(text, 40)}'`);
-  return s as Severity;
 }
 
 /** grype's `source.target` of an image scan: imageID (config), manifestDigest, repoDigests. */

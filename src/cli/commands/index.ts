@@ -54,6 +54,7 @@ export const COMMAND_ENTRIES: readonly CommandEntry[] = [
   entry('audit show', async () => (await import('./audit/show.ts')).auditShowCommand),
   entry('audit verify', async () => (await import('./audit/verify.ts')).auditVerifyCommand),
   entry('audit export', async () => (await import('./audit/export.ts')).auditExportCommand),
+  entry('policy check', async () => (await import('./policy/check.ts')).policyCheckCommand),
   entry('doctor', async () => (await import('./doctor.ts')).doctorCommand),
 ];
 

@@ -60,4 +60,32 @@ describe('policyOption', () => {
     await assert.rejects(load('keys-only.json', '--certificate-identity', 'x').loaded, { code: 'E_USAGE' });
     await assert.rejects(load('keyless.json', '--insecure-ignore-tlog').loaded, { code: 'E_USAGE' });
   });
+
+  it('refuses what only admission evaluates (log inclusion, attestation contents, trust per authority)', async () => {
+    const entries = [
+      { requireLogInclusion: { logKey: 'log.vkey' } },
+      { attestations: [{ predicateType: 'vuln', maxSeverity: 'high' }] },
+    ];
+    for (const extra of entries) {
+      const file = `admission-${Object.keys(extra)[0]}.json`;
+      await writeFile(
+        join(dir, 'policy', file),
+        JSON.stringify({
+          apiVersion: 'airlock/v1',
+          kind: 'ImagePolicy',
+          images: [{ glob: '**', authorities: [{ key: 'keys/team.pub' }], ...extra }],
+        }),
+      );
+      await assert.rejects(load(file, '--insecure-ignore-tlog').loaded, (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'E_USAGE');
+        assert.match(e.message, /only admission evaluates so far/);
+        return true;
+      });
+    }
+    await writeFile(
+      join(dir, 'policy', 'admission-trust.json'),
+      policyDoc([{ identity: { exact: 'a' }, issuer: { exact: 'b' }, trust: 'corp' }]),
+    );
+    await assert.rejects(load('admission-trust.json', '--trusted-root', root).loaded, /trust: NAME on an authority/);
+  });
 });

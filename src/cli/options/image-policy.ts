@@ -5,7 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { loadPublicKey } from '../../crypto/key-ref.ts';
 import { AirlockError } from '../../errors.ts';
-import { readJsonFile } from '../../files/read-json.ts';
+import type { ImagePolicy } from '../../policy/image-policy.ts';
 import type { LoadedPolicy } from '../../transfer/image-trust.ts';
 import type { CommandContext } from '../command.ts';
 import { keyContext } from './key.ts';
@@ -19,8 +19,8 @@ export async function policyOption(
   path: string,
   keyFlag: 'key' | 'image-key',
 ): Promise<LoadedPolicy> {
-  const { parseImagePolicy } = await import('../../policy/image-policy.ts');
-  const policy = parseImagePolicy(await readJsonFile(path, 'policy', 1024 * 1024), path);
+  const { loadPolicyFile } = await import('../../policy/policy-file.ts');
+  const policy = refuseAdmissionOnly(await loadPolicyFile(path), path);
   const kc = keyContext(ctx);
   const keys = new Map<string, KeyObject>();
   for (const entry of policy.entries) {
@@ -29,6 +29,26 @@ export async function policyOption(
   }
   const keysOnly = policy.entries.every((e) => e.authorities.every((a) => 'key' in a));
   return { policy, keys, base: await verificationBase(ctx, keysOnly, keyFlag) };
+}
+
+/**
+ * What import and pack do not evaluate yet (admission does) is refused, never skipped: a policy that
+ * asks for a log inclusion or an attestation's content must not let an image in without it.
+ */
+function refuseAdmissionOnly(policy: ImagePolicy, path: string): ImagePolicy {
+  const unsupported = new Set<string>();
+  for (const e of policy.entries) {
+    if (e.requireLogInclusion) unsupported.add('requireLogInclusion');
+    if (e.conditions.length > 0) unsupported.add('attestation conditions (maxSeverity)');
+    if (e.authorities.some((a) => 'trust' in a && a.trust)) unsupported.add('trust: NAME on an authority');
+  }
+  if (unsupported.size === 0) return policy;
+  throw new AirlockError(
+    'E_USAGE',
+    `${path} uses ${[...unsupported].join(', ')}, which only admission evaluates so far: import and pack ` +
+      'would have to skip them',
+    { hint: 'use a policy without them here (the trust flags choose the root), or check at admission' },
+  );
 }
 
 /**
