@@ -45,6 +45,10 @@ export const ERROR_CODES = {
     summary: 'An input exists but cannot be parsed (bad JSON, PEM, digest, ...).',
   },
   E_IO: { exit: EXIT.UNAVAILABLE, summary: 'Reading or writing a file failed.' },
+  E_ADMISSION_REVIEW: {
+    exit: EXIT.UNAVAILABLE,
+    summary: 'A request to the admission webhook is not an AdmissionReview v1 it can read (answered 400).',
+  },
   E_UNAVAILABLE: { exit: EXIT.UNAVAILABLE, summary: 'A service or tool airlock needs could not be reached or run.' },
   E_KEY_PASSWORD: {
     exit: EXIT.UNAVAILABLE,
