@@ -54,6 +54,7 @@ export const COMMAND_ENTRIES: readonly CommandEntry[] = [
   entry('audit show', async () => (await import('./audit/show.ts')).auditShowCommand),
   entry('audit verify', async () => (await import('./audit/verify.ts')).auditVerifyCommand),
   entry('audit export', async () => (await import('./audit/export.ts')).auditExportCommand),
+  entry('admission manifests', async () => (await import('./admission/manifests.ts')).admissionManifestsCommand),
   entry('doctor', async () => (await import('./doctor.ts')).doctorCommand),
 ];
 
