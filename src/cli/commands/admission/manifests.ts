@@ -159,7 +159,7 @@ export const admissionManifestsCommand: Command = {
       type: 'string',
       multiple: true,
       value: 'FILE',
-      description: 'A trusted_root.json the server verifies with; repeatable, each under its base name',
+      description: 'A trusted_root.json the server verifies with, in the ConfigMap under its base name',
     },
     'generate-tls': {
       type: 'string',
