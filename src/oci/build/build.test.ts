@@ -12,7 +12,7 @@ import { openLayoutStore } from '../layout/layout-store.ts';
 import { parseManifestJson } from '../manifest.ts';
 import type { ImageManifest } from '../types.ts';
 import { putImage } from './image.ts';
-import { arrangeEntries, dataEntry, treeEntries, writeLayer } from './layer-tar.ts';
+import { arrangeEntries, dataEntry, dirEntry, treeEntries, writeLayer } from './layer-tar.ts';
 
 const tempDir = useTempDirs();
 const MTIME = new Date('2024-05-06T07:08:09Z');
@@ -38,6 +38,7 @@ async function build(src: string, out: string) {
   const entries = arrangeEntries([
     ...(await treeEntries(src, 'opt/app', { exclude: (rel) => rel === 'skip-me' })),
     dataEntry('etc/passwd', 'root:x:0:0::/root:/sbin/nologin\n'),
+    dirEntry('home/nonroot', 0o700, { uid: 65532, gid: 65532 }),
   ]);
   return writeLayer(entries, out, MTIME);
 }
@@ -55,9 +56,11 @@ describe('reproducible layers', () => {
     const listing = execFileSync('tar', ['--numeric-owner', '--full-time', '-tvzf', layer.file], { encoding: 'utf8' });
     const lines = listing.trim().split('\n');
     const names = lines.map((l) => l.split(/\s+/)[5]);
-    assert.deepEqual(names.slice(0, 9), [
+    assert.deepEqual(names.slice(0, 11), [
       'etc/',
       'etc/passwd',
+      'home/',
+      'home/nonroot/',
       'opt/',
       'opt/app/',
       'opt/app/a.txt',
@@ -68,7 +71,9 @@ describe('reproducible layers', () => {
     ]);
     assert.ok(names.includes(`opt/app/${LONG}`), 'a path over 100 bytes survives (pax)');
     assert.ok(!names.some((n) => n?.includes('skip-me')), 'excluded folder left out');
-    for (const l of lines) assert.match(l, / 0\/0 .* 2024-05-06 07:08:09 /, l);
+    for (const l of lines.filter((l) => !l.includes('home/nonroot/')))
+      assert.match(l, / 0\/0 .* 2024-05-06 07:08:09 /, l);
+    assert.match(listing, /^drwx------ 65532\/65532 .* home\/nonroot\/$/m);
     assert.match(listing, /^-rwxr-xr-x .* opt\/app\/bin\/tool$/m);
     assert.match(listing, /^lrwxrwxrwx .* opt\/app\/link-to-a -> a\.txt$/m);
     assert.match(listing, /^hrw-r--r-- .* opt\/app\/z-hardlink\.txt link to opt\/app\/a\.txt$/m);

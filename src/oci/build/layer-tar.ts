@@ -1,10 +1,10 @@
 // Reproducible image layers: folders on disk (and a few generated files) written as one tar+gzip OCI
 // layer whose bytes depend only on paths, contents, modes and link targets. Entries are sorted by
-// path, owned by uid/gid 0 with no user or group names, and carry one fixed mtime; a file seen again
-// under another name (same device and inode) becomes a hard link to the first. Devices, fifos and
-// sockets are not carried: a container runtime provides /dev. ustar headers, with a pax record only
-// for what ustar cannot hold (long paths or link targets). The tar is streamed through gzip to a file;
-// nothing is held in memory.
+// path, owned by uid/gid 0 (unless an entry names its owner) with no user or group names, and carry
+// one fixed mtime; a file seen again under another name (same device and inode) becomes a hard link
+// to the first. Devices, fifos and sockets are not carried: a container runtime provides /dev. ustar
+// headers, with a pax record only for what ustar cannot hold (long paths or link targets). The tar is
+// streamed through gzip to a file; nothing is held in memory.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
@@ -32,6 +32,9 @@ export interface LayerEntry {
   readonly size?: number;
   /** `dev:ino` of a file read from disk, to find hard links. */
   readonly inode?: string;
+  /** Owner (default 0, root): e.g. a home folder that belongs to the image's user. */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 export interface TreeOptions {
@@ -65,25 +68,37 @@ export function dataEntry(path: string, data: string | Uint8Array, mode = 0o644)
   return { path: normalize(path), kind: 'file', mode, data: typeof data === 'string' ? Buffer.from(data) : data };
 }
 
-/** A folder as layer entries. */
-export function dirEntry(path: string, mode = 0o755): LayerEntry {
-  return { path: normalize(path), kind: 'dir', mode };
+/** A folder as a layer entry, owned by root unless `owner` says otherwise. */
+export function dirEntry(path: string, mode = 0o755, owner?: { uid: number; gid: number }): LayerEntry {
+  return { path: normalize(path), kind: 'dir', mode, ...owner };
+}
+
+/** A file on disk as a layer entry at `path`; its mode is kept unless `mode` is given. */
+export async function fileEntry(path: string, source: string, mode?: number): Promise<LayerEntry> {
+  const st = await lstat(source).catch((err: unknown) => {
+    throw fromFsError(err, source);
+  });
+  if (!st.isFile()) throw new AirlockError('E_INPUT_MALFORMED', `${source} is not a regular file`);
+  const inode = `${st.dev}:${st.ino}`;
+  return { path: normalize(path), kind: 'file', mode: mode ?? st.mode & 0o7777, source, size: st.size, inode };
 }
 
 /**
- * Everything under `dir` as layer entries below `to` (e.g. `opt/airlock`), `dir` itself included as
- * `to`. Symlinks are kept as links, never followed.
+ * Everything under `dir` as layer entries below `to` (e.g. `opt/airlock`, or `/` for a root
+ * filesystem), `dir` itself included as `to` unless that is the root. Symlinks are kept as links,
+ * never followed.
  */
 export async function treeEntries(dir: string, to: string, options: TreeOptions = {}): Promise<LayerEntry[]> {
+  const base = to.split('/').some((p) => p !== '' && p !== '.') ? normalize(to) : '';
   const out: LayerEntry[] = [];
   const walk = async (abs: string, rel: string): Promise<void> => {
     const st = await lstat(abs).catch((err: unknown) => {
       throw fromFsError(err, abs);
     });
-    const path = rel === '' ? normalize(to) : `${normalize(to)}/${rel}`;
+    const path = [base, rel].filter((p) => p !== '').join('/');
     const mode = st.mode & 0o7777;
     if (st.isDirectory()) {
-      out.push({ path, kind: 'dir', mode });
+      if (path !== '') out.push({ path, kind: 'dir', mode });
       for (const name of (await readdir(abs)).sort()) {
         const child = rel === '' ? name : `${rel}/${name}`;
         if (!options.exclude?.(child)) await walk(join(abs, name), child);
@@ -130,8 +145,8 @@ function headerFields(e: LayerEntry, path: string, size: number, mtime: Date, li
   return {
     path,
     mode: e.mode,
-    uid: 0,
-    gid: 0,
+    uid: e.uid ?? 0,
+    gid: e.gid ?? 0,
     size,
     mtime,
     type: TYPES[e.kind],
