@@ -25,7 +25,7 @@ export class Metrics {
     { type: 'counter' | 'gauge' | 'histogram'; help: string; buckets?: readonly number[] }
   >();
   readonly #counters = new Map<string, Series<{ n: number }>>();
-  readonly #gauges = new Map<string, () => number>();
+  readonly #gauges = new Map<string, () => number | readonly { labels: Labels; value: number }[]>();
   readonly #histograms = new Map<string, Series<{ counts: number[]; sum: number; count: number }>>();
 
   counter(name: string, help: string): void {
@@ -33,7 +33,8 @@ export class Metrics {
     this.#counters.set(name, new Series());
   }
 
-  gauge(name: string, help: string, read: () => number): void {
+  /** A gauge read when scraped: one value, or one per label set (one series per trust root, say). */
+  gauge(name: string, help: string, read: () => number | readonly { labels: Labels; value: number }[]): void {
     this.#help.set(name, { type: 'gauge', help });
     this.#gauges.set(name, read);
   }
@@ -65,7 +66,11 @@ export class Metrics {
       if (type === 'counter')
         for (const { labels, value } of this.#counters.get(name)?.values.values() ?? [])
           out.push(`${name}${labelText(labels)} ${value.n}`);
-      if (type === 'gauge') out.push(`${name} ${this.#gauges.get(name)?.() ?? 0}`);
+      if (type === 'gauge') {
+        const read = this.#gauges.get(name)?.() ?? 0;
+        if (typeof read === 'number') out.push(`${name} ${read}`);
+        else for (const { labels, value } of read) out.push(`${name}${labelText(labels)} ${value}`);
+      }
       if (type === 'histogram') {
         for (const { labels, value } of this.#histograms.get(name)?.values.values() ?? []) {
           for (const [i, le] of (buckets ?? []).entries())

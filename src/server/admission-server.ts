@@ -1,0 +1,246 @@
+// The admission webhook's HTTP API: POST /validate and /mutate take an AdmissionReview v1 and answer
+// one; /healthz says the process runs, /readyz that a policy and its trust material are loaded;
+// /metrics is Prometheus text. Every request is bounded (413 past the limit), a body that is not an
+// AdmissionReview is a 400 and never a crash, and the answer comes before the API server's timeout:
+// what has no verdict at the internal deadline is could-not-evaluate. A decision is recorded in the
+// audit trail before it is answered (an identical decision made moments before is not recorded
+// again); one that cannot be recorded is answered as a denial. dryRun requests record nothing.
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { decide, type Decision } from '../admission/decide.ts';
+import { isVerdict, mutateResponse, validateResponse } from '../admission/respond.ts';
+import {
+  type AdmissionRequest,
+  type AdmissionResponse,
+  parseAdmissionReview,
+  reviewDocument,
+} from '../admission/review.ts';
+import type { ImageVerifier } from '../admission/verdict.ts';
+import { BoundedMap } from '../bounded-map.ts';
+import { AirlockError } from '../errors.ts';
+import type { ImagePolicy } from '../policy/image-policy.ts';
+import type { AuditRecord, Recorder } from '../recorder.ts';
+import { bounded } from '../text.ts';
+import {
+  answeredRequestEvent,
+  elapsedMs,
+  failedRequestEvent,
+  HttpError,
+  readBody,
+  requestHandler,
+  requestPath,
+  type Routed,
+} from './http-io.ts';
+import type { Metrics } from './metrics.ts';
+
+/** What the webhook decides with; swapped whole when the policy or trust material changes on disk. */
+export interface AdmissionState {
+  readonly policy: ImagePolicy;
+  readonly verify: ImageVerifier;
+  /** Names the policy and material together (the audit dedup and the logs use it). */
+  readonly digest: string;
+}
+
+export interface AdmissionServerOptions {
+  /** The current state; undefined until loaded (then /readyz is 503 and reviews are refused). */
+  readonly state: () => AdmissionState | undefined;
+  readonly ownNamespace?: string;
+  /** The internal deadline per review, below the webhook's timeoutSeconds. */
+  readonly timeoutMs: number;
+  readonly record: Recorder;
+  readonly metrics: Metrics;
+  readonly log: (event: Readonly<Record<string, unknown>>) => void;
+  readonly maxBodyBytes?: number;
+  /** How long an identical decision is not recorded again (default 5 minutes). */
+  readonly recordDedupMs?: number;
+}
+
+/** An AdmissionReview carries the object and the old one: Kubernetes objects are at most ~1.5 MiB each. */
+export const MAX_REVIEW_BYTES = 4 * 1024 * 1024;
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export function registerAdmissionMetrics(metrics: Metrics): void {
+  metrics.counter('airlock_admission_decisions_total', 'Admission decisions by path, result, mode and reason');
+  metrics.histogram('airlock_admission_review_seconds', 'Time to answer a review', LATENCY_BUCKETS);
+  metrics.counter('airlock_admission_requests_total', 'HTTP requests by route and status');
+}
+
+/** The outcome that decided a review, for metrics: verified, denied, unevaluable, no-match or skipped. */
+function reasonOf(decision: Decision): string {
+  if (decision.skipped) return 'skipped';
+  const failing = decision.images.find((o) => o.outcome !== 'verified');
+  return failing ? failing.outcome : 'verified';
+}
+
+function modeOf(decision: Decision): string {
+  return decision.images.find((o) => o.outcome !== 'verified')?.mode ?? 'enforce';
+}
+
+function auditRecordOf(path: string, request: AdmissionRequest, decision: Decision): AuditRecord {
+  const unevaluable = decision.images.some((o) => !isVerdict(o) && o.outcome !== 'verified');
+  return {
+    action: `admission.${path}`,
+    result: decision.allowed ? 'ok' : unevaluable ? 'failed' : 'refused',
+    subjects: decision.images.map((o) => ({ name: o.field.image, ...(o.digest ? { digest: o.digest } : {}) })),
+    ...(decision.skipped ? { reason: decision.skipped } : {}),
+    details: {
+      uid: request.uid,
+      operation: request.operation,
+      kind: request.kind.kind,
+      namespace: request.namespace,
+      name: request.name,
+      user: request.user,
+      images: decision.images.map((o) => ({
+        where: o.field.where,
+        outcome: o.outcome,
+        mode: o.mode,
+        entry: o.entry,
+        check: o.check,
+        reason: bounded(o.reason, 300),
+      })),
+    },
+  };
+}
+
+export class AdmissionApi {
+  readonly #options: AdmissionServerOptions;
+  readonly #recorded: BoundedMap<string, number>;
+
+  constructor(options: AdmissionServerOptions) {
+    this.#options = options;
+    this.#recorded = new BoundedMap(10_000, { order: 'insertion' });
+  }
+
+  readonly handler = requestHandler(this);
+
+  async route(req: IncomingMessage, res: ServerResponse, started: number): Promise<Routed> {
+    const path = requestPath(req);
+    if (req.method === 'GET' && path === '/healthz') return this.#text(res, 200, 'ok\n', 'healthz');
+    if (req.method === 'GET' && path === '/readyz')
+      return this.#options.state()
+        ? this.#text(res, 200, 'ready\n', 'readyz')
+        : this.#text(res, 503, 'policy or trust material not loaded\n', 'readyz');
+    if (req.method === 'GET' && path === '/metrics')
+      return this.#text(res, 200, this.#options.metrics.render(), 'metrics');
+    if (path === '/validate' || path === '/mutate') {
+      if (req.method !== 'POST')
+        throw new HttpError(405, 'E_USAGE', `${path} takes POST`, { headers: { allow: 'POST' } });
+      return this.#review(req, res, path.slice(1) as 'validate' | 'mutate', started);
+    }
+    throw new HttpError(404, 'E_USAGE', `no route ${bounded(path, 100)}`);
+  }
+
+  #text(res: ServerResponse, status: number, body: string, route: string): Routed {
+    res.writeHead(status, { 'content-type': route === 'metrics' ? 'text/plain; version=0.0.4' : 'text/plain' });
+    res.end(body);
+    return { route };
+  }
+
+  async #review(req: IncomingMessage, res: ServerResponse, path: 'validate' | 'mutate', started: number) {
+    const request = parseReview(await readBody(req, this.#options.maxBodyBytes ?? MAX_REVIEW_BYTES));
+    const state = this.#options.state();
+    if (!state) throw new HttpError(503, 'E_UNAVAILABLE', 'the policy and trust material are not loaded yet');
+    const deadline = AbortSignal.timeout(this.#options.timeoutMs);
+    const decision = await decide(request, {
+      policy: state.policy,
+      verify: state.verify,
+      deadline,
+      ...(this.#options.ownNamespace ? { ownNamespace: this.#options.ownNamespace } : {}),
+    });
+    const response = await this.#answerRecorded(path, request, decision, state);
+    this.#count(path, decision, response, started);
+    const body = JSON.stringify(reviewDocument(response));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(body);
+    return { route: path, extra: { uid: request.uid, allowed: response.allowed, reason: reasonOf(decision) } };
+  }
+
+  /** The response, once its decision is recorded (or refused because it could not be). */
+  async #answerRecorded(
+    path: 'validate' | 'mutate',
+    request: AdmissionRequest,
+    decision: Decision,
+    state: AdmissionState,
+  ): Promise<AdmissionResponse> {
+    const response =
+      path === 'validate' ? validateResponse(request.uid, decision) : mutateResponse(request.uid, decision);
+    if (request.dryRun || decision.skipped) return response;
+    const record = auditRecordOf(path, request, decision);
+    const key = dedupKey(path, request, decision, state.digest);
+    const last = this.#recorded.get(key);
+    if (last !== undefined && Date.now() - last < (this.#options.recordDedupMs ?? 300_000)) return response;
+    try {
+      await this.#options.record(record);
+      this.#recorded.set(key, Date.now());
+      return response;
+    } catch (err) {
+      const why = bounded((err as Error).message, 300);
+      this.#options.log({ level: 'error', msg: 'audit record failed', uid: request.uid, error: why });
+      const message = `airlock: the decision could not be recorded in the audit trail, so it has no effect (${why})`;
+      return { uid: request.uid, allowed: false, status: { code: 500, reason: 'InternalError', message } };
+    }
+  }
+
+  #count(path: string, decision: Decision, response: AdmissionResponse, started: number): void {
+    const labels = {
+      path,
+      result: response.allowed ? 'allowed' : 'denied',
+      mode: modeOf(decision),
+      reason: reasonOf(decision),
+    };
+    this.#options.metrics.inc('airlock_admission_decisions_total', labels);
+    this.#options.metrics.observe('airlock_admission_review_seconds', elapsedMs(started) / 1000, { path });
+  }
+
+  answered(req: IncomingMessage, res: ServerResponse, routed: Routed, started: number): void {
+    this.#options.metrics.inc('airlock_admission_requests_total', {
+      route: routed.route,
+      status: String(res.statusCode),
+    });
+    if (routed.route !== 'healthz' && routed.route !== 'readyz' && routed.route !== 'metrics')
+      this.#options.log(answeredRequestEvent(req, res, started, routed.extra));
+  }
+
+  failed(req: IncomingMessage, res: ServerResponse, err: unknown, started: number): void {
+    const http = err instanceof HttpError ? err : undefined;
+    const status = http?.status ?? 500;
+    const message = http ? http.message : 'internal error';
+    if (!res.headersSent) {
+      res.writeHead(status, { 'content-type': 'application/json', ...(http?.headers ?? {}) });
+      res.end(JSON.stringify({ code: http?.code ?? 'E_INTERNAL', message }));
+    } else res.destroy();
+    this.#options.metrics.inc('airlock_admission_requests_total', { route: 'error', status: String(status) });
+    this.#options.log(failedRequestEvent(req, status, started, http?.code ?? 'E_INTERNAL', err));
+  }
+}
+
+function parseReview(body: string): AdmissionRequest {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body);
+  } catch {
+    throw new HttpError(400, 'E_ADMISSION_REVIEW', 'the body is not JSON');
+  }
+  try {
+    return parseAdmissionReview(doc);
+  } catch (err) {
+    if (err instanceof AirlockError) throw new HttpError(400, err.code, err.message);
+    throw err;
+  }
+}
+
+/** Two decisions are the same when they say the same of the same images for the same object. */
+function dedupKey(path: string, request: AdmissionRequest, decision: Decision, stateDigest: string): string {
+  const what = {
+    path,
+    op: request.operation,
+    kind: request.kind.kind,
+    namespace: request.namespace,
+    name: request.name,
+    allowed: decision.allowed,
+    images: decision.images.map((o) => [o.field.pointer, o.field.image, o.digest, o.outcome, o.entry, o.check]),
+    stateDigest,
+  };
+  return createHash('sha256').update(JSON.stringify(what)).digest('hex');
+}
