@@ -55,6 +55,7 @@ export const COMMAND_ENTRIES: readonly CommandEntry[] = [
   entry('audit verify', async () => (await import('./audit/verify.ts')).auditVerifyCommand),
   entry('audit export', async () => (await import('./audit/export.ts')).auditExportCommand),
   entry('policy check', async () => (await import('./policy/check.ts')).policyCheckCommand),
+  entry('admission export', async () => (await import('./admission/export.ts')).admissionExportCommand),
   entry('doctor', async () => (await import('./doctor.ts')).doctorCommand),
 ];
 
