@@ -57,6 +57,7 @@ export const COMMAND_ENTRIES: readonly CommandEntry[] = [
   entry('policy check', async () => (await import('./policy/check.ts')).policyCheckCommand),
   entry('admission serve', async () => (await import('./admission/serve.ts')).admissionServeCommand),
   entry('admission manifests', async () => (await import('./admission/manifests.ts')).admissionManifestsCommand),
+  entry('admission export', async () => (await import('./admission/export.ts')).admissionExportCommand),
   entry('doctor', async () => (await import('./doctor.ts')).doctorCommand),
 ];
 
