@@ -1,0 +1,312 @@
+// The admission webhook end to end, with this test playing the API server's part: AdmissionReview v1
+// requests over real HTTPS, the server's certificate checked against the webhook CA under the
+// Service's DNS name, and every response held to the API server's rules (uid echoed, allowed present,
+// a patch only from /mutate, only as JSONPatch, applying to the object and yielding digests). Images
+// live in a real docker-registry, signed by airlock with a key; one unsigned, one signed by another key,
+// one without its required SBOM attestation, one whose scan attestation has a critical finding.
+import assert from 'node:assert/strict';
+import { createPublicKey } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import jsonpatch from 'fast-json-patch';
+import { generateWebhookTls, type WebhookTls } from '../../src/admission/webhook-tls.ts';
+import { imageFields } from '../../src/admission/pod-images.ts';
+import { generatePrivateKey } from '../../src/crypto/generate-key.ts';
+import { createKeyObjectSigner } from '../../src/crypto/key-object-signer.ts';
+import { publicKeyPem } from '../../src/crypto/keys.ts';
+import { openImage } from '../../src/oci/open-store.ts';
+import { attestImage, signImage } from '../../src/oci/sign-image.ts';
+import { AIRLOCK_BIN, runCliProcess } from '../helpers/cli.ts';
+import { makeTestImage } from '../helpers/oci-images.ts';
+import { freePort, startProcess, type StartedProcess } from '../helpers/process.ts';
+import { registryAvailable, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
+
+const SERVICE = 'airlock-admission';
+const NAMESPACE = 'airlock-system';
+const unavailable = registryAvailable();
+
+interface Answer {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** A POST as the API server makes it: TLS verified against the webhook CA for the Service's name. */
+function post(port: number, tls: WebhookTls, path: string, body: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        ca: tls.caCert,
+        servername: `${SERVICE}.${NAMESPACE}.svc`,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+let uidCounter = 0;
+function reviewOf(kind: string, object: unknown, namespace = 'team-a') {
+  const uid = `00000000-0000-4000-8000-${String(++uidCounter).padStart(12, '0')}`;
+  return {
+    uid,
+    body: JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid,
+        kind: { group: kind === 'Pod' ? '' : 'apps', version: 'v1', kind },
+        resource: { group: kind === 'Pod' ? '' : 'apps', version: 'v1', resource: `${kind.toLowerCase()}s` },
+        operation: 'CREATE',
+        namespace,
+        name: 'x',
+        object,
+        userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' },
+      },
+    }),
+  };
+}
+
+const deployment = (...images: string[]) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  spec: { template: { spec: { containers: images.map((image, i) => ({ name: `c${i}`, image })) } } },
+});
+
+interface ReviewResponse {
+  uid: string;
+  allowed: boolean;
+  status?: { code: number; message: string };
+  warnings?: string[];
+  patch?: string;
+  patchType?: string;
+  auditAnnotations?: Record<string, string>;
+}
+
+/** The API server's rules for a webhook's answer; returns the response. */
+function checked(answer: Answer, uid: string, path: string): ReviewResponse {
+  assert.equal(answer.status, 200, answer.body);
+  const doc = JSON.parse(answer.body) as { apiVersion: string; kind: string; response: ReviewResponse };
+  assert.equal(doc.apiVersion, 'admission.k8s.io/v1');
+  assert.equal(doc.kind, 'AdmissionReview');
+  assert.equal(doc.response.uid, uid);
+  assert.equal(typeof doc.response.allowed, 'boolean');
+  if (doc.response.patch !== undefined) {
+    assert.equal(path, '/mutate', 'a patch only from the mutating webhook');
+    assert.equal(doc.response.patchType, 'JSONPatch');
+  } else assert.equal(doc.response.patchType, undefined);
+  return doc.response;
+}
+
+describe('admission serve, with the test as the API server', { skip: unavailable }, () => {
+  const dir = useTempDir('airlock-admission-');
+  let registry: TestRegistry;
+  let server: StartedProcess;
+  let port: number;
+  let tls: WebhookTls;
+  const images: Record<string, string> = {};
+  const policyPath = join(dir, 'policy.yaml');
+  const policy = (mode: string) => `apiVersion: airlock/v1
+kind: ImagePolicy
+mode: ${mode}
+images:
+  - glob: "${registry.host}/signed/**"
+    authorities: [{ key: keys/release.pub }]
+  - glob: "${registry.host}/sbom/**"
+    authorities: [{ key: keys/release.pub }]
+    attestations: [spdxjson]
+  - glob: "${registry.host}/scanned/**"
+    authorities: [{ key: keys/release.pub }]
+    attestations: [{ predicateType: vuln, maxSeverity: high }]
+`;
+
+  before(async () => {
+    registry = await startRegistry();
+    const release = generatePrivateKey('ecdsa-p256');
+    const other = generatePrivateKey('ecdsa-p256');
+    const releaseSigner = createKeyObjectSigner(release, 'ecdsa-sha2-256-nistp256', 'release');
+    const otherSigner = createKeyObjectSigner(other, 'ecdsa-sha2-256-nistp256', 'other');
+    const now = new Date();
+    const push = async (repo: string, sign?: typeof releaseSigner, attest?: { type: string; predicate: unknown }) => {
+      const ref = `${registry.host}/${repo}:1`;
+      const { store } = await openImage(`docker://${ref}`, 'write', { insecure: true });
+      const image = await makeTestImage(store, { tag: '1', layerSize: 512 });
+      if (sign) await signImage(store, image.manifest, { signer: sign, now });
+      if (attest && sign)
+        await attestImage(store, image.manifest, {
+          signer: sign,
+          now,
+          predicateType: attest.type,
+          predicate: attest.predicate,
+        });
+      await store.close();
+      images[repo] = ref;
+      return image.manifest.digest;
+    };
+    await push('signed/app', releaseSigner);
+    await push('signed/unsigned');
+    await push('signed/other-key', otherSigner);
+    await push('sbom/no-sbom', releaseSigner);
+    const grype = (severity: string) => ({
+      scanner: {
+        uri: 'https://github.com/anchore/grype',
+        result: { matches: [{ vulnerability: { id: 'CVE-2026-0001', severity } }] },
+      },
+    });
+    await push('scanned/critical', releaseSigner, {
+      type: 'https://cosign.sigstore.dev/attestation/vuln/v1',
+      predicate: grype('Critical'),
+    });
+    await push('scanned/high', releaseSigner, {
+      type: 'https://cosign.sigstore.dev/attestation/vuln/v1',
+      predicate: grype('High'),
+    });
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(dir, 'keys'));
+    await writeFile(join(dir, 'keys', 'release.pub'), publicKeyPem(createPublicKey(release)));
+    await writeFile(policyPath, policy('enforce'));
+    tls = await generateWebhookTls({
+      openssl: 'openssl',
+      dir: join(dir, 'tls'),
+      service: SERVICE,
+      namespace: NAMESPACE,
+      overwrite: false,
+    });
+    port = await freePort();
+    server = await startProcess({
+      command: process.execPath,
+      args: [
+        AIRLOCK_BIN,
+        'admission',
+        'serve',
+        '--policy',
+        policyPath,
+        '--tls-cert',
+        tls.paths.cert,
+        '--tls-key',
+        tls.paths.key,
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--insecure',
+        '--insecure-ignore-tlog',
+        '--reload-seconds',
+        '1',
+        '--timeout-seconds',
+        '4',
+      ],
+      env: { ...process.env, AIRLOCK_HOME: join(dir, 'home') },
+      readyWhen: { output: /"msg":"serving"/ },
+      timeoutMs: 30_000,
+    });
+  });
+  after(async () => {
+    await server?.stop();
+    await registry?.stop();
+  });
+
+  const validate = async (object: unknown, namespace?: string) => {
+    const r = reviewOf('Deployment', object, namespace);
+    return checked(await post(port, tls, '/validate', r.body), r.uid, '/validate');
+  };
+
+  it('admits a signed image, and /mutate pins it with a patch that applies and yields its digest', async () => {
+    const ok = await validate(deployment(images['signed/app'] ?? ''));
+    assert.equal(ok.allowed, true, JSON.stringify(ok));
+    const object = deployment(images['signed/app'] ?? '');
+    const r = reviewOf('Deployment', object);
+    const mutated = checked(await post(port, tls, '/mutate', r.body), r.uid, '/mutate');
+    assert.equal(mutated.allowed, true);
+    const ops = JSON.parse(Buffer.from(mutated.patch ?? '', 'base64').toString());
+    const after = jsonpatch.applyPatch(structuredClone(object), ops, true).newDocument;
+    const [field] = imageFields('Deployment', after);
+    assert.match(field?.image ?? '', new RegExp(`^${images['signed/app']}@sha256:[0-9a-f]{64}$`));
+    const again = reviewOf('Deployment', after);
+    assert.equal(checked(await post(port, tls, '/mutate', again.body), again.uid, '/mutate').patch, undefined);
+  });
+
+  it('denies unsigned, wrong key, missing attestation, critical finding: image, entry, check named', async () => {
+    const cases: [string, RegExp][] = [
+      ['signed/unsigned', /images\[0\] .*\[signature\]/],
+      ['signed/other-key', /images\[0\] .*\[signature\]/],
+      ['sbom/no-sbom', /images\[1\] .*\[attestation https:\/\/spdx\.dev\/Document\]/],
+      ['scanned/critical', /images\[2\] .*maxSeverity high.*CVE-2026-0001 \(critical\)/],
+    ];
+    for (const [repo, reason] of cases) {
+      const res = await validate(deployment(images[repo] ?? ''));
+      assert.equal(res.allowed, false, repo);
+      assert.equal(res.status?.code, 403);
+      const [first, ...rest] = (res.status?.message ?? '').split('\n');
+      assert.ok((first ?? '').length <= 120, first);
+      assert.match(first ?? '', new RegExp(`${repo.replace('/', '\\/')}:1 \\(sha256:`));
+      assert.match(rest.join('\n'), reason, repo);
+      assert.equal(res.auditAnnotations?.decision, 'denied');
+    }
+    const high = await validate(deployment(images['scanned/high'] ?? ''));
+    assert.equal(high.allowed, true, JSON.stringify(high));
+  });
+
+  it('answers a non-review with 400 and a body over the limit with 413, and keeps serving', async () => {
+    assert.equal((await post(port, tls, '/validate', '{not json')).status, 400);
+    assert.equal((await post(port, tls, '/validate', JSON.stringify({ kind: 'AdmissionReview' }))).status, 400);
+    const huge = `{"pad":"${'x'.repeat(5 * 1024 * 1024)}"}`;
+    assert.equal((await post(port, tls, '/validate', huge)).status, 413);
+    assert.equal((await validate(deployment(images['signed/app'] ?? ''))).allowed, true);
+  });
+
+  it('records each decision in an audit trail that verifies, and counts them in /metrics', async () => {
+    const metrics = await new Promise<string>((resolve, reject) => {
+      request(
+        { host: '127.0.0.1', port, path: '/metrics', ca: tls.caCert, servername: `${SERVICE}.${NAMESPACE}.svc` },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (d: string) => (text += d));
+          res.on('end', () => resolve(text));
+        },
+      )
+        .on('error', reject)
+        .end();
+    });
+    assert.match(
+      metrics,
+      /airlock_admission_decisions_total\{path="validate",result="denied",mode="enforce",reason="denied"\} [1-9]/,
+    );
+    assert.match(metrics, /airlock_admission_review_seconds_bucket\{path="validate",le="0.1"\} [1-9]/);
+    assert.match(metrics, /airlock_admission_cache_total\{result="hit"\} [1-9]/);
+    const audit = await runCliProcess(['audit', 'verify', '--json'], { env: { AIRLOCK_HOME: join(dir, 'home') } });
+    assert.equal(audit.code, 0, audit.stderr);
+    const shown = await runCliProcess(['audit', 'show', '--json'], { env: { AIRLOCK_HOME: join(dir, 'home') } });
+    const events = (JSON.parse(shown.stdout) as { events: { action: string; result: string }[] }).events;
+    const admission = events.filter((e) => e.action.startsWith('admission.'));
+    assert.ok(admission.some((e) => e.action === 'admission.validate' && e.result === 'refused'));
+    assert.ok(admission.some((e) => e.action === 'admission.mutate' && e.result === 'ok'));
+  });
+
+  it('registry down: denied in enforce; once the policy says warn, admitted with a warning', async () => {
+    const fresh = `${registry.host}/signed/never-seen:1`;
+    await registry.stop();
+    const denied = await validate(deployment(fresh));
+    assert.equal(denied.allowed, false);
+    assert.match(denied.status?.message ?? '', /could not evaluate/);
+    await writeFile(policyPath, policy('warn'));
+    const deadline = Date.now() + 15_000;
+    let res = await validate(deployment(fresh));
+    while (!res.allowed && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 300));
+      res = await validate(deployment(fresh));
+    }
+    assert.equal(res.allowed, true, server.output().slice(-2000));
+    assert.match(res.warnings?.[0] ?? '', /^airlock \(warn\): .*could not evaluate/);
+  });
+});
