@@ -236,7 +236,7 @@ describe('admission decision', () => {
     assert.equal(res.patch, undefined);
     const [first, ...rest] = (res.status?.message ?? '').split('\n');
     assert.ok((first ?? '').length <= 120, first);
-    assert.match(first ?? '', /^airlock: denied: registry\.corp\//);
+    assert.match(first ?? '', /^airlock: denied \[signature\]: registry\.corp\//);
     assert.equal(rest.length, 2);
     assert.match(
       rest[1] ?? '',

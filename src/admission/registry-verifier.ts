@@ -9,6 +9,7 @@ import { openImage, type RegistryOptions, resolveImage } from '../oci/open-store
 import type { Descriptor, ImageStore } from '../oci/types.ts';
 import { verifyImage } from '../oci/verify-image.ts';
 import { type PolicyEntry, requirementsOf } from '../policy/image-policy.ts';
+import { PREDICATE_TYPE_ALIASES } from '../sigstore/in-toto.ts';
 import { bounded } from '../text.ts';
 import { MaterialMissing, optionsFor, type VerificationMaterial } from './material.ts';
 import type { ImageVerdict, ImageVerifier } from './verdict.ts';
@@ -41,6 +42,11 @@ export function dockerReference(image: string): string {
 
 function unevaluable(reason: string, digest?: string): ImageVerdict {
   return { outcome: 'unevaluable', reason: bounded(reason, 400), ...(digest ? { digest } : {}) };
+}
+
+/** cosign's short name for a predicate type (`vuln`, `spdx`), for kubectl's one line; else the URI. */
+function shortType(predicateType: string): string {
+  return Object.entries(PREDICATE_TYPE_ALIASES).find(([, uri]) => uri === predicateType)?.[0] ?? predicateType;
 }
 
 export class RegistryVerifier {
@@ -142,7 +148,7 @@ export class RegistryVerifier {
       return {
         outcome: 'denied',
         digest: subject.digest,
-        check: `attestation ${predicateType ?? ''} maxSeverity ${condition.maxSeverity}`,
+        check: `${shortType(predicateType ?? '')} maxSeverity ${condition.maxSeverity}`,
         reason: `findings over ${condition.maxSeverity}: ${bounded((over[0] ?? []).slice(0, 5).join(', '), 300)}`,
       };
     }
@@ -151,12 +157,13 @@ export class RegistryVerifier {
 
   #unmet(subject: Descriptor, entry: PolicyEntry, predicateType: string | undefined, reasons: string[]): ImageVerdict {
     const what = predicateType ? `attestation ${predicateType}` : 'signature';
+    const check = predicateType ? `attestation ${shortType(predicateType)}` : 'signature';
     const log = entry.requireLogInclusion ? ` included in the on-prem log ${entry.requireLogInclusion.logKey}` : '';
     const found = reasons.length === 0 ? 'none attached' : bounded(reasons.slice(0, 3).join('; '), 300);
     return {
       outcome: 'denied',
       digest: subject.digest,
-      check: entry.requireLogInclusion && !predicateType ? 'signature + log inclusion' : what,
+      check: entry.requireLogInclusion && !predicateType ? 'signature + log inclusion' : check,
       reason: `no ${what}${log} by any of the entry's ${entry.authorities.length} authorities verified (${found})`,
     };
   }

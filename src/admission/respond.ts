@@ -36,18 +36,25 @@ export function describeOutcome(o: ImageOutcome): string {
   return `${bounded(o.field.image, 200)}${shortDigest(o.digest)}${entry}: ${KIND[o.outcome]}${check}: ${o.reason}`;
 }
 
+/**
+ * What fits on kubectl's one line, most telling first: the outcome and the failed check, the image and
+ * its digest, the entry by index (its glob is in the full message).
+ */
+function shortLine(prefix: string, o: ImageOutcome, suffix = '', max = 120): string {
+  const check = o.check ? ` [${o.check}]` : '';
+  const entry = o.entry ? ` ${o.entry.split(' ')[0]}` : '';
+  return clip(`${prefix}${KIND[o.outcome]}${check}: ${o.field.image}${shortDigest(o.digest)}${entry}${suffix}`, max);
+}
+
 function firstLine(failing: readonly ImageOutcome[]): string {
   const [first] = failing;
   if (!first) return '';
-  const more = failing.length > 1 ? ` (+${failing.length - 1} more)` : '';
-  const head = `airlock: ${KIND[first.outcome]}: ${first.field.image}${shortDigest(first.digest)}`;
-  const tail = `${first.entry ? ` ${first.entry}` : ''}${first.check ? ` [${first.check}]` : ''}${more}`;
-  return clip(`${head}${tail}`, 120);
+  return shortLine('airlock: ', first, failing.length > 1 ? ` (+${failing.length - 1} more)` : '');
 }
 
 function warningsOf(decision: Decision): string[] {
   const soft = decision.images.filter((o) => o.outcome !== 'verified' && !blocks(o));
-  const lines = soft.slice(0, 10).map((o) => clip(`airlock (warn): ${describeOutcome(o)}`, MAX_WARNING));
+  const lines = soft.slice(0, 10).map((o) => shortLine('airlock (warn): ', o, '', MAX_WARNING));
   if (soft.length > 10) lines.push(`airlock (warn): ${soft.length - 10} more images not verified`);
   return lines;
 }

@@ -240,8 +240,8 @@ images:
     const cases: [string, RegExp][] = [
       ['signed/unsigned', /images\[0\] .*\[signature\]/],
       ['signed/other-key', /images\[0\] .*\[signature\]/],
-      ['sbom/no-sbom', /images\[1\] .*\[attestation https:\/\/spdx\.dev\/Document\]/],
-      ['scanned/critical', /images\[2\] .*maxSeverity high.*CVE-2026-0001 \(critical\)/],
+      ['sbom/no-sbom', /images\[1\] .*\[attestation spdx\]: no attestation https:\/\/spdx\.dev\/Document/],
+      ['scanned/critical', /images\[2\] .*\[vuln maxSeverity high\].*CVE-2026-0001 \(critical\)/],
     ];
     for (const [repo, reason] of cases) {
       const res = await validate(deployment(images[repo] ?? ''));

@@ -26,6 +26,7 @@ export async function airGappedSide(run: DemoRun, connected: ConnectedSide): Pro
     await gap.inspect();
     const imported = await gap.importApproved();
     await gap.refuseUnacceptedChannel();
+    await gap.admission(imported);
     await gap.audit.finish(undefined, {});
     await gap.verifyImported(imported);
     await gap.showCheckpoint(imported);
@@ -204,6 +205,17 @@ class AirGap {
         `${verdict.results.length} signature bundle(s), the one with its entry in the on-prem log`,
     );
     this.#run.record('verify', verdict.ok && passed === 1);
+  }
+
+  async admission(imported: ImportReport): Promise<void> {
+    const { admissionScene } = await import('./admission-scene.ts');
+    await admissionScene(this.#run, {
+      registryHost: this.#registry.host,
+      imported: imported.images[0]?.pushedTo ?? '',
+      releaseKey: this.#connected.release.files.publicKey,
+      trustedRoot: this.#onprem.trustedRoot(this.#run.now),
+      record: this.audit.record,
+    });
   }
 
   async showCheckpoint(imported: ImportReport): Promise<void> {
