@@ -54,6 +54,11 @@ export interface ManifestOptions {
   /** The policy file's text, as given. */
   readonly policyText: string;
   readonly trustedRoots: readonly NamedText[];
+  /**
+   * Files the policy names (keys, log keys, witness policies), by the path it names them with,
+   * relative to the policy: shipped in the ConfigMap and projected at that path beside the policy.
+   */
+  readonly policyFiles?: readonly NamedText[];
   /** The API server's deadline for one webhook call (1–30 s in Kubernetes; ≥ 2 here). */
   readonly timeoutSeconds: number;
   readonly replicas: number;
@@ -103,12 +108,48 @@ export function checkManifestOptions(o: ManifestOptions): void {
       throw usage(`two files would be the ConfigMap key '${root.name}'`, 'give each trusted root a distinct file name');
     keys.add(root.name);
   }
-  const bytes = [o.policyText, ...o.trustedRoots.map((r) => r.text)].reduce((n, t) => n + Buffer.byteLength(t), 0);
+  for (const file of o.policyFiles ?? []) {
+    if (!safeRelativePath(file.name))
+      throw usage(
+        `the policy names '${file.name}', which cannot be shipped beside it`,
+        'name keys and log keys by paths inside the policy folder (no /.., no absolute paths)',
+      );
+    if (keys.has(configMapKeyOf(file.name)))
+      throw usage(`two files would be the ConfigMap key '${configMapKeyOf(file.name)}'`);
+    keys.add(configMapKeyOf(file.name));
+  }
+  const texts = [o.policyText, ...o.trustedRoots.map((r) => r.text), ...(o.policyFiles ?? []).map((f) => f.text)];
+  const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t), 0);
   if (bytes > CONFIG_MAP_MAX_BYTES)
     throw new AirlockError(
       'E_INPUT_MALFORMED',
       `the policy and trusted roots are ${bytes} bytes; a ConfigMap holds at most ${CONFIG_MAP_MAX_BYTES}`,
     );
+}
+
+/** A path inside the policy folder: relative, no `..`, each segment a valid ConfigMap key. */
+function safeRelativePath(path: string): boolean {
+  const segments = path.split('/');
+  return (
+    !path.startsWith('/') &&
+    path.length <= 200 &&
+    segments.every((seg) => seg !== '' && seg !== '.' && seg !== '..' && CONFIG_MAP_KEY.test(seg))
+  );
+}
+
+/** A ConfigMap key cannot hold '/': a nested path is flattened, and projected back by the volume. */
+export function configMapKeyOf(path: string): string {
+  return path.includes('/') ? `file--${path.replaceAll('/', '--')}` : path;
+}
+
+/** The policy volume: every key at its file name, nested policy files at their paths. */
+function policyVolume(o: ManifestOptions) {
+  const items = [
+    { key: POLICY_KEY, path: POLICY_KEY },
+    ...o.trustedRoots.map((r) => ({ key: r.name, path: r.name })),
+    ...(o.policyFiles ?? []).map((f) => ({ key: configMapKeyOf(f.name), path: f.name })),
+  ];
+  return { name: 'policy', configMap: { name: POLICY_CONFIG_MAP, defaultMode: 0o444, items } };
 }
 
 function labels(o: ManifestOptions): Record<string, string> {
@@ -203,7 +244,7 @@ function podSpec(o: ManifestOptions): Record<string, unknown> {
     },
     containers: [container(o)],
     volumes: [
-      { name: 'policy', configMap: { name: POLICY_CONFIG_MAP, defaultMode: 0o444 } },
+      policyVolume(o),
       { name: 'tls', secret: { secretName: TLS_SECRET, defaultMode: 0o440 } },
       { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
     ],
@@ -293,6 +334,7 @@ function webhookConfigurations(o: ManifestOptions): K8sObject[] {
 function configObjects(o: ManifestOptions): K8sObject[] {
   const data: Record<string, string> = { [POLICY_KEY]: o.policyText };
   for (const root of o.trustedRoots) data[root.name] = root.text;
+  for (const file of o.policyFiles ?? []) data[configMapKeyOf(file.name)] = file.text;
   const objects: K8sObject[] = [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: o.namespace, labels: labels(o) } },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(o, o.name), automountServiceAccountToken: false },

@@ -4,7 +4,7 @@
 // stderr, and the usage errors with their exit codes.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 // eslint-disable-next-line max-len -- a module path cannot be broken
@@ -40,7 +40,17 @@ type Loose = any;
 
 const dir = useTempDir('airlock-e2e-admission-');
 const p = (name: string) => join(dir, name);
-const POLICY = '# the policy, comments and all\napiVersion: airlock/v1\nkind: ImagePolicy\nimages: []\n';
+const POLICY =
+  '# the policy, comments and all\napiVersion: airlock/v1\nkind: ImagePolicy\n' +
+  'images:\n  - glob: registry.corp/**\n    authorities: [{ key: keys/team.pub }]\n';
+const TEAM_KEY = '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n';
+
+/** The policy and the key file it names, beside it. */
+async function writePolicy(): Promise<void> {
+  await mkdir(p('keys'), { recursive: true });
+  await writeFile(p('keys/team.pub'), TEAM_KEY);
+  await writeFile(p('policy.yaml'), POLICY);
+}
 const DIGEST = 'registry.corp/airlock@sha256:' + 'b'.repeat(64);
 const hasOpenssl = (await findExecutable('openssl', process.env.PATH)) !== undefined;
 
@@ -68,7 +78,7 @@ describe('airlock admission manifests (process)', () => {
     '--generate-tls: the certificate made in DIR is in the Secret and in both caBundles',
     { skip: !hasOpenssl },
     async () => {
-      await writeFile(p('policy.yaml'), POLICY);
+      await writePolicy();
       await writeFile(
         p('trusted_root.json'),
         '{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}\n',
@@ -101,6 +111,12 @@ describe('airlock admission manifests (process)', () => {
         assert.equal(hook.clientConfig.service.namespace, 'sec');
       }
       assert.deepEqual(byKind(objects, 'ConfigMap').data['policy.yaml'], POLICY, 'the policy as given');
+      // The key the policy names ships beside it, projected at the path the policy names it by.
+      assert.equal(byKind(objects, 'ConfigMap').data['file--keys--team.pub'], TEAM_KEY);
+      const volume = byKind(objects, 'Deployment').spec.template.spec.volumes.find((v: Loose) => v.name === 'policy');
+      assert.ok(
+        volume.configMap.items.some((i: Loose) => i.key === 'file--keys--team.pub' && i.path === 'keys/team.pub'),
+      );
       const args = byKind(objects, 'Deployment').spec.template.spec.containers[0].args;
       assert.deepEqual(args.slice(-4), [
         '--trusted-root',
@@ -120,7 +136,7 @@ describe('airlock admission manifests (process)', () => {
   );
 
   it('without --generate-tls: no Secret, stderr says to create it; a digest-pinned image: no warning', async () => {
-    await writeFile(p('policy.yaml'), POLICY);
+    await writePolicy();
     const r = await cli([
       '--policy',
       p('policy.yaml'),
@@ -144,7 +160,7 @@ describe('airlock admission manifests (process)', () => {
   });
 
   it('a tag without a digest is warned about; --output writes a file and refuses to replace it', async () => {
-    await writeFile(p('policy.yaml'), POLICY);
+    await writePolicy();
     const r = await cli(['--policy', p('policy.yaml'), '--image', 'airlock:1.0', '--output', p('out.yaml')]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '');
@@ -156,7 +172,7 @@ describe('airlock admission manifests (process)', () => {
   });
 
   it('usage errors exit 2, a missing or malformed input exits 3', async () => {
-    await writeFile(p('policy.yaml'), POLICY);
+    await writePolicy();
     await writeFile(p('bad.yaml'), 'a: [unclosed\n');
     const cases: [string[], number, RegExp][] = [
       [[], 2, /needs --policy FILE/],

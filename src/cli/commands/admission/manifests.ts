@@ -1,7 +1,6 @@
 // `airlock admission manifests`: the YAML that runs airlock's admission webhook in a cluster, on stdout
 // or in --output FILE; with --generate-tls DIR also the webhook's CA and serving certificate.
-import { basename, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { basename, dirname, resolve } from 'node:path';
 import type { K8sObject, NamedText, WebhookTlsMaterial } from '../../../admission/manifests.ts';
 import { AirlockError } from '../../../errors.ts';
 import type { Command, CommandContext } from '../../command.ts';
@@ -14,22 +13,32 @@ async function readText(ctx: CommandContext, path: string, what: string): Promis
   return readInputText(resolve(ctx.cwd, path), what, MAX_CONFIG_FILE);
 }
 
-/** The policy's text as given, once it is known to be YAML (its meaning is the server's to check). */
-async function policyText(ctx: CommandContext): Promise<string> {
+/**
+ * The policy's text as given, once it reads as a policy, and the files it names (keys, log keys,
+ * witness policies) relative to it: they ship beside it, or the webhook could not load them.
+ */
+async function policyInputs(ctx: CommandContext): Promise<{ text: string; files: NamedText[] }> {
   const path = ctx.flags.string('policy');
   if (!path)
     throw new AirlockError('E_USAGE', 'airlock admission manifests needs --policy FILE', {
       hint: 'the image policy the webhook enforces; it is shipped in a ConfigMap',
     });
   const text = await readText(ctx, path, 'an image policy');
-  try {
-    parseYaml(text);
-  } catch (err) {
-    throw new AirlockError('E_INPUT_MALFORMED', `${path}: not YAML or JSON: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  return text;
+  const { parsePolicyText } = await import('../../../policy/policy-file.ts');
+  const { materialNeeds } = await import('../../../admission/material.ts');
+  const needs = materialNeeds(parsePolicyText(text, path));
+  const named = [
+    ...needs.keys,
+    ...needs.logs.flatMap((l) => [
+      ...(l.logKey.includes('+') && !l.logKey.includes('/') ? [] : [l.logKey]),
+      ...(l.witnessPolicy ? [l.witnessPolicy] : []),
+    ]),
+  ];
+  const base = dirname(resolve(ctx.cwd, path));
+  const files: NamedText[] = [];
+  for (const name of [...new Set(named)])
+    files.push({ name, text: await readText(ctx, resolve(base, name), 'a file the policy names') });
+  return { text, files };
 }
 
 async function trustedRoots(ctx: CommandContext): Promise<NamedText[]> {
@@ -88,11 +97,13 @@ function objectList(objects: readonly K8sObject[]) {
 async function runManifests(ctx: CommandContext) {
   const { admissionManifests, checkManifestOptions, manifestsYaml, MANIFEST_DEFAULTS, TLS_SECRET, OPT_IN_LABEL } =
     await import('../../../admission/manifests.ts');
+  const policy = await policyInputs(ctx);
   const base = {
     namespace: ctx.flags.string('namespace') ?? MANIFEST_DEFAULTS.namespace,
     name: MANIFEST_DEFAULTS.name,
     image: imageOption(ctx, MANIFEST_DEFAULTS.image),
-    policyText: await policyText(ctx),
+    policyText: policy.text,
+    policyFiles: policy.files,
     trustedRoots: await trustedRoots(ctx),
     timeoutSeconds: ctx.flags.int('timeout-seconds', MANIFEST_DEFAULTS.timeoutSeconds),
     replicas: ctx.flags.int('replicas', MANIFEST_DEFAULTS.replicas),
