@@ -56,7 +56,7 @@ export function post(port: number, tls: WebhookTls, path: string, body: string, 
 
 let uidCounter = 0;
 /** An AdmissionReview v1 request for one object, with a fresh uid. */
-export function reviewOf(kind: string, object: unknown, namespace = 'team-a') {
+export function reviewOf(kind: string, object: unknown, namespace = 'team-a', name = 'x') {
   const uid = `00000000-0000-4000-8000-${String(++uidCounter).padStart(12, '0')}`;
   const group = kind === 'Pod' ? '' : 'apps';
   return {
@@ -70,7 +70,7 @@ export function reviewOf(kind: string, object: unknown, namespace = 'team-a') {
         resource: { group, version: 'v1', resource: `${kind.toLowerCase()}s` },
         operation: 'CREATE',
         namespace,
-        name: 'x',
+        name,
         object,
         userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' },
       },
