@@ -34,7 +34,6 @@ const ISSUER = 'https://token.ci.internal';
 /** How long after the import the timestamp role (and with --grace 0, the root) stays fresh. */
 const FRESH_MS = 12_000;
 const unavailable = registryAvailable();
-if (unavailable) console.log(`# admission-freshness: skipped: ${unavailable}`);
 
 describe(
   'admission serve: an installed trust root by name, fresh then stale then re-imported',

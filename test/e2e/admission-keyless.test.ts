@@ -22,7 +22,6 @@ const SAN = 'https://ci.internal/org/app/.github/workflows/release.yml@refs/head
 const OTHER_SAN = 'https://ci.internal/org/intruder/.github/workflows/release.yml@refs/heads/main';
 const ISSUER = 'https://token.ci.internal';
 const unavailable = registryAvailable();
-if (unavailable) console.log(`# admission-keyless: skipped: ${unavailable}`);
 
 describe(
   'admission serve: keyless images under a trusted root from airlock trust create',

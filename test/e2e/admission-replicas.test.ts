@@ -41,7 +41,6 @@ import { useTempDir } from '../helpers/temp-dir.ts';
 const CLIENTS = 20;
 const LOAD_MS = 4_000;
 const unavailable = registryAvailable();
-if (unavailable) console.log(`# admission-replicas: skipped: ${unavailable}`);
 
 interface Outcome {
   readonly uid: string;
