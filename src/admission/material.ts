@@ -98,6 +98,19 @@ function rootFor(material: VerificationMaterial, authority: Authority, now: Date
   return root?.loaded ?? material.base.trustedRoot;
 }
 
+/**
+ * The earliest instant a trust root that one of the entry's authorities verifies against goes stale
+ * (undefined: none does). A verdict reached with those roots holds no longer than that.
+ */
+export function entryUsableUntil(material: VerificationMaterial, entry: PolicyEntry): number | undefined {
+  const deadlines = entry.authorities.flatMap((authority) => {
+    const named = 'trust' in authority && authority.trust ? authority.trust : undefined;
+    const until = (named ? material.roots.get(named) : material.defaultRoot)?.usableUntil;
+    return until ? [until.getTime()] : [];
+  });
+  return deadlines.length ? Math.min(...deadlines) : undefined;
+}
+
 /** The verify options for one authority of one entry, at `now`. */
 export function optionsFor(
   material: VerificationMaterial,

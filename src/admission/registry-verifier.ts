@@ -1,7 +1,8 @@
 // The verifier admission asks: a reference as written → its digest (a tag is resolved read-only
 // against the registry the cluster pulls from) → every requirement of one policy entry, checked with
 // the current material. Nothing but that registry is ever contacted. Verified answers are kept by
-// (digest, entry, material) for a while; could-not-evaluate briefly, so a registry outage is not
+// (digest, entry, material) for a while, never past the freshness deadline of a trust root they
+// relied on; could-not-evaluate briefly, so a registry outage is not
 // asked again on every request of a burst; a denial not at all (a signature may be added any time).
 import { BoundedMap } from '../bounded-map.ts';
 import { AirlockError } from '../errors.ts';
@@ -11,7 +12,7 @@ import { verifyImage } from '../oci/verify-image.ts';
 import { type PolicyEntry, requirementsOf } from '../policy/image-policy.ts';
 import { PREDICATE_TYPE_ALIASES } from '../sigstore/in-toto.ts';
 import { bounded } from '../text.ts';
-import { MaterialMissing, optionsFor, type VerificationMaterial } from './material.ts';
+import { entryUsableUntil, MaterialMissing, optionsFor, type VerificationMaterial } from './material.ts';
 import type { ImageVerdict, ImageVerifier } from './verdict.ts';
 import { overSeverity } from './vuln-predicate.ts';
 
@@ -33,6 +34,8 @@ export interface RegistryVerifierOptions {
 interface Kept {
   readonly verdict: ImageVerdict;
   readonly until: number;
+  /** On the verifier's clock: past this a trust root the verdict relied on is stale, so is the verdict. */
+  readonly staleAt?: number;
 }
 
 /** `registry.corp/app:1` (as a pod names it) as airlock's reference: `docker://registry.corp/app:1`. */
@@ -88,24 +91,26 @@ export class RegistryVerifier {
     }
     const key = `${subject.digest} ${this.#options.policyIndex(entry)} ${material.digest}`;
     const kept = this.#kept.get(key);
-    if (kept && kept.until > Date.now()) {
+    const stale = kept?.staleAt !== undefined && this.#options.now().getTime() > kept.staleAt;
+    if (kept && kept.until > Date.now() && !stale) {
       this.#options.onCache?.(true);
       return kept.verdict;
     }
     this.#options.onCache?.(false);
     const verdict = await this.#check(store, subject, entry, material);
-    this.#keep(key, verdict);
+    this.#keep(key, verdict, entryUsableUntil(material, entry));
     return verdict;
   }
 
-  #keep(key: string, verdict: ImageVerdict): void {
+  #keep(key: string, verdict: ImageVerdict, staleAt: number | undefined): void {
     const ttl =
       verdict.outcome === 'verified'
         ? (this.#options.verifiedTtlMs ?? 300_000)
         : verdict.outcome === 'unevaluable'
           ? (this.#options.unevaluableTtlMs ?? 10_000)
           : 0;
-    if (ttl > 0) this.#kept.set(key, { verdict, until: Date.now() + ttl });
+    if (ttl > 0)
+      this.#kept.set(key, { verdict, until: Date.now() + ttl, ...(staleAt !== undefined ? { staleAt } : {}) });
     else this.#kept.delete(key);
   }
 
