@@ -143,7 +143,7 @@ data: { a: "1" }
     assert.equal(lines[5], `  pin container job: ${ref('signed/unsigned')}@${digests['signed/unsigned']}`);
     assert.equal(lines.length, 6, run.stdout);
     assert.match(run.stderr, new RegExp(`note: ${file}:doc#3 ConfigMap settings skipped: a ConfigMap runs no image`));
-    assert.match(run.stderr, /2 workloads: 1 allowed, 0 allowed with warnings, 1 denied; 1 other objects skipped/);
+    assert.match(run.stderr, /2 workloads: 1 allowed, 0 allowed with warnings, 1 denied; 1 other object skipped/);
     assert.match(run.stderr, /error: 1 of 2 workloads would be denied by the admission webhook \[E_POLICY_DENIED\]/);
   });
 

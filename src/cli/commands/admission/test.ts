@@ -104,6 +104,10 @@ async function evaluate(ctx: CommandContext, loaded: Loaded, workloads: readonly
   return results;
 }
 
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 function headLine(w: WorkloadRequest): string {
   return `${w.source}:${placeLabel(w)} ${w.kind} ${w.namespace}/${w.name || '(no name)'}`;
 }
@@ -112,6 +116,7 @@ function printResult(ctx: CommandContext, r: WorkloadResult): void {
   const colour = r.verdict === 'ALLOWED' ? 'green' : r.verdict === 'WARN' ? 'yellow' : 'red';
   const lines = [`${headLine(r.workload)}: ${ctx.out.paint(colour, r.verdict)}`];
   if (r.decision.skipped) lines.push(`  not checked: ${r.decision.skipped}`);
+  else if (r.decision.images.length === 0) lines.push('  no image found in its pod spec');
   for (const o of r.decision.images) lines.push(`  ${o.field.where}: ${describeOutcome(o)}`);
   for (const p of r.pinned) lines.push(`  pin ${p.where}: ${p.pinned}`);
   ctx.out.data(lines.join('\n'));
@@ -126,7 +131,7 @@ function failureOf(results: readonly WorkloadResult[]): AirlockError | undefined
   const denied = results.filter((r) => r.verdict === 'DENIED');
   if (denied.length === 0) return undefined;
   const byVerdict = denied.filter((r) => r.decision.images.some((o) => blocks(o) && isVerdict(o)));
-  const of = `of ${results.length} workload${results.length === 1 ? '' : 's'}`;
+  const of = `of ${plural(results.length, 'workload')}`;
   if (byVerdict.length > 0)
     return new AirlockError('E_POLICY_DENIED', `${denied.length} ${of} would be denied by the admission webhook`);
   return new AirlockError(
@@ -177,8 +182,8 @@ async function runTest(ctx: CommandContext) {
   const failure = failureOf(results);
   const counts = (v: Verdict) => results.filter((r) => r.verdict === v).length;
   ctx.out.info(
-    `${results.length} workloads: ${counts('ALLOWED')} allowed, ${counts('WARN')} allowed with warnings, ` +
-      `${counts('DENIED')} denied; ${skipped.length} other objects skipped (policy ${policyFlag})`,
+    `${plural(results.length, 'workload')}: ${counts('ALLOWED')} allowed, ${counts('WARN')} allowed with warnings, ` +
+      `${counts('DENIED')} denied; ${plural(skipped.length, 'other object')} skipped (policy ${policyFlag})`,
   );
   if (failure) ctx.out.error(`${failure.message} [${failure.code}]`);
   const json = {
