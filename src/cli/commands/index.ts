@@ -58,6 +58,7 @@ export const COMMAND_ENTRIES: readonly CommandEntry[] = [
   entry('admission serve', async () => (await import('./admission/serve.ts')).admissionServeCommand),
   entry('admission manifests', async () => (await import('./admission/manifests.ts')).admissionManifestsCommand),
   entry('admission export', async () => (await import('./admission/export.ts')).admissionExportCommand),
+  entry('admission test', async () => (await import('./admission/test.ts')).admissionTestCommand),
   entry('doctor', async () => (await import('./doctor.ts')).doctorCommand),
 ];
 

@@ -2,45 +2,18 @@
 // it names, serves HTTPS, and every few seconds fingerprints those files: when any changed (a trust
 // root imported, a key rotated, the policy edited) the whole set is loaded again and swapped in at
 // once; a set that does not load leaves the one in use and is logged.
-import { loadMaterial, fingerprint, type LoadedMaterial } from '../../../admission/material-loader.ts';
+import { fingerprint } from '../../../admission/material-loader.ts';
 import { RegistryVerifier } from '../../../admission/registry-verifier.ts';
 import { AirlockError } from '../../../errors.ts';
 import { AdmissionApi, type AdmissionState, registerAdmissionMetrics } from '../../../server/admission-server.ts';
 import { listenHttps } from '../../../server/https-listener.ts';
 import { Metrics } from '../../../server/metrics.ts';
 import type { Command, CommandContext } from '../../command.ts';
-import { verificationBase } from '../../options/image-policy.ts';
-import { keyContext } from '../../options/key.ts';
 import { REGISTRY_FLAGS, registryOptions } from '../../options/registry.ts';
 import { TRUST_FLAGS } from '../../options/trust.ts';
 import { jsonLineLog, parseListen, untilStopped } from '../../serve.ts';
+import { type Loaded, loadAdmissionMaterial as load } from './material.ts';
 import { resolve } from 'node:path';
-
-interface Loaded extends LoadedMaterial {
-  readonly fingerprint: string;
-}
-
-async function load(ctx: CommandContext, policyPath: string): Promise<Loaded> {
-  const probe = await loadMaterial({
-    policyPath,
-    base: {},
-    stateDir: ctx.stateDir,
-    keyContext: keyContext(ctx),
-    now: ctx.now(),
-  });
-  const keysOnly = probe.policy.entries.every((e) => e.authorities.every((a) => 'key' in a));
-  const { now: _now, ...base } = await verificationBase(ctx, keysOnly);
-  const trustName = ctx.flags.string('trusted-root') ? undefined : (ctx.flags.string('trust') ?? undefined);
-  const loaded = await loadMaterial({
-    policyPath,
-    base,
-    ...(trustName ? { defaultTrustName: trustName } : {}),
-    stateDir: ctx.stateDir,
-    keyContext: keyContext(ctx),
-    now: ctx.now(),
-  });
-  return { ...loaded, fingerprint: await fingerprint(loaded.files) };
-}
 
 function trustRootGauge(current: () => Loaded | undefined, now: () => Date) {
   return () => {

@@ -1,0 +1,34 @@
+// The policy and the material it names, loaded as `airlock admission serve` loads them, for every
+// admission command that decides: the trust flags' thresholds and default root (--trusted-root, or an
+// installed --trust NAME with its freshness), the keys relative to the policy, installed roots, on-prem
+// logs. The fingerprint of the files it came from lets the server see when to load it again.
+import { fingerprint, loadMaterial, type LoadedMaterial } from '../../../admission/material-loader.ts';
+import type { CommandContext } from '../../command.ts';
+import { verificationBase } from '../../options/image-policy.ts';
+import { keyContext } from '../../options/key.ts';
+
+export interface Loaded extends LoadedMaterial {
+  readonly fingerprint: string;
+}
+
+export async function loadAdmissionMaterial(ctx: CommandContext, policyPath: string): Promise<Loaded> {
+  const probe = await loadMaterial({
+    policyPath,
+    base: {},
+    stateDir: ctx.stateDir,
+    keyContext: keyContext(ctx),
+    now: ctx.now(),
+  });
+  const keysOnly = probe.policy.entries.every((e) => e.authorities.every((a) => 'key' in a));
+  const { now: _now, ...base } = await verificationBase(ctx, keysOnly);
+  const trustName = ctx.flags.string('trusted-root') ? undefined : (ctx.flags.string('trust') ?? undefined);
+  const loaded = await loadMaterial({
+    policyPath,
+    base,
+    ...(trustName ? { defaultTrustName: trustName } : {}),
+    stateDir: ctx.stateDir,
+    keyContext: keyContext(ctx),
+    now: ctx.now(),
+  });
+  return { ...loaded, fingerprint: await fingerprint(loaded.files) };
+}
