@@ -179,7 +179,10 @@ describe('admission decision', () => {
     const d = await decide(review('Pod', { spec: podSpec('registry.corp/slow:1') }), { ...options(never), deadline });
     assert.equal(d.allowed, false);
     assert.equal(d.images[0]?.outcome, 'unevaluable');
-    assert.match(validateResponse('u', d).status?.message ?? '', /could not evaluate.*deadline/s);
+    assert.match(
+      validateResponse('u', d).status?.message ?? '',
+      /^airlock: could not evaluate \[deadline\]: registry\.corp\/slow:1/,
+    );
   });
 
   it('warn mode admits failures and could-not-evaluate with warnings; an enforce entry still denies', async () => {

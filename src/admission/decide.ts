@@ -70,7 +70,15 @@ function outcomeOf(field: ImageField, verdict: ImageVerdict, mode: Mode, entry: 
   const base = { field, mode, entry, pin, ...(verdict.digest ? { digest: verdict.digest } : {}) };
   if (verdict.outcome === 'verified') return { ...base, outcome: 'verified', check: '', reason: 'verified' };
   if (verdict.outcome === 'denied') return { ...base, outcome: 'denied', check: verdict.check, reason: verdict.reason };
-  return { ...base, outcome: 'unevaluable', check: 'evaluation', reason: verdict.reason };
+  return { ...base, outcome: 'unevaluable', check: unevaluableCheck(verdict.reason), reason: verdict.reason };
+}
+
+/** What could not be evaluated, in a word or two for kubectl's line (the reason says the rest). */
+function unevaluableCheck(reason: string): string {
+  if (reason.startsWith('trust root')) return 'trust root';
+  if (reason.startsWith('cannot resolve') || reason.startsWith('cannot read the reference')) return 'registry';
+  if (reason.startsWith('no verdict before the deadline')) return 'deadline';
+  return 'evaluation';
 }
 
 /** The entries that apply to one image in this namespace; none matching at all is `no-match`. */

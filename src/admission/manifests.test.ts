@@ -186,7 +186,10 @@ describe('admission manifests', () => {
       '--timeout-seconds',
       '9',
     ]);
-    assert.deepEqual(c.env, [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }]);
+    assert.deepEqual(c.env, [
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'AIRLOCK_HOME', value: '/var/lib/airlock' },
+    ]);
     assert.deepEqual(c.livenessProbe.httpGet, { path: '/healthz', port: 'https', scheme: 'HTTPS' });
     assert.deepEqual(c.readinessProbe.httpGet, { path: '/readyz', port: 'https', scheme: 'HTTPS' });
     assert.deepEqual(c.ports, [{ name: 'https', containerPort: 8443, protocol: 'TCP' }]);
@@ -199,11 +202,17 @@ describe('admission manifests', () => {
     assert.deepEqual(sc.capabilities, { drop: ['ALL'] });
     assert.deepEqual(sc.seccompProfile, { type: 'RuntimeDefault' });
     const mounts = Object.fromEntries(c.volumeMounts.map((m: Loose) => [m.name, m.mountPath]));
-    assert.deepEqual(mounts, { policy: '/etc/airlock/policy', tls: '/etc/airlock/tls', tmp: '/tmp' });
+    assert.deepEqual(mounts, {
+      policy: '/etc/airlock/policy',
+      tls: '/etc/airlock/tls',
+      tmp: '/tmp',
+      state: '/var/lib/airlock',
+    });
     const volumes = Object.fromEntries(pod.volumes.map((v: Loose) => [v.name, v]));
     assert.equal(volumes.policy.configMap.name, 'airlock-admission-policy');
     assert.equal(volumes.tls.secret.secretName, 'airlock-admission-tls');
     assert.ok(volumes.tmp.emptyDir);
+    assert.ok(volumes.state.emptyDir, 'a writable $AIRLOCK_HOME under a read-only root filesystem');
     assert.equal(pod.topologySpreadConstraints[0].topologyKey, 'kubernetes.io/hostname');
     assert.deepEqual(
       pod.topologySpreadConstraints[0].labelSelector.matchLabels,

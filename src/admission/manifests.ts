@@ -16,6 +16,8 @@ import { AirlockError } from '../errors.ts';
 export const OPT_IN_LABEL = 'admission.airlock.dev/include';
 export const POLICY_CONFIG_MAP = 'airlock-admission-policy';
 export const TLS_SECRET = 'airlock-admission-tls';
+/** airlock's state folder in the container ($AIRLOCK_HOME): the audit trail of its decisions. */
+export const STATE_DIR = '/var/lib/airlock';
 /** Where the policy ConfigMap and the TLS Secret are mounted in the container. */
 export const POLICY_DIR = '/etc/airlock/policy';
 export const TLS_DIR = '/etc/airlock/tls';
@@ -204,7 +206,11 @@ function container(o: ManifestOptions): Record<string, unknown> {
     image: o.image,
     imagePullPolicy: 'IfNotPresent',
     args: serverArgs(o),
-    env: [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
+    env: [
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      // The root filesystem is read-only: airlock's state (the audit trail of every decision) lives here.
+      { name: 'AIRLOCK_HOME', value: STATE_DIR },
+    ],
     ports: [{ name: 'https', containerPort: CONTAINER_PORT, protocol: 'TCP' }],
     livenessProbe: { ...probe('/healthz', 10), initialDelaySeconds: 5 },
     readinessProbe: probe('/readyz', 5),
@@ -226,6 +232,7 @@ function container(o: ManifestOptions): Record<string, unknown> {
       { name: 'policy', mountPath: POLICY_DIR, readOnly: true },
       { name: 'tls', mountPath: TLS_DIR, readOnly: true },
       { name: 'tmp', mountPath: '/tmp' },
+      { name: 'state', mountPath: STATE_DIR },
     ],
   };
 }
@@ -247,6 +254,8 @@ function podSpec(o: ManifestOptions): Record<string, unknown> {
       policyVolume(o),
       { name: 'tls', secret: { secretName: TLS_SECRET, defaultMode: 0o440 } },
       { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+      // One audit trail per pod, kept as long as the pod; ship it out with `airlock audit export`.
+      { name: 'state', emptyDir: { sizeLimit: '1Gi' } },
     ],
     // One replica per node where there are nodes enough; a one-node cluster still runs them all.
     topologySpreadConstraints: [

@@ -38,6 +38,11 @@ interface Kept {
   readonly staleAt?: number;
 }
 
+/** The digest a reference names (`repo@sha256:…`, `repo:tag@sha256:…`), if it names one. */
+export function digestIn(image: string): string | undefined {
+  return /@(sha256:[0-9a-f]{64})$/.exec(image)?.[1];
+}
+
 /** `registry.corp/app:1` (as a pod names it) as airlock's reference: `docker://registry.corp/app:1`. */
 export function dockerReference(image: string): string {
   return image.startsWith('docker://') ? image : `docker://${image}`;
@@ -64,6 +69,10 @@ export class RegistryVerifier {
   /** The verifier function the decision takes. */
   readonly verify: ImageVerifier = async (image, entry) => {
     const material = this.#options.material();
+    // A reference by digest names its bytes: a verdict kept for them needs no registry round trip.
+    const written = digestIn(image);
+    const early = written ? this.#cached(written, entry, material) : undefined;
+    if (early) return early;
     let opened;
     try {
       opened = await openImage(dockerReference(image), 'read', this.#options.registry);
@@ -77,6 +86,19 @@ export class RegistryVerifier {
     }
   };
 
+  #key(digest: string, entry: PolicyEntry, material: VerificationMaterial): string {
+    return `${digest} ${this.#options.policyIndex(entry)} ${material.digest}`;
+  }
+
+  /** A kept verdict still good now: within its time to live, and no root it relied on gone stale. */
+  #cached(digest: string, entry: PolicyEntry, material: VerificationMaterial): ImageVerdict | undefined {
+    const kept = this.#kept.get(this.#key(digest, entry, material));
+    const stale = kept?.staleAt !== undefined && this.#options.now().getTime() > kept.staleAt;
+    if (!kept || kept.until <= Date.now() || stale) return undefined;
+    this.#options.onCache?.(true);
+    return kept.verdict;
+  }
+
   async #verifyOpened(
     store: ImageStore,
     opened: Parameters<typeof resolveImage>[0],
@@ -89,16 +111,11 @@ export class RegistryVerifier {
     } catch (err) {
       return unevaluable(`cannot resolve it in the registry: ${(err as Error).message}`);
     }
-    const key = `${subject.digest} ${this.#options.policyIndex(entry)} ${material.digest}`;
-    const kept = this.#kept.get(key);
-    const stale = kept?.staleAt !== undefined && this.#options.now().getTime() > kept.staleAt;
-    if (kept && kept.until > Date.now() && !stale) {
-      this.#options.onCache?.(true);
-      return kept.verdict;
-    }
+    const kept = this.#cached(subject.digest, entry, material);
+    if (kept) return kept;
     this.#options.onCache?.(false);
     const verdict = await this.#check(store, subject, entry, material);
-    this.#keep(key, verdict, entryUsableUntil(material, entry));
+    this.#keep(this.#key(subject.digest, entry, material), verdict, entryUsableUntil(material, entry));
     return verdict;
   }
 
@@ -140,8 +157,19 @@ export class RegistryVerifier {
   ): Promise<ImageVerdict | undefined> {
     const condition = entry.conditions.find((c) => c.predicateType === predicateType);
     const reasons: string[] = [];
+    const missing: string[] = [];
+    let overLimit: ImageVerdict | undefined;
+    // Any one authority is enough: one that cannot be evaluated (its root stale, say) or whose
+    // attestation fails its condition does not stop the others from being tried.
     for (const authority of entry.authorities) {
-      const options = { ...optionsFor(material, entry, authority, now), ...(predicateType ? { predicateType } : {}) };
+      let options;
+      try {
+        options = { ...optionsFor(material, entry, authority, now), ...(predicateType ? { predicateType } : {}) };
+      } catch (err) {
+        if (!(err instanceof MaterialMissing)) throw err;
+        missing.push(err.message);
+        continue;
+      }
       const v = await verifyImage(store, subject, options, { keepPredicates: condition !== undefined });
       if (!v.ok) {
         reasons.push(...v.results.map((r) => `${r.where}: ${r.reason ?? 'not verified'}`));
@@ -150,13 +178,15 @@ export class RegistryVerifier {
       if (!condition?.maxSeverity) return undefined;
       const over = (v.predicates ?? []).map((p) => overSeverity(p, condition.maxSeverity ?? 'critical'));
       if (over.some((o) => o === undefined)) return undefined;
-      return {
+      overLimit ??= {
         outcome: 'denied',
         digest: subject.digest,
         check: `${shortType(predicateType ?? '')} maxSeverity ${condition.maxSeverity}`,
         reason: `findings over ${condition.maxSeverity}: ${bounded((over[0] ?? []).slice(0, 5).join(', '), 300)}`,
       };
     }
+    if (overLimit) return overLimit;
+    if (missing.length > 0) throw new MaterialMissing(missing.join('; '));
     return this.#unmet(subject, entry, predicateType, reasons);
   }
 

@@ -189,7 +189,10 @@ images:
       assert.equal(warned.allowed, true, why(warned));
       // A warning is one line of at most 120 characters (the API server cuts longer ones): the image and
       // the entry fill it; the reason is in the audit annotations.
-      assert.match(warned.warnings?.[0] ?? '', /^airlock \(warn\): [^ ]*\/warned\/app:1 \(sha256:.*could not eval/);
+      assert.match(
+        warned.warnings?.[0] ?? '',
+        /^airlock \(warn\): could not evaluate \[trust root\]: [^ ]*\/warned\/app:1 \(sha256:/,
+      );
       const [audited] = JSON.parse(warned.auditAnnotations?.images ?? '[]') as { outcome: string; reason: string }[];
       assert.equal(audited?.outcome, 'unevaluable');
       assert.match(audited?.reason ?? '', /trust root "corp" is stale since/);

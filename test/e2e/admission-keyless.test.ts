@@ -137,7 +137,7 @@ images:
     it('one container by another identity next to a good one denies the object, naming that one', async () => {
       const res = await validate(port, tls, images.good ?? '', images['other-identity'] ?? '');
       assert.equal(res.allowed, false, JSON.stringify(res));
-      assert.match(res.status?.message ?? '', /^airlock: denied: [^\n]*apps\/other-identity:1/);
+      assert.match(res.status?.message ?? '', /^airlock: denied \[signature\]: [^\n]*apps\/other-identity:1/);
       assert.doesNotMatch(res.status?.message ?? '', /apps\/good:1/);
     });
   },

@@ -172,7 +172,7 @@ data: { a: "1" }
     assert.equal(nightly?.images[0]?.outcome, 'denied');
     assert.equal(nightly?.images[0]?.check, 'signature');
     assert.equal(nightly?.pinned[0]?.pinned, `${ref('signed/unsigned')}@${digests['signed/unsigned']}`);
-    assert.match(nightly?.message ?? '', /^airlock: denied: .*signed\/unsigned:1/);
+    assert.match(nightly?.message ?? '', /^airlock: denied \[signature\]: .*signed\/unsigned:1/);
     assert.deepEqual(doc.skipped, [
       { file: join(dir, 'app.yaml'), doc: 3, kind: 'ConfigMap', name: 'settings', why: 'a ConfigMap runs no image' },
     ]);

@@ -59,6 +59,8 @@ export async function verificationBase(
   ctx: CommandContext,
   keysOnly: boolean,
   keyFlag: 'key' | 'image-key' = 'key',
+  /** Every authority that needs a trust root names its own (admission's `trust: NAME`): none by default. */
+  rootsNamed = false,
 ): Promise<Omit<VerifyBlobOptions, 'trust'>> {
   const { flags } = ctx;
   for (const f of [
@@ -84,7 +86,7 @@ export async function verificationBase(
   const witnesses = await witnessPolicy(ctx, planWitnesses(flags));
   const tlogThreshold = insecure ? 0 : flags.int('tlog-threshold', 1, 0, 16);
   const timestampThreshold = flags.int('timestamp-threshold', insecure ? 0 : 1, 0, 16);
-  const optional = keysOnly && tlogThreshold === 0 && timestampThreshold === 0;
+  const optional = rootsNamed || (keysOnly && tlogThreshold === 0 && timestampThreshold === 0);
   const trustName = flags.string('trust') ?? 'public-good';
   const plan = {
     trustedRootPath: flags.string('trusted-root'),

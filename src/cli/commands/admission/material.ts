@@ -19,8 +19,11 @@ export async function loadAdmissionMaterial(ctx: CommandContext, policyPath: str
     keyContext: keyContext(ctx),
     now: ctx.now(),
   });
-  const keysOnly = probe.policy.entries.every((e) => e.authorities.every((a) => 'key' in a));
-  const { now: _now, ...base } = await verificationBase(ctx, keysOnly);
+  const authorities = probe.policy.entries.flatMap((e) => e.authorities);
+  const keysOnly = authorities.every((a) => 'key' in a);
+  // Keyless authorities that each name an installed root need no default one.
+  const rootsNamed = !keysOnly && authorities.every((a) => 'trust' in a && a.trust !== undefined);
+  const { now: _now, ...base } = await verificationBase(ctx, keysOnly, 'key', rootsNamed);
   const trustName = ctx.flags.string('trusted-root') ? undefined : (ctx.flags.string('trust') ?? undefined);
   const loaded = await loadMaterial({
     policyPath,
