@@ -179,9 +179,22 @@ export function policyName(name: string): string {
   return bare.replace(/@sha(256|512):[0-9a-f]+$/, '').replace(/:[^/:]+$/, '');
 }
 
+// A webhook matches every image of every review: each glob is compiled once, not per match.
+const compiled = new Map<string, RegExp>();
+
+function globMatcher(glob: string): RegExp {
+  let re = compiled.get(glob);
+  if (!re) {
+    re = globToRegExp(glob);
+    if (compiled.size >= 4096) compiled.clear(); // policies hold tens of globs; a bound all the same
+    compiled.set(glob, re);
+  }
+  return re;
+}
+
 export function matchingEntries(policy: ImagePolicy, name: string): PolicyEntry[] {
   const bare = policyName(name);
-  return policy.entries.filter((e) => globToRegExp(e.glob).test(bare));
+  return policy.entries.filter((e) => globMatcher(e.glob).test(bare));
 }
 
 /** What an entry needs, as checks the caller runs: a signature, then each attestation type. */
