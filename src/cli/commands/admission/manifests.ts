@@ -43,7 +43,14 @@ async function policyInputs(ctx: CommandContext): Promise<{ text: string; files:
 
 async function trustedRoots(ctx: CommandContext): Promise<NamedText[]> {
   const roots: NamedText[] = [];
-  for (const path of ctx.flags.strings('trusted-root')) {
+  const paths = ctx.flags.strings('trusted-root');
+  // admission serve verifies against one --trusted-root (plus installed roots by name): shipping more
+  // would look like trust that the webhook never uses.
+  if (paths.length > 1)
+    throw new AirlockError('E_USAGE', 'admission serve takes one --trusted-root; give one', {
+      hint: 'merge the CAs and logs into one trusted_root.json with airlock trust create',
+    });
+  for (const path of paths) {
     const text = await readText(ctx, path, 'a trusted_root.json');
     try {
       JSON.parse(text);
