@@ -58,7 +58,17 @@ function post(port: number, tls: WebhookTls, path: string, body: string): Promis
 }
 
 let uidCounter = 0;
+/** The API group of each kind, as the API server names it in a review. */
+const GROUP: Record<string, string> = {
+  Pod: '',
+  ReplicationController: '',
+  PodTemplate: '',
+  Job: 'batch',
+  CronJob: 'batch',
+};
+
 function reviewOf(kind: string, object: unknown, namespace = 'team-a') {
+  const group = GROUP[kind] ?? 'apps';
   const uid = `00000000-0000-4000-8000-${String(++uidCounter).padStart(12, '0')}`;
   return {
     uid,
@@ -67,8 +77,8 @@ function reviewOf(kind: string, object: unknown, namespace = 'team-a') {
       kind: 'AdmissionReview',
       request: {
         uid,
-        kind: { group: kind === 'Pod' ? '' : 'apps', version: 'v1', kind },
-        resource: { group: kind === 'Pod' ? '' : 'apps', version: 'v1', resource: `${kind.toLowerCase()}s` },
+        kind: { group, version: 'v1', kind },
+        resource: { group, version: 'v1', resource: `${kind.toLowerCase()}s` },
         operation: 'CREATE',
         namespace,
         name: 'x',
@@ -234,6 +244,51 @@ images:
     assert.match(field?.image ?? '', new RegExp(`^${images['signed/app']}@sha256:[0-9a-f]{64}$`));
     const again = reviewOf('Deployment', after);
     assert.equal(checked(await post(port, tls, '/mutate', again.body), again.uid, '/mutate').patch, undefined);
+  });
+
+  it('every pod-spec carrier over HTTPS: signed admitted, unsigned denied, /mutate pins each one', async () => {
+    const wrap: Record<string, (spec: unknown) => unknown> = {
+      Pod: (spec) => ({ spec }),
+      Deployment: (spec) => ({ spec: { template: { spec } } }),
+      ReplicaSet: (spec) => ({ spec: { template: { spec } } }),
+      StatefulSet: (spec) => ({ spec: { template: { spec } } }),
+      DaemonSet: (spec) => ({ spec: { template: { spec } } }),
+      Job: (spec) => ({ spec: { template: { spec } } }),
+      ReplicationController: (spec) => ({ spec: { template: { spec } } }),
+      PodTemplate: (spec) => ({ template: { spec } }),
+      CronJob: (spec) => ({ spec: { jobTemplate: { spec: { template: { spec } } } } }),
+    };
+    const spec = (image: string) => ({
+      initContainers: [{ name: 'init', image }],
+      containers: [{ name: 'app', image }],
+      volumes: [{ name: 'data', image: { reference: image } }],
+    });
+    for (const [kind, make] of Object.entries(wrap)) {
+      const signed = make(spec(images['signed/app'] ?? ''));
+      const ok = reviewOf(kind, signed);
+      assert.equal(checked(await post(port, tls, '/validate', ok.body), ok.uid, '/validate').allowed, true, kind);
+      const bad = reviewOf(kind, make(spec(images['signed/unsigned'] ?? '')));
+      assert.equal(checked(await post(port, tls, '/validate', bad.body), bad.uid, '/validate').allowed, false, kind);
+      const m = reviewOf(kind, signed);
+      const patch = checked(await post(port, tls, '/mutate', m.body), m.uid, '/mutate').patch ?? '';
+      const pinned = jsonpatch.applyPatch(
+        structuredClone(signed),
+        JSON.parse(Buffer.from(patch, 'base64').toString()),
+        true,
+      ).newDocument;
+      const fields = imageFields(kind, pinned);
+      assert.equal(fields.length, 3, kind);
+      for (const f of fields) assert.match(f.image, /@sha256:[0-9a-f]{64}$/, `${kind} ${f.where}`);
+    }
+    // An ephemeral container arrives on the pods/ephemeralcontainers subresource as an UPDATE.
+    const old = { spec: { containers: [{ name: 'app', image: images['signed/app'] }] } };
+    const debug = { spec: { ...old.spec, ephemeralContainers: [{ name: 'dbg', image: images['signed/unsigned'] }] } };
+    const e = reviewOf('Pod', debug);
+    const body = JSON.parse(e.body);
+    Object.assign(body.request, { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: old });
+    const res = checked(await post(port, tls, '/validate', JSON.stringify(body)), e.uid, '/validate');
+    assert.equal(res.allowed, false);
+    assert.match(res.status?.message ?? '', /ephemeralContainer|signed\/unsigned/);
   });
 
   it('denies unsigned, wrong key, missing attestation, critical finding: image, entry, check named', async () => {
