@@ -18,8 +18,8 @@
 //               → reviews/s, target ≥ 0.7x the floor's. Same two against the floor.
 //   npm run bench -- admission [--images 1000] [--rate 500] [--seconds 10] [--clients 64]
 //                              [--cold-rate 50] [--quick]   (--quick: 100 images, 3 s windows)
-// Note (2026-12): a warm review still costs one manifest GET in the registry (RegistryVerifier resolves
-// a digest reference before its cache lookup), so warm figures are bounded by the registry's GET rate.
+// A warm review by digest is answered from the verdict cache without a registry round trip (before
+// that, one manifest GET per review bounded the warm figures by the registry's GET rate).
 // Misses a target: says MISSED and still exits 0. Without docker-registry on PATH: skipped, said so.
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
