@@ -21,104 +21,11 @@ import { attestImage, signImage } from '../../src/oci/sign-image.ts';
 import { AIRLOCK_BIN, runCliProcess } from '../helpers/cli.ts';
 import { makeTestImage } from '../helpers/oci-images.ts';
 import { freePort, startProcess, type StartedProcess } from '../helpers/process.ts';
+import { checked, deployment, NAMESPACE, post, reviewOf, SERVICE } from '../helpers/admission.ts';
 import { registryAvailable, startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
 
-const SERVICE = 'airlock-admission';
-const NAMESPACE = 'airlock-system';
 const unavailable = registryAvailable();
-
-interface Answer {
-  readonly status: number;
-  readonly body: string;
-}
-
-/** A POST as the API server makes it: TLS verified against the webhook CA for the Service's name. */
-function post(port: number, tls: WebhookTls, path: string, body: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        method: 'POST',
-        ca: tls.caCert,
-        servername: `${SERVICE}.${NAMESPACE}.svc`,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-let uidCounter = 0;
-/** The API group of each kind, as the API server names it in a review. */
-const GROUP: Record<string, string> = {
-  Pod: '',
-  ReplicationController: '',
-  PodTemplate: '',
-  Job: 'batch',
-  CronJob: 'batch',
-};
-
-function reviewOf(kind: string, object: unknown, namespace = 'team-a') {
-  const group = GROUP[kind] ?? 'apps';
-  const uid = `00000000-0000-4000-8000-${String(++uidCounter).padStart(12, '0')}`;
-  return {
-    uid,
-    body: JSON.stringify({
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: {
-        uid,
-        kind: { group, version: 'v1', kind },
-        resource: { group, version: 'v1', resource: `${kind.toLowerCase()}s` },
-        operation: 'CREATE',
-        namespace,
-        name: 'x',
-        object,
-        userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' },
-      },
-    }),
-  };
-}
-
-const deployment = (...images: string[]) => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  spec: { template: { spec: { containers: images.map((image, i) => ({ name: `c${i}`, image })) } } },
-});
-
-interface ReviewResponse {
-  uid: string;
-  allowed: boolean;
-  status?: { code: number; message: string };
-  warnings?: string[];
-  patch?: string;
-  patchType?: string;
-  auditAnnotations?: Record<string, string>;
-}
-
-/** The API server's rules for a webhook's answer; returns the response. */
-function checked(answer: Answer, uid: string, path: string): ReviewResponse {
-  assert.equal(answer.status, 200, answer.body);
-  const doc = JSON.parse(answer.body) as { apiVersion: string; kind: string; response: ReviewResponse };
-  assert.equal(doc.apiVersion, 'admission.k8s.io/v1');
-  assert.equal(doc.kind, 'AdmissionReview');
-  assert.equal(doc.response.uid, uid);
-  assert.equal(typeof doc.response.allowed, 'boolean');
-  if (doc.response.patch !== undefined) {
-    assert.equal(path, '/mutate', 'a patch only from the mutating webhook');
-    assert.equal(doc.response.patchType, 'JSONPatch');
-  } else assert.equal(doc.response.patchType, undefined);
-  return doc.response;
-}
 
 describe('admission serve, with the test as the API server', { skip: unavailable }, () => {
   const dir = useTempDir('airlock-admission-');

@@ -56,9 +56,18 @@ export function post(port: number, tls: WebhookTls, path: string, body: string, 
 
 let uidCounter = 0;
 /** An AdmissionReview v1 request for one object, with a fresh uid. */
+/** The API group of each kind, as the API server names it in a review. */
+const GROUP: Record<string, string> = {
+  Pod: '',
+  ReplicationController: '',
+  PodTemplate: '',
+  Job: 'batch',
+  CronJob: 'batch',
+};
+
 export function reviewOf(kind: string, object: unknown, namespace = 'team-a', name = 'x') {
   const uid = `00000000-0000-4000-8000-${String(++uidCounter).padStart(12, '0')}`;
-  const group = kind === 'Pod' ? '' : 'apps';
+  const group = GROUP[kind] ?? 'apps';
   return {
     uid,
     body: JSON.stringify({
