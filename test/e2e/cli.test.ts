@@ -25,7 +25,7 @@ describe('airlock (process)', () => {
 
   it(
     'demo runs the whole workflow: sign, pack, approve, on-prem log, inspect (two signers), ' +
-      'import, verify against the log, and refuses an unaccepted channel and a tampered package',
+      'import, admission, verify against the log, and refuses an unaccepted channel and a tampered package',
     async () => {
       const r = await runCliProcess(['demo', '--json'], { env: { AIRLOCK_HOME: '/tmp/airlock-e2e-home' } });
       assert.equal(r.code, 0, r.stderr);
@@ -43,6 +43,9 @@ describe('airlock (process)', () => {
           'inspect',
           'import',
           'unaccepted channel refused',
+          'admission: signed image admitted',
+          'admission: unsigned image denied',
+          'admission: warn mode admits with a warning',
           'verify',
           'log info',
           'record',
