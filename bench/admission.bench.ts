@@ -188,7 +188,12 @@ async function startWebhook(loaded: LoadedMaterial, audit: AuditTrail, tls: Webh
     onCache: (hit) => metrics.inc('airlock_admission_cache_total', { result: hit ? 'hit' : 'miss' }),
   });
   const api = new AdmissionApi({
-    state: () => ({ policy: loaded.policy, verify: verifier.verify, digest: loaded.material.digest }),
+    state: () => ({
+      policy: loaded.policy,
+      verify: verifier.verify,
+      known: verifier.known,
+      digest: loaded.material.digest,
+    }),
     ownNamespace: NAMESPACE,
     timeoutMs: 8500,
     record: audit.record,

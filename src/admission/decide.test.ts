@@ -173,6 +173,20 @@ describe('admission decision', () => {
     assert.equal(most, 3);
   });
 
+  it('a verdict known without I/O is used as it is, even past the deadline; the verifier is not asked', async () => {
+    const { asked, verify } = fakeVerifier(new Set());
+    const known = (image: string): ImageVerdict | undefined =>
+      image.endsWith(DIGEST) ? { outcome: 'verified', digest: DIGEST } : undefined;
+    const deadline = AbortSignal.abort();
+    const d = await decide(review('Pod', { spec: podSpec(`registry.corp/app@${DIGEST}`) }), {
+      ...options(verify),
+      known,
+      deadline,
+    });
+    assert.equal(d.allowed, true);
+    assert.deepEqual(asked, []);
+  });
+
   it('what has no verdict at the deadline is could-not-evaluate, and denies in enforce', async () => {
     const never = () => new Promise<ImageVerdict>(() => undefined);
     const deadline = AbortSignal.timeout(50);

@@ -7,7 +7,7 @@ import { scopeApplies } from '../policy/namespace-scope.ts';
 import { bounded } from '../text.ts';
 import { type ImageField, imagesToCheck } from './pod-images.ts';
 import type { AdmissionRequest } from './review.ts';
-import type { ImageVerdict, ImageVerifier } from './verdict.ts';
+import type { ImageVerdict, ImageVerifier, KnownVerdict } from './verdict.ts';
 
 export type Outcome = 'verified' | 'denied' | 'unevaluable' | 'no-match';
 
@@ -36,6 +36,8 @@ export interface Decision {
 export interface DecideOptions {
   readonly policy: ImagePolicy;
   readonly verify: ImageVerifier;
+  /** Verdicts known without I/O (the verifier's cache): answered at once, with no deadline to race. */
+  readonly known?: KnownVerdict;
   /** The webhook's own namespace: exempt unless a policy names it. */
   readonly ownNamespace?: string;
   /** Fires at the internal deadline: what has no verdict then is could-not-evaluate. */
@@ -114,7 +116,8 @@ function oncePerReview(options: DecideOptions): Once {
     const key = `${options.policy.entries.indexOf(entry)} ${image}`;
     let pending = asked.get(key);
     if (!pending) {
-      pending = answer(options.verify, image, entry, options.deadline);
+      const known = options.known?.(image, entry);
+      pending = known ? Promise.resolve(known) : answer(options.verify, image, entry, options.deadline);
       asked.set(key, pending);
     }
     return pending;

@@ -13,7 +13,7 @@ import { type PolicyEntry, requirementsOf } from '../policy/image-policy.ts';
 import { PREDICATE_TYPE_ALIASES } from '../sigstore/in-toto.ts';
 import { bounded } from '../text.ts';
 import { entryUsableUntil, MaterialMissing, optionsFor, type VerificationMaterial } from './material.ts';
-import type { ImageVerdict, ImageVerifier } from './verdict.ts';
+import type { ImageVerdict, ImageVerifier, KnownVerdict } from './verdict.ts';
 import { overSeverity } from './vuln-predicate.ts';
 
 export interface RegistryVerifierOptions {
@@ -66,12 +66,16 @@ export class RegistryVerifier {
     this.#kept = new BoundedMap(options.cacheEntries ?? 10_000, { order: 'use' });
   }
 
+  /** A reference by digest names its bytes: a verdict kept for them needs no registry round trip. */
+  readonly known: KnownVerdict = (image, entry) => {
+    const written = digestIn(image);
+    return written ? this.#cached(written, entry, this.#options.material()) : undefined;
+  };
+
   /** The verifier function the decision takes. */
   readonly verify: ImageVerifier = async (image, entry) => {
     const material = this.#options.material();
-    // A reference by digest names its bytes: a verdict kept for them needs no registry round trip.
-    const written = digestIn(image);
-    const early = written ? this.#cached(written, entry, material) : undefined;
+    const early = this.known(image, entry);
     if (early) return early;
     let opened;
     try {

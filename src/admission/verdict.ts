@@ -11,3 +11,6 @@ export type ImageVerdict =
 
 /** Verifies `image` (a reference as written: tag, digest or both) against one entry's requirements. */
 export type ImageVerifier = (image: string, entry: PolicyEntry, signal: AbortSignal) => Promise<ImageVerdict>;
+
+/** A verdict already known for `image` and `entry`, answered without any I/O (a cache), if there is one. */
+export type KnownVerdict = (image: string, entry: PolicyEntry) => ImageVerdict | undefined;

@@ -5,7 +5,6 @@
 // what has no verdict at the internal deadline is could-not-evaluate. A decision is recorded in the
 // audit trail before it is answered (an identical decision made moments before is not recorded
 // again); one that cannot be recorded is answered as a denial. dryRun requests record nothing.
-import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decide, type Decision } from '../admission/decide.ts';
 import { isVerdict, mutateResponse, validateResponse } from '../admission/respond.ts';
@@ -15,7 +14,7 @@ import {
   parseAdmissionReview,
   reviewDocument,
 } from '../admission/review.ts';
-import type { ImageVerifier } from '../admission/verdict.ts';
+import type { ImageVerifier, KnownVerdict } from '../admission/verdict.ts';
 import { BoundedMap } from '../bounded-map.ts';
 import { AirlockError } from '../errors.ts';
 import type { ImagePolicy } from '../policy/image-policy.ts';
@@ -37,6 +36,8 @@ import type { Metrics } from './metrics.ts';
 export interface AdmissionState {
   readonly policy: ImagePolicy;
   readonly verify: ImageVerifier;
+  /** Verdicts the verifier knows without I/O (its cache by digest). */
+  readonly known?: KnownVerdict;
   /** Names the policy and material together (the audit dedup and the logs use it). */
   readonly digest: string;
 }
@@ -145,6 +146,7 @@ export class AdmissionApi {
     const decision = await decide(request, {
       policy: state.policy,
       verify: state.verify,
+      ...(state.known ? { known: state.known } : {}),
       deadline,
       ...(this.#options.ownNamespace ? { ownNamespace: this.#options.ownNamespace } : {}),
     });
@@ -166,12 +168,11 @@ export class AdmissionApi {
     const response =
       path === 'validate' ? validateResponse(request.uid, decision) : mutateResponse(request.uid, decision);
     if (request.dryRun || decision.skipped) return response;
-    const record = auditRecordOf(path, request, decision);
     const key = dedupKey(path, request, decision, state.digest);
     const last = this.#recorded.get(key);
     if (last !== undefined && Date.now() - last < (this.#options.recordDedupMs ?? 300_000)) return response;
     try {
-      await this.#options.record(record);
+      await this.#options.record(auditRecordOf(path, request, decision));
       this.#recorded.set(key, Date.now());
       return response;
     } catch (err) {
@@ -242,5 +243,6 @@ function dedupKey(path: string, request: AdmissionRequest, decision: Decision, s
     images: decision.images.map((o) => [o.field.pointer, o.field.image, o.digest, o.outcome, o.entry, o.check]),
     stateDigest,
   };
-  return createHash('sha256').update(JSON.stringify(what)).digest('hex');
+  // The identity of a decision, kept as text: a few hundred characters, cheaper than hashing them.
+  return JSON.stringify(what);
 }

@@ -79,6 +79,7 @@ async function startApi(ctx: CommandContext, holder: MaterialHolder, metrics: Me
   const state = (): AdmissionState => ({
     policy: holder.current.policy,
     verify: verifier.verify,
+    known: verifier.known,
     digest: holder.current.material.digest,
   });
   metrics.gauge(

@@ -96,6 +96,7 @@ async function evaluate(ctx: CommandContext, loaded: Loaded, workloads: readonly
     const decision = await decide(workload.request, {
       policy: loaded.policy,
       verify: verifier.verify,
+      known: verifier.known,
       ownNamespace,
       deadline: AbortSignal.timeout(timeoutMs),
     });

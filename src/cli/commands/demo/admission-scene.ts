@@ -129,7 +129,7 @@ async function startWebhook(inputs: AdmissionSceneInputs, tls: WebhookTls, mode:
   const metrics = new Metrics();
   registerAdmissionMetrics(metrics);
   const api = new AdmissionApi({
-    state: () => ({ policy, verify: verifier.verify, digest: m.digest }),
+    state: () => ({ policy, verify: verifier.verify, known: verifier.known, digest: m.digest }),
     ownNamespace: NAMESPACE,
     timeoutMs: 9000,
     record: inputs.record,
