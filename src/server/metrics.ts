@@ -9,10 +9,17 @@ const labelText = (labels: Labels) => {
   return parts.length ? `{${parts.join(',')}}` : '';
 };
 
+/** A series' identity: cheaper than its exposition text, which is made only when scraped. */
+function seriesKey(labels: Labels): string {
+  let key = '';
+  for (const name in labels) key += `${name}\u0001${labels[name]}\u0002`;
+  return key;
+}
+
 class Series<V> {
   readonly values = new Map<string, { labels: Labels; value: V }>();
   get(labels: Labels, init: () => V): V {
-    const key = labelText(labels);
+    const key = seriesKey(labels);
     let entry = this.values.get(key);
     if (!entry) this.values.set(key, (entry = { labels, value: init() }));
     return entry.value;
