@@ -55,7 +55,11 @@ function answer(
   entry: PolicyEntry,
   deadline: AbortSignal,
 ): Promise<ImageVerdict> {
-  const late = (): ImageVerdict => ({ outcome: 'unevaluable', reason: 'no verdict before the deadline' });
+  const late = (): ImageVerdict => ({
+    outcome: 'unevaluable',
+    check: 'deadline',
+    reason: 'no verdict before the deadline',
+  });
   if (deadline.aborted) return Promise.resolve(late());
   return new Promise<ImageVerdict>((resolve) => {
     const onAbort = () => resolve(late());
@@ -72,15 +76,7 @@ function outcomeOf(field: ImageField, verdict: ImageVerdict, mode: Mode, entry: 
   const base = { field, mode, entry, pin, ...(verdict.digest ? { digest: verdict.digest } : {}) };
   if (verdict.outcome === 'verified') return { ...base, outcome: 'verified', check: '', reason: 'verified' };
   if (verdict.outcome === 'denied') return { ...base, outcome: 'denied', check: verdict.check, reason: verdict.reason };
-  return { ...base, outcome: 'unevaluable', check: unevaluableCheck(verdict.reason), reason: verdict.reason };
-}
-
-/** What could not be evaluated, in a word or two for kubectl's line (the reason says the rest). */
-function unevaluableCheck(reason: string): string {
-  if (reason.startsWith('trust root')) return 'trust root';
-  if (reason.startsWith('cannot resolve') || reason.startsWith('cannot read the reference')) return 'registry';
-  if (reason.startsWith('no verdict before the deadline')) return 'deadline';
-  return 'evaluation';
+  return { ...base, outcome: 'unevaluable', check: verdict.check ?? 'evaluation', reason: verdict.reason };
 }
 
 /** The entries that apply to one image in this namespace; none matching at all is `no-match`. */

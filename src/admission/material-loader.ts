@@ -14,6 +14,7 @@ import { acceptableUntil } from '../trust/freshness.ts';
 import { trustDir } from '../trust/install.ts';
 import { loadInstalledTrustRoot } from '../trust/installed.ts';
 import {
+  isVkeyText,
   type LogMaterial,
   logMaterialOf,
   materialDigest,
@@ -56,7 +57,7 @@ async function installedRoot(stateDir: string, name: string, now: Date): Promise
 
 /** A log key written in the policy: a file (relative to the policy) holding the vkey, or the vkey itself. */
 async function logKeyText(policyDir: string, logKey: string): Promise<{ text: string; file?: string }> {
-  if (logKey.includes('+') && !logKey.includes('/')) return { text: logKey };
+  if (isVkeyText(logKey)) return { text: logKey };
   const file = resolve(policyDir, logKey);
   return { text: await readInputText(file, 'a log verifier key', 64 * 1024), file };
 }

@@ -55,6 +55,11 @@ export function materialDigest(policyDigest: string, parts: Omit<VerificationMat
   return `sha256:${h.digest('hex')}`;
 }
 
+/** Whether a policy's `logKey` is the vkey itself (`name+id+key`) rather than a file holding it. */
+export function isVkeyText(logKey: string): boolean {
+  return logKey.includes('+') && !logKey.includes('/');
+}
+
 /** A log's vkey (its text) as the material holds it. */
 export function logMaterialOf(vkey: string, witnesses?: WitnessPolicy): LogMaterial {
   const { name, publicKey } = parseVerifierKey(vkey.trim());
@@ -84,15 +89,24 @@ export function withOnlyLog(root: LoadedTrustedRoot | undefined, log: LogMateria
 }
 
 /** Where an authority's verification cannot start, and why (could not evaluate, not a verdict). */
-export class MaterialMissing extends Error {}
+export class MaterialMissing extends Error {
+  /** What is missing, for kubectl's line: `trust root`, `policy key`, `log key`. */
+  readonly what: string;
+  constructor(what: string, message: string) {
+    super(message);
+    this.what = what;
+  }
+}
 
 function rootFor(material: VerificationMaterial, authority: Authority, now: Date): LoadedTrustedRoot | undefined {
   const named = 'trust' in authority && authority.trust ? authority.trust : undefined;
   const root = named ? material.roots.get(named) : material.defaultRoot;
-  if (named && !root) throw new MaterialMissing(`trust root "${named}" is not installed`);
-  if (root?.unusable) throw new MaterialMissing(`trust root "${root.name}" cannot be used: ${root.unusable}`);
+  if (named && !root) throw new MaterialMissing('trust root', `trust root "${named}" is not installed`);
+  if (root?.unusable)
+    throw new MaterialMissing('trust root', `trust root "${root.name}" cannot be used: ${root.unusable}`);
   if (root?.usableUntil && now.getTime() > root.usableUntil.getTime())
     throw new MaterialMissing(
+      'trust root',
       `trust root "${root.name}" is stale since ${root.usableUntil.toISOString()} (freshness policy, docs/trust.md)`,
     );
   return root?.loaded ?? material.base.trustedRoot;
@@ -136,7 +150,7 @@ export function optionsFor(
 
 function keyTrust(material: VerificationMaterial, path: string): VerifyBlobOptions['trust'] {
   const publicKey = material.keys.get(path);
-  if (!publicKey) throw new MaterialMissing(`policy key ${path} is not loaded`);
+  if (!publicKey) throw new MaterialMissing('policy key', `policy key ${path} is not loaded`);
   return { kind: 'key', publicKey };
 }
 
@@ -147,7 +161,7 @@ function identityTrust(authority: Authority & { identity: unknown }): VerifyBlob
 
 function logFor(material: VerificationMaterial, inclusion: LogInclusion): LogMaterial {
   const log = material.logs.get(inclusion.logKey);
-  if (!log) throw new MaterialMissing(`the on-prem log key ${inclusion.logKey} is not loaded`);
+  if (!log) throw new MaterialMissing('log key', `the on-prem log key ${inclusion.logKey} is not loaded`);
   return log;
 }
 

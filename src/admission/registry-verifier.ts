@@ -48,8 +48,8 @@ export function dockerReference(image: string): string {
   return image.startsWith('docker://') ? image : `docker://${image}`;
 }
 
-function unevaluable(reason: string, digest?: string): ImageVerdict {
-  return { outcome: 'unevaluable', reason: bounded(reason, 400), ...(digest ? { digest } : {}) };
+function unevaluable(check: string, reason: string, digest?: string): ImageVerdict {
+  return { outcome: 'unevaluable', check, reason: bounded(reason, 400), ...(digest ? { digest } : {}) };
 }
 
 /** cosign's short name for a predicate type (`vuln`, `spdx`), for kubectl's one line; else the URI. */
@@ -81,7 +81,7 @@ export class RegistryVerifier {
     try {
       opened = await openImage(dockerReference(image), 'read', this.#options.registry);
     } catch (err) {
-      return unevaluable(`cannot read the reference: ${(err as Error).message}`);
+      return unevaluable('registry', `cannot read the reference: ${(err as Error).message}`);
     }
     try {
       return await this.#verifyOpened(opened.store, opened, entry, material);
@@ -113,7 +113,7 @@ export class RegistryVerifier {
     try {
       subject = await resolveImage(opened);
     } catch (err) {
-      return unevaluable(`cannot resolve it in the registry: ${(err as Error).message}`);
+      return unevaluable('registry', `cannot resolve it in the registry: ${(err as Error).message}`);
     }
     const kept = this.#cached(subject.digest, entry, material);
     if (kept) return kept;
@@ -145,9 +145,9 @@ export class RegistryVerifier {
       }
       return { outcome: 'verified', digest: subject.digest } as const;
     } catch (err) {
-      if (err instanceof MaterialMissing) return unevaluable(err.message, subject.digest);
+      if (err instanceof MaterialMissing) return unevaluable(err.what, err.message, subject.digest);
       const code = err instanceof AirlockError ? ` [${err.code}]` : '';
-      return unevaluable(`${(err as Error).message}${code}`, subject.digest);
+      return unevaluable('evaluation', `${(err as Error).message}${code}`, subject.digest);
     }
   }
 
@@ -161,7 +161,7 @@ export class RegistryVerifier {
   ): Promise<ImageVerdict | undefined> {
     const condition = entry.conditions.find((c) => c.predicateType === predicateType);
     const reasons: string[] = [];
-    const missing: string[] = [];
+    const missing: MaterialMissing[] = [];
     let overLimit: ImageVerdict | undefined;
     // Any one authority is enough: one that cannot be evaluated (its root stale, say) or whose
     // attestation fails its condition does not stop the others from being tried.
@@ -171,7 +171,7 @@ export class RegistryVerifier {
         options = { ...optionsFor(material, entry, authority, now), ...(predicateType ? { predicateType } : {}) };
       } catch (err) {
         if (!(err instanceof MaterialMissing)) throw err;
-        missing.push(err.message);
+        missing.push(err);
         continue;
       }
       const v = await verifyImage(store, subject, options, { keepPredicates: condition !== undefined });
@@ -190,7 +190,8 @@ export class RegistryVerifier {
       };
     }
     if (overLimit) return overLimit;
-    if (missing.length > 0) throw new MaterialMissing(missing.join('; '));
+    if (missing.length > 0)
+      throw new MaterialMissing(missing[0]?.what ?? 'evaluation', missing.map((m) => m.message).join('; '));
     return this.#unmet(subject, entry, predicateType, reasons);
   }
 

@@ -7,7 +7,13 @@ import type { PolicyEntry } from '../policy/image-policy.ts';
 export type ImageVerdict =
   | { readonly outcome: 'verified'; readonly digest: string }
   | { readonly outcome: 'denied'; readonly digest: string; readonly check: string; readonly reason: string }
-  | { readonly outcome: 'unevaluable'; readonly digest?: string; readonly reason: string };
+  | {
+      readonly outcome: 'unevaluable';
+      readonly digest?: string;
+      /** What could not be evaluated, in a word or two for kubectl's line: `registry`, `trust root`, … */
+      readonly check?: string;
+      readonly reason: string;
+    };
 
 /** Verifies `image` (a reference as written: tag, digest or both) against one entry's requirements. */
 export type ImageVerifier = (image: string, entry: PolicyEntry, signal: AbortSignal) => Promise<ImageVerdict>;

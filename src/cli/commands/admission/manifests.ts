@@ -25,12 +25,12 @@ async function policyInputs(ctx: CommandContext): Promise<{ text: string; files:
     });
   const text = await readText(ctx, path, 'an image policy');
   const { parsePolicyText } = await import('../../../policy/policy-file.ts');
-  const { materialNeeds } = await import('../../../admission/material.ts');
+  const { isVkeyText, materialNeeds } = await import('../../../admission/material.ts');
   const needs = materialNeeds(parsePolicyText(text, path));
   const named = [
     ...needs.keys,
     ...needs.logs.flatMap((l) => [
-      ...(l.logKey.includes('+') && !l.logKey.includes('/') ? [] : [l.logKey]),
+      ...(isVkeyText(l.logKey) ? [] : [l.logKey]),
       ...(l.witnessPolicy ? [l.witnessPolicy] : []),
     ]),
   ];

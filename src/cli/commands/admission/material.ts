@@ -4,6 +4,7 @@
 // logs. The fingerprint of the files it came from lets the server see when to load it again.
 import { fingerprint, loadMaterial, type LoadedMaterial } from '../../../admission/material-loader.ts';
 import type { CommandContext } from '../../command.ts';
+import { loadPolicyFile } from '../../../policy/policy-file.ts';
 import { verificationBase } from '../../options/image-policy.ts';
 import { keyContext } from '../../options/key.ts';
 
@@ -12,19 +13,15 @@ export interface Loaded extends LoadedMaterial {
 }
 
 export async function loadAdmissionMaterial(ctx: CommandContext, policyPath: string): Promise<Loaded> {
-  const probe = await loadMaterial({
-    policyPath,
-    base: {},
-    stateDir: ctx.stateDir,
-    keyContext: keyContext(ctx),
-    now: ctx.now(),
-  });
-  const authorities = probe.policy.entries.flatMap((e) => e.authorities);
+  // Which trust flags apply depends on the authorities: read the policy alone first.
+  const authorities = (await loadPolicyFile(policyPath)).entries.flatMap((e) => e.authorities);
   const keysOnly = authorities.every((a) => 'key' in a);
   // Keyless authorities that each name an installed root need no default one.
   const rootsNamed = !keysOnly && authorities.every((a) => 'trust' in a && a.trust !== undefined);
   const { now: _now, ...base } = await verificationBase(ctx, keysOnly, 'key', rootsNamed);
-  const trustName = ctx.flags.string('trusted-root') ? undefined : (ctx.flags.string('trust') ?? undefined);
+  // A default root that came from an installed one (--trust NAME, or public-good) keeps its freshness.
+  const installed = !ctx.flags.string('trusted-root') && base.trustedRoot !== undefined;
+  const trustName = installed ? (ctx.flags.string('trust') ?? 'public-good') : undefined;
   const loaded = await loadMaterial({
     policyPath,
     base,

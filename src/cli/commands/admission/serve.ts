@@ -33,18 +33,14 @@ class MaterialHolder {
   readonly #ctx: CommandContext;
   readonly #policyPath: string;
   readonly #metrics: Metrics;
-  readonly #log: (event: Record<string, unknown>) => void;
+  readonly log: (event: Record<string, unknown>) => void;
 
   constructor(ctx: CommandContext, policyPath: string, first: Loaded, metrics: Metrics, log: MaterialHolder['log']) {
     this.#ctx = ctx;
     this.#policyPath = policyPath;
     this.current = first;
     this.#metrics = metrics;
-    this.#log = log;
-  }
-
-  get log() {
-    return this.#log;
+    this.log = log;
   }
 
   async reload(): Promise<void> {
@@ -52,10 +48,10 @@ class MaterialHolder {
       if ((await fingerprint(this.current.files)) === this.current.fingerprint) return;
       this.current = await load(this.#ctx, this.#policyPath);
       this.#metrics.inc('airlock_admission_reloads_total', { result: 'ok' });
-      this.#log({ msg: 'policy and trust material reloaded', digest: this.current.material.digest });
+      this.log({ msg: 'policy and trust material reloaded', digest: this.current.material.digest });
     } catch (err) {
       this.#metrics.inc('airlock_admission_reloads_total', { result: 'failed' });
-      this.#log({ level: 'error', msg: 'reload failed; keeping the material in use', error: (err as Error).message });
+      this.log({ level: 'error', msg: 'reload failed; keeping the material in use', error: (err as Error).message });
     }
   }
 }
