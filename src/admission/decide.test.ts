@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import jsonpatch from 'fast-json-patch';
 import { parseImagePolicy, type PolicyEntry } from '../policy/image-policy.ts';
-import { decide, type DecideOptions } from './decide.ts';
+import { decide, type DecideOptions, MAX_DISTINCT_IMAGES } from './decide.ts';
 import { imageFields } from './pod-images.ts';
 import { mutateResponse, pinned, validateResponse } from './respond.ts';
 import { type AdmissionRequest, parseAdmissionReview } from './review.ts';
@@ -236,6 +236,18 @@ describe('admission decision', () => {
       options(verify, named),
     );
     assert.equal(d2.allowed, false);
+  });
+
+  it('an object with more distinct images than a review verifies is could-not-evaluate, none verified', async () => {
+    const { asked, verify } = fakeVerifier(new Set());
+    const many = Array.from({ length: MAX_DISTINCT_IMAGES + 1 }, (_, i) => `registry.corp/app${i}:1`);
+    const d = await decide(review('Pod', { spec: podSpec(...many) }), options(verify));
+    assert.equal(d.allowed, false);
+    assert.equal(d.images[0]?.outcome, 'unevaluable');
+    assert.match(d.images[0]?.reason ?? '', /257 distinct images/);
+    assert.deepEqual(asked, []);
+    const warn = await decide(review('Pod', { spec: podSpec(...many) }), options(verify, policy({ mode: 'warn' })));
+    assert.equal(warn.allowed, true);
   });
 
   it('an unreadable image field is denied, not skipped', async () => {

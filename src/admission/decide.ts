@@ -125,11 +125,26 @@ export function blocks(o: ImageOutcome): boolean {
   return o.outcome !== 'verified' && o.mode === 'enforce';
 }
 
+/**
+ * A pod runs a handful of images; an object naming thousands would have the webhook open as many
+ * registry connections at once. Past this, nothing is verified and the review cannot be evaluated.
+ */
+export const MAX_DISTINCT_IMAGES = 256;
+
 export async function decide(request: AdmissionRequest, options: DecideOptions): Promise<Decision> {
   const scope = imagesToCheck(request);
   if (!scope.check) return { allowed: true, skipped: scope.why, images: [] };
   if (!scopeApplies(options.policy.namespaces, request.namespace, options.ownNamespace))
     return { allowed: true, skipped: `the policy does not apply in namespace ${request.namespace}`, images: [] };
+  const distinct = new Set(scope.fields.map((f) => f.image)).size;
+  if (distinct > MAX_DISTINCT_IMAGES) {
+    const reason = `${distinct} distinct images in one object; at most ${MAX_DISTINCT_IMAGES} are verified per review`;
+    const images = scope.fields.map((f) => ({
+      ...unmatched(f, options.policy, reason, 'limit'),
+      outcome: 'unevaluable' as const,
+    }));
+    return { allowed: !images.some(blocks), images };
+  }
   const once = oncePerReview(options);
   const images = (await Promise.all(scope.fields.map((f) => checkField(f, request, options, once)))).flat();
   return { allowed: !images.some(blocks), images };
