@@ -26,6 +26,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['sigstore'],
   ['trust', 'policy'],
   ['oci'],
+  ['sbom'],
+  ['vuln'],
   ['admission'],
   ['transfer'],
   ['demo'],
