@@ -49,6 +49,14 @@ export const ERROR_CODES = {
     exit: EXIT.UNAVAILABLE,
     summary: 'A request to the admission webhook is not an AdmissionReview v1 it can read (answered 400).',
   },
+  E_VULNDB_MISSING: {
+    exit: EXIT.UNAVAILABLE,
+    summary: 'No vulnerability database is installed under the name asked for (airlock vulndb import installs one).',
+  },
+  E_VERSION_INVALID: {
+    exit: EXIT.UNAVAILABLE,
+    summary: "A package version cannot be read in its ecosystem's version order, so it cannot be compared.",
+  },
   E_UNAVAILABLE: { exit: EXIT.UNAVAILABLE, summary: 'A service or tool airlock needs could not be reached or run.' },
   E_KEY_PASSWORD: {
     exit: EXIT.UNAVAILABLE,
@@ -202,6 +210,23 @@ export const ERROR_CODES = {
     exit: EXIT.DENIED,
     summary:
       'A transfer package was created longer ago than the accepted maximum age (--max-age), or too far in the future.',
+  },
+  E_VULNDB_SIGNATURE: {
+    exit: EXIT.DENIED,
+    summary: 'A vulnerability database is unsigned, or its signature does not verify against the keys given.',
+  },
+  E_VULNDB_TAMPERED: {
+    exit: EXIT.DENIED,
+    summary: "A vulnerability database's content does not match the hash its signed manifest records.",
+  },
+  E_VULNDB_ROLLBACK: {
+    exit: EXIT.DENIED,
+    summary: 'A vulnerability database was built before the one installed under that name (rollback).',
+  },
+  E_VULNDB_STALE: {
+    exit: EXIT.DENIED,
+    summary:
+      'A vulnerability database was built longer ago than its maximum age (--max-age) and no break-glass covers it.',
   },
   // bug (4)
   E_INTERNAL: { exit: EXIT.INTERNAL, summary: 'A bug in airlock. Please report it with AIRLOCK_DEBUG=1 output.' },
