@@ -18,6 +18,26 @@ describe('normaliseBooleanAssignments', () => {
       '--key=a=b',
     ]);
   });
+  it('gives a string flag with a bare value that value when it stands alone, and only then', () => {
+    const withBare = { ...specs, scan: { type: 'string', multiple: true, bare: 'generate', description: '' } } as const;
+    assert.deepEqual(normaliseBooleanAssignments(['--scan', '--force', 'img', '--scan'], withBare), [
+      '--scan=generate',
+      '--force',
+      'img',
+      '--scan=generate',
+    ]);
+    assert.deepEqual(normaliseBooleanAssignments(['--scan', 'img=report.json'], withBare), [
+      '--scan',
+      'img=report.json',
+    ]);
+    const parsed = parseCommandArgs(['--scan', 'a=b.json', '--scan'], withBare, 'airlock x');
+    assert.deepEqual(parsed.flags.strings('scan'), ['a=b.json', 'generate']);
+    // A flag without a bare value still needs one.
+    assert.throws(
+      () => parseCommandArgs(['--key', '--force'], specs, 'airlock x'),
+      (e) => isAirlockError(e, 'E_USAGE'),
+    );
+  });
   it('stops at --', () => {
     assert.deepEqual(normaliseBooleanAssignments(['--', '--upload=false'], specs), ['--', '--upload=false']);
   });

@@ -15,6 +15,11 @@ export interface FlagSpec {
   /** Shown in help; booleans that default to true accept --no-NAME and --NAME=false. */
   readonly default?: string | boolean;
   readonly hidden?: boolean;
+  /**
+   * For a string flag: the value it takes when given alone (last, or followed by another flag), so
+   * `pack --sbom generate --scan` reads as `--scan=generate` while `--scan IMAGE=FILE` still works.
+   */
+  readonly bare?: string;
 }
 
 export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
@@ -82,7 +87,10 @@ export interface ParsedArgs {
 const TRUE_WORDS = new Set(['true', '1', 'yes']);
 const FALSE_WORDS = new Set(['false', '0', 'no']);
 
-/** Rewrites `--flag=true|false` for boolean flags into parseArgs' `--flag` / `--no-flag`. */
+/**
+ * Rewrites `--flag=true|false` for boolean flags into parseArgs' `--flag` / `--no-flag`, and a string flag
+ * given alone into `--flag=BARE` where it declares a bare value.
+ */
 export function normaliseBooleanAssignments(argv: readonly string[], specs: FlagSpecs): string[] {
   const out: string[] = [];
   for (const [i, arg] of argv.entries()) {
@@ -92,6 +100,13 @@ export function normaliseBooleanAssignments(argv: readonly string[], specs: Flag
     }
     const m = /^--([a-z0-9-]+)=(.*)$/i.exec(arg);
     const name = m?.[1];
+    const bare = /^--([a-z0-9-]+)$/i.exec(arg)?.[1];
+    const next = argv[i + 1];
+    const spec = bare === undefined ? undefined : specs[bare];
+    if (spec?.type === 'string' && spec.bare !== undefined && (next === undefined || next.startsWith('-'))) {
+      out.push(`${arg}=${spec.bare}`);
+      continue;
+    }
     if (m && name && specs[name]?.type === 'boolean') {
       const word = (m[2] ?? '').toLowerCase();
       if (TRUE_WORDS.has(word)) out.push(`--${name}`);
