@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { seededRandom, testSeed } from '../../../test/helpers/seeded-random.ts';
-import { hasTool, oracleDisagreements, runTool } from '../../../test/fixtures/versions/vectors.ts';
+import { assertAscending, hasTool, oracleDisagreements, runTool } from '../../../test/fixtures/versions/vectors.ts';
 import { goOrder } from './go.ts';
 
 /** Go's own golang.org/x/mod/semver (the copy Go vendors into its toolchain) over stdin pairs. */
@@ -85,8 +85,7 @@ function buildOracle(dir: string): string | undefined {
 
 describe('goOrder (Go module versions)', () => {
   it('orders pseudo-versions and +incompatible by Go module rules', () => {
-    for (let i = 0; i + 1 < ASCENDING.length; i++)
-      assert.ok(goOrder(ASCENDING[i]!, ASCENDING[i + 1]!) < 0, `${ASCENDING[i]} < ${ASCENDING[i + 1]}`);
+    assertAscending(goOrder, ASCENDING);
     assert.equal(goOrder('v2.0.0+incompatible', 'v2.0.0'), 0, 'build metadata is ignored');
     assert.equal(goOrder('1.2.3', 'v1.2.3'), 0, 'OSV writes Go versions without the v');
     assert.equal(goOrder('v1', 'v1.0.0'), 0);

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { sharedMissing, SHARED_DIR } from '../../../test/helpers/shared.ts';
 import { seededRandom, testSeed } from '../../../test/helpers/seeded-random.ts';
 import {
+  assertAscending,
   disagreements,
   hasTool,
   oracleDisagreements,
@@ -118,8 +119,7 @@ describe('pep440Order (PEP 440 via @renovatebot/pep440)', () => {
       '1.1',
       '1!0.1',
     ];
-    for (let i = 0; i + 1 < ascending.length; i++)
-      assert.ok(pep440Order(ascending[i]!, ascending[i + 1]!) < 0, `${ascending[i]} < ${ascending[i + 1]}`);
+    assertAscending(pep440Order, ascending);
   });
 
   it('refuses with E_VERSION_INVALID what PEP 440 cannot read, and numbers it cannot compare exactly', () => {

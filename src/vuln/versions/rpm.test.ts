@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { seededRandom, testSeed } from '../../../test/helpers/seeded-random.ts';
-import {
-  debianVersionsFromApt,
-  disagreements,
-  hasTool,
-  opOf,
-  readVectors,
-  runTool,
-} from '../../../test/fixtures/versions/vectors.ts';
+import * as fixtures from '../../../test/fixtures/versions/vectors.ts';
 import { parseRpmEvr, rpmOrder, rpmvercmp } from './rpm.ts';
 
 const PYTHON = '/usr/bin/python3';
@@ -47,8 +40,7 @@ function generatedEvrs(random: () => number, count: number): string[] {
 describe('rpmOrder (rpmvercmp, rpm 4.18)', () => {
   it('orders ~ before the end and ^ after it, digits after letters', () => {
     const ascending = ['1.0~rc1', '1.0', '1.0^git1', '1.0^git2', '1.0a', '1.0.0', '1.0.01', '1.1'];
-    for (let i = 0; i + 1 < ascending.length; i++)
-      assert.ok(rpmvercmp(ascending[i]!, ascending[i + 1]!) < 0, `${ascending[i]} < ${ascending[i + 1]}`);
+    fixtures.assertAscending(rpmvercmp, ascending);
     assert.equal(rpmvercmp('1.0', '1_0'), 0, 'separators only separate');
     assert.equal(rpmvercmp('1.01', '1.1'), 0);
     assert.ok(rpmvercmp('1.a', '1.1') < 0, 'a digit run is newer than a letter run');
@@ -68,16 +60,16 @@ describe('rpmOrder (rpmvercmp, rpm 4.18)', () => {
   });
 
   it("agrees with osv-scalibr's Red Hat vectors", () => {
-    const vectors = readVectors('scalibr-redhat-versions.txt');
+    const vectors = fixtures.readVectors('scalibr-redhat-versions.txt');
     assert.ok(vectors.length > 100);
-    assert.deepEqual(disagreements(vectors, rpmOrder), []);
+    assert.deepEqual(fixtures.disagreements(vectors, rpmOrder), []);
   });
 
   it('agrees with rpm.labelCompare (python3-rpm) on thousands of pairs', (t) => {
-    if (!hasTool(PYTHON, ['-c', 'import rpm'])) return t.skip('python3-rpm is not installed');
+    if (!fixtures.hasTool(PYTHON, ['-c', 'import rpm'])) return t.skip('python3-rpm is not installed');
     const seed = testSeed('AIRLOCK_VERSION_SEED');
     const random = seededRandom(seed);
-    const real = debianVersionsFromApt();
+    const real = fixtures.debianVersionsFromApt();
     const debian = typeof real === 'string' ? [] : real.versions;
     if (typeof real === 'string') t.diagnostic(`no real Debian versions (${real}): generated pairs only`);
     const pick = (list: readonly string[]) => list[Math.floor(random() * list.length)]!;
@@ -93,11 +85,12 @@ describe('rpmOrder (rpmvercmp, rpm 4.18)', () => {
       pairs.push([v, v.replace(/[.~^_+]/, pick(['.', '~', '^', '_', '', '-']))]);
     }
     const started = performance.now();
-    const answers = runTool(PYTHON, ['-c', ORACLE], pairs.map((p) => p.join('\t')).join('\n'))
+    const answers = fixtures
+      .runTool(PYTHON, ['-c', ORACLE], pairs.map((p) => p.join('\t')).join('\n'))
       .trim()
       .split('\n');
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    const wrong = pairs.filter(([a, b], i) => opOf(rpmOrder(a, b)) !== opOf(Number(answers[i])));
+    const { wrong } = fixtures.oracleDisagreements(pairs, answers, rpmOrder);
     t.diagnostic(`seed ${seed}: ${pairs.length - wrong.length}/${pairs.length} pairs agree, python3-rpm ${seconds} s`);
     assert.equal(answers.length, pairs.length);
     assert.deepEqual(wrong.slice(0, 20), []);

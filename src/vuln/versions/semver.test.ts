@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import semver from 'semver';
-import { opOf, readVectors } from '../../../test/fixtures/versions/vectors.ts';
+import { assertAscending, opOf, readVectors } from '../../../test/fixtures/versions/vectors.ts';
 import { npmOrder, semverOrder } from './semver.ts';
 
 const SEMVER_SPEC_ORDER = [
@@ -21,8 +21,7 @@ const SEMVER_SPEC_ORDER = [
 describe('npmOrder and semverOrder (the semver package)', () => {
   it('follow SemVer 2.0 precedence (semver.org §11), build metadata ignored', () => {
     for (const order of [npmOrder, semverOrder]) {
-      for (let i = 0; i + 1 < SEMVER_SPEC_ORDER.length; i++)
-        assert.ok(order(SEMVER_SPEC_ORDER[i]!, SEMVER_SPEC_ORDER[i + 1]!) < 0, SEMVER_SPEC_ORDER[i]);
+      assertAscending(order, SEMVER_SPEC_ORDER);
       assert.equal(order('1.0.0+build.1', '1.0.0+other'), 0);
     }
   });
