@@ -125,6 +125,17 @@ describe('catalogueImage: the squashed view', () => {
     );
   });
 
+  it('notes a path given twice in one layer (both copies are offered: the stream cannot know)', async () => {
+    const { result, offered } = await catalogue([
+      [
+        { file: 't/a', data: '1' },
+        { file: 't/a', data: '2' },
+      ],
+    ]);
+    assert.deepEqual(offered, ['/t/a', '/t/a']);
+    assert.ok(result.notes.some((n) => n.includes('more than once')));
+  });
+
   it('reads uncompressed, zstd and Docker gzip layers alike', async () => {
     for (const type of [OCI_LAYER_TAR, OCI_LAYER_TAR_ZSTD, DOCKER_LAYER_TAR_GZIP]) {
       const { files } = await catalogue([[{ file: 't/a', data: 'x' }], [{ file: 't/b', data: 'y' }]], type);
@@ -166,8 +177,14 @@ describe('catalogueImage: the squashed view', () => {
     const corrupt = Buffer.from(good);
     corrupt.fill(0x55, 20, 60);
     const notTar = gzipSync(Buffer.alloc(2048, 0x41));
-    for (const raw of [corrupt, notTar, gzipSync(tarOf([{ file: '../../etc/passwd', data: 'x' }]))]) {
-      const { manifest, layers } = await putLayeredImage(store, [{ raw, mediaType: OCI_LAYER_TAR_GZIP }]);
+    const cases: Array<[Buffer, string]> = [
+      [corrupt, OCI_LAYER_TAR_GZIP],
+      [notTar, OCI_LAYER_TAR_GZIP],
+      [gzipSync(tarOf([{ file: '../../etc/passwd', data: 'x' }])), OCI_LAYER_TAR_GZIP],
+      [good, 'application/octet-stream'],
+    ];
+    for (const [raw, mediaType] of cases) {
+      const { manifest, layers } = await putLayeredImage(store, [{ raw, mediaType }]);
       await assert.rejects(catalogueImage(store, manifest, [recorder()]), (err: unknown) => {
         assert.ok(err instanceof AirlockError);
         assert.equal(err.code, 'E_INPUT_MALFORMED');

@@ -57,8 +57,21 @@ export async function readLayerTar(
   // though tar's Parser calls it unrecognised: so whether any byte but zero came before an entry is kept.
   let entries = 0;
   let nonZero = false;
-  const parser = new Parser({ strict: true, onReadEntry: (entry) => (entries++, onEntry(entry)) });
   let failure: unknown;
+  const parser = new Parser({
+    strict: true,
+    onReadEntry: (entry) => {
+      entries++;
+      try {
+        onEntry(entry);
+      } catch (err) {
+        // The parser called us from inside its own event handling: stop it rather than throw through it.
+        failure ??= err;
+        entry.resume();
+        parser.abort(err instanceof Error ? err : new Error(String(err)));
+      }
+    },
+  });
   parser.on('error', (err: unknown) => (failure ??= err));
   const ended = once(parser, 'end');
   ended.catch(() => {});
