@@ -2,6 +2,8 @@
 // whole file (a jar's central directory) or its head (a Python METADATA's headers): memory stays bounded
 // by the cap, and a file over it is reported by the caller instead of being read.
 import type { Readable } from 'node:stream';
+import type { FoundPackage } from '../package.ts';
+import type { CatalogueResult } from './cataloguer.ts';
 
 /** The whole stream, or undefined (the stream destroyed) once it passes `max` bytes. */
 export async function readCapped(content: Readable, max: number): Promise<Buffer | undefined> {
@@ -40,4 +42,9 @@ export async function readHead(content: Readable, max: number, separator: RegExp
     }
   }
   return Buffer.from(text, 'latin1').toString('utf8');
+}
+
+/** A one-package file's result: the package, or the note saying why the file describes none. */
+export function packageOrNote(found: FoundPackage | string): CatalogueResult {
+  return typeof found === 'string' ? { packages: [], notes: [found] } : { packages: [found] };
 }
