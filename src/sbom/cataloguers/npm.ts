@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import { bounded } from '../../text.ts';
 import type { FoundPackage } from '../package.ts';
 import type { CandidateFile, CatalogueResult, FileCataloguer } from './cataloguer.ts';
-import { packageOrNote, readCapped } from './read-capped.ts';
+import { packageOrNote, readOrNote } from './read-capped.ts';
 
 /** A package.json larger than this is reported, not read (the largest on npm are a few hundred KiB). */
 export const MAX_PACKAGE_JSON = 4 * 1024 * 1024;
@@ -56,8 +56,8 @@ export const npmCataloguer: FileCataloguer = {
     return PACKAGE_ROOT.test(file.path);
   },
   async read(file: CandidateFile, content: Readable): Promise<CatalogueResult> {
-    const bytes = await readCapped(content, MAX_PACKAGE_JSON);
-    if (!bytes) return { packages: [], notes: [`npm: ${bounded(file.path)} is larger than 4 MiB, not read`] };
+    const bytes = await readOrNote('npm', file, content, MAX_PACKAGE_JSON);
+    if (!Buffer.isBuffer(bytes)) return bytes;
     return packageOrNote(parsePackageJson(bytes.toString('utf8'), file.path));
   },
 };

@@ -3,7 +3,8 @@
 // by the cap, and a file over it is reported by the caller instead of being read.
 import type { Readable } from 'node:stream';
 import type { FoundPackage } from '../package.ts';
-import type { CatalogueResult } from './cataloguer.ts';
+import { bounded } from '../../text.ts';
+import type { CandidateFile, CatalogueResult } from './cataloguer.ts';
 
 /** The whole stream, or undefined (the stream destroyed) once it passes `max` bytes. */
 export async function readCapped(content: Readable, max: number): Promise<Buffer | undefined> {
@@ -47,4 +48,16 @@ export async function readHead(content: Readable, max: number, separator: RegExp
 /** A one-package file's result: the package, or the note saying why the file describes none. */
 export function packageOrNote(found: FoundPackage | string): CatalogueResult {
   return typeof found === 'string' ? { packages: [], notes: [found] } : { packages: [found] };
+}
+
+/** The file's bytes, or the result that notes it is over `max` bytes and was not read. */
+export async function readOrNote(
+  cataloguer: string,
+  file: CandidateFile,
+  content: Readable,
+  max: number,
+): Promise<Buffer | CatalogueResult> {
+  const bytes = await readCapped(content, max);
+  const size = `${Math.round(max / (1024 * 1024))} MiB`;
+  return bytes ?? { packages: [], notes: [`${cataloguer}: ${bounded(file.path)} is larger than ${size}, not read`] };
 }
