@@ -17,6 +17,7 @@ import { scanBuildInfo } from './go-buildinfo.ts';
 
 const run = promisify(execFile);
 const GO = '/usr/bin/go';
+const PYTHON = '/usr/bin/python3';
 const DEBIAN_GO_PROGRAMS = ['/usr/bin/skopeo', '/usr/lib/go-1.19/bin/go'];
 
 describe('go cataloguer: module information', () => {
@@ -110,30 +111,47 @@ const FILES: Record<string, string> = {
   'b/b.go': 'package b\n\nfunc B() string { return "b" }\n',
   'prog/go.mod': [
     'module example.com/prog\n\ngo 1.19\n',
-    'require (\n\texample.com/a v1.2.3\n\texample.com/b/v2 v2.0.0-20240101000000-abcdefabcdef\n)\n',
+    'require (',
+    '\texample.com/a v1.2.3',
+    '\texample.com/b/v2 v2.0.0-20240101000000-abcdefabcdef',
+    '\texample.com/c v1.4.0',
+    ')\n',
     'replace example.com/a => ../a\n',
     'replace example.com/b/v2 v2.0.0-20240101000000-abcdefabcdef => ../b\n',
   ].join('\n'),
   'prog/main.go': [
     'package main\n',
-    'import (\n\t"os"\n\n\t"example.com/a"\n\tb "example.com/b/v2"\n)\n',
-    'func main() { os.Stdout.WriteString(a.A() + b.B() + "\\n") }\n',
+    'import (\n\t"os"\n\n\t"example.com/a"\n\tb "example.com/b/v2"\n\t"example.com/c"\n)\n',
+    'func main() { os.Stdout.WriteString(a.A() + b.B() + c.C() + "\\n") }\n',
   ].join('\n'),
+  // example.com/c comes, unreplaced, from a module proxy in a folder (GOPROXY=file://), as from a mirror.
+  'proxy/example.com/c/@v/list': 'v1.4.0\n',
+  'proxy/example.com/c/@v/v1.4.0.info': '{"Version":"v1.4.0","Time":"2024-01-01T00:00:00Z"}',
+  'proxy/example.com/c/@v/v1.4.0.mod': 'module example.com/c\n\ngo 1.19\n',
 };
+
+/** The proxy's module zip, written with Python's zipfile (paths prefixed `module@version/`). */
+const MODULE_ZIP = `
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], 'w') as z:
+    z.writestr('example.com/c@v1.4.0/go.mod', 'module example.com/c\\n\\ngo 1.19\\n')
+    z.writestr('example.com/c@v1.4.0/c.go', 'package c\\n\\nfunc C() string { return "c" }\\n')
+`;
 
 describe('go cataloguer against go version -m', () => {
   const dir = useTempDir('airlock-go-');
   it('lists what go version -m shows for a program built here with replaced modules', async (t) => {
-    if (!existsSync(GO)) return t.skip(`${GO} not installed`);
+    if (!existsSync(GO) || !existsSync(PYTHON)) return t.skip(`${GO} or ${PYTHON} not installed`);
     for (const [path, text] of Object.entries(FILES)) {
       await mkdir(dirname(join(dir, path)), { recursive: true });
       await writeFile(join(dir, path), text);
     }
+    await run(PYTHON, ['-c', MODULE_ZIP, join(dir, 'proxy/example.com/c/@v/v1.4.0.zip')]);
     const env = {
       PATH: process.env.PATH,
       HOME: dir,
-      GOFLAGS: '-mod=mod',
-      GOPROXY: 'off',
+      GOFLAGS: '-mod=mod -modcacherw',
+      GOPROXY: `file://${join(dir, 'proxy')}`,
       GOSUMDB: 'off',
       GOCACHE: join(dir, 'cache'),
       GOPATH: join(dir, 'gopath'),
@@ -141,7 +159,8 @@ describe('go cataloguer against go version -m', () => {
     await run(GO, ['build', '-o', join(dir, 'out/prog'), '.'], { cwd: join(dir, 'prog'), env, timeout: 300_000 });
     const expected = await goVersionListing(join(dir, 'out/prog'));
     assert.deepEqual(await ourListing(join(dir, 'out/prog')), expected);
-    assert.ok(expected.includes('../a (devel)') && expected.includes('../b (devel)'), expected.join(', '));
+    for (const module of ['../a (devel)', '../b (devel)', 'example.com/c v1.4.0', 'example.com/prog (devel)'])
+      assert.ok(expected.includes(module), `${module} not in ${expected.join(', ')}`);
     // Through the folder helper too: the program is the one Go package found in the output folder.
     const found = await catalogueFolder(join(dir, 'out'), [goCataloguer]);
     assert.equal(found.packages.length, expected.length);
