@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -166,5 +167,22 @@ describe('java cataloguer over archives made here', () => {
     assert.match(notes, /\/srv\/web\.war!\/WEB-INF\/lib\/no-version\.jar records no version/);
     assert.match(notes, /level2-1\.0\.jar is nested more than 4 archives deep, not read/);
     assert.equal(found.notes.length, 4);
+  });
+  it('opens at most 4,096 archives inside one file, and notes an entry over its bound', async (t) => {
+    if (!existsSync(PYTHON)) return t.skip(`${PYTHON} not installed`);
+    const many: Record<string, Archive | string> = {
+      'META-INF/maven/org.big/big/pom.properties': `version=1\n#${'x'.repeat(1024 * 1024)}\n`,
+    };
+    for (let i = 0; i < 4097; i++) many[`lib/n${i}-1.0.jar`] = CLASS;
+    await writeArchives(dir, { '/many/many.jar': many });
+    const found = await catalogueFolder(join(dir, 'many'), [javaCataloguer]);
+    assert.equal(found.packages.length, 4096);
+    assert.deepEqual(
+      found.notes.map((n) => n.replace(/n\d+-1\.0\.jar/, 'nN-1.0.jar')),
+      [
+        'java: /many.jar!/META-INF/maven/org.big/big/pom.properties is too large to read (1048588 bytes)',
+        'java: /many.jar!/lib/nN-1.0.jar is past the archive limit, not read',
+      ],
+    );
   });
 });

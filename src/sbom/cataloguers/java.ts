@@ -8,7 +8,7 @@
 //   `Implementation-Version`; what the manifest lacks is taken from the file name;
 // - if it has no manifest either, from the file name (`name-1.2.3.jar`);
 // - archives inside it (`WEB-INF/lib/`, `BOOT-INF/lib/`, any `*.jar`), read the same way, found in
-//   `/outer.jar!/BOOT-INF/lib/inner.jar`, four levels deep at most.
+//   `/outer.jar!/BOOT-INF/lib/inner.jar`, four levels deep and 4,096 archives at most.
 // All the bytes inflated for one archive and the archives inside it count against the same 256 MiB.
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
@@ -20,6 +20,8 @@ import { readCapped, readOrNote } from './read-capped.ts';
 
 export const MAX_ARCHIVE = 256 * 1024 * 1024;
 export const MAX_NESTING = 4;
+/** Archives opened inside one file at most (a Spring Boot jar carries a few hundred). */
+export const MAX_INNER_ARCHIVES = 4096;
 const MAX_TEXT_ENTRY = 1024 * 1024;
 
 const ARCHIVE_NAME = /\.(?:jar|war|ear|par|sar|nar|jpi|hpi|kar|lpkg)$/i;
@@ -31,6 +33,8 @@ interface Found {
   readonly notes: string[];
   /** Bytes that may still be inflated, for this archive and everything inside it. */
   budget: number;
+  /** Archives inside it that may still be opened. */
+  archives: number;
 }
 
 const maven = (name: string, version: string, foundIn: string, licenses: string[] = []): FoundPackage => ({
@@ -71,11 +75,10 @@ function packageFromPom(properties: Map<string, string>, entry: string, foundIn:
 
 /** One entry's bytes, within `max` and the archive's budget, or undefined (with a note) if over. */
 async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, max: number, found: Found, where: string) {
-  if (entry.uncompressedSize > Math.min(max, found.budget)) {
-    found.notes.push(`java: ${bounded(where)} is too large to read (${entry.uncompressedSize} bytes)`);
-    return undefined;
-  }
-  const bytes = await readCapped(await zip.openReadStreamPromise(entry), Math.min(max, found.budget));
+  const cap = Math.min(max, found.budget);
+  const bytes =
+    entry.uncompressedSize > cap ? undefined : await readCapped(await zip.openReadStreamPromise(entry), cap);
+  if (!bytes) found.notes.push(`java: ${bounded(where)} is too large to read (${entry.uncompressedSize} bytes)`);
   found.budget -= bytes?.length ?? 0;
   return bytes;
 }
@@ -115,10 +118,12 @@ async function catalogueArchive(bytes: Buffer, foundIn: string, depth: number, f
 }
 
 async function catalogueNested(zip: yauzl.ZipFile, entry: yauzl.Entry, path: string, depth: number, found: Found) {
-  if (depth > MAX_NESTING) {
-    found.notes.push(`java: ${bounded(path)} is nested more than ${MAX_NESTING} archives deep, not read`);
+  if (depth > MAX_NESTING || found.archives <= 0) {
+    const why = depth > MAX_NESTING ? `nested more than ${MAX_NESTING} archives deep` : 'past the archive limit';
+    found.notes.push(`java: ${bounded(path)} is ${why}, not read`);
     return;
   }
+  found.archives--;
   try {
     const bytes = await readEntry(zip, entry, MAX_ARCHIVE, found, path);
     if (bytes) await catalogueArchive(bytes, path, depth, found);
@@ -135,7 +140,7 @@ export const javaCataloguer: FileCataloguer = {
   async read(file: CandidateFile, content: Readable): Promise<CatalogueResult> {
     const bytes = await readOrNote('java', file, content, MAX_ARCHIVE);
     if (!Buffer.isBuffer(bytes)) return bytes;
-    const found: Found = { packages: [], notes: [], budget: MAX_ARCHIVE };
+    const found: Found = { packages: [], notes: [], budget: MAX_ARCHIVE, archives: MAX_INNER_ARCHIVES };
     try {
       await catalogueArchive(bytes, file.path, 0, found);
     } catch (err) {
