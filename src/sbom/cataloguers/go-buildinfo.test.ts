@@ -81,7 +81,7 @@ describe('Go build info in a stream', () => {
     assert.deepEqual(decodeHeader(unframed), { kind: 'inline', goVersion: 'go1.20', modinfo: '' });
   });
 
-  it('leaves files that are not executables at their first bytes, and ELF files without Go build info', async () => {
+  it('leaves files that are not executables at their first bytes, ELF files without Go build info, UPX', async () => {
     assert.equal(isExecutableFormat(Buffer.from('#!/bin/sh\n')), false);
     for (const magic of ['7f454c46', '4d5a9000', 'cffaedfe', 'feedface', 'cafebabe'])
       assert.equal(isExecutableFormat(Buffer.from(magic, 'hex')), true, magic);
@@ -89,6 +89,12 @@ describe('Go build info in a stream', () => {
     assert.deepEqual(await scanBuildInfo(Readable.from([script])), { kind: 'none' });
     assert.deepEqual(await scanBuildInfo(Readable.from([Buffer.from('\x7fE'), Buffer.from('LF')])), { kind: 'none' });
     assert.deepEqual(await scanBuildInfo(Readable.from([Buffer.alloc(10_000, 0x7f)])), { kind: 'none' });
+    const packed = Buffer.from(executable(header('go1.22.1', MODINFO)));
+    packed.write('UPX!', 0xec, 'latin1');
+    assert.deepEqual(await scanBuildInfo(Readable.from([packed])), {
+      kind: 'unreadable',
+      reason: 'the executable is packed with UPX',
+    });
   });
 
   it('reports module information over 4 MiB and a file that ends inside the header', async () => {

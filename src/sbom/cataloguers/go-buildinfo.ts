@@ -90,7 +90,8 @@ function examine(window: Buffer, start: number): { step: Step; keepFrom: number 
 
 /**
  * Reads `content` until the build information is found (then destroys it) or the stream ends. Files that
- * are not executables (checked from their first bytes) are left at once: 'none'.
+ * are not executables (checked from their first bytes) are left at once: 'none'; executables packed with
+ * UPX (its `UPX!` mark in the first KiB) too, as 'unreadable': their build information is compressed.
  */
 export async function scanBuildInfo(content: Readable): Promise<RawBuildInfo> {
   let window: Buffer = Buffer.alloc(0);
@@ -101,6 +102,8 @@ export async function scanBuildInfo(content: Readable): Promise<RawBuildInfo> {
     if (!checked) {
       if (window.length < 4) continue;
       if (!isExecutableFormat(window)) return done(content, { kind: 'none' });
+      if (window.subarray(0, 1024).includes('UPX!'))
+        return done(content, { kind: 'unreadable', reason: 'the executable is packed with UPX' });
       checked = true;
     }
     const { step, keepFrom } = examine(window, start);
