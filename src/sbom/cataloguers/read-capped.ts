@@ -1,0 +1,63 @@
+// Reading one offered file's stream into memory with a bound, for the cataloguers whose format needs the
+// whole file (a jar's central directory) or its head (a Python METADATA's headers): memory stays bounded
+// by the cap, and a file over it is reported by the caller instead of being read.
+import type { Readable } from 'node:stream';
+import type { FoundPackage } from '../package.ts';
+import { bounded } from '../../text.ts';
+import type { CandidateFile, CatalogueResult } from './cataloguer.ts';
+
+/** The whole stream, or undefined (the stream destroyed) once it passes `max` bytes. */
+export async function readCapped(content: Readable, max: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of content as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) {
+      content.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/**
+ * The stream up to and including the first line that `endsHead` accepts (a blank line after email-style
+ * headers), the rest left unread and the stream destroyed; the whole stream if no such line comes; or
+ * undefined if the head passes `max` bytes.
+ */
+export async function readHead(content: Readable, max: number, separator: RegExp): Promise<string | undefined> {
+  let text = '';
+  let size = 0;
+  for await (const chunk of content as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    text += chunk.toString('latin1');
+    const end = text.search(separator);
+    if (end >= 0) {
+      content.destroy();
+      return Buffer.from(text.slice(0, end), 'latin1').toString('utf8');
+    }
+    if (size > max) {
+      content.destroy();
+      return undefined;
+    }
+  }
+  return Buffer.from(text, 'latin1').toString('utf8');
+}
+
+/** A one-package file's result: the package, or the note saying why the file describes none. */
+export function packageOrNote(found: FoundPackage | string): CatalogueResult {
+  return typeof found === 'string' ? { packages: [], notes: [found] } : { packages: [found] };
+}
+
+/** The file's bytes, or the result that notes it is over `max` bytes and was not read. */
+export async function readOrNote(
+  cataloguer: string,
+  file: CandidateFile,
+  content: Readable,
+  max: number,
+): Promise<Buffer | CatalogueResult> {
+  const bytes = await readCapped(content, max);
+  const size = `${Math.round(max / (1024 * 1024))} MiB`;
+  return bytes ?? { packages: [], notes: [`${cataloguer}: ${bounded(file.path)} is larger than ${size}, not read`] };
+}
