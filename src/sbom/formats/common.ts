@@ -2,9 +2,11 @@
 // tool version passed in), the caps on what a document read may hold, and the bounded, coded refusal of
 // one that does not fit them.
 import { createHash } from 'node:crypto';
+import { PackageURL } from 'packageurl-js';
 import { AirlockError } from '../../errors.ts';
 import { bounded } from '../../text.ts';
-import type { CataloguedPackage, PackageType } from '../package.ts';
+import { distroFromPurls, packageFromPurl, type PurlContext } from '../identify.ts';
+import type { Catalogue, CataloguedPackage, Distro, PackageType } from '../package.ts';
 
 export interface FormatContext {
   readonly now: Date;
@@ -53,6 +55,14 @@ export function list(object: JsonObject, key: string, source: string, max: numbe
   return value;
 }
 
+/** A list field of objects (absent → empty), refused when an entry is not an object. */
+export function objectList(object: JsonObject, key: string, source: string, max: number): JsonObject[] {
+  return list(object, key, source, max).map((entry, i) => {
+    if (!isObject(entry)) throw malformed(source, `${bounded(key, 64)}[${i}] is not an object`);
+    return entry;
+  });
+}
+
 /** A short stable id for a package in a document: its purl and where it was found, hashed. */
 export function packageKey(p: CataloguedPackage): string {
   return createHash('sha256').update(`${p.purl}\n${p.foundIn}`).digest('hex').slice(0, 16);
@@ -80,22 +90,51 @@ export const SYFT_TYPES: Readonly<Record<PackageType, string>> = {
   maven: 'java-archive',
 };
 
-/** A count of skipped packages by kind, as one note: `3 packages not read (pkg:gem: 2, no purl: 1)`. */
-export function skippedNote(skipped: ReadonlyMap<string, number>): string[] {
-  if (skipped.size === 0) return [];
-  const total = [...skipped.values()].reduce((a, b) => a + b, 0);
-  const kinds = [...skipped].map(([kind, n]) => `${bounded(kind, 64)}: ${n}`).join(', ');
-  return [`${total} package${total === 1 ? '' : 's'} of kinds airlock does not catalogue not read (${kinds})`];
+function purlKind(purl: string | undefined): string {
+  if (purl === undefined) return 'no purl';
+  const type = /^pkg:([A-Za-z0-9.+-]+)\//.exec(purl)?.[1];
+  return type === undefined ? 'unreadable purl' : `pkg:${type.toLowerCase()}`;
 }
 
-/** The OCI image's purl name and tag from the reference it was catalogued as (purl-spec's oci type). */
-export function ociNameAndTag(reference: string): { name: string; tag?: string } {
-  const withoutTransport = reference.replace(/^(oci|oci-archive|docker-archive|docker|dir):(\/\/)?/, '');
+/** Collects the packages a document lists by purl, counting those of kinds airlock does not catalogue. */
+export class CatalogueCollector {
+  readonly packages: CataloguedPackage[] = [];
+  private readonly skipped = new Map<string, number>();
+
+  /** Adds the package the purl names; false (and counted) when it names none airlock catalogues. */
+  add(purl: string | undefined, context: PurlContext): boolean {
+    const read = purl === undefined ? undefined : packageFromPurl(purl, context);
+    if (read) this.packages.push(read);
+    else this.skipped.set(purlKind(purl), (this.skipped.get(purlKind(purl)) ?? 0) + 1);
+    return read !== undefined;
+  }
+
+  /** The distro the distro packages' purls name. */
+  purlDistro(): Distro | undefined {
+    return distroFromPurls(this.packages.map((p) => p.purl));
+  }
+
+  catalogue(subject: Catalogue['subject'], distro: Distro | undefined): Catalogue {
+    const total = [...this.skipped.values()].reduce((a, b) => a + b, 0);
+    const kinds = [...this.skipped].map(([kind, n]) => `${bounded(kind, 64)}: ${n}`).join(', ');
+    const notes =
+      total === 0
+        ? []
+        : [`${total} package${total === 1 ? '' : 's'} of kinds airlock does not catalogue not read (${kinds})`];
+    return { ...(subject ? { subject } : {}), ...(distro ? { distro } : {}), packages: this.packages, notes };
+  }
+}
+
+/** The image's purl (purl-spec oci: the repository's last segment, the digest, the tag), if its digest is known. */
+export function ociPurl(subject: Catalogue['subject']): string | undefined {
+  if (!subject?.digest) return undefined;
+  const withoutTransport = subject.name.replace(/^(oci|oci-archive|docker-archive|docker|dir):(\/\/)?/, '');
   const withoutDigest = withoutTransport.replace(/@sha256:[0-9a-f]+$/i, '');
   const last = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1);
   const colon = last.lastIndexOf(':');
   const name = (colon > 0 ? last.slice(0, colon) : last).toLowerCase() || 'image';
-  return colon > 0 ? { name, tag: last.slice(colon + 1) } : { name };
+  const qualifiers = colon > 0 ? { tag: last.slice(colon + 1) } : undefined;
+  return new PackageURL('oci', undefined, name, subject.digest, qualifiers, undefined).toString();
 }
 
 /** The files a package manager's own database lives in, preferred among the evidence syft lists. */
@@ -112,4 +151,19 @@ export function pickFoundIn(paths: readonly string[], purl: string | undefined):
   const type = /^pkg:([a-z]+)\//.exec(purl ?? '')?.[1];
   const database = type === undefined ? undefined : DATABASE_FILE[type];
   return (database && paths.find((p) => database.test(p))) ?? paths[0] ?? '';
+}
+
+/** The image a document describes: its name, and the first digest found in a `sha256:…` value, a bare SHA-256
+ * checksum, or a `pkg:oci/…@sha256…` purl. */
+export function subjectFrom(
+  name: string | undefined,
+  evidence: ReadonlyArray<string | undefined>,
+): Catalogue['subject'] {
+  for (const value of evidence) {
+    const hex =
+      /^(?:sha256:)?([0-9a-f]{64})$/i.exec(value ?? '')?.[1] ??
+      /^pkg:oci\/[^@]*@sha256(?::|%3A)([0-9a-f]{64})/i.exec(value ?? '')?.[1];
+    if (hex) return { name: name ?? 'unknown', digest: `sha256:${hex.toLowerCase()}` };
+  }
+  return { name: name ?? 'unknown' };
 }

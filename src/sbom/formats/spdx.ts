@@ -8,24 +8,23 @@
 // each, the document DESCRIBES the image. Not as syft does: no `Organization` creator (airlock is not one),
 // no CPEs, no files section, and licences that are not SPDX expressions become `LicenseRef-` identifiers
 // whose text (the licence as recorded) is in hasExtractedLicensingInfos, so every licenseDeclared is valid.
-import { distroFromPurls, packageFromPurl } from '../identify.ts';
 import type { Catalogue, CataloguedPackage, Distro } from '../package.ts';
 import {
   field,
   type FormatContext,
-  isObject,
-  type JsonObject,
   list,
+  type JsonObject,
+  objectList,
   malformed,
-  ociNameAndTag,
+  ociPurl,
   pickFoundIn,
   SBOM_LIMITS,
-  skippedNote,
+  subjectFrom,
+  CatalogueCollector,
   SYFT_TYPES,
   uniqueKeys,
 } from './common.ts';
 import { joinExpressions, licenseRefFor, spdxExpression, splitExpression } from './licenses.ts';
-import { PackageURL } from 'packageurl-js';
 
 const NOASSERTION = 'NOASSERTION';
 
@@ -69,8 +68,7 @@ function imagePackage(catalogue: Catalogue): JsonObject {
   const name = catalogue.subject?.name ?? 'unknown';
   const digest = catalogue.subject?.digest;
   const hex = /^sha256:([0-9a-f]{64})$/.exec(digest ?? '')?.[1];
-  const { name: purlName, tag } = ociNameAndTag(name);
-  const purl = digest && new PackageURL('oci', undefined, purlName, digest, tag ? { tag } : undefined, undefined);
+  const purl = ociPurl(catalogue.subject);
   return {
     name,
     SPDXID: spdxId(`DocumentRoot-Image-${name}`),
@@ -84,9 +82,7 @@ function imagePackage(catalogue: Catalogue): JsonObject {
     copyrightText: NOASSERTION,
     ...(purl
       ? {
-          externalRefs: [
-            { referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl.toString() },
-          ],
+          externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl }],
         }
       : {}),
     primaryPackagePurpose: 'CONTAINER',
@@ -145,18 +141,11 @@ export function writeSpdx(catalogue: Catalogue, context: FormatContext): string 
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
-function objects(entries: readonly unknown[], what: string, source: string): JsonObject[] {
-  return entries.map((entry, i) => {
-    if (!isObject(entry)) throw malformed(source, `${what}[${i}] is not an object`);
-    return entry;
-  });
-}
-
 /** The elements the document DESCRIBES (relationships, or SPDX 2.2's documentDescribes). */
 function describedIds(doc: JsonObject, source: string): Set<string> {
   const ids = new Set<string>();
   for (const id of list(doc, 'documentDescribes', source, SBOM_LIMITS.entries)) if (typeof id === 'string') ids.add(id);
-  for (const r of objects(list(doc, 'relationships', source, SBOM_LIMITS.entries), 'relationships', source)) {
+  for (const r of objectList(doc, 'relationships', source, SBOM_LIMITS.entries)) {
     const related = field(r, 'relatedSpdxElement', source);
     if (
       field(r, 'relationshipType', source) === 'DESCRIBES' &&
@@ -169,7 +158,7 @@ function describedIds(doc: JsonObject, source: string): Set<string> {
 
 /** LicenseRef identifier → the licence as recorded (its name, else its text). */
 function extractedNames(doc: JsonObject, source: string): Map<string, string> {
-  const infos = objects(list(doc, 'hasExtractedLicensingInfos', source, SBOM_LIMITS.entries), 'licences', source);
+  const infos = objectList(doc, 'hasExtractedLicensingInfos', source, SBOM_LIMITS.entries);
   const names = new Map<string, string>();
   for (const info of infos) {
     const id = field(info, 'licenseId', source);
@@ -195,23 +184,21 @@ function foundInPaths(p: JsonObject, source: string): string[] {
 }
 
 function purlRef(p: JsonObject, source: string): string | undefined {
-  for (const ref of objects(list(p, 'externalRefs', source, SBOM_LIMITS.entries), 'externalRefs', source))
+  for (const ref of objectList(p, 'externalRefs', source, SBOM_LIMITS.entries))
     if (field(ref, 'referenceType', source) === 'purl') return field(ref, 'referenceLocator', source);
   return undefined;
 }
 
 /** The image a root package names: its name, and its digest from versionInfo, a SHA256 checksum or its purl. */
-function subjectOf(p: JsonObject, source: string): NonNullable<Catalogue['subject']> {
-  const name = field(p, 'name', source) ?? 'unknown';
-  const version = field(p, 'versionInfo', source);
-  const sums = objects(list(p, 'checksums', source, SBOM_LIMITS.entries), 'checksums', source);
+function subjectOf(p: JsonObject, source: string): Catalogue['subject'] {
+  const sums = objectList(p, 'checksums', source, SBOM_LIMITS.entries);
   const sha256 = sums.find((c) => field(c, 'algorithm', source) === 'SHA256');
-  const fromPurl = /^pkg:oci\/[^@]*@sha256(?::|%3A)([0-9a-f]{64})/i.exec(purlRef(p, source) ?? '')?.[1];
-  const hex = /^sha256:([0-9a-f]{64})$/.exec(version ?? '')?.[1] ?? (sha256 && field(sha256, 'checksumValue', source));
-  const digestHex = hex ?? fromPurl;
-  return digestHex && /^[0-9a-f]{64}$/i.test(digestHex)
-    ? { name, digest: `sha256:${digestHex.toLowerCase()}` }
-    : { name };
+  const evidence = [
+    field(p, 'versionInfo', source),
+    sha256 && field(sha256, 'checksumValue', source),
+    purlRef(p, source),
+  ];
+  return subjectFrom(field(p, 'name', source), evidence);
 }
 
 function operatingSystem(p: JsonObject | undefined, source: string): Distro | undefined {
@@ -221,37 +208,24 @@ function operatingSystem(p: JsonObject | undefined, source: string): Distro | un
   return { id: id.toLowerCase(), ...(versionId ? { versionId } : {}), idLike: [] };
 }
 
-function purlKind(purl: string | undefined): string {
-  if (purl === undefined) return 'no purl';
-  const type = /^pkg:([A-Za-z0-9.+-]+)\//.exec(purl)?.[1];
-  return type === undefined ? 'unreadable purl' : `pkg:${type.toLowerCase()}`;
-}
-
 /** An SPDX 2.x JSON document (ours or syft's) as a catalogue: packages from their purls. */
 export function readSpdx(doc: JsonObject, source: string): Catalogue {
   if (!field(doc, 'spdxVersion', source)?.startsWith('SPDX-2.')) throw malformed(source, 'is not SPDX 2.x JSON');
   const described = describedIds(doc, source);
   const names = extractedNames(doc, source);
-  const packages: CataloguedPackage[] = [];
-  const skipped = new Map<string, number>();
+  const collector = new CatalogueCollector();
   let subject: Catalogue['subject'];
   let os: JsonObject | undefined;
-  for (const p of objects(list(doc, 'packages', source, SBOM_LIMITS.packages), 'packages', source)) {
+  for (const p of objectList(doc, 'packages', source, SBOM_LIMITS.packages)) {
     const purpose = field(p, 'primaryPackagePurpose', source);
-    const purl = purlRef(p, source);
-    const context = {
-      licenses: licensesOf(p, names, source),
-      foundIn: pickFoundIn(foundInPaths(p, source), purl),
-      name: field(p, 'name', source),
-    };
-    const read =
-      purpose === 'CONTAINER' || purpose === 'OPERATING-SYSTEM' ? undefined : purl && packageFromPurl(purl, context);
-    if (read) packages.push(read);
-    else if (purpose === 'OPERATING-SYSTEM') os ??= p;
+    if (purpose === 'OPERATING-SYSTEM') os ??= p;
     else if (purpose === 'CONTAINER' || described.has(field(p, 'SPDXID', source) ?? ''))
       subject ??= subjectOf(p, source);
-    else skipped.set(purlKind(purl), (skipped.get(purlKind(purl)) ?? 0) + 1);
+    else {
+      const purl = purlRef(p, source);
+      const foundIn = pickFoundIn(foundInPaths(p, source), purl);
+      collector.add(purl, { licenses: licensesOf(p, names, source), foundIn, name: field(p, 'name', source) });
+    }
   }
-  const distro = distroFromPurls(packages.map((p) => p.purl)) ?? operatingSystem(os, source);
-  return { ...(subject ? { subject } : {}), ...(distro ? { distro } : {}), packages, notes: skippedNote(skipped) };
+  return collector.catalogue(subject, collector.purlDistro() ?? operatingSystem(os, source));
 }
