@@ -7,12 +7,13 @@
 import { randomBytes } from 'node:crypto';
 import { readlink, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { AirlockError, fromFsError } from '../errors.ts';
+import { AirlockError, type ErrorCode, fromFsError } from '../errors.ts';
 import { writeFileAtomic } from '../files/atomic-write.ts';
 import { MAX_INPUT_FILE, readOptionalText } from '../files/read-file.ts';
 import { checkStateDir, makeDirs, makeStateDir } from '../files/state-dir.ts';
 import { parseTrustedRoot } from '../sigstore/trusted-root.ts';
 import type { Recorder } from '../recorder.ts';
+import { bounded } from '../text.ts';
 import { applyFreshness, type BreakGlass, type FreshnessPolicy, type RoleFreshness } from './freshness.ts';
 import { mirrorFiles, wantSigstoreTarget } from './mirror.ts';
 import { directorySource } from './tuf-source.ts';
@@ -36,33 +37,41 @@ export function trustDir(stateDir: string, name: string): string {
   return join(stateDir, 'trust', name);
 }
 
-export function validateTrustName(name: string): string {
+/** A name installs are kept under (a trust root's, a vulnerability database's): E_USAGE unless it is a safe one. */
+export function validateTrustName(name: string, what = 'trust root'): string {
   if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(name))
-    throw new AirlockError('E_USAGE', `invalid trust root name '${name}'`);
+    throw new AirlockError('E_USAGE', `invalid ${what} name '${bounded(name, 80)}'`);
   return name;
 }
 
-async function readJson<T>(path: string): Promise<T | undefined> {
-  // Failing to read is no verdict on what is there (an EACCES, an I/O error); not parsing is.
-  const text = await readOptionalText(path, 'a trust root file', MAX_INPUT_FILE, (f) =>
+/**
+ * A JSON state file of an install (trust/, vulndb/), undefined when it does not exist. Failing to read
+ * is no verdict on what is there (an EACCES, an I/O error); not parsing is: `corrupt` (E_TRUST_ROOT).
+ */
+export async function readStateJson<T>(
+  path: string,
+  what = 'a trust root file',
+  corrupt: ErrorCode = 'E_TRUST_ROOT',
+): Promise<T | undefined> {
+  const text = await readOptionalText(path, what, MAX_INPUT_FILE, (f) =>
     f.systemCode === 'ENOTDIR'
-      ? new AirlockError('E_TRUST_ROOT', `${path} is unreadable or corrupt: ${f.reason}`, { cause: f.error.cause })
+      ? new AirlockError(corrupt, `${path} is unreadable or corrupt: ${f.reason}`, { cause: f.error.cause })
       : f.error,
   );
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new AirlockError('E_TRUST_ROOT', `${path} is corrupt: ${(err as Error).message}`, { cause: err });
+    throw new AirlockError(corrupt, `${path} is corrupt: ${(err as Error).message}`, { cause: err });
   }
 }
 
 export async function readTrustedVersions(stateDir: string, name: string): Promise<Versions> {
-  return (await readJson<{ versions: Versions }>(join(trustDir(stateDir, name), 'state.json')))?.versions ?? {};
+  return (await readStateJson<{ versions: Versions }>(join(trustDir(stateDir, name), 'state.json')))?.versions ?? {};
 }
 
 /** Points `link` at `target` atomically (a new symlink renamed over the old one). */
-async function swapSymlink(target: string, link: string): Promise<void> {
+export async function swapSymlink(target: string, link: string): Promise<void> {
   const tmp = `${link}.tmp-${randomBytes(4).toString('hex')}`;
   await symlink(target, tmp);
   await rename(tmp, link);

@@ -28,7 +28,10 @@ export async function installedTrustStatuses(
   return statuses;
 }
 
-/** The worst level among the roots; UNKNOWN when there is none, since nothing can then be verified. */
-export function overallLevel(statuses: readonly TrustRootStatus[]): Level {
+/**
+ * The worst level among the roots (or installed vulnerability databases); UNKNOWN when there is none,
+ * since nothing can then be verified.
+ */
+export function overallLevel(statuses: readonly { readonly level: Level }[]): Level {
   return (statuses.length === 0 ? 3 : Math.max(...statuses.map((s) => s.level))) as Level;
 }

@@ -19,10 +19,13 @@ export interface InstalledTrustRoot {
   readonly warnings: readonly string[];
 }
 
-/** Names of the folders under trust/: [] when there is none yet; an unusable $AIRLOCK_HOME says so. */
-export async function listInstalledNames(stateDir: string): Promise<string[]> {
+/**
+ * Names of the folders under trust/ (or another folder of installs, such as vulndb/): [] when there is
+ * none yet; an unusable $AIRLOCK_HOME says so.
+ */
+export async function listInstalledNames(stateDir: string, folder = 'trust'): Promise<string[]> {
   await checkStateDir(stateDir);
-  const dir = join(stateDir, 'trust');
+  const dir = join(stateDir, folder);
   try {
     return (await readdir(dir, { withFileTypes: true }))
       .filter((d) => d.isDirectory())

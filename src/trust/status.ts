@@ -131,10 +131,11 @@ export function brokenTrustStatus(
 
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
-/** A node-exporter textfile (Prometheus text exposition format 0.0.4). */
-export function toPrometheus(statuses: readonly TrustRootStatus[]): string {
-  const lines: string[] = [];
-  const metric = (name: string, help: string, samples: Array<[Record<string, string>, number]>) => {
+export type GaugeSample = [labels: Record<string, string>, value: number];
+
+/** Writes gauges into `lines` in the text exposition format 0.0.4: `metric(name, help, samples)`. */
+export function gaugeWriter(lines: string[]): (name: string, help: string, samples: GaugeSample[]) => void {
+  return (name, help, samples) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
     for (const [labels, value] of samples) {
       const l = Object.entries(labels)
@@ -143,7 +144,16 @@ export function toPrometheus(statuses: readonly TrustRootStatus[]): string {
       lines.push(`${name}{${l}} ${value}`);
     }
   };
-  const seconds = (iso: string) => Math.floor(new Date(iso).getTime() / 1000);
+}
+
+/** An ISO 8601 time as a Prometheus timestamp gauge value (whole seconds). */
+export const epochSeconds = (iso: string): number => Math.floor(new Date(iso).getTime() / 1000);
+
+/** A node-exporter textfile (Prometheus text exposition format 0.0.4). */
+export function toPrometheus(statuses: readonly TrustRootStatus[]): string {
+  const lines: string[] = [];
+  const metric = gaugeWriter(lines);
+  const seconds = epochSeconds;
   metric(
     'airlock_trust_role_expiry_timestamp_seconds',
     'Expiry of each TUF role of an installed trust root.',

@@ -1,25 +1,16 @@
 // `airlock trust import` (air-gapped side): a mirror re-verified offline from the pinned root, the
 // freshness policy applied, installed as a named trust root.
-import { AirlockError } from '../../../errors.ts';
 import { DEFAULT_GRACE_DAYS, type FreshnessPolicy } from '../../../trust/freshness.ts';
 import { importTrustRoot, trustDir } from '../../../trust/install.ts';
 import type { Flags } from '../../args.ts';
 import type { Command } from '../../command.ts';
-import { parseTime } from '../../time-flag.ts';
+import { breakGlassFlags, breakGlassOption } from '../../options/break-glass.ts';
 import { GRACE_FLAG, readPinnedRoot, withExpiryHint } from './tuf.ts';
 
 function policyFrom(flags: Flags, now: Date): FreshnessPolicy {
   const graceDays = flags.int('grace', DEFAULT_GRACE_DAYS, 0, 365);
-  if (!flags.bool('break-glass')) {
-    if (flags.has('reason') || flags.has('until'))
-      throw new AirlockError('E_USAGE', '--reason and --until belong to --break-glass');
-    return { graceDays };
-  }
-  const reason = flags.string('reason') ?? '';
-  const until = flags.has('until')
-    ? parseTime(flags.string('until') ?? '', '--until')
-    : new Date(now.getTime() + 7 * 86_400_000);
-  return { graceDays, breakGlass: { reason, until } };
+  const breakGlass = breakGlassOption(flags, now);
+  return breakGlass ? { graceDays, breakGlass } : { graceDays };
 }
 
 export const trustImportCommand: Command = {
@@ -35,16 +26,7 @@ export const trustImportCommand: Command = {
     root: { type: 'string', value: 'FILE', description: 'The pinned root (the same one the connected side trusts)' },
     name: { type: 'string', value: 'NAME', description: 'Name of the installed trust root', default: 'public-good' },
     grace: GRACE_FLAG,
-    'break-glass': {
-      type: 'boolean',
-      description: 'Accept expired roles whose signatures still verify (recorded, time-boxed)',
-    },
-    reason: { type: 'string', value: 'TEXT', description: 'Why break-glass is needed (required with --break-glass)' },
-    until: {
-      type: 'string',
-      value: 'TIME',
-      description: 'Break-glass deadline, at most 14 days ahead (default 7 days)',
-    },
+    ...breakGlassFlags('expired roles whose signatures still verify'),
   },
   positionals: { min: 1, max: 1 },
   examples: [
