@@ -3,6 +3,7 @@
 import semver from 'semver';
 import { AirlockError } from '../../src/errors.ts';
 import type { CataloguedPackage } from '../../src/sbom/package.ts';
+import type { Finding } from '../../src/vuln/finding.ts';
 import type { AdvisorySource, OsvAffected, OsvRecord, VersionCompare } from '../../src/vuln/types.ts';
 
 /** SemVer 2 precedence; a version `semver` cannot read throws E_VERSION_INVALID, as the real orders do. */
@@ -53,5 +54,25 @@ export function memorySource(records: readonly OsvRecord[], normalise = (_e: str
         r.affected.some((a) => a.package.ecosystem === ecosystem && normalise(ecosystem, a.package.name) === name),
       );
     },
+  };
+}
+
+/** A finding as the matcher makes them, for the steps after it (exceptions, the gate, the reports). */
+export function finding(id: string, more: Partial<Finding> = {}): Finding {
+  return {
+    id,
+    aliases: [],
+    recordIds: [id],
+    package: {
+      name: 'openssl',
+      version: '3.0.11-1',
+      ecosystem: 'Debian:12',
+      purl: 'pkg:deb/debian/openssl@3.0.11-1?arch=amd64&distro=debian-12',
+      type: 'deb',
+      foundIn: '/var/lib/dpkg/status',
+    },
+    severity: 'high',
+    fixedVersions: [],
+    ...more,
   };
 }
