@@ -118,12 +118,12 @@ function matchOne(
   const query = { ecosystem: pkg.ecosystem, name, version: pkg.version };
   const hits = records.flatMap((r) => evaluate(r, query, order, semverOrder) ?? []);
   const found: FindingPackage = {
-    name: pkg.name,
-    version: pkg.version,
-    ecosystem: pkg.ecosystem,
-    purl: pkg.purl,
+    name: bounded(pkg.name, 256),
+    version: bounded(pkg.version, 128),
+    ecosystem: bounded(pkg.ecosystem, 128),
+    purl: bounded(pkg.purl, 1024),
     type: pkg.type,
-    foundIn: pkg.foundIn,
+    foundIn: bounded(pkg.foundIn, 1024),
   };
   return groupByVulnerability(hits, records)
     .map((group) => findingOf(group, found))
