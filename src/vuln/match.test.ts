@@ -92,6 +92,25 @@ describe('matchPackages', () => {
     assert.deepEqual(found[0]?.fixedVersions, ['4.5', '5']);
   });
 
+  it('a record naming several CVEs joins each CVE finding instead of folding them into one', () => {
+    const recs = [
+      osvRecord('DSA-6000-1', {
+        upstream: ['CVE-2026-21', 'CVE-2026-20'],
+        affected: [fixedBelow(DEBIAN, 'openssl', '5')],
+      }),
+      osvRecord('DEBIAN-CVE-2026-20', { upstream: ['CVE-2026-20'], affected: [fixedBelow(DEBIAN, 'openssl', '5')] }),
+      osvRecord('DEBIAN-CVE-2026-21', { upstream: ['CVE-2026-21'], affected: [fixedBelow(DEBIAN, 'openssl', '3')] }),
+    ];
+    const found = scan([libssl('4', { name: 'openssl' })], recs).findings;
+    assert.deepEqual(
+      found.map((f) => [f.id, f.aliases, f.recordIds]),
+      [
+        ['CVE-2026-20', ['DEBIAN-CVE-2026-20', 'DSA-6000-1'], ['DEBIAN-CVE-2026-20', 'DSA-6000-1']],
+        ['CVE-2026-21', ['DSA-6000-1'], ['DSA-6000-1']],
+      ],
+    );
+  });
+
   it('merges aliases named in one direction only, and transitively through a record that did not match', () => {
     const recs = [
       osvRecord('PYSEC-9', { aliases: ['GHSA-b'], affected: [fixedBelow('PyPI', 'p', '2')] }),

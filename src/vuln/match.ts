@@ -17,7 +17,7 @@ import type { CataloguedPackage } from '../sbom/package.ts';
 import { bounded, boundedList } from '../text.ts';
 import type { Finding, FindingPackage } from './finding.ts';
 import { fixedVersions, isAffected } from './osv/affected.ts';
-import { groupByVulnerability, idsOf, primaryId } from './osv/aliases.ts';
+import { groupByVulnerability, primaryId, type VulnerabilityGroup } from './osv/aliases.ts';
 import { osvPackageName } from './osv/names.ts';
 import { rateFinding } from './severity.ts';
 import type { AdvisorySource, OsvAffected, OsvRecord, VersionCompare } from './types.ts';
@@ -74,26 +74,27 @@ function uniqueSorted(values: Iterable<string>): string[] {
   return [...new Set(values)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** One group of hits (one vulnerability) as one finding. */
-function findingOf(group: readonly Hit[], pkg: FindingPackage): Finding {
-  const decided = group.filter((h) => h.unevaluable === undefined);
+/** One group of hits (one vulnerability) as one finding; hits that decided win over unevaluable ones. */
+function findingOf(group: VulnerabilityGroup<Hit>, pkg: FindingPackage): Finding {
+  const decided = group.filter((g) => g.member.unevaluable === undefined);
   const used = decided.length > 0 ? decided : group;
-  const ids = uniqueSorted(used.flatMap((h) => idsOf(h.record)));
+  const hits = used.map((g) => g.member);
+  const ids = uniqueSorted(used.flatMap((g) => g.ids));
   const id = primaryId(ids);
-  const rating = rateFinding(used);
-  const primary = used.find((h) => h.record.id === id) ?? used.find((h) => h.record.summary) ?? used[0];
-  const summary = primary?.record.summary ?? used.find((h) => h.record.summary)?.record.summary;
+  const rating = rateFinding(hits);
+  const summary = (hits.find((h) => h.record.id === id && h.record.summary) ?? hits.find((h) => h.record.summary))
+    ?.record.summary;
   return {
     id: bounded(id, 128),
     aliases: ids.filter((x) => x !== id).map((x) => bounded(x, 128)),
-    recordIds: uniqueSorted(used.map((h) => bounded(h.record.id, 128))),
+    recordIds: uniqueSorted(hits.map((h) => bounded(h.record.id, 128))),
     package: pkg,
     severity: rating.severity,
     ...(rating.source === undefined ? {} : { severitySource: rating.source }),
     ...(rating.score === undefined ? {} : { score: rating.score }),
-    fixedVersions: uniqueSorted(used.flatMap((h) => h.affected.flatMap(fixedVersions))).map((v) => bounded(v, 128)),
+    fixedVersions: uniqueSorted(hits.flatMap((h) => h.affected.flatMap(fixedVersions))).map((v) => bounded(v, 128)),
     ...(summary === undefined ? {} : { summary: bounded(summary, 300) }),
-    ...(decided.length > 0 ? {} : { unevaluable: group[0]?.unevaluable ?? 'not evaluable' }),
+    ...(decided.length > 0 ? {} : { unevaluable: group[0]?.member.unevaluable ?? 'not evaluable' }),
   };
 }
 

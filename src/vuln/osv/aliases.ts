@@ -2,7 +2,11 @@
 // Two records are the same vulnerability when one names the other in `aliases` or `upstream`, or both
 // name a common id there (a DSA, a DEBIAN-CVE and a GHSA for one CVE), transitively: the connected
 // components of the graph whose nodes are ids and whose edges join a record's id to each of its aliases
-// and upstream ids. A record that names several CVEs (a DSA fixing five) joins them all into one group.
+// and upstream ids.
+// One exception keeps "one CVE, one finding": a record that names two or more CVE ids (a DSA fixing
+// forty kernel CVEs, a GHSA with two CVEs) adds no edges — it would otherwise fold forty vulnerabilities
+// into one finding, and an exception for one of them would hide the rest. It joins the group of EACH CVE
+// it names instead, contributing its own id and that CVE to each.
 
 import type { OsvRecord } from '../types.ts';
 
@@ -34,6 +38,15 @@ class IdGroups {
   }
 }
 
+const CVE = /^CVE-\d{4}-\d+$/;
+
+function cvesOf(record: OsvRecord): string[] {
+  return [...new Set(idsOf(record).filter((id) => CVE.test(id)))];
+}
+
+/** A group of records for one vulnerability: each member with the ids it brings to the group. */
+export type VulnerabilityGroup<T> = Array<{ readonly member: T; readonly ids: readonly string[] }>;
+
 /**
  * `members` grouped by vulnerability, each group in the order its first member came. `linking` are all
  * the records known for the package (matched or not): they connect ids too, so two matched records that
@@ -42,20 +55,27 @@ class IdGroups {
 export function groupByVulnerability<T extends { readonly record: OsvRecord }>(
   members: readonly T[],
   linking: readonly OsvRecord[],
-): T[][] {
+): VulnerabilityGroup<T>[] {
   const groups = new IdGroups();
-  for (const r of [...linking, ...members.map((m) => m.record)]) for (const id of idsOf(r)) groups.union(r.id, id);
-  const byRoot = new Map<string, T[]>();
-  for (const m of members) {
-    const root = groups.find(m.record.id);
+  for (const r of [...linking, ...members.map((m) => m.record)])
+    if (cvesOf(r).length < 2) for (const id of idsOf(r)) groups.union(r.id, id);
+  const byRoot = new Map<string, VulnerabilityGroup<T>>();
+  const join = (root: string, entry: VulnerabilityGroup<T>[number]) => {
     const group = byRoot.get(root);
-    if (group) group.push(m);
-    else byRoot.set(root, [m]);
+    if (group) group.push(entry);
+    else byRoot.set(root, [entry]);
+  };
+  for (const member of members) {
+    const cves = cvesOf(member.record);
+    if (cves.length < 2) {
+      join(groups.find(member.record.id), { member, ids: idsOf(member.record) });
+      continue;
+    }
+    const byCveRoot = Map.groupBy(cves, (cve) => groups.find(cve));
+    for (const [root, mine] of byCveRoot) join(root, { member, ids: [member.record.id, ...mine] });
   }
   return [...byRoot.values()];
 }
-
-const CVE = /^CVE-\d{4}-\d+$/;
 
 /** The primary id of a set of ids: the lowest CVE id when there is one, else the lowest id (code-point order). */
 export function primaryId(ids: readonly string[]): string {
