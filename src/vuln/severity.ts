@@ -13,6 +13,7 @@
 //   3. Otherwise `unknown`, which gates count as failing unless told otherwise.
 // A vector the calculator cannot read (or whose base metrics are incomplete) is skipped, not guessed.
 import cvss from 'ae-cvss-calculator';
+import { BoundedMap } from '../bounded-map.ts';
 import { SEVERITIES, type Severity } from '../policy/severity.ts';
 import { bounded } from '../text.ts';
 import type { OsvAffected, OsvRecord, OsvSeverity } from './types.ts';
@@ -39,9 +40,26 @@ interface Candidate {
   readonly source: string;
 }
 
+type Scored = { readonly score: number; readonly version: '2.0' | '3.x' | '4.0' };
+
+/**
+ * Scores already computed, by vector: a v4.0 score costs the calculator about 0.4 ms, and a database
+ * repeats the same few thousand vectors across its records. `false`: the calculator cannot read it.
+ */
+const SCORES = new BoundedMap<string, Scored | false>(16_384);
+
 /** A CVSS vector's base score, or undefined when the calculator cannot read it or its base is incomplete. */
-export function cvssBaseScore(vector: string): { score: number; version: '2.0' | '3.x' | '4.0' } | undefined {
+export function cvssBaseScore(vector: string): Scored | undefined {
   const v = vector.trim();
+  let scored = SCORES.get(v);
+  if (scored === undefined) {
+    scored = scoreVector(v) ?? false;
+    SCORES.set(v, scored);
+  }
+  return scored === false ? undefined : scored;
+}
+
+function scoreVector(v: string): Scored | undefined {
   try {
     const parsed = v.startsWith('CVSS:4.0/')
       ? { calc: new cvss.Cvss4P0(v), version: '4.0' as const }
