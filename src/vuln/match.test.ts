@@ -153,8 +153,8 @@ describe('matchPackages', () => {
   });
 
   it('an ecosystem with no order: a note; versions lists still match, ECOSYSTEM ranges are unevaluable', () => {
-    const listed = osvRecord('GO-1', { affected: [affected('Go', 'm', { versions: ['v1.0.0'] })] });
-    const ranged = osvRecord('GO-2', { affected: [fixedBelow('Go', 'm', 'v2.0.0')] });
+    const listed = osvRecord('GO-1', { affected: [affected('Go', 'm', { versions: ['1.0.0'] })] });
+    const ranged = osvRecord('GO-2', { affected: [fixedBelow('Go', 'm', '2.0.0')] });
     const gomod = catalogued({ type: 'golang', name: 'm', version: 'v1.0.0', ecosystem: 'Go' });
     const result = scan([gomod], [listed, ranged]);
     assert.deepEqual(
@@ -165,6 +165,33 @@ describe('matchPackages', () => {
       ],
     );
     assert.match(result.notes.join('\n'), /no version order for ecosystem 'Go' \(1 package/);
+  });
+
+  it('compares Go versions without their v (and the toolchain without its go), as OSV writes them', () => {
+    const recs = [
+      osvRecord('GO-2026-1', { affected: [affected('Go', 'example.com/m', { versions: ['1.0.0'] })] }),
+      osvRecord('GO-2026-2', {
+        affected: [
+          affected('Go', 'stdlib', {
+            ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '1.22.2' }] }],
+          }),
+        ],
+      }),
+    ];
+    const go = (name: string, version: string) => catalogued({ type: 'golang', name, version, ecosystem: 'Go' });
+    const result = matchPackages(
+      [go('example.com/m', 'v1.0.0'), go('stdlib', 'go1.22.1'), go('example.com/m', 'v1.0.1')],
+      memorySource(recs),
+      () => semverOrder,
+      semverOrder,
+    );
+    assert.deepEqual(
+      result.findings.map((f) => [f.id, f.package.version, f.unevaluable]),
+      [
+        ['GO-2026-1', 'v1.0.0', undefined],
+        ['GO-2026-2', 'go1.22.1', undefined],
+      ],
+    );
   });
 
   it('a package with no ecosystem is not matched, and a note says so', () => {

@@ -6,6 +6,7 @@
 //   - distro packages (deb, apk, rpm) by their SOURCE package name (dpkg Source, apk origin, rpm SRPM
 //     name), falling back to the binary name, because distro advisories are written per source package;
 //     PyPI names PEP 503-normalised (osv/names.ts, the normaliser the database uses); others as named.
+//   - Go versions lose their `v` (and the toolchain's `go`), as OSV writes them (osv/names.ts);
 //   - the version compared is the binary package's OWN version, also for a deb whose source version
 //     differs (a binNMU `1.2-3+b1` of source `1.2-3`): osv-scalibr and osv-scanner compare
 //     `pkg.Version`, never dpkg's source version (which scalibr keeps only for the purl).
@@ -18,7 +19,7 @@ import { bounded, boundedList } from '../text.ts';
 import type { Finding, FindingPackage } from './finding.ts';
 import { fixedVersions, isAffected } from './osv/affected.ts';
 import { groupByVulnerability, primaryId, type VulnerabilityGroup } from './osv/aliases.ts';
-import { osvPackageName } from './osv/names.ts';
+import { osvPackageName, osvVersion } from './osv/names.ts';
 import { rateFinding } from './severity.ts';
 import type { AdvisorySource, OsvAffected, OsvRecord, VersionCompare } from './types.ts';
 
@@ -116,7 +117,7 @@ function matchOne(
   const records = [...new Map(source.recordsFor(pkg.ecosystem, name).map((r) => [r.id, r])).values()].filter(
     (r) => r.withdrawn === undefined,
   );
-  const query = { ecosystem: pkg.ecosystem, name, version: pkg.version };
+  const query = { ecosystem: pkg.ecosystem, name, version: osvVersion(pkg.ecosystem, pkg.version) };
   const hits = records.flatMap((r) => evaluate(r, query, order, semverOrder) ?? []);
   const found: FindingPackage = {
     name: bounded(pkg.name, 256),

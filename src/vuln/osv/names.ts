@@ -13,3 +13,12 @@ export function normalizePypiName(name: string): string {
 export function osvPackageName(ecosystem: string, name: string): string {
   return ecosystem === 'PyPI' ? normalizePypiName(name) : name;
 }
+
+/**
+ * The version OSV writes for a package's recorded version: Go module versions without their `v`
+ * (`v1.2.3` → `1.2.3`) and the Go toolchain's `go1.22.1` → `1.22.1`, as OSV's Go records and osv-scalibr
+ * write them (SEMVER has no `v`, and `versions` lists are compared as strings); every other as it is.
+ */
+export function osvVersion(ecosystem: string, version: string): string {
+  return ecosystem === 'Go' ? version.replace(/^(?:v|go)(?=\d)/, '') : version;
+}
