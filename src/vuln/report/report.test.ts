@@ -73,6 +73,7 @@ interface SarifLog {
       ruleId: string;
       ruleIndex: number;
       level: string;
+      suppressions?: unknown;
       locations: Array<{
         physicalLocation: { artifactLocation: { uri: string } };
         logicalLocations: Array<{ fullyQualifiedName: string }>;
@@ -166,7 +167,7 @@ describe('scan report', () => {
     assert.ok(run);
     assert.deepEqual(
       run.tool.driver.rules.map((r) => r.id),
-      ['CVE-2026-10', 'GHSA-aaaa-bbbb-cccc', 'PYSEC-2026-1', 'CVE-2026-11'],
+      ['CVE-2026-10', 'GHSA-aaaa-bbbb-cccc', 'PYSEC-2026-1', 'CVE-2026-11', 'CVE-2026-12'],
     );
     assert.deepEqual(
       run.results.map((r) => [r.ruleId, r.ruleIndex, r.level]),
@@ -176,8 +177,12 @@ describe('scan report', () => {
         ['PYSEC-2026-1', 2, 'warning'],
         ['CVE-2026-11', 3, 'error'],
         ['CVE-2026-10', 0, 'error'],
+        ['CVE-2026-12', 4, 'error'],
       ],
     );
+    assert.deepEqual(run.results[5]?.suppressions, [
+      { kind: 'external', status: 'accepted', justification: 'not reachable (reviewed exception, expires 2027-01-31)' },
+    ]);
     assert.equal(run.tool.driver.rules[0]?.properties['security-severity'], '9.8');
     assert.deepEqual(run.results[0]?.locations[0]?.physicalLocation.artifactLocation, { uri: 'var/lib/dpkg/status' });
     assert.equal(run.results[0]?.locations[0]?.logicalLocations[0]?.fullyQualifiedName, FINDINGS[0]?.package.purl);

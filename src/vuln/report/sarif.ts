@@ -5,7 +5,8 @@
 //   - one result (§3.27) per finding: ruleId and ruleIndex, a level from the severity (critical and high →
 //     error, medium → warning, low and negligible → note, as grype; unknown → warning rather than grype's
 //     note, and unevaluable → error, since the gate fails both), a message, and the package's location: the
-//     file it was found in (a relative URI in the image's file system) and its purl as a logical location.
+//     file it was found in (a relative URI in the image's file system) and its purl as a logical location;
+//   - findings a reviewed exception covers as results with an accepted external suppression (§3.27.23).
 import { bounded } from '../../text.ts';
 import type { Finding } from '../finding.ts';
 import type { ScanReport } from './report.ts';
@@ -82,7 +83,7 @@ function result(f: Finding, ruleIndex: number, subject: string) {
 export function scanReportSarif(report: ScanReport): Record<string, unknown> {
   const rules: ReturnType<typeof rule>[] = [];
   const index = new Map<string, number>();
-  for (const f of report.findings) {
+  for (const f of [...report.findings, ...report.ignored.map((i) => i.finding)]) {
     if (index.has(f.id)) continue;
     index.set(f.id, rules.length);
     rules.push(rule(f));
@@ -101,7 +102,20 @@ export function scanReportSarif(report: ScanReport): Record<string, unknown> {
             rules,
           },
         },
-        results: report.findings.map((f) => result(f, index.get(f.id) ?? 0, subject)),
+        results: [
+          ...report.findings.map((f) => result(f, index.get(f.id) ?? 0, subject)),
+          // Findings a reviewed exception covers stay in the log, suppressed, with the exception's reason.
+          ...report.ignored.map(({ finding, exception }) => ({
+            ...result(finding, index.get(finding.id) ?? 0, subject),
+            suppressions: [
+              {
+                kind: 'external',
+                status: 'accepted',
+                justification: `${exception.reason} (reviewed exception, expires ${exception.expires})`,
+              },
+            ],
+          })),
+        ],
       },
     ],
   };

@@ -27,6 +27,11 @@ function row(f: Finding): string[] {
   ];
 }
 
+/** Code-point order: the same on every machine, whatever its locale. */
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 function layout(rows: readonly (readonly string[])[]): string[] {
   const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) =>
@@ -60,7 +65,7 @@ export function summaryLine(report: ScanReport): string {
 export function renderTable(report: ScanReport): string {
   const sorted = [...report.findings].sort(
     (a, b) =>
-      rank(b.severity) - rank(a.severity) || a.package.name.localeCompare(b.package.name) || a.id.localeCompare(b.id),
+      rank(b.severity) - rank(a.severity) || byCodePoint(a.package.name, b.package.name) || byCodePoint(a.id, b.id),
   );
   const lines = sorted.length > 0 ? layout([HEADER, ...sorted.map(row)]) : ['No vulnerabilities found'];
   lines.push('', summaryLine(report));
