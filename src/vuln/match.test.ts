@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { affected, catalogued, memorySource, numericOrder, osvRecord, semverOrder } from '../../test/helpers/osv.ts';
 import type { CataloguedPackage } from '../sbom/package.ts';
-import { lookupName, matchPackages } from './match.ts';
+import { AirlockError } from '../errors.ts';
+import { lookupName, matchPackages, noOrder } from './match.ts';
 import { normalizePypiName, osvPackageName } from './osv/names.ts';
 import type { OsvRecord, VersionCompare } from './types.ts';
 
@@ -165,6 +166,11 @@ describe('matchPackages', () => {
       ],
     );
     assert.match(result.notes.join('\n'), /no version order for ecosystem 'Go' \(1 package/);
+    assert.match(result.findings[1]?.unevaluable ?? '', /no version order for ecosystem 'Go'/);
+    assert.throws(
+      () => noOrder('Go')('1', '2'),
+      (e: unknown) => e instanceof AirlockError && e.code === 'E_VERSION_INVALID',
+    );
   });
 
   it('compares Go versions without their v (and the toolchain without its go), as OSV writes them', () => {

@@ -99,8 +99,8 @@ function findingOf(group: VulnerabilityGroup<Hit>, pkg: FindingPackage): Finding
   };
 }
 
-/** An order for an ecosystem airlock has none for: every comparison is unevaluable. */
-function noOrder(ecosystem: string): VersionCompare {
+/** An order for an ecosystem airlock has none for: every comparison is E_VERSION_INVALID (unevaluable). */
+export function noOrder(ecosystem: string): VersionCompare {
   return () => {
     throw new AirlockError('E_VERSION_INVALID', `no version order for ecosystem '${bounded(ecosystem, 64)}'`);
   };
