@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { affected, catalogued, memorySource, numericOrder, osvRecord, semverOrder } from '../../test/helpers/osv.ts';
 import type { CataloguedPackage } from '../sbom/package.ts';
 import { AirlockError } from '../errors.ts';
-import { lookupName, matchPackages, noOrder } from './match.ts';
+import { lookupNames, matchPackages, noOrder } from './match.ts';
 import { normalizePypiName, osvPackageName } from './osv/names.ts';
 import type { OsvRecord, VersionCompare } from './types.ts';
 
@@ -49,7 +49,33 @@ describe('matchPackages', () => {
   it('falls back to the binary name when a distro package records no source', () => {
     const rec = osvRecord('DSA-2', { affected: [fixedBelow(DEBIAN, 'libssl3', '4')] });
     assert.equal(scan([libssl('3')], [rec]).findings.length, 1);
-    assert.equal(lookupName(libssl('3', { name: 'openssl' }), DEBIAN), 'openssl');
+    assert.deepEqual(lookupNames(libssl('3', { name: 'openssl' }), DEBIAN), ['openssl']);
+  });
+
+  it('looks rpm packages up by their SRPM name and their own name, evaluating a record once', () => {
+    const el = 'AlmaLinux:9';
+    const rpm = catalogued({
+      type: 'rpm',
+      name: 'openssl-libs',
+      version: '3',
+      ecosystem: el,
+      source: { name: 'openssl' },
+    });
+    assert.deepEqual(lookupNames(rpm, el), ['openssl', 'openssl-libs']);
+    const bySource = osvRecord('ALSA-1', { affected: [fixedBelow(el, 'openssl', '4')] });
+    const byBinary = osvRecord('ALSA-2', { affected: [fixedBelow(el, 'openssl-libs', '4')] });
+    const both = osvRecord('ALSA-3', {
+      affected: [fixedBelow(el, 'openssl', '4'), fixedBelow(el, 'openssl-libs', '4')],
+    });
+    const result = matchPackages([rpm], memorySource([bySource, byBinary, both]), () => numericOrder, semverOrder);
+    assert.deepEqual(
+      result.findings.map((f) => [f.id, f.recordIds]),
+      [
+        ['ALSA-1', ['ALSA-1']],
+        ['ALSA-2', ['ALSA-2']],
+        ['ALSA-3', ['ALSA-3']],
+      ],
+    );
   });
 
   it('looks PyPI packages up by their PEP 503 name', () => {

@@ -3,9 +3,12 @@
 // (osv/aliases.ts) and rated (severity.ts). Pure: the database and the version orders are passed in.
 //
 // What is looked up, as osv-scalibr does it (enricher/vulnmatch/internal/osvutil/osvutil.go):
-//   - distro packages (deb, apk, rpm) by their SOURCE package name (dpkg Source, apk origin, rpm SRPM
-//     name), falling back to the binary name, because distro advisories are written per source package;
-//     PyPI names PEP 503-normalised (osv/names.ts, the normaliser the database uses); others as named.
+//   - deb and apk packages by their SOURCE package name (dpkg Source, apk origin), falling back to the
+//     binary name, because Debian, Ubuntu and Alpine advisories are written per source package;
+//   - rpm packages by their SRPM name AND their own name: scalibr uses the binary name for rpm, and
+//     Red Hat, AlmaLinux and Rocky records list binary RPMs, while a feed written per source package
+//     would name the SRPM; a record found under both names is evaluated once;
+//   - PyPI names PEP 503-normalised (osv/names.ts, the normaliser the database uses); others as named;
 //   - Go versions lose their `v` (and the toolchain's `go`), as OSV writes them (osv/names.ts);
 //   - the version compared is the binary package's OWN version, also for a deb whose source version
 //     differs (a binNMU `1.2-3+b1` of source `1.2-3`): osv-scalibr and osv-scanner compare
@@ -35,12 +38,16 @@ interface Hit {
   readonly unevaluable?: string;
 }
 
-const DISTRO_TYPES: ReadonlySet<string> = new Set(['deb', 'apk', 'rpm']);
-
-/** The name a package is looked up by in its ecosystem (see the module comment). */
-export function lookupName(pkg: CataloguedPackage, ecosystem: string): string {
-  const name = DISTRO_TYPES.has(pkg.type) ? (pkg.source?.name ?? pkg.name) : pkg.name;
-  return osvPackageName(ecosystem, name);
+/** The names a package is looked up by in its ecosystem (see the module comment). */
+export function lookupNames(pkg: CataloguedPackage, ecosystem: string): string[] {
+  const source = pkg.source?.name;
+  const names =
+    pkg.type === 'deb' || pkg.type === 'apk'
+      ? [source ?? pkg.name]
+      : pkg.type === 'rpm'
+        ? [source, pkg.name]
+        : [pkg.name];
+  return [...new Set(names.flatMap((n) => (n === undefined ? [] : [osvPackageName(ecosystem, n)])))];
 }
 
 function reasonOf(err: unknown): string {
@@ -50,12 +57,12 @@ function reasonOf(err: unknown): string {
 /** One record against one package: a hit, or undefined when no matching entry says affected. */
 function evaluate(
   record: OsvRecord,
-  pkg: { ecosystem: string; name: string; version: string },
+  pkg: { ecosystem: string; names: readonly string[]; version: string },
   order: VersionCompare,
   semverOrder: VersionCompare,
 ): Hit | undefined {
   const entries = record.affected.filter(
-    (a) => a.package.ecosystem === pkg.ecosystem && osvPackageName(pkg.ecosystem, a.package.name) === pkg.name,
+    (a) => a.package.ecosystem === pkg.ecosystem && pkg.names.includes(osvPackageName(pkg.ecosystem, a.package.name)),
   );
   const affected: OsvAffected[] = [];
   let failure: unknown;
@@ -113,13 +120,12 @@ function matchOne(
   order: VersionCompare,
   semverOrder: VersionCompare,
 ): Finding[] {
-  const name = lookupName(pkg, pkg.ecosystem);
-  const records = [...new Map(source.recordsFor(pkg.ecosystem, name).map((r) => [r.id, r])).values()].filter(
-    (r) => r.withdrawn === undefined,
-  );
-  const query = { ecosystem: pkg.ecosystem, name, version: osvVersion(pkg.ecosystem, pkg.version) };
+  const names = lookupNames(pkg, pkg.ecosystem);
+  const found = names.flatMap((name) => source.recordsFor(pkg.ecosystem, name));
+  const records = [...new Map(found.map((r) => [r.id, r])).values()].filter((r) => r.withdrawn === undefined);
+  const query = { ecosystem: pkg.ecosystem, names, version: osvVersion(pkg.ecosystem, pkg.version) };
   const hits = records.flatMap((r) => evaluate(r, query, order, semverOrder) ?? []);
-  const found: FindingPackage = {
+  const subject: FindingPackage = {
     name: bounded(pkg.name, 256),
     version: bounded(pkg.version, 128),
     ecosystem: bounded(pkg.ecosystem, 128),
@@ -128,7 +134,7 @@ function matchOne(
     foundIn: bounded(pkg.foundIn, 1024),
   };
   return groupByVulnerability(hits, records)
-    .map((group) => findingOf(group, found))
+    .map((group) => findingOf(group, subject))
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
