@@ -1,5 +1,5 @@
-// Alpine's version order as apk-tools 2 (2.14, src/version.c) compares versions — the apk that Alpine
-// v3.x releases and Wolfi have shipped, and the order their advisories (OSV `Alpine:v3.x`, secdb) are
+// Alpine's version order as apk-tools 2 (2.14, src/version.c) compares versions — the apk-tools line
+// Alpine v3.x releases have long shipped, and the order their advisories (OSV `Alpine:v3.x`, secdb) were
 // written in: digits{.digits}[letter[digits]]{_suffix[digits]}[-rN]. A token stream is read with the
 // kind of the next token decided by the character that starts it; the streams are compared value by
 // value while their kinds agree; when the kinds part, the version that goes on is newer unless it goes

@@ -29,6 +29,24 @@ function dpkgConfirms(lines: readonly string[]): Promise<string[]> {
   });
 }
 
+const LONG = '123456789012345678901234567890';
+const EDGE_PAIRS: readonly [string, string][] = [
+  ['1.0é', '1.0z'],
+  ['1.0é', '1.0.'],
+  ['  1.0  ', '1.0'],
+  ['+1:2', '1:2'],
+  ['abc', '1.0'],
+  ['1.0_x', '1.0_y'],
+  ['1.0~~', '1.0~'],
+  ['1.0~', '1.0'],
+  ['1.0-0', '1.0'],
+  [`1.${LONG}`, `1.${LONG.slice(0, -1)}9`],
+  [`1.000${LONG}`, `1.${LONG}`],
+  ['1.9007199254740993', '1.9007199254740992'],
+  ['2147483647:1', '1:2'],
+  ['1.0-a-b', '1.0-a'],
+];
+
 /** At least `want` distinct pairs of real versions: same-package pairs, sorted neighbours, random ones. */
 function drawPairs(versions: readonly string[], relations: readonly [string, string][], seed: number) {
   const random = seededRandom(seed);
@@ -46,6 +64,8 @@ function drawPairs(versions: readonly string[], relations: readonly [string, str
     const v = pick(versions);
     add(v, v.includes(':') ? v.replace(/^(\d+):/, '0$1:') : `0:${v}`);
   }
+  // The edges, through dpkg as well: what dpkg only warns about, bytes ≥ 0x80, signed epochs, long runs.
+  for (const [a, b] of EDGE_PAIRS) add(a, b);
   return [...pairs.values()];
 }
 

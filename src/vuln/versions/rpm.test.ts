@@ -25,7 +25,7 @@ function generatedEvrs(random: () => number, count: number): string[] {
       () => String(Math.floor(random() * 1e9)) + String(Math.floor(random() * 1e9)) + '7',
       () => pick(['a', 'b', 'rc', 'alpha', 'Beta', 'el9', 'fc39', 'git', 'Z', 'z']),
     ])();
-  const separator = () => pick(['.', '.', '.', '~', '^', '_', '+', '', '..']);
+  const separator = () => pick(['.', '.', '.', '~', '^', '_', '+', '', '..', 'é', '~~', '^~']);
   const part = () => {
     let s = segment();
     for (let n = Math.floor(random() * 4); n > 0; n--) s += separator() + segment();
