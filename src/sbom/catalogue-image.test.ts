@@ -217,7 +217,7 @@ describe('catalogueImage: the squashed view', () => {
     assert.ok(result.notes.some((n) => n.includes('linux/amd64')));
   });
 
-  it('gives a file to every cataloguer that wants it, and drains files nobody reads to the end', async () => {
+  it('gives a file to every cataloguer that wants it at the pace of the slowest, and drains the rest', async () => {
     const store = await openLayoutStore(await tempDir('airlock-squash-'), { create: true });
     const big = 'y'.repeat(300_000);
     const { manifest } = await putLayeredImage(store, [
@@ -235,13 +235,27 @@ describe('catalogueImage: the squashed view', () => {
         return { packages: [] };
       },
     };
-    const result = await catalogueImage(store, manifest, [quitter, recorder()]);
+    const slow: FileCataloguer = {
+      name: 'slow',
+      wants: (f) => f.path === '/t/big',
+      async read(f, content) {
+        let size = 0;
+        for await (const chunk of content) {
+          size += (chunk as Buffer).length;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        return { packages: [{ type: 'npm', name: 'slow', version: String(size), licenses: [], foundIn: f.path }] };
+      },
+    };
+    const result = await catalogueImage(store, manifest, [quitter, slow, recorder()]);
     assert.deepEqual(
       result.found.map((p) => [p.name, p.version.length]),
       [
         ['/t/after', 1],
         ['/t/big', big.length],
+        ['slow', 6],
       ],
     );
+    assert.equal(result.found.find((p) => p.name === 'slow')?.version, String(big.length));
   });
 });
