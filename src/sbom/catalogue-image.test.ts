@@ -8,6 +8,7 @@ import { DOCKER_LAYER_TAR_GZIP, OCI_INDEX, OCI_LAYER_TAR, OCI_LAYER_TAR_GZIP } f
 import { jsonManifest } from '../../test/helpers/oci-images.ts';
 import { OCI_LAYER_TAR_ZSTD, putLayeredImage, tarOf, type TarItem } from '../../test/helpers/sbom-layers.ts';
 import { useTempDirs } from '../../test/helpers/temp-dir.ts';
+import type { Descriptor } from '../oci/types.ts';
 import { catalogueImage, type LayerProgress } from './catalogue-image.ts';
 import type { CandidateFile, FileCataloguer } from './cataloguers/cataloguer.ts';
 import type { FoundPackage } from './package.ts';
@@ -162,7 +163,17 @@ describe('catalogueImage: the squashed view', () => {
     const store = await openLayoutStore(await tempDir('airlock-squash-'), { create: true });
     const { manifest, layers } = await putLayeredImage(store, [[{ file: 't/a', data: 'x'.repeat(5000) }], []]);
     const seen: LayerProgress[] = [];
-    const result = await catalogueImage(store, manifest, [], { onProgress: (p) => seen.push(p) });
+    const blobsRead: string[] = [];
+    const counting = Object.assign(Object.create(store) as typeof store, {
+      getManifest: (digest: string) => store.getManifest(digest),
+      getBlob: (d: Descriptor) => (blobsRead.push(d.digest), store.getBlob(d)),
+    });
+    const result = await catalogueImage(counting, manifest, [recorder()], { onProgress: (p) => seen.push(p) });
+    assert.deepEqual(
+      blobsRead,
+      [...layers].reverse().map((l) => l.digest),
+      'each layer once, the top one first',
+    );
     const total = layers.reduce((n, l) => n + l.size, 0);
     assert.ok(seen.every((p) => p.layers === 2 && p.totalBytes === total));
     assert.equal(seen.at(-1)?.bytes, total);
