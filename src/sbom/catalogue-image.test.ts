@@ -8,6 +8,7 @@ import { DOCKER_LAYER_TAR_GZIP, OCI_INDEX, OCI_LAYER_TAR, OCI_LAYER_TAR_GZIP } f
 import { jsonManifest } from '../../test/helpers/oci-images.ts';
 import { OCI_LAYER_TAR_ZSTD, putLayeredImage, tarOf, type TarItem } from '../../test/helpers/sbom-layers.ts';
 import { useTempDirs } from '../../test/helpers/temp-dir.ts';
+import type { Descriptor } from '../oci/types.ts';
 import { catalogueImage, type LayerProgress } from './catalogue-image.ts';
 import type { CandidateFile, FileCataloguer } from './cataloguers/cataloguer.ts';
 import type { FoundPackage } from './package.ts';
@@ -162,7 +163,17 @@ describe('catalogueImage: the squashed view', () => {
     const store = await openLayoutStore(await tempDir('airlock-squash-'), { create: true });
     const { manifest, layers } = await putLayeredImage(store, [[{ file: 't/a', data: 'x'.repeat(5000) }], []]);
     const seen: LayerProgress[] = [];
-    const result = await catalogueImage(store, manifest, [], { onProgress: (p) => seen.push(p) });
+    const blobsRead: string[] = [];
+    const counting = Object.assign(Object.create(store) as typeof store, {
+      getManifest: (digest: string) => store.getManifest(digest),
+      getBlob: (d: Descriptor) => (blobsRead.push(d.digest), store.getBlob(d)),
+    });
+    const result = await catalogueImage(counting, manifest, [recorder()], { onProgress: (p) => seen.push(p) });
+    assert.deepEqual(
+      blobsRead,
+      [...layers].reverse().map((l) => l.digest),
+      'each layer once, the top one first',
+    );
     const total = layers.reduce((n, l) => n + l.size, 0);
     assert.ok(seen.every((p) => p.layers === 2 && p.totalBytes === total));
     assert.equal(seen.at(-1)?.bytes, total);
@@ -217,7 +228,7 @@ describe('catalogueImage: the squashed view', () => {
     assert.ok(result.notes.some((n) => n.includes('linux/amd64')));
   });
 
-  it('gives a file to every cataloguer that wants it, and drains files nobody reads to the end', async () => {
+  it('gives a file to every cataloguer that wants it at the pace of the slowest, and drains the rest', async () => {
     const store = await openLayoutStore(await tempDir('airlock-squash-'), { create: true });
     const big = 'y'.repeat(300_000);
     const { manifest } = await putLayeredImage(store, [
@@ -235,13 +246,27 @@ describe('catalogueImage: the squashed view', () => {
         return { packages: [] };
       },
     };
-    const result = await catalogueImage(store, manifest, [quitter, recorder()]);
+    const slow: FileCataloguer = {
+      name: 'slow',
+      wants: (f) => f.path === '/t/big',
+      async read(f, content) {
+        let size = 0;
+        for await (const chunk of content) {
+          size += (chunk as Buffer).length;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        return { packages: [{ type: 'npm', name: 'slow', version: String(size), licenses: [], foundIn: f.path }] };
+      },
+    };
+    const result = await catalogueImage(store, manifest, [quitter, slow, recorder()]);
     assert.deepEqual(
       result.found.map((p) => [p.name, p.version.length]),
       [
         ['/t/after', 1],
         ['/t/big', big.length],
+        ['slow', 6],
       ],
     );
+    assert.equal(result.found.find((p) => p.name === 'slow')?.version, String(big.length));
   });
 });

@@ -24,8 +24,8 @@ const KINDS: Readonly<Record<string, EntryKind>> = {
 interface LayerFile {
   readonly size: number;
   readonly executable: boolean;
-  /** What each cataloguer that wanted the file made of it. */
-  readonly reads: Map<FileCataloguer, Promise<CatalogueResult | undefined>>;
+  /** What each cataloguer that wanted the file made of it (absent when none did). */
+  readonly reads?: Map<FileCataloguer, Promise<CatalogueResult | undefined>>;
 }
 
 function relocated(result: CatalogueResult, from: string, to: string): FoundPackage[] {
@@ -86,12 +86,13 @@ export class LayerOffers {
   #offerFile(entry: ReadEntry, path: string): void {
     const file: CandidateFile = { path, size: entry.size, executable: ((entry.mode ?? 0) & 0o111) !== 0 };
     const wanting = this.#cataloguers.filter((c) => c.wants(file));
-    const reads = new Map<FileCataloguer, Promise<CatalogueResult | undefined>>();
-    this.#files.set(path, { size: file.size, executable: file.executable, reads });
     if (wanting.length === 0) {
+      this.#files.set(path, { size: file.size, executable: file.executable });
       entry.resume();
       return;
     }
+    const reads = new Map<FileCataloguer, Promise<CatalogueResult | undefined>>();
+    this.#files.set(path, { size: file.size, executable: file.executable, reads });
     this.offered++;
     const streams = fanOut(entry, wanting.length);
     wanting.forEach((cataloguer, i) => {
@@ -117,7 +118,7 @@ export class LayerOffers {
     const original = this.#files.get(target);
     const file: CandidateFile = { path, size: original?.size ?? 0, executable: original?.executable ?? false };
     for (const cataloguer of this.#cataloguers.filter((c) => c.wants(file))) {
-      const read = original?.reads.get(cataloguer);
+      const read = original?.reads?.get(cataloguer);
       if (read === undefined) {
         this.notes.push(
           `${cataloguer.name}: hard link ${bounded(path)} to ${bounded(target)} not read: ` +
