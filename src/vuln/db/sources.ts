@@ -4,6 +4,7 @@
 // (a zip entry's size is counted as it inflates, not taken from its header).
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { crc32, inflateRawSync } from 'node:zlib';
 import yauzl from 'yauzl';
 import { AirlockError, fromFsError } from '../../errors.ts';
 import { readFileBounded } from '../../files/read-file.ts';
@@ -62,24 +63,37 @@ const zipError = (path: string, err: unknown) =>
     cause: err,
   });
 
+/**
+ * One entry's bytes: the compressed data read whole (an entry is bounded, so it is small) and inflated
+ * here in one call, bounded, with its size and CRC-32 checked (yauzl checks neither when asked for the
+ * raw data); a zlib stream per entry would cost more than the record.
+ */
 async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, origin: string): Promise<string> {
-  if (entry.uncompressedSize > MAX_RECORD_BYTES)
-    throw new AirlockError('E_INPUT_MALFORMED', `${bounded(origin)}: entry of ${entry.uncompressedSize} bytes`);
-  const stream = await zip.openReadStreamPromise(entry);
+  const tooLarge = () =>
+    new AirlockError('E_INPUT_MALFORMED', `${bounded(origin)}: entry larger than ${MAX_RECORD_BYTES} bytes`);
+  if (entry.uncompressedSize > MAX_RECORD_BYTES || entry.compressedSize > MAX_RECORD_BYTES + 65_536) throw tooLarge();
+  if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8)
+    throw new AirlockError('E_INPUT_MALFORMED', `${bounded(origin)}: compression method ${entry.compressionMethod}`);
+  const stream = await zip.openReadStreamPromise(entry, entry.compressionMethod === 8 ? { decompress: false } : {});
   const parts: Buffer[] = [];
   let total = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     total += chunk.length;
-    if (total > MAX_RECORD_BYTES) {
-      stream.destroy();
-      throw new AirlockError(
-        'E_INPUT_MALFORMED',
-        `${bounded(origin)}: entry inflates beyond ${MAX_RECORD_BYTES} bytes`,
-      );
-    }
+    if (total > entry.compressedSize) throw tooLarge();
     parts.push(chunk);
   }
-  return Buffer.concat(parts, total).toString('utf8');
+  const raw = Buffer.concat(parts, total);
+  let data: Buffer;
+  try {
+    data = entry.compressionMethod === 8 ? inflateRawSync(raw, { maxOutputLength: MAX_RECORD_BYTES + 1 }) : raw;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
+    throw new AirlockError('E_INPUT_MALFORMED', `${bounded(origin)}: does not inflate`, { cause: err });
+  }
+  if (data.length > MAX_RECORD_BYTES) throw tooLarge();
+  if (data.length !== entry.uncompressedSize || crc32(data) !== entry.crc32)
+    throw new AirlockError('E_INPUT_MALFORMED', `${bounded(origin)}: size or CRC-32 does not match the zip's record`);
+  return data.toString('utf8');
 }
 
 async function zipSource(path: string): Promise<PlannedSource> {
