@@ -45,14 +45,29 @@ async function jsonFiles(dir: string, depth = 0): Promise<string[]> {
   return files;
 }
 
+/** Files read ahead of the one being parsed: each read is several thread-pool round trips. */
+const READ_AHEAD = 16;
+
 function folderSource(dir: string, files: readonly string[]): PlannedSource {
+  const readOne = async (path: string): Promise<RecordFile> => ({
+    origin: relative(dir, path) || path,
+    text: (await readFileBounded(path, MAX_RECORD_BYTES, 'an OSV record')).toString('utf8'),
+  });
   return {
     source: dir,
     count: files.length,
     async *read() {
-      for (const path of files) {
-        const bytes = await readFileBounded(path, MAX_RECORD_BYTES, 'an OSV record');
-        yield { origin: relative(dir, path) || path, text: bytes.toString('utf8') };
+      const pending: Promise<RecordFile>[] = [];
+      let next = 0;
+      const start = () => {
+        const read = readOne(files[next++] ?? '');
+        read.catch(() => undefined); // awaited in its turn below; a failure then ends the build
+        pending.push(read);
+      };
+      while (pending.length < READ_AHEAD && next < files.length) start();
+      for (let read = pending.shift(); read; read = pending.shift()) {
+        if (next < files.length) start();
+        yield await read;
       }
     },
   };
