@@ -10,6 +10,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 import { osvRecord, writeRecords, zipFolder } from '../helpers/osv-records.ts';
 import { runCli } from '../helpers/cli.ts';
+import { unknownFlagsIn } from '../helpers/flags.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
 
 const dir = useTempDir('airlock-vulndb-');
@@ -128,6 +129,9 @@ describe('airlock vulndb', () => {
     const stale = await importDb('v2.db', '2026-12-20T00:00:00Z');
     assert.equal(stale.code, 1);
     assert.equal(errorCode(stale.stdout), 'E_VULNDB_STALE');
+    const hint = String(JSON.parse(stale.stdout).error.hint);
+    assert.match(hint, /--break-glass --reason TEXT/);
+    assert.deepEqual(await unknownFlagsIn(hint, 'vulndb import'), []);
     const shorter = await importDb('v2.db', '2026-12-05T00:00:00Z', '--max-age', '2');
     assert.equal(errorCode(shorter.stdout), 'E_VULNDB_STALE');
     const glass = await importDb('v2.db', '2026-12-20T00:00:00Z', '--break-glass', '--reason', 'CHG-7: courier late');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdir, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
@@ -144,6 +145,30 @@ describe('buildVulnDb + openVulnDb', () => {
     await assert.rejects(
       buildVulnDb({ sources: [join(dir, 'big.zip')], out: join(dir, 'c.db'), now: NOW }),
       (err: unknown) => coded('E_INPUT_MALFORMED')(err) && /BIG-1\.json/.test((err as Error).message),
+    );
+  });
+
+  it('reads stored zip entries, and refuses one whose bytes no longer match its CRC-32', async () => {
+    const dir = await tempDir('vulndb-');
+    const zip = join(dir, 'stored.zip');
+    const record = JSON.stringify(osvRecord('S-1', [['PyPI', 'stored']]));
+    execFileSync('/usr/bin/python3', [
+      '-c',
+      'import sys, zipfile\n' +
+        'with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_STORED) as z: z.writestr("S-1.json", sys.argv[2])',
+      zip,
+      record,
+    ]);
+    const built = await buildVulnDb({ sources: [zip], out: join(dir, 'ok.db'), now: NOW });
+    assert.equal(built.manifest.records, 1);
+    const bytes = await readFile(zip);
+    const at = bytes.indexOf('"stored"');
+    assert.ok(at > 0);
+    bytes[at + 1] = 'S'.charCodeAt(0);
+    await writeFile(zip, bytes);
+    await assert.rejects(
+      buildVulnDb({ sources: [zip], out: join(dir, 'bad.db'), now: NOW }),
+      (err: unknown) => coded('E_INPUT_MALFORMED')(err) && /S-1\.json.*CRC-32/.test((err as Error).message),
     );
   });
 

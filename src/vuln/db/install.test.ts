@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFile, readdir, readlink } from 'node:fs/promises';
+import { appendFile, readdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
@@ -184,5 +184,9 @@ describe('loadInstalledVulnDb and vulnDbStatus', () => {
     const [broken] = await at(1);
     assert.equal(broken?.level, 2);
     assert.equal(broken?.problem?.code, 'E_VULNDB_TAMPERED');
+    await rm(join(vulnDbDir(h.stateDir, 'default'), 'current'));
+    const [gone] = await at(1);
+    assert.equal(gone?.level, 2);
+    assert.match(gone?.problem?.message ?? '', /has no current install/);
   });
 });

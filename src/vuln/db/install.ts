@@ -194,8 +194,9 @@ export async function importVulnDb(path: string, options: ImportVulnDbOptions): 
     decision = await decide(join(staged.dir, VULNDB_FILE), options, name, maxAgeDays);
   } catch (err) {
     await rm(staged.dir, { recursive: true, force: true });
-    if (err instanceof AirlockError && err.exitCode === 1)
-      await options.record?.(audit('refused', {}, `${err.code}: ${err.message}`));
+    // A verdict (exit 1) is a refusal; anything else (not a database, an I/O error) could not be evaluated.
+    if (err instanceof AirlockError)
+      await options.record?.(audit(err.exitCode === 1 ? 'refused' : 'failed', {}, `${err.code}: ${err.message}`));
     throw err;
   }
   const fileSha256 = (await digestFile(join(staged.dir, VULNDB_FILE))).hex;

@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { digestFile } from '../../crypto/digest.ts';
 import { AirlockError, isAirlockError } from '../../errors.ts';
+import { pathExists } from '../../files/atomic-write.ts';
 import { checkStateDir } from '../../files/state-dir.ts';
 import { listInstalledNames } from '../../trust/installed.ts';
 import { epochSeconds, gaugeWriter, type GaugeSample, type Level } from '../../trust/status.ts';
@@ -38,8 +39,18 @@ export interface InstalledVulnDb {
 /** The install of `name`, its file checked against the hash recorded at import. */
 async function checkedInstall(stateDir: string, name: string): Promise<InstalledVulnDb | undefined> {
   const install = await readVulnDbInstall(stateDir, name);
-  if (!install) return undefined;
   const path = join(vulnDbDir(stateDir, name), 'current', VULNDB_FILE);
+  if (!install) {
+    // Never installed is no database; installed once (state.json) with no current install is a broken one.
+    if (!(await pathExists(join(vulnDbDir(stateDir, name), 'state.json')))) return undefined;
+    throw new AirlockError(
+      'E_VULNDB_TAMPERED',
+      `vulnerability database '${name}' was imported, but has no current install`,
+      {
+        hint: 'import the database again (airlock vulndb import)',
+      },
+    );
+  }
   const found = (
     await digestFile(path).catch((err: unknown) => {
       if (isAirlockError(err, 'E_INPUT_MISSING'))

@@ -59,7 +59,8 @@ export const vulndbBuildCommand: Command = {
       progress.flush();
       ctx.out.progressDone();
       const { manifest } = built;
-      ctx.audit.subject(out, `sha256:${manifest.contentSha256}`);
+      ctx.audit.subject(out);
+      ctx.audit.detail('contentSha256', manifest.contentSha256);
       ctx.audit.detail('records', manifest.records);
       ctx.audit.detail('key', keyFingerprint(signer.publicKey));
       ctx.out.info(
