@@ -16,8 +16,8 @@ describe('alias merging', () => {
   it('primaryId: the lowest CVE when there is one, else the lowest id, in code-point order', () => {
     assert.equal(primaryId(['GHSA-b', 'DSA-1', 'CVE-2026-2', 'CVE-2026-10']), 'CVE-2026-10');
     assert.equal(primaryId(['PYSEC-2', 'GHSA-z', 'OSV-1']), 'GHSA-z');
-    // Only a well-formed CVE id counts as one.
-    assert.equal(primaryId(['CVE-2026-1-extra', 'b', 'a']), 'CVE-2026-1-extra');
+    // Only a well-formed CVE id is preferred; a malformed one sorts like any other id.
+    assert.equal(primaryId(['CVE-2026-1-extra', 'B-1', 'A-1']), 'A-1');
   });
 
   it('joins records naming each other in either direction, or a common id, transitively', () => {
