@@ -25,7 +25,8 @@ describe('severity', () => {
   });
 
   it('skips vectors it cannot read or whose base metrics are incomplete', () => {
-    for (const v of ['garbage', 'CVSS:3.1/AV:N', 'CVSS:9.9/AV:N', 'AV:N/AC:L/Au:N/C:C/I:C/A:X', ''])
+    const long = `${V31_CRITICAL}/${'E:X/'.repeat(200)}`;
+    for (const v of ['garbage', 'CVSS:3.1/AV:N', 'CVSS:9.9/AV:N', 'AV:N/AC:L/Au:N/C:C/I:C/A:X', '', long])
       assert.equal(cvssBaseScore(v), undefined, v);
   });
 

@@ -22,7 +22,7 @@ export type FindingSeverity = Severity | 'unknown';
 
 export interface SeverityRating {
   readonly severity: FindingSeverity;
-  /** Where it came from: `GHSA-…: CVSS_V3 CVSS:3.1/AV:N/… (9.8)`, `DSA-…: urgency high`; absent for unknown. */
+  /** Where it came from: `GHSA-…: CVSS_V3 CVSS:3.1/AV:N/… (9.8)`, `DSA-…: Debian urgency high`; absent for unknown. */
   readonly source?: string;
   /** The CVSS base score, when the severity came from a vector. */
   readonly score?: number;
@@ -51,6 +51,8 @@ const SCORES = new BoundedMap<string, Scored | false>(16_384);
 /** A CVSS vector's base score, or undefined when the calculator cannot read it or its base is incomplete. */
 export function cvssBaseScore(vector: string): Scored | undefined {
   const v = vector.trim();
+  // The longest CVSS 4.0 vector with every metric is under 300 characters; longer is not one.
+  if (v.length > 512) return undefined;
   let scored = SCORES.get(v);
   if (scored === undefined) {
     scored = scoreVector(v) ?? false;

@@ -11,7 +11,7 @@ import type { ScanReport } from './report.ts';
 
 const HEADER = ['NAME', 'INSTALLED', 'FIXED-IN', 'TYPE', 'VULNERABILITY', 'SEVERITY'] as const;
 
-/** Most severe first; unknown sorts with critical, as the gate treats it. */
+/** Most severe first, unknown above critical: the gate fails it unless told to warn. */
 function rank(s: FindingSeverity): number {
   return s === 'unknown' ? SEVERITIES.length : SEVERITIES.indexOf(s);
 }
@@ -33,7 +33,8 @@ function byCodePoint(a: string, b: string): number {
 }
 
 function layout(rows: readonly (readonly string[])[]): string[] {
-  const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  // A reduce, not Math.max(...): a scan can have more rows than a call can take arguments.
+  const widths = HEADER.map((_, i) => rows.reduce((w, r) => Math.max(w, (r[i] ?? '').length), 0));
   return rows.map((r) =>
     r
       .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
