@@ -148,6 +148,14 @@ describe('readSpdx', () => {
     assert.deepEqual(readSpdx({ ...doc, packages }, 'x').distro, { id: 'alpine', versionId: '3.19.1', idLike: [] });
   });
 
+  it('takes no digest from a described root that is not a container (a file checksum is no image digest)', () => {
+    const doc = syftDocument();
+    const packages = (doc.packages as Array<Record<string, unknown>>).map((p) =>
+      p.primaryPackagePurpose === 'CONTAINER' ? { ...p, primaryPackagePurpose: 'FILE', externalRefs: [] } : p,
+    );
+    assert.deepEqual(readSpdx({ ...doc, packages }, 'x').subject, { name: 'debian' });
+  });
+
   it('refuses what is not SPDX 2.x or does not have its shape, with E_INPUT_MALFORMED', () => {
     const bad: Array<Record<string, unknown>> = [
       { spdxVersion: 'SPDX-3.0' },
