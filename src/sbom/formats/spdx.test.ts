@@ -85,6 +85,13 @@ describe('writeSpdx', () => {
     ]);
   });
 
+  it('writes a schema-valid document without a subject, a distro or packages, and reads it back', () => {
+    const empty = { packages: [], notes: [] };
+    const doc = JSON.parse(writeSpdx(empty, context));
+    assert.equal(validator()(doc), true, JSON.stringify(validator().errors));
+    assert.deepEqual(readSpdx(doc, 'empty.json'), { subject: { name: 'unknown' }, packages: [], notes: [] });
+  });
+
   it('gives two packages listed twice distinct SPDXIDs', () => {
     const catalogue = sampleCatalogue();
     const twice = { ...catalogue, packages: [catalogue.packages[0]!, catalogue.packages[0]!] };
