@@ -220,9 +220,15 @@ describe('packageFromPurl', () => {
     );
   });
 
-  it('keeps the recorded PyPI name only when it is the same project', () => {
+  it('keeps the recorded PyPI or npm name only when it is the same project', () => {
     assert.equal(packageFromPurl('pkg:pypi/pyyaml@6.0.1', { ...rest, name: 'PyYAML' })?.name, 'PyYAML');
     assert.equal(packageFromPurl('pkg:pypi/pyyaml@6.0.1', { ...rest, name: 'requests' })?.name, 'pyyaml');
+    assert.equal(packageFromPurl('pkg:npm/jsonstream@1.3.5', { ...rest, name: 'JSONStream' })?.name, 'JSONStream');
+    assert.equal(
+      packageFromPurl('pkg:npm/%40types/node@24.0.0', { ...rest, name: '@types/node' })?.name,
+      '@types/node',
+    );
+    assert.equal(packageFromPurl('pkg:npm/jsonstream@1.3.5', { ...rest, name: 'other' })?.name, 'jsonstream');
   });
 
   it('gives undefined for purls it cannot read or of types airlock does not catalogue', () => {

@@ -246,7 +246,11 @@ function pep503(name: string): string {
 function nameFromPurl(type: PackageType, p: PackageURL, recorded: string | undefined): string {
   const ns = p.namespace;
   switch (type) {
-    case 'npm':
+    case 'npm': {
+      // packageurl-js lowercases npm names; a legacy name (`JSONStream`) keeps its case as recorded.
+      const name = ns ? `${ns}/${p.name}` : p.name;
+      return recorded !== undefined && recorded.toLowerCase() === name.toLowerCase() ? recorded : name;
+    }
     case 'golang':
       return ns ? `${ns}/${p.name}` : p.name;
     case 'maven':
@@ -267,7 +271,7 @@ function versionFromPurl(type: PackageType, p: PackageURL): string {
 }
 
 /** What an SBOM records beside a package's purl. `name`: the name as written, kept when the purl's is its
- * normalised form (PyPI). */
+ * normalised form (PyPI, npm's lower case). */
 export interface PurlContext {
   readonly licenses: readonly string[];
   readonly foundIn: string;

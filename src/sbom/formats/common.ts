@@ -27,8 +27,8 @@ export const SBOM_LIMITS = {
   depth: 32,
 } as const;
 
-export function malformed(source: string, what: string): AirlockError {
-  return new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: ${what}`);
+export function malformed(source: string, what: string, cause?: unknown): AirlockError {
+  return new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: ${what}`, { cause });
 }
 
 export type JsonObject = Readonly<Record<string, unknown>>;

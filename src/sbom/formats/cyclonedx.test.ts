@@ -23,6 +23,13 @@ describe('writeCycloneDx', () => {
     assert.notEqual(await validate(JSON.stringify(broken)), null, 'the validator is applied');
   });
 
+  it('writes a valid BOM without a subject, a distro or packages, and reads it back', async () => {
+    const empty = { packages: [], notes: [] };
+    const json = writeCycloneDx(empty, context);
+    assert.equal(await validate(json), null);
+    assert.deepEqual(readCycloneDx(JSON.parse(json), 'empty.json'), empty);
+  });
+
   it('writes the image, the packages with purls, bom-refs, locations and licences, and the distro', () => {
     const bom = JSON.parse(writeCycloneDx(sampleCatalogue(), context));
     assert.equal(bom.specVersion, '1.6');

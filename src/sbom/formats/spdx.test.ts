@@ -85,6 +85,13 @@ describe('writeSpdx', () => {
     ]);
   });
 
+  it('writes a schema-valid document without a subject, a distro or packages, and reads it back', () => {
+    const empty = { packages: [], notes: [] };
+    const doc = JSON.parse(writeSpdx(empty, context));
+    assert.equal(validator()(doc), true, JSON.stringify(validator().errors));
+    assert.deepEqual(readSpdx(doc, 'empty.json'), { subject: { name: 'unknown' }, packages: [], notes: [] });
+  });
+
   it('gives two packages listed twice distinct SPDXIDs', () => {
     const catalogue = sampleCatalogue();
     const twice = { ...catalogue, packages: [catalogue.packages[0]!, catalogue.packages[0]!] };
@@ -146,6 +153,14 @@ describe('readSpdx', () => {
     };
     const packages = [...(doc.packages as object[]).filter((_, i) => i >= 2), os];
     assert.deepEqual(readSpdx({ ...doc, packages }, 'x').distro, { id: 'alpine', versionId: '3.19.1', idLike: [] });
+  });
+
+  it('takes no digest from a described root that is not a container (a file checksum is no image digest)', () => {
+    const doc = syftDocument();
+    const packages = (doc.packages as Array<Record<string, unknown>>).map((p) =>
+      p.primaryPackagePurpose === 'CONTAINER' ? { ...p, primaryPackagePurpose: 'FILE', externalRefs: [] } : p,
+    );
+    assert.deepEqual(readSpdx({ ...doc, packages }, 'x').subject, { name: 'debian' });
   });
 
   it('refuses what is not SPDX 2.x or does not have its shape, with E_INPUT_MALFORMED', () => {

@@ -193,11 +193,10 @@ function purlRef(p: JsonObject, source: string): string | undefined {
 function subjectOf(p: JsonObject, source: string): Catalogue['subject'] {
   const sums = objectList(p, 'checksums', source, SBOM_LIMITS.entries);
   const sha256 = sums.find((c) => field(c, 'algorithm', source) === 'SHA256');
-  const evidence = [
-    field(p, 'versionInfo', source),
-    sha256 && field(sha256, 'checksumValue', source),
-    purlRef(p, source),
-  ];
+  // Only a container's version and checksum are its digest; a described file's checksum is no image digest.
+  const container = field(p, 'primaryPackagePurpose', source) === 'CONTAINER';
+  const digests = container ? [field(p, 'versionInfo', source), sha256 && field(sha256, 'checksumValue', source)] : [];
+  const evidence = [...digests, purlRef(p, source)];
   return subjectFrom(field(p, 'name', source), evidence);
 }
 
