@@ -1,7 +1,7 @@
 // The one shape every cataloguer returns and every SBOM format and the matcher read: a package found in
 // an image, named as its own ecosystem names it, with the evidence (the file it was found in).
 // Cataloguers fill FoundPackage from file contents alone; catalogue.ts adds what needs the whole image
-// (the distro, so the purl's qualifiers and the OSV ecosystem) once, in one place (purl.ts).
+// (the distro, so the purl's qualifiers and the OSV ecosystem) once, in one place (identify.ts).
 
 /** The package managers and language ecosystems airlock catalogues. */
 export type PackageType = 'deb' | 'apk' | 'rpm' | 'npm' | 'pypi' | 'golang' | 'maven';

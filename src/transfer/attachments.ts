@@ -12,7 +12,7 @@ import { bounded } from '../text.ts';
 import type { DocumentSubject, ImageArtifact, TransferMetadata } from './format.ts';
 import { type ImageSubjects, imageSubjects, unscannedPlatforms } from './image-trust.ts';
 import type { PackageFile } from './package/admit.ts';
-import { enforceGate, gateFindings, matchSubject, parseSeverity, summariseGrypeScan, summariseSbom } from './scan.ts';
+import { enforceGate, gateFindings, matchSubject, parseSeverity, summariseScan, summariseSbom } from './scan.ts';
 
 export const ATTACHMENTS_DIR = 'attachments';
 
@@ -113,7 +113,7 @@ async function checkScans(
   for (const document of scan.documents)
     summaries.push({
       document,
-      summary: summariseGrypeScan(await readDocument(artifact, document, files, stagingDir, 'scan report'), document),
+      summary: summariseScan(await readDocument(artifact, document, files, stagingDir, 'scan report'), document),
     });
   const counts: Record<string, number> = {};
   for (const { summary } of summaries)

@@ -82,6 +82,15 @@ export interface FileArtifact {
   readonly sha256: string;
   readonly bundle?: string;
   readonly signedBy: readonly string[];
+  /** Set for a vulnerability database (`pack --vulndb`): `import` verifies and installs it. */
+  readonly vulndb?: CarriedVulnDb;
+}
+
+/** What the metadata says of a carried vulnerability database (its own signed manifest is the authority). */
+export interface CarriedVulnDb {
+  readonly built: string;
+  readonly records: number;
+  readonly contentSha256: string;
 }
 
 export interface TransferMetadata {
@@ -162,6 +171,12 @@ export function parseMetadata(bytes: Uint8Array): TransferMetadata {
     } else if (a?.kind === 'file') {
       if (typeof a.path !== 'string' || !/^[0-9a-f]{64}$/.test(String(a.sha256)))
         throw bad('is not a well-formed file');
+      const v: Partial<CarriedVulnDb> | undefined = a.vulndb;
+      if (
+        v !== undefined &&
+        (typeof v.built !== 'string' || typeof v.records !== 'number' || typeof v.contentSha256 !== 'string')
+      )
+        throw bad('has a vulndb entry that is not well-formed');
     } else throw bad(`has unknown kind ${JSON.stringify(a?.kind)}`);
   }
   return doc;

@@ -4,6 +4,7 @@ import type { AirlockError } from '../errors.ts';
 import type { ImageVerification } from '../oci/verify-image.ts';
 import type { DocumentsReport } from './attachments.ts';
 import type { AuditCarryCheck } from './audit-carry.ts';
+import type { InstalledCarriedVulnDb } from './carried-vulndb.ts';
 import type { FileArtifactCheck } from './file-artifacts.ts';
 import type { TransferMetadata } from './format.ts';
 import type { TagMove } from './import-journal.ts';
@@ -57,6 +58,8 @@ export interface ImportReport {
   readonly recovered: readonly string[];
   /** Imports left half-way on other channels: `import --recover` finishes them. */
   readonly pendingElsewhere: readonly string[];
+  /** Vulnerability databases the package carried, installed once its images were published. */
+  readonly vulnDbs: readonly InstalledCarriedVulnDb[];
   readonly error?: AirlockError;
 }
 
@@ -72,6 +75,7 @@ export class ReportDraft {
     documents: DocumentsReport[];
     recovered: string[];
     pendingElsewhere: string[];
+    vulnDbs: InstalledCarriedVulnDb[];
   };
 
   constructor(importId: string) {
@@ -86,6 +90,7 @@ export class ReportDraft {
       documents: [],
       recovered: [],
       pendingElsewhere: [],
+      vulnDbs: [],
     };
   }
 
@@ -100,10 +105,10 @@ export class ReportDraft {
     (this.#r as Record<string, unknown>)[key] = value;
   }
 
-  add<K extends 'signers' | 'signatureProblems' | 'fileArtifacts' | 'documents' | 'recovered' | 'pendingElsewhere'>(
-    key: K,
-    ...values: Array<ImportReport[K][number]>
-  ): void {
+  add<
+    K extends
+      'signers' | 'signatureProblems' | 'fileArtifacts' | 'documents' | 'recovered' | 'pendingElsewhere' | 'vulnDbs',
+  >(key: K, ...values: Array<ImportReport[K][number]>): void {
     (this.#r[key] as unknown[]).push(...values);
   }
 

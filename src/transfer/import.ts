@@ -34,6 +34,7 @@ import {
 } from './audit-carry.ts';
 import { type AcceptedChannels, acceptChannel, checkAge, checkRepository, DEFAULT_MAX_AGE_MS } from './channels.ts';
 import { type Landing, landings, OpenDestinations, type TargetRegistry } from './destinations.ts';
+import { type CarriedVulnDbOptions, checkCarriedVulnDbs, installCarriedVulnDbs } from './carried-vulndb.ts';
 import { checkFileArtifacts } from './file-artifacts.ts';
 import {
   HEADER_NAMES,
@@ -102,6 +103,8 @@ export interface ImportOptions {
    * matches one.
    */
   readonly intents?: IntentLookup;
+  /** Carried vulnerability databases: the keys they must be signed by, the install name and freshness. */
+  readonly vulndb?: CarriedVulnDbOptions;
 }
 
 /** What the headers stage decided, handed to the stages after it. */
@@ -378,6 +381,25 @@ async function checkConnectedAudit(
   return check;
 }
 
+/** Once the images are published: the vulnerability databases the package carried, checked earlier. */
+function installCarried(h: Headers, held: Held, options: ImportOptions, record: Recorder) {
+  const keys = signerKeys(options);
+  return installCarriedVulnDbs(
+    h.metadata,
+    held.staging ?? '',
+    options.vulndb,
+    keys,
+    options.stateDir,
+    options.now,
+    record,
+  );
+}
+
+/** The keys of the people whose signatures the package's manifest carries. */
+function signerKeys(options: ImportOptions): KeyObject[] {
+  return options.signers.signers.flatMap((s) => s.keys);
+}
+
 async function checkPayload(
   h: Headers,
   files: ReadonlyMap<string, PackageFile>,
@@ -388,14 +410,9 @@ async function checkPayload(
 ): Promise<AuditCarryCheck | undefined> {
   draft.add(
     'fileArtifacts',
-    ...(await checkFileArtifacts(
-      h.metadata,
-      files,
-      staging,
-      options.signers.signers.flatMap((s) => s.keys),
-      options.now,
-    )),
+    ...(await checkFileArtifacts(h.metadata, files, staging, signerKeys(options), options.now)),
   );
+  await checkCarriedVulnDbs(h.metadata, staging, options.vulndb, signerKeys(options), options.stateDir, options.now);
   const audit = await checkConnectedAudit(h, files, staging);
   if (audit) draft.set('connectedAudit', { origin: audit.mark.origin, size: audit.mark.size, verdict: audit.verdict });
   if (h.metadata.artifacts.some((a) => a.kind === 'image')) {
@@ -635,6 +652,7 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
     const record = options.record ?? NO_RECORD;
     publishing = true; // from here on, a failure may leave a journal to finish
     await publish(headers, audit, options, draft, held, record);
+    if (options.registry) draft.add('vulnDbs', ...(await installCarried(headers, held, options, record)));
     // The completion: once recorded, the journal has done its work.
     await recordDecision(options, draft, 'ok');
     if (options.registry) await removePending(options.stateDir, headers.metadata.sequence.channel);

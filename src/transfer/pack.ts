@@ -65,7 +65,7 @@ import {
   type SbomSummary,
   type ScanSummary,
   type Severity,
-  summariseGrypeScan,
+  summariseScan,
   summariseSbom,
 } from './scan.ts';
 import {
@@ -83,6 +83,8 @@ import { CONTAINERS_STORAGE, exportFromStorage, isContainersStorage, storageImag
 
 export const LAYOUT_DIR = 'oci';
 export const FILES_DIR = 'files';
+/** Where a carried vulnerability database goes in the package. */
+export const VULNDB_DIR = 'vulndb';
 const VULN_PREDICATE = 'https://cosign.sigstore.dev/attestation/vuln/v1';
 
 export interface PackOptions {
@@ -106,6 +108,10 @@ export interface PackOptions {
   readonly legacySignature?: boolean;
   readonly pgpKey?: PgpSigningKey;
   readonly failOn?: Severity;
+  /** A vulnerability database to carry (vulndb/), installed by import once the package verifies. */
+  readonly vulndb?: string;
+  /** Whether findings of unknown severity fail the gate (the default) or are only reported. */
+  readonly unknownSeverity?: 'fail' | 'warn';
   /** The trust each image's signatures must meet inside the gap (import's flags); checked here. */
   readonly imageTrust?: ImageTrust;
   /** Images with no signature at all may be packed (each marked so in the metadata). */
@@ -277,7 +283,7 @@ async function readDocuments(sources: readonly Source[], options: PackOptions): 
       if (scanPaths.length > 0) docs.scans = [];
       for (const scanPath of scanPaths) {
         const doc = await readJsonFile(scanPath, 'scan report');
-        const summary = summariseGrypeScan(doc, scanPath);
+        const summary = summariseScan(doc, scanPath);
         docs.scans?.push({
           doc,
           size: JSON.stringify(doc).length,
@@ -285,7 +291,12 @@ async function readDocuments(sources: readonly Source[], options: PackOptions): 
           subject: matchSubject(summary.subjects, subjects.digests, `the scan report ${bounded(scanPath)}`, source.ref),
         });
         if (options.failOn)
-          failing.push(...gateFindings(summary, options.failOn).map((finding) => ({ image: source.ref, finding })));
+          failing.push(
+            ...gateFindings(summary, options.failOn, options.unknownSeverity).map((finding) => ({
+              image: source.ref,
+              finding,
+            })),
+          );
       }
       const missing = options.failOn
         ? unscannedPlatforms(
@@ -547,9 +558,9 @@ async function packImage(
   };
 }
 
-async function packFile(path: string, staging: string, options: PackOptions): Promise<FileArtifact> {
-  const name = `${FILES_DIR}/${basename(path)}`;
-  await mkdir(join(staging, FILES_DIR), { recursive: true });
+async function packFile(path: string, staging: string, options: PackOptions, dir = FILES_DIR): Promise<FileArtifact> {
+  const name = `${dir}/${basename(path)}`;
+  await mkdir(join(staging, dir), { recursive: true });
   try {
     await copyFile(path, join(staging, name));
   } catch (err) {
@@ -567,6 +578,27 @@ async function packFile(path: string, staging: string, options: PackOptions): Pr
     bundle: `${name}.sigstore.json`,
     signedBy: [keyFingerprint(signer.publicKey)],
   };
+}
+
+/**
+ * A vulnerability database travels as a file under vulndb/, with what its manifest says in the metadata.
+ * Only a signed one: the far side installs it only after its own signature verifies, so an unsigned one
+ * could never be installed and is refused here, before anything is written.
+ */
+async function packVulnDb(path: string, staging: string, options: PackOptions): Promise<FileArtifact> {
+  const { openVulnDb } = await import('../vuln/db/open.ts');
+  const opened = openVulnDb(path);
+  try {
+    if (opened.signature === undefined)
+      throw new AirlockError('E_VULNDB_SIGNATURE', `${bounded(path)} is unsigned: it could not be installed inside`, {
+        hint: 'build it with `airlock vulndb build ... --key REF`',
+      });
+    const { built, records, contentSha256 } = opened.manifest;
+    const file = await packFile(path, staging, options, VULNDB_DIR);
+    return { ...file, vulndb: { built, records, contentSha256 } };
+  } finally {
+    opened.close();
+  }
 }
 
 async function stageArtifacts(
@@ -599,6 +631,7 @@ async function stageArtifacts(
     }
   }
   for (const file of options.files) artifacts.push(await packFile(file, staging, options));
+  if (options.vulndb) artifacts.push(await packVulnDb(options.vulndb, staging, options));
   return artifacts;
 }
 

@@ -6,6 +6,7 @@ import { bounded, boundedList } from '../text.ts';
 import type { DocumentSubject } from './format.ts';
 
 import { SEVERITIES, type Severity } from '../policy/severity.ts';
+import { SCAN_REPORT_FORMAT } from '../vuln/report/json.ts';
 
 export { parseSeverity, SEVERITIES, type Severity } from '../policy/severity.ts';
 
@@ -143,10 +144,53 @@ export function summariseGrypeScan(doc: unknown, source: string): ScanSummary {
   return { counts, findings, subjects: grypeSubjects(doc as Record<string, unknown>) };
 }
 
-/** Findings at or above `failOn`; unknown severities count as failing (cannot evaluate = deny). */
-export function gateFindings(scan: ScanSummary, failOn: Severity): Finding[] {
+/**
+ * `airlock scan -o json`'s report (what `pack --scan` generates): findings[].{id, severity, package}; an
+ * unevaluable finding is of unknown severity here, so it fails every gate as the scan's own gate does.
+ */
+export function summariseAirlockScan(doc: Record<string, unknown>, source: string): ScanSummary {
+  const items = doc.findings;
+  if (!Array.isArray(items))
+    throw new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: an airlock scan report without findings[]`);
+  const text = (x: unknown) => (typeof x === 'string' ? bounded(x, 128) : '?');
+  const findings: Finding[] = items.map((m, i) => {
+    if (typeof m !== 'object' || m === null)
+      throw new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: findings[${i}] is not a finding`);
+    const f = m as { id?: unknown; severity?: unknown; unevaluable?: unknown; package?: Record<string, unknown> };
+    const sev = typeof f.severity === 'string' ? f.severity : 'unknown';
+    const known = f.unevaluable === undefined && (SEVERITIES as readonly string[]).includes(sev);
+    return {
+      id: text(f.id),
+      severity: known ? (sev as Severity) : 'unknown',
+      package: `${text(f.package?.name)}@${text(f.package?.version)}`,
+    };
+  });
+  const counts: Record<string, number> = {};
+  for (const f of findings) counts[f.severity] = (counts[f.severity] ?? 0) + 1;
+  const subject = doc.subject as { digest?: unknown } | undefined;
+  return { counts, findings, subjects: unique(digestsIn(subject?.digest)) };
+}
+
+/** A scan report as the gate reads it: airlock's own (by its `format`), else grype's JSON. */
+export function summariseScan(doc: unknown, source: string): ScanSummary {
+  const d = doc as Record<string, unknown> | null;
+  if (typeof d === 'object' && d !== null && d.format === SCAN_REPORT_FORMAT) return summariseAirlockScan(d, source);
+  return summariseGrypeScan(doc, source);
+}
+
+/**
+ * Findings at or above `failOn`; unknown severities count as failing (cannot evaluate = deny) unless
+ * `unknownSeverity` is 'warn' (`pack --unknown-severity warn`).
+ */
+export function gateFindings(
+  scan: ScanSummary,
+  failOn: Severity,
+  unknownSeverity: 'fail' | 'warn' = 'fail',
+): Finding[] {
   const threshold = SEVERITIES.indexOf(failOn);
-  return scan.findings.filter((f) => f.severity === 'unknown' || SEVERITIES.indexOf(f.severity) >= threshold);
+  return scan.findings.filter((f) =>
+    f.severity === 'unknown' ? unknownSeverity === 'fail' : SEVERITIES.indexOf(f.severity) >= threshold,
+  );
 }
 
 /** One failing finding as the gate reports it. */

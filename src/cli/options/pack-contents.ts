@@ -18,15 +18,21 @@ export const PACK_CONTENT_FLAGS = {
   sbom: {
     type: 'string',
     multiple: true,
-    value: 'IMAGE=FILE',
-    description: 'An SPDX/CycloneDX JSON SBOM of IMAGE, carried with it',
+    value: 'IMAGE=FILE|generate',
+    bare: 'generate',
+    description:
+      'An SPDX/CycloneDX JSON SBOM of IMAGE, carried with it; `generate` (or the flag alone): airlock makes ' +
+      'one for every image',
   },
   scan: {
     type: 'string',
     multiple: true,
-    value: 'IMAGE=FILE',
+    value: 'IMAGE=FILE|generate',
+    bare: 'generate',
     description:
-      'A grype JSON report of IMAGE, carried with it (and gated on); one per platform of a multi-platform image',
+      'A grype (or airlock scan) JSON report of IMAGE, carried with it (and gated on); one per platform of a ' +
+      'multi-platform image; `generate` (or the flag alone): airlock scans every image against --vulndb DB, ' +
+      'else the installed database',
   },
 } as const satisfies FlagSpecs;
 
@@ -36,7 +42,11 @@ export interface PackContents {
   readonly sboms: Map<string, string>;
   readonly scans: Map<string, string[]>;
   readonly names: Map<string, string>;
+  /** `--sbom generate` / `--scan generate`: airlock makes the documents for every image. */
+  readonly generate: { readonly sbom: boolean; readonly scan: boolean };
 }
+
+const GENERATE = 'generate';
 
 async function isFile(path: string): Promise<boolean> {
   return stat(path).then(
@@ -60,8 +70,18 @@ export async function packContents(ctx: CommandContext): Promise<PackContents> {
   return {
     images,
     files,
-    sboms: imagePairs(ctx.flags.strings('sbom'), 'sbom'),
-    scans: imageLists(ctx.flags.strings('scan'), 'scan'),
+    sboms: imagePairs(
+      ctx.flags.strings('sbom').filter((v) => v !== GENERATE),
+      'sbom',
+    ),
+    scans: imageLists(
+      ctx.flags.strings('scan').filter((v) => v !== GENERATE),
+      'scan',
+    ),
+    generate: {
+      sbom: ctx.flags.strings('sbom').includes(GENERATE),
+      scan: ctx.flags.strings('scan').includes(GENERATE),
+    },
     names: imagePairs(ctx.flags.strings('name'), 'name', 'REPO[:TAG]'),
   };
 }

@@ -42,10 +42,8 @@ export function manifestBytes(manifest: VulnDbManifest): Buffer {
   return Buffer.from(json.canonicalize(manifest), 'utf8');
 }
 
-/** The name as the index holds it: PyPI by PEP 503 (lower case, runs of `-_.` as one `-`); others as written. */
-export function normalisePackageName(ecosystem: string, name: string): string {
-  return ecosystem === 'PyPI' ? name.toLowerCase().replace(/[-_.]+/g, '-') : name;
-}
+/** The name as the index holds it: the one normaliser the matcher looks names up with (osv/names.ts). */
+export { osvPackageName as normalisePackageName } from '../osv/names.ts';
 
 /**
  * sha256 over the schema and every row of both tables in key order (SQLite's BINARY order, which is

@@ -172,6 +172,15 @@ function installRecord(path: string, name: string, d: Decision, fileSha256: stri
 }
 
 /**
+ * Every check `importVulnDb` makes, and no effect: what `import` runs on a carried database before it
+ * moves anything, so a database that would be refused refuses the whole package first.
+ */
+export async function checkVulnDbImport(path: string, options: ImportVulnDbOptions): Promise<void> {
+  const name = validateVulnDbName(options.name ?? DEFAULT_VULNDB_NAME);
+  await decide(path, options, name, checkMaxAge(options.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS));
+}
+
+/**
  * Verifies the database at `path` (signature, content hash), refuses a rollback and a stale build
  * (unless a break-glass covers it), then installs it as `name` atomically. The same build again is a
  * success that changes nothing.

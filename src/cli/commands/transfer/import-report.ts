@@ -28,6 +28,10 @@ export function printReport(ctx: CommandContext, report: ImportReport, what: str
   if (report.connectedAudit)
     ctx.out.info(`  audit      ${bounded(report.connectedAudit.origin, 120)}: ${report.connectedAudit.verdict.detail}`);
   if (report.files) ctx.out.info(`  files      ${report.files} verified (${(report.bytes / 2 ** 20).toFixed(1)} MiB)`);
+  for (const d of report.vulnDbs)
+    ctx.out.info(
+      `  vulndb     ${d.path} → installed as '${d.name}' (built ${d.built})${d.unchanged ? ', already installed' : ''}`,
+    );
   for (const i of report.images) {
     ctx.out.info(
       `  image      ${bounded(i.name, 200)} ${i.digest}: ` +

@@ -4,6 +4,7 @@ import { AirlockError } from '../../../errors.ts';
 import type { NoteVerifier } from '../../../log/note.ts';
 import type { Command, CommandContext } from '../../command.ts';
 import { httpUrl } from '../../http-url.ts';
+import { CARRIED_VULNDB_FLAGS, carriedVulnDbOption } from '../../options/carried-vulndb.ts';
 import { REGISTRY_FLAGS, registryOptions } from '../../options/registry.ts';
 import { registryTarget } from '../../options/registry-target.ts';
 import { vkeyText } from '../../vkey-text.ts';
@@ -122,6 +123,7 @@ export const importCommand: Command = {
         'must prove inclusion under it',
     },
     ...IMPORT_FLAGS,
+    ...CARRIED_VULNDB_FLAGS,
     ...REGISTRY_FLAGS,
   },
   positionals: { min: 0, max: 1 },
@@ -174,6 +176,7 @@ export const importCommand: Command = {
       ...transferProgressOption(ctx),
       record: ctx.audit.record,
       intents: auditIntents(ctx),
+      vulndb: await carriedVulnDbOption(ctx),
     });
     ctx.out.progressDone();
     printReport(ctx, report, 'Import');

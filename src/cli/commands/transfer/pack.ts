@@ -1,5 +1,6 @@
 // `airlock pack` (connected side): images and files into a signed, sequenced transfer package, each
 // image's signatures checked with the trust the far side will use.
+import { resolve } from 'node:path';
 import { AirlockError } from '../../../errors.ts';
 import type { PackResult } from '../../../transfer/pack.ts';
 import type { Severity } from '../../../transfer/scan.ts';
@@ -10,6 +11,7 @@ import { PACK_TRUST_FLAGS, packTrustOption } from '../../options/pack-trust.ts';
 import { PACKAGE_OUTPUT_FLAGS, packageOutput } from '../../options/package-output.ts';
 import { PGP_FLAGS, pgpSigningKey } from '../../options/pgp-signing.ts';
 import { REGISTRY_FLAGS, registryOptions } from '../../options/registry.ts';
+import { gateOptions, SCAN_GATE_FLAGS } from '../../options/scan.ts';
 import { transferProgressOption } from '../../progress.ts';
 
 /** skopeo, found on PATH, when some image is in podman's store (containers-storage:). */
@@ -33,10 +35,15 @@ async function runPack(ctx: CommandContext) {
   const failOn = await failOnOption(ctx);
   const keyRef = ctx.flags.string('key');
   if (ctx.flags.bool('sign') && !keyRef) throw new AirlockError('E_USAGE', '--sign needs --key');
-  const contents = await packContents(ctx);
+  const given = await packContents(ctx);
   if (!keyRef && !ctx.flags.has('pgp-key'))
     throw new AirlockError('E_USAGE', 'the manifest must be signed: pass --key and/or --pgp-key');
   const pgpKey = await pgpSigningKey(ctx);
+  const generated =
+    given.generate.sbom || given.generate.scan
+      ? await (await import('./pack-generate.ts')).generateDocuments(ctx, given)
+      : undefined;
+  const contents = generated ? { ...given, sboms: generated.sboms, scans: generated.scans } : given;
   const signer = keyRef ? await keySigner(ctx, keyRef) : undefined;
   try {
     const imageTrust = contents.images.length > 0 ? await packTrustOption(ctx, signer?.publicKey) : undefined;
@@ -54,6 +61,8 @@ async function runPack(ctx: CommandContext) {
       legacySignature: ctx.flags.bool('legacy-signature'),
       ...(pgpKey ? { pgpKey } : {}),
       ...(failOn ? { failOn } : {}),
+      unknownSeverity: gateOptions(ctx).unknownSeverity,
+      ...(ctx.flags.string('vulndb') ? { vulndb: resolve(ctx.cwd, ctx.flags.string('vulndb') ?? '') } : {}),
       ...(imageTrust ? { imageTrust } : {}),
       allowUnsigned: ctx.flags.bool('allow-unsigned'),
       ...(await skopeoOption(ctx, contents.images)),
@@ -70,6 +79,7 @@ async function runPack(ctx: CommandContext) {
     return { json: { ok: true, out, manifest: result.manifestDigest, metadata: result.metadata } };
   } finally {
     await signer?.close();
+    await generated?.cleanup();
   }
 }
 
@@ -141,6 +151,14 @@ export const packCommand: Command = {
       type: 'string',
       value: 'SEVERITY',
       description: 'Refuse findings at/above critical|high|medium|low, or of unknown severity',
+    },
+    'unknown-severity': SCAN_GATE_FLAGS['unknown-severity'],
+    ignore: SCAN_GATE_FLAGS.ignore,
+    vulndb: {
+      type: 'string',
+      value: 'DB',
+      description:
+        'Carry this vulnerability database (airlock vulndb build; signed) for import to install, and scan with it',
     },
     ...PACK_TRUST_FLAGS,
     force: PACKAGE_OUTPUT_FLAGS.force,

@@ -1,0 +1,98 @@
+// `pack --sbom generate` / `--scan generate`: airlock catalogues each image it packs (as `airlock sbom`)
+// and scans it (as `airlock scan -o json`) instead of needing syft and grype, writing the documents where
+// the given ones would be read from, so they travel, are attested and are gated exactly as given ones are.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { AirlockError } from '../../../errors.ts';
+import type { Catalogue } from '../../../sbom/package.ts';
+import { bounded } from '../../../text.ts';
+import { VERSION } from '../../../version.ts';
+import type { ScanDatabaseHandle } from '../../../vuln/scan-database.ts';
+import type { CommandContext } from '../../command.ts';
+import type { PackContents } from '../../options/pack-contents.ts';
+import { registryOptions } from '../../options/registry.ts';
+import { gateOptions, ignoreEntries } from '../../options/scan.ts';
+import { layerProgress } from '../sbom/sbom.ts';
+
+export interface GeneratedDocuments {
+  readonly sboms: Map<string, string>;
+  readonly scans: Map<string, string[]>;
+  cleanup(): Promise<void>;
+}
+
+async function scanDatabase(ctx: CommandContext): Promise<ScanDatabaseHandle> {
+  const { openScanDatabase } = await import('../../../vuln/scan-database.ts');
+  const file = ctx.flags.string('vulndb');
+  const handle = await openScanDatabase(
+    file ? { kind: 'file', path: resolve(ctx.cwd, file), keys: [] } : undefined,
+    ctx.stateDir,
+    ctx.now(),
+  );
+  // A database about to be carried is not verified here (its key is the far side's to check); say so once.
+  for (const w of handle.warnings) ctx.out.warn(w.replace('give --db-key PUBKEY to verify it', 'import verifies it'));
+  return handle;
+}
+
+async function catalogue(ctx: CommandContext, image: string): Promise<Catalogue> {
+  if (image.startsWith('containers-storage:'))
+    throw new AirlockError('E_UNSUPPORTED', `--sbom/--scan generate cannot read ${bounded(image)} yet`, {
+      hint: 'copy it to an OCI layout first (airlock copy) and pack that, or give --sbom/--scan IMAGE=FILE',
+    });
+  const { catalogueImageReference } = await import('../../../sbom/image-sbom.ts');
+  const result = await catalogueImageReference(
+    image,
+    await registryOptions(ctx),
+    layerProgress(ctx, `cataloguing ${bounded(image, 80)}`),
+  );
+  ctx.out.progressDone();
+  for (const note of result.notes) ctx.out.warn(`${bounded(image, 80)}: ${note}`);
+  return result;
+}
+
+/** Writes the asked-for documents of every image to a private temporary folder; cleanup removes it. */
+export async function generateDocuments(ctx: CommandContext, contents: PackContents): Promise<GeneratedDocuments> {
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-pack-documents-'));
+  const sboms = new Map(contents.sboms);
+  const scans = new Map(contents.scans);
+  const db = contents.generate.scan ? await scanDatabase(ctx) : undefined;
+  try {
+    const { formatCatalogue } = await import('../../../sbom/formats/index.ts');
+    const { scanCatalogue } = await import('../../../vuln/scan.ts');
+    const { renderJson } = await import('../../../vuln/report/json.ts');
+    const ignores = await ignoreEntries(ctx);
+    for (const [i, image] of contents.images.entries()) {
+      const found = await catalogue(ctx, image);
+      if (contents.generate.sbom && !sboms.has(image)) {
+        const path = join(dir, `${i}.spdx.json`);
+        await writeFile(
+          path,
+          formatCatalogue(found, 'spdx-json', { now: ctx.now(), uuid: randomUUID(), toolVersion: VERSION }),
+        );
+        sboms.set(image, path);
+      }
+      if (db) {
+        const report = scanCatalogue({
+          catalogue: found,
+          subjectName: image,
+          source: db.opened.source,
+          database: db.database,
+          ignores,
+          gate: gateOptions(ctx),
+          now: ctx.now,
+        });
+        const path = join(dir, `${i}.scan.json`);
+        await writeFile(path, renderJson(report));
+        scans.set(image, [...(scans.get(image) ?? []), path]);
+        ctx.out.info(`scanned ${bounded(image, 80)}: ${report.findings.length} finding(s) against ${db.database.name}`);
+      }
+    }
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  } finally {
+    db?.opened.close();
+  }
+  return { sboms, scans, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
