@@ -179,5 +179,9 @@ describe('airlock vulndb', () => {
     assert.ok(seen, 'the build never started writing');
     assert.equal(code, -1, 'the build finished before it could be killed');
     assert.equal(existsSync(out), false);
+    // The next build removes what the killed one left.
+    const again = await runCli(['vulndb', 'build', join(dir, 'v1.db-src', 'folder'), '-o', out, '--key', KEY], { env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(await readdir(join(dir, 'killed')), ['vuln.db']);
   });
 });
