@@ -4,12 +4,14 @@
 // monitoring as trust status reports trust roots.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 import { osvRecord, writeRecords, zipFolder } from '../helpers/osv-records.ts';
-import { runCli } from '../helpers/cli.ts';
+import { AIRLOCK_BIN, runCli } from '../helpers/cli.ts';
 import { unknownFlagsIn } from '../helpers/flags.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
 
@@ -150,5 +152,36 @@ describe('airlock vulndb', () => {
     assert.ok(actions.includes('vulndb.import refused'), actions.join());
     assert.ok(actions.includes('vulndb.break-glass ok'), actions.join());
     assert.ok(actions.includes('vulndb.build ok'), actions.join());
+  });
+
+  it('a build killed half-way leaves nothing under the output name', async () => {
+    const src = join(dir, 'many');
+    await writeRecords(
+      src,
+      Array.from({ length: 3000 }, (_, i) => osvRecord(`MANY-${i}`, [['PyPI', `p${i}`]])),
+    );
+    const out = join(dir, 'killed', 'vuln.db');
+    await mkdir(join(dir, 'killed'));
+    const child = spawn(process.execPath, [AIRLOCK_BIN, 'vulndb', 'build', src, '-o', out, '--key', KEY], {
+      env: { ...process.env, ...env },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('close', (_code, signal) => resolve(signal ? -1 : _code)),
+    );
+    let seen = false;
+    for (let i = 0; i < 400 && !seen; i++) {
+      seen = (await readdir(join(dir, 'killed'))).some((f) => f.startsWith('vuln.db.tmp-'));
+      if (!seen) await new Promise((r) => setTimeout(r, 25));
+    }
+    child.kill('SIGKILL');
+    const code = await exited;
+    assert.ok(seen, 'the build never started writing');
+    assert.equal(code, -1, 'the build finished before it could be killed');
+    assert.equal(existsSync(out), false);
+    // The next build removes what the killed one left.
+    const again = await runCli(['vulndb', 'build', join(dir, 'v1.db-src', 'folder'), '-o', out, '--key', KEY], { env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(await readdir(join(dir, 'killed')), ['vuln.db']);
   });
 });

@@ -211,6 +211,16 @@ describe('verifyVulnDb', () => {
     }
   });
 
+  it('refuses a file whose pages were damaged after signing (E_VULNDB_TAMPERED)', async () => {
+    const path = await built();
+    const bytes = await readFile(path);
+    const pageSize = bytes.readUInt16BE(16);
+    // The records' pages follow the schema page; garbage over one of them (keeping the manifest's page).
+    bytes.fill(0x5a, pageSize * 2 + 100, pageSize * 3);
+    await writeFile(path, bytes);
+    await assert.rejects(verifyVulnDb(path, [key.publicKey], NOW), coded('E_VULNDB_TAMPERED'));
+  });
+
   it('refuses a manifest edited after signing (E_VULNDB_SIGNATURE) and a file that is no database', async () => {
     const path = await built();
     const db = new DatabaseSync(path);

@@ -8,7 +8,7 @@ import { basename, dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { Signer } from '../../crypto/signer.ts';
 import { AirlockError, fromFsError } from '../../errors.ts';
-import { pathExists } from '../../files/atomic-write.ts';
+import { pathExists, sweepTempFiles } from '../../files/atomic-write.ts';
 import { signBlob } from '../../sigstore/sign-blob.ts';
 import { bounded } from '../../text.ts';
 import { parseOsvRecord } from '../osv/record.ts';
@@ -145,6 +145,8 @@ export async function buildVulnDb(options: BuildOptions): Promise<BuildResult> {
   await stat(dirname(out)).catch((err: unknown) => {
     throw fromFsError(err, dirname(out));
   });
+  // What a killed build left (its temporary file, named as atomic writes name theirs) goes first.
+  await sweepTempFiles(out);
   const tmp = `${out}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   let db: DatabaseSync | undefined;
   try {

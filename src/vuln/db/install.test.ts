@@ -144,6 +144,18 @@ describe('importVulnDb', () => {
     assert.equal(fresh.install.breakGlass, undefined);
   });
 
+  it('installs nothing when its audit record cannot be written first (E_IO), and can be imported again', async () => {
+    const h = await home();
+    const db = await database(T0);
+    const failing = async () => {
+      throw new Error('audit log is full');
+    };
+    await assert.rejects(importVulnDb(db, { ...h.options(T0), record: failing }), coded('E_IO'));
+    assert.deepEqual(await installs(h.stateDir), []);
+    await assert.rejects(loadInstalledVulnDb(h.stateDir, 'default', T0), coded('E_VULNDB_MISSING'));
+    assert.equal((await importVulnDb(db, h.options(T0))).unchanged, false);
+  });
+
   it('refuses bad names and maximum ages (E_USAGE)', async () => {
     const h = await home();
     const db = await database(T0);

@@ -124,14 +124,18 @@ async function pruneInstalls(dir: string): Promise<void> {
     if (!keep.has(id)) await rm(join(dir, 'installs', id), { recursive: true, force: true });
 }
 
+/**
+ * The install record, then the links, then state.json: a crash before the link moves leaves the old
+ * install current and the newest build time as it was, so the same database can be imported again.
+ */
 async function publish(dir: string, id: string, install: VulnDbInstall): Promise<void> {
   await writeFileAtomic(join(dir, 'installs', id, 'install.json'), `${JSON.stringify(install, null, 2)}\n`);
-  await writeFileAtomic(join(dir, 'state.json'), `${JSON.stringify({ built: install.built }, null, 2)}\n`, {
-    overwrite: true,
-  });
   const old = await readlink(join(dir, 'current')).catch(() => undefined);
   if (old) await swapSymlink(old, join(dir, 'previous'));
   await swapSymlink(join('installs', id), join(dir, 'current'));
+  await writeFileAtomic(join(dir, 'state.json'), `${JSON.stringify({ built: install.built }, null, 2)}\n`, {
+    overwrite: true,
+  });
   await pruneInstalls(dir);
 }
 

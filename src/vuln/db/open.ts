@@ -55,15 +55,28 @@ function readMeta(db: DatabaseSync, path: string): { manifestText: string; signa
   return { manifestText, signature: typeof signature === 'string' ? signature : undefined };
 }
 
+/** Parsed records kept for lookups that meet them again (images scanned one after another share packages). */
+const PARSED_CACHE = 4096;
+
 function advisorySource(db: DatabaseSync): AdvisorySource {
   const lookup = db.prepare(
-    'SELECT r.json AS json FROM affected a JOIN records r ON r.id = a.id WHERE a.ecosystem = ? AND a.name = ? ' +
-      'ORDER BY a.id',
+    'SELECT r.id AS id, r.json AS json FROM affected a JOIN records r ON r.id = a.id ' +
+      'WHERE a.ecosystem = ? AND a.name = ? ORDER BY a.id',
   );
+  const parsed = new Map<string, OsvRecord>();
+  const parse = (row: { id: string; json: string }): OsvRecord => {
+    const known = parsed.get(row.id);
+    if (known) return known;
+    const record = JSON.parse(row.json) as OsvRecord;
+    if (parsed.size >= PARSED_CACHE) parsed.clear();
+    parsed.set(row.id, record);
+    return record;
+  };
   return {
     recordsFor(ecosystem: string, name: string): OsvRecord[] {
-      const rows = lookup.all(ecosystem, normalisePackageName(ecosystem, name)) as { json: string }[];
-      return rows.map((r) => JSON.parse(r.json) as OsvRecord);
+      return (lookup.all(ecosystem, normalisePackageName(ecosystem, name)) as { id: string; json: string }[]).map(
+        parse,
+      );
     },
   };
 }

@@ -46,22 +46,28 @@ describe('the real PyPI advisories as a database', () => {
         const found = new Set(db.source.recordsFor('PyPI', name.toUpperCase().replace(/-/g, '_')).map((r) => r.id));
         for (const id of ids) assert.ok(found.has(id), `${id} under ${name}`);
       }
+      // A fresh database: the first lookup of each package parses its records; later ones find them parsed.
+      const fresh = openVulnDb(out);
       const names = [...expected.keys()];
-      const rounds = 20;
+      const rate = (count: number, ms: number) => Math.round(count / (ms / 1000));
       let records = 0;
       started = performance.now();
-      for (let i = 0; i < rounds; i++) for (const name of names) records += db.source.recordsFor('PyPI', name).length;
-      const lookupMs = performance.now() - started;
+      for (const name of names) records += fresh.source.recordsFor('PyPI', name).length;
+      const firstMs = performance.now() - started;
+      const rounds = 20;
+      started = performance.now();
+      for (let i = 0; i < rounds; i++) for (const name of names) fresh.source.recordsFor('PyPI', name);
+      const againMs = performance.now() - started;
       const misses = 20_000;
       started = performance.now();
-      for (let i = 0; i < misses; i++) db.source.recordsFor('PyPI', `no-such-package-${i}`);
+      for (let i = 0; i < misses; i++) fresh.source.recordsFor('PyPI', `no-such-package-${i}`);
       const missMs = performance.now() - started;
+      fresh.close();
       t.diagnostic(
         `build ${Math.round(buildMs)} ms, verify ${Math.round(verifyMs)} ms, ` +
-          `size ${(built.bytes / 2 ** 20).toFixed(1)} MiB; ` +
-          `${Math.round((rounds * names.length) / (lookupMs / 1000))} lookups/s over ${names.length} packages ` +
-          `(${(records / (rounds * names.length)).toFixed(1)} records each, parsed), ` +
-          `${Math.round(misses / (missMs / 1000))} misses/s`,
+          `size ${(built.bytes / 2 ** 20).toFixed(1)} MiB; lookups over ${names.length} packages ` +
+          `(${(records / names.length).toFixed(1)} records each): first ${rate(names.length, firstMs)}/s (parsed), ` +
+          `again ${rate(rounds * names.length, againMs)}/s, misses ${rate(misses, missMs)}/s`,
       );
     } finally {
       db.close();

@@ -45,14 +45,37 @@ async function checkSignature(path: string, opened: OpenedVulnDb, keys: readonly
   );
 }
 
+const tampered = (path: string, why: string, details?: Record<string, unknown>, cause?: unknown) =>
+  new AirlockError('E_VULNDB_TAMPERED', `${bounded(path)}: ${why}`, {
+    ...(details ? { details } : {}),
+    ...(cause === undefined ? {} : { cause }),
+  });
+
+/**
+ * The file's structure first (SQLite's integrity check: a damaged file is said to be damaged, not met
+ * as a read error half-way), then the content hash. The hash walks each table's b-tree in key order;
+ * both tables are WITHOUT ROWID, so every row is a key of that one tree, and a walk equal to the signed
+ * sorted sequence means the tree is ordered: a seek finds exactly what was hashed.
+ */
 function checkContent(path: string, opened: OpenedVulnDb): void {
-  const found = contentHash(opened.db);
+  let found: string;
+  try {
+    const rows = opened.db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[];
+    if (rows.length !== 1 || rows[0]?.integrity_check !== 'ok')
+      throw tampered(
+        path,
+        `its sqlite structure is damaged (${bounded(rows.map((r) => r.integrity_check).join('; '))})`,
+      );
+    found = contentHash(opened.db);
+  } catch (err) {
+    if (err instanceof AirlockError) throw err;
+    throw tampered(path, `it cannot be read whole: ${bounded((err as Error).message)}`, undefined, err);
+  }
   if (found !== opened.manifest.contentSha256)
-    throw new AirlockError(
-      'E_VULNDB_TAMPERED',
-      `${bounded(path)}: its content (sha256 ${found}) is not what its signed manifest records ` +
-        `(${opened.manifest.contentSha256})`,
-      { details: { expected: opened.manifest.contentSha256, found } },
+    throw tampered(
+      path,
+      `its content (sha256 ${found}) is not what its signed manifest records (${opened.manifest.contentSha256})`,
+      { expected: opened.manifest.contentSha256, found },
     );
 }
 
