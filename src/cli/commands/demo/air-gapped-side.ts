@@ -9,6 +9,7 @@ import type { ImportOptions, ImportReport } from '../../../transfer/import.ts';
 import { type ConnectedSide, auditTrailOf, connectedState } from './connected-side.ts';
 import { ONPREM_ORIGIN, type OnPremLog, startOnPremLog } from './onprem-log.ts';
 import type { DemoRun } from './run.ts';
+import { rescanInside } from './sbom-scene.ts';
 import { firstBlobDataOffset } from './tamper.ts';
 
 export async function airGappedSide(run: DemoRun, connected: ConnectedSide): Promise<void> {
@@ -25,6 +26,7 @@ export async function airGappedSide(run: DemoRun, connected: ConnectedSide): Pro
     const gap = await AirGap.open(run, connected, registry, onprem);
     await gap.inspect();
     const imported = await gap.importApproved();
+    await rescanInside(run, gap.stateDir, gap.documentsDir);
     await gap.refuseUnacceptedChannel();
     await gap.admission(imported);
     await gap.audit.finish(undefined, {});
@@ -101,6 +103,15 @@ class AirGap {
     return join(this.#run.work, 'airgap-state');
   }
 
+  get stateDir(): string {
+    return this.#state;
+  }
+
+  /** Where import writes the SBOM and scan documents the package carried. */
+  get documentsDir(): string {
+    return join(this.#run.work, 'airgap-documents');
+  }
+
   /** An import (or, with no registry, an inspection) on this side, as `airlock import` runs it. */
   async #import(source: string, extra: Partial<ImportOptions> = {}): Promise<ImportReport> {
     const { importTransfer } = await import('../../../transfer/import.ts');
@@ -139,7 +150,11 @@ class AirGap {
     const { out } = this.#run;
     this.#run.step('import: signers, every file, sequence, image signatures — then push by digest, tags last');
     const rekor = { url: this.#onprem.service.url, logVerifier: this.#onprem.verifier };
-    const imported = await this.#import(this.#connected.approvedPkg, { registry: this.#registry, rekor });
+    const imported = await this.#import(this.#connected.approvedPkg, {
+      registry: this.#registry,
+      rekor,
+      documentsOut: this.documentsDir,
+    });
     for (const i of imported.images) {
       out.info(`  ${i.pushedTo} ${i.digest}`);
       for (const l of i.logged ?? [])
@@ -150,6 +165,8 @@ class AirGap {
     }
     if (imported.connectedAudit)
       out.info(`  connected side's audit checkpoint: ${imported.connectedAudit.verdict.detail}`);
+    for (const d of imported.vulnDbs)
+      out.info(`  vulnerability database ${d.path} verified (the release key) and installed as '${d.name}'`);
     this.#run.record('import', imported.ok);
     return imported;
   }

@@ -15,11 +15,13 @@ export const demoCommand: Command = {
   summary: 'Run the air-gap workflow end to end on sample data, narrated step by step',
   usage: '[flags]',
   description:
-    'Connected side: a key, a sample image, its signature, SBOM and scan stand-ins (labelled samples), the\n' +
-    'vulnerability gate and the signature check as the far side will make it, a signed and sequenced\n' +
-    "transfer package, a second team's approval. Air-gapped side: a local registry and an on-prem\n" +
+    'Connected side: a key, a sample image, its signature, its SBOM (airlock sbom), a vulnerability\n' +
+    'database built from SAMPLE advisories the demo writes (the matching is real), the scan and its gate,\n' +
+    'the signature check as the far side will make it, a signed and sequenced transfer package carrying\n' +
+    "the database, a second team's approval. Air-gapped side: a local registry and an on-prem\n" +
     'transparency log on loopback, inspect (two signers required), import (each signature logged, each\n' +
-    'effect recorded first), verify the imported image against the on-prem log, its checkpoint, the\n' +
+    'effect recorded first; the database installed), a rescan inside against the database that crossed,\n' +
+    'verify the imported image against the on-prem log, its checkpoint, the\n' +
     'record — and a package on an unaccepted channel and a tampered package refused.\n' +
     'Temporary state only; everything is removed afterwards.',
   flags: {},

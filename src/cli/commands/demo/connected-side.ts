@@ -1,7 +1,7 @@
-// The connected side of the demo: a release key, a sample image signed offline, its SBOM and scan
-// (labelled samples), a transfer package that must pass the gate, and a second team's approval.
+// The connected side of the demo: a release key, a sample image signed offline, its SBOM and a scan
+// against a database of labelled sample advisories, a transfer package that must pass the gate and
+// carries the database, and a second team's approval.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type GeneratedKeyFiles, generatePrivateKey, writeKeyPair } from '../../../crypto/generate-key.ts';
 import { loadSigner } from '../../../crypto/key-ref.ts';
@@ -10,6 +10,7 @@ import type { Signer } from '../../../crypto/signer.ts';
 import type { Descriptor } from '../../../oci/types.ts';
 import { createAuditTrail } from '../../audit-trail.ts';
 import type { DemoRun } from './run.ts';
+import { type SbomDocuments, sbomAndScan } from './sbom-scene.ts';
 
 /** The release team's key: its files, and its signer (also each side's audit key in the demo). */
 export interface ReleaseKey {
@@ -45,8 +46,8 @@ export async function releaseKey(run: DemoRun): Promise<ReleaseKey> {
 }
 
 export async function connectedSide(run: DemoRun, release: ReleaseKey): Promise<ConnectedSide> {
-  const image = await buildAndSignImage(run, release.signer);
-  const documents = await writeSampleDocuments(run, image.digest);
+  await buildAndSignImage(run, release.signer);
+  const documents = await sbomAndScan(run, buildLayout(run).ref, release.signer);
   const pkg = await packImage(run, release, documents);
   const { security, approvedPkg } = await approve(run, release, pkg);
   return { release, security, pkg, approvedPkg, sbom: documents.sbom };
@@ -76,47 +77,6 @@ async function buildAndSignImage(run: DemoRun, signer: Signer): Promise<Descript
   return image;
 }
 
-interface SampleDocuments {
-  readonly sbom: string;
-  readonly scan: string;
-}
-
-async function writeSampleDocuments(run: DemoRun, digest: string): Promise<SampleDocuments> {
-  run.step('SBOM and vulnerability scan: SAMPLE stand-ins for syft and grype output');
-  const sbom = join(run.work, 'sbom.spdx.json');
-  const scan = join(run.work, 'grype.json');
-  // Each names the image it describes by digest, as syft and grype do: pack checks that it is this one.
-  const root = {
-    SPDXID: 'SPDXRef-DocumentRoot-Image-myapp',
-    name: 'myapp',
-    versionInfo: digest,
-    primaryPackagePurpose: 'CONTAINER',
-  };
-  await writeFile(
-    sbom,
-    JSON.stringify({
-      spdxVersion: 'SPDX-2.3',
-      name: 'SAMPLE SBOM',
-      packages: [root, { SPDXID: 'SPDXRef-busybox', name: 'busybox', versionInfo: '1.36' }],
-      relationships: [
-        { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: root.SPDXID },
-      ],
-    }),
-  );
-  await writeFile(
-    scan,
-    JSON.stringify({
-      descriptor: { name: 'SAMPLE scan' },
-      source: { type: 'image', target: { userInput: 'myapp:1.0', manifestDigest: digest } },
-      matches: [
-        { vulnerability: { id: 'CVE-SAMPLE-0001', severity: 'Low' }, artifact: { name: 'musl', version: '1.2.4' } },
-      ],
-    }),
-  );
-  run.out.info('  2 packages; 1 low finding; both name the image by digest (samples, clearly labelled)');
-  return { sbom, scan };
-}
-
 /** Each side's own audit trail (its own state folder), signed with the release key in the demo. */
 export function auditTrailOf(run: DemoRun, stateDir: string, signer: Signer): ReturnType<typeof createAuditTrail> {
   return createAuditTrail({
@@ -133,10 +93,10 @@ export function connectedState(run: DemoRun): string {
   return join(run.work, 'connected-state');
 }
 
-async function packImage(run: DemoRun, release: ReleaseKey, documents: SampleDocuments): Promise<string> {
+async function packImage(run: DemoRun, release: ReleaseKey, documents: SbomDocuments): Promise<string> {
   run.step(
     'pack a transfer package: the image must verify as the far side will check it, gate on ' +
-      'critical findings (airlock pack --image-key --fail-on critical)',
+      'critical findings, carry the database (airlock pack --image-key --fail-on critical --vulndb)',
   );
   const { packTransfer } = await import('../../../transfer/pack.ts');
   const { ref } = buildLayout(run);
@@ -149,6 +109,7 @@ async function packImage(run: DemoRun, release: ReleaseKey, documents: SampleDoc
     sboms: new Map([[ref, documents.sbom]]),
     scans: new Map([[ref, [documents.scan]]]),
     failOn: 'critical',
+    vulndb: documents.vulndb,
     names: new Map([[ref, 'myapp:1.0']]),
     imageTrust: {
       now: run.now,

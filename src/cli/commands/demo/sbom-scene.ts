@@ -1,0 +1,148 @@
+// The demo's SBOM and vulnerability scenes. Connected side: the sample image's SBOM made by airlock
+// itself, a vulnerability database built from advisories the demo writes — SAMPLE advisories, clearly
+// labelled; the matching is real —, signed with the release key, and the image scanned against it.
+// Air-gapped side: the database that crossed with the package, installed by import, and the imported
+// image rescanned against it with no network.
+import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Signer } from '../../../crypto/signer.ts';
+import { VERSION } from '../../../version.ts';
+import type { ScanReport } from '../../../vuln/report/report.ts';
+import type { DemoRun } from './run.ts';
+
+export interface SbomDocuments {
+  readonly sbom: string;
+  readonly scan: string;
+  readonly vulndb: string;
+}
+
+/** OSV records written by the demo: SAMPLE advisories about the sample image's packages. */
+function sampleAdvisories(): Array<Record<string, unknown>> {
+  const advisory = (n: number, ecosystem: string, name: string, type: string, fixed: string, vector: string) => ({
+    schema_version: '1.7.0',
+    id: `AIRLOCK-DEMO-2026-000${n}`,
+    modified: '2026-11-01T00:00:00Z',
+    summary: `SAMPLE advisory written by airlock demo (not a real vulnerability) about ${name}`,
+    severity: [{ type: 'CVSS_V3', score: vector }],
+    affected: [{ package: { ecosystem, name }, ranges: [{ type, events: [{ introduced: '0' }, { fixed }] }] }],
+  });
+  return [
+    // openssl is libssl3's source package: distro advisories name source packages, and so does matching.
+    advisory(
+      1,
+      'Debian:12',
+      'openssl',
+      'ECOSYSTEM',
+      '3.0.13-1~deb12u1',
+      'CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:N/A:N',
+    ),
+    advisory(2, 'npm', 'ms', 'SEMVER', '2.1.3', 'CVSS:3.1/AV:N/AC:H/PR:L/UI:R/S:U/C:L/I:N/A:N'),
+    // Fixed long before the sample's requests 2.28.1: must not match.
+    advisory(3, 'PyPI', 'requests', 'ECOSYSTEM', '2.20.0', 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H'),
+  ];
+}
+
+function describeFindings(report: ScanReport): string {
+  const found = report.findings.map((f) => `${f.id} (${f.severity}) in ${f.package.name} ${f.package.version}`);
+  return found.length ? found.join('; ') : 'none';
+}
+
+export async function sbomAndScan(run: DemoRun, ref: string, signer: Signer): Promise<SbomDocuments> {
+  run.step("the image's SBOM, made by airlock from its layers (airlock sbom -o spdx-json)");
+  const { catalogueImageReference } = await import('../../../sbom/image-sbom.ts');
+  const { formatCatalogue } = await import('../../../sbom/formats/index.ts');
+  const catalogue = await catalogueImageReference(ref);
+  const sbom = join(run.work, 'sbom.spdx.json');
+  await writeFile(
+    sbom,
+    formatCatalogue(catalogue, 'spdx-json', { now: run.now, uuid: randomUUID(), toolVersion: VERSION }),
+  );
+  const names = catalogue.packages.map((p) => `${p.name} ${p.version} (${p.type})`).join(', ');
+  run.out.info(
+    `  ${catalogue.packages.length} packages on ${catalogue.distro?.prettyName ?? 'an unknown distro'}: ${names}`,
+  );
+  run.record('sbom', catalogue.packages.length > 0);
+
+  run.step('a vulnerability database from SAMPLE advisories, signed (airlock vulndb build --key)');
+  const advisories = join(run.work, 'sample-advisories');
+  await mkdir(advisories, { recursive: true });
+  for (const a of sampleAdvisories()) await writeFile(join(advisories, `${String(a.id)}.json`), JSON.stringify(a));
+  const { buildVulnDb } = await import('../../../vuln/db/build.ts');
+  const vulndb = join(run.work, 'vuln.db');
+  const built = await buildVulnDb({ sources: [advisories], out: vulndb, signer, now: run.now });
+  run.out.info(
+    `  ${vulndb}: ${built.manifest.records} SAMPLE advisories (labelled as such), signed by the release key`,
+  );
+  run.record('vulndb build', true);
+
+  run.step('scan the image against it, gate on critical (airlock scan --db --fail-on critical)');
+  const report = await scanWith(vulndb, catalogue, ref, run);
+  const scan = join(run.work, 'scan.json');
+  const { renderJson } = await import('../../../vuln/report/json.ts');
+  await writeFile(scan, renderJson(report));
+  run.out.info(`  findings: ${describeFindings(report)}; gate ${report.gate?.pass ? 'passed' : 'FAILED'}`);
+  run.record('scan', report.gate?.pass === true && report.findings.length === 2);
+  return { sbom, scan, vulndb };
+}
+
+async function scanWith(
+  path: string,
+  catalogue: import('../../../sbom/package.ts').Catalogue,
+  subject: string,
+  run: DemoRun,
+): Promise<ScanReport> {
+  const { openScanDatabase } = await import('../../../vuln/scan-database.ts');
+  const { scanCatalogue } = await import('../../../vuln/scan.ts');
+  const db = await openScanDatabase({ kind: 'file', path, keys: [] }, run.work, run.now);
+  try {
+    return scanCatalogue({
+      catalogue,
+      subjectName: subject,
+      source: db.opened.source,
+      database: db.database,
+      ignores: [],
+      gate: { failOn: 'critical', unknownSeverity: 'fail' },
+      now: () => run.now,
+    });
+  } finally {
+    db.opened.close();
+  }
+}
+
+/**
+ * Inside: the database import installed from the package (as `default`), and the imported image's SBOM
+ * scanned against it — no network, no image read again: what `airlock scan` does with an SBOM file.
+ */
+export async function rescanInside(run: DemoRun, stateDir: string, documents: string): Promise<void> {
+  run.step('rescan inside the gap: the imported SBOM against the database that crossed (airlock scan --vulndb)');
+  const { readdir, readFile } = await import('node:fs/promises');
+  const { readSbom } = await import('../../../sbom/formats/index.ts');
+  const { openScanDatabase } = await import('../../../vuln/scan-database.ts');
+  const { scanCatalogue } = await import('../../../vuln/scan.ts');
+  const sbomFile = (await readdir(documents)).find((f) => f.endsWith('.sbom.json'));
+  if (sbomFile === undefined) {
+    run.record('rescan', false, 'the package carried no SBOM');
+    return;
+  }
+  const catalogue = readSbom(await readFile(join(documents, sbomFile)), sbomFile);
+  const db = await openScanDatabase(undefined, stateDir, run.now);
+  try {
+    const report = scanCatalogue({
+      catalogue,
+      subjectName: sbomFile,
+      source: db.opened.source,
+      database: db.database,
+      ignores: [],
+      gate: { failOn: 'critical', unknownSeverity: 'fail' },
+      now: () => run.now,
+    });
+    run.out.info(
+      `  database '${db.database.name}' built ${db.database.built}, installed by the import; ` +
+        `findings: ${describeFindings(report)}`,
+    );
+    run.record('rescan', report.findings.length === 2);
+  } finally {
+    db.opened.close();
+  }
+}
