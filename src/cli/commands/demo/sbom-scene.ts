@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Signer } from '../../../crypto/signer.ts';
+import type { Catalogue } from '../../../sbom/package.ts';
 import { VERSION } from '../../../version.ts';
 import type { ScanReport } from '../../../vuln/report/report.ts';
 import type { DemoRun } from './run.ts';
@@ -86,12 +87,7 @@ export async function sbomAndScan(run: DemoRun, ref: string, signer: Signer): Pr
   return { sbom, scan, vulndb };
 }
 
-async function scanWith(
-  path: string,
-  catalogue: import('../../../sbom/package.ts').Catalogue,
-  subject: string,
-  run: DemoRun,
-): Promise<ScanReport> {
+async function scanWith(path: string, catalogue: Catalogue, subject: string, run: DemoRun): Promise<ScanReport> {
   const { openScanDatabase } = await import('../../../vuln/scan-database.ts');
   const { scanCatalogue } = await import('../../../vuln/scan.ts');
   const db = await openScanDatabase({ kind: 'file', path, keys: [] }, run.work, run.now);
