@@ -78,7 +78,7 @@ export async function sbomAndScan(run: DemoRun, ref: string, signer: Signer): Pr
   run.record('vulndb build', true);
 
   run.step('scan the image against it, gate on critical (airlock scan --db --fail-on critical)');
-  const report = await scanWith(vulndb, catalogue, ref, run);
+  const { report } = await scanWith(vulndb, run.work, catalogue, ref, run);
   const scan = join(run.work, 'scan.json');
   const { renderJson } = await import('../../../vuln/report/json.ts');
   await writeFile(scan, renderJson(report));
@@ -87,12 +87,19 @@ export async function sbomAndScan(run: DemoRun, ref: string, signer: Signer): Pr
   return { sbom, scan, vulndb };
 }
 
-async function scanWith(path: string, catalogue: Catalogue, subject: string, run: DemoRun): Promise<ScanReport> {
+/** A scan as `airlock scan --fail-on critical` makes it: a database file, or (no path) the installed one. */
+async function scanWith(
+  path: string | undefined,
+  stateDir: string,
+  catalogue: Catalogue,
+  subject: string,
+  run: DemoRun,
+): Promise<{ report: ScanReport; database: ScanReport['database'] }> {
   const { openScanDatabase } = await import('../../../vuln/scan-database.ts');
   const { scanCatalogue } = await import('../../../vuln/scan.ts');
-  const db = await openScanDatabase({ kind: 'file', path, keys: [] }, run.work, run.now);
+  const db = await openScanDatabase(path ? { kind: 'file', path, keys: [] } : undefined, stateDir, run.now);
   try {
-    return scanCatalogue({
+    const report = scanCatalogue({
       catalogue,
       subjectName: subject,
       source: db.opened.source,
@@ -101,6 +108,7 @@ async function scanWith(path: string, catalogue: Catalogue, subject: string, run
       gate: { failOn: 'critical', unknownSeverity: 'fail' },
       now: () => run.now,
     });
+    return { report, database: db.database };
   } finally {
     db.opened.close();
   }
@@ -114,31 +122,16 @@ export async function rescanInside(run: DemoRun, stateDir: string, documents: st
   run.step('rescan inside the gap: the imported SBOM against the database that crossed (airlock scan --vulndb)');
   const { readdir, readFile } = await import('node:fs/promises');
   const { readSbom } = await import('../../../sbom/formats/index.ts');
-  const { openScanDatabase } = await import('../../../vuln/scan-database.ts');
-  const { scanCatalogue } = await import('../../../vuln/scan.ts');
   const sbomFile = (await readdir(documents)).find((f) => f.endsWith('.sbom.json'));
   if (sbomFile === undefined) {
     run.record('rescan', false, 'the package carried no SBOM');
     return;
   }
   const catalogue = readSbom(await readFile(join(documents, sbomFile)), sbomFile);
-  const db = await openScanDatabase(undefined, stateDir, run.now);
-  try {
-    const report = scanCatalogue({
-      catalogue,
-      subjectName: sbomFile,
-      source: db.opened.source,
-      database: db.database,
-      ignores: [],
-      gate: { failOn: 'critical', unknownSeverity: 'fail' },
-      now: () => run.now,
-    });
-    run.out.info(
-      `  database '${db.database.name}' built ${db.database.built}, installed by the import; ` +
-        `findings: ${describeFindings(report)}`,
-    );
-    run.record('rescan', report.findings.length === 2);
-  } finally {
-    db.opened.close();
-  }
+  const { report, database } = await scanWith(undefined, stateDir, catalogue, sbomFile, run);
+  run.out.info(
+    `  database '${database.name}' built ${database.built}, installed by the import; ` +
+      `findings: ${describeFindings(report)}`,
+  );
+  run.record('rescan', report.findings.length === 2);
 }
