@@ -18,11 +18,12 @@
 //               target p99 < 10 ms at 500/s; (b) --clients keep-alive clients closed-loop, --seconds
 //               in all per server, in --rounds windows taking turns with the floor (ABBA…, so load from
 //               outside the bench falls on both alike) → reviews/s, target ≥ 0.7x the floor's. Each
-//               round prints its ratio and how busy the server's and the generator's threads were
-//               (event-loop utilisation: a generator near 1 would mean the client, not the server, caps
-//               the figure). Same open loop against the floor.
+//               round prints its ratio, the server thread's CPU time per review (what outside load
+//               barely moves: floor/webhook is the ratio a server-bound machine would show) and how busy
+//               the server's and the generator's threads were (event-loop utilisation: a generator near
+//               1 means the client, not the server, caps that figure). Same open loop against the floor.
 //   npm run bench -- admission [--images 1000] [--rate 500] [--seconds 10] [--clients 64]
-//                              [--cold-rate 50] [--rounds 3] [--cpu-profile FILE] [--quick]
+//                              [--cold-rate 50] [--rounds 4] [--cpu-profile FILE] [--quick]
 //               (--quick: 100 images, 3 s windows; --cpu-profile: the server thread's profile during
 //               the first webhook window, for chrome://inspect or any .cpuprofile reader)
 // A warm review by digest is answered from the verdict cache without a registry round trip (before
@@ -65,7 +66,7 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     clients: { type: 'string', default: '64' },
     'cold-rate': { type: 'string', default: '50' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '4' },
     'cpu-profile': { type: 'string' },
     quick: { type: 'boolean', default: false },
   },
@@ -274,6 +275,8 @@ interface Window {
   readonly result: LoadResult;
   readonly serverElu: number;
   readonly generatorElu: number;
+  /** CPU time the server's thread took in the window (its TLS included), in microseconds. */
+  readonly serverCpuUs: number;
 }
 
 function percentile(values: readonly number[], p: number): number {
@@ -371,12 +374,15 @@ async function closedWindow(s: Stage, load: LoadWorker, ms: number, profile?: st
   const server = performance.eventLoopUtilization();
   const generator = load.elu();
   const session = profile ? await startProfile() : undefined;
+  const cpu = process.threadCpuUsage();
   const result = await load.run({ kind: 'closed', images: s.refs, clients, ms });
+  const used = process.threadCpuUsage(cpu);
   if (session && profile) await stopProfile(session, profile);
   return {
     result,
     serverElu: performance.eventLoopUtilization(server).utilization,
     generatorElu: load.elu(generator).utilization,
+    serverCpuUs: used.user + used.system,
   };
 }
 
@@ -408,6 +414,10 @@ function merged(windows: readonly Window[]): LoadResult {
 
 const rateOf = (w: Window) => (w.result.latencies.length / w.result.ms) * 1000;
 
+/** The server thread's CPU time per answered review over some windows, in microseconds. */
+const cpuPerReview = (windows: readonly Window[]) =>
+  windows.reduce((n, w) => n + w.serverCpuUs, 0) / windows.reduce((n, w) => n + w.result.latencies.length, 0);
+
 /**
  * Saturation, webhook and floor taking turns (ABBA…) in `rounds` windows each, so load from outside
  * the bench (other processes on a shared machine) falls on both alike; each round's ratio is printed.
@@ -426,13 +436,19 @@ async function saturation(s: Stage, webhook: LoadWorker, floor: LoadWorker) {
       mine.push(await closedWindow(s, webhook, ms));
     }
     const [w, f] = [mine[round] as Window, bare[round] as Window];
+    const side = (x: Window) =>
+      `${rateOf(x).toFixed(0)}/s (server ${cpuPerReview([x]).toFixed(0)} µs CPU per review, ` +
+      `ELU ${x.serverElu.toFixed(2)}; generator ELU ${x.generatorElu.toFixed(2)})`;
     console.log(
-      `  saturation round ${round + 1}: webhook ${rateOf(w).toFixed(0)}/s ` +
-        `(server ELU ${w.serverElu.toFixed(2)}, generator ${w.generatorElu.toFixed(2)}), ` +
-        `floor ${rateOf(f).toFixed(0)}/s (server ELU ${f.serverElu.toFixed(2)}, ` +
-        `generator ${f.generatorElu.toFixed(2)}): ${(rateOf(w) / rateOf(f)).toFixed(2)}x`,
+      `  saturation round ${round + 1}: webhook ${side(w)}, floor ${side(f)}: ${(rateOf(w) / rateOf(f)).toFixed(2)}x`,
     );
   }
+  const [webhookCpu, floorCpu] = [cpuPerReview(mine), cpuPerReview(bare)];
+  console.log(
+    `  server CPU per review, all rounds: webhook ${webhookCpu.toFixed(0)} µs, floor ${floorCpu.toFixed(0)} µs ` +
+      `(floor/webhook ${(floorCpu / webhookCpu).toFixed(2)}x: the ratio a server-bound machine would show, ` +
+      'whatever else runs on it)',
+  );
   const row = (who: string, windows: readonly Window[]): Row => {
     const result = merged(windows);
     const name = `warm: ${who}, ${clients} clients closed loop`;
