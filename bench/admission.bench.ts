@@ -52,7 +52,7 @@ import { OCI_CONFIG, OCI_LAYER_TAR_GZIP, OCI_MANIFEST } from '../src/oci/media-t
 import { openImage } from '../src/oci/open-store.ts';
 import { signImage } from '../src/oci/sign-image.ts';
 import type { Descriptor, ImageStore } from '../src/oci/types.ts';
-import { AdmissionApi, registerAdmissionMetrics } from '../src/server/admission-server.ts';
+import { AdmissionApi, cacheCounter, registerAdmissionMetrics } from '../src/server/admission-server.ts';
 import { type HttpsListener, listenHttps } from '../src/server/https-listener.ts';
 import { Metrics } from '../src/server/metrics.ts';
 import { jsonManifest, makeLayerTar, sha256 } from '../test/helpers/oci-images.ts';
@@ -198,7 +198,7 @@ async function startWebhook(loaded: LoadedMaterial, audit: AuditTrail, tls: Webh
     material: () => loaded.material,
     policyIndex: (entry) => loaded.policy.entries.indexOf(entry),
     now: () => new Date(),
-    onCache: (hit) => metrics.inc('airlock_admission_cache_total', { result: hit ? 'hit' : 'miss' }),
+    onCache: cacheCounter(metrics),
   });
   const api = new AdmissionApi({
     state: () => ({
