@@ -42,7 +42,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
     };
     const onEnd = () => {
       cleanup();
-      resolve(Buffer.concat(chunks, total).toString('utf8'));
+      // A small body comes in one chunk: decoded as it is, not copied first.
+      resolve((chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total)).toString('utf8'));
     };
     // The client went away or broke the framing mid-body: its request, not the server, failed.
     const onError = (err: Error) => {
