@@ -3,10 +3,11 @@
 // digests, a key signature each), the webhook as `airlock admission serve` assembles it (AdmissionApi,
 // RegistryVerifier, loadMaterial with a key-only policy and the thresholds --insecure-ignore-tlog
 // gives, the real audit trail in a temp state dir, JSON-line request log to a file) over HTTPS; and
-// the floor, a bare node:https server with the same certificate and key answering a constant
-// AdmissionReview of the webhook's answer size. The client (bench/admission-load.ts) runs in a worker
-// thread with a keep-alive HTTPS agent trusting the webhook CA, posting Pod CREATE reviews with one
-// image by digest (registry/repo@sha256:…) to /validate.
+// the floor, a bare node:https server with the same certificate, key and TLS settings doing the least
+// any webhook must: read the body, parse the review, answer one of the webhook's answer size carrying
+// the request's uid. Both get the same warm-up pass and stay up side by side. The client
+// (bench/admission-load.ts) runs in a worker thread with a keep-alive HTTPS agent trusting the webhook
+// CA, posting Pod CREATE reviews with one image by digest (registry/repo@sha256:…) to /validate.
 //   cold:       a fresh verifier and server (empty caches), each digest seen for the first time, offered
 //               at --cold-rate/s (open loop) → p50, p99 per new digest; target p99 < 100 ms. Default 50/s:
 //               on a 2-CPU machine sharing registry, server and client, first sight sustains ~65-105/s
@@ -14,10 +15,17 @@
 //               Runs first, so nothing (not even the process-wide signature memo) has seen a digest.
 //   warm:       after a warm-up pass verified every digest: (a) --rate/s offered for --seconds (open
 //               loop, latency from the scheduled send time, so queueing is not hidden) → p50, p99,
-//               target p99 < 10 ms at 500/s; (b) --clients keep-alive clients closed-loop for --seconds
-//               → reviews/s, target ≥ 0.7x the floor's. Same two against the floor.
+//               target p99 < 10 ms at 500/s; (b) --clients keep-alive clients closed-loop, --seconds
+//               in all per server, in --rounds windows taking turns with the floor (ABBA…, so load from
+//               outside the bench falls on both alike) → reviews/s, target ≥ 0.7x the floor's. Each
+//               round prints its ratio, the server thread's CPU time per review (what outside load
+//               barely moves: floor/webhook is the ratio a server-bound machine would show) and how busy
+//               the server's and the generator's threads were (event-loop utilisation: a generator near
+//               1 means the client, not the server, caps that figure). Same open loop against the floor.
 //   npm run bench -- admission [--images 1000] [--rate 500] [--seconds 10] [--clients 64]
-//                              [--cold-rate 50] [--quick]   (--quick: 100 images, 3 s windows)
+//                              [--cold-rate 50] [--rounds 4] [--cpu-profile FILE] [--quick]
+//               (--quick: 100 images, 3 s windows; --cpu-profile: the server thread's profile during
+//               the first webhook window, for chrome://inspect or any .cpuprofile reader)
 // A warm review by digest is answered from the verdict cache without a registry round trip (before
 // that, one manifest GET per review bounded the warm figures by the registry's GET rate).
 // Misses a target: says MISSED and still exits 0. Without docker-registry on PATH: skipped, said so.
@@ -29,6 +37,8 @@ import { cpus, homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { Session } from 'node:inspector/promises';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { loadMaterial, type LoadedMaterial } from '../src/admission/material-loader.ts';
 import { RegistryVerifier } from '../src/admission/registry-verifier.ts';
@@ -42,7 +52,7 @@ import { OCI_CONFIG, OCI_LAYER_TAR_GZIP, OCI_MANIFEST } from '../src/oci/media-t
 import { openImage } from '../src/oci/open-store.ts';
 import { signImage } from '../src/oci/sign-image.ts';
 import type { Descriptor, ImageStore } from '../src/oci/types.ts';
-import { AdmissionApi, registerAdmissionMetrics } from '../src/server/admission-server.ts';
+import { AdmissionApi, cacheCounter, registerAdmissionMetrics } from '../src/server/admission-server.ts';
 import { type HttpsListener, listenHttps } from '../src/server/https-listener.ts';
 import { Metrics } from '../src/server/metrics.ts';
 import { jsonManifest, makeLayerTar, sha256 } from '../test/helpers/oci-images.ts';
@@ -56,6 +66,8 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     clients: { type: 'string', default: '64' },
     'cold-rate': { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '4' },
+    'cpu-profile': { type: 'string' },
     quick: { type: 'boolean', default: false },
   },
 });
@@ -65,6 +77,7 @@ const rate = Number(values.rate);
 const windowMs = Number(values.seconds ?? (quick ? 3 : 10)) * 1000;
 const clients = Number(values.clients);
 const coldRate = Number(values['cold-rate']);
+const rounds = Math.max(1, Number(values.rounds));
 const REPOSITORIES = 8;
 const PUSH_CONCURRENCY = 16;
 const SERVICE = 'airlock-admission';
@@ -185,7 +198,7 @@ async function startWebhook(loaded: LoadedMaterial, audit: AuditTrail, tls: Webh
     material: () => loaded.material,
     policyIndex: (entry) => loaded.policy.entries.indexOf(entry),
     now: () => new Date(),
-    onCache: (hit) => metrics.inc('airlock_admission_cache_total', { result: hit ? 'hit' : 'miss' }),
+    onCache: cacheCounter(metrics),
   });
   const api = new AdmissionApi({
     state: () => ({
@@ -207,15 +220,33 @@ async function startWebhook(loaded: LoadedMaterial, audit: AuditTrail, tls: Webh
   return { listener, metrics } satisfies Webhook;
 }
 
-/** The floor: node:https, same certificate and key, reads the review and answers a constant one. */
-async function startFloor(tls: WebhookTls, answer: string): Promise<{ server: Server; port: number }> {
+/**
+ * The floor: node:https with the same certificate, key and TLS settings, doing the least any webhook
+ * must: read the whole body, parse it as JSON, and answer an AdmissionReview of the webhook's answer
+ * shape and size carrying the request's uid (the API server rejects an answer whose uid is not the
+ * request's, so a constant answer would not be one). The answer around the uid is made once.
+ */
+async function startFloor(tls: WebhookTls, sample: string): Promise<{ server: Server; port: number }> {
+  const template = JSON.parse(sample) as { response: { uid: string } };
+  const marker = '\u0000uid\u0000';
+  template.response.uid = marker;
+  const [before = '', after = ''] = JSON.stringify(template).split(JSON.stringify(marker));
   const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
-    req.on('data', () => {});
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(answer);
+      const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request?: { uid?: unknown } };
+      const uid = review.request?.uid;
+      if (typeof uid !== 'string') {
+        res.writeHead(400).end();
+        return;
+      }
+      const body = `${before}${JSON.stringify(uid)}${after}`;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
     });
   });
+  server.requestTimeout = 30_000;
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   return { server, port: (server.address() as { port: number }).port };
@@ -233,7 +264,19 @@ function loadWorker(port: number, tls: WebhookTls) {
       worker.once('error', reject);
       worker.postMessage(job);
     }).finally(() => worker.removeAllListeners('error'));
-  return { run, stop: () => worker.terminate() };
+  const elu = (since?: EventLoopUtilization) => worker.performance.eventLoopUtilization(since);
+  return { run, elu, stop: () => worker.terminate() };
+}
+
+type LoadWorker = ReturnType<typeof loadWorker>;
+
+/** One closed-loop window and how busy the threads were (1: never idle). */
+interface Window {
+  readonly result: LoadResult;
+  readonly serverElu: number;
+  readonly generatorElu: number;
+  /** CPU time the server's thread took in the window (its TLS included), in microseconds. */
+  readonly serverCpuUs: number;
 }
 
 function percentile(values: readonly number[], p: number): number {
@@ -326,19 +369,98 @@ async function measureCold(s: Stage): Promise<Row> {
   }
 }
 
-async function measureWarm(s: Stage, load: ReturnType<typeof loadWorker>, who: string) {
-  const total = Math.round((rate * windowMs) / 1000);
-  const open = await load.run({ kind: 'open', images: s.refs, rate, total });
-  const closed = await load.run({ kind: 'closed', images: s.refs, clients, ms: windowMs });
+/** The closed loop on one server for `ms`, with how busy the server's and the generator's threads were. */
+async function closedWindow(s: Stage, load: LoadWorker, ms: number, profile?: string): Promise<Window> {
+  const server = performance.eventLoopUtilization();
+  const generator = load.elu();
+  const session = profile ? await startProfile() : undefined;
+  const cpu = process.threadCpuUsage();
+  const result = await load.run({ kind: 'closed', images: s.refs, clients, ms });
+  const used = process.threadCpuUsage(cpu);
+  if (session && profile) await stopProfile(session, profile);
   return {
-    open: { name: `warm: ${who}, open loop`, offered: `${rate}/s`, result: open, count: total },
-    closed: {
-      name: `warm: ${who}, ${clients} clients closed loop`,
-      offered: 'saturate',
-      result: closed,
-      count: closed.latencies.length,
-    },
+    result,
+    serverElu: performance.eventLoopUtilization(server).utilization,
+    generatorElu: load.elu(generator).utilization,
+    serverCpuUs: used.user + used.system,
   };
+}
+
+async function startProfile(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return session;
+}
+
+async function stopProfile(session: Session, file: string): Promise<void> {
+  const { profile } = await session.post('Profiler.stop');
+  await writeFile(file, JSON.stringify(profile));
+  session.disconnect();
+  console.log(`  CPU profile of the server thread in the first webhook window: ${file}`);
+}
+
+/** Windows of one server added up: every answer, the summed wall time, the first error. */
+function merged(windows: readonly Window[]): LoadResult {
+  const firstError = windows.find((w) => w.result.firstError)?.result.firstError;
+  return {
+    latencies: windows.flatMap((w) => w.result.latencies),
+    errors: windows.reduce((n, w) => n + w.result.errors, 0),
+    ms: windows.reduce((n, w) => n + w.result.ms, 0),
+    ...(firstError ? { firstError } : {}),
+  };
+}
+
+const rateOf = (w: Window) => (w.result.latencies.length / w.result.ms) * 1000;
+
+/** The server thread's CPU time per answered review over some windows, in microseconds. */
+const cpuPerReview = (windows: readonly Window[]) =>
+  windows.reduce((n, w) => n + w.serverCpuUs, 0) / windows.reduce((n, w) => n + w.result.latencies.length, 0);
+
+/**
+ * Saturation, webhook and floor taking turns (ABBA…) in `rounds` windows each, so load from outside
+ * the bench (other processes on a shared machine) falls on both alike; each round's ratio is printed.
+ */
+async function saturation(s: Stage, webhook: LoadWorker, floor: LoadWorker) {
+  const ms = windowMs / rounds;
+  const mine: Window[] = [];
+  const bare: Window[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const profile = round === 0 ? values['cpu-profile'] : undefined;
+    if (round % 2 === 0) {
+      mine.push(await closedWindow(s, webhook, ms, profile));
+      bare.push(await closedWindow(s, floor, ms));
+    } else {
+      bare.push(await closedWindow(s, floor, ms));
+      mine.push(await closedWindow(s, webhook, ms));
+    }
+    const [w, f] = [mine[round] as Window, bare[round] as Window];
+    const side = (x: Window) =>
+      `${rateOf(x).toFixed(0)}/s (server ${cpuPerReview([x]).toFixed(0)} µs CPU per review, ` +
+      `ELU ${x.serverElu.toFixed(2)}; generator ELU ${x.generatorElu.toFixed(2)})`;
+    console.log(
+      `  saturation round ${round + 1}: webhook ${side(w)}, floor ${side(f)}: ${(rateOf(w) / rateOf(f)).toFixed(2)}x`,
+    );
+  }
+  const [webhookCpu, floorCpu] = [cpuPerReview(mine), cpuPerReview(bare)];
+  console.log(
+    `  server CPU per review, all rounds: webhook ${webhookCpu.toFixed(0)} µs, floor ${floorCpu.toFixed(0)} µs ` +
+      `(floor/webhook ${(floorCpu / webhookCpu).toFixed(2)}x: the ratio a server-bound machine would show, ` +
+      'whatever else runs on it)',
+  );
+  const row = (who: string, windows: readonly Window[]): Row => {
+    const result = merged(windows);
+    const name = `warm: ${who}, ${clients} clients closed loop`;
+    return { name, offered: 'saturate', result, count: result.latencies.length };
+  };
+  return { warmClosed: row('webhook', mine), floorClosed: row('floor', bare) };
+}
+
+async function openLoop(s: Stage, load: LoadWorker, who: string): Promise<Row> {
+  const total = Math.round((rate * windowMs) / 1000);
+  const result = await load.run({ kind: 'open', images: s.refs, rate, total });
+  return { name: `warm: ${who}, open loop`, offered: `${rate}/s`, result, count: total };
 }
 
 async function measureAll(s: Stage): Promise<Figures> {
@@ -351,16 +473,22 @@ async function measureAll(s: Stage): Promise<Figures> {
   console.log(
     `  warm-up: ${s.refs.length} first-sight reviews, 16 at a time: ${capacity.toFixed(0)}/s (cold capacity)`,
   );
-  const warm = await measureWarm(s, load, 'webhook');
-  await load.stop();
-  await webhook.listener.close();
+  // The floor gets the same warm-up pass (its code made hot, like the webhook's), then both stay up.
   const floor = await startFloor(s.tls, warmUp.sample ?? '');
   const floorLoad = loadWorker(floor.port, s.tls);
-  const bare = await measureWarm(s, floorLoad, 'floor');
-  await floorLoad.stop();
-  floor.server.close();
-  floor.server.closeAllConnections();
-  return { cold, warmOpen: warm.open, floorOpen: bare.open, warmClosed: warm.closed, floorClosed: bare.closed };
+  const floorWarmUp = await floorLoad.run({ kind: 'once', images: s.refs, concurrency: 16 });
+  if (floorWarmUp.errors > 0) throw new Error(`the floor's warm-up failed: ${floorWarmUp.firstError}`);
+  try {
+    const warmOpen = await openLoop(s, load, 'webhook');
+    const floorOpen = await openLoop(s, floorLoad, 'floor');
+    return { cold, warmOpen, floorOpen, ...(await saturation(s, load, floorLoad)) };
+  } finally {
+    await load.stop();
+    await floorLoad.stop();
+    await webhook.listener.close();
+    floor.server.close();
+    floor.server.closeAllConnections();
+  }
 }
 
 async function main(): Promise<void> {
@@ -392,7 +520,10 @@ async function main(): Promise<void> {
     await audit.finish(undefined, {});
     log.end();
     console.log(`\nadmission /validate, Pod CREATE with one image by digest, ${imageCount} distinct digests`);
-    console.log('  (floor: bare node:https, same certificate and client, constant answer of the same size)');
+    console.log(
+      '  (floor: bare node:https, same certificate, TLS settings and client; parses each review and answers ' +
+        "one of the webhook's answer size with the request's uid)",
+    );
     printRows([figures.cold, figures.warmOpen, figures.floorOpen, figures.warmClosed, figures.floorClosed]);
     printTargets(figures);
   } finally {

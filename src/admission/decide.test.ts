@@ -125,6 +125,9 @@ describe('admission decision', () => {
       review('Pod', pod, { operation: 'UPDATE', subResource: 'status', oldObject: pod }),
       review('Deployment', scaled, { operation: 'UPDATE', oldObject: before }),
       review('ConfigMap', { data: {} }),
+      // Named like what every object inherits: no workload either (these were a 500).
+      review('toString', pod),
+      review('constructor', pod),
     ]) {
       const d = await decide(r, options(verify));
       assert.equal(d.allowed, true);

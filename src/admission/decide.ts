@@ -44,8 +44,13 @@ export interface DecideOptions {
   readonly deadline: AbortSignal;
 }
 
+// An entry's label is asked for every outcome of every review: made once per entry object.
+const labels = new WeakMap<PolicyEntry, string>();
+
 function entryLabel(policy: ImagePolicy, entry: PolicyEntry): string {
-  return `images[${policy.entries.indexOf(entry)}] ${entry.glob}`;
+  let label = labels.get(entry);
+  if (label === undefined) labels.set(entry, (label = `images[${policy.entries.indexOf(entry)}] ${entry.glob}`));
+  return label;
 }
 
 /** The verifier's answer, or could-not-evaluate when it throws or the deadline comes first. */
@@ -89,35 +94,59 @@ function unmatched(field: ImageField, policy: ImagePolicy, reason: string, check
   return { field, outcome: 'no-match', mode: policy.mode, entry: '', check, reason, pin: false };
 }
 
-async function checkField(field: ImageField, request: AdmissionRequest, options: DecideOptions, once: Once) {
-  const { policy } = options;
-  if (!field.image) return [unmatched(field, policy, `${field.where} has no readable image`, 'image')];
-  const { matching, inScope } = applicable(policy, field.image, request.namespace, options.ownNamespace);
-  if (matching.length === 0)
-    return [unmatched(field, policy, 'no policy entry matches this image: the policy does not let it in', 'policy')];
-  const pin = inScope.every((e) => e.pinDigest);
-  return Promise.all(
-    inScope.map(async (entry) =>
-      outcomeOf(field, await once(field.image, entry), entry.mode, entryLabel(policy, entry), pin),
-    ),
-  );
+/** A field to verify: the entries that apply to its image in this namespace, and whether /mutate may pin it. */
+interface FieldPlan {
+  readonly field: ImageField;
+  readonly entries: readonly PolicyEntry[];
+  readonly pin: boolean;
 }
 
-type Once = (image: string, entry: PolicyEntry) => Promise<ImageVerdict>;
+/** The field's plan, or its outcome when there is nothing to verify (no readable image, no entry). */
+function planField(field: ImageField, request: AdmissionRequest, options: PlanOptions): FieldPlan | ImageOutcome {
+  const { policy } = options;
+  if (!field.image) return unmatched(field, policy, `${field.where} has no readable image`, 'image');
+  const { matching, inScope } = applicable(policy, field.image, request.namespace, options.ownNamespace);
+  if (matching.length === 0)
+    return unmatched(field, policy, 'no policy entry matches this image: the policy does not let it in', 'policy');
+  return { field, entries: inScope, pin: inScope.every((e) => e.pinDigest) };
+}
 
-/** Each distinct (image, entry) is asked of the verifier once per review. */
-function oncePerReview(options: DecideOptions): Once {
-  const asked = new Map<string, Promise<ImageVerdict>>();
-  return (image, entry) => {
-    const key = `${options.policy.entries.indexOf(entry)} ${image}`;
-    let pending = asked.get(key);
-    if (!pending) {
-      const known = options.known?.(image, entry);
-      pending = known ? Promise.resolve(known) : answer(options.verify, image, entry, options.deadline);
-      asked.set(key, pending);
-    }
-    return pending;
-  };
+/** This review's verdicts by entry and image (each distinct pair asked once); null: not known without I/O. */
+type Verdicts = Map<PolicyEntry, Map<string, ImageVerdict | null>>;
+
+/** A review that needs the verifier: its fields planned, the verdicts known so far. */
+export interface Plan {
+  readonly policy: ImagePolicy;
+  readonly fields: readonly (FieldPlan | ImageOutcome)[];
+  readonly verdicts: Verdicts;
+}
+
+/** A decision made at once, or the plan of one that needs the verifier (see finishDecision). */
+export type Planned = { readonly decision: Decision } | { readonly decision?: undefined; readonly plan: Plan };
+
+export type PlanOptions = Pick<DecideOptions, 'policy' | 'known' | 'ownNamespace'>;
+
+/** The verdict of one pair: asked of `known` the first time in this review; null when it has none. */
+function knownVerdict(verdicts: Verdicts, entry: PolicyEntry, image: string, known: KnownVerdict | undefined) {
+  let byImage = verdicts.get(entry);
+  if (!byImage) verdicts.set(entry, (byImage = new Map()));
+  let verdict = byImage.get(image);
+  if (verdict === undefined) byImage.set(image, (verdict = known?.(image, entry) ?? null));
+  return verdict;
+}
+
+function decisionOf(plan: Plan): Decision {
+  const images: ImageOutcome[] = [];
+  for (const p of plan.fields) {
+    if ('outcome' in p) images.push(p);
+    else
+      for (const entry of p.entries) {
+        const verdict = plan.verdicts.get(entry)?.get(p.field.image) ?? undefined;
+        if (!verdict) throw new Error(`no verdict for ${p.field.image}`); // finishDecision asked for every one
+        images.push(outcomeOf(p.field, verdict, entry.mode, entryLabel(plan.policy, entry), p.pin));
+      }
+  }
+  return { allowed: !images.some(blocks), images };
 }
 
 /** Whether a result stops the request: anything short of verified, in an enforce entry. */
@@ -131,21 +160,50 @@ export function blocks(o: ImageOutcome): boolean {
  */
 export const MAX_DISTINCT_IMAGES = 256;
 
-export async function decide(request: AdmissionRequest, options: DecideOptions): Promise<Decision> {
+/**
+ * The decision without any I/O: what needs no verdict, or whose every verdict is known (the verifier's
+ * cache), is decided here and now; otherwise the plan says what is left to ask (finishDecision).
+ */
+export function planDecision(request: AdmissionRequest, options: PlanOptions): Planned {
   const scope = imagesToCheck(request);
-  if (!scope.check) return { allowed: true, skipped: scope.why, images: [] };
-  if (!scopeApplies(options.policy.namespaces, request.namespace, options.ownNamespace))
-    return { allowed: true, skipped: `the policy does not apply in namespace ${request.namespace}`, images: [] };
+  if (!scope.check) return { decision: { allowed: true, skipped: scope.why, images: [] } };
+  const { policy } = options;
+  if (!scopeApplies(policy.namespaces, request.namespace, options.ownNamespace))
+    return {
+      decision: { allowed: true, skipped: `the policy does not apply in namespace ${request.namespace}`, images: [] },
+    };
   const distinct = new Set(scope.fields.map((f) => f.image)).size;
   if (distinct > MAX_DISTINCT_IMAGES) {
     const reason = `${distinct} distinct images in one object; at most ${MAX_DISTINCT_IMAGES} are verified per review`;
     const images = scope.fields.map((f) => ({
-      ...unmatched(f, options.policy, reason, 'limit'),
+      ...unmatched(f, policy, reason, 'limit'),
       outcome: 'unevaluable' as const,
     }));
-    return { allowed: !images.some(blocks), images };
+    return { decision: { allowed: !images.some(blocks), images } };
   }
-  const once = oncePerReview(options);
-  const images = (await Promise.all(scope.fields.map((f) => checkField(f, request, options, once)))).flat();
-  return { allowed: !images.some(blocks), images };
+  const verdicts: Verdicts = new Map();
+  let complete = true;
+  const fields = scope.fields.map((field) => {
+    const p = planField(field, request, options);
+    if (!('outcome' in p))
+      for (const entry of p.entries) if (!knownVerdict(verdicts, entry, field.image, options.known)) complete = false;
+    return p;
+  });
+  const plan = { policy, fields, verdicts };
+  return complete ? { decision: decisionOf(plan) } : { plan };
+}
+
+/** The plan's decision once the verifier answered every pair not known, all at once, before the deadline. */
+export async function finishDecision(plan: Plan, verify: ImageVerifier, deadline: AbortSignal): Promise<Decision> {
+  const asked: Promise<void>[] = [];
+  for (const [entry, byImage] of plan.verdicts)
+    for (const [image, verdict] of byImage)
+      if (!verdict) asked.push(answer(verify, image, entry, deadline).then((v) => void byImage.set(image, v)));
+  await Promise.all(asked);
+  return decisionOf(plan);
+}
+
+export async function decide(request: AdmissionRequest, options: DecideOptions): Promise<Decision> {
+  const planned = planDecision(request, options);
+  return planned.decision ?? finishDecision(planned.plan, options.verify, options.deadline);
 }

@@ -28,7 +28,8 @@ const POD_SPEC_PATH: Readonly<Record<string, readonly string[]>> = {
 
 /** Whether admission knows where this kind keeps its pod spec. */
 export function carriesPodSpec(kind: string): boolean {
-  return kind in POD_SPEC_PATH;
+  // Own keys only: a kind named `toString` or `constructor` is no workload (it was a 500 here).
+  return Object.hasOwn(POD_SPEC_PATH, kind);
 }
 
 const CONTAINER_LISTS = [
@@ -65,11 +66,16 @@ function nameOf(item: unknown, index: number): string {
  * Every image field of `object` (of `kind`). A field that is present but not a string is reported
  * with an empty image, so the caller denies what it cannot read instead of skipping it.
  */
+/** Each kind's pointer to its pod spec, made once: every field's pointer starts with it. */
+const POD_SPEC_POINTER: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(POD_SPEC_PATH).map(([kind, path]) => [kind, `/${path.map(escape).join('/')}`]),
+);
+
 export function imageFields(kind: string, object: unknown): ImageField[] {
-  const path = POD_SPEC_PATH[kind];
+  const path = carriesPodSpec(kind) ? POD_SPEC_PATH[kind] : undefined;
   if (!path) return [];
   const spec = at(object, path);
-  const base = `/${path.map(escape).join('/')}`;
+  const base = POD_SPEC_POINTER[kind] ?? '';
   const fields: ImageField[] = [];
   for (const [key, label] of CONTAINER_LISTS) {
     listAt(spec, key).forEach((c, i) => {

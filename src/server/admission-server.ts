@@ -6,14 +6,9 @@
 // audit trail before it is answered (an identical decision made moments before is not recorded
 // again); one that cannot be recorded is answered as a denial. dryRun requests record nothing.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decide, type Decision } from '../admission/decide.ts';
+import { type Decision, finishDecision, planDecision } from '../admission/decide.ts';
 import { isVerdict, mutateResponse, validateResponse } from '../admission/respond.ts';
-import {
-  type AdmissionRequest,
-  type AdmissionResponse,
-  parseAdmissionReview,
-  reviewDocument,
-} from '../admission/review.ts';
+import { type AdmissionRequest, parseAdmissionReview, reviewDocument } from '../admission/review.ts';
 import type { ImageVerifier, KnownVerdict } from '../admission/verdict.ts';
 import { BoundedMap } from '../bounded-map.ts';
 import { AirlockError } from '../errors.ts';
@@ -67,6 +62,13 @@ export function registerAdmissionMetrics(metrics: Metrics): void {
   metrics.counter('airlock_admission_requests_total', 'HTTP requests by route and status');
 }
 
+/** The verifier's cache lookups counted by result (hit or miss), each series resolved once. */
+export function cacheCounter(metrics: Metrics): (hit: boolean) => void {
+  const hit = metrics.counting('airlock_admission_cache_total', { result: 'hit' });
+  const miss = metrics.counting('airlock_admission_cache_total', { result: 'miss' });
+  return (found) => (found ? hit() : miss());
+}
+
 /** The outcome that decided a review, for metrics: verified, denied, unevaluable, no-match or skipped. */
 function reasonOf(decision: Decision): string {
   if (decision.skipped) return 'skipped';
@@ -104,18 +106,66 @@ function auditRecordOf(path: string, request: AdmissionRequest, decision: Decisi
   };
 }
 
+type ReviewPath = 'validate' | 'mutate';
+
+/**
+ * A decision's answer, made once per distinct decision and reused: the response body around its uid
+ * (every review has its own), and what the metrics and the log say of it.
+ */
+interface Answer {
+  /** The decision's identity: the path and everything the response says (JSON, so it is unambiguous). */
+  readonly key: string;
+  readonly allowed: boolean;
+  readonly reason: string;
+  /** The AdmissionReview's text before and after the uid's JSON string. */
+  readonly head: string;
+  readonly tail: string;
+  readonly count: () => void;
+}
+
+/** The decision's identity: what the response says (and the audit dedup needs) in one string. */
+function decisionKey(path: ReviewPath, decision: Decision): string {
+  const parts: unknown[] = [path, decision.allowed, decision.skipped ?? ''];
+  for (const o of decision.images)
+    parts.push(
+      o.field.pointer,
+      o.field.image,
+      o.field.where,
+      o.outcome,
+      o.mode,
+      o.entry,
+      o.digest ?? '',
+      o.check,
+      o.reason,
+      o.pin,
+    );
+  return JSON.stringify(parts);
+}
+
+/** A placeholder no uid JSON can be confused with: the uid is the response's first field, so its first place. */
+const UID_MARK = '\u0000uid\u0000';
+
 export class AdmissionApi {
   readonly #options: AdmissionServerOptions;
   readonly #recorded: BoundedMap<string, number>;
+  /** Answers by decision key, bounded by their size (a few hundred bytes to a few kilobytes each). */
+  readonly #answers = new BoundedMap<string, Answer>(16 * 1024 * 1024, {
+    order: 'insertion',
+    weigh: (a) => a.key.length + a.head.length + a.tail.length,
+  });
+  readonly #latency: Readonly<Record<ReviewPath, (seconds: number) => void>>;
+  readonly #requests = new Map<string, () => void>();
 
   constructor(options: AdmissionServerOptions) {
     this.#options = options;
     this.#recorded = new BoundedMap(10_000, { order: 'insertion' });
+    const latency = (path: ReviewPath) => options.metrics.observing('airlock_admission_review_seconds', { path });
+    this.#latency = { validate: latency('validate'), mutate: latency('mutate') };
   }
 
   readonly handler = requestHandler(this);
 
-  async route(req: IncomingMessage, res: ServerResponse, started: number): Promise<Routed> {
+  route(req: IncomingMessage, res: ServerResponse, started: number): Routed | Promise<Routed> {
     const path = requestPath(req);
     if (req.method === 'GET' && path === '/healthz') return this.#text(res, 200, 'ok\n', 'healthz');
     if (req.method === 'GET' && path === '/readyz')
@@ -127,7 +177,10 @@ export class AdmissionApi {
     if (path === '/validate' || path === '/mutate') {
       if (req.method !== 'POST')
         throw new HttpError(405, 'E_USAGE', `${path} takes POST`, { headers: { allow: 'POST' } });
-      return this.#review(req, res, path.slice(1) as 'validate' | 'mutate', started);
+      const review = path === '/validate' ? 'validate' : 'mutate';
+      return readBody(req, this.#options.maxBodyBytes ?? MAX_REVIEW_BYTES).then((body) =>
+        this.#review(body, res, review, started),
+      );
     }
     throw new HttpError(404, 'E_USAGE', `no route ${bounded(path, 100)}`);
   }
@@ -138,67 +191,118 @@ export class AdmissionApi {
     return { route };
   }
 
-  async #review(req: IncomingMessage, res: ServerResponse, path: 'validate' | 'mutate', started: number) {
-    const request = parseReview(await readBody(req, this.#options.maxBodyBytes ?? MAX_REVIEW_BYTES));
+  /** A review decided at once when its verdicts are known (no promise, no deadline timer); else verified. */
+  #review(body: string, res: ServerResponse, path: ReviewPath, started: number): Routed | Promise<Routed> {
+    const request = parseReview(body);
     const state = this.#options.state();
     if (!state) throw new HttpError(503, 'E_UNAVAILABLE', 'the policy and trust material are not loaded yet');
-    const deadline = AbortSignal.timeout(this.#options.timeoutMs);
-    const decision = await decide(request, {
+    const planned = planDecision(request, {
       policy: state.policy,
-      verify: state.verify,
       ...(state.known ? { known: state.known } : {}),
-      deadline,
       ...(this.#options.ownNamespace ? { ownNamespace: this.#options.ownNamespace } : {}),
     });
-    const response = await this.#answerRecorded(path, request, decision, state);
-    this.#count(path, decision, response, started);
-    const body = JSON.stringify(reviewDocument(response));
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(body);
-    return { route: path, extra: { uid: request.uid, allowed: response.allowed, reason: reasonOf(decision) } };
+    if (planned.decision) return this.#decided(res, path, request, planned.decision, state, started);
+    const deadline = AbortSignal.timeout(this.#options.timeoutMs);
+    return finishDecision(planned.plan, state.verify, deadline).then((decision) =>
+      this.#decided(res, path, request, decision, state, started),
+    );
   }
 
-  /** The response, once its decision is recorded (or refused because it could not be). */
-  async #answerRecorded(
-    path: 'validate' | 'mutate',
-    request: AdmissionRequest,
-    decision: Decision,
-    state: AdmissionState,
-  ): Promise<AdmissionResponse> {
-    const response =
-      path === 'validate' ? validateResponse(request.uid, decision) : mutateResponse(request.uid, decision);
-    if (request.dryRun || decision.skipped) return response;
-    const key = dedupKey(path, request, decision, state.digest);
-    const last = this.#recorded.get(key);
-    if (last !== undefined && Date.now() - last < (this.#options.recordDedupMs ?? 300_000)) return response;
-    try {
-      await this.#options.record(auditRecordOf(path, request, decision));
-      this.#recorded.set(key, Date.now());
-      return response;
-    } catch (err) {
-      const why = bounded((err as Error).message, 300);
-      this.#options.log({ level: 'error', msg: 'audit record failed', uid: request.uid, error: why });
-      const message = `airlock: the decision could not be recorded in the audit trail, so it has no effect (${why})`;
-      return { uid: request.uid, allowed: false, status: { code: 500, reason: 'InternalError', message } };
-    }
-  }
-
-  #count(path: string, decision: Decision, response: AdmissionResponse, started: number): void {
+  /** The answer of a decision, made the first time it is seen. */
+  #answer(path: ReviewPath, decision: Decision): Answer {
+    const key = decisionKey(path, decision);
+    const kept = this.#answers.get(key);
+    if (kept) return kept;
+    const response = path === 'validate' ? validateResponse(UID_MARK, decision) : mutateResponse(UID_MARK, decision);
+    const text = JSON.stringify(reviewDocument(response));
+    const at = text.indexOf(JSON.stringify(UID_MARK));
     const labels = {
       path,
       result: response.allowed ? 'allowed' : 'denied',
       mode: modeOf(decision),
       reason: reasonOf(decision),
     };
-    this.#options.metrics.inc('airlock_admission_decisions_total', labels);
-    this.#options.metrics.observe('airlock_admission_review_seconds', elapsedMs(started) / 1000, { path });
+    const answer: Answer = {
+      key,
+      allowed: response.allowed,
+      reason: labels.reason,
+      head: text.slice(0, at),
+      tail: text.slice(at + JSON.stringify(UID_MARK).length),
+      count: this.#options.metrics.counting('airlock_admission_decisions_total', labels),
+    };
+    this.#answers.set(key, answer);
+    return answer;
+  }
+
+  /** The answer, once its decision is recorded (or refused because it could not be). */
+  #decided(
+    res: ServerResponse,
+    path: ReviewPath,
+    request: AdmissionRequest,
+    decision: Decision,
+    state: AdmissionState,
+    started: number,
+  ): Routed | Promise<Routed> {
+    const answer = this.#answer(path, decision);
+    if (request.dryRun || decision.skipped) return this.#send(res, path, request, answer, started);
+    const key = `${answer.key}${dedupKey(request, state.digest)}`;
+    const last = this.#recorded.get(key);
+    if (last !== undefined && Date.now() - last < (this.#options.recordDedupMs ?? 300_000))
+      return this.#send(res, path, request, answer, started);
+    return this.#options.record(auditRecordOf(path, request, decision)).then(
+      () => {
+        this.#recorded.set(key, Date.now());
+        return this.#send(res, path, request, answer, started);
+      },
+      (err: unknown) => {
+        const why = bounded((err as Error).message, 300);
+        this.#options.log({ level: 'error', msg: 'audit record failed', uid: request.uid, error: why });
+        const message = `airlock: the decision could not be recorded in the audit trail, so it has no effect (${why})`;
+        const response = { uid: request.uid, allowed: false, status: { code: 500, reason: 'InternalError', message } };
+        const labels = { path, result: 'denied', mode: modeOf(decision), reason: reasonOf(decision) };
+        this.#options.metrics.inc('airlock_admission_decisions_total', labels);
+        return this.#write(res, path, request, JSON.stringify(reviewDocument(response)), false, labels.reason, started);
+      },
+    );
+  }
+
+  #send(res: ServerResponse, path: ReviewPath, request: AdmissionRequest, answer: Answer, started: number): Routed {
+    answer.count();
+    const body = `${answer.head}${JSON.stringify(request.uid)}${answer.tail}`;
+    return this.#write(res, path, request, body, answer.allowed, answer.reason, started);
+  }
+
+  #write(
+    res: ServerResponse,
+    path: ReviewPath,
+    request: AdmissionRequest,
+    body: string,
+    allowed: boolean,
+    reason: string,
+    started: number,
+  ): Routed {
+    this.#latency[path](elapsedMs(started) / 1000);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+    return { route: path, extra: { uid: request.uid, allowed, reason } };
   }
 
   answered(req: IncomingMessage, res: ServerResponse, routed: Routed, started: number): void {
-    this.#options.metrics.inc('airlock_admission_requests_total', {
-      route: routed.route,
-      status: String(res.statusCode),
-    });
+    if (res.statusCode === 200) {
+      let count = this.#requests.get(routed.route);
+      if (!count) {
+        const labels = { route: routed.route, status: '200' };
+        this.#requests.set(
+          routed.route,
+          (count = this.#options.metrics.counting('airlock_admission_requests_total', labels)),
+        );
+      }
+      count();
+    } else
+      this.#options.metrics.inc('airlock_admission_requests_total', {
+        route: routed.route,
+        status: String(res.statusCode),
+      });
     if (routed.route !== 'healthz' && routed.route !== 'readyz' && routed.route !== 'metrics')
       this.#options.log(answeredRequestEvent(req, res, started, routed.extra));
   }
@@ -231,18 +335,10 @@ function parseReview(body: string): AdmissionRequest {
   }
 }
 
-/** Two decisions are the same when they say the same of the same images for the same object. */
-function dedupKey(path: string, request: AdmissionRequest, decision: Decision, stateDigest: string): string {
-  const what = {
-    path,
-    op: request.operation,
-    kind: request.kind.kind,
-    namespace: request.namespace,
-    name: request.name,
-    allowed: decision.allowed,
-    images: decision.images.map((o) => [o.field.pointer, o.field.image, o.digest, o.outcome, o.entry, o.check]),
-    stateDigest,
-  };
-  // The identity of a decision, kept as text: a few hundred characters, cheaper than hashing them.
-  return JSON.stringify(what);
+/**
+ * Two decisions are the same when they say the same of the same images (the answer's key) for the same
+ * object under the same policy and material: this is the rest of that identity.
+ */
+function dedupKey(request: AdmissionRequest, stateDigest: string): string {
+  return JSON.stringify([request.operation, request.kind.kind, request.namespace, request.name, stateDigest]);
 }

@@ -42,7 +42,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
     };
     const onEnd = () => {
       cleanup();
-      resolve(Buffer.concat(chunks, total).toString('utf8'));
+      // A small body comes in one chunk: decoded as it is, not copied first.
+      resolve((chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total)).toString('utf8'));
     };
     // The client went away or broke the framing mid-body: its request, not the server, failed.
     const onError = (err: Error) => {
@@ -136,7 +137,8 @@ export interface Routed {
 
 /** A server's steps for one request: route it, then count and log it once, answered or failed. */
 export interface RequestSteps {
-  route(req: IncomingMessage, res: ServerResponse, started: number): Promise<Routed>;
+  /** Answered at once (no promise to wait for), or later. */
+  route(req: IncomingMessage, res: ServerResponse, started: number): Routed | Promise<Routed>;
   answered(req: IncomingMessage, res: ServerResponse, routed: Routed, started: number): void;
   failed(req: IncomingMessage, res: ServerResponse, err: unknown, started: number): void;
 }
@@ -145,10 +147,19 @@ export interface RequestSteps {
 export function requestHandler(steps: RequestSteps): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const started = performance.now();
-    steps.route(req, res, started).then(
-      (routed) => steps.answered(req, res, routed, started),
-      (err: unknown) => steps.failed(req, res, err, started),
-    );
+    let routed;
+    try {
+      routed = steps.route(req, res, started);
+    } catch (err) {
+      steps.failed(req, res, err, started);
+      return;
+    }
+    if (routed instanceof Promise)
+      routed.then(
+        (r) => steps.answered(req, res, r, started),
+        (err: unknown) => steps.failed(req, res, err, started),
+      );
+    else steps.answered(req, res, routed, started);
   };
 }
 

@@ -26,6 +26,16 @@ class Series<V> {
   }
 }
 
+type Histogram = { counts: number[]; sum: number; count: number };
+
+const newHistogram = (buckets: readonly number[]): Histogram => ({ counts: buckets.map(() => 0), sum: 0, count: 0 });
+
+function observeInto(h: Histogram, buckets: readonly number[], value: number): void {
+  for (let i = 0; i < buckets.length; i++) if (value <= (buckets[i] as number)) h.counts[i] = (h.counts[i] ?? 0) + 1;
+  h.sum += value;
+  h.count++;
+}
+
 export class Metrics {
   readonly #help = new Map<
     string,
@@ -33,7 +43,7 @@ export class Metrics {
   >();
   readonly #counters = new Map<string, Series<{ n: number }>>();
   readonly #gauges = new Map<string, () => number | readonly { labels: Labels; value: number }[]>();
-  readonly #histograms = new Map<string, Series<{ counts: number[]; sum: number; count: number }>>();
+  readonly #histograms = new Map<string, Series<Histogram>>();
 
   counter(name: string, help: string): void {
     this.#help.set(name, { type: 'counter', help });
@@ -59,11 +69,37 @@ export class Metrics {
   observe(name: string, value: number, labels: Labels = {}): void {
     const series = this.#histograms.get(name);
     const buckets = this.#help.get(name)?.buckets ?? [];
-    if (!series) return;
-    const h = series.get(labels, () => ({ counts: buckets.map(() => 0), sum: 0, count: 0 }));
-    for (const [i, le] of buckets.entries()) if (value <= le) h.counts[i] = (h.counts[i] ?? 0) + 1;
-    h.sum += value;
-    h.count++;
+    if (series)
+      observeInto(
+        series.get(labels, () => newHistogram(buckets)),
+        buckets,
+        value,
+      );
+  }
+
+  /**
+   * `inc` of one series with its labels resolved once, at the first count (a series shows once counted):
+   * a hot path counts without building the series' key each time.
+   */
+  counting(name: string, labels: Labels = {}): (by?: number) => void {
+    let cell: { n: number } | undefined;
+    return (by = 1) => {
+      cell ??= this.#counters.get(name)?.get(labels, () => ({ n: 0 })) ?? { n: 0 };
+      cell.n += by;
+    };
+  }
+
+  /** `observe` of one series, resolved once like `counting`. */
+  observing(name: string, labels: Labels = {}): (value: number) => void {
+    let h: Histogram | undefined;
+    let buckets: readonly number[] = [];
+    return (value) => {
+      if (!h) {
+        buckets = this.#help.get(name)?.buckets ?? [];
+        h = this.#histograms.get(name)?.get(labels, () => newHistogram(buckets)) ?? newHistogram(buckets);
+      }
+      observeInto(h, buckets, value);
+    };
   }
 
   render(): string {

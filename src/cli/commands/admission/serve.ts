@@ -5,7 +5,12 @@
 import { fingerprint } from '../../../admission/material-loader.ts';
 import { RegistryVerifier } from '../../../admission/registry-verifier.ts';
 import { AirlockError } from '../../../errors.ts';
-import { AdmissionApi, type AdmissionState, registerAdmissionMetrics } from '../../../server/admission-server.ts';
+import {
+  AdmissionApi,
+  type AdmissionState,
+  cacheCounter,
+  registerAdmissionMetrics,
+} from '../../../server/admission-server.ts';
 import { listenHttps } from '../../../server/https-listener.ts';
 import { Metrics } from '../../../server/metrics.ts';
 import type { Command, CommandContext } from '../../command.ts';
@@ -70,7 +75,7 @@ async function startApi(ctx: CommandContext, holder: MaterialHolder, metrics: Me
     material: () => holder.current.material,
     policyIndex: (entry) => holder.current.policy.entries.indexOf(entry),
     now: ctx.now,
-    onCache: (hit) => metrics.inc('airlock_admission_cache_total', { result: hit ? 'hit' : 'miss' }),
+    onCache: cacheCounter(metrics),
   });
   const state = (): AdmissionState => ({
     policy: holder.current.policy,
