@@ -10,10 +10,7 @@ import { makeStateDir } from '../files/state-dir.ts';
 import type { RegistryOptions } from '../oci/open-store.ts';
 import type { Catalogue } from '../sbom/package.ts';
 import { bounded } from '../text.ts';
-import type { GateOptions } from '../vuln/gate.ts';
-import type { IgnoreEntry } from '../vuln/ignore.ts';
-import type { ScanDatabase } from '../vuln/report/report.ts';
-import type { AdvisorySource } from '../vuln/types.ts';
+import type { ScanInput } from '../vuln/scan.ts';
 import { IMPORTED_SBOMS_DIR, type ImportedImage, readImportedIndex } from './imported-sboms.ts';
 import {
   diffImages,
@@ -146,13 +143,8 @@ export async function writeRescanState(stateDir: string, state: RescanState): Pr
   await writeFileAtomic(join(stateDir, STATE_NAME), `${JSON.stringify(state, null, 2)}\n`, { overwrite: true });
 }
 
-export interface RescanInput {
+export interface RescanInput extends Omit<ScanInput, 'catalogue' | 'subjectName'> {
   readonly targets: RescanTargets;
-  readonly source: AdvisorySource;
-  readonly database: ScanDatabase;
-  readonly ignores: readonly IgnoreEntry[];
-  readonly gate: GateOptions;
-  readonly now: () => Date;
   readonly previous: RescanState | undefined;
   readonly onImage?: (name: string) => void;
 }

@@ -102,41 +102,15 @@ describe('airlock scan --imported', () => {
   it('import keeps the SBOM; v1 findings are new; v2 inside unshare -n: exactly the one new finding', async (t) => {
     if (!registry) return t.skip(missingRegistry);
     const pkg = join(dir, 'p1.tar');
+    const release = ['--channel', 'prod', '--insecure-ignore-tlog'];
     const packed = await cli(
-      [
-        'pack',
-        src(),
-        '-o',
-        pkg,
-        '--key',
-        join(dir, 'release.key'),
-        '--channel',
-        'prod',
-        '--image-key',
-        join(dir, 'img.pub'),
-        '--insecure-ignore-tlog',
-      ],
+      ['pack', src(), '-o', pkg, '--key', join(dir, 'release.key'), '--image-key', join(dir, 'img.pub'), ...release],
       'pack',
     );
     assert.equal(packed.code, 0, packed.stderr);
-    const imported = await cli(
-      [
-        'import',
-        pkg,
-        '--registry',
-        `${registry.host}/mirror`,
-        '--signer-key',
-        join(dir, 'release.pub'),
-        '--channel',
-        'prod',
-        '--key',
-        join(dir, 'img.pub'),
-        '--insecure-ignore-tlog',
-        '--insecure',
-        '--json',
-      ],
-      'air',
-    );
+    const accept = ['--signer-key', join(dir, 'release.pub'), '--key', join(dir, 'img.pub'), ...release];
+    const into = ['--registry', `${registry.host}/mirror`, '--insecure'];
+    const imported = await cli(['import', pkg, ...into, ...accept, '--json'], 'air');
     assert.equal(imported.code, 0, imported.stderr);
     assert.deepEqual(JSON.parse(imported.stdout).warnings, []);
     const kept = join(home('air'), 'imports', 'sboms', `${digest.slice(7)}.json`);
@@ -207,6 +181,12 @@ describe('airlock scan --imported', () => {
     assert.equal((JSON.parse(third.stdout) as RescanJson).newFindings, 0);
     const passing = await cli(['scan', '--imported', '--json'], 'air', UNSHARE_NET);
     assert.equal(passing.code, 0, passing.stderr);
+
+    // --registry reads the image from the registry instead (the network is needed): the same digest, nothing new.
+    const fromRegistry = await cli(['scan', '--registry', reference, '--insecure', '--json'], 'air');
+    assert.equal(fromRegistry.code, 0, fromRegistry.stderr);
+    const rr = JSON.parse(fromRegistry.stdout) as RescanJson;
+    assert.deepEqual([rr.images[0]?.digest, rr.images[0]?.findings.length, rr.newFindings], [digest, 3, 0]);
 
     // The kept SBOM deleted: the image is not evaluated, and that fails the gate even without --fail-on.
     await rm(kept);
