@@ -80,7 +80,30 @@ export async function readImportedIndex(stateDir: string): Promise<ImportedImage
   });
   if (doc === undefined) return [];
   const images = (doc as { images?: unknown }).images;
-  return Array.isArray(images) ? (images as ImportedImage[]) : [];
+  return Array.isArray(images) ? images.map(indexEntry) : [];
+}
+
+/**
+ * An index entry as read back: the fields a rescan relies on checked, and an SBOM file name that is not exactly what
+ * sbomFileName makes dropped (so the entry is not evaluated, never read from elsewhere).
+ */
+function indexEntry(raw: unknown): ImportedImage {
+  const e = (typeof raw === 'object' && raw !== null ? raw : {}) as Partial<Record<keyof ImportedImage, unknown>>;
+  const text = (v: unknown) => (typeof v === 'string' ? v : '');
+  const sbom = e.sbom as { file?: unknown; from?: unknown } | undefined;
+  const file = text(sbom?.file);
+  const kept = /^[0-9a-f]{64}\.json$/.test(file) && (sbom?.from === 'carried' || sbom?.from === 'generated');
+  return {
+    reference: text(e.reference) || '(unnamed)',
+    digest: text(e.digest),
+    name: text(e.name),
+    importId: text(e.importId),
+    at: text(e.at),
+    ...(kept ? { sbom: { file, from: sbom.from as 'carried' | 'generated' } } : {}),
+    ...(e.problem !== undefined || (!kept && sbom !== undefined)
+      ? { problem: text(e.problem) || 'the index names no valid SBOM file' }
+      : {}),
+  };
 }
 
 /** The composite store a catalogue is read from: staging where it holds the blob, else the destination. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { useTempDirs } from '../../test/helpers/temp-dir.ts';
@@ -168,6 +168,25 @@ describe('rescan-targets: what a rescan covers', () => {
     await rm(join(home, IMPORTED_SBOMS_DIR, sbomFileName(D1)));
     await assert.rejects(() => t.targets[0]?.catalogue() ?? Promise.resolve(), { code: 'E_INPUT_MISSING' });
     assert.deepEqual((await importedTargets(home, undefined)).notes, ['the audit trail was not cross-checked']);
+  });
+
+  it('an index entry naming a file elsewhere is not evaluated, never read', async () => {
+    const home = await tempDir('airlock-targets-');
+    await mkdir(join(home, IMPORTED_SBOMS_DIR), { recursive: true });
+    const entry = { reference: 'reg/x:1', digest: D1, name: 'x', importId: 'i', at: 't' };
+    await writeFile(
+      join(home, IMPORTED_SBOMS_DIR, 'index.json'),
+      JSON.stringify({ images: [{ ...entry, sbom: { file: '../../escape.json', from: 'carried' } }, 7] }),
+    );
+    const t = await importedTargets(home, []);
+    assert.deepEqual(t.targets, []);
+    assert.deepEqual(
+      t.notEvaluated.map((n) => [n.name, n.reason]),
+      [
+        ['reg/x:1', 'no SBOM kept at import i: the index names no valid SBOM file'],
+        ['(unnamed)', 'no SBOM kept at import (unknown)'],
+      ],
+    );
   });
 
   it('the state file round-trips; absent means no previous rescan', async () => {

@@ -98,7 +98,7 @@ export async function importedTargets(
       notEvaluated.push({
         name: image.reference,
         digest: image.digest,
-        reason: `no SBOM kept at import ${image.importId}${image.problem ? `: ${image.problem}` : ''}`,
+        reason: `no SBOM kept at import ${image.importId || '(unknown)'}${image.problem ? `: ${image.problem}` : ''}`,
       });
   }
   const latest = new Map<string, AuditedImport>();

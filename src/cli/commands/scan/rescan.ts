@@ -115,6 +115,8 @@ export async function runRescan(ctx: CommandContext) {
     const { rescan, readRescanState } = await import('../../../transfer/rescan-targets.ts');
     const targets = await targetsOf(ctx);
     for (const n of targets.notes) ctx.out.warn(n);
+    if (targets.targets.length + targets.notEvaluated.length === 0)
+      ctx.out.warn('no imported image is recorded here: nothing to rescan (import records each image it publishes)');
     const report = await rescan({
       targets,
       source: db.opened.source,
