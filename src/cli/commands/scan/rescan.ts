@@ -10,11 +10,13 @@ import { bounded, boundedList } from '../../../text.ts';
 import type { RescanReport } from '../../../transfer/rescan.ts';
 import type { RescanTargets } from '../../../transfer/rescan-targets.ts';
 import type { Finding } from '../../../vuln/finding.ts';
+import type { FindingSeverity } from '../../../vuln/severity.ts';
 import type { CommandContext } from '../../command.ts';
 import { registryOptions } from '../../options/registry.ts';
 import { databaseChoice, gateOptions, ignoreEntries } from '../../options/scan.ts';
 
-const SHORT: Record<string, string> = {
+/** Most severe first, as the table shows counts. */
+const SHORT: Record<FindingSeverity, string> = {
   critical: 'C',
   high: 'H',
   medium: 'M',
@@ -34,9 +36,9 @@ function findingLine(f: Finding): string {
 export function rescanTable(report: RescanReport): string {
   const lines = [`Rescan at ${report.at} against ${report.database.name} (built ${report.database.built})`];
   for (const i of report.images) {
-    const counts = Object.entries(i.report.counts)
-      .filter(([, n]) => n > 0)
-      .map(([s, n]) => `${SHORT[s] ?? s}:${n}`)
+    const counts = Object.entries(SHORT)
+      .filter(([s]) => (i.report.counts[s as FindingSeverity] ?? 0) > 0)
+      .map(([s, short]) => `${short}:${i.report.counts[s as FindingSeverity]}`)
       .join(' ');
     lines.push(
       `  ${bounded(i.name, 160)} ${i.digest.slice(0, 19)}…  ${i.report.findings.length} finding(s)` +
