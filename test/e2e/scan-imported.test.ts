@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { verifyAuditLog } from '../../src/audit/audit-log.ts';
 import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
@@ -55,14 +56,17 @@ const V1 = [
 ];
 const V2 = [...V1, advisory('GHSA-2026-0003', 'minimist', '1.2.6', 'CRITICAL')];
 
-async function installDb(name: string, records: readonly Record<string, unknown>[]): Promise<void> {
-  await writeRecords(join(dir, `${name}-src`), records);
-  const built = await cli(
-    ['vulndb', 'build', join(dir, `${name}-src`), '-o', join(dir, name), '--key', join(dir, 'db.key')],
-    'air',
-  );
-  assert.equal(built.code, 0, built.stderr);
-  const installed = await cli(['vulndb', 'import', join(dir, name), '--key', join(dir, 'db.pub')], 'air');
+/** Builds `name` from `records` (once) and installs it as the default database of `h`. */
+async function installDb(name: string, records: readonly Record<string, unknown>[], h = 'air'): Promise<void> {
+  if (!existsSync(join(dir, name))) {
+    await writeRecords(join(dir, `${name}-src`), records);
+    const built = await cli(
+      ['vulndb', 'build', join(dir, `${name}-src`), '-o', join(dir, name), '--key', join(dir, 'db.key')],
+      'air',
+    );
+    assert.equal(built.code, 0, built.stderr);
+  }
+  const installed = await cli(['vulndb', 'import', join(dir, name), '--key', join(dir, 'db.pub')], h);
   assert.equal(installed.code, 0, installed.stderr);
 }
 
@@ -200,6 +204,41 @@ describe('airlock scan --imported', () => {
     assert.equal(table.code, 1);
     assert.match(table.stdout, /NOT EVALUATED/);
     assert.match(table.stderr, /E_GATE|fails the gate/);
+  });
+
+  it('a package carrying an SBOM (pack --sbom generate): import keeps that document as it travelled', async (t) => {
+    if (!registry) return t.skip(missingRegistry);
+    const pkg = join(dir, 'carried.tar');
+    const release = ['--channel', 'prod', '--insecure-ignore-tlog'];
+    const packed = await cli(
+      [
+        'pack',
+        src(),
+        '-o',
+        pkg,
+        '--key',
+        join(dir, 'release.key'),
+        '--image-key',
+        join(dir, 'img.pub'),
+        ...release,
+      ].concat(['--sbom', 'generate']),
+      'pack-carried',
+    );
+    assert.equal(packed.code, 0, packed.stderr);
+    const accept = ['--signer-key', join(dir, 'release.pub'), '--key', join(dir, 'img.pub'), ...release];
+    const into = ['--registry', `${registry.host}/carried`, '--insecure'];
+    const imported = await cli(['import', pkg, ...into, ...accept, '--json'], 'air-carried');
+    assert.equal(imported.code, 0, imported.stderr);
+    const index = JSON.parse(await readFile(join(home('air-carried'), 'imports', 'sboms', 'index.json'), 'utf8'));
+    assert.deepEqual(
+      index.images.map((i: { digest: string; sbom?: { from: string } }) => [i.digest, i.sbom?.from]),
+      [[digest, 'carried']],
+    );
+    await installDb('v2.db', V2, 'air-carried');
+    const r = await cli(['scan', '--imported', '--json'], 'air-carried');
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as RescanJson;
+    assert.deepEqual(ids(doc.images[0]?.new ?? []), ['CVE-2026-0001', 'CVE-2026-0002', 'CVE-2026-0003']);
   });
 
   it('usage: --imported takes no IMAGE; --prometheus needs a rescan; --imported and --registry exclude', async () => {
