@@ -92,6 +92,31 @@ before(async () => {
   if (!missingRegistry) registry = await startRegistry();
 });
 
+/** Packs the image (package #1 of channel prod, homes apart) and imports it into HOST/PREFIX from home `h`. */
+async function packAndImport(name: string, packFlags: string[], prefix: string, h: string, host: string) {
+  const pkg = join(dir, name);
+  const release = ['--channel', 'prod', '--insecure-ignore-tlog'];
+  const packed = await cli(
+    [
+      'pack',
+      src(),
+      '-o',
+      pkg,
+      '--key',
+      join(dir, 'release.key'),
+      '--image-key',
+      join(dir, 'img.pub'),
+      ...release,
+    ].concat(packFlags),
+    `pack-${h}`,
+  );
+  assert.equal(packed.code, 0, packed.stderr);
+  const accept = ['--signer-key', join(dir, 'release.pub'), '--key', join(dir, 'img.pub'), ...release];
+  const imported = await cli(['import', pkg, '--registry', `${host}/${prefix}`, '--insecure', ...accept, '--json'], h);
+  assert.equal(imported.code, 0, imported.stderr);
+  return imported;
+}
+
 interface RescanJson {
   images: Array<{ name: string; digest: string; findings: Array<{ id: string }>; new: Array<{ id: string }> }>;
   newFindings: number;
@@ -105,17 +130,7 @@ const ids = (fs: ReadonlyArray<{ id: string }>) => fs.map((f) => f.id).sort();
 describe('airlock scan --imported', () => {
   it('import keeps the SBOM; v1 findings are new; v2 inside unshare -n: exactly the one new finding', async (t) => {
     if (!registry) return t.skip(missingRegistry);
-    const pkg = join(dir, 'p1.tar');
-    const release = ['--channel', 'prod', '--insecure-ignore-tlog'];
-    const packed = await cli(
-      ['pack', src(), '-o', pkg, '--key', join(dir, 'release.key'), '--image-key', join(dir, 'img.pub'), ...release],
-      'pack',
-    );
-    assert.equal(packed.code, 0, packed.stderr);
-    const accept = ['--signer-key', join(dir, 'release.pub'), '--key', join(dir, 'img.pub'), ...release];
-    const into = ['--registry', `${registry.host}/mirror`, '--insecure'];
-    const imported = await cli(['import', pkg, ...into, ...accept, '--json'], 'air');
-    assert.equal(imported.code, 0, imported.stderr);
+    const imported = await packAndImport('p1.tar', [], 'mirror', 'air', registry.host);
     assert.deepEqual(JSON.parse(imported.stdout).warnings, []);
     const kept = join(home('air'), 'imports', 'sboms', `${digest.slice(7)}.json`);
     const sbom = JSON.parse(await readFile(kept, 'utf8')) as { packages: Array<{ name: string }> };
@@ -208,27 +223,7 @@ describe('airlock scan --imported', () => {
 
   it('a package carrying an SBOM (pack --sbom generate): import keeps that document as it travelled', async (t) => {
     if (!registry) return t.skip(missingRegistry);
-    const pkg = join(dir, 'carried.tar');
-    const release = ['--channel', 'prod', '--insecure-ignore-tlog'];
-    const packed = await cli(
-      [
-        'pack',
-        src(),
-        '-o',
-        pkg,
-        '--key',
-        join(dir, 'release.key'),
-        '--image-key',
-        join(dir, 'img.pub'),
-        ...release,
-      ].concat(['--sbom', 'generate']),
-      'pack-carried',
-    );
-    assert.equal(packed.code, 0, packed.stderr);
-    const accept = ['--signer-key', join(dir, 'release.pub'), '--key', join(dir, 'img.pub'), ...release];
-    const into = ['--registry', `${registry.host}/carried`, '--insecure'];
-    const imported = await cli(['import', pkg, ...into, ...accept, '--json'], 'air-carried');
-    assert.equal(imported.code, 0, imported.stderr);
+    await packAndImport('carried.tar', ['--sbom', 'generate'], 'carried', 'air-carried', registry.host);
     const index = JSON.parse(await readFile(join(home('air-carried'), 'imports', 'sboms', 'index.json'), 'utf8'));
     assert.deepEqual(
       index.images.map((i: { digest: string; sbom?: { from: string } }) => [i.digest, i.sbom?.from]),
