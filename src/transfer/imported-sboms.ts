@@ -10,8 +10,9 @@
 // Best effort by design: the import has already succeeded when this runs, so nothing here may fail it.
 // A failure becomes a warning in the import's report, and the index still names the image with no SBOM
 // (when the index itself can be written), so the rescan lists it as not evaluated instead of skipping
-// it. A crash between the publish and these writes loses them; the rescan's cross-check with the audit
-// trail's `transfer.import` events then still names the image as not evaluated.
+// it. A crash between the publish and these writes loses them (accepted: `import --recover` does not
+// redo them); the rescan's cross-check with the audit trail — the `transfer.import.tags` intent written
+// before the tags move, and `transfer.import` — then still names the image, as not evaluated.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

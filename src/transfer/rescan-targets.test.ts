@@ -150,6 +150,21 @@ describe('rescan-targets: what a rescan covers', () => {
       },
     ]);
     assert.equal(audited.length, 3);
+    const intent = auditedFromEvents([
+      {
+        action: 'transfer.import.tags',
+        result: 'ok',
+        subjects: [{ name: 'reg/stopped:1', digest: D2 }],
+        details: { importId: 'imp-7', phase: 'intent' },
+      },
+      {
+        action: 'transfer.import.tags',
+        result: 'ok',
+        subjects: [{ name: 'x', digest: D2 }],
+        details: { phase: 'done' },
+      },
+    ]);
+    assert.deepEqual(intent, [{ reference: 'reg/stopped:1', digest: D2, importId: 'imp-7' }]);
     const t = await importedTargets(home, audited);
     assert.deepEqual(
       t.targets.map((x) => [x.name, x.digest]),

@@ -41,18 +41,32 @@ export interface AuditedImport {
   readonly importId: string;
 }
 
-/** The images each successful import published, from its `transfer.import` event (details.images[].pushedTo). */
-export function auditedFromEvents(
-  events: ReadonlyArray<{ readonly action: string; readonly result: string; readonly details?: unknown }>,
-): AuditedImport[] {
+type EventView = {
+  readonly action: string;
+  readonly result: string;
+  readonly subjects?: unknown;
+  readonly details?: unknown;
+};
+
+/**
+ * The images imports published, from the audit trail: each `transfer.import.tags` intent (written before an import
+ * moves its tags, by then its images are pushed; its subjects are the images at their destinations), so an import
+ * that stopped after its publish is named too; and each successful `transfer.import` (details.images[].pushedTo).
+ */
+export function auditedFromEvents(events: readonly EventView[]): AuditedImport[] {
   const out: AuditedImport[] = [];
   for (const e of events) {
-    if (e.action !== 'transfer.import' || e.result !== 'ok') continue;
-    const details = (e.details ?? {}) as { importId?: unknown; images?: unknown };
-    if (!Array.isArray(details.images)) continue;
+    const details = (e.details ?? {}) as { importId?: unknown; images?: unknown; phase?: unknown };
+    const importId = String(details.importId ?? '');
+    if (e.action === 'transfer.import.tags' && details.phase === 'intent' && Array.isArray(e.subjects)) {
+      for (const s of e.subjects as Array<{ name?: unknown; digest?: unknown }>)
+        if (typeof s.name === 'string' && typeof s.digest === 'string')
+          out.push({ reference: s.name, digest: s.digest, importId });
+    }
+    if (e.action !== 'transfer.import' || e.result !== 'ok' || !Array.isArray(details.images)) continue;
     for (const i of details.images as Array<{ digest?: unknown; pushedTo?: unknown }>)
       if (typeof i.pushedTo === 'string' && typeof i.digest === 'string')
-        out.push({ reference: i.pushedTo, digest: i.digest, importId: String(details.importId ?? '') });
+        out.push({ reference: i.pushedTo, digest: i.digest, importId });
   }
   return out;
 }
