@@ -60,6 +60,8 @@ export interface ImportReport {
   readonly pendingElsewhere: readonly string[];
   /** Vulnerability databases the package carried, installed once its images were published. */
   readonly vulnDbs: readonly InstalledCarriedVulnDb[];
+  /** What went wrong after the import succeeded and did not change its verdict (an SBOM not kept for rescans). */
+  readonly warnings: readonly string[];
   readonly error?: AirlockError;
 }
 
@@ -76,6 +78,7 @@ export class ReportDraft {
     recovered: string[];
     pendingElsewhere: string[];
     vulnDbs: InstalledCarriedVulnDb[];
+    warnings: string[];
   };
 
   constructor(importId: string) {
@@ -91,6 +94,7 @@ export class ReportDraft {
       recovered: [],
       pendingElsewhere: [],
       vulnDbs: [],
+      warnings: [],
     };
   }
 
@@ -107,7 +111,14 @@ export class ReportDraft {
 
   add<
     K extends
-      'signers' | 'signatureProblems' | 'fileArtifacts' | 'documents' | 'recovered' | 'pendingElsewhere' | 'vulnDbs',
+      | 'signers'
+      | 'signatureProblems'
+      | 'fileArtifacts'
+      | 'documents'
+      | 'recovered'
+      | 'pendingElsewhere'
+      | 'vulnDbs'
+      | 'warnings',
   >(key: K, ...values: Array<ImportReport[K][number]>): void {
     (this.#r[key] as unknown[]).push(...values);
   }

@@ -395,6 +395,26 @@ function installCarried(h: Headers, held: Held, options: ImportOptions, record: 
   );
 }
 
+/** Once the images are published: each one's SBOM kept for rescans inside (never fails the import). */
+async function keepSboms(h: Headers, held: Held, options: ImportOptions): Promise<string[]> {
+  const { keepImportedSboms } = await import('./imported-sboms.ts');
+  const dests = held.dests;
+  if (!dests) return [];
+  return keepImportedSboms({
+    stateDir: options.stateDir,
+    importId: options.importId,
+    now: options.now,
+    images: [...h.landings].map(([a, l]) => ({
+      name: a.name,
+      reference: l.reference,
+      digest: a.digest,
+      ...(a.sbom?.document && held.staging ? { carried: join(held.staging, a.sbom.document) } : {}),
+    })),
+    ...(held.layout ? { layout: held.layout } : {}),
+    destination: async (reference) => (await dests.open(reference)).store,
+  });
+}
+
 /** The keys of the people whose signatures the package's manifest carries. */
 function signerKeys(options: ImportOptions): KeyObject[] {
   return options.signers.signers.flatMap((s) => s.keys);
@@ -653,6 +673,7 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
     publishing = true; // from here on, a failure may leave a journal to finish
     await publish(headers, audit, options, draft, held, record);
     if (options.registry) draft.add('vulnDbs', ...(await installCarried(headers, held, options, record)));
+    if (options.registry) draft.add('warnings', ...(await keepSboms(headers, held, options)));
     // The completion: once recorded, the journal has done its work.
     await recordDecision(options, draft, 'ok');
     if (options.registry) await removePending(options.stateDir, headers.metadata.sequence.channel);

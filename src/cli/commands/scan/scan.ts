@@ -74,12 +74,15 @@ export const scanCommand: Command = {
   summary: 'Match an image or SBOM against an offline vulnerability database (OSV), with a gate',
   usage:
     'IMAGE|SBOM_FILE [--db DB [--db-key PUBKEY] | --vulndb NAME] [--fail-on SEVERITY] ' +
-    '[--unknown-severity fail|warn] [--ignore FILE] [-o table|json|sarif|cosign-vuln] [--output-file FILE]',
+    '[--unknown-severity fail|warn] [--ignore FILE] [-o table|json|sarif|cosign-vuln] [--output-file FILE]\n' +
+    '       --imported | --registry HOST/REPO[:TAG]... [--vulndb NAME] [--fail-on SEVERITY] [--prometheus FILE]',
   description:
     "Matching follows OSV 1.7 exactly, with each ecosystem's own version order (dpkg, apk, rpm, SemVer, Go,\n" +
     'PEP 440, Maven); distro packages are matched by their source package. Severity comes from CVSS vectors\n' +
     "(v2, v3.x, v4), else the record's own fields, else it is unknown — and unknown fails the gate unless\n" +
     '--unknown-severity warn. A record that cannot be evaluated for a version always fails the gate.\n' +
+    'With --imported (or --registry), every image inside is rescanned; findings not seen by the last rescan are\n' +
+    'listed as new, and an image with no SBOM kept is not evaluated and fails the gate.\n' +
     'Exit codes: 0 passed, 1 the gate failed (E_GATE; the report is still written), 2 usage, 3 could not scan.',
   flags: {
     ...SCAN_DATABASE_FLAGS,
@@ -93,9 +96,24 @@ export const scanCommand: Command = {
     },
     'output-file': { type: 'string', value: 'FILE', description: 'Write the report to FILE instead of stdout' },
     force: { type: 'boolean', description: 'Overwrite --output-file if it exists' },
+    imported: {
+      type: 'boolean',
+      description: 'Rescan every image import recorded (from the SBOMs it kept; no network), reporting what is new',
+    },
+    registry: {
+      type: 'string',
+      value: 'HOST/REPO[:TAG]',
+      multiple: true,
+      description: 'Rescan this image read from its registry (repeatable), reporting what is new',
+    },
+    prometheus: {
+      type: 'string',
+      value: 'FILE',
+      description: 'With --imported/--registry: write the findings per image and severity as a node-exporter textfile',
+    },
     ...REGISTRY_FLAGS,
   },
-  positionals: { min: 1, max: 1 },
+  positionals: { min: 0, max: 1 },
   examples: [
     { command: 'airlock scan oci:./app:1.0 --fail-on critical', description: 'The installed "default" database' },
     { command: 'airlock scan app.spdx.json --db vuln.db -o sarif', description: 'An SBOM against a database file' },
@@ -103,10 +121,20 @@ export const scanCommand: Command = {
       command: 'airlock scan app.spdx.json --vulndb default --ignore reviewed.yaml --unknown-severity warn --json',
       description: 'One JSON document with a findings array',
     },
+    {
+      command: 'airlock scan --imported --fail-on high --prometheus /var/lib/node_exporter/airlock_rescan.prom',
+      description: 'Every imported image against the installed database, offline; what is new since the last rescan',
+    },
   ],
   audit: 'vuln.scan',
   async run(ctx) {
-    const [subject = ''] = ctx.positionals;
+    if (ctx.flags.bool('imported') || ctx.flags.strings('registry').length > 0)
+      return (await import('./rescan.ts')).runRescan(ctx);
+    if (ctx.flags.string('prometheus'))
+      throw new AirlockError('E_USAGE', '--prometheus writes a rescan: it takes --imported or --registry');
+    const [subject] = ctx.positionals;
+    if (subject === undefined)
+      throw new AirlockError('E_USAGE', 'airlock scan takes IMAGE|SBOM_FILE, or --imported / --registry REF');
     const format = reportFormat(ctx);
     const gate = gateOptions(ctx);
     const ignores = await ignoreEntries(ctx);

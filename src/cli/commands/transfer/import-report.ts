@@ -71,6 +71,7 @@ export function printReport(ctx: CommandContext, report: ImportReport, what: str
           `${(d.scan.subjects ?? []).map(about).join('')})`,
       );
   }
+  for (const w of report.warnings ?? []) ctx.out.warn(w);
   if (report.ok) ctx.out.info(ctx.out.paint('green', `${what} OK`));
   else ctx.out.error(`${what} refused: ${bounded(report.error?.message ?? '', 8192, true)} [${report.error?.code}]`);
 }
