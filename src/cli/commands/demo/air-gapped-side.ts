@@ -26,7 +26,7 @@ export async function airGappedSide(run: DemoRun, connected: ConnectedSide): Pro
     const gap = await AirGap.open(run, connected, registry, onprem);
     await gap.inspect();
     const imported = await gap.importApproved();
-    await rescanInside(run, gap.stateDir, gap.documentsDir);
+    await rescanInside(run, gap.stateDir);
     await gap.refuseUnacceptedChannel();
     await gap.admission(imported);
     await gap.audit.finish(undefined, {});
@@ -107,11 +107,6 @@ class AirGap {
     return this.#state;
   }
 
-  /** Where import writes the SBOM and scan documents the package carried. */
-  get documentsDir(): string {
-    return join(this.#run.work, 'airgap-documents');
-  }
-
   /** An import (or, with no registry, an inspection) on this side, as `airlock import` runs it. */
   async #import(source: string, extra: Partial<ImportOptions> = {}): Promise<ImportReport> {
     const { importTransfer } = await import('../../../transfer/import.ts');
@@ -150,11 +145,7 @@ class AirGap {
     const { out } = this.#run;
     this.#run.step('import: signers, every file, sequence, image signatures — then push by digest, tags last');
     const rekor = { url: this.#onprem.service.url, logVerifier: this.#onprem.verifier };
-    const imported = await this.#import(this.#connected.approvedPkg, {
-      registry: this.#registry,
-      rekor,
-      documentsOut: this.documentsDir,
-    });
+    const imported = await this.#import(this.#connected.approvedPkg, { registry: this.#registry, rekor });
     for (const i of imported.images) {
       out.info(`  ${i.pushedTo} ${i.digest}`);
       for (const l of i.logged ?? [])

@@ -115,23 +115,30 @@ async function scanWith(
 }
 
 /**
- * Inside: the database import installed from the package (as `default`), and the imported image's SBOM
- * scanned against it — no network, no image read again: what `airlock scan` does with an SBOM file.
+ * Inside: every image the import published, rescanned from the SBOM the import kept against the database
+ * that crossed with it (installed as `default`) — no network, no image read again: `airlock scan --imported`.
  */
-export async function rescanInside(run: DemoRun, stateDir: string, documents: string): Promise<void> {
-  run.step('rescan inside the gap: the imported SBOM against the database that crossed (airlock scan --vulndb)');
-  const { readdir, readFile } = await import('node:fs/promises');
-  const { readSbom } = await import('../../../sbom/formats/index.ts');
-  const sbomFile = (await readdir(documents)).find((f) => f.endsWith('.sbom.json'));
-  if (sbomFile === undefined) {
-    run.record('rescan', false, 'the package carried no SBOM');
-    return;
+export async function rescanInside(run: DemoRun, stateDir: string): Promise<void> {
+  run.step('rescan what was imported against the database that crossed, offline (airlock scan --imported)');
+  const { importedTargets, rescan } = await import('../../../transfer/rescan-targets.ts');
+  const { openScanDatabase } = await import('../../../vuln/scan-database.ts');
+  const db = await openScanDatabase(undefined, stateDir, run.now);
+  try {
+    const report = await rescan({
+      targets: await importedTargets(stateDir, undefined),
+      previous: undefined,
+      source: db.opened.source,
+      database: db.database,
+      ignores: [],
+      gate: { failOn: 'critical', unknownSeverity: 'fail' },
+      now: () => run.now,
+    });
+    for (const image of report.images)
+      run.out.info(`  ${image.name}: ${image.report.findings.length} finding(s), ${image.new.length} new`);
+    run.out.info(`  database '${db.database.name}' built ${db.database.built}, installed by the import`);
+    const found = report.images.reduce((n, i) => n + i.report.findings.length, 0);
+    run.record('rescan', report.images.length === 1 && report.notEvaluated.length === 0 && found === 2);
+  } finally {
+    db.opened.close();
   }
-  const catalogue = readSbom(await readFile(join(documents, sbomFile)), sbomFile);
-  const { report, database } = await scanWith(undefined, stateDir, catalogue, sbomFile, run);
-  run.out.info(
-    `  database '${database.name}' built ${database.built}, installed by the import; ` +
-      `findings: ${describeFindings(report)}`,
-  );
-  run.record('rescan', report.findings.length === 2);
 }
