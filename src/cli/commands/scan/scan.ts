@@ -104,7 +104,7 @@ export const scanCommand: Command = {
       type: 'string',
       value: 'HOST/REPO[:TAG]',
       multiple: true,
-      description: 'Rescan this image read from its registry (repeatable), reporting what is new',
+      description: 'Rescan this image read from its registry, reporting what is new',
     },
     prometheus: {
       type: 'string',
