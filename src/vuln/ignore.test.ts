@@ -61,8 +61,9 @@ describe('reviewed exceptions', () => {
     assert.ok(byId && byPackage);
     const now = new Date('2026-05-01T00:00:00Z');
     const cve = finding('CVE-2026-1');
-    const aliased = finding('CVE-2026-2', { aliases: ['GHSA-xxxx'] });
-    const otherVersion = finding('CVE-2026-3', {
+    // (A finding without a CVE: one with a CVE is only covered by an entry naming that CVE.)
+    const aliased = finding('PYSEC-2', { aliases: ['GHSA-xxxx'] });
+    const otherVersion = finding('PYSEC-3', {
       aliases: ['GHSA-xxxx'],
       package: { ...finding('x').package, version: '3.0.12-1' },
     });
@@ -72,26 +73,41 @@ describe('reviewed exceptions', () => {
       result.ignored.map((i) => [i.finding.id, i.entry.id]),
       [
         ['CVE-2026-1', 'CVE-2026-1'],
-        ['CVE-2026-2', 'GHSA-xxxx'],
+        ['PYSEC-2', 'GHSA-xxxx'],
       ],
     );
     assert.deepEqual(
       result.kept.map((f) => f.id),
-      ['CVE-2026-3', 'CVE-2026-4'],
+      ['PYSEC-3', 'CVE-2026-4'],
     );
     assert.deepEqual(result.expired, []);
   });
 
+  it('an entry suppresses a finding only when it names every CVE of the finding', () => {
+    const entry = (id: string) => parseIgnoreFile(`- {id: ${id}, reason: r, expires: 2027-01-01}`, 'i.yaml');
+    const now = new Date('2026-05-01T00:00:00Z');
+    const shared = finding('CVE-2026-2', { aliases: ['DSA-9999-1', 'DEBIAN-CVE-2026-2'] });
+    // A shared non-CVE alias does not suppress a finding whose CVE the entry does not name.
+    assert.deepEqual(applyIgnores([shared], entry('DSA-9999-1'), now).ignored, []);
+    assert.equal(applyIgnores([shared], entry('CVE-2026-2'), now).ignored.length, 1);
+    // A finding carrying two CVEs is covered by no single entry.
+    const two = finding('CVE-2026-1', { aliases: ['CVE-2026-2'] });
+    assert.deepEqual(applyIgnores([two], entry('CVE-2026-1'), now).ignored, []);
+    // A finding without any CVE is still suppressed by its id or an alias.
+    const noCve = finding('GHSA-zzzz', { aliases: ['PYSEC-1'] });
+    assert.equal(applyIgnores([noCve], entry('PYSEC-1'), now).ignored.length, 1);
+  });
+
   it('an expired entry no longer suppresses, and is reported as expired', () => {
     const entries = parseIgnoreFile(YAML_FILE, 'ignore.yaml');
-    const f = finding('CVE-2026-2', { aliases: ['GHSA-xxxx'] });
+    const f = finding('PYSEC-2', { aliases: ['GHSA-xxxx'] });
     const lastDay = applyIgnores([f], entries, new Date('2026-06-30T23:59:59Z'));
     assert.equal(lastDay.ignored.length, 1);
     const after = applyIgnores([f], entries, new Date('2026-07-01T00:00:00Z'));
     assert.deepEqual(after.ignored, []);
     assert.deepEqual(
       after.kept.map((k) => k.id),
-      ['CVE-2026-2'],
+      ['PYSEC-2'],
     );
     assert.deepEqual(
       after.expired.map((e) => e.id),

@@ -3,7 +3,7 @@
 // and is then reported as expired, so an exception cannot outlive its review silently.
 //
 // The file is YAML or JSON (YAML 1.2 reads JSON as it is): a list of entries, or `{ignore: [...]}`.
-//   - id: CVE-2026-1234          # the finding's id or any of its aliases
+//   - id: CVE-2026-1234          # the finding's id or any of its aliases (its CVE, when it has one)
 //     package: { name: openssl, version: 3.0.11-1 }   # optional; version optional
 //     reason: not reachable: we never parse PKCS#12   # required
 //     expires: 2027-01-31        # required; the entry applies through that day (UTC)
@@ -110,8 +110,17 @@ export function parseIgnoreFile(content: string, source: string): IgnoreEntry[] 
   return list.map((entry, i) => parseEntry(entry, source, `ignore[${i}]`));
 }
 
+const CVE = /^CVE-\d{4}-\d+$/;
+
+/**
+ * Whether `entry` covers `finding`: it names the finding's id or an alias, and every CVE id the finding
+ * carries is the entry's — a shared non-CVE alias (a DSA fixing several CVEs) never suppresses a finding
+ * whose CVE the entry does not name, and a finding with two CVEs is covered by no single entry.
+ */
 function applies(entry: IgnoreEntry, finding: Finding): boolean {
-  if (entry.id !== finding.id && !finding.aliases.includes(entry.id)) return false;
+  const ids = [finding.id, ...finding.aliases];
+  if (!ids.includes(entry.id)) return false;
+  if (!ids.filter((id) => CVE.test(id)).every((cve) => cve === entry.id)) return false;
   if (!entry.package) return true;
   if (entry.package.name !== finding.package.name) return false;
   return entry.package.version === undefined || entry.package.version === finding.package.version;

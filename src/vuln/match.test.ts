@@ -138,6 +138,27 @@ describe('matchPackages', () => {
     );
   });
 
+  it('two records of different CVEs naming one DSA give one finding per CVE', () => {
+    const recs = [
+      osvRecord('DEBIAN-CVE-2026-31', {
+        upstream: ['CVE-2026-31', 'DSA-9999-1'],
+        affected: [fixedBelow(DEBIAN, 'openssl', '5')],
+      }),
+      osvRecord('DEBIAN-CVE-2026-32', {
+        upstream: ['CVE-2026-32', 'DSA-9999-1'],
+        affected: [fixedBelow(DEBIAN, 'openssl', '5')],
+      }),
+    ];
+    const found = scan([libssl('4', { name: 'openssl' })], recs).findings;
+    assert.deepEqual(
+      found.map((f) => [f.id, f.recordIds]),
+      [
+        ['CVE-2026-31', ['DEBIAN-CVE-2026-31']],
+        ['CVE-2026-32', ['DEBIAN-CVE-2026-32']],
+      ],
+    );
+  });
+
   it('merges aliases named in one direction only, and transitively through a record that did not match', () => {
     const recs = [
       osvRecord('PYSEC-9', { aliases: ['GHSA-b'], affected: [fixedBelow('PyPI', 'p', '2')] }),

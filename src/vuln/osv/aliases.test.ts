@@ -51,4 +51,35 @@ describe('alias merging', () => {
       [['DSA-1', ['DSA-1', 'CVE-2026-2']]],
     ]);
   });
+
+  it('never puts two different CVEs in one group, whatever ids their records share', () => {
+    // Two Debian records, one CVE each, both naming the same DSA upstream (probe H3).
+    const a = osvRecord('DEBIAN-CVE-2026-1', { upstream: ['CVE-2026-1', 'DSA-9-1'] });
+    const b = osvRecord('DEBIAN-CVE-2026-2', { upstream: ['CVE-2026-2', 'DSA-9-1'] });
+    assert.deepEqual(
+      grouped([a, b]).map((g) => g.map(([id]) => id)),
+      [['DEBIAN-CVE-2026-1'], ['DEBIAN-CVE-2026-2']],
+    );
+    // Nor through a record without a CVE that links both, in either order, matched or only linking.
+    const link = osvRecord('OSV-L', { aliases: ['GHSA-1', 'GHSA-2'] });
+    const p = osvRecord('GHSA-1', { aliases: ['CVE-2026-1'] });
+    const q = osvRecord('GHSA-2', { aliases: ['CVE-2026-2'] });
+    for (const members of [
+      [p, q],
+      [q, p],
+      [link, p, q],
+      [p, link, q],
+    ]) {
+      for (const g of groupByVulnerability(
+        members.map((record) => ({ record })),
+        [link],
+      )) {
+        const cves = new Set(g.flatMap((e) => e.ids).filter((id) => id.startsWith('CVE-')));
+        assert.ok(cves.size <= 1, `one group holds ${[...cves].join(', ')}`);
+      }
+    }
+    // Records of one CVE still merge through a shared id.
+    const c = osvRecord('DSA-9-2', { upstream: ['CVE-2026-1'] });
+    assert.equal(grouped([a, c]).length, 1);
+  });
 });

@@ -3,10 +3,14 @@
 // name a common id there (a DSA, a DEBIAN-CVE and a GHSA for one CVE), transitively: the connected
 // components of the graph whose nodes are ids and whose edges join a record's id to each of its aliases
 // and upstream ids.
-// One exception keeps "one CVE, one finding": a record that names two or more CVE ids (a DSA fixing
-// forty kernel CVEs, a GHSA with two CVEs) adds no edges — it would otherwise fold forty vulnerabilities
-// into one finding, and an exception for one of them would hide the rest. It joins the group of EACH CVE
-// it names instead, contributing its own id and that CVE to each.
+// The rule over all of it: a group never holds two different CVE ids — one CVE, one finding, so an
+// exception for one CVE cannot hide another. Hence:
+// - a record naming two or more CVE ids (a DSA fixing forty kernel CVEs, a GHSA with two CVEs) adds no
+//   edges; it joins the group of EACH CVE it names instead, contributing its own id and that CVE to each;
+// - each record naming one CVE is first tied to that CVE; then an edge that would join two groups of
+//   different CVEs (two DEBIAN-CVE records naming one DSA upstream, a CVE-less record linking two GHSAs
+//   of different CVEs) is not made. A shared non-CVE id then stays with the first CVE group it reached;
+//   the other records keep it among their own ids, so each CVE still has its own finding.
 
 import type { OsvRecord } from '../types.ts';
 
@@ -15,9 +19,13 @@ export function idsOf(record: OsvRecord): string[] {
   return [record.id, ...record.aliases, ...record.upstream];
 }
 
-/** Union-find over ids. */
+const CVE = /^CVE-\d{4}-\d+$/;
+
+/** Union-find over ids that never joins two groups holding different CVE ids. */
 class IdGroups {
   readonly #parent = new Map<string, string>();
+  /** The CVE id of each root whose group holds one. */
+  readonly #cve = new Map<string, string>();
 
   find(id: string): string {
     let root = id;
@@ -31,14 +39,24 @@ class IdGroups {
     return root;
   }
 
+  #cveOf(root: string): string | undefined {
+    return this.#cve.get(root) ?? (CVE.test(root) ? root : undefined);
+  }
+
+  /** Joins the groups of `a` and `b` unless that would put two different CVEs in one group. */
   union(a: string, b: string): void {
     const ra = this.find(a);
     const rb = this.find(b);
-    if (ra !== rb) this.#parent.set(ra < rb ? rb : ra, ra < rb ? ra : rb);
+    if (ra === rb) return;
+    const ca = this.#cveOf(ra);
+    const cb = this.#cveOf(rb);
+    if (ca !== undefined && cb !== undefined && ca !== cb) return;
+    const [root, child] = ra < rb ? [ra, rb] : [rb, ra];
+    this.#parent.set(child, root);
+    const cve = ca ?? cb;
+    if (cve !== undefined) this.#cve.set(root, cve);
   }
 }
-
-const CVE = /^CVE-\d{4}-\d+$/;
 
 function cvesOf(record: OsvRecord): string[] {
   return [...new Set(idsOf(record).filter((id) => CVE.test(id)))];
@@ -57,8 +75,10 @@ export function groupByVulnerability<T extends { readonly record: OsvRecord }>(
   linking: readonly OsvRecord[],
 ): VulnerabilityGroup<T>[] {
   const groups = new IdGroups();
-  for (const r of [...linking, ...members.map((m) => m.record)])
-    if (cvesOf(r).length < 2) for (const id of idsOf(r)) groups.union(r.id, id);
+  const records = [...linking, ...members.map((m) => m.record)].filter((r) => cvesOf(r).length < 2);
+  // Each record is tied to its own CVE first, so no shared id can pull it into another CVE's group.
+  for (const r of records) for (const cve of cvesOf(r)) groups.union(r.id, cve);
+  for (const r of records) for (const id of idsOf(r)) groups.union(r.id, id);
   const byRoot = new Map<string, VulnerabilityGroup<T>>();
   const join = (root: string, entry: VulnerabilityGroup<T>[number]) => {
     const group = byRoot.get(root);
