@@ -127,6 +127,15 @@ async function checkScans(
   const matched = summaries.map(({ document, summary }) =>
     matchSubject(summary.subjects, image.digests, `its scan report ${bounded(document)}`, artifact.name),
   );
+  // What airlock could not evaluate fails import's gate whether or not a gate was packed (an older pack).
+  if (scan.gate === null)
+    enforceGate(
+      summaries.flatMap(({ summary }) =>
+        gateFindings(summary, undefined).map((finding) => ({ image: artifact.name, finding })),
+      ),
+      undefined,
+      'refusing to import',
+    );
   // A gate the metadata says was passed must pass here too, on the documents that travelled, and over every platform.
   if (scan.gate !== null) {
     try {

@@ -290,13 +290,13 @@ async function readDocuments(sources: readonly Source[], options: PackOptions): 
           summary,
           subject: matchSubject(summary.subjects, subjects.digests, `the scan report ${bounded(scanPath)}`, source.ref),
         });
-        if (options.failOn)
-          failing.push(
-            ...gateFindings(summary, options.failOn, options.unknownSeverity).map((finding) => ({
-              image: source.ref,
-              finding,
-            })),
-          );
+        // Unevaluable findings fail with or without --fail-on (gateFindings): never packed as if judged.
+        failing.push(
+          ...gateFindings(summary, options.failOn, options.unknownSeverity).map((finding) => ({
+            image: source.ref,
+            finding,
+          })),
+        );
       }
       const missing = options.failOn
         ? unscannedPlatforms(
@@ -320,7 +320,7 @@ async function readDocuments(sources: readonly Source[], options: PackOptions): 
     }
     out.set(source.ref, docs);
   }
-  if (options.failOn) enforceGate(failing, options.failOn, 'refusing to pack');
+  enforceGate(failing, options.failOn, 'refusing to pack');
   return out;
 }
 

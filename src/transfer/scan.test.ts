@@ -6,6 +6,7 @@ import {
   gateFindings,
   matchSubject,
   summariseGrypeScan,
+  summariseScan,
   summariseSbom,
   UNKNOWN_SEVERITY,
 } from './scan.ts';
@@ -137,6 +138,67 @@ describe('the gate', () => {
       () => enforceGate(many, 'high', 'x'),
       (err: Error & { details?: { total?: number } }) =>
         /…and 480 more \(500 in all\)/.test(err.message) && err.details?.total === 500,
+    );
+  });
+});
+
+describe('what an airlock scan report could not evaluate', () => {
+  const report = (more: Record<string, unknown> = {}) =>
+    summariseScan(
+      {
+        format: 'airlock.dev/scan-report/v1',
+        findings: [
+          { id: 'CVE-1', severity: 'low', package: { name: 'a', version: '1' } },
+          { id: 'CVE-2', severity: 'unknown', package: { name: 'b', version: '2' } },
+          {
+            id: 'GHSA-u',
+            severity: 'critical',
+            unevaluable: 'version x unreadable',
+            package: { name: 'c', version: 'x' },
+          },
+        ],
+        ...more,
+      },
+      'r.json',
+    );
+  it('an unevaluable finding fails every gate, with or without a threshold and whatever unknown severity says', () => {
+    const scan = report();
+    assert.deepEqual(
+      gateFindings(scan, 'critical', 'warn').map((f) => f.id),
+      ['GHSA-u'],
+    );
+    assert.deepEqual(
+      gateFindings(scan, undefined, 'warn').map((f) => f.id),
+      ['GHSA-u'],
+    );
+    assert.deepEqual(
+      gateFindings(scan, undefined).map((f) => f.id),
+      ['GHSA-u'],
+    );
+    assert.match(describeFinding(scan.findings[2]!), /GHSA-u \(unevaluable: version x unreadable\) in c@x/);
+    const failing = gateFindings(scan, undefined, 'warn').map((finding) => ({ image: 'app', finding }));
+    assert.throws(
+      () => enforceGate(failing, undefined, 'refusing to pack'),
+      (err: Error & { code?: string }) => err.code === 'E_GATE' && /unevaluable/.test(err.message),
+    );
+  });
+  it('each item of notEvaluated fails the gate as an unevaluable finding; counts stay the findings', () => {
+    const scan = report({
+      notEvaluated: [
+        { what: 'pkg:npm/left-pad@%%', why: 'unreadable version' },
+        { what: '/usr/lib/x.jar', why: 'too large' },
+      ],
+    });
+    assert.deepEqual(scan.counts, { low: 1, unknown: 2 });
+    const failing = gateFindings(scan, undefined, 'warn');
+    assert.equal(failing.length, 3);
+    assert.ok(
+      failing.some((f) => /left-pad/.test(describeFinding(f)) && /unreadable version/.test(describeFinding(f))),
+    );
+    // A notEvaluated that is not a list of items is not a report airlock can judge.
+    assert.throws(
+      () => report({ notEvaluated: 'everything' }),
+      (err: Error & { code?: string }) => err.code === 'E_INPUT_MALFORMED',
     );
   });
 });

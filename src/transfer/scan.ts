@@ -25,6 +25,12 @@ export interface Finding {
   readonly id: string;
   readonly severity: Severity | 'unknown';
   readonly package: string;
+  /**
+   * Why airlock could not evaluate it (an airlock report's unevaluable finding, or an item of its
+   * `notEvaluated`): such a finding fails every gate, with or without a threshold, whatever
+   * `--unknown-severity` says — as `airlock scan`'s own gate (vuln/gate.ts).
+   */
+  readonly unevaluable?: string;
 }
 
 export interface ScanSummary {
@@ -144,9 +150,27 @@ export function summariseGrypeScan(doc: unknown, source: string): ScanSummary {
   return { counts, findings, subjects: grypeSubjects(doc as Record<string, unknown>) };
 }
 
+/** A report's `notEvaluated` items ({what, why}: a package or file not evaluated) as failing findings. */
+function notEvaluatedFindings(value: unknown, source: string): Finding[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value))
+    throw new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: notEvaluated is not a list`);
+  return value.map((item: unknown) => {
+    const i = (typeof item === 'object' && item !== null ? item : {}) as { what?: unknown; why?: unknown };
+    return {
+      id: 'not evaluated',
+      severity: 'unknown',
+      package: typeof i.what === 'string' ? bounded(i.what, 256) : '?',
+      unevaluable: typeof i.why === 'string' ? bounded(i.why, 200) : 'not evaluated',
+    };
+  });
+}
+
 /**
- * `airlock scan -o json`'s report (what `pack --scan` generates): findings[].{id, severity, package}; an
- * unevaluable finding is of unknown severity here, so it fails every gate as the scan's own gate does.
+ * `airlock scan -o json`'s report (what `pack --scan` generates): findings[].{id, severity, package}. An
+ * unevaluable finding is counted as of unknown severity (the counts the metadata records) and carries
+ * `unevaluable`, as does each item of `notEvaluated` (not counted): both fail every gate, as the scan's
+ * own gate does.
  */
 export function summariseAirlockScan(doc: Record<string, unknown>, source: string): ScanSummary {
   const items = doc.findings;
@@ -163,12 +187,19 @@ export function summariseAirlockScan(doc: Record<string, unknown>, source: strin
       id: text(f.id),
       severity: known ? (sev as Severity) : 'unknown',
       package: `${text(f.package?.name)}@${text(f.package?.version)}`,
+      ...(f.unevaluable === undefined
+        ? {}
+        : { unevaluable: typeof f.unevaluable === 'string' ? bounded(f.unevaluable, 200) : 'not evaluable' }),
     };
   });
   const counts: Record<string, number> = {};
   for (const f of findings) counts[f.severity] = (counts[f.severity] ?? 0) + 1;
   const subject = doc.subject as { digest?: unknown } | undefined;
-  return { counts, findings, subjects: unique(digestsIn(subject?.digest)) };
+  return {
+    counts,
+    findings: [...findings, ...notEvaluatedFindings(doc.notEvaluated, source)],
+    subjects: unique(digestsIn(subject?.digest)),
+  };
 }
 
 /** A scan report as the gate reads it: airlock's own (by its `format`), else grype's JSON. */
@@ -179,45 +210,57 @@ export function summariseScan(doc: unknown, source: string): ScanSummary {
 }
 
 /**
- * Findings at or above `failOn`; unknown severities count as failing (cannot evaluate = deny) unless
- * `unknownSeverity` is 'warn' (`pack --unknown-severity warn`).
+ * The failing findings: unevaluable ones always (with or without `failOn`, whatever `unknownSeverity`
+ * says); those at or above `failOn`; unknown severities (cannot evaluate = deny) unless `unknownSeverity`
+ * is 'warn' (`pack --unknown-severity warn`). Without `failOn`, only unevaluable findings fail.
  */
 export function gateFindings(
   scan: ScanSummary,
-  failOn: Severity,
+  failOn: Severity | undefined,
   unknownSeverity: 'fail' | 'warn' = 'fail',
 ): Finding[] {
-  const threshold = SEVERITIES.indexOf(failOn);
-  return scan.findings.filter((f) =>
-    f.severity === 'unknown' ? unknownSeverity === 'fail' : SEVERITIES.indexOf(f.severity) >= threshold,
-  );
+  return scan.findings.filter((f) => {
+    if (f.unevaluable !== undefined) return true;
+    if (failOn === undefined) return false;
+    if (f.severity === 'unknown') return unknownSeverity === 'fail';
+    return SEVERITIES.indexOf(f.severity) >= SEVERITIES.indexOf(failOn);
+  });
 }
 
 /** One failing finding as the gate reports it. */
 export function describeFinding(f: Finding): string {
-  return `${f.id} (${f.severity === 'unknown' ? UNKNOWN_SEVERITY : f.severity}) in ${f.package}`;
+  const why =
+    f.unevaluable !== undefined
+      ? `unevaluable: ${f.unevaluable}`
+      : f.severity === 'unknown'
+        ? UNKNOWN_SEVERITY
+        : f.severity;
+  return `${f.id} (${why}) in ${f.package}`;
 }
 
 /** E_GATE listing what failed (bounded), or nothing when every finding is below `failOn`. */
 export function enforceGate(
   failing: ReadonlyArray<{ image: string; finding: Finding }>,
-  failOn: Severity,
+  failOn: Severity | undefined,
   action: string,
 ): void {
   if (failing.length === 0) return;
-  const unknown = failing.filter((f) => f.finding.severity === 'unknown').length;
+  const unevaluable = failing.filter((f) => f.finding.unevaluable !== undefined).length;
+  const unknown = failing.filter((f) => f.finding.severity === 'unknown').length - unevaluable;
   const lines = failing.map((f) => `${bounded(f.image, 120)}: ${describeFinding(f.finding)}`);
-  const what =
-    unknown === failing.length
-      ? `of unknown severity (${UNKNOWN_SEVERITY})`
-      : unknown > 0
-        ? `at or above ${failOn}, or of unknown severity`
-        : `at or above ${failOn}`;
+  const kinds = [
+    ...(unknown + unevaluable < failing.length ? [`at or above ${failOn ?? '?'}`] : []),
+    ...(unknown > 0
+      ? [unknown === failing.length ? `of unknown severity (${UNKNOWN_SEVERITY})` : 'of unknown severity']
+      : []),
+    ...(unevaluable > 0 ? ['unevaluable (airlock could not evaluate them: always failing)'] : []),
+  ];
+  const what = kinds.join(', or ');
   throw new AirlockError(
     'E_GATE',
     `${failing.length} finding(s) ${what}: ${action}\n  ${boundedList(lines, 20, '\n  ')}`,
     {
-      details: { failOn, findings: lines.slice(0, 100), total: lines.length },
+      details: { failOn: failOn ?? null, findings: lines.slice(0, 100), total: lines.length },
     },
   );
 }

@@ -15,6 +15,7 @@ import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
 import { buildVulnDb } from '../../src/vuln/db/build.ts';
 import { runCliProcess } from '../helpers/cli.ts';
 import { registryAvailable, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { putLayeredImage } from '../helpers/sbom-layers.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
 
 let registry: TestRegistry | undefined;
@@ -60,11 +61,11 @@ async function database(name: string, records: object[], built?: string, signedB
   return out;
 }
 
-const pack = (out: string, extra: string[], h = 'pack') =>
+const pack = (out: string, extra: string[], h = 'pack', image = src()) =>
   cli(
     [
       'pack',
-      src(),
+      image,
       '-o',
       out,
       '--key',
@@ -85,10 +86,24 @@ const pack = (out: string, extra: string[], h = 'pack') =>
 before(async () => {
   const store = await openLayoutStore(join(dir, 'build'), { create: true });
   await writeSampleImage(store, 'myapp-1.0', 'pack-generate test\n');
+  // An npm package whose version no order can read: every record about it is unevaluable.
+  await putLayeredImage(
+    store,
+    [
+      [
+        { file: 'app/package.json', data: '{"name":"app","version":"1.0.0"}' },
+        { file: 'app/node_modules/lodash/package.json', data: '{"name":"lodash","version":"banana"}' },
+      ],
+    ],
+    undefined,
+    'unevaluable-1.0',
+  );
   await store.close();
   assert.equal((await cli(['key', 'generate', '--output-key-prefix', key('release')])).code, 0);
   assert.equal((await cli(['key', 'generate', '--output-key-prefix', key('other')])).code, 0);
   assert.equal((await cli(['sign', src(), '--key', key('release.key'), '--tlog-upload=false'])).code, 0);
+  const unevaluable = `oci:${join(dir, 'build')}:unevaluable-1.0`;
+  assert.equal((await cli(['sign', unevaluable, '--key', key('release.key'), '--tlog-upload=false'])).code, 0);
   if (!missingRegistry) registry = await startRegistry();
 });
 
@@ -117,6 +132,32 @@ describe('pack --sbom generate --scan: the gate on what airlock finds itself', (
     );
     assert.equal(allowed.code, 0, allowed.stderr);
     assert.ok(existsSync(out));
+  });
+
+  it('an unevaluable finding refuses the pack whatever --unknown-severity says: E_GATE, nothing written', async () => {
+    const lodash = {
+      schema_version: '1.7.0',
+      id: 'GHSA-lodash-0001',
+      modified: '2026-11-01T00:00:00Z',
+      severity: [{ type: 'CVSS_V3', score: LOW }],
+      affected: [
+        {
+          package: { ecosystem: 'npm', name: 'lodash' },
+          ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '4.17.21' }] }],
+        },
+      ],
+    };
+    const db = await database('unevaluable', [lodash]);
+    const image = `oci:${join(dir, 'build')}:unevaluable-1.0`;
+    const gated = ['--scan', '--vulndb', db, '--fail-on', 'critical', '--unknown-severity', 'warn'];
+    for (const [n, extra] of [gated, ['--scan', '--vulndb', db]].entries()) {
+      const out = join(dir, `unevaluable-${n}.tar`);
+      const r = await pack(out, extra, `ue${n}`, image);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(JSON.parse(r.stdout).error.code, 'E_GATE');
+      assert.match(r.stdout, /GHSA-lodash-0001.*unevaluable/);
+      assert.equal(existsSync(out), false);
+    }
   });
 
   it('an exception suppresses until it expires; expired, the finding refuses again', async () => {
