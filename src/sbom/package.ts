@@ -52,4 +52,10 @@ export interface Catalogue {
   readonly packages: readonly CataloguedPackage[];
   /** What the cataloguers could not read and say plainly (e.g. an rpm BerkeleyDB), for the report. */
   readonly notes: readonly string[];
+  /**
+   * Packages an SBOM lists that airlock cannot identify (no purl, or a purl of a kind it does not
+   * catalogue: `pkg:generic`, `pkg:cargo`…), each as `name (purl or "no purl")`: they cannot be
+   * evaluated, so a scan must not pass over them silently. Absent when there are none.
+   */
+  readonly unidentified?: readonly string[];
 }

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { PackageURL } from 'packageurl-js';
 import { AirlockError } from '../../errors.ts';
-import { bounded } from '../../text.ts';
+import { bounded, boundedList } from '../../text.ts';
 import { distroFromPurls, packageFromPurl, type PurlContext } from '../identify.ts';
 import type { Catalogue, CataloguedPackage, Distro, PackageType } from '../package.ts';
 
@@ -96,16 +96,25 @@ function purlKind(purl: string | undefined): string {
   return type === undefined ? 'unreadable purl' : `pkg:${type.toLowerCase()}`;
 }
 
-/** Collects the packages a document lists by purl, counting those of kinds airlock does not catalogue. */
+/**
+ * Collects the packages a document lists by purl. One it cannot identify (no purl, or a kind airlock does
+ * not catalogue) is never dropped: it is listed in the catalogue's `unidentified` and counted in a note,
+ * so a scan sees it as not evaluable.
+ */
 export class CatalogueCollector {
   readonly packages: CataloguedPackage[] = [];
   private readonly skipped = new Map<string, number>();
+  private readonly unidentified: string[] = [];
 
-  /** Adds the package the purl names; false (and counted) when it names none airlock catalogues. */
+  /** Adds the package the purl names; false (counted, listed as unidentified) when it names none airlock knows. */
   add(purl: string | undefined, context: PurlContext): boolean {
     const read = purl === undefined ? undefined : packageFromPurl(purl, context);
     if (read) this.packages.push(read);
-    else this.skipped.set(purlKind(purl), (this.skipped.get(purlKind(purl)) ?? 0) + 1);
+    else {
+      this.skipped.set(purlKind(purl), (this.skipped.get(purlKind(purl)) ?? 0) + 1);
+      const name = bounded(context.name ?? 'unnamed', 128);
+      this.unidentified.push(`${name} (${purl === undefined ? 'no purl' : bounded(purl, 256)})`);
+    }
     return read !== undefined;
   }
 
@@ -120,9 +129,23 @@ export class CatalogueCollector {
     const notes =
       total === 0
         ? []
-        : [`${total} package${total === 1 ? '' : 's'} of kinds airlock does not catalogue not read (${kinds})`];
-    return { ...(subject ? { subject } : {}), ...(distro ? { distro } : {}), packages: this.packages, notes };
+        : [
+            `${total} package(s) airlock cannot identify (${kinds}) are not evaluable: ` +
+              boundedList(this.unidentified),
+          ];
+    return {
+      ...(subject ? { subject } : {}),
+      ...(distro ? { distro } : {}),
+      packages: this.packages,
+      notes,
+      ...(this.unidentified.length > 0 ? { unidentified: this.unidentified } : {}),
+    };
   }
+}
+
+/** Whether a purl names an image (purl-spec `pkg:oci/…`), which is a document's subject, not a package. */
+export function isImagePurl(purl: string | undefined): boolean {
+  return purl !== undefined && /^pkg:oci\//i.test(purl);
 }
 
 /** The image's purl (purl-spec oci: the repository's last segment, the digest, the tag), if its digest is known. */

@@ -99,7 +99,42 @@ describe('readCycloneDx', () => {
         ],
       ],
     );
-    assert.deepEqual(back.notes, ['1 package of kinds airlock does not catalogue not read (pkg:generic: 1)']);
+    assert.deepEqual(back.notes, [
+      '1 package(s) airlock cannot identify (pkg:generic: 1) are not evaluable: app (pkg:generic/app@1.0)',
+    ]);
+    assert.deepEqual(back.unidentified, ['app (pkg:generic/app@1.0)']);
+  });
+
+  it('catalogues a metadata.component with a package purl; only an image is the subject', () => {
+    const bom = (component: Record<string, unknown>) => ({
+      bomFormat: 'CycloneDX',
+      specVersion: '1.5',
+      metadata: { component },
+      components: [],
+    });
+    const app = readCycloneDx(bom({ type: 'application', name: 'app', purl: 'pkg:npm/lodash@4.17.4' }), 'i');
+    assert.deepEqual(
+      app.packages.map((p) => p.purl),
+      ['pkg:npm/lodash@4.17.4'],
+    );
+    const image = readCycloneDx(
+      bom({ type: 'container', name: 'img', purl: `pkg:oci/img@sha256%3A${'ab'.repeat(32)}` }),
+      'i',
+    );
+    assert.deepEqual(image.packages, []);
+    assert.equal(image.unidentified, undefined);
+  });
+
+  it('a component without a usable purl is listed as unidentified, never dropped; files are not packages', () => {
+    const doc = syftBom();
+    const components = [
+      ...(doc.components as object[]),
+      { type: 'library', name: 'mystery', version: '1.0' },
+      { type: 'file', name: '/etc/passwd' },
+    ];
+    const back = readCycloneDx({ ...doc, components }, 'x');
+    assert.deepEqual(back.unidentified, ['app (pkg:generic/app@1.0)', 'mystery (no purl)']);
+    assert.ok(back.notes.some((n) => /2 package\(s\) airlock cannot identify.*not evaluable/.test(n)));
   });
 
   it('refuses what is not CycloneDX 1.x JSON or does not have its shape, with E_INPUT_MALFORMED', () => {

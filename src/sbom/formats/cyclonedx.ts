@@ -23,6 +23,7 @@ import {
   SBOM_LIMITS,
   subjectFrom,
   CatalogueCollector,
+  isImagePurl,
   uniqueKeys,
 } from './common.ts';
 import { isSingleListedId, joinExpressions, spdxExpression, splitExpression } from './licenses.ts';
@@ -156,29 +157,47 @@ function allComponents(doc: JsonObject, source: string): JsonObject[] {
   return out;
 }
 
-/** A CycloneDX JSON BOM (ours or syft's) as a catalogue: packages from their purls, the distro from the
- * operating-system component or else the purls, the image from metadata.component. */
+/** Whether a component is an image (a `pkg:oci` purl, or a container without a purl): a subject, not a package. */
+function isImage(c: JsonObject, source: string): boolean {
+  const purl = field(c, 'purl', source);
+  return isImagePurl(purl) || (purl === undefined && c.type === 'container');
+}
+
+function collect(collector: CatalogueCollector, c: JsonObject, source: string): void {
+  const purl = field(c, 'purl', source);
+  const foundIn = pickFoundIn(locationsOf(c, propertiesOf(c, source), source), purl);
+  collector.add(purl, { licenses: licensesOf(c, source), foundIn, name: field(c, 'name', source) });
+}
+
+/**
+ * A CycloneDX JSON BOM (ours or syft's) as a catalogue: packages from their purls, the distro from the
+ * operating-system component or else the purls, the image from metadata.component. Only images are
+ * skipped (isImage); a metadata.component with a package purl is catalogued too; an operating-system
+ * component gives the distro (and is catalogued when it has a purl); a `file` component without a purl is a
+ * file, not a package (counted in a note); any other component the collector cannot identify is listed
+ * as unidentified, never dropped.
+ */
 export function readCycloneDx(doc: JsonObject, source: string): Catalogue {
   if (doc.bomFormat !== 'CycloneDX' || !/^1\.\d+$/.test(field(doc, 'specVersion', source) ?? ''))
     throw malformed(source, 'is not CycloneDX 1.x JSON');
   const metadata = isObject(doc.metadata) ? doc.metadata : {};
-  const subject = isObject(metadata.component)
-    ? subjectFrom(field(metadata.component, 'name', source), [
-        field(metadata.component, 'version', source),
-        field(metadata.component, 'purl', source),
-      ])
+  const main = isObject(metadata.component) ? metadata.component : undefined;
+  const subject = main
+    ? subjectFrom(field(main, 'name', source), [field(main, 'version', source), field(main, 'purl', source)])
     : undefined;
   const collector = new CatalogueCollector();
+  if (main && !isImage(main, source)) collect(collector, main, source);
   let os: Distro | undefined;
+  let files = 0;
   for (const c of allComponents(doc, source)) {
-    const properties = propertiesOf(c, source);
-    if (c.type === 'operating-system') {
-      os ??= distroOf(c, properties, source);
-      continue;
-    }
     const purl = field(c, 'purl', source);
-    const foundIn = pickFoundIn(locationsOf(c, properties, source), purl);
-    collector.add(purl, { licenses: licensesOf(c, source), foundIn, name: field(c, 'name', source) });
+    if (c.type === 'operating-system') os ??= distroOf(c, propertiesOf(c, source), source);
+    if (isImage(c, source) || (purl === undefined && c.type === 'operating-system')) continue;
+    if (purl === undefined && c.type === 'file') files++;
+    else collect(collector, c, source);
   }
-  return collector.catalogue(subject, os ?? collector.purlDistro());
+  const catalogue = collector.catalogue(subject, os ?? collector.purlDistro());
+  return files === 0
+    ? catalogue
+    : { ...catalogue, notes: [...catalogue.notes, `${files} file component(s) without a purl: files, not packages`] };
 }

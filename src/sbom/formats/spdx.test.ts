@@ -139,7 +139,53 @@ describe('readSpdx', () => {
         ['golang', 'stdlib', 'go1.22.7', undefined, 'Go', '/usr/bin/skopeo', ['BSD-3-Clause']],
       ],
     );
-    assert.deepEqual(back.notes, ['1 package of kinds airlock does not catalogue not read (pkg:generic: 1)']);
+    assert.deepEqual(back.notes, [
+      '1 package(s) airlock cannot identify (pkg:generic: 1) are not evaluable: python (pkg:generic/python@3.11.2)',
+    ]);
+    assert.deepEqual(back.unidentified, ['python (pkg:generic/python@3.11.2)']);
+  });
+
+  it('catalogues every package with a package purl, described or of any purpose; only the image is skipped', () => {
+    const pkg = (id: string, purl: string, more: Record<string, unknown> = {}) => ({
+      SPDXID: id,
+      name: id,
+      downloadLocation: 'NOASSERTION',
+      externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl }],
+      ...more,
+    });
+    const doc = {
+      spdxVersion: 'SPDX-2.3',
+      documentDescribes: ['SPDXRef-A', 'SPDXRef-B'],
+      packages: [
+        pkg('SPDXRef-A', 'pkg:npm/lodash@4.17.4'),
+        pkg('SPDXRef-B', 'pkg:pypi/requests@2.0.0'),
+        pkg('SPDXRef-C', 'pkg:npm/minimist@0.0.8', { primaryPackagePurpose: 'CONTAINER' }),
+        pkg('SPDXRef-D', 'pkg:deb/debian/openssl@3.0.11-1?distro=debian-12', {
+          primaryPackagePurpose: 'OPERATING-SYSTEM',
+        }),
+        pkg('SPDXRef-I', `pkg:oci/app@sha256%3A${'ab'.repeat(32)}`, { primaryPackagePurpose: 'CONTAINER' }),
+      ],
+    };
+    const back = readSpdx(doc, 'k.spdx.json');
+    assert.deepEqual(
+      back.packages.map((p) => p.purl),
+      [
+        'pkg:npm/lodash@4.17.4',
+        'pkg:pypi/requests@2.0.0',
+        'pkg:npm/minimist@0.0.8',
+        'pkg:deb/debian/openssl@3.0.11-1?distro=debian-12',
+      ],
+    );
+    assert.equal(back.subject?.digest, `sha256:${'ab'.repeat(32)}`);
+    assert.equal(back.unidentified, undefined);
+  });
+
+  it('a package that is not the image and has no usable purl is listed as unidentified, never dropped', () => {
+    const doc = syftDocument();
+    const bare = { SPDXID: 'SPDXRef-Bare', name: 'mystery', versionInfo: '1.0', downloadLocation: 'NOASSERTION' };
+    const back = readSpdx({ ...doc, packages: [...(doc.packages as object[]), bare] }, 'x');
+    assert.deepEqual(back.unidentified, ['python (pkg:generic/python@3.11.2)', 'mystery (no purl)']);
+    assert.ok(back.notes.some((n) => /2 package\(s\) airlock cannot identify.*not evaluable/.test(n)));
   });
 
   it('reads the distro of an operating-system package when no purl names one', () => {

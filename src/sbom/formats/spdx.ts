@@ -21,6 +21,7 @@ import {
   SBOM_LIMITS,
   subjectFrom,
   CatalogueCollector,
+  isImagePurl,
   SYFT_TYPES,
   uniqueKeys,
 } from './common.ts';
@@ -207,7 +208,13 @@ function operatingSystem(p: JsonObject | undefined, source: string): Distro | un
   return { id: id.toLowerCase(), ...(versionId ? { versionId } : {}), idLike: [] };
 }
 
-/** An SPDX 2.x JSON document (ours or syft's) as a catalogue: packages from their purls. */
+/**
+ * An SPDX 2.x JSON document (ours or syft's) as a catalogue: packages from their purls. Only the image is
+ * skipped, as the subject: the first package with a `pkg:oci` purl, or without a purl that is a CONTAINER
+ * or DESCRIBED. Every package with a package purl is catalogued whatever its purpose and whether described;
+ * an OPERATING-SYSTEM package without one gives the distro; anything else goes to the collector, which
+ * lists what it cannot identify as unidentified.
+ */
 export function readSpdx(doc: JsonObject, source: string): Catalogue {
   if (!field(doc, 'spdxVersion', source)?.startsWith('SPDX-2.')) throw malformed(source, 'is not SPDX 2.x JSON');
   const described = describedIds(doc, source);
@@ -217,11 +224,11 @@ export function readSpdx(doc: JsonObject, source: string): Catalogue {
   let os: JsonObject | undefined;
   for (const p of objectList(doc, 'packages', source, SBOM_LIMITS.packages)) {
     const purpose = field(p, 'primaryPackagePurpose', source);
-    if (purpose === 'OPERATING-SYSTEM') os ??= p;
-    else if (purpose === 'CONTAINER' || described.has(field(p, 'SPDXID', source) ?? ''))
-      subject ??= subjectOf(p, source);
+    const purl = purlRef(p, source);
+    const root = purpose === 'CONTAINER' || described.has(field(p, 'SPDXID', source) ?? '');
+    if (subject === undefined && (isImagePurl(purl) || (purl === undefined && root))) subject = subjectOf(p, source);
+    else if (purpose === 'OPERATING-SYSTEM' && purl === undefined) os ??= p;
     else {
-      const purl = purlRef(p, source);
       const foundIn = pickFoundIn(foundInPaths(p, source), purl);
       collector.add(purl, { licenses: licensesOf(p, names, source), foundIn, name: field(p, 'name', source) });
     }
