@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
+import { AuditLog, auditDir } from '../audit/audit-log.ts';
 import { useTempDirs } from '../../test/helpers/temp-dir.ts';
 import { formatCatalogue } from '../sbom/formats/index.ts';
 import {
@@ -11,7 +13,13 @@ import {
   readImportedIndex,
   sbomFileName,
 } from './imported-sboms.ts';
-import { auditedFromEvents, importedTargets, readRescanState, writeRescanState } from './rescan-targets.ts';
+import {
+  auditedFromEvents,
+  auditedImports,
+  importedTargets,
+  readRescanState,
+  writeRescanState,
+} from './rescan-targets.ts';
 import { RESCAN_STATE_FORMAT } from './rescan.ts';
 
 const tempDir = useTempDirs();
@@ -210,5 +218,62 @@ describe('rescan-targets: what a rescan covers', () => {
     const state = { format: RESCAN_STATE_FORMAT, at: NOW.toISOString(), images: { [D1]: ['a|b|c'] } } as const;
     await writeRescanState(home, state);
     assert.deepEqual(await readRescanState(home), state);
+  });
+});
+
+describe('rescan-targets: the audit trail cross-check fails closed', () => {
+  const importEvent = (n: number) => ({
+    time: new Date(Date.UTC(2026, 11, 7, 10, 0, n)).toISOString(),
+    actor: 'alice',
+    host: 'inside-1',
+    tool: 'airlock test',
+    action: 'transfer.import',
+    result: 'ok' as const,
+    subjects: [{ name: `reg/app:${n}`, digest: D1 }],
+    details: { importId: `imp-${n}`, images: [{ digest: D1, pushedTo: `reg/app:${n}` }] },
+  });
+  async function audited(count: number): Promise<string> {
+    const home = await tempDir('airlock-targets-audit-');
+    const log = await AuditLog.open(home);
+    try {
+      for (let n = 0; n < count; n++) await log.append(importEvent(n));
+    } finally {
+      await log.close();
+    }
+    return home;
+  }
+
+  it('a trail that verifies gives the imports it records', async () => {
+    const home = await audited(2);
+    assert.deepEqual(
+      (await auditedImports(home)).map((a) => a.reference),
+      ['reg/app:0', 'reg/app:1'],
+    );
+  });
+
+  it('a trail that does not verify fails the rescan (E_LOG_CORRUPT), never a note', async () => {
+    const home = await audited(3);
+    const db = new DatabaseSync(join(auditDir(home), 'audit.db'));
+    try {
+      db.prepare('DELETE FROM entries WHERE idx = 1').run();
+    } finally {
+      db.close();
+    }
+    await assert.rejects(auditedImports(home), { code: 'E_LOG_CORRUPT' });
+  });
+
+  it('no trail at all: nothing imported is nothing to cross-check; an index without one fails', async () => {
+    const empty = await tempDir('airlock-targets-audit-');
+    assert.deepEqual(await auditedImports(empty), []);
+    const carried = join(empty, 'c.json');
+    await writeFile(carried, spdx);
+    await keepImportedSboms({
+      stateDir: empty,
+      importId: 'imp-1',
+      now: NOW,
+      images: [{ name: 'reg/app:1', reference: 'reg/app:1', digest: D1, carried }],
+      destination: noDestination,
+    });
+    await assert.rejects(auditedImports(empty), { code: 'E_LOG_CORRUPT' });
   });
 });

@@ -3,6 +3,7 @@
 // `transfer.import` events, or images read from a registry — each one's catalogue, the scans, and the
 // state file holding the previous rescan's findings (written only by the caller, after its audit record).
 import { join } from 'node:path';
+import { AirlockError } from '../errors.ts';
 import { writeFileAtomic } from '../files/atomic-write.ts';
 import { readFileBounded } from '../files/read-file.ts';
 import { readJsonFile } from '../files/read-json.ts';
@@ -71,11 +72,32 @@ export function auditedFromEvents(events: readonly EventView[]): AuditedImport[]
   return out;
 }
 
-/** The audited imports of this machine's audit trail; undefined (not cross-checked) when it does not verify. */
-export async function auditedImports(stateDir: string): Promise<AuditedImport[] | undefined> {
+/**
+ * The audited imports of this machine's audit trail. A trail that does not verify fails the rescan
+ * (E_LOG_CORRUPT, as `audit export` refuses it): what it cannot cross-check is not passed silently. No
+ * trail at all is nothing to cross-check only while nothing is recorded as imported either (every import
+ * records); an index of imported images without a trail fails the same way.
+ */
+export async function auditedImports(stateDir: string): Promise<AuditedImport[]> {
   const { verifyAuditLog } = await import('../audit/audit-log.ts');
-  const v = await verifyAuditLog(stateDir).catch(() => undefined);
-  if (!v?.ok) return undefined;
+  const v = await verifyAuditLog(stateDir).catch(async (err: unknown) => {
+    if ((err as { code?: string }).code !== 'E_INPUT_MISSING') throw err;
+    const index = await readImportedIndex(stateDir);
+    if (index.length === 0) return undefined;
+    throw new AirlockError(
+      'E_LOG_CORRUPT',
+      `the index of imported images names ${index.length} image(s) but there is no audit trail to cross-check it`,
+      { hint: 'every import records in the audit trail: restore it from a backup, or find out who removed it' },
+    );
+  });
+  if (v === undefined) return [];
+  if (!v.ok)
+    throw new AirlockError(
+      'E_LOG_CORRUPT',
+      `the audit trail does not verify (${v.problems.length} problem(s)): the rescan cannot cross-check what ` +
+        'was imported',
+      { hint: 'airlock audit verify lists the problems' },
+    );
   return auditedFromEvents(v.events.map((e) => e.event));
 }
 

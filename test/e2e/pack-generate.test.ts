@@ -175,6 +175,33 @@ describe('pack --sbom generate --scan: the gate on what airlock finds itself', (
     assert.equal(existsSync(join(dir, 'expired.tar')), false);
   });
 
+  it('a database to scan with is judged for age at pack as import judges it: stale is E_VULNDB_STALE', async () => {
+    const built = new Date(Date.now() - 30 * 86_400_000).toISOString();
+    const db = await database('scan-stale', [advisory('GHSA-ss-0001', LOW)], built);
+    const out = join(dir, 'scan-stale.tar');
+    const r = await pack(out, ['--scan', '--vulndb', db, '--fail-on', 'critical'], 'scan-stale');
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(JSON.parse(r.stdout).error.code, 'E_VULNDB_STALE');
+    assert.equal(existsSync(out), false);
+  });
+
+  it('a database signed by another key is refused at pack unless --vulndb-key names that key', async () => {
+    const db = await database('scan-other', [advisory('GHSA-so-0001', LOW)], undefined, 'other.key');
+    const refusedOut = join(dir, 'scan-other.tar');
+    const refused = await pack(refusedOut, ['--scan', '--vulndb', db, '--fail-on', 'critical'], 'scan-other');
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.equal(JSON.parse(refused.stdout).error.code, 'E_VULNDB_SIGNATURE');
+    assert.equal(existsSync(refusedOut), false);
+    const out = join(dir, 'scan-other-named.tar');
+    const named = await pack(
+      out,
+      ['--scan', '--vulndb', db, '--vulndb-key', key('other.pub'), '--fail-on', 'critical'],
+      'scan-other-named',
+    );
+    assert.equal(named.code, 0, named.stderr);
+    assert.ok(existsSync(out));
+  });
+
   it('the generated SBOM travels, names the image, and lists its packages', async () => {
     const db = await database('low', [advisory('GHSA-low-0001', LOW)]);
     const out = join(dir, 'docs.tar');

@@ -8,6 +8,7 @@ import { parseSeverity } from '../../policy/severity.ts';
 import { bounded } from '../../text.ts';
 import type { GateOptions } from '../../vuln/gate.ts';
 import type { IgnoreEntry } from '../../vuln/ignore.ts';
+import { DEFAULT_MAX_AGE_DAYS, MAX_MAX_AGE_DAYS } from '../../vuln/db/freshness.ts';
 import type { DatabaseChoice } from '../../vuln/scan-database.ts';
 import type { FlagSpecs } from '../args.ts';
 import type { CommandContext } from '../command.ts';
@@ -16,6 +17,11 @@ import { keyContext } from './key.ts';
 export const SCAN_DATABASE_FLAGS = {
   db: { type: 'string', value: 'DB', description: 'A vulnerability database file (airlock vulndb build)' },
   'db-key': { type: 'string', value: 'PUBKEY', description: "Verify --db's signature with this public key" },
+  'max-age': {
+    type: 'string',
+    value: 'DAYS',
+    description: 'Refuse a --db built longer ago than DAYS (default 7, as vulndb import)',
+  },
   vulndb: {
     type: 'string',
     value: 'NAME',
@@ -49,11 +55,14 @@ export async function databaseChoice(ctx: CommandContext): Promise<DatabaseChoic
   const keyRef = ctx.flags.string('db-key');
   if (keyRef && !file)
     throw new AirlockError('E_USAGE', '--db-key verifies a --db file; installed databases were verified at import');
+  if (ctx.flags.has('max-age') && !file)
+    throw new AirlockError('E_USAGE', '--max-age judges a --db file; installed databases were judged at import');
   if (name) return { kind: 'installed', name };
   if (!file) return undefined;
   const { loadPublicKey } = await import('../../crypto/key-ref.ts');
   const keys = keyRef ? [await loadPublicKey(keyRef, keyContext(ctx))] : [];
-  return { kind: 'file', path: resolve(ctx.cwd, file), keys };
+  const maxAgeDays = ctx.flags.int('max-age', DEFAULT_MAX_AGE_DAYS, 1, MAX_MAX_AGE_DAYS);
+  return { kind: 'file', path: resolve(ctx.cwd, file), keys, maxAgeDays };
 }
 
 export function gateOptions(ctx: CommandContext): GateOptions {

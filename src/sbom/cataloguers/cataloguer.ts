@@ -30,4 +30,9 @@ export interface FileCataloguer {
    * not what the cataloguer expects are a note, not an exception: one bad file never hides the others.
    */
   read(file: CandidateFile, content: Readable): Promise<CatalogueResult>;
+  /**
+   * A fresh instance for one catalogue run (one image), when the cataloguer keeps state across the files
+   * of a run (java: one inflation budget for the whole image, one archive read at a time).
+   */
+  forRun?(): FileCataloguer;
 }

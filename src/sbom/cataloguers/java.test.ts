@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { catalogueFolder } from '../../../test/helpers/cataloguer-files.ts';
 import { useTempDir } from '../../../test/helpers/temp-dir.ts';
 import { parseManifest, parseProperties } from './java-manifest.ts';
-import { javaCataloguer, nameFromFileName, packageFromManifest } from './java.ts';
+import { createJavaCataloguer, javaCataloguer, nameFromFileName, packageFromManifest } from './java.ts';
 
 const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3';
@@ -184,5 +184,47 @@ describe('java cataloguer over archives made here', () => {
         'java: /many.jar!/lib/nN-1.0.jar is past the archive limit, not read',
       ],
     );
+  });
+});
+
+describe('java cataloguer: one budget for the whole image, one archive at a time', () => {
+  const dir = useTempDir('airlock-java-budget-');
+  const padded = (artifact: string) => ({
+    'lib/inner.jar': {
+      [`META-INF/maven/org/${artifact}/pom.properties`]: `${pom('org', artifact, '1')}#${'x'.repeat(40_000)}\n`,
+    },
+  });
+  it('an archive past the budget the run has left is not inflated: a note says so', async (t) => {
+    if (!existsSync(PYTHON)) return t.skip(`${PYTHON} not installed`);
+    await writeArchives(dir, { '/a/one-1.0.jar': padded('one'), '/a/two-1.0.jar': padded('two') });
+    const found = await catalogueFolder(join(dir, 'a'), [createJavaCataloguer(64 * 1024)]);
+    const names = found.packages.map((p) => p.name).sort();
+    assert.ok(names.includes('org:one') !== names.includes('org:two'), names.join(' '));
+    assert.match(found.notes.join('\n'), /inflation budget/);
+  });
+  it('each run (forRun) has a budget of its own', async (t) => {
+    if (!existsSync(PYTHON)) return t.skip(`${PYTHON} not installed`);
+    await writeArchives(dir, { '/b/one-1.0.jar': padded('one') });
+    const run = createJavaCataloguer(64 * 1024);
+    assert.equal(typeof run.forRun, 'function');
+    for (let i = 0; i < 2; i++) {
+      const found = await catalogueFolder(join(dir, 'b'), [run.forRun?.() ?? run]);
+      assert.deepEqual(found.packages.map((p) => p.name).sort(), ['one', 'org:one']);
+    }
+  });
+  it('a second archive is not read from its stream while the first is being read (backpressure)', async () => {
+    const run = createJavaCataloguer();
+    const first = new PassThrough();
+    const second = new PassThrough();
+    const a = run.read({ path: '/a.jar', size: 10, executable: false }, first);
+    second.write(Buffer.from('PK'));
+    const b = run.read({ path: '/b.jar', size: 2, executable: false }, second);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(second.readableLength, 2);
+    first.end(Buffer.from('not a zip'));
+    await a;
+    second.end();
+    await b;
+    assert.equal(second.readableLength, 0);
   });
 });

@@ -9,7 +9,10 @@
 // - if it has no manifest either, from the file name (`name-1.2.3.jar`);
 // - archives inside it (`WEB-INF/lib/`, `BOOT-INF/lib/`, any `*.jar`), read the same way, found in
 //   `/outer.jar!/BOOT-INF/lib/inner.jar`, four levels deep and 4,096 archives at most.
-// All the bytes inflated for one archive and the archives inside it count against the same 256 MiB.
+// All the bytes buffered and inflated for every archive of one image, and the archives inside them, count
+// against one budget of 256 MiB (a per-run instance: javaCataloguer.forRun()); an archive past what is
+// left is a note, not read. Archives are read one at a time: the next one's stream is not read (the tar
+// stream waits) until the one before is done, so at most one archive's bytes are held at once.
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import { bounded } from '../../text.ts';
@@ -28,11 +31,17 @@ const ARCHIVE_NAME = /\.(?:jar|war|ear|par|sar|nar|jpi|hpi|kar|lpkg)$/i;
 const POM_PROPERTIES = /^META-INF\/maven\/[^/]+\/[^/]+\/pom\.properties$/;
 const MANIFEST = /^META-INF\/MANIFEST\.MF$/i;
 
+/** What a catalogue run may still spend: bytes buffered or inflated, for every archive of the image. */
+interface Budget {
+  bytes: number;
+  readonly total: number;
+}
+
 interface Found {
   readonly packages: FoundPackage[];
   readonly notes: string[];
-  /** Bytes that may still be inflated, for this archive and everything inside it. */
-  budget: number;
+  /** Shared by every archive of the run. */
+  readonly budget: Budget;
   /** Archives inside it that may still be opened. */
   archives: number;
 }
@@ -73,13 +82,22 @@ function packageFromPom(properties: Map<string, string>, entry: string, foundIn:
   return maven(`${groupId}:${artifactId}`, version, foundIn);
 }
 
-/** One entry's bytes, within `max` and the archive's budget, or undefined (with a note) if over. */
+const size = (n: number) => (n >= 1024 * 1024 ? `${Math.round(n / (1024 * 1024))} MiB` : `${n} bytes`);
+const spent = (budget: Budget) => `the image's inflation budget for archives (${size(budget.total)}) is spent`;
+
+/** One entry's bytes, within `max` and the run's budget, or undefined (with a note) if over. */
 async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, max: number, found: Found, where: string) {
-  const cap = Math.min(max, found.budget);
+  if (entry.uncompressedSize > max) {
+    found.notes.push(`java: ${bounded(where)} is too large to read (${entry.uncompressedSize} bytes)`);
+    return undefined;
+  }
   const bytes =
-    entry.uncompressedSize > cap ? undefined : await readCapped(await zip.openReadStreamPromise(entry), cap);
-  if (!bytes) found.notes.push(`java: ${bounded(where)} is too large to read (${entry.uncompressedSize} bytes)`);
-  found.budget -= bytes?.length ?? 0;
+    entry.uncompressedSize > found.budget.bytes
+      ? undefined
+      : await readCapped(await zip.openReadStreamPromise(entry), found.budget.bytes);
+  if (!bytes)
+    found.notes.push(`java: ${bounded(where)} not read (${entry.uncompressedSize} bytes): ${spent(found.budget)}`);
+  found.budget.bytes -= bytes?.length ?? 0;
   return bytes;
 }
 
@@ -132,20 +150,51 @@ async function catalogueNested(zip: yauzl.ZipFile, entry: yauzl.Entry, path: str
   }
 }
 
+async function readArchive(file: CandidateFile, content: Readable, budget: Budget): Promise<CatalogueResult> {
+  if (file.size > budget.bytes && file.size <= MAX_ARCHIVE) {
+    content.destroy();
+    return { packages: [], notes: [`java: ${bounded(file.path)} not read (${file.size} bytes): ${spent(budget)}`] };
+  }
+  const bytes = await readOrNote('java', file, content, Math.min(MAX_ARCHIVE, budget.bytes));
+  if (!Buffer.isBuffer(bytes)) return bytes;
+  budget.bytes -= bytes.length;
+  const found: Found = { packages: [], notes: [], budget, archives: MAX_INNER_ARCHIVES };
+  try {
+    await catalogueArchive(bytes, file.path, 0, found);
+  } catch (err) {
+    found.notes.push(`java: ${bounded(file.path)} not read: ${bounded((err as Error).message)}`);
+  }
+  return found.notes.length > 0 ? { packages: found.packages, notes: found.notes } : { packages: found.packages };
+}
+
+const wants = (file: CandidateFile): boolean => ARCHIVE_NAME.test(file.path);
+
+/**
+ * A cataloguer for one run: `budgetBytes` shared by every archive it reads, one archive at a time (a
+ * read waits for the one before it before touching its stream). forRun() gives a fresh one.
+ */
+export function createJavaCataloguer(budgetBytes = MAX_ARCHIVE): FileCataloguer {
+  const budget: Budget = { bytes: budgetBytes, total: budgetBytes };
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    name: 'java',
+    wants,
+    read(file: CandidateFile, content: Readable): Promise<CatalogueResult> {
+      const turn = queue.then(() => readArchive(file, content, budget));
+      queue = turn.catch(() => undefined);
+      return turn;
+    },
+    forRun: () => createJavaCataloguer(budgetBytes),
+  };
+}
+
+/**
+ * The cataloguer as a value: read directly, each file has a budget of its own (256 MiB); a catalogue
+ * run (LayerOffers) takes forRun(), whose one budget spans the whole image.
+ */
 export const javaCataloguer: FileCataloguer = {
   name: 'java',
-  wants(file: CandidateFile): boolean {
-    return ARCHIVE_NAME.test(file.path);
-  },
-  async read(file: CandidateFile, content: Readable): Promise<CatalogueResult> {
-    const bytes = await readOrNote('java', file, content, MAX_ARCHIVE);
-    if (!Buffer.isBuffer(bytes)) return bytes;
-    const found: Found = { packages: [], notes: [], budget: MAX_ARCHIVE, archives: MAX_INNER_ARCHIVES };
-    try {
-      await catalogueArchive(bytes, file.path, 0, found);
-    } catch (err) {
-      found.notes.push(`java: ${bounded(file.path)} not read: ${bounded((err as Error).message)}`);
-    }
-    return found.notes.length > 0 ? { packages: found.packages, notes: found.notes } : { packages: found.packages };
-  },
+  wants,
+  read: (file: CandidateFile, content: Readable) => createJavaCataloguer().read(file, content),
+  forRun: () => createJavaCataloguer(),
 };

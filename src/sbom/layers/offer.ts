@@ -46,7 +46,8 @@ export class LayerOffers {
   #layer = '';
 
   constructor(cataloguers: readonly FileCataloguer[]) {
-    this.#cataloguers = cataloguers;
+    // One instance per run for a cataloguer whose state spans the image's files (java's shared budget).
+    this.#cataloguers = cataloguers.map((c) => c.forRun?.() ?? c);
   }
 
   beginLayer(digest: string): void {

@@ -58,6 +58,7 @@ export function applyVulnDbFreshness(
   now: Date,
   maxAgeDays: number,
   breakGlass?: BreakGlass,
+  staleHint?: string,
 ): Age & { readonly acceptedByBreakGlass: boolean } {
   if (breakGlass) validateBreakGlass(breakGlass, now);
   if (new Date(built).getTime() > now.getTime() + CLOCK_SKEW)
@@ -75,8 +76,9 @@ export function applyVulnDbFreshness(
     `the database was built at ${built}, ${age.ageDays} days ago: older than the maximum age of ${maxAgeDays} days`,
     {
       hint:
+        staleHint ??
         'build a fresh one on the connected side (airlock vulndb build) and carry it across; if that cannot ' +
-        'happen in time, --break-glass --reason TEXT [--until TIME] accepts it for at most 14 days (recorded)',
+          'happen in time, --break-glass --reason TEXT [--until TIME] accepts it for at most 14 days (recorded)',
       details: { built, now: now.toISOString(), maxAgeDays, deadline: age.deadline },
     },
   );

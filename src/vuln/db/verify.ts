@@ -79,13 +79,26 @@ function checkContent(path: string, opened: OpenedVulnDb): void {
     );
 }
 
+/**
+ * Verifies a database already open (E_VULNDB_SIGNATURE, then E_VULNDB_TAMPERED): the handle checked is
+ * the handle the caller goes on to read, so nothing can be swapped in between. `path` names it in errors.
+ */
+export async function verifyOpenedVulnDb(
+  opened: OpenedVulnDb,
+  path: string,
+  keys: readonly KeyObject[],
+  now: Date,
+): Promise<VerifiedVulnDb> {
+  const signer = await checkSignature(path, opened, keys, now);
+  checkContent(path, opened);
+  return { manifest: opened.manifest, signer };
+}
+
 /** Verifies the database at `path` against `keys` (E_VULNDB_SIGNATURE, then E_VULNDB_TAMPERED). */
 export async function verifyVulnDb(path: string, keys: readonly KeyObject[], now: Date): Promise<VerifiedVulnDb> {
   const opened = openVulnDb(path);
   try {
-    const signer = await checkSignature(path, opened, keys, now);
-    checkContent(path, opened);
-    return { manifest: opened.manifest, signer };
+    return await verifyOpenedVulnDb(opened, path, keys, now);
   } finally {
     opened.close();
   }

@@ -1,7 +1,7 @@
 // `pack --sbom generate` / `--scan generate`: airlock catalogues each image it packs (as `airlock sbom`)
 // and scans it (as `airlock scan -o json`) instead of needing syft and grype, writing the documents where
 // the given ones would be read from, so they travel, are attested and are gated exactly as given ones are.
-import { randomUUID } from 'node:crypto';
+import { type KeyObject, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,6 +12,7 @@ import { VERSION } from '../../../version.ts';
 import type { ScanDatabaseHandle } from '../../../vuln/scan-database.ts';
 import type { CommandContext } from '../../command.ts';
 import type { PackContents } from '../../options/pack-contents.ts';
+import { keyContext } from '../../options/key.ts';
 import { registryOptions } from '../../options/registry.ts';
 import { gateOptions, ignoreEntries } from '../../options/scan.ts';
 import { layerProgress } from '../sbom/sbom.ts';
@@ -22,16 +23,34 @@ export interface GeneratedDocuments {
   cleanup(): Promise<void>;
 }
 
-async function scanDatabase(ctx: CommandContext): Promise<ScanDatabaseHandle> {
+/**
+ * The database --scan reads: verified through the handle it is read by, against --vulndb-key or else the
+ * public key of pack's own --key (E_VULNDB_SIGNATURE when neither verifies it, E_USAGE when there is no
+ * key at all), and judged for age as import judges it (E_VULNDB_STALE). A scan that gates what crosses
+ * reads nothing it has not checked.
+ */
+async function scanDatabase(ctx: CommandContext, packKey: KeyObject | undefined): Promise<ScanDatabaseHandle> {
   const { openScanDatabase } = await import('../../../vuln/scan-database.ts');
   const file = ctx.flags.string('vulndb');
+  const keyRef = ctx.flags.string('vulndb-key');
+  if (keyRef && !file) throw new AirlockError('E_USAGE', '--vulndb-key verifies a --vulndb file');
+  let keys: KeyObject[] = [];
+  if (file) {
+    if (keyRef) {
+      const { loadPublicKey } = await import('../../../crypto/key-ref.ts');
+      keys = [await loadPublicKey(keyRef, keyContext(ctx))];
+    } else if (packKey) keys = [packKey];
+    else
+      throw new AirlockError('E_USAGE', `--scan with --vulndb needs a key to verify the database with`, {
+        hint: 'give --vulndb-key PUBKEY (the key that signed it), or --key (when it signed the database too)',
+      });
+  }
   const handle = await openScanDatabase(
-    file ? { kind: 'file', path: resolve(ctx.cwd, file), keys: [] } : undefined,
+    file ? { kind: 'file', path: resolve(ctx.cwd, file), keys } : undefined,
     ctx.stateDir,
     ctx.now(),
   );
-  // A database about to be carried is not verified here (its key is the far side's to check); say so once.
-  for (const w of handle.warnings) ctx.out.warn(w.replace('give --db-key PUBKEY to verify it', 'import verifies it'));
+  for (const w of handle.warnings) ctx.out.warn(w);
   return handle;
 }
 
@@ -51,12 +70,19 @@ async function catalogue(ctx: CommandContext, image: string): Promise<Catalogue>
   return result;
 }
 
-/** Writes the asked-for documents of every image to a private temporary folder; cleanup removes it. */
-export async function generateDocuments(ctx: CommandContext, contents: PackContents): Promise<GeneratedDocuments> {
+/**
+ * Writes the asked-for documents of every image to a private temporary folder; cleanup removes it.
+ * `packKey` (the public key of pack's --key) verifies --vulndb when --vulndb-key does not name another.
+ */
+export async function generateDocuments(
+  ctx: CommandContext,
+  contents: PackContents,
+  packKey?: KeyObject,
+): Promise<GeneratedDocuments> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-pack-documents-'));
   const sboms = new Map(contents.sboms);
   const scans = new Map(contents.scans);
-  const db = contents.generate.scan ? await scanDatabase(ctx) : undefined;
+  const db = contents.generate.scan ? await scanDatabase(ctx, packKey) : undefined;
   try {
     const { formatCatalogue } = await import('../../../sbom/formats/index.ts');
     const { scanCatalogue } = await import('../../../vuln/scan.ts');

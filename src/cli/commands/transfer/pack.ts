@@ -13,6 +13,7 @@ import { PGP_FLAGS, pgpSigningKey } from '../../options/pgp-signing.ts';
 import { REGISTRY_FLAGS, registryOptions } from '../../options/registry.ts';
 import { gateOptions, SCAN_GATE_FLAGS } from '../../options/scan.ts';
 import { transferProgressOption } from '../../progress.ts';
+import type { GeneratedDocuments } from './pack-generate.ts';
 
 /** skopeo, found on PATH, when some image is in podman's store (containers-storage:). */
 async function skopeoOption(ctx: CommandContext, images: readonly string[]): Promise<{ skopeo?: string }> {
@@ -38,14 +39,16 @@ async function runPack(ctx: CommandContext) {
   const given = await packContents(ctx);
   if (!keyRef && !ctx.flags.has('pgp-key'))
     throw new AirlockError('E_USAGE', 'the manifest must be signed: pass --key and/or --pgp-key');
+  if (ctx.flags.has('vulndb-key') && !given.generate.scan)
+    throw new AirlockError('E_USAGE', '--vulndb-key verifies the --vulndb that --scan generate reads');
   const pgpKey = await pgpSigningKey(ctx);
-  const generated =
-    given.generate.sbom || given.generate.scan
-      ? await (await import('./pack-generate.ts')).generateDocuments(ctx, given)
-      : undefined;
-  const contents = generated ? { ...given, sboms: generated.sboms, scans: generated.scans } : given;
   const signer = keyRef ? await keySigner(ctx, keyRef) : undefined;
+  let generated: GeneratedDocuments | undefined;
   try {
+    // --scan's database is verified with --vulndb-key or else this key, so the signer is opened first.
+    if (given.generate.sbom || given.generate.scan)
+      generated = await (await import('./pack-generate.ts')).generateDocuments(ctx, given, signer?.publicKey);
+    const contents = generated ? { ...given, sboms: generated.sboms, scans: generated.scans } : given;
     const imageTrust = contents.images.length > 0 ? await packTrustOption(ctx, signer?.publicKey) : undefined;
     const { packTransfer } = await import('../../../transfer/pack.ts');
     const result = await packTransfer({
@@ -159,6 +162,11 @@ export const packCommand: Command = {
       value: 'DB',
       description:
         'Carry this vulnerability database (airlock vulndb build; signed) for import to install, and scan with it',
+    },
+    'vulndb-key': {
+      type: 'string',
+      value: 'PUBKEY',
+      description: "Verify --vulndb's signature with this public key before --scan uses it (default: --key's)",
     },
     ...PACK_TRUST_FLAGS,
     force: PACKAGE_OUTPUT_FLAGS.force,
