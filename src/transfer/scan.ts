@@ -25,6 +25,9 @@ export interface Finding {
   readonly id: string;
   readonly severity: Severity | 'unknown';
   readonly package: string;
+  /** Why it fails every gate whatever the threshold and --unknown-severity say: an airlock report's
+   * unevaluable finding, or something it did not evaluate (`notEvaluated`). */
+  readonly alwaysFails?: string;
 }
 
 export interface ScanSummary {
@@ -146,7 +149,8 @@ export function summariseGrypeScan(doc: unknown, source: string): ScanSummary {
 
 /**
  * `airlock scan -o json`'s report (what `pack --scan` generates): findings[].{id, severity, package}; an
- * unevaluable finding is of unknown severity here, so it fails every gate as the scan's own gate does.
+ * unevaluable finding is of unknown severity here, and it and each `notEvaluated` item fail every gate
+ * (even with --unknown-severity warn), as the scan's own gate does.
  */
 export function summariseAirlockScan(doc: Record<string, unknown>, source: string): ScanSummary {
   const items = doc.findings;
@@ -163,12 +167,27 @@ export function summariseAirlockScan(doc: Record<string, unknown>, source: strin
       id: text(f.id),
       severity: known ? (sev as Severity) : 'unknown',
       package: `${text(f.package?.name)}@${text(f.package?.version)}`,
+      ...(f.unevaluable === undefined ? {} : { alwaysFails: `unevaluable: ${bounded(String(f.unevaluable), 200)}` }),
     };
   });
   const counts: Record<string, number> = {};
   for (const f of findings) counts[f.severity] = (counts[f.severity] ?? 0) + 1;
+  findings.push(...notEvaluatedOf(doc.notEvaluated, source));
   const subject = doc.subject as { digest?: unknown } | undefined;
   return { counts, findings, subjects: unique(digestsIn(subject?.digest)) };
+}
+
+/** An airlock report's `notEvaluated` items as findings that fail every gate; a malformed list is refused. */
+function notEvaluatedOf(items: unknown, source: string): Finding[] {
+  if (items === undefined) return [];
+  if (!Array.isArray(items))
+    throw new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: notEvaluated is not a list`);
+  return items.map((n: { what?: unknown; why?: unknown } | null) => ({
+    id: 'not evaluated',
+    severity: 'unknown' as const,
+    package: bounded(typeof n?.what === 'string' ? n.what : '?', 200),
+    alwaysFails: `not evaluated: ${bounded(typeof n?.why === 'string' ? n.why : '?', 200)}`,
+  }));
 }
 
 /** A scan report as the gate reads it: airlock's own (by its `format`), else grype's JSON. */
@@ -189,13 +208,18 @@ export function gateFindings(
 ): Finding[] {
   const threshold = SEVERITIES.indexOf(failOn);
   return scan.findings.filter((f) =>
-    f.severity === 'unknown' ? unknownSeverity === 'fail' : SEVERITIES.indexOf(f.severity) >= threshold,
+    f.alwaysFails !== undefined
+      ? true
+      : f.severity === 'unknown'
+        ? unknownSeverity === 'fail'
+        : SEVERITIES.indexOf(f.severity) >= threshold,
   );
 }
 
 /** One failing finding as the gate reports it. */
 export function describeFinding(f: Finding): string {
-  return `${f.id} (${f.severity === 'unknown' ? UNKNOWN_SEVERITY : f.severity}) in ${f.package}`;
+  const why = f.alwaysFails ?? (f.severity === 'unknown' ? UNKNOWN_SEVERITY : f.severity);
+  return `${f.id} (${why}) in ${f.package}`;
 }
 
 /** E_GATE listing what failed (bounded), or nothing when every finding is below `failOn`. */
@@ -205,14 +229,17 @@ export function enforceGate(
   action: string,
 ): void {
   if (failing.length === 0) return;
-  const unknown = failing.filter((f) => f.finding.severity === 'unknown').length;
+  const unknown = failing.filter((f) => f.finding.severity === 'unknown' && !f.finding.alwaysFails).length;
+  const always = failing.filter((f) => f.finding.alwaysFails !== undefined).length;
   const lines = failing.map((f) => `${bounded(f.image, 120)}: ${describeFinding(f.finding)}`);
   const what =
-    unknown === failing.length
-      ? `of unknown severity (${UNKNOWN_SEVERITY})`
-      : unknown > 0
-        ? `at or above ${failOn}, or of unknown severity`
-        : `at or above ${failOn}`;
+    always > 0
+      ? `unevaluable or not evaluated, at or above ${failOn}, or of unknown severity`
+      : unknown === failing.length
+        ? `of unknown severity (${UNKNOWN_SEVERITY})`
+        : unknown > 0
+          ? `at or above ${failOn}, or of unknown severity`
+          : `at or above ${failOn}`;
   throw new AirlockError(
     'E_GATE',
     `${failing.length} finding(s) ${what}: ${action}\n  ${boundedList(lines, 20, '\n  ')}`,
