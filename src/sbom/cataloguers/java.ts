@@ -28,9 +28,17 @@ const ARCHIVE_NAME = /\.(?:jar|war|ear|par|sar|nar|jpi|hpi|kar|lpkg)$/i;
 const POM_PROPERTIES = /^META-INF\/maven\/[^/]+\/[^/]+\/pom\.properties$/;
 const MANIFEST = /^META-INF\/MANIFEST\.MF$/i;
 
+/** What could not be read: a note, and unread (not evaluated). */
+function unread(found: Found, why: string): void {
+  found.notes.push(why);
+  found.unread.push(why);
+}
+
 interface Found {
   readonly packages: FoundPackage[];
   readonly notes: string[];
+  /** Archives and entries wanted but not read (past a limit, too large, broken): not evaluated. */
+  readonly unread: string[];
   /** Bytes that may still be inflated, for this archive and everything inside it. */
   budget: number;
   /** Archives inside it that may still be opened. */
@@ -78,7 +86,7 @@ async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, max: number, fo
   const cap = Math.min(max, found.budget);
   const bytes =
     entry.uncompressedSize > cap ? undefined : await readCapped(await zip.openReadStreamPromise(entry), cap);
-  if (!bytes) found.notes.push(`java: ${bounded(where)} is too large to read (${entry.uncompressedSize} bytes)`);
+  if (!bytes) unread(found, `java: ${bounded(where)} is too large to read (${entry.uncompressedSize} bytes)`);
   found.budget -= bytes?.length ?? 0;
   return bytes;
 }
@@ -120,7 +128,7 @@ async function catalogueArchive(bytes: Buffer, foundIn: string, depth: number, f
 async function catalogueNested(zip: yauzl.ZipFile, entry: yauzl.Entry, path: string, depth: number, found: Found) {
   if (depth > MAX_NESTING || found.archives <= 0) {
     const why = depth > MAX_NESTING ? `nested more than ${MAX_NESTING} archives deep` : 'past the archive limit';
-    found.notes.push(`java: ${bounded(path)} is ${why}, not read`);
+    unread(found, `java: ${bounded(path)} is ${why}, not read`);
     return;
   }
   found.archives--;
@@ -128,7 +136,7 @@ async function catalogueNested(zip: yauzl.ZipFile, entry: yauzl.Entry, path: str
     const bytes = await readEntry(zip, entry, MAX_ARCHIVE, found, path);
     if (bytes) await catalogueArchive(bytes, path, depth, found);
   } catch (err) {
-    found.notes.push(`java: ${bounded(path)} not read: ${bounded((err as Error).message)}`);
+    unread(found, `java: ${bounded(path)} not read: ${bounded((err as Error).message)}`);
   }
 }
 
@@ -140,12 +148,16 @@ export const javaCataloguer: FileCataloguer = {
   async read(file: CandidateFile, content: Readable): Promise<CatalogueResult> {
     const bytes = await readOrNote('java', file, content, MAX_ARCHIVE);
     if (!Buffer.isBuffer(bytes)) return bytes;
-    const found: Found = { packages: [], notes: [], budget: MAX_ARCHIVE, archives: MAX_INNER_ARCHIVES };
+    const found: Found = { packages: [], notes: [], unread: [], budget: MAX_ARCHIVE, archives: MAX_INNER_ARCHIVES };
     try {
       await catalogueArchive(bytes, file.path, 0, found);
     } catch (err) {
-      found.notes.push(`java: ${bounded(file.path)} not read: ${bounded((err as Error).message)}`);
+      unread(found, `java: ${bounded(file.path)} not read: ${bounded((err as Error).message)}`);
     }
-    return found.notes.length > 0 ? { packages: found.packages, notes: found.notes } : { packages: found.packages };
+    return {
+      packages: found.packages,
+      ...(found.notes.length > 0 ? { notes: found.notes } : {}),
+      ...(found.unread.length > 0 ? { unread: found.unread } : {}),
+    };
   },
 };
