@@ -43,6 +43,7 @@ describe('airlock scan: not evaluated fails the gate', () => {
       const args = ['scan', file, '--db', db(), '--fail-on', 'critical', '--unknown-severity', 'warn'];
       const r = await runCli(args);
       assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /1 item\(s\) not evaluated and 0 finding\(s\) fail the gate/);
       assert.match(r.stderr, /E_GATE/);
       assert.match(r.stderr, what);
       const json = await runCli([...args, '--json']);
