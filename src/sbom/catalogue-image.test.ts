@@ -126,6 +126,68 @@ describe('catalogueImage: the squashed view', () => {
     );
   });
 
+  it('a hard link whose target was not read is unread (not evaluated), not only a note', async () => {
+    const { result } = await catalogue([
+      [
+        { file: 'x/target', data: 'v' },
+        { link: 't/alias', to: 'x/target' },
+      ],
+    ]);
+    assert.ok(
+      result.unread.some((n) => n.includes('hard link /t/alias')),
+      result.unread.join('\n'),
+    );
+  });
+
+  it('a cataloguer that fails or reports a file unread makes it unread', async () => {
+    const store = await openLayoutStore(await tempDir('airlock-squash-'), { create: true });
+    const { manifest } = await putLayeredImage(store, [
+      [
+        { file: 't/a', data: 'x' },
+        { file: 't/b', data: 'y' },
+      ],
+    ]);
+    const failing: FileCataloguer = {
+      name: 'picky',
+      wants: (f) => f.path.startsWith('/t/'),
+      async read(f, content) {
+        content.resume();
+        if (f.path === '/t/a') throw new Error('boom');
+        return { packages: [], notes: ['/t/b too big'], unread: ['/t/b too big'] };
+      },
+    };
+    const result = await catalogueImage(store, manifest, [failing]);
+    assert.deepEqual(result.unread.length, 2, result.unread.join('\n'));
+    assert.ok(result.unread.some((n) => n.includes('/t/a')));
+  });
+
+  it('a symbolic link where a package database is read is unread; not its ancestors, nor links into one', async () => {
+    const unread = async (items: TarItem[]) => (await catalogue([items])).result.unread;
+    assert.equal((await unread([{ symlink: 'var/lib/dpkg', to: '/opt/dpkg' }])).length, 1);
+    assert.equal((await unread([{ symlink: 'var/lib/dpkg/status', to: '/opt/status' }])).length, 1);
+    assert.equal((await unread([{ symlink: 'app/node_modules', to: '/opt/mods' }])).length, 1);
+    assert.equal((await unread([{ symlink: 'app/node_modules/x', to: '/opt/x' }])).length, 1);
+    assert.equal((await unread([{ symlink: 'usr/lib/python3/dist-packages', to: '/opt/p' }])).length, 1);
+    assert.equal((await unread([{ symlink: 'var/lib/rpm', to: '/opt/rpm' }])).length, 1);
+    assert.equal((await unread([{ symlink: 'etc/os-release', to: '/opt/os-release' }])).length, 1);
+    assert.deepEqual(
+      await unread([
+        { symlink: 'lib', to: 'usr/lib' },
+        { symlink: 'var', to: '/opt/var' },
+      ]),
+      [],
+    );
+    assert.deepEqual(await unread([{ symlink: 'app/node_modules/.bin/x', to: '../x/cli.js' }]), []);
+    assert.deepEqual(await unread([{ symlink: 'var/lib/rpm', to: '../../usr/lib/sysimage/rpm' }]), []);
+    assert.deepEqual(
+      await unread([
+        { file: 'usr/lib/os-release', data: 'ID=debian\n' },
+        { symlink: 'etc/os-release', to: '../usr/lib/os-release' },
+      ]),
+      [],
+    );
+  });
+
   it('notes a path given twice in one layer (both copies are offered: the stream cannot know)', async () => {
     const { result, offered } = await catalogue([
       [

@@ -5,6 +5,7 @@
 // visible /etc/os-release, else /usr/lib/os-release. Memory holds the set of paths, never contents.
 import type { Readable } from 'node:stream';
 import { AirlockError } from '../errors.ts';
+import { bounded } from '../text.ts';
 import { formatPlatform, isIndexDoc, parseManifestJson } from '../oci/manifest.ts';
 import type { Descriptor, ImageManifest, ImageStore } from '../oci/types.ts';
 import type { CandidateFile, FileCataloguer } from './cataloguers/cataloguer.ts';
@@ -31,6 +32,8 @@ export interface ImageCatalogue {
   readonly distro?: Distro;
   readonly found: FoundPackage[];
   readonly notes: string[];
+  /** What could not be read (offer.ts): not evaluated, and the scan's gate fails on each. */
+  readonly unread: string[];
   /** The image manifest read (the platform's, when an index was given). */
   readonly manifest: Descriptor;
   /** Visible regular files some cataloguer read, and paths the squashed view kept. */
@@ -115,10 +118,16 @@ export async function catalogueImage(
   }
   const osRelease = OS_RELEASE.map((p) => texts.get(p)).find((t) => t !== undefined);
   if (osRelease === undefined) notes.push('no /etc/os-release or /usr/lib/os-release: the distro is not known');
+  const osLink = offers.links.get('/etc/os-release');
+  const unread = [...offers.unread];
+  // /etc/os-release a link elsewhere than /usr/lib/os-release, which is absent: the distro is not read.
+  if (osLink !== undefined && !texts.has('/usr/lib/os-release'))
+    unread.push(`symbolic link /etc/os-release → ${bounded(osLink)}: the distro it names is not read`);
   return {
     ...(osRelease !== undefined ? { distro: parseOsRelease(osRelease) } : {}),
     found: offers.found.sort(byLocation),
     notes: [...notes, ...offers.notes],
+    unread,
     manifest: image.descriptor,
     stats: { filesOffered: offers.offered, pathsKept: offers.pathsKept, bytesRead: bytes },
   };

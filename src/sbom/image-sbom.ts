@@ -22,6 +22,7 @@ export async function catalogueImageReference(
       ...(read.distro ? { distro: read.distro } : {}),
       packages: identifyPackages(read.found, read.distro),
       notes: read.notes,
+      ...(read.unread.length > 0 ? { unread: read.unread } : {}),
     };
   });
 }

@@ -52,6 +52,9 @@ export interface Catalogue {
   readonly packages: readonly CataloguedPackage[];
   /** What the cataloguers could not read and say plainly (e.g. an rpm BerkeleyDB), for the report. */
   readonly notes: readonly string[];
+  /** Files a cataloguer wanted but could not read (a size cap, a read error, an unresolved hard link, a
+   * symbolic link where a package database is read): what is in them is not evaluated. */
+  readonly unread?: readonly string[];
   /**
    * Packages an SBOM lists that airlock cannot identify (no purl, or a purl of a kind it does not
    * catalogue: `pkg:generic`, `pkg:cargo`…), each as `name (purl or "no purl")`: they cannot be

@@ -42,6 +42,26 @@ const low2 = finding('CVE-2026-2', { severity: 'low' });
 const crit = finding('CVE-2026-3', { severity: 'critical' });
 const state = (images: Record<string, string[]>): RescanState => ({ format: RESCAN_STATE_FORMAT, at: 'then', images });
 
+describe('rescan: the gate', () => {
+  it('an image scan that could not evaluate something fails the rescan gate, naming it', () => {
+    const item = { what: '3 rpm package(s) of rhel 9', why: 'no OSV ecosystem' };
+    const report = {
+      ...scan('app', D1, [low1]),
+      notEvaluated: [item],
+    };
+    const r = rescanReport({
+      at: AT,
+      database: DB,
+      images: diffImages([{ name: 'app', digest: D1, report }], undefined),
+      notEvaluated: [],
+      previous: undefined,
+      gate: GATE,
+    });
+    assert.equal(r.gate.pass, false);
+    assert.match(r.gate.failing.join('\n'), /app: not evaluated: 3 rpm package\(s\) of rhel 9/);
+  });
+});
+
 describe('rescan: what is new', () => {
   it('keys a finding by id, package and version', () => {
     assert.equal(findingKey(low1), 'CVE-2026-1|openssl|3.0.11-1');

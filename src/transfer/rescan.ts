@@ -10,7 +10,7 @@ import { SEVERITIES } from '../policy/severity.ts';
 import { bounded } from '../text.ts';
 import { epochSeconds, gaugeWriter, type GaugeSample } from '../trust/status.ts';
 import type { Finding } from '../vuln/finding.ts';
-import { describeGateFinding, evaluateGate, type GateOptions } from '../vuln/gate.ts';
+import { describeGateFinding, describeNotEvaluated, evaluateGate, type GateOptions } from '../vuln/gate.ts';
 import { countBySeverity, type ScanDatabase, type ScanReport } from '../vuln/report/report.ts';
 import type { FindingSeverity } from '../vuln/severity.ts';
 
@@ -78,6 +78,10 @@ export function rescanGate(
   const failing = [
     ...images.flatMap((i) =>
       evaluateGate(i.report.findings, options).failing.map((f) => `${bounded(i.name, 120)}: ${describeGateFinding(f)}`),
+    ),
+    // What a scan could not evaluate in an image (no OSV ecosystem, no records, a file not read) fails too.
+    ...images.flatMap((i) =>
+      (i.report.notEvaluated ?? []).map((n) => `${bounded(i.name, 120)}: ${describeNotEvaluated(n)}`),
     ),
     ...notEvaluated.map((n) => `${bounded(n.name, 120)}: not evaluated (${bounded(n.reason, 200)})`),
   ];

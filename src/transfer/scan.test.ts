@@ -5,6 +5,7 @@ import {
   enforceGate,
   gateFindings,
   matchSubject,
+  summariseAirlockScan,
   summariseGrypeScan,
   summariseScan,
   summariseSbom,
@@ -127,6 +128,29 @@ describe('the gate', () => {
         err.code === 'E_GATE' &&
         /of unknown severity \(severity unknown: cannot evaluate, counted as failing\)/.test(err.message) &&
         !/at or above/.test(err.message),
+    );
+  });
+  it("an airlock report's not-evaluated items and unevaluable findings fail even with --unknown-severity warn", () => {
+    const doc = {
+      findings: [
+        { id: 'CVE-5', severity: 'low', unevaluable: 'bad version', package: { name: 'e', version: '5' } },
+        { id: 'CVE-6', severity: 'low', package: { name: 'f', version: '6' } },
+      ],
+      notEvaluated: [{ what: '3 rpm package(s) of rhel 9', why: 'no OSV ecosystem' }],
+    };
+    const failing = gateFindings(summariseAirlockScan(doc, 's'), 'critical', 'warn');
+    assert.deepEqual(
+      failing.map((f) => `${f.id} ${f.package}`),
+      ['CVE-5 e@5', 'not evaluated 3 rpm package(s) of rhel 9'],
+    );
+    assert.throws(
+      () =>
+        enforceGate(
+          failing.map((finding) => ({ image: 'app', finding })),
+          'critical',
+          'x',
+        ),
+      (err: Error) => /not evaluated/.test(err.message),
     );
   });
   it('a long list of findings is bounded in the message, with the total', () => {

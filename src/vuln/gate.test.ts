@@ -33,6 +33,18 @@ describe('evaluateGate', () => {
     }
   });
 
+  it('anything not evaluated always fails, whatever failOn and unknownSeverity say', () => {
+    const item = { what: '3 rpm package(s) of rhel 9', why: 'no OSV ecosystem' };
+    for (const options of [{ failOn: 'critical', unknownSeverity: 'warn' }, { unknownSeverity: 'warn' }] as const) {
+      const r = evaluateGate([low], options, [item]);
+      assert.deepEqual([r.pass, r.failing, r.notEvaluated], [false, [], [item]]);
+      assert.throws(
+        () => enforceScanGate(r, options, 'image refused'),
+        (e: AirlockError) => e.code === 'E_GATE' && e.message.includes('not evaluated: 3 rpm package(s) of rhel 9'),
+      );
+    }
+  });
+
   it('without failOn no severity fails', () => {
     assert.equal(evaluateGate([critical, low], { unknownSeverity: 'fail' }).pass, true);
   });

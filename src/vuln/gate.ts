@@ -5,6 +5,9 @@
 //   - an unevaluable finding (a record airlock could not evaluate for the package's version) always
 //     fails, with or without `failOn` and whatever `unknownSeverity` says: airlock cannot say the image
 //     is not affected, and the only way past it is a reviewed exception (ignore.ts) naming it.
+//   - anything not evaluated (a package with no OSV ecosystem, an ecosystem the database holds no
+//     records for, a file a cataloguer could not read, an SBOM entry without a usable purl) always fails,
+//     whatever `failOn` and `unknownSeverity` say, and no exception waives it: nothing was matched.
 // Without `failOn` there is no severity threshold: only unevaluable findings (and, unless warned about,
 // unknown ones) fail.
 import { AirlockError } from '../errors.ts';
@@ -17,9 +20,17 @@ export interface GateOptions {
   readonly unknownSeverity: 'fail' | 'warn';
 }
 
+/** Something the scan could not evaluate, and why: it fails the gate. */
+export interface NotEvaluatedItem {
+  readonly what: string;
+  readonly why: string;
+}
+
 export interface GateResult {
   readonly pass: boolean;
   readonly failing: Finding[];
+  /** What could not be evaluated: each one fails the gate. */
+  readonly notEvaluated: readonly NotEvaluatedItem[];
   /** Unknown-severity findings let through by `unknownSeverity: 'warn'`. */
   readonly warnings: Finding[];
   readonly unknownCount: number;
@@ -32,12 +43,17 @@ function fails(f: Finding, options: GateOptions): boolean {
   return options.failOn !== undefined && !severityAbove(options.failOn, f.severity);
 }
 
-export function evaluateGate(findings: readonly Finding[], options: GateOptions): GateResult {
+export function evaluateGate(
+  findings: readonly Finding[],
+  options: GateOptions,
+  notEvaluated: readonly NotEvaluatedItem[] = [],
+): GateResult {
   const failing = findings.filter((f) => fails(f, options));
   const warnings = findings.filter((f) => f.severity === 'unknown' && !fails(f, options));
   return {
-    pass: failing.length === 0,
+    pass: failing.length === 0 && notEvaluated.length === 0,
     failing,
+    notEvaluated,
     warnings,
     unknownCount: findings.filter((f) => f.severity === 'unknown').length,
     unevaluableCount: findings.filter((f) => f.unevaluable !== undefined).length,
@@ -50,11 +66,17 @@ export function describeGateFinding(f: Finding): string {
   return `${bounded(f.id, 80)} (${why}) in ${bounded(f.package.name, 120)}@${bounded(f.package.version, 80)}`;
 }
 
+/** One not-evaluated item in a message. */
+export function describeNotEvaluated(n: NotEvaluatedItem): string {
+  return `not evaluated: ${bounded(n.what, 200)} (${bounded(n.why, 200)})`;
+}
+
 /** E_GATE listing what failed (bounded), or nothing when the gate passed. */
 export function enforceScanGate(result: GateResult, options: GateOptions, action: string): void {
   if (result.pass) return;
-  const lines = result.failing.map(describeGateFinding);
-  const rule = `${options.failOn ? `at or above ${options.failOn}, ` : ''}unknown severity, or unevaluable`;
+  const lines = [...result.notEvaluated.map(describeNotEvaluated), ...result.failing.map(describeGateFinding)];
+  const threshold = options.failOn ? `at or above ${options.failOn}, ` : '';
+  const rule = `${threshold}unknown severity, unevaluable, or not evaluated`;
   throw new AirlockError(
     'E_GATE',
     `${lines.length} finding(s) fail the gate (${rule}): ${action}\n  ` + boundedList(lines, 20, '\n  '),

@@ -247,11 +247,11 @@ describe('matchPackages', () => {
     );
   });
 
-  it('a package with no ecosystem is not matched, and a note says so', () => {
+  it('a package with no ecosystem is not matched, and is returned as such (not evaluated)', () => {
     const noEco = { ...catalogued({ name: 'p', version: '1' }), ecosystem: undefined };
     const result = scan([noEco], [osvRecord('PYSEC-1', { affected: [fixedBelow('PyPI', 'p', '2')] })]);
     assert.deepEqual(result.findings, []);
-    assert.match(result.notes[0] ?? '', /1 package\(s\) have no OSV ecosystem.*p@1/);
+    assert.deepEqual(result.noEcosystem, [noEco]);
   });
 
   it('rates a merged finding by the highest severity of its records', () => {

@@ -14,11 +14,13 @@
 //     differs (a binNMU `1.2-3+b1` of source `1.2-3`): osv-scalibr and osv-scanner compare
 //     `pkg.Version`, never dpkg's source version (which scalibr keeps only for the purl).
 // A record whose ranges cannot be evaluated for the version (the order throws) becomes an `unevaluable`
-// finding, never a silent miss. An ecosystem without an order gets a note, and its packages are still
-// matched: `versions` lists and SEMVER ranges work, ECOSYSTEM ranges come out unevaluable.
+// finding, never a silent miss. A package with no OSV ecosystem is not matched: it is returned for the
+// scan to report as not evaluated (which fails the gate). An ecosystem without an order gets a note, and
+// its packages are still matched: `versions` lists and SEMVER ranges work, ECOSYSTEM ranges come out
+// unevaluable.
 import { AirlockError } from '../errors.ts';
 import type { CataloguedPackage } from '../sbom/package.ts';
-import { bounded, boundedList } from '../text.ts';
+import { bounded } from '../text.ts';
 import type { Finding, FindingPackage } from './finding.ts';
 import { fixedVersions, isAffected } from './osv/affected.ts';
 import { groupByVulnerability, primaryId, type VulnerabilityGroup } from './osv/aliases.ts';
@@ -29,6 +31,8 @@ import type { AdvisorySource, OsvAffected, OsvRecord, VersionCompare } from './t
 export interface MatchResult {
   readonly findings: Finding[];
   readonly notes: string[];
+  /** Packages with no OSV ecosystem: not matched, so not evaluated (scan.ts reports them; the gate fails). */
+  readonly noEcosystem: CataloguedPackage[];
 }
 
 /** A record matched against one package: the entries that said affected, or why none could be evaluated. */
@@ -147,11 +151,11 @@ export function matchPackages(
 ): MatchResult {
   const findings: Finding[] = [];
   const unordered = new Map<string, number>();
-  const noEcosystem: string[] = [];
+  const noEcosystem: CataloguedPackage[] = [];
   for (const pkg of packages) {
     const ecosystem = pkg.ecosystem;
     if (ecosystem === undefined) {
-      noEcosystem.push(`${pkg.name}@${pkg.version}`);
+      noEcosystem.push(pkg);
       continue;
     }
     let order = orderFor(ecosystem);
@@ -166,9 +170,5 @@ export function matchPackages(
       `no version order for ecosystem '${bounded(eco, 64)}' (${n} package(s)): only \`versions\` lists and ` +
       'SEMVER ranges were evaluated; records needing ECOSYSTEM ranges are reported as unevaluable',
   );
-  if (noEcosystem.length > 0)
-    notes.push(
-      `${noEcosystem.length} package(s) have no OSV ecosystem and were not matched: ${boundedList(noEcosystem)}`,
-    );
-  return { findings, notes };
+  return { findings, notes, noEcosystem };
 }

@@ -46,6 +46,9 @@ export type OsvEvent =
 /** The records one package's (ecosystem, name) has in a database. */
 export interface AdvisorySource {
   recordsFor(ecosystem: string, name: string): OsvRecord[];
+  /** The ecosystems the database holds records for (its manifest's), when known: a package of any other
+   * ecosystem cannot be cleared by it and is not evaluated. */
+  ecosystems?(): ReadonlySet<string>;
 }
 
 /** One ecosystem's version order: negative, zero or positive like Array.prototype.sort's comparator. */

@@ -43,14 +43,24 @@ function advisory(id: string, vector: string | undefined, modified = '2026-11-01
     ],
   };
 }
+/** Records about packages the image does not have, so the database holds records for every ecosystem of the
+ * image (Debian:12 and PyPI besides npm): a database with none for an ecosystem cannot clear its packages. */
+const COVERING = ['Debian:12', 'PyPI'].map((ecosystem) => ({
+  schema_version: '1.7.0',
+  id: `COVER-${ecosystem}`,
+  modified: '2026-11-01T00:00:00Z',
+  affected: [{ package: { ecosystem, name: 'not-in-the-image' }, versions: ['1'] }],
+}));
 const CRITICAL = 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H';
 const LOW = 'CVSS:3.1/AV:N/AC:H/PR:L/UI:R/S:U/C:L/I:N/A:N';
 
-/** A database of `records`, signed with `signedBy` (default the release key), built at `built` (default now). */
+/** A database of `records` and COVERING, signed with `signedBy` (default the release key), built at `built`
+ * (default now). */
 async function database(name: string, records: object[], built?: string, signedBy = 'release.key'): Promise<string> {
   const folder = join(dir, `osv-${name}`);
   await mkdir(folder, { recursive: true });
-  for (const [i, r] of records.entries()) await writeFile(join(folder, `${i}.json`), JSON.stringify(r));
+  for (const [i, r] of [...records, ...COVERING].entries())
+    await writeFile(join(folder, `${i}.json`), JSON.stringify(r));
   const out = join(dir, `${name}.db`);
   const signer = await loadSigner(key(signedBy), { env: {}, password: async () => Buffer.alloc(0), warn: () => {} });
   try {

@@ -93,6 +93,7 @@ describe('sbom over a real Debian image', () => {
     assert.equal(result.distro?.versionId, '12');
     assert.equal(result.distro?.versionCodename, 'bookworm');
     assert.deepEqual(result.notes, []);
+    assert.deepEqual(result.unread, []);
 
     // perl and perl5.36.0 are one file under two names (a hard link in the layer): read once, found twice.
     assert.deepEqual(offered.sort(), [...image.opaqueNew, '/usr/bin/perl'].sort(), 'whited-out files were offered');

@@ -4,7 +4,7 @@ import semver from 'semver';
 import { AirlockError } from '../../src/errors.ts';
 import type { CataloguedPackage } from '../../src/sbom/package.ts';
 import type { Finding } from '../../src/vuln/finding.ts';
-import { evaluateGate } from '../../src/vuln/gate.ts';
+import { evaluateGate, type NotEvaluatedItem } from '../../src/vuln/gate.ts';
 import { applyIgnores, parseIgnoreFile } from '../../src/vuln/ignore.ts';
 import { type ScanReport, scanReport } from '../../src/vuln/report/report.ts';
 import type { AdvisorySource, OsvAffected, OsvRecord, VersionCompare } from '../../src/vuln/types.ts';
@@ -121,7 +121,10 @@ const EXCEPTIONS = `
 `;
 
 /** A scan report over `findings`, one exception live and one expired, the gate failing on critical. */
-export function sampleReport(findings: readonly Finding[] = SAMPLE_FINDINGS): ScanReport {
+export function sampleReport(
+  findings: readonly Finding[] = SAMPLE_FINDINGS,
+  notEvaluated: readonly NotEvaluatedItem[] = [],
+): ScanReport {
   const now = new Date('2026-12-07T10:00:00Z');
   const applied = applyIgnores(findings, parseIgnoreFile(EXCEPTIONS, 'ignore.yaml'), now);
   const options = { failOn: 'critical', unknownSeverity: 'fail' } as const;
@@ -137,7 +140,8 @@ export function sampleReport(findings: readonly Finding[] = SAMPLE_FINDINGS): Sc
     startedAt: now,
     finishedAt: new Date(now.getTime() + 1500),
     applied,
-    gate: { options, result: evaluateGate(applied.kept, options) },
+    gate: { options, result: evaluateGate(applied.kept, options, notEvaluated) },
+    notEvaluated,
     notes: ['rpm BerkeleyDB not read'],
   });
 }

@@ -7,6 +7,7 @@ import { bounded } from '../../text.ts';
 import type { FoundPackage } from '../package.ts';
 import type { CandidateFile, CatalogueResult, FileCataloguer } from './cataloguer.ts';
 import { mib, readBounded } from './read-bounded.ts';
+import { unreadResult } from './read-capped.ts';
 
 const INSTALLED = '/lib/apk/db/installed';
 const MAX_INSTALLED = 64 * 1024 * 1024;
@@ -63,7 +64,7 @@ export const apkCataloguer: FileCataloguer = {
   async read(file: CandidateFile, content: Readable): Promise<CatalogueResult> {
     const bytes = await readBounded(content, MAX_INSTALLED);
     if (bytes === undefined) {
-      return { packages: [], notes: [`apk: ${bounded(file.path)} is larger than ${mib(MAX_INSTALLED)}; not read`] };
+      return unreadResult(`apk: ${bounded(file.path)} is larger than ${mib(MAX_INSTALLED)}; not read`);
     }
     return apkPackages(bytes.toString('utf8'), file.path);
   },

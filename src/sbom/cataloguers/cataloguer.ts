@@ -18,6 +18,9 @@ export interface CatalogueResult {
   readonly packages: readonly FoundPackage[];
   /** Plain sentences for the report, e.g. "rpm BerkeleyDB database /var/lib/rpm/Packages not read". */
   readonly notes?: readonly string[];
+  /** Files it wanted but could not read (over a size cap, a format it cannot read, past a limit): what
+   * is in them is not evaluated, and the scan's gate fails on each. Say them in `notes` too. */
+  readonly unread?: readonly string[];
 }
 
 export interface FileCataloguer {

@@ -113,6 +113,18 @@ describe('dpkg cataloguer', () => {
     assert.deepEqual(mine.map(key).sort(), theirs.map(key).sort());
   });
 
+  it('a status file over the size cap is unread (not evaluated), not only a note', async () => {
+    const file = { path: '/var/lib/dpkg/status', size: 65 * 1024 * 1024, executable: false };
+    const big = Readable.from(
+      (function* () {
+        for (let i = 0; i < 65; i++) yield Buffer.alloc(1024 * 1024, 0x61);
+      })(),
+    );
+    const r = await dpkgCataloguer.read(file, big);
+    assert.deepEqual(r.packages, []);
+    assert.match(r.unread?.[0] ?? '', /larger than 64 MiB; not read/);
+  });
+
   it('reports a malformed stanza in a note and keeps the others', () => {
     const text = [
       'Package: good\nStatus: install ok installed\nVersion: 1\n',

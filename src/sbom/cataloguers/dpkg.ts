@@ -13,6 +13,7 @@ import type { FoundPackage } from '../package.ts';
 import type { CandidateFile, CatalogueResult, FileCataloguer } from './cataloguer.ts';
 import { field, parseStanzas, type Stanza } from './deb822.ts';
 import { mib, readBounded } from './read-bounded.ts';
+import { unreadResult } from './read-capped.ts';
 
 const STATUS = '/var/lib/dpkg/status';
 const STATUS_D = /^\/var\/lib\/dpkg\/status\.d\/[^/]+$/;
@@ -70,7 +71,7 @@ export const dpkgCataloguer: FileCataloguer = {
   async read(file: CandidateFile, content: Readable): Promise<CatalogueResult> {
     const bytes = await readBounded(content, MAX_STATUS);
     if (bytes === undefined) {
-      return { packages: [], notes: [`dpkg: ${bounded(file.path)} is larger than ${mib(MAX_STATUS)}; not read`] };
+      return unreadResult(`dpkg: ${bounded(file.path)} is larger than ${mib(MAX_STATUS)}; not read`);
     }
     return dpkgPackages(bytes.toString('utf8'), file.path);
   },

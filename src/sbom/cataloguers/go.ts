@@ -15,6 +15,7 @@ import { bounded } from '../../text.ts';
 import type { FoundPackage } from '../package.ts';
 import type { CandidateFile, CatalogueResult, FileCataloguer } from './cataloguer.ts';
 import { scanBuildInfo } from './go-buildinfo.ts';
+import { unreadResult } from './read-capped.ts';
 
 /** Smaller executables are scripts or stubs; the smallest Go program is over 1 MiB. */
 export const MIN_GO_EXECUTABLE = 64 * 1024;
@@ -95,14 +96,17 @@ export const goCataloguer: FileCataloguer = {
     const raw = await scanBuildInfo(content);
     const where = bounded(file.path);
     if (raw.kind === 'none') return { packages: [] };
-    if (raw.kind === 'pointer')
-      return { packages: [], notes: [`go: ${where}: Go build info in the pre-1.18 format is not read`] };
-    if (raw.kind === 'unreadable')
-      return { packages: [], notes: [`go: ${where}: Go build info not read: ${raw.reason}`] };
+    // A Go executable whose modules cannot be read is not evaluated; a UPX-packed executable may not be
+    // Go at all, so it stays a note.
+    if (raw.kind === 'pointer') return unreadResult(`go: ${where}: Go build info in the pre-1.18 format is not read`);
+    if (raw.kind === 'unreadable') {
+      const why = `go: ${where}: Go build info not read: ${raw.reason}`;
+      return raw.reason.includes('UPX') ? { packages: [], notes: [why] } : unreadResult(why);
+    }
     try {
       return { packages: goPackages(parseModinfo(raw.goVersion, raw.modinfo), file.path) };
     } catch (err) {
-      return { packages: [], notes: [`go: ${where}: Go build info is malformed: ${(err as Error).message}`] };
+      return unreadResult(`go: ${where}: Go build info is malformed: ${(err as Error).message}`);
     }
   },
 };

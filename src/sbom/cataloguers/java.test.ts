@@ -131,6 +131,15 @@ describe('java cataloguer: formats', () => {
   });
 });
 
+describe('java cataloguer: what it cannot read', () => {
+  it('an archive it cannot open is unread (not evaluated), not only a note', async () => {
+    const file = { path: '/opt/lib/broken.jar', size: 9, executable: false };
+    const r = await javaCataloguer.read(file, Readable.from([Buffer.from('not a zip')]));
+    assert.deepEqual(r.packages, []);
+    assert.match(r.unread?.[0] ?? '', /\/opt\/lib\/broken\.jar not read/);
+  });
+});
+
 describe('java cataloguer over archives made here', () => {
   const dir = useTempDir('airlock-java-');
   it('finds each package the archives were built to carry, and notes what it cannot read', async (t) => {

@@ -37,9 +37,17 @@ interface Budget {
   readonly total: number;
 }
 
+/** What could not be read: a note, and unread (not evaluated). */
+function unread(found: Found, why: string): void {
+  found.notes.push(why);
+  found.unread.push(why);
+}
+
 interface Found {
   readonly packages: FoundPackage[];
   readonly notes: string[];
+  /** Archives and entries wanted but not read (past a limit, too large, broken): not evaluated. */
+  readonly unread: string[];
   /** Shared by every archive of the run. */
   readonly budget: Budget;
   /** Archives inside it that may still be opened. */
@@ -88,7 +96,7 @@ const spent = (budget: Budget) => `the image's inflation budget for archives (${
 /** One entry's bytes, within `max` and the run's budget, or undefined (with a note) if over. */
 async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, max: number, found: Found, where: string) {
   if (entry.uncompressedSize > max) {
-    found.notes.push(`java: ${bounded(where)} is too large to read (${entry.uncompressedSize} bytes)`);
+    unread(found, `java: ${bounded(where)} is too large to read (${entry.uncompressedSize} bytes)`);
     return undefined;
   }
   const bytes =
@@ -96,7 +104,7 @@ async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, max: number, fo
       ? undefined
       : await readCapped(await zip.openReadStreamPromise(entry), found.budget.bytes);
   if (!bytes)
-    found.notes.push(`java: ${bounded(where)} not read (${entry.uncompressedSize} bytes): ${spent(found.budget)}`);
+    unread(found, `java: ${bounded(where)} not read (${entry.uncompressedSize} bytes): ${spent(found.budget)}`);
   found.budget.bytes -= bytes?.length ?? 0;
   return bytes;
 }
@@ -138,7 +146,7 @@ async function catalogueArchive(bytes: Buffer, foundIn: string, depth: number, f
 async function catalogueNested(zip: yauzl.ZipFile, entry: yauzl.Entry, path: string, depth: number, found: Found) {
   if (depth > MAX_NESTING || found.archives <= 0) {
     const why = depth > MAX_NESTING ? `nested more than ${MAX_NESTING} archives deep` : 'past the archive limit';
-    found.notes.push(`java: ${bounded(path)} is ${why}, not read`);
+    unread(found, `java: ${bounded(path)} is ${why}, not read`);
     return;
   }
   found.archives--;
@@ -146,25 +154,30 @@ async function catalogueNested(zip: yauzl.ZipFile, entry: yauzl.Entry, path: str
     const bytes = await readEntry(zip, entry, MAX_ARCHIVE, found, path);
     if (bytes) await catalogueArchive(bytes, path, depth, found);
   } catch (err) {
-    found.notes.push(`java: ${bounded(path)} not read: ${bounded((err as Error).message)}`);
+    unread(found, `java: ${bounded(path)} not read: ${bounded((err as Error).message)}`);
   }
 }
 
 async function readArchive(file: CandidateFile, content: Readable, budget: Budget): Promise<CatalogueResult> {
   if (file.size > budget.bytes && file.size <= MAX_ARCHIVE) {
     content.destroy();
-    return { packages: [], notes: [`java: ${bounded(file.path)} not read (${file.size} bytes): ${spent(budget)}`] };
+    const why = `java: ${bounded(file.path)} not read (${file.size} bytes): ${spent(budget)}`;
+    return { packages: [], notes: [why], unread: [why] };
   }
   const bytes = await readOrNote('java', file, content, Math.min(MAX_ARCHIVE, budget.bytes));
   if (!Buffer.isBuffer(bytes)) return bytes;
   budget.bytes -= bytes.length;
-  const found: Found = { packages: [], notes: [], budget, archives: MAX_INNER_ARCHIVES };
+  const found: Found = { packages: [], notes: [], unread: [], budget, archives: MAX_INNER_ARCHIVES };
   try {
     await catalogueArchive(bytes, file.path, 0, found);
   } catch (err) {
-    found.notes.push(`java: ${bounded(file.path)} not read: ${bounded((err as Error).message)}`);
+    unread(found, `java: ${bounded(file.path)} not read: ${bounded((err as Error).message)}`);
   }
-  return found.notes.length > 0 ? { packages: found.packages, notes: found.notes } : { packages: found.packages };
+  return {
+    packages: found.packages,
+    ...(found.notes.length > 0 ? { notes: found.notes } : {}),
+    ...(found.unread.length > 0 ? { unread: found.unread } : {}),
+  };
 }
 
 const wants = (file: CandidateFile): boolean => ARCHIVE_NAME.test(file.path);

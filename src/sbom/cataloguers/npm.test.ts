@@ -73,6 +73,7 @@ describe('npm cataloguer: package.json', () => {
     const result = await npmCataloguer.read(file('/n/node_modules/a/package.json'), Readable.from([big]));
     assert.deepEqual(result.packages, []);
     assert.match(result.notes?.[0] ?? '', /larger than 4 MiB/);
+    assert.deepEqual(result.unread, result.notes);
   });
 });
 

@@ -95,6 +95,7 @@ describe('python cataloguer: core metadata', () => {
       Readable.from([Buffer.from('Name: h\n'), body]),
     );
     assert.match(huge.notes?.[0] ?? '', /headers over 1 MiB/);
+    assert.deepEqual(huge.unread, huge.notes);
   });
 });
 

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { bounded } from '../../text.ts';
 import type { FoundPackage } from '../package.ts';
 import type { CandidateFile, CatalogueResult, FileCataloguer } from './cataloguer.ts';
-import { packageOrNote, readHead } from './read-capped.ts';
+import { packageOrNote, readHead, unreadResult } from './read-capped.ts';
 
 /** Headers longer than this are reported, not read (real ones are a few KiB). */
 export const MAX_HEADERS = 1024 * 1024;
@@ -67,8 +67,7 @@ export const pythonCataloguer: FileCataloguer = {
   },
   async read(file: CandidateFile, content: Readable): Promise<CatalogueResult> {
     const head = await readHead(content, MAX_HEADERS, END_OF_HEADERS);
-    if (head === undefined)
-      return { packages: [], notes: [`python: ${bounded(file.path)} has headers over 1 MiB, not read`] };
+    if (head === undefined) return unreadResult(`python: ${bounded(file.path)} has headers over 1 MiB, not read`);
     return packageOrNote(parseCoreMetadata(head, file.path));
   },
 };

@@ -45,6 +45,11 @@ export async function readHead(content: Readable, max: number, separator: RegExp
   return Buffer.from(text, 'latin1').toString('utf8');
 }
 
+/** The result of a file wanted but not read: said in a note, and listed as unread (not evaluated). */
+export function unreadResult(why: string): CatalogueResult {
+  return { packages: [], notes: [why], unread: [why] };
+}
+
 /** A one-package file's result: the package, or the note saying why the file describes none. */
 export function packageOrNote(found: FoundPackage | string): CatalogueResult {
   return typeof found === 'string' ? { packages: [], notes: [found] } : { packages: [found] };
@@ -59,5 +64,5 @@ export async function readOrNote(
 ): Promise<Buffer | CatalogueResult> {
   const bytes = await readCapped(content, max);
   const size = `${Math.round(max / (1024 * 1024))} MiB`;
-  return bytes ?? { packages: [], notes: [`${cataloguer}: ${bounded(file.path)} is larger than ${size}, not read`] };
+  return bytes ?? unreadResult(`${cataloguer}: ${bounded(file.path)} is larger than ${size}, not read`);
 }

@@ -123,6 +123,7 @@ describe('rpm cataloguer', () => {
       const r = await rpmCataloguer.read(file, Readable.from([Buffer.from('\0\0\0\0')]));
       assert.deepEqual(r.packages, []);
       assert.match(r.notes?.[0] ?? '', /not read: BerkeleyDB\/NDB formats are not supported/);
+      assert.deepEqual(r.unread, r.notes);
     }
     assert.equal(rpmCataloguer.wants({ path: '/usr/lib/sysimage/rpm/rpmdb.sqlite', size: 1, executable: false }), true);
     assert.equal(rpmCataloguer.wants({ path: '/srv/rpmdb.sqlite', size: 1, executable: false }), false);

@@ -10,6 +10,7 @@ import { bounded } from '../../text.ts';
 import type { FoundPackage } from '../package.ts';
 import type { CandidateFile, CatalogueResult, FileCataloguer } from './cataloguer.ts';
 import { mib, readBounded } from './read-bounded.ts';
+import { unreadResult } from './read-capped.ts';
 import { parseRpmHeader, parseSourceRpm, type RpmHeader } from './rpm-header.ts';
 
 const DIRS = ['/usr/lib/sysimage/rpm', '/var/lib/rpm', '/usr/share/rpm'];
@@ -54,7 +55,7 @@ function headerBlobs(bytes: Buffer): Uint8Array[] {
 export function rpmSqlitePackages(bytes: Buffer, foundIn: string): CatalogueResult {
   const where = bounded(foundIn);
   if (bytes.subarray(0, 16).toString('latin1') !== SQLITE_MAGIC) {
-    return { packages: [], notes: [`rpm: ${where} is not an sqlite database; not read`] };
+    return unreadResult(`rpm: ${where} is not an sqlite database; not read`);
   }
   let blobs: Uint8Array[];
   try {
@@ -81,17 +82,14 @@ export const rpmCataloguer: FileCataloguer = {
     if (UNSUPPORTED.has(file.path)) {
       content.destroy();
       const format = file.path.endsWith('.db') ? 'NDB' : 'BerkeleyDB';
-      return {
-        packages: [],
-        notes: [
-          `rpm database ${bounded(file.path)} not read: BerkeleyDB/NDB formats are not supported ` +
-            `(this one is ${format}); its packages are not listed`,
-        ],
-      };
+      return unreadResult(
+        `rpm database ${bounded(file.path)} not read: BerkeleyDB/NDB formats are not supported ` +
+          `(this one is ${format}); its packages are not listed`,
+      );
     }
     const bytes = await readBounded(content, MAX_DB);
     if (bytes === undefined) {
-      return { packages: [], notes: [`rpm: ${bounded(file.path)} is larger than ${mib(MAX_DB)}; not read`] };
+      return unreadResult(`rpm: ${bounded(file.path)} is larger than ${mib(MAX_DB)}; not read`);
     }
     return rpmSqlitePackages(bytes, file.path);
   },

@@ -5,6 +5,11 @@
 // from the target are reported again at the link's path (no second read is needed, the bytes are the
 // same). A link whose target was not read (hidden above, or wanted by nobody under its own name) is
 // said in a note: its bytes went past before anyone knew they were wanted.
+// What could not be read is also listed in `unread` (the scan's gate fails on each: not evaluated): a
+// cataloguer's read error or its own unread files, such a hard link, and a visible symbolic link whose own
+// path is, or is inside, a place a cataloguer reads (UNREAD_LINK_PLACES) — not its ancestors (Debian's
+// /lib → usr/lib is fine) — unless it points into such a place, where its target is read anyway.
+import { posix } from 'node:path';
 import type { ReadEntry } from 'tar';
 import { bounded } from '../../text.ts';
 import type { CandidateFile, CatalogueResult, FileCataloguer } from '../cataloguers/cataloguer.ts';
@@ -28,6 +33,22 @@ interface LayerFile {
   readonly reads?: Map<FileCataloguer, Promise<CatalogueResult | undefined>>;
 }
 
+/** Where cataloguers read package databases: a link at (or in, for the `/`-ended) one hides them. */
+const UNREAD_LINK_PLACES: readonly RegExp[] = [
+  /^\/var\/lib\/dpkg(\/status(\.d(\/.*)?)?)?$/,
+  /^\/lib\/apk\/db(\/.*)?$/,
+  /^\/(var\/lib\/rpm|usr\/lib\/sysimage\/rpm|usr\/share\/rpm)(\/.*)?$/,
+  /\/node_modules(\/.*)?$/,
+  /\/(site|dist)-packages$/,
+];
+
+/** Whether a symbolic link at `path` pointing at `linkpath` hides files a cataloguer would read. */
+export function linkHidesPackages(path: string, linkpath: string): boolean {
+  if (!UNREAD_LINK_PLACES.some((re) => re.test(path))) return false;
+  const target = normalisePath(posix.resolve(posix.dirname(path), linkpath));
+  return !UNREAD_LINK_PLACES.some((re) => re.test(target));
+}
+
 function relocated(result: CatalogueResult, from: string, to: string): FoundPackage[] {
   return result.packages.map((p) => (p.foundIn === from ? { ...p, foundIn: to } : p));
 }
@@ -35,6 +56,10 @@ function relocated(result: CatalogueResult, from: string, to: string): FoundPack
 export class LayerOffers {
   readonly found: FoundPackage[] = [];
   readonly notes: string[] = [];
+  /** What could not be read (see the module comment): not evaluated. */
+  readonly unread: string[] = [];
+  /** Visible symbolic links, by path, to their targets (os-release: catalogue-image.ts decides). */
+  readonly links = new Map<string, string>();
   /** Visible regular files offered, and how many bytes of them the cataloguers were given. */
   offered = 0;
   readonly #view = new SquashedView();
@@ -81,7 +106,19 @@ export class LayerOffers {
     this.#view.record(path, kind);
     if (!hidden && kind === 'file') return this.#offerFile(entry, path);
     if (!hidden && kind === 'hardlink') this.#offerLink(path, normalisePath(entry.linkpath ?? ''));
+    if (!hidden && kind === 'symlink') this.#offerSymlink(path, entry.linkpath ?? '');
     entry.resume();
+  }
+
+  #offerSymlink(path: string, linkpath: string): void {
+    this.links.set(path, linkpath);
+    if (linkHidesPackages(path, linkpath))
+      this.#unread(`symbolic link ${bounded(path)} → ${bounded(linkpath)}: what it points to is not read`);
+  }
+
+  #unread(what: string): void {
+    this.notes.push(what);
+    this.unread.push(what);
   }
 
   #offerFile(entry: ReadEntry, path: string): void {
@@ -106,12 +143,12 @@ export class LayerOffers {
         },
         (err: unknown) => {
           stream.destroy();
-          this.notes.push(`${cataloguer.name} could not read ${bounded(path)}: ${bounded(String(err))}`);
+          this.#unread(`${cataloguer.name} could not read ${bounded(path)}: ${bounded(String(err))}`);
           return undefined;
         },
       );
       reads.set(cataloguer, read);
-      this.#pending.push(read.then((r) => this.#collect(r?.packages ?? [], r?.notes)));
+      this.#pending.push(read.then((r) => this.#collect(r?.packages ?? [], r?.notes, r?.unread)));
     });
   }
 
@@ -121,7 +158,7 @@ export class LayerOffers {
     for (const cataloguer of this.#cataloguers.filter((c) => c.wants(file))) {
       const read = original?.reads?.get(cataloguer);
       if (read === undefined) {
-        this.notes.push(
+        this.#unread(
           `${cataloguer.name}: hard link ${bounded(path)} to ${bounded(target)} not read: ` +
             'its target was hidden or not read under its own name',
         );
@@ -131,8 +168,9 @@ export class LayerOffers {
     }
   }
 
-  #collect(packages: readonly FoundPackage[], notes: readonly string[] = []): void {
+  #collect(packages: readonly FoundPackage[], notes: readonly string[] = [], unread: readonly string[] = []): void {
     this.found.push(...packages);
     this.notes.push(...notes);
+    this.unread.push(...unread.map((u) => bounded(u, 300)));
   }
 }

@@ -81,6 +81,13 @@ function advisorySource(db: DatabaseSync): AdvisorySource {
   };
 }
 
+/** The ecosystems the manifest says hold at least one record; a manifest without the list holds none (fail closed). */
+function manifestEcosystems(manifest: VulnDbManifest): ReadonlySet<string> {
+  const counts: unknown = manifest.ecosystems;
+  if (typeof counts !== 'object' || counts === null) return new Set();
+  return new Set(Object.entries(counts).flatMap(([eco, n]) => (typeof n === 'number' && n > 0 ? [eco] : [])));
+}
+
 /** Opens the database at `path` read-only. The caller closes it. */
 export function openVulnDb(path: string): OpenedVulnDb {
   try {
@@ -97,7 +104,7 @@ export function openVulnDb(path: string): OpenedVulnDb {
   try {
     const { manifestText, signature } = readMeta(db, path);
     const manifest = parseManifest(path, manifestText);
-    const source = advisorySource(db);
+    const source = { ...advisorySource(db), ecosystems: () => manifestEcosystems(manifest) };
     return { manifest, manifestText, signature, source, db, close: () => db.close() };
   } catch (err) {
     db.close();

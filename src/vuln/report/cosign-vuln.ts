@@ -75,6 +75,8 @@ function result(report: ScanReport) {
     counts: report.counts,
     unknownCount: report.unknownCount,
     unevaluableCount: report.unevaluableCount,
+    notEvaluatedCount: report.notEvaluated.length,
+    notEvaluated: report.notEvaluated,
     expiredExceptions: report.expiredExceptions,
     notes: report.notes,
   };

@@ -4,6 +4,13 @@ import { SAMPLE_FINDINGS, sampleReport } from '../../../test/helpers/osv.ts';
 import { renderJson } from './json.ts';
 
 describe('renderJson', () => {
+  it('carries notEvaluated and its count; the gate fails on it', () => {
+    const item = { what: '2 deb package(s) of ecosystem Debian:99', why: 'no records' };
+    const doc = JSON.parse(renderJson(sampleReport([], [item]))) as Record<string, unknown>;
+    assert.deepEqual([doc.notEvaluated, doc.notEvaluatedCount], [[item], 1]);
+    assert.equal((doc.gate as { pass: boolean }).pass, false);
+  });
+
   it('one document whose findings carry id, aliases, package {name, version, ecosystem, purl}, severity', () => {
     const doc = JSON.parse(renderJson(sampleReport())) as { findings: Record<string, unknown>[]; ignored: unknown[] };
     assert.equal(doc.findings.length, 4);

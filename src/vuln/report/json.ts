@@ -45,6 +45,8 @@ export function scanReportJson(report: ScanReport): Record<string, unknown> {
     counts: report.counts,
     unknownCount: report.unknownCount,
     unevaluableCount: report.unevaluableCount,
+    notEvaluatedCount: report.notEvaluated.length,
+    notEvaluated: report.notEvaluated,
     ...(report.gate ? { gate: report.gate } : {}),
     notes: report.notes,
   };

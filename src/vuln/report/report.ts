@@ -6,7 +6,7 @@
 import { SEVERITIES } from '../../policy/severity.ts';
 import { bounded } from '../../text.ts';
 import type { Finding } from '../finding.ts';
-import type { GateOptions, GateResult } from '../gate.ts';
+import type { GateOptions, GateResult, NotEvaluatedItem } from '../gate.ts';
 import type { IgnoreEntry, IgnoreResult } from '../ignore.ts';
 import type { FindingSeverity } from '../severity.ts';
 
@@ -56,6 +56,9 @@ export interface ScanReport {
   readonly counts: Readonly<Record<FindingSeverity, number>>;
   readonly unknownCount: number;
   readonly unevaluableCount: number;
+  /** What the scan could not evaluate (no OSV ecosystem, no records for the ecosystem, a file not read, an
+   * SBOM entry without a purl): each one fails the gate. */
+  readonly notEvaluated: readonly NotEvaluatedItem[];
   readonly gate?: {
     readonly failOn?: string;
     readonly unknownSeverity: 'fail' | 'warn';
@@ -74,6 +77,7 @@ export interface ScanReportInput {
   readonly finishedAt: Date;
   readonly applied: IgnoreResult;
   readonly gate?: { readonly options: GateOptions; readonly result: GateResult };
+  readonly notEvaluated?: readonly NotEvaluatedItem[];
   readonly notes: readonly string[];
 }
 
@@ -115,13 +119,17 @@ export function scanReport(input: ScanReportInput): ScanReport {
     counts: countBySeverity(findings),
     unknownCount: findings.filter((f) => f.severity === 'unknown').length,
     unevaluableCount: findings.filter((f) => f.unevaluable !== undefined).length,
+    notEvaluated: (input.notEvaluated ?? []).map((n) => ({ what: bounded(n.what, 300), why: bounded(n.why, 300) })),
     ...(gate
       ? {
           gate: {
             ...(gate.options.failOn ? { failOn: gate.options.failOn } : {}),
             unknownSeverity: gate.options.unknownSeverity,
             pass: gate.result.pass,
-            failing: gate.result.failing.map((f) => `${f.id} in ${f.package.name}@${f.package.version}`),
+            failing: [
+              ...gate.result.notEvaluated.map((n) => `not evaluated: ${bounded(n.what, 200)}`),
+              ...gate.result.failing.map((f) => `${f.id} in ${f.package.name}@${f.package.version}`),
+            ],
           },
         }
       : {}),

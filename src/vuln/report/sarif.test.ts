@@ -41,6 +41,22 @@ describe('renderSarif', () => {
     ];
     const log = JSON.parse(renderSarif(sampleReport(twice))) as SarifLog;
     assert.ok(validate(log), JSON.stringify(validate.errors?.slice(0, 3)));
+    const notEvaluated = [{ what: '/var/lib/dpkg/status', why: 'over the size cap' }];
+    const failed = JSON.parse(renderSarif(sampleReport(twice, notEvaluated))) as {
+      runs: Array<{ invocations: Array<{ executionSuccessful: boolean; toolExecutionNotifications: unknown[] }> }>;
+    };
+    assert.ok(validate(failed), JSON.stringify(validate.errors?.slice(0, 3)));
+    assert.deepEqual(failed.runs[0]?.invocations, [
+      {
+        executionSuccessful: false,
+        toolExecutionNotifications: [
+          {
+            level: 'error',
+            message: { text: 'not evaluated (fails the gate): /var/lib/dpkg/status: over the size cap' },
+          },
+        ],
+      },
+    ]);
     const run = log.runs[0];
     assert.ok(run);
     assert.deepEqual(

@@ -6,7 +6,9 @@
 //     error, medium → warning, low and negligible → note, as grype; unknown → warning rather than grype's
 //     note, and unevaluable → error, since the gate fails both), a message, and the package's location: the
 //     file it was found in (a relative URI in the image's file system) and its purl as a logical location;
-//   - findings a reviewed exception covers as results with an accepted external suppression (§3.27.23).
+//   - findings a reviewed exception covers as results with an accepted external suppression (§3.27.23);
+//   - what the scan could not evaluate (it fails the gate) as error-level tool execution notifications of
+//     an invocation that did not succeed (§3.20.21, §3.58).
 import { bounded } from '../../text.ts';
 import type { Finding } from '../finding.ts';
 import type { ScanReport } from './report.ts';
@@ -102,6 +104,7 @@ export function scanReportSarif(report: ScanReport): Record<string, unknown> {
             rules,
           },
         },
+        ...notEvaluatedInvocations(report),
         results: [
           ...report.findings.map((f) => result(f, index.get(f.id) ?? 0, subject)),
           // Findings a reviewed exception covers stay in the log, suppressed, with the exception's reason.
@@ -119,6 +122,16 @@ export function scanReportSarif(report: ScanReport): Record<string, unknown> {
       },
     ],
   };
+}
+
+/** An invocation listing what was not evaluated, when anything was not: an error each, and no success. */
+function notEvaluatedInvocations(report: ScanReport): { invocations?: unknown[] } {
+  if (report.notEvaluated.length === 0) return {};
+  const notifications = report.notEvaluated.map((n) => ({
+    level: 'error',
+    message: { text: `not evaluated (fails the gate): ${n.what}: ${n.why}` },
+  }));
+  return { invocations: [{ executionSuccessful: false, toolExecutionNotifications: notifications }] };
 }
 
 export function renderSarif(report: ScanReport): string {

@@ -19,7 +19,7 @@ describe('renderTable', () => {
     const text = lines.join('\n');
     assert.ok(
       text.includes(
-        '4 finding(s): 1 critical, 0 high, 1 medium, 1 low, 0 negligible, 1 unknown; 1 unevaluable; ' +
+        '4 finding(s): 1 critical, 0 high, 1 medium, 1 low, 0 negligible, 1 unknown; 1 unevaluable; 0 not evaluated; ' +
           '1 ignored by reviewed exceptions; 1 expired exception(s); ' +
           'gate FAILED (3) (fail on critical, unknown severity fails)',
       ),
@@ -28,5 +28,12 @@ describe('renderTable', () => {
     assert.match(text, /expired exception \(no longer applies\): GHSA-old — expired 2026-01-31: was reviewed/);
     assert.match(text, /note: rpm BerkeleyDB not read/);
     assert.match(renderTable(sampleReport([])), /^No vulnerabilities found\n\n0 finding\(s\)/);
+  });
+
+  it('what was not evaluated is counted, listed, and fails the gate even with no finding', () => {
+    const text = renderTable(sampleReport([], [{ what: '3 rpm package(s) of rhel 9', why: 'no OSV ecosystem' }]));
+    assert.match(text, /^No vulnerabilities found in what was evaluated\n/);
+    assert.match(text, /1 not evaluated; .*gate FAILED \(1\)/);
+    assert.match(text, /NOT EVALUATED \(fails the gate\): 3 rpm package\(s\) of rhel 9: no OSV ecosystem/);
   });
 });

@@ -52,6 +52,7 @@ export function summaryLine(report: ScanReport): string {
   const parts = [
     `${report.findings.length} finding(s): ${perSeverity}, ${report.unknownCount} unknown`,
     `${report.unevaluableCount} unevaluable`,
+    `${report.notEvaluated.length} not evaluated`,
     `${report.ignored.length} ignored by reviewed exceptions`,
     `${report.expiredExceptions.length} expired exception(s)`,
   ];
@@ -68,8 +69,11 @@ export function renderTable(report: ScanReport): string {
     (a, b) =>
       rank(b.severity) - rank(a.severity) || byCodePoint(a.package.name, b.package.name) || byCodePoint(a.id, b.id),
   );
-  const lines = sorted.length > 0 ? layout([HEADER, ...sorted.map(row)]) : ['No vulnerabilities found'];
+  const none =
+    report.notEvaluated.length > 0 ? 'No vulnerabilities found in what was evaluated' : 'No vulnerabilities found';
+  const lines = sorted.length > 0 ? layout([HEADER, ...sorted.map(row)]) : [none];
   lines.push('', summaryLine(report));
+  for (const n of report.notEvaluated) lines.push(`NOT EVALUATED (fails the gate): ${n.what}: ${n.why}`);
   for (const e of report.expiredExceptions)
     lines.push(`expired exception (no longer applies): ${e.id} — expired ${e.expires}: ${bounded(e.reason, 200)}`);
   for (const n of report.notes) lines.push(`note: ${n}`);

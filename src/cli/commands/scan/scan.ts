@@ -179,10 +179,16 @@ async function deliver(ctx: CommandContext, report: ScanReport, format: Format) 
   const { scanReportJson } = await import('../../../vuln/report/json.ts');
   const json = scanReportJson(report);
   if (report.gate?.pass === false) {
+    // The gate's failing list names what was not evaluated first, then the failing findings.
     const failing = report.gate.failing;
+    const notEvaluated = report.notEvaluated.length;
+    const counted =
+      notEvaluated > 0
+        ? `${notEvaluated} item(s) not evaluated and ${failing.length - notEvaluated} finding(s)`
+        : `${failing.length} finding(s)`;
     const error = new AirlockError(
       'E_GATE',
-      `${failing.length} finding(s) fail the gate${report.gate.failOn ? ` (--fail-on ${report.gate.failOn})` : ''}: ` +
+      `${counted} fail the gate${report.gate.failOn ? ` (--fail-on ${report.gate.failOn})` : ''}: ` +
         failing.slice(0, 10).join(', ') +
         (failing.length > 10 ? `, … ${failing.length - 10} more` : ''),
     );
