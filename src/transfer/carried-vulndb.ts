@@ -6,7 +6,7 @@ import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import type { Recorder } from '../recorder.ts';
 import type { BreakGlass } from '../trust/freshness.ts';
-import type { FileArtifact, TransferMetadata } from './format.ts';
+import type { TransferMetadata } from './format.ts';
 
 export interface CarriedVulnDbOptions {
   /** The keys a database must be signed by; absent: the keys of the package's signers. */
@@ -23,61 +23,54 @@ export interface InstalledCarriedVulnDb {
   readonly unchanged: boolean;
 }
 
-function carried(metadata: TransferMetadata): FileArtifact[] {
-  return metadata.artifacts.flatMap((a) => (a.kind === 'file' && a.vulndb ? [a] : []));
+/** Where an import's carried databases are and what they are checked and installed with. */
+export interface CarriedVulnDbContext {
+  readonly metadata: TransferMetadata;
+  readonly staging: string;
+  readonly options: CarriedVulnDbOptions | undefined;
+  /** The keys of the package's signers: a database's keys unless `options.keys` names others. */
+  readonly signerKeys: readonly KeyObject[];
+  readonly stateDir: string;
+  readonly now: Date;
 }
 
-function importOptions(
-  options: CarriedVulnDbOptions | undefined,
-  signerKeys: readonly KeyObject[],
-  stateDir: string,
-  now: Date,
-  record?: Recorder,
-) {
-  return {
-    keys: options?.keys ?? signerKeys,
-    ...(options?.name ? { name: options.name } : {}),
-    ...(options?.maxAgeDays !== undefined ? { maxAgeDays: options.maxAgeDays } : {}),
-    ...(options?.breakGlass ? { breakGlass: options.breakGlass } : {}),
-    stateDir,
-    now,
+/** Each carried database's path in the staging folder, and the options `vulndb import` takes for it. */
+function carried(c: CarriedVulnDbContext, record?: Recorder) {
+  const o = c.options;
+  const options = {
+    keys: o?.keys ?? c.signerKeys,
+    ...(o?.name ? { name: o.name } : {}),
+    ...(o?.maxAgeDays !== undefined ? { maxAgeDays: o.maxAgeDays } : {}),
+    ...(o?.breakGlass ? { breakGlass: o.breakGlass } : {}),
+    stateDir: c.stateDir,
+    now: c.now,
     ...(record ? { record } : {}),
   };
+  return c.metadata.artifacts.flatMap((a) =>
+    a.kind === 'file' && a.vulndb ? [{ artifact: a, path: join(c.staging, a.path), options }] : [],
+  );
 }
 
 /** Every check the install will make, no effect (before anything moves). */
-export async function checkCarriedVulnDbs(
-  metadata: TransferMetadata,
-  staging: string,
-  options: CarriedVulnDbOptions | undefined,
-  signerKeys: readonly KeyObject[],
-  stateDir: string,
-  now: Date,
-): Promise<void> {
-  const dbs = carried(metadata);
+export async function checkCarriedVulnDbs(c: CarriedVulnDbContext): Promise<void> {
+  const dbs = carried(c);
   if (dbs.length === 0) return;
   const { checkVulnDbImport } = await import('../vuln/db/install.ts');
-  for (const a of dbs)
-    await checkVulnDbImport(join(staging, a.path), importOptions(options, signerKeys, stateDir, now));
+  for (const db of dbs) await checkVulnDbImport(db.path, db.options);
 }
 
 /** Installs each carried database (after the images are published), recording each install first. */
 export async function installCarriedVulnDbs(
-  metadata: TransferMetadata,
-  staging: string,
-  options: CarriedVulnDbOptions | undefined,
-  signerKeys: readonly KeyObject[],
-  stateDir: string,
-  now: Date,
+  c: CarriedVulnDbContext,
   record: Recorder,
 ): Promise<InstalledCarriedVulnDb[]> {
-  const dbs = carried(metadata);
+  const dbs = carried(c, record);
   if (dbs.length === 0) return [];
   const { importVulnDb } = await import('../vuln/db/install.ts');
   const out: InstalledCarriedVulnDb[] = [];
-  for (const a of dbs) {
-    const result = await importVulnDb(join(staging, a.path), importOptions(options, signerKeys, stateDir, now, record));
-    out.push({ path: a.path, name: result.install.name, built: result.install.built, unchanged: result.unchanged });
+  for (const db of dbs) {
+    const { install, unchanged } = await importVulnDb(db.path, db.options);
+    out.push({ path: db.artifact.path, name: install.name, built: install.built, unchanged });
   }
   return out;
 }

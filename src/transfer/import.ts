@@ -34,7 +34,12 @@ import {
 } from './audit-carry.ts';
 import { type AcceptedChannels, acceptChannel, checkAge, checkRepository, DEFAULT_MAX_AGE_MS } from './channels.ts';
 import { type Landing, landings, OpenDestinations, type TargetRegistry } from './destinations.ts';
-import { type CarriedVulnDbOptions, checkCarriedVulnDbs, installCarriedVulnDbs } from './carried-vulndb.ts';
+import {
+  type CarriedVulnDbContext,
+  type CarriedVulnDbOptions,
+  checkCarriedVulnDbs,
+  installCarriedVulnDbs,
+} from './carried-vulndb.ts';
 import { checkFileArtifacts } from './file-artifacts.ts';
 import {
   HEADER_NAMES,
@@ -381,18 +386,10 @@ async function checkConnectedAudit(
   return check;
 }
 
-/** Once the images are published: the vulnerability databases the package carried, checked earlier. */
-function installCarried(h: Headers, held: Held, options: ImportOptions, record: Recorder) {
-  const keys = signerKeys(options);
-  return installCarriedVulnDbs(
-    h.metadata,
-    held.staging ?? '',
-    options.vulndb,
-    keys,
-    options.stateDir,
-    options.now,
-    record,
-  );
+/** What the carried databases are checked and installed with: this import's options and its signers. */
+function carriedContext(metadata: TransferMetadata, staging: string, options: ImportOptions): CarriedVulnDbContext {
+  const { vulndb, stateDir, now } = options;
+  return { metadata, staging, options: vulndb, signerKeys: signerKeys(options), stateDir, now };
 }
 
 /** Once the images are published: each one's SBOM kept for rescans inside (never fails the import). */
@@ -432,7 +429,7 @@ async function checkPayload(
     'fileArtifacts',
     ...(await checkFileArtifacts(h.metadata, files, staging, signerKeys(options), options.now)),
   );
-  await checkCarriedVulnDbs(h.metadata, staging, options.vulndb, signerKeys(options), options.stateDir, options.now);
+  await checkCarriedVulnDbs(carriedContext(h.metadata, staging, options));
   const audit = await checkConnectedAudit(h, files, staging);
   if (audit) draft.set('connectedAudit', { origin: audit.mark.origin, size: audit.mark.size, verdict: audit.verdict });
   if (h.metadata.artifacts.some((a) => a.kind === 'image')) {
@@ -672,7 +669,10 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
     const record = options.record ?? NO_RECORD;
     publishing = true; // from here on, a failure may leave a journal to finish
     await publish(headers, audit, options, draft, held, record);
-    if (options.registry) draft.add('vulnDbs', ...(await installCarried(headers, held, options, record)));
+    if (options.registry) {
+      const carried = carriedContext(headers.metadata, held.staging ?? '', options);
+      draft.add('vulnDbs', ...(await installCarriedVulnDbs(carried, record)));
+    }
     if (options.registry) draft.add('warnings', ...(await keepSboms(headers, held, options)));
     // The completion: once recorded, the journal has done its work.
     await recordDecision(options, draft, 'ok');

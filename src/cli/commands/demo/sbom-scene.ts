@@ -3,7 +3,7 @@
 // labelled; the matching is real —, signed with the release key, and the image scanned against it.
 // Air-gapped side: the database that crossed with the package, installed by import, and the imported
 // image rescanned against it with no network.
-import { randomUUID } from 'node:crypto';
+import { type KeyObject, randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Signer } from '../../../crypto/signer.ts';
@@ -11,6 +11,9 @@ import type { Catalogue } from '../../../sbom/package.ts';
 import { VERSION } from '../../../version.ts';
 import type { ScanReport } from '../../../vuln/report/report.ts';
 import type { DemoRun } from './run.ts';
+
+/** The demo's gate, on both sides: critical findings refuse, unknown severity counts as failing. */
+const DEMO_GATE = { failOn: 'critical', unknownSeverity: 'fail' } as const;
 
 export interface SbomDocuments {
   readonly sbom: string;
@@ -78,7 +81,7 @@ export async function sbomAndScan(run: DemoRun, ref: string, signer: Signer): Pr
   run.record('vulndb build', true);
 
   run.step('scan the image against it, gate on critical (airlock scan --db --fail-on critical)');
-  const { report } = await scanWith(vulndb, run.work, catalogue, ref, run);
+  const report = await scanWith(vulndb, signer.publicKey, catalogue, ref, run);
   const scan = join(run.work, 'scan.json');
   const { renderJson } = await import('../../../vuln/report/json.ts');
   await writeFile(scan, renderJson(report));
@@ -87,28 +90,21 @@ export async function sbomAndScan(run: DemoRun, ref: string, signer: Signer): Pr
   return { sbom, scan, vulndb };
 }
 
-/** A scan as `airlock scan --fail-on critical` makes it: a database file, or (no path) the installed one. */
-async function scanWith(
-  path: string | undefined,
-  stateDir: string,
-  catalogue: Catalogue,
-  subject: string,
-  run: DemoRun,
-): Promise<{ report: ScanReport; database: ScanReport['database'] }> {
+/** What `airlock scan --db DB --db-key KEY --fail-on critical` does: verify the database, match, gate. */
+async function scanWith(path: string, key: KeyObject, catalogue: Catalogue, subject: string, run: DemoRun) {
   const { openScanDatabase } = await import('../../../vuln/scan-database.ts');
   const { scanCatalogue } = await import('../../../vuln/scan.ts');
-  const db = await openScanDatabase(path ? { kind: 'file', path, keys: [] } : undefined, stateDir, run.now);
+  const db = await openScanDatabase({ kind: 'file', path, keys: [key] }, run.work, run.now);
   try {
-    const report = scanCatalogue({
+    return scanCatalogue({
       catalogue,
       subjectName: subject,
       source: db.opened.source,
       database: db.database,
       ignores: [],
-      gate: { failOn: 'critical', unknownSeverity: 'fail' },
+      gate: DEMO_GATE,
       now: () => run.now,
     });
-    return { report, database: db.database };
   } finally {
     db.opened.close();
   }
@@ -130,7 +126,7 @@ export async function rescanInside(run: DemoRun, stateDir: string): Promise<void
       source: db.opened.source,
       database: db.database,
       ignores: [],
-      gate: { failOn: 'critical', unknownSeverity: 'fail' },
+      gate: DEMO_GATE,
       now: () => run.now,
     });
     for (const image of report.images)

@@ -4,13 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { AirlockError } from '../../../errors.ts';
 import { writeFileAtomic } from '../../../files/atomic-write.ts';
-import type { LayerProgress } from '../../../sbom/catalogue-image.ts';
 import type { Catalogue } from '../../../sbom/package.ts';
 import { bounded } from '../../../text.ts';
 import { VERSION } from '../../../version.ts';
 import type { Command, CommandContext } from '../../command.ts';
-import { REGISTRY_FLAGS, registryOptions } from '../../options/registry.ts';
-import { formatProgress, throttled } from '../../progress.ts';
+import { catalogueImageForCommand } from '../../image-catalogue.ts';
+import { REGISTRY_FLAGS } from '../../options/registry.ts';
 
 const FORMATS = ['spdx-json', 'cyclonedx-json', 'table'] as const;
 type Format = (typeof FORMATS)[number];
@@ -20,16 +19,6 @@ function outputFormat(ctx: CommandContext): Format {
   if (!(FORMATS as readonly string[]).includes(given))
     throw new AirlockError('E_USAGE', `-o takes ${FORMATS.join(', ')}; got '${bounded(given, 40)}'`);
   return given as Format;
-}
-
-/** Layer progress with totals, on a terminal only. */
-export function layerProgress(ctx: CommandContext, what: string): { onProgress?: (p: LayerProgress) => void } {
-  if (!ctx.out.showsProgress) return {};
-  const render = throttled((p: LayerProgress) => {
-    const bytes = { done: p.bytes, total: p.totalBytes, unit: 'bytes' };
-    ctx.out.progress(`${what}: ${formatProgress(bytes, { done: p.layer, total: p.layers, unit: 'layers' })}`);
-  });
-  return { onProgress: render };
 }
 
 /** The catalogue as the --json document: counts per type, the packages, the notes. */
@@ -80,14 +69,8 @@ export const sbomCommand: Command = {
     const [reference = ''] = ctx.positionals;
     const format = outputFormat(ctx);
     const outputFile = ctx.flags.string('output-file');
-    const { catalogueImageReference } = await import('../../../sbom/image-sbom.ts');
     const { formatCatalogue } = await import('../../../sbom/formats/index.ts');
-    const catalogue = await catalogueImageReference(
-      reference,
-      await registryOptions(ctx),
-      layerProgress(ctx, `reading ${bounded(reference, 80)}`),
-    );
-    ctx.out.progressDone();
+    const catalogue = await catalogueImageForCommand(ctx, reference);
     for (const note of catalogue.notes) ctx.out.warn(note);
     const text = formatCatalogue(catalogue, format, { now: ctx.now(), uuid: randomUUID(), toolVersion: VERSION });
     if (outputFile) {

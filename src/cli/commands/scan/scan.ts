@@ -11,7 +11,7 @@ import type { Catalogue } from '../../../sbom/package.ts';
 import { bounded } from '../../../text.ts';
 import type { ScanReport } from '../../../vuln/report/report.ts';
 import type { Command, CommandContext } from '../../command.ts';
-import { REGISTRY_FLAGS, registryOptions } from '../../options/registry.ts';
+import { REGISTRY_FLAGS } from '../../options/registry.ts';
 import {
   databaseChoice,
   gateOptions,
@@ -19,7 +19,7 @@ import {
   SCAN_DATABASE_FLAGS,
   SCAN_GATE_FLAGS,
 } from '../../options/scan.ts';
-import { layerProgress } from '../sbom/sbom.ts';
+import { catalogueImageForCommand } from '../../image-catalogue.ts';
 
 const FORMATS = ['table', 'json', 'sarif', 'cosign-vuln'] as const;
 type Format = (typeof FORMATS)[number];
@@ -46,14 +46,7 @@ export async function catalogueOf(ctx: CommandContext, subject: string): Promise
     const bytes = await readFileBounded(resolve(ctx.cwd, subject), SBOM_LIMITS.bytes, 'an SBOM');
     return readSbom(bytes, subject);
   }
-  const { catalogueImageReference } = await import('../../../sbom/image-sbom.ts');
-  const catalogue = await catalogueImageReference(
-    subject,
-    await registryOptions(ctx),
-    layerProgress(ctx, `reading ${bounded(subject, 80)}`),
-  );
-  ctx.out.progressDone();
-  return catalogue;
+  return catalogueImageForCommand(ctx, subject);
 }
 
 export async function renderReport(report: ScanReport, format: Format): Promise<string> {

@@ -13,9 +13,8 @@ import type { ScanDatabaseHandle } from '../../../vuln/scan-database.ts';
 import type { CommandContext } from '../../command.ts';
 import type { PackContents } from '../../options/pack-contents.ts';
 import { keyContext } from '../../options/key.ts';
-import { registryOptions } from '../../options/registry.ts';
 import { gateOptions, ignoreEntries } from '../../options/scan.ts';
-import { layerProgress } from '../sbom/sbom.ts';
+import { catalogueImageForCommand } from '../../image-catalogue.ts';
 
 export interface GeneratedDocuments {
   readonly sboms: Map<string, string>;
@@ -55,17 +54,7 @@ async function scanDatabase(ctx: CommandContext, packKey: KeyObject | undefined)
 }
 
 async function catalogue(ctx: CommandContext, image: string): Promise<Catalogue> {
-  if (image.startsWith('containers-storage:'))
-    throw new AirlockError('E_UNSUPPORTED', `--sbom/--scan generate cannot read ${bounded(image)} yet`, {
-      hint: 'copy it to an OCI layout first (airlock copy) and pack that, or give --sbom/--scan IMAGE=FILE',
-    });
-  const { catalogueImageReference } = await import('../../../sbom/image-sbom.ts');
-  const result = await catalogueImageReference(
-    image,
-    await registryOptions(ctx),
-    layerProgress(ctx, `cataloguing ${bounded(image, 80)}`),
-  );
-  ctx.out.progressDone();
+  const result = await catalogueImageForCommand(ctx, image);
   for (const note of result.notes) ctx.out.warn(`${bounded(image, 80)}: ${note}`);
   return result;
 }
