@@ -76,6 +76,15 @@ export const ERROR_CODES = {
     exit: EXIT.UNAVAILABLE,
     summary: 'The timestamp authority could not be reached or returned a bad response.',
   },
+  E_FULCIO: {
+    exit: EXIT.UNAVAILABLE,
+    summary:
+      'The certificate authority (Fulcio, airlock ca serve) could not be reached or refused to issue a signing certificate.',
+  },
+  E_RATE_LIMITED: {
+    exit: EXIT.UNAVAILABLE,
+    summary: 'Too many requests for one identity in the current interval (HTTP 429); retry after the time it names.',
+  },
   E_TRUST_ROOT_MISSING: { exit: EXIT.UNAVAILABLE, summary: 'No trust root was given and none is installed.' },
   E_DIGEST_MISMATCH: {
     exit: EXIT.UNAVAILABLE,
@@ -227,6 +236,22 @@ export const ERROR_CODES = {
     exit: EXIT.DENIED,
     summary:
       'A vulnerability database was built longer ago than its maximum age (--max-age) and no break-glass covers it.',
+  },
+  E_OIDC_TOKEN: {
+    exit: EXIT.DENIED,
+    summary:
+      'An OIDC identity token was refused: malformed, unknown issuer or key, bad signature or algorithm, wrong ' +
+      'audience, expired or not yet valid, or missing the claims its issuer type needs (the CA answers 400).',
+  },
+  E_CA_KEY: {
+    exit: EXIT.DENIED,
+    summary:
+      'The public key or CSR in a certificate request cannot be parsed, or is a key the CA does not certify (400).',
+  },
+  E_CA_PROOF: {
+    exit: EXIT.DENIED,
+    summary:
+      "A certificate request's proof of possession (or CSR self-signature) does not verify for its public key (400).",
   },
   // bug (4)
   E_INTERNAL: { exit: EXIT.INTERNAL, summary: 'A bug in airlock. Please report it with AIRLOCK_DEBUG=1 output.' },

@@ -24,7 +24,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['log'],
   ['audit'],
   ['sigstore'],
-  ['trust', 'policy'],
+  ['trust', 'policy', 'ca'],
   ['oci'],
   ['sbom'],
   ['vuln'],
