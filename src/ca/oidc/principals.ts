@@ -1,0 +1,108 @@
+// A verified token's claims mapped to what the certificate says, per issuer type, as Fulcio maps them
+// (pkg/identity/{email,uri,kubernetes,github}/principal.go; note §3–4). The challenge is what the
+// client's proof of possession signs: `email` for email issuers, the raw `sub` for the others.
+import { bounded } from '../../text.ts';
+import type { Principal } from '../identity.ts';
+import { type Claims, isEmailAddress, optionalStringClaim, requiredStringClaim, tokenRefused } from './claims.ts';
+import { renderExtensions } from './extensions.ts';
+import { githubWorkflowPrincipal } from './github-principal.ts';
+import type { OidcIssuerSpec } from './issuer-spec.ts';
+
+export function principalFromClaims(issuer: OidcIssuerSpec, claims: Claims): Principal {
+  switch (issuer.type) {
+    case 'email':
+      return emailPrincipal(issuer, claims);
+    case 'uri':
+      return uriPrincipal(issuer, claims);
+    case 'kubernetes':
+      return kubernetesPrincipal(issuer, claims);
+    case 'github-workflow':
+      return githubWorkflowPrincipal(issuer, claims);
+  }
+}
+
+/** Fulcio's `stringAsBool`: the boolean true, or the strings "true" and "True" some IdPs send. */
+function emailVerified(value: unknown): boolean {
+  return value === true || value === 'true' || value === 'True';
+}
+
+function emailPrincipal(issuer: OidcIssuerSpec, claims: Claims): Principal {
+  const email = requiredStringClaim(claims, 'email', 'email');
+  if (!emailVerified(claims.email_verified))
+    throw tokenRefused(`the email address is not verified by the issuer ("email_verified" is not true)`);
+  if (!isEmailAddress(email)) throw tokenRefused(`claim "email" "${bounded(email)}" is not an email address`);
+  const subject = optionalStringClaim(claims, 'sub') ?? '';
+  return {
+    issuer: issuer.url,
+    subject,
+    challenge: email,
+    san: { kind: 'email', value: email },
+    extensions: renderExtensions({ issuer: issuer.url, subject }),
+  };
+}
+
+/** A URI SAN is an IA5String: printable ASCII, no spaces. */
+const URI_CHARS = /^[\x21-\x7e]+$/;
+
+function uriPrincipal(issuer: OidcIssuerSpec, claims: Claims): Principal {
+  const subject = requiredStringClaim(claims, 'uri', 'sub');
+  const domain = (issuer.subjectDomain ?? '').replace(/\/$/, '');
+  if (isEmailAddress(subject)) throw tokenRefused('"sub" is an email address; a uri issuer needs a URI subject');
+  if (!URI_CHARS.test(subject) || !sameOrigin(subject, domain))
+    throw tokenRefused(`"sub" "${bounded(subject)}" is not a URI under ${bounded(domain)}`);
+  return {
+    issuer: issuer.url,
+    subject,
+    challenge: subject,
+    san: { kind: 'uri', value: subject },
+    extensions: renderExtensions({ issuer: issuer.url, subject }),
+  };
+}
+
+/**
+ * Fulcio compares the parsed scheme and host with the subject domain's. Both the text and the parsed
+ * URL are checked here: the text so that `https://EXAMPLE.com` is not taken for `https://example.com`
+ * (Go does not fold case), the parse so that `https://example.com:x@evil.test` is not either.
+ */
+function sameOrigin(subject: string, domain: string): boolean {
+  if (!subject.startsWith(domain) || !/^(?:$|[/?#:])/.test(subject.slice(domain.length))) return false;
+  let parsed: URL;
+  try {
+    parsed = new URL(subject);
+  } catch {
+    return false;
+  }
+  const expected = new URL(domain);
+  return (
+    parsed.protocol === expected.protocol &&
+    parsed.hostname === expected.hostname &&
+    parsed.username === '' &&
+    parsed.password === ''
+  );
+}
+
+/** Kubernetes object names (RFC 1123): a namespace is a DNS label, a service account a DNS subdomain. */
+const DNS1123_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/**
+ * Fulcio builds the SAN from the `kubernetes.io` claims without requiring them, so a token without them
+ * gets `…/namespaces//serviceaccounts/` (pitfall 10). Here both must be present and be names Kubernetes
+ * itself would accept, which also keeps `/`, `..` and anything a URI would escape out of the SAN.
+ */
+function kubernetesPrincipal(issuer: OidcIssuerSpec, claims: Claims): Principal {
+  const subject = requiredStringClaim(claims, 'kubernetes', 'sub');
+  const namespace = requiredStringClaim(claims, 'kubernetes', 'kubernetes.io', 'namespace');
+  const account = requiredStringClaim(claims, 'kubernetes', 'kubernetes.io', 'serviceaccount', 'name');
+  if (!DNS1123_LABEL.test(namespace))
+    throw tokenRefused(`"kubernetes.io.namespace" "${bounded(namespace)}" is not a Kubernetes namespace name`);
+  if (!DNS1123_SUBDOMAIN.test(account))
+    throw tokenRefused(`"kubernetes.io.serviceaccount.name" "${bounded(account)}" is not a service account name`);
+  return {
+    issuer: issuer.url,
+    subject,
+    challenge: subject,
+    san: { kind: 'uri', value: `https://kubernetes.io/namespaces/${namespace}/serviceaccounts/${account}` },
+    extensions: renderExtensions({ issuer: issuer.url, subject }),
+  };
+}
