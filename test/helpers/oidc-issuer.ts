@@ -1,7 +1,15 @@
 // A test OIDC issuer: a fresh key pair made with jose, its public JWKS, and real JWTs signed with it,
 // with claim sets shaped as Kubernetes and GitHub Actions issue them. Times come from the `now` a test
 // passes, never from the clock, so a token is valid or expired exactly when the test says.
-import { exportJWK, generateKeyPair, type JSONWebKeySet, type JWK, type JWTPayload, SignJWT } from 'jose';
+import {
+  type CryptoKey,
+  exportJWK,
+  generateKeyPair,
+  type JSONWebKeySet,
+  type JWK,
+  type JWTPayload,
+  SignJWT,
+} from 'jose';
 
 export type TestAlgorithm = 'RS256' | 'ES256' | 'PS384' | 'ES384' | 'EdDSA';
 

@@ -60,7 +60,13 @@ export function githubWorkflowPrincipal(issuer: OidcIssuerSpec, token: Claims): 
     extensions: renderExtensions({
       issuer: issuer.url,
       subject,
-      raw: [[2, c.event_name], [3, c.sha], [4, c.workflow], [5, c.repository], [6, c.ref]],
+      raw: [
+        [2, c.event_name],
+        [3, c.sha],
+        [4, c.workflow],
+        [5, c.repository],
+        [6, c.ref],
+      ],
       der: [
         [9, signer],
         [10, c.job_workflow_sha],

@@ -61,7 +61,10 @@ function parseOptions(spec: string, parts: readonly string[]): Map<OptionKey, st
     const eq = part.indexOf('=');
     const key = eq < 0 ? part : part.slice(0, eq);
     if (!(OPTION_KEYS as readonly string[]).includes(key))
-      throw usage(spec, `unknown option "${bounded(key)}" (known: ${OPTION_KEYS.join(', ')}; a JWKS path cannot hold ",")`);
+      throw usage(
+        spec,
+        `unknown option "${bounded(key)}" (known: ${OPTION_KEYS.join(', ')}; a JWKS path cannot hold ",")`,
+      );
     const value = eq < 0 ? '' : part.slice(eq + 1);
     if (value === '') throw usage(spec, `${key} has no value`);
     if (options.has(key as OptionKey)) throw usage(spec, `${key} is given twice`);
@@ -113,5 +116,8 @@ function checkSubjectDomain(spec: string, value: string, issuer: string): void {
   if (domain.hostname === iss.hostname) return;
   const [d, i] = [domain.hostname.split('.'), iss.hostname.split('.')];
   if (d.length < 2 || i.length < 2 || d.slice(-2).join('.') !== i.slice(-2).join('.'))
-    throw usage(spec, `subject-domain ${bounded(domain.hostname)} is not in the issuer's domain ${bounded(iss.hostname)}`);
+    throw usage(
+      spec,
+      `subject-domain ${bounded(domain.hostname)} is not in the issuer's domain ${bounded(iss.hostname)}`,
+    );
 }

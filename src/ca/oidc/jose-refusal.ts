@@ -44,7 +44,7 @@ export function joseRefusal(err: unknown, token: string, context: RefusalContext
       kid === undefined
         ? `the token names no key ("kid") and no key in the JWKS of ${bounded(url)} fits ${quoted(alg)}`
         : `no key with kid ${quoted(kid)} for ${quoted(alg)} in the JWKS of ${bounded(url)}; ` +
-            "the issuer may have rotated its keys: export its JWKS again",
+            'the issuer may have rotated its keys: export its JWKS again',
     );
   if (err instanceof errors.JWKSMultipleMatchingKeys)
     return tokenRefused(`the token names no key ("kid") and several keys in the JWKS of ${bounded(url)} fit it`);

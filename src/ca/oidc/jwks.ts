@@ -58,7 +58,7 @@ export async function loadOidcIssuers(
 
 function malformed(path: string, reason: string, cause?: unknown): AirlockError {
   return new AirlockError('E_INPUT_MALFORMED', `${bounded(path)}: ${reason}`, {
-    hint: "a JWKS file is the issuer's public keys as its jwks_uri serves them: {\"keys\":[{...}]}",
+    hint: 'a JWKS file is the issuer\'s public keys as its jwks_uri serves them: {"keys":[{...}]}',
     ...(cause === undefined ? {} : { cause }),
   });
 }

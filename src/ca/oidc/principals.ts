@@ -2,7 +2,7 @@
 // (pkg/identity/{email,uri,kubernetes,github}/principal.go; note §3–4). The challenge is what the
 // client's proof of possession signs: `email` for email issuers, the raw `sub` for the others.
 import { bounded } from '../../text.ts';
-import type { Principal } from '../identity.ts';
+import type { Principal, SubjectAltName } from '../identity.ts';
 import { type Claims, isEmailAddress, optionalStringClaim, requiredStringClaim, tokenRefused } from './claims.ts';
 import { renderExtensions } from './extensions.ts';
 import { githubWorkflowPrincipal } from './github-principal.ts';
@@ -21,6 +21,11 @@ export function principalFromClaims(issuer: OidcIssuerSpec, claims: Claims): Pri
   }
 }
 
+/** A principal whose only extensions are the issuer (1.1, 1.8) and the subject (1.24). */
+function principal(issuer: OidcIssuerSpec, subject: string, challenge: string, san: SubjectAltName): Principal {
+  return { issuer: issuer.url, subject, challenge, san, extensions: renderExtensions({ issuer: issuer.url, subject }) };
+}
+
 /** Fulcio's `stringAsBool`: the boolean true, or the strings "true" and "True" some IdPs send. */
 function emailVerified(value: unknown): boolean {
   return value === true || value === 'true' || value === 'True';
@@ -32,13 +37,7 @@ function emailPrincipal(issuer: OidcIssuerSpec, claims: Claims): Principal {
     throw tokenRefused(`the email address is not verified by the issuer ("email_verified" is not true)`);
   if (!isEmailAddress(email)) throw tokenRefused(`claim "email" "${bounded(email)}" is not an email address`);
   const subject = optionalStringClaim(claims, 'sub') ?? '';
-  return {
-    issuer: issuer.url,
-    subject,
-    challenge: email,
-    san: { kind: 'email', value: email },
-    extensions: renderExtensions({ issuer: issuer.url, subject }),
-  };
+  return principal(issuer, subject, email, { kind: 'email', value: email });
 }
 
 /** A URI SAN is an IA5String: printable ASCII, no spaces. */
@@ -50,13 +49,7 @@ function uriPrincipal(issuer: OidcIssuerSpec, claims: Claims): Principal {
   if (isEmailAddress(subject)) throw tokenRefused('"sub" is an email address; a uri issuer needs a URI subject');
   if (!URI_CHARS.test(subject) || !sameOrigin(subject, domain))
     throw tokenRefused(`"sub" "${bounded(subject)}" is not a URI under ${bounded(domain)}`);
-  return {
-    issuer: issuer.url,
-    subject,
-    challenge: subject,
-    san: { kind: 'uri', value: subject },
-    extensions: renderExtensions({ issuer: issuer.url, subject }),
-  };
+  return principal(issuer, subject, subject, { kind: 'uri', value: subject });
 }
 
 /**
@@ -98,11 +91,8 @@ function kubernetesPrincipal(issuer: OidcIssuerSpec, claims: Claims): Principal 
     throw tokenRefused(`"kubernetes.io.namespace" "${bounded(namespace)}" is not a Kubernetes namespace name`);
   if (!DNS1123_SUBDOMAIN.test(account))
     throw tokenRefused(`"kubernetes.io.serviceaccount.name" "${bounded(account)}" is not a service account name`);
-  return {
-    issuer: issuer.url,
-    subject,
-    challenge: subject,
-    san: { kind: 'uri', value: `https://kubernetes.io/namespaces/${namespace}/serviceaccounts/${account}` },
-    extensions: renderExtensions({ issuer: issuer.url, subject }),
-  };
+  return principal(issuer, subject, subject, {
+    kind: 'uri',
+    value: `https://kubernetes.io/namespaces/${namespace}/serviceaccounts/${account}`,
+  });
 }

@@ -171,7 +171,13 @@ describe('token shape, checked before decoding', () => {
   it('checks each token against its own issuer only', async () => {
     const [one, two] = [await testIssuer('https://one.example.com'), await testIssuer('https://two.example.com')];
     const verifier = createTokenVerifier({
-      issuers: [one, two].map((i) => ({ url: i.url, jwksPath: 'j', type: 'email', audience: 'sigstore', jwks: i.jwks })),
+      issuers: [one, two].map((i) => ({
+        url: i.url,
+        jwksPath: 'j',
+        type: 'email',
+        audience: 'sigstore',
+        jwks: i.jwks,
+      })),
     });
     const claims = { ...registeredClaims(one.url, NOW, 's'), email: 'a@example.com', email_verified: true };
     const crossed = await two.sign(claims, { kid: one.kid });

@@ -80,7 +80,9 @@ function unverifiedIssuer(token: string): string {
 function unknownIssuer(iss: string, configured: readonly string[]): Error {
   const near = configured.find((url) => url.replace(/\/$/, '') === iss.replace(/\/$/, ''));
   const hint = near === undefined ? '' : ` (issuer URLs are compared exactly: "${bounded(near)}" is configured)`;
-  return tokenRefused(`issuer "${bounded(iss)}" is not one this CA trusts${hint}; known: ${boundedList([...configured])}`);
+  return tokenRefused(
+    `issuer "${bounded(iss)}" is not one this CA trusts${hint}; known: ${boundedList([...configured])}`,
+  );
 }
 
 async function verifiedClaims(token: string, entry: KnownIssuer, context: RefusalContext): Promise<JWTPayload> {
