@@ -113,6 +113,7 @@ describe('uri issuers', () => {
   it('refuse an email address and a missing sub', async () => {
     await refusedAs(/is an email address/, 'uri', IDP, sub('alice@example.com'), 'ES256', DOMAIN);
     await refusedAs(/no "sub" claim/, 'uri', IDP, sub(undefined), 'ES256', DOMAIN);
+    await refusedAs(/has no subject-domain/, 'uri', IDP, sub('https://example.com/a'));
   });
 });
 
@@ -156,7 +157,7 @@ describe('kubernetes issuers', () => {
   it('refuse names Kubernetes would not accept: a slash, dots, upper case', async () => {
     for (const ns of ['a/b', '..', 'Build', 'x'.repeat(64)])
       await refusedAs(/not a Kubernetes namespace name/, 'kubernetes', CLUSTER, token(ns, 'signer'));
-    for (const sa of ['a/b', '../x', 'Signer'])
+    for (const sa of ['a/b', '../x', 'a..b', 'Signer', `${'a'.repeat(63)}.`.repeat(4) + 'a'])
       await refusedAs(/not a service account name/, 'kubernetes', CLUSTER, token('build', sa));
   });
 });

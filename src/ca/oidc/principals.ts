@@ -45,7 +45,9 @@ const URI_CHARS = /^[\x21-\x7e]+$/;
 
 function uriPrincipal(issuer: OidcIssuerSpec, claims: Claims): Principal {
   const subject = requiredStringClaim(claims, 'uri', 'sub');
-  const domain = (issuer.subjectDomain ?? '').replace(/\/$/, '');
+  if (issuer.subjectDomain === undefined)
+    throw tokenRefused(`the uri issuer ${bounded(issuer.url)} has no subject-domain`);
+  const domain = issuer.subjectDomain.replace(/\/$/, '');
   if (isEmailAddress(subject)) throw tokenRefused('"sub" is an email address; a uri issuer needs a URI subject');
   if (!URI_CHARS.test(subject) || !sameOrigin(subject, domain))
     throw tokenRefused(`"sub" "${bounded(subject)}" is not a URI under ${bounded(domain)}`);
@@ -76,7 +78,8 @@ function sameOrigin(subject: string, domain: string): boolean {
 
 /** Kubernetes object names (RFC 1123): a namespace is a DNS label, a service account a DNS subdomain. */
 const DNS1123_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+const MAX_SUBDOMAIN = 253;
 
 /**
  * Fulcio builds the SAN from the `kubernetes.io` claims without requiring them, so a token without them
@@ -89,7 +92,7 @@ function kubernetesPrincipal(issuer: OidcIssuerSpec, claims: Claims): Principal 
   const account = requiredStringClaim(claims, 'kubernetes', 'kubernetes.io', 'serviceaccount', 'name');
   if (!DNS1123_LABEL.test(namespace))
     throw tokenRefused(`"kubernetes.io.namespace" "${bounded(namespace)}" is not a Kubernetes namespace name`);
-  if (!DNS1123_SUBDOMAIN.test(account))
+  if (account.length > MAX_SUBDOMAIN || !DNS1123_SUBDOMAIN.test(account))
     throw tokenRefused(`"kubernetes.io.serviceaccount.name" "${bounded(account)}" is not a service account name`);
   return principal(issuer, subject, subject, {
     kind: 'uri',

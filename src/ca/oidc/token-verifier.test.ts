@@ -49,10 +49,14 @@ for (const alg of ['RS256', 'ES256'] as const) {
       await verifier.verify(await issuer.sign({ ...email, exp: T + 1 }), NOW);
     });
 
-    it('refuses a token without exp', async () => {
+    it('refuses a token without exp, or with times that are not numbers', async () => {
       const { issuer, email, verifier } = await setup(alg);
       const token = await issuer.sign({ ...email, exp: undefined });
       await refused(verifier.verify(token, NOW), token, /no "exp" claim/);
+      for (const claim of ['exp', 'nbf', 'iat']) {
+        const bad = await issuer.sign({ ...email, [claim]: String(T) });
+        await refused(verifier.verify(bad, NOW), bad, new RegExp(`claim "${claim}" is not a number of seconds`));
+      }
     });
 
     it('refuses a token not yet valid beyond the skew, and accepts one within it', async () => {
@@ -184,9 +188,18 @@ describe('token shape, checked before decoding', () => {
     await refused(verifier.verify(crossed, NOW), crossed, /signature does not verify with key "ES256-key-1"/);
   });
 
-  it('takes a whole, non-negative skew only', () => {
+  it('takes a whole, non-negative skew only, and each issuer once', async () => {
     assert.throws(() => createTokenVerifier({ issuers: [], maxSkewSeconds: -1 }), RangeError);
     assert.throws(() => createTokenVerifier({ issuers: [], maxSkewSeconds: 0.5 }), RangeError);
+    const { jwks } = await testIssuer('https://idp.example.com');
+    const issuer = {
+      url: 'https://idp.example.com',
+      jwksPath: 'j',
+      type: 'email',
+      audience: 'sigstore',
+      jwks,
+    } as const;
+    assert.throws(() => createTokenVerifier({ issuers: [issuer, issuer] }), /configured twice/);
   });
 
   it('applies a configured skew', async () => {

@@ -43,6 +43,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const known = new Map<string, KnownIssuer>(
     options.issuers.map((issuer) => [issuer.url, { issuer, keys: createLocalJWKSet(issuer.jwks) }]),
   );
+  if (known.size !== options.issuers.length) throw new RangeError('an issuer URL is configured twice');
   return {
     async verify(token, now) {
       checkShape(token);
