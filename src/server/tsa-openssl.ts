@@ -13,6 +13,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runProgram } from '../tools/external.ts';
+import { serialFileText } from '../tools/tsa-certificate.ts';
 
 export interface OpensslTimestamperOptions {
   /** The openssl executable (found on PATH by the caller). */
@@ -60,13 +61,6 @@ function tsaConfig(policy: string): string {
   ].join('\n');
 }
 
-/** A positive 127-bit serial, as the hex text openssl reads from its serial file. */
-function serialText(random: (n: number) => Uint8Array): string {
-  const bytes = Uint8Array.from(random(16));
-  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x40; // positive, and always 16 bytes long
-  return `${Buffer.from(bytes).toString('hex').toUpperCase()}\n`;
-}
-
 export class OpensslTimestamper implements Timestamper {
   readonly dir: string;
   readonly #options: OpensslTimestamperOptions;
@@ -97,7 +91,7 @@ export class OpensslTimestamper implements Timestamper {
     const work = await mkdtemp(join(this.dir, 'q-'));
     try {
       await writeFile(join(work, 'query.tsq'), query);
-      await writeFile(join(work, 'serial'), serialText(this.#random));
+      await writeFile(join(work, 'serial'), serialFileText(this.#random));
       await runProgram(this.#options.openssl, this.#arguments(), {
         cwd: work,
         timeoutMs: this.#options.timeoutMs ?? 30_000,

@@ -9,7 +9,7 @@
 // `maxQueued` more wait, and past that a request is refused with 503 rather than queued without bound.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AsnParser } from '@peculiar/asn1-schema';
-import { TimeStampReq, TimeStampResp } from '@peculiar/asn1-tsp';
+import { PKIStatus, TimeStampReq, TimeStampResp } from '@peculiar/asn1-tsp';
 import { fromBER } from 'asn1js';
 import { isAirlockError } from '../errors.ts';
 import { bounded } from '../text.ts';
@@ -31,16 +31,6 @@ export const MAX_QUERY_BYTES = 64 * 1024;
 export const QUERY_CONTENT_TYPE = 'application/timestamp-query';
 export const REPLY_CONTENT_TYPE = 'application/timestamp-reply';
 export const CERTCHAIN_PATH = '/api/v1/timestamp/certchain';
-
-/** PKIStatus names, RFC 3161 §2.4.2, for the replies counter. */
-const STATUS_NAMES = [
-  'granted',
-  'grantedWithMods',
-  'rejection',
-  'waiting',
-  'revocationWarning',
-  'revocationNotification',
-];
 
 export interface TsaServerOptions {
   readonly timestamper: Timestamper;
@@ -124,8 +114,9 @@ export function checkQuery(body: Uint8Array): void {
 
 function replyStatus(reply: Uint8Array): string {
   try {
+    // The names of RFC 3161 §2.4.2.
     const status = AsnParser.parse(reply, TimeStampResp).status.status;
-    return STATUS_NAMES[status] ?? String(status);
+    return PKIStatus[status] ?? String(status);
   } catch {
     return 'unreadable';
   }

@@ -100,10 +100,13 @@ authorityKeyIdentifier = keyid:always
 /** `openssl ca` takes GeneralizedTime text: YYYYMMDDHHMMSSZ. */
 const opensslTime = (date: Date) => `${date.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
 
-/** A positive 128-bit serial as the hex text of openssl's serial file. */
-function serialText(random: (n: number) => Uint8Array): string {
+/**
+ * A random positive 127-bit serial as the text of openssl's serial file (`ca`, `ts -reply`): unique
+ * without shared state, within the 20 octets RFC 5280 §4.1.2.2 and RFC 3161 §2.4.2 allow.
+ */
+export function serialFileText(random: (n: number) => Uint8Array): string {
   const bytes = Uint8Array.from(random(16));
-  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x40;
+  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x40; // positive, and always 16 bytes long
   return `${Buffer.from(bytes).toString('hex').toUpperCase()}\n`;
 }
 
@@ -130,7 +133,7 @@ async function issue(o: TsaCertificateOptions, work: string, start: Date, end: D
   const request = (key: string, rdns: ReadonlyArray<readonly [string, string]>, out: string) =>
     run(['req', '-config', 'ca.cnf', '-utf8', '-new', '-key', key, '-subj', subj(rdns), '-out', out]);
   const ca = async (extra: string[]) => {
-    await writeFile(join(work, 'ca.serial'), serialText(random));
+    await writeFile(join(work, 'ca.serial'), serialFileText(random));
     const dates = ['-startdate', opensslTime(start), '-enddate', opensslTime(end)];
     await run(['ca', '-batch', '-notext', '-preserveDN', '-utf8', '-config', 'ca.cnf', ...dates, ...extra]);
   };
