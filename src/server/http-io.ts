@@ -24,6 +24,11 @@ export class HttpError extends Error {
 }
 
 export function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return readBodyBytes(req, limit).then((body) => body.toString('utf8'));
+}
+
+/** As readBody, the bytes as they came (a binary body: an RFC 3161 query). */
+export function readBodyBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
   const tooLarge = () => new HttpError(413, 'E_INPUT_MALFORMED', `request body over ${limit} bytes`);
   if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.reject(tooLarge());
   // Events rather than an async iterator: a promise per chunk was a visible cost for small bodies.
@@ -42,8 +47,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
     };
     const onEnd = () => {
       cleanup();
-      // A small body comes in one chunk: decoded as it is, not copied first.
-      resolve((chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total)).toString('utf8'));
+      // A small body comes in one chunk: used as it is, not copied first.
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total));
     };
     // The client went away or broke the framing mid-body: its request, not the server, failed.
     const onError = (err: Error) => {

@@ -1,24 +1,21 @@
-// A real RFC 3161 timestamp authority for tests: `openssl ts -reply` behind a tiny HTTP front end
-// (RFC 3161 §3.4), with its own throw-away PKI. Tests then exercise the wire protocol and the
-// signatures exactly as a production TSA would produce them, not a mock of our own making.
-import { execFile } from 'node:child_process';
+// A real RFC 3161 timestamp authority for tests: the server `airlock tsa serve` ships (openssl ts -reply
+// behind airlock's HTTP front end, RFC 3161 §3.4), with its own throw-away PKI. Tests then exercise the
+// wire protocol and the signatures exactly as the TSA airlock ships produces them, not a mock of our
+// own making. In process rather than as the command (test/e2e/tsa-serve.test.ts runs that): `requests`
+// must count a query before its client has the reply, which a child's log lines cannot promise. The PKI
+// is `airlock tsa init`'s (makeTsaCertificate), dated validFrom: tests need certificates not yet, or no
+// longer, valid.
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { freePort } from './process.ts';
-
-const run = promisify(execFile);
+import { closeServer, listenOn } from '../../src/server/http-io.ts';
+import { OpensslTimestamper } from '../../src/server/tsa-openssl.ts';
+import { createTsaHandler } from '../../src/server/tsa-server.ts';
+import { makeTsaCertificate } from '../../src/tools/tsa-certificate.ts';
 
 /** Subject of the TSA leaf, for trusted roots that name the authority. */
 export const TEST_TSA_SUBJECT = { organization: 'airlock test', commonName: 'airlock test TSA' } as const;
-const ROOT_SUBJECT = '/O=airlock test/CN=airlock test TSA root';
-const LEAF_SUBJECT = `/O=${TEST_TSA_SUBJECT.organization}/CN=${TEST_TSA_SUBJECT.commonName}`;
-
-/** A timestamp query is ~100 bytes; anything far larger is not one. */
-const MAX_QUERY_BYTES = 64 * 1024;
 
 export interface TestTsaOptions {
   /** notBefore of both certificates. Default: one hour ago. */
@@ -40,202 +37,49 @@ export interface TestTsa {
   stop(): Promise<void>;
 }
 
-// `openssl ca` rather than `req -x509`/`x509 -req`: OpenSSL 3.0 can set an arbitrary notBefore only
-// through `ca -startdate`, and tests need certificates that are not yet / no longer valid.
-const CA_CONFIG = `
-[ ca ]
-default_ca = test_ca
-
-[ test_ca ]
-dir = .
-database = $dir/index.txt
-new_certs_dir = $dir
-serial = $dir/ca.serial
-default_md = sha384
-policy = policy_any
-unique_subject = no
-email_in_dn = no
-copy_extensions = none
-
-[ policy_any ]
-organizationName = optional
-commonName = supplied
-
-[ v3_root ]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-
-# RFC 3161 §2.3: the TSA certificate has exactly one, critical, extended key usage: timeStamping.
-[ v3_tsa ]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = critical, timeStamping
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-`;
-
-const TS_CONFIG = `
-[ tsa ]
-default_tsa = tsa_section
-
-[ tsa_section ]
-dir = .
-serial = $dir/tsa.serial
-crypto_device = builtin
-signer_digest = sha256
-default_policy = 1.2.3.4.1
-digests = sha256, sha384, sha512
-accuracy = secs:1, millisecs:500, microsecs:100
-clock_precision_digits = 0
-ordering = yes
-tsa_name = no
-ess_cert_id_chain = no
-ess_cert_id_alg = sha256
-`;
-
-/** `openssl ca` wants GeneralizedTime text: YYYYMMDDHHMMSSZ. */
-function opensslTime(date: Date): string {
-  return `${date.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
-}
-
-async function openssl(dir: string, args: string[]): Promise<void> {
-  try {
-    await run('openssl', args, { cwd: dir });
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr ?? '';
-    throw new Error(`openssl ${args.join(' ')} failed: ${stderr || String(err)}`, { cause: err });
-  }
-}
-
-async function makePki(dir: string, validFrom: Date, validDays: number): Promise<void> {
-  await writeFile(join(dir, 'ca.cnf'), CA_CONFIG);
-  await writeFile(join(dir, 'ts.cnf'), TS_CONFIG);
-  await writeFile(join(dir, 'index.txt'), '');
-  await writeFile(join(dir, 'ca.serial'), '1000\n');
-  await writeFile(join(dir, 'tsa.serial'), '01\n');
-  const dates = [
-    '-startdate',
-    opensslTime(validFrom),
-    '-enddate',
-    opensslTime(new Date(validFrom.getTime() + validDays * 86_400_000)),
-  ];
-  const ca = ['ca', '-batch', '-notext', '-config', 'ca.cnf', ...dates];
-
-  await openssl(dir, ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384', '-out', 'root.key']);
-  await openssl(dir, ['req', '-new', '-key', 'root.key', '-subj', ROOT_SUBJECT, '-out', 'root.csr']);
-  await openssl(dir, [
-    ...ca,
-    '-selfsign',
-    '-keyfile',
-    'root.key',
-    '-extensions',
-    'v3_root',
-    '-in',
-    'root.csr',
-    '-out',
-    'root.pem',
-  ]);
-
-  await openssl(dir, ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'leaf.key']);
-  await openssl(dir, ['req', '-new', '-key', 'leaf.key', '-subj', LEAF_SUBJECT, '-out', 'leaf.csr']);
-  await openssl(dir, [
-    ...ca,
-    '-cert',
-    'root.pem',
-    '-keyfile',
-    'root.key',
-    '-extensions',
-    'v3_tsa',
-    '-in',
-    'leaf.csr',
-    '-out',
-    'leaf.pem',
-  ]);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_QUERY_BYTES) throw new Error('query too large');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** Starts a TSA on 127.0.0.1; call stop() when done (it also deletes the PKI). */
+/** Starts the TSA on 127.0.0.1; call stop() when done (it also deletes the PKI). */
 export async function startTestTsa(options: TestTsaOptions = {}): Promise<TestTsa> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-tsa-'));
-  let requests = 0;
-  // `openssl ts -reply` rewrites the serial file in place; one reply at a time keeps serials unique.
-  let queue: Promise<unknown> = Promise.resolve();
-
-  const reply = async (query: Buffer): Promise<Buffer> => {
-    const n = requests;
-    const [q, r] = [`q${n}.tsq`, `r${n}.tsr`];
-    await writeFile(join(dir, q), query);
-    await openssl(dir, [
-      'ts',
-      '-reply',
-      '-queryfile',
-      q,
-      '-config',
-      'ts.cnf',
-      '-inkey',
-      'leaf.key',
-      '-signer',
-      'leaf.pem',
-      '-chain',
-      'root.pem',
-      '-out',
-      r,
-    ]);
-    return readFile(join(dir, r));
-  };
-
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (req.method !== 'POST') {
-      res.writeHead(405, { allow: 'POST' }).end();
-      return;
-    }
-    try {
-      const query = await readBody(req);
-      const answered = queue.then(() => reply(query));
-      queue = answered.catch(() => undefined);
-      const body = await answered.finally(() => {
-        requests += 1;
-      });
-      res.writeHead(200, { 'content-type': 'application/timestamp-reply' }).end(body);
-    } catch (err) {
-      res.writeHead(500, { 'content-type': 'text/plain' }).end(err instanceof Error ? err.message : String(err));
-    }
-  };
-
   try {
     const validFrom = options.validFrom ?? new Date(Date.now() - 3_600_000);
-    await makePki(dir, validFrom, options.validDays ?? 30);
-    const rootPem = await readFile(join(dir, 'root.pem'), 'utf8');
-    const leafPem = await readFile(join(dir, 'leaf.pem'), 'utf8');
-    const port = await freePort();
-    const server = createServer((req, res) => void handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
+    const made = await makeTsaCertificate({
+      openssl: 'openssl',
+      keyPath: undefined,
+      subject: `O=${TEST_TSA_SUBJECT.organization},CN=${TEST_TSA_SUBJECT.commonName}`,
+      validityDays: options.validDays ?? 30,
+      now: validFrom,
     });
+    const chainPem = made.chainPem;
+    const [leafPem = '', rootPem = ''] = chainPem;
+    const keyPath = join(dir, 'leaf.key');
+    await writeFile(keyPath, made.keyPem ?? '', { mode: 0o600 });
+    const timestamper = await OpensslTimestamper.open({
+      openssl: 'openssl',
+      keyPath,
+      chainPem,
+      policy: '1.2.3.4.1',
+      parentDir: dir,
+    });
+    let requests = 0;
+    // Called as each POST is answered, before its client can read the reply.
+    const log = (event: Readonly<Record<string, unknown>>) => {
+      if (event.method === 'POST') requests += 1;
+    };
+    const handler = createTsaHandler({ timestamper, chainPem, maxActive: 4, maxQueued: 64, log });
+    const { server, url } = await listenOn(handler, '127.0.0.1', 0);
     return {
-      url: `http://127.0.0.1:${port}/`,
+      url: `${url}/api/v1/timestamp`,
       rootPem,
       leafPem,
-      chainPem: [leafPem, rootPem],
-      certChainDer: [leafPem, rootPem].map((pem) => new Uint8Array(new X509Certificate(pem).raw)),
+      chainPem,
+      certChainDer: chainPem.map((pem) => new Uint8Array(new X509Certificate(pem).raw)),
       get requests() {
         return requests;
       },
       async stop() {
         server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await closeServer(server);
+        await timestamper.close();
         await rm(dir, { recursive: true, force: true });
       },
     };
