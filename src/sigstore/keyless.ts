@@ -21,8 +21,6 @@ import { AirlockError } from '../errors.ts';
 import { SERVICE_TIMEOUT_MS } from '../net/http/exchange.ts';
 import { bounded } from '../text.ts';
 
-export const PUBLIC_GOOD_FULCIO_URL = 'https://fulcio.sigstore.dev';
-
 export interface KeylessOptions {
   /** The CA's base URL; requests go to `${fulcioUrl}/api/v2/signingCert`. */
   readonly fulcioUrl: string;
@@ -76,7 +74,8 @@ export function challengeClaim(token: string, now: Date): string {
     if (!isVerified(claims.email_verified)) {
       throw new AirlockError(
         'E_OIDC_TOKEN',
-        `the identity token names the email ${bounded(email)} but its issuer did not verify it (email_verified is not true)`,
+        `the identity token names the email ${bounded(email)} but its issuer did not verify it ` +
+          '(email_verified is not true)',
         { hint: 'a CA certifies only verified emails; use a token whose issuer verified the address' },
       );
     }
@@ -141,7 +140,8 @@ export function fulcioFailure(err: unknown, url: string, token: string): Airlock
       .replace(/^\(\d+\) /, '')
       .split(token)
       .join('[token]');
-    const message = `the certificate authority ${url} refused to issue a signing certificate: HTTP ${status}: ${bounded(said)}`;
+    const message =
+      `the certificate authority ${url} refused to issue a signing certificate: ` + `HTTP ${status}: ${bounded(said)}`;
     if (status === 429) return new AirlockError('E_RATE_LIMITED', message, { hint: 'retry later' });
     return new AirlockError('E_FULCIO', message, {
       hint:
@@ -179,7 +179,8 @@ function checkedLeaf(pem: string, privateKey: KeyObject, url: string, now: Date)
   if (from.getTime() > now.getTime() + 1000 || to.getTime() < now.getTime()) {
     throw new AirlockError(
       'E_FULCIO',
-      `the certificate from ${url} is valid ${from.toISOString()} to ${to.toISOString()}, not now (${now.toISOString()})`,
+      `the certificate from ${url} is valid ${from.toISOString()} to ${to.toISOString()}, ` +
+        `not now (${now.toISOString()})`,
       { hint: "check this machine's clock and the CA's: they must agree to the second" },
     );
   }
@@ -191,9 +192,13 @@ export async function obtainSigningCertificate(options: KeylessOptions): Promise
   // Checked before any request: a token the CA cannot take is refused here, with a clear reason.
   challengeClaim(options.identityToken, options.now);
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const description = `an ephemeral P-256 key certified by ${options.fulcioUrl}`;
-  const signer = createKeyObjectSigner(privateKey, 'ecdsa-sha2-256-nistp256', description);
+  const signer = createKeyObjectSigner(privateKey, 'ecdsa-sha2-256-nistp256', 'an ephemeral P-256 key');
   const leafPem = await requestCertificate(signer, options);
   const certificate = checkedLeaf(leafPem, privateKey, options.fulcioUrl, options.now);
-  return { signer, certificate, identity: certificate.subjectAltName ?? '(no subject alternative name)' };
+  const identity = certificate.subjectAltName ?? '(no subject alternative name)';
+  return {
+    signer: { ...signer, description: `an ephemeral key certified for ${bounded(identity)}` },
+    certificate,
+    identity,
+  };
 }

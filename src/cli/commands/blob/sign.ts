@@ -1,5 +1,4 @@
 import { keyFingerprint } from '../../../crypto/keys.ts';
-import type { Signer } from '../../../crypto/signer.ts';
 import { AirlockError } from '../../../errors.ts';
 import { writeFileAtomic } from '../../../files/atomic-write.ts';
 import { readJsonFile } from '../../../files/read-json.ts';
@@ -7,23 +6,25 @@ import { resolvePredicateType } from '../../../sigstore/in-toto.ts';
 import { MAX_PREDICATE_BYTES } from '../../../sigstore/limits.ts';
 import { attestBlob, type SignedBlob, signBlob } from '../../../sigstore/sign-blob.ts';
 import type { Command, CommandContext } from '../../command.ts';
-import { KEY_FLAGS, keySigner } from '../../options/key.ts';
+import { KEY_FLAGS } from '../../options/key.ts';
+import { certificateSummary, type OpenedSigner, openSigner, tokenSourceFor } from '../../options/keyless.ts';
 import { OUTPUT_FLAGS, type SignatureOutputs, signatureOutputs } from '../../options/output.ts';
-import { planSigning, SIGNING_FLAGS, type SigningPlan } from '../../options/signing.ts';
+import { SIGNING_FLAGS, type SigningPlan, signingPlan } from '../../options/signing.ts';
 
 async function withSigner<T>(
   ctx: CommandContext,
-  fn: (signer: Signer, plan: SigningPlan, outputs: SignatureOutputs) => Promise<T>,
+  fn: (opened: OpenedSigner, plan: SigningPlan, outputs: SignatureOutputs) => Promise<T>,
 ) {
-  // All flag rules first: nothing is read or signed before they hold.
-  const plan = planSigning(ctx.flags);
+  // All flag rules first (a keyless token's source included): nothing is read or signed before they hold.
+  const plan = await signingPlan(ctx);
+  const tokens = tokenSourceFor(ctx, plan);
   const outputs = signatureOutputs(ctx.flags);
-  const signer = await keySigner(ctx, plan.keyRef, plan.signingAlgorithm);
+  const opened = await openSigner(ctx, plan, tokens);
   try {
     if (!plan.witnesses.tlog) ctx.out.debug('transparency log upload disabled: signing offline');
-    return await fn(signer, plan, outputs);
+    return await fn(opened, plan, outputs);
   } finally {
-    await signer.close();
+    await opened.signer.close();
   }
 }
 
@@ -51,10 +52,12 @@ async function writeOutputs(
 function summary(
   ctx: CommandContext,
   file: string,
-  signer: Signer,
+  opened: OpenedSigner,
   signed: SignedBlob,
   written: Record<string, string>,
 ) {
+  const { signer } = opened;
+  const certificate = certificateSummary(opened);
   // Serialized bundles follow proto3 JSON, which leaves out zero values: entry 0 has no logIndex.
   const tlog = (signed.bundle.verificationMaterial.tlogEntries ?? []).map((e) => ({
     ...e,
@@ -62,6 +65,7 @@ function summary(
   }));
   ctx.audit.subject(file, `${signed.digest.algorithm}:${signed.digest.hex}`);
   ctx.audit.detail('key', { fingerprint: keyFingerprint(signer.publicKey), source: signer.description });
+  if (certificate) ctx.audit.detail('certificate', certificate);
   ctx.audit.detail(
     'tlogEntries',
     tlog.map((e) => e.logIndex),
@@ -70,6 +74,7 @@ function summary(
     ok: true,
     digest: `${signed.digest.algorithm}:${signed.digest.hex}`,
     key: { fingerprint: keyFingerprint(signer.publicKey), algorithm: signer.algorithm, source: signer.description },
+    ...(certificate ? { certificate } : {}),
     tlogEntries: tlog.map((e) => ({ logIndex: e.logIndex, integratedTime: e.integratedTime })),
     timestamps: signed.bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps?.length ?? 0,
     outputs: written,
@@ -113,14 +118,18 @@ export const signBlobCommand: Command = {
   ],
   async run(ctx) {
     const file = ctx.positionals[0] ?? '';
-    return withSigner(ctx, async (signer, plan, outputs) => {
-      const signed = await signBlob({ path: file }, { signer, witnesses: plan.witnesses, onProgress: progress(ctx) });
+    return withSigner(ctx, async (opened, plan, outputs) => {
+      const signed = await signBlob(
+        { path: file },
+        { ...opened, witnesses: plan.witnesses, onProgress: progress(ctx) },
+      );
       ctx.out.progressDone();
       const written = await writeOutputs(ctx, outputs, signed);
       ctx.out.info(
-        `Signed ${file} (${signed.digest.algorithm}:${signed.digest.hex.slice(0, 16)}…) with ${signer.description}`,
+        `Signed ${file} (${signed.digest.algorithm}:${signed.digest.hex.slice(0, 16)}…) ` +
+          `with ${opened.signer.description}`,
       );
-      return { json: summary(ctx, file, signer, signed, written) };
+      return { json: summary(ctx, file, opened, signed, written) };
     });
   },
 };
@@ -154,18 +163,18 @@ export const attestBlobCommand: Command = {
     const predicatePath = ctx.flags.string('predicate');
     if (!predicatePath) throw new AirlockError('E_USAGE', 'attest-blob needs --predicate FILE');
     const predicateType = resolvePredicateType(ctx.flags.string('type') ?? 'custom');
-    return withSigner(ctx, async (signer, plan, outputs) => {
+    return withSigner(ctx, async (opened, plan, outputs) => {
       // Bounded: its bundle must stay within what verification reads, and it may be a FIFO.
       const predicate = await readJsonFile(predicatePath, 'predicate', MAX_PREDICATE_BYTES);
       const signed = await attestBlob(
         { path: file },
-        { signer, witnesses: plan.witnesses, predicate, predicateType, onProgress: progress(ctx) },
+        { ...opened, witnesses: plan.witnesses, predicate, predicateType, onProgress: progress(ctx) },
       );
       ctx.out.progressDone();
       const written = await writeOutputs(ctx, outputs, signed);
-      ctx.out.info(`Attested ${file} (${predicateType}) with ${signer.description}`);
+      ctx.out.info(`Attested ${file} (${predicateType}) with ${opened.signer.description}`);
       ctx.audit.detail('predicateType', predicateType);
-      return { json: { ...summary(ctx, file, signer, signed, written), predicateType } };
+      return { json: { ...summary(ctx, file, opened, signed, written), predicateType } };
     });
   },
 };
