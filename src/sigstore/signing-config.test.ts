@@ -1,45 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseSigningConfig, selectSigningServices } from './signing-config.ts';
 
-// sigstore-go examples/signing_config.v0.2.json at 4594ab4c (2026-06-09), verbatim.
-const SIGSTORE_GO_EXAMPLE = {
-  mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json',
-  caUrls: [
-    {
-      url: 'https://fulcio.sigstage.dev',
-      majorApiVersion: 1,
-      validFor: { start: '2022-04-14T21:38:40Z' },
-      operator: 'sigstore.dev',
-    },
-  ],
-  oidcUrls: [
-    {
-      url: 'https://oauth2.sigstage.dev/auth',
-      majorApiVersion: 1,
-      validFor: { start: '2025-04-16T00:00:00Z' },
-      operator: 'sigstore.dev',
-    },
-  ],
-  rekorTlogUrls: [
-    {
-      url: 'https://rekor.sigstage.dev',
-      majorApiVersion: 1,
-      validFor: { start: '2021-01-12T11:53:27Z' },
-      operator: 'sigstore.dev',
-    },
-  ],
-  tsaUrls: [
-    {
-      url: 'https://timestamp.sigstage.dev/api/v1/timestamp',
-      majorApiVersion: 1,
-      validFor: { start: '2025-04-09T00:00:00Z' },
-      operator: 'sigstore.dev',
-    },
-  ],
-  rekorTlogConfig: { selector: 'ANY' },
-  tsaConfig: { selector: 'ANY' },
-};
+// Verbatim from sigstore-go (test/fixtures/sigstore-go/README.md).
+const SIGSTORE_GO_EXAMPLE = JSON.parse(
+  readFileSync(new URL('../../test/fixtures/sigstore-go/signing_config.v0.2.json', import.meta.url), 'utf8'),
+) as Record<string, unknown>;
 
 const NOW = new Date('2026-12-07T12:00:00Z');
 
