@@ -90,11 +90,14 @@ export const signBlobCommand: Command = {
   name: 'sign-blob',
   audit: 'sign',
   summary: 'Sign a file into a Sigstore bundle (cosign sign-blob)',
-  usage: 'FILE --key REF --bundle OUT [flags]',
+  usage: 'FILE (--key REF | --identity-token @FILE --fulcio-url URL) --bundle OUT [flags]',
   description:
     'Writes a Sigstore bundle v0.3 with a messageSignature (digest + signature) and the key hint\n' +
     'base64(sha256(SPKI)). By default the signature is uploaded to the transparency log (--rekor-url,\n' +
-    'default the public-good Rekor); --tlog-upload=false signs fully offline, with no network access.',
+    'default the public-good Rekor); --tlog-upload=false signs fully offline, with no network access.\n' +
+    'Without --key it signs keyless: a Fulcio-compatible CA (--fulcio-url, e.g. airlock ca serve) certifies\n' +
+    'an in-memory key for the OIDC identity token (--identity-token @FILE, SIGSTORE_ID_TOKEN or GitHub\n' +
+    'Actions), and the bundle carries that certificate; a Rekor v2 log then needs --tsa-url.',
   flags: { ...KEY_FLAGS, ...SIGNING_FLAGS, ...OUTPUT_FLAGS },
   positionals: { min: 1, max: 1 },
   examples: [
@@ -114,6 +117,12 @@ export const signBlobCommand: Command = {
         'airlock sign-blob app.tar --key cosign.key --tlog-upload=false --tsa-url ' +
         'https://tsa.internal/tsr --bundle b.json',
       description: 'Offline log, RFC 3161 timestamp',
+    },
+    {
+      command:
+        'airlock sign-blob app.tar --identity-token @/var/run/sigstore/token --fulcio-url https://ca.internal ' +
+        '--rekor-url https://log.internal --rekor-api-version 2 --tsa-url https://tsa.internal/tsr --bundle b.json',
+      description: 'Keyless, inside the gap: on-prem CA, Rekor v2 log and TSA',
     },
   ],
   async run(ctx) {
@@ -138,7 +147,7 @@ export const attestBlobCommand: Command = {
   name: 'attest-blob',
   audit: 'attest',
   summary: 'Attest a file: a DSSE in-toto statement in a Sigstore bundle (cosign attest-blob)',
-  usage: 'FILE --predicate P --type T --key REF --bundle OUT [flags]',
+  usage: 'FILE --predicate P --type T (--key REF | --identity-token @FILE) --bundle OUT [flags]',
   description:
     "The statement's subject is the file (name + sha256); --type is a URI or one of cosign's short\n" +
     'names: slsaprovenance1, spdxjson, cyclonedx, vuln, openvex, custom, ...',

@@ -149,7 +149,7 @@ export const signCommand: Command = {
   name: 'sign',
   audit: 'sign',
   summary: 'Sign an image as cosign v3 does (bundle referrer), optionally also the legacy .sig',
-  usage: 'IMAGE --key REF [flags]',
+  usage: 'IMAGE (--key REF | --identity-token @FILE --fulcio-url URL) [flags]',
   flags: IMAGE_SIGN_FLAGS,
   positionals: { min: 1, max: 1 },
   examples: [
@@ -166,6 +166,12 @@ export const signCommand: Command = {
       command: 'airlock sign oci:layout:app-1.0 --key cosign.key --tlog-upload=false --bundle app.sigstore.json',
       description: 'Also keep the bundle in a file (for verify --bundle)',
     },
+    {
+      command:
+        'airlock sign registry.internal/app@sha256:… --identity-token @token --fulcio-url https://ca.internal ' +
+        '--rekor-url https://log.internal --rekor-api-version 2 --tsa-url https://tsa.internal/tsr',
+      description: 'Keyless: a certificate for the token identity from an on-prem CA',
+    },
   ],
   run: (ctx) => runSign(ctx, false),
 };
@@ -174,8 +180,9 @@ export const attestCommand: Command = {
   name: 'attest',
   audit: 'attest',
   summary: 'Attach a signed in-toto attestation (SBOM, provenance, scan) to an image',
-  usage: 'IMAGE --predicate P --type T --key REF [flags]',
-  description: 'This is how airlock attaches an SBOM (cosign attach sbom): as an attestation signed with --key.',
+  usage: 'IMAGE --predicate P --type T (--key REF | --identity-token @FILE) [flags]',
+  description:
+    'This is how airlock attaches an SBOM (cosign attach sbom): as an attestation signed with --key, or keyless.',
   flags: {
     predicate: { type: 'string', value: 'FILE', description: 'The predicate (JSON)' },
     type: { type: 'string', value: 'TYPE', description: 'Predicate type: URI or short name', default: 'custom' },
