@@ -5,7 +5,7 @@
 // `airlock verify-blob` / `verify` pinned to the identity decide. Tokens are real JWTs (jose).
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -240,6 +240,13 @@ describe('image sign keyless', () => {
   });
 });
 
+/** Every file under `dir`, concatenated: wherever a record went, it is searched. */
+async function everything(dir: string): Promise<string> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const files = entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  return (await Promise.all(files.map((f) => readFile(f, 'utf8')))).join('\n');
+}
+
 describe('keyless refusals', () => {
   it('no token: usage error naming the three sources, before any request', async () => {
     const before = fulcio.requests.length;
@@ -262,15 +269,19 @@ describe('keyless refusals', () => {
     );
   });
 
-  it('the token never appears in any output, even when the CA echoes it and with AIRLOCK_DEBUG stacks', async () => {
+  it('the token appears in no output or audit record, even when the CA echoes it and with AIRLOCK_DEBUG', async () => {
     const secret = await token(SAN);
+    const home = p('audited-home');
     fulcio.refuseWith = (req) => ({ status: 400, message: `bad token ${req.token}` });
     try {
       for (const args of [
         ['--identity-token', secret],
         ['--identity-token', `@${p('token')}`],
       ]) {
-        const r = await signKeyless([...args, '--bundle', p('refused.json'), '--json'], { AIRLOCK_DEBUG: '1' });
+        const r = await signKeyless([...args, '--bundle', p('refused.json'), '--json'], {
+          AIRLOCK_DEBUG: '1',
+          AIRLOCK_HOME: home,
+        });
         assert.equal(r.code, 3, r.stderr);
         assert.match(r.stderr, /refused to issue a signing certificate: HTTP 400: bad token \[token\]/);
         const fileToken = (await readFile(p('token'), 'utf8')).trim();
@@ -281,6 +292,9 @@ describe('keyless refusals', () => {
     } finally {
       fulcio.refuseWith = undefined;
     }
+    const recorded = await everything(home);
+    assert.match(recorded, /refused to issue a signing certificate/, 'the refusals were recorded');
+    assert.ok(!recorded.includes(secret), 'the token leaked into the audit trail');
     const notJwt = await signKeyless(['--identity-token', 'opaque-access-token-value', '--bundle', p('n.json')], {
       AIRLOCK_DEBUG: '1',
     });
