@@ -91,6 +91,16 @@ describe('keyless: a certificate for an in-memory key from a Fulcio-compatible C
     }
   });
 
+  it('a certificate for another key than the one sent is refused: no bundle could verify', async () => {
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    fulcio.certifyInstead = other.export({ type: 'spki', format: 'pem' }).toString();
+    try {
+      await assert.rejects(obtain(await token({ sub: 'x' })), { code: 'E_FULCIO', message: /certified another key/ });
+    } finally {
+      fulcio.certifyInstead = undefined;
+    }
+  });
+
   it('an unreachable CA is E_FULCIO naming it', async () => {
     const t = await token({ sub: 'x' });
     await assert.rejects(obtain(t, 'http://127.0.0.1:1'), (err: unknown) => {

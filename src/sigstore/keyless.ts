@@ -39,6 +39,8 @@ export interface KeylessSigning {
   readonly identity: string;
 }
 
+const MAX_ISSUANCE_DELAY_MS = 60_000;
+
 /** Fulcio and sigstore-js accept a boolean true or the strings Go's JSON decoding of it produces. */
 const isVerified = (value: unknown) => value === true || value === 'true' || value === 'True';
 
@@ -140,8 +142,8 @@ export function fulcioFailure(err: unknown, url: string, token: string): Airlock
       .replace(/^\(\d+\) /, '')
       .split(token)
       .join('[token]');
-    const message =
-      `the certificate authority ${url} refused to issue a signing certificate: ` + `HTTP ${status}: ${bounded(said)}`;
+    const refused = `the certificate authority ${url} refused to issue a signing certificate`;
+    const message = `${refused}: HTTP ${status}: ${bounded(said)}`;
     if (status === 429) return new AirlockError('E_RATE_LIMITED', message, { hint: 'retry later' });
     return new AirlockError('E_FULCIO', message, {
       hint:
@@ -175,8 +177,9 @@ function checkedLeaf(pem: string, privateKey: KeyObject, url: string, now: Date)
   }
   const from = new Date(leaf.validFrom);
   const to = new Date(leaf.validTo);
-  // X.509 times have whole seconds: a certificate issued this second may start after `now`'s milliseconds.
-  if (from.getTime() > now.getTime() + 1000 || to.getTime() < now.getTime()) {
+  // `now` is taken before the request, which may take its timeouts and a retry: a notBefore up to a
+  // minute later is the exchange's own time, more is a CA clock ahead of ours.
+  if (from.getTime() > now.getTime() + MAX_ISSUANCE_DELAY_MS || to.getTime() < now.getTime()) {
     throw new AirlockError(
       'E_FULCIO',
       `the certificate from ${url} is valid ${from.toISOString()} to ${to.toISOString()}, ` +

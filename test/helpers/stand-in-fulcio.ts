@@ -23,6 +23,8 @@ export interface StandInFulcio {
   readonly requests: CertificateRequest[];
   /** Set to answer the next requests with this status and Fulcio-shaped error body instead of a certificate. */
   refuseWith: ((request: CertificateRequest) => { status: number; message: string }) | undefined;
+  /** Set to certify this public key (PEM) instead of the one sent, as a broken or hostile CA might. */
+  certifyInstead: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -44,14 +46,19 @@ function parseRequest(text: string): CertificateRequest {
   };
 }
 
-async function issue(ca: PrivateCa, request: CertificateRequest): Promise<{ status: number; body: unknown }> {
+async function issue(
+  ca: PrivateCa,
+  request: CertificateRequest,
+  certifyInstead: string | undefined,
+): Promise<{ status: number; body: unknown }> {
   const claims = decodeJwt(request.token) as { email?: string; sub?: string; iss?: string };
   const subject = claims.email ?? claims.sub ?? '';
   const key = createPublicKey(request.publicKeyPem);
   if (!verify('sha256', Buffer.from(subject), key, request.proofOfPossession)) {
     return { status: 400, body: { code: 3, message: 'The signature supplied in the request could not be verified' } };
   }
-  const leaf = await ca.issueLeafForKey({ publicKeyPem: request.publicKeyPem, san: subject, issuer: claims.iss ?? '' });
+  const publicKeyPem = certifyInstead ?? request.publicKeyPem;
+  const leaf = await ca.issueLeafForKey({ publicKeyPem, san: subject, issuer: claims.iss ?? '' });
   return {
     status: 200,
     body: {
@@ -71,6 +78,7 @@ export async function startStandInFulcio(): Promise<StandInFulcio> {
     ca,
     requests,
     refuseWith: undefined,
+    certifyInstead: undefined,
     stop: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ca.cleanup();
@@ -84,7 +92,7 @@ export async function startStandInFulcio(): Promise<StandInFulcio> {
       requests.push(request);
       const refusal = state.refuseWith?.(request);
       if (refusal) return { status: refusal.status, body: { code: 3, message: refusal.message, details: [] } };
-      return issue(ca, request);
+      return issue(ca, request, state.certifyInstead);
     };
     answer().then(
       ({ status, body }) => {
