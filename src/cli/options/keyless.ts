@@ -89,12 +89,12 @@ export async function openSigner(
   plan: SigningPlan,
   tokens: TokenSource | undefined,
 ): Promise<OpenedSigner> {
-  if (!plan.keyless || !tokens) return { signer: await keySigner(ctx, plan.keyRef ?? '', plan.signingAlgorithm) };
+  if (plan.keyRef !== undefined) return { signer: await keySigner(ctx, plan.keyRef, plan.signingAlgorithm) };
+  if (!plan.keyless || !tokens) throw new Error('a keyless plan comes with its token source (tokenSourceFor)');
   const identityToken = await tokens.read();
   const { obtainSigningCertificate } = await import('../../sigstore/keyless.ts');
   ctx.out.debug(`requesting a signing certificate from ${plan.keyless.fulcioUrl} with the token from ${tokens.name}`);
-  const keyless = await obtainSigningCertificate({ fulcioUrl: plan.keyless.fulcioUrl, identityToken, now: ctx.now() });
-  return keyless;
+  return obtainSigningCertificate({ fulcioUrl: plan.keyless.fulcioUrl, identityToken, now: ctx.now() });
 }
 
 /** The certificate's facts for --json and the audit event (never the token). */
