@@ -1,7 +1,9 @@
 // sign-blob and attest-blob: a Sigstore bundle v0.3 over a file, signed by any Signer, optionally
 // witnessed by a transparency log and a timestamp authority. The bundle carries everything an offline
-// verifier needs: the key hint, the signature, and any log entry or timestamp.
+// verifier needs: the key hint (or, keyless, the signing certificate), the signature, and any log
+// entry or timestamp.
 import { readFileSync, statSync } from 'node:fs';
+import type { X509Certificate } from 'node:crypto';
 import { basename } from 'node:path';
 import {
   type Bundle,
@@ -13,7 +15,7 @@ import {
 import { dsse } from '@sigstore/core';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import { type Digest, type DigestAlgorithm, digestBytes, digestFile } from '../crypto/digest.ts';
-import { keyHint, publicKeyPem } from '../crypto/keys.ts';
+import { keyHint } from '../crypto/keys.ts';
 import { SIGNING_ALGORITHMS, type Signer } from '../crypto/signer.ts';
 import { fromFsError } from '../errors.ts';
 import { readFileBounded } from '../files/read-file.ts';
@@ -27,6 +29,11 @@ export type BlobInput = { readonly path: string } | { readonly data: Uint8Array;
 
 export interface SignOptions {
   readonly signer: Signer;
+  /**
+   * Keyless: the certificate the CA issued for the signer's key (keyless.ts). The bundle carries it
+   * (v0.3 `certificate`) instead of a key hint, and logs get it as the verifier.
+   */
+  readonly certificate?: X509Certificate;
   readonly witnesses?: WitnessOptions;
   readonly onProgress?: (bytes: number) => void;
 }
@@ -111,7 +118,7 @@ async function finishBundle(bundle: Bundle, signature: Uint8Array, options: Sign
     const material = await witnessSignature(
       bundle.content,
       signature,
-      publicKeyPem(options.signer.publicKey),
+      options.certificate ?? options.signer.publicKey,
       options.witnesses,
     );
     bundle.verificationMaterial.tlogEntries = material.tlogEntries;
@@ -120,13 +127,20 @@ async function finishBundle(bundle: Bundle, signature: Uint8Array, options: Sign
   return bundleToJSON(bundle);
 }
 
+/** The leaf alone, as v0.3 `certificate` (certificateChain false): verifiers take the chain from their root. */
+function verificationMaterial(options: SignOptions): { certificate: Buffer } | { keyHint: string } {
+  return options.certificate
+    ? { certificate: Buffer.from(options.certificate.raw) }
+    : { keyHint: keyHint(options.signer.publicKey) };
+}
+
 /** A message-signature bundle over the blob (cosign sign-blob --bundle). */
 export async function signBlob(input: BlobInput, options: SignOptions): Promise<SignedBlob> {
   const { digest, signature } = await signMessage(input, options);
   const bundle = toMessageSignatureBundle({
     digest: Buffer.from(digest.hex, 'hex'),
     signature: Buffer.from(signature),
-    keyHint: keyHint(options.signer.publicKey),
+    ...verificationMaterial(options),
   });
   if (bundle.content.$case === 'messageSignature' && bundle.content.messageSignature.messageDigest) {
     bundle.content.messageSignature.messageDigest.algorithm = BUNDLE_HASH[digest.algorithm] ?? HashAlgorithm.SHA2_256;
@@ -160,7 +174,7 @@ export async function signStatement(statement: Statement, digest: Digest, option
     artifact: payload,
     artifactType: IN_TOTO_PAYLOAD_TYPE,
     signature: Buffer.from(signature),
-    keyHint: keyHint(options.signer.publicKey),
+    ...verificationMaterial(options),
   });
   return { bundle: await finishBundle(bundle, signature, options), signature, digest, statement };
 }

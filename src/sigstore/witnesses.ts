@@ -1,7 +1,7 @@
 // What a signature is witnessed by after signing: a transparency log (Rekor v1 or v2 API) and/or an
 // RFC 3161 timestamp authority. Failures here are "could not evaluate" (exit 3) and say how to sign
 // offline instead, because in an air gap the usual cause is simply that the service is out of reach.
-import { createPublicKey } from 'node:crypto';
+import { type KeyObject, X509Certificate } from 'node:crypto';
 import type { RFC3161SignedTimestamp, TransparencyLogEntry } from '@sigstore/bundle';
 import type { SignatureBundle } from '@sigstore/sign';
 import { AirlockError, isAirlockError } from '../errors.ts';
@@ -23,10 +23,11 @@ export interface WitnessMaterial {
   rfc3161Timestamps: RFC3161SignedTimestamp[];
 }
 
+/** `verifier` is the signer's key, or keyless its certificate, which the log then records. */
 export async function witnessSignature(
   content: SignatureBundle,
   signature: Uint8Array,
-  publicKeyPem: string,
+  verifier: KeyObject | X509Certificate,
   options: WitnessOptions,
 ): Promise<WitnessMaterial> {
   const material: WitnessMaterial = { tlogEntries: [], rfc3161Timestamps: [] };
@@ -40,14 +41,14 @@ export async function witnessSignature(
     material.rfc3161Timestamps.push({ signedTimestamp: Buffer.from(signedTimestamp) });
   }
   if (options.tlog) {
-    material.tlogEntries.push(...(await logSignature(content, publicKeyPem, options.tlog, options.transport)));
+    material.tlogEntries.push(...(await logSignature(content, verifier, options.tlog, options.transport)));
   }
   return material;
 }
 
 async function logSignature(
   content: SignatureBundle,
-  publicKeyPem: string,
+  verifier: KeyObject | X509Certificate,
   tlog: NonNullable<WitnessOptions['tlog']>,
   transport: HttpTransport | undefined,
 ): Promise<TransparencyLogEntry[]> {
@@ -56,7 +57,7 @@ async function logSignature(
     if (apiVersion === 2) {
       // Not RekorWitness: its v2 requests are refused by current Rekor v2 logs (see rekor-v2-client.ts).
       const { createEntryRequestFor, uploadToRekorV2 } = await import('./rekor-v2-client.ts');
-      const request = createEntryRequestFor(content, createPublicKey(publicKeyPem));
+      const request = createEntryRequestFor(content, verifier);
       return [await uploadToRekorV2(url, request, transport ? { transport } : {})];
     }
     const { RekorWitness } = await import('@sigstore/sign');
@@ -67,7 +68,12 @@ async function logSignature(
       retry: { retries: 1, minTimeout: 500, maxTimeout: 2000 },
       timeout: SERVICE_TIMEOUT_MS,
     });
-    return (await witness.testify(content, publicKeyPem)).tlogEntries;
+    // Rekor v1 takes a certificate's PEM where it takes a key's (hashedrekord/dsse publicKey).
+    const pem =
+      verifier instanceof X509Certificate
+        ? verifier.toString()
+        : verifier.export({ type: 'spki', format: 'pem' }).toString();
+    return (await witness.testify(content, pem)).tlogEntries;
   } catch (err) {
     // A key the log cannot take is the signer's problem, not the log's: no "offline?" hint for it.
     if (isAirlockError(err) && (err.code !== 'E_TLOG_UPLOAD' || err.hint)) throw err;

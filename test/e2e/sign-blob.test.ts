@@ -61,10 +61,11 @@ describe('--tlog-upload matrix', () => {
     assert.match(r.stderr, /--key .*--tlog-upload=false/);
   });
 
-  it('keyless + --tlog-upload=true → exit 2, says keyless is not built yet', async () => {
-    const r = await runCliProcess(['sign-blob', artifact(), '--bundle', bundle()], { env: env() });
+  it('keyless + --tlog-upload=true with no identity token → exit 2, naming where a token comes from', async () => {
+    const noToken = { SIGSTORE_ID_TOKEN: '', ACTIONS_ID_TOKEN_REQUEST_URL: '', ACTIONS_ID_TOKEN_REQUEST_TOKEN: '' };
+    const r = await runCliProcess(['sign-blob', artifact(), '--bundle', bundle()], { env: { ...env(), ...noToken } });
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /keyless signing .* is not built yet \[E_UNSUPPORTED\]/);
+    assert.match(r.stderr, /keyless signing \(no --key\) needs an OIDC identity token, and none was found \[E_USAGE\]/);
   });
 
   it('key + --tlog-upload=true with the log out of reach → exit 3 naming both offline options', async () => {

@@ -26,6 +26,8 @@ export interface PrivateCa {
     days?: number;
     keyEncoding?: 'named' | 'explicit' | 'compressed';
   }): Promise<Leaf>;
+  /** A leaf for a key held elsewhere (the stand-in CA certifies the key a request sends). */
+  issueLeafForKey(options: { publicKeyPem: string; san: string; issuer: string }): Promise<string>;
   cleanup(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export async function createPrivateCa(name = 'airlock test CA'): Promise<Private
     rootPem,
     rootDer: Buffer.from(new X509Certificate(rootPem).raw),
     issueLeaf: (options) => issueLeaf(dir, root, serial++, options),
+    issueLeafForKey: (options) => issueLeafForKey(dir, root, serial++, options),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }
@@ -78,11 +81,40 @@ async function makeRoot(dir: string, name: string): Promise<RootFiles> {
 async function issueLeaf(dir: string, root: RootFiles, n: number, options: LeafOptions): Promise<Leaf> {
   const { san, issuer, days = 1, keyEncoding = 'named' } = options;
   const key = join(dir, `leaf${n}.key`);
+  await makeLeafKey(key, keyEncoding);
+  const certPem = await signLeaf(dir, root, n, { key, san, issuer, days });
+  return {
+    certPem,
+    certDer: Buffer.from(new X509Certificate(certPem).raw),
+    privateKey: createPrivateKey(await readFile(key, 'utf8')),
+  };
+}
+
+/** The request is signed by a throw-away key; -force_pubkey puts the key that was sent in the certificate. */
+async function issueLeafForKey(
+  dir: string,
+  root: RootFiles,
+  n: number,
+  options: { publicKeyPem: string; san: string; issuer: string },
+): Promise<string> {
+  const key = join(dir, `leaf${n}.key`);
+  const pub = join(dir, `leaf${n}.pub`);
+  await makeLeafKey(key, 'named');
+  await writeFile(pub, options.publicKeyPem);
+  return signLeaf(dir, root, n, { key, san: options.san, issuer: options.issuer, days: 1, forcePubkey: pub });
+}
+
+async function signLeaf(
+  dir: string,
+  root: RootFiles,
+  n: number,
+  options: { key: string; san: string; issuer: string; days: number; forcePubkey?: string },
+): Promise<string> {
+  const { key, san, issuer, days, forcePubkey } = options;
   const csr = join(dir, `leaf${n}.csr`);
   const crt = join(dir, `leaf${n}.crt`);
   const ext = join(dir, `leaf${n}.ext`);
   await writeFile(ext, leafExtensions(san, issuer));
-  await makeLeafKey(key, keyEncoding);
   await run('openssl', ['req', '-new', '-key', key, '-out', csr, '-subj', '/O=airlock test']);
   await run('openssl', [
     'x509',
@@ -101,13 +133,9 @@ async function issueLeaf(dir: string, root: RootFiles, n: number, options: LeafO
     ext,
     '-out',
     crt,
+    ...(forcePubkey ? ['-force_pubkey', forcePubkey] : []),
   ]);
-  const certPem = await readFile(crt, 'utf8');
-  return {
-    certPem,
-    certDer: Buffer.from(new X509Certificate(certPem).raw),
-    privateKey: createPrivateKey(await readFile(key, 'utf8')),
-  };
+  return readFile(crt, 'utf8');
 }
 
 /** A Fulcio-like leaf's extensions: code signing, the SAN, and the OIDC issuer (1.3.6.1.4.1.57264.1.8). */

@@ -1,5 +1,4 @@
 import { keyFingerprint } from '../../../crypto/keys.ts';
-import type { Signer } from '../../../crypto/signer.ts';
 import { AirlockError } from '../../../errors.ts';
 import { writeFileAtomic } from '../../../files/atomic-write.ts';
 import { readJsonFile } from '../../../files/read-json.ts';
@@ -7,23 +6,25 @@ import { resolvePredicateType } from '../../../sigstore/in-toto.ts';
 import { MAX_PREDICATE_BYTES } from '../../../sigstore/limits.ts';
 import { attestBlob, type SignedBlob, signBlob } from '../../../sigstore/sign-blob.ts';
 import type { Command, CommandContext } from '../../command.ts';
-import { KEY_FLAGS, keySigner } from '../../options/key.ts';
+import { KEY_FLAGS } from '../../options/key.ts';
+import { certificateSummary, type OpenedSigner, openSigner, tokenSourceFor } from '../../options/keyless.ts';
 import { OUTPUT_FLAGS, type SignatureOutputs, signatureOutputs } from '../../options/output.ts';
-import { planSigning, SIGNING_FLAGS, type SigningPlan } from '../../options/signing.ts';
+import { SIGNING_FLAGS, type SigningPlan, signingPlan } from '../../options/signing.ts';
 
 async function withSigner<T>(
   ctx: CommandContext,
-  fn: (signer: Signer, plan: SigningPlan, outputs: SignatureOutputs) => Promise<T>,
+  fn: (opened: OpenedSigner, plan: SigningPlan, outputs: SignatureOutputs) => Promise<T>,
 ) {
-  // All flag rules first: nothing is read or signed before they hold.
-  const plan = planSigning(ctx.flags);
+  // All flag rules first (a keyless token's source included): nothing is read or signed before they hold.
+  const plan = await signingPlan(ctx);
+  const tokens = tokenSourceFor(ctx, plan);
   const outputs = signatureOutputs(ctx.flags);
-  const signer = await keySigner(ctx, plan.keyRef, plan.signingAlgorithm);
+  const opened = await openSigner(ctx, plan, tokens);
   try {
     if (!plan.witnesses.tlog) ctx.out.debug('transparency log upload disabled: signing offline');
-    return await fn(signer, plan, outputs);
+    return await fn(opened, plan, outputs);
   } finally {
-    await signer.close();
+    await opened.signer.close();
   }
 }
 
@@ -51,10 +52,12 @@ async function writeOutputs(
 function summary(
   ctx: CommandContext,
   file: string,
-  signer: Signer,
+  opened: OpenedSigner,
   signed: SignedBlob,
   written: Record<string, string>,
 ) {
+  const { signer } = opened;
+  const certificate = certificateSummary(opened);
   // Serialized bundles follow proto3 JSON, which leaves out zero values: entry 0 has no logIndex.
   const tlog = (signed.bundle.verificationMaterial.tlogEntries ?? []).map((e) => ({
     ...e,
@@ -62,6 +65,7 @@ function summary(
   }));
   ctx.audit.subject(file, `${signed.digest.algorithm}:${signed.digest.hex}`);
   ctx.audit.detail('key', { fingerprint: keyFingerprint(signer.publicKey), source: signer.description });
+  if (certificate) ctx.audit.detail('certificate', certificate);
   ctx.audit.detail(
     'tlogEntries',
     tlog.map((e) => e.logIndex),
@@ -70,6 +74,7 @@ function summary(
     ok: true,
     digest: `${signed.digest.algorithm}:${signed.digest.hex}`,
     key: { fingerprint: keyFingerprint(signer.publicKey), algorithm: signer.algorithm, source: signer.description },
+    ...(certificate ? { certificate } : {}),
     tlogEntries: tlog.map((e) => ({ logIndex: e.logIndex, integratedTime: e.integratedTime })),
     timestamps: signed.bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps?.length ?? 0,
     outputs: written,
@@ -85,11 +90,14 @@ export const signBlobCommand: Command = {
   name: 'sign-blob',
   audit: 'sign',
   summary: 'Sign a file into a Sigstore bundle (cosign sign-blob)',
-  usage: 'FILE --key REF --bundle OUT [flags]',
+  usage: 'FILE (--key REF | --identity-token @FILE --fulcio-url URL) --bundle OUT [flags]',
   description:
     'Writes a Sigstore bundle v0.3 with a messageSignature (digest + signature) and the key hint\n' +
     'base64(sha256(SPKI)). By default the signature is uploaded to the transparency log (--rekor-url,\n' +
-    'default the public-good Rekor); --tlog-upload=false signs fully offline, with no network access.',
+    'default the public-good Rekor); --tlog-upload=false signs fully offline, with no network access.\n' +
+    'Without --key it signs keyless: a Fulcio-compatible CA (--fulcio-url, e.g. airlock ca serve) certifies\n' +
+    'an in-memory key for the OIDC identity token (--identity-token @FILE, SIGSTORE_ID_TOKEN or GitHub\n' +
+    'Actions), and the bundle carries that certificate; a Rekor v2 log then needs --tsa-url.',
   flags: { ...KEY_FLAGS, ...SIGNING_FLAGS, ...OUTPUT_FLAGS },
   positionals: { min: 1, max: 1 },
   examples: [
@@ -110,17 +118,27 @@ export const signBlobCommand: Command = {
         'https://tsa.internal/tsr --bundle b.json',
       description: 'Offline log, RFC 3161 timestamp',
     },
+    {
+      command:
+        'airlock sign-blob app.tar --identity-token @/var/run/sigstore/token --fulcio-url https://ca.internal ' +
+        '--rekor-url https://log.internal --rekor-api-version 2 --tsa-url https://tsa.internal/tsr --bundle b.json',
+      description: 'Keyless, inside the gap: on-prem CA, Rekor v2 log and TSA',
+    },
   ],
   async run(ctx) {
     const file = ctx.positionals[0] ?? '';
-    return withSigner(ctx, async (signer, plan, outputs) => {
-      const signed = await signBlob({ path: file }, { signer, witnesses: plan.witnesses, onProgress: progress(ctx) });
+    return withSigner(ctx, async (opened, plan, outputs) => {
+      const signed = await signBlob(
+        { path: file },
+        { ...opened, witnesses: plan.witnesses, onProgress: progress(ctx) },
+      );
       ctx.out.progressDone();
       const written = await writeOutputs(ctx, outputs, signed);
       ctx.out.info(
-        `Signed ${file} (${signed.digest.algorithm}:${signed.digest.hex.slice(0, 16)}…) with ${signer.description}`,
+        `Signed ${file} (${signed.digest.algorithm}:${signed.digest.hex.slice(0, 16)}…) ` +
+          `with ${opened.signer.description}`,
       );
-      return { json: summary(ctx, file, signer, signed, written) };
+      return { json: summary(ctx, file, opened, signed, written) };
     });
   },
 };
@@ -129,7 +147,7 @@ export const attestBlobCommand: Command = {
   name: 'attest-blob',
   audit: 'attest',
   summary: 'Attest a file: a DSSE in-toto statement in a Sigstore bundle (cosign attest-blob)',
-  usage: 'FILE --predicate P --type T --key REF --bundle OUT [flags]',
+  usage: 'FILE --predicate P --type T (--key REF | --identity-token @FILE) --bundle OUT [flags]',
   description:
     "The statement's subject is the file (name + sha256); --type is a URI or one of cosign's short\n" +
     'names: slsaprovenance1, spdxjson, cyclonedx, vuln, openvex, custom, ...',
@@ -154,18 +172,18 @@ export const attestBlobCommand: Command = {
     const predicatePath = ctx.flags.string('predicate');
     if (!predicatePath) throw new AirlockError('E_USAGE', 'attest-blob needs --predicate FILE');
     const predicateType = resolvePredicateType(ctx.flags.string('type') ?? 'custom');
-    return withSigner(ctx, async (signer, plan, outputs) => {
+    return withSigner(ctx, async (opened, plan, outputs) => {
       // Bounded: its bundle must stay within what verification reads, and it may be a FIFO.
       const predicate = await readJsonFile(predicatePath, 'predicate', MAX_PREDICATE_BYTES);
       const signed = await attestBlob(
         { path: file },
-        { signer, witnesses: plan.witnesses, predicate, predicateType, onProgress: progress(ctx) },
+        { ...opened, witnesses: plan.witnesses, predicate, predicateType, onProgress: progress(ctx) },
       );
       ctx.out.progressDone();
       const written = await writeOutputs(ctx, outputs, signed);
-      ctx.out.info(`Attested ${file} (${predicateType}) with ${signer.description}`);
+      ctx.out.info(`Attested ${file} (${predicateType}) with ${opened.signer.description}`);
       ctx.audit.detail('predicateType', predicateType);
-      return { json: { ...summary(ctx, file, signer, signed, written), predicateType } };
+      return { json: { ...summary(ctx, file, opened, signed, written), predicateType } };
     });
   },
 };

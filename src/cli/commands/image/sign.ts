@@ -16,8 +16,9 @@ import type { Command, CommandContext } from '../../command.ts';
 import { REGISTRY_FLAGS, registryOptions } from '../../options/registry.ts';
 import { readJsonFile } from '../../../files/read-json.ts';
 import { MAX_PREDICATE_BYTES } from '../../../sigstore/limits.ts';
-import { KEY_FLAGS, keySigner } from '../../options/key.ts';
-import { planSigning, SIGNING_FLAGS } from '../../options/signing.ts';
+import { KEY_FLAGS } from '../../options/key.ts';
+import { certificateSummary, openSigner, tokenSourceFor } from '../../options/keyless.ts';
+import { SIGNING_FLAGS, type SigningPlan, signingPlan } from '../../options/signing.ts';
 
 /** The docker-reference a legacy payload names: cosign's registry/repository, or the one given. */
 function dockerReferenceFor(ctx: CommandContext, ref: ImageReference): string | undefined {
@@ -52,9 +53,26 @@ function readPredicate(path: string): Promise<unknown> {
   return readJsonFile(path, 'the predicate', MAX_PREDICATE_BYTES);
 }
 
+/**
+ * cosign's legacy .sig/.att carries a keyless certificate in layer annotations next to a Rekor v1
+ * SET, which verifiers of that format require; airlock writes neither, so keyless signs the bundle
+ * referrer only.
+ */
+function refuseKeylessLegacy(ctx: CommandContext, plan: SigningPlan): void {
+  if (plan.keyless && ctx.flags.bool('legacy-signature')) {
+    throw new AirlockError('E_UNSUPPORTED', '--legacy-signature is not available for keyless signatures', {
+      hint:
+        'keyless signatures are attached as cosign v3 bundle referrers (and --bundle FILE); ' +
+        'sign with --key for .sig',
+    });
+  }
+}
+
 async function runSign(ctx: CommandContext, attest: boolean) {
   const ref = parseImageReference(ctx.positionals[0] ?? '');
-  const plan = planSigning(ctx.flags);
+  const plan = await signingPlan(ctx);
+  refuseKeylessLegacy(ctx, plan);
+  const tokens = tokenSourceFor(ctx, plan);
   const predicateType = attest ? resolvePredicateType(ctx.flags.string('type') ?? 'custom') : undefined;
   const predicatePath = attest ? ctx.flags.string('predicate') : undefined;
   if (attest && !predicatePath) throw new AirlockError('E_USAGE', 'attest needs --predicate FILE');
@@ -75,10 +93,12 @@ async function runSign(ctx: CommandContext, attest: boolean) {
       );
     }
     const predicate = predicatePath ? await readPredicate(predicatePath) : undefined;
-    const signer = await keySigner(ctx, plan.keyRef, plan.signingAlgorithm);
+    const opened = await openSigner(ctx, plan, tokens);
+    const { signer } = opened;
     try {
       const base = {
         signer,
+        ...(opened.certificate ? { certificate: opened.certificate } : {}),
         witnesses: plan.witnesses,
         now: ctx.now(),
         ...(legacyRef ? { legacy: { dockerReference: legacyRef } } : {}),
@@ -94,6 +114,8 @@ async function runSign(ctx: CommandContext, attest: boolean) {
           : await signImage(image.store, subject, base);
       ctx.audit.subject(formatImageReference(image.ref), subject.digest);
       ctx.audit.detail('key', { fingerprint: keyFingerprint(signer.publicKey), source: signer.description });
+      const certificate = certificateSummary(opened);
+      if (certificate) ctx.audit.detail('certificate', certificate);
       ctx.audit.detail('referrer', result.referrer.digest);
       if (predicateType) ctx.audit.detail('predicateType', predicateType);
       if (bundlePath) {
@@ -113,6 +135,7 @@ async function runSign(ctx: CommandContext, attest: boolean) {
           referrer: result.referrer,
           legacyTag: result.legacyTag,
           predicateType: predicateType ?? 'https://sigstore.dev/cosign/sign/v1',
+          ...(certificate ? { certificate } : {}),
           ...(bundlePath ? { bundleFile: bundlePath } : {}),
         },
       };
@@ -126,7 +149,7 @@ export const signCommand: Command = {
   name: 'sign',
   audit: 'sign',
   summary: 'Sign an image as cosign v3 does (bundle referrer), optionally also the legacy .sig',
-  usage: 'IMAGE --key REF [flags]',
+  usage: 'IMAGE (--key REF | --identity-token @FILE --fulcio-url URL) [flags]',
   flags: IMAGE_SIGN_FLAGS,
   positionals: { min: 1, max: 1 },
   examples: [
@@ -143,6 +166,12 @@ export const signCommand: Command = {
       command: 'airlock sign oci:layout:app-1.0 --key cosign.key --tlog-upload=false --bundle app.sigstore.json',
       description: 'Also keep the bundle in a file (for verify --bundle)',
     },
+    {
+      command:
+        'airlock sign registry.internal/app@sha256:… --identity-token @token --fulcio-url https://ca.internal ' +
+        '--rekor-url https://log.internal --rekor-api-version 2 --tsa-url https://tsa.internal/tsr',
+      description: 'Keyless: a certificate for the token identity from an on-prem CA',
+    },
   ],
   run: (ctx) => runSign(ctx, false),
 };
@@ -151,8 +180,9 @@ export const attestCommand: Command = {
   name: 'attest',
   audit: 'attest',
   summary: 'Attach a signed in-toto attestation (SBOM, provenance, scan) to an image',
-  usage: 'IMAGE --predicate P --type T --key REF [flags]',
-  description: 'This is how airlock attaches an SBOM (cosign attach sbom): as an attestation signed with --key.',
+  usage: 'IMAGE --predicate P --type T (--key REF | --identity-token @FILE) [flags]',
+  description:
+    'This is how airlock attaches an SBOM (cosign attach sbom): as an attestation signed with --key, or keyless.',
   flags: {
     predicate: { type: 'string', value: 'FILE', description: 'The predicate (JSON)' },
     type: { type: 'string', value: 'TYPE', description: 'Predicate type: URI or short name', default: 'custom' },

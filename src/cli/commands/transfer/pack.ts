@@ -35,7 +35,13 @@ async function runPack(ctx: CommandContext) {
   const { out, format, overwrite } = packageOutput(ctx, 'pack needs -o OUT');
   const failOn = await failOnOption(ctx);
   const keyRef = ctx.flags.string('key');
-  if (ctx.flags.bool('sign') && !keyRef) throw new AirlockError('E_USAGE', '--sign needs --key');
+  if (ctx.flags.bool('sign') && !keyRef)
+    throw new AirlockError('E_USAGE', '--sign needs --key', {
+      // pack signs offline (no log, no TSA), which a short-lived certificate cannot be trusted without.
+      hint:
+        'pack does not sign keyless: sign the images first with `airlock sign IMAGE --identity-token @FILE ...` ' +
+        'and pack them with --certificate-identity/--certificate-oidc-issuer, or pass --key',
+    });
   const given = await packContents(ctx);
   if (!keyRef && !ctx.flags.has('pgp-key'))
     throw new AirlockError('E_USAGE', 'the manifest must be signed: pass --key and/or --pgp-key');
