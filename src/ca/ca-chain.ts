@@ -50,7 +50,9 @@ export function parseCertificateChain(pem: string, what: string): X509Certificat
 }
 
 export function describeCertificate(cert: X509Certificate): string {
-  return bounded(cert.subject.replace(/\n/g, ', '));
+  // node gives undefined, despite its types, for the empty subject of a leaf.
+  const subject = cert.subject as string | undefined;
+  return subject ? bounded(subject.replace(/\n/g, ', ')) : `serial ${cert.serialNumber} (empty subject)`;
 }
 
 function checkOrder(certs: readonly X509Certificate[], what: string): void {

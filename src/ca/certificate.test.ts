@@ -54,7 +54,7 @@ async function nameDer(pem: string, which: 'issuer' | 'subject'): Promise<string
 }
 
 describe('issueCertificate', () => {
-  it('lays the leaf out as Fulcio does: issuer, 10 minutes from notBefore, empty subject, extensions in order', async () => {
+  it('lays the leaf out as Fulcio: issuer, 10 minutes from notBefore, empty subject, extensions in order', async () => {
     const ca = await makeTestCa({ now: NOW });
     const req = request();
     const { der, pem } = await issueCertificate(ca, req);
@@ -127,7 +127,7 @@ describe('issueCertificate', () => {
     });
   }
 
-  it('shows Fulcio OIDs and criticality in openssl x509 -text, and openssl verifies it via an intermediate', async () => {
+  it('shows Fulcio OIDs and criticality in openssl x509 -text; openssl verifies it via an intermediate', async () => {
     const ca = await makeTestCa({ root: 'P-384', intermediate: 'P-256', now: new Date() });
     const { pem } = await issueCertificate(ca, request({ notBefore: new Date() }));
     const file = join(dir, 'leaf-via-intermediate.pem');

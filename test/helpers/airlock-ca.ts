@@ -24,12 +24,22 @@ export function generateTestKey(kind: TestKeyKind): { privateKey: KeyObject; pub
 }
 
 export function testSigner(kind: TestKeyKind, description = `test ${kind} key`): Signer {
+  return testKeyAndSigner(kind, description).signer;
+}
+
+function testKeyAndSigner(kind: TestKeyKind, description: string): { signer: Signer; privateKeyPem: string } {
   const { privateKey } = generateTestKey(kind);
-  return createKeyObjectSigner(privateKey, signingAlgorithmFor(privateKey), description);
+  return {
+    signer: createKeyObjectSigner(privateKey, signingAlgorithmFor(privateKey), description),
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
 }
 
 export interface TestCa extends IssuingCa {
   readonly rootPem: string;
+  /** The issuing CA's key as an unencrypted PKCS#8 PEM, for tests that need it in a file. */
+  readonly privateKeyPem: string;
+  readonly rootPrivateKeyPem: string;
 }
 
 /** A root (and, with `intermediate`, an intermediate under it) valid from `now` for a year. */
@@ -37,7 +47,10 @@ export async function makeTestCa(
   options: { root?: TestKeyKind; intermediate?: TestKeyKind; now?: Date } = {},
 ): Promise<TestCa> {
   const now = options.now ?? new Date();
-  const rootSigner = testSigner(options.root ?? 'P-256', 'test root key');
+  const { signer: rootSigner, privateKeyPem: rootPrivateKeyPem } = testKeyAndSigner(
+    options.root ?? 'P-256',
+    'test root key',
+  );
   const rootPem = await createCaCertificate({
     signer: rootSigner,
     subject: 'O=airlock test,CN=test root',
@@ -46,8 +59,11 @@ export async function makeTestCa(
     serial: randomBytes(20),
   });
   const root = new X509Certificate(rootPem);
-  if (!options.intermediate) return { signer: rootSigner, certificate: root, chainPem: [rootPem], rootPem };
-  const signer = testSigner(options.intermediate, 'test intermediate key');
+  if (!options.intermediate) {
+    const privateKeyPem = rootPrivateKeyPem;
+    return { signer: rootSigner, certificate: root, chainPem: [rootPem], rootPem, privateKeyPem, rootPrivateKeyPem };
+  }
+  const { signer, privateKeyPem } = testKeyAndSigner(options.intermediate, 'test intermediate key');
   const pem = await createCaCertificate({
     signer,
     subject: 'O=airlock test,CN=test intermediate',
@@ -56,7 +72,8 @@ export async function makeTestCa(
     serial: randomBytes(20),
     issuer: { signer: rootSigner, certificate: root },
   });
-  return { signer, certificate: new X509Certificate(pem), chainPem: [pem, rootPem], rootPem };
+  const certificate = new X509Certificate(pem);
+  return { signer, certificate, chainPem: [pem, rootPem], rootPem, privateKeyPem, rootPrivateKeyPem };
 }
 
 export const ISSUER_URL = 'https://issuer.airlock.test';
