@@ -41,6 +41,12 @@ function extensionsOf(der: Uint8Array) {
   return AsnConvert.parse(der, Certificate).tbsCertificate.extensions ?? [];
 }
 
+function extensionValue(der: Uint8Array, oid: string): Buffer {
+  const ext = extensionsOf(der).find((e) => e.extnID === oid);
+  assert.ok(ext, `no extension ${oid}`);
+  return Buffer.from(ext.extnValue.buffer);
+}
+
 /** The serial number's INTEGER content octets, as encoded. */
 function serialHex(der: Uint8Array): string {
   return Buffer.from(AsnConvert.parse(der, Certificate).tbsCertificate.serialNumber).toString('hex');
@@ -85,7 +91,7 @@ describe('issueCertificate', () => {
   it('puts 1.1 as raw bytes and 1.8 onwards as DER UTF8String', async () => {
     const ca = await makeTestCa({ now: NOW });
     const { der } = await issueCertificate(ca, request());
-    const value = (oid: string) => Buffer.from(extensionsOf(der).find((e) => e.extnID === oid)?.extnValue.buffer ?? []);
+    const value = (oid: string) => extensionValue(der, oid);
     assert.deepEqual(value('1.3.6.1.4.1.57264.1.1'), Buffer.from(ISSUER_URL));
     assert.deepEqual(
       value('1.3.6.1.4.1.57264.1.8'),
@@ -96,10 +102,11 @@ describe('issueCertificate', () => {
   it("repeats the CA's SKI byte for byte as the leaf's AKI", async () => {
     const ca = await makeTestCa({ now: NOW });
     const { der } = await issueCertificate(ca, request());
-    const caSki = extensionsOf(ca.certificate.raw).find((e) => e.extnID === '2.5.29.14')?.extnValue.buffer;
-    const leafAki = extensionsOf(der).find((e) => e.extnID === '2.5.29.35')?.extnValue.buffer;
+    const caSki = extensionValue(ca.certificate.raw, '2.5.29.14');
+    const leafAki = extensionValue(der, '2.5.29.35');
     // AKI = SEQUENCE { [0] keyIdentifier }, SKI = OCTET STRING: the identifier bytes follow the 2-byte headers.
-    assert.deepEqual(Buffer.from(leafAki ?? []).subarray(4), Buffer.from(caSki ?? []).subarray(2));
+    assert.equal(caSki.length, 22);
+    assert.deepEqual(leafAki.subarray(4), caSki.subarray(2));
   });
 
   it('carries a URI SAN for URI identities', async () => {
