@@ -53,6 +53,11 @@ describe('airlock ca init', () => {
       notAfter: new Date(first.validFromDate.getTime() + 30 * 86_400_000).toISOString(),
     });
 
+    // The chain file is what trust create takes for a private Fulcio (it loads the root in @sigstore/verify).
+    const spec = `url=https://ca.airlock.test,certificate-chain=${at('ca-chain.pem')},start-time=${summary.notBefore}`;
+    const trust = await runCli(['trust', 'create', '--fulcio', spec, '--out', at('trusted_root.json')], { env });
+    assert.equal(trust.code, 0, trust.stderr);
+
     const keyCtx = { env: {}, password: async () => Buffer.from('pw'), warn: () => undefined };
     const issuing = await loadIssuingCa(at('signing.key'), at('ca-chain.pem'), keyCtx, new Date());
     const leaf = await issueCertificate(issuing, {
