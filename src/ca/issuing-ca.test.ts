@@ -5,14 +5,13 @@ import { randomBytes, X509Certificate } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { generateTestKey, makeTestCa, openssl, opensslVerify, testPrincipal } from '../../test/helpers/airlock-ca.ts';
+import { issueTestLeaf, makeTestCa, openssl, opensslVerify } from '../../test/helpers/airlock-ca.ts';
 import { createSoftHsmToken, type SoftHsmToken, softHsmMissing } from '../../test/helpers/softhsm.ts';
 import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import type { KeyContext } from '../crypto/key-ref.ts';
 import { loadSigner } from '../crypto/key-ref.ts';
 import { isAirlockError } from '../errors.ts';
 import { createCaCertificate } from './ca-certificate.ts';
-import { issueCertificate } from './certificate.ts';
 import { loadIssuingCa } from './issuing-ca.ts';
 
 const dir = useTempDir('airlock-issuing-ca-');
@@ -54,13 +53,7 @@ describe('loadIssuingCa', () => {
       const loaded = await loadIssuingCa(keyPath, chainPath, keyContext(), NOW);
       assert.deepEqual(loaded.chainPem, ca.chainPem);
       assert.equal(loaded.certificate.fingerprint256, ca.certificate.fingerprint256);
-      const leaf = await issueCertificate(loaded, {
-        publicKey: generateTestKey('P-256').publicKey,
-        principal: testPrincipal(),
-        notBefore: NOW,
-        validitySeconds: 600,
-        serial: randomBytes(20),
-      });
+      const leaf = await issueTestLeaf(loaded, NOW);
       assert.match(await opensslVerify(dir, leaf.pem, loaded.chainPem), /: OK\n$/);
       await loaded.signer.close();
     }
@@ -80,13 +73,7 @@ describe('loadIssuingCa', () => {
     assert.equal(await rejection(loadIssuingCa(keyPath, noRoot, keyContext(), NOW)), 'E_INPUT_MALFORMED');
     const notPem = await file('not a certificate');
     assert.equal(await rejection(loadIssuingCa(keyPath, notPem, keyContext(), NOW)), 'E_INPUT_MALFORMED');
-    const leaf = await issueCertificate(ca, {
-      publicKey: generateTestKey('P-256').publicKey,
-      principal: testPrincipal(),
-      notBefore: NOW,
-      validitySeconds: 600,
-      serial: randomBytes(20),
-    });
+    const leaf = await issueTestLeaf(ca, NOW);
     const withLeaf = await file([leaf.pem, ...ca.chainPem].join(''));
     assert.equal(await rejection(loadIssuingCa(keyPath, withLeaf, keyContext(), NOW)), 'E_INPUT_MALFORMED');
   });
@@ -163,13 +150,7 @@ describe('loadIssuingCa with the CA key in SoftHSM2', { skip: missing && `sofths
     }).finally(() => signer.close());
     const ca = await loadIssuingCa(uri, await file(rootPem), ctx, NOW);
     try {
-      const leaf = await issueCertificate(ca, {
-        publicKey: generateTestKey('P-256').publicKey,
-        principal: testPrincipal(),
-        notBefore: NOW,
-        validitySeconds: 600,
-        serial: randomBytes(20),
-      });
+      const leaf = await issueTestLeaf(ca, NOW);
       assert.equal(new X509Certificate(leaf.der).issuer, 'O=airlock test\nCN=hsm root');
       assert.match(await opensslVerify(dir, leaf.pem, ca.chainPem), /: OK\n$/);
       assert.match(await openssl(['x509', '-noout', '-text', '-in', await file(leaf.pem)]), /ecdsa-with-SHA384/);

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createCaCertificate } from '../../src/ca/ca-certificate.ts';
-import type { IssuingCa } from '../../src/ca/certificate.ts';
+import { type IssuedCertificate, type IssuingCa, issueCertificate } from '../../src/ca/certificate.ts';
 import type { Principal } from '../../src/ca/identity.ts';
 import { createKeyObjectSigner } from '../../src/crypto/key-object-signer.ts';
 import { signingAlgorithmFor } from '../../src/crypto/keys.ts';
@@ -92,6 +92,17 @@ export function testPrincipal(san: Principal['san'] = { kind: 'email', value: 'd
       { oid: '1.3.6.1.4.1.57264.1.24', encoding: 'der-utf8', value: subject },
     ],
   };
+}
+
+/** A leaf for a fresh P-256 key and testPrincipal(), valid 10 minutes from `notBefore`. */
+export function issueTestLeaf(ca: IssuingCa, notBefore = new Date()): Promise<IssuedCertificate> {
+  return issueCertificate(ca, {
+    publicKey: generateTestKey('P-256').publicKey,
+    principal: testPrincipal(),
+    notBefore,
+    validitySeconds: 600,
+    serial: randomBytes(20),
+  });
 }
 
 /** Runs openssl; resolves with stdout, rejects with stderr in the message. */

@@ -1,14 +1,13 @@
 // `airlock ca init` through the CLI, with keys made by `airlock key generate`: a root, an intermediate
 // under it that `loadIssuingCa` (what `ca serve` runs) accepts, and the usage mistakes.
 import assert from 'node:assert/strict';
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { generateTestKey, opensslVerify, testPrincipal } from '../../../../test/helpers/airlock-ca.ts';
+import { issueTestLeaf, opensslVerify } from '../../../../test/helpers/airlock-ca.ts';
 import { runCli } from '../../../../test/helpers/cli.ts';
 import { useTempDir } from '../../../../test/helpers/temp-dir.ts';
-import { issueCertificate } from '../../../ca/certificate.ts';
 import { loadIssuingCa } from '../../../ca/issuing-ca.ts';
 import { parsePemBlocks } from '../../../crypto/pem.ts';
 
@@ -60,13 +59,7 @@ describe('airlock ca init', () => {
 
     const keyCtx = { env: {}, password: async () => Buffer.from('pw'), warn: () => undefined };
     const issuing = await loadIssuingCa(at('signing.key'), at('ca-chain.pem'), keyCtx, new Date());
-    const leaf = await issueCertificate(issuing, {
-      publicKey: generateTestKey('P-256').publicKey,
-      principal: testPrincipal(),
-      notBefore: new Date(),
-      validitySeconds: 600,
-      serial: randomBytes(20),
-    });
+    const leaf = await issueTestLeaf(issuing, new Date());
     await issuing.signer.close();
     assert.match(await opensslVerify(dir, leaf.pem, issuing.chainPem), /: OK\n$/);
   });
