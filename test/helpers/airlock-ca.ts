@@ -1,6 +1,7 @@
 // CA material for the tests of src/ca/: in-memory signers of every kind the CA accepts, roots and
 // intermediates made by airlock's own builder, a Fulcio-like principal, and the openssl CLI as an
 // independent judge of what was built.
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import type { Principal } from '../../src/ca/identity.ts';
 import { createKeyObjectSigner } from '../../src/crypto/key-object-signer.ts';
 import { signingAlgorithmFor } from '../../src/crypto/keys.ts';
 import type { Signer } from '../../src/crypto/signer.ts';
+import { type AirlockError, isAirlockError } from '../../src/errors.ts';
 
 const run = promisify(execFile);
 
@@ -103,6 +105,16 @@ export function issueTestLeaf(ca: IssuingCa, notBefore = new Date()): Promise<Is
     validitySeconds: 600,
     serial: randomBytes(20),
   });
+}
+
+/** The AirlockError `promise` rejects with; fails the test when it resolves or rejects otherwise. */
+export async function airlockRejection(promise: Promise<unknown>): Promise<AirlockError> {
+  const err = await promise.then(
+    () => assert.fail('expected an AirlockError, but it succeeded'),
+    (e: unknown) => e,
+  );
+  assert.ok(isAirlockError(err), String(err));
+  return err;
 }
 
 /** Runs openssl; resolves with stdout, rejects with stderr in the message. */
