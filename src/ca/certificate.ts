@@ -25,6 +25,7 @@ import {
   Name,
   SubjectAlternativeName,
   SubjectKeyIdentifier,
+  type SubjectPublicKeyInfo,
   TBSCertificate,
   Version,
 } from '@peculiar/asn1-x509';
@@ -72,7 +73,8 @@ export interface IssuedCertificate {
 const MIN_SERIAL_RANDOM_BYTES = 16;
 
 interface IssuerParts {
-  readonly subjectDer: Uint8Array;
+  /** The CA's subject, as the bytes it carries. */
+  readonly name: Name;
   readonly keyIdentifier: Uint8Array;
 }
 
@@ -90,7 +92,7 @@ function partsOf(ca: X509Certificate): IssuerParts {
           'an SKI on CA certificates); re-create the CA certificate with airlock ca init',
       });
     }
-    parts = { subjectDer: subjectDerOf(ca), keyIdentifier };
+    parts = { name: asIs<Name>(subjectDerOf(ca), "the issuing CA's subject"), keyIdentifier };
     issuerParts.set(ca, parts);
   }
   return parts;
@@ -140,16 +142,12 @@ function checkFulcioExtensions(extensions: readonly FulcioExtension[]): void {
   }
 }
 
-function leafExtensions(parts: IssuerParts, publicKey: KeyObject, principal: Principal): Extensions {
+function leafExtensions(parts: IssuerParts, spki: SubjectPublicKeyInfo, principal: Principal): Extensions {
   checkFulcioExtensions(principal.extensions);
   return new Extensions([
     structuredExtension(id_ce_keyUsage, true, new KeyUsage(KeyUsageFlags.digitalSignature)),
     structuredExtension(id_ce_extKeyUsage, false, new ExtendedKeyUsage([id_kp_codeSigning])),
-    structuredExtension(
-      id_ce_subjectKeyIdentifier,
-      false,
-      new SubjectKeyIdentifier(keyIdentifierOf(spkiOf(publicKey))),
-    ),
+    structuredExtension(id_ce_subjectKeyIdentifier, false, new SubjectKeyIdentifier(keyIdentifierOf(spki))),
     structuredExtension(
       id_ce_authorityKeyIdentifier,
       false,
@@ -167,16 +165,17 @@ export async function issueCertificate(ca: IssuingCa, req: CertificateRequest): 
   }
   const parts = partsOf(ca.certificate);
   const validity = validityFor(req.notBefore, req.validitySeconds);
+  const spki = spkiOf(req.publicKey);
   checkWithinCa(ca.certificate, validity.notBefore.getTime(), validity.notAfter.getTime());
   const tbs = new TBSCertificate({
     version: Version.v3,
     serialNumber: serialNumberFrom(req.serial),
     signature: signatureAlgorithmOf(ca.signer),
-    issuer: asIs<Name>(parts.subjectDer, "the issuing CA's subject"),
+    issuer: parts.name,
     validity,
     subject: new Name(),
-    subjectPublicKeyInfo: spkiOf(req.publicKey),
-    extensions: leafExtensions(parts, req.publicKey, req.principal),
+    subjectPublicKeyInfo: spki,
+    extensions: leafExtensions(parts, spki, req.principal),
   });
   return signCertificate(tbs, ca.signer);
 }

@@ -2,7 +2,7 @@
 // algorithm a Signer implies, serial numbers, validity, key identifiers, names kept byte for byte, and
 // the final signing step. Structures come from @peculiar/asn1-x509; nothing here encodes ASN.1 by hand.
 import { createHash, type KeyObject, type X509Certificate } from 'node:crypto';
-import { AsnConvert, type IAsnConvertible, OctetString } from '@peculiar/asn1-schema';
+import { AsnConvert, AsnSerializer, type IAsnConvertible, OctetString } from '@peculiar/asn1-schema';
 import {
   AlgorithmIdentifier,
   Certificate,
@@ -13,7 +13,7 @@ import {
   type TBSCertificate,
   Validity,
 } from '@peculiar/asn1-x509';
-import { fromBER } from 'asn1js';
+import { type AsnType, fromBER } from 'asn1js';
 import { encodePem } from '../crypto/pem.ts';
 import { SIGNING_ALGORITHMS, type Signer, type SigningAlgorithm } from '../crypto/signer.ts';
 import { AirlockError } from '../errors.ts';
@@ -112,34 +112,33 @@ export function subjectDerOf(cert: X509Certificate): Uint8Array {
   return Uint8Array.from(subject.valueBeforeDecodeView);
 }
 
+/** A stand-in for a structure (a Name, a TBSCertificate) in a parent: it serialises as `block`. */
+function asBlock<T>(block: AsnType): T {
+  const stand: IAsnConvertible = { toASN: () => block, fromASN: () => stand, toSchema: () => block };
+  return stand as unknown as T;
+}
+
 /**
- * A stand-in for a parsed structure (a Name, a TBSCertificate) that serialises as exactly `der`.
- * Checked to round-trip through asn1js, which re-encodes what it parsed, so the bytes that end up in
- * the certificate are `der` and not a re-encoding of a parse of it.
+ * A stand-in for a structure that serialises as exactly `der`, checked once here to round-trip
+ * through asn1js (which re-encodes what it parsed), so what ends up in a certificate is `der` and not
+ * a re-encoding of a parse of it.
  */
 export function asIs<T>(der: Uint8Array, what: string): T {
   const parsed = fromBER(der);
-  if (parsed.offset !== der.length || parsed.result.error || !equalBytes(parsed.result.toBER(), der)) {
+  if (parsed.offset !== der.length || parsed.result.error || !Buffer.from(parsed.result.toBER()).equals(der)) {
     throw new AirlockError('E_INPUT_MALFORMED', `${what} is not DER-encoded`);
   }
-  const raw: IAsnConvertible = {
-    toASN: () => fromBER(der).result,
-    fromASN: () => raw,
-    toSchema: () => fromBER(der).result,
-  };
-  return raw as unknown as T;
-}
-
-function equalBytes(a: ArrayBuffer, b: Uint8Array): boolean {
-  return Buffer.from(a).equals(b);
+  return asBlock<T>(parsed.result);
 }
 
 /** Signs the TBSCertificate's DER with `signer` and returns the certificate holding those very bytes. */
 export async function signCertificate(tbs: TBSCertificate, signer: Signer): Promise<{ der: Uint8Array; pem: string }> {
-  const tbsDer = new Uint8Array(AsnConvert.serialize(tbs));
-  const signature = await signer.sign(tbsDer);
+  // One asn1js tree for both encodings: encoding it is deterministic, and building it twice costs
+  // more than signing (asn1-schema and asn1js take about a millisecond per certificate).
+  const tbsBlock = AsnSerializer.toASN(tbs);
+  const signature = await signer.sign(new Uint8Array(tbsBlock.toBER(false)));
   const certificate = new Certificate({
-    tbsCertificate: asIs<TBSCertificate>(tbsDer, 'the TBSCertificate'),
+    tbsCertificate: asBlock<TBSCertificate>(tbsBlock),
     signatureAlgorithm: tbs.signature,
     signatureValue: Uint8Array.from(signature).buffer,
   });
