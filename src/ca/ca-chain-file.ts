@@ -2,10 +2,9 @@
 // first, then the chain of its issuer up to the root. The issuer's chain is checked before it signs,
 // and the result is checked as the server will check it, so a chain written is a chain that serves.
 import { X509Certificate } from 'node:crypto';
-import { encodePem } from '../crypto/pem.ts';
 import type { Signer } from '../crypto/signer.ts';
 import { AirlockError } from '../errors.ts';
-import { checkCaChain } from './ca-chain.ts';
+import { chainPemOf, checkCaChain } from './ca-chain.ts';
 import { type CaIssuer, createCaCertificate } from './ca-certificate.ts';
 
 /** A root lasts ten years and an intermediate five, unless the issuer ends sooner. */
@@ -60,5 +59,5 @@ export async function createCaChain(options: CaChainOptions): Promise<CaChain> {
   const certificate = new X509Certificate(pem);
   const chain = [certificate, ...issuerChain];
   checkCaChain(chain, options.now, 'the new CA chain');
-  return { certificate, pem: chain.map((cert) => encodePem('CERTIFICATE', cert.raw)).join('') };
+  return { certificate, pem: chainPemOf(chain).join('') };
 }

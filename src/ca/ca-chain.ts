@@ -20,7 +20,7 @@ import {
   KeyUsage,
   KeyUsageFlags,
 } from '@peculiar/asn1-x509';
-import { parsePemBlocks } from '../crypto/pem.ts';
+import { encodePem, parsePemBlocks } from '../crypto/pem.ts';
 import { SIGNING_ALGORITHMS, type Signer } from '../crypto/signer.ts';
 import { AirlockError } from '../errors.ts';
 import { bounded } from '../text.ts';
@@ -47,6 +47,11 @@ export function parseCertificateChain(pem: string, what: string): X509Certificat
       throw new AirlockError('E_INPUT_MALFORMED', `${what}: certificate ${i + 1} does not parse`, { cause: err });
     }
   });
+}
+
+/** The certificates as PEM blocks, each ending in a newline (what Fulcio's trustBundle serves). */
+export function chainPemOf(certs: readonly X509Certificate[]): string[] {
+  return certs.map((cert) => encodePem('CERTIFICATE', cert.raw));
 }
 
 export function describeCertificate(cert: X509Certificate): string {

@@ -2,18 +2,13 @@
 // checked as a whole before the first request (ca-chain.ts says what is checked and why).
 import type { X509Certificate } from 'node:crypto';
 import { loadSigner, type KeyContext } from '../crypto/key-ref.ts';
-import { encodePem } from '../crypto/pem.ts';
 import { readInputText } from '../files/read-file.ts';
-import { checkCaChain, parseCertificateChain, proveKeyMatches } from './ca-chain.ts';
+import { bounded } from '../text.ts';
+import { chainPemOf, checkCaChain, parseCertificateChain, proveKeyMatches } from './ca-chain.ts';
 import { checkIssuerParts, type IssuingCa } from './certificate.ts';
 import { signatureAlgorithmOf } from './x509-parts.ts';
 
 const MAX_CHAIN_FILE = 1024 * 1024;
-
-/** The chain's certificates as PEM, issuing CA first … root last, each ending in a newline. */
-function chainPemOf(certs: readonly X509Certificate[]): string[] {
-  return certs.map((cert) => encodePem('CERTIFICATE', cert.raw));
-}
 
 /**
  * Loads the CA key `keyRef` and the chain at `chainPath` (issuing CA first, root last) and checks
@@ -25,7 +20,7 @@ export async function loadIssuingCa(
   keyCtx: KeyContext,
   now: Date,
 ): Promise<IssuingCa> {
-  const what = `CA chain ${chainPath}`;
+  const what = `CA chain ${bounded(chainPath)}`;
   const certs = parseCertificateChain(await readInputText(chainPath, 'a CA chain', MAX_CHAIN_FILE), what);
   checkCaChain(certs, now, what);
   const certificate = certs[0] as X509Certificate;
