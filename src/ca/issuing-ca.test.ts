@@ -118,6 +118,7 @@ describe('loadIssuingCa with the CA key in SoftHSM2', { skip: missing && `sofths
     savedConf = process.env.SOFTHSM2_CONF;
     process.env.SOFTHSM2_CONF = hsm.confPath;
     await hsm.generateEcKey('ca', '01', 'P-384');
+    await hsm.generateRsaKey('rsa-ca', '03', 2048);
   });
   after(async () => {
     if (savedConf === undefined) delete process.env.SOFTHSM2_CONF;
@@ -125,27 +126,33 @@ describe('loadIssuingCa with the CA key in SoftHSM2', { skip: missing && `sofths
     await hsm?.cleanup();
   });
 
-  it('makes a root with the token key, issues a leaf with it, and openssl verifies the leaf', async () => {
-    const uri = 'pkcs11:token=airlock-ca;object=ca';
-    const ctx = keyContext({ AIRLOCK_PKCS11_MODULE: hsm.modulePath, AIRLOCK_PKCS11_PIN: PIN });
-    const signer = await loadSigner(uri, ctx);
-    const rootPem = await createCaCertificate({
-      signer,
-      subject: 'O=airlock test,CN=hsm root',
-      validityDays: 30,
-      now: NOW,
-      serial: randomBytes(20),
-    }).finally(() => signer.close());
-    const ca = await loadIssuingCa(uri, await file(rootPem), ctx, NOW);
-    try {
-      const leaf = await issueTestLeaf(ca, NOW);
-      assert.equal(new X509Certificate(leaf.der).issuer, 'O=airlock test\nCN=hsm root');
-      assert.match(await opensslVerify(dir, leaf.pem, ca.chainPem), /: OK\n$/);
-      assert.match(await openssl(['x509', '-noout', '-text', '-in', await file(leaf.pem)]), /ecdsa-with-SHA384/);
-    } finally {
-      await ca.signer.close();
-    }
-  });
+  for (const [object, algorithm] of [
+    ['ca', 'ecdsa-with-SHA384'],
+    ['rsa-ca', 'sha256WithRSAEncryption'],
+  ]) {
+    it(`a root with the token key ${object} issues a leaf (${algorithm}) that openssl verifies`, async () => {
+      const uri = `pkcs11:token=airlock-ca;object=${object}`;
+      const ctx = keyContext({ AIRLOCK_PKCS11_MODULE: hsm.modulePath, AIRLOCK_PKCS11_PIN: PIN });
+      const signer = await loadSigner(uri, ctx);
+      const rootPem = await createCaCertificate({
+        signer,
+        subject: 'O=airlock test,CN=hsm root',
+        validityDays: 30,
+        now: NOW,
+        serial: randomBytes(20),
+      }).finally(() => signer.close());
+      const ca = await loadIssuingCa(uri, await file(rootPem), ctx, NOW);
+      try {
+        const leaf = await issueTestLeaf(ca, NOW);
+        assert.equal(new X509Certificate(leaf.der).issuer, 'O=airlock test\nCN=hsm root');
+        assert.match(await opensslVerify(dir, leaf.pem, ca.chainPem), /: OK\n$/);
+        const text = await openssl(['x509', '-noout', '-text', '-in', await file(leaf.pem)]);
+        assert.match(text, new RegExp(`Signature Algorithm: ${algorithm}`));
+      } finally {
+        await ca.signer.close();
+      }
+    });
+  }
 
   it("refuses a token key that is not the chain's", async () => {
     await hsm.generateEcKey('other', '02', 'P-256');
