@@ -6,7 +6,7 @@
 // Every signature is logged as hashedrekord v0.0.2, DSSE included (digest = SHA-256 of the PAE), in
 // exactly the form the verifiers rebuild it (§2.4, §5.4); signatures no verifier could match to such an
 // entry are refused before anything is sent.
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
 import type { TransparencyLogEntry } from '@sigstore/bundle';
 import { dsse } from '@sigstore/core';
 import { publicKeyDetailsToJSON, TransparencyLogEntry as ProtoTransparencyLogEntry } from '@sigstore/protobuf-specs';
@@ -35,10 +35,14 @@ function refuse(message: string, hint: string): AirlockError {
 
 /**
  * The CreateEntryRequest for what signing produced: the message digest of a message signature, or
- * SHA-256(PAE) of a DSSE envelope, with the bundle's signature and the key as SPKI DER. Refuses (E_KEY_UNSUPPORTED)
- * signatures a v2 entry cannot carry in a form every verifier accepts.
+ * SHA-256(PAE) of a DSSE envelope, with the bundle's signature and the verifier: a key as SPKI DER, or the signing
+ * certificate as DER. Refuses (E_KEY_UNSUPPORTED) signatures a v2 entry cannot carry in a form every verifier accepts.
  */
-export function createEntryRequestFor(content: SignatureBundle, publicKey: KeyObject): CreateEntryRequestJSON {
+export function createEntryRequestFor(
+  content: SignatureBundle,
+  verifier: KeyObject | X509Certificate,
+): CreateEntryRequestJSON {
+  const publicKey = verifier instanceof X509Certificate ? verifier.publicKey : verifier;
   if (publicKey.asymmetricKeyType === 'ed25519') {
     throw refuse(
       'an Ed25519 signature cannot be logged in a Rekor v2 log: the key signs the whole message ' +
@@ -76,7 +80,7 @@ export function createEntryRequestFor(content: SignatureBundle, publicKey: KeyOb
     digest = messageDigest.digest;
     signature = content.messageSignature.signature;
   }
-  const request = toCreateEntryRequest({ digest, signature, verifier: publicKey });
+  const request = toCreateEntryRequest({ digest, signature, verifier });
   selfCheck(request, publicKey);
   return request;
 }
