@@ -48,6 +48,24 @@ async function keylessBundle(from: PrivateCa): Promise<unknown> {
   return bundleToJSON(bundle);
 }
 
+/** verify-blob of app.txt with `bundle` under `root`, pinned to SAN and ISSUER, no log entry required. */
+const verifyKeyless = (bundle: string, root: string, ...extra: string[]) =>
+  cli([
+    'verify-blob',
+    p('app.txt'),
+    '--bundle',
+    p(bundle),
+    '--trusted-root',
+    p(root),
+    '--certificate-identity',
+    SAN,
+    '--certificate-oidc-issuer',
+    ISSUER,
+    '--tlog-threshold',
+    '0',
+    ...extra,
+  ]);
+
 const pem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }).toString();
 const fulcio = (extra = '') =>
   `--fulcio=url=https://fulcio.internal,certificate-chain=${p('fulcio.pem')},start-time=${start}${extra}`;
@@ -122,23 +140,7 @@ describe('airlock trust create → show → verify-blob', () => {
     assert.equal(doc.tlogs[0].validFor.start, start);
   });
 
-  const verify = (bundle: string) =>
-    cli([
-      'verify-blob',
-      p('app.txt'),
-      '--bundle',
-      p(bundle),
-      '--trusted-root',
-      p('root.json'),
-      '--certificate-identity',
-      SAN,
-      '--certificate-oidc-issuer',
-      ISSUER,
-      '--tlog-threshold',
-      '0',
-      '--ctlog-threshold',
-      '0',
-    ]);
+  const verify = (bundle: string) => verifyKeyless(bundle, 'root.json', '--ctlog-threshold', '0');
 
   it('verify-blob --trusted-root accepts a keyless bundle from the private CA + TSA', async () => {
     const r = await verify('good.sigstore.json');
@@ -237,22 +239,7 @@ describe('airlock trust create --fulcio url=: the chain from the running CA', ()
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
   const fetched = (extra = '') => `--fulcio=url=${base},start-time=${start}${extra}`;
-  const verifyNoCtlog = (...extra: string[]) =>
-    cli([
-      'verify-blob',
-      p('app.txt'),
-      '--bundle',
-      p('good.sigstore.json'),
-      '--trusted-root',
-      p('fetched.json'),
-      '--certificate-identity',
-      SAN,
-      '--certificate-oidc-issuer',
-      ISSUER,
-      '--tlog-threshold',
-      '0',
-      ...extra,
-    ]);
+  const verifyNoCtlog = (...extra: string[]) => verifyKeyless('good.sigstore.json', 'fetched.json', ...extra);
 
   it('fetches /api/v2/trustBundle, prints the root fingerprint, and the root verifies the CA’s bundles', async () => {
     chains = [[ca.rootPem]];
