@@ -35,8 +35,9 @@ function refuse(message: string, hint: string): AirlockError {
 
 /**
  * The CreateEntryRequest for what signing produced: the message digest of a message signature, or
- * SHA-256(PAE) of a DSSE envelope, with the bundle's signature and the verifier: a key as SPKI DER, or the signing
- * certificate as DER. Refuses (E_KEY_UNSUPPORTED) signatures a v2 entry cannot carry in a form every verifier accepts.
+ * SHA-256(PAE) of a DSSE envelope, with the bundle's signature and the key as SPKI DER (keyless: the
+ * certificate as x509Certificate, keyDetails from its key). Refuses (E_KEY_UNSUPPORTED) signatures a
+ * v2 entry cannot carry in a form every verifier accepts.
  */
 export function createEntryRequestFor(
   content: SignatureBundle,
