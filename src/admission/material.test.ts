@@ -6,7 +6,14 @@ import { oneLogTrustedRoot } from '../../test/helpers/trust-files.ts';
 import { encodeVerifierKey } from '../log/note-keys.ts';
 import { parseImagePolicy } from '../policy/image-policy.ts';
 import { parseTrustedRoot } from '../sigstore/trusted-root.ts';
-import { logMaterialOf, MaterialMissing, materialDigest, optionsFor, type VerificationMaterial } from './material.ts';
+import {
+  checkSctRequirements,
+  logMaterialOf,
+  MaterialMissing,
+  materialDigest,
+  optionsFor,
+  type VerificationMaterial,
+} from './material.ts';
 
 const corp = parseTrustedRoot(Buffer.from(JSON.stringify(oneLogTrustedRoot())), 'corp root');
 const logKey = generateKeyPairSync('ed25519').publicKey;
@@ -74,6 +81,25 @@ describe('admission material', () => {
     const options = optionsFor(material(), plain, authority, now);
     assert.equal(options.trustedRoot, corp);
     assert.equal(options.tlogThreshold, 0);
+  });
+
+  it('keyless authorities under a root with no CT log need --ctlog-threshold 0, named roots included', () => {
+    const withThreshold = (ctlogThreshold: number | undefined, defaultRoot = true): VerificationMaterial => {
+      const m = material();
+      const { trustedRoot, ...base } = m.base;
+      return { ...m, base: { ...base, ...(defaultRoot ? { trustedRoot } : {}), ctlogThreshold } };
+    };
+    for (const m of [withThreshold(undefined), withThreshold(1, false)])
+      assert.throws(
+        () => checkSctRequirements(policy, m),
+        (e: Error & { code?: string }) => e.code === 'E_TRUST_ROOT' && /corp root has no Certificate/.test(e.message),
+      );
+    assert.doesNotThrow(() => checkSctRequirements(policy, withThreshold(0)));
+    const keysOnly = parseImagePolicy(
+      { apiVersion: 'airlock/v1', kind: 'ImagePolicy', images: [{ glob: '**', authorities: [{ key: 'k.pub' }] }] },
+      'p',
+    );
+    assert.doesNotThrow(() => checkSctRequirements(keysOnly, withThreshold(1)), 'a key needs no SCT');
   });
 
   it('the material digest changes with any part', () => {

@@ -9,6 +9,7 @@ import { publicKeyPem } from '../crypto/keys.ts';
 import { parseVerifierKey } from '../log/note-keys.ts';
 import type { Authority, ImagePolicy, LogInclusion, PolicyEntry } from '../policy/image-policy.ts';
 import { type LoadedTrustedRoot, parseTrustedRoot } from '../sigstore/trusted-root.ts';
+import { checkSctRequirement } from '../sigstore/verify/sct-requirement.ts';
 import type { VerifyBlobOptions } from '../sigstore/verify/verify-blob.ts';
 import type { WitnessPolicy } from '../sigstore/verify/witness-quorum.ts';
 import { createTrustedRoot } from '../trust/create-trusted-root.ts';
@@ -163,6 +164,20 @@ function logFor(material: VerificationMaterial, inclusion: LogInclusion): LogMat
   const log = material.logs.get(inclusion.logKey);
   if (!log) throw new MaterialMissing('log key', `the on-prem log key ${inclusion.logKey} is not loaded`);
   return log;
+}
+
+/**
+ * Every keyless authority's root must be able to meet the SCT threshold (sct-requirement.ts): a root
+ * without a CT log under --ctlog-threshold ≥ 1 is refused when the material loads, not per request.
+ */
+export function checkSctRequirements(policy: ImagePolicy, material: VerificationMaterial): void {
+  for (const authority of policy.entries.flatMap((e) => e.authorities)) {
+    if ('key' in authority) continue;
+    const root = authority.trust
+      ? material.roots.get(authority.trust)?.loaded
+      : (material.defaultRoot?.loaded ?? material.base.trustedRoot);
+    checkSctRequirement(root, material.base.ctlogThreshold ?? 1);
+  }
 }
 
 /** Every key path, trust name and log key a policy needs loaded. */

@@ -17,6 +17,7 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Recorder, recordBeforeEffect } from '../recorder.ts';
 import { digestBytes } from '../crypto/digest.ts';
+import { keyFingerprint } from '../crypto/keys.ts';
 import { AirlockError, fromFsError } from '../errors.ts';
 import { makeDirs } from '../files/state-dir.ts';
 import type { HeldLock } from '../files/lock-file.ts';
@@ -55,7 +56,7 @@ import { listPending, readPending, removePending } from './import-journal.ts';
 import { LayerStreams, LayerUploadError } from './import-layers.ts';
 import { finishPending, type IntentLookup, moveTags, planTagMoves, pushImages } from './import-publish.ts';
 import { type ImportReport, ReportDraft } from './import-report.ts';
-import type { LoggedSignature } from './log-imported.ts';
+import type { LoggedSignature, VerifiedBy } from './log-imported.ts';
 import type { PackageFile } from './package/admit.ts';
 import { readPackage } from './package/read-package.ts';
 import { LAYOUT_DIR } from './pack.ts';
@@ -130,19 +131,10 @@ interface Held {
   staging?: string;
 }
 
-/** The key imported signatures are logged under: only key trust says which key that is. */
-function loggingKey(options: ImportOptions): KeyObject | undefined {
-  if (!options.rekor) return undefined;
-  if (!options.registry)
+/** --rekor-url logs what an import pushes: refused before anything is read when nothing would be pushed. */
+function checkLogging(options: ImportOptions): void {
+  if (options.rekor && !options.registry)
     throw new AirlockError('E_USAGE', '--rekor-url logs what an import pushes: it needs --registry');
-  const trust = options.imageTrust;
-  if ('policy' in trust || trust.trust.kind !== 'key') {
-    throw new AirlockError(
-      'E_UNSUPPORTED',
-      'import --rekor-url logs signatures verified with --key; with --policy or keyless trust it is not built yet',
-    );
-  }
-  return trust.trust.publicKey;
 }
 
 // ── stage 1: headers ───────────────────────────────────────────────────────────────────────────────
@@ -488,20 +480,25 @@ async function writeDocuments(metadata: TransferMetadata, staging: string, out: 
 
 // ── stage 4: publish ───────────────────────────────────────────────────────────────────────────────
 
+/** What an entry's verifier is, for the record: the key's fingerprint, or the signature's own certificate. */
+function describeVerifier(by: VerifiedBy): string {
+  return by.kind === 'key' ? `key ${keyFingerprint(by.publicKey)}` : `certificate of ${bounded(by.identity ?? '?')}`;
+}
+
 /** Appends every verified signature to the on-prem log, after recording that it will (write-ahead). */
 async function logSignatures(
   layout: ImageStore,
   options: ImportOptions,
   draft: ReportDraft,
   record: Recorder,
-  key: KeyObject,
 ): Promise<void> {
   const rekor = options.rekor;
   if (!rekor) return;
-  const { logImportedSignatures } = await import('./log-imported.ts');
+  const { logImportedSignatures, verifiedReferrers } = await import('./log-imported.ts');
+  // Each signature is logged under what verified it: a key (--key, a policy's key) or its certificate.
   const toLog = draft.view.images.map((i) => ({
     image: i,
-    referrers: i.verification.results.filter((r) => r.ok && r.source === 'referrer').map((r) => r.where),
+    referrers: verifiedReferrers(i.verification.results, options.imageTrust),
   }));
   await recordBeforeEffect(
     record,
@@ -513,7 +510,8 @@ async function logSignatures(
         importId: draft.view.importId,
         phase: 'intent',
         log: rekor.url,
-        referrers: toLog.flatMap((t) => t.referrers),
+        referrers: toLog.flatMap((t) => t.referrers.map((r) => r.referrer)),
+        verifiers: toLog.flatMap((t) => t.referrers.map((r) => describeVerifier(r.verifiedBy))),
       },
     },
     'logging the signatures in the on-prem log',
@@ -523,7 +521,6 @@ async function logSignatures(
     const logged: LoggedSignature[] = await logImportedSignatures(layout, image.digest, referrers, {
       url: rekor.url,
       logVerifier: rekor.logVerifier,
-      publicKey: key,
       now: options.now,
       ...(rekor.transport ? { transport: rekor.transport } : {}),
       ...(rekor.timeoutMs ? { timeoutMs: rekor.timeoutMs } : {}),
@@ -565,8 +562,7 @@ async function publish(
 ): Promise<void> {
   const registry = options.registry;
   if (!registry || !held.dests) return;
-  const key = loggingKey(options);
-  if (held.layout && key) await logSignatures(held.layout, options, draft, record, key);
+  if (held.layout && options.rekor) await logSignatures(held.layout, options, draft, record);
   const pushed = held.layout
     ? await pushImages(held.layout, h.metadata, held.dests, held.layers, h.landings, options.onProgress)
     : [];
@@ -654,7 +650,7 @@ export async function importTransfer(options: ImportOptions): Promise<ImportRepo
   const held: Held = {};
   let publishing = false;
   try {
-    loggingKey(options);
+    checkLogging(options);
     await stat(options.source).catch((err: unknown) => {
       throw fromFsError(err, options.source);
     });

@@ -2,7 +2,12 @@
 // (start times, chain order), and a root made from a private CA + TSA that verifies a keyless bundle.
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { bundleToJSON, toMessageSignatureBundle } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
@@ -338,5 +343,69 @@ describe('end to end: a private CA + TSA root verifies a keyless bundle', () => 
     // "no valid certificate path found": error-map.ts reads the word "valid" as E_CERT_VALIDITY today.
     assert.match(foreign.error?.code ?? '', /^E_CERT_(CHAIN|VALIDITY)$/, foreign.error?.message);
     assert.match(foreign.error?.message ?? '', /certificate path/);
+  });
+});
+
+describe('pitfall 7: an intermediate restricting EKUs without codeSigning', () => {
+  const run = promisify(execFile);
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'airlock-eku-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  /** A root and an intermediate under it with `eku` (none: no EKU extension), by the openssl CLI. */
+  async function chainWith(name: string, eku?: string): Promise<string> {
+    const file = (f: string) => join(dir, `${name}-${f}`);
+    const ca = ['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign'];
+    await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', file('root.key')]);
+    await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', file('int.key')]);
+    await run(
+      'openssl',
+      ['req', '-x509', '-new', '-key', file('root.key'), '-out', file('root.pem')].concat([
+        '-days',
+        '30',
+        '-subj',
+        `/O=airlock test/CN=${name} root`,
+        ...ca,
+      ]),
+    );
+    await run(
+      'openssl',
+      ['req', '-new', '-key', file('int.key'), '-out', file('int.csr')].concat([
+        '-subj',
+        `/O=airlock test/CN=${name} intermediate`,
+      ]),
+    );
+    const ext = ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign'];
+    if (eku) ext.push(`extendedKeyUsage=${eku}`);
+    await writeFile(file('int.ext'), ext.join('\n'));
+    await run(
+      'openssl',
+      ['x509', '-req', '-in', file('int.csr'), '-CA', file('root.pem'), '-CAkey', file('root.key')].concat([
+        '-days',
+        '30',
+        '-set_serial',
+        '2',
+        '-extfile',
+        file('int.ext'),
+        '-out',
+        file('int.pem'),
+      ]),
+    );
+    return (await readFile(file('int.pem'), 'utf8')) + (await readFile(file('root.pem'), 'utf8'));
+  }
+
+  it('warns (cosign refuses what it issues) for serverAuth only; not for codeSigning or no EKU', async () => {
+    const warnings = async (name: string, eku?: string) => {
+      const said: string[] = [];
+      const input = { certChainPem: await chainWith(name, eku), uri: 'https://ca.internal', validFor: { start } };
+      createTrustedRoot({ certificateAuthorities: [input] }, { warn: (m) => said.push(m) });
+      return said;
+    };
+    const [serverAuth] = await warnings('server', 'serverAuth');
+    assert.match(serverAuth ?? '', /certificate 1 \(.*server intermediate.*\) restricts extended key usage/);
+    assert.deepEqual(await warnings('signing', 'codeSigning'), []);
+    assert.deepEqual(await warnings('open'), []);
   });
 });

@@ -303,7 +303,32 @@ function checkChainOrder(certs: readonly X509Certificate[], what: string): void 
   }
 }
 
-function buildAuthority(ca: CaInput, kind: 'ca' | 'tsa', version: TrustedRootVersion): AuthorityJson {
+/** RFC 5280 §4.2.1.12 codeSigning, and anyExtendedKeyUsage. */
+const OID_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
+const OID_ANY_EKU = '2.5.29.37.0';
+
+/**
+ * fulcio-private-ca.md pitfall 7: sigstore-go (cosign) verifies the chain with Go's EKU chaining, so an
+ * intermediate that lists extended key usages without codeSigning makes every certificate it issued fail
+ * there, while sigstore-js (which ignores EKUs) accepts them. Said, not refused: the root is still valid.
+ */
+function warnCodeSigningChain(certs: readonly X509Certificate[], what: string, warn: (m: string) => void): void {
+  for (const [i, cert] of certs.slice(0, -1).entries()) {
+    const eku = cert.keyUsage ?? [];
+    if (eku.length === 0 || eku.includes(OID_CODE_SIGNING) || eku.includes(OID_ANY_EKU)) continue;
+    warn(
+      `${what}: certificate ${i + 1} (${cert.subject.replace(/\n/g, ', ')}) restricts extended key usage without ` +
+        'codeSigning: cosign and sigstore-go will refuse the certificates it issues',
+    );
+  }
+}
+
+function buildAuthority(
+  ca: CaInput,
+  kind: 'ca' | 'tsa',
+  version: TrustedRootVersion,
+  warn: (m: string) => void = () => undefined,
+): AuthorityJson {
   const what =
     kind === 'ca' ? `certificate authority ${ca.uri ?? ''}`.trim() : `timestamp authority ${ca.uri ?? ''}`.trim();
   const validFor = checkValidFor(ca.validFor, what);
@@ -315,6 +340,7 @@ function buildAuthority(ca: CaInput, kind: 'ca' | 'tsa', version: TrustedRootVer
       hint: 'give the issuing CA (intermediate) and its root, not a signing certificate',
     });
   }
+  if (kind === 'ca') warnCodeSigningChain(certs, what, warn);
   // The same rules as cosign's --tsa: the chain starts at the TSA's own signing certificate (RFC 3161 §2.3).
   if (kind === 'tsa') {
     if (first.ca || certs.length < 2) {
@@ -386,7 +412,7 @@ export function createTrustedRoot(
     mediaType,
     tlogs,
     certificateAuthorities: byStart(
-      (input.certificateAuthorities ?? []).map((c) => buildAuthority(c, 'ca', version)),
+      (input.certificateAuthorities ?? []).map((c) => buildAuthority(c, 'ca', version, warn)),
       (c) => c.validFor,
     ),
     ctlogs,

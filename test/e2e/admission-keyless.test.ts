@@ -35,6 +35,7 @@ describe(
     let port: number;
     let tls: WebhookTls;
     const images: Record<string, string> = {};
+    let policyPath: string;
     after(async () => {
       await server?.stop();
       await registry?.stop();
@@ -81,7 +82,7 @@ describe(
       await pushKeylessImage(images.unsigned);
 
       await mkdir(join(dir, 'policy'));
-      const policyPath = join(dir, 'policy', 'policy.yaml');
+      policyPath = join(dir, 'policy', 'policy.yaml');
       await writeFile(
         policyPath,
         `apiVersion: airlock/v1
@@ -139,6 +140,38 @@ images:
       assert.equal(res.allowed, false, JSON.stringify(res));
       assert.match(res.status?.message ?? '', /^airlock: denied \[signature\]: [^\n]*apps\/other-identity:1/);
       assert.doesNotMatch(res.status?.message ?? '', /apps\/good:1/);
+    });
+
+    it('a root with no CT log: admission test refuses the policy until --ctlog-threshold 0', async () => {
+      const pod = join(dir, 'pod.yaml');
+      await writeFile(
+        pod,
+        `apiVersion: v1\nkind: Pod\nmetadata: { name: app, namespace: apps }\n` +
+          `spec: { containers: [{ name: app, image: "${images.good}" }] }\n`,
+      );
+      const test = (...extra: string[]) =>
+        runCliProcess(
+          [
+            'admission',
+            'test',
+            '--policy',
+            policyPath,
+            '--trusted-root',
+            join(dir, 'trusted_root.json'),
+            '--tlog-threshold',
+            '0',
+            '--insecure',
+            ...extra,
+            pod,
+          ],
+          { env: { AIRLOCK_HOME: join(dir, 'home') } },
+        );
+      const refused = await test();
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.match(refused.stderr, /has no Certificate Transparency log.*\[E_TRUST_ROOT\]/);
+      assert.match(refused.stderr, /--ctlog-threshold 0/);
+      const allowed = await test('--ctlog-threshold', '0');
+      assert.equal(allowed.code, 0, allowed.stderr);
     });
   },
 );

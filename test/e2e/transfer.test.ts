@@ -8,6 +8,7 @@ import { verifyAuditLog } from '../../src/audit/audit-log.ts';
 import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
 import { PARALLEL_MIN_SIZE } from '../../src/transfer/package/parallel-bodies.ts';
 import { runCliProcess } from '../helpers/cli.ts';
+import type { TestLog } from '../helpers/log-server.ts';
 import { createGpgHome, gpgMissing } from '../helpers/gpg.ts';
 import { makeTestImage, skopeo, skopeoMissing } from '../helpers/oci-images.ts';
 import { registryAvailable, registryProxy, startRegistry, type TestRegistry } from '../helpers/registry.ts';
@@ -29,7 +30,7 @@ const CHANNELS = ['prod', 'locked', 'x', 'twin', 'pgp'];
 /** The manifest signer, and the channels this side accepts. */
 const signer = () => ['--signer-key', join(dir, 'release.pub'), ...CHANNELS.flatMap((c) => ['--channel', c])];
 
-async function pack(out: string, extra: string[] = [], h = 'pack', image = src()) {
+async function pack(out: string, extra: string[] = [], h = 'pack', image = src(), trust = packTrust()) {
   return cli(
     [
       'pack',
@@ -41,7 +42,7 @@ async function pack(out: string, extra: string[] = [], h = 'pack', image = src()
       join(dir, 'release.key'),
       '--channel',
       'prod',
-      ...packTrust(),
+      ...trust,
       ...extra,
     ],
     h,
@@ -820,10 +821,8 @@ describe('import --rekor-url: imported signatures in the on-prem log', () => {
       'only that log accepts the image',
     async (t) => {
       if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
-      const { makeLogKey, startLog, writeTrustedRootFor } = await import('../helpers/log-server.ts');
-      await makeLogKey(join(dir, 'onprem'));
-      const log = await startLog(join(dir, 'onprem-data'), join(dir, 'onprem.key'));
-      try {
+      const { writeTrustedRootFor } = await import('../helpers/log-server.ts');
+      await withLog('onprem', async (log) => {
         const pkg = join(dir, 'rk.tar');
         assert.equal((await pack(pkg, [], 'rk-pack')).code, 0);
         const vkey = join(log.dataDir, 'log.vkey');
@@ -889,22 +888,12 @@ describe('import --rekor-url: imported signatures in the on-prem log', () => {
         const root = join(dir, 'onprem-root.json');
         await writeTrustedRootFor(log, root);
         // No --insecure-ignore-tlog: only the bundle carrying the on-prem entry can pass.
-        const v = await cli([
-          'verify',
-          image.pushedTo,
+        const results = await verifiesOnlyAugmented(image.pushedTo, logged.augmented, [
           '--key',
           join(dir, 'img.pub'),
           '--trusted-root',
           root,
-          '--insecure',
-          '--json',
         ]);
-        assert.equal(v.code, 0, v.stderr);
-        const results = JSON.parse(v.stdout).results as Array<{ where: string; ok: boolean }>;
-        assert.deepEqual(
-          results.filter((x) => x.ok).map((x) => x.where),
-          [logged.augmented],
-        );
         assert.ok(
           results.some((x) => !x.ok && x.where === logged.referrer),
           'the bundle as packed has no entry of this log',
@@ -938,9 +927,181 @@ describe('import --rekor-url: imported signatures in the on-prem log', () => {
         assert.equal(down.code, 3, down.stderr);
         assert.match(down.stderr, /E_TLOG_UPLOAD/);
         assert.deepEqual(await tags('rk-down/src'), []);
-      } finally {
-        await log.kill().catch(() => undefined);
-      }
+      });
+    },
+  );
+
+  it(
+    'logs a keyless signature under its certificate and a policy key signature under its key; a verifier ' +
+      'trusting the CA, the TSA and only that log accepts the keyless image',
+    async (t) => {
+      if (!registry) return t.skip(`docker-registry unavailable: ${missingRegistry}`);
+      const { createPrivateCa } = await import('../helpers/private-ca.ts');
+      const { startTestTsa } = await import('../helpers/tsa.ts');
+      const { attachKeylessSignature } = await import('../helpers/admission.ts');
+      const SAN = 'https://ci.internal/org/app/.github/workflows/release.yml@refs/heads/main';
+      const ISSUER = 'https://token.ci.internal';
+      const [ca, tsa] = await Promise.all([createPrivateCa('corp fulcio'), startTestTsa()]);
+      t.after(async () => {
+        await tsa.stop();
+        await ca.cleanup();
+      });
+      await withLog('kl-log', async (log) => {
+        // The image, signed keyless on the connected side (a private CA's certificate and a TSA's timestamp).
+        const store = await openLayoutStore(join(dir, 'kl-src'), { create: true });
+        const { manifest } = await makeTestImage(store, { tag: 'app-2.0', layers: 1, layerSize: 4096 });
+        const leaf = await ca.issueLeaf({ san: SAN, issuer: ISSUER });
+        const leafDer = leaf.certDer;
+        await attachKeylessSignature(store, manifest, { leaf, tsaUrl: tsa.url });
+        await store.close();
+        await writeFile(join(dir, 'kl-fulcio.pem'), ca.rootPem);
+        await writeFile(join(dir, 'kl-tsa.pem'), tsa.chainPem.join(''));
+        const start = '2026-01-01T00:00:00Z';
+        const authorities = [
+          `--fulcio=url=https://fulcio.internal,certificate-chain=${join(dir, 'kl-fulcio.pem')},start-time=${start}`,
+          `--tsa=url=${tsa.url},certificate-chain=${join(dir, 'kl-tsa.pem')},start-time=${start}`,
+        ];
+        const rekorSpec =
+          `--rekor=url=${log.url},public-key=${log.publicKeyPath},` + `start-time=${start},origin=${log.origin}`;
+        for (const [out, extra] of [
+          ['kl-root.json', []],
+          ['kl-root-log.json', [rekorSpec]],
+        ] as const) {
+          const r = await cli(['trust', 'create', '--out', join(dir, out), ...authorities, ...extra], 'kl-pack');
+          assert.equal(r.code, 0, r.stderr);
+        }
+        const keyless = ['--certificate-identity', SAN, '--certificate-oidc-issuer', ISSUER];
+        const noLogs = ['--trusted-root', join(dir, 'kl-root.json'), '--tlog-threshold', '0', '--ctlog-threshold', '0'];
+        const pkg = join(dir, 'kl.tar');
+        const p = await pack(pkg, [], 'kl-pack', `oci:${join(dir, 'kl-src')}:app-2.0`, [...keyless, ...noLogs]);
+        assert.equal(p.code, 0, p.stderr);
+        const vkey = join(log.dataDir, 'log.vkey');
+        const importTo = (source: string, repo: string, home: string, trustArgs: string[]) =>
+          cli(
+            [
+              'import',
+              source,
+              '--registry',
+              `${registry?.host}/${repo}`,
+              ...signer(),
+              ...trustArgs,
+              '--rekor-url',
+              log.url,
+              '--rekor-vkey',
+              vkey,
+              '--insecure',
+              '--json',
+            ],
+            home,
+          );
+        const entries = async () => (await fetch(`${log.url}/checkpoint`).then((res) => res.text())).split('\n')[1];
+
+        const r = await importTo(pkg, 'kl', 'kl-air', [...keyless, ...noLogs]);
+        assert.equal(r.code, 0, r.stderr);
+        const image = JSON.parse(r.stdout).images[0];
+        assert.equal(image.logged.length, 1);
+        assert.equal(image.logged[0].verifier, 'certificate');
+        assert.equal(await entries(), '1');
+        const intent = (await verifyAuditLog(home('kl-air'))).events.find(
+          (e) => e.event.action === 'transfer.import.log',
+        );
+        assert.deepEqual(intent?.event.details?.verifiers, [`certificate of ${SAN}`], 'recorded before logging');
+        // cosign and sigstore-go rebuild the entry from the bundle's certificate (@sigstore/verify does not
+        // compare the verifier): the entry must name that certificate, byte for byte.
+        const entry = await loggedEntryBody(image.pushedTo, image.logged[0].augmented);
+        const verifier = entry.spec.hashedRekordV002.signature.verifier;
+        assert.equal(verifier.x509Certificate?.rawBytes, leafDer.toString('base64'));
+        assert.equal(verifier.keyDetails, 'PKIX_ECDSA_P256_SHA_256');
+
+        // The entry names the certificate as the bundle carries it: with the on-prem log as the only log
+        // (a log entry required), only the bundle carrying that entry verifies.
+        await verifiesOnlyAugmented(image.pushedTo, image.logged[0].augmented, [
+          ...keyless,
+          '--trusted-root',
+          join(dir, 'kl-root-log.json'),
+          '--ctlog-threshold',
+          '0',
+        ]);
+
+        // --policy: an identity authority logs the same certificate entry (the log returns it); a key
+        // authority logs the key-signed image under that key.
+        await mkdir(join(dir, 'kl-policy'), { recursive: true });
+        const policy = (name: string, authority: unknown) =>
+          writeFile(
+            join(dir, 'kl-policy', name),
+            JSON.stringify({
+              apiVersion: 'airlock/v1',
+              kind: 'ImagePolicy',
+              images: [{ glob: '**', authorities: [authority] }],
+            }),
+          );
+        await policy('identity.json', { identity: { exact: SAN }, issuer: { exact: ISSUER } });
+        await cp(join(dir, 'img.pub'), join(dir, 'kl-policy', 'img.pub'));
+        await policy('key.json', { key: 'img.pub' });
+        const byIdentity = await importTo(pkg, 'kl-policy', 'kl-air-policy', [
+          '--policy',
+          join(dir, 'kl-policy', 'identity.json'),
+          ...noLogs,
+        ]);
+        assert.equal(byIdentity.code, 0, byIdentity.stderr);
+        const logged = JSON.parse(byIdentity.stdout).images[0].logged;
+        assert.deepEqual(
+          logged.map((l: { verifier: string; logIndex: string }) => [l.verifier, l.logIndex]),
+          [['certificate', image.logged[0].logIndex]],
+        );
+        const keyPkg = join(dir, 'kl-key.tar');
+        assert.equal((await pack(keyPkg, [], 'kl-key-pack')).code, 0);
+        const byKey = await importTo(keyPkg, 'kl-key', 'kl-air-key', [
+          '--policy',
+          join(dir, 'kl-policy', 'key.json'),
+          '--insecure-ignore-tlog',
+        ]);
+        assert.equal(byKey.code, 0, byKey.stderr);
+        assert.equal(JSON.parse(byKey.stdout).images[0].logged[0].verifier, 'key');
+        assert.equal(await entries(), '2');
+      });
     },
   );
 });
+
+/** Runs `body` with a fresh `airlock log serve` (key DIR/NAME.key, data DIR/NAME-data), killed afterwards. */
+async function withLog(name: string, body: (log: TestLog) => Promise<void>): Promise<void> {
+  const { makeLogKey, startLog } = await import('../helpers/log-server.ts');
+  await makeLogKey(join(dir, name));
+  const log = await startLog(join(dir, `${name}-data`), join(dir, `${name}.key`));
+  try {
+    await body(log);
+  } finally {
+    await log.kill().catch(() => undefined);
+  }
+}
+
+/** `verify` of the pushed image accepts only the bundle carrying the on-prem entry; its results. */
+async function verifiesOnlyAugmented(pushedTo: string, augmented: string, trustArgs: string[]) {
+  const v = await cli(['verify', pushedTo, ...trustArgs, '--insecure', '--json']);
+  assert.equal(v.code, 0, v.stderr);
+  const results = JSON.parse(v.stdout).results as Array<{ where: string; ok: boolean }>;
+  assert.deepEqual(
+    results.filter((x) => x.ok).map((x) => x.where),
+    [augmented],
+  );
+  return results;
+}
+
+/** The on-prem entry (its canonicalized body) that the augmented referrer `referrer` of `pushedTo` carries. */
+async function loggedEntryBody(pushedTo: string, referrer: string) {
+  const repo = pushedTo.slice(pushedTo.indexOf('/') + 1).replace(/[@:].*$/, '');
+  const get = <T>(path: string, accept?: string) =>
+    fetch(`${registry?.url}/v2/${repo}/${path}`, accept ? { headers: { accept } } : {}).then(
+      (r) => r.json() as Promise<T>,
+    );
+  const manifest = await get<{ layers: Array<{ digest: string }> }>(
+    `manifests/${referrer}`,
+    'application/vnd.oci.image.manifest.v1+json',
+  );
+  const bundle = await get<{ verificationMaterial: { tlogEntries: Array<{ canonicalizedBody: string }> } }>(
+    `blobs/${manifest.layers[0]?.digest}`,
+  );
+  const entry = bundle.verificationMaterial.tlogEntries.at(-1);
+  return JSON.parse(Buffer.from(entry?.canonicalizedBody ?? '', 'base64').toString('utf8'));
+}

@@ -2,7 +2,9 @@
 // Sigstore deployment runs them: PEM files in, a trusted_root.json out that verifies a keyless bundle
 // from the private CA + TSA and refuses one from another CA; and the usage errors with exit codes.
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject, sign, X509Certificate } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -45,6 +47,24 @@ async function keylessBundle(from: PrivateCa): Promise<unknown> {
   };
   return bundleToJSON(bundle);
 }
+
+/** verify-blob of app.txt with `bundle` under `root`, pinned to SAN and ISSUER, no log entry required. */
+const verifyKeyless = (bundle: string, root: string, ...extra: string[]) =>
+  cli([
+    'verify-blob',
+    p('app.txt'),
+    '--bundle',
+    p(bundle),
+    '--trusted-root',
+    p(root),
+    '--certificate-identity',
+    SAN,
+    '--certificate-oidc-issuer',
+    ISSUER,
+    '--tlog-threshold',
+    '0',
+    ...extra,
+  ]);
 
 const pem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }).toString();
 const fulcio = (extra = '') =>
@@ -120,23 +140,7 @@ describe('airlock trust create → show → verify-blob', () => {
     assert.equal(doc.tlogs[0].validFor.start, start);
   });
 
-  const verify = (bundle: string) =>
-    cli([
-      'verify-blob',
-      p('app.txt'),
-      '--bundle',
-      p(bundle),
-      '--trusted-root',
-      p('root.json'),
-      '--certificate-identity',
-      SAN,
-      '--certificate-oidc-issuer',
-      ISSUER,
-      '--tlog-threshold',
-      '0',
-      '--ctlog-threshold',
-      '0',
-    ]);
+  const verify = (bundle: string) => verifyKeyless(bundle, 'root.json', '--ctlog-threshold', '0');
 
   it('verify-blob --trusted-root accepts a keyless bundle from the private CA + TSA', async () => {
     const r = await verify('good.sigstore.json');
@@ -214,5 +218,69 @@ describe('airlock trust create: usage and input errors', () => {
     assert.equal(json.mediaType, 'application/vnd.dev.sigstore.trustedroot.v0.2+json');
     assert.deepEqual(json.tlogs[0].checkpointKeyId, json.tlogs[0].logId);
     assert.equal(json.tlogs[0].operator, 'internal.example');
+  });
+});
+
+describe('airlock trust create --fulcio url=: the chain from the running CA', () => {
+  let server: Server;
+  let base: string;
+  let chains: string[][] = [];
+  before(async () => {
+    server = createServer((req, res) => {
+      if (req.url !== '/api/v2/trustBundle') return void res.writeHead(404).end();
+      const body = { chains: chains.map((certificates) => ({ certificates })) };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const fetched = (extra = '') => `--fulcio=url=${base},start-time=${start}${extra}`;
+  const verifyNoCtlog = (...extra: string[]) => verifyKeyless('good.sigstore.json', 'fetched.json', ...extra);
+
+  it('fetches /api/v2/trustBundle, prints the root fingerprint, and the root verifies the CA’s bundles', async () => {
+    chains = [[ca.rootPem]];
+    const r = await cli(['trust', 'create', '--out', p('fetched.json'), fetched(), tsaSpec()]);
+    assert.equal(r.code, 0, r.stderr);
+    const fingerprint = new X509Certificate(ca.rootPem).fingerprint256;
+    assert.ok(r.stderr.includes(`root fingerprint SHA256:${fingerprint}`), r.stderr);
+    assert.match(r.stderr, /warning: .* plain http/);
+    const json = JSON.parse(await readFile(p('fetched.json'), 'utf8'));
+    assert.equal(json.certificateAuthorities[0].certChain.certificates[0].rawBytes, ca.rootDer.toString('base64'));
+    assert.equal(json.certificateAuthorities[0].uri, base);
+    assert.deepEqual(json.ctlogs, []);
+  });
+
+  it('a root with no CT log: keyless verification says so and how to drop SCTs, then passes', async () => {
+    const refused = await verifyNoCtlog('--json');
+    assert.equal(refused.code, 1, refused.stderr);
+    const error = JSON.parse(refused.stdout).error;
+    assert.equal(error.code, 'E_TRUST_ROOT');
+    assert.match(error.message, /has no Certificate Transparency log/);
+    assert.match(error.hint, /--ctlog-threshold 0/);
+    const ok = await verifyNoCtlog('--ctlog-threshold', '0');
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+
+  it('several chains need chain=N; a CA out of reach is exit 3; chain= with a file is a usage error', async () => {
+    chains = [[ca.rootPem], [otherCa.rootPem]];
+    const two = await cli(['trust', 'create', fetched()]);
+    assert.equal(two.code, 2, two.stderr);
+    assert.match(two.stderr, /serves 2 certificate chains .*chain=N \[E_USAGE\]/);
+    const picked = await cli(['trust', 'create', '--json', fetched(',chain=2')]);
+    assert.equal(picked.code, 0, picked.stderr);
+    const doc = JSON.parse(picked.stdout);
+    assert.equal(doc.trustedRoot.certificateAuthorities[0].certChain.certificates.length, 1);
+    assert.equal(doc.fetchedChains[0].fingerprint, `SHA256:${new X509Certificate(otherCa.rootPem).fingerprint256}`);
+    const down = await cli(['trust', 'create', `--fulcio=url=http://127.0.0.1:1,start-time=${start}`]);
+    assert.equal(down.code, 3, down.stderr);
+    assert.match(down.stderr, /trustBundle.*\[E_UNAVAILABLE\]/);
+    const both = await cli(['trust', 'create', fulcio(',chain=1')]);
+    assert.equal(both.code, 2, both.stderr);
+    const neither = await cli(['trust', 'create', `--fulcio=start-time=${start}`]);
+    assert.match(neither.stderr, /needs certificate-chain=FILE, or url= of the running CA \[E_USAGE\]/);
   });
 });

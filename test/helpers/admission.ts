@@ -10,6 +10,7 @@ import { bundleToJSON, toDSSEBundle } from '@sigstore/bundle';
 import { dsse } from '@sigstore/core';
 import type { WebhookTls } from '../../src/admission/webhook-tls.ts';
 import { openImage } from '../../src/oci/open-store.ts';
+import type { Descriptor, ImageStore } from '../../src/oci/types.ts';
 import { COSIGN_SIGN_PREDICATE, writeBundleReferrer } from '../../src/oci/sign-image.ts';
 import { IN_TOTO_PAYLOAD_TYPE, makeStatement } from '../../src/sigstore/in-toto.ts';
 import { requestTimestamp } from '../../src/sigstore/tsa.ts';
@@ -186,24 +187,32 @@ export async function pushKeylessImage(ref: string, signing?: { leaf: Leaf; tsaU
   try {
     const tag = ref.slice(ref.lastIndexOf(':') + 1);
     const { manifest } = await makeTestImage(store, { tag, layerSize: 512 });
-    if (!signing) return manifest.digest;
-    const hex = manifest.digest.split(':')[1] ?? '';
-    const statement = makeStatement([{ digest: { sha256: hex } }], COSIGN_SIGN_PREDICATE, {});
-    const payload = Buffer.from(JSON.stringify(statement));
-    const signature = sign('sha256', dsse.preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, payload), signing.leaf.privateKey);
-    const bundle = toDSSEBundle({
-      artifact: payload,
-      artifactType: IN_TOTO_PAYLOAD_TYPE,
-      signature,
-      certificate: signing.leaf.certDer,
-    });
-    const stamp = await requestTimestamp(signature, { url: signing.tsaUrl });
-    bundle.verificationMaterial.timestampVerificationData = {
-      rfc3161Timestamps: [{ signedTimestamp: Buffer.from(stamp) }],
-    };
-    await writeBundleReferrer(store, manifest, bundleToJSON(bundle), COSIGN_SIGN_PREDICATE, new Date());
+    if (signing) await attachKeylessSignature(store, manifest, signing);
     return manifest.digest;
   } finally {
     await store.close();
   }
+}
+
+/** Signs `manifest` as cosign v3 does keyless (DSSE, leaf certificate, RFC 3161 timestamp) and attaches the bundle. */
+export async function attachKeylessSignature(
+  store: ImageStore,
+  manifest: Descriptor,
+  signing: { leaf: Leaf; tsaUrl: string },
+): Promise<void> {
+  const hex = manifest.digest.split(':')[1] ?? '';
+  const statement = makeStatement([{ digest: { sha256: hex } }], COSIGN_SIGN_PREDICATE, {});
+  const payload = Buffer.from(JSON.stringify(statement));
+  const signature = sign('sha256', dsse.preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, payload), signing.leaf.privateKey);
+  const bundle = toDSSEBundle({
+    artifact: payload,
+    artifactType: IN_TOTO_PAYLOAD_TYPE,
+    signature,
+    certificate: signing.leaf.certDer,
+  });
+  const stamp = await requestTimestamp(signature, { url: signing.tsaUrl });
+  bundle.verificationMaterial.timestampVerificationData = {
+    rfc3161Timestamps: [{ signedTimestamp: Buffer.from(stamp) }],
+  };
+  await writeBundleReferrer(store, manifest, bundleToJSON(bundle), COSIGN_SIGN_PREDICATE, new Date());
 }

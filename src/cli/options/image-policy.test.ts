@@ -55,6 +55,15 @@ describe('policyOption', () => {
     assert.deepEqual([base.tlogThreshold, base.ctlogThreshold, base.timestampThreshold], [1, 0, 1]);
   });
 
+  it('keyless authorities under a root with no CT log: E_TRUST_ROOT, until --ctlog-threshold 0', async () => {
+    await assert.rejects(load('keyless.json', '--trusted-root', root).loaded, {
+      code: 'E_TRUST_ROOT',
+      hint: /--ctlog-threshold 0/,
+    });
+    const keys = await load('keys-only.json', '--trusted-root', root).loaded;
+    assert.equal(keys.base.ctlogThreshold, 1, 'key authorities need no SCT');
+  });
+
   it('refuses the trust flags the policy replaces, and --insecure-ignore-tlog beside keyless authorities', async () => {
     await assert.rejects(load('keys-only.json', '--key', team.path).loaded, { code: 'E_USAGE' });
     await assert.rejects(load('keys-only.json', '--certificate-identity', 'x').loaded, { code: 'E_USAGE' });

@@ -9,6 +9,7 @@ import type { ImagePolicy } from '../../policy/image-policy.ts';
 import type { LoadedPolicy } from '../../transfer/image-trust.ts';
 import type { CommandContext } from '../command.ts';
 import { keyContext } from './key.ts';
+import { checkSctRequirement } from '../../sigstore/verify/sct-requirement.ts';
 import type { VerifyBlobOptions } from '../../sigstore/verify/verify-blob.ts';
 import { trustedRootFor, trustedRootPathFor, type VerifyPlan } from './trust.ts';
 import { planWitnesses, witnessPolicy } from './witness-quorum.ts';
@@ -95,10 +96,13 @@ export async function verificationBase(
     installedRootPath: trustedRootPathFor(ctx.stateDir, trustName),
   } as VerifyPlan;
   const trustedRoot = await trustedRootFor(ctx, plan);
+  const ctlogThreshold = flags.int('ctlog-threshold', 1, 0, 16);
+  // Keyless authorities verify under the default root unless each names its own (admission checks those).
+  if (!keysOnly && !rootsNamed) checkSctRequirement(trustedRoot, ctlogThreshold);
   return {
     ...(trustedRoot ? { trustedRoot } : {}),
     tlogThreshold,
-    ctlogThreshold: flags.int('ctlog-threshold', 1, 0, 16),
+    ctlogThreshold,
     timestampThreshold,
     ...(witnesses ? { witnesses } : {}),
     now: ctx.now(),

@@ -72,7 +72,7 @@ describe('verificationOptions', () => {
   });
 
   it('keyless with --trusted-root: the pinned identity, the root file, and a predicate type', async () => {
-    const { ctx } = context([...ID, '--trusted-root', root, '--timestamp-threshold', '2']);
+    const { ctx } = context([...ID, '--trusted-root', root, '--timestamp-threshold', '2', '--ctlog-threshold', '0']);
     const options = await verificationOptions(ctx, 'spdxjson');
     assert.deepEqual(options.trust, {
       kind: 'identity',
@@ -81,6 +81,16 @@ describe('verificationOptions', () => {
     assert.equal(options.trustedRoot?.source, root);
     assert.equal(options.timestampThreshold, 2);
     assert.equal(options.predicateType, 'https://spdx.dev/Document');
+  });
+
+  it('keyless under a root with no CT log: E_TRUST_ROOT unless --ctlog-threshold 0; a key needs none', async () => {
+    await assert.rejects(verificationOptions(context([...ID, '--trusted-root', root]).ctx), {
+      code: 'E_TRUST_ROOT',
+      message: /has no Certificate Transparency log/,
+      hint: /--ctlog-threshold 0/,
+    });
+    const keyed = await verificationOptions(context(['--key', pub, '--trusted-root', root]).ctx);
+    assert.equal(keyed.ctlogThreshold, 1);
   });
 
   it('no --trusted-root and none installed: E_TRUST_ROOT_MISSING naming where it would be', async () => {

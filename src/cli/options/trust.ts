@@ -10,6 +10,7 @@ import { anchored, type Matcher } from '../../sigstore/verify/identity.ts';
 import type { Flags, FlagSpecs } from '../args.ts';
 import { loadPublicKey } from '../../crypto/key-ref.ts';
 import { type LoadedTrustedRoot, loadTrustedRootFile } from '../../sigstore/trusted-root.ts';
+import { checkSctRequirement } from '../../sigstore/verify/sct-requirement.ts';
 import type { VerifyBlobOptions } from '../../sigstore/verify/verify-blob.ts';
 import { loadInstalledTrustRoot } from '../../trust/installed.ts';
 import type { CommandContext } from '../command.ts';
@@ -204,6 +205,8 @@ export async function verificationOptions(
     );
   const witnesses = await witnessPolicy(ctx, plan.witnesses);
   const trustedRoot = await trustedRootFor(ctx, plan);
+  // Refused before any artifact is read: under this root no keyless bundle could verify.
+  if (plan.trust.kind === 'identity') checkSctRequirement(trustedRoot, plan.ctlogThreshold);
   const trust: VerifyBlobOptions['trust'] =
     plan.trust.kind === 'key'
       ? {

@@ -98,6 +98,23 @@ describe('keyless verification with a pinned identity (private CA + RFC 3161 TSA
     assert.equal(report.timestamps?.[0]?.source, 'tsa');
   });
 
+  it('a root without a CT log, SCTs required: E_TRUST_ROOT naming --ctlog-threshold 0, not an SCT error', async () => {
+    const plain = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(trustedRootJson)), {
+      tlogThreshold: 0,
+      ctlogThreshold: 1,
+    });
+    assert.throws(() => plain.verify(toSignedEntity(bundleFromJSON(keylessBundle), artifact)), /SCT/);
+    const report = await verifyBlob(
+      { bytes: artifact },
+      { json: keylessBundle },
+      { ...identityOptions({ exact: SAN }, { exact: ISSUER }), ctlogThreshold: undefined },
+    );
+    assert.equal(report.ok, false);
+    assert.equal(report.error?.code, 'E_TRUST_ROOT');
+    assert.match(report.error?.message ?? '', /test root has no Certificate Transparency log/);
+    assert.match(report.error?.hint ?? '', /--ctlog-threshold 0/);
+  });
+
   // Attack: an identity pinned as "builder" must not accept any SAN that merely contains it.
   it('gap: identities match exactly, not as an unanchored regexp as @sigstore/verify does', async () => {
     const plain = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(trustedRootJson)), {

@@ -31,6 +31,7 @@ import { type LoadedTrustedRoot, trustMaterialFor } from '../trusted-root.ts';
 import { detachedBundle, detachedDigestAlgorithm } from './detached.ts';
 import { toAirlockError } from './error-map.ts';
 import { checkIdentity, describeMatcher } from './identity.ts';
+import { checkSctRequirement } from './sct-requirement.ts';
 import { Checks, type SignerSummary, type VerificationReport } from './report.ts';
 import {
   DsseSignatureContent,
@@ -478,6 +479,7 @@ async function runVerification(
   report.bundle = { mediaType: bundle.mediaType, content: bundle.content.$case };
   report.artifact.mode = loaded.mode;
   checkSignerKind(bundle, options.trust);
+  if (options.trust.kind === 'identity') checkSctRequirement(options.trustedRoot, thresholdsOf(options).ctlogThreshold);
   const { content, predicateType } = signatureContent(bundle, loaded, options, checks);
   report.artifact.digests = Object.fromEntries([...loaded.digests].map(([a, d]) => [a, formatDigest(d)]));
   const entity = signedEntity(bundle, content);

@@ -3,6 +3,7 @@
 // installed --trust NAME with its freshness), the keys relative to the policy, installed roots, on-prem
 // logs. The fingerprint of the files it came from lets the server see when to load it again.
 import { fingerprint, loadMaterial, type LoadedMaterial } from '../../../admission/material-loader.ts';
+import { checkSctRequirements } from '../../../admission/material.ts';
 import type { CommandContext } from '../../command.ts';
 import { loadPolicyFile } from '../../../policy/policy-file.ts';
 import { verificationBase } from '../../options/image-policy.ts';
@@ -30,5 +31,6 @@ export async function loadAdmissionMaterial(ctx: CommandContext, policyPath: str
     keyContext: keyContext(ctx),
     now: ctx.now(),
   });
+  checkSctRequirements(loaded.policy, loaded.material);
   return { ...loaded, fingerprint: await fingerprint(loaded.files) };
 }

@@ -40,8 +40,8 @@ export function printReport(ctx: CommandContext, report: ImportReport, what: str
     );
     for (const l of i.logged ?? [])
       ctx.out.info(
-        `  logged     ${l.referrer.slice(0, 19)}… as entry ${l.logIndex}; bundle with the entry ` +
-          `attached as ${l.augmented.slice(0, 19)}…`,
+        `  logged     ${l.referrer.slice(0, 19)}… as entry ${l.logIndex} (under its ${l.verifier}); ` +
+          `bundle with the entry attached as ${l.augmented.slice(0, 19)}…`,
       );
   }
   for (const t of report.tags ?? []) ctx.out.debug(`  tag        ${t.reference}: ${t.from ?? '(new)'} → ${t.to}`);

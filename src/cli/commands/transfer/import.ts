@@ -27,11 +27,6 @@ async function rekorTarget(ctx: CommandContext): Promise<{ rekor?: { url: string
         'before they are attached',
       { hint: '`airlock log serve` writes it to DATA/log.vkey' },
     );
-  if (ctx.flags.has('policy') || !ctx.flags.has('key'))
-    throw new AirlockError(
-      'E_UNSUPPORTED',
-      'import --rekor-url logs signatures verified with --key; with --policy or keyless trust it is not built yet',
-    );
   const { parseVerifierKey } = await import('../../../log/note-keys.ts');
   return {
     rekor: {
@@ -106,7 +101,9 @@ export const importCommand: Command = {
     'crash or registry error while tags move leaves it incomplete (E_IMPORT_INCOMPLETE, shown by import and\n' +
     '`audit verify`) until the next import on the channel or `import --recover` finishes it. Re-running the\n' +
     'same package is idempotent. --rekor-url appends each verified image signature to the on-prem log\n' +
-    '(recorded first, before anything is pushed) and attaches the bundle with its entry as one more referrer.',
+    '(recorded first, before anything is pushed) and attaches the bundle with its entry as one more referrer;\n' +
+    'the entry names what verified the signature: the key (--key, or a --policy key) or, for a keyless\n' +
+    "signature, the bundle's own certificate.",
   flags: {
     registry: { type: 'string', value: 'HOST[/PREFIX]', description: 'Internal registry to push to' },
     recover: { type: 'boolean', description: 'Finish the imports to --registry that stopped half-way (no PACKAGE)' },

@@ -1,6 +1,6 @@
 // `airlock trust create` (cosign trusted-root create): a trusted_root.json for a private Sigstore
 // deployment from PEM files. Service specs use cosign's key=value spelling.
-import { createHash } from 'node:crypto';
+import { createHash, type X509Certificate } from 'node:crypto';
 import { resolve } from 'node:path';
 import { AirlockError } from '../../../errors.ts';
 import { writeFileAtomic } from '../../../files/atomic-write.ts';
@@ -14,6 +14,7 @@ import {
 } from '../../../trust/create-trusted-root.ts';
 import { summariseTrustedRoot } from '../../../trust/trusted-root-summary.ts';
 import type { Command, CommandContext } from '../../command.ts';
+import { httpUrl } from '../../http-url.ts';
 import { outFile, outFileFlags } from '../../options/out-file.ts';
 import { readInputText } from '../../../files/read-file.ts';
 import { printSummary } from './trusted-root-text.ts';
@@ -23,7 +24,8 @@ type SpecKind = 'fulcio' | 'rekor' | 'ctfe' | 'tsa';
 // cosign v3 `trusted-root create` keys, with one deliberate difference: start-time is required for
 // every service, because Sigstore clients read a missing start as "valid since the beginning of time".
 const SPEC_KEYS: Record<SpecKind, { readonly required: readonly string[]; readonly optional: readonly string[] }> = {
-  fulcio: { required: ['certificate-chain', 'start-time'], optional: ['url', 'end-time', 'operator'] },
+  // A Fulcio's chain comes from a file, or, without one, from the running CA at url= (its trust bundle).
+  fulcio: { required: ['start-time'], optional: ['certificate-chain', 'url', 'chain', 'end-time', 'operator'] },
   tsa: { required: ['certificate-chain', 'start-time'], optional: ['url', 'end-time', 'operator'] },
   rekor: { required: ['url', 'public-key', 'start-time'], optional: ['origin', 'end-time', 'operator'] },
   ctfe: { required: ['url', 'public-key', 'start-time'], optional: ['end-time', 'operator'] },
@@ -59,7 +61,26 @@ export function parseServiceSpec(kind: SpecKind, spec: string): Record<string, s
     }
     throw new AirlockError('E_USAGE', `--${kind} needs ${key}=`, { hint });
   }
+  if (kind === 'fulcio') checkChainSource(values, hint);
   return values;
+}
+
+/** --fulcio: the chain from certificate-chain=FILE, or fetched from url= (chain=N picks one of several). */
+function checkChainSource(values: Record<string, string>, hint: string): void {
+  if (values['certificate-chain'] === undefined && values.url === undefined) {
+    throw new AirlockError('E_USAGE', '--fulcio needs certificate-chain=FILE, or url= of the running CA', {
+      hint: `with url= alone the chain is fetched from URL/api/v2/trustBundle; ${hint}`,
+    });
+  }
+  const chain = values.chain;
+  if (chain === undefined) return;
+  if (values['certificate-chain'] !== undefined)
+    throw new AirlockError(
+      'E_USAGE',
+      '--fulcio: chain= picks a chain fetched from url=, not one in certificate-chain=',
+    );
+  if (!/^[1-9][0-9]{0,2}$/.test(chain))
+    throw new AirlockError('E_USAGE', `--fulcio: chain '${chain}' is not a chain number (1, 2, ...)`);
 }
 
 function parseTime(kind: SpecKind, key: string, text: string | undefined): Date | undefined {
@@ -83,10 +104,39 @@ async function readText(ctx: CommandContext, path: string): Promise<string> {
   return readInputText(resolve(ctx.cwd, path), path);
 }
 
-async function authorityInput(ctx: CommandContext, kind: 'fulcio' | 'tsa', spec: string): Promise<CaInput> {
+/** The CA's chain fetched from its trust bundle, shown with its root's fingerprint to compare out of band. */
+async function fetchedChainPem(
+  ctx: CommandContext,
+  fetched: Array<Record<string, string>>,
+  url: string,
+  chain: string | undefined,
+): Promise<string> {
+  const base = httpUrl(url, '--fulcio url=', { prefix: true });
+  const { fetchTrustBundle, trustBundleUrl } = await import('../../../trust/fetch-trust-bundle.ts');
+  const { chainPem, describeCertificate, selectChain } = await import('../../../trust/fulcio-trust-bundle.ts');
+  const where = trustBundleUrl(base);
+  const certs = selectChain(await fetchTrustBundle(base), where, chain === undefined ? undefined : Number(chain));
+  const root = certs.at(-1) as X509Certificate;
+  const fingerprint = `SHA256:${root.fingerprint256}`;
+  ctx.out.info(`Fetched the CA chain from ${where}: ${certs.map(describeCertificate).join(' → ')}`);
+  ctx.out.info(`  root fingerprint ${fingerprint}: compare it with the CA's own before trusting this root`);
+  if (new URL(base).protocol === 'http:')
+    ctx.out.warn(`${where} was fetched over plain http: anyone on the path could have swapped the chain`);
+  fetched.push({ url: where, root: describeCertificate(root), fingerprint });
+  return chainPem(certs);
+}
+
+async function authorityInput(
+  ctx: CommandContext,
+  kind: 'fulcio' | 'tsa',
+  spec: string,
+  fetched: Array<Record<string, string>> = [],
+): Promise<CaInput> {
   const v = parseServiceSpec(kind, spec);
+  const file = v['certificate-chain'];
   return {
-    certChainPem: await readText(ctx, v['certificate-chain'] as string),
+    certChainPem:
+      file === undefined ? await fetchedChainPem(ctx, fetched, v.url as string, v.chain) : await readText(ctx, file),
     validFor: validFor(kind, v),
     ...(v.url !== undefined ? { uri: v.url } : {}),
     ...(v.operator !== undefined ? { operator: v.operator } : {}),
@@ -134,10 +184,11 @@ async function runCreate(ctx: CommandContext) {
   for (const [kind, list] of Object.entries(specs) as Array<[SpecKind, string[]]>) {
     for (const spec of list) validFor(kind, parseServiceSpec(kind, spec));
   }
+  const fetched: Array<Record<string, string>> = [];
   const json = createTrustedRoot(
     {
       mediaType,
-      certificateAuthorities: await Promise.all(specs.fulcio.map((s) => authorityInput(ctx, 'fulcio', s))),
+      certificateAuthorities: await Promise.all(specs.fulcio.map((s) => authorityInput(ctx, 'fulcio', s, fetched))),
       tlogs: await Promise.all(specs.rekor.map((s) => logInput(ctx, 'rekor', s))),
       ctlogs: await Promise.all(specs.ctfe.map((s) => logInput(ctx, 'ctfe', s))),
       timestampAuthorities: await Promise.all(specs.tsa.map((s) => authorityInput(ctx, 'tsa', s))),
@@ -151,6 +202,7 @@ async function runCreate(ctx: CommandContext) {
   const outPath = saved?.given;
   ctx.audit.subject(outPath ?? '(stdout)', digest);
   ctx.audit.detail('authorities', summary);
+  if (fetched.length > 0) ctx.audit.detail('fetchedChains', fetched);
   if (saved === undefined) {
     out.data(text); // cosign prints the root when --out is absent
   } else {
@@ -159,7 +211,13 @@ async function runCreate(ctx: CommandContext) {
     printSummary(out, summary);
   }
   return {
-    json: { out: outPath ?? null, digest, ...summary, ...(outPath === undefined ? { trustedRoot: json } : {}) },
+    json: {
+      out: outPath ?? null,
+      digest,
+      ...summary,
+      ...(fetched.length > 0 ? { fetchedChains: fetched } : {}),
+      ...(outPath === undefined ? { trustedRoot: json } : {}),
+    },
   };
 }
 
@@ -177,7 +235,12 @@ export const trustCreateCommand: Command = {
     'start-time (RFC 3339) is required everywhere, unlike cosign. Log IDs are SHA-256 of the key (RFC 6962)\n' +
     "for Rekor v1 and CT logs; a Rekor v2 log needs origin= (its checkpoint name, the URL's host name), which\n" +
     'makes the log ID the C2SP signed-note key ID. The root is checked to load in @sigstore/verify before it is\n' +
-    'written (atomically; an existing file only with --force). Without --out it goes to stdout.',
+    'written (atomically; an existing file only with --force). Without --out it goes to stdout.\n' +
+    '--fulcio with url= and no certificate-chain= fetches the chain from the running CA (airlock ca serve, or\n' +
+    'Fulcio): GET URL/api/v2/trustBundle, redirects not followed; it must end at a self-signed root. A CA that\n' +
+    'serves several chains (a rotation) needs chain=N, one --fulcio per chain. The root fingerprint is printed:\n' +
+    "compare it with the CA's before you trust the root. A root without --ctfe has no CT log: verifiers then\n" +
+    'need --ctlog-threshold 0 for keyless bundles (said, never assumed).',
   flags: {
     ...outFileFlags('Where to write trusted_root.json (default: stdout)'),
     'media-type': {
@@ -204,6 +267,18 @@ export const trustCreateCommand: Command = {
         '    --tsa="url=https://tsa.internal/api/v1/timestamp,certificate-chain=tsa-chain.pem,' +
         'start-time=2026-01-01T00:00:00Z"',
       description: 'A private deployment: Fulcio, Rekor v2, CT log and TSA',
+    },
+    {
+      command:
+        'airlock trust create --out trusted_root.json \\\n' +
+        '    --fulcio="url=https://ca.internal:5555,start-time=2026-01-01T00:00:00Z" \\\n' +
+        '    --rekor="url=https://log.internal,public-key=log.pub,start-time=2026-01-01T00:00:00Z,' +
+        'origin=log.internal" \\\n' +
+        '    --tsa="url=https://tsa.internal/api/v1/timestamp,certificate-chain=tsa-chain.pem,' +
+        'start-time=2026-01-01T00:00:00Z"',
+      description:
+        'Inside the gap: the chain fetched from `airlock ca serve` (its /api/v2/trustBundle), `airlock log ' +
+        'serve` as the Rekor v2 log, a TSA; no CT log, so verify with --ctlog-threshold 0',
     },
     {
       command:
