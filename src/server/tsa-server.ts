@@ -2,7 +2,8 @@
 // TimeStampReq as application/timestamp-query, to `/api/v1/timestamp` as Sigstore's timestamp-authority
 // serves it or to any other path (clients post to the URL they were given), is answered with the
 // TimeStampResp as application/timestamp-reply. GET /api/v1/timestamp/certchain returns the chain as
-// PEM, as Sigstore's does; plus /healthz and /metrics.
+// PEM, as Sigstore's does; plus /healthz and /metrics. Sigstore's JSON request form is taken too
+// (tsa-json-request.ts), so @sigstore/sign's TSA witness can use it.
 //
 // The query is parsed here before openssl sees it, so a body that is not one is the client's 400, and
 // an openssl failure is the server's 500, logged. At most `maxActive` openssl processes run at once;
@@ -24,6 +25,7 @@ import {
   type Routed,
 } from './http-io.ts';
 import { Metrics } from './metrics.ts';
+import { queryFromJsonRequest } from './tsa-json-request.ts';
 import type { Timestamper } from './tsa-openssl.ts';
 
 /** A query is ~100 bytes (an imprint, a nonce, a policy, extensions); anything far larger is not one. */
@@ -166,9 +168,14 @@ class TsaApi implements RequestSteps {
 
   async #timestamp(req: IncomingMessage, res: ServerResponse): Promise<Routed> {
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-    if (type !== QUERY_CONTENT_TYPE)
-      throw new HttpError(415, 'E_INPUT_MALFORMED', `POST a timestamp query as ${QUERY_CONTENT_TYPE}`);
-    const query = await readBodyBytes(req, MAX_QUERY_BYTES);
+    if (type !== QUERY_CONTENT_TYPE && type !== 'application/json')
+      throw new HttpError(
+        415,
+        'E_INPUT_MALFORMED',
+        `POST a timestamp query as ${QUERY_CONTENT_TYPE} (or Sigstore's JSON request as application/json)`,
+      );
+    const body = await readBodyBytes(req, MAX_QUERY_BYTES);
+    const query = type === 'application/json' ? queryFromJsonRequest(body) : body;
     checkQuery(query);
     const reply = await this.#gate.run(() => this.#options.timestamper.reply(query));
     const status = replyStatus(reply);

@@ -45,7 +45,7 @@ const HASH_OIDS: Record<TimestampHashAlgorithm, string> = {
 };
 
 /** RFC 3161 §2.4.2 suggests a 64-bit nonce. */
-const NONCE_BYTES = 8;
+export const NONCE_BYTES = 8;
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** Replies are a few KiB (token plus a certificate chain); a bound keeps a hostile server from filling memory. */
 const MAX_REPLY_BYTES = 1024 * 1024;
@@ -150,6 +150,18 @@ function integerOctets(value: bigint): ArrayBuffer {
 function octetsToBigint(bytes: ArrayBuffer): bigint {
   const hex = Buffer.from(bytes).toString('hex');
   return hex === '' ? 0n : BigInt(`0x${hex}`);
+}
+
+/**
+ * A DER TimeStampReq over a digest already made, with an unsigned nonce read from `nonceBytes` and
+ * certReq set: what the TSA server builds from Sigstore's JSON request form.
+ */
+export function timestampQueryFor(
+  digest: Uint8Array,
+  hashAlgorithm: TimestampHashAlgorithm,
+  nonceBytes: Uint8Array,
+): Uint8Array {
+  return encodeQuery({ hashOid: HASH_OIDS[hashAlgorithm], digest, nonce: nonceFrom(nonceBytes) });
 }
 
 function encodeQuery(expected: ExpectedReply): Uint8Array {

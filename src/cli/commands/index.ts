@@ -46,6 +46,7 @@ export const COMMAND_ENTRIES: readonly CommandEntry[] = [
   entry('trust create', async () => (await import('./trust/create.ts')).trustCreateCommand),
   entry('trust show', async () => (await import('./trust/show.ts')).trustShowCommand),
   entry('ca init', async () => (await import('./ca/init.ts')).caInitCommand),
+  entry('ca serve', async () => (await import('./ca/serve.ts')).caServeCommand),
   entry('sbom', async () => (await import('./sbom/sbom.ts')).sbomCommand),
   entry('scan', async () => (await import('./scan/scan.ts')).scanCommand),
   entry('vulndb build', async () => (await import('./vulndb/build.ts')).vulndbBuildCommand),

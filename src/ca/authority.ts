@@ -1,0 +1,115 @@
+// The CA's one decision, independent of HTTP: a verified identity token and a key the requester
+// proved it holds become a short-lived certificate for that identity, recorded in the audit trail
+// before it is handed out. The order is Fulcio's (token, key, proof) with the rate limit last, so
+// only requests that would otherwise be issued count against an identity.
+import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
+import { AirlockError } from '../errors.ts';
+import { type Recorder, recordBeforeEffect } from '../recorder.ts';
+import { bounded } from '../text.ts';
+import { issueCertificate } from './certificate.ts';
+import type { IssuingCa } from './certificate.ts';
+import type { SigningCertRequest } from './fulcio-api.ts';
+import type { Principal } from './identity.ts';
+import type { TokenVerifier } from './oidc/index.ts';
+import type { RateLimiter } from './rate-limit.ts';
+import { parseCertificateSigningRequest, parseRequestPublicKey, verifyProofOfPossession } from './request.ts';
+
+export interface CertificateAuthorityOptions {
+  readonly ca: IssuingCa;
+  readonly verifier: TokenVerifier;
+  readonly now: () => Date;
+  readonly random: (n: number) => Uint8Array;
+  /** Lifetime of issued certificates (Fulcio: 10 minutes). */
+  readonly validitySeconds: number;
+  readonly rateLimit: RateLimiter;
+  readonly record: Recorder;
+}
+
+export interface IssuedCertificate {
+  /** Leaf first, then the CA chain up to the root. */
+  readonly chainPem: readonly string[];
+  readonly principal: Principal;
+  readonly serialHex: string;
+  readonly notAfter: Date;
+}
+
+/** Serial numbers: 20 random bytes, made positive by the certificate builder (RFC 5280 §4.1.2.2). */
+const SERIAL_BYTES = 20;
+
+export class CertificateAuthority {
+  readonly #options: CertificateAuthorityOptions;
+
+  constructor(options: CertificateAuthorityOptions) {
+    this.#options = options;
+  }
+
+  /** The CA's own chain (issuing CA first, root last): what /api/v2/trustBundle serves. */
+  get chainPem(): readonly string[] {
+    return this.#options.ca.chainPem;
+  }
+
+  async issue(request: SigningCertRequest): Promise<IssuedCertificate> {
+    const { ca, verifier, validitySeconds } = this.#options;
+    const now = this.#options.now();
+    const principal = await verifier.verify(request.token, now);
+    const publicKey = requestedKey(request, principal);
+    this.#checkRate(principal, now);
+    const { der, pem } = await issueCertificate(ca, {
+      publicKey,
+      principal,
+      notBefore: now,
+      validitySeconds,
+      serial: this.#options.random(SERIAL_BYTES),
+    });
+    const cert = new X509Certificate(der);
+    await this.#record(principal, cert, publicKey, request.kind);
+    return {
+      chainPem: [pem, ...ca.chainPem],
+      principal,
+      serialHex: cert.serialNumber,
+      notAfter: new Date(cert.validTo),
+    };
+  }
+
+  #checkRate(principal: Principal, now: Date): void {
+    const decision = this.#options.rateLimit.take(`${principal.issuer}\n${principal.subject}`, now.getTime());
+    if (decision.allowed) return;
+    const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+    throw new AirlockError(
+      'E_RATE_LIMITED',
+      `too many certificates for ${bounded(principal.san.value)} in this interval; retry in ${retryAfterSeconds} s`,
+      { details: { retryAfterSeconds } },
+    );
+  }
+
+  /** Write-ahead: a certificate the trail does not know of is never handed out. */
+  async #record(principal: Principal, cert: X509Certificate, key: KeyObject, via: SigningCertRequest['kind']) {
+    const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+    await recordBeforeEffect(
+      this.#options.record,
+      {
+        action: 'ca.issue',
+        result: 'ok',
+        subjects: [{ name: principal.san.value, digest: `sha256:${sha256(cert.raw)}` }],
+        details: {
+          issuer: principal.issuer,
+          subject: principal.subject,
+          serial: cert.serialNumber,
+          notBefore: new Date(cert.validFrom).toISOString(),
+          notAfter: new Date(cert.validTo).toISOString(),
+          publicKeySha256: sha256(key.export({ type: 'spki', format: 'der' })),
+          request: via,
+        },
+      },
+      'issuing the certificate',
+    );
+  }
+}
+
+/** The key to certify: a public key whose proof of possession signs the identity, or a CSR's key. */
+function requestedKey(request: SigningCertRequest, principal: Principal): KeyObject {
+  if (request.kind === 'csr') return parseCertificateSigningRequest(request.csr);
+  const key = parseRequestPublicKey(request.publicKey);
+  verifyProofOfPossession(key, principal.challenge, request.proofOfPossession);
+  return key;
+}
