@@ -61,6 +61,8 @@ describe('airlock (process)', () => {
         ],
       );
       assert.ok(doc.steps.every((s: { ok: boolean }) => s.ok));
+      // The service account's token is a bearer credential: narrated, never printed.
+      assert.doesNotMatch(`${r.stdout}${r.stderr}`, /eyJ[\w-]+\.eyJ[\w-]+\./);
     },
   );
 });
