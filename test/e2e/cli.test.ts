@@ -25,7 +25,8 @@ describe('airlock (process)', () => {
 
   it(
     'demo runs the whole workflow: sign, pack, approve, on-prem log, inspect (two signers), ' +
-      'import, admission, verify against the log, and refuses an unaccepted channel and a tampered package',
+      'import, admission, verify against the log, keyless signing by its own CA pinned to the identity, ' +
+      'and refuses an unaccepted channel, another identity and a tampered package',
     async () => {
       const r = await runCliProcess(['demo', '--json'], { env: { AIRLOCK_HOME: '/tmp/airlock-e2e-home' } });
       assert.equal(r.code, 0, r.stderr);
@@ -52,11 +53,16 @@ describe('airlock (process)', () => {
           'admission: warn mode admits with a warning',
           'verify',
           'log info',
+          'keyless sign',
+          'keyless verify',
+          'other identity refused',
           'record',
           'tampered package refused',
         ],
       );
       assert.ok(doc.steps.every((s: { ok: boolean }) => s.ok));
+      // The service account's token is a bearer credential: narrated, never printed.
+      assert.doesNotMatch(`${r.stdout}${r.stderr}`, /eyJ[\w-]+\.eyJ[\w-]+\./);
     },
   );
 });

@@ -1,6 +1,7 @@
 // The air-gapped side of the demo: a local registry and the on-prem log on loopback, then the package
-// inspected, imported and verified, and the refusals the far side must make (one signer, an unaccepted
-// channel, a tampered package) — each against this side's own state and audit trail.
+// inspected, imported and verified, the imported image signed keylessly by this side's own CA, and the
+// refusals the far side must make (one signer, an unaccepted channel, a tampered package) — each
+// against this side's own state and audit trail.
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -32,6 +33,7 @@ export async function airGappedSide(run: DemoRun, connected: ConnectedSide): Pro
     await gap.audit.finish(undefined, {});
     await gap.verifyImported(imported);
     await gap.showCheckpoint(imported);
+    await gap.keyless(imported);
     await gap.showRecord();
     await gap.refuseTampered();
   } finally {
@@ -226,6 +228,17 @@ class AirGap {
     });
   }
 
+  /** After the checkpoint step, which counts the log's entries: the keyless signature adds one. */
+  async keyless(imported: ImportReport): Promise<void> {
+    const { keylessScene } = await import('./keyless-scene.ts');
+    await keylessScene(this.#run, {
+      imported: imported.images[0]?.pushedTo ?? '',
+      onprem: this.#onprem,
+      stateDir: this.#state,
+      auditSigner: this.#connected.release.signer,
+    });
+  }
+
   async showCheckpoint(imported: ImportReport): Promise<void> {
     this.#run.step("the on-prem log's checkpoint, verified with its key (airlock log info)");
     const { TileClient } = await import('../../../log/tile-client.ts');
@@ -252,7 +265,9 @@ class AirGap {
       `  ${audit.ok ? out.paint('green', 'intact') : 'TAMPERED'}: ${audit.size} events under a ` +
         `signed checkpoint of ${audit.origin}`,
     );
-    this.#run.record('record', audit.ok && audit.events.length >= 2);
+    // The keyless scene's certificate must be there: the CA records each issuance before answering it.
+    const issued = audit.events.some(({ event }) => event.action === 'ca.issue');
+    this.#run.record('record', audit.ok && audit.events.length >= 2 && issued);
   }
 
   async refuseTampered(): Promise<void> {

@@ -7,6 +7,7 @@ import type { NoteVerifier } from '../../../log/note.ts';
 import { noteVerifierFor } from '../../../log/note-keys.ts';
 import type { LogService } from '../../../server/log-service.ts';
 import type { LoadedTrustedRoot } from '../../../sigstore/trusted-root.ts';
+import type { LogInput } from '../../../trust/create-trusted-root.ts';
 
 // Sigstore clients match a checkpoint's origin against the host of the log's URL in the trusted root.
 export const ONPREM_ORIGIN = '127.0.0.1';
@@ -15,6 +16,8 @@ export interface OnPremLog {
   readonly service: LogService;
   /** The log's checkpoint key, as clients pin it (`--rekor-vkey`, `log info --vkey`). */
   readonly verifier: NoteVerifier;
+  /** This log as a trusted root names it (`airlock trust create --rekor=...`), valid from a minute before `now`. */
+  tlog(now: Date): LogInput;
   /** A trusted root naming this log alone (what `airlock trust create --rekor=...` writes). */
   trustedRoot(now: Date): LoadedTrustedRoot;
   close(): Promise<void>;
@@ -47,20 +50,18 @@ export async function startOnPremLog(dir: string): Promise<OnPremLog> {
     await signer.close();
     throw err;
   }
+  const tlog = (now: Date): LogInput => ({
+    publicKeyPem: publicKeyPem(publicKey),
+    baseUrl: service.url,
+    origin: ONPREM_ORIGIN,
+    validFor: { start: new Date(now.getTime() - 60_000) },
+  });
   return {
     service,
     verifier: noteVerifierFor(ONPREM_ORIGIN, publicKey),
+    tlog,
     trustedRoot(now) {
-      const json = createTrustedRoot({
-        tlogs: [
-          {
-            publicKeyPem: publicKeyPem(publicKey),
-            baseUrl: service.url,
-            origin: ONPREM_ORIGIN,
-            validFor: { start: new Date(now.getTime() - 60_000) },
-          },
-        ],
-      });
+      const json = createTrustedRoot({ tlogs: [tlog(now)] });
       return parseTrustedRoot(Buffer.from(JSON.stringify(json)), 'the on-prem log');
     },
     async close() {
