@@ -79,7 +79,8 @@ export const ERROR_CODES = {
   E_FULCIO: {
     exit: EXIT.UNAVAILABLE,
     summary:
-      'The certificate authority (Fulcio, airlock ca serve) could not be reached or refused to issue a signing certificate.',
+      'The certificate authority (Fulcio, airlock ca serve) could not be reached or refused to issue a ' +
+      'signing certificate.',
   },
   E_RATE_LIMITED: {
     exit: EXIT.UNAVAILABLE,
