@@ -52,27 +52,6 @@ async function packedFile(prefix: string) {
 }
 
 it(
-  'import --rekor-url with keyless trust is refused before anything happens (E_UNSUPPORTED): which ' +
-    'key to log under is not built',
-  async () => {
-    const { work, base } = await packedFile('airlock-import-rekor-');
-    const imported = importTransfer({
-      ...base,
-      imageTrust: {
-        now: new Date(),
-        trust: {
-          kind: 'identity',
-          policy: { identity: { exact: 'a@example.com' }, issuer: { exact: 'https://issuer.example' } },
-        },
-      },
-      rekor: { url: 'http://127.0.0.1:9', logVerifier: { name: 'x', keyId: 0, verify: () => false } },
-    });
-    await assert.rejects(imported, { code: 'E_UNSUPPORTED' });
-    assert.equal(await readChannel(join(work, 'airgap'), 'in', 'c'), undefined, 'nothing changed');
-  },
-);
-
-it(
   'an import whose intent cannot be recorded fails with E_IO (exit 3), never ok and never ' +
     '"refused", and changes nothing',
   async () => {

@@ -240,7 +240,7 @@ export const trustCreateCommand: Command = {
     'Fulcio): GET URL/api/v2/trustBundle, redirects not followed; it must end at a self-signed root. A CA that\n' +
     'serves several chains (a rotation) needs chain=N, one --fulcio per chain. The root fingerprint is printed:\n' +
     "compare it with the CA's before you trust the root. A root without --ctfe has no CT log: verifiers then\n" +
-    'need --ctlog-threshold 0 for keyless bundles (said, never assumed).',
+    'need `airlock verify-blob … --ctlog-threshold 0` for keyless bundles (said, never assumed).',
   flags: {
     ...outFileFlags('Where to write trusted_root.json (default: stdout)'),
     'media-type': {
@@ -278,7 +278,7 @@ export const trustCreateCommand: Command = {
         'start-time=2026-01-01T00:00:00Z"',
       description:
         'Inside the gap: the chain fetched from `airlock ca serve` (its /api/v2/trustBundle), `airlock log ' +
-        'serve` as the Rekor v2 log, a TSA; no CT log, so verify with --ctlog-threshold 0',
+        'serve` as the Rekor v2 log, a TSA; no CT log, so `airlock verify … --ctlog-threshold 0`',
     },
     {
       command:
