@@ -26,8 +26,6 @@ export interface PrivateCa {
     days?: number;
     keyEncoding?: 'named' | 'explicit' | 'compressed';
   }): Promise<Leaf>;
-  /** A leaf for a key held elsewhere (the stand-in CA certifies the key a request sends). */
-  issueLeafForKey(options: { publicKeyPem: string; san: string; issuer: string }): Promise<string>;
   cleanup(): Promise<void>;
 }
 
@@ -42,7 +40,6 @@ export async function createPrivateCa(name = 'airlock test CA'): Promise<Private
     rootPem,
     rootDer: Buffer.from(new X509Certificate(rootPem).raw),
     issueLeaf: (options) => issueLeaf(dir, root, serial++, options),
-    issueLeafForKey: (options) => issueLeafForKey(dir, root, serial++, options),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }
@@ -90,27 +87,13 @@ async function issueLeaf(dir: string, root: RootFiles, n: number, options: LeafO
   };
 }
 
-/** The request is signed by a throw-away key; -force_pubkey puts the key that was sent in the certificate. */
-async function issueLeafForKey(
-  dir: string,
-  root: RootFiles,
-  n: number,
-  options: { publicKeyPem: string; san: string; issuer: string },
-): Promise<string> {
-  const key = join(dir, `leaf${n}.key`);
-  const pub = join(dir, `leaf${n}.pub`);
-  await makeLeafKey(key, 'named');
-  await writeFile(pub, options.publicKeyPem);
-  return signLeaf(dir, root, n, { key, san: options.san, issuer: options.issuer, days: 1, forcePubkey: pub });
-}
-
 async function signLeaf(
   dir: string,
   root: RootFiles,
   n: number,
-  options: { key: string; san: string; issuer: string; days: number; forcePubkey?: string },
+  options: { key: string; san: string; issuer: string; days: number },
 ): Promise<string> {
-  const { key, san, issuer, days, forcePubkey } = options;
+  const { key, san, issuer, days } = options;
   const csr = join(dir, `leaf${n}.csr`);
   const crt = join(dir, `leaf${n}.crt`);
   const ext = join(dir, `leaf${n}.ext`);
@@ -133,7 +116,6 @@ async function signLeaf(
     ext,
     '-out',
     crt,
-    ...(forcePubkey ? ['-force_pubkey', forcePubkey] : []),
   ]);
   return readFile(crt, 'utf8');
 }
