@@ -145,7 +145,13 @@ async function checkSigners(
   options: ImportOptions,
   draft: ReportDraft,
 ): Promise<void> {
-  const check = await checkManifestSignatures(headers, manifest, options.signers.signers, options.now);
+  const check = await checkManifestSignatures(
+    headers,
+    manifest,
+    options.signers.signers,
+    options.now,
+    options.signers.keyless,
+  );
   draft.add('signers', ...check.signers);
   draft.add('signatureProblems', ...check.problems);
   requireSigners(check, options.signers.required);

@@ -112,7 +112,7 @@ describe('signers: people, not keys', () => {
         },
         's',
       ),
-      [{ name: 'release team', keys: ['a.pub'], openpgp: ['t.asc'] }],
+      [{ name: 'release team', keys: ['a.pub'], openpgp: ['t.asc'], identities: [] }],
     );
     for (const bad of [
       { apiVersion: 'airlock/v1', kind: 'Signers', signers: [] },
