@@ -294,7 +294,8 @@ async function checkKeyless(
   const candidates = context.signers.flatMap((s) => s.identities.map((policy) => ({ signer: s.name, policy })));
   const signedBy = `signed keylessly by ${bounded(san)}`;
   if (candidates.length === 0 || !context.keyless) {
-    out.problems.push(`${name}: ${signedBy}, but no signer identity was given`);
+    const missing = candidates.length === 0 ? 'no signer identity was given' : 'no trust root was given to verify it';
+    out.problems.push(`${name}: ${signedBy}, but ${missing}`);
     return;
   }
   const { trustedRoot, tlogThreshold, ctlogThreshold, timestampThreshold } = context.keyless;
