@@ -107,13 +107,7 @@ export async function approvePackage(options: ApproveOptions): Promise<ApproveRe
         if (!manifest || !headers.has(METADATA_NAME))
           throw new AirlockError('E_INPUT_MALFORMED', 'not a transfer package: no metadata or manifest');
         const entries = parseManifest(manifest);
-        const check = await checkManifestSignatures(
-          headers,
-          manifest,
-          options.signers.signers,
-          options.now,
-          options.signers.keyless,
-        );
+        const check = await checkManifestSignatures(headers, manifest, options.signers, options.now);
         ({ signers: verified, problems } = check);
         // Never co-sign what cannot be verified: a signature added to a forged manifest would vouch for it.
         requireSigners(check, options.signers.required);

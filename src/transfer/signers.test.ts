@@ -245,7 +245,7 @@ describe('signers by identity: keyless signatures over the manifest', () => {
       [SIGSTORE_SIGNATURE_NAME, await keylessBundle(RELEASE)],
       [sigstoreSignatureName(2), await keylessBundle(RELEASE)],
     ]);
-    const once = await checkManifestSignatures(twice, manifest, signers, new Date(), keyless);
+    const once = await checkManifestSignatures(twice, manifest, { signers, required: 1, keyless }, new Date());
     assert.deepEqual(
       once.signers.map((r) => [r.kind, r.signer, r.id]),
       [
@@ -258,20 +258,20 @@ describe('signers by identity: keyless signatures over the manifest', () => {
       [SIGSTORE_SIGNATURE_NAME, await keylessBundle(RELEASE)],
       [sigstoreSignatureName(2), await keylessBundle(SECURITY)],
     ]);
-    requireSigners(await checkManifestSignatures(both, manifest, signers, new Date(), keyless), 2);
+    requireSigners(await checkManifestSignatures(both, manifest, { signers, required: 1, keyless }, new Date()), 2);
   });
 
   it('an unknown identity, another issuer, another manifest or no root: a problem, never a signer', async () => {
     const bundle = new Map([[SIGSTORE_SIGNATURE_NAME, await keylessBundle(RELEASE)]]);
-    const check = (signers: ReturnType<typeof looseSigners>, trust = keyless, bytes = manifest) =>
-      checkManifestSignatures(bundle, bytes, signers, new Date(), trust);
+    const check = (signers: ReturnType<typeof looseSigners>, bytes = manifest) =>
+      checkManifestSignatures(bundle, bytes, { signers, required: 1, keyless }, new Date());
     const unknown = await check(looseSigners(undefined, [], [identity(SECURITY)]));
     assert.equal(unknown.signers.length, 0);
     assert.match(unknown.problems.join(), new RegExp(`signed keylessly by ${RELEASE}: not the identity of any`));
     assert.throws(() => requireSigners(unknown, 1), code('E_SIGNERS'));
     const otherIssuer = await check(looseSigners(undefined, [], [identity(RELEASE, 'https://other.test')]));
     assert.equal(otherIssuer.signers.length, 0);
-    const forged = await check(looseSigners(undefined, [], [identity(RELEASE)]), keyless, Buffer.from('forged\n'));
+    const forged = await check(looseSigners(undefined, [], [identity(RELEASE)]), Buffer.from('forged\n'));
     assert.equal(forged.signers.length, 0);
     assert.equal(forged.problems.length, 1);
     const noRoot = await checkManifestSignatures(
@@ -286,9 +286,8 @@ describe('signers by identity: keyless signatures over the manifest', () => {
     const byKey = await checkManifestSignatures(
       new Map([[SIGSTORE_SIGNATURE_NAME, await keylessBundle(RELEASE, ephemeral)]]),
       manifest,
-      looseSigners(undefined, [ephemeral.publicKey]),
+      { signers: looseSigners(undefined, [ephemeral.publicKey]), required: 1, keyless },
       new Date(),
-      keyless,
     );
     assert.equal(byKey.signers.length, 0);
     assert.match(byKey.problems.join(), /no signer identity was given/);

@@ -350,10 +350,11 @@ async function checkSigstore(
 export async function checkManifestSignatures(
   headers: ReadonlyMap<string, Buffer>,
   manifest: Buffer,
-  signers: readonly TrustedSigner[],
+  given: readonly TrustedSigner[] | Signers,
   now: Date,
-  keyless?: KeylessSignerTrust,
 ): Promise<SignerCheck> {
+  // A list of signers alone has no keyless trust: its identities then count nothing.
+  const { signers, keyless } = 'signers' in given ? given : { signers: given, keyless: undefined };
   const out: SignerCheck = { signers: [], problems: [] };
   const pgp = headers.get(PGP_SIGNATURE_NAME);
   if (pgp) await checkPgp(pgp, manifest, signers, now, out);

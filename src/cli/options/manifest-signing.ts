@@ -3,10 +3,13 @@
 // (the signing group's flags and refusals: a log always, a TSA with a Rekor v2 log), the bundle then
 // carrying the certificate, its log entry and timestamp. The plan is made before any work, so a missing
 // token or a refused flag stops the command before a package is read.
+import type { X509Certificate } from 'node:crypto';
+import type { Signer } from '../../crypto/signer.ts';
 import { AirlockError } from '../../errors.ts';
+import type { WitnessOptions } from '../../sigstore/witnesses.ts';
 import type { CommandContext } from '../command.ts';
 import { keySigner } from './key.ts';
-import { certificateSummary, type OpenedSigner, openSigner, type TokenSource, tokenSourceFor } from './keyless.ts';
+import { certificateSummary, openSigner, type TokenSource, tokenSourceFor } from './keyless.ts';
 import { SIGNING_FLAGS, type SigningPlan, signingPlan } from './signing.ts';
 
 export const MANIFEST_SIGNING_FLAGS = SIGNING_FLAGS;
@@ -28,16 +31,12 @@ export type ManifestSigning =
   | { readonly kind: 'key'; readonly keyRef: string }
   | { readonly kind: 'keyless'; readonly plan: SigningPlan; readonly tokens: TokenSource | undefined };
 
-/** Whether the keyless flags ask for a keyless signature although the command would not sign one by default. */
-export function keylessRequested(ctx: CommandContext): boolean {
-  return KEYLESS_REQUEST_FLAGS.some((f) => ctx.flags.has(f));
-}
-
 /**
- * `keyless`: whether, with no --key, the command signs keylessly (pack with --sign, approve with no
- * --pgp-key, either when a keyless flag is given). Checked now; nothing is opened.
+ * `keylessByDefault`: whether, with no --key, the command signs keylessly (pack with --sign, approve
+ * with no --pgp-key); a keyless flag (--identity-token, --fulcio-url, --signing-config) asks for it
+ * too. Checked now; nothing is opened.
  */
-export async function manifestSigning(ctx: CommandContext, keyless: boolean): Promise<ManifestSigning> {
+export async function manifestSigning(ctx: CommandContext, keylessByDefault: boolean): Promise<ManifestSigning> {
   const keyRef = ctx.flags.string('key');
   if (keyRef !== undefined) {
     const given = KEYLESS_ONLY_FLAGS.filter((f) => ctx.flags.has(f));
@@ -50,15 +49,19 @@ export async function manifestSigning(ctx: CommandContext, keyless: boolean): Pr
     }
     return { kind: 'key', keyRef };
   }
-  if (!keyless) return { kind: 'none' };
+  if (!keylessByDefault && !KEYLESS_REQUEST_FLAGS.some((f) => ctx.flags.has(f))) return { kind: 'none' };
   const plan = await signingPlan(ctx);
   return { kind: 'keyless', plan, tokens: tokenSourceFor(ctx, plan) };
 }
 
+/** The signer (to close) and the options pack and approve take: signer, certificate, witnesses. */
 export interface ManifestSigner {
-  readonly opened: OpenedSigner;
-  /** Keyless only: the log and TSA the signature goes to. */
-  readonly witnesses?: SigningPlan['witnesses'];
+  readonly signer: Signer;
+  readonly options: {
+    readonly signer: Signer;
+    readonly certificate?: X509Certificate;
+    readonly witnesses?: WitnessOptions;
+  };
 }
 
 /** Opens the key, or gets a certificate for an ephemeral one (recorded in the audit event, never the token). */
@@ -67,16 +70,14 @@ export async function openManifestSigner(
   signing: ManifestSigning,
 ): Promise<ManifestSigner | undefined> {
   if (signing.kind === 'none') return undefined;
-  if (signing.kind === 'key') return { opened: { signer: await keySigner(ctx, signing.keyRef) } };
+  if (signing.kind === 'key') {
+    const signer = await keySigner(ctx, signing.keyRef);
+    return { signer, options: { signer } };
+  }
   const opened = await openSigner(ctx, signing.plan, signing.tokens);
-  const certificate = certificateSummary(opened);
-  if (certificate) ctx.audit.detail('certificate', certificate);
-  return { opened, witnesses: signing.plan.witnesses };
-}
-
-/** The signer, certificate and witnesses as pack's and approve's options take them. */
-export function signingOptions(s: ManifestSigner | undefined) {
-  if (!s) return {};
-  const { signer, certificate } = s.opened;
-  return { signer, ...(certificate ? { certificate } : {}), ...(s.witnesses ? { witnesses: s.witnesses } : {}) };
+  const summary = certificateSummary(opened);
+  if (summary) ctx.audit.detail('certificate', summary);
+  const { signer, certificate } = opened;
+  const { witnesses } = signing.plan;
+  return { signer, options: { signer, ...(certificate ? { certificate } : {}), witnesses } };
 }

@@ -2,13 +2,7 @@
 // only once the signatures already on it verify; nothing else in the package changes.
 import type { Command } from '../../command.ts';
 import { KEY_FLAGS } from '../../options/key.ts';
-import {
-  keylessRequested,
-  MANIFEST_SIGNING_FLAGS,
-  manifestSigning,
-  openManifestSigner,
-  signingOptions,
-} from '../../options/manifest-signing.ts';
+import { MANIFEST_SIGNING_FLAGS, manifestSigning, openManifestSigner } from '../../options/manifest-signing.ts';
 import { PACKAGE_OUTPUT_FLAGS, packageOutput } from '../../options/package-output.ts';
 import { PGP_FLAGS, pgpSigningKey } from '../../options/pgp-signing.ts';
 import { SIGNER_FLAGS, signersOption } from '../../options/signers.ts';
@@ -53,12 +47,12 @@ export const approveCommand: Command = {
   async run(ctx) {
     const { out, format, overwrite } = packageOutput(ctx, 'approve needs -o OUT (the input is never modified)');
     // With neither --key nor --pgp-key the approval is keyless; its plan and token source are checked now.
-    const signing = await manifestSigning(ctx, !ctx.flags.has('pgp-key') || keylessRequested(ctx));
+    const signing = await manifestSigning(ctx, !ctx.flags.has('pgp-key'));
     const signers = await signersOption(ctx);
     ctx.audit.subject(ctx.positionals[0] ?? ''); // named in the record whatever the verdict
     const pgpKey = await pgpSigningKey(ctx);
     const opened = await openManifestSigner(ctx, signing);
-    const signer = opened?.opened.signer;
+    const signer = opened?.signer;
     try {
       const { approvePackage } = await import('../../../transfer/approve.ts');
       const result = await approvePackage({
@@ -66,7 +60,7 @@ export const approveCommand: Command = {
         out,
         format,
         overwrite,
-        ...signingOptions(opened),
+        ...opened?.options,
         ...(pgpKey ? { pgpKey } : {}),
         signers,
         stateDir: ctx.stateDir,

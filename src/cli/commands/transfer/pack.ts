@@ -6,13 +6,7 @@ import type { PackResult } from '../../../transfer/pack.ts';
 import type { Severity } from '../../../transfer/scan.ts';
 import type { Command, CommandContext } from '../../command.ts';
 import { KEY_FLAGS } from '../../options/key.ts';
-import {
-  keylessRequested,
-  MANIFEST_SIGNING_FLAGS,
-  manifestSigning,
-  openManifestSigner,
-  signingOptions,
-} from '../../options/manifest-signing.ts';
+import { MANIFEST_SIGNING_FLAGS, manifestSigning, openManifestSigner } from '../../options/manifest-signing.ts';
 import { PACK_CONTENT_FLAGS, packContents } from '../../options/pack-contents.ts';
 import { PACK_TRUST_FLAGS, packTrustOption } from '../../options/pack-trust.ts';
 import { PACKAGE_OUTPUT_FLAGS, packageOutput } from '../../options/package-output.ts';
@@ -42,7 +36,7 @@ async function runPack(ctx: CommandContext) {
   const { out, format, overwrite } = packageOutput(ctx, 'pack needs -o OUT');
   const failOn = await failOnOption(ctx);
   // Without --key, --sign (or a keyless flag) signs keylessly: the plan, token source included, is checked now.
-  const signing = await manifestSigning(ctx, ctx.flags.bool('sign') || keylessRequested(ctx));
+  const signing = await manifestSigning(ctx, ctx.flags.bool('sign'));
   const given = await packContents(ctx);
   if (signing.kind === 'none' && !ctx.flags.has('pgp-key'))
     throw new AirlockError('E_USAGE', 'the manifest must be signed: pass --key and/or --pgp-key, or --sign keyless', {
@@ -52,7 +46,7 @@ async function runPack(ctx: CommandContext) {
     throw new AirlockError('E_USAGE', '--vulndb-key verifies the --vulndb that --scan generate reads');
   const pgpKey = await pgpSigningKey(ctx);
   const opened = await openManifestSigner(ctx, signing);
-  const signer = opened?.opened.signer;
+  const signer = opened?.signer;
   // A keyless key lives for this command only: nothing made before it (a vulndb, an image) can be signed by it.
   const longLivedKey = signing.kind === 'key' ? signer?.publicKey : undefined;
   let generated: GeneratedDocuments | undefined;
@@ -71,7 +65,7 @@ async function runPack(ctx: CommandContext) {
       channel: ctx.flags.string('channel') ?? 'default',
       stateDir: ctx.stateDir,
       now: ctx.now(),
-      ...signingOptions(opened),
+      ...opened?.options,
       signArtifacts: ctx.flags.bool('sign'),
       legacySignature: ctx.flags.bool('legacy-signature'),
       ...(pgpKey ? { pgpKey } : {}),
