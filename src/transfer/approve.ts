@@ -29,6 +29,13 @@ import { writePackage } from './package/write-package.ts';
 import { checkManifestSignatures, requireSigners, type SignerRecord, type Signers } from './signers.ts';
 import { makeStaging } from './staging-dir.ts';
 
+/** What a Sigstore signature over the manifest is made with: a key, or an ephemeral one and its certificate. */
+export interface SigstoreSigning {
+  readonly signer: Signer;
+  readonly certificate?: X509Certificate;
+  readonly witnesses?: WitnessOptions;
+}
+
 export interface ApproveOptions {
   readonly source: string;
   readonly out: string;
@@ -38,6 +45,11 @@ export interface ApproveOptions {
   /** Keyless: the certificate the CA issued for `signer`'s ephemeral key, and the log (and TSA) witnessing it. */
   readonly certificate?: X509Certificate;
   readonly witnesses?: WitnessOptions;
+  /**
+   * Instead of `signer`: opened only once the package verified, so a keyless certificate (which lives
+   * minutes) is asked for after a long read, and never for a package that is refused.
+   */
+  readonly openSigner?: () => Promise<SigstoreSigning>;
   readonly pgpKey?: PgpSigningKey;
   /** Whose signatures must already be on the manifest (at least `required` of them) before it is co-signed. */
   readonly signers: Signers;
@@ -79,12 +91,12 @@ async function addSignatures(headers: Map<string, Buffer>, manifest: Buffer, opt
     );
     added.push(PGP_SIGNATURE_NAME);
   }
-  if (options.signer) {
+  const { signer, certificate, witnesses } = options.signer ? options : ((await options.openSigner?.()) ?? {});
+  if (signer) {
     const n = freeSigstoreSlot(headers);
-    const { certificate, witnesses } = options;
     const { bundle } = await signBlob(
       { data: manifest, name: MANIFEST_NAME },
-      { signer: options.signer, ...(certificate ? { certificate } : {}), ...(witnesses ? { witnesses } : {}) },
+      { signer, ...(certificate ? { certificate } : {}), ...(witnesses ? { witnesses } : {}) },
     );
     headers.set(sigstoreSignatureName(n), Buffer.from(`${JSON.stringify(bundle)}\n`));
     added.push(sigstoreSignatureName(n));
@@ -93,7 +105,8 @@ async function addSignatures(headers: Map<string, Buffer>, manifest: Buffer, opt
 }
 
 export async function approvePackage(options: ApproveOptions): Promise<ApproveResult> {
-  if (!options.signer && !options.pgpKey) throw new AirlockError('E_USAGE', 'approve needs --key and/or --pgp-key');
+  const sigstore = Boolean(options.signer ?? options.openSigner);
+  if (!sigstore && !options.pgpKey) throw new AirlockError('E_USAGE', 'approve needs --key and/or --pgp-key');
   const staging = await makeStaging(options.stateDir, 'approve');
   let verified: SignerRecord[] = [];
   let problems: string[] = [];
@@ -118,7 +131,7 @@ export async function approvePackage(options: ApproveOptions): Promise<ApproveRe
             `${METADATA_NAME} is not covered by the signed manifest (missing or different hash)`,
           );
         metadata = parseMetadata(meta);
-        if (options.signer && !HEADER_NAMES.includes(sigstoreSignatureName(freeSigstoreSlot(headers)))) {
+        if (sigstore && !HEADER_NAMES.includes(sigstoreSignatureName(freeSigstoreSlot(headers)))) {
           throw new AirlockError(
             'E_INPUT_MALFORMED',
             `the package already holds ${MAX_SIGSTORE_SIGNATURES} airlock-key signatures over ` +

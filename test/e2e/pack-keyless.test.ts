@@ -156,10 +156,21 @@ describe('keyless transfer packages: pack --sign and approve without --key, sign
     const one = await cli(['inspect', p('pkg.tar'), ...signers, '--require-signers', '2', ...trust()]);
     assert.equal(one.code, 1, one.stderr);
     assert.match(one.stderr, /E_SIGNERS/);
+    // An approver co-signs only what verifies, and asks the CA for nothing before it does.
+    const issued = () => ca.lines().filter((l) => l.route === 'signingCert').length;
+    const before = issued();
+    const refused = await cli([
+      ...['approve', p('pkg.tar'), '-o', p('refused.tar'), ...signerIdentity(OTHER), ...trust().slice(0, 4)],
+      ...keyless('security.token'),
+    ]);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /E_SIGNERS/);
+    assert.equal(issued(), before, 'no certificate was asked for');
     await ok([
       ...['approve', p('pkg.tar'), '-o', p('approved.tar'), ...signers, ...trust().slice(0, 4)],
       ...keyless('security.token'),
     ]);
+    assert.equal(issued(), before + 1, 'the approval asked for its certificate once the package verified');
     const two = await ok(['inspect', p('approved.tar'), ...signers, '--require-signers', '2', ...trust(), '--json']);
     const report = JSON.parse(two.stdout) as { signers: Array<{ signer: string }> };
     assert.deepEqual(report.signers.map((s) => s.signer).sort(), ['release-team', 'security-team']);

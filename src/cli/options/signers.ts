@@ -21,7 +21,8 @@ export const SIGNER_FLAGS = {
   signers: {
     type: 'string',
     value: 'FILE',
-    description: 'Signers file: named people or teams and their keys (counted once each; docs/transfer-format.md)',
+    description:
+      'Signers file: named people or teams and their keys and identities (counted once each; docs/transfer-format.md)',
   },
   keyring: {
     type: 'string',

@@ -51,8 +51,13 @@ export const approveCommand: Command = {
     const signers = await signersOption(ctx);
     ctx.audit.subject(ctx.positionals[0] ?? ''); // named in the record whatever the verdict
     const pgpKey = await pgpSigningKey(ctx);
-    const opened = await openManifestSigner(ctx, signing);
-    const signer = opened?.signer;
+    // A key is opened now (a password is asked before the long read); a keyless certificate once the package verified.
+    let opened = signing.kind === 'key' ? await openManifestSigner(ctx, signing) : undefined;
+    const openSigner = async () => {
+      opened = await openManifestSigner(ctx, signing);
+      if (!opened) throw new Error('a keyless signing plan opens a signer');
+      return opened.options;
+    };
     try {
       const { approvePackage } = await import('../../../transfer/approve.ts');
       const result = await approvePackage({
@@ -60,7 +65,7 @@ export const approveCommand: Command = {
         out,
         format,
         overwrite,
-        ...opened?.options,
+        ...(opened ? opened.options : signing.kind === 'keyless' ? { openSigner } : {}),
         ...(pgpKey ? { pgpKey } : {}),
         signers,
         stateDir: ctx.stateDir,
@@ -80,7 +85,7 @@ export const approveCommand: Command = {
       ctx.out.info(`Approved: wrote ${out} with ${result.added.join(', ')}`);
       return { json: { ok: true, out, added: result.added, verified: result.verified, problems: result.problems } };
     } finally {
-      await signer?.close();
+      await opened?.signer.close();
     }
   },
 };
