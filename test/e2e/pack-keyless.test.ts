@@ -10,8 +10,10 @@ import { X509Certificate } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
 import { runCliProcess } from '../helpers/cli.ts';
 import { makeLogKey, type RunningServer, spawnServer, startLog, type TestLog } from '../helpers/log-server.ts';
+import { makeTestImage } from '../helpers/oci-images.ts';
 import { kubernetesClaims, testIssuer } from '../helpers/oidc-issuer.ts';
 import { registryAvailable, startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
@@ -182,6 +184,28 @@ describe('keyless transfer packages: pack --sign and approve without --key, sign
     const self = await cli(['inspect', p('self.tar'), ...signers, '--require-signers', '2', ...trust()]);
     assert.equal(self.code, 1, self.stderr);
     assert.match(self.stderr, /2 signatures, but keys of one signer count once/);
+  });
+
+  it('an image packed with --sign keyless verifies inside the gap pinned to the identity, not to another', async () => {
+    const store = await openLayoutStore(p('layout'), { create: true });
+    await makeTestImage(store, { tag: 'v1' });
+    const image = `oci:${p('layout')}:v1`;
+    const legacy = await cli([
+      ...['pack', image, '-o', p('legacy.tar'), '--sign', '--legacy-signature'],
+      ...keyless('release.token'),
+      ...trust(),
+    ]);
+    assert.equal(legacy.code, 2, legacy.stderr);
+    assert.match(legacy.stderr, /--legacy-signature is not available for keyless/);
+    // pack checks the image against the trust the far side uses: the identity, not the ephemeral key.
+    await ok(['pack', image, '-o', p('image.tar'), '--sign', ...keyless('release.token'), ...trust()]);
+    await ok(['inspect', p('image.tar'), ...signerIdentity(RELEASE), ...trust()]);
+    const other = await cli([
+      ...['inspect', p('image.tar'), ...signerIdentity(RELEASE), ...trust()],
+      ...['--certificate-identity', SECURITY],
+    ]);
+    assert.equal(other.code, 1, other.stderr);
+    assert.match(other.stderr, /E_SIGNATURE_INVALID|E_IDENTITY_MISMATCH/);
   });
 
   it('import accepts the approved package with two identities', async (t) => {

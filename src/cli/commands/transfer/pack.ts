@@ -37,6 +37,11 @@ async function runPack(ctx: CommandContext) {
   const failOn = await failOnOption(ctx);
   // Without --key, --sign (or a keyless flag) signs keylessly: the plan, token source included, is checked now.
   const signing = await manifestSigning(ctx, ctx.flags.bool('sign'));
+  if (signing.kind === 'keyless' && ctx.flags.bool('legacy-signature'))
+    // As `sign` refuses it: cosign's .sig would need the certificate beside a Rekor v1 SET airlock does not write.
+    throw new AirlockError('E_UNSUPPORTED', '--legacy-signature is not available for keyless signatures', {
+      hint: 'keyless images are signed with cosign v3 bundle referrers; pack with --key for .sig tags',
+    });
   const given = await packContents(ctx);
   if (signing.kind === 'none' && !ctx.flags.has('pgp-key'))
     throw new AirlockError('E_USAGE', 'the manifest must be signed: pass --key and/or --pgp-key, or --sign keyless', {
