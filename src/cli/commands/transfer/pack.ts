@@ -52,7 +52,7 @@ async function runPack(ctx: CommandContext) {
   const pgpKey = await pgpSigningKey(ctx);
   const opened = await openManifestSigner(ctx, signing);
   const signer = opened?.signer;
-  // A keyless key lives for this command only: nothing made before it (a vulndb, an image) can be signed by it.
+  // An ephemeral key vouches for nothing beyond this command: the vulndb and images are checked against --key only.
   const longLivedKey = signing.kind === 'key' ? signer?.publicKey : undefined;
   let generated: GeneratedDocuments | undefined;
   try {
