@@ -3,12 +3,14 @@
 // signatures already on the manifest must come from the signers given (at least K of them) before
 // one is added, and the payload is re-read and checked against the manifest on the way (an approver
 // never signs what they did not get). The result is written as a new package; the input is untouched.
+import type { X509Certificate } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestBytes } from '../crypto/digest.ts';
 import type { Signer } from '../crypto/signer.ts';
 import { AirlockError } from '../errors.ts';
 import { signBlob } from '../sigstore/sign-blob.ts';
+import type { WitnessOptions } from '../sigstore/witnesses.ts';
 import {
   HEADER_NAMES,
   MANIFEST_NAME,
@@ -27,12 +29,27 @@ import { writePackage } from './package/write-package.ts';
 import { checkManifestSignatures, requireSigners, type SignerRecord, type Signers } from './signers.ts';
 import { makeStaging } from './staging-dir.ts';
 
+/** What a Sigstore signature over the manifest is made with: a key, or an ephemeral one and its certificate. */
+export interface SigstoreSigning {
+  readonly signer: Signer;
+  readonly certificate?: X509Certificate;
+  readonly witnesses?: WitnessOptions;
+}
+
 export interface ApproveOptions {
   readonly source: string;
   readonly out: string;
   readonly format: 'tar' | 'dir';
   readonly overwrite?: boolean;
   readonly signer?: Signer;
+  /** Keyless: the certificate the CA issued for `signer`'s ephemeral key, and the log (and TSA) witnessing it. */
+  readonly certificate?: X509Certificate;
+  readonly witnesses?: WitnessOptions;
+  /**
+   * Instead of `signer`: opened only once the package verified, so a keyless certificate (which lives
+   * minutes) is asked for after a long read, and never for a package that is refused.
+   */
+  readonly openSigner?: () => Promise<SigstoreSigning>;
   readonly pgpKey?: PgpSigningKey;
   /** Whose signatures must already be on the manifest (at least `required` of them) before it is co-signed. */
   readonly signers: Signers;
@@ -62,8 +79,34 @@ function freeSigstoreSlot(headers: ReadonlyMap<string, unknown>): number {
   return n;
 }
 
+/** This approver's signatures, added to `headers`; the names of the headers written. */
+async function addSignatures(headers: Map<string, Buffer>, manifest: Buffer, options: ApproveOptions) {
+  const added: string[] = [];
+  if (options.pgpKey) {
+    const mine = await signDetached(manifest, options.pgpKey.key);
+    const existing = headers.get(PGP_SIGNATURE_NAME);
+    headers.set(
+      PGP_SIGNATURE_NAME,
+      Buffer.from(existing ? await combineSignatures([existing.toString('utf8'), mine]) : mine),
+    );
+    added.push(PGP_SIGNATURE_NAME);
+  }
+  const { signer, certificate, witnesses } = options.signer ? options : ((await options.openSigner?.()) ?? {});
+  if (signer) {
+    const n = freeSigstoreSlot(headers);
+    const { bundle } = await signBlob(
+      { data: manifest, name: MANIFEST_NAME },
+      { signer, ...(certificate ? { certificate } : {}), ...(witnesses ? { witnesses } : {}) },
+    );
+    headers.set(sigstoreSignatureName(n), Buffer.from(`${JSON.stringify(bundle)}\n`));
+    added.push(sigstoreSignatureName(n));
+  }
+  return added;
+}
+
 export async function approvePackage(options: ApproveOptions): Promise<ApproveResult> {
-  if (!options.signer && !options.pgpKey) throw new AirlockError('E_USAGE', 'approve needs --key and/or --pgp-key');
+  const sigstore = Boolean(options.signer ?? options.openSigner);
+  if (!sigstore && !options.pgpKey) throw new AirlockError('E_USAGE', 'approve needs --key and/or --pgp-key');
   const staging = await makeStaging(options.stateDir, 'approve');
   let verified: SignerRecord[] = [];
   let problems: string[] = [];
@@ -77,7 +120,7 @@ export async function approvePackage(options: ApproveOptions): Promise<ApproveRe
         if (!manifest || !headers.has(METADATA_NAME))
           throw new AirlockError('E_INPUT_MALFORMED', 'not a transfer package: no metadata or manifest');
         const entries = parseManifest(manifest);
-        const check = await checkManifestSignatures(headers, manifest, options.signers.signers, options.now);
+        const check = await checkManifestSignatures(headers, manifest, options.signers, options.now);
         ({ signers: verified, problems } = check);
         // Never co-sign what cannot be verified: a signature added to a forged manifest would vouch for it.
         requireSigners(check, options.signers.required);
@@ -88,7 +131,7 @@ export async function approvePackage(options: ApproveOptions): Promise<ApproveRe
             `${METADATA_NAME} is not covered by the signed manifest (missing or different hash)`,
           );
         metadata = parseMetadata(meta);
-        if (options.signer && !HEADER_NAMES.includes(sigstoreSignatureName(freeSigstoreSlot(headers)))) {
+        if (sigstore && !HEADER_NAMES.includes(sigstoreSignatureName(freeSigstoreSlot(headers)))) {
           throw new AirlockError(
             'E_INPUT_MALFORMED',
             `the package already holds ${MAX_SIGSTORE_SIGNATURES} airlock-key signatures over ` +
@@ -106,22 +149,7 @@ export async function approvePackage(options: ApproveOptions): Promise<ApproveRe
     });
     const headers = new Map(read.headers);
     const manifest = headers.get(MANIFEST_NAME) as Buffer;
-    const added: string[] = [];
-    if (options.pgpKey) {
-      const mine = await signDetached(manifest, options.pgpKey.key);
-      const existing = headers.get(PGP_SIGNATURE_NAME);
-      headers.set(
-        PGP_SIGNATURE_NAME,
-        Buffer.from(existing ? await combineSignatures([existing.toString('utf8'), mine]) : mine),
-      );
-      added.push(PGP_SIGNATURE_NAME);
-    }
-    if (options.signer) {
-      const n = freeSigstoreSlot(headers);
-      const { bundle } = await signBlob({ data: manifest, name: MANIFEST_NAME }, { signer: options.signer });
-      headers.set(sigstoreSignatureName(n), Buffer.from(`${JSON.stringify(bundle)}\n`));
-      added.push(sigstoreSignatureName(n));
-    }
+    const added = await addSignatures(headers, manifest, options);
     const order = [
       METADATA_NAME,
       MANIFEST_NAME,

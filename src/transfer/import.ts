@@ -145,7 +145,7 @@ async function checkSigners(
   options: ImportOptions,
   draft: ReportDraft,
 ): Promise<void> {
-  const check = await checkManifestSignatures(headers, manifest, options.signers.signers, options.now);
+  const check = await checkManifestSignatures(headers, manifest, options.signers, options.now);
   draft.add('signers', ...check.signers);
   draft.add('signatureProblems', ...check.problems);
   requireSigners(check, options.signers.required);

@@ -11,7 +11,7 @@
 //   5. metadata, the manifest over every file, signatures over the manifest;
 //   6. the package written headers first; just before it takes its place, the decision is recorded
 //      and the channel's next state noted (write-ahead); once placed, the state moves.
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type X509Certificate } from 'node:crypto';
 import { copyFile, link, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { type Recorder, recordBeforeEffect } from '../recorder.ts';
@@ -28,6 +28,7 @@ import { attestImage, signImage } from '../oci/sign-image.ts';
 import type { Descriptor, ImageStore } from '../oci/types.ts';
 import { MAX_PREDICATE_BYTES } from '../sigstore/limits.ts';
 import { signBlob } from '../sigstore/sign-blob.ts';
+import type { WitnessOptions } from '../sigstore/witnesses.ts';
 import { bounded } from '../text.ts';
 import { VERSION } from '../version.ts';
 import { sbomDocumentPath, scanDocumentPath } from './attachments.ts';
@@ -104,6 +105,10 @@ export interface PackOptions {
   readonly now: Date;
   /** airlock key: signs the manifest; with signArtifacts also images, files and attestations. */
   readonly signer?: Signer;
+  /** Keyless: the certificate the CA issued for `signer`'s ephemeral key; every bundle carries it. */
+  readonly certificate?: X509Certificate;
+  /** Keyless: the log (and TSA) every signature is witnessed by; a keyed pack signs offline. */
+  readonly witnesses?: WitnessOptions;
   readonly signArtifacts: boolean;
   readonly legacySignature?: boolean;
   readonly pgpKey?: PgpSigningKey;
@@ -460,6 +465,14 @@ async function copyIntoLayout(source: Source, tag: string, layout: ImageStore, i
 
 type Count = { readonly done: number; readonly total: number };
 
+/** What every signature of a keyless pack carries besides the signer: its certificate and witnesses. */
+function keylessParts(options: PackOptions): { certificate?: X509Certificate; witnesses?: WitnessOptions } {
+  return {
+    ...(options.certificate ? { certificate: options.certificate } : {}),
+    ...(options.witnesses ? { witnesses: options.witnesses } : {}),
+  };
+}
+
 /** With --sign: the image signed in the layout (and a legacy .sig for a registry source, if asked); who signed. */
 async function signPacked(source: Source, layout: ImageStore, subject: Descriptor, options: PackOptions) {
   const signer = options.signer;
@@ -469,7 +482,7 @@ async function signPacked(source: Source, layout: ImageStore, subject: Descripto
     options.legacySignature && src.transport === 'docker'
       ? { legacy: { dockerReference: `${src.registry}/${src.repository}` } }
       : {};
-  await signImage(layout, subject, { signer, now: options.now, ...legacy });
+  await signImage(layout, subject, { signer, now: options.now, ...legacy, ...keylessParts(options) });
   return [keyFingerprint(signer.publicKey)];
 }
 
@@ -490,6 +503,7 @@ async function packSbom(sbom: NonNullable<Documents['sbom']>, at: PackedDocument
   if (signer && attest) {
     await attestImage(at.layout, at.subject, {
       signer,
+      ...keylessParts(at.options),
       now,
       predicateType: sbom.summary.predicateType,
       predicate: sbom.doc,
@@ -510,7 +524,13 @@ async function packScans(
     const document = scanDocumentPath(at.tag, n);
     await writeFileBytes(join(at.staging, document), Buffer.from(`${JSON.stringify(scan.doc)}\n`));
     if (signer && scan.size <= MAX_PREDICATE_BYTES) {
-      await attestImage(at.layout, at.subject, { signer, now, predicateType: VULN_PREDICATE, predicate: scan.doc });
+      await attestImage(at.layout, at.subject, {
+        signer,
+        ...keylessParts(at.options),
+        now,
+        predicateType: VULN_PREDICATE,
+        predicate: scan.doc,
+      });
     }
     documents.push(document);
   }
@@ -569,7 +589,7 @@ async function packFile(path: string, staging: string, options: PackOptions, dir
   const digest = await digestFile(join(staging, name));
   const signer = options.signArtifacts ? options.signer : undefined;
   if (!signer) return { kind: 'file', path: name, sha256: digest.hex, signedBy: [] };
-  const { bundle } = await signBlob({ path: join(staging, name) }, { signer });
+  const { bundle } = await signBlob({ path: join(staging, name) }, { signer, ...keylessParts(options) });
   await writeFileBytes(join(staging, `${name}.sigstore.json`), Buffer.from(`${JSON.stringify(bundle)}\n`));
   return {
     kind: 'file',
@@ -676,7 +696,10 @@ async function signatureHeaders(
   if (options.pgpKey)
     headers.push({ path: PGP_SIGNATURE_NAME, data: Buffer.from(await signDetached(manifest, options.pgpKey.key)) });
   if (options.signer) {
-    const { bundle } = await signBlob({ data: manifest, name: MANIFEST_NAME }, { signer: options.signer });
+    const { bundle } = await signBlob(
+      { data: manifest, name: MANIFEST_NAME },
+      { signer: options.signer, ...keylessParts(options) },
+    );
     headers.push({ path: SIGSTORE_SIGNATURE_NAME, data: Buffer.from(`${JSON.stringify(bundle)}\n`) });
   }
   return headers;

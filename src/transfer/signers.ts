@@ -1,14 +1,20 @@
 // Who signed a transfer manifest, counted as people, not keys. A signer is a named person or team with
-// one or more keys (OpenPGP keys and airlock/cosign keys), declared in a signers file:
+// one or more keys (OpenPGP keys and airlock/cosign keys) and/or keyless identities (the SAN and OIDC
+// issuer a Fulcio-compatible CA certifies), declared in a signers file:
 //   { "apiVersion": "airlock/v1", "kind": "Signers",
 //     "signers": [ { "name": "release-team", "keys": ["keys/release.pub"], "openpgp": ["keys/release-team.asc"] },
-//                  { "name": "security-team", "openpgp": ["keys/security.asc"] } ] }
-// Two signatures by keys of one signer count once: `--require-signers 2` means two signers. Loose keys
-// (--keyring, --signer-key, no file) are each their own signer, and since nothing then says which keys
-// belong to one person, they cannot satisfy a rule of more than one signer.
-import type { KeyObject } from 'node:crypto';
+//                  { "name": "security-team", "openpgp": ["keys/security.asc"] },
+//                  { "name": "ci", "identities": [{ "issuer": "https://idp.corp", "subject": "ci@corp" }] } ] }
+// Two signatures by keys (or identities) of one signer count once: `--require-signers 2` means two
+// signers. Loose keys and identities (--keyring, --signer-key, --signer-identity, no file) are each
+// their own signer, and since nothing then says which belong to one person, they cannot satisfy a rule
+// of more than one signer. A keyless signature counts only once it verifies under the trusted root
+// given (its chain, log entry and time), exactly as verify-blob pinned to that identity would.
+import { type KeyObject, X509Certificate } from 'node:crypto';
 import { keyFingerprint } from '../crypto/keys.ts';
 import { AirlockError } from '../errors.ts';
+import type { LoadedTrustedRoot } from '../sigstore/trusted-root.ts';
+import { anchored, describeMatcher, type IdentityPolicy } from '../sigstore/verify/identity.ts';
 import { verifyBlob } from '../sigstore/verify/verify-blob.ts';
 import { bounded } from '../text.ts';
 import { PGP_SIGNATURE_NAME, SIGSTORE_APPROVAL, SIGSTORE_SIGNATURE_NAME } from './format.ts';
@@ -19,6 +25,7 @@ export interface SignersFileEntry {
   readonly name: string;
   readonly keys: readonly string[];
   readonly openpgp: readonly string[];
+  readonly identities: readonly IdentityPolicy[];
 }
 
 export interface TrustedSigner {
@@ -27,20 +34,32 @@ export interface TrustedSigner {
   readonly pgp: readonly KeyringEntry[];
   /** This signer's airlock/cosign public keys. */
   readonly keys: readonly KeyObject[];
+  /** This signer's keyless identities: certificate SAN and OIDC issuer. */
+  readonly identities: readonly IdentityPolicy[];
+}
+
+/** What a keyless signature over the manifest is verified under (the trust import's images use). */
+export interface KeylessSignerTrust {
+  readonly trustedRoot: LoadedTrustedRoot;
+  readonly tlogThreshold: number;
+  readonly ctlogThreshold: number;
+  readonly timestampThreshold: number;
 }
 
 export interface Signers {
   readonly signers: readonly TrustedSigner[];
   /** Distinct signers the manifest needs. */
   readonly required: number;
+  /** Set when some signer has an identity: without it a keyless signature cannot count. */
+  readonly keyless?: KeylessSignerTrust;
 }
 
 /** One signature over the manifest that verified, and whose it is. */
 export interface SignerRecord {
-  readonly kind: 'openpgp' | 'sigstore-key';
-  /** The signer's name (from the signers file; for a loose key, its fingerprint). */
+  readonly kind: 'openpgp' | 'sigstore-key' | 'sigstore-identity';
+  /** The signer's name (from the signers file; for a loose key, its fingerprint; for a loose identity, it). */
   readonly signer: string;
-  /** The key: OpenPGP primary fingerprint, or sha256 key fingerprint. */
+  /** The key: OpenPGP primary fingerprint, or sha256 key fingerprint; keyless: the certificate's SAN. */
   readonly id: string;
   readonly detail: string;
 }
@@ -51,7 +70,8 @@ function malformed(source: string, why: string): AirlockError {
   return new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: ${why}`, {
     hint:
       'a signers file is {"apiVersion": "airlock/v1", "kind": "Signers", "signers": [{"name": ' +
-      '"...", "keys": ["k.pub"], "openpgp": ["team.asc"]}]}; see docs/transfer-format.md',
+      '"...", "keys": ["k.pub"], "openpgp": ["team.asc"], "identities": [{"issuer": "https://...", ' +
+      '"subject": "..."}]}]}; see docs/transfer-format.md',
   });
 }
 
@@ -62,6 +82,32 @@ function stringList(value: unknown, where: string, source: string): string[] {
   return value as string[];
 }
 
+const MAX_IDENTITY_CHARS = 4096;
+
+const text = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_IDENTITY_CHARS;
+
+/** `{issuer, subject}` or `{issuer, subjectRegExp}` (matching the whole SAN); the issuer is exact. */
+function parseIdentities(value: unknown, where: string, source: string): IdentityPolicy[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > 64) throw malformed(source, `${where} must be a list of identities`);
+  return value.map((raw, i) => {
+    const e = raw as { issuer?: unknown; subject?: unknown; subjectRegExp?: unknown };
+    const at = `${where}[${i}]`;
+    if (!text(e?.issuer)) throw malformed(source, `${at}.issuer must be the OIDC issuer URL`);
+    if ((e.subject === undefined) === (e.subjectRegExp === undefined))
+      throw malformed(source, `${at} needs exactly one of subject (the SAN) or subjectRegExp`);
+    const pattern = e.subject ?? e.subjectRegExp;
+    if (!text(pattern)) throw malformed(source, `${at}: the subject must be a non-empty string`);
+    if (e.subject !== undefined) return { identity: { exact: pattern }, issuer: { exact: e.issuer } };
+    try {
+      anchored(pattern, `${at}.subjectRegExp`);
+    } catch (err) {
+      throw malformed(source, (err as Error).message);
+    }
+    return { identity: { regexp: pattern }, issuer: { exact: e.issuer } };
+  });
+}
+
 export function parseSignersFile(doc: unknown, source: string): SignersFileEntry[] {
   const d = doc as { apiVersion?: unknown; kind?: unknown; signers?: unknown };
   if (d?.apiVersion !== 'airlock/v1' || d.kind !== 'Signers' || !Array.isArray(d.signers) || d.signers.length === 0) {
@@ -70,29 +116,48 @@ export function parseSignersFile(doc: unknown, source: string): SignersFileEntry
   if (d.signers.length > 256) throw malformed(source, `${d.signers.length} signers; at most 256`);
   const names = new Set<string>();
   return d.signers.map((raw, i) => {
-    const e = raw as { name?: unknown; keys?: unknown; openpgp?: unknown };
+    const e = raw as { name?: unknown; keys?: unknown; openpgp?: unknown; identities?: unknown };
     if (typeof e?.name !== 'string' || !NAME.test(e.name))
       throw malformed(source, `signers[${i}].name must be 1-64 letters, digits, spaces or ._@+-`);
     if (names.has(e.name)) throw malformed(source, `the signer ${e.name} is named twice`);
     names.add(e.name);
     const keys = stringList(e.keys, `signers[${i}].keys`, source);
     const openpgp = stringList(e.openpgp, `signers[${i}].openpgp`, source);
-    if (keys.length + openpgp.length === 0) throw malformed(source, `signer ${e.name} has no keys`);
-    return { name: e.name, keys, openpgp };
+    const identities = parseIdentities(e.identities, `signers[${i}].identities`, source);
+    if (keys.length + openpgp.length + identities.length === 0)
+      throw malformed(source, `signer ${e.name} has no keys and no identities`);
+    return { name: e.name, keys, openpgp, identities };
   });
 }
 
+/** One identity, as written: its owner is checked by this (a pattern is compared as text). */
+export function describeIdentity(policy: IdentityPolicy): string {
+  const subject = 'exact' in policy.identity ? policy.identity.exact : describeMatcher(policy.identity);
+  return `${subject} (${describeMatcher(policy.issuer).replace(/^"|"$/g, '')})`;
+}
+
 /**
- * The signers with their keys loaded. A key that belongs to two signers would let one signature count
- * for both, so it is refused; so is one key file given twice to one signer (harmless, but a typo).
+ * The signers with their keys loaded. A key (or identity) that belongs to two signers would let one
+ * signature count for both, so it is refused; so is one key file given twice to one signer (harmless,
+ * but a typo). Two subject patterns that overlap are not caught: a signature counts for the first signer
+ * whose identity it matches, never for two.
  */
 export function namedSigners(
-  entries: ReadonlyArray<{ name: string; pgp: readonly KeyringEntry[]; keys: readonly KeyObject[] }>,
+  entries: ReadonlyArray<{
+    name: string;
+    pgp: readonly KeyringEntry[];
+    keys: readonly KeyObject[];
+    identities?: readonly IdentityPolicy[];
+  }>,
   source: string,
 ): TrustedSigner[] {
   const owner = new Map<string, string>();
   for (const e of entries) {
-    const ids = [...e.pgp.map((k) => `openpgp ${k.fingerprint}`), ...e.keys.map((k) => `key ${canonicalKeyId(k)}`)];
+    const ids = [
+      ...e.pgp.map((k) => `openpgp ${k.fingerprint}`),
+      ...e.keys.map((k) => `key ${canonicalKeyId(k)}`),
+      ...(e.identities ?? []).map((p) => `identity ${describeIdentity(p)}`),
+    ];
     for (const id of new Set(ids)) {
       const other = owner.get(id);
       if (other !== undefined)
@@ -100,7 +165,7 @@ export function namedSigners(
       owner.set(id, e.name);
     }
   }
-  return entries.map((e) => ({ name: e.name, pgp: e.pgp, keys: e.keys }));
+  return entries.map((e) => ({ name: e.name, pgp: e.pgp, keys: e.keys, identities: e.identities ?? [] }));
 }
 
 /**
@@ -116,16 +181,27 @@ export function canonicalKeyId(key: KeyObject): string {
   }
 }
 
-/** --keyring / --signer-key without a signers file: each key is a signer of its own. */
-export function looseSigners(keyring: Keyring | undefined, keys: readonly KeyObject[]): TrustedSigner[] {
+/** --keyring / --signer-key / --signer-identity without a signers file: each is a signer of its own. */
+export function looseSigners(
+  keyring: Keyring | undefined,
+  keys: readonly KeyObject[],
+  identities: readonly IdentityPolicy[] = [],
+): TrustedSigner[] {
   const seen = new Set<string>();
   const out: TrustedSigner[] = [];
-  for (const entry of keyring?.keys ?? []) out.push({ name: `openpgp ${entry.fingerprint}`, pgp: [entry], keys: [] });
+  for (const entry of keyring?.keys ?? [])
+    out.push({ name: `openpgp ${entry.fingerprint}`, pgp: [entry], keys: [], identities: [] });
   for (const key of keys) {
     const id = canonicalKeyId(key);
     if (seen.has(id)) continue;
     seen.add(id);
-    out.push({ name: `key ${keyFingerprint(key)}`, pgp: [], keys: [key] });
+    out.push({ name: `key ${keyFingerprint(key)}`, pgp: [], keys: [key], identities: [] });
+  }
+  for (const policy of identities) {
+    const name = `identity ${describeIdentity(policy)}`;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    out.push({ name, pgp: [], keys: [], identities: [policy] });
   }
   return out;
 }
@@ -165,23 +241,27 @@ async function checkPgp(
   }
 }
 
-async function checkSigstore(
+/** The bundle's leaf certificate (a keyless signature), or undefined for a key-signed one. */
+function bundleCertificate(json: unknown): X509Certificate | undefined {
+  const m = (json as { verificationMaterial?: Record<string, unknown> }).verificationMaterial;
+  const chain = m?.x509CertificateChain as { certificates?: Array<{ rawBytes?: unknown }> } | undefined;
+  const raw = (m?.certificate as { rawBytes?: unknown } | undefined)?.rawBytes ?? chain?.certificates?.[0]?.rawBytes;
+  if (raw === undefined) return undefined;
+  try {
+    return new X509Certificate(Buffer.from(String(raw), 'base64'));
+  } catch {
+    throw new Error('its certificate cannot be parsed');
+  }
+}
+
+async function checkKeyed(
   name: string,
-  bytes: Buffer,
+  json: unknown,
   manifest: Buffer,
   signers: readonly TrustedSigner[],
   now: Date,
   out: SignerCheck,
 ): Promise<void> {
-  let json: unknown;
-  try {
-    json = JSON.parse(bytes.toString('utf8'));
-    if ((json as { messageSignature?: unknown })?.messageSignature === undefined)
-      throw new Error('not a message-signature bundle');
-  } catch (err) {
-    out.problems.push(`${name}: ${bounded((err as Error).message)}`);
-    return;
-  }
   for (const signer of signers) {
     for (const key of signer.keys) {
       const r = await verifyBlob(
@@ -198,19 +278,89 @@ async function checkSigstore(
   out.problems.push(`${name}: not a valid signature by any trusted key`);
 }
 
+/**
+ * A keyless signature counts for the first signer whose identity it verifies under: the chain to the
+ * trusted root, the log entry and the signing time checked for each (a mismatch is only known once the
+ * certificate is read, and a pattern may match what an exact identity would not).
+ */
+async function checkKeyless(
+  name: string,
+  json: unknown,
+  san: string,
+  manifest: Buffer,
+  context: { signers: readonly TrustedSigner[]; keyless: KeylessSignerTrust | undefined; now: Date },
+  out: SignerCheck,
+): Promise<void> {
+  const candidates = context.signers.flatMap((s) => s.identities.map((policy) => ({ signer: s.name, policy })));
+  const signedBy = `signed keylessly by ${bounded(san)}`;
+  if (candidates.length === 0 || !context.keyless) {
+    const missing = candidates.length === 0 ? 'no signer identity was given' : 'no trust root was given to verify it';
+    out.problems.push(`${name}: ${signedBy}, but ${missing}`);
+    return;
+  }
+  const { trustedRoot, tlogThreshold, ctlogThreshold, timestampThreshold } = context.keyless;
+  let failure: string | undefined;
+  for (const c of candidates) {
+    const r = await verifyBlob(
+      { bytes: manifest },
+      { json },
+      {
+        trust: { kind: 'identity', policy: c.policy },
+        trustedRoot,
+        tlogThreshold,
+        ctlogThreshold,
+        timestampThreshold,
+        now: context.now,
+      },
+    ).catch((err: Error) => ({ ok: false, error: err as Error & { code?: string } }) as const);
+    if (r.ok) {
+      out.signers.push({ kind: 'sigstore-identity', signer: c.signer, id: bounded(san), detail: name });
+      return;
+    }
+    const error = r.error as (Error & { code?: string }) | undefined;
+    if (error && error.code !== 'E_IDENTITY_MISMATCH') failure ??= bounded(error.message);
+  }
+  out.problems.push(`${name}: ${signedBy}: ${failure ?? 'not the identity of any trusted signer'}`);
+}
+
+async function checkSigstore(
+  name: string,
+  bytes: Buffer,
+  manifest: Buffer,
+  context: { signers: readonly TrustedSigner[]; keyless: KeylessSignerTrust | undefined; now: Date },
+  out: SignerCheck,
+): Promise<void> {
+  let json: unknown;
+  let certificate: X509Certificate | undefined;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+    if ((json as { messageSignature?: unknown })?.messageSignature === undefined)
+      throw new Error('not a message-signature bundle');
+    certificate = bundleCertificate(json);
+  } catch (err) {
+    out.problems.push(`${name}: ${bounded((err as Error).message)}`);
+    return;
+  }
+  if (!certificate) return checkKeyed(name, json, manifest, context.signers, context.now, out);
+  const san = (certificate.subjectAltName ?? '(no subject alternative name)').replace(/^(URI|email|DNS):/, '');
+  return checkKeyless(name, json, san, manifest, context, out);
+}
+
 /** Every signature header over `manifest`, each attributed to its signer or listed as a problem. */
 export async function checkManifestSignatures(
   headers: ReadonlyMap<string, Buffer>,
   manifest: Buffer,
-  signers: readonly TrustedSigner[],
+  given: readonly TrustedSigner[] | Signers,
   now: Date,
 ): Promise<SignerCheck> {
+  // A list of signers alone has no keyless trust: its identities then count nothing.
+  const { signers, keyless } = 'signers' in given ? given : { signers: given, keyless: undefined };
   const out: SignerCheck = { signers: [], problems: [] };
   const pgp = headers.get(PGP_SIGNATURE_NAME);
   if (pgp) await checkPgp(pgp, manifest, signers, now, out);
   for (const [name, bytes] of headers) {
     if (name === SIGSTORE_SIGNATURE_NAME || SIGSTORE_APPROVAL.test(name))
-      await checkSigstore(name, bytes, manifest, signers, now, out);
+      await checkSigstore(name, bytes, manifest, { signers, keyless, now }, out);
   }
   return out;
 }
@@ -226,8 +376,8 @@ export function requireSigners(check: SignerCheck, required: number): void {
   if (distinct.length === 0) {
     throw new AirlockError('E_SIGNERS', 'the manifest has no signature by a trusted signer', {
       hint:
-        "pass the signers' public keys: --signers FILE, or --keyring FILE (OpenPGP) and/or " +
-        '--signer-key REF (airlock/cosign)',
+        "pass the signers' public keys or identities: --signers FILE, or --keyring FILE (OpenPGP), " +
+        '--signer-key REF (airlock/cosign) and/or --signer-identity SAN --signer-oidc-issuer URL (keyless)',
       details: { problems: check.problems },
     });
   }

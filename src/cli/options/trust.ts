@@ -171,7 +171,16 @@ export function planVerification(
   };
 }
 
-export async function trustedRootFor(ctx: CommandContext, plan: VerifyPlan): Promise<LoadedTrustedRoot | undefined> {
+/** Where the trust root comes from: a plan's fields (the transfer signers' keyless trust has no full plan). */
+export type TrustRootSource = Pick<
+  VerifyPlan,
+  'trustedRootPath' | 'installedRootPath' | 'trustName' | 'trustedRootOptional'
+> & { readonly trust?: TrustChoice };
+
+export async function trustedRootFor(
+  ctx: CommandContext,
+  plan: TrustRootSource,
+): Promise<LoadedTrustedRoot | undefined> {
   if (plan.trustedRootPath) return loadTrustedRootFile(plan.trustedRootPath);
   const installed = await loadInstalledTrustRoot(ctx.stateDir, plan.trustName, ctx.now());
   if (installed) {

@@ -88,10 +88,11 @@ export const importCommand: Command = {
   summary: 'Verify a transfer package and push its images to the internal registry (air-gapped side)',
   usage:
     'PACKAGE --registry HOST[/PREFIX] (--channel NAME | --channels FILE) (--signers FILE | ' +
-    '--keyring FILE | --signer-key REF) [--require-signers K] [image trust flags] | --recover ' +
-    '--registry HOST',
+    '--keyring FILE | --signer-key REF | --signer-identity SAN --signer-oidc-issuer URL) ' +
+    '[--require-signers K] [image trust flags] | --recover --registry HOST',
   description:
-    "One streaming pass: the manifest's signers (at least K distinct people or teams), the channel (accepted\n" +
+    "One streaming pass: the manifest's signers (at least K distinct people or teams; a keyless signature\n" +
+    'counts for the signer whose identity it verifies under --trusted-root), the channel (accepted\n' +
     "here, the package younger than --max-age) and the package's place on it are checked before any payload\n" +
     'byte is accepted; then every file must be listed and match its hash, the SBOM and scan documents are\n' +
     'recomputed, every image must verify with the image trust flags. Only then: images pushed by digest, then\n' +
@@ -130,6 +131,13 @@ export const importCommand: Command = {
         'airlock import app-1.0.tar --registry registry.internal/mirror --channel prod --signers ' +
         'signers.json --require-signers 2 --key cosign.pub --insecure-ignore-tlog',
       description: 'Two-person rule on the manifest, key-signed images',
+    },
+    {
+      command:
+        'airlock import app.pkg.tar --registry registry.internal --channel prod --signer-identity ' +
+        'https://kubernetes.io/namespaces/ci/serviceaccounts/release --signer-oidc-issuer ' +
+        'https://kubernetes.default.svc --trusted-root root.json --ctlog-threshold 0 --key cosign.pub',
+      description: 'A package packed keyless (pack --sign, no --key) inside the gap, under the private root',
     },
     {
       command: 'airlock import --recover --registry registry.internal',

@@ -8,7 +8,8 @@ export const inspectCommand: Command = {
   name: 'inspect',
   summary: 'Verify a transfer package without importing it, and report on it',
   usage:
-    'PACKAGE (--signers FILE | --keyring FILE | --signer-key REF) (--key REF | ' +
+    'PACKAGE (--signers FILE | --keyring FILE | --signer-key REF | --signer-identity SAN ' +
+    '--signer-oidc-issuer URL) (--key REF | ' +
     '--certificate-identity I --certificate-oidc-issuer U | --policy FILE) [--channel NAME] ' +
     '[--report FILE.md]',
   description:

@@ -5,7 +5,8 @@ import { AirlockError } from '../../../errors.ts';
 import type { PackResult } from '../../../transfer/pack.ts';
 import type { Severity } from '../../../transfer/scan.ts';
 import type { Command, CommandContext } from '../../command.ts';
-import { KEY_FLAGS, keySigner } from '../../options/key.ts';
+import { KEY_FLAGS } from '../../options/key.ts';
+import { MANIFEST_SIGNING_FLAGS, manifestSigning, openManifestSigner } from '../../options/manifest-signing.ts';
 import { PACK_CONTENT_FLAGS, packContents } from '../../options/pack-contents.ts';
 import { PACK_TRUST_FLAGS, packTrustOption } from '../../options/pack-trust.ts';
 import { PACKAGE_OUTPUT_FLAGS, packageOutput } from '../../options/package-output.ts';
@@ -34,28 +35,32 @@ async function failOnOption(ctx: CommandContext): Promise<Severity | undefined> 
 async function runPack(ctx: CommandContext) {
   const { out, format, overwrite } = packageOutput(ctx, 'pack needs -o OUT');
   const failOn = await failOnOption(ctx);
-  const keyRef = ctx.flags.string('key');
-  if (ctx.flags.bool('sign') && !keyRef)
-    throw new AirlockError('E_USAGE', '--sign needs --key', {
-      // pack signs offline (no log, no TSA), which a short-lived certificate cannot be trusted without.
-      hint:
-        'pack does not sign keyless: sign the images first with `airlock sign IMAGE --identity-token @FILE ...` ' +
-        'and pack them with --certificate-identity/--certificate-oidc-issuer, or pass --key',
+  // Without --key, --sign (or a keyless flag) signs keylessly: the plan, token source included, is checked now.
+  const signing = await manifestSigning(ctx, ctx.flags.bool('sign'));
+  if (signing.kind === 'keyless' && ctx.flags.bool('legacy-signature'))
+    // As `sign` refuses it: cosign's .sig would need the certificate beside a Rekor v1 SET airlock does not write.
+    throw new AirlockError('E_UNSUPPORTED', '--legacy-signature is not available for keyless signatures', {
+      hint: 'keyless images are signed with cosign v3 bundle referrers; pack with --key for .sig tags',
     });
   const given = await packContents(ctx);
-  if (!keyRef && !ctx.flags.has('pgp-key'))
-    throw new AirlockError('E_USAGE', 'the manifest must be signed: pass --key and/or --pgp-key');
+  if (signing.kind === 'none' && !ctx.flags.has('pgp-key'))
+    throw new AirlockError('E_USAGE', 'the manifest must be signed: pass --key and/or --pgp-key, or --sign keyless', {
+      hint: 'keyless: --sign --identity-token @FILE --fulcio-url URL --rekor-url URL (as sign-blob takes them)',
+    });
   if (ctx.flags.has('vulndb-key') && !given.generate.scan)
     throw new AirlockError('E_USAGE', '--vulndb-key verifies the --vulndb that --scan generate reads');
   const pgpKey = await pgpSigningKey(ctx);
-  const signer = keyRef ? await keySigner(ctx, keyRef) : undefined;
+  const opened = await openManifestSigner(ctx, signing);
+  const signer = opened?.signer;
+  // An ephemeral key vouches for nothing beyond this command: the vulndb and images are checked against --key only.
+  const longLivedKey = signing.kind === 'key' ? signer?.publicKey : undefined;
   let generated: GeneratedDocuments | undefined;
   try {
     // --scan's database is verified with --vulndb-key or else this key, so the signer is opened first.
     if (given.generate.sbom || given.generate.scan)
-      generated = await (await import('./pack-generate.ts')).generateDocuments(ctx, given, signer?.publicKey);
+      generated = await (await import('./pack-generate.ts')).generateDocuments(ctx, given, longLivedKey);
     const contents = generated ? { ...given, sboms: generated.sboms, scans: generated.scans } : given;
-    const imageTrust = contents.images.length > 0 ? await packTrustOption(ctx, signer?.publicKey) : undefined;
+    const imageTrust = contents.images.length > 0 ? await packTrustOption(ctx, longLivedKey) : undefined;
     const { packTransfer } = await import('../../../transfer/pack.ts');
     const result = await packTransfer({
       ...contents,
@@ -65,7 +70,7 @@ async function runPack(ctx: CommandContext) {
       channel: ctx.flags.string('channel') ?? 'default',
       stateDir: ctx.stateDir,
       now: ctx.now(),
-      ...(signer ? { signer } : {}),
+      ...opened?.options,
       signArtifacts: ctx.flags.bool('sign'),
       legacySignature: ctx.flags.bool('legacy-signature'),
       ...(pgpKey ? { pgpKey } : {}),
@@ -126,7 +131,8 @@ export const packCommand: Command = {
   audit: 'transfer.pack',
   summary: 'Pack images and files into a signed, sequenced transfer package (connected side)',
   usage:
-    'IMAGE|FILE... -o OUT (--key REF | --pgp-key FILE) (--image-key REF | --certificate-identity ' +
+    'IMAGE|FILE... -o OUT (--key REF | --pgp-key FILE | --sign --identity-token @FILE) (--image-key REF | ' +
+    '--certificate-identity ' +
     'I --certificate-oidc-issuer U | --policy FILE | --sign | --allow-unsigned) [flags]',
   description:
     'Images (any transport) travel as an OCI layout with their signatures, attestations and referrers;\n' +
@@ -135,7 +141,11 @@ export const packCommand: Command = {
     'where it can still be fixed. --sbom/--scan documents travel as files of the package (and, with --key,\n' +
     'as signed attestations); each must be about the image it is packed with. --fail-on refuses findings at\n' +
     'or above a severity, and of unknown severity, and needs a --scan for every image. The manifest\n' +
-    '(manifest.sha256) covers every file and is signed with --key (Sigstore bundle) and/or --pgp-key.\n' +
+    '(manifest.sha256) covers every file and is signed with --key (Sigstore bundle, offline) and/or --pgp-key.\n' +
+    'Without --key, --sign signs keylessly as sign-blob does (--identity-token, --fulcio-url, --rekor-url,\n' +
+    '--tsa-url or --signing-config): the manifest, images and files, each bundle carrying the certificate\n' +
+    'and its log entry; import counts it for the signer with that identity (--signer-identity). The\n' +
+    'certificate is obtained once, before packing: a pack must end within its validity (minutes).\n' +
     'The channel is locked while packing; its sequence number moves only once the package is in place.',
   flags: {
     output: PACKAGE_OUTPUT_FLAGS.output,
@@ -148,12 +158,16 @@ export const packCommand: Command = {
     },
     name: PACK_CONTENT_FLAGS.name,
     ...KEY_FLAGS,
-    sign: { type: 'boolean', description: 'Also sign each image and file (and the attestations) with --key' },
+    sign: {
+      type: 'boolean',
+      description: 'Also sign each image and file (and the attestations) with --key; without --key, keyless',
+    },
     'legacy-signature': {
       type: 'boolean',
       description: 'With --sign, also write cosign .sig tags for registry images',
     },
     ...PGP_FLAGS,
+    ...MANIFEST_SIGNING_FLAGS,
     sbom: PACK_CONTENT_FLAGS.sbom,
     scan: PACK_CONTENT_FLAGS.scan,
     'fail-on': {
@@ -180,6 +194,12 @@ export const packCommand: Command = {
   },
   positionals: { min: 1, max: Number.POSITIVE_INFINITY },
   examples: [
+    {
+      command:
+        'airlock pack app.tar --sign --identity-token @/var/run/sigstore/token --fulcio-url https://ca.internal ' +
+        '--rekor-url https://log.internal --rekor-api-version 2 --tsa-url https://tsa.internal/tsr -o app.pkg.tar',
+      description: 'Keyless: the manifest and the file signed by the CI identity, logged and timestamped',
+    },
     {
       command:
         'airlock pack registry.corp/app:1.0 -o app-1.0.tar --key release.key --image-key ' +
