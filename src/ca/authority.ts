@@ -72,7 +72,9 @@ export class CertificateAuthority {
   }
 
   #checkRate(principal: Principal, now: Date): void {
-    const decision = this.#options.rateLimit.take(`${principal.issuer}\n${principal.subject}`, now.getTime());
+    // Per certified identity (issuer + SAN), not per `sub`: email tokens need not carry a `sub`.
+    const identity = `${principal.issuer}\n${principal.san.kind}:${principal.san.value}`;
+    const decision = this.#options.rateLimit.take(identity, now.getTime());
     if (decision.allowed) return;
     const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
     throw new AirlockError(

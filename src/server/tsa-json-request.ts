@@ -22,7 +22,7 @@ export function queryFromJsonRequest(body: Uint8Array, random: (n: number) => Ui
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw refuse('not a JSON object');
   const { artifactHash, hashAlgorithm = 'sha256' } = json as Record<string, unknown>;
-  if (typeof hashAlgorithm !== 'string' || !(hashAlgorithm in DIGEST_BYTES))
+  if (typeof hashAlgorithm !== 'string' || !Object.hasOwn(DIGEST_BYTES, hashAlgorithm))
     throw refuse('hashAlgorithm must be sha256, sha384 or sha512');
   const algorithm = hashAlgorithm as TimestampHashAlgorithm;
   if (typeof artifactHash !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(artifactHash))

@@ -133,15 +133,29 @@ function causes(err: unknown): Array<Record<string, unknown>> {
 }
 
 /** An AirlockError for a failed exchange, from the status and the CA's own message: nothing else of the library's. */
+/** Pieces of a token shorter than this are not worth hiding: any text has such runs by chance. */
+const TOKEN_PIECE = 16;
+
+/**
+ * The CA's words without any piece of the token: a message may quote the token whole, one segment of it,
+ * split across words or with its dots escaped. Every base64url run sharing TOKEN_PIECE characters with
+ * the token is cut out.
+ */
+export function redactToken(text: string, token: string): string {
+  const whole = text.split(token).join('[token]');
+  return whole.replace(/[A-Za-z0-9_-]{16,}/g, (run) => {
+    for (let at = 0; at + TOKEN_PIECE <= run.length; at++)
+      if (token.includes(run.slice(at, at + TOKEN_PIECE))) return '[token]';
+    return run;
+  });
+}
+
 export function fulcioFailure(err: unknown, url: string, token: string): AirlockError {
   const chain = causes(err);
   const http = chain.find((e) => typeof e.statusCode === 'number');
   if (http) {
     const status = http.statusCode as number;
-    const said = String(http.message ?? '')
-      .replace(/^\(\d+\) /, '')
-      .split(token)
-      .join('[token]');
+    const said = redactToken(String(http.message ?? '').replace(/^\(\d+\) /, ''), token);
     const refused = `the certificate authority ${url} refused to issue a signing certificate`;
     const message = `${refused}: HTTP ${status}: ${bounded(said)}`;
     if (status === 429) return new AirlockError('E_RATE_LIMITED', message, { hint: 'retry later' });

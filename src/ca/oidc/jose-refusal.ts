@@ -33,8 +33,10 @@ function quoted(value: unknown): string {
 }
 
 export function joseRefusal(err: unknown, token: string, context: RefusalContext): AirlockError {
-  const { alg, kid } = headerOf(token);
+  const { alg, kid, crit } = headerOf(token);
   const { url } = context.issuer;
+  if (err instanceof errors.JOSENotSupported && Array.isArray(crit))
+    return tokenRefused('the token has critical header parameters ("crit") this CA does not process');
   if (err instanceof errors.JWTExpired || err instanceof errors.JWTClaimValidationFailed)
     return claimRefusal(err, context);
   if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported)

@@ -104,6 +104,11 @@ async function verifiedClaims(token: string, entry: KnownIssuer, context: Refusa
 
 /** jose applies one tolerance to `nbf` and `exp`: `exp` is held here to none, and `iat` to the skew. */
 function checkTimes(claims: JWTPayload, now: Date, skew: number): void {
+  // JSON's 1e400 reads as Infinity: a token that never expires (or was never issued) is no token.
+  for (const name of ['exp', 'nbf', 'iat'] as const) {
+    const value = claims[name];
+    if (value !== undefined && !Number.isFinite(value)) throw tokenRefused(`"${name}" is not a finite NumericDate`);
+  }
   const seconds = Math.floor(now.getTime() / 1000);
   if (claims.exp !== undefined && claims.exp <= seconds)
     throw tokenRefused(`the token expired at ${timeOf(claims.exp)} (now ${now.toISOString()})`);

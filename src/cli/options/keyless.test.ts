@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { useTempDir } from '../../../test/helpers/temp-dir.ts';
-import { identityTokenSource } from './keyless.ts';
+import { identityTokenSource, sentInTheClear } from './keyless.ts';
 
 const GHA = { ACTIONS_ID_TOKEN_REQUEST_URL: 'https://gha.example/token', ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'bearer' };
 
@@ -47,5 +47,15 @@ describe('identity token sources, in cosign order', () => {
         },
       );
     }
+  });
+});
+
+describe('a bearer token sent in the clear', () => {
+  it('is an http:// URL to anything but this machine', () => {
+    assert.equal(sentInTheClear('http://ca.internal:5555'), true);
+    assert.equal(sentInTheClear('http://10.0.0.5'), true);
+    assert.equal(sentInTheClear('https://ca.internal'), false);
+    for (const local of ['http://127.0.0.1:5555', 'http://127.9.8.7', 'http://localhost:1', 'http://[::1]:5555'])
+      assert.equal(sentInTheClear(local), false, local);
   });
 });

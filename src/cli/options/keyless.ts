@@ -94,6 +94,11 @@ export async function openSigner(
   const identityToken = await tokens.read();
   const { obtainSigningCertificate } = await import('../../sigstore/keyless.ts');
   ctx.out.debug(`requesting a signing certificate from ${plan.keyless.fulcioUrl} with the token from ${tokens.name}`);
+  if (sentInTheClear(plan.keyless.fulcioUrl))
+    ctx.out.warn(
+      `the identity token goes to ${plan.keyless.fulcioUrl} over plain http: anyone on the way can use it ` +
+        'until it expires; serve the CA over https',
+    );
   return obtainSigningCertificate({ fulcioUrl: plan.keyless.fulcioUrl, identityToken, now: ctx.now() });
 }
 
@@ -108,4 +113,15 @@ export function certificateSummary(opened: OpenedSigner) {
     notBefore: new Date(c.validFrom).toISOString(),
     notAfter: new Date(c.validTo).toISOString(),
   };
+}
+
+/** An http:// URL to anything but this machine: a bearer token sent there crosses the network readable. */
+export function sentInTheClear(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'http:' && !isLoopback(hostname);
+}
+
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }

@@ -14,6 +14,7 @@ import { listenHttps } from '../../../server/https-listener.ts';
 import { parseDuration } from '../../../transfer/channels.ts';
 import type { Command, CommandContext } from '../../command.ts';
 import { keyContext } from '../../options/key.ts';
+import { isLoopback } from '../../options/keyless.ts';
 import { closeServer, jsonLineLog, listen, parseListen, untilStopped } from '../../serve.ts';
 
 const USAGE =
@@ -81,6 +82,14 @@ async function serveCa(ctx: CommandContext) {
           })
         : await listen(handler, address);
     const { url } = listener;
+    if (!tlsCert && !isLoopback(host)) {
+      const why =
+        `serving plain http on ${address}: identity tokens cross the network in the clear, and anyone who ` +
+        'reads one gets certificates for its identity until it expires; give --tls-cert and --tls-key ' +
+        '(or keep the CA behind a TLS-terminating proxy on loopback)';
+      out.warn(why);
+      log({ msg: 'plain http beyond loopback', level: 'warn' });
+    }
     const subject = ca.certificate.subject.replace(/\n/g, ', ');
     log({ msg: 'serving', url, ca: subject, issuers: issuers.map((i) => i.url) });
     out.info(`CA ${subject} serving Fulcio API v2 at ${url}`);
@@ -163,6 +172,7 @@ export const caServeCommand: Command = {
     {
       command:
         'airlock ca serve --key "pkcs11:token=ca;object=fulcio" --chain ca-chain.pem --listen 0.0.0.0:5555 ' +
+        '--tls-cert tls.crt --tls-key tls.key ' +
         '--oidc-issuer https://kubernetes.default.svc.cluster.local=sa-jwks.json,type=kubernetes',
       description: "Issue to the cluster's service accounts (kubectl get --raw /openid/v1/jwks > sa-jwks.json)",
     },
