@@ -60,6 +60,8 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   let verdictReason: string | undefined;
   let successRecorded = false;
   let log: Promise<AuditLog> | undefined;
+  // Once per trail: a server records an event per request, and asking the OS each time showed in profiles.
+  let actor: string | undefined;
   const open = () => {
     log ??= (async () => {
       const ref = options.env.AIRLOCK_AUDIT_KEY;
@@ -70,7 +72,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   const base = () => ({
     id: options.randomId(),
     time: options.now().toISOString(),
-    actor: actorOf(options.env),
+    actor: (actor ??= actorOf(options.env)),
     host: hostname(),
     tool: `airlock ${VERSION}`,
   });
