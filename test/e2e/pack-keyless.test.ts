@@ -11,10 +11,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openLayoutStore } from '../../src/oci/layout/layout-store.ts';
-import { runCliProcess } from '../helpers/cli.ts';
-import { makeLogKey, type RunningServer, spawnServer, startLog, type TestLog } from '../helpers/log-server.ts';
+import type { RunningServer } from '../helpers/log-server.ts';
 import { makeTestImage } from '../helpers/oci-images.ts';
 import { kubernetesClaims, testIssuer } from '../helpers/oidc-issuer.ts';
+import { type PrivateSigstore, startPrivateSigstore } from '../helpers/private-sigstore.ts';
 import { registryAvailable, startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
 
@@ -27,63 +27,27 @@ const enc = { encoding: 'utf8' } as const;
 describe('keyless transfer packages: pack --sign and approve without --key, signers by identity', () => {
   const dir = useTempDir('airlock-pack-keyless-');
   const p = (name: string) => join(dir, name);
-  const env = { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: p('home') };
-  const cli = (args: string[], home = 'home') => runCliProcess(args, { env: { ...env, AIRLOCK_HOME: p(home) } });
+  let sigstore: PrivateSigstore;
   let ca: RunningServer;
-  let tsa: RunningServer;
-  let log: TestLog;
-  after(async () => {
-    await ca?.stop();
-    await tsa?.stop();
-    await log?.stop();
-  });
-
-  const ok = async (args: string[], home?: string) => {
-    const r = await cli(args, home);
-    assert.equal(r.code, 0, `airlock ${args.slice(0, 2).join(' ')}: ${r.stderr}`);
-    return r;
-  };
-  const keyless = (token: string) => [
-    ...['--identity-token', `@${p(token)}`, '--fulcio-url', ca.url],
-    ...['--rekor-url', log.url, '--rekor-api-version', '2', '--tsa-url', tsa.url],
-  ];
+  after(() => sigstore?.stop());
+  const ok = (args: string[], home?: string) => sigstore.ok(args, home);
+  const cli = (args: string[], home?: string) => sigstore.cli(args, home);
+  const keyless = (token: string) => sigstore.keyless(p(token));
   /** The far side's trust: the private root without a CT log, the file's signature pinned to the release identity. */
   const trust = () => [
-    ...['--trusted-root', p('trusted_root.json'), '--ctlog-threshold', '0'],
+    ...['--trusted-root', sigstore.trustedRoot, '--ctlog-threshold', '0'],
     ...['--certificate-identity', RELEASE, '--certificate-oidc-issuer', ISSUER],
   ];
   const signerIdentity = (san: string) => ['--signer-identity', san, '--signer-oidc-issuer', ISSUER];
 
   before(async () => {
-    await ok(['key', 'generate', '--output-key-prefix', p('ca')]);
-    await ok(['key', 'generate', '--output-key-prefix', p('image')]);
-    await ok(['ca', 'init', '--key', p('ca.key'), '--subject', 'O=airlock test,CN=airlock test CA', '-o', p('ca.pem')]);
-    await ok(['tsa', 'init', '--key', p('tsa.key'), '--subject', 'O=airlock test,CN=airlock TSA', '-o', p('tsa.pem')]);
-    await makeLogKey(p('log'));
     const issuer = await testIssuer(ISSUER, 'ES256');
-    await writeFile(p('jwks.json'), JSON.stringify(issuer.jwks));
     const now = new Date();
     await writeFile(p('release.token'), await issuer.sign(kubernetesClaims(ISSUER, now, 'release', 'signer')));
     await writeFile(p('security.token'), await issuer.sign(kubernetesClaims(ISSUER, now, 'security', 'approver')));
-    [ca, tsa, log] = await Promise.all([
-      spawnServer(
-        [
-          ...['ca', 'serve', '--key', p('ca.key'), '--chain', p('ca.pem'), '--listen', '127.0.0.1:0'],
-          ...['--oidc-issuer', `${ISSUER}=${p('jwks.json')},type=kubernetes`],
-        ],
-        { AIRLOCK_HOME: p('ca-home') },
-      ).ready,
-      spawnServer(['tsa', 'serve', '--key', p('tsa.key'), '--cert-chain', p('tsa.pem'), '--listen', '127.0.0.1:0'])
-        .ready,
-      startLog(p('log-data'), p('log.key')),
-    ]);
-    const start = new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z');
-    await ok([
-      ...['trust', 'create', '--fulcio', `url=${ca.url},start-time=${start}`],
-      ...['--rekor', `url=${log.url},public-key=${p('log.pub')},start-time=${start},origin=${log.origin}`],
-      ...['--tsa', `url=${tsa.url},certificate-chain=${p('tsa.pem')},start-time=${start}`],
-      ...['--out', p('trusted_root.json')],
-    ]);
+    sigstore = await startPrivateSigstore(dir, [{ issuer }]);
+    ca = sigstore.ca;
+    await ok(['key', 'generate', '--output-key-prefix', p('image')]);
     await writeFile(p('app.txt'), 'an artifact packed keyless\n');
     await writeFile(
       p('signers.json'),
@@ -146,7 +110,7 @@ describe('keyless transfer packages: pack --sign and approve without --key, sign
     assert.equal(unpaired.code, 2, unpaired.stderr);
     // The root has no CT log: the SCT rule is dropped only by saying so (images here trust a key).
     const sct = await cli([
-      ...['inspect', p('pkg.tar'), ...signerIdentity(RELEASE), '--trusted-root', p('trusted_root.json')],
+      ...['inspect', p('pkg.tar'), ...signerIdentity(RELEASE), '--trusted-root', sigstore.trustedRoot],
       ...['--key', p('image.pub'), '--insecure-ignore-tlog'],
     ]);
     assert.equal(sct.code, 1, sct.stderr);

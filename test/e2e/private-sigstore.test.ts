@@ -18,11 +18,11 @@ import { FulcioSigner, MessageSignatureBundleBuilder, RekorWitness, TSAWitness }
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { openImage } from '../../src/oci/open-store.ts';
 import { parseTrustedRoot } from '../../src/sigstore/trusted-root.ts';
-import { runCliProcess } from '../helpers/cli.ts';
-import { makeLogKey, type RunningServer, spawnServer, startLog, type TestLog } from '../helpers/log-server.ts';
+import type { RunningServer, TestLog } from '../helpers/log-server.ts';
 import { canUnshareNet } from '../helpers/netns.ts';
 import { makeTestImage } from '../helpers/oci-images.ts';
 import { kubernetesClaims, testIssuer } from '../helpers/oidc-issuer.ts';
+import { type PrivateSigstore, startPrivateSigstore } from '../helpers/private-sigstore.ts';
 import { registryAvailable, startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
 
@@ -69,110 +69,39 @@ if (!INSIDE) {
   describe('inside unshare -n: ca serve + log serve + tsa serve + a registry on loopback', () => {
     const dir = useTempDir('airlock-private-sigstore-');
     const p = (name: string) => join(dir, name);
-    const env = { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: p('home') };
-    const cli = (args: string[], home = 'home') => runCliProcess(args, { env: { ...env, AIRLOCK_HOME: p(home) } });
+    let sigstore: PrivateSigstore;
     let ca: RunningServer;
     let tsa: RunningServer;
     let log: TestLog;
     let registry: TestRegistry;
     let token = '';
-    let otherIssuerToken = '';
     after(async () => {
-      await ca?.stop();
-      await tsa?.stop();
-      await log?.stop();
+      await sigstore?.stop();
       await registry?.stop();
     });
-
-    const ok = async (args: string[], home?: string) => {
-      const r = await cli(args, home);
-      assert.equal(r.code, 0, `airlock ${args.slice(0, 2).join(' ')}: ${r.stderr}`);
-      return r;
-    };
+    const ok = (args: string[], home?: string) => sigstore.ok(args, home);
+    const cli = (args: string[], home?: string) => sigstore.cli(args, home);
     const pinned = (san = SAN, issuer = ISSUER) => [
-      '--trusted-root',
-      p('trusted_root.json'),
-      '--certificate-identity',
-      san,
-      '--certificate-oidc-issuer',
-      issuer,
-      '--ctlog-threshold',
-      '0',
+      ...['--trusted-root', sigstore.trustedRoot, '--certificate-identity', san],
+      ...['--certificate-oidc-issuer', issuer, '--ctlog-threshold', '0'],
     ];
-    const keyless = () => [
-      '--identity-token',
-      `@${p('token')}`,
-      '--fulcio-url',
-      ca.url,
-      '--rekor-url',
-      log.url,
-      '--rekor-api-version',
-      '2',
-      '--tsa-url',
-      tsa.url,
-    ];
+    const keyless = () => sigstore.keyless(p('token'));
 
     before(async () => {
-      await ok(['key', 'generate', '--output-key-prefix', p('ca')]);
-      await ok(['key', 'generate', '--output-key-prefix', p('release')]);
-      await ok([
-        'ca',
-        'init',
-        '--key',
-        p('ca.key'),
-        '--subject',
-        'O=airlock test,CN=airlock test CA',
-        '-o',
-        p('ca.pem'),
-      ]);
-      await ok([
-        'tsa',
-        'init',
-        '--key',
-        p('tsa.key'),
-        '--subject',
-        'O=airlock test,CN=airlock test TSA',
-        '-o',
-        p('tsa.pem'),
-      ]);
-      await makeLogKey(p('log'));
       const issuer = await testIssuer(ISSUER, 'RS256');
       const other = await testIssuer('https://other.issuer.internal', 'ES256');
-      await writeFile(p('jwks.json'), JSON.stringify(issuer.jwks));
-      await writeFile(p('other-jwks.json'), JSON.stringify(other.jwks));
       token = await issuer.sign(kubernetesClaims(ISSUER, new Date(), 'release', 'signer'));
-      otherIssuerToken = await other.sign(kubernetesClaims(other.url, new Date(), 'release', 'signer'));
       await writeFile(p('token'), `${token}\n`);
-      await writeFile(p('other-token'), `${otherIssuerToken}\n`);
-      [ca, tsa, log, registry] = await Promise.all([
-        spawnServer(
-          [
-            'ca',
-            'serve',
-            ...['--key', p('ca.key'), '--chain', p('ca.pem'), '--listen', '127.0.0.1:0'],
-            ...['--oidc-issuer', `${ISSUER}=${p('jwks.json')},type=kubernetes`],
-            ...['--oidc-issuer', `${other.url}=${p('other-jwks.json')},type=kubernetes`],
-          ],
-          { AIRLOCK_HOME: p('ca-home') },
-        ).ready,
-        spawnServer(['tsa', 'serve', '--key', p('tsa.key'), '--cert-chain', p('tsa.pem'), '--listen', '127.0.0.1:0'])
-          .ready,
-        startLog(p('log-data'), p('log.key')),
+      await writeFile(
+        p('other-token'),
+        `${await other.sign(kubernetesClaims(other.url, new Date(), 'release', 'signer'))}\n`,
+      );
+      [sigstore, registry] = await Promise.all([
+        startPrivateSigstore(dir, [{ issuer }, { issuer: other }]),
         startRegistry(),
       ]);
-      const start = new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z');
-      await ok([
-        'trust',
-        'create',
-        '--fulcio',
-        `url=${ca.url},start-time=${start}`,
-        '--rekor',
-        `url=${log.url},public-key=${p('log.pub')},start-time=${start},origin=${log.origin}`,
-        '--tsa',
-        `url=${tsa.url},certificate-chain=${p('tsa.pem')},start-time=${start}`,
-        '--out',
-        p('trusted_root.json'),
-      ]);
+      ({ ca, tsa, log } = sigstore);
+      await ok(['key', 'generate', '--output-key-prefix', p('release')]);
       await writeFile(p('app.txt'), 'an artifact signed keyless inside the gap\n');
     });
 
@@ -185,7 +114,7 @@ if (!INSIDE) {
       const bundle = await new MessageSignatureBundleBuilder({ signer, witnesses }).create({
         data: await readFile(p('app.txt')),
       });
-      const root = parseTrustedRoot(await readFile(p('trusted_root.json')), 'trust create').root;
+      const root = parseTrustedRoot(await readFile(sigstore.trustedRoot), 'trust create').root;
       const verifier = new Verifier(toTrustMaterial(root), { ctlogThreshold: 0 });
       const entity = toSignedEntity(bundle, await readFile(p('app.txt')));
       const signerFound = verifier.verify(entity, { subjectAlternativeName: SAN, extensions: { issuer: ISSUER } });
