@@ -177,7 +177,7 @@ export const caServeCommand: Command = {
       description: "Issue to the cluster's service accounts (kubectl get --raw /openid/v1/jwks > sa-jwks.json)",
     },
     {
-      command: 'airlock sign-blob app.tar --identity-token @token --fulcio-url http://ca.internal:5555 ...',
+      command: 'airlock sign-blob app.tar --identity-token @token --fulcio-url https://ca.internal:5555 ...',
       description: 'Sign keylessly against it',
     },
   ],
