@@ -2,6 +2,7 @@
 // identities whose OIDC tokens verify offline against the JWKS files of configured issuers, signed by
 // a CA key from any key reference (a file or a pkcs11: HSM), each issuance in the audit trail first.
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { CertificateAuthority } from '../../../ca/authority.ts';
 import { loadIssuingCa } from '../../../ca/issuing-ca.ts';
@@ -55,6 +56,15 @@ async function startAuthority(ctx: CommandContext, keyRef: string, chain: string
   return { authority, issuers, ca };
 }
 
+/**
+ * A client gets 15 s to send its headers (node's default is a minute) and there are at most 1,024
+ * connections: a CA faces every workload of a site, and slow or idle sockets must not starve the rest.
+ */
+function boundConnections(server: Server): void {
+  server.headersTimeout = 15_000;
+  server.maxConnections = 1024;
+}
+
 async function serveCa(ctx: CommandContext) {
   const { flags, out } = ctx;
   const keyRef = flags.string('key');
@@ -82,6 +92,7 @@ async function serveCa(ctx: CommandContext) {
           })
         : await listen(handler, address);
     const { url } = listener;
+    boundConnections(listener.server);
     if (!tlsCert && !isLoopback(host)) {
       const why =
         `serving plain http on ${address}: identity tokens cross the network in the clear, and anyone who ` +
