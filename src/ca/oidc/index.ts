@@ -17,3 +17,4 @@ export {
   type TokenVerifier,
   type TokenVerifierOptions,
 } from './token-verifier.ts';
+export { ReloadingTokenVerifier, type ReloadOutcome } from './reloading-verifier.ts';

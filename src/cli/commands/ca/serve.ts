@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { CertificateAuthority } from '../../../ca/authority.ts';
 import { loadIssuingCa } from '../../../ca/issuing-ca.ts';
-import { createTokenVerifier, issuerConfiguration, loadOidcIssuers } from '../../../ca/oidc/index.ts';
+import { issuerConfiguration, parseOidcIssuerSpec, ReloadingTokenVerifier } from '../../../ca/oidc/index.ts';
 import { RateLimiter } from '../../../ca/rate-limit.ts';
 import { AirlockError } from '../../../errors.ts';
 import { readFileBounded } from '../../../files/read-file.ts';
@@ -37,13 +37,15 @@ async function startAuthority(ctx: CommandContext, keyRef: string, chain: string
   const { flags } = ctx;
   const specs = flags.strings('oidc-issuer');
   if (specs.length === 0) throw new AirlockError('E_USAGE', USAGE);
-  const issuers = await loadOidcIssuers(specs, (path, max) =>
-    readFileBounded(resolve(ctx.cwd, path), max, 'a JWKS file'),
+  const verifier = await ReloadingTokenVerifier.load(
+    specs.map((spec) => parseOidcIssuerSpec(spec)),
+    (path, max) => readFileBounded(resolve(ctx.cwd, path), max, 'a JWKS file'),
+    flags.int('max-clock-skew', 60, 0, 600),
   );
   const ca = await loadIssuingCa(keyRef, resolve(ctx.cwd, chain), keyContext(ctx), ctx.now());
   const authority = new CertificateAuthority({
     ca,
-    verifier: createTokenVerifier({ issuers, maxSkewSeconds: flags.int('max-clock-skew', 60, 0, 600) }),
+    verifier,
     now: ctx.now,
     random: (n) => randomBytes(n),
     validitySeconds: validityMs(flags.string('cert-validity')) / 1000,
@@ -53,7 +55,7 @@ async function startAuthority(ctx: CommandContext, keyRef: string, chain: string
     }),
     record: ctx.audit.record,
   });
-  return { authority, issuers, ca };
+  return { authority, verifier, ca };
 }
 
 /**
@@ -63,6 +65,15 @@ async function startAuthority(ctx: CommandContext, keyRef: string, chain: string
 function boundConnections(server: Server): void {
   server.headersTimeout = 15_000;
   server.maxConnections = 1024;
+}
+
+/** The issuers' JWKS files read again: rotated IdP keys apply without a restart; a bad file keeps the old. */
+async function reloadKeys(verifier: ReloadingTokenVerifier, log: (e: Record<string, unknown>) => void) {
+  try {
+    if ((await verifier.reload()) === 'reloaded') log({ msg: 'issuer keys reloaded' });
+  } catch (err) {
+    log({ msg: 'issuer keys did not reload; keeping those in use', level: 'error', error: (err as Error).message });
+  }
 }
 
 async function serveCa(ctx: CommandContext) {
@@ -79,7 +90,8 @@ async function serveCa(ctx: CommandContext) {
   const log = jsonLineLog(ctx);
   // Issuance is recorded before each certificate leaves: an unusable audit trail stops us now.
   await ctx.audit.ready();
-  const { authority, issuers, ca } = await startAuthority(ctx, keyRef, chain);
+  const { authority, verifier, ca } = await startAuthority(ctx, keyRef, chain);
+  const { issuers } = verifier;
   try {
     const metrics = caMetrics();
     const handler = createCaHandler({ authority, configuration: issuerConfiguration(issuers), log, metrics });
@@ -105,7 +117,9 @@ async function serveCa(ctx: CommandContext) {
     log({ msg: 'serving', url, ca: subject, issuers: issuers.map((i) => i.url) });
     out.info(`CA ${subject} serving Fulcio API v2 at ${url}`);
     for (const i of issuers) out.info(`  issuer    ${i.url} (${i.type}, audience ${i.audience})`);
+    const timer = setInterval(() => void reloadKeys(verifier, log), flags.int('reload-seconds', 30, 1, 86_400) * 1000);
     const signal = await stopped;
+    clearInterval(timer);
     log({ msg: 'stopping', signal });
     await ('close' in listener && typeof listener.close === 'function'
       ? listener.close()
@@ -166,6 +180,12 @@ export const caServeCommand: Command = {
       default: '60',
     },
     'rate-window': { type: 'string', value: 'DURATION', description: 'The rate limit interval', default: '1m' },
+    'reload-seconds': {
+      type: 'string',
+      value: 'SECONDS',
+      description: "How often the issuers' JWKS files are read again (rotated keys apply without a restart)",
+      default: '30',
+    },
     'max-clock-skew': {
       type: 'string',
       value: 'SECONDS',
