@@ -27,7 +27,7 @@ import {
   type RequestSteps,
   type Routed,
 } from './http-io.ts';
-import { Metrics } from './metrics.ts';
+import { countHttpRequests, Metrics, MILLISECOND_BUCKETS } from './metrics.ts';
 
 export interface CaServerOptions {
   readonly authority: CertificateAuthority;
@@ -68,9 +68,9 @@ export function caMetrics(): Metrics {
   metrics.histogram(
     'airlock_ca_issue_seconds',
     'Time to answer a signing-certificate request: token, proof, signature and audit record.',
-    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    MILLISECOND_BUCKETS,
   );
-  metrics.counter('airlock_http_requests_total', 'HTTP requests by route and status.');
+  countHttpRequests(metrics);
   return metrics;
 }
 

@@ -20,7 +20,7 @@ import {
   requestPath,
   type Routed,
 } from './http-io.ts';
-import type { Metrics } from './metrics.ts';
+import { countHttpRequests, type Metrics, MILLISECOND_BUCKETS } from './metrics.ts';
 import type { VerifyPool } from './verify-pool.ts';
 
 export interface LogServerOptions {
@@ -66,14 +66,14 @@ export function registerLogMetrics(metrics: Metrics, engine: () => LogEngine | u
   metrics.histogram(
     'airlock_log_batch_seconds',
     'Time to sequence, sign and durably commit a batch.',
-    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    MILLISECOND_BUCKETS,
   );
   metrics.histogram(
     'airlock_log_write_seconds',
     'Write latency: request received to entry acknowledged.',
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   );
-  metrics.counter('airlock_http_requests_total', 'HTTP requests by route and status.');
+  countHttpRequests(metrics);
 }
 
 export function createLogHandler(options: LogServerOptions): (req: IncomingMessage, res: ServerResponse) => void {

@@ -129,3 +129,11 @@ export class Metrics {
     return `${out.join('\n')}\n`;
   }
 }
+
+/** Buckets for answers that take milliseconds: 1 ms to 1 s. */
+export const MILLISECOND_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+/** The request count every airlock server exposes: `airlock_http_requests_total{route,status}`. */
+export function countHttpRequests(metrics: Metrics): void {
+  metrics.counter('airlock_http_requests_total', 'HTTP requests by route and status.');
+}

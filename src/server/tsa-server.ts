@@ -24,7 +24,7 @@ import {
   type RequestSteps,
   type Routed,
 } from './http-io.ts';
-import { Metrics } from './metrics.ts';
+import { countHttpRequests, Metrics } from './metrics.ts';
 import { queryFromJsonRequest } from './tsa-json-request.ts';
 import type { Timestamper } from './tsa-openssl.ts';
 
@@ -59,7 +59,7 @@ function tsaMetrics(metrics: Metrics, gate: Gate): Metrics {
   );
   metrics.gauge('airlock_tsa_openssl_active', 'openssl ts -reply processes running.', () => gate.active);
   metrics.gauge('airlock_tsa_queued', 'Queries waiting for an openssl process.', () => gate.waiting);
-  metrics.counter('airlock_http_requests_total', 'HTTP requests by route and status.');
+  countHttpRequests(metrics);
   return metrics;
 }
 

@@ -25,7 +25,7 @@ import {
   type RequestSteps,
   type Routed,
 } from './http-io.ts';
-import { Metrics } from './metrics.ts';
+import { countHttpRequests, Metrics, MILLISECOND_BUCKETS } from './metrics.ts';
 
 export interface WitnessServerOptions {
   readonly witness: CheckpointWitness;
@@ -49,9 +49,9 @@ function witnessMetrics(): Metrics {
   metrics.histogram(
     'airlock_witness_add_checkpoint_seconds',
     'Time to answer add-checkpoint, state saved and recorded included.',
-    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    MILLISECOND_BUCKETS,
   );
-  metrics.counter('airlock_http_requests_total', 'HTTP requests by route and status.');
+  countHttpRequests(metrics);
   return metrics;
 }
 
