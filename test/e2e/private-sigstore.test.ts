@@ -145,7 +145,16 @@ if (!INSIDE) {
 
     it('sign-blob --identity-token: verify-blob accepts it pinned, refuses another identity or issuer', async () => {
       await ok(['sign-blob', p('app.txt'), ...keyless(), '--bundle', p('cli.sigstore.json')]);
-      await ok(['verify-blob', p('app.txt'), '--bundle', p('cli.sigstore.json'), ...pinned()]);
+      const verified = await ok([
+        'verify-blob',
+        p('app.txt'),
+        '--bundle',
+        p('cli.sigstore.json'),
+        ...pinned(),
+        '--json',
+      ]);
+      const checks = (JSON.parse(verified.stdout) as { checks: Array<{ name: string }> }).checks.map((c) => c.name);
+      assert.ok(checks.includes('log entry verifier'), `the v2 entry names the certificate's key: ${checks}`);
       const other = await cli(['verify-blob', p('app.txt'), '--bundle', p('cli.sigstore.json'), ...pinned(OTHER_SAN)]);
       assert.equal(other.code, 1, other.stderr);
       // The same service account name from another issuer is another identity.

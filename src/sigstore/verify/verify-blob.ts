@@ -39,6 +39,7 @@ import {
   MessageSignatureContent,
   verifiedSignatures,
 } from './signature-content.ts';
+import { checkEntryVerifiers } from './entry-verifier.ts';
 import {
   checkLogIndices,
   checkTlogEntryPresent,
@@ -488,6 +489,7 @@ async function runVerification(
   report.thresholds = thresholds;
   const signer = verifyWithSigstore(bundle, entity, material, thresholds, options.trust, checks);
   checkLogIndices(bundle, checks);
+  checkEntryVerifiers(bundle, signer.key, checks);
   // Witnesses vouch for a checkpoint: its log key must have been valid too, whatever the threshold.
   if (thresholds.tlogThreshold > 0 || options.witnesses)
     checkTlogKeyValidity(bundle, material, entity, checks, options.now);
