@@ -3,6 +3,7 @@
 // crash of the server, and the refusals at open.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { describeStorageConformance } from '../../test/helpers/log-storage-conformance.ts';
@@ -76,6 +77,18 @@ describe('PostgresLogStorage on a server', { skip: missing }, () => {
     await assert.rejects(PostgresLogStorage.open({ url: closed, password: server.password }), {
       code: 'E_UNAVAILABLE',
       message: /is unavailable: .*ECONNREFUSED/,
+    });
+  });
+
+  it('reads the password from a password file when the server asks for one, and says when none was given', async () => {
+    const passfile = join(dir, 'pgpass');
+    await writeFile(passfile, `127.0.0.1:${server.port}:airlock:airlock:${server.password}\n`, { mode: 0o600 });
+    const storage = await PostgresLogStorage.open({ url: server.url, passfile, schema: 'passfile' });
+    assert.equal(await storage.readState(), undefined);
+    await storage.close();
+    await assert.rejects(PostgresLogStorage.open({ url: server.url }), {
+      code: 'E_USAGE',
+      message: /asks for a password, and none was given/,
     });
   });
 

@@ -11,6 +11,7 @@
 import pg from 'pg';
 import { AirlockError } from '../errors.ts';
 import { bounded } from '../text.ts';
+import { type PgpassTarget, readPgpassPassword } from './pgpass.ts';
 import type { LogReader, LogState, LogStorage, LogWriteTx, NewEntry, StoredTile } from './storage.ts';
 
 const SCHEMA_VERSION = 1;
@@ -39,8 +40,10 @@ const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT
 export interface PostgresStorageOptions {
   /** postgres://USER@HOST:PORT/DB (a socket folder as ?host=/path); never with a password in it. */
   readonly url: string;
-  /** Read by the caller from a file; absent, pg looks in PGPASSFILE or ~/.pgpass. */
+  /** The password, when the caller has it; else `passfile`; else none (trust or peer authentication). */
   readonly password?: string | (() => Promise<string>);
+  /** A libpq password file (pgpass.ts) to read the password from at each new connection. */
+  readonly passfile?: string;
   /** The schema holding the tables, created if absent: one database may hold several logs. */
   readonly schema?: string;
   /** Connections at most (default 4): one writes at a time, the others serve reads. */
@@ -78,10 +81,28 @@ function poolConfig(options: PostgresStorageOptions): { config: pg.PoolConfig; t
     max: options.maxConnections ?? 4,
     connectionTimeoutMillis: 15_000,
     application_name: url.searchParams.get('application_name') ?? 'airlock-log',
-    ...(options.password !== undefined ? { password: options.password } : {}),
+    ...passwordOf(options, { host, port, database, user }),
     ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
   };
   return { config, target: bounded(`${user}@${host}:${port}/${database}`, 200) };
+}
+
+/**
+ * Always a password setting: with none, pg would fall back to PGPASSWORD and its own (deprecated)
+ * pgpass reading, behind the caller's back: the edge decides where a password comes from.
+ */
+function passwordOf(options: PostgresStorageOptions, target: PgpassTarget): Pick<pg.PoolConfig, 'password'> {
+  if (options.password !== undefined) return { password: options.password };
+  const { passfile } = options;
+  if (passfile !== undefined) return { password: () => readPgpassPassword(passfile, target) };
+  // Called only when the server asks for a password.
+  return {
+    password: async () => {
+      throw new AirlockError('E_USAGE', 'the log database asks for a password, and none was given', {
+        hint: 'put it in a password file (PGPASSFILE or ~/.pgpass, mode 600)',
+      });
+    },
+  };
 }
 
 function isDatabaseError(err: unknown): boolean {
