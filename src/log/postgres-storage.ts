@@ -81,7 +81,6 @@ function poolConfig(options: PostgresStorageOptions): { config: pg.PoolConfig; t
     max: options.maxConnections ?? 4,
     connectionTimeoutMillis: 15_000,
     application_name: url.searchParams.get('application_name') ?? 'airlock-log',
-    ...passwordOf(options, { host, port, database, user }),
     ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
   };
   return { config, target: bounded(`${user}@${host}:${port}/${database}`, 200) };
@@ -89,19 +88,18 @@ function poolConfig(options: PostgresStorageOptions): { config: pg.PoolConfig; t
 
 /**
  * Always a password setting: with none, pg would fall back to PGPASSWORD and its own (deprecated)
- * pgpass reading, behind the caller's back: the edge decides where a password comes from.
+ * pgpass reading, behind the caller's back: the edge decides where a password comes from. A password
+ * file is read before connecting: a failure inside pg's password callback leaves the half-open
+ * connection until the server's authentication_timeout.
  */
-function passwordOf(options: PostgresStorageOptions, target: PgpassTarget): Pick<pg.PoolConfig, 'password'> {
-  if (options.password !== undefined) return { password: options.password };
-  const { passfile } = options;
-  if (passfile !== undefined) return { password: () => readPgpassPassword(passfile, target) };
+async function passwordOf(options: PostgresStorageOptions, target: PgpassTarget): Promise<pg.PoolConfig['password']> {
+  if (options.password !== undefined) return options.password;
+  if (options.passfile !== undefined) return readPgpassPassword(options.passfile, target);
   // Called only when the server asks for a password.
-  return {
-    password: async () => {
-      throw new AirlockError('E_USAGE', 'the log database asks for a password, and none was given', {
-        hint: 'put it in a password file (PGPASSFILE or ~/.pgpass, mode 600)',
-      });
-    },
+  return async () => {
+    throw new AirlockError('E_USAGE', 'the log database asks for a password, and none was given', {
+      hint: 'put it in a password file (PGPASSFILE or ~/.pgpass, mode 600)',
+    });
   };
 }
 
@@ -319,7 +317,9 @@ export class PostgresLogStorage implements LogStorage {
 
   static async open(options: PostgresStorageOptions): Promise<PostgresLogStorage> {
     const { config, target } = poolConfig(options);
-    const pool = new pg.Pool(config);
+    const { host, port, database, user } = config as PgpassTarget;
+    const password = await passwordOf(options, { host, port, database, user });
+    const pool = new pg.Pool({ ...config, password });
     // An idle connection the server drops (restart, crash) is emitted here, and unhandled it would end
     // the process; the next query takes a fresh connection and reports what it meets.
     pool.on('error', ignore);
