@@ -7,7 +7,7 @@
 //   startPostgres()          a running server with a database and role for the test
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,8 +22,11 @@ export const TEST_ROLE = 'airlock';
 export const TEST_DATABASE = 'airlock';
 
 const started = new Set<ChildProcess>();
+/** Folders of servers not stopped yet: a test run that ends without stop() (a failure, an exit) removes them. */
+const folders = new Set<string>();
 process.once('exit', () => {
   for (const child of started) child.kill('SIGKILL');
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
 });
 
 /** The postmaster's children: each backend runs in its own session (setsid), so no process group holds them all. */
@@ -157,6 +160,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   const bin = binDir();
   if (!bin) throw new Error(postgresAvailable());
   const dir = await mkdtemp(join(tmpdir(), 'airlock-pg-'));
+  folders.add(dir);
   const data = join(dir, 'data');
   const port = await freePort();
   const password = randomBytes(18).toString('base64url');
@@ -198,6 +202,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       await exited(child);
       clearTimeout(timer);
       await rm(dir, { recursive: true, force: true });
+      folders.delete(dir);
     },
   };
 }
