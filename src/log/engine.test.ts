@@ -1,5 +1,6 @@
-// The log engine over real node:sqlite storage: group commit, acknowledgements, proofs, duplicates,
-// several writers on one database, and the start-up refusals (a changed tile, a rolled-back database).
+// The log engine over real node:sqlite storage: acknowledgements, witnesses, and the refusals (a changed
+// tile, a rolled-back database). What every storage driver must give the engine (group commit, proofs,
+// duplicates, reopening, several writers on one database) is in test/helpers/log-storage-conformance.ts.
 import assert from 'node:assert/strict';
 import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,7 +9,6 @@ import { describe, it } from 'node:test';
 import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import { type CheckpointSigner, LogEngine, type LogEngineOptions } from './engine.ts';
 import { lastSignedFile } from './last-signed-file.ts';
-import { leafHash, verifyConsistency, verifyInclusion } from './merkle.ts';
 import { SqliteLogStorage } from './sqlite-storage.ts';
 import { generateKeyPairSync } from 'node:crypto';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
@@ -45,57 +45,6 @@ const fresh = () => `log-${n++}`;
 const entry = (i: number) => Buffer.from(`entry ${i}`);
 
 describe('LogEngine', () => {
-  it('acknowledges each of many concurrent appends with a unique index and a checkpoint covering it', async () => {
-    const name = fresh();
-    const log = await openLog(name, { maxBatch: 64 });
-    let batches = 0;
-    const results = await Promise.all(Array.from({ length: 500 }, (_, i) => log.append(entry(i))));
-    assert.deepEqual(
-      results.map((r) => r.index).sort((a, b) => a - b),
-      Array.from({ length: 500 }, (_, i) => i),
-    );
-    for (const [i, r] of results.entries()) {
-      const { size, root } = signer.open(r.checkpoint);
-      assert.ok(size > r.index && size === r.size);
-      const proof = await log.inclusionProof(r.index, size);
-      assert.ok(verifyInclusion(r.index, size, leafHash(entry(i)), proof, root), `entry ${i}`);
-      batches = Math.max(batches, size);
-    }
-    assert.equal(log.size, 500);
-    assert.ok(new Set(results.map((r) => r.checkpoint)).size < 500, 'appends were grouped into batches');
-    await log.close();
-  });
-
-  it('serves proofs that verify from stored tiles and kept folds alike, at sizes old and new', async () => {
-    // A one-tile cache sends most proofs through storage (a dry run over placeholder hashes first):
-    // none of that may reach the folds kept for later proofs.
-    const name = fresh();
-    const log = await openLog(name, { maxBatch: 1000, cacheTiles: 1 });
-    await Promise.all(Array.from({ length: 3000 }, (_, i) => log.append(entry(i))));
-    const early = signer.open(log.checkpoint);
-    await Promise.all(Array.from({ length: 2345 }, (_, i) => log.append(entry(3000 + i))));
-    for (const { size, root } of [signer.open(log.checkpoint), early, signer.open(log.checkpoint)]) {
-      for (let i = 0; i < size; i += 97) {
-        assert.ok(
-          verifyInclusion(i, size, leafHash(entry(i)), await log.inclusionProof(i, size), root),
-          `entry ${i} at size ${size}`,
-        );
-      }
-    }
-    await log.close();
-  });
-
-  it('a duplicate gets the index it was logged at, within a batch and across batches', async () => {
-    const log = await openLog(fresh());
-    const [a, b] = await Promise.all([log.append(entry(1)), log.append(entry(1))]);
-    assert.equal(a?.index, 0);
-    assert.deepEqual([b?.index, b?.duplicate], [0, true]);
-    const c = await log.append(entry(1));
-    assert.deepEqual([c.index, c.duplicate, log.size], [0, true, 1]);
-    assert.equal(await log.find(entry(1)), 0);
-    await log.close();
-  });
-
   it(
     'storage changed behind a running log: a state its checkpoint does not sign, or a duplicate ' +
       'found beyond the tree, is refused',
@@ -127,56 +76,6 @@ describe('LogEngine', () => {
       await second.close();
     },
   );
-
-  it('reopens where it stopped, with consistency from every earlier checkpoint', async () => {
-    const name = fresh();
-    let log = await openLog(name);
-    const first = await log.append(entry(0));
-    for (let i = 1; i < 300; i++) await log.append(entry(i));
-    const mid = signer.open(log.checkpoint);
-    await log.close();
-    log = await openLog(name);
-    assert.equal(log.size, 300);
-    await log.append(entry(300));
-    const now = signer.open(log.checkpoint);
-    assert.ok(
-      verifyConsistency(mid.size, now.size, mid.root, now.root, await log.consistencyProof(mid.size, now.size)),
-    );
-    const one = signer.open(first.checkpoint);
-    assert.ok(verifyConsistency(1, now.size, one.root, now.root, await log.consistencyProof(1, now.size)));
-    assert.deepEqual(Buffer.from((await log.readEntry(300)) as Uint8Array), entry(300));
-    await log.close();
-  });
-
-  it('serves C2SP tiles and entry bundles for what it holds, partial ones as prefixes', async () => {
-    const log = await openLog(fresh());
-    await Promise.all(Array.from({ length: 300 }, (_, i) => log.append(entry(i))));
-    const full = await log.readTile(0, 0, 256);
-    assert.equal(full?.length, 256 * 32);
-    const results = await Promise.all([0, 255].map(async (i) => leafHash((await log.readEntry(i)) as Uint8Array)));
-    assert.deepEqual(full?.subarray(0, 32), results[0]);
-    assert.equal((await log.readTile(0, 1, 44))?.length, 44 * 32);
-    assert.equal((await log.readTile(0, 1, 20))?.length, 20 * 32, 'an older partial width is a prefix');
-    assert.equal(await log.readTile(0, 1, 256), undefined, 'not full yet');
-    assert.equal(await log.readTile(0, 1, 45), undefined);
-    assert.equal((await log.readEntries(1, 44))?.length, 44);
-    assert.equal(await log.readEntries(1, 45), undefined);
-    await log.close();
-  });
-
-  it('two engines on one database (two processes) append without forking', async () => {
-    const name = fresh();
-    const a = await openLog(name);
-    const b = await openLog(name);
-    for (let i = 0; i < 40; i++) await (i % 3 === 0 ? b : a).append(entry(i));
-    const ra = await a.append(entry(1000));
-    const rb = await b.append(entry(1001));
-    assert.deepEqual([ra.index, rb.index], [40, 41]);
-    const cp = signer.open(rb.checkpoint);
-    assert.ok(verifyInclusion(40, cp.size, leafHash(entry(1000)), await b.inclusionProof(40, cp.size), cp.root));
-    await a.close();
-    await b.close();
-  });
 
   it('refuses to open with another key (E_LOG_CORRUPT)', async () => {
     const name = fresh();

@@ -1,5 +1,6 @@
-// Opening the log database from several processes at once, on a fresh file: the switch to WAL and the
-// schema transaction can meet SQLITE_BUSY before busy_timeout applies (audit logs of commands starting
+// The node:sqlite driver: the conformance suite every storage driver passes, and opening the log
+// database from several processes at once, on a fresh file: the switch to WAL and the schema
+// transaction can meet SQLITE_BUSY before busy_timeout applies (audit logs of commands starting
 // together on a fresh machine). Every opener must get through, and the database be one log.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -7,7 +8,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
+import { describeStorageConformance } from '../../test/helpers/log-storage-conformance.ts';
 import { useTempDir } from '../../test/helpers/temp-dir.ts';
+import { SqliteLogStorage } from './sqlite-storage.ts';
 
 const STORAGE = fileURLToPath(new URL('./sqlite-storage.ts', import.meta.url));
 const dir = useTempDir('airlock-sqlite-open-');
@@ -60,3 +63,5 @@ describe('SqliteLogStorage.open', () => {
     assert.deepEqual(failures, []);
   });
 });
+
+describeStorageConformance('node:sqlite', { open: async (name) => SqliteLogStorage.open(join(dir, `${name}.db`)) });

@@ -13,6 +13,7 @@ import { smallFileWriter } from '../files/small-file-writer.ts';
 import { lastSignedFile } from '../log/last-signed-file.ts';
 import { encodeVerifierKey, logIdFor } from '../log/note-keys.ts';
 import { SqliteLogStorage } from '../log/sqlite-storage.ts';
+import type { LogStorage } from '../log/storage.ts';
 import { closeServer, listenOn } from './http-io.ts';
 import { createLogHandler, registerLogMetrics } from './log-server.ts';
 import type { Metrics } from './metrics.ts';
@@ -29,6 +30,8 @@ export interface LogServiceOptions {
   readonly port: number;
   readonly workers: number;
   readonly maxBatch?: number;
+  /** Opens the log's storage when it is not the sqlite database in `dir` (PostgreSQL); closed with the service. */
+  readonly storage?: () => Promise<LogStorage>;
   /** Cosigns each checkpoint before it is published (see LogEngineOptions.witness). */
   readonly witness?: (checkpoint: string) => Promise<string>;
   readonly metrics: Metrics;
@@ -58,8 +61,9 @@ export async function startLogService(options: LogServiceOptions): Promise<LogSe
   await sweepTempFiles(join(dir, 'checkpoint'));
   // The last-signed checkpoint is written once per batch: on a worker, off the serving thread.
   const writer = smallFileWriter();
+  const storage = options.storage ? await options.storage() : SqliteLogStorage.open(join(dir, 'log.db'));
   const engine = await LogEngine.open({
-    storage: SqliteLogStorage.open(join(dir, 'log.db')),
+    storage,
     checkpoints: checkpointSignerFor(origin, signer),
     lastSigned: lastSignedFile(join(dir, 'checkpoint'), (path, data) => writer.write(path, data)),
     ...(options.maxBatch ? { maxBatch: options.maxBatch } : {}),
@@ -70,6 +74,8 @@ export async function startLogService(options: LogServiceOptions): Promise<LogSe
     },
   }).catch(async (err: unknown) => {
     await writer.close();
+    // A PostgreSQL pool left open would keep the process alive after the refusal.
+    await storage.close().catch(() => undefined);
     throw err;
   });
   let pool: VerifyPool | undefined;

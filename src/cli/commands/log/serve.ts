@@ -1,11 +1,14 @@
 // `airlock log serve`: the on-prem transparency log (Rekor v2 write API, C2SP tlog-tiles reads).
-import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ecdsaOverDigestBackend } from '../../../crypto/ecdsa-over-digest.ts';
 import type { Signer } from '../../../crypto/signer.ts';
 import { AirlockError } from '../../../errors.ts';
 import { makeDirs } from '../../../files/state-dir.ts';
 import type { LogEngine } from '../../../log/engine.ts';
+import { PostgresLogStorage } from '../../../log/postgres-storage.ts';
+import type { LogStorage } from '../../../log/storage.ts';
 import type { TlogPolicy } from '../../../log/tlog-policy.ts';
 import { CosignatureGatherer, WITNESS_TIMEOUT_MS } from '../../../log/witness-client.ts';
 import { HttpError } from '../../../server/http-io.ts';
@@ -107,11 +110,12 @@ async function serve(ctx: CommandContext) {
       metrics,
       log,
     });
+  const storage = postgresStorage(ctx, flags.string('storage'));
   const dir = resolve(ctx.cwd, data);
   await makeDirs(dir);
   const signer = await keySigner(ctx, keyRef);
   try {
-    return await serveWith(ctx, { dir, origin, address, signer, metrics, log, policy, witness, proofs });
+    return await serveWith(ctx, { dir, origin, address, signer, metrics, log, policy, witness, proofs, storage });
   } finally {
     await signer.close();
   }
@@ -128,11 +132,30 @@ interface ServeParts {
   readonly witness: ((checkpoint: string) => Promise<string>) | undefined;
   /** Where the witness step finds the engine for its consistency proofs. */
   readonly proofs: { engine?: LogEngine };
+  readonly storage: (() => Promise<LogStorage>) | undefined;
+}
+
+/**
+ * --storage postgres://USER@HOST:PORT/DB: the password comes from PGPASSFILE or ~/.pgpass (read when the
+ * server asks for one), never from argv or the URL.
+ */
+function postgresStorage(ctx: CommandContext, url: string | undefined): (() => Promise<LogStorage>) | undefined {
+  if (url === undefined) return undefined;
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new AirlockError('E_USAGE', '--storage takes a postgres://USER@HOST:PORT/DB URL', {
+      hint: 'without --storage the log keeps its sqlite database in --data',
+    });
+  }
+  // As libpq: PGPASSFILE must be there when named; the default file only when it exists.
+  const named = ctx.env.PGPASSFILE;
+  const fallback = join(ctx.env.HOME || homedir(), '.pgpass');
+  const passfile = named || (existsSync(fallback) ? fallback : undefined);
+  return () => PostgresLogStorage.open({ url, ...(passfile ? { passfile } : {}) });
 }
 
 async function serveWith(
   ctx: CommandContext,
-  { dir, origin, address, signer, metrics, log, policy, witness, proofs }: ServeParts,
+  { dir, origin, address, signer, metrics, log, policy, witness, proofs, storage }: ServeParts,
 ) {
   const { flags, out } = ctx;
   // Listening for SIGTERM from the start: one that comes while the log opens (or right after it says
@@ -148,6 +171,7 @@ async function serveWith(
     workers: flags.int('workers', availableParallelism(), 1, 64),
     maxBatch: flags.int('max-batch', 1024, 1, 65536),
     ...(witness ? { witness } : {}),
+    ...(storage ? { storage } : {}),
     metrics,
     log,
     onOpen: (engine) => {
@@ -184,7 +208,9 @@ async function serveWith(
 export const logServeCommand: Command = {
   name: 'log serve',
   summary: 'Run the on-prem transparency log (Rekor v2 API, C2SP tlog-tiles reads)',
-  usage: '--data DIR --key REF --origin NAME [--listen HOST:PORT] [--witness-policy FILE [--witness-fail-open]]',
+  usage:
+    '--data DIR --key REF --origin NAME [--storage postgres://USER@HOST:PORT/DB] [--listen HOST:PORT] ' +
+    '[--witness-policy FILE [--witness-fail-open]]',
   description:
     'Accepts Rekor v2 hashedrekord v0.0.2 entries at POST /api/v2/log/entries, verifies each signature,\n' +
     'and answers with the TransparencyLogEntry (inclusion proof + signed checkpoint) that goes into a\n' +
@@ -198,6 +224,13 @@ export const logServeCommand: Command = {
       type: 'string',
       value: 'DIR',
       description: 'Where the log keeps its database, last signed checkpoint and public key',
+    },
+    storage: {
+      type: 'string',
+      value: 'URL',
+      description:
+        'postgres://USER@HOST:PORT/DB: keep entries, tiles and checkpoints in PostgreSQL (password from ' +
+        'PGPASSFILE or ~/.pgpass); default: sqlite in --data',
     },
     ...KEY_FLAGS,
     origin: { type: 'string', value: 'NAME', description: "The log's name in checkpoints: the host name of its URL" },

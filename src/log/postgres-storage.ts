@@ -1,0 +1,399 @@
+// The PostgreSQL storage driver: the same contract and tables as the node:sqlite one, for a log that
+// must outlive one machine. A write is one READ COMMITTED transaction that first takes an EXCLUSIVE
+// lock on the state table: it waits for every other writer (any process, any host) and lets plain
+// reads go on, on committed data. Once it holds the lock, each statement sees everything committed
+// before it, so `readState` inside `write` is current, as the sqlite driver's BEGIN IMMEDIATE gives.
+// SERIALIZABLE would not do: it fails a conflicting writer (40001) instead of making it wait, and the
+// work inside a write (hashing, signing) is not ours to retry. An append resolves only after COMMIT
+// returns, and the server must run with fsync and synchronous_commit on (checked at open): a
+// committed row then survives a crash of the server. A COMMIT whose reply is lost is reported as a
+// failure; the entry's retry finds it stored and answers it as a duplicate.
+import pg from 'pg';
+import { AirlockError } from '../errors.ts';
+import { bounded } from '../text.ts';
+import { type PgpassTarget, readPgpassPassword } from './pgpass.ts';
+import type { LogReader, LogState, LogStorage, LogWriteTx, NewEntry, StoredTile } from './storage.ts';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = [
+  'CREATE TABLE IF NOT EXISTS log_schema (id int PRIMARY KEY CHECK (id = 1), version int NOT NULL)',
+  `CREATE TABLE IF NOT EXISTS entries (idx bigint PRIMARY KEY CHECK (idx >= 0), data bytea NOT NULL,
+    identity bytea NOT NULL UNIQUE)`,
+  `CREATE TABLE IF NOT EXISTS tiles (level int NOT NULL, idx bigint NOT NULL, width int NOT NULL,
+    data bytea NOT NULL, PRIMARY KEY (level, idx))`,
+  // Rewritten by every batch: room on its page keeps the updates HOT.
+  `CREATE TABLE IF NOT EXISTS state (id int PRIMARY KEY CHECK (id = 1), size bigint NOT NULL, root bytea NOT NULL,
+    checkpoint text NOT NULL) WITH (fillfactor = 10)`,
+];
+
+/** Serialises openers creating the tables of a fresh database (CREATE … IF NOT EXISTS races otherwise). */
+const SCHEMA_LOCK = 0x6169726c6f636b31n; // "airlock1"
+/** Rows per INSERT: well under PostgreSQL's 65,535 parameters, and Buffers go out binary. */
+const ROWS_PER_INSERT = 256;
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const URL_PARAMETERS = new Set(['host', 'application_name']);
+/** Errors of a server or connection that is not there (now): SQLSTATE classes 08, 53, 57P; socket errors. */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P|28)/;
+const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
+
+export interface PostgresStorageOptions {
+  /** postgres://USER@HOST:PORT/DB (a socket folder as ?host=/path); never with a password in it. */
+  readonly url: string;
+  /** The password, when the caller has it; else `passfile`; else none (trust or peer authentication). */
+  readonly password?: string | (() => Promise<string>);
+  /** A libpq password file (pgpass.ts) to read the password from at each new connection. */
+  readonly passfile?: string;
+  /** The schema holding the tables, created if absent: one database may hold several logs. */
+  readonly schema?: string;
+  /** Connections at most (default 4): one writes at a time, the others serve reads. */
+  readonly maxConnections?: number;
+}
+
+const usage = (message: string) =>
+  new AirlockError('E_USAGE', message, { hint: 'postgres://USER@HOST:PORT/DB, the password in a PGPASSFILE' });
+
+/** The pool's settings from the URL, which is parsed here: pg lets a URL's empty password override a given one. */
+function poolConfig(options: PostgresStorageOptions): { config: pg.PoolConfig; target: string } {
+  let url: URL;
+  try {
+    url = new URL(options.url);
+  } catch {
+    throw usage('the log database is not a postgres:// URL');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw usage('the log database is not a URL');
+  if (url.password !== '') throw usage('the log database URL carries a password: it would show in argv and logs');
+  for (const key of url.searchParams.keys()) {
+    if (!URL_PARAMETERS.has(key)) throw usage(`the log database URL has an unsupported parameter ${bounded(key, 64)}`);
+  }
+  if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
+    throw usage(`the log schema name ${bounded(options.schema, 64)} is not a plain lower-case identifier`);
+  }
+  const host = url.searchParams.get('host') ?? decodeURIComponent(url.hostname);
+  const port = url.port === '' ? 5432 : Number(url.port);
+  const user = decodeURIComponent(url.username);
+  const database = decodeURIComponent(url.pathname.slice(1)) || user;
+  const config: pg.PoolConfig = {
+    host,
+    port,
+    user,
+    database,
+    max: options.maxConnections ?? 4,
+    connectionTimeoutMillis: 15_000,
+    application_name: url.searchParams.get('application_name') ?? 'airlock-log',
+    ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
+  };
+  return { config, target: bounded(`${user}@${host}:${port}/${database}`, 200) };
+}
+
+/**
+ * Always a password setting: with none, pg would fall back to PGPASSWORD and its own (deprecated)
+ * pgpass reading, behind the caller's back: the edge decides where a password comes from. A password
+ * file is read before connecting: a failure inside pg's password callback leaves the half-open
+ * connection until the server's authentication_timeout.
+ */
+async function passwordOf(options: PostgresStorageOptions, target: PgpassTarget): Promise<pg.PoolConfig['password']> {
+  if (options.password !== undefined) return options.password;
+  if (options.passfile !== undefined) return readPgpassPassword(options.passfile, target);
+  // Called only when the server asks for a password.
+  return async () => {
+    throw new AirlockError('E_USAGE', 'the log database asks for a password, and none was given', {
+      hint: 'put it in a password file (PGPASSFILE or ~/.pgpass, mode 600)',
+    });
+  };
+}
+
+function isDatabaseError(err: unknown): boolean {
+  if (err instanceof pg.DatabaseError) return true;
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && SOCKET_ERRORS.has(code)) return true;
+  return (
+    err instanceof Error &&
+    /^Connection terminated|is not queryable|^timeout expired|connection timeout/i.test(err.message)
+  );
+}
+
+/** A driver or server error as ours: the server's words bounded, and nothing of the connection's secrets. */
+function storageError(err: unknown, target: string, action: string): unknown {
+  if (!isDatabaseError(err)) return err;
+  const code = (err as { code?: unknown }).code;
+  const reason = bounded(`${(err as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`);
+  if (!(err instanceof pg.DatabaseError) || UNAVAILABLE_SQLSTATE.test(err.code ?? '')) {
+    return new AirlockError('E_UNAVAILABLE', `the log database ${target} is unavailable: ${reason}`, {
+      hint: 'check the server is up and reachable, and the role and password (PGPASSFILE) are right',
+    });
+  }
+  return new AirlockError('E_IO', `log database ${target}: cannot ${action}: ${reason}`);
+}
+
+const ignore = () => undefined;
+
+const corrupt = (message: string) => new AirlockError('E_LOG_CORRUPT', `log database: ${message}`);
+
+/** A BIGINT column (pg hands it over as a string), as an index the engine can use. */
+function indexOf(value: unknown, what: string): number {
+  const n = typeof value === 'string' || typeof value === 'number' ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < 0) throw corrupt(`${what} ${bounded(String(value), 40)} is not an index`);
+  return n;
+}
+
+const bytes = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const hex = (b: Uint8Array) => bytes(b).toString('hex');
+
+/** `count` rows of `width` parameters each: ($1, $2), ($3, $4), … */
+function placeholders(count: number, width: number): string {
+  return Array.from(
+    { length: count },
+    (_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`,
+  ).join(', ');
+}
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += ROWS_PER_INSERT) out.push(items.slice(i, i + ROWS_PER_INSERT));
+  return out;
+}
+
+type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
+
+/** The reads, on the pool (committed data) or on the writing client (its own transaction). */
+class Reads implements LogReader {
+  protected readonly db: Queryable;
+
+  constructor(db: Queryable) {
+    this.db = db;
+  }
+
+  async readState(): Promise<LogState | undefined> {
+    const { rows } = await this.db.query('SELECT size, root, checkpoint FROM state WHERE id = 1');
+    const row = rows[0] as { size: string; root: Buffer; checkpoint: string } | undefined;
+    return row ? { size: indexOf(row.size, 'the state size'), root: row.root, checkpoint: row.checkpoint } : undefined;
+  }
+
+  async readTile(level: number, index: number): Promise<StoredTile | undefined> {
+    const { rows } = await this.db.query('SELECT width, data FROM tiles WHERE level = $1 AND idx = $2', [level, index]);
+    const row = rows[0] as { width: number; data: Buffer } | undefined;
+    return row ? { level, index, width: row.width, bytes: row.data } : undefined;
+  }
+
+  async listEntries(start: number, end: number): Promise<Array<{ index: number; data: Uint8Array }>> {
+    const { rows } = await this.db.query('SELECT idx, data FROM entries WHERE idx >= $1 AND idx < $2 ORDER BY idx', [
+      start,
+      end,
+    ]);
+    return (rows as Array<{ idx: string; data: Buffer }>).map((r) => ({
+      index: indexOf(r.idx, 'entry'),
+      data: r.data,
+    }));
+  }
+
+  async readEntries(start: number, end: number): Promise<Uint8Array[]> {
+    // A hole means a deleted row: return only the contiguous run, the engine treats it as corruption.
+    const out: Uint8Array[] = [];
+    for (const [i, row] of (await this.listEntries(start, end)).entries()) {
+      if (row.index !== start + i) break;
+      out.push(row.data);
+    }
+    return out;
+  }
+
+  async findIdentities(identities: readonly Uint8Array[]): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    if (identities.length === 0) return found;
+    const { rows } = await this.db.query('SELECT identity, idx FROM entries WHERE identity = ANY($1::bytea[])', [
+      identities.map(bytes),
+    ]);
+    for (const r of rows as Array<{ identity: Buffer; idx: string }>)
+      found.set(hex(r.identity), indexOf(r.idx, 'entry'));
+    return found;
+  }
+}
+
+/** Writes, on the client holding the write lock, inside its transaction. */
+class Writes extends Reads implements LogWriteTx {
+  async appendEntries(
+    start: number,
+    entries: readonly NewEntry[],
+  ): Promise<Array<{ index: number; duplicate: boolean }>> {
+    // No other writer runs meanwhile (the lock), so what is not found now is not stored by anyone else.
+    const seen = await this.findIdentities(entries.map((e) => e.identity));
+    const out: Array<{ index: number; duplicate: boolean }> = [];
+    const rows: Array<[number, Buffer, Buffer]> = [];
+    let next = start;
+    for (const e of entries) {
+      const at = seen.get(hex(e.identity));
+      if (at !== undefined) {
+        out.push({ index: at, duplicate: true });
+        continue;
+      }
+      seen.set(hex(e.identity), next);
+      rows.push([next, bytes(e.data), bytes(e.identity)]);
+      out.push({ index: next++, duplicate: false });
+    }
+    // No ON CONFLICT: an index already taken is an error, as in the sqlite driver.
+    for (const chunk of chunks(rows)) {
+      await this.db.query(
+        `INSERT INTO entries (idx, data, identity) VALUES ${placeholders(chunk.length, 3)}`,
+        chunk.flat(),
+      );
+    }
+    return out;
+  }
+
+  async putTiles(tiles: readonly StoredTile[]): Promise<void> {
+    // One statement may not update a row twice: the last write of a tile wins, as it would one by one.
+    const latest = [...new Map(tiles.map((t) => [`${t.level}/${t.index}`, t])).values()];
+    for (const chunk of chunks(latest)) {
+      await this.db.query(
+        `INSERT INTO tiles (level, idx, width, data) VALUES ${placeholders(chunk.length, 4)} ` +
+          'ON CONFLICT (level, idx) DO UPDATE SET width = excluded.width, data = excluded.data',
+        chunk.flatMap((t) => [t.level, t.index, t.width, bytes(t.bytes)]),
+      );
+    }
+  }
+
+  async putState(state: LogState): Promise<void> {
+    await this.db.query(
+      'INSERT INTO state (id, size, root, checkpoint) VALUES (1, $1, $2, $3) ON CONFLICT (id) DO ' +
+        'UPDATE SET size = excluded.size, root = excluded.root, checkpoint = excluded.checkpoint',
+      [state.size, bytes(state.root), state.checkpoint],
+    );
+  }
+}
+
+/** Refuses a server that may lose a commit it acknowledged: the log would then forget what it signed. */
+async function checkDurable(client: pg.PoolClient, target: string): Promise<void> {
+  const { rows } = await client.query(
+    "SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sync",
+  );
+  const { fsync, sync } = rows[0] as { fsync: string; sync: string };
+  if (fsync !== 'on' || sync === 'off') {
+    throw new AirlockError(
+      'E_UNSUPPORTED',
+      `the log database ${target} runs with fsync=${bounded(fsync, 20)}, synchronous_commit=${bounded(sync, 20)}`,
+      { hint: 'a log acknowledges only durable appends: set fsync = on and synchronous_commit = on' },
+    );
+  }
+}
+
+/** Creates the tables of a new database (or checks an existing one's version), one opener at a time. */
+async function prepareSchema(client: pg.PoolClient, target: string, schema: string | undefined): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK.toString()]);
+    if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await client.query(SCHEMA[0] as string);
+    const { rows } = await client.query('SELECT version FROM log_schema WHERE id = 1');
+    const version = (rows[0] as { version: number } | undefined)?.version ?? SCHEMA_VERSION;
+    if (version > SCHEMA_VERSION) {
+      throw new AirlockError(
+        'E_UNSUPPORTED',
+        `the log database ${target} has schema version ${version}; this airlock reads up to ${SCHEMA_VERSION}`,
+      );
+    }
+    for (const statement of SCHEMA.slice(1)) await client.query(statement);
+    await client.query('INSERT INTO log_schema (id, version) VALUES (1, $1) ON CONFLICT (id) DO NOTHING', [
+      SCHEMA_VERSION,
+    ]);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+export class PostgresLogStorage implements LogStorage {
+  /** user@host:port/db, for messages: never the password. */
+  readonly target: string;
+  readonly #pool: pg.Pool;
+  readonly #reads: Reads;
+  #writing = false;
+
+  private constructor(pool: pg.Pool, target: string) {
+    this.#pool = pool;
+    this.target = target;
+    this.#reads = new Reads(pool);
+  }
+
+  static async open(options: PostgresStorageOptions): Promise<PostgresLogStorage> {
+    const { config, target } = poolConfig(options);
+    const { host, port, database, user } = config as PgpassTarget;
+    const password = await passwordOf(options, { host, port, database, user });
+    const pool = new pg.Pool({ ...config, password });
+    // An idle connection the server drops (restart, crash) is emitted here, and unhandled it would end
+    // the process; the next query takes a fresh connection and reports what it meets.
+    pool.on('error', ignore);
+    try {
+      const client = await pool.connect();
+      try {
+        await checkDurable(client, target);
+        await prepareSchema(client, target, options.schema);
+      } finally {
+        client.release();
+      }
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw storageError(err, target, 'prepare its tables');
+    }
+    return new PostgresLogStorage(pool, target);
+  }
+
+  async #read<T>(action: string, read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (err) {
+      throw storageError(err, this.target, action);
+    }
+  }
+
+  readState(): Promise<LogState | undefined> {
+    return this.#read('read the state', () => this.#reads.readState());
+  }
+
+  readTile(level: number, index: number): Promise<StoredTile | undefined> {
+    return this.#read('read a tile', () => this.#reads.readTile(level, index));
+  }
+
+  readEntries(start: number, end: number): Promise<Uint8Array[]> {
+    return this.#read('read entries', () => this.#reads.readEntries(start, end));
+  }
+
+  listEntries(start: number, end: number): Promise<Array<{ index: number; data: Uint8Array }>> {
+    return this.#read('read entries', () => this.#reads.listEntries(start, end));
+  }
+
+  findIdentities(identities: readonly Uint8Array[]): Promise<Map<string, number>> {
+    return this.#read('look entries up', () => this.#reads.findIdentities(identities));
+  }
+
+  async write<T>(work: (tx: LogWriteTx) => Promise<T>): Promise<T> {
+    if (this.#writing) throw new AirlockError('E_INTERNAL', 'log storage: nested or concurrent write transaction');
+    this.#writing = true;
+    let client: pg.PoolClient | undefined;
+    let failed = false;
+    try {
+      client = await this.#pool.connect();
+      // A connection lost while `work` runs between queries is emitted here (unhandled, it would end the
+      // process); the transaction's next query then fails, and with it the write.
+      client.on('error', ignore);
+      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+      await client.query('LOCK TABLE state IN EXCLUSIVE MODE');
+      const result = await work(new Writes(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      failed = true;
+      await client?.query('ROLLBACK').catch(() => undefined);
+      throw storageError(err, this.target, 'write');
+    } finally {
+      // After a failure the connection's state is unknown (a lost COMMIT reply, a dead socket): drop it.
+      client?.off('error', ignore);
+      client?.release(failed);
+      this.#writing = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
