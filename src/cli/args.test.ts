@@ -58,6 +58,15 @@ describe('parseCommandArgs', () => {
       (e) => isAirlockError(e, 'E_USAGE'),
     );
   });
+  it('choice() takes one of its words, the fallback when absent, and names them otherwise', () => {
+    const formats = ['table', 'json'] as const;
+    assert.equal(parseCommandArgs(['--n', 'json'], specs, 'airlock x').flags.choice('n', formats, 'table'), 'json');
+    assert.equal(parseCommandArgs([], specs, 'airlock x').flags.choice('n', formats, 'table'), 'table');
+    assert.throws(
+      () => parseCommandArgs(['--n', 'yaml'], specs, 'airlock x').flags.choice('n', formats, 'table'),
+      (e) => isAirlockError(e, 'E_USAGE') && /--n takes table, json; got 'yaml'/.test(e.message),
+    );
+  });
   it('int() validates range', () => {
     const { flags } = parseCommandArgs(['--n', '7'], specs, 'airlock x');
     assert.equal(flags.int('n', 1, 0, 10), 7);

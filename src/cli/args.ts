@@ -3,6 +3,7 @@
 // for booleans (parseArgs only knows `--no-flag`).
 import { parseArgs } from 'node:util';
 import { AirlockError } from '../errors.ts';
+import { bounded } from '../text.ts';
 import { closestName } from './suggest.ts';
 
 export interface FlagSpec {
@@ -66,6 +67,17 @@ export class Flags {
   has(name: string): boolean {
     this.#spec(name);
     return this.#values[name] !== undefined;
+  }
+
+  /** One of a fixed set of words (an output format, say); E_USAGE naming them otherwise. */
+  choice<T extends string>(name: string, choices: readonly T[], fallback: T): T {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    if (!(choices as readonly string[]).includes(raw)) {
+      const flag = this.#spec(name).short ? `-${this.#spec(name).short}` : `--${name}`;
+      throw new AirlockError('E_USAGE', `${flag} takes ${choices.join(', ')}; got '${bounded(raw, 40)}'`);
+    }
+    return raw as T;
   }
 
   /** Integer flag with bounds; E_USAGE when not an integer in range. */

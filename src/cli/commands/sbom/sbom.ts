@@ -2,10 +2,8 @@
 // SPDX 2.3 JSON (syft's default), CycloneDX 1.6 JSON, or a table for people.
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import { AirlockError } from '../../../errors.ts';
 import { writeFileAtomic } from '../../../files/atomic-write.ts';
 import type { Catalogue } from '../../../sbom/package.ts';
-import { bounded } from '../../../text.ts';
 import { VERSION } from '../../../version.ts';
 import type { Command, CommandContext } from '../../command.ts';
 import { catalogueImageForCommand } from '../../image-catalogue.ts';
@@ -15,10 +13,7 @@ const FORMATS = ['spdx-json', 'cyclonedx-json', 'table'] as const;
 type Format = (typeof FORMATS)[number];
 
 function outputFormat(ctx: CommandContext): Format {
-  const given = ctx.flags.string('output') ?? 'table';
-  if (!(FORMATS as readonly string[]).includes(given))
-    throw new AirlockError('E_USAGE', `-o takes ${FORMATS.join(', ')}; got '${bounded(given, 40)}'`);
-  return given as Format;
+  return ctx.flags.choice('output', FORMATS, 'table');
 }
 
 /** The catalogue as the --json document: counts per type, the packages, the notes. */

@@ -8,7 +8,6 @@ import { AirlockError } from '../../../errors.ts';
 import { writeFileAtomic } from '../../../files/atomic-write.ts';
 import { readFileBounded } from '../../../files/read-file.ts';
 import type { Catalogue } from '../../../sbom/package.ts';
-import { bounded } from '../../../text.ts';
 import type { ScanReport } from '../../../vuln/report/report.ts';
 import type { Command, CommandContext } from '../../command.ts';
 import { REGISTRY_FLAGS } from '../../options/registry.ts';
@@ -25,10 +24,7 @@ const FORMATS = ['table', 'json', 'sarif', 'cosign-vuln'] as const;
 type Format = (typeof FORMATS)[number];
 
 function reportFormat(ctx: CommandContext): Format {
-  const given = ctx.flags.string('output') ?? 'table';
-  if (!(FORMATS as readonly string[]).includes(given))
-    throw new AirlockError('E_USAGE', `-o takes ${FORMATS.join(', ')}; got '${bounded(given, 40)}'`);
-  return given as Format;
+  return ctx.flags.choice('output', FORMATS, 'table');
 }
 
 /** A positional naming an existing file (and no transport) is an SBOM; anything else an image. */
