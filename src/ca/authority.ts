@@ -2,11 +2,11 @@
 // proved it holds become a short-lived certificate for that identity, recorded in the audit trail
 // before it is handed out. The order is Fulcio's (token, key, proof) with the rate limit last, so
 // only requests that would otherwise be issued count against an identity.
-import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { AirlockError } from '../errors.ts';
 import { type Recorder, recordBeforeEffect } from '../recorder.ts';
 import { bounded } from '../text.ts';
-import { issueCertificate } from './certificate.ts';
+import { type IssuedCertificate as Issued, issueCertificate } from './certificate.ts';
 import type { IssuingCa } from './certificate.ts';
 import type { SigningCertRequest } from './fulcio-api.ts';
 import type { Principal } from './identity.ts';
@@ -54,20 +54,19 @@ export class CertificateAuthority {
     const principal = await verifier.verify(request.token, now);
     const publicKey = requestedKey(request, principal);
     this.#checkRate(principal, now);
-    const { der, pem } = await issueCertificate(ca, {
+    const issued = await issueCertificate(ca, {
       publicKey,
       principal,
       notBefore: now,
       validitySeconds,
       serial: this.#options.random(SERIAL_BYTES),
     });
-    const cert = new X509Certificate(der);
-    await this.#record(principal, cert, publicKey, request.kind);
+    await this.#record(principal, issued, publicKey, request.kind);
     return {
-      chainPem: [pem, ...ca.chainPem],
+      chainPem: [issued.pem, ...ca.chainPem],
       principal,
-      serialHex: cert.serialNumber,
-      notAfter: new Date(cert.validTo),
+      serialHex: issued.serialHex,
+      notAfter: issued.notAfter,
     };
   }
 
@@ -85,20 +84,20 @@ export class CertificateAuthority {
   }
 
   /** Write-ahead: a certificate the trail does not know of is never handed out. */
-  async #record(principal: Principal, cert: X509Certificate, key: KeyObject, via: SigningCertRequest['kind']) {
+  async #record(principal: Principal, cert: Issued, key: KeyObject, via: SigningCertRequest['kind']) {
     const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
     await recordBeforeEffect(
       this.#options.record,
       {
         action: 'ca.issue',
         result: 'ok',
-        subjects: [{ name: principal.san.value, digest: `sha256:${sha256(cert.raw)}` }],
+        subjects: [{ name: principal.san.value, digest: `sha256:${sha256(cert.der)}` }],
         details: {
           issuer: principal.issuer,
           subject: principal.subject,
-          serial: cert.serialNumber,
-          notBefore: new Date(cert.validFrom).toISOString(),
-          notAfter: new Date(cert.validTo).toISOString(),
+          serial: cert.serialHex,
+          notBefore: cert.notBefore.toISOString(),
+          notAfter: cert.notAfter.toISOString(),
           publicKeySha256: sha256(key.export({ type: 'spki', format: 'der' })),
           request: via,
         },

@@ -88,6 +88,18 @@ describe('issueCertificate', () => {
     ]);
   });
 
+  it('reports the serial and validity the certificate carries, as node reads them back', async () => {
+    const ca = await makeTestCa({ now: NOW });
+    for (const first of [0x00, 0x01, 0x80, 0xff]) {
+      const serial = Buffer.concat([Buffer.of(first, 0x00), randomBytes(18)]);
+      const issued = await issueCertificate(ca, { ...request(), serial });
+      const cert = new X509Certificate(issued.der);
+      assert.equal(issued.serialHex, cert.serialNumber, `serial starting ${first.toString(16)}`);
+      assert.equal(issued.notBefore.getTime(), cert.validFromDate.getTime());
+      assert.equal(issued.notAfter.getTime(), cert.validToDate.getTime());
+    }
+  });
+
   it('puts 1.1 as raw bytes and 1.8 onwards as DER UTF8String', async () => {
     const ca = await makeTestCa({ now: NOW });
     const { der } = await issueCertificate(ca, request());

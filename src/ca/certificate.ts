@@ -68,6 +68,10 @@ export interface CertificateRequest {
 export interface IssuedCertificate {
   readonly der: Uint8Array;
   readonly pem: string;
+  /** As node's X509Certificate.serialNumber writes it: upper-case hex, whole octets, no sign octet. */
+  readonly serialHex: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
 }
 
 const MIN_SERIAL_RANDOM_BYTES = 16;
@@ -167,9 +171,10 @@ export async function issueCertificate(ca: IssuingCa, req: CertificateRequest): 
   const validity = validityFor(req.notBefore, req.validitySeconds);
   const spki = spkiOf(req.publicKey);
   checkWithinCa(ca.certificate, validity.notBefore.getTime(), validity.notAfter.getTime());
+  const serialNumber = serialNumberFrom(req.serial);
   const tbs = new TBSCertificate({
     version: Version.v3,
-    serialNumber: serialNumberFrom(req.serial),
+    serialNumber,
     signature: signatureAlgorithmOf(ca.signer),
     issuer: parts.name,
     validity,
@@ -177,7 +182,16 @@ export async function issueCertificate(ca: IssuingCa, req: CertificateRequest): 
     subjectPublicKeyInfo: spki,
     extensions: leafExtensions(parts, spki, req.principal),
   });
-  return signCertificate(tbs, ca.signer);
+  // What the certificate says is known from what went in: the caller need not parse it back.
+  return {
+    ...(await signCertificate(tbs, ca.signer)),
+    serialHex: Buffer.from(serialNumber)
+      .toString('hex')
+      .replace(/^(00)+/, '')
+      .toUpperCase(),
+    notBefore: new Date(validity.notBefore.getTime()),
+    notAfter: new Date(validity.notAfter.getTime()),
+  };
 }
 
 /** A certificate outliving its CA fails verification later, far from here; refuse it now. */
