@@ -55,7 +55,7 @@ describe('a bearer token sent in the clear', () => {
     assert.equal(sentInTheClear('http://ca.internal:5555'), true);
     assert.equal(sentInTheClear('http://10.0.0.5'), true);
     assert.equal(sentInTheClear('https://ca.internal'), false);
-    for (const local of ['http://127.0.0.1:5555', 'http://127.9.8.7', 'http://localhost:1', 'http://[::1]:5555'])
-      assert.equal(sentInTheClear(local), false, local);
+    const locals = ['http://127.0.0.1:5555', 'http://127.9.8.7', 'http://LOCALHOST:1', 'http://[0:0:0:0:0:0:0:1]:5555'];
+    for (const local of locals) assert.equal(sentInTheClear(local), false, local);
   });
 });

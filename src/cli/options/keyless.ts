@@ -4,6 +4,7 @@
 // the token is never printed, recorded, or put on another process's argv.
 import type { X509Certificate } from 'node:crypto';
 import type { Signer } from '../../crypto/signer.ts';
+import { isLoopbackHost } from '../../net/loopback.ts';
 import { AirlockError } from '../../errors.ts';
 import { readInputText } from '../../files/read-file.ts';
 import type { Env } from '../output.ts';
@@ -118,10 +119,6 @@ export function certificateSummary(opened: OpenedSigner) {
 /** An http:// URL to anything but this machine: a bearer token sent there crosses the network readable. */
 export function sentInTheClear(url: string): boolean {
   const { protocol, hostname } = new URL(url);
-  return protocol === 'http:' && !isLoopback(hostname);
+  return protocol === 'http:' && !isLoopbackHost(hostname);
 }
 
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}

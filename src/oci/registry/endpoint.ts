@@ -1,23 +1,17 @@
 // Where a `docker://HOST/REPO` reference is served: the base URL of its /v2/ API, and whether plain
 // HTTP may be used for it. Plain HTTP is allowed only on loopback, where nothing crosses a network
 // an attacker could sit on; everything else is HTTPS, as the distribution spec assumes.
-import { isIPv4 } from 'node:net';
 import { assertNoCredentials, DOCKER_HUB, forMessage } from '../reference.ts';
 import { AirlockError } from '../../errors.ts';
+import { isLoopbackHost } from '../../net/loopback.ts';
+
+export { isLoopbackHost };
 
 /** docker.io is a naming convention; Docker Hub's API lives at registry-1.docker.io. */
 const DOCKER_HUB_API = 'registry-1.docker.io';
 
 /** Distribution spec, "Pulling manifests": the `<name>` grammar every endpoint path uses. */
 const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
-
-/** 127.0.0.0/8, ::1 and localhost: the hosts plain HTTP is tolerated for. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  if (host === '::1' || host === '0:0:0:0:0:0:0:1') return true;
-  return isIPv4(host) && host.startsWith('127.');
-}
 
 export interface RegistryEndpoint {
   /** `https://host[:port]` (or `http://` for an insecure loopback registry), no trailing slash. */

@@ -12,10 +12,10 @@ import { AirlockError } from '../../../errors.ts';
 import { readFileBounded } from '../../../files/read-file.ts';
 import { caMetrics, createCaHandler } from '../../../server/ca-server.ts';
 import { listenHttps } from '../../../server/https-listener.ts';
+import { isLoopbackHost } from '../../../net/loopback.ts';
 import { parseDuration } from '../../../transfer/channels.ts';
 import type { Command, CommandContext } from '../../command.ts';
 import { keyContext } from '../../options/key.ts';
-import { isLoopback } from '../../options/keyless.ts';
 import { closeServer, jsonLineLog, listen, parseListen, untilStopped } from '../../serve.ts';
 
 const USAGE =
@@ -105,7 +105,7 @@ async function serveCa(ctx: CommandContext) {
         : await listen(handler, address);
     const { url } = listener;
     boundConnections(listener.server);
-    if (!tlsCert && !isLoopback(host)) {
+    if (!tlsCert && !isLoopbackHost(host)) {
       const why =
         `serving plain http on ${address}: identity tokens cross the network in the clear, and anyone who ` +
         'reads one gets certificates for its identity until it expires; give --tls-cert and --tls-key ' +
