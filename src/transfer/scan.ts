@@ -5,8 +5,9 @@ import { AirlockError } from '../errors.ts';
 import { bounded, boundedList } from '../text.ts';
 import type { DocumentSubject } from './format.ts';
 
-import { SEVERITIES, type Severity } from '../policy/severity.ts';
+import { type Severity, severityNamed } from '../policy/severity.ts';
 import { SCAN_REPORT_FORMAT } from '../vuln/report/json.ts';
+import { failsGate } from '../vuln/gate.ts';
 
 export { parseSeverity, SEVERITIES, type Severity } from '../policy/severity.ts';
 
@@ -137,11 +138,10 @@ export function summariseGrypeScan(doc: unknown, source: string): ScanSummary {
       throw new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: matches[${i}] is not a finding`);
     const v = (m as { vulnerability?: { id?: unknown; severity?: unknown } }).vulnerability ?? {};
     const a = (m as { artifact?: { name?: unknown; version?: unknown } }).artifact ?? {};
-    const sev = typeof v.severity === 'string' ? v.severity.toLowerCase() : 'unknown';
     const text = (x: unknown) => (typeof x === 'string' ? bounded(x, 128) : '?');
     return {
       id: text(v.id),
-      severity: (SEVERITIES as readonly string[]).includes(sev) ? (sev as Severity) : 'unknown',
+      severity: (typeof v.severity === 'string' && severityNamed(v.severity)) || 'unknown',
       package: `${text(a.name)}@${text(a.version)}`,
     };
   });
@@ -181,11 +181,10 @@ export function summariseAirlockScan(doc: Record<string, unknown>, source: strin
     if (typeof m !== 'object' || m === null)
       throw new AirlockError('E_INPUT_MALFORMED', `${bounded(source)}: findings[${i}] is not a finding`);
     const f = m as { id?: unknown; severity?: unknown; unevaluable?: unknown; package?: Record<string, unknown> };
-    const sev = typeof f.severity === 'string' ? f.severity : 'unknown';
-    const known = f.unevaluable === undefined && (SEVERITIES as readonly string[]).includes(sev);
+    const named = typeof f.severity === 'string' ? severityNamed(f.severity) : undefined;
     return {
       id: text(f.id),
-      severity: known ? (sev as Severity) : 'unknown',
+      severity: (f.unevaluable === undefined && named) || 'unknown',
       package: `${text(f.package?.name)}@${text(f.package?.version)}`,
       ...(f.unevaluable === undefined
         ? {}
@@ -219,12 +218,10 @@ export function gateFindings(
   failOn: Severity | undefined,
   unknownSeverity: 'fail' | 'warn' = 'fail',
 ): Finding[] {
-  return scan.findings.filter((f) => {
-    if (f.unevaluable !== undefined) return true;
-    if (failOn === undefined) return false;
-    if (f.severity === 'unknown') return unknownSeverity === 'fail';
-    return SEVERITIES.indexOf(f.severity) >= SEVERITIES.indexOf(failOn);
-  });
+  // Without a threshold the transfer gate only stops what no one could evaluate; with one, it is the scan's gate.
+  return scan.findings.filter((f) =>
+    failOn === undefined ? f.unevaluable !== undefined : failsGate(f, { failOn, unknownSeverity }),
+  );
 }
 
 /** One failing finding as the gate reports it. */

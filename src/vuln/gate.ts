@@ -37,7 +37,8 @@ export interface GateResult {
   readonly unevaluableCount: number;
 }
 
-function fails(f: Finding, options: GateOptions): boolean {
+/** Whether one finding fails the gate (the rule above, without what was not evaluated). */
+export function failsGate(f: Pick<Finding, 'severity' | 'unevaluable'>, options: GateOptions): boolean {
   if (f.unevaluable !== undefined) return true;
   if (f.severity === 'unknown') return options.unknownSeverity === 'fail';
   return options.failOn !== undefined && !severityAbove(options.failOn, f.severity);
@@ -48,8 +49,8 @@ export function evaluateGate(
   options: GateOptions,
   notEvaluated: readonly NotEvaluatedItem[] = [],
 ): GateResult {
-  const failing = findings.filter((f) => fails(f, options));
-  const warnings = findings.filter((f) => f.severity === 'unknown' && !fails(f, options));
+  const failing = findings.filter((f) => failsGate(f, options));
+  const warnings = findings.filter((f) => f.severity === 'unknown' && !failsGate(f, options));
   return {
     pass: failing.length === 0 && notEvaluated.length === 0,
     failing,
