@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bounded, boundedList, boundForRecord, RECORD_LIMITS } from './text.ts';
+import { RECORD_LIMITS, boundForRecord, bounded, boundedList, textColumns } from './text.ts';
 
 describe('bounded', () => {
   it('escapes control characters, so an outside string cannot forge a line or a terminal sequence', () => {
@@ -42,5 +42,22 @@ describe('boundForRecord', () => {
     assert.equal(Object.keys(out.keys as object).length, RECORD_LIMITS.keys + 1);
     assert.match(JSON.stringify(out.deep), /nested too deep/);
     assert.equal('nothing' in out, false);
+  });
+});
+
+describe('textColumns', () => {
+  it('aligns columns two spaces apart, the last cell unpadded, lines trimmed', () => {
+    assert.deepEqual(
+      textColumns([
+        ['NAME', 'V'],
+        ['a', 'longer'],
+        ['bb', ''],
+      ]),
+      ['NAME  V', 'a     longer', 'bb'],
+    );
+  });
+  it('takes more rows than a call takes arguments', () => {
+    const rows = Array.from({ length: 300_000 }, (_, i) => [`p${i}`, '1']);
+    assert.equal(textColumns(rows).length, 300_000);
   });
 });

@@ -75,3 +75,18 @@ export function boundForRecord(value: unknown, limits: { readonly string?: numbe
     out['…'] = `${entries.length - RECORD_LIMITS.keys} more keys (${entries.length} in all)`;
   return out;
 }
+
+/**
+ * Rows of cells as aligned text columns two spaces apart, each line trimmed at its end. The widths are
+ * found with a loop, not Math.max(...): a table can have more rows than a call can take arguments.
+ */
+export function textColumns(rows: readonly (readonly string[])[]): string[] {
+  const columns = rows.reduce((n, r) => Math.max(n, r.length), 0);
+  const widths = Array.from({ length: columns }, (_, i) => rows.reduce((w, r) => Math.max(w, (r[i] ?? '').length), 0));
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
+}

@@ -2,7 +2,7 @@
 // (syft's type names), sorted by name, version then type, one row for packages listed more than once with
 // how many more, columns two spaces apart. Names and versions come from the image: control characters are
 // shown escaped and long values cut (src/text.ts), so a package name cannot write to the terminal.
-import { bounded } from '../../text.ts';
+import { bounded, textColumns } from '../../text.ts';
 import type { Catalogue } from '../package.ts';
 import { SYFT_TYPES } from './common.ts';
 
@@ -37,12 +37,5 @@ export function formatTable(catalogue: Catalogue): string {
     .map((p) => [bounded(p.name, MAX_CELL), bounded(p.version, MAX_CELL), SYFT_TYPES[p.type]])
     .sort(compareRows);
   const lines = [['NAME', 'VERSION', 'TYPE'], ...countDuplicates(rows)];
-  const widths = [0, 1, 2].map((i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
-  const text = lines.map((l) =>
-    l
-      .map((cell, i) => cell.padEnd((widths[i] ?? 0) + 2))
-      .join('')
-      .trimEnd(),
-  );
-  return `${text.join('\n')}\n`;
+  return `${textColumns(lines).join('\n')}\n`;
 }

@@ -3,7 +3,7 @@
 // unevaluable counts, what reviewed exceptions suppressed, expired exceptions, and the gate's verdict.
 // Every cell is an outside string, so each is bounded and its control characters escaped.
 import { SEVERITIES } from '../../policy/severity.ts';
-import { bounded } from '../../text.ts';
+import { bounded, textColumns } from '../../text.ts';
 import type { Finding } from '../finding.ts';
 import type { FindingSeverity } from '../severity.ts';
 import { severityWord, TYPE_NAMES } from './grype-names.ts';
@@ -30,17 +30,6 @@ function row(f: Finding): string[] {
 /** Code-point order: the same on every machine, whatever its locale. */
 function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function layout(rows: readonly (readonly string[])[]): string[] {
-  // A reduce, not Math.max(...): a scan can have more rows than a call can take arguments.
-  const widths = HEADER.map((_, i) => rows.reduce((w, r) => Math.max(w, (r[i] ?? '').length), 0));
-  return rows.map((r) =>
-    r
-      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd(),
-  );
 }
 
 /** The summary line under the table. */
@@ -71,7 +60,7 @@ export function renderTable(report: ScanReport): string {
   );
   const none =
     report.notEvaluated.length > 0 ? 'No vulnerabilities found in what was evaluated' : 'No vulnerabilities found';
-  const lines = sorted.length > 0 ? layout([HEADER, ...sorted.map(row)]) : [none];
+  const lines = sorted.length > 0 ? textColumns([HEADER, ...sorted.map(row)]) : [none];
   lines.push('', summaryLine(report));
   for (const n of report.notEvaluated) lines.push(`NOT EVALUATED (fails the gate): ${n.what}: ${n.why}`);
   for (const e of report.expiredExceptions)
