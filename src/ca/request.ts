@@ -42,7 +42,7 @@ function refuse(code: 'E_CA_KEY' | 'E_CA_PROOF', message: string, reason: string
  * The hash `key` signs with, and the only one allowed with it (null: pure Ed25519). E_CA_KEY when the
  * key is insecure or its size is not one Fulcio's defaults permit.
  */
-export function permittedHash(key: KeyObject): SignatureHash | null {
+function permittedHash(key: KeyObject): SignatureHash | null {
   const details = key.asymmetricKeyDetails ?? {};
   switch (key.asymmetricKeyType) {
     case 'ed25519':

@@ -1,8 +1,10 @@
-// What the long-running commands (`log serve`, `log witness-serve`) share at the edge: the --listen
+// What the long-running commands (`log serve`, `ca serve`, `tsa serve`, ...) share at the edge: the --listen
 // address, listening, request logs as JSON lines on stdout, and the signals that stop them.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AirlockError } from '../errors.ts';
+import { resolve } from 'node:path';
 import { closeServer, listenOn } from '../server/http-io.ts';
+import { listenHttps, type TlsFiles } from '../server/https-listener.ts';
 import type { CommandContext } from './command.ts';
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -51,3 +53,24 @@ export function listen(
 }
 
 export { closeServer };
+
+/** --tls-cert and --tls-key, both or neither: the pair to serve HTTPS with. */
+export function tlsFiles(ctx: CommandContext): TlsFiles | undefined {
+  const [cert, key] = [ctx.flags.string('tls-cert'), ctx.flags.string('tls-key')];
+  if ((cert === undefined) !== (key === undefined))
+    throw new AirlockError('E_USAGE', '--tls-cert and --tls-key go together');
+  return cert && key ? { certPath: resolve(ctx.cwd, cert), keyPath: resolve(ctx.cwd, key) } : undefined;
+}
+
+/** Listens on --listen's address, over HTTPS when a TLS pair is given (reloaded when its files change). */
+export async function openListener(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  address: string,
+  tls: TlsFiles | undefined,
+  log: (event: Record<string, unknown>) => void,
+): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
+  const { host, port } = parseListen(address);
+  if (tls) return listenHttps(handler, host, port, tls, { log });
+  const { server, url } = await listenOn(handler, host, port);
+  return { url, server, close: () => closeServer(server) };
+}

@@ -99,7 +99,7 @@ class Gate {
 }
 
 /** A DER TimeStampReq (RFC 3161 §2.4.1) of version 1 and nothing after it; 400 otherwise. */
-export function checkQuery(body: Uint8Array): void {
+function checkQuery(body: Uint8Array): void {
   const refuse = (why: string) =>
     new HttpError(400, 'E_INPUT_MALFORMED', `the body is not an RFC 3161 TimeStampReq: ${why}`);
   const { offset, result } = fromBER(body);

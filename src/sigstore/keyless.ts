@@ -132,7 +132,6 @@ function causes(err: unknown): Array<Record<string, unknown>> {
   return chain;
 }
 
-/** An AirlockError for a failed exchange, from the status and the CA's own message: nothing else of the library's. */
 /** Pieces of a token shorter than this are not worth hiding: any text has such runs by chance. */
 const TOKEN_PIECE = 16;
 
@@ -141,15 +140,16 @@ const TOKEN_PIECE = 16;
  * split across words or with its dots escaped. Every base64url run sharing TOKEN_PIECE characters with
  * the token is cut out.
  */
-export function redactToken(text: string, token: string): string {
+function redactToken(text: string, token: string): string {
   const whole = text.split(token).join('[token]');
-  return whole.replace(/[A-Za-z0-9_-]{16,}/g, (run) => {
+  return whole.replace(new RegExp(`[A-Za-z0-9_-]{${TOKEN_PIECE},}`, 'g'), (run) => {
     for (let at = 0; at + TOKEN_PIECE <= run.length; at++)
       if (token.includes(run.slice(at, at + TOKEN_PIECE))) return '[token]';
     return run;
   });
 }
 
+/** An AirlockError for a failed exchange, from the status and the CA's own message: nothing else of the library's. */
 export function fulcioFailure(err: unknown, url: string, token: string): AirlockError {
   const chain = causes(err);
   const http = chain.find((e) => typeof e.statusCode === 'number');

@@ -15,7 +15,7 @@ import {
 import { AirlockError } from '../errors.ts';
 import { bounded } from '../text.ts';
 
-export const SIGNING_CONFIG_MEDIA_TYPE = 'application/vnd.dev.sigstore.signingconfig.v0.2+json';
+const SIGNING_CONFIG_MEDIA_TYPE = 'application/vnd.dev.sigstore.signingconfig.v0.2+json';
 
 /** Fulcio's REST API v2 is majorApiVersion 1 in a signing config (note §5, pitfall 13). */
 const CA_API_VERSIONS = [1];

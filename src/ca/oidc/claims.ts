@@ -6,7 +6,7 @@ import { AirlockError } from '../../errors.ts';
 import { bounded } from '../../text.ts';
 
 /** Longest claim value put into a certificate; real ones (refs, URLs, addresses) are far shorter. */
-export const MAX_CLAIM_CHARS = 4096;
+const MAX_CLAIM_CHARS = 4096;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 

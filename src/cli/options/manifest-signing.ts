@@ -17,7 +17,7 @@ export const MANIFEST_SIGNING_FLAGS = SIGNING_FLAGS;
 /** Flags that ask for keyless signing when no --key is given. */
 const KEYLESS_REQUEST_FLAGS = ['identity-token', 'fulcio-url', 'signing-config'] as const;
 /** Flags a keyed (offline) manifest signature takes none of. */
-const KEYLESS_ONLY_FLAGS = [
+const NOT_FOR_KEYED_MANIFESTS = [
   ...KEYLESS_REQUEST_FLAGS,
   'rekor-url',
   'rekor-api-version',
@@ -39,7 +39,7 @@ export type ManifestSigning =
 export async function manifestSigning(ctx: CommandContext, keylessByDefault: boolean): Promise<ManifestSigning> {
   const keyRef = ctx.flags.string('key');
   if (keyRef !== undefined) {
-    const given = KEYLESS_ONLY_FLAGS.filter((f) => ctx.flags.has(f));
+    const given = NOT_FOR_KEYED_MANIFESTS.filter((f) => ctx.flags.has(f));
     if (given.length > 0) {
       throw new AirlockError(
         'E_USAGE',

@@ -146,7 +146,7 @@ function witnessesFrom(flags: Flags, services: SigningServices | undefined): Wit
  * while the 10-minute certificate was valid (sigstore-go and sigstore-js refuse the same).
  */
 function planKeyless(flags: Flags, services: SigningServices | undefined, witnesses: WitnessOptions) {
-  if (!flags.bool('tlog-upload')) refuseKeylessOffline();
+  // --tlog-upload=false was refused by planSigning before the witnesses were worked out.
   if (!witnesses.tlog) {
     throw new AirlockError(
       'E_USAGE',

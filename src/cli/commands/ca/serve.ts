@@ -11,12 +11,11 @@ import { RateLimiter } from '../../../ca/rate-limit.ts';
 import { AirlockError } from '../../../errors.ts';
 import { readFileBounded } from '../../../files/read-file.ts';
 import { caMetrics, createCaHandler } from '../../../server/ca-server.ts';
-import { listenHttps } from '../../../server/https-listener.ts';
 import { isLoopbackHost } from '../../../net/loopback.ts';
 import { parseDuration } from '../../../transfer/channels.ts';
 import type { Command, CommandContext } from '../../command.ts';
 import { keyContext } from '../../options/key.ts';
-import { closeServer, jsonLineLog, listen, parseListen, untilStopped } from '../../serve.ts';
+import { jsonLineLog, openListener, parseListen, tlsFiles, untilStopped } from '../../serve.ts';
 
 const USAGE =
   'airlock ca serve needs --key REF, --chain FILE and at least one --oidc-issuer URL=JWKS_FILE[,type=…][,audience=…]';
@@ -82,11 +81,8 @@ async function serveCa(ctx: CommandContext) {
   const chain = flags.string('chain');
   if (!keyRef || !chain) throw new AirlockError('E_USAGE', USAGE);
   const address = flags.string('listen') ?? '127.0.0.1:5555';
-  const { host, port } = parseListen(address);
-  const tlsCert = flags.string('tls-cert');
-  const tlsKey = flags.string('tls-key');
-  if ((tlsCert === undefined) !== (tlsKey === undefined))
-    throw new AirlockError('E_USAGE', '--tls-cert and --tls-key go together');
+  const { host } = parseListen(address);
+  const tls = tlsFiles(ctx);
   const log = jsonLineLog(ctx);
   // Issuance is recorded before each certificate leaves: an unusable audit trail stops us now.
   await ctx.audit.ready();
@@ -96,16 +92,10 @@ async function serveCa(ctx: CommandContext) {
     const metrics = caMetrics();
     const handler = createCaHandler({ authority, configuration: issuerConfiguration(issuers), log, metrics });
     const stopped = untilStopped();
-    const listener =
-      tlsCert && tlsKey
-        ? await listenHttps(handler, host, port, {
-            certPath: resolve(ctx.cwd, tlsCert),
-            keyPath: resolve(ctx.cwd, tlsKey),
-          })
-        : await listen(handler, address);
+    const listener = await openListener(handler, address, tls, log);
     const { url } = listener;
     boundConnections(listener.server);
-    if (!tlsCert && !isLoopbackHost(host)) {
+    if (!tls && !isLoopbackHost(host)) {
       const why =
         `serving plain http on ${address}: identity tokens cross the network in the clear, and anyone who ` +
         'reads one gets certificates for its identity until it expires; give --tls-cert and --tls-key ' +
@@ -121,9 +111,7 @@ async function serveCa(ctx: CommandContext) {
     const signal = await stopped;
     clearInterval(timer);
     log({ msg: 'stopping', signal });
-    await ('close' in listener && typeof listener.close === 'function'
-      ? listener.close()
-      : closeServer((listener as { server: Parameters<typeof closeServer>[0] }).server));
+    await listener.close();
     return { json: { url, ca: subject, issuers: issuers.map((i) => i.url) } };
   } finally {
     await ca.signer.close();

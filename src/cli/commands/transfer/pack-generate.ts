@@ -78,8 +78,11 @@ export async function generateDocuments(
     const { renderJson } = await import('../../../vuln/report/json.ts');
     const ignores = await ignoreEntries(ctx);
     for (const [i, image] of contents.images.entries()) {
+      const sbomToMake = contents.generate.sbom && !sboms.has(image);
+      // Cataloguing reads every layer: only for an image something is made for.
+      if (!sbomToMake && !db) continue;
       const found = await catalogue(ctx, image);
-      if (contents.generate.sbom && !sboms.has(image)) {
+      if (sbomToMake) {
         const path = join(dir, `${i}.spdx.json`);
         await writeFile(
           path,

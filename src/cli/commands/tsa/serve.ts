@@ -3,13 +3,10 @@
 // is a timestamp, so the gap needs a TSA of its own. The signing is `openssl ts -reply`'s; this command
 // checks the key and chain before it serves (RFC 3161 §2.3), fronts openssl with bounded HTTP, and
 // removes its private working folder when it stops.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { AirlockError } from '../../../errors.ts';
 import { readInputText } from '../../../files/read-file.ts';
-import { listenHttps } from '../../../server/https-listener.ts';
-import { closeServer, listenOn } from '../../../server/http-io.ts';
 import { OpensslTimestamper } from '../../../server/tsa-openssl.ts';
 import { CERTCHAIN_PATH, createTsaHandler } from '../../../server/tsa-server.ts';
 import { findExecutable } from '../../../tools/external.ts';
@@ -21,7 +18,7 @@ import {
   subjectLine,
 } from '../../../tools/tsa-chain.ts';
 import type { Command, CommandContext } from '../../command.ts';
-import { jsonLineLog, parseListen, untilStopped } from '../../serve.ts';
+import { jsonLineLog, openListener, parseListen, tlsFiles, untilStopped } from '../../serve.ts';
 
 /** Sigstore's timestamp-authority names this policy unless told otherwise; so do we. */
 export const DEFAULT_TSA_POLICY = '1.3.6.1.4.1.57264.2';
@@ -44,30 +41,11 @@ async function loadMaterial(ctx: CommandContext, keyRef: string, chainFile: stri
   return { keyPath: path, chainPem: chain.map((c) => c.toString()), subject: subjectLine(leaf) };
 }
 
-function tlsFiles(ctx: CommandContext) {
-  const [cert, key] = [ctx.flags.string('tls-cert'), ctx.flags.string('tls-key')];
-  if ((cert === undefined) !== (key === undefined))
-    throw new AirlockError('E_USAGE', '--tls-cert and --tls-key go together');
-  return cert && key ? { certPath: resolve(ctx.cwd, cert), keyPath: resolve(ctx.cwd, key) } : undefined;
-}
-
 function policyFlag(ctx: CommandContext): string {
   const policy = ctx.flags.string('policy') ?? DEFAULT_TSA_POLICY;
   if (!OID.test(policy))
     throw new AirlockError('E_USAGE', `--policy must be an OID in dotted form, got '${policy.slice(0, 80)}'`);
   return policy;
-}
-
-async function openListener(
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
-  address: string,
-  tls: ReturnType<typeof tlsFiles>,
-  log: (event: Record<string, unknown>) => void,
-): Promise<{ url: string; close: () => Promise<void> }> {
-  const { host, port } = parseListen(address);
-  if (tls) return listenHttps(handler, host, port, tls, { log });
-  const { server, url } = await listenOn(handler, host, port);
-  return { url, close: () => closeServer(server) };
 }
 
 async function serveTsa(ctx: CommandContext) {
