@@ -9,7 +9,7 @@ import { bounded } from '../text.ts';
 import { formatPlatform, isIndexDoc, parseManifestJson } from '../oci/manifest.ts';
 import type { Descriptor, ImageManifest, ImageStore } from '../oci/types.ts';
 import type { CandidateFile, FileCataloguer } from './cataloguers/cataloguer.ts';
-import { readBounded } from './cataloguers/read-bounded.ts';
+import { readCapped } from './cataloguers/read-capped.ts';
 import { readLayerTar } from './layers/layer-tar-stream.ts';
 import { LayerOffers } from './layers/offer.ts';
 import { parseOsRelease } from './os-release.ts';
@@ -76,7 +76,7 @@ function osReleaseReader(texts: Map<string, string>): FileCataloguer {
     name: 'os-release',
     wants: (file: CandidateFile) => OS_RELEASE.includes(file.path) && file.size <= MAX_OS_RELEASE,
     async read(file: CandidateFile, content: Readable) {
-      const bytes = await readBounded(content, MAX_OS_RELEASE);
+      const bytes = await readCapped(content, MAX_OS_RELEASE);
       if (bytes) texts.set(file.path, bytes.toString('utf8'));
       return { packages: [] };
     },

@@ -6,8 +6,7 @@ import type { Readable } from 'node:stream';
 import { bounded } from '../../text.ts';
 import type { FoundPackage } from '../package.ts';
 import type { CandidateFile, CatalogueResult, FileCataloguer } from './cataloguer.ts';
-import { mib, readBounded } from './read-bounded.ts';
-import { unreadResult } from './read-capped.ts';
+import { mib, readCapped, unreadResult } from './read-capped.ts';
 
 const INSTALLED = '/lib/apk/db/installed';
 const MAX_INSTALLED = 64 * 1024 * 1024;
@@ -62,7 +61,7 @@ export const apkCataloguer: FileCataloguer = {
   name: 'apk',
   wants: (file: CandidateFile) => file.path === INSTALLED,
   async read(file: CandidateFile, content: Readable): Promise<CatalogueResult> {
-    const bytes = await readBounded(content, MAX_INSTALLED);
+    const bytes = await readCapped(content, MAX_INSTALLED);
     if (bytes === undefined) {
       return unreadResult(`apk: ${bounded(file.path)} is larger than ${mib(MAX_INSTALLED)}; not read`);
     }

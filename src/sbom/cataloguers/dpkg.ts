@@ -12,8 +12,7 @@ import { bounded } from '../../text.ts';
 import type { FoundPackage } from '../package.ts';
 import type { CandidateFile, CatalogueResult, FileCataloguer } from './cataloguer.ts';
 import { field, parseStanzas, type Stanza } from './deb822.ts';
-import { mib, readBounded } from './read-bounded.ts';
-import { unreadResult } from './read-capped.ts';
+import { mib, readCapped, unreadResult } from './read-capped.ts';
 
 const STATUS = '/var/lib/dpkg/status';
 const STATUS_D = /^\/var\/lib\/dpkg\/status\.d\/[^/]+$/;
@@ -69,7 +68,7 @@ export const dpkgCataloguer: FileCataloguer = {
   name: 'dpkg',
   wants: (file: CandidateFile) => file.path === STATUS || (STATUS_D.test(file.path) && !file.path.endsWith('.md5sums')),
   async read(file: CandidateFile, content: Readable): Promise<CatalogueResult> {
-    const bytes = await readBounded(content, MAX_STATUS);
+    const bytes = await readCapped(content, MAX_STATUS);
     if (bytes === undefined) {
       return unreadResult(`dpkg: ${bounded(file.path)} is larger than ${mib(MAX_STATUS)}; not read`);
     }

@@ -1,10 +1,15 @@
-// Reading one offered file's stream into memory with a bound, for the cataloguers whose format needs the
-// whole file (a jar's central directory) or its head (a Python METADATA's headers): memory stays bounded
-// by the cap, and a file over it is reported by the caller instead of being read.
+// A cataloguer's one way to take a file's bytes: the whole file (a package database, a jar's central
+// directory) or its head (a Python METADATA's headers) up to a bound, or none — the stream destroyed and
+// the caller saying so in a note. Memory stays bounded by the cap.
 import type { Readable } from 'node:stream';
 import type { FoundPackage } from '../package.ts';
 import { bounded } from '../../text.ts';
 import type { CandidateFile, CatalogueResult } from './cataloguer.ts';
+
+/** `1048576` → `1 MiB`, for notes. */
+export function mib(bytes: number): string {
+  return `${Math.round(bytes / 1048576)} MiB`;
+}
 
 /** The whole stream, or undefined (the stream destroyed) once it passes `max` bytes. */
 export async function readCapped(content: Readable, max: number): Promise<Buffer | undefined> {
@@ -63,6 +68,5 @@ export async function readOrNote(
   max: number,
 ): Promise<Buffer | CatalogueResult> {
   const bytes = await readCapped(content, max);
-  const size = `${Math.round(max / (1024 * 1024))} MiB`;
-  return bytes ?? unreadResult(`${cataloguer}: ${bounded(file.path)} is larger than ${size}, not read`);
+  return bytes ?? unreadResult(`${cataloguer}: ${bounded(file.path)} is larger than ${mib(max)}, not read`);
 }

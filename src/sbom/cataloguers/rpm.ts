@@ -9,8 +9,7 @@ import type { Readable } from 'node:stream';
 import { bounded } from '../../text.ts';
 import type { FoundPackage } from '../package.ts';
 import type { CandidateFile, CatalogueResult, FileCataloguer } from './cataloguer.ts';
-import { mib, readBounded } from './read-bounded.ts';
-import { unreadResult } from './read-capped.ts';
+import { mib, readCapped, unreadResult } from './read-capped.ts';
 import { parseRpmHeader, parseSourceRpm, type RpmHeader } from './rpm-header.ts';
 
 const DIRS = ['/usr/lib/sysimage/rpm', '/var/lib/rpm', '/usr/share/rpm'];
@@ -87,7 +86,7 @@ export const rpmCataloguer: FileCataloguer = {
           `(this one is ${format}); its packages are not listed`,
       );
     }
-    const bytes = await readBounded(content, MAX_DB);
+    const bytes = await readCapped(content, MAX_DB);
     if (bytes === undefined) {
       return unreadResult(`rpm: ${bounded(file.path)} is larger than ${mib(MAX_DB)}; not read`);
     }
