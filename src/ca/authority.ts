@@ -3,6 +3,7 @@
 // before it is handed out. The order is Fulcio's (token, key, proof) with the rate limit last, so
 // only requests that would otherwise be issued count against an identity.
 import { createHash, type KeyObject } from 'node:crypto';
+import { spkiDer } from '../crypto/keys.ts';
 import { AirlockError } from '../errors.ts';
 import { type Recorder, recordBeforeEffect } from '../recorder.ts';
 import { bounded } from '../text.ts';
@@ -98,7 +99,7 @@ export class CertificateAuthority {
           serial: cert.serialHex,
           notBefore: cert.notBefore.toISOString(),
           notAfter: cert.notAfter.toISOString(),
-          publicKeySha256: sha256(key.export({ type: 'spki', format: 'der' })),
+          publicKeySha256: sha256(spkiDer(key)),
           request: via,
         },
       },

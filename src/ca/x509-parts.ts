@@ -16,6 +16,7 @@ import {
 import { type AsnType, fromBER } from 'asn1js';
 import { encodePem } from '../crypto/pem.ts';
 import { SIGNING_ALGORITHMS, type Signer, type SigningAlgorithm } from '../crypto/signer.ts';
+import { spkiDer } from '../crypto/keys.ts';
 import { AirlockError } from '../errors.ts';
 
 const OID_ECDSA_SHA256 = '1.2.840.10045.4.3.2';
@@ -68,7 +69,7 @@ export function validityFor(notBefore: Date, seconds: number): Validity {
 }
 
 export function spkiOf(key: KeyObject): SubjectPublicKeyInfo {
-  return AsnConvert.parse(key.export({ type: 'spki', format: 'der' }), SubjectPublicKeyInfo);
+  return AsnConvert.parse(spkiDer(key), SubjectPublicKeyInfo);
 }
 
 /** RFC 5280 §4.2.1.2 method (1): SHA-1 over the subjectPublicKey BIT STRING's value. */
