@@ -23,6 +23,7 @@ import { writeBundleReferrer } from '../oci/sign-image.ts';
 import type { ImageStore } from '../oci/types.ts';
 import { readReferrerBundle, type SignatureResult } from '../oci/verify-image.ts';
 import { createEntryRequestFor, uploadToRekorV2 } from '../sigstore/rekor-v2-client.ts';
+import { leafBytes } from '../sigstore/verify/verify-blob.ts';
 import type { ImageTrust } from './image-trust.ts';
 
 /** What verified a referrer's signature: a trusted key, or the bundle's own certificate (keyless). */
@@ -89,12 +90,7 @@ function verifiedBy(result: SignatureResult, keys: readonly KeyObject[]): Verifi
 /** The entry's verifier, checked against the bundle: a key only for a key-signed bundle, else its leaf certificate. */
 function entryVerifier(bundle: Bundle, referrer: VerifiedReferrer): KeyObject | X509Certificate {
   const content = bundle.verificationMaterial.content;
-  const leaf =
-    content.$case === 'certificate'
-      ? content.certificate.rawBytes
-      : content.$case === 'x509CertificateChain'
-        ? content.x509CertificateChain.certificates[0]?.rawBytes
-        : undefined;
+  const leaf = leafBytes(bundle);
   const by = referrer.verifiedBy;
   if (by.kind === 'key' && content.$case === 'publicKey') return by.publicKey;
   if (by.kind === 'certificate' && leaf) return new X509Certificate(leaf);

@@ -57,7 +57,7 @@ export const KNOWN_BUNDLE_MEDIA_TYPES: readonly string[] = [
 ];
 
 /** The leaf certificate's bytes as the bundle carries them (toSignedEntity parses the same ones). */
-function leafBytes(bundle: Bundle): Uint8Array | undefined {
+export function leafBytes(bundle: Bundle): Uint8Array | undefined {
   const content = bundle.verificationMaterial.content;
   if (content.$case === 'certificate') return content.certificate.rawBytes;
   if (content.$case === 'x509CertificateChain') return content.x509CertificateChain.certificates[0]?.rawBytes;
