@@ -480,12 +480,12 @@ async function runVerification(
   report.bundle = { mediaType: bundle.mediaType, content: bundle.content.$case };
   report.artifact.mode = loaded.mode;
   checkSignerKind(bundle, options.trust);
-  if (options.trust.kind === 'identity') checkSctRequirement(options.trustedRoot, thresholdsOf(options).ctlogThreshold);
+  const thresholds = thresholdsOf(options);
+  if (options.trust.kind === 'identity') checkSctRequirement(options.trustedRoot, thresholds.ctlogThreshold);
   const { content, predicateType } = signatureContent(bundle, loaded, options, checks);
   report.artifact.digests = Object.fromEntries([...loaded.digests].map(([a, d]) => [a, formatDigest(d)]));
   const entity = signedEntity(bundle, content);
   const material = trustMaterial(options);
-  const thresholds = thresholdsOf(options);
   report.thresholds = thresholds;
   const signer = verifyWithSigstore(bundle, entity, material, thresholds, options.trust, checks);
   checkLogIndices(bundle, checks);
