@@ -58,6 +58,12 @@ export const ERROR_CODES = {
     summary: "A package version cannot be read in its ecosystem's version order, so it cannot be compared.",
   },
   E_UNAVAILABLE: { exit: EXIT.UNAVAILABLE, summary: 'A service or tool airlock needs could not be reached or run.' },
+  E_NOT_SEQUENCER: {
+    exit: EXIT.UNAVAILABLE,
+    summary:
+      'This log process is a standby (or was deposed): another process sharing the database sequences its ' +
+      'writes. Retry at the sequencer, or here once it has taken over (HTTP 503 with Retry-After).',
+  },
   E_KEY_PASSWORD: {
     exit: EXIT.UNAVAILABLE,
     summary: 'The private key could not be decrypted with the password given.',

@@ -100,12 +100,38 @@ describe('PostgresLogStorage on a server', { skip: missing }, () => {
       await admin.query('ALTER ROLE airlock RESET synchronous_commit');
       await (await open('newer')).close();
       const db = await server.admin('airlock');
-      await db.query('UPDATE newer.log_schema SET version = 2');
+      await db.query('UPDATE newer.log_schema SET version = 3');
       await db.end();
-      await assert.rejects(open('newer'), { code: 'E_UNSUPPORTED', message: /schema version 2/ });
+      await assert.rejects(open('newer'), { code: 'E_UNSUPPORTED', message: /schema version 3/ });
     } finally {
       await admin.end();
     }
+  });
+
+  it('keeps meta data and signed checkpoints write-once, also against SQL that edits them', async () => {
+    const storage = await open('write_once');
+    assert.equal(await storage.meta('origin'), undefined);
+    assert.equal(await storage.claimMeta('origin', 'first'), 'first');
+    assert.equal(await storage.claimMeta('origin', 'second'), 'first', 'the first opener fixes it');
+    const signed = storage.lastSignedStore((note) => Number(note.split('\n')[1]));
+    assert.equal(await signed.read(), undefined);
+    await signed.write('log\n5\nroot5\n');
+    await signed.write('log\n3\nroot3\n');
+    await signed.write('log\n5\nanother\n');
+    assert.equal(await signed.read(), 'log\n5\nroot5\n', 'the largest size, as first recorded');
+    const db = await server.admin('airlock');
+    try {
+      for (const sql of [
+        "UPDATE write_once.checkpoints SET note = 'x'",
+        'DELETE FROM write_once.checkpoints',
+        "UPDATE write_once.meta SET value = 'x'",
+      ]) {
+        await assert.rejects(db.query(sql), /never changed or deleted/, sql);
+      }
+    } finally {
+      await db.end();
+    }
+    await storage.close();
   });
 
   // Last: it crashes the server the other tests share.

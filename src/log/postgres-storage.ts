@@ -12,9 +12,12 @@ import pg from 'pg';
 import { AirlockError } from '../errors.ts';
 import { bounded } from '../text.ts';
 import { type PgpassTarget, readPgpassPassword } from './pgpass.ts';
+import type { LastSignedStore } from './engine.ts';
 import type { LogReader, LogState, LogStorage, LogWriteTx, NewEntry, StoredTile } from './storage.ts';
 
-const SCHEMA_VERSION = 1;
+// 2 added meta, checkpoints, sequencer and sequencer_history, and the triggers; a version-1 database
+// gains them when opened (only tables and triggers are added).
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = [
   'CREATE TABLE IF NOT EXISTS log_schema (id int PRIMARY KEY CHECK (id = 1), version int NOT NULL)',
@@ -25,6 +28,30 @@ const SCHEMA = [
   // Rewritten by every batch: room on its page keeps the updates HOT.
   `CREATE TABLE IF NOT EXISTS state (id int PRIMARY KEY CHECK (id = 1), size bigint NOT NULL, root bytea NOT NULL,
     checkpoint text NOT NULL) WITH (fillfactor = 10)`,
+  // What a log is, fixed at creation (an audit trail's origin and public key): written once.
+  'CREATE TABLE IF NOT EXISTS meta (name text PRIMARY KEY, value text NOT NULL)',
+  // Every checkpoint the log recorded as signed, kept in the database for every process sharing it: the
+  // last one is what a new sequencer must extend (LastSignedStore).
+  `CREATE TABLE IF NOT EXISTS checkpoints (size bigint PRIMARY KEY CHECK (size >= 0), note text NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now())`,
+  // The sequencer's epoch: raised by each process that takes over sequencing, checked by every write of
+  // the one that holds it, so a deposed sequencer's late write changes nothing.
+  `CREATE TABLE IF NOT EXISTS sequencer (id int PRIMARY KEY CHECK (id = 1), epoch bigint NOT NULL,
+    holder text NOT NULL, since timestamptz NOT NULL DEFAULT now()) WITH (fillfactor = 50)`,
+  `CREATE TABLE IF NOT EXISTS sequencer_history (epoch bigint PRIMARY KEY, holder text NOT NULL,
+    backend_pid int NOT NULL, since timestamptz NOT NULL DEFAULT now())`,
+  // Written once, never changed: SQL that edits or deletes them is refused by the database itself.
+  `CREATE OR REPLACE FUNCTION airlock_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'airlock: % rows are never changed or deleted', TG_TABLE_NAME
+      USING ERRCODE = 'insufficient_privilege'; END $$`,
+  `CREATE OR REPLACE TRIGGER entries_write_once BEFORE UPDATE OR DELETE ON entries
+    FOR EACH ROW EXECUTE FUNCTION airlock_refuse_change()`,
+  `CREATE OR REPLACE TRIGGER checkpoints_write_once BEFORE UPDATE OR DELETE ON checkpoints
+    FOR EACH ROW EXECUTE FUNCTION airlock_refuse_change()`,
+  `CREATE OR REPLACE TRIGGER meta_write_once BEFORE UPDATE OR DELETE ON meta
+    FOR EACH ROW EXECUTE FUNCTION airlock_refuse_change()`,
+  `CREATE OR REPLACE TRIGGER sequencer_history_write_once BEFORE UPDATE OR DELETE ON sequencer_history
+    FOR EACH ROW EXECUTE FUNCTION airlock_refuse_change()`,
 ];
 
 /** Serialises openers creating the tables of a fresh database (CREATE … IF NOT EXISTS races otherwise). */
@@ -292,9 +319,10 @@ async function prepareSchema(client: pg.PoolClient, target: string, schema: stri
       );
     }
     for (const statement of SCHEMA.slice(1)) await client.query(statement);
-    await client.query('INSERT INTO log_schema (id, version) VALUES (1, $1) ON CONFLICT (id) DO NOTHING', [
-      SCHEMA_VERSION,
-    ]);
+    await client.query(
+      'INSERT INTO log_schema (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = excluded.version',
+      [SCHEMA_VERSION],
+    );
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -391,6 +419,49 @@ export class PostgresLogStorage implements LogStorage {
       client?.release(failed);
       this.#writing = false;
     }
+  }
+
+  /** A value fixed when the log was created (meta table), if set. */
+  meta(name: string): Promise<string | undefined> {
+    return this.#read('read its meta data', async () => {
+      const { rows } = await this.#pool.query('SELECT value FROM meta WHERE name = $1', [name]);
+      return (rows[0] as { value: string } | undefined)?.value;
+    });
+  }
+
+  /** Sets `name` unless it is set already: the value stored, which is the first opener's. */
+  claimMeta(name: string, value: string): Promise<string> {
+    return this.#read('write its meta data', async () => {
+      await this.#pool.query('INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [
+        name,
+        value,
+      ]);
+      const { rows } = await this.#pool.query('SELECT value FROM meta WHERE name = $1', [name]);
+      const stored = (rows[0] as { value: string } | undefined)?.value;
+      if (stored === undefined) throw corrupt(`meta ${bounded(name, 40)} vanished after it was written`);
+      return stored;
+    });
+  }
+
+  /**
+   * The checkpoints table as the engine's record of the last checkpoint it signed, shared by every process
+   * on this database. `sizeOf` reads a note's tree size (the signature is the engine's to check).
+   */
+  lastSignedStore(sizeOf: (note: string) => number): LastSignedStore {
+    return {
+      read: () =>
+        this.#read('read the last signed checkpoint', async () => {
+          const { rows } = await this.#pool.query('SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1');
+          return (rows[0] as { note: string } | undefined)?.note;
+        }),
+      write: (note) =>
+        this.#read('record a signed checkpoint', async () => {
+          await this.#pool.query('INSERT INTO checkpoints (size, note) VALUES ($1, $2) ON CONFLICT (size) DO NOTHING', [
+            sizeOf(note),
+            note,
+          ]);
+        }),
+    };
   }
 
   async close(): Promise<void> {

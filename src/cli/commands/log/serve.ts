@@ -1,13 +1,11 @@
 // `airlock log serve`: the on-prem transparency log (Rekor v2 write API, C2SP tlog-tiles reads).
-import { existsSync } from 'node:fs';
-import { availableParallelism, homedir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ecdsaOverDigestBackend } from '../../../crypto/ecdsa-over-digest.ts';
 import type { Signer } from '../../../crypto/signer.ts';
 import { AirlockError } from '../../../errors.ts';
 import { makeDirs } from '../../../files/state-dir.ts';
 import type { LogEngine } from '../../../log/engine.ts';
-import { PostgresLogStorage } from '../../../log/postgres-storage.ts';
 import type { LogStorage } from '../../../log/storage.ts';
 import type { TlogPolicy } from '../../../log/tlog-policy.ts';
 import { CosignatureGatherer, WITNESS_TIMEOUT_MS } from '../../../log/witness-client.ts';
@@ -18,6 +16,7 @@ import type { Command, CommandContext } from '../../command.ts';
 import { jsonLineLog, parseListen, untilStopped } from '../../serve.ts';
 import { readWitnessPolicyFile } from '../../witness-policy-file.ts';
 import { KEY_FLAGS, keySigner } from '../../options/key.ts';
+import { postgresStorageOpener } from '../../options/postgres.ts';
 
 type Log = (event: Readonly<Record<string, unknown>>) => void;
 
@@ -110,7 +109,8 @@ async function serve(ctx: CommandContext) {
       metrics,
       log,
     });
-  const storage = postgresStorage(ctx, flags.string('storage'));
+  const storageUrl = flags.string('storage');
+  const storage = storageUrl === undefined ? undefined : postgresStorageOpener(ctx, storageUrl, '--storage');
   const dir = resolve(ctx.cwd, data);
   await makeDirs(dir);
   const signer = await keySigner(ctx, keyRef);
@@ -133,24 +133,6 @@ interface ServeParts {
   /** Where the witness step finds the engine for its consistency proofs. */
   readonly proofs: { engine?: LogEngine };
   readonly storage: (() => Promise<LogStorage>) | undefined;
-}
-
-/**
- * --storage postgres://USER@HOST:PORT/DB: the password comes from PGPASSFILE or ~/.pgpass (read when the
- * server asks for one), never from argv or the URL.
- */
-function postgresStorage(ctx: CommandContext, url: string | undefined): (() => Promise<LogStorage>) | undefined {
-  if (url === undefined) return undefined;
-  if (!/^postgres(ql)?:\/\//.test(url)) {
-    throw new AirlockError('E_USAGE', '--storage takes a postgres://USER@HOST:PORT/DB URL', {
-      hint: 'without --storage the log keeps its sqlite database in --data',
-    });
-  }
-  // As libpq: PGPASSFILE must be there when named; the default file only when it exists.
-  const named = ctx.env.PGPASSFILE;
-  const fallback = join(ctx.env.HOME || homedir(), '.pgpass');
-  const passfile = named || (existsSync(fallback) ? fallback : undefined);
-  return () => PostgresLogStorage.open({ url, ...(passfile ? { passfile } : {}) });
 }
 
 async function serveWith(
