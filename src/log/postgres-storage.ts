@@ -155,6 +155,11 @@ function storageError(err: unknown, target: string, action: string): unknown {
 
 const ignore = () => undefined;
 
+const notSequencer = (why = 'this process is a standby') =>
+  new AirlockError('E_NOT_SEQUENCER', `the log is sequenced by another process: ${why}`, {
+    hint: 'send writes to the sequencer, or retry here once this process has taken over',
+  });
+
 const corrupt = (message: string) => new AirlockError('E_LOG_CORRUPT', `log database: ${message}`);
 
 /** A BIGINT column (pg hands it over as a string), as an index the engine can use. */
@@ -330,16 +335,36 @@ async function prepareSchema(client: pg.PoolClient, target: string, schema: stri
   }
 }
 
+/**
+ * Who may write: anyone (one process, or writers that share the log as the audit trail's do), nobody
+ * (a standby), or the sequencer of one epoch, checked inside each write transaction.
+ */
+type Fence = { readonly epoch: string } | 'standby' | undefined;
+
+/** Settings of a sequencer's own session (the one holding the advisory lock): a stalled process loses it. */
+const SESSION_OPTIONS = [
+  'idle_session_timeout=10s',
+  'idle_in_transaction_session_timeout=10s',
+  'statement_timeout=5s',
+  'lock_timeout=3s',
+];
+
 export class PostgresLogStorage implements LogStorage {
   /** user@host:port/db, for messages: never the password. */
   readonly target: string;
+  /** The schema holding the tables: one database may hold several logs, each with its own sequencer. */
+  readonly schema: string;
   readonly #pool: pg.Pool;
   readonly #reads: Reads;
+  readonly #config: pg.ClientConfig;
   #writing = false;
+  #fence: Fence;
 
-  private constructor(pool: pg.Pool, target: string) {
+  private constructor(pool: pg.Pool, target: string, schema: string, config: pg.ClientConfig) {
     this.#pool = pool;
     this.target = target;
+    this.schema = schema;
+    this.#config = config;
     this.#reads = new Reads(pool);
   }
 
@@ -348,6 +373,7 @@ export class PostgresLogStorage implements LogStorage {
     const { host, port, database, user } = config as PgpassTarget;
     const password = await passwordOf(options, { host, port, database, user });
     const pool = new pg.Pool({ ...config, password });
+    let schema: string;
     // An idle connection the server drops (restart, crash) is emitted here, and unhandled it would end
     // the process; the next query takes a fresh connection and reports what it meets.
     pool.on('error', ignore);
@@ -356,6 +382,7 @@ export class PostgresLogStorage implements LogStorage {
       try {
         await checkDurable(client, target);
         await prepareSchema(client, target, options.schema);
+        schema = ((await client.query('SELECT current_schema() AS schema')).rows[0] as { schema: string }).schema;
       } finally {
         client.release();
       }
@@ -363,7 +390,93 @@ export class PostgresLogStorage implements LogStorage {
       await pool.end().catch(() => undefined);
       throw storageError(err, target, 'prepare its tables');
     }
-    return new PostgresLogStorage(pool, target);
+    const { max: _max, connectionTimeoutMillis: _timeout, ...session } = config;
+    return new PostgresLogStorage(pool, target, schema, { ...session, password });
+  }
+
+  /**
+   * A connection of its own, outside the pool, for a sequencer's advisory lock: bounded so that a
+   * stalled or vanished holder loses its session, and with it the lock, within seconds.
+   */
+  async openSession(applicationName: string): Promise<pg.Client> {
+    const base = this.#config.options === undefined ? '' : `${this.#config.options} `;
+    const client = new pg.Client({
+      ...this.#config,
+      application_name: applicationName,
+      options: `${base}${SESSION_OPTIONS.map((o) => `-c ${o}`).join(' ')}`,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 2_000,
+      connectionTimeoutMillis: 5_000,
+      // Client-side: a heartbeat that hangs (a cut-off network) fails, and the holder stands down.
+      query_timeout: 4_000,
+    });
+    // Unhandled, a lost connection's error event would end the process; the holder learns of it from
+    // its next query, and listens for it too.
+    client.on('error', ignore);
+    try {
+      await client.connect();
+    } catch (err) {
+      throw storageError(err, this.target, 'open a session');
+    }
+    return client;
+  }
+
+  /** Refuses every write (E_NOT_SEQUENCER) until claimSequencer: a standby's, or a deposed sequencer's. */
+  standBy(): void {
+    this.#fence = 'standby';
+  }
+
+  /**
+   * Makes this process the sequencer: raises the epoch (after any write in flight, which holds the state
+   * lock) and records who holds it. From then on each write checks the epoch is still this one, so a
+   * sequencer that lost its lock (stalled, cut off) cannot commit once another has taken over.
+   */
+  async claimSequencer(holder: string, backendPid: number): Promise<string> {
+    const epoch = await this.#transaction('claim the sequencer', async (client) => {
+      const { rows } = await client.query(
+        'INSERT INTO sequencer (id, epoch, holder) VALUES (1, 1, $1) ON CONFLICT (id) DO UPDATE ' +
+          'SET epoch = sequencer.epoch + 1, holder = excluded.holder, since = now() RETURNING epoch',
+        [holder],
+      );
+      const claimed = String((rows[0] as { epoch: string }).epoch);
+      await client.query('INSERT INTO sequencer_history (epoch, holder, backend_pid) VALUES ($1, $2, $3)', [
+        claimed,
+        holder,
+        backendPid,
+      ]);
+      return claimed;
+    });
+    this.#fence = { epoch };
+    return epoch;
+  }
+
+  /** The sequencer of record: its epoch and who claimed it, if any has. */
+  sequencer(): Promise<{ epoch: string; holder: string } | undefined> {
+    return this.#read('read the sequencer', async () => {
+      const { rows } = await this.#pool.query('SELECT epoch, holder FROM sequencer WHERE id = 1');
+      const row = rows[0] as { epoch: string; holder: string } | undefined;
+      return row && { epoch: String(row.epoch), holder: row.holder };
+    });
+  }
+
+  /** Runs `work` on one snapshot of committed data (REPEATABLE READ, READ ONLY): state and tiles agree. */
+  read<T>(work: (reader: LogReader) => Promise<T>): Promise<T> {
+    return this.#read('read a snapshot', async () => {
+      const client = await this.#pool.connect();
+      let failed = false;
+      try {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        const result = await work(new Reads(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        failed = true;
+        await client.query('ROLLBACK').catch(ignore);
+        throw err;
+      } finally {
+        client.release(failed);
+      }
+    });
   }
 
   async #read<T>(action: string, read: () => Promise<T>): Promise<T> {
@@ -394,7 +507,31 @@ export class PostgresLogStorage implements LogStorage {
     return this.#read('look entries up', () => this.#reads.findIdentities(identities));
   }
 
-  async write<T>(work: (tx: LogWriteTx) => Promise<T>): Promise<T> {
+  write<T>(work: (tx: LogWriteTx) => Promise<T>): Promise<T> {
+    if (this.#fence === 'standby') return Promise.reject(notSequencer());
+    const fence = this.#fence;
+    return this.#transaction('write', async (client) => {
+      if (fence !== undefined) await this.#checkFence(client, fence.epoch);
+      return work(new Writes(client));
+    });
+  }
+
+  /** Inside a write, after the state lock: still the epoch this process claimed, or it stands down. */
+  async #checkFence(client: pg.PoolClient, epoch: string): Promise<void> {
+    const { rows } = await client.query('SELECT epoch FROM sequencer WHERE id = 1');
+    const now = (rows[0] as { epoch: string } | undefined)?.epoch;
+    if (now !== undefined && String(now) === epoch) return;
+    this.#fence = 'standby';
+    throw notSequencer(
+      `another process took over sequencing (epoch ${bounded(String(now), 24)}, this one had ${epoch})`,
+    );
+  }
+
+  /**
+   * One exclusive, durable transaction on a pooled connection: BEGIN and the state table's lock go in
+   * one round trip; the connection is dropped after any failure (a lost COMMIT reply, a dead socket).
+   */
+  async #transaction<T>(action: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     if (this.#writing) throw new AirlockError('E_INTERNAL', 'log storage: nested or concurrent write transaction');
     this.#writing = true;
     let client: pg.PoolClient | undefined;
@@ -404,17 +541,15 @@ export class PostgresLogStorage implements LogStorage {
       // A connection lost while `work` runs between queries is emitted here (unhandled, it would end the
       // process); the transaction's next query then fails, and with it the write.
       client.on('error', ignore);
-      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-      await client.query('LOCK TABLE state IN EXCLUSIVE MODE');
-      const result = await work(new Writes(client));
+      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED; LOCK TABLE state IN EXCLUSIVE MODE');
+      const result = await work(client);
       await client.query('COMMIT');
       return result;
     } catch (err) {
       failed = true;
-      await client?.query('ROLLBACK').catch(() => undefined);
-      throw storageError(err, this.target, 'write');
+      await client?.query('ROLLBACK').catch(ignore);
+      throw storageError(err, this.target, action);
     } finally {
-      // After a failure the connection's state is unknown (a lost COMMIT reply, a dead socket): drop it.
       client?.off('error', ignore);
       client?.release(failed);
       this.#writing = false;

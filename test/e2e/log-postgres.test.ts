@@ -1,7 +1,7 @@
 // `airlock log serve --storage postgres://…` against a real PostgreSQL: the password comes from
 // PGPASSFILE (never argv), appends land in the database, and a restarted log resumes from it.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeLogKey, spawnServer } from '../helpers/log-server.ts';
@@ -57,5 +57,66 @@ describe('airlock log serve --storage postgres://', { skip: missing }, () => {
       .ready.then(() => 'served')
       .catch((err: { stderr: string }) => err.stderr);
     assert.match(refused, /cannot read the password file .*absent.*\[E_IO\]/);
+  });
+  it('two processes on one database: one sequences, the other stands by, follows it and takes over', async () => {
+    const home = join(dir, 'pair');
+    await mkdir(home);
+    await makeLogKey(join(home, 'log'));
+    const passfile = join(home, 'pgpass');
+    await writeFile(passfile, `127.0.0.1:${server.port}:pair:airlock:${server.password}\n`, { mode: 0o600 });
+    const url = server.url.replace(/\/airlock$/, '/pair');
+    const db = await server.admin();
+    await db.query('CREATE DATABASE pair OWNER airlock');
+    await db.end();
+    const serve = (name: string) =>
+      spawnServer(
+        [
+          'log',
+          'serve',
+          '--data',
+          join(home, name),
+          '--key',
+          join(home, 'log.key'),
+          '--origin',
+          '127.0.0.1',
+          '--listen',
+          '127.0.0.1:0',
+          '--storage',
+          url,
+        ],
+        { PGPASSFILE: passfile },
+      ).ready;
+    const entries = new EntrySource('pair');
+    const post = (at: string, id: number) =>
+      fetch(`${at}/api/v2/log/entries`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: entries.request(id),
+      });
+    const role = async (at: string) => ((await (await fetch(`${at}/healthz`)).json()) as { role: string }).role;
+    const first = await serve('a');
+    after(() => first.kill());
+    const second = await serve('b');
+    after(() => second.kill());
+    assert.deepEqual([await role(first.url), await role(second.url)], ['sequencer', 'standby']);
+    assert.equal((await post(first.url, 0)).status, 201);
+    const refused = await post(second.url, 1);
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get('retry-after'), '1');
+    assert.equal(((await refused.json()) as { code: string }).code, 'E_NOT_SEQUENCER');
+    // The standby follows: its checkpoint reaches the sequencer's size.
+    const sizeAt = async (at: string) => Number((await (await fetch(`${at}/checkpoint`)).text()).split('\n')[1]);
+    for (let i = 0; i < 100 && (await sizeAt(second.url)) < 1; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await sizeAt(second.url), 1);
+    await first.kill();
+    let answered: Response | undefined;
+    for (let i = 0; i < 200; i++) {
+      answered = await post(second.url, 1);
+      if (answered.status !== 503) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(answered?.status, 201, await answered?.text());
+    assert.equal(await role(second.url), 'sequencer');
+    assert.equal(await second.stop(), 0);
   });
 });

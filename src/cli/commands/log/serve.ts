@@ -6,7 +6,7 @@ import type { Signer } from '../../../crypto/signer.ts';
 import { AirlockError } from '../../../errors.ts';
 import { makeDirs } from '../../../files/state-dir.ts';
 import type { LogEngine } from '../../../log/engine.ts';
-import type { LogStorage } from '../../../log/storage.ts';
+import type { PostgresLogStorage } from '../../../log/postgres-storage.ts';
 import type { TlogPolicy } from '../../../log/tlog-policy.ts';
 import { CosignatureGatherer, WITNESS_TIMEOUT_MS } from '../../../log/witness-client.ts';
 import { HttpError } from '../../../server/http-io.ts';
@@ -132,7 +132,7 @@ interface ServeParts {
   readonly witness: ((checkpoint: string) => Promise<string>) | undefined;
   /** Where the witness step finds the engine for its consistency proofs. */
   readonly proofs: { engine?: LogEngine };
-  readonly storage: (() => Promise<LogStorage>) | undefined;
+  readonly storage: (() => Promise<PostgresLogStorage>) | undefined;
 }
 
 async function serveWith(
