@@ -1,6 +1,7 @@
 // `airlock audit show`: this machine's audit trail, checked first, one line per event.
 import type { AuditEntry, AuditVerification } from '../../../audit/audit-log.ts';
-import { auditDir, verifyAuditLog } from '../../../audit/audit-log.ts';
+import { verifyAuditLog } from '../../../audit/audit-log.ts';
+import { sharedAuditTrail } from '../../options/audit-url.ts';
 import type { Command, CommandContext } from '../../command.ts';
 import { EVENT_FILTER_FLAGS, eventFilter, selectEvents } from '../../options/event-filter.ts';
 
@@ -33,7 +34,8 @@ export const auditShowCommand: Command = {
   ],
   async run(ctx) {
     const filter = eventFilter(ctx);
-    const v = await verifyAuditLog(ctx.stateDir);
+    const shared = await sharedAuditTrail(ctx.env);
+    const v = await verifyAuditLog(ctx.stateDir, shared ? { shared } : {});
     warnIfBroken(ctx, v);
     const events = selectEvents(v.events, filter);
     for (const e of events) {
@@ -45,7 +47,7 @@ export const auditShowCommand: Command = {
       );
     }
     ctx.out.info(
-      `${events.length} of ${v.size} events in ${auditDir(ctx.stateDir)} (log ${v.origin}` +
+      `${events.length} of ${v.size} events in ${v.where} (log ${v.origin}` +
         `${v.ok ? ', verified' : ', DOES NOT VERIFY'})`,
     );
     return {
