@@ -24,7 +24,7 @@ export const auditShowCommand: Command = {
   description:
     'One line per event: index, time, result, action, subjects, and the reason when not ok. The log is\n' +
     'checked first; if it does not verify, a warning says so (details: airlock audit verify). State lives\n' +
-    'in $AIRLOCK_HOME/audit; see docs/audit.md.',
+    'in $AIRLOCK_HOME/audit, or in the PostgreSQL database AIRLOCK_AUDIT_URL names; see docs/audit.md.',
   flags: EVENT_FILTER_FLAGS,
   positionals: { min: 0, max: 0 },
   examples: [
