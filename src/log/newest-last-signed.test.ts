@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { LastSignedStore } from './engine.ts';
 import { newestLastSigned } from './newest-last-signed.ts';
 
-const memory = (note?: string): LastSignedStore & { note?: string } => {
+const memory = (note?: string): LastSignedStore & { note: string | undefined } => {
   const store = {
     note,
     read: async () => store.note,
@@ -13,27 +13,29 @@ const memory = (note?: string): LastSignedStore & { note?: string } => {
   };
   return store;
 };
-const sizeOf = (note: string) => {
-  const size = Number(note.split('\n')[1]);
-  if (!Number.isSafeInteger(size)) throw new Error('not a checkpoint');
-  return size;
+
+const sizeOf = (note: string): number => {
+  const size = /^size (\d+)$/.exec(note)?.[1];
+  if (size === undefined) throw new Error('not a checkpoint');
+  return Number(size);
 };
 
 describe('newestLastSigned', () => {
-  it('reads the record of the larger tree, wherever it is kept, and writes to every place', async () => {
-    const db = memory('log\n7\n');
-    const file = memory('log\n9\n');
-    const both = newestLastSigned([db, file], sizeOf);
-    assert.equal(await both.read(), 'log\n9\n', 'the file is ahead (the database was restored)');
-    file.note = 'log\n3\n';
-    assert.equal(await both.read(), 'log\n7\n', 'the database is ahead (another host signed)');
-    await both.write('log\n12\n');
-    assert.deepEqual([db.note, file.note], ['log\n12\n', 'log\n12\n']);
+  it('reads the newest record of all, whichever store holds it', async () => {
+    assert.equal(await newestLastSigned([memory('size 3'), memory('size 7')], sizeOf).read(), 'size 7');
+    assert.equal(await newestLastSigned([memory('size 9'), memory('size 7')], sizeOf).read(), 'size 9');
+    assert.equal(await newestLastSigned([memory(), memory('size 2')], sizeOf).read(), 'size 2');
     assert.equal(await newestLastSigned([memory(), memory()], sizeOf).read(), undefined);
   });
 
-  it('answers a record that does not open as it is, for the engine to refuse', async () => {
-    const both = newestLastSigned([memory('log\n9\n'), memory('forged')], sizeOf);
-    assert.equal(await both.read(), 'forged');
+  it('returns a record it cannot read, for the engine to refuse, rather than pass it over', async () => {
+    assert.equal(await newestLastSigned([memory('size 9'), memory('forged')], sizeOf).read(), 'forged');
+  });
+
+  it('writes each new checkpoint to every store', async () => {
+    const a = memory('size 1');
+    const b = memory();
+    await newestLastSigned([a, b], sizeOf).write('size 4');
+    assert.deepEqual([a.note, b.note], ['size 4', 'size 4']);
   });
 });

@@ -1,22 +1,21 @@
-// The last signed checkpoint kept in more than one place: in the shared database (every process of a
-// log that several hosts run sees what any of them signed) and in a file on this host (a database
-// restored or promoted behind what this host saw still shows). Reads answer the newest record, writes
-// go to each place.
+// One record of the last signed checkpoint kept in several places (the shared database every writer
+// sees, and a file on this machine that a restored database cannot take back): the newest of them is
+// what the log must not fall behind, and each checkpoint signed from now on goes to all of them.
 import type { LastSignedStore } from './engine.ts';
 
 /**
- * `sizeOf` opens a note (checking its signature) and says its tree size; a record it cannot open is
- * answered as is, so the engine reports it instead of silently preferring another.
+ * `sizeOf` reads a note's tree size; a note it cannot read is returned as the record (ahead of any
+ * other), so that the engine's own check of it refuses the log rather than this store passing it over.
  */
 export function newestLastSigned(
   stores: readonly LastSignedStore[],
   sizeOf: (note: string) => number,
 ): LastSignedStore {
   return {
-    async read() {
+    read: async () => {
+      const notes = await Promise.all(stores.map((s) => s.read()));
       let newest: { note: string; size: number } | undefined;
-      for (const store of stores) {
-        const note = await store.read();
+      for (const note of notes) {
         if (note === undefined) continue;
         let size: number;
         try {
@@ -24,12 +23,12 @@ export function newestLastSigned(
         } catch {
           return note;
         }
-        if (newest === undefined || size > newest.size) newest = { note, size };
+        if (!newest || size > newest.size) newest = { note, size };
       }
       return newest?.note;
     },
-    async write(note) {
-      for (const store of stores) await store.write(note);
+    write: async (note) => {
+      await Promise.all(stores.map((s) => s.write(note)));
     },
   };
 }
