@@ -8,7 +8,11 @@
 // returns, and the server must run with fsync and synchronous_commit on (checked at open): a
 // committed row then survives a crash of the server. A COMMIT whose reply is lost is reported as a
 // failure; the entry's retry finds it stored and answers it as a duplicate.
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
+import { readOptionalText } from '../files/read-file.ts';
+import { isLoopbackHost } from '../net/loopback.ts';
 import { AirlockError } from '../errors.ts';
 import { bounded } from '../text.ts';
 import { type PgpassTarget, readPgpassPassword } from './pgpass.ts';
@@ -59,10 +63,12 @@ const SCHEMA_LOCK = 0x6169726c6f636b31n; // "airlock1"
 /** Rows per INSERT: well under PostgreSQL's 65,535 parameters, and Buffers go out binary. */
 const ROWS_PER_INSERT = 256;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-const URL_PARAMETERS = new Set(['host', 'application_name']);
+const URL_PARAMETERS = new Set(['host', 'application_name', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey']);
 /** Errors of a server or connection that is not there (now): SQLSTATE classes 08, 53, 57P; socket errors. */
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P|28)/;
 const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
+/** Node's TLS refusals of a server certificate (and OpenSSL's verify codes it passes on). */
+const TLS_ERRORS = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|CERT_|SELF_SIGNED_|DEPTH_ZERO_|HOSTNAME_MISMATCH)/;
 
 export interface PostgresStorageOptions {
   /** postgres://USER@HOST:PORT/DB (a socket folder as ?host=/path); never with a password in it. */
@@ -81,7 +87,7 @@ const usage = (message: string) =>
   new AirlockError('E_USAGE', message, { hint: 'postgres://USER@HOST:PORT/DB, the password in a PGPASSFILE' });
 
 /** The pool's settings from the URL, which is parsed here: pg lets a URL's empty password override a given one. */
-function poolConfig(options: PostgresStorageOptions): { config: pg.PoolConfig; target: string } {
+async function poolConfig(options: PostgresStorageOptions): Promise<{ config: pg.PoolConfig; target: string }> {
   let url: URL;
   try {
     url = new URL(options.url);
@@ -100,6 +106,7 @@ function poolConfig(options: PostgresStorageOptions): { config: pg.PoolConfig; t
   const port = url.port === '' ? 5432 : Number(url.port);
   const user = decodeURIComponent(url.username);
   const database = decodeURIComponent(url.pathname.slice(1)) || user;
+  const ssl = await tlsSettings(url.searchParams, host);
   const config: pg.PoolConfig = {
     host,
     port,
@@ -109,8 +116,56 @@ function poolConfig(options: PostgresStorageOptions): { config: pg.PoolConfig; t
     connectionTimeoutMillis: 15_000,
     application_name: url.searchParams.get('application_name') ?? 'airlock-log',
     ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
+    ...(ssl ? { ssl } : {}),
   };
   return { config, target: bounded(`${user}@${host}:${port}/${database}`, 200) };
+}
+
+const TLS_MODES = new Set(['disable', 'verify-ca', 'verify-full']);
+const PEM_LIMIT = 1024 * 1024;
+
+/**
+ * TLS as libpq's sslmode names it, fail-closed: plain only when asked (`disable`) or on loopback and a
+ * socket, where nothing is on the wire; otherwise the server's certificate is checked against
+ * `sslrootcert` (else the system's CAs), with its name (`verify-full`, the default) or without
+ * (`verify-ca`). `require`, `prefer` and `allow` would accept any server that answers: refused.
+ */
+async function tlsSettings(params: URLSearchParams, host: string): Promise<ConnectionOptions | undefined> {
+  const local = host.startsWith('/') || isLoopbackHost(host);
+  const mode = params.get('sslmode') ?? (local ? 'disable' : 'verify-full');
+  if (!TLS_MODES.has(mode)) {
+    throw usage(
+      `sslmode=${bounded(mode, 20)} is not supported: it does not check who answers ` +
+        '(use sslmode=verify-full with sslrootcert=FILE, or sslmode=disable on a trusted network)',
+    );
+  }
+  const files = ['sslrootcert', 'sslcert', 'sslkey'].filter((name) => params.has(name));
+  if (mode === 'disable') {
+    if (files.length > 0) throw usage(`${files.join(', ')} given with sslmode=disable`);
+    return undefined;
+  }
+  if (params.has('sslcert') !== params.has('sslkey')) throw usage('sslcert and sslkey go together');
+  const read = async (name: string) => {
+    const path = params.get(name);
+    return path === null ? undefined : readPem(path, name);
+  };
+  const [ca, cert, key] = await Promise.all([read('sslrootcert'), read('sslcert'), read('sslkey')]);
+  return {
+    rejectUnauthorized: true,
+    ...(ca ? { ca } : {}),
+    ...(cert && key ? { cert, key } : {}),
+    ...(isIP(host) === 0 && !host.startsWith('/') ? { servername: host } : {}),
+    // verify-ca: the chain is checked, the name is not (a server reached by an address its certificate omits).
+    ...(mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
+  };
+}
+
+async function readPem(path: string, what: string): Promise<string> {
+  // Errors name the file, never its content: sslkey is a private key.
+  const text = await readOptionalText(path, `the database's ${what}`, PEM_LIMIT);
+  if (text === undefined)
+    throw new AirlockError('E_INPUT_MISSING', `the database's ${what} ${bounded(path, 200)} does not exist`);
+  return text;
 }
 
 /**
@@ -133,10 +188,12 @@ async function passwordOf(options: PostgresStorageOptions, target: PgpassTarget)
 function isDatabaseError(err: unknown): boolean {
   if (err instanceof pg.DatabaseError) return true;
   const code = (err as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string' && SOCKET_ERRORS.has(code)) return true;
+  if (typeof code === 'string' && (SOCKET_ERRORS.has(code) || TLS_ERRORS.test(code))) return true;
   return (
     err instanceof Error &&
-    /^Connection terminated|is not queryable|^timeout expired|connection timeout/i.test(err.message)
+    /^Connection terminated|is not queryable|^timeout expired|connection timeout|does not support SSL/i.test(
+      err.message,
+    )
   );
 }
 
@@ -147,7 +204,9 @@ function storageError(err: unknown, target: string, action: string): unknown {
   const reason = bounded(`${(err as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`);
   if (!(err instanceof pg.DatabaseError) || UNAVAILABLE_SQLSTATE.test(err.code ?? '')) {
     return new AirlockError('E_UNAVAILABLE', `the log database ${target} is unavailable: ${reason}`, {
-      hint: 'check the server is up and reachable, and the role and password (PGPASSFILE) are right',
+      hint:
+        'check the server is up and reachable, the role and password (PGPASSFILE) are right, and, over TLS, ' +
+        'that its certificate is issued by sslrootcert for the name in the URL',
     });
   }
   return new AirlockError('E_IO', `log database ${target}: cannot ${action}: ${reason}`);
@@ -369,7 +428,7 @@ export class PostgresLogStorage implements LogStorage {
   }
 
   static async open(options: PostgresStorageOptions): Promise<PostgresLogStorage> {
-    const { config, target } = poolConfig(options);
+    const { config, target } = await poolConfig(options);
     const { host, port, database, user } = config as PgpassTarget;
     const password = await passwordOf(options, { host, port, database, user });
     const pool = new pg.Pool({ ...config, password });
