@@ -58,7 +58,7 @@ describe('PostgresLogStorage on a server', { skip: missing }, () => {
     const withPassword = server.url.replace('airlock@', `airlock:${secret}@`);
     for (const [url, code] of [
       [withPassword, 'E_USAGE'],
-      [`${server.url}?sslmode=disable`, 'E_USAGE'],
+      [`${server.url}?sslcompression=1`, 'E_USAGE'],
       ['mysql://airlock@127.0.0.1/airlock', 'E_USAGE'],
     ] as const) {
       await assert.rejects(PostgresLogStorage.open({ url, password: server.password }), (err: AirlockError) => {
