@@ -81,6 +81,11 @@ export interface PostgresStorageOptions {
   readonly schema?: string;
   /** Connections at most (default 4): one writes at a time, the others serve reads. */
   readonly maxConnections?: number;
+  /**
+   * Reads only (an auditor's `audit verify`): no tables are created, every transaction is read-only,
+   * and a role with SELECT alone will do. A database without the tables is E_INPUT_MISSING.
+   */
+  readonly readOnly?: boolean;
 }
 
 const usage = (message: string) =>
@@ -115,7 +120,7 @@ async function poolConfig(options: PostgresStorageOptions): Promise<{ config: pg
     max: options.maxConnections ?? 4,
     connectionTimeoutMillis: 15_000,
     application_name: url.searchParams.get('application_name') ?? 'airlock-log',
-    ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
+    ...(startupOptions(options) ? { options: startupOptions(options) } : {}),
     ...(ssl ? { ssl } : {}),
   };
   return { config, target: bounded(`${user}@${host}:${port}/${database}`, 200) };
@@ -352,6 +357,29 @@ class Writes extends Reads implements LogWriteTx {
   }
 }
 
+function startupOptions(options: PostgresStorageOptions): string {
+  return [
+    ...(options.schema !== undefined ? [`-c search_path=${options.schema}`] : []),
+    ...(options.readOnly ? ['-c default_transaction_read_only=on'] : []),
+  ].join(' ');
+}
+
+/** A reader's check: the tables are there, in a version it reads. */
+async function checkSchema(client: pg.PoolClient, target: string): Promise<void> {
+  const { rows } = await client.query("SELECT to_regclass('log_schema') IS NOT NULL AS present");
+  if (!(rows[0] as { present: boolean }).present)
+    throw new AirlockError('E_INPUT_MISSING', `the database ${target} holds no log in this schema`);
+  const version = (
+    (await client.query('SELECT version FROM log_schema WHERE id = 1')).rows[0] as { version: number } | undefined
+  )?.version;
+  if (version === undefined || version > SCHEMA_VERSION) {
+    throw new AirlockError(
+      'E_UNSUPPORTED',
+      `the log database ${target} has schema version ${version ?? 'none'}; this airlock reads up to ${SCHEMA_VERSION}`,
+    );
+  }
+}
+
 /** Refuses a server that may lose a commit it acknowledged: the log would then forget what it signed. */
 async function checkDurable(client: pg.PoolClient, target: string): Promise<void> {
   const { rows } = await client.query(
@@ -418,6 +446,7 @@ export class PostgresLogStorage implements LogStorage {
   readonly #config: pg.ClientConfig;
   #writing = false;
   #fence: Fence;
+  #readOnly = false;
 
   private constructor(pool: pg.Pool, target: string, schema: string, config: pg.ClientConfig) {
     this.#pool = pool;
@@ -440,7 +469,8 @@ export class PostgresLogStorage implements LogStorage {
       const client = await pool.connect();
       try {
         await checkDurable(client, target);
-        await prepareSchema(client, target, options.schema);
+        if (options.readOnly) await checkSchema(client, target);
+        else await prepareSchema(client, target, options.schema);
         schema = ((await client.query('SELECT current_schema() AS schema')).rows[0] as { schema: string }).schema;
       } finally {
         client.release();
@@ -450,7 +480,9 @@ export class PostgresLogStorage implements LogStorage {
       throw storageError(err, target, 'prepare its tables');
     }
     const { max: _max, connectionTimeoutMillis: _timeout, ...session } = config;
-    return new PostgresLogStorage(pool, target, schema, { ...session, password });
+    const storage = new PostgresLogStorage(pool, target, schema, { ...session, password });
+    storage.#readOnly = options.readOnly === true;
+    return storage;
   }
 
   /**
@@ -567,6 +599,8 @@ export class PostgresLogStorage implements LogStorage {
   }
 
   write<T>(work: (tx: LogWriteTx) => Promise<T>): Promise<T> {
+    if (this.#readOnly)
+      return Promise.reject(new AirlockError('E_INTERNAL', `log database ${this.target}: opened read-only`));
     if (this.#fence === 'standby') return Promise.reject(notSequencer());
     const fence = this.#fence;
     return this.#transaction('write', async (client) => {
