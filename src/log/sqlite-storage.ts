@@ -3,7 +3,7 @@
 // written (a read on the writing connection would see rows that might still roll back).
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { AirlockError } from '../errors.ts';
-import type { LogState, LogStorage, LogWriteTx, NewEntry, StoredTile } from './storage.ts';
+import type { LogReader, LogState, LogStorage, LogWriteTx, NewEntry, StoredTile } from './storage.ts';
 
 const SCHEMA_VERSION = 1;
 
@@ -263,5 +263,67 @@ export class SqliteLogStorage implements LogStorage {
   async close(): Promise<void> {
     this.#reader.close();
     this.#writer.close();
+  }
+}
+
+/**
+ * A read-only view of a log database as it was when opened (one read transaction): for copying a log
+ * elsewhere without writing to it. Nothing is written to the database file; SQLite may create its
+ * empty -wal and -shm companions, as any reader of a WAL database does.
+ */
+export class SqliteLogSnapshot implements LogReader {
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #r: Statements;
+
+  private constructor(path: string, db: DatabaseSync) {
+    this.path = path;
+    this.#db = db;
+    this.#r = new Statements(db);
+  }
+
+  static open(path: string): SqliteLogSnapshot {
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path, { readOnly: true });
+      db.exec('PRAGMA busy_timeout = 30000');
+    } catch (err) {
+      throw new AirlockError('E_IO', `cannot open the log database ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      const snapshot = new SqliteLogSnapshot(path, db);
+      // The first read pins the snapshot: a writer's later commits stay out of it.
+      db.exec('BEGIN');
+      snapshot.#r.readState();
+      return snapshot;
+    } catch (err) {
+      db.close();
+      throw new AirlockError('E_IO', `cannot read the log database ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async readState(): Promise<LogState | undefined> {
+    return this.#r.readState();
+  }
+
+  async readTile(level: number, index: number): Promise<StoredTile | undefined> {
+    return this.#r.readTile(level, index);
+  }
+
+  async readEntries(start: number, end: number): Promise<Uint8Array[]> {
+    return this.#r.readEntries(start, end);
+  }
+
+  async listEntries(start: number, end: number): Promise<Array<{ index: number; data: Uint8Array }>> {
+    return this.#r.listEntries(start, end);
+  }
+
+  async findIdentities(identities: readonly Uint8Array[]): Promise<Map<string, number>> {
+    return this.#r.findIdentities(identities);
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.isTransaction) this.#db.exec('COMMIT');
+    this.#db.close();
   }
 }
