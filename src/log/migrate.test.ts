@@ -234,4 +234,18 @@ describe('migrateLog into PostgreSQL', { skip: postgresAvailable() }, () => {
     assert.match(err.message, /behind the last signed checkpoint \(size 22\)/);
     await into.close();
   });
+
+  it('rolls the copy back when the source is appended to meanwhile', async () => {
+    const files = await makeLog('written', 30);
+    const into = await target();
+    const source = await openSqliteSource(files);
+    // An append landing after the snapshot was taken, before the copy commits.
+    const written = { ...source, unchanged: () => appendTo(files, ['late']).then(() => source.unchanged()) };
+    const err = await rejection(migrateLog(written, into));
+    await source.close();
+    assert.equal(err.code, 'E_UNAVAILABLE');
+    assert.equal(await into.readState(), undefined);
+    assert.deepEqual(await into.listEntries(0, 100), []);
+    await into.close();
+  });
 });

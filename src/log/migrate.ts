@@ -19,7 +19,7 @@ import { type CheckpointSigner, entryIdentity, type LastSignedStore } from './en
 import { fsckLog, type LogProblem } from './fsck.ts';
 import { consistencyProof, rootAt, verifyConsistency } from './merkle.ts';
 import { MAX_NOTE_BYTES, parseNote } from './note.ts';
-import { SqliteLogSnapshot } from './sqlite-storage.ts';
+import { openSqliteLogSnapshot } from './sqlite-storage.ts';
 import type { LogReader, LogState, LogStorage, StoredTile } from './storage.ts';
 import { nodeReaderFor, Tile, TILE_WIDTH, type TileKey, tilesTouched } from './tiles.ts';
 
@@ -38,6 +38,8 @@ export interface MigrationSource {
   readonly lastSigned: string | undefined;
   /** Where it is, for messages. */
   readonly where: string;
+  /** Whether the log is still as the snapshot has it: nothing was appended since it was taken. */
+  unchanged(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -94,6 +96,9 @@ const corrupt = (message: string, problems: readonly LogProblem[] = []) =>
     ...(problems.length ? { details: { problems } } : {}),
   });
 
+const sameState = (a: LogState, b: LogState) =>
+  a.size === b.size && Buffer.from(a.root).equals(b.root) && a.checkpoint === b.checkpoint;
+
 const problemText = (problems: readonly LogProblem[]) =>
   problems
     .slice(0, 5)
@@ -136,7 +141,7 @@ export async function openSqliteSource(files: SqliteLogFiles): Promise<Migration
     });
   }
   const publicKey = await readPublicKey(files.publicKey);
-  const reader = SqliteLogSnapshot.open(files.db);
+  const reader = openSqliteLogSnapshot(files.db);
   try {
     const state = await reader.readState();
     if (!state) throw new AirlockError('E_INPUT_MISSING', `the log database ${files.db} holds no log yet`);
@@ -147,7 +152,24 @@ export async function openSqliteSource(files: SqliteLogFiles): Promise<Migration
     const origin = kept?.trim() ?? originOfNote(state.checkpoint, files.db);
     // Read after the snapshot: a log still being written shows as storage behind this checkpoint.
     const lastSigned = await readOptionalText(files.checkpoint, 'a checkpoint', MAX_NOTE_BYTES);
-    return { reader, identity: { origin, publicKey }, lastSigned, where: files.db, close: () => reader.close() };
+    const unchanged = async () => {
+      const now = openSqliteLogSnapshot(files.db);
+      try {
+        const current = await now.readState();
+        const note = await readOptionalText(files.checkpoint, 'a checkpoint', MAX_NOTE_BYTES);
+        return current !== undefined && sameState(current, state) && note === lastSigned;
+      } finally {
+        await now.close();
+      }
+    };
+    return {
+      reader,
+      identity: { origin, publicKey },
+      lastSigned,
+      where: files.db,
+      unchanged,
+      close: () => reader.close(),
+    };
   } catch (err) {
     await reader.close();
     throw err;
@@ -250,7 +272,7 @@ function lastSignedProblems(
       {
         problem:
           `the storage (size ${size}) is behind the last signed checkpoint (size ${before.size}): ` +
-          'is a log serve still writing it? stop it first',
+          'is it still being written? stop what writes it (log serve, airlock commands) and run again',
       },
     ];
   }
@@ -259,9 +281,6 @@ function lastSignedProblems(
     ? []
     : [{ problem: `the state is not consistent with the last signed checkpoint at size ${before.size}` }];
 }
-
-const sameState = (a: LogState, b: LogState) =>
-  a.size === b.size && Buffer.from(a.root).equals(b.root) && a.checkpoint === b.checkpoint;
 
 function sameKey(pem: string | undefined, key: KeyObject): boolean {
   if (pem === undefined) return false;
@@ -319,7 +338,7 @@ async function recordIdentity(
 /** Entries in batches, every tile, the state last: one transaction. */
 async function copyLog(
   target: MigrationTarget,
-  reader: LogReader,
+  source: MigrationSource,
   state: LogState,
   batch: number,
   onCopied: (done: number) => void,
@@ -329,7 +348,7 @@ async function copyLog(
       throw occupied(target, 'was written to during the migration');
     for (let start = 0; start < state.size; start += batch) {
       const end = Math.min(start + batch, state.size);
-      const data = await reader.readEntries(start, end);
+      const data = await source.reader.readEntries(start, end);
       if (data.length !== end - start) throw corrupt(`the source log lost entries at ${start + data.length}`);
       const placed = await tx.appendEntries(
         start,
@@ -341,7 +360,7 @@ async function copyLog(
     }
     let pending: StoredTile[] = [];
     for (const key of tileKeysOf(state.size)) {
-      const tile = await reader.readTile(key.level, key.index);
+      const tile = await source.reader.readTile(key.level, key.index);
       if (!tile) throw corrupt(`the source log lost tile ${key.level}/${key.index}`);
       pending.push(tile);
       if (pending.length === TILES_PER_WRITE) {
@@ -350,6 +369,16 @@ async function copyLog(
       }
     }
     await tx.putTiles(pending);
+    // Appended to meanwhile, the copy would miss entries: it is rolled back instead.
+    if (!(await source.unchanged())) {
+      throw new AirlockError(
+        'E_UNAVAILABLE',
+        `${source.where} was written to during the migration; nothing was copied`,
+        {
+          hint: 'stop what writes the log (log serve, airlock commands for the audit trail) and run it again',
+        },
+      );
+    }
     await tx.putState(state);
   });
 }
@@ -402,7 +431,7 @@ export async function migrateLog(
   if (found === 'empty') {
     // A log that never grew may have no record yet: its own checkpoint is then the last signed one.
     await recordIdentity(target, source, source.lastSigned ?? state.checkpoint, sizeOf);
-    await copyLog(target, source.reader, state, batch, report('copy'));
+    await copyLog(target, source, state, batch, report('copy'));
   }
   const verified = await verifyTarget(target, source, checked, open, report('verify'));
   return {
