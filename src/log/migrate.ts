@@ -91,9 +91,10 @@ const META_ORIGIN = 'origin';
 const META_PUBLIC_KEY = 'public-key';
 const TILES_PER_WRITE = 64;
 
-const corrupt = (message: string, problems: readonly LogProblem[] = []) =>
+const corrupt = (message: string, problems: readonly LogProblem[] = [], hint?: string) =>
   new AirlockError('E_LOG_CORRUPT', message, {
     ...(problems.length ? { details: { problems } } : {}),
+    ...(hint ? { hint } : {}),
   });
 
 const sameState = (a: LogState, b: LogState) =>
@@ -137,7 +138,7 @@ function originOfNote(note: string, where: string): string {
 export async function openSqliteSource(files: SqliteLogFiles): Promise<MigrationSource> {
   if (!(await pathExists(files.db))) {
     throw new AirlockError('E_INPUT_MISSING', `there is no log database at ${files.db}`, {
-      hint: 'name the folder a sqlite log keeps its database in (log serve --data DIR)',
+      hint: 'name the folder the sqlite log is in: its log serve --data DIR, or $AIRLOCK_HOME/audit for the trail',
     });
   }
   const publicKey = await readPublicKey(files.publicKey);
@@ -405,7 +406,11 @@ async function verifyTarget(
   if (!sameKey(await target.meta(META_PUBLIC_KEY), source.identity.publicKey))
     problems.push({ problem: `its meta ${META_PUBLIC_KEY} is not the log key` });
   if (problems.length > 0)
-    throw corrupt(`the log in ${target.target} does not verify: ${problemText(problems)}`, problems);
+    throw corrupt(
+      `the log in ${target.target} does not verify: ${problemText(problems)}`,
+      problems,
+      'nothing serves it as it is: keep it for investigation, and migrate into an empty database (or drop its tables)',
+    );
   return got;
 }
 
