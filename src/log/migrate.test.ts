@@ -153,7 +153,7 @@ describe('migrateLog into PostgreSQL', { skip: postgresAvailable() }, () => {
     const state = await into.readState();
     const err = await rejection(migrate(b, into));
     assert.equal(err.code, 'E_OUTPUT_EXISTS');
-    assert.match(err.message, /holds another log already \(size 10\)/);
+    assert.match(err.message, /holds a log of size 10 already, not this one \(size 12\)/);
     assert.ok(err.hint);
     assert.deepEqual(await into.readState(), state);
     assert.equal((await into.listEntries(0, 100)).length, 10);

@@ -307,7 +307,7 @@ async function inspectTarget(
   const held = await target.readState();
   if (held) {
     if (sameState(held, state)) return 'same';
-    throw occupied(target, `holds another log already (size ${held.size})`);
+    throw occupied(target, `holds a log of size ${held.size} already, not this one (size ${state.size})`);
   }
   if ((await target.listEntries(0, 1)).length > 0) throw occupied(target, 'holds log entries without a state');
   const origin = await target.meta(META_ORIGIN);
