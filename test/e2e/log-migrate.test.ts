@@ -4,7 +4,7 @@
 // moments leaves the database either without a log or with the complete, verified one.
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createKeyObjectSigner } from '../../src/crypto/key-object-signer.ts';
@@ -111,11 +111,8 @@ describe('airlock log migrate / audit migrate', { skip: missing }, () => {
     assert.equal(again.code, 0, again.stderr);
     assert.equal((JSON.parse(again.stdout) as { copied: boolean }).copied, false);
 
-    // Served from the database: its checkpoint, and a further append after it. The last-signed file is
-    // carried along for a log serve that still keeps it beside --data.
+    // Served from the database alone (a fresh --data folder): its checkpoint, and a further append after it.
     const served = join(dir, 'pg-log');
-    await mkdir(served);
-    await copyFile(join(source, 'checkpoint'), join(served, 'checkpoint'));
     const pgLog = await spawnServer([...serveArgs, '--data', served, '--storage', url], { PGPASSFILE: passfile }).ready;
     after(() => pgLog.kill());
     assert.deepEqual(sizeAndRoot(await (await fetch(`${pgLog.url}/checkpoint`)).text()), signed);
@@ -155,6 +152,12 @@ describe('airlock log migrate / audit migrate', { skip: missing }, () => {
     assert.equal(report.schema, 'airlock_audit');
     assert.ok(report.size >= 3, r.stdout);
     assert.deepEqual(await filesDigest(audit), files, 'the trail is never modified');
+    // `audit verify` on the migrated trail, as an auditor's machine with no trail of its own reads it.
+    const verified = await runCliProcess(['audit', 'verify', '--json'], {
+      env: { AIRLOCK_AUDIT_URL: url, PGPASSFILE: passfile, AIRLOCK_HOME: join(dir, 'auditor') },
+    });
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.equal((JSON.parse(verified.stdout) as { size: number }).size, report.size);
 
     const origin = (await readFile(join(audit, 'origin'), 'utf8')).trim();
     const publicKey = createPublicKey(await readFile(join(audit, 'audit.pub')));
