@@ -21,6 +21,7 @@ import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createKeyObjectSigner } from '../../src/crypto/key-object-signer.ts';
 import { type Checkpoint, parseCheckpoint } from '../../src/log/checkpoint.ts';
@@ -520,13 +521,16 @@ class Rig {
   readonly clients: Clients;
   readonly watch = new CheckpointWatch();
   readonly problems: string[] = [];
-  readonly publicKeyPath: string;
+  readonly dir: string;
+  /** A superuser client on the log's database, to read what the processes stored. */
+  readonly database: () => Promise<pg.Client>;
 
-  constructor(members: Member[], label: string, publicKeyPath: string) {
+  constructor(members: Member[], dir: string, database: () => Promise<pg.Client>) {
     this.members = members;
-    this.entries = new EntrySource(label);
+    this.dir = dir;
+    this.database = database;
+    this.entries = new EntrySource(`failover ${dir} ${SEED}`);
     this.clients = new Clients(this.entries, members, seededRandom(SEED ^ 0x5eed));
-    this.publicKeyPath = publicKeyPath;
   }
 
   static async create(dir: string, server: PostgresServer, database: string): Promise<Rig> {
@@ -542,7 +546,7 @@ class Rig {
         return new Member(name, await freePort(), args, { PGPASSFILE: passfile });
       }),
     );
-    return new Rig(members, `failover ${database} ${SEED}`, join(dir, 'log.pub'));
+    return new Rig(members, dir, () => server.admin(database));
   }
 
   said(): string {
@@ -579,8 +583,13 @@ class Rig {
     const logged = await readEntries(sequencer.url, final.size);
     const tiles = await readTiles(sequencer.url, final.size);
     await this.#standbyReadsAgree(sequencer, final, logged);
-    const open = checkpointOpener(ORIGIN, createPublicKey(await readFile(this.publicKeyPath)));
-    const notes = new Set([...this.clients.acks.map((a) => a.checkpoint), ...this.watch.notes, finalNote]);
+    const open = checkpointOpener(ORIGIN, createPublicKey(await readFile(join(this.dir, 'log.pub'))));
+    const notes = new Set([
+      ...this.clients.acks.map((a) => a.checkpoint),
+      ...this.watch.notes,
+      finalNote,
+      ...(await this.#storedNotes()),
+    ]);
     failOn(
       [...this.problems, ...this.watch.problems, ...this.clients.refusals, ...this.clients.bad503],
       'the processes answered wrongly',
@@ -589,6 +598,32 @@ class Rig {
     const observed = { acks: this.clients.acks, entries: this.entries, posted: this.clients.posted, notes, open };
     failOn(oracleProblems({ ...observed, final, logged, tiles }), 'the final log disagrees with what was seen');
     return { final, notes: notes.size };
+  }
+
+  /** The checkpoints the processes recorded as signed: in the database, and each one's last-signed file. */
+  async #storedNotes(): Promise<string[]> {
+    const db = await this.database();
+    try {
+      const rows = await db.query<{ note: string }>('SELECT note FROM checkpoints UNION SELECT checkpoint FROM state');
+      const files = this.members.map((m) => readFile(join(this.dir, `data-${m.name}`, 'checkpoint'), 'utf8'));
+      const kept = await Promise.all(files.map((f) => f.catch(() => '')));
+      return [...rows.rows.map((r) => r.note), ...kept.filter((k) => k !== '')];
+    } finally {
+      await db.end();
+    }
+  }
+
+  /** The sequencer epochs in the order taken, with when: each takeover raises the epoch by one. */
+  async epochs(): Promise<Array<{ epoch: number; since: Date }>> {
+    const db = await this.database();
+    try {
+      const rows = await db.query<{ epoch: string; since: Date }>(
+        'SELECT epoch, since FROM sequencer_history ORDER BY epoch',
+      );
+      return rows.rows.map((r) => ({ epoch: Number(r.epoch), since: r.since }));
+    } finally {
+      await db.end();
+    }
   }
 
   /** The standby serves the same entries and tiles once its checkpoint catches up. */
@@ -669,6 +704,14 @@ describe('log failover: two log serve processes on one PostgreSQL database', { s
         }
         const { final, notes } = await rig.check();
         assert.ok(takeovers.length >= 10, 'at least 10 kills of the sequencer');
+        // Each process that takes over sequences under a new epoch, taken after the one before.
+        const epochs = await rig.epochs();
+        assert.ok(
+          epochs.every((e, i) => i === 0 || e.since >= (epochs[i - 1]?.since as Date)),
+          `epochs taken out of order: ${JSON.stringify(epochs)}`,
+        );
+        if (epochs.length > 0)
+          assert.ok(epochs.length > takeovers.length, `${takeovers.length} takeovers, ${epochs.length} epochs`);
         assert.ok(rig.clients.acks.length >= 300, `only ${rig.clients.acks.length} appends acknowledged`);
         const ms = takeovers.map((k) => k.ms).sort((a, b) => a - b);
         const report =
@@ -678,7 +721,8 @@ describe('log failover: two log serve processes on one PostgreSQL database', { s
           `(${rig.clients.acks.filter((a) => a.status === 409).length} as 409 duplicates of an unanswered try), ` +
           `final size ${final.size}; ${notes} distinct checkpoints checked; 503s ` +
           `${JSON.stringify(Object.fromEntries(rig.clients.unavailable))}, ${rig.clients.connectionFailures} ` +
-          `connection failures; restarted as ${takeovers.map((k) => k.restartedAs).join(',')}`;
+          `connection failures; ${epochs.length} sequencer epochs; restarted as ` +
+          takeovers.map((k) => k.restartedAs).join(',');
         console.log(report);
         t.diagnostic(report);
       } finally {
