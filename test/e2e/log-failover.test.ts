@@ -582,7 +582,7 @@ class Rig {
     const final = parseCheckpoint(parseNote(finalNote).text);
     const logged = await readEntries(sequencer.url, final.size);
     const tiles = await readTiles(sequencer.url, final.size);
-    await this.#standbyReadsAgree(sequencer, final, logged);
+    await this.#standbyReadsAgree(sequencer, final, logged, tiles);
     const open = checkpointOpener(ORIGIN, createPublicKey(await readFile(join(this.dir, 'log.pub'))));
     const notes = new Set([
       ...this.clients.acks.map((a) => a.checkpoint),
@@ -627,7 +627,12 @@ class Rig {
   }
 
   /** The standby serves the same entries and tiles once its checkpoint catches up. */
-  async #standbyReadsAgree(sequencer: Member, final: Checkpoint, logged: readonly Buffer[]): Promise<void> {
+  async #standbyReadsAgree(
+    sequencer: Member,
+    final: Checkpoint,
+    logged: readonly Buffer[],
+    ours: ReadonlyMap<string, Tile>,
+  ): Promise<void> {
     const standby = this.members.find((m) => m !== sequencer) as Member;
     const caughtUp = await until(async () => {
       const body = await getOk(`${standby.url}/checkpoint`);
@@ -641,7 +646,6 @@ class Rig {
       'the standby serves other entries than the sequencer',
     );
     const tiles = await readTiles(standby.url, final.size);
-    const ours = await readTiles(sequencer.url, final.size);
     for (const [key, tile] of tiles) assert.ok(tile.hashes().equals(ours.get(key)?.hashes() ?? Buffer.alloc(0)), key);
   }
 
@@ -693,6 +697,9 @@ describe('log failover: two log serve processes on one PostgreSQL database', { s
           sequencer.start();
           const first = await rig.acknowledgedAfter(killedAt, sequencer.port, `after kill ${kill} (seed ${SEED})`);
           const last = rig.clients.lastBefore(killedAt);
+          const taker = rig.members.find((m) => m.port === first.port) as Member;
+          if (!taker.messages().includes('sequencing'))
+            rig.problems.push(`kill ${kill}: ${taker.name} acknowledged appends without logging 'sequencing'`);
           const restarted = await sequencer.healthy(TAKEOVER_BOUND_MS);
           if (!restarted) assert.fail(`kill ${kill}: ${sequencer.name} did not restart:\n${sequencer.said()}`);
           takeovers.push({
