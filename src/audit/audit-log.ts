@@ -28,8 +28,18 @@ import { lastSignedFile } from '../log/last-signed-file.ts';
 import { consistencyProof } from '../log/merkle.ts';
 import { parseNote } from '../log/note.ts';
 import { SqliteLogStorage } from '../log/sqlite-storage.ts';
+import type { LogStorage } from '../log/storage.ts';
+import { newestLastSigned } from '../log/newest-last-signed.ts';
 import { type AuditEvent, parseEvent, serializeEvent } from './event.ts';
 import { readOptionalText } from '../files/read-file.ts';
+import {
+  claimTrailIdentity,
+  readTrailIdentity,
+  SHARED_CHECKPOINTS_DIR,
+  type SharedTrail,
+  sharedCheckpointPath,
+  type TrailIdentity,
+} from './shared-trail.ts';
 
 export function auditDir(stateDir: string): string {
   return join(stateDir, 'audit');
@@ -52,8 +62,8 @@ function readText(path: string): Promise<string | undefined> {
   return readOptionalText(path, 'a file of the audit log', 1024 * 1024);
 }
 
-/** A checkpoint-name-safe origin for this machine's audit log. */
-function originFor(host: string): string {
+/** A checkpoint-name-safe origin for an audit log named after `host` (a machine, or a shared database). */
+export function originFor(host: string): string {
   const name =
     host
       .toLowerCase()
@@ -208,6 +218,33 @@ export class AuditLog {
     return log;
   }
 
+  /**
+   * Opens (creating on first use) the shared trail `trail` to write to it with `signer`, which the trail
+   * cannot keep for its writers. The last signed checkpoint is kept in the trail's database and on this
+   * machine, and the newer of the two is what the trail must not fall behind. events.jsonl is not
+   * migrated into a shared trail: it is one machine's history, and the sqlite trail takes it in.
+   */
+  static async openShared(stateDir: string, trail: SharedTrail, signer: Signer): Promise<AuditLog> {
+    await checkStateDir(stateDir);
+    const storage = await trail.open();
+    try {
+      const { origin } = await claimTrailIdentity(storage, trail, signer.publicKey);
+      await makeStateDir(stateDir, SHARED_CHECKPOINTS_DIR);
+      const local = sharedCheckpointPath(stateDir, origin);
+      await sweepTempFiles(local);
+      const sizeOf = (note: string) => checkpointOpener(origin, signer.publicKey)(note).size;
+      const engine = await LogEngine.open({
+        storage,
+        checkpoints: checkpointSignerFor(origin, signer),
+        lastSigned: newestLastSigned([storage.lastSignedStore(sizeOf), lastSignedFile(local)], sizeOf),
+      });
+      return new AuditLog(engine, origin, signer.publicKey);
+    } catch (err) {
+      await storage.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
   async #migrate(legacy: string): Promise<void> {
     const text = await readText(legacy);
     if (text === undefined) return;
@@ -258,6 +295,8 @@ export interface AuditVerification {
   readonly keyFingerprint: string;
   readonly size: number;
   readonly checkpoint: string;
+  /** Where the trail is: its folder, or user@host:port/db of a shared one. */
+  readonly where: string;
   readonly problems: LogProblem[];
   /** Every event (parsed), in log order; unparseable ones are problems. */
   readonly events: AuditEntry[];
@@ -279,13 +318,23 @@ function assertCheckpointShape(since: string): void {
   }
 }
 
-/**
- * Recomputes everything from the stored events: each one against the hash the log recorded for its
- * index, the whole tree against the signed checkpoint, the checkpoint kept outside the database,
- * and — with `since` — consistency with a checkpoint saved earlier (elsewhere).
- */
-export async function verifyAuditLog(stateDir: string, options: { since?: string } = {}): Promise<AuditVerification> {
-  if (options.since !== undefined) assertCheckpointShape(options.since);
+/** A last signed checkpoint kept apart from the entries: the log must still extend it. */
+interface KeptCheckpoint {
+  readonly note: string | undefined;
+  readonly what: string;
+  /** The problem when the log has entries and this record is missing; undefined when it may be. */
+  readonly missing?: string;
+}
+
+/** What verification reads, wherever the trail lives. */
+interface TrailSource {
+  readonly storage: LogStorage;
+  readonly identity: TrailIdentity;
+  readonly where: string;
+  readonly kept: () => Promise<KeptCheckpoint[]>;
+}
+
+async function sqliteSource(stateDir: string): Promise<TrailSource> {
   await checkStateDir(stateDir);
   const p = paths(stateDir);
   const identity = await auditIdentity(stateDir);
@@ -293,67 +342,127 @@ export async function verifyAuditLog(stateDir: string, options: { since?: string
     throw new AirlockError('E_INPUT_MISSING', `no audit log in ${p.dir}`, {
       hint: 'airlock records one as soon as a command makes a security decision',
     });
+  const kept = async () => [
+    {
+      note: await readText(p.checkpoint),
+      what: 'the last signed checkpoint kept beside the log',
+      missing:
+        `the last signed checkpoint kept beside the log (${p.checkpoint}) is missing: a restored ` +
+        `older database could not be told apart`,
+    },
+  ];
+  return { storage: SqliteLogStorage.open(p.db), identity, where: p.dir, kept };
+}
+
+async function sharedSource(stateDir: string, trail: SharedTrail): Promise<TrailSource> {
+  const storage = await trail.open();
+  try {
+    const identity = await readTrailIdentity(storage);
+    const local = sharedCheckpointPath(stateDir, identity.origin);
+    const sizeOf = (note: string) => checkpointOpener(identity.origin, identity.publicKey)(note).size;
+    const kept = async () => [
+      {
+        note: await storage.lastSignedStore(sizeOf).read(),
+        what: "the last signed checkpoint in the trail's checkpoints table",
+        missing:
+          `no signed checkpoint is recorded in the trail's checkpoints table: a restored older ` +
+          `database could not be told apart`,
+      },
+      // Only a machine that wrote to the trail has one.
+      { note: await readText(local), what: `the last checkpoint this machine signed (${local})` },
+    ];
+    return { storage, identity, where: storage.target, kept };
+  } catch (err) {
+    await storage.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Recomputes everything from the stored events: each one against the hash the log recorded for its
+ * index, the whole tree against the signed checkpoint, the last signed checkpoint kept apart from the
+ * entries (beside the database; for a shared trail, in its checkpoints table and on this machine),
+ * and — with `since` — consistency with a checkpoint saved earlier (elsewhere).
+ */
+export async function verifyAuditLog(
+  stateDir: string,
+  options: { since?: string; shared?: SharedTrail } = {},
+): Promise<AuditVerification> {
+  if (options.since !== undefined) assertCheckpointShape(options.since);
+  const source = options.shared ? await sharedSource(stateDir, options.shared) : await sqliteSource(stateDir);
+  try {
+    return await verifyTrail(source, options.since);
+  } finally {
+    await source.storage.close();
+  }
+}
+
+/** Entries fsck found beyond the size it read, that the log holds now: written meanwhile, not smuggled in. */
+async function appendedMeanwhile(storage: LogStorage, problems: LogProblem[], size: number): Promise<LogProblem[]> {
+  const beyond = problems.filter((p) => p.index !== undefined && p.index >= size);
+  if (beyond.length === 0) return problems;
+  const now = (await storage.readState())?.size ?? size;
+  return problems.filter((p) => !(p.index !== undefined && p.index >= size && p.index < now));
+}
+
+async function verifyTrail(source: TrailSource, since: string | undefined): Promise<AuditVerification> {
+  const { storage, identity } = source;
   const open = checkpointOpener(identity.origin, identity.publicKey);
-  const storage = SqliteLogStorage.open(p.db);
   const events: AuditEntry[] = [];
   const parseProblems: LogProblem[] = [];
-  try {
-    const result = await fsckLog(storage, open, {
-      onEntry: (index, data) => {
-        try {
-          // The problem carries its index; the reader puts "event N:" in front.
-          events.push({ index, event: parseEvent(data, 'the entry') });
-        } catch (err) {
-          parseProblems.push({ index, problem: (err as Error).message });
-        }
-      },
-    });
-    const problems = [...result.problems, ...parseProblems];
-    const current: Checkpoint = { origin: identity.origin, size: result.size, rootHash: result.root, extensions: [] };
-    const pinned = (note: string, what: string) => {
-      let saved: Checkpoint;
+  // Before the entries: a checkpoint is recorded after its entries are, so what is read first is never
+  // ahead of the state read next, however many writers append meanwhile.
+  const kept = await source.kept();
+  const result = await fsckLog(storage, open, {
+    onEntry: (index, data) => {
       try {
-        // The opener checks the origin with the signature: only size and root are left to take.
-        const opened = open(note);
-        saved = { origin: identity.origin, size: opened.size, rootHash: opened.root, extensions: [] };
+        // The problem carries its index; the reader puts "event N:" in front.
+        events.push({ index, event: parseEvent(data, 'the entry') });
       } catch (err) {
-        problems.push({ problem: `${what} does not verify with the audit key: ${(err as Error).message}` });
-        return;
+        parseProblems.push({ index, problem: (err as Error).message });
       }
-      if (saved.size > current.size) {
-        problems.push({
-          problem:
-            `${what} is at size ${saved.size}, but the log holds ${current.size}: events were ` +
-            `removed (or the database restored from an older copy)`,
-        });
-        return;
-      }
-      try {
-        checkExtends(saved, current, consistencyProof(saved.size, current.size, result.rebuilt));
-      } catch (err) {
-        problems.push({ problem: `${what} (size ${saved.size}): ${(err as Error).message}` });
-      }
-    };
-    const kept = await readText(p.checkpoint);
-    if (kept !== undefined) pinned(kept, 'the last signed checkpoint kept beside the log');
-    else if (result.size > 0)
+    },
+  });
+  const problems = [...(await appendedMeanwhile(storage, result.problems, result.size)), ...parseProblems];
+  const current: Checkpoint = { origin: identity.origin, size: result.size, rootHash: result.root, extensions: [] };
+  const pinned = (note: string, what: string) => {
+    let saved: Checkpoint;
+    try {
+      // The opener checks the origin with the signature: only size and root are left to take.
+      const opened = open(note);
+      saved = { origin: identity.origin, size: opened.size, rootHash: opened.root, extensions: [] };
+    } catch (err) {
+      problems.push({ problem: `${what} does not verify with the audit key: ${(err as Error).message}` });
+      return;
+    }
+    if (saved.size > current.size) {
       problems.push({
         problem:
-          `the last signed checkpoint kept beside the log (${p.checkpoint}) is missing: a restored ` +
-          `older database could not be told apart`,
+          `${what} is at size ${saved.size}, but the log holds ${current.size}: events were ` +
+          `removed (or the database restored from an older copy)`,
       });
-    if (options.since !== undefined) pinned(options.since, 'the --since checkpoint');
-    problems.sort((a, b) => (a.index ?? -1) - (b.index ?? -1));
-    return {
-      ok: problems.length === 0,
-      origin: identity.origin,
-      keyFingerprint: keyFingerprint(identity.publicKey),
-      size: result.size,
-      checkpoint: result.checkpoint,
-      problems,
-      events,
-    };
-  } finally {
-    await storage.close();
+      return;
+    }
+    try {
+      checkExtends(saved, current, consistencyProof(saved.size, current.size, result.rebuilt));
+    } catch (err) {
+      problems.push({ problem: `${what} (size ${saved.size}): ${(err as Error).message}` });
+    }
+  };
+  for (const k of kept) {
+    if (k.note !== undefined) pinned(k.note, k.what);
+    else if (k.missing !== undefined && result.size > 0) problems.push({ problem: k.missing });
   }
+  if (since !== undefined) pinned(since, 'the --since checkpoint');
+  problems.sort((a, b) => (a.index ?? -1) - (b.index ?? -1));
+  return {
+    ok: problems.length === 0,
+    origin: identity.origin,
+    keyFingerprint: keyFingerprint(identity.publicKey),
+    size: result.size,
+    checkpoint: result.checkpoint,
+    where: source.where,
+    problems,
+    events,
+  };
 }

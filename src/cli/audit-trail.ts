@@ -1,14 +1,16 @@
 // The CLI's side of the audit trail: who ran what where (the edge knows the user, host and version),
 // one event per audited command at its end — ok, refused or failed — plus the events domain code
 // records for its own decisions (each import, each trust install). The audit log is opened on first
-// use, so commands that decide nothing never touch it.
+// use, so commands that decide nothing never touch it. AIRLOCK_AUDIT_URL puts it in PostgreSQL, shared
+// by every machine pointed there (docs/audit.md, "On PostgreSQL").
 import { hostname, userInfo } from 'node:os';
 import { AuditLog } from '../audit/audit-log.ts';
+import type { SharedTrail } from '../audit/shared-trail.ts';
+import { AirlockError } from '../errors.ts';
 import type { AuditSubject, Recorder } from '../recorder.ts';
 
 export type { Recorder };
 import type { Signer } from '../crypto/signer.ts';
-import type { AirlockError } from '../errors.ts';
 import { VERSION } from '../version.ts';
 
 export interface AuditTrail {
@@ -44,6 +46,8 @@ export interface AuditTrailOptions {
   readonly randomId: () => string;
   /** Loads AIRLOCK_AUDIT_KEY when set (a key file or an HSM). */
   readonly loadSigner: (ref: string) => Promise<Signer>;
+  /** The shared trail to write instead of this machine's (options/audit-url.ts), asked for on first use. */
+  readonly sharedTrail?: () => Promise<SharedTrail | undefined>;
 }
 
 function actorOf(env: AuditTrailOptions['env']): string {
@@ -52,6 +56,21 @@ function actorOf(env: AuditTrailOptions['env']): string {
   } catch {
     return env.USER ?? env.LOGNAME ?? 'unknown';
   }
+}
+
+/** This machine's trail, or the shared one AIRLOCK_AUDIT_URL names, with the key AIRLOCK_AUDIT_KEY names. */
+async function openAuditLog(options: AuditTrailOptions): Promise<AuditLog> {
+  const ref = options.env.AIRLOCK_AUDIT_KEY;
+  const shared = await options.sharedTrail?.();
+  if (!shared) return AuditLog.open(options.stateDir, ref ? { signer: await options.loadSigner(ref) } : {});
+  if (!ref)
+    throw new AirlockError(
+      'E_INPUT_MISSING',
+      'AIRLOCK_AUDIT_URL puts the audit trail in PostgreSQL, which keeps no signing key: ' +
+        'AIRLOCK_AUDIT_KEY is not set',
+      { hint: "set AIRLOCK_AUDIT_KEY to the trail's key (a key file, env://VAR or a pkcs11: URI) on every machine" },
+    );
+  return AuditLog.openShared(options.stateDir, shared, await options.loadSigner(ref));
 }
 
 export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
@@ -63,10 +82,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   // Once per trail: a server records an event per request, and asking the OS each time showed in profiles.
   let actor: string | undefined;
   const open = () => {
-    log ??= (async () => {
-      const ref = options.env.AIRLOCK_AUDIT_KEY;
-      return AuditLog.open(options.stateDir, ref ? { signer: await options.loadSigner(ref) } : {});
-    })();
+    log ??= openAuditLog(options);
     return log;
   };
   const base = () => ({

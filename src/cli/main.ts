@@ -220,6 +220,7 @@ async function openAuditTrail(stateDir: string, now: () => Date, io: Io, env: En
     now,
     randomId: randomUUID,
     loadSigner: (ref) => loadSigner(ref, { env, password: passwordSource(io, env, {}), warn: (m) => out.warn(m) }),
+    sharedTrail: async () => (await import('./options/audit-url.ts')).sharedAuditTrail(env),
   });
 }
 

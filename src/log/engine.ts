@@ -106,6 +106,9 @@ interface Committed {
   readonly started: number;
 }
 
+const sameState = (a: LogState, b: LogState) =>
+  a.size === b.size && a.checkpoint === b.checkpoint && Buffer.from(a.root).equals(b.root);
+
 export function entryIdentity(data: Uint8Array): Buffer {
   return hash('sha256', data, 'buffer');
 }
@@ -242,6 +245,46 @@ export class LogEngine {
     }
   }
 
+  /**
+   * Catches up with what another process committed to the shared storage (a standby following the
+   * sequencer), once that is shown to extend what this engine served: its checkpoint signs its state,
+   * its tiles re-derive its root, and a consistency proof from the tree served before verifies. A
+   * storage that went back or forked is refused (E_LOG_ROLLBACK) and the engine keeps what it had.
+   */
+  async refresh(): Promise<boolean> {
+    const known = this.#published;
+    const stored = await this.#storage.readState();
+    if (stored && sameState(stored, this.#state)) return false;
+    const fresh = await snapshot(this.#storage);
+    const { state } = fresh;
+    if (sameState(state, this.#state)) return false;
+    this.#checkStoredState(state);
+    if (!Buffer.from(rootAt(state.size, this.#edgeReader(fresh.edge))).equals(state.root))
+      throw corrupt(`the tiles re-derive another root than the signed checkpoint at size ${state.size}`);
+    const rewound = (why: string) =>
+      new AirlockError('E_LOG_ROLLBACK', `the log's storage ${why}; this process keeps serving size ${known.size}`, {
+        details: { storedSize: state.size, servedSize: known.size },
+      });
+    if (state.size < known.size) throw rewound(`went back to size ${state.size}`);
+    const proof = await this.#prove((node) => consistencyProof(known.size, state.size, node), fresh.edge);
+    if (!verifyConsistency(known.size, state.size, known.root, state.root, proof))
+      throw rewound(`at size ${state.size} is not consistent with the tree served at size ${known.size}`);
+    // Another refresh may have finished meanwhile with a newer state: never step back to this one.
+    if (state.size < this.#published.size) return false;
+    this.#state = this.#published = state;
+    this.#edge = fresh.edge;
+    return true;
+  }
+
+  /**
+   * Before a process that was a standby starts sequencing: caught up with storage, and storage checked
+   * against the last checkpoint recorded as signed (by any process), as at start-up.
+   */
+  async checkBeforeSequencing(): Promise<void> {
+    await this.refresh();
+    await this.#checkAtStart();
+  }
+
   /** Appends one entry; resolves once it is durable and covered by a signed checkpoint. */
   append(data: Uint8Array): Promise<AppendResult> {
     if (this.#closed) return Promise.reject(new AirlockError('E_UNAVAILABLE', 'the log is closing'));
@@ -297,13 +340,7 @@ export class LogEngine {
       if (!current) throw corrupt('the log state disappeared');
       // Another process may have appended since we last looked: continue from what storage holds, once
       // its checkpoint is shown to sign that size and root (a batch of duplicates answers with them).
-      const known = this.#state;
-      if (
-        current.checkpoint !== known.checkpoint ||
-        current.size !== known.size ||
-        !Buffer.from(current.root).equals(known.root)
-      )
-        this.#checkStoredState(current);
+      if (!sameState(current, this.#state)) this.#checkStoredState(current);
       const edge = current.size === this.#edge.size ? this.#edge : await loadEdge(tx, current.size);
       // Storage stores each entry once and says where the others already are: the unique index it
       // checks on insert anyway is the duplicate check, not a second lookup per entry.
@@ -561,14 +598,23 @@ async function snapshot(
   storage: LogStorage,
   create?: (tx: LogWriteTx) => Promise<LogState>,
 ): Promise<{ state: LogState; edge: TreeEdge }> {
-  return storage.write(async (tx) => {
-    const state = (await tx.readState()) ?? (await create?.(tx));
+  const take = async (tx: LogReader, state: LogState | undefined) => {
     if (!state) throw corrupt('the log state disappeared');
     if (state.size > 0 && (await tx.readEntries(state.size - 1, state.size + 1)).length !== 1) {
       throw corrupt(`the entries table does not end at index ${state.size - 1}`);
     }
     return { state, edge: await loadEdge(tx, state.size) };
-  });
+  };
+  // Without the write lock where storage can (a standby must not write, nor stall the sequencer); the
+  // write path only to create the first state.
+  if (storage.read) {
+    const read = await storage.read(async (tx) => {
+      const state = await tx.readState();
+      return state || !create ? take(tx, state) : undefined;
+    });
+    if (read) return read;
+  }
+  return storage.write(async (tx) => take(tx, (await tx.readState()) ?? (await create?.(tx))));
 }
 
 async function loadEdge(reader: LogReader, size: number): Promise<TreeEdge> {

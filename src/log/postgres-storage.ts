@@ -8,7 +8,11 @@
 // returns, and the server must run with fsync and synchronous_commit on (checked at open): a
 // committed row then survives a crash of the server. A COMMIT whose reply is lost is reported as a
 // failure; the entry's retry finds it stored and answers it as a duplicate.
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
+import { readOptionalText } from '../files/read-file.ts';
+import { isLoopbackHost } from '../net/loopback.ts';
 import { AirlockError } from '../errors.ts';
 import { bounded } from '../text.ts';
 import { type PgpassTarget, readPgpassPassword } from './pgpass.ts';
@@ -59,10 +63,12 @@ const SCHEMA_LOCK = 0x6169726c6f636b31n; // "airlock1"
 /** Rows per INSERT: well under PostgreSQL's 65,535 parameters, and Buffers go out binary. */
 const ROWS_PER_INSERT = 256;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-const URL_PARAMETERS = new Set(['host', 'application_name']);
+const URL_PARAMETERS = new Set(['host', 'application_name', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey']);
 /** Errors of a server or connection that is not there (now): SQLSTATE classes 08, 53, 57P; socket errors. */
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P|28)/;
 const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
+/** Node's TLS refusals of a server certificate (and OpenSSL's verify codes it passes on). */
+const TLS_ERRORS = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|CERT_|SELF_SIGNED_|DEPTH_ZERO_|HOSTNAME_MISMATCH)/;
 
 export interface PostgresStorageOptions {
   /** postgres://USER@HOST:PORT/DB (a socket folder as ?host=/path); never with a password in it. */
@@ -75,13 +81,18 @@ export interface PostgresStorageOptions {
   readonly schema?: string;
   /** Connections at most (default 4): one writes at a time, the others serve reads. */
   readonly maxConnections?: number;
+  /**
+   * Reads only (an auditor's `audit verify`): no tables are created, every transaction is read-only,
+   * and a role with SELECT alone will do. A database without the tables is E_INPUT_MISSING.
+   */
+  readonly readOnly?: boolean;
 }
 
 const usage = (message: string) =>
   new AirlockError('E_USAGE', message, { hint: 'postgres://USER@HOST:PORT/DB, the password in a PGPASSFILE' });
 
 /** The pool's settings from the URL, which is parsed here: pg lets a URL's empty password override a given one. */
-function poolConfig(options: PostgresStorageOptions): { config: pg.PoolConfig; target: string } {
+async function poolConfig(options: PostgresStorageOptions): Promise<{ config: pg.PoolConfig; target: string }> {
   let url: URL;
   try {
     url = new URL(options.url);
@@ -100,6 +111,7 @@ function poolConfig(options: PostgresStorageOptions): { config: pg.PoolConfig; t
   const port = url.port === '' ? 5432 : Number(url.port);
   const user = decodeURIComponent(url.username);
   const database = decodeURIComponent(url.pathname.slice(1)) || user;
+  const ssl = await tlsSettings(url.searchParams, host);
   const config: pg.PoolConfig = {
     host,
     port,
@@ -108,9 +120,57 @@ function poolConfig(options: PostgresStorageOptions): { config: pg.PoolConfig; t
     max: options.maxConnections ?? 4,
     connectionTimeoutMillis: 15_000,
     application_name: url.searchParams.get('application_name') ?? 'airlock-log',
-    ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
+    ...(startupOptions(options) ? { options: startupOptions(options) } : {}),
+    ...(ssl ? { ssl } : {}),
   };
   return { config, target: bounded(`${user}@${host}:${port}/${database}`, 200) };
+}
+
+const TLS_MODES = new Set(['disable', 'verify-ca', 'verify-full']);
+const PEM_LIMIT = 1024 * 1024;
+
+/**
+ * TLS as libpq's sslmode names it, fail-closed: plain only when asked (`disable`) or on loopback and a
+ * socket, where nothing is on the wire; otherwise the server's certificate is checked against
+ * `sslrootcert` (else the system's CAs), with its name (`verify-full`, the default) or without
+ * (`verify-ca`). `require`, `prefer` and `allow` would accept any server that answers: refused.
+ */
+async function tlsSettings(params: URLSearchParams, host: string): Promise<ConnectionOptions | undefined> {
+  const local = host.startsWith('/') || isLoopbackHost(host);
+  const mode = params.get('sslmode') ?? (local ? 'disable' : 'verify-full');
+  if (!TLS_MODES.has(mode)) {
+    throw usage(
+      `sslmode=${bounded(mode, 20)} is not supported: it does not check who answers ` +
+        '(use sslmode=verify-full with sslrootcert=FILE, or sslmode=disable on a trusted network)',
+    );
+  }
+  const files = ['sslrootcert', 'sslcert', 'sslkey'].filter((name) => params.has(name));
+  if (mode === 'disable') {
+    if (files.length > 0) throw usage(`${files.join(', ')} given with sslmode=disable`);
+    return undefined;
+  }
+  if (params.has('sslcert') !== params.has('sslkey')) throw usage('sslcert and sslkey go together');
+  const read = async (name: string) => {
+    const path = params.get(name);
+    return path === null ? undefined : readPem(path, name);
+  };
+  const [ca, cert, key] = await Promise.all([read('sslrootcert'), read('sslcert'), read('sslkey')]);
+  return {
+    rejectUnauthorized: true,
+    ...(ca ? { ca } : {}),
+    ...(cert && key ? { cert, key } : {}),
+    ...(isIP(host) === 0 && !host.startsWith('/') ? { servername: host } : {}),
+    // verify-ca: the chain is checked, the name is not (a server reached by an address its certificate omits).
+    ...(mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
+  };
+}
+
+async function readPem(path: string, what: string): Promise<string> {
+  // Errors name the file, never its content: sslkey is a private key.
+  const text = await readOptionalText(path, `the database's ${what}`, PEM_LIMIT);
+  if (text === undefined)
+    throw new AirlockError('E_INPUT_MISSING', `the database's ${what} ${bounded(path, 200)} does not exist`);
+  return text;
 }
 
 /**
@@ -133,10 +193,12 @@ async function passwordOf(options: PostgresStorageOptions, target: PgpassTarget)
 function isDatabaseError(err: unknown): boolean {
   if (err instanceof pg.DatabaseError) return true;
   const code = (err as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string' && SOCKET_ERRORS.has(code)) return true;
+  if (typeof code === 'string' && (SOCKET_ERRORS.has(code) || TLS_ERRORS.test(code))) return true;
   return (
     err instanceof Error &&
-    /^Connection terminated|is not queryable|^timeout expired|connection timeout/i.test(err.message)
+    /^Connection terminated|is not queryable|^timeout expired|connection timeout|does not support SSL/i.test(
+      err.message,
+    )
   );
 }
 
@@ -147,13 +209,20 @@ function storageError(err: unknown, target: string, action: string): unknown {
   const reason = bounded(`${(err as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`);
   if (!(err instanceof pg.DatabaseError) || UNAVAILABLE_SQLSTATE.test(err.code ?? '')) {
     return new AirlockError('E_UNAVAILABLE', `the log database ${target} is unavailable: ${reason}`, {
-      hint: 'check the server is up and reachable, and the role and password (PGPASSFILE) are right',
+      hint:
+        'check the server is up and reachable, the role and password (PGPASSFILE) are right, and, over TLS, ' +
+        'that its certificate is issued by sslrootcert for the name in the URL',
     });
   }
   return new AirlockError('E_IO', `log database ${target}: cannot ${action}: ${reason}`);
 }
 
 const ignore = () => undefined;
+
+const notSequencer = (why = 'this process is a standby') =>
+  new AirlockError('E_NOT_SEQUENCER', `the log is sequenced by another process: ${why}`, {
+    hint: 'send writes to the sequencer, or retry here once this process has taken over',
+  });
 
 const corrupt = (message: string) => new AirlockError('E_LOG_CORRUPT', `log database: ${message}`);
 
@@ -288,6 +357,29 @@ class Writes extends Reads implements LogWriteTx {
   }
 }
 
+function startupOptions(options: PostgresStorageOptions): string {
+  return [
+    ...(options.schema !== undefined ? [`-c search_path=${options.schema}`] : []),
+    ...(options.readOnly ? ['-c default_transaction_read_only=on'] : []),
+  ].join(' ');
+}
+
+/** A reader's check: the tables are there, in a version it reads. */
+async function checkSchema(client: pg.PoolClient, target: string): Promise<void> {
+  const { rows } = await client.query("SELECT to_regclass('log_schema') IS NOT NULL AS present");
+  if (!(rows[0] as { present: boolean }).present)
+    throw new AirlockError('E_INPUT_MISSING', `the database ${target} holds no log in this schema`);
+  const version = (
+    (await client.query('SELECT version FROM log_schema WHERE id = 1')).rows[0] as { version: number } | undefined
+  )?.version;
+  if (version === undefined || version > SCHEMA_VERSION) {
+    throw new AirlockError(
+      'E_UNSUPPORTED',
+      `the log database ${target} has schema version ${version ?? 'none'}; this airlock reads up to ${SCHEMA_VERSION}`,
+    );
+  }
+}
+
 /** Refuses a server that may lose a commit it acknowledged: the log would then forget what it signed. */
 async function checkDurable(client: pg.PoolClient, target: string): Promise<void> {
   const { rows } = await client.query(
@@ -330,24 +422,46 @@ async function prepareSchema(client: pg.PoolClient, target: string, schema: stri
   }
 }
 
+/**
+ * Who may write: anyone (one process, or writers that share the log as the audit trail's do), nobody
+ * (a standby), or the sequencer of one epoch, checked inside each write transaction.
+ */
+type Fence = { readonly epoch: string } | 'standby' | undefined;
+
+/** Settings of a sequencer's own session (the one holding the advisory lock): a stalled process loses it. */
+const SESSION_OPTIONS = [
+  'idle_session_timeout=10s',
+  'idle_in_transaction_session_timeout=10s',
+  'statement_timeout=5s',
+  'lock_timeout=3s',
+];
+
 export class PostgresLogStorage implements LogStorage {
   /** user@host:port/db, for messages: never the password. */
   readonly target: string;
+  /** The schema holding the tables: one database may hold several logs, each with its own sequencer. */
+  readonly schema: string;
   readonly #pool: pg.Pool;
   readonly #reads: Reads;
+  readonly #config: pg.ClientConfig;
   #writing = false;
+  #fence: Fence;
+  #readOnly = false;
 
-  private constructor(pool: pg.Pool, target: string) {
+  private constructor(pool: pg.Pool, target: string, schema: string, config: pg.ClientConfig) {
     this.#pool = pool;
     this.target = target;
+    this.schema = schema;
+    this.#config = config;
     this.#reads = new Reads(pool);
   }
 
   static async open(options: PostgresStorageOptions): Promise<PostgresLogStorage> {
-    const { config, target } = poolConfig(options);
+    const { config, target } = await poolConfig(options);
     const { host, port, database, user } = config as PgpassTarget;
     const password = await passwordOf(options, { host, port, database, user });
     const pool = new pg.Pool({ ...config, password });
+    let schema: string;
     // An idle connection the server drops (restart, crash) is emitted here, and unhandled it would end
     // the process; the next query takes a fresh connection and reports what it meets.
     pool.on('error', ignore);
@@ -355,7 +469,9 @@ export class PostgresLogStorage implements LogStorage {
       const client = await pool.connect();
       try {
         await checkDurable(client, target);
-        await prepareSchema(client, target, options.schema);
+        if (options.readOnly) await checkSchema(client, target);
+        else await prepareSchema(client, target, options.schema);
+        schema = ((await client.query('SELECT current_schema() AS schema')).rows[0] as { schema: string }).schema;
       } finally {
         client.release();
       }
@@ -363,7 +479,97 @@ export class PostgresLogStorage implements LogStorage {
       await pool.end().catch(() => undefined);
       throw storageError(err, target, 'prepare its tables');
     }
-    return new PostgresLogStorage(pool, target);
+    const { max: _max, connectionTimeoutMillis: _timeout, ...session } = config;
+    const storage = new PostgresLogStorage(pool, target, schema, { ...session, password });
+    storage.#readOnly = options.readOnly === true;
+    return storage;
+  }
+
+  /**
+   * A connection of its own, outside the pool, for a sequencer's advisory lock: bounded so that a
+   * stalled or vanished holder loses its session, and with it the lock, within seconds.
+   */
+  async openSession(applicationName: string): Promise<pg.Client> {
+    const base = this.#config.options === undefined ? '' : `${this.#config.options} `;
+    const client = new pg.Client({
+      ...this.#config,
+      application_name: applicationName,
+      options: `${base}${SESSION_OPTIONS.map((o) => `-c ${o}`).join(' ')}`,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 2_000,
+      connectionTimeoutMillis: 5_000,
+      // Client-side: a heartbeat that hangs (a cut-off network) fails, and the holder stands down.
+      query_timeout: 4_000,
+    });
+    // Unhandled, a lost connection's error event would end the process; the holder learns of it from
+    // its next query, and listens for it too.
+    client.on('error', ignore);
+    try {
+      await client.connect();
+    } catch (err) {
+      throw storageError(err, this.target, 'open a session');
+    }
+    return client;
+  }
+
+  /** Refuses every write (E_NOT_SEQUENCER) until claimSequencer: a standby's, or a deposed sequencer's. */
+  standBy(): void {
+    this.#fence = 'standby';
+  }
+
+  /**
+   * Makes this process the sequencer: raises the epoch (after any write in flight, which holds the state
+   * lock) and records who holds it. From then on each write checks the epoch is still this one, so a
+   * sequencer that lost its lock (stalled, cut off) cannot commit once another has taken over.
+   */
+  async claimSequencer(holder: string, backendPid: number): Promise<string> {
+    // Not under the engine's one-write-at-a-time guard: a write of this process's deposed past may
+    // still hang on a dead connection, and the state lock orders the two in the database anyway.
+    const epoch = await this.#transaction('claim the sequencer', { guarded: false }, async (client) => {
+      const { rows } = await client.query(
+        'INSERT INTO sequencer (id, epoch, holder) VALUES (1, 1, $1) ON CONFLICT (id) DO UPDATE ' +
+          'SET epoch = sequencer.epoch + 1, holder = excluded.holder, since = now() RETURNING epoch',
+        [holder],
+      );
+      const claimed = String((rows[0] as { epoch: string }).epoch);
+      await client.query('INSERT INTO sequencer_history (epoch, holder, backend_pid) VALUES ($1, $2, $3)', [
+        claimed,
+        holder,
+        backendPid,
+      ]);
+      return claimed;
+    });
+    this.#fence = { epoch };
+    return epoch;
+  }
+
+  /** The sequencer of record: its epoch and who claimed it, if any has. */
+  sequencer(): Promise<{ epoch: string; holder: string } | undefined> {
+    return this.#read('read the sequencer', async () => {
+      const { rows } = await this.#pool.query('SELECT epoch, holder FROM sequencer WHERE id = 1');
+      const row = rows[0] as { epoch: string; holder: string } | undefined;
+      return row && { epoch: String(row.epoch), holder: row.holder };
+    });
+  }
+
+  /** Runs `work` on one snapshot of committed data (REPEATABLE READ, READ ONLY): state and tiles agree. */
+  read<T>(work: (reader: LogReader) => Promise<T>): Promise<T> {
+    return this.#read('read a snapshot', async () => {
+      const client = await this.#pool.connect();
+      let failed = false;
+      try {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        const result = await work(new Reads(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        failed = true;
+        await client.query('ROLLBACK').catch(ignore);
+        throw err;
+      } finally {
+        client.release(failed);
+      }
+    });
   }
 
   async #read<T>(action: string, read: () => Promise<T>): Promise<T> {
@@ -394,9 +600,40 @@ export class PostgresLogStorage implements LogStorage {
     return this.#read('look entries up', () => this.#reads.findIdentities(identities));
   }
 
-  async write<T>(work: (tx: LogWriteTx) => Promise<T>): Promise<T> {
-    if (this.#writing) throw new AirlockError('E_INTERNAL', 'log storage: nested or concurrent write transaction');
-    this.#writing = true;
+  write<T>(work: (tx: LogWriteTx) => Promise<T>): Promise<T> {
+    if (this.#readOnly)
+      return Promise.reject(new AirlockError('E_INTERNAL', `log database ${this.target}: opened read-only`));
+    if (this.#fence === 'standby') return Promise.reject(notSequencer());
+    const fence = this.#fence;
+    return this.#transaction('write', { guarded: true }, async (client) => {
+      if (fence !== undefined) await this.#checkFence(client, fence.epoch);
+      return work(new Writes(client));
+    });
+  }
+
+  /** Inside a write, after the state lock: still the epoch this process claimed, or it stands down. */
+  async #checkFence(client: pg.PoolClient, epoch: string): Promise<void> {
+    const { rows } = await client.query('SELECT epoch FROM sequencer WHERE id = 1');
+    const now = (rows[0] as { epoch: string } | undefined)?.epoch;
+    if (now !== undefined && String(now) === epoch) return;
+    this.#fence = 'standby';
+    throw notSequencer(
+      `another process took over sequencing (epoch ${bounded(String(now), 24)}, this one had ${epoch})`,
+    );
+  }
+
+  /**
+   * One exclusive, durable transaction on a pooled connection: BEGIN and the state table's lock go in
+   * one round trip; the connection is dropped after any failure (a lost COMMIT reply, a dead socket).
+   */
+  async #transaction<T>(
+    action: string,
+    { guarded }: { guarded: boolean },
+    work: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T> {
+    if (guarded && this.#writing)
+      throw new AirlockError('E_INTERNAL', 'log storage: nested or concurrent write transaction');
+    if (guarded) this.#writing = true;
     let client: pg.PoolClient | undefined;
     let failed = false;
     try {
@@ -404,20 +641,18 @@ export class PostgresLogStorage implements LogStorage {
       // A connection lost while `work` runs between queries is emitted here (unhandled, it would end the
       // process); the transaction's next query then fails, and with it the write.
       client.on('error', ignore);
-      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-      await client.query('LOCK TABLE state IN EXCLUSIVE MODE');
-      const result = await work(new Writes(client));
+      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED; LOCK TABLE state IN EXCLUSIVE MODE');
+      const result = await work(client);
       await client.query('COMMIT');
       return result;
     } catch (err) {
       failed = true;
-      await client?.query('ROLLBACK').catch(() => undefined);
-      throw storageError(err, this.target, 'write');
+      await client?.query('ROLLBACK').catch(ignore);
+      throw storageError(err, this.target, action);
     } finally {
-      // After a failure the connection's state is unknown (a lost COMMIT reply, a dead socket): drop it.
       client?.off('error', ignore);
       client?.release(failed);
-      this.#writing = false;
+      if (guarded) this.#writing = false;
     }
   }
 

@@ -55,5 +55,10 @@ export interface LogStorage extends LogReader {
    * `tx` lands together or not at all, and nothing of it is visible to plain reads before it lands.
    */
   write<T>(work: (tx: LogWriteTx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` on one consistent snapshot of committed data, without the write lock: a standby reads
+   * what the sequencer committed this way. Drivers without it are read through `write`.
+   */
+  read?<T>(work: (reader: LogReader) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -21,6 +21,7 @@ import {
   type Routed,
 } from './http-io.ts';
 import { countHttpRequests, type Metrics, MILLISECOND_BUCKETS } from './metrics.ts';
+import type { Sequencing } from './log-sequencing.ts';
 import type { VerifyPool } from './verify-pool.ts';
 
 export interface LogServerOptions {
@@ -31,6 +32,8 @@ export interface LogServerOptions {
   readonly metrics: Metrics;
   /** One structured event per request (the CLI writes them as JSON lines). */
   readonly log: (event: Readonly<Record<string, unknown>>) => void;
+  /** On shared storage: whether this process sequences writes now (log-sequencing.ts); else it always does. */
+  readonly sequencing?: Pick<Sequencing, 'role' | 'sequencerHolder'>;
 }
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -47,6 +50,15 @@ export function acceptsGzip(header: string | string[] | undefined): boolean {
     if (name) codings.set(name, q === undefined ? 1 : Number(q.slice(2)) || 0);
   }
   return (codings.get('gzip') ?? codings.get('x-gzip') ?? codings.get('*') ?? 0) > 0;
+}
+
+/** A write the storage refused because another process took over sequencing: what a standby answers. */
+function fencedAs503(err: unknown): unknown {
+  if (!(err instanceof AirlockError) || err.code !== 'E_NOT_SEQUENCER') return err;
+  return new HttpError(503, err.code, err.message, {
+    headers: { 'retry-after': '1' },
+    ...(err.hint ? { hint: err.hint } : {}),
+  });
 }
 
 /** Registers the metrics the server and engine report. */
@@ -125,7 +137,7 @@ class LogApi implements RequestSteps {
     if (path === 'healthz') {
       res
         .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-        .end(JSON.stringify({ status: 'ok', origin: engine.origin, size: engine.size }));
+        .end(JSON.stringify({ status: 'ok', origin: engine.origin, size: engine.size, role: this.#role() }));
       return true;
     }
     if (path === 'metrics') {
@@ -142,6 +154,8 @@ class LogApi implements RequestSteps {
     if ((req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() !== 'application/json') {
       throw new HttpError(415, 'E_INPUT_MALFORMED', 'send the request as Content-Type: application/json');
     }
+    // Before the request is read and checked: a standby has nothing to do with it.
+    this.#refuseUnlessSequencer();
     const entry = await this.#verifiedEntry(req);
     const result = await this.#engine.append(entry);
     this.#metrics.inc(result.duplicate ? 'airlock_log_entries_duplicate_total' : 'airlock_log_entries_appended_total');
@@ -157,6 +171,21 @@ class LogApi implements RequestSteps {
     };
     res.writeHead(result.duplicate ? 409 : 201, headers).end(json);
     return { index: result.index, duplicate: result.duplicate, size: result.size };
+  }
+
+  #role(): string {
+    return this.#options.sequencing?.role() ?? 'sequencer';
+  }
+
+  #refuseUnlessSequencer(): void {
+    if (this.#role() === 'sequencer') return;
+    const holder = this.#options.sequencing?.sequencerHolder();
+    throw new HttpError(
+      503,
+      'E_NOT_SEQUENCER',
+      `this log process is a standby: another process sequences writes${holder ? ` (${bounded(holder, 120)})` : ''}`,
+      { headers: { 'retry-after': '1' }, hint: 'send writes to the sequencer; a standby takes over when it stops' },
+    );
   }
 
   /** The entry a request asks for, checked by the pool; the request's own faults are a 400. */
@@ -228,7 +257,8 @@ class LogApi implements RequestSteps {
     this.#options.log(answeredRequestEvent(req, res, started, extra));
   }
 
-  failed(req: IncomingMessage, res: ServerResponse, err: unknown, started: number): void {
+  failed(req: IncomingMessage, res: ServerResponse, raised: unknown, started: number): void {
+    const err = fencedAs503(raised);
     const known = err instanceof HttpError;
     const status = known ? err.status : err instanceof AirlockError && err.code === 'E_UNAVAILABLE' ? 503 : 500;
     const code = known ? err.code : err instanceof AirlockError ? err.code : 'E_INTERNAL';

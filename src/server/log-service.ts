@@ -13,7 +13,11 @@ import { smallFileWriter } from '../files/small-file-writer.ts';
 import { lastSignedFile } from '../log/last-signed-file.ts';
 import { encodeVerifierKey, logIdFor } from '../log/note-keys.ts';
 import { SqliteLogStorage } from '../log/sqlite-storage.ts';
+import type { PostgresLogStorage } from '../log/postgres-storage.ts';
 import type { LogStorage } from '../log/storage.ts';
+import type { LastSignedStore } from '../log/engine.ts';
+import { newestLastSigned } from '../log/newest-last-signed.ts';
+import { type Sequencing, startSequencing } from './log-sequencing.ts';
 import { closeServer, listenOn } from './http-io.ts';
 import { createLogHandler, registerLogMetrics } from './log-server.ts';
 import type { Metrics } from './metrics.ts';
@@ -30,8 +34,11 @@ export interface LogServiceOptions {
   readonly port: number;
   readonly workers: number;
   readonly maxBatch?: number;
-  /** Opens the log's storage when it is not the sqlite database in `dir` (PostgreSQL); closed with the service. */
-  readonly storage?: () => Promise<LogStorage>;
+  /**
+   * Opens the log's storage when it is not the sqlite database in `dir`: PostgreSQL, shared with other
+   * processes of this log, one of which sequences (log-sequencing.ts). Closed with the service.
+   */
+  readonly storage?: () => Promise<PostgresLogStorage>;
   /** Cosigns each checkpoint before it is published (see LogEngineOptions.witness). */
   readonly witness?: (checkpoint: string) => Promise<string>;
   readonly metrics: Metrics;
@@ -50,6 +57,8 @@ export interface LogService {
   readonly logId: Buffer;
   /** The C2SP verifier key line clients and witnesses pin. */
   readonly vkey: string;
+  /** Whether this process sequences writes now: always, unless it shares PostgreSQL storage with others. */
+  role(): 'sequencer' | 'standby';
   /** Stops taking requests, lets queued appends finish, closes storage and the workers. */
   close(): Promise<void>;
 }
@@ -61,23 +70,11 @@ export async function startLogService(options: LogServiceOptions): Promise<LogSe
   await sweepTempFiles(join(dir, 'checkpoint'));
   // The last-signed checkpoint is written once per batch: on a worker, off the serving thread.
   const writer = smallFileWriter();
-  const storage = options.storage ? await options.storage() : SqliteLogStorage.open(join(dir, 'log.db'));
-  const engine = await LogEngine.open({
-    storage,
-    checkpoints: checkpointSignerFor(origin, signer),
-    lastSigned: lastSignedFile(join(dir, 'checkpoint'), (path, data) => writer.write(path, data)),
-    ...(options.maxBatch ? { maxBatch: options.maxBatch } : {}),
-    ...(witness ? { witness } : {}),
-    onBatch: (b) => {
-      metrics.observe('airlock_log_batch_size', b.appended + b.duplicates);
-      metrics.observe('airlock_log_batch_seconds', b.ms / 1000);
-    },
-  }).catch(async (err: unknown) => {
+  const opened = await openLog(options, writer).catch(async (err: unknown) => {
     await writer.close();
-    // A PostgreSQL pool left open would keep the process alive after the refusal.
-    await storage.close().catch(() => undefined);
     throw err;
   });
+  const { engine, sequencing } = opened;
   let pool: VerifyPool | undefined;
   try {
     options.onOpen?.(engine);
@@ -90,16 +87,10 @@ export async function startLogService(options: LogServiceOptions): Promise<LogSe
     await writeFile(join(dir, 'log.vkey'), `${vkey}\n`);
     pool = new VerifyPool(options.workers);
     await pool.ready();
-    if (witness) {
-      // A log that restarts with entries publishes its checkpoint witnessed, not only at the next write.
-      await engine
-        .witnessLatest()
-        .catch((err: unknown) =>
-          log({ msg: 'witness', level: 'error', error: (err as Error).message, size: engine.size }),
-        );
-    }
+    // A log that restarts with entries publishes its checkpoint witnessed, not only at the next write.
+    if (witness) await witnessAtStart(engine, log);
     const { server, url, port } = await listenOn(
-      createLogHandler({ engine, logId, pool, metrics, log }),
+      createLogHandler({ engine, logId, pool, metrics, log, ...(sequencing ? { sequencing } : {}) }),
       options.host,
       options.port,
     );
@@ -111,17 +102,76 @@ export async function startLogService(options: LogServiceOptions): Promise<LogSe
       port,
       logId,
       vkey,
+      role: () => sequencing?.role() ?? 'sequencer',
       async close() {
         await closeServer(server);
         await engine.close();
+        // After the queued appends: handing the lock back lets a standby take over at once.
+        await sequencing?.stop();
         await workers.close();
         await writer.close();
       },
     };
   } catch (err) {
     await engine.close();
+    await sequencing?.stop();
     await pool?.close();
     await writer.close();
     throw err;
   }
+}
+
+/**
+ * The engine over the sqlite database in `dir`, or over shared PostgreSQL storage with this process
+ * standing by or sequencing. Storage opened and the engine refused is closed again.
+ */
+async function openLog(
+  options: LogServiceOptions,
+  writer: ReturnType<typeof smallFileWriter>,
+): Promise<{ engine: LogEngine; sequencing?: Sequencing }> {
+  const { dir, origin, signer, metrics, log, witness } = options;
+  const checkpoints = checkpointSignerFor(origin, signer);
+  const localRecord = lastSignedFile(join(dir, 'checkpoint'), (path, data) => writer.write(path, data));
+  const openEngine = (storage: LogStorage, lastSigned: LastSignedStore) =>
+    LogEngine.open({
+      storage,
+      checkpoints,
+      lastSigned,
+      ...(options.maxBatch ? { maxBatch: options.maxBatch } : {}),
+      ...(witness ? { witness } : {}),
+      onBatch: (b) => {
+        metrics.observe('airlock_log_batch_size', b.appended + b.duplicates);
+        metrics.observe('airlock_log_batch_seconds', b.ms / 1000);
+      },
+    });
+  let storage: LogStorage | undefined;
+  try {
+    if (!options.storage) {
+      storage = SqliteLogStorage.open(join(dir, 'log.db'));
+      return { engine: await openEngine(storage, localRecord) };
+    }
+    const shared = await options.storage();
+    storage = shared;
+    const sizeOf = (note: string) => checkpoints.open(note).size;
+    // The database's record is every host's; the file is what this host saw.
+    const lastSigned = newestLastSigned([shared.lastSignedStore(sizeOf), localRecord], sizeOf);
+    return await startSequencing({
+      storage: shared,
+      listen: `${options.host}:${options.port}`,
+      metrics,
+      log,
+      openEngine: () => openEngine(shared, lastSigned),
+      ...(witness ? { afterTakeover: (engine: LogEngine) => witnessAtStart(engine, log) } : {}),
+    });
+  } catch (err) {
+    // A PostgreSQL pool left open would keep the process alive after the refusal.
+    await storage?.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function witnessAtStart(engine: LogEngine, log: LogServiceOptions['log']): Promise<void> {
+  await engine
+    .witnessLatest()
+    .catch((err: unknown) => log({ msg: 'witness', level: 'error', error: (err as Error).message, size: engine.size }));
 }

@@ -3,6 +3,7 @@
 // `transfer.import` events, or images read from a registry — each one's catalogue, the scans, and the
 // state file holding the previous rescan's findings (written only by the caller, after its audit record).
 import { join } from 'node:path';
+import type { SharedTrail } from '../audit/shared-trail.ts';
 import { AirlockError } from '../errors.ts';
 import { writeFileAtomic } from '../files/atomic-write.ts';
 import { readFileBounded } from '../files/read-file.ts';
@@ -78,9 +79,9 @@ export function auditedFromEvents(events: readonly EventView[]): AuditedImport[]
  * trail at all is nothing to cross-check only while nothing is recorded as imported either (every import
  * records); an index of imported images without a trail fails the same way.
  */
-export async function auditedImports(stateDir: string): Promise<AuditedImport[]> {
+export async function auditedImports(stateDir: string, shared?: SharedTrail): Promise<AuditedImport[]> {
   const { verifyAuditLog } = await import('../audit/audit-log.ts');
-  const v = await verifyAuditLog(stateDir).catch(async (err: unknown) => {
+  const v = await verifyAuditLog(stateDir, shared ? { shared } : {}).catch(async (err: unknown) => {
     if ((err as { code?: string }).code !== 'E_INPUT_MISSING') throw err;
     const index = await readImportedIndex(stateDir);
     if (index.length === 0) return undefined;

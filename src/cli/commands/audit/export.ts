@@ -2,6 +2,7 @@
 import { verifyAuditLog } from '../../../audit/audit-log.ts';
 import { AirlockError } from '../../../errors.ts';
 import { writeFileAtomic } from '../../../files/atomic-write.ts';
+import { sharedAuditTrail } from '../../options/audit-url.ts';
 import type { Command } from '../../command.ts';
 import { outFile, outFileFlags } from '../../options/out-file.ts';
 import { EVENT_FILTER_FLAGS, eventFilter, selectEvents } from '../../options/event-filter.ts';
@@ -27,7 +28,8 @@ export const auditExportCommand: Command = {
   ],
   async run(ctx) {
     const filter = eventFilter(ctx);
-    const v = await verifyAuditLog(ctx.stateDir);
+    const shared = await sharedAuditTrail(ctx.env, 'read');
+    const v = await verifyAuditLog(ctx.stateDir, shared ? { shared } : {});
     if (!v.ok)
       throw new AirlockError(
         'E_LOG_CORRUPT',

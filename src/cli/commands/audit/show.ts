@@ -1,6 +1,7 @@
 // `airlock audit show`: this machine's audit trail, checked first, one line per event.
 import type { AuditEntry, AuditVerification } from '../../../audit/audit-log.ts';
-import { auditDir, verifyAuditLog } from '../../../audit/audit-log.ts';
+import { verifyAuditLog } from '../../../audit/audit-log.ts';
+import { sharedAuditTrail } from '../../options/audit-url.ts';
 import type { Command, CommandContext } from '../../command.ts';
 import { EVENT_FILTER_FLAGS, eventFilter, selectEvents } from '../../options/event-filter.ts';
 
@@ -23,7 +24,7 @@ export const auditShowCommand: Command = {
   description:
     'One line per event: index, time, result, action, subjects, and the reason when not ok. The log is\n' +
     'checked first; if it does not verify, a warning says so (details: airlock audit verify). State lives\n' +
-    'in $AIRLOCK_HOME/audit; see docs/audit.md.',
+    'in $AIRLOCK_HOME/audit, or in the PostgreSQL database AIRLOCK_AUDIT_URL names; see docs/audit.md.',
   flags: EVENT_FILTER_FLAGS,
   positionals: { min: 0, max: 0 },
   examples: [
@@ -33,7 +34,8 @@ export const auditShowCommand: Command = {
   ],
   async run(ctx) {
     const filter = eventFilter(ctx);
-    const v = await verifyAuditLog(ctx.stateDir);
+    const shared = await sharedAuditTrail(ctx.env, 'read');
+    const v = await verifyAuditLog(ctx.stateDir, shared ? { shared } : {});
     warnIfBroken(ctx, v);
     const events = selectEvents(v.events, filter);
     for (const e of events) {
@@ -45,7 +47,7 @@ export const auditShowCommand: Command = {
       );
     }
     ctx.out.info(
-      `${events.length} of ${v.size} events in ${auditDir(ctx.stateDir)} (log ${v.origin}` +
+      `${events.length} of ${v.size} events in ${v.where} (log ${v.origin}` +
         `${v.ok ? ', verified' : ', DOES NOT VERIFY'})`,
     );
     return {

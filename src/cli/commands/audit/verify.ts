@@ -1,11 +1,12 @@
 // `airlock audit verify`: the audit trail recomputed — every event, the tree, its signed checkpoints —
 // and the imports it shows stopped half-way.
 import { resolve } from 'node:path';
-import { auditDir, verifyAuditLog } from '../../../audit/audit-log.ts';
+import { verifyAuditLog } from '../../../audit/audit-log.ts';
 import { AirlockError } from '../../../errors.ts';
 import { writeFileAtomic } from '../../../files/atomic-write.ts';
 import { readFileBounded } from '../../../files/read-file.ts';
 import { MAX_NOTE_BYTES } from '../../../log/note.ts';
+import { sharedAuditTrail } from '../../options/audit-url.ts';
 import type { Command } from '../../command.ts';
 import { outFile, outFileFlags } from '../../options/out-file.ts';
 
@@ -47,13 +48,17 @@ export const auditVerifyCommand: Command = {
       sincePath === undefined
         ? undefined
         : (await readFileBounded(sincePath, MAX_NOTE_BYTES, 'a checkpoint')).toString('utf8');
-    const v = await verifyAuditLog(ctx.stateDir, since === undefined ? {} : { since });
+    const shared = await sharedAuditTrail(ctx.env, 'read');
+    const v = await verifyAuditLog(ctx.stateDir, {
+      ...(since === undefined ? {} : { since }),
+      ...(shared ? { shared } : {}),
+    });
     const problems = v.problems.map((p) => (p.index === undefined ? p.problem : `event ${p.index}: ${p.problem}`));
     if (!v.ok) {
       for (const p of problems) ctx.out.info(`  ${p}`);
       throw new AirlockError(
         'E_LOG_CORRUPT',
-        `the audit log in ${auditDir(ctx.stateDir)} does not verify: ${problems.length} problem(s)`,
+        `the audit log in ${v.where} does not verify: ${problems.length} problem(s)`,
         {
           details: { problems: v.problems },
           hint: 'keep a copy of the audit directory as it is now: it is the evidence',

@@ -43,7 +43,9 @@ async function rekorTarget(ctx: CommandContext): Promise<{ rekor?: { url: string
 function auditIntents(ctx: CommandContext) {
   return async (importId: string): Promise<Array<Readonly<Record<string, unknown>>>> => {
     const { verifyAuditLog } = await import('../../../audit/audit-log.ts');
-    const v = await verifyAuditLog(ctx.stateDir);
+    const { sharedAuditTrail } = await import('../../options/audit-url.ts');
+    const shared = await sharedAuditTrail(ctx.env);
+    const v = await verifyAuditLog(ctx.stateDir, shared ? { shared } : {});
     if (!v.ok)
       throw new AirlockError(
         'E_LOG_CORRUPT',
