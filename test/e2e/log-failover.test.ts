@@ -750,7 +750,7 @@ describe('log failover: two log serve processes on one PostgreSQL database', { s
       await admin.query('CREATE DATABASE airlock_pgkill OWNER airlock');
       await admin.end();
       const rig = await Rig.create(join(dir, 'kill-postgres'), server, 'airlock_pgkill');
-      const outages: number[] = [];
+      const outages: string[] = [];
       let restartedLogs = 0;
       try {
         await rig.start();
@@ -760,6 +760,7 @@ describe('log failover: two log serve processes on one PostgreSQL database', { s
           await server.kill();
           await sleep(random() * 1000);
           await server.restart();
+          const readyAt = performance.now();
           // A log serve that exits when its database goes is restarted, as its supervisor would; counted.
           for (const m of rig.members)
             if (m.exited) {
@@ -771,12 +772,13 @@ describe('log failover: two log serve processes on one PostgreSQL database', { s
             undefined,
             `after PostgreSQL kill ${kill} (seed ${SEED})`,
           );
-          outages.push(first.at - (rig.clients.lastBefore(killedAt)?.at ?? killedAt));
+          const last = rig.clients.lastBefore(killedAt)?.at ?? killedAt;
+          outages.push(`${(first.at - last).toFixed(0)} ms (${(first.at - readyAt).toFixed(0)} ms after it was up)`);
         }
         const { final, notes } = await rig.check();
         const report =
           `log failover, PostgreSQL SIGKILLed (seed ${SEED}): ${POSTGRES_KILLS} kills; appends resumed after ` +
-          `${outages.map((ms) => ms.toFixed(0)).join(', ')} ms (kill → restart → first acknowledgement); ` +
+          `${outages.join(', ')} (last acknowledgement before the kill → first after the restart); ` +
           `${rig.clients.acks.length} acknowledged, final size ${final.size}, ${notes} checkpoints checked; ` +
           `log serve processes that exited and were restarted: ${restartedLogs}`;
         console.log(report);
