@@ -549,6 +549,12 @@ class Rig {
     return new Rig(members, dir, () => server.admin(database));
   }
 
+  /** A process that exited though nobody killed it fails the test with what it said. */
+  assertRunning(when: string): void {
+    const gone = this.members.filter((m) => m.exited);
+    if (gone.length > 0) assert.fail(`${when}, log serve exited by itself (seed ${SEED}):\n${this.said()}`);
+  }
+
   said(): string {
     return this.members.flatMap((m) => [...m.history.slice(-3), m.said()]).join('\n');
   }
@@ -576,6 +582,7 @@ class Rig {
   async check(): Promise<{ final: Checkpoint; notes: number }> {
     await this.clients.stop(TAKEOVER_BOUND_MS);
     await this.watch.stop();
+    this.assertRunning('at the end');
     const sequencer = await sequencerOf(this.members, this.problems, TAKEOVER_BOUND_MS);
     if (!sequencer) return assert.fail(`no process sequences at the end:\n${this.said()}`);
     const finalNote = (await getOk(`${sequencer.url}/checkpoint`))?.toString('utf8') ?? assert.fail('no checkpoint');
@@ -690,6 +697,7 @@ describe('log failover: two log serve processes on one PostgreSQL database', { s
         await rig.start();
         for (let kill = 1; kill <= KILLS; kill++) {
           await sleep(300 + random() * 1200);
+          rig.assertRunning(`before kill ${kill}`);
           const sequencer = await sequencerOf(rig.members, rig.problems, TAKEOVER_BOUND_MS);
           if (!sequencer) return assert.fail(`kill ${kill}: no process sequences (seed ${SEED}):\n${rig.said()}`);
           const killedAt = performance.now();
@@ -724,7 +732,8 @@ describe('log failover: two log serve processes on one PostgreSQL database', { s
         const report =
           `log failover (seed ${SEED}): ${takeovers.length} kills of the sequencer; takeover (last acknowledged ` +
           `append before the kill → first after) p50 ${percentile(ms, 0.5).toFixed(0)} ms, max ` +
-          `${(ms.at(-1) ?? NaN).toFixed(0)} ms; ${rig.clients.acks.length} appends acknowledged ` +
+          `${(ms.at(-1) ?? NaN).toFixed(0)} ms (all: ${ms.map((m) => m.toFixed(0)).join(' ')}); ` +
+          `${rig.clients.acks.length} appends acknowledged ` +
           `(${rig.clients.acks.filter((a) => a.status === 409).length} as 409 duplicates of an unanswered try), ` +
           `final size ${final.size}; ${notes} distinct checkpoints checked; 503s ` +
           `${JSON.stringify(Object.fromEntries(rig.clients.unavailable))}, ${rig.clients.connectionFailures} ` +
