@@ -604,6 +604,10 @@ class Rig {
     );
     const observed = { acks: this.clients.acks, entries: this.entries, posted: this.clients.posted, notes, open };
     failOn(oracleProblems({ ...observed, final, logged, tiles }), 'the final log disagrees with what was seen');
+    // The same oracle on this run's data, with two acknowledged entries swapped, must object.
+    const swapped = [...logged];
+    [swapped[0], swapped[1]] = [logged[1] as Buffer, logged[0] as Buffer];
+    assert.ok(oracleProblems({ ...observed, final, logged: swapped, tiles }).length > 0, 'the oracle cannot fail');
     return { final, notes: notes.size };
   }
 
