@@ -5,14 +5,16 @@
 // sends the same entry to the other one: every 201/409 it gets is recorded. Then, both processes up
 // and the load stopped, an oracle that trusts nothing the log says without checking it: every
 // acknowledged entry is at its index in the final tree (entry bundles over HTTP) with a proof that
-// verifies against its own checkpoint; every checkpoint any reply or poll returned verifies with the
-// log key, has the root an RFC 6962 hasher written here (node:crypto only) computes from the final
-// entries, and extends every smaller one by a consistency proof built from the tiles served over HTTP;
-// no two share a size with different roots; no process instance's /checkpoint ever shrinks. The
+// verifies against its own checkpoint; every checkpoint a reply or a poll returned, or the database or
+// a last-signed file holds, verifies with the log key, has the root an RFC 6962 hasher written here
+// (node:crypto only) computes from the final entries, and extends every smaller one by a consistency
+// proof built from the tiles served over HTTP; no two share a size with different roots; no process
+// instance's /checkpoint ever shrinks; the standby serves the same entries and tiles. The
 // takeover time (last acknowledgement before a kill to the first after it) is reported, not asserted,
 // beyond a generous bound that means "the standby never took over". A second test SIGKILLs the
 // PostgreSQL server itself under the same load, restarts it, and applies the same oracle. A negative
-// control shows the oracle rejects a forged root, a fork at one size and a lost acknowledgement.
+// control shows the oracle rejects a forged root, a fork at one size, another key's checkpoint and a lost
+// or moved acknowledged entry; each run also shows it objecting to its own data with two entries swapped.
 //
 // The schedule (kill moments, client backoff) comes from a seeded PRNG; the seed is printed, and
 // AIRLOCK_FAILOVER_SEED=<seed> replays the schedule (not the interleaving, which the OS decides).
