@@ -21,7 +21,7 @@ export interface SequencerOptions {
   readonly pollMs?: number;
   /** How often the sequencer checks its session and epoch (default 1 s). */
   readonly heartbeatMs?: number;
-  /** After a refused takeover, how long before trying again (default 5 s). */
+  /** The longest wait between failed takeover attempts (default 5 s): the first retries come a poll or two apart. */
   readonly retryMs?: number;
   /** Runs after the epoch is claimed, before writes are taken: a rejection hands the lock back. */
   readonly onSequencing: (epoch: string) => Promise<void>;
@@ -46,6 +46,8 @@ export class PostgresSequencer {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
+  /** Takeover attempts failed in a row: the wait before the next grows from a poll to retryMs. */
+  #failures = 0;
 
   private constructor(storage: PostgresLogStorage, options: SequencerOptions) {
     this.#storage = storage;
@@ -79,13 +81,15 @@ export class PostgresSequencer {
       if (this.#role === 'sequencer') await this.#heartbeat();
       else if (!(await this.#tryTakeOver())) next = pollMs;
       else next = heartbeatMs;
+      this.#failures = 0;
     } catch (err) {
       const was = this.#role;
       this.#standDown();
       if (was === 'sequencer') this.#options.onStandby(reason(err));
       else {
         this.#options.onRefused(err);
-        next = retryMs;
+        // Soon after a blip (a database restarting), seldom while it lasts or the log is refused.
+        next = Math.min(retryMs, pollMs * 2 ** ++this.#failures);
       }
     }
     this.#schedule(next);
@@ -109,7 +113,12 @@ export class PostgresSequencer {
     const session = await this.#storage.openSession(`airlock-log-sequencer ${bounded(this.#options.holder, 40)}`);
     // Noticed at once, not at the next heartbeat: writes stop as soon as the lock may be gone.
     session.on('end', () => {
-      if (this.#session !== session || this.#role !== 'sequencer') return;
+      if (this.#session !== session) return;
+      // A standby's dead session is dropped, not polled again: the next poll opens a new one.
+      if (this.#role !== 'sequencer') {
+        this.#session = undefined;
+        return;
+      }
       this.#standDown();
       this.#options.onStandby('its database session ended');
     });

@@ -576,6 +576,8 @@ export class PostgresLogStorage implements LogStorage {
   read<T>(work: (reader: LogReader) => Promise<T>): Promise<T> {
     return this.#read('read a snapshot', async () => {
       const client = await this.#pool.connect();
+      // As in a write: a connection lost between the snapshot's queries must not end the process.
+      client.on('error', ignore);
       let failed = false;
       try {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -587,6 +589,7 @@ export class PostgresLogStorage implements LogStorage {
         await client.query('ROLLBACK').catch(ignore);
         throw err;
       } finally {
+        client.off('error', ignore);
         client.release(failed);
       }
     });

@@ -779,6 +779,8 @@ describe('log failover: two log serve processes on one PostgreSQL database', { s
           // A log serve that exits when its database goes is restarted, as its supervisor would; counted.
           for (const m of rig.members)
             if (m.exited) {
+              // Not a failure (a supervisor restarts it), but worth reading in the output.
+              console.log(`log serve exited when PostgreSQL was killed (seed ${SEED}):\n${m.said()}`);
               restartedLogs++;
               m.start();
             }
