@@ -4,6 +4,8 @@
 // and printed the same way.
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { loadavg } from 'node:os';
+import { createKeyObjectSigner } from '../src/crypto/key-object-signer.ts';
+import { checkpointSignerFor } from '../src/log/checkpoint-signer.ts';
 import {
   type CreateEntryRequestJSON,
   parseCreateEntryRequest,
@@ -11,6 +13,19 @@ import {
 } from '../src/log/rekor-request.ts';
 import { formatRate, median } from './harness.ts';
 import { LoadConnection, renderPost } from './http-client.ts';
+
+export const ORIGIN = '127.0.0.1'; // the origin test/helpers/log-server.ts serves under
+export const KEY_VAR = 'AIRLOCK_BENCH_LOG_KEY';
+
+/** A fresh checkpoint key for the bench's log, also in $KEY_VAR for the `log serve` child (env://). */
+export function benchLogKey() {
+  const logKey = generateKeyPairSync('ed25519').privateKey;
+  process.env[KEY_VAR] = logKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  return {
+    logKey,
+    checkpoints: checkpointSignerFor(ORIGIN, createKeyObjectSigner(logKey, 'ed25519', 'bench log key')),
+  };
+}
 
 export const signers = {
   'P-256': generateKeyPairSync('ec', { namedCurve: 'P-256' }),

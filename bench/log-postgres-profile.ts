@@ -111,7 +111,7 @@ const TILE_BYTES = 32 * 64;
 
 interface Shape {
   readonly name: string;
-  run(client: pg.Client, rows: Array<[number, Buffer, Buffer]>): Promise<void>;
+  run(client: pg.Client, rows: Rows): Promise<void>;
 }
 
 const values = (count: number, width: number, from = 0) =>
@@ -130,30 +130,56 @@ const tileParams = (size: number) => {
 };
 const CHECKPOINT = `127.0.0.1\n12345\n${'A'.repeat(44)}\n\n— 127.0.0.1 ${'B'.repeat(88)}\n`;
 
+type Rows = Array<[number, Buffer, Buffer]>;
+
+const sizeOf = (result: pg.QueryResult) => Number((result.rows[0] as { size: string }).size);
+
+/** BEGIN, the lock and the state read as one simple-protocol message (no parameters): one round trip. */
+async function openMerged(client: pg.Client): Promise<number> {
+  const results = (await client.query(
+    'BEGIN ISOLATION LEVEL READ COMMITTED; LOCK TABLE shape_state IN EXCLUSIVE MODE; ' +
+      'SELECT size, root, checkpoint FROM shape_state WHERE id = 1',
+  )) as unknown as pg.QueryResult[];
+  return sizeOf(results[2] as pg.QueryResult);
+}
+
+const lookUp = (client: pg.Client, rows: Rows) =>
+  client.query('SELECT identity, idx FROM shape_entries WHERE identity = ANY($1::bytea[])', [rows.map((r) => r[2])]);
+
+const insertEntries = (client: pg.Client, rows: Rows, size: number, onConflict = '') =>
+  client.query(
+    `INSERT INTO shape_entries (idx, data, identity) VALUES ${values(rows.length, 3)} ${onConflict}`,
+    rows.flatMap(([, d, id], i) => [size + i, d, id]),
+  );
+
+const stateParams = (size: number) => [size, Buffer.alloc(32, 7), CHECKPOINT];
+
+/** The tiles and the new state in one statement, then COMMIT: two round trips. */
+async function closeMerged(client: pg.Client, size: number): Promise<void> {
+  await client.query(
+    `WITH t AS (INSERT INTO shape_tiles (level, idx, width, data) VALUES ${values(3, 4)} ${TILE_UPSERT} ` +
+      `RETURNING 1) INSERT INTO shape_state (id, size, root, checkpoint) VALUES (1, $13, $14, $15) ${STATE_UPSERT}`,
+    [...tileParams(size), ...stateParams(size)],
+  );
+  await client.query('COMMIT');
+}
+
 const SHAPES: readonly Shape[] = [
   {
     name: 'as PostgresLogStorage.write today (8 round trips)',
     async run(client, rows) {
       await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
       await client.query('LOCK TABLE shape_state IN EXCLUSIVE MODE');
-      const size = Number(
-        (await client.query('SELECT size, root, checkpoint FROM shape_state WHERE id = 1')).rows[0].size,
-      );
-      await client.query('SELECT identity, idx FROM shape_entries WHERE identity = ANY($1::bytea[])', [
-        rows.map((r) => r[2]),
-      ]);
-      const placed = rows.map(([, d, id], i) => [size + i, d, id]);
-      await client.query(
-        `INSERT INTO shape_entries (idx, data, identity) VALUES ${values(rows.length, 3)}`,
-        placed.flat(),
-      );
+      const size = sizeOf(await client.query('SELECT size, root, checkpoint FROM shape_state WHERE id = 1'));
+      await lookUp(client, rows);
+      await insertEntries(client, rows, size);
       await client.query(
         `INSERT INTO shape_tiles (level, idx, width, data) VALUES ${values(3, 4)} ${TILE_UPSERT}`,
         tileParams(size),
       );
       await client.query(
         `INSERT INTO shape_state (id, size, root, checkpoint) VALUES (1, $1, $2, $3) ${STATE_UPSERT}`,
-        [size + rows.length, Buffer.alloc(32, 7), CHECKPOINT],
+        stateParams(size + rows.length),
       );
       await client.query('COMMIT');
     },
@@ -161,26 +187,10 @@ const SHAPES: readonly Shape[] = [
   {
     name: 'merged (5 round trips)',
     async run(client, rows) {
-      const opened = (await client.query(
-        'BEGIN ISOLATION LEVEL READ COMMITTED; LOCK TABLE shape_state IN EXCLUSIVE MODE; ' +
-          'SELECT size, root, checkpoint FROM shape_state WHERE id = 1',
-      )) as unknown as pg.QueryResult[];
-      const size = Number(opened[2]?.rows[0].size);
-      await client.query('SELECT identity, idx FROM shape_entries WHERE identity = ANY($1::bytea[])', [
-        rows.map((r) => r[2]),
-      ]);
-      const placed = rows.map(([, d, id], i) => [size + i, d, id]);
-      await client.query(
-        `INSERT INTO shape_entries (idx, data, identity) VALUES ${values(rows.length, 3)}`,
-        placed.flat(),
-      );
-      await client.query(
-        `WITH t AS (INSERT INTO shape_tiles (level, idx, width, data) VALUES ${values(3, 4)} ${TILE_UPSERT} ` +
-          'RETURNING 1) ' +
-          `INSERT INTO shape_state (id, size, root, checkpoint) VALUES (1, $13, $14, $15) ${STATE_UPSERT}`,
-        [...tileParams(size), size + rows.length, Buffer.alloc(32, 7), CHECKPOINT],
-      );
-      await client.query('COMMIT');
+      const size = await openMerged(client);
+      await lookUp(client, rows);
+      await insertEntries(client, rows, size);
+      await closeMerged(client, size + rows.length);
     },
   },
   {
@@ -188,25 +198,10 @@ const SHAPES: readonly Shape[] = [
     // identity index turned a row away (then the whole transaction is redone the way it is today).
     name: 'merged, duplicates by ON CONFLICT (4 round trips)',
     async run(client, rows) {
-      const opened = (await client.query(
-        'BEGIN ISOLATION LEVEL READ COMMITTED; LOCK TABLE shape_state IN EXCLUSIVE MODE; ' +
-          'SELECT size, root, checkpoint FROM shape_state WHERE id = 1',
-      )) as unknown as pg.QueryResult[];
-      const size = Number(opened[2]?.rows[0].size);
-      const placed = rows.map(([, d, id], i) => [size + i, d, id]);
-      const inserted = await client.query(
-        `INSERT INTO shape_entries (idx, data, identity) VALUES ${values(rows.length, 3)} ` +
-          'ON CONFLICT (identity) DO NOTHING',
-        placed.flat(),
-      );
+      const size = await openMerged(client);
+      const inserted = await insertEntries(client, rows, size, 'ON CONFLICT (identity) DO NOTHING');
       if (inserted.rowCount !== rows.length) throw new Error('a duplicate in the shape bench');
-      await client.query(
-        `WITH t AS (INSERT INTO shape_tiles (level, idx, width, data) VALUES ${values(3, 4)} ${TILE_UPSERT} ` +
-          'RETURNING 1) ' +
-          `INSERT INTO shape_state (id, size, root, checkpoint) VALUES (1, $13, $14, $15) ${STATE_UPSERT}`,
-        [...tileParams(size), size + rows.length, Buffer.alloc(32, 7), CHECKPOINT],
-      );
-      await client.query('COMMIT');
+      await closeMerged(client, size + rows.length);
     },
   },
 ];

@@ -19,15 +19,12 @@
 // sizes are printed.
 //   npm run bench -- log --storage postgres [--entries 20000] [--seconds 10] [--rounds 3] [--clients 64]
 //                        [--raw-connections CLIENTS] [--sweep] [--profile] [--quick]
-import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { createKeyObjectSigner } from '../src/crypto/key-object-signer.ts';
-import { checkpointSignerFor } from '../src/log/checkpoint-signer.ts';
 import { entryIdentity, LogEngine, type LogEngineOptions } from '../src/log/engine.ts';
 import { lastSignedFile } from '../src/log/last-signed-file.ts';
 import { PostgresLogStorage } from '../src/log/postgres-storage.ts';
@@ -50,6 +47,8 @@ import {
   template,
   times,
   verdict,
+  benchLogKey,
+  KEY_VAR,
 } from './log-load.ts';
 import { profileWrites, transactionShapes } from './log-postgres-profile.ts';
 
@@ -75,8 +74,6 @@ const rawConnections = Number(values['raw-connections'] ?? Math.min(clients, MAX
 const rawSeconds = Math.max(1, Math.round(seconds / 3));
 const TARGET = 0.5;
 
-const ORIGIN = '127.0.0.1'; // the origin test/helpers/log-server.ts serves under
-const KEY_VAR = 'AIRLOCK_BENCH_LOG_KEY';
 const PREFILL_BATCH = 4096;
 
 const skip = postgresAvailable();
@@ -97,10 +94,7 @@ const cleanup = async () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => void cleanup().finally(() => process.exit(130)));
 
-const logKey = generateKeyPairSync('ed25519').privateKey;
-// The server child reads the same key through env:// (startLog passes the environment on).
-process.env[KEY_VAR] = logKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-const checkpoints = checkpointSignerFor(ORIGIN, createKeyObjectSigner(logKey, 'ed25519', 'bench log key'));
+const { checkpoints } = benchLogKey();
 
 // ---------------------------------------------------------------------------------------------------
 // The log, in-process for the prefill (and --profile), as `log serve --storage` wires it.

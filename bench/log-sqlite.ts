@@ -27,8 +27,6 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { parseArgs } from 'node:util';
-import { createKeyObjectSigner } from '../src/crypto/key-object-signer.ts';
-import { checkpointSignerFor } from '../src/log/checkpoint-signer.ts';
 import { entryIdentity, LogEngine, type LogEngineOptions } from '../src/log/engine.ts';
 import { ecdsaOverDigestBackend } from '../src/crypto/ecdsa-over-digest.ts';
 import { lastSignedFile } from '../src/log/last-signed-file.ts';
@@ -58,6 +56,9 @@ import {
   template,
   times,
   verdict,
+  benchLogKey,
+  KEY_VAR,
+  ORIGIN,
 } from './log-load.ts';
 
 const { values } = parseArgs({
@@ -87,8 +88,6 @@ const proofs = Number(values.proofs);
 const rounds = Number(values.rounds ?? (values.quick ? 1 : 3));
 const pairedSeconds = Math.max(1, Math.round(seconds / 3));
 
-const ORIGIN = '127.0.0.1'; // the origin test/helpers/log-server.ts serves under
-const KEY_VAR = 'AIRLOCK_BENCH_LOG_KEY';
 const PREFILL_BATCH = 16_384;
 const workers = availableParallelism(); // `log serve`'s default --workers
 
@@ -103,10 +102,7 @@ const cleanup = async () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => void cleanup().finally(() => process.exit(130)));
 
-const logKey = generateKeyPairSync('ed25519').privateKey;
-// The server child reads the same key through env:// (startLog passes the environment on).
-process.env[KEY_VAR] = logKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-const checkpoints = checkpointSignerFor(ORIGIN, createKeyObjectSigner(logKey, 'ed25519', 'bench log key'));
+const { logKey, checkpoints } = benchLogKey();
 
 // ---------------------------------------------------------------------------------------------------
 // The engine, wired as `airlock log serve` wires it (same files under --data) so the server can open
