@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { entryIdentity, LogEngine, type LogEngineOptions } from '../src/log/engine.ts';
+import { writeSmallFileAtomic } from '../src/files/atomic-write.ts';
 import { lastSignedFile } from '../src/log/last-signed-file.ts';
 import { PostgresLogStorage } from '../src/log/postgres-storage.ts';
 import { type RunningServer, startLog } from '../test/helpers/log-server.ts';
@@ -99,14 +100,21 @@ const { checkpoints } = benchLogKey();
 // ---------------------------------------------------------------------------------------------------
 // The log, in-process for the prefill (and --profile), as `log serve --storage` wires it.
 
+/** `recordMs`, when given, gets the time of each write of the last-signed checkpoint file. */
 async function openEngine(
   db: PostgresServer,
   options: Pick<LogEngineOptions, 'maxBatch' | 'onBatch'> = {},
+  recordMs?: number[],
 ): Promise<LogEngine> {
+  const write = async (path: string, data: string) => {
+    const started = performance.now();
+    await writeSmallFileAtomic(path, data);
+    recordMs?.push(performance.now() - started);
+  };
   return LogEngine.open({
     storage: await PostgresLogStorage.open({ url: db.url, password: db.password }),
     checkpoints,
-    lastSigned: lastSignedFile(join(dir, 'checkpoint')),
+    lastSigned: lastSignedFile(join(dir, 'checkpoint'), write),
     ...options,
   });
 }
@@ -343,7 +351,7 @@ try {
   await prepareRaw(db);
   if (values.sweep) await sweep(db);
   if (values.profile) {
-    const batch = await profileWrites((onBatch) => openEngine(db, { onBatch }), seconds, clients);
+    const batch = await profileWrites((onBatch, recordMs) => openEngine(db, { onBatch }, recordMs), seconds, clients);
     await transactionShapes(db.config(), batch, seconds);
   }
   console.log(`\npaired rounds: HTTP ${seconds} s, then raw ${rawSeconds} s`);
