@@ -8,6 +8,7 @@ import { diagnose } from '../../../tools/diagnose.ts';
 import type { Command } from '../../command.ts';
 import { airGappedSide } from './air-gapped-side.ts';
 import { connectedSide, releaseKey } from './connected-side.ts';
+import { postgresScene } from './postgres-scene.ts';
 import { DemoRun } from './run.ts';
 
 export const demoCommand: Command = {
@@ -74,7 +75,8 @@ async function workflow(run: DemoRun): Promise<void> {
   const release = await releaseKey(run);
   try {
     const connected = await connectedSide(run, release);
-    await airGappedSide(run, connected);
+    const onprem = await airGappedSide(run, connected);
+    await postgresScene(run, { onprem, signer: release.signer });
   } finally {
     await release.signer.close();
   }
