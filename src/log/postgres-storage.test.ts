@@ -58,7 +58,7 @@ describe('PostgresLogStorage on a server', { skip: missing }, () => {
     const withPassword = server.url.replace('airlock@', `airlock:${secret}@`);
     for (const [url, code] of [
       [withPassword, 'E_USAGE'],
-      [`${server.url}?sslmode=disable`, 'E_USAGE'],
+      [`${server.url}?sslcompression=1`, 'E_USAGE'],
       ['mysql://airlock@127.0.0.1/airlock', 'E_USAGE'],
     ] as const) {
       await assert.rejects(PostgresLogStorage.open({ url, password: server.password }), (err: AirlockError) => {
@@ -132,6 +132,34 @@ describe('PostgresLogStorage on a server', { skip: missing }, () => {
       await db.end();
     }
     await storage.close();
+  });
+
+  it('opens read-only for a role that may only SELECT, creating nothing', async () => {
+    const storage = await open('readers');
+    const data = Buffer.from('one');
+    await storage.write(async (tx) => {
+      await tx.appendEntries(0, [{ data, identity: entryIdentity(data) }]);
+      await tx.putState({ size: 1, root: Buffer.alloc(32), checkpoint: 'size 1' });
+    });
+    await storage.close();
+    const admin = await server.admin('airlock');
+    await admin.query("CREATE ROLE auditor LOGIN PASSWORD 'auditor-pw'");
+    await admin.query('GRANT USAGE ON SCHEMA readers TO auditor');
+    await admin.query('GRANT SELECT ON ALL TABLES IN SCHEMA readers TO auditor');
+    await admin.end();
+    const url = server.url.replace('airlock@', 'auditor@');
+    const as = (schema: string, readOnly?: boolean) =>
+      PostgresLogStorage.open({ url, password: 'auditor-pw', schema, ...(readOnly ? { readOnly } : {}) });
+    await assert.rejects(as('readers'), { code: 'E_IO' }, 'a writer prepares the tables, which it may not');
+    const reader = await as('readers', true);
+    assert.equal((await reader.readState())?.size, 1);
+    assert.equal(Buffer.from((await reader.readEntries(0, 1))[0] ?? []).toString(), 'one');
+    await assert.rejects(
+      reader.write((tx) => tx.putState({ size: 0, root: Buffer.alloc(32), checkpoint: '' })),
+      { code: 'E_INTERNAL', message: /opened read-only/ },
+    );
+    await reader.close();
+    await assert.rejects(as('nothing_here', true), { code: 'E_INPUT_MISSING', message: /holds no log/ });
   });
 
   // Last: it crashes the server the other tests share.

@@ -8,7 +8,11 @@
 // returns, and the server must run with fsync and synchronous_commit on (checked at open): a
 // committed row then survives a crash of the server. A COMMIT whose reply is lost is reported as a
 // failure; the entry's retry finds it stored and answers it as a duplicate.
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
+import { readOptionalText } from '../files/read-file.ts';
+import { isLoopbackHost } from '../net/loopback.ts';
 import { AirlockError } from '../errors.ts';
 import { bounded } from '../text.ts';
 import { type PgpassTarget, readPgpassPassword } from './pgpass.ts';
@@ -59,10 +63,12 @@ const SCHEMA_LOCK = 0x6169726c6f636b31n; // "airlock1"
 /** Rows per INSERT: well under PostgreSQL's 65,535 parameters, and Buffers go out binary. */
 const ROWS_PER_INSERT = 256;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-const URL_PARAMETERS = new Set(['host', 'application_name']);
+const URL_PARAMETERS = new Set(['host', 'application_name', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey']);
 /** Errors of a server or connection that is not there (now): SQLSTATE classes 08, 53, 57P; socket errors. */
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P|28)/;
 const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
+/** Node's TLS refusals of a server certificate (and OpenSSL's verify codes it passes on). */
+const TLS_ERRORS = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|CERT_|SELF_SIGNED_|DEPTH_ZERO_|HOSTNAME_MISMATCH)/;
 
 export interface PostgresStorageOptions {
   /** postgres://USER@HOST:PORT/DB (a socket folder as ?host=/path); never with a password in it. */
@@ -75,13 +81,18 @@ export interface PostgresStorageOptions {
   readonly schema?: string;
   /** Connections at most (default 4): one writes at a time, the others serve reads. */
   readonly maxConnections?: number;
+  /**
+   * Reads only (an auditor's `audit verify`): no tables are created, every transaction is read-only,
+   * and a role with SELECT alone will do. A database without the tables is E_INPUT_MISSING.
+   */
+  readonly readOnly?: boolean;
 }
 
 const usage = (message: string) =>
   new AirlockError('E_USAGE', message, { hint: 'postgres://USER@HOST:PORT/DB, the password in a PGPASSFILE' });
 
 /** The pool's settings from the URL, which is parsed here: pg lets a URL's empty password override a given one. */
-function poolConfig(options: PostgresStorageOptions): { config: pg.PoolConfig; target: string } {
+async function poolConfig(options: PostgresStorageOptions): Promise<{ config: pg.PoolConfig; target: string }> {
   let url: URL;
   try {
     url = new URL(options.url);
@@ -100,6 +111,7 @@ function poolConfig(options: PostgresStorageOptions): { config: pg.PoolConfig; t
   const port = url.port === '' ? 5432 : Number(url.port);
   const user = decodeURIComponent(url.username);
   const database = decodeURIComponent(url.pathname.slice(1)) || user;
+  const ssl = await tlsSettings(url.searchParams, host);
   const config: pg.PoolConfig = {
     host,
     port,
@@ -108,9 +120,57 @@ function poolConfig(options: PostgresStorageOptions): { config: pg.PoolConfig; t
     max: options.maxConnections ?? 4,
     connectionTimeoutMillis: 15_000,
     application_name: url.searchParams.get('application_name') ?? 'airlock-log',
-    ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
+    ...(startupOptions(options) ? { options: startupOptions(options) } : {}),
+    ...(ssl ? { ssl } : {}),
   };
   return { config, target: bounded(`${user}@${host}:${port}/${database}`, 200) };
+}
+
+const TLS_MODES = new Set(['disable', 'verify-ca', 'verify-full']);
+const PEM_LIMIT = 1024 * 1024;
+
+/**
+ * TLS as libpq's sslmode names it, fail-closed: plain only when asked (`disable`) or on loopback and a
+ * socket, where nothing is on the wire; otherwise the server's certificate is checked against
+ * `sslrootcert` (else the system's CAs), with its name (`verify-full`, the default) or without
+ * (`verify-ca`). `require`, `prefer` and `allow` would accept any server that answers: refused.
+ */
+async function tlsSettings(params: URLSearchParams, host: string): Promise<ConnectionOptions | undefined> {
+  const local = host.startsWith('/') || isLoopbackHost(host);
+  const mode = params.get('sslmode') ?? (local ? 'disable' : 'verify-full');
+  if (!TLS_MODES.has(mode)) {
+    throw usage(
+      `sslmode=${bounded(mode, 20)} is not supported: it does not check who answers ` +
+        '(use sslmode=verify-full with sslrootcert=FILE, or sslmode=disable on a trusted network)',
+    );
+  }
+  const files = ['sslrootcert', 'sslcert', 'sslkey'].filter((name) => params.has(name));
+  if (mode === 'disable') {
+    if (files.length > 0) throw usage(`${files.join(', ')} given with sslmode=disable`);
+    return undefined;
+  }
+  if (params.has('sslcert') !== params.has('sslkey')) throw usage('sslcert and sslkey go together');
+  const read = async (name: string) => {
+    const path = params.get(name);
+    return path === null ? undefined : readPem(path, name);
+  };
+  const [ca, cert, key] = await Promise.all([read('sslrootcert'), read('sslcert'), read('sslkey')]);
+  return {
+    rejectUnauthorized: true,
+    ...(ca ? { ca } : {}),
+    ...(cert && key ? { cert, key } : {}),
+    ...(isIP(host) === 0 && !host.startsWith('/') ? { servername: host } : {}),
+    // verify-ca: the chain is checked, the name is not (a server reached by an address its certificate omits).
+    ...(mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
+  };
+}
+
+async function readPem(path: string, what: string): Promise<string> {
+  // Errors name the file, never its content: sslkey is a private key.
+  const text = await readOptionalText(path, `the database's ${what}`, PEM_LIMIT);
+  if (text === undefined)
+    throw new AirlockError('E_INPUT_MISSING', `the database's ${what} ${bounded(path, 200)} does not exist`);
+  return text;
 }
 
 /**
@@ -133,10 +193,12 @@ async function passwordOf(options: PostgresStorageOptions, target: PgpassTarget)
 function isDatabaseError(err: unknown): boolean {
   if (err instanceof pg.DatabaseError) return true;
   const code = (err as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string' && SOCKET_ERRORS.has(code)) return true;
+  if (typeof code === 'string' && (SOCKET_ERRORS.has(code) || TLS_ERRORS.test(code))) return true;
   return (
     err instanceof Error &&
-    /^Connection terminated|is not queryable|^timeout expired|connection timeout/i.test(err.message)
+    /^Connection terminated|is not queryable|^timeout expired|connection timeout|does not support SSL/i.test(
+      err.message,
+    )
   );
 }
 
@@ -147,7 +209,9 @@ function storageError(err: unknown, target: string, action: string): unknown {
   const reason = bounded(`${(err as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`);
   if (!(err instanceof pg.DatabaseError) || UNAVAILABLE_SQLSTATE.test(err.code ?? '')) {
     return new AirlockError('E_UNAVAILABLE', `the log database ${target} is unavailable: ${reason}`, {
-      hint: 'check the server is up and reachable, and the role and password (PGPASSFILE) are right',
+      hint:
+        'check the server is up and reachable, the role and password (PGPASSFILE) are right, and, over TLS, ' +
+        'that its certificate is issued by sslrootcert for the name in the URL',
     });
   }
   return new AirlockError('E_IO', `log database ${target}: cannot ${action}: ${reason}`);
@@ -293,6 +357,29 @@ class Writes extends Reads implements LogWriteTx {
   }
 }
 
+function startupOptions(options: PostgresStorageOptions): string {
+  return [
+    ...(options.schema !== undefined ? [`-c search_path=${options.schema}`] : []),
+    ...(options.readOnly ? ['-c default_transaction_read_only=on'] : []),
+  ].join(' ');
+}
+
+/** A reader's check: the tables are there, in a version it reads. */
+async function checkSchema(client: pg.PoolClient, target: string): Promise<void> {
+  const { rows } = await client.query("SELECT to_regclass('log_schema') IS NOT NULL AS present");
+  if (!(rows[0] as { present: boolean }).present)
+    throw new AirlockError('E_INPUT_MISSING', `the database ${target} holds no log in this schema`);
+  const version = (
+    (await client.query('SELECT version FROM log_schema WHERE id = 1')).rows[0] as { version: number } | undefined
+  )?.version;
+  if (version === undefined || version > SCHEMA_VERSION) {
+    throw new AirlockError(
+      'E_UNSUPPORTED',
+      `the log database ${target} has schema version ${version ?? 'none'}; this airlock reads up to ${SCHEMA_VERSION}`,
+    );
+  }
+}
+
 /** Refuses a server that may lose a commit it acknowledged: the log would then forget what it signed. */
 async function checkDurable(client: pg.PoolClient, target: string): Promise<void> {
   const { rows } = await client.query(
@@ -359,6 +446,7 @@ export class PostgresLogStorage implements LogStorage {
   readonly #config: pg.ClientConfig;
   #writing = false;
   #fence: Fence;
+  #readOnly = false;
 
   private constructor(pool: pg.Pool, target: string, schema: string, config: pg.ClientConfig) {
     this.#pool = pool;
@@ -369,7 +457,7 @@ export class PostgresLogStorage implements LogStorage {
   }
 
   static async open(options: PostgresStorageOptions): Promise<PostgresLogStorage> {
-    const { config, target } = poolConfig(options);
+    const { config, target } = await poolConfig(options);
     const { host, port, database, user } = config as PgpassTarget;
     const password = await passwordOf(options, { host, port, database, user });
     const pool = new pg.Pool({ ...config, password });
@@ -381,7 +469,8 @@ export class PostgresLogStorage implements LogStorage {
       const client = await pool.connect();
       try {
         await checkDurable(client, target);
-        await prepareSchema(client, target, options.schema);
+        if (options.readOnly) await checkSchema(client, target);
+        else await prepareSchema(client, target, options.schema);
         schema = ((await client.query('SELECT current_schema() AS schema')).rows[0] as { schema: string }).schema;
       } finally {
         client.release();
@@ -391,7 +480,9 @@ export class PostgresLogStorage implements LogStorage {
       throw storageError(err, target, 'prepare its tables');
     }
     const { max: _max, connectionTimeoutMillis: _timeout, ...session } = config;
-    return new PostgresLogStorage(pool, target, schema, { ...session, password });
+    const storage = new PostgresLogStorage(pool, target, schema, { ...session, password });
+    storage.#readOnly = options.readOnly === true;
+    return storage;
   }
 
   /**
@@ -508,6 +599,8 @@ export class PostgresLogStorage implements LogStorage {
   }
 
   write<T>(work: (tx: LogWriteTx) => Promise<T>): Promise<T> {
+    if (this.#readOnly)
+      return Promise.reject(new AirlockError('E_INTERNAL', `log database ${this.target}: opened read-only`));
     if (this.#fence === 'standby') return Promise.reject(notSequencer());
     const fence = this.#fence;
     return this.#transaction('write', async (client) => {

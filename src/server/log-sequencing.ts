@@ -59,7 +59,7 @@ export async function startSequencing(
       log({ msg: 'sequencing', epoch, size: state.engine?.size });
     },
     onStandby: (reason) => log({ msg: 'standby', level: 'warn', reason }),
-    onRefused: (err) => log({ msg: 'takeover refused', level: 'error', error: message(err) }),
+    onRefused: (err) => log({ msg: 'takeover failed', level: 'error', error: message(err) }),
   });
   metrics.gauge('airlock_log_sequencer', '1 while this process sequences the log, 0 while it stands by.', () =>
     sequencer.role === 'sequencer' ? 1 : 0,

@@ -57,6 +57,8 @@ export interface LogService {
   readonly logId: Buffer;
   /** The C2SP verifier key line clients and witnesses pin. */
   readonly vkey: string;
+  /** Whether this process sequences writes now: always, unless it shares PostgreSQL storage with others. */
+  role(): 'sequencer' | 'standby';
   /** Stops taking requests, lets queued appends finish, closes storage and the workers. */
   close(): Promise<void>;
 }
@@ -100,6 +102,7 @@ export async function startLogService(options: LogServiceOptions): Promise<LogSe
       port,
       logId,
       vkey,
+      role: () => sequencing?.role() ?? 'sequencer',
       async close() {
         await closeServer(server);
         await engine.close();

@@ -24,12 +24,16 @@ function databaseName(url: string): string {
  * AIRLOCK_AUDIT_ORIGIN, else after the database and its host (audit.DB.HOST): what the first writer
  * names it stands, whatever host name later writers reach the database by.
  */
-export async function sharedAuditTrail(env: CommandContext['env']): Promise<SharedTrail | undefined> {
+export async function sharedAuditTrail(
+  env: CommandContext['env'],
+  use: 'write' | 'read' = 'write',
+): Promise<SharedTrail | undefined> {
   const url = env.AIRLOCK_AUDIT_URL;
   if (!url) return undefined;
   // Loaded only here: the PostgreSQL driver is no part of a command that does not use it.
   const { postgresStorageOpener } = await import('./postgres.ts');
-  const open = postgresStorageOpener({ env }, url, 'AIRLOCK_AUDIT_URL', AUDIT_SCHEMA);
+  // A reader (an auditor's verify) needs SELECT only, and creates nothing.
+  const open = postgresStorageOpener({ env }, url, 'AIRLOCK_AUDIT_URL', AUDIT_SCHEMA, use === 'read');
   const named = env.AIRLOCK_AUDIT_ORIGIN;
   if (named) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(named))

@@ -24,13 +24,15 @@ export function passfileOf(env: CommandContext['env']): string | undefined {
 
 /**
  * Opens the storage at `url` (checked now, opened when called) in `schema` (default: the role's
- * search_path, `public`). `what` names the flag or variable for messages.
+ * search_path, `public`); `readOnly` for commands that only read it. `what` names the flag or variable
+ * for messages.
  */
 export function postgresStorageOpener(
   ctx: Pick<CommandContext, 'env'>,
   url: string,
   what: string,
   schema?: string,
+  readOnly = false,
 ): () => Promise<PostgresLogStorage> {
   if (!isPostgresUrl(url)) {
     throw new AirlockError('E_USAGE', `${what} takes a postgres://USER@HOST:PORT/DB URL`, {
@@ -39,5 +41,10 @@ export function postgresStorageOpener(
   }
   const passfile = passfileOf(ctx.env);
   return () =>
-    PostgresLogStorage.open({ url, ...(passfile ? { passfile } : {}), ...(schema !== undefined ? { schema } : {}) });
+    PostgresLogStorage.open({
+      url,
+      ...(passfile ? { passfile } : {}),
+      ...(schema !== undefined ? { schema } : {}),
+      ...(readOnly ? { readOnly } : {}),
+    });
 }

@@ -28,7 +28,7 @@ export const auditExportCommand: Command = {
   ],
   async run(ctx) {
     const filter = eventFilter(ctx);
-    const shared = await sharedAuditTrail(ctx.env);
+    const shared = await sharedAuditTrail(ctx.env, 'read');
     const v = await verifyAuditLog(ctx.stateDir, shared ? { shared } : {});
     if (!v.ok)
       throw new AirlockError(

@@ -34,7 +34,7 @@ export const auditShowCommand: Command = {
   ],
   async run(ctx) {
     const filter = eventFilter(ctx);
-    const shared = await sharedAuditTrail(ctx.env);
+    const shared = await sharedAuditTrail(ctx.env, 'read');
     const v = await verifyAuditLog(ctx.stateDir, shared ? { shared } : {});
     warnIfBroken(ctx, v);
     const events = selectEvents(v.events, filter);

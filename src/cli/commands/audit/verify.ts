@@ -48,7 +48,7 @@ export const auditVerifyCommand: Command = {
       sincePath === undefined
         ? undefined
         : (await readFileBounded(sincePath, MAX_NOTE_BYTES, 'a checkpoint')).toString('utf8');
-    const shared = await sharedAuditTrail(ctx.env);
+    const shared = await sharedAuditTrail(ctx.env, 'read');
     const v = await verifyAuditLog(ctx.stateDir, {
       ...(since === undefined ? {} : { since }),
       ...(shared ? { shared } : {}),

@@ -167,12 +167,15 @@ async function serveWith(
     url,
     origin,
     size: engine.size,
+    role: service.role(),
     logId: logId.toString('base64'),
     vkey,
     ecdsaChecker: ecdsa.detail,
     ...(policy ? { witnessQuorum: policy.quorum, witnesses: policy.witnesses.map((w) => w.name) } : {}),
   });
   out.info(`Log ${origin} serving at ${url} (size ${engine.size}); data in ${dir}`);
+  if (service.role() === 'standby')
+    out.info('  standby   another process sequences writes; this one serves reads and takes over when it stops');
   out.info(`  log ID    ${logId.toString('base64')}`);
   out.info(`  vkey      ${vkey}`);
   if (!ecdsa.native) out.warn(`ECDSA signatures are checked in JavaScript: ${ecdsa.detail}`);
@@ -200,7 +203,11 @@ export const logServeCommand: Command = {
     '/healthz, /metrics. Requests are logged as JSON lines on stdout. The key (Ed25519, or ECDSA P-256)\n' +
     'signs checkpoints; --origin is the host name clients reach the log by. With --witness-policy, each\n' +
     'checkpoint is sent to the witnesses (C2SP tlog-witness) and published with their cosignatures\n' +
-    'once the quorum cosigned; short of it, writes answer 503 unless --witness-fail-open. See docs/log.md.',
+    'once the quorum cosigned; short of it, writes answer 503 unless --witness-fail-open.\n' +
+    'With --storage postgres://…, several processes (on several hosts, each with the same --key by\n' +
+    'reference) may serve one log: one sequences writes (a PostgreSQL advisory lock), the others serve\n' +
+    'reads, answer writes 503 E_NOT_SEQUENCER, and take over within about a second when it stops.\n' +
+    'See docs/log.md.',
   flags: {
     data: {
       type: 'string',
@@ -211,8 +218,9 @@ export const logServeCommand: Command = {
       type: 'string',
       value: 'URL',
       description:
-        'postgres://USER@HOST:PORT/DB: keep entries, tiles and checkpoints in PostgreSQL (password from ' +
-        'PGPASSFILE or ~/.pgpass); default: sqlite in --data',
+        'postgres://USER@HOST:PORT/DB[?sslmode=verify-full&sslrootcert=FILE]: keep entries, tiles and ' +
+        'checkpoints in PostgreSQL, shared with standbys (password from PGPASSFILE or ~/.pgpass); ' +
+        'default: sqlite in --data',
     },
     ...KEY_FLAGS,
     origin: { type: 'string', value: 'NAME', description: "The log's name in checkpoints: the host name of its URL" },

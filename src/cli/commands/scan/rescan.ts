@@ -79,7 +79,7 @@ async function targetsOf(ctx: CommandContext): Promise<RescanTargets> {
   const { importedTargets, registryTargets, auditedImports } = await import('../../../transfer/rescan-targets.ts');
   if (refs.length > 0) return registryTargets(refs, await registryOptions(ctx));
   const { sharedAuditTrail } = await import('../../options/audit-url.ts');
-  return importedTargets(ctx.stateDir, await auditedImports(ctx.stateDir, await sharedAuditTrail(ctx.env)));
+  return importedTargets(ctx.stateDir, await auditedImports(ctx.stateDir, await sharedAuditTrail(ctx.env, 'read')));
 }
 
 /** Records the rescan (write-ahead), then keeps its findings as the next rescan's "seen", then the textfile. */
