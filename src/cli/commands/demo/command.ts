@@ -27,7 +27,10 @@ export const demoCommand: Command = {
     "the side's own CA and TSA on loopback (ca serve, tsa serve), the imported image signed with a\n" +
     "service account's token, verified pinned to that identity (--ctlog-threshold 0: no CT log) and\n" +
     'another identity refused; the record — and a package on an unaccepted channel and a tampered\n' +
-    'package refused.\n' +
+    "package refused. Beyond one machine: a PostgreSQL server of the demo's own (initdb in the work\n" +
+    'folder; PostgreSQL must be installed), two log serve --storage postgres://… processes sharing the\n' +
+    'log key, the sequencer killed (SIGKILL), the standby taking over, its checkpoint proved to extend\n' +
+    'the one signed before.\n' +
     'Temporary state only; everything is removed afterwards.',
   flags: {},
   positionals: { min: 0, max: 0 },
