@@ -9,7 +9,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import pg from 'pg';
+// Only for a running server: `airlock doctor` reads postgresBinDir without loading the driver.
+import type pg from 'pg';
 import { AirlockError } from '../errors.ts';
 import { freeLoopbackPort } from '../net/loopback.ts';
 import { bounded } from '../text.ts';
@@ -240,7 +241,8 @@ function clusterOf(
     },
     config: () => ({ host: '127.0.0.1', port, user: role, database, password }),
     async admin(db = 'postgres') {
-      const client = new pg.Client({ host: dir, port, user: SUPERUSER, database: db });
+      const { default: driver } = await import('pg');
+      const client = new driver.Client({ host: dir, port, user: SUPERUSER, database: db });
       await client.connect();
       return client;
     },
