@@ -81,7 +81,7 @@ export class PostgresSequencer {
       else next = heartbeatMs;
     } catch (err) {
       const was = this.#role;
-      await this.#standDown();
+      this.#standDown();
       if (was === 'sequencer') this.#options.onStandby(reason(err));
       else {
         this.#options.onRefused(err);
@@ -110,7 +110,8 @@ export class PostgresSequencer {
     // Noticed at once, not at the next heartbeat: writes stop as soon as the lock may be gone.
     session.on('end', () => {
       if (this.#session !== session || this.#role !== 'sequencer') return;
-      void this.#standDown().then(() => this.#options.onStandby('its database session ended'));
+      this.#standDown();
+      this.#options.onStandby('its database session ended');
     });
     return session;
   }
@@ -128,12 +129,14 @@ export class PostgresSequencer {
   }
 
   /** Refuses writes first, then drops the session and with it the lock. */
-  async #standDown(): Promise<void> {
+  #standDown(): void {
     this.#storage.standBy();
     this.#role = 'standby';
     const session = this.#session;
     this.#session = undefined;
-    await session?.end().catch(() => undefined);
+    // Not awaited: on a network that swallows packets, ending politely waits for TCP to give up. The
+    // server ends the session (and frees the lock) on its own timeouts either way.
+    session?.end().catch(() => undefined);
   }
 
   /** Stops trying; a sequencer hands the lock back (its session ends), so a standby takes over at once. */
@@ -141,7 +144,7 @@ export class PostgresSequencer {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#running;
-    await this.#standDown();
+    this.#standDown();
   }
 }
 

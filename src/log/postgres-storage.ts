@@ -523,7 +523,9 @@ export class PostgresLogStorage implements LogStorage {
    * sequencer that lost its lock (stalled, cut off) cannot commit once another has taken over.
    */
   async claimSequencer(holder: string, backendPid: number): Promise<string> {
-    const epoch = await this.#transaction('claim the sequencer', async (client) => {
+    // Not under the engine's one-write-at-a-time guard: a write of this process's deposed past may
+    // still hang on a dead connection, and the state lock orders the two in the database anyway.
+    const epoch = await this.#transaction('claim the sequencer', { guarded: false }, async (client) => {
       const { rows } = await client.query(
         'INSERT INTO sequencer (id, epoch, holder) VALUES (1, 1, $1) ON CONFLICT (id) DO UPDATE ' +
           'SET epoch = sequencer.epoch + 1, holder = excluded.holder, since = now() RETURNING epoch',
@@ -603,7 +605,7 @@ export class PostgresLogStorage implements LogStorage {
       return Promise.reject(new AirlockError('E_INTERNAL', `log database ${this.target}: opened read-only`));
     if (this.#fence === 'standby') return Promise.reject(notSequencer());
     const fence = this.#fence;
-    return this.#transaction('write', async (client) => {
+    return this.#transaction('write', { guarded: true }, async (client) => {
       if (fence !== undefined) await this.#checkFence(client, fence.epoch);
       return work(new Writes(client));
     });
@@ -624,9 +626,14 @@ export class PostgresLogStorage implements LogStorage {
    * One exclusive, durable transaction on a pooled connection: BEGIN and the state table's lock go in
    * one round trip; the connection is dropped after any failure (a lost COMMIT reply, a dead socket).
    */
-  async #transaction<T>(action: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    if (this.#writing) throw new AirlockError('E_INTERNAL', 'log storage: nested or concurrent write transaction');
-    this.#writing = true;
+  async #transaction<T>(
+    action: string,
+    { guarded }: { guarded: boolean },
+    work: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T> {
+    if (guarded && this.#writing)
+      throw new AirlockError('E_INTERNAL', 'log storage: nested or concurrent write transaction');
+    if (guarded) this.#writing = true;
     let client: pg.PoolClient | undefined;
     let failed = false;
     try {
@@ -645,7 +652,7 @@ export class PostgresLogStorage implements LogStorage {
     } finally {
       client?.off('error', ignore);
       client?.release(failed);
-      this.#writing = false;
+      if (guarded) this.#writing = false;
     }
   }
 

@@ -3,7 +3,7 @@
 // written (a read on the writing connection would see rows that might still roll back).
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { AirlockError } from '../errors.ts';
-import type { LogState, LogStorage, LogWriteTx, NewEntry, StoredTile } from './storage.ts';
+import type { LogReader, LogState, LogStorage, LogWriteTx, NewEntry, StoredTile } from './storage.ts';
 
 const SCHEMA_VERSION = 1;
 
@@ -148,6 +148,17 @@ class Statements {
     }
     return found;
   }
+
+  /** These reads behind the storage contract's (asynchronous) signatures. */
+  asReader(): LogReader {
+    return {
+      readState: async () => this.readState(),
+      readTile: async (level, index) => this.readTile(level, index),
+      readEntries: async (start, end) => this.readEntries(start, end),
+      listEntries: async (start, end) => this.listEntries(start, end),
+      findIdentities: async (ids) => this.findIdentities(ids),
+    };
+  }
 }
 
 export class SqliteLogStorage implements LogStorage {
@@ -215,11 +226,7 @@ export class SqliteLogStorage implements LogStorage {
     this.#writing = true;
     const w = this.#w;
     const tx: LogWriteTx = {
-      readState: async () => w.readState(),
-      readTile: async (level, index) => w.readTile(level, index),
-      readEntries: async (start, end) => w.readEntries(start, end),
-      listEntries: async (start, end) => w.listEntries(start, end),
-      findIdentities: async (ids) => w.findIdentities(ids),
+      ...w.asReader(),
       appendEntries: async (start: number, entries: readonly NewEntry[]) => {
         const out: Array<{ index: number; duplicate: boolean }> = [];
         let next = start;
@@ -263,5 +270,40 @@ export class SqliteLogStorage implements LogStorage {
   async close(): Promise<void> {
     this.#reader.close();
     this.#writer.close();
+  }
+}
+
+/** A log database opened read-only, as it was when opened (see openSqliteLogSnapshot). */
+export interface SqliteLogSnapshot extends LogReader {
+  readonly path: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A read-only view of a log database as it was when opened (one read transaction): for copying a log
+ * elsewhere without writing to it. Nothing is written to the database file; SQLite may create its
+ * empty -wal and -shm companions, as any reader of a WAL database does.
+ */
+export function openSqliteLogSnapshot(path: string): SqliteLogSnapshot {
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path, { readOnly: true });
+    db.exec('PRAGMA busy_timeout = 30000');
+  } catch (err) {
+    throw new AirlockError('E_IO', `cannot open the log database ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    const statements = new Statements(db);
+    // The first read pins the snapshot: a writer's later commits stay out of it.
+    db.exec('BEGIN');
+    statements.readState();
+    const close = async () => {
+      if (db.isTransaction) db.exec('COMMIT');
+      db.close();
+    };
+    return { ...statements.asReader(), path, close };
+  } catch (err) {
+    db.close();
+    throw new AirlockError('E_IO', `cannot read the log database ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
