@@ -28,9 +28,9 @@ export const demoCommand: Command = {
     "service account's token, verified pinned to that identity (--ctlog-threshold 0: no CT log) and\n" +
     'another identity refused; the record — and a package on an unaccepted channel and a tampered\n' +
     "package refused. Beyond one machine: a PostgreSQL server of the demo's own (initdb in the work\n" +
-    'folder; PostgreSQL must be installed), two log serve --storage postgres://… processes sharing the\n' +
-    'log key, the sequencer killed (SIGKILL), the standby taking over, its checkpoint proved to extend\n' +
-    'the one signed before.\n' +
+    'folder; PostgreSQL must be installed), the on-prem log moved into it (log migrate), two log serve\n' +
+    '--storage postgres://… processes sharing its key, the sequencer killed (SIGKILL), the standby\n' +
+    'taking over, its checkpoint proved to extend the one signed before and the one before the move.\n' +
     'Temporary state only; everything is removed afterwards.',
   flags: {},
   positionals: { min: 0, max: 0 },
@@ -48,7 +48,8 @@ export const demoCommand: Command = {
     }
     out.info(
       run.ok
-        ? '\nDemo finished: every step behaved as it should. Temporary files, the registry and the log are gone.'
+        ? '\nDemo finished: every step behaved as it should. Temporary files, the registry, the logs and ' +
+            'PostgreSQL are gone.'
         : '\nDemo FAILED: see the steps above.',
     );
     return { json: { ok: run.ok, steps: run.steps }, exitCode: run.ok ? EXIT.OK : EXIT.INTERNAL };

@@ -13,6 +13,8 @@ import type { LogInput } from '../../../trust/create-trusted-root.ts';
 export const ONPREM_ORIGIN = '127.0.0.1';
 
 export interface OnPremLog {
+  /** Its `log serve --data` folder: log.db, the last signed checkpoint, log.pub. */
+  readonly dir: string;
   readonly service: LogService;
   /** The log's checkpoint key, as clients pin it (`--rekor-vkey`, `log info --vkey`). */
   readonly verifier: NoteVerifier;
@@ -62,6 +64,7 @@ export async function startOnPremLog(dir: string): Promise<OnPremLog> {
     validFor: { start: new Date(now.getTime() - 60_000) },
   });
   return {
+    dir,
     service,
     verifier: noteVerifierFor(ONPREM_ORIGIN, publicKey),
     tlog,

@@ -1,12 +1,14 @@
 // The demo's PostgreSQL scene: the on-prem log beyond one machine. A PostgreSQL server of the demo's
-// own (initdb in its work folder), two `airlock log serve --storage postgres://…` processes on it
-// sharing the log key — one sequences, the other stands by — entries appended, the sequencer killed
-// with SIGKILL, the standby taking over, and its checkpoint proved consistent with the one signed
-// before the kill. Everything the scene starts is stopped, also when a step fails.
+// own (initdb in its work folder), the on-prem log moved into it (`log migrate`), two `airlock log
+// serve --storage postgres://…` processes on it sharing the log key — one sequences, the other stands
+// by — entries appended, the sequencer killed with SIGKILL, the standby taking over, and its checkpoint
+// proved consistent with the one signed before the kill and with the on-prem log's before the move.
+// Everything the scene starts is stopped, also when a step fails.
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Signer } from '../../../crypto/signer.ts';
+import type { Checkpoint } from '../../../log/checkpoint.ts';
 import type { VerifiedCheckpoint } from '../../../log/tile-client.ts';
 import type { PostgresCluster } from '../../../tools/postgres-cluster.ts';
 import { type LogProcess, startLogProcess } from './log-process.ts';
@@ -14,7 +16,7 @@ import { ONPREM_ORIGIN, type OnPremLog } from './onprem-log.ts';
 import type { DemoRun } from './run.ts';
 
 export interface PostgresSceneInputs {
-  /** The on-prem log (stopped by now): its key is the one the log keeps on PostgreSQL. */
+  /** The on-prem log, stopped by now: moved into PostgreSQL, served there with its key. */
   readonly onprem: OnPremLog;
   /** Signs the entries appended here (the release key). */
   readonly signer: Signer;
@@ -39,12 +41,13 @@ export async function postgresScene(run: DemoRun, inputs: PostgresSceneInputs): 
   const started: LogProcess[] = [];
   try {
     const shared = await shareWithLogProcesses(run, dir, cluster, inputs.onprem);
+    const migrated = await migrateOnPremLog(run, shared, inputs.onprem);
     const serve = (name: string) =>
       startLogProcess(serveArgs(shared, name), shared.env, (p) => {
         started.push(p);
       });
     const [sequencer, standby] = await sequencerAndStandby(run, serve, inputs);
-    await failover(run, { sequencer, standby, inputs });
+    await failover(run, { sequencer, standby, migrated, inputs });
     await standby.stop();
   } finally {
     await Promise.all(started.map((p) => p.kill()));
@@ -95,6 +98,36 @@ async function shareWithLogProcesses(
   return { dir, url: cluster.url, env, keyPath: privateKeyPath };
 }
 
+/** `airlock log migrate --from DIR --to URL`, in this process. */
+async function migrateOnPremLog(run: DemoRun, shared: Shared, onprem: OnPremLog): Promise<Checkpoint> {
+  run.step(
+    'move the on-prem log into it, now that it is stopped (airlock log migrate --from DIR --to postgres://…): ' +
+      'copied in one transaction, then read back and verified',
+  );
+  const { migrateLog, openSqliteSource } = await import('../../../log/migrate.ts');
+  const { PostgresLogStorage } = await import('../../../log/postgres-storage.ts');
+  const { openCheckpointFrom } = await import('../../../log/tile-client.ts');
+  const files = { db: join(onprem.dir, 'log.db'), checkpoint: join(onprem.dir, 'checkpoint') };
+  const source = await openSqliteSource({ ...files, publicKey: join(onprem.dir, 'log.pub') });
+  let result: Awaited<ReturnType<typeof migrateLog>>;
+  try {
+    const target = await PostgresLogStorage.open({ url: shared.url, passfile: shared.env.PGPASSFILE });
+    try {
+      result = await migrateLog(source, target);
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await source.close();
+  }
+  run.out.info(
+    `  ${result.size} entries and ${result.tiles} tile(s) copied from ${files.db}; verified: the root from the ` +
+      `entries and from the tiles, the last signed checkpoint (size ${result.lastSignedSize})`,
+  );
+  run.record('log migrate', result.copied && result.size > 0 && result.lastSignedSize === result.size);
+  return openCheckpointFrom('the migrated log', result.checkpoint, onprem.verifier).checkpoint;
+}
+
 function serveArgs(shared: Shared, name: string): string[] {
   return [
     ...['--data', join(shared.dir, name), '--key', shared.keyPath, '--origin', ONPREM_ORIGIN],
@@ -118,8 +151,8 @@ async function sequencerAndStandby(
 ): Promise<[LogProcess, LogProcess]> {
   const { out } = run;
   run.step(
-    'two log processes on that database, sharing the log key (airlock log serve --storage postgres://…, ' +
-      'twice): one sequences, the other stands by, serving reads and refusing writes',
+    'the on-prem log served from PostgreSQL by two processes sharing its key (airlock log serve --storage ' +
+      'postgres://…, twice): one sequences, the other stands by, serving reads and refusing writes',
   );
   const a = await serve('a');
   const b = await serve('b');
@@ -153,12 +186,14 @@ async function appendEntry(url: string, signer: Signer, text: string): Promise<s
 }
 
 interface Failover {
+  /** The on-prem log's checkpoint as it was migrated. */
+  readonly migrated: Checkpoint;
   readonly sequencer: LogProcess;
   readonly standby: LogProcess;
   readonly inputs: PostgresSceneInputs;
 }
 
-async function failover(run: DemoRun, { sequencer, standby, inputs }: Failover): Promise<void> {
+async function failover(run: DemoRun, { sequencer, standby, migrated, inputs }: Failover): Promise<void> {
   const { out } = run;
   run.step('SIGKILL the sequencer: the standby takes over, and its log extends the checkpoint signed before');
   const { TileClient } = await import('../../../log/tile-client.ts');
@@ -170,11 +205,16 @@ async function failover(run: DemoRun, { sequencer, standby, inputs }: Failover):
   const appendedMs = Math.round(performance.now() - killedAt);
   const after = await new TileClient(standby.url, inputs.onprem.verifier).latest();
   const proof = await after.proveExtends(before.checkpoint);
+  const sinceMove = await after.proveExtends(migrated);
   out.info(
     `  killed pid ${sequencer.pid} at size ${before.checkpoint.size}; pid ${standby.pid} sequencing after ` +
       `${tookOver ?? '—'} ms, its first entry (index ${index}) acknowledged ${appendedMs} ms after the kill`,
   );
   out.info(`  ${consistency(before, after, proof.length)}   (airlock log verify --since)`);
+  out.info(
+    `  and it extends the on-prem log's checkpoint at size ${migrated.size} from before the move ` +
+      `(${sinceMove.length} hashes): one log, moved and failed over, never forked`,
+  );
   run.record(
     'log failover',
     tookOver !== undefined &&
