@@ -1,9 +1,8 @@
 // Moving a log (the transparency log, or an audit trail) out of its node:sqlite folder into PostgreSQL.
 // The source is read as one snapshot and never written; it is checked in full before anything is
-// written, so a damaged log is not carried over. Entries, every tile and then the state go into the
-// target in ONE write transaction: a migration stopped anywhere leaves no log there. The identity
-// (meta `origin`, `public-key`) and the last signed checkpoint are recorded before it, through the
-// storage's own API (they are write-once and need no rollback: a re-run records the same values).
+// written, so a damaged log is not carried over. The identity (meta `origin`, `public-key`), the last
+// signed checkpoint, entries, every tile and then the state go into the target in ONE write
+// transaction: a migration stopped anywhere leaves nothing there.
 // Then the target is verified on its own, re-read from the database: the signed checkpoint opens with
 // the log's key, the root re-derives from its entries and from its tiles, each entry and each tile is
 // the source's, and the last signed checkpoint is consistent with the state.
@@ -20,7 +19,7 @@ import { fsckLog, type LogProblem } from './fsck.ts';
 import { consistencyProof, rootAt, verifyConsistency } from './merkle.ts';
 import { MAX_NOTE_BYTES, parseNote } from './note.ts';
 import { openSqliteLogSnapshot } from './sqlite-storage.ts';
-import type { LogReader, LogState, LogStorage, StoredTile } from './storage.ts';
+import type { LogReader, LogState, LogStorage, LogWriteTx, StoredTile } from './storage.ts';
 import { nodeReaderFor, Tile, TILE_WIDTH, type TileKey, tilesTouched } from './tiles.ts';
 
 export interface LogIdentity {
@@ -43,11 +42,17 @@ export interface MigrationSource {
   close(): Promise<void>;
 }
 
-/** The PostgreSQL storage's API that a migration writes and verifies through. */
-export interface MigrationTarget extends LogStorage {
-  readonly target: string;
-  meta(name: string): Promise<string | undefined>;
+/** A write transaction that also records what the log is and what it signed (PostgresWriteTx). */
+export interface MigrationWriteTx extends LogWriteTx {
   claimMeta(name: string, value: string): Promise<string>;
+  recordSigned(size: number, note: string): Promise<void>;
+}
+
+/** The PostgreSQL storage's API that a migration writes and verifies through. */
+export interface MigrationTarget extends Omit<LogStorage, 'write'> {
+  readonly target: string;
+  write<T>(work: (tx: MigrationWriteTx) => Promise<T>): Promise<T>;
+  meta(name: string): Promise<string | undefined>;
   lastSignedStore(sizeOf: (note: string) => number): LastSignedStore;
 }
 
@@ -322,31 +327,34 @@ async function inspectTarget(
   return 'empty';
 }
 
-/** Identity and last signed checkpoint first: written once, the same values on a re-run. */
+/** Identity and last signed checkpoint, inside the copy's transaction: the same values on a re-run. */
 async function recordIdentity(
+  tx: MigrationWriteTx,
   target: MigrationTarget,
   source: MigrationSource,
   lastSigned: string,
   sizeOf: (note: string) => number,
 ): Promise<void> {
   const { origin, publicKey } = source.identity;
-  if ((await target.claimMeta(META_ORIGIN, origin)) !== origin) throw occupied(target, 'belongs to another log');
-  if (!sameKey(await target.claimMeta(META_PUBLIC_KEY, publicKeyPem(publicKey)), publicKey))
+  if ((await tx.claimMeta(META_ORIGIN, origin)) !== origin) throw occupied(target, 'belongs to another log');
+  if (!sameKey(await tx.claimMeta(META_PUBLIC_KEY, publicKeyPem(publicKey)), publicKey))
     throw occupied(target, 'belongs to a log with another key');
-  await target.lastSignedStore(sizeOf).write(lastSigned);
+  await tx.recordSigned(sizeOf(lastSigned), lastSigned);
 }
 
-/** Entries in batches, every tile, the state last: one transaction. */
+/** Identity and last signed checkpoint, entries in batches, every tile, the state last: one transaction. */
 async function copyLog(
   target: MigrationTarget,
   source: MigrationSource,
   state: LogState,
-  batch: number,
+  options: { batch: number; lastSigned: string; sizeOf: (note: string) => number },
   onCopied: (done: number) => void,
 ): Promise<void> {
+  const { batch } = options;
   await target.write(async (tx) => {
     if ((await tx.readState()) || (await tx.listEntries(0, 1)).length > 0)
       throw occupied(target, 'was written to during the migration');
+    await recordIdentity(tx, target, source, options.lastSigned, options.sizeOf);
     for (let start = 0; start < state.size; start += batch) {
       const end = Math.min(start + batch, state.size);
       const data = await source.reader.readEntries(start, end);
@@ -435,8 +443,8 @@ export async function migrateLog(
   const found = await inspectTarget(target, source, state, sizeOf);
   if (found === 'empty') {
     // A log that never grew may have no record yet: its own checkpoint is then the last signed one.
-    await recordIdentity(target, source, source.lastSigned ?? state.checkpoint, sizeOf);
-    await copyLog(target, source, state, batch, report('copy'));
+    const lastSigned = source.lastSigned ?? state.checkpoint;
+    await copyLog(target, source, state, { batch, lastSigned, sizeOf }, report('copy'));
   }
   const verified = await verifyTarget(target, source, checked, open, report('verify'));
   return {

@@ -305,8 +305,14 @@ class Reads implements LogReader {
   }
 }
 
+/** A write transaction on PostgreSQL: the contract's, plus the tables only this driver has. */
+export interface PostgresWriteTx extends LogWriteTx {
+  claimMeta(name: string, value: string): Promise<string>;
+  recordSigned(size: number, note: string): Promise<void>;
+}
+
 /** Writes, on the client holding the write lock, inside its transaction. */
-class Writes extends Reads implements LogWriteTx {
+class Writes extends Reads implements PostgresWriteTx {
   async appendEntries(
     start: number,
     entries: readonly NewEntry[],
@@ -346,6 +352,20 @@ class Writes extends Reads implements LogWriteTx {
         chunk.flatMap((t) => [t.level, t.index, t.width, bytes(t.bytes)]),
       );
     }
+  }
+
+  /** meta and checkpoints inside the write: a log copied in (log migrate) lands with them, or not at all. */
+  async claimMeta(name: string, value: string): Promise<string> {
+    await this.db.query('INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, value]);
+    const { rows } = await this.db.query('SELECT value FROM meta WHERE name = $1', [name]);
+    return (rows[0] as { value: string }).value;
+  }
+
+  async recordSigned(size: number, note: string): Promise<void> {
+    await this.db.query('INSERT INTO checkpoints (size, note) VALUES ($1, $2) ON CONFLICT (size) DO NOTHING', [
+      size,
+      note,
+    ]);
   }
 
   async putState(state: LogState): Promise<void> {
@@ -600,7 +620,7 @@ export class PostgresLogStorage implements LogStorage {
     return this.#read('look entries up', () => this.#reads.findIdentities(identities));
   }
 
-  write<T>(work: (tx: LogWriteTx) => Promise<T>): Promise<T> {
+  write<T>(work: (tx: PostgresWriteTx) => Promise<T>): Promise<T> {
     if (this.#readOnly)
       return Promise.reject(new AirlockError('E_INTERNAL', `log database ${this.target}: opened read-only`));
     if (this.#fence === 'standby') return Promise.reject(notSequencer());

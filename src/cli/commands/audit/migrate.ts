@@ -3,9 +3,8 @@
 import { join, resolve } from 'node:path';
 import { auditDir } from '../../../audit/audit-log.ts';
 import type { Command } from '../../command.ts';
+import { AUDIT_SCHEMA } from '../../options/audit-url.ts';
 import { runMigration, TO_FLAG } from '../log/migrate.ts';
-
-export const AUDIT_SCHEMA = 'airlock_audit';
 
 export const auditMigrateCommand: Command = {
   name: 'audit migrate',
