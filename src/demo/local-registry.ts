@@ -2,25 +2,16 @@
 // port, storage in a temporary folder, stopped and removed afterwards.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AirlockError } from '../errors.ts';
+import { freeLoopbackPort } from '../net/loopback.ts';
 import { findExecutable } from '../tools/external.ts';
 
 export interface LocalRegistry {
   readonly host: string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 const accepts = (port: number) =>
@@ -38,7 +29,7 @@ export async function startLocalRegistry(pathList: string | undefined): Promise<
       hint: 'apt-get install docker-registry (scripts/setup does)',
     });
   const dir = await mkdtemp(join(tmpdir(), 'airlock-demo-registry-'));
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const config = join(dir, 'config.yml');
   await writeFile(
     config,

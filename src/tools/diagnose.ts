@@ -2,9 +2,10 @@
 // Pure of process globals: the caller passes PATH, the module setting and the state directory.
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ecdsaOverDigestBackend } from '../crypto/ecdsa-over-digest.ts';
 import { findExecutable, runProgram } from './external.ts';
+import { postgresBinDir } from './postgres-cluster.ts';
 import { findPkcs11Module } from '../crypto/pkcs11-modules.ts';
 
 export type CheckStatus = 'ok' | 'missing' | 'error';
@@ -35,8 +36,14 @@ export function nodeVersionOk(version: string): boolean {
   return major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
 }
 
-async function probeProgram(name: string, args: string[], usedFor: string, pathList: string | undefined) {
-  const path = await findExecutable(name, pathList);
+async function probeProgram(
+  name: string,
+  args: string[],
+  usedFor: string,
+  pathList: string | undefined,
+  found?: string,
+) {
+  const path = found ?? (await findExecutable(name, pathList));
   if (!path) {
     return { name, status: 'missing', required: false, detail: `${name} not found on PATH`, usedFor } as Check;
   }
@@ -47,6 +54,13 @@ async function probeProgram(name: string, args: string[], usedFor: string, pathL
   } catch (err) {
     return { name, status: 'error', required: false, detail: (err as Error).message, path, usedFor } as Check;
   }
+}
+
+/** Debian keeps PostgreSQL's programs off PATH, in its versioned folder. */
+function probePostgres(pathList: string | undefined): Promise<Check> {
+  const bin = postgresBinDir(pathList);
+  const usedFor = "the demo's PostgreSQL scene (log serve --storage needs a server, not these programs)";
+  return probeProgram('postgres', ['--version'], usedFor, pathList, bin && join(bin, 'postgres'));
 }
 
 async function checkStateDir(stateDir: string): Promise<Check> {
@@ -120,6 +134,7 @@ export async function diagnose(input: DiagnoseInput): Promise<Check[]> {
     probeProgram('skopeo', ['--version'], 'image copy interop', input.pathList),
     probeProgram('docker-registry', ['--version'], 'local OCI registry for the demo and tests', input.pathList),
     probeProgram('openssl', ['version'], 'test timestamp authority, manual verification', input.pathList),
+    probePostgres(input.pathList),
   ]);
   checks.push(...programs);
   const ecdsa = ecdsaOverDigestBackend();

@@ -31,6 +31,9 @@ export interface RunOptions {
   readonly timeoutMs?: number;
   readonly cwd?: string;
   readonly input?: string | Uint8Array;
+  /** Run as this user (a program that refuses root, such as initdb, when airlock runs as root). */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 /** Runs a program to completion; E_UNAVAILABLE when it cannot start, fails or times out. */
@@ -42,6 +45,8 @@ export function runProgram(file: string, args: readonly string[], options: RunOp
       {
         env: options.env,
         cwd: options.cwd,
+        ...(options.uid === undefined ? {} : { uid: options.uid }),
+        ...(options.gid === undefined ? {} : { gid: options.gid }),
         timeout: options.timeoutMs ?? 30_000,
         maxBuffer: 64 * 1024 * 1024,
         encoding: 'utf8',

@@ -26,7 +26,8 @@ describe('airlock (process)', () => {
   it(
     'demo runs the whole workflow: sign, pack, approve, on-prem log, inspect (two signers), ' +
       'import, admission, verify against the log, keyless signing by its own CA pinned to the identity, ' +
-      'and refuses an unaccepted channel, another identity and a tampered package',
+      'refuses an unaccepted channel, another identity and a tampered package, and runs the log on its own ' +
+      'PostgreSQL (migrated there): a standby takes over from a killed sequencer',
     async () => {
       const r = await runCliProcess(['demo', '--json'], { env: { AIRLOCK_HOME: '/tmp/airlock-e2e-home' } });
       assert.equal(r.code, 0, r.stderr);
@@ -58,6 +59,9 @@ describe('airlock (process)', () => {
           'other identity refused',
           'record',
           'tampered package refused',
+          'log migrate',
+          'log standby',
+          'log failover',
         ],
       );
       assert.ok(doc.steps.every((s: { ok: boolean }) => s.ok));

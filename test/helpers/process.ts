@@ -2,7 +2,7 @@
 // free loopback ports, and always cleans up: every started process is killed when the test run ends,
 // even if a test forgets or fails half-way.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freeLoopbackPort } from '../../src/net/loopback.ts';
 
 const running = new Set<ChildProcess>();
 
@@ -19,18 +19,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export const freePort: () => Promise<number> = freeLoopbackPort;
 
 export interface StartOptions {
   readonly command: string;

@@ -13,7 +13,8 @@ import type { DemoRun } from './run.ts';
 import { rescanInside } from './sbom-scene.ts';
 import { firstBlobDataOffset } from './tamper.ts';
 
-export async function airGappedSide(run: DemoRun, connected: ConnectedSide): Promise<void> {
+/** The on-prem log, stopped, is returned: the PostgreSQL scene carries it on. */
+export async function airGappedSide(run: DemoRun, connected: ConnectedSide): Promise<OnPremLog> {
   run.step('— the air gap — a local registry on loopback stands for the internal registry');
   const { startLocalRegistry } = await import('../../../demo/local-registry.ts');
   const registry = await startLocalRegistry(run.ctx.env.PATH);
@@ -36,6 +37,7 @@ export async function airGappedSide(run: DemoRun, connected: ConnectedSide): Pro
     await gap.keyless(imported);
     await gap.showRecord();
     await gap.refuseTampered();
+    return onprem;
   } finally {
     await onprem?.close();
     await registry.stop();

@@ -8,6 +8,7 @@ import { diagnose } from '../../../tools/diagnose.ts';
 import type { Command } from '../../command.ts';
 import { airGappedSide } from './air-gapped-side.ts';
 import { connectedSide, releaseKey } from './connected-side.ts';
+import { postgresScene } from './postgres-scene.ts';
 import { DemoRun } from './run.ts';
 
 export const demoCommand: Command = {
@@ -26,7 +27,10 @@ export const demoCommand: Command = {
     "the side's own CA and TSA on loopback (ca serve, tsa serve), the imported image signed with a\n" +
     "service account's token, verified pinned to that identity (--ctlog-threshold 0: no CT log) and\n" +
     'another identity refused; the record — and a package on an unaccepted channel and a tampered\n' +
-    'package refused.\n' +
+    "package refused. Beyond one machine: a PostgreSQL server of the demo's own (initdb in the work\n" +
+    'folder; PostgreSQL must be installed), the on-prem log moved into it (log migrate), two log serve\n' +
+    '--storage postgres://… processes sharing its key, the sequencer killed (SIGKILL), the standby\n' +
+    'taking over, its checkpoint proved to extend the one signed before and the one before the move.\n' +
     'Temporary state only; everything is removed afterwards.',
   flags: {},
   positionals: { min: 0, max: 0 },
@@ -44,7 +48,8 @@ export const demoCommand: Command = {
     }
     out.info(
       run.ok
-        ? '\nDemo finished: every step behaved as it should. Temporary files, the registry and the log are gone.'
+        ? '\nDemo finished: every step behaved as it should. Temporary files, the registry, the logs and ' +
+            'PostgreSQL are gone.'
         : '\nDemo FAILED: see the steps above.',
     );
     return { json: { ok: run.ok, steps: run.steps }, exitCode: run.ok ? EXIT.OK : EXIT.INTERNAL };
@@ -74,7 +79,8 @@ async function workflow(run: DemoRun): Promise<void> {
   const release = await releaseKey(run);
   try {
     const connected = await connectedSide(run, release);
-    await airGappedSide(run, connected);
+    const onprem = await airGappedSide(run, connected);
+    await postgresScene(run, { onprem, signer: release.signer });
   } finally {
     await release.signer.close();
   }

@@ -1,7 +1,7 @@
 // The air-gapped side's own transparency log for the demo: `airlock log serve` in this process.
 import { createPublicKey } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { generatePrivateKey } from '../../../crypto/generate-key.ts';
+import { type GeneratedKeyFiles, generatePrivateKey, writeKeyPair } from '../../../crypto/generate-key.ts';
 import { publicKeyPem } from '../../../crypto/keys.ts';
 import type { NoteVerifier } from '../../../log/note.ts';
 import { noteVerifierFor } from '../../../log/note-keys.ts';
@@ -13,6 +13,8 @@ import type { LogInput } from '../../../trust/create-trusted-root.ts';
 export const ONPREM_ORIGIN = '127.0.0.1';
 
 export interface OnPremLog {
+  /** Its `log serve --data` folder: log.db, the last signed checkpoint, log.pub. */
+  readonly dir: string;
   readonly service: LogService;
   /** The log's checkpoint key, as clients pin it (`--rekor-vkey`, `log info --vkey`). */
   readonly verifier: NoteVerifier;
@@ -20,6 +22,11 @@ export interface OnPremLog {
   tlog(now: Date): LogInput;
   /** A trusted root naming this log alone (what `airlock trust create --rekor=...` writes). */
   trustedRoot(now: Date): LoadedTrustedRoot;
+  /**
+   * The log key as `airlock key generate` writes it (encrypted with `password`, 0600): how other
+   * `log serve --key` processes of the same log share it.
+   */
+  writeKey(prefix: string, password: Uint8Array): Promise<GeneratedKeyFiles>;
   close(): Promise<void>;
 }
 
@@ -57,6 +64,7 @@ export async function startOnPremLog(dir: string): Promise<OnPremLog> {
     validFor: { start: new Date(now.getTime() - 60_000) },
   });
   return {
+    dir,
     service,
     verifier: noteVerifierFor(ONPREM_ORIGIN, publicKey),
     tlog,
@@ -64,6 +72,7 @@ export async function startOnPremLog(dir: string): Promise<OnPremLog> {
       const json = createTrustedRoot({ tlogs: [tlog(now)] });
       return parseTrustedRoot(Buffer.from(JSON.stringify(json)), 'the on-prem log');
     },
+    writeKey: (prefix, password) => writeKeyPair(prefix, logKey, password),
     async close() {
       await service.close();
       await signer.close();
