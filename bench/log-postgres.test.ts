@@ -17,8 +17,10 @@ describe('npm run bench -- log --storage postgres', { skip: postgresAvailable() 
       timeout: 120_000,
     });
     assert.match(stdout, /fsync=on synchronous_commit=on full_page_writes=on/);
-    assert.match(stdout, /round 1: HTTP [\d.]+ appends\/s .* \/ raw [\d.]+ rows\/s = [\d.]+x/);
-    assert.match(stdout, /raw INSERT, 1 row\/tx, 4 connections, paired/);
-    assert.match(stdout, /HTTP appends \/ raw 1 row\/tx right after, median of 1 >= 0.5x: [\d.]+x (MET|MISSED)/);
+    assert.match(stdout, /round 1: HTTP [\d.]+ appends\/s .* \/ raw 1 connection [\d.]+ rows\/s = [\d.]+x/);
+    assert.match(stdout, /raw INSERT, 1 row\/tx, 4 connections, paired \(context\)/);
+    assert.match(stdout, /raw INSERT, 1 row\/tx, 1 connection, paired \(the target\)/);
+    assert.match(stdout, /raw 1 row\/tx on 1 connection right after, median of 1 >= 0.5x: [\d.]+x (MET|MISSED)/);
+    assert.match(stdout, /context: HTTP appends \/ raw 1 row\/tx on 4 connections .*median: [\d.]+x/);
   });
 });

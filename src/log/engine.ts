@@ -130,6 +130,8 @@ export class LogEngine {
   /** The publication in flight (at most one): the next batch commits meanwhile. */
   #publishing: Promise<void> = Promise.resolve();
   #edge: TreeEdge;
+  /** The checkpoint this engine last wrote to the last-signed record. */
+  #recorded: string | undefined;
   /** The last-signed record as this engine last read or wrote it, and the size it opens to. */
   #kept: { readonly text: string; readonly size: number } | undefined;
   #queue: Pending[] = [];
@@ -447,13 +449,20 @@ export class LogEngine {
     }
   }
 
-  /** Never moves the kept checkpoint backwards: another process may have recorded a newer one. */
+  /**
+   * Never moves the kept checkpoint backwards: another process may have recorded a newer one. The one
+   * just committed is written even when the record already holds it, unless this engine wrote it: a
+   * record kept in several places may have it in one (PostgreSQL records it with the state) and not yet
+   * in another (this host's file).
+   */
   async #recordLastSigned(state: LogState): Promise<void> {
     if (!this.#lastSigned) return;
     const kept = await this.#lastSigned.read();
-    if (kept !== undefined && (this.#keptSize(kept) ?? -1) >= state.size) return;
+    const keptSize = kept === undefined ? -1 : (this.#keptSize(kept) ?? -1);
+    if (keptSize > state.size || (keptSize === state.size && this.#recorded === state.checkpoint)) return;
     await this.#lastSigned.write(state.checkpoint);
     this.#kept = { text: state.checkpoint, size: state.size };
+    this.#recorded = state.checkpoint;
   }
 
   /** The size of a kept checkpoint, undefined when it does not open (it is then replaced). */

@@ -176,7 +176,13 @@ describe('migrateLog into PostgreSQL', { skip: postgresAvailable() }, () => {
       close: () => into.close(),
       write: (work) =>
         into.write((tx) =>
-          work(Object.assign(Object.create(tx) as typeof tx, { putState: () => Promise.reject(new Error('killed')) })),
+          work(
+            new Proxy(tx, {
+              // Methods bound to the real transaction (its private fields), but for the state write.
+              get: (t, key: keyof typeof tx) =>
+                key === 'putState' ? () => Promise.reject(new Error('killed')) : t[key].bind(t),
+            }),
+          ),
         ),
     };
     await assert.rejects(migrate(files, failing), /killed/);

@@ -261,9 +261,7 @@ class Reads implements LogReader {
   }
 
   async readState(): Promise<LogState | undefined> {
-    const { rows } = await this.db.query('SELECT size, root, checkpoint FROM state WHERE id = 1');
-    const row = rows[0] as { size: string; root: Buffer; checkpoint: string } | undefined;
-    return row ? { size: indexOf(row.size, 'the state size'), root: row.root, checkpoint: row.checkpoint } : undefined;
+    return stateOf((await this.db.query('SELECT size, root, checkpoint FROM state WHERE id = 1')).rows[0]);
   }
 
   async readTile(level: number, index: number): Promise<StoredTile | undefined> {
@@ -313,6 +311,25 @@ export interface PostgresWriteTx extends LogWriteTx {
 
 /** Writes, on the client holding the write lock, inside its transaction. */
 class Writes extends Reads implements PostgresWriteTx {
+  /** The state as read with the lock, then as this transaction put it: nobody else writes meanwhile. */
+  #state: LogState | undefined;
+  /** Tiles go to the database with the state (one statement), or before a read that must see them. */
+  #tiles: StoredTile[] = [];
+
+  constructor(db: pg.PoolClient, opened: LogState | undefined) {
+    super(db);
+    this.#state = opened;
+  }
+
+  override async readState(): Promise<LogState | undefined> {
+    return this.#state;
+  }
+
+  override async readTile(level: number, index: number): Promise<StoredTile | undefined> {
+    await this.flush();
+    return super.readTile(level, index);
+  }
+
   async appendEntries(
     start: number,
     entries: readonly NewEntry[],
@@ -343,15 +360,19 @@ class Writes extends Reads implements PostgresWriteTx {
   }
 
   async putTiles(tiles: readonly StoredTile[]): Promise<void> {
-    // One statement may not update a row twice: the last write of a tile wins, as it would one by one.
-    const latest = [...new Map(tiles.map((t) => [`${t.level}/${t.index}`, t])).values()];
-    for (const chunk of chunks(latest)) {
-      await this.db.query(
-        `INSERT INTO tiles (level, idx, width, data) VALUES ${placeholders(chunk.length, 4)} ` +
-          'ON CONFLICT (level, idx) DO UPDATE SET width = excluded.width, data = excluded.data',
-        chunk.flatMap((t) => [t.level, t.index, t.width, bytes(t.bytes)]),
-      );
-    }
+    this.#tiles.push(...tiles);
+  }
+
+  /** Writes the tiles still held back: before a read that must see them, and before COMMIT. */
+  async flush(): Promise<void> {
+    for (const chunk of this.#pendingTiles()) await this.db.query(insertTiles(chunk.length), tileParameters(chunk));
+  }
+
+  /** One statement may not update a row twice: the last write of a tile wins, as it would one by one. */
+  #pendingTiles(): StoredTile[][] {
+    const latest = [...new Map(this.#tiles.map((t) => [`${t.level}/${t.index}`, t])).values()];
+    this.#tiles = [];
+    return chunks(latest);
   }
 
   /** meta and checkpoints inside the write: a log copied in (log migrate) lands with them, or not at all. */
@@ -368,13 +389,36 @@ class Writes extends Reads implements PostgresWriteTx {
     ]);
   }
 
+  /**
+   * The state, the checkpoint it signs into the checkpoints record, and the last tiles held back, in one
+   * statement: a batch's writes cost one round trip here.
+   */
   async putState(state: LogState): Promise<void> {
+    const pending = this.#pendingTiles();
+    const last = pending.pop() ?? [];
+    for (const chunk of pending) await this.db.query(insertTiles(chunk.length), tileParameters(chunk));
+    const n = last.length * 4;
+    const tiles = last.length > 0 ? `, t AS (${insertTiles(last.length)} RETURNING 1)` : '';
     await this.db.query(
-      'INSERT INTO state (id, size, root, checkpoint) VALUES (1, $1, $2, $3) ON CONFLICT (id) DO ' +
-        'UPDATE SET size = excluded.size, root = excluded.root, checkpoint = excluded.checkpoint',
-      [state.size, bytes(state.root), state.checkpoint],
+      `WITH s AS (INSERT INTO state (id, size, root, checkpoint) VALUES (1, $${n + 1}, $${n + 2}, $${n + 3}) ` +
+        'ON CONFLICT (id) DO UPDATE SET size = excluded.size, root = excluded.root, checkpoint = excluded.checkpoint ' +
+        `RETURNING 1)${tiles} INSERT INTO checkpoints (size, note) VALUES ($${n + 1}, $${n + 3}) ` +
+        'ON CONFLICT (size) DO NOTHING',
+      [...tileParameters(last), state.size, bytes(state.root), state.checkpoint],
     );
+    this.#state = state;
   }
+}
+
+function insertTiles(rows: number): string {
+  return (
+    `INSERT INTO tiles (level, idx, width, data) VALUES ${placeholders(rows, 4)} ` +
+    'ON CONFLICT (level, idx) DO UPDATE SET width = excluded.width, data = excluded.data'
+  );
+}
+
+function tileParameters(tiles: readonly StoredTile[]): unknown[] {
+  return tiles.flatMap((t) => [t.level, t.index, t.width, bytes(t.bytes)]);
 }
 
 function startupOptions(options: PostgresStorageOptions): string {
@@ -398,6 +442,28 @@ async function checkSchema(client: pg.PoolClient, target: string): Promise<void>
       `the log database ${target} has schema version ${version ?? 'none'}; this airlock reads up to ${SCHEMA_VERSION}`,
     );
   }
+}
+
+/** What a write transaction starts from: the sequencer's epoch and the log's state, read under the lock. */
+interface Opened {
+  readonly epoch: string | undefined;
+  readonly state: LogState | undefined;
+}
+
+/** No parameters, so the simple protocol takes the four statements in one message. */
+const OPEN_WRITE =
+  'BEGIN ISOLATION LEVEL READ COMMITTED; LOCK TABLE state IN EXCLUSIVE MODE; ' +
+  'SELECT epoch FROM sequencer WHERE id = 1; SELECT size, root, checkpoint FROM state WHERE id = 1';
+
+async function open(client: pg.PoolClient): Promise<Opened> {
+  const results = (await client.query(OPEN_WRITE)) as unknown as pg.QueryResult[];
+  const epoch = (results[2]?.rows[0] as { epoch: string } | undefined)?.epoch;
+  return { epoch: epoch === undefined ? undefined : String(epoch), state: stateOf(results[3]?.rows[0]) };
+}
+
+function stateOf(row: unknown): LogState | undefined {
+  const r = row as { size: string; root: Buffer; checkpoint: string } | undefined;
+  return r ? { size: indexOf(r.size, 'the state size'), root: r.root, checkpoint: r.checkpoint } : undefined;
 }
 
 /** Refuses a server that may lose a commit it acknowledged: the log would then forget what it signed. */
@@ -628,17 +694,18 @@ export class PostgresLogStorage implements LogStorage {
       return Promise.reject(new AirlockError('E_INTERNAL', `log database ${this.target}: opened read-only`));
     if (this.#fence === 'standby') return Promise.reject(notSequencer());
     const fence = this.#fence;
-    return this.#transaction('write', { guarded: true }, async (client) => {
-      if (fence !== undefined) await this.#checkFence(client, fence.epoch);
-      return work(new Writes(client));
+    return this.#transaction('write', { guarded: true }, async (client, opened) => {
+      if (fence !== undefined) this.#checkFence(opened.epoch, fence.epoch);
+      const tx = new Writes(client, opened.state);
+      const result = await work(tx);
+      await tx.flush();
+      return result;
     });
   }
 
   /** Inside a write, after the state lock: still the epoch this process claimed, or it stands down. */
-  async #checkFence(client: pg.PoolClient, epoch: string): Promise<void> {
-    const { rows } = await client.query('SELECT epoch FROM sequencer WHERE id = 1');
-    const now = (rows[0] as { epoch: string } | undefined)?.epoch;
-    if (now !== undefined && String(now) === epoch) return;
+  #checkFence(now: string | undefined, epoch: string): void {
+    if (now !== undefined && now === epoch) return;
     this.#fence = 'standby';
     throw notSequencer(
       `another process took over sequencing (epoch ${bounded(String(now), 24)}, this one had ${epoch})`,
@@ -646,13 +713,14 @@ export class PostgresLogStorage implements LogStorage {
   }
 
   /**
-   * One exclusive, durable transaction on a pooled connection: BEGIN and the state table's lock go in
-   * one round trip; the connection is dropped after any failure (a lost COMMIT reply, a dead socket).
+   * One exclusive, durable transaction on a pooled connection: BEGIN, the state table's lock and the
+   * reads every write starts with go in one round trip; the connection is dropped after any failure (a
+   * lost COMMIT reply, a dead socket).
    */
   async #transaction<T>(
     action: string,
     { guarded }: { guarded: boolean },
-    work: (client: pg.PoolClient) => Promise<T>,
+    work: (client: pg.PoolClient, opened: Opened) => Promise<T>,
   ): Promise<T> {
     if (guarded && this.#writing)
       throw new AirlockError('E_INTERNAL', 'log storage: nested or concurrent write transaction');
@@ -664,8 +732,7 @@ export class PostgresLogStorage implements LogStorage {
       // A connection lost while `work` runs between queries is emitted here (unhandled, it would end the
       // process); the transaction's next query then fails, and with it the write.
       client.on('error', ignore);
-      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED; LOCK TABLE state IN EXCLUSIVE MODE');
-      const result = await work(client);
+      const result = await work(client, await open(client));
       await client.query('COMMIT');
       return result;
     } catch (err) {
