@@ -236,11 +236,12 @@ async function tableSizes(db: PostgresServer): Promise<string> {
   const client = new pg.Client(db.config());
   await client.connect();
   try {
+    // One row, named columns: UNION ALL does not promise its rows' order.
     const { rows } = await client.query(
-      '(SELECT count(*) AS n FROM entries) UNION ALL (SELECT count(*) AS n FROM raw_entries)',
+      'SELECT (SELECT count(*) FROM entries) AS log, (SELECT count(*) FROM raw_entries) AS raw',
     );
-    const [log, raw] = (rows as Array<{ n: string }>).map((r) => count(Number(r.n)));
-    return `entries ${log}, raw_entries ${raw}`;
+    const { log, raw } = rows[0] as { log: string; raw: string };
+    return `entries ${count(Number(log))}, raw_entries ${count(Number(raw))}`;
   } finally {
     await client.end();
   }
