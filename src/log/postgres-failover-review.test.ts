@@ -1,0 +1,97 @@
+// Review of issue 27's failover (defects found, each a failing test until fixed): writes are let through
+// before a takeover's checks pass, and a write stalled inside its transaction keeps any standby from
+// taking over, since the pooled write connections carry none of the session's timeouts.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type PostgresServer, postgresAvailable, startPostgres } from '../../test/helpers/postgres.ts';
+import { entryIdentity } from './engine.ts';
+import { PostgresSequencer } from './postgres-sequencer.ts';
+import { PostgresLogStorage } from './postgres-storage.ts';
+
+const missing = postgresAvailable();
+let server: PostgresServer;
+before(async () => {
+  if (!missing) server = await startPostgres();
+});
+after(async () => {
+  await server?.stop();
+});
+
+const open = (schema: string) => PostgresLogStorage.open({ url: server.url, password: server.password, schema });
+const entry = (text: string) => {
+  const data = Buffer.from(text);
+  return { data, identity: entryIdentity(data) };
+};
+const settled = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (err: unknown) => (err as { code?: string }).code ?? String(err),
+  );
+
+describe('PostgreSQL failover review', { skip: missing }, () => {
+  it('refuses writes between claiming the epoch and passing the takeover checks', async () => {
+    const storage = await open('armed');
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let checking = false;
+    const starting = PostgresSequencer.start(storage, {
+      holder: 'a',
+      pollMs: 20,
+      heartbeatMs: 50,
+      retryMs: 50,
+      // The checks (engine.checkBeforeSequencing) find storage behind the last signed checkpoint.
+      onSequencing: async () => {
+        checking = true;
+        await gate;
+        throw new Error('the log storage is behind the checkpoint it signed');
+      },
+      onStandby: () => undefined,
+      onRefused: () => undefined,
+    });
+    for (let i = 0; i < 400 && !checking; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(checking, 'the takeover reached its checks');
+    // An append that passed the server's role check before a stand-down and re-acquire, or a queued batch.
+    const early = await settled(storage.write((tx) => tx.appendEntries(0, [entry('early')])));
+    release();
+    const sequencer = await starting;
+    await sequencer.stop();
+    const stored = await storage.readEntries(0, 1);
+    await storage.close();
+    assert.equal(early, 'E_NOT_SEQUENCER', 'a write before the checks passed must be refused');
+    assert.equal(stored.length, 0, 'nothing committed under an epoch whose checks then failed');
+  });
+
+  it('a sequencer stalled inside a write transaction does not keep a standby from claiming', async () => {
+    const [a, b] = await Promise.all([open('stall'), open('stall')]);
+    await a.claimSequencer('a', 1);
+    // A frozen process (SIGSTOP, a long GC pause) or a partition while it holds the state lock: to the
+    // server, a connection idle in transaction.
+    let resume: (() => void) | undefined;
+    const stalled = settled(
+      a.write(async (tx) => {
+        await new Promise<void>((resolve) => {
+          resume = resolve;
+        });
+        return tx.readState();
+      }),
+    );
+    for (let i = 0; i < 400 && !resume; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(resume, 'the write holds the state lock');
+    const claim = settled(b.claimSequencer('b', 2));
+    let timer: NodeJS.Timeout | undefined;
+    // Well past the session's bounds (idle_in_transaction_session_timeout 10 s): this means "never".
+    const outcome = await Promise.race([
+      claim,
+      new Promise<string>((r) => {
+        timer = setTimeout(() => r('still waiting'), 30_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    resume?.();
+    await Promise.all([stalled, claim]);
+    await Promise.all([a.close(), b.close()]);
+    assert.equal(outcome, 'resolved', 'the standby claims once the stalled holder is cut off by the server');
+  });
+});
