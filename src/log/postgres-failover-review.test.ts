@@ -3,6 +3,7 @@
 // taking over, since the pooled write connections carry none of the session's timeouts.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type pg from 'pg';
 import { type PostgresServer, postgresAvailable, startPostgres } from '../../test/helpers/postgres.ts';
 import { entryIdentity } from './engine.ts';
 import { PostgresSequencer } from './postgres-sequencer.ts';
@@ -93,5 +94,24 @@ describe('PostgreSQL failover review', { skip: missing }, () => {
     await Promise.all([stalled, claim]);
     await Promise.all([a.close(), b.close()]);
     assert.equal(outcome, 'resolved', 'the standby claims once the stalled holder is cut off by the server');
+  });
+
+  it('putTiles streams tiles to the database rather than holding a whole copy in memory (log migrate)', async () => {
+    const storage = await open('stream');
+    const tiles = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => ({ level: 0, index: from + i, width: 256, bytes: Buffer.alloc(8192) }));
+    const inserted = await storage.write(async (tx) => {
+      // As migrate.ts copyLog does: 64 tiles a call, the state only at the end.
+      for (let i = 0; i < 40; i++) await tx.putTiles(tiles(i * 64, 64));
+      // The transaction's own statistics: what reached the server so far (not a read that would flush).
+      const db = (tx as unknown as { db: pg.PoolClient }).db;
+      const { rows } = await db.query(
+        "SELECT n_tup_ins AS n FROM pg_stat_xact_user_tables WHERE relname = 'tiles' AND schemaname = 'stream'",
+      );
+      return Number((rows[0] as { n?: string } | undefined)?.n ?? 0);
+    });
+    await storage.close();
+    // 2,560 tiles of 8 KiB (20 MiB) held in the process; a log of 10^8 entries would hold its 3 GiB of tiles.
+    assert.ok(inserted >= 2560 - 256, `at most one statement's worth held back, not ${2560 - inserted} tiles`);
   });
 });
