@@ -115,3 +115,13 @@ describe('PostgreSQL failover review', { skip: missing }, () => {
     assert.ok(inserted >= 2560 - 256, `at most one statement's worth held back, not ${2560 - inserted} tiles`);
   });
 });
+
+describe('PostgreSQL TLS review', () => {
+  it('refuses verify-ca without sslrootcert: any certificate a public CA issued, for any name, would pass', async () => {
+    // libpq refuses the same (sslrootcert=system needs verify-full). Port 1: nothing is contacted either way.
+    await assert.rejects(
+      PostgresLogStorage.open({ url: 'postgres://airlock@127.0.0.1:1/tlog?sslmode=verify-ca', password: 'x' }),
+      { code: 'E_USAGE', message: /sslrootcert/ },
+    );
+  });
+});
