@@ -5,7 +5,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import { type PostgresServer, postgresAvailable, startPostgres } from '../../test/helpers/postgres.ts';
-import { entryIdentity } from './engine.ts';
+import { generateKeyPairSync } from 'node:crypto';
+import { join } from 'node:path';
+import { useTempDir } from '../../test/helpers/temp-dir.ts';
+import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
+import { checkpointSignerFor } from './checkpoint-signer.ts';
+import { entryIdentity, LogEngine } from './engine.ts';
+import { lastSignedFile } from './last-signed-file.ts';
+import { newestLastSigned } from './newest-last-signed.ts';
 import { PostgresSequencer } from './postgres-sequencer.ts';
 import { PostgresLogStorage } from './postgres-storage.ts';
 
@@ -113,6 +120,47 @@ describe('PostgreSQL failover review', { skip: missing }, () => {
     await storage.close();
     // 2,560 tiles of 8 KiB (20 MiB) held in the process; a log of 10^8 entries would hold its 3 GiB of tiles.
     assert.ok(inserted >= 2560 - 256, `at most one statement's worth held back, not ${2560 - inserted} tiles`);
+  });
+});
+
+describe('PostgreSQL going back under a running sequencer (review)', { skip: missing }, () => {
+  const dir = useTempDir('airlock-pg-review-');
+  const TABLES = ['entries', 'tiles', 'state', 'checkpoints'];
+
+  it('refuses to append over a database that went back behind what it already published', async () => {
+    const storage = await open('behind');
+    const checkpoints = checkpointSignerFor(
+      'log.example',
+      createKeyObjectSigner(generateKeyPairSync('ed25519').privateKey, 'ed25519', 'test'),
+    );
+    const sizeOf = (note: string) => checkpoints.open(note).size;
+    // As log serve has it: the database's record and this host's file, the newer of the two.
+    const lastSigned = newestLastSigned(
+      [storage.lastSignedStore(sizeOf), lastSignedFile(join(dir, 'checkpoint'))],
+      sizeOf,
+    );
+    const engine = await LogEngine.open({ storage, checkpoints, lastSigned });
+    await engine.append(Buffer.from('e0'));
+    const admin = await server.admin('airlock');
+    // A backup at size 1 (or an asynchronous replica a PostgreSQL failover promotes, lagging behind).
+    for (const t of TABLES) await admin.query(`CREATE TABLE behind.backup_${t} AS TABLE behind.${t}`);
+    const acknowledged = await engine.append(Buffer.from('e1'));
+    await engine.append(Buffer.from('e2'));
+    assert.equal(engine.size, 3, 'published size 3');
+    await admin.query(`TRUNCATE ${TABLES.map((t) => `behind.${t}`).join(', ')}`);
+    for (const t of TABLES) await admin.query(`INSERT INTO behind.${t} SELECT * FROM behind.backup_${t}`);
+    await admin.end();
+    // The same process keeps sequencing: the next append lands on the restored size-1 state.
+    const next = await engine.append(Buffer.from('other')).then(
+      (r) => `acknowledged at index ${r.index} under a checkpoint of size ${r.size}`,
+      (err: unknown) => (err as { code?: string }).code,
+    );
+    await engine.close();
+    assert.equal(
+      next,
+      'E_LOG_ROLLBACK',
+      `e1 was acknowledged at index ${acknowledged.index} (size ${acknowledged.size}); a second size-2 tree is a fork`,
+    );
   });
 });
 
