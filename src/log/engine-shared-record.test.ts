@@ -10,6 +10,7 @@ import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { checkpointSignerFor } from './checkpoint-signer.ts';
 import { type LastSignedStore, LogEngine } from './engine.ts';
 import { lastSignedFile } from './last-signed-file.ts';
+import { newestLastSigned } from './newest-last-signed.ts';
 import { SqliteLogStorage } from './sqlite-storage.ts';
 
 const dir = useTempDir('airlock-engine-record-');
@@ -53,5 +54,39 @@ describe('the last-signed record shared by two writers of one sqlite log', () =>
       2,
       'the record holds size 2 (stored and acknowledged), not the size-1 checkpoint B rewrote after it',
     );
+  });
+
+  it('the record of this host that storage contradicts refuses the log, even beside a newer record', async () => {
+    // This host signed history Y up to size 2 (its file). The shared database now holds another
+    // history X, longer: restored from elsewhere and extended by a process that had no such file.
+    const open = (name: string) =>
+      LogEngine.open({
+        storage: SqliteLogStorage.open(join(dir, `${name}.db`)),
+        checkpoints,
+        lastSigned: lastSignedFile(join(dir, `${name}.checkpoint`)),
+      });
+    const y = await open('y');
+    for (const e of ['y0', 'y1']) await y.append(Buffer.from(e));
+    await y.close();
+    const x = await open('x');
+    for (const e of ['x0', 'x1', 'x2']) await x.append(Buffer.from(e));
+    await x.close();
+    const sizeOf = (note: string) => checkpoints.open(note).size;
+    const both = newestLastSigned(
+      [lastSignedFile(join(dir, 'x.checkpoint')), lastSignedFile(join(dir, 'y.checkpoint'))],
+      sizeOf,
+    );
+    const opened = await LogEngine.open({
+      storage: SqliteLogStorage.open(join(dir, 'x.db')),
+      checkpoints,
+      lastSigned: both,
+    }).then(
+      async (engine) => {
+        await engine.close();
+        return 'opened';
+      },
+      (err: unknown) => (err as { code?: string }).code,
+    );
+    assert.equal(opened, 'E_LOG_ROLLBACK', "storage's size-2 tree is not the one this host signed at size 2");
   });
 });
