@@ -47,6 +47,11 @@ export interface CheckpointSigner {
 /** The last checkpoint this log signed, kept apart from storage so a rolled-back database shows. */
 export interface LastSignedStore {
   read(): Promise<string | undefined>;
+  /**
+   * Every record, when the checkpoint is kept in several places (newest-last-signed.ts): each must be
+   * one the log extends, and each is brought up to date. Without it, `read` is the one record.
+   */
+  readAll?(): Promise<Array<string | undefined>>;
   write(note: string): Promise<void>;
 }
 
@@ -96,6 +101,15 @@ const corrupt = (message: string) =>
     hint: 'restore the log from a backup no older than its last signed checkpoint, or investigate who changed it',
   });
 
+const rollback = (why: string, details: Record<string, number>) =>
+  new AirlockError('E_LOG_ROLLBACK', `the log's storage ${why}; it refuses to run rather than sign a second history`, {
+    hint:
+      'restore the newest backup of the database; if entries after it are lost, recover them ' +
+      'or retire the log (docs/log.md, "Backup and restore"): deleting the last-signed ' +
+      'checkpoint file does not get around this',
+    details,
+  });
+
 const NOT_AT_HAND = Symbol('tile not at hand');
 // Right-border folds of committed ranges: about 2·log2(size) per tree size proofs are served at.
 const RANGE_MEMO_LIMIT = 4096;
@@ -130,10 +144,8 @@ export class LogEngine {
   /** The publication in flight (at most one): the next batch commits meanwhile. */
   #publishing: Promise<void> = Promise.resolve();
   #edge: TreeEdge;
-  /** The checkpoint this engine last wrote to the last-signed record. */
-  #recorded: string | undefined;
-  /** The last-signed record as this engine last read or wrote it, and the size it opens to. */
-  #kept: { readonly text: string; readonly size: number } | undefined;
+  /** Records of the last signed checkpoint as last read or written, and the sizes they open to. */
+  readonly #recordSizes = new BoundedMap<string, number>(8, { order: 'insertion' });
   #queue: Pending[] = [];
   #draining: Promise<void> | undefined;
   #closed = false;
@@ -188,8 +200,8 @@ export class LogEngine {
     if (!Buffer.from(derived).equals(state.root))
       throw corrupt(`the tiles re-derive another root than the signed checkpoint at size ${state.size}`);
     if (!this.#lastSigned) return;
-    const last = await this.#lastSigned.read();
-    if (last === undefined) {
+    const records = (await this.#readRecords()).filter((r): r is string => r !== undefined);
+    if (records.length === 0) {
       // Only a log that never signed beyond the empty tree may lack the record: a missing file is
       // otherwise how a restored older database would be laundered (delete it, and nothing compares).
       if (state.size > 0) {
@@ -207,44 +219,69 @@ export class LogEngine {
       await this.#recordLastSigned(state);
       return;
     }
-    let before: { size: number; root: Uint8Array };
+    // Every record, not only the newest: a record of another history (a restored database extended by a
+    // process without this host's file) is as much a fork as one the storage is behind.
+    const signed = records.map((note) => this.#openRecord(note));
+    const newest = Math.max(...signed.map((b) => b.size));
+    if (newest > state.size) {
+      // Another process sharing this storage may have committed (and recorded) since the snapshot.
+      const fresh = await snapshot(this.#storage);
+      if (fresh.state.size < newest)
+        throw rollback(`is at size ${fresh.state.size}, behind the checkpoint it signed at size ${newest}`, {
+          storedSize: fresh.state.size,
+          signedSize: newest,
+        });
+      this.#state = this.#published = fresh.state;
+      this.#edge = fresh.edge;
+      return this.#checkAtStart();
+    }
+    for (const before of signed) {
+      const details = { storedSize: state.size, signedSize: before.size };
+      if (before.size === state.size && !Buffer.from(before.root).equals(state.root))
+        throw rollback(`holds another tree than the checkpoint it signed at size ${state.size}`, details);
+      if (before.size < state.size) {
+        const proof = await this.#prove((node) => consistencyProof(before.size, state.size, node), this.#edge);
+        if (!verifyConsistency(before.size, state.size, before.root, state.root, proof))
+          throw rollback(`is not consistent with the checkpoint it signed at size ${before.size}`, details);
+      }
+    }
+    await this.#recordLastSigned(state);
+  }
+
+  #openRecord(note: string): { size: number; root: Uint8Array } {
     try {
-      before = this.#checkpoints.open(last);
+      return this.#checkpoints.open(note);
     } catch (err) {
       throw new AirlockError(
         'E_LOG_ROLLBACK',
         `the last signed checkpoint kept beside the log does not open with this log's key: ${(err as Error).message}`,
       );
     }
-    const rollback = (why: string) =>
-      new AirlockError(
-        'E_LOG_ROLLBACK',
-        `the log's storage ${why}; it refuses to run rather than sign a second history`,
-        {
-          hint:
-            'restore the newest backup of the database; if entries after it are lost, recover them ' +
-            'or retire the log (docs/log.md, "Backup and restore"): deleting the last-signed ' +
-            'checkpoint file does not get around this',
-          details: { storedSize: state.size, signedSize: before.size },
-        },
-      );
-    if (before.size > state.size) {
-      // Another process sharing this storage may have committed (and recorded) since the snapshot.
-      const fresh = await snapshot(this.#storage);
-      if (fresh.state.size < before.size)
-        throw rollback(`is at size ${fresh.state.size}, behind the checkpoint it signed at size ${before.size}`);
-      this.#state = this.#published = fresh.state;
-      this.#edge = fresh.edge;
-      return this.#checkAtStart();
-    }
-    if (before.size === state.size && !Buffer.from(before.root).equals(state.root))
-      throw rollback(`holds another tree than the checkpoint it signed at size ${state.size}`);
-    if (before.size < state.size) {
-      const proof = await this.#prove((node) => consistencyProof(before.size, state.size, node), this.#edge);
-      if (!verifyConsistency(before.size, state.size, before.root, state.root, proof))
-        throw rollback(`is not consistent with the checkpoint it signed at size ${before.size}`);
-      await this.#recordLastSigned(state);
-    }
+  }
+
+  async #readRecords(): Promise<Array<string | undefined>> {
+    const store = this.#lastSigned;
+    if (!store) return [];
+    return store.readAll ? store.readAll() : [await store.read()];
+  }
+
+  /**
+   * Storage that changed behind this engine (another process appended) must extend what it knew: a
+   * database that went back (a restore, a promoted replica that lagged) or forked under a running log
+   * stops it rather than have it sign a second history.
+   */
+  async #checkExtends(known: LogState, current: LogState, edge: TreeEdge, reader?: LogReader): Promise<void> {
+    const details = { storedSize: current.size, signedSize: known.size };
+    if (current.size < known.size)
+      throw rollback(`went back to size ${current.size}, behind size ${known.size} this log committed`, details);
+    const proof = await this.#prove(
+      (node) => consistencyProof(known.size, current.size, node),
+      edge,
+      undefined,
+      reader,
+    );
+    if (!verifyConsistency(known.size, current.size, known.root, current.root, proof))
+      throw rollback(`at size ${current.size} is not consistent with size ${known.size} this log committed`, details);
   }
 
   /**
@@ -263,14 +300,8 @@ export class LogEngine {
     this.#checkStoredState(state);
     if (!Buffer.from(rootAt(state.size, this.#edgeReader(fresh.edge))).equals(state.root))
       throw corrupt(`the tiles re-derive another root than the signed checkpoint at size ${state.size}`);
-    const rewound = (why: string) =>
-      new AirlockError('E_LOG_ROLLBACK', `the log's storage ${why}; this process keeps serving size ${known.size}`, {
-        details: { storedSize: state.size, servedSize: known.size },
-      });
-    if (state.size < known.size) throw rewound(`went back to size ${state.size}`);
-    const proof = await this.#prove((node) => consistencyProof(known.size, state.size, node), fresh.edge);
-    if (!verifyConsistency(known.size, state.size, known.root, state.root, proof))
-      throw rewound(`at size ${state.size} is not consistent with the tree served at size ${known.size}`);
+    // What this process served stays served: storage behind or forked from it is refused.
+    await this.#checkExtends(known, state, fresh.edge);
     // Another refresh may have finished meanwhile with a newer state: never step back to this one.
     if (state.size < this.#published.size) return false;
     this.#state = this.#published = state;
@@ -342,8 +373,10 @@ export class LogEngine {
       if (!current) throw corrupt('the log state disappeared');
       // Another process may have appended since we last looked: continue from what storage holds, once
       // its checkpoint is shown to sign that size and root (a batch of duplicates answers with them).
-      if (!sameState(current, this.#state)) this.#checkStoredState(current);
+      const moved = !sameState(current, this.#state);
+      if (moved) this.#checkStoredState(current);
       const edge = current.size === this.#edge.size ? this.#edge : await loadEdge(tx, current.size);
+      if (moved) await this.#checkExtends(this.#state, current, edge, tx);
       // Storage stores each entry once and says where the others already are: the unique index it
       // checks on insert anyway is the duplicate check, not a second lookup per entry.
       const stored = await tx.appendEntries(current.size, batch);
@@ -450,28 +483,25 @@ export class LogEngine {
   }
 
   /**
-   * Never moves the kept checkpoint backwards: another process may have recorded a newer one. The one
-   * just committed is written even when the record already holds it, unless this engine wrote it: a
-   * record kept in several places may have it in one (PostgreSQL records it with the state) and not yet
-   * in another (this host's file).
+   * Never moves a record backwards (another process may have recorded a newer checkpoint): writes when
+   * some record is behind this state. With several records (readAll), the store writes only to those.
    */
   async #recordLastSigned(state: LogState): Promise<void> {
     if (!this.#lastSigned) return;
-    const kept = await this.#lastSigned.read();
-    const keptSize = kept === undefined ? -1 : (this.#keptSize(kept) ?? -1);
-    if (keptSize > state.size || (keptSize === state.size && this.#recorded === state.checkpoint)) return;
+    const records = await this.#readRecords();
+    if (records.every((r) => r !== undefined && (this.#recordSize(r) ?? -1) >= state.size)) return;
     await this.#lastSigned.write(state.checkpoint);
-    this.#kept = { text: state.checkpoint, size: state.size };
-    this.#recorded = state.checkpoint;
+    this.#recordSizes.set(state.checkpoint, state.size);
   }
 
   /** The size of a kept checkpoint, undefined when it does not open (it is then replaced). */
-  #keptSize(text: string): number | undefined {
+  #recordSize(text: string): number | undefined {
     // The same bytes as last time open the same way: one signature check per change, not per batch.
-    if (text === this.#kept?.text) return this.#kept.size;
+    const known = this.#recordSizes.get(text);
+    if (known !== undefined) return known;
     try {
       const { size } = this.#checkpoints.open(text);
-      this.#kept = { text, size };
+      this.#recordSizes.set(text, size);
       return size;
     } catch {
       return undefined;

@@ -38,4 +38,16 @@ describe('newestLastSigned', () => {
     await newestLastSigned([a, b], sizeOf).write('size 4');
     assert.deepEqual([a.note, b.note], ['size 4', 'size 4']);
   });
+
+  it('writes only where the record is behind, and reads every record for the engine to check', async () => {
+    const db = memory('size 5');
+    const file = memory('size 2');
+    const both = newestLastSigned([db, file], sizeOf);
+    assert.deepEqual(await both.readAll?.(), ['size 5', 'size 2']);
+    await both.write('size 5');
+    assert.deepEqual([db.note, file.note], ['size 5', 'size 5'], 'the file catches up; the database kept its own');
+    db.note = 'size 8';
+    await both.write('size 6');
+    assert.deepEqual([db.note, file.note], ['size 8', 'size 6'], 'a record ahead is never moved back');
+  });
 });

@@ -1,6 +1,7 @@
 // One record of the last signed checkpoint kept in several places (the shared database every writer
 // sees, and a file on this machine that a restored database cannot take back): the newest of them is
-// what the log must not fall behind, and each checkpoint signed from now on goes to all of them.
+// what the log must not fall behind, every one of them must be a checkpoint the log extends (readAll),
+// and each checkpoint signed from now on goes to every place that is behind it.
 import type { LastSignedStore } from './engine.ts';
 
 /**
@@ -11,6 +12,14 @@ export function newestLastSigned(
   stores: readonly LastSignedStore[],
   sizeOf: (note: string) => number,
 ): LastSignedStore {
+  const sizeOrBehind = (note: string | undefined) => {
+    if (note === undefined) return -1;
+    try {
+      return sizeOf(note);
+    } catch {
+      return -1;
+    }
+  };
   return {
     read: async () => {
       const notes = await Promise.all(stores.map((s) => s.read()));
@@ -27,8 +36,16 @@ export function newestLastSigned(
       }
       return newest?.note;
     },
+    readAll: () => Promise.all(stores.map((s) => s.read())),
+    // Only where the record is behind: a place already ahead (another process recorded a newer one, or
+    // the database recorded it with the state) is left as it is.
     write: async (note) => {
-      await Promise.all(stores.map((s) => s.write(note)));
+      const size = sizeOf(note);
+      await Promise.all(
+        stores.map(async (s) => {
+          if (sizeOrBehind(await s.read()) < size) await s.write(note);
+        }),
+      );
     },
   };
 }

@@ -50,8 +50,10 @@ describe('PostgresSequencer', { skip: missing }, () => {
   it('a deposed sequencer cannot write once another claimed the next epoch, whatever its connection', async () => {
     const [a, b] = await Promise.all([open('fence'), open('fence')]);
     assert.equal(await a.claimSequencer('a', 1), '1');
+    a.sequenceAs('1');
     await a.write((tx) => tx.appendEntries(0, [entry('a0')]));
     assert.equal(await b.claimSequencer('b', 2), '2');
+    b.sequenceAs('2');
     await assert.rejects(
       a.write((tx) => tx.appendEntries(1, [entry('a1')])),
       { code: 'E_NOT_SEQUENCER', message: /another process took over sequencing \(epoch 2, this one had 1\)/ },
@@ -112,7 +114,7 @@ describe('PostgresSequencer', { skip: missing }, () => {
       createKeyObjectSigner(generateKeyPairSync('ed25519').privateKey, 'ed25519', 'test'),
     );
     const [sa, sb] = await Promise.all([open('follow'), open('follow')]);
-    await sa.claimSequencer('a', 1);
+    sa.sequenceAs(await sa.claimSequencer('a', 1));
     sb.standBy();
     const sizeOf = (note: string) => signer.open(note).size;
     const leader = await LogEngine.open({ storage: sa, checkpoints: signer, lastSigned: sa.lastSignedStore(sizeOf) });

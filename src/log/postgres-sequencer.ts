@@ -105,6 +105,8 @@ export class PostgresSequencer {
     const epoch = await this.#storage.claimSequencer(this.#options.holder, pid);
     this.#epoch = epoch;
     await this.#options.onSequencing(epoch);
+    // Writes only once the checks passed.
+    this.#storage.sequenceAs(epoch);
     this.#role = 'sequencer';
     return true;
   }

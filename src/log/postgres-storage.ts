@@ -120,7 +120,10 @@ async function poolConfig(options: PostgresStorageOptions): Promise<{ config: pg
     max: options.maxConnections ?? 4,
     connectionTimeoutMillis: 15_000,
     application_name: url.searchParams.get('application_name') ?? 'airlock-log',
-    ...(startupOptions(options) ? { options: startupOptions(options) } : {}),
+    options: startupOptions(options),
+    // A host that vanished mid-transaction is noticed by TCP, not after the kernel's two hours.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 5_000,
     ...(ssl ? { ssl } : {}),
   };
   return { config, target: bounded(`${user}@${host}:${port}/${database}`, 200) };
@@ -136,7 +139,8 @@ const PEM_LIMIT = 1024 * 1024;
  * (`verify-ca`). `require`, `prefer` and `allow` would accept any server that answers: refused.
  */
 async function tlsSettings(params: URLSearchParams, host: string): Promise<ConnectionOptions | undefined> {
-  const local = host.startsWith('/') || isLoopbackHost(host);
+  // Not *.localhost: the resolver here may take such a name to DNS, which need not answer with loopback.
+  const local = host.startsWith('/') || (isLoopbackHost(host) && !host.toLowerCase().endsWith('.localhost'));
   const mode = params.get('sslmode') ?? (local ? 'disable' : 'verify-full');
   if (!TLS_MODES.has(mode)) {
     throw usage(
@@ -150,6 +154,9 @@ async function tlsSettings(params: URLSearchParams, host: string): Promise<Conne
     return undefined;
   }
   if (params.has('sslcert') !== params.has('sslkey')) throw usage('sslcert and sslkey go together');
+  // The public CAs and no name check would take any certificate any of them issued, for any name.
+  if (mode === 'verify-ca' && !params.has('sslrootcert'))
+    throw usage("sslmode=verify-ca needs sslrootcert=FILE: the CA of the server's certificate");
   const read = async (name: string) => {
     const path = params.get(name);
     return path === null ? undefined : readPem(path, name);
@@ -361,6 +368,9 @@ class Writes extends Reads implements PostgresWriteTx {
 
   async putTiles(tiles: readonly StoredTile[]): Promise<void> {
     this.#tiles.push(...tiles);
+    // Held back for the state's statement only as many as one statement takes: a bulk copy (log
+    // migrate) streams them instead of holding every tile of a large log in memory.
+    if (this.#tiles.length >= ROWS_PER_INSERT) await this.flush();
   }
 
   /** Writes the tiles still held back: before a read that must see them, and before COMMIT. */
@@ -425,6 +435,9 @@ function startupOptions(options: PostgresStorageOptions): string {
   return [
     ...(options.schema !== undefined ? [`-c search_path=${options.schema}`] : []),
     ...(options.readOnly ? ['-c default_transaction_read_only=on'] : []),
+    // A process frozen (or cut off) inside a write holds the state lock, and with it every other writer
+    // and a standby's takeover: the server ends such a transaction, and its session, after 10 s.
+    '-c idle_in_transaction_session_timeout=10s',
   ].join(' ');
 }
 
@@ -604,8 +617,8 @@ export class PostgresLogStorage implements LogStorage {
   }
 
   /**
-   * Makes this process the sequencer: raises the epoch (after any write in flight, which holds the state
-   * lock) and records who holds it. From then on each write checks the epoch is still this one, so a
+   * Claims the sequencer: raises the epoch (after any write in flight, which holds the state lock) and
+   * records who holds it. Once sequenceAs(epoch), each write checks the epoch is still this one, so a
    * sequencer that lost its lock (stalled, cut off) cannot commit once another has taken over.
    */
   async claimSequencer(holder: string, backendPid: number): Promise<string> {
@@ -625,8 +638,15 @@ export class PostgresLogStorage implements LogStorage {
       ]);
       return claimed;
     });
-    this.#fence = { epoch };
     return epoch;
+  }
+
+  /**
+   * Takes writes as the sequencer of `epoch` (claimed with claimSequencer), once the checks before
+   * sequencing passed: until then, writes stay refused, so nothing commits over a log the checks refuse.
+   */
+  sequenceAs(epoch: string): void {
+    this.#fence = { epoch };
   }
 
   /** The sequencer of record: its epoch and who claimed it, if any has. */

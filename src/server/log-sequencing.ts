@@ -31,6 +31,8 @@ export interface SequencingOptions {
   readonly openEngine: () => Promise<LogEngine>;
   /** After a takeover's checks, before writes are taken (witnessing the checkpoint the new sequencer serves). */
   readonly afterTakeover?: (engine: LogEngine) => Promise<void>;
+  /** Settles when the process is told to stop (SIGTERM): a standby waiting for the log gives up then. */
+  readonly stopped?: Promise<unknown>;
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -66,7 +68,7 @@ export async function startSequencing(
   );
   if (sequencer.role === 'standby') log({ msg: 'standby', reason: 'another process sequences the log' });
   try {
-    state.engine = await openWhenCreated(options.openEngine, () => sequencer.role, log);
+    state.engine = await openWhenCreated(options.openEngine, () => sequencer.role, log, options.stopped);
   } catch (err) {
     await sequencer.stop();
     throw err;
@@ -107,14 +109,23 @@ async function openWhenCreated(
   open: () => Promise<LogEngine>,
   role: () => SequencerRole,
   log: Log,
+  stopped: Promise<unknown> = new Promise(() => undefined),
 ): Promise<LogEngine> {
+  let stop = false;
+  void stopped.then(() => {
+    stop = true;
+  });
   for (let said = false; ; said = true) {
     try {
       return await open();
     } catch (err) {
       if (!(err instanceof AirlockError && err.code === 'E_NOT_SEQUENCER') || role() === 'sequencer') throw err;
       if (!said) log({ msg: 'waiting', reason: 'the database holds no log yet; the sequencer creates it' });
-      await new Promise((resolve) => setTimeout(resolve, STANDBY_POLL_MS));
+      await Promise.race([new Promise((resolve) => setTimeout(resolve, STANDBY_POLL_MS)), stopped]);
+      if (stop)
+        throw new AirlockError('E_UNAVAILABLE', 'stopped while waiting for the sequencer to create the log', {
+          hint: 'start the log on a database where another log serve sequences, or let this one take the lock',
+        });
     }
   }
 }

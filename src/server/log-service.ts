@@ -44,6 +44,8 @@ export interface LogServiceOptions {
   readonly metrics: Metrics;
   /** One structured event per request, and the witnessing of the checkpoint at start. */
   readonly log: (event: Readonly<Record<string, unknown>>) => void;
+  /** Settles when the process is told to stop: a standby still waiting for the log to be created gives up. */
+  readonly stopped?: Promise<unknown>;
   /** Told the engine as soon as it is open, before the witnesses are asked (their proofs come from it). */
   readonly onOpen?: (engine: LogEngine) => void;
 }
@@ -105,8 +107,10 @@ export async function startLogService(options: LogServiceOptions): Promise<LogSe
       role: () => sequencing?.role() ?? 'sequencer',
       async close() {
         await closeServer(server);
+        // A standby stops following first (it would read through the pool engine.close ends); a
+        // sequencer hands the lock back after its queued appends, and a standby takes over at once.
+        if (sequencing?.role() === 'standby') await sequencing.stop();
         await engine.close();
-        // After the queued appends: handing the lock back lets a standby take over at once.
         await sequencing?.stop();
         await workers.close();
         await writer.close();
@@ -161,6 +165,7 @@ async function openLog(
       metrics,
       log,
       openEngine: () => openEngine(shared, lastSigned),
+      ...(options.stopped ? { stopped: options.stopped } : {}),
       ...(witness ? { afterTakeover: (engine: LogEngine) => witnessAtStart(engine, log) } : {}),
     });
   } catch (err) {

@@ -153,7 +153,7 @@ async function serveWith(
     workers: flags.int('workers', availableParallelism(), 1, 64),
     maxBatch: flags.int('max-batch', 1024, 1, 65536),
     ...(witness ? { witness } : {}),
-    ...(storage ? { storage } : {}),
+    ...(storage ? { storage, stopped } : {}),
     metrics,
     log,
     onOpen: (engine) => {
