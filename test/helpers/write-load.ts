@@ -232,3 +232,23 @@ export class WriteLoad {
     }
   }
 }
+
+/** The acknowledgement a 201/409 answer's TransparencyLogEntry carries (throws if the body is not one). */
+export function ackOf(
+  id: number,
+  answer: { readonly status: 201 | 409; readonly indexHeader: string | null; readonly text: string },
+  context: { readonly retry: boolean; readonly round: number },
+): Ack {
+  const tle = JSON.parse(answer.text) as TransparencyLogEntryJSON;
+  return {
+    id,
+    status: answer.status,
+    index: Number(tle.logIndex),
+    indexHeader: answer.indexHeader,
+    body: Buffer.from(tle.canonicalizedBody, 'base64'),
+    checkpoint: tle.inclusionProof.checkpoint.envelope,
+    treeSize: Number(tle.inclusionProof.treeSize),
+    proof: tle.inclusionProof.hashes.map((h) => Buffer.from(h, 'base64')),
+    ...context,
+  };
+}
