@@ -64,8 +64,12 @@ const SCHEMA_LOCK = 0x6169726c6f636b31n; // "airlock1"
 const ROWS_PER_INSERT = 256;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const URL_PARAMETERS = new Set(['host', 'application_name', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey']);
-/** Errors of a server or connection that is not there (now): SQLSTATE classes 08, 53, 57P; socket errors. */
-const UNAVAILABLE_SQLSTATE = /^(08|53|57P|28)/;
+/**
+ * Errors of a server or connection that is not there (now): SQLSTATE classes 08, 53, 57P, 28, and a
+ * transaction the server ended for idling (25P03; 25P04, transaction_timeout, on PostgreSQL 17): a
+ * stalled or cut-off process, whose client should retry, not a fault of the log.
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P|28|25P0[34])/;
 const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
 /** Node's TLS refusals of a server certificate (and OpenSSL's verify codes it passes on). */
 const TLS_ERRORS = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|CERT_|SELF_SIGNED_|DEPTH_ZERO_|HOSTNAME_MISMATCH)/;
