@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
-import { type PostgresServer, postgresAvailable, startPostgres } from '../../test/helpers/postgres.ts';
+import { describe, it } from 'node:test';
+import { postgresAvailable, usePostgres } from '../../test/helpers/postgres.ts';
 import { useTempDirs } from '../../test/helpers/temp-dir.ts';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { keyFingerprint } from '../crypto/keys.ts';
@@ -30,13 +30,7 @@ const event = (station: string, n: number): AuditEvent => ({
 });
 
 describe('the audit trail in PostgreSQL', { skip: missing }, () => {
-  let server: PostgresServer;
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.stop();
-  });
+  const server = usePostgres();
   let schemas = 0;
   /** A trail of its own per test: a schema in the one database. */
   const trail = (extra: Partial<SharedTrail> = {}): SharedTrail => {

@@ -5,8 +5,8 @@ import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from
 import { copyFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { after, before, describe, it } from 'node:test';
-import { type PostgresServer, postgresAvailable, startPostgres } from '../../test/helpers/postgres.ts';
+import { describe, it } from 'node:test';
+import { postgresAvailable, usePostgres } from '../../test/helpers/postgres.ts';
 import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { publicKeyPem } from '../crypto/keys.ts';
@@ -83,13 +83,7 @@ describe('tileKeysOf', () => {
 });
 
 describe('migrateLog into PostgreSQL', { skip: postgresAvailable() }, () => {
-  let server: PostgresServer;
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.stop();
-  });
+  const server = usePostgres();
   let schemas = 0;
   const target = (schema = `m${schemas++}`) =>
     PostgresLogStorage.open({ url: server.url, password: server.password, schema });

@@ -2,9 +2,9 @@
 // before a takeover's checks pass, and a write stalled inside its transaction keeps any standby from
 // taking over, since the pooled write connections carry none of the session's timeouts.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type pg from 'pg';
-import { type PostgresServer, postgresAvailable, startPostgres } from '../../test/helpers/postgres.ts';
+import { postgresAvailable, usePostgres } from '../../test/helpers/postgres.ts';
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { useTempDir } from '../../test/helpers/temp-dir.ts';
@@ -17,13 +17,7 @@ import { PostgresSequencer } from './postgres-sequencer.ts';
 import { PostgresLogStorage } from './postgres-storage.ts';
 
 const missing = postgresAvailable();
-let server: PostgresServer;
-before(async () => {
-  if (!missing) server = await startPostgres();
-});
-after(async () => {
-  await server?.stop();
-});
+const server = usePostgres();
 
 const open = (schema: string) => PostgresLogStorage.open({ url: server.url, password: server.password, schema });
 const entry = (text: string) => {

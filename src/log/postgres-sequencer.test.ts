@@ -3,8 +3,8 @@
 // standby's engine follows the sequencer's commits but refuses storage that went back.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { type PostgresServer, postgresAvailable, startPostgres } from '../../test/helpers/postgres.ts';
+import { describe, it } from 'node:test';
+import { postgresAvailable, usePostgres } from '../../test/helpers/postgres.ts';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { checkpointSignerFor } from './checkpoint-signer.ts';
 import { entryIdentity, LogEngine } from './engine.ts';
@@ -12,13 +12,7 @@ import { PostgresSequencer, type SequencerOptions } from './postgres-sequencer.t
 import { PostgresLogStorage } from './postgres-storage.ts';
 
 const missing = postgresAvailable();
-let server: PostgresServer;
-before(async () => {
-  if (!missing) server = await startPostgres();
-});
-after(async () => {
-  await server?.stop();
-});
+const server = usePostgres();
 
 const open = (schema: string) => PostgresLogStorage.open({ url: server.url, password: server.password, schema });
 const entry = (text: string) => {

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { describeStorageConformance } from '../../test/helpers/log-storage-conformance.ts';
-import { type PostgresServer, postgresAvailable, startPostgres } from '../../test/helpers/postgres.ts';
+import { postgresAvailable, usePostgres } from '../../test/helpers/postgres.ts';
 import { freePort } from '../../test/helpers/process.ts';
 import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
@@ -19,13 +19,7 @@ import { leafHash, verifyInclusion } from './merkle.ts';
 import { PostgresLogStorage } from './postgres-storage.ts';
 
 const missing = postgresAvailable();
-let server: PostgresServer;
-before(async () => {
-  if (!missing) server = await startPostgres();
-});
-after(async () => {
-  await server?.stop();
-});
+const server = usePostgres();
 
 const open = (schema: string) => PostgresLogStorage.open({ url: server.url, password: server.password, schema });
 

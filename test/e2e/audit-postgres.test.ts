@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { AIRLOCK_BIN, runCliProcess } from '../helpers/cli.ts';
-import { type PostgresServer, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
+import { postgresAvailable, usePostgres } from '../helpers/postgres.ts';
 import { seededRandom, testSeed } from '../helpers/seeded-random.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
 
@@ -29,13 +29,12 @@ interface Exported {
 }
 
 describe('the audit trail in PostgreSQL (AIRLOCK_AUDIT_URL)', { skip: missing }, () => {
-  let server: PostgresServer;
+  const server = usePostgres();
   const dir = useTempDir('airlock-audit-pg-');
   const p = (name: string) => join(dir, name);
   let env: (home: string, extra?: NodeJS.ProcessEnv) => NodeJS.ProcessEnv;
 
   before(async () => {
-    server = await startPostgres();
     await writeFile(p('pgpass'), `127.0.0.1:${server.port}:airlock:airlock:${server.password}\n`, { mode: 0o600 });
     // The trail's key, made by airlock on a machine of its own (its own sqlite trail records that).
     const made = await runCliProcess(['key', 'generate', '--output-key-prefix', p('audit')], {
@@ -50,9 +49,6 @@ describe('the audit trail in PostgreSQL (AIRLOCK_AUDIT_URL)', { skip: missing },
       PGPASSFILE: p('pgpass'),
       ...extra,
     });
-  });
-  after(async () => {
-    await server?.stop();
   });
 
   /** `key generate` is an audited command: one key.generate event naming the public key it wrote. */

@@ -22,7 +22,7 @@ import assert from 'node:assert/strict';
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createKeyObjectSigner } from '../../src/crypto/key-object-signer.ts';
@@ -45,7 +45,7 @@ import {
 } from '../../src/log/tiles.ts';
 import { ackProblems, finalLogProblems, memoryTree } from '../helpers/log-audit.ts';
 import { makeLogKey, spawnServer } from '../helpers/log-server.ts';
-import { type PostgresServer, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
+import { type PostgresServer, postgresAvailable, usePostgres } from '../helpers/postgres.ts';
 import { freePort } from '../helpers/process.ts';
 import { seededRandom, testSeed } from '../helpers/seeded-random.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
@@ -680,13 +680,7 @@ interface Takeover {
 const missing = postgresAvailable();
 
 describe('log failover: two log serve processes on one PostgreSQL database', { skip: missing }, () => {
-  let server: PostgresServer;
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.stop();
-  });
+  const server = usePostgres();
   const dir = useTempDir('airlock-log-failover-');
 
   it(

@@ -19,7 +19,7 @@ import { PostgresLogStorage } from '../../src/log/postgres-storage.ts';
 import { SqliteLogStorage } from '../../src/log/sqlite-storage.ts';
 import { AIRLOCK_BIN, runCli, runCliProcess } from '../helpers/cli.ts';
 import { makeLogKey, spawnServer } from '../helpers/log-server.ts';
-import { type PostgresServer, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
+import { postgresAvailable, usePostgres } from '../helpers/postgres.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
 import { EntrySource } from '../helpers/write-load.ts';
 import { spawn } from 'node:child_process';
@@ -45,18 +45,14 @@ function sizeAndRoot(note: string): { size: number; root: string } {
 }
 
 describe('airlock log migrate / audit migrate', { skip: missing }, () => {
-  let server: PostgresServer;
+  const server = usePostgres();
   const dir = useTempDir('airlock-log-migrate-');
   const passfile = join(dir, 'pgpass');
   const urlOf = (database: string) => server.url.replace(/\/airlock$/, `/${database}`);
   const migrate = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     runCliProcess([...args, '--json'], { env: { PGPASSFILE: passfile, ...env } });
   before(async () => {
-    server = await startPostgres();
     await writeFile(passfile, `127.0.0.1:${server.port}:*:airlock:${server.password}\n`, { mode: 0o600 });
-  });
-  after(async () => {
-    await server?.stop();
   });
 
   async function createDatabase(name: string): Promise<string> {

@@ -14,7 +14,7 @@ import { createPublicKey } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkpointOpener } from '../../src/log/checkpoint-signer.ts';
 import { type Checkpoint, parseCheckpoint } from '../../src/log/checkpoint.ts';
@@ -22,7 +22,7 @@ import { parseNote } from '../../src/log/note.ts';
 import { decodeEntryBundle, entriesPath, TILE_WIDTH } from '../../src/log/tiles.ts';
 import { ackProblems, checkpointProblems, finalLogProblems, memoryTree } from '../helpers/log-audit.ts';
 import { makeLogKey, spawnServer } from '../helpers/log-server.ts';
-import { type PostgresServer, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
+import { postgresAvailable, usePostgres } from '../helpers/postgres.ts';
 import { seededRandom, testSeed } from '../helpers/seeded-random.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
 import { type Ack, ackOf, EntrySource } from '../helpers/write-load.ts';
@@ -180,13 +180,7 @@ interface Answer {
 const missing = postgresAvailable();
 
 describe('log serve on PostgreSQL behind a faulty network', { skip: missing, timeout: 120_000 }, () => {
-  let server: PostgresServer;
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.stop();
-  });
+  const server = usePostgres();
   const dir = useTempDir('airlock-log-partition-');
   /** The append in flight when the partition came, and its answer once healed. */
   let stranded: { point: Point; answer: Answer } | undefined;

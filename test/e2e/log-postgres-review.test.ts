@@ -3,22 +3,16 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { sequencerLockKey } from '../../src/log/postgres-sequencer.ts';
 import { makeLogKey, spawnServer } from '../helpers/log-server.ts';
-import { type PostgresServer, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
+import { postgresAvailable, usePostgres } from '../helpers/postgres.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
 
 const missing = postgresAvailable();
 
 describe('airlock log serve --storage postgres:// (review)', { skip: missing }, () => {
-  let server: PostgresServer;
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.stop();
-  });
+  const server = usePostgres();
   const dir = useTempDir('airlock-log-pg-review-');
 
   it('a standby waiting for the log to be created stops on SIGTERM', async () => {

@@ -3,22 +3,16 @@
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { makeLogKey, spawnServer } from '../helpers/log-server.ts';
-import { type PostgresServer, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
+import { postgresAvailable, usePostgres } from '../helpers/postgres.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
 import { EntrySource } from '../helpers/write-load.ts';
 
 const missing = postgresAvailable();
 
 describe('airlock log serve --storage postgres://', { skip: missing }, () => {
-  let server: PostgresServer;
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.stop();
-  });
+  const server = usePostgres();
   const dir = useTempDir('airlock-log-pg-');
 
   it('logs into PostgreSQL with the password from PGPASSFILE, and resumes from it after a restart', async () => {

@@ -5,9 +5,11 @@
 // ends without stop() (a failure, an exit) kills the servers it started and removes their folders.
 //   postgresAvailable()      undefined, or why PostgreSQL tests must skip here
 //   startPostgres()          a running server with a database and role for the test
+//   usePostgres()            one for the test file or suite it is called in: started before, stopped after
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { after, before } from 'node:test';
 import type pg from 'pg';
 import {
   POSTGRES_HINT,
@@ -80,5 +82,40 @@ export async function startPostgres(): Promise<PostgresServer> {
       await cluster.stop();
       clusters.delete(cluster);
     },
+  };
+}
+
+/**
+ * The server of the test file (or `describe`) this is called in: started before its tests unless
+ * PostgreSQL is missing (the suite then skips, with postgresAvailable()'s reason), stopped after.
+ * Read its fields inside tests and hooks, once it runs.
+ */
+export function usePostgres(): PostgresServer {
+  let server: PostgresServer | undefined;
+  before(async () => {
+    if (!postgresAvailable()) server = await startPostgres();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  const running = (): PostgresServer => {
+    if (!server) throw new Error('usePostgres: the server is read before it started');
+    return server;
+  };
+  return {
+    get port() {
+      return running().port;
+    },
+    get url() {
+      return running().url;
+    },
+    get password() {
+      return running().password;
+    },
+    config: () => running().config(),
+    admin: (database) => running().admin(database),
+    kill: () => running().kill(),
+    restart: () => running().restart(),
+    stop: () => running().stop(),
   };
 }
