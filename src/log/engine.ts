@@ -52,7 +52,8 @@ export interface LastSignedStore {
    * one the log extends, and each is brought up to date. Without it, `read` is the one record.
    */
   readAll?(): Promise<Array<string | undefined>>;
-  write(note: string): Promise<void>;
+  /** `seen`: what readAll answered just before, so the store need not read its places again. */
+  write(note: string, seen?: ReadonlyArray<string | undefined>): Promise<void>;
 }
 
 export interface LogEngineOptions {
@@ -490,7 +491,7 @@ export class LogEngine {
     if (!this.#lastSigned) return;
     const records = await this.#readRecords();
     if (records.every((r) => r !== undefined && (this.#recordSize(r) ?? -1) >= state.size)) return;
-    await this.#lastSigned.write(state.checkpoint);
+    await this.#lastSigned.write(state.checkpoint, records);
     this.#recordSizes.set(state.checkpoint, state.size);
   }
 

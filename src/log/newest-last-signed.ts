@@ -12,38 +12,35 @@ export function newestLastSigned(
   stores: readonly LastSignedStore[],
   sizeOf: (note: string) => number,
 ): LastSignedStore {
-  const sizeOrBehind = (note: string | undefined) => {
-    if (note === undefined) return -1;
+  /** A note's size; one that does not read counts as ahead for `read`, as behind for `write`. */
+  const sizeOr = (note: string, unreadable: number) => {
     try {
       return sizeOf(note);
     } catch {
-      return -1;
+      return unreadable;
     }
   };
+  const readAll = () => Promise.all(stores.map((s) => s.read()));
   return {
     read: async () => {
-      const notes = await Promise.all(stores.map((s) => s.read()));
       let newest: { note: string; size: number } | undefined;
-      for (const note of notes) {
+      for (const note of await readAll()) {
         if (note === undefined) continue;
-        let size: number;
-        try {
-          size = sizeOf(note);
-        } catch {
-          return note;
-        }
+        const size = sizeOr(note, Infinity);
         if (!newest || size > newest.size) newest = { note, size };
       }
       return newest?.note;
     },
-    readAll: () => Promise.all(stores.map((s) => s.read())),
+    readAll,
     // Only where the record is behind: a place already ahead (another process recorded a newer one, or
     // the database recorded it with the state) is left as it is.
-    write: async (note) => {
+    write: async (note, seen) => {
       const size = sizeOf(note);
+      const notes = seen ?? (await readAll());
       await Promise.all(
-        stores.map(async (s) => {
-          if (sizeOrBehind(await s.read()) < size) await s.write(note);
+        stores.map(async (s, i) => {
+          const kept = notes[i];
+          if (kept === undefined || sizeOr(kept, -1) < size) await s.write(note);
         }),
       );
     },

@@ -390,17 +390,12 @@ class Writes extends Reads implements PostgresWriteTx {
   }
 
   /** meta and checkpoints inside the write: a log copied in (log migrate) lands with them, or not at all. */
-  async claimMeta(name: string, value: string): Promise<string> {
-    await this.db.query('INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, value]);
-    const { rows } = await this.db.query('SELECT value FROM meta WHERE name = $1', [name]);
-    return (rows[0] as { value: string }).value;
+  claimMeta(name: string, value: string): Promise<string> {
+    return claimMetaOn(this.db, name, value);
   }
 
-  async recordSigned(size: number, note: string): Promise<void> {
-    await this.db.query('INSERT INTO checkpoints (size, note) VALUES ($1, $2) ON CONFLICT (size) DO NOTHING', [
-      size,
-      note,
-    ]);
+  recordSigned(size: number, note: string): Promise<void> {
+    return recordSignedOn(this.db, size, note);
   }
 
   /**
@@ -422,6 +417,20 @@ class Writes extends Reads implements PostgresWriteTx {
     );
     this.#state = state;
   }
+}
+
+/** Sets a meta value unless it is set: the value stored (the first writer's). */
+async function claimMetaOn(db: Queryable, name: string, value: string): Promise<string> {
+  await db.query('INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, value]);
+  const { rows } = await db.query('SELECT value FROM meta WHERE name = $1', [name]);
+  const stored = (rows[0] as { value: string } | undefined)?.value;
+  if (stored === undefined) throw corrupt(`meta ${bounded(name, 40)} vanished after it was written`);
+  return stored;
+}
+
+/** Records a signed checkpoint; one already recorded at its size stays (the table is write-once). */
+async function recordSignedOn(db: Queryable, size: number, note: string): Promise<void> {
+  await db.query('INSERT INTO checkpoints (size, note) VALUES ($1, $2) ON CONFLICT (size) DO NOTHING', [size, note]);
 }
 
 function insertTiles(rows: number): string {
@@ -780,16 +789,7 @@ export class PostgresLogStorage implements LogStorage {
 
   /** Sets `name` unless it is set already: the value stored, which is the first opener's. */
   claimMeta(name: string, value: string): Promise<string> {
-    return this.#read('write its meta data', async () => {
-      await this.#pool.query('INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [
-        name,
-        value,
-      ]);
-      const { rows } = await this.#pool.query('SELECT value FROM meta WHERE name = $1', [name]);
-      const stored = (rows[0] as { value: string } | undefined)?.value;
-      if (stored === undefined) throw corrupt(`meta ${bounded(name, 40)} vanished after it was written`);
-      return stored;
-    });
+    return this.#read('write its meta data', () => claimMetaOn(this.#pool, name, value));
   }
 
   /**
@@ -803,13 +803,7 @@ export class PostgresLogStorage implements LogStorage {
           const { rows } = await this.#pool.query('SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1');
           return (rows[0] as { note: string } | undefined)?.note;
         }),
-      write: (note) =>
-        this.#read('record a signed checkpoint', async () => {
-          await this.#pool.query('INSERT INTO checkpoints (size, note) VALUES ($1, $2) ON CONFLICT (size) DO NOTHING', [
-            sizeOf(note),
-            note,
-          ]);
-        }),
+      write: (note) => this.#read('record a signed checkpoint', () => recordSignedOn(this.#pool, sizeOf(note), note)),
     };
   }
 
