@@ -5,7 +5,7 @@ import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { useTempDir } from '../../test/helpers/temp-dir.ts';
-import { writeFileAtomic, writeSmallFileAtomic } from './atomic-write.ts';
+import { sweepTempFiles, writeFileAtomic, writeSmallFileAtomic } from './atomic-write.ts';
 import { smallFileWriter } from './small-file-writer.ts';
 
 // No timer keeps this file's tests alive: the off-thread writer must, while a write is in flight.
@@ -102,5 +102,25 @@ describe('smallFileWriter', () => {
     await pending;
     assert.equal(await readFile(join(sub, 'f'), 'utf8'), 'written before close');
     await assert.rejects(writer.write(join(sub, 'g'), 'x'), { code: 'E_INTERNAL', message: /closed/ });
+  });
+});
+
+describe('sweepTempFiles', () => {
+  it("removes a dead writer's temporary file and its SQLite sidecars, and nothing else", async () => {
+    const folder = await mkdtemp(join(dir, 'sweep-'));
+    const exited = promisify(execFile)(process.execPath, ['-e', '']);
+    const dead = exited.child.pid;
+    await exited;
+    const mine = `${dead}-0123456789ab`;
+    const gone = ['', '-journal', '-wal', '-shm'].map((suffix) => `out.db.tmp-${mine}${suffix}`);
+    const kept = [
+      'out.db',
+      `out.db.tmp-${mine}-other`, // not a name SQLite gives a sidecar
+      `out.db.tmp-${process.pid}-0123456789ab-journal`, // a live writer's
+      `other.db.tmp-${mine}`, // another output's
+    ];
+    for (const name of [...gone, ...kept]) await writeFile(join(folder, name), 'x');
+    assert.deepEqual((await sweepTempFiles(join(folder, 'out.db'))).sort(), [...gone].sort());
+    assert.deepEqual((await readdir(folder)).sort(), [...kept].sort());
   });
 });

@@ -61,7 +61,8 @@ function tempPathFor(path: string): string {
 /**
  * Removes what an atomic write of `path` left behind when its process died (SIGKILL between the
  * temp file's creation and its rename): regular files named exactly as tempPathFor names them,
- * whose writer is no longer running. A file of a live process (another writer of the same path, now)
+ * whose writer is no longer running, with the sidecars SQLite keeps beside a database built under such
+ * a name (`-journal`, `-wal`, `-shm`). A file of a live process (another writer of the same path, now)
  * and anything else in the folder are left alone. Returns the names removed.
  */
 export async function sweepTempFiles(path: string): Promise<string[]> {
@@ -77,7 +78,7 @@ export async function sweepTempFiles(path: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
-    const m = /^([1-9][0-9]{0,9})-[0-9a-f]{12}$/.exec(name.slice(prefix.length));
+    const m = /^([1-9][0-9]{0,9})-[0-9a-f]{12}(?:-journal|-wal|-shm)?$/.exec(name.slice(prefix.length));
     const pid = Number(m?.[1]);
     if (!m || pid === process.pid || processAlive(pid)) continue;
     const file = join(dir, name);

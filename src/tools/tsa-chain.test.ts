@@ -98,13 +98,15 @@ describe('makeTsaCertificate (no issuer)', () => {
       keyPath: p('root.key'),
       chainPem: [await readFile(p('root.pem'), 'utf8')],
     };
+    // The root was made for one day from when `before` ran: issue from that instant, not the clock's.
+    const rootFrom = new Date(new X509Certificate(issuer.chainPem[0] as string).validFrom);
     const made = await makeTsaCertificate({
       openssl: 'openssl',
       keyPath: p('tsa.key'),
       subject: 'CN=issued TSA',
       issuer,
       validityDays: 1,
-      now: new Date(),
+      now: rootFrom,
     });
     assert.equal(made.keyPem, undefined);
     const [leaf] = parseTsaChain(made.chainPem.join(''), 'issued');
@@ -116,7 +118,7 @@ describe('makeTsaCertificate (no issuer)', () => {
         subject: 'CN=x',
         issuer,
         validityDays: 30,
-        now: new Date(),
+        now: rootFrom,
       }),
       code('E_USAGE'),
     );

@@ -170,7 +170,8 @@ export async function buildVulnDb(options: BuildOptions): Promise<BuildResult> {
     return { path: out, manifest, signed: options.signer !== undefined, bytes: (await stat(out)).size };
   } catch (err) {
     db?.close();
-    await rm(tmp, { force: true }).catch(() => undefined);
+    for (const file of [tmp, `${tmp}-journal`, `${tmp}-wal`, `${tmp}-shm`])
+      await rm(file, { force: true }).catch(() => undefined);
     throw err instanceof AirlockError ? err : fromFsError(err, out, 'write');
   }
 }
