@@ -22,13 +22,14 @@ const accepts = (port: number) =>
     }).once('error', () => resolve(false));
   });
 
-export async function startLocalRegistry(pathList: string | undefined): Promise<LocalRegistry> {
+/** Its storage goes in a new folder under `parent` (the OS temporary folder unless given). */
+export async function startLocalRegistry(pathList: string | undefined, parent = tmpdir()): Promise<LocalRegistry> {
   const binary = await findExecutable('docker-registry', pathList);
   if (!binary)
     throw new AirlockError('E_UNAVAILABLE', 'docker-registry is not installed', {
       hint: 'apt-get install docker-registry (scripts/setup does)',
     });
-  const dir = await mkdtemp(join(tmpdir(), 'airlock-demo-registry-'));
+  const dir = await mkdtemp(join(parent, 'airlock-demo-registry-'));
   const port = await freeLoopbackPort();
   const config = join(dir, 'config.yml');
   await writeFile(

@@ -6,7 +6,7 @@
 // password stays in memory, goes to the server over its socket, and to clients in a 0600 passfile,
 // never on a command line. The superuser logs in over the socket only (trust), for set-up.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 // Only for a running server: `airlock doctor` reads postgresBinDir without loading the driver.
@@ -15,6 +15,7 @@ import { AirlockError } from '../errors.ts';
 import { freeLoopbackPort } from '../net/loopback.ts';
 import { bounded } from '../text.ts';
 import { runProgram } from './external.ts';
+import { childrenOf } from './process-tree.ts';
 
 const NOBODY = 65534;
 const SUPERUSER = 'postgres';
@@ -65,22 +66,6 @@ export interface PostgresCluster {
 
 const asRoot = () => process.getuid?.() === 0;
 const asUser = () => (asRoot() ? { uid: NOBODY, gid: NOBODY } : {});
-
-/** The postmaster's children: each backend runs in its own session (setsid), so no process group holds them all. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      // The command name is in parentheses and may hold spaces: the parent pid is the 2nd field after it.
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return out;
-}
 
 function alive(pid: number): boolean {
   try {

@@ -17,7 +17,7 @@ import { firstBlobDataOffset } from './tamper.ts';
 export async function airGappedSide(run: DemoRun, connected: ConnectedSide): Promise<OnPremLog> {
   run.step('— the air gap — a local registry on loopback stands for the internal registry');
   const { startLocalRegistry } = await import('../../../demo/local-registry.ts');
-  const registry = await startLocalRegistry(run.ctx.env.PATH);
+  const registry = await startLocalRegistry(run.ctx.env.PATH, run.work);
   run.out.info(`  docker-registry at ${registry.host}`);
   let onprem: OnPremLog | undefined;
   try {

@@ -1,11 +1,14 @@
 // `airlock demo`: the whole air-gap workflow on sample data, narrated, in a temporary folder that is
 // removed at the end. Two state folders stand for the two sides of the gap.
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT } from '../../../errors.ts';
 import { diagnose } from '../../../tools/diagnose.ts';
+import { killDescendants } from '../../../tools/process-tree.ts';
 import type { Command } from '../../command.ts';
+import type { Output } from '../../output.ts';
 import { airGappedSide } from './air-gapped-side.ts';
 import { connectedSide, releaseKey } from './connected-side.ts';
 import { postgresScene } from './postgres-scene.ts';
@@ -31,7 +34,8 @@ export const demoCommand: Command = {
     'folder; PostgreSQL must be installed), the on-prem log moved into it (log migrate), two log serve\n' +
     '--storage postgres://… processes sharing its key, the sequencer killed (SIGKILL), the standby\n' +
     'taking over, its checkpoint proved to extend the one signed before and the one before the move.\n' +
-    'Temporary state only; everything is removed afterwards.',
+    'Temporary state only; everything is removed afterwards, also when Ctrl-C or SIGTERM stops it (exit\n' +
+    '130 or 143: every process it started is killed and its temporary folder removed).',
   flags: {},
   positionals: { min: 0, max: 0 },
   examples: [{ command: 'airlock demo', description: 'Run the demo' }],
@@ -40,10 +44,12 @@ export const demoCommand: Command = {
     out.info(`${out.paint('bold', 'airlock demo')} — from the build to the air-gapped registry, proven at every step`);
     const work = await mkdtemp(join(tmpdir(), 'airlock-demo-'));
     const run = new DemoRun(ctx, work, ctx.now());
+    const stopListening = abandonOnSignal(out, work);
     try {
       if (!(await machineIsReady(run))) return { json: { ok: false, steps: run.steps }, exitCode: EXIT.UNAVAILABLE };
       await workflow(run);
     } finally {
+      stopListening();
       await rm(work, { recursive: true, force: true });
     }
     out.info(
@@ -55,6 +61,28 @@ export const demoCommand: Command = {
     return { json: { ok: run.ok, steps: run.steps }, exitCode: run.ok ? EXIT.OK : EXIT.INTERNAL };
   },
 };
+
+/**
+ * Ctrl-C or SIGTERM ends the demo at once and takes what it started with it. The scenes' own clean-up
+ * (in `finally`) never runs when a signal ends the process, and a signal sent to the demo's pid alone
+ * (not its process group, as a terminal does) would leave the registry, the log processes and
+ * PostgreSQL running. Everything lives in `work` (the registry and PostgreSQL too), so it is one folder.
+ */
+function abandonOnSignal(out: Output, work: string): () => void {
+  const listeners = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
+    const abandon = () => {
+      killDescendants(process.pid);
+      rmSync(work, { recursive: true, force: true, maxRetries: 5 });
+      out.info(`\nDemo interrupted (${signal}): every process it started is stopped, its temporary folder removed.`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    };
+    process.once(signal, abandon);
+    return [signal, abandon] as const;
+  });
+  return () => {
+    for (const [signal, abandon] of listeners) process.off(signal, abandon);
+  };
+}
 
 /** `airlock doctor`'s checks: the demo stops before making anything when a required one fails. */
 async function machineIsReady(run: DemoRun): Promise<boolean> {
