@@ -39,7 +39,7 @@ const { entries, rounds } = parseMigrateArgs(process.argv.slice(2));
 // inserted), then reads the copy back from PostgreSQL and verifies it the same way. Each pass costs at
 // least about what the raw copy does (the copy alone measured 1.1-1.2x of it), so a migrate without any
 // waste would run at about a third of the raw rate; the target, a quarter, leaves room for the CLI's
-// start-up and the hashing the raw copy does not do. First runs (2 cores): 0.30-0.42x.
+// start-up and the hashing the raw copy does not do. Measured on 2 busy cores: medians 0.31-0.36x.
 const TARGET = 0.25;
 const PREFILL_BATCH = 16_384;
 const RAW_ROWS_PER_INSERT = 1_000;
