@@ -2,23 +2,31 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { type HttpError, readBody, requestPath } from './http-io.ts';
+import { DRAIN_BOUND, HttpError, readBody, requestHandler, requestPath } from './http-io.ts';
 
-/** A server that reads each body with readBody(limit), says what came of it, and keeps it in `seen`. */
+/**
+ * A server as airlock's are made (requestHandler): its one route reads each body with readBody(limit),
+ * or refuses at once with 404 when the path is /refuse; what came of each request is kept in `seen`.
+ */
 async function withReader(limit: number, fn: (port: number, seen: string[]) => Promise<void>): Promise<void> {
   const seen: string[] = [];
-  const server = createServer((req, res) => {
-    readBody(req, limit).then(
-      (body) => {
-        seen.push(`ok ${body.length}`);
-        res.end(`ok ${body.length}`);
+  const server = createServer(
+    requestHandler({
+      route: (req, res) => {
+        if (req.url === '/refuse') throw new HttpError(404, 'E_USAGE', 'no such route');
+        return readBody(req, limit).then((body) => {
+          res.end(`ok ${body.length}`);
+          return { route: 'read', extra: { length: body.length } };
+        });
       },
-      (err: HttpError) => {
-        seen.push(`${err.status} ${err.message}`);
-        res.writeHead(err.status).end(`${err.status} ${err.message}`);
+      answered: (_req, _res, routed) => seen.push(`ok ${String(routed.extra?.length)}`),
+      failed: (_req, res, err) => {
+        const e = err as HttpError;
+        seen.push(`${e.status} ${e.message}`);
+        res.writeHead(e.status).end(`${e.status} ${e.message}`);
       },
-    );
-  });
+    }),
+  );
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   try {
     await fn((server.address() as AddressInfo).port, seen);
@@ -45,11 +53,57 @@ describe('readBody', () => {
   it('reads a body up to the limit; past it, declared or streamed, 413', async () => {
     await withReader(10, async (port, seen) => {
       assert.equal(await post(port, ['0123456789']), 'ok 10');
-      await post(port, ['x'], { 'content-length': '11' }).catch(() => undefined);
-      // The answer may be lost while the client still writes; what the server decided is not.
-      await post(port, ['01234', '56789', 'x']).catch(() => undefined);
-      for (let i = 0; i < 50 && seen.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(await post(port, ['01234567890'], { 'content-length': '11' }), '413 request body over 10 bytes');
+      assert.equal(await post(port, ['01234', '56789', 'x']), '413 request body over 10 bytes');
       assert.deepEqual(seen, ['ok 10', '413 request body over 10 bytes', '413 request body over 10 bytes']);
+    });
+  });
+
+  for (const [how, path, headers, answer] of [
+    ['a body past the limit, declared', '/', { 'content-length': '29' }, '413 request body over 10 bytes'],
+    ['a body past the limit, streamed', '/', {}, '413 request body over 10 bytes'],
+    ['a request refused before its body is read', '/refuse', {}, '404 no such route'],
+  ] as const)
+    it(`${how}: answered once the body has ended, so the answer reaches a client still writing`, async () => {
+      await withReader(10, async (port, seen) => {
+        let sent = false;
+        let early = false; // answered before the client had sent the whole body
+        const answered = new Promise<string>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port, method: 'POST', path, headers, agent: false }, (res) => {
+            early = !sent;
+            let text = '';
+            res.setEncoding('utf8').on('data', (d: string) => (text += d));
+            res.on('end', () => resolve(text));
+          });
+          req.on('error', reject);
+          req.write('0123456789abcde');
+          setTimeout(() => {
+            sent = true;
+            req.end('fghijklmnopqrs');
+          }, 150);
+        });
+        assert.equal(await answered, answer);
+        assert.equal(early, false, 'answered while the rest of the body was still coming');
+        assert.deepEqual(seen, [answer]);
+      });
+    });
+
+  it('a body declared past the drain bound is refused at once, not waited for', async () => {
+    await withReader(10, async (port, seen) => {
+      const req = request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/',
+        headers: { 'content-length': String(DRAIN_BOUND + 1) },
+        agent: false,
+      });
+      req.on('error', () => undefined);
+      req.on('response', (res) => res.resume());
+      req.write('x'); // and nothing more: the server must not wait for the rest
+      for (let i = 0; i < 250 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      req.destroy();
+      assert.deepEqual(seen, ['413 request body over 10 bytes']);
     });
   });
 

@@ -27,6 +27,44 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return readBodyBytes(req, limit).then((body) => body.toString('utf8'));
 }
 
+/**
+ * How much of a body nobody wants (past the limit, or a request refused before its body was read) is
+ * still read and dropped before the answer goes out. Answering while the client still writes closes a
+ * connection holding bytes the server never read, and the TCP reset that follows can destroy the answer
+ * before the client reads it (RFC 9112 §9.6): most clients (Go's, Node's) send the whole body first.
+ * Past this bound the connection is cut, answer or not: a client can make a server read this much for
+ * nothing, no more.
+ */
+export const DRAIN_BOUND = 16 * 1024 * 1024;
+
+/**
+ * Resolves once the request's body is off the wire: at once when the parser has it all already or the
+ * connection is gone, else when the rest has been read and dropped, up to DRAIN_BOUND bytes (declared
+ * or sent); a client declaring more is not waited for.
+ */
+export function bodyDone(req: IncomingMessage): Promise<void> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (req.complete || req.destroyed || declared > DRAIN_BOUND) return Promise.resolve();
+  return new Promise((done) => {
+    let total = 0;
+    const finish = () => {
+      req.off('data', onData);
+      req.off('end', finish);
+      req.off('error', finish);
+      req.off('close', finish);
+      done();
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > DRAIN_BOUND) finish(); // still flowing, with no one keeping what comes
+    };
+    req.on('data', onData);
+    req.on('end', finish);
+    req.on('error', finish);
+    req.on('close', finish);
+  });
+}
+
 /** As readBody, the bytes as they came (a binary body: an RFC 3161 query). */
 export function readBodyBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
   const tooLarge = () => new HttpError(413, 'E_INPUT_MALFORMED', `request body over ${limit} bytes`);
@@ -148,21 +186,31 @@ export interface RequestSteps {
   failed(req: IncomingMessage, res: ServerResponse, err: unknown, started: number): void;
 }
 
-/** The handler node:http calls: the steps, timed from the moment the request arrived. */
+/**
+ * The handler node:http calls: the steps, timed from the moment the request arrived. An answer waits
+ * for the request's body to be off the wire (bodyDone): a refusal made before reading it (a 404, a 413
+ * on the declared length) must still reach the client.
+ */
 export function requestHandler(steps: RequestSteps): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const started = performance.now();
+    // The routes answer what they accept themselves, having read its body whole: only a refusal, which
+    // `failed` writes, can come while the body is still arriving.
+    const failed = (err: unknown) => {
+      if (req.complete) steps.failed(req, res, err, started);
+      else void bodyDone(req).then(() => steps.failed(req, res, err, started));
+    };
     let routed;
     try {
       routed = steps.route(req, res, started);
     } catch (err) {
-      steps.failed(req, res, err, started);
+      failed(err);
       return;
     }
     if (routed instanceof Promise)
       routed.then(
         (r) => steps.answered(req, res, r, started),
-        (err: unknown) => steps.failed(req, res, err, started),
+        (err: unknown) => failed(err),
       );
     else steps.answered(req, res, routed, started);
   };
