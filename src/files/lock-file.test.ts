@@ -12,29 +12,42 @@ const deadPid = () =>
   Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
 
 /**
- * A process that, at `at` (ms since the epoch), tries to take the lock; holding it, it waits until `until`, then
- * releases. Prints 'won' or the refusal's code.
+ * A process that, at `at` (ms since the epoch), tries to take the lock and prints 'won' or the refusal's code; it
+ * then waits for its stdin to close, and releases the lock if it won.
  */
-function contender(path: string, at: number, until: number): Promise<string> {
+function contender(path: string, at: number): { answer: Promise<string>; release(): Promise<void> } {
   const script = `
     const { acquireLock } = await import(${JSON.stringify(LOCK_FILE)});
     while (Date.now() < ${at}) {}
+    let held;
     try {
-      const held = await acquireLock(${JSON.stringify(path)}, 'the race');
-      process.stdout.write('won');
-      await new Promise((r) => setTimeout(r, ${until} - Date.now()));
-      await held.release();
+      held = await acquireLock(${JSON.stringify(path)}, 'the race');
+      process.stdout.write('won\\n');
     } catch (err) {
-      process.stdout.write(String(err.code));
-    }`;
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.on('close', () => resolve(out));
+      process.stdout.write(String(err.code) + '\\n');
+    }
+    await new Promise((r) => process.stdin.on('end', r).resume());
+    await held?.release();`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
+  child.stdin.on('error', () => undefined); // a contender that crashed: its answer says so
+  let out = '';
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const answer = new Promise<string>((resolve) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
+    });
+    void closed.then(() => resolve(out));
+  });
+  return {
+    answer,
+    release: () => {
+      child.stdin.end();
+      return closed;
+    },
+  };
 }
 
 const dir = useTempDir('airlock-lock-');
@@ -70,8 +83,11 @@ describe('acquireLock', () => {
       const path = join(dir, `race-${round}.lock`);
       await writeFile(path, round % 3 === 0 ? '' : `${deadPid()}\n`); // old-format and empty stale locks too
       const at = Date.now() + 600;
-      // Winners hold until every contender has long made its attempt: a later one must meet a live owner.
-      rounds.push(await Promise.all(Array.from({ length: 6 }, () => contender(path, at, at + 1200))));
+      const racers = Array.from({ length: 6 }, () => contender(path, at));
+      // The winner holds until every contender has made its attempt, however late it started under load: a
+      // later one must meet a live owner.
+      rounds.push(await Promise.all(racers.map((r) => r.answer)));
+      await Promise.all(racers.map((r) => r.release()));
     }
     const winners = rounds.map((r) => r.filter((o) => o === 'won').length);
     assert.deepEqual(
