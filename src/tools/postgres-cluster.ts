@@ -181,11 +181,19 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
   if (!bin)
     throw new AirlockError('E_UNAVAILABLE', 'PostgreSQL is not installed: no initdb/postgres', { hint: POSTGRES_HINT });
   const dir = await mkdtemp(join(options.parent, options.prefix ?? 'postgres-'));
-  const server = { bin, dir, port: await freeLoopbackPort(), pathList: options.pathList };
-  const spec: Postmaster = { ...server, maxConnections: options.maxConnections ?? 60 };
   let child: ChildProcess | undefined;
   try {
     await initdb(bin, dir, options);
+    // The port is picked just before the postmaster binds it, not before initdb's seconds, in which
+    // another process's listen(0) can be handed the port it released.
+    const port = await freeLoopbackPort();
+    const spec: Postmaster = {
+      bin,
+      dir,
+      port,
+      pathList: options.pathList,
+      maxConnections: options.maxConnections ?? 60,
+    };
     child = await postmaster(spec);
     const cluster = clusterOf(
       spec,
