@@ -20,7 +20,7 @@ import { openImage } from '../../src/oci/open-store.ts';
 import { attestImage, signImage } from '../../src/oci/sign-image.ts';
 import { AIRLOCK_BIN, runCliProcess } from '../helpers/cli.ts';
 import { makeTestImage } from '../helpers/oci-images.ts';
-import { freePort, startProcess, type StartedProcess } from '../helpers/process.ts';
+import { SERVING_LINE, servingPort, startProcess, type StartedProcess } from '../helpers/process.ts';
 import { checked, deployment, NAMESPACE, post, reviewOf, SERVICE } from '../helpers/admission.ts';
 import { registryAvailable, startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
@@ -101,7 +101,6 @@ images:
       namespace: NAMESPACE,
       overwrite: false,
     });
-    port = await freePort();
     server = await startProcess({
       command: process.execPath,
       args: [
@@ -115,7 +114,7 @@ images:
         '--tls-key',
         tls.paths.key,
         '--listen',
-        `127.0.0.1:${port}`,
+        '127.0.0.1:0',
         '--insecure',
         '--insecure-ignore-tlog',
         '--reload-seconds',
@@ -124,9 +123,10 @@ images:
         '4',
       ],
       env: { ...process.env, AIRLOCK_HOME: join(dir, 'home') },
-      readyWhen: { output: /"msg":"serving"/ },
+      readyWhen: { output: SERVING_LINE },
       timeoutMs: 30_000,
     });
+    port = servingPort(server);
   });
   after(async () => {
     await server?.stop();

@@ -16,7 +16,7 @@ import { generateWebhookTls } from '../../src/admission/webhook-tls.ts';
 import { encodePem, parsePemBlocks } from '../../src/crypto/pem.ts';
 import { requestTimestamp } from '../../src/sigstore/tsa.ts';
 import { AIRLOCK_BIN, type CliResult, runCliProcess } from '../helpers/cli.ts';
-import { freePort, startProcess, type StartedProcess } from '../helpers/process.ts';
+import { SERVING_LINE, startProcess, type StartedProcess } from '../helpers/process.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
 
 const run = promisify(execFile);
@@ -28,16 +28,15 @@ const env = { AIRLOCK_HOME: p('home'), AIRLOCK_PASSWORD: 'pw', TMPDIR: p('tmp') 
 const cli = (argv: string[]): Promise<CliResult> => runCliProcess(argv, { env });
 
 async function startTsa(extra: string[] = []): Promise<{ server: StartedProcess; url: string }> {
-  const port = await freePort();
   const server = await startProcess({
     command: process.execPath,
     args: [AIRLOCK_BIN, 'tsa', 'serve', '--key', p('tsa.key'), '--cert-chain', p('chain.pem')].concat([
       '--listen',
-      `127.0.0.1:${port}`,
+      '127.0.0.1:0',
       ...extra,
     ]),
     env: { ...process.env, ...env },
-    readyWhen: { output: /"msg":"serving"/ },
+    readyWhen: { output: SERVING_LINE },
     timeoutMs: 30_000,
   });
   servers.push(server);

@@ -17,7 +17,7 @@ import { requestTimestamp } from '../../src/sigstore/tsa.ts';
 import { AIRLOCK_BIN } from './cli.ts';
 import { makeTestImage } from './oci-images.ts';
 import type { Leaf } from './private-ca.ts';
-import { freePort, startProcess, type StartedProcess } from './process.ts';
+import { SERVING_LINE, servingPort, startProcess, type StartedProcess } from './process.ts';
 
 export const SERVICE = 'airlock-admission';
 export const NAMESPACE = 'airlock-system';
@@ -137,7 +137,6 @@ export interface ServeOptions {
 
 /** `airlock admission serve` as a child process, ready once it logs that it is serving. */
 export async function startServe(options: ServeOptions): Promise<{ server: StartedProcess; port: number }> {
-  const port = options.port ?? (await freePort());
   const server = await startProcess({
     command: process.execPath,
     args: [
@@ -151,7 +150,7 @@ export async function startServe(options: ServeOptions): Promise<{ server: Start
       '--tls-key',
       options.tls.paths.key,
       '--listen',
-      `127.0.0.1:${port}`,
+      `127.0.0.1:${options.port ?? 0}`,
       '--insecure',
       '--reload-seconds',
       '1',
@@ -160,10 +159,10 @@ export async function startServe(options: ServeOptions): Promise<{ server: Start
       ...(options.args ?? []),
     ],
     env: { ...process.env, AIRLOCK_HOME: options.home },
-    readyWhen: { output: /"msg":"serving"/ },
+    readyWhen: { output: SERVING_LINE },
     timeoutMs: 30_000,
   });
-  return { server, port };
+  return { server, port: servingPort(server) };
 }
 
 /** Polls `check` until it returns true or `ms` pass; returns whether it did. */

@@ -21,6 +21,25 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 /** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
 export const freePort: () => Promise<number> = freeLoopbackPort;
 
+/** Ready once an airlock server has logged its whole `"msg":"serving"` line, the one with its URL. */
+export const SERVING_LINE = /"msg":"serving"[^\n]*\n/;
+
+/**
+ * The port of the URL an airlock server started with `--listen 127.0.0.1:0` logged on its serving line
+ * (readyWhen: { output: SERVING_LINE }). Port 0 lets the server bind a port no one else holds; a port
+ * from freePort is free only until the server, a second or more later, binds it.
+ */
+export function servingPort(started: StartedProcess): number {
+  const line = started
+    .output()
+    .split('\n')
+    .find((l) => SERVING_LINE.test(`${l}\n`));
+  const url = (JSON.parse(line ?? '{}') as { url?: string }).url;
+  const port = url === undefined ? 0 : Number(new URL(url).port);
+  if (!(port > 0)) throw new Error(`no URL with a port on the serving line:\n${started.output()}`);
+  return port;
+}
+
 export interface StartOptions {
   readonly command: string;
   readonly args?: readonly string[];
