@@ -109,17 +109,20 @@ describe('readBody', () => {
 
   it('a client that goes away mid-body is the request failing (400), never a hang', async () => {
     const seen: Promise<unknown>[] = [];
+    let received!: () => void;
+    const arrived = new Promise<void>((resolve) => (received = resolve));
     const server = createServer((req: IncomingMessage) => {
       seen.push(readBody(req, 1000).catch((e: HttpError) => e.status));
+      received();
     });
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     const port = (server.address() as AddressInfo).port;
     const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', headers: { 'content-length': '100' } });
     req.on('error', () => undefined);
     req.write('only part of it');
-    await new Promise((r) => setTimeout(r, 100));
+    // Gone once the server has the request, not after a fixed wait a loaded machine can outlast.
+    await arrived;
     req.destroy();
-    await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(await Promise.all(seen), [400]);
     server.closeAllConnections();
     await new Promise((ok) => server.close(ok));
