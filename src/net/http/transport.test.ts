@@ -85,7 +85,9 @@ describe('HttpTransport', () => {
       res.writeHead(200, { 'content-length': '100' });
       res.write('only part');
     });
-    const transport = createHttpTransport({ timeoutMs: 150, retries: 0 });
+    // The head must get through before the idle timeout: a process stalled that long (GC, a loaded machine)
+    // between the request and its head would time out the head instead.
+    const transport = createHttpTransport({ timeoutMs: 1000, retries: 0 });
     try {
       const res = await transport.send({ method: 'GET', url: new URL(server.url) });
       await assert.rejects(readBody(res, 1000), (err) => err instanceof HttpFailure && err.code === 'ETIMEDOUT');
