@@ -67,6 +67,12 @@ describe('PostgresLogStorage on a server', { skip: missing }, () => {
       assert.ok(!err.message.includes(secret), err.message);
       return true;
     });
+    const noDatabase = server.url.replace(/\/airlock$/, '/nosuch');
+    await assert.rejects(PostgresLogStorage.open({ url: noDatabase, password: server.password }), {
+      code: 'E_UNAVAILABLE',
+      message: /database "nosuch" does not exist/,
+      hint: /the database exists/,
+    });
     const closed = server.url.replace(`:${server.port}/`, `:${await freePort()}/`);
     await assert.rejects(PostgresLogStorage.open({ url: closed, password: server.password }), {
       code: 'E_UNAVAILABLE',

@@ -67,9 +67,10 @@ const URL_PARAMETERS = new Set(['host', 'application_name', 'sslmode', 'sslrootc
 /**
  * Errors of a server or connection that is not there (now): SQLSTATE classes 08, 53, 57P, 28, and a
  * transaction the server ended for idling (25P03; 25P04, transaction_timeout, on PostgreSQL 17): a
- * stalled or cut-off process, whose client should retry, not a fault of the log.
+ * stalled or cut-off process, whose client should retry, not a fault of the log. And a database the URL
+ * names that is not there (3D000): a deployment to fix, as a wrong role or password is.
  */
-const UNAVAILABLE_SQLSTATE = /^(08|53|57P|28|25P0[34])/;
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P|28|25P0[34]|3D000)/;
 const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
 /** Node's TLS refusals of a server certificate (and OpenSSL's verify codes it passes on). */
 const TLS_ERRORS = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|CERT_|SELF_SIGNED_|DEPTH_ZERO_|HOSTNAME_MISMATCH)/;
@@ -221,7 +222,8 @@ function storageError(err: unknown, target: string, action: string): unknown {
   if (!(err instanceof pg.DatabaseError) || UNAVAILABLE_SQLSTATE.test(err.code ?? '')) {
     return new AirlockError('E_UNAVAILABLE', `the log database ${target} is unavailable: ${reason}`, {
       hint:
-        'check the server is up and reachable, the role and password (PGPASSFILE) are right, and, over TLS, ' +
+        'check the server is up and reachable, the database exists, the role and password (PGPASSFILE) are ' +
+        'right, and, over TLS, ' +
         'that its certificate is issued by sslrootcert for the name in the URL',
     });
   }
