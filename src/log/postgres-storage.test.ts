@@ -160,6 +160,21 @@ describe('PostgresLogStorage on a server', { skip: missing }, () => {
     );
     await reader.close();
     await assert.rejects(as('nothing_here', true), { code: 'E_INPUT_MISSING', message: /holds no log/ });
+    const outsider = await server.admin('airlock');
+    await outsider.query("CREATE ROLE outsider LOGIN PASSWORD 'outsider-pw'");
+    await outsider.end();
+    const asOutsider = () =>
+      PostgresLogStorage.open({
+        url: server.url.replace('airlock@', 'outsider@'),
+        password: 'outsider-pw',
+        schema: 'readers',
+        readOnly: true,
+      });
+    await assert.rejects(asOutsider(), {
+      code: 'E_IO',
+      message: /role outsider may not read the schema readers/,
+      hint: /GRANT USAGE ON SCHEMA readers TO outsider/,
+    });
   });
 
   // Last: it crashes the server the other tests share.

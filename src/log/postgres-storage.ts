@@ -457,10 +457,13 @@ function startupOptions(options: PostgresStorageOptions): string {
 }
 
 /** A reader's check: the tables are there, in a version it reads. */
-async function checkSchema(client: pg.PoolClient, target: string): Promise<void> {
+async function checkSchema(client: pg.PoolClient, target: string, schema: string, user: string): Promise<void> {
   const { rows } = await client.query("SELECT to_regclass('log_schema') IS NOT NULL AS present");
-  if (!(rows[0] as { present: boolean }).present)
+  if (!(rows[0] as { present: boolean }).present) {
+    // The search path skips a schema the role may not use, so its tables look absent: say which it is.
+    if (await schemaUnusable(client, schema)) throw mayNotRead(client, target, schema, user);
     throw new AirlockError('E_INPUT_MISSING', `the database ${target} holds no log in this schema`);
+  }
   const version = (
     (await client.query('SELECT version FROM log_schema WHERE id = 1')).rows[0] as { version: number } | undefined
   )?.version;
@@ -470,6 +473,24 @@ async function checkSchema(client: pg.PoolClient, target: string): Promise<void>
       `the log database ${target} has schema version ${version ?? 'none'}; this airlock reads up to ${SCHEMA_VERSION}`,
     );
   }
+}
+
+async function schemaUnusable(client: pg.PoolClient, schema: string): Promise<boolean> {
+  const { rows } = await client.query(
+    "SELECT NOT has_schema_privilege(oid, 'USAGE') AS denied FROM pg_namespace WHERE nspname = $1",
+    [schema],
+  );
+  return (rows[0] as { denied: boolean } | undefined)?.denied === true;
+}
+
+function mayNotRead(client: pg.PoolClient, target: string, schema: string, user: string): AirlockError {
+  // As SQL to paste: a role name that is no plain identifier is quoted (the schema name always is one).
+  const role = /^[a-z_][a-z0-9_]*$/.test(user) ? user : client.escapeIdentifier(user);
+  const grantUsage = `GRANT USAGE ON SCHEMA ${schema} TO ${role};`;
+  const grantSelect = `GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO ${role};`;
+  return new AirlockError('E_IO', `the role ${bounded(user, 64)} may not read the schema ${schema} of ${target}`, {
+    hint: bounded(`as the tables' owner: ${grantUsage} ${grantSelect}`, 400),
+  });
 }
 
 /** What a write transaction starts from: the sequencer's epoch and the log's state, read under the lock. */
@@ -583,7 +604,7 @@ export class PostgresLogStorage implements LogStorage {
       const client = await pool.connect();
       try {
         await checkDurable(client, target);
-        if (options.readOnly) await checkSchema(client, target);
+        if (options.readOnly) await checkSchema(client, target, options.schema ?? 'public', user);
         else await prepareSchema(client, target, options.schema);
         schema = ((await client.query('SELECT current_schema() AS schema')).rows[0] as { schema: string }).schema;
       } finally {
@@ -591,7 +612,7 @@ export class PostgresLogStorage implements LogStorage {
       }
     } catch (err) {
       await pool.end().catch(() => undefined);
-      throw storageError(err, target, 'prepare its tables');
+      throw storageError(err, target, options.readOnly ? 'read its tables' : 'prepare its tables');
     }
     const { max: _max, connectionTimeoutMillis: _timeout, ...session } = config;
     const storage = new PostgresLogStorage(pool, target, schema, { ...session, password });
