@@ -140,8 +140,9 @@ const PEM_LIMIT = 1024 * 1024;
 /**
  * TLS as libpq's sslmode names it, fail-closed: plain only when asked (`disable`) or on loopback and a
  * socket, where nothing is on the wire; otherwise the server's certificate is checked against
- * `sslrootcert` (else the system's CAs), with its name (`verify-full`, the default) or without
- * (`verify-ca`). `require`, `prefer` and `allow` would accept any server that answers: refused.
+ * `sslrootcert` (else Node's CAs: its bundled ones, the system's only with --use-system-ca), with its
+ * name (`verify-full`, the default) or without (`verify-ca`). `require`, `prefer` and `allow` would
+ * accept any server that answers: refused.
  */
 async function tlsSettings(params: URLSearchParams, host: string): Promise<ConnectionOptions | undefined> {
   // Not *.localhost: the resolver here may take such a name to DNS, which need not answer with loopback.
