@@ -92,7 +92,7 @@ describe('PostgresLogStorage on a server', { skip: missing }, () => {
     });
   });
 
-  it('refuses a server that may lose acknowledged commits, and a schema newer than it reads', async () => {
+  it('refuses a server that may lose acknowledged commits or takes no writes, and a newer schema', async () => {
     const admin = await server.admin();
     try {
       await admin.query('ALTER ROLE airlock SET synchronous_commit = off');
@@ -103,7 +103,11 @@ describe('PostgresLogStorage on a server', { skip: missing }, () => {
       await db.query('UPDATE newer.log_schema SET version = 3');
       await db.end();
       await assert.rejects(open('newer'), { code: 'E_UNSUPPORTED', message: /schema version 3/ });
+      // What a hot standby answers, as a role set read-only does.
+      await admin.query('ALTER ROLE airlock SET default_transaction_read_only = on');
+      await assert.rejects(open('standby'), { code: 'E_IO', message: /read-only transaction/, hint: /hot standby/ });
     } finally {
+      await admin.query('ALTER ROLE airlock RESET ALL');
       await admin.end();
     }
   });

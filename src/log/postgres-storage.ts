@@ -228,8 +228,14 @@ function storageError(err: unknown, target: string, action: string): unknown {
         'that its certificate is issued by sslrootcert for the name in the URL',
     });
   }
-  return new AirlockError('E_IO', `log database ${target}: cannot ${action}: ${reason}`);
+  // A hot standby (or a role set read-only) answers the first write so: name the likely cause.
+  const readOnly = err.code === '25006' ? { hint: READ_ONLY_SERVER } : {};
+  return new AirlockError('E_IO', `log database ${target}: cannot ${action}: ${reason}`, readOnly);
 }
+
+const READ_ONLY_SERVER =
+  'the server takes no writes: point the URL at the primary, not a hot standby, ' +
+  'and check default_transaction_read_only is off for the role and database';
 
 const ignore = () => undefined;
 
