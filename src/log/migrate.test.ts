@@ -2,7 +2,7 @@
 // never into another log, idempotent, all or nothing, and damage on either side is caught.
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
@@ -151,6 +151,22 @@ describe('migrateLog into PostgreSQL', { skip: postgresAvailable() }, () => {
     assert.ok(err.hint);
     assert.deepEqual(await into.readState(), state);
     assert.equal((await into.listEntries(0, 100)).length, 10);
+    await into.close();
+  });
+
+  it('says so when the target holds this log grown since (migrated before, then served): not another log', async () => {
+    const grown = await makeLog('grown', 10);
+    const earlier = { ...grown, dir: join(dir, 'grown-earlier') };
+    await cp(grown.dir, earlier.dir, { recursive: true });
+    for (const name of ['db', 'checkpoint', 'publicKey'] as const)
+      earlier[name] = grown[name].replace(grown.dir, earlier.dir);
+    await appendTo(grown, ['grown entry 10', 'grown entry 11']);
+    const into = await target();
+    await migrate(grown, into);
+    const err = await rejection(migrate(earlier, into));
+    assert.equal(err.code, 'E_OUTPUT_EXISTS');
+    assert.match(err.message, /holds this log \(its origin and key\) at size 12, not at the size 10 copied here/);
+    assert.match(err.hint ?? '', /written to since/);
     await into.close();
   });
 

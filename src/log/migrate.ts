@@ -302,6 +302,24 @@ const occupied = (target: MigrationTarget, what: string) =>
     hint: 'migrate into an empty database (or schema); a re-run into the database holding this very log only verifies',
   });
 
+async function sameIdentity(target: MigrationTarget, source: MigrationSource): Promise<boolean> {
+  const [origin, pem] = [await target.meta(META_ORIGIN), await target.meta(META_PUBLIC_KEY)];
+  return origin === source.identity.origin && pem !== undefined && sameKey(pem, source.identity.publicKey);
+}
+
+/** Most likely this log migrated before and served from the database since, which a re-run need not touch. */
+const grownSince = (target: MigrationTarget, held: number, size: number) =>
+  new AirlockError(
+    'E_OUTPUT_EXISTS',
+    `the database ${target.target} holds this log (its origin and key) at size ${held}, not at the size ${size} ` +
+      'copied here',
+    {
+      hint:
+        'if it was migrated before and has been written to since, there is nothing to do; ' +
+        'else it holds another history signed with this key: keep both for inspection',
+    },
+  );
+
 /** Whether the target holds nothing of another log ('empty') or this very log ('same'); else refused. */
 async function inspectTarget(
   target: MigrationTarget,
@@ -312,6 +330,7 @@ async function inspectTarget(
   const held = await target.readState();
   if (held) {
     if (sameState(held, state)) return 'same';
+    if (await sameIdentity(target, source)) throw grownSince(target, held.size, state.size);
     throw occupied(target, `holds a log of size ${held.size} already, not this one (size ${state.size})`);
   }
   if ((await target.listEntries(0, 1)).length > 0) throw occupied(target, 'holds log entries without a state');
