@@ -158,6 +158,7 @@ describe('migrateLog into PostgreSQL', { skip: postgresAvailable() }, () => {
     const grown = await makeLog('grown', 10);
     const earlier = { ...grown, dir: join(dir, 'grown-earlier') };
     await cp(grown.dir, earlier.dir, { recursive: true });
+    keys.set(earlier.dir, keys.get(grown.dir) as KeyObject);
     for (const name of ['db', 'checkpoint', 'publicKey'] as const)
       earlier[name] = grown[name].replace(grown.dir, earlier.dir);
     await appendTo(grown, ['grown entry 10', 'grown entry 11']);
@@ -165,8 +166,12 @@ describe('migrateLog into PostgreSQL', { skip: postgresAvailable() }, () => {
     await migrate(grown, into);
     const err = await rejection(migrate(earlier, into));
     assert.equal(err.code, 'E_OUTPUT_EXISTS');
-    assert.match(err.message, /holds this log \(its origin and key\) at size 12, not at the size 10 copied here/);
+    assert.match(err.message, /holds this log \(its origin and key\) at size 12, ahead of the size 10 copied here/);
     assert.match(err.hint ?? '', /written to since/);
+    await appendTo(earlier, ['forked entry 10', 'forked entry 11']);
+    const forked = await rejection(migrate(earlier, into));
+    assert.equal(forked.code, 'E_OUTPUT_EXISTS');
+    assert.match(forked.message, /at size 12, another history than the size 12 here/);
     await into.close();
   });
 

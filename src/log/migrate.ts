@@ -307,18 +307,22 @@ async function sameIdentity(target: MigrationTarget, source: MigrationSource): P
   return origin === source.identity.origin && pem !== undefined && sameKey(pem, source.identity.publicKey);
 }
 
-/** Most likely this log migrated before and served from the database since, which a re-run need not touch. */
-const grownSince = (target: MigrationTarget, held: number, size: number) =>
-  new AirlockError(
-    'E_OUTPUT_EXISTS',
-    `the database ${target.target} holds this log (its origin and key) at size ${held}, not at the size ${size} ` +
-      'copied here',
-    {
+/**
+ * This log's identity with another state: ahead, most likely migrated before and written to since,
+ * which a re-run need not touch; else the source was written to after a migration, or one is a fork.
+ */
+function otherHistory(target: MigrationTarget, held: number, size: number): AirlockError {
+  const where = `the database ${target.target} holds this log (its origin and key)`;
+  if (held > size)
+    return new AirlockError('E_OUTPUT_EXISTS', `${where} at size ${held}, ahead of the size ${size} copied here`, {
       hint:
         'if it was migrated before and has been written to since, there is nothing to do; ' +
         'else it holds another history signed with this key: keep both for inspection',
-    },
-  );
+    });
+  return new AirlockError('E_OUTPUT_EXISTS', `${where} at size ${held}, another history than the size ${size} here`, {
+    hint: 'the source was written to after an earlier migration, or one is a fork: keep both for inspection',
+  });
+}
 
 /** Whether the target holds nothing of another log ('empty') or this very log ('same'); else refused. */
 async function inspectTarget(
@@ -330,7 +334,7 @@ async function inspectTarget(
   const held = await target.readState();
   if (held) {
     if (sameState(held, state)) return 'same';
-    if (await sameIdentity(target, source)) throw grownSince(target, held.size, state.size);
+    if (await sameIdentity(target, source)) throw otherHistory(target, held.size, state.size);
     throw occupied(target, `holds a log of size ${held.size} already, not this one (size ${state.size})`);
   }
   if ((await target.listEntries(0, 1)).length > 0) throw occupied(target, 'holds log entries without a state');
