@@ -188,6 +188,7 @@ async function runCommand(
   let result: CommandResult | undefined;
   let failure: AirlockError | undefined;
   try {
+    if (command.audit !== undefined && !command.verdict) await audit.ready();
     result = await command.run({
       flags: parsed.flags,
       positionals: parsed.positionals,
@@ -235,16 +236,16 @@ async function finishAudit(
     await audit.finish(command.audit, outcome);
   } catch (err) {
     const auditError = asAirlockError(err);
-    // A decision that could not be recorded must not pass as a recorded one.
-    if (!outcome.error)
+    // A "yes" that could not be recorded must not pass as a recorded one; a "no" (thrown, or a verdict
+    // given as its exit code) stays a "no", with a warning that it went unrecorded.
+    if (!outcome.error && (outcome.exitCode ?? EXIT.OK) === EXIT.OK)
       throw new AirlockError(
         auditError.code,
         `${command.name} completed, but its audit event could not be recorded: ${auditError.message}`,
         { cause: err, ...(auditError.hint ? { hint: auditError.hint } : {}) },
       );
-    out.warn(
-      `the audit event for this failure could not be recorded either: ${auditError.message} [${auditError.code}]`,
-    );
+    const what = outcome.error ? 'failure' : 'verdict';
+    out.warn(`the audit event for this ${what} could not be recorded: ${auditError.message} [${auditError.code}]`);
   }
 }
 

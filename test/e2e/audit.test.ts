@@ -1,7 +1,7 @@
 // The audit trail as an operator meets it: commands record their decisions, `audit show|verify|export`
 // read them back, and an edited database is named event by event.
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { before, describe, it } from 'node:test';
@@ -229,6 +229,29 @@ describe('airlock audit', () => {
       [],
       'no draft left behind',
     );
+  });
+
+  it('a trail that cannot be written stops what makes something before it does; a verdict keeps its exit', async () => {
+    const broken = { AIRLOCK_PASSWORD: 'pw', AIRLOCK_HOME: join(dir, 'broken-home') };
+    await mkdir(join(dir, 'broken-home'));
+    await writeFile(join(dir, 'broken-home', 'audit'), 'a file where the audit folder goes');
+    const run = (args: string[]) => runCli(args, { env: broken, now, cwd: dir });
+    const key = await run(['key', 'generate', '--output-key-prefix', join(dir, 'unrecorded')]);
+    assert.equal(key.code, 3, key.stderr);
+    const bundle = join(dir, 'unrecorded.sigstore.json');
+    const signed = await run([
+      ...['sign-blob', join(dir, 'app.tar'), '--key', join(dir, 'release.key')],
+      ...['--tlog-upload=false', '--bundle', bundle],
+    ]);
+    assert.equal(signed.code, 3, signed.stderr);
+    assert.match(signed.stderr, /audit/);
+    const made = (await readdir(dir)).filter((f) => f.startsWith('unrecorded'));
+    assert.deepEqual(made, [], 'a key or a signature was made that no audit event records');
+    const refused = await run([
+      ...['verify-blob', join(dir, 'other.tar'), '--bundle', join(dir, 'app.sigstore.json')],
+      ...['--key', join(dir, 'release.pub'), '--insecure-ignore-tlog'],
+    ]);
+    assert.equal(refused.code, 1, refused.stderr);
   });
 
   it('no audit log yet: a clear message, not a stack trace', async () => {

@@ -145,6 +145,7 @@ const flags = {
 export const verifyBlobCommand: Command = {
   name: 'verify-blob',
   audit: 'verify',
+  verdict: true,
   aliases: ['verify-blob-attestation'],
   summary: 'Verify a file (or its digest) against a Sigstore bundle, offline',
   usage:

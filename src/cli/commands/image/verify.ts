@@ -138,6 +138,7 @@ const VERIFY_DESCRIPTION =
 export const verifyCommand: Command = {
   name: 'verify',
   audit: 'verify',
+  verdict: true,
   summary: 'Verify the signatures of an image offline (bundle referrers and legacy .sig)',
   usage: 'IMAGE (--key REF | --certificate-identity I --certificate-oidc-issuer U) [--bundle FILE] [flags]',
   description: VERIFY_DESCRIPTION,
@@ -161,6 +162,7 @@ export const verifyCommand: Command = {
 export const verifyAttestationCommand: Command = {
   name: 'verify-attestation',
   audit: 'verify.attestation',
+  verdict: true,
   summary: "Verify an image's attestations of one predicate type offline; --output-file hands on what verified",
   usage:
     'IMAGE --type T (--key REF | --certificate-identity I --certificate-oidc-issuer U) [--output-file FILE|-] [flags]',

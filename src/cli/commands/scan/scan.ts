@@ -116,6 +116,7 @@ export const scanCommand: Command = {
     },
   ],
   audit: 'vuln.scan',
+  verdict: true,
   async run(ctx) {
     if (ctx.flags.bool('imported') || ctx.flags.strings('registry').length > 0)
       return (await import('./rescan.ts')).runRescan(ctx);
