@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RECORD_LIMITS, boundForRecord, bounded, boundedList, textColumns } from './text.ts';
+import { RECORD_LIMITS, boundForRecord, bounded, boundedList, counted, textColumns } from './text.ts';
 
 describe('bounded', () => {
   it('escapes control characters, so an outside string cannot forge a line or a terminal sequence', () => {
@@ -59,5 +59,14 @@ describe('textColumns', () => {
   it('takes more rows than a call takes arguments', () => {
     const rows = Array.from({ length: 300_000 }, (_, i) => [`p${i}`, '1']);
     assert.equal(textColumns(rows).length, 300_000);
+  });
+});
+
+describe('counted', () => {
+  it('gives the noun an s unless the count is one', () => {
+    assert.deepEqual(
+      [0, 1, 2].map((n) => counted(n, 'event')),
+      ['0 events', '1 event', '2 events'],
+    );
   });
 });

@@ -90,3 +90,6 @@ export function textColumns(rows: readonly (readonly string[])[]): string[] {
       .trimEnd(),
   );
 }
+
+/** `1 event`, `2 events`: a count and its noun, which takes an s unless the count is one. */
+export const counted = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;

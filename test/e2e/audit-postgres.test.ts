@@ -107,6 +107,7 @@ describe('the audit trail in PostgreSQL (AIRLOCK_AUDIT_URL)', { skip: missing },
     });
     assert.equal(since.code, 0, since.stderr);
     assert.match(since.stderr, /Audit log audit\.airlock\.127\.0\.0\.1: 7 events verified .*, extends /);
+    assert.match(since.stderr, /key sha256:[0-9a-f]+ \(as found in the database: /);
   });
 
   it('refuses to write without AIRLOCK_AUDIT_KEY, or with another key, and says which', async () => {

@@ -6,6 +6,7 @@ import { sharedAuditTrail } from '../../options/audit-url.ts';
 import type { Command } from '../../command.ts';
 import { outFile, outFileFlags } from '../../options/out-file.ts';
 import { EVENT_FILTER_FLAGS, eventFilter, selectEvents } from '../../options/event-filter.ts';
+import { counted } from '../../../text.ts';
 
 export const auditExportCommand: Command = {
   name: 'audit export',
@@ -42,7 +43,7 @@ export const auditExportCommand: Command = {
     if (saved) {
       const out = saved.path;
       await writeFileAtomic(out, lines.length ? `${lines.join('\n')}\n` : '', { overwrite: saved.overwrite });
-      ctx.out.info(`${lines.length} events written to ${out}`);
+      ctx.out.info(`${counted(lines.length, 'event')} written to ${out}`);
       return { json: { ok: true, events: lines.length, out } };
     }
     if (ctx.out.json)

@@ -4,6 +4,7 @@ import { verifyAuditLog } from '../../../audit/audit-log.ts';
 import { sharedAuditTrail } from '../../options/audit-url.ts';
 import type { Command, CommandContext } from '../../command.ts';
 import { EVENT_FILTER_FLAGS, eventFilter, selectEvents } from '../../options/event-filter.ts';
+import { counted } from '../../../text.ts';
 
 function warnIfBroken(ctx: CommandContext, v: AuditVerification): void {
   if (v.ok) return;
@@ -47,7 +48,7 @@ export const auditShowCommand: Command = {
       );
     }
     ctx.out.info(
-      `${events.length} of ${v.size} events in ${v.where} (log ${v.origin}` +
+      `${events.length} of ${counted(v.size, 'event')} in ${v.where} (log ${v.origin}` +
         `${v.ok ? ', verified' : ', DOES NOT VERIFY'})`,
     );
     return {

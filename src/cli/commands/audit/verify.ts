@@ -6,6 +6,7 @@ import { AirlockError } from '../../../errors.ts';
 import { writeFileAtomic } from '../../../files/atomic-write.ts';
 import { readFileBounded } from '../../../files/read-file.ts';
 import { MAX_NOTE_BYTES } from '../../../log/note.ts';
+import { counted } from '../../../text.ts';
 import { sharedAuditTrail } from '../../options/audit-url.ts';
 import type { Command } from '../../command.ts';
 import { outFile, outFileFlags } from '../../options/out-file.ts';
@@ -21,7 +22,9 @@ export const auditVerifyCommand: Command = {
     'else: a transfer package, another machine). Any edited, removed or reordered event is reported with\n' +
     'its index: E_LOG_CORRUPT, exit 1. --out saves the verified checkpoint for the next --since; a --since\n' +
     'file that is no checkpoint at all is E_INPUT_MALFORMED (exit 3), one that does not verify a verdict.\n' +
-    'Imports whose intent is recorded without their completion (stopped half-way) are listed as warnings.',
+    'Imports whose intent is recorded without their completion (stopped half-way) are listed as warnings.\n' +
+    'With AIRLOCK_AUDIT_URL set, the shared trail in PostgreSQL is read instead (docs/audit.md, "On\n' +
+    'PostgreSQL"): no key is needed, and a role that may only read will do.',
   flags: {
     since: {
       type: 'string',
@@ -61,7 +64,9 @@ export const auditVerifyCommand: Command = {
         `the audit log in ${v.where} does not verify: ${problems.length} problem(s)`,
         {
           details: { problems: v.problems },
-          hint: 'keep a copy of the audit directory as it is now: it is the evidence',
+          hint: shared
+            ? 'keep a dump of the database as it is now (pg_dump): it is the evidence'
+            : 'keep a copy of the audit directory as it is now: it is the evidence',
         },
       );
     }
@@ -69,10 +74,11 @@ export const auditVerifyCommand: Command = {
     const out = saved?.path;
     if (saved) await writeFileAtomic(saved.path, v.checkpoint, { overwrite: saved.overwrite });
     ctx.out.info(
-      `Audit log ${v.origin}: ${v.size} events verified (every event re-hashed, tree rebuilt, ` +
+      `Audit log ${v.origin}: ${counted(v.size, 'event')} verified (every event re-hashed, tree rebuilt, ` +
         `signed checkpoint matches${since === undefined ? '' : `, extends ${sinceFlag}`})`,
     );
-    ctx.out.info(`  key ${v.keyFingerprint} (as found beside the log: compare it with the one you recorded)`);
+    const keptWhere = shared ? 'in the database' : 'beside the log';
+    ctx.out.info(`  key ${v.keyFingerprint} (as found ${keptWhere}: compare it with the one you recorded)`);
     if (out) ctx.out.info(`  checkpoint saved to ${out}`);
     // Not tampering, but state to act on: an import that recorded its intent and never its completion.
     const { incompleteImports } = await import('../../../transfer/import-journal.ts');

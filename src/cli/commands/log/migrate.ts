@@ -7,6 +7,7 @@ import { type MigrationProgress, migrateLog, openSqliteSource, type SqliteLogFil
 import type { Command, CommandContext, CommandResult } from '../../command.ts';
 import { postgresStorageOpener } from '../../options/postgres.ts';
 import { formatProgress, throttled } from '../../progress.ts';
+import { counted } from '../../../text.ts';
 
 export const TO_FLAG = {
   to: {
@@ -54,7 +55,8 @@ export async function runMigration(ctx: CommandContext, run: MigrationRun): Prom
       const schema = run.schema ?? 'public';
       ctx.out.info(
         r.copied
-          ? `The ${run.what} ${r.origin}: ${r.size} entries and ${r.tiles} tiles copied from ${run.files.db} ` +
+          ? `The ${run.what} ${r.origin}: ${r.size} ${r.size === 1 ? 'entry' : 'entries'} and ` +
+              `${counted(r.tiles, 'tile')} copied from ${run.files.db} ` +
               `into ${target.target} (schema ${schema}); verified`
           : `The ${run.what} ${r.origin} is in ${target.target} (schema ${schema}) already: nothing copied; verified`,
       );

@@ -5,20 +5,19 @@ import {
   type TrustedRootSummary,
 } from '../../../trust/trusted-root-summary.ts';
 import type { Output } from '../../output.ts';
+import { counted } from '../../../text.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Human rendering, shared by create and show
 
 const span = (v: { start?: string; end?: string }) => `${v.start ?? '(no start!)'} → ${v.end ?? '(open)'}`;
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-
 function printAuthority(out: Output, a: AuthoritySummary): void {
   const name = [a.subject.organization, a.subject.commonName].filter(Boolean).join(' / ') || '(no subject)';
   out.info(`  ${out.paint('bold', name)}`);
   if (a.uri) out.info(`    uri        ${a.uri}`);
   out.info(`    valid for  ${span(a.validFor)}`);
-  out.info(`    chain      ${plural(a.chainLength, 'certificate')}, leaf-most first`);
+  out.info(`    chain      ${counted(a.chainLength, 'certificate')}, leaf-most first`);
   for (const c of a.certificates) out.info(`      ${c.subject}  (${c.notBefore} → ${c.notAfter})`);
   if (a.operator) out.info(`    operator   ${a.operator}`);
 }
