@@ -10,7 +10,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { describeStorageConformance } from '../../test/helpers/log-storage-conformance.ts';
 import { useTempDir } from '../../test/helpers/temp-dir.ts';
-import { SqliteLogStorage } from './sqlite-storage.ts';
+import { snapshotFailure, SqliteLogStorage } from './sqlite-storage.ts';
 
 const STORAGE = fileURLToPath(new URL('./sqlite-storage.ts', import.meta.url));
 const dir = useTempDir('airlock-sqlite-open-');
@@ -65,3 +65,14 @@ describe('SqliteLogStorage.open', () => {
 });
 
 describeStorageConformance('node:sqlite', { open: async (name) => SqliteLogStorage.open(join(dir, `${name}.db`)) });
+
+describe('snapshotFailure', () => {
+  it('says what to do when SQLite may not write beside a database it only reads, and only then', () => {
+    const readOnly = snapshotFailure('read', '/srv/log/log.db', new Error('attempt to write a readonly database'));
+    assert.equal(readOnly.code, 'E_IO');
+    assert.match(readOnly.message, /cannot read the log database \/srv\/log\/log\.db: attempt to write a readonly/);
+    assert.match(readOnly.hint ?? '', /-shm file beside a WAL database .* copy the folder/);
+    const other = snapshotFailure('open', '/srv/log/log.db', new Error('file is not a database'));
+    assert.equal(other.hint, undefined);
+  });
+});

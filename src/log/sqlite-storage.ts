@@ -280,6 +280,25 @@ export interface SqliteLogSnapshot extends LogReader {
 }
 
 /**
+ * Why a read-only opening failed, as the operator can act on it: SQLite creates the -shm companion of a
+ * WAL database even to read it, so a folder the user may not write is refused (SQLITE_READONLY_*).
+ */
+export function snapshotFailure(what: string, path: string, err: unknown): AirlockError {
+  const message = err instanceof Error ? err.message : String(err);
+  const readOnlyFolder = /readonly|read-only/i.test(message);
+  return new AirlockError('E_IO', `cannot ${what} the log database ${path}: ${message}`, {
+    cause: err,
+    ...(readOnlyFolder
+      ? {
+          hint:
+            'SQLite writes a -shm file beside a WAL database even to read it: run as a user who may write ' +
+            'its folder, or copy the folder (log.db, checkpoint, log.pub) somewhere writable and use the copy',
+        }
+      : {}),
+  });
+}
+
+/**
  * A read-only view of a log database as it was when opened (one read transaction): for copying a log
  * elsewhere without writing to it. Nothing is written to the database file; SQLite may create its
  * empty -wal and -shm companions, as any reader of a WAL database does.
@@ -290,7 +309,7 @@ export function openSqliteLogSnapshot(path: string): SqliteLogSnapshot {
     db = new DatabaseSync(path, { readOnly: true });
     db.exec('PRAGMA busy_timeout = 30000');
   } catch (err) {
-    throw new AirlockError('E_IO', `cannot open the log database ${path}: ${(err as Error).message}`, { cause: err });
+    throw snapshotFailure('open', path, err);
   }
   try {
     const statements = new Statements(db);
@@ -304,6 +323,6 @@ export function openSqliteLogSnapshot(path: string): SqliteLogSnapshot {
     return { ...statements.asReader(), path, close };
   } catch (err) {
     db.close();
-    throw new AirlockError('E_IO', `cannot read the log database ${path}: ${(err as Error).message}`, { cause: err });
+    throw snapshotFailure('read', path, err);
   }
 }
