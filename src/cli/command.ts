@@ -46,10 +46,11 @@ export interface Command {
   /** The action this command's audit event records (sign, verify, …); absent: it decides nothing. */
   readonly audit?: string;
   /**
-   * It reports a verdict (verify, scan) and makes nothing: its "no" keeps exit 1 even when the trail
-   * cannot record it, so the trail is not opened before it runs. Every other audited command makes
-   * something (a signature, a key, a package), and main opens the trail first: a trail that cannot be
-   * written stops it before it writes anything.
+   * It reports a verdict (verify, scan): its "no" keeps exit 1 even when the trail cannot record it, so
+   * the trail is not opened before it runs; such a command opens it (ctx.audit.ready()) itself before
+   * it writes a file (a report, verified predicates). Every other audited command makes something (a
+   * signature, a key, a package), and main opens the trail first: a trail that cannot be written stops
+   * it before it writes anything.
    */
   readonly verdict?: true;
   run(ctx: CommandContext): Promise<CommandResult>;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { DRAIN_BOUND, HttpError, readBody, requestHandler, requestPath } from './http-io.ts';
+import { bodyDone, closeServer, DRAIN_BOUND, HttpError, readBody, requestHandler, requestPath } from './http-io.ts';
 
 /**
  * A server as airlock's are made (requestHandler): its one route reads each body with readBody(limit),
@@ -126,6 +126,61 @@ describe('readBody', () => {
     assert.deepEqual(await Promise.all(seen), [400]);
     server.closeAllConnections();
     await new Promise((ok) => server.close(ok));
+  });
+});
+
+describe('bodyDone and closeServer: a client that stalls is not waited for without end', () => {
+  /** A server whose handler hands each request to `onRequest`; a client that sends part of a body and stalls. */
+  async function stalledClient(onRequest: (req: IncomingMessage) => void) {
+    const server = createServer(onRequest);
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const port = (server.address() as AddressInfo).port;
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', headers: { 'content-length': '100' } });
+    req.on('error', () => undefined);
+    req.write('only part of it');
+    return { server, req };
+  }
+
+  it('bodyDone gives up on a body that stops coming, after the wait it is given', async () => {
+    let waited!: (p: Promise<void>) => void;
+    const waiting = new Promise<Promise<void>>((resolve) => (waited = resolve));
+    const { server, req } = await stalledClient((incoming) => waited(bodyDone(incoming, 100)));
+    await await waiting; // resolves: the test would time out otherwise
+    req.destroy();
+    server.closeAllConnections();
+    await new Promise((ok) => server.close(ok));
+  });
+
+  it('bodyDone reads a body a route paused', async () => {
+    const server = createServer((req, res) => {
+      req.pause();
+      void bodyDone(req).then(() => res.end('drained'));
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const port = (server.address() as AddressInfo).port;
+    const answer = await new Promise<string>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/' }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.write('part one, ');
+      setTimeout(() => req.end('part two'), 50);
+    });
+    assert.equal(answer, 'drained');
+    server.closeAllConnections();
+    await new Promise((ok) => server.close(ok));
+  });
+
+  it('closeServer cuts a connection whose request never ends, after the grace it is given', async () => {
+    let arrived!: () => void;
+    const seen = new Promise<void>((resolve) => (arrived = resolve));
+    const { server, req } = await stalledClient(() => arrived());
+    await seen;
+    await closeServer(server, 100); // resolves: the test would time out otherwise
+    assert.equal(server.listening, false);
+    req.destroy();
   });
 });
 

@@ -29,25 +29,27 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
 
 /**
  * How much of a body nobody wants (past the limit, or a request refused before its body was read) is
- * still read and dropped before the answer goes out. Answering while the client still writes closes a
- * connection holding bytes the server never read, and the TCP reset that follows can destroy the answer
- * before the client reads it (RFC 9112 §9.6): most clients (Go's, Node's) send the whole body first.
- * Past this bound the connection is cut, answer or not: a client can make a server read this much for
- * nothing, no more.
+ * still read and dropped before the answer goes out, and for how long. Answering while the client still
+ * writes closes a connection holding bytes the server never read, and the TCP reset that follows can
+ * destroy the answer before the client reads it (RFC 9112 §9.6): most clients (Go's, Node's) send the
+ * whole body first. Past either bound the answer goes out anyway (and Node stops reading): a client can
+ * make a server read this much for nothing, or hold a refusal back this long, no more.
  */
 export const DRAIN_BOUND = 16 * 1024 * 1024;
+export const DRAIN_WAIT_MS = 5_000;
 
 /**
  * Resolves once the request's body is off the wire: at once when the parser has it all already or the
- * connection is gone, else when the rest has been read and dropped, up to DRAIN_BOUND bytes (declared
- * or sent); a client declaring more is not waited for.
+ * connection is gone, else when the rest has been read and dropped, or past DRAIN_BOUND bytes (declared
+ * or sent) or DRAIN_WAIT_MS, whichever comes first.
  */
-export function bodyDone(req: IncomingMessage): Promise<void> {
+export function bodyDone(req: IncomingMessage, waitMs = DRAIN_WAIT_MS): Promise<void> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (req.complete || req.destroyed || declared > DRAIN_BOUND) return Promise.resolve();
   return new Promise((done) => {
     let total = 0;
     const finish = () => {
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', finish);
       req.off('error', finish);
@@ -56,12 +58,14 @@ export function bodyDone(req: IncomingMessage): Promise<void> {
     };
     const onData = (chunk: Buffer) => {
       total += chunk.length;
-      if (total > DRAIN_BOUND) finish(); // still flowing, with no one keeping what comes
+      if (total > DRAIN_BOUND) finish();
     };
+    const timer = setTimeout(finish, waitMs);
     req.on('data', onData);
     req.on('end', finish);
     req.on('error', finish);
     req.on('close', finish);
+    req.resume(); // a route may have paused it: a 'data' listener alone would not start it again
   });
 }
 
@@ -241,8 +245,7 @@ export async function listenOn(
   host: string,
   port: number,
 ): Promise<{ server: Server; url: string; port: number }> {
-  const server = createServer(handler);
-  server.requestTimeout = 30_000;
+  const server = createServer(SERVER_TIMEOUTS, handler);
   await new Promise<void>((ok, fail) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       fail(new AirlockError('E_UNAVAILABLE', `cannot listen on ${host}:${port}: ${err.message}`)),
@@ -254,4 +257,26 @@ export async function listenOn(
   return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}`, port: actual };
 }
 
-export const closeServer = (server: Server): Promise<void> => new Promise((ok) => server.close(() => ok()));
+/**
+ * A request must arrive whole within 30 s; Node checks every 5 s (its default, 30 s, let a stalled request
+ * live a minute).
+ */
+export const SERVER_TIMEOUTS = { requestTimeout: 30_000, connectionsCheckingInterval: 5_000 } as const;
+
+/** How long a closing server lets requests in flight finish before it cuts their connections. */
+export const CLOSE_GRACE_MS = 10_000;
+
+/**
+ * Stops listening and resolves once every connection is closed: idle ones at once, those with a request
+ * in flight when it is answered, or after CLOSE_GRACE_MS (a client stalling its body must not hold a
+ * log's hand-over to its standby for ever).
+ */
+export function closeServer(server: Server, graceMs = CLOSE_GRACE_MS): Promise<void> {
+  return new Promise((ok) => {
+    const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(cut);
+      ok();
+    });
+  });
+}

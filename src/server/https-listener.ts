@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { AirlockError } from '../errors.ts';
 import { readInputFile } from '../files/read-file.ts';
+import { SERVER_TIMEOUTS } from './http-io.ts';
 
 export interface TlsFiles {
   readonly certPath: string;
@@ -38,11 +39,10 @@ export async function listenHttps(
   let pair = await readPair(tls);
   let server: Server;
   try {
-    server = createServer({ cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' }, handler);
+    server = createServer({ cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2', ...SERVER_TIMEOUTS }, handler);
   } catch (err) {
     throw new AirlockError('E_INPUT_MALFORMED', `the TLS certificate and key do not load: ${(err as Error).message}`);
   }
-  server.requestTimeout = 30_000;
   server.keepAliveTimeout = 65_000; // longer than the API server's idle connections, so it does not race a close
   await new Promise<void>((ok, fail) => {
     server.once('error', (err: NodeJS.ErrnoException) =>

@@ -3,10 +3,16 @@
 // (each in a session of its own, so no process group holds them).
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** Every running process's parent, by pid. */
+/** Every running process's parent, by pid; none where there is no /proc (not Linux). */
 function parents(): Map<number, number> {
   const out = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
     try {
       // The command name is in parentheses and may hold spaces: the parent pid is the 2nd field after it.
@@ -36,15 +42,29 @@ export function descendantsOf(pid: number): number[] {
   return out;
 }
 
-/** SIGKILL to every process `pid` started (not `pid` itself); the pids signalled. */
+const signal = (pid: number, name: NodeJS.Signals) => {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Already gone.
+  }
+};
+
+/**
+ * SIGKILL to every process `pid` started (not `pid` itself). They are stopped first (SIGSTOP), round
+ * after round until no new one appears, so none can start another between the reading of /proc and
+ * the kill: a child of a killed parent goes to init, out of reach. The pids signalled.
+ */
 export function killDescendants(pid: number): number[] {
-  const pids = descendantsOf(pid);
-  for (const p of pids) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      // Already gone.
+  const stopped = new Set<number>();
+  for (let round = 0; round < 20; round++) {
+    const fresh = descendantsOf(pid).filter((p) => !stopped.has(p));
+    if (fresh.length === 0) break;
+    for (const p of fresh) {
+      stopped.add(p);
+      signal(p, 'SIGSTOP');
     }
   }
-  return pids;
+  for (const p of stopped) signal(p, 'SIGKILL');
+  return [...stopped];
 }

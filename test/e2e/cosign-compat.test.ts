@@ -2,7 +2,7 @@
 // airlock command where it is not; bundles kept beside an image; and the SBOM read back out of a
 // verified attestation on the far side (a layout, a transfer package folder, a registry).
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -284,6 +284,18 @@ describe('verify-attestation --output-file: the SBOM back out, only once verifie
     const none = await cli(['verify-attestation', image(), '--type', 'cyclonedx', ...trust('a'), '--output-file', '-']);
     assert.equal(none.code, 1);
     assert.equal(none.stdout, '');
+  });
+
+  it('writes no file when the audit trail cannot record the verification', async () => {
+    const home = join(dir, 'broken-home');
+    await mkdir(home, { recursive: true });
+    await writeFile(join(home, 'audit'), 'a file where the audit folder goes');
+    const out = join(dir, 'sbom-out-unrecorded.json');
+    const r = await runCli(['verify-attestation', image(), '--type', 'spdxjson', ...trust('a'), '--output-file', out], {
+      env: { ...env(), AIRLOCK_HOME: home },
+    });
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(existsSync(out), false, 'predicates were written that no audit event records');
   });
 
   it('several verified predicates are JSON lines', async () => {

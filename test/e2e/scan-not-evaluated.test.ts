@@ -1,7 +1,8 @@
 // `airlock scan SBOM --db DB`: what the scan cannot evaluate fails the gate (exit 1, E_GATE naming it),
 // whatever --fail-on and --unknown-severity say — never a pass with a note.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { buildVulnDb } from '../../src/vuln/db/build.ts';
@@ -52,4 +53,17 @@ describe('airlock scan: not evaluated fails the gate', () => {
       assert.equal(report.gate.pass, false);
       assert.match(report.notEvaluated.map((n) => n.what).join('\n'), what);
     });
+
+  it('writes no report file when the audit trail cannot record the scan', async () => {
+    const home = join(dir, 'broken-home');
+    await mkdir(home);
+    await writeFile(join(home, 'audit'), 'a file where the audit folder goes');
+    const file = join(dir, 'debian-12.cdx.json');
+    await writeFile(file, sbom(['debian', '12'], 'pkg:deb/debian/openssl@1.0?distro=debian-12'));
+    const report = join(dir, 'unrecorded-report.json');
+    const r = await runCli(['scan', file, '--db', db(), '--output-file', report], { env: { AIRLOCK_HOME: home } });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /audit/);
+    assert.equal(existsSync(report), false, 'a report was written that no audit event records');
+  });
 });

@@ -76,7 +76,9 @@ function abandonOnSignal(out: Output, work: string): () => void {
       out.info(`\nDemo interrupted (${signal}): every process it started is stopped, its temporary folder removed.`);
       process.exit(signal === 'SIGINT' ? 130 : 143);
     };
-    process.once(signal, abandon);
+    // `on`, not `once`: with no listener left, a second Ctrl-C during the clean-up would kill the process
+    // half-way through it.
+    process.on(signal, abandon);
     return [signal, abandon] as const;
   });
   return () => {

@@ -100,6 +100,8 @@ async function runVerify(ctx: CommandContext, attestation: boolean) {
     report(ctx, result, what, type);
     let written: number | undefined;
     if (result.ok && output !== undefined) {
+      // A file others act on: not written unless the trail can record this verification.
+      if (output !== '-') await ctx.audit.ready();
       written = await writePredicates(ctx, output, result.predicates ?? []);
       ctx.audit.detail('predicatesWritten', { to: output, count: written });
       ctx.out.info(`Wrote ${written} verified predicate(s) to ${output === '-' ? 'stdout' : output}`);

@@ -157,8 +157,11 @@ export const scanCommand: Command = {
 async function deliver(ctx: CommandContext, report: ScanReport, format: Format) {
   const outputFile = ctx.flags.string('output-file');
   const text = await renderReport(report, format);
-  if (outputFile) await writeFileAtomic(resolve(ctx.cwd, outputFile), text, { overwrite: ctx.flags.bool('force') });
-  else if (!ctx.out.json) ctx.io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  if (outputFile) {
+    // Evidence others act on: not written unless the trail can record this scan.
+    await ctx.audit.ready();
+    await writeFileAtomic(resolve(ctx.cwd, outputFile), text, { overwrite: ctx.flags.bool('force') });
+  } else if (!ctx.out.json) ctx.io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   for (const e of report.expiredExceptions)
     ctx.out.warn(`exception for ${e.id} expired on ${e.expires}: it no longer applies (${e.reason})`);
   if (report.unknownCount > 0)
