@@ -244,7 +244,7 @@ async function finishAudit(
         `${command.name} completed, but its audit event could not be recorded: ${auditError.message}`,
         { cause: err, ...(auditError.hint ? { hint: auditError.hint } : {}) },
       );
-    const what = outcome.error ? 'failure' : 'verdict';
+    const what = outcome.error || outcome.exitCode !== EXIT.DENIED ? 'failure' : 'verdict';
     out.warn(`the audit event for this ${what} could not be recorded: ${auditError.message} [${auditError.code}]`);
   }
 }
