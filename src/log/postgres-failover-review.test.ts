@@ -4,13 +4,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type pg from 'pg';
-import { postgresAvailable, usePostgres } from '../../test/helpers/postgres.ts';
+import { newEntryOf } from '../../test/helpers/log-storage-conformance.ts';
+import { openLogStorage, postgresAvailable, usePostgres } from '../../test/helpers/postgres.ts';
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { checkpointSignerFor } from './checkpoint-signer.ts';
-import { entryIdentity, LogEngine } from './engine.ts';
+import { LogEngine } from './engine.ts';
 import { lastSignedFile } from './last-signed-file.ts';
 import { newestLastSigned } from './newest-last-signed.ts';
 import { PostgresSequencer } from './postgres-sequencer.ts';
@@ -19,11 +20,8 @@ import { PostgresLogStorage } from './postgres-storage.ts';
 const missing = postgresAvailable();
 const server = usePostgres();
 
-const open = (schema: string) => PostgresLogStorage.open({ url: server.url, password: server.password, schema });
-const entry = (text: string) => {
-  const data = Buffer.from(text);
-  return { data, identity: entryIdentity(data) };
-};
+const open = (schema: string) => openLogStorage(server, schema);
+const entry = newEntryOf;
 const settled = (p: Promise<unknown>) =>
   p.then(
     () => 'resolved',

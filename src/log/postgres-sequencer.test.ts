@@ -4,21 +4,18 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { postgresAvailable, usePostgres } from '../../test/helpers/postgres.ts';
+import { newEntryOf } from '../../test/helpers/log-storage-conformance.ts';
+import { openLogStorage, postgresAvailable, usePostgres } from '../../test/helpers/postgres.ts';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { checkpointSignerFor } from './checkpoint-signer.ts';
-import { entryIdentity, LogEngine } from './engine.ts';
+import { LogEngine } from './engine.ts';
 import { PostgresSequencer, type SequencerOptions } from './postgres-sequencer.ts';
-import { PostgresLogStorage } from './postgres-storage.ts';
 
 const missing = postgresAvailable();
 const server = usePostgres();
 
-const open = (schema: string) => PostgresLogStorage.open({ url: server.url, password: server.password, schema });
-const entry = (text: string) => {
-  const data = Buffer.from(text);
-  return { data, identity: entryIdentity(data) };
-};
+const open = (schema: string) => openLogStorage(server, schema);
+const entry = newEntryOf;
 const until = async (what: string, check: () => boolean) => {
   for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
   assert.ok(check(), what);

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { describeStorageConformance } from '../../test/helpers/log-storage-conformance.ts';
-import { postgresAvailable, usePostgres } from '../../test/helpers/postgres.ts';
+import { openLogStorage, postgresAvailable, usePostgres } from '../../test/helpers/postgres.ts';
 import { freePort } from '../../test/helpers/process.ts';
 import { useTempDir } from '../../test/helpers/temp-dir.ts';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
@@ -21,7 +21,7 @@ import { PostgresLogStorage } from './postgres-storage.ts';
 const missing = postgresAvailable();
 const server = usePostgres();
 
-const open = (schema: string) => PostgresLogStorage.open({ url: server.url, password: server.password, schema });
+const open = (schema: string) => openLogStorage(server, schema);
 
 describeStorageConformance('PostgreSQL', { open }, missing);
 

@@ -27,8 +27,13 @@ const signer = checkpointSignerFor(
   'log.example',
   createKeyObjectSigner(generateKeyPairSync('ed25519').privateKey, 'ed25519', 'test'),
 );
+/** An entry to append, with the identity the engine would give it. */
+export const newEntryOf = (text: string): NewEntry => {
+  const data = Buffer.from(text);
+  return { data, identity: entryIdentity(data) };
+};
 const entry = (i: number) => Buffer.from(`entry ${i}`);
-const newEntry = (i: number): NewEntry => ({ data: entry(i), identity: entryIdentity(entry(i)) });
+const newEntry = (i: number): NewEntry => newEntryOf(`entry ${i}`);
 const state = (size: number): LogState => ({ size, root: Buffer.alloc(32, size), checkpoint: `checkpoint ${size}` });
 const tile = (index: number, width: number): StoredTile => ({ level: 0, index, width, bytes: Buffer.alloc(32, width) });
 const texts = (rows: readonly Uint8Array[]) => rows.map((r) => Buffer.from(r).toString());

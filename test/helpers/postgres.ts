@@ -6,6 +6,7 @@
 //   postgresAvailable()      undefined, or why PostgreSQL tests must skip here
 //   startPostgres()          a running server with a database and role for the test
 //   usePostgres()            one for the test file or suite it is called in: started before, stopped after
+//   openLogStorage(s, name)  the log storage driver on that server, in schema `name`
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import {
   postgresBinDir,
   startPostgresCluster,
 } from '../../src/tools/postgres-cluster.ts';
+import { PostgresLogStorage } from '../../src/log/postgres-storage.ts';
 
 export const TEST_ROLE = 'airlock';
 export const TEST_DATABASE = 'airlock';
@@ -119,3 +121,7 @@ export function usePostgres(): PostgresServer {
     stop: () => running().stop(),
   };
 }
+
+/** The log storage driver on `server`, as the test role, in its own schema (one per test keeps them apart). */
+export const openLogStorage = (server: PostgresServer, schema: string): Promise<PostgresLogStorage> =>
+  PostgresLogStorage.open({ url: server.url, password: server.password, schema });
