@@ -14,6 +14,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createKeyObjectSigner } from '../crypto/key-object-signer.ts';
 import { checkpointSignerFor } from './checkpoint-signer.ts';
 import { AirlockError } from '../errors.ts';
+import { orAfter } from '../../test/helpers/or-after.ts';
 
 const dir = useTempDir('airlock-engine-');
 let n = 0;
@@ -168,10 +169,11 @@ describe('LogEngine', () => {
         throw new Error('metrics exploded');
       },
     });
-    const settled = await Promise.race([
+    const settled = await orAfter(
       Promise.allSettled(Array.from({ length: 40 }, (_, i) => log.append(entry(i)))),
-      new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 5000).unref()),
-    ]);
+      5000,
+      'hung' as const,
+    );
     assert.notEqual(settled, 'hung', 'every append settles');
     assert.deepEqual(
       (settled as PromiseSettledResult<unknown>[]).map((r) => r.status),

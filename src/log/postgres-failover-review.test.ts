@@ -16,6 +16,7 @@ import { lastSignedFile } from './last-signed-file.ts';
 import { newestLastSigned } from './newest-last-signed.ts';
 import { PostgresSequencer } from './postgres-sequencer.ts';
 import { PostgresLogStorage } from './postgres-storage.ts';
+import { orAfter } from '../../test/helpers/or-after.ts';
 
 const missing = postgresAvailable();
 const server = usePostgres();
@@ -80,15 +81,8 @@ describe('PostgreSQL failover review', { skip: missing }, () => {
     for (let i = 0; i < 400 && !resume; i++) await new Promise((r) => setTimeout(r, 25));
     assert.ok(resume, 'the write holds the state lock');
     const claim = settled(b.claimSequencer('b', 2));
-    let timer: NodeJS.Timeout | undefined;
     // Well past the session's bounds (idle_in_transaction_session_timeout 10 s): this means "never".
-    const outcome = await Promise.race([
-      claim,
-      new Promise<string>((r) => {
-        timer = setTimeout(() => r('still waiting'), 30_000);
-      }),
-    ]);
-    clearTimeout(timer);
+    const outcome = await orAfter(claim, 30_000, 'still waiting');
     resume?.();
     await Promise.all([stalled, claim]);
     await Promise.all([a.close(), b.close()]);

@@ -8,6 +8,7 @@ import { sequencerLockKey } from '../../src/log/postgres-sequencer.ts';
 import { makeLogKey, spawnServer } from '../helpers/log-server.ts';
 import { postgresAvailable, usePostgres } from '../helpers/postgres.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
+import { orAfter } from '../helpers/or-after.ts';
 
 const missing = postgresAvailable();
 
@@ -37,15 +38,8 @@ describe('airlock log serve --storage postgres:// (review)', { skip: missing }, 
     assert.match(out, /"msg":"waiting"/, 'the standby waits for the log to be created');
     const exited = new Promise<string>((resolve) => log.child.once('exit', (code) => resolve(`exited ${code}`)));
     log.child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
     // Far beyond a poll: "never".
-    const outcome = await Promise.race([
-      exited,
-      new Promise<string>((r) => {
-        timer = setTimeout(() => r('still running'), 20_000);
-      }),
-    ]);
-    clearTimeout(timer);
+    const outcome = await orAfter(exited, 20_000, 'still running');
     await log.kill();
     await holder.end();
     assert.notEqual(outcome, 'still running', 'SIGTERM stops a waiting standby');
