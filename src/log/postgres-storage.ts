@@ -224,8 +224,7 @@ function storageError(err: unknown, target: string, action: string): unknown {
     return new AirlockError('E_UNAVAILABLE', `the log database ${target} is unavailable: ${reason}`, {
       hint:
         'check the server is up and reachable, the database exists, the role and password (PGPASSFILE) are ' +
-        'right, and, over TLS, ' +
-        'that its certificate is issued by sslrootcert for the name in the URL',
+        'right, and, over TLS, that its certificate is issued by sslrootcert for the name in the URL',
     });
   }
   // A hot standby (or a role set read-only) answers the first write so: name the likely cause.
