@@ -58,6 +58,10 @@ function tempPathFor(path: string): string {
   return `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
 }
 
+/** The files SQLite keeps beside a database, by the suffix it adds to the database's name. */
+export const SQLITE_SIDECARS = ['-journal', '-wal', '-shm'] as const;
+const TEMP_NAME = new RegExp(`^([1-9][0-9]{0,9})-[0-9a-f]{12}(?:${SQLITE_SIDECARS.join('|')})?$`);
+
 /**
  * Removes what an atomic write of `path` left behind when its process died (SIGKILL between the
  * temp file's creation and its rename): regular files named exactly as tempPathFor names them,
@@ -78,7 +82,7 @@ export async function sweepTempFiles(path: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
-    const m = /^([1-9][0-9]{0,9})-[0-9a-f]{12}(?:-journal|-wal|-shm)?$/.exec(name.slice(prefix.length));
+    const m = TEMP_NAME.exec(name.slice(prefix.length));
     const pid = Number(m?.[1]);
     if (!m || pid === process.pid || processAlive(pid)) continue;
     const file = join(dir, name);

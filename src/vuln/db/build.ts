@@ -8,7 +8,7 @@ import { basename, dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { Signer } from '../../crypto/signer.ts';
 import { AirlockError, fromFsError } from '../../errors.ts';
-import { pathExists, sweepTempFiles } from '../../files/atomic-write.ts';
+import { pathExists, sweepTempFiles, SQLITE_SIDECARS } from '../../files/atomic-write.ts';
 import { signBlob } from '../../sigstore/sign-blob.ts';
 import { bounded } from '../../text.ts';
 import { parseOsvRecord } from '../osv/record.ts';
@@ -170,7 +170,7 @@ export async function buildVulnDb(options: BuildOptions): Promise<BuildResult> {
     return { path: out, manifest, signed: options.signer !== undefined, bytes: (await stat(out)).size };
   } catch (err) {
     db?.close();
-    for (const file of [tmp, `${tmp}-journal`, `${tmp}-wal`, `${tmp}-shm`])
+    for (const file of [tmp, ...SQLITE_SIDECARS.map((suffix) => `${tmp}${suffix}`)])
       await rm(file, { force: true }).catch(() => undefined);
     throw err instanceof AirlockError ? err : fromFsError(err, out, 'write');
   }
